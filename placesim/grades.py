@@ -1,0 +1,67 @@
+"""Grades, places and backgrounds as small ordered codes shared by every module.
+
+The Civil Service grade ladder is the spine of the model: posts and people carry a grade
+code (an ``int8`` index into :data:`GRADES`), so flows between grades are array arithmetic.
+The Senior Civil Service is split into its pay bands (SCS1 Deputy Director, SCS2 Director,
+SCS3 Director General) and permanent secretaries (PS), because the Social Mobility
+Commission's targets name Directors and permanent secretaries.
+"""
+
+from __future__ import annotations
+
+GRADES: tuple[str, ...] = ("AA", "AO", "EO", "HEO", "SEO", "G7", "G6", "SCS1", "SCS2", "SCS3", "PS")
+"""Ordered grade codes, most junior first."""
+
+GRADE_INDEX: dict[str, int] = {g: i for i, g in enumerate(GRADES)}
+
+SCS_GRADES: tuple[str, ...] = ("SCS1", "SCS2", "SCS3", "PS")
+"""Grades that make up the Senior Civil Service (ACSES reports them together as "SCS level")."""
+
+ACSES_GRADES: tuple[str, ...] = ("AA", "AO", "EO", "HEO", "SEO", "G7", "G6", "SCS")
+"""Grades as Civil Service Statistics (ACSES) publishes them."""
+
+CSPS_GRADE_BANDS: dict[str, tuple[str, ...]] = {
+    "AA/AO": ("AA", "AO"),
+    "EO": ("EO",),
+    "HEO/SEO": ("HEO", "SEO"),
+    "G7/G6": ("G7", "G6"),
+    "SCS": SCS_GRADES,
+}
+"""Grade bands in which the Civil Service People Survey publishes socio-economic background."""
+
+SEB_CLASSES: tuple[str, ...] = ("high", "intermediate", "low")
+"""Socio-economic background (parental occupation at 14, NS-SEC): high = professional or
+managerial; intermediate = clerical, sales, service, intermediate technical; low = routine,
+semi-routine, lower supervisory or technical, never worked."""
+
+PROFESSIONS: tuple[str, ...] = ("other", "policy")
+"""Profession of post, as far as the model distinguishes it."""
+
+ROLES: tuple[str, ...] = ("standard", "private_office")
+"""Role type of a post beyond grade and profession: private office posts are accelerator roles."""
+
+
+def grade_code(name: str) -> int:
+    """Return the integer code of a grade name.
+
+    Parameters
+    ----------
+    name : str
+        A grade in :data:`GRADES` (case-insensitive).
+
+    Returns
+    -------
+    int
+        Index into :data:`GRADES`.
+
+    Raises
+    ------
+    KeyError
+        If the grade is unknown.
+
+    Examples
+    --------
+    >>> grade_code("g7")
+    5
+    """
+    return GRADE_INDEX[name.upper()]
