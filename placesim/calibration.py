@@ -326,3 +326,43 @@ def assumptions_log(params: Parameters) -> pd.DataFrame:
         for p in params.log
     ]
     return pd.DataFrame(rows).sort_values("name", kind="stable").reset_index(drop=True)
+
+
+def lever_assumptions(scenario: Scenario) -> pd.DataFrame:
+    """The scenario's levers and wave incumbent policies as assumptions-log rows.
+
+    Each value is reported with its field description (which states its evidence or marks it
+    an assumption).
+
+    Parameters
+    ----------
+    scenario : Scenario
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns as :func:`assumptions_log`.
+    """
+    rows = []
+
+    def walk(prefix: str, model) -> None:
+        for name, info in type(model).model_fields.items():
+            value = getattr(model, name)
+            if hasattr(type(value), "model_fields"):
+                walk(f"{prefix}.{name}", value)
+                continue
+            desc = info.description or ""
+            rows.append({
+                "name": f"{prefix}.{name}", "value": value, "source": desc,
+                "assumption": "ASSUMPTION" in desc.upper() or not desc,
+                "description": f"scenario {scenario.name}",
+            })
+
+    for lever_name in type(scenario.levers).model_fields:
+        lever = getattr(scenario.levers, lever_name)
+        if lever is not None:
+            walk(f"levers.{lever_name}", lever)
+    for w in scenario.waves:
+        walk(f"waves.{w.name}.incumbents", w.incumbents)
+    cols = ["name", "value", "source", "assumption", "description"]
+    return pd.DataFrame(rows, columns=cols)

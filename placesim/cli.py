@@ -1,0 +1,232 @@
+"""The ``placesim`` command: a thin shell over the library.
+
+Each subcommand parses its arguments, calls one library function, and prints. Errors caused by
+the user's input (:class:`placesim.errors.PlacesimError`) are printed as ``file:line: field:
+message`` lines with exit status 2 — never a traceback. Heavy imports happen inside the
+subcommands so ``placesim --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import PlacesimError
+
+EXIT_USAGE = 2
+
+
+def _add_data(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", metavar="DIR", help="data package folder (default: shipped geodata/)")
+
+
+def cmd_data(args) -> int:
+    from .geodata import format_summary, load_data_package, summary
+
+    pkg = load_data_package(args.data)
+    s = summary(pkg, rule=args.coldspot_rule)
+    print(json.dumps(s, indent=2) if args.json else format_summary(s))
+    return 0
+
+
+def cmd_schema(args) -> int:
+    from .scenario import scenario_json_schema
+
+    print(json.dumps(scenario_json_schema(), indent=2))
+    return 0
+
+
+def _load_checked(path: str, data: str | None = None):
+    from .geodata import load_data_package
+    from .scenario import check_against_data, load_scenario, resolve_data_path
+
+    scenario = load_scenario(path)
+    pkg = load_data_package(data or resolve_data_path(scenario))
+    check_against_data(scenario, pkg)
+    return scenario, pkg
+
+
+def cmd_validate(args) -> int:
+    failed = 0
+    for f in args.files:
+        try:
+            _load_checked(f, args.data)
+            print(f"{f}: ok")
+        except PlacesimError as e:
+            print(str(e), file=sys.stderr)
+            failed += 1
+    return EXIT_USAGE if failed else 0
+
+
+def cmd_params(args) -> int:
+    from .calibration import assumptions_log, resolve_parameters
+
+    scenario = None
+    if args.file:
+        from .scenario import load_scenario
+
+        scenario = load_scenario(args.file)
+    log = assumptions_log(resolve_parameters(scenario))
+    if scenario is not None:
+        from .calibration import lever_assumptions
+
+        log = __import__("pandas").concat([log, lever_assumptions(scenario)], ignore_index=True)
+    if args.csv:
+        print(log.to_csv(index=False), end="")
+        return 0
+    width = max(len(n) for n in log["name"])
+    for row in log.itertuples(index=False):
+        flag = "ASSUMPTION" if row.assumption else "sourced"
+        print(f"{row.name:<{width}}  {row.value!s:<10}  {flag:<10}  {row.source}")
+    return 0
+
+
+def _progress_printer(enabled: bool):
+    if not enabled:
+        return None
+    import time
+
+    start = time.perf_counter()
+
+    def show(done: int, total: int) -> None:
+        el = time.perf_counter() - start
+        eta = el / done * (total - done) if done else 0.0
+        bar = "#" * int(30 * done / total)
+        sys.stderr.write(f"\r[{bar:<30}] {done}/{total} replications  "
+                         f"{el:5.1f}s elapsed, ETA {eta:5.1f}s")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+def cmd_run(args) -> int:
+    from .results import write_results
+    from .scenario import dump_scenario
+    from .simulation import simulate
+
+    scenario, pkg = _load_checked(args.file, args.data)
+    res = simulate(scenario, pkg, replications=args.replications, seed=args.seed, mode=args.mode,
+                   progress=_progress_printer(sys.stderr.isatty()))
+    out = Path(args.out or Path("runs") / scenario.name)
+    write_results(res, out, dump_scenario(scenario))
+    print(_summary_table(res))
+    t = res.manifest["timings"]
+    print(f"\n{res.manifest['replications']} replication(s), {args.mode} mode, "
+          f"{t['run_s']:.2f}s; results in {out}")
+    return 0
+
+
+HEADLINES = (
+    ("roles_moved_out_of_london", "all", "Roles moved out of London", "{:,.0f}"),
+    ("scs_outside_london_share", "all", "SCS posts outside London", "{:.1%}"),
+    ("perm_secs_outside_london", "all", "Permanent secretaries outside London", "{:.1f}"),
+    ("progression_eo_to_director", "london", "EO to Director, London", "{:.2%}"),
+    ("progression_eo_to_director", "outside_london", "EO to Director, outside London",
+     "{:.2%}"),
+    ("high_seb_share_london_scs", "all", "High-SEB share of London SCS", "{:.1%}"),
+    ("london_share_of_high_seb_g7_plus", "all", "London share of high-SEB G7+", "{:.1%}"),
+    ("leavers_caused_by_relocation", "all", "Leavers caused by relocation", "{:,.0f}"),
+    ("relocation_cost_gbp", "all", "Relocation cost", "£{:,.0f}"),
+)
+
+
+def _summary_table(res) -> str:
+    m = res.metrics
+    last = int(m["year"].max())
+    lines = [f"Headline figures in {last} (mean, P10–P90):"]
+    for metric, group, label, fmt in HEADLINES:
+        row = m[(m["metric"] == metric) & (m["group"] == group) & (m["year"] == last)]
+        if row.empty:
+            continue
+        r = row.iloc[0]
+        lines.append(f"  {label:<40} {fmt.format(r['mean']):>14}   "
+                     f"({fmt.format(r['p10'])} – {fmt.format(r['p90'])})")
+    return "\n".join(lines)
+
+
+def cmd_compare(args) -> int:
+    from .compare import compare_results, format_comparison
+    from .results import read_results
+
+    a, b = read_results(Path(args.dir_a)), read_results(Path(args.dir_b))
+    print(format_comparison(compare_results(a, b), year=args.year))
+    return 0
+
+
+def cmd_app(args) -> int:
+    import subprocess
+
+    app = Path(__file__).resolve().parent.parent / "streamlit_app.py"
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
+           "--browser.gatherUsageStats", "false", "--server.port", str(args.port)]
+    print(f"placesim app on http://localhost:{args.port}  (Ctrl-C to stop)")
+    return subprocess.call(cmd)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``placesim`` command."""
+    p = argparse.ArgumentParser(prog="placesim", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"placesim {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("data", help="summarise the data package")
+    _add_data(s)
+    s.add_argument("--json", action="store_true", help="machine-readable counts")
+    s.add_argument("--coldspot-rule", default="smc2025",
+                   choices=["smc2025", "opportunity_areas"], help="coldspot rule to count")
+    s.set_defaults(func=cmd_data)
+
+    s = sub.add_parser("schema", help="print the scenario JSON Schema")
+    s.set_defaults(func=cmd_schema)
+
+    s = sub.add_parser("validate", help="check scenario files")
+    s.add_argument("files", nargs="+")
+    _add_data(s)
+    s.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("params", help="list every parameter with its value and source")
+    s.add_argument("file", nargs="?", help="scenario whose overrides to apply")
+    s.add_argument("--csv", action="store_true")
+    s.set_defaults(func=cmd_params)
+
+    s = sub.add_parser("run", help="run a scenario")
+    s.add_argument("file")
+    s.add_argument("--replications", type=int)
+    s.add_argument("--seed", type=int)
+    s.add_argument("--mode", choices=["stochastic", "expected"], default="stochastic")
+    s.add_argument("--out", help="results folder (default runs/<scenario name>)")
+    _add_data(s)
+    s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("compare", help="differences between two results folders")
+    s.add_argument("dir_a")
+    s.add_argument("dir_b")
+    s.add_argument("--year", type=int)
+    s.set_defaults(func=cmd_compare)
+
+    s = sub.add_parser("app", help="start the browser app")
+    s.add_argument("--port", type=int, default=8501)
+    s.set_defaults(func=cmd_app)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``placesim`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except PlacesimError as e:
+        print(str(e), file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

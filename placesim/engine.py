@@ -1,0 +1,544 @@
+"""The simulation engine: a SimPy timeline over vectorised workforce flows.
+
+SimPy drives what happens *when*: relocation waves (in tranches), site openings that release
+desk capacity (a :class:`simpy.Container` per site with a known capacity — a wave waits for
+desks), and levers switching on and off. A periodic process applies one step of
+:mod:`placesim.flows` to the whole workforce at once. There is never one SimPy process per
+person: that pattern takes minutes per run at Civil Service scale.
+
+Randomness: each replication draws from ``SeedSequence(seed, spawn_key=(replication,))``, split
+into one stream per purpose (flows, moves, levers), so two scenarios run with the same seed
+share their random numbers (common random numbers) and their differences are signal. The
+baseline population is synthesised once per seed and shared by all replications. Results do
+not depend on how replications are spread over processes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from . import flows
+from .calibration import Parameters, resolve_parameters, seb_mix_by_grade
+from .grades import GRADES, PROFESSIONS, ROLES, SEB_CLASSES
+from .population import N_GRADES, N_SEB, Geography, Slots, build_geography, synthesise
+
+log = logging.getLogger(__name__)
+
+POPULATION_STREAM = 0x5EB
+
+
+@dataclass(frozen=True)
+class WavePlan:
+    """A relocation wave resolved against the data: indices instead of names."""
+
+    index: int
+    name: str
+    start_time: float  # years from the start of the horizon
+    n_tranches: int
+    origin_mask: np.ndarray
+    grade_mask: np.ndarray
+    profession: int
+    role: int
+    count: int | None
+    share: float | None
+    destinations: tuple[tuple[np.ndarray, float, int], ...]  # (districts, share, site index|-1)
+    accept_by_grade: np.ndarray
+    high_seb_multiplier: float
+    per_100km: float
+    redeploy_share: float
+    backfill_anywhere: bool
+    support_gbp: float
+
+
+@dataclass
+class Model:
+    """Everything a replication needs, prepared once per scenario (picklable for workers)."""
+
+    scenario: object
+    params: Parameters
+    geo: Geography
+    population: Slots
+    rules: flows.StepRules
+    waves: tuple[WavePlan, ...]
+    national_cdf: np.ndarray
+    site_capacity: dict[int, tuple[float, int]]  # site index -> (open time, capacity)
+    start_year: int
+    years: int
+    steps_per_year: int
+    baseline_posts_gd: np.ndarray  # (grade, district)
+    data_vintage: str = ""
+
+
+@dataclass
+class YearRecord:
+    """Raw yearly state and flows of one replication; metrics are computed from these."""
+
+    year: int
+    stock: np.ndarray  # (grade, district, seb) headcount at year end
+    posts: np.ndarray  # (grade, district) posts at year end
+    policy_posts: np.ndarray  # (grade, district)
+    private_office_posts: np.ndarray  # (grade, district)
+    exposure: np.ndarray  # (grade, district, seb) person-years in the year
+    promotions: np.ndarray  # (grade INTO, origin district, seb)
+    exits: np.ndarray  # (grade, district, seb)
+    moves_to_london_for_promotion: np.ndarray  # (seb,)
+    moved_out_of_london: int  # cumulative
+    moved_total: int  # cumulative
+    moved_to_coldspots: int  # cumulative
+    reloc_leavers: np.ndarray  # (seb,) cumulative
+    reloc_movers: np.ndarray  # (seb,) cumulative
+    cost_gbp: float  # cumulative
+    awaiting_capacity: int
+
+
+@dataclass
+class ReplicationResult:
+    """One replication: its yearly records and the posts it moved."""
+
+    replication: int
+    years: list[YearRecord]
+    moves: pd.DataFrame  # wave, year, origin district idx, destination idx, posts
+    timings: dict = field(default_factory=dict)
+
+
+def replication_rng(seed: int, replication: int) -> list[np.random.Generator]:
+    """Independent generators (flows, moves, levers) for one replication.
+
+    Parameters
+    ----------
+    seed : int
+    replication : int
+
+    Returns
+    -------
+    list of numpy.random.Generator
+    """
+    ss = np.random.SeedSequence(seed, spawn_key=(replication,))
+    return [np.random.default_rng(c) for c in ss.spawn(3)]
+
+
+def prepare(scenario, pkg=None, *, seed: int | None = None) -> Model:
+    """Resolve a scenario against its data package and synthesise the baseline population.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    pkg : DataPackage, optional
+        Defaults to the scenario's data package or the shipped one.
+    seed : int, optional
+        Defaults to the scenario's seed.
+
+    Returns
+    -------
+    Model
+    """
+    from .geodata import coldspot_districts, load_data_package
+    from .scenario import resolve_data_path
+
+    if pkg is None:
+        pkg = load_data_package(resolve_data_path(scenario))
+    cs = scenario.coldspots
+    cold = coldspot_districts(pkg, rule=cs.rule, index=cs.index, categories=cs.categories,
+                              csv_path=cs.csv)
+    geo = build_geography(pkg, cold)
+    params = resolve_parameters(scenario)
+    seed = scenario.seed if seed is None else seed
+    pop_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(POPULATION_STREAM,)))
+    population = synthesise(pkg, geo, pop_rng)
+
+    spy = 4 if scenario.step == "quarter" else 12
+    dt = 1.0 / spy
+    weights = np.bincount(population.district, minlength=geo.n_districts).astype(float)
+    mix = seb_mix_by_grade()
+    rules = flows.StepRules(
+        exit_q=1.0 - (1.0 - params.exit_rate) ** dt,
+        lateral_share=params.lateral_share,
+        internal_share=params.internal_fill_share,
+        seb_odds=params.seb_promotion_odds,
+        willingness=params.relocation_willingness,
+        relocation_base=params.relocation_base,
+        per_100km=params.willingness_per_100km,
+        min_steps_in_grade=int(round(params.min_quarters_in_grade * spy / 4)),
+        accelerator_weight=params.accelerator_weight,
+        policy_match_weight=params.policy_match_weight,
+        london_advantage=params.london_promotion_advantage,
+        recruit_cdf=flows.recruit_cdf(mix, geo.labour_mix, weights),
+    )
+    national_cdf = np.cumsum(mix, axis=1)
+    waves = tuple(_plan_wave(i, w, scenario, geo, spy) for i, w in enumerate(scenario.waves))
+    capacity = _site_capacity(pkg, scenario, geo)
+    gd = np.zeros((N_GRADES, geo.n_districts))
+    np.add.at(gd, (population.grade.astype(np.int64), population.district.astype(np.int64)), 1)
+    return Model(
+        scenario=scenario, params=params, geo=geo, population=population, rules=rules,
+        waves=waves, national_cdf=national_cdf, site_capacity=capacity,
+        start_year=scenario.horizon.start_year, years=scenario.horizon.years,
+        steps_per_year=spy, baseline_posts_gd=gd, data_vintage=getattr(pkg, "vintage", ""),
+    )
+
+
+def _plan_wave(i: int, w, scenario, geo: Geography, spy: int) -> WavePlan:
+    start = (w.year - scenario.horizon.start_year) + (w.quarter - 1) / 4.0
+    if isinstance(w.origin, str):
+        origin = geo.is_london.copy()
+    else:
+        origin = np.zeros(geo.n_districts, bool)
+        origin[geo.index_of(w.origin)] = True
+    grade_mask = np.zeros(N_GRADES, bool)
+    grade_mask[[GRADES.index(g) for g in w.posts.grades]] = True
+    prof = -1 if w.posts.profession == "any" else PROFESSIONS.index(w.posts.profession)
+    role = -1 if w.posts.role == "any" else ROLES.index(w.posts.role)
+    site_index = {s: k for k, s in enumerate(geo.site_ids)}
+    dests = []
+    for d in w.destinations:
+        if d.site is not None:
+            k = site_index[d.site]
+            dests.append((np.array([geo.site_district[k]]), d.share, k))
+        elif d.district is not None:
+            dests.append((geo.index_of([d.district]), d.share, -1))
+        else:
+            cold = np.flatnonzero(geo.is_coldspot & ~geo.is_london)
+            dests.append((cold, d.share, -1))
+    acc = np.full(N_GRADES, w.incumbents.base)
+    for g, v in w.incumbents.by_grade.items():
+        acc[GRADES.index(g)] = v
+    n_tranches = max(1, int(round(w.spread_years * spy))) if w.spread_years > 0 else 1
+    return WavePlan(
+        index=i, name=w.name, start_time=start, n_tranches=n_tranches, origin_mask=origin,
+        grade_mask=grade_mask, profession=prof, role=role, count=w.count, share=w.share,
+        destinations=tuple(dests), accept_by_grade=acc,
+        high_seb_multiplier=w.incumbents.high_seb_multiplier,
+        per_100km=w.incumbents.per_100km_multiplier,
+        redeploy_share=w.incumbents.redeploy_share,
+        backfill_anywhere=w.backfill == "anywhere", support_gbp=w.relocation_support_gbp,
+    )
+
+
+def _site_capacity(pkg, scenario, geo: Geography) -> dict[int, tuple[float, int]]:
+    out = {}
+    sites = pkg.sites.set_index("site_id")
+    for k, sid in enumerate(geo.site_ids):
+        cap = sites.loc[sid, "capacity"] if "capacity" in sites.columns else None
+        opens = 0.0
+        ov = scenario.sites.get(sid)
+        if ov is not None:
+            if ov.capacity is not None:
+                cap = ov.capacity
+            if ov.opens_year is not None:
+                opens = float(ov.opens_year - scenario.horizon.start_year)
+        if cap is not None and not pd.isna(cap):
+            out[k] = (max(opens, 0.0), int(cap))
+    return out
+
+
+def _split(n: int, shares: list[float]) -> np.ndarray:
+    """Largest-remainder split of n into parts proportional to shares."""
+    raw = np.asarray(shares, float) * n
+    base = np.floor(raw).astype(np.int64)
+    rem = n - base.sum()
+    if rem > 0:
+        base[np.argsort(-(raw - base), kind="stable")[:rem]] += 1
+    return base
+
+
+class _Run:
+    """State of one replication while the SimPy environment runs."""
+
+    def __init__(self, model: Model, replication: int, seed: int):
+        self.m = model
+        self.rep = replication
+        self.rng_flows, self.rng_moves, self.rng_levers = replication_rng(seed, replication)
+        self.slots = model.population.copy()
+        geo = model.geo
+        self.stock = np.zeros((N_GRADES, geo.n_districts, N_SEB))
+        sl = self.slots
+        self.stock = self._count(sl.grade[sl.seb >= 0], sl.district[sl.seb >= 0],
+                                 sl.seb[sl.seb >= 0].astype(np.int64))
+        self._reset_year()
+        self.pending: list[tuple[WavePlan, np.ndarray]] = []  # (wave, posts per destination)
+        self.active: dict[str, object] = {}
+        self.moved_out = 0
+        self.moved_total = 0
+        self.moved_cold = 0
+        self.reloc_leavers = np.zeros(N_SEB)
+        self.reloc_movers = np.zeros(N_SEB)
+        self.cost = 0.0
+        self.awaiting = 0
+        self.move_rows: list[tuple[int, int, np.ndarray, np.ndarray]] = []
+        self.records: list[YearRecord] = []
+        self.step_index = 0
+
+    def _reset_year(self):
+        shape = self.stock.shape
+        self.exposure = np.zeros(shape)
+        self.promotions = np.zeros(shape)
+        self.exits = np.zeros(shape)
+        self.to_london = np.zeros(N_SEB)
+
+    # -- stock bookkeeping ---------------------------------------------------------------
+    def _flat(self, g, d, s):
+        geo = self.m.geo
+        return (np.asarray(g, np.int64) * geo.n_districts + np.asarray(d, np.int64)) * N_SEB + s
+
+    def _count(self, g, d, s) -> np.ndarray:
+        size = self.stock.size
+        if len(g) == 0:
+            return np.zeros(self.stock.shape, np.int64)
+        return np.bincount(self._flat(g, d, s), minlength=size).reshape(self.stock.shape)
+
+    # -- one step ------------------------------------------------------------------------
+    def rules(self) -> flows.StepRules:
+        r = self.m.rules
+        kw = {}
+        sc = self.m.scenario.levers
+        if "mentoring" in self.active:
+            kw["mentoring_multiplier"] = sc.mentoring.promotion_multiplier
+        if "london_recruitment_freeze" in self.active:
+            f = sc.london_recruitment_freeze
+            mask = np.zeros(N_GRADES, bool)
+            mask[[GRADES.index(g) for g in f.grades]] = True
+            kw["freeze_share"] = f.share_blocked
+            kw["freeze_grades"] = mask
+        if "relocation_support" in self.active:
+            kw["support_willingness"] = sc.relocation_support.willingness_multiplier
+        if "low_seb_scs_flow_target" in self.active:
+            kw["low_seb_scs_share"] = sc.low_seb_scs_flow_target.share
+        return replace(r, **kw) if kw else r
+
+    def step(self):
+        m, geo, slots = self.m, self.m.geo, self.slots
+        k = self.step_index
+        logbook = flows.StepLog()
+        minus, plus = [], []
+        for plan, dest in self.pending:
+            self._apply_move(plan, dest, logbook, minus, plus)
+        self.pending = []
+        rules = self.rules()
+        ex = flows.draw_exits(slots, rules.exit_q, self.rng_flows)
+        flows.apply_exits(slots, ex, logbook)
+        flows.fill_vacancies(slots, geo, rules, self.rng_flows, k, logbook)
+
+        cat = flows.StepLog.cat
+        eg, ed, es = cat(logbook.exit_g), cat(logbook.exit_d), cat(logbook.exit_s)
+        pg, pf, pt, ps = (cat(logbook.promo_g), cat(logbook.promo_from_d),
+                          cat(logbook.promo_to_d), cat(logbook.promo_s))
+        lg, lf, lt, ls = (cat(logbook.lateral_g), cat(logbook.lateral_from_d),
+                          cat(logbook.lateral_to_d), cat(logbook.lateral_s))
+        rg, rd, rs = cat(logbook.recruit_g), cat(logbook.recruit_d), cat(logbook.recruit_s)
+        minus += [(eg, ed, es), (pg - 1, pf, ps), (lg, lf, ls)]
+        plus += [(pg, pt, ps), (lg, lt, ls), (rg, rd, rs)]
+        delta = np.zeros(self.stock.shape, np.int64)
+        for g, d, s in plus:
+            delta += self._count(g, d, s)
+        for g, d, s in minus:
+            delta -= self._count(g, d, s)
+        self.stock += delta
+        self.exposure += self.stock / m.steps_per_year
+        self.exits += self._count(eg, ed, es)
+        self.promotions += self._count(pg, pf, ps)
+        into_london = geo.is_london[pt] & ~geo.is_london[pf]
+        self.to_london += np.bincount(ps[into_london], minlength=N_SEB)
+        self.step_index += 1
+
+    def available(self, plan: WavePlan) -> int:
+        """Posts matching a wave's selector in its origin now."""
+        sl = self.slots
+        mask = plan.origin_mask[sl.district] & plan.grade_mask[sl.grade]
+        if plan.profession >= 0:
+            mask &= sl.profession == plan.profession
+        if plan.role >= 0:
+            mask &= sl.role == plan.role
+        return int(mask.sum())
+
+    def annual_lever(self, name: str, spec) -> None:
+        _annual_lever_action(self, name, spec)
+
+    def result(self) -> ReplicationResult:
+        rows = []
+        for wave_i, year, f, t in self.move_rows:
+            df = pd.DataFrame({"wave": wave_i, "year": year, "from": f, "to": t})
+            rows.append(df.groupby(["wave", "year", "from", "to"]).size().rename("posts")
+                        .reset_index())
+        cols = ["wave", "year", "from", "to", "posts"]
+        moves = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
+        return ReplicationResult(replication=self.rep, years=self.records, moves=moves)
+
+    def _apply_move(self, plan: WavePlan, per_dest: np.ndarray, logbook, minus, plus):
+        m, geo = self.m, self.m.geo
+        chunks = []
+        for (districts, _, _), k in zip(plan.destinations, per_dest, strict=True):
+            if len(districts) == 1:
+                chunks.append(np.full(k, districts[0], np.int64))
+            else:
+                chunks.append(districts[self.rng_moves.integers(0, len(districts), k)])
+        dest = np.concatenate(chunks)
+        support = 1.0
+        support_gbp = plan.support_gbp
+        if "relocation_support" in self.active:
+            rs = m.scenario.levers.relocation_support
+            support = rs.acceptance_multiplier
+            support_gbp += rs.gbp_per_move
+        order = flows.MoveOrder(
+            wave=plan.index, origin_mask=plan.origin_mask, grade_mask=plan.grade_mask,
+            profession=plan.profession, role=plan.role, dest_districts=dest,
+            accept_by_grade=plan.accept_by_grade, high_seb_multiplier=plan.high_seb_multiplier,
+            per_100km=plan.per_100km, redeploy_share=plan.redeploy_share,
+            backfill_anywhere=plan.backfill_anywhere, support_multiplier=support,
+        )
+        out = flows.move_posts(self.slots, geo, order, m.national_cdf, self.rng_moves,
+                               self.step_index, logbook)
+        minus.extend(out.minus)
+        plus.extend(out.plus)
+        n = len(out.to_d)
+        self.moved_total += n
+        self.moved_out += int(np.sum(geo.is_london[out.from_d] & ~geo.is_london[out.to_d]))
+        self.moved_cold += int(np.sum(geo.is_coldspot[out.to_d]))
+        self.reloc_leavers += np.bincount(out.leaver_s, minlength=N_SEB)
+        self.reloc_movers += np.bincount(out.mover_s, minlength=N_SEB)
+        self.cost += (len(out.mover_s) * (m.params.cost_mover_gbp + support_gbp)
+                      + len(out.leaver_s) * m.params.cost_leaver_gbp)
+        if n:
+            year = m.start_year + int(self.step_index // m.steps_per_year)
+            self.move_rows.append((plan.index, year, out.from_d, out.to_d))
+
+    def year_end(self, year_number: int):
+        geo, slots = self.m.geo, self.slots
+        D = geo.n_districts
+        gd = slots.grade.astype(np.int64) * D + slots.district
+        posts = np.bincount(gd, minlength=N_GRADES * D).reshape(N_GRADES, D)
+        pol = np.bincount(gd[slots.profession == flows.POLICY], minlength=N_GRADES * D)
+        po = np.bincount(gd[slots.role == ROLES.index("private_office")], minlength=N_GRADES * D)
+        self.records.append(YearRecord(
+            year=self.m.start_year + year_number,
+            stock=self.stock.copy(), posts=posts,
+            policy_posts=pol.reshape(N_GRADES, D), private_office_posts=po.reshape(N_GRADES, D),
+            exposure=self.exposure, promotions=self.promotions, exits=self.exits,
+            moves_to_london_for_promotion=self.to_london,
+            moved_out_of_london=self.moved_out, moved_total=self.moved_total,
+            moved_to_coldspots=self.moved_cold, reloc_leavers=self.reloc_leavers.copy(),
+            reloc_movers=self.reloc_movers.copy(), cost_gbp=self.cost,
+            awaiting_capacity=self.awaiting,
+        ))
+        self._reset_year()
+
+
+def run_replication(model: Model, replication: int, seed: int | None = None) -> ReplicationResult:
+    """Run one replication of a prepared model.
+
+    Parameters
+    ----------
+    model : Model
+    replication : int
+        Replication number; keys the random streams.
+    seed : int, optional
+        Defaults to the scenario's seed.
+
+    Returns
+    -------
+    ReplicationResult
+    """
+    seed = model.scenario.seed if seed is None else seed
+    return run_timeline(model, _Run(model, replication, seed))
+
+
+def run_timeline(model: Model, run) -> ReplicationResult:
+    """Drive a run state (stochastic or expected) through the scenario's SimPy timeline.
+
+    ``run`` provides ``step()``, ``year_end(n)``, ``available(plan)``, ``annual_lever(name,
+    spec)``, ``result()`` and the attributes ``pending``, ``active`` and ``awaiting``.
+    """
+    env = simpy.Environment()
+    dt = 1.0 / model.steps_per_year
+    horizon = float(model.years)
+    containers = {
+        k: (simpy.Container(env, capacity=float("inf"), init=0), opens, cap)
+        for k, (opens, cap) in model.site_capacity.items()
+    }
+
+    def stepper():
+        # Steps run mid-period so that events at period boundaries come first.
+        yield env.timeout(dt / 2)
+        for k in range(model.years * model.steps_per_year):
+            run.step()
+            if (k + 1) % model.steps_per_year == 0:
+                run.year_end((k + 1) // model.steps_per_year)
+            yield env.timeout(dt)
+
+    def site_opening(container, opens, cap):
+        yield env.timeout(opens)
+        yield container.put(cap)
+
+    def wave(plan: WavePlan):
+        yield env.timeout(max(plan.start_time, 0.0))
+        available = run.available(plan)
+        total = plan.count if plan.count is not None else int(round(plan.share * available))
+        total = min(total, int(available))
+        for n in _split(total, [1.0] * plan.n_tranches):
+            per_dest = _split(int(n), [s for _, s, _ in plan.destinations])
+            for (_, _, site), k in zip(plan.destinations, per_dest, strict=True):
+                if k and site in containers:
+                    run.awaiting += int(k)
+                    yield containers[site][0].get(int(k))
+                    run.awaiting -= int(k)
+            if per_dest.sum():
+                run.pending.append((plan, per_dest))
+            yield env.timeout(dt)
+
+    def lever(name: str, spec):
+        start = max(spec.start_year - model.start_year, 0)
+        end = horizon if spec.end_year is None else spec.end_year + 1 - model.start_year
+        yield env.timeout(start)
+        run.active[name] = spec
+        while env.now < end - 1e-9:
+            run.annual_lever(name, spec)
+            yield env.timeout(min(1.0, end - env.now))
+        run.active.pop(name, None)
+
+    env.process(stepper())
+    for c, opens, cap in containers.values():
+        env.process(site_opening(c, opens, cap))
+    for plan in model.waves:
+        env.process(wave(plan))
+    levers = model.scenario.levers
+    for name in type(levers).model_fields:
+        spec = getattr(levers, name)
+        if spec is not None:
+            env.process(lever(name, spec))
+    env.run(until=horizon)
+
+    return run.result()
+
+
+def _annual_lever_action(run: _Run, name: str, spec) -> None:
+    """Once a year while a lever is on: enrol mentees, assign postings and scheme places."""
+    slots, geo, rng = run.slots, run.m.geo, run.rng_levers
+    if name == "mentoring":
+        gm = np.zeros(N_GRADES, bool)
+        gm[[GRADES.index(g) for g in spec.grades]] = True
+        pool = np.flatnonzero(gm[slots.grade] & (slots.seb == SEB_CLASSES.index("low"))
+                              & ~slots.mentored)
+        already = int(np.sum(gm[slots.grade] & slots.mentored))
+        target = int(round(spec.coverage * (len(pool) + already))) - already
+        if target > 0 and len(pool):
+            slots.mentored[rng.choice(pool, size=min(target, len(pool)), replace=False)] = True
+    elif name in ("london_postings", "talent_scheme_ring_fence"):
+        gm = np.zeros(N_GRADES, bool)
+        gm[[GRADES.index(g) for g in spec.grades]] = True
+        base = gm[slots.grade] & (slots.seb >= 0) & ~slots.accelerator
+        if name == "london_postings":
+            pool = np.flatnonzero(base & ~geo.is_london[slots.district])
+            picks = rng.choice(pool, size=min(spec.places_per_year, len(pool)), replace=False)
+        else:
+            n_low = int(round(spec.places_per_year * spec.low_seb_share))
+            low = np.flatnonzero(base & (slots.seb == SEB_CLASSES.index("low")))
+            a = rng.choice(low, size=min(n_low, len(low)), replace=False)
+            rest = np.setdiff1d(np.flatnonzero(base), a)
+            b = rng.choice(rest, size=min(spec.places_per_year - len(a), len(rest)),
+                           replace=False)
+            picks = np.concatenate([a, b])
+        slots.accelerator[picks] = True

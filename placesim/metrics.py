@@ -1,0 +1,261 @@
+"""Indicators per year, with P10/P50/P90 over replications, in one tidy table.
+
+The headline table has one row per ``(scenario, year, metric, group)``; the district table one
+row per ``(scenario, year, lad_code, metric)``. Both carry ``mean, p10, p50, p90`` over
+replications (the expected-value mode has one "replication", so its bands collapse).
+
+Progression is a **period** measure, as demographers compute period life expectancy: from the
+promotion and exit rates observed in a year for people in a place, the probability that an EO
+eventually reaches G7 (or Director, SCS2), with promotion and leaving as competing risks at
+each grade: ``prod_g h_promote(g) / (h_promote(g) + h_exit(g))``. Promotions are credited to the
+place the person was in before promotion, so a promotion that needed a move to London counts
+for the place they came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .grades import GRADES, SCS_GRADES, SEB_CLASSES
+
+EO, G7, SCS2 = GRADES.index("EO"), GRADES.index("G7"), GRADES.index("SCS2")
+SCS_IDX = [GRADES.index(g) for g in SCS_GRADES]
+G7_PLUS = list(range(G7, len(GRADES)))
+PS = GRADES.index("PS")
+LADDER = list(range(GRADES.index("AO"), SCS2 + 1))
+HIGH = SEB_CLASSES.index("high")
+
+METRIC_COLUMNS = ["scenario", "year", "metric", "group", "mean", "p10", "p50", "p90"]
+DISTRICT_COLUMNS = ["scenario", "year", "lad_code", "metric", "mean", "p10", "p50", "p90"]
+DISTRICT_METRICS = ("headcount", "posts", "net_posts_gained", "scs_posts", "high_seb_share",
+                    "headcount_change")
+
+
+def _div(a, b):
+    a = np.asarray(a, float)
+    b = np.asarray(b, float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
+
+
+def period_progression(promotions: np.ndarray, exits: np.ndarray, exposure: np.ndarray,
+                       start: int, target: int) -> float:
+    """Probability of rising from grade ``start`` to ``target`` at this year's rates.
+
+    Parameters
+    ----------
+    promotions : numpy.ndarray
+        (grade) promotions INTO each grade from people in the group.
+    exits, exposure : numpy.ndarray
+        (grade) exits and person-years of the group at each grade.
+    start, target : int
+        Grade codes.
+
+    Returns
+    -------
+    float
+        In [0, 1], or NaN where the group has no one at some rung.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([0, 0, 0, 10.0]); e = np.array([0, 0, 10.0, 0]); x = np.array([1, 1, 100.0, 1])
+    >>> period_progression(p, e, x, 2, 3)
+    0.5
+    """
+    prob = 1.0
+    for g in range(start, target):
+        h_p = _div(promotions[g + 1], exposure[g])
+        h_e = _div(exits[g], exposure[g])
+        if np.isnan(h_p) or np.isnan(h_e):
+            return float("nan")
+        total = h_p + h_e
+        prob *= float(h_p / total) if total > 0 else 0.0
+    return prob
+
+
+def place_groups(model) -> dict[str, np.ndarray]:
+    """District masks of the places progression is reported for."""
+    geo = model.geo
+    groups = {
+        "london": geo.is_london,
+        "outside_london": ~geo.is_london,
+        "coldspots": geo.is_coldspot & ~geo.is_london,
+    }
+    site_mask = np.zeros(geo.n_districts, bool)
+    for k, sid in enumerate(geo.site_ids):
+        m = np.zeros(geo.n_districts, bool)
+        m[geo.site_district[k]] = True
+        groups[f"site:{sid}"] = m
+        site_mask |= m
+    groups["elsewhere"] = ~geo.is_london & ~geo.is_coldspot & ~site_mask
+    return groups
+
+
+def replication_rows(model, result) -> list[tuple[int, str, str, float]]:
+    """Headline metric values of one replication as ``(year, metric, group, value)``."""
+    geo = model.geo
+    lon = geo.is_london
+    groups = place_groups(model)
+    rows: list[tuple[int, str, str, float]] = []
+    add = rows.append
+    for rec in result.years:
+        y = rec.year
+        posts, stock = rec.posts, rec.stock
+        scs_posts = posts[SCS_IDX]
+        add((y, "roles_moved_out_of_london", "all", rec.moved_out_of_london))
+        add((y, "scs_outside_london_share", "all",
+             float(_div(scs_posts[:, ~lon].sum(), scs_posts.sum()))))
+        add((y, "perm_secs_outside_london", "all", float(posts[PS, ~lon].sum())))
+        add((y, "policy_roles_outside_london", "all", float(rec.policy_posts[:, ~lon].sum())))
+        add((y, "private_office_roles_outside_london", "all",
+             float(rec.private_office_posts[:, ~lon].sum())))
+        scs_stock = stock[SCS_IDX]
+        add((y, "high_seb_share_london_scs", "all",
+             float(_div(scs_stock[:, lon, HIGH].sum(), scs_stock[:, lon].sum()))))
+        add((y, "high_seb_share_non_london_scs", "all",
+             float(_div(scs_stock[:, ~lon, HIGH].sum(), scs_stock[:, ~lon].sum()))))
+        g7p = stock[G7_PLUS, :, HIGH]
+        add((y, "london_share_of_high_seb_g7_plus", "all",
+             float(_div(g7p[:, lon].sum(), g7p.sum()))))
+        # progression by place, by SEB, and by place x SEB
+        for name, mask in groups.items():
+            pr = rec.promotions[:, mask].sum(axis=(1, 2))
+            ex = rec.exits[:, mask].sum(axis=(1, 2))
+            xp = rec.exposure[:, mask].sum(axis=(1, 2))
+            add((y, "progression_eo_to_g7", name, period_progression(pr, ex, xp, EO, G7)))
+            add((y, "progression_eo_to_director", name,
+                 period_progression(pr, ex, xp, EO, SCS2)))
+        for j, k in enumerate(SEB_CLASSES):
+            for place, mask in (("", None), ("london|", lon), ("outside_london|", ~lon)):
+                sel = slice(None) if mask is None else mask
+                pr = rec.promotions[:, sel, j].sum(axis=1)
+                ex = rec.exits[:, sel, j].sum(axis=1)
+                xp = rec.exposure[:, sel, j].sum(axis=1)
+                add((y, "progression_eo_to_g7", f"{place}seb:{k}",
+                     period_progression(pr, ex, xp, EO, G7)))
+                add((y, "progression_eo_to_director", f"{place}seb:{k}",
+                     period_progression(pr, ex, xp, EO, SCS2)))
+            add((y, "moves_to_london_for_promotion", f"seb:{k}",
+                 float(rec.moves_to_london_for_promotion[j])))
+            add((y, "leavers_caused_by_relocation", f"seb:{k}", float(rec.reloc_leavers[j])))
+            add((y, "incumbents_relocated", f"seb:{k}", float(rec.reloc_movers[j])))
+        add((y, "moves_to_london_for_promotion", "all",
+             float(rec.moves_to_london_for_promotion.sum())))
+        add((y, "leavers_caused_by_relocation", "all", float(rec.reloc_leavers.sum())))
+        add((y, "incumbents_relocated", "all", float(rec.reloc_movers.sum())))
+        for k, sid in enumerate(geo.site_ids):
+            present = posts[LADDER, geo.site_district[k]] > 0
+            add((y, "site_ladder_completeness", f"site:{sid}", float(present.mean())))
+            add((y, "site_ladder_largest_gap", f"site:{sid}", float(_largest_gap(present))))
+        add((y, "coldspot_share_of_moved_roles", "all",
+             float(_div(rec.moved_to_coldspots, rec.moved_total))))
+        add((y, "relocation_cost_gbp", "all", rec.cost_gbp))
+        add((y, "posts_awaiting_site_capacity", "all", float(rec.awaiting_capacity)))
+        hc = stock.sum(axis=2)
+        add((y, "headcount", "all", float(hc.sum())))
+        for g, name in enumerate(GRADES):
+            add((y, "headcount", f"grade:{name}|london", float(hc[g, lon].sum())))
+            add((y, "headcount", f"grade:{name}|elsewhere", float(hc[g, ~lon].sum())))
+            add((y, "high_seb_share", f"grade:{name}",
+                 float(_div(stock[g, :, HIGH].sum(), hc[g].sum()))))
+    return rows
+
+
+def _largest_gap(present: np.ndarray) -> int:
+    """Longest run of missing rungs in a ladder."""
+    best = run = 0
+    for p in present:
+        run = 0 if p else run + 1
+        best = max(best, run)
+    return best
+
+
+def district_values(model, result) -> np.ndarray:
+    """(year, district, metric) values of one replication, metrics as :data:`DISTRICT_METRICS`."""
+    base_posts = model.baseline_posts_gd.sum(axis=0)
+    base_hc = base_posts  # every baseline post is filled
+    out = np.empty((len(result.years), model.geo.n_districts, len(DISTRICT_METRICS)))
+    for i, rec in enumerate(result.years):
+        hc = rec.stock.sum(axis=(0, 2))
+        posts = rec.posts.sum(axis=0)
+        out[i, :, 0] = hc
+        out[i, :, 1] = posts
+        out[i, :, 2] = posts - base_posts
+        out[i, :, 3] = rec.posts[SCS_IDX].sum(axis=0)
+        out[i, :, 4] = _div(rec.stock[:, :, HIGH].sum(axis=0), hc)
+        out[i, :, 5] = hc - base_hc
+    return out
+
+
+def _bands(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, ...]:
+    with np.errstate(invalid="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(values, axis=axis)
+            q = np.nanquantile(values, [0.1, 0.5, 0.9], axis=axis)
+    return mean, q[0], q[1], q[2]
+
+
+def summarise(model, results: Sequence, scenario_name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Headline and district tables with bands over replications.
+
+    Parameters
+    ----------
+    model : Model
+    results : sequence of ReplicationResult
+    scenario_name : str
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        Metrics (:data:`METRIC_COLUMNS`) and districts (:data:`DISTRICT_COLUMNS`).
+    """
+    keys = None
+    vals = []
+    for r in sorted(results, key=lambda r: r.replication):
+        rows = replication_rows(model, r)
+        if keys is None:
+            keys = [(y, m, g) for y, m, g, _ in rows]
+        vals.append([v for *_, v in rows])
+    arr = np.asarray(vals, float)
+    mean, p10, p50, p90 = _bands(arr)
+    metrics = pd.DataFrame(keys, columns=["year", "metric", "group"])
+    metrics.insert(0, "scenario", scenario_name)
+    metrics["mean"], metrics["p10"], metrics["p50"], metrics["p90"] = mean, p10, p50, p90
+
+    darr = np.stack([district_values(model, r) for r in sorted(results,
+                                                                  key=lambda r: r.replication)])
+    dm, d10, d50, d90 = _bands(darr)
+    n_years, n_d, n_m = dm.shape
+    years = [rec.year for rec in results[0].years]
+    districts = pd.DataFrame({
+        "scenario": scenario_name,
+        "year": np.repeat(years, n_d * n_m),
+        "lad_code": np.tile(np.repeat(model.geo.lad_codes, n_m), n_years),
+        "metric": np.tile(np.array(DISTRICT_METRICS), n_years * n_d),
+        "mean": dm.ravel(), "p10": d10.ravel(), "p50": d50.ravel(), "p90": d90.ravel(),
+    })
+    return metrics, districts
+
+
+def summarise_moves(model, results: Sequence, scenario_name: str) -> pd.DataFrame:
+    """Mean posts moved per (wave, year, origin, destination) over replications."""
+    frames = [r.moves for r in results if len(r.moves)]
+    cols = ["scenario", "wave", "year", "origin_lad_code", "destination_lad_code", "posts"]
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    m = pd.concat(frames, ignore_index=True)
+    m = m.groupby(["wave", "year", "from", "to"], as_index=False)["posts"].sum()
+    m["posts"] = m["posts"] / len(results)
+    names = [w.name for w in model.scenario.waves]
+    m["wave"] = [names[int(i)] for i in m["wave"]]
+    m["origin_lad_code"] = model.geo.lad_codes[m["from"].to_numpy(int)]
+    m["destination_lad_code"] = model.geo.lad_codes[m["to"].to_numpy(int)]
+    m.insert(0, "scenario", scenario_name)
+    return m[cols]

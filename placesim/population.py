@@ -1,0 +1,268 @@
+"""Posts and the people in them, as a struct of arrays.
+
+Each **slot** is one post (district, grade, profession, role); its occupant's attributes live
+in parallel arrays (``seb`` = -1 marks a vacant post). Slots are kept sorted by
+(grade, labour-market area, district, profession, role), so the candidates for a vacancy — the
+people one grade below in the same area — form one contiguous block. That layout lets the
+engine choose candidates by rejection sampling within a block, so each step's work grows with
+churn (tens of thousands of moves a quarter), not with headcount (half a million people).
+
+The places a slot can be in are fixed per data package in :class:`Geography`: district codes,
+their labour-market area (the ITL3 area; London is one area, because London is one commuting
+market), London and coldspot flags, the local labour market's SEB mix and a distance matrix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .grades import GRADES, PROFESSIONS, ROLES, SEB_CLASSES
+
+N_GRADES = len(GRADES)
+N_SEB = len(SEB_CLASSES)
+VACANT = -1
+
+
+@dataclass(frozen=True)
+class Geography:
+    """Static facts about districts the engine needs in its hot loop (plain numpy, no GeoDataFrame).
+
+    Attributes
+    ----------
+    lad_codes : numpy.ndarray
+        District codes, the order every district-indexed array follows.
+    area : numpy.ndarray
+        Labour-market area index of each district.
+    is_london, is_coldspot : numpy.ndarray
+        Boolean flags per district.
+    site_of : numpy.ndarray
+        Index into ``site_ids`` of the site in each district, -1 where none.
+    site_ids : tuple[str, ...]
+        Site identifiers; ``site_district[i]`` is the district index of site i.
+    labour_mix : numpy.ndarray
+        (district, seb) origin-class mix of the local population.
+    distance_km : numpy.ndarray
+        (district, district) great-circle distance between centroids, float32.
+    """
+
+    lad_codes: np.ndarray
+    area: np.ndarray
+    is_london: np.ndarray
+    is_coldspot: np.ndarray
+    site_ids: tuple[str, ...]
+    site_district: np.ndarray
+    site_of: np.ndarray
+    labour_mix: np.ndarray
+    distance_km: np.ndarray
+
+    @property
+    def n_districts(self) -> int:
+        return len(self.lad_codes)
+
+    @property
+    def n_areas(self) -> int:
+        return int(self.area.max()) + 1
+
+    def index_of(self, codes) -> np.ndarray:
+        """District indices of LAD codes (raises KeyError on an unknown code)."""
+        lookup = {c: i for i, c in enumerate(self.lad_codes)}
+        return np.array([lookup[c] for c in codes], dtype=np.int64)
+
+
+def build_geography(pkg, coldspots: pd.Series) -> Geography:
+    """Derive the engine's :class:`Geography` from a data package.
+
+    Parameters
+    ----------
+    pkg : DataPackage
+        From :func:`placesim.geodata.load_data_package`.
+    coldspots : pandas.Series
+        Boolean by ``lad_code`` (from :func:`placesim.geodata.coldspot_districts`).
+
+    Returns
+    -------
+    Geography
+    """
+    d = pkg.districts.sort_values("lad_code").reset_index(drop=True)
+    codes = d["lad_code"].to_numpy(dtype=object)
+    is_london = d["is_london"].to_numpy(dtype=bool)
+    area_key = np.where(is_london, "LONDON", d["itl3_code"].astype(str).to_numpy())
+    _, area = np.unique(area_key, return_inverse=True)
+    lon = np.radians(d["centroid_lon"].to_numpy(float))
+    lat = np.radians(d["centroid_lat"].to_numpy(float))
+    dlat = lat[:, None] - lat[None, :]
+    dlon = lon[:, None] - lon[None, :]
+    h = np.sin(dlat / 2) ** 2 + np.cos(lat[:, None]) * np.cos(lat[None, :]) * np.sin(dlon / 2) ** 2
+    dist = (2 * 6371.0 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))).astype(np.float32)
+    lm = pkg.labour_market.set_index("lad_code").reindex(codes)
+    labour_mix = lm[list(SEB_CLASSES)].to_numpy(float)
+    labour_mix /= labour_mix.sum(axis=1, keepdims=True)
+    sites = pkg.sites.sort_values("site_id").reset_index(drop=True)
+    index = {c: i for i, c in enumerate(codes)}
+    site_district = np.array([index[c] for c in sites["lad_code"]], dtype=np.int64)
+    site_of = np.full(len(codes), -1, dtype=np.int64)
+    for i, di in enumerate(site_district):
+        if site_of[di] < 0:
+            site_of[di] = i
+    cold = coldspots.reindex(codes).fillna(False).to_numpy(dtype=bool)
+    return Geography(
+        lad_codes=codes,
+        area=area.astype(np.int32),
+        is_london=is_london,
+        is_coldspot=cold,
+        site_ids=tuple(sites["site_id"]),
+        site_district=site_district,
+        site_of=site_of,
+        labour_mix=labour_mix,
+        distance_km=dist,
+    )
+
+
+@dataclass
+class Slots:
+    """Posts and their occupants (struct of arrays), sorted by (grade, area, district, …).
+
+    Attributes
+    ----------
+    district, grade, profession, role : numpy.ndarray
+        The post: where it is and what it is.
+    seb : numpy.ndarray
+        Occupant's SEB class (0 high, 1 intermediate, 2 low), -1 if the post is vacant.
+    grade_since : numpy.ndarray
+        Step at which the occupant entered this grade (negative: before the start).
+    accelerator : numpy.ndarray
+        Occupant has held an accelerator role (private office, London posting, talent scheme).
+    mentored : numpy.ndarray
+        Occupant is in a mentoring scheme.
+    touched : numpy.ndarray
+        Step at which the occupant last changed post (a person moves at most once a step).
+    block_start, block_end : numpy.ndarray
+        (grade, area) → slice of slots.
+    """
+
+    district: np.ndarray
+    grade: np.ndarray
+    profession: np.ndarray
+    role: np.ndarray
+    seb: np.ndarray
+    grade_since: np.ndarray
+    accelerator: np.ndarray
+    mentored: np.ndarray
+    touched: np.ndarray
+    area_of_district: np.ndarray
+    block_start: np.ndarray
+    block_end: np.ndarray
+
+    POST_FIELDS = ("district", "grade", "profession", "role")
+    PERSON_FIELDS = ("seb", "grade_since", "accelerator", "mentored", "touched")
+
+    @property
+    def size(self) -> int:
+        return len(self.grade)
+
+    def copy(self) -> Slots:
+        """A deep copy (replications start from the same synthesised population)."""
+        return Slots(**{k: v.copy() for k, v in self.__dict__.items()})
+
+    def sort(self) -> None:
+        """Re-establish the (grade, area, district, profession, role) order and the blocks.
+
+        Called after posts move; O(n) radix-style stable sort on a 64-bit key.
+        """
+        area = self.area_of_district[self.district].astype(np.int64)
+        key = (
+            ((self.grade.astype(np.int64) * 1024 + area) * 1024 + self.district) * 4
+            + self.profession
+        ) * 4 + self.role
+        if np.all(key[1:] >= key[:-1]):
+            self._index_blocks()
+            return
+        order = np.argsort(key, kind="stable")
+        for name in self.POST_FIELDS + self.PERSON_FIELDS:
+            setattr(self, name, getattr(self, name)[order])
+        self._index_blocks()
+
+    def _index_blocks(self) -> None:
+        n_areas = int(self.area_of_district.max()) + 1
+        ga = self.grade.astype(np.int64) * n_areas + self.area_of_district[self.district]
+        edges = np.arange(N_GRADES * n_areas + 1)
+        bounds = np.searchsorted(ga, edges, side="left")
+        self.block_start = bounds[:-1].reshape(N_GRADES, n_areas)
+        self.block_end = bounds[1:].reshape(N_GRADES, n_areas)
+
+    def grade_range(self, g: int) -> tuple[int, int]:
+        """Slice of slots holding grade ``g``."""
+        return int(self.block_start[g, 0]), int(self.block_end[g, -1])
+
+
+def synthesise(pkg, geo: Geography, rng: np.random.Generator) -> Slots:
+    """Create every post of the baseline and draw its occupant's SEB and time in grade.
+
+    SEB is drawn from the fitted grade × place × profession mix
+    (``seb_by_grade_place.csv``); time in grade uniformly over the last four years (an
+    assumption: no published tenure-in-grade distribution).
+
+    Parameters
+    ----------
+    pkg : DataPackage
+    geo : Geography
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    Slots
+        Sorted, every post filled.
+    """
+    b = pkg.baseline_posts
+    b = b[b["posts"] > 0]
+    counts = b["posts"].to_numpy(np.int64)
+    d_idx = geo.index_of(b["lad_code"])
+    g_idx = b["grade"].map({g: i for i, g in enumerate(GRADES)}).to_numpy(np.int64)
+    p_idx = b["profession"].map({p: i for i, p in enumerate(PROFESSIONS)}).to_numpy(np.int64)
+    r_idx = b["role"].map({r: i for i, r in enumerate(ROLES)}).to_numpy(np.int64)
+    district = np.repeat(d_idx, counts).astype(np.int16)
+    grade = np.repeat(g_idx, counts).astype(np.int8)
+    profession = np.repeat(p_idx, counts).astype(np.int8)
+    role = np.repeat(r_idx, counts).astype(np.int8)
+    n = len(grade)
+
+    mix = seb_mix_table(pkg)  # (grade, place, profession, seb)
+    place = geo.is_london[district].astype(np.int64)  # 1 = london
+    probs = mix[grade, place, profession]  # (n, 3)
+    u = rng.random(n)
+    seb = (u[:, None] > np.cumsum(probs, axis=1)[:, :-1]).sum(axis=1).astype(np.int8)
+    since = -rng.integers(0, 16, size=n).astype(np.int16)
+    slots = Slots(
+        district=district,
+        grade=grade,
+        profession=profession,
+        role=role,
+        seb=seb,
+        grade_since=since,
+        accelerator=(role == ROLES.index("private_office")),
+        mentored=np.zeros(n, dtype=bool),
+        touched=np.full(n, -1, dtype=np.int16),
+        area_of_district=geo.area.astype(np.int64),
+        block_start=np.empty(0, np.int64),
+        block_end=np.empty(0, np.int64),
+    )
+    slots.sort()
+    return slots
+
+
+def seb_mix_table(pkg) -> np.ndarray:
+    """The fitted SEB mix as an array (grade, place [0 elsewhere, 1 london], profession, seb)."""
+    t = pkg.seb_by_grade_place
+    out = np.zeros((N_GRADES, 2, len(PROFESSIONS), N_SEB))
+    for row in t.itertuples(index=False):
+        g = GRADES.index(row.grade)
+        pl = 1 if row.place == "london" else 0
+        pr = PROFESSIONS.index(row.profession)
+        out[g, pl, pr] = [getattr(row, k) for k in SEB_CLASSES]
+    missing = out.sum(axis=3) == 0
+    if missing.any():
+        out[missing] = 1.0 / N_SEB
+    return out / out.sum(axis=3, keepdims=True)
