@@ -42,39 +42,35 @@ def _div(a, b):
 
 
 def period_progression(promotions: np.ndarray, exits: np.ndarray, exposure: np.ndarray,
-                       start: int, target: int) -> float:
+                       start: int, target: int) -> np.ndarray:
     """Probability of rising from grade ``start`` to ``target`` at this year's rates.
 
     Parameters
     ----------
     promotions : numpy.ndarray
-        (grade) promotions INTO each grade from people in the group.
+        (..., grade) promotions INTO each grade from people in the group.
     exits, exposure : numpy.ndarray
-        (grade) exits and person-years of the group at each grade.
+        (..., grade) exits and person-years of the group at each grade.
     start, target : int
         Grade codes.
 
     Returns
     -------
-    float
-        In [0, 1], or NaN where the group has no one at some rung.
+    numpy.ndarray
+        (...) probabilities in [0, 1]; NaN where the group has no one at some rung.
 
     Examples
     --------
     >>> import numpy as np
     >>> p = np.array([0, 0, 0, 10.0]); e = np.array([0, 0, 10.0, 0]); x = np.array([1, 1, 100.0, 1])
-    >>> period_progression(p, e, x, 2, 3)
+    >>> float(period_progression(p, e, x, 2, 3))
     0.5
     """
-    prob = 1.0
-    for g in range(start, target):
-        h_p = _div(promotions[g + 1], exposure[g])
-        h_e = _div(exits[g], exposure[g])
-        if np.isnan(h_p) or np.isnan(h_e):
-            return float("nan")
-        total = h_p + h_e
-        prob *= float(h_p / total) if total > 0 else 0.0
-    return prob
+    h_p = _div(promotions[..., start + 1:target + 1], exposure[..., start:target])
+    h_e = _div(exits[..., start:target], exposure[..., start:target])
+    total = h_p + h_e
+    step = np.where(total > 0, h_p / np.where(total > 0, total, 1), 0.0)
+    return np.prod(step, axis=-1)
 
 
 def place_groups(model) -> dict[str, np.ndarray]:
@@ -100,13 +96,17 @@ def replication_rows(model, result) -> list[tuple[int, str, str, float]]:
     geo = model.geo
     lon = geo.is_london
     groups = place_groups(model)
+    names = list(groups)
+    member = np.stack([groups[n] for n in names]).astype(float)  # (K, D)
+    cross = np.stack([np.ones_like(lon), lon, ~lon]).astype(float)  # all, london, outside
+    cross_names = ("", "london|", "outside_london|")
     rows: list[tuple[int, str, str, float]] = []
     add = rows.append
     for rec in result.years:
         y = rec.year
         posts, stock = rec.posts, rec.stock
         scs_posts = posts[SCS_IDX]
-        add((y, "roles_moved_out_of_london", "all", rec.moved_out_of_london))
+        add((y, "roles_moved_out_of_london", "all", float(rec.moved_out_of_london)))
         add((y, "scs_outside_london_share", "all",
              float(_div(scs_posts[:, ~lon].sum(), scs_posts.sum()))))
         add((y, "perm_secs_outside_london", "all", float(posts[PS, ~lon].sum())))
@@ -121,24 +121,23 @@ def replication_rows(model, result) -> list[tuple[int, str, str, float]]:
         g7p = stock[G7_PLUS, :, HIGH]
         add((y, "london_share_of_high_seb_g7_plus", "all",
              float(_div(g7p[:, lon].sum(), g7p.sum()))))
-        # progression by place, by SEB, and by place x SEB
-        for name, mask in groups.items():
-            pr = rec.promotions[:, mask].sum(axis=(1, 2))
-            ex = rec.exits[:, mask].sum(axis=(1, 2))
-            xp = rec.exposure[:, mask].sum(axis=(1, 2))
-            add((y, "progression_eo_to_g7", name, period_progression(pr, ex, xp, EO, G7)))
-            add((y, "progression_eo_to_director", name,
-                 period_progression(pr, ex, xp, EO, SCS2)))
+        # progression by place (K groups) and by place x SEB
+        flows = [np.einsum("gds,kd->kg", a, member) for a in
+                 (rec.promotions, rec.exits, rec.exposure)]
+        to_g7 = period_progression(*flows, EO, G7)
+        to_dir = period_progression(*flows, EO, SCS2)
+        for k, name in enumerate(names):
+            add((y, "progression_eo_to_g7", name, float(to_g7[k])))
+            add((y, "progression_eo_to_director", name, float(to_dir[k])))
+        flows_s = [np.einsum("gds,kd->ksg", a, cross) for a in
+                   (rec.promotions, rec.exits, rec.exposure)]
+        to_g7 = period_progression(*flows_s, EO, G7)
+        to_dir = period_progression(*flows_s, EO, SCS2)
+        for c, place in enumerate(cross_names):
+            for j, k in enumerate(SEB_CLASSES):
+                add((y, "progression_eo_to_g7", f"{place}seb:{k}", float(to_g7[c, j])))
+                add((y, "progression_eo_to_director", f"{place}seb:{k}", float(to_dir[c, j])))
         for j, k in enumerate(SEB_CLASSES):
-            for place, mask in (("", None), ("london|", lon), ("outside_london|", ~lon)):
-                sel = slice(None) if mask is None else mask
-                pr = rec.promotions[:, sel, j].sum(axis=1)
-                ex = rec.exits[:, sel, j].sum(axis=1)
-                xp = rec.exposure[:, sel, j].sum(axis=1)
-                add((y, "progression_eo_to_g7", f"{place}seb:{k}",
-                     period_progression(pr, ex, xp, EO, G7)))
-                add((y, "progression_eo_to_director", f"{place}seb:{k}",
-                     period_progression(pr, ex, xp, EO, SCS2)))
             add((y, "moves_to_london_for_promotion", f"seb:{k}",
                  float(rec.moves_to_london_for_promotion[j])))
             add((y, "leavers_caused_by_relocation", f"seb:{k}", float(rec.reloc_leavers[j])))
@@ -147,21 +146,23 @@ def replication_rows(model, result) -> list[tuple[int, str, str, float]]:
              float(rec.moves_to_london_for_promotion.sum())))
         add((y, "leavers_caused_by_relocation", "all", float(rec.reloc_leavers.sum())))
         add((y, "incumbents_relocated", "all", float(rec.reloc_movers.sum())))
+        ladder = posts[LADDER][:, geo.site_district] > 0  # (rungs, sites)
         for k, sid in enumerate(geo.site_ids):
-            present = posts[LADDER, geo.site_district[k]] > 0
-            add((y, "site_ladder_completeness", f"site:{sid}", float(present.mean())))
-            add((y, "site_ladder_largest_gap", f"site:{sid}", float(_largest_gap(present))))
+            add((y, "site_ladder_completeness", f"site:{sid}", float(ladder[:, k].mean())))
+            add((y, "site_ladder_largest_gap", f"site:{sid}", float(_largest_gap(ladder[:, k]))))
         add((y, "coldspot_share_of_moved_roles", "all",
              float(_div(rec.moved_to_coldspots, rec.moved_total))))
-        add((y, "relocation_cost_gbp", "all", rec.cost_gbp))
+        add((y, "relocation_cost_gbp", "all", float(rec.cost_gbp)))
         add((y, "posts_awaiting_site_capacity", "all", float(rec.awaiting_capacity)))
         hc = stock.sum(axis=2)
         add((y, "headcount", "all", float(hc.sum())))
+        add((y, "posts", "all", float(posts.sum())))
+        hc_lon, hc_out = hc[:, lon].sum(axis=1), hc[:, ~lon].sum(axis=1)
+        high = _div(stock[:, :, HIGH].sum(axis=1), hc.sum(axis=1))
         for g, name in enumerate(GRADES):
-            add((y, "headcount", f"grade:{name}|london", float(hc[g, lon].sum())))
-            add((y, "headcount", f"grade:{name}|elsewhere", float(hc[g, ~lon].sum())))
-            add((y, "high_seb_share", f"grade:{name}",
-                 float(_div(stock[g, :, HIGH].sum(), hc[g].sum()))))
+            add((y, "headcount", f"grade:{name}|london", float(hc_lon[g])))
+            add((y, "headcount", f"grade:{name}|elsewhere", float(hc_out[g])))
+            add((y, "high_seb_share", f"grade:{name}", float(high[g])))
     return rows
 
 
@@ -191,15 +192,22 @@ def district_values(model, result) -> np.ndarray:
     return out
 
 
-def _bands(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, ...]:
-    with np.errstate(invalid="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean = np.nanmean(values, axis=axis)
-            q = np.nanquantile(values, [0.1, 0.5, 0.9], axis=axis)
-    return mean, q[0], q[1], q[2]
+def _bands(values: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Mean, P10, P50, P90 over axis 0, ignoring NaN (vectorised; linear interpolation)."""
+    v = np.sort(values, axis=0)  # NaN sort last
+    n = (~np.isnan(v)).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(n > 0, np.nansum(v, axis=0) / np.maximum(n, 1), np.nan)
+    out = [mean]
+    for q in (0.1, 0.5, 0.9):
+        pos = (np.maximum(n, 1) - 1) * q
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, np.maximum(n - 1, 0))
+        frac = pos - lo
+        a = np.take_along_axis(v, lo[None], axis=0)[0]
+        b = np.take_along_axis(v, hi[None], axis=0)[0]
+        out.append(np.where(n > 0, a + (b - a) * frac, np.nan))
+    return tuple(out)
 
 
 def summarise(model, results: Sequence, scenario_name: str) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -1,0 +1,64 @@
+"""Shared test helpers: the synthetic data package and scenarios over it."""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from placesim import engine, load_data_package, load_scenario_text
+from placesim.testing import write_synthetic_package
+
+
+@functools.cache
+def synthetic_package(headcount: int = 4000):
+    folder = Path(tempfile.mkdtemp(prefix="placesim-synth-"))
+    return load_data_package(write_synthetic_package(folder / "pkg", headcount=headcount))
+
+
+@pytest.fixture(scope="session")
+def synthetic_pkg():
+    return synthetic_package()
+
+
+def scenario_text(*, waves: bool, grades=("SCS1", "SCS2"), share: float = 0.5,
+                  years: int = 6, name: str = "synthetic") -> str:
+    text = f"""
+name: {name}
+horizon: {{start_year: 2023, years: {years}}}
+seed: 7
+replications: 4
+"""
+    if waves:
+        text += f"""
+waves:
+  - name: move
+    year: 2024
+    posts: {{grades: [{", ".join(grades)}]}}
+    share: {share}
+    origin: london
+    destinations:
+      - {{site: alpha, share: 0.6}}
+      - {{site: beta, share: 0.4}}
+"""
+    return text
+
+
+def synthetic_scenario(**kw):
+    headcount = kw.pop("headcount", None)
+    del headcount
+    return load_scenario_text(scenario_text(**kw), filename="synthetic.yaml")
+
+
+@functools.cache
+def _model(text: str, headcount: int):
+    s = load_scenario_text(text, filename="synthetic.yaml")
+    return engine.prepare(s, synthetic_package(headcount))
+
+
+def synthetic_model(scenario, headcount: int = 4000):
+    from placesim.scenario import dump_scenario
+
+    return _model(dump_scenario(scenario), headcount)

@@ -1,0 +1,143 @@
+"""Engine properties on the synthetic data package: conservation, determinism, bounds,
+stationarity, agreement between the stochastic and expected modes and the per-person
+reference, and the mechanism the Social Mobility Commission describes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from placesim import engine, metrics
+from placesim.expected import run_expected
+from placesim.reference import run_reference
+from placesim.simulation import simulate
+
+from .helpers import scenario_text, synthetic_model, synthetic_pkg, synthetic_scenario  # noqa: F401
+
+
+def test_posts_conserved_and_headcount_bounded(synthetic_pkg):
+    s = synthetic_scenario(waves=True)
+    m = engine.prepare(s, synthetic_pkg)
+    total = m.population.size
+    r = engine.run_replication(m, 0)
+    for rec in r.years:
+        assert rec.posts.sum() == total
+        assert rec.stock.sum() <= total
+        assert rec.stock.min() >= 0
+        # at most a few percent of posts are vacant at a year end
+        assert rec.stock.sum() >= 0.95 * total
+
+
+def test_same_seed_same_result_and_order_independent(synthetic_pkg):
+    s = synthetic_scenario(waves=True)
+    m = engine.prepare(s, synthetic_pkg)
+    a = [engine.run_replication(m, i) for i in range(3)]
+    b = [engine.run_replication(m, i) for i in (2, 0, 1)]
+    ma, _ = metrics.summarise(m, a, "x")
+    mb, _ = metrics.summarise(m, b, "x")
+    assert ma.equals(mb)
+
+
+@settings(max_examples=8, deadline=None)
+@given(rep=st.integers(0, 1000), share=st.floats(0.0, 1.0))
+def test_probabilities_in_unit_interval(synthetic_pkg, rep, share):
+    s = synthetic_scenario(waves=True, share=share)
+    m = engine.prepare(s, synthetic_pkg)
+    rows = metrics.replication_rows(m, engine.run_replication(m, rep))
+    for _, name, _, v in rows:
+        if name.startswith(("progression", "high_seb", "scs_outside", "london_share",
+                            "coldspot_share", "site_ladder_completeness")):
+            assert np.isnan(v) or 0.0 <= v <= 1.0, (name, v)
+
+
+def test_baseline_is_stable(synthetic_pkg):
+    res = simulate(synthetic_scenario(waves=False), synthetic_pkg, replications=4)
+    m = res.metrics
+    for g in ("AO", "EO", "HEO", "G7"):
+        for place in ("london", "elsewhere"):
+            hc = m[(m.metric == "headcount") & (m.group == f"grade:{g}|{place}")]["mean"]
+            assert hc.max() - hc.min() <= 0.05 * hc.mean() + 3
+        high = m[(m.metric == "high_seb_share") & (m.group == f"grade:{g}")]["mean"]
+        assert high.max() - high.min() < 0.06
+
+
+def test_stochastic_mean_matches_expected_mode(synthetic_pkg):
+    s = synthetic_scenario(waves=True)
+    st_ = simulate(s, synthetic_pkg, replications=16).metrics
+    ex = simulate(s, synthetic_pkg, mode="expected").metrics
+    j = st_.merge(ex, on=["year", "metric", "group"], suffixes=("_s", "_e"))
+    j = j[j.year == j.year.max()]
+    checks = [("headcount", "all", 0.01), ("scs_outside_london_share", "all", 0.02),
+              ("roles_moved_out_of_london", "all", 0.5),
+              ("leavers_caused_by_relocation", "all", 3.0)]
+    for g in ("EO", "HEO", "SEO", "G7"):
+        checks += [("headcount", f"grade:{g}|london", 0.03), ("high_seb_share", f"grade:{g}", 0.02)]
+    for name, group, tol in checks:
+        row = j[(j.metric == name) & (j.group == group)].iloc[0]
+        scale = tol if tol >= 0.5 else tol * max(abs(row.mean_e), 1)
+        se = (row.p90_s - row.p10_s) / 2.56 / np.sqrt(16)
+        assert abs(row.mean_s - row.mean_e) <= scale + 3 * se, (name, group, row.mean_s, row.mean_e)
+
+
+def test_reference_per_person_model_agrees(synthetic_pkg):
+    """The per-person SimPy oracle and the engine agree within Monte Carlo error."""
+    s = synthetic_scenario(waves=True, years=4, headcount=1500)
+    m = synthetic_model(s, headcount=1500)
+    reps = 10
+    eng = [engine.run_replication(m, i) for i in range(reps)]
+    ref = [run_reference(m, i) for i in range(reps)]
+    a, _ = metrics.summarise(m, eng, "engine")
+    b, _ = metrics.summarise(m, ref, "reference")
+    j = a.merge(b, on=["year", "metric", "group"], suffixes=("_e", "_r"))
+    j = j[j.year == j.year.max()]
+    for name, group in [("headcount", "all"), ("headcount", "grade:EO|elsewhere"),
+                        ("headcount", "grade:G7|london"), ("high_seb_share", "grade:EO"),
+                        ("high_seb_share", "grade:HEO"), ("roles_moved_out_of_london", "all"),
+                        ("leavers_caused_by_relocation", "all")]:
+        row = j[(j.metric == name) & (j.group == group)].iloc[0]
+        spread = max(row.p90_e - row.p10_e, row.p90_r - row.p10_r, 1e-9)
+        se = spread / 2.56 * np.sqrt(2 / reps)
+        assert abs(row.mean_e - row.mean_r) <= 4 * se + 1e-9, (name, group, row.mean_e,
+                                                               row.mean_r)
+
+
+def test_expected_mode_runs_without_randomness(synthetic_pkg):
+    m = engine.prepare(synthetic_scenario(waves=True), synthetic_pkg)
+    a = metrics.replication_rows(m, run_expected(m))
+    b = metrics.replication_rows(m, run_expected(m))
+    assert a == b
+
+
+def test_scenario_text_roundtrip_runs(synthetic_pkg, tmp_path):
+    from placesim import load_scenario_text
+
+    s = load_scenario_text(scenario_text(waves=True), filename="t.yaml")
+    res = simulate(s, synthetic_pkg, replications=2)
+    assert set(metrics.METRIC_COLUMNS) == set(res.metrics.columns)
+    assert res.manifest["scenario_hash"] == s.hash()
+
+
+@pytest.mark.parametrize("grades,expect_gap_closes", [(["SCS1", "SCS2"], True),
+                                                       (["AO", "EO"], False)])
+def test_moving_senior_posts_is_what_raises_regional_senior_share(
+        synthetic_pkg, grades, expect_gap_closes):
+    base = simulate(synthetic_scenario(waves=False), synthetic_pkg, mode="expected").metrics
+    moved = simulate(synthetic_scenario(waves=True, grades=grades, share=0.5), synthetic_pkg,
+                     mode="expected").metrics
+
+    def last(m, name, group):
+        r = m[(m.metric == name) & (m.group == group)]
+        return float(r[r.year == r.year.max()]["mean"].iloc[0])
+
+    d_scs = last(moved, "scs_outside_london_share", "all") - last(
+        base, "scs_outside_london_share", "all")
+    d_dir = last(moved, "progression_eo_to_director", "outside_london") - last(
+        base, "progression_eo_to_director", "outside_london")
+    if expect_gap_closes:
+        assert d_scs > 0.1
+        assert d_dir > 0
+    else:
+        assert abs(d_scs) < 1e-9
+        assert d_dir < 0.2 * last(base, "progression_eo_to_director", "outside_london") + 1e-4
