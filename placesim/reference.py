@@ -313,7 +313,8 @@ class ReferenceModel:
             self.env.process(self.wave_process(plan))
         self.env.run(until=float(self.m.years))
         cols = ["wave", "year", "from", "to", "posts"]
-        return ReplicationResult(replication=0, years=self.records, moves=pd.DataFrame(columns=cols))
+        moves = pd.DataFrame(columns=cols)
+        return ReplicationResult(replication=0, years=self.records, moves=moves)
 
 
 def run_reference(model: Model, replication: int, seed: int | None = None) -> ReplicationResult:

@@ -24,6 +24,9 @@ FLOAT_FORMAT = "%.6g"
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp)`` then rename ``tmp`` to ``path`` (same folder, so the rename is atomic).
 
+    The temporary file keeps ``path``'s extension, so writers that choose a format from it
+    (spreadsheets, GeoPackage) work unchanged.
+
     Parameters
     ----------
     path : pathlib.Path
@@ -32,8 +35,10 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}",
+                               dir=path.parent)
     os.close(fd)
+    Path(tmp).unlink()  # writers that refuse to overwrite (GeoPackage) get a fresh path
     try:
         write(Path(tmp))
         os.replace(tmp, path)

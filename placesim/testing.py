@@ -144,3 +144,21 @@ def write_synthetic_package(path: str | Path, *, headcount: int = 6000, seed: in
     })
     sites.to_csv(out / "sites.csv", index=False)
     return out
+
+
+def scaled_package(pkg, factor: float):
+    """A copy of a data package whose baseline posts are scaled by ``factor``.
+
+    Counts are rounded by largest remainder so the total is ``round(factor * total)``; used
+    by the benchmarks' scaling sweep.
+    """
+    import dataclasses
+
+    b = pkg.baseline_posts.copy()
+    raw = b["posts"].to_numpy(float) * factor
+    base = np.floor(raw).astype(np.int64)
+    rem = int(round(raw.sum())) - int(base.sum())
+    if rem > 0:
+        base[np.argsort(-(raw - base), kind="stable")[:rem]] += 1
+    b["posts"] = base
+    return dataclasses.replace(pkg, baseline_posts=b[b["posts"] > 0].reset_index(drop=True))

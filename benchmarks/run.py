@@ -1,0 +1,183 @@
+"""Benchmarks: speed and memory of the engine against its targets (outside the test run).
+
+Prints a table and writes ``benchmarks/results.json``:
+
+* the full 2023 baseline and ``plan-for-change-2030.yaml``, 10 years at quarterly steps:
+  seconds per stochastic replication (median of several), person-steps per second, peak RSS
+  of a run (measured in a fresh process), and the expected-value mode's time;
+* a scaling sweep: 50k, 100k, 260k, 520k people × 1, 10, 100 replications;
+* the per-person SimPy reference model against the engine on the same scenario and size;
+* replications per second through the batch runner on 1 and 2 local Dask workers.
+
+Run: ``make bench`` (or ``.venv/bin/python benchmarks/run.py [--quick]``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TARGETS = {"replication_s": 0.5, "peak_rss_mb": 1024, "expected_s": 0.05, "speedup": 100}
+
+
+def _scenario(name: str):
+    from placesim import load_scenario
+
+    return load_scenario(ROOT / "scenarios" / f"{name}.yaml")
+
+
+def time_engine(name: str, pkg, reps: int) -> dict:
+    """Median seconds per replication and expected-mode time for a scenario."""
+    from placesim import engine
+    from placesim.expected import run_expected
+
+    s = _scenario(name)
+    t = time.perf_counter()
+    model = engine.prepare(s, pkg)
+    prep = time.perf_counter() - t
+    times = []
+    for r in range(reps):
+        t = time.perf_counter()
+        engine.run_replication(model, r)
+        times.append(time.perf_counter() - t)
+    ex = []
+    for _ in range(5):
+        t = time.perf_counter()
+        run_expected(model)
+        ex.append(time.perf_counter() - t)
+    steps = model.years * model.steps_per_year
+    med = statistics.median(times)
+    return {
+        "scenario": name, "people": int(model.population.size), "steps": steps,
+        "prepare_s": round(prep, 3), "replication_s_median": round(med, 4),
+        "replication_s_all": [round(x, 4) for x in times],
+        "person_steps_per_s": round(model.population.size * steps / med),
+        "expected_s_median": round(statistics.median(ex), 4),
+    }
+
+
+def peak_rss(name: str) -> float:
+    """Peak RSS (MB) of a fresh process that prepares and runs one replication."""
+    code = (
+        "import resource, sys; sys.path.insert(0, %r)\n"
+        "from placesim import engine, load_scenario\n"
+        "m = engine.prepare(load_scenario(%r)); engine.run_replication(m, 0)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    ) % (str(ROOT), str(ROOT / "scenarios" / f"{name}.yaml"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    return round(float(out.stdout.strip().splitlines()[-1]), 1)
+
+
+def scaling(pkg, sizes, reps_list) -> list[dict]:
+    """Seconds for R replications of the baseline at several population sizes."""
+    from placesim import engine
+    from placesim.testing import scaled_package
+
+    s = _scenario("baseline")
+    rows = []
+    full = int(pkg.baseline_posts["posts"].sum())
+    for n in sizes:
+        p = scaled_package(pkg, n / full)
+        model = engine.prepare(s, p)
+        for reps in reps_list:
+            t = time.perf_counter()
+            for r in range(reps):
+                engine.run_replication(model, r)
+            el = time.perf_counter() - t
+            rows.append({"people": int(model.population.size), "replications": reps,
+                         "seconds": round(el, 3), "per_replication_s": round(el / reps, 4)})
+            print(f"  scaling: {model.population.size:>7,} people x {reps:>3} reps: "
+                  f"{el:7.2f}s ({el / reps:.3f}s/rep)", flush=True)
+    return rows
+
+
+def reference_ratio(pkg, people: int, years: int) -> dict:
+    """Engine vs the one-SimPy-process-per-person reference, same scenario and size."""
+    from placesim import engine
+    from placesim.reference import run_reference
+    from placesim.testing import scaled_package
+
+    s = _scenario("pfg-2027")
+    full = int(pkg.baseline_posts["posts"].sum())
+    p = scaled_package(pkg, people / full)
+    s = s.model_copy(update={"horizon": s.horizon.model_copy(update={"years": years})})
+    model = engine.prepare(s, p)
+    t = time.perf_counter()
+    run_reference(model, 0)
+    ref = time.perf_counter() - t
+    times = []
+    for r in range(5):
+        t = time.perf_counter()
+        engine.run_replication(model, r)
+        times.append(time.perf_counter() - t)
+    eng = statistics.median(times)
+    return {"people": int(model.population.size), "years": years,
+            "reference_s": round(ref, 3), "engine_s": round(eng, 4),
+            "speedup": round(ref / eng, 1)}
+
+
+def batch_throughput(reps: int) -> dict:
+    """Replications per second through the batch runner on 1 and 2 local Dask workers."""
+    from placesim.batch import plan_tasks, run_batch, scenario_files
+
+    out = {}
+    files = scenario_files([str(ROOT / "scenarios" / "baseline.yaml")])
+    tasks = plan_tasks(files, replications=reps, seed=1, sweep=None, chunk=5)
+    for w in (1, 2):
+        with tempfile.TemporaryDirectory() as d:
+            summary = run_batch(tasks, Path(d), workers=w, progress=False)
+            out[f"workers_{w}"] = round(reps / summary.seconds, 2)
+    out["replications"] = reps
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results.json"))
+    args = ap.parse_args(argv)
+    from placesim import load_data_package
+
+    pkg = load_data_package()
+    reps = 3 if args.quick else 7
+    report: dict = {"targets": TARGETS}
+    print("== Full Civil Service, 10 years, quarterly steps", flush=True)
+    report["scenarios"] = []
+    for name in ("baseline", "plan-for-change-2030"):
+        r = time_engine(name, pkg, reps)
+        r["peak_rss_mb"] = peak_rss(name)
+        report["scenarios"].append(r)
+        print(f"  {name:<22} {r['people']:>8,} people  {r['replication_s_median']:.3f} s/rep  "
+              f"{r['person_steps_per_s'] / 1e6:6.1f} M person-steps/s  expected "
+              f"{r['expected_s_median'] * 1000:.1f} ms  peak RSS {r['peak_rss_mb']:.0f} MB",
+              flush=True)
+    print("== Scaling sweep", flush=True)
+    report["scaling"] = scaling(pkg, [50_000, 100_000, 260_000, 520_000],
+                                [1, 10] if args.quick else [1, 10, 100])
+    print("== Per-person SimPy reference vs engine", flush=True)
+    report["reference"] = reference_ratio(pkg, 20_000 if args.quick else 52_000, 10)
+    r = report["reference"]
+    print(f"  {r['people']:,} people, {r['years']} years: reference {r['reference_s']:.1f}s, "
+          f"engine {r['engine_s']:.3f}s, speed-up {r['speedup']:.0f}x", flush=True)
+    print("== Batch runner throughput (baseline)", flush=True)
+    report["batch"] = batch_throughput(10 if args.quick else 40)
+    b = report["batch"]
+    print(f"  {b['workers_1']:.2f} replications/s on 1 worker, {b['workers_2']:.2f} on 2",
+          flush=True)
+    Path(args.out).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwritten {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
