@@ -158,6 +158,69 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_batch(args) -> int:
+    from .batch import format_summary, plan_tasks, run_batch, scenario_files
+
+    tasks = plan_tasks(scenario_files(args.paths), replications=args.replications,
+                       seed=args.seed, sweep=args.sweep, chunk=args.chunk)
+    workers = args.workers
+    summary = run_batch(tasks, Path(args.out), workers=workers, scheduler=args.scheduler,
+                        progress=sys.stderr.isatty() or args.progress)
+    print(format_summary(summary))
+    return 1 if summary.failed else 0
+
+
+def cmd_map(args) -> int:
+    from .geodata import load_data_package
+    from .maps import export_map
+    from .results import read_results
+
+    res = read_results(Path(args.results_dir))
+    pkg = load_data_package(args.data)
+    path = export_map(res, pkg, metric=args.metric, year=args.year, fmt=args.format,
+                      out=Path(args.out), size=args.size, marking=args.marking,
+                      threshold=args.threshold)
+    print(f"map written to {path}")
+    return 0
+
+
+def cmd_brief(args) -> int:
+    from .brief import write_brief
+    from .geodata import load_data_package
+    from .results import read_results
+
+    res = read_results(Path(args.results_dir))
+    other = read_results(Path(args.compare)) if args.compare else None
+    pkg = load_data_package(args.data)
+    paths = write_brief(res, pkg, Path(args.out), compare=other, marking=args.marking,
+                        threshold=args.threshold)
+    print(f"briefing pack written to {args.out}:")
+    for p in paths:
+        print(f"  {p}")
+    return 0
+
+
+def cmd_plan(args) -> int:
+    from .planner import run_plan
+
+    paths = run_plan(args.file, Path(args.out))
+    for kind, p in paths.items():
+        print(f"{kind:<11} {p}")
+    if args.run:
+        from .results import write_results
+        from .scenario import dump_scenario, load_scenario
+        from .simulation import simulate
+
+        s = load_scenario(paths["scenario"])
+        res = simulate(s, replications=args.replications,
+                       progress=_progress_printer(sys.stderr.isatty()))
+        out = Path(args.out) / "results"
+        write_results(res, out, dump_scenario(s))
+        print(_summary_table(res))
+        print(f"simulation results in {out}")
+    return 0
+
+
 def cmd_app(args) -> int:
     import subprocess
 
@@ -208,6 +271,44 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("dir_b")
     s.add_argument("--year", type=int)
     s.set_defaults(func=cmd_compare)
+
+    s = sub.add_parser("batch", help="run many scenarios and sweeps, locally or on Dask")
+    s.add_argument("paths", nargs="+", metavar="FILES_OR_DIRS")
+    s.add_argument("--replications", type=int)
+    s.add_argument("--seed", type=int)
+    s.add_argument("--sweep", metavar="SWEEP.yaml")
+    s.add_argument("--chunk", type=int, default=5, help="replications per task")
+    g = s.add_mutually_exclusive_group()
+    g.add_argument("--workers", type=int, help="local worker processes (0 = in-process)")
+    g.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="existing dask scheduler")
+    s.add_argument("--progress", action="store_true", help="progress bar even off a terminal")
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_batch)
+
+    for name, helptext, fn in (("map", "export a map of a district measure", cmd_map),
+                               ("brief", "write a briefing pack", cmd_brief)):
+        s = sub.add_parser(name, help=helptext)
+        s.add_argument("results_dir")
+        if name == "map":
+            s.add_argument("--metric", required=True)
+            s.add_argument("--year", type=int)
+            s.add_argument("--format", choices=["png", "pdf", "svg", "html"], default="png")
+            s.add_argument("--size", choices=["a4", "slide"], default="a4")
+        else:
+            s.add_argument("--compare", metavar="OTHER_DIR")
+        s.add_argument("--marking", help="protective marking banner, e.g. OFFICIAL-SENSITIVE")
+        s.add_argument("--threshold", type=int, default=5,
+                       help="disclosure control: suppress counts of people under this")
+        s.add_argument("--out", required=True)
+        _add_data(s)
+        s.set_defaults(func=fn)
+
+    s = sub.add_parser("plan", help="rank destinations and allocate posts")
+    s.add_argument("file")
+    s.add_argument("--out", required=True)
+    s.add_argument("--run", action="store_true", help="also simulate the generated scenario")
+    s.add_argument("--replications", type=int, default=10)
+    s.set_defaults(func=cmd_plan)
 
     s = sub.add_parser("app", help="start the browser app")
     s.add_argument("--port", type=int, default=8501)

@@ -1,0 +1,453 @@
+"""Location planner: rank destinations, allocate posts, and publish the rationale.
+
+The Social Mobility Commission asks government to target expansion in coldspots and to publish
+"plans for target locations and the rationale in choosing each", with a grade mix in each hub
+that gives real progression. This module answers the planner's question — *given N posts of
+these kinds, where should they go?* — in three steps:
+
+1. **Scoring** every candidate district on the criteria a planner weighs (each normalised to
+   0–1 and explained), with weights from the plan file; the ranked table keeps each
+   criterion's contribution.
+2. **Allocation** as an integer programme solved offline with SciPy's HiGHS ``milp``: choose
+   ``k`` sites (fixed campuses always in) and allocate posts by grade, maximising score-weighted
+   coverage plus a progression-parity bonus for senior posts in places whose ladder is
+   incomplete, subject to site capacities and a minimum viable ladder at every chosen site.
+   Infeasible plans are explained in words, never with a raw solver status.
+3. **Closing the loop**: the allocation becomes a scenario (relocation waves from London) that
+   the engine simulates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .errors import PlacesimError, Problem, ScenarioError
+from .grades import GRADES
+
+GradeName = Literal["AA", "AO", "EO", "HEO", "SEO", "G7", "G6", "SCS1", "SCS2", "SCS3", "PS"]
+LADDER = ("AO", "EO", "HEO", "SEO", "G7", "G6", "SCS1", "SCS2")
+
+CRITERIA: dict[str, str] = {
+    "coldspot": "1 if the district is a social-mobility coldspot under the plan's rule",
+    "smc_need": "How unfavourable the district's SMC State of the Nation 2025 index is "
+                "(most unfavourable = 1, most favourable = 0)",
+    "cs_presence": "Existing Civil Service presence: log headcount, scaled to the largest",
+    "ladder_completeness": "Share of the grades AO to Director (SCS2) already present",
+    "low_seb_labour_market": "Share of the local labour market from lower socio-economic "
+                             "backgrounds (who local recruitment would reach)",
+    "distance_from_london": "Straight-line distance from London, scaled to the farthest",
+    "near_existing_hub": "Closeness to the nearest existing hub (1 = a hub in the district)",
+    "site_capacity": "1 if a site with known spare capacity is in the district",
+    "shared_facilities": "1 if a government hub shared across departments is in the district",
+}
+
+
+class PostDemand(BaseModel):
+    """Posts of one grade (and profession) to place."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    grade: GradeName
+    count: int = Field(ge=0, description="Number of posts of this grade to place")
+    profession: Literal["any", "policy", "other"] = "any"
+
+
+class Weights(BaseModel):
+    """Weight of each criterion in the score (any real number; 0 ignores it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    coldspot: float = 3.0
+    smc_need: float = 1.0
+    cs_presence: float = 1.0
+    ladder_completeness: float = 1.0
+    low_seb_labour_market: float = 1.0
+    distance_from_london: float = 0.5
+    near_existing_hub: float = 0.5
+    site_capacity: float = 0.5
+    shared_facilities: float = 0.5
+
+
+class SiteRules(BaseModel):
+    """How many places to choose and what each must hold."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    k: int = Field(5, ge=1, description="Number of destination places to choose")
+    fixed: tuple[str, ...] = Field((), description="Site ids or district codes always chosen")
+    capacity: dict[str, int] = Field(default_factory=dict,
+                                     description="Capacity by site id or district code")
+    default_capacity: int = Field(3000, ge=0, description="Capacity where none is known "
+                                  "(ASSUMPTION: a large government hub holds about 3,000)")
+    min_ladder: tuple[GradeName, ...] = Field(("EO", "HEO", "SEO", "G7", "G6", "SCS1"),
+                                              description="Grades every chosen place must get")
+    min_posts_per_grade: int = Field(5, ge=0)
+
+
+class ScenarioOut(BaseModel):
+    """How the allocation becomes relocation waves."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    year: int = 2025
+    quarter: int = Field(1, ge=1, le=4)
+    spread_years: float = Field(3.0, ge=0)
+    acceptance: float = Field(0.2, ge=0, le=1)
+    horizon_start: int = 2023
+    horizon_years: int = 10
+
+
+class Plan(BaseModel):
+    """A location plan: which posts to place, where they may go, and how to weigh places."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    title: str = ""
+    data: str | None = None
+    coldspot_rule: Literal["smc2025", "opportunity_areas"] = "smc2025"
+    smc_index: Literal["ci1", "ci2", "ci3", "ci4"] = "ci1"
+    candidates: Literal["all", "sites"] | tuple[str, ...] = "all"
+    shortlist: int = Field(40, ge=1, description="Top-scoring candidates given to the solver")
+    posts: tuple[PostDemand, ...]
+    sites: SiteRules = SiteRules()
+    weights: Weights = Weights()
+    senior_parity_bonus: float = Field(1.0, ge=0, description="Extra objective weight for "
+                                       "G6+ posts in places whose ladder is incomplete")
+    scenario: ScenarioOut = ScenarioOut()
+
+    @model_validator(mode="after")
+    def _some_posts(self):
+        if sum(p.count for p in self.posts) == 0:
+            raise ValueError("posts: at least one post must be placed")
+        return self
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Load and validate a plan file; errors name the file, line and field."""
+    from .scenario import _line_map_and_doc  # shared YAML-with-lines reader
+
+    path = Path(path)
+    doc, lines = _line_map_and_doc(path.read_text(encoding="utf-8"), str(path))
+    try:
+        return Plan.model_validate(doc)
+    except Exception as e:  # pydantic ValidationError
+        errs = getattr(e, "errors", lambda: [])()
+        probs = []
+        for err in errs:
+            loc = tuple(err["loc"])
+            line = next((lines[loc[:i]] for i in range(len(loc), 0, -1) if loc[:i] in lines),
+                        None)
+            probs.append(Problem(str(path), line, ".".join(map(str, loc)) or "plan",
+                                 err["msg"]))
+        raise ScenarioError(probs or [Problem(str(path), None, "plan", str(e))]) from e
+
+
+def _resolve_places(plan: Plan, pkg, names) -> list[str]:
+    site_to_lad = dict(zip(pkg.sites["site_id"], pkg.sites["lad_code"], strict=True))
+    codes = set(pkg.districts["lad_code"])
+    out = []
+    for n in names:
+        lad = site_to_lad.get(n, n)
+        if lad not in codes:
+            raise PlacesimError(f"plan {plan.name}: {n!r} is neither a site id nor a district "
+                                "code")
+        out.append(lad)
+    return out
+
+
+def score_districts(plan: Plan, pkg) -> pd.DataFrame:
+    """Score candidate districts; one column per criterion's contribution.
+
+    Parameters
+    ----------
+    plan : Plan
+    pkg : DataPackage
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rank, lad_code, lad_name, score`` then ``<criterion>`` (value 0–1) and
+        ``<criterion>_points`` (weight × value), sorted by score.
+    """
+    from .geodata import coldspot_districts
+
+    d = pkg.districts[["lad_code", "lad_name", "is_london", "centroid_lon",
+                       "centroid_lat"]].copy()
+    d = pd.DataFrame(d.drop(columns=[], errors="ignore"))
+    cold = coldspot_districts(pkg, rule=plan.coldspot_rule, index=plan.smc_index)
+    d["coldspot"] = d["lad_code"].map(cold).fillna(False).astype(float)
+    sm = pkg.social_mobility.set_index("lad_code")
+    rank = d["lad_code"].map(sm[f"{plan.smc_index}_rank"]).astype(float)
+    d["smc_need"] = ((7 - rank) / 6).fillna(0.0)
+    b = pkg.baseline_posts
+    hc = b.groupby("lad_code")["posts"].sum()
+    d["cs_presence"] = np.log1p(d["lad_code"].map(hc).fillna(0))
+    d["cs_presence"] /= max(d["cs_presence"].max(), 1e-12)
+    present = (b[b["grade"].isin(LADDER) & (b["posts"] > 0)]
+               .groupby("lad_code")["grade"].nunique())
+    d["ladder_completeness"] = d["lad_code"].map(present).fillna(0) / len(LADDER)
+    lm = pkg.labour_market.set_index("lad_code")["low"]
+    low = d["lad_code"].map(lm).astype(float)
+    d["low_seb_labour_market"] = ((low - low.min()) / max(low.max() - low.min(), 1e-12)).fillna(0)
+    lon, lat = np.radians(d["centroid_lon"].to_numpy()), np.radians(d["centroid_lat"].to_numpy())
+    ldn = d["is_london"].to_numpy(bool)
+    lon0, lat0 = lon[ldn].mean(), lat[ldn].mean()
+    dist_london = _haversine(lon, lat, lon0, lat0)
+    d["distance_from_london"] = dist_london / max(dist_london.max(), 1e-12)
+    site_lads = set(pkg.sites["lad_code"])
+    hubs = d["lad_code"].isin(site_lads).to_numpy()
+    near = np.full(len(d), np.inf)
+    for i in np.flatnonzero(hubs):
+        near = np.minimum(near, _haversine(lon, lat, lon[i], lat[i]))
+    d["near_existing_hub"] = 1 - near / max(near[np.isfinite(near)].max(), 1e-12)
+    cap_sites = pkg.sites.dropna(subset=["capacity"]) if "capacity" in pkg.sites else \
+        pkg.sites.iloc[:0]
+    d["site_capacity"] = d["lad_code"].isin(set(cap_sites["lad_code"])).astype(float)
+    kinds = pkg.sites.set_index("lad_code")["kind"].astype(str).str.contains("hub|campus",
+                                                                               case=False)
+    shared = set(kinds[kinds].index)
+    d["shared_facilities"] = d["lad_code"].isin(shared).astype(float)
+
+    w = plan.weights.model_dump()
+    d["score"] = 0.0
+    for c in CRITERIA:
+        d[f"{c}_points"] = w[c] * d[c]
+        d["score"] += d[f"{c}_points"]
+    d = d[~d["is_london"]]
+    if plan.candidates == "sites":
+        d = d[d["lad_code"].isin(site_lads)]
+    elif not isinstance(plan.candidates, str):
+        keep = set(_resolve_places(plan, pkg, plan.candidates))
+        d = d[d["lad_code"].isin(keep)]
+    d = d.sort_values(["score", "lad_code"], ascending=[False, True]).reset_index(drop=True)
+    d.insert(0, "rank", np.arange(1, len(d) + 1))
+    cols = ["rank", "lad_code", "lad_name", "score"] + list(CRITERIA) + [
+        f"{c}_points" for c in CRITERIA]
+    return d[cols]
+
+
+def _haversine(lon, lat, lon0, lat0):
+    h = np.sin((lat - lat0) / 2) ** 2 + np.cos(lat) * np.cos(lat0) * np.sin((lon - lon0) / 2) ** 2
+    return 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+
+
+class InfeasiblePlan(PlacesimError):
+    """No allocation satisfies the plan; the message says why in words."""
+
+
+def allocate(plan: Plan, pkg, ranking: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Choose places and allocate posts by grade with an integer programme (HiGHS).
+
+    Parameters
+    ----------
+    plan : Plan
+    pkg : DataPackage
+    ranking : pandas.DataFrame, optional
+        From :func:`score_districts` (computed if omitted).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``lad_code, lad_name, grade, profession, posts`` (chosen places only, posts > 0).
+
+    Raises
+    ------
+    InfeasiblePlan
+        With a plain-English reason.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    ranking = score_districts(plan, pkg) if ranking is None else ranking
+    fixed = _resolve_places(plan, pkg, plan.sites.fixed)
+    short = list(ranking["lad_code"].head(plan.shortlist))
+    for f in fixed:
+        if f not in set(ranking["lad_code"]):
+            raise InfeasiblePlan(f"The fixed place {f} is not a candidate (it may be in London "
+                                 "or excluded by the plan's candidate list).")
+        if f not in short:
+            short.append(f)
+    cand = ranking.set_index("lad_code").loc[short]
+    names = cand["lad_name"].to_dict()
+    demand = [p for p in plan.posts if p.count > 0]
+    n_d, n_g = len(short), len(demand)
+    cap = np.array([_capacity(plan, pkg, lad) for lad in short], float)
+    _explain_infeasible(plan, demand, short, fixed, cap, names)
+
+    score = cand["score"].to_numpy(float)
+    score = (score - score.min()) / max(score.max() - score.min(), 1e-12) + 0.1
+    incomplete = 1 - cand["ladder_completeness"].to_numpy(float)
+    senior = np.array([GRADES.index(p.grade) >= GRADES.index("G6") for p in demand], float)
+    total = sum(p.count for p in demand)
+    # variables: x[d, g] (posts) then y[d] (chosen)
+    n_x = n_d * n_g
+    c = np.zeros(n_x + n_d)
+    gain = (score[:, None] + plan.senior_parity_bonus * incomplete[:, None] * senior[None, :])
+    c[:n_x] = -(gain / total).ravel()
+    rows, lo, hi = [], [], []
+
+    def add(row, lower, upper):
+        rows.append(row)
+        lo.append(lower)
+        hi.append(upper)
+
+    for j, p in enumerate(demand):  # every post placed
+        r = np.zeros(n_x + n_d)
+        r[j:n_x:n_g] = 1
+        add(r, p.count, p.count)
+    min_g = {g for g in plan.sites.min_ladder}
+    for i in range(n_d):
+        r = np.zeros(n_x + n_d)  # capacity, only if chosen
+        r[i * n_g:(i + 1) * n_g] = 1
+        r[n_x + i] = -cap[i]
+        add(r, -np.inf, 0)
+        for j, p in enumerate(demand):
+            if p.grade in min_g:
+                r = np.zeros(n_x + n_d)  # minimum viable ladder at chosen places
+                r[i * n_g + j] = 1
+                r[n_x + i] = -plan.sites.min_posts_per_grade
+                add(r, 0, np.inf)
+    r = np.zeros(n_x + n_d)
+    r[n_x:] = 1
+    add(r, 0, plan.sites.k)
+    lb = np.zeros(n_x + n_d)
+    ub = np.concatenate([np.repeat(cap, n_g), np.ones(n_d)])
+    for f in fixed:
+        lb[n_x + short.index(f)] = 1
+    res = milp(c, constraints=LinearConstraint(np.array(rows), lo, hi),
+               integrality=np.ones(n_x + n_d), bounds=Bounds(lb, ub),
+               options={"time_limit": 60})
+    if res.status != 0 or res.x is None:
+        raise InfeasiblePlan(
+            f"No allocation fits plan {plan.name}: the {plan.sites.k} places allowed cannot "
+            f"hold all {total:,} posts with at least {plan.sites.min_posts_per_grade} posts of "
+            f"each of {', '.join(plan.sites.min_ladder)} at every chosen place within their "
+            "capacities. Allow more places, raise capacities or lower the minimum ladder.")
+    x = np.round(res.x[:n_x]).astype(int).reshape(n_d, n_g)
+    out = [(short[i], names[short[i]], demand[j].grade, demand[j].profession, int(x[i, j]))
+           for i in range(n_d) for j in range(n_g) if x[i, j] > 0]
+    return pd.DataFrame(out, columns=["lad_code", "lad_name", "grade", "profession", "posts"])
+
+
+def _capacity(plan: Plan, pkg, lad: str) -> float:
+    sites = pkg.sites[pkg.sites["lad_code"] == lad]
+    for key in [lad, *sites["site_id"]]:
+        if key in plan.sites.capacity:
+            return float(plan.sites.capacity[key])
+    if "capacity" in sites and sites["capacity"].notna().any():
+        return float(sites["capacity"].dropna().sum())
+    return float(plan.sites.default_capacity)
+
+
+def _explain_infeasible(plan, demand, short, fixed, cap, names) -> None:
+    k = plan.sites.k
+    total = sum(p.count for p in demand)
+    if len(fixed) > k:
+        raise InfeasiblePlan(f"The plan fixes {len(fixed)} places but allows only k = {k}.")
+    best = np.sort(cap)[::-1][:k].sum()
+    if best < total:
+        biggest = ", ".join(f"{names[short[i]]} ({cap[i]:,.0f})"
+                            for i in np.argsort(-cap)[:k])
+        raise InfeasiblePlan(f"No allocation fits the capacity of the {k} largest places "
+                             f"({biggest}: {best:,.0f} desks in all) for {total:,} posts.")
+    for p in demand:
+        need = plan.sites.min_posts_per_grade * (len(fixed) or 1)
+        if p.grade in plan.sites.min_ladder and p.count < need:
+            raise InfeasiblePlan(f"There are only {p.count} {p.grade} posts to place, but every "
+                                 f"chosen place needs at least {plan.sites.min_posts_per_grade} "
+                                 f"for a viable ladder ({need} across the fixed places).")
+    for f in fixed:
+        i = short.index(f)
+        need = plan.sites.min_posts_per_grade * sum(
+            1 for p in demand if p.grade in plan.sites.min_ladder)
+        if cap[i] < need:
+            raise InfeasiblePlan(f"The fixed place {names[f]} has capacity for {cap[i]:,.0f} "
+                                 f"posts, fewer than the {need} its minimum ladder needs.")
+
+
+def allocation_scenario(plan: Plan, allocation: pd.DataFrame) -> str:
+    """The allocation as a scenario YAML: one relocation wave per grade and profession."""
+    s = plan.scenario
+    waves = []
+    for (grade, prof), g in allocation.groupby(["grade", "profession"], sort=False):
+        n = int(g["posts"].sum())
+        dests = [{"district": lad, "share": round(int(c) / n, 6)}
+                 for lad, c in zip(g["lad_code"], g["posts"], strict=True)]
+        # shares must sum to exactly 1: put the rounding residue on the largest
+        resid = round(1 - sum(d["share"] for d in dests), 6)
+        max(dests, key=lambda d: d["share"])["share"] = round(
+            max(dests, key=lambda d: d["share"])["share"] + resid, 6)
+        wave = {"name": f"plan-{grade.lower()}-{prof}", "year": s.year, "quarter": s.quarter,
+                "spread_years": s.spread_years, "posts": {"grades": [grade]}, "count": n,
+                "origin": "london", "destinations": dests,
+                "incumbents": {"base": s.acceptance}}
+        if prof != "any":
+            wave["posts"]["profession"] = prof
+        waves.append(wave)
+    doc = {"name": plan.name, "title": plan.title or f"Allocation from plan {plan.name}",
+           "question": "What does the planner's allocation do to progression and London's "
+                       "high-SEB concentration?",
+           "horizon": {"start_year": s.horizon_start, "years": s.horizon_years},
+           "coldspots": {"rule": plan.coldspot_rule, "index": plan.smc_index},
+           "waves": waves}
+    header = (f"# Generated by `placesim plan` from plan {plan.name!r}.\n"
+              "# Question: what does this allocation of posts do to regional progression and "
+              "London's\n# concentration of high-SEB staff?\n")
+    return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+
+
+def rationale(plan: Plan, ranking: pd.DataFrame, allocation: pd.DataFrame) -> str:
+    """A Markdown rationale: for each chosen place, why (its strongest criteria)."""
+    lines = [f"# Location plan: {plan.title or plan.name}", "",
+             "Places were scored on the criteria below (each 0–1, times its weight) and chosen "
+             f"by an integer programme: {plan.sites.k} places at most, "
+             f"{'fixed: ' + ', '.join(plan.sites.fixed) if plan.sites.fixed else 'none fixed'}, "
+             f"at least {plan.sites.min_posts_per_grade} posts of each of "
+             f"{', '.join(plan.sites.min_ladder)} at every chosen place.", "",
+             "| criterion | weight | meaning |", "|---|---|---|"]
+    w = plan.weights.model_dump()
+    for c, meaning in CRITERIA.items():
+        lines.append(f"| {c} | {w[c]:g} | {meaning} |")
+    lines.append("")
+    r = ranking.set_index("lad_code")
+    for lad, g in allocation.groupby("lad_code", sort=False):
+        row = r.loc[lad]
+        pts = sorted(((row[f"{c}_points"], c) for c in CRITERIA), reverse=True)
+        top = [f"{c.replace('_', ' ')} ({row[c]:.2f} × {w[c]:g} = {p:.2f})" for p, c in pts[:3]
+               if p > 0]
+        mix = ", ".join(f"{gr} {n}" for gr, n in zip(g["grade"], g["posts"], strict=True))
+        lines += [f"## {row['lad_name']} ({lad}) — rank {int(row['rank'])}, score "
+                  f"{row['score']:.2f}", "",
+                  f"Posts: {int(g['posts'].sum()):,} ({mix}).", "",
+                  "Chosen mainly for: " + ("; ".join(top) if top else "capacity and the "
+                                           "minimum ladder") + ".", ""]
+    return "\n".join(lines)
+
+
+def run_plan(plan_path: str | Path, out: str | Path, pkg=None) -> dict[str, Path]:
+    """Score, allocate and write ranking, allocation, rationale and the generated scenario.
+
+    Returns
+    -------
+    dict
+        Paths written, by kind.
+    """
+    from .geodata import load_data_package
+    from .results import write_csv, write_text
+
+    plan_path = Path(plan_path)
+    plan = load_plan(plan_path)
+    if pkg is None:
+        data = None if plan.data is None else (plan_path.parent / plan.data)
+        pkg = load_data_package(data)
+    out = Path(out)
+    ranking = score_districts(plan, pkg)
+    alloc = allocate(plan, pkg, ranking)
+    paths = {"ranking": out / "ranking.csv", "allocation": out / "allocation.csv",
+             "rationale": out / "rationale.md", "scenario": out / f"{plan.name}.yaml"}
+    write_csv(ranking, paths["ranking"])
+    write_csv(alloc, paths["allocation"])
+    write_text(rationale(plan, ranking, alloc), paths["rationale"])
+    write_text(allocation_scenario(plan, alloc), paths["scenario"])
+    return paths
