@@ -6,8 +6,6 @@ import functools
 import tempfile
 from pathlib import Path
 
-import pytest
-
 from placesim import engine, load_data_package, load_scenario_text
 from placesim.testing import write_synthetic_package
 
@@ -16,11 +14,6 @@ from placesim.testing import write_synthetic_package
 def synthetic_package(headcount: int = 4000):
     folder = Path(tempfile.mkdtemp(prefix="placesim-synth-"))
     return load_data_package(write_synthetic_package(folder / "pkg", headcount=headcount))
-
-
-@pytest.fixture(scope="session")
-def synthetic_pkg():
-    return synthetic_package()
 
 
 def scenario_text(*, waves: bool, grades=("SCS1", "SCS2"), share: float = 0.5,
