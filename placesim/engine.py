@@ -238,7 +238,8 @@ def _site_capacity(pkg, scenario, geo: Geography) -> dict[int, tuple[float, int]
 
 def _split(n: int, shares: list[float]) -> np.ndarray:
     """Largest-remainder split of n into parts proportional to shares."""
-    raw = np.asarray(shares, float) * n
+    w = np.asarray(shares, float)
+    raw = w / w.sum() * n
     base = np.floor(raw).astype(np.int64)
     rem = n - base.sum()
     if rem > 0:
@@ -473,6 +474,14 @@ def run_timeline(model: Model, run) -> ReplicationResult:
         yield env.timeout(opens)
         yield container.put(cap)
 
+    def deliver(plan: WavePlan, per_dest: np.ndarray, site: int):
+        """Posts bound for a site with limited desks wait until the desks exist."""
+        k = int(per_dest.sum())
+        run.awaiting += k
+        yield containers[site][0].get(k)
+        run.awaiting -= k
+        run.pending.append((plan, per_dest))
+
     def wave(plan: WavePlan):
         yield env.timeout(max(plan.start_time, 0.0))
         available = run.available(plan)
@@ -480,13 +489,15 @@ def run_timeline(model: Model, run) -> ReplicationResult:
         total = min(total, int(available))
         for n in _split(total, [1.0] * plan.n_tranches):
             per_dest = _split(int(n), [s for _, s, _ in plan.destinations])
-            for (_, _, site), k in zip(plan.destinations, per_dest, strict=True):
-                if k and site in containers:
-                    run.awaiting += int(k)
-                    yield containers[site][0].get(int(k))
-                    run.awaiting -= int(k)
-            if per_dest.sum():
-                run.pending.append((plan, per_dest))
+            free = per_dest.copy()
+            for i, (_, _, site) in enumerate(plan.destinations):
+                if per_dest[i] and site in containers:
+                    only = np.zeros_like(per_dest)
+                    only[i] = per_dest[i]
+                    free[i] = 0
+                    env.process(deliver(plan, only, site))
+            if free.sum():
+                run.pending.append((plan, free))
             yield env.timeout(dt)
 
     def lever(name: str, spec):
