@@ -1,0 +1,134 @@
+"""Scenario files: shipped ones validate; bad ones give file:line: field: message errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from placesim.errors import ScenarioError
+from placesim.geodata import load_data_package
+from placesim.scenario import (check_against_data, dump_scenario, load_scenario,
+                               load_scenario_text, scenario_json_schema)
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
+
+GOOD = """name: t
+horizon: {start_year: 2023, years: 5}
+waves:
+  - name: w
+    year: 2024
+    posts: {grades: [EO]}
+    count: 100
+    destinations:
+      - {site: leeds, share: 1.0}
+"""
+
+
+@pytest.fixture(scope="module")
+def pkg():
+    return load_data_package()
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_shipped_scenarios_validate(path, pkg):
+    s = load_scenario(path)
+    check_against_data(s, pkg)
+    assert path.read_text().startswith("#"), "each scenario opens with its question"
+
+
+def _err(text, pkg=None, name="bad.yaml"):
+    with pytest.raises(ScenarioError) as e:
+        s = load_scenario_text(text, filename=name)
+        if pkg is not None:
+            check_against_data(s, pkg)
+    return str(e.value)
+
+
+@pytest.mark.parametrize("text,line,field,words", [
+    (GOOD.replace("horizon:", "horizonn:"), 2, "horizonn", "unknown key"),
+    (GOOD.replace("count: 100", "count: many"), 7, "waves[0].count", "whole number"),
+    (GOOD.replace("count: 100", "count: -5"), 7, "waves[0].count", "greater than"),
+    (GOOD.replace("share: 1.0", "share: 0.5"), 4, "waves[0]", "sum to 1"),
+    (GOOD.replace("count: 100", "count: 100\n    share: 0.1"), 4, "waves[0]", "exactly one"),
+    (GOOD.replace("[EO]", "[XO]"), 6, "waves[0].posts.grades[0]", "Input should be"),
+])
+def test_bad_scenarios_name_file_line_field(text, line, field, words):
+    msg = _err(text)
+    assert f"bad.yaml:{line}: {field}" in msg, msg
+    assert words in msg
+
+
+def test_malformed_yaml_gives_line():
+    msg = _err("name: t\nwaves: [\n  - {\n")
+    assert msg.startswith("bad.yaml:") and "malformed YAML" in msg
+
+
+def test_unknown_site_district_and_too_many_posts(pkg):
+    msg = _err(GOOD.replace("site: leeds", "site: atlantis"), pkg)
+    assert "bad.yaml:9: waves[0].destinations[0].site: unknown site 'atlantis'" in msg
+    msg = _err(GOOD.replace("site: leeds", "district: E99999999"), pkg)
+    assert "unknown district 'E99999999'" in msg
+    msg = _err(GOOD.replace("count: 100", "count: 10000000"), pkg)
+    assert "bad.yaml:7: waves[0].count" in msg and "only" in msg
+
+
+def test_extends_merges_waves_by_name_and_detects_cycles(tmp_path):
+    (tmp_path / "a.yaml").write_text(GOOD)
+    (tmp_path / "b.yaml").write_text("name: b\nextends: a.yaml\nwaves:\n  - name: w2\n"
+                                     "    year: 2025\n    posts: {grades: [HEO]}\n"
+                                     "    share: 0.1\n    destinations: [{site: leeds, "
+                                     "share: 1}]\n")
+    s = load_scenario(tmp_path / "b.yaml")
+    assert [w.name for w in s.waves] == ["w", "w2"]
+    (tmp_path / "c.yaml").write_text("name: c\nextends: d.yaml\n")
+    (tmp_path / "d.yaml").write_text("name: d\nextends: c.yaml\n")
+    with pytest.raises(ScenarioError, match="circular"):
+        load_scenario(tmp_path / "c.yaml")
+
+
+def test_confinement(tmp_path):
+    with pytest.raises(ScenarioError, match="extends"):
+        load_scenario_text("name: x\nextends: ../../etc/passwd\n", root=ROOT / "scenarios")
+    with pytest.raises(ScenarioError, match="data"):
+        load_scenario_text("name: x\ndata: /etc\n", root=ROOT / "scenarios")
+
+
+def test_oversized_file():
+    with pytest.raises(ScenarioError, match="larger than"):
+        load_scenario_text("name: x\n" + "#" * 300_000)
+
+
+def test_json_schema_documents_and_forbids_unknown_keys():
+    schema = scenario_json_schema()
+    assert schema["additionalProperties"] is False
+    assert "description" in schema["properties"]["seed"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(years=st.integers(1, 20), count=st.integers(0, 5000), seed=st.integers(0, 2**31),
+       grade=st.sampled_from(["AO", "EO", "HEO", "G7", "SCS1"]))
+def test_load_dump_roundtrip(years, count, seed, grade):
+    text = GOOD.replace("years: 5", f"years: {years}").replace("count: 100", f"count: {count}")
+    text = text.replace("[EO]", f"[{grade}]") + f"seed: {seed}\n"
+    s = load_scenario_text(text)
+    assert load_scenario_text(dump_scenario(s)) == s
+
+
+def test_cli_validate_exit_codes(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(GOOD.replace("horizon:", "horizonn:"))
+    out = subprocess.run([sys.executable, "-m", "placesim.cli", "validate", str(bad)],
+                         capture_output=True, text=True)
+    assert out.returncode == 2
+    assert f"{bad}:2: horizonn: unknown key" in out.stderr
+    assert "Traceback" not in out.stderr
+    ok = subprocess.run([sys.executable, "-m", "placesim.cli", "validate",
+                         str(ROOT / "scenarios" / "baseline.yaml")], capture_output=True,
+                        text=True)
+    assert ok.returncode == 0
