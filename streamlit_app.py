@@ -29,6 +29,13 @@ from placesim.maps import (
 ROOT = Path(__file__).resolve().parent
 SCENARIOS = ROOT / "scenarios"
 MAX_UPLOAD = 256 * 1024
+KEY_FIGURES = (
+    ("Roles moved out of London", "roles_moved_out_of_london", "all", "{:,.0f}"),
+    ("SCS posts outside London", "scs_outside_london_share", "all", "{:.1%}"),
+    ("EO to Director outside London", "progression_eo_to_director", "outside_london",
+     "{:.2%}"),
+    ("London share of high-SEB G7+", "london_share_of_high_seb_g7_plus", "all", "{:.1%}"),
+)
 
 st.set_page_config(page_title="placesim — Places for Growth planner", layout="wide")
 
@@ -169,6 +176,14 @@ def main() -> None:
     if s.question:
         st.write(s.question)
 
+    cols = st.columns(4)
+    for col, (label, metric, group, fmt) in zip(cols, KEY_FIGURES, strict=True):
+        r = res.metrics[(res.metrics.metric == metric) & (res.metrics.group == group)
+                        & (res.metrics.year == year)]
+        if len(r):
+            r = r.iloc[0]
+            col.metric(f"{label}, {year}", fmt.format(r["mean"]),
+                       help=f"P10 to P90: {fmt.format(r['p10'])} to {fmt.format(r['p90'])}")
     tab_map, tab_compare, tab_charts, tab_data = st.tabs(["Map", "Compare", "Charts",
                                                           "Downloads"])
     with tab_map:

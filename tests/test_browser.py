@@ -1,0 +1,108 @@
+"""The app in real headless Chromium: the deck.gl canvas draws, the year slider updates the
+figures, and no request leaves the machine. Fails (never skips) without a browser."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--no-first-run", "--disable-quic", "--disable-default-apps", "--no-sandbox"]
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+         "--server.headless", "true", "--server.port", str(port), "--server.address",
+         "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise RuntimeError("streamlit did not start")
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
+def _coloured_pixels(png: bytes) -> int:
+    import io
+
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(png)).convert("RGB")
+    return sum(1 for r, g, b in img.get_flattened_data() if max(r, g, b) - min(r, g, b) > 40)
+
+
+def _headline(page) -> str:
+    return " | ".join(page.locator("[data-testid=stMetric]").all_inner_texts())
+
+
+def test_app_in_headless_chromium(server):
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is required (make test installs it)"
+    ARTIFACTS.mkdir(exist_ok=True)
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(server, wait_until="domcontentloaded")
+        canvas = page.locator("[data-testid=stDeckGlJsonChart] canvas").first
+        canvas.wait_for(state="visible", timeout=180_000)
+        deadline = time.time() + 120
+        while time.time() < deadline and (canvas.bounding_box() or {}).get("width", 0) <= 300:
+            time.sleep(0.5)
+        drawn = 0
+        while time.time() < deadline:
+            drawn = _coloured_pixels(canvas.screenshot())
+            if drawn > 5000:
+                break
+            time.sleep(1)
+        assert drawn > 5000, f"deck.gl canvas drew only {drawn} coloured pixels"
+        before = _headline(page)
+        slider = page.locator('[data-testid=stSlider] input[type=range][aria-label="Year"]')
+        slider.focus()
+        for _ in range(8):
+            slider.press("ArrowLeft")
+        page.wait_for_timeout(500)
+        deadline = time.time() + 120
+        after = before
+        while time.time() < deadline and after == before:
+            time.sleep(1)
+            after = _headline(page)
+        assert after != before, "figures did not change with the year"
+        page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=True)
+        browser.close()
+    local = [u for u in requests if not u.startswith((server, "data:", "blob:"))]
+    assert not local, f"requests left the machine: {local[:5]}"
