@@ -115,6 +115,9 @@ class Plan(BaseModel):
     weights: Weights = Weights()
     senior_parity_bonus: float = Field(1.0, ge=0, description="Extra objective weight for "
                                        "G6+ posts in places whose ladder is incomplete")
+    mix_balance: float = Field(0.5, ge=0, le=1, description="Each chosen place gets at least "
+                               "this fraction of its proportional share of every grade (a "
+                               "full grade mix, as the SMC asks of regional hubs)")
     scenario: ScenarioOut = ScenarioOut()
 
     @model_validator(mode="after")
@@ -308,6 +311,12 @@ def allocate(plan: Plan, pkg, ranking: pd.DataFrame | None = None) -> pd.DataFra
                 r[i * n_g + j] = 1
                 r[n_x + i] = -plan.sites.min_posts_per_grade
                 add(r, 0, np.inf)
+        shares = np.array([p.count for p in demand], float) / total
+        for j in range(n_g):  # balanced grade mix: x[i,j] >= a * share_j * total_i
+            r = np.zeros(n_x + n_d)
+            r[i * n_g:(i + 1) * n_g] = -plan.mix_balance * shares[j]
+            r[i * n_g + j] += 1
+            add(r, 0, np.inf)
     r = np.zeros(n_x + n_d)
     r[n_x:] = 1
     add(r, 0, plan.sites.k)
