@@ -1,0 +1,80 @@
+"""Location planner: scoring, allocation within capacities, infeasibility in words, and the
+generated scenario running through the engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from placesim.engine import prepare, run_replication
+from placesim.geodata import load_data_package
+from placesim.planner import InfeasiblePlan, Plan, allocate, allocation_scenario, score_districts
+from placesim.scenario import check_against_data, load_scenario_text
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def pkg():
+    return load_data_package()
+
+
+def plan(**kw) -> Plan:
+    doc = {"name": "t", "posts": [{"grade": "EO", "count": 600}, {"grade": "G7", "count": 300},
+                                  {"grade": "SCS1", "count": 40}],
+           "sites": {"k": 3, "fixed": ["darlington"], "min_ladder": ["EO", "G7", "SCS1"],
+                     "min_posts_per_grade": 5}}
+    doc.update(kw)
+    return Plan.model_validate(doc)
+
+
+def test_scoring_known_districts(pkg):
+    r = score_districts(plan(), pkg).set_index("lad_code")
+    assert not r.index.str.startswith("E09").any()  # London is not a candidate
+    blackpool, cambridge = r.loc["E06000009"], r.loc["E07000008"]
+    # Blackpool (an SMC coldspot) scores its coldspot points; Cambridge does not
+    assert blackpool["coldspot"] == 1 and cambridge["coldspot"] == 0
+    assert blackpool["coldspot_points"] == 3.0
+    parts = [c for c in r.columns if c.endswith("_points")]
+    assert (r[parts].sum(axis=1) - r["score"]).abs().max() < 1e-9
+
+
+def test_allocation_respects_capacity_and_fixed_sites(pkg):
+    p = plan(sites={"k": 3, "fixed": ["darlington"], "min_ladder": ["EO", "G7", "SCS1"],
+                    "min_posts_per_grade": 5, "default_capacity": 400,
+                    "capacity": {"darlington": 300}})
+    a = allocate(p, pkg)
+    per_place = a.groupby("lad_code")["posts"].sum()
+    assert "E06000005" in per_place.index  # Darlington, fixed
+    assert per_place["E06000005"] <= 300
+    assert (per_place <= 400).all() and len(per_place) <= 3
+    assert a.groupby("grade")["posts"].sum().to_dict() == {"EO": 600, "G7": 300, "SCS1": 40}
+    for lad, g in a.groupby("lad_code"):
+        assert set(g["grade"]) == {"EO", "G7", "SCS1"}, lad  # a full ladder everywhere
+
+
+def test_infeasible_plan_is_explained(pkg):
+    p = plan(posts=[{"grade": "EO", "count": 60_000}, {"grade": "G7", "count": 300}],
+             sites={"k": 2, "fixed": [], "default_capacity": 100})
+    with pytest.raises(InfeasiblePlan, match="No allocation fits the capacity"):
+        allocate(p, pkg)
+    p = plan(sites={"k": 2, "fixed": ["darlington", "sheffield", "leeds"]})
+    with pytest.raises(InfeasiblePlan, match="fixes 3 places but allows only"):
+        allocate(p, pkg)
+
+
+def test_generated_scenario_runs(pkg):
+    p = plan()
+    text = allocation_scenario(p, allocate(p, pkg))
+    s = load_scenario_text(text, filename="generated.yaml")
+    check_against_data(s, pkg)
+    s = s.model_copy(update={"horizon": s.horizon.model_copy(update={"years": 3})})
+    r = run_replication(prepare(s, pkg), 0)
+    assert r.years[-1].moved_out_of_london > 0
+
+
+def test_shipped_example_plan_loads():
+    from placesim.planner import load_plan
+
+    assert load_plan(ROOT / "scenarios" / "plans" / "coldspot-campuses.plan.yaml").sites.k == 5
