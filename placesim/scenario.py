@@ -1,20 +1,33 @@
 """Scenario files: a pydantic schema, YAML loading with line numbers, and ``extends:``.
 
-A scenario says what to move, when and where, which levers are on, and which parameters are
-overridden. Files are read with a safe YAML loader only; every problem is reported as
-``file:line: field: message`` (all problems at once), never a traceback. ``extends:`` inherits
-from another scenario: mappings merge key by key, the child winning; ``waves`` merge by wave
-name (a child wave with a parent's name replaces it, new names are appended); other lists are
-replaced. When a ``root`` is given (the app hosting uploads), ``extends:`` and ``data:`` must
-stay inside it (or the shipped data folder).
+Why this module exists: a scenario is the only thing most users write. It says which posts
+move, when and where, which Social Mobility Commission levers are on and which calibrated
+parameters are overridden. Users write it by hand (or upload it to the app), so the loader
+must be safe and its errors must be actionable:
+
+* files are read with PyYAML's ``SafeLoader`` only, capped at 256 KB, with limits on nesting
+  and alias expansion;
+* every problem -- all of them at once, not only the first -- is reported as
+  ``file:line: field: message`` through :class:`placesim.errors.ScenarioError`;
+* ``extends:`` inherits from another scenario file: mappings merge key by key (the child
+  wins); ``waves`` merge by wave name (a child wave with a parent's name replaces it, new
+  names are appended); every other list is replaced;
+* when a ``root`` is given (the app hosting uploads), ``extends:``, ``data:`` and
+  ``coldspots.csv`` must stay inside it (``data:`` may also name the shipped data folder);
+* the schema is exported as JSON Schema (:func:`scenario_json_schema`) with a description on
+  every field, so editors can autocomplete and document scenario files.
+
+Every default states its source, or says ``ASSUMPTION`` when no published figure exists.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
+import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -31,55 +44,94 @@ from .errors import Problem, ScenarioError
 from .grades import GRADES
 
 GradeName = Literal["AA", "AO", "EO", "HEO", "SEO", "G7", "G6", "SCS1", "SCS2", "SCS3", "PS"]
+"""A grade code from :data:`placesim.grades.GRADES`."""
+assert get_args(GradeName) == GRADES, "GradeName must list grades.GRADES in order"
+
 SebName = Literal["high", "intermediate", "low"]
+"""A socio-economic background class from :data:`placesim.grades.SEB_CLASSES`."""
+
 MAX_BYTES = 256 * 1024
+"""Largest scenario file accepted (bytes)."""
+MAX_NODES = 50_000
+"""Most YAML nodes walked in one file, counting alias expansions (guards "billion laughs")."""
+MAX_DEPTH = 40
+"""Deepest nesting accepted in a scenario file."""
 SHIPPED_DATA = Path(__file__).resolve().parent.parent / "geodata"
+"""The data package shipped with placesim."""
+
+_Where = dict[tuple, tuple[str, int]]  # key path -> (file, 1-based line)
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _unit_values(v: dict, what: str = "must be between 0 and 1") -> dict:
+    for k, x in v.items():
+        if not 0 <= x <= 1:
+            raise ValueError(f"{k}: {what} (got {x:g})")
+    return v
+
+
 class Horizon(_Model):
     """When the simulation starts and how long it runs."""
 
-    start_year: int = Field(2023, ge=2000, le=2100, description="First year (the baseline is "
-                            "Civil Service Statistics at 31 March 2023)")
-    years: int = Field(10, ge=1, le=50, description="Number of years simulated")
+    start_year: int = Field(2023, ge=2000, le=2100, description=(
+        "First simulated year. Default 2023: the baseline is Civil Service Statistics "
+        "(ACSES) at 31 March 2023."))
+    years: int = Field(10, ge=1, le=50, description=(
+        "Number of years simulated. Default 10 (ASSUMPTION: long enough to see a "
+        "relocation's effect on promotions into the SCS)."))
 
 
 class ColdspotRule(_Model):
     """Which districts count as social-mobility coldspots."""
 
-    rule: Literal["smc2025", "opportunity_areas", "csv"] = Field(
-        "smc2025", description="smc2025: SMC State of the Nation 2025 composite index "
-        "category; opportunity_areas: the 12 DfE Opportunity Areas; csv: your own list")
-    index: Literal["ci1", "ci2", "ci3", "ci4"] = Field(
-        "ci1", description="SMC index for smc2025: ci1 conditions of childhood, ci2 labour "
-        "market outcomes, ci3 innovation and growth, ci4 promising prospects")
-    categories: tuple[str, ...] = Field(("most unfavourable", "unfavourable"),
-                                        description="SMC categories that count as coldspots")
-    csv: str | None = Field(None, description="CSV with a lad_code column (rule csv)")
+    rule: Literal["smc2025", "opportunity_areas", "csv"] = Field("smc2025", description=(
+        "smc2025: a category of the Social Mobility Commission's State of the Nation 2025 "
+        "composite indices (default); opportunity_areas: DfE's 12 Opportunity Areas; csv: "
+        "your own list of districts (see csv)."))
+    index: Literal["ci1", "ci2", "ci3", "ci4"] = Field("ci1", description=(
+        "SMC index used by rule smc2025: ci1 conditions of childhood (default), ci2 labour "
+        "market outcomes, ci3 innovation and growth, ci4 promising prospects."))
+    categories: tuple[str, ...] = Field(("most unfavourable", "unfavourable"), description=(
+        "SMC categories that count as coldspots (default: the two least favourable of "
+        "SMC 2025's seven)."))
+    csv: str | None = Field(None, description=(
+        "CSV file with a lad_code column, used by rule csv (path relative to the scenario "
+        "file)."))
+
+    @model_validator(mode="after")
+    def _csv_given(self):
+        if self.rule == "csv" and not self.csv:
+            raise ValueError("rule csv needs csv: the file listing coldspot districts")
+        return self
 
 
 class PostSelector(_Model):
     """Which posts a wave moves."""
 
-    grades: tuple[GradeName, ...] = Field(min_length=1, description="Grades of the posts")
-    profession: Literal["any", "policy", "other"] = Field("any", description="Profession")
-    role: Literal["any", "standard", "private_office"] = Field(
-        "any", description="Role type (private office posts are accelerator roles)")
-    department: str | None = Field(None, description="Label only: the shipped data has no "
-                                   "department split")
+    grades: tuple[GradeName, ...] = Field(min_length=1, description=(
+        "Grades of the posts that move (at least one; AA ... PS)."))
+    profession: Literal["any", "policy", "other"] = Field("any", description=(
+        "Profession of the posts: policy, other, or any (default)."))
+    role: Literal["any", "standard", "private_office"] = Field("any", description=(
+        "Role type: standard, private_office (accelerator roles), or any (default)."))
+    department: str | None = Field(None, description=(
+        "Label only: the shipped data has no department split, so this does not restrict "
+        "which posts move."))
 
 
 class Destination(_Model):
-    """Where a share of a wave's posts goes: a site, a district, or coldspots."""
+    """Where a share of a wave's posts goes: one site, one district, or the coldspots."""
 
-    site: str | None = Field(None, description="Site id (see `placesim data`)")
-    district: str | None = Field(None, description="LAD 2023 code")
-    coldspots: bool = Field(False, description="Spread evenly over coldspot districts")
-    share: float = Field(gt=0, le=1, description="Share of the wave's posts")
+    site: str | None = Field(None, description=(
+        "Site id from the data package's sites.csv (see `placesim data`)."))
+    district: str | None = Field(None, description="Local authority district, LAD 2023 code.")
+    coldspots: bool = Field(False, description=(
+        "true: spread these posts evenly over the coldspot districts."))
+    share: float = Field(gt=0, le=1, description=(
+        "Share of the wave's posts going here; a wave's shares must sum to 1."))
 
     @model_validator(mode="after")
     def _one_target(self):
@@ -92,46 +144,68 @@ class Destination(_Model):
 class Acceptance(_Model):
     """What incumbents do when their post moves."""
 
-    base: float = Field(0.2, ge=0, le=1, description="Share of incumbents who move with their "
-                        "post. Source: IfG 2023, about 20% of Darlington Economic Campus staff "
-                        "relocated from London (anchors: ONS Newport ~10%, BBC Salford 38%)")
-    by_grade: dict[GradeName, float] = Field(default_factory=dict,
-                                             description="Acceptance by grade (overrides base)")
-    high_seb_multiplier: float = Field(1.0, ge=0, description="ASSUMPTION: relative "
-                                       "acceptance of high-SEB incumbents")
-    per_100km_multiplier: float = Field(0.9, gt=0, le=1, description="ASSUMPTION: acceptance "
-                                        "falls by this factor per 100 km moved")
-    redeploy_share: float = Field(0.5, ge=0, le=1, description="ASSUMPTION: of those not "
-                                  "moving, the share redeployed to a vacancy nearby (the rest "
-                                  "leave)")
+    base: float = Field(0.2, ge=0, le=1, description=(
+        "Share of incumbents who move with their post. Default 0.2, source: Institute for "
+        "Government 2023, about 20% of Darlington Economic Campus staff relocated from "
+        "London (anchors: ONS Newport about 10%, BBC Salford 38%)."))
+    by_grade: dict[GradeName, float] = Field(default_factory=dict, description=(
+        "Acceptance by grade, overriding base for the grades named (each 0 to 1)."))
+    high_seb_multiplier: float = Field(1.0, ge=0, description=(
+        "Relative acceptance of high-SEB incumbents. Default 1 (ASSUMPTION: no published "
+        "difference)."))
+    per_100km_multiplier: float = Field(0.9, gt=0, le=1, description=(
+        "Acceptance is multiplied by this per 100 km moved. Default 0.9 (ASSUMPTION: "
+        "acceptance falls by 10% per 100 km)."))
+    redeploy_share: float = Field(0.5, ge=0, le=1, description=(
+        "Of incumbents who do not move, the share redeployed to another London post; the "
+        "rest leave. Default 0.5 (ASSUMPTION)."))
 
     @field_validator("by_grade")
     @classmethod
     def _unit(cls, v):
-        for g, x in v.items():
-            if not 0 <= x <= 1:
-                raise ValueError(f"{g}: acceptance must be between 0 and 1")
-        return v
+        return _unit_values(v, "acceptance must be between 0 and 1")
 
 
 class Wave(_Model):
-    """A relocation wave: which posts move, how many, from where, to where, and when."""
+    """A relocation wave: which posts move, how many, from where, to where and when."""
 
-    name: str = Field(min_length=1, description="Unique name (child scenarios merge by it)")
-    year: int = Field(description="Year the wave starts")
-    quarter: int = Field(1, ge=1, le=4, description="Quarter of the year it starts")
-    spread_years: float = Field(0, ge=0, description="Moves spread evenly over this many years")
-    posts: PostSelector
-    count: int | None = Field(None, ge=0, description="Number of posts to move")
-    share: float | None = Field(None, ge=0, le=1, description="Share of matching posts to move")
-    origin: Literal["london"] | tuple[str, ...] = Field(
-        "london", description="'london' or a list of LAD 2023 codes")
-    destinations: tuple[Destination, ...] = Field(min_length=1)
-    incumbents: Acceptance = Acceptance()
-    backfill: Literal["local", "anywhere"] = Field(
-        "local", description="local: fill vacated posts through the local vacancy chain; "
-        "anywhere: recruit from the national labour market ('hiring from anywhere')")
-    relocation_support_gbp: float = Field(0, ge=0, description="Extra support per mover (£)")
+    name: str = Field(min_length=1, description=(
+        "Unique name of the wave (a child scenario's wave with the same name replaces it)."))
+    year: int = Field(description="Year the wave starts (must lie within the horizon).")
+    quarter: int = Field(1, ge=1, le=4, description="Quarter of the year it starts (1-4).")
+    spread_years: float = Field(0, ge=0, description=(
+        "Moves are spread evenly over this many years from the start; 0 (default) moves "
+        "them all at once."))
+    posts: PostSelector = Field(description="Which posts move.")
+    count: int | None = Field(None, ge=0, description=(
+        "Number of posts to move (give count or share, not both)."))
+    share: float | None = Field(None, ge=0, le=1, description=(
+        "Share of the matching posts in the origin to move (give count or share, not "
+        "both)."))
+    origin: Literal["london"] | tuple[str, ...] = Field("london", description=(
+        "Where the posts come from: 'london' (default, the 33 London boroughs) or a list of "
+        "LAD 2023 codes."))
+    destinations: tuple[Destination, ...] = Field(min_length=1, description=(
+        "Where the posts go; shares must sum to 1."))
+    incumbents: Acceptance = Field(Acceptance(), description=(
+        "What incumbents do when their post moves (defaults: see each field)."))
+    backfill: Literal["local", "anywhere"] = Field("local", description=(
+        "local (default): fill posts vacated in the destination through the local vacancy "
+        "chain; anywhere: recruit from the national labour market."))
+    relocation_support_gbp: float = Field(0, ge=0, description=(
+        "Extra relocation support per mover, GBP (default 0: none beyond standard terms)."))
+
+    @field_validator("origin", mode="before")
+    @classmethod
+    def _origin(cls, v):
+        if isinstance(v, str):
+            if v != "london":
+                raise ValueError("must be 'london' or a list of LAD 2023 codes "
+                                 f"(got {v!r}; write [{v}] for a single district)")
+            return v
+        if not isinstance(v, list | tuple) or not v or not all(isinstance(x, str) for x in v):
+            raise ValueError("must be 'london' or a non-empty list of LAD 2023 codes")
+        return tuple(v)
 
     @model_validator(mode="after")
     def _count_or_share(self):
@@ -146,8 +220,9 @@ class Wave(_Model):
 class LeverWindow(_Model):
     """When a lever is on (inclusive years)."""
 
-    start_year: int = Field(description="First year the lever is on")
-    end_year: int | None = Field(None, description="Last year (default: to the horizon)")
+    start_year: int = Field(description="First year the lever is on.")
+    end_year: int | None = Field(None, description=(
+        "Last year the lever is on, inclusive (default: to the end of the horizon)."))
 
     @model_validator(mode="after")
     def _order(self):
@@ -159,97 +234,129 @@ class LeverWindow(_Model):
 class LondonRecruitmentFreeze(LeverWindow):
     """External recruitment to London posts is blocked (vacancies stay empty)."""
 
-    share_blocked: float = Field(1.0, ge=0, le=1, description="Share of London external hires "
-                                 "blocked")
-    grades: tuple[GradeName, ...] = Field(GRADES, description="Grades frozen")
+    share_blocked: float = Field(1.0, ge=0, le=1, description=(
+        "Share of external hires to London posts blocked (default 1: a full freeze)."))
+    grades: tuple[GradeName, ...] = Field(GRADES, description=(
+        "Grades frozen (default: all grades)."))
 
 
 class Mentoring(LeverWindow):
     """Mentoring for lower-SEB staff (SMC action point 7; MoJ Catapult, HMRC Stride)."""
 
-    coverage: float = Field(0.2, ge=0, le=1, description="Share of eligible low-SEB staff "
-                            "mentored")
-    promotion_multiplier: float = Field(1.3, ge=1, description="ASSUMPTION anchored on MoJ "
-                                        "Catapult: a third of mentees promoted or moved "
-                                        "laterally within a year, no control group (an upper "
-                                        "bound)")
-    grades: tuple[GradeName, ...] = Field(("AO", "EO", "HEO", "SEO", "G7"))
+    coverage: float = Field(0.2, ge=0, le=1, description=(
+        "Share of eligible low-SEB staff mentored. Default 0.2 (ASSUMPTION)."))
+    promotion_multiplier: float = Field(1.3, ge=1, description=(
+        "Multiplier on a mentee's promotion odds. Default 1.3 (ASSUMPTION anchored on MoJ "
+        "Catapult: a third of mentees were promoted or moved laterally within a year, with "
+        "no control group -- an upper bound)."))
+    grades: tuple[GradeName, ...] = Field(("AO", "EO", "HEO", "SEO", "G7"), description=(
+        "Grades eligible (default AO to G7, as in departmental schemes)."))
 
 
 class LondonPostings(LeverWindow):
     """Short London postings in accelerator roles for regional staff (SMC 8.4, FCDO-style)."""
 
-    places_per_year: int = Field(200, ge=0)
-    months: Literal[6, 12] = 12
-    grades: tuple[GradeName, ...] = Field(("HEO", "SEO", "G7"))
-    promotion_multiplier: float = Field(1.5, ge=1, description="ASSUMPTION: accelerator-role "
-                                        "experience raises later promotion chances (the "
-                                        "engine's accelerator weight applies)")
+    places_per_year: int = Field(200, ge=0, description=(
+        "Postings a year. Default 200 (ASSUMPTION)."))
+    months: Literal[6, 12] = Field(12, description=(
+        "Length of a posting, 6 or 12 months (default 12, FCDO-style)."))
+    grades: tuple[GradeName, ...] = Field(("HEO", "SEO", "G7"), description=(
+        "Grades eligible (default HEO, SEO, G7: the feeder grades for accelerator roles)."))
+    promotion_multiplier: float = Field(1.5, ge=1, description=(
+        "Multiplier on the holder's later promotion odds. Default 1.5 (ASSUMPTION: "
+        "accelerator-role experience raises later promotion chances)."))
 
 
 class RelocationSupport(LeverWindow):
     """Financial support for moving (SMC 8.4: deposits, salary advances, packages)."""
 
-    gbp_per_move: float = Field(10000, ge=0, description="Support per mover (£)")
-    acceptance_multiplier: float = Field(1.5, ge=1, description="ASSUMPTION anchored on BBC "
-                                         "Salford: 38% moved with generous packages vs ~20%")
-    willingness_multiplier: float = Field(1.5, ge=1, description="ASSUMPTION: on willingness "
-                                          "to move for a promotion")
+    gbp_per_move: float = Field(10000, ge=0, description=(
+        "Support per mover, GBP. Default 10,000 (ASSUMPTION)."))
+    acceptance_multiplier: float = Field(1.5, ge=1, description=(
+        "Multiplier on incumbents' acceptance. Default 1.5 (ASSUMPTION anchored on BBC "
+        "Salford: 38% moved with generous packages against about 20% typically)."))
+    willingness_multiplier: float = Field(1.5, ge=1, description=(
+        "Multiplier on willingness to move for a promotion that requires moving. Default "
+        "1.5 (ASSUMPTION)."))
 
 
 class TalentSchemeRingFence(LeverWindow):
     """Ring-fenced places on accelerated development schemes."""
 
-    places_per_year: int = Field(300, ge=0)
-    low_seb_share: float = Field(0.5, ge=0, le=1)
-    grades: tuple[GradeName, ...] = Field(("HEO", "SEO", "G7"))
+    places_per_year: int = Field(300, ge=0, description=(
+        "Ring-fenced accelerated development places a year. Default 300 (ASSUMPTION)."))
+    low_seb_share: float = Field(0.5, ge=0, le=1, description=(
+        "Share of the places reserved for low-SEB staff. Default 0.5 (ASSUMPTION)."))
+    grades: tuple[GradeName, ...] = Field(("HEO", "SEO", "G7"), description=(
+        "Grades eligible (default HEO, SEO, G7)."))
 
 
 class LowSebScsFlowTarget(LeverWindow):
     """A target low-SEB share of promotions into the SCS."""
 
-    share: float = Field(0.3, ge=0, le=1)
+    share: float = Field(0.3, ge=0, le=1, description=(
+        "Target low-SEB share of promotions into the SCS. Default 0.3 (ASSUMPTION: "
+        "near the low-SEB share of the UK working population)."))
 
 
 class Levers(_Model):
-    """Levers from the Social Mobility Commission's action plan."""
+    """Levers from the Social Mobility Commission's action plan (all off by default)."""
 
-    london_recruitment_freeze: LondonRecruitmentFreeze | None = None
-    mentoring: Mentoring | None = None
-    london_postings: LondonPostings | None = None
-    relocation_support: RelocationSupport | None = None
-    talent_scheme_ring_fence: TalentSchemeRingFence | None = None
-    low_seb_scs_flow_target: LowSebScsFlowTarget | None = None
+    london_recruitment_freeze: LondonRecruitmentFreeze | None = Field(None, description=(
+        "Block external recruitment to London posts."))
+    mentoring: Mentoring | None = Field(None, description="Mentoring for low-SEB staff.")
+    london_postings: LondonPostings | None = Field(None, description=(
+        "Short London postings in accelerator roles for regional staff."))
+    relocation_support: RelocationSupport | None = Field(None, description=(
+        "Financial support for moving."))
+    talent_scheme_ring_fence: TalentSchemeRingFence | None = Field(None, description=(
+        "Ring-fenced accelerated development places."))
+    low_seb_scs_flow_target: LowSebScsFlowTarget | None = Field(None, description=(
+        "Target low-SEB share of promotions into the SCS."))
 
 
 class SiteOverride(_Model):
     """Change a site's capacity, opening year or theme."""
 
-    capacity: int | None = Field(None, ge=0)
-    opens_year: int | None = None
-    theme: str | None = None
+    capacity: int | None = Field(None, ge=0, description=(
+        "Posts the site can hold (default: from sites.csv)."))
+    opens_year: int | None = Field(None, description=(
+        "Year the site opens; posts cannot move there before (default: open now)."))
+    theme: str | None = Field(None, description="Thematic label (default: from sites.csv).")
 
 
 class Parameters(_Model):
-    """Overrides of calibrated parameters (see `placesim params`)."""
+    """Overrides of calibrated parameters (see `placesim params` for the defaults)."""
 
-    exit_rate: dict[GradeName, float] = Field(default_factory=dict,
-                                              description="Annual leaving rate by grade")
-    external_hire_share: dict[GradeName, float] = Field(
-        default_factory=dict, description="Share of vacancies filled from outside by grade")
-    seb_promotion_odds: dict[SebName, float] = Field(
-        default_factory=dict, description="Multiplier on the calibrated promotion odds of an "
-        "SEB class (1 = as calibrated)")
-    relocation_willingness: dict[SebName, float] = Field(
-        default_factory=dict, description="Relative willingness to relocate for promotion")
-    london_promotion_advantage: float | None = Field(None, ge=0)
+    exit_rate: dict[GradeName, float] = Field(default_factory=dict, description=(
+        "Annual rate of leaving the Civil Service by grade (0 to 1), overriding the "
+        "calibrated ACSES 2023 rates."))
+    promotion_rate: dict[GradeName, float] = Field(default_factory=dict, description=(
+        "Annual promotion rate from the named grade to the next (0 to 1). Not supported by "
+        "this version: promotions are driven by vacancy chains, so give exit_rate or "
+        "external_hire_share instead; must be left empty."))
+    external_hire_share: dict[GradeName, float] = Field(default_factory=dict, description=(
+        "Share of vacancies at a grade filled from outside the Civil Service (0 to 1), "
+        "overriding the ACSES 2023 calibration."))
+    seb_promotion_odds: dict[SebName, float] = Field(default_factory=dict, description=(
+        "Multiplier (0 or more) on the calibrated relative odds of promotion of an SEB "
+        "class (1 = as calibrated)."))
+    relocation_willingness: dict[SebName, float] = Field(default_factory=dict, description=(
+        "Relative willingness (0 or more) of an SEB class to relocate for a promotion."))
+    london_promotion_advantage: float | None = Field(None, ge=0, description=(
+        "Extra odds of promotion for London-based candidates (default: calibrated value)."))
 
     @field_validator("exit_rate", "external_hire_share")
     @classmethod
     def _rates(cls, v):
-        for k, x in v.items():
-            if not 0 <= x <= 1:
-                raise ValueError(f"{k}: must be between 0 and 1")
+        return _unit_values(v)
+
+    @field_validator("promotion_rate")
+    @classmethod
+    def _unsupported(cls, v):
+        if v:
+            raise ValueError("not supported by this version (promotions follow vacancy "
+                             "chains); use exit_rate or external_hire_share")
         return v
 
     @field_validator("seb_promotion_odds", "relocation_willingness")
@@ -257,32 +364,47 @@ class Parameters(_Model):
     def _nonneg(cls, v):
         for k, x in v.items():
             if x < 0:
-                raise ValueError(f"{k}: must not be negative")
+                raise ValueError(f"{k}: must not be negative (got {x:g})")
         return v
 
 
 class Scenario(_Model):
     """A placesim scenario: what happens if these posts move to these places on this
-    timetable, with these levers."""
+    timetable, with these levers.
 
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", description="Short id")
-    title: str = ""
-    question: str = Field("", description="The question this scenario answers")
-    extends: str | None = Field(None, description="Scenario file this one inherits from")
-    horizon: Horizon = Horizon()
-    step: Literal["quarter", "month"] = "quarter"
-    data: str | None = Field(None, description="Data package folder (default: shipped data)")
-    coldspots: ColdspotRule = ColdspotRule()
-    waves: tuple[Wave, ...] = ()
-    levers: Levers = Levers()
-    sites: dict[str, SiteOverride] = Field(default_factory=dict)
-    parameters: Parameters = Parameters()
-    seed: int = Field(20230331, ge=0, description="Random seed (same seed across scenarios "
-                      "gives common random numbers)")
-    replications: int = Field(20, ge=1, le=10000)
+    Two scenarios compare equal when their content (everything but ``extends``) is equal;
+    where they were loaded from is provenance, not content.
+    """
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", description=(
+        "Short id: lower-case letters, digits, '.', '_' or '-'."))
+    title: str = Field("", description="One-line title for maps and briefings.")
+    question: str = Field("", description="The question this scenario answers.")
+    extends: str | None = Field(None, description=(
+        "Scenario file this one inherits from (relative to this file). Mappings merge key "
+        "by key, this file winning; waves merge by name; other lists are replaced."))
+    horizon: Horizon = Field(Horizon(), description="Start year and length of the run.")
+    step: Literal["quarter", "month"] = Field("quarter", description=(
+        "Time step: quarter (default) or month."))
+    data: str | None = Field(None, description=(
+        "Data package folder, relative to this file (default: the shipped geodata/)."))
+    coldspots: ColdspotRule = Field(ColdspotRule(), description=(
+        "Which districts count as social-mobility coldspots (default: SMC 2025 ci1)."))
+    waves: tuple[Wave, ...] = Field((), description="Relocation waves (default: none).")
+    levers: Levers = Field(Levers(), description="Levers switched on (default: none).")
+    sites: dict[str, SiteOverride] = Field(default_factory=dict, description=(
+        "Overrides of sites by site id (capacity, opening year, theme)."))
+    parameters: Parameters = Field(Parameters(), description=(
+        "Overrides of calibrated parameters (default: none)."))
+    seed: int = Field(20230331, ge=0, description=(
+        "Random seed; the same seed across scenarios gives common random numbers. Default "
+        "20230331 (the baseline date)."))
+    replications: int = Field(20, ge=1, le=10000, description=(
+        "Number of replications. Default 20 (ASSUMPTION: enough for stable P10/P50/P90 "
+        "of national indicators)."))
 
     _source: str | None = PrivateAttr(default=None)
-    _lines: dict = PrivateAttr(default_factory=dict)
+    _where: dict = PrivateAttr(default_factory=dict)
     _base_dir: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
@@ -293,140 +415,364 @@ class Scenario(_Model):
             raise ValueError(f"wave names must be unique: {', '.join(sorted(dup))}")
         return self
 
+    def _content(self) -> dict:
+        return self.model_dump(mode="json", exclude={"extends"})
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Scenario):
+            return NotImplemented
+        return self._content() == other._content()
+
+    def __hash__(self) -> int:
+        return hash(self.hash())
+
     def hash(self) -> str:
-        """Short content hash of the resolved scenario (provenance, caching)."""
-        doc = self.model_dump(mode="json", exclude={"extends"})
-        text = json.dumps(doc, sort_keys=True, separators=(",", ":"))
+        """Short content hash of the resolved scenario (provenance, caching).
+
+        Returns
+        -------
+        str
+            First 12 hex digits of the SHA-256 of the canonical JSON of the scenario,
+            ``extends`` excluded (it is already merged in).
+        """
+        text = json.dumps(self._content(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
     def steps_per_year(self) -> int:
-        """4 for quarterly steps, 12 for monthly."""
+        """Number of time steps a year: 4 for quarterly steps, 12 for monthly.
+
+        Returns
+        -------
+        int
+        """
         return 4 if self.step == "quarter" else 12
 
     @property
     def source_file(self) -> str | None:
-        """The file the scenario was loaded from, if any."""
+        """The file (or upload name) the scenario was loaded from, if any."""
         return self._source
+
+    @property
+    def base_dir(self) -> Path | None:
+        """Folder relative paths in the scenario are resolved against, if known."""
+        return None if self._base_dir is None else Path(self._base_dir)
+
+    def line_of(self, *path: str | int) -> tuple[str | None, int | None]:
+        """File and line where a key was written (the nearest parent key if not written).
+
+        Parameters
+        ----------
+        *path : str or int
+            Key path, e.g. ``("waves", 0, "count")``.
+
+        Returns
+        -------
+        tuple of (str or None, int or None)
+        """
+        return _lookup(self._where, tuple(path), self._source)
 
 
 # --- YAML with line numbers -------------------------------------------------------------
 
-def _line_map_and_doc(text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
-    """Parse YAML safely; return the document and a map from key path to line number."""
+def _parse(text: str, filename: str) -> tuple[Any, _Where]:
+    """Parse YAML safely; return the document and a map key path -> (file, line)."""
     if len(text.encode("utf-8")) > MAX_BYTES:
         raise ScenarioError([Problem(filename, None, "file",
                                      f"larger than {MAX_BYTES // 1024} KB")])
+    loader = yaml.SafeLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        doc = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
+        node = loader.get_single_node()
+        where = _walk(node, filename)
+        doc = None if node is None else loader.construct_document(node)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
         line = None if mark is None else mark.line + 1
         msg = getattr(e, "problem", None) or str(e)
-        raise ScenarioError([Problem(filename, line, "yaml", f"malformed YAML: {msg}")]) from e
-    lines: dict[tuple, int] = {}
-
-    def walk(n, path):
-        if isinstance(n, yaml.MappingNode):
-            for k, v in n.value:
-                p = path + (k.value,)
-                lines[p] = k.start_mark.line + 1
-                walk(v, p)
-        elif isinstance(n, yaml.SequenceNode):
-            for i, v in enumerate(n.value):
-                p = path + (i,)
-                lines[p] = v.start_mark.line + 1
-                walk(v, p)
-
-    if node is not None:
-        walk(node, ())
-    return doc, lines
+        ctx = getattr(e, "context", None)
+        detail = f"{msg} ({ctx})" if ctx else msg
+        raise ScenarioError([Problem(filename, line, "yaml",
+                                     f"malformed YAML: {detail}")]) from None
+    except RecursionError:
+        raise ScenarioError([Problem(filename, None, "yaml",
+                                     "malformed YAML: nested too deeply")]) from None
+    finally:
+        loader.dispose()
+    return doc, where
 
 
-def _merge(parent: Any, child: Any, key: str | None = None) -> Any:
-    if isinstance(parent, dict) and isinstance(child, dict):
-        out = dict(parent)
-        for k, v in child.items():
-            out[k] = _merge(parent[k], v, k) if k in parent else v
+def _walk(root: yaml.Node | None, filename: str) -> _Where:
+    """Map every key path of a composed YAML tree to its line; reject abuse and duplicates."""
+    where: _Where = {}
+    if root is None:
+        return where
+    dups: list[Problem] = []
+    budget = MAX_NODES
+    # (node, path, ids of the nodes above it: a node that is its own ancestor is a cycle)
+    stack: list[tuple[yaml.Node, tuple, frozenset]] = [(root, (), frozenset())]
+    while stack:
+        node, path, above = stack.pop()
+        budget -= 1
+        if budget < 0:
+            raise ScenarioError([Problem(filename, None, "yaml", (
+                f"more than {MAX_NODES:,} values (nested aliases?); not a scenario file"))])
+        if len(path) > MAX_DEPTH:
+            raise ScenarioError([Problem(filename, node.start_mark.line + 1, "yaml",
+                                         "nested too deeply")])
+        if id(node) in above:
+            raise ScenarioError([Problem(filename, node.start_mark.line + 1, "yaml",
+                                         "an alias refers to itself")])
+        here = above | {id(node)}
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for k, v in node.value:
+                key = k.value if isinstance(k, yaml.ScalarNode) else repr(k.value)
+                line = k.start_mark.line + 1
+                if key in seen and key != "<<":
+                    dups.append(Problem(filename, line, _field(path + (key,)),
+                                        f"duplicate key (first given on line {seen[key]})"))
+                seen.setdefault(key, line)
+                where[path + (key,)] = (filename, line)
+                stack.append((v, path + (key,), here))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                where[path + (i,)] = (filename, v.start_mark.line + 1)
+                stack.append((v, path + (i,), here))
+    if dups:
+        raise ScenarioError(dups)
+    return where
+
+
+def _line_map_and_doc(text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
+    """Parse YAML safely; return the document and a map from key path to line number.
+
+    Shared with :mod:`placesim.planner` for plan files.
+    """
+    doc, where = _parse(text, filename)
+    return doc, {p: line for p, (_, line) in where.items()}
+
+
+def _lookup(where: _Where, loc: tuple, default_file: str | None
+            ) -> tuple[str | None, int | None]:
+    for i in range(len(loc), 0, -1):
+        if loc[:i] in where:
+            return where[loc[:i]]
+    return default_file, None
+
+
+def _field(loc: tuple) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+
+
+# --- extends: ---------------------------------------------------------------------------
+
+def _merge(p: Any, c: Any, mp: tuple, pp: tuple, cp: tuple, mounts: list, key: Any = None
+           ) -> Any:
+    """Deep-merge child ``c`` over parent ``p``.
+
+    ``mounts`` receives ``(kind, source path, merged path)`` telling where each merged
+    subtree came from (kind ``p``/``c``: whole subtree of parent/child; ``k``: the key only),
+    so line numbers follow the values into the merged document.
+    """
+    if isinstance(p, dict) and isinstance(c, dict):
+        out = {}
+        for k, v in p.items():
+            if k not in c:
+                out[k] = v
+                mounts.append(("p", pp + (k,), mp + (k,)))
+        for k, v in c.items():
+            if k in p and isinstance(p[k], dict | list) and isinstance(v, dict | list):
+                out[k] = _merge(p[k], v, mp + (k,), pp + (k,), cp + (k,), mounts, k)
+                mounts.append(("k", cp + (k,), mp + (k,)))
+            else:
+                out[k] = v
+                mounts.append(("c", cp + (k,), mp + (k,)))
         return out
-    if key == "waves" and isinstance(parent, list) and isinstance(child, list):
-        by_name = {w.get("name"): w for w in child if isinstance(w, dict)}
-        merged = [by_name.pop(w.get("name")) if isinstance(w, dict) and w.get("name") in by_name
-                  else w for w in parent]
-        return merged + [w for w in child if not isinstance(w, dict)
-                         or w.get("name") in by_name]
-    return child
+    if key == "waves" and isinstance(p, list) and isinstance(c, list):
+        named = {w["name"]: j for j, w in enumerate(c) if isinstance(w, dict) and "name" in w}
+        used: set[int] = set()
+        out_list = []
+        for i, w in enumerate(p):
+            j = named.get(w.get("name")) if isinstance(w, dict) else None
+            if j is not None and j not in used:
+                used.add(j)
+                mounts.append(("c", cp + (j,), mp + (len(out_list),)))
+                out_list.append(c[j])
+            else:
+                mounts.append(("p", pp + (i,), mp + (len(out_list),)))
+                out_list.append(w)
+        for j, w in enumerate(c):
+            if j not in used:
+                mounts.append(("c", cp + (j,), mp + (len(out_list),)))
+                out_list.append(w)
+        return out_list
+    mounts.append(("c", cp, mp))
+    return c
+
+
+def _remap(where: _Where, subtrees: dict[tuple, tuple], keys: dict[tuple, tuple]) -> _Where:
+    out: _Where = {}
+    for path, v in where.items():
+        if path in keys:
+            out[keys[path]] = v
+            continue
+        for i in range(len(path), 0, -1):
+            if path[:i] in subtrees:
+                out[subtrees[path[:i]] + path[i:]] = v
+                break
+    return out
 
 
 def _confined(path: Path, roots: list[Path]) -> bool:
+    """True if ``path`` (symlinks resolved) lies inside one of ``roots``."""
     rp = path.resolve()
-    return any(rp == r.resolve() or r.resolve() in rp.parents for r in roots)
+    for r in roots:
+        rr = r.resolve()
+        if rp == rr or rr in rp.parents:
+            return True
+    return False
 
 
-def _friendly(err: dict) -> str:
-    t, msg = err.get("type", ""), err.get("msg", "")
-    if t == "extra_forbidden":
-        return "unknown key"
-    if t in ("int_type", "int_parsing"):
-        return "must be a whole number"
-    if t in ("float_type", "float_parsing"):
-        return "must be a number"
-    if t == "missing":
-        return "required"
-    return msg.removeprefix("Value error, ")
-
-
-def _allowed_keys(loc: tuple) -> str:
-    model: Any = Scenario
-    for part in loc[:-1]:
-        if isinstance(part, int) or model is None:
-            continue
-        field = getattr(model, "model_fields", {}).get(part)
-        if field is None:
-            return ""
-        ann = field.annotation
-        args = getattr(ann, "__args__", ()) or (ann,)
-        model = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)),
-                     None)
-        if model is None:
-            return ""
-    return ", ".join(getattr(model, "model_fields", {}))
-
-
-def _resolve(text: str, filename: str, root: Path | None, base_dir: Path | None,
-             seen: tuple[str, ...]) -> tuple[dict, dict[tuple, int]]:
-    doc, lines = _line_map_and_doc(text, filename)
+def _resolve(text: str, filename: str, root: Path | None, base_dir: Path,
+             seen: tuple[str, ...]) -> tuple[dict, _Where]:
+    doc, where = _parse(text, filename)
     if doc is None:
         doc = {}
     if not isinstance(doc, dict):
-        raise ScenarioError([Problem(filename, 1, "scenario", "the file must be a mapping of "
-                                     "keys to values")])
+        raise ScenarioError([Problem(filename, 1, "scenario", (
+            "the file must be a mapping of keys to values (name:, waves:, ...), not a "
+            f"{type(doc).__name__}"))])
     parent_ref = doc.get("extends")
     if parent_ref is None:
-        return doc, lines
-    if not isinstance(parent_ref, str):
-        raise ScenarioError([Problem(filename, lines.get(("extends",)), "extends",
-                                     "must be a file name")])
-    base = base_dir or Path(".")
-    ppath = (base / parent_ref)
-    if root is not None and (Path(parent_ref).is_absolute() or not _confined(ppath, [root])):
-        raise ScenarioError([Problem(filename, lines.get(("extends",)), "extends",
-                                     "must name a scenario inside the scenarios folder")])
+        return doc, where
+    line = where.get(("extends",), (filename, None))[1]
+
+    def fail(msg: str) -> ScenarioError:
+        return ScenarioError([Problem(filename, line, "extends", msg)])
+
+    if not isinstance(parent_ref, str) or not parent_ref:
+        raise fail("must be the file name of another scenario")
+    ppath = base_dir / parent_ref
+    if root is not None and (Path(parent_ref).is_absolute()
+                             or not _confined(ppath, [root])):
+        raise fail(f"{parent_ref!r} is outside the scenarios folder; name a scenario "
+                   "file inside it")
     key = str(ppath.resolve())
     if key in seen:
-        raise ScenarioError([Problem(filename, lines.get(("extends",)), "extends",
-                                     f"circular: {' -> '.join(Path(s).name for s in seen)} -> "
-                                     f"{ppath.name}")])
+        chain = " -> ".join(Path(s).name for s in seen + (key,))
+        raise fail(f"circular extends: {chain}")
     if not ppath.is_file():
-        raise ScenarioError([Problem(filename, lines.get(("extends",)), "extends",
-                                     f"no such scenario file: {parent_ref}")])
-    pdoc, _ = _resolve(ppath.read_text(encoding="utf-8"), str(ppath), root, ppath.parent,
-                       seen + (key,))
-    merged = _merge(pdoc, doc)
-    merged.pop("extends", None)
+        raise fail(f"no such scenario file: {parent_ref}")
+    if ppath.stat().st_size > MAX_BYTES:
+        raise ScenarioError([Problem(str(ppath), None, "file",
+                                     f"larger than {MAX_BYTES // 1024} KB")])
+    pdoc, pwhere = _resolve(ppath.read_text(encoding="utf-8"), str(ppath), root,
+                            ppath.parent, seen + (key,))
+    # Relative paths the parent gives are relative to the parent's folder: re-anchor them.
+    if ppath.parent.resolve() != base_dir.resolve():
+        if isinstance(pdoc.get("data"), str) and not Path(pdoc["data"]).is_absolute():
+            pdoc["data"] = os.path.relpath(ppath.parent / pdoc["data"], base_dir)
+        cs = pdoc.get("coldspots")
+        if isinstance(cs, dict) and isinstance(cs.get("csv"), str) \
+                and not Path(cs["csv"]).is_absolute():
+            pdoc["coldspots"] = {**cs, "csv": os.path.relpath(ppath.parent / cs["csv"],
+                                                               base_dir)}
+    mounts: list = []
+    merged = _merge(pdoc, doc, (), (), (), mounts)
     merged["extends"] = parent_ref
-    return merged, lines
+    p_sub = {src: dst for kind, src, dst in mounts if kind == "p"}
+    c_sub = {src: dst for kind, src, dst in mounts if kind == "c"}
+    c_key = {src: dst for kind, src, dst in mounts if kind == "k"}
+    merged_where = _remap(pwhere, p_sub, {})
+    merged_where.update(_remap(where, c_sub, c_key))
+    return merged, merged_where
 
+
+# --- errors -----------------------------------------------------------------------------
+
+def _unwrap(ann: Any) -> list[Any]:
+    """Member types of an annotation (Optional/Union unwrapped)."""
+    args = get_args(ann)
+    if get_origin(ann) is None or not args:
+        return [ann]
+    if get_origin(ann) in (dict, tuple, list):
+        return [ann]
+    return [a for a in args if a is not type(None)]
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The model whose keys the location's last part is one of."""
+    types: list[Any] = [Scenario]
+    for part in loc[:-1]:
+        nxt: list[Any] = []
+        for t in types:
+            for u in _unwrap(t):
+                origin = get_origin(u)
+                if isinstance(u, type) and issubclass(u, BaseModel) and isinstance(part, str):
+                    f = u.model_fields.get(part)
+                    if f is not None:
+                        nxt.extend(_unwrap(f.annotation))
+                elif origin is dict and isinstance(part, str):
+                    nxt.extend(_unwrap(get_args(u)[1]))
+                elif origin is tuple and isinstance(part, int):
+                    nxt.extend(_unwrap(get_args(u)[0]))
+        types = nxt
+    for t in types:
+        if isinstance(t, type) and issubclass(t, BaseModel):
+            return t
+    return None
+
+
+def _friendly(err: dict, loc: tuple) -> str:
+    t, msg, ctx = err.get("type", ""), err.get("msg", ""), err.get("ctx") or {}
+    given = err.get("input")
+    got = "" if isinstance(given, dict | list) else f" (got {given!r})"
+    if t == "extra_forbidden":
+        model = _model_at(loc)
+        allowed = list(model.model_fields) if model else []
+        hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        text = f"unknown key {loc[-1]!r}"
+        if hint:
+            text += f" (did you mean {hint[0]!r}?)"
+        return text + (f" (allowed: {', '.join(allowed)})" if allowed else "")
+    if t == "missing":
+        return "required but missing"
+    if t in ("int_type", "int_parsing", "int_from_float"):
+        return "must be a whole number" + got
+    if t in ("float_type", "float_parsing", "finite_number"):
+        return "must be a number" + got
+    if t in ("bool_type", "bool_parsing"):
+        return "must be true or false" + got
+    if t == "string_type":
+        return "must be text" + got
+    if t in ("tuple_type", "list_type"):
+        return "must be a list" + got
+    if t in ("dict_type", "model_type", "model_attributes_type"):
+        return "must be a mapping of keys to values" + got
+    if t == "too_short" and ctx.get("min_length") == 1:
+        return "must not be empty"
+    if t == "string_pattern_mismatch" and loc == ("name",):
+        return ("must be lower-case letters, digits, '.', '_' or '-', starting with a letter "
+                "or digit" + got)
+    if t in ("value_error", "assertion_error"):
+        return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return msg + got
+
+
+def _problems(e: ValidationError, filename: str, where: _Where) -> list[Problem]:
+    probs = []
+    for err in e.errors():
+        raw = tuple(err["loc"])
+        is_key = bool(raw) and raw[-1] == "[key]"
+        loc = raw[:-1] if is_key else raw
+        file, line = _lookup(where, loc, filename)
+        msg = _friendly(err, loc)
+        if is_key:
+            msg = f"key {loc[-1]!r}: {msg}"
+        probs.append(Problem(file or filename, line, _field(loc) or "scenario", msg))
+    return probs
+
+
+# --- public API -------------------------------------------------------------------------
 
 def load_scenario_text(text: str, *, filename: str = "<upload>", root: Path | None = None,
                        base_dir: Path | None = None) -> Scenario:
@@ -435,12 +781,15 @@ def load_scenario_text(text: str, *, filename: str = "<upload>", root: Path | No
     Parameters
     ----------
     text : str
-    filename : str
-        Named in error messages.
+        The YAML document (at most 256 KB).
+    filename : str, default "<upload>"
+        Named in error messages and kept as :attr:`Scenario.source_file`.
     root : pathlib.Path, optional
-        Confine ``extends:`` and ``data:`` to this folder (and the shipped data).
+        Confine ``extends:``, ``data:`` and ``coldspots.csv`` to this folder (``data:`` may
+        also name the shipped data folder). None (the CLI) leaves them unconfined.
     base_dir : pathlib.Path, optional
-        Folder relative paths are resolved against (default: ``root`` or the current one).
+        Folder relative paths are resolved against (default: ``root``, else the current
+        folder).
 
     Returns
     -------
@@ -449,122 +798,198 @@ def load_scenario_text(text: str, *, filename: str = "<upload>", root: Path | No
     Raises
     ------
     ScenarioError
-        Every problem found, with file, line and field.
+        Every problem found, each with file, line and field.
+
+    Examples
+    --------
+    >>> s = load_scenario_text("name: demo\\nhorizon: {years: 5}\\n")
+    >>> s.horizon.years, s.steps_per_year()
+    (5, 4)
     """
-    base_dir = base_dir or root
-    seen = (str((Path(base_dir or ".") / Path(filename).name).resolve()),)
-    doc, lines = _resolve(text, filename, root, base_dir, seen)
-    data = doc.get("data")
-    if root is not None and data is not None:
-        dpath = Path(base_dir or ".") / str(data)
-        if Path(str(data)).is_absolute() or not _confined(dpath, [root, SHIPPED_DATA]):
-            raise ScenarioError([Problem(filename, lines.get(("data",)), "data",
-                                         "must be a data package inside the scenarios or data "
-                                         "folder")])
+    base = Path(base_dir or root or ".")
+    seen = (str((base / Path(filename).name).resolve()),)
+    doc, where = _resolve(text, filename, root, base, seen)
+    if root is not None:
+        _check_confined(doc, where, filename, root, base)
     try:
         s = Scenario.model_validate(doc)
     except ValidationError as e:
-        probs = []
-        for err in e.errors():
-            loc = tuple(err["loc"])
-            line = next((lines[loc[:i]] for i in range(len(loc), 0, -1) if loc[:i] in lines),
-                        None)
-            field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-            msg = _friendly(err)
-            if err.get("type") == "extra_forbidden":
-                allowed = _allowed_keys(loc)
-                msg = f"unknown key {loc[-1]!r}" + (f" (allowed: {allowed})" if allowed else "")
-            probs.append(Problem(filename, line, field or "scenario", msg))
-        raise ScenarioError(probs) from None
+        raise ScenarioError(_problems(e, filename, where)) from None
     s._source = filename
-    s._lines = lines
-    s._base_dir = str(base_dir) if base_dir else None
+    s._where = where
+    s._base_dir = str(base.resolve())
     return s
 
 
+def _check_confined(doc: dict, where: _Where, filename: str, root: Path, base: Path) -> None:
+    probs = []
+    cs = doc.get("coldspots")
+    for path, value, roots in (
+        (("data",), doc.get("data"), [root, SHIPPED_DATA]),
+        (("coldspots", "csv"), cs.get("csv") if isinstance(cs, dict) else None, [root]),
+    ):
+        if not isinstance(value, str):
+            continue  # a wrong type is reported by validation
+        if Path(value).is_absolute() or not _confined(base / value, roots):
+            file, line = _lookup(where, path, filename)
+            probs.append(Problem(file or filename, line, _field(path), (
+                f"{value!r} is outside the allowed folders (the scenarios folder"
+                + (" or the shipped data folder)" if path == ("data",) else ")"))))
+    if probs:
+        raise ScenarioError(probs)
+
+
 def load_scenario(path: str | Path, *, root: Path | None = None) -> Scenario:
-    """Load a scenario file (see :func:`load_scenario_text`)."""
+    """Load a scenario file, resolving ``extends:``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The scenario file (at most 256 KB).
+    root : pathlib.Path, optional
+        Confine ``extends:``, ``data:`` and ``coldspots.csv`` to this folder (see
+        :func:`load_scenario_text`).
+
+    Returns
+    -------
+    Scenario
+        With :attr:`Scenario.source_file` set to ``path``.
+
+    Raises
+    ------
+    ScenarioError
+        Every problem found, each with file, line and field.
+    """
     path = Path(path)
     if not path.is_file():
         raise ScenarioError([Problem(str(path), None, "file", "no such file")])
     if path.stat().st_size > MAX_BYTES:
         raise ScenarioError([Problem(str(path), None, "file",
                                      f"larger than {MAX_BYTES // 1024} KB")])
-    return load_scenario_text(path.read_text(encoding="utf-8"), filename=str(path), root=root,
-                              base_dir=path.parent)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ScenarioError([Problem(str(path), None, "file",
+                                     f"not UTF-8 text ({e.reason})")]) from None
+    return load_scenario_text(text, filename=str(path), root=root, base_dir=path.parent)
 
 
 def resolve_data_path(scenario: Scenario) -> Path | None:
-    """Absolute path of the scenario's data package, or None for the shipped one."""
+    """Absolute path of the scenario's data package.
+
+    Parameters
+    ----------
+    scenario : Scenario
+
+    Returns
+    -------
+    pathlib.Path or None
+        ``data:`` resolved against the scenario file's folder, or None for the shipped
+        package.
+    """
     if scenario.data is None:
         return None
-    base = Path(getattr(scenario, "_base_dir", None) or ".")
+    base = scenario.base_dir or Path(".")
     return (base / scenario.data).resolve()
 
 
-def _line(s: Scenario, *path) -> int | None:
-    lines = s._lines
-    for i in range(len(path), 0, -1):
-        if tuple(path[:i]) in lines:
-            return lines[tuple(path[:i])]
-    return None
+def _known(value: str, known: set[str], what: str) -> str:
+    hint = difflib.get_close_matches(value, sorted(known), n=3)
+    text = f"unknown {what} {value!r}"
+    if hint:
+        return text + f" (did you mean {', '.join(map(repr, hint))}?)"
+    if len(known) <= 30:
+        return text + f" (known: {', '.join(sorted(known))})"
+    return text
 
 
-def check_against_data(scenario: Scenario, pkg) -> None:
-    """Check a scenario against a data package: districts, sites, post counts, years.
+def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = None) -> None:
+    """Check a scenario against a data package.
+
+    Checks that origin and destination districts exist, that destination and overridden
+    sites exist, that no wave moves more posts than its origin holds matching its selector
+    (``baseline_posts``), and that every wave starts within the horizon.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    pkg : placesim.geodata.DataPackage
+        Needs ``districts`` (``lad_code``, ``is_london``), ``sites`` (``site_id``) and
+        ``baseline_posts`` (``lad_code``, ``grade``, ``profession``, ``role``, ``posts``).
+    source : str, optional
+        File name for messages (default: where the scenario was loaded from).
 
     Raises
     ------
     ScenarioError
+        Every problem found, with lines where the scenario was loaded from a file.
     """
-    f = scenario.source_file or "<scenario>"
-    codes = set(pkg.districts["lad_code"])
+    default = source or scenario.source_file or "<scenario>"
+
+    def where(*path) -> tuple[str, int | None]:
+        file, line = scenario.line_of(*path)
+        if source is not None and file == scenario.source_file:
+            file = source
+        return file or default, line
+
+    def problem(path: tuple, msg: str) -> Problem:
+        file, line = where(*path)
+        return Problem(file, line, _field(path), msg)
+
+    districts = pkg.districts
+    codes = set(districts["lad_code"])
     sites = set(pkg.sites["site_id"])
-    london = set(pkg.districts.loc[pkg.districts["is_london"], "lad_code"])
-    probs: list[Problem] = []
+    london = set(districts.loc[districts["is_london"].astype(bool), "lad_code"])
     b = pkg.baseline_posts
-    start, end = scenario.horizon.start_year, scenario.horizon.start_year + scenario.horizon.years
+    probs: list[Problem] = []
+    start = scenario.horizon.start_year
+    end = start + scenario.horizon.years - 1
     for i, w in enumerate(scenario.waves):
-        if not start <= w.year < end:
-            probs.append(Problem(f, _line(scenario, "waves", i, "year"), f"waves[{i}].year",
-                                 f"{w.year} is outside the horizon {start}-{end - 1}"))
-        origin = london if w.origin == "london" else set(w.origin)
-        if w.origin != "london":
+        if not start <= w.year <= end:
+            probs.append(problem(("waves", i, "year"),
+                                 f"{w.year} is outside the horizon {start}-{end}"))
+        if w.origin == "london":
+            origin = london
+        else:
+            origin = set(w.origin)
             for j, c in enumerate(w.origin):
                 if c not in codes:
-                    probs.append(Problem(f, _line(scenario, "waves", i, "origin", j),
-                                         f"waves[{i}].origin[{j}]", f"unknown district {c!r}"))
+                    probs.append(problem(("waves", i, "origin", j),
+                                         _known(c, codes, "district")))
         for j, d in enumerate(w.destinations):
             if d.site is not None and d.site not in sites:
-                probs.append(Problem(f, _line(scenario, "waves", i, "destinations", j, "site"),
-                                     f"waves[{i}].destinations[{j}].site",
-                                     f"unknown site {d.site!r} (known: "
-                                     f"{', '.join(sorted(sites))})"))
+                probs.append(problem(("waves", i, "destinations", j, "site"),
+                                     _known(d.site, sites, "site")))
             if d.district is not None and d.district not in codes:
-                probs.append(Problem(f, _line(scenario, "waves", i, "destinations", j,
-                                              "district"),
-                                     f"waves[{i}].destinations[{j}].district",
-                                     f"unknown district {d.district!r}"))
-        sel = b[b["lad_code"].isin(origin) & b["grade"].isin(w.posts.grades)]
-        if w.posts.profession != "any":
-            sel = sel[sel["profession"] == w.posts.profession]
-        if w.posts.role != "any":
-            sel = sel[sel["role"] == w.posts.role]
-        available = int(sel["posts"].sum())
-        if w.count is not None and w.count > available:
-            probs.append(Problem(f, _line(scenario, "waves", i, "count"), f"waves[{i}].count",
-                                 f"moves {w.count:,} posts but only {available:,} matching "
-                                 "posts exist in its origin"))
+                probs.append(problem(("waves", i, "destinations", j, "district"),
+                                     _known(d.district, codes, "district")))
+        if w.count is not None:
+            sel = b["lad_code"].isin(origin) & b["grade"].isin(w.posts.grades)
+            if w.posts.profession != "any":
+                sel &= b["profession"] == w.posts.profession
+            if w.posts.role != "any":
+                sel &= b["role"] == w.posts.role
+            available = int(b.loc[sel, "posts"].sum())
+            if w.count > available:
+                probs.append(problem(("waves", i, "count"), (
+                    f"moves {w.count:,} posts but only {available:,} posts matching its "
+                    "selector (grades, profession, role) exist in its origin")))
     for sid in scenario.sites:
         if sid not in sites:
-            probs.append(Problem(f, _line(scenario, "sites", sid), f"sites.{sid}",
-                                 f"unknown site {sid!r}"))
+            probs.append(problem(("sites", sid), _known(sid, sites, "site")))
     if probs:
         raise ScenarioError(probs)
 
 
 def scenario_json_schema() -> dict:
-    """The JSON Schema of scenario files (for editor autocompletion)."""
+    """The JSON Schema of scenario files (for editor autocompletion).
+
+    Returns
+    -------
+    dict
+        Draft 2020-12 schema; every property has a description and unknown keys are
+        forbidden (``additionalProperties: false``).
+    """
     schema = Scenario.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "placesim scenario"
@@ -572,7 +997,19 @@ def scenario_json_schema() -> dict:
 
 
 def dump_scenario(scenario: Scenario) -> str:
-    """The resolved scenario as YAML text (``extends`` dropped: it is already merged)."""
+    """The resolved scenario as YAML text.
+
+    ``extends`` is dropped (it is already merged in) and defaults are left out, so
+    ``load_scenario_text(dump_scenario(s)) == s``.
+
+    Parameters
+    ----------
+    scenario : Scenario
+
+    Returns
+    -------
+    str
+    """
     doc = scenario.model_dump(mode="json", exclude={"extends"}, exclude_defaults=True)
     doc = {"name": scenario.name, **doc}
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)

@@ -1,0 +1,437 @@
+"""placesim.scenario: schema, YAML loading with line numbers, extends, confinement, data checks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from placesim.errors import ScenarioError
+from placesim.grades import GRADES
+from placesim.scenario import (
+    MAX_BYTES,
+    Scenario,
+    check_against_data,
+    dump_scenario,
+    load_scenario,
+    load_scenario_text,
+    resolve_data_path,
+    scenario_json_schema,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+BAD = Path(__file__).resolve().parent / "data" / "bad_scenarios"
+GEODATA = ROOT / "geodata"
+
+MINIMAL = """name: ok
+horizon: {start_year: 2023, years: 5}
+waves:
+  - name: w
+    year: 2024
+    posts: {grades: [EO]}
+    count: 100
+    destinations:
+      - {site: leeds, share: 1.0}
+"""
+
+needs_data = pytest.mark.skipif(not (GEODATA / "districts.parquet").is_file(),
+                                reason="geodata/ not built yet")
+
+
+@pytest.fixture(scope="module")
+def pkg():
+    from placesim.geodata import load_data_package
+
+    return load_data_package()
+
+
+def _error(fn, *args, **kw) -> str:
+    with pytest.raises(ScenarioError) as e:
+        fn(*args, **kw)
+    return str(e.value)
+
+
+# --- valid files --------------------------------------------------------------------------
+
+def test_minimal_scenario_loads():
+    s = load_scenario_text(MINIMAL, filename="ok.yaml")
+    assert s.name == "ok" and s.horizon.years == 5 and s.steps_per_year() == 4
+    w = s.waves[0]
+    assert w.count == 100 and w.origin == "london" and w.incumbents.base == 0.2
+    assert w.destinations[0].site == "leeds"
+    assert s.source_file == "ok.yaml"
+    assert len(s.hash()) == 12 and s.hash() == load_scenario_text(MINIMAL).hash()
+    assert load_scenario_text("name: empty\n").waves == ()
+
+
+def test_load_scenario_records_file_and_data_path(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    f = tmp_path / "s.yaml"
+    f.write_text(MINIMAL + "data: pkg\n")
+    s = load_scenario(f)
+    assert s.source_file == str(f)
+    assert resolve_data_path(s) == (tmp_path / "pkg").resolve()
+    assert resolve_data_path(load_scenario_text(MINIMAL)) is None
+
+
+def test_models_are_frozen_and_forbid_extra():
+    s = load_scenario_text(MINIMAL)
+    with pytest.raises(Exception):  # noqa: B017 - pydantic ValidationError on frozen model
+        s.seed = 1  # type: ignore[misc]
+
+
+# --- bad files: file:line: field: message -------------------------------------------------
+
+@pytest.mark.parametrize("fixture,line,field,words", [
+    ("unknown_key.yaml", 3, "wavez", "unknown key 'wavez'"),
+    ("wrong_type.yaml", 7, "waves[0].count", "must be a whole number"),
+    ("negative_count.yaml", 7, "waves[0].count", "greater than or equal to 0"),
+    ("shares_not_one.yaml", 4, "waves[0]", "must sum to 1"),
+    ("count_and_share.yaml", 4, "waves[0]", "exactly one of count or share"),
+])
+def test_bad_fixture_names_file_line_field(fixture, line, field, words):
+    path = BAD / fixture
+    msg = _error(load_scenario, path)
+    assert f"{path}:{line}: {field}: " in msg, msg
+    assert words in msg, msg
+
+
+def test_unknown_key_lists_allowed_keys():
+    msg = _error(load_scenario, BAD / "unknown_key.yaml")
+    assert "allowed: name, title" in msg and "did you mean 'waves'" in msg
+
+
+def test_unknown_nested_key_lists_that_models_keys():
+    text = MINIMAL.replace("count: 100", "count: 100\n    incumbents: {bse: 0.3}")
+    msg = _error(load_scenario_text, text, filename="n.yaml")
+    assert "n.yaml:8: waves[0].incumbents.bse: unknown key 'bse'" in msg
+    assert "per_100km_multiplier" in msg
+    text = MINIMAL + "sites:\n  leeds: {capacity: 10, colour: red}\n"
+    msg = _error(load_scenario_text, text, filename="n.yaml")
+    assert "n.yaml:11: sites.leeds.colour: unknown key" in msg and "opens_year" in msg
+
+
+def test_all_problems_reported_not_only_the_first():
+    text = MINIMAL.replace("count: 100", "count: -1").replace("years: 5", "years: 0")
+    msg = _error(load_scenario_text, text + "seeed: 3\n", filename="m.yaml")
+    lines = msg.splitlines()
+    assert len(lines) == 3, msg
+    assert any(x.startswith("m.yaml:2: horizon.years:") for x in lines)
+    assert any(x.startswith("m.yaml:7: waves[0].count:") for x in lines)
+    assert any(x.startswith("m.yaml:10: seeed: unknown key") for x in lines)
+
+
+def test_malformed_yaml_reports_line_of_mark():
+    path = BAD / "malformed.yaml"
+    msg = _error(load_scenario, path)
+    assert msg.startswith(f"{path}:5: yaml: malformed YAML"), msg
+
+
+def test_top_level_must_be_a_mapping():
+    msg = _error(load_scenario_text, "- a\n- b\n", filename="l.yaml")
+    assert msg.startswith("l.yaml:1: scenario: the file must be a mapping")
+
+
+def test_duplicate_keys_rejected():
+    msg = _error(load_scenario_text, MINIMAL + "name: again\n", filename="d.yaml")
+    assert "d.yaml:10: name: duplicate key (first given on line 1)" in msg
+
+
+def test_unsafe_yaml_tags_rejected():
+    msg = _error(load_scenario_text, "name: !!python/object/apply:os.system [ls]\n",
+                 filename="u.yaml")
+    assert "u.yaml:1: yaml: malformed YAML" in msg
+
+
+def test_alias_bomb_rejected_quickly():
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    msg = _error(load_scenario_text, "\n".join(lines) + "\nname: x\n", filename="b.yaml")
+    assert "b.yaml: yaml: more than" in msg
+
+
+def test_origin_must_be_london_or_codes():
+    msg = _error(load_scenario_text, MINIMAL.replace("count: 100", "count: 100\n    origin: paris"),
+                 filename="o.yaml")
+    assert "o.yaml:8: waves[0].origin: must be 'london' or a list" in msg
+
+
+def test_oversized_file_rejected(tmp_path):
+    big = MINIMAL + "#" * MAX_BYTES
+    assert "larger than 256 KB" in _error(load_scenario_text, big, filename="big.yaml")
+    f = tmp_path / "big.yaml"
+    f.write_text(big)
+    assert _error(load_scenario, f).startswith(f"{f}: file: larger than 256 KB")
+
+
+# --- checks against the data package ------------------------------------------------------
+
+@needs_data
+@pytest.mark.parametrize("fixture,line,field,words", [
+    ("unknown_district.yaml", 9, "waves[0].destinations[0].district",
+     "unknown district 'E99999999'"),
+    ("unknown_site.yaml", 9, "waves[0].destinations[0].site", "unknown site 'atlantis'"),
+    ("too_many_posts.yaml", 7, "waves[0].count", "only"),
+    ("wave_after_horizon.yaml", 5, "waves[0].year", "outside the horizon 2023-2027"),
+])
+def test_data_checks_name_file_line_field(pkg, fixture, line, field, words):
+    path = BAD / fixture
+    s = load_scenario(path)
+    msg = _error(check_against_data, s, pkg)
+    assert f"{path}:{line}: {field}: " in msg, msg
+    assert words in msg, msg
+
+
+@needs_data
+def test_data_checks_origin_site_overrides_and_source(pkg):
+    text = MINIMAL.replace("count: 100", "count: 100\n    origin: [E08000035, E0800003X]")
+    text += "sites:\n  narnia: {capacity: 10}\n"
+    s = load_scenario_text(text, filename="x.yaml")
+    msg = _error(check_against_data, s, pkg, source="upload.yaml")
+    assert "upload.yaml:8: waves[0].origin[1]: unknown district 'E0800003X'" in msg
+    assert "upload.yaml:12: sites.narnia: unknown site 'narnia'" in msg
+
+
+@needs_data
+def test_posts_available_respects_selector(pkg):
+    b = pkg.baseline_posts
+    london = set(pkg.districts.loc[pkg.districts["is_london"], "lad_code"])
+    sel = b[b["lad_code"].isin(london) & (b["grade"] == "G7") & (b["profession"] == "policy")]
+    n = int(sel["posts"].sum())
+    text = MINIMAL.replace("[EO]}", "[G7], profession: policy}")
+    check_against_data(load_scenario_text(text.replace("count: 100", f"count: {n}")), pkg)
+    msg = _error(check_against_data,
+                 load_scenario_text(text.replace("count: 100", f"count: {n + 1}")), pkg)
+    assert f"only {n:,} posts" in msg
+
+
+@needs_data
+def test_minimal_scenario_passes_data_checks(pkg):
+    check_against_data(load_scenario_text(MINIMAL), pkg)
+
+
+# --- extends ------------------------------------------------------------------------------
+
+def test_extends_deep_merges_child_wins(tmp_path):
+    (tmp_path / "parent.yaml").write_text(
+        MINIMAL + "levers:\n  mentoring: {start_year: 2024, coverage: 0.4}\n"
+        "coldspots: {index: ci2, categories: [unfavourable]}\n")
+    (tmp_path / "child.yaml").write_text(
+        "name: child\nextends: parent.yaml\nhorizon: {years: 8}\n"
+        "levers:\n  mentoring: {coverage: 0.1}\n"
+        "coldspots: {categories: [most unfavourable]}\n")
+    s = load_scenario(tmp_path / "child.yaml")
+    assert s.name == "child" and s.extends == "parent.yaml"
+    assert s.horizon.years == 8 and s.horizon.start_year == 2023
+    assert s.levers.mentoring.start_year == 2024 and s.levers.mentoring.coverage == 0.1
+    assert s.coldspots.index == "ci2"
+    assert s.coldspots.categories == ("most unfavourable",)  # lists replaced, not merged
+    assert [w.name for w in s.waves] == ["w"]
+
+
+def test_extends_errors_point_at_the_file_that_wrote_the_value(tmp_path):
+    (tmp_path / "parent.yaml").write_text(MINIMAL.replace("count: 100", "count: -1"))
+    (tmp_path / "child.yaml").write_text("name: child\nextends: parent.yaml\nseed: -2\n")
+    msg = _error(load_scenario, tmp_path / "child.yaml")
+    assert f"{tmp_path / 'parent.yaml'}:7: waves[0].count:" in msg, msg
+    assert f"{tmp_path / 'child.yaml'}:3: seed:" in msg, msg
+
+
+def test_extends_cycle_detected(tmp_path):
+    (tmp_path / "a.yaml").write_text("name: a\nextends: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("name: b\nextends: a.yaml\n")
+    msg = _error(load_scenario, tmp_path / "a.yaml")
+    assert "extends: circular extends: a.yaml -> b.yaml -> a.yaml" in msg
+    (tmp_path / "self.yaml").write_text("name: s\nextends: self.yaml\n")
+    assert "circular" in _error(load_scenario, tmp_path / "self.yaml")
+
+
+def test_extends_missing_parent(tmp_path):
+    (tmp_path / "a.yaml").write_text("name: a\nextends: nope.yaml\n")
+    assert f"{tmp_path / 'a.yaml'}:2: extends: no such scenario file" in _error(
+        load_scenario, tmp_path / "a.yaml")
+
+
+def test_extends_data_path_reanchored_to_child(tmp_path):
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "pkg").mkdir()
+    (tmp_path / "base" / "parent.yaml").write_text("name: p\ndata: pkg\n")
+    (tmp_path / "child.yaml").write_text("name: c\nextends: base/parent.yaml\n")
+    s = load_scenario(tmp_path / "child.yaml")
+    assert resolve_data_path(s) == (tmp_path / "base" / "pkg").resolve()
+
+
+# --- confinement --------------------------------------------------------------------------
+
+def test_confinement_rejects_escapes(tmp_path):
+    root = tmp_path / "scenarios"
+    root.mkdir()
+    msg = _error(load_scenario_text, "name: x\nextends: ../../etc/passwd\n", root=root,
+                 filename="up.yaml")
+    assert msg.startswith("up.yaml:2: extends:") and "outside" in msg
+    assert "extends" in _error(load_scenario_text, "name: x\nextends: /etc/passwd\n",
+                               root=root)
+    assert "up.yaml:2: data:" in _error(load_scenario_text, "name: x\ndata: /etc\n",
+                                        root=root, filename="up.yaml")
+    assert "data" in _error(load_scenario_text, "name: x\ndata: ../../..\n", root=root)
+    assert "coldspots.csv" in _error(
+        load_scenario_text, "name: x\ncoldspots: {rule: csv, csv: /etc/passwd}\n", root=root)
+
+
+def test_confinement_rejects_symlinks_out(tmp_path):
+    root = tmp_path / "scenarios"
+    root.mkdir()
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("name: o\n")
+    os.symlink(outside, root / "link.yaml")
+    msg = _error(load_scenario_text, "name: x\nextends: link.yaml\n", root=root)
+    assert "extends" in msg and "outside" in msg
+    # without a root (the CLI) the same file loads
+    s = load_scenario_text("name: x\nextends: link.yaml\n", base_dir=root)
+    assert s.name == "x"
+
+
+def test_confinement_allows_inside_root_and_shipped_data(tmp_path):
+    root = tmp_path / "scenarios"
+    root.mkdir()
+    (root / "parent.yaml").write_text(MINIMAL)
+    s = load_scenario_text("name: x\nextends: parent.yaml\n", root=root)
+    assert s.waves[0].name == "w"
+    rel = os.path.relpath(GEODATA, root)
+    assert load_scenario_text(f"name: x\ndata: {rel}\n", root=root).data == rel
+
+
+# --- JSON schema and round trip -----------------------------------------------------------
+
+def _properties(schema: dict):
+    yield schema.get("title", "Scenario"), schema
+    yield from schema.get("$defs", {}).items()
+
+
+def test_json_schema_documents_every_field_and_forbids_unknown_keys():
+    schema = scenario_json_schema()
+    assert schema["$schema"].startswith("https://json-schema.org/")
+    assert schema["title"] == "placesim scenario"
+    for name, d in _properties(schema):
+        if "properties" not in d:
+            continue
+        assert d.get("additionalProperties") is False, name
+        for prop, spec in d["properties"].items():
+            assert spec.get("description"), f"{name}.{prop} has no description"
+    acc = schema["$defs"]["Acceptance"]["properties"]
+    assert "IfG" in acc["base"]["description"] or "Institute for Government" in \
+        acc["base"]["description"]
+    assert "ASSUMPTION" in acc["per_100km_multiplier"]["description"]
+
+
+def test_hash_ignores_extends_and_provenance(tmp_path):
+    (tmp_path / "p.yaml").write_text(MINIMAL)
+    (tmp_path / "c.yaml").write_text("name: ok\nextends: p.yaml\n")
+    a = load_scenario(tmp_path / "p.yaml")
+    b = load_scenario(tmp_path / "c.yaml")
+    assert a == b and a.hash() == b.hash()
+    assert a.hash() != load_scenario_text(MINIMAL + "seed: 1\n").hash()
+
+
+def test_dump_of_extended_scenario_is_self_contained(tmp_path):
+    (tmp_path / "p.yaml").write_text(MINIMAL)
+    (tmp_path / "c.yaml").write_text("name: c\nextends: p.yaml\nseed: 7\n")
+    s = load_scenario(tmp_path / "c.yaml")
+    text = dump_scenario(s)
+    assert "extends" not in text
+    assert load_scenario_text(text) == s
+
+
+_grades = st.lists(st.sampled_from(GRADES), min_size=1, max_size=4, unique=True)
+_unit = st.floats(0, 1, allow_nan=False)
+_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+
+
+@st.composite
+def _destinations(draw):
+    kind = draw(st.lists(st.sampled_from(["site", "district", "coldspots"]), min_size=1,
+                         max_size=3))
+    shares = [1.0] if len(kind) == 1 else None
+    if shares is None:
+        first = draw(st.floats(0.01, 0.98))
+        rest = 1.0 - first
+        shares = [first] + [rest / (len(kind) - 1)] * (len(kind) - 1)
+    out = []
+    for k, sh in zip(kind, shares, strict=True):
+        if k == "site":
+            out.append({"site": draw(st.sampled_from(["leeds", "darlington"])), "share": sh})
+        elif k == "district":
+            out.append({"district": draw(st.sampled_from(["E08000035", "W06000015"])),
+                        "share": sh})
+        else:
+            out.append({"coldspots": True, "share": sh})
+    return out
+
+
+@st.composite
+def _waves(draw):
+    n = draw(st.integers(0, 3))
+    waves = []
+    for i in range(n):
+        w = {
+            "name": f"w{i}",
+            "year": draw(st.integers(2023, 2032)),
+            "quarter": draw(st.integers(1, 4)),
+            "spread_years": draw(st.floats(0, 5, allow_nan=False)),
+            "posts": {"grades": draw(_grades),
+                      "profession": draw(st.sampled_from(["any", "policy", "other"])),
+                      "role": draw(st.sampled_from(["any", "standard", "private_office"]))},
+            "origin": draw(st.one_of(st.just("london"),
+                                     st.lists(st.sampled_from(["E09000001", "E09000033"]),
+                                              min_size=1, max_size=2))),
+            "destinations": draw(_destinations()),
+            "incumbents": {"base": draw(_unit),
+                           "by_grade": draw(st.dictionaries(st.sampled_from(GRADES), _unit,
+                                                            max_size=3))},
+            "backfill": draw(st.sampled_from(["local", "anywhere"])),
+        }
+        if draw(st.booleans()):
+            w["count"] = draw(st.integers(0, 10**6))
+        else:
+            w["share"] = draw(_unit)
+        waves.append(w)
+    return waves
+
+
+@st.composite
+def _scenarios(draw):
+    doc = {
+        "name": draw(st.from_regex(r"[a-z0-9][a-z0-9._-]{0,12}", fullmatch=True)),
+        "title": draw(_text),
+        "question": draw(_text),
+        "horizon": {"start_year": draw(st.integers(2000, 2100)),
+                    "years": draw(st.integers(1, 50))},
+        "step": draw(st.sampled_from(["quarter", "month"])),
+        "waves": draw(_waves()),
+        "seed": draw(st.integers(0, 2**63)),
+        "replications": draw(st.integers(1, 10000)),
+        "parameters": {"exit_rate": draw(st.dictionaries(st.sampled_from(GRADES), _unit,
+                                                         max_size=3)),
+                       "seb_promotion_odds": draw(st.dictionaries(
+                           st.sampled_from(["high", "intermediate", "low"]),
+                           st.floats(0, 10, allow_nan=False), max_size=3))},
+        "sites": draw(st.dictionaries(st.sampled_from(["leeds", "york"]),
+                                      st.fixed_dictionaries({"capacity": st.integers(0, 9999)}),
+                                      max_size=2)),
+    }
+    if draw(st.booleans()):
+        doc["levers"] = {"mentoring": {"start_year": 2024, "coverage": draw(_unit)},
+                         "london_postings": {"start_year": 2025, "end_year": 2030,
+                                             "months": draw(st.sampled_from([6, 12]))}}
+    return Scenario.model_validate(doc)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_scenarios())
+def test_load_dump_roundtrip(s):
+    again = load_scenario_text(dump_scenario(s))
+    assert again == s
+    assert again.hash() == s.hash()
