@@ -318,6 +318,8 @@ class _Run:
         minus, plus = [], []
         for plan, dest in self.pending:
             self._apply_move(plan, dest, logbook, minus, plus)
+        if self.pending:
+            slots.sort()
         self.pending = []
         rules = self.rules()
         ex = flows.draw_exits(slots, rules.exit_q, self.rng_flows)
@@ -360,13 +362,19 @@ class _Run:
         _annual_lever_action(self, name, spec)
 
     def result(self) -> ReplicationResult:
-        rows = []
-        for wave_i, year, f, t in self.move_rows:
-            df = pd.DataFrame({"wave": wave_i, "year": year, "from": f, "to": t})
-            rows.append(df.groupby(["wave", "year", "from", "to"]).size().rename("posts")
-                        .reset_index())
         cols = ["wave", "year", "from", "to", "posts"]
-        moves = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
+        if not self.move_rows:
+            return ReplicationResult(self.rep, self.records, pd.DataFrame(columns=cols))
+        D = self.m.geo.n_districts
+        key = np.concatenate([
+            ((w * 10_000 + (y - self.m.start_year)) * D + f) * D + t
+            for w, y, f, t in self.move_rows])
+        uniq, counts = np.unique(key, return_counts=True)
+        to, rest = uniq % D, uniq // D
+        frm, rest = rest % D, rest // D
+        year, wave = rest % 10_000 + self.m.start_year, rest // 10_000
+        moves = pd.DataFrame({"wave": wave, "year": year, "from": frm, "to": to,
+                              "posts": counts})
         return ReplicationResult(replication=self.rep, years=self.records, moves=moves)
 
     def _apply_move(self, plan: WavePlan, per_dest: np.ndarray, logbook, minus, plus):

@@ -406,12 +406,8 @@ def move_posts(
     normal vacancy chain ("recruit locally") or at once by recruits drawn from the national mix
     ("hiring from anywhere").
     """
-    mask = order.origin_mask[slots.district] & order.grade_mask[slots.grade]
-    if order.profession >= 0:
-        mask &= slots.profession == order.profession
-    if order.role >= 0:
-        mask &= slots.role == order.role
-    cand = np.flatnonzero(mask)
+    cand = matching_slots(slots, geo, order.origin_mask, order.grade_mask, order.profession,
+                          order.role)
     n = min(len(order.dest_districts), len(cand))
     chosen = np.sort(rng.choice(cand, size=n, replace=False)) if n else np.empty(0, np.int64)
     dest = order.dest_districts[:n].astype(np.int16)
@@ -469,5 +465,24 @@ def move_posts(
     slots.district[chosen] = dest
     if order.backfill_anywhere and len(empty):
         recruit(slots, empty, national_cdf[slots.grade[empty].astype(np.int64)], rng, step, log)
-    slots.sort()
-    return out
+    return out  # the caller re-sorts the slots once after all of a step's moves
+
+
+def matching_slots(slots: Slots, geo: Geography, origin_mask: np.ndarray,
+                   grade_mask: np.ndarray, profession: int, role: int) -> np.ndarray:
+    """Slots whose post matches a selector, found through the (grade, area) blocks.
+
+    Only the blocks of the origin's areas are scanned, so the cost follows the origin's size,
+    not headcount. Valid between moves of one step: moved posts keep their position but no
+    longer match the origin.
+    """
+    areas = np.unique(geo.area[origin_mask])
+    parts = [np.arange(slots.block_start[g, a], slots.block_end[g, a])
+             for g in np.flatnonzero(grade_mask) for a in areas]
+    idx = np.concatenate(parts) if parts else np.empty(0, np.int64)
+    keep = origin_mask[slots.district[idx]] & grade_mask[slots.grade[idx]]
+    if profession >= 0:
+        keep &= slots.profession[idx] == profession
+    if role >= 0:
+        keep &= slots.role[idx] == role
+    return idx[keep]
