@@ -68,11 +68,11 @@ def time_engine(name: str, pkg, reps: int) -> dict:
 def peak_rss(name: str) -> float:
     """Peak RSS (MB) of a fresh process that prepares and runs one replication."""
     code = (
-        "import resource, sys; sys.path.insert(0, %r)\n"
+        "import resource, sys; sys.path.insert(0, {!r})\n"
         "from placesim import engine, load_scenario\n"
-        "m = engine.prepare(load_scenario(%r)); engine.run_replication(m, 0)\n"
+        "m = engine.prepare(load_scenario({!r})); engine.run_replication(m, 0)\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
-    ) % (str(ROOT), str(ROOT / "scenarios" / f"{name}.yaml"))
+    ).format(str(ROOT), str(ROOT / "scenarios" / f"{name}.yaml"))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     return round(float(out.stdout.strip().splitlines()[-1]), 1)

@@ -12,8 +12,13 @@ from hypothesis import strategies as st
 
 from placesim.errors import ScenarioError
 from placesim.geodata import load_data_package
-from placesim.scenario import (check_against_data, dump_scenario, load_scenario,
-                               load_scenario_text, scenario_json_schema)
+from placesim.scenario import (
+    check_against_data,
+    dump_scenario,
+    load_scenario,
+    load_scenario_text,
+    scenario_json_schema,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
