@@ -168,6 +168,8 @@ def prepare(scenario, pkg=None, *, seed: int | None = None) -> Model:
         policy_match_weight=params.policy_match_weight,
         london_advantage=params.london_promotion_advantage,
         recruit_cdf=flows.recruit_cdf(mix, geo.labour_mix, weights),
+        relocation_kernel=flows.relocation_kernel(geo, params.relocation_base,
+                                                  params.willingness_per_100km),
     )
     national_cdf = np.cumsum(mix, axis=1)
     waves = tuple(_plan_wave(i, w, scenario, geo, spy) for i, w in enumerate(scenario.waves))

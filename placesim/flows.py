@@ -26,7 +26,8 @@ from .population import N_GRADES, N_SEB, Geography, Slots
 POLICY = PROFESSIONS.index("policy")
 LOCAL_ROUNDS = 16
 REMOTE_ROUNDS = 16
-DRAWS_PER_PASS = 8
+#: Draws per open vacancy in each rejection-sampling pass (sums past the largest bound).
+DRAW_SCHEDULE = (2, 2, 4, 8, 8, 8)
 SCS1 = GRADES.index("SCS1")
 LOW = 2
 
@@ -47,6 +48,7 @@ class StepRules:
     policy_match_weight: float
     london_advantage: float
     recruit_cdf: np.ndarray  # (grade, district, seb) cumulative recruit SEB mix
+    relocation_kernel: np.ndarray  # (district, district) base * decay, 0 within an area
     mentoring_multiplier: float = 1.0  # 1 = lever off
     freeze_share: float = 0.0
     freeze_grades: np.ndarray = field(default_factory=lambda: np.zeros(N_GRADES, bool))
@@ -121,14 +123,13 @@ def _weights(slots: Slots, cand: np.ndarray, g_into: np.ndarray, vac_policy: np.
              rules: StepRules, geo: Geography) -> np.ndarray:
     """Promotion weight of each candidate for its vacancy (see :func:`_max_weight`)."""
     s = np.maximum(slots.seb[cand], 0)
-    w = rules.seb_odds[g_into, s]
-    w = w * np.where(slots.accelerator[cand], rules.accelerator_weight, 1.0)
+    w = rules.seb_odds.ravel()[g_into * N_SEB + s]
+    w[slots.accelerator[cand]] *= rules.accelerator_weight
     if rules.mentoring_multiplier != 1.0:
-        w = w * np.where(slots.mentored[cand], rules.mentoring_multiplier, 1.0)
-    policy_match = vac_policy & (slots.profession[cand] == POLICY)
-    w = w * np.where(policy_match, rules.policy_match_weight, 1.0)
+        w[slots.mentored[cand]] *= rules.mentoring_multiplier
+    w[vac_policy & (slots.profession[cand] == POLICY)] *= rules.policy_match_weight
     if rules.london_advantage != 1.0:
-        w = w * np.where(geo.is_london[slots.district[cand]], rules.london_advantage, 1.0)
+        w[geo.is_london[slots.district[cand]]] *= rules.london_advantage
     return w
 
 
@@ -150,11 +151,9 @@ def _eligible(slots: Slots, cand: np.ndarray, step: int, rules: StepRules) -> np
 def _relocation_accept(slots: Slots, cand: np.ndarray, vac: np.ndarray, rules: StepRules,
                        geo: Geography) -> np.ndarray:
     """Chance a candidate elsewhere moves for the post: SEB, distance and support."""
-    dc, dv = slots.district[cand], slots.district[vac]
-    will = rules.willingness[np.maximum(slots.seb[cand], 0)]
-    p = rules.relocation_base * rules.support_willingness * will
-    p = p * rules.per_100km ** (geo.distance_km[dc, dv] / 100.0)
-    return np.minimum(p * (geo.area[dc] != geo.area[dv]), 1.0)
+    will = rules.willingness[np.maximum(slots.seb[cand], 0)] * rules.support_willingness
+    k = rules.relocation_kernel[slots.district[cand], slots.district[vac]]
+    return np.minimum(will * k, 1.0)
 
 
 def _choose(
@@ -165,28 +164,38 @@ def _choose(
     accept,
     rng: np.random.Generator,
     step: int,
+    claim: np.ndarray,
 ) -> np.ndarray:
-    """For each vacancy i, a candidate slot in [lo[i], hi[i]) passing ``accept``, or -1.
+    """For each vacancy i, a candidate from positions [lo[i], hi[i]) of ``slots.order``, or -1.
 
-    Rejection sampling, ``DRAWS_PER_PASS`` draws per vacancy at a time: the first accepted
-    draw of each vacancy is its candidate; when two vacancies claim the same person the first
-    keeps them and the other tries again. ``accept(cand, i) -> probability`` (``i`` = vacancy
-    positions) includes eligibility. ``rounds`` bounds the draws per vacancy.
+    Rejection sampling in passes of a few draws per open vacancy (:data:`DRAW_SCHEDULE`): the
+    first accepted draw of each vacancy is its candidate; when two vacancies claim the same
+    person the first keeps them and the other tries again. Most searches succeed within two
+    draws, so small early passes keep the work near the number of draws actually needed.
+    ``accept(cand, i) -> probability`` (``i`` = vacancy positions) includes eligibility.
+    ``rounds`` bounds the draws per vacancy. ``claim`` is an int32 scratch array of -1 over
+    the slots, returned as found.
     """
     chosen = np.full(len(lo), -1, dtype=np.int64)
     open_ = np.flatnonzero(hi > lo)
-    k = DRAWS_PER_PASS
-    for _ in range(max(1, rounds // k)):
-        if len(open_) == 0:
+    used = 0
+    for k in DRAW_SCHEDULE:
+        if len(open_) == 0 or used >= rounds:
             break
+        k = min(k, rounds - used)
+        used += k
         m = len(open_)
         span = (hi[open_] - lo[open_]).astype(np.float64)
-        cand = lo[open_, None] + (rng.random((m, k)) * span[:, None]).astype(np.int64)
+        pos = lo[open_, None] + (rng.random((m, k)) * span[:, None]).astype(np.int64)
+        cand = slots.order[pos]
         p = accept(cand.ravel(), np.repeat(open_, k)).reshape(m, k)
         ok = rng.random((m, k)) < p
         rows = np.flatnonzero(ok.any(axis=1))
         first = cand[rows, ok[rows].argmax(axis=1)]
-        _, keep = np.unique(first, return_index=True)
+        # one winner per claimed person: any of the claimants (vacancies are in random order)
+        claim[first] = np.arange(len(first), dtype=np.int32)
+        keep = claim[first] == np.arange(len(first))
+        claim[first] = -1
         win_rows, win_cand = rows[keep], first[keep]
         chosen[open_[win_rows]] = win_cand
         slots.touched[win_cand] = step
@@ -254,6 +263,7 @@ def fill_vacancies(
     if len(vac) == 0:
         return
     vac = vac[rng.permutation(len(vac))]
+    claim = np.full(slots.size, -1, dtype=np.int32)
     g = slots.grade[vac].astype(np.int64)
     area = geo.area[slots.district[vac]]
     u = rng.random(len(vac))
@@ -284,12 +294,12 @@ def fill_vacancies(
             return p
 
         chosen = _choose(slots, slots.block_start[gv - 1, av], slots.block_end[gv - 1, av],
-                         LOCAL_ROUNDS, lambda c, i: promote_accept(c, i, False), rng, step)
+                         LOCAL_ROUNDS, lambda c, i: promote_accept(c, i, False), rng, step, claim)
         rest = np.flatnonzero(chosen < 0)
         if len(rest):
             chosen[rest] = _choose(
                 slots, starts[gv[rest] - 1], ends[gv[rest] - 1], REMOTE_ROUNDS,
-                lambda c, i: promote_accept(c, rest[i], True), rng, step)
+                lambda c, i: promote_accept(c, rest[i], True), rng, step, claim)
         got = chosen >= 0
         src, dst = chosen[got], v[got]
         log.promo_g.append(gv[got])
@@ -307,7 +317,8 @@ def fill_vacancies(
             p = _eligible(slots, cand, step, rules).astype(np.float64)
             return p * _relocation_accept(slots, cand, v[i], rules, geo)
 
-        chosen = _choose(slots, starts[gv], ends[gv], REMOTE_ROUNDS, lateral_accept, rng, step)
+        chosen = _choose(slots, starts[gv], ends[gv], REMOTE_ROUNDS, lateral_accept, rng,
+                         step, claim)
         got = chosen >= 0
         src, dst = chosen[got], v[got]
         log.lateral_g.append(gv[got])
@@ -323,8 +334,20 @@ def fill_vacancies(
         blocked = (rules.freeze_grades[ge] & geo.is_london[slots.district[ext]]
                    & (rng.random(len(ext)) < rules.freeze_share))
         ext = ext[~blocked]
-    cdf = rules.recruit_cdf[slots.grade[ext].astype(np.int64), slots.district[ext].astype(np.int64)]
+    n_d = rules.recruit_cdf.shape[1]
+    flat = slots.grade[ext].astype(np.int64) * n_d + slots.district[ext]
+    cdf = rules.recruit_cdf.reshape(-1, N_SEB)[flat]
     recruit(slots, ext, cdf, rng, step, log)
+
+
+def relocation_kernel(geo: Geography, base: float, per_100km: float) -> np.ndarray:
+    """Chance scale of moving between districts: ``base * per_100km ** (km / 100)``.
+
+    Zero within a labour-market area (moving there is local, not a relocation). Multiplied by
+    the candidate's SEB willingness and any relocation support.
+    """
+    k = base * per_100km ** (geo.distance_km.astype(np.float64) / 100.0)
+    return k * (geo.area[:, None] != geo.area[None, :])
 
 
 def recruit_cdf(seb_mix_by_grade: np.ndarray, labour_mix: np.ndarray, weights: np.ndarray):
@@ -356,7 +379,7 @@ def recruit_cdf(seb_mix_by_grade: np.ndarray, labour_mix: np.ndarray, weights: n
 
 
 __all__ = ["StepRules", "StepLog", "draw_exits", "apply_exits", "fill_vacancies", "recruit",
-           "recruit_cdf", "N_SEB"]
+           "recruit_cdf", "relocation_kernel", "N_SEB"]
 
 
 @dataclass
@@ -426,11 +449,14 @@ def move_posts(
     red_idx = chosen[redeploy]
     targets = np.empty(0, np.int64)
     if len(red_idx):
-        vac = np.flatnonzero(slots.seb < 0)
-        vac = vac[~np.isin(vac, chosen)]
         n_areas = geo.n_areas
-        key_v = slots.grade[vac].astype(np.int64) * n_areas + geo.area[slots.district[vac]]
         key_r = slots.grade[red_idx].astype(np.int64) * n_areas + geo.area[slots.district[red_idx]]
+        pool = np.concatenate([slots.order[slots.block_start[ga // n_areas, ga % n_areas]:
+                                           slots.block_end[ga // n_areas, ga % n_areas]]
+                               for ga in np.unique(key_r)])  # the (grade, area) blocks involved
+        vac = np.sort(pool[slots.seb[pool] < 0])
+        vac = vac[~np.isin(vac, chosen)]
+        key_v = slots.grade[vac].astype(np.int64) * n_areas + geo.area[slots.district[vac]]
         ov = np.argsort(key_v, kind="stable")
         kv = key_v[ov]
         orr = np.argsort(key_r, kind="stable")
@@ -462,7 +488,7 @@ def move_posts(
     slots.seb[empty] = -1
     slots.accelerator[empty] = False
     slots.mentored[empty] = False
-    slots.district[chosen] = dest
+    slots.set_district(chosen, dest)
     if order.backfill_anywhere and len(empty):
         recruit(slots, empty, national_cdf[slots.grade[empty].astype(np.int64)], rng, step, log)
     return out  # the caller re-sorts the slots once after all of a step's moves
@@ -477,7 +503,7 @@ def matching_slots(slots: Slots, geo: Geography, origin_mask: np.ndarray,
     longer match the origin.
     """
     areas = np.unique(geo.area[origin_mask])
-    parts = [np.arange(slots.block_start[g, a], slots.block_end[g, a])
+    parts = [slots.order[slots.block_start[g, a]:slots.block_end[g, a]]
              for g in np.flatnonzero(grade_mask) for a in areas]
     idx = np.concatenate(parts) if parts else np.empty(0, np.int64)
     keep = origin_mask[slots.district[idx]] & grade_mask[slots.grade[idx]]

@@ -1,11 +1,13 @@
 """Posts and the people in them, as a struct of arrays.
 
 Each **slot** is one post (district, grade, profession, role); its occupant's attributes live
-in parallel arrays (``seb`` = -1 marks a vacant post). Slots are kept sorted by
+in parallel arrays (``seb`` = -1 marks a vacant post). An index, ``order``, lists the slots by
 (grade, labour-market area, district, profession, role), so the candidates for a vacancy — the
-people one grade below in the same area — form one contiguous block. That layout lets the
+people one grade below in the same area — form one contiguous block of it. That layout lets the
 engine choose candidates by rejection sampling within a block, so each step's work grows with
-churn (tens of thousands of moves a quarter), not with headcount (half a million people).
+churn (tens of thousands of moves a quarter), not with headcount (half a million people). When
+posts move only their sort keys change and the index is re-sorted (nearly sorted already, so
+in linear time); the attribute arrays themselves never move.
 
 The places a slot can be in are fixed per data package in :class:`Geography`: district codes,
 their labour-market area (the ITL3 area; London is one area, because London is one commuting
@@ -14,7 +16,7 @@ market), London and coldspot flags, the local labour market's SEB mix and a dist
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -123,7 +125,7 @@ def build_geography(pkg, coldspots: pd.Series) -> Geography:
 
 @dataclass
 class Slots:
-    """Posts and their occupants (struct of arrays), sorted by (grade, area, district, …).
+    """Posts and their occupants (struct of arrays), indexed by (grade, area, district, …).
 
     Attributes
     ----------
@@ -139,8 +141,12 @@ class Slots:
         Occupant is in a mentoring scheme.
     touched : numpy.ndarray
         Step at which the occupant last changed post (a person moves at most once a step).
+    key : numpy.ndarray
+        Each slot's sort key (grade, area, district, profession, role) as one int64.
+    order : numpy.ndarray
+        Slot indices sorted by ``key``.
     block_start, block_end : numpy.ndarray
-        (grade, area) → slice of slots.
+        (grade, area) → slice of ``order``.
     """
 
     district: np.ndarray
@@ -153,49 +159,54 @@ class Slots:
     mentored: np.ndarray
     touched: np.ndarray
     area_of_district: np.ndarray
-    block_start: np.ndarray
-    block_end: np.ndarray
-
-    POST_FIELDS = ("district", "grade", "profession", "role")
-    PERSON_FIELDS = ("seb", "grade_since", "accelerator", "mentored", "touched")
+    key: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    order: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    block_start: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    block_end: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
     @property
     def size(self) -> int:
         return len(self.grade)
 
+    @property
+    def n_areas(self) -> int:
+        return int(self.area_of_district.max()) + 1
+
     def copy(self) -> Slots:
         """A deep copy (replications start from the same synthesised population)."""
         return Slots(**{k: v.copy() for k, v in self.__dict__.items()})
 
+    def _keys(self, idx: np.ndarray | slice) -> np.ndarray:
+        d = self.district[idx].astype(np.int64)
+        area = self.area_of_district[d]
+        return ((((self.grade[idx].astype(np.int64) * 1024 + area) * 1024 + d) * 4
+                 + self.profession[idx]) * 4 + self.role[idx])
+
+    def set_district(self, idx: np.ndarray, district: np.ndarray) -> None:
+        """Move posts ``idx`` to ``district``; call :meth:`sort` before the next search."""
+        self.district[idx] = district
+        self.key[idx] = self._keys(idx)
+
     def sort(self) -> None:
-        """Re-establish the (grade, area, district, profession, role) order and the blocks.
+        """Re-establish ``order`` and the (grade, area) blocks after posts have moved.
 
-        Called after posts move; O(n) radix-style stable sort on a 64-bit key.
+        The keys of unmoved slots keep their relative order, so the stable sort runs over
+        long sorted runs and takes linear time.
         """
-        area = self.area_of_district[self.district].astype(np.int64)
-        key = (
-            ((self.grade.astype(np.int64) * 1024 + area) * 1024 + self.district) * 4
-            + self.profession
-        ) * 4 + self.role
-        if np.all(key[1:] >= key[:-1]):
-            self._index_blocks()
-            return
-        order = np.argsort(key, kind="stable")
-        for name in self.POST_FIELDS + self.PERSON_FIELDS:
-            setattr(self, name, getattr(self, name)[order])
-        self._index_blocks()
-
-    def _index_blocks(self) -> None:
-        n_areas = int(self.area_of_district.max()) + 1
-        ga = self.grade.astype(np.int64) * n_areas + self.area_of_district[self.district]
-        edges = np.arange(N_GRADES * n_areas + 1)
-        bounds = np.searchsorted(ga, edges, side="left")
+        if len(self.key) != self.size:
+            self.key = self._keys(slice(None))
+        self.order = np.argsort(self.key, kind="stable")
+        n_areas = self.n_areas
+        ga = np.arange(N_GRADES * n_areas + 1, dtype=np.int64)
+        edges = (ga // n_areas * 1024 + ga % n_areas) * 1024 * 16
+        edges[-1] = np.iinfo(np.int64).max
+        bounds = np.searchsorted(self.key[self.order], edges, side="left")
         self.block_start = bounds[:-1].reshape(N_GRADES, n_areas)
         self.block_end = bounds[1:].reshape(N_GRADES, n_areas)
 
-    def grade_range(self, g: int) -> tuple[int, int]:
-        """Slice of slots holding grade ``g``."""
-        return int(self.block_start[g, 0]), int(self.block_end[g, -1])
+    def grade_slice(self, g: int) -> np.ndarray:
+        """Slots holding grade ``g`` (a view of ``order``)."""
+        return self.order[self.block_start[g, 0]:self.block_end[g, -1]]
 
 
 def synthesise(pkg, geo: Geography, rng: np.random.Generator) -> Slots:
@@ -246,9 +257,13 @@ def synthesise(pkg, geo: Geography, rng: np.random.Generator) -> Slots:
         mentored=np.zeros(n, dtype=bool),
         touched=np.full(n, -1, dtype=np.int16),
         area_of_district=geo.area.astype(np.int64),
-        block_start=np.empty(0, np.int64),
-        block_end=np.empty(0, np.int64),
     )
+    slots.sort()
+    # Lay the arrays out in key order once, so blocks are contiguous in memory too.
+    o = slots.order
+    slots = Slots(**{k: (v[o] if k != "area_of_district" else v)
+                     for k, v in slots.__dict__.items() if k not in ("order", "block_start",
+                                                                   "block_end")})
     slots.sort()
     return slots
 
