@@ -1,47 +1,89 @@
 """Many scenarios × sweep variants × replications, on a Dask cluster or in-process, resumable.
 
-Work is cut into **tasks** of a few replications of one scenario variant (so task overhead stays
-small against the work). Replication ``r`` always draws from ``SeedSequence(seed,
-spawn_key=(r,))`` whichever task or worker runs it, so results are identical serially, on a
-laptop's local cluster or on a shared ``dask scheduler``. Each task writes its own Parquet file
-(``replications/scenario=…/variant=…/part-r00000-r00004.parquet``) atomically; a rerun of the
-same command skips tasks whose file exists, so an interrupted batch (Ctrl-C, a killed worker or
-client) resumes where it stopped. A failed task is reported with its scenario and error; the
-others complete. Finally the partitions are combined into ``metrics.csv`` with P10/P50/P90.
+Work is cut into **tasks** of a few replications of one scenario variant (``--chunk``, default
+5), so the cost of shipping a task to a worker and of preparing the scenario there stays small
+against the work: each worker process keeps the last prepared models and data packages, and
+tasks are queued variant by variant so consecutive tasks on a worker reuse them.
 
-Sweeps are YAML files naming parameters (dotted paths into the scenario; wave entries by their
-name, e.g. ``waves.junior-operational.incumbents.base``) and values, as a cartesian ``grid`` or
-a list of named ``variants``.
+Replication ``r`` always draws from ``SeedSequence(seed, spawn_key=(r,))`` whichever task or
+worker runs it, so results are identical serially, on a laptop's local cluster or on a shared
+``dask scheduler``, and whatever the chunk size.
+
+Each task writes one Parquet file, atomically (temporary file then rename)::
+
+    OUT/replications/scenario=<name>/variant=<variant>/part-r00000-r00005.parquet
+
+with the raw per-replication values (``replication, year, metric, group, value``; district
+measures have ``group`` ``lad:<code>``). The folder is a Hive-partitioned dataset:
+``pandas.read_parquet(OUT / "replications")`` reads it all with ``scenario`` and ``variant``
+columns. A rerun of the same command skips tasks whose file exists, so an interrupted batch
+(Ctrl-C, a killed worker or client) resumes where it stopped; ``batch.json`` records the plan
+and refuses a different batch in the same folder. A failed task is reported with its scenario,
+variant and error; the others complete. Finally the partitions of the planned tasks are
+combined into ``metrics.csv`` and ``districts.csv`` with mean and P10/P50/P90 over
+replications, and ``summary.json`` records what this invocation did.
+
+A **sweep** is a YAML file naming scenario parameters by dotted path (wave entries by their
+name, e.g. ``waves.junior-operational.incumbents.base``) and the values to try, as a cartesian
+``grid`` and/or a list of named ``variants``; it is applied over every scenario given::
+
+    grid:
+      waves.junior-operational.incumbents.base: [0.1, 0.2, 0.4]
+      waves.junior-operational.incumbents.high_seb_multiplier: [0.8, 1.0]
+    variants:
+      - name: as-planned
+        set: {}
+      - name: generous-support
+        set:
+          waves.junior-operational.relocation_support_gbp: 15000
+
+Grid variants are named ``base=0.1,high_seb_multiplier=0.8`` (each path shortened to its
+shortest unique ending). Every variant is validated, and checked against its data, before any
+work starts; problems name the sweep file, line and path.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import itertools
 import json
 import logging
-import math
 import os
+import re
+import socket
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from .errors import Problem, ScenarioError
+from . import __version__
+from .errors import PlacesimError, Problem, ScenarioError
 from .results import atomic_write, write_csv, write_text
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CHUNK = 5
+"""Replications per task by default."""
+MAX_VARIANTS = 10_000
+"""Most variants a sweep may name (a grid's size is the product of its value counts)."""
+VARIANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=,-]{0,119}$")
+UNSWEEPABLE = ("name", "extends")
+STALE_TEMP_S = 600.0
+"""Temporary partition files older than this (seconds) are left by killed workers: removed."""
 
 
 @dataclass(frozen=True)
 class Task:
-    """A chunk of replications of one scenario variant."""
+    """A chunk of replications ``first`` to ``last - 1`` of one scenario variant."""
 
     scenario: str
     variant: str
@@ -55,138 +97,469 @@ class Task:
     def key(self) -> str:
         return f"{self.scenario}/{self.variant}/r{self.first:05d}-r{self.last:05d}"
 
-    def path(self, out: Path) -> Path:
-        return (out / "replications" / f"scenario={self.scenario}" / f"variant={self.variant}"
-                / f"part-r{self.first:05d}-r{self.last:05d}.parquet")
+    @property
+    def replications(self) -> int:
+        return self.last - self.first
 
+    def describe(self) -> str:
+        reps = (f"replication {self.first}" if self.replications == 1
+                else f"replications {self.first}-{self.last - 1}")
+        return f"scenario {self.scenario}, variant {self.variant}, {reps}"
+
+    def path(self, out: Path) -> Path:
+        return (Path(out) / "replications" / f"scenario={self.scenario}"
+                / f"variant={self.variant}" / f"part-r{self.first:05d}-r{self.last:05d}.parquet")
+
+
+# --- inputs -------------------------------------------------------------------------------
 
 def scenario_files(paths: Iterable[str]) -> list[Path]:
-    """Expand files and folders (``*.yaml`` inside, sorted) into scenario files."""
+    """Expand files and folders into scenario files.
+
+    A folder contributes its ``*.yaml`` files (sorted, not recursive), leaving out sweep
+    (``*.sweep.yaml``) and location plan (``*.plan.yaml``) files. A file named twice counts
+    once.
+
+    Raises
+    ------
+    ScenarioError
+        A path that does not exist, or a folder without scenario files.
+    """
     out: list[Path] = []
+    seen: set[Path] = set()
+    probs: list[Problem] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(p.glob("*.yaml")))
+            found = [f for f in sorted(p.glob("*.yaml"))
+                     if not f.name.endswith((".sweep.yaml", ".plan.yaml"))]
+            if not found:
+                probs.append(Problem(str(p), None, "path", "no scenario files (*.yaml) here"))
         elif p.is_file():
-            out.append(p)
+            found = [p]
         else:
-            raise ScenarioError([Problem(str(p), None, "path", "no such file or folder")])
+            probs.append(Problem(str(p), None, "path", "no such file or folder"))
+            found = []
+        for f in found:
+            if f.resolve() not in seen:
+                seen.add(f.resolve())
+                out.append(f)
+    if probs:
+        raise ScenarioError(probs)
     return out
 
 
-def _set_path(doc: dict, dotted: str, value, source: str) -> None:
-    parts = dotted.split(".")
-    node = doc
-    for i, part in enumerate(parts[:-1]):
-        if isinstance(node, list):
-            match = [w for w in node if isinstance(w, dict) and w.get("name") == part]
-            if not match:
-                raise ScenarioError([Problem(source, None, dotted,
-                                             f"no entry named {part!r} in {'.'.join(parts[:i])}")])
-            node = match[0]
-        else:
-            node = node.setdefault(part, {})
-    if not isinstance(node, dict):
-        raise ScenarioError([Problem(source, None, dotted, "cannot set a value here")])
-    node[parts[-1]] = value
+@dataclass(frozen=True)
+class Variant:
+    """One variant of a sweep: its name, the values it sets, and where they are written."""
+
+    name: str
+    changes: dict[str, Any]
+    line: int | None = None  # where the variant is defined in the sweep file
+    lines: dict[str, int | None] = field(default_factory=dict)  # per dotted path
 
 
-def sweep_variants(sweep_file: str | None) -> list[tuple[str, dict]]:
+BASE = Variant("base", {})
+
+
+def _field(loc: tuple) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+
+
+def _short_names(keys: list[str]) -> dict[str, str]:
+    """Shortest unique ending of each dotted path (``a.b.base`` → ``base``)."""
+    parts = {k: k.split(".") for k in keys}
+    out = {}
+    for k in keys:
+        for n in range(1, len(parts[k]) + 1):
+            end = ".".join(parts[k][-n:])
+            if sum(".".join(parts[o][-n:]) == end for o in keys) == 1 or n == len(parts[k]):
+                out[k] = end
+                break
+    return out
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool) or v is None:
+        return str(v).lower()
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, list | tuple):
+        return "-".join(_fmt(x) for x in v) or "none"
+    if isinstance(v, dict):
+        return "-".join(f"{k}-{_fmt(x)}" for k, x in v.items()) or "none"
+    return re.sub(r"[^A-Za-z0-9.+-]+", "-", str(v)).strip("-") or "x"
+
+
+def _check_path(key: Any, file: str, line: int | None, where: str) -> list[Problem]:
+    if not isinstance(key, str) or not key or any(not p for p in key.split(".")):
+        return [Problem(file, line, where, f"{key!r} is not a dotted path such as "
+                                           "waves.<wave name>.incumbents.base")]
+    if key.split(".")[0] in UNSWEEPABLE:
+        return [Problem(file, line, f"{where}", f"{key.split('.')[0]!r} cannot be swept")]
+    return []
+
+
+def read_sweep(sweep_file: str | Path) -> list[Variant]:
+    """The variants a sweep file names, in order: the grid's, then the listed ones.
+
+    Raises
+    ------
+    ScenarioError
+        Every problem in the file, each with file, line and field.
+    """
+    from .scenario import MAX_BYTES, _line_map_and_doc
+
+    name = str(sweep_file)
+    path = Path(sweep_file)
+    if not path.is_file():
+        raise ScenarioError([Problem(name, None, "file", "no such sweep file")])
+    if path.stat().st_size > MAX_BYTES:
+        raise ScenarioError([Problem(name, None, "file", f"larger than {MAX_BYTES // 1024} KB")])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ScenarioError([Problem(name, None, "file", f"not UTF-8 text ({e.reason})")]) from None
+    doc, lines = _line_map_and_doc(text, name)
+
+    def at(*loc) -> int | None:
+        for i in range(len(loc), 0, -1):
+            if loc[:i] in lines:
+                return lines[loc[:i]]
+        return None
+
+    shape = "a sweep is a mapping with grid: (path: [values]) and/or variants: (- name:, set:)"
+    if not isinstance(doc, dict) or not doc:
+        raise ScenarioError([Problem(name, 1, "sweep", shape)])
+    probs = [Problem(name, at(k), str(k), f"unknown key ({shape})")
+             for k in doc if k not in ("grid", "variants")]
+    variants: list[Variant] = []
+    grid = doc.get("grid")
+    if grid is not None and not isinstance(grid, dict):
+        probs.append(Problem(name, at("grid"), "grid", "must map dotted paths to lists of values"))
+    elif grid:
+        for k, values in grid.items():
+            probs += _check_path(k, name, at("grid", k), f"grid.{k}")
+            if not isinstance(values, list) or not values:
+                probs.append(Problem(name, at("grid", k), f"grid.{k}",
+                                     "must be a non-empty list of values, e.g. [0.1, 0.2]"))
+        size = 1
+        for values in grid.values():
+            size *= len(values) if isinstance(values, list) else 1
+        if size > MAX_VARIANTS:
+            probs.append(Problem(name, at("grid"), "grid",
+                                 f"{size:,} combinations; at most {MAX_VARIANTS:,}"))
+        if not probs:
+            keys = list(grid)
+            short = _short_names(keys)
+            for combo in itertools.product(*(grid[k] for k in keys)):
+                vname = ",".join(f"{short[k]}={_fmt(v)}" for k, v in zip(keys, combo,
+                                                                          strict=True))
+                lines_ = {k: at("grid", k, grid[k].index(v)) for k, v in zip(keys, combo,
+                                                                            strict=True)}
+                variants.append(Variant(vname, dict(zip(keys, combo, strict=True)),
+                                        at("grid"), lines_))
+    listed = doc.get("variants")
+    if listed is not None and not isinstance(listed, list):
+        probs.append(Problem(name, at("variants"), "variants",
+                             "must be a list of variants, each with name: and set:"))
+        listed = []
+    for i, v in enumerate(listed or []):
+        where = f"variants[{i}]"
+        if not isinstance(v, dict):
+            probs.append(Problem(name, at("variants", i), where,
+                                 "each variant needs name: and set: (a mapping of paths to "
+                                 "values)"))
+            continue
+        for k in v:
+            if k not in ("name", "set"):
+                probs.append(Problem(name, at("variants", i, k), f"{where}.{k}",
+                                     "unknown key (a variant has name: and set:)"))
+        vname = v.get("name")
+        if vname is None:
+            probs.append(Problem(name, at("variants", i), f"{where}.name",
+                                 "missing: each variant needs a name"))
+            continue
+        if not isinstance(vname, str | int | float) or isinstance(vname, bool) \
+                or not VARIANT_NAME.match(str(vname)):
+            probs.append(Problem(name, at("variants", i, "name"), f"{where}.name", (
+                "needs a name of letters, digits and . _ + = , - (starting with a letter or "
+                f"digit, at most 120 characters), not {vname!r}")))
+            continue
+        changes = v.get("set", {})
+        if changes is None:
+            changes = {}
+        if not isinstance(changes, dict):
+            probs.append(Problem(name, at("variants", i, "set"), f"{where}.set",
+                                 "must map dotted paths to values"))
+            continue
+        for k in changes:
+            probs += _check_path(k, name, at("variants", i, "set", k), f"{where}.set.{k}")
+        variants.append(Variant(str(vname), dict(changes), at("variants", i, "name"),
+                                {k: at("variants", i, "set", k) for k in changes}))
+    if not variants and not probs:
+        probs.append(Problem(name, 1, "sweep", "names no variants"))
+    seen: dict[str, int | None] = {}
+    for v in variants:
+        if v.name in seen:
+            probs.append(Problem(name, v.line, "variants", (
+                f"two variants are named {v.name!r} (first on line {seen[v.name]})")))
+        seen.setdefault(v.name, v.line)
+    if len(variants) > MAX_VARIANTS:
+        probs.append(Problem(name, 1, "sweep", f"{len(variants):,} variants; at most "
+                                               f"{MAX_VARIANTS:,}"))
+    if probs:
+        raise ScenarioError(probs)
+    return variants
+
+
+def sweep_variants(sweep_file: str | Path | None) -> list[tuple[str, dict]]:
     """Named variants of a sweep file: ``[(name, {dotted path: value})]``.
 
     Without a sweep, the single variant ``base`` changes nothing.
     """
     if sweep_file is None:
-        return [("base", {})]
-    try:
-        doc = yaml.safe_load(Path(sweep_file).read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        line = getattr(getattr(e, "problem_mark", None), "line", None)
-        raise ScenarioError([Problem(sweep_file, None if line is None else line + 1, "sweep",
-                                     f"malformed YAML: {e}")]) from e
-    if not isinstance(doc, dict) or not (set(doc) <= {"grid", "variants"}) or not doc:
-        raise ScenarioError([Problem(sweep_file, 1, "sweep",
-                                     "expected a mapping with 'grid' and/or 'variants'")])
-    variants: list[tuple[str, dict]] = []
-    grid = doc.get("grid") or {}
-    if grid:
-        keys = list(grid)
-        for k in keys:
-            if not isinstance(grid[k], list) or not grid[k]:
-                raise ScenarioError([Problem(sweep_file, None, f"grid.{k}",
-                                             "must be a non-empty list of values")])
-        for combo in itertools.product(*(grid[k] for k in keys)):
-            name = "__".join(f"{k.split('.')[-1]}={v}" for k, v in zip(keys, combo, strict=True))
-            variants.append((name, dict(zip(keys, combo, strict=True))))
-    for i, v in enumerate(doc.get("variants") or []):
-        if not isinstance(v, dict) or "name" not in v or not isinstance(v.get("set", {}), dict):
-            raise ScenarioError([Problem(sweep_file, None, f"variants[{i}]",
-                                         "each variant needs a 'name' and a 'set' mapping")])
-        variants.append((str(v["name"]), dict(v.get("set") or {})))
-    return variants
+        return [(BASE.name, {})]
+    return [(v.name, dict(v.changes)) for v in read_sweep(sweep_file)]
+
+
+class _PathError(Exception):
+    pass
+
+
+def _apply(doc: dict, dotted: str, value: Any) -> list[tuple]:
+    """Set ``value`` at a dotted path of a scenario document; return the paths set, as key
+    tuples.
+
+    List entries (waves) are found by their ``name`` or number; ``*`` stands for every entry
+    of a list (``waves.*.incumbents.base`` sets it in every wave).
+    """
+    parts = dotted.split(".")
+
+    def walk(node: Any, i: int, loc: tuple) -> list[tuple]:
+        part, last = parts[i], i == len(parts) - 1
+        if isinstance(node, list):
+            names = [w.get("name") if isinstance(w, dict) else None for w in node]
+            if part == "*":
+                if not node:
+                    raise _PathError(f"{_field(loc)} has no entries")
+                js = list(range(len(node)))
+            elif part in names:
+                js = [names.index(part)]
+            elif part.isdigit() and int(part) < len(node):
+                js = [int(part)]
+            else:
+                known = ", ".join(str(n) for n in names if n is not None) or "none"
+                raise _PathError(f"no entry named {part!r} in {_field(loc)} (entries: {known})")
+        elif isinstance(node, dict):
+            if part == "*":
+                raise _PathError(f"'*' stands for every entry of a list, and "
+                                 f"{_field(loc) or 'the scenario'} is a mapping")
+            if not last and node.get(part) is None:
+                node[part] = {}
+            js = [part]
+        else:
+            raise _PathError(f"{_field(loc)} is a single value ({node!r}); nothing can be set "
+                             "inside it")
+        out: list[tuple] = []
+        for j in js:
+            if last:
+                node[j] = copy.deepcopy(value)
+                out.append(loc + (j,))
+            else:
+                out += walk(node[j], i + 1, loc + (j,))
+        return out
+
+    return walk(doc, 0, ())
+
+
+def _absolute_paths(doc: dict, base: Path) -> None:
+    """Anchor relative ``data:`` and ``coldspots.csv`` at ``base`` (the file that gave them)."""
+    if isinstance(doc.get("data"), str) and not Path(doc["data"]).is_absolute():
+        doc["data"] = str((base / doc["data"]).resolve())
+    cs = doc.get("coldspots")
+    if isinstance(cs, dict) and isinstance(cs.get("csv"), str) \
+            and not Path(cs["csv"]).is_absolute():
+        cs["csv"] = str((base / cs["csv"]).resolve())
+
+
+def _related(a: str, b: str) -> bool:
+    """Whether field ``a`` is ``b``, inside it, or contains it."""
+    return a == b or a.startswith((b + ".", b + "[")) or b.startswith((a + ".", a + "["))
+
+
+def _variant_problems(e: ScenarioError, sweep: str, variant: Variant,
+                      fields: dict[str, list[str]], scenario_file: Path) -> list[Problem]:
+    """Point a variant's problems at the sweep line that set the offending value."""
+    out = []
+    for p in e.problems:
+        key = next((k for k, fs in fields.items() if any(_related(p.field, f) for f in fs)),
+                   None)
+        line = variant.lines.get(key) if key is not None else variant.line
+        at = "" if key is not None and fields[key] == [p.field] else f" at {p.field}"
+        out.append(Problem(sweep, line, key or p.field,
+                           f"{p.message} (variant {variant.name!r} of {scenario_file}{at})"))
+    return out
+
+
+class _LRU(OrderedDict):
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+        self.lock = threading.Lock()
+
+    def get_or(self, key, make):
+        with self.lock:
+            if key in self:
+                self.move_to_end(key)
+                return self[key], True
+        value = make()
+        with self.lock:
+            self[key] = value
+            while len(self) > self.size:
+                self.popitem(last=False)
+        return value, False
+
+
+_PACKAGES = _LRU(2)  # data path -> DataPackage, per process
+_MODELS = _LRU(2)  # (scenario text, data path, seed) -> Model, per process
+
+
+def _package(data_path: str | None):
+    from .geodata import load_data_package
+
+    return _PACKAGES.get_or(data_path, lambda: load_data_package(data_path))[0]
 
 
 def plan_tasks(files: list[Path], *, replications: int | None, seed: int | None,
                sweep: str | None, chunk: int = DEFAULT_CHUNK) -> list[Task]:
     """Resolve scenarios and sweep variants and cut them into tasks.
 
+    Every scenario, and every variant of it, is validated and checked against its data package
+    (as ``placesim validate`` does) before any work starts.
+
+    Parameters
+    ----------
+    files : list of pathlib.Path
+        Scenario files (see :func:`scenario_files`).
+    replications : int, optional
+        Replications of each variant (default: each scenario's ``replications``).
+    seed : int, optional
+        Seed of every scenario (default: each scenario's ``seed``).
+    sweep : str, optional
+        A sweep file applied over every scenario.
+    chunk : int
+        Replications per task.
+
+    Returns
+    -------
+    list of Task
+        Scenario by scenario, variant by variant, in replication order.
+
     Raises
     ------
     ScenarioError
-        If a scenario or the sweep is invalid (checked before any work starts).
+        If a scenario, the sweep or a variant is invalid, with file, line and field.
     """
-    from .geodata import load_data_package
-    from .scenario import (
-        check_against_data,
-        dump_scenario,
-        load_scenario,
-        load_scenario_text,
-        resolve_data_path,
-    )
+    from .scenario import check_against_data, dump_scenario, load_scenario, resolve_data_path
 
-    variants = sweep_variants(sweep)
+    if replications is not None and replications < 1:
+        raise ScenarioError([Problem("<command line>", None, "--replications",
+                                     f"must be at least 1 (got {replications})")])
+    if seed is not None and seed < 0:
+        raise ScenarioError([Problem("<command line>", None, "--seed",
+                                     f"must not be negative (got {seed})")])
+    if chunk < 1:
+        raise ScenarioError([Problem("<command line>", None, "--chunk",
+                                     f"must be at least 1 (got {chunk})")])
+    variants = [BASE] if sweep is None else read_sweep(sweep)
+    sweep_dir = None if sweep is None else Path(sweep).resolve().parent
     tasks: list[Task] = []
+    names: dict[str, Path] = {}
+    probs: list[Problem] = []
     for f in files:
         base = load_scenario(f)
-        for vname, changes in variants:
-            doc = yaml.safe_load(dump_scenario(base))
-            for dotted, value in changes.items():
-                _set_path(doc, dotted, value, sweep or str(f))
-            text = yaml.safe_dump(doc, sort_keys=False)
-            s = load_scenario_text(text, filename=f"{f} [{vname}]", root=None)
-            data = resolve_data_path(base)
-            check_against_data(s, load_data_package(data))
+        if base.name in names:
+            file, line = base.line_of("name")
+            probs.append(Problem(file or str(f), line, "name", (
+                f"scenario name {base.name!r} is also used by {names[base.name]}; each scenario "
+                "in a batch needs its own name")))
+            continue
+        names[base.name] = f
+        base_data = resolve_data_path(base)
+        check_against_data(base, _package(None if base_data is None else str(base_data)))
+        base_doc = yaml.safe_load(dump_scenario(base))
+        _absolute_paths(base_doc, base.base_dir or Path("."))
+        for v in variants:
+            doc = json.loads(json.dumps(base_doc))  # deep copy
+            fields: dict[str, list[str]] = {}
+            bad = False
+            for dotted, value in v.changes.items():
+                try:
+                    fields[dotted] = [_field(loc) for loc in _apply(doc, dotted, value)]
+                except _PathError as e:
+                    probs.append(Problem(str(sweep), v.lines.get(dotted), dotted,
+                                         f"{e} (variant {v.name!r} of {f})"))
+                    bad = True
+            if bad:
+                continue
+            if sweep_dir is not None:
+                _absolute_paths(doc, sweep_dir)  # paths the sweep sets are relative to it
+            text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+            try:
+                s = _load_variant(text, f, v.name)
+                data = resolve_data_path(s)
+                data = None if data is None else str(data)
+                check_against_data(s, _package(data))
+            except ScenarioError as e:
+                if v is BASE:
+                    raise
+                probs.extend(_variant_problems(e, str(sweep), v, fields, f))
+                continue
             reps = replications or s.replications
             sd = s.seed if seed is None else seed
-            step = max(1, chunk)
-            for first in range(0, reps, step):
-                tasks.append(Task(s.name, vname, text, None if data is None else str(data), sd,
-                                  first, min(first + step, reps)))
+            for first in range(0, reps, chunk):
+                tasks.append(Task(s.name, v.name, text, data, sd, first,
+                                  min(first + chunk, reps)))
+    if probs:
+        raise ScenarioError(probs)
     return tasks
 
 
-_MODEL_CACHE: dict[tuple[str, str | None, int], object] = {}
-
-
-def run_task(task: Task, out: str) -> str:
-    """Run a task's replications and write its Parquet partition atomically.
-
-    Runs in a worker process; models are cached per process by scenario text and seed.
-    """
-    from .engine import prepare, run_replication
-    from .geodata import load_data_package
-    from .metrics import DISTRICT_METRICS, district_values, replication_rows
+def _load_variant(text: str, scenario_file: Path | str, variant: str):
     from .scenario import load_scenario_text
 
-    key = (task.scenario_yaml, task.data_path, task.seed)
-    model = _MODEL_CACHE.get(key)
-    if model is None:
-        s = load_scenario_text(task.scenario_yaml, filename=f"{task.scenario}.yaml", root=None)
-        model = prepare(s, load_data_package(task.data_path), seed=task.seed)
-        _MODEL_CACHE.clear()
-        _MODEL_CACHE[key] = model
+    return load_scenario_text(text, filename=f"{scenario_file} [variant {variant}]", root=None)
+
+
+# --- running -----------------------------------------------------------------------------
+
+def run_task(task: Task, out: str) -> dict:
+    """Run a task's replications and write its Parquet partition atomically.
+
+    Runs in a worker process; data packages and prepared models are cached per process.
+
+    Returns
+    -------
+    dict
+        ``key``, ``replications``, timings in seconds (``prepare_s`` is 0 when the model was
+        cached, ``run_s`` the replications alone, ``output_s`` building and writing the
+        partition, ``total_s``) and the ``worker`` (host:pid) that ran it.
+    """
+    from .engine import prepare, run_replication
+    from .metrics import DISTRICT_METRICS, district_values, replication_rows
+
+    t0 = time.perf_counter()
+    model, cached = _MODELS.get_or(
+        (task.scenario_yaml, task.data_path, task.seed),
+        lambda: prepare(_load_variant(task.scenario_yaml, f"{task.scenario}.yaml", task.variant),
+                        _package(task.data_path), seed=task.seed))
+    t_prep = time.perf_counter() - t0
+    run_s = 0.0
     frames = []
     for r in range(task.first, task.last):
+        t = time.perf_counter()
         res = run_replication(model, r, task.seed)
+        run_s += time.perf_counter() - t
         rows = replication_rows(model, res)
         f = pd.DataFrame(rows, columns=["year", "metric", "group", "value"])
         f.insert(0, "replication", r)
@@ -203,38 +576,94 @@ def run_task(task: Task, out: str) -> str:
             "value": dv.ravel(),
         }))
     table = pd.concat(frames, ignore_index=True)
-    table.insert(0, "variant", task.variant)
-    table.insert(0, "scenario", task.scenario)
-    path = task.path(Path(out))
-    atomic_write(path, lambda p: table.to_parquet(p, index=False))
-    return task.key
+    table["replication"] = table["replication"].astype("int64")
+    table["year"] = table["year"].astype("int64")
+    atomic_write(task.path(Path(out)), lambda p: table.to_parquet(p, index=False))
+    total = time.perf_counter() - t0
+    return {"key": task.key, "replications": task.replications,
+            "prepare_s": 0.0 if cached else t_prep, "run_s": run_s,
+            "output_s": total - t_prep - run_s, "total_s": total,
+            "worker": f"{socket.gethostname()}:{os.getpid()}"}
 
 
-def _progress(total: int, done_before: int) -> Callable[[int, float], None]:
-    start = time.perf_counter()
+class _Progress:
+    """Tasks done, replications done, elapsed time and ETA on standard error."""
 
-    def show(done: int, _t: float) -> None:
-        el = time.perf_counter() - start
-        new = done - done_before
-        eta = el / new * (total - done) if new else float("nan")
-        bar = "#" * int(30 * done / max(total, 1))
-        sys.stderr.write(f"\r[{bar:<30}] {done}/{total} tasks  {el:6.1f}s elapsed  "
-                         f"ETA {eta:6.1f}s")
+    def __init__(self, tasks: list[Task], done: list[Task], enabled: bool):
+        self.total = len(tasks)
+        self.total_reps = sum(t.replications for t in tasks)
+        self.done = len(done)
+        self.reps = sum(t.replications for t in done)
+        self.reps0 = self.reps
+        self.enabled = enabled
+        self.start = time.perf_counter()
+        self.show()
+
+    def update(self, task: Task) -> None:
+        self.done += 1
+        self.reps += task.replications
+        self.show()
+
+    @staticmethod
+    def _clock(s: float) -> str:
+        s = int(round(s))
+        return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else \
+            f"{s // 60}:{s % 60:02d}"
+
+    def show(self) -> None:
+        if not self.enabled:
+            return
+        el = time.perf_counter() - self.start
+        new = self.reps - self.reps0
+        eta = self._clock(el / new * (self.total_reps - self.reps)) if new else "--:--"
+        bar = "#" * int(30 * self.done / max(self.total, 1))
+        sys.stderr.write(f"\r[{bar:<30}] {self.done}/{self.total} tasks "
+                         f"({self.reps}/{self.total_reps} replications)  "
+                         f"{self._clock(el)} elapsed  ETA {eta} ")
         sys.stderr.flush()
 
-    return show
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
 
 
 @dataclass
 class BatchSummary:
-    """What a batch did."""
+    """What one invocation of a batch did."""
 
     tasks: int
     skipped: int
     ran: int
-    failed: list[tuple[str, str]]
+    failed: list[tuple[str, str]]  # (task description, error)
     seconds: float
     out: Path
+    replications: int = 0  # replications run by this invocation
+    mode: str = "serial"
+    workers: int = 1
+    task_records: list[dict] = field(default_factory=list)
+
+    @property
+    def replications_per_second(self) -> float:
+        return self.replications / self.seconds if self.seconds > 0 else float("nan")
+
+    def to_dict(self) -> dict:
+        return {
+            "tasks": self.tasks, "skipped": self.skipped, "ran": self.ran,
+            "failed": [{"task": k, "error": e} for k, e in self.failed],
+            "replications_run": self.replications, "seconds": round(self.seconds, 3),
+            "mode": self.mode, "workers": self.workers,
+            "task_seconds": {k: round(float(np.mean([r[k] for r in self.task_records])), 4)
+                             for k in ("prepare_s", "run_s", "output_s", "total_s")}
+            if self.task_records else {},
+        }
+
+
+def _local_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def run_batch(tasks: list[Task], out: Path, *, workers: int | None = None,
@@ -244,7 +673,10 @@ def run_batch(tasks: list[Task], out: Path, *, workers: int | None = None,
     Parameters
     ----------
     tasks : list of Task
+        From :func:`plan_tasks`.
     out : pathlib.Path
+        Output folder (on a filesystem the workers share, at the same path, when
+        ``scheduler`` is given).
     workers : int, optional
         Local worker processes (default: all cores); 0 runs in this process, serially.
     scheduler : str, optional
@@ -255,116 +687,254 @@ def run_batch(tasks: list[Task], out: Path, *, workers: int | None = None,
     Returns
     -------
     BatchSummary
+
+    Raises
+    ------
+    ScenarioError
+        If ``out`` holds a different batch.
+    PlacesimError
+        If the scheduler cannot be reached.
+    KeyboardInterrupt
+        On Ctrl-C, after stopping the work; finished tasks are kept for a rerun.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     _check_batch_manifest(out, tasks)
+    _write_variants(out, tasks)
+    _remove_stale_temp(out)
     todo = [t for t in tasks if not t.path(out).is_file()]
-    skipped = len(tasks) - len(todo)
-    show = _progress(len(tasks), skipped) if progress else (lambda done, t: None)
+    done = [t for t in tasks if t.path(out).is_file()]
+    bar = _Progress(tasks, done, progress)
     failed: list[tuple[str, str]] = []
+    records: list[dict] = []
     t0 = time.perf_counter()
-    done = skipped
-    show(done, 0)
-    if todo and scheduler is None and workers == 0:
-        for t in todo:
-            try:
-                run_task(t, str(out))
-            except Exception as e:  # noqa: BLE001 - reported per task, the others go on
-                failed.append((t.key, f"{type(e).__name__}: {e}"))
-            done += 1
-            show(done, time.perf_counter() - t0)
-    elif todo:
-        from dask.distributed import Client, LocalCluster, as_completed
-
-        cluster = None
-        if scheduler is None:
-            n = workers or os.cpu_count() or 1
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
-            client = Client(cluster)
-        else:
-            client = Client(scheduler)
-        try:
-            futures = {client.submit(run_task, t, str(out.resolve()), key=f"placesim-{t.key}",
-                                     pure=False, retries=2): t for t in todo}
-            for fut in as_completed(futures):
-                t = futures[fut]
+    mode = "serial" if scheduler is None and workers == 0 else (
+        "scheduler" if scheduler is not None else "local")
+    n_workers = 0
+    try:
+        if todo and mode == "serial":
+            n_workers = 1
+            for t in todo:
                 try:
-                    fut.result()
-                except Exception as e:  # noqa: BLE001
-                    failed.append((t.key, f"{type(e).__name__}: {e}"))
-                done += 1
-                show(done, time.perf_counter() - t0)
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-    if progress:
-        sys.stderr.write("\n")
-    combine(out)
-    return BatchSummary(len(tasks), skipped, len(todo) - len(failed), failed,
-                        time.perf_counter() - t0, out)
+                    records.append(run_task(t, str(out)))
+                except Exception as e:  # noqa: BLE001 - reported per task, the others go on
+                    failed.append((t.describe(), _error(e)))
+                bar.update(t)
+        elif todo:
+            n_workers = _run_dask(todo, out, workers, scheduler, bar, failed, records)
+    except KeyboardInterrupt:
+        bar.close()
+        finished = sum(t.path(out).is_file() for t in tasks)
+        sys.stderr.write(f"interrupted: {finished} of {len(tasks)} tasks finished; rerun the "
+                         "same command to resume\n")
+        raise
+    bar.close()
+    seconds = time.perf_counter() - t0
+    order = {t.describe(): i for i, t in enumerate(tasks)}
+    failed.sort(key=lambda f: order.get(f[0], len(order)))
+    combine(out, tasks)
+    ok = {r["key"] for r in records}
+    summary = BatchSummary(len(tasks), len(done), len(records), failed, seconds, out,
+                           sum(t.replications for t in todo if t.key in ok), mode, n_workers,
+                           records)
+    write_text(json.dumps(summary.to_dict(), indent=2) + "\n", out / "summary.json")
+    return summary
+
+
+def _error(e: BaseException) -> str:
+    return f"{type(e).__name__}: {e}"
+
+
+def _run_dask(todo: list[Task], out: Path, workers: int | None, scheduler: str | None,
+              bar: _Progress, failed: list, records: list) -> int:
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is None:
+        n = workers or _local_workers()
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as e:
+            raise PlacesimError(f"{scheduler}: cannot reach the dask scheduler ({e}); start "
+                                "one with `dask scheduler` or check the address") from None
+        n = len(client.nthreads())
+        if n == 0:
+            sys.stderr.write(f"waiting for workers to join {scheduler} …\n")
+    out_s = str(out.resolve())
+    try:
+        futures = {}
+        for t in todo:
+            salt = _digest(f"{out_s}\n{t.data_path}\n{t.seed}\n{t.scenario_yaml}")
+            fut = client.submit(run_task, t, out_s, key=f"placesim-{t.key}-{salt}", pure=False)
+            futures[fut] = t
+        for fut in as_completed(futures):
+            t = futures.pop(fut)
+            try:
+                rec = fut.result()
+            except Exception as e:  # noqa: BLE001 - reported per task, the others go on
+                failed.append((t.describe(), _error(e)))
+            else:
+                if t.path(out).is_file():
+                    records.append(rec)
+                else:
+                    failed.append((t.describe(), (
+                        f"the worker {rec['worker']} wrote {t.path(Path(out_s))} but it is not "
+                        "visible here: --out must be on a filesystem the workers share")))
+            fut.release()
+            bar.update(t)
+        if scheduler is not None:
+            n = max(n, len(client.nthreads()))
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return n
+
+
+def _remove_stale_temp(out: Path) -> None:
+    now = time.time()
+    for p in (out / "replications").glob("scenario=*/variant=*/.part-*.tmp.parquet"):
+        try:
+            if now - p.stat().st_mtime > STALE_TEMP_S:
+                p.unlink()
+        except OSError:
+            pass
 
 
 def _check_batch_manifest(out: Path, tasks: list[Task]) -> None:
-    """Refuse to mix different batches in one folder; record this batch's plan."""
-    plan = sorted({(t.scenario, t.variant, t.seed, _digest(t.scenario_yaml)) for t in tasks})
-    doc = {"tasks": len(tasks), "plan": [list(p) for p in plan]}
+    """Refuse to mix different batches in one folder; record this batch's plan.
+
+    The plan is what determines each replication's result: scenario, variant, seed, the
+    resolved scenario, the data package and the code version. Replication counts and chunk
+    sizes may change between runs (more replications extend a batch).
+    """
+    plan = sorted({(t.scenario, t.variant, t.seed, _digest(t.scenario_yaml), t.data_path or "")
+                   for t in tasks})
+    doc = {"code_version": __version__, "plan": [list(p) for p in plan]}
     path = out / "batch.json"
     if path.is_file():
-        old = json.loads(path.read_text(encoding="utf-8"))
-        if old.get("plan") != doc["plan"]:
-            raise ScenarioError([Problem(str(path), None, "batch",
-                                         "this folder holds a different batch (other scenarios, "
-                                         "sweep or seed); use a new --out folder")])
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = {}
+        if old.get("plan") != doc["plan"] or old.get("code_version") != __version__:
+            raise ScenarioError([Problem(str(path), None, "batch", (
+                "this folder holds a different batch (other scenarios, sweep, seed, data or "
+                "placesim version); use a new --out folder"))])
+    doc["tasks"] = len(tasks)
+    doc["replications"] = sum(t.replications for t in tasks)
     write_text(json.dumps(doc, indent=2) + "\n", path)
 
 
-def _digest(text: str) -> str:
-    import hashlib
+def _write_variants(out: Path, tasks: list[Task]) -> None:
+    """Save each variant's resolved scenario (``scenarios/<scenario>/<variant>.yaml``)."""
+    seen = set()
+    for t in tasks:
+        if (t.scenario, t.variant) in seen:
+            continue
+        seen.add((t.scenario, t.variant))
+        path = out / "scenarios" / t.scenario / f"{t.variant}.yaml"
+        if not path.is_file() or path.read_text(encoding="utf-8") != t.scenario_yaml:
+            write_text(t.scenario_yaml, path)
 
+
+def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def combine(out: Path) -> pd.DataFrame:
-    """Combine every partition into ``metrics.csv`` and ``districts.csv`` with bands."""
+# --- combining ---------------------------------------------------------------------------
+
+_PART = re.compile(r"^part-r(\d{5,})-r(\d{5,})\.parquet$")
+
+
+def _discover(out: Path) -> dict[tuple[str, str], list[Path]]:
+    groups: dict[tuple[str, str], list[Path]] = {}
+    for p in sorted((out / "replications").glob("scenario=*/variant=*/part-r*-r*.parquet")):
+        if _PART.match(p.name):
+            key = (p.parent.parent.name.split("=", 1)[1], p.parent.name.split("=", 1)[1])
+            groups.setdefault(key, []).append(p)
+    return groups
+
+
+def combine(out: Path, tasks: list[Task] | None = None) -> pd.DataFrame:
+    """Combine partitions into ``metrics.csv`` and ``districts.csv`` with bands.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The batch folder.
+    tasks : list of Task, optional
+        Combine only these tasks' partitions (those that exist); default every partition
+        in the folder.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The headline table written to ``metrics.csv``: ``scenario, variant, year, metric,
+        group, replications, mean, p10, p50, p90``.
+    """
     from .metrics import _bands
 
-    parts = sorted((out / "replications").glob("scenario=*/variant=*/*.parquet"))
-    if not parts:
-        return pd.DataFrame()
-    raw = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
-    keys = ["scenario", "variant", "year", "metric", "group"]
-    raw = raw.sort_values(keys + ["replication"], kind="stable")
-    n_rep = raw.groupby(keys, sort=False)["replication"].transform("size")
-    frames = []
-    for n, chunk in raw.groupby(n_rep, sort=False):
-        vals = chunk["value"].to_numpy().reshape(-1, int(n)).T
+    out = Path(out)
+    if tasks is None:
+        groups = _discover(out)
+    else:
+        groups = {}
+        for t in tasks:
+            groups.setdefault((t.scenario, t.variant), [])
+            if t.path(out).is_file():
+                groups[(t.scenario, t.variant)].append(t.path(out))
+    keys = ["year", "metric", "group"]
+    heads, dists = [], []
+    for (scenario, variant) in sorted(groups):
+        paths = groups[(scenario, variant)]
+        if not paths:
+            continue
+        raw = pd.concat([pd.read_parquet(p, columns=["replication", *keys, "value"])
+                         for p in paths], ignore_index=True)
+        reps = raw["replication"].unique()
+        if len(reps) * raw.groupby(keys, sort=False).ngroups != len(raw):
+            raise PlacesimError(f"{paths[0].parent}: partitions overlap or differ in shape; "
+                                "delete the folder's partitions and rerun")
+        raw = raw.sort_values(keys + ["replication"], kind="stable")
+        n = len(reps)
+        vals = raw["value"].to_numpy().reshape(-1, n).T
         mean, p10, p50, p90 = _bands(vals)
-        k = chunk[keys].iloc[:: int(n)].reset_index(drop=True)
-        k["replications"] = int(n)
-        k["mean"], k["p10"], k["p50"], k["p90"] = mean, p10, p50, p90
-        frames.append(k)
-    table = pd.concat(frames, ignore_index=True).sort_values(keys, kind="stable")
-    is_district = table["group"].str.startswith("lad:")
-    headline = table[~is_district].reset_index(drop=True)
-    districts = table[is_district].copy()
-    districts.insert(3, "lad_code", districts.pop("group").str.slice(4))
+        table = raw[keys].iloc[::n].reset_index(drop=True)
+        table.insert(0, "variant", variant)
+        table.insert(0, "scenario", scenario)
+        table["replications"] = n
+        table["mean"], table["p10"], table["p50"], table["p90"] = mean, p10, p50, p90
+        is_district = table["group"].str.startswith("lad:")
+        heads.append(table[~is_district])
+        d = table[is_district].copy()
+        d.insert(3, "lad_code", d.pop("group").str.slice(4))
+        dists.append(d)
+    headline_cols = ["scenario", "variant", *keys, "replications", "mean", "p10", "p50", "p90"]
+    district_cols = ["scenario", "variant", "year", "lad_code", "metric", "replications",
+                     "mean", "p10", "p50", "p90"]
+    headline = (pd.concat(heads, ignore_index=True) if heads
+                else pd.DataFrame(columns=headline_cols))
+    districts = (pd.concat(dists, ignore_index=True) if dists
+                 else pd.DataFrame(columns=district_cols))
     write_csv(headline, out / "metrics.csv")
-    write_csv(districts.reset_index(drop=True), out / "districts.csv")
+    write_csv(districts, out / "districts.csv")
     return headline
 
 
 def format_summary(s: BatchSummary) -> str:
     """The final summary printed by ``placesim batch``."""
+    where = {"serial": "in this process", "local": f"on {s.workers} local worker(s)",
+             "scheduler": f"on {s.workers} cluster worker(s)"}[s.mode]
+    rate = (f", {s.replications_per_second:.2f} replications/s {where}" if s.ran else "")
     lines = [f"{s.tasks} tasks: {s.skipped} already done, {s.ran} run, {len(s.failed)} failed "
-             f"in {s.seconds:.1f}s; results in {s.out / 'metrics.csv'}"]
-    for key, err in s.failed:
-        lines.append(f"  FAILED {key}: {err}")
+             f"in {s.seconds:.1f}s{rate}; results in {s.out / 'metrics.csv'}"]
+    for task, err in s.failed:
+        lines.append(f"  FAILED {task}: " + err.replace("\n", "\n    "))
+    if s.failed:
+        lines.append("  rerun the same command to retry the failed tasks")
     return "\n".join(lines)
-
-
-def tasks_per_second(summary: BatchSummary) -> float:
-    """Tasks run per second (for benchmarks)."""
-    return summary.ran / summary.seconds if summary.seconds > 0 else math.nan

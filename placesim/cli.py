@@ -161,10 +161,14 @@ def cmd_compare(args) -> int:
 def cmd_batch(args) -> int:
     from .batch import format_summary, plan_tasks, run_batch, scenario_files
 
+    if args.workers is not None and args.workers < 0:
+        raise PlacesimError(f"--workers: must be 0 (in this process) or more, not {args.workers}")
     tasks = plan_tasks(scenario_files(args.paths), replications=args.replications,
                        seed=args.seed, sweep=args.sweep, chunk=args.chunk)
-    workers = args.workers
-    summary = run_batch(tasks, Path(args.out), workers=workers, scheduler=args.scheduler,
+    variants = len({(t.scenario, t.variant) for t in tasks})
+    print(f"{len(tasks)} tasks: {sum(t.replications for t in tasks)} replications of "
+          f"{variants} scenario variant(s) -> {args.out}", flush=True)
+    summary = run_batch(tasks, Path(args.out), workers=args.workers, scheduler=args.scheduler,
                         progress=sys.stderr.isatty() or args.progress)
     print(format_summary(summary))
     return 1 if summary.failed else 0
@@ -272,17 +276,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--year", type=int)
     s.set_defaults(func=cmd_compare)
 
-    s = sub.add_parser("batch", help="run many scenarios and sweeps, locally or on Dask")
-    s.add_argument("paths", nargs="+", metavar="FILES_OR_DIRS")
-    s.add_argument("--replications", type=int)
-    s.add_argument("--seed", type=int)
-    s.add_argument("--sweep", metavar="SWEEP.yaml")
-    s.add_argument("--chunk", type=int, default=5, help="replications per task")
+    s = sub.add_parser("batch", help="run many scenarios and sweeps, locally or on Dask",
+                       description="Run scenarios (and sweep variants of them) on a local Dask "
+                       "cluster, in this process or on an existing dask scheduler. Rerunning "
+                       "the same command resumes an interrupted batch.")
+    s.add_argument("paths", nargs="+", metavar="FILES_OR_DIRS",
+                   help="scenario files, or folders of them (*.yaml)")
+    s.add_argument("--replications", type=int, help="per variant (default: each scenario's)")
+    s.add_argument("--seed", type=int, help="seed of every scenario (default: each scenario's)")
+    s.add_argument("--sweep", metavar="SWEEP.yaml", help="grid or variants over each scenario")
+    s.add_argument("--chunk", type=int, default=5, help="replications per task (default 5)")
     g = s.add_mutually_exclusive_group()
-    g.add_argument("--workers", type=int, help="local worker processes (0 = in-process)")
+    g.add_argument("--workers", type=int,
+                   help="local worker processes (default: all cores; 0 = in this process)")
     g.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="existing dask scheduler")
     s.add_argument("--progress", action="store_true", help="progress bar even off a terminal")
-    s.add_argument("--out", required=True)
+    s.add_argument("--out", required=True, help="results folder (rerun to resume)")
     s.set_defaults(func=cmd_batch)
 
     for name, helptext, fn in (("map", "export a map of a district measure", cmd_map),

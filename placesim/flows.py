@@ -83,6 +83,10 @@ class StepLog:
 def draw_exits(slots: Slots, exit_q: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Slots whose occupant leaves the Civil Service this step.
 
+    A post's grade never changes and the slot arrays are laid out by grade, so each grade is
+    one contiguous range: geometric gaps at that grade's rate pick exactly a Bernoulli draw
+    per post at the cost of the exits alone; vacant posts drawn are dropped.
+
     Parameters
     ----------
     slots : Slots
@@ -95,20 +99,22 @@ def draw_exits(slots: Slots, exit_q: np.ndarray, rng: np.random.Generator) -> np
     numpy.ndarray
         Sorted slot indices.
     """
-    n = slots.size
-    p_max = float(exit_q.max())
-    if p_max <= 0 or n == 0:
+    bounds = np.searchsorted(slots.grade, np.arange(len(exit_q) + 1))
+    parts = []
+    for g, q in enumerate(exit_q):
+        lo, hi = int(bounds[g]), int(bounds[g + 1])
+        n = hi - lo
+        if q <= 0 or n == 0:
+            continue
+        k = int(n * q + 6 * np.sqrt(n * q) + 16)
+        pos = np.cumsum(rng.geometric(q, size=k)) - 1
+        while pos[-1] < n - 1:  # rare: extend the gap sequence
+            pos = np.concatenate([pos, np.cumsum(rng.geometric(q, size=k)) + pos[-1]])
+        parts.append(lo + pos[pos < n])
+    if not parts:
         return np.empty(0, np.int64)
-    expected = n * p_max
-    k = int(expected + 6 * np.sqrt(expected) + 16)
-    pos = np.cumsum(rng.geometric(p_max, size=k)) - 1
-    while pos[-1] < n - 1:  # rare: extend the gap sequence
-        more = np.cumsum(rng.geometric(p_max, size=k)) + pos[-1]
-        pos = np.concatenate([pos, more])
-    pos = pos[pos < n]
-    occupied = slots.seb[pos] >= 0
-    thin = rng.random(len(pos)) * p_max < exit_q[slots.grade[pos]]
-    return pos[occupied & thin]
+    pos = np.concatenate(parts)
+    return pos[slots.seb[pos] >= 0]
 
 
 def apply_exits(slots: Slots, idx: np.ndarray, log: StepLog) -> None:

@@ -9,6 +9,7 @@ district polygons are the base layer (``map_provider=None``), so it works offlin
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ LABELS = {
     "ci2_zscore": "SMC labour market outcomes (z-score)",
     "ci3_zscore": "SMC innovation and growth (z-score)",
     "ci4_zscore": "SMC promising prospects (z-score)",
+    "planned_posts": "Posts placed by the location plan",
 }
 
 
@@ -103,6 +105,8 @@ def classify(values: pd.Series, spec: MapSpec) -> Classes:
     -------
     Classes
     """
+    if spec.extra.get("difference"):
+        return difference_classes(values, spec)
     import mapclassify
 
     v = pd.to_numeric(values, errors="coerce").to_numpy(float)
@@ -132,6 +136,103 @@ def classify(values: pd.Series, spec: MapSpec) -> Classes:
     pal = PALETTES["diverging" if diverging else spec.palette]
     cols = [pal[int(round(i * (len(pal) - 1) / max(len(bins) - 1, 1)))] for i in range(len(bins))]
     return Classes(bins, labels, cols, idx)
+
+
+def _fmt_diff(v: float, share: bool) -> str:
+    if share:
+        return f"{v * 100:+.1f} pp"
+    return f"{v:+,.0f}" if abs(v) >= 10 or v == 0 else f"{v:+.2g}"
+
+
+def difference_classes(values: pd.Series, spec: MapSpec) -> Classes:
+    """Classes for a difference (scenario minus comparison), symmetric about zero.
+
+    Five classes on the colour-blind-safe diverging palette (purple = lower, orange =
+    higher): large and small decreases, "about the same" (within a tolerance: half a post, or
+    0.05 percentage points for shares; ``spec.extra["tolerance"]`` overrides), small and large
+    increases; the split between small and large is the median size of the real changes.
+    Classes no district falls in are left out of the legend. Used by :func:`classify` when
+    ``spec.extra["difference"]`` is true.
+    """
+    v = pd.to_numeric(values, errors="coerce").to_numpy(float)
+    ok = np.isfinite(v)
+    idx = np.full(len(v), -1)
+    share = spec.metric.endswith("share")
+    pal = PALETTES["diverging"]
+    if not ok.any():
+        return Classes([], [], [], idx)
+    tol = float(spec.extra.get("tolerance", 0.0005 if share else 0.5))
+    top = float(np.abs(v[ok]).max())
+    if top <= tol:
+        idx[ok] = 0
+        return Classes([tol], ["No difference"], [pal[2]], idx)
+    real = np.abs(v[ok])[np.abs(v[ok]) > tol]
+    mid = float(np.median(real))
+    if mid >= top:
+        mid = (tol + top) / 2
+    edges = [-top, -mid, -tol, tol, mid, top]
+    labels = [f"{_fmt_diff(-top, share)} to {_fmt_diff(-mid, share)}",
+              f"{_fmt_diff(-mid, share)} to {_fmt_diff(-tol, share)}",
+              f"About the same (within ±{_fmt_diff(tol, share).lstrip('+')})",
+              f"{_fmt_diff(tol, share)} to {_fmt_diff(mid, share)}",
+              f"{_fmt_diff(mid, share)} to {_fmt_diff(top, share)}"]
+    cls = np.full(len(v), -1)
+    vv = v[ok]
+    c = np.where(vv < -mid, 0, np.where(vv < -tol, 1, np.where(vv <= tol, 2,
+                                                                  np.where(vv <= mid, 3, 4))))
+    cls[ok] = c
+    used = [i for i in range(5) if (cls == i).any()]
+    remap = {old: new for new, old in enumerate(used)}
+    idx[ok] = [remap[i] for i in c]
+    return Classes([edges[i + 1] for i in used], [labels[i] for i in used],
+                   [pal[i] for i in used], idx)
+
+
+def district_difference(a, b, pkg, spec: MapSpec) -> pd.Series:
+    """A district measure of results ``b`` minus results ``a`` (same year), by district."""
+    return district_values(b, pkg, spec) - district_values(a, pkg, spec)
+
+
+def district_details(results, pkg, year: int | None = None) -> pd.DataFrame:
+    """Plain-language tooltip lines for every district: headcount, net posts gained,
+    higher-SEB share and coldspot status, in ``year`` (default: the last).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``lad_code``; columns ``line1`` … ``line4`` (text).
+    """
+    from .geodata import coldspot_districts
+
+    codes = pkg.districts["lad_code"].to_numpy()
+    out = pd.DataFrame(index=pd.Index(codes, name="lad_code"))
+    cold = coldspot_districts(pkg).reindex(codes).fillna(False).astype(bool)
+    if results is not None:
+        d = results.districts
+        y = int(d["year"].max()) if year is None else year
+        wide = d[d["year"] == y].pivot(index="lad_code", columns="metric",
+                                       values="mean").reindex(codes)
+
+        def col(name):
+            return wide[name] if name in wide else pd.Series(np.nan, index=wide.index)
+
+        def text(v, f):
+            return "no data" if not np.isfinite(v) else f(v)
+
+        out["line1"] = [f"Headcount {y}: " + text(v, lambda x: f"{x:,.0f}")
+                        for v in col("headcount").to_numpy(float)]
+        out["line2"] = ["Net posts gained: " + text(v, lambda x: f"{x:+,.0f}")
+                        for v in col("net_posts_gained").to_numpy(float)]
+        out["line3"] = ["Staff from higher socio-economic backgrounds: "
+                        + text(v, lambda x: f"{x:.0%}")
+                        for v in col("high_seb_share").to_numpy(float)]
+    else:
+        hc = pkg.baseline_posts.groupby("lad_code")["posts"].sum().reindex(codes).fillna(0)
+        out["line1"] = [f"Civil Service posts, 2023: {v:,.0f}" for v in hc.to_numpy(float)]
+        out["line2"] = ""
+        out["line3"] = ""
+    out["line4"] = np.where(cold.to_numpy(), "Social-mobility coldspot", "Not a coldspot")
+    return out
 
 
 def district_values(results, pkg, spec: MapSpec) -> pd.Series:
@@ -167,7 +268,9 @@ def legend_html(classes: Classes, title: str) -> str:
 
 
 def build_deck(pkg, spec: MapSpec, values: pd.Series, *, sites: pd.DataFrame | None = None,
-               arcs: pd.DataFrame | None = None, view_state=None):
+               arcs: pd.DataFrame | None = None, view_state=None,
+               details: pd.DataFrame | None = None, compact: bool = False,
+               classes: Classes | None = None):
     """The interactive map: district choropleth, site markers, arcs of moved posts.
 
     Parameters
@@ -181,6 +284,15 @@ def build_deck(pkg, spec: MapSpec, values: pd.Series, *, sites: pd.DataFrame | N
     arcs : pandas.DataFrame, optional
         ``from_lon, from_lat, to_lon, to_lat, posts``.
     view_state : pydeck.ViewState, optional
+    details : pandas.DataFrame, optional
+        Extra tooltip lines by district code (``line1`` … ``line4``, from
+        :func:`district_details`). With it, districts and sites share one tooltip showing a
+        name and the lines; without it, the tooltip shows the district and the mapped value.
+    compact : bool, default False
+        Serialise the deck without indentation (about a fifth of pydeck's default size):
+        less to send to the browser on every redraw.
+    classes : Classes, optional
+        Use these classes instead of classing ``values`` again.
 
     Returns
     -------
@@ -188,7 +300,7 @@ def build_deck(pkg, spec: MapSpec, values: pd.Series, *, sites: pd.DataFrame | N
     """
     import pydeck as pdk
 
-    classes = classify(values, spec)
+    classes = classify(values, spec) if classes is None else classes
     d = pkg.districts
     feats = []
     vals = values.reindex(d["lad_code"].to_numpy()).to_numpy(float)
@@ -199,6 +311,13 @@ def build_deck(pkg, spec: MapSpec, values: pd.Series, *, sites: pd.DataFrame | N
         f["properties"]["fill"] = [*col, 200]
         f["properties"]["value"] = ("no data" if not np.isfinite(v)
                                     else f"{v:.1%}" if share else f"{v:,.1f}")
+        if details is not None:
+            p = f["properties"]
+            p["name"] = f"{p['lad_name']} ({p['lad_code']})"
+            p["line0"] = f"{spec.title or spec.label}: {p['value']}"
+            row = details.loc[p["lad_code"]] if p["lad_code"] in details.index else None
+            for i in range(1, 5):
+                p[f"line{i}"] = "" if row is None else str(row.get(f"line{i}", ""))
         feats.append(f)
     layers = [pdk.Layer("GeoJsonLayer", {"type": "FeatureCollection", "features": feats},
                         id="districts", pickable=True, stroked=True, filled=True,
@@ -209,6 +328,8 @@ def build_deck(pkg, spec: MapSpec, values: pd.Series, *, sites: pd.DataFrame | N
             "from_lon", "from_lat"], get_target_position=["to_lon", "to_lat"],
             get_width="width", get_source_color=[230, 97, 1, 200],
             get_target_color=[94, 60, 153, 200], pickable=False))
+    if sites is not None and len(sites) and details is not None:
+        sites = _site_tooltips(pkg, sites)
     if sites is not None and len(sites):
         layers.append(pdk.Layer("ScatterplotLayer", sites, id="sites",
                                 get_position=["lon", "lat"], get_radius="radius",
@@ -217,9 +338,50 @@ def build_deck(pkg, spec: MapSpec, values: pd.Series, *, sites: pd.DataFrame | N
     view_state = view_state or pdk.ViewState(latitude=54.3, longitude=-3.2, zoom=4.6)
     tooltip = {"html": "<b>{lad_name}</b> ({lad_code})<br/>" + spec.label + ": {value}",
                "style": {"fontSize": "13px"}}
-    deck = pdk.Deck(layers=layers, initial_view_state=view_state, map_provider=None,
-                    tooltip=tooltip)
+    if details is not None:
+        tooltip = {"html": "<b>{name}</b><br/>{line0}<br/>{line1}<br/>{line2}<br/>{line3}"
+                           "<br/>{line4}", "style": {"fontSize": "13px"}}
+    deck_type = _compact_deck_class() if compact else pdk.Deck
+    deck = deck_type(layers=layers, initial_view_state=view_state, map_provider=None,
+                     tooltip=tooltip)
     return deck, classes
+
+
+@functools.cache
+def _compact_deck_class():
+    """A pydeck Deck whose JSON has no indentation (pydeck indents by 2, which for district
+    polygons makes the spec about five times larger)."""
+    import pydeck as pdk
+    from pydeck.bindings.json_tools import default_serialize
+
+    class CompactDeck(pdk.Deck):
+        def to_json(self):
+            return json.dumps(self, sort_keys=True, default=default_serialize,
+                              separators=(",", ":"))
+
+    return CompactDeck
+
+
+def _site_tooltips(pkg, sites: pd.DataFrame) -> pd.DataFrame:
+    """Tooltip fields for site markers, matching the district tooltip's ``name``/``line*``."""
+    s = sites.copy()
+    names = pkg.districts.set_index("lad_code")["lad_name"]
+    if "name" not in s:
+        s["name"] = s["site_name"].astype(str) if "site_name" in s else "Site"
+    if "line0" not in s:
+        kind = s["theme"].astype(str) if "theme" in s else pd.Series("", index=s.index)
+        s["line0"] = ["Hub or campus" + (f" ({k})" if k and k != "nan" else "")
+                      for k in kind]
+    if "line1" not in s:
+        s["line1"] = [f"In {names.get(c, c)}" for c in s.get("lad_code", [""] * len(s))]
+    if "line2" not in s:
+        hc = s["headcount"] if "headcount" in s else pd.Series(np.nan, index=s.index)
+        s["line2"] = [f"Headcount in the district: {v:,.0f}" if np.isfinite(v) else ""
+                      for v in hc.to_numpy(float)]
+    for i in (3, 4):
+        if f"line{i}" not in s:
+            s[f"line{i}"] = ""
+    return s
 
 
 def site_frame(pkg, results=None, year=None) -> pd.DataFrame:

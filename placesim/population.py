@@ -7,7 +7,8 @@ people one grade below in the same area — form one contiguous block of it. Tha
 engine choose candidates by rejection sampling within a block, so each step's work grows with
 churn (tens of thousands of moves a quarter), not with headcount (half a million people). When
 posts move only their sort keys change and the index is re-sorted (nearly sorted already, so
-in linear time); the attribute arrays themselves never move.
+in linear time); the attribute arrays themselves never move, so each grade stays one
+contiguous range of them, as laid out at synthesis.
 
 The places a slot can be in are fixed per data package in :class:`Geography`: district codes,
 their labour-market area (the ITL3 area; London is one area, because London is one commuting
