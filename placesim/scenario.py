@@ -41,6 +41,7 @@ from pydantic import (
 )
 
 from .errors import Problem, ScenarioError
+from .geodata import DEFAULT_SMC_INDEX
 from .grades import GRADES
 
 GradeName = Literal["AA", "AO", "EO", "HEO", "SEO", "G7", "G6", "SCS1", "SCS2", "SCS3", "PS"]
@@ -91,9 +92,11 @@ class ColdspotRule(_Model):
         "smc2025: a category of the Social Mobility Commission's State of the Nation 2025 "
         "composite indices (default); opportunity_areas: DfE's 12 Opportunity Areas; csv: "
         "your own list of districts (see csv)."))
-    index: Literal["ci1", "ci2", "ci3", "ci4"] = Field("ci1", description=(
-        "SMC index used by rule smc2025: ci1 conditions of childhood (default), ci2 labour "
-        "market outcomes, ci3 innovation and growth, ci4 promising prospects."))
+    index: Literal["ci1", "ci2", "ci3", "ci4"] = Field(DEFAULT_SMC_INDEX, description=(
+        "SMC index used by rule smc2025: ci1 conditions of childhood, ci2 labour market "
+        "outcomes, ci3 innovation and growth, ci4 promising prospects (default: its two least "
+        "favourable categories give 58 districts, close to the ~65 coldspots of earlier "
+        "State of the Nation reports)."))
     categories: tuple[str, ...] = Field(("most unfavourable", "unfavourable"), description=(
         "SMC categories that count as coldspots (default: the two least favourable of "
         "SMC 2025's seven)."))
@@ -389,7 +392,7 @@ class Scenario(_Model):
     data: str | None = Field(None, description=(
         "Data package folder, relative to this file (default: the shipped geodata/)."))
     coldspots: ColdspotRule = Field(ColdspotRule(), description=(
-        "Which districts count as social-mobility coldspots (default: SMC 2025 ci1)."))
+        "Which districts count as social-mobility coldspots (default: SMC 2025 ci4)."))
     waves: tuple[Wave, ...] = Field((), description="Relocation waves (default: none).")
     levers: Levers = Field(Levers(), description="Levers switched on (default: none).")
     sites: dict[str, SiteOverride] = Field(default_factory=dict, description=(
