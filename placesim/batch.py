@@ -66,7 +66,7 @@ import pandas as pd
 import yaml
 
 from . import __version__
-from .errors import PlacesimError, Problem, ScenarioError
+from .errors import DataError, PlacesimError, Problem, ScenarioError
 from .results import atomic_write, write_csv, write_text
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,7 @@ class Task:
     seed: int
     first: int
     last: int  # exclusive
+    code: str = ""  # code_digest() of the placesim that planned the task
 
     @property
     def key(self) -> str:
@@ -109,6 +110,19 @@ class Task:
     def path(self, out: Path) -> Path:
         return (Path(out) / "replications" / f"scenario={self.scenario}"
                 / f"variant={self.variant}" / f"part-r{self.first:05d}-r{self.last:05d}.parquet")
+
+
+def _code_digest() -> str:
+    h = hashlib.sha256()
+    for f in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:12]
+
+
+CODE_DIGEST = _code_digest()
+"""Digest of this placesim's source, taken when it is imported: a worker running other code
+than the client (an upgrade, or a source tree edited after the workers started) would give
+other results, so its tasks fail instead."""
 
 
 # --- inputs -------------------------------------------------------------------------------
@@ -486,7 +500,12 @@ def plan_tasks(files: list[Path], *, replications: int | None, seed: int | None,
             continue
         names[base.name] = f
         base_data = resolve_data_path(base)
-        check_against_data(base, _package(None if base_data is None else str(base_data)))
+        try:
+            pkg = _package(None if base_data is None else str(base_data))
+        except DataError as e:
+            file, line = base.line_of("data")
+            raise ScenarioError([Problem(file or str(f), line, "data", str(e))]) from None
+        check_against_data(base, pkg)
         base_doc = yaml.safe_load(dump_scenario(base))
         _absolute_paths(base_doc, base.base_dir or Path("."))
         for v in variants:
@@ -519,7 +538,7 @@ def plan_tasks(files: list[Path], *, replications: int | None, seed: int | None,
             sd = s.seed if seed is None else seed
             for first in range(0, reps, chunk):
                 tasks.append(Task(s.name, v.name, text, data, sd, first,
-                                  min(first + chunk, reps)))
+                                  min(first + chunk, reps), CODE_DIGEST))
     if probs:
         raise ScenarioError(probs)
     return tasks
@@ -548,6 +567,11 @@ def run_task(task: Task, out: str) -> dict:
     from .engine import prepare, run_replication
     from .metrics import DISTRICT_METRICS, district_values, replication_rows
 
+    if task.code and task.code != CODE_DIGEST:
+        raise PlacesimError(
+            f"this worker ({socket.gethostname()}:{os.getpid()}) runs other placesim code "
+            f"(digest {CODE_DIGEST}) than the client that planned the batch ({task.code}); "
+            "install the same placesim on the workers and restart them")
     t0 = time.perf_counter()
     model, cached = _MODELS.get_or(
         (task.scenario_yaml, task.data_path, task.seed),
@@ -768,7 +792,7 @@ def _run_dask(todo: list[Task], out: Path, workers: int | None, scheduler: str |
     try:
         futures = {}
         for t in todo:
-            salt = _digest(f"{out_s}\n{t.data_path}\n{t.seed}\n{t.scenario_yaml}")
+            salt = _digest(f"{out_s}\n{t.code}\n{t.data_path}\n{t.seed}\n{t.scenario_yaml}")
             fut = client.submit(run_task, t, out_s, key=f"placesim-{t.key}-{salt}", pure=False)
             futures[fut] = t
         for fut in as_completed(futures):
@@ -814,17 +838,26 @@ def _check_batch_manifest(out: Path, tasks: list[Task]) -> None:
     """
     plan = sorted({(t.scenario, t.variant, t.seed, _digest(t.scenario_yaml), t.data_path or "")
                    for t in tasks})
-    doc = {"code_version": __version__, "plan": [list(p) for p in plan]}
+    code = sorted({t.code for t in tasks})
+    doc = {"code_version": __version__, "code_digest": ",".join(code),
+           "plan": [list(p) for p in plan]}
     path = out / "batch.json"
     if path.is_file():
         try:
             old = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             old = {}
-        if old.get("plan") != doc["plan"] or old.get("code_version") != __version__:
+        if old.get("plan") != doc["plan"]:
             raise ScenarioError([Problem(str(path), None, "batch", (
-                "this folder holds a different batch (other scenarios, sweep, seed, data or "
-                "placesim version); use a new --out folder"))])
+                "this folder holds a different batch (other scenarios, sweep, seed or data); "
+                "use a new --out folder"))])
+        if (old.get("code_version"), old.get("code_digest")) != (__version__,
+                                                                  doc["code_digest"]):
+            raise ScenarioError([Problem(str(path), None, "batch", (
+                f"this folder holds results of other placesim code (version "
+                f"{old.get('code_version')}, digest {old.get('code_digest')}; this is "
+                f"{__version__}, {doc['code_digest']}), which may differ; use a new --out "
+                "folder"))])
     doc["tasks"] = len(tasks)
     doc["replications"] = sum(t.replications for t in tasks)
     write_text(json.dumps(doc, indent=2) + "\n", path)

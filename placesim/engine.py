@@ -558,7 +558,9 @@ def _annual_lever_action(run: _Run, name: str, spec) -> None:
             n_low = int(round(spec.places_per_year * spec.low_seb_share))
             low = np.flatnonzero(base & (slots.seb == SEB_CLASSES.index("low")))
             a = rng.choice(low, size=min(n_low, len(low)), replace=False)
-            rest = np.setdiff1d(np.flatnonzero(base), a)
+            rest_mask = base.copy()
+            rest_mask[a] = False
+            rest = np.flatnonzero(rest_mask)
             b = rng.choice(rest, size=min(spec.places_per_year - len(a), len(rest)),
                            replace=False)
             picks = np.concatenate([a, b])

@@ -310,6 +310,7 @@ def build_deck(pkg, spec: MapSpec, values: pd.Series, *, sites: pd.DataFrame | N
         col = classes.colours[ci] if ci >= 0 else NO_DATA
         f["properties"]["fill"] = [*col, 200]
         f["properties"]["value"] = ("no data" if not np.isfinite(v)
+                                    else _fmt_diff(v, share) if spec.extra.get("difference")
                                     else f"{v:.1%}" if share else f"{v:,.1f}")
         if details is not None:
             p = f["properties"]
