@@ -337,12 +337,8 @@ class _Run:
         rg, rd, rs = cat(logbook.recruit_g), cat(logbook.recruit_d), cat(logbook.recruit_s)
         minus += [(eg, ed, es), (pg - 1, pf, ps), (lg, lf, ls)]
         plus += [(pg, pt, ps), (lg, lt, ls), (rg, rd, rs)]
-        delta = np.zeros(self.stock.shape, np.int64)
-        for g, d, s in plus:
-            delta += self._count(g, d, s)
-        for g, d, s in minus:
-            delta -= self._count(g, d, s)
-        self.stock += delta
+        self.stock += self._count(*map(np.concatenate, zip(*plus, strict=True)))
+        self.stock -= self._count(*map(np.concatenate, zip(*minus, strict=True)))
         self.exposure += self.stock / m.steps_per_year
         self.exits += self._count(eg, ed, es)
         self.promotions += self._count(pg, pf, ps)
