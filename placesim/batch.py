@@ -18,10 +18,11 @@ measures have ``group`` ``lad:<code>``). The folder is a Hive-partitioned datase
 ``pandas.read_parquet(OUT / "replications")`` reads it all with ``scenario`` and ``variant``
 columns. A rerun of the same command skips tasks whose file exists, so an interrupted batch
 (Ctrl-C, a killed worker or client) resumes where it stopped; ``batch.json`` records the plan
-and refuses a different batch in the same folder. A failed task is reported with its scenario,
-variant and error; the others complete. Finally the partitions of the planned tasks are
-combined into ``metrics.csv`` and ``districts.csv`` with mean and P10/P50/P90 over
-replications, and ``summary.json`` records what this invocation did.
+and refuses a different batch in the same folder (a larger ``--replications`` extends it).
+A failed task is reported with its scenario, variant and error; the others complete. Finally
+the partitions of the planned tasks are combined into ``metrics.csv`` and ``districts.csv``
+with mean and P10/P50/P90 over replications, and ``summary.json`` records what this
+invocation did.
 
 A **sweep** is a YAML file naming scenario parameters by dotted path (wave entries by their
 name, e.g. ``waves.junior-operational.incumbents.base``) and the values to try, as a cartesian
@@ -702,6 +703,7 @@ class BatchSummary:
     mode: str = "serial"
     workers: int = 1
     task_records: list[dict] = field(default_factory=list)
+    superseded: int = 0  # partitions of other replication ranges removed (see run_batch)
 
     @property
     def replications_per_second(self) -> float:
@@ -712,7 +714,7 @@ class BatchSummary:
             "tasks": self.tasks, "skipped": self.skipped, "ran": self.ran,
             "failed": [{"task": k, "error": e} for k, e in self.failed],
             "replications_run": self.replications, "seconds": round(self.seconds, 3),
-            "mode": self.mode, "workers": self.workers,
+            "mode": self.mode, "workers": self.workers, "superseded": self.superseded,
             "task_seconds": {k: round(float(np.mean([r[k] for r in self.task_records])), 4)
                              for k in ("prepare_s", "run_s", "output_s", "total_s")}
             if self.task_records else {},
@@ -762,6 +764,7 @@ def run_batch(tasks: list[Task], out: Path, *, workers: int | None = None,
     _check_batch_manifest(out, tasks)
     _write_variants(out, tasks)
     _remove_stale_temp(out)
+    superseded = _remove_superseded(out, tasks)
     todo = [t for t in tasks if not t.path(out).is_file()]
     done = [t for t in tasks if t.path(out).is_file()]
     bar = _Progress(tasks, done, progress)
@@ -796,7 +799,7 @@ def run_batch(tasks: list[Task], out: Path, *, workers: int | None = None,
     ok = {r["key"] for r in records}
     summary = BatchSummary(len(tasks), len(done), len(records), failed, seconds, out,
                            sum(t.replications for t in todo if t.key in ok), mode, n_workers,
-                           records)
+                           records, superseded)
     write_text(json.dumps(summary.to_dict(), indent=2) + "\n", out / "summary.json")
     return summary
 
@@ -817,8 +820,11 @@ def _run_dask(todo: list[Task], out: Path, workers: int | None, scheduler: str |
         # without dask's MALLOC_TRIM_THRESHOLD_ (see _restore_heap_reuse)
         with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+                                   dashboard_address=None, silence_logs=logging.ERROR)
         client = Client(cluster)
+        # Ctrl-C in a terminal reaches the whole process group: leave it to this process,
+        # which stops the workers in order, instead of tracebacks from every worker
+        client.run(_ignore_sigint)
     else:
         try:
             client = Client(scheduler, timeout="20s")
@@ -857,6 +863,37 @@ def _run_dask(todo: list[Task], out: Path, workers: int | None, scheduler: str |
         if cluster is not None:
             cluster.close()
     return n
+
+
+def _ignore_sigint() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _remove_superseded(out: Path, tasks: list[Task]) -> int:
+    """Remove partitions whose replications overlap a planned task's but are not its file.
+
+    They come from an earlier run with another ``--chunk``, or from a last, partial chunk that
+    a larger ``--replications`` extends (``r00004-r00006`` before ``r00004-r00008``); the
+    planned task recomputes them, and ``replications/`` never holds a replication twice.
+    """
+    planned: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for t in tasks:
+        planned.setdefault((t.scenario, t.variant), []).append((t.first, t.last))
+    removed = 0
+    for (scenario, variant), ranges in planned.items():
+        folder = out / "replications" / f"scenario={scenario}" / f"variant={variant}"
+        mine = {f"part-r{a:05d}-r{b:05d}.parquet" for a, b in ranges}
+        for p in folder.glob("part-r*-r*.parquet"):
+            m = _PART.match(p.name)
+            if m is None or p.name in mine:
+                continue
+            a, b = int(m[1]), int(m[2])
+            if any(a < hi and lo < b for lo, hi in ranges):
+                p.unlink(missing_ok=True)
+                removed += 1
+    return removed
 
 
 def _remove_stale_temp(out: Path) -> None:
@@ -1006,6 +1043,9 @@ def format_summary(s: BatchSummary) -> str:
     rate = (f", {s.replications_per_second:.2f} replications/s {where}" if s.ran else "")
     lines = [f"{s.tasks} tasks: {s.skipped} already done, {s.ran} run, {len(s.failed)} failed "
              f"in {s.seconds:.1f}s{rate}; results in {s.out / 'metrics.csv'}"]
+    if s.superseded:
+        lines.append(f"  {s.superseded} partition(s) of other replication ranges (another "
+                     "--chunk, or a last partial chunk) were replaced")
     for task, err in s.failed:
         lines.append(f"  FAILED {task}: " + err.replace("\n", "\n    "))
     if s.failed:

@@ -372,6 +372,28 @@ def test_resume_skips_finished_tasks_and_refuses_another_batch(work, serial, tmp
     _same_results(out, serial)
 
 
+def test_extending_a_partial_last_chunk_replaces_it(work, tmp_path):
+    out = tmp_path / "out"
+    files = [work / "scenarios" / "calm.yaml"]
+    run_batch(plan_tasks(files, replications=3, seed=None, sweep=None, chunk=2), out,
+              workers=0, progress=False)  # r0-2, r2-3
+    first = _parts(out)[0]
+    kept = (first.stat().st_ino, first.stat().st_mtime_ns)
+    s = run_batch(plan_tasks(files, replications=4, seed=None, sweep=None, chunk=2), out,
+                  workers=0, progress=False)  # r0-2 kept, r2-4 replaces r2-3
+    assert (s.skipped, s.ran, s.superseded) == (1, 1, 1)
+    assert [q.name for q in _parts(out)] == ["part-r00000-r00002.parquet",
+                                             "part-r00002-r00004.parquet"]
+    assert (first.stat().st_ino, first.stat().st_mtime_ns) == kept
+    raw = pd.read_parquet(out / "replications")
+    assert sorted(raw.groupby("replication").size().index) == [0, 1, 2, 3]
+    assert raw.groupby("replication").size().nunique() == 1  # no replication twice
+    ref = tmp_path / "ref"
+    run_batch(plan_tasks(files, replications=4, seed=None, sweep=None, chunk=4), ref, workers=0,
+              progress=False)
+    _same_results(out, ref)
+
+
 def test_combine_rejects_overlapping_partitions(work, tmp_path):
     out = tmp_path / "out"
     files = [work / "scenarios" / "calm.yaml"]
