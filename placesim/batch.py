@@ -45,6 +45,7 @@ work starts; problems name the sweep file, line and path.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import ctypes
 import hashlib
@@ -812,30 +813,32 @@ def _run_dask(todo: list[Task], out: Path, workers: int | None, scheduler: str |
               bar: _Progress, failed: list, records: list) -> int:
     from dask.distributed import Client, LocalCluster, as_completed
 
-    cluster = None
-    if scheduler is None:
-        import dask
-
-        n = workers or _local_workers()
-        # without dask's MALLOC_TRIM_THRESHOLD_ (see _restore_heap_reuse)
-        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
-        client = Client(cluster)
-        # Ctrl-C in a terminal reaches the whole process group: leave it to this process,
-        # which stops the workers in order, instead of tracebacks from every worker
-        client.run(_ignore_sigint)
-    else:
-        try:
-            client = Client(scheduler, timeout="20s")
-        except (OSError, TimeoutError) as e:
-            raise PlacesimError(f"{scheduler}: cannot reach the dask scheduler ({e}); start "
-                                "one with `dask scheduler` or check the address") from None
-        n = len(client.nthreads())
-        if n == 0:
-            sys.stderr.write(f"waiting for workers to join {scheduler} …\n")
-    out_s = str(out.resolve())
+    cluster = client = None
     try:
+        if scheduler is None:
+            import dask
+
+            n = workers or _local_workers()
+            # without dask's MALLOC_TRIM_THRESHOLD_ (see _restore_heap_reuse)
+            with dask.config.set(
+                    {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=logging.ERROR)
+            client = Client(cluster)
+            # Ctrl-C in a terminal reaches the whole process group: leave it to this process,
+            # which stops the workers in order, instead of a traceback from every worker
+            client.run(_ignore_sigint)
+        else:
+            try:
+                client = Client(scheduler, timeout="20s")
+            except (OSError, TimeoutError) as e:
+                raise PlacesimError(f"{scheduler}: cannot reach the dask scheduler ({e}); "
+                                    "start one with `dask scheduler` or check the address"
+                                    ) from None
+            n = len(client.nthreads())
+            if n == 0:
+                sys.stderr.write(f"waiting for workers to join {scheduler} ...\n")
+        out_s = str(out.resolve())
         futures = {}
         for t in todo:
             salt = _digest(f"{out_s}\n{t.code}\n{t.data_path}\n{t.seed}\n{t.scenario_yaml}")
@@ -859,7 +862,8 @@ def _run_dask(todo: list[Task], out: Path, workers: int | None, scheduler: str |
         if scheduler is not None:
             n = max(n, len(client.nthreads()))
     finally:
-        client.close()
+        if client is not None:
+            client.close()
         if cluster is not None:
             cluster.close()
     return n
@@ -868,7 +872,8 @@ def _run_dask(todo: list[Task], out: Path, workers: int | None, scheduler: str |
 def _ignore_sigint() -> None:
     import signal
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(ValueError):  # only possible in a process's main thread
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _remove_superseded(out: Path, tasks: list[Task]) -> int:
