@@ -138,13 +138,14 @@ def prepare(scenario, pkg=None, *, seed: int | None = None) -> Model:
     Model
     """
     from .geodata import coldspot_districts, load_data_package
-    from .scenario import resolve_data_path
+    from .scenario import resolve_data_path, resolve_scenario_path
 
     if pkg is None:
         pkg = load_data_package(resolve_data_path(scenario))
     cs = scenario.coldspots
+    csv_path = resolve_scenario_path(scenario, cs.csv) if cs.csv else None
     cold = coldspot_districts(pkg, rule=cs.rule, index=cs.index, categories=cs.categories,
-                              csv_path=cs.csv)
+                              csv_path=csv_path)
     geo = build_geography(pkg, cold)
     params = resolve_parameters(scenario)
     seed = scenario.seed if seed is None else seed

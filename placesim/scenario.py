@@ -892,8 +892,24 @@ def resolve_data_path(scenario: Scenario) -> Path | None:
     """
     if scenario.data is None:
         return None
+    return resolve_scenario_path(scenario, scenario.data)
+
+
+def resolve_scenario_path(scenario: Scenario, value: str) -> Path:
+    """A path written in a scenario (``data:``, ``coldspots.csv``), anchored at its folder.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    value : str
+        The path as written; relative paths are relative to the scenario file's folder.
+
+    Returns
+    -------
+    pathlib.Path
+    """
     base = scenario.base_dir or Path(".")
-    return (base / scenario.data).resolve()
+    return (base / value).resolve()
 
 
 def _known(value: str, known: set[str], what: str) -> str:

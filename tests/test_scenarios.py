@@ -137,3 +137,17 @@ def test_cli_validate_exit_codes(tmp_path):
                          str(ROOT / "scenarios" / "baseline.yaml")], capture_output=True,
                         text=True)
     assert ok.returncode == 0
+
+
+def test_coldspot_csv_is_read_from_the_scenario_folder(tmp_path, monkeypatch, pkg):
+    from placesim import engine
+
+    folder = tmp_path / "team"
+    folder.mkdir()
+    (folder / "our-coldspots.csv").write_text("lad_code\nE06000005\nE08000019\n")
+    (folder / "s.yaml").write_text(
+        "name: own-coldspots\nhorizon: {start_year: 2023, years: 1}\n"
+        "coldspots: {rule: csv, csv: our-coldspots.csv}\n")
+    monkeypatch.chdir(tmp_path)  # not the scenario's folder
+    m = engine.prepare(load_scenario(folder / "s.yaml"), pkg)
+    assert sorted(m.geo.lad_codes[m.geo.is_coldspot]) == ["E06000005", "E08000019"]
