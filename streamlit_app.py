@@ -55,6 +55,13 @@ PROGRESSION_GROUPS = {
     "Place and background": [f"{p}|seb:{s}" for p in ("london", "outside_london")
                              for s in ("high", "intermediate", "low")],
 }
+CRITERION_LABELS = {
+    "coldspot": "Coldspot", "smc_need": "Social-mobility need",
+    "cs_presence": "Civil Service already there", "ladder_completeness": "Ladder already there",
+    "low_seb_labour_market": "Lower-SEB labour market",
+    "distance_from_london": "Distance from London", "near_existing_hub": "Near a hub",
+    "site_capacity": "Known spare space", "shared_facilities": "Shared government hub",
+}
 #: Widgets inside tabs: Streamlit forgets a widget's value while it is not drawn, so these are
 #: carried over from run to run.
 REMEMBER = ("map_metric", "cmp_metric", "cmp_series", "prog_by", "plan_file", "plan_posts",
@@ -272,7 +279,9 @@ def fmt_diff(v: float, fmt: str) -> str:
         return "n/a"
     pct = re.search(r"\.(\d)%", fmt)
     if pct:
-        return f"{v * 100:+.{pct.group(1)}f} pp"
+        d = int(pct.group(1))
+        pp = v * 100
+        return (f"{pp:+.{d}f} pp" if pp == 0 or abs(pp) >= 10 ** -d else f"{pp:+.2g} pp")
     if fmt.startswith("£"):
         return ("+" if v >= 0 else "-") + "£" + f"{abs(v):,.0f}"
     return fmt.replace("{:", "{:+", 1).format(v)
@@ -285,8 +294,10 @@ def headline(res, year: int) -> pd.DataFrame:
     for label, metric, group, fmt in HEADLINE_ROWS:
         r = row_of(res, metric, group, year)
         if r is not None:
-            rows.append({"Measure": label, "Value": fmt.format(r["mean"]),
-                         "Range (P10 to P90)": band(r, fmt, res)})
+            row = {"Measure": label, "Value": fmt.format(r["mean"])}
+            if is_banded(res):
+                row["Range (P10 to P90)"] = band(r, fmt, res)
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -303,16 +314,14 @@ def headline_comparison(a, b, year: int, a_name: str, b_name: str) -> pd.DataFra
         if ra is None or rb is None or (metric, group) not in diff.index:
             continue
         d = diff.loc[(metric, group)]
-        rows.append({
-            "Measure": label,
-            a_name: fmt.format(ra["mean"]), f"{a_name} range": band(ra, fmt, a),
-            b_name: fmt.format(rb["mean"]), f"{b_name} range": band(rb, fmt, b),
-            "Difference": fmt_diff(d["diff"], fmt),
-            "Range of the difference": (f"{fmt_diff(d['diff_low'], fmt)} to "
-                                        f"{fmt_diff(d['diff_high'], fmt)}"
-                                        if is_banded(a) and is_banded(b)
-                                        else "expected values only"),
-        })
+        row = {"Measure": label, a_name: fmt.format(ra["mean"]), b_name: fmt.format(rb["mean"]),
+               "Difference": fmt_diff(d["diff"], fmt)}
+        if is_banded(a) and is_banded(b):
+            row.update({f"{a_name} (P10 to P90)": band(ra, fmt, a),
+                        f"{b_name} (P10 to P90)": band(rb, fmt, b),
+                        "Difference (range)": f"{fmt_diff(d['diff_low'], fmt)} to "
+                                              f"{fmt_diff(d['diff_high'], fmt)}"})
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -336,7 +345,8 @@ def band_chart(frame: pd.DataFrame, *, y_title: str, fmt: str,
     x = alt.X("year:O", title="Year", axis=alt.Axis(labelAngle=0))
     base = alt.Chart(frame).encode(x=x)
     layers = [
-        base.mark_area(opacity=0.18).encode(y="p10:Q", y2="p90:Q", color=colour),
+        base.mark_area(opacity=0.18).encode(y="p10:Q", y2="p90:Q",
+                                            color=colour.legend(None)),
         base.mark_line(point=True, strokeWidth=2.5).encode(
             y=alt.Y("mean:Q", title=y_title, axis=alt.Axis(format=fmt)), color=colour,
             strokeDash=alt.StrokeDash("series:N", sort=order, legend=None),
@@ -374,7 +384,9 @@ def map_deck(pkg, res, metric: str, year: int, *, compare=None, compare_name: st
 
     def make():
         if compare is None:
-            spec = MapSpec(metric=metric, year=year, title=f"{label}, {year}")
+            signed = metric in ("net_posts_gained", "headcount_change")
+            spec = MapSpec(metric=metric, year=year, title=f"{label}, {year}",
+                           extra={"difference": True} if signed else {})
             values = district_values(res, pkg, spec)
             arcs = arc_frame(pkg, res, year)
         else:
@@ -472,6 +484,8 @@ def charts_tab(pkg, res, year: int) -> None:
 
     st.markdown("### Targets")
     table = targets_table(res.metrics)
+    if not is_banded(res):
+        table = table.drop(columns=["band_p10_p90", "confidence"])
     if len(table):
         st.dataframe(table.rename(columns={
             "target": "Target", "target_year": "By", "target_value": "Target value",
@@ -552,7 +566,7 @@ def ladder_section(pkg, res, year: int) -> None:
         rows.append({"Site": sites["site_name"].get(sid, sid),
                      "Grades AO to Director present": f"{r['site_ladder_completeness']:.0%}",
                      "Longest run of missing grades": int(round(r["site_ladder_largest_gap"]))})
-    table = pd.DataFrame(rows).sort_values("Grades AO to Director present")
+    table = pd.DataFrame(rows).sort_values("Site")
     st.dataframe(table, hide_index=True, width="stretch")
     b = pkg.baseline_posts
     b = b[b.grade.isin(LADDER)].groupby(["lad_code", "grade"], as_index=False)["posts"].sum()
@@ -604,12 +618,10 @@ def downloads_tab(pkg, s, res, year: int) -> None:
                 return path.read_bytes()
         return make
 
+    # ODS is left to `placesim brief`: odfpy takes about a minute for the district table.
     st.download_button("All results as a spreadsheet (XLSX)", workbook(".xlsx"),
                        file_name=f"{s.name}-results.xlsx", key="dl_xlsx", on_click="ignore",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    st.download_button("All results as a spreadsheet (ODS, open format)", workbook(".ods"),
-                       file_name=f"{s.name}-results.ods", key="dl_ods", on_click="ignore",
-                       mime="application/vnd.oasis.opendocument.spreadsheet")
     metric = st.session_state.get("map_metric", "net_posts_gained")
     deck, classes, spec, values = map_deck(pkg, res, metric, year)
 
@@ -727,7 +739,7 @@ def plan_tab(pkg, year: int) -> None:
         for i, (c, meaning) in enumerate(CRITERIA.items()):
             st.session_state.setdefault(f"plan_w_{c}", float(w0[c]))
             weights[c] = cols[i % 3].number_input(
-                c.replace("_", " ").capitalize(), min_value=-10.0, max_value=10.0, step=0.5,
+                CRITERION_LABELS.get(c, c), min_value=-10.0, max_value=10.0, step=0.5,
                 key=f"plan_w_{c}", help=meaning)
     try:
         plan = edited_plan(base, int(total), int(k), weights)
@@ -753,7 +765,7 @@ def plan_tab(pkg, year: int) -> None:
     st.markdown("### How places rank")
     show = ranking.head(25).copy()
     rename = {"rank": "Rank", "lad_name": "Place", "score": "Score"}
-    rename.update({f"{c}_points": c.replace("_", " ").capitalize() for c in CRITERIA})
+    rename.update({f"{c}_points": CRITERION_LABELS.get(c, c) for c in CRITERIA})
     show = show[["rank", "lad_name", "score"] + [f"{c}_points" for c in CRITERIA]]
     st.dataframe(show.rename(columns=rename).round(2), hide_index=True, width="stretch")
     st.caption("Each criterion column is its points: the criterion's value (0 to 1) times its "
@@ -778,10 +790,15 @@ def plan_map(pkg, alloc: pd.DataFrame, ranking: pd.DataFrame) -> None:
     spec = MapSpec(metric="planned_posts", title="Posts placed by the plan", k=4)
     chosen = values[values > 0]
     inner = classify(chosen, spec)
+    labels = []
+    for i in range(len(inner.labels)):
+        member = chosen[inner.index == i]
+        lo, hi = member.min(), member.max()
+        labels.append(f"{lo:,.0f} posts" if lo == hi else f"{lo:,.0f} to {hi:,.0f} posts")
     idx = pd.Series(-1, index=values.index)
     idx[chosen.index] = inner.index + 1
     idx[values == 0] = 0
-    classes = Classes([0.0, *inner.bins], ["Not chosen", *inner.labels],
+    classes = Classes([0.0, *inner.bins], ["Not chosen", *labels],
                       [(235, 235, 235), *inner.colours], idx.to_numpy())
     d = pkg.districts.set_index("lad_code")
     r = ranking.set_index("lad_code")
@@ -889,7 +906,8 @@ def main() -> None:
                                   help="Expected values are instant. Bands come from many "
                                        "runs with random variation and take longer.")
     reps = int(st.sidebar.number_input("Runs for the bands (replications)", 2, 200, 10,
-                                       key="reps", disabled=mode_label != BANDS))
+                                       key="reps", help="More runs give steadier bands and "
+                                                        "take longer (about a second each)."))
     st.session_state.setdefault("compare", "baseline.yaml" if "baseline.yaml" in files
                                 else "(none)")
     compare_to = st.sidebar.selectbox("Compare with", ["(none)"] + files, key="compare")
@@ -911,12 +929,14 @@ def main() -> None:
     st.subheader(s.title or s.name)
     if s.question:
         st.write(s.question)
+    st.caption(f"Scenario {s.name}, version {s.hash()}, seed {s.seed}"
+               + (f", {reps} runs" if is_banded(res) else ", expected values"))
+    st.markdown(f"**In {year}**" + ("" if is_banded(res) else " (expected values)"))
     cols = st.columns(len(KEY_FIGURES))
     for col, (label, metric, group, fmt) in zip(cols, KEY_FIGURES, strict=True):
         r = row_of(res, metric, group, year)
         if r is not None:
-            col.metric(f"{label}, {year}", fmt.format(r["mean"]),
-                       help="P10 to P90: " + band(r, fmt, res))
+            col.metric(label, fmt.format(r["mean"]), help="P10 to P90: " + band(r, fmt, res))
     pkg = package_for(s)
     tabs = st.tabs(list(VIEWS), key="view", on_change="rerun")
     view = dict(zip(VIEWS, tabs, strict=True))
