@@ -1,5 +1,6 @@
-"""The app in real headless Chromium: the deck.gl canvas draws, the year slider updates the
-figures, and no request leaves the machine. Fails (never skips) without a browser."""
+"""The app in real headless Chromium: the deck.gl canvas draws, tooltips show a district's
+figures, the year slider updates the figures without resetting the user's zoom, and no request
+leaves the machine. Fails (never skips) without a browser."""
 
 from __future__ import annotations
 
@@ -67,6 +68,33 @@ def _headline(page) -> str:
     return " | ".join(page.locator("[data-testid=stMetric]").all_inner_texts())
 
 
+def _tooltip(page, x: float, y: float, timeout: float = 40) -> str | None:
+    """The deck.gl tooltip's text when pointing at (x, y), or None. Picking is slow on a
+    software GPU, so point once and wait rather than moving the mouse again."""
+    tip = page.locator(".deck-tooltip")
+    deadline = time.time() + timeout
+    nudge = 0
+    while time.time() < deadline:
+        page.mouse.move(x + nudge, y)
+        until = min(deadline, time.time() + 10)
+        while time.time() < until:
+            if tip.count() and tip.first.is_visible():
+                text = tip.first.inner_text().strip()
+                if text:
+                    return text
+            page.wait_for_timeout(200)
+        nudge = 1 - nudge
+    return None
+
+
+def _probe_points(canvas) -> tuple[tuple[float, float], tuple[float, float]]:
+    """A zoom pivot over the English Midlands and a probe point beside it, in page pixels."""
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    return (cx + 45, cy + 100), (cx + 85, cy + 130)
+
+
 def test_app_in_headless_chromium(server):
     from playwright.sync_api import sync_playwright
 
@@ -90,6 +118,16 @@ def test_app_in_headless_chromium(server):
                 break
             time.sleep(1)
         assert drawn > 5000, f"deck.gl canvas drew only {drawn} coloured pixels"
+        # tooltips: a district's name and figures in words
+        pivot, probe = _probe_points(canvas)
+        first = _tooltip(page, *probe)
+        assert first and "Headcount" in first and "coldspot" in first.lower(), first
+        # zoom in: the district under the probe changes
+        page.mouse.move(*pivot)
+        page.mouse.wheel(0, -600)
+        page.wait_for_timeout(1500)
+        zoomed = _tooltip(page, *probe)
+        assert zoomed and zoomed.splitlines()[0] != first.splitlines()[0], (first, zoomed)
         before = _headline(page)
         slider = page.locator('[data-testid=stSlider] input[type=range][aria-label="Year"]')
         slider.focus()
@@ -102,6 +140,10 @@ def test_app_in_headless_chromium(server):
             time.sleep(1)
             after = _headline(page)
         assert after != before, "figures did not change with the year"
+        # the map redrew for the new year but kept the user's zoom
+        _, probe = _probe_points(canvas)
+        kept = _tooltip(page, *probe)
+        assert kept and kept.splitlines()[0] == zoomed.splitlines()[0], (zoomed, kept)
         page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=True)
         browser.close()
     local = [u for u in requests if not u.startswith((server, "data:", "blob:"))]
