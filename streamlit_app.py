@@ -548,8 +548,7 @@ def charts_tab(pkg, res, year: int) -> None:
 
 
 def ladder_section(pkg, res, year: int) -> None:
-    """Per site: the grade ladder in place at the start and whether it is complete in
-    ``year``."""
+    """Per site in ``year``: whether the grade ladder is complete, and posts by grade."""
     import altair as alt
 
     from placesim.grades import GRADES
@@ -568,16 +567,14 @@ def ladder_section(pkg, res, year: int) -> None:
                      "Longest run of missing grades": int(round(r["site_ladder_largest_gap"]))})
     table = pd.DataFrame(rows).sort_values("Site")
     st.dataframe(table, hide_index=True, width="stretch")
-    b = pkg.baseline_posts
-    b = b[b.grade.isin(LADDER)].groupby(["lad_code", "grade"], as_index=False)["posts"].sum()
-    grid = pkg.sites[["site_name", "lad_code"]].merge(b, on="lad_code")
-    full = pd.MultiIndex.from_product([pkg.sites["site_name"], list(LADDER)],
-                                      names=["site_name", "grade"])
-    grid = grid.groupby(["site_name", "grade"])["posts"].sum().reindex(full, fill_value=0)
-    grid = grid.reset_index()
-    grid["present"] = grid["posts"] > 0
-    st.markdown("**The ladder each site starts from**: posts by grade in the site's district, "
-                "31 March 2023 (empty = no posts of that grade)")
+    sp = m[(m.year == year) & (m.metric == "site_posts")]
+    parts = sp["group"].str.split(":", expand=True)
+    grid = pd.DataFrame({"site_id": parts[1], "grade": parts[2], "posts": sp["mean"]})
+    grid = grid[grid.grade.isin(LADDER)]
+    grid["site_name"] = grid["site_id"].map(sites["site_name"]).fillna(grid["site_id"])
+    grid["present"] = grid["posts"] >= 0.5
+    st.markdown(f"**Each site's ladder in {year}**: posts by grade in the site's district "
+                "(faint = no posts of that grade)")
     order = [g for g in GRADES if g in LADDER]
     chart = alt.Chart(grid).mark_rect(stroke="white").encode(
         x=alt.X("grade:O", sort=order, title="Grade"),

@@ -147,7 +147,10 @@ def replication_rows(model, result) -> list[tuple[int, str, str, float]]:
         add((y, "leavers_caused_by_relocation", "all", float(rec.reloc_leavers.sum())))
         add((y, "incumbents_relocated", "all", float(rec.reloc_movers.sum())))
         ladder = posts[LADDER][:, geo.site_district] > 0  # (rungs, sites)
+        site_posts = posts[:, geo.site_district]  # (grade, site): each site's grade ladder
         for k, sid in enumerate(geo.site_ids):
+            for g, grade in enumerate(GRADES):
+                add((y, "site_posts", f"site:{sid}:{grade}", float(site_posts[g, k])))
             add((y, "site_ladder_completeness", f"site:{sid}", float(ladder[:, k].mean())))
             add((y, "site_ladder_largest_gap", f"site:{sid}", float(_largest_gap(ladder[:, k]))))
         add((y, "coldspot_share_of_moved_roles", "all",

@@ -147,3 +147,17 @@ def test_moving_senior_posts_is_what_raises_regional_senior_share(
     else:
         assert abs(d_scs) < 1e-9
         assert d_dir < 0.2 * last(base, "progression_eo_to_director", "outside_london") + 1e-4
+
+
+def test_site_posts_follow_the_moves(synthetic_pkg):
+    base = simulate(synthetic_scenario(waves=False), synthetic_pkg, mode="expected").metrics
+    moved = simulate(synthetic_scenario(waves=True, grades=["SCS1", "SCS2"], share=0.5),
+                     synthetic_pkg, mode="expected").metrics
+
+    def site_posts(m, group):
+        r = m[(m.metric == "site_posts") & (m.group == group)]
+        return float(r[r.year == r.year.max()]["mean"].iloc[0])
+
+    for grade in ("SCS1", "SCS2"):
+        assert site_posts(moved, f"site:alpha:{grade}") > site_posts(base, f"site:alpha:{grade}")
+    assert site_posts(moved, "site:alpha:AO") == site_posts(base, "site:alpha:AO")
