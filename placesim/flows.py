@@ -461,7 +461,8 @@ def move_posts(
                                            slots.block_end[ga // n_areas, ga % n_areas]]
                                for ga in np.unique(key_r)])  # the (grade, area) blocks involved
         vac = np.sort(pool[slots.seb[pool] < 0])
-        vac = vac[~np.isin(vac, chosen)]
+        at = np.minimum(np.searchsorted(chosen, vac), len(chosen) - 1)
+        vac = vac[chosen[at] != vac]  # not the posts being moved (both sorted)
         key_v = slots.grade[vac].astype(np.int64) * n_areas + geo.area[slots.district[vac]]
         ov = np.argsort(key_v, kind="stable")
         kv = key_v[ov]
@@ -512,7 +513,7 @@ def matching_slots(slots: Slots, geo: Geography, origin_mask: np.ndarray,
     parts = [slots.order[slots.block_start[g, a]:slots.block_end[g, a]]
              for g in np.flatnonzero(grade_mask) for a in areas]
     idx = np.concatenate(parts) if parts else np.empty(0, np.int64)
-    keep = origin_mask[slots.district[idx]] & grade_mask[slots.grade[idx]]
+    keep = origin_mask[slots.district[idx]]  # one grade per block; drops posts moved this step
     if profession >= 0:
         keep &= slots.profession[idx] == profession
     if role >= 0:
