@@ -192,12 +192,16 @@ def _choose(
         used += k
         m = len(open_)
         span = (hi[open_] - lo[open_]).astype(np.float64)
-        pos = lo[open_, None] + (rng.random((m, k)) * span[:, None]).astype(np.int64)
+        # draws laid out (k, m): reductions over k run along contiguous rows
+        pos = lo[None, open_] + (rng.random((k, m)) * span[None, :]).astype(np.int64)
         cand = slots.order[pos]
-        p = accept(cand.ravel(), np.repeat(open_, k)).reshape(m, k)
-        ok = rng.random((m, k)) < p
-        rows = np.flatnonzero(ok.any(axis=1))
-        first = cand[rows, ok[rows].argmax(axis=1)]
+        p = accept(cand.ravel(), np.tile(open_, k)).reshape(k, m)
+        ok = rng.random((k, m)) < p
+        first = np.full(m, -1, dtype=np.int64)
+        for j in range(k - 1, -1, -1):  # the earliest accepted draw wins
+            first = np.where(ok[j], cand[j], first)
+        rows = np.flatnonzero(first >= 0)
+        first = first[rows]
         # one winner per claimed person: any of the claimants (vacancies are in random order)
         claim[first] = np.arange(len(first), dtype=np.int32)
         keep = claim[first] == np.arange(len(first))
@@ -241,7 +245,7 @@ def recruit(
     if len(idx) == 0:
         return
     u = rng.random(len(idx))
-    s = (u[:, None] > cdf[:, :-1]).sum(axis=1).astype(np.int8)
+    s = (u > cdf[:, 0]).astype(np.int8) + (u > cdf[:, 1])  # three SEB classes
     slots.seb[idx] = s
     slots.grade_since[idx] = step
     slots.accelerator[idx] = False

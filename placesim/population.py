@@ -245,7 +245,8 @@ def synthesise(pkg, geo: Geography, rng: np.random.Generator) -> Slots:
     place = geo.is_london[district].astype(np.int64)  # 1 = london
     probs = mix[grade, place, profession]  # (n, 3)
     u = rng.random(n)
-    seb = (u[:, None] > np.cumsum(probs, axis=1)[:, :-1]).sum(axis=1).astype(np.int8)
+    cum = np.cumsum(probs, axis=1)
+    seb = (u > cum[:, 0]).astype(np.int8) + (u > cum[:, 1])  # three SEB classes
     since = -rng.integers(0, 16, size=n).astype(np.int16)
     slots = Slots(
         district=district,
