@@ -288,10 +288,10 @@ def fmt_diff(v: float, fmt: str) -> str:
 
 
 def headline(res, year: int) -> pd.DataFrame:
-    from placesim.brief import HEADLINE_ROWS
+    from placesim.metrics import HEADLINES
 
     rows = []
-    for label, metric, group, fmt in HEADLINE_ROWS:
+    for label, metric, group, fmt in HEADLINES:
         r = row_of(res, metric, group, year)
         if r is not None:
             row = {"Measure": label, "Value": fmt.format(r["mean"])}
@@ -303,13 +303,13 @@ def headline(res, year: int) -> pd.DataFrame:
 
 def headline_comparison(a, b, year: int, a_name: str, b_name: str) -> pd.DataFrame:
     """Headline figures of b against a: values, bands, and b minus a with its range."""
-    from placesim.brief import HEADLINE_ROWS
     from placesim.compare import compare_results
+    from placesim.metrics import HEADLINES
 
     diff = compare_results(a, b)
     diff = diff[diff.year == year].set_index(["metric", "group"])
     rows = []
-    for label, metric, group, fmt in HEADLINE_ROWS:
+    for label, metric, group, fmt in HEADLINES:
         ra, rb = row_of(a, metric, group, year), row_of(b, metric, group, year)
         if ra is None or rb is None or (metric, group) not in diff.index:
             continue

@@ -23,26 +23,11 @@ from .export import (
     write_geopackage,
     write_spreadsheet,
 )
+from .metrics import HEADLINES
 from .results import atomic_write, write_csv, write_text
 
 KEY_MAPS = ("net_posts_gained", "high_seb_share", "scs_posts")
 
-HEADLINE_ROWS = (
-    ("Roles moved out of London", "roles_moved_out_of_london", "all", "{:,.0f}"),
-    ("SCS posts outside London", "scs_outside_london_share", "all", "{:.1%}"),
-    ("Permanent secretaries outside London", "perm_secs_outside_london", "all", "{:.1f}"),
-    ("Policy roles outside London", "policy_roles_outside_london", "all", "{:,.0f}"),
-    ("EO to Director, London", "progression_eo_to_director", "london", "{:.2%}"),
-    ("EO to Director, outside London", "progression_eo_to_director", "outside_london",
-     "{:.2%}"),
-    ("EO to G7, outside London", "progression_eo_to_g7", "outside_london", "{:.1%}"),
-    ("High-SEB share, London SCS", "high_seb_share_london_scs", "all", "{:.1%}"),
-    ("High-SEB share, SCS outside London", "high_seb_share_non_london_scs", "all", "{:.1%}"),
-    ("London share of high-SEB G7+", "london_share_of_high_seb_g7_plus", "all", "{:.1%}"),
-    ("Moved roles in coldspots", "coldspot_share_of_moved_roles", "all", "{:.1%}"),
-    ("Leavers caused by relocation", "leavers_caused_by_relocation", "all", "{:,.0f}"),
-    ("Relocation cost", "relocation_cost_gbp", "all", "£{:,.0f}"),
-)
 
 
 def headline_table(results, year: int | None = None) -> pd.DataFrame:
@@ -50,7 +35,7 @@ def headline_table(results, year: int | None = None) -> pd.DataFrame:
     m = results.metrics
     year = int(m["year"].max()) if year is None else year
     rows = []
-    for label, metric, group, fmt in HEADLINE_ROWS:
+    for label, metric, group, fmt in HEADLINES:
         r = m[(m["metric"] == metric) & (m["group"] == group) & (m["year"] == year)]
         if r.empty or pd.isna(r["mean"].iloc[0]):
             continue

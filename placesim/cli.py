@@ -121,29 +121,22 @@ def cmd_run(args) -> int:
     return 0
 
 
-HEADLINES = (
-    ("roles_moved_out_of_london", "all", "Roles moved out of London", "{:,.0f}"),
-    ("scs_outside_london_share", "all", "SCS posts outside London", "{:.1%}"),
-    ("perm_secs_outside_london", "all", "Permanent secretaries outside London", "{:.1f}"),
-    ("progression_eo_to_director", "london", "EO to Director, London", "{:.2%}"),
-    ("progression_eo_to_director", "outside_london", "EO to Director, outside London",
-     "{:.2%}"),
-    ("high_seb_share_london_scs", "all", "High-SEB share of London SCS", "{:.1%}"),
-    ("london_share_of_high_seb_g7_plus", "all", "London share of high-SEB G7+", "{:.1%}"),
-    ("leavers_caused_by_relocation", "all", "Leavers caused by relocation", "{:,.0f}"),
-    ("relocation_cost_gbp", "all", "Relocation cost", "£{:,.0f}"),
-)
-
-
 def _summary_table(res) -> str:
+    import pandas as pd
+
+    from .metrics import HEADLINES
+
     m = res.metrics
     last = int(m["year"].max())
     lines = [f"Headline figures in {last} (mean, P10–P90):"]
-    for metric, group, label, fmt in HEADLINES:
+    for label, metric, group, fmt in HEADLINES:
         row = m[(m["metric"] == metric) & (m["group"] == group) & (m["year"] == last)]
         if row.empty:
             continue
         r = row.iloc[0]
+        if pd.isna(r["mean"]):  # e.g. the coldspot share when nothing moved
+            lines.append(f"  {label:<40} {'—':>14}")
+            continue
         lines.append(f"  {label:<40} {fmt.format(r['mean']):>14}   "
                      f"({fmt.format(r['p10'])} – {fmt.format(r['p90'])})")
     return "\n".join(lines)
