@@ -24,10 +24,13 @@ from .grades import GRADES, PROFESSIONS
 from .population import N_GRADES, N_SEB, Geography, Slots
 
 POLICY = PROFESSIONS.index("policy")
-LOCAL_ROUNDS = 16
-REMOTE_ROUNDS = 16
-#: Draws per open vacancy in each rejection-sampling pass (sums past the largest bound).
-DRAW_SCHEDULE = (2, 2, 4, 8, 8, 8)
+#: Draws per open vacancy in each rejection-sampling pass; their sum bounds a search. Local
+#: candidates are usually accepted within two draws, so passes start small; candidates
+#: elsewhere are accepted rarely (willingness to move), so passes are long and few.
+LOCAL_SCHEDULE = (2, 2, 4, 8)
+REMOTE_SCHEDULE = (8, 8)
+LOCAL_ROUNDS = sum(LOCAL_SCHEDULE)
+REMOTE_ROUNDS = sum(REMOTE_SCHEDULE)
 SCS1 = GRADES.index("SCS1")
 LOW = 2
 
@@ -166,7 +169,7 @@ def _choose(
     slots: Slots,
     lo: np.ndarray,
     hi: np.ndarray,
-    rounds: int,
+    schedule: tuple[int, ...],
     accept,
     rng: np.random.Generator,
     step: int,
@@ -174,22 +177,17 @@ def _choose(
 ) -> np.ndarray:
     """For each vacancy i, a candidate from positions [lo[i], hi[i]) of ``slots.order``, or -1.
 
-    Rejection sampling in passes of a few draws per open vacancy (:data:`DRAW_SCHEDULE`): the
-    first accepted draw of each vacancy is its candidate; when two vacancies claim the same
-    person the first keeps them and the other tries again. Most searches succeed within two
-    draws, so small early passes keep the work near the number of draws actually needed.
-    ``accept(cand, i) -> probability`` (``i`` = vacancy positions) includes eligibility.
-    ``rounds`` bounds the draws per vacancy. ``claim`` is an int32 scratch array of -1 over
-    the slots, returned as found.
+    Rejection sampling in passes of ``schedule[j]`` draws per open vacancy: the first accepted
+    draw of each vacancy is its candidate; when two vacancies claim the same person one keeps
+    them and the other tries again. ``accept(cand, i) -> probability`` (``i`` = vacancy
+    positions) includes eligibility. ``claim`` is an int32 scratch array of -1 over the
+    slots, returned as found.
     """
     chosen = np.full(len(lo), -1, dtype=np.int64)
     open_ = np.flatnonzero(hi > lo)
-    used = 0
-    for k in DRAW_SCHEDULE:
-        if len(open_) == 0 or used >= rounds:
+    for k in schedule:
+        if len(open_) == 0:
             break
-        k = min(k, rounds - used)
-        used += k
         m = len(open_)
         span = (hi[open_] - lo[open_]).astype(np.float64)
         # draws laid out (k, m): reductions over k run along contiguous rows
@@ -304,11 +302,11 @@ def fill_vacancies(
             return p
 
         chosen = _choose(slots, slots.block_start[gv - 1, av], slots.block_end[gv - 1, av],
-                         LOCAL_ROUNDS, lambda c, i: promote_accept(c, i, False), rng, step, claim)
+                         LOCAL_SCHEDULE, lambda c, i: promote_accept(c, i, False), rng, step, claim)
         rest = np.flatnonzero(chosen < 0)
         if len(rest):
             chosen[rest] = _choose(
-                slots, starts[gv[rest] - 1], ends[gv[rest] - 1], REMOTE_ROUNDS,
+                slots, starts[gv[rest] - 1], ends[gv[rest] - 1], REMOTE_SCHEDULE,
                 lambda c, i: promote_accept(c, rest[i], True), rng, step, claim)
         got = chosen >= 0
         src, dst = chosen[got], v[got]
@@ -327,7 +325,7 @@ def fill_vacancies(
             p = _eligible(slots, cand, step, rules).astype(np.float64)
             return p * _relocation_accept(slots, cand, v[i], rules, geo)
 
-        chosen = _choose(slots, starts[gv], ends[gv], REMOTE_ROUNDS, lateral_accept, rng,
+        chosen = _choose(slots, starts[gv], ends[gv], REMOTE_SCHEDULE, lateral_accept, rng,
                          step, claim)
         got = chosen >= 0
         src, dst = chosen[got], v[got]
