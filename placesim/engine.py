@@ -258,6 +258,7 @@ class _Run:
         self.rep = replication
         self.rng_flows, self.rng_moves, self.rng_levers = replication_rng(seed, replication)
         self.slots = model.population.copy()
+        self.claim = np.full(self.slots.size, -1, dtype=np.int32)
         geo = model.geo
         self.stock = np.zeros((N_GRADES, geo.n_districts, N_SEB))
         sl = self.slots
@@ -327,7 +328,7 @@ class _Run:
         rules = self.rules()
         ex = flows.draw_exits(slots, rules.exit_q, self.rng_flows)
         flows.apply_exits(slots, ex, logbook)
-        flows.fill_vacancies(slots, geo, rules, self.rng_flows, k, logbook)
+        flows.fill_vacancies(slots, geo, rules, self.rng_flows, k, logbook, self.claim)
 
         cat = flows.StepLog.cat
         eg, ed, es = cat(logbook.exit_g), cat(logbook.exit_d), cat(logbook.exit_s)

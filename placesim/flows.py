@@ -256,7 +256,7 @@ def recruit(
 
 def fill_vacancies(
     slots: Slots, geo: Geography, rules: StepRules, rng: np.random.Generator, step: int,
-    log: StepLog,
+    log: StepLog, claim: np.ndarray | None = None,
 ) -> None:
     """Fill this step's vacant posts, all grades at once.
 
@@ -271,7 +271,8 @@ def fill_vacancies(
     if len(vac) == 0:
         return
     vac = vac[rng.permutation(len(vac))]
-    claim = np.full(slots.size, -1, dtype=np.int32)
+    if claim is None:  # scratch for settling collisions; callers may keep one across steps
+        claim = np.full(slots.size, -1, dtype=np.int32)
     g = slots.grade[vac].astype(np.int64)
     area = geo.area[slots.district[vac]]
     u = rng.random(len(vac))
