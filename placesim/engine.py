@@ -25,7 +25,7 @@ import simpy
 from . import flows
 from .calibration import Parameters, resolve_parameters, seb_mix_by_grade
 from .grades import GRADES, PROFESSIONS, ROLES, SEB_CLASSES
-from .population import N_GRADES, N_SEB, Geography, Slots, build_geography, synthesise
+from .population import N_GRADES, N_SEB, NEVER, Geography, Slots, build_geography, synthesise
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +173,9 @@ def prepare(scenario, pkg=None, *, seed: int | None = None) -> Model:
                                                   params.willingness_per_100km),
     )
     national_cdf = np.cumsum(mix, axis=1)
+    population.ready = np.where(population.seb >= 0,
+                                population.grade_since + rules.min_steps_in_grade,
+                                NEVER).astype(np.int16)
     waves = tuple(_plan_wave(i, w, scenario, geo, spy) for i, w in enumerate(scenario.waves))
     capacity = _site_capacity(pkg, scenario, geo)
     gd = np.zeros((N_GRADES, geo.n_districts))
@@ -398,6 +401,7 @@ class _Run:
             accept_by_grade=plan.accept_by_grade, high_seb_multiplier=plan.high_seb_multiplier,
             per_100km=plan.per_100km, redeploy_share=plan.redeploy_share,
             backfill_anywhere=plan.backfill_anywhere, support_multiplier=support,
+            min_steps_in_grade=m.rules.min_steps_in_grade,
         )
         out = flows.move_posts(self.slots, geo, order, m.national_cdf, self.rng_moves,
                                self.step_index, logbook)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .grades import GRADES, PROFESSIONS
-from .population import N_GRADES, N_SEB, Geography, Slots
+from .population import N_GRADES, N_SEB, NEVER, Geography, Slots
 
 POLICY = PROFESSIONS.index("policy")
 #: Draws per open vacancy in each rejection-sampling pass; their sum bounds a search. Local
@@ -126,6 +126,7 @@ def apply_exits(slots: Slots, idx: np.ndarray, log: StepLog) -> None:
     log.exit_d.append(slots.district[idx].astype(np.int64))
     log.exit_s.append(slots.seb[idx].astype(np.int64))
     slots.seb[idx] = -1
+    slots.ready[idx] = NEVER
 
 
 def _weights(slots: Slots, cand: np.ndarray, g_into: np.ndarray, vac_policy: np.ndarray,
@@ -150,11 +151,8 @@ def _max_weight(g_into: np.ndarray, vac_policy: np.ndarray, rules: StepRules) ->
 
 
 def _eligible(slots: Slots, cand: np.ndarray, step: int, rules: StepRules) -> np.ndarray:
-    return (
-        (slots.seb[cand] >= 0)
-        & (slots.touched[cand] != step)
-        & (step - slots.grade_since[cand] >= rules.min_steps_in_grade)
-    )
+    """Occupied, past the minimum time in grade, and not already moved this step."""
+    return slots.ready[cand] <= step
 
 
 def _relocation_accept(slots: Slots, cand: np.ndarray, vac: np.ndarray, rules: StepRules,
@@ -206,30 +204,33 @@ def _choose(
         claim[first] = -1
         win_rows, win_cand = rows[keep], first[keep]
         chosen[open_[win_rows]] = win_cand
-        slots.touched[win_cand] = step
+        slots.ready[win_cand] = np.maximum(slots.ready[win_cand], step + 1)  # once a step
         still = np.ones(m, dtype=bool)
         still[win_rows] = False
         open_ = open_[still]
     return chosen
 
 
-def _move_person(slots: Slots, src: np.ndarray, dst: np.ndarray, step: int, promoted: bool) -> None:
+def _move_person(slots: Slots, src: np.ndarray, dst: np.ndarray, step: int, promoted: bool,
+                 min_steps: int = 0) -> None:
     slots.seb[dst] = slots.seb[src]
     slots.accelerator[dst] = slots.accelerator[src]
     slots.mentored[dst] = slots.mentored[src]
-    slots.touched[dst] = step
     if promoted:
         slots.grade_since[dst] = step
+        slots.ready[dst] = step + max(min_steps, 1)
     else:
         slots.grade_since[dst] = slots.grade_since[src]
+        slots.ready[dst] = np.maximum(slots.ready[src], step + 1)
     slots.seb[src] = -1
+    slots.ready[src] = NEVER
     slots.accelerator[src] = False
     slots.mentored[src] = False
 
 
 def recruit(
     slots: Slots, idx: np.ndarray, cdf: np.ndarray, rng: np.random.Generator, step: int,
-    log: StepLog,
+    log: StepLog, min_steps: int = 0,
 ) -> None:
     """Fill posts with external recruits whose SEB is drawn from ``cdf``.
 
@@ -248,7 +249,7 @@ def recruit(
     slots.grade_since[idx] = step
     slots.accelerator[idx] = False
     slots.mentored[idx] = False
-    slots.touched[idx] = step
+    slots.ready[idx] = step + max(min_steps, 1)
     log.recruit_g.append(slots.grade[idx].astype(np.int64))
     log.recruit_d.append(slots.district[idx].astype(np.int64))
     log.recruit_s.append(s.astype(np.int64))
@@ -315,7 +316,7 @@ def fill_vacancies(
         log.promo_from_d.append(slots.district[src].astype(np.int64))
         log.promo_to_d.append(slots.district[dst].astype(np.int64))
         log.promo_s.append(slots.seb[src].astype(np.int64))
-        _move_person(slots, src, dst, step, promoted=True)
+        _move_person(slots, src, dst, step, promoted=True, min_steps=rules.min_steps_in_grade)
         ext_mask[iv[~got]] = True
 
     if is_lat.any():
@@ -346,7 +347,7 @@ def fill_vacancies(
     n_d = rules.recruit_cdf.shape[1]
     flat = slots.grade[ext].astype(np.int64) * n_d + slots.district[ext]
     cdf = rules.recruit_cdf.reshape(-1, N_SEB)[flat]
-    recruit(slots, ext, cdf, rng, step, log)
+    recruit(slots, ext, cdf, rng, step, log, rules.min_steps_in_grade)
 
 
 def relocation_kernel(geo: Geography, base: float, per_100km: float) -> np.ndarray:
@@ -407,6 +408,7 @@ class MoveOrder:
     redeploy_share: float
     backfill_anywhere: bool
     support_multiplier: float
+    min_steps_in_grade: int = 0  # for backfill recruits' first eligible step
 
 
 @dataclass
@@ -496,11 +498,13 @@ def move_posts(
 
     empty = chosen[~accept]
     slots.seb[empty] = -1
+    slots.ready[empty] = NEVER
     slots.accelerator[empty] = False
     slots.mentored[empty] = False
     slots.set_district(chosen, dest)
     if order.backfill_anywhere and len(empty):
-        recruit(slots, empty, national_cdf[slots.grade[empty].astype(np.int64)], rng, step, log)
+        recruit(slots, empty, national_cdf[slots.grade[empty].astype(np.int64)], rng, step, log,
+                order.min_steps_in_grade)
     return out  # the caller re-sorts the slots once after all of a step's moves
 
 

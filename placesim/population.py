@@ -27,6 +27,8 @@ from .grades import GRADES, PROFESSIONS, ROLES, SEB_CLASSES
 N_GRADES = len(GRADES)
 N_SEB = len(SEB_CLASSES)
 VACANT = -1
+NEVER = np.iinfo(np.int16).max
+"""``ready`` of a vacant post."""
 
 
 @dataclass(frozen=True)
@@ -140,8 +142,9 @@ class Slots:
         Occupant has held an accelerator role (private office, London posting, talent scheme).
     mentored : numpy.ndarray
         Occupant is in a mentoring scheme.
-    touched : numpy.ndarray
-        Step at which the occupant last changed post (a person moves at most once a step).
+    ready : numpy.ndarray
+        Step from which the occupant may be promoted or moved: after their minimum time in
+        grade, and not twice in one step; :data:`NEVER` for a vacant post.
     key : numpy.ndarray
         Each slot's sort key (grade, area, district, profession, role) as one int64.
     order : numpy.ndarray
@@ -158,7 +161,7 @@ class Slots:
     grade_since: np.ndarray
     accelerator: np.ndarray
     mentored: np.ndarray
-    touched: np.ndarray
+    ready: np.ndarray
     area_of_district: np.ndarray
     key: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     order: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
@@ -257,7 +260,7 @@ def synthesise(pkg, geo: Geography, rng: np.random.Generator) -> Slots:
         grade_since=since,
         accelerator=(role == ROLES.index("private_office")),
         mentored=np.zeros(n, dtype=bool),
-        touched=np.full(n, -1, dtype=np.int16),
+        ready=since.copy(),  # the engine adds the minimum time in grade
         area_of_district=geo.area.astype(np.int64),
     )
     slots.sort()
