@@ -498,25 +498,22 @@ def charts_tab(pkg, res, year: int) -> None:
                  "label": f"Target {fmt.format(t.value)} by {t.year}"}
                 for t in TARGETS if t.metric == metric]
 
-    c1, c2, c3 = st.columns(3)
-    with c1:
-        st.markdown("**Roles moved out of London** (22,000 by 2027; a further 12,000 by 2030)")
-        st.altair_chart(band_chart(series(res, "roles_moved_out_of_london", ["all"],
-                                          "Roles moved"), y_title="Roles", fmt=",.0f",
-                                   targets=targets("roles_moved_out_of_london", "{:,.0f}")),
-                        width="stretch")
-    with c2:
-        st.markdown("**Senior Civil Service posts outside London** (50% by 2030)")
-        st.altair_chart(band_chart(series(res, "scs_outside_london_share", ["all"],
-                                          "Share outside London"), y_title="Share",
-                                   fmt=".0%", targets=targets("scs_outside_london_share",
-                                                              "{:.0%}")), width="stretch")
-    with c3:
-        st.markdown("**Permanent secretaries outside London** (two to three)")
-        st.altair_chart(band_chart(series(res, "perm_secs_outside_london", ["all"],
-                                          "Permanent secretaries"), y_title="Posts",
-                                   fmt=",.1f", targets=targets("perm_secs_outside_london",
-                                                               "{:,.0f}")), width="stretch")
+    charts = (  # (metric, title, series label, axis title, axis format, target format)
+        ("roles_moved_out_of_london",
+         "**Roles moved out of London** (22,000 by 2027; a further 12,000 by 2030)",
+         "Roles moved", "Roles", ",.0f", "{:,.0f}"),
+        ("scs_outside_london_share", "**Senior Civil Service posts outside London** "
+         "(50% by 2030)", "Share outside London", "Share", ".0%", "{:.0%}"),
+        ("perm_secs_outside_london", "**Permanent secretaries outside London** (two to three)",
+         "Permanent secretaries", "Posts", ",.1f", "{:,.0f}"),
+    )
+    for col, (metric, title, label, y_title, fmt, target_fmt) in zip(
+            st.columns(len(charts)), charts, strict=True):
+        with col:
+            st.markdown(title)
+            st.altair_chart(band_chart(series(res, metric, ["all"], label), y_title=y_title,
+                                       fmt=fmt, targets=targets(metric, target_fmt)),
+                            width="stretch")
 
     st.markdown("### Progression")
     st.session_state.setdefault("prog_by", "Place")
