@@ -612,7 +612,9 @@ def downloads_tab(pkg, s, res, year: int) -> None:
                 return path.read_bytes()
         return make
 
-    # ODS is left to `placesim brief`: odfpy takes about a minute for the district table.
+    st.download_button("All results as a spreadsheet (ODS, the open format)", workbook(".ods"),
+                       file_name=f"{s.name}-results.ods", key="dl_ods", on_click="ignore",
+                       mime="application/vnd.oasis.opendocument.spreadsheet")
     st.download_button("All results as a spreadsheet (XLSX)", workbook(".xlsx"),
                        file_name=f"{s.name}-results.xlsx", key="dl_xlsx", on_click="ignore",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

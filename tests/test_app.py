@@ -108,6 +108,7 @@ def test_downloads_tab(app):
     open_tab(app, "Downloads")
     labels = [b.proto.label for b in app.get("download_button")]
     assert any("CSV" in x for x in labels) and any("XLSX" in x for x in labels)
+    assert any("ODS" in x for x in labels)
     assert any("HTML, works offline" in x for x in labels) and any("PNG" in x for x in labels)
     assert any("Crown copyright" in c.value for c in app.caption)
     open_tab(app, "Map")

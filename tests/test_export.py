@@ -134,3 +134,30 @@ def test_cli_run_then_brief(tmp_path):
                                   "--out", str(tmp_path / "c.svg")], capture_output=True,
                        text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_ods_and_xlsx_hold_the_same_tables(run_dir, tmp_path):
+    from placesim.export import write_spreadsheet
+    from placesim.results import read_results
+
+    res = read_results(run_dir)
+    ods = write_spreadsheet(res, tmp_path / "r.ods")
+    xlsx = write_spreadsheet(res, tmp_path / "r.xlsx")
+    import zipfile
+
+    with zipfile.ZipFile(ods) as z:  # ODF packaging: mimetype first, stored
+        first = z.infolist()[0]
+        assert first.filename == "mimetype" and first.compress_type == zipfile.ZIP_STORED
+    a = pd.read_excel(ods, sheet_name=None, engine="odf")
+    b = pd.read_excel(xlsx, sheet_name=None)
+    assert list(a) == list(b) == ["Cover_sheet", "Notes", "Table_1", "Table_2"]
+    for name in a:
+        assert a[name].shape == b[name].shape, name
+        assert list(a[name].columns) == list(b[name].columns)
+        for col in a[name].columns:
+            x, y = a[name][col], b[name][col]
+            xn, yn = pd.to_numeric(x, errors="coerce"), pd.to_numeric(y, errors="coerce")
+            assert (xn.isna() == yn.isna()).all(), (name, col)
+            num = xn.notna()
+            assert np.allclose(xn[num], yn[num], rtol=1e-12), (name, col)
+            assert (x[~num].astype(str) == y[~num].astype(str)).all(), (name, col)
