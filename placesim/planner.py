@@ -28,6 +28,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .errors import PlacesimError, Problem, ScenarioError
+from .geodata import DEFAULT_SMC_INDEX
 from .grades import GRADES
 
 GradeName = Literal["AA", "AO", "EO", "HEO", "SEO", "G7", "G6", "SCS1", "SCS2", "SCS3", "PS"]
@@ -85,6 +86,8 @@ class SiteRules(BaseModel):
     min_ladder: tuple[GradeName, ...] = Field(("EO", "HEO", "SEO", "G7", "G6", "SCS1"),
                                               description="Grades every chosen place must get")
     min_posts_per_grade: int = Field(5, ge=0)
+    min_posts_fixed: int = Field(0, ge=0, description="Fewest posts each fixed place receives "
+                                 "(e.g. a campus's planned size); 0: only its minimum ladder")
 
 
 class ScenarioOut(BaseModel):
@@ -107,7 +110,7 @@ class Plan(BaseModel):
     title: str = ""
     data: str | None = None
     coldspot_rule: Literal["smc2025", "opportunity_areas"] = "smc2025"
-    smc_index: Literal["ci1", "ci2", "ci3", "ci4"] = "ci1"
+    smc_index: Literal["ci1", "ci2", "ci3", "ci4"] = DEFAULT_SMC_INDEX
     candidates: Literal["all", "sites"] | tuple[str, ...] = "all"
     shortlist: int = Field(40, ge=1, description="Top-scoring candidates given to the solver")
     posts: tuple[PostDemand, ...]
@@ -323,7 +326,11 @@ def allocate(plan: Plan, pkg, ranking: pd.DataFrame | None = None) -> pd.DataFra
     lb = np.zeros(n_x + n_d)
     ub = np.concatenate([np.repeat(cap, n_g), np.ones(n_d)])
     for f in fixed:
-        lb[n_x + short.index(f)] = 1
+        i = short.index(f)
+        lb[n_x + i] = 1
+        r = np.zeros(n_x + n_d)  # a fixed campus gets at least its planned size
+        r[i * n_g:(i + 1) * n_g] = 1
+        add(r, plan.sites.min_posts_fixed, np.inf)
     res = milp(c, constraints=LinearConstraint(np.array(rows), lo, hi),
                integrality=np.ones(n_x + n_d), bounds=Bounds(lb, ub),
                options={"time_limit": 60})
@@ -366,10 +373,14 @@ def _explain_infeasible(plan, demand, short, fixed, cap, names) -> None:
             raise InfeasiblePlan(f"There are only {p.count} {p.grade} posts to place, but every "
                                  f"chosen place needs at least {plan.sites.min_posts_per_grade} "
                                  f"for a viable ladder ({need} across the fixed places).")
+    if plan.sites.min_posts_fixed * len(fixed) > total:
+        raise InfeasiblePlan(f"The {len(fixed)} fixed places need at least "
+                             f"{plan.sites.min_posts_fixed:,} posts each, more than the "
+                             f"{total:,} posts to place.")
     for f in fixed:
         i = short.index(f)
-        need = plan.sites.min_posts_per_grade * sum(
-            1 for p in demand if p.grade in plan.sites.min_ladder)
+        need = max(plan.sites.min_posts_per_grade * sum(
+            1 for p in demand if p.grade in plan.sites.min_ladder), plan.sites.min_posts_fixed)
         if cap[i] < need:
             raise InfeasiblePlan(f"The fixed place {names[f]} has capacity for {cap[i]:,.0f} "
                                  f"posts, fewer than the {need} its minimum ladder needs.")

@@ -30,10 +30,11 @@ def plan(**kw) -> Plan:
 
 
 def test_scoring_known_districts(pkg):
-    r = score_districts(plan(), pkg).set_index("lad_code")
+    r = score_districts(plan(smc_index="ci1"), pkg).set_index("lad_code")
     assert not r.index.str.startswith("E09").any()  # London is not a candidate
     blackpool, cambridge = r.loc["E06000009"], r.loc["E07000008"]
-    # Blackpool (an SMC coldspot) scores its coldspot points; Cambridge does not
+    # on conditions of childhood (ci1) Blackpool is a coldspot and scores its points;
+    # Cambridge is not
     assert blackpool["coldspot"] == 1 and cambridge["coldspot"] == 0
     assert blackpool["coldspot_points"] == 3.0
     parts = [c for c in r.columns if c.endswith("_points")]
@@ -78,3 +79,15 @@ def test_shipped_example_plan_loads():
     from placesim.planner import load_plan
 
     assert load_plan(ROOT / "scenarios" / "plans" / "coldspot-campuses.plan.yaml").sites.k == 5
+
+
+def test_fixed_campus_gets_its_planned_size(pkg):
+    sites = {"k": 3, "fixed": ["darlington"], "min_ladder": ["EO", "G7", "SCS1"],
+             "min_posts_per_grade": 5, "default_capacity": 800,
+             "capacity": {"darlington": 700}}
+    small = allocate(plan(sites=sites), pkg).groupby("lad_code")["posts"].sum()
+    sized = allocate(plan(sites={**sites, "min_posts_fixed": 600}), pkg)
+    per_place = sized.groupby("lad_code")["posts"].sum()
+    assert per_place["E06000005"] >= 600 > small["E06000005"]
+    with pytest.raises(InfeasiblePlan, match="fixed places need at least 5,000 posts"):
+        allocate(plan(sites={**sites, "min_posts_fixed": 5000}), pkg)
