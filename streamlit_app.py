@@ -851,19 +851,16 @@ def plan_effect(pkg, plan, scenario_text: str) -> None:
                          "With the plan": fmt.format(b["mean"]),
                          "Difference": fmt_diff(b["mean"] - a["mean"], fmt)})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    c1, c2 = st.columns(2)
-    with c1:
-        st.markdown("**London's share of higher-SEB staff at G7 and above**")
-        frame = pd.concat([series(base, "london_share_of_high_seb_g7_plus", ["all"], "Baseline"),
-                           series(res, "london_share_of_high_seb_g7_plus", ["all"],
-                                  "With the plan")])
-        st.altair_chart(band_chart(frame, y_title="Share", fmt=".1%"), width="stretch")
-    with c2:
-        st.markdown("**Chance an EO outside London reaches G7**")
-        frame = pd.concat([series(base, "progression_eo_to_g7", ["outside_london"], "Baseline"),
-                           series(res, "progression_eo_to_g7", ["outside_london"],
-                                  "With the plan")])
-        st.altair_chart(band_chart(frame, y_title="Chance", fmt=".1%"), width="stretch")
+    for col, (title, metric, group, y_title) in zip(st.columns(2), (
+            ("**London's share of higher-SEB staff at G7 and above**",
+             "london_share_of_high_seb_g7_plus", "all", "Share"),
+            ("**Chance an EO outside London reaches G7**", "progression_eo_to_g7",
+             "outside_london", "Chance")), strict=True):
+        with col:
+            st.markdown(title)
+            frame = pd.concat([series(base, metric, [group], "Baseline"),
+                               series(res, metric, [group], "With the plan")])
+            st.altair_chart(band_chart(frame, y_title=y_title, fmt=".1%"), width="stretch")
 
 
 # --- page -----------------------------------------------------------------------------------
