@@ -253,33 +253,29 @@ def _split(n: int, shares: list[float]) -> np.ndarray:
     return base
 
 
-class _Run:
-    """State of one replication while the SimPy environment runs."""
+class RunState:
+    """What both modes keep while :func:`run_timeline` drives them.
 
-    def __init__(self, model: Model, replication: int, seed: int):
+    The timeline's interface (``pending`` moves, ``active`` levers, ``awaiting`` capacity),
+    the year's flows (exposure, promotions, exits, moves to London), the run's totals and the
+    yearly records. Subclasses hold the workforce (people or expected stocks) and provide
+    ``step``, ``available``, ``annual_lever``, ``year_end`` and ``result``.
+    """
+
+    def __init__(self, model: Model, stock: np.ndarray):
         self.m = model
-        self.rep = replication
-        self.rng_flows, self.rng_moves, self.rng_levers = replication_rng(seed, replication)
-        self.slots = model.population.copy()
-        self.claim = np.full(self.slots.size, -1, dtype=np.int32)
-        geo = model.geo
-        self.stock = np.zeros((N_GRADES, geo.n_districts, N_SEB))
-        sl = self.slots
-        self.stock = self._count(sl.grade[sl.seb >= 0], sl.district[sl.seb >= 0],
-                                 sl.seb[sl.seb >= 0].astype(np.int64))
-        self._reset_year()
+        self.stock = stock  # (grade, district, seb) people in post
         self.pending: list[tuple[WavePlan, np.ndarray]] = []  # (wave, posts per destination)
         self.active: dict[str, object] = {}
-        self.moved_out = 0
-        self.moved_total = 0
-        self.moved_cold = 0
+        self.awaiting = 0
+        self.moved_out = self.moved_total = self.moved_cold = 0
         self.reloc_leavers = np.zeros(N_SEB)
         self.reloc_movers = np.zeros(N_SEB)
         self.cost = 0.0
-        self.awaiting = 0
-        self.move_rows: list[tuple[int, int, np.ndarray, np.ndarray]] = []
+        self.move_rows: list[tuple] = []
         self.records: list[YearRecord] = []
         self.step_index = 0
+        self._reset_year()
 
     def _reset_year(self):
         shape = self.stock.shape
@@ -288,19 +284,13 @@ class _Run:
         self.exits = np.zeros(shape)
         self.to_london = np.zeros(N_SEB)
 
-    # -- stock bookkeeping ---------------------------------------------------------------
-    def _flat(self, g, d, s):
-        geo = self.m.geo
-        return (np.asarray(g, np.int64) * geo.n_districts + np.asarray(d, np.int64)) * N_SEB + s
+    @property
+    def year(self) -> int:
+        """Calendar year of the current step."""
+        return self.m.start_year + int(self.step_index // self.m.steps_per_year)
 
-    def _count(self, g, d, s) -> np.ndarray:
-        size = self.stock.size
-        if len(g) == 0:
-            return np.zeros(self.stock.shape, np.int64)
-        return np.bincount(self._flat(g, d, s), minlength=size).reshape(self.stock.shape)
-
-    # -- one step ------------------------------------------------------------------------
     def rules(self) -> flows.StepRules:
+        """This step's rules: the model's, changed by the levers now active."""
         r = self.m.rules
         kw = {}
         sc = self.m.scenario.levers
@@ -318,6 +308,54 @@ class _Run:
             kw["low_seb_scs_share"] = sc.low_seb_scs_flow_target.share
         return replace(r, **kw) if kw else r
 
+    def relocation_support(self, plan: WavePlan) -> tuple[float, float]:
+        """(acceptance multiplier, support per mover in GBP) for a wave's incumbents now."""
+        if "relocation_support" in self.active:
+            rs = self.m.scenario.levers.relocation_support
+            return rs.acceptance_multiplier, plan.support_gbp + rs.gbp_per_move
+        return 1.0, plan.support_gbp
+
+    def _record_year(self, year_number: int, posts: np.ndarray, policy_posts: np.ndarray,
+                     private_office_posts: np.ndarray) -> None:
+        self.records.append(YearRecord(
+            year=self.m.start_year + year_number, stock=self.stock.copy(), posts=posts,
+            policy_posts=policy_posts, private_office_posts=private_office_posts,
+            exposure=self.exposure, promotions=self.promotions, exits=self.exits,
+            moves_to_london_for_promotion=self.to_london,
+            moved_out_of_london=self.moved_out, moved_total=self.moved_total,
+            moved_to_coldspots=self.moved_cold, reloc_leavers=self.reloc_leavers.copy(),
+            reloc_movers=self.reloc_movers.copy(), cost_gbp=self.cost,
+            awaiting_capacity=self.awaiting,
+        ))
+        self._reset_year()
+
+
+class _Run(RunState):
+    """State of one replication while the SimPy environment runs."""
+
+    def __init__(self, model: Model, replication: int, seed: int):
+        self.rep = replication
+        self.rng_flows, self.rng_moves, self.rng_levers = replication_rng(seed, replication)
+        self.slots = model.population.copy()
+        self.claim = np.full(self.slots.size, -1, dtype=np.int32)
+        self.m = model
+        sl = self.slots
+        filled = sl.seb >= 0
+        super().__init__(model, self._count(sl.grade[filled], sl.district[filled],
+                                            sl.seb[filled].astype(np.int64)))
+
+    # -- stock bookkeeping ---------------------------------------------------------------
+    def _flat(self, g, d, s):
+        geo = self.m.geo
+        return (np.asarray(g, np.int64) * geo.n_districts + np.asarray(d, np.int64)) * N_SEB + s
+
+    def _count(self, g, d, s) -> np.ndarray:
+        shape = (N_GRADES, self.m.geo.n_districts, N_SEB)
+        if len(g) == 0:
+            return np.zeros(shape, np.int64)
+        return np.bincount(self._flat(g, d, s), minlength=int(np.prod(shape))).reshape(shape)
+
+    # -- one step ------------------------------------------------------------------------
     def step(self):
         m, geo, slots = self.m, self.m.geo, self.slots
         k = self.step_index
@@ -389,12 +427,7 @@ class _Run:
             else:
                 chunks.append(districts[self.rng_moves.integers(0, len(districts), k)])
         dest = np.concatenate(chunks)
-        support = 1.0
-        support_gbp = plan.support_gbp
-        if "relocation_support" in self.active:
-            rs = m.scenario.levers.relocation_support
-            support = rs.acceptance_multiplier
-            support_gbp += rs.gbp_per_move
+        support, support_gbp = self.relocation_support(plan)
         order = flows.MoveOrder(
             wave=plan.index, origin_mask=plan.origin_mask, grade_mask=plan.grade_mask,
             profession=plan.profession, role=plan.role, dest_districts=dest,
@@ -416,8 +449,7 @@ class _Run:
         self.cost += (len(out.mover_s) * (m.params.cost_mover_gbp + support_gbp)
                       + len(out.leaver_s) * m.params.cost_leaver_gbp)
         if n:
-            year = m.start_year + int(self.step_index // m.steps_per_year)
-            self.move_rows.append((plan.index, year, out.from_d, out.to_d))
+            self.move_rows.append((plan.index, self.year, out.from_d, out.to_d))
 
     def year_end(self, year_number: int):
         geo, slots = self.m.geo, self.slots
@@ -426,18 +458,7 @@ class _Run:
         posts = np.bincount(gd, minlength=N_GRADES * D).reshape(N_GRADES, D)
         pol = np.bincount(gd[slots.profession == flows.POLICY], minlength=N_GRADES * D)
         po = np.bincount(gd[slots.role == ROLES.index("private_office")], minlength=N_GRADES * D)
-        self.records.append(YearRecord(
-            year=self.m.start_year + year_number,
-            stock=self.stock.copy(), posts=posts,
-            policy_posts=pol.reshape(N_GRADES, D), private_office_posts=po.reshape(N_GRADES, D),
-            exposure=self.exposure, promotions=self.promotions, exits=self.exits,
-            moves_to_london_for_promotion=self.to_london,
-            moved_out_of_london=self.moved_out, moved_total=self.moved_total,
-            moved_to_coldspots=self.moved_cold, reloc_leavers=self.reloc_leavers.copy(),
-            reloc_movers=self.reloc_movers.copy(), cost_gbp=self.cost,
-            awaiting_capacity=self.awaiting,
-        ))
-        self._reset_year()
+        self._record_year(year_number, posts, pol.reshape(N_GRADES, D), po.reshape(N_GRADES, D))
 
 
 def run_replication(model: Model, replication: int, seed: int | None = None) -> ReplicationResult:

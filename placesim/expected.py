@@ -20,32 +20,31 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from .engine import Model, ReplicationResult, YearRecord, run_timeline
+from .engine import Model, ReplicationResult, RunState, run_timeline
 from .flows import LOCAL_ROUNDS, POLICY, REMOTE_ROUNDS
 from .grades import GRADES, ROLES, SEB_CLASSES
-from .population import N_GRADES, N_SEB
+from .population import N_GRADES, N_SEB, START_TENURE_STEPS
 
 LOW = SEB_CLASSES.index("low")
 PO = ROLES.index("private_office")
 
 
-class _ExpectedRun:
+class _ExpectedRun(RunState):
     """Expected-value state with the interface :func:`placesim.engine.run_timeline` drives."""
 
     def __init__(self, model: Model):
-        self.m = model
         geo, slots = model.geo, model.population
         D = geo.n_districts
-        self.D = D
         g, d = slots.grade.astype(np.int64), slots.district.astype(np.int64)
         cell = (g * D + d) * 4 + slots.profession.astype(np.int64) * 2 + slots.role
         self.posts4 = np.bincount(cell, minlength=N_GRADES * D * 4).reshape(
             N_GRADES, D, 2, 2).astype(float)
-        self.stock = np.bincount((g * D + d) * N_SEB + slots.seb, minlength=N_GRADES * D * N_SEB
-                                 ).reshape(N_GRADES, D, N_SEB).astype(float)
+        super().__init__(model, np.bincount(
+            (g * D + d) * N_SEB + slots.seb, minlength=N_GRADES * D * N_SEB
+        ).reshape(N_GRADES, D, N_SEB).astype(float))
         self.min_steps = max(int(model.rules.min_steps_in_grade), 0)
         # people who entered their grade in each of the last min_steps steps (not yet eligible)
-        self.recent = [self.stock / 16.0 for _ in range(self.min_steps)]
+        self.recent = [self.stock / START_TENURE_STEPS for _ in range(self.min_steps)]
         # kernel of relocation: base * decay^(distance/100) between different areas
         r = model.rules
         # float32 halves the cost of the (district x district) products; sums stay float64
@@ -59,25 +58,7 @@ class _ExpectedRun:
             [np.zeros(r.recruit_cdf.shape[:2] + (1,)), r.recruit_cdf], axis=2), axis=2)
         self.national_pdf = np.diff(np.concatenate(
             [np.zeros((N_GRADES, 1)), model.national_cdf], axis=1), axis=1)
-        self.pending = []
-        self.active: dict[str, object] = {}
-        self.awaiting = 0
-        self.moved_out = self.moved_total = self.moved_cold = 0.0
-        self.reloc_leavers = np.zeros(N_SEB)
-        self.reloc_movers = np.zeros(N_SEB)
-        self.cost = 0.0
         self.mentored_share = 0.0
-        self.move_rows: list[tuple[int, int, int, int, float]] = []
-        self.records: list[YearRecord] = []
-        self.step_index = 0
-        self._reset_year()
-
-    def _reset_year(self):
-        shape = self.stock.shape
-        self.exposure = np.zeros(shape)
-        self.promotions = np.zeros(shape)
-        self.exits = np.zeros(shape)
-        self.to_london = np.zeros(N_SEB)
 
     # --- timeline interface ----------------------------------------------------------------
     def available(self, plan) -> float:
@@ -100,11 +81,6 @@ class _ExpectedRun:
     def annual_lever(self, name: str, spec) -> None:
         if name == "mentoring":
             self.mentored_share = spec.coverage
-
-    def rules(self):
-        from .engine import _Run
-
-        return _Run.rules(self)  # same lever → rule mapping as the person-level mode
 
     def result(self) -> ReplicationResult:
         cols = ["wave", "year", "from", "to", "posts"]
@@ -327,10 +303,7 @@ class _ExpectedRun:
                   moved4.sum(axis=1)[None] * f[:, None, None, None])
         self._posts_facts = None
 
-        support, support_gbp = 1.0, plan.support_gbp
-        if "relocation_support" in self.active:
-            rs = m.scenario.levers.relocation_support
-            support, support_gbp = rs.acceptance_multiplier, support_gbp + rs.gbp_per_move
+        support, support_gbp = self.relocation_support(plan)
         dist = geo.distance_km[origins][:, dests].astype(float)  # (O, M)
         p = (plan.accept_by_grade[:, None, None] * plan.per_100km ** (dist / 100.0)[None]
              * support)[..., None] * np.ones(N_SEB)  # (G, O, M, S)
@@ -350,8 +323,7 @@ class _ExpectedRun:
             np.add.at(self.stock.transpose(1, 0, 2), dests, add.transpose(1, 0, 2))
             np.add.at(entered.transpose(1, 0, 2), dests, add.transpose(1, 0, 2))
         amount = moved_gd.sum(axis=0)[:, None] * f[None, :]  # (O, M)
-        year = m.start_year + int(self.step_index // m.steps_per_year)
-        self.move_rows.append((plan.index, year, origins, dests, amount))
+        self.move_rows.append((plan.index, self.year, origins, dests, amount))
         self.moved_total += amount.sum()
         self.moved_out += amount[geo.is_london[origins]][:, ~geo.is_london[dests]].sum()
         self.moved_cold += amount[:, geo.is_coldspot[dests]].sum()
@@ -379,18 +351,8 @@ class _ExpectedRun:
 
     def year_end(self, year_number: int):
         posts4 = self.posts4
-        self.records.append(YearRecord(
-            year=self.m.start_year + year_number, stock=self.stock.copy(),
-            posts=self._post_total(posts4), policy_posts=posts4[:, :, POLICY].sum(axis=2),
-            private_office_posts=posts4[:, :, :, PO].sum(axis=2),
-            exposure=self.exposure, promotions=self.promotions, exits=self.exits,
-            moves_to_london_for_promotion=self.to_london,
-            moved_out_of_london=self.moved_out, moved_total=self.moved_total,
-            moved_to_coldspots=self.moved_cold, reloc_leavers=self.reloc_leavers.copy(),
-            reloc_movers=self.reloc_movers.copy(), cost_gbp=self.cost,
-            awaiting_capacity=self.awaiting,
-        ))
-        self._reset_year()
+        self._record_year(year_number, self._post_total(posts4),
+                          posts4[:, :, POLICY].sum(axis=2), posts4[:, :, :, PO].sum(axis=2))
 
 
 def run_expected(model: Model) -> ReplicationResult:

@@ -29,6 +29,8 @@ N_SEB = len(SEB_CLASSES)
 VACANT = -1
 NEVER = np.iinfo(np.int16).max
 """``ready`` of a vacant post."""
+START_TENURE_STEPS = 16
+"""At the start, time in grade is uniform over this many past steps (an assumption)."""
 
 
 @dataclass(frozen=True)
@@ -250,7 +252,7 @@ def synthesise(pkg, geo: Geography, rng: np.random.Generator) -> Slots:
     u = rng.random(n)
     cum = np.cumsum(probs, axis=1)
     seb = (u > cum[:, 0]).astype(np.int8) + (u > cum[:, 1])  # three SEB classes
-    since = -rng.integers(0, 16, size=n).astype(np.int16)
+    since = -rng.integers(0, START_TENURE_STEPS, size=n).astype(np.int16)
     slots = Slots(
         district=district,
         grade=grade,
