@@ -211,6 +211,14 @@ def _choose(
     return chosen
 
 
+def _log_moves(columns: tuple[list, list, list, list], grade: np.ndarray, slots: Slots,
+               src: np.ndarray, dst: np.ndarray) -> None:
+    """Log moves of people from ``src`` to ``dst`` slots: (grade, from, to, SEB) columns."""
+    for column, values in zip(columns, (grade, slots.district[src], slots.district[dst],
+                                        slots.seb[src]), strict=True):
+        column.append(values.astype(np.int64))
+
+
 def _move_person(slots: Slots, src: np.ndarray, dst: np.ndarray, step: int, promoted: bool,
                  min_steps: int = 0) -> None:
     slots.seb[dst] = slots.seb[src]
@@ -312,10 +320,8 @@ def fill_vacancies(
                 lambda c, i: promote_accept(c, rest[i], True), rng, step, claim)
         got = chosen >= 0
         src, dst = chosen[got], v[got]
-        log.promo_g.append(gv[got])
-        log.promo_from_d.append(slots.district[src].astype(np.int64))
-        log.promo_to_d.append(slots.district[dst].astype(np.int64))
-        log.promo_s.append(slots.seb[src].astype(np.int64))
+        _log_moves((log.promo_g, log.promo_from_d, log.promo_to_d, log.promo_s), gv[got],
+                   slots, src, dst)
         _move_person(slots, src, dst, step, promoted=True, min_steps=rules.min_steps_in_grade)
         ext_mask[iv[~got]] = True
 
@@ -331,10 +337,8 @@ def fill_vacancies(
                          step, claim)
         got = chosen >= 0
         src, dst = chosen[got], v[got]
-        log.lateral_g.append(gv[got])
-        log.lateral_from_d.append(slots.district[src].astype(np.int64))
-        log.lateral_to_d.append(slots.district[dst].astype(np.int64))
-        log.lateral_s.append(slots.seb[src].astype(np.int64))
+        _log_moves((log.lateral_g, log.lateral_from_d, log.lateral_to_d, log.lateral_s),
+                   gv[got], slots, src, dst)
         _move_person(slots, src, dst, step, promoted=False)
         ext_mask[lv[~got]] = True
 
