@@ -9,6 +9,18 @@ from pathlib import Path
 from placesim import engine, load_data_package, load_scenario_text
 from placesim.testing import write_synthetic_package
 
+#: The smallest valid scenario on the shipped data: one wave of 100 EO posts to Leeds.
+MINIMAL_SCENARIO = """name: ok
+horizon: {start_year: 2023, years: 5}
+waves:
+  - name: w
+    year: 2024
+    posts: {grades: [EO]}
+    count: 100
+    destinations:
+      - {site: leeds, share: 1.0}
+"""
+
 
 @functools.cache
 def synthetic_package(headcount: int = 4000):

@@ -22,24 +22,13 @@ from placesim.scenario import (
     scenario_json_schema,
 )
 
+from .helpers import MINIMAL_SCENARIO
+
 ROOT = Path(__file__).resolve().parent.parent
 BAD = Path(__file__).resolve().parent / "data" / "bad_scenarios"
 GEODATA = ROOT / "geodata"
 
-MINIMAL = """name: ok
-horizon: {start_year: 2023, years: 5}
-waves:
-  - name: w
-    year: 2024
-    posts: {grades: [EO]}
-    count: 100
-    destinations:
-      - {site: leeds, share: 1.0}
-"""
-
-needs_data = pytest.mark.skipif(not (GEODATA / "districts.parquet").is_file(),
-                                reason="geodata/ not built yet")
-
+MINIMAL = MINIMAL_SCENARIO
 
 @pytest.fixture(scope="module")
 def pkg():
@@ -169,7 +158,6 @@ def test_oversized_file_rejected(tmp_path):
 
 # --- checks against the data package ------------------------------------------------------
 
-@needs_data
 @pytest.mark.parametrize("fixture,line,field,words", [
     ("unknown_district.yaml", 9, "waves[0].destinations[0].district",
      "unknown district 'E99999999'"),
@@ -185,7 +173,6 @@ def test_data_checks_name_file_line_field(pkg, fixture, line, field, words):
     assert words in msg, msg
 
 
-@needs_data
 def test_data_checks_origin_site_overrides_and_source(pkg):
     text = MINIMAL.replace("count: 100", "count: 100\n    origin: [E08000035, E0800003X]")
     text += "sites:\n  narnia: {capacity: 10}\n"
@@ -195,7 +182,6 @@ def test_data_checks_origin_site_overrides_and_source(pkg):
     assert "upload.yaml:12: sites.narnia: unknown site 'narnia'" in msg
 
 
-@needs_data
 def test_posts_available_respects_selector(pkg):
     b = pkg.baseline_posts
     london = set(pkg.districts.loc[pkg.districts["is_london"], "lad_code"])
@@ -208,7 +194,6 @@ def test_posts_available_respects_selector(pkg):
     assert f"only {n:,} posts" in msg
 
 
-@needs_data
 def test_minimal_scenario_passes_data_checks(pkg):
     check_against_data(load_scenario_text(MINIMAL), pkg)
 
