@@ -391,13 +391,8 @@ class _Run(RunState):
 
     def available(self, plan: WavePlan) -> int:
         """Posts matching a wave's selector in its origin now."""
-        sl = self.slots
-        mask = plan.origin_mask[sl.district] & plan.grade_mask[sl.grade]
-        if plan.profession >= 0:
-            mask &= sl.profession == plan.profession
-        if plan.role >= 0:
-            mask &= sl.role == plan.role
-        return int(mask.sum())
+        return len(flows.matching_slots(self.slots, self.m.geo, plan.origin_mask,
+                                        plan.grade_mask, plan.profession, plan.role))
 
     def annual_lever(self, name: str, spec) -> None:
         _annual_lever_action(self, name, spec)
