@@ -367,7 +367,8 @@ def run_expected(model: Model) -> ReplicationResult:
     ReplicationResult
         One "replication" whose values are expectations.
     """
-    # The (district x district) products are small: BLAS threads cost more than they gain.
+    # The (district x district) products are small: a second BLAS thread doubles the CPU used
+    # for no gain in wall time, and batch workers already use every core.
     with threadpool_limits(limits=1, user_api="blas"):
         return run_timeline(model, _ExpectedRun(model))
 
