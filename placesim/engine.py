@@ -70,8 +70,14 @@ class Model:
     start_year: int
     years: int
     steps_per_year: int
-    baseline_posts_gd: np.ndarray  # (grade, district)
+    baseline_posts4: np.ndarray  # (grade, district, profession, role) posts
+    baseline_stock: np.ndarray  # (grade, district, seb) people
     data_vintage: str = ""
+
+    @property
+    def baseline_posts_gd(self) -> np.ndarray:
+        """(grade, district) posts at the start."""
+        return self.baseline_posts4.sum(axis=(2, 3))
 
 
 @dataclass
@@ -178,13 +184,19 @@ def prepare(scenario, pkg=None, *, seed: int | None = None) -> Model:
                                 NEVER).astype(np.int16)
     waves = tuple(_plan_wave(i, w, scenario, geo, spy) for i, w in enumerate(scenario.waves))
     capacity = _site_capacity(pkg, scenario, geo)
-    gd = np.zeros((N_GRADES, geo.n_districts))
-    np.add.at(gd, (population.grade.astype(np.int64), population.district.astype(np.int64)), 1)
+    D = geo.n_districts
+    g, d = population.grade.astype(np.int64), population.district.astype(np.int64)
+    cell = (g * D + d) * 4 + population.profession.astype(np.int64) * 2 + population.role
+    posts4 = np.bincount(cell, minlength=N_GRADES * D * 4).reshape(N_GRADES, D, 2, 2)
+    filled = population.seb >= 0
+    stock = np.bincount(((g * D + d) * N_SEB + population.seb)[filled],
+                        minlength=N_GRADES * D * N_SEB).reshape(N_GRADES, D, N_SEB)
     return Model(
         scenario=scenario, params=params, geo=geo, population=population, rules=rules,
         waves=waves, national_cdf=national_cdf, site_capacity=capacity,
         start_year=scenario.horizon.start_year, years=scenario.horizon.years,
-        steps_per_year=spy, baseline_posts_gd=gd, data_vintage=getattr(pkg, "vintage", ""),
+        steps_per_year=spy, baseline_posts4=posts4, baseline_stock=stock,
+        data_vintage=getattr(pkg, "vintage", ""),
     )
 
 
@@ -308,6 +320,22 @@ class RunState:
             kw["low_seb_scs_share"] = sc.low_seb_scs_flow_target.share
         return replace(r, **kw) if kw else r
 
+    def take_pending(self) -> list[tuple[WavePlan, np.ndarray]]:
+        """This step's post moves, one per wave in the order released; clears them.
+
+        A tranche bound for sites with limited desks is released one destination at a time
+        (as desks exist); what a wave releases in one step is moved together, so a step costs
+        one selection per wave rather than one per destination.
+        """
+        merged: dict[int, tuple[WavePlan, np.ndarray]] = {}
+        for plan, per_dest in self.pending:
+            if plan.index in merged:
+                merged[plan.index] = (plan, merged[plan.index][1] + per_dest)
+            else:
+                merged[plan.index] = (plan, per_dest)
+        self.pending = []
+        return list(merged.values())
+
     def relocation_support(self, plan: WavePlan) -> tuple[float, float]:
         """(acceptance multiplier, support per mover in GBP) for a wave's incumbents now."""
         if "relocation_support" in self.active:
@@ -339,10 +367,7 @@ class _Run(RunState):
         self.slots = model.population.copy()
         self.claim = np.full(self.slots.size, -1, dtype=np.int32)
         self.m = model
-        sl = self.slots
-        filled = sl.seb >= 0
-        super().__init__(model, self._count(sl.grade[filled], sl.district[filled],
-                                            sl.seb[filled].astype(np.int64)))
+        super().__init__(model, model.baseline_stock.astype(np.int64))
 
     # -- stock bookkeeping ---------------------------------------------------------------
     def _flat(self, g, d, s):
@@ -361,11 +386,11 @@ class _Run(RunState):
         k = self.step_index
         logbook = flows.StepLog()
         minus, plus = [], []
-        for plan, dest in self.pending:
+        pending = self.take_pending()
+        for plan, dest in pending:
             self._apply_move(plan, dest, logbook, minus, plus)
-        if self.pending:
+        if pending:
             slots.sort()
-        self.pending = []
         rules = self.rules()
         ex = flows.draw_exits(slots, rules.exit_q, self.rng_flows)
         flows.apply_exits(slots, ex, logbook)
@@ -502,11 +527,11 @@ def run_timeline(model: Model, run) -> ReplicationResult:
         yield env.timeout(opens)
         yield container.put(cap)
 
-    def deliver(plan: WavePlan, per_dest: np.ndarray, site: int):
+    def await_desks(plan: WavePlan, per_dest: np.ndarray, desks: simpy.Event):
         """Posts bound for a site with limited desks wait until the desks exist."""
         k = int(per_dest.sum())
         run.awaiting += k
-        yield containers[site][0].get(k)
+        yield desks
         run.awaiting -= k
         run.pending.append((plan, per_dest))
 
@@ -517,15 +542,16 @@ def run_timeline(model: Model, run) -> ReplicationResult:
         total = min(total, int(available))
         for n in _split(total, [1.0] * plan.n_tranches):
             per_dest = _split(int(n), [s for _, s, _ in plan.destinations])
-            free = per_dest.copy()
             for i, (_, _, site) in enumerate(plan.destinations):
                 if per_dest[i] and site in containers:
-                    only = np.zeros_like(per_dest)
-                    only[i] = per_dest[i]
-                    free[i] = 0
-                    env.process(deliver(plan, only, site))
-            if free.sum():
-                run.pending.append((plan, free))
+                    # desks are taken first come, first served; most often they are free now
+                    desks = containers[site][0].get(int(per_dest[i]))
+                    if not desks.triggered:
+                        waiting = np.zeros_like(per_dest)
+                        waiting[i], per_dest[i] = per_dest[i], 0
+                        env.process(await_desks(plan, waiting, desks))
+            if per_dest.sum():
+                run.pending.append((plan, per_dest))
             yield env.timeout(dt)
 
     def lever(name: str, spec):

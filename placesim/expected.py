@@ -9,6 +9,11 @@ It follows the same SimPy timeline (waves, site capacity, levers), so the two mo
 in chance. It answers in tens of milliseconds and is the instant first answer in the app; tests
 hold the stochastic mean to it.
 
+A step is a few passes over arrays of about 12,000 cells plus four (district × district)
+products, so it is written as compiled loops (:mod:`numba`, :func:`_step_kernel` and
+:func:`_move_kernel`): with numpy each of its ~150 array operations cost more in dispatch
+and temporaries than in arithmetic.
+
 Simplifications against the person-level mode (documented, small): the expected mode does not
 track who holds an accelerator role or which profession a candidate has, so those weights act
 only through the acceptance rate, and a person may in expectation move more than once a step.
@@ -18,47 +23,52 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
+import scipy.linalg.cython_blas  # noqa: F401  (the BLAS numba's np.dot calls)
+from numba import njit
+from threadpoolctl import ThreadpoolController
 
 from .engine import Model, ReplicationResult, RunState, run_timeline
 from .flows import LOCAL_ROUNDS, POLICY, REMOTE_ROUNDS
 from .grades import GRADES, ROLES, SEB_CLASSES
-from .population import N_GRADES, N_SEB, START_TENURE_STEPS
+from .population import N_GRADES, START_TENURE_STEPS
 
 LOW = SEB_CLASSES.index("low")
 PO = ROLES.index("private_office")
+TINY = 1e-12
+_BLAS = ThreadpoolController()
+"""Limits BLAS to one thread during a run: the mode is meant to take one core (batch workers
+and the app's other sessions use the rest), and its products are too small to gain much."""
 
 
 class _ExpectedRun(RunState):
     """Expected-value state with the interface :func:`placesim.engine.run_timeline` drives."""
 
     def __init__(self, model: Model):
-        geo, slots = model.geo, model.population
-        D = geo.n_districts
-        g, d = slots.grade.astype(np.int64), slots.district.astype(np.int64)
-        cell = (g * D + d) * 4 + slots.profession.astype(np.int64) * 2 + slots.role
-        self.posts4 = np.bincount(cell, minlength=N_GRADES * D * 4).reshape(
-            N_GRADES, D, 2, 2).astype(float)
-        super().__init__(model, np.bincount(
-            (g * D + d) * N_SEB + slots.seb, minlength=N_GRADES * D * N_SEB
-        ).reshape(N_GRADES, D, N_SEB).astype(float))
+        geo = model.geo
+        self.posts4 = model.baseline_posts4.astype(float)  # (grade, district, prof, role)
+        super().__init__(model, model.baseline_stock.astype(float))
         self.min_steps = max(int(model.rules.min_steps_in_grade), 0)
-        # people who entered their grade in each of the last min_steps steps (not yet eligible)
-        self.recent = [self.stock / START_TENURE_STEPS for _ in range(self.min_steps)]
-        # kernel of relocation: base * decay^(distance/100) between different areas
+        # people who entered their grade in each of the last min_steps steps (not yet
+        # eligible), a ring whose oldest entry is at ``recent_head``
+        self.recent = np.repeat((self.stock / START_TENURE_STEPS)[None], self.min_steps, axis=0)
+        self.recent_head = 0
+        self.recent_total = self.recent.sum(axis=0)
+        self._rules_cache = None
+        self.entered = np.zeros_like(self.stock)
         r = model.rules
         # float32 halves the cost of the (district x district) products; sums stay float64
-        self.kernel = r.relocation_kernel.astype(np.float32)
-        self.kernel_into_london = np.ascontiguousarray(
-            self.kernel[~geo.is_london][:, geo.is_london].T)
-        self.area_order = np.argsort(geo.area, kind="stable")  # districts grouped by area
-        self.area_starts = np.searchsorted(geo.area[self.area_order], np.arange(geo.n_areas))
+        self.kernel = np.ascontiguousarray(r.relocation_kernel, dtype=np.float32)
+        self.kernel_t = np.ascontiguousarray(self.kernel.T)
+        self.area = geo.area.astype(np.int64)
+        self.n_areas = geo.n_areas
         self._posts_facts = None  # cached while posts stay put
         self.recruit_pdf = np.diff(np.concatenate(
             [np.zeros(r.recruit_cdf.shape[:2] + (1,)), r.recruit_cdf], axis=2), axis=2)
-        self.national_pdf = np.diff(np.concatenate(
-            [np.zeros((N_GRADES, 1)), model.national_cdf], axis=1), axis=1)
+        self.national_pdf = np.ascontiguousarray(np.diff(np.concatenate(
+            [np.zeros((N_GRADES, 1)), model.national_cdf], axis=1), axis=1))
+        self.no_freeze = np.ones((N_GRADES, geo.n_districts))
         self.mentored_share = 0.0
+        self._origins: dict[int, np.ndarray] = {}  # origin districts of each wave
 
     # --- timeline interface ----------------------------------------------------------------
     def available(self, plan) -> float:
@@ -83,276 +93,431 @@ class _ExpectedRun(RunState):
             self.mentored_share = spec.coverage
 
     def result(self) -> ReplicationResult:
-        cols = ["wave", "year", "from", "to", "posts"]
-        if not self.move_rows:
-            return ReplicationResult(replication=0, years=self.records,
-                                     moves=pd.DataFrame(columns=cols))
-        rows = self.move_rows
+        D = self.m.geo.n_districts
+        keys, posts = [np.empty(0, np.int64)], [np.empty(0)]
+        for wave, year, origins, dests, amount in self.move_rows:
+            cell = (origins[:, None] * D + dests[None, :]).ravel()
+            keys.append(((wave * 10_000 + year - self.m.start_year) * D * D) + cell)
+            posts.append(amount.ravel())
+        uniq, inverse = np.unique(np.concatenate(keys), return_inverse=True)
+        to, rest = uniq % D, uniq // D
+        frm, rest = rest % D, rest // D
         moves = pd.DataFrame({
-            "wave": np.concatenate([np.full(a.size, w) for w, _, _, _, a in rows]),
-            "year": np.concatenate([np.full(a.size, y) for _, y, _, _, a in rows]),
-            "from": np.concatenate([np.repeat(o, len(d)) for _, _, o, d, _ in rows]),
-            "to": np.concatenate([np.tile(d, len(o)) for _, _, o, d, _ in rows]),
-            "posts": np.concatenate([a.ravel() for *_, a in rows]),
+            "wave": rest // 10_000, "year": rest % 10_000 + self.m.start_year, "from": frm,
+            "to": to, "posts": np.bincount(inverse, weights=np.concatenate(posts),
+                                           minlength=len(uniq)),
         })
-        if len(moves):
-            moves = moves.groupby(["wave", "year", "from", "to"], as_index=False)["posts"].sum()
         return ReplicationResult(replication=0, years=self.records, moves=moves)
 
     # --- one step ------------------------------------------------------------------------
     def step(self):
         rules = self.rules()
-        entered = np.zeros_like(self.stock)
-        for plan, per_dest in self.pending:
-            self._move(plan, per_dest, rules, entered)
-        self.pending = []
-        ex = self.stock * rules.exit_q[:, None, None]
-        self.stock -= ex
-        self.exits += ex
-        eligible = np.maximum(self.stock - sum(self.recent) if self.recent else self.stock, 0)
-        posts = self._posts(rules)[0]
-        vac = np.maximum(posts - self._seb_total(self.stock), 0)
-        self._fill(vac, eligible, rules, entered)
-        self.exposure += self.stock / self.m.steps_per_year
+        self.entered[:] = 0.0
+        for plan, per_dest in self.take_pending():
+            self._move(plan, per_dest)
+        posts, policy_share, posts_area_below, grade_size = self._posts()
+        r = self._rule_arrays(rules)
+        self.to_london += _step_kernel(
+            self.stock, self.exits, self.exposure, self.promotions, self.entered, self.recent,
+            self.recent_head, self.recent_total, posts, posts_area_below, policy_share,
+            r["w_grade"], rules.policy_match_weight, grade_size, rules.exit_q,
+            rules.lateral_share, r["internal"], r["odds"], r["wr_factor"], r["will"],
+            self.kernel, self.kernel_t, self.area, self.n_areas, self.m.geo.is_london,
+            r["ext_keep"], self.recruit_pdf, float(self.m.steps_per_year))
         if self.min_steps:
-            self.recent = self.recent[1:] + [entered]
+            self.recent_head = (self.recent_head + 1) % self.min_steps
         self.step_index += 1
 
-    def _odds(self, rules):
-        """(grade, seb) promotion odds into each grade, with mentoring spread over low SEB."""
+    def _rule_arrays(self, rules) -> dict:
+        """What the kernel needs from this step's rules, kept while the rules stay the same."""
+        key = (rules, self.mentored_share)
+        if self._rules_cache is not None and self._rules_cache[0][0] is rules \
+                and self._rules_cache[0][1] == self.mentored_share:
+            return self._rules_cache[1]
         odds = rules.seb_odds.copy()
-        if rules.mentoring_multiplier != 1.0:
+        if rules.mentoring_multiplier != 1.0:  # mentoring spread over the low-SEB pool
             odds[:, LOW] *= 1 + self.mentored_share * (rules.mentoring_multiplier - 1)
-        return odds
-
-    def _w_max(self, rules, policy_share):
-        """(grade, district) rejection envelope of promotions into grades 1.."""
-        w = rules.seb_odds[1:].max(axis=1) * rules.accelerator_weight
-        w = w * max(rules.mentoring_multiplier, 1) * max(rules.london_advantage, 1.0)
-        return w[:, None] * (1 + policy_share * (rules.policy_match_weight - 1))
-
-    @staticmethod
-    def _post_total(x):
-        """``x.sum(axis=(2, 3))`` over profession and role, without the slow short reduction."""
-        return x[:, :, 0, 0] + x[:, :, 0, 1] + x[:, :, 1, 0] + x[:, :, 1, 1]
-
-    @staticmethod
-    def _seb_total(x):
-        """``x.sum(axis=-1)`` over the three SEB classes, without numpy's slow short reduction."""
-        return x[..., 0] + x[..., 1] + x[..., 2]
-
-    def _back(self, ratio):
-        """Sum over destination districts of ``kernel[src, dst] * ratio[g, dst]`` → (g, src)."""
-        return (self.kernel @ ratio.T.astype(np.float32)).T.astype(np.float64)
-
-    def _by_area(self, x):
-        """Sum ``x[g, d, ...]`` over the districts of each labour-market area → (g, area, ...)."""
-        return np.add.reduceat(x[:, self.area_order], self.area_starts, axis=1)
-
-    def _posts(self, rules):
-        """Post counts and what follows from them, recomputed only after posts move."""
-        if self._posts_facts is None:
-            tiny = 1e-12
-            posts = self._post_total(self.posts4)  # (G, D)
-            policy_share = self.posts4[1:, :, POLICY].sum(axis=2) / np.maximum(posts[1:], tiny)
-            self._posts_facts = (
-                posts,
-                policy_share,
-                self._by_area(posts[:-1]),  # (G-1, A) candidate blocks for promotions
-                np.maximum(posts.sum(axis=1), tiny)[:, None],  # (G, 1) national grade sizes
-            )
-        return self._posts_facts
-
-    @staticmethod
-    def _success(p, rounds: int):
-        """Chance that ``rounds`` independent draws with acceptance ``p`` find someone."""
-        miss, base, n = np.ones_like(p), 1 - p, rounds
-        while n:  # (1 - p) ** rounds by squaring: numpy's float power is slow
-            if n & 1:
-                miss = miss * base
-            base = base * base
-            n >>= 1
-        return 1 - miss
-
-    def _reach(self, x):
-        """Sum over source districts of ``kernel[src, dst] * x[g, src, s]`` → (g, dst, s)."""
-        G, D, S = x.shape
-        flat = x.transpose(1, 0, 2).reshape(D, G * S).astype(np.float32)
-        out = (self.kernel.T @ flat).astype(np.float64)
-        return out.reshape(D, G, S).transpose(1, 0, 2)
-
-    def _fill(self, vac, eligible, rules, entered):
-        """Fill every grade's vacancies (grade, district); chains continue next step.
-
-        All grades at once: promotions into grade g draw on grade g-1 and lateral moves on the
-        pool left after promotions out of it — the order of the person-level mode's vacancy
-        chains. Local promotions succeed with the chance that a rejection-sampling search of
-        the area's block succeeds; the rest search nationally, weighted by willingness to move.
-        """
-        geo, area = self.m.geo, self.m.geo.area
-        tiny = 1e-12
-        posts, policy_share, B_area, grade_size = self._posts(rules)
-        lat = rules.lateral_share[:, None]
-        v_lat = vac * lat
+        odds = np.ascontiguousarray(odds[1:])
+        w_grade = rules.seb_odds[1:].max(axis=1) * rules.accelerator_weight
+        w_grade = w_grade * max(rules.mentoring_multiplier, 1) * max(rules.london_advantage, 1.0)
+        ext_keep = self.no_freeze
+        if rules.freeze_share > 0:  # a London recruitment freeze leaves some posts empty
+            blocked = rules.freeze_grades[:, None] & self.m.geo.is_london[None, :]
+            ext_keep = np.where(blocked, 1 - rules.freeze_share, 1.0)
         internal = rules.internal_share.copy()
         internal[0] = 0.0
-        v_int = vac * (1 - lat) * internal[:, None]
-        v_ext = vac - v_lat - v_int
+        arrays = {
+            "odds": odds, "w_grade": w_grade, "ext_keep": ext_keep, "internal": internal,
+            "will": rules.willingness * rules.support_willingness,
+            "wr_factor": odds * rules.willingness[None, :] * rules.support_willingness,
+        }
+        self._rules_cache = (key, arrays)
+        return arrays
 
-        # promotions into grades 1.. from the grade below: local stage
-        E = eligible[:-1]  # (G-1, D, S) pools of the grade below
-        odds = self._odds(rules)[1:]
-        w_max = self._w_max(rules, policy_share)  # (G-1, D)
-        W = E * odds[:, None, :]
-        W_area = self._by_area(W)  # (G-1, A, S)
-        W_area_tot = self._seb_total(W_area)
-        a_loc = W_area_tot[:, area] / np.maximum(w_max * B_area[:, area], tiny)
-        want = v_int[1:] * self._success(np.clip(a_loc, 0, 1), LOCAL_ROUNDS)
-        want_area = self._by_area(want)
-        cap = self._seb_total(self._by_area(E))
-        scale = np.where(want_area > cap, cap / np.maximum(want_area, tiny), 1.0)
-        filled = want * scale[:, area]
-        filled_area = self._by_area(filled)
-        mix_area = W_area / np.maximum(W_area_tot[:, :, None], tiny)
-        plus = filled[:, :, None] * mix_area[:, area]
-        minus = W / np.maximum(W_area_tot[:, area][:, :, None], tiny) \
-            * filled_area[:, area][:, :, None]
-        self._promote(minus, plus, eligible, entered)
+    def _posts(self):
+        """Post counts and what follows from them, recomputed only after posts move."""
+        if self._posts_facts is None:
+            p4 = self.posts4
+            posts = p4[:, :, 0, 0] + p4[:, :, 0, 1] + p4[:, :, 1, 0] + p4[:, :, 1, 1]  # (G, D)
+            policy = p4[1:, :, POLICY, 0] + p4[1:, :, POLICY, 1]
+            policy_share = policy / np.maximum(posts[1:], TINY)
+            area_posts = np.zeros((N_GRADES - 1, self.n_areas))
+            np.add.at(area_posts.T, self.area, posts[:-1].T)  # candidate blocks of promotions
+            self._posts_facts = (np.ascontiguousarray(posts), policy_share, area_posts,
+                                 np.maximum(posts.sum(axis=1), TINY))
+        return self._posts_facts
 
-        # remote stage: candidates elsewhere, weighted by willingness and distance
-        rest = v_int[1:] - filled
-        pool = np.maximum(eligible[:-1], 0)
-        Wr = pool * (odds * rules.willingness[None, :] * rules.support_willingness)[:, None, :]
-        reach = self._reach(Wr)  # (G-1, D vac, S)
-        z = self._seb_total(reach)
-        a_rem = np.minimum(z / (w_max * grade_size[:-1]), 1)
-        filled_r = rest * self._success(a_rem, REMOTE_ROUNDS)
-        ratio = filled_r / np.maximum(z, tiny)
-        back = self._back(ratio)  # (G-1, D src)
-        minus_r = Wr * back[:, :, None]
-        over = minus_r.sum(axis=(1, 2)) / np.maximum(pool.sum(axis=(1, 2)), tiny)
-        cut = np.where(over > 1, 1 / np.maximum(over, tiny), 1.0)  # cannot exceed the pool
-        minus_r *= cut[:, None, None]
-        filled_r *= cut[:, None]
-        ratio *= cut[:, None]
-        plus_r = reach * ratio[:, :, None]
-        # promotions into London of people from outside it (by SEB)
-        src = Wr[:, ~geo.is_london].transpose(1, 0, 2).reshape(-1, Wr.shape[0] * N_SEB)
-        into = (self.kernel_into_london @ src.astype(np.float32)).reshape(
-            -1, Wr.shape[0], N_SEB)  # (London district, G-1, S)
-        self.to_london += (into * ratio[:, geo.is_london].T[:, :, None]).sum(axis=(0, 1))
-        self._promote(minus_r, plus_r, eligible, entered)
-        v_ext[1:] += rest - filled_r
-
-        # lateral moves within each grade
-        El = np.maximum(eligible, 0)
-        Wl = El * (rules.willingness * rules.support_willingness)[None, None, :]
-        reach = self._reach(Wl)
-        z = self._seb_total(reach)
-        a = np.minimum(z / grade_size, 1)
-        filled = v_lat * self._success(a, REMOTE_ROUNDS)
-        ratio = filled / np.maximum(z, tiny)
-        minus = Wl * self._back(ratio)[:, :, None]
-        self.stock += reach * ratio[:, :, None] - minus
-        eligible -= minus
-        v_ext += v_lat - filled
-
-        # external recruits (a London freeze leaves some posts empty)
-        if rules.freeze_share > 0:
-            blocked = rules.freeze_grades[:, None] & geo.is_london[None, :]
-            v_ext = v_ext * np.where(blocked, 1 - rules.freeze_share, 1.0)
-        add = v_ext[:, :, None] * self.recruit_pdf
-        self.stock += add
-        entered += add
-
-    def _promote(self, minus, plus, eligible, entered):
-        """Promotions into grades 1..: ``minus`` leaves the grade below (by origin district)."""
-        self.stock[:-1] -= minus
-        eligible[:-1] -= minus
-        self.stock[1:] += plus
-        entered[1:] += plus
-        self.promotions[1:] += minus
-
-    def _move(self, plan, per_dest, rules, entered):
+    def _move(self, plan, per_dest):
         """Move posts of one wave tranche to all its destinations at once, in expectation."""
         m, geo = self.m, self.m.geo
-        origins, match = self._matching(plan)
-        total = match.sum()
-        if total <= 0:
-            return
         n = float(per_dest.sum())
-        moved4 = match * min(n / total, 1.0)  # (G, O, P, R) posts leaving each origin cell
-        moved_gd = self._post_total(moved4)
-        keep = moved_gd.sum(axis=0) > 0
-        origins, moved4, moved_gd = origins[keep], moved4[:, keep], moved_gd[:, keep]
-        # destination districts and the share of the tranche each receives
         dests, f = [], []
         for (districts, _, _), k in zip(plan.destinations, per_dest, strict=True):
             if k:
                 dests += list(districts)
                 f += [k / n / len(districts)] * len(districts)
-        dests, f = np.asarray(dests, np.int64), np.asarray(f)
-        if len(dests) == 0:
+        if not dests:
             return
-        stock_o = self.stock[:, origins]  # (G, O, S)
-        posts_o = self._post_total(self.posts4[:, origins])
-        share_moved = np.where(posts_o > 0, moved_gd / np.maximum(posts_o, 1e-12), 0)
-        people = stock_o * share_moved[:, :, None]  # incumbents of the moved posts (G, O, S)
-        self.posts4[:, origins] -= moved4
-        np.add.at(self.posts4.transpose(1, 0, 2, 3), dests,
-                  moved4.sum(axis=1)[None] * f[:, None, None, None])
-        self._posts_facts = None
-
+        dests, f = np.asarray(dests, np.int64), np.asarray(f)
+        origins = self._origins.get(plan.index)
+        if origins is None:
+            origins = self._origins[plan.index] = np.flatnonzero(plan.origin_mask)
         support, support_gbp = self.relocation_support(plan)
-        dist = geo.distance_km[origins][:, dests].astype(float)  # (O, M)
-        p = (plan.accept_by_grade[:, None, None] * plan.per_100km ** (dist / 100.0)[None]
-             * support)[..., None] * np.ones(N_SEB)  # (G, O, M, S)
-        p[..., 0] *= plan.high_seb_multiplier
-        inc = people[:, :, None, :] * f[None, None, :, None]  # incumbents by destination
-        movers = inc * np.minimum(p, 1.0)
-        stay = inc - movers
-        self.stock[:, origins] -= inc.sum(axis=2)
-        np.add.at(self.stock.transpose(1, 0, 2), dests, movers.sum(axis=1).transpose(1, 0, 2))
-        self.reloc_movers += movers.sum(axis=(0, 1, 2))
-        leave_total = stay.sum(axis=(0, 1, 2)) * (1 - plan.redeploy_share)
-        # redeployed: into same-grade vacancies of their own area, if any
-        leave_total += self._redeploy(stay.sum(axis=2) * plan.redeploy_share, origins)
-        if plan.backfill_anywhere:
-            empty = moved_gd.sum(axis=1)[:, None] * f - movers.sum(axis=(1, 3))
-            add = np.maximum(empty, 0)[:, :, None] * self.national_pdf[:, None, :]  # (G, M, S)
-            np.add.at(self.stock.transpose(1, 0, 2), dests, add.transpose(1, 0, 2))
-            np.add.at(entered.transpose(1, 0, 2), dests, add.transpose(1, 0, 2))
-        amount = moved_gd.sum(axis=0)[:, None] * f[None, :]  # (O, M)
-        self.move_rows.append((plan.index, self.year, origins, dests, amount))
-        self.moved_total += amount.sum()
-        self.moved_out += amount[geo.is_london[origins]][:, ~geo.is_london[dests]].sum()
-        self.moved_cold += amount[:, geo.is_coldspot[dests]].sum()
-        self.reloc_leavers += leave_total
-        self.cost += (self.reloc_movers.sum() - getattr(self, "_movers_costed", 0.0)) * (
-            m.params.cost_mover_gbp + support_gbp) + leave_total.sum() * m.params.cost_leaver_gbp
-        self._movers_costed = self.reloc_movers.sum()
-
-    def _redeploy(self, red, origins) -> np.ndarray:
-        """Place ``red`` (grade, origin, SEB) in same-grade vacancies of their own area.
-
-        Returns those who found no vacancy, by SEB (they leave).
-        """
-        geo = self.m.geo
-        posts = self._post_total(self.posts4)
-        vac_area = self._by_area(np.maximum(posts - self._seb_total(self.stock), 0))  # (G, A)
-        want = np.zeros_like(vac_area)
-        np.add.at(want.T, geo.area[origins], self._seb_total(red).T)
-        fill = np.minimum(want, vac_area)
-        rate = np.where(want > 0, fill / np.maximum(want, 1e-12), 0)  # (G, A)
-        placed = red * rate[:, geo.area[origins]][:, :, None]
-        # placed people take a vacancy in their own area (kept in their origin district)
-        self.stock[:, origins] += placed
-        return (red - placed).sum(axis=(0, 1))
+        movers, leavers, moved_o = _move_kernel(
+            self.stock, self.posts4, self.entered, origins, plan.grade_mask, plan.profession,
+            plan.role, n, dests, f, geo.distance_km, plan.accept_by_grade, plan.per_100km,
+            support, plan.high_seb_multiplier, plan.redeploy_share, plan.backfill_anywhere,
+            self.national_pdf, self.area, self.n_areas)
+        keep = moved_o > 0
+        if not keep.any():
+            return
+        self._posts_facts = None
+        self.move_rows.append((plan.index, self.year, origins[keep], dests,
+                               moved_o[keep][:, None] * f[None, :]))
+        moved = moved_o.sum()
+        self.moved_total += moved * f.sum()
+        self.moved_out += moved_o[geo.is_london[origins]].sum() * f[~geo.is_london[dests]].sum()
+        self.moved_cold += moved * f[geo.is_coldspot[dests]].sum()
+        self.reloc_movers += movers
+        self.reloc_leavers += leavers
+        self.cost += (movers.sum() * (m.params.cost_mover_gbp + support_gbp)
+                      + leavers.sum() * m.params.cost_leaver_gbp)
 
     def year_end(self, year_number: int):
-        posts4 = self.posts4
-        self._record_year(year_number, self._post_total(posts4),
-                          posts4[:, :, POLICY].sum(axis=2), posts4[:, :, :, PO].sum(axis=2))
+        p4 = self.posts4
+        self._record_year(year_number, self._posts()[0].copy(),
+                          p4[:, :, POLICY, 0] + p4[:, :, POLICY, 1],
+                          p4[:, :, 0, PO] + p4[:, :, 1, PO])
+
+
+@njit(cache=True, inline="always")
+def _success(p, rounds):
+    """Chance that ``rounds`` independent draws with acceptance ``p`` find someone."""
+    miss, base, n = 1.0, 1.0 - p, rounds
+    while n:
+        if n & 1:
+            miss *= base
+        base *= base
+        n >>= 1
+    return 1.0 - miss
+
+
+@njit(cache=True, error_model="numpy")
+def _step_kernel(stock, exits, exposure, promotions, entered, recent, recent_head,
+                 recent_total, posts, posts_area_below, policy_share, w_grade,
+                 policy_match_weight, grade_size, exit_q, lat, internal, odds, wr_factor, will,
+                 kernel, kernel_t, area, n_areas, is_london, ext_keep, recruit_pdf,
+                 steps_per_year):
+    """One step of the expected flows, in place; returns promotions into London by SEB.
+
+    Exits at their grade rates; then every grade's vacancies (posts minus people) are filled
+    at once: promotions into grade g draw on grade g-1 and lateral moves on the pool left
+    after promotions out of it — the order of the person-level mode's vacancy chains. Local
+    promotions succeed with the chance that a rejection-sampling search of the area's block
+    succeeds; the rest search nationally, weighted by willingness to move and the relocation
+    kernel (zero within an area, so London's own districts never count as "into London");
+    what is left is recruited from the local labour market. Chains continue next step.
+    People who entered their grade in the last ``len(recent)`` steps (``recent_total``) are
+    not yet eligible; this step's entrants replace the oldest of them.
+    """
+    G, D, S = stock.shape
+    H = G - 1  # grades that can be promoted from
+    A = n_areas
+    eligible = np.empty((G, D, S))
+    vac = np.empty((G, D))
+    for g in range(G):
+        q = exit_q[g]
+        for d in range(D):
+            people = 0.0
+            for s in range(S):
+                ex = stock[g, d, s] * q
+                stock[g, d, s] -= ex
+                exits[g, d, s] += ex
+                eligible[g, d, s] = max(stock[g, d, s] - recent_total[g, d, s], 0.0)
+                people += stock[g, d, s]
+            vac[g, d] = max(posts[g, d] - people, 0.0)
+    w_max = np.empty((H, D))  # the rejection envelope of promotions into each grade
+    for h in range(H):
+        for d in range(D):
+            w_max[h, d] = w_grade[h] * (1 + policy_share[h, d] * (policy_match_weight - 1))
+    v_lat = np.empty((G, D))
+    v_int = np.empty((G, D))
+    v_ext = np.empty((G, D))
+    for g in range(G):
+        for d in range(D):
+            v = vac[g, d]
+            v_lat[g, d] = v * lat[g]
+            v_int[g, d] = v * (1 - lat[g]) * internal[g]
+            v_ext[g, d] = v - v_lat[g, d] - v_int[g, d]
+
+    # promotions into grades 1.. from the grade below: local stage, by labour-market area
+    w_area = np.zeros((H, A, S))
+    cap = np.zeros((H, A))
+    for h in range(H):
+        for d in range(D):
+            a = area[d]
+            for s in range(S):
+                e = eligible[h, d, s]
+                w_area[h, a, s] += e * odds[h, s]
+                cap[h, a] += e
+    w_area_tot = np.zeros((H, A))
+    for h in range(H):
+        for a in range(A):
+            w_area_tot[h, a] = w_area[h, a, 0] + w_area[h, a, 1] + w_area[h, a, 2]
+    want = np.empty((H, D))
+    want_area = np.zeros((H, A))
+    for h in range(H):
+        for d in range(D):
+            a = area[d]
+            acc_p = w_area_tot[h, a] / max(w_max[h, d] * posts_area_below[h, a], 1e-12)
+            acc_p = min(max(acc_p, 0.0), 1.0)
+            want[h, d] = v_int[h + 1, d] * _success(acc_p, LOCAL_ROUNDS)
+            want_area[h, a] += want[h, d]
+    filled = np.empty((H, D))
+    filled_area = np.zeros((H, A))
+    for h in range(H):
+        for d in range(D):
+            a = area[d]
+            scale = cap[h, a] / max(want_area[h, a], 1e-12) if want_area[h, a] > cap[h, a] \
+                else 1.0
+            filled[h, d] = want[h, d] * scale
+            filled_area[h, a] += filled[h, d]
+    for h in range(H):
+        for d in range(D):
+            a = area[d]
+            tot = max(w_area_tot[h, a], 1e-12)
+            for s in range(S):
+                plus = filled[h, d] * (w_area[h, a, s] / tot)
+                minus = eligible[h, d, s] * odds[h, s] / tot * filled_area[h, a]
+                stock[h, d, s] -= minus
+                eligible[h, d, s] -= minus
+                stock[h + 1, d, s] += plus
+                entered[h + 1, d, s] += plus
+                promotions[h + 1, d, s] += minus
+
+    # remote stage: candidates elsewhere, weighted by willingness and distance; the
+    # (district x district) products run in float32, everything else in float64
+    wr = np.empty((H, D, S))
+    wr32 = np.empty((D, H * S), np.float32)  # (source district, grade x SEB)
+    pool_tot = np.zeros(H)
+    for h in range(H):
+        for d in range(D):
+            for s in range(S):
+                p = max(eligible[h, d, s], 0.0)
+                pool_tot[h] += p
+                wr[h, d, s] = p * wr_factor[h, s]
+                wr32[d, h * S + s] = wr[h, d, s]
+    reach = np.dot(kernel_t, wr32)  # (destination district, grade x SEB)
+    ratio = np.empty((H, D))
+    ratio32 = np.empty((D, H), np.float32)
+    filled_r = np.empty((H, D))
+    for h in range(H):
+        for d in range(D):
+            z = float(reach[d, h * S]) + float(reach[d, h * S + 1]) + float(reach[d, h * S + 2])
+            a_rem = min(z / (w_max[h, d] * grade_size[h]), 1.0)
+            filled_r[h, d] = (v_int[h + 1, d] - filled[h, d]) * _success(a_rem, REMOTE_ROUNDS)
+            ratio[h, d] = filled_r[h, d] / max(z, 1e-12)
+            ratio32[d, h] = ratio[h, d]
+    back = np.dot(kernel, ratio32)  # (source district, grade)
+    cut = np.ones(H)
+    for h in range(H):
+        taken = 0.0
+        for d in range(D):
+            b = float(back[d, h])
+            for s in range(S):
+                taken += wr[h, d, s] * b
+        over = taken / max(pool_tot[h], 1e-12)
+        if over > 1:  # cannot exceed the pool
+            cut[h] = 1 / max(over, 1e-12)
+    to_london = np.zeros(S)
+    for h in range(H):
+        c = cut[h]
+        for d in range(D):
+            r = ratio[h, d] * c
+            b = float(back[d, h])
+            for s in range(S):
+                minus = wr[h, d, s] * b * c
+                plus = float(reach[d, h * S + s]) * r
+                stock[h, d, s] -= minus
+                eligible[h, d, s] -= minus
+                stock[h + 1, d, s] += plus
+                entered[h + 1, d, s] += plus
+                promotions[h + 1, d, s] += minus
+                if is_london[d]:
+                    to_london[s] += plus
+            v_ext[h + 1, d] += v_int[h + 1, d] - filled[h, d] - filled_r[h, d] * c
+
+    # lateral moves within each grade
+    wl = np.empty((G, D, S))
+    wl32 = np.empty((D, G * S), np.float32)
+    for g in range(G):
+        for d in range(D):
+            for s in range(S):
+                wl[g, d, s] = max(eligible[g, d, s], 0.0) * will[s]
+                wl32[d, g * S + s] = wl[g, d, s]
+    reach = np.dot(kernel_t, wl32)
+    ratio = np.empty((G, D))
+    ratio32 = np.empty((D, G), np.float32)
+    for g in range(G):
+        for d in range(D):
+            z = float(reach[d, g * S]) + float(reach[d, g * S + 1]) + float(reach[d, g * S + 2])
+            done = v_lat[g, d] * _success(min(z / grade_size[g], 1.0), REMOTE_ROUNDS)
+            ratio[g, d] = done / max(z, 1e-12)
+            ratio32[d, g] = ratio[g, d]
+            v_ext[g, d] += v_lat[g, d] - done
+    back = np.dot(kernel, ratio32)
+    for g in range(G):
+        for d in range(D):
+            r, b = ratio[g, d], float(back[d, g])
+            for s in range(S):
+                minus = wl[g, d, s] * b
+                stock[g, d, s] += float(reach[d, g * S + s]) * r - minus
+                eligible[g, d, s] -= minus
+
+    # external recruits from the local labour market's SEB mix
+    for g in range(G):
+        for d in range(D):
+            v = v_ext[g, d] * ext_keep[g, d]
+            for s in range(S):
+                add = v * recruit_pdf[g, d, s]
+                stock[g, d, s] += add
+                entered[g, d, s] += add
+                exposure[g, d, s] += stock[g, d, s] / steps_per_year
+    if recent.shape[0]:
+        oldest, new, total = recent[recent_head], entered.reshape(-1), recent_total.reshape(-1)
+        oldest = oldest.reshape(-1)
+        for i in range(total.size):
+            total[i] += new[i] - oldest[i]
+            oldest[i] = new[i]
+    return to_london
+
+
+@njit(cache=True, error_model="numpy")
+def _move_kernel(stock, posts4, entered, origins, grade_mask, profession, role, n, dests, f,
+                 distance_km, accept_by_grade, per_100km, support, high_seb_multiplier,
+                 redeploy_share, backfill_anywhere, national_pdf, area, n_areas):
+    """Move ``n`` posts matching a selector from ``origins`` to ``dests`` (shares ``f``).
+
+    Posts leave each matching (grade, origin, profession, role) cell in proportion; their
+    incumbents accept with a probability by grade, SEB and distance (times relocation
+    support), and of the rest a share is redeployed into same-grade vacancies of their own
+    area while there are any, and the others leave. With ``backfill_anywhere`` the posts left
+    empty are filled at once from the national mix. Returns (movers by SEB, leavers by SEB,
+    posts moved out of each origin).
+    """
+    G, D, S = stock.shape
+    n_origins, M = len(origins), len(dests)
+    total = 0.0
+    for g in range(G):
+        if grade_mask[g]:
+            for i in range(n_origins):
+                for p in range(2):
+                    for r in range(2):
+                        if (profession < 0 or p == profession) and (role < 0 or r == role):
+                            total += posts4[g, origins[i], p, r]
+    movers_s = np.zeros(S)
+    leavers_s = np.zeros(S)
+    moved_o = np.zeros(n_origins)
+    if total <= 0:
+        return movers_s, leavers_s, moved_o
+    share = min(n / total, 1.0)
+    people = np.zeros((G, n_origins, S))  # incumbents of the moved posts
+    moved_g = np.zeros(G)
+    for g in range(G):
+        if not grade_mask[g]:
+            continue
+        for i in range(n_origins):
+            o = origins[i]
+            before = posts4[g, o, 0, 0] + posts4[g, o, 0, 1] + posts4[g, o, 1, 0] \
+                + posts4[g, o, 1, 1]
+            moved = 0.0
+            for p in range(2):
+                for r in range(2):
+                    if (profession < 0 or p == profession) and (role < 0 or r == role):
+                        x = posts4[g, o, p, r] * share
+                        posts4[g, o, p, r] -= x
+                        for j in range(M):
+                            posts4[g, dests[j], p, r] += x * f[j]
+                        moved += x
+            moved_o[i] += moved
+            moved_g[g] += moved
+            if before > 0:
+                for s in range(S):
+                    people[g, i, s] = stock[g, o, s] * (moved / before)
+    decay = np.empty((n_origins, M))
+    for i in range(n_origins):
+        for j in range(M):
+            decay[i, j] = per_100km ** (distance_km[origins[i], dests[j]] / 100.0)
+    stay = np.zeros((G, n_origins, S))
+    arrived = np.zeros((G, M))
+    for g in range(G):
+        if moved_g[g] == 0:
+            continue
+        for i in range(n_origins):
+            o = origins[i]
+            for s in range(S):
+                for j in range(M):
+                    inc = people[g, i, s] * f[j]
+                    p = accept_by_grade[g] * decay[i, j] * support
+                    if s == 0:
+                        p *= high_seb_multiplier
+                    mv = inc * min(p, 1.0)
+                    stock[g, o, s] -= inc
+                    stock[g, dests[j], s] += mv
+                    arrived[g, j] += mv
+                    movers_s[s] += mv
+                    stay[g, i, s] += inc - mv
+    # redeployed: into same-grade vacancies of their own area, while there are any
+    vac_area = np.zeros((G, n_areas))
+    for g in range(G):
+        for d in range(D):
+            v = posts4[g, d, 0, 0] + posts4[g, d, 0, 1] + posts4[g, d, 1, 0] + posts4[g, d, 1, 1] \
+                - (stock[g, d, 0] + stock[g, d, 1] + stock[g, d, 2])
+            vac_area[g, area[d]] += max(v, 0.0)
+    want = np.zeros((G, n_areas))
+    for g in range(G):
+        for i in range(n_origins):
+            for s in range(S):
+                want[g, area[origins[i]]] += stay[g, i, s] * redeploy_share
+    for g in range(G):
+        for i in range(n_origins):
+            a = area[origins[i]]
+            rate = min(want[g, a], vac_area[g, a]) / max(want[g, a], 1e-12) \
+                if want[g, a] > 0 else 0.0
+            for s in range(S):
+                red = stay[g, i, s] * redeploy_share
+                placed = red * rate
+                stock[g, origins[i], s] += placed  # kept in their origin district
+                leavers_s[s] += stay[g, i, s] * (1 - redeploy_share) + red - placed
+    if backfill_anywhere:
+        for g in range(G):
+            for j in range(M):
+                empty = max(moved_g[g] * f[j] - arrived[g, j], 0.0)
+                for s in range(S):
+                    add = empty * national_pdf[g, s]
+                    stock[g, dests[j], s] += add
+                    entered[g, dests[j], s] += add
+    return movers_s, leavers_s, moved_o
 
 
 def run_expected(model: Model) -> ReplicationResult:
@@ -367,9 +532,7 @@ def run_expected(model: Model) -> ReplicationResult:
     ReplicationResult
         One "replication" whose values are expectations.
     """
-    # The (district x district) products are small: a second BLAS thread doubles the CPU used
-    # for no gain in wall time, and batch workers already use every core.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _BLAS.limit(limits=1, user_api="blas"):
         return run_timeline(model, _ExpectedRun(model))
 
 
