@@ -365,7 +365,6 @@ class _Run(RunState):
         self.rep = replication
         self.rng_flows, self.rng_moves, self.rng_levers = replication_rng(seed, replication)
         self.slots = model.population.copy()
-        self.claim = np.full(self.slots.size, -1, dtype=np.int32)
         self.m = model
         super().__init__(model, model.baseline_stock.astype(np.int64))
 
@@ -386,15 +385,12 @@ class _Run(RunState):
         k = self.step_index
         logbook = flows.StepLog()
         minus, plus = [], []
-        pending = self.take_pending()
-        for plan, dest in pending:
+        for plan, dest in self.take_pending():
             self._apply_move(plan, dest, logbook, minus, plus)
-        if pending:
-            slots.sort()
         rules = self.rules()
         ex = flows.draw_exits(slots, rules.exit_q, self.rng_flows)
         flows.apply_exits(slots, ex, logbook)
-        flows.fill_vacancies(slots, geo, rules, self.rng_flows, k, logbook, self.claim)
+        flows.fill_vacancies(slots, geo, rules, self.rng_flows, k, logbook)
 
         cat = flows.StepLog.cat
         eg, ed, es = cat(logbook.exit_g), cat(logbook.exit_d), cat(logbook.exit_s)

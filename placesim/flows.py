@@ -1,17 +1,19 @@
 """One step of workforce flows on the slot arrays: exits, vacancy chains, recruitment, moves.
 
-Pure numpy, no Python loop over people. Each function's work is proportional to the number of
-events (exits, vacancies, candidates tried), not to headcount:
+No Python loop over people; each function's work is proportional to the number of events
+(exits, vacancies, candidates tried), not to headcount:
 
-* exits are drawn as geometric gaps over the slot array at the highest grade rate and thinned
-  to each grade's rate — exactly a Bernoulli draw per person, at the cost of the exits;
+* exits are drawn as geometric gaps over each grade's range of the slot array — exactly a
+  Bernoulli draw per person, at the cost of the exits;
 * a vacancy is filled top-down through the grades (a vacancy chain, H. C. White 1970): by
   promotion from the grade below — local candidates first (the contiguous block of the same
   labour-market area), then candidates elsewhere willing to relocate — by a lateral move, or by
   an external recruit drawn from the local labour market's SEB mix;
 * a weighted candidate is chosen by rejection sampling: draw a slot uniformly from the block,
-  accept with probability weight / max weight; several vacancies draw in parallel and
-  collisions are resolved by keeping the first.
+  accept with probability weight / max weight. Vacancies are taken one at a time in random
+  order in a compiled loop (:func:`_fill_kernel`, :mod:`numba`), as the per-person reference
+  model does, so a person is never claimed twice and the cost is the draws, about three per
+  vacancy.
 """
 
 from __future__ import annotations
@@ -19,20 +21,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 from .grades import GRADES, PROFESSIONS
 from .population import N_GRADES, N_SEB, NEVER, Geography, Slots
 
 POLICY = PROFESSIONS.index("policy")
-#: Draws per open vacancy in each rejection-sampling pass; their sum bounds a search. Local
-#: candidates are usually accepted within two draws, so passes start small; candidates
-#: elsewhere are accepted rarely (willingness to move), so passes are long and few.
-LOCAL_SCHEDULE = (2, 2, 4, 8)
-REMOTE_SCHEDULE = (8, 8)
-LOCAL_ROUNDS = sum(LOCAL_SCHEDULE)
-REMOTE_ROUNDS = sum(REMOTE_SCHEDULE)
+LOCAL_ROUNDS = 16
+"""Draws a search of the local block makes before it looks elsewhere (an assumption)."""
+REMOTE_ROUNDS = 16
+"""Draws a search elsewhere (or for a lateral move) makes before the post is advertised."""
 SCS1 = GRADES.index("SCS1")
 LOW = 2
+RECRUITED, PROMOTED, LATERAL, BLOCKED = 0, 1, 2, 3
+"""How each vacancy of a step was filled (:func:`_fill_kernel`)."""
 
 
 @dataclass
@@ -129,96 +131,6 @@ def apply_exits(slots: Slots, idx: np.ndarray, log: StepLog) -> None:
     slots.ready[idx] = NEVER
 
 
-def _weights(slots: Slots, cand: np.ndarray, g_into: np.ndarray, vac_policy: np.ndarray,
-             rules: StepRules, geo: Geography) -> np.ndarray:
-    """Promotion weight of each candidate for its vacancy (see :func:`_max_weight`)."""
-    s = np.maximum(slots.seb[cand], 0)
-    w = rules.seb_odds.ravel()[g_into * N_SEB + s]
-    w[slots.accelerator[cand]] *= rules.accelerator_weight
-    if rules.mentoring_multiplier != 1.0:
-        w[slots.mentored[cand]] *= rules.mentoring_multiplier
-    w[vac_policy & (slots.profession[cand] == POLICY)] *= rules.policy_match_weight
-    if rules.london_advantage != 1.0:
-        w[geo.is_london[slots.district[cand]]] *= rules.london_advantage
-    return w
-
-
-def _max_weight(g_into: np.ndarray, vac_policy: np.ndarray, rules: StepRules) -> np.ndarray:
-    """The largest weight any candidate can have for each vacancy (rejection envelope)."""
-    w_max = rules.seb_odds.max(axis=1)[g_into] * rules.accelerator_weight
-    w_max = w_max * max(rules.mentoring_multiplier, 1.0) * max(rules.london_advantage, 1.0)
-    return w_max * np.where(vac_policy, rules.policy_match_weight, 1.0)
-
-
-def _eligible(slots: Slots, cand: np.ndarray, step: int, rules: StepRules) -> np.ndarray:
-    """Occupied, past the minimum time in grade, and not already moved this step."""
-    return slots.ready[cand] <= step
-
-
-def _relocation_accept(slots: Slots, cand: np.ndarray, vac: np.ndarray, rules: StepRules,
-                       geo: Geography) -> np.ndarray:
-    """Chance a candidate elsewhere moves for the post: SEB, distance and support."""
-    will = rules.willingness[np.maximum(slots.seb[cand], 0)] * rules.support_willingness
-    k = rules.relocation_kernel[slots.district[cand], slots.district[vac]]
-    return np.minimum(will * k, 1.0)
-
-
-def _choose(
-    slots: Slots,
-    lo: np.ndarray,
-    hi: np.ndarray,
-    schedule: tuple[int, ...],
-    accept,
-    rng: np.random.Generator,
-    step: int,
-    claim: np.ndarray,
-) -> np.ndarray:
-    """For each vacancy i, a candidate from positions [lo[i], hi[i]) of ``slots.order``, or -1.
-
-    Rejection sampling in passes of ``schedule[j]`` draws per open vacancy: the first accepted
-    draw of each vacancy is its candidate; when two vacancies claim the same person one keeps
-    them and the other tries again. ``accept(cand, i) -> probability`` (``i`` = vacancy
-    positions) includes eligibility. ``claim`` is an int32 scratch array of -1 over the
-    slots, returned as found.
-    """
-    chosen = np.full(len(lo), -1, dtype=np.int64)
-    open_ = np.flatnonzero(hi > lo)
-    for k in schedule:
-        if len(open_) == 0:
-            break
-        m = len(open_)
-        span = (hi[open_] - lo[open_]).astype(np.float64)
-        # draws laid out (k, m): reductions over k run along contiguous rows
-        pos = lo[None, open_] + (rng.random((k, m)) * span[None, :]).astype(np.int64)
-        cand = slots.order[pos]
-        p = accept(cand.ravel(), np.tile(open_, k)).reshape(k, m)
-        ok = rng.random((k, m)) < p
-        first = np.full(m, -1, dtype=np.int64)
-        for j in range(k - 1, -1, -1):  # the earliest accepted draw wins
-            first = np.where(ok[j], cand[j], first)
-        rows = np.flatnonzero(first >= 0)
-        first = first[rows]
-        # one winner per claimed person: any of the claimants (vacancies are in random order)
-        claim[first] = np.arange(len(first), dtype=np.int32)
-        keep = claim[first] == np.arange(len(first))
-        claim[first] = -1
-        win_rows, win_cand = rows[keep], first[keep]
-        chosen[open_[win_rows]] = win_cand
-        slots.ready[win_cand] = np.maximum(slots.ready[win_cand], step + 1)  # once a step
-        still = np.ones(m, dtype=bool)
-        still[win_rows] = False
-        open_ = open_[still]
-    return chosen
-
-
-def _log_moves(columns: tuple[list, list, list, list], grade: np.ndarray, slots: Slots,
-               src: np.ndarray, dst: np.ndarray) -> None:
-    """Log moves of people from ``src`` to ``dst`` slots: (grade, from, to, SEB) columns."""
-    for column, values in zip(columns, (grade, slots.district[src], slots.district[dst],
-                                        slots.seb[src]), strict=True):
-        column.append(values.astype(np.int64))
-
-
 def _move_person(slots: Slots, src: np.ndarray, dst: np.ndarray, step: int, promoted: bool,
                  min_steps: int = 0) -> None:
     slots.seb[dst] = slots.seb[src]
@@ -265,9 +177,9 @@ def recruit(
 
 def fill_vacancies(
     slots: Slots, geo: Geography, rules: StepRules, rng: np.random.Generator, step: int,
-    log: StepLog, claim: np.ndarray | None = None,
+    log: StepLog,
 ) -> None:
-    """Fill this step's vacant posts, all grades at once.
+    """Fill this step's vacant posts, one at a time in random order.
 
     Each vacancy is, by chance, a lateral move (a same-grade candidate from another area), an
     internal promotion (local candidates one grade below first, then candidates elsewhere
@@ -275,83 +187,151 @@ def fill_vacancies(
     recruitment, which a London recruitment freeze can block. A person promoted or moved
     leaves a vacancy behind that is filled in the next step, so a vacancy chain descends one
     rung per step — as recruitment takes months in practice.
+
+    Parameters
+    ----------
+    slots : Slots
+        Changed in place.
+    geo : Geography
+    rules : StepRules
+    rng : numpy.random.Generator
+    step : int
+        This step's number (for time in grade and once-a-step moves).
+    log : StepLog
+        Promotions, lateral moves and recruits are appended to it.
     """
     vac = np.flatnonzero(slots.seb < 0)
     if len(vac) == 0:
         return
-    vac = vac[rng.permutation(len(vac))]
-    if claim is None:  # scratch for settling collisions; callers may keep one across steps
-        claim = np.full(slots.size, -1, dtype=np.int32)
     g = slots.grade[vac].astype(np.int64)
-    area = geo.area[slots.district[vac]]
-    u = rng.random(len(vac))
-    lat_p = rules.lateral_share[g]
-    is_lat = u < lat_p
-    is_int = ~is_lat & (g > 0) & (u < lat_p + (1 - lat_p) * rules.internal_share[g])
-    ext_mask = ~is_lat & ~is_int
+    d = slots.district[vac].astype(np.int64)
+    policy = slots.profession[vac] == POLICY
+    w_grade = (rules.seb_odds.max(axis=1) * rules.accelerator_weight
+               * max(rules.mentoring_multiplier, 1.0) * max(rules.london_advantage, 1.0))
+    # each vacancy's post is read in slot order; they are then taken in random order
+    shuffle = rng.permutation(len(vac))
+    vac, g, d, policy = vac[shuffle], g[shuffle], d[shuffle], policy[shuffle]
+    how, src_d, seb = _fill_kernel(
+        vac, g, d, policy, rng, step, slots.district, slots.profession, slots.seb,
+        slots.ready, slots.grade_since, slots.accelerator, slots.mentored, slots.order,
+        slots.block_start, slots.block_end, geo.area, geo.is_london, rules.lateral_share,
+        rules.internal_share, rules.seb_odds, w_grade, rules.accelerator_weight,
+        rules.mentoring_multiplier, rules.policy_match_weight, rules.london_advantage,
+        rules.willingness * rules.support_willingness, rules.relocation_kernel,
+        max(rules.min_steps_in_grade, 1), rules.low_seb_scs_share, rules.freeze_share,
+        rules.freeze_grades, rules.recruit_cdf)
+    for kind, columns in ((PROMOTED, (log.promo_g, log.promo_from_d, log.promo_to_d,
+                                      log.promo_s)),
+                          (LATERAL, (log.lateral_g, log.lateral_from_d, log.lateral_to_d,
+                                     log.lateral_s))):
+        k = how == kind
+        for column, values in zip(columns, (g[k], src_d[k], d[k], seb[k]), strict=True):
+            column.append(values)
+    k = how == RECRUITED
+    log.recruit_g.append(g[k])
+    log.recruit_d.append(d[k])
+    log.recruit_s.append(seb[k])
 
-    starts = slots.block_start[:, 0]
-    ends = slots.block_end[:, -1]
-    if is_int.any():
-        iv = np.flatnonzero(is_int)
-        v, gv, av = vac[iv], g[iv], area[iv]
-        vac_policy = slots.profession[v] == POLICY
-        low_only = np.zeros(len(v), bool)
-        if rules.low_seb_scs_share > 0:
-            low_only = (gv == SCS1) & (rng.random(len(v)) < rules.low_seb_scs_share)
 
-        w_max = _max_weight(gv, vac_policy, rules)
+@njit(cache=True, error_model="numpy")
+def _fill_kernel(vac, vac_grade, vac_district, vac_policy, rng, step, district,
+                 profession, seb, ready, grade_since, accelerator, mentored, order,
+                 block_start, block_end, area, is_london, lateral_share, internal_share,
+                 seb_odds, w_grade, accelerator_weight, mentoring_multiplier,
+                 policy_match_weight, london_advantage, willingness, relocation_kernel,
+                 new_grade_wait, low_seb_scs_share, freeze_share, freeze_grades, recruit_cdf):
+    """Fill vacant posts ``vac`` in that order, in place.
 
-        def promote_accept(cand, i, remote):
-            w = _weights(slots, cand, gv[i], vac_policy[i], rules, geo)
-            p = w / w_max[i] * _eligible(slots, cand, step, rules)
-            if remote:
-                p = p * _relocation_accept(slots, cand, v[i], rules, geo)
-            if rules.low_seb_scs_share > 0:
-                p = p * np.where(low_only[i], slots.seb[cand] == LOW, True)
-            return p
+    Returns, for each vacancy, how it was filled (:data:`RECRUITED`, :data:`PROMOTED`,
+    :data:`LATERAL` or :data:`BLOCKED`), the district its new occupant came from and their SEB.
 
-        chosen = _choose(slots, slots.block_start[gv - 1, av], slots.block_end[gv - 1, av],
-                         LOCAL_SCHEDULE, lambda c, i: promote_accept(c, i, False), rng, step, claim)
-        rest = np.flatnonzero(chosen < 0)
-        if len(rest):
-            chosen[rest] = _choose(
-                slots, starts[gv[rest] - 1], ends[gv[rest] - 1], REMOTE_SCHEDULE,
-                lambda c, i: promote_accept(c, rest[i], True), rng, step, claim)
-        got = chosen >= 0
-        src, dst = chosen[got], v[got]
-        _log_moves((log.promo_g, log.promo_from_d, log.promo_to_d, log.promo_s), gv[got],
-                   slots, src, dst)
-        _move_person(slots, src, dst, step, promoted=True, min_steps=rules.min_steps_in_grade)
-        ext_mask[iv[~got]] = True
-
-    if is_lat.any():
-        lv = np.flatnonzero(is_lat)
-        v, gv = vac[lv], g[lv]
-
-        def lateral_accept(cand, i):
-            p = _eligible(slots, cand, step, rules).astype(np.float64)
-            return p * _relocation_accept(slots, cand, v[i], rules, geo)
-
-        chosen = _choose(slots, starts[gv], ends[gv], REMOTE_SCHEDULE, lateral_accept, rng,
-                         step, claim)
-        got = chosen >= 0
-        src, dst = chosen[got], v[got]
-        _log_moves((log.lateral_g, log.lateral_from_d, log.lateral_to_d, log.lateral_s),
-                   gv[got], slots, src, dst)
-        _move_person(slots, src, dst, step, promoted=False)
-        ext_mask[lv[~got]] = True
-
-    ext = vac[ext_mask]
-    if len(ext) and rules.freeze_share > 0:
-        ge = slots.grade[ext]
-        blocked = (rules.freeze_grades[ge] & geo.is_london[slots.district[ext]]
-                   & (rng.random(len(ext)) < rules.freeze_share))
-        ext = ext[~blocked]
-    n_d = rules.recruit_cdf.shape[1]
-    flat = slots.grade[ext].astype(np.int64) * n_d + slots.district[ext]
-    cdf = rules.recruit_cdf.reshape(-1, N_SEB)[flat]
-    recruit(slots, ext, cdf, rng, step, log, rules.min_steps_in_grade)
+    A search draws a position uniformly from a block of ``order`` and accepts its occupant
+    with probability weight / envelope (times the chance they relocate, for candidates from
+    another area); a vacant post or someone not yet ready (minimum time in grade, or already
+    moved this step) is a wasted draw.
+    """
+    n = len(vac)
+    how = np.full(n, BLOCKED, np.int8)
+    src_d = np.full(n, -1, np.int64)
+    seb_out = np.full(n, -1, np.int8)
+    grade_lo = block_start[:, 0]
+    grade_hi = block_end[:, -1]
+    for k in range(n):
+        v, g, dv = vac[k], vac_grade[k], vac_district[k]
+        u = rng.random()
+        lat = lateral_share[g]
+        chosen = -1
+        promoted = False
+        if u < lat:  # a same-grade move from another area
+            lo, hi = grade_lo[g], grade_hi[g]
+            for _ in range(REMOTE_ROUNDS if hi > lo else 0):
+                c = order[lo + int(rng.random() * (hi - lo))]
+                if ready[c] <= step:
+                    p = min(willingness[seb[c]] * relocation_kernel[district[c], dv], 1.0)
+                    if rng.random() < p:
+                        chosen = c
+                        break
+        elif g > 0 and u < lat + (1 - lat) * internal_share[g]:  # a promotion from g - 1
+            policy = vac_policy[k]
+            w_max = w_grade[g] * (policy_match_weight if policy else 1.0)
+            low_only = g == SCS1 and low_seb_scs_share > 0 and rng.random() < low_seb_scs_share
+            for remote in (False, True):
+                if remote:
+                    lo, hi, rounds = grade_lo[g - 1], grade_hi[g - 1], REMOTE_ROUNDS
+                else:
+                    a = area[dv]
+                    lo, hi, rounds = block_start[g - 1, a], block_end[g - 1, a], LOCAL_ROUNDS
+                for _ in range(rounds if hi > lo else 0):
+                    c = order[lo + int(rng.random() * (hi - lo))]
+                    if ready[c] > step or (low_only and seb[c] != LOW):
+                        continue
+                    w = seb_odds[g, seb[c]]
+                    if accelerator[c]:
+                        w *= accelerator_weight
+                    if mentored[c]:
+                        w *= mentoring_multiplier
+                    if policy and profession[c] == POLICY:
+                        w *= policy_match_weight
+                    if is_london[district[c]]:
+                        w *= london_advantage
+                    p = w / w_max
+                    if remote:
+                        p *= min(willingness[seb[c]] * relocation_kernel[district[c], dv], 1.0)
+                    if rng.random() < p:
+                        chosen = c
+                        break
+                if chosen >= 0:
+                    promoted = True
+                    break
+        if chosen >= 0:
+            how[k] = PROMOTED if promoted else LATERAL
+            src_d[k] = district[chosen]
+            seb_out[k] = seb[v] = seb[chosen]
+            accelerator[v] = accelerator[chosen]
+            mentored[v] = mentored[chosen]
+            if promoted:
+                grade_since[v] = step
+                ready[v] = step + new_grade_wait
+            else:
+                grade_since[v] = grade_since[chosen]
+                ready[v] = max(ready[chosen], step + 1)
+            seb[chosen] = -1
+            ready[chosen] = NEVER
+            accelerator[chosen] = False
+            mentored[chosen] = False
+            continue
+        if freeze_share > 0 and freeze_grades[g] and is_london[dv] \
+                and rng.random() < freeze_share:
+            continue  # left vacant by the London recruitment freeze
+        u = rng.random()
+        how[k] = RECRUITED
+        s = 0 if u <= recruit_cdf[g, dv, 0] else (1 if u <= recruit_cdf[g, dv, 1] else 2)
+        seb_out[k] = seb[v] = s
+        grade_since[v] = step
+        accelerator[v] = False
+        mentored[v] = False
+        ready[v] = step + new_grade_wait
+    return how, src_d, seb_out.astype(np.int64)
 
 
 def relocation_kernel(geo: Geography, base: float, per_100km: float) -> np.ndarray:
@@ -361,7 +341,7 @@ def relocation_kernel(geo: Geography, base: float, per_100km: float) -> np.ndarr
     the candidate's SEB willingness and any relocation support.
     """
     k = base * per_100km ** (geo.distance_km.astype(np.float64) / 100.0)
-    return k * (geo.area[:, None] != geo.area[None, :])
+    return (k * (geo.area[:, None] != geo.area[None, :])).astype(np.float32)
 
 
 def recruit_cdf(seb_mix_by_grade: np.ndarray, labour_mix: np.ndarray, weights: np.ndarray):
@@ -509,7 +489,7 @@ def move_posts(
     if order.backfill_anywhere and len(empty):
         recruit(slots, empty, national_cdf[slots.grade[empty].astype(np.int64)], rng, step, log,
                 order.min_steps_in_grade)
-    return out  # the caller re-sorts the slots once after all of a step's moves
+    return out
 
 
 def matching_slots(slots: Slots, geo: Geography, origin_mask: np.ndarray,
@@ -517,14 +497,13 @@ def matching_slots(slots: Slots, geo: Geography, origin_mask: np.ndarray,
     """Slots whose post matches a selector, found through the (grade, area) blocks.
 
     Only the blocks of the origin's areas are scanned, so the cost follows the origin's size,
-    not headcount. Valid between moves of one step: moved posts keep their position but no
-    longer match the origin.
+    not headcount.
     """
     areas = np.unique(geo.area[origin_mask])
     parts = [slots.order[slots.block_start[g, a]:slots.block_end[g, a]]
              for g in np.flatnonzero(grade_mask) for a in areas]
     idx = np.concatenate(parts) if parts else np.empty(0, np.int64)
-    keep = origin_mask[slots.district[idx]]  # one grade per block; drops posts moved this step
+    keep = origin_mask[slots.district[idx]]  # blocks hold one grade and area each
     if profession >= 0:
         keep &= slots.profession[idx] == profession
     if role >= 0:

@@ -6,9 +6,10 @@ in parallel arrays (``seb`` = -1 marks a vacant post). An index, ``order``, list
 people one grade below in the same area — form one contiguous block of it. That layout lets the
 engine choose candidates by rejection sampling within a block, so each step's work grows with
 churn (tens of thousands of moves a quarter), not with headcount (half a million people). When
-posts move only their sort keys change and the index is re-sorted (nearly sorted already, so
-in linear time); the attribute arrays themselves never move, so each grade stays one
-contiguous range of them, as laid out at synthesis.
+a post moves to another area it is swapped across the boundaries between its old and its new
+block, one swap per block crossed, so the index never needs re-sorting (draws within a block
+are uniform, so the order inside a block does not matter). The attribute arrays themselves
+never move, so each grade stays one contiguous range of them, as laid out at synthesis.
 
 The places a slot can be in are fixed per data package in :class:`Geography`: district codes,
 their labour-market area (the ITL3 area; London is one area, because London is one commuting
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from .grades import GRADES, PROFESSIONS, ROLES, SEB_CLASSES
 
@@ -147,10 +149,11 @@ class Slots:
     ready : numpy.ndarray
         Step from which the occupant may be promoted or moved: after their minimum time in
         grade, and not twice in one step; :data:`NEVER` for a vacant post.
-    key : numpy.ndarray
-        Each slot's sort key (grade, area, district, profession, role) as one int64.
     order : numpy.ndarray
-        Slot indices sorted by ``key``.
+        Slot indices grouped by (grade, area) block; at synthesis sorted by (grade, area,
+        district, profession, role).
+    position : numpy.ndarray
+        Where each slot is in ``order`` (its inverse).
     block_start, block_end : numpy.ndarray
         (grade, area) → slice of ``order``.
     """
@@ -165,8 +168,8 @@ class Slots:
     mentored: np.ndarray
     ready: np.ndarray
     area_of_district: np.ndarray
-    key: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     order: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    position: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     block_start: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     block_end: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
@@ -182,37 +185,61 @@ class Slots:
         """A deep copy (replications start from the same synthesised population)."""
         return Slots(**{k: v.copy() for k, v in self.__dict__.items()})
 
-    def _keys(self, idx: np.ndarray | slice) -> np.ndarray:
-        d = self.district[idx].astype(np.int64)
-        area = self.area_of_district[d]
-        return ((((self.grade[idx].astype(np.int64) * 1024 + area) * 1024 + d) * 4
-                 + self.profession[idx]) * 4 + self.role[idx])
+    def _blocks(self, idx: np.ndarray | slice) -> np.ndarray:
+        """(grade, area) block number of slots: ``grade * n_areas + area``."""
+        area = self.area_of_district[self.district[idx].astype(np.int64)]
+        return self.grade[idx].astype(np.int64) * self.n_areas + area
 
     def set_district(self, idx: np.ndarray, district: np.ndarray) -> None:
-        """Move posts ``idx`` to ``district``; call :meth:`sort` before the next search."""
+        """Move posts ``idx`` to ``district``, keeping ``order`` grouped by block."""
+        idx = np.asarray(idx, np.int64)
+        before = self._blocks(idx)
         self.district[idx] = district
-        self.key[idx] = self._keys(idx)
+        _move_between_blocks(self.order, self.position, self.block_start.reshape(-1),
+                             self.block_end.reshape(-1), idx, before, self._blocks(idx))
 
     def sort(self) -> None:
-        """Re-establish ``order`` and the (grade, area) blocks after posts have moved.
-
-        The keys of unmoved slots keep their relative order, so the stable sort runs over
-        long sorted runs and takes linear time.
-        """
-        if len(self.key) != self.size:
-            self.key = self._keys(slice(None))
-        self.order = np.argsort(self.key, kind="stable")
-        n_areas = self.n_areas
-        ga = np.arange(N_GRADES * n_areas + 1, dtype=np.int64)
-        edges = (ga // n_areas * 1024 + ga % n_areas) * 1024 * 16
-        edges[-1] = np.iinfo(np.int64).max
-        bounds = np.searchsorted(self.key[self.order], edges, side="left")
-        self.block_start = bounds[:-1].reshape(N_GRADES, n_areas)
-        self.block_end = bounds[1:].reshape(N_GRADES, n_areas)
+        """Sort ``order`` by (grade, area, district, profession, role) and find the blocks."""
+        d = self.district.astype(np.int64)
+        key = ((((self.grade.astype(np.int64) * 1024 + self.area_of_district[d]) * 1024 + d)
+                * 4 + self.profession) * 4 + self.role)
+        self.order = np.argsort(key, kind="stable")
+        self.position = np.empty_like(self.order)
+        self.position[self.order] = np.arange(self.size)
+        counts = np.bincount(self._blocks(slice(None)), minlength=N_GRADES * self.n_areas)
+        bounds = np.concatenate([[0], np.cumsum(counts)])
+        self.block_start = bounds[:-1].reshape(N_GRADES, self.n_areas).copy()
+        self.block_end = bounds[1:].reshape(N_GRADES, self.n_areas).copy()
 
     def grade_slice(self, g: int) -> np.ndarray:
         """Slots holding grade ``g`` (a view of ``order``)."""
         return self.order[self.block_start[g, 0]:self.block_end[g, -1]]
+
+
+@njit(cache=True)
+def _move_between_blocks(order, position, block_start, block_end, slots, before, after):
+    """Carry each slot from block ``before`` to block ``after`` through the blocks between.
+
+    Crossing one boundary is one swap: with the last slot of its block (moving up) or the
+    first (moving down), after which the boundary shifts past it. ``block_start`` and
+    ``block_end`` are the flat (grade x area) bounds, changed in place with ``order`` and
+    ``position``.
+    """
+    for k in range(len(slots)):
+        x, p = slots[k], position[slots[k]]
+        step = 1 if after[k] > before[k] else -1
+        for b in range(before[k], after[k], step):
+            edge = block_end[b] - 1 if step > 0 else block_start[b]
+            y = order[edge]
+            order[p], position[y] = y, p
+            order[edge], position[x] = x, edge
+            if step > 0:
+                block_end[b] -= 1
+                block_start[b + 1] -= 1
+            else:
+                block_start[b] += 1
+                block_end[b - 1] += 1
+            p = edge
 
 
 def synthesise(pkg, geo: Geography, rng: np.random.Generator) -> Slots:
@@ -266,11 +293,11 @@ def synthesise(pkg, geo: Geography, rng: np.random.Generator) -> Slots:
         area_of_district=geo.area.astype(np.int64),
     )
     slots.sort()
-    # Lay the arrays out in key order once, so blocks are contiguous in memory too.
+    # Lay the arrays out in that order once, so blocks are contiguous in memory too.
     o = slots.order
     slots = Slots(**{k: (v[o] if k != "area_of_district" else v)
-                     for k, v in slots.__dict__.items() if k not in ("order", "block_start",
-                                                                   "block_end")})
+                     for k, v in slots.__dict__.items() if k not in ("order", "position",
+                                                                   "block_start", "block_end")})
     slots.sort()
     return slots
 
