@@ -365,6 +365,7 @@ class _Run(RunState):
         self.rep = replication
         self.rng_flows, self.rng_moves, self.rng_levers = replication_rng(seed, replication)
         self.slots = model.population.copy()
+        self.posts4 = model.baseline_posts4.copy()  # (grade, district, profession, role)
         self.m = model
         super().__init__(model, model.baseline_stock.astype(np.int64))
 
@@ -388,8 +389,7 @@ class _Run(RunState):
         for plan, dest in self.take_pending():
             self._apply_move(plan, dest, logbook, minus, plus)
         rules = self.rules()
-        ex = flows.draw_exits(slots, rules.exit_q, self.rng_flows)
-        flows.apply_exits(slots, ex, logbook)
+        flows.draw_exits(slots, rules.exit_q, self.rng_flows, logbook)
         flows.fill_vacancies(slots, geo, rules, self.rng_flows, k, logbook)
 
         cat = flows.StepLog.cat
@@ -457,6 +457,10 @@ class _Run(RunState):
         minus.extend(out.minus)
         plus.extend(out.plus)
         n = len(out.to_d)
+        for sign, d in ((-1, out.from_d), (1, out.to_d)):
+            cell = ((out.grade * m.geo.n_districts + d) * 2 + out.profession) * 2 + out.role
+            self.posts4 += sign * np.bincount(cell, minlength=self.posts4.size).reshape(
+                self.posts4.shape)
         self.moved_total += n
         self.moved_out += int(np.sum(geo.is_london[out.from_d] & ~geo.is_london[out.to_d]))
         self.moved_cold += int(np.sum(geo.is_coldspot[out.to_d]))
@@ -468,13 +472,9 @@ class _Run(RunState):
             self.move_rows.append((plan.index, self.year, out.from_d, out.to_d))
 
     def year_end(self, year_number: int):
-        geo, slots = self.m.geo, self.slots
-        D = geo.n_districts
-        gd = slots.grade.astype(np.int64) * D + slots.district
-        posts = np.bincount(gd, minlength=N_GRADES * D).reshape(N_GRADES, D)
-        pol = np.bincount(gd[slots.profession == flows.POLICY], minlength=N_GRADES * D)
-        po = np.bincount(gd[slots.role == ROLES.index("private_office")], minlength=N_GRADES * D)
-        self._record_year(year_number, posts, pol.reshape(N_GRADES, D), po.reshape(N_GRADES, D))
+        p4 = self.posts4
+        self._record_year(year_number, p4.sum(axis=(2, 3)), p4[:, :, flows.POLICY].sum(axis=2),
+                          p4[:, :, :, ROLES.index("private_office")].sum(axis=2))
 
 
 def run_replication(model: Model, replication: int, seed: int | None = None) -> ReplicationResult:

@@ -33,8 +33,6 @@ REMOTE_ROUNDS = 16
 """Draws a search elsewhere (or for a lateral move) makes before the post is advertised."""
 SCS1 = GRADES.index("SCS1")
 LOW = 2
-RECRUITED, PROMOTED, LATERAL, BLOCKED = 0, 1, 2, 3
-"""How each vacancy of a step was filled (:func:`_fill_kernel`)."""
 
 
 @dataclass
@@ -85,50 +83,58 @@ class StepLog:
         return np.concatenate(parts) if parts else np.empty(0, np.int64)
 
 
-def draw_exits(slots: Slots, exit_q: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Slots whose occupant leaves the Civil Service this step.
+def draw_exits(slots: Slots, exit_q: np.ndarray, rng: np.random.Generator,
+               log: StepLog) -> None:
+    """Occupants who leave the Civil Service this step: vacate their posts and log them.
 
     A post's grade never changes and the slot arrays are laid out by grade, so each grade is
     one contiguous range: geometric gaps at that grade's rate pick exactly a Bernoulli draw
-    per post at the cost of the exits alone; vacant posts drawn are dropped.
+    per post at the cost of the exits alone; vacant posts drawn are skipped.
 
     Parameters
     ----------
     slots : Slots
+        Changed in place.
     exit_q : numpy.ndarray
         Per-step exit probability by grade.
     rng : numpy.random.Generator
-
-    Returns
-    -------
-    numpy.ndarray
-        Sorted slot indices.
+    log : StepLog
+        Exits (grade, district, SEB) are appended to it.
     """
-    bounds = np.searchsorted(slots.grade, np.arange(len(exit_q) + 1))
-    parts = []
-    for g, q in enumerate(exit_q):
-        lo, hi = int(bounds[g]), int(bounds[g + 1])
-        n = hi - lo
-        if q <= 0 or n == 0:
+    bounds = np.searchsorted(slots.grade, np.arange(len(exit_q) + 1, dtype=slots.grade.dtype))
+    out = _exit_kernel(rng, slots.district, slots.seb, slots.ready, bounds, exit_q)
+    log.exit_g.append(out[:, 0])
+    log.exit_d.append(out[:, 1])
+    log.exit_s.append(out[:, 2])
+
+
+@njit(cache=True, error_model="numpy")
+def _exit_kernel(rng, district, seb, ready, bounds, exit_q):
+    """Geometric gaps through each grade's range; returns the exits' (grade, district, SEB)."""
+    expected = 0.0
+    for g in range(len(exit_q)):
+        expected += (bounds[g + 1] - bounds[g]) * exit_q[g]
+    out = np.empty((int(expected + 8 * np.sqrt(expected) + 64), 3), np.int64)
+    k = 0
+    for g in range(len(exit_q)):
+        q = exit_q[g]
+        if q <= 0:
             continue
-        k = int(n * q + 6 * np.sqrt(n * q) + 16)
-        pos = np.cumsum(rng.geometric(q, size=k)) - 1
-        while pos[-1] < n - 1:  # rare: extend the gap sequence
-            pos = np.concatenate([pos, np.cumsum(rng.geometric(q, size=k)) + pos[-1]])
-        parts.append(lo + pos[pos < n])
-    if not parts:
-        return np.empty(0, np.int64)
-    pos = np.concatenate(parts)
-    return pos[slots.seb[pos] >= 0]
-
-
-def apply_exits(slots: Slots, idx: np.ndarray, log: StepLog) -> None:
-    """Vacate the exits' posts and log them."""
-    log.exit_g.append(slots.grade[idx].astype(np.int64))
-    log.exit_d.append(slots.district[idx].astype(np.int64))
-    log.exit_s.append(slots.seb[idx].astype(np.int64))
-    slots.seb[idx] = -1
-    slots.ready[idx] = NEVER
+        scale = 1.0 / np.log1p(-q)
+        pos = bounds[g] - 1
+        while True:
+            pos += 1 + int(np.log1p(-rng.random()) * scale)  # P(gap = j) = (1 - q)^(j-1) q
+            if pos >= bounds[g + 1]:
+                break
+            if seb[pos] < 0:
+                continue
+            if k == len(out):  # rare: more exits than room for
+                out = np.concatenate((out, np.empty_like(out)))
+            out[k, 0], out[k, 1], out[k, 2] = g, district[pos], seb[pos]
+            k += 1
+            seb[pos] = -1
+            ready[pos] = NEVER
+    return out[:k]
 
 
 def _move_person(slots: Slots, src: np.ndarray, dst: np.ndarray, step: int, promoted: bool,
@@ -200,60 +206,61 @@ def fill_vacancies(
     log : StepLog
         Promotions, lateral moves and recruits are appended to it.
     """
-    vac = np.flatnonzero(slots.seb < 0)
-    if len(vac) == 0:
-        return
-    g = slots.grade[vac].astype(np.int64)
-    d = slots.district[vac].astype(np.int64)
-    policy = slots.profession[vac] == POLICY
     w_grade = (rules.seb_odds.max(axis=1) * rules.accelerator_weight
                * max(rules.mentoring_multiplier, 1.0) * max(rules.london_advantage, 1.0))
-    # each vacancy's post is read in slot order; they are then taken in random order
-    shuffle = rng.permutation(len(vac))
-    vac, g, d, policy = vac[shuffle], g[shuffle], d[shuffle], policy[shuffle]
-    how, src_d, seb = _fill_kernel(
-        vac, g, d, policy, rng, step, slots.district, slots.profession, slots.seb,
-        slots.ready, slots.grade_since, slots.accelerator, slots.mentored, slots.order,
-        slots.block_start, slots.block_end, geo.area, geo.is_london, rules.lateral_share,
-        rules.internal_share, rules.seb_odds, w_grade, rules.accelerator_weight,
-        rules.mentoring_multiplier, rules.policy_match_weight, rules.london_advantage,
+    promoted, moved, recruited = _fill_kernel(
+        rng, step, slots.grade, slots.district, slots.profession, slots.seb, slots.ready,
+        slots.grade_since, slots.accelerator, slots.mentored, slots.order, slots.block_start,
+        slots.block_end, geo.area, geo.is_london, rules.lateral_share, rules.internal_share,
+        rules.seb_odds, w_grade, rules.accelerator_weight, rules.mentoring_multiplier,
+        rules.policy_match_weight, rules.london_advantage,
         rules.willingness * rules.support_willingness, rules.relocation_kernel,
         max(rules.min_steps_in_grade, 1), rules.low_seb_scs_share, rules.freeze_share,
         rules.freeze_grades, rules.recruit_cdf)
-    for kind, columns in ((PROMOTED, (log.promo_g, log.promo_from_d, log.promo_to_d,
-                                      log.promo_s)),
-                          (LATERAL, (log.lateral_g, log.lateral_from_d, log.lateral_to_d,
-                                     log.lateral_s))):
-        k = how == kind
-        for column, values in zip(columns, (g[k], src_d[k], d[k], seb[k]), strict=True):
+    for columns, events in (
+            ((log.promo_g, log.promo_from_d, log.promo_to_d, log.promo_s), promoted),
+            ((log.lateral_g, log.lateral_from_d, log.lateral_to_d, log.lateral_s), moved),
+            ((log.recruit_g, log.recruit_d, log.recruit_s), recruited)):
+        for column, values in zip(columns, events.T, strict=True):
             column.append(values)
-    k = how == RECRUITED
-    log.recruit_g.append(g[k])
-    log.recruit_d.append(d[k])
-    log.recruit_s.append(seb[k])
 
 
 @njit(cache=True, error_model="numpy")
-def _fill_kernel(vac, vac_grade, vac_district, vac_policy, rng, step, district,
-                 profession, seb, ready, grade_since, accelerator, mentored, order,
-                 block_start, block_end, area, is_london, lateral_share, internal_share,
-                 seb_odds, w_grade, accelerator_weight, mentoring_multiplier,
-                 policy_match_weight, london_advantage, willingness, relocation_kernel,
-                 new_grade_wait, low_seb_scs_share, freeze_share, freeze_grades, recruit_cdf):
-    """Fill vacant posts ``vac`` in that order, in place.
+def _fill_kernel(rng, step, grade, district, profession, seb, ready, grade_since,
+                 accelerator, mentored, order, block_start, block_end, area, is_london,
+                 lateral_share, internal_share, seb_odds, w_grade, accelerator_weight,
+                 mentoring_multiplier, policy_match_weight, london_advantage, willingness,
+                 relocation_kernel, new_grade_wait, low_seb_scs_share, freeze_share,
+                 freeze_grades, recruit_cdf):
+    """Fill the vacant posts one at a time in random order, in place.
 
-    Returns, for each vacancy, how it was filled (:data:`RECRUITED`, :data:`PROMOTED`,
-    :data:`LATERAL` or :data:`BLOCKED`), the district its new occupant came from and their SEB.
+    Returns the promotions and lateral moves as rows (grade, from district, to district,
+    SEB) and the recruits as rows (grade, district, SEB).
 
     A search draws a position uniformly from a block of ``order`` and accepts its occupant
     with probability weight / envelope (times the chance they relocate, for candidates from
     another area); a vacant post or someone not yet ready (minimum time in grade, or already
     moved this step) is a wasted draw.
     """
-    n = len(vac)
-    how = np.full(n, BLOCKED, np.int8)
-    src_d = np.full(n, -1, np.int64)
-    seb_out = np.full(n, -1, np.int8)
+    n = 0
+    for i in range(len(seb)):
+        n += seb[i] < 0
+    vac = np.empty(n, np.int64)
+    n = 0
+    for i in range(len(seb)):
+        if seb[i] < 0:
+            vac[n] = i
+            n += 1
+    vac_grade, vac_district = grade[vac], district[vac]  # read in slot order
+    for i in range(n - 1, 0, -1):  # then shuffled (Fisher-Yates)
+        j = min(int(rng.random() * (i + 1)), i)
+        vac[i], vac[j] = vac[j], vac[i]
+        vac_grade[i], vac_grade[j] = vac_grade[j], vac_grade[i]
+        vac_district[i], vac_district[j] = vac_district[j], vac_district[i]
+    promoted = np.empty((n, 4), np.int64)
+    moved = np.empty((n, 4), np.int64)
+    recruited = np.empty((n, 3), np.int64)
+    n_promoted = n_moved = n_recruited = 0
     grade_lo = block_start[:, 0]
     grade_hi = block_end[:, -1]
     for k in range(n):
@@ -261,18 +268,18 @@ def _fill_kernel(vac, vac_grade, vac_district, vac_policy, rng, step, district,
         u = rng.random()
         lat = lateral_share[g]
         chosen = -1
-        promoted = False
+        promoted_ = False
         if u < lat:  # a same-grade move from another area
             lo, hi = grade_lo[g], grade_hi[g]
             for _ in range(REMOTE_ROUNDS if hi > lo else 0):
-                c = order[lo + int(rng.random() * (hi - lo))]
+                c = order[lo + min(int(rng.random() * (hi - lo)), hi - lo - 1)]
                 if ready[c] <= step:
                     p = min(willingness[seb[c]] * relocation_kernel[district[c], dv], 1.0)
                     if rng.random() < p:
                         chosen = c
                         break
         elif g > 0 and u < lat + (1 - lat) * internal_share[g]:  # a promotion from g - 1
-            policy = vac_policy[k]
+            policy = profession[v] == POLICY
             w_max = w_grade[g] * (policy_match_weight if policy else 1.0)
             low_only = g == SCS1 and low_seb_scs_share > 0 and rng.random() < low_seb_scs_share
             for remote in (False, True):
@@ -282,7 +289,7 @@ def _fill_kernel(vac, vac_grade, vac_district, vac_policy, rng, step, district,
                     a = area[dv]
                     lo, hi, rounds = block_start[g - 1, a], block_end[g - 1, a], LOCAL_ROUNDS
                 for _ in range(rounds if hi > lo else 0):
-                    c = order[lo + int(rng.random() * (hi - lo))]
+                    c = order[lo + min(int(rng.random() * (hi - lo)), hi - lo - 1)]
                     if ready[c] > step or (low_only and seb[c] != LOW):
                         continue
                     w = seb_odds[g, seb[c]]
@@ -301,15 +308,21 @@ def _fill_kernel(vac, vac_grade, vac_district, vac_policy, rng, step, district,
                         chosen = c
                         break
                 if chosen >= 0:
-                    promoted = True
+                    promoted_ = True
                     break
         if chosen >= 0:
-            how[k] = PROMOTED if promoted else LATERAL
-            src_d[k] = district[chosen]
-            seb_out[k] = seb[v] = seb[chosen]
+            if promoted_:
+                events, e = promoted, n_promoted
+                n_promoted += 1
+            else:
+                events, e = moved, n_moved
+                n_moved += 1
+            events[e, 0], events[e, 1], events[e, 2], events[e, 3] = (
+                g, district[chosen], dv, seb[chosen])
+            seb[v] = seb[chosen]
             accelerator[v] = accelerator[chosen]
             mentored[v] = mentored[chosen]
-            if promoted:
+            if promoted_:
                 grade_since[v] = step
                 ready[v] = step + new_grade_wait
             else:
@@ -324,14 +337,15 @@ def _fill_kernel(vac, vac_grade, vac_district, vac_policy, rng, step, district,
                 and rng.random() < freeze_share:
             continue  # left vacant by the London recruitment freeze
         u = rng.random()
-        how[k] = RECRUITED
         s = 0 if u <= recruit_cdf[g, dv, 0] else (1 if u <= recruit_cdf[g, dv, 1] else 2)
-        seb_out[k] = seb[v] = s
+        recruited[n_recruited, 0], recruited[n_recruited, 1], recruited[n_recruited, 2] = g, dv, s
+        n_recruited += 1
+        seb[v] = s
         grade_since[v] = step
         accelerator[v] = False
         mentored[v] = False
         ready[v] = step + new_grade_wait
-    return how, src_d, seb_out.astype(np.int64)
+    return promoted[:n_promoted], moved[:n_moved], recruited[:n_recruited]
 
 
 def relocation_kernel(geo: Geography, base: float, per_100km: float) -> np.ndarray:
@@ -372,7 +386,7 @@ def recruit_cdf(seb_mix_by_grade: np.ndarray, labour_mix: np.ndarray, weights: n
     return np.cumsum(p, axis=2)
 
 
-__all__ = ["StepRules", "StepLog", "draw_exits", "apply_exits", "fill_vacancies", "recruit",
+__all__ = ["StepRules", "StepLog", "draw_exits", "fill_vacancies", "recruit",
            "recruit_cdf", "relocation_kernel", "N_SEB"]
 
 
@@ -403,6 +417,8 @@ class MoveOutcome:
     from_d: np.ndarray  # per post moved
     to_d: np.ndarray
     grade: np.ndarray
+    profession: np.ndarray
+    role: np.ndarray
     mover_s: np.ndarray  # SEB of incumbents who moved with their post
     leaver_s: np.ndarray  # SEB of incumbents who left because of the move
     redeployed_s: np.ndarray
@@ -471,7 +487,8 @@ def move_posts(
 
     out = MoveOutcome(
         wave=order.wave, from_d=orig.astype(np.int64), to_d=dest.astype(np.int64), grade=g,
-        mover_s=s[accept], leaver_s=s[leave], redeployed_s=s[redeploy],
+        profession=slots.profession[chosen], role=slots.role[chosen], mover_s=s[accept],
+        leaver_s=s[leave], redeployed_s=s[redeploy],
     )
     out.minus.append((g[occupied], orig[occupied].astype(np.int64), s[occupied]))
     out.plus.append((g[accept], dest[accept].astype(np.int64), s[accept]))
