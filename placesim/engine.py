@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -256,6 +257,11 @@ def _site_capacity(pkg, scenario, geo: Geography) -> dict[int, tuple[float, int]
 
 def _split(n: int, shares: list[float]) -> np.ndarray:
     """Largest-remainder split of n into parts proportional to shares."""
+    return _split_cached(int(n), tuple(shares)).copy()
+
+
+@lru_cache(maxsize=4096)
+def _split_cached(n: int, shares: tuple[float, ...]) -> np.ndarray:
     w = np.asarray(shares, float)
     raw = w / w.sum() * n
     base = np.floor(raw).astype(np.int64)

@@ -21,6 +21,8 @@ only through the acceptance rate, and a person may in expectation move more than
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import scipy.linalg.cython_blas  # noqa: F401  (the BLAS numba's np.dot calls)
@@ -38,6 +40,35 @@ TINY = 1e-12
 _BLAS = ThreadpoolController()
 """Limits BLAS to one thread during a run: the mode is meant to take one core (batch workers
 and the app's other sessions use the rest), and its products are too small to gain much."""
+
+
+@dataclass(frozen=True)
+class _WaveCells:
+    """A wave's origin districts and destinations, as the expected mode moves posts.
+
+    ``entries`` lists each destination's districts in turn (a coldspot destination has
+    many), ``group`` the destination each entry belongs to and ``group_size`` how many
+    entries it has; ``districts`` are the distinct destination districts and
+    ``district_of_entry`` maps entries onto them. Posts moved are kept as
+    (origin, destination district) tables per year.
+    """
+
+    origins: np.ndarray
+    entries: np.ndarray
+    group: np.ndarray
+    group_size: np.ndarray
+    districts: np.ndarray
+    district_of_entry: np.ndarray
+
+    @staticmethod
+    def of(plan, geo) -> _WaveCells:
+        groups = [np.asarray(d, np.int64) for d, _, _ in plan.destinations]
+        entries = np.concatenate(groups)
+        group = np.repeat(np.arange(len(groups)), [len(d) for d in groups])
+        districts, district_of_entry = np.unique(entries, return_inverse=True)
+        return _WaveCells(np.flatnonzero(plan.origin_mask), entries, group,
+                          np.array([len(d) for d in groups], float)[group], districts,
+                          district_of_entry)
 
 
 class _ExpectedRun(RunState):
@@ -68,7 +99,8 @@ class _ExpectedRun(RunState):
             [np.zeros((N_GRADES, 1)), model.national_cdf], axis=1), axis=1))
         self.no_freeze = np.ones((N_GRADES, geo.n_districts))
         self.mentored_share = 0.0
-        self._origins: dict[int, np.ndarray] = {}  # origin districts of each wave
+        self._wave_cells: dict[int, _WaveCells] = {}
+        self.moved_cells: dict[tuple[int, int], np.ndarray] = {}  # (wave, year) -> posts
 
     # --- timeline interface ----------------------------------------------------------------
     def available(self, plan) -> float:
@@ -93,20 +125,16 @@ class _ExpectedRun(RunState):
             self.mentored_share = spec.coverage
 
     def result(self) -> ReplicationResult:
-        D = self.m.geo.n_districts
-        keys, posts = [np.empty(0, np.int64)], [np.empty(0)]
-        for wave, year, origins, dests, amount in self.move_rows:
-            cell = (origins[:, None] * D + dests[None, :]).ravel()
-            keys.append(((wave * 10_000 + year - self.m.start_year) * D * D) + cell)
-            posts.append(amount.ravel())
-        uniq, inverse = np.unique(np.concatenate(keys), return_inverse=True)
-        to, rest = uniq % D, uniq // D
-        frm, rest = rest % D, rest // D
-        moves = pd.DataFrame({
-            "wave": rest // 10_000, "year": rest % 10_000 + self.m.start_year, "from": frm,
-            "to": to, "posts": np.bincount(inverse, weights=np.concatenate(posts),
-                                           minlength=len(uniq)),
-        })
+        columns = {"wave": [], "year": [], "from": [], "to": [], "posts": []}
+        for (wave, year), amount in self.moved_cells.items():
+            cells = self._wave_cells[wave]
+            i, j = np.nonzero(amount)
+            for column, values in zip(columns.values(), (
+                    np.full(len(i), wave), np.full(len(i), year), cells.origins[i],
+                    cells.districts[j], amount[i, j]), strict=True):
+                column.append(values)
+        moves = pd.DataFrame({name: np.concatenate(parts) if parts else np.empty(0, np.int64)
+                              for name, parts in columns.items()})
         return ReplicationResult(replication=0, years=self.records, moves=moves)
 
     # --- one step ------------------------------------------------------------------------
@@ -161,43 +189,51 @@ class _ExpectedRun(RunState):
             posts = p4[:, :, 0, 0] + p4[:, :, 0, 1] + p4[:, :, 1, 0] + p4[:, :, 1, 1]  # (G, D)
             policy = p4[1:, :, POLICY, 0] + p4[1:, :, POLICY, 1]
             policy_share = policy / np.maximum(posts[1:], TINY)
-            area_posts = np.zeros((N_GRADES - 1, self.n_areas))
-            np.add.at(area_posts.T, self.area, posts[:-1].T)  # candidate blocks of promotions
+            A = self.n_areas  # posts of the candidate blocks of promotions, by (grade, area)
+            cell = np.arange(N_GRADES - 1)[:, None] * A + self.area[None, :]
+            area_posts = np.bincount(cell.ravel(), weights=posts[:-1].ravel(),
+                                     minlength=(N_GRADES - 1) * A).reshape(N_GRADES - 1, A)
             self._posts_facts = (np.ascontiguousarray(posts), policy_share, area_posts,
                                  np.maximum(posts.sum(axis=1), TINY))
         return self._posts_facts
 
+    def _cells(self, plan) -> _WaveCells:
+        cells = self._wave_cells.get(plan.index)
+        if cells is None:
+            cells = self._wave_cells[plan.index] = _WaveCells.of(plan, self.m.geo)
+        return cells
+
     def _move(self, plan, per_dest):
         """Move posts of one wave tranche to all its destinations at once, in expectation."""
-        m, geo = self.m, self.m.geo
+        m, geo, cells = self.m, self.m.geo, self._cells(plan)
         n = float(per_dest.sum())
-        dests, f = [], []
-        for (districts, _, _), k in zip(plan.destinations, per_dest, strict=True):
-            if k:
-                dests += list(districts)
-                f += [k / n / len(districts)] * len(districts)
-        if not dests:
+        share = per_dest[cells.group] / n / cells.group_size  # of the tranche, per entry
+        take = share > 0
+        if not take.any():
             return
-        dests, f = np.asarray(dests, np.int64), np.asarray(f)
-        origins = self._origins.get(plan.index)
-        if origins is None:
-            origins = self._origins[plan.index] = np.flatnonzero(plan.origin_mask)
         support, support_gbp = self.relocation_support(plan)
         movers, leavers, moved_o = _move_kernel(
-            self.stock, self.posts4, self.entered, origins, plan.grade_mask, plan.profession,
-            plan.role, n, dests, f, geo.distance_km, plan.accept_by_grade, plan.per_100km,
-            support, plan.high_seb_multiplier, plan.redeploy_share, plan.backfill_anywhere,
-            self.national_pdf, self.area, self.n_areas)
-        keep = moved_o > 0
-        if not keep.any():
+            self.stock, self.posts4, self.entered, cells.origins, plan.grade_mask,
+            plan.profession, plan.role, n, cells.entries[take], share[take], geo.distance_km,
+            plan.accept_by_grade, plan.per_100km, support, plan.high_seb_multiplier,
+            plan.redeploy_share, plan.backfill_anywhere, self.national_pdf, self.area,
+            self.n_areas)
+        if not moved_o.any():
             return
         self._posts_facts = None
-        self.move_rows.append((plan.index, self.year, origins[keep], dests,
-                               moved_o[keep][:, None] * f[None, :]))
+        f = np.bincount(cells.district_of_entry, weights=share,
+                        minlength=len(cells.districts))  # share per destination district
+        key = (plan.index, self.year)
+        amount = moved_o[:, None] * f[None, :]
+        if key in self.moved_cells:
+            self.moved_cells[key] += amount
+        else:
+            self.moved_cells[key] = amount
         moved = moved_o.sum()
         self.moved_total += moved * f.sum()
-        self.moved_out += moved_o[geo.is_london[origins]].sum() * f[~geo.is_london[dests]].sum()
-        self.moved_cold += moved * f[geo.is_coldspot[dests]].sum()
+        self.moved_out += (moved_o[geo.is_london[cells.origins]].sum()
+                           * f[~geo.is_london[cells.districts]].sum())
+        self.moved_cold += moved * f[geo.is_coldspot[cells.districts]].sum()
         self.reloc_movers += movers
         self.reloc_leavers += leavers
         self.cost += (movers.sum() * (m.params.cost_mover_gbp + support_gbp)
@@ -243,8 +279,15 @@ def _step_kernel(stock, exits, exposure, promotions, entered, recent, recent_hea
     G, D, S = stock.shape
     H = G - 1  # grades that can be promoted from
     A = n_areas
+    R = recent.shape[0]
+    # exits, who is eligible, vacancies by route, and the local candidate pools by area
     eligible = np.empty((G, D, S))
-    vac = np.empty((G, D))
+    v_lat = np.empty((G, D))
+    v_int = np.empty((G, D))
+    v_ext = np.empty((G, D))
+    w_max = np.empty((H, D))  # the rejection envelope of promotions into grade h + 1
+    w_area = np.zeros((H, A, S))
+    cap = np.zeros((H, A))
     for g in range(G):
         q = exit_q[g]
         for d in range(D):
@@ -255,31 +298,19 @@ def _step_kernel(stock, exits, exposure, promotions, entered, recent, recent_hea
                 exits[g, d, s] += ex
                 eligible[g, d, s] = max(stock[g, d, s] - recent_total[g, d, s], 0.0)
                 people += stock[g, d, s]
-            vac[g, d] = max(posts[g, d] - people, 0.0)
-    w_max = np.empty((H, D))  # the rejection envelope of promotions into each grade
-    for h in range(H):
-        for d in range(D):
-            w_max[h, d] = w_grade[h] * (1 + policy_share[h, d] * (policy_match_weight - 1))
-    v_lat = np.empty((G, D))
-    v_int = np.empty((G, D))
-    v_ext = np.empty((G, D))
-    for g in range(G):
-        for d in range(D):
-            v = vac[g, d]
+            v = max(posts[g, d] - people, 0.0)
             v_lat[g, d] = v * lat[g]
             v_int[g, d] = v * (1 - lat[g]) * internal[g]
             v_ext[g, d] = v - v_lat[g, d] - v_int[g, d]
+            if g < H:
+                w_max[g, d] = w_grade[g] * (1 + policy_share[g, d] * (policy_match_weight - 1))
+                a = area[d]
+                for s in range(S):
+                    e = eligible[g, d, s]
+                    w_area[g, a, s] += e * odds[g, s]
+                    cap[g, a] += e
 
     # promotions into grades 1.. from the grade below: local stage, by labour-market area
-    w_area = np.zeros((H, A, S))
-    cap = np.zeros((H, A))
-    for h in range(H):
-        for d in range(D):
-            a = area[d]
-            for s in range(S):
-                e = eligible[h, d, s]
-                w_area[h, a, s] += e * odds[h, s]
-                cap[h, a] += e
     w_area_tot = np.zeros((H, A))
     for h in range(H):
         for a in range(A):
@@ -302,6 +333,12 @@ def _step_kernel(stock, exits, exposure, promotions, entered, recent, recent_hea
                 else 1.0
             filled[h, d] = want[h, d] * scale
             filled_area[h, a] += filled[h, d]
+    # ... applied; what is left of each pool searches for posts elsewhere (remote stage),
+    # weighted by willingness and distance. The (district x district) products run in
+    # float32, everything else in float64.
+    wr = np.empty((H, D, S))
+    wr32 = np.empty((D, H * S), np.float32)  # (source district, grade x SEB)
+    pool_tot = np.zeros(H)
     for h in range(H):
         for d in range(D):
             a = area[d]
@@ -314,15 +351,6 @@ def _step_kernel(stock, exits, exposure, promotions, entered, recent, recent_hea
                 stock[h + 1, d, s] += plus
                 entered[h + 1, d, s] += plus
                 promotions[h + 1, d, s] += minus
-
-    # remote stage: candidates elsewhere, weighted by willingness and distance; the
-    # (district x district) products run in float32, everything else in float64
-    wr = np.empty((H, D, S))
-    wr32 = np.empty((D, H * S), np.float32)  # (source district, grade x SEB)
-    pool_tot = np.zeros(H)
-    for h in range(H):
-        for d in range(D):
-            for s in range(S):
                 p = max(eligible[h, d, s], 0.0)
                 pool_tot[h] += p
                 wr[h, d, s] = p * wr_factor[h, s]
@@ -349,7 +377,10 @@ def _step_kernel(stock, exits, exposure, promotions, entered, recent, recent_hea
         over = taken / max(pool_tot[h], 1e-12)
         if over > 1:  # cannot exceed the pool
             cut[h] = 1 / max(over, 1e-12)
+    # ... applied; lateral moves within each grade then draw on what is left
     to_london = np.zeros(S)
+    wl = np.empty((G, D, S))
+    wl32 = np.empty((D, G * S), np.float32)
     for h in range(H):
         c = cut[h]
         for d in range(D):
@@ -365,16 +396,13 @@ def _step_kernel(stock, exits, exposure, promotions, entered, recent, recent_hea
                 promotions[h + 1, d, s] += minus
                 if is_london[d]:
                     to_london[s] += plus
+                wl[h, d, s] = max(eligible[h, d, s], 0.0) * will[s]
+                wl32[d, h * S + s] = wl[h, d, s]
             v_ext[h + 1, d] += v_int[h + 1, d] - filled[h, d] - filled_r[h, d] * c
-
-    # lateral moves within each grade
-    wl = np.empty((G, D, S))
-    wl32 = np.empty((D, G * S), np.float32)
-    for g in range(G):
-        for d in range(D):
-            for s in range(S):
-                wl[g, d, s] = max(eligible[g, d, s], 0.0) * will[s]
-                wl32[d, g * S + s] = wl[g, d, s]
+    for d in range(D):  # the top grade is promoted into, not from
+        for s in range(S):
+            wl[H, d, s] = max(eligible[H, d, s], 0.0) * will[s]
+            wl32[d, H * S + s] = wl[H, d, s]
     reach = np.dot(kernel_t, wl32)
     ratio = np.empty((G, D))
     ratio32 = np.empty((D, G), np.float32)
@@ -386,29 +414,24 @@ def _step_kernel(stock, exits, exposure, promotions, entered, recent, recent_hea
             ratio32[d, g] = ratio[g, d]
             v_ext[g, d] += v_lat[g, d] - done
     back = np.dot(kernel, ratio32)
+    # ... applied; the rest of the vacancies are filled by recruits from the local labour
+    # market's SEB mix, and this step's entrants replace the oldest recent ones
+    oldest = recent[recent_head] if R else recent_total  # (unused when R == 0)
     for g in range(G):
         for d in range(D):
             r, b = ratio[g, d], float(back[d, g])
+            v = v_ext[g, d] * ext_keep[g, d]
             for s in range(S):
                 minus = wl[g, d, s] * b
                 stock[g, d, s] += float(reach[d, g * S + s]) * r - minus
                 eligible[g, d, s] -= minus
-
-    # external recruits from the local labour market's SEB mix
-    for g in range(G):
-        for d in range(D):
-            v = v_ext[g, d] * ext_keep[g, d]
-            for s in range(S):
                 add = v * recruit_pdf[g, d, s]
                 stock[g, d, s] += add
                 entered[g, d, s] += add
                 exposure[g, d, s] += stock[g, d, s] / steps_per_year
-    if recent.shape[0]:
-        oldest, new, total = recent[recent_head], entered.reshape(-1), recent_total.reshape(-1)
-        oldest = oldest.reshape(-1)
-        for i in range(total.size):
-            total[i] += new[i] - oldest[i]
-            oldest[i] = new[i]
+                if R:
+                    recent_total[g, d, s] += entered[g, d, s] - oldest[g, d, s]
+                    oldest[g, d, s] = entered[g, d, s]
     return to_london
 
 
