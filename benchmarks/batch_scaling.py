@@ -10,15 +10,18 @@ byte-identical. Reported per run:
 * ``steady_replications_per_s``: from the first task's start to the last task's end;
 * ``replication_s``: a replication's own time (the engine, measured inside the tasks).
 
-And the overheads, against a replication's time (target: a task's start-up overhead at most
-10% of a replication):
+And the overheads, against a replication's time (target: what a replication costs in the
+batch runner besides the engine at most 10% of the engine's time for it):
 
 * ``dispatch_s``: the gap between consecutive tasks on a worker (scheduler round trip,
   shipping the task, finding the cached model, returning the record);
 * ``write_s``: per task, gathering its rows and writing the Parquet partition;
 * ``task_startup_s`` = dispatch + write: what every task costs besides its replications, and
-  ``task_startup_share`` its share of one replication's time (the 10% target);
-* ``rows_s``: per replication, turning its result into metric rows (output, not start-up);
+  ``task_startup_share`` its share of one replication's time;
+* ``rows_s``: per replication, turning its result into metric rows;
+* ``per_replication_overhead_s`` = (dispatch + write) / replications per task + rows: what
+  each replication costs besides the engine, and ``per_replication_share`` its share of a
+  replication's time (the 10% target);
 * ``cold_start_s``: importing the engine, loading the data package and preparing the model,
   paid once per worker (and scenario variant) and then cached -- reported separately, with
   ``total_overhead_share``: everything that is not the engine (dispatch, rows, writes and
@@ -43,8 +46,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-TARGET_STARTUP = 0.10
-"""A task's start-up overhead, as a share of one replication's time."""
+TARGET_SHARE = 0.10
+"""What a replication costs besides the engine, as a share of the engine's time for it."""
 
 
 def _run_stats(summary, replications: int) -> dict:
@@ -65,6 +68,7 @@ def _run_stats(summary, replications: int) -> dict:
     write = statistics.mean(r["write_s"] for r in recs)
     rows = sum(r["rows_s"] for r in recs) / replications
     overhead = (sum(gaps) + sum(r["total_s"] - r["run_s"] for r in recs))
+    per_rep = (dispatch + write) / (replications / len(recs)) + rows
     return {
         "workers": summary.workers,
         "tasks": len(recs),
@@ -77,6 +81,8 @@ def _run_stats(summary, replications: int) -> dict:
         "task_startup_s": round(dispatch + write, 4),
         "task_startup_share": round((dispatch + write) / rep_s, 4),
         "rows_s": round(rows, 4),
+        "per_replication_overhead_s": round(per_rep, 4),
+        "per_replication_share": round(per_rep / rep_s, 4),
         "cold_starts": len(cold),
         "cold_start_s": round(statistics.mean(cold), 4) if cold else 0.0,
         "total_overhead_share": round(overhead / engine, 4),
@@ -109,7 +115,7 @@ def batch_scaling(replications: int = 20, *, scenario: str = "pfg-2027",
         ``scenario, replications, chunk, tasks``, ``runs`` (one entry per worker count, see
         the module docstring), ``speedup`` (steady throughput of the most workers over the
         fewest), ``identical`` (every run's ``metrics.csv`` byte-identical),
-        ``task_startup_share`` (worst run) and ``target_startup_share``.
+        ``per_replication_share`` (worst run) and ``target_share``.
     """
     from placesim.batch import DEFAULT_CHUNK, plan_tasks, run_batch
 
@@ -131,8 +137,8 @@ def batch_scaling(replications: int = 20, *, scenario: str = "pfg-2027",
         "tasks": len(tasks), "runs": runs,
         "speedup": round(hi["steady_replications_per_s"] / lo["steady_replications_per_s"], 2),
         "identical": len(digests) == 1,
-        "task_startup_share": max(r["task_startup_share"] for r in runs),
-        "target_startup_share": TARGET_STARTUP,
+        "per_replication_share": max(r["per_replication_share"] for r in runs),
+        "target_share": TARGET_SHARE,
     }
 
 
@@ -149,14 +155,16 @@ def format_report(r: dict) -> str:
             f"      task start-up: dispatch {run['dispatch_s'] * 1000:.0f} ms + write "
             f"{run['write_s'] * 1000:.0f} ms = {run['task_startup_s'] * 1000:.0f} ms "
             f"({run['task_startup_share']:.1%} of a replication); rows "
-            f"{run['rows_s'] * 1000:.0f} ms a replication; cold start {run['cold_start_s']:.2f}s "
+            f"{run['rows_s'] * 1000:.0f} ms a replication; per replication besides the engine "
+            f"{run['per_replication_overhead_s'] * 1000:.0f} ms "
+            f"({run['per_replication_share']:.1%}); cold start {run['cold_start_s']:.2f}s "
             f"x{run['cold_starts']} (once per worker); all overhead "
             f"{run['total_overhead_share']:.1%} of engine time")
-    ok = "meets" if r["task_startup_share"] <= r["target_startup_share"] else "MISSES"
+    ok = "meets" if r["per_replication_share"] <= r["target_share"] else "MISSES"
     lines.append(f"  speed-up {r['speedup']:.2f}x (steady) from {r['runs'][0]['workers']} to "
                  f"{r['runs'][-1]['workers']} workers; results identical: {r['identical']}; "
-                 f"task start-up {r['task_startup_share']:.1%} of a replication {ok} the "
-                 f"{r['target_startup_share']:.0%} target")
+                 f"per replication besides the engine {r['per_replication_share']:.1%} {ok} the "
+                 f"{r['target_share']:.0%} target")
     return "\n".join(lines)
 
 

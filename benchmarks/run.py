@@ -3,8 +3,11 @@
 Prints a table and writes ``benchmarks/results.json``:
 
 * the full 2023 baseline and ``plan-for-change-2030.yaml``, 10 years at quarterly steps:
-  seconds per stochastic replication (median of several), person-steps per second, peak RSS
-  of a run (measured in a fresh process), and the expected-value mode's time;
+  seconds per stochastic replication (median of several, after one warm-up run), person-steps
+  per second, peak RSS of a run (measured in a fresh process), and the expected-value mode's
+  time;
+* the one-off cost of the compiled kernels: a fresh process's first replication and expected
+  run with numba's cache empty (a fresh clone's first run) and with it filled;
 * a scaling sweep: 50k, 100k, 260k, 520k people × 1, 10, 100 replications;
 * the per-person SimPy reference model against the engine on the same scenario and size;
 * replications per second through the batch runner on 1 and 2 local Dask workers.
@@ -43,6 +46,8 @@ def time_engine(name: str, pkg, reps: int) -> dict:
     t = time.perf_counter()
     model = engine.prepare(s, pkg)
     prep = time.perf_counter() - t
+    engine.run_replication(model, reps)  # warm-up: loads the compiled kernels
+    run_expected(model)
     times = []
     for r in range(reps):
         t = time.perf_counter()
@@ -75,6 +80,32 @@ def peak_rss(name: str) -> float:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     return round(float(out.stdout.strip().splitlines()[-1]), 1)
+
+
+def first_calls(name: str, cache_dir: str | None) -> dict:
+    """Seconds of a fresh process's first replication and first expected-mode run.
+
+    With ``cache_dir`` an empty folder, numba compiles every kernel (a fresh clone's first
+    run); with ``None`` it loads them from the cache that earlier runs filled.
+    """
+    import os
+
+    code = (
+        "import sys, time, json; sys.path.insert(0, {!r})\n"
+        "from placesim import engine, load_scenario\n"
+        "from placesim.expected import run_expected\n"
+        "m = engine.prepare(load_scenario({!r}))\n"
+        "t = time.perf_counter(); engine.run_replication(m, 0); a = time.perf_counter() - t\n"
+        "t = time.perf_counter(); run_expected(m); b = time.perf_counter() - t\n"
+        "print(json.dumps([a, b]))\n"
+    ).format(str(ROOT), str(ROOT / "scenarios" / f"{name}.yaml"))
+    env = dict(os.environ)
+    if cache_dir is not None:
+        env["NUMBA_CACHE_DIR"] = cache_dir
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=env)
+    a, b = json.loads(out.stdout.strip().splitlines()[-1])
+    return {"replication_s": round(a, 3), "expected_s": round(b, 3)}
 
 
 def scaling(pkg, sizes, reps_list) -> list[dict]:
@@ -138,6 +169,12 @@ def verdict(report: dict) -> list[str]:
     sp = report["reference"]["speedup"]
     lines.append(f"{'reference':<22} {'speedup':<22} {sp:8.0f} x  (target >= "
                  f"{TARGETS['speedup']} x): {'met' if sp >= TARGETS['speedup'] else 'MISSED'}")
+    if "batch" in report:
+        b = report["batch"]
+        share, target = b["per_replication_share"], b["target_share"]
+        lines.append(f"{'batch':<22} {'overhead/replication':<22} {share * 100:8.1f} %  "
+                     f"(target <= {target:.0%}): {'met' if share <= target else 'MISSED'}; "
+                     f"{b['speedup']:.2f}x on {b['runs'][-1]['workers']} workers")
     return lines
 
 
@@ -164,6 +201,15 @@ def main(argv=None) -> int:
               f"{r['person_steps_per_s'] / 1e6:6.1f} M person-steps/s  expected "
               f"{r['expected_s_median'] * 1000:.1f} ms  peak RSS {r['peak_rss_mb']:.0f} MB",
               flush=True)
+    print("== First calls in a fresh process (compiled kernels)", flush=True)
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="placesim-numba-") as empty:
+        report["first_calls"] = {"cache_empty": first_calls("baseline", empty),
+                                 "cache_filled": first_calls("baseline", None)}
+    for k, v in report["first_calls"].items():
+        print(f"  {k:<13} first replication {v['replication_s']:.2f}s, first expected run "
+              f"{v['expected_s']:.2f}s", flush=True)
     print("== Scaling sweep", flush=True)
     report["scaling"] = scaling(pkg, [50_000, 100_000, 260_000, 520_000],
                                 [1, 10] if args.quick else [1, 10, 100])

@@ -597,7 +597,7 @@ def run_task(task: Task, out: str) -> dict:
         epoch).
     """
     from .engine import prepare, run_replication
-    from .metrics import DISTRICT_METRICS, district_values, replication_rows
+    from .metrics import DISTRICT_METRICS, district_values, replication_table
 
     if task.code and task.code != CODE_DIGEST:
         raise PlacesimError(
@@ -613,31 +613,38 @@ def run_task(task: Task, out: str) -> dict:
                         _package(task.data_path), seed=task.seed))
     t_prep = time.perf_counter() - t0
     run_s = 0.0
-    frames = []
+    labels = None  # (year, metric, group) of a replication's rows: the same for each
+    values = []
     for r in range(task.first, task.last):
         t = time.perf_counter()
         res = run_replication(model, r, task.seed)
         run_s += time.perf_counter() - t
-        rows = replication_rows(model, res)
-        f = pd.DataFrame(rows, columns=["year", "metric", "group", "value"])
-        f.insert(0, "replication", r)
-        frames.append(f)
+        names, years, table = replication_table(model, res)  # (year, metric-group)
         dv = district_values(model, res)  # (year, district, metric)
-        years = [rec.year for rec in res.years]
-        n_y, n_d, n_m = dv.shape
-        frames.append(pd.DataFrame({
-            "replication": r,
-            "year": np.repeat(years, n_d * n_m),
-            "metric": np.tile(np.array(DISTRICT_METRICS), n_y * n_d),
-            "group": np.tile(np.repeat(np.char.add("lad:", model.geo.lad_codes.astype(str)),
-                                       n_m), n_y),
-            "value": dv.ravel(),
-        }))
+        if labels is None:
+            n_y, n_d, n_m = dv.shape
+            metric, group = (np.array(c, dtype=object) for c in zip(*names, strict=True))
+            lads = np.array(["lad:" + c for c in model.geo.lad_codes], dtype=object)
+            labels = [np.concatenate(pair) for pair in zip(
+                (np.repeat(years, len(names)), np.tile(metric, n_y), np.tile(group, n_y)),
+                (np.repeat(years, n_d * n_m), np.tile(np.array(DISTRICT_METRICS, dtype=object),
+                                                      n_y * n_d),
+                 np.tile(np.repeat(lads, n_m), n_y)), strict=True)]
+        values.append(np.concatenate([table.ravel(), dv.ravel()]))
     t_write = time.perf_counter()
-    table = pd.concat(frames, ignore_index=True)
-    table["replication"] = table["replication"].astype("int64")
-    table["year"] = table["year"].astype("int64")
-    atomic_write(task.path(Path(out)), lambda p: table.to_parquet(p, index=False))
+    n, reps = len(labels[0]), len(values)
+
+    def repeated(column):  # the labels of every replication, dictionary-encoded
+        codes, names = pd.factorize(column)
+        return pd.Categorical.from_codes(np.tile(codes, reps), categories=names)
+
+    table = pd.DataFrame({
+        "replication": np.repeat(np.arange(task.first, task.last, dtype=np.int64), n),
+        "year": np.tile(labels[0].astype(np.int64), reps), "metric": repeated(labels[1]),
+        "group": repeated(labels[2]), "value": np.concatenate(values)})
+    # column statistics would double the write and nothing reads them
+    atomic_write(task.path(Path(out)),
+                 lambda p: table.to_parquet(p, index=False, write_statistics=False))
     end = time.perf_counter()
     total = end - t0
     return {"key": task.key, "replications": task.replications,
@@ -1011,6 +1018,8 @@ def combine(out: Path, tasks: list[Task] | None = None) -> pd.DataFrame:
             continue
         raw = pd.concat([pd.read_parquet(p, columns=["replication", *keys, "value"])
                          for p in paths], ignore_index=True)
+        for key in ("metric", "group"):  # dictionary-encoded in the partitions
+            raw[key] = raw[key].astype(str)
         reps = raw["replication"].unique()
         if len(reps) * raw.groupby(keys, sort=False).ngroups != len(raw):
             raise PlacesimError(f"{paths[0].parent}: partitions overlap or differ in shape; "

@@ -112,80 +112,128 @@ def place_groups(model) -> dict[str, np.ndarray]:
 
 def replication_rows(model, result) -> list[tuple[int, str, str, float]]:
     """Headline metric values of one replication as ``(year, metric, group, value)``."""
+    labels, years, values = replication_table(model, result)
+    return [(int(y), m, g, float(v)) for y, row in zip(years, values, strict=True)
+            for (m, g), v in zip(labels, row, strict=True)]
+
+
+def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray, np.ndarray]:
+    """Headline metric values of one replication, all years at once.
+
+    Parameters
+    ----------
+    model : Model
+    result : ReplicationResult
+
+    Returns
+    -------
+    labels : list of (metric, group)
+        The same for every replication of a model.
+    years : numpy.ndarray
+        (year,)
+    values : numpy.ndarray
+        (year, label) values.
+    """
     geo = model.geo
     lon = geo.is_london
+    recs = result.years
+    posts = np.stack([r.posts for r in recs]).astype(float)  # (Y, G, D)
+    stock = np.stack([r.stock for r in recs]).astype(float)  # (Y, G, D, S)
+    promotions, exits, exposure = (np.stack([getattr(r, k) for r in recs]).astype(float)
+                                   for k in ("promotions", "exits", "exposure"))
+    labels: list[tuple[str, str]] = []
+    columns: list[np.ndarray] = []
+
+    def add(metric: str, groups, values) -> None:
+        """Columns ``values`` (Y, len(groups)) or (Y,) for one group."""
+        values = np.asarray(values, float).reshape(len(recs), -1)
+        groups = [groups] if isinstance(groups, str) else list(groups)
+        labels.extend((metric, g) for g in groups)
+        columns.append(values)
+
+    def scalar(name: str) -> np.ndarray:
+        return np.array([getattr(r, name) for r in recs], float)
+
+    scs_posts = posts[:, SCS_IDX]
+    add("roles_moved_out_of_london", "all", scalar("moved_out_of_london"))
+    add("scs_outside_london_share", "all",
+        _div(scs_posts[:, :, ~lon].sum(axis=(1, 2)), scs_posts.sum(axis=(1, 2))))
+    add("perm_secs_outside_london", "all", posts[:, PS, ~lon].sum(axis=1))
+    add("policy_roles_outside_london", "all",
+        np.stack([r.policy_posts[:, ~lon].sum() for r in recs]))
+    add("private_office_roles_outside_london", "all",
+        np.stack([r.private_office_posts[:, ~lon].sum() for r in recs]))
+    scs_stock = stock[:, SCS_IDX]
+    add("high_seb_share_london_scs", "all",
+        _div(scs_stock[:, :, lon, HIGH].sum(axis=(1, 2)),
+             _seb_total(scs_stock[:, :, lon]).sum(axis=(1, 2))))
+    add("high_seb_share_non_london_scs", "all",
+        _div(scs_stock[:, :, ~lon, HIGH].sum(axis=(1, 2)),
+             _seb_total(scs_stock[:, :, ~lon]).sum(axis=(1, 2))))
+    g7p = stock[:, G7_PLUS][..., HIGH]  # (Y, grades, D)
+    add("london_share_of_high_seb_g7_plus", "all",
+        _div(g7p[:, :, lon].sum(axis=(1, 2)), g7p.sum(axis=(1, 2))))
+    # progression by place (K groups), interleaved EO->G7, EO->Director for each place
     groups = place_groups(model)
-    names = list(groups)
-    member = np.stack([groups[n] for n in names]).astype(float)  # (K, D)
+    member = np.stack(list(groups.values())).astype(float)  # (K, D)
+    flows = [_seb_total(a) @ member.T for a in (promotions, exits, exposure)]  # (Y, G, K)
+    flows = [f.transpose(0, 2, 1) for f in flows]  # (Y, K, G)
+    both = np.stack([period_progression(*flows, EO, G7),
+                     period_progression(*flows, EO, SCS2)], axis=2)  # (Y, K, 2)
+    labels.extend((m, g) for g in groups for m in ("progression_eo_to_g7",
+                                                   "progression_eo_to_director"))
+    columns.append(both.reshape(len(recs), -1))
+    # ... and by place x SEB
     cross = np.stack([np.ones_like(lon), lon, ~lon]).astype(float)  # all, london, outside
-    cross_names = ("", "london|", "outside_london|")
-    rows: list[tuple[int, str, str, float]] = []
-    add = rows.append
-    for rec in result.years:
-        y = rec.year
-        posts, stock = rec.posts, rec.stock
-        scs_posts = posts[SCS_IDX]
-        add((y, "roles_moved_out_of_london", "all", float(rec.moved_out_of_london)))
-        add((y, "scs_outside_london_share", "all",
-             float(_div(scs_posts[:, ~lon].sum(), scs_posts.sum()))))
-        add((y, "perm_secs_outside_london", "all", float(posts[PS, ~lon].sum())))
-        add((y, "policy_roles_outside_london", "all", float(rec.policy_posts[:, ~lon].sum())))
-        add((y, "private_office_roles_outside_london", "all",
-             float(rec.private_office_posts[:, ~lon].sum())))
-        scs_stock = stock[SCS_IDX]
-        add((y, "high_seb_share_london_scs", "all",
-             float(_div(scs_stock[:, lon, HIGH].sum(), scs_stock[:, lon].sum()))))
-        add((y, "high_seb_share_non_london_scs", "all",
-             float(_div(scs_stock[:, ~lon, HIGH].sum(), scs_stock[:, ~lon].sum()))))
-        g7p = stock[G7_PLUS, :, HIGH]
-        add((y, "london_share_of_high_seb_g7_plus", "all",
-             float(_div(g7p[:, lon].sum(), g7p.sum()))))
-        # progression by place (K groups) and by place x SEB
-        flows = [np.einsum("gds,kd->kg", a, member) for a in
-                 (rec.promotions, rec.exits, rec.exposure)]
-        to_g7 = period_progression(*flows, EO, G7)
-        to_dir = period_progression(*flows, EO, SCS2)
-        for k, name in enumerate(names):
-            add((y, "progression_eo_to_g7", name, float(to_g7[k])))
-            add((y, "progression_eo_to_director", name, float(to_dir[k])))
-        flows_s = [np.einsum("gds,kd->ksg", a, cross) for a in
-                   (rec.promotions, rec.exits, rec.exposure)]
-        to_g7 = period_progression(*flows_s, EO, G7)
-        to_dir = period_progression(*flows_s, EO, SCS2)
-        for c, place in enumerate(cross_names):
-            for j, k in enumerate(SEB_CLASSES):
-                add((y, "progression_eo_to_g7", f"{place}seb:{k}", float(to_g7[c, j])))
-                add((y, "progression_eo_to_director", f"{place}seb:{k}", float(to_dir[c, j])))
-        for j, k in enumerate(SEB_CLASSES):
-            add((y, "moves_to_london_for_promotion", f"seb:{k}",
-                 float(rec.moves_to_london_for_promotion[j])))
-            add((y, "leavers_caused_by_relocation", f"seb:{k}", float(rec.reloc_leavers[j])))
-            add((y, "incumbents_relocated", f"seb:{k}", float(rec.reloc_movers[j])))
-        add((y, "moves_to_london_for_promotion", "all",
-             float(rec.moves_to_london_for_promotion.sum())))
-        add((y, "leavers_caused_by_relocation", "all", float(rec.reloc_leavers.sum())))
-        add((y, "incumbents_relocated", "all", float(rec.reloc_movers.sum())))
-        ladder = posts[LADDER][:, geo.site_district] > 0  # (rungs, sites)
-        site_posts = posts[:, geo.site_district]  # (grade, site): each site's grade ladder
-        for k, sid in enumerate(geo.site_ids):
-            for g, grade in enumerate(GRADES):
-                add((y, "site_posts", f"site:{sid}:{grade}", float(site_posts[g, k])))
-            add((y, "site_ladder_completeness", f"site:{sid}", float(ladder[:, k].mean())))
-            add((y, "site_ladder_largest_gap", f"site:{sid}", float(_largest_gap(ladder[:, k]))))
-        add((y, "coldspot_share_of_moved_roles", "all",
-             float(_div(rec.moved_to_coldspots, rec.moved_total))))
-        add((y, "relocation_cost_gbp", "all", float(rec.cost_gbp)))
-        add((y, "posts_awaiting_site_capacity", "all", float(rec.awaiting_capacity)))
-        hc = stock.sum(axis=2)
-        add((y, "headcount", "all", float(hc.sum())))
-        add((y, "posts", "all", float(posts.sum())))
-        hc_lon, hc_out = hc[:, lon].sum(axis=1), hc[:, ~lon].sum(axis=1)
-        high = _div(stock[:, :, HIGH].sum(axis=1), hc.sum(axis=1))
-        for g, name in enumerate(GRADES):
-            add((y, "headcount", f"grade:{name}|london", float(hc_lon[g])))
-            add((y, "headcount", f"grade:{name}|elsewhere", float(hc_out[g])))
-            add((y, "high_seb_share", f"grade:{name}", float(high[g])))
-    return rows
+    flows = [(a.transpose(0, 3, 1, 2) @ cross.T).transpose(0, 3, 1, 2)
+             for a in (promotions, exits, exposure)]  # (Y, place, S, G)
+    both = np.stack([period_progression(*flows, EO, G7),
+                     period_progression(*flows, EO, SCS2)], axis=3)  # (Y, place, S, 2)
+    labels.extend((m, f"{place}seb:{k}") for place in ("", "london|", "outside_london|")
+                  for k in SEB_CLASSES for m in ("progression_eo_to_g7",
+                                                 "progression_eo_to_director"))
+    columns.append(both.reshape(len(recs), -1))
+    by_seb = np.stack([np.stack([r.moves_to_london_for_promotion, r.reloc_leavers,
+                                 r.reloc_movers], axis=1) for r in recs])  # (Y, S, 3)
+    names = ("moves_to_london_for_promotion", "leavers_caused_by_relocation",
+             "incumbents_relocated")
+    labels.extend((m, f"seb:{k}") for k in SEB_CLASSES for m in names)
+    columns.append(by_seb.reshape(len(recs), -1))
+    labels.extend((m, "all") for m in names)
+    columns.append(by_seb.sum(axis=1))
+    # each site's grade ladder
+    site_posts = posts[:, :, geo.site_district]  # (Y, G, sites)
+    ladder = site_posts[:, LADDER] > 0  # (Y, rungs, sites)
+    gap = np.array([[_largest_gap(ladder[y, :, k]) for k in range(len(geo.site_ids))]
+                    for y in range(len(recs))], float).reshape(len(recs), -1)
+    per_site = np.concatenate([site_posts.transpose(0, 2, 1), ladder.mean(axis=1)[:, :, None],
+                               gap[:, :, None]], axis=2)  # (Y, sites, G + 2)
+    for sid in geo.site_ids:
+        labels.extend(("site_posts", f"site:{sid}:{grade}") for grade in GRADES)
+        labels.extend([("site_ladder_completeness", f"site:{sid}"),
+                       ("site_ladder_largest_gap", f"site:{sid}")])
+    columns.append(per_site.reshape(len(recs), -1))
+    add("coldspot_share_of_moved_roles", "all",
+        _div(scalar("moved_to_coldspots"), scalar("moved_total")))
+    add("relocation_cost_gbp", "all", scalar("cost_gbp"))
+    add("posts_awaiting_site_capacity", "all", scalar("awaiting_capacity"))
+    hc = _seb_total(stock)  # (Y, G, D)
+    add("headcount", "all", hc.sum(axis=(1, 2)))
+    add("posts", "all", posts.sum(axis=(1, 2)))
+    per_grade = np.stack([hc[:, :, lon].sum(axis=2), hc[:, :, ~lon].sum(axis=2),
+                          _div(stock[:, :, :, HIGH].sum(axis=2), hc.sum(axis=2))], axis=2)
+    for grade in GRADES:
+        labels.extend([("headcount", f"grade:{grade}|london"),
+                       ("headcount", f"grade:{grade}|elsewhere"),
+                       ("high_seb_share", f"grade:{grade}")])
+    columns.append(per_grade.reshape(len(recs), -1))
+    years = np.array([r.year for r in recs], np.int64)
+    return labels, years, np.concatenate(columns, axis=1)
+
+
+def _seb_total(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=-1)`` over the three SEB classes, without numpy's slow short reduction."""
+    return a[..., 0] + a[..., 1] + a[..., 2]
 
 
 def _largest_gap(present: np.ndarray) -> int:
@@ -246,16 +294,13 @@ def summarise(model, results: Sequence, scenario_name: str) -> tuple[pd.DataFram
     (pandas.DataFrame, pandas.DataFrame)
         Metrics (:data:`METRIC_COLUMNS`) and districts (:data:`DISTRICT_COLUMNS`).
     """
-    keys = None
-    vals = []
-    for r in sorted(results, key=lambda r: r.replication):
-        rows = replication_rows(model, r)
-        if keys is None:
-            keys = [(y, m, g) for y, m, g, _ in rows]
-        vals.append([v for *_, v in rows])
-    arr = np.asarray(vals, float)
-    mean, p10, p50, p90 = _bands(arr)
-    metrics = pd.DataFrame(keys, columns=["year", "metric", "group"])
+    tables = [replication_table(model, r) for r in sorted(results, key=lambda r: r.replication)]
+    labels, years, _ = tables[0]
+    mean, p10, p50, p90 = _bands(np.stack([t[2].ravel() for t in tables]))
+    metric, group = zip(*labels, strict=True)
+    metrics = pd.DataFrame({"year": np.repeat(years, len(labels)),
+                            "metric": np.tile(np.array(metric, dtype=object), len(years)),
+                            "group": np.tile(np.array(group, dtype=object), len(years))})
     metrics.insert(0, "scenario", scenario_name)
     metrics["mean"], metrics["p10"], metrics["p50"], metrics["p90"] = mean, p10, p50, p90
 

@@ -35,6 +35,53 @@ def test_posts_conserved_and_headcount_bounded(synthetic_pkg):
         assert rec.stock.sum() >= 0.95 * total
 
 
+def test_running_counts_and_index_match_the_slots(synthetic_pkg):
+    """The stocks and posts kept from each step's events, and the block index kept by swaps
+    as posts move, agree with a recount of the slots at the end of a run with waves."""
+    m = engine.prepare(synthetic_scenario(waves=True, share=0.8), synthetic_pkg)
+    run = engine._Run(m, 0, 7)
+    engine.run_timeline(m, run)
+    sl, D = run.slots, m.geo.n_districts
+    g, d = sl.grade.astype(np.int64), sl.district.astype(np.int64)
+    filled = sl.seb >= 0
+    stock = np.bincount(((g * D + d) * 3 + sl.seb)[filled], minlength=run.stock.size)
+    np.testing.assert_array_equal(run.stock.ravel(), stock)
+    cell = ((g * D + d) * 2 + sl.profession) * 2 + sl.role
+    np.testing.assert_array_equal(run.posts4.ravel(), np.bincount(cell, minlength=run.posts4.size))
+    assert run.result().moves["posts"].sum() > 0, "the scenario should move posts"
+    np.testing.assert_array_equal(np.sort(sl.order), np.arange(sl.size))
+    np.testing.assert_array_equal(sl.position[sl.order], np.arange(sl.size))
+    block = sl._blocks(sl.order)
+    assert np.all(np.diff(block) >= 0), "order is grouped by (grade, area) block"
+    np.testing.assert_array_equal(sl.block_start.ravel()[block], np.searchsorted(block, block))
+    np.testing.assert_array_equal(sl.block_end.ravel()[block],
+                                  np.searchsorted(block, block, side="right"))
+
+
+def test_exits_are_a_bernoulli_draw_per_occupied_post(synthetic_pkg):
+    from placesim import flows
+    from placesim.grades import GRADES
+
+    m = engine.prepare(synthetic_scenario(waves=False), synthetic_pkg)
+    slots = m.population.copy()
+    rng = np.random.default_rng(3)
+    slots.seb[rng.random(slots.size) < 0.1] = -1  # some posts vacant: they cannot exit
+    occupied = np.bincount(slots.grade[slots.seb >= 0], minlength=len(GRADES))
+    q = np.linspace(0.02, 0.3, len(GRADES))
+    exits = np.zeros(len(GRADES))
+    reps = 200
+    for _ in range(reps):
+        s = slots.copy()
+        log = flows.StepLog()
+        flows.draw_exits(s, q, rng, log)
+        g = flows.StepLog.cat(log.exit_g)
+        assert (s.seb < 0).sum() == (slots.seb < 0).sum() + len(g)
+        exits += np.bincount(g, minlength=len(GRADES))
+    expect = reps * occupied * q
+    se = np.sqrt(reps * occupied * q * (1 - q))
+    assert np.all(np.abs(exits - expect) <= 4 * se + 1), (exits, expect)
+
+
 def test_same_seed_same_result_and_order_independent(synthetic_pkg):
     s = synthetic_scenario(waves=True)
     m = engine.prepare(s, synthetic_pkg)
