@@ -185,7 +185,7 @@ class Slots:
         """A deep copy (replications start from the same synthesised population)."""
         return Slots(**{k: v.copy() for k, v in self.__dict__.items()})
 
-    def _blocks(self, idx: np.ndarray | slice) -> np.ndarray:
+    def block_of(self, idx: np.ndarray | slice) -> np.ndarray:
         """(grade, area) block number of slots: ``grade * n_areas + area``."""
         area = self.area_of_district[self.district[idx].astype(np.int64)]
         return self.grade[idx].astype(np.int64) * self.n_areas + area
@@ -193,10 +193,10 @@ class Slots:
     def set_district(self, idx: np.ndarray, district: np.ndarray) -> None:
         """Move posts ``idx`` to ``district``, keeping ``order`` grouped by block."""
         idx = np.asarray(idx, np.int64)
-        before = self._blocks(idx)
+        before = self.block_of(idx)
         self.district[idx] = district
         _move_between_blocks(self.order, self.position, self.block_start.reshape(-1),
-                             self.block_end.reshape(-1), idx, before, self._blocks(idx))
+                             self.block_end.reshape(-1), idx, before, self.block_of(idx))
 
     def sort(self) -> None:
         """Sort ``order`` by (grade, area, district, profession, role) and find the blocks."""
@@ -206,7 +206,7 @@ class Slots:
         self.order = np.argsort(key, kind="stable")
         self.position = np.empty_like(self.order)
         self.position[self.order] = np.arange(self.size)
-        counts = np.bincount(self._blocks(slice(None)), minlength=N_GRADES * self.n_areas)
+        counts = np.bincount(self.block_of(slice(None)), minlength=N_GRADES * self.n_areas)
         bounds = np.concatenate([[0], np.cumsum(counts)])
         self.block_start = bounds[:-1].reshape(N_GRADES, self.n_areas).copy()
         self.block_end = bounds[1:].reshape(N_GRADES, self.n_areas).copy()

@@ -51,7 +51,7 @@ def test_running_counts_and_index_match_the_slots(synthetic_pkg):
     assert run.result().moves["posts"].sum() > 0, "the scenario should move posts"
     np.testing.assert_array_equal(np.sort(sl.order), np.arange(sl.size))
     np.testing.assert_array_equal(sl.position[sl.order], np.arange(sl.size))
-    block = sl._blocks(sl.order)
+    block = sl.block_of(sl.order)
     assert np.all(np.diff(block) >= 0), "order is grouped by (grade, area) block"
     np.testing.assert_array_equal(sl.block_start.ravel()[block], np.searchsorted(block, block))
     np.testing.assert_array_equal(sl.block_end.ravel()[block],
