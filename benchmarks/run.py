@@ -164,7 +164,8 @@ def verdict(report: dict) -> list[str]:
                                          ("expected_s_median", "expected_s", "ms", 1000),
                                          ("peak_rss_mb", "peak_rss_mb", "MB", 1)):
             v, t = r[key], TARGETS[target]
-            lines.append(f"{r['scenario']:<22} {key:<22} {v * scale:8.1f} {unit} "
+            digits = 3 if unit == "s" else 1
+            lines.append(f"{r['scenario']:<22} {key:<22} {v * scale:8.{digits}f} {unit} "
                          f"(target <= {t * scale:g} {unit}): {'met' if v <= t else 'MISSED'}")
     sp = report["reference"]["speedup"]
     lines.append(f"{'reference':<22} {'speedup':<22} {sp:8.0f} x  (target >= "
