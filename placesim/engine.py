@@ -169,8 +169,6 @@ def prepare(scenario, pkg=None, *, seed: int | None = None) -> Model:
         internal_share=params.internal_fill_share,
         seb_odds=params.seb_promotion_odds,
         willingness=params.relocation_willingness,
-        relocation_base=params.relocation_base,
-        per_100km=params.willingness_per_100km,
         min_steps_in_grade=int(round(params.min_quarters_in_grade * spy / 4)),
         accelerator_weight=params.accelerator_weight,
         policy_match_weight=params.policy_match_weight,

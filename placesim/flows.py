@@ -44,8 +44,6 @@ class StepRules:
     internal_share: np.ndarray  # (grade,)
     seb_odds: np.ndarray  # (grade, seb) odds of promotion INTO grade
     willingness: np.ndarray  # (seb,) relative willingness to relocate
-    relocation_base: float
-    per_100km: float
     min_steps_in_grade: int
     accelerator_weight: float
     policy_match_weight: float

@@ -167,13 +167,10 @@ class ReferenceModel:
         return w, w_max
 
     def _reloc(self, person: Person, vacancy: Post) -> float:
-        r, geo = self.m.rules, self.m.geo
-        a, b = person.post.district, vacancy.district
-        if geo.area[a] == geo.area[b]:
-            return 0.0
-        p = (r.relocation_base * r.support_willingness * r.willingness[person.seb]
-             * r.per_100km ** (geo.distance_km[a, b] / 100.0))
-        return min(p, 1.0)
+        """Chance a candidate from elsewhere moves for the post (0 within an area)."""
+        r = self.m.rules
+        k = float(r.relocation_kernel[person.post.district, vacancy.district])
+        return min(r.willingness[person.seb] * r.support_willingness * k, 1.0)
 
     def _search(self, pool: list[Post], vacancy: Post, rounds: int, accept) -> Person | None:
         for _ in range(rounds):
