@@ -466,9 +466,12 @@ def _move_kernel(stock, posts4, entered, origins, grade_mask, profession, role, 
     share = min(n / total, 1.0)
     people = np.zeros((G, n_origins, S))  # incumbents of the moved posts
     moved_g = np.zeros(G)
+    leaving = np.zeros((n_origins, 2, 2))
     for g in range(G):
         if not grade_mask[g]:
             continue
+        # every origin's posts leave before any arrive, so a destination that is also an
+        # origin does not send on posts it has just received
         for i in range(n_origins):
             o = origins[i]
             before = posts4[g, o, 0, 0] + posts4[g, o, 0, 1] + posts4[g, o, 1, 0] \
@@ -476,17 +479,22 @@ def _move_kernel(stock, posts4, entered, origins, grade_mask, profession, role, 
             moved = 0.0
             for p in range(2):
                 for r in range(2):
+                    x = 0.0
                     if (profession < 0 or p == profession) and (role < 0 or r == role):
                         x = posts4[g, o, p, r] * share
                         posts4[g, o, p, r] -= x
-                        for j in range(M):
-                            posts4[g, dests[j], p, r] += x * f[j]
-                        moved += x
+                    leaving[i, p, r] = x
+                    moved += x
             moved_o[i] += moved
             moved_g[g] += moved
             if before > 0:
                 for s in range(S):
                     people[g, i, s] = stock[g, o, s] * (moved / before)
+        for i in range(n_origins):
+            for p in range(2):
+                for r in range(2):
+                    for j in range(M):
+                        posts4[g, dests[j], p, r] += leaving[i, p, r] * f[j]
     decay = np.empty((n_origins, M))
     for i in range(n_origins):
         for j in range(M):

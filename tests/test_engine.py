@@ -58,6 +58,27 @@ def test_running_counts_and_index_match_the_slots(synthetic_pkg):
                                   np.searchsorted(block, block, side="right"))
 
 
+@pytest.mark.parametrize("mode", ["expected", "stochastic"])
+def test_a_destination_that_is_also_an_origin_moves_the_count_asked(synthetic_pkg, mode):
+    from placesim import load_scenario_text
+
+    s = load_scenario_text("""name: consolidate
+horizon: {start_year: 2023, years: 3}
+waves:
+  - name: w
+    year: 2024
+    posts: {grades: [EO, HEO]}
+    count: 100
+    origin: [E08000003, E08000004]
+    destinations:
+      - {district: E08000004, share: 1.0}
+""", filename="consolidate.yaml")
+    m = engine.prepare(s, synthetic_pkg)
+    r = run_expected(m) if mode == "expected" else engine.run_replication(m, 0)
+    assert r.moves["posts"].sum() == pytest.approx(100)
+    assert r.years[-1].moved_total == pytest.approx(100)
+
+
 def test_exits_are_a_bernoulli_draw_per_occupied_post(synthetic_pkg):
     from placesim import flows
     from placesim.grades import GRADES
