@@ -30,7 +30,7 @@ from numba import njit
 from threadpoolctl import ThreadpoolController
 
 from .engine import Model, ReplicationResult, RunState, run_timeline
-from .flows import LOCAL_ROUNDS, POLICY, REMOTE_ROUNDS
+from .flows import LOCAL_ROUNDS, POLICY, REMOTE_ROUNDS, promotion_envelope
 from .grades import GRADES, ROLES, SEB_CLASSES
 from .population import N_GRADES, START_TENURE_STEPS
 
@@ -104,21 +104,8 @@ class _ExpectedRun(RunState):
 
     # --- timeline interface ----------------------------------------------------------------
     def available(self, plan) -> float:
-        return float(self._matching(plan)[1].sum())
-
-    def _matching(self, plan) -> tuple[np.ndarray, np.ndarray]:
-        """Origin districts of a wave and its matching posts there, (grade, origin, prof, role)."""
-        origins = np.flatnonzero(plan.origin_mask)
-        m = self.posts4[:, origins] * plan.grade_mask[:, None, None, None]
-        if plan.profession >= 0:
-            keep = np.zeros(2)
-            keep[plan.profession] = 1
-            m = m * keep[None, None, :, None]
-        if plan.role >= 0:
-            keep = np.zeros(2)
-            keep[plan.role] = 1
-            m = m * keep[None, None, None, :]
-        return origins, m
+        return _matching_posts(self.posts4, self._cells(plan).origins, plan.grade_mask,
+                               plan.profession, plan.role)
 
     def annual_lever(self, name: str, spec) -> None:
         if name == "mentoring":
@@ -158,16 +145,14 @@ class _ExpectedRun(RunState):
 
     def _rule_arrays(self, rules) -> dict:
         """What the kernel needs from this step's rules, kept while the rules stay the same."""
-        key = (rules, self.mentored_share)
-        if self._rules_cache is not None and self._rules_cache[0][0] is rules \
-                and self._rules_cache[0][1] == self.mentored_share:
-            return self._rules_cache[1]
+        if self._rules_cache is not None and self._rules_cache[0] is rules \
+                and self._rules_cache[1] == self.mentored_share:
+            return self._rules_cache[2]
         odds = rules.seb_odds.copy()
         if rules.mentoring_multiplier != 1.0:  # mentoring spread over the low-SEB pool
             odds[:, LOW] *= 1 + self.mentored_share * (rules.mentoring_multiplier - 1)
         odds = np.ascontiguousarray(odds[1:])
-        w_grade = rules.seb_odds[1:].max(axis=1) * rules.accelerator_weight
-        w_grade = w_grade * max(rules.mentoring_multiplier, 1) * max(rules.london_advantage, 1.0)
+        w_grade = promotion_envelope(rules)[1:]
         ext_keep = self.no_freeze
         if rules.freeze_share > 0:  # a London recruitment freeze leaves some posts empty
             blocked = rules.freeze_grades[:, None] & self.m.geo.is_london[None, :]
@@ -179,7 +164,7 @@ class _ExpectedRun(RunState):
             "will": rules.willingness * rules.support_willingness,
             "wr_factor": odds * rules.willingness[None, :] * rules.support_willingness,
         }
-        self._rules_cache = (key, arrays)
+        self._rules_cache = (rules, self.mentored_share, arrays)
         return arrays
 
     def _posts(self):
@@ -435,6 +420,20 @@ def _step_kernel(stock, exits, exposure, promotions, entered, recent, recent_hea
     return to_london
 
 
+@njit(cache=True)
+def _matching_posts(posts4, origins, grade_mask, profession, role):
+    """Posts in ``origins`` matching a wave's selector (grades, profession, role; -1: any)."""
+    total = 0.0
+    for g in range(posts4.shape[0]):
+        if grade_mask[g]:
+            for o in origins:
+                for p in range(2):
+                    for r in range(2):
+                        if (profession < 0 or p == profession) and (role < 0 or r == role):
+                            total += posts4[g, o, p, r]
+    return total
+
+
 @njit(cache=True, error_model="numpy")
 def _move_kernel(stock, posts4, entered, origins, grade_mask, profession, role, n, dests, f,
                  distance_km, accept_by_grade, per_100km, support, high_seb_multiplier,
@@ -450,14 +449,7 @@ def _move_kernel(stock, posts4, entered, origins, grade_mask, profession, role, 
     """
     G, D, S = stock.shape
     n_origins, M = len(origins), len(dests)
-    total = 0.0
-    for g in range(G):
-        if grade_mask[g]:
-            for i in range(n_origins):
-                for p in range(2):
-                    for r in range(2):
-                        if (profession < 0 or p == profession) and (role < 0 or r == role):
-                            total += posts4[g, origins[i], p, r]
+    total = _matching_posts(posts4, origins, grade_mask, profession, role)
     movers_s = np.zeros(S)
     leavers_s = np.zeros(S)
     moved_o = np.zeros(n_origins)

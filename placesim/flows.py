@@ -175,6 +175,13 @@ def recruit(
     log.recruit_s.append(s.astype(np.int64))
 
 
+def promotion_envelope(rules: StepRules) -> np.ndarray:
+    """The largest weight a candidate can have for promotion into each grade, before the
+    policy-match weight: the rejection-sampling envelope (both modes use it)."""
+    return (rules.seb_odds.max(axis=1) * rules.accelerator_weight
+            * max(rules.mentoring_multiplier, 1.0) * max(rules.london_advantage, 1.0))
+
+
 def fill_vacancies(
     slots: Slots, geo: Geography, rules: StepRules, rng: np.random.Generator, step: int,
     log: StepLog,
@@ -200,8 +207,7 @@ def fill_vacancies(
     log : StepLog
         Promotions, lateral moves and recruits are appended to it.
     """
-    w_grade = (rules.seb_odds.max(axis=1) * rules.accelerator_weight
-               * max(rules.mentoring_multiplier, 1.0) * max(rules.london_advantage, 1.0))
+    w_grade = promotion_envelope(rules)
     promoted, moved, recruited = _fill_kernel(
         rng, step, slots.grade, slots.district, slots.profession, slots.seb, slots.ready,
         slots.grade_since, slots.accelerator, slots.mentored, slots.order, slots.block_start,

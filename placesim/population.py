@@ -211,10 +211,6 @@ class Slots:
         self.block_start = bounds[:-1].reshape(N_GRADES, self.n_areas).copy()
         self.block_end = bounds[1:].reshape(N_GRADES, self.n_areas).copy()
 
-    def grade_slice(self, g: int) -> np.ndarray:
-        """Slots holding grade ``g`` (a view of ``order``)."""
-        return self.order[self.block_start[g, 0]:self.block_end[g, -1]]
-
 
 @njit(cache=True)
 def _move_between_blocks(order, position, block_start, block_end, slots, before, after):
