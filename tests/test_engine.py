@@ -42,12 +42,14 @@ def test_running_counts_and_index_match_the_slots(synthetic_pkg):
     run = engine._Run(m, 0, 7)
     engine.run_timeline(m, run)
     sl, D = run.slots, m.geo.n_districts
+    real = sl.district < D
     g, d = sl.grade.astype(np.int64), sl.district.astype(np.int64)
-    filled = sl.seb >= 0
+    filled = (sl.seb >= 0) & real
     stock = np.bincount(((g * D + d) * 3 + sl.seb)[filled], minlength=run.stock.size)
     np.testing.assert_array_equal(run.stock.ravel(), stock)
-    cell = ((g * D + d) * 2 + sl.profession) * 2 + sl.role
-    np.testing.assert_array_equal(run.posts4.ravel(), np.bincount(cell, minlength=run.posts4.size))
+    cell = (g * D + d) * 3 + sl.ptype
+    np.testing.assert_array_equal(run.posts3.ravel(),
+                                  np.bincount(cell[real], minlength=run.posts3.size))
     assert run.result().moves["posts"].sum() > 0, "the scenario should move posts"
     np.testing.assert_array_equal(np.sort(sl.order), np.arange(sl.size))
     np.testing.assert_array_equal(sl.position[sl.order], np.arange(sl.size))
@@ -80,27 +82,28 @@ waves:
 
 
 def test_exits_are_a_bernoulli_draw_per_occupied_post(synthetic_pkg):
-    from placesim import flows
+    """Exit steps drawn at entry (geometric) leave each occupant a chance q of leaving at any
+    step, whatever their replication key."""
+    from placesim import flows, streams
     from placesim.grades import GRADES
 
     m = engine.prepare(synthetic_scenario(waves=False), synthetic_pkg)
     slots = m.population.copy()
-    rng = np.random.default_rng(3)
-    slots.seb[rng.random(slots.size) < 0.1] = -1  # some posts vacant: they cannot exit
+    slots.seb[np.random.default_rng(3).random(slots.size) < 0.1] = -1  # vacant: cannot exit
     occupied = np.bincount(slots.grade[slots.seb >= 0], minlength=len(GRADES))
     q = np.linspace(0.02, 0.3, len(GRADES))
-    exits = np.zeros(len(GRADES))
     reps = 200
-    for _ in range(reps):
-        s = slots.copy()
-        log = flows.StepLog()
-        flows.draw_exits(s, q, rng, log)
-        g = flows.StepLog.cat(log.exit_g)
-        assert (s.seb < 0).sum() == (slots.seb < 0).sum() + len(g)
-        exits += np.bincount(g, minlength=len(GRADES))
-    expect = reps * occupied * q
-    se = np.sqrt(reps * occupied * q * (1 - q))
-    assert np.all(np.abs(exits - expect) <= 4 * se + 1), (exits, expect)
+    for step in (0, 2):
+        exits = np.zeros(len(GRADES))
+        for rep in range(reps):
+            exit_at = np.full(slots.size, np.iinfo(np.int32).max, np.int32)
+            flows.start_exits(streams.key(11, rep), slots.seb, slots.grade, q, exit_at)
+            assert np.all(exit_at[slots.seb < 0] == np.iinfo(np.int32).max)
+            exits += np.bincount(slots.grade[exit_at == step], minlength=len(GRADES))
+        p = q * (1 - q) ** step
+        expect = reps * occupied * p
+        se = np.sqrt(reps * occupied * p * (1 - p))
+        assert np.all(np.abs(exits - expect) <= 4 * se + 1), (step, exits, expect)
 
 
 def test_same_seed_same_result_and_order_independent(synthetic_pkg):
