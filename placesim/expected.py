@@ -20,6 +20,7 @@ operations would cost more in dispatch than in arithmetic.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -666,6 +667,20 @@ def _fill(people, ring_now, posts, held, fresh, returned, promotions, to_london,
                     fresh[g, d, s, t, 0] += x
 
 
+@njit(cache=True)
+def _expected_min(x, y):
+    """E[min(X, Y)] for independent counts with means x and y (variances equal to the means,
+    normal approximation): the places a step's redeployments find when both the people to
+    place and the vacancies are random."""
+    s = np.sqrt(x + y)
+    if s <= 0:
+        return min(x, y)
+    m = (y - x) / s  # standardised margin of vacancies over people
+    phi = np.exp(-0.5 * m * m) / np.sqrt(2 * np.pi)
+    shortfall = s * (phi - m * 0.5 * math.erfc(m / np.sqrt(2.0)))  # E[(X - Y)+]
+    return max(x - shortfall, 0.0)
+
+
 @njit(cache=True, error_model="numpy")
 def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, dests, f,
                  distance_km, accept_by_grade, per_100km, support, high_seb_multiplier,
@@ -676,7 +691,8 @@ def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, d
     people away excluded), their incumbents with them; incumbents accept with a probability
     by grade, SEB and distance (times relocation support); of the rest a share is redeployed
     into the same-grade vacancies of their own area (any post type, each district in
-    proportion to its vacancies) while there are any, and the others leave. With
+    proportion to its vacancies) while there are any — in expectation, the expected minimum of
+    people and vacancies (:func:`_expected_min`) — and the others leave. With
     ``backfill_anywhere`` the posts that arrive empty are filled at once from the national
     mix. Returns (movers by SEB, leavers by SEB, posts moved out of each origin).
     """
@@ -776,8 +792,7 @@ def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, d
                     want += stay[g, a, s, fl] * redeploy_share
             if want <= 0:
                 continue
-            placed = min(want, vac_area[g, a])
-            rate = placed / want
+            rate = _expected_min(want, vac_area[g, a]) / want
             for s in range(S):
                 for fl in range(F):
                     st = stay[g, a, s, fl]

@@ -548,11 +548,9 @@ def move_posts(slots: Slots, geo: Geography, rules: Rules, order: MoveOrder, key
     n_want = int(sum(c for _, c in order.dest_groups))
     n = min(n_want, len(cand))
     tag = order.wave * 65536 + order.tranche
-    if n < len(cand):
-        u = streams.uniforms(key, streams.WAVE_PICK, cand, tag)
-        chosen = np.sort(cand[np.argpartition(u, n - 1)[:n]]) if n else cand[:0]
-    else:
-        chosen = cand
+    u = streams.uniforms(key, streams.WAVE_PICK, cand, tag)
+    chosen = cand[np.argsort(u, kind="stable")[:n]]  # in random order, so each destination
+    # gets a random mix of the matching posts (the slots are laid out by grade)
     dest = np.empty(n, np.int64)
     at = 0
     for districts, count in order.dest_groups:
@@ -602,7 +600,8 @@ def move_posts(slots: Slots, geo: Geography, rules: Rules, order: MoveOrder, key
         src = red_idx[orr][ok]
         targets = vac[ov][(lo + rank)[ok]]
         placed = np.zeros(n, bool)
-        placed[np.searchsorted(chosen, src)] = True
+        by_slot = np.argsort(chosen)
+        placed[by_slot[np.searchsorted(chosen[by_slot], src)]] = True
         redeploy &= placed
         _redeploy(src, targets, slots.seb, slots.flag, slots.flag_until, slots.grade_since,
                   slots.ready, slots.exit_at)

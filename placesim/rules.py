@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .calibration import Parameters, seb_mix_by_grade
+from .calibration import Parameters, default_parameters, seb_mix_by_grade
 from .grades import GRADES, SEB_CLASSES
 from .population import (
     N_GRADES,
@@ -277,14 +277,19 @@ def compile_rules(scenario, params: Parameters, geo: Geography, baseline_stock: 
         lp = lv.london_postings
         flag_weight[POSTED] = lp.promotion_multiplier
         flag_hazard[POSTED] = min(1.0, 1.0 / (lp.effect_years * spy))
-    weights = dict(odds=odds, flag_weight=flag_weight,
-                   accelerator_weight=params.accelerator_weight,
-                   london_advantage=params.london_promotion_advantage,
-                   policy_match=params.policy_match_weight)
-    promotions = baseline_posts.sum(axis=(1, 2)) * params.exit_rate * params.internal_fill_share
+    # The geography of promotion is calibrated once, to the baseline world: with the default
+    # behaviour (weights, willingness, London's pull) and the scenario's calibration targets
+    # and distance decay. A scenario that changes behaviour then changes it against that
+    # calibration (a counterfactual), rather than being recalibrated away.
+    d = default_parameters()
+    weights = dict(odds=d.seb_promotion_odds, flag_weight=np.ones(N_FLAGS),
+                   accelerator_weight=d.accelerator_weight,
+                   london_advantage=d.london_promotion_advantage,
+                   policy_match=d.policy_match_weight)
+    promotions = baseline_posts.sum(axis=(1, 2)) * d.exit_rate * d.internal_fill_share
     reach, london_stay = calibrate_geography(
         params.cross_area_share, params.into_london_share, baseline_stock, baseline_posts,
-        promotions, geo, kernel, params.relocation_willingness, weights, params.london_pull,
+        promotions, geo, kernel, d.relocation_willingness, weights, d.london_pull,
         london_stay=params.london_stay)
     weights_by_grade = seb_mix_by_grade()
     district_weights = baseline_posts.sum(axis=(0, 2)).astype(float)
@@ -503,6 +508,28 @@ def _promotion_masses(stock: np.ndarray, posts: np.ndarray, geo: Geography,
     return local, remote_regional, remote_london, vac
 
 
+@njit(cache=True)
+def _solve_reach(local, remote, vac, target):
+    """The reach at which vacancies (weights ``vac``) go to remote candidates in the share
+    ``target``, by bisection on log(reach) (local and remote choice masses given)."""
+    total = vac.sum()
+    lo, hi = -30.0, 30.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        r = np.exp(mid)
+        got = 0.0
+        for i in range(local.shape[0]):
+            for d in range(local.shape[1]):
+                t = local[i, d] + r * remote[i, d]
+                if t > 0:
+                    got += vac[i, d] * r * remote[i, d] / t
+        if got < target * total:
+            lo = mid
+        else:
+            hi = mid
+    return np.exp((lo + hi) / 2)
+
+
 def calibrate_geography(cross_area: np.ndarray, into_london: float, stock: np.ndarray,
                         posts: np.ndarray, promotions: np.ndarray, geo: Geography,
                         kernel: np.ndarray, willingness: np.ndarray, weights: dict,
@@ -554,25 +581,15 @@ def calibrate_geography(cross_area: np.ndarray, into_london: float, stock: np.nd
         into = out = 0.0
         for g, (local, rem_reg, rem_lon, vac) in pieces.items():
             rem = (rem_reg + stay * rem_lon) * pull
-
-            def share(r: float, rem=rem, local=local) -> np.ndarray:
-                tot = local + r * rem
-                return np.divide(r * rem, tot, out=np.zeros_like(tot), where=tot > 0)
-
-            lo, hi = -30.0, 30.0
-            for _ in range(50):
-                mid = (lo + hi) / 2
-                if (vac * share(np.exp(mid))).sum() < cross_area[g] * vac.sum():
-                    lo = mid
-                else:
-                    hi = mid
-            r = reach[g] = np.exp((lo + hi) / 2)
+            r = reach[g] = _solve_reach(local, rem, vac, cross_area[g])
             tot = local + r * rem
-            from_lon = np.divide(r * stay * rem_lon * pull, tot, out=np.zeros_like(tot),
-                                 where=tot > 0)
+            ok = tot > 0
             scale = promotions[g] / max(vac.sum(), 1e-12)
-            into += (vac * share(r))[:, lon].sum() * scale
-            out += (vac * from_lon)[:, ~lon].sum() * scale
+            into += (vac[:, lon] * np.divide(r * rem[:, lon], tot[:, lon], out=np.zeros_like(
+                tot[:, lon]), where=ok[:, lon])).sum() * scale
+            out += (vac[:, ~lon] * np.divide(r * stay * (rem_lon * pull)[:, ~lon],
+                                              tot[:, ~lon], out=np.zeros_like(tot[:, ~lon]),
+                                              where=ok[:, ~lon])).sum() * scale
         return reach, into, out
 
     if london_stay is not None:
