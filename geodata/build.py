@@ -55,9 +55,13 @@ IPF_ITERATIONS = 200
 # (SOURCES.md: Tewkesbury E07000083 appears under its 2025 name "North Gloucestershire").
 NAME_FIXES = {"E07000083": "Tewkesbury"}
 # People Survey used for each package's SEB margins: the survey of the same year (fieldwork in
-# the autumn after the 31 March census). All of 2021-2024 publish the margins needed (grade
-# band Z02, work region H01, profession H8B) as respondent counts.
-CSPS_YEAR = {2021: 2021, 2022: 2022, 2023: 2023}
+# the autumn after the 31 March census); all of 2021-2024 publish the margins needed (grade
+# band Z02, work region H01, profession H8B) as respondent counts. EXCEPT 2023, which keeps
+# the 2024 survey it was first built with: the engine's calibration (calibration.py,
+# CSPS_2024_SEB_BY_BAND) derives its SEB promotion odds from the 2024 survey, and a 2023
+# stock against 2024 odds drifts more (SCS2 high-SEB share +3 points in 10 years, against
+# +1.3 now). Set 2023: 2023 once calibration reads the package's own survey (README).
+CSPS_YEAR = {2021: 2021, 2022: 2022, 2023: 2024}
 
 # --- ACSES 2021 ------------------------------------------------------------------------------
 # ACSES 2021 publishes grades in groups; each group is split into ACSES grades by the ACSES
@@ -1092,6 +1096,12 @@ def build_year(src: Path, out: Path, year: int, districts, common: dict, csps) -
 
 def build(src: Path, out_root: Path, years: list[int]) -> list[dict]:
     """Build the packages of ``years`` into ``out_root/<year>``; districts are built once."""
+    for y in years:  # read every ACSES table first, so a broken row stops the build at once
+        grade_by_itl3(src, y)
+        london_split(src, y)
+        policy_share(src, y)
+        build_checks(src, y)
+        build_flows(src, y)
     districts = build_districts(src)
     common = {
         "social_mobility.csv": build_social_mobility(src, districts),
@@ -1165,7 +1175,10 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     try:
         if a.vendor:
-            src = Path(a.src or ROOT.parent / "shared" / "geodata-src")
+            src = Path(a.src) if a.src else next(
+                (p for p in (ROOT.parent / "shared" / "geodata-src",
+                             ROOT.parent.parent / "shared" / "geodata-src") if p.is_dir()),
+                ROOT.parent / "shared" / "geodata-src")
             man = vendor(src, VENDORED)
             print(f"{len(man)} files, {man['bytes'].sum():,} bytes -> {VENDORED}")
             return 0
