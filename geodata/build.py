@@ -19,6 +19,7 @@ Every output is described, with provenance, vintage, licence and method, in
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shutil
 import sys
@@ -363,7 +364,7 @@ def _grades_published(year: int) -> tuple[str, ...]:
 
 
 def acses_table(src: Path, year: int, name: str, dims: tuple[str, ...] = ()) -> pd.DataFrame:
-    """One ACSES data-browser table, checked row by row.
+    """One ACSES data-browser table, checked row by row (a fresh copy of a cached read).
 
     ``dims`` are the dimension columns wanted; ``"grade"`` stands for the year's grade column
     and is returned as ``grade`` (``SCS level`` -> ``SCS``). Adds ``status`` (in_post,
@@ -371,6 +372,11 @@ def acses_table(src: Path, year: int, name: str, dims: tuple[str, ...] = ()) -> 
     (line number in the file, header = 1). Raises BuildError naming the file and row of a
     missing column, an unknown status or grade, or a headcount that is not a count.
     """
+    return _acses_table(src, year, name, tuple(dims)).copy()
+
+
+@functools.cache
+def _acses_table(src: Path, year: int, name: str, dims: tuple[str, ...]) -> pd.DataFrame:
     rel = f"civil-service/acses_{year}/{name}"
     f = src / rel
     if not f.is_file():
@@ -1079,7 +1085,8 @@ def build_year(src: Path, out: Path, year: int, districts, common: dict, csps) -
             f.unlink()
     districts.to_parquet(out / "districts.parquet", compression="zstd", index=False)
     for name, frame in common.items():
-        frame.to_csv(out / name, index=False)
+        if name != "seb_trend.csv":
+            frame.to_csv(out / name, index=False)
     base8, _ = build_baseline(src, year, districts)
     baseline = split_scs_profession_role(base8, districts, policy_share(src, year),
                                          scs_band_totals(src, year))
@@ -1088,7 +1095,7 @@ def build_year(src: Path, out: Path, year: int, districts, common: dict, csps) -
     build_seb(baseline, districts, margins).to_csv(out / "seb_by_grade_place.csv", index=False)
     build_checks(src, year).to_csv(out / "checks.csv", index=False)
     build_flows(src, year).to_csv(out / "flows_by_grade.csv", index=False)
-    seb_trend(csps).to_csv(out / "seb_trend.csv", index=False)
+    common["seb_trend.csv"].to_csv(out / "seb_trend.csv", index=False)
     write_manifest(out, package_meta(year, margins))
     return {"year": year, "out": str(out), "posts": int(baseline["posts"].sum()),
             "csps_margins": margins}
@@ -1112,6 +1119,7 @@ def build(src: Path, out_root: Path, years: list[int]) -> list[dict]:
         "sites.csv": build_sites(src, districts),
     }
     csps = read_csps(src)
+    common["seb_trend.csv"] = seb_trend(csps)
     return [build_year(src, out_root / str(y), y, districts, common, csps) for y in years]
 
 

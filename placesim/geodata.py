@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -524,6 +525,14 @@ def reproduce_checks(posts: pd.DataFrame, districts, checks: pd.DataFrame,
     b["itl1"] = b["lad_code"].map(dd["itl1_code"])
     b["london"] = b["lad_code"].map(dd["is_london"]).fillna(False).astype(bool)
     total = float(b["posts"].sum())
+    by_grade = b.groupby("grade")["posts"].sum().to_dict()
+    by_grade_itl1 = b.groupby(["grade", "itl1"])["posts"].sum().to_dict()
+    by_grade_london = b[b["london"]].groupby("grade")["posts"].sum().to_dict()
+    by_itl1 = b.groupby("itl1")["posts"].sum().to_dict()
+
+    def posts_of(label: str, table: dict, *key) -> float:
+        return float(sum(table.get((g, *key) if key else g, 0) for g in CHECK_GRADES[label]))
+
     c = checks.copy()
     if "row" not in c.columns:
         c["row"] = np.arange(len(c)) + 2
@@ -536,34 +545,29 @@ def reproduce_checks(posts: pd.DataFrame, districts, checks: pd.DataFrame,
     uk = head.loc[(head["grade"] == "") & itl1, "value"].sum()
     grade_uk = head[(head["grade"] != "") & itl1].groupby("grade")["value"].sum()
     rows = []
-
-    def in_grade(label: str) -> pd.Series:
-        return b["grade"].isin(CHECK_GRADES[label])
-
     for r in c.itertuples(index=False):
         g, reg = r.grade, r.region
+        is_itl1 = re.fullmatch(r"TL[C-N]", reg) is not None
         if r.measure == "headcount" and g == "" and reg == "":
             pub = float(r.value) - overseas
             rows.append((r, "headcount_total", pub, total, total / pub - 1, "relative"))
         elif r.measure == "headcount" and reg == "" and g in CHECK_GRADES and known:
-            model = b.loc[in_grade(g), "posts"].sum() / total
+            model = posts_of(g, by_grade) / total
             rows.append((r, "grade_share", r.value / known, model, None, "share"))
-        elif r.measure == "headcount" and g == "" and _region_is_itl1(pd.Series([reg])).iat[0]:
-            model = b.loc[b["itl1"] == reg, "posts"].sum() / total
+        elif r.measure == "headcount" and g == "" and is_itl1:
+            model = by_itl1.get(reg, 0) / total
             rows.append((r, "region_share", r.value / uk, model, None, "share"))
-        elif (r.measure == "headcount" and g in CHECK_GRADES
-              and _region_is_itl1(pd.Series([reg])).iat[0] and grade_uk.get(g, 0)):
-            sel = in_grade(g)
-            den = b.loc[sel, "posts"].sum()
-            model = b.loc[sel & (b["itl1"] == reg), "posts"].sum() / den if den else np.nan
+        elif r.measure == "headcount" and g in CHECK_GRADES and is_itl1 and grade_uk.get(g, 0):
+            den = posts_of(g, by_grade)
+            model = posts_of(g, by_grade_itl1, reg) / den if den else np.nan
             rows.append((r, "grade_region_share", r.value / grade_uk[g], model, None, "share"))
         elif r.measure == "london_share" and reg == "" and (g == "" or g in CHECK_GRADES):
-            sel = in_grade(g) if g else pd.Series(True, index=b.index)
-            den = b.loc[sel, "posts"].sum()
-            model = b.loc[sel & b["london"], "posts"].sum() / den if den else np.nan
-            rows.append((r, "london_share", float(r.value), model, None, "share"))
+            den = posts_of(g, by_grade) if g else total
+            lon = posts_of(g, by_grade_london) if g else sum(by_grade_london.values())
+            rows.append((r, "london_share", float(r.value), lon / den if den else np.nan, None,
+                         "share"))
         elif r.measure == "scs_band" and g in SCS_GRADES:
-            model = float(b.loc[b["grade"] == g, "posts"].sum())
+            model = float(by_grade.get(g, 0))
             rows.append((r, "scs_band", float(r.value), model, model - r.value, "posts"))
     out = []
     for r, kind, pub, model, err, unit in rows:
