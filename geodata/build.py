@@ -993,7 +993,8 @@ def build_checks(src: Path, year: int) -> pd.DataFrame:
     if year == SCS_BAND_YEAR:  # written PQ 2438 (28 Nov 2023), centrally managed SCS 1 Apr 2023
         rows += [("scs_band", k, "", float(v)) for k, v in SCS_BAND_TOTALS.items()]
     out = pd.DataFrame(rows, columns=["measure", "grade", "region", "value"])
-    out["value"] = [int(v) if float(v).is_integer() else v for v in out["value"]]
+    out["value"] = pd.Series([int(v) if float(v).is_integer() else v for v in out["value"]],
+                             dtype=object)  # counts written as whole numbers
     return out
 
 

@@ -383,7 +383,9 @@ def _codes(df: pd.DataFrame, f: Path, column: str, known: set, what: str,
         bad &= v.notna()
     if bad.any():
         i = _first_bad(bad)
-        raise _fail(f, column, i + first_row, f"unknown {what} {v.iloc[i]!r}", "known code")
+        hint = " (not in districts.parquet)" if what == "district code" else ""
+        raise _fail(f, column, i + first_row, f"unknown {what} {v.iloc[i]!r}{hint}",
+                    "known code")
 
 
 def _numeric(df: pd.DataFrame, f: Path, column: str, *, allow_blank: bool = False,
