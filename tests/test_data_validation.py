@@ -302,3 +302,23 @@ def test_unknown_year_is_a_clear_error():
         shipped_package(2019)
     assert "2021, 2022, 2023" in e.value.message
     assert np.array_equal(SHIPPED_YEARS, (2021, 2022, 2023))
+
+
+def test_declared_projected_crs_is_reprojected_not_rejected(tmp_path):
+    """British National Grid metres labelled EPSG:27700 are fine: only a wrong label fails."""
+    dst = _copy(tmp_path)
+    d = gpd.read_parquet(dst / "districts.parquet")
+    d.to_crs(27700).to_parquet(dst / "districts.parquet")
+    pkg = load_data_package(dst)
+    assert pkg.districts.crs.to_epsg() == 4326
+    x0, y0, x1, y1 = pkg.districts.total_bounds
+    assert -9 < x0 < x1 < 2.5 and 49.5 < y0 < y1 < 61.5
+
+
+def test_manifest_that_is_not_json_is_named(tmp_path):
+    dst = _copy(tmp_path)
+    (dst / "package.json").write_text('{"year": 2023,\n "files": {\n')
+    with pytest.raises(DataError) as e:
+        load_data_package(dst)
+    assert e.value.file.endswith("package.json") and "row 3" in e.value.message
+    assert "[rule: readable]" in e.value.message
