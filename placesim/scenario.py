@@ -41,7 +41,7 @@ from pydantic import (
 )
 
 from .errors import Problem, ScenarioError
-from .geodata import DEFAULT_SMC_INDEX
+from .geodata import DEFAULT_SMC_INDEX, SHIPPED, SHIPPED_ROOT
 from .grades import GRADES
 
 GradeName = Literal["AA", "AO", "EO", "HEO", "SEO", "G7", "G6", "SCS1", "SCS2", "SCS3", "PS"]
@@ -57,8 +57,8 @@ MAX_NODES = 50_000
 """Most YAML nodes walked in one file, counting alias expansions (guards "billion laughs")."""
 MAX_DEPTH = 40
 """Deepest nesting accepted in a scenario file."""
-SHIPPED_DATA = Path(__file__).resolve().parent.parent / "geodata"
-"""The data package shipped with placesim."""
+SHIPPED_DATA = SHIPPED
+"""The default data package shipped with placesim (``geodata/2023``)."""
 
 _Where = dict[tuple, tuple[str, int]]  # key path -> (file, 1-based line)
 
@@ -466,7 +466,7 @@ class Scenario(_Model):
     step: Literal["quarter", "month"] = Field("quarter", description=(
         "Time step: quarter (default) or month."))
     data: str | None = Field(None, description=(
-        "Data package folder, relative to this file (default: the shipped geodata/)."))
+        "Data package folder, relative to this file (default: the shipped geodata/2023)."))
     coldspots: ColdspotRule = Field(ColdspotRule(), description=(
         "Which districts count as social-mobility coldspots (default: SMC 2025 ci4)."))
     waves: tuple[Wave, ...] = Field((), description="Relocation waves (default: none).")
@@ -904,7 +904,7 @@ def _check_confined(doc: dict, where: _Where, filename: str, root: Path, base: P
     probs = []
     cs = doc.get("coldspots")
     for path, value, roots in (
-        (("data",), doc.get("data"), [root, SHIPPED_DATA]),
+        (("data",), doc.get("data"), [root, SHIPPED_ROOT]),
         (("coldspots", "csv"), cs.get("csv") if isinstance(cs, dict) else None, [root]),
     ):
         if not isinstance(value, str):
