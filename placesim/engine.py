@@ -107,6 +107,10 @@ class YearRecord:
     reloc_movers: np.ndarray  # (seb,) cumulative
     cost_gbp: float  # cumulative
     awaiting_capacity: int
+    posts_created: float = 0.0  # cumulative
+    posts_closed: float = 0.0  # cumulative (as they fell vacant, or at a deadline)
+    closures_pending: float = 0.0  # closures waiting for a vacancy
+    redundancies: np.ndarray = field(default_factory=lambda: np.zeros(N_SEB))  # cumulative
 
 
 @dataclass
@@ -145,9 +149,11 @@ def prepare(scenario, pkg=None, *, seed: int | None = None) -> Model:
                               csv_path=csv_path)
     geo = build_geography(pkg, cold)
     params = resolve_parameters(scenario)
+    rules = compile_rules(scenario, params, geo, pkg, _site_capacity(pkg, scenario, geo))
     seed = scenario.seed if seed is None else seed
     pop_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(POPULATION_STREAM,)))
-    population = synthesise(pkg, geo, pop_rng, levers.spare_slots(scenario))
+    population = synthesise(pkg, geo, pop_rng,
+                            levers.spare_slots(scenario) + rules.posts.spare(scenario))
     D = geo.n_districts
     real = population.district < D
     g = population.grade[real].astype(np.int64)
@@ -159,8 +165,6 @@ def prepare(scenario, pkg=None, *, seed: int | None = None) -> Model:
     stock4 = np.bincount(((g * D + d) * N_SEB + s) * N_TYPES + t,
                          minlength=N_GRADES * D * N_SEB * N_TYPES
                          ).reshape(N_GRADES, D, N_SEB, N_TYPES)
-    rules = compile_rules(scenario, params, geo, stock4, posts3,
-                          _site_capacity(pkg, scenario, geo))
     population.ready = np.where(population.seb >= 0, population.grade_since + rules.min_steps,
                                 population.ready).astype(np.int16)
     return Model(scenario=scenario, params=params, geo=geo, rules=rules, population=population,
@@ -218,6 +222,13 @@ class RunState:
         self.moved_out = self.moved_total = self.moved_cold = 0
         self.reloc_leavers = np.zeros(N_SEB)
         self.reloc_movers = np.zeros(N_SEB)
+        self.redundancies = np.zeros(N_SEB)
+        self.posts_created = self.posts_closed = 0.0
+        plan = model.rules.posts
+        self.closing = np.zeros(plan.n_pools)  # closures waiting for a vacancy, by pool
+        self.pool_is_wave = np.zeros(plan.n_pools, bool)
+        for pools in plan.wave_pools.values():
+            self.pool_is_wave[pools[pools >= 0]] = True
         self.cost = 0.0
         self.records: list[YearRecord] = []
         self.step_index = 0
@@ -272,9 +283,31 @@ class RunState:
             moved_out_of_london=self.moved_out, moved_total=self.moved_total,
             moved_to_coldspots=self.moved_cold, reloc_leavers=self.reloc_leavers.copy(),
             reloc_movers=self.reloc_movers.copy(), cost_gbp=self.cost,
-            awaiting_capacity=self.awaiting,
+            awaiting_capacity=self.awaiting, posts_created=self.posts_created,
+            posts_closed=self.posts_closed, closures_pending=float(self.closing.sum()),
+            redundancies=self.redundancies.copy(),
         ))
         self._reset_year()
+
+    def _recreate(self, plan: WavePlan, per_dest: np.ndarray):
+        """A recreating tranche: (grade, district, post type, n) rows of posts to open; adds
+        the origin's closures to the wave's pools."""
+        from .posts import recreate_counts
+
+        rows = recreate_counts(self.m.rules.posts, plan.index, plan.destinations, per_dest)
+        g, d, t, n = rows
+        pools = self.m.rules.posts.wave_pools[plan.index]
+        for gi in np.unique(g):
+            if pools[gi] >= 0:
+                self.closing[pools[gi]] += n[g == gi].sum()
+        origin = np.flatnonzero(plan.origin_mask)
+        self._count_moves(plan, np.full(len(d), origin[0]) if len(origin) else d, d, n)
+        return rows
+
+    def _deadline_pools(self, k: int) -> np.ndarray:
+        """Pools whose deadline is this step and that still have closures pending."""
+        plan = self.m.rules.posts
+        return np.flatnonzero((plan.pool_deadline == k) & (self.closing > 0))
 
     def _count_moves(self, plan: WavePlan, from_d, to_d, amount) -> None:
         """Add a tranche's moved posts to the run's totals (counts or expected counts)."""
@@ -310,6 +343,7 @@ class _Run(RunState):
         self.leave = r.area_leave
         sl = self.slots
         flows.start_exits(self.key, sl.seb, sl.grade, r.exit_q, sl.exit_at)
+        self.closing = self.closing.astype(np.int64)
         self.move_rows: list[tuple] = []
 
     # -- stock bookkeeping ---------------------------------------------------------------
@@ -340,6 +374,7 @@ class _Run(RunState):
             self._posts(out.created, +1)
             self._posts(out.abolished, -1)
             self._posts_version += 1
+        self._post_schedule(k, minus)
         for plan, per_dest, tranche in self.take_pending():
             self._apply_move(plan, per_dest, tranche, minus, plus)
         exits, gone, vac, counts, E = flows.scan(
@@ -350,14 +385,19 @@ class _Run(RunState):
         W, Lw = flows.class_weights(counts, self.wtab, self.ltab, geo.area_is_london,
                                     r.london_advantage)
         remote, lateral = flows.choice_masses(W, Lw, r.kernel, r.willingness, self.leave)
-        promoted, moved, recruited = flows.fill(
+        pp = r.posts
+        promoted, moved, recruited, closed = flows.fill(
             self.key, k, vac, W, Lw, E, remote, lateral, sl.grade, sl.district, sl.ptype,
             sl.seb, sl.flag, sl.flag_until, sl.grade_since, sl.ready, sl.exit_at, sl.order,
-            sl.block_start, sl.block_end, sl.area_of_district, geo.is_london, r.kernel,
-            self.wtab, self.ltab, self.wmax, self.lmax, self.adv_area, self.leave,
+            sl.position, sl.block_start, sl.block_end, sl.area_of_district, geo.is_london,
+            r.kernel, self.wtab, self.ltab, self.wmax, self.lmax, self.adv_area, self.leave,
             r.lateral_share, r.internal_share, r.exit_q, r.reach, r.london_pull, r.willingness,
             float(r.will_mult[k]), r.flag_after, r.min_steps, float(r.scs_low_target[k]),
-            r.freeze[k], r.recruit_cdf)
+            r.freeze[k], r.recruit_cdf, pp.pool_grade, pp.pool_mask, pp.pool_types,
+            self.closing)
+        if len(closed):
+            self._posts(closed.T, -1)
+            self.posts_closed += len(closed)
 
         eg, ed, es = exits.T
         pg, pf, pt, ps = promoted.T
@@ -398,8 +438,44 @@ class _Run(RunState):
                               "posts": counts})
         return ReplicationResult(replication=self.rep, years=self.records, moves=moves)
 
+    def _post_schedule(self, k: int, minus: list) -> None:
+        """This step's scheduled post changes: posts opened, closures added to their pools,
+        and pools whose deadline has come closed at once (their holders made redundant)."""
+        pp, sl = self.m.rules.posts, self.slots
+        if k in pp.creates:
+            g, d, t, n = pp.creates[k]
+            flows.open_posts(sl, g, d, t, n)
+            self._posts((np.repeat(g, n), np.repeat(d, n), np.repeat(t, n)), +1)
+            self.posts_created += int(n.sum())
+        if k in pp.closes:
+            pool, n = pp.closes[k]
+            np.add.at(self.closing, pool, n)
+        for p in self._deadline_pools(k):
+            rows, (g, d, s) = flows.close_posts_now(
+                sl, self.m.geo, self.key, k, int(p), int(pp.pool_grade[p]), pp.pool_mask[p],
+                pp.pool_types[p], int(self.closing[p]))
+            self.closing[p] = 0
+            self._posts(rows, -1)
+            self.posts_closed += len(rows[0])
+            minus.append((g, d, s))
+            lost = np.bincount(s, minlength=N_SEB)
+            self.redundancies += lost
+            if self.pool_is_wave[p]:
+                self.reloc_leavers += lost
+            self.cost += lost.sum() * self.m.rules.cost_leaver_gbp
+
     def _apply_move(self, plan: WavePlan, per_dest: np.ndarray, tranche: int, minus, plus):
         geo = self.m.geo
+        if plan.recreate:
+            g, d, t, n = self._recreate(plan, per_dest)
+            flows.open_posts(self.slots, g, d, t, n)
+            self._posts((np.repeat(g, n), np.repeat(d, n), np.repeat(t, n)), +1)
+            self.posts_created += int(n.sum())
+            if n.sum():
+                origin = np.flatnonzero(plan.origin_mask)[0]
+                self.move_rows.append((plan.index, self.year, np.full(int(n.sum()), origin),
+                                       np.repeat(d, n)))
+            return
         support, _ = self.relocation_support(plan)
         order = flows.MoveOrder(
             wave=plan.index, tranche=tranche, origin_mask=plan.origin_mask,

@@ -134,6 +134,7 @@ class _ExpectedRun(RunState):
             _expire(self.people, self.ring, self.flag_hazard)
         for event in r.events_at(k):
             self._event(event, k)
+        self._post_schedule(k)
         for plan, per_dest, _ in self.take_pending():
             self._move(plan, per_dest)
         _exits(self.people, self.exits, r.exit_q)
@@ -148,12 +149,18 @@ class _ExpectedRun(RunState):
         fresh = np.zeros_like(self.people)  # this step's entrants into a new grade
         to_london = np.zeros(N_SEB)
         from_london = np.zeros(N_SEB)
-        _fill(self.people, ring_now, self.posts3, self.held, fresh, self.promotions, to_london,
-              from_london, self.cross_area, self.exposure, self.wtab, self.ltab,
-              self.flag_after, self.adv_area, self.leave, self.kernel, self.kernel_t, geo.area,
-              geo.n_areas, geo.is_london, self.pull, r.lateral_share, r.internal_share,
-              r.reach, r.willingness, float(r.will_mult[k]), float(r.scs_low_target[k]),
-              r.freeze[k], self.recruit_pdf, 1.0 / r.steps_per_year)
+        pp = r.posts
+        closed = _fill(
+            self.people, ring_now, self.posts3, self.held, fresh, self.promotions, to_london,
+            from_london, self.cross_area, self.exposure, self.wtab, self.ltab,
+            self.flag_after, self.adv_area, self.leave, self.kernel, self.kernel_t, geo.area,
+            geo.n_areas, geo.is_london, self.pull, r.lateral_share, r.internal_share, r.reach,
+            r.willingness, float(r.will_mult[k]), float(r.scs_low_target[k]), r.freeze[k],
+            self.recruit_pdf, 1.0 / r.steps_per_year, pp.pool_grade, pp.pool_mask,
+            pp.pool_types, self.closing)
+        if closed > 0:
+            self.posts_closed += closed
+            self._posts_version += 1
         for c in self.cohorts:
             self.exposure[:, r.posting_district] += c.people.sum(axis=(1, 3, 4)) / \
                 r.steps_per_year
@@ -234,6 +241,46 @@ class _ExpectedRun(RunState):
             self._posts_version += 1
         self.held = _held(self.cohorts, self.posts3.shape)
 
+    # --- posts opened and closed -----------------------------------------------------------
+    def _post_schedule(self, k: int) -> None:
+        """This step's scheduled post changes, in expectation (see the stochastic engine's
+        ``_post_schedule``): posts opened, closures added, deadlines met by closing vacant
+        posts first and then occupied ones, their holders made redundant."""
+        pp = self.m.rules.posts
+        if k in pp.creates:
+            g, d, t, n = pp.creates[k]
+            np.add.at(self.posts3, (g, d, t), n)
+            self.posts_created += float(n.sum())
+            self._posts_version += 1
+        if k in pp.closes:
+            pool, n = pp.closes[k]
+            np.add.at(self.closing, pool, n)
+        for p in self._deadline_pools(k):
+            g, mask, types = pp.pool_grade[p], pp.pool_mask[p], pp.pool_types[p]
+            posts = self.posts3[g][:, types] * mask[:, None]  # (D, T)
+            occupied = self.people[g].sum(axis=(1, 3))[:, types] * mask[:, None]
+            held = self.held[g][:, types] * mask[:, None]
+            vacant = np.maximum(posts - held - occupied, 0.0)
+            want = float(self.closing[p])
+            shut_vacant = min(want, vacant.sum())
+            share_occ = min((want - shut_vacant) / occupied.sum(), 1.0) if occupied.sum() else 0
+            gone = np.zeros_like(self.people[g])
+            gone[:, :, types] = self.people[g][:, :, types] * (share_occ * mask)[:, None, None,
+                                                                                  None]
+            self.people[g] -= gone
+            for j in range(self.M):
+                self.ring[j, g][:, :, types] *= (1 - share_occ * mask)[:, None, None, None]
+            closing = vacant * (shut_vacant / max(vacant.sum(), 1e-12)) + occupied * share_occ
+            self.posts3[g][:, types] -= closing
+            self.posts_closed += float(closing.sum())
+            self.closing[p] = 0.0
+            lost = gone.sum(axis=(0, 2, 3))
+            self.redundancies += lost
+            if self.pool_is_wave[p]:
+                self.reloc_leavers += lost
+            self.cost += lost.sum() * self.m.rules.cost_leaver_gbp
+            self._posts_version += 1
+
     # --- relocation waves ------------------------------------------------------------------
     def _cells(self, plan) -> tuple:
         cells = self._wave_cells.get(plan.index)
@@ -252,6 +299,16 @@ class _ExpectedRun(RunState):
         """Move posts of one wave tranche to all its destinations at once, in expectation."""
         geo = self.m.geo
         origins, districts, entries, group, size, of_entry = self._cells(plan)
+        if plan.recreate:
+            g, d, t, n = self._recreate(plan, per_dest)
+            np.add.at(self.posts3, (g, d, t), n)
+            self.posts_created += float(n.sum())
+            self._posts_version += 1
+            amount = np.zeros((len(origins), len(districts)))
+            np.add.at(amount[0], np.searchsorted(districts, d), n)
+            key = (plan.index, self.year)
+            self.moved_cells[key] = self.moved_cells.get(key, 0) + amount
+            return
         n = float(per_dest.sum())
         f = per_dest[group] / n / size  # share of the tranche going to each entry
         take = f > 0
@@ -380,13 +437,15 @@ def _reported(people, away, posting_district):
 def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_london,
           cross_area, exposure, wtab, ltab, flag_after, adv_area, leave, kernel, kernel_t,
           area, n_areas, is_london, pull, lateral_share, internal_share, reach, willingness,
-          will_mult, scs_low_target, freeze, recruit_pdf, dt):
+          will_mult, scs_low_target, freeze, recruit_pdf, dt, pool_grade, pool_mask,
+          pool_types, pending):
     """A step's vacancies filled in expectation, in place (see the module docstring).
 
     ``fresh`` receives the people who entered a grade (promotions and recruits: not yet
     eligible); lateral movers are eligible again from the next step. Promotions are recorded
     at their origin (grade into, district, seb); the step's person-time is added to
-    ``exposure``.
+    ``exposure``. Closures ``pending`` in a pool take that pool's vacancies first (the
+    expected number a random count of vacancies can give); returns the posts closed.
     """
     G, D, S, T, F = people.shape
     A = n_areas
@@ -400,9 +459,7 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                     for f in range(F):
                         elig[g, d, s, t, f] = max(people[g, d, s, t, f]
                                                   - ring_now[g, d, s, t, f], 0.0)
-    v_lat = np.zeros((G, D, T))
-    v_pro = np.zeros((G, D, T))
-    v_ext = np.zeros((G, D, T))
+    vac = np.zeros((G, D, T))
     for g in range(G):
         for d in range(D):
             for t in range(T):
@@ -410,7 +467,39 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                 for s in range(S):
                     for f in range(F):
                         occ += people[g, d, s, t, f]
-                v = max(posts[g, d, t] - held[g, d, t] - occ, 0.0)
+                vac[g, d, t] = max(posts[g, d, t] - held[g, d, t] - occ, 0.0)
+    # posts waiting to close take the vacancies that arise in their pool first
+    closed = 0.0
+    for p in range(len(pending)):
+        if pending[p] <= 0:
+            continue
+        g = pool_grade[p]
+        vp = 0.0
+        for d in range(D):
+            if pool_mask[p, d]:
+                for t in range(T):
+                    if pool_types[p, t]:
+                        vp += vac[g, d, t]
+        if vp <= 0:
+            continue
+        shut = _expected_min_fixed(pending[p], vp)
+        pending[p] -= shut
+        closed += shut
+        frac = shut / vp
+        for d in range(D):
+            if pool_mask[p, d]:
+                for t in range(T):
+                    if pool_types[p, t]:
+                        x = vac[g, d, t] * frac
+                        vac[g, d, t] -= x
+                        posts[g, d, t] -= x
+    v_lat = np.zeros((G, D, T))
+    v_pro = np.zeros((G, D, T))
+    v_ext = np.zeros((G, D, T))
+    for g in range(G):
+        for d in range(D):
+            for t in range(T):
+                v = vac[g, d, t]
                 v_lat[g, d, t] = v * lateral_share[g]
                 if g > 0:
                     v_pro[g, d, t] = v * (1 - lateral_share[g]) * internal_share[g]
@@ -712,6 +801,7 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                     for f in range(F):
                         x += people[g, d, s, t, f]
                 exposure[g, d, s] += x * dt
+    return closed
 
 
 @njit(cache=True)
@@ -726,6 +816,20 @@ def _expected_min(x, y):
     phi = np.exp(-0.5 * m * m) / np.sqrt(2 * np.pi)
     shortfall = s * (phi - m * 0.5 * math.erfc(m / np.sqrt(2.0)))  # E[(X - Y)+]
     return max(x - shortfall, 0.0)
+
+
+@njit(cache=True)
+def _expected_min_fixed(c, v):
+    """E[min(c, V)] for a fixed number c and a random count V with mean and variance v
+    (normal approximation): the closures a step's random vacancies can take."""
+    if v <= 0:
+        return 0.0
+    sd = np.sqrt(v)
+    mu = c - v
+    z = mu / sd
+    phi = np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
+    over = mu * 0.5 * math.erfc(-z / np.sqrt(2.0)) + sd * phi  # E[(c - V)+]
+    return min(max(c - over, 0.0), c)
 
 
 @njit(cache=True, error_model="numpy")

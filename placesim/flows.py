@@ -315,27 +315,36 @@ def _choose_area(u, kernel_col, mass, skip):
 
 @njit(cache=True)
 def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, ptype, seb,
-         flag, flag_until, grade_since, ready, exit_at, order, block_start, block_end,
-         area_of_district, is_london, kernel, wtab, ltab, wmax, lmax, adv_area, leave,
-         lateral_share, internal_share, exit_q, reach, london_pull, willingness, will_mult,
-         flag_after, min_steps, scs_low_target, freeze, recruit_cdf):
+         flag, flag_until, grade_since, ready, exit_at, order, position, block_start,
+         block_end, area_of_district, is_london, kernel, wtab, ltab, wmax, lmax, adv_area,
+         leave, lateral_share, internal_share, exit_q, reach, london_pull, willingness,
+         will_mult, flag_after, min_steps, scs_low_target, freeze, recruit_cdf, pool_grade,
+         pool_mask, pool_types, pending):
     """Fill the vacancies ``vac`` in order, in place (see the module docstring and
     :mod:`placesim.rules` for the rule).
 
     ``W`` and ``Lw`` are the start-of-step choice weights (:func:`class_weights`);
     ``remote_mass[d, g, vp, s]`` and ``lateral_mass[d, g, vp, s]`` their kernel-weighted
     sums over other areas (:func:`choice_masses`): the totals that split the choices between
-    areas. ``wmax[h, s, vp]`` and ``lmax[vp]`` bound the weights within a block.
+    areas. ``wmax[h, s, vp]`` and ``lmax[vp]`` bound the weights within a block. A vacancy in
+    a closure pool with closures ``pending`` is closed instead (natural wastage).
 
     Returns the promotions and lateral moves as rows (grade, from district, to district,
-    SEB) and the recruits as rows (grade, district, SEB).
+    SEB), the recruits as rows (grade, district, SEB) and the posts closed as rows (grade,
+    district, post type).
     """
     n = len(vac)
     A = W.shape[1]
+    D = len(area_of_district) - 1
     promoted = np.empty((n, 4), np.int64)
     moved = np.empty((n, 4), np.int64)
     recruited = np.empty((n, 3), np.int64)
-    n_p = n_l = n_r = 0
+    closed = np.empty((n, 3), np.int64)
+    n_p = n_l = n_r = n_c = 0
+    flat_start = block_start.reshape(-1)
+    flat_end = block_end.reshape(-1)
+    one = np.empty(1, np.int64)
+    spare = np.full(1, D, np.int64)
     boost = np.ones(N_SEB)
     c = np.ones(N_SEB)
     mass = np.empty(A)
@@ -345,6 +354,19 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
         av = area_of_district[dv]
         vp = 1 if tv != OTHER else 0
         pull = london_pull if is_london[dv] else 1.0
+        shut = False
+        for p in range(len(pending)):
+            if pending[p] > 0 and pool_grade[p] == g and pool_mask[p, dv] and pool_types[p, tv]:
+                pending[p] -= 1
+                shut = True
+                break
+        if shut:  # the post closes as it falls vacant
+            closed[n_c, 0], closed[n_c, 1], closed[n_c, 2] = g, dv, tv
+            n_c += 1
+            one[0] = v
+            _set_district(district, grade, area_of_district, order, position, flat_start,
+                          flat_end, one, spare)
+            continue
         z = streams.state(key, streams.FILL, v, step)
         x0 = streams.draw(z, 0)
         u = streams.high(x0)
@@ -442,7 +464,7 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
         grade_since[v] = step
         ready[v] = step + min_steps
         _enter(key, v, step, exit_q[g], exit_at)
-    return promoted[:n_p], moved[:n_l], recruited[:n_r]
+    return promoted[:n_p], moved[:n_l], recruited[:n_r], closed[:n_c]
 
 
 def choice_masses(W: np.ndarray, Lw: np.ndarray, kernel: np.ndarray, willingness: np.ndarray,
@@ -664,5 +686,61 @@ def _enter_many(key, idx, step, exit_q, grade, exit_at):
         _enter(key, i, step, exit_q[grade[i]], exit_at)
 
 
-__all__ = ["scan", "fill", "class_weights", "choice_masses", "move_posts", "matching_slots",
-           "MoveOrder", "MoveOutcome", "weight_table", "lateral_table", "start_exits"]
+def open_posts(slots: Slots, g: np.ndarray, d: np.ndarray, t: np.ndarray, n: np.ndarray
+               ) -> np.ndarray:
+    """Open ``n`` new (vacant) posts of each (grade, district, post type) from the spare slots;
+    returns their slot indices."""
+    out = []
+    A = slots.n_areas
+    for gi, di, ti, ni in zip(g, d, t, n, strict=True):
+        if ni <= 0:
+            continue
+        if slots.spare(int(gi)) < ni:
+            raise RuntimeError(f"no spare slots left at grade {int(gi)} to open posts")
+        lo = slots.block_start[gi, A]
+        new = slots.order[lo:lo + ni].copy()
+        slots.set_district(new, np.full(len(new), di))
+        slots.ptype[new] = ti
+        slots.seb[new] = VACANT
+        slots.ready[new] = NEVER
+        slots.exit_at[new] = NEVER_STEP
+        slots.flag[new] = NONE
+        out.append(new)
+    return np.concatenate(out) if out else np.empty(0, np.int64)
+
+
+def close_posts_now(slots: Slots, geo: Geography, key, step: int, pool: int, grade: int,
+                    mask: np.ndarray, types: np.ndarray, n: int) -> tuple:
+    """A closure pool's deadline: close ``n`` of its posts at once, vacant ones first, then
+    occupied ones chosen by keyed draws, their holders made redundant.
+
+    Returns
+    -------
+    tuple
+        Rows (grade, district, post type) of the posts closed, and rows (grade, district,
+        seb) of the people made redundant.
+    """
+    cand = matching_slots(slots, geo, mask, np.arange(N_GRADES) == grade, types)
+    vacant = cand[slots.seb[cand] == VACANT]
+    occupied = cand[slots.seb[cand] >= 0]
+    k = min(n, len(vacant))
+    shut = vacant[:k]
+    if n > k and len(occupied):
+        u = streams.uniforms(key, streams.WAVE_PICK, occupied, 1_000_000 + pool * 4096 + step)
+        shut = np.concatenate([shut, occupied[np.argsort(u, kind="stable")[:n - k]]])
+    people = shut[slots.seb[shut] >= 0]
+    redundant = (slots.grade[people].astype(np.int64), slots.district[people].astype(np.int64),
+                 slots.seb[people].astype(np.int64))
+    rows = (slots.grade[shut].astype(np.int64), slots.district[shut].astype(np.int64),
+            slots.ptype[shut].astype(np.int64))
+    slots.seb[shut] = VACANT
+    slots.ready[shut] = NEVER
+    slots.exit_at[shut] = NEVER_STEP
+    slots.flag[shut] = NONE
+    slots.set_district(shut, np.full(len(shut), slots.n_districts))
+    return rows, redundant
+
+
+__all__ = ["scan", "fill", "open_posts", "close_posts_now", "class_weights", "choice_masses",
+           "move_posts", "matching_slots", "MoveOrder", "MoveOutcome", "weight_table",
+           "lateral_table", "start_exits"]

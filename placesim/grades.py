@@ -41,6 +41,15 @@ ROLES: tuple[str, ...] = ("standard", "private_office")
 """Role type of a post beyond grade and profession: private office posts are accelerator roles."""
 
 
+def grade_mask(grades):
+    """Boolean mask (a numpy array) over :data:`GRADES` of the named grades."""
+    import numpy as np
+
+    m = np.zeros(len(GRADES), bool)
+    m[[GRADE_INDEX[g] for g in grades]] = True
+    return m
+
+
 def grade_code(name: str) -> int:
     """Return the integer code of a grade name.
 

@@ -220,6 +220,12 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
     add("cross_area_promotion_share", [f"grade:{g}" for g in GRADES[1:]],
         _div(cross[:, 1:], promoted_into[:, 1:]))
     add("promotions", [f"grade:{g}" for g in GRADES[1:]], promoted_into[:, 1:])
+    add("posts_created", "all", scalar("posts_created"))
+    add("posts_closed", "all", scalar("posts_closed"))
+    add("closures_pending", "all", scalar("closures_pending"))
+    red = np.stack([r.redundancies for r in recs])  # (Y, S)
+    add("redundancies", "all", red.sum(axis=1))
+    add("redundancies", [f"seb:{k}" for k in SEB_CLASSES], red)
     add("coldspot_share_of_moved_roles", "all",
         _div(scalar("moved_to_coldspots"), scalar("moved_total")))
     add("relocation_cost_gbp", "all", scalar("cost_gbp"))

@@ -7,12 +7,12 @@ labour-market area), so the candidates for a vacancy — the people one grade be
 form one contiguous block of it and can be drawn by position. When a post moves to another
 area it is swapped across the boundaries between its old and its new block, one swap per
 block crossed, so the index never needs re-sorting. The attribute arrays themselves never
-move, so each grade stays one contiguous range of them, as laid out at synthesis.
+move, so the baseline's posts keep the slot numbers they get at synthesis.
 
-Posts can be created and abolished (London postings, and workforce growth and cuts): every
-grade's range ends with spare slots that belong to no district (``district`` =
-``n_districts``) and sit in an extra, last "area" of the grade's blocks. Creating a post moves
-a spare slot into its area's block; abolishing one moves it back.
+Posts can be created and abolished (London postings, and workforce growth and cuts): spare
+slots of every grade follow the baseline's; they belong to no district (``district`` =
+``n_districts``) and sit in an extra, last "area" of their grade's blocks. Creating a post
+moves a spare slot into its area's block; abolishing one moves it back.
 
 The places a slot can be in are fixed per data package in :class:`Geography`: district codes,
 their labour-market area (the ITL3 area; London is one area, because London is one commuting
@@ -56,6 +56,43 @@ def post_type(profession: str, role: str) -> int:
     if role == "private_office":
         return PRIVATE_OFFICE
     return POLICY if profession == "policy" else OTHER
+
+
+def type_mask(profession: str, role: str) -> np.ndarray:
+    """Post types a wave's selector matches (profession any/policy/other, role
+    any/standard/private_office)."""
+    m = np.ones(N_TYPES, bool)
+    if profession == "policy":
+        m[OTHER] = False
+    elif profession == "other":
+        m[[POLICY, PRIVATE_OFFICE]] = False
+    if role == "private_office":
+        m[[OTHER, POLICY]] = False
+    elif role == "standard":
+        m[PRIVATE_OFFICE] = False
+    return m
+
+
+def baseline_posts3(pkg, geo: Geography) -> np.ndarray:
+    """(grade, district, post type) posts of a data package's baseline."""
+    b = pkg.baseline_posts
+    g = b["grade"].map({x: i for i, x in enumerate(GRADES)}).to_numpy(np.int64)
+    d = geo.index_of(b["lad_code"])
+    t = np.array([post_type(p, r) for p, r in zip(b["profession"], b["role"], strict=True)],
+                 np.int64)
+    out = np.zeros((N_GRADES, geo.n_districts, N_TYPES))
+    np.add.at(out, (g, d, t), b["posts"].to_numpy(float))
+    return out
+
+
+def expected_stock(pkg, geo: Geography, posts3: np.ndarray) -> np.ndarray:
+    """(grade, district, seb, post type) people expected in the baseline: every post filled,
+    SEB in the fitted grade × place × profession mix (what :func:`synthesise` draws)."""
+    mix = seb_mix_table(pkg)  # (grade, place, profession, seb)
+    place = geo.is_london.astype(np.int64)
+    prof = np.array([0, 1, 1])  # post type -> profession
+    m = mix[:, place][:, :, prof]  # (grade, district, type, seb)
+    return (posts3[..., None] * m).transpose(0, 1, 3, 2)
 
 
 @dataclass(frozen=True)
@@ -342,23 +379,28 @@ def synthesise(pkg, geo: Geography, rng: np.random.Generator,
     g_idx = b["grade"].map({g: i for i, g in enumerate(GRADES)}).to_numpy(np.int64)
     t_idx = np.array([post_type(p, r) for p, r in zip(b["profession"], b["role"],
                                                        strict=True)], np.int64)
-    g_all = np.concatenate([np.repeat(g_idx, counts), np.repeat(np.arange(N_GRADES), spare)])
-    d_all = np.concatenate([np.repeat(d_idx, counts), np.full(int(spare.sum()), D)])
-    t_all = np.concatenate([np.repeat(t_idx, counts), np.zeros(int(spare.sum()), np.int64)])
-    real = np.concatenate([np.ones(int(counts.sum()), bool), np.zeros(int(spare.sum()), bool)])
-    lay = np.lexsort((t_all, d_all, ~real, g_all))  # grade ranges, spares last in each
-    grade, district, ptype, real = g_all[lay], d_all[lay], t_all[lay], real[lay]
+    # the baseline's posts by (grade, district, post type), then the spare slots of every
+    # grade after all of them: a scenario's spares never shift the baseline's slot numbers,
+    # so scenarios sharing a seed draw alike for the posts they share
+    g_real, d_real, t_real = (np.repeat(x, counts) for x in (g_idx, d_idx, t_idx))
+    lay = np.lexsort((t_real, d_real, g_real))
+    n_real = len(lay)
+    grade = np.concatenate([g_real[lay], np.repeat(np.arange(N_GRADES), spare)])
+    district = np.concatenate([d_real[lay], np.full(int(spare.sum()), D)])
+    ptype = np.concatenate([t_real[lay], np.zeros(int(spare.sum()), np.int64)])
+    real = np.arange(len(grade)) < n_real
     n = len(grade)
 
     mix = seb_mix_table(pkg)  # (grade, place, profession, seb)
-    is_london = np.append(geo.is_london, False)
-    profession = (ptype != OTHER).astype(np.int64)
-    probs = mix[grade, is_london[district].astype(np.int64), profession]  # (n, 3)
-    u = rng.random(n)
+    is_london = geo.is_london
+    profession = (ptype[:n_real] != OTHER).astype(np.int64)
+    probs = mix[grade[:n_real], is_london[district[:n_real]].astype(np.int64), profession]
+    u = rng.random(n_real)
     cum = np.cumsum(probs, axis=1)
-    seb = ((u > cum[:, 0]).astype(np.int8) + (u > cum[:, 1])).astype(np.int8)
-    since = -rng.integers(0, START_TENURE_STEPS, size=n).astype(np.int16)
-    seb[~real] = VACANT
+    seb = np.full(n, VACANT, np.int8)
+    seb[:n_real] = (u > cum[:, 0]).astype(np.int8) + (u > cum[:, 1])
+    since = np.zeros(n, np.int16)
+    since[:n_real] = -rng.integers(0, START_TENURE_STEPS, size=n_real)
     slots = Slots(
         district=district.astype(np.int16),
         grade=grade.astype(np.int8),

@@ -108,6 +108,8 @@ class ReferenceModel:
         self.reloc_movers = np.zeros(N_SEB)
         self.cost = 0.0
         self.pending: list[tuple] = []
+        self.closing = np.zeros(self.r.posts.n_pools, np.int64)  # closures waiting by pool
+        self.redundancies = np.zeros(N_SEB)
 
     def _year_reset(self):
         D = self.m.geo.n_districts
@@ -154,6 +156,7 @@ class ReferenceModel:
                     person.flag = NONE
             for event in self.r.events_at(k):
                 self._event(event, k)
+            self._post_schedule(k)
             for plan, per_dest in self.pending:
                 self._move(plan, per_dest)
             self.pending = []
@@ -177,9 +180,9 @@ class ReferenceModel:
         """A relocation wave in tranches (site capacity is not modelled here)."""
         dt = 1.0 / self.r.steps_per_year
         yield self.env.timeout(max(plan.start_time, 0.0) + dt / 2 - 2e-9)
-        total = plan.count if plan.count is not None else int(round(
-            plan.share * len(self._matching(plan))))
-        for n in split(min(total, len(self._matching(plan))), [1.0] * plan.n_tranches):
+        available = len([p for p in self._matching(plan)])
+        total = plan.count if plan.count is not None else int(round(plan.share * available))
+        for n in split(min(total, available), [1.0] * plan.n_tranches):
             self.pending.append((plan, split(int(n), [s for _, s, _ in plan.destinations])))
             yield self.env.timeout(dt)
 
@@ -227,6 +230,8 @@ class ReferenceModel:
         vacancies = [p for p in self.posts if p.open and p.person is None and p.held_for is None]
         for i in self.rng.permutation(len(vacancies)):
             v = vacancies[i]
+            if self._closes(v):
+                continue
             g, dv, av = v.grade, v.district, self._area(v)
             vp = int(v.ptype != OTHER)
             pull = r.london_pull if r.is_london[dv] else 1.0
@@ -292,6 +297,47 @@ class ReferenceModel:
             c = r.recruit_cdf[g, dv]
             seb = min(int(np.searchsorted(c, self.rng.random(), side="right")), N_SEB - 1)
             self._recruit(v, seb, k)
+
+    def _closes(self, v: Post) -> bool:
+        """A vacancy in a pool with closures waiting closes instead of being filled."""
+        pp = self.r.posts
+        for p in range(pp.n_pools):
+            if (self.closing[p] > 0 and pp.pool_grade[p] == v.grade
+                    and pp.pool_mask[p, v.district] and pp.pool_types[p, v.ptype]):
+                self.closing[p] -= 1
+                v.open = False
+                return True
+        return False
+
+    def _post_schedule(self, k: int):
+        """Posts opened, closures added, and deadlines met (vacant posts first, then occupied
+        ones chosen at random, their holders made redundant)."""
+        pp = self.r.posts
+        if k in pp.creates:
+            for g, d, t, n in zip(*pp.creates[k], strict=True):
+                self.posts += [Post(int(g), int(d), int(t)) for _ in range(int(n))]
+        if k in pp.closes:
+            for p, n in zip(*pp.closes[k], strict=True):
+                self.closing[p] += n
+        for p in np.flatnonzero((pp.pool_deadline == k) & (self.closing > 0)):
+            cands = [q for q in self.posts if q.open and q.held_for is None
+                     and q.grade == pp.pool_grade[p] and pp.pool_mask[p, q.district]
+                     and pp.pool_types[p, q.ptype]]
+            vacant = [q for q in cands if q.person is None]
+            occupied = [q for q in cands if q.person is not None]
+            n = int(self.closing[p])
+            shut = vacant[:n] + self._sample(occupied, n - min(n, len(vacant)))
+            wave_pool = any(p in pools for pools in pp.wave_pools.values())
+            for q in shut:
+                if q.person is not None:
+                    self.redundancies[q.person.seb] += 1
+                    if wave_pool:
+                        self.reloc_leavers[q.person.seb] += 1
+                    self.cost += self.r.cost_leaver_gbp
+                    q.person.active = False
+                    q.person = None
+                q.open = False
+            self.closing[p] = 0
 
     def _choose(self, block: list[Post], k: int, weight) -> Person | None:
         """A person of the block with probability proportional to ``weight``."""
@@ -371,6 +417,20 @@ class ReferenceModel:
 
     def _move(self, plan, per_dest):
         geo, k = self.m.geo, self.step_index
+        if plan.recreate:
+            from .posts import recreate_counts
+
+            g, d, t, n = recreate_counts(self.r.posts, plan.index, plan.destinations, per_dest)
+            pools = self.r.posts.wave_pools[plan.index]
+            origin = int(np.flatnonzero(plan.origin_mask)[0])
+            for gi, di, ti, ni in zip(g, d, t, n, strict=True):
+                self.posts += [Post(int(gi), int(di), int(ti)) for _ in range(int(ni))]
+                if pools[gi] >= 0:
+                    self.closing[pools[gi]] += ni
+                self.moved_total += int(ni)
+                self.moved_out += int(ni) * int(geo.is_london[origin] and not geo.is_london[di])
+                self.moved_cold += int(ni) * int(geo.is_coldspot[di])
+            return
         matching = self._matching(plan)
         n = min(int(per_dest.sum()), len(matching))
         chosen = [matching[i] for i in self.rng.choice(len(matching), size=n, replace=False)]
@@ -438,7 +498,8 @@ class ReferenceModel:
             cross_area_promotions=self.cross_area, moved_out_of_london=self.moved_out,
             moved_total=self.moved_total, moved_to_coldspots=self.moved_cold,
             reloc_leavers=self.reloc_leavers.copy(), reloc_movers=self.reloc_movers.copy(),
-            cost_gbp=self.cost, awaiting_capacity=0,
+            cost_gbp=self.cost, awaiting_capacity=0, posts_closed=0.0,
+            closures_pending=float(self.closing.sum()), redundancies=self.redundancies.copy(),
         ))
         self._year_reset()
 

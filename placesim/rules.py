@@ -37,7 +37,7 @@ import numpy as np
 from numba import njit
 
 from .calibration import Parameters, default_parameters, seb_mix_by_grade
-from .grades import GRADES, SEB_CLASSES
+from .grades import GRADES, SEB_CLASSES, grade_mask
 from .population import (
     N_GRADES,
     N_SEB,
@@ -46,7 +46,11 @@ from .population import (
     POLICY,
     PRIVATE_OFFICE,
     Geography,
+    baseline_posts3,
+    expected_stock,
+    type_mask,
 )
+from .posts import PostPlan, compile_posts
 
 FLAGS: tuple[str, ...] = ("none", "mentored", "scheme", "posted")
 """Programme states: none; mentored (while the mentoring lever is on and the person is at one
@@ -94,6 +98,7 @@ class WavePlan:
     redeploy_share: float
     backfill_anywhere: bool
     support_gbp: float
+    recreate: bool  # open new posts at the destinations (and close origin posts as vacant)
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,7 @@ class Rules:
     # waves and sites
     waves: tuple[WavePlan, ...]
     site_capacity: dict  # site index -> (open time in years, capacity)
+    posts: PostPlan  # posts opened and closed by the workforce section and recreating waves
     cost_mover_gbp: float
     cost_leaver_gbp: float
 
@@ -218,25 +224,10 @@ def lateral_factor(kernel, london_pull, london_stay, willingness, will_mult, pol
     return f
 
 
-def type_mask(profession: str, role: str) -> np.ndarray:
-    """Post types a wave's selector matches (profession any/policy/other, role
-    any/standard/private_office)."""
-    m = np.ones(N_TYPES, bool)
-    if profession == "policy":
-        m[OTHER] = False
-    elif profession == "other":
-        m[[POLICY, PRIVATE_OFFICE]] = False
-    if role == "private_office":
-        m[[OTHER, POLICY]] = False
-    elif role == "standard":
-        m[PRIVATE_OFFICE] = False
-    return m
-
-
 # --- compiling a scenario -------------------------------------------------------------------
 
-def compile_rules(scenario, params: Parameters, geo: Geography, baseline_stock: np.ndarray,
-                  baseline_posts: np.ndarray, site_capacity: dict) -> Rules:
+def compile_rules(scenario, params: Parameters, geo: Geography, pkg, site_capacity: dict
+                  ) -> Rules:
     """Compile a scenario with its parameters and geography into :class:`Rules`.
 
     Parameters
@@ -245,10 +236,9 @@ def compile_rules(scenario, params: Parameters, geo: Geography, baseline_stock: 
     params : Parameters
         From :func:`placesim.calibration.resolve_parameters`.
     geo : Geography
-    baseline_stock : numpy.ndarray
-        (grade, district, seb, post type) people at the start (calibrates the remote reach).
-    baseline_posts : numpy.ndarray
-        (grade, district, post type) posts at the start.
+    pkg : DataPackage
+        Its baseline posts and SEB mix (the expected people in them calibrate the geography
+        of promotion, whatever the population's seed).
     site_capacity : dict
         Site index -> (open time in years, desks).
 
@@ -256,6 +246,8 @@ def compile_rules(scenario, params: Parameters, geo: Geography, baseline_stock: 
     -------
     Rules
     """
+    baseline_posts = baseline_posts3(pkg, geo)
+    baseline_stock = expected_stock(pkg, geo, baseline_posts)
     spy = scenario.steps_per_year()
     n_steps = scenario.horizon.years * spy
     start = scenario.horizon.start_year
@@ -268,7 +260,7 @@ def compile_rules(scenario, params: Parameters, geo: Geography, baseline_stock: 
     flag_after = np.tile(np.arange(N_FLAGS, dtype=np.int8)[:, None], (1, N_GRADES))
     if lv.mentoring is not None:
         flag_weight[MENTORED] = lv.mentoring.promotion_multiplier
-        flag_after[MENTORED] = np.where(_grade_mask(lv.mentoring.grades), MENTORED, NONE)
+        flag_after[MENTORED] = np.where(grade_mask(lv.mentoring.grades), MENTORED, NONE)
     if lv.talent_scheme_ring_fence is not None:
         ts = lv.talent_scheme_ring_fence
         flag_weight[SCHEME] = ts.promotion_multiplier
@@ -294,6 +286,7 @@ def compile_rules(scenario, params: Parameters, geo: Geography, baseline_stock: 
     weights_by_grade = seb_mix_by_grade()
     district_weights = baseline_posts.sum(axis=(0, 2)).astype(float)
     per_step = _lever_arrays(scenario, n_steps, spy)
+    waves = tuple(_plan_wave(i, w, scenario, geo, spy) for i, w in enumerate(scenario.waves))
     return Rules(
         steps_per_year=spy, n_steps=n_steps, start_year=start,
         exit_q=1.0 - (1.0 - params.exit_rate) ** dt,
@@ -315,17 +308,13 @@ def compile_rules(scenario, params: Parameters, geo: Geography, baseline_stock: 
         posting_steps=(max(1, int(round(lv.london_postings.months * spy / 12)))
                        if lv.london_postings is not None else 0),
         posting_district=_posting_district(geo, baseline_posts),
-        waves=tuple(_plan_wave(i, w, scenario, geo, spy) for i, w in enumerate(scenario.waves)),
-        site_capacity=site_capacity,
+        waves=waves, site_capacity=site_capacity,
+        posts=compile_posts(scenario, geo, baseline_posts, spy,
+                            _wave_creations(waves, scenario, geo, baseline_posts, spy)),
         cost_mover_gbp=params.cost_mover_gbp, cost_leaver_gbp=params.cost_leaver_gbp,
         **per_step,
     )
 
-
-def _grade_mask(grades) -> np.ndarray:
-    m = np.zeros(N_GRADES, bool)
-    m[[GRADES.index(g) for g in grades]] = True
-    return m
 
 
 def _kernel(geo: Geography, decay_per_100km: float) -> np.ndarray:
@@ -357,7 +346,7 @@ def _lever_arrays(scenario, n_steps: int, spy: int) -> dict:
     if lv.london_recruitment_freeze is not None:
         f = lv.london_recruitment_freeze
         on = _window(f, start, n_steps, spy)
-        out["freeze"][np.ix_(on, _grade_mask(f.grades))] = f.share_blocked
+        out["freeze"][np.ix_(on, grade_mask(f.grades))] = f.share_blocked
     if lv.low_seb_scs_flow_target is not None:
         on = _window(lv.low_seb_scs_flow_target, start, n_steps, spy)
         out["scs_low_target"][on] = lv.low_seb_scs_flow_target.share
@@ -383,7 +372,7 @@ def _lever_events(scenario, n_steps: int, spy: int) -> tuple[LeverEvent, ...]:
 
     if lv.mentoring is not None:
         m = lv.mentoring
-        grades = _grade_mask(m.grades)
+        grades = grade_mask(m.grades)
         steps = first_steps(m)
         events += [LeverEvent(k, MENTOR_ENROL, grades, coverage=m.coverage) for k in steps]
         on = _window(m, start, n_steps, spy)
@@ -391,17 +380,17 @@ def _lever_events(scenario, n_steps: int, spy: int) -> tuple[LeverEvent, ...]:
             events.append(LeverEvent(int(on[-1]) + 1, MENTOR_END, grades))
     if lv.talent_scheme_ring_fence is not None:
         ts = lv.talent_scheme_ring_fence
-        events += [LeverEvent(k, SCHEME_ENROL, _grade_mask(ts.grades),
+        events += [LeverEvent(k, SCHEME_ENROL, grade_mask(ts.grades),
                               places=ts.places_per_year, low_share=ts.low_seb_share)
                    for k in first_steps(ts)]
     if lv.london_postings is not None:
         lp = lv.london_postings
         length = max(1, int(round(lp.months * spy / 12)))
         for k in first_steps(lp):
-            events.append(LeverEvent(k, POSTING_ENROL, _grade_mask(lp.grades),
+            events.append(LeverEvent(k, POSTING_ENROL, grade_mask(lp.grades),
                                      places=lp.places_per_year))
             if k + length < n_steps:
-                events.append(LeverEvent(k + length, POSTING_RETURN, _grade_mask(lp.grades)))
+                events.append(LeverEvent(k + length, POSTING_RETURN, grade_mask(lp.grades)))
     # at one step: postings return before new ones start; programmes end before enrolment
     order = {POSTING_RETURN: 0, MENTOR_END: 1, MENTOR_ENROL: 2, SCHEME_ENROL: 3,
              POSTING_ENROL: 4}
@@ -432,14 +421,37 @@ def _plan_wave(i: int, w, scenario, geo: Geography, spy: int) -> WavePlan:
     n_tranches = max(1, int(round(w.spread_years * spy))) if w.spread_years > 0 else 1
     return WavePlan(
         index=i, name=w.name, start_time=start, n_tranches=n_tranches, origin_mask=origin,
-        grade_mask=_grade_mask(w.posts.grades), type_mask=type_mask(w.posts.profession,
+        grade_mask=grade_mask(w.posts.grades), type_mask=type_mask(w.posts.profession,
                                                                      w.posts.role),
         count=w.count, share=w.share, destinations=tuple(dests), accept_by_grade=acc,
         high_seb_multiplier=w.incumbents.high_seb_multiplier,
         per_100km=w.incumbents.per_100km_multiplier,
         redeploy_share=w.incumbents.redeploy_share,
         backfill_anywhere=w.backfill == "anywhere", support_gbp=w.relocation_support_gbp,
+        recreate=w.mode == "recreate",
     )
+
+
+def _wave_creations(waves, scenario, geo: Geography, posts: np.ndarray, spy: int):
+    """``(year) -> (grade, place)`` posts the recreating waves open in a year, as planned
+    (place 0 outside London, 1 London): what the fitted ACSES trend counts them towards."""
+    out: dict[int, np.ndarray] = {}
+    start = scenario.horizon.start_year
+    for plan in waves:
+        if not plan.recreate:
+            continue
+        matching = posts[:, plan.origin_mask, :].sum(axis=1) * plan.grade_mask[:, None] \
+            * plan.type_mask[None, :]
+        total = plan.count if plan.count is not None else round(plan.share * matching.sum())
+        by_grade = matching.sum(axis=1) / max(matching.sum(), 1.0)
+        london = sum(share for d, share, _ in plan.destinations if geo.is_london[d].all())
+        tranches = np.full(plan.n_tranches, total / plan.n_tranches)
+        for j, n in enumerate(tranches):
+            year = start + int((plan.start_time + j / spy) // 1)
+            add = out.setdefault(year, np.zeros((N_GRADES, 2)))
+            add[:, 0] += n * by_grade * (1 - london)
+            add[:, 1] += n * by_grade * london
+    return lambda year: out.get(year, np.zeros((N_GRADES, 2)))
 
 
 def recruit_cdf(seb_mix_by_grade: np.ndarray, labour_mix: np.ndarray, weights: np.ndarray):

@@ -211,6 +211,19 @@ class Wave(_Model):
         "chain; anywhere: recruit from the national labour market."))
     relocation_support_gbp: float = Field(0, ge=0, description=(
         "Extra relocation support per mover, GBP (default 0: none beyond standard terms)."))
+    mode: Literal["recreate", "relocate"] = Field("recreate", description=(
+        "recreate (default; how Places for Growth mostly works): new posts open at the "
+        "destinations and are filled through the vacancy chain and local recruitment, and "
+        "as many matching posts in the origin close as they fall vacant; relocate: occupied "
+        "posts move, their incumbents moving with them, being redeployed or leaving."))
+    close_origin: bool = Field(True, description=(
+        "recreate: close as many origin posts as open at the destinations (default); false "
+        "counts new roles outside the origin without closing any (the workforce trend "
+        "carries the origin's own change)."))
+    close_by: int | None = Field(None, description=(
+        "recreate: the year by whose start origin posts not yet closed by a vacancy are "
+        "closed anyway, their holders made redundant (default: none; closures wait for "
+        "vacancies)."))
 
     @field_validator("origin", mode="before")
     @classmethod
@@ -373,6 +386,59 @@ class Levers(_Model):
         "Target low-SEB share of promotions into the SCS."))
 
 
+class WorkforcePath(_Model):
+    """A change in the number of posts: growth, or cuts that close posts as they fall
+    vacant (with redundancy only as a fallback, by a date)."""
+
+    name: str = Field(min_length=1, description="Name of the change (unique).")
+    grades: tuple[GradeName, ...] = Field(GRADES, min_length=1, description=(
+        "Grades whose posts change (default: all)."))
+    place: Literal["all", "london", "outside_london"] | tuple[str, ...] = Field(
+        "all", description=(
+            "Where: all (default), london, outside_london, or a list of LAD 2023 codes."))
+    change: int | None = Field(None, ge=-2_000_000, le=2_000_000, description=(
+        "Posts added (positive) or removed (negative) in all, spread evenly over the "
+        "years (give change or percent)."))
+    percent: float | None = Field(None, ge=-100, le=500, description=(
+        "Change in per cent of the selection's posts at the start (give change or "
+        "percent)."))
+    from_year: int = Field(description="First year of the change.")
+    to_year: int = Field(description="Last year of the change (inclusive).")
+    close_by: int | None = Field(None, description=(
+        "Cuts: the year by whose start posts not yet closed by a vacancy are closed anyway, "
+        "their holders made redundant (default: none)."))
+
+    @model_validator(mode="after")
+    def _one_amount(self):
+        if (self.change is None) == (self.percent is None):
+            raise ValueError("give exactly one of change or percent")
+        if self.to_year < self.from_year:
+            raise ValueError("to_year must not be before from_year")
+        return self
+
+    @field_validator("place", mode="before")
+    @classmethod
+    def _place(cls, v):
+        if isinstance(v, list):
+            return tuple(v)
+        return v
+
+
+class Workforce(_Model):
+    """How many posts there are over time (default: as at the start)."""
+
+    trend: Literal["none", "acses"] = Field("none", description=(
+        "none (default): posts change only by waves and paths; acses: posts by grade in and "
+        "outside London follow the growth fitted to Civil Service Statistics 2021-2023 "
+        "(see `placesim params`) up to trend_until; new roles the waves open in those years "
+        "count towards it."))
+    trend_until: int | None = Field(None, description=(
+        "Last year the fitted trend applies (default: the year before the last package, "
+        "i.e. growth to March 2023)."))
+    paths: tuple[WorkforcePath, ...] = Field((), description=(
+        "Changes on top of the trend: growth, or cuts by closing posts as they fall vacant."))
+
+
 class SiteOverride(_Model):
     """Change a site's capacity, opening year or theme."""
 
@@ -470,6 +536,8 @@ class Scenario(_Model):
     coldspots: ColdspotRule = Field(ColdspotRule(), description=(
         "Which districts count as social-mobility coldspots (default: SMC 2025 ci4)."))
     waves: tuple[Wave, ...] = Field((), description="Relocation waves (default: none).")
+    workforce: Workforce = Field(Workforce(), description=(
+        "How the number of posts changes over time (default: it does not)."))
     levers: Levers = Field(Levers(), description="Levers switched on (default: none).")
     sites: dict[str, SiteOverride] = Field(default_factory=dict, description=(
         "Overrides of sites by site id (capacity, opening year, theme)."))

@@ -29,7 +29,7 @@ def synthetic_package(headcount: int = 4000):
 
 
 def scenario_text(*, waves: bool, grades=("SCS1", "SCS2"), share: float = 0.5,
-                  years: int = 6, name: str = "synthetic") -> str:
+                  years: int = 6, name: str = "synthetic", mode: str = "relocate") -> str:
     text = f"""
 name: {name}
 horizon: {{start_year: 2023, years: {years}}}
@@ -43,6 +43,7 @@ waves:
     year: 2024
     posts: {{grades: [{", ".join(grades)}]}}
     share: {share}
+    mode: {mode}
     origin: london
     destinations:
       - {{site: alpha, share: 0.6}}

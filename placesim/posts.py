@@ -1,0 +1,294 @@
+"""Posts that open and close: workforce growth and cuts, and roles recreated elsewhere.
+
+The number of posts is not fixed. Civil Service headcount grew from 484,880 (2021) to 519,780
+(2023), mostly outside London, and plans cut it again (12,000 London roles by 2030). Places
+for Growth mostly *recreates* roles: a new post opens outside London and is filled through
+the vacancy chain and local recruitment, while a London post closes when it falls vacant.
+
+This module compiles a scenario's ``workforce`` (the fitted ACSES trend and any paths) into a
+schedule every engine reads (:class:`PostPlan`): posts created per step at (grade, district,
+post type), and closures added to *pools* — a grade, a set of districts and post types —
+whose pending closures are taken by the next vacancies that arise there (natural wastage),
+with an optional deadline after which the rest close with their holders made redundant.
+Recreating waves use the same pools at run time (:func:`recreate_counts`), because their
+tranches wait for desks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from .grades import GRADES, grade_mask
+from .population import N_GRADES, N_TYPES, Geography, type_mask
+
+CREATE, CLOSE = 0, 1
+
+
+@dataclass(frozen=True)
+class PostPlan:
+    """Scheduled post changes and the closure pools they (and recreating waves) use.
+
+    Attributes
+    ----------
+    pool_grade : numpy.ndarray
+        (pool,) grade of each pool.
+    pool_mask : numpy.ndarray
+        (pool, district) where its posts are.
+    pool_types : numpy.ndarray
+        (pool, post type) which post types it closes.
+    pool_deadline : numpy.ndarray
+        (pool,) step at whose start the rest close anyway (-1: never).
+    pool_names : tuple of str
+    creates : dict
+        step -> (grade, district, post type, n) int arrays of posts opened at that step.
+    closes : dict
+        step -> (pool, n) int arrays of closures added to pools at that step.
+    wave_pools : dict
+        wave index -> (grade,) pool of the wave's closures at each grade (-1: none).
+    wave_split : dict
+        wave index -> (grade, post type) shares of the wave's matching posts at the start.
+    wave_total : dict
+        wave index -> its matching posts at the start.
+    """
+
+    pool_grade: np.ndarray
+    pool_mask: np.ndarray
+    pool_types: np.ndarray
+    pool_deadline: np.ndarray
+    pool_names: tuple[str, ...]
+    creates: dict = field(default_factory=dict)
+    closes: dict = field(default_factory=dict)
+    wave_pools: dict = field(default_factory=dict)
+    wave_split: dict = field(default_factory=dict)
+    wave_total: dict = field(default_factory=dict)
+
+    @property
+    def n_pools(self) -> int:
+        return len(self.pool_grade)
+
+    def spare(self, scenario) -> np.ndarray:
+        """(grade,) most posts the schedule and the recreating waves may open."""
+        out = np.zeros(N_GRADES, np.int64)
+        for g, _, _, n in self.creates.values():
+            np.add.at(out, g, n)
+        for i, w in enumerate(scenario.waves):
+            split = self.wave_split.get(i)
+            if split is None:
+                continue
+            n = w.count if w.count is not None else w.share * self.wave_total[i]
+            out += np.ceil(split.sum(axis=1) * n).astype(np.int64) + len(w.destinations)
+        return out
+
+
+def largest_remainder(n: int, weights: np.ndarray) -> np.ndarray:
+    """Split the whole number ``n`` in proportion to ``weights`` (sum kept exactly)."""
+    w = np.asarray(weights, float).ravel()
+    n = int(n)
+    if n == 0 or w.sum() <= 0:
+        return np.zeros(len(w), np.int64)
+    raw = w / w.sum() * abs(n)
+    base = np.floor(raw).astype(np.int64)
+    rem = abs(n) - int(base.sum())
+    if rem > 0:
+        base[np.argsort(-(raw - base), kind="stable")[:rem]] += 1
+    return base * (1 if n > 0 else -1)
+
+
+@lru_cache(maxsize=4)
+def acses_trend(years: tuple[int, ...] = (2021, 2022, 2023)) -> np.ndarray:
+    """Annual growth of posts by grade in London and outside, fitted to the shipped packages.
+
+    A log-linear fit (least squares of log posts on year) of each grade's posts in London and
+    outside London in the packages of ``years`` (Civil Service Statistics at 31 March):
+    a trend, not a replay of any one year.
+
+    Returns
+    -------
+    numpy.ndarray
+        (grade, place) growth factors per year, place 0 outside London, 1 London.
+    """
+    import pandas as pd
+
+    from .geodata import shipped_package
+
+    rows = []
+    for y in years:
+        folder = shipped_package(y)
+        b = pd.read_csv(folder / "baseline_posts.csv", usecols=["lad_code", "grade", "posts"])
+        b["year"] = y
+        rows.append(b)
+    b = pd.concat(rows)
+    b["london"] = b["lad_code"].str.startswith("E09").astype(int)
+    t = b.groupby(["grade", "london", "year"])["posts"].sum()
+    out = np.ones((N_GRADES, 2))
+    x = np.array(years, float)
+    for gi, g in enumerate(GRADES):
+        for place in (0, 1):
+            v = np.array([t.get((g, place, y), 0.0) for y in years], float)
+            if np.all(v > 0):
+                out[gi, place] = float(np.exp(np.polyfit(x, np.log(v), 1)[0]))
+    return out
+
+
+def compile_posts(scenario, geo: Geography, posts: np.ndarray, spy: int,
+                  wave_creations) -> PostPlan:
+    """Compile a scenario's workforce section and recreating waves into a :class:`PostPlan`.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    geo : Geography
+    posts : numpy.ndarray
+        (grade, district, post type) posts at the start.
+    spy : int
+        Steps per year.
+    wave_creations : callable
+        ``(year) -> (grade, place)`` posts the scenario's recreating waves open in a year
+        (place 0 outside London, 1 London): the ACSES trend counts them towards its growth.
+
+    Returns
+    -------
+    PostPlan
+    """
+    start = scenario.horizon.start_year
+    n_steps = scenario.horizon.years * spy
+    D = geo.n_districts
+    pools: list[tuple] = []  # (grade, mask, types, deadline step, name)
+    creates: dict[int, list] = {}
+    closes: dict[int, list] = {}
+
+    def step_of(year: int) -> int:
+        return (year - start) * spy
+
+    def deadline(year) -> int:
+        return -1 if year is None else step_of(year)
+
+    def schedule(name: str, g: int, mask: np.ndarray, yearly: list[tuple[int, int]],
+                 close_by) -> None:
+        """Spread each year's change (posts) evenly over its steps."""
+        weights = posts[g] * mask[:, None]  # (district, type): new posts where posts are
+        if weights.sum() <= 0:
+            weights = np.outer(mask.astype(float), [1.0, 0.0, 0.0])
+        pool = None
+        for year, amount in yearly:
+            if amount == 0:
+                continue
+            first = step_of(year)
+            per_step = largest_remainder(abs(amount), np.ones(spy))
+            for j in range(spy):
+                k, n = first + j, int(per_step[j])
+                if n == 0 or not 0 <= k < n_steps:
+                    continue
+                if amount > 0:
+                    cells = largest_remainder(n, weights)
+                    nz = np.flatnonzero(cells)
+                    d, t = np.unravel_index(nz, weights.shape)
+                    creates.setdefault(k, []).append(
+                        (np.full(len(nz), g), d, t, cells[nz]))
+                else:
+                    if pool is None:
+                        pools.append((g, mask, np.ones(N_TYPES, bool), deadline(close_by),
+                                      f"{name}:{GRADES[g]}"))
+                        pool = len(pools) - 1
+                    closes.setdefault(k, []).append((np.array([pool]), np.array([n])))
+
+    wf = scenario.workforce
+    if wf.trend == "acses":
+        growth = acses_trend()
+        until = wf.trend_until if wf.trend_until is not None else 2022
+        place_mask = (~geo.is_london, geo.is_london)
+        for g in range(N_GRADES):
+            for place in (0, 1):
+                mask = place_mask[place]
+                level = float(posts[g][mask].sum())
+                yearly = []
+                for year in range(start, min(until, start + scenario.horizon.years - 1) + 1):
+                    change = level * (growth[g, place] - 1.0)
+                    level += change
+                    yearly.append((year, int(round(change - wave_creations(year)[g, place]))))
+                schedule(f"trend:{'london' if place else 'outside_london'}", g, mask, yearly,
+                         None)
+    for path in wf.paths:
+        mask = _place_mask(path.place, geo)
+        years = list(range(path.from_year, path.to_year + 1))
+        for g in [GRADES.index(x) for x in path.grades]:
+            base = float(posts[g][mask].sum())
+            total = path.change * base / max(sum(
+                float(posts[GRADES.index(x)][mask].sum()) for x in path.grades), 1.0) \
+                if path.change is not None else base * path.percent / 100.0
+            per_year = largest_remainder(int(round(abs(total))), np.ones(len(years)))
+            sign = 1 if total >= 0 else -1
+            schedule(path.name, g, mask, [(y, sign * int(a)) for y, a in zip(
+                years, per_year, strict=True)], path.close_by)
+    wave_pools, wave_split, wave_total = {}, {}, {}
+    for i, w in enumerate(scenario.waves):
+        if w.mode != "recreate":
+            continue
+        origin = _place_mask("london" if isinstance(w.origin, str) else w.origin, geo)
+        gm, tm = grade_mask(w.posts.grades), type_mask(w.posts.profession, w.posts.role)
+        matching = posts[:, origin, :].sum(axis=1) * gm[:, None] * tm[None, :]  # (G, T)
+        total = float(matching.sum())
+        wave_split[i] = matching / total if total > 0 else matching
+        wave_total[i] = total
+        grades = np.full(N_GRADES, -1)
+        if w.close_origin:
+            for g in np.flatnonzero(gm):
+                pools.append((g, origin, tm, deadline(w.close_by), f"{w.name}:{GRADES[g]}"))
+                grades[g] = len(pools) - 1
+        wave_pools[i] = grades
+    P = len(pools)
+    return PostPlan(
+        pool_grade=np.array([p[0] for p in pools], np.int64),
+        pool_mask=(np.stack([p[1] for p in pools]) if P else np.zeros((0, D), bool)),
+        pool_types=(np.stack([p[2] for p in pools]) if P else np.zeros((0, N_TYPES), bool)),
+        pool_deadline=np.array([p[3] for p in pools], np.int64),
+        pool_names=tuple(p[4] for p in pools),
+        creates={k: tuple(np.concatenate(c) for c in zip(*v, strict=True))
+                 for k, v in creates.items()},
+        closes={k: tuple(np.concatenate(c) for c in zip(*v, strict=True))
+                for k, v in closes.items()},
+        wave_pools=wave_pools, wave_split=wave_split, wave_total=wave_total,
+    )
+
+
+def _place_mask(place, geo: Geography) -> np.ndarray:
+    if place == "all":
+        return np.ones(geo.n_districts, bool)
+    if place == "london":
+        return geo.is_london.copy()
+    if place == "outside_london":
+        return ~geo.is_london
+    mask = np.zeros(geo.n_districts, bool)
+    mask[geo.index_of(place)] = True
+    return mask
+
+
+def recreate_counts(plan: PostPlan, wave: int, destinations, per_dest: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Posts a recreating wave's tranche opens: (grade, district, post type, n) rows.
+
+    Each destination's count is split over grades and post types in proportion to the
+    wave's matching posts at the start, then evenly over the destination's districts, by
+    largest remainders: the same whole numbers in every engine.
+    """
+    split = plan.wave_split[wave]
+    G, T = split.shape
+    rows = []
+    for (districts, _, _), c in zip(destinations, per_dest, strict=True):
+        if c <= 0:
+            continue
+        gt = largest_remainder(int(c), split.ravel())
+        for idx in np.flatnonzero(gt):
+            g, t = divmod(int(idx), T)
+            per_d = largest_remainder(int(gt[idx]), np.ones(len(districts)))
+            for d, m in zip(districts, per_d, strict=True):
+                if m:
+                    rows.append((g, int(d), t, int(m)))
+    if not rows:
+        e = np.empty(0, np.int64)
+        return e, e, e, e
+    g, d, t, n = (np.array(x, np.int64) for x in zip(*rows, strict=True))
+    return g, d, t, n
