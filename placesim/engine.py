@@ -36,8 +36,10 @@ from .population import (
     Geography,
     Slots,
     build_geography,
+    start_vacancies,
     synthesise,
 )
+from .posts import largest_remainder
 from .rules import Rules, WavePlan, compile_rules
 
 log = logging.getLogger(__name__)
@@ -123,7 +125,7 @@ class ReplicationResult:
     timings: dict = field(default_factory=dict)
 
 
-def prepare(scenario, pkg=None, *, seed: int | None = None) -> Model:
+def prepare(scenario, pkg=None, *, seed: int | None = None, params=None) -> Model:
     """Resolve a scenario against its data package and synthesise the baseline population.
 
     Parameters
@@ -133,6 +135,8 @@ def prepare(scenario, pkg=None, *, seed: int | None = None) -> Model:
         Defaults to the scenario's data package or the shipped one.
     seed : int, optional
         Defaults to the scenario's seed.
+    params : Parameters, optional
+        Use these parameters instead of resolving the scenario's (calibration uses this).
 
     Returns
     -------
@@ -147,13 +151,14 @@ def prepare(scenario, pkg=None, *, seed: int | None = None) -> Model:
     csv_path = resolve_scenario_path(scenario, cs.csv) if cs.csv else None
     cold = coldspot_districts(pkg, rule=cs.rule, index=cs.index, categories=cs.categories,
                               csv_path=csv_path)
-    geo = build_geography(pkg, cold)
-    params = resolve_parameters(scenario)
+    params = resolve_parameters(scenario, pkg) if params is None else params
+    geo = build_geography(pkg, cold, params.area_level)
     rules = compile_rules(scenario, params, geo, pkg, _site_capacity(pkg, scenario, geo))
     seed = scenario.seed if seed is None else seed
     pop_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(POPULATION_STREAM,)))
     population = synthesise(pkg, geo, pop_rng,
-                            levers.spare_slots(scenario) + rules.posts.spare(scenario))
+                            levers.spare_slots(scenario) + rules.posts.spare(scenario),
+                            vacant=start_vacancies(pkg, geo, rules.steps_per_year))
     D = geo.n_districts
     real = population.district < D
     g = population.grade[real].astype(np.int64)
@@ -162,7 +167,8 @@ def prepare(scenario, pkg=None, *, seed: int | None = None) -> Model:
     s = population.seb[real].astype(np.int64)
     posts3 = np.bincount((g * D + d) * N_TYPES + t,
                          minlength=N_GRADES * D * N_TYPES).reshape(N_GRADES, D, N_TYPES)
-    stock4 = np.bincount(((g * D + d) * N_SEB + s) * N_TYPES + t,
+    o = s >= 0
+    stock4 = np.bincount(((g[o] * D + d[o]) * N_SEB + s[o]) * N_TYPES + t[o],
                          minlength=N_GRADES * D * N_SEB * N_TYPES
                          ).reshape(N_GRADES, D, N_SEB, N_TYPES)
     population.ready = np.where(population.seb >= 0, population.grade_since + rules.min_steps,
@@ -196,13 +202,7 @@ def split(n: int, shares: list[float]) -> np.ndarray:
 
 @lru_cache(maxsize=4096)
 def _split_cached(n: int, shares: tuple[float, ...]) -> np.ndarray:
-    w = np.asarray(shares, float)
-    raw = w / w.sum() * n
-    base = np.floor(raw).astype(np.int64)
-    rem = n - base.sum()
-    if rem > 0:
-        base[np.argsort(-(raw - base), kind="stable")[:rem]] += 1
-    return base
+    return largest_remainder(n, np.asarray(shares, float))
 
 
 class RunState:
@@ -219,7 +219,9 @@ class RunState:
         self.stock = stock  # (grade, district, seb) people in post
         self.pending: list[tuple[WavePlan, np.ndarray, int]] = []  # (wave, per dest, tranche)
         self.awaiting = 0
-        self.moved_out = self.moved_total = self.moved_cold = 0
+        self.moved_cold = 0
+        # roles moved before the start (history) count towards the programme's total
+        self.moved_out = self.moved_total = model.rules.moved_before_start
         self.reloc_leavers = np.zeros(N_SEB)
         self.reloc_movers = np.zeros(N_SEB)
         self.redundancies = np.zeros(N_SEB)

@@ -39,8 +39,8 @@ NEVER = np.iinfo(np.int16).max
 """``ready`` of a post whose occupant cannot be promoted or moved (vacant, held, away)."""
 NEVER_STEP = np.iinfo(np.int32).max
 """``exit_at`` of a post with no occupant due to leave."""
-AREA_LEVEL = "itl2_code"
-"""The geography of a labour-market area (London is always one area)."""
+AREA_LEVEL = "itl2"
+"""The default geography of a labour-market area (London is always one area)."""
 START_TENURE_STEPS = 16
 """At the start, time in grade is uniform over this many past steps (an assumption)."""
 
@@ -159,7 +159,7 @@ def _haversine_km(lon1, lat1, lon2, lat2) -> np.ndarray:
     return 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
 
 
-def build_geography(pkg, coldspots: pd.Series) -> Geography:
+def build_geography(pkg, coldspots: pd.Series, area_level: str = AREA_LEVEL) -> Geography:
     """Derive the engine's :class:`Geography` from a data package.
 
     Parameters
@@ -168,6 +168,8 @@ def build_geography(pkg, coldspots: pd.Series) -> Geography:
         From :func:`placesim.geodata.load_data_package`.
     coldspots : pandas.Series
         Boolean by ``lad_code`` (from :func:`placesim.geodata.coldspot_districts`).
+    area_level : {"itl1", "itl2", "itl3"}
+        Geography of a labour-market area (London is always one).
 
     Returns
     -------
@@ -176,7 +178,9 @@ def build_geography(pkg, coldspots: pd.Series) -> Geography:
     d = pkg.districts.sort_values("lad_code").reset_index(drop=True)
     codes = d["lad_code"].to_numpy(dtype=object)
     is_london = d["is_london"].to_numpy(dtype=bool)
-    area_key = np.where(is_london, "LONDON", d[AREA_LEVEL].astype(str).to_numpy())
+    if area_level not in ("itl1", "itl2", "itl3"):
+        raise ValueError(f"area_level must be itl1, itl2 or itl3 (got {area_level!r})")
+    area_key = np.where(is_london, "LONDON", d[f"{area_level}_code"].astype(str).to_numpy())
     _, area = np.unique(area_key, return_inverse=True)
     lon = d["centroid_lon"].to_numpy(float)
     lat = d["centroid_lat"].to_numpy(float)
@@ -347,8 +351,41 @@ def _set_district(district, grade, area_of_district, order, position, block_star
             p = edge
 
 
+def start_vacancies(pkg, geo: Geography, steps_per_year: int) -> np.ndarray:
+    """(grade, district, post type) posts vacant at the start: the vacancy chain in motion.
+
+    The census counts people, not posts. In the model a vacancy filled by promotion or a
+    lateral move leaves a vacancy behind that is filled at the next step, so at any moment
+    about one step's worth of those is open. Starting with every post filled would make
+    headcount dip by that much in the first year of every scenario; instead the run starts
+    with the steady-state number, from the default flows (so every scenario of a package has
+    the same posts at the start). With ``E`` exits, ``l`` lateral and ``i`` internal shares,
+    the vacancies ``V`` a step leaves at grade ``h`` solve, top down,
+    ``V[h] = (V[h+1] + E[h+1]) (1 - l[h+1]) i[h+1] + (V[h] + E[h]) l[h]``;
+    each grade's are spread over its posts (largest remainders).
+    """
+    from .calibration import default_parameters
+    from .posts import largest_remainder
+
+    p = default_parameters(pkg)
+    posts = baseline_posts3(pkg, geo)
+    n = posts.sum(axis=(1, 2))
+    exits = n * (1.0 - (1.0 - p.exit_rate) ** (1.0 / steps_per_year))
+    lat = np.clip(p.lateral_share, 0.0, 0.99)
+    internal = np.clip(np.where(np.arange(N_GRADES) == 0, 0.0, p.internal_fill_share), 0, 1)
+    v = np.zeros(N_GRADES)
+    for h in range(N_GRADES - 1, -1, -1):
+        up = (v[h + 1] + exits[h + 1]) * (1 - lat[h + 1]) * internal[h + 1] \
+            if h + 1 < N_GRADES else 0.0
+        v[h] = max((up + exits[h] * lat[h]) / (1.0 - lat[h]), 0.0)
+    out = np.zeros(posts.shape, np.int64)
+    for g in range(N_GRADES):
+        out[g] = largest_remainder(int(round(v[g])), posts[g].ravel()).reshape(posts[g].shape)
+    return out
+
+
 def synthesise(pkg, geo: Geography, rng: np.random.Generator,
-               spare: np.ndarray | None = None) -> Slots:
+               spare: np.ndarray | None = None, vacant: np.ndarray | None = None) -> Slots:
     """Create every post of the baseline and draw its occupant's SEB and time in grade.
 
     SEB is drawn from the fitted grade × place × profession mix
@@ -364,11 +401,14 @@ def synthesise(pkg, geo: Geography, rng: np.random.Generator,
     spare : numpy.ndarray, optional
         (grade,) spare slots to add at the end of each grade's range (posts the run may
         create).
+    vacant : numpy.ndarray, optional
+        (grade, district, post type) posts vacant at the start (:func:`start_vacancies`),
+        added to the baseline's occupied posts.
 
     Returns
     -------
     Slots
-        Sorted; every baseline post filled.
+        Sorted; every baseline post filled, the ``vacant`` ones empty.
     """
     b = pkg.baseline_posts
     b = b[b["posts"] > 0]
@@ -383,24 +423,34 @@ def synthesise(pkg, geo: Geography, rng: np.random.Generator,
     # grade after all of them: a scenario's spares never shift the baseline's slot numbers,
     # so scenarios sharing a seed draw alike for the posts they share
     g_real, d_real, t_real = (np.repeat(x, counts) for x in (g_idx, d_idx, t_idx))
-    lay = np.lexsort((t_real, d_real, g_real))
+    occupied = np.ones(len(g_real), bool)
+    if vacant is not None and vacant.sum():
+        vg, vd, vt = np.nonzero(vacant)
+        vn = vacant[vg, vd, vt]
+        g_real, d_real, t_real = (np.concatenate([a, np.repeat(b, vn)]) for a, b in (
+            (g_real, vg), (d_real, vd), (t_real, vt)))
+        occupied = np.concatenate([occupied, np.zeros(int(vn.sum()), bool)])
+    lay = np.lexsort((~occupied, t_real, d_real, g_real))
     n_real = len(lay)
+    occupied = occupied[lay]
     grade = np.concatenate([g_real[lay], np.repeat(np.arange(N_GRADES), spare)])
     district = np.concatenate([d_real[lay], np.full(int(spare.sum()), D)])
     ptype = np.concatenate([t_real[lay], np.zeros(int(spare.sum()), np.int64)])
-    real = np.arange(len(grade)) < n_real
+    real = np.zeros(len(grade), bool)
+    real[:n_real] = occupied
     n = len(grade)
 
     mix = seb_mix_table(pkg)  # (grade, place, profession, seb)
     is_london = geo.is_london
-    profession = (ptype[:n_real] != OTHER).astype(np.int64)
-    probs = mix[grade[:n_real], is_london[district[:n_real]].astype(np.int64), profession]
-    u = rng.random(n_real)
+    who = np.flatnonzero(real)
+    profession = (ptype[who] != OTHER).astype(np.int64)
+    probs = mix[grade[who], is_london[district[who]].astype(np.int64), profession]
+    u = rng.random(len(who))
     cum = np.cumsum(probs, axis=1)
     seb = np.full(n, VACANT, np.int8)
-    seb[:n_real] = (u > cum[:, 0]).astype(np.int8) + (u > cum[:, 1])
+    seb[who] = (u > cum[:, 0]).astype(np.int8) + (u > cum[:, 1])
     since = np.zeros(n, np.int16)
-    since[:n_real] = -rng.integers(0, START_TENURE_STEPS, size=n_real)
+    since[who] = -rng.integers(0, START_TENURE_STEPS, size=len(who))
     slots = Slots(
         district=district.astype(np.int16),
         grade=grade.astype(np.int8),

@@ -21,8 +21,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .grades import GRADES, grade_mask
-from .population import N_GRADES, N_TYPES, Geography, type_mask
+from .grades import GRADES
+from .population import N_GRADES, N_TYPES, Geography
 
 CREATE, CLOSE = 0, 1
 
@@ -52,6 +52,8 @@ class PostPlan:
         wave index -> (grade, post type) shares of the wave's matching posts at the start.
     wave_total : dict
         wave index -> its matching posts at the start.
+    wave_count : dict
+        wave index -> posts it opens within the horizon (at most).
     """
 
     pool_grade: np.ndarray
@@ -64,6 +66,7 @@ class PostPlan:
     wave_pools: dict = field(default_factory=dict)
     wave_split: dict = field(default_factory=dict)
     wave_total: dict = field(default_factory=dict)
+    wave_count: dict = field(default_factory=dict)
 
     @property
     def n_pools(self) -> int:
@@ -78,7 +81,7 @@ class PostPlan:
             split = self.wave_split.get(i)
             if split is None:
                 continue
-            n = w.count if w.count is not None else w.share * self.wave_total[i]
+            n = self.wave_count[i]
             out += np.ceil(split.sum(axis=1) * n).astype(np.int64) + len(w.destinations)
         return out
 
@@ -133,7 +136,52 @@ def acses_trend(years: tuple[int, ...] = (2021, 2022, 2023)) -> np.ndarray:
     return out
 
 
-def compile_posts(scenario, geo: Geography, posts: np.ndarray, spy: int,
+def wave_matching(plan, posts: np.ndarray) -> np.ndarray:
+    """(grade, post type) posts in a wave's origin that match its selector."""
+    return (posts[:, plan.origin_mask, :].sum(axis=1) * plan.grade_mask[:, None]
+            * plan.type_mask[None, :])
+
+
+def wave_split(plan, posts: np.ndarray) -> np.ndarray:
+    """(grade, post type) shares of the posts a recreating wave opens.
+
+    By grade, the wave's ``grade_mix`` when it gives one, else in proportion to the matching
+    posts in the origin; within a grade, post types in proportion to the matching posts.
+    """
+    matching = wave_matching(plan, posts)
+    total = float(matching.sum())
+    if plan.grade_mix is None:
+        return matching / total if total > 0 else matching
+    by_grade = matching.sum(axis=1, keepdims=True)
+    types = np.divide(matching, by_grade, out=np.zeros_like(matching, float),
+                      where=by_grade > 0)
+    types[by_grade[:, 0] <= 0] = type_share_default(plan.type_mask)
+    return plan.grade_mix[:, None] * types
+
+
+def type_share_default(mask: np.ndarray) -> np.ndarray:
+    """Post types of a grade with no matching posts: the first allowed type."""
+    out = np.zeros(len(mask))
+    out[int(np.flatnonzero(mask)[0]) if mask.any() else 0] = 1.0
+    return out
+
+
+@lru_cache(maxsize=1)
+def record_posts() -> dict[int, np.ndarray]:
+    """Posts by grade in each shipped package (Civil Service Statistics at 31 March)."""
+    import pandas as pd
+
+    from .geodata import SHIPPED_YEARS, shipped_package
+
+    out = {}
+    for y in SHIPPED_YEARS:
+        b = pd.read_csv(shipped_package(y) / "baseline_posts.csv", usecols=["grade", "posts"])
+        t = b.groupby("grade")["posts"].sum()
+        out[y] = np.array([float(t.get(g, 0.0)) for g in GRADES])
+    return out
+
+
+def compile_posts(scenario, geo: Geography, posts: np.ndarray, spy: int, waves,
                   wave_creations) -> PostPlan:
     """Compile a scenario's workforce section and recreating waves into a :class:`PostPlan`.
 
@@ -145,6 +193,8 @@ def compile_posts(scenario, geo: Geography, posts: np.ndarray, spy: int,
         (grade, district, post type) posts at the start.
     spy : int
         Steps per year.
+    waves : tuple of WavePlan
+        The scenario's waves, resolved.
     wave_creations : callable
         ``(year) -> (grade, place)`` posts the scenario's recreating waves open in a year
         (place 0 outside London, 1 London): the ACSES trend counts them towards its growth.
@@ -197,20 +247,27 @@ def compile_posts(scenario, geo: Geography, posts: np.ndarray, spy: int,
 
     wf = scenario.workforce
     if wf.trend == "acses":
-        growth = acses_trend()
+        growth = acses_trend(tuple(wf.trend_years)) if wf.trend_years else acses_trend()
+        record = record_posts() if wf.totals == "record" else {}
         until = wf.trend_until if wf.trend_until is not None else 2022
         place_mask = (~geo.is_london, geo.is_london)
+        years = range(start, min(until, start + scenario.horizon.years - 1) + 1)
         for g in range(N_GRADES):
+            level = np.array([float(posts[g][m].sum()) for m in place_mask])
+            yearly: tuple[list, list] = ([], [])
+            for year in years:
+                change = level * (growth[g] - 1.0)
+                if year in record and year + 1 in record:
+                    # the year's national change as recorded; the trend says where it goes
+                    surprise = record[year + 1][g] - record[year][g] - change.sum()
+                    change = change + surprise * level / max(level.sum(), 1.0)
+                level = level + change
+                for place in (0, 1):
+                    yearly[place].append(
+                        (year, int(round(change[place] - wave_creations(year)[g, place]))))
             for place in (0, 1):
-                mask = place_mask[place]
-                level = float(posts[g][mask].sum())
-                yearly = []
-                for year in range(start, min(until, start + scenario.horizon.years - 1) + 1):
-                    change = level * (growth[g, place] - 1.0)
-                    level += change
-                    yearly.append((year, int(round(change - wave_creations(year)[g, place]))))
-                schedule(f"trend:{'london' if place else 'outside_london'}", g, mask, yearly,
-                         None)
+                schedule(f"trend:{'london' if place else 'outside_london'}", g,
+                         place_mask[place], yearly[place], None)
     for path in wf.paths:
         mask = _place_mask(path.place, geo)
         years = list(range(path.from_year, path.to_year + 1))
@@ -223,19 +280,18 @@ def compile_posts(scenario, geo: Geography, posts: np.ndarray, spy: int,
             sign = 1 if total >= 0 else -1
             schedule(path.name, g, mask, [(y, sign * int(a)) for y, a in zip(
                 years, per_year, strict=True)], path.close_by)
-    wave_pools, wave_split, wave_total = {}, {}, {}
+    wave_pools, wave_splits, wave_total, wave_count = {}, {}, {}, {}
     for i, w in enumerate(scenario.waves):
         if w.mode != "recreate":
             continue
-        origin = _place_mask("london" if isinstance(w.origin, str) else w.origin, geo)
-        gm, tm = grade_mask(w.posts.grades), type_mask(w.posts.profession, w.posts.role)
-        matching = posts[:, origin, :].sum(axis=1) * gm[:, None] * tm[None, :]  # (G, T)
-        total = float(matching.sum())
-        wave_split[i] = matching / total if total > 0 else matching
-        wave_total[i] = total
+        plan = waves[i]
+        origin, tm = plan.origin_mask, plan.type_mask
+        wave_splits[i] = wave_split(plan, posts)
+        wave_total[i] = float(wave_matching(plan, posts).sum())
+        wave_count[i] = plan.count if plan.count is not None else plan.share * wave_total[i]
         grades = np.full(N_GRADES, -1)
         if w.close_origin:
-            for g in np.flatnonzero(gm):
+            for g in np.flatnonzero(plan.grade_mask):
                 pools.append((g, origin, tm, deadline(w.close_by), f"{w.name}:{GRADES[g]}"))
                 grades[g] = len(pools) - 1
         wave_pools[i] = grades
@@ -250,7 +306,8 @@ def compile_posts(scenario, geo: Geography, posts: np.ndarray, spy: int,
                  for k, v in creates.items()},
         closes={k: tuple(np.concatenate(c) for c in zip(*v, strict=True))
                 for k, v in closes.items()},
-        wave_pools=wave_pools, wave_split=wave_split, wave_total=wave_total,
+        wave_pools=wave_pools, wave_split=wave_splits, wave_total=wave_total,
+        wave_count=wave_count,
     )
 
 

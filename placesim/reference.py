@@ -103,7 +103,9 @@ class ReferenceModel:
         self.env = simpy.Environment()
         self.records: list[YearRecord] = []
         self._year_reset()
-        self.moved_out = self.moved_total = self.moved_cold = 0
+        self.moved_cold = 0
+        # roles moved before the start (history) count towards the programme's total
+        self.moved_out = self.moved_total = self.r.moved_before_start
         self.reloc_leavers = np.zeros(N_SEB)
         self.reloc_movers = np.zeros(N_SEB)
         self.cost = 0.0

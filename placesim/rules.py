@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .calibration import Parameters, default_parameters, seb_mix_by_grade
+from .calibration import Parameters, default_parameters
 from .grades import GRADES, SEB_CLASSES, grade_mask
 from .population import (
     N_GRADES,
@@ -50,7 +50,7 @@ from .population import (
     expected_stock,
     type_mask,
 )
-from .posts import PostPlan, compile_posts
+from .posts import PostPlan, compile_posts, largest_remainder, wave_matching, wave_split
 
 FLAGS: tuple[str, ...] = ("none", "mentored", "scheme", "posted")
 """Programme states: none; mentored (while the mentoring lever is on and the person is at one
@@ -99,6 +99,8 @@ class WavePlan:
     backfill_anywhere: bool
     support_gbp: float
     recreate: bool  # open new posts at the destinations (and close origin posts as vacant)
+    grade_mix: np.ndarray | None = None  # (grade,) recreate: shares of new posts by grade
+    moved_before: int = 0  # posts of tranches scheduled before the start (history)
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,7 @@ class Rules:
     waves: tuple[WavePlan, ...]
     site_capacity: dict  # site index -> (open time in years, capacity)
     posts: PostPlan  # posts opened and closed by the workforce section and recreating waves
+    moved_before_start: int  # roles moved out of London before the start (history)
     cost_mover_gbp: float
     cost_leaver_gbp: float
 
@@ -273,7 +276,7 @@ def compile_rules(scenario, params: Parameters, geo: Geography, pkg, site_capaci
     # behaviour (weights, willingness, London's pull) and the scenario's calibration targets
     # and distance decay. A scenario that changes behaviour then changes it against that
     # calibration (a counterfactual), rather than being recalibrated away.
-    d = default_parameters()
+    d = default_parameters(pkg)
     weights = dict(odds=d.seb_promotion_odds, flag_weight=np.ones(N_FLAGS),
                    accelerator_weight=d.accelerator_weight,
                    london_advantage=d.london_promotion_advantage,
@@ -283,7 +286,6 @@ def compile_rules(scenario, params: Parameters, geo: Geography, pkg, site_capaci
         params.cross_area_share, params.into_london_share, baseline_stock, baseline_posts,
         promotions, geo, kernel, d.relocation_willingness, weights, d.london_pull,
         london_stay=params.london_stay)
-    weights_by_grade = seb_mix_by_grade()
     district_weights = baseline_posts.sum(axis=(0, 2)).astype(float)
     per_step = _lever_arrays(scenario, n_steps, spy)
     waves = tuple(_plan_wave(i, w, scenario, geo, spy) for i, w in enumerate(scenario.waves))
@@ -302,15 +304,16 @@ def compile_rules(scenario, params: Parameters, geo: Geography, pkg, site_capaci
         area_is_london=geo.area_is_london, kernel=kernel, reach=reach,
         london_pull=params.london_pull, london_stay=london_stay,
         willingness=params.relocation_willingness.copy(),
-        recruit_cdf=recruit_cdf(weights_by_grade, geo.labour_mix, district_weights),
-        national_cdf=np.cumsum(weights_by_grade, axis=1),
+        recruit_cdf=recruit_cdf(params.recruit_mix, geo.labour_mix, district_weights),
+        national_cdf=np.cumsum(params.recruit_mix, axis=1),
         events=_lever_events(scenario, n_steps, spy),
         posting_steps=(max(1, int(round(lv.london_postings.months * spy / 12)))
                        if lv.london_postings is not None else 0),
         posting_district=_posting_district(geo, baseline_posts),
         waves=waves, site_capacity=site_capacity,
-        posts=compile_posts(scenario, geo, baseline_posts, spy,
+        posts=compile_posts(scenario, geo, baseline_posts, spy, waves,
                             _wave_creations(waves, scenario, geo, baseline_posts, spy)),
+        moved_before_start=moved_before_start(scenario, waves, geo),
         cost_mover_gbp=params.cost_mover_gbp, cost_leaver_gbp=params.cost_leaver_gbp,
         **per_step,
     )
@@ -419,17 +422,42 @@ def _plan_wave(i: int, w, scenario, geo: Geography, spy: int) -> WavePlan:
     for g, v in w.incumbents.by_grade.items():
         acc[GRADES.index(g)] = v
     n_tranches = max(1, int(round(w.spread_years * spy))) if w.spread_years > 0 else 1
+    count, before = w.count, 0
+    if start < -1e-9 and count is not None:
+        # tranches scheduled before the start are history: in the data already, only counted
+        tranches = largest_remainder(count, np.ones(n_tranches))
+        done = min(n_tranches, int(np.ceil(-start * spy - 1e-9)))
+        before, count = int(tranches[:done].sum()), int(tranches[done:].sum())
+        n_tranches, start = max(n_tranches - done, 1), max(start + done / spy, 0.0)
+    mix = None
+    if w.grade_mix is not None:
+        mix = np.zeros(N_GRADES)
+        for g, v in w.grade_mix.items():
+            mix[GRADES.index(g)] = v
     return WavePlan(
         index=i, name=w.name, start_time=start, n_tranches=n_tranches, origin_mask=origin,
         grade_mask=grade_mask(w.posts.grades), type_mask=type_mask(w.posts.profession,
                                                                      w.posts.role),
-        count=w.count, share=w.share, destinations=tuple(dests), accept_by_grade=acc,
+        count=count, share=w.share, destinations=tuple(dests), accept_by_grade=acc,
         high_seb_multiplier=w.incumbents.high_seb_multiplier,
         per_100km=w.incumbents.per_100km_multiplier,
         redeploy_share=w.incumbents.redeploy_share,
         backfill_anywhere=w.backfill == "anywhere", support_gbp=w.relocation_support_gbp,
-        recreate=w.mode == "recreate",
+        recreate=w.mode == "recreate", grade_mix=mix, moved_before=before,
     )
+
+
+def moved_before_start(scenario, waves, geo: Geography) -> int:
+    """Roles moved out of London before the start: the scenario's ``roles_moved_before``
+    and the London-origin waves' tranches scheduled before it (their non-London share)."""
+    total = float(scenario.roles_moved_before)
+    for plan in waves:
+        if plan.moved_before and plan.origin_mask[geo.is_london].all() \
+                and plan.origin_mask.sum() == geo.is_london.sum():
+            outside = sum(share for d, share, _ in plan.destinations
+                          if not geo.is_london[d].any())
+            total += plan.moved_before * outside
+    return int(round(total))
 
 
 def _wave_creations(waves, scenario, geo: Geography, posts: np.ndarray, spy: int):
@@ -440,10 +468,10 @@ def _wave_creations(waves, scenario, geo: Geography, posts: np.ndarray, spy: int
     for plan in waves:
         if not plan.recreate:
             continue
-        matching = posts[:, plan.origin_mask, :].sum(axis=1) * plan.grade_mask[:, None] \
-            * plan.type_mask[None, :]
-        total = plan.count if plan.count is not None else round(plan.share * matching.sum())
-        by_grade = matching.sum(axis=1) / max(matching.sum(), 1.0)
+        split = wave_split(plan, posts)
+        total = plan.count if plan.count is not None else round(
+            plan.share * wave_matching(plan, posts).sum())
+        by_grade = split.sum(axis=1)
         london = sum(share for d, share, _ in plan.destinations if geo.is_london[d].all())
         tranches = np.full(plan.n_tranches, total / plan.n_tranches)
         for j, n in enumerate(tranches):

@@ -188,7 +188,10 @@ class Wave(_Model):
 
     name: str = Field(min_length=1, description=(
         "Unique name of the wave (a child scenario's wave with the same name replaces it)."))
-    year: int = Field(description="Year the wave starts (must lie within the horizon).")
+    year: int = Field(description=(
+        "Year the wave starts. A wave given by count may start before the horizon: the part "
+        "scheduled before the start is history, already in the data package, and only "
+        "counted as roles moved."))
     quarter: int = Field(1, ge=1, le=4, description="Quarter of the year it starts (1-4).")
     spread_years: float = Field(0, ge=0, description=(
         "Moves are spread evenly over this many years from the start; 0 (default) moves "
@@ -224,6 +227,9 @@ class Wave(_Model):
         "recreate: the year by whose start origin posts not yet closed by a vacancy are "
         "closed anyway, their holders made redundant (default: none; closures wait for "
         "vacancies)."))
+    grade_mix: dict[GradeName, float] | None = Field(None, description=(
+        "recreate: shares of the new posts by grade (must sum to 1, grades among "
+        "posts.grades); default: in proportion to the matching posts in the origin."))
 
     @field_validator("origin", mode="before")
     @classmethod
@@ -244,6 +250,18 @@ class Wave(_Model):
         total = sum(d.share for d in self.destinations)
         if abs(total - 1) > 1e-6:
             raise ValueError(f"destination shares must sum to 1 (they sum to {total:g})")
+        if self.grade_mix is not None:
+            if self.mode != "recreate":
+                raise ValueError("grade_mix applies only to mode: recreate")
+            extra = set(self.grade_mix) - set(self.posts.grades)
+            if extra:
+                raise ValueError(f"grade_mix names grades not in posts.grades: "
+                                 f"{', '.join(sorted(extra))}")
+            if any(not 0 <= v <= 1 for v in self.grade_mix.values()):
+                raise ValueError("grade_mix shares must be between 0 and 1")
+            mix = sum(self.grade_mix.values())
+            if abs(mix - 1) > 1e-6:
+                raise ValueError(f"grade_mix shares must sum to 1 (they sum to {mix:g})")
         return self
 
 
@@ -432,6 +450,15 @@ class Workforce(_Model):
         "outside London follow the growth fitted to Civil Service Statistics 2021-2023 "
         "(see `placesim params`) up to trend_until; new roles the waves open in those years "
         "count towards it."))
+    trend_years: tuple[int, ...] | None = Field(None, description=(
+        "Census years (31 March) of the shipped packages the trend is fitted to (default: "
+        "all, 2021-2023); a back-cast can leave out the year it predicts."))
+    totals: Literal["trend", "record"] = Field("trend", description=(
+        "trend (default): the national number of posts by grade follows the fitted trend "
+        "too; record: in years the shipped data packages cover (a year to the next 31 "
+        "March), it follows the record, the difference from the trend spread over places "
+        "in proportion to their posts (history and back-casts: the trend says only where "
+        "growth goes)."))
     trend_until: int | None = Field(None, description=(
         "Last year the fitted trend applies (default: the year before the last package, "
         "i.e. growth to March 2023)."))
@@ -490,11 +517,34 @@ class Parameters(_Model):
         "Relative odds that a policy post goes to a policy-profession candidate."))
     accelerator_weight: float | None = Field(None, ge=0, le=100, description=(
         "Relative odds of promotion of someone in a private office post."))
+    labour_market_area: Literal["itl1", "itl2", "itl3"] | None = Field(None, description=(
+        "Geography of a labour-market area (London is always one): itl1, itl2 (default) or "
+        "itl3."))
+    values: dict[str, float] = Field(default_factory=dict, description=(
+        "Any parameter by its `placesim params` name, e.g. {recruit_seb_shift.HEO: -0.3, "
+        "seb_promotion_odds.G7.low: 0.7, cost_mover_gbp: 30000}; applied after the "
+        "fields above."))
 
     @field_validator("exit_rate", "external_hire_share", "cross_area_share")
     @classmethod
     def _rates(cls, v):
         return _unit_values(v)
+
+    @field_validator("values")
+    @classmethod
+    def _known(cls, v):
+        import difflib
+
+        from .calibration import known_parameter_names
+
+        known = known_parameter_names()
+        for name in v:
+            if name not in known:
+                close = difflib.get_close_matches(name, sorted(known), n=3)
+                raise ValueError(f"unknown parameter {name!r}" + (
+                    f"; did you mean {', '.join(close)}?" if close
+                    else "; see `placesim params`"))
+        return v
 
     @field_validator("promotion_rate")
     @classmethod
@@ -532,10 +582,15 @@ class Scenario(_Model):
     step: Literal["quarter", "month"] = Field("quarter", description=(
         "Time step: quarter (default) or month."))
     data: str | None = Field(None, description=(
-        "Data package folder, relative to this file (default: the shipped geodata/2023)."))
+        "Data package folder, relative to this file (default: the shipped package of the "
+        "start year, geodata/2021, 2022 or 2023; geodata/2023 for later starts)."))
     coldspots: ColdspotRule = Field(ColdspotRule(), description=(
         "Which districts count as social-mobility coldspots (default: SMC 2025 ci4)."))
     waves: tuple[Wave, ...] = Field((), description="Relocation waves (default: none).")
+    roles_moved_before: int = Field(0, ge=0, le=1_000_000, description=(
+        "Roles moved out of London before the first wave of this file (and its parents): "
+        "added to 'roles moved out of London', which counts from when the programme began "
+        "(2020 for Places for Growth). Default 0."))
     workforce: Workforce = Field(Workforce(), description=(
         "How the number of posts changes over time (default: it does not)."))
     levers: Levers = Field(Levers(), description="Levers switched on (default: none).")
@@ -1031,11 +1086,16 @@ def resolve_data_path(scenario: Scenario) -> Path | None:
     Returns
     -------
     pathlib.Path or None
-        ``data:`` resolved against the scenario file's folder, or None for the shipped
-        package.
+        ``data:`` resolved against the scenario file's folder; without ``data:``, the shipped
+        package of the start year (31 March 2021 or 2022) when there is one, else None (the
+        latest shipped package).
     """
     if scenario.data is None:
-        return None
+        from .geodata import SHIPPED_YEARS, shipped_package
+
+        year = scenario.horizon.start_year
+        return shipped_package(year) if year in SHIPPED_YEARS and year != max(
+            SHIPPED_YEARS) else None
     return resolve_scenario_path(scenario, scenario.data)
 
 
@@ -1108,9 +1168,11 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
     start = scenario.horizon.start_year
     end = start + scenario.horizon.years - 1
     for i, w in enumerate(scenario.waves):
-        if not start <= w.year <= end:
-            probs.append(problem(("waves", i, "year"),
-                                 f"{w.year} is outside the horizon {start}-{end}"))
+        if w.year > end or (w.year < start and w.count is None):
+            probs.append(problem(("waves", i, "year"), (
+                f"{w.year} is outside the horizon {start}-{end}" if w.year > end else
+                f"{w.year} is before the horizon {start}-{end}; only a wave given by count "
+                "may start before it (the part before the start counts as history)")))
         if w.origin == "london":
             origin = london
         else:
