@@ -96,6 +96,7 @@ class Task:
     first: int
     last: int  # exclusive
     code: str = ""  # code_digest() of the placesim that planned the task
+    parameter_uncertainty: bool = False  # each replication draws its own parameters
 
     @property
     def key(self) -> str:
@@ -448,7 +449,8 @@ def _package(data_path: str | None):
 
 
 def plan_tasks(files: list[Path], *, replications: int | None, seed: int | None,
-               sweep: str | None, chunk: int = DEFAULT_CHUNK) -> list[Task]:
+               sweep: str | None, chunk: int = DEFAULT_CHUNK,
+               parameter_uncertainty: bool = False) -> list[Task]:
     """Resolve scenarios and sweep variants and cut them into tasks.
 
     Every scenario, and every variant of it, is validated and checked against its data package
@@ -466,6 +468,9 @@ def plan_tasks(files: list[Path], *, replications: int | None, seed: int | None,
         A sweep file applied over every scenario.
     chunk : int
         Replications per task.
+    parameter_uncertainty : bool
+        Each replication draws its own uncertain parameters (see
+        :func:`placesim.simulate`).
 
     Returns
     -------
@@ -541,7 +546,8 @@ def plan_tasks(files: list[Path], *, replications: int | None, seed: int | None,
             sd = s.seed if seed is None else seed
             for first in range(0, reps, chunk):
                 tasks.append(Task(s.name, v.name, text, data, sd, first,
-                                  min(first + chunk, reps), CODE_DIGEST))
+                                  min(first + chunk, reps), CODE_DIGEST,
+                                  parameter_uncertainty))
     if probs:
         raise ScenarioError(probs)
     return tasks
@@ -612,11 +618,17 @@ def run_task(task: Task, out: str) -> dict:
         lambda: prepare(_load_variant(task.scenario_yaml, f"{task.scenario}.yaml", task.variant),
                         _package(task.data_path), seed=task.seed))
     t_prep = time.perf_counter() - t0
+    base_model = model
     run_s = 0.0
     labels = None  # (year, metric, group) of a replication's rows: the same for each
     values = []
     for r in range(task.first, task.last):
         t = time.perf_counter()
+        if task.parameter_uncertainty:
+            from .calibration import draw_parameters
+
+            model = prepare(model.scenario, _package(task.data_path), seed=task.seed,
+                            params=draw_parameters(base_model.params, task.seed, r))
         res = run_replication(model, r, task.seed)
         run_s += time.perf_counter() - t
         names, years, table = replication_table(model, res)  # (year, metric-group)
@@ -926,6 +938,7 @@ def _check_batch_manifest(out: Path, tasks: list[Task]) -> None:
     sizes may change between runs (more replications extend a batch).
     """
     plan = sorted({(t.scenario, t.variant, t.seed, _digest(t.scenario_yaml), t.data_path or "")
+                   + (("parameter-uncertainty",) if t.parameter_uncertainty else ())
                    for t in tasks})
     code = sorted({t.code for t in tasks})
     doc = {"code_version": __version__, "code_digest": ",".join(code),
@@ -949,6 +962,11 @@ def _check_batch_manifest(out: Path, tasks: list[Task]) -> None:
                 "folder"))])
     doc["tasks"] = len(tasks)
     doc["replications"] = sum(t.replications for t in tasks)
+    doc["bands"] = ("P10-P90 over replications that each draw their own uncertain parameters: "
+                    "chance and parameter uncertainty" if any(
+                        t.parameter_uncertainty for t in tasks) else
+                    "P10-P90 over replications: chance only (parameter uncertainty not "
+                    "included)")
     write_text(json.dumps(doc, indent=2) + "\n", path)
 
 

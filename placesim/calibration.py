@@ -19,7 +19,10 @@ Derivations kept here, so a reviewer can follow them:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -97,6 +100,7 @@ class Parameters:
     seb_promotion_odds: np.ndarray  # (grade, seb): relative odds of promotion INTO grade
     relocation_willingness: np.ndarray  # (seb,)
     cross_area_share: np.ndarray  # (grade,): share of promotions INTO grade from another area
+    recruit_mix: np.ndarray  # (grade, seb): SEB mix of external recruits, nationally
     distance_decay_per_100km: float
     into_london_share: float  # of cross-area promotions, in the baseline
     london_pull: float
@@ -107,6 +111,8 @@ class Parameters:
     accelerator_weight: float
     cost_mover_gbp: float
     cost_leaver_gbp: float
+    recruit_seb_shift: np.ndarray = field(default_factory=lambda: np.zeros(N_GRADES))
+    area_level: str = "itl2"  # labour-market areas: itl1, itl2 or itl3 (London is one)
     log: tuple[Param, ...] = field(default=(), compare=False)
 
     def with_log(self, *params: Param) -> Parameters:
@@ -124,6 +130,11 @@ CSPS_2024_SEB_BY_BAND: dict[str, tuple[float, float, float]] = {
     "G7/G6": (0.628, 0.127, 0.245),
     "SCS": (0.709, 0.109, 0.183),
 }
+CSPS_GRADE_BANDS_OF = {
+    "AA/AO": ("AA", "AO"), "EO": ("EO",), "HEO/SEO": ("HEO", "SEO"), "G7/G6": ("G7", "G6"),
+    "SCS": ("SCS1", "SCS2", "SCS3", "PS"),
+}
+"""The People Survey's grade bands and the model grades in each."""
 _BAND_OF = {
     "AA": "AA/AO", "AO": "AA/AO", "EO": "EO", "HEO": "HEO/SEO", "SEO": "HEO/SEO",
     "G7": "G7/G6", "G6": "G7/G6", "SCS1": "SCS", "SCS2": "SCS", "SCS3": "SCS", "PS": "SCS",
@@ -142,9 +153,10 @@ def seb_mix_by_grade() -> np.ndarray:
     return m / m.sum(axis=1, keepdims=True)
 
 
-def _internal_fill_share() -> tuple[np.ndarray, list[Param]]:
+def _internal_fill_share(flows: dict, source: str) -> tuple[np.ndarray, list[Param]]:
     share = np.zeros(N_GRADES)
     log = []
+    fitted = load_calibrated().get("internal_fill_share", {})
     senior = {"SCS2": 0.80, "SCS3": 0.80, "PS": 0.85}  # no published flows for the bands
     for i, g in enumerate(GRADES):
         what = f"Share of {g} vacancies filled by promotion from the grade below"
@@ -158,15 +170,24 @@ def _internal_fill_share() -> tuple[np.ndarray, list[Param]]:
                              "SCS pay bands: mostly filled from the band below", "assumption",
                              what, 0.6, 0.95))
             continue
-        f = ACSES_FLOWS_2023[_acses_grade(g)]
+        if g in fitted:
+            share[i] = fitted[g]
+            log.append(Param(f"internal_fill_share.{g}", round(float(share[i]), 4),
+                             "Fitted by `placesim calibrate` so that, with 2021-2023 growth, "
+                             "promotions into the grade in 2022/23 are the implied net "
+                             "promotions of Civil Service Statistics 2022 and 2023 "
+                             "(calibration/calibrated.json; docs/validation.md)", "derived",
+                             what))
+            continue
+        f = flows[_acses_grade(g)]
         share[i] = 1.0 - f["entrants"] / (f["leavers"] + f["promotions_out"])
         log.append(Param(f"internal_fill_share.{g}", round(float(share[i]), 4),
-                         ACSES_SOURCE + " (1 - entrants / (leavers + promotions out))",
+                         source + " (1 - entrants / (leavers + promotions out))",
                          "derived", what))
     return share, log
 
 
-def _exit_rate() -> tuple[np.ndarray, list[Param]]:
+def _exit_rate(flows: dict, source: str) -> tuple[np.ndarray, list[Param]]:
     rate = np.zeros(N_GRADES)
     log = []
     for i, g in enumerate(GRADES):
@@ -176,10 +197,10 @@ def _exit_rate() -> tuple[np.ndarray, list[Param]]:
                              "serve about five years", "assumption",
                              "Annual rate of leaving the post", 0.1, 0.3))
             continue
-        f = ACSES_FLOWS_2023[_acses_grade(g)]
+        f = flows[_acses_grade(g)]
         rate[i] = f["leavers"] / f["in_post"]
         log.append(Param(f"exit_rate.{g}", round(float(rate[i]), 4),
-                         ACSES_SOURCE + " (leavers / in post)", "derived",
+                         source + " (leavers / in post)", "derived",
                          "Annual rate of leaving the Civil Service"))
     return rate, log
 
@@ -232,15 +253,70 @@ def _cross_area_share() -> tuple[np.ndarray, list[Param]]:
     return share, log
 
 
-def default_parameters() -> Parameters:
+def package_flows(pkg=None) -> tuple[dict, str]:
+    """Flows by ACSES grade (in post, leavers, entrants, promotions out) from a data
+    package's ``flows_by_grade.csv`` (the year to its census date), or Civil Service
+    Statistics 2023 when it has none; with the source text."""
+    table = getattr(pkg, "flows_by_grade", None)
+    if table is None or len(table) == 0:
+        return ACSES_FLOWS_2023, ACSES_SOURCE
+    year = getattr(pkg, "year", None) or "the package's year"
+    out = {}
+    for g, f in ACSES_FLOWS_2023.items():
+        row = table[table["grade"] == g]
+        if row.empty:
+            out[g] = f
+            continue
+        r = row.iloc[0]
+        out[g] = {"in_post": float(r["in_post"]), "leavers": float(r["leavers_cs"]),
+                  "entrants": float(r["entrants"]), "promotions_out": f["promotions_out"]}
+    return out, f"Civil Service Statistics {year} (ACSES), flows_by_grade.csv"
+
+
+CALIBRATED = Path(__file__).resolve().parent.parent / "calibration" / "calibrated.json"
+"""What `placesim calibrate` fitted to the record (internal fill shares, recruits' SEB)."""
+
+
+@lru_cache(maxsize=1)
+def load_calibrated() -> dict:
+    """The fitted values in :data:`CALIBRATED` (empty if the file is absent)."""
+    if not CALIBRATED.is_file():
+        return {}
+    return json.loads(CALIBRATED.read_text(encoding="utf-8"))
+
+
+def recruit_mix() -> tuple[np.ndarray, list[Param]]:
+    """(grade, seb) SEB mix of external recruits: the grade's People Survey mix with the
+    high-SEB log-odds shifted by what `placesim calibrate` fitted, so that with no policy
+    each grade's high-SEB share follows its band's People Survey 2019-2024 trend."""
+    from .fit import shifted_mix
+
+    shift = {g: float(v) for g, v in load_calibrated().get("recruit_seb_shift", {}).items()}
+    log = [Param(f"recruit_seb_shift.{grade}", round(float(v), 4),
+                 "Fitted by `placesim calibrate`: log-odds shift of recruits' high-SEB share "
+                 "against the grade band's People Survey 2024 mix, so that the grade's mix "
+                 "follows the band's 2019-2024 survey trend in the baseline "
+                 "(calibration/calibrated.json)",
+                 "derived", f"Recruits' high-SEB log-odds at {grade}, against its band")
+           for grade, v in shift.items()]
+    return shifted_mix(seb_mix_by_grade(), shift), log
+
+
+def default_parameters(pkg=None) -> Parameters:
     """Build the default parameters with their sources.
+
+    Parameters
+    ----------
+    pkg : DataPackage, optional
+        Exit rates (and, where not fitted, internal fill shares) come from its flows; default
+        Civil Service Statistics 2023.
 
     Returns
     -------
     Parameters
-        Defaults from Civil Service Statistics 2023, the People Survey 2024 and relocation
-        evidence; each entry of ``Parameters.log`` carries its evidence grade and, for an
-        assumption, a plausible range.
+        Defaults from Civil Service Statistics, the People Survey and relocation evidence;
+        each entry of ``Parameters.log`` carries its evidence grade and, for an assumption, a
+        plausible range.
 
     Examples
     --------
@@ -248,8 +324,10 @@ def default_parameters() -> Parameters:
     >>> round(float(p.exit_rate[2]), 3)  # EO
     0.082
     """
-    exit_rate, log_exit = _exit_rate()
-    fill, log_fill = _internal_fill_share()
+    flows, source = package_flows(pkg)
+    exit_rate, log_exit = _exit_rate(flows, source)
+    fill, log_fill = _internal_fill_share(flows, source)
+    recruits, log_recruits = recruit_mix()
     odds, log_odds = _seb_promotion_odds()
     cross, log_cross = _cross_area_share()
     lateral = np.full(N_GRADES, 0.05)
@@ -259,6 +337,12 @@ def default_parameters() -> Parameters:
         *log_fill,
         *log_odds,
         *log_cross,
+        *log_recruits,
+        Param("labour_market_area", "itl2", "Travel-to-work areas are about ITL3 size; "
+              "promotion markets of middle and senior grades are wider (docs/evidence.md "
+              "section 1); London is always one area", "assumption",
+              "Geography of a labour-market area: itl1, itl2 or itl3 (not drawn by "
+              "--parameter-uncertainty; sweep it)"),
         Param("lateral_share", 0.05, "No published figure on geographic lateral moves "
               "(ACSES department-move rates are 2-5% a year)", "assumption",
               "Share of vacancies filled by a same-grade move from another area", 0.02, 0.10),
@@ -309,6 +393,7 @@ def default_parameters() -> Parameters:
         seb_promotion_odds=odds,
         relocation_willingness=willingness,
         cross_area_share=cross,
+        recruit_mix=recruits,
         distance_decay_per_100km=0.85,
         into_london_share=0.75,
         london_pull=1.0,
@@ -319,6 +404,9 @@ def default_parameters() -> Parameters:
         accelerator_weight=1.5,
         cost_mover_gbp=28100.0,
         cost_leaver_gbp=40000.0,
+        recruit_seb_shift=np.array([float(load_calibrated().get("recruit_seb_shift", {})
+                                          .get(g, 0.0)) for g in GRADES]),
+        area_level="itl2",
         log=tuple(log),
     )
 
@@ -328,19 +416,21 @@ _SCALAR_OVERRIDES = ("distance_decay_per_100km", "into_london_share", "london_pu
                      "london_promotion_advantage", "policy_match_weight", "accelerator_weight")
 
 
-def resolve_parameters(scenario: Scenario | None = None) -> Parameters:
+def resolve_parameters(scenario: Scenario | None = None, pkg=None) -> Parameters:
     """Defaults with a scenario's ``parameters:`` overrides applied and logged.
 
     Parameters
     ----------
     scenario : Scenario, optional
         The scenario whose overrides apply.
+    pkg : DataPackage, optional
+        The data package whose flows set the defaults (see :func:`default_parameters`).
 
     Returns
     -------
     Parameters
     """
-    p = default_parameters()
+    p = default_parameters(pkg)
     if scenario is None:
         return p
     ov = scenario.parameters
@@ -378,10 +468,121 @@ def resolve_parameters(scenario: Scenario | None = None) -> Parameters:
         if v is not None:
             kw[name] = v
             changed.append(Param(name, v, src, "scenario", "Override"))
+    if ov.labour_market_area is not None:
+        kw["area_level"] = ov.labour_market_area
+        changed.append(Param("labour_market_area", ov.labour_market_area, src, "scenario",
+                             "Override"))
     q = replace(p, exit_rate=exit_rate, internal_fill_share=fill, cross_area_share=cross,
                 lateral_share=lateral, seb_promotion_odds=odds, relocation_willingness=will,
                 **kw)
+    for name, value in ov.values.items():
+        q = set_parameter(q, name, value)
+        changed.append(Param(name, value, src, "scenario", "Override"))
     return q.with_log(*changed)
+
+
+_SCALARS = ("distance_decay_per_100km", "into_london_share", "london_pull",
+            "min_quarters_in_grade", "london_promotion_advantage", "policy_match_weight",
+            "accelerator_weight", "cost_mover_gbp", "cost_leaver_gbp")
+_BY_GRADE = ("exit_rate", "internal_fill_share", "cross_area_share", "recruit_seb_shift")
+
+
+def parameter_names(params: Parameters) -> list[str]:
+    """Every numeric parameter :func:`set_parameter` accepts: the names `placesim params`
+    lists (a sweep or ``parameters: values:`` can set any of them)."""
+    return sorted(p.name for p in params.log if p.name != "labour_market_area")
+
+
+def set_parameter(params: Parameters, name: str, value: float) -> Parameters:
+    """A copy of ``params`` with one parameter, named as in `placesim params`, set.
+
+    Parameters
+    ----------
+    params : Parameters
+    name : str
+        E.g. ``lateral_share``, ``exit_rate.EO``, ``seb_promotion_odds.G7.low``,
+        ``recruit_seb_shift.HEO``, ``relocation_willingness.low``, ``accelerator_weight``.
+    value : float
+
+    Returns
+    -------
+    Parameters
+
+    Raises
+    ------
+    KeyError
+        An unknown name (the message lists the closest known names).
+    """
+    head, _, rest = name.partition(".")
+    v = float(value)
+    if head in _SCALARS and not rest:
+        return replace(params, **{head: int(round(v)) if head == "min_quarters_in_grade"
+                                  else v})
+    if head == "lateral_share" and not rest:
+        return replace(params, lateral_share=np.full(N_GRADES, v))
+    if head in _BY_GRADE and rest in GRADES:
+        arr = getattr(params, head).copy()
+        arr[GRADES.index(rest)] = v
+        out = replace(params, **{head: arr})
+        if head == "recruit_seb_shift":
+            from .fit import shifted_mix
+
+            out = replace(out, recruit_mix=shifted_mix(
+                seb_mix_by_grade(), dict(zip(GRADES, arr, strict=True))))
+        return out
+    if head == "relocation_willingness" and rest in SEB_CLASSES:
+        arr = params.relocation_willingness.copy()
+        arr[SEB_CLASSES.index(rest)] = v
+        return replace(params, relocation_willingness=arr)
+    grade, _, seb = rest.partition(".")
+    if head == "seb_promotion_odds" and grade in GRADES and seb in SEB_CLASSES:
+        arr = params.seb_promotion_odds.copy()
+        arr[GRADES.index(grade), SEB_CLASSES.index(seb)] = v
+        return replace(params, seb_promotion_odds=arr)
+    import difflib
+
+    close = difflib.get_close_matches(name, parameter_names(params), n=3)
+    raise KeyError(f"unknown parameter {name!r}" + (
+        f"; did you mean {', '.join(close)}?" if close else "; see `placesim params`"))
+
+
+def uncertain_parameters(params: Parameters) -> list[Param]:
+    """The parameters with a plausible range (assumptions, and derived values whose
+    derivation is uncertain), which parameter uncertainty draws."""
+    return [p for p in params.log if p.evidence in ("assumption", "derived")
+            and p.low is not None and p.high is not None and p.high > p.low]
+
+
+@lru_cache(maxsize=1)
+def known_parameter_names() -> frozenset[str]:
+    """Names :func:`set_parameter` accepts (for validating scenarios)."""
+    return frozenset(parameter_names(default_parameters()))
+
+
+PARAMETER_STREAM = 0x5041524D  # "PARM": the draws' own random stream
+
+
+def draw_parameters(params: Parameters, seed: int, replication: int) -> Parameters:
+    """One replication's parameters: each assumption with a range drawn uniformly over it.
+
+    The draws come from their own stream keyed by (seed, replication), so scenarios run with
+    the same seed draw the same parameters in the same replication (paired comparisons
+    compare like with like).
+
+    Returns
+    -------
+    Parameters
+        With the drawn values in the log (evidence ``scenario``, source ``drawn``).
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(
+        int(seed), spawn_key=(PARAMETER_STREAM, int(replication))))
+    out, drawn = params, []
+    for p in uncertain_parameters(params):
+        v = float(rng.uniform(p.low, p.high))
+        out = set_parameter(out, p.name, v)
+        drawn.append(Param(p.name, round(v, 4), f"drawn uniformly over {p.low:g}-{p.high:g} "
+                           f"(replication {replication})", "scenario", p.description))
+    return out.with_log(*drawn)
 
 
 LOG_COLUMNS = ["name", "value", "evidence", "low", "high", "source", "description",

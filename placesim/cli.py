@@ -27,6 +27,12 @@ def _add_data(p: argparse.ArgumentParser) -> None:
                         "(checks.csv), e.g. a department's partial package")
 
 
+def _add_uncertainty(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--parameter-uncertainty", action="store_true",
+                   help="each replication draws every parameter with a plausible range "
+                        "(see `placesim params`), so bands include what we do not know")
+
+
 def cmd_data(args) -> int:
     from .geodata import format_summary, load_data_package, summary
 
@@ -117,12 +123,14 @@ def cmd_run(args) -> int:
 
     scenario, pkg = _load_checked(args.file, args.data, args.allow_check_mismatch)
     res = simulate(scenario, pkg, replications=args.replications, seed=args.seed, mode=args.mode,
-                   progress=_progress_printer(sys.stderr.isatty()))
+                   progress=_progress_printer(sys.stderr.isatty()),
+                   parameter_uncertainty=args.parameter_uncertainty)
     out = Path(args.out or Path("runs") / scenario.name)
     write_results(res, out, dump_scenario(scenario))
     print(_summary_table(res))
     t = res.manifest["timings"]
-    print(f"\n{res.manifest['replications']} replication(s), {args.mode} mode, "
+    print(f"\nBands: {res.manifest['uncertainty']['description']}.")
+    print(f"{res.manifest['replications']} replication(s), {args.mode} mode, "
           f"{t['run_s']:.2f}s; results in {out}")
     return 0
 
@@ -164,7 +172,8 @@ def cmd_batch(args) -> int:
     if args.workers is not None and args.workers < 0:
         raise PlacesimError(f"--workers: must be 0 (in this process) or more, not {args.workers}")
     tasks = plan_tasks(scenario_files(args.paths), replications=args.replications,
-                       seed=args.seed, sweep=args.sweep, chunk=args.chunk)
+                       seed=args.seed, sweep=args.sweep, chunk=args.chunk,
+                       parameter_uncertainty=args.parameter_uncertainty)
     variants = len({(t.scenario, t.variant) for t in tasks})
     print(f"{len(tasks)} tasks: {sum(t.replications for t in tasks)} replications of "
           f"{variants} scenario variant(s) -> {args.out}", flush=True)
@@ -225,6 +234,26 @@ def cmd_plan(args) -> int:
     return 0
 
 
+def cmd_calibrate(args) -> int:
+    from .fit import calibrate, format_calibration
+
+    result = calibrate(out=Path(args.out)) if args.out else calibrate()
+    print(format_calibration(result))
+    return 0
+
+
+def cmd_backcast(args) -> int:
+    from .backcast import backcast, format_backcast, write_backcast
+
+    b = backcast(args.from_year, args.to_year, scenario_path=args.scenario, mode=args.mode,
+                 replications=args.replications, past_only=args.past_only)
+    print(format_backcast(b))
+    if args.out:
+        for f in write_backcast(b, args.out):
+            print(f"wrote {f}")
+    return 0
+
+
 def cmd_app(args) -> int:
     import subprocess
 
@@ -267,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int)
     s.add_argument("--mode", choices=["stochastic", "expected"], default="stochastic")
     s.add_argument("--out", help="results folder (default runs/<scenario name>)")
+    _add_uncertainty(s)
     _add_data(s)
     s.set_defaults(func=cmd_run)
 
@@ -294,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="existing dask scheduler")
     s.add_argument("--progress", action="store_true", help="progress bar even off a terminal")
     s.add_argument("--out", required=True, help="results folder (rerun to resume)")
+    _add_uncertainty(s)
     s.set_defaults(func=cmd_batch)
 
     for name, helptext, fn in (("map", "export a map of a district measure", cmd_map),
@@ -320,6 +351,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--run", action="store_true", help="also simulate the generated scenario")
     s.add_argument("--replications", type=int, default=10)
     s.set_defaults(func=cmd_plan)
+
+    s = sub.add_parser("calibrate", help="re-fit promotions and recruits' SEB to the record",
+                       description="Re-derive the calibrated numbers (internal fill shares, "
+                       "recruits' SEB) from the shipped 2021-2023 data packages and write "
+                       "calibration/calibrated.json.")
+    s.add_argument("--out", help="where to write the JSON (default calibration/calibrated.json)")
+    s.set_defaults(func=cmd_calibrate)
+
+    s = sub.add_parser("backcast", help="run history from one census and compare the next",
+                       description="Start the history scenario from the data package of "
+                       "one census year (31 March) and compare the simulated people in post "
+                       "with a later census: London's share by grade, headcount, regions.")
+    s.add_argument("--from", dest="from_year", type=int, required=True, help="e.g. 2021")
+    s.add_argument("--to", dest="to_year", type=int, required=True, help="e.g. 2022")
+    s.add_argument("--scenario", help="history scenario (default scenarios/history.yaml)")
+    s.add_argument("--mode", choices=["expected", "stochastic"], default="expected")
+    s.add_argument("--replications", type=int, default=20, help="stochastic runs")
+    s.add_argument("--past-only", action="store_true",
+                   help="fit the workforce trend to census years up to --from only")
+    s.add_argument("--out", help="folder for the CSV tables and the chart")
+    s.set_defaults(func=cmd_backcast)
 
     s = sub.add_parser("app", help="start the browser app")
     s.add_argument("--port", type=int, default=8501)

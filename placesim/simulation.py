@@ -67,6 +67,7 @@ def simulate(
     mode: str = "stochastic",
     progress: Progress | None = None,
     model: Model | None = None,
+    parameter_uncertainty: bool = False,
 ) -> Results:
     """Run a scenario and summarise it.
 
@@ -86,6 +87,11 @@ def simulate(
         Called as ``progress(done, total)`` after each replication.
     model : Model, optional
         A model already prepared for this scenario and seed (saves the set-up).
+    parameter_uncertainty : bool
+        Draw every parameter with a plausible range anew for each replication
+        (:func:`placesim.calibration.draw_parameters`), so the bands include what we do not
+        know as well as chance. In expected mode this runs one expected-value run per draw
+        (``replications`` of them): bands from parameter uncertainty alone.
 
     Returns
     -------
@@ -100,7 +106,9 @@ def simulate(
         model = prepare(scenario, pkg, seed=seed)
     t_prep = time.perf_counter() - t0
     t1 = time.perf_counter()
-    if mode == "expected":
+    if parameter_uncertainty:
+        runs = _with_parameter_draws(scenario, pkg, model, mode, reps, seed, progress)
+    elif mode == "expected":
         from .expected import run_expected
 
         runs = [run_expected(model)]
@@ -127,6 +135,7 @@ def simulate(
         "start_year": model.start_year,
         "years": model.years,
         "step": scenario.step,
+        "uncertainty": uncertainty(mode, reps, parameter_uncertainty, model.params),
         "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "timings": {"prepare_s": round(t_prep, 3), "run_s": round(t_run, 3),
                     "per_replication_s": round(t_run / max(reps, 1), 4)},
@@ -134,3 +143,51 @@ def simulate(
     return Results(metrics=metrics, districts=districts, moves=moves,
                    assumptions=assumptions_log(model.params), manifest=manifest,
                    replications=per_replication)
+
+
+def _with_parameter_draws(scenario, pkg, model: Model, mode: str, reps: int, seed: int,
+                          progress: Progress | None) -> list:
+    """One run per replication, each with its own draw of the uncertain parameters."""
+    from .calibration import draw_parameters
+    from .expected import run_expected
+    from .geodata import load_data_package
+    from .scenario import resolve_data_path
+
+    if pkg is None:
+        pkg = load_data_package(resolve_data_path(scenario))
+    runs = []
+    for r in range(reps):
+        m = prepare(scenario, pkg, seed=seed, params=draw_parameters(model.params, seed, r))
+        runs.append(run_expected(m) if mode == "expected" else run_replication(m, r, seed))
+        if progress:
+            progress(r + 1, reps)
+    return runs
+
+
+def uncertainty(mode: str, replications: int, parameters: bool, params=None) -> dict:
+    """What a run's bands include (kept in the manifest; every band's caption says it).
+
+    Returns
+    -------
+    dict
+        ``monte_carlo`` and ``parameters`` (bool), ``replications``, ``parameters_drawn``
+        (names) and ``description`` (one sentence for captions).
+    """
+    from .calibration import uncertain_parameters
+
+    drawn = [p.name for p in uncertain_parameters(params)] if parameters and params else []
+    monte_carlo = mode == "stochastic" and replications > 1
+    if monte_carlo and parameters:
+        text = (f"P10-P90 of {replications} replications, each with its own draw of "
+                f"{len(drawn)} uncertain parameters: chance and parameter uncertainty")
+    elif monte_carlo:
+        text = (f"P10-P90 of {replications} replications: chance only (parameter "
+                "uncertainty not included)")
+    elif parameters:
+        text = (f"P10-P90 of {replications} expected-value runs, each with its own draw of "
+                f"{len(drawn)} uncertain parameters: parameter uncertainty only")
+    else:
+        text = "No band: one expected-value run (neither chance nor parameter uncertainty)"
+    return {"monte_carlo": monte_carlo, "parameters": bool(parameters),
+            "replications": int(replications), "parameters_drawn": drawn,
+            "description": text}

@@ -258,8 +258,9 @@ def test_example_sweep_validates_over_its_base_scenario():
     variants = {t.variant: yaml.safe_load(t.scenario_yaml) for t in tasks}
     assert len(variants) == len(tasks) == 8
     v = variants["base=0.38,high_seb_multiplier=0.8"]
-    assert [w["incumbents"]["base"] for w in v["waves"]] == [0.38, 0.38, 0.38]
-    assert [w["incumbents"]["high_seb_multiplier"] for w in v["waves"]] == [0.8] * 3
+    assert len(v["waves"]) == 10  # history's seven PfG tranches and pfg-2027's three
+    assert [w["incumbents"]["base"] for w in v["waves"]] == [0.38] * 10
+    assert [w["incumbents"]["high_seb_multiplier"] for w in v["waves"]] == [0.8] * 10
     assert variants["relocation-support"]["levers"]["relocation_support"]["start_year"] == 2023
 
 

@@ -1,0 +1,108 @@
+"""Every parameter can be set and swept, and bands can include parameter uncertainty."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from placesim.calibration import (
+    default_parameters,
+    draw_parameters,
+    parameter_names,
+    resolve_parameters,
+    set_parameter,
+    uncertain_parameters,
+)
+from placesim.engine import prepare
+from placesim.errors import ScenarioError
+from placesim.scenario import load_scenario_text
+from placesim.simulation import simulate
+
+from .helpers import reduced_package, reduced_scenario
+
+
+def _get(params, name):
+    head, _, rest = name.partition(".")
+    value = getattr(params, head)
+    from placesim.grades import GRADES, SEB_CLASSES
+
+    if not rest:
+        return float(np.ravel(value)[0])
+    parts = rest.split(".")
+    if head == "relocation_willingness":
+        return float(value[SEB_CLASSES.index(parts[0])])
+    if len(parts) == 2:
+        return float(value[GRADES.index(parts[0]), SEB_CLASSES.index(parts[1])])
+    return float(value[GRADES.index(parts[0])])
+
+
+def test_every_listed_parameter_can_be_set():
+    p = default_parameters()
+    names = parameter_names(p)
+    assert len(names) > 70
+    for name in names:
+        new = 3.0 if name == "min_quarters_in_grade" else 0.4321
+        q = set_parameter(p, name, new)
+        assert _get(q, name) == pytest.approx(new), name
+
+
+def test_recruit_shift_changes_recruit_mix():
+    p = default_parameters()
+    q = set_parameter(p, "recruit_seb_shift.HEO", 1.0)
+    heo = 3
+    assert q.recruit_mix[heo, 0] > p.recruit_mix[heo, 0]
+    assert q.recruit_mix[heo].sum() == pytest.approx(1.0)
+    assert np.array_equal(q.recruit_mix[2], p.recruit_mix[2])
+
+
+def test_scenario_values_override_and_unknown_names_are_errors():
+    s = load_scenario_text("name: v\nparameters:\n  values: {accelerator_weight: 2.2, "
+                           "exit_rate.EO: 0.1}\n", filename="v.yaml")
+    p = resolve_parameters(s)
+    assert p.accelerator_weight == 2.2 and p.exit_rate[2] == pytest.approx(0.1)
+    with pytest.raises(ScenarioError) as e:
+        load_scenario_text("name: v\nparameters:\n  values: {acelerator_weight: 2}\n",
+                           filename="v.yaml")
+    text = str(e.value)
+    assert "v.yaml:3" in text and "did you mean accelerator_weight" in text
+
+
+def test_draws_stay_in_range_and_are_shared_across_scenarios():
+    p = default_parameters()
+    names = [u.name for u in uncertain_parameters(p)]
+    assert {"lateral_share", "accelerator_weight", "relocation_willingness.low",
+            "distance_decay_per_100km"} <= set(names)
+    a, b = draw_parameters(p, 11, 3), draw_parameters(p, 11, 3)
+    assert a.accelerator_weight == b.accelerator_weight
+    assert draw_parameters(p, 11, 4).accelerator_weight != a.accelerator_weight
+    for u in uncertain_parameters(p):
+        assert u.low <= _get(a, u.name) <= u.high, u.name
+    # a scenario's own override is not drawn over
+    s = load_scenario_text("name: v\nparameters: {lateral_share: 0.09}\n", filename="v.yaml")
+    assert draw_parameters(resolve_parameters(s), 11, 3).lateral_share[0] == 0.09
+
+
+def test_parameter_uncertainty_widens_expected_bands_and_says_so():
+    s = reduced_scenario("name: pu\nreplications: 4\n", years=2)
+    pkg = reduced_package()
+    plain = simulate(s, pkg, mode="expected")
+    drawn = simulate(s, pkg, mode="expected", parameter_uncertainty=True)
+    assert not plain.manifest["uncertainty"]["parameters"]
+    assert drawn.manifest["uncertainty"]["parameters"]
+    assert "parameter uncertainty only" in drawn.manifest["uncertainty"]["description"]
+    m = drawn.metrics
+    row = m[(m["metric"] == "progression_eo_to_g7") & (m["group"] == "outside_london")].iloc[-1]
+    assert row["p90"] > row["p10"]
+    p = plain.metrics
+    row = p[(p["metric"] == "progression_eo_to_g7") & (p["group"] == "outside_london")].iloc[-1]
+    assert row["p90"] == row["p10"]
+
+
+def test_labour_market_area_level_can_be_swept():
+    pkg = reduced_package()
+    areas = {}
+    for level in ("itl1", "itl2", "itl3"):
+        s = reduced_scenario(f"name: a\nparameters: {{labour_market_area: {level}}}\n",
+                             years=1)
+        areas[level] = prepare(s, pkg).geo.n_areas
+    assert areas["itl1"] < areas["itl2"] < areas["itl3"]
