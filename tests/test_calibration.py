@@ -1,0 +1,111 @@
+"""The model against the published record: promotions, SEB trend, back-casts, PfG history.
+
+These check calibrated and structural numbers against Civil Service Statistics and the
+People Survey (facts.md B, C2, G), not against earlier runs of the model.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from placesim import fit
+from placesim.backcast import TARGET_HEADCOUNT_PCT, TARGET_SHARE_PP, backcast
+from placesim.calibration import CALIBRATED, default_parameters
+from placesim.engine import prepare
+from placesim.expected import run_expected
+from placesim.geodata import load_data_package, shipped_package
+from placesim.grades import GRADES
+
+
+@pytest.fixture(scope="module")
+def packages():
+    return {y: load_data_package(shipped_package(y)) for y in (2021, 2022, 2023)}
+
+
+@pytest.fixture(scope="module")
+def record_run(packages):
+    return fit._record_run(packages, default_parameters(packages[2023]))[1]
+
+
+# promotions out of EO ... G6 are promotions into HEO ... the SCS
+OUT_OF = {"EO": "HEO", "HEO": "SEO", "SEO": "G7", "G7": "G6", "G6": "SCS1"}
+
+
+@pytest.mark.parametrize("year_index, before, after", [(1, 2022, 2023), (0, 2021, 2022)])
+def test_promotions_match_implied_flows(packages, record_run, year_index, before, after):
+    """Promotions out of EO to G6 within 25% of those implied by Civil Service Statistics
+    (facts C2), in the calibration year (2022/23) and in the year before, which was not
+    fitted."""
+    implied = fit.implied_promotions(packages[before], packages[after])
+    into = record_run.years[year_index].promotions.sum(axis=(1, 2))
+    for grade, up in OUT_OF.items():
+        model = into[GRADES.index(up)]
+        want = implied["SCS" if up == "SCS1" else up]
+        assert abs(model / want - 1) <= 0.25, (grade, model, want)
+
+
+def test_seb_follows_people_survey_trend(packages):
+    """With no policy (the shipped baseline), no grade's high-SEB share drifts more than
+    1 point from its People Survey band's 2019-2024 trend, in any of ten years."""
+    pkg = packages[2023]
+    trend = fit.survey_trend(pkg)
+    model = prepare(fit.baseline_scenario(2023, 10), pkg)
+    shares = fit.high_seb_by_grade(model, run_expected(model))
+    years = np.arange(len(shares))
+    for i, g in enumerate(GRADES):
+        slope = trend[fit._band(g)][1][0]
+        drift = (shares[:, i] - shares[0, i]) - slope * years
+        assert np.abs(drift).max() <= 0.01, (g, drift.round(4))
+
+
+def test_calibration_file_names_its_fit():
+    data = json.loads(CALIBRATED.read_text())
+    assert set(data["internal_fill_share"]) == set(fit.FIT_GRADES)
+    assert set(data["recruit_seb_shift"]) == set(GRADES)
+    assert data["implied_promotions"]["HEO"] == 12460  # facts.md C2
+
+
+@pytest.mark.parametrize("start, end", [(2021, 2022), (2022, 2023)])
+def test_backcast_matches_next_census(start, end):
+    """History from one census reproduces the next: London's share of every grade group
+    within 1 point, total and London headcount within 2%."""
+    b = backcast(start, end)
+    assert (b.by_grade["error_pp"].abs() <= TARGET_SHARE_PP).all(), b.by_grade
+    assert (b.headcount["error_pct"].abs() <= TARGET_HEADCOUNT_PCT).all(), b.headcount
+    assert len(b.by_region) == 12
+
+
+def test_backcast_out_of_sample_trend():
+    """With the trend fitted to 2021 and 2022 only, 2023 is still within the targets."""
+    b = backcast(2022, 2023, past_only=True)
+    assert b.trend_years == (2021, 2022)
+    assert b.within_targets(), (b.by_grade, b.headcount)
+
+
+def test_history_reproduces_pfg_progress(packages):
+    """Roles moved out of London count from 2020 and reach the published 21,002 (Q1 2024)
+    and 23,249 (Q2 2024) within 2%; the forward baseline starts from the 11,168 moved by
+    March 2023."""
+    from placesim.backcast import HISTORY
+    from placesim.scenario import load_scenario
+
+    history = load_scenario(HISTORY)
+    model = prepare(history, packages[2021])
+    assert model.rules.moved_before_start == 1000
+    years = run_expected(model).years
+    assert years[2].moved_out_of_london == pytest.approx(21_002, rel=0.02)  # 31 Mar 2024
+    assert years[3].moved_out_of_london == pytest.approx(23_249, rel=0.02)  # after Q2 2024
+    baseline = prepare(fit.baseline_scenario(2023, 2), packages[2023])
+    assert baseline.rules.moved_before_start == 11_168
+
+
+def test_backcast_rejects_years_without_packages():
+    from placesim.errors import PlacesimError
+
+    with pytest.raises(PlacesimError, match="no shipped data package for 2019"):
+        backcast(2019, 2022)
+    with pytest.raises(PlacesimError, match="must be after"):
+        backcast(2022, 2021)
