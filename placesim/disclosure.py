@@ -9,7 +9,7 @@ PDF — shows figures through :func:`protect`. The rule, stated once in :data:`R
   ``[c]``; other counts are rounded to the nearest 5;
 * a share, rate or chance computed from fewer than 10 × threshold people (50) is withheld as
   ``[c]`` too, since it would disclose the background of a few people;
-* other figures (money, ratios) are kept, to 4 significant figures.
+* other figures (shares, money, ratios) are kept as they are.
 
 Which metrics are counts comes from :mod:`placesim.present` (units ``people`` and ``posts``).
 """
@@ -65,14 +65,6 @@ def rule_text(rule: DisclosureRule = RULE) -> str:
 RULE_TEXT = rule_text()
 
 
-def _sig(v: np.ndarray, digits: int) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mag = np.where((v == 0) | ~np.isfinite(v), 0,
-                       np.floor(np.log10(np.abs(np.where(v == 0, 1, v)))))
-        factor = 10.0 ** (digits - 1 - mag)
-        return np.where(np.isfinite(v), np.round(v * factor) / factor, v)
-
-
 def protect(values, *, count, base=None, rule: DisclosureRule = RULE) -> np.ndarray:
     """Apply the disclosure rule to values.
 
@@ -90,14 +82,14 @@ def protect(values, *, count, base=None, rule: DisclosureRule = RULE) -> np.ndar
     -------
     numpy.ndarray
         Object array: counts as ``int`` (multiples of ``rule.rounding``, or 0),
-        ``"[c]"`` where withheld, other values as ``float`` (4 significant figures, NaN kept).
+        ``"[c]"`` where withheld, other values as ``float`` (NaN kept).
 
     Examples
     --------
     >>> protect([0.2, 3.0, 7.0, 123.0], count=True).tolist()
     [0, '[c]', 5, 125]
     >>> protect([0.41234, 0.5], count=False, base=[400, 20]).tolist()
-    [0.4123, '[c]']
+    [0.41234, '[c]']
     """
     v = np.asarray(values, float)
     is_count = np.broadcast_to(np.asarray(count, bool), v.shape)
@@ -110,7 +102,6 @@ def protect(values, *, count, base=None, rule: DisclosureRule = RULE) -> np.ndar
     step = max(rule.rounding, 1)
     counts = np.round(whole / step) * step
     out = np.empty(v.shape, dtype=object)
-    sig = _sig(v, 4)
     for i in np.ndindex(v.shape):
         if small[i]:
             out[i] = SUPPRESSED
@@ -119,7 +110,7 @@ def protect(values, *, count, base=None, rule: DisclosureRule = RULE) -> np.ndar
         elif is_count[i]:
             out[i] = int(counts[i]) + 0  # + 0: no negative zero
         else:
-            out[i] = float(sig[i])
+            out[i] = float(v[i])
     return out
 
 

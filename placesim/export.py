@@ -230,9 +230,12 @@ def difference_long(a, b, diff: pd.DataFrame, rule: DisclosureRule = RULE,
     return rows
 
 
-def districts_wide(results, pkg, rule: DisclosureRule = RULE) -> pd.DataFrame:
-    """District results by year with names and codes, for people (means)."""
+def districts_wide(results, pkg, rule: DisclosureRule = RULE, year: int | None = None
+                   ) -> pd.DataFrame:
+    """District results in a year (default: the last) with names and codes, for people
+    (means over runs)."""
     d = results.districts
+    d = d[d["year"] == (int(d["year"].max()) if year is None else year)]
     wide = d.pivot_table(index=["year", "lad_code"], columns="metric", values="mean",
                          aggfunc="first").reset_index()
     wide = control_districts(wide, rule)
@@ -344,8 +347,8 @@ def workbook_tables(results, pkg=None, *, compare=None, diff: pd.DataFrame | Non
             "table": headline_long(compare, rule, sites)})
     tables.append({
         "name": f"Table_{len(tables) + 1}",
-        "title": f"District results for {results.manifest.get('scenario')}, by year "
-                 "$$disclosure$$",
+        "title": f"District results for {results.manifest.get('scenario')}, "
+                 f"{int(results.districts['year'].max())} $$disclosure$$",
         "subtitles": ["Averages over the model's runs. $$seb$$"],
         "table": districts_wide(results, pkg, rule)})
     ladders = site_ladders(results, pkg, rule)
@@ -370,7 +373,8 @@ def workbook_tables(results, pkg=None, *, compare=None, diff: pd.DataFrame | Non
 
 
 def write_spreadsheet(results, path: Path, *, pkg=None, compare=None,
-                      diff: pd.DataFrame | None = None, rule: DisclosureRule = RULE) -> Path:
+                      diff: pd.DataFrame | None = None, rule: DisclosureRule = RULE,
+                      also: tuple[Path, ...] = ()):
     """Write results as an XLSX or ODS workbook to the Analysis Function's standard.
 
     Parameters
@@ -385,28 +389,31 @@ def write_spreadsheet(results, path: Path, *, pkg=None, compare=None,
     diff : pandas.DataFrame, optional
         ``compare_results(compare, results)`` if already computed.
     rule : DisclosureRule
+    also : tuple of pathlib.Path
+        The same workbook in more files (``.xlsx`` or ``.ods``), written from the same cells.
 
     Returns
     -------
-    pathlib.Path
+    pathlib.Path, or list of pathlib.Path when ``also`` is given
     """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".ods", ".xlsx"):
-        raise ValueError(f"{path}: spreadsheet must end in .ods or .xlsx")
+    paths = [Path(path), *map(Path, also)]
+    for p in paths:
+        if p.suffix.lower() not in (".ods", ".xlsx"):
+            raise ValueError(f"{p}: spreadsheet must end in .ods or .xlsx")
     tables = workbook_tables(results, pkg, compare=compare, diff=diff, rule=rule)
+    import tempfile
 
-    def write(tmp: Path) -> None:
-        if suffix == ".xlsx":
-            _write_xlsx(results.manifest, tables, tmp, rule)
-            return
-        with __import__("tempfile").TemporaryDirectory() as d:
-            x = Path(d) / "book.xlsx"
-            _write_xlsx(results.manifest, tables, x, rule)
-            _write_ods(_read_cells(x), tmp)
-
-    atomic_write(path, write)
-    return path
+    with tempfile.TemporaryDirectory() as d:
+        book = Path(d) / "book.xlsx"
+        _write_xlsx(results.manifest, tables, book, rule)
+        cells = None
+        for p in paths:
+            if p.suffix.lower() == ".xlsx":
+                atomic_write(p, lambda tmp: __import__("shutil").copyfile(book, tmp))
+            else:
+                cells = cells or _read_cells(book)
+                atomic_write(p, lambda tmp, c=cells: _write_ods(c, tmp))
+    return paths if also else paths[0]
 
 
 def _write_xlsx(manifest: dict, tables: list[dict], path: Path, rule: DisclosureRule) -> None:

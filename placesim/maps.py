@@ -6,7 +6,7 @@ the app, ``placesim map`` and the briefing pack show the same classes, colours a
 
 * **Classes** (:func:`classify`): differences and changes are diverging and centred on zero
   (ColorBrewer PuOr: orange = more, purple = fewer, a neutral class for "no change or fewer
-  than 5"); other measures get natural breaks rounded to readable numbers. Legends carry
+  than 5"); other measures get quantile breaks rounded to readable numbers. Legends carry
   units and never show a degenerate class such as "−10,130 to −10,130".
 * **Layout**: every rendering has a London inset (a second deck.gl view; an inset axes in
   the static figure), hub markers are rings so the district under them stays visible, arcs
@@ -191,7 +191,7 @@ def _sequential(v: np.ndarray, spec: MapSpec) -> Classes:
     k = int(min(spec.k, len(uniq)))
     inner: list[float] = []
     if k > 1:
-        bins = mapclassify.FisherJenks(v[ok], k=k).bins[:-1]
+        bins = mapclassify.Quantiles(v[ok], k=k).bins[:-1]
         for b in bins:
             e = nice(b, step=step) if b > 0 else -nice(-b, step=step) if b < 0 else 0.0
             if (not inner or e > inner[-1]) and v[ok].min() < e <= v[ok].max():
@@ -724,7 +724,7 @@ def _site_tooltips(pkg, sites: pd.DataFrame) -> pd.DataFrame:
 # --- static figure ----------------------------------------------------------------------------
 
 def render_static(pkg, view: MapView, out: Path, *, fmt: str = "png", size: str = "a4",
-                  ax_only=None) -> Path:
+                  also: tuple[Path, ...] = ()) -> Path:
     """The static rendering of a map: matplotlib/geopandas with a London inset, labels
     placed by adjustText on a white halo, and a legend in its own panel (never clipped).
 
@@ -735,6 +735,9 @@ def render_static(pkg, view: MapView, out: Path, *, fmt: str = "png", size: str 
     out : pathlib.Path
     fmt : {"png", "pdf", "svg"}
     size : {"a4", "slide"}
+    also : tuple of pathlib.Path
+        More files to save the same figure to (format from each suffix): drawing once is
+        most of the cost.
 
     Returns
     -------
@@ -763,16 +766,21 @@ def render_static(pkg, view: MapView, out: Path, *, fmt: str = "png", size: str 
         fig.text(0.5, 0.995, view.marking, ha="center", va="top", fontsize=11,
                  weight="bold")
     out = Path(out)
-    atomic_write(out, lambda tmp: fig.savefig(tmp, format=fmt,
-                                              dpi=300 if fmt == "png" else None))
-    plt.close(fig)
+    try:
+        for path, f in [(out, fmt)] + [(Path(p), Path(p).suffix[1:]) for p in also]:
+            atomic_write(path, lambda tmp, f=f: fig.savefig(tmp, format=f,
+                                                            dpi=300 if f == "png" else None))
+    finally:
+        plt.close(fig)
     return out
 
 
-def draw_map(fig, pkg, view: MapView, main_rect, *, inset, legend) -> None:
+def draw_map(fig, pkg, view: MapView, main_rect, *, inset, legend, labels: bool = True,
+             legend_fontsize: float = 8) -> None:
     """Draw a map into ``fig``: the main axes, the London inset and the legend panel, each
     at a ``[left, bottom, width, height]`` rectangle in figure coordinates. Used by
-    :func:`render_static` and the briefing pack's first page."""
+    :func:`render_static` and the briefing pack's first page (small: ``labels=False``
+    leaves the hub rings unlabelled)."""
     import matplotlib.patheffects as pe
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch, Rectangle
@@ -799,7 +807,7 @@ def draw_map(fig, pkg, view: MapView, main_rect, *, inset, legend) -> None:
         s_ = view.sites
         ax.scatter(s_["lon"], s_["lat"], s=14 + s_["radius"] / 400, facecolors="none",
                    edgecolors="black", linewidths=1.0, zorder=4)
-        for r in s_.itertuples(index=False):
+        for r in s_.itertuples(index=False) if labels else ():
             texts.append(ax.text(r.lon, r.lat, r.label, fontsize=6.5, zorder=5,
                                  path_effects=halo))
     ins = fig.add_axes(inset)
@@ -824,7 +832,7 @@ def draw_map(fig, pkg, view: MapView, main_rect, *, inset, legend) -> None:
     if texts:
         from adjustText import adjust_text
 
-        adjust_text(texts, ax=ax, expand=(1.3, 1.5),
+        adjust_text(texts, ax=ax, expand=(1.3, 1.5), ensure_inside_axes=False,
                     arrowprops={"arrowstyle": "-", "color": "#333333", "lw": 0.5})
     lax = fig.add_axes(legend)
     lax.set_axis_off()
@@ -839,13 +847,16 @@ def draw_map(fig, pkg, view: MapView, main_rect, *, inset, legend) -> None:
             Patch(facecolor="none", edgecolor=c, lw=1.5, label=lab))
     import textwrap
 
-    lax.legend(handles=[_wrapped(h, textwrap) for h in handles], loc="upper left",
-               fontsize=8, title=textwrap.fill(view.spec.legend_title, 34),
-               title_fontsize=8.5, frameon=False, alignment="left", borderaxespad=0)
+    # wrap to the panel's width so no legend text is clipped
+    chars = max(12, int(legend[2] * fig.get_figwidth() * 72 / (legend_fontsize * 0.6)) - 5)
+    lax.legend(handles=[_wrapped(h, textwrap, chars) for h in handles], loc="upper left",
+               fontsize=legend_fontsize, title=textwrap.fill(view.spec.legend_title, chars),
+               title_fontsize=legend_fontsize + 0.5, frameon=False, alignment="left",
+               borderaxespad=0)
 
 
-def _wrapped(handle, textwrap):
-    handle.set_label(textwrap.fill(handle.get_label(), 38))
+def _wrapped(handle, textwrap, chars: int):
+    handle.set_label(textwrap.fill(handle.get_label(), chars))
     return handle
 
 
@@ -866,7 +877,8 @@ def _draw_arcs(ax, arcs: pd.DataFrame) -> None:
 
 def export_map(results, pkg, *, metric: str, year: int | None, fmt: str, out: Path,
                size: str = "a4", marking: str | None = None, threshold: int = 5,
-               compare=None, compare_name: str = "", coldspots: bool = False) -> Path:
+               compare=None, compare_name: str = "", coldspots: bool = False,
+               also: tuple[Path, ...] = ()) -> Path:
     """Write a map as PNG (300 dpi), PDF, SVG or self-contained offline HTML.
 
     The same :func:`map_view` as the app: values through disclosure control, one
@@ -882,4 +894,4 @@ def export_map(results, pkg, *, metric: str, year: int | None, fmt: str, out: Pa
 
         write_text(map_html(pkg, view), out)
         return out
-    return render_static(pkg, view, out, fmt=fmt, size=size)
+    return render_static(pkg, view, out, fmt=fmt, size=size, also=also)

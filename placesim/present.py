@@ -337,6 +337,8 @@ def fmt_diff(metric: str, v, *, unit: str | None = None) -> str:
     '+1.2 points'
     >>> fmt_diff("scs_outside_london_share", -0.000011)
     'less than 0.1 points'
+    >>> fmt_diff("progression_eo_to_director", 0.00012)
+    '+0.01 points'
     >>> fmt_diff("roles_moved_out_of_london", 22000)
     '+22,000'
     """
@@ -348,12 +350,12 @@ def fmt_diff(metric: str, v, *, unit: str | None = None) -> str:
     v = float(v)
     if unit in ("share", "chance"):
         pts = v * 100
+        decimals = 1 if unit == "share" else 2  # chances are small: hundredths of a point
         if pts == 0:
             return "no change"
-        if abs(pts) < 0.05:
-            return "less than 0.1 points" if unit == "share" or abs(pts) < 0.005 \
-                else f"{pts:+.2f} points"
-        return f"{pts:+.1f} points"
+        if abs(pts) < 0.5 * 10 ** -decimals:
+            return f"less than {10 ** -decimals:g} points"
+        return f"{pts:+.{decimals}f} points"
     body = fmt_value(metric, abs(v), unit=unit)
     if body in ("0", "£0"):
         return "no change"
