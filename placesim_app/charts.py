@@ -1,0 +1,90 @@
+"""Charts for the app: every chart has a legend, colours and dashes from Okabe–Ito, and
+target markers keyed in the legend instead of text printed over the lines."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from placesim.present import OKABE_ITO, axis_format, group_label, measure
+
+
+def series(res, metric: str, groups: list[str], label: str | None = None) -> pd.DataFrame:
+    """``year, series, group, mean, p10, p90`` for a metric's groups, with plain labels."""
+    m = res.metrics
+    sel = m[(m.metric == metric) & m.group.isin(groups)].copy()
+    sel["series"] = [label or group_label(g) for g in sel.group]
+    return sel[["year", "series", "group", "mean", "p10", "p90"]]
+
+
+def band_chart(frame: pd.DataFrame, *, metric: str, y_title: str | None = None,
+               targets: list[dict] | None = None, height: int = 260):
+    """Lines with P10–P90 bands and an optional target marker, with a legend.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        From :func:`series` (one or more series).
+    metric : str
+        For the axis format and title.
+    targets : list of dict, optional
+        ``year, value, label``: drawn as diamonds, keyed "Target" in the legend.
+
+    Returns
+    -------
+    altair.Chart
+    """
+    import altair as alt
+
+    fmt = axis_format(metric)
+    m = measure(metric)
+    y_title = y_title or (f"{m.label} ({m.unit_words})" if m.unit_words else m.label)
+    order = list(dict.fromkeys(frame["series"]))
+    keys = order + (["Target"] if targets else [])
+    colours = list(OKABE_ITO[:len(order)]) + (["#000000"] if targets else [])
+    colour = alt.Color("series:N", title=None, sort=keys,
+                       scale=alt.Scale(domain=keys, range=colours),
+                       legend=alt.Legend(orient="bottom", labelLimit=320, direction="vertical"))
+    x = alt.X("year:O", title="Year", axis=alt.Axis(labelAngle=0))
+    base = alt.Chart(frame).encode(x=x)
+    layers = [
+        base.mark_area(opacity=0.18).encode(y="p10:Q", y2="p90:Q",
+                                            color=alt.Color("series:N", sort=keys,
+                                                            scale=alt.Scale(domain=keys,
+                                                                            range=colours),
+                                                            legend=None)),
+        base.mark_line(point=True, strokeWidth=2.5).encode(
+            y=alt.Y("mean:Q", title=y_title, axis=alt.Axis(format=fmt)), color=colour,
+            strokeDash=alt.StrokeDash("series:N", sort=order, legend=None),
+            tooltip=[alt.Tooltip("series:N", title="Series"), alt.Tooltip("year:O"),
+                     alt.Tooltip("mean:Q", title="Value", format=fmt),
+                     alt.Tooltip("p10:Q", title="Low (P10)", format=fmt),
+                     alt.Tooltip("p90:Q", title="High (P90)", format=fmt)]),
+    ]
+    if targets:
+        t = pd.DataFrame(targets).assign(series="Target")
+        layers.append(alt.Chart(t).mark_point(shape="diamond", size=160, filled=True,
+                                              opacity=0.9).encode(
+            x=alt.X("year:O"), y=alt.Y("value:Q"), color=colour,
+            tooltip=[alt.Tooltip("label:N", title="Target")]))
+    return alt.layer(*layers).properties(height=height)
+
+
+def spec_has_legend(spec: dict) -> bool:
+    """Whether a Vega-Lite spec shows a legend (an encoding with a legend that is not
+    switched off) or labelled marks (a text mark). Used by the tests."""
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("mark") in ("text",) or (isinstance(node.get("mark"), dict)
+                                                 and node["mark"].get("type") == "text"):
+                return True
+            enc = node.get("encoding", {})
+            for ch in ("color", "fill", "stroke", "shape", "strokeDash", "size", "opacity"):
+                e = enc.get(ch)
+                if isinstance(e, dict) and e.get("field") and e.get("legend", {}) is not None:
+                    return True
+            return any(walk(v) for v in node.values())
+        if isinstance(node, list):
+            return any(walk(v) for v in node)
+        return False
+
+    return walk(spec)
