@@ -832,7 +832,7 @@ def draw_map(fig, pkg, view: MapView, main_rect, *, inset, legend, labels: bool 
     if texts:
         from adjustText import adjust_text
 
-        adjust_text(texts, ax=ax, expand=(1.3, 1.5), ensure_inside_axes=False,
+        adjust_text(texts, ax=ax, expand=(1.3, 1.5), ensure_inside_axes=False, time_lim=0.5,
                     arrowprops={"arrowstyle": "-", "color": "#333333", "lw": 0.5})
     lax = fig.add_axes(legend)
     lax.set_axis_off()
