@@ -126,11 +126,13 @@ def _summary_table(res) -> str:
 
     m = res.metrics
     last = int(m["year"].max())
-    lines = [f"Headline figures in {last} (mean, P10–P90):"]
+    banded = res.manifest.get("mode") == "stochastic"
+    lines = [f"Headline figures in {last}" + (" (mean, P10–P90):" if banded else
+                                              " (expected values):")]
     for metric, group in headlines_in(m):
         r = m[(m["metric"] == metric) & (m["group"] == group) & (m["year"] == last)].iloc[0]
-        lines.append(f"  {headline_label(metric, group):<60} {fmt_value(metric, r['mean']):>10}"
-                     f"   ({fmt_range(metric, r['p10'], r['p90'])})")
+        lines.append(f"  {headline_label(metric, group):<76} {fmt_value(metric, r['mean']):>8}"
+                     + (f"   ({fmt_range(metric, r['p10'], r['p90'])})" if banded else ""))
     return "\n".join(lines)
 
 

@@ -140,7 +140,8 @@ def targets_table(metrics: pd.DataFrame, *, banded: bool | None = None,
                                    if banded else "expected value only"),
             "Gap": (SUPPRESSED if isinstance(proj, str) else
                     fmt_diff(t.metric, protect_value(t.metric, gap, rule=rule))
-                    if unit != "share" else fmt_diff(t.metric, gap)),
+                    if unit != "share" else fmt_diff(t.metric, gap)).replace(
+                        "no change", "none"),
             "Met?": verdict, "Source": t.source,
         })
     return pd.DataFrame(rows)

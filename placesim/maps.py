@@ -532,28 +532,35 @@ def _escape(text: str) -> str:
 
 # --- deck.gl ----------------------------------------------------------------------------------
 
+def district_shapes(pkg):
+    """The district polygons every map draws, simplified (to about 300 m) with coordinates
+    to 4 decimal places (about 10 m): quick to draw and to redraw, small enough to keep an
+    offline HTML map under 3 MB and a map's PDF light. Cached per data package."""
+    key = id(pkg.districts)
+    if key not in _SHAPES:
+        import shapely
+
+        g = pkg.districts.copy()
+        g["geometry"] = shapely.set_precision(
+            g.geometry.simplify(0.003, preserve_topology=True).values, 1e-4)
+        _SHAPES[key] = (pkg.districts, g, g[["lad_code", "lad_name", "geometry"]].to_json(
+            drop_id=True))
+    return _SHAPES[key][1]
+
+
+_SHAPES: dict[int, tuple] = {}  # id -> (the original frame, kept alive; shapes; GeoJSON)
+
+
 @functools.lru_cache(maxsize=4)
-def _features(pkg_key: int, geojson: str) -> list[dict]:
+def _features(geojson: str) -> list[dict]:
     return json.loads(geojson)["features"]
 
 
 def district_features(pkg) -> list[dict]:
-    """District polygons as GeoJSON features, simplified (to about 300 m) with coordinates to
-    4 decimal places (about 10 m): the map's base layer, small enough to redraw quickly and
-    to keep an offline HTML map under 3 MB."""
-    key = id(pkg.districts)
-    cached = _GEOJSON.get(key)
-    if cached is None:
-        g = pkg.districts[["lad_code", "lad_name", "geometry"]].copy()
-        g["geometry"] = g.geometry.simplify(0.003, preserve_topology=True)
-        import shapely
-
-        g["geometry"] = shapely.set_precision(g.geometry.values, 1e-4)
-        cached = _GEOJSON[key] = g.to_json(drop_id=True)
-    return [dict(f, properties=dict(f["properties"])) for f in _features(key, cached)]
-
-
-_GEOJSON: dict[int, str] = {}
+    """:func:`district_shapes` as GeoJSON features (fresh property dicts to fill in)."""
+    district_shapes(pkg)
+    return [dict(f, properties=dict(f["properties"]))
+            for f in _features(_SHAPES[id(pkg.districts)][2])]
 
 
 def _mercator(lon: np.ndarray, lat: np.ndarray, zoom: float) -> tuple[np.ndarray, np.ndarray]:
@@ -602,7 +609,7 @@ def _overlap(a, b) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def build_deck(pkg, view: MapView, *, compact: bool = True):
+def build_deck(pkg, view: MapView, *, part: str = "both", compact: bool = True):
     """The interactive map of a :class:`MapView`: district choropleth, coldspot outlines,
     arcs, hub rings and labels, in a main view and a London inset.
 
@@ -610,6 +617,10 @@ def build_deck(pkg, view: MapView, *, compact: bool = True):
     ----------
     pkg : DataPackage
     view : MapView
+    part : {"both", "main", "london"}
+        Both views in one deck (the offline HTML), or one of them: Streamlit's chart keeps a
+        single view state, so the app shows the inset as a second, small deck of the London
+        districts.
     compact : bool, default True
         Serialise without indentation (pydeck indents by 2, about five times larger).
 
@@ -641,6 +652,9 @@ def build_deck(pkg, view: MapView, *, compact: bool = True):
     for f, c in zip(feats, cold, strict=True):  # coldspots outlined (no second copy of them)
         f["properties"]["line"] = [0, 114, 178, 255] if c else [90, 90, 90, 200]
         f["properties"]["lw"] = 2 if c else 0.5
+    if part == "london":
+        feats = [f for f, ldn in zip(feats, pkg.districts["is_london"].to_numpy(bool),
+                                     strict=True) if ldn]
     layers = [pdk.Layer("GeoJsonLayer", {"type": "FeatureCollection", "features": feats},
                         id="districts", pickable=True, stroked=True, filled=True,
                         get_fill_color="properties.fill", get_line_color="properties.line",
@@ -653,7 +667,7 @@ def build_deck(pkg, view: MapView, *, compact: bool = True):
                                 get_target_position=["to_lon", "to_lat"], get_width="width",
                                 get_source_color=[*ARC_COLOUR, 170],
                                 get_target_color=[*ARC_COLOUR, 170], pickable=True))
-    sites = view.sites
+    sites = view.sites if part != "london" else None
     if sites is not None and len(sites):
         sites = _site_tooltips(pkg, sites)
         layers.append(pdk.Layer("ScatterplotLayer", sites, id="sites",
@@ -672,17 +686,25 @@ def build_deck(pkg, view: MapView, *, compact: bool = True):
                 get_text_anchor="anchor", get_alignment_baseline="baseline",
                 background=True, get_background_color=[255, 255, 255, 230],
                 background_padding=[2, 1], font_family="'Arial, Helvetica, sans-serif'"))
-    w, s, e, n = LONDON_BOX
-    layers.append(pdk.Layer("PathLayer", [{"path": [[w, s], [e, s], [e, n], [w, n], [w, s]]}],
-                            id="london-box", get_path="path", get_color=[0, 0, 0, 255],
-                            width_min_pixels=1.5, pickable=False))
-    views = [pdk.View(type="MapView", id="main", controller=True),
-             pdk.View(type="MapView", id="london", controller=False, clear=True, **INSET)]
+    if part != "london":
+        w, s, e, n = LONDON_BOX
+        layers.append(pdk.Layer("PathLayer", [{"path": [[w, s], [e, s], [e, n], [w, n],
+                                                         [w, s]]}],
+                                id="london-box", get_path="path", get_color=[0, 0, 0, 255],
+                                width_min_pixels=1.5, pickable=False))
     tooltip = {"html": "<b>{name}</b><br/>{line0}<br/>{line1}<br/>{line2}<br/>{line3}"
                        "<br/>{line4}", "style": {"fontSize": "13px"}}
     deck_type = _compact_deck_class() if compact else pdk.Deck
-    return deck_type(layers=layers, views=views,
-                     initial_view_state={"main": dict(MAIN_VIEW), "london": dict(LONDON_VIEW)},
+    if part == "both":
+        views = [pdk.View(type="MapView", id="main", controller=True),
+                 pdk.View(type="MapView", id="london", controller=False, clear=True, **INSET)]
+        state = {"main": dict(MAIN_VIEW), "london": dict(LONDON_VIEW)}
+    elif part == "main":
+        views, state = [pdk.View(type="MapView", id="main", controller=True)], dict(MAIN_VIEW)
+    else:
+        views = [pdk.View(type="MapView", id="london", controller=False)]
+        state = dict(LONDON_VIEW, zoom=LONDON_VIEW["zoom"] - 0.6)
+    return deck_type(layers=layers, views=views, initial_view_state=state,
                      map_provider=None, tooltip=tooltip)
 
 
@@ -785,7 +807,7 @@ def draw_map(fig, pkg, view: MapView, main_rect, *, inset, legend, labels: bool 
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch, Rectangle
 
-    d = pkg.districts
+    d = district_shapes(pkg)
     idx = pd.Series(view.classes.index, index=view.values.index).reindex(
         d["lad_code"]).fillna(-1).astype(int).to_numpy()
     cols = [tuple(c / 255 for c in (view.classes.colours[i] if i >= 0 else NO_DATA))

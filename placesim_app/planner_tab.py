@@ -153,7 +153,7 @@ def plan_map(pkg, alloc: pd.DataFrame, ranking: pd.DataFrame) -> None:
                         if c in r.index else "Not a candidate (London)" for c in codes]
     details["line2"] = details["line3"] = details["line4"] = ""
     view = MapView(spec, values.where(values > 0), classes, sites=marks, details=details)
-    show_map(view, build_deck(pkg, view), key="planmap",
+    show_map(view, build_deck(pkg, view, part="main"), key="planmap",
              note="Rings mark the chosen places, sized by the posts they take. Grey: not "
                   "chosen.")
 

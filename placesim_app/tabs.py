@@ -94,27 +94,33 @@ def map_view_of(pkg, res, metric: str, year: int, *, compare=None, compare_name:
     def make():
         view = map_view(res, pkg, metric, year, compare=compare, compare_name=compare_name,
                         coldspots=coldspots)
-        return view, build_deck(pkg, view)
+        return view, build_deck(pkg, view, part="main")
 
     return stores()["maps"].memo(key, make)
 
 
-def show_map(view, deck, *, key: str, note: str) -> None:
-    from placesim.maps import legend_html
+def show_map(view, deck, *, key: str, note: str, pkg=None) -> None:
+    """The map, and beside it the London inset (a second, small deck), the legend and a
+    note."""
+    from placesim.maps import build_deck, legend_html
 
-    c1, c2 = st.columns([4, 1])
+    c1, c2 = st.columns([3, 1])
     with c1:
         st.pydeck_chart(deck, key=key, height=620,
                         alt=f"Map of districts: {view.spec.title}. London is drawn larger in "
-                            "the inset at the top right. The legend is beside the map.")
+                            "the inset beside the map, above the legend.")
     with c2:
+        if pkg is not None:
+            st.markdown("**London**")
+            st.pydeck_chart(build_deck(pkg, view, part="london"), key=f"{key}_london",
+                            height=230, alt=f"London's districts: {view.spec.title}.")
         st.markdown(legend_html(view), unsafe_allow_html=True)
         st.markdown(note)
 
 
 MAP_NOTE = ("Rings mark hubs and campuses (sized by headcount); black lines run from London "
             "to the places posts moved to, wider for more posts. The box marks London, drawn "
-            "larger in the inset. Point at a district or ring for its figures.")
+            "larger above the legend. Point at a district or ring for its figures.")
 
 
 def map_tab(pkg, s, res, year: int) -> None:
@@ -130,7 +136,7 @@ def map_tab(pkg, s, res, year: int) -> None:
     cold = c2.checkbox("Outline coldspots", key="map_coldspots",
                        help="Districts the Social Mobility Commission ranks least favourable.")
     view, deck = map_view_of(pkg, res, metric, year, coldspots=cold)
-    show_map(view, deck, key="map", note=MAP_NOTE)
+    show_map(view, deck, key="map", note=MAP_NOTE, pkg=pkg)
     st.markdown(f"**Headline figures, {year}**")
     st.dataframe(headline(res, year), hide_index=True, width="stretch")
 
@@ -162,7 +168,7 @@ def compare_tab(pkg, s, res, other, compare_to: str, year: int) -> None:
     metric = st.selectbox("Difference to map", list(RESULT_METRICS), key="cmp_metric",
                           format_func=lambda k: measure(k).label)
     view, deck = map_view_of(pkg, res, metric, year, compare=other, compare_name=name_a)
-    show_map(view, deck, key="diffmap", note=(
+    show_map(view, deck, key="diffmap", pkg=pkg, note=(
         f"Orange: more in {name_b} than in {name_a}. Purple: fewer. Near white: no change "
         "(or fewer than 5)."))
     figures = key_figures(res.metrics)

@@ -56,10 +56,12 @@ def test_map_is_offline_and_has_layers(app):
     spec = deck_spec(app)
     ids = [layer["id"] for layer in spec["layers"]]
     assert {"districts", "sites", "moves", "labels", "london-box"} <= set(ids)
-    # a London inset: a second view over London
-    views = {v.get("id"): v for v in spec["views"]}
-    assert set(views) == {"main", "london"} and views["london"]["controller"] is False
-    assert spec["initialViewState"]["london"]["zoom"] > spec["initialViewState"]["main"]["zoom"]
+    # a London inset: a second, small deck of London's districts beside the map
+    inset = deck_spec(app, 1)
+    assert [v["id"] for v in inset["views"]] == ["london"]
+    assert inset["initialViewState"]["zoom"] > spec["initialViewState"]["zoom"] + 2
+    feats = inset["layers"][0]["data"]["features"]
+    assert len(feats) == 33 and all(f["properties"]["lad_code"].startswith("E09") for f in feats)
     # map_provider=None and no map_style: no basemap (see shared recipes); no URL anywhere
     assert spec.get("mapProvider") in (None, "")
     text = json.dumps(spec)

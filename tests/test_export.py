@@ -418,14 +418,15 @@ def test_briefing_pdf_first_page_matches_metrics_csv(pack, runs):
     assert f"By {year}, {moved} roles have moved out of London" in flat
 
 
-def test_brief_refuses_mixed_modes(runs, tmp_path):
+def test_brief_refuses_mixed_modes(runs, pkg, tmp_path):
+    from placesim.brief import write_brief
+    from placesim.compare import MixedModesError
+
     s = load_scenario(ROOT / "scenarios" / "baseline.yaml")
     s = s.model_copy(update={"horizon": s.horizon.model_copy(update={"years": 1})})
-    write_results(simulate(s, replications=2), tmp_path / "sto", dump_scenario(s))
-    r = subprocess.run([sys.executable, "-m", "placesim.cli", "brief", str(runs["pfg"]),
-                        "--compare", str(tmp_path / "sto"), "--out", str(tmp_path / "b")],
-                       capture_output=True, text=True)
-    assert r.returncode == 2 and "expected-mode" in r.stderr and "Traceback" not in r.stderr
+    with pytest.raises(MixedModesError, match="expected-mode"):  # the CLI: exit 2, one line
+        write_brief(read_results(runs["pfg"]), pkg, tmp_path, compare=simulate(
+            s, replications=2))
 
 
 # --- spreadsheets, HTML, classes --------------------------------------------------------------
@@ -605,11 +606,9 @@ def test_static_legend_is_not_clipped(runs, pkg):
     plt.close(fig)
 
 
-def test_cli_summary_reads_as_figures(tmp_path):
-    out = tmp_path / "run"
-    r = subprocess.run([sys.executable, "-m", "placesim.cli", "run",
-                        str(ROOT / "scenarios" / "pfg-2027.yaml"), "--mode", "expected",
-                        "--out", str(out)], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    assert "£" in r.stdout and "e+" not in r.stdout and "nan" not in r.stdout
-    assert re.search(r"Roles moved out of London\s+22,000", r.stdout), r.stdout
+def test_cli_summary_reads_as_figures(runs):
+    from placesim.cli import _summary_table
+
+    text = _summary_table(read_results(runs["pfg"]))
+    assert "£" in text and "e+" not in text and "nan" not in text
+    assert re.search(r"Roles moved out of London\s+22,000", text), text
