@@ -37,24 +37,32 @@ def band_chart(frame: pd.DataFrame, *, metric: str, y_title: str | None = None,
 
     fmt = axis_format(metric)
     m = measure(metric)
-    y_title = y_title or (f"{m.label} ({m.unit_words})" if m.unit_words else m.label)
+    y_title = y_title or {"posts": "Posts", "people": "People", "share": "Share (%)",
+                          "chance": "Chance (%)", "per_1000": "Of 1,000 EOs",
+                          "gbp": "Pounds"}.get(m.unit, m.label)
     order = list(dict.fromkeys(frame["series"]))
     keys = order + (["Target"] if targets else [])
     colours = list(OKABE_ITO[:len(order)]) + (["#000000"] if targets else [])
-    colour = alt.Color("series:N", title=None, sort=keys,
-                       scale=alt.Scale(domain=keys, range=colours),
-                       legend=alt.Legend(orient="bottom", labelLimit=320, direction="vertical"))
+    dashes = [[1, 0], [6, 3], [2, 2], [8, 2, 2, 2], [4, 4], [1, 3], [10, 4]]
+    legend = alt.Legend(orient="bottom", labelLimit=320, direction="vertical", title=None,
+                        symbolStrokeWidth=2.5)
+    # one legend: colour and dash on the same field, merged (a layer that switched its legend
+    # off would switch off the merged one)
+    colour = alt.Color("series:N", sort=keys, scale=alt.Scale(domain=keys, range=colours),
+                       legend=legend)
+    dash = alt.StrokeDash("series:N", sort=keys, legend=legend,
+                          scale=alt.Scale(domain=keys, range=dashes[:len(keys)]))
     x = alt.X("year:O", title="Year", axis=alt.Axis(labelAngle=0))
     base = alt.Chart(frame).encode(x=x)
     layers = [
-        base.mark_area(opacity=0.18).encode(y="p10:Q", y2="p90:Q",
-                                            color=alt.Color("series:N", sort=keys,
-                                                            scale=alt.Scale(domain=keys,
-                                                                            range=colours),
-                                                            legend=None)),
+        # the band on the fill channel, keyless: the legend shows the lines and the target
+        alt.Chart(frame.assign(band=frame["series"])).mark_area(opacity=0.18).encode(
+            x=x, y="p10:Q", y2="p90:Q",
+            fill=alt.Fill("band:N", legend=None, scale=alt.Scale(domain=keys,
+                                                                 range=colours))),
         base.mark_line(point=True, strokeWidth=2.5).encode(
             y=alt.Y("mean:Q", title=y_title, axis=alt.Axis(format=fmt)), color=colour,
-            strokeDash=alt.StrokeDash("series:N", sort=order, legend=None),
+            strokeDash=dash,
             tooltip=[alt.Tooltip("series:N", title="Series"), alt.Tooltip("year:O"),
                      alt.Tooltip("mean:Q", title="Value", format=fmt),
                      alt.Tooltip("p10:Q", title="Low (P10)", format=fmt),
@@ -66,7 +74,7 @@ def band_chart(frame: pd.DataFrame, *, metric: str, y_title: str | None = None,
                                               opacity=0.9).encode(
             x=alt.X("year:O"), y=alt.Y("value:Q"), color=colour,
             tooltip=[alt.Tooltip("label:N", title="Target")]))
-    return alt.layer(*layers).properties(height=height)
+    return alt.layer(*layers).properties(height=height).resolve_legend(color="shared")
 
 
 def spec_has_legend(spec: dict) -> bool:

@@ -287,7 +287,8 @@ def ladder_section(pkg, res, year: int) -> None:
     grid["Site"] = grid["site_id"].map(sites["site_name"]).fillna(grid["site_id"])
     grid["shown"] = grid["posts"].map(lambda v: "fewer than 5 [c]" if pd.isna(v)
                                       else f"{v:,.0f}")
-    st.markdown(f"**Posts by grade at each site in {year}** (grey: fewer than 5, withheld)")
+    st.markdown(f"**Posts by grade at each site in {year}** (blank: fewer than 5 posts, "
+                "withheld)")
     order = [g for g in GRADES if g in LADDER]
     chart = alt.Chart(grid).mark_rect(stroke="white").encode(
         x=alt.X("grade:O", sort=order, title="Grade"),

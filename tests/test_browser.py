@@ -163,7 +163,7 @@ def _settle(page, timeout: float = 120) -> None:
 
 def _charts_have_legends(page, at_least: int) -> int:
     """Scroll to every Vega-Lite chart in the open tab; each must draw a legend (Vega's SVG
-    renderer draws legends as ``role-legend`` groups) or labelled marks."""
+    renderer draws legends as ``role-legend`` groups) with entries."""
     charts = page.locator("[data-testid=stVegaLiteChart]:visible")
     deadline = time.time() + 120
     while charts.count() < at_least and time.time() < deadline:
@@ -174,7 +174,8 @@ def _charts_have_legends(page, at_least: int) -> int:
         c = charts.nth(i)
         c.scroll_into_view_if_needed()
         c.locator("svg").first.wait_for(timeout=60_000)
-        legend = c.locator(".role-legend, .role-text, .mark-text")
+        legend = c.locator(".role-legend .role-legend-label, .role-legend .role-legend-title,"
+                           " .role-legend .role-legend-gradient")
         deadline = time.time() + 30
         while legend.count() == 0 and time.time() < deadline:
             page.wait_for_timeout(250)
@@ -276,7 +277,7 @@ def test_app_in_headless_chromium(server):
                 legends[name] = _charts_have_legends(page, 7 if name == "Charts" else 1)
             page.screenshot(path=str(ARTIFACTS / f"tab-{name.split()[0].lower()}.png"))
         assert legends["Charts"] >= 7 and legends["Compare"] >= 1, legends
-        assert "tab=Downloads" in page.url
+        page.wait_for_url("**tab=Downloads**")  # the URL follows the open tab
 
         # a shared link reopens the same scenario, year, comparison and tab
         shared = (f"{url}/?scenario=coldspots-first.yaml&compare=senior-roles-out.yaml"
