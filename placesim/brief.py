@@ -201,24 +201,19 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
                          if change < 0 else "the gap is about the same")
                 text += f" ({other}: {g0[1]:.0%}, so {trend})"
         out.append(text + ".")
-    hs = _value(m, "london_share_of_high_seb_g7_plus", "all", last)
-    if hs is not None:
-        text = (f"London holds {fmt_value('london_share_of_high_seb_g7_plus', hs)} of staff at "
-                f"Grade 7 and above from higher socio-economic backgrounds in {last}")
-        if compare is not None:
-            h0 = _value(compare.metrics, "london_share_of_high_seb_g7_plus", "all", last)
-            if h0 is not None:
-                text += (f" ({other}: {fmt_value('london_share_of_high_seb_g7_plus', h0)}; "
-                         f"{fmt_diff('london_share_of_high_seb_g7_plus', hs - h0)})")
-        out.append(text + ".")
-    scs = _value(m, "scs_outside_london_share", "all", last)
-    if scs is not None:
-        text = (f"{fmt_value('scs_outside_london_share', scs)} of Senior Civil Service posts "
-                f"are outside London in {last}")
-        if compare is not None:
-            s0 = _value(compare.metrics, "scs_outside_london_share", "all", last)
-            if s0 is not None:
-                text += f" ({other}: {fmt_value('scs_outside_london_share', s0)})"
+    for metric, words in (
+            ("london_share_of_high_seb_g7_plus", "London holds {v} of staff at Grade 7 and above "
+                                                 "from higher socio-economic backgrounds in "
+                                                 "{year}"),
+            ("scs_outside_london_share", "{v} of Senior Civil Service posts are outside London "
+                                         "in {year}")):
+        v = _value(m, metric, "all", last)
+        if v is None:
+            continue
+        text = words.format(v=fmt_value(metric, v), year=last)
+        v0 = None if compare is None else _value(compare.metrics, metric, "all", last)
+        if v0 is not None:
+            text += f" ({other}: {fmt_value(metric, v0)}; {fmt_diff(metric, v - v0)})"
         out.append(text + ".")
     return out
 

@@ -260,7 +260,9 @@ def fmt_number(v: float, digits: int = 3) -> str:
     mag = math.floor(math.log10(abs(v)))
     decimals = max(0, digits - 1 - mag)
     r = round(v, decimals)
-    return f"{r:,.{decimals}f}" if decimals else f"{r:,.0f}"
+    if not decimals:
+        return f"{r:,.0f}"
+    return f"{r:,.{decimals}f}".rstrip("0").rstrip(".")
 
 
 def fmt_money(v: float) -> str:
