@@ -53,11 +53,6 @@ MAIN_VIEW = {"latitude": 54.6, "longitude": -3.6, "zoom": 4.7}
 LONDON_VIEW = {"latitude": 51.49, "longitude": -0.11, "zoom": 8.1}
 
 
-def labels_map() -> dict[str, str]:
-    """Plain labels of every mappable measure (for pickers)."""
-    return {m: measure(m).label for m in RESULT_METRICS + ATTRIBUTE_METRICS}
-
-
 @dataclass(frozen=True)
 class MapSpec:
     """What a map shows and how.
@@ -127,15 +122,14 @@ class Classes:
 # --- classes ----------------------------------------------------------------------------------
 
 def nice(v: float, *, step: float = 1.0) -> float:
-    """Round ``|v|`` to a readable number (1, 2, 2.5 or 5 times a power of ten), at least
-    ``step``, keeping its sign."""
+    """A class edge a reader can take in: ``v`` to two significant figures, then to a
+    multiple of ``step`` (5 for counts, so an edge never splits the rounded counts), keeping
+    its sign. ``nice(1234, step=5) == 1200``; ``nice(0.3421, step=0.01) == 0.34``."""
     a = abs(float(v))
-    if a <= step:
-        return math.copysign(step, v) if v else 0.0
-    p = 10 ** math.floor(math.log10(a))
-    best = min((m * p for m in (1, 2, 2.5, 5, 10)), key=lambda x: abs(x - a))
-    best = max(step, round(best / step) * step)
-    return math.copysign(best, v)
+    if a == 0:
+        return 0.0
+    two = round(a, 1 - math.floor(math.log10(a)))
+    return math.copysign(max(step, round(round(two / step) * step, 10)), v)
 
 
 def _is_share(metric: str) -> bool:

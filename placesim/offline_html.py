@@ -133,7 +133,7 @@ def deck_to_offline_html(deck, *, title: str, legend: str, source: str,
     import json
 
     spec = json.loads(deck.to_json())
-    tooltip = json.dumps(deck._tooltip if hasattr(deck, "_tooltip") else True)
+    tooltip = json.dumps(getattr(deck, "_tooltip", True))  # pydeck keeps it private
     inset = next((v for v in spec.get("views", []) if v.get("id") == "london"), None)
     panel = legend + (f"<p>{html_lib.escape(notes)}</p>" if notes else "") + \
         f"<p>{html_lib.escape(source)}</p>"

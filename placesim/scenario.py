@@ -488,11 +488,10 @@ def _parse(text: str, filename: str) -> tuple[Any, _Where]:
         where = _walk(node, filename)
         doc = None if node is None else loader.construct_document(node)
     except yaml.YAMLError as e:
-        # the line where the problem starts: an unclosed quote or bracket's opening, not
-        # the end of the file where the parser noticed it
+        # the line where the problem starts: an unclosed quote's opening, not the end of
+        # the file where the scanner noticed it
         ctx = str(getattr(e, "context", None) or "")
-        start = (getattr(e, "context_mark", None)
-                 if ctx.startswith(("while scanning", "while parsing a flow")) else None)
+        start = getattr(e, "context_mark", None) if ctx.startswith("while scanning") else None
         mark = start or getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
         line = None if mark is None else mark.line + 1
         msg = getattr(e, "problem", None) or str(e)
