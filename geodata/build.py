@@ -1,8 +1,16 @@
-"""Build placesim's data package (this folder) from the public sources in shared/geodata-src.
+"""Build placesim's data packages (``geodata/<year>/``) from public Civil Service statistics.
 
 Usage::
 
-    python geodata/build.py [--src ../shared/geodata-src] [--out geodata]
+    python geodata/build.py --year 2021|2022|2023|all [--src DIR] [--out DIR]
+    python geodata/build.py --vendor [--src ../shared/geodata-src]   # refresh geodata/sources
+
+One package per census year (31 March) of Civil Service Statistics (ACSES). Every package uses
+the same districts (LAD 2023), so years compare. ``--src`` defaults to ``geodata/sources/``:
+the raw tables the builds need, copied byte for byte from ``shared/geodata-src`` (with the
+People Survey workbooks reduced to the rows used, see :func:`extract_csps`). Building from
+``../shared/geodata-src`` gives the same packages. A source row that cannot be read or placed
+stops the build with a message naming the file and the row.
 
 Every output is described, with provenance, vintage, licence and method, in
 ``geodata/README.md``. Assumption constants are at the top of this file.
@@ -11,7 +19,10 @@ Every output is described, with provenance, vintage, licence and method, in
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import shutil
+import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,27 +30,76 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from placesim.geodata import file_sha256
+
 ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+VENDORED = HERE / "sources"
+YEARS = (2021, 2022, 2023)
 GRADES8 = ("AA", "AO", "EO", "HEO", "SEO", "G7", "G6", "SCS")
 GROUP_2019 = {"AA": "aa_ao", "AO": "aa_ao", "EO": "eo", "HEO": "heo_seo", "SEO": "heo_seo",
               "G7": "g6_g7", "G6": "g6_g7", "SCS": "scs"}
 
 # --- BUILD SETTINGS ---------------------------------------------------------------------------
-DISTRICT_YEAR = 2023          # LAD vintage of the package (31 March 2023 baseline)
+DISTRICT_YEAR = 2023          # LAD vintage of every package (one geography, so years compare)
 SIMPLIFY_TOLERANCE = 0.002    # degrees (~150-200 m); Douglas-Peucker, topology preserved
 COORD_GRID = 1e-4             # coordinates snapped to 0.0001 degrees (~10 m)
-SUPPRESSED_CELL = 2.0         # ACSES suppresses in-post cells below 5 ('..'): estimate 2
+# ACSES suppresses in-post cells ('..'/[c]) below 5 (2022, 2023) or below 30 (2021). Estimate:
+# 2022/2023: 2 (inside 1-4); 2021: 9, derived: (UK in-post 484,880 - 482,880 published in the
+# ITL3 x grade cells) / 218 suppressed cells = 9.2. (The same residual gives 3.1 for 2022 and
+# 2.9 for 2023, within the +/-0.8 noise of rounding every cell to 5; 2 is kept.)
+SUPPRESSED_CELL = {2021: 9.0, 2022: 2.0, 2023: 2.0}
 SEED_FLOOR_SHARE = 0.02       # 2019 seed floor: 2% of the district's all-grade 2019 staff ...
 SEED_FLOOR_CONST = 0.5        # ... plus 0.5, so a grade absent in 2019 can still be filled
 IPF_ITERATIONS = 200
 # 2023 names where both the topojson and smc_area_to_lad.csv carry a later name
 # (SOURCES.md: Tewkesbury E07000083 appears under its 2025 name "North Gloucestershire").
 NAME_FIXES = {"E07000083": "Tewkesbury"}
+# People Survey used for each package's SEB margins: the survey of the same year (fieldwork in
+# the autumn after the 31 March census); all of 2021-2024 publish the margins needed (grade
+# band Z02, work region H01, profession H8B) as respondent counts. EXCEPT 2023, which keeps
+# the 2024 survey it was first built with: the engine's calibration (calibration.py,
+# CSPS_2024_SEB_BY_BAND) derives its SEB promotion odds from the 2024 survey, and a 2023
+# stock against 2024 odds drifts more (SCS2 high-SEB share +3 points in 10 years, against
+# +1.3 now). Set 2023: 2023 once calibration reads the package's own survey (README).
+CSPS_YEAR = {2021: 2021, 2022: 2022, 2023: 2024}
+
+# --- ACSES 2021 ------------------------------------------------------------------------------
+# ACSES 2021 publishes grades in groups; each group is split into ACSES grades by the ACSES
+# 2022 within-group ratios of the same region (ITL1, which includes London) for the in-post
+# tables, and by the 2022 national within-group ratios of the same status for the flows.
+GRADE_GROUPS_2021 = {"AA/AO": ("AA", "AO"), "EO": ("EO",), "SEO/HEO": ("HEO", "SEO"),
+                     "G6/G7": ("G7", "G6"), "SCS": ("SCS",), "Unknown": ("Unknown",)}
+# ACSES 2021 names 19 ITL3 areas as NUTS 2018 did; acses_itl_name_to_code.csv has no code for
+# them. Each is the ITL 2021 ITL3 area of the same ITL2 whose name differs only by
+# punctuation or a "CC" suffix (checked against itl1_itl2_itl3_headcount.csv, same ITL2).
+# The boundaries are the same except Bournemouth and Poole / Dorset CC: NUTS 2018 puts
+# Christchurch in Dorset CC, ITL 2021 in Bournemouth, Christchurch and Poole (TLK24); the 2019
+# staff-in-post file has no civil servants at a Christchurch (BH23) postcode, so it is immaterial.
+ITL3_NUTS2018_NAMES = {
+    "Bournemouth and Poole": "TLK24", "Dorset CC": "TLK25", "Somerset": "TLK23",
+    "Gloucestershire": "TLK13", "Buckinghamshire CC": "TLJ13", "Oxfordshire": "TLJ14",
+    "Durham CC": "TLC14", "Lincolnshire": "TLF30", "Hertfordshire": "TLH23", "Suffolk": "TLH14",
+    "Warwickshire": "TLG13", "Worcestershire": "TLG12", "Shropshire CC": "TLG22",
+    "Caithness and Sutherland and Ross and Cromarty": "TLM61",
+    "Inverness and Nairn and Moray, Badenoch and Strathspey": "TLM62",
+    "Lochaber, Skye and Lochalsh, Arran and Cumbrae and Argyll and Bute": "TLM63",
+    "Perth and Kinross and Stirling": "TLM77",
+    "East Dunbartonshire, West Dunbartonshire and Helensburgh and Lomond": "TLM81",
+    "Inverclyde, East Renfrewshire and Renfrewshire": "TLM83",
+}
+STATUSES = {"In post": "in_post", "Leaver CS": "leavers_cs", "Leaver Dept.": "leavers_dept",
+            "New entrant CS": "entrants"}
+NOT_PLACED = ("Overseas", "Unknown")  # ACSES region rows that are no territorial unit
 
 # --- ASSUMPTIONS (documented in README.md, section Methods) ---------------------------------
 # SCS pay bands at 1 April 2023 (written PQ 2438, 28 Nov 2023; facts.md section G):
 # SCS2 1,140, SCS3 180, PS 45; the rest of ACSES "SCS level" is SCS1.
 SCS_BAND_TOTALS = {"SCS2": 1140, "SCS3": 180, "PS": 45}
+SCS_BAND_YEAR = 2023
+# ASSUMPTION (other years): the bands keep their 2023 share of ACSES "SCS level" (7,385 in
+# 2023), i.e. SCS2 = 1,140 x SCS(year) / 7,385, rounded.
+SCS_LEVEL_2023 = 7385
 # ASSUMPTION: where the bands sit. Directors and DGs are more London-concentrated than SCS1
 # (ACSES SCS overall: 62.4% of UK-based in London).
 SCS_BAND_LONDON_SHARE = {"SCS2": 0.75, "SCS3": 0.85}
@@ -53,21 +113,42 @@ PRIVATE_OFFICE_POSTS = {g: round(PRIVATE_OFFICE_TOTAL * v)
                         for g, v in PRIVATE_OFFICE_GRADE_SHARE.items()}
 PRIVATE_OFFICE_LONDON_SHARE = 0.95        # ASSUMPTION; the rest in Edinburgh and Cardiff
 PRIVATE_OFFICE_OUTSIDE = ("S12000036", "W06000015")
-# People Survey 2024 SEB margins (high, intermediate, low). Read from the raw workbook
-# (csps/Civil-Service-People-Survey-2024-results-by-socio-economic-background.ods, sheet
-# By_other_demographics, counts; 'low' = Routine + Never worked; respondents who did not
-# answer / preferred not to say are not in the counts, so shares are renormalised over the
-# four classes). The constants below are the same figures as printed in facts.md section G,
-# used only if the workbook cannot be read (e.g. odfpy missing).
-CSPS_FILE = "csps/Civil-Service-People-Survey-2024-results-by-socio-economic-background.ods"
-SEB_BY_BAND_FALLBACK = {"AA/AO": (0.447, 0.136, 0.417), "EO": (0.476, 0.142, 0.382),
-                        "HEO/SEO": (0.544, 0.138, 0.318), "G7/G6": (0.628, 0.127, 0.245),
-                        "SCS": (0.709, 0.109, 0.183)}
-SEB_LONDON_FALLBACK = (0.639, 0.131, 0.229)
-SEB_ELSEWHERE_FALLBACK = (0.498, 0.138, 0.364)
-SEB_POLICY_FALLBACK = (0.680, 0.123, 0.197)
-CSPS_BAND_NAMES = {"AO / AA": "AA/AO", "EO": "EO", "SEO / HEO": "HEO/SEO", "G6 / 7": "G7/G6",
-                   "SCS": "SCS"}
+
+# --- PEOPLE SURVEY (Civil Service People Survey, results by socio-economic background) -------
+# Workbooks in csps/ (2019 .xlsx shares; 2021-2024 .ods respondent counts). NS-SEC of the main
+# earner at 14: high = "High"; intermediate = "Intermediate"; low = "Routine" + "Never worked
+# (or long term unemployed)"; respondents who did not answer are not in the counts, so shares
+# are over these four classes.
+CSPS_WORKBOOK = "csps/Civil-Service-People-Survey-{y}-results-by-socio-economic-background.{ext}"
+CSPS_EXTRACT = "csps/csps_seb_extract.csv"  # the rows used, written by --vendor
+CSPS_YEARS = (2019, 2021, 2022, 2023, 2024)
+CSPS_CLASSES = {"High": "high", "Intermediate": "intermediate", "Routine": "routine",
+                "Never worked": "never_worked",
+                "Never worked or long term unemployed": "never_worked"}
+CSPS_SHEETS = {"High": "high", "Intermediate": "intermediate", "Routine": "routine",
+               "Never_worked": "never_worked"}
+CSPS_QUESTIONS = ("Z02", "H01", "H04", "H8B")  # grade band, work region, service, profession
+CSPS_BAND_NAMES = {"AO/AA": "AA/AO", "AO / AA": "AA/AO", "AA/AO": "AA/AO", "EO": "EO",
+                   "SEO/HEO": "HEO/SEO", "SEO / HEO": "HEO/SEO", "HEO/SEO": "HEO/SEO",
+                   "G6/7": "G7/G6", "G6 / 7": "G7/G6", "Grade 7/6": "G7/G6", "SCS": "SCS"}
+CSPS_NOT_UK_REGION = ("England (all)", "Outside of the United Kingdom", "Outside of the UK",
+                      "England")
+# H04 "How long have you worked for the Civil Service?": harmonised bands (years) and, for
+# 2024, the finer published bands (nested in the harmonised ones).
+CSPS_SERVICE = {
+    "Less than 1 year": ("<1", None), "1 year but less than 3 years": ("1-3", None),
+    "3 years but less than 5 years": ("3-5", None),
+    "5 years but less than 10 years": ("5-10", None), "10 years or more": ("10+", None),
+    "1 to 3 years": ("1-3", None), "3 to 5 years": ("3-5", None),
+    "5 to 10 years": ("5-10", None), "More than 10 years": ("10+", None),
+    "Less than 6 months": ("<1", "<0.5"),
+    "At least 6 months but not more than 1 year": ("<1", "0.5-1"),
+    "At least 1 year but not more than 3 years": ("1-3", "1-3"),
+    "At least 3 years but not more than 5 years": ("3-5", "3-5"),
+    "At least 5 years but not more than 10 years": ("5-10", "5-10"),
+    "At least 10 years but not more than 20 years": ("10+", "10-20"),
+    "At least 20 years or more": ("10+", "20+"),
+}
 BAND_OF = {"AA": "AA/AO", "AO": "AA/AO", "EO": "EO", "HEO": "HEO/SEO", "SEO": "HEO/SEO",
            "G7": "G7/G6", "G6": "G7/G6", "SCS1": "SCS", "SCS2": "SCS", "SCS3": "SCS",
            "PS": "SCS"}
@@ -123,6 +204,10 @@ REQUIRED_SITES = ("darlington", "sheffield", "leeds", "manchester", "salford", "
                   "birmingham", "cardiff", "edinburgh", "belfast", "bristol", "newcastle",
                   "york", "aberdeen", "wrexham")
 SITE_ADDITIONS: list[tuple] = []
+
+
+class BuildError(Exception):
+    """A source table that cannot be read or placed: the message names the file and the row."""
 
 
 def code_map(changes: pd.DataFrame, year: int):
@@ -268,21 +353,227 @@ def build_sites(src: Path, districts) -> pd.DataFrame:
     return out
 
 
-def _acses(src: Path, name: str) -> pd.DataFrame:
-    df = pd.read_csv(src / "civil-service/acses_2023" / name)
-    return df[df["Status"] == "In post"].copy()
+# --- ACSES tables ----------------------------------------------------------------------------
+
+def _grade_column(year: int) -> str:
+    return "Responsibility_level" if year == 2021 else "Responsibility_level_ungrouped"
 
 
-def build_baseline(src: Path, districts) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """District x grade headcount fitted to ACSES 2023 (see README: method)."""
+def _grades_published(year: int) -> tuple[str, ...]:
+    return tuple(GRADE_GROUPS_2021) if year == 2021 else (*GRADES8, "Unknown")
+
+
+def acses_table(src: Path, year: int, name: str, dims: tuple[str, ...] = ()) -> pd.DataFrame:
+    """One ACSES data-browser table, checked row by row (a fresh copy of a cached read).
+
+    ``dims`` are the dimension columns wanted; ``"grade"`` stands for the year's grade column
+    and is returned as ``grade`` (``SCS level`` -> ``SCS``). Adds ``status`` (in_post,
+    leavers_cs, leavers_dept, entrants), ``hc`` (headcount, NaN where suppressed) and ``row``
+    (line number in the file, header = 1). Raises BuildError naming the file and row of a
+    missing column, an unknown status or grade, or a headcount that is not a count.
+    """
+    return _acses_table(src, year, name, tuple(dims)).copy()
+
+
+@functools.cache
+def _acses_table(src: Path, year: int, name: str, dims: tuple[str, ...]) -> pd.DataFrame:
+    rel = f"civil-service/acses_{year}/{name}"
+    f = src / rel
+    if not f.is_file():
+        raise BuildError(f"{rel}: missing file")
+    try:
+        df = pd.read_csv(f, dtype=str, keep_default_na=False)
+    except Exception as e:  # noqa: BLE001 - any reader failure names the file
+        raise BuildError(f"{rel}: cannot read: {e}") from e
+    cols = ["Status", "Headcount", *[_grade_column(year) if d == "grade" else d for d in dims]]
+    for c in cols:
+        if c not in df.columns:
+            raise BuildError(f"{rel}: missing column {c!r}")
+    df["row"] = np.arange(len(df)) + 2
+    df["status"] = df["Status"].map(STATUSES)
+    for i in np.flatnonzero(df["status"].isna().to_numpy()):
+        raise BuildError(f"{rel}: row {df['row'].iat[i]}: column 'Status': unknown status "
+                         f"{df['Status'].iat[i]!r}")
+    raw = df["Headcount"].str.strip()
+    hc = pd.to_numeric(raw, errors="coerce")
+    flagged = df.get("Headcount_c", pd.Series("0", index=df.index)).str.strip() == "1"
+    bad = (hc.isna() & ~((raw == "") & flagged)) | (hc < 0) | ~np.isfinite(hc.fillna(0))
+    for i in np.flatnonzero(bad.to_numpy()):
+        raise BuildError(f"{rel}: row {df['row'].iat[i]}: column 'Headcount': not a count "
+                         f"(and not flagged suppressed): {df['Headcount'].iat[i]!r}")
+    df["hc"] = hc.astype(float)
+    if "grade" in dims:
+        g = df[_grade_column(year)].str.strip().replace({"SCS level": "SCS"})
+        for i in np.flatnonzero(~g.isin(_grades_published(year)).to_numpy()):
+            raise BuildError(f"{rel}: row {df['row'].iat[i]}: column {_grade_column(year)!r}: "
+                             f"unknown grade {g.iat[i]!r}")
+        df["grade"] = g
+    return df
+
+
+def itl_names(src: Path, level: str) -> dict[str, str]:
+    """ACSES region name -> ITL 2021 code (``acses_itl_name_to_code.csv`` plus, for ITL3, the
+    19 NUTS-2018-era names of ACSES 2021, :data:`ITL3_NUTS2018_NAMES`)."""
     names = pd.read_csv(src / "civil-service/acses_itl_name_to_code.csv")
-    itl3_code = dict(zip(names.loc[names["level"] == "ITL3", "acses_name"],
-                         names.loc[names["level"] == "ITL3", "itl21cd"], strict=False))
-    t = _acses(src, "headcount_grade_by_itl3.csv")
-    t["grade"] = t["Responsibility_level_ungrouped"].replace({"SCS level": "SCS"})
-    t["itl3"] = t["Region_ITL3"].map(itl3_code)
-    t["hc"] = t["Headcount"].fillna(SUPPRESSED_CELL)  # suppressed cells
-    uk = t[t["itl3"].notna()]
+    sel = (names["level"] == level) & names["itl21cd"].notna()
+    out = dict(zip(names.loc[sel, "acses_name"], names.loc[sel, "itl21cd"], strict=True))
+    if level == "ITL3":
+        out.update(ITL3_NUTS2018_NAMES)
+    return out
+
+
+def place(df: pd.DataFrame, column: str, codes: dict[str, str], rel: str) -> pd.Series:
+    """Code of each row's region; "Overseas"/"Unknown" kept as they are; any other name that
+    has no code is an error naming the file and the row."""
+    name = df[column].str.strip()
+    out = name.map(codes)
+    out = out.where(out.notna(), name.where(name.isin(NOT_PLACED)))
+    for i in np.flatnonzero(out.isna().to_numpy()):
+        raise BuildError(f"{rel}: row {df['row'].iat[i]}: column {column!r}: region "
+                         f"{name.iat[i]!r} cannot be placed (no ITL 2021 code)")
+    return out
+
+
+def _fill_suppressed(df: pd.DataFrame, year: int) -> pd.Series:
+    return df["hc"].fillna(SUPPRESSED_CELL[year])
+
+
+def split_ratios(src: Path) -> pd.DataFrame:
+    """ACSES 2022 within-group grade ratios by ITL1 (codes, plus Overseas/Unknown), in post."""
+    t = acses_table(src, 2022, "headcount_grade_by_itl1.csv", ("grade", "Region_ITL1"))
+    t = t[t["status"] == "in_post"]
+    t["region"] = place(t, "Region_ITL1", itl_names(src, "ITL1"),
+                        "civil-service/acses_2022/headcount_grade_by_itl1.csv")
+    t["hc"] = _fill_suppressed(t, 2022)
+    piv = t.pivot_table(index="region", columns="grade", values="hc", aggfunc="sum").fillna(0)
+    ratios = pd.DataFrame(index=piv.index)
+    for members in GRADE_GROUPS_2021.values():
+        tot = piv[list(members)].sum(axis=1)
+        for g in members:
+            ratios[g] = piv[g] / tot
+    return ratios
+
+
+def split_groups(t: pd.DataFrame, region: pd.Series, ratios: pd.DataFrame) -> pd.DataFrame:
+    """Rows of a 2021 grouped-grade table -> one row per ACSES grade, ``hc`` split by the
+    2022 ratios of the row's ITL1 (``region``: ITL1 code or Overseas/Unknown)."""
+    parts = []
+    for group, members in GRADE_GROUPS_2021.items():
+        sel = t["grade"] == group
+        for g in members:
+            part = t[sel].copy()
+            part["grade"] = g
+            part["hc"] = part["hc"] * ratios[g].reindex(region[sel]).to_numpy()
+            parts.append(part)
+    return pd.concat(parts).sort_index(kind="stable")
+
+
+def grade_by_itl3(src: Path, year: int) -> pd.DataFrame:
+    """In-post headcount by ITL3 region (code or Overseas/Unknown) x ACSES grade (+Unknown),
+    columns ``Region_ITL3``, ``itl3``, ``grade``, ``hc`` (suppressed cells estimated)."""
+    rel = f"civil-service/acses_{year}/headcount_grade_by_itl3.csv"
+    t = acses_table(src, year, "headcount_grade_by_itl3.csv", ("grade", "Region_ITL3"))
+    t = t[t["status"] == "in_post"].copy()
+    t["itl3"] = place(t, "Region_ITL3", itl_names(src, "ITL3"), rel)
+    t["hc"] = _fill_suppressed(t, year)
+    if year == 2021:
+        _check_nuts2018_names(src, year)
+        t = split_groups(t, t["itl3"].where(t["itl3"].isin(NOT_PLACED), t["itl3"].str[:3]),
+                         split_ratios(src))
+    return t[["Region_ITL3", "itl3", "grade", "hc"]]
+
+
+def _check_nuts2018_names(src: Path, year: int) -> None:
+    """Each NUTS-2018-era name sits in the ITL2 of the code it is given (ACSES hierarchy)."""
+    rel = f"civil-service/acses_{year}/itl1_itl2_itl3_headcount.csv"
+    h = acses_table(src, year, "itl1_itl2_itl3_headcount.csv", ("Region_ITL2", "Region_ITL3"))
+    itl2 = itl_names(src, "ITL2")
+    for r in h[h["Region_ITL3"].isin(ITL3_NUTS2018_NAMES)].itertuples():
+        code = ITL3_NUTS2018_NAMES[r.Region_ITL3]
+        if itl2.get(r.Region_ITL2) != code[:4]:
+            raise BuildError(f"{rel}: row {r.row}: ITL3 {r.Region_ITL3!r} is in ITL2 "
+                             f"{r.Region_ITL2!r}, not in {code[:4]} of its code {code}")
+
+
+def grade_by_itl1(src: Path, year: int) -> pd.DataFrame:
+    """In-post headcount by ITL1 (code or Overseas/Unknown) x grade as published (2021
+    grouped), suppressed cells left NaN; columns ``region``, ``grade``, ``hc``."""
+    rel = f"civil-service/acses_{year}/headcount_grade_by_itl1.csv"
+    t = acses_table(src, year, "headcount_grade_by_itl1.csv", ("grade", "Region_ITL1"))
+    t = t[t["status"] == "in_post"].copy()
+    t["region"] = place(t, "Region_ITL1", itl_names(src, "ITL1"), rel)
+    return t[["region", "grade", "hc", "row"]]
+
+
+def london_split(src: Path, year: int) -> pd.DataFrame:
+    """In-post headcount by ACSES grade (8) x London / Outside London (UK-based only).
+
+    2022/2023: the published ``grade_by_london.csv``. 2021 has no London table: London is
+    ITL1 London, Outside London the other UK ITL1 regions, each split into grades by its own
+    2022 ratios (:func:`split_ratios`).
+    """
+    if year == 2021:
+        t = grade_by_itl1(src, year)
+        t = t[~t["region"].isin(NOT_PLACED)].copy()
+        t["hc"] = _fill_suppressed(t, year)
+        t = split_groups(t, t["region"], split_ratios(src))
+        t["place"] = np.where(t["region"] == "TLI", "London", "Outside London")
+    else:
+        t = acses_table(src, year, "grade_by_london.csv", ("grade", "Region_london"))
+        t = t[t["status"] == "in_post"].copy()
+        t["place"] = t["Region_london"].str.strip()
+        t = t[t["place"].isin(["London", "Outside London"])]
+    piv = t.pivot_table(index="grade", columns="place", values="hc", aggfunc="sum")
+    return piv.reindex(list(GRADES8))[["London", "Outside London"]]
+
+
+def policy_share(src: Path, year: int) -> pd.Series:
+    """Policy-profession share of posts by (ACSES grade, "London"/"Outside London")."""
+    if year == 2021:
+        rel = "civil-service/acses_2021/profession_grade_by_itl1.csv"
+        pg = acses_table(src, year, "profession_grade_by_itl1.csv",
+                         ("grade", "Region_ITL1", "Profession_of_post"))
+        pg = pg[pg["status"] == "in_post"].copy()
+        pg["region"] = place(pg, "Region_ITL1", itl_names(src, "ITL1"), rel)
+        pg = pg[~pg["region"].isin(NOT_PLACED)]
+        pg["Region_london"] = np.where(pg["region"] == "TLI", "London", "Outside London")
+        rows = []
+        for group, members in GRADE_GROUPS_2021.items():
+            for g in members:
+                rows.append(pg[pg["grade"] == group].assign(grade=g))
+        pg = pd.concat(rows)
+    else:
+        pg = acses_table(src, year, "profession_grade_by_london.csv",
+                         ("grade", "Region_london", "Profession_of_post"))
+        pg = pg[pg["status"] == "in_post"]
+    tot = pg.groupby(["grade", "Region_london"])["hc"].sum()
+    pol = pg[pg["Profession_of_post"] == "Policy"].groupby(["grade", "Region_london"])[
+        "hc"].sum()
+    return (pol / tot).fillna(0)
+
+
+def scs_band_totals(src: Path, year: int) -> dict[str, int]:
+    """SCS pay-band headcounts: PQ 2438 for 2023; other years scaled (ASSUMPTION)."""
+    if year == SCS_BAND_YEAR:
+        return dict(SCS_BAND_TOTALS)
+    scs = published_grades(src, year).loc[("in_post", "SCS")]
+    return {k: int(round(v * scs / SCS_LEVEL_2023)) for k, v in SCS_BAND_TOTALS.items()}
+
+
+def published_grades(src: Path, year: int) -> pd.Series:
+    """``staff_by_grade.csv`` headcount by (status, grade as published)."""
+    t = acses_table(src, year, "staff_by_grade.csv", ("grade",))
+    if t["hc"].isna().any():
+        i = int(np.flatnonzero(t["hc"].isna().to_numpy())[0])
+        raise BuildError(f"civil-service/acses_{year}/staff_by_grade.csv: row "
+                         f"{t['row'].iat[i]}: column 'Headcount': suppressed national figure")
+    return t.set_index(["status", "grade"])["hc"]
+
+
+def build_baseline(src: Path, year: int, districts) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """District x grade headcount fitted to ACSES of ``year`` (see README: method)."""
+    t = grade_by_itl3(src, year)
+    uk = t[~t["itl3"].isin(NOT_PLACED)]
     mat = uk.pivot_table(index="itl3", columns="grade", values="hc", aggfunc="sum").fillna(0)
     unknown_region = t[t["Region_ITL3"] == "Unknown"].groupby("grade")["hc"].sum()
     known = mat[list(GRADES8)]
@@ -294,11 +585,8 @@ def build_baseline(src: Path, districts) -> tuple[pd.DataFrame, pd.DataFrame, di
     ur_unknown_grade = unknown_region.get("Unknown", 0.0)
     ur = ur_known + ur_known / ur_known.sum() * ur_unknown_grade
     known = known + known.div(known.sum(axis=0), axis=1).mul(ur, axis=1)
-    # London share by grade (of UK-based) from the published London table
-    gl = _acses(src, "grade_by_london.csv")
-    gl["grade"] = gl["Responsibility_level_ungrouped"].replace({"SCS level": "SCS"})
-    piv = gl.pivot_table(index="grade", columns="Region_london", values="Headcount",
-                         aggfunc="sum")
+    # London share by grade (of UK-based)
+    piv = london_split(src, year)
     london_share = (piv["London"] / (piv["London"] + piv["Outside London"])).reindex(
         list(GRADES8))
     itl3_london = np.asarray(known.index.str.startswith("TLI"))
@@ -315,7 +603,7 @@ def build_baseline(src: Path, districts) -> tuple[pd.DataFrame, pd.DataFrame, di
 
     # split each ITL3 x grade over its districts by the 2019 postcode-level pattern
     changes = pd.read_csv(src / "boundaries/ons_ltla_changes_2014_2025.csv", encoding="utf-8-sig")
-    to23 = code_map(changes, 2023)
+    to23 = code_map(changes, DISTRICT_YEAR)
     cs19 = pd.read_csv(src / "civil-service/cs_headcount_by_lad19_grade_2019_derived.csv")
     cs19["lad_code"] = cs19["lad19cd"].map(to23)
     cs19 = cs19.groupby("lad_code")[["aa_ao", "eo", "heo_seo", "g6_g7", "scs", "total"]].sum()
@@ -326,6 +614,8 @@ def build_baseline(src: Path, districts) -> tuple[pd.DataFrame, pd.DataFrame, di
         if len(lads) == 0:
             # ITL3 areas recoded after 2021 (e.g. county unitaries): match by prefix
             lads = d.index[d["itl3_code"].str[:4] == itl3[:4]]
+        if len(lads) == 0:
+            raise BuildError(f"ITL3 {itl3}: no district of {DISTRICT_YEAR} in it or its ITL2")
         seed19 = cs19.reindex(lads).fillna(0)
         for g in GRADES8:
             w = (seed19[GROUP_2019[g]].to_numpy(float)
@@ -339,14 +629,12 @@ def build_baseline(src: Path, districts) -> tuple[pd.DataFrame, pd.DataFrame, di
     for g in GRADES8:
         sel = long["grade"] == g
         long.loc[sel, "posts"] = largest_remainder(long.loc[sel, "hc"].to_numpy())
-    checks = {"london_share": london_share.round(4).to_dict(),
-              "grade_total": {g: int(v) for g, v in _acses(src, "staff_by_grade.csv")
-                              .assign(g=lambda x: x["Responsibility_level_ungrouped"].replace(
-                                  {"SCS level": "SCS"})).set_index("g")["Headcount"].items()}}
-    return long[["lad_code", "grade", "posts"]], fitted, checks
+    return long[["lad_code", "grade", "posts"]], fitted
 
 
-def split_scs_profession_role(src: Path, base: pd.DataFrame, districts) -> pd.DataFrame:
+def split_scs_profession_role(base: pd.DataFrame, districts, share: pd.Series,
+                              band_totals: dict[str, int]) -> pd.DataFrame:
+    """SCS bands, policy profession and private office (ASSUMPTIONS, see README)."""
     london = set(districts.loc[districts["is_london"], "lad_code"])
     b = base.copy()
     b["london"] = b["lad_code"].isin(london)
@@ -357,7 +645,7 @@ def split_scs_profession_role(src: Path, base: pd.DataFrame, districts) -> pd.Da
     bands = {}
     remaining = scs.copy()
     for band in ("PS", "SCS3", "SCS2"):
-        total = SCS_BAND_TOTALS[band]
+        total = band_totals[band]
         if band == "PS":
             out_alloc = pd.Series(PS_OUTSIDE_LONDON, dtype=float)
             n_lon = total - int(out_alloc.sum())
@@ -381,13 +669,7 @@ def split_scs_profession_role(src: Path, base: pd.DataFrame, districts) -> pd.Da
     b = pd.concat([b[b["grade"] != "SCS"][["lad_code", "grade", "posts"]], *scs_rows],
                   ignore_index=True)
     b = b[b["posts"] > 0]
-    # policy profession by grade and London/elsewhere (ACSES 2023)
-    pg = _acses(src, "profession_grade_by_london.csv")
-    pg["grade"] = pg["Responsibility_level_ungrouped"].replace({"SCS level": "SCS"})
-    tot = pg.groupby(["grade", "Region_london"])["Headcount"].sum()
-    pol = pg[pg["Profession_of_post"] == "Policy"].groupby(["grade", "Region_london"])[
-        "Headcount"].sum()
-    share = (pol / tot).fillna(0)
+    # policy profession by grade and London/elsewhere (ACSES of the year)
     b["acses"] = b["grade"].where(~b["grade"].isin(["SCS1", "SCS2", "SCS3", "PS"]), "SCS")
     b["place"] = np.where(b["lad_code"].isin(london), "London", "Outside London")
     s = [share.get((a, p), 0.0) for a, p in zip(b["acses"], b["place"], strict=True)]
@@ -421,40 +703,193 @@ def split_scs_profession_role(src: Path, base: pd.DataFrame, districts) -> pd.Da
     return out.reset_index(drop=True)
 
 
-def read_csps_margins(src: Path) -> dict:
-    """People Survey 2024 SEB margins (high, intermediate, low) from the raw workbook.
+# --- People Survey -----------------------------------------------------------------------------
+
+def _csps_workbook(src: Path, year: int) -> Path:
+    return src / CSPS_WORKBOOK.format(y=year, ext="xlsx" if year == 2019 else "ods")
+
+
+def _header_row(sheet: pd.DataFrame, first: str, rel: str) -> int:
+    hit = np.flatnonzero(sheet.iloc[:, 0].astype(str).str.strip().str.startswith(first)
+                         .to_numpy())
+    if not len(hit):
+        raise BuildError(f"{rel}: no header row starting {first!r}")
+    return int(hit[0])
+
+
+def _csps_rows(x: pd.DataFrame, year: int, rel: str) -> pd.DataFrame:
+    """Keep the questions used; ``value`` as a count (error naming the row if it is not)."""
+    x = x.copy()
+    x["question"] = x["var"].astype(str).str.strip().str.split(".").str[0]
+    x = x[x["question"].isin(CSPS_QUESTIONS) | (x["question"] == "ALL")]
+    x = x[(x["question"] != "H8B") | (x["response"] == "Policy")]
+    x["response"] = x["response"].astype(str).str.strip()
+    value = pd.to_numeric(x["value"], errors="coerce")
+    for i in np.flatnonzero(value.isna().to_numpy()):
+        raise BuildError(f"{rel}: row {x['row'].iat[i]}: {x['question'].iat[i]} "
+                         f"{x['response'].iat[i]!r}: count {x['value'].iat[i]!r} is not a number")
+    x["value"] = value
+    x["survey_year"] = year
+    x["unit"] = "count"
+    return x
+
+
+def extract_csps(src: Path, year: int) -> pd.DataFrame:
+    """The People Survey rows placesim uses, from one raw workbook, as a tidy table.
+
+    Columns ``survey_year``, ``question`` (``ALL`` whole Civil Service, ``Z02`` grade band,
+    ``H01`` work region, ``H04`` length of Civil Service service, ``H8B`` profession: Policy
+    only), ``response`` (as published), ``seb_class`` (high, intermediate, routine,
+    never_worked), ``value``, ``unit`` (``count`` of respondents; ``share`` for 2019, which
+    publishes shares only), ``source`` (sheet). Reading an .ods file takes about a minute
+    (one parse per workbook), which is why ``--vendor`` stores this table in ``geodata/sources``.
+    """
+    f = _csps_workbook(src, year)
+    rel = str(f.relative_to(src))
+    if not f.is_file():
+        raise BuildError(f"{rel}: missing file")
+    if year == 2019:
+        s = pd.read_excel(f, sheet_name="Table 2", header=None)
+        cls_row = s.iloc[1].astype(str).str.strip()
+        cols = {c: CSPS_CLASSES[v] for c, v in cls_row.items() if v in CSPS_CLASSES}
+        section, rows = None, []
+        for i, r in s.iterrows():
+            label = str(r.iloc[0]).strip() if pd.notna(r.iloc[0]) else ""
+            if label and all(pd.isna(r[c]) for c in cols):
+                section = label
+                continue
+            q = {"All civil servants": "ALL"}.get(label) or {"Grade": "Z02",
+                                                             "Location": "H01"}.get(section)
+            if not label or q is None:
+                continue
+            for c, k in cols.items():
+                rows.append({"survey_year": year, "question": q, "response": label,
+                             "seb_class": k, "value": float(r[c]), "unit": "share",
+                             "source": "Table 2", "row": i + 1})
+        out = pd.DataFrame(rows)
+    elif year == 2024:
+        book = pd.read_excel(f, sheet_name=["By_other_demographics", "Trend"], header=None)
+        s = book["By_other_demographics"]
+        h = _header_row(s, "Other demographic variable", rel)
+        x = s.iloc[h + 1:, [0, 1, 2, 3, 5]].copy()
+        x.columns = ["var", "response", "fvar", "fresp", "value"]
+        x["row"] = np.arange(len(x)) + h + 2
+        x = x[x["fvar"].astype(str).str.startswith("nssec3")]
+        x["seb_class"] = x["fresp"].astype(str).str.strip().map(CSPS_CLASSES)
+        x = _csps_rows(x[x["seb_class"].notna()], year, rel).assign(
+            source="By_other_demographics")
+        t = book["Trend"]
+        h = _header_row(t, "Year", rel)
+        hdr = t.iloc[h].astype(str).str.strip().tolist()
+        y = t.iloc[h + 1:].copy()
+        y.columns = hdr
+        y["row"] = np.arange(len(y)) + h + 2
+        y = y[pd.to_numeric(y["Year"], errors="coerce") == year]
+        y = y.assign(var="ALL", response="All respondents", value=y["Count"],
+                     seb_class=y["Focus demographic response"].astype(str).str.strip()
+                     .map(CSPS_CLASSES))
+        out = pd.concat([_csps_rows(y, year, rel).assign(source="Trend"), x])
+    else:
+        parts = []
+        book = pd.read_excel(f, sheet_name=[*CSPS_SHEETS, "Trend"], header=None)
+        for sheet, k in CSPS_SHEETS.items():
+            s = book[sheet]
+            h = _header_row(s, "Demographic variable", rel)
+            x = s.iloc[h + 1:, [0, 1, 3]].copy()
+            x.columns = ["var", "response", "value"]
+            x["row"] = np.arange(len(x)) + h + 2
+            parts.append(_csps_rows(x.assign(seb_class=k), year, rel).assign(source=sheet))
+        t = book["Trend"]
+        h = _header_row(t, "Year", rel)
+        y = t.iloc[h + 1:, [0, 1, 2]].copy()
+        y.columns = ["Year", "cls", "value"]
+        y["row"] = np.arange(len(y)) + h + 2
+        y = y[pd.to_numeric(y["Year"], errors="coerce") == year]
+        y = y.assign(var="ALL", response="All respondents",
+                     seb_class=y["cls"].astype(str).str.strip().map(CSPS_CLASSES))
+        out = pd.concat([_csps_rows(y, year, rel).assign(source="Trend"), *parts])
+    if out["seb_class"].isna().any():
+        raise BuildError(f"{rel}: unknown NS-SEC class in the Trend sheet")
+    cols = ["survey_year", "question", "response", "seb_class", "value", "unit", "source"]
+    return out[cols].reset_index(drop=True)
+
+
+def read_csps(src: Path) -> pd.DataFrame:
+    """All People Survey rows used (:func:`extract_csps` for 2019 and 2021-2024): from the
+    extract in ``src`` if there is one, else from the raw workbooks."""
+    f = src / CSPS_EXTRACT
+    if f.is_file():
+        return pd.read_csv(f)
+    return pd.concat([extract_csps(src, y) for y in CSPS_YEARS], ignore_index=True)
+
+
+def _mix(rows: pd.DataFrame) -> tuple[float, float, float]:
+    """(high, intermediate, low) shares of respondent rows, over the four classes."""
+    c = rows.groupby("seb_class")["value"].sum()
+    v = np.array([c.get("high", 0.0), c.get("intermediate", 0.0),
+                  c.get("routine", 0.0) + c.get("never_worked", 0.0)])
+    return tuple(float(x) for x in (v / v.sum()).round(6))
+
+
+def seb_trend(csps: pd.DataFrame) -> pd.DataFrame:
+    """SEB shares by survey year x dimension x group (``seb_trend.csv``)."""
+    rows = []
+
+    def add(year, dim, group, sel):
+        x = csps[(csps["survey_year"] == year) & sel]
+        if x.empty:
+            return
+        h, i, _ = _mix(x)
+        n = x["value"].sum() if (x["unit"] == "count").all() else np.nan
+        rows.append((year, dim, group, h, i, round(1 - h - i, 6), n))
+
+    for y in sorted(csps["survey_year"].unique()):
+        q, resp = csps["question"], csps["response"]
+        add(y, "all", "all", q == "ALL")
+        grade_band = resp.map(CSPS_BAND_NAMES)
+        for b in ("AA/AO", "EO", "HEO/SEO", "G7/G6", "SCS"):
+            add(y, "grade_band", b, (q == "Z02") & (grade_band == b))
+        add(y, "place", "london", (q == "H01") & (resp == "London"))
+        if (csps.loc[csps["survey_year"] == y, "unit"] == "count").all():
+            add(y, "place", "elsewhere", (q == "H01") & (resp != "London")
+                & ~resp.isin(CSPS_NOT_UK_REGION))
+        add(y, "profession", "policy", (q == "H8B") & (resp == "Policy"))
+        service = csps.loc[q == "H04", "response"]
+        unknown = set(service[csps["survey_year"] == y]) - set(CSPS_SERVICE)
+        if unknown:
+            raise BuildError(f"People Survey {y}: unknown H04 response {sorted(unknown)[0]!r}")
+        band = resp.map(lambda r: CSPS_SERVICE.get(r, ("", ""))[0])
+        detail = resp.map(lambda r: CSPS_SERVICE.get(r, ("", ""))[1])
+        for k in ("<1", "1-3", "3-5", "5-10", "10+"):
+            add(y, "length_of_service", k, (q == "H04") & (band == k))
+        for k in ("<0.5", "0.5-1", "1-3", "3-5", "5-10", "10-20", "20+"):
+            add(y, "length_of_service_detail", k, (q == "H04") & (detail == k))
+    out = pd.DataFrame(rows, columns=["survey_year", "dimension", "group", "high",
+                                      "intermediate", "low", "respondents"])
+    out["respondents"] = out["respondents"].astype("Int64")
+    return out
+
+
+def csps_margins(csps: pd.DataFrame, year: int) -> dict:
+    """People Survey SEB margins (high, intermediate, low) of one survey year.
 
     Returns a dict with keys ``bands`` (grade band -> mix), ``london``, ``elsewhere``,
     ``policy``, ``all`` (respondents with a grade band) and ``source``.
     """
-    try:
-        raw = pd.read_excel(src / CSPS_FILE, sheet_name="By_other_demographics", engine="odf",
-                            header=None, usecols=range(6))
-    except Exception as e:  # noqa: BLE001 - fall back to the printed figures
-        print(f"warning: cannot read {CSPS_FILE} ({e}); using facts.md section G figures")
-        return {"bands": SEB_BY_BAND_FALLBACK, "london": SEB_LONDON_FALLBACK,
-                "elsewhere": SEB_ELSEWHERE_FALLBACK, "policy": SEB_POLICY_FALLBACK,
-                "all": None, "source": "facts.md section G (printed shares)"}
-    d = raw.iloc[5:].copy()
-    d.columns = ["var", "resp", "fvar", "fresp", "note", "count"]
-    d = d[d["fvar"].astype(str).str.startswith("nssec3")]
-    d["count"] = pd.to_numeric(d["count"], errors="coerce").fillna(0)
-    cls = {"High": "high", "Intermediate": "intermediate", "Routine": "low",
-           "Never worked or long term unemployed": "low"}
-    d["seb"] = d["fresp"].map(cls)
-
-    def mix(sel) -> tuple:
-        c = d[sel].groupby("seb")["count"].sum().reindex(["high", "intermediate", "low"])
-        return tuple(float(x) for x in (c / c.sum()).round(6))
-
-    grade = d["var"].str.startswith("Z02")
-    bands = {CSPS_BAND_NAMES[r]: mix(grade & (d["resp"] == r)) for r in CSPS_BAND_NAMES}
-    region = d["var"].str.startswith("H01")
-    not_uk_region = d["resp"].isin(["England (all)", "Outside of the United Kingdom"])
-    return {"bands": bands, "london": mix(region & (d["resp"] == "London")),
-            "elsewhere": mix(region & ~not_uk_region & (d["resp"] != "London")),
-            "policy": mix(d["var"].str.startswith("H8B") & (d["resp"] == "Policy")),
-            "all": mix(grade), "source": f"{CSPS_FILE}, sheet By_other_demographics"}
+    x = csps[csps["survey_year"] == year]
+    if x.empty or (x["unit"] != "count").any():
+        raise BuildError(f"People Survey {year}: no respondent counts")
+    band = x["response"].map(CSPS_BAND_NAMES)
+    grade = x["question"] == "Z02"
+    region = x["question"] == "H01"
+    bands = {b: _mix(x[grade & (band == b)]) for b in ("AA/AO", "EO", "HEO/SEO", "G7/G6", "SCS")}
+    return {"bands": bands, "london": _mix(x[region & (x["response"] == "London")]),
+            "elsewhere": _mix(x[region & (x["response"] != "London")
+                                & ~x["response"].isin(CSPS_NOT_UK_REGION)]),
+            "policy": _mix(x[(x["question"] == "H8B") & (x["response"] == "Policy")]),
+            "all": _mix(x[grade]),
+            "source": f"Civil Service People Survey {year}, results by socio-economic "
+                      "background (respondent counts)"}
 
 
 def build_seb(baseline: pd.DataFrame, districts, margins: dict) -> pd.DataFrame:
@@ -510,43 +945,261 @@ def build_seb(baseline: pd.DataFrame, districts, margins: dict) -> pd.DataFrame:
     return out
 
 
-def build_checks(src: Path, checks: dict) -> pd.DataFrame:
-    """The published ACSES 2023 figures the baseline must reproduce, read from the raw tables."""
-    tot = _acses(src, "totals.csv")
-    rows = [("headcount_total", "", float(tot["Headcount"].iloc[0]))]
-    rows += [("grade_total", g, float(checks["grade_total"][g]))
-             for g in (*GRADES8, "Unknown")]
-    rows += [("london_share", g, checks["london_share"][g]) for g in GRADES8]
-    # SCS pay bands: written PQ 2438 (28 Nov 2023), centrally managed SCS at 1 April 2023
-    rows += [("scs_band", k, float(v)) for k, v in SCS_BAND_TOTALS.items()]
-    return pd.DataFrame(rows, columns=["measure", "grade", "value"])
+# --- Check figures and flows -------------------------------------------------------------------
+
+def build_checks(src: Path, year: int) -> pd.DataFrame:
+    """The published ACSES figures of ``year`` that the baseline must reproduce.
+
+    ``measure``, ``grade`` (as published; 2021 grouped), ``region`` (ITL1 code, Overseas,
+    Unknown; London / Outside London for ``headcount_london``), ``value``. Suppressed cells
+    are left out. ``london_share`` is London / (London + Outside London), derived from the
+    London table (2021: ITL1 London / all UK ITL1 regions).
+    """
+    tot = acses_table(src, year, "totals.csv")
+    rows = [("headcount", "", "", float(tot.loc[tot["status"] == "in_post", "hc"].iloc[0]))]
+    grades = published_grades(src, year)
+    rows += [("headcount", g, "", float(grades[("in_post", g)]))
+             for g in _grades_published(year)]
+    rel = f"civil-service/acses_{year}/headcount_by_itl1.csv"
+    r1 = acses_table(src, year, "headcount_by_itl1.csv", ("Region_ITL1",))
+    r1 = r1[r1["status"] == "in_post"].copy()
+    r1["region"] = place(r1, "Region_ITL1", itl_names(src, "ITL1"), rel)
+    rows += [("headcount", "", r.region, float(r.hc))
+             for r in r1.sort_values("region").itertuples() if pd.notna(r.hc)]
+    g1 = grade_by_itl1(src, year).dropna(subset=["hc"])
+    order = {g: i for i, g in enumerate(_grades_published(year))}
+    g1 = g1.sort_values(["grade", "region"], key=lambda c: c.map(order) if c.name == "grade"
+                        else c)
+    rows += [("headcount", r.grade, r.region, float(r.hc)) for r in g1.itertuples()]
+    if year == 2021:
+        uk = g1[~g1["region"].isin(NOT_PLACED)]
+        lon = uk[uk["region"] == "TLI"].groupby("grade")["hc"].sum()
+        share = lon / uk.groupby("grade")["hc"].sum()
+        all_share = (r1.loc[r1["region"] == "TLI", "hc"].sum()
+                     / r1.loc[~r1["region"].isin(NOT_PLACED), "hc"].sum())
+    else:
+        gl = acses_table(src, year, "grade_by_london.csv", ("grade", "Region_london"))
+        gl = gl[gl["status"] == "in_post"].dropna(subset=["hc"])
+        gl["place"] = gl["Region_london"].str.strip()
+        gl = gl.sort_values(["grade", "place"], key=lambda c: c.map(order) if c.name == "grade"
+                            else c)
+        rows += [("headcount_london", r.grade, r.place, float(r.hc)) for r in gl.itertuples()]
+        piv = gl.pivot_table(index="grade", columns="place", values="hc", aggfunc="sum")
+        share = piv["London"] / (piv["London"] + piv["Outside London"])
+        all_share = piv["London"].sum() / (piv["London"].sum() + piv["Outside London"].sum())
+    rows.append(("london_share", "", "", round(float(all_share), 4)))
+    rows += [("london_share", g, "", round(float(share[g]), 4))
+             for g in _grades_published(year) if g != "Unknown" and g in share.index]
+    if year == SCS_BAND_YEAR:  # written PQ 2438 (28 Nov 2023), centrally managed SCS 1 Apr 2023
+        rows += [("scs_band", k, "", float(v)) for k, v in SCS_BAND_TOTALS.items()]
+    out = pd.DataFrame(rows, columns=["measure", "grade", "region", "value"])
+    out["value"] = pd.Series([int(v) if float(v).is_integer() else v for v in out["value"]],
+                             dtype=object)  # counts written as whole numbers
+    return out
+
+
+def build_flows(src: Path, year: int) -> pd.DataFrame:
+    """In post at the census date and flows in the year to it, by ACSES grade (+Unknown).
+
+    Exactly as published for 2022/2023. 2021's grouped grades are split by the 2022 national
+    within-group ratios of the same status, integerised so each group keeps its total;
+    ``published_as`` names the group a row was split from.
+    """
+    pub = published_grades(src, year)
+    cols = list(STATUSES.values())
+    out = pd.DataFrame(index=pd.Index([*GRADES8, "Unknown"], name="grade"), columns=cols,
+                       dtype="int64")
+    published_as = {}
+    if year == 2021:
+        ratio = published_grades(src, 2022)
+        for group, members in GRADE_GROUPS_2021.items():
+            for status in cols:
+                w = np.array([ratio[(status, g)] for g in members], float)
+                out.loc[list(members), status] = largest_remainder(
+                    w / w.sum() * pub[(status, group)], int(pub[(status, group)]))
+            published_as.update({g: group for g in members})
+    else:
+        for g in out.index:
+            out.loc[g] = [int(pub[(s, g)]) for s in cols]
+        published_as = {g: g for g in out.index}
+    out = out.astype("int64").reset_index()
+    out["published_as"] = out["grade"].map(published_as)
+    return out
+
+
+# --- Packages ----------------------------------------------------------------------------------
+
+def _rows(path: Path) -> int:
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    return len(pd.read_csv(path, dtype=str))
+
+
+def write_manifest(out: Path, meta: dict) -> dict:
+    """Write ``package.json``: the package's year and sources (``meta``) and, for every data
+    file, its number of data rows and SHA-256, so a truncated or edited file is detected."""
+    files = {f.name: {"rows": _rows(f), "sha256": file_sha256(f)}
+             for f in sorted(out.iterdir()) if f.suffix in (".csv", ".parquet")}
+    doc = {**meta, "files": files}
+    (out / "package.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
+                                      encoding="utf-8")
+    return doc
+
+
+def package_meta(year: int, margins: dict) -> dict:
+    """The ``package.json`` fields other than ``files``."""
+    return {
+        "format": 1,
+        "year": year,
+        "census_date": f"{year}-03-31",
+        "title": f"Civil Service at 31 March {year}",
+        "vintage": f"Civil Service Statistics 31 March {year}; Civil Service People Survey "
+                   f"{CSPS_YEAR[year]}; SMC State of the Nation 2025; ONS LAD {DISTRICT_YEAR}",
+        "districts": f"LAD {DISTRICT_YEAR}",
+        "people_survey": CSPS_YEAR[year],
+        "build": f"python geodata/build.py --year {year}",
+        "sources": {
+            "civil_service_statistics": f"civil-service/acses_{year}/ (ACSES data browser, "
+                                        f"{year}); see geodata/sources/SOURCES.md",
+            "people_survey": margins["source"],
+            "district_pattern": "civil-service/cs_headcount_by_lad19_grade_2019_derived.csv",
+            "boundaries": "boundaries/ons_uk_topo_2014_2025.topojson (ONS, LAD 2023)",
+            "social_mobility": "smc/smc_composite_indices_son25.csv (SMC State of the Nation "
+                               "2025)",
+            "labour_market": "smc/local_occupation_mix.csv (DR14, SON24 edition)",
+            "sites": "hubs/pfg_hub_locations_lad_centroids.csv",
+            "scs_bands": "written PQ 2438 (28 Nov 2023)" if year == SCS_BAND_YEAR else
+                         "written PQ 2438 (1 April 2023) scaled to this year's SCS level "
+                         "(ASSUMPTION)",
+        },
+        "licence": "Open Government Licence v3.0; see geodata/README.md",
+    }
+
+
+def build_year(src: Path, out: Path, year: int, districts, common: dict, csps) -> dict:
+    """Write the package of one year into ``out`` and return its manifest."""
+    out.mkdir(parents=True, exist_ok=True)
+    for f in out.iterdir():  # a package folder holds only what this build writes
+        if f.is_file() and f.suffix in (".csv", ".parquet", ".json") or f.name == "VINTAGE":
+            f.unlink()
+    districts.to_parquet(out / "districts.parquet", compression="zstd", index=False)
+    for name, frame in common.items():
+        if name != "seb_trend.csv":
+            frame.to_csv(out / name, index=False)
+    base8, _ = build_baseline(src, year, districts)
+    baseline = split_scs_profession_role(base8, districts, policy_share(src, year),
+                                         scs_band_totals(src, year))
+    baseline.to_csv(out / "baseline_posts.csv", index=False)
+    margins = csps_margins(csps, CSPS_YEAR[year])
+    build_seb(baseline, districts, margins).to_csv(out / "seb_by_grade_place.csv", index=False)
+    build_checks(src, year).to_csv(out / "checks.csv", index=False)
+    build_flows(src, year).to_csv(out / "flows_by_grade.csv", index=False)
+    common["seb_trend.csv"].to_csv(out / "seb_trend.csv", index=False)
+    write_manifest(out, package_meta(year, margins))
+    return {"year": year, "out": str(out), "posts": int(baseline["posts"].sum()),
+            "csps_margins": margins}
+
+
+def build(src: Path, out_root: Path, years: list[int]) -> list[dict]:
+    """Build the packages of ``years`` into ``out_root/<year>``; districts are built once."""
+    for y in years:  # read every ACSES table first, so a broken row stops the build at once
+        grade_by_itl3(src, y)
+        london_split(src, y)
+        policy_share(src, y)
+        build_checks(src, y)
+        build_flows(src, y)
+    districts = build_districts(src)
+    common = {
+        "social_mobility.csv": build_social_mobility(src, districts),
+        "opportunity_areas.csv": pd.DataFrame(
+            [(c, oa) for oa, cs in OPPORTUNITY_AREAS.items() for c in cs],
+            columns=["lad_code", "opportunity_area"]),
+        "labour_market.csv": build_labour_market(src, districts),
+        "sites.csv": build_sites(src, districts),
+    }
+    csps = read_csps(src)
+    common["seb_trend.csv"] = seb_trend(csps)
+    return [build_year(src, out_root / str(y), y, districts, common, csps) for y in years]
+
+
+# --- Vendoring ---------------------------------------------------------------------------------
+
+def vendored_files() -> list[str]:
+    """Paths (relative to the source folder) of every raw file a package build reads."""
+    files = ["SOURCES.md", "boundaries/ons_uk_topo_2014_2025.topojson",
+             "boundaries/Local_Authority_Districts_May_2021_UK_BUC.geojson",
+             "boundaries/ons_ltla_changes_2014_2025.csv",
+             "regions/LAD20_LAU121_ITL321_ITL221_ITL121_UK_LU_v2.csv",
+             "smc/smc_area_to_lad.csv", "smc/smc_composite_indices_son25.csv",
+             "smc/local_occupation_mix.csv", "hubs/pfg_hub_locations_lad_centroids.csv",
+             "civil-service/acses_itl_name_to_code.csv",
+             "civil-service/cs_headcount_by_lad19_grade_2019_derived.csv"]
+    tables = {2021: ("totals", "staff_by_grade", "headcount_by_itl1", "headcount_grade_by_itl1",
+                     "headcount_grade_by_itl3", "itl1_itl2_itl3_headcount",
+                     "profession_grade_by_itl1"),
+              2022: ("totals", "staff_by_grade", "headcount_by_itl1", "headcount_grade_by_itl1",
+                     "headcount_grade_by_itl3", "grade_by_london", "profession_grade_by_london"),
+              2023: ("totals", "staff_by_grade", "headcount_by_itl1", "headcount_grade_by_itl1",
+                     "headcount_grade_by_itl3", "grade_by_london", "profession_grade_by_london")}
+    files += [f"civil-service/acses_{y}/{t}.csv" for y, ts in tables.items() for t in ts]
+    return files
+
+
+def vendor(src: Path, dst: Path) -> pd.DataFrame:
+    """Copy the raw files the builds read from ``src`` into ``dst`` byte for byte, write the
+    People Survey extract (:func:`extract_csps`) and ``MANIFEST.csv`` (path, bytes, SHA-256,
+    origin) so the copies can be checked against the originals."""
+    rows = []
+    for rel in vendored_files():
+        f = dst / rel
+        f.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src / rel, f)
+        rows.append((rel, f.stat().st_size, file_sha256(f), f"copy of geodata-src/{rel}"))
+    csps = pd.concat([extract_csps(src, y) for y in CSPS_YEARS], ignore_index=True)
+    f = dst / CSPS_EXTRACT
+    f.parent.mkdir(parents=True, exist_ok=True)
+    csps.to_csv(f, index=False)
+    rows.append((CSPS_EXTRACT, f.stat().st_size, file_sha256(f),
+                 "extract of geodata-src/" + ", ".join(
+                     str(_csps_workbook(Path(), y)) for y in CSPS_YEARS)
+                 + " by build.py extract_csps"))
+    man = pd.DataFrame(rows, columns=["path", "bytes", "sha256", "origin"])
+    man.to_csv(dst / "MANIFEST.csv", index=False)
+    return man
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--src", default=str(ROOT.parent / "shared" / "geodata-src"))
-    ap.add_argument("--out", default=str(ROOT / "geodata"))
+    ap.add_argument("--year", default="2023",
+                    help="census year 2021, 2022 or 2023 (31 March), or 'all' (default 2023)")
+    ap.add_argument("--src", default=None,
+                    help="raw sources (default: geodata/sources, vendored from "
+                         "../shared/geodata-src; with --vendor: ../shared/geodata-src)")
+    ap.add_argument("--out", default=str(HERE),
+                    help="folder that receives <year>/ (default: geodata)")
+    ap.add_argument("--vendor", action="store_true",
+                    help="refresh geodata/sources from --src instead of building")
     a = ap.parse_args(argv)
-    src, out = Path(a.src), Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
-    districts = build_districts(src)
-    districts.to_parquet(out / "districts.parquet", compression="zstd", index=False)
-    build_social_mobility(src, districts).to_csv(out / "social_mobility.csv", index=False)
-    pd.DataFrame([(c, oa) for oa, cs in OPPORTUNITY_AREAS.items() for c in cs],
-                 columns=["lad_code", "opportunity_area"]).to_csv(
-        out / "opportunity_areas.csv", index=False)
-    build_labour_market(src, districts).to_csv(out / "labour_market.csv", index=False)
-    build_sites(src, districts).to_csv(out / "sites.csv", index=False)
-    base8, _, checks = build_baseline(src, districts)
-    baseline = split_scs_profession_role(src, base8, districts)
-    baseline.to_csv(out / "baseline_posts.csv", index=False)
-    margins = read_csps_margins(src)
-    build_seb(baseline, districts, margins).to_csv(out / "seb_by_grade_place.csv", index=False)
-    build_checks(src, checks).to_csv(out / "acses_2023_checks.csv", index=False)
-    (out / "VINTAGE").write_text("Civil Service Statistics 31 March 2023; SMC State of the "
-                                 "Nation 2025; ONS LAD 2023\n", encoding="utf-8")
-    print(json.dumps({"districts": len(districts), "posts": int(baseline["posts"].sum()),
-                      "csps_margins": margins}, default=str))
+    try:
+        if a.vendor:
+            src = Path(a.src) if a.src else next(
+                (p for p in (ROOT.parent / "shared" / "geodata-src",
+                             ROOT.parent.parent / "shared" / "geodata-src") if p.is_dir()),
+                ROOT.parent / "shared" / "geodata-src")
+            man = vendor(src, VENDORED)
+            print(f"{len(man)} files, {man['bytes'].sum():,} bytes -> {VENDORED}")
+            return 0
+        years = list(YEARS) if a.year == "all" else [int(y) for y in a.year.split(",")]
+        if not set(years) <= set(YEARS):
+            raise BuildError(f"--year: {a.year} (choose from {', '.join(map(str, YEARS))}, all)")
+        src = Path(a.src) if a.src else VENDORED
+        for r in build(src, Path(a.out), years):
+            print(json.dumps(r, default=str))
+    except BuildError as e:
+        print(f"build.py: {e}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -51,15 +51,36 @@ def _acses_grade(g: str) -> str:
     return "SCS" if g.startswith("SCS") or g == "PS" else g
 
 
+EVIDENCE = ("published", "derived", "assumption", "scenario")
+"""Evidence grades: a published figure; derived from published figures (the derivation is in
+this module or a script); an assumption (with a plausible range); a scenario's own choice."""
+
+
 @dataclass(frozen=True)
 class Param:
-    """One named parameter: its value, where it comes from, and whether it is an assumption."""
+    """One named parameter: its value, evidence grade, plausible range and source.
+
+    ``evidence`` is set where the parameter is defined (never inferred from wording); an
+    ``assumption`` carries the range ``low`` to ``high`` that sweeps and parameter
+    uncertainty explore.
+    """
 
     name: str
     value: Any
     source: str
-    assumption: bool
+    evidence: str
     description: str = ""
+    low: float | None = None
+    high: float | None = None
+
+    def __post_init__(self):
+        if self.evidence not in EVIDENCE:
+            raise ValueError(f"{self.name}: evidence must be one of {EVIDENCE}")
+
+    @property
+    def assumption(self) -> bool:
+        """True for an assumption (no published or derived value)."""
+        return self.evidence == "assumption"
 
 
 @dataclass(frozen=True)
@@ -67,7 +88,7 @@ class Parameters:
     """All numbers the engine and the expected-value mode use.
 
     Arrays are indexed by grade code (see :data:`placesim.grades.GRADES`) or SEB class.
-    Rates are annual; the engine converts them to its step.
+    Rates are annual; :mod:`placesim.rules` converts them to the scenario's step.
     """
 
     exit_rate: np.ndarray
@@ -75,8 +96,11 @@ class Parameters:
     lateral_share: np.ndarray
     seb_promotion_odds: np.ndarray  # (grade, seb): relative odds of promotion INTO grade
     relocation_willingness: np.ndarray  # (seb,)
-    relocation_base: float
-    willingness_per_100km: float
+    cross_area_share: np.ndarray  # (grade,): share of promotions INTO grade from another area
+    distance_decay_per_100km: float
+    into_london_share: float  # of cross-area promotions, in the baseline
+    london_pull: float
+    london_stay: float | None  # None: derived from into_london_share
     min_quarters_in_grade: int
     london_promotion_advantage: float
     policy_match_weight: float
@@ -121,31 +145,24 @@ def seb_mix_by_grade() -> np.ndarray:
 def _internal_fill_share() -> tuple[np.ndarray, list[Param]]:
     share = np.zeros(N_GRADES)
     log = []
+    senior = {"SCS2": 0.80, "SCS3": 0.80, "PS": 0.85}  # no published flows for the bands
     for i, g in enumerate(GRADES):
+        what = f"Share of {g} vacancies filled by promotion from the grade below"
         if g == "AA":
-            share[i] = 0.0
+            log.append(Param("internal_fill_share.AA", 0.0, "AA is the lowest grade",
+                             "published", what))
             continue
-        if g in ("SCS2", "SCS3", "PS"):
+        if g in senior:
+            share[i] = senior[g]
+            log.append(Param(f"internal_fill_share.{g}", senior[g], "No published flows for "
+                             "SCS pay bands: mostly filled from the band below", "assumption",
+                             what, 0.6, 0.95))
             continue
         f = ACSES_FLOWS_2023[_acses_grade(g)]
         share[i] = 1.0 - f["entrants"] / (f["leavers"] + f["promotions_out"])
-    # Senior bands: mostly filled from the band below (assumption; no published flows).
-    share[GRADES.index("SCS2")] = 0.80
-    share[GRADES.index("SCS3")] = 0.80
-    share[GRADES.index("PS")] = 0.85
-    for i, g in enumerate(GRADES):
-        derived = g not in ("SCS2", "SCS3", "PS")
-        log.append(
-            Param(
-                f"internal_fill_share.{g}",
-                round(float(share[i]), 4),
-                ACSES_SOURCE + " (derived: 1 - entrants/(leavers + promotions out))"
-                if derived
-                else "No published flows for SCS pay bands",
-                assumption=not derived,
-                description=f"Share of {g} vacancies filled by promotion from the grade below",
-            )
-        )
+        log.append(Param(f"internal_fill_share.{g}", round(float(share[i]), 4),
+                         ACSES_SOURCE + " (1 - entrants / (leavers + promotions out))",
+                         "derived", what))
     return share, log
 
 
@@ -156,12 +173,13 @@ def _exit_rate() -> tuple[np.ndarray, list[Param]]:
         if g == "PS":
             rate[i] = 0.20
             log.append(Param("exit_rate.PS", 0.20, "No published figure: permanent secretaries "
-                             "serve about five years", True, "Annual rate of leaving the post"))
+                             "serve about five years", "assumption",
+                             "Annual rate of leaving the post", 0.1, 0.3))
             continue
         f = ACSES_FLOWS_2023[_acses_grade(g)]
         rate[i] = f["leavers"] / f["in_post"]
         log.append(Param(f"exit_rate.{g}", round(float(rate[i]), 4),
-                         ACSES_SOURCE + " (leavers / in post)", False,
+                         ACSES_SOURCE + " (leavers / in post)", "derived",
                          "Annual rate of leaving the Civil Service"))
     return rate, log
 
@@ -176,9 +194,9 @@ def _seb_promotion_odds() -> tuple[np.ndarray, list[Param]]:
         Param(
             f"seb_promotion_odds.{GRADES[i]}.{k}",
             round(float(odds[i, j]), 4),
-            "Derived from People Survey 2024 SEB by grade (facts.md G): odds that keep the "
-            "observed grade gradient stationary",
-            False,
+            "People Survey 2024 SEB by grade (facts.md G): odds that keep the observed grade "
+            "gradient stationary",
+            "derived",
             f"Relative odds of promotion into {GRADES[i]} for {k} SEB (high = 1)",
         )
         for i in range(1, N_GRADES)
@@ -188,6 +206,32 @@ def _seb_promotion_odds() -> tuple[np.ndarray, list[Param]]:
     return odds, log
 
 
+#: Share of promotions into each grade that go to someone from another labour-market area
+#: (ITL3, with London one area): (value, low, high). No published count exists (promotions are
+#: not recorded centrally, facts.md C2; SMC action 8.2 asks for it). Derived order of
+#: magnitude (docs/evidence.md, section 1): about 4% of UK job changes cross a region
+#: (Resolution Foundation 2017 with ONS job-to-job moves); London's share of each grade rises
+#: by 2-8 points at the junior steps, 8-13 at G7/G6 and 16 into the SCS (ACSES 2023); SCS
+#: posts are advertised nationally and externally (Cabinet Office, May 2022).
+CROSS_AREA_SHARE: dict[str, tuple[float, float, float]] = {
+    "AA": (0.0, 0.0, 0.0), "AO": (0.05, 0.02, 0.10), "EO": (0.05, 0.02, 0.10),
+    "HEO": (0.05, 0.02, 0.10), "SEO": (0.05, 0.02, 0.10), "G7": (0.12, 0.06, 0.20),
+    "G6": (0.12, 0.06, 0.20), "SCS1": (0.20, 0.10, 0.35), "SCS2": (0.20, 0.10, 0.35),
+    "SCS3": (0.20, 0.10, 0.35), "PS": (0.20, 0.10, 0.35),
+}
+
+
+def _cross_area_share() -> tuple[np.ndarray, list[Param]]:
+    share = np.array([CROSS_AREA_SHARE[g][0] for g in GRADES])
+    log = [Param(f"cross_area_share.{g}", v, "No published count (facts.md C2, SMC action "
+                 "8.2); order of magnitude from UK job-to-job moves across regions and "
+                 "London's share by grade (docs/evidence.md section 1)", "assumption",
+                 f"Share of promotions into {g} taken by someone from another labour-market "
+                 "area, in the baseline", lo, hi)
+           for g, (v, lo, hi) in CROSS_AREA_SHARE.items() if g != "AA"]
+    return share, log
+
+
 def default_parameters() -> Parameters:
     """Build the default parameters with their sources.
 
@@ -195,7 +239,8 @@ def default_parameters() -> Parameters:
     -------
     Parameters
         Defaults from Civil Service Statistics 2023, the People Survey 2024 and relocation
-        evidence; assumptions are marked in ``Parameters.log``.
+        evidence; each entry of ``Parameters.log`` carries its evidence grade and, for an
+        assumption, a plausible range.
 
     Examples
     --------
@@ -206,43 +251,55 @@ def default_parameters() -> Parameters:
     exit_rate, log_exit = _exit_rate()
     fill, log_fill = _internal_fill_share()
     odds, log_odds = _seb_promotion_odds()
+    cross, log_cross = _cross_area_share()
     lateral = np.full(N_GRADES, 0.05)
-    lateral[0] = 0.0
-    willingness = np.array([1.0, 0.8, 0.6])
+    willingness = np.array([1.0, 0.75, 0.5])
     log = [
         *log_exit,
         *log_fill,
         *log_odds,
+        *log_cross,
         Param("lateral_share", 0.05, "No published figure on geographic lateral moves "
-              "(ACSES department-move rates are 2-5% a year)", True,
-              "Share of vacancies filled by a same-grade move from another area"),
-        Param("relocation_base", 0.30, "No published figure", True,
-              "Chance that a suitable candidate outside the area will move for a promotion"),
-        Param("relocation_willingness.high", 1.0, "Reference class", True,
-              "Relative willingness to relocate for promotion, high SEB"),
-        Param("relocation_willingness.intermediate", 0.8, "SMC 2021 (qualitative: moving "
-              "costs weigh more on lower-SEB staff); value assumed", True,
-              "Relative willingness to relocate, intermediate SEB"),
-        Param("relocation_willingness.low", 0.6, "SMC 2021 (qualitative); value assumed", True,
-              "Relative willingness to relocate, low SEB"),
-        Param("willingness_per_100km", 0.85, "No published figure", True,
-              "Multiplier on willingness per 100 km of distance"),
-        Param("min_quarters_in_grade", 4, "No published figure", True,
-              "Minimum time in grade before promotion"),
+              "(ACSES department-move rates are 2-5% a year)", "assumption",
+              "Share of vacancies filled by a same-grade move from another area", 0.02, 0.10),
+        Param("relocation_willingness.high", 1.0, "Reference class", "assumption",
+              "Relative willingness to move area for a post, high SEB", 1.0, 1.0),
+        Param("relocation_willingness.intermediate", 0.75, "Interpolated between the high "
+              "and low classes (docs/evidence.md section 1)", "assumption",
+              "Relative willingness to move area for a post, intermediate SEB", 0.6, 0.9),
+        Param("relocation_willingness.low", 0.5, "SMC/IES 2020 'Moving out to move on' "
+              "(movers' parental class: 0.44) and Sutton Trust 2020 'Elites in the UK' "
+              "(long-distance moves: 0.51); docs/evidence.md section 1", "derived",
+              "Relative willingness to move area for a post, low SEB", 0.35, 0.7),
+        Param("distance_decay_per_100km", 0.85, "No published figure", "assumption",
+              "Multiplier on the pull of a post in another area per 100 km of distance",
+              0.6, 0.95),
+        Param("into_london_share", 0.75, "SMC 2021 action 8 and Cabinet Office 2022 "
+              "(Chisholm: 'many of those who wanted to climb the ladder to senior level have "
+              "either moved to London or nearby'): more people move to London to be promoted "
+              "than move out; value assumed (docs/evidence.md section 1)", "assumption",
+              "Of promotions that move someone into or out of London, the share that move "
+              "them in, in the baseline (sets London's hold on its own staff, london_stay)",
+              0.5, 0.9),
+        Param("london_pull", 1.0, "No published figure; by default London posts pull no more "
+              "than others at the same distance (a scenario can raise it)", "assumption",
+              "Extra pull of London posts on candidates from other areas", 1.0, 2.0),
+        Param("min_quarters_in_grade", 4, "No published figure", "assumption",
+              "Minimum time in grade before promotion or a move", 2, 8),
         Param("london_promotion_advantage", 1.0, "SMC 2021: living in London raises "
               "promotion chances (qualitative); the model produces it through where senior "
-              "posts are, so no extra factor by default", True,
-              "Extra odds of promotion for London-based candidates"),
-        Param("policy_match_weight", 3.0, "No published figure", True,
-              "Relative odds that a policy post goes to a policy-profession candidate"),
+              "posts are, so no extra factor by default", "assumption",
+              "Extra odds of promotion for London-based candidates", 1.0, 1.5),
+        Param("policy_match_weight", 3.0, "No published figure", "assumption",
+              "Relative odds that a policy post goes to a policy-profession candidate",
+              1.0, 5.0),
         Param("accelerator_weight", 1.5, "SMC 2021 / Friedman 2022: accelerator roles speed "
-              "promotion (qualitative); value assumed", True,
-              "Relative odds of promotion after an accelerator role (private office, "
-              "posting, talent scheme)"),
+              "promotion (qualitative); value assumed", "assumption",
+              "Relative odds of promotion of someone in a private office post", 1.0, 2.5),
         Param("cost_mover_gbp", 28100.0, "NAO 2013, BBC move to Salford: £24m allowances / "
-              "854 packages", False, "Cost of relocating one incumbent"),
+              "854 packages", "derived", "Cost of relocating one incumbent"),
         Param("cost_leaver_gbp", 40000.0, "IfG 2020: relocation could cost up to £40,000 per "
-              "worker (relocation, redundancy, recruitment)", False,
+              "worker (relocation, redundancy, recruitment)", "published",
               "Cost of an incumbent who leaves, plus replacing them"),
     ]
     return Parameters(
@@ -251,8 +308,11 @@ def default_parameters() -> Parameters:
         lateral_share=lateral,
         seb_promotion_odds=odds,
         relocation_willingness=willingness,
-        relocation_base=0.30,
-        willingness_per_100km=0.85,
+        cross_area_share=cross,
+        distance_decay_per_100km=0.85,
+        into_london_share=0.75,
+        london_pull=1.0,
+        london_stay=None,
         min_quarters_in_grade=4,
         london_promotion_advantage=1.0,
         policy_match_weight=3.0,
@@ -261,6 +321,11 @@ def default_parameters() -> Parameters:
         cost_leaver_gbp=40000.0,
         log=tuple(log),
     )
+
+
+_SCALAR_OVERRIDES = ("distance_decay_per_100km", "into_london_share", "london_pull",
+                     "london_stay", "min_quarters_in_grade",
+                     "london_promotion_advantage", "policy_match_weight", "accelerator_weight")
 
 
 def resolve_parameters(scenario: Scenario | None = None) -> Parameters:
@@ -281,36 +346,50 @@ def resolve_parameters(scenario: Scenario | None = None) -> Parameters:
     ov = scenario.parameters
     src = f"scenario {scenario.name}"
     changed: list[Param] = []
-    exit_rate = p.exit_rate.copy()
-    for g, v in ov.exit_rate.items():
-        exit_rate[GRADES.index(g)] = v
-        changed.append(Param(f"exit_rate.{g}", v, src, True, "Override"))
-    fill = p.internal_fill_share.copy()
-    for g, v in ov.external_hire_share.items():
-        fill[GRADES.index(g)] = 1.0 - v
-        changed.append(Param(f"internal_fill_share.{g}", 1.0 - v, src, True,
-                             "Override (1 - external_hire_share)"))
+
+    def set_grades(values: np.ndarray, given: dict, name: str, what: str,
+                   transform=lambda v: v) -> np.ndarray:
+        out = values.copy()
+        for g, v in given.items():
+            out[GRADES.index(g)] = transform(v)
+            changed.append(Param(f"{name}.{g}", transform(v), src, "scenario", what))
+        return out
+
+    exit_rate = set_grades(p.exit_rate, ov.exit_rate, "exit_rate", "Override")
+    fill = set_grades(p.internal_fill_share, ov.external_hire_share, "internal_fill_share",
+                      "Override (1 - external_hire_share)", lambda v: 1.0 - v)
+    cross = set_grades(p.cross_area_share, ov.cross_area_share, "cross_area_share", "Override")
+    lateral = p.lateral_share.copy()
+    if ov.lateral_share is not None:
+        lateral[:] = ov.lateral_share
+        changed.append(Param("lateral_share", ov.lateral_share, src, "scenario", "Override"))
     odds = p.seb_promotion_odds.copy()
     for k, v in ov.seb_promotion_odds.items():
         odds[1:, SEB_CLASSES.index(k)] *= v
-        changed.append(Param(f"seb_promotion_odds_multiplier.{k}", v, src, True,
+        changed.append(Param(f"seb_promotion_odds_multiplier.{k}", v, src, "scenario",
                              "Override: multiplies the calibrated odds at every grade"))
     will = p.relocation_willingness.copy()
     for k, v in ov.relocation_willingness.items():
         will[SEB_CLASSES.index(k)] = v
-        changed.append(Param(f"relocation_willingness.{k}", v, src, True, "Override"))
+        changed.append(Param(f"relocation_willingness.{k}", v, src, "scenario", "Override"))
     kw: dict[str, Any] = {}
-    if ov.london_promotion_advantage is not None:
-        kw["london_promotion_advantage"] = ov.london_promotion_advantage
-        changed.append(Param("london_promotion_advantage", ov.london_promotion_advantage, src,
-                             True, "Override"))
-    q = replace(p, exit_rate=exit_rate, internal_fill_share=fill, seb_promotion_odds=odds,
-                relocation_willingness=will, **kw)
+    for name in _SCALAR_OVERRIDES:
+        v = getattr(ov, name)
+        if v is not None:
+            kw[name] = v
+            changed.append(Param(name, v, src, "scenario", "Override"))
+    q = replace(p, exit_rate=exit_rate, internal_fill_share=fill, cross_area_share=cross,
+                lateral_share=lateral, seb_promotion_odds=odds, relocation_willingness=will,
+                **kw)
     return q.with_log(*changed)
 
 
+LOG_COLUMNS = ["name", "value", "evidence", "low", "high", "source", "description",
+               "assumption"]
+
+
 def assumptions_log(params: Parameters) -> pd.DataFrame:
-    """The assumptions log as a table: ``name, value, source, assumption, description``.
+    """The assumptions log as a table (:data:`LOG_COLUMNS`).
 
     Parameters
     ----------
@@ -320,19 +399,18 @@ def assumptions_log(params: Parameters) -> pd.DataFrame:
     -------
     pandas.DataFrame
     """
-    rows = [
-        {"name": p.name, "value": p.value, "source": p.source, "assumption": p.assumption,
-         "description": p.description}
-        for p in params.log
-    ]
-    return pd.DataFrame(rows).sort_values("name", kind="stable").reset_index(drop=True)
+    rows = [{"name": p.name, "value": p.value, "evidence": p.evidence, "low": p.low,
+             "high": p.high, "source": p.source, "description": p.description,
+             "assumption": p.assumption} for p in params.log]
+    return pd.DataFrame(rows, columns=LOG_COLUMNS).sort_values(
+        "name", kind="stable").reset_index(drop=True)
 
 
 def lever_assumptions(scenario: Scenario) -> pd.DataFrame:
     """The scenario's levers and wave incumbent policies as assumptions-log rows.
 
-    Each value is reported with its field description (which states its evidence or marks it
-    an assumption).
+    Each field's evidence grade and range come from its definition in
+    :mod:`placesim.scenario` (``json_schema_extra``), never from its wording.
 
     Parameters
     ----------
@@ -351,12 +429,13 @@ def lever_assumptions(scenario: Scenario) -> pd.DataFrame:
             if hasattr(type(value), "model_fields"):
                 walk(f"{prefix}.{name}", value)
                 continue
-            desc = info.description or ""
-            rows.append({
-                "name": f"{prefix}.{name}", "value": value, "source": desc,
-                "assumption": "ASSUMPTION" in desc.upper() or not desc,
-                "description": f"scenario {scenario.name}",
-            })
+            extra = info.json_schema_extra or {}
+            evidence = extra.get("evidence", "scenario")
+            low, high = extra.get("range", (None, None))
+            rows.append({"name": f"{prefix}.{name}", "value": value, "evidence": evidence,
+                         "low": low, "high": high, "source": info.description or "",
+                         "description": f"scenario {scenario.name}",
+                         "assumption": evidence == "assumption"})
 
     for lever_name in type(scenario.levers).model_fields:
         lever = getattr(scenario.levers, lever_name)
@@ -364,5 +443,4 @@ def lever_assumptions(scenario: Scenario) -> pd.DataFrame:
             walk(f"levers.{lever_name}", lever)
     for w in scenario.waves:
         walk(f"waves.{w.name}.incumbents", w.incumbents)
-    cols = ["name", "value", "source", "assumption", "description"]
-    return pd.DataFrame(rows, columns=cols)
+    return pd.DataFrame(rows, columns=LOG_COLUMNS)

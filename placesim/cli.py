@@ -20,13 +20,17 @@ EXIT_USAGE = 2
 
 
 def _add_data(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", metavar="DIR", help="data package folder (default: shipped geodata/)")
+    p.add_argument("--data", metavar="DIR",
+                   help="data package folder (default: shipped geodata/2023)")
+    p.add_argument("--allow-check-mismatch", action="store_true",
+                   help="accept a package whose baseline does not reproduce its check figures "
+                        "(checks.csv), e.g. a department's partial package")
 
 
 def cmd_data(args) -> int:
     from .geodata import format_summary, load_data_package, summary
 
-    pkg = load_data_package(args.data)
+    pkg = load_data_package(args.data, allow_check_mismatch=args.allow_check_mismatch)
     s = summary(pkg, rule=args.coldspot_rule)
     print(json.dumps(s, indent=2) if args.json else format_summary(s))
     return 0
@@ -39,12 +43,13 @@ def cmd_schema(args) -> int:
     return 0
 
 
-def _load_checked(path: str, data: str | None = None):
+def _load_checked(path: str, data: str | None = None, allow_check_mismatch: bool = False):
     from .geodata import load_data_package
     from .scenario import check_against_data, load_scenario, resolve_data_path
 
     scenario = load_scenario(path)
-    pkg = load_data_package(data or resolve_data_path(scenario))
+    pkg = load_data_package(data or resolve_data_path(scenario),
+                            allow_check_mismatch=allow_check_mismatch)
     check_against_data(scenario, pkg)
     return scenario, pkg
 
@@ -53,7 +58,7 @@ def cmd_validate(args) -> int:
     failed = 0
     for f in args.files:
         try:
-            _load_checked(f, args.data)
+            _load_checked(f, args.data, args.allow_check_mismatch)
             print(f"{f}: ok")
         except PlacesimError as e:
             print(str(e), file=sys.stderr)
@@ -109,7 +114,7 @@ def cmd_run(args) -> int:
     from .scenario import dump_scenario
     from .simulation import simulate
 
-    scenario, pkg = _load_checked(args.file, args.data)
+    scenario, pkg = _load_checked(args.file, args.data, args.allow_check_mismatch)
     res = simulate(scenario, pkg, replications=args.replications, seed=args.seed, mode=args.mode,
                    progress=_progress_printer(sys.stderr.isatty()))
     out = Path(args.out or Path("runs") / scenario.name)
@@ -168,7 +173,7 @@ def cmd_map(args) -> int:
     from .results import read_results
 
     res = read_results(Path(args.results_dir))
-    pkg = load_data_package(args.data)
+    pkg = load_data_package(args.data, allow_check_mismatch=args.allow_check_mismatch)
     path = export_map(res, pkg, metric=args.metric, year=args.year, fmt=args.format,
                       out=Path(args.out), size=args.size, marking=args.marking,
                       threshold=args.threshold, coldspots=args.coldspots)
@@ -183,7 +188,7 @@ def cmd_brief(args) -> int:
 
     res = read_results(Path(args.results_dir))
     other = read_results(Path(args.compare)) if args.compare else None
-    pkg = load_data_package(args.data)
+    pkg = load_data_package(args.data, allow_check_mismatch=args.allow_check_mismatch)
     paths = write_brief(res, pkg, Path(args.out), compare=other, marking=args.marking,
                         threshold=args.threshold, about=about_folder(res, args.results_dir),
                         compare_about=other and about_folder(other, args.compare))

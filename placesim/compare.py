@@ -125,6 +125,8 @@ def compare_results(a, b, *, allow_mixed: bool = False) -> pd.DataFrame:
         if how == "paired":
             common = wa.columns.intersection(wb.columns)
             d = wb[common].to_numpy(float) - wa[common].to_numpy(float)
+            n = (~np.isnan(d)).sum(axis=1)  # the exact mean difference (not rounded)
+            j["diff"] = np.where(n > 0, np.nansum(d, axis=1) / np.maximum(n, 1), j["diff"])
         else:  # unpaired or mixed: every (i, j) pair of independent draws
             ia, ib = np.meshgrid(np.arange(va.shape[1]), np.arange(vb.shape[1]), indexing="ij")
             ia, ib = ia.ravel(), ib.ravel()

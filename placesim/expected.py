@@ -1,26 +1,26 @@
 """Expected-value mode: the same rules as the person-level engine, as cohort flows.
 
-Instead of people, it tracks expected headcount by (grade, district, SEB) and posts by
-(grade, district, profession, role), and applies each step's rules in expectation: exits at
-their rates; vacancies filled top-down by promotion (local first, with the chance that a
-rejection-sampling search succeeds, then candidates elsewhere weighted by willingness to move
-and distance), lateral moves and external recruits; post moves with expected acceptance.
-It follows the same SimPy timeline (waves, site capacity, levers), so the two modes differ only
-in chance. It answers in tens of milliseconds and is the instant first answer in the app; tests
-hold the stochastic mean to it.
+Instead of people it tracks expected headcount by (grade, district, SEB, post type,
+programme state) and posts by (grade, district, post type), and applies each step of
+:mod:`placesim.rules` in expectation, in the stochastic engine's order: lever events, post
+moves, exits, then vacancies filled by lateral moves, promotions and recruits. Every choice
+uses the same start-of-step weights as the stochastic engine (:mod:`placesim.flows`): the
+share of a vacancy's promotions that comes from each area is that area's candidates' total
+weight over the vacancy's total choice mass; within an area, people are taken in proportion
+to their own weight. People who entered their grade in the last ``min_steps - 1`` steps are
+not yet eligible (a ring of the steps' entrants); programme states end at their rates. It
+follows the same SimPy timeline, so the two modes differ only in chance (and in what chance
+does to small numbers). It answers in tens of milliseconds and is the app's instant first
+answer; tests hold the stochastic mean to it.
 
-A step is a few passes over arrays of about 12,000 cells plus four (district × district)
-products, so it is written as compiled loops (:mod:`numba`, :func:`_step_kernel` and
-:func:`_move_kernel`): with numpy each of its ~150 array operations cost more in dispatch
-and temporaries than in arithmetic.
-
-Simplifications against the person-level mode (documented, small): the expected mode does not
-track who holds an accelerator role or which profession a candidate has, so those weights act
-only through the acceptance rate, and a person may in expectation move more than once a step.
+A step is a few passes over the stocks plus a few (area x district) products on one BLAS
+thread, written as compiled loops (:mod:`numba`): with numpy each of its many small array
+operations would cost more in dispatch than in arithmetic.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,95 +30,89 @@ from numba import njit
 from threadpoolctl import ThreadpoolController
 
 from .engine import Model, ReplicationResult, RunState, run_timeline
-from .flows import LOCAL_ROUNDS, POLICY, REMOTE_ROUNDS, promotion_envelope
-from .grades import GRADES, ROLES, SEB_CLASSES
-from .population import N_GRADES, START_TENURE_STEPS
+from .flows import lateral_table, weight_table
+from .population import N_GRADES, N_SEB, N_TYPES, OTHER, PRIVATE_OFFICE, START_TENURE_STEPS
+from .rules import (
+    FLAGS,
+    LOW,
+    MENTOR_END,
+    MENTOR_ENROL,
+    MENTORED,
+    NONE,
+    POSTED,
+    POSTING_ENROL,
+    POSTING_RETURN,
+    SCHEME,
+    SCHEME_ENROL,
+    SCS1,
+)
 
-LOW = SEB_CLASSES.index("low")
-PO = ROLES.index("private_office")
-TINY = 1e-12
 _BLAS = ThreadpoolController()
 """Limits BLAS to one thread during a run: the mode is meant to take one core (batch workers
 and the app's other sessions use the rest), and its products are too small to gain much."""
 
 
-@dataclass(frozen=True)
-class _WaveCells:
-    """A wave's origin districts and destinations, as the expected mode moves posts.
+@dataclass
+class _Cohort:
+    """People away on London postings: (grade, home district, seb, post type, state)."""
 
-    ``entries`` lists each destination's districts in turn (a coldspot destination has
-    many), ``group`` the destination each entry belongs to and ``group_size`` how many
-    entries it has; ``districts`` are the distinct destination districts and
-    ``district_of_entry`` maps entries onto them. Posts moved are kept as
-    (origin, destination district) tables per year.
-    """
-
-    origins: np.ndarray
-    entries: np.ndarray
-    group: np.ndarray
-    group_size: np.ndarray
-    districts: np.ndarray
-    district_of_entry: np.ndarray
-
-    @staticmethod
-    def of(plan, geo) -> _WaveCells:
-        groups = [np.asarray(d, np.int64) for d, _, _ in plan.destinations]
-        entries = np.concatenate(groups)
-        group = np.repeat(np.arange(len(groups)), [len(d) for d in groups])
-        districts, district_of_entry = np.unique(entries, return_inverse=True)
-        return _WaveCells(np.flatnonzero(plan.origin_mask), entries, group,
-                          np.array([len(d) for d in groups], float)[group], districts,
-                          district_of_entry)
+    back: int  # step they return
+    people: np.ndarray
 
 
 class _ExpectedRun(RunState):
     """Expected-value state with the interface :func:`placesim.engine.run_timeline` drives."""
 
     def __init__(self, model: Model):
-        geo = model.geo
-        self.posts4 = model.baseline_posts4.astype(float)  # (grade, district, prof, role)
+        r, geo = model.rules, model.geo
+        self.posts3 = model.baseline_posts3.astype(float)
         super().__init__(model, model.baseline_stock.astype(float))
-        self.min_steps = max(int(model.rules.min_steps_in_grade), 0)
-        # people who entered their grade in each of the last min_steps steps (not yet
-        # eligible), a ring whose oldest entry is at ``recent_head``
-        self.recent = np.repeat((self.stock / START_TENURE_STEPS)[None], self.min_steps, axis=0)
-        self.recent_head = 0
-        self.recent_total = self.recent.sum(axis=0)
-        self._rules_cache = None
-        self.entered = np.zeros_like(self.stock)
-        r = model.rules
-        # float32 halves the cost of the (district x district) products; sums stay float64
-        self.kernel = np.ascontiguousarray(r.relocation_kernel, dtype=np.float32)
+        # programme states in use, compactly numbered (state none is 0)
+        used = [NONE] + [f for f, lever in ((MENTORED, "mentoring"),
+                                            (SCHEME, "talent_scheme_ring_fence"),
+                                            (POSTED, "london_postings"))
+                         if getattr(model.scenario.levers, lever) is not None]
+        self.flags = np.array(used)
+        self.flag_index = np.full(len(FLAGS), -1)
+        self.flag_index[self.flags] = np.arange(len(used))
+        F = len(used)
+        self.people = np.zeros((N_GRADES, geo.n_districts, N_SEB, N_TYPES, F))
+        self.people[..., 0] = model.baseline_stock4
+        self.M = r.min_steps
+        # ring[j]: people who entered their grade at a step ≡ j (mod M), not yet eligible
+        self.ring = np.zeros((self.M,) + self.people.shape)
+        for j in range(1, self.M):  # at the start, time in grade is uniform over 16 steps
+            self.ring[j] = self.people / START_TENURE_STEPS
+        self.held = np.zeros_like(self.posts3)
+        self.cohorts: list[_Cohort] = []
+        wt = weight_table(r)[:, :, :, self.flags, :]  # (G, S, T, F, vp)
+        self.wtab = np.ascontiguousarray(wt)
+        self.ltab = lateral_table(r)
+        self.flag_after = np.ascontiguousarray(self.flag_index[r.flag_after[self.flags]])
+        self.flag_hazard = r.flag_hazard[self.flags]
+        self.adv_area = np.where(geo.area_is_london, r.london_advantage, 1.0)
+        self.leave = r.area_leave
+        self.pull = np.where(geo.is_london, r.london_pull, 1.0)
+        self.kernel = np.ascontiguousarray(r.kernel.astype(np.float64))  # (A, D)
         self.kernel_t = np.ascontiguousarray(self.kernel.T)
-        self.area = geo.area.astype(np.int64)
-        self.n_areas = geo.n_areas
-        self._posts_facts = None  # cached while posts stay put
-        self.recruit_pdf = np.diff(np.concatenate(
-            [np.zeros(r.recruit_cdf.shape[:2] + (1,)), r.recruit_cdf], axis=2), axis=2)
-        self.national_pdf = np.ascontiguousarray(np.diff(np.concatenate(
-            [np.zeros((N_GRADES, 1)), model.national_cdf], axis=1), axis=1))
-        self.no_freeze = np.ones((N_GRADES, geo.n_districts))
-        self.mentored_share = 0.0
-        self._wave_cells: dict[int, _WaveCells] = {}
+        self.recruit_pdf = np.diff(r.recruit_cdf, axis=2, prepend=0.0)
+        self.national_pdf = np.diff(r.national_cdf, axis=1, prepend=0.0)
+        self._wave_cells: dict[int, tuple] = {}
         self.moved_cells: dict[tuple[int, int], np.ndarray] = {}  # (wave, year) -> posts
 
     # --- timeline interface ----------------------------------------------------------------
     def available(self, plan) -> float:
-        return _matching_posts(self.posts4, self._cells(plan).origins, plan.grade_mask,
-                               plan.profession, plan.role)
-
-    def annual_lever(self, name: str, spec) -> None:
-        if name == "mentoring":
-            self.mentored_share = spec.coverage
+        movable = (self.posts3 - self.held)[plan.grade_mask][:, plan.origin_mask]
+        return float(movable[..., plan.type_mask].sum())
 
     def result(self) -> ReplicationResult:
         columns = {"wave": [], "year": [], "from": [], "to": [], "posts": []}
         for (wave, year), amount in self.moved_cells.items():
-            cells = self._wave_cells[wave]
+            origins, districts = self._wave_cells[wave][:2]
             i, j = np.nonzero(amount)
             for column, values in zip(columns.values(), (
-                    np.full(len(i), wave), np.full(len(i), year), cells.origins[i],
-                    cells.districts[j], amount[i, j]), strict=True):
+                    np.full(len(i), wave), np.full(len(i), year), origins[i],
+                    districts[j], amount[i, j]), strict=True):
                 column.append(values)
         moves = pd.DataFrame({name: np.concatenate(parts) if parts else np.empty(0, np.int64)
                               for name, parts in columns.items()})
@@ -126,420 +120,710 @@ class _ExpectedRun(RunState):
 
     # --- one step ------------------------------------------------------------------------
     def step(self):
-        rules = self.rules()
-        self.entered[:] = 0.0
-        for plan, per_dest in self.take_pending():
+        m, r, geo = self.m, self.m.rules, self.m.geo
+        k = self.step_index
+        M = self.M
+        self.ring[k % M] = 0.0  # entrants of step k - M are eligible from now on
+        _expire(self.people, self.ring, self.flag_hazard)
+        for event in r.events_at(k):
+            self._event(event, k)
+        for plan, per_dest, _ in self.take_pending():
             self._move(plan, per_dest)
-        posts, policy_share, posts_area_below, grade_size = self._posts()
-        r = self._rule_arrays(rules)
-        self.to_london += _step_kernel(
-            self.stock, self.exits, self.exposure, self.promotions, self.entered, self.recent,
-            self.recent_head, self.recent_total, posts, posts_area_below, policy_share,
-            r["w_grade"], rules.policy_match_weight, grade_size, rules.exit_q,
-            rules.lateral_share, r["internal"], r["odds"], r["wr_factor"], r["will"],
-            self.kernel, self.kernel_t, self.area, self.n_areas, self.m.geo.is_london,
-            r["ext_keep"], self.recruit_pdf, float(self.m.steps_per_year))
-        if self.min_steps:
-            self.recent_head = (self.recent_head + 1) % self.min_steps
+        away = sum((c.people for c in self.cohorts), np.zeros_like(self.people))
+        _exits(self.people, self.ring, away, self.exits, r.exit_q, r.posting_district)
+        for c in self.cohorts:  # their share of those exits
+            c.people *= (1.0 - r.exit_q)[:, None, None, None, None]
+        self.held = _held(self.cohorts, self.posts3.shape)
+        ring_now = self.ring.sum(axis=0)
+        fresh = np.zeros_like(self.people)  # this step's entrants into a new grade
+        returned = np.zeros_like(self.people)  # lateral movers: eligible again next step
+        to_london = np.zeros(N_SEB)
+        from_london = np.zeros(N_SEB)
+        _fill(self.people, ring_now, self.posts3, self.held, fresh, returned,
+              self.promotions, to_london, from_london, self.cross_area, self.wtab, self.ltab,
+              self.flag_after, self.adv_area, self.leave, self.kernel, self.kernel_t, geo.area,
+              geo.n_areas, geo.is_london, self.pull, r.lateral_share, r.internal_share,
+              r.reach, r.willingness, float(r.will_mult[k]), float(r.scs_low_target[k]),
+              r.freeze[k], self.recruit_pdf)
+        self.to_london += to_london
+        self.from_london += from_london
+        self.ring[k % M] += fresh
+        self.people += returned
+        away = sum((c.people for c in self.cohorts), np.zeros_like(self.people))
+        self.stock = _reported(self.people, away, r.posting_district)
+        self.exposure += self.stock / m.steps_per_year
         self.step_index += 1
 
-    def _rule_arrays(self, rules) -> dict:
-        """What the kernel needs from this step's rules, kept while the rules stay the same."""
-        if self._rules_cache is not None and self._rules_cache[0] is rules \
-                and self._rules_cache[1] == self.mentored_share:
-            return self._rules_cache[2]
-        odds = rules.seb_odds.copy()
-        if rules.mentoring_multiplier != 1.0:  # mentoring spread over the low-SEB pool
-            odds[:, LOW] *= 1 + self.mentored_share * (rules.mentoring_multiplier - 1)
-        odds = np.ascontiguousarray(odds[1:])
-        w_grade = promotion_envelope(rules)[1:]
-        ext_keep = self.no_freeze
-        if rules.freeze_share > 0:  # a London recruitment freeze leaves some posts empty
-            blocked = rules.freeze_grades[:, None] & self.m.geo.is_london[None, :]
-            ext_keep = np.where(blocked, 1 - rules.freeze_share, 1.0)
-        internal = rules.internal_share.copy()
-        internal[0] = 0.0
-        arrays = {
-            "odds": odds, "w_grade": w_grade, "ext_keep": ext_keep, "internal": internal,
-            "will": rules.willingness * rules.support_willingness,
-            "wr_factor": odds * rules.willingness[None, :] * rules.support_willingness,
-        }
-        self._rules_cache = (rules, self.mentored_share, arrays)
-        return arrays
+    def year_end(self, year_number: int):
+        away = sum((c.people for c in self.cohorts), np.zeros_like(self.people))
+        posts = self.posts3.copy()
+        posts[:, self.m.rules.posting_district, PRIVATE_OFFICE] += away.sum(axis=(1, 2, 3, 4))
+        self._record_year(year_number, posts)
 
-    def _posts(self):
-        """Post counts and what follows from them, recomputed only after posts move."""
-        if self._posts_facts is None:
-            p4 = self.posts4
-            posts = p4[:, :, 0, 0] + p4[:, :, 0, 1] + p4[:, :, 1, 0] + p4[:, :, 1, 1]  # (G, D)
-            policy = p4[1:, :, POLICY, 0] + p4[1:, :, POLICY, 1]
-            policy_share = policy / np.maximum(posts[1:], TINY)
-            A = self.n_areas  # posts of the candidate blocks of promotions, by (grade, area)
-            cell = np.arange(N_GRADES - 1)[:, None] * A + self.area[None, :]
-            area_posts = np.bincount(cell.ravel(), weights=posts[:-1].ravel(),
-                                     minlength=(N_GRADES - 1) * A).reshape(N_GRADES - 1, A)
-            self._posts_facts = (np.ascontiguousarray(posts), policy_share, area_posts,
-                                 np.maximum(posts.sum(axis=1), TINY))
-        return self._posts_facts
+    # --- lever events ----------------------------------------------------------------------
+    def _event(self, event, k: int) -> None:
+        """Carry out a lever event in expectation (see :mod:`placesim.levers`)."""
+        p, ring = self.people, self.ring
+        in_grades = event.grades[:, None, None, None, None]
+        fi = self.flag_index
+        if event.kind == MENTOR_ENROL:
+            none, ment = fi[NONE], fi[MENTORED]
+            pool = (p[..., LOW, :, none] * event.grades[:, None, None]).sum()
+            already = (p[..., LOW, :, ment] * event.grades[:, None, None]).sum()
+            n = max(event.coverage * (pool + already) - already, 0.0)
+            frac = min(n / pool, 1.0) if pool > 0 else 0.0
+            for arr in (p, *ring):
+                moved = arr[..., LOW, :, none] * event.grades[:, None, None] * frac
+                arr[..., LOW, :, none] -= moved
+                arr[..., LOW, :, ment] += moved
+        elif event.kind == MENTOR_END:
+            none, ment = fi[NONE], fi[MENTORED]
+            for arr in (p, *ring):
+                arr[..., none] += arr[..., ment]
+                arr[..., ment] = 0.0
+        elif event.kind == SCHEME_ENROL:
+            open_states = [i for i in (fi[NONE], fi[MENTORED]) if i >= 0]
+            low_pool = sum((p[:, :, LOW, :, i] * event.grades[:, None, None]).sum()
+                           for i in open_states)
+            total = sum((p[..., i] * in_grades[..., 0]).sum() for i in open_states)
+            n_low = min(round(event.places * event.low_share), low_pool)
+            f_low = n_low / low_pool if low_pool > 0 else 0.0
+            rest = total - n_low
+            f_rest = min((event.places - n_low) / rest, 1.0) if rest > 0 else 0.0
+            frac = np.full(N_SEB, f_rest)
+            frac[LOW] = f_low + (1 - f_low) * f_rest
+            sch = fi[SCHEME]
+            for arr in (p, *ring):
+                for i in open_states:
+                    moved = arr[..., i] * in_grades[..., 0] * frac[None, None, :, None]
+                    arr[..., i] -= moved
+                    arr[..., sch] += moved
+        elif event.kind == POSTING_ENROL:
+            regional = ~self.m.geo.is_london
+            sel = in_grades[..., 0] * regional[None, :, None, None]
+            open_states = [i for i in (fi[NONE], fi[MENTORED]) if i >= 0]
+            pool = sum((p[..., i] * sel).sum() for i in open_states)
+            frac = min(event.places / pool, 1.0) if pool > 0 else 0.0
+            cohort = np.zeros_like(p)
+            for i in open_states:
+                cohort[..., i] = p[..., i] * sel * frac
+                for arr in ring:
+                    arr[..., i] -= arr[..., i] * sel * frac
+            p -= cohort
+            self.cohorts.append(_Cohort(k + self.m.rules.posting_steps, cohort))
+            self._posts_version += 1
+        elif event.kind == POSTING_RETURN:
+            back = [c for c in self.cohorts if c.back == k]
+            self.cohorts = [c for c in self.cohorts if c.back != k]
+            post = fi[POSTED]
+            for c in back:
+                home = c.people.sum(axis=4)
+                p[..., post] += home
+                ring[(k + 1) % self.M][..., post] += home  # promotable from the next step
+            self._posts_version += 1
+        self.held = _held(self.cohorts, self.posts3.shape)
 
-    def _cells(self, plan) -> _WaveCells:
+    # --- relocation waves ------------------------------------------------------------------
+    def _cells(self, plan) -> tuple:
         cells = self._wave_cells.get(plan.index)
         if cells is None:
-            cells = self._wave_cells[plan.index] = _WaveCells.of(plan, self.m.geo)
+            groups = [np.asarray(d, np.int64) for d, _, _ in plan.destinations]
+            entries = np.concatenate(groups)
+            group = np.repeat(np.arange(len(groups)), [len(d) for d in groups])
+            districts, of_entry = np.unique(entries, return_inverse=True)
+            size = np.array([len(d) for d in groups], float)[group]
+            cells = (np.flatnonzero(plan.origin_mask), districts, entries, group, size,
+                     of_entry)
+            self._wave_cells[plan.index] = cells
         return cells
 
     def _move(self, plan, per_dest):
         """Move posts of one wave tranche to all its destinations at once, in expectation."""
-        m, geo, cells = self.m, self.m.geo, self._cells(plan)
+        geo = self.m.geo
+        origins, districts, entries, group, size, of_entry = self._cells(plan)
         n = float(per_dest.sum())
-        share = per_dest[cells.group] / n / cells.group_size  # of the tranche, per entry
-        take = share > 0
+        f = per_dest[group] / n / size  # share of the tranche going to each entry
+        take = f > 0
         if not take.any():
             return
-        support, support_gbp = self.relocation_support(plan)
+        support, _ = self.relocation_support(plan)
         movers, leavers, moved_o = _move_kernel(
-            self.stock, self.posts4, self.entered, cells.origins, plan.grade_mask,
-            plan.profession, plan.role, n, cells.entries[take], share[take], geo.distance_km,
-            plan.accept_by_grade, plan.per_100km, support, plan.high_seb_multiplier,
-            plan.redeploy_share, plan.backfill_anywhere, self.national_pdf, self.area,
-            self.n_areas)
+            self.people, self.ring, self.posts3, self.held, origins, plan.grade_mask,
+            plan.type_mask, n, entries[take], f[take], geo.distance_km, plan.accept_by_grade,
+            plan.per_100km, support, plan.high_seb_multiplier, plan.redeploy_share,
+            plan.backfill_anywhere, self.national_pdf, geo.area, geo.n_areas,
+            self.ring_slot())
         if not moved_o.any():
             return
-        self._posts_facts = None
-        f = np.bincount(cells.district_of_entry, weights=share,
-                        minlength=len(cells.districts))  # share per destination district
+        self._posts_version += 1
+        share = np.bincount(of_entry, weights=f, minlength=len(districts))
+        amount = moved_o[:, None] * share[None, :]
         key = (plan.index, self.year)
-        amount = moved_o[:, None] * f[None, :]
-        if key in self.moved_cells:
-            self.moved_cells[key] += amount
-        else:
-            self.moved_cells[key] = amount
-        moved = moved_o.sum()
-        self.moved_total += moved * f.sum()
-        self.moved_out += (moved_o[geo.is_london[cells.origins]].sum()
-                           * f[~geo.is_london[cells.districts]].sum())
-        self.moved_cold += moved * f[geo.is_coldspot[cells.districts]].sum()
-        self.reloc_movers += movers
-        self.reloc_leavers += leavers
-        self.cost += (movers.sum() * (m.params.cost_mover_gbp + support_gbp)
-                      + leavers.sum() * m.params.cost_leaver_gbp)
+        self.moved_cells[key] = self.moved_cells.get(key, 0) + amount
+        o_idx, d_idx = np.meshgrid(origins, districts, indexing="ij")
+        self._count_moves(plan, o_idx.ravel(), d_idx.ravel(), amount.ravel())
+        self._count_relocation(plan, movers, leavers)
 
-    def year_end(self, year_number: int):
-        p4 = self.posts4
-        self._record_year(year_number, self._posts()[0].copy(),
-                          p4[:, :, POLICY, 0] + p4[:, :, POLICY, 1],
-                          p4[:, :, 0, PO] + p4[:, :, 1, PO])
+    def ring_slot(self) -> int:
+        """Where this step's entrants go in the ring."""
+        return self.step_index % self.M
 
 
-@njit(cache=True, inline="always")
-def _success(p, rounds):
-    """Chance that ``rounds`` independent draws with acceptance ``p`` find someone."""
-    miss, base, n = 1.0, 1.0 - p, rounds
-    while n:
-        if n & 1:
-            miss *= base
-        base *= base
-        n >>= 1
-    return 1.0 - miss
-
-
-@njit(cache=True, error_model="numpy")
-def _step_kernel(stock, exits, exposure, promotions, entered, recent, recent_head,
-                 recent_total, posts, posts_area_below, policy_share, w_grade,
-                 policy_match_weight, grade_size, exit_q, lat, internal, odds, wr_factor, will,
-                 kernel, kernel_t, area, n_areas, is_london, ext_keep, recruit_pdf,
-                 steps_per_year):
-    """One step of the expected flows, in place; returns promotions into London by SEB.
-
-    Exits at their grade rates; then every grade's vacancies (posts minus people) are filled
-    at once: promotions into grade g draw on grade g-1 and lateral moves on the pool left
-    after promotions out of it — the order of the person-level mode's vacancy chains. Local
-    promotions succeed with the chance that a rejection-sampling search of the area's block
-    succeeds; the rest search nationally, weighted by willingness to move and the relocation
-    kernel (zero within an area, so London's own districts never count as "into London");
-    what is left is recruited from the local labour market. Chains continue next step.
-    People who entered their grade in the last ``len(recent)`` steps (``recent_total``) are
-    not yet eligible; this step's entrants replace the oldest of them.
-    """
-    G, D, S = stock.shape
-    H = G - 1  # grades that can be promoted from
-    A = n_areas
-    R = recent.shape[0]
-    # exits, who is eligible, vacancies by route, and the local candidate pools by area
-    eligible = np.empty((G, D, S))
-    v_lat = np.empty((G, D))
-    v_int = np.empty((G, D))
-    v_ext = np.empty((G, D))
-    w_max = np.empty((H, D))  # the rejection envelope of promotions into grade h + 1
-    w_area = np.zeros((H, A, S))
-    cap = np.zeros((H, A))
-    for g in range(G):
-        q = exit_q[g]
-        for d in range(D):
-            people = 0.0
-            for s in range(S):
-                ex = stock[g, d, s] * q
-                stock[g, d, s] -= ex
-                exits[g, d, s] += ex
-                eligible[g, d, s] = max(stock[g, d, s] - recent_total[g, d, s], 0.0)
-                people += stock[g, d, s]
-            v = max(posts[g, d] - people, 0.0)
-            v_lat[g, d] = v * lat[g]
-            v_int[g, d] = v * (1 - lat[g]) * internal[g]
-            v_ext[g, d] = v - v_lat[g, d] - v_int[g, d]
-            if g < H:
-                w_max[g, d] = w_grade[g] * (1 + policy_share[g, d] * (policy_match_weight - 1))
-                a = area[d]
-                for s in range(S):
-                    e = eligible[g, d, s]
-                    w_area[g, a, s] += e * odds[g, s]
-                    cap[g, a] += e
-
-    # promotions into grades 1.. from the grade below: local stage, by labour-market area
-    w_area_tot = np.zeros((H, A))
-    for h in range(H):
-        for a in range(A):
-            w_area_tot[h, a] = w_area[h, a, 0] + w_area[h, a, 1] + w_area[h, a, 2]
-    want = np.empty((H, D))
-    want_area = np.zeros((H, A))
-    for h in range(H):
-        for d in range(D):
-            a = area[d]
-            acc_p = w_area_tot[h, a] / max(w_max[h, d] * posts_area_below[h, a], 1e-12)
-            acc_p = min(max(acc_p, 0.0), 1.0)
-            want[h, d] = v_int[h + 1, d] * _success(acc_p, LOCAL_ROUNDS)
-            want_area[h, a] += want[h, d]
-    filled = np.empty((H, D))
-    filled_area = np.zeros((H, A))
-    for h in range(H):
-        for d in range(D):
-            a = area[d]
-            scale = cap[h, a] / max(want_area[h, a], 1e-12) if want_area[h, a] > cap[h, a] \
-                else 1.0
-            filled[h, d] = want[h, d] * scale
-            filled_area[h, a] += filled[h, d]
-    # ... applied; what is left of each pool searches for posts elsewhere (remote stage),
-    # weighted by willingness and distance. The (district x district) products run in
-    # float32, everything else in float64.
-    wr = np.empty((H, D, S))
-    wr32 = np.empty((D, H * S), np.float32)  # (source district, grade x SEB)
-    pool_tot = np.zeros(H)
-    for h in range(H):
-        for d in range(D):
-            a = area[d]
-            tot = max(w_area_tot[h, a], 1e-12)
-            for s in range(S):
-                plus = filled[h, d] * (w_area[h, a, s] / tot)
-                minus = eligible[h, d, s] * odds[h, s] / tot * filled_area[h, a]
-                stock[h, d, s] -= minus
-                eligible[h, d, s] -= minus
-                stock[h + 1, d, s] += plus
-                entered[h + 1, d, s] += plus
-                promotions[h + 1, d, s] += minus
-                p = max(eligible[h, d, s], 0.0)
-                pool_tot[h] += p
-                wr[h, d, s] = p * wr_factor[h, s]
-                wr32[d, h * S + s] = wr[h, d, s]
-    reach = np.dot(kernel_t, wr32)  # (destination district, grade x SEB)
-    ratio = np.empty((H, D))
-    ratio32 = np.empty((D, H), np.float32)
-    filled_r = np.empty((H, D))
-    for h in range(H):
-        for d in range(D):
-            z = float(reach[d, h * S]) + float(reach[d, h * S + 1]) + float(reach[d, h * S + 2])
-            a_rem = min(z / (w_max[h, d] * grade_size[h]), 1.0)
-            filled_r[h, d] = (v_int[h + 1, d] - filled[h, d]) * _success(a_rem, REMOTE_ROUNDS)
-            ratio[h, d] = filled_r[h, d] / max(z, 1e-12)
-            ratio32[d, h] = ratio[h, d]
-    back = np.dot(kernel, ratio32)  # (source district, grade)
-    cut = np.ones(H)
-    for h in range(H):
-        taken = 0.0
-        for d in range(D):
-            b = float(back[d, h])
-            for s in range(S):
-                taken += wr[h, d, s] * b
-        over = taken / max(pool_tot[h], 1e-12)
-        if over > 1:  # cannot exceed the pool
-            cut[h] = 1 / max(over, 1e-12)
-    # ... applied; lateral moves within each grade then draw on what is left
-    to_london = np.zeros(S)
-    wl = np.empty((G, D, S))
-    wl32 = np.empty((D, G * S), np.float32)
-    for h in range(H):
-        c = cut[h]
-        for d in range(D):
-            r = ratio[h, d] * c
-            b = float(back[d, h])
-            for s in range(S):
-                minus = wr[h, d, s] * b * c
-                plus = float(reach[d, h * S + s]) * r
-                stock[h, d, s] -= minus
-                eligible[h, d, s] -= minus
-                stock[h + 1, d, s] += plus
-                entered[h + 1, d, s] += plus
-                promotions[h + 1, d, s] += minus
-                if is_london[d]:
-                    to_london[s] += plus
-                wl[h, d, s] = max(eligible[h, d, s], 0.0) * will[s]
-                wl32[d, h * S + s] = wl[h, d, s]
-            v_ext[h + 1, d] += v_int[h + 1, d] - filled[h, d] - filled_r[h, d] * c
-    for d in range(D):  # the top grade is promoted into, not from
-        for s in range(S):
-            wl[H, d, s] = max(eligible[H, d, s], 0.0) * will[s]
-            wl32[d, H * S + s] = wl[H, d, s]
-    reach = np.dot(kernel_t, wl32)
-    ratio = np.empty((G, D))
-    ratio32 = np.empty((D, G), np.float32)
-    for g in range(G):
-        for d in range(D):
-            z = float(reach[d, g * S]) + float(reach[d, g * S + 1]) + float(reach[d, g * S + 2])
-            done = v_lat[g, d] * _success(min(z / grade_size[g], 1.0), REMOTE_ROUNDS)
-            ratio[g, d] = done / max(z, 1e-12)
-            ratio32[d, g] = ratio[g, d]
-            v_ext[g, d] += v_lat[g, d] - done
-    back = np.dot(kernel, ratio32)
-    # ... applied; the rest of the vacancies are filled by recruits from the local labour
-    # market's SEB mix, and this step's entrants replace the oldest recent ones
-    oldest = recent[recent_head] if R else recent_total  # (unused when R == 0)
-    for g in range(G):
-        for d in range(D):
-            r, b = ratio[g, d], float(back[d, g])
-            v = v_ext[g, d] * ext_keep[g, d]
-            for s in range(S):
-                minus = wl[g, d, s] * b
-                stock[g, d, s] += float(reach[d, g * S + s]) * r - minus
-                eligible[g, d, s] -= minus
-                add = v * recruit_pdf[g, d, s]
-                stock[g, d, s] += add
-                entered[g, d, s] += add
-                exposure[g, d, s] += stock[g, d, s] / steps_per_year
-                if R:
-                    recent_total[g, d, s] += entered[g, d, s] - oldest[g, d, s]
-                    oldest[g, d, s] = entered[g, d, s]
-    return to_london
+def _held(cohorts: list[_Cohort], shape) -> np.ndarray:
+    """Posts held at home for people away on postings: (grade, district, post type)."""
+    out = np.zeros(shape)
+    for c in cohorts:
+        out += c.people.sum(axis=(2, 4))
+    return out
 
 
 @njit(cache=True)
-def _matching_posts(posts4, origins, grade_mask, profession, role):
-    """Posts in ``origins`` matching a wave's selector (grades, profession, role; -1: any)."""
-    total = 0.0
-    for g in range(posts4.shape[0]):
-        if grade_mask[g]:
-            for o in origins:
-                for p in range(2):
-                    for r in range(2):
-                        if (profession < 0 or p == profession) and (role < 0 or r == role):
-                            total += posts4[g, o, p, r]
-    return total
+def _expire(people, ring, hazard):
+    """Time-limited programme states end at their rates (to state none)."""
+    F = people.shape[4]
+    for f in range(1, F):
+        h = hazard[f]
+        if h <= 0:
+            continue
+        for arr_i in range(-1, ring.shape[0]):
+            arr = people if arr_i < 0 else ring[arr_i]
+            flat = arr.reshape(-1, F)
+            for c in range(flat.shape[0]):
+                x = flat[c, f] * h
+                flat[c, f] -= x
+                flat[c, 0] += x
+
+
+@njit(cache=True)
+def _exits(people, ring, away, exits, exit_q, posting_district):
+    """Everyone leaves at their grade's rate; exits are recorded (grade, district, seb)."""
+    G, D, S, T, F = people.shape
+    R = ring.shape[0]
+    for g in range(G):
+        q = exit_q[g]
+        for d in range(D):
+            for s in range(S):
+                out = 0.0
+                for t in range(T):
+                    for f in range(F):
+                        x = people[g, d, s, t, f] * q
+                        people[g, d, s, t, f] -= x
+                        out += x
+                        for j in range(R):
+                            ring[j, g, d, s, t, f] *= 1.0 - q
+                        a = away[g, d, s, t, f] * q
+                        exits[g, posting_district, s] += a
+                exits[g, d, s] += out
+
+
+@njit(cache=True)
+def _reported(people, away, posting_district):
+    """(grade, district, seb) headcount: people in post, and people away counted where their
+    posting is."""
+    G, D, S, T, F = people.shape
+    out = np.zeros((G, D, S))
+    for g in range(G):
+        for d in range(D):
+            for s in range(S):
+                x = 0.0
+                a = 0.0
+                for t in range(T):
+                    for f in range(F):
+                        x += people[g, d, s, t, f]
+                        a += away[g, d, s, t, f]
+                out[g, d, s] += x
+                out[g, posting_district, s] += a
+    return out
+
+
+@njit(cache=True)
+def _fill(people, ring_now, posts, held, fresh, returned, promotions, to_london, from_london,
+          cross_area, wtab, ltab, flag_after, adv_area, leave, kernel, kernel_t, area,
+          n_areas, is_london, pull, lateral_share, internal_share, reach, willingness,
+          will_mult, scs_low_target, freeze, recruit_pdf):
+    """A step's vacancies filled in expectation, in place (see the module docstring).
+
+    ``fresh`` receives the people who entered a grade (promotions and recruits: not yet
+    eligible), ``returned`` the lateral movers (eligible from the next step); ``people`` loses
+    those who moved. Promotions are recorded at their origin (grade into, district, seb).
+    """
+    G, D, S, T, F = people.shape
+    A = n_areas
+    H = G - 1
+    # -- eligible people, vacancies by route ------------------------------------------------
+    elig = np.empty_like(people)
+    for g in range(G):
+        for d in range(D):
+            for s in range(S):
+                for t in range(T):
+                    for f in range(F):
+                        elig[g, d, s, t, f] = max(people[g, d, s, t, f]
+                                                  - ring_now[g, d, s, t, f], 0.0)
+    v_lat = np.zeros((G, D, T))
+    v_pro = np.zeros((G, D, T))
+    v_ext = np.zeros((G, D, T))
+    for g in range(G):
+        for d in range(D):
+            for t in range(T):
+                occ = 0.0
+                for s in range(S):
+                    for f in range(F):
+                        occ += people[g, d, s, t, f]
+                v = max(posts[g, d, t] - held[g, d, t] - occ, 0.0)
+                v_lat[g, d, t] = v * lateral_share[g]
+                if g > 0:
+                    v_pro[g, d, t] = v * (1 - lateral_share[g]) * internal_share[g]
+                v_ext[g, d, t] = v - v_lat[g, d, t] - v_pro[g, d, t]
+    # -- start-of-step choice weights by (grade from, area, seb, state, vacancy is policy) --
+    wsf = np.zeros((H, A, S, F, 2))
+    for h in range(H):
+        for d in range(D):
+            a = area[d]
+            c = adv_area[a]
+            for s in range(S):
+                for t in range(T):
+                    for f in range(F):
+                        e = elig[h, d, s, t, f]
+                        if e > 0:
+                            wsf[h, a, s, f, 0] += e * wtab[h, s, t, f, 0] * c
+                            wsf[h, a, s, f, 1] += e * wtab[h, s, t, f, 1] * c
+    lsf = np.zeros((G, A, S, F, 2))
+    for g in range(G):
+        for d in range(D):
+            a = area[d]
+            for s in range(S):
+                for t in range(T):
+                    for f in range(F):
+                        e = elig[g, d, s, t, f]
+                        if e > 0:
+                            lsf[g, a, s, f, 0] += e * ltab[s, t, 0]
+                            lsf[g, a, s, f, 1] += e * ltab[s, t, 1]
+    # remote masses by (district, grade from, seb, state, vp): over other areas, kernel x
+    # candidates' weights x willingness
+    wr = np.empty((A, H * S * F * 2))
+    for a in range(A):
+        i = 0
+        for h in range(H):
+            for s in range(S):
+                for f in range(F):
+                    for vp in range(2):
+                        wr[a, i] = wsf[h, a, s, f, vp] * willingness[s] * leave[a]
+                        i += 1
+    rem = np.dot(kernel_t, wr).reshape(D, H, S, F, 2)
+    # -- promotions: each vacancy's choice mass, boost for the SCS1 target ------------------
+    ratio = np.zeros((G, D, T, S))  # promotions per unit of choice mass, by candidate seb
+    shortfall = np.zeros((G, D, T))
+    for g in range(1, G):
+        h = g - 1
+        for d in range(D):
+            a = area[d]
+            rf = reach[g] * will_mult * pull[d]
+            for vp in range(2):
+                loc = np.zeros(S)
+                rmt = np.zeros(S)
+                for s in range(S):
+                    for f in range(F):
+                        loc[s] += wsf[h, a, s, f, vp]
+                        rmt[s] += rem[d, h, s, f, vp] * rf
+                boost = np.ones(S)
+                if g == SCS1 and scs_low_target > 0:
+                    tot = loc.sum() + rmt.sum()
+                    low = loc[LOW] + rmt[LOW]
+                    if 0 < low < scs_low_target * tot:
+                        p = low / tot
+                        boost[LOW] = scs_low_target * (1 - p) / (p * (1 - scs_low_target))
+                mass = 0.0
+                for s in range(S):
+                    mass += (loc[s] + rmt[s]) * boost[s]
+                for t in range(T):
+                    if (t != OTHER) != (vp == 1):
+                        continue
+                    v = v_pro[g, d, t]
+                    if v <= 0:
+                        continue
+                    if mass <= 0:
+                        shortfall[g, d, t] += v
+                        continue
+                    for s in range(S):
+                        ratio[g, d, t, s] = v / mass * boost[s]
+    # -- outflows of candidates: local part, and remote part through the kernel -------------
+    qloc = np.zeros((H, A, S, 2))
+    qd = np.zeros((D, H * S * 2))
+    for g in range(1, G):
+        h = g - 1
+        for d in range(D):
+            a = area[d]
+            rf = reach[g] * will_mult * pull[d]
+            for t in range(T):
+                vp = 1 if t != OTHER else 0
+                for s in range(S):
+                    q = ratio[g, d, t, s]
+                    if q > 0:
+                        qloc[h, a, s, vp] += q
+                        qd[d, (h * S + s) * 2 + vp] += q * rf
+    qrem = np.dot(kernel, qd).reshape(A, H, S, 2)
+    taken = np.zeros((H, D, S, T, F))
+    block_out = np.zeros((H, A))
+    block_have = np.zeros((H, A))
+    for h in range(H):
+        for d in range(D):
+            a = area[d]
+            c = adv_area[a]
+            for s in range(S):
+                for t in range(T):
+                    for f in range(F):
+                        e = elig[h, d, s, t, f]
+                        if e <= 0:
+                            continue
+                        block_have[h, a] += e
+                        x = 0.0
+                        for vp in range(2):
+                            x += e * wtab[h, s, t, f, vp] * c * (
+                                qloc[h, a, s, vp] + willingness[s] * leave[a]
+                                * qrem[a, h, s, vp])
+                        taken[h, d, s, t, f] = x
+                        block_out[h, a] += x
+    cap = np.ones((H, A))  # a block cannot give more people than it has
+    for h in range(H):
+        for a in range(A):
+            if block_out[h, a] > block_have[h, a] > 0:
+                cap[h, a] = block_have[h, a] / block_out[h, a]
+            elif block_have[h, a] <= 0:
+                cap[h, a] = 0.0
+    for h in range(H):
+        for d in range(D):
+            a = area[d]
+            lon = is_london[d]
+            c = adv_area[a]
+            for s in range(S):
+                out = 0.0
+                for t in range(T):
+                    for f in range(F):
+                        x = taken[h, d, s, t, f] * cap[h, a]
+                        if x > 0:
+                            people[h, d, s, t, f] -= x
+                            elig[h, d, s, t, f] -= x
+                            out += x
+                            if lon:  # the part that went to posts outside London
+                                y = 0.0
+                                for vp in range(2):
+                                    y += wtab[h, s, t, f, vp] * c * willingness[s] \
+                                        * leave[a] * qrem[a, h, s, vp]
+                                from_london[s] += (elig[h, d, s, t, f] + x) * y * cap[h, a]
+                promotions[h + 1, d, s] += out
+    # -- arrivals: local from the own area, remote through the kernel ----------------------
+    capped = np.zeros((A, H * S * F * 2))
+    for a in range(A):
+        i = 0
+        for h in range(H):
+            for s in range(S):
+                for f in range(F):
+                    for vp in range(2):
+                        capped[a, i] = (wsf[h, a, s, f, vp] * willingness[s] * leave[a]
+                                        * cap[h, a])
+                        i += 1
+    rem_c = np.dot(kernel_t, capped).reshape(D, H, S, F, 2)
+    for g in range(1, G):
+        h = g - 1
+        for d in range(D):
+            a = area[d]
+            rf = reach[g] * will_mult * pull[d]
+            for t in range(T):
+                vp = 1 if t != OTHER else 0
+                got = 0.0
+                for s in range(S):
+                    q = ratio[g, d, t, s]
+                    if q <= 0:
+                        continue
+                    for f in range(F):
+                        lx = wsf[h, a, s, f, vp] * cap[h, a] * q
+                        rx = rem_c[d, h, s, f, vp] * rf * q
+                        nf = flag_after[f, g]
+                        fresh[g, d, s, t, nf] += lx + rx
+                        people[g, d, s, t, nf] += lx + rx
+                        got += lx + rx
+                        cross_area[g] += rx
+                        if is_london[d]:
+                            to_london[s] += rx
+                v_ext[g, d, t] += max(v_pro[g, d, t] - got, 0.0) + shortfall[g, d, t]
+    # -- lateral moves: area by start-of-step weights, people from who is left -------------
+    lat_tot = np.zeros((G, A, 2))
+    for g in range(G):
+        for a in range(A):
+            for s in range(S):
+                for f in range(F):
+                    lat_tot[g, a, 0] += lsf[g, a, s, f, 0]
+                    lat_tot[g, a, 1] += lsf[g, a, s, f, 1]
+    for g in range(G):  # London's hold on its staff
+        for a in range(A):
+            lat_tot[g, a, 0] *= leave[a]
+            lat_tot[g, a, 1] *= leave[a]
+    lt = np.empty((A, G * 2))
+    for a in range(A):
+        for g in range(G):
+            lt[a, g * 2] = lat_tot[g, a, 0]
+            lt[a, g * 2 + 1] = lat_tot[g, a, 1]
+    lmass = np.dot(kernel_t, lt).reshape(D, G, 2)  # each vacancy's lateral choice mass
+    lq = np.zeros((D, G * 2))
+    for g in range(G):
+        for d in range(D):
+            for t in range(T):
+                vp = 1 if t != OTHER else 0
+                v = v_lat[g, d, t]
+                if v <= 0:
+                    continue
+                if lmass[d, g, vp] <= 0:
+                    v_ext[g, d, t] += v
+                    continue
+                lq[d, g * 2 + vp] += v / lmass[d, g, vp]
+    lflow = np.dot(kernel, lq).reshape(A, G, 2)  # posts each area's pool is asked to fill
+    # who is left in each area, by (seb, state): the composition of lateral movers
+    left = np.zeros((G, A, S, F, 2))
+    for g in range(G):
+        for d in range(D):
+            a = area[d]
+            for s in range(S):
+                for t in range(T):
+                    for f in range(F):
+                        e = elig[g, d, s, t, f]
+                        if e > 0:
+                            left[g, a, s, f, 0] += e * ltab[s, t, 0]
+                            left[g, a, s, f, 1] += e * ltab[s, t, 1]
+    lcap = np.ones((G, A, 2))
+    have = np.zeros((G, A))
+    for g in range(G):
+        for d in range(D):
+            a = area[d]
+            for s in range(S):
+                for t in range(T):
+                    for f in range(F):
+                        have[g, a] += max(elig[g, d, s, t, f], 0.0)
+    for g in range(G):
+        for a in range(A):
+            want = lat_tot[g, a, 0] * lflow[a, g, 0] + lat_tot[g, a, 1] * lflow[a, g, 1]
+            if want > have[g, a]:
+                scale = have[g, a] / want if want > 0 else 0.0
+                lcap[g, a, 0] = scale
+                lcap[g, a, 1] = scale
+    for g in range(G):
+        for d in range(D):
+            a = area[d]
+            for vp in range(2):
+                tot = 0.0
+                for s in range(S):
+                    for f in range(F):
+                        tot += left[g, a, s, f, vp]
+                if tot <= 0:
+                    continue
+                amount = lat_tot[g, a, vp] * lflow[a, g, vp] * lcap[g, a, vp]
+                for s in range(S):
+                    for t in range(T):
+                        for f in range(F):
+                            e = elig[g, d, s, t, f]
+                            if e > 0:
+                                x = amount * e * ltab[s, t, vp] / tot
+                                people[g, d, s, t, f] -= x
+    comp = np.zeros((A, G * S * F * 2))
+    for g in range(G):
+        for a in range(A):
+            for vp in range(2):
+                tot = 0.0
+                for s in range(S):
+                    for f in range(F):
+                        tot += left[g, a, s, f, vp]
+                if tot <= 0:
+                    continue
+                for s in range(S):
+                    for f in range(F):
+                        comp[a, ((g * S + s) * F + f) * 2 + vp] = (
+                            lat_tot[g, a, vp] * lcap[g, a, vp] * left[g, a, s, f, vp] / tot)
+    arr = np.dot(kernel_t, comp).reshape(D, G, S, F, 2)
+    for g in range(G):
+        for d in range(D):
+            for t in range(T):
+                vp = 1 if t != OTHER else 0
+                v = v_lat[g, d, t]
+                if v <= 0 or lmass[d, g, vp] <= 0:
+                    continue
+                q = v / lmass[d, g, vp]
+                got = 0.0
+                for s in range(S):
+                    for f in range(F):
+                        x = arr[d, g, s, f, vp] * q
+                        returned[g, d, s, t, f] += x
+                        got += x
+                v_ext[g, d, t] += max(v - got, 0.0)
+    # -- recruits: from the local labour market, unless a freeze blocks them ----------------
+    for g in range(G):
+        for d in range(D):
+            keep = 1.0 - freeze[g] if is_london[d] else 1.0
+            for t in range(T):
+                v = v_ext[g, d, t] * keep
+                if v <= 0:
+                    continue
+                for s in range(S):
+                    x = v * recruit_pdf[g, d, s]
+                    people[g, d, s, t, 0] += x
+                    fresh[g, d, s, t, 0] += x
+
+
+@njit(cache=True)
+def _expected_min(x, y):
+    """E[min(X, Y)] for independent counts with means x and y (variances equal to the means,
+    normal approximation): the places a step's redeployments find when both the people to
+    place and the vacancies are random."""
+    s = np.sqrt(x + y)
+    if s <= 0:
+        return min(x, y)
+    m = (y - x) / s  # standardised margin of vacancies over people
+    phi = np.exp(-0.5 * m * m) / np.sqrt(2 * np.pi)
+    shortfall = s * (phi - m * 0.5 * math.erfc(m / np.sqrt(2.0)))  # E[(X - Y)+]
+    return max(x - shortfall, 0.0)
 
 
 @njit(cache=True, error_model="numpy")
-def _move_kernel(stock, posts4, entered, origins, grade_mask, profession, role, n, dests, f,
+def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, dests, f,
                  distance_km, accept_by_grade, per_100km, support, high_seb_multiplier,
-                 redeploy_share, backfill_anywhere, national_pdf, area, n_areas):
+                 redeploy_share, backfill_anywhere, national_pdf, area, n_areas, ring_slot):
     """Move ``n`` posts matching a selector from ``origins`` to ``dests`` (shares ``f``).
 
-    Posts leave each matching (grade, origin, profession, role) cell in proportion; their
-    incumbents accept with a probability by grade, SEB and distance (times relocation
-    support), and of the rest a share is redeployed into same-grade vacancies of their own
-    area while there are any, and the others leave. With ``backfill_anywhere`` the posts left
-    empty are filled at once from the national mix. Returns (movers by SEB, leavers by SEB,
-    posts moved out of each origin).
+    Posts leave each matching (grade, origin, post type) cell in proportion (posts held for
+    people away excluded), their incumbents with them; incumbents accept with a probability
+    by grade, SEB and distance (times relocation support); of the rest a share is redeployed
+    into the same-grade vacancies of their own area (any post type, each district in
+    proportion to its vacancies) while there are any — in expectation, the expected minimum of
+    people and vacancies (:func:`_expected_min`) — and the others leave. With
+    ``backfill_anywhere`` the posts that arrive empty are filled at once from the national
+    mix. Returns (movers by SEB, leavers by SEB, posts moved out of each origin).
     """
-    G, D, S = stock.shape
+    G, D, S, T, F = people.shape
+    R = ring.shape[0]
     n_origins, M = len(origins), len(dests)
-    total = _matching_posts(posts4, origins, grade_mask, profession, role)
+    total = 0.0
+    for g in range(G):
+        if grade_mask[g]:
+            for o in origins:
+                for t in range(T):
+                    if type_mask[t]:
+                        total += max(posts[g, o, t] - held[g, o, t], 0.0)
     movers_s = np.zeros(S)
     leavers_s = np.zeros(S)
     moved_o = np.zeros(n_origins)
     if total <= 0:
         return movers_s, leavers_s, moved_o
     share = min(n / total, 1.0)
-    people = np.zeros((G, n_origins, S))  # incumbents of the moved posts
-    moved_g = np.zeros(G)
-    leaving = np.zeros((n_origins, 2, 2))
+    moved = np.zeros((G, n_origins, T))
+    # every origin's posts leave before any arrive, so a destination that is also an origin
+    # does not send on posts it has just received
     for g in range(G):
         if not grade_mask[g]:
             continue
-        # every origin's posts leave before any arrive, so a destination that is also an
-        # origin does not send on posts it has just received
         for i in range(n_origins):
             o = origins[i]
-            before = posts4[g, o, 0, 0] + posts4[g, o, 0, 1] + posts4[g, o, 1, 0] \
-                + posts4[g, o, 1, 1]
-            moved = 0.0
-            for p in range(2):
-                for r in range(2):
-                    x = 0.0
-                    if (profession < 0 or p == profession) and (role < 0 or r == role):
-                        x = posts4[g, o, p, r] * share
-                        posts4[g, o, p, r] -= x
-                    leaving[i, p, r] = x
-                    moved += x
-            moved_o[i] += moved
-            moved_g[g] += moved
-            if before > 0:
-                for s in range(S):
-                    people[g, i, s] = stock[g, o, s] * (moved / before)
-        for i in range(n_origins):
-            for p in range(2):
-                for r in range(2):
-                    for j in range(M):
-                        posts4[g, dests[j], p, r] += leaving[i, p, r] * f[j]
-    decay = np.empty((n_origins, M))
-    for i in range(n_origins):
-        for j in range(M):
-            decay[i, j] = per_100km ** (distance_km[origins[i], dests[j]] / 100.0)
-    stay = np.zeros((G, n_origins, S))
-    arrived = np.zeros((G, M))
+            for t in range(T):
+                movable = max(posts[g, o, t] - held[g, o, t], 0.0)
+                if not type_mask[t] or movable <= 0:
+                    continue
+                x = movable * share
+                moved[g, i, t] = x
+                posts[g, o, t] -= x
+                moved_o[i] += x
     for g in range(G):
-        if moved_g[g] == 0:
-            continue
+        for i in range(n_origins):
+            for t in range(T):
+                for j in range(M):
+                    posts[g, dests[j], t] += moved[g, i, t] * f[j]
+    stay = np.zeros((G, n_areas, S, F))  # incumbents who do not move, by origin area
+    stay_ring = np.zeros((R, G, n_areas, S, F))
+    arrived = np.zeros((G, M, T))
+    for g in range(G):
         for i in range(n_origins):
             o = origins[i]
-            for s in range(S):
-                for j in range(M):
-                    inc = people[g, i, s] * f[j]
-                    p = accept_by_grade[g] * decay[i, j] * support
-                    if s == 0:
-                        p *= high_seb_multiplier
-                    mv = inc * min(p, 1.0)
-                    stock[g, o, s] -= inc
-                    stock[g, dests[j], s] += mv
-                    arrived[g, j] += mv
-                    movers_s[s] += mv
-                    stay[g, i, s] += inc - mv
+            a = area[o]
+            for t in range(T):
+                movable = moved[g, i, t] / share if share > 0 else 0.0
+                if moved[g, i, t] <= 0 or movable <= 0:
+                    continue
+                fr = share  # the same share of the cell's incumbents
+                for s in range(S):
+                    for fl in range(F):
+                        inc = people[g, o, s, t, fl] * fr
+                        people[g, o, s, t, fl] -= inc
+                        for j in range(M):
+                            p = accept_by_grade[g] * per_100km ** (
+                                distance_km[o, dests[j]] / 100.0) * support
+                            if s == 0:
+                                p *= high_seb_multiplier
+                            p = min(p, 1.0)
+                            mv = inc * f[j] * p
+                            people[g, dests[j], s, t, fl] += mv
+                            arrived[g, j, t] += mv
+                            movers_s[s] += mv
+                            stay[g, a, s, fl] += inc * f[j] * (1 - p)
+                        for r in range(R):
+                            part = ring[r, g, o, s, t, fl] * fr
+                            ring[r, g, o, s, t, fl] -= part
+                            for j in range(M):
+                                p = accept_by_grade[g] * per_100km ** (
+                                    distance_km[o, dests[j]] / 100.0) * support
+                                if s == 0:
+                                    p *= high_seb_multiplier
+                                p = min(p, 1.0)
+                                ring[r, g, dests[j], s, t, fl] += part * f[j] * p
+                                stay_ring[r, g, a, s, fl] += part * f[j] * (1 - p)
     # redeployed: into same-grade vacancies of their own area, while there are any
+    vac = np.zeros((G, D, T))
     vac_area = np.zeros((G, n_areas))
     for g in range(G):
         for d in range(D):
-            v = posts4[g, d, 0, 0] + posts4[g, d, 0, 1] + posts4[g, d, 1, 0] + posts4[g, d, 1, 1] \
-                - (stock[g, d, 0] + stock[g, d, 1] + stock[g, d, 2])
-            vac_area[g, area[d]] += max(v, 0.0)
-    want = np.zeros((G, n_areas))
+            for t in range(T):
+                occ = 0.0
+                for s in range(S):
+                    for fl in range(F):
+                        occ += people[g, d, s, t, fl]
+                v = max(posts[g, d, t] - held[g, d, t] - occ, 0.0)
+                vac[g, d, t] = v
+                vac_area[g, area[d]] += v
     for g in range(G):
-        for i in range(n_origins):
+        for a in range(n_areas):
+            want = 0.0
             for s in range(S):
-                want[g, area[origins[i]]] += stay[g, i, s] * redeploy_share
-    for g in range(G):
-        for i in range(n_origins):
-            a = area[origins[i]]
-            rate = min(want[g, a], vac_area[g, a]) / max(want[g, a], 1e-12) \
-                if want[g, a] > 0 else 0.0
+                for fl in range(F):
+                    want += stay[g, a, s, fl] * redeploy_share
+            if want <= 0:
+                continue
+            rate = _expected_min(want, vac_area[g, a]) / want
             for s in range(S):
-                red = stay[g, i, s] * redeploy_share
-                placed = red * rate
-                stock[g, origins[i], s] += placed  # kept in their origin district
-                leavers_s[s] += stay[g, i, s] * (1 - redeploy_share) + red - placed
+                for fl in range(F):
+                    st = stay[g, a, s, fl]
+                    got = st * redeploy_share * rate
+                    leavers_s[s] += st - got
+                    if got <= 0:
+                        continue
+                    ring_part = np.zeros(R)
+                    for r in range(R):
+                        ring_part[r] = stay_ring[r, g, a, s, fl] * redeploy_share * rate
+                    for d in range(D):
+                        if area[d] != a:
+                            continue
+                        for t in range(T):
+                            w = vac[g, d, t] / vac_area[g, a]
+                            if w > 0:
+                                people[g, d, s, t, fl] += got * w
+                                for r in range(R):
+                                    ring[r, g, d, s, t, fl] += ring_part[r] * w
     if backfill_anywhere:
         for g in range(G):
             for j in range(M):
-                empty = max(moved_g[g] * f[j] - arrived[g, j], 0.0)
-                for s in range(S):
-                    add = empty * national_pdf[g, s]
-                    stock[g, dests[j], s] += add
-                    entered[g, dests[j], s] += add
+                for t in range(T):
+                    into = 0.0
+                    for i in range(n_origins):
+                        into += moved[g, i, t] * f[j]
+                    empty = max(into - arrived[g, j, t], 0.0)
+                    for s in range(S):
+                        add = empty * national_pdf[g, s]
+                        people[g, dests[j], s, t, 0] += add
+                        ring[ring_slot, g, dests[j], s, t, 0] += add
     return movers_s, leavers_s, moved_o
 
 
@@ -559,4 +843,4 @@ def run_expected(model: Model) -> ReplicationResult:
         return run_timeline(model, _ExpectedRun(model))
 
 
-__all__ = ["run_expected", "GRADES"]
+__all__ = ["run_expected"]

@@ -1,19 +1,23 @@
 """One step of workforce flows on the slot arrays: exits, vacancy chains, recruitment, moves.
 
-No Python loop over people; each function's work is proportional to the number of events
-(exits, vacancies, candidates tried), not to headcount:
+The stochastic engine's mechanics, as compiled kernels (:mod:`numba`) whose work follows the
+events, not headcount — except one pass a step over the slots (:func:`scan`) that lists the
+vacancies, carries out the step's exits and counts the eligible candidates by class:
 
-* exits are drawn as geometric gaps over each grade's range of the slot array — exactly a
-  Bernoulli draw per person, at the cost of the exits;
-* a vacancy is filled top-down through the grades (a vacancy chain, H. C. White 1970): by
-  promotion from the grade below — local candidates first (the contiguous block of the same
-  labour-market area), then candidates elsewhere willing to relocate — by a lateral move, or by
-  an external recruit drawn from the local labour market's SEB mix;
-* a weighted candidate is chosen by rejection sampling: draw a slot uniformly from the block,
-  accept with probability weight / max weight. Vacancies are taken one at a time in random
-  order in a compiled loop (:func:`_fill_kernel`, :mod:`numba`), as the per-person reference
-  model does, so a person is never claimed twice and the cost is the draws (about 1.2 a
-  vacancy on the shipped data).
+* **exits**: each person's exit step is drawn when they enter a post (a geometric time at
+  their grade's rate — the same law as a Bernoulli draw per step, because the rate is
+  constant), so the scan only compares it with the step;
+* **vacancies** are filled one at a time in an order drawn afresh each step, following
+  :mod:`placesim.rules`: a route (lateral, promotion, recruitment); for a promotion an area
+  with probability proportional to its candidates' total weight at the start of the step (the
+  candidate's own area, or others through the distance kernel); then a person of
+  that area with probability proportional to their own weight among those still eligible
+  (rejection sampling within the area's contiguous block, exact: it repeats until it
+  accepts, with an exact scan as the fallback). No draw-count constant: weights decide who,
+  never how many;
+* every random number comes from :mod:`placesim.streams`, keyed by what it decides and the
+  slot it concerns, so scenarios sharing a seed make the same draws for the posts they share
+  (one hash state per vacancy and step, many draws from it).
 """
 
 from __future__ import annotations
@@ -23,390 +27,478 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from .grades import GRADES, PROFESSIONS
-from .population import N_GRADES, N_SEB, NEVER, Geography, Slots
+from . import streams
+from .population import (
+    HELD,
+    N_GRADES,
+    N_SEB,
+    N_TYPES,
+    NEVER,
+    NEVER_STEP,
+    OTHER,
+    VACANT,
+    Geography,
+    Slots,
+    _set_district,
+)
+from .rules import (
+    LOW,
+    N_FLAGS,
+    NONE,
+    POSTED,
+    SCHEME,
+    SCS1,
+    Rules,
+    lateral_factor,
+    promotion_weight,
+)
 
-POLICY = PROFESSIONS.index("policy")
-LOCAL_ROUNDS = 16
-"""Draws a search of the local block makes before it looks elsewhere (an assumption)."""
-REMOTE_ROUNDS = 16
-"""Draws a search elsewhere (or for a lateral move) makes before the post is advertised."""
-SCS1 = GRADES.index("SCS1")
-LOW = 2
-
-
-@dataclass
-class StepRules:
-    """What the scenario's levers and the parameters mean for one step (per-step rates)."""
-
-    exit_q: np.ndarray  # (grade,) per-step exit probability
-    lateral_share: np.ndarray  # (grade,)
-    internal_share: np.ndarray  # (grade,)
-    seb_odds: np.ndarray  # (grade, seb) odds of promotion INTO grade
-    willingness: np.ndarray  # (seb,) relative willingness to relocate
-    min_steps_in_grade: int
-    accelerator_weight: float
-    policy_match_weight: float
-    london_advantage: float
-    recruit_cdf: np.ndarray  # (grade, district, seb) cumulative recruit SEB mix
-    relocation_kernel: np.ndarray  # (district, district) base * decay, 0 within an area
-    mentoring_multiplier: float = 1.0  # 1 = lever off
-    freeze_share: float = 0.0
-    freeze_grades: np.ndarray = field(default_factory=lambda: np.zeros(N_GRADES, bool))
-    support_willingness: float = 1.0
-    low_seb_scs_share: float = 0.0
-
-
-@dataclass
-class StepLog:
-    """Events of one step, as flat arrays the metrics accumulate with ``bincount``."""
-
-    exit_g: list = field(default_factory=list)
-    exit_d: list = field(default_factory=list)
-    exit_s: list = field(default_factory=list)
-    promo_g: list = field(default_factory=list)  # grade promoted INTO
-    promo_from_d: list = field(default_factory=list)
-    promo_to_d: list = field(default_factory=list)
-    promo_s: list = field(default_factory=list)
-    lateral_from_d: list = field(default_factory=list)
-    lateral_to_d: list = field(default_factory=list)
-    lateral_g: list = field(default_factory=list)
-    lateral_s: list = field(default_factory=list)
-    recruit_g: list = field(default_factory=list)
-    recruit_d: list = field(default_factory=list)
-    recruit_s: list = field(default_factory=list)
-
-    @staticmethod
-    def cat(parts: list) -> np.ndarray:
-        return np.concatenate(parts) if parts else np.empty(0, np.int64)
+INITIAL = (1 << 31) - 1
+"""The ``b`` key of draws made for the people in post at the start."""
+PICK_DRAWS = 64
+"""Rejection draws per eligible candidate of a block before an exact scan takes over (a
+safeguard, not a model parameter: the scan picks with the same probabilities)."""
+LATERAL, LOCAL, REMOTE = 0, 1, 2
 
 
-def draw_exits(slots: Slots, exit_q: np.ndarray, rng: np.random.Generator,
-               log: StepLog) -> None:
-    """Occupants who leave the Civil Service this step: vacate their posts and log them.
+# --- weight tables: promotion_weight and lateral_factor for every class of person -------------
 
-    A post's grade never changes and the slot arrays are laid out by grade, so each grade is
-    one contiguous range: geometric gaps at that grade's rate pick exactly a Bernoulli draw
-    per post at the cost of the exits alone; vacant posts drawn are skipped.
-
-    Parameters
-    ----------
-    slots : Slots
-        Changed in place.
-    exit_q : numpy.ndarray
-        Per-step exit probability by grade.
-    rng : numpy.random.Generator
-    log : StepLog
-        Exits (grade, district, SEB) are appended to it.
-    """
-    bounds = np.searchsorted(slots.grade, np.arange(len(exit_q) + 1, dtype=slots.grade.dtype))
-    out = _exit_kernel(rng, slots.district, slots.seb, slots.ready, bounds, exit_q)
-    log.exit_g.append(out[:, 0])
-    log.exit_d.append(out[:, 1])
-    log.exit_s.append(out[:, 2])
+def weight_table(rules: Rules) -> np.ndarray:
+    """(grade from, seb, post type, flag, vacancy is policy) promotion weights into the grade
+    above, without the London advantage and accessibility (which depend on the area)."""
+    G = N_GRADES
+    out = np.zeros((G, N_SEB, N_TYPES, N_FLAGS, 2))
+    for g in range(G - 1):
+        for s in range(N_SEB):
+            for t in range(N_TYPES):
+                for f in range(N_FLAGS):
+                    for vp in (0, 1):
+                        out[g, s, t, f, vp] = promotion_weight(
+                            rules.odds, rules.flag_weight, rules.accelerator_weight, 1.0,
+                            rules.policy_match_weight, g + 1, s, t, f, False, bool(vp))
+    return out
 
 
-@njit(cache=True, error_model="numpy")
-def _exit_kernel(rng, district, seb, ready, bounds, exit_q):
-    """Geometric gaps through each grade's range; returns the exits' (grade, district, SEB)."""
-    expected = 0.0
-    for g in range(len(exit_q)):
-        expected += (bounds[g + 1] - bounds[g]) * exit_q[g]
-    out = np.empty((int(expected + 8 * np.sqrt(expected) + 64), 3), np.int64)
-    k = 0
-    for g in range(len(exit_q)):
-        q = exit_q[g]
-        if q <= 0:
-            continue
-        scale = 1.0 / np.log1p(-q)
-        pos = bounds[g] - 1
-        while True:
-            pos += 1 + int(np.log1p(-rng.random()) * scale)  # P(gap = j) = (1 - q)^(j-1) q
-            if pos >= bounds[g + 1]:
-                break
-            if seb[pos] < 0:
-                continue
-            if k == len(out):  # rare: more exits than room for
-                out = np.concatenate((out, np.empty_like(out)))
-            out[k, 0], out[k, 1], out[k, 2] = g, district[pos], seb[pos]
-            k += 1
-            seb[pos] = -1
-            ready[pos] = NEVER
-    return out[:k]
+def lateral_table(rules: Rules) -> np.ndarray:
+    """(seb, post type, vacancy is policy) lateral weights (willingness and the policy match),
+    without the distance kernel, London's pull and hold, and relocation support."""
+    out = np.zeros((N_SEB, N_TYPES, 2))
+    for s in range(N_SEB):
+        for t in range(N_TYPES):
+            for vp in (0, 1):
+                out[s, t, vp] = lateral_factor(
+                    np.ones((1, 1), np.float32), 1.0, 1.0, rules.willingness, 1.0,
+                    rules.policy_match_weight, 0, False, 0, False, s, t, bool(vp))
+    return out
 
 
-def _move_person(slots: Slots, src: np.ndarray, dst: np.ndarray, step: int) -> None:
-    """Move the occupants of ``src`` into the vacant posts ``dst`` at their grade."""
-    slots.seb[dst] = slots.seb[src]
-    slots.accelerator[dst] = slots.accelerator[src]
-    slots.mentored[dst] = slots.mentored[src]
-    slots.grade_since[dst] = slots.grade_since[src]
-    slots.ready[dst] = np.maximum(slots.ready[src], step + 1)
-    slots.seb[src] = -1
-    slots.ready[src] = NEVER
-    slots.accelerator[src] = False
-    slots.mentored[src] = False
-
-
-def recruit(
-    slots: Slots, idx: np.ndarray, cdf: np.ndarray, rng: np.random.Generator, step: int,
-    log: StepLog, min_steps: int = 0,
-) -> None:
-    """Fill posts with external recruits whose SEB is drawn from ``cdf``.
+def class_weights(counts: np.ndarray, wtab: np.ndarray, ltab: np.ndarray,
+                  area_is_london: np.ndarray, london_advantage: float
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Eligible people's choice weights by (grade, area, seb, vacancy is policy).
 
     Parameters
     ----------
-    idx : numpy.ndarray
-        Vacant slots to fill.
-    cdf : numpy.ndarray
-        (len(idx), seb) cumulative SEB mix of each post's recruits.
-    """
-    if len(idx) == 0:
-        return
-    u = rng.random(len(idx))
-    s = (u > cdf[:, 0]).astype(np.int8) + (u > cdf[:, 1])  # three SEB classes
-    slots.seb[idx] = s
-    slots.grade_since[idx] = step
-    slots.accelerator[idx] = False
-    slots.mentored[idx] = False
-    slots.ready[idx] = step + max(min_steps, 1)
-    log.recruit_g.append(slots.grade[idx].astype(np.int64))
-    log.recruit_d.append(slots.district[idx].astype(np.int64))
-    log.recruit_s.append(s.astype(np.int64))
-
-
-def promotion_envelope(rules: StepRules) -> np.ndarray:
-    """The largest weight a candidate can have for promotion into each grade, before the
-    policy-match weight: the rejection-sampling envelope (both modes use it)."""
-    return (rules.seb_odds.max(axis=1) * rules.accelerator_weight
-            * max(rules.mentoring_multiplier, 1.0) * max(rules.london_advantage, 1.0))
-
-
-def fill_vacancies(
-    slots: Slots, geo: Geography, rules: StepRules, rng: np.random.Generator, step: int,
-    log: StepLog,
-) -> None:
-    """Fill this step's vacant posts, one at a time in random order.
-
-    Each vacancy is, by chance, a lateral move (a same-grade candidate from another area), an
-    internal promotion (local candidates one grade below first, then candidates elsewhere
-    willing to relocate), or an external recruit; failed searches fall through to external
-    recruitment, which a London recruitment freeze can block. A person promoted or moved
-    leaves a vacancy behind that is filled in the next step, so a vacancy chain descends one
-    rung per step — as recruitment takes months in practice.
-
-    Parameters
-    ----------
-    slots : Slots
-        Changed in place.
-    geo : Geography
-    rules : StepRules
-    rng : numpy.random.Generator
-    step : int
-        This step's number (for time in grade and once-a-step moves).
-    log : StepLog
-        Promotions, lateral moves and recruits are appended to it.
-    """
-    w_grade = promotion_envelope(rules)
-    promoted, moved, recruited = _fill_kernel(
-        rng, step, slots.grade, slots.district, slots.profession, slots.seb, slots.ready,
-        slots.grade_since, slots.accelerator, slots.mentored, slots.order, slots.block_start,
-        slots.block_end, geo.area, geo.is_london, rules.lateral_share, rules.internal_share,
-        rules.seb_odds, w_grade, rules.accelerator_weight, rules.mentoring_multiplier,
-        rules.policy_match_weight, rules.london_advantage,
-        rules.willingness * rules.support_willingness, rules.relocation_kernel,
-        max(rules.min_steps_in_grade, 1), rules.low_seb_scs_share, rules.freeze_share,
-        rules.freeze_grades, rules.recruit_cdf)
-    for columns, events in (
-            ((log.promo_g, log.promo_from_d, log.promo_to_d, log.promo_s), promoted),
-            ((log.lateral_g, log.lateral_from_d, log.lateral_to_d, log.lateral_s), moved),
-            ((log.recruit_g, log.recruit_d, log.recruit_s), recruited)):
-        for column, values in zip(columns, events.T, strict=True):
-            column.append(values)
-
-
-@njit(cache=True, error_model="numpy")
-def _fill_kernel(rng, step, grade, district, profession, seb, ready, grade_since,
-                 accelerator, mentored, order, block_start, block_end, area, is_london,
-                 lateral_share, internal_share, seb_odds, w_grade, accelerator_weight,
-                 mentoring_multiplier, policy_match_weight, london_advantage, willingness,
-                 relocation_kernel, new_grade_wait, low_seb_scs_share, freeze_share,
-                 freeze_grades, recruit_cdf):
-    """Fill the vacant posts one at a time in random order, in place.
-
-    Returns the promotions and lateral moves as rows (grade, from district, to district,
-    SEB) and the recruits as rows (grade, district, SEB).
-
-    A search draws a position uniformly from a block of ``order`` and accepts its occupant
-    with probability weight / envelope (times the chance they relocate, for candidates from
-    another area); a vacant post or someone not yet ready (minimum time in grade, or already
-    moved this step) is a wasted draw.
-    """
-    n = 0
-    for i in range(len(seb)):
-        n += seb[i] < 0
-    vac = np.empty(n, np.int64)
-    n = 0
-    for i in range(len(seb)):
-        if seb[i] < 0:
-            vac[n] = i
-            n += 1
-    vac_grade, vac_district = grade[vac], district[vac]  # read in slot order
-    for i in range(n - 1, 0, -1):  # then shuffled (Fisher-Yates)
-        j = min(int(rng.random() * (i + 1)), i)
-        vac[i], vac[j] = vac[j], vac[i]
-        vac_grade[i], vac_grade[j] = vac_grade[j], vac_grade[i]
-        vac_district[i], vac_district[j] = vac_district[j], vac_district[i]
-    promoted = np.empty((n, 4), np.int64)
-    moved = np.empty((n, 4), np.int64)
-    recruited = np.empty((n, 3), np.int64)
-    n_promoted = n_moved = n_recruited = 0
-    grade_lo = block_start[:, 0]
-    grade_hi = block_end[:, -1]
-    for k in range(n):
-        v, g, dv = vac[k], vac_grade[k], vac_district[k]
-        u = rng.random()
-        lat = lateral_share[g]
-        chosen = -1
-        promoted_ = False
-        if u < lat:  # a same-grade move from another area
-            lo, hi = grade_lo[g], grade_hi[g]
-            for _ in range(REMOTE_ROUNDS if hi > lo else 0):
-                c = order[lo + min(int(rng.random() * (hi - lo)), hi - lo - 1)]
-                if ready[c] <= step:
-                    p = min(willingness[seb[c]] * relocation_kernel[district[c], dv], 1.0)
-                    if rng.random() < p:
-                        chosen = c
-                        break
-        elif g > 0 and u < lat + (1 - lat) * internal_share[g]:  # a promotion from g - 1
-            policy = profession[v] == POLICY
-            w_max = w_grade[g] * (policy_match_weight if policy else 1.0)
-            low_only = g == SCS1 and low_seb_scs_share > 0 and rng.random() < low_seb_scs_share
-            for remote in (False, True):
-                if remote:
-                    lo, hi, rounds = grade_lo[g - 1], grade_hi[g - 1], REMOTE_ROUNDS
-                else:
-                    a = area[dv]
-                    lo, hi, rounds = block_start[g - 1, a], block_end[g - 1, a], LOCAL_ROUNDS
-                for _ in range(rounds if hi > lo else 0):
-                    c = order[lo + min(int(rng.random() * (hi - lo)), hi - lo - 1)]
-                    if ready[c] > step or (low_only and seb[c] != LOW):
-                        continue
-                    w = seb_odds[g, seb[c]]
-                    if accelerator[c]:
-                        w *= accelerator_weight
-                    if mentored[c]:
-                        w *= mentoring_multiplier
-                    if policy and profession[c] == POLICY:
-                        w *= policy_match_weight
-                    if is_london[district[c]]:
-                        w *= london_advantage
-                    p = w / w_max
-                    if remote:
-                        p *= min(willingness[seb[c]] * relocation_kernel[district[c], dv], 1.0)
-                    if rng.random() < p:
-                        chosen = c
-                        break
-                if chosen >= 0:
-                    promoted_ = True
-                    break
-        if chosen >= 0:
-            if promoted_:
-                events, e = promoted, n_promoted
-                n_promoted += 1
-            else:
-                events, e = moved, n_moved
-                n_moved += 1
-            events[e, 0], events[e, 1], events[e, 2], events[e, 3] = (
-                g, district[chosen], dv, seb[chosen])
-            seb[v] = seb[chosen]
-            accelerator[v] = accelerator[chosen]
-            mentored[v] = mentored[chosen]
-            if promoted_:
-                grade_since[v] = step
-                ready[v] = step + new_grade_wait
-            else:
-                grade_since[v] = grade_since[chosen]
-                ready[v] = max(ready[chosen], step + 1)
-            seb[chosen] = -1
-            ready[chosen] = NEVER
-            accelerator[chosen] = False
-            mentored[chosen] = False
-            continue
-        if freeze_share > 0 and freeze_grades[g] and is_london[dv] \
-                and rng.random() < freeze_share:
-            continue  # left vacant by the London recruitment freeze
-        u = rng.random()
-        s = 0 if u <= recruit_cdf[g, dv, 0] else (1 if u <= recruit_cdf[g, dv, 1] else 2)
-        recruited[n_recruited, 0], recruited[n_recruited, 1], recruited[n_recruited, 2] = g, dv, s
-        n_recruited += 1
-        seb[v] = s
-        grade_since[v] = step
-        accelerator[v] = False
-        mentored[v] = False
-        ready[v] = step + new_grade_wait
-    return promoted[:n_promoted], moved[:n_moved], recruited[:n_recruited]
-
-
-def relocation_kernel(geo: Geography, base: float, per_100km: float) -> np.ndarray:
-    """Chance scale of moving between districts: ``base * per_100km ** (km / 100)``.
-
-    Zero within a labour-market area (moving there is local, not a relocation). Multiplied by
-    the candidate's SEB willingness and any relocation support.
-    """
-    k = base * per_100km ** (geo.distance_km.astype(np.float64) / 100.0)
-    return (k * (geo.area[:, None] != geo.area[None, :])).astype(np.float32)
-
-
-def recruit_cdf(seb_mix_by_grade: np.ndarray, labour_mix: np.ndarray, weights: np.ndarray):
-    """Cumulative recruit SEB mix by (grade, district).
-
-    A grade's recruits resemble its current staff nationally (so the grade gradient is
-    stationary), tilted by how the local labour market's class mix differs from the national
-    one: ``p(k) ∝ m_g(k) · L_d(k) / L(k)``.
-
-    Parameters
-    ----------
-    seb_mix_by_grade : numpy.ndarray
-        (grade, seb) national mix.
-    labour_mix : numpy.ndarray
-        (district, seb) local origin-class mix.
-    weights : numpy.ndarray
-        (district,) weights for the national labour mix (baseline headcount).
+    counts : numpy.ndarray
+        (grade, area, seb, post type, flag) eligible people.
 
     Returns
     -------
-    numpy.ndarray
-        (grade, district, seb) cumulative probabilities.
+    W : numpy.ndarray
+        Promotion weights of grade g's people for promotion into g + 1 (London advantage
+        included).
+    Lw : numpy.ndarray
+        Lateral weights of grade g's people.
     """
-    national = (labour_mix * weights[:, None]).sum(axis=0) / max(weights.sum(), 1e-12)
-    tilt = labour_mix / national[None, :]
-    p = seb_mix_by_grade[:, None, :] * tilt[None, :, :]
-    p /= p.sum(axis=2, keepdims=True)
-    return np.cumsum(p, axis=2)
+    W = np.einsum("gastf,gstfv->gasv", counts, wtab)
+    W *= np.where(area_is_london, london_advantage, 1.0)[None, :, None, None]
+    Lw = np.einsum("gastf,stv->gasv", counts, ltab)
+    return W, Lw
 
 
-__all__ = ["StepRules", "StepLog", "draw_exits", "fill_vacancies", "recruit",
-           "recruit_cdf", "relocation_kernel", "N_SEB"]
+# --- exits and the scan of the slots -------------------------------------------------------
 
+@njit(cache=True)
+def start_exits(key, seb, grade, exit_q, exit_at):
+    """Draw the exit step of everyone in post at the start (a geometric time at their
+    grade's rate: the same law as a Bernoulli draw each step)."""
+    for i in range(len(seb)):
+        if seb[i] >= 0:
+            u = streams.uniform(key, streams.EXIT, i, INITIAL)
+            exit_at[i] = min(streams.geometric(u, exit_q[grade[i]]) - 1, NEVER_STEP)
+
+
+@njit(cache=True, inline="always")
+def _enter(key, slot, step, q, exit_at):
+    """A person enters ``slot`` at ``step`` in a new grade: draw their exit step."""
+    exit_at[slot] = min(step + streams.geometric(streams.uniform(key, streams.EXIT, slot, step),
+                                                 q), NEVER_STEP)
+
+
+@njit(cache=True, inline="always")
+def _vacate(slot, seb, flag, ready, exit_at, home, return_at):
+    seb[slot] = VACANT
+    flag[slot] = NONE
+    ready[slot] = NEVER
+    exit_at[slot] = NEVER_STEP
+    home[slot] = -1
+    return_at[slot] = NEVER
+
+
+@njit(cache=True)
+def scan(key, step, district, grade, ptype, seb, flag, flag_until, ready, exit_at, home,
+         return_at, area_of_district, order, position, block_start, block_end):
+    """One pass over the slots at the start of a step's filling.
+
+    Everyone whose exit step is now leaves (a London posting's occupant who leaves frees the
+    post held at home, and the posting is abolished); programme states that have run out
+    end; the vacant posts are listed in an order drawn for this step (keyed by slot, so two
+    scenarios fill the vacancies they share in the same order); and the eligible people are
+    counted by (grade, area, seb, post type, programme state).
+
+    Returns
+    -------
+    exits : numpy.ndarray
+        Rows (grade, district, seb).
+    abolished : numpy.ndarray
+        Rows (grade, district, post type) of postings abolished.
+    vacancies : numpy.ndarray
+        Slots, in filling order.
+    counts : numpy.ndarray
+        (grade, area, seb, post type, flag) eligible people.
+    eligible : numpy.ndarray
+        (grade, area) eligible people.
+    """
+    G = N_GRADES
+    D = len(area_of_district) - 1
+    A = area_of_district[D]
+    counts = np.zeros((G, A, N_SEB, N_TYPES, N_FLAGS))
+    E = np.zeros((G, A), np.int64)
+    exits = np.empty((1024, 3), np.int64)
+    gone = np.empty((16, 3), np.int64)
+    vac = np.empty(1024, np.int64)
+    n_x = n_g = n_v = 0
+    for i in range(len(seb)):
+        d = district[i]
+        if d == D:
+            continue
+        s = seb[i]
+        if s >= 0 and exit_at[i] == step:
+            if n_x == len(exits):
+                exits = np.concatenate((exits, np.empty_like(exits)))
+            exits[n_x, 0], exits[n_x, 1], exits[n_x, 2] = grade[i], d, s
+            n_x += 1
+            h = home[i]
+            _vacate(i, seb, flag, ready, exit_at, home, return_at)
+            if h >= 0:  # on a London posting: the post held at home falls vacant
+                _vacate(h, seb, flag, ready, exit_at, home, return_at)
+                if n_g == len(gone):
+                    gone = np.concatenate((gone, np.empty_like(gone)))
+                gone[n_g, 0], gone[n_g, 1], gone[n_g, 2] = grade[i], d, ptype[i]
+                n_g += 1
+                _set_district(district, grade, area_of_district, order, position,
+                              block_start, block_end, np.array([i]), np.array([D]))
+                if h < i:  # already passed: list it now
+                    if n_v == len(vac):
+                        vac = np.concatenate((vac, np.empty_like(vac)))
+                    vac[n_v] = h
+                    n_v += 1
+                continue
+            s = VACANT
+        if s == VACANT:
+            if n_v == len(vac):
+                vac = np.concatenate((vac, np.empty_like(vac)))
+            vac[n_v] = i
+            n_v += 1
+        elif s >= 0 and ready[i] <= step:
+            f = flag[i]
+            if (f == SCHEME or f == POSTED) and flag_until[i] <= step:
+                f = NONE
+                flag[i] = NONE
+            a = area_of_district[d]
+            counts[grade[i], a, s, ptype[i], f] += 1.0
+            E[grade[i], a] += 1
+    keys = np.empty(n_v, np.uint64)
+    for j in range(n_v):
+        keys[j] = np.uint64(streams.uniform(key, streams.ORDER, vac[j], step) * 4294967296.0)
+    return exits[:n_x], gone[:n_g], vac[:n_v][_radix_order(keys)], counts, E
+
+
+@njit(cache=True)
+def _radix_order(keys):
+    """Indices sorting 32-bit keys (two 16-bit counting passes; stable)."""
+    n = len(keys)
+    idx = np.arange(n)
+    tmp = np.empty(n, np.int64)
+    for shift in (0, 16):
+        count = np.zeros(65537, np.int64)
+        sh = np.uint64(shift)
+        for i in range(n):
+            count[((keys[idx[i]] >> sh) & np.uint64(0xFFFF)) + 1] += 1
+        for b in range(65536):
+            count[b + 1] += count[b]
+        for i in range(n):
+            b = (keys[idx[i]] >> sh) & np.uint64(0xFFFF)
+            tmp[count[b]] = idx[i]
+            count[b] += 1
+        idx, tmp = tmp, idx
+    return idx
+
+
+# --- filling vacancies ---------------------------------------------------------------------
+
+@njit(cache=True)
+def _pick(z, j0, step, lo, hi, order, seb, ptype, flag, ready, lateral, h, vp, wtab, ltab,
+          c, envelope):
+    """Draw an eligible person of block ``order[lo:hi]`` with probability proportional to
+    their weight (``wtab[h, s, t, f, vp] * c[s]``, or ``ltab[s, t, vp]`` for a lateral
+    move): rejection sampling until one is accepted, then an exact scan if a block is nearly
+    exhausted. ``z`` is the vacancy's draw state; draws ``j0``, ``j0 + 1``, … are used.
+    Returns the slot, or -1 if no one eligible has a positive weight."""
+    n = hi - lo
+    if n <= 0 or envelope <= 0:
+        return -1
+    for j in range(PICK_DRAWS * n):
+        x = streams.draw(z, j0 + j)
+        i = order[lo + min(int(streams.high(x) * n), n - 1)]
+        s = seb[i]
+        if s < 0 or ready[i] > step:
+            continue
+        w = ltab[s, ptype[i], vp] if lateral else wtab[h, s, ptype[i], flag[i], vp] * c[s]
+        if streams.low(x) * envelope < w:
+            return i
+    total = 0.0
+    for p in range(lo, hi):
+        i = order[p]
+        s = seb[i]
+        if s >= 0 and ready[i] <= step:
+            total += ltab[s, ptype[i], vp] if lateral else wtab[h, s, ptype[i], flag[i], vp] * c[s]
+    if total <= 0:
+        return -1
+    u = streams.high(streams.draw(z, j0 + PICK_DRAWS * n)) * total
+    last = -1
+    for p in range(lo, hi):
+        i = order[p]
+        s = seb[i]
+        if s >= 0 and ready[i] <= step:
+            w = ltab[s, ptype[i], vp] if lateral else wtab[h, s, ptype[i], flag[i], vp] * c[s]
+            if w > 0:
+                last = i
+                u -= w
+                if u < 0:
+                    return i
+    return last
+
+
+@njit(cache=True)
+def _choose_area(u, kernel_col, mass, skip):
+    """Area with probability proportional to ``kernel_col[a] * mass[a]`` (``u`` in [0, 1))."""
+    total = 0.0
+    for a in range(len(mass)):
+        if a != skip:
+            total += kernel_col[a] * mass[a]
+    if total <= 0:
+        return -1
+    x = u * total
+    last = -1
+    for a in range(len(mass)):
+        if a == skip:
+            continue
+        w = kernel_col[a] * mass[a]
+        if w > 0:
+            last = a
+            x -= w
+            if x < 0:
+                return a
+    return last
+
+
+@njit(cache=True)
+def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, ptype, seb,
+         flag, flag_until, grade_since, ready, exit_at, order, block_start, block_end,
+         area_of_district, is_london, kernel, wtab, ltab, wmax, lmax, adv_area, leave,
+         lateral_share, internal_share, exit_q, reach, london_pull, willingness, will_mult,
+         flag_after, min_steps, scs_low_target, freeze, recruit_cdf):
+    """Fill the vacancies ``vac`` in order, in place (see the module docstring and
+    :mod:`placesim.rules` for the rule).
+
+    ``W`` and ``Lw`` are the start-of-step choice weights (:func:`class_weights`);
+    ``remote_mass[d, g, vp, s]`` and ``lateral_mass[d, g, vp, s]`` their kernel-weighted
+    sums over other areas (:func:`choice_masses`): the totals that split the choices between
+    areas. ``wmax[h, s, vp]`` and ``lmax[vp]`` bound the weights within a block.
+
+    Returns the promotions and lateral moves as rows (grade, from district, to district,
+    SEB) and the recruits as rows (grade, district, SEB).
+    """
+    n = len(vac)
+    A = W.shape[1]
+    promoted = np.empty((n, 4), np.int64)
+    moved = np.empty((n, 4), np.int64)
+    recruited = np.empty((n, 3), np.int64)
+    n_p = n_l = n_r = 0
+    boost = np.ones(N_SEB)
+    c = np.ones(N_SEB)
+    mass = np.empty(A)
+    for idx in range(n):
+        v = vac[idx]
+        g, dv, tv = grade[v], district[v], ptype[v]
+        av = area_of_district[dv]
+        vp = 1 if tv != OTHER else 0
+        pull = london_pull if is_london[dv] else 1.0
+        z = streams.state(key, streams.FILL, v, step)
+        x0 = streams.draw(z, 0)
+        u = streams.high(x0)
+        lat = lateral_share[g]
+        chosen = -1
+        kind = -1
+        if u < lat:
+            total = 0.0
+            for s in range(N_SEB):
+                total += lateral_mass[dv, g, vp, s]
+            if total > 0:
+                for b in range(A):
+                    mass[b] = leave[b] * (Lw[g, b, 0, vp] + Lw[g, b, 1, vp] + Lw[g, b, 2, vp])
+                a = _choose_area(streams.low(x0), kernel[:, dv], mass, av)
+                if a >= 0 and E[g, a] > 0:
+                    kind = LATERAL
+                    chosen = _pick(z, 2, step, block_start[g, a], block_end[g, a], order, seb,
+                                   ptype, flag, ready, True, g, vp, wtab, ltab, c, lmax[vp])
+        elif g > 0 and u < lat + (1 - lat) * internal_share[g]:
+            h = g - 1
+            boost[:] = 1.0
+            rf = reach[g] * will_mult * pull
+            if g == SCS1 and scs_low_target > 0:  # weight low-SEB candidates up to the target
+                tot = low = 0.0
+                for s in range(N_SEB):
+                    y = W[h, av, s, vp] + rf * remote_mass[dv, g, vp, s]
+                    tot += y
+                    if s == LOW:
+                        low += y
+                if 0 < low < scs_low_target * tot:
+                    p = low / tot
+                    boost[LOW] = scs_low_target * (1 - p) / (p * (1 - scs_low_target))
+            local = remote = 0.0
+            for s in range(N_SEB):
+                local += W[h, av, s, vp] * boost[s]
+                remote += remote_mass[dv, g, vp, s] * boost[s]
+            remote *= rf
+            a = -1
+            if local + remote > 0:
+                y = streams.low(x0) * (local + remote)
+                if y < local:
+                    a = av
+                    kind = LOCAL
+                else:
+                    for b in range(A):
+                        mass[b] = leave[b] * (W[h, b, 0, vp] * willingness[0] * boost[0]
+                                              + W[h, b, 1, vp] * willingness[1] * boost[1]
+                                              + W[h, b, 2, vp] * willingness[2] * boost[2])
+                    a = _choose_area(streams.high(streams.draw(z, 1)), kernel[:, dv], mass, av)
+                    kind = REMOTE
+            if a >= 0 and E[h, a] > 0:
+                env = 0.0
+                for s in range(N_SEB):
+                    c[s] = adv_area[a] * boost[s]
+                    if kind == REMOTE:
+                        c[s] *= willingness[s]
+                    env = max(env, wmax[h, s, vp] * c[s])
+                chosen = _pick(z, 2, step, block_start[h, a], block_end[h, a], order, seb,
+                               ptype, flag, ready, False, h, vp, wtab, ltab, c, env)
+        if chosen >= 0:
+            ch = chosen
+            dc = district[ch]
+            E[grade[ch], area_of_district[dc]] -= 1
+            seb[v] = seb[ch]
+            flag_until[v] = flag_until[ch]
+            if kind == LATERAL:
+                moved[n_l, 0], moved[n_l, 1], moved[n_l, 2], moved[n_l, 3] = g, dc, dv, seb[ch]
+                n_l += 1
+                flag[v] = flag[ch]
+                grade_since[v] = grade_since[ch]
+                ready[v] = max(ready[ch], step + 1)
+                exit_at[v] = exit_at[ch]  # same grade: their exit step goes with them
+            else:
+                promoted[n_p, 0], promoted[n_p, 1] = g, dc
+                promoted[n_p, 2], promoted[n_p, 3] = dv, seb[ch]
+                n_p += 1
+                flag[v] = flag_after[flag[ch], g]
+                grade_since[v] = step
+                ready[v] = step + min_steps
+                _enter(key, v, step, exit_q[g], exit_at)
+            seb[ch] = VACANT
+            flag[ch] = NONE
+            ready[ch] = NEVER
+            exit_at[ch] = NEVER_STEP
+            continue
+        x1 = streams.draw(z, 1)
+        if freeze[g] > 0 and is_london[dv] and streams.low(x1) < freeze[g]:
+            continue  # left vacant by the London recruitment freeze
+        y = streams.high(streams.draw(z, -1))
+        s = 0 if y < recruit_cdf[g, dv, 0] else (1 if y < recruit_cdf[g, dv, 1] else 2)
+        recruited[n_r, 0], recruited[n_r, 1], recruited[n_r, 2] = g, dv, s
+        n_r += 1
+        seb[v] = s
+        flag[v] = NONE
+        grade_since[v] = step
+        ready[v] = step + min_steps
+        _enter(key, v, step, exit_q[g], exit_at)
+    return promoted[:n_p], moved[:n_l], recruited[:n_r]
+
+
+def choice_masses(W: np.ndarray, Lw: np.ndarray, kernel: np.ndarray, willingness: np.ndarray,
+                  leave: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The start-of-step remote masses :func:`fill` splits choices with.
+
+    Parameters
+    ----------
+    W, Lw : numpy.ndarray
+        (grade, area, seb, vacancy is policy) choice weights from :func:`class_weights`.
+    kernel : numpy.ndarray
+        (area, district) distance decay, 0 within an area.
+    willingness : numpy.ndarray
+        (seb,)
+    leave : numpy.ndarray
+        (area,) London's hold on its staff (:attr:`placesim.rules.Rules.area_leave`).
+
+    Returns
+    -------
+    remote_mass, lateral_mass : numpy.ndarray
+        (district, grade, vacancy is policy, seb): for promotions INTO the grade (from the
+        grade below; row 0 is zero), without reach, relocation support and London's pull;
+        and for lateral moves at the grade. Together with those they are
+        :func:`placesim.rules.remote_factor` and :func:`placesim.rules.lateral_factor`
+        summed over the candidates of the other areas.
+    """
+    G, A = W.shape[:2]
+    D = kernel.shape[1]
+    kt = kernel.T.astype(np.float64)
+    wr = (W * willingness[None, None, :, None] * leave[None, :, None, None]).transpose(
+        1, 0, 3, 2).reshape(A, -1)
+    lr = (Lw * leave[None, :, None, None]).transpose(1, 0, 3, 2).reshape(A, -1)
+    remote = np.zeros((D, G, 2, N_SEB))
+    remote[:, 1:] = (kt @ wr).reshape(D, G, 2, N_SEB)[:, :-1]
+    lateral = (kt @ lr).reshape(D, G, 2, N_SEB)
+    return remote, lateral
+
+
+# --- moving posts (relocation waves) -------------------------------------------------------
 
 @dataclass
 class MoveOrder:
     """Posts of one wave tranche to move now: which posts, how many to each destination."""
 
     wave: int
+    tranche: int
     origin_mask: np.ndarray  # (district,) bool
     grade_mask: np.ndarray  # (grade,) bool
-    profession: int  # -1 any
-    role: int  # -1 any
-    dest_districts: np.ndarray  # (n,) destination district of each post, in order
+    type_mask: np.ndarray  # (post type,) bool
+    dest_groups: tuple  # ((districts, count), ...) in destination order
     accept_by_grade: np.ndarray  # (grade,) base acceptance
     high_seb_multiplier: float
     per_100km: float
     redeploy_share: float
     backfill_anywhere: bool
     support_multiplier: float
-    min_steps_in_grade: int = 0  # for backfill recruits' first eligible step
 
 
 @dataclass
@@ -417,58 +509,86 @@ class MoveOutcome:
     from_d: np.ndarray  # per post moved
     to_d: np.ndarray
     grade: np.ndarray
-    profession: np.ndarray
-    role: np.ndarray
+    ptype: np.ndarray
     mover_s: np.ndarray  # SEB of incumbents who moved with their post
     leaver_s: np.ndarray  # SEB of incumbents who left because of the move
     redeployed_s: np.ndarray
-    # stock changes (grade, district, seb) for the metrics' running headcount
+    # stock changes (grade, district, seb) for the running headcount
     minus: list = field(default_factory=list)
     plus: list = field(default_factory=list)
+    recruits: tuple = ()
 
 
-def move_posts(
-    slots: Slots, geo: Geography, order: MoveOrder, national_cdf: np.ndarray,
-    rng: np.random.Generator, step: int, log: StepLog,
-) -> MoveOutcome:
+def matching_slots(slots: Slots, geo: Geography, origin_mask: np.ndarray,
+                   grade_mask: np.ndarray, type_mask: np.ndarray) -> np.ndarray:
+    """Posts matching a wave's selector in its origin (not posts held for someone away),
+    found through the (grade, area) blocks: the cost follows the origin's size."""
+    areas = np.unique(geo.area[origin_mask])
+    parts = [slots.order[slots.block_start[g, a]:slots.block_end[g, a]]
+             for g in np.flatnonzero(grade_mask) for a in areas]
+    idx = np.concatenate(parts) if parts else np.empty(0, np.int64)
+    keep = origin_mask[slots.district[idx]] & type_mask[slots.ptype[idx]]
+    keep &= slots.seb[idx] != HELD
+    return np.sort(idx[keep])
+
+
+def move_posts(slots: Slots, geo: Geography, rules: Rules, order: MoveOrder, key,
+               step: int) -> MoveOutcome:
     """Move posts to their destinations; incumbents accept, are redeployed, or leave.
 
-    The posts are chosen uniformly among those matching the wave's selector in its origin.
-    Incumbents accept with a probability by grade, SEB and distance (and relocation support);
-    of the rest, a share is redeployed into a vacant post of the same grade in their own area
-    (if there is one) and the others leave. Posts left empty are filled at the new place by the
-    normal vacancy chain ("recruit locally") or at once by recruits drawn from the national mix
-    ("hiring from anywhere").
+    The posts moved are those matching the wave's selector with the smallest keyed draws (a
+    uniform choice that two scenarios sharing a seed make alike). Incumbents accept with a
+    probability by grade, SEB and distance (and relocation support); of the rest, a share is
+    redeployed into a vacant post of the same grade in their own area (if there is one) and
+    the others leave. Posts left empty are filled at the new place by the normal vacancy
+    chain ("recruit locally") or at once by recruits drawn from the national mix ("hiring
+    from anywhere").
     """
-    cand = matching_slots(slots, geo, order.origin_mask, order.grade_mask, order.profession,
-                          order.role)
-    n = min(len(order.dest_districts), len(cand))
-    chosen = np.sort(rng.choice(cand, size=n, replace=False)) if n else np.empty(0, np.int64)
-    dest = order.dest_districts[:n].astype(np.int16)
-    orig = slots.district[chosen].copy()
+    cand = matching_slots(slots, geo, order.origin_mask, order.grade_mask, order.type_mask)
+    n_want = int(sum(c for _, c in order.dest_groups))
+    n = min(n_want, len(cand))
+    tag = order.wave * 65536 + order.tranche
+    u = streams.uniforms(key, streams.WAVE_PICK, cand, tag)
+    chosen = cand[np.argsort(u, kind="stable")[:n]]  # in random order, so each destination
+    # gets a random mix of the matching posts (the slots are laid out by grade)
+    dest = np.empty(n, np.int64)
+    at = 0
+    for districts, count in order.dest_groups:
+        k = min(count, n - at)
+        if k <= 0:
+            break
+        if len(districts) == 1:
+            dest[at:at + k] = districts[0]
+        else:
+            u = streams.uniforms(key, streams.DESTINATION, chosen[at:at + k], step)
+            dest[at:at + k] = districts[np.minimum((u * len(districts)).astype(np.int64),
+                                                   len(districts) - 1)]
+        at += k
+    orig = slots.district[chosen].astype(np.int64)
     g = slots.grade[chosen].astype(np.int64)
     s = slots.seb[chosen].astype(np.int64)
     occupied = s >= 0
     dist = geo.distance_km[orig, dest]
     p = order.accept_by_grade[g] * order.per_100km ** (dist / 100.0) * order.support_multiplier
     p = np.where(s == 0, p * order.high_seb_multiplier, p)
-    accept = occupied & (rng.random(n) < np.minimum(p, 1.0))
+    accept = occupied & (streams.uniforms(key, streams.INCUMBENT, chosen, step)
+                         < np.minimum(p, 1.0))
     stay = occupied & ~accept
-    redeploy = stay & (rng.random(n) < order.redeploy_share)
+    redeploy = stay & (streams.uniforms(key, streams.REDEPLOY, chosen, step)
+                       < order.redeploy_share)
 
     # Redeploy into same-grade vacancies in the same area, matched by rank within groups.
     red_idx = chosen[redeploy]
     targets = np.empty(0, np.int64)
+    width = slots.n_areas + 1
     if len(red_idx):
-        n_areas = geo.n_areas
-        key_r = slots.grade[red_idx].astype(np.int64) * n_areas + geo.area[slots.district[red_idx]]
-        pool = np.concatenate([slots.order[slots.block_start[ga // n_areas, ga % n_areas]:
-                                           slots.block_end[ga // n_areas, ga % n_areas]]
-                               for ga in np.unique(key_r)])  # the (grade, area) blocks involved
-        vac = np.sort(pool[slots.seb[pool] < 0])
-        at = np.minimum(np.searchsorted(chosen, vac), len(chosen) - 1)
-        vac = vac[chosen[at] != vac]  # not the posts being moved (both sorted)
-        key_v = slots.grade[vac].astype(np.int64) * n_areas + geo.area[slots.district[vac]]
+        key_r = slots.grade[red_idx].astype(np.int64) * width + geo.area[slots.district[red_idx]]
+        pool = np.concatenate([slots.order[slots.block_start.ravel()[b]:
+                                           slots.block_end.ravel()[b]]
+                               for b in np.unique(key_r)])
+        vac = np.sort(pool[slots.seb[pool] == VACANT])
+        vac = vac[~np.isin(vac, chosen, assume_unique=True)]  # not the posts being moved
+        key_v = slots.grade[vac].astype(np.int64) * width + geo.area[slots.district[vac]]
         ov = np.argsort(key_v, kind="stable")
         kv = key_v[ov]
         orr = np.argsort(key_r, kind="stable")
@@ -480,49 +600,69 @@ def move_posts(
         src = red_idx[orr][ok]
         targets = vac[ov][(lo + rank)[ok]]
         placed = np.zeros(n, bool)
-        placed[np.searchsorted(chosen, src)] = True
+        by_slot = np.argsort(chosen)
+        placed[by_slot[np.searchsorted(chosen[by_slot], src)]] = True
         redeploy &= placed
-        _move_person(slots, src, targets, step)
+        _redeploy(src, targets, slots.seb, slots.flag, slots.flag_until, slots.grade_since,
+                  slots.ready, slots.exit_at)
     leave = stay & ~redeploy
 
     out = MoveOutcome(
-        wave=order.wave, from_d=orig.astype(np.int64), to_d=dest.astype(np.int64), grade=g,
-        profession=slots.profession[chosen], role=slots.role[chosen], mover_s=s[accept],
-        leaver_s=s[leave], redeployed_s=s[redeploy],
+        wave=order.wave, from_d=orig, to_d=dest, grade=g,
+        ptype=slots.ptype[chosen].astype(np.int64), mover_s=s[accept], leaver_s=s[leave],
+        redeployed_s=s[redeploy],
     )
-    out.minus.append((g[occupied], orig[occupied].astype(np.int64), s[occupied]))
-    out.plus.append((g[accept], dest[accept].astype(np.int64), s[accept]))
+    out.minus.append((g[occupied], orig[occupied], s[occupied]))
+    out.plus.append((g[accept], dest[accept], s[accept]))
     if len(targets):
         out.plus.append((slots.grade[targets].astype(np.int64),
                          slots.district[targets].astype(np.int64),
                          slots.seb[targets].astype(np.int64)))
-
     empty = chosen[~accept]
-    slots.seb[empty] = -1
-    slots.ready[empty] = NEVER
-    slots.accelerator[empty] = False
-    slots.mentored[empty] = False
+    for i in empty:  # the post moves without its incumbent
+        slots.seb[i] = VACANT
+        slots.flag[i] = NONE
+        slots.ready[i] = NEVER
+        slots.exit_at[i] = NEVER_STEP
     slots.set_district(chosen, dest)
     if order.backfill_anywhere and len(empty):
-        recruit(slots, empty, national_cdf[slots.grade[empty].astype(np.int64)], rng, step, log,
-                order.min_steps_in_grade)
+        rs = recruit_now(key, step, empty, slots, rules)
+        out.recruits = (slots.grade[empty].astype(np.int64),
+                        slots.district[empty].astype(np.int64), rs)
+        out.plus.append(out.recruits)
     return out
 
 
-def matching_slots(slots: Slots, geo: Geography, origin_mask: np.ndarray,
-                   grade_mask: np.ndarray, profession: int, role: int) -> np.ndarray:
-    """Slots whose post matches a selector, found through the (grade, area) blocks.
+@njit(cache=True)
+def _redeploy(src, dst, seb, flag, flag_until, grade_since, ready, exit_at):
+    for k in range(len(src)):
+        a, b = src[k], dst[k]
+        seb[b], flag[b], flag_until[b] = seb[a], flag[a], flag_until[a]
+        grade_since[b], ready[b], exit_at[b] = grade_since[a], ready[a], exit_at[a]
+        seb[a] = VACANT
+        ready[a] = NEVER
+        exit_at[a] = NEVER_STEP
 
-    Only the blocks of the origin's areas are scanned, so the cost follows the origin's size,
-    not headcount.
-    """
-    areas = np.unique(geo.area[origin_mask])
-    parts = [slots.order[slots.block_start[g, a]:slots.block_end[g, a]]
-             for g in np.flatnonzero(grade_mask) for a in areas]
-    idx = np.concatenate(parts) if parts else np.empty(0, np.int64)
-    keep = origin_mask[slots.district[idx]]  # blocks hold one grade and area each
-    if profession >= 0:
-        keep &= slots.profession[idx] == profession
-    if role >= 0:
-        keep &= slots.role[idx] == role
-    return idx[keep]
+
+def recruit_now(key, step: int, idx: np.ndarray, slots: Slots, rules: Rules) -> np.ndarray:
+    """Fill posts ``idx`` at once with recruits from the national SEB mix of their grade."""
+    g = slots.grade[idx].astype(np.int64)
+    u = streams.uniforms(key, streams.RECRUIT, idx, step)
+    cdf = rules.national_cdf[g]
+    s = ((u >= cdf[:, 0]).astype(np.int64) + (u >= cdf[:, 1])).astype(np.int8)
+    slots.seb[idx] = s
+    slots.flag[idx] = NONE
+    slots.grade_since[idx] = step
+    slots.ready[idx] = step + rules.min_steps
+    _enter_many(key, idx, step, rules.exit_q, slots.grade, slots.exit_at)
+    return s.astype(np.int64)
+
+
+@njit(cache=True)
+def _enter_many(key, idx, step, exit_q, grade, exit_at):
+    for i in idx:
+        _enter(key, i, step, exit_q[grade[i]], exit_at)
+
+
+__all__ = ["scan", "fill", "class_weights", "choice_masses", "move_posts", "matching_slots",
+           "MoveOrder", "MoveOutcome", "weight_table", "lateral_table", "start_exits"]

@@ -1,24 +1,69 @@
-"""Load and validate a data package: districts, coldspots, sites, labour markets, baseline.
+"""Load and validate a data package as a whole: districts, coldspots, sites, labour markets,
+baseline posts, SEB, flows and the published figures the baseline must reproduce.
 
-Every figure placesim shows rests on this data, so loading checks it: every file present,
-every column there, codes known, shares in [0, 1] summing to 1, counts whole and non-negative.
-A problem raises :class:`~placesim.errors.DataError` naming the file and column. The shipped
-package is ``geodata/`` (built by ``geodata/build.py`` from public sources); a department can
-point ``--data DIR`` at its own package with the same schema.
+Every figure placesim shows rests on this data, so nothing runs until the whole package has
+passed: every file present and non-empty, every column there, keys unique, codes known,
+numbers finite and plausible, shares in [0, 1] summing to 1, SEB rows complete, coordinates
+inside the UK, row counts as recorded in the package's own ``package.json``, and the
+package's check figures (``checks.csv``) reproduced within stated tolerances. A problem raises
+:class:`~placesim.errors.DataError` naming the file, column, row and rule. The shipped
+packages are ``geodata/<year>/`` (built by ``geodata/build.py`` from public sources; the
+default is :data:`SHIPPED`); a department can point ``--data DIR`` at its own package with the
+same schema.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .errors import DataError
-from .grades import ACSES_GRADES, GRADES, PROFESSIONS, ROLES, SCS_GRADES, SEB_CLASSES
+from .grades import (
+    ACSES_GRADES,
+    CSPS_GRADE_BANDS,
+    GRADES,
+    PROFESSIONS,
+    ROLES,
+    SCS_GRADES,
+    SEB_CLASSES,
+)
 
-SHIPPED = Path(__file__).resolve().parent.parent / "geodata"
+SHIPPED_ROOT = Path(__file__).resolve().parent.parent / "geodata"
+"""Folder of the shipped packages, one sub-folder per census year."""
+SHIPPED_YEARS: tuple[int, ...] = (2021, 2022, 2023)
+"""Census years (31 March) with a shipped package."""
+SHIPPED = SHIPPED_ROOT / "2023"
+"""The default data package: the Civil Service at 31 March 2023."""
+
+
+def shipped_package(year: int = 2023) -> Path:
+    """Folder of the shipped data package of a census year.
+
+    Parameters
+    ----------
+    year : int
+        One of :data:`SHIPPED_YEARS` (the package describes 31 March of that year).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    DataError
+        If no package is shipped for ``year``.
+    """
+    if year not in SHIPPED_YEARS:
+        raise DataError(str(SHIPPED_ROOT / str(year)), None, f"no shipped data package for "
+                        f"{year} (shipped: {', '.join(map(str, SHIPPED_YEARS))})")
+    return SHIPPED_ROOT / str(year)
+
 
 REQUIRED: dict[str, tuple[str, ...]] = {
     "districts.parquet": ("lad_code", "lad_name", "country", "itl1_code", "itl1_name",
@@ -33,9 +78,51 @@ REQUIRED: dict[str, tuple[str, ...]] = {
                   "confirmed", "evidence"),
     "baseline_posts.csv": ("lad_code", "grade", "profession", "role", "posts"),
     "seb_by_grade_place.csv": ("grade", "place", "profession", "high", "intermediate", "low"),
-    "acses_2023_checks.csv": ("measure", "grade", "value"),
 }
-"""Required columns of every file of a data package (``docs/architecture.md``)."""
+"""Required files of a data package and their required columns (``docs/architecture.md``)."""
+
+OPTIONAL: dict[str, tuple[str, ...]] = {
+    "checks.csv": ("measure", "grade", "region", "value"),
+    "flows_by_grade.csv": ("grade", "in_post", "leavers_cs", "leavers_dept", "entrants"),
+    "seb_trend.csv": ("survey_year", "dimension", "group", "high", "intermediate", "low"),
+}
+"""Files every shipped package has and a department's own package may leave out."""
+
+KEYS: dict[str, tuple[str, ...]] = {
+    "districts.parquet": ("lad_code",), "social_mobility.csv": ("lad_code",),
+    "opportunity_areas.csv": ("lad_code",), "labour_market.csv": ("lad_code",),
+    "sites.csv": ("site_id",), "baseline_posts.csv": ("lad_code", "grade", "profession", "role"),
+    "seb_by_grade_place.csv": ("grade", "place", "profession"),
+    "checks.csv": ("measure", "grade", "region"), "flows_by_grade.csv": ("grade",),
+    "seb_trend.csv": ("survey_year", "dimension", "group"),
+}
+"""Columns that identify a row: no two rows of a file may share them."""
+
+OPTIONAL_KEY_COLUMNS: dict[str, tuple[str, ...]] = {"baseline_posts.csv": ("department",)}
+"""Columns that join the key when a file has them (a later ``department`` dimension)."""
+
+UK_BOUNDS = (-9.0, 49.5, 2.5, 61.5)
+"""Longitude/latitude box (EPSG:4326) that holds every UK district: Scilly and St Kilda to
+Lowestoft and Shetland, with a margin."""
+
+MEASURES = ("headcount", "headcount_london", "london_share", "scs_band")
+"""Measures of ``checks.csv`` (see :func:`reproduce_checks`)."""
+
+CHECK_TOLERANCE: dict[str, float] = {
+    "headcount_total": 0.01, "grade_share": 0.01, "region_share": 0.005,
+    "grade_region_share": 0.015, "london_share": 0.01, "scs_band": 0.01,
+}
+"""How closely the baseline must reproduce each kind of check figure (see
+:func:`reproduce_checks`): total UK-based headcount within 1%; each grade's share of staff of
+known grade within 1 percentage point (the build spreads the 3-5% of staff of unknown grade
+over grades by each area's mix, which moves a grade's share by up to about 0.5 points); each
+ITL1 region's share of UK-based staff within 0.5 points; each grade's distribution over ITL1
+regions within 1.5 points (small cells are rounded to 5, and unknown-grade and unknown-region
+staff are spread by the build); London share by grade within 1 point; SCS pay bands within 1%
+or 5 posts. The shipped packages' largest errors (2021/2022/2023): grade share 0.43/0.42/0.44
+points, region 0.01, grade by region 0.49/0.71/0.86, London share 0.41/0.45/0.55."""
+
+_LEGACY_CHECKS = "acses_2023_checks.csv"  # the single-year layout before checks.csv
 
 DEFAULT_SMC_INDEX = "ci4"
 """Default SMC index for the ``smc2025`` rule: ci4 'Promising Prospects' (latest period 2021 to
@@ -58,6 +145,39 @@ COLDSPOT_RULES: dict[str, str] = {
 COUNTRIES = ("England", "Wales", "Scotland", "Northern Ireland")
 SMC_CATEGORIES = ("most unfavourable", "unfavourable", "lower middling", "middling",
                   "upper middling", "favourable", "most favourable")
+CHECK_GRADES: dict[str, tuple[str, ...]] = {
+    **{g: (g,) for g in ACSES_GRADES if g != "SCS"}, "SCS": SCS_GRADES,
+    **CSPS_GRADE_BANDS, "SEO/HEO": ("HEO", "SEO"), "G6/G7": ("G7", "G6"),
+    **{g: (g,) for g in SCS_GRADES},
+}
+"""Grade labels of ``checks.csv`` -> the model grades they add up: ACSES grades, the grouped
+grades of ACSES 2021 as published (``AA/AO``, ``SEO/HEO``, ``G6/G7``) or as People Survey
+bands, and SCS pay bands (``scs_band``). ``Unknown`` (staff of unknown grade) is published
+but has no model counterpart."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Plausibility bounds a package must respect (configurable).
+
+    Attributes
+    ----------
+    max_total_posts : int
+        Most baseline posts in all (2,000,000; the Civil Service has never passed 751,000, its
+        1976 peak, so this leaves room for any scenario's starting point).
+    max_cell_posts : int
+        Most posts in one row of ``baseline_posts.csv`` (100,000: London, the largest ITL1
+        region, had 103,735 civil servants in 2023, spread over 33 districts and 44 cells each).
+    max_rows : int
+        Most rows of any table with no bounded key space (sites, checks, SEB trend).
+    max_districts : int
+        Most districts (the UK has 361 LADs in 2023; 1,000 allows any older or finer set).
+    """
+
+    max_total_posts: int = 2_000_000
+    max_cell_posts: int = 100_000
+    max_rows: int = 100_000
+    max_districts: int = 1_000
 
 
 @dataclass(frozen=True)
@@ -69,12 +189,26 @@ class DataPackage:
     path : pathlib.Path
         The package folder.
     districts : geopandas.GeoDataFrame
-        The 361 LADs of 2023 (EPSG:4326), sorted by ``lad_code``.
+        The LADs (361 of 2023 in the shipped packages, EPSG:4326), sorted by ``lad_code``.
     social_mobility, opportunity_areas, labour_market, sites, baseline_posts,
     seb_by_grade_place, checks : pandas.DataFrame
         The other files of the package (``checks`` is empty if the package has none).
     vintage : str
-        Data vintage text (``VINTAGE`` file, else the folder name).
+        Data vintage text (``package.json``, else a ``VINTAGE`` file, else the folder name).
+    year : int or None
+        Census year (the package describes 31 March of it), from ``package.json``.
+    census_date : str or None
+        ISO date of the census (``package.json``).
+    flows_by_grade, seb_trend : pandas.DataFrame
+        In post and flows by ACSES grade in the year to the census date, and the People
+        Survey SEB time series (empty if the package has none).
+    manifest : dict
+        ``package.json`` (empty if the package has none).
+    check_report : pandas.DataFrame
+        Every check figure compared (:func:`reproduce_checks`).
+    notes : tuple of str
+        What loading noticed but accepted: encodings other than UTF-8, files edited since the
+        build, check figures outside tolerance under ``allow_check_mismatch``.
     """
 
     path: Path
@@ -87,54 +221,191 @@ class DataPackage:
     seb_by_grade_place: pd.DataFrame
     checks: pd.DataFrame
     vintage: str
+    year: int | None = None
+    census_date: str | None = None
+    flows_by_grade: pd.DataFrame = field(default_factory=pd.DataFrame)
+    seb_trend: pd.DataFrame = field(default_factory=pd.DataFrame)
+    manifest: dict = field(default_factory=dict)
+    check_report: pd.DataFrame = field(default_factory=pd.DataFrame)
+    notes: tuple[str, ...] = ()
 
 
-def _read(path: Path, name: str) -> pd.DataFrame:
-    """Read one package file and check its required columns are present."""
-    f = path / name
-    if not f.is_file():
-        raise DataError(str(f), None, "missing file")
-    try:
-        if name.endswith(".parquet"):
-            import geopandas as gpd
-
-            df = gpd.read_parquet(f)
-        else:
-            df = pd.read_csv(f, dtype={"lad_code": str, "itl2_code": str, "grade": str})
-    except DataError:
-        raise
-    except Exception as e:  # noqa: BLE001 - any reader failure is a data problem
-        raise DataError(str(f), None, f"cannot read: {e}") from e
-    missing = [c for c in REQUIRED[name] if c not in df.columns]
-    if missing:
-        raise DataError(str(f), missing[0], "missing column")
-    return df
+def _fail(f: Path, column: str | None, row: int | None, what: str, rule: str) -> DataError:
+    """A DataError naming file, column, row (as in the file, header = row 1) and rule."""
+    where = f"row {row}: " if row is not None else ""
+    return DataError(str(f), column, f"{where}{what} [rule: {rule}]")
 
 
-def _first_bad(mask: pd.Series) -> int:
+def _first_bad(mask) -> int:
     """Position of the first True in ``mask``."""
-    return int(np.flatnonzero(mask.to_numpy())[0])
+    return int(np.flatnonzero(np.asarray(mask))[0])
 
 
-def _codes(df: pd.DataFrame, f: Path, column: str, known: set, what: str) -> None:
+class _Reader:
+    """Reads the files of one package, remembering encodings and checking row counts."""
+
+    def __init__(self, path: Path, limits: Limits):
+        self.path, self.limits = path, limits
+        self.notes: list[str] = []
+        self.counts: dict[str, int] = {}
+        self.manifest = self._manifest()
+
+    def _manifest(self) -> dict:
+        f = self.path / "package.json"
+        if not f.is_file():
+            return {}
+        try:
+            doc = json.loads(f.read_text(encoding="utf-8-sig"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            line = getattr(e, "lineno", None)
+            raise _fail(f, None, line, f"not valid JSON ({type(e).__name__})",
+                        "readable") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("files", {}), dict):
+            raise _fail(f, "files", None, "expected an object with a 'files' object", "readable")
+        return doc
+
+    def csv(self, name: str, max_rows) -> pd.DataFrame:
+        """Read a CSV as text (UTF-8 with or without BOM, else cp1252), at most ``max_rows``
+        data rows (an int, or a function of the header's columns): a longer file is then
+        reported by the unique-key rule without reading it all."""
+        f = self.path / name
+        if not f.is_file():
+            raise _fail(f, None, None, "missing file", "required file")
+        df = None
+        for enc in ("utf-8-sig", "cp1252"):
+            try:
+                cap = max_rows
+                if callable(max_rows):
+                    cap = max_rows(pd.read_csv(f, nrows=0, encoding=enc).columns)
+                df = pd.read_csv(f, dtype=str, keep_default_na=False, na_values=[""],
+                                 encoding=enc, nrows=cap + 1, skipinitialspace=True)
+                break
+            except UnicodeDecodeError:
+                continue
+            except pd.errors.EmptyDataError:
+                raise _fail(f, None, None, "empty file (no header)", "non-empty") from None
+            except Exception as e:  # noqa: BLE001 - any parser failure is a data problem
+                raise _fail(f, None, None, f"cannot read as CSV ({type(e).__name__})",
+                            "readable") from None
+        if df is None:
+            raise _fail(f, None, None, "neither UTF-8 nor cp1252 text", "readable")
+        if enc == "cp1252":
+            self.notes.append(f"{name}: read as cp1252 (Windows/Excel), not UTF-8")
+        df.columns = [str(c).strip() for c in df.columns]
+        self._columns(f, name, df)
+        if df.empty:
+            raise _fail(f, None, 2, "no data rows, only a header", "non-empty")
+        self.counts[name] = len(df)
+        return df
+
+    def parquet(self, name: str):
+        import geopandas as gpd
+        import pyarrow.parquet as pq
+
+        f = self.path / name
+        if not f.is_file():
+            raise _fail(f, None, None, "missing file", "required file")
+        try:
+            n = pq.ParquetFile(f).metadata.num_rows
+            if n > self.limits.max_districts:
+                raise _fail(f, None, None, f"{n:,} rows, more than the "
+                            f"{self.limits.max_districts:,} districts allowed", "plausible size")
+            df = gpd.read_parquet(f)
+        except DataError:
+            raise
+        except Exception as e:  # noqa: BLE001
+            raise _fail(f, None, None, f"cannot read as GeoParquet ({type(e).__name__}: {e})",
+                        "readable") from None
+        self._columns(f, name, df)
+        if df.empty:
+            raise _fail(f, None, None, "no rows", "non-empty")
+        self.counts[name] = len(df)
+        return df
+
+    @staticmethod
+    def _columns(f: Path, name: str, df) -> None:
+        need = REQUIRED.get(name) or OPTIONAL[name]
+        missing = [c for c in need if c not in df.columns]
+        if missing:
+            raise _fail(f, missing[0], None, "missing column", "required column")
+
+    def verify_counts(self) -> None:
+        """Compare each file read with ``package.json``: a file cut at a line boundary has
+        fewer rows. Runs after the content rules, which name a duplicate or a missing row more
+        precisely."""
+        for name, rows in self.counts.items():
+            self._count(self.path / name, name, rows)
+
+    def _count(self, f: Path, name: str, rows: int) -> None:
+        entry = self.manifest.get("files", {}).get(name)
+        if not isinstance(entry, dict) or "rows" not in entry:
+            return
+        want = entry["rows"]
+        if rows != want:
+            cut = rows < want
+            raise _fail(f, None, rows + (2 if cut else 1), (
+                f"{rows:,} data rows but package.json records {want:,}: the file "
+                + ("ends early (truncated?)" if cut else "has rows added")
+                + "; if you changed it on purpose, update or delete its entry in package.json"),
+                "row count (package.json)")
+        if entry.get("sha256") and entry["sha256"] != file_sha256(f):
+            self.notes.append(f"{name}: edited since the package was built (same row count)")
+
+
+def file_sha256(f: Path) -> str:
+    """Hex SHA-256 of a file's bytes (``package.json`` records one per data file)."""
+    h = hashlib.sha256()
+    with open(f, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _unique(df: pd.DataFrame, f: Path, name: str, first_row: int = 2) -> None:
+    """No two rows share the file's key; a duplicate names both rows."""
+    key = [*KEYS[name], *[c for c in OPTIONAL_KEY_COLUMNS.get(name, ()) if c in df.columns]]
+    k = df[key].fillna("").astype(str).apply(lambda c: c.str.strip())
+    dup = k.duplicated(keep=False)
+    if dup.any():
+        second = _first_bad(k.duplicated(keep="first"))
+        first = _first_bad(dup & (k == k.iloc[second]).all(axis=1))
+        value = ", ".join(f"{c}={k[c].iloc[second]!r}" for c in key)
+        raise _fail(f, key[0], second + first_row, f"duplicate key ({value}), same as row "
+                    f"{first + first_row}", "unique key")
+
+
+def _codes(df: pd.DataFrame, f: Path, column: str, known: set, what: str,
+           allow_blank: bool = False, first_row: int = 2) -> None:
     """Every value of ``column`` must be in ``known``; rows are numbered as in the file."""
-    bad = ~df[column].isin(known)
+    v = df[column]
+    bad = ~v.isin(known)
+    if allow_blank:
+        bad &= v.notna()
     if bad.any():
         i = _first_bad(bad)
-        raise DataError(str(f), column, f"unknown {what} {df[column].iloc[i]!r} on row {i + 2}")
+        hint = " (not in districts.parquet)" if what == "district code" else ""
+        raise _fail(f, column, i + first_row, f"unknown {what} {v.iloc[i]!r}{hint}",
+                    "known code")
 
 
 def _numeric(df: pd.DataFrame, f: Path, column: str, *, allow_blank: bool = False,
              minimum: float | None = None, maximum: float | None = None,
-             integer: bool = False) -> pd.Series:
-    """Return ``column`` as numbers, raising DataError on text, blanks or out-of-range values."""
-    v = pd.to_numeric(df[column], errors="coerce")
-    text = v.isna() & df[column].notna()
+             integer: bool = False, rule: str = "range", first_row: int = 2) -> pd.Series:
+    """``column`` as finite numbers; DataError on text, blanks, infinities or out-of-range.
+
+    Rows are reported as ``first_row`` + position (2 for a CSV with a header line)."""
+    raw = df[column]
+    v = pd.to_numeric(raw, errors="coerce")
+    text = v.isna() & raw.notna()
     if text.any():
         i = _first_bad(text)
-        raise DataError(str(f), column, f"not a number: {df[column].iloc[i]!r} on row {i + 2}")
+        raise _fail(f, column, i + first_row, f"not a number: {raw.iloc[i]!r}", "number")
     if not allow_blank and v.isna().any():
-        raise DataError(str(f), column, f"blank value on row {_first_bad(v.isna()) + 2}")
+        raise _fail(f, column, _first_bad(v.isna()) + first_row, "blank value", "number")
+    inf = np.isinf(v.to_numpy(float, na_value=0.0))
+    if inf.any():
+        i = _first_bad(inf)
+        raise _fail(f, column, i + first_row, f"not finite: {raw.iloc[i]!r}", "finite")
     checks = []
     if minimum is not None:
         checks.append((v < minimum, f"below {minimum:g}"))
@@ -145,59 +416,236 @@ def _numeric(df: pd.DataFrame, f: Path, column: str, *, allow_blank: bool = Fals
     for mask, what in checks:
         if mask.any():
             i = _first_bad(mask)
-            raise DataError(str(f), column, f"{what}: {df[column].iloc[i]!r} on row {i + 2}")
+            raise _fail(f, column, i + first_row, f"{what}: {raw.iloc[i]!r}", rule)
     return v
 
 
 def _shares(df: pd.DataFrame, f: Path, cols: list[str]) -> None:
     """Share columns must lie in [0, 1] and sum to 1 (within 1e-6) on every row."""
     for c in cols:
-        _numeric(df, f, c, minimum=0.0, maximum=1.0)
-    tot = df[cols].astype(float).sum(axis=1)
+        df[c] = _numeric(df, f, c, minimum=0.0, maximum=1.0)
+    tot = df[cols].sum(axis=1)
     bad = (tot - 1).abs() > 1e-6
     if bad.any():
         i = _first_bad(bad)
-        raise DataError(str(f), cols[0], f"shares {', '.join(cols)} on row {i + 2} sum to "
-                        f"{tot.iloc[i]:.6f}, not 1")
+        raise _fail(f, cols[0], i + 2, f"shares {', '.join(cols)} sum to {tot.iloc[i]:.6f}, "
+                    "not 1", "shares sum to 1")
 
 
-def _bool(df: pd.DataFrame, f: Path, column: str) -> pd.Series:
-    """Parse a True/False column (bool, or text true/false/1/0)."""
+def _bool(df: pd.DataFrame, f: Path, column: str, first_row: int = 2) -> pd.Series:
+    """Parse a True/False column (bool, or text true/false/1/0/yes/no)."""
     if df[column].dtype == bool:
         return df[column]
     m = df[column].astype(str).str.strip().str.lower().map(
         {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False})
     if m.isna().any():
         i = _first_bad(m.isna())
-        raise DataError(str(f), column, f"not True/False: {df[column].iloc[i]!r} on row {i + 2}")
+        raise _fail(f, column, i + first_row, f"not True/False: {df[column].iloc[i]!r}",
+                    "boolean")
     return m.astype(bool)
 
 
-def _validate_districts(d, f: Path):
+def _in_uk(lon: pd.Series, lat: pd.Series, f: Path, columns: tuple[str, str], what: str,
+           row_offset: int = 2) -> None:
+    """Longitudes and latitudes must fall inside :data:`UK_BOUNDS`."""
+    x0, y0, x1, y1 = UK_BOUNDS
+    for col, v, lo, hi in ((columns[0], lon, x0, x1), (columns[1], lat, y0, y1)):
+        bad = (v < lo) | (v > hi)
+        if bad.any():
+            i = _first_bad(bad)
+            hint = (" (metres labelled as degrees?)" if abs(float(v.iloc[i])) > 180 else "")
+            raise _fail(f, col, i + row_offset, f"{what} {float(v.iloc[i]):g} is outside the "
+                        f"UK ({lo:g} to {hi:g} degrees in EPSG:4326){hint}", "UK bounds")
+
+
+def _validate_districts(d, f: Path, notes: list[str]):
     """Check the districts GeoDataFrame and return it sorted by code, CRS EPSG:4326."""
-    if d["lad_code"].isna().any() or d["lad_code"].duplicated().any():
-        raise DataError(str(f), "lad_code", "blank or duplicate district codes")
+    _unique(d, f, "districts.parquet", first_row=1)
+    if d["lad_code"].isna().any():
+        raise _fail(f, "lad_code", _first_bad(d["lad_code"].isna()) + 1, "blank district code",
+                    "known code")
     if d.crs is None:
+        notes.append(f"{f.name}: no CRS recorded; taken as EPSG:4326 (degrees)")
         d = d.set_crs(4326)
     elif d.crs.to_epsg() != 4326:
-        d = d.to_crs(4326)
-    _codes(d, f, "country", set(COUNTRIES), "country")
-    d["is_london"] = _bool(d, f, "is_london")
-    _numeric(d, f, "centroid_lon", minimum=-180, maximum=180)
-    _numeric(d, f, "centroid_lat", minimum=-90, maximum=90)
+        try:
+            d = d.to_crs(4326)
+        except Exception as e:  # noqa: BLE001
+            raise _fail(f, "geometry", None, f"cannot reproject from {d.crs} to EPSG:4326 "
+                        f"({type(e).__name__})", "UK bounds") from None
     if d.geometry.isna().any() or d.geometry.is_empty.any():
-        raise DataError(str(f), "geometry", "missing or empty geometry")
+        i = _first_bad(d.geometry.isna() | d.geometry.is_empty)
+        raise _fail(f, "geometry", i + 1, "missing or empty geometry", "non-empty")
+    b = d.geometry.bounds
+    # rows of a parquet file are numbered from 1 (no header line)
+    _in_uk(b["minx"], b["miny"], f, ("geometry", "geometry"), "coordinate", row_offset=1)
+    _in_uk(b["maxx"], b["maxy"], f, ("geometry", "geometry"), "coordinate", row_offset=1)
+    _codes(d, f, "country", set(COUNTRIES), "country", first_row=1)
+    d["is_london"] = _bool(d, f, "is_london", first_row=1)
+    for c in ("centroid_lon", "centroid_lat"):
+        d[c] = _numeric(d, f, c, first_row=1)
+    _in_uk(d["centroid_lon"], d["centroid_lat"], f, ("centroid_lon", "centroid_lat"),
+           "centroid", row_offset=1)
     return d.sort_values("lad_code").reset_index(drop=True)
 
 
-def load_data_package(path: str | Path | None = None) -> DataPackage:
-    """Load and validate a data package.
+def _region_is_itl1(region: pd.Series) -> pd.Series:
+    return region.str.fullmatch(r"TL[C-N]").fillna(False).astype(bool)
+
+
+def reproduce_checks(posts: pd.DataFrame, districts, checks: pd.DataFrame,
+                     tolerance: dict[str, float] | None = None) -> pd.DataFrame:
+    """Compare posts with published check figures, as the loader does with the baseline.
+
+    Parameters
+    ----------
+    posts : pandas.DataFrame
+        Columns ``lad_code``, ``grade`` (model grades AA … PS) and ``posts`` (any other
+        columns are summed over), e.g. a package's baseline or a simulated year.
+    districts : pandas.DataFrame
+        With ``lad_code``, ``itl1_code`` and ``is_london``.
+    checks : pandas.DataFrame
+        ``checks.csv``: ``measure``, ``grade``, ``region``, ``value`` (and ``row``, its line).
+    tolerance : dict, optional
+        Overrides of :data:`CHECK_TOLERANCE`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per figure compared: ``row``, ``measure``, ``grade``, ``region``, ``kind``,
+        ``published`` and ``model`` (on the same basis), ``error``, ``tolerance``, ``unit``
+        (``share``: error in proportion points; ``relative``; ``posts``) and ``ok``. The bases:
+        ``headcount`` total vs published total less the Overseas row (the model has no overseas
+        posts); a grade's share of staff of known grade; an ITL1 region's share of UK-based
+        staff; a grade's share in each ITL1 region; ``london_share`` as published (London /
+        UK-based); ``scs_band`` posts. Unknown grade, Overseas and Unknown region rows and
+        ``headcount_london`` are published context and not compared.
+    """
+    tol = {**CHECK_TOLERANCE, **(tolerance or {})}
+    dd = districts.set_index("lad_code")
+    b = posts.groupby(["lad_code", "grade"], as_index=False)["posts"].sum()
+    b["itl1"] = b["lad_code"].map(dd["itl1_code"])
+    b["london"] = b["lad_code"].map(dd["is_london"]).fillna(False).astype(bool)
+    total = float(b["posts"].sum())
+    by_grade = b.groupby("grade")["posts"].sum().to_dict()
+    by_grade_itl1 = b.groupby(["grade", "itl1"])["posts"].sum().to_dict()
+    by_grade_london = b[b["london"]].groupby("grade")["posts"].sum().to_dict()
+    by_itl1 = b.groupby("itl1")["posts"].sum().to_dict()
+
+    def posts_of(label: str, table: dict, *key) -> float:
+        return float(sum(table.get((g, *key) if key else g, 0) for g in CHECK_GRADES[label]))
+
+    c = checks.copy()
+    if "row" not in c.columns:
+        c["row"] = np.arange(len(c)) + 2
+    c["grade"] = c["grade"].fillna("").astype(str)
+    c["region"] = c["region"].fillna("").astype(str)
+    head = c[c["measure"] == "headcount"]
+    itl1 = _region_is_itl1(head["region"])
+    overseas = head.loc[(head["grade"] == "") & (head["region"] == "Overseas"), "value"].sum()
+    known = head.loc[(head["region"] == "") & head["grade"].isin(CHECK_GRADES), "value"].sum()
+    uk = head.loc[(head["grade"] == "") & itl1, "value"].sum()
+    grade_uk = head[(head["grade"] != "") & itl1].groupby("grade")["value"].sum()
+    rows = []
+    for r in c.itertuples(index=False):
+        g, reg = r.grade, r.region
+        is_itl1 = re.fullmatch(r"TL[C-N]", reg) is not None
+        if r.measure == "headcount" and g == "" and reg == "":
+            pub = float(r.value) - overseas
+            rows.append((r, "headcount_total", pub, total, total / pub - 1, "relative"))
+        elif r.measure == "headcount" and reg == "" and g in CHECK_GRADES and known:
+            model = posts_of(g, by_grade) / total
+            rows.append((r, "grade_share", r.value / known, model, None, "share"))
+        elif r.measure == "headcount" and g == "" and is_itl1:
+            model = by_itl1.get(reg, 0) / total
+            rows.append((r, "region_share", r.value / uk, model, None, "share"))
+        elif r.measure == "headcount" and g in CHECK_GRADES and is_itl1 and grade_uk.get(g, 0):
+            den = posts_of(g, by_grade)
+            model = posts_of(g, by_grade_itl1, reg) / den if den else np.nan
+            rows.append((r, "grade_region_share", r.value / grade_uk[g], model, None, "share"))
+        elif r.measure == "london_share" and reg == "" and (g == "" or g in CHECK_GRADES):
+            den = posts_of(g, by_grade) if g else total
+            lon = posts_of(g, by_grade_london) if g else sum(by_grade_london.values())
+            rows.append((r, "london_share", float(r.value), lon / den if den else np.nan, None,
+                         "share"))
+        elif r.measure == "scs_band" and g in SCS_GRADES:
+            model = float(by_grade.get(g, 0))
+            rows.append((r, "scs_band", float(r.value), model, model - r.value, "posts"))
+    out = []
+    for r, kind, pub, model, err, unit in rows:
+        err = (model - pub) if err is None else err
+        t = tol[kind]
+        limit = max(5.0, t * pub) if unit == "posts" else t
+        ok = bool(np.isfinite(err) and abs(err) <= limit + 1e-12)
+        out.append((r.row, r.measure, r.grade, r.region, kind, pub, model, err, limit, unit, ok))
+    return pd.DataFrame(out, columns=["row", "measure", "grade", "region", "kind", "published",
+                                      "model", "error", "tolerance", "unit", "ok"])
+
+
+def _describe_check(r) -> str:
+    what = {"headcount_total": "UK-based headcount", "grade_share": "share of staff",
+            "region_share": "share of UK-based staff", "grade_region_share": "share of the grade",
+            "london_share": "London share", "scs_band": "posts"}[r.kind]
+    who = " ".join(x for x in (r.grade, r.region) if x) or "all"
+    if r.unit == "share":
+        nums = (f"model {r.model:.1%} vs published {r.published:.1%} "
+                f"({r.error * 100:+.2f} points; tolerance {r.tolerance * 100:.2f})")
+    elif r.unit == "relative":
+        nums = (f"model {r.model:,.0f} vs published {r.published:,.0f} "
+                f"({r.error:+.2%}; tolerance {r.tolerance:.2%})")
+    else:
+        nums = (f"model {r.model:,.0f} vs published {r.published:,.0f} "
+                f"({r.error:+,.0f}; tolerance {r.tolerance:,.0f})")
+    return f"{r.measure} {who}: {what}: {nums}"
+
+
+def _read_checks(r: _Reader, p: Path) -> pd.DataFrame:
+    empty = pd.DataFrame({"measure": pd.Series(dtype=str), "grade": pd.Series(dtype=str),
+                          "region": pd.Series(dtype=str), "value": pd.Series(dtype=float)})
+    if (p / "checks.csv").is_file() or "checks.csv" in r.manifest.get("files", {}):
+        name = "checks.csv"
+        checks = r.csv(name, r.limits.max_rows)
+    elif (p / _LEGACY_CHECKS).is_file():  # single-year layout: measure, grade, value
+        name = _LEGACY_CHECKS
+        checks = pd.read_csv(p / name, dtype=str, keep_default_na=False, na_values=[""])
+        if checks.empty:
+            raise _fail(p / name, None, 2, "no data rows, only a header", "non-empty")
+        checks["measure"] = checks["measure"].replace({"headcount_total": "headcount",
+                                                       "grade_total": "headcount"})
+        checks["region"] = ""
+    else:
+        return empty
+    f = p / name
+    checks["row"] = np.arange(len(checks)) + 2
+    checks[["grade", "region"]] = checks[["grade", "region"]].fillna("")
+    _unique(checks, f, "checks.csv")
+    _codes(checks, f, "measure", set(MEASURES), "measure")
+    _codes(checks, f, "grade", {"", "Unknown", *CHECK_GRADES}, "grade")
+    checks["value"] = _numeric(checks, f, "value", minimum=0)
+    return checks
+
+
+def _read_optional(r: _Reader, p: Path, name: str, max_rows: int) -> pd.DataFrame | None:
+    if (p / name).is_file() or name in r.manifest.get("files", {}):
+        df = r.csv(name, max_rows)
+        _unique(df, p / name, name)
+        return df
+    return None
+
+
+def load_data_package(path: str | Path | None = None, *, allow_check_mismatch: bool = False,
+                      limits: Limits | None = None) -> DataPackage:
+    """Load a data package and validate it as a whole.
 
     Parameters
     ----------
     path : str or pathlib.Path, optional
-        The package folder; ``None`` (default) is the shipped ``geodata/`` folder next to the
-        ``placesim`` package.
+        The package folder; ``None`` (default) is :data:`SHIPPED` (31 March 2023).
+    allow_check_mismatch : bool
+        Accept a baseline that does not reproduce the package's check figures (a department's
+        partial package); the mismatches are kept in ``check_report`` and ``notes``.
+    limits : Limits, optional
+        Plausibility bounds (default :class:`Limits`).
 
     Returns
     -------
@@ -207,83 +655,151 @@ def load_data_package(path: str | Path | None = None) -> DataPackage:
     Raises
     ------
     DataError
-        If a file or column is missing, or a value is malformed, naming the file and column
-        (and the row, numbered as in the file with the header as row 1).
+        On the first problem, naming the file, column, row (numbered as in the file with the
+        header as row 1) and the rule broken.
 
     Examples
     --------
     >>> pkg = load_data_package()            # doctest: +SKIP
-    >>> len(pkg.districts)                   # doctest: +SKIP
-    361
+    >>> pkg.year, len(pkg.districts)         # doctest: +SKIP
+    (2023, 361)
     """
     p = Path(path) if path is not None else SHIPPED
     if not p.is_dir():
         raise DataError(str(p), None, "no such data package folder")
-    d = _validate_districts(_read(p, "districts.parquet"), p / "districts.parquet")
+    lim = limits or Limits()
+    r = _Reader(p, lim)
+    for name in r.manifest.get("files", {}):
+        if not (p / name).is_file():
+            raise _fail(p / name, None, None, "missing file (package.json lists it)",
+                        "required file")
+    d = _validate_districts(r.parquet("districts.parquet"), p / "districts.parquet", r.notes)
     codes = set(d["lad_code"])
+    n = len(codes)
 
     f = p / "social_mobility.csv"
-    sm = _read(p, "social_mobility.csv")
+    sm = r.csv("social_mobility.csv", n)
+    _unique(sm, f, "social_mobility.csv")
     _codes(sm, f, "lad_code", codes, "district code")
+    _complete(sm, f, codes)
     for i in range(1, 5):
-        _numeric(sm, f, f"ci{i}_zscore", allow_blank=True)
+        sm[f"ci{i}_zscore"] = _numeric(sm, f, f"ci{i}_zscore", allow_blank=True)
         sm[f"ci{i}_rank"] = _numeric(sm, f, f"ci{i}_rank", allow_blank=True, minimum=1,
                                      maximum=7, integer=True).astype("Int64")
-        cat = sm[f"ci{i}_category"].dropna().astype(str).str.lower()
-        _codes(cat.to_frame(), f, f"ci{i}_category", set(SMC_CATEGORIES), "category")
+        cat = sm[f"ci{i}_category"].str.lower()
+        _codes(cat.to_frame(), f, f"ci{i}_category", set(SMC_CATEGORIES), "category",
+               allow_blank=True)
 
-    oa = _read(p, "opportunity_areas.csv")
-    _codes(oa, p / "opportunity_areas.csv", "lad_code", codes, "district code")
+    f = p / "opportunity_areas.csv"
+    oa = r.csv("opportunity_areas.csv", n)
+    _unique(oa, f, "opportunity_areas.csv")
+    _codes(oa, f, "lad_code", codes, "district code")
 
     f = p / "labour_market.csv"
-    lm = _read(p, "labour_market.csv")
+    lm = r.csv("labour_market.csv", n)
+    _unique(lm, f, "labour_market.csv")
     _codes(lm, f, "lad_code", codes, "district code")
     _shares(lm, f, list(SEB_CLASSES))
-    missing_lm = codes - set(lm["lad_code"])
-    if missing_lm:
-        raise DataError(str(f), "lad_code", f"no row for district {sorted(missing_lm)[0]!r}")
+    _complete(lm, f, codes)
 
     f = p / "sites.csv"
-    sites = _read(p, "sites.csv")
+    sites = r.csv("sites.csv", lim.max_rows)
+    _unique(sites, f, "sites.csv")
+    if sites["site_id"].isna().any():
+        raise _fail(f, "site_id", _first_bad(sites["site_id"].isna()) + 2, "blank site id",
+                    "unique key")
     _codes(sites, f, "lad_code", codes, "district code")
-    if sites["site_id"].isna().any() or sites["site_id"].duplicated().any():
-        raise DataError(str(f), "site_id", "blank or duplicate site ids")
-    _numeric(sites, f, "lon", minimum=-180, maximum=180)
-    _numeric(sites, f, "lat", minimum=-90, maximum=90)
+    sites["lon"] = _numeric(sites, f, "lon")
+    sites["lat"] = _numeric(sites, f, "lat")
+    _in_uk(sites["lon"], sites["lat"], f, ("lon", "lat"), "site")
     sites["capacity"] = _numeric(sites, f, "capacity", allow_blank=True, minimum=0,
-                                 integer=True).astype("Int64")
+                                 maximum=lim.max_total_posts, integer=True).astype("Int64")
     sites["confirmed"] = _bool(sites, f, "confirmed")
-    sites["theme"] = sites["theme"].fillna("").astype(str)
+    for c in ("theme", "kind", "evidence"):
+        sites[c] = sites[c].fillna("").astype(str)
 
     f = p / "baseline_posts.csv"
-    b = _read(p, "baseline_posts.csv")
+    keyspace = n * len(GRADES) * len(PROFESSIONS) * len(ROLES)  # most distinct keys
+    b = r.csv("baseline_posts.csv", lambda cols: keyspace if "department" not in cols
+              else max(keyspace, lim.max_rows))
+    _unique(b, f, "baseline_posts.csv")
     _codes(b, f, "lad_code", codes, "district code")
     _codes(b, f, "grade", set(GRADES), "grade")
     _codes(b, f, "profession", set(PROFESSIONS), "profession")
     _codes(b, f, "role", set(ROLES), "role")
-    b["posts"] = _numeric(b, f, "posts", minimum=0, integer=True).astype(np.int64)
+    b["posts"] = _numeric(b, f, "posts", minimum=0, maximum=lim.max_cell_posts, integer=True,
+                          rule="plausible size").astype(np.int64)
+    if b["posts"].sum() > lim.max_total_posts:
+        raise _fail(f, "posts", None, f"{b['posts'].sum():,} posts in all, more than the "
+                    f"{lim.max_total_posts:,} allowed", "plausible size")
 
     f = p / "seb_by_grade_place.csv"
-    seb = _read(p, "seb_by_grade_place.csv")
+    seb = r.csv("seb_by_grade_place.csv", len(GRADES) * 2 * len(PROFESSIONS))
+    _unique(seb, f, "seb_by_grade_place.csv")
     _codes(seb, f, "grade", set(GRADES), "grade")
     _codes(seb, f, "place", {"london", "elsewhere"}, "place")
     _codes(seb, f, "profession", set(PROFESSIONS), "profession")
     _shares(seb, f, list(SEB_CLASSES))
+    have = set(zip(seb["grade"], seb["place"], seb["profession"], strict=True))
+    for g in GRADES:
+        for place in ("london", "elsewhere"):
+            for prof in PROFESSIONS:
+                if (g, place, prof) not in have:
+                    raise _fail(f, "grade", None, f"no row for grade {g!r}, place {place!r}, "
+                                f"profession {prof!r}", "complete SEB rows")
 
-    # The ACSES checks are optional: a department's own package need not carry them.
-    if (p / "acses_2023_checks.csv").is_file():
-        f = p / "acses_2023_checks.csv"
-        checks = _read(p, "acses_2023_checks.csv")
-        _codes(checks, f, "measure", {"headcount_total", "grade_total", "london_share",
-                                      "scs_band"}, "measure")
-        _numeric(checks, f, "value", minimum=0)
-        checks["grade"] = checks["grade"].fillna("").astype(str)
-    else:
-        checks = pd.DataFrame({"measure": pd.Series(dtype=str), "grade": pd.Series(dtype=str),
-                               "value": pd.Series(dtype=float)})
+    checks = _read_checks(r, p)
+    flows = _read_optional(r, p, "flows_by_grade.csv", len(ACSES_GRADES) + 1)
+    if flows is not None:
+        f = p / "flows_by_grade.csv"
+        _codes(flows, f, "grade", {*ACSES_GRADES, "Unknown"}, "grade")
+        for c in ("in_post", "leavers_cs", "leavers_dept", "entrants"):
+            flows[c] = _numeric(flows, f, c, minimum=0, maximum=lim.max_total_posts,
+                                integer=True, rule="plausible size").astype(np.int64)
+    trend = _read_optional(r, p, "seb_trend.csv", lim.max_rows)
+    if trend is not None:
+        f = p / "seb_trend.csv"
+        trend["survey_year"] = _numeric(trend, f, "survey_year", minimum=1990, maximum=2100,
+                                        integer=True).astype(int)
+        _shares(trend, f, list(SEB_CLASSES))
+        if "respondents" in trend.columns:
+            trend["respondents"] = _numeric(trend, f, "respondents", allow_blank=True,
+                                            minimum=0, integer=True).astype("Int64")
+
+    r.verify_counts()
+    report = reproduce_checks(b, d, checks)
+    bad = report[~report["ok"]]
+    if len(bad) and not allow_check_mismatch:
+        first = bad.iloc[0]
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise _fail(p / ("checks.csv" if (p / "checks.csv").is_file() else _LEGACY_CHECKS),
+                    "value", int(first["row"]), _describe_check(first) + more
+                    + "; use --allow-check-mismatch for a partial package", "check figures")
+    notes = list(r.notes)
+    if len(bad):
+        notes.append(f"check figures: {len(bad)} of {len(report)} outside tolerance "
+                     "(accepted: --allow-check-mismatch)")
+    meta = r.manifest
     vfile = p / "VINTAGE"
-    vintage = vfile.read_text(encoding="utf-8").strip() if vfile.is_file() else p.name
-    return DataPackage(p, d, sm, oa, lm, sites, b, seb, checks, vintage)
+    vintage = (str(meta["vintage"]) if meta.get("vintage") else
+               vfile.read_text(encoding="utf-8").strip() if vfile.is_file() else p.name)
+    year = meta.get("year")
+    return DataPackage(
+        p, d, sm, oa, lm, sites, b, seb, checks, vintage,
+        year=int(year) if isinstance(year, int) else None,
+        census_date=str(meta["census_date"]) if meta.get("census_date") else None,
+        flows_by_grade=flows if flows is not None else pd.DataFrame(),
+        seb_trend=trend if trend is not None else pd.DataFrame(),
+        manifest=meta, check_report=report, notes=tuple(notes))
+
+
+def _complete(df: pd.DataFrame, f: Path, codes: set) -> None:
+    """Every district must have a row."""
+    missing = codes - set(df["lad_code"])
+    if missing:
+        raise _fail(f, "lad_code", None, f"no row for district {sorted(missing)[0]!r}"
+                    + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
+                    "complete")
 
 
 def coldspot_districts(pkg: DataPackage, rule: str = "smc2025", index: str = DEFAULT_SMC_INDEX,
@@ -352,6 +868,29 @@ def coldspot_districts(pkg: DataPackage, rule: str = "smc2025", index: str = DEF
                      name="coldspot")
 
 
+def _published(pkg: DataPackage, grade: str, region: str) -> float | None:
+    c = pkg.checks
+    if c.empty:
+        return None
+    v = c.loc[(c["measure"] == "headcount") & (c["grade"] == grade) & (c["region"] == region),
+              "value"]
+    return float(v.iloc[0]) if len(v) else None
+
+
+def _treatment(pkg: DataPackage) -> dict:
+    """How the build placed staff the statistics leave without a place or grade."""
+    overseas, unknown = _published(pkg, "", "Overseas"), _published(pkg, "Unknown", "")
+    n_over = f"The {overseas:,.0f} staff" if overseas is not None else "Staff"
+    n_unk = f"The {unknown:,.0f} staff" if unknown is not None else "Staff"
+    return {
+        "overseas": f"{n_over} based overseas are excluded (they are in no district).",
+        "unknown_grade": f"{n_unk} of unknown grade are allocated to grades in proportion to "
+                         "the known-grade mix of their own ITL3 area.",
+        "unknown_region": "Staff with no recorded UK location are spread over areas in "
+                          "proportion to each grade's known distribution.",
+    }
+
+
 def summary(pkg: DataPackage, rule: str = "smc2025") -> dict:
     """Machine-readable description of a data package (``placesim data --json``).
 
@@ -365,10 +904,12 @@ def summary(pkg: DataPackage, rule: str = "smc2025") -> dict:
     Returns
     -------
     dict
-        Keys ``districts``, ``districts_by_country``, ``coldspot_districts``,
-        ``coldspot_rule``, ``sites``, ``headcount``, ``headcount_by_grade`` (ACSES grades, SCS
-        = SCS1+SCS2+SCS3+PS), ``headcount_by_grade_detail`` (11 grades),
+        Keys ``year`` and ``census_date`` (None if the package does not record them),
+        ``districts``, ``districts_by_country``, ``coldspot_districts``, ``coldspot_rule``,
+        ``sites``, ``headcount``, ``headcount_by_grade`` (ACSES grades, SCS =
+        SCS1+SCS2+SCS3+PS), ``headcount_by_grade_detail`` (11 grades),
         ``london_share_by_grade`` (share of UK-based staff in London), ``data_vintage``,
+        ``checks`` (figures compared and how many are outside tolerance), ``notes`` and
         ``treatment``.
     """
     d = pkg.districts
@@ -380,7 +921,10 @@ def summary(pkg: DataPackage, rule: str = "smc2025") -> dict:
     lon = b[b["london"]].groupby("acses")["posts"].sum()
     detail = b.groupby("grade")["posts"].sum()
     cold = coldspot_districts(pkg, rule=rule)
+    report = pkg.check_report
     return {
+        "year": pkg.year,
+        "census_date": pkg.census_date,
         "districts": int(len(d)),
         "districts_by_country": {k: int(v) for k, v in d["country"].value_counts()
                                  .sort_index().items()},
@@ -393,14 +937,20 @@ def summary(pkg: DataPackage, rule: str = "smc2025") -> dict:
         "london_share_by_grade": {g: round(float(lon.get(g, 0) / by[g]), 4) if by.get(g, 0)
                                   else None for g in ACSES_GRADES},
         "data_vintage": pkg.vintage,
-        "treatment": {
-            "overseas": "The 3,515 staff based overseas are excluded (they are in no district).",
-            "unknown_grade": "The 25,715 staff of unknown grade are allocated to grades in "
-                             "proportion to the known-grade mix of their own ITL3 area.",
-            "unknown_region": "Staff with no recorded UK location are spread over areas in "
-                              "proportion to each grade's known distribution.",
-        },
+        "checks": {"compared": int(len(report)),
+                   "outside_tolerance": int((~report["ok"]).sum()) if len(report) else 0},
+        "notes": list(pkg.notes),
+        "treatment": _treatment(pkg),
     }
+
+
+def _date_text(s: dict) -> str:
+    if s.get("census_date"):
+        y, m, day = str(s["census_date"]).split("-")
+        months = ("January February March April May June July August September October "
+                  "November December").split()
+        return f"{int(day)} {months[int(m) - 1]} {y}"
+    return str(s["year"]) if s.get("year") else "date not recorded"
 
 
 def format_summary(summary: dict) -> str:
@@ -423,7 +973,7 @@ def format_summary(summary: dict) -> str:
             f"{k} {v}" for k, v in s["districts_by_country"].items()) + ")",
         f"  coldspot districts: {s['coldspot_districts']} ({s['coldspot_rule']})",
         f"  sites: {s['sites']}",
-        f"  headcount (UK-based, 31 March 2023): {s['headcount']:,}",
+        f"  headcount (UK-based, {_date_text(s)}): {s['headcount']:,}",
         "  grade      headcount   London share",
     ]
     for g, n in s["headcount_by_grade"].items():
@@ -433,5 +983,10 @@ def format_summary(summary: dict) -> str:
     if detail:
         lines.append("  SCS bands: " + ", ".join(f"{g} {detail.get(g, 0):,}"
                                                  for g in SCS_GRADES))
+    checks = s.get("checks", {})
+    if checks.get("compared"):
+        lines.append(f"  check figures: {checks['compared']} compared with published "
+                     f"statistics, {checks['outside_tolerance']} outside tolerance")
     lines += [f"  {k.replace('_', ' ')}: {v}" for k, v in s["treatment"].items()]
+    lines += [f"  note: {n}" for n in s.get("notes", [])]
     return "\n".join(lines)

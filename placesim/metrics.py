@@ -173,10 +173,11 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
                   for k in SEB_CLASSES for m in ("progression_eo_to_g7",
                                                  "progression_eo_to_director"))
     columns.append(both.reshape(len(recs), -1))
-    by_seb = np.stack([np.stack([r.moves_to_london_for_promotion, r.reloc_leavers,
-                                 r.reloc_movers], axis=1) for r in recs])  # (Y, S, 3)
-    names = ("moves_to_london_for_promotion", "leavers_caused_by_relocation",
-             "incumbents_relocated")
+    by_seb = np.stack([np.stack([r.moves_to_london_for_promotion,
+                                 r.moves_from_london_for_promotion, r.reloc_leavers,
+                                 r.reloc_movers], axis=1) for r in recs])  # (Y, S, 4)
+    names = ("moves_to_london_for_promotion", "moves_from_london_for_promotion",
+             "leavers_caused_by_relocation", "incumbents_relocated")
     labels.extend((m, f"seb:{k}") for k in SEB_CLASSES for m in names)
     columns.append(by_seb.reshape(len(recs), -1))
     labels.extend((m, "all") for m in names)
@@ -193,6 +194,12 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
         labels.extend([("site_ladder_completeness", f"site:{sid}"),
                        ("site_ladder_largest_gap", f"site:{sid}")])
     columns.append(per_site.reshape(len(recs), -1))
+    promoted_into = _seb_total(promotions).sum(axis=2)  # (Y, G)
+    cross = np.stack([r.cross_area_promotions for r in recs])  # (Y, G)
+    add("cross_area_promotion_share", "all", _div(cross.sum(axis=1), promoted_into.sum(axis=1)))
+    add("cross_area_promotion_share", [f"grade:{g}" for g in GRADES[1:]],
+        _div(cross[:, 1:], promoted_into[:, 1:]))
+    add("promotions", [f"grade:{g}" for g in GRADES[1:]], promoted_into[:, 1:])
     add("coldspot_share_of_moved_roles", "all",
         _div(scalar("moved_to_coldspots"), scalar("moved_total")))
     add("relocation_cost_gbp", "all", scalar("cost_gbp"))

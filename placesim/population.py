@@ -1,19 +1,22 @@
 """Posts and the people in them, as a struct of arrays.
 
-Each **slot** is one post (district, grade, profession, role); its occupant's attributes live
-in parallel arrays (``seb`` = -1 marks a vacant post). An index, ``order``, lists the slots by
-(grade, labour-market area, district, profession, role), so the candidates for a vacancy — the
-people one grade below in the same area — form one contiguous block of it. That layout lets the
-engine choose candidates by rejection sampling within a block, so each step's work grows with
-churn (tens of thousands of moves a quarter), not with headcount (half a million people). When
-a post moves to another area it is swapped across the boundaries between its old and its new
-block, one swap per block crossed, so the index never needs re-sorting (draws within a block
-are uniform, so the order inside a block does not matter). The attribute arrays themselves
-never move, so each grade stays one contiguous range of them, as laid out at synthesis.
+Each **slot** is one post (district, grade, post type); its occupant's attributes live in
+parallel arrays (``seb`` = :data:`VACANT` marks a vacant post, :data:`HELD` a post kept for
+someone away on a London posting). An index, ``order``, lists the slots by (grade,
+labour-market area), so the candidates for a vacancy — the people one grade below in an area —
+form one contiguous block of it and can be drawn by position. When a post moves to another
+area it is swapped across the boundaries between its old and its new block, one swap per
+block crossed, so the index never needs re-sorting. The attribute arrays themselves never
+move, so each grade stays one contiguous range of them, as laid out at synthesis.
+
+Posts can be created and abolished (London postings, and workforce growth and cuts): every
+grade's range ends with spare slots that belong to no district (``district`` =
+``n_districts``) and sit in an extra, last "area" of the grade's blocks. Creating a post moves
+a spare slot into its area's block; abolishing one moves it back.
 
 The places a slot can be in are fixed per data package in :class:`Geography`: district codes,
 their labour-market area (the ITL3 area; London is one area, because London is one commuting
-market), London and coldspot flags, the local labour market's SEB mix and a distance matrix.
+market), London and coldspot flags, the local labour market's SEB mix and distances.
 """
 
 from __future__ import annotations
@@ -24,20 +27,40 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from .grades import GRADES, PROFESSIONS, ROLES, SEB_CLASSES
+from .grades import GRADES, SEB_CLASSES
 
 N_GRADES = len(GRADES)
 N_SEB = len(SEB_CLASSES)
 VACANT = -1
+"""``seb`` of a vacant post."""
+HELD = -2
+"""``seb`` of a post kept for its holder while they are away (a London posting)."""
 NEVER = np.iinfo(np.int16).max
-"""``ready`` of a vacant post."""
+"""``ready`` of a post whose occupant cannot be promoted or moved (vacant, held, away)."""
+NEVER_STEP = np.iinfo(np.int32).max
+"""``exit_at`` of a post with no occupant due to leave."""
+AREA_LEVEL = "itl2_code"
+"""The geography of a labour-market area (London is always one area)."""
 START_TENURE_STEPS = 16
 """At the start, time in grade is uniform over this many past steps (an assumption)."""
+
+POST_TYPES: tuple[str, ...] = ("other", "policy", "private_office")
+"""What a post is beyond grade and place: another profession's post, a policy post, or a
+private office (accelerator) post, which is a policy post too."""
+OTHER, POLICY, PRIVATE_OFFICE = 0, 1, 2
+N_TYPES = len(POST_TYPES)
+
+
+def post_type(profession: str, role: str) -> int:
+    """The post type of a ``(profession, role)`` pair as the data package gives it."""
+    if role == "private_office":
+        return PRIVATE_OFFICE
+    return POLICY if profession == "policy" else OTHER
 
 
 @dataclass(frozen=True)
 class Geography:
-    """Static facts about districts the engine needs in its hot loop (plain numpy, no GeoDataFrame).
+    """Static facts about districts the engine needs in its hot loop (plain numpy).
 
     Attributes
     ----------
@@ -47,14 +70,17 @@ class Geography:
         Labour-market area index of each district.
     is_london, is_coldspot : numpy.ndarray
         Boolean flags per district.
-    site_of : numpy.ndarray
-        Index into ``site_ids`` of the site in each district, -1 where none.
     site_ids : tuple[str, ...]
         Site identifiers; ``site_district[i]`` is the district index of site i.
+    site_of : numpy.ndarray
+        Index into ``site_ids`` of the site in each district, -1 where none.
     labour_mix : numpy.ndarray
         (district, seb) origin-class mix of the local population.
     distance_km : numpy.ndarray
         (district, district) great-circle distance between centroids, float32.
+    area_distance_km : numpy.ndarray
+        (area, district) distance from each area's centre (its districts' centroids
+        weighted by baseline posts) to each district, float32.
     """
 
     lad_codes: np.ndarray
@@ -66,6 +92,7 @@ class Geography:
     site_of: np.ndarray
     labour_mix: np.ndarray
     distance_km: np.ndarray
+    area_distance_km: np.ndarray
 
     @property
     def n_districts(self) -> int:
@@ -75,10 +102,24 @@ class Geography:
     def n_areas(self) -> int:
         return int(self.area.max()) + 1
 
+    @property
+    def area_is_london(self) -> np.ndarray:
+        """(area,) True for the London area."""
+        out = np.zeros(self.n_areas, bool)
+        out[self.area[self.is_london]] = True
+        return out
+
     def index_of(self, codes) -> np.ndarray:
         """District indices of LAD codes (raises KeyError on an unknown code)."""
         lookup = {c: i for i, c in enumerate(self.lad_codes)}
         return np.array([lookup[c] for c in codes], dtype=np.int64)
+
+
+def _haversine_km(lon1, lat1, lon2, lat2) -> np.ndarray:
+    lon1, lat1, lon2, lat2 = (np.radians(np.asarray(x, float)) for x in (lon1, lat1, lon2, lat2))
+    h = (np.sin((lat1 - lat2) / 2) ** 2
+         + np.cos(lat1) * np.cos(lat2) * np.sin((lon1 - lon2) / 2) ** 2)
+    return 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
 
 
 def build_geography(pkg, coldspots: pd.Series) -> Geography:
@@ -98,14 +139,18 @@ def build_geography(pkg, coldspots: pd.Series) -> Geography:
     d = pkg.districts.sort_values("lad_code").reset_index(drop=True)
     codes = d["lad_code"].to_numpy(dtype=object)
     is_london = d["is_london"].to_numpy(dtype=bool)
-    area_key = np.where(is_london, "LONDON", d["itl3_code"].astype(str).to_numpy())
+    area_key = np.where(is_london, "LONDON", d[AREA_LEVEL].astype(str).to_numpy())
     _, area = np.unique(area_key, return_inverse=True)
-    lon = np.radians(d["centroid_lon"].to_numpy(float))
-    lat = np.radians(d["centroid_lat"].to_numpy(float))
-    dlat = lat[:, None] - lat[None, :]
-    dlon = lon[:, None] - lon[None, :]
-    h = np.sin(dlat / 2) ** 2 + np.cos(lat[:, None]) * np.cos(lat[None, :]) * np.sin(dlon / 2) ** 2
-    dist = (2 * 6371.0 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))).astype(np.float32)
+    lon = d["centroid_lon"].to_numpy(float)
+    lat = d["centroid_lat"].to_numpy(float)
+    dist = _haversine_km(lon[:, None], lat[:, None], lon[None, :], lat[None, :])
+    posts = (pkg.baseline_posts.groupby("lad_code")["posts"].sum()
+             .reindex(codes).fillna(0).to_numpy(float) + 1.0)
+    n_areas = int(area.max()) + 1
+    w = np.bincount(area, weights=posts, minlength=n_areas)
+    a_lon = np.bincount(area, weights=posts * lon, minlength=n_areas) / w
+    a_lat = np.bincount(area, weights=posts * lat, minlength=n_areas) / w
+    area_dist = _haversine_km(a_lon[:, None], a_lat[:, None], lon[None, :], lat[None, :])
     lm = pkg.labour_market.set_index("lad_code").reindex(codes)
     labour_mix = lm[list(SEB_CLASSES)].to_numpy(float)
     labour_mix /= labour_mix.sum(axis=1, keepdims=True)
@@ -119,54 +164,63 @@ def build_geography(pkg, coldspots: pd.Series) -> Geography:
     cold = coldspots.reindex(codes).fillna(False).to_numpy(dtype=bool)
     return Geography(
         lad_codes=codes,
-        area=area.astype(np.int32),
+        area=area.astype(np.int64),
         is_london=is_london,
         is_coldspot=cold,
         site_ids=tuple(sites["site_id"]),
         site_district=site_district,
         site_of=site_of,
         labour_mix=labour_mix,
-        distance_km=dist,
+        distance_km=dist.astype(np.float32),
+        area_distance_km=area_dist.astype(np.float32),
     )
 
 
 @dataclass
 class Slots:
-    """Posts and their occupants (struct of arrays), indexed by (grade, area, district, …).
+    """Posts and their occupants (struct of arrays), indexed by (grade, area) blocks.
 
     Attributes
     ----------
-    district, grade, profession, role : numpy.ndarray
-        The post: where it is and what it is.
+    district, grade, ptype : numpy.ndarray
+        The post: where it is (``n_districts`` for a spare slot) and what it is
+        (:data:`POST_TYPES`).
     seb : numpy.ndarray
-        Occupant's SEB class (0 high, 1 intermediate, 2 low), -1 if the post is vacant.
+        Occupant's SEB class (0 high, 1 intermediate, 2 low), :data:`VACANT` or
+        :data:`HELD`.
+    flag : numpy.ndarray
+        Occupant's programme state (:data:`placesim.rules.FLAGS`).
+    flag_until : numpy.ndarray
+        Step at which a time-limited programme state ends.
     grade_since : numpy.ndarray
         Step at which the occupant entered this grade (negative: before the start).
-    accelerator : numpy.ndarray
-        Occupant has held an accelerator role (private office, London posting, talent scheme).
-    mentored : numpy.ndarray
-        Occupant is in a mentoring scheme.
     ready : numpy.ndarray
-        Step from which the occupant may be promoted or moved: after their minimum time in
-        grade, and not twice in one step; :data:`NEVER` for a vacant post.
-    order : numpy.ndarray
-        Slot indices grouped by (grade, area) block; at synthesis sorted by (grade, area,
-        district, profession, role).
-    position : numpy.ndarray
-        Where each slot is in ``order`` (its inverse).
-    block_start, block_end : numpy.ndarray
-        (grade, area) → slice of ``order``.
+        Step from which the occupant may be promoted or moved (minimum time in grade, not
+        twice in one step); :data:`NEVER` for a vacant or held post or someone away.
+    exit_at : numpy.ndarray
+        Step at which the occupant leaves the Civil Service (drawn when they enter the post).
+    home : numpy.ndarray
+        For a London posting, the slot held for its occupant; -1 otherwise.
+    return_at : numpy.ndarray
+        For a London posting, the step its occupant returns home.
+    area_of_district : numpy.ndarray
+        Area of each district, with one more entry (the spare "area") for spare slots.
+    order, position, block_start, block_end : numpy.ndarray
+        The (grade, area) index and its inverse; ``block_start[g, a]`` and
+        ``block_end[g, a]`` bound block (g, a) in ``order``; area ``n_areas`` holds spares.
     """
 
     district: np.ndarray
     grade: np.ndarray
-    profession: np.ndarray
-    role: np.ndarray
+    ptype: np.ndarray
     seb: np.ndarray
+    flag: np.ndarray
+    flag_until: np.ndarray
     grade_since: np.ndarray
-    accelerator: np.ndarray
-    mentored: np.ndarray
     ready: np.ndarray
+    exit_at: np.ndarray
+    home: np.ndarray
+    return_at: np.ndarray
     area_of_district: np.ndarray
     order: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     position: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
@@ -178,53 +232,71 @@ class Slots:
         return len(self.grade)
 
     @property
+    def n_districts(self) -> int:
+        return len(self.area_of_district) - 1
+
+    @property
     def n_areas(self) -> int:
-        return int(self.area_of_district.max()) + 1
+        """Real labour-market areas (the spare area is one more)."""
+        return int(self.area_of_district[-1])
 
     def copy(self) -> Slots:
         """A deep copy (replications start from the same synthesised population)."""
         return Slots(**{k: v.copy() for k, v in self.__dict__.items()})
 
     def block_of(self, idx: np.ndarray | slice) -> np.ndarray:
-        """(grade, area) block number of slots: ``grade * n_areas + area``."""
+        """Flat (grade, area) block number of slots: ``grade * (n_areas + 1) + area``."""
         area = self.area_of_district[self.district[idx].astype(np.int64)]
-        return self.grade[idx].astype(np.int64) * self.n_areas + area
+        return self.grade[idx].astype(np.int64) * (self.n_areas + 1) + area
 
     def set_district(self, idx: np.ndarray, district: np.ndarray) -> None:
-        """Move posts ``idx`` to ``district``, keeping ``order`` grouped by block."""
+        """Move posts ``idx`` to ``district`` (``n_districts``: abolish), keeping ``order``
+        grouped by block."""
         idx = np.asarray(idx, np.int64)
-        before = self.block_of(idx)
-        self.district[idx] = district
-        _move_between_blocks(self.order, self.position, self.block_start.reshape(-1),
-                             self.block_end.reshape(-1), idx, before, self.block_of(idx))
+        _set_district(self.district, self.grade, self.area_of_district, self.order,
+                      self.position, self.block_start.reshape(-1), self.block_end.reshape(-1),
+                      idx, np.asarray(district, np.int64))
 
     def sort(self) -> None:
-        """Sort ``order`` by (grade, area, district, profession, role) and find the blocks."""
+        """Sort ``order`` by (grade, area, district, post type) and find the blocks."""
         d = self.district.astype(np.int64)
-        key = ((((self.grade.astype(np.int64) * 1024 + self.area_of_district[d]) * 1024 + d)
-                * 4 + self.profession) * 4 + self.role)
+        key = (((self.grade.astype(np.int64) * 1024 + self.area_of_district[d]) * 1024 + d)
+               * 4 + self.ptype)
         self.order = np.argsort(key, kind="stable")
         self.position = np.empty_like(self.order)
         self.position[self.order] = np.arange(self.size)
-        counts = np.bincount(self.block_of(slice(None)), minlength=N_GRADES * self.n_areas)
+        n_blocks = N_GRADES * (self.n_areas + 1)
+        counts = np.bincount(self.block_of(slice(None)), minlength=n_blocks)
         bounds = np.concatenate([[0], np.cumsum(counts)])
-        self.block_start = bounds[:-1].reshape(N_GRADES, self.n_areas).copy()
-        self.block_end = bounds[1:].reshape(N_GRADES, self.n_areas).copy()
+        self.block_start = bounds[:-1].reshape(N_GRADES, self.n_areas + 1).copy()
+        self.block_end = bounds[1:].reshape(N_GRADES, self.n_areas + 1).copy()
+
+    def spare(self, grade: int) -> int:
+        """Spare slots left at a grade."""
+        a = self.n_areas
+        return int(self.block_end[grade, a] - self.block_start[grade, a])
 
 
 @njit(cache=True)
-def _move_between_blocks(order, position, block_start, block_end, slots, before, after):
-    """Carry each slot from block ``before`` to block ``after`` through the blocks between.
+def _set_district(district, grade, area_of_district, order, position, block_start, block_end,
+                  slots, new_district):
+    """Move each slot to its new district, carrying it across block boundaries.
 
     Crossing one boundary is one swap: with the last slot of its block (moving up) or the
     first (moving down), after which the boundary shifts past it. ``block_start`` and
     ``block_end`` are the flat (grade x area) bounds, changed in place with ``order`` and
     ``position``.
     """
+    width = area_of_district[len(area_of_district) - 1] + 1
     for k in range(len(slots)):
-        x, p = slots[k], position[slots[k]]
-        step = 1 if after[k] > before[k] else -1
-        for b in range(before[k], after[k], step):
+        x = slots[k]
+        g = grade[x]
+        before = g * width + area_of_district[district[x]]
+        after = g * width + area_of_district[new_district[k]]
+        district[x] = new_district[k]
+        p = position[x]
+        step = 1 if after > before else -1
+        for b in range(before, after, step):
             edge = block_end[b] - 1 if step > 0 else block_start[b]
             y = order[edge]
             order[p], position[y] = y, p
@@ -238,74 +310,82 @@ def _move_between_blocks(order, position, block_start, block_end, slots, before,
             p = edge
 
 
-def synthesise(pkg, geo: Geography, rng: np.random.Generator) -> Slots:
+def synthesise(pkg, geo: Geography, rng: np.random.Generator,
+               spare: np.ndarray | None = None) -> Slots:
     """Create every post of the baseline and draw its occupant's SEB and time in grade.
 
     SEB is drawn from the fitted grade × place × profession mix
-    (``seb_by_grade_place.csv``); time in grade uniformly over the last four years (an
-    assumption: no published tenure-in-grade distribution).
+    (``seb_by_grade_place.csv``); time in grade uniformly over the last
+    :data:`START_TENURE_STEPS` steps (an assumption: no published tenure-in-grade
+    distribution).
 
     Parameters
     ----------
     pkg : DataPackage
     geo : Geography
     rng : numpy.random.Generator
+    spare : numpy.ndarray, optional
+        (grade,) spare slots to add at the end of each grade's range (posts the run may
+        create).
 
     Returns
     -------
     Slots
-        Sorted, every post filled.
+        Sorted; every baseline post filled.
     """
     b = pkg.baseline_posts
     b = b[b["posts"] > 0]
+    spare = np.zeros(N_GRADES, np.int64) if spare is None else np.asarray(spare, np.int64)
+    D = geo.n_districts
     counts = b["posts"].to_numpy(np.int64)
     d_idx = geo.index_of(b["lad_code"])
     g_idx = b["grade"].map({g: i for i, g in enumerate(GRADES)}).to_numpy(np.int64)
-    p_idx = b["profession"].map({p: i for i, p in enumerate(PROFESSIONS)}).to_numpy(np.int64)
-    r_idx = b["role"].map({r: i for i, r in enumerate(ROLES)}).to_numpy(np.int64)
-    district = np.repeat(d_idx, counts).astype(np.int16)
-    grade = np.repeat(g_idx, counts).astype(np.int8)
-    profession = np.repeat(p_idx, counts).astype(np.int8)
-    role = np.repeat(r_idx, counts).astype(np.int8)
+    t_idx = np.array([post_type(p, r) for p, r in zip(b["profession"], b["role"],
+                                                       strict=True)], np.int64)
+    g_all = np.concatenate([np.repeat(g_idx, counts), np.repeat(np.arange(N_GRADES), spare)])
+    d_all = np.concatenate([np.repeat(d_idx, counts), np.full(int(spare.sum()), D)])
+    t_all = np.concatenate([np.repeat(t_idx, counts), np.zeros(int(spare.sum()), np.int64)])
+    real = np.concatenate([np.ones(int(counts.sum()), bool), np.zeros(int(spare.sum()), bool)])
+    lay = np.lexsort((t_all, d_all, ~real, g_all))  # grade ranges, spares last in each
+    grade, district, ptype, real = g_all[lay], d_all[lay], t_all[lay], real[lay]
     n = len(grade)
 
     mix = seb_mix_table(pkg)  # (grade, place, profession, seb)
-    place = geo.is_london[district].astype(np.int64)  # 1 = london
-    probs = mix[grade, place, profession]  # (n, 3)
+    is_london = np.append(geo.is_london, False)
+    profession = (ptype != OTHER).astype(np.int64)
+    probs = mix[grade, is_london[district].astype(np.int64), profession]  # (n, 3)
     u = rng.random(n)
     cum = np.cumsum(probs, axis=1)
-    seb = (u > cum[:, 0]).astype(np.int8) + (u > cum[:, 1])  # three SEB classes
+    seb = ((u > cum[:, 0]).astype(np.int8) + (u > cum[:, 1])).astype(np.int8)
     since = -rng.integers(0, START_TENURE_STEPS, size=n).astype(np.int16)
+    seb[~real] = VACANT
     slots = Slots(
-        district=district,
-        grade=grade,
-        profession=profession,
-        role=role,
+        district=district.astype(np.int16),
+        grade=grade.astype(np.int8),
+        ptype=ptype.astype(np.int8),
         seb=seb,
+        flag=np.zeros(n, np.int8),
+        flag_until=np.zeros(n, np.int16),
         grade_since=since,
-        accelerator=(role == ROLES.index("private_office")),
-        mentored=np.zeros(n, dtype=bool),
-        ready=since.copy(),  # the engine adds the minimum time in grade
-        area_of_district=geo.area.astype(np.int64),
+        ready=np.where(real, since, NEVER).astype(np.int16),  # rules add the minimum wait
+        exit_at=np.full(n, NEVER_STEP, np.int32),
+        home=np.full(n, -1, np.int32),
+        return_at=np.full(n, NEVER, np.int16),
+        area_of_district=np.append(geo.area, geo.n_areas).astype(np.int64),
     )
-    slots.sort()
-    # Lay the arrays out in that order once, so blocks are contiguous in memory too.
-    o = slots.order
-    slots = Slots(**{k: (v[o] if k != "area_of_district" else v)
-                     for k, v in slots.__dict__.items() if k not in ("order", "position",
-                                                                   "block_start", "block_end")})
     slots.sort()
     return slots
 
 
 def seb_mix_table(pkg) -> np.ndarray:
-    """The fitted SEB mix as an array (grade, place [0 elsewhere, 1 london], profession, seb)."""
+    """The fitted SEB mix as an array (grade, place [0 elsewhere, 1 london], profession
+    [0 other, 1 policy], seb)."""
     t = pkg.seb_by_grade_place
-    out = np.zeros((N_GRADES, 2, len(PROFESSIONS), N_SEB))
+    out = np.zeros((N_GRADES, 2, 2, N_SEB))
     for row in t.itertuples(index=False):
         g = GRADES.index(row.grade)
         pl = 1 if row.place == "london" else 0
-        pr = PROFESSIONS.index(row.profession)
+        pr = 1 if row.profession == "policy" else 0
         out[g, pl, pr] = [getattr(row, k) for k in SEB_CLASSES]
     missing = out.sum(axis=3) == 0
     if missing.any():

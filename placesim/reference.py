@@ -1,15 +1,19 @@
 """A reference model written the straightforward way: one SimPy process per person.
 
-It implements the same rules as :mod:`placesim.flows` — exits at grade rates, vacancies filled
-by promotion (local candidates first, then candidates elsewhere willing to move), lateral moves
-or external recruits, and relocation waves with incumbents accepting, being redeployed or
-leaving — with Python objects: each person is a SimPy process that ages and may leave at each
-step, and a manager process fills vacancies one at a time.
+It reads the same compiled :class:`placesim.rules.Rules` as the engine and the expected mode
+and carries them out with Python objects: each person is a SimPy process that may leave at
+each step (a Bernoulli draw at their grade's rate), and a manager process applies the lever
+events, the relocation waves' moves and then fills the vacancies one at a time — by the rule
+in :mod:`placesim.rules`: a route, then (for a promotion) local or another area with
+probability proportional to the start-of-step choice weights, then a person of that area
+drawn with probability proportional to their own weight among those still eligible, by an
+explicit weighted choice over the area's people.
 
-It exists for two reasons: as a **correctness oracle** (on a small scenario its distribution
-must match the vectorised engine's within Monte Carlo error) and as the **speed baseline** the
-benchmark compares the engine with. Do not use it for real runs: it scales like the frameworks
-placesim avoids.
+It exists for two reasons: as a **correctness oracle** (on a small population its
+distribution must match the vectorised engine's within Monte Carlo error) and as the **speed
+baseline** the benchmark compares the engine with. Do not use it for real runs: it scales like
+the frameworks placesim avoids. Sites' desk capacity is not modelled here (waves release their
+tranches on time).
 """
 
 from __future__ import annotations
@@ -17,14 +21,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import simpy
 
-from .engine import Model, ReplicationResult, YearRecord, _split, replication_rng
-from .flows import LOCAL_ROUNDS, POLICY, REMOTE_ROUNDS
-from .grades import ROLES
-from .population import N_GRADES, N_SEB
-
-PO = ROLES.index("private_office")
+from .engine import Model, ReplicationResult, YearRecord, split
+from .population import N_GRADES, N_SEB, N_TYPES, OTHER, POLICY, PRIVATE_OFFICE
+from .rules import (
+    LOW,
+    MENTOR_END,
+    MENTOR_ENROL,
+    MENTORED,
+    NONE,
+    POSTED,
+    POSTING_ENROL,
+    POSTING_RETURN,
+    SCHEME,
+    SCHEME_ENROL,
+    SCS1,
+    lateral_factor,
+    promotion_weight,
+)
 
 
 @dataclass(eq=False)
@@ -33,9 +49,12 @@ class Post:
 
     grade: int
     district: int
-    profession: int
-    role: int
+    ptype: int
     person: Person | None = None
+    held_for: Person | None = None  # the holder is away on a London posting
+    home: Post | None = None  # for a London posting: the post held at home
+    back: int = -1  # for a London posting: the step its holder returns
+    open: bool = True
 
 
 @dataclass(eq=False)
@@ -44,10 +63,10 @@ class Person:
 
     seb: int
     since: int
-    accelerator: bool
-    mentored: bool
+    ready: int
     post: Post | None = None
-    touched: int = -1
+    flag: int = NONE
+    flag_until: int = 0
     active: bool = True
 
 
@@ -59,23 +78,27 @@ class ReferenceModel:
     model : Model
         Prepared by :func:`placesim.engine.prepare` (small populations only).
     replication, seed : int
-        Random streams, as the engine's (the draws differ: only distributions match).
+        Its own random stream (the draws differ from the engine's: only distributions match).
     """
 
     def __init__(self, model: Model, replication: int, seed: int):
         self.m = model
-        self.rng, self.rng_moves, _ = replication_rng(seed, replication + 10_000_019)
+        self.r = model.rules
+        self.rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(
+            replication + 10_000_019,)))
         sl = model.population
         self.posts: list[Post] = []
         self.people: list[Person] = []
+        D = model.geo.n_districts
         for i in range(sl.size):
-            post = Post(int(sl.grade[i]), int(sl.district[i]), int(sl.profession[i]),
-                        int(sl.role[i]))
-            person = Person(int(sl.seb[i]), int(sl.grade_since[i]), bool(sl.accelerator[i]),
-                            False, post)
-            post.person = person
+            if sl.district[i] == D:
+                continue
+            post = Post(int(sl.grade[i]), int(sl.district[i]), int(sl.ptype[i]))
+            if sl.seb[i] >= 0:
+                person = Person(int(sl.seb[i]), int(sl.grade_since[i]), int(sl.ready[i]), post)
+                post.person = person
+                self.people.append(person)
             self.posts.append(post)
-            self.people.append(person)
         self.step_index = 0
         self.env = simpy.Environment()
         self.records: list[YearRecord] = []
@@ -84,15 +107,7 @@ class ReferenceModel:
         self.reloc_leavers = np.zeros(N_SEB)
         self.reloc_movers = np.zeros(N_SEB)
         self.cost = 0.0
-
-    # -- groups of posts by (grade, area), rebuilt when posts move ------------------------
-    def _index(self):
-        area = self.m.geo.area
-        self.by_block: dict[tuple[int, int], list[Post]] = {}
-        self.by_grade: dict[int, list[Post]] = {}
-        for p in self.posts:
-            self.by_block.setdefault((p.grade, int(area[p.district])), []).append(p)
-            self.by_grade.setdefault(p.grade, []).append(p)
+        self.pending: list[tuple] = []
 
     def _year_reset(self):
         D = self.m.geo.n_districts
@@ -100,217 +115,343 @@ class ReferenceModel:
         self.exits = np.zeros((N_GRADES, D, N_SEB))
         self.exposure = np.zeros((N_GRADES, D, N_SEB))
         self.to_london = np.zeros(N_SEB)
+        self.from_london = np.zeros(N_SEB)
+        self.cross_area = np.zeros(N_GRADES)
+
+    def _area(self, post: Post) -> int:
+        return int(self.r.area[post.district])
 
     # -- processes ------------------------------------------------------------------------
     def person_process(self, person: Person):
         """A person's life: at each step they may leave the Civil Service."""
-        dt = 1.0 / self.m.steps_per_year
+        dt = 1.0 / self.r.steps_per_year
         yield self.env.timeout(dt / 2)
         while person.active:
             post = person.post
-            if self.rng.random() < self.m.rules.exit_q[post.grade]:
+            if self.rng.random() < self.r.exit_q[post.grade]:
                 self.exits[post.grade, post.district, person.seb] += 1
-                post.person = None
-                person.active = False
+                self._leave(person)
                 return
             yield self.env.timeout(dt)
 
-    def manager_process(self):
-        """Each step, after the people: fill vacancies one by one, then count."""
-        dt = 1.0 / self.m.steps_per_year
-        yield self.env.timeout(dt / 2 + 1e-9)
-        for k in range(self.m.years * self.m.steps_per_year):
+    def _leave(self, person: Person):
+        post = person.post
+        post.person = None
+        person.active = False
+        if post.home is not None:  # on a London posting: both posts are freed
+            post.home.held_for = None
+            post.home = None
+            post.open = False
+
+    def before_exits(self):
+        """Each step, before people may leave: lever events, then relocation moves."""
+        dt = 1.0 / self.r.steps_per_year
+        yield self.env.timeout(dt / 2 - 1e-9)
+        for k in range(self.r.n_steps):
             self.step_index = k
-            self._fill()
+            for person in self.people:  # programme states that run out
+                if person.active and person.flag in (SCHEME, POSTED) and person.flag_until <= k:
+                    person.flag = NONE
+            for event in self.r.events_at(k):
+                self._event(event, k)
+            for plan, per_dest in self.pending:
+                self._move(plan, per_dest)
+            self.pending = []
+            yield self.env.timeout(dt)
+
+    def after_exits(self):
+        """Each step, after people may leave: fill vacancies one by one, then count."""
+        dt = 1.0 / self.r.steps_per_year
+        yield self.env.timeout(dt / 2 + 1e-9)
+        for k in range(self.r.n_steps):
+            self.step_index = k
+            self._fill(k)
             for p in self.posts:
-                if p.person is not None:
+                if p.open and p.person is not None:
                     self.exposure[p.grade, p.district, p.person.seb] += dt
-            if (k + 1) % self.m.steps_per_year == 0:
-                self._year_end((k + 1) // self.m.steps_per_year)
+            if (k + 1) % self.r.steps_per_year == 0:
+                self._year_end((k + 1) // self.r.steps_per_year)
             yield self.env.timeout(dt)
 
     def wave_process(self, plan):
         """A relocation wave in tranches (site capacity is not modelled here)."""
-        dt = 1.0 / self.m.steps_per_year
+        dt = 1.0 / self.r.steps_per_year
         yield self.env.timeout(max(plan.start_time, 0.0) + dt / 2 - 2e-9)
-        matching = [p for p in self.posts if self._matches(plan, p)]
-        total = plan.count if plan.count is not None else int(round(plan.share * len(matching)))
-        for n in _split(min(total, len(matching)), [1.0] * plan.n_tranches):
-            per_dest = _split(int(n), [s for _, s, _ in plan.destinations])
-            self._move(plan, per_dest)
+        total = plan.count if plan.count is not None else int(round(
+            plan.share * len(self._matching(plan))))
+        for n in split(min(total, len(self._matching(plan))), [1.0] * plan.n_tranches):
+            self.pending.append((plan, split(int(n), [s for _, s, _ in plan.destinations])))
             yield self.env.timeout(dt)
 
-    # -- rules ----------------------------------------------------------------------------
-    @staticmethod
-    def _matches(plan, p: Post) -> bool:
-        return bool(plan.origin_mask[p.district] and plan.grade_mask[p.grade]
-                    and (plan.profession < 0 or p.profession == plan.profession)
-                    and (plan.role < 0 or p.role == plan.role))
+    # -- the rule for choosing who fills a vacancy ----------------------------------------
+    def _weight(self, person: Person, vacancy_policy: bool, g_into: int) -> float:
+        r = self.r
+        post = person.post
+        return promotion_weight(r.odds, r.flag_weight, r.accelerator_weight,
+                                r.london_advantage, r.policy_match_weight, g_into, person.seb,
+                                post.ptype, person.flag, bool(r.is_london[post.district]),
+                                vacancy_policy)
 
-    def _eligible(self, person: Person | None) -> bool:
-        r = self.m.rules
-        return (person is not None and person.touched != self.step_index
-                and self.step_index - person.since >= r.min_steps_in_grade)
+    def _lateral(self, person: Person, vacancy_policy: bool) -> float:
+        r = self.r
+        return lateral_factor(np.ones((1, 1), np.float32), 1.0, 1.0, r.willingness, 1.0,
+                              r.policy_match_weight, 0, False, 0, False, person.seb,
+                              person.post.ptype, vacancy_policy)
 
-    def _weight(self, person: Person, vacancy: Post) -> tuple[float, float]:
-        r = self.m.rules
-        g = vacancy.grade
-        w = r.seb_odds[g, person.seb]
-        if person.accelerator:
-            w *= r.accelerator_weight
-        policy = vacancy.profession == POLICY
-        if policy and person.post.profession == POLICY:
-            w *= r.policy_match_weight
-        w_max = r.seb_odds[g].max() * r.accelerator_weight
-        if policy:
-            w_max *= r.policy_match_weight
-        return w, w_max
+    def _eligible(self, person: Person | None, k: int) -> bool:
+        return (person is not None and person.active and person.ready <= k
+                and person.post.home is None)
 
-    def _reloc(self, person: Person, vacancy: Post) -> float:
-        """Chance a candidate from elsewhere moves for the post (0 within an area)."""
-        r = self.m.rules
-        k = float(r.relocation_kernel[person.post.district, vacancy.district])
-        return min(r.willingness[person.seb] * r.support_willingness * k, 1.0)
-
-    def _search(self, pool: list[Post], vacancy: Post, rounds: int, accept) -> Person | None:
-        for _ in range(rounds):
-            if not pool:
-                return None
-            cand = pool[int(self.rng.random() * len(pool))].person
-            if self._eligible(cand) and self.rng.random() < accept(cand):
-                return cand
-        return None
-
-    def _fill(self):
-        r, geo, k = self.m.rules, self.m.geo, self.step_index
-        vacancies = [p for p in self.posts if p.person is None]
-        order = self.rng.permutation(len(vacancies))
-        for i in order:
+    def _fill(self, k: int):
+        r = self.r
+        A = r.n_areas
+        # start-of-step totals: promotion weights (grade, area, seb, vp), lateral weights
+        W = np.zeros((N_GRADES, A, N_SEB, 2))
+        Lw = np.zeros((N_GRADES, A, N_SEB, 2))
+        blocks: dict[tuple[int, int], list[Post]] = {}
+        for p in self.posts:
+            if not p.open:
+                continue
+            blocks.setdefault((p.grade, self._area(p)), []).append(p)
+            person = p.person
+            if not self._eligible(person, k):
+                continue
+            a = self._area(p)
+            for vp in (0, 1):
+                if p.grade < N_GRADES - 1:
+                    W[p.grade, a, person.seb, vp] += self._weight(person, bool(vp),
+                                                                  p.grade + 1)
+                Lw[p.grade, a, person.seb, vp] += self._lateral(person, bool(vp))
+        kt = r.kernel.T.astype(float)
+        leave = r.area_leave
+        vacancies = [p for p in self.posts if p.open and p.person is None and p.held_for is None]
+        for i in self.rng.permutation(len(vacancies)):
             v = vacancies[i]
-            g = v.grade
+            g, dv, av = v.grade, v.district, self._area(v)
+            vp = int(v.ptype != OTHER)
+            pull = r.london_pull if r.is_london[dv] else 1.0
             u = self.rng.random()
-            lat = r.lateral_share[g]
-            chosen = None
-            promoted = False
-            if u < lat:
-                chosen = self._search(self.by_grade.get(g, []), v, REMOTE_ROUNDS,
-                                      lambda c, v=v: self._reloc(c, v))
-            elif g > 0 and u < lat + (1 - lat) * r.internal_share[g]:
-                local = self.by_block.get((g - 1, int(geo.area[v.district])), [])
+            chosen, kind = None, None
+            if u < r.lateral_share[g]:
+                mass = kt[dv] * leave * Lw[g, :, :, vp].sum(axis=1)
+                mass[av] = 0.0
+                if mass.sum() > 0:
+                    a = int(self.rng.choice(A, p=mass / mass.sum()))
+                    chosen = self._choose(blocks.get((g, a), []), k,
+                                          lambda c, vp=vp: self._lateral(c, bool(vp)))
+                    kind = "lateral"
+            elif g > 0 and u < r.lateral_share[g] + (1 - r.lateral_share[g]) * r.internal_share[g]:
+                h = g - 1
+                boost = np.ones(N_SEB)
+                rf = r.reach[g] * r.will_mult[k] * pull
+                loc = W[h, av, :, vp]
+                rem = rf * ((kt[dv] * leave)[:, None] * W[h, :, :, vp]
+                            * r.willingness[None, :]).sum(axis=0)
+                if g == SCS1 and r.scs_low_target[k] > 0:
+                    tot, low = (loc + rem).sum(), (loc + rem)[LOW]
+                    t = r.scs_low_target[k]
+                    if 0 < low < t * tot:
+                        p = low / tot
+                        boost[LOW] = t * (1 - p) / (p * (1 - t))
+                local, remote = (loc * boost).sum(), (rem * boost).sum()
+                if local + remote > 0:
+                    if self.rng.random() * (local + remote) < local:
+                        a, kind = av, "local"
+                    else:
+                        mass = kt[dv] * leave * (W[h, :, :, vp] * r.willingness[None, :]
+                                                 * boost[None, :]).sum(axis=1)
+                        a, kind = int(self.rng.choice(A, p=mass / mass.sum())), "remote"
 
-                def acc_local(c, v=v):
-                    w, w_max = self._weight(c, v)
-                    return w / w_max
+                    def weight(c, a=a, vp=vp, g=g, boost=boost, kind=kind):
+                        w = self._weight(c, bool(vp), g) * boost[c.seb]
+                        return w * (r.willingness[c.seb] if kind == "remote" else 1.0)
 
-                def acc_remote(c, v=v):
-                    w, w_max = self._weight(c, v)
-                    return w / w_max * self._reloc(c, v)
-
-                chosen = self._search(local, v, LOCAL_ROUNDS, acc_local)
-                if chosen is None:
-                    chosen = self._search(self.by_grade.get(g - 1, []), v, REMOTE_ROUNDS,
-                                          acc_remote)
-                promoted = chosen is not None
+                    chosen = self._choose(blocks.get((h, a), []), k, weight)
             if chosen is not None:
                 old = chosen.post
                 old.person = None
-                if promoted:
+                if kind == "lateral":
+                    chosen.ready = max(chosen.ready, k + 1)
+                else:
                     self.promotions[g, old.district, chosen.seb] += 1
-                    if geo.is_london[v.district] and not geo.is_london[old.district]:
+                    lon = r.is_london
+                    if lon[dv] and not lon[old.district]:
                         self.to_london[chosen.seb] += 1
+                    if lon[old.district] and not lon[dv]:
+                        self.from_london[chosen.seb] += 1
+                    if r.area[dv] != r.area[old.district]:
+                        self.cross_area[g] += 1
                     chosen.since = k
+                    chosen.ready = k + r.min_steps
+                    chosen.flag = int(r.flag_after[chosen.flag, g])
                 chosen.post = v
-                chosen.touched = k
                 v.person = chosen
                 continue
-            if (r.freeze_share > 0 and r.freeze_grades[g] and geo.is_london[v.district]
-                    and self.rng.random() < r.freeze_share):
+            if r.freeze[k, g] > 0 and r.is_london[dv] and self.rng.random() < r.freeze[k, g]:
                 continue
-            c = r.recruit_cdf[g, v.district]
-            seb = int(np.searchsorted(c, self.rng.random(), side="right"))
-            person = Person(min(seb, N_SEB - 1), k, False, False, v, touched=k)
-            v.person = person
-            self.people.append(person)
-            self.env.process(self.person_process(person))
+            c = r.recruit_cdf[g, dv]
+            seb = min(int(np.searchsorted(c, self.rng.random(), side="right")), N_SEB - 1)
+            self._recruit(v, seb, k)
+
+    def _choose(self, block: list[Post], k: int, weight) -> Person | None:
+        """A person of the block with probability proportional to ``weight``."""
+        cands = [p.person for p in block if self._eligible(p.person, k)]
+        if not cands:
+            return None
+        w = np.array([weight(c) for c in cands], float)
+        if w.sum() <= 0:
+            return None
+        return cands[int(self.rng.choice(len(cands), p=w / w.sum()))]
+
+    def _recruit(self, post: Post, seb: int, k: int):
+        person = Person(seb, k, k + self.r.min_steps, post)
+        post.person = person
+        self.people.append(person)
+        self.env.process(self.person_process(person))
+
+    # -- levers ---------------------------------------------------------------------------
+    def _in_post(self, person: Person) -> bool:
+        return person.active and person.post.home is None
+
+    def _event(self, event, k: int):
+        r = self.r
+        people = [p for p in self.people if self._in_post(p)
+                  and event.grades[p.post.grade]]
+        if event.kind == MENTOR_ENROL:
+            low = [p for p in people if p.seb == LOW]
+            pool = [p for p in low if p.flag == NONE]
+            already = sum(p.flag == MENTORED for p in low)
+            n = int(round(event.coverage * (len(pool) + already))) - already
+            for p in self._sample(pool, n):
+                p.flag = MENTORED
+        elif event.kind == MENTOR_END:
+            for p in self.people:
+                if p.flag == MENTORED:
+                    p.flag = NONE
+        elif event.kind == SCHEME_ENROL:
+            open_ = [p for p in people if p.flag in (NONE, MENTORED)]
+            low = self._sample([p for p in open_ if p.seb == LOW],
+                               round(event.places * event.low_share))
+            chosen = set(map(id, low))
+            rest = self._sample([p for p in open_ if id(p) not in chosen],
+                                event.places - len(low))
+            for p in low + rest:
+                p.flag = SCHEME
+                p.flag_until = k + int(self.rng.geometric(r.flag_hazard[SCHEME]))
+        elif event.kind == POSTING_ENROL:
+            open_ = [p for p in people if p.flag in (NONE, MENTORED)
+                     and not r.is_london[p.post.district]]
+            for person in self._sample(open_, event.places):
+                home = person.post
+                posting = Post(home.grade, r.posting_district, PRIVATE_OFFICE, person,
+                               home=home, back=k + r.posting_steps)
+                self.posts.append(posting)
+                home.person, home.held_for = None, person
+                person.post = posting
+        elif event.kind == POSTING_RETURN:
+            for posting in [p for p in self.posts if p.open and p.back == k
+                            and p.person is not None]:
+                person, home = posting.person, posting.home
+                home.person, home.held_for = person, None
+                person.post = home
+                person.ready = k + 1
+                person.flag = POSTED
+                person.flag_until = k + int(self.rng.geometric(r.flag_hazard[POSTED]))
+                posting.person, posting.home, posting.open = None, None, False
+
+    def _sample(self, pool: list, n: int) -> list:
+        n = max(0, min(int(n), len(pool)))
+        return [pool[i] for i in self.rng.choice(len(pool), size=n, replace=False)]
+
+    # -- relocation waves -----------------------------------------------------------------
+    def _matching(self, plan) -> list[Post]:
+        return [p for p in self.posts if p.open and p.held_for is None
+                and plan.origin_mask[p.district] and plan.grade_mask[p.grade]
+                and plan.type_mask[p.ptype]]
 
     def _move(self, plan, per_dest):
-        geo = self.m.geo
-        matching = [p for p in self.posts if self._matches(plan, p)]
+        geo, k = self.m.geo, self.step_index
+        matching = self._matching(plan)
         n = min(int(per_dest.sum()), len(matching))
-        chosen_idx = np.sort(self.rng_moves.choice(len(matching), size=n, replace=False))
+        chosen = [matching[i] for i in self.rng.choice(len(matching), size=n, replace=False)]
         dests = []
         for (districts, _, _), kk in zip(plan.destinations, per_dest, strict=True):
-            for _ in range(kk):
-                dests.append(int(districts[0]) if len(districts) == 1
-                             else int(districts[self.rng_moves.integers(0, len(districts))]))
-        moving = {id(matching[i]) for i in chosen_idx}
-        for post_i, dest in zip(chosen_idx, dests, strict=False):
-            post = matching[post_i]
+            dests += [int(districts[0]) if len(districts) == 1
+                      else int(districts[self.rng.integers(0, len(districts))])
+                      for _ in range(kk)]
+        moving = set(map(id, chosen))
+        support, support_gbp = float(self.r.accept_mult[k]), plan.support_gbp + float(
+            self.r.support_gbp[k])
+        for post, dest in zip(chosen, dests, strict=False):
             origin = post.district
             person = post.person
             if person is not None:
-                p = (plan.accept_by_grade[post.grade]
+                p = (plan.accept_by_grade[post.grade] * support
                      * plan.per_100km ** (geo.distance_km[origin, dest] / 100.0))
                 if person.seb == 0:
                     p *= plan.high_seb_multiplier
-                if self.rng_moves.random() < min(p, 1.0):
+                if self.rng.random() < min(p, 1.0):
                     self.reloc_movers[person.seb] += 1
-                    self.cost += self.m.params.cost_mover_gbp + plan.support_gbp
+                    self.cost += self.r.cost_mover_gbp + support_gbp
                 else:
                     post.person = None
                     placed = False
-                    if self.rng_moves.random() < plan.redeploy_share:
-                        for q in self.by_block.get((post.grade, int(geo.area[origin])), []):
-                            if q.person is None and id(q) not in moving:
-                                q.person = person
-                                person.post = q
-                                placed = True
-                                break
+                    if self.rng.random() < plan.redeploy_share:
+                        area = self.r.area[origin]
+                        free = [q for q in self.posts if q.open and q.grade == post.grade
+                                and q.person is None and q.held_for is None
+                                and self.r.area[q.district] == area and id(q) not in moving]
+                        if free:
+                            q = free[int(self.rng.integers(0, len(free)))]
+                            q.person, person.post = person, q
+                            placed = True
                     if not placed:
                         person.active = False
                         self.reloc_leavers[person.seb] += 1
-                        self.cost += self.m.params.cost_leaver_gbp
+                        self.cost += self.r.cost_leaver_gbp
             post.district = dest
+            if plan.backfill_anywhere and post.person is None:
+                c = self.r.national_cdf[post.grade]
+                seb = min(int(np.searchsorted(c, self.rng.random(), side="right")), N_SEB - 1)
+                self._recruit(post, seb, k)
             self.moved_total += 1
             self.moved_out += int(geo.is_london[origin] and not geo.is_london[dest])
             self.moved_cold += int(geo.is_coldspot[dest])
-        self._index()
 
     def _year_end(self, n: int):
         D = self.m.geo.n_districts
         stock = np.zeros((N_GRADES, D, N_SEB))
-        posts = np.zeros((N_GRADES, D))
-        pol = np.zeros((N_GRADES, D))
-        po = np.zeros((N_GRADES, D))
+        posts3 = np.zeros((N_GRADES, D, N_TYPES))
         for p in self.posts:
-            posts[p.grade, p.district] += 1
-            pol[p.grade, p.district] += p.profession == POLICY
-            po[p.grade, p.district] += p.role == PO
+            if not p.open:
+                continue
+            posts3[p.grade, p.district, p.ptype] += 1
             if p.person is not None:
                 stock[p.grade, p.district, p.person.seb] += 1
         self.records.append(YearRecord(
-            year=self.m.start_year + n, stock=stock, posts=posts, policy_posts=pol,
-            private_office_posts=po, exposure=self.exposure, promotions=self.promotions,
-            exits=self.exits, moves_to_london_for_promotion=self.to_london,
-            moved_out_of_london=self.moved_out, moved_total=self.moved_total,
-            moved_to_coldspots=self.moved_cold, reloc_leavers=self.reloc_leavers.copy(),
-            reloc_movers=self.reloc_movers.copy(), cost_gbp=self.cost, awaiting_capacity=0,
+            year=self.r.start_year + n, stock=stock, posts=posts3.sum(axis=2),
+            policy_posts=posts3[:, :, POLICY] + posts3[:, :, PRIVATE_OFFICE],
+            private_office_posts=posts3[:, :, PRIVATE_OFFICE], exposure=self.exposure,
+            promotions=self.promotions, exits=self.exits,
+            moves_to_london_for_promotion=self.to_london,
+            moves_from_london_for_promotion=self.from_london,
+            cross_area_promotions=self.cross_area, moved_out_of_london=self.moved_out,
+            moved_total=self.moved_total, moved_to_coldspots=self.moved_cold,
+            reloc_leavers=self.reloc_leavers.copy(), reloc_movers=self.reloc_movers.copy(),
+            cost_gbp=self.cost, awaiting_capacity=0,
         ))
         self._year_reset()
 
     def run(self) -> ReplicationResult:
         """Run the whole horizon and return records in the engine's format."""
-        import pandas as pd
-
-        self._index()
         for person in self.people:
             self.env.process(self.person_process(person))
-        self.env.process(self.manager_process())
-        for plan in self.m.waves:
+        self.env.process(self.before_exits())
+        self.env.process(self.after_exits())
+        for plan in self.r.waves:
             self.env.process(self.wave_process(plan))
-        self.env.run(until=float(self.m.years))
-        cols = ["wave", "year", "from", "to", "posts"]
-        moves = pd.DataFrame(columns=cols)
+        self.env.run(until=float(self.r.n_steps / self.r.steps_per_year))
+        moves = pd.DataFrame(columns=["wave", "year", "from", "to", "posts"])
         return ReplicationResult(replication=0, years=self.records, moves=moves)
 
 

@@ -41,7 +41,7 @@ from pydantic import (
 )
 
 from .errors import Problem, ScenarioError
-from .geodata import DEFAULT_SMC_INDEX
+from .geodata import DEFAULT_SMC_INDEX, SHIPPED, SHIPPED_ROOT
 from .grades import GRADES
 
 GradeName = Literal["AA", "AO", "EO", "HEO", "SEO", "G7", "G6", "SCS1", "SCS2", "SCS3", "PS"]
@@ -57,14 +57,23 @@ MAX_NODES = 50_000
 """Most YAML nodes walked in one file, counting alias expansions (guards "billion laughs")."""
 MAX_DEPTH = 40
 """Deepest nesting accepted in a scenario file."""
-SHIPPED_DATA = Path(__file__).resolve().parent.parent / "geodata"
-"""The data package shipped with placesim."""
+SHIPPED_DATA = SHIPPED
+"""The default data package shipped with placesim (``geodata/2023``)."""
 
 _Where = dict[tuple, tuple[str, int]]  # key path -> (file, 1-based line)
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _ev(evidence: str, low: float | None = None, high: float | None = None) -> dict:
+    """A field's evidence grade (see :data:`placesim.calibration.EVIDENCE`) and plausible
+    range, as ``json_schema_extra``: read by ``placesim params``, never inferred from wording."""
+    extra: dict = {"evidence": evidence}
+    if low is not None:
+        extra["range"] = (low, high)
+    return extra
 
 
 def _unit_values(v: dict, what: str = "must be between 0 and 1") -> dict:
@@ -147,19 +156,24 @@ class Destination(_Model):
 class Acceptance(_Model):
     """What incumbents do when their post moves."""
 
-    base: float = Field(0.2, ge=0, le=1, description=(
+    base: float = Field(0.2, ge=0, le=1, json_schema_extra=_ev("published", 0.1, 0.38),
+                        description=(
         "Share of incumbents who move with their post. Default 0.2, source: Institute for "
         "Government 2023, about 20% of Darlington Economic Campus staff relocated from "
         "London (anchors: ONS Newport about 10%, BBC Salford 38%)."))
     by_grade: dict[GradeName, float] = Field(default_factory=dict, description=(
         "Acceptance by grade, overriding base for the grades named (each 0 to 1)."))
-    high_seb_multiplier: float = Field(1.0, ge=0, description=(
+    high_seb_multiplier: float = Field(1.0, ge=0, json_schema_extra=_ev("assumption", 0.8, 1.3),
+                                       description=(
         "Relative acceptance of high-SEB incumbents. Default 1 (ASSUMPTION: no published "
         "difference)."))
-    per_100km_multiplier: float = Field(0.9, gt=0, le=1, description=(
+    per_100km_multiplier: float = Field(0.9, gt=0, le=1,
+                                        json_schema_extra=_ev("assumption", 0.7, 1.0),
+                                        description=(
         "Acceptance is multiplied by this per 100 km moved. Default 0.9 (ASSUMPTION: "
         "acceptance falls by 10% per 100 km)."))
-    redeploy_share: float = Field(0.5, ge=0, le=1, description=(
+    redeploy_share: float = Field(0.5, ge=0, le=1, json_schema_extra=_ev("assumption", 0.2, 0.8),
+                                  description=(
         "Of incumbents who do not move, the share redeployed to another London post; the "
         "rest leave. Default 0.5 (ASSUMPTION)."))
 
@@ -237,7 +251,8 @@ class LeverWindow(_Model):
 class LondonRecruitmentFreeze(LeverWindow):
     """External recruitment to London posts is blocked (vacancies stay empty)."""
 
-    share_blocked: float = Field(1.0, ge=0, le=1, description=(
+    share_blocked: float = Field(1.0, ge=0, le=1, json_schema_extra=_ev("scenario"),
+                                 description=(
         "Share of external hires to London posts blocked (default 1: a full freeze)."))
     grades: tuple[GradeName, ...] = Field(GRADES, description=(
         "Grades frozen (default: all grades)."))
@@ -246,60 +261,100 @@ class LondonRecruitmentFreeze(LeverWindow):
 class Mentoring(LeverWindow):
     """Mentoring for lower-SEB staff (SMC action point 7; MoJ Catapult, HMRC Stride)."""
 
-    coverage: float = Field(0.2, ge=0, le=1, description=(
-        "Share of eligible low-SEB staff mentored. Default 0.2 (ASSUMPTION)."))
-    promotion_multiplier: float = Field(1.3, ge=1, description=(
+    coverage: float = Field(0.2, ge=0, le=1, json_schema_extra=_ev("scenario"), description=(
+        "Share of low-SEB staff at the scheme's grades who are mentored (topped up each "
+        "year). Default 0.2 (a scenario choice)."))
+    promotion_multiplier: float = Field(1.3, ge=1, json_schema_extra=_ev("assumption", 1.0, 1.5),
+                                        description=(
         "Multiplier on a mentee's promotion odds. Default 1.3 (ASSUMPTION anchored on MoJ "
         "Catapult: a third of mentees were promoted or moved laterally within a year, with "
         "no control group -- an upper bound)."))
     grades: tuple[GradeName, ...] = Field(("AO", "EO", "HEO", "SEO", "G7"), description=(
-        "Grades eligible (default AO to G7, as in departmental schemes)."))
+        "Grades eligible (default AO to G7, as in departmental schemes). A mentee promoted "
+        "beyond them leaves the scheme."))
 
 
 class LondonPostings(LeverWindow):
-    """Short London postings in accelerator roles for regional staff (SMC 8.4, FCDO-style)."""
+    """Short London postings in accelerator roles for regional staff (SMC 8.4, FCDO-style).
 
-    places_per_year: int = Field(200, ge=0, description=(
-        "Postings a year. Default 200 (ASSUMPTION)."))
-    months: Literal[6, 12] = Field(12, description=(
+    Each year, ``places_per_year`` people of the eligible grades working outside London
+    spend ``months`` in a London private-office post (counted in London while there; their
+    own post is held for them), then return; for about ``effect_years`` after they return
+    their promotion odds are multiplied by ``promotion_multiplier``.
+    """
+
+    places_per_year: int = Field(200, ge=0, le=100_000, json_schema_extra=_ev("scenario"),
+                                 description="Postings a year. Default 200 (a scenario choice).")
+    months: Literal[6, 12] = Field(12, json_schema_extra=_ev("scenario"), description=(
         "Length of a posting, 6 or 12 months (default 12, FCDO-style)."))
     grades: tuple[GradeName, ...] = Field(("HEO", "SEO", "G7"), description=(
         "Grades eligible (default HEO, SEO, G7: the feeder grades for accelerator roles)."))
-    promotion_multiplier: float = Field(1.5, ge=1, description=(
-        "Multiplier on the holder's later promotion odds. Default 1.5 (ASSUMPTION: "
-        "accelerator-role experience raises later promotion chances)."))
+    promotion_multiplier: float = Field(1.5, ge=1, le=10,
+                                        json_schema_extra=_ev("assumption", 1.0, 2.0),
+                                        description=(
+        "Multiplier on a returnee's promotion odds. Default 1.5 (ASSUMPTION: "
+        "accelerator-role experience raises later promotion chances; Friedman 2022, "
+        "qualitative)."))
+    effect_years: float = Field(2.0, gt=0, le=20, json_schema_extra=_ev("assumption", 1.0, 5.0),
+                                description=(
+        "Average years after returning during which the multiplier applies (the effect ends "
+        "at a constant rate). Default 2 (ASSUMPTION)."))
 
 
 class RelocationSupport(LeverWindow):
     """Financial support for moving (SMC 8.4: deposits, salary advances, packages)."""
 
-    gbp_per_move: float = Field(10000, ge=0, description=(
+    gbp_per_move: float = Field(10000, ge=0, le=1e6, json_schema_extra=_ev("scenario"),
+                                description=(
         "Support per mover, GBP. Default 10,000 (ASSUMPTION)."))
-    acceptance_multiplier: float = Field(1.5, ge=1, description=(
+    acceptance_multiplier: float = Field(1.5, ge=1, le=10,
+                                         json_schema_extra=_ev("assumption", 1.0, 2.0),
+                                         description=(
         "Multiplier on incumbents' acceptance. Default 1.5 (ASSUMPTION anchored on BBC "
         "Salford: 38% moved with generous packages against about 20% typically)."))
-    willingness_multiplier: float = Field(1.5, ge=1, description=(
+    willingness_multiplier: float = Field(1.5, ge=1, le=10,
+                                          json_schema_extra=_ev("assumption", 1.0, 2.0),
+                                          description=(
         "Multiplier on willingness to move for a promotion that requires moving. Default "
         "1.5 (ASSUMPTION)."))
 
 
 class TalentSchemeRingFence(LeverWindow):
-    """Ring-fenced places on accelerated development schemes."""
+    """Ring-fenced places on accelerated development schemes.
 
-    places_per_year: int = Field(300, ge=0, description=(
-        "Ring-fenced accelerated development places a year. Default 300 (ASSUMPTION)."))
-    low_seb_share: float = Field(0.5, ge=0, le=1, description=(
-        "Share of the places reserved for low-SEB staff. Default 0.5 (ASSUMPTION)."))
+    Each year ``places_per_year`` people of the eligible grades join the scheme, a share of
+    the places reserved for low-SEB staff; members' promotion odds are multiplied by
+    ``promotion_multiplier`` for about ``years`` (the scheme ends at a constant rate).
+    """
+
+    places_per_year: int = Field(300, ge=0, le=100_000, json_schema_extra=_ev("scenario"),
+                                 description=(
+        "Ring-fenced accelerated development places a year. Default 300 (a scenario "
+        "choice)."))
+    low_seb_share: float = Field(0.5, ge=0, le=1, json_schema_extra=_ev("scenario"),
+                                 description=(
+        "Share of the places reserved for low-SEB staff. Default 0.5 (a scenario choice)."))
     grades: tuple[GradeName, ...] = Field(("HEO", "SEO", "G7"), description=(
         "Grades eligible (default HEO, SEO, G7)."))
+    promotion_multiplier: float = Field(1.5, ge=1, le=10,
+                                        json_schema_extra=_ev("assumption", 1.0, 2.0),
+                                        description=(
+        "Multiplier on a member's promotion odds while on the scheme. Default 1.5 "
+        "(ASSUMPTION: no published promotion-rate evaluation of the Future Leaders or "
+        "similar schemes, facts.md F)."))
+    years: float = Field(2.0, gt=0, le=20, json_schema_extra=_ev("assumption", 1.0, 3.0),
+                         description=(
+        "Average years on the scheme. Default 2 (ASSUMPTION; the Future Leaders Scheme "
+        "lasts 12 months, facts.md F, and its networks longer)."))
 
 
 class LowSebScsFlowTarget(LeverWindow):
     """A target low-SEB share of promotions into the SCS."""
 
-    share: float = Field(0.3, ge=0, le=1, description=(
-        "Target low-SEB share of promotions into the SCS. Default 0.3 (ASSUMPTION: "
-        "near the low-SEB share of the UK working population)."))
+    share: float = Field(0.3, ge=0, le=1, json_schema_extra=_ev("scenario"), description=(
+        "Lowest low-SEB share of promotions into the SCS (SCS1): while the choice of "
+        "candidates would give less, low-SEB candidates are weighted up to it. Default 0.3 "
+        "(a scenario choice near the low-SEB share of the UK working population)."))
 
 
 class Levers(_Model):
@@ -346,10 +401,31 @@ class Parameters(_Model):
         "class (1 = as calibrated)."))
     relocation_willingness: dict[SebName, float] = Field(default_factory=dict, description=(
         "Relative willingness (0 or more) of an SEB class to relocate for a promotion."))
-    london_promotion_advantage: float | None = Field(None, ge=0, description=(
+    london_promotion_advantage: float | None = Field(None, ge=0, le=100, description=(
         "Extra odds of promotion for London-based candidates (default: calibrated value)."))
+    cross_area_share: dict[GradeName, float] = Field(default_factory=dict, description=(
+        "Share of promotions into a grade taken by someone from another labour-market "
+        "area, in the baseline (0 to 1; see `placesim params`)."))
+    lateral_share: float | None = Field(None, ge=0, le=1, description=(
+        "Share of vacancies filled by a same-grade move from another area."))
+    distance_decay_per_100km: float | None = Field(None, gt=0, le=1, description=(
+        "Multiplier on the pull of a post in another area per 100 km."))
+    into_london_share: float | None = Field(None, gt=0, lt=1, description=(
+        "Of promotions that move someone into or out of London, the share that move them "
+        "in, in the baseline (london_stay is derived from it)."))
+    london_pull: float | None = Field(None, gt=0, le=100, description=(
+        "Extra pull of London posts on candidates from other areas."))
+    london_stay: float | None = Field(None, gt=0, le=100, description=(
+        "Relative willingness of London-based staff to move out of London for a post "
+        "(default: derived from into_london_share)."))
+    min_quarters_in_grade: int | None = Field(None, ge=0, le=40, description=(
+        "Minimum time in grade (quarters) before promotion or a move."))
+    policy_match_weight: float | None = Field(None, ge=0, le=100, description=(
+        "Relative odds that a policy post goes to a policy-profession candidate."))
+    accelerator_weight: float | None = Field(None, ge=0, le=100, description=(
+        "Relative odds of promotion of someone in a private office post."))
 
-    @field_validator("exit_rate", "external_hire_share")
+    @field_validator("exit_rate", "external_hire_share", "cross_area_share")
     @classmethod
     def _rates(cls, v):
         return _unit_values(v)
@@ -390,7 +466,7 @@ class Scenario(_Model):
     step: Literal["quarter", "month"] = Field("quarter", description=(
         "Time step: quarter (default) or month."))
     data: str | None = Field(None, description=(
-        "Data package folder, relative to this file (default: the shipped geodata/)."))
+        "Data package folder, relative to this file (default: the shipped geodata/2023)."))
     coldspots: ColdspotRule = Field(ColdspotRule(), description=(
         "Which districts count as social-mobility coldspots (default: SMC 2025 ci4)."))
     waves: tuple[Wave, ...] = Field((), description="Relocation waves (default: none).")
@@ -834,7 +910,7 @@ def _check_confined(doc: dict, where: _Where, filename: str, root: Path, base: P
     probs = []
     cs = doc.get("coldspots")
     for path, value, roots in (
-        (("data",), doc.get("data"), [root, SHIPPED_DATA]),
+        (("data",), doc.get("data"), [root, SHIPPED_ROOT]),
         (("coldspots", "csv"), cs.get("csv") if isinstance(cs, dict) else None, [root]),
     ):
         if not isinstance(value, str):

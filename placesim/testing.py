@@ -3,17 +3,20 @@
 Like geopandas' public ``testing`` module, it lets tests (and users checking their own data
 pipelines) exercise the whole model on a few thousand posts in a dozen square districts:
 three London boroughs and nine districts in five other labour-market areas, three sites, and a
-grade pyramid shaped like the Civil Service's.
+grade pyramid shaped like the Civil Service's, with flows at the ACSES 2023 rates and a
+(flat) People Survey trend. It has no ``checks.csv``, so nothing is checked against published
+figures.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .grades import GRADES
+from .grades import GRADES, SCS_GRADES
 
 #: Share of the Civil Service in each grade (ACSES 2023 shape; SCS split by band).
 GRADE_SHAPE = {
@@ -143,7 +146,44 @@ def write_synthetic_package(path: str | Path, *, headcount: int = 6000, seed: in
         "evidence": ["synthetic"] * 3,
     })
     sites.to_csv(out / "sites.csv", index=False)
+    _flows(b).to_csv(out / "flows_by_grade.csv", index=False)
+    _trend(band).to_csv(out / "seb_trend.csv", index=False)
+    (out / "package.json").write_text(json.dumps({
+        "format": 1, "year": 2023, "census_date": "2023-03-31",
+        "title": "Synthetic Civil Service", "vintage": "synthetic (placesim.testing)"}, indent=2))
     return out
+
+
+#: ACSES 2023 rates by grade (facts.md C1): leave the Civil Service, move department, new
+#: entrants, each as a share of in post.
+FLOW_RATES = {"AA": (.147, .008, .231), "AO": (.123, .022, .184), "EO": (.082, .028, .085),
+              "HEO": (.067, .043, .087), "SEO": (.071, .036, .067), "G7": (.067, .035, .053),
+              "G6": (.074, .033, .034), "SCS": (.098, .053, .041)}
+
+
+def _flows(baseline: pd.DataFrame) -> pd.DataFrame:
+    """``flows_by_grade.csv`` of the synthetic posts at the ACSES 2023 rates."""
+    acses = baseline["grade"].where(~baseline["grade"].isin(SCS_GRADES), "SCS")
+    in_post = baseline.groupby(acses)["posts"].sum()
+    rows = [(g, int(in_post.get(g, 0)), *(int(round(in_post.get(g, 0) * r)) for r in rates), g)
+            for g, rates in FLOW_RATES.items()]
+    rows.append(("Unknown", 0, 0, 0, 0, "Unknown"))
+    return pd.DataFrame(rows, columns=["grade", "in_post", "leavers_cs", "leavers_dept",
+                                       "entrants", "published_as"])
+
+
+def _trend(band: dict) -> pd.DataFrame:
+    """``seb_trend.csv``: the synthetic grade-band mixes, unchanged over the survey years."""
+    bands = {"AA/AO": "AA", "EO": "EO", "HEO/SEO": "HEO", "G7/G6": "G7", "SCS": "SCS1"}
+    rows = [(y, "grade_band", name, *band.get(g, (0.71, 0.11, 0.18)), 1000)
+            for y in (2019, 2021, 2022, 2023, 2024) for name, g in bands.items()]
+    t = pd.DataFrame(rows, columns=["survey_year", "dimension", "group", "high",
+                                    "intermediate", "low", "respondents"])
+    tot = t[["high", "intermediate", "low"]].sum(axis=1)
+    for c in ("high", "intermediate", "low"):
+        t[c] = (t[c] / tot).round(6)
+    t["low"] = (1 - t["high"] - t["intermediate"]).round(6)
+    return t
 
 
 def scaled_package(pkg, factor: float):

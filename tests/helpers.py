@@ -67,3 +67,20 @@ def synthetic_model(scenario, headcount: int = 4000):
     from placesim.scenario import dump_scenario
 
     return _model(dump_scenario(scenario), headcount)
+
+
+@functools.cache
+def reduced_package(factor: float = 0.1):
+    """The shipped data package with every baseline count scaled by ``factor``."""
+    from placesim.testing import scaled_package
+
+    return scaled_package(load_data_package(), factor)
+
+
+def reduced_scenario(text: str, factor: float = 0.1, years: int = 5):
+    """A scenario from YAML text, its counts scaled to :func:`reduced_package` and its horizon
+    shortened to ``years``."""
+    from placesim.agreement import scale_scenario
+
+    s = scale_scenario(load_scenario_text(text, filename="reduced.yaml"), factor)
+    return s.model_copy(update={"horizon": s.horizon.model_copy(update={"years": years})})

@@ -1,4 +1,4 @@
-"""The shipped data package reproduces Civil Service Statistics 2023 and validates its input."""
+"""The shipped 2023 data package reproduces Civil Service Statistics 2023; loading checks it."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -23,11 +24,18 @@ from placesim.grades import ACSES_GRADES, CSPS_GRADE_BANDS, GRADES
 # facts.md section C1 / Suggested defaults: London share of UK-based staff, ACSES 2023
 PUBLISHED_LONDON_SHARE = {"AA": .083, "AO": .087, "EO": .156, "HEO": .233, "SEO": .255,
                           "G7": .385, "G6": .462, "SCS": .624}
-# facts.md section G: CSPS 2024 (high, intermediate, low)
+# facts.md section G: CSPS 2024 and 2019 (high, intermediate, low)
 CSPS_BANDS = {"AA/AO": (.447, .136, .417), "EO": (.476, .142, .382),
               "HEO/SEO": (.544, .138, .318), "G7/G6": (.628, .127, .245),
               "SCS": (.709, .109, .183)}
 CSPS_PLACE = {"london": (.639, .131, .229), "elsewhere": (.498, .138, .364)}
+CSPS_2019_BANDS = {"AA/AO": (.452, .121, .427), "EO": (.487, .124, .388),
+                   "HEO/SEO": (.565, .117, .318), "G7/G6": (.649, .109, .242),
+                   "SCS": (.720, .095, .185)}
+# facts.md section G: low-SEB share by grade band, CSPS 2021 / 2022 / 2023
+CSPS_LOW_2021_2023 = {"AA/AO": (.432, .427, .424), "EO": (.389, .388, .388),
+                      "HEO/SEO": (.326, .323, .322), "G7/G6": (.248, .248, .248),
+                      "SCS": (.209, .191, .191)}
 OPPORTUNITY_AREA_DISTRICTS = {
     "E06000009": "Blackpool", "E08000004": "Oldham", "E08000032": "Bradford",
     "E08000017": "Doncaster", "E06000021": "Stoke-on-Trent", "E06000015": "Derby",
@@ -65,34 +73,52 @@ def test_districts(pkg, s):
 
 
 def test_summary_keys_and_text(s):
-    assert set(s) == {"districts", "districts_by_country", "coldspot_districts",
-                      "coldspot_rule", "sites", "headcount", "headcount_by_grade",
-                      "headcount_by_grade_detail", "london_share_by_grade", "data_vintage",
-                      "treatment"}
+    assert set(s) == {"year", "census_date", "districts", "districts_by_country",
+                      "coldspot_districts", "coldspot_rule", "sites", "headcount",
+                      "headcount_by_grade", "headcount_by_grade_detail",
+                      "london_share_by_grade", "data_vintage", "checks", "notes", "treatment"}
+    assert s["year"] == 2023 and s["census_date"] == "2023-03-31"
     assert list(s["headcount_by_grade"]) == list(ACSES_GRADES)
     assert list(s["headcount_by_grade_detail"]) == list(GRADES)
     assert s["coldspot_rule"].startswith("smc2025")
+    assert s["checks"]["compared"] > 100 and s["checks"]["outside_tolerance"] == 0
     text = format_summary(s)
-    assert "361" in text and "London share" in text
+    assert "361" in text and "London share" in text and "31 March 2023" in text
+    assert "3,515 staff based overseas" in text and "25,715 staff of unknown grade" in text
+
+
+def _headcount(c, grade="", region=""):
+    sel = (c.measure == "headcount") & (c.grade == grade) & (c.region == region)
+    assert sel.sum() == 1, (grade, region)
+    return float(c.loc[sel, "value"].iloc[0])
 
 
 def test_check_table_agrees_with_published_figures(pkg):
     c = pkg.checks
-    assert float(c.loc[c.measure == "headcount_total", "value"].iloc[0]) == 519_780
-    shares = c[c.measure == "london_share"].set_index("grade")["value"]
+    assert _headcount(c) == 519_780
+    shares = c[(c.measure == "london_share") & (c.grade != "")].set_index("grade")["value"]
     for g, share in PUBLISHED_LONDON_SHARE.items():
         assert abs(shares[g] - share) < 0.0006, g
-    totals = c[c.measure == "grade_total"].set_index("grade")["value"]
-    assert totals["SCS"] == 7385 and totals["AO"] == 117_895 and totals["Unknown"] == 25_715
+    assert _headcount(c, "SCS") == 7385 and _headcount(c, "AO") == 117_895
+    assert _headcount(c, "Unknown") == 25_715
+    # facts.md section C: regions, 2023
+    assert _headcount(c, region="TLI") == 103_735 and _headcount(c, region="TLD") == 67_110
+    assert _headcount(c, region="TLN") == 4_550 and _headcount(c, region="Overseas") == 3_515
+    scs = c[c.measure == "scs_band"].set_index("grade")["value"]
+    assert dict(scs) == {"SCS2": 1140, "SCS3": 180, "PS": 45}
 
 
 def test_headcount_and_london_shares_match_acses_2023(pkg, s):
     c = pkg.checks
-    total = float(c.loc[c.measure == "headcount_total", "value"].iloc[0])
+    total = _headcount(c) - _headcount(c, region="Overseas")
     assert abs(s["headcount"] - total) / total < 0.01
     published = c[c.measure == "london_share"].set_index("grade")["value"]
     for g in ACSES_GRADES:
         assert abs(s["london_share_by_grade"][g] - published[g]) < 0.01, g
+    report = pkg.check_report
+    assert report["ok"].all() and set(report["kind"]) >= {
+        "headcount_total", "grade_share", "region_share", "grade_region_share",
+        "london_share", "scs_band"}
 
 
 def test_scs_bands_profession_and_private_office(pkg):
@@ -236,10 +262,41 @@ def _seb_weighted(pkg):
     return pkg.seb_by_grade_place.merge(w, how="inner")
 
 
-def test_seb_fit_reproduces_people_survey_margins(pkg):
+def test_seb_trend_matches_people_survey_figures(pkg):
+    t = pkg.seb_trend.set_index(["survey_year", "dimension", "group"]).sort_index()
+    cls = ["high", "intermediate", "low"]
+    for band, want in CSPS_BANDS.items():
+        assert np.allclose(t.loc[(2024, "grade_band", band), cls].astype(float), want,
+                           atol=6e-4), band
+    for band, want in CSPS_2019_BANDS.items():
+        assert np.allclose(t.loc[(2019, "grade_band", band), cls].astype(float), want,
+                           atol=6e-4), band
+    for band, lows in CSPS_LOW_2021_2023.items():
+        got = [t.loc[(y, "grade_band", band), "low"] for y in (2021, 2022, 2023)]
+        assert np.allclose(got, lows, atol=1e-3), (band, got)  # facts: 1 dp, derived
+    for place, want in CSPS_PLACE.items():
+        assert np.allclose(t.loc[(2024, "place", place), cls].astype(float), want, atol=6e-4)
+    assert abs(t.loc[(2024, "profession", "policy"), "high"] - 0.680) < 6e-4
+    assert t.loc[(2024, "grade_band", "SCS"), "respondents"] == 5848  # facts G: n = 5,848
+    # facts G: 42.6% low SEB among 20+ years' service vs 27.2% under 6 months (2024)
+    assert abs(t.loc[(2024, "length_of_service_detail", "20+"), "low"] - 0.426) < 6e-4
+    assert abs(t.loc[(2024, "length_of_service_detail", "<0.5"), "low"] - 0.272) < 6e-4
+    for y in (2021, 2022, 2023, 2024):
+        assert len(t.loc[(y, "length_of_service")]) == 5
+    # facts G: whole Civil Service 2019 54.1 / 11.7 / 34.1 and 2024 53.3 / 13.6 / 33.1
+    assert np.allclose(t.loc[(2019, "all", "all"), cls].astype(float), (.541, .117, .341),
+                       atol=6e-4)
+    assert np.allclose(t.loc[(2024, "all", "all"), cls].astype(float), (.533, .136, .331),
+                       atol=6e-4)
+
+
+def test_seb_fit_reproduces_people_survey_margins_of_its_year(pkg):
     seb = _seb_weighted(pkg)
     assert len(pkg.seb_by_grade_place) == len(GRADES) * 2 * 2
     cls = ["high", "intermediate", "low"]
+    survey = pkg.manifest["people_survey"]
+    assert survey == 2024  # geodata/README.md: 2023 keeps the 2024 survey for now
+    t = pkg.seb_trend.set_index(["survey_year", "dimension", "group"]).loc[survey]
 
     def mix(sel):
         x = seb[sel]
@@ -247,13 +304,12 @@ def test_seb_fit_reproduces_people_survey_margins(pkg):
 
     for band, grades in CSPS_GRADE_BANDS.items():
         got = mix(seb.grade.isin(grades))
-        for g, want in zip(got, CSPS_BANDS[band], strict=True):
-            assert abs(g - want) < 0.01, (band, got)
-    for place, want_mix in CSPS_PLACE.items():
+        assert np.allclose(got, t.loc[("grade_band", band), cls].astype(float), atol=0.01), band
+    for place in ("london", "elsewhere"):
         got = mix(seb.place == place)
-        for g, want in zip(got, want_mix, strict=True):
-            assert abs(g - want) < 0.01, (place, got)
-    assert abs(mix(seb.profession == "policy")[0] - 0.680) < 0.01
+        assert np.allclose(got, t.loc[("place", place), cls].astype(float), atol=0.01), place
+    assert abs(mix(seb.profession == "policy")[0] - t.loc[("profession", "policy"), "high"]) \
+        < 0.01
 
 
 def test_cli_data_json():

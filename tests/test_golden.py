@@ -37,10 +37,10 @@ def _cases():
     return {
         # (scenario loader, package loader, mode, replications)
         "baseline-expected": (lambda: load_scenario(ROOT / "scenarios" / "baseline.yaml"),
-                              lambda: load_data_package(ROOT / "geodata"), "expected", 1),
+                              lambda: load_data_package(ROOT / "geodata" / "2023"), "expected", 1),
         "senior-roles-out-expected": (
             lambda: load_scenario(ROOT / "scenarios" / "senior-roles-out.yaml"),
-            lambda: load_data_package(ROOT / "geodata"), "expected", 1),
+            lambda: load_data_package(ROOT / "geodata" / "2023"), "expected", 1),
         "synthetic-stochastic": (lambda: synthetic_scenario(waves=True), synthetic_package,
                                  "stochastic", 4),
     }

@@ -26,7 +26,7 @@ SCS2 = 8  # index of SCS2 in placesim.grades.GRADES
 
 @pytest.fixture(scope="module")
 def pkg():
-    return load_data_package(ROOT / "geodata")
+    return load_data_package(ROOT / "geodata" / "2023")
 
 
 @pytest.fixture(scope="module")

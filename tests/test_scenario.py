@@ -26,7 +26,7 @@ from .helpers import MINIMAL_SCENARIO
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = Path(__file__).resolve().parent / "data" / "bad_scenarios"
-GEODATA = ROOT / "geodata"
+GEODATA = ROOT / "geodata" / "2023"
 
 MINIMAL = MINIMAL_SCENARIO
 

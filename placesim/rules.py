@@ -1,0 +1,611 @@
+"""A scenario compiled once into the rules every engine reads.
+
+Parameters (:mod:`placesim.calibration`), the data package's geography, the scenario's waves
+and its levers become one immutable :class:`Rules` object of plain arrays — per grade, per
+area and district, per SEB class, per programme state, per step. The stochastic engine
+(:mod:`placesim.engine`, :mod:`placesim.flows`), the expected-value mode
+(:mod:`placesim.expected`) and the per-person reference model (:mod:`placesim.reference`)
+all read it, and none of them interprets a lever or a parameter itself: what a lever *does*
+is written here once, as arrays and events, and what a candidate's weight *is* is written
+here once, as :func:`promotion_weight` and :func:`remote_factor`.
+
+**How a vacancy is filled** (the rule all three engines follow). Each vacancy is, by a draw,
+a lateral move (share ``lateral_share``), a promotion (share ``internal_share`` of the rest)
+or an external recruitment. A promotion into grade g at district d chooses one eligible person
+of grade g-1 anywhere, with probability proportional to
+
+    weight = promotion_weight(...) × (1 if they work in d's area, else remote_factor(...))
+
+so weights decide *who*, never *how many*: the route decides how many posts are filled by
+promotion. The totals that split a step's choices between areas are taken once at the start
+of the step (a round of advertising); within the chosen area the person is drawn with
+probability proportional to their own weight among those still eligible. A lateral move
+chooses a same-grade person from another area with weight ``lateral_factor``. Recruits are
+drawn from the local labour market's SEB mix.
+
+**Programme states** (``FLAGS``): a person is in at most one — mentored, on a talent scheme,
+or back from a London posting — each multiplying their promotion weight; being in a private
+office post multiplies it by ``accelerator_weight``. Time-limited states end at a constant
+rate (mean duration as given), so the expected mode tracks them exactly as a Markov state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from .calibration import Parameters, default_parameters, seb_mix_by_grade
+from .grades import GRADES, SEB_CLASSES
+from .population import (
+    N_GRADES,
+    N_SEB,
+    N_TYPES,
+    OTHER,
+    POLICY,
+    PRIVATE_OFFICE,
+    Geography,
+)
+
+FLAGS: tuple[str, ...] = ("none", "mentored", "scheme", "posted")
+"""Programme states: none; mentored (while the mentoring lever is on and the person is at one
+of its grades); on a talent scheme; back from a London posting (for a while)."""
+NONE, MENTORED, SCHEME, POSTED = 0, 1, 2, 3
+N_FLAGS = len(FLAGS)
+LOW = SEB_CLASSES.index("low")
+SCS1 = GRADES.index("SCS1")
+
+# lever events (kinds)
+MENTOR_ENROL, MENTOR_END, SCHEME_ENROL, POSTING_ENROL, POSTING_RETURN = range(5)
+EVENT_NAMES = ("mentoring enrolment", "mentoring ends", "talent scheme enrolment",
+               "London postings start", "London postings end")
+
+
+@dataclass(frozen=True)
+class LeverEvent:
+    """Something a lever does at one step: enrol people, or end a programme."""
+
+    step: int
+    kind: int
+    grades: np.ndarray  # (grade,) bool: who is eligible
+    places: int = 0  # enrolments (talent scheme, postings)
+    low_share: float = 0.0  # share of places reserved for low-SEB staff
+    coverage: float = 0.0  # mentoring: target share of low-SEB staff at the grades
+
+
+@dataclass(frozen=True)
+class WavePlan:
+    """A relocation wave resolved against the data: indices instead of names."""
+
+    index: int
+    name: str
+    start_time: float  # years from the start of the horizon
+    n_tranches: int
+    origin_mask: np.ndarray  # (district,) bool
+    grade_mask: np.ndarray  # (grade,) bool
+    type_mask: np.ndarray  # (post type,) bool
+    count: int | None
+    share: float | None
+    destinations: tuple[tuple[np.ndarray, float, int], ...]  # (districts, share, site | -1)
+    accept_by_grade: np.ndarray
+    high_seb_multiplier: float
+    per_100km: float
+    redeploy_share: float
+    backfill_anywhere: bool
+    support_gbp: float
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Everything the engines need to know about a scenario, as arrays (see module docs).
+
+    Per-step arrays have one entry per step of the horizon (``n_steps``); per-district
+    arrays follow :attr:`Geography.lad_codes`; areas are labour-market areas (London is one).
+    """
+
+    steps_per_year: int
+    n_steps: int
+    start_year: int
+    # flows by grade
+    exit_q: np.ndarray  # (grade,) per-step probability of leaving
+    lateral_share: np.ndarray  # (grade,)
+    internal_share: np.ndarray  # (grade,) share of non-lateral vacancies filled by promotion
+    odds: np.ndarray  # (grade, seb) relative odds of promotion INTO the grade
+    min_steps: int  # minimum steps in grade before promotion or a move
+    # who is chosen
+    flag_weight: np.ndarray  # (flag,) promotion weight multiplier of each programme state
+    flag_after: np.ndarray  # (flag, grade) state of someone promoted into the grade
+    flag_hazard: np.ndarray  # (flag,) per-step chance that the state ends (to NONE)
+    accelerator_weight: float
+    policy_match_weight: float
+    london_advantage: float
+    # geography of choice
+    area: np.ndarray  # (district,) area index
+    n_areas: int
+    is_london: np.ndarray  # (district,)
+    area_is_london: np.ndarray  # (area,)
+    kernel: np.ndarray  # (area, district) float32: distance decay, 0 within the area
+    reach: np.ndarray  # (grade,) scale of remote candidates' pull for promotions INTO grade
+    london_pull: float  # extra pull of London posts on candidates from elsewhere
+    london_stay: float  # relative willingness of London-based staff to move out
+    willingness: np.ndarray  # (seb,)
+    # recruitment
+    recruit_cdf: np.ndarray  # (grade, district, seb) cumulative SEB mix of recruits
+    national_cdf: np.ndarray  # (grade, seb)
+    # levers, per step
+    will_mult: np.ndarray  # (step,) relocation support: willingness multiplier
+    accept_mult: np.ndarray  # (step,) relocation support: acceptance multiplier
+    support_gbp: np.ndarray  # (step,) relocation support paid per mover
+    freeze: np.ndarray  # (step, grade) share of London external hires blocked
+    scs_low_target: np.ndarray  # (step,) lowest low-SEB share of promotions into SCS1
+    events: tuple[LeverEvent, ...]  # sorted by step
+    posting_steps: int  # length of a London posting
+    posting_district: int  # where postings are (the London district with most PO posts)
+    # waves and sites
+    waves: tuple[WavePlan, ...]
+    site_capacity: dict  # site index -> (open time in years, capacity)
+    cost_mover_gbp: float
+    cost_leaver_gbp: float
+
+    @property
+    def n_districts(self) -> int:
+        return len(self.area)
+
+    @property
+    def area_leave(self) -> np.ndarray:
+        """(area,) London's hold on its staff as a factor on each area's remote candidates."""
+        return np.where(self.area_is_london, self.london_stay, 1.0)
+
+    def events_at(self, step: int) -> list[LeverEvent]:
+        """Lever events of one step, in the order they happen."""
+        return [e for e in self.events if e.step == step]
+
+
+# --- the weights: one definition, read by every engine ---------------------------------------
+
+@njit(cache=True, inline="always")
+def is_policy(ptype):
+    """Policy and private office posts are policy-profession posts."""
+    return ptype != OTHER
+
+
+@njit(cache=True, inline="always")
+def promotion_weight(odds, flag_weight, accelerator_weight, london_advantage, policy_match,
+                     g_into, seb, ptype, flag, in_london, vacancy_policy):
+    """Relative weight of an eligible person for promotion into ``g_into``.
+
+    The calibrated odds of their SEB class, times their programme state's multiplier, the
+    accelerator weight if they hold a private office post, the London advantage if they work
+    in London, and the policy-match weight when a policy post meets a policy candidate.
+    """
+    w = odds[g_into, seb] * flag_weight[flag]
+    if ptype == PRIVATE_OFFICE:
+        w *= accelerator_weight
+    if in_london:
+        w *= london_advantage
+    if vacancy_policy and ptype != OTHER:
+        w *= policy_match
+    return w
+
+
+@njit(cache=True, inline="always")
+def remote_factor(kernel, reach, london_pull, london_stay, willingness, will_mult, g_into,
+                  area_from, from_london, district_to, to_london, seb):
+    """Extra factor on the weight of a candidate working in another area (their own area's
+    factor is 1; the kernel is 0 there): the reach of promotions into the grade, the
+    distance decay, their willingness to move (times relocation support), London's pull for
+    a London post, and London's hold on its own staff for a candidate based there."""
+    f = reach[g_into] * willingness[seb] * will_mult * kernel[area_from, district_to]
+    if to_london:
+        f *= london_pull
+    if from_london:
+        f *= london_stay
+    return f
+
+
+@njit(cache=True, inline="always")
+def lateral_factor(kernel, london_pull, london_stay, willingness, will_mult, policy_match,
+                   area_from, from_london, district_to, to_london, seb, ptype, vacancy_policy):
+    """Weight of a same-grade person from another area for a lateral move."""
+    f = kernel[area_from, district_to] * willingness[seb] * will_mult
+    if to_london:
+        f *= london_pull
+    if from_london:
+        f *= london_stay
+    if vacancy_policy and ptype != OTHER:
+        f *= policy_match
+    return f
+
+
+def type_mask(profession: str, role: str) -> np.ndarray:
+    """Post types a wave's selector matches (profession any/policy/other, role
+    any/standard/private_office)."""
+    m = np.ones(N_TYPES, bool)
+    if profession == "policy":
+        m[OTHER] = False
+    elif profession == "other":
+        m[[POLICY, PRIVATE_OFFICE]] = False
+    if role == "private_office":
+        m[[OTHER, POLICY]] = False
+    elif role == "standard":
+        m[PRIVATE_OFFICE] = False
+    return m
+
+
+# --- compiling a scenario -------------------------------------------------------------------
+
+def compile_rules(scenario, params: Parameters, geo: Geography, baseline_stock: np.ndarray,
+                  baseline_posts: np.ndarray, site_capacity: dict) -> Rules:
+    """Compile a scenario with its parameters and geography into :class:`Rules`.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    params : Parameters
+        From :func:`placesim.calibration.resolve_parameters`.
+    geo : Geography
+    baseline_stock : numpy.ndarray
+        (grade, district, seb, post type) people at the start (calibrates the remote reach).
+    baseline_posts : numpy.ndarray
+        (grade, district, post type) posts at the start.
+    site_capacity : dict
+        Site index -> (open time in years, desks).
+
+    Returns
+    -------
+    Rules
+    """
+    spy = scenario.steps_per_year()
+    n_steps = scenario.horizon.years * spy
+    start = scenario.horizon.start_year
+    dt = 1.0 / spy
+    kernel = _kernel(geo, params.distance_decay_per_100km)
+    odds = params.seb_promotion_odds
+    lv = scenario.levers
+    flag_weight = np.ones(N_FLAGS)
+    flag_hazard = np.zeros(N_FLAGS)
+    flag_after = np.tile(np.arange(N_FLAGS, dtype=np.int8)[:, None], (1, N_GRADES))
+    if lv.mentoring is not None:
+        flag_weight[MENTORED] = lv.mentoring.promotion_multiplier
+        flag_after[MENTORED] = np.where(_grade_mask(lv.mentoring.grades), MENTORED, NONE)
+    if lv.talent_scheme_ring_fence is not None:
+        ts = lv.talent_scheme_ring_fence
+        flag_weight[SCHEME] = ts.promotion_multiplier
+        flag_hazard[SCHEME] = min(1.0, 1.0 / (ts.years * spy))
+    if lv.london_postings is not None:
+        lp = lv.london_postings
+        flag_weight[POSTED] = lp.promotion_multiplier
+        flag_hazard[POSTED] = min(1.0, 1.0 / (lp.effect_years * spy))
+    # The geography of promotion is calibrated once, to the baseline world: with the default
+    # behaviour (weights, willingness, London's pull) and the scenario's calibration targets
+    # and distance decay. A scenario that changes behaviour then changes it against that
+    # calibration (a counterfactual), rather than being recalibrated away.
+    d = default_parameters()
+    weights = dict(odds=d.seb_promotion_odds, flag_weight=np.ones(N_FLAGS),
+                   accelerator_weight=d.accelerator_weight,
+                   london_advantage=d.london_promotion_advantage,
+                   policy_match=d.policy_match_weight)
+    promotions = baseline_posts.sum(axis=(1, 2)) * d.exit_rate * d.internal_fill_share
+    reach, london_stay = calibrate_geography(
+        params.cross_area_share, params.into_london_share, baseline_stock, baseline_posts,
+        promotions, geo, kernel, d.relocation_willingness, weights, d.london_pull,
+        london_stay=params.london_stay)
+    weights_by_grade = seb_mix_by_grade()
+    district_weights = baseline_posts.sum(axis=(0, 2)).astype(float)
+    per_step = _lever_arrays(scenario, n_steps, spy)
+    return Rules(
+        steps_per_year=spy, n_steps=n_steps, start_year=start,
+        exit_q=1.0 - (1.0 - params.exit_rate) ** dt,
+        lateral_share=params.lateral_share.copy(),
+        internal_share=np.where(np.arange(N_GRADES) == 0, 0.0, params.internal_fill_share),
+        odds=odds.copy(),
+        min_steps=max(int(round(params.min_quarters_in_grade * spy / 4)), 1),
+        flag_weight=flag_weight, flag_after=flag_after, flag_hazard=flag_hazard,
+        accelerator_weight=params.accelerator_weight,
+        policy_match_weight=params.policy_match_weight,
+        london_advantage=params.london_promotion_advantage,
+        area=geo.area, n_areas=geo.n_areas, is_london=geo.is_london,
+        area_is_london=geo.area_is_london, kernel=kernel, reach=reach,
+        london_pull=params.london_pull, london_stay=london_stay,
+        willingness=params.relocation_willingness.copy(),
+        recruit_cdf=recruit_cdf(weights_by_grade, geo.labour_mix, district_weights),
+        national_cdf=np.cumsum(weights_by_grade, axis=1),
+        events=_lever_events(scenario, n_steps, spy),
+        posting_steps=(max(1, int(round(lv.london_postings.months * spy / 12)))
+                       if lv.london_postings is not None else 0),
+        posting_district=_posting_district(geo, baseline_posts),
+        waves=tuple(_plan_wave(i, w, scenario, geo, spy) for i, w in enumerate(scenario.waves)),
+        site_capacity=site_capacity,
+        cost_mover_gbp=params.cost_mover_gbp, cost_leaver_gbp=params.cost_leaver_gbp,
+        **per_step,
+    )
+
+
+def _grade_mask(grades) -> np.ndarray:
+    m = np.zeros(N_GRADES, bool)
+    m[[GRADES.index(g) for g in grades]] = True
+    return m
+
+
+def _kernel(geo: Geography, decay_per_100km: float) -> np.ndarray:
+    """(area, district) distance decay ``decay ** (km / 100)``, 0 from a district's own area."""
+    k = decay_per_100km ** (geo.area_distance_km.astype(np.float64) / 100.0)
+    own = geo.area[None, :] == np.arange(geo.n_areas)[:, None]
+    return np.where(own, 0.0, k).astype(np.float32)
+
+
+def _posting_district(geo: Geography, baseline_posts: np.ndarray) -> int:
+    """The London district with the most private office posts (where postings are)."""
+    po = baseline_posts[:, :, PRIVATE_OFFICE].sum(axis=0) + 1e-9 * baseline_posts.sum(axis=(0, 2))
+    po = np.where(geo.is_london, po, -1.0)
+    return int(np.argmax(po))
+
+
+def _lever_arrays(scenario, n_steps: int, spy: int) -> dict:
+    """Per-step arrays of the levers that change a rate while they are on."""
+    lv = scenario.levers
+    start = scenario.horizon.start_year
+    out = {"will_mult": np.ones(n_steps), "accept_mult": np.ones(n_steps),
+           "support_gbp": np.zeros(n_steps), "freeze": np.zeros((n_steps, N_GRADES)),
+           "scs_low_target": np.zeros(n_steps)}
+    if lv.relocation_support is not None:
+        on = _window(lv.relocation_support, start, n_steps, spy)
+        out["will_mult"][on] = lv.relocation_support.willingness_multiplier
+        out["accept_mult"][on] = lv.relocation_support.acceptance_multiplier
+        out["support_gbp"][on] = lv.relocation_support.gbp_per_move
+    if lv.london_recruitment_freeze is not None:
+        f = lv.london_recruitment_freeze
+        on = _window(f, start, n_steps, spy)
+        out["freeze"][np.ix_(on, _grade_mask(f.grades))] = f.share_blocked
+    if lv.low_seb_scs_flow_target is not None:
+        on = _window(lv.low_seb_scs_flow_target, start, n_steps, spy)
+        out["scs_low_target"][on] = lv.low_seb_scs_flow_target.share
+    return out
+
+
+def _window(spec, start_year: int, n_steps: int, spy: int) -> np.ndarray:
+    """Steps at which a lever with a (start_year, end_year) window is on."""
+    year = start_year + np.arange(n_steps) // spy
+    end = np.inf if spec.end_year is None else spec.end_year
+    return np.flatnonzero((year >= spec.start_year) & (year <= end))
+
+
+def _lever_events(scenario, n_steps: int, spy: int) -> tuple[LeverEvent, ...]:
+    """Enrolments at the first step of each year a lever is on, and programme ends."""
+    lv = scenario.levers
+    start = scenario.horizon.start_year
+    events: list[LeverEvent] = []
+
+    def first_steps(spec) -> list[int]:
+        on = _window(spec, start, n_steps, spy)
+        return sorted({int(k) for k in on if k % spy == 0 or k == on[0]})
+
+    if lv.mentoring is not None:
+        m = lv.mentoring
+        grades = _grade_mask(m.grades)
+        steps = first_steps(m)
+        events += [LeverEvent(k, MENTOR_ENROL, grades, coverage=m.coverage) for k in steps]
+        on = _window(m, start, n_steps, spy)
+        if len(on) and on[-1] + 1 < n_steps:
+            events.append(LeverEvent(int(on[-1]) + 1, MENTOR_END, grades))
+    if lv.talent_scheme_ring_fence is not None:
+        ts = lv.talent_scheme_ring_fence
+        events += [LeverEvent(k, SCHEME_ENROL, _grade_mask(ts.grades),
+                              places=ts.places_per_year, low_share=ts.low_seb_share)
+                   for k in first_steps(ts)]
+    if lv.london_postings is not None:
+        lp = lv.london_postings
+        length = max(1, int(round(lp.months * spy / 12)))
+        for k in first_steps(lp):
+            events.append(LeverEvent(k, POSTING_ENROL, _grade_mask(lp.grades),
+                                     places=lp.places_per_year))
+            if k + length < n_steps:
+                events.append(LeverEvent(k + length, POSTING_RETURN, _grade_mask(lp.grades)))
+    # at one step: postings return before new ones start; programmes end before enrolment
+    order = {POSTING_RETURN: 0, MENTOR_END: 1, MENTOR_ENROL: 2, SCHEME_ENROL: 3,
+             POSTING_ENROL: 4}
+    return tuple(sorted(events, key=lambda e: (e.step, order[e.kind])))
+
+
+def _plan_wave(i: int, w, scenario, geo: Geography, spy: int) -> WavePlan:
+    start = (w.year - scenario.horizon.start_year) + (w.quarter - 1) / 4.0
+    if isinstance(w.origin, str):
+        origin = geo.is_london.copy()
+    else:
+        origin = np.zeros(geo.n_districts, bool)
+        origin[geo.index_of(w.origin)] = True
+    site_index = {s: k for k, s in enumerate(geo.site_ids)}
+    dests = []
+    for d in w.destinations:
+        if d.site is not None:
+            k = site_index[d.site]
+            dests.append((np.array([geo.site_district[k]]), d.share, k))
+        elif d.district is not None:
+            dests.append((geo.index_of([d.district]), d.share, -1))
+        else:
+            cold = np.flatnonzero(geo.is_coldspot & ~geo.is_london)
+            dests.append((cold, d.share, -1))
+    acc = np.full(N_GRADES, w.incumbents.base)
+    for g, v in w.incumbents.by_grade.items():
+        acc[GRADES.index(g)] = v
+    n_tranches = max(1, int(round(w.spread_years * spy))) if w.spread_years > 0 else 1
+    return WavePlan(
+        index=i, name=w.name, start_time=start, n_tranches=n_tranches, origin_mask=origin,
+        grade_mask=_grade_mask(w.posts.grades), type_mask=type_mask(w.posts.profession,
+                                                                     w.posts.role),
+        count=w.count, share=w.share, destinations=tuple(dests), accept_by_grade=acc,
+        high_seb_multiplier=w.incumbents.high_seb_multiplier,
+        per_100km=w.incumbents.per_100km_multiplier,
+        redeploy_share=w.incumbents.redeploy_share,
+        backfill_anywhere=w.backfill == "anywhere", support_gbp=w.relocation_support_gbp,
+    )
+
+
+def recruit_cdf(seb_mix_by_grade: np.ndarray, labour_mix: np.ndarray, weights: np.ndarray):
+    """Cumulative recruit SEB mix by (grade, district).
+
+    A grade's recruits resemble its current staff nationally (so the grade gradient is
+    stationary), tilted by how the local labour market's class mix differs from the national
+    one: ``p(k) ∝ m_g(k) · L_d(k) / L(k)``.
+
+    Parameters
+    ----------
+    seb_mix_by_grade : numpy.ndarray
+        (grade, seb) national mix.
+    labour_mix : numpy.ndarray
+        (district, seb) local origin-class mix.
+    weights : numpy.ndarray
+        (district,) weights for the national labour mix (baseline headcount).
+
+    Returns
+    -------
+    numpy.ndarray
+        (grade, district, seb) cumulative probabilities.
+    """
+    national = (labour_mix * weights[:, None]).sum(axis=0) / max(weights.sum(), 1e-12)
+    tilt = labour_mix / national[None, :]
+    p = seb_mix_by_grade[:, None, :] * tilt[None, :, :]
+    p /= p.sum(axis=2, keepdims=True)
+    return np.cumsum(p, axis=2)
+
+
+# --- calibrating the geography of promotion ------------------------------------------------
+
+def _promotion_masses(stock: np.ndarray, posts: np.ndarray, geo: Geography,
+                      kernel: np.ndarray, willingness: np.ndarray, weights: dict, g: int
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Baseline choice masses for promotions into grade ``g``, for plain and policy posts.
+
+    Returns
+    -------
+    local : numpy.ndarray
+        (2, district) local choice mass.
+    remote_regional, remote_london : numpy.ndarray
+        (2, district) remote mass per unit of reach from candidates outside London and in
+        London (before London's hold on its staff and London's pull).
+    vacancies : numpy.ndarray
+        (2, district) vacancies, in proportion to posts.
+    """
+    A = geo.n_areas
+    adv = np.where(geo.is_london, weights["london_advantage"], 1.0)
+    w = np.zeros((2, A, N_SEB))
+    for vp in (0, 1):
+        for s in range(N_SEB):
+            for t in range(N_TYPES):
+                wt = promotion_weight(weights["odds"], weights["flag_weight"],
+                                      weights["accelerator_weight"], 1.0,
+                                      weights["policy_match"], g, s, t, NONE, False, bool(vp))
+                w[vp, :, s] += np.bincount(geo.area, weights=stock[g - 1, :, s, t] * adv * wt,
+                                           minlength=A)
+    local = w.sum(axis=2)[:, geo.area]
+    per_area = (w * willingness[None, None, :]).sum(axis=2)  # (2, A)
+    lon_area = geo.area_is_london
+    kt = kernel.T.astype(np.float64)
+    remote_regional = (kt @ (per_area * ~lon_area[None, :]).T).T
+    remote_london = (kt @ (per_area * lon_area[None, :]).T).T
+    vac = np.stack([posts[g, :, OTHER], posts[g, :, POLICY] + posts[g, :, PRIVATE_OFFICE]])
+    return local, remote_regional, remote_london, vac
+
+
+@njit(cache=True)
+def _solve_reach(local, remote, vac, target):
+    """The reach at which vacancies (weights ``vac``) go to remote candidates in the share
+    ``target``, by bisection on log(reach) (local and remote choice masses given)."""
+    total = vac.sum()
+    lo, hi = -30.0, 30.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        r = np.exp(mid)
+        got = 0.0
+        for i in range(local.shape[0]):
+            for d in range(local.shape[1]):
+                t = local[i, d] + r * remote[i, d]
+                if t > 0:
+                    got += vac[i, d] * r * remote[i, d] / t
+        if got < target * total:
+            lo = mid
+        else:
+            hi = mid
+    return np.exp((lo + hi) / 2)
+
+
+def calibrate_geography(cross_area: np.ndarray, into_london: float, stock: np.ndarray,
+                        posts: np.ndarray, promotions: np.ndarray, geo: Geography,
+                        kernel: np.ndarray, willingness: np.ndarray, weights: dict,
+                        london_pull: float, london_stay: float | None = None
+                        ) -> tuple[np.ndarray, float]:
+    """Remote reach per grade and London's hold on its staff that reproduce, in the
+    baseline, the share of promotions into each grade taken by someone from another area
+    (``cross_area``) and, of the promotions that move someone into or out of London, the
+    share that move them in (``into_london``).
+
+    A vacancy's remote candidates are weighted by reach × distance decay × willingness (and
+    London's pull for a London post). Without more, London's large pools would fill posts
+    across the regions far more often than regional staff fill London's posts; London's
+    hold on its staff (a factor on London-based candidates' remote weight, the
+    "stay" factor) sets the balance of the two flows. Vacancies are taken in proportion to
+    posts (every post falls vacant at its grade's rate), and grades are weighted by
+    ``promotions``. Both are solved by bisection on logarithms (the reach for each factor
+    tried). Where a grade's posts are in areas with no candidates, those promotions are
+    remote whatever the reach: its share cannot go below that floor.
+
+    Parameters
+    ----------
+    cross_area : numpy.ndarray
+        (grade,) target shares (0: no remote promotions into the grade).
+    into_london : float
+        Target share of moves into London among promotions into or out of London.
+    stock, posts : numpy.ndarray
+        Baseline (grade, district, seb, post type) people and (grade, district, post type)
+        posts.
+    promotions : numpy.ndarray
+        (grade,) relative number of promotions into each grade (weights across grades).
+    london_pull : float
+    london_stay : float, optional
+        Use this factor instead of solving for it.
+
+    Returns
+    -------
+    reach : numpy.ndarray
+        (grade,)
+    london_stay : float
+    """
+    lon = geo.is_london
+    pull = np.where(lon, london_pull, 1.0)[None, :]
+    pieces = {g: _promotion_masses(stock, posts, geo, kernel, willingness, weights, g)
+              for g in range(1, N_GRADES) if cross_area[g] > 0 and posts[g].sum() > 0}
+
+    def flows(stay: float) -> tuple[np.ndarray, float, float]:
+        reach = np.zeros(N_GRADES)
+        into = out = 0.0
+        for g, (local, rem_reg, rem_lon, vac) in pieces.items():
+            rem = (rem_reg + stay * rem_lon) * pull
+            r = reach[g] = _solve_reach(local, rem, vac, cross_area[g])
+            tot = local + r * rem
+            ok = tot > 0
+            scale = promotions[g] / max(vac.sum(), 1e-12)
+            into += (vac[:, lon] * np.divide(r * rem[:, lon], tot[:, lon], out=np.zeros_like(
+                tot[:, lon]), where=ok[:, lon])).sum() * scale
+            out += (vac[:, ~lon] * np.divide(r * stay * (rem_lon * pull)[:, ~lon],
+                                              tot[:, ~lon], out=np.zeros_like(tot[:, ~lon]),
+                                              where=ok[:, ~lon])).sum() * scale
+        return reach, into, out
+
+    if london_stay is not None:
+        return flows(london_stay)[0], float(london_stay)
+    lo, hi = np.log(1e-4), np.log(1e2)
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        _, into, out = flows(np.exp(mid))
+        if into + out > 0 and into / (into + out) > into_london:
+            lo = mid
+        else:
+            hi = mid
+    stay = float(np.exp((lo + hi) / 2))
+    return flows(stay)[0], stay
+
+
+__all__ = ["Rules", "WavePlan", "LeverEvent", "compile_rules", "promotion_weight",
+           "remote_factor", "lateral_factor", "type_mask", "FLAGS", "recruit_cdf",
+           "calibrate_geography"]
