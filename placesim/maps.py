@@ -122,14 +122,19 @@ class Classes:
 # --- classes ----------------------------------------------------------------------------------
 
 def nice(v: float, *, step: float = 1.0) -> float:
-    """A class edge a reader can take in: ``v`` to two significant figures, then to a
-    multiple of ``step`` (5 for counts, so an edge never splits the rounded counts), keeping
-    its sign. ``nice(1234, step=5) == 1200``; ``nice(0.3421, step=0.01) == 0.34``."""
+    """A class edge a reader can take in, keeping its sign: counts (``step`` of 1 or more)
+    to 1, 2, 2.5 or 5 times a power of ten, and a multiple of ``step`` (5 for counts, so an
+    edge never splits the rounded counts); shares and indices to two significant figures.
+    ``nice(1234, step=5) == 1000``; ``nice(0.3421, step=0.01) == 0.34``."""
     a = abs(float(v))
     if a == 0:
         return 0.0
-    two = round(a, 1 - math.floor(math.log10(a)))
-    return math.copysign(max(step, round(round(two / step) * step, 10)), v)
+    p = 10 ** math.floor(math.log10(a))
+    if step >= 1:
+        a = min((m * p for m in (1, 2, 2.5, 5, 10)), key=lambda x: abs(x - a))
+    else:
+        a = round(a, 1 - math.floor(math.log10(a)))
+    return math.copysign(max(step, round(round(a / step) * step, 10)), v)
 
 
 def _is_share(metric: str) -> bool:

@@ -27,7 +27,8 @@ def band_chart(frame: pd.DataFrame, *, metric: str, y_title: str | None = None,
     metric : str
         For the axis format and title.
     targets : list of dict, optional
-        ``year, value, label``: drawn as diamonds, keyed "Target" in the legend.
+        ``year, value, label``: drawn as diamonds beside the year's point, keyed "Target" in
+        the legend.
 
     Returns
     -------
@@ -70,8 +71,9 @@ def band_chart(frame: pd.DataFrame, *, metric: str, y_title: str | None = None,
     ]
     if targets:
         t = pd.DataFrame(targets).assign(series="Target")
-        layers.append(alt.Chart(t).mark_point(shape="diamond", size=160, filled=True,
-                                              opacity=0.9).encode(
+        # beside the year's point (dx), so a target met exactly does not hide the data
+        layers.append(alt.Chart(t).mark_point(shape="diamond", size=130, filled=True,
+                                              opacity=0.9, dx=12).encode(
             x=alt.X("year:O"), y=alt.Y("value:Q"), color=colour,
             tooltip=[alt.Tooltip("label:N", title="Target")]))
     return alt.layer(*layers).properties(height=height).resolve_legend(color="shared")
