@@ -84,8 +84,9 @@ def cmd_params(args) -> int:
         return 0
     width = max(len(n) for n in log["name"])
     for row in log.itertuples(index=False):
-        flag = "ASSUMPTION" if row.assumption else "sourced"
-        print(f"{row.name:<{width}}  {row.value!s:<10}  {flag:<10}  {row.source}")
+        rng = "" if row.low is None or row.low != row.low else f"[{row.low:g}, {row.high:g}]"
+        print(f"{row.name:<{width}}  {row.value!s:<10}  {row.evidence:<10}  {rng:<14}  "
+              f"{row.source}")
     return 0
 
 

@@ -79,10 +79,16 @@ class _ExpectedRun(RunState):
         self.people = np.zeros((N_GRADES, geo.n_districts, N_SEB, N_TYPES, F))
         self.people[..., 0] = model.baseline_stock4
         self.M = r.min_steps
-        # ring[j]: people who entered their grade at a step ≡ j (mod M), not yet eligible
+        # ring[j]: people who entered their grade at a step e ≡ j (mod M), not yet eligible,
+        # as entered: exits thin them by survival[g] ** (k - e) at step k (applied when the
+        # ring is read, not every step)
+        self.survival = 1.0 - r.exit_q
         self.ring = np.zeros((self.M,) + self.people.shape)
         for j in range(1, self.M):  # at the start, time in grade is uniform over 16 steps
-            self.ring[j] = self.people / START_TENURE_STEPS
+            age = (-j) % self.M  # entered at step j - M
+            self.ring[j] = self.people / START_TENURE_STEPS / (
+                self.survival ** age)[:, None, None, None, None]
+        self.blocked = None  # people back from a posting this step: not promotable yet
         self.held = np.zeros_like(self.posts3)
         self.cohorts: list[_Cohort] = []
         wt = weight_table(r)[:, :, :, self.flags, :]  # (G, S, T, F, vp)
@@ -120,42 +126,45 @@ class _ExpectedRun(RunState):
 
     # --- one step ------------------------------------------------------------------------
     def step(self):
-        m, r, geo = self.m, self.m.rules, self.m.geo
+        r, geo = self.m.rules, self.m.geo
         k = self.step_index
         M = self.M
         self.ring[k % M] = 0.0  # entrants of step k - M are eligible from now on
-        _expire(self.people, self.ring, self.flag_hazard)
+        if self.flag_hazard.any():
+            _expire(self.people, self.ring, self.flag_hazard)
         for event in r.events_at(k):
             self._event(event, k)
         for plan, per_dest, _ in self.take_pending():
             self._move(plan, per_dest)
-        away = sum((c.people for c in self.cohorts), np.zeros_like(self.people))
-        _exits(self.people, self.ring, away, self.exits, r.exit_q, r.posting_district)
-        for c in self.cohorts:  # their share of those exits
-            c.people *= (1.0 - r.exit_q)[:, None, None, None, None]
-        self.held = _held(self.cohorts, self.posts3.shape)
-        ring_now = self.ring.sum(axis=0)
+        _exits(self.people, self.exits, r.exit_q)
+        for c in self.cohorts:  # people away leave at the same rates, counted where they are
+            _exits_away(c.people, self.exits, r.exit_q, r.posting_district)
+        if self.cohorts:
+            self.held = _held(self.cohorts, self.posts3.shape)
+        ring_now = _ring_now(self.ring, k, self.survival)
+        if self.blocked is not None:
+            ring_now += self.blocked * self.survival[:, None, None, None, None]
+            self.blocked = None
         fresh = np.zeros_like(self.people)  # this step's entrants into a new grade
-        returned = np.zeros_like(self.people)  # lateral movers: eligible again next step
         to_london = np.zeros(N_SEB)
         from_london = np.zeros(N_SEB)
-        _fill(self.people, ring_now, self.posts3, self.held, fresh, returned,
-              self.promotions, to_london, from_london, self.cross_area, self.wtab, self.ltab,
+        _fill(self.people, ring_now, self.posts3, self.held, fresh, self.promotions, to_london,
+              from_london, self.cross_area, self.exposure, self.wtab, self.ltab,
               self.flag_after, self.adv_area, self.leave, self.kernel, self.kernel_t, geo.area,
               geo.n_areas, geo.is_london, self.pull, r.lateral_share, r.internal_share,
               r.reach, r.willingness, float(r.will_mult[k]), float(r.scs_low_target[k]),
-              r.freeze[k], self.recruit_pdf)
+              r.freeze[k], self.recruit_pdf, 1.0 / r.steps_per_year)
+        for c in self.cohorts:
+            self.exposure[:, r.posting_district] += c.people.sum(axis=(1, 3, 4)) / \
+                r.steps_per_year
         self.to_london += to_london
         self.from_london += from_london
         self.ring[k % M] += fresh
-        self.people += returned
-        away = sum((c.people for c in self.cohorts), np.zeros_like(self.people))
-        self.stock = _reported(self.people, away, r.posting_district)
-        self.exposure += self.stock / m.steps_per_year
         self.step_index += 1
 
     def year_end(self, year_number: int):
         away = sum((c.people for c in self.cohorts), np.zeros_like(self.people))
+        self.stock = _reported(self.people, away, self.m.rules.posting_district)
         posts = self.posts3.copy()
         posts[:, self.m.rules.posting_district, PRIVATE_OFFICE] += away.sum(axis=(1, 2, 3, 4))
         self._record_year(year_number, posts)
@@ -217,9 +226,11 @@ class _ExpectedRun(RunState):
             self.cohorts = [c for c in self.cohorts if c.back != k]
             post = fi[POSTED]
             for c in back:
-                home = c.people.sum(axis=4)
-                p[..., post] += home
-                ring[(k + 1) % self.M][..., post] += home  # promotable from the next step
+                home = np.zeros_like(p)
+                home[..., post] = c.people.sum(axis=4)
+                p += home
+                # promotable from the next step
+                self.blocked = home if self.blocked is None else self.blocked + home
             self._posts_version += 1
         self.held = _held(self.cohorts, self.posts3.shape)
 
@@ -295,10 +306,10 @@ def _expire(people, ring, hazard):
 
 
 @njit(cache=True)
-def _exits(people, ring, away, exits, exit_q, posting_district):
-    """Everyone leaves at their grade's rate; exits are recorded (grade, district, seb)."""
+def _exits(people, exits, exit_q):
+    """Everyone in post leaves at their grade's rate; exits are recorded (grade, district,
+    seb). (The ring of entrants is thinned when read: :func:`_ring_now`.)"""
     G, D, S, T, F = people.shape
-    R = ring.shape[0]
     for g in range(G):
         q = exit_q[g]
         for d in range(D):
@@ -309,11 +320,40 @@ def _exits(people, ring, away, exits, exit_q, posting_district):
                         x = people[g, d, s, t, f] * q
                         people[g, d, s, t, f] -= x
                         out += x
-                        for j in range(R):
-                            ring[j, g, d, s, t, f] *= 1.0 - q
-                        a = away[g, d, s, t, f] * q
-                        exits[g, posting_district, s] += a
                 exits[g, d, s] += out
+
+
+@njit(cache=True)
+def _exits_away(away, exits, exit_q, posting_district):
+    """People away on postings leave at the same rates, recorded where their posting is."""
+    G, D, S, T, F = away.shape
+    for g in range(G):
+        q = exit_q[g]
+        for d in range(D):
+            for s in range(S):
+                for t in range(T):
+                    for f in range(F):
+                        x = away[g, d, s, t, f] * q
+                        away[g, d, s, t, f] -= x
+                        exits[g, posting_district, s] += x
+
+
+@njit(cache=True)
+def _ring_now(ring, step, survival):
+    """People not yet eligible now: the ring's entrants, thinned by the exits since they
+    entered (slot j holds entrants of the latest step ≡ j mod M, ``(step - j) % M`` steps
+    ago)."""
+    R = ring.shape[0]
+    G = ring.shape[1]
+    out = np.zeros(ring.shape[1:])
+    for j in range(R):
+        age = (step - j) % R
+        if age == 0:
+            continue  # cleared: eligible from this step
+        for g in range(G):
+            f = survival[g] ** age
+            out[g] += ring[j, g] * f
+    return out
 
 
 @njit(cache=True)
@@ -336,16 +376,17 @@ def _reported(people, away, posting_district):
     return out
 
 
-@njit(cache=True)
-def _fill(people, ring_now, posts, held, fresh, returned, promotions, to_london, from_london,
-          cross_area, wtab, ltab, flag_after, adv_area, leave, kernel, kernel_t, area,
-          n_areas, is_london, pull, lateral_share, internal_share, reach, willingness,
-          will_mult, scs_low_target, freeze, recruit_pdf):
+@njit(cache=True, error_model="numpy")
+def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_london,
+          cross_area, exposure, wtab, ltab, flag_after, adv_area, leave, kernel, kernel_t,
+          area, n_areas, is_london, pull, lateral_share, internal_share, reach, willingness,
+          will_mult, scs_low_target, freeze, recruit_pdf, dt):
     """A step's vacancies filled in expectation, in place (see the module docstring).
 
     ``fresh`` receives the people who entered a grade (promotions and recruits: not yet
-    eligible), ``returned`` the lateral movers (eligible from the next step); ``people`` loses
-    those who moved. Promotions are recorded at their origin (grade into, district, seb).
+    eligible); lateral movers are eligible again from the next step. Promotions are recorded
+    at their origin (grade into, district, seb); the step's person-time is added to
+    ``exposure``.
     """
     G, D, S, T, F = people.shape
     A = n_areas
@@ -650,10 +691,10 @@ def _fill(people, ring_now, posts, held, fresh, returned, promotions, to_london,
                 for s in range(S):
                     for f in range(F):
                         x = arr[d, g, s, f, vp] * q
-                        returned[g, d, s, t, f] += x
+                        people[g, d, s, t, f] += x
                         got += x
                 v_ext[g, d, t] += max(v - got, 0.0)
-    # -- recruits: from the local labour market, unless a freeze blocks them ----------------
+    # -- recruits: from the local labour market, unless a freeze blocks them; person-time ---
     for g in range(G):
         for d in range(D):
             keep = 1.0 - freeze[g] if is_london[d] else 1.0
@@ -665,6 +706,12 @@ def _fill(people, ring_now, posts, held, fresh, returned, promotions, to_london,
                     x = v * recruit_pdf[g, d, s]
                     people[g, d, s, t, 0] += x
                     fresh[g, d, s, t, 0] += x
+            for s in range(S):
+                x = 0.0
+                for t in range(T):
+                    for f in range(F):
+                        x += people[g, d, s, t, f]
+                exposure[g, d, s] += x * dt
 
 
 @njit(cache=True)
