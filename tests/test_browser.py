@@ -288,6 +288,7 @@ def test_app_in_headless_chromium(server):
         other.goto(shared, wait_until="domcontentloaded")
         other.get_by_text("Coldspots first").first.wait_for(timeout=120_000)
         _settle(other)
+        other.get_by_text("compared with senior-roles-out").first.wait_for()
         main = other.locator("[data-testid=stMain]").inner_text()
         assert "Scenario coldspots-first" in main, main[:400]  # the scenario
         assert "compared with senior-roles-out" in main, main[:1500]  # the comparison
