@@ -292,8 +292,8 @@ def test_app_in_headless_chromium(server):
         main = other.locator("[data-testid=stMain]").inner_text()
         assert "Scenario coldspots-first" in main, main[:400]  # the scenario
         assert "compared with senior-roles-out" in main, main[:1500]  # the comparison
-        assert other.locator('[data-testid=stSlider] input[aria-label="Year"]').get_attribute(
-            "aria-valuenow") == "2027"
+        assert other.locator('[data-testid=stSlider] input[aria-label="Year"]').input_value() \
+            == "2027"
         assert other.get_by_role("tab", name="Compare").get_attribute("aria-selected") == \
             "true"
         other.screenshot(path=str(ARTIFACTS / "shared-link.png"))
