@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from .grades import SEB_CLASSES
-from .metrics import HEADLINES, replication_table
+from .metrics import replication_table
+from .present import HEADLINES
 
 PLACES = ("london", "outside_london", "coldspots")
 PROGRESSION = ("progression_eo_to_g7", "progression_eo_to_director")
@@ -24,7 +25,7 @@ MOVES = ("moves_to_london_for_promotion", "moves_from_london_for_promotion")
 def checked_figures() -> list[tuple[str, str]]:
     """(metric, group) pairs the agreement is checked on: the headline figures, progression
     by place, SEB and both, and moves to and from London for promotion (all and by SEB)."""
-    out = [(m, g) for _, m, g, _ in HEADLINES]
+    out = list(HEADLINES)
     groups = [*PLACES] + [f"seb:{s}" for s in SEB_CLASSES] + [
         f"{p}|seb:{s}" for p in ("london", "outside_london") for s in SEB_CLASSES]
     out += [(m, g) for m in PROGRESSION for g in groups]

@@ -1,108 +1,493 @@
 """The briefing pack: what ``placesim brief`` writes for a minister's box.
 
-One folder holding maps of the key district metrics (PNG and PDF), a one-page PDF with the
-headline figures and their bands, the targets table and a plain-English summary generated
-from the figures, the spreadsheets (ODS, XLSX, CSV), the district GeoPackage and a provenance
-file. Everything is made offline with matplotlib's Agg backend and carries the source line.
+The first page answers the scenario's own question in plain English, then shows the
+baseline, the scenario and the difference (with the interval :func:`placesim.compare.
+compare_results` gives) for each headline, and a map of the difference. Later pages hold
+the targets, the scenario's own figures, how progression is measured, the assumptions and
+sources, and a glossary. Every page carries the protective marking; every figure about
+people goes through :mod:`placesim.disclosure`. Beside the PDF the folder holds the maps
+(PNG and PDF), the spreadsheets (XLSX and ODS: both runs and the difference), the CSVs, the
+district GeoPackage and a provenance file. Everything is made offline.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from .export import (
-    DisclosureRule,
-    control_metrics,
-    plain_summary,
-    source_line,
-    targets_table,
-    write_geopackage,
-    write_spreadsheet,
+from .disclosure import RULE, DisclosureRule, control_metrics, protect, protect_value, rule_text
+from .export import source_line, targets_table, write_geopackage, write_spreadsheet
+from .present import (
+    GLOSSARY,
+    fmt_diff,
+    fmt_range,
+    fmt_value,
+    headline_label,
+    headlines_in,
+    measure,
+    progression_sentence,
 )
-from .metrics import HEADLINES
 from .results import atomic_write, write_csv, write_text
 
-KEY_MAPS = ("net_posts_gained", "high_seb_share", "scs_posts")
+KEY_MAPS = ("net_posts_gained", "high_seb_share")
+#: The rows of the first page's table, in order, when the results hold them.
+FIRST_PAGE = (
+    ("roles_moved_out_of_london", "all"),
+    ("scs_outside_london_share", "all"),
+    ("cohort_eo_to_g7", "outside_london"),
+    ("cohort_eo_to_g7", "london"),
+    ("cohort_eo_to_director", "outside_london"),
+    ("cohort_eo_to_director", "london"),
+    ("progression_eo_to_director", "outside_london"),
+    ("progression_eo_to_director", "london"),
+    ("london_share_of_high_seb_g7_plus", "all"),
+    ("high_seb_share_london_scs", "all"),
+    ("leavers_caused_by_relocation", "all"),
+    ("relocation_cost_gbp", "all"),
+)
+INTERVAL_WORDS = {"paired": "paired runs", "unpaired": "independent runs",
+                  "mixed": "mixed modes", "none": "none: expected values",
+                  "unavailable": "none: no run-by-run values"}
 
 
+@dataclass(frozen=True)
+class About:
+    """What the pack says a run is: name, title and question (from the scenario file)."""
 
-def headline_table(results, year: int | None = None) -> pd.DataFrame:
-    """Headline figures in one year with P10–P90 bands, formatted for print."""
+    name: str
+    title: str = ""
+    question: str = ""
+
+    @property
+    def heading(self) -> str:
+        return self.title or self.name
+
+
+def about_folder(results, folder: Path | None = None) -> About:
+    """The scenario's name, title and question, from ``scenario.yaml`` in a results folder
+    when there is one (the manifest has only the name)."""
+    import yaml
+
+    name = str(results.manifest.get("scenario", ""))
+    doc = {}
+    if folder is not None and (Path(folder) / "scenario.yaml").is_file():
+        try:
+            doc = yaml.safe_load((Path(folder) / "scenario.yaml").read_text("utf-8")) or {}
+        except yaml.YAMLError:
+            doc = {}
+    return About(name, str(doc.get("title") or ""), " ".join(str(doc.get("question") or
+                                                                 "").split()))
+
+
+def about_scenario(scenario) -> About:
+    """The :class:`About` of a loaded scenario."""
+    return About(scenario.name, scenario.title or "", " ".join((scenario.question or "").split()))
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+def _rows(metrics: pd.DataFrame, year: int) -> dict[tuple[str, str], pd.Series]:
+    m = metrics[metrics["year"] == year]
+    return {(r.metric, r.group): r for r in m.itertuples(index=False)}
+
+
+def first_page_rows(results, compare=None, diff: pd.DataFrame | None = None,
+                    year: int | None = None, rule: DisclosureRule = RULE) -> pd.DataFrame:
+    """The first page's table: each headline in the comparison, the scenario, the difference
+    and its range, as text (through disclosure control).
+
+    Parameters
+    ----------
+    results, compare : Results
+    diff : pandas.DataFrame, optional
+        ``compare_results(compare, results)``.
+    year : int, optional
+        Default: the last year.
+    rule : DisclosureRule
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``metric, group, Measure, <comparison>, <scenario>, Difference, Range``.
+    """
     m = results.metrics
     year = int(m["year"].max()) if year is None else year
+    have = set(zip(m["metric"], m["group"], strict=True))
+    cohort = any(k.startswith("cohort_") for k, _ in have)
+    wanted = [(k, g) for k, g in FIRST_PAGE if (k, g) in have
+              and not (cohort and k.startswith("progression_"))]
+    b = _rows(control_metrics(m, rule), year)
     rows = []
-    for label, metric, group, fmt in HEADLINES:
-        r = m[(m["metric"] == metric) & (m["group"] == group) & (m["year"] == year)]
-        if r.empty or pd.isna(r["mean"].iloc[0]):
-            continue
-        r = r.iloc[0]
-        rows.append({"measure": label, "value": fmt.format(r["mean"]),
-                     "p10_to_p90": f"{fmt.format(r['p10'])} to {fmt.format(r['p90'])}"})
+    if compare is not None:
+        a = _rows(control_metrics(compare.metrics, rule), year)
+        d = diff[diff["year"] == year].set_index(["metric", "group"])
+    for metric, group in wanted:
+        row = {"metric": metric, "group": group, "Measure": headline_label(metric, group)}
+        rb = b.get((metric, group))
+        row["Scenario"] = fmt_value(metric, rb.mean if rb is not None else float("nan"))
+        if compare is not None:
+            ra = a.get((metric, group))
+            row["Comparison"] = fmt_value(metric, ra.mean if ra is not None else float("nan"))
+            if (metric, group) in d.index:
+                r = d.loc[(metric, group)]
+                row["Difference"] = fmt_diff(metric, _protect_diff(metric, r["diff"], rule))
+                row["Range"] = (INTERVAL_WORDS.get(r["interval"], "")
+                                if r["interval"] == "none" or not _finite(r["diff_p10"]) else
+                                fmt_range(metric, _protect_diff(metric, r["diff_p10"], rule),
+                                          _protect_diff(metric, r["diff_p90"], rule), diff=True)
+                                + f" ({INTERVAL_WORDS.get(r['interval'], r['interval'])})")
+            else:
+                row["Difference"] = row["Range"] = "n/a"
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
-def one_page_pdf(results, path: Path, *, compare=None, marking: str | None = None) -> Path:
-    """The one-page summary PDF: title, headline figures, targets, summary, source line."""
+def _finite(v) -> bool:
+    try:
+        return math.isfinite(float(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _protect_diff(metric: str, v, rule: DisclosureRule):
+    """A difference of counts is itself a count (rounded, small ones withheld)."""
+    return protect_value(metric, v, rule=rule) if measure(metric).is_count else v
+
+
+def _value(metrics, metric, group, year):
+    r = metrics[(metrics["metric"] == metric) & (metrics["group"] == group)
+                & (metrics["year"] == year)]
+    if r.empty or not _finite(r["mean"].iloc[0]):
+        return None
+    return float(r["mean"].iloc[0])
+
+
+def answer(results, about: About, compare=None, compare_about: About | None = None,
+           rule: DisclosureRule = RULE) -> list[str]:
+    """Plain-English sentences answering the scenario's question from the figures (no
+    hand-written numbers): roles moved, the progression gap between the regions and London
+    and how it changes, London's concentration of higher-background staff, SCS outside
+    London."""
+    m = results.metrics
+    last = int(m["year"].max())
+    other = compare_about.heading if compare_about else (
+        compare.manifest.get("scenario", "the comparison") if compare is not None else "")
+    out = []
+    moved = _value(m, "roles_moved_out_of_london", "all", last)
+    if moved is not None:
+        shown = fmt_value("roles_moved_out_of_london",
+                          protect_value("roles_moved_out_of_london", moved, rule=rule))
+        out.append(f"By {last}, {shown} roles have moved out of London since the start of "
+                   "the period.")
+    gap = _gap(m, last)
+    if gap is not None:
+        kind, ratio = gap
+        words = {"cohort": "Of Executive Officers in post in the first year, those outside "
+                           "London are",
+                 "period": "At that year's promotion and leaving rates, an Executive Officer "
+                           "outside London is"}[kind]
+        target = "Grade 7" if kind == "cohort" else "Director"
+        text = f"{words} {ratio:.0%} as likely to reach {target} as those in London"
+        if compare is not None:
+            g0 = _gap(compare.metrics, last)
+            if g0 is not None and g0[0] == kind:
+                change = round(ratio, 2) - round(g0[1], 2)
+                trend = ("the gap narrows" if change > 0 else "the gap widens"
+                         if change < 0 else "the gap is about the same")
+                text += f" ({other}: {g0[1]:.0%}, so {trend})"
+        out.append(text + ".")
+    for metric, words in (
+            ("london_share_of_high_seb_g7_plus", "London holds {v} of staff at Grade 7 and above "
+                                                 "from higher socio-economic backgrounds in "
+                                                 "{year}"),
+            ("scs_outside_london_share", "{v} of Senior Civil Service posts are outside London "
+                                         "in {year}")):
+        v = _value(m, metric, "all", last)
+        if v is None:
+            continue
+        text = words.format(v=fmt_value(metric, v), year=last)
+        v0 = None if compare is None else _value(compare.metrics, metric, "all", last)
+        if v0 is not None:
+            text += f" ({other}: {fmt_value(metric, v0)}; {fmt_diff(metric, v - v0)})"
+        out.append(text + ".")
+    return out
+
+
+def _gap(metrics, year) -> tuple[str, float] | None:
+    """The regions/London ratio: cohort EO to G7 when available, else period EO to
+    Director."""
+    for kind, metric, y in (("cohort", "cohort_eo_to_g7", None),
+                            ("period", "progression_eo_to_director", year)):
+        rows = metrics[metrics["metric"] == metric]
+        if rows.empty:
+            continue
+        y = int(rows["year"].max()) if y is None else y
+        out, lon = (_value(metrics, metric, "outside_london", y),
+                    _value(metrics, metric, "london", y))
+        if out is not None and lon:
+            return kind, out / lon
+    return None
+
+
+# --- the PDF ----------------------------------------------------------------------------------
+
+A4 = (8.27, 11.69)
+
+
+def _page(plt, marking: str | None, source: str, number: int):
+    fig = plt.figure(figsize=A4)
+    if marking:
+        fig.text(0.5, 0.988, marking, ha="center", va="top", fontsize=11, weight="bold")
+        fig.text(0.5, 0.006, marking, ha="center", va="bottom", fontsize=9, weight="bold")
+    fig.text(0.06, 0.022, textwrap.fill(source, 150), fontsize=6.5, color="#333333",
+             va="bottom")
+    fig.text(0.94, 0.022, f"Page {number}", fontsize=7, ha="right", va="bottom")
+    return fig
+
+
+def _table(fig, x: float, top: float, width: float, frame: pd.DataFrame, widths, *,
+           fontsize=8.0, wrap=None, title=None) -> float:
+    """Draw a table whose top edge is at ``top`` (figure coordinates); rows are as tall as
+    their wrapped text. Returns the ``y`` of its bottom edge."""
+    wrap = wrap or {}
+    line = fontsize * 1.3 / 72 / A4[1]
+    pad = 0.007
+    if title:
+        fig.text(x, top, title, fontsize=10.5, weight="bold", va="top")
+        top -= 0.022
+    if frame.empty:
+        return top
+
+    def fill(c, v):
+        return textwrap.fill(str(v), wrap.get(c, 200))
+
+    head = [fill(c, c) for c in frame.columns]
+    cells = [[fill(c, v) for c, v in zip(frame.columns, row, strict=True)]
+             for row in frame.itertuples(index=False, name=None)]
+    heights = [max(t.count("\n") + 1 for t in r) * line + pad for r in [head, *cells]]
+    total = sum(heights)
+    ax = fig.add_axes([x, top - total, width, total])
+    ax.axis("off")
+    t = ax.table(cellText=cells, colLabels=head, loc="upper left", cellLoc="left",
+                 colLoc="left", colWidths=widths, bbox=None)
+    t.auto_set_font_size(False)
+    t.set_fontsize(fontsize)
+    for (r, _), cell in t.get_celld().items():
+        cell.set_height(heights[r] / total)
+        cell.set_edgecolor("#999999")
+        if r == 0:
+            cell.set_facecolor("#e8e8e8")
+            cell.get_text().set_weight("bold")
+    return top - total
+
+
+def _paragraphs(fig, x, y, paras: list[str], *, width=100, fontsize=9, gap=0.012,
+                bullet=False) -> float:
+    """Write wrapped paragraphs from ``y`` down; return the ``y`` below them."""
+    for p in paras:
+        text = textwrap.fill(("• " if bullet else "") + p, width,
+                             subsequent_indent="  " if bullet else "")
+        fig.text(x, y, text, fontsize=fontsize, va="top", linespacing=1.35)
+        y -= (text.count("\n") + 1) * fontsize * 1.35 / 72 / A4[1] + gap
+    return y
+
+
+def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
+                 compare_about: About | None = None, diff: pd.DataFrame | None = None,
+                 marking: str | None = None, rule: DisclosureRule = RULE) -> Path:
+    """The briefing PDF: the answer, the difference table and map first; targets, figures,
+    method, assumptions, sources and glossary after.
+
+    Parameters
+    ----------
+    results : Results
+    pkg : DataPackage
+    path : pathlib.Path
+    about : About
+        The scenario's title and question.
+    compare : Results, optional
+        The comparison (e.g. the baseline).
+    compare_about : About, optional
+    diff : pandas.DataFrame, optional
+        ``compare_results(compare, results)``; computed when omitted.
+    marking : str, optional
+        Protective marking on every page.
+    rule : DisclosureRule
+
+    Returns
+    -------
+    pathlib.Path
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_pdf import PdfPages
 
-    plt.rcParams["pdf.fonttype"] = 42  # real text in the PDF (searchable, extractable)
+    from .maps import draw_map, map_view
+
+    plt.rcParams["pdf.fonttype"] = 42  # real text: searchable and extractable
+    if compare is not None and diff is None:
+        from .compare import compare_results
+
+        diff = compare_results(compare, results)
     man = results.manifest
-    year = int(results.metrics["year"].max())
-    fig = plt.figure(figsize=(8.27, 11.69))
-    y = 0.97
-    if marking:
-        fig.text(0.5, 0.985, marking, ha="center", va="top", fontsize=11, weight="bold")
-        y -= 0.02
-    title = f"placesim briefing: {man.get('scenario', '')}"
-    fig.text(0.06, y, title, fontsize=16, weight="bold", va="top")
-    sub = (f"Scenario {man.get('scenario_hash', '')}, {man.get('mode', '')} mode, "
-           f"{man.get('replications', '')} replications, seed {man.get('seed', '')}; "
-           f"figures for {year} (mean, P10 to P90)")
-    fig.text(0.06, y - 0.03, sub, fontsize=8.5, va="top", color="#333333")
-    head = headline_table(results, year)
-    ax = fig.add_axes([0.06, 0.52, 0.88, 0.36])
-    ax.axis("off")
-    if len(head):
-        t = ax.table(cellText=head.values.tolist(), colLabels=["Measure", "Value", "P10 to P90"],
-                     loc="upper left", colLoc="left", cellLoc="left", colWidths=[0.5, 0.2, 0.3])
-        t.auto_set_font_size(False)
-        t.set_fontsize(8.5)
-        t.scale(1, 1.25)
-    tt = targets_table(results.metrics)
-    ax2 = fig.add_axes([0.06, 0.33, 0.88, 0.17])
-    ax2.axis("off")
-    ax2.set_title("Targets", loc="left", fontsize=11, weight="bold")
+    m = results.metrics
+    last = int(m["year"].max())
+    source = source_line(man)
+    other = compare_about or (About(compare.manifest.get("scenario", "comparison"))
+                              if compare is not None else None)
+    mode = ("expected values (no random variation)" if man.get("mode") == "expected"
+            else f"{man.get('replications')} runs with random variation")
+    figs = []
+
+    # page 1: question, answer, difference table, difference map
+    fig = _page(plt, marking, source, 1)
+    fig.text(0.06, 0.955, textwrap.fill(about.heading, 62), fontsize=15, weight="bold",
+             va="top")
+    y = 0.955 - 0.028 * (textwrap.fill(about.heading, 62).count("\n") + 1) - 0.005
+    sub = (f"Compared with {other.heading}. " if other else "") + \
+        f"Figures for {last}; {mode}."
+    fig.text(0.06, y, sub, fontsize=8.5, va="top", color="#333333")
+    y -= 0.025
+    if about.question:
+        fig.text(0.06, y, "The question", fontsize=10.5, weight="bold", va="top")
+        y = _paragraphs(fig, 0.06, y - 0.02, [about.question], width=105, fontsize=9)
+    fig.text(0.06, y - 0.005, "The answer", fontsize=10.5, weight="bold", va="top")
+    y = _paragraphs(fig, 0.06, y - 0.025, answer(results, about, compare, other, rule),
+                    width=108, fontsize=9, bullet=True, gap=0.006)
+    rows = first_page_rows(results, compare, diff, last, rule)
+    if compare is not None:
+        shown = rows[["Measure", "Comparison", "Scenario", "Difference", "Range"]].rename(
+            columns={"Comparison": _short(other.name), "Scenario": _short(about.name),
+                     "Range": "Range of the difference"})
+        widths = [0.36, 0.12, 0.12, 0.16, 0.24]
+        wrap = {"Measure": 40, "Difference": 18, "Range of the difference": 30}
+    else:
+        shown = rows[["Measure", "Scenario"]].rename(columns={"Scenario": _short(about.name)})
+        widths, wrap = [0.6, 0.2], {"Measure": 70}
+    bottom = _table(fig, 0.06, y - 0.012, 0.88, shown, widths, fontsize=7.5, wrap=wrap,
+                    title=f"Headline figures, {last}" + (
+                        " (difference: scenario minus comparison)" if compare is not None
+                        else ""))
+    map_top = bottom - 0.025
+    if map_top > 0.25:
+        view = map_view(results, pkg, "net_posts_gained", last, compare=compare,
+                        compare_name=other.name if other else "", rule=rule)
+        fig.text(0.06, map_top, view.spec.title, fontsize=10.5, weight="bold", va="top")
+        h = map_top - 0.075
+        draw_map(fig, pkg, view, [0.03, 0.05, 0.56, h], inset=[0.6, 0.05 + h * 0.58, 0.36,
+                                                                  h * 0.38],
+                 legend=[0.6, 0.05, 0.38, h * 0.55], labels=False, legend_fontsize=7)
+    figs.append(fig)
+
+    # page 2: targets, the scenario's figures with ranges, progression explained
+    fig = _page(plt, marking, source, 2)
+    fig.text(0.06, 0.955, "Targets and the scenario's figures", fontsize=14, weight="bold",
+             va="top")
+    tt = targets_table(m, rule=rule)
+    y = 0.92
     if len(tt):
-        cells = tt[["target", "target_year", "target_value", "projected", "band_p10_p90",
-                    "verdict"]].astype(str).values.tolist()
-        t2 = ax2.table(cellText=cells, colLabels=["Target", "By", "Target value", "Projected",
-                                                   "P10 to P90", "Verdict"],
-                       loc="upper left", colLoc="left", cellLoc="left",
-                       colWidths=[0.36, 0.07, 0.13, 0.13, 0.2, 0.11])
-        t2.auto_set_font_size(False)
-        t2.set_fontsize(7.5)
-        t2.scale(1, 1.2)
-    summary = plain_summary(results, compare)
-    text = "\n".join(textwrap.fill("• " + s, 110) for s in summary)
-    fig.text(0.06, 0.31, "Summary", fontsize=11, weight="bold", va="top")
-    fig.text(0.06, 0.285, text, fontsize=8, va="top", linespacing=1.4)
-    fig.text(0.06, 0.025, textwrap.fill(source_line(man), 140), fontsize=7, color="#333333")
-    if marking:
-        fig.text(0.5, 0.008, marking, ha="center", fontsize=9, weight="bold")
-    atomic_write(Path(path), lambda tmp: fig.savefig(tmp, format="pdf"))
-    plt.close(fig)
+        t = tt[["Target", "By", "Target value", "Projected", "Range (P10 to P90)", "Met?"]]
+        y = _table(fig, 0.06, y, 0.88, t, [0.34, 0.07, 0.12, 0.12, 0.2, 0.15], fontsize=7.5,
+                   wrap={"Target": 36, "Range (P10 to P90)": 24, "Met?": 18},
+                   title="Published targets") - 0.03
+    figures = headline_table(results, last, rule)
+    y = _table(fig, 0.06, y, 0.88, figures, [0.56, 0.16, 0.28] if figures.shape[1] == 3
+               else [0.7, 0.3], fontsize=7.5, wrap={"Measure": 80},
+               title=f"All headline figures for {about.name}, {last}") - 0.03
+    fig.text(0.06, y, "How progression is measured", fontsize=10.5, weight="bold", va="top")
+    sentence = progression_sentence(m, last)
+    _paragraphs(fig, 0.06, y - 0.025, [s for s in (sentence, measure(
+        "progression_eo_to_director").description) if s], width=105, fontsize=8.5)
+    figs.append(fig)
+
+    # page 3: assumptions, sources, disclosure, glossary
+    fig = _page(plt, marking, source, 3)
+    fig.text(0.06, 0.955, "Assumptions, sources and glossary", fontsize=14, weight="bold",
+             va="top")
+    y = _paragraphs(fig, 0.06, 0.92, [
+        f"Scenario {about.name} (version {man.get('scenario_hash', '')}), {mode}, seed "
+        f"{man.get('seed', '')}; made with placesim {man.get('code_version', '')} on "
+        f"{str(man.get('created', ''))[:10]}." + (
+            f" Compared with {other.name} (version "
+            f"{compare.manifest.get('scenario_hash', '')})." if compare is not None else ""),
+        "Disclosure control: " + rule_text(rule)], width=110, fontsize=8.5)
+    assumptions = _key_assumptions(results)
+    if assumptions:
+        fig.text(0.06, y - 0.01, "Main assumptions (full list in the spreadsheet)",
+                 fontsize=10.5, weight="bold", va="top")
+        y = _paragraphs(fig, 0.06, y - 0.035, assumptions, width=112, fontsize=7.5,
+                        bullet=True, gap=0.003)
+    from .export import SOURCES
+
+    fig.text(0.06, y - 0.01, "Sources", fontsize=10.5, weight="bold", va="top")
+    y = _paragraphs(fig, 0.06, y - 0.035, [f"{n}: {d}." for n, d in SOURCES], width=112,
+                    fontsize=7.5, bullet=True, gap=0.003)
+    fig.text(0.06, y - 0.01, "Glossary", fontsize=10.5, weight="bold", va="top")
+    _paragraphs(fig, 0.06, y - 0.035, [f"{k}: {v}" for k, v in GLOSSARY.items()], width=112,
+                fontsize=7.5, bullet=True, gap=0.003)
+    figs.append(fig)
+
+    def write(tmp: Path) -> None:
+        with PdfPages(tmp) as pdf:
+            for f in figs:
+                pdf.savefig(f)
+            info = pdf.infodict()
+            info["Title"] = about.heading
+            info["Subject"] = about.question
+
+    try:
+        atomic_write(Path(path), write)
+    finally:
+        for f in figs:
+            plt.close(f)
     return Path(path)
 
 
+def _short(name: str) -> str:
+    return textwrap.fill(name, 14)
+
+
+def _key_assumptions(results, limit: int = 14) -> list[str]:
+    a = results.assumptions
+    if a is None or a.empty or "assumption" not in a:
+        return []
+    a = a[a["assumption"].astype(bool)]
+    out = [f"{r.name} = {r.value}: {r.source}" for r in a.head(limit).itertuples(index=False)]
+    if len(a) > limit:
+        out.append(f"… and {len(a) - limit} more in the spreadsheet's last table.")
+    return out
+
+
+def headline_table(results, year: int | None = None, rule: DisclosureRule = RULE
+                   ) -> pd.DataFrame:
+    """The scenario's headline figures in one year with their ranges, as text (through
+    disclosure control)."""
+    m = results.metrics
+    year = int(m["year"].max()) if year is None else year
+    ctl = _rows(control_metrics(m, rule), year)
+    banded = results.manifest.get("mode") == "stochastic"
+    rows = []
+    for metric, group in headlines_in(m):
+        r = ctl[(metric, group)]
+        row = {"Measure": headline_label(metric, group), "Value": fmt_value(metric, r.mean)}
+        if banded:
+            row["Range (P10 to P90)"] = fmt_range(metric, r.p10, r.p90)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --- the pack ---------------------------------------------------------------------------------
+
 def write_brief(results, pkg, out: Path, *, compare=None, marking: str | None = None,
-                threshold: int = 5) -> list[Path]:
+                threshold: int = 5, about: About | None = None,
+                compare_about: About | None = None) -> list[Path]:
     """Write the briefing pack into ``out``.
 
     Parameters
@@ -111,42 +496,78 @@ def write_brief(results, pkg, out: Path, *, compare=None, marking: str | None = 
     pkg : DataPackage
     out : pathlib.Path
     compare : Results, optional
-        A comparison scenario (e.g. the baseline) for the summary's main change.
+        The comparison (e.g. the baseline): the pack then leads with the differences.
     marking : str, optional
         Protective marking printed on every page and map.
     threshold : int
         Disclosure control threshold for counts of people.
+    about, compare_about : About, optional
+        Title and question of each run (default: the names only).
 
     Returns
     -------
     list of pathlib.Path
+
+    Raises
+    ------
+    placesim.compare.MixedModesError
+        One run is expected-mode and the other stochastic.
     """
     from .maps import export_map
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rule = DisclosureRule(threshold=threshold)
-    paths = [one_page_pdf(results, out / "summary.pdf", compare=compare, marking=marking)]
-    for metric in KEY_MAPS:
-        for fmt in ("png", "pdf"):
-            paths.append(export_map(results, pkg, metric=metric, year=None, fmt=fmt,
-                                    out=out / f"map_{metric}.{fmt}", marking=marking,
-                                    threshold=threshold))
-    t = targets_table(results.metrics)
+    about = about or About(str(results.manifest.get("scenario", "")))
+    diff = None
+    if compare is not None:
+        from .compare import compare_results
+
+        diff = compare_results(compare, results)
+        compare_about = compare_about or About(str(compare.manifest.get("scenario", "")))
+    paths = [briefing_pdf(results, pkg, out / "briefing.pdf", about=about, compare=compare,
+                          compare_about=compare_about, diff=diff, marking=marking, rule=rule)]
+    maps = [(metric, None) for metric in KEY_MAPS]
+    if compare is not None:
+        maps.append(("net_posts_gained", compare))
+    for metric, other in maps:
+        stem = out / (f"map_difference_{metric}" if other is not None else f"map_{metric}")
+        paths.append(export_map(results, pkg, metric=metric, year=None, fmt="png",
+                                out=stem.with_suffix(".png"), marking=marking,
+                                threshold=threshold, compare=other,
+                                compare_name=compare_about.name if other is not None else "",
+                                also=(stem.with_suffix(".pdf"),)))
+        paths.append(stem.with_suffix(".pdf"))
+    t = targets_table(results.metrics, rule=rule)
     write_csv(t, out / "targets.csv")
     write_csv(control_metrics(results.metrics, rule), out / "metrics.csv")
     paths += [out / "targets.csv", out / "metrics.csv"]
-    for ext in ("ods", "xlsx"):
-        paths.append(write_spreadsheet(results, out / f"results.{ext}", rule=rule))
+    if diff is not None:
+        write_csv(controlled_difference(diff, rule), out / "difference.csv")
+        paths.append(out / "difference.csv")
+    paths += write_spreadsheet(results, out / "results.xlsx", pkg=pkg, compare=compare,
+                               diff=diff, rule=rule, also=(out / "results.ods",))
     paths.append(write_geopackage(results, pkg, out / "districts.gpkg", rule=rule))
-    summary = plain_summary(results, compare)
-    write_text("\n".join(summary) + "\n\n" + source_line(results.manifest) + "\n",
-               out / "summary.txt")
+    summary = answer(results, about, compare, compare_about, rule)
+    write_text("\n".join([about.heading, about.question, ""] + summary) + "\n\n"
+               + source_line(results.manifest) + "\n", out / "summary.txt")
     prov = dict(results.manifest)
     prov["source_line"] = source_line(results.manifest)
+    prov["disclosure_control"] = rule_text(rule)
     if compare is not None:
         prov["compared_with"] = {k: compare.manifest.get(k) for k in
-                                 ("scenario", "scenario_hash", "seed", "replications")}
+                                 ("scenario", "scenario_hash", "seed", "replications", "mode")}
+        prov["interval"] = diff.attrs.get("pairing")
     write_text(json.dumps(prov, indent=2, sort_keys=True) + "\n", out / "provenance.json")
     paths += [out / "summary.txt", out / "provenance.json"]
     return paths
+
+
+def controlled_difference(diff: pd.DataFrame, rule: DisclosureRule = RULE) -> pd.DataFrame:
+    """A comparison table (:func:`placesim.compare.compare_results`) through disclosure
+    control: counts and their differences rounded, small ones withheld."""
+    out = diff.copy()
+    is_count = diff["metric"].map(lambda k: measure(k).is_count).to_numpy(bool)
+    for col in ("mean_a", "mean_b", "diff", "diff_p10", "diff_p50", "diff_p90"):
+        out[col] = protect(diff[col].to_numpy(float), count=is_count, rule=rule)
+    return out

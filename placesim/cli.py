@@ -136,23 +136,17 @@ def cmd_run(args) -> int:
 
 
 def _summary_table(res) -> str:
-    import pandas as pd
-
-    from .metrics import HEADLINES
+    from .present import fmt_range, fmt_value, headline_label, headlines_in
 
     m = res.metrics
     last = int(m["year"].max())
-    lines = [f"Headline figures in {last} (mean, P10–P90):"]
-    for label, metric, group, fmt in HEADLINES:
-        row = m[(m["metric"] == metric) & (m["group"] == group) & (m["year"] == last)]
-        if row.empty:
-            continue
-        r = row.iloc[0]
-        if pd.isna(r["mean"]):  # e.g. the coldspot share when nothing moved
-            lines.append(f"  {label:<40} {'—':>14}")
-            continue
-        lines.append(f"  {label:<40} {fmt.format(r['mean']):>14}   "
-                     f"({fmt.format(r['p10'])} – {fmt.format(r['p90'])})")
+    banded = res.manifest.get("mode") == "stochastic"
+    lines = [f"Headline figures in {last}" + (" (mean, P10–P90):" if banded else
+                                              " (expected values):")]
+    for metric, group in headlines_in(m):
+        r = m[(m["metric"] == metric) & (m["group"] == group) & (m["year"] == last)].iloc[0]
+        lines.append(f"  {headline_label(metric, group):<76} {fmt_value(metric, r['mean']):>8}"
+                     + (f"   ({fmt_range(metric, r['p10'], r['p90'])})" if banded else ""))
     return "\n".join(lines)
 
 
@@ -192,13 +186,13 @@ def cmd_map(args) -> int:
     pkg = load_data_package(args.data, allow_check_mismatch=args.allow_check_mismatch)
     path = export_map(res, pkg, metric=args.metric, year=args.year, fmt=args.format,
                       out=Path(args.out), size=args.size, marking=args.marking,
-                      threshold=args.threshold)
+                      threshold=args.threshold, coldspots=args.coldspots)
     print(f"map written to {path}")
     return 0
 
 
 def cmd_brief(args) -> int:
-    from .brief import write_brief
+    from .brief import about_folder, write_brief
     from .geodata import load_data_package
     from .results import read_results
 
@@ -206,7 +200,8 @@ def cmd_brief(args) -> int:
     other = read_results(Path(args.compare)) if args.compare else None
     pkg = load_data_package(args.data, allow_check_mismatch=args.allow_check_mismatch)
     paths = write_brief(res, pkg, Path(args.out), compare=other, marking=args.marking,
-                        threshold=args.threshold)
+                        threshold=args.threshold, about=about_folder(res, args.results_dir),
+                        compare_about=other and about_folder(other, args.compare))
     print(f"briefing pack written to {args.out}:")
     for p in paths:
         print(f"  {p}")
@@ -336,6 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("--year", type=int)
             s.add_argument("--format", choices=["png", "pdf", "svg", "html"], default="png")
             s.add_argument("--size", choices=["a4", "slide"], default="a4")
+            s.add_argument("--coldspots", action="store_true",
+                           help="outline social-mobility coldspots")
         else:
             s.add_argument("--compare", metavar="OTHER_DIR")
         s.add_argument("--marking", help="protective marking banner, e.g. OFFICIAL-SENSITIVE")

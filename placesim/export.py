@@ -1,21 +1,14 @@
-"""Briefing outputs: disclosure-controlled tables, spreadsheets, GeoPackage, briefing packs.
+"""Briefing tables and files: spreadsheets, GeoPackage, targets, the source line.
 
-Results travel as briefing packs: a box note with a map, a table and a source line. This module
-writes them, offline:
-
-* **disclosure control** on every exported table (counts of people under a threshold — default
-  5, as ONS and the Cabinet Office do — are suppressed and shown as ``[c]``; other counts are
-  rounded to the nearest 5; SEB breakdowns and shares computed on small bases too, because SEB
-  is sensitive personal data);
-* spreadsheets (ODS, the open format UK official statistics are published in, and XLSX) laid
-  out as the Government Analysis Function's guidance on releasing statistics in spreadsheets
-  asks: a cover sheet, a contents sheet, a notes sheet of sources and assumptions, one table
-  per sheet starting in cell A1 of its own header block, no merged cells, no blank rows inside
-  tables;
-* district results as a GeoPackage that opens in QGIS or ArcGIS;
-* the briefing pack (``placesim brief``): maps of the key metrics, a one-page PDF with the
-  headline figures and bands, the targets table and a plain-English summary generated from the
-  figures, and the spreadsheets — all carrying provenance.
+* **Spreadsheets** follow the Government Analysis Function's guidance on releasing
+  statistics in spreadsheets, written with ONS's ``gptables`` (XLSX): a cover sheet, a
+  contents sheet, a notes sheet whose notes are referenced from the tables, each table on its
+  own sheet with its title in cell A1 and marked up as a table, plain column headers with
+  units, percentages as percentages, district names beside codes, ``[c]`` for withheld cells
+  and ``[x]`` for figures that are not available. The ODS (the open format official
+  statistics are published in) holds exactly the same cells: it is written from the XLSX.
+* Every people count goes through :mod:`placesim.disclosure` first.
+* District results as a GeoPackage that opens in QGIS or ArcGIS.
 """
 
 from __future__ import annotations
@@ -30,125 +23,20 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .disclosure import (  # noqa: F401  (re-exported: one rule, used from here too)
+    RULE,
+    SUPPRESSED,
+    DisclosureRule,
+    control_districts,
+    control_metrics,
+    protect,
+    protect_value,
+    rule_text,
+)
+from .present import fmt_diff, fmt_range, fmt_value, group_label, measure
 from .results import atomic_write
 
-SUPPRESSED = "[c]"
-VALUE_COLUMNS = ("mean", "p10", "p50", "p90")
-
-#: Headline metrics that count people (others are shares, posts or money).
-PEOPLE_COUNT_METRICS = frozenset({
-    "headcount", "leavers_caused_by_relocation", "moves_to_london_for_promotion",
-    "incumbents_relocated",
-})
-#: District metrics that count people or posts held by people.
-DISTRICT_COUNT_METRICS = frozenset({"headcount", "posts", "scs_posts", "headcount_change",
-                                    "net_posts_gained"})
-
-
-@dataclass(frozen=True)
-class DisclosureRule:
-    """How small numbers are protected.
-
-    Attributes
-    ----------
-    threshold : int
-        Counts of people below this are suppressed.
-    rounding : int
-        Other counts are rounded to a multiple of this (1 = no rounding).
-    """
-
-    threshold: int = 5
-    rounding: int = 5
-
-
-def _round_to(x: np.ndarray, base: int) -> np.ndarray:
-    return x if base <= 1 else np.round(x / base) * base
-
-
-def control_metrics(metrics: pd.DataFrame, rule: DisclosureRule = DisclosureRule()
-                    ) -> pd.DataFrame:
-    """Apply disclosure control to a headline metrics table.
-
-    Counts of people (and every SEB breakdown of a count) under ``rule.threshold`` are
-    suppressed (``[c]``); other counts are rounded to ``rule.rounding``. Non-count metrics
-    (shares, probabilities, money) are kept but rounded to 4 significant figures.
-
-    Parameters
-    ----------
-    metrics : pandas.DataFrame
-        ``scenario, year, metric, group, mean, p10, p50, p90``.
-    rule : DisclosureRule
-
-    Returns
-    -------
-    pandas.DataFrame
-        Same columns; value columns are objects holding numbers or ``"[c]"``.
-
-    Examples
-    --------
-    >>> df = pd.DataFrame({"scenario": ["s"], "year": [2030], "metric": ["headcount"],
-    ...                    "group": ["seb:low"], "mean": [3.0], "p10": [1.0], "p50": [3.0],
-    ...                    "p90": [6.0]})
-    >>> control_metrics(df)["mean"].iloc[0]
-    '[c]'
-    """
-    out = metrics.copy()
-    is_count = out["metric"].isin(PEOPLE_COUNT_METRICS).to_numpy()
-    for col in VALUE_COLUMNS:
-        v = out[col].to_numpy(float)
-        small = is_count & (v < rule.threshold)
-        shown = np.where(is_count, _round_to(v, rule.rounding), _sig(v, 4))
-        out[col] = pd.Series(shown, dtype=object).where(~small, SUPPRESSED).to_numpy()
-    return out
-
-
-def control_districts(districts: pd.DataFrame, rule: DisclosureRule = DisclosureRule()
-                      ) -> pd.DataFrame:
-    """Disclosure control for the district table (wide or long).
-
-    Counts under the threshold are suppressed; the high-SEB share of a district is suppressed
-    where its headcount is under ``10 * threshold`` (a share on a small base discloses the SEB
-    of few people).
-    """
-    out = districts.copy()
-    long = "metric" in out.columns
-    if long:
-        base = out[out["metric"] == "headcount"].set_index(["year", "lad_code"])["mean"]
-        key = pd.MultiIndex.from_frame(out[["year", "lad_code"]])
-        hc = base.reindex(key).to_numpy(float)
-        is_count = out["metric"].isin(DISTRICT_COUNT_METRICS).to_numpy()
-        is_seb = (out["metric"] == "high_seb_share").to_numpy()
-        for col in VALUE_COLUMNS:
-            if col not in out:
-                continue
-            v = out[col].to_numpy(float)
-            small = (is_count & (np.abs(v) < rule.threshold) & (v != 0)) | (
-                is_seb & ~(hc >= 10 * rule.threshold))
-            shown = np.where(is_count, _round_to(v, rule.rounding), _sig(v, 4))
-            out[col] = pd.Series(shown, dtype=object).where(~small, SUPPRESSED).to_numpy()
-        return out
-    for col in out.columns:
-        if col in DISTRICT_COUNT_METRICS:
-            v = out[col].to_numpy(float)
-            small = (np.abs(v) < rule.threshold) & (v != 0)
-            out[col] = pd.Series(_round_to(v, rule.rounding), dtype=object).where(
-                ~small, SUPPRESSED).to_numpy()
-    if "high_seb_share" in out.columns and "headcount" in districts.columns:
-        hc = districts["headcount"].to_numpy(float)
-        out["high_seb_share"] = out["high_seb_share"].where(hc >= 10 * rule.threshold,
-                                                            SUPPRESSED)
-    return out
-
-
-def _sig(v: np.ndarray, digits: int) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mag = np.where((v == 0) | ~np.isfinite(v), 0,
-                       np.floor(np.log10(np.abs(np.where(v == 0, 1, v)))))
-        factor = 10.0 ** (digits - 1 - mag)
-        return np.where(np.isfinite(v), np.round(v * factor) / factor, v)
-
-
-# --- spreadsheets ---------------------------------------------------------------------------
+NOT_AVAILABLE_CELL = "[x]"
 
 SOURCES = (
     ("Civil Service Statistics 2023", "Cabinet Office, Annual Civil Service Employment Survey, "
@@ -164,84 +52,414 @@ SOURCES = (
 
 def source_line(manifest: dict) -> str:
     """The source and copyright line every map and table carries."""
-    return (f"Source: placesim {manifest.get('code_version', __version__)}, scenario "
-            f"{manifest.get('scenario_hash', '?')}; Civil Service Statistics 2023; Social "
-            "Mobility Commission; Contains OS data © Crown copyright and database right")
+    return (f"Source: placesim {manifest.get('code_version', __version__)} model projections "
+            "from Civil Service Statistics 2023 (Cabinet Office) and the Social Mobility "
+            "Commission's State of the Nation 2025. Contains OS data © Crown copyright and "
+            "database right")
 
 
-def _cover(manifest: dict, tables: list[tuple[str, str]]) -> pd.DataFrame:
-    rows = [
-        ("Title", f"placesim results: {manifest.get('scenario', '')}"),
-        ("Description", "Projected Civil Service workforce, relocations and progression under a "
-         "Places for Growth scenario, with uncertainty bands (P10-P90) over replications."),
-        ("Scenario", str(manifest.get("scenario", ""))),
-        ("Scenario hash", str(manifest.get("scenario_hash", ""))),
-        ("Mode", str(manifest.get("mode", ""))),
-        ("Replications", str(manifest.get("replications", ""))),
-        ("Seed", str(manifest.get("seed", ""))),
-        ("Code version", f"placesim {manifest.get('code_version', __version__)}"),
-        ("Data vintage", str(manifest.get("data_vintage", ""))),
-        ("Created", str(manifest.get("created", ""))),
-        ("Disclosure control", "Counts of people under 5 are suppressed and shown as [c]; "
-         "other counts are rounded to the nearest 5. SEB is sensitive personal data."),
-        ("Status", "Model projections, not official statistics."),
-        ("Contents", "; ".join(f"{sheet}: {title}" for sheet, title in tables)),
+# --- targets -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Target:
+    """A published target and the metric that tracks it."""
+
+    label: str
+    metric: str
+    group: str
+    value: float
+    year: int
+    source: str
+
+
+TARGETS = (
+    Target("Roles moved out of London", "roles_moved_out_of_london", "all", 22_000, 2027,
+           "Places for Growth: 22,000 roles by 2027 (Written Ministerial Statement, "
+           "12 December 2023)"),
+    Target("Roles moved out of London (Plan for Change)", "roles_moved_out_of_london", "all",
+           34_000, 2030, "A further 12,000 London roles by 2030 (May 2025)"),
+    Target("Senior Civil Service posts outside London", "scs_outside_london_share", "all", 0.5,
+           2030, "Declaration on Government Reform: 50% of UK-based SCS outside London by "
+           "2030"),
+    Target("Permanent secretaries outside London", "perm_secs_outside_london", "all", 2, 2030,
+           "Social Mobility Commission action point 8.1: two to three permanent secretaries "
+           "out of London"),
+)
+
+
+def _value(metrics: pd.DataFrame, metric: str, group: str, year: int) -> pd.Series | None:
+    m = metrics[(metrics["metric"] == metric) & (metrics["group"] == group)]
+    if m.empty:
+        return None
+    years = m["year"].to_numpy()
+    y = year if year in years else int(years[years <= year].max()) if (years <= year).any() \
+        else int(years.min())
+    return m[m["year"] == y].iloc[0]
+
+
+def targets_table(metrics: pd.DataFrame, *, banded: bool | None = None,
+                  rule: DisclosureRule = RULE) -> pd.DataFrame:
+    """Each target: the projection in its year (through disclosure control), its range,
+    and whether it is met, in words.
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+    banded : bool, optional
+        Whether the run has ranges (stochastic); default: whether P10 and P90 differ.
+    rule : DisclosureRule
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``Target, By, Target value, Projected, Range (P10 to P90), Gap, Met?, Source``.
+    """
+    rows = []
+    for t in TARGETS:
+        r = _value(metrics, t.metric, t.group, t.year)
+        if r is None:
+            continue
+        if banded is None:
+            banded = bool(np.any(metrics["p10"] != metrics["p90"]))
+        proj = protect_value(t.metric, r["mean"], rule=rule)
+        gap = r["mean"] - t.value
+        if isinstance(proj, str):
+            verdict = "not shown (fewer than 5)"
+        elif banded:
+            verdict = ("likely met" if r["p10"] >= t.value else "likely missed"
+                       if r["p90"] < t.value else "uncertain")
+        else:
+            verdict = "met" if r["mean"] >= t.value else "missed"
+        unit = measure(t.metric).unit
+        rows.append({
+            "Target": t.label, "By": t.year, "Target value": fmt_value(t.metric, t.value),
+            "Projected": fmt_value(t.metric, proj),
+            "Range (P10 to P90)": (fmt_range(t.metric, protect_value(t.metric, r["p10"],
+                                                                     rule=rule),
+                                             protect_value(t.metric, r["p90"], rule=rule))
+                                   if banded else "expected value only"),
+            "Gap": (SUPPRESSED if isinstance(proj, str) else
+                    fmt_diff(t.metric, protect_value(t.metric, gap, rule=rule))
+                    if unit != "share" else fmt_diff(t.metric, gap)).replace(
+                        "no change", "none"),
+            "Met?": verdict, "Source": t.source,
+        })
+    return pd.DataFrame(rows)
+
+
+# --- tables for people -----------------------------------------------------------------------
+
+def _shown(metric: str, v):
+    """A protected value as a spreadsheet cell: shares as percentages, ``[c]`` and ``[x]``."""
+    if isinstance(v, str):
+        return v
+    if v is None or not math.isfinite(float(v)):
+        return NOT_AVAILABLE_CELL
+    unit = measure(metric).unit
+    if unit in ("share", "chance"):
+        return round(float(v) * 100, 2 if unit == "share" else 3)
+    if unit == "gbp":
+        return int(round(float(v), -3))
+    if unit == "per_1000":
+        return round(float(v), 1)
+    return v
+
+
+def _unit(metric: str) -> str:
+    m = measure(metric)
+    return {"share": "per cent", "chance": "per cent", "gbp": "pounds",
+            "per_1000": "per 1,000 EOs", "number": "number"}.get(m.unit, m.unit)
+
+
+def _headline_rows(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Headline metrics without the per-site grade counts (those are their own table)."""
+    return metrics[metrics["metric"] != "site_posts"].reset_index(drop=True)
+
+
+def headline_long(results, rule: DisclosureRule = RULE,
+                  site_names: dict[str, str] | None = None) -> pd.DataFrame:
+    """Every headline metric by year, for people: plain labels, unit, value and range."""
+    c = _headline_rows(control_metrics(results.metrics, rule))
+    banded = results.manifest.get("mode") == "stochastic"
+    out = pd.DataFrame({
+        "Measure": [measure(m).label for m in c["metric"]],
+        "Group": [group_label(g, site_names) for g in c["group"]],
+        "Year": c["year"].astype(int).to_numpy(),
+        "Unit": [_unit(m) for m in c["metric"]],
+        "Value": [_shown(m, v) for m, v in zip(c["metric"], c["mean"], strict=True)],
+    })
+    if banded:
+        for col, name in (("p10", "Low (P10)"), ("p50", "Middle (P50)"), ("p90", "High (P90)")):
+            out[name] = [_shown(m, v) for m, v in zip(c["metric"], c[col], strict=True)]
+    out["Metric code"] = c["metric"].to_numpy()
+    out["Group code"] = c["group"].to_numpy()
+    return out
+
+
+def difference_long(a, b, diff: pd.DataFrame, rule: DisclosureRule = RULE,
+                    site_names: dict[str, str] | None = None) -> pd.DataFrame:
+    """Both runs and the difference (b minus a) with its interval, for people."""
+    name_a = a.manifest.get("scenario", "A")
+    name_b = b.manifest.get("scenario", "B")
+    key = ["year", "metric", "group"]
+    va = control_metrics(a.metrics, rule).set_index(key)["mean"]
+    vb = control_metrics(b.metrics, rule).set_index(key)["mean"]
+    d = _headline_rows(diff).set_index(key)
+    idx = d.index
+    is_count = np.array([measure(m).is_count for m in idx.get_level_values("metric")])
+
+    def prot(col):
+        return protect(d[col].to_numpy(float), count=is_count, rule=rule)
+
+    rows = pd.DataFrame({
+        "Measure": [measure(m).label for m in idx.get_level_values("metric")],
+        "Group": [group_label(g, site_names) for g in idx.get_level_values("group")],
+        "Year": idx.get_level_values("year").astype(int),
+        "Unit": [_unit(m) + (" (differences in points)" if measure(m).unit in
+                             ("share", "chance") else "")
+                 for m in idx.get_level_values("metric")],
+    })
+    mets = idx.get_level_values("metric")
+    rows[f"{name_a}"] = [_shown(m, v) for m, v in zip(mets, va.reindex(idx), strict=True)]
+    rows[f"{name_b}"] = [_shown(m, v) for m, v in zip(mets, vb.reindex(idx), strict=True)]
+    for col, name in (("diff", "Difference"), ("diff_p10", "Difference, low (P10)"),
+                      ("diff_p90", "Difference, high (P90)")):
+        rows[name] = [_shown(m, v) for m, v in zip(mets, prot(col), strict=True)]
+    rows["Interval"] = d["interval"].to_numpy()
+    rows["Metric code"] = mets
+    rows["Group code"] = idx.get_level_values("group")
+    return rows
+
+
+def districts_wide(results, pkg, rule: DisclosureRule = RULE, year: int | None = None
+                   ) -> pd.DataFrame:
+    """District results in a year (default: the last) with names and codes, for people
+    (means over runs)."""
+    d = results.districts
+    d = d[d["year"] == (int(d["year"].max()) if year is None else year)]
+    wide = d.pivot_table(index=["year", "lad_code"], columns="metric", values="mean",
+                         aggfunc="first").reset_index()
+    wide = control_districts(wide, rule)
+    names = pkg.districts.set_index("lad_code")["lad_name"] if pkg is not None else None
+    out = pd.DataFrame({
+        "District code": wide["lad_code"],
+        "District name": (wide["lad_code"].map(names).fillna("") if names is not None
+                          else ""),
+        "Year": wide["year"].astype(int),
+    })
+    for metric in ("headcount", "posts", "net_posts_gained", "headcount_change", "scs_posts",
+                   "high_seb_share"):
+        if metric in wide:
+            m = measure(metric)
+            unit = "per cent" if m.unit == "share" else m.unit
+            out[f"{m.label} ({unit})"] = [_shown(metric, v) for v in wide[metric]]
+    return out.sort_values(["Year", "District name"]).reset_index(drop=True)
+
+
+def site_ladders(results, pkg=None, rule: DisclosureRule = RULE) -> pd.DataFrame:
+    """Posts of each grade at each site in the last year (through disclosure control)."""
+    m = results.metrics
+    last = int(m["year"].max())
+    sp = m[(m["metric"] == "site_posts") & (m["year"] == last)]
+    if sp.empty:
+        return pd.DataFrame()
+    parts = sp["group"].str.split(":", expand=True)
+    grid = pd.DataFrame({"site": parts[1].to_numpy(), "grade": parts[2].to_numpy(),
+                         "posts": protect(sp["mean"].to_numpy(float), count=True, rule=rule)})
+    wide = grid.pivot(index="site", columns="grade", values="posts")
+    from .grades import GRADES
+
+    wide = wide[[g for g in GRADES if g in wide.columns]]
+    names = (dict(zip(pkg.sites["site_id"], pkg.sites["site_name"], strict=True))
+             if pkg is not None else {})
+    out = pd.DataFrame({"Site": [names.get(s, s) for s in wide.index]})
+    for g in wide.columns:
+        out[f"{g} (posts)"] = wide[g].to_numpy()
+    return out.sort_values("Site").reset_index(drop=True)
+
+
+def assumptions_table(results) -> pd.DataFrame:
+    """Every parameter in force, with its value and source (or "Assumption")."""
+    a = results.assumptions
+    if a is None or a.empty:
+        return pd.DataFrame({"Parameter": [], "Value": [], "Source or assumption": []})
+    return pd.DataFrame({
+        "Parameter": a["name"].astype(str),
+        "Value": a["value"].astype(str),
+        "Type": np.where(a["assumption"].astype(bool), "Assumption", "Published source"),
+        "Source or reasoning": a["source"].astype(str),
+    })
+
+
+# --- spreadsheets ----------------------------------------------------------------------------
+
+def _notes_table(rule: DisclosureRule) -> pd.DataFrame:
+    notes = [
+        ("sources", "Sources: " + "; ".join(f"{n} ({d})" for n, d in SOURCES) + "."),
+        ("projections", "These are model projections from the placesim simulator, not "
+                        "official statistics."),
+        ("disclosure", rule_text(rule) + " [c] marks a withheld cell; [x] a figure that is "
+                                         "not available."),
+        ("ranges", "Low (P10) and High (P90): 8 in 10 of the model's runs fall between them. "
+                   "Runs of expected values have no range."),
+        ("percentages", "Shares and chances are shown as percentages; their differences are "
+                        "in percentage points."),
+        ("intervals", "Paired: both runs used the same random numbers, so the range is of "
+                      "the run-by-run difference. Unpaired: independent runs. None: "
+                      "expected values, no range."),
+        ("seb", "Socio-economic background is measured by the main earner's job when the "
+                "person was 14 (higher: professional or managerial)."),
     ]
-    return pd.DataFrame(rows, columns=["Item", "Detail"])
+    return pd.DataFrame(notes, columns=["Note reference", "Note text"])
 
 
-def _notes(assumptions: pd.DataFrame | None) -> pd.DataFrame:
-    rows = [(f"[note {i + 1}]", "Source", f"{name}: {detail}")
-            for i, (name, detail) in enumerate(SOURCES)]
-    if assumptions is not None and len(assumptions):
-        for j, r in enumerate(assumptions.itertuples(index=False)):
-            kind = "Assumption" if bool(r.assumption) else "Sourced parameter"
-            rows.append((f"[note {len(SOURCES) + j + 1}]", kind,
-                         f"{r.name} = {r.value}: {r.source}"))
-    return pd.DataFrame(rows, columns=["Note number", "Type", "Note text"])
+def workbook_tables(results, pkg=None, *, compare=None, diff: pd.DataFrame | None = None,
+                    rule: DisclosureRule = RULE) -> list[dict]:
+    """The tables of a results workbook: name, title, subtitles, notes and the table."""
+    man = results.manifest
+    title = man.get("title") or man.get("scenario", "")
+    sites = (dict(zip(pkg.sites["site_id"], pkg.sites["site_name"], strict=True))
+             if pkg is not None else None)
+    tables = []
+    if compare is not None:
+        if diff is None:
+            from .compare import compare_results
+
+            diff = compare_results(compare, results)
+        tables.append({
+            "name": "Table_1",
+            "title": f"Headline figures: {results.manifest.get('scenario')} compared with "
+                     f"{compare.manifest.get('scenario')}, by year $$projections$$",
+            "subtitles": ["Difference is the scenario minus the comparison. "
+                          "$$percentages$$ $$intervals$$"],
+            "table": difference_long(compare, results, diff, rule, sites)})
+    tables.append({
+        "name": f"Table_{len(tables) + 1}",
+        "title": f"Headline figures for {results.manifest.get('scenario')}, by year "
+                 "$$projections$$",
+        "subtitles": [f"Scenario: {title}. $$ranges$$ $$percentages$$"],
+        "table": headline_long(results, rule, sites)})
+    if compare is not None:
+        tables.append({
+            "name": f"Table_{len(tables) + 1}",
+            "title": f"Headline figures for {compare.manifest.get('scenario')}, by year "
+                     "$$projections$$",
+            "subtitles": ["The comparison run. $$ranges$$ $$percentages$$"],
+            "table": headline_long(compare, rule, sites)})
+    tables.append({
+        "name": f"Table_{len(tables) + 1}",
+        "title": f"District results for {results.manifest.get('scenario')}, "
+                 f"{int(results.districts['year'].max())} $$disclosure$$",
+        "subtitles": ["Averages over the model's runs. $$seb$$"],
+        "table": districts_wide(results, pkg, rule)})
+    ladders = site_ladders(results, pkg, rule)
+    if len(ladders):
+        tables.append({"name": f"Table_{len(tables) + 1}",
+                       "title": f"Posts by grade at each hub or campus, "
+                                f"{int(results.metrics['year'].max())} $$disclosure$$",
+                       "subtitles": ["Posts in the district the site is in. $$projections$$"],
+                       "table": ladders})
+    tt = targets_table(results.metrics, rule=rule)
+    if len(tt):
+        tables.append({"name": f"Table_{len(tables) + 1}",
+                       "title": f"Published targets and the projection of "
+                                f"{results.manifest.get('scenario')} $$projections$$",
+                       "subtitles": ["$$ranges$$"], "table": tt})
+    tables.append({"name": f"Table_{len(tables) + 1}",
+                   "title": "Parameters and assumptions in force $$sources$$",
+                   "subtitles": ["Each parameter's published source, or the reasoning "
+                                 "behind an assumption."],
+                   "table": assumptions_table(results)})
+    return tables
 
 
-def write_spreadsheet(results, path: Path, *, rule: DisclosureRule = DisclosureRule()) -> Path:
-    """Write results as an ODS or XLSX workbook in the Analysis Function's layout.
+def write_spreadsheet(results, path: Path, *, pkg=None, compare=None,
+                      diff: pd.DataFrame | None = None, rule: DisclosureRule = RULE,
+                      also: tuple[Path, ...] = ()):
+    """Write results as an XLSX or ODS workbook to the Analysis Function's standard.
 
     Parameters
     ----------
     results : Results
     path : pathlib.Path
-        ``.ods`` or ``.xlsx``.
+        ``.xlsx`` or ``.ods`` (same cells).
+    pkg : DataPackage, optional
+        For district and site names.
+    compare : Results, optional
+        Adds the comparison run and the difference (first table).
+    diff : pandas.DataFrame, optional
+        ``compare_results(compare, results)`` if already computed.
     rule : DisclosureRule
+    also : tuple of pathlib.Path
+        The same workbook in more files (``.xlsx`` or ``.ods``), written from the same cells.
 
     Returns
     -------
-    pathlib.Path
+    pathlib.Path, or list of pathlib.Path when ``also`` is given
     """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".ods", ".xlsx"):
-        raise ValueError(f"{path}: spreadsheet must end in .ods or .xlsx")
-    metrics = control_metrics(results.metrics, rule)
-    districts = control_districts(results.districts, rule)
-    tables = [
-        ("Table_1", "Headline metrics by year, with P10, P50 and P90 over replications"),
-        ("Table_2", "District results by year"),
-    ]
-    sheets = {
-        "Cover_sheet": _cover(results.manifest, tables),
-        "Notes": _notes(results.assumptions),
-        "Table_1": metrics,
-        "Table_2": districts,
-    }
+    paths = [Path(path), *map(Path, also)]
+    for p in paths:
+        if p.suffix.lower() not in (".ods", ".xlsx"):
+            raise ValueError(f"{p}: spreadsheet must end in .ods or .xlsx")
+    tables = workbook_tables(results, pkg, compare=compare, diff=diff, rule=rule)
+    import tempfile
 
-    def write(tmp: Path) -> None:
-        if suffix == ".ods":
-            _write_ods(sheets, tmp)
-            return
-        with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-            for name, df in sheets.items():
-                df.to_excel(xw, sheet_name=name, index=False)
+    with tempfile.TemporaryDirectory() as d:
+        book = Path(d) / "book.xlsx"
+        _write_xlsx(results.manifest, tables, book, rule)
+        cells = None
+        for p in paths:
+            if p.suffix.lower() == ".xlsx":
+                atomic_write(p, lambda tmp: __import__("shutil").copyfile(book, tmp))
+            else:
+                cells = cells or _read_cells(book)
+                atomic_write(p, lambda tmp, c=cells: _write_ods(c, tmp))
+    return paths if also else paths[0]
 
-    atomic_write(path, write)
-    return path
+
+def _write_xlsx(manifest: dict, tables: list[dict], path: Path, rule: DisclosureRule) -> None:
+    import gptables as gpt
+
+    sheets = {}
+    for t in tables:
+        table = t["table"].copy()
+        for col in table.columns:  # gptables writes object columns cell by cell
+            if table[col].dtype == object:
+                table[col] = table[col].map(lambda v: v if not isinstance(v, float) or
+                                            math.isfinite(v) else NOT_AVAILABLE_CELL)
+        sheets[t["name"]] = gpt.GPTable(
+            table=table, table_name=t["name"], title=t["title"], subtitles=t["subtitles"],
+            instructions="This worksheet contains one table. Some cells refer to notes, which "
+                         "are on the Notes worksheet.",
+            source=source_line(manifest))
+    title = manifest.get("title") or manifest.get("scenario", "")
+    runs = ("expected values (no random variation)" if manifest.get("mode") == "expected"
+            else f"{manifest.get('replications', '')} runs with random variation")
+    cover = gpt.Cover(
+        title=f"Places for Growth scenario projections: {title}",
+        intro=["Projected Civil Service workforce, relocations and progression under a Places "
+               "for Growth scenario, from the placesim simulator.",
+               "These are model projections, not official statistics."],
+        about=[f"Scenario: {manifest.get('scenario', '')} (version "
+               f"{manifest.get('scenario_hash', '')})",
+               f"Results: {runs}",
+               f"Created: {manifest.get('created', '')} with placesim "
+               f"{manifest.get('code_version', __version__)}",
+               f"Disclosure control: {rule_text(rule)}"],
+        contact=["Places for Growth analysis team"])
+    wb = gpt.produce_workbook(filename=str(path), sheets=sheets, cover=cover,
+                              notes_table=_notes_table(rule), auto_width=False)
+    wb.close()
+
+
+def _read_cells(xlsx: Path) -> dict[str, list[list]]:
+    """Every sheet's cells (row by row) of a workbook, as the ODS copy's content."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(xlsx, read_only=True, data_only=True)
+    out = {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in wb}
+    wb.close()
+    return out
 
 
 _ODS_MANIFEST = """<?xml version="1.0" encoding="UTF-8"?>
@@ -263,26 +481,22 @@ def _ods_cell(value) -> str:
         v = repr(float(value)) if isinstance(value, (float, np.floating)) else str(int(value))
         return (f'<table:table-cell office:value-type="float" office:value="{v}">'
                 f"<text:p>{v}</text:p></table:table-cell>")
-    return (f'<table:table-cell office:value-type="string"><text:p>{escape(str(value))}'
-            "</text:p></table:table-cell>")
+    paras = "".join(f"<text:p>{escape(p)}</text:p>" for p in str(value).split("\n"))
+    return f'<table:table-cell office:value-type="string">{paras}</table:table-cell>'
 
 
-def _write_ods(sheets: dict[str, pd.DataFrame], path: Path) -> None:
-    """Write sheets as an OpenDocument spreadsheet: a header row, then one row per record.
-
-    Written directly (ODF 1.2 ``content.xml`` in a zip) because odfpy builds a DOM of every
-    cell and takes about a minute for a briefing's district table; this takes about a second.
-    """
+def _write_ods(sheets: dict[str, list[list]], path: Path) -> None:
+    """Write sheets of cells as an OpenDocument spreadsheet (ODF 1.2 ``content.xml`` in a
+    zip), directly: odfpy builds a DOM of every cell and takes about a minute for a
+    briefing's district table."""
     parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<office:document-content '
              'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
              'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
              'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
              'office:version="1.2"><office:body><office:spreadsheet>']
-    for name, df in sheets.items():
+    for name, rows in sheets.items():
         parts.append(f'<table:table table:name="{escape(name, {chr(34): "&quot;"})}">')
-        parts.append("<table:table-row>" + "".join(_ods_cell(str(c)) for c in df.columns)
-                     + "</table:table-row>")
-        for row in df.itertuples(index=False, name=None):
+        for row in rows:
             parts.append("<table:table-row>" + "".join(map(_ods_cell, row))
                          + "</table:table-row>")
         parts.append("</table:table>")
@@ -295,17 +509,9 @@ def _write_ods(sheets: dict[str, pd.DataFrame], path: Path) -> None:
 
 
 def write_geopackage(results, pkg, path: Path, year: int | None = None,
-                     *, rule: DisclosureRule = DisclosureRule()) -> Path:
-    """District results of one year (default: the last) as a GeoPackage layer.
-
-    Parameters
-    ----------
-    results : Results
-    pkg : DataPackage
-        For the district polygons.
-    path : pathlib.Path
-    year : int, optional
-    rule : DisclosureRule
+                     *, rule: DisclosureRule = RULE) -> Path:
+    """District results of one year (default: the last) as a GeoPackage layer; withheld
+    cells are empty.
 
     Returns
     -------
@@ -325,108 +531,3 @@ def write_geopackage(results, pkg, path: Path, year: int | None = None,
     gdf["scenario"] = results.manifest.get("scenario", "")
     atomic_write(Path(path), lambda tmp: gdf.to_file(tmp, driver="GPKG", layer="districts"))
     return Path(path)
-
-
-# --- briefing text -----------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Target:
-    """A published target and the metric that tracks it."""
-
-    label: str
-    metric: str
-    group: str
-    value: float
-    year: int
-    kind: str  # "count" or "share"
-    source: str
-
-
-TARGETS = (
-    Target("Roles moved out of London", "roles_moved_out_of_london", "all", 22_000, 2027,
-           "count", "Places for Growth: 22,000 roles by 2027 (WMS 12 Dec 2023)"),
-    Target("Roles moved out of London (Plan for Change)", "roles_moved_out_of_london", "all",
-           34_000, 2030, "count", "A further 12,000 London roles by 2030 (May 2025)"),
-    Target("SCS posts outside London", "scs_outside_london_share", "all", 0.5, 2030, "share",
-           "Declaration on Government Reform: 50% of UK-based SCS outside London by 2030"),
-    Target("Permanent secretaries outside London", "perm_secs_outside_london", "all", 2, 2030,
-           "count", "Social Mobility Commission action point 8.1: two to three permanent "
-           "secretaries out of London"),
-)
-
-
-def _value(metrics: pd.DataFrame, metric: str, group: str, year: int) -> pd.Series | None:
-    m = metrics[(metrics["metric"] == metric) & (metrics["group"] == group)]
-    if m.empty:
-        return None
-    years = m["year"].to_numpy()
-    y = year if year in years else int(years[years <= year].max()) if (years <= year).any() \
-        else int(years.min())
-    return m[m["year"] == y].iloc[0]
-
-
-def _fmt(v: float, kind: str) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "n/a"
-    return f"{v:.1%}" if kind == "share" else f"{v:,.0f}"
-
-
-def targets_table(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Each target: the projected value in its year with its band, met or missed, and by how
-    much."""
-    rows = []
-    for t in TARGETS:
-        r = _value(metrics, t.metric, t.group, t.year)
-        if r is None:
-            continue
-        gap = r["mean"] - t.value
-        p_met = "likely met" if r["p10"] >= t.value else (
-            "likely missed" if r["p90"] < t.value else "uncertain")
-        rows.append({
-            "target": t.label, "target_year": t.year, "target_value": _fmt(t.value, t.kind),
-            "projected": _fmt(r["mean"], t.kind),
-            "band_p10_p90": f"{_fmt(r['p10'], t.kind)} to {_fmt(r['p90'], t.kind)}",
-            "difference": ("+" if gap >= 0 else "-") + _fmt(abs(gap), t.kind),
-            "verdict": "met" if r["mean"] >= t.value else "missed",
-            "confidence": p_met, "source": t.source,
-        })
-    return pd.DataFrame(rows)
-
-
-def plain_summary(results, compare=None) -> list[str]:
-    """Short plain-English sentences generated from the figures (no hand-written numbers)."""
-    m = results.metrics
-    last = int(m["year"].max())
-    out = []
-    for row in targets_table(m).itertuples(index=False):
-        out.append(f"{row.target}: projected {row.projected} by {row.target_year} against a "
-                   f"target of {row.target_value} — {row.verdict} by {row.difference.lstrip('+-')}"
-                   f" (range {row.band_p10_p90}; {row.confidence}).")
-    lon = _value(m, "progression_eo_to_director", "london", last)
-    out_l = _value(m, "progression_eo_to_director", "outside_london", last)
-    if lon is not None and out_l is not None and lon["mean"] > 0:
-        ratio = out_l["mean"] / lon["mean"]
-        out.append(f"In {last}, an EO outside London is {ratio:.0%} as likely as one in London "
-                   f"to reach Director at that year's promotion and leaving rates "
-                   f"({out_l['mean']:.2%} against {lon['mean']:.2%}).")
-    hs = _value(m, "london_share_of_high_seb_g7_plus", "all", last)
-    if hs is not None:
-        out.append(f"London holds {hs['mean']:.0%} of high-SEB staff at G7 and above in {last} "
-                   f"(range {hs['p10']:.0%} to {hs['p90']:.0%}).")
-    if compare is not None:
-        from .compare import compare_results
-
-        d = compare_results(compare, results)
-        d = d[(d["year"] == last) & (d["group"].isin(["all", "outside_london"]))
-              & d["metric"].isin(["scs_outside_london_share", "progression_eo_to_director",
-                                  "london_share_of_high_seb_g7_plus",
-                                  "roles_moved_out_of_london"])]
-        if len(d):
-            base = d["mean_a"].abs().replace(0, np.nan)
-            rel = (d["diff"].abs() / base).fillna(d["diff"].abs())
-            top = d.loc[rel.idxmax()]
-            other = compare.manifest.get("scenario", "the comparison")
-            out.append(f"The largest change against {other} is in "
-                       f"{top['metric'].replace('_', ' ')} ({top['group'].replace('_', ' ')}): "
-                       f"{top['mean_a']:.4g} to {top['mean_b']:.4g}.")
-    return out

@@ -1,49 +1,56 @@
-"""One map specification, rendered two ways: a pydeck view for the app, a static figure.
+"""One map, rendered three ways: the app's pydeck view, the offline HTML and the static figure.
 
-A :class:`MapSpec` says what is shown (a district measure and year), how it is classed
-(a mapclassify scheme) and coloured (a colour-blind-safe palette), and how it is titled.
-:func:`classify` turns values into classes once, so the browser map and the exported figure
-share the same breaks, colours and legend. The pydeck view has no basemap, token or CDN: the
-district polygons are the base layer (``map_provider=None``), so it works offline.
+:func:`map_view` gathers everything a map shows — the district values (through disclosure
+control), their classes, hub markers, arcs of moved posts, tooltips and labels — once, so
+the app, ``placesim map`` and the briefing pack show the same classes, colours and legend.
+
+* **Classes** (:func:`classify`): differences and changes are diverging and centred on zero
+  (ColorBrewer PuOr: orange = more, purple = fewer, a neutral class for "no change or fewer
+  than 5"); other measures get quantile breaks rounded to readable numbers. Legends carry
+  units and never show a degenerate class such as "−10,130 to −10,130".
+* **Layout**: every rendering has a London inset (a second deck.gl view; an inset axes in
+  the static figure), hub markers are rings so the district under them stays visible, arcs
+  are one colour keyed in the legend, site labels are placed so they do not collide (a
+  greedy placer for deck.gl, adjustText for the figure) on a white halo that keeps the
+  contrast with any fill, and an optional outline marks social-mobility coldspots.
+* **Offline**: no basemap, token or CDN (``map_provider=None``); the district polygons are
+  the base layer, simplified for speed and file size.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-#: Colour-blind-safe palettes (viridis / cividis samples; ColorBrewer PuOr for diverging).
-PALETTES: dict[str, list[tuple[int, int, int]]] = {
-    "viridis": [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)],
-    "cividis": [(0, 34, 78), (61, 78, 107), (124, 123, 120), (188, 175, 111), (253, 234, 69)],
-    "diverging": [(84, 39, 136), (153, 142, 195), (247, 247, 247), (241, 163, 64),
-                  (179, 88, 6)],
-}
-NO_DATA = (200, 200, 200)
+from .disclosure import RULE, DisclosureRule, controlled_numbers, protect
+from .present import (
+    ARC_COLOUR,
+    NO_DATA,
+    PALETTES,
+    RGB,
+    fmt_diff,
+    fmt_value,
+    hex_colour,
+    measure,
+)
 
 #: District measures from results, and district attributes from the data package.
 RESULT_METRICS = ("net_posts_gained", "headcount", "headcount_change", "posts", "scs_posts",
                   "high_seb_share")
 ATTRIBUTE_METRICS = ("coldspot", "ci1_zscore", "ci2_zscore", "ci3_zscore", "ci4_zscore")
-LABELS = {
-    "net_posts_gained": "Net posts gained since the start",
-    "headcount": "Headcount",
-    "headcount_change": "Headcount change since the start",
-    "posts": "Posts",
-    "scs_posts": "Senior Civil Service posts",
-    "high_seb_share": "Share of staff from higher socio-economic backgrounds",
-    "coldspot": "Social-mobility coldspot",
-    "ci1_zscore": "SMC conditions of childhood (z-score)",
-    "ci2_zscore": "SMC labour market outcomes (z-score)",
-    "ci3_zscore": "SMC innovation and growth (z-score)",
-    "ci4_zscore": "SMC promising prospects (z-score)",
-    "planned_posts": "Posts placed by the location plan",
-}
+#: Measures that are themselves changes (mapped like differences: centred on zero).
+CHANGE_METRICS = ("net_posts_gained", "headcount_change")
+#: The London inset: the Greater London bounding box (lon, lat) and where the inset sits.
+LONDON_BOX = (-0.52, 51.28, 0.34, 51.70)
+INSET = {"x": "66%", "y": "2%", "width": "33%", "height": "34%"}
+MAIN_VIEW = {"latitude": 54.6, "longitude": -3.6, "zoom": 4.7}
+LONDON_VIEW = {"latitude": 51.49, "longitude": -0.11, "zoom": 8.1}
 
 
 @dataclass(frozen=True)
@@ -55,18 +62,18 @@ class MapSpec:
     metric : str
         A district measure (:data:`RESULT_METRICS`) or attribute (:data:`ATTRIBUTE_METRICS`).
     year : int or None
-    scheme : str
-        mapclassify scheme (``"Quantiles"``, ``"NaturalBreaks"``, ``"EqualInterval"``).
     k : int
-        Number of classes.
+        Number of classes for sequential measures.
     palette : str
-        Key of :data:`PALETTES`; diverging is used automatically for changes.
+        Key of :data:`placesim.present.PALETTES` for sequential measures.
     title, subtitle : str
+    extra : dict
+        ``difference`` (bool): a difference between two runs; ``coldspots`` (bool): outline
+        coldspots; ``coldspot_rule``.
     """
 
     metric: str
     year: int | None = None
-    scheme: str = "FisherJenks"
     k: int = 5
     palette: str = "viridis"
     title: str = ""
@@ -75,127 +82,244 @@ class MapSpec:
 
     @property
     def label(self) -> str:
-        return LABELS.get(self.metric, self.metric.replace("_", " "))
+        return measure(self.metric).label
+
+    @property
+    def diverging(self) -> bool:
+        return bool(self.extra.get("difference")) or self.metric in CHANGE_METRICS
+
+    @property
+    def legend_title(self) -> str:
+        m = measure(self.metric)
+        if self.extra.get("difference"):
+            unit = "points" if m.unit in ("share", "chance") else m.unit_words
+            return f"{self.title or 'Difference in ' + m.label.lower()} ({unit})"
+        return f"{self.title or m.label} ({m.unit_words})" if m.unit_words else (
+            self.title or m.label)
 
 
 @dataclass(frozen=True)
 class Classes:
-    """Class breaks, labels and colours shared by every rendering."""
+    """Class labels and colours shared by every rendering.
 
-    bins: list[float]
+    Attributes
+    ----------
+    labels, colours : list
+        One per class shown in the legend, in legend order.
+    index : numpy.ndarray
+        Class (position in ``labels``) of each value; -1 = no data or withheld.
+    edges : list of float
+        Inner class boundaries (a value ``v`` is in the first class whose upper edge is
+        above it); for reading and testing.
+    """
+
     labels: list[str]
-    colours: list[tuple[int, int, int]]
-    index: np.ndarray  # class of each value, -1 = no data
+    colours: list[RGB]
+    index: np.ndarray
+    edges: list[float] = field(default_factory=list)
 
 
-def _fmt(v: float, share: bool) -> str:
-    return f"{v:.0%}" if share else f"{v:,.0f}" if abs(v) >= 10 else f"{v:.2g}"
+# --- classes ----------------------------------------------------------------------------------
+
+def nice(v: float, *, step: float = 1.0) -> float:
+    """A class edge a reader can take in, keeping its sign: counts (``step`` of 1 or more)
+    to 1, 2, 2.5 or 5 times a power of ten, and a multiple of ``step`` (5 for counts, so an
+    edge never splits the rounded counts); shares and indices to two significant figures.
+    ``nice(1234, step=5) == 1000``; ``nice(0.3421, step=0.01) == 0.34``."""
+    a = abs(float(v))
+    if a == 0:
+        return 0.0
+    p = 10 ** math.floor(math.log10(a))
+    if step >= 1:
+        a = min((m * p for m in (1, 2, 2.5, 5, 10)), key=lambda x: abs(x - a))
+    else:
+        a = round(a, 1 - math.floor(math.log10(a)))
+    return math.copysign(max(step, round(round(a / step) * step, 10)), v)
 
 
-def classify(values: pd.Series, spec: MapSpec) -> Classes:
-    """Class the values with mapclassify and assign colours.
+def _is_share(metric: str) -> bool:
+    return measure(metric).unit in ("share", "chance")
+
+
+def _num(metric: str, v: float) -> str:
+    """A class edge as a reader sees it (no sign)."""
+    if _is_share(metric):
+        pts = abs(v) * 100
+        return f"{pts:g}%"
+    if measure(metric).unit == "number":
+        return f"{abs(v):g}"
+    return f"{abs(v):,.0f}"
+
+
+def classify(values: pd.Series, spec: MapSpec, rule: DisclosureRule = RULE) -> Classes:
+    """Class the values (already through disclosure control; NaN = no data or withheld).
 
     Parameters
     ----------
     values : pandas.Series
-        By district; NaN = no data (for example suppressed).
     spec : MapSpec
+    rule : DisclosureRule
+        Its threshold is the "no change" band of count differences.
 
     Returns
     -------
     Classes
     """
-    if spec.extra.get("difference"):
-        return difference_classes(values, spec)
-    import mapclassify
-
     v = pd.to_numeric(values, errors="coerce").to_numpy(float)
     ok = np.isfinite(v)
     idx = np.full(len(v), -1)
-    share = spec.metric.endswith("share")
     if spec.metric == "coldspot":
         idx[ok] = v[ok].astype(int)
-        return Classes([0, 1], ["Not a coldspot", "Coldspot"],
-                       [PALETTES["cividis"][1], PALETTES["cividis"][4]], idx)
-    uniq = np.unique(v[ok])
-    if len(uniq) == 0:
-        return Classes([], [], [], idx)
-    k = int(min(spec.k, len(uniq)))
-    if k <= 1:
-        idx[ok] = 0
-        return Classes([float(uniq[0])], [_fmt(uniq[0], share)], [PALETTES[spec.palette][2]],
-                       idx)
-    scheme = getattr(mapclassify, spec.scheme)
-    c = scheme(v[ok], k=k)
-    idx[ok] = c.yb
-    bins = [float(b) for b in c.bins]
-    lows = [float(v[ok].min())] + bins[:-1]
-    labels = [f"{_fmt(lo, share)} to {_fmt(hi, share)}" for lo, hi in zip(lows, bins,
-                                                                          strict=True)]
-    diverging = spec.metric in ("net_posts_gained", "headcount_change") and v[ok].min() < 0
-    pal = PALETTES["diverging" if diverging else spec.palette]
-    cols = [pal[int(round(i * (len(pal) - 1) / max(len(bins) - 1, 1)))] for i in range(len(bins))]
-    return Classes(bins, labels, cols, idx)
-
-
-def _fmt_diff(v: float, share: bool) -> str:
-    if share:
-        return f"{v * 100:+.1f} pp"
-    return f"{v:+,.0f}" if abs(v) >= 10 or v == 0 else f"{v:+.2g}"
-
-
-def difference_classes(values: pd.Series, spec: MapSpec) -> Classes:
-    """Classes for a difference (scenario minus comparison), symmetric about zero.
-
-    Five classes on the colour-blind-safe diverging palette (purple = lower, orange =
-    higher): large and small decreases, "about the same" (within a tolerance: half a post, or
-    0.05 percentage points for shares; ``spec.extra["tolerance"]`` overrides), small and large
-    increases; the split between small and large is the median size of the real changes.
-    Classes no district falls in are left out of the legend. Used by :func:`classify` when
-    ``spec.extra["difference"]`` is true.
-    """
-    v = pd.to_numeric(values, errors="coerce").to_numpy(float)
-    ok = np.isfinite(v)
-    idx = np.full(len(v), -1)
-    share = spec.metric.endswith("share")
-    pal = PALETTES["diverging"]
+        return Classes(["Not a coldspot", "Coldspot"],
+                       [PALETTES["cividis"][1], PALETTES["cividis"][4]], idx, [0.5])
     if not ok.any():
-        return Classes([], [], [], idx)
-    tol = float(spec.extra.get("tolerance", 0.0005 if share else 0.5))
-    top = float(np.abs(v[ok]).max())
-    if top <= tol:
-        idx[ok] = 0
-        return Classes([tol], ["No difference"], [pal[2]], idx)
-    real = np.abs(v[ok])[np.abs(v[ok]) > tol]
-    mid = float(np.median(real))
-    if mid >= top:
-        mid = (tol + top) / 2
-    edges = [-top, -mid, -tol, tol, mid, top]
-    labels = [f"{_fmt_diff(-top, share)} to {_fmt_diff(-mid, share)}",
-              f"{_fmt_diff(-mid, share)} to {_fmt_diff(-tol, share)}",
-              f"About the same (within ±{_fmt_diff(tol, share).lstrip('+')})",
-              f"{_fmt_diff(tol, share)} to {_fmt_diff(mid, share)}",
-              f"{_fmt_diff(mid, share)} to {_fmt_diff(top, share)}"]
-    cls = np.full(len(v), -1)
-    vv = v[ok]
-    c = np.where(vv < -mid, 0, np.where(vv < -tol, 1, np.where(vv <= tol, 2,
-                                                                  np.where(vv <= mid, 3, 4))))
-    cls[ok] = c
-    used = [i for i in range(5) if (cls == i).any()]
+        return Classes([], [], idx)
+    if spec.diverging:
+        return _diverging(v, spec, rule)
+    return _sequential(v, spec)
+
+
+def _sequential(v: np.ndarray, spec: MapSpec) -> Classes:
+    import mapclassify
+
+    ok = np.isfinite(v)
+    share = _is_share(spec.metric)
+    unit = measure(spec.metric).unit
+    step = 0.01 if share else 0.5 if unit == "number" else 5.0
+    uniq = np.unique(v[ok])
+    k = int(min(spec.k, len(uniq)))
+    inner: list[float] = []
+    if k > 1:
+        bins = mapclassify.Quantiles(v[ok], k=k).bins[:-1]
+        for b in bins:
+            e = nice(b, step=step) if b > 0 else -nice(-b, step=step) if b < 0 else 0.0
+            if (not inner or e > inner[-1]) and v[ok].min() < e <= v[ok].max():
+                inner.append(e)
+    idx = np.full(len(v), -1)
+    idx[ok] = np.searchsorted(np.array(inner), v[ok], side="right")
+    n = len(inner) + 1
+    pal = PALETTES[spec.palette]
+    colours = [pal[int(round(i * (len(pal) - 1) / max(n - 1, 1)))] for i in range(n)]
+    if n == 1:
+        labels = [_num(spec.metric, uniq[0]) if len(uniq) == 1 else "All districts"]
+    else:
+        def show(e):
+            return ("−" if e < 0 else "") + _num(spec.metric, e)
+        labels = ([f"Under {show(inner[0])}"]
+                  + [f"{show(a)} to under {show(b)}" for a, b in zip(inner, inner[1:],
+                                                                      strict=False)]
+                  + [f"{show(inner[-1])} or more"])
+    return Classes(labels, colours, idx, inner)
+
+
+def _diverging(v: np.ndarray, spec: MapSpec, rule: DisclosureRule) -> Classes:
+    ok = np.isfinite(v)
+    share = _is_share(spec.metric)
+    unit = measure(spec.metric).unit
+    diff = bool(spec.extra.get("difference"))
+    if share:
+        tol, step, unit_words = 0.005, 0.005, " points"
+        more, fewer = "higher", "lower"
+    else:
+        tol, step = float(rule.threshold), float(max(rule.rounding, 1))
+        unit_words = f" {unit}" if unit in ("people", "posts") else ""
+        more, fewer = ("more", "fewer") if diff else ("gained", "lost")
+    real = np.abs(v[ok])[np.abs(v[ok]) >= tol]
+    edges: list[float] = []
+    if len(real):
+        for q in (1 / 3, 2 / 3):
+            e = nice(float(np.quantile(real, q)), step=step)
+            if e > tol and (not edges or e > edges[-1]) and e < real.max():
+                edges.append(e)
+    bounds = [tol, *edges]  # positive side: [tol, e1), [e1, e2), [e2, inf)
+
+    def num(x):
+        return f"{x * 100:g}" if share else f"{x:,.0f}"
+
+    def side_labels(word):
+        out = []
+        for i, lo in enumerate(bounds):
+            if i + 1 < len(bounds):
+                out.append(f"{num(lo)} to under {num(bounds[i + 1])}{unit_words} {word}")
+            else:
+                out.append(f"{num(lo)}{unit_words} or more {word}")
+        return out
+
+    central = (f"Within ±{num(tol)} points" if share
+               else f"No change or fewer than {num(tol)}{unit_words}")
+    labels_all = side_labels(fewer)[::-1] + [central] + side_labels(more)
+    pal7 = PALETTES["diverging"]
+    n_side = len(bounds)
+    side_cols = {1: [2], 2: [1, 2], 3: [0, 1, 2]}[n_side]
+    colours_all = ([pal7[i] for i in side_cols] + [pal7[3]]
+                   + [pal7[6 - i] for i in side_cols[::-1]])
+    a = np.abs(v)
+    pos = np.searchsorted(np.array(bounds), a, side="right")  # 0 = central, 1.. = classes
+    cls = np.where(pos == 0, n_side, np.where(v > 0, n_side + pos, n_side - pos))
+    cls = np.where(ok, cls, -1)
+    used = sorted(set(cls[ok].tolist()))
     remap = {old: new for new, old in enumerate(used)}
-    idx[ok] = [remap[i] for i in c]
-    return Classes([edges[i + 1] for i in used], [labels[i] for i in used],
-                   [pal[i] for i in used], idx)
+    idx = np.array([remap.get(c, -1) for c in cls])
+    return Classes([labels_all[i] for i in used], [colours_all[i] for i in used], idx,
+                   [-e for e in bounds[::-1]] + bounds)
 
 
-def district_difference(a, b, pkg, spec: MapSpec) -> pd.Series:
-    """A district measure of results ``b`` minus results ``a`` (same year), by district."""
-    return district_values(b, pkg, spec) - district_values(a, pkg, spec)
+# --- values -----------------------------------------------------------------------------------
+
+def district_values(results, pkg, spec: MapSpec) -> pd.Series:
+    """The raw values a map shows, by district (results measure or data attribute)."""
+    codes = pkg.districts["lad_code"].to_numpy()
+    if spec.metric in ATTRIBUTE_METRICS or results is None:
+        if spec.metric == "coldspot":
+            from .geodata import coldspot_districts
+
+            rule = spec.extra.get("coldspot_rule", "smc2025")
+            return coldspot_districts(pkg, rule=rule).astype(float).reindex(codes)
+        sm = pkg.social_mobility.set_index("lad_code")
+        col = spec.metric if spec.metric in sm.columns else "ci1_zscore"
+        return sm[col].reindex(codes).astype(float)
+    d = results.districts
+    year = int(d["year"].max()) if spec.year is None else spec.year
+    sel = d[(d["year"] == year) & (d["metric"] == spec.metric)]
+    return sel.set_index("lad_code")["mean"].reindex(codes).astype(float)
 
 
-def district_details(results, pkg, year: int | None = None) -> pd.DataFrame:
-    """Plain-language tooltip lines for every district: headcount, net posts gained,
-    higher-SEB share and coldspot status, in ``year`` (default: the last).
+def _district_frame(results, year: int) -> pd.DataFrame:
+    d = results.districts
+    return d[d["year"] == year].pivot(index="lad_code", columns="metric", values="mean")
+
+
+def controlled_values(results, pkg, spec: MapSpec, *, compare=None,
+                      rule: DisclosureRule = RULE) -> pd.Series:
+    """What a map shows, through disclosure control: counts rounded to 5 and small counts
+    withheld (NaN); shares withheld where the district has fewer than 50 people. With
+    ``compare``, the difference ``results − compare`` (each side controlled first, so the
+    difference never reveals a withheld count)."""
+    codes = pkg.districts["lad_code"].to_numpy()
+    if results is None or spec.metric in ATTRIBUTE_METRICS:
+        return district_values(results, pkg, spec)
+
+    def one(res):
+        year = int(res.districts["year"].max()) if spec.year is None else spec.year
+        wide = _district_frame(res, year).reindex(codes)
+        m = measure(spec.metric)
+        raw = wide[spec.metric].to_numpy(float) if spec.metric in wide else np.full(
+            len(codes), np.nan)
+        base = None if m.is_count else wide.get("headcount", pd.Series(np.nan,
+                                                                       index=codes)).to_numpy()
+        return controlled_numbers(protect(raw, count=m.is_count, base=base, rule=rule)
+                                  ).set_axis(codes)
+
+    out = one(results)
+    if compare is not None:
+        out = out - one(compare)
+    return out
+
+
+def district_details(results, pkg, year: int | None = None,
+                     rule: DisclosureRule = RULE) -> pd.DataFrame:
+    """Plain-language tooltip lines for every district, through disclosure control:
+    headcount, net posts gained, higher-SEB share and coldspot status.
 
     Returns
     -------
@@ -208,150 +332,384 @@ def district_details(results, pkg, year: int | None = None) -> pd.DataFrame:
     out = pd.DataFrame(index=pd.Index(codes, name="lad_code"))
     cold = coldspot_districts(pkg).reindex(codes).fillna(False).astype(bool)
     if results is not None:
-        d = results.districts
-        y = int(d["year"].max()) if year is None else year
-        wide = d[d["year"] == y].pivot(index="lad_code", columns="metric",
-                                       values="mean").reindex(codes)
+        y = int(results.districts["year"].max()) if year is None else year
+        wide = _district_frame(results, y).reindex(codes)
 
         def col(name):
-            return wide[name] if name in wide else pd.Series(np.nan, index=wide.index)
+            return wide[name].to_numpy(float) if name in wide else np.full(len(codes), np.nan)
 
-        def text(v, f):
-            return "no data" if not np.isfinite(v) else f(v)
-
-        out["line1"] = [f"Headcount {y}: " + text(v, lambda x: f"{x:,.0f}")
-                        for v in col("headcount").to_numpy(float)]
-        out["line2"] = ["Net posts gained: " + text(v, lambda x: f"{x:+,.0f}")
-                        for v in col("net_posts_gained").to_numpy(float)]
-        out["line3"] = ["Staff from higher socio-economic backgrounds: "
-                        + text(v, lambda x: f"{x:.0%}")
-                        for v in col("high_seb_share").to_numpy(float)]
+        hc = col("headcount")
+        shown_hc = protect(hc, count=True, rule=rule)
+        gained = protect(col("net_posts_gained"), count=True, rule=rule)
+        seb = protect(col("high_seb_share"), count=False, base=hc, rule=rule)
+        out["line1"] = [f"Headcount {y}: {fmt_value('headcount', v)}" for v in shown_hc]
+        out["line2"] = [f"Net posts gained: {fmt_diff('net_posts_gained', v)}" for v in gained]
+        out["line3"] = [f"Staff from higher socio-economic backgrounds: "
+                        f"{fmt_value('high_seb_share', v)}" for v in seb]
     else:
         hc = pkg.baseline_posts.groupby("lad_code")["posts"].sum().reindex(codes).fillna(0)
-        out["line1"] = [f"Civil Service posts, 2023: {v:,.0f}" for v in hc.to_numpy(float)]
+        shown = protect(hc.to_numpy(float), count=True, rule=rule)
+        out["line1"] = [f"Civil Service posts, 2023: {fmt_value('posts', v)}" for v in shown]
         out["line2"] = ""
         out["line3"] = ""
     out["line4"] = np.where(cold.to_numpy(), "Social-mobility coldspot", "Not a coldspot")
     return out
 
 
-def district_values(results, pkg, spec: MapSpec) -> pd.Series:
-    """The values a map shows, by district (results measure or data attribute)."""
-    codes = pkg.districts["lad_code"]
-    if spec.metric in ATTRIBUTE_METRICS or results is None:
-        if spec.metric == "coldspot":
-            from .geodata import coldspot_districts
-
-            rule = spec.extra.get("coldspot_rule", "smc2025")
-            return coldspot_districts(pkg, rule=rule).astype(float).reindex(codes.to_numpy())
-        sm = pkg.social_mobility.set_index("lad_code")
-        col = spec.metric if spec.metric in sm.columns else "ci1_zscore"
-        return sm[col].reindex(codes.to_numpy()).astype(float)
-    d = results.districts
-    year = int(d["year"].max()) if spec.year is None else spec.year
-    sel = d[(d["year"] == year) & (d["metric"] == spec.metric)]
-    return sel.set_index("lad_code")["mean"].reindex(codes.to_numpy()).astype(float)
-
-
-def legend_html(classes: Classes, title: str) -> str:
-    """An HTML legend (pydeck has none) for the same classes as the map."""
-    items = "".join(
-        f'<div style="display:flex;align-items:center;margin:2px 0">'
-        f'<span style="display:inline-block;width:18px;height:14px;margin-right:6px;'
-        f'background:rgb{c};border:1px solid #555"></span>{lab}</div>'
-        for lab, c in zip(classes.labels, classes.colours, strict=True))
-    items += (f'<div style="display:flex;align-items:center;margin:2px 0"><span style="display:'
-              f'inline-block;width:18px;height:14px;margin-right:6px;background:rgb{NO_DATA};'
-              f'border:1px solid #555"></span>No data or suppressed</div>')
-    return (f'<div role="img" aria-label="Map legend: {title}" style="font-size:14px">'
-            f"<strong>{title}</strong>{items}</div>")
+def site_frame(pkg, results=None, year=None, rule: DisclosureRule = RULE) -> pd.DataFrame:
+    """Hubs and campuses with a marker radius and a short label; the tooltip's headcount is
+    disclosure-controlled."""
+    s = pkg.sites[["site_id", "site_name", "lad_code", "lon", "lat", "theme"]].copy()
+    if results is not None:
+        d = results.districts
+        y = int(d["year"].max()) if year is None else year
+        hc = d[(d["year"] == y) & (d["metric"] == "headcount")].set_index("lad_code")["mean"]
+    else:
+        hc = pkg.baseline_posts.groupby("lad_code")["posts"].sum()
+    raw = s["lad_code"].map(hc).fillna(0).to_numpy(float)
+    s["headcount"] = protect(raw, count=True, rule=rule)
+    s["radius"] = 2500 + 45 * np.sqrt(raw)
+    s["label"] = [short_name(n) for n in s["site_name"]]
+    return s
 
 
-def build_deck(pkg, spec: MapSpec, values: pd.Series, *, sites: pd.DataFrame | None = None,
-               arcs: pd.DataFrame | None = None, view_state=None,
-               details: pd.DataFrame | None = None, compact: bool = False,
-               classes: Classes | None = None):
-    """The interactive map: district choropleth, site markers, arcs of moved posts.
+def short_name(name: str) -> str:
+    """A site's name for a map label: ``Salford (DSIT & DESNZ second HQ)`` → ``Salford``."""
+    return str(name).split(" (")[0].split(" / ")[0]
+
+
+def arc_frame(pkg, results, year=None, rule: DisclosureRule = RULE) -> pd.DataFrame:
+    """Arcs from London (or another origin) to destinations, width by posts moved up to
+    ``year``; arcs of fewer posts than the disclosure threshold are left out."""
+    cols = ["from_lon", "from_lat", "to_lon", "to_lat", "posts", "width", "name", "line0"]
+    m = results.moves if results is not None else None
+    if m is None or len(m) == 0:
+        return pd.DataFrame(columns=cols)
+    if year is not None:
+        m = m[m["year"] <= year]
+    d = pkg.districts.set_index("lad_code")
+    london = set(d.index[d["is_london"]])
+    m = m.assign(origin=np.where(m["origin_lad_code"].isin(london), "LONDON",
+                                 m["origin_lad_code"]))
+    g = m.groupby(["origin", "destination_lad_code"], as_index=False)["posts"].sum()
+    g["posts"] = protect(g["posts"].to_numpy(float), count=True, rule=rule)
+    g = g[g["posts"].map(lambda x: isinstance(x, int) and x > 0)].copy()
+    if g.empty:
+        return pd.DataFrame(columns=cols)
+    g["posts"] = g["posts"].astype(int)
+    lon_c = (d.loc[d["is_london"], "centroid_lon"].mean(),
+             d.loc[d["is_london"], "centroid_lat"].mean())
+    g["from_lon"] = np.where(g["origin"] == "LONDON", lon_c[0],
+                             g["origin"].map(d["centroid_lon"]))
+    g["from_lat"] = np.where(g["origin"] == "LONDON", lon_c[1],
+                             g["origin"].map(d["centroid_lat"]))
+    g["to_lon"] = g["destination_lad_code"].map(d["centroid_lon"])
+    g["to_lat"] = g["destination_lad_code"].map(d["centroid_lat"])
+    g["width"] = 1 + 7 * np.sqrt(g["posts"] / max(g["posts"].max(), 1))
+    origin_name = np.where(g["origin"] == "LONDON", "London",
+                           g["origin"].map(d["lad_name"]).astype(str))
+    g["name"] = [f"{o} to {d.loc[t, 'lad_name']}" for o, t in
+                 zip(origin_name, g["destination_lad_code"], strict=True)]
+    g["line0"] = [f"Posts moved: {p:,}" for p in g["posts"]]
+    return g.sort_values("posts", ascending=False)
+
+
+# --- one map for every rendering --------------------------------------------------------------
+
+@dataclass
+class MapView:
+    """Everything one map shows; rendered by :func:`build_deck` and :func:`render_static`."""
+
+    spec: MapSpec
+    values: pd.Series
+    classes: Classes
+    sites: pd.DataFrame | None = None
+    arcs: pd.DataFrame | None = None
+    details: pd.DataFrame | None = None
+    coldspots: pd.Series | None = None
+    source: str = ""
+    marking: str | None = None
+
+
+def map_view(results, pkg, metric: str, year: int | None = None, *, compare=None,
+             compare_name: str = "", coldspots: bool = False, marking: str | None = None,
+             rule: DisclosureRule = RULE) -> MapView:
+    """The map of a district measure in a year, or of its difference from ``compare``.
+
+    Parameters
+    ----------
+    results : Results or None
+        None maps a data attribute (coldspots, SMC indices) on its own.
+    pkg : DataPackage
+    metric : str
+    year : int, optional
+        Default: the last year.
+    compare : Results, optional
+        Map ``results − compare``.
+    compare_name : str
+    coldspots : bool
+        Outline social-mobility coldspots.
+    marking : str, optional
+        Protective marking.
+    rule : DisclosureRule
+
+    Returns
+    -------
+    MapView
+    """
+    from .export import source_line
+
+    man = results.manifest if results is not None else {}
+    y = year if year is not None else (int(results.districts["year"].max())
+                                       if results is not None else None)
+    label = measure(metric).label
+    title_name = man.get("title") or man.get("scenario", "")
+    if compare is not None:
+        spec = MapSpec(metric=metric, year=y, extra={"difference": True},
+                       title=f"Difference in {label[0].lower() + label[1:]}, {y}",
+                       subtitle=f"{title_name} minus {compare_name or 'the comparison'}")
+        arcs = None
+    else:
+        spec = MapSpec(metric=metric, year=y, title=f"{label}, {y}" if y else label,
+                       subtitle=str(title_name))
+        arcs = arc_frame(pkg, results, y, rule) if metric in RESULT_METRICS else None
+    values = controlled_values(results, pkg, spec, compare=compare, rule=rule)
+    classes = classify(values, spec, rule)
+    cold = None
+    if coldspots:
+        from .geodata import coldspot_districts
+
+        cold = coldspot_districts(pkg).reindex(pkg.districts["lad_code"]).fillna(False)
+    return MapView(spec, values, classes, sites=site_frame(pkg, results, y, rule), arcs=arcs,
+                   details=district_details(results, pkg, y, rule), coldspots=cold,
+                   source=source_line(man), marking=marking)
+
+
+# --- legend -----------------------------------------------------------------------------------
+
+def legend_items(view: MapView) -> list[tuple[str, str, RGB]]:
+    """The legend as ``(kind, label, colour)``; kind ``fill``, ``arc``, ``site`` or
+    ``outline``. Shared by the HTML legend and the static figure."""
+    items = [("fill", lab, col) for lab, col in zip(view.classes.labels,
+                                                     view.classes.colours, strict=True)]
+    if np.any(view.classes.index < 0):
+        items.append(("fill", "No data, or withheld [c]", NO_DATA))
+    if view.arcs is not None and len(view.arcs):
+        items.append(("arc", "Posts moved from London (wider: more posts)", ARC_COLOUR))
+    if view.sites is not None and len(view.sites):
+        items.append(("site", "Hub or campus (ring sized by headcount)", (0, 0, 0)))
+    if view.coldspots is not None:
+        items.append(("outline", "Social-mobility coldspot (outline)", (0, 114, 178)))
+    return items
+
+
+def legend_html(view: MapView) -> str:
+    """An HTML legend (pydeck has none) for the same classes and symbols as the map."""
+    def swatch(kind, col):
+        c = hex_colour(col)
+        style = {"fill": f"background:{c};border:1px solid #555",
+                 "arc": f"height:0;border-top:3px solid {c};margin-top:6px",
+                 "site": f"border-radius:50%;border:2px solid {c};background:#fff",
+                 "outline": f"border:2px solid {c};background:transparent"}[kind]
+        return (f'<span style="display:inline-block;width:18px;height:14px;margin-right:6px;'
+                f'flex:none;{style}"></span>')
+
+    rows = "".join(f'<div style="display:flex;align-items:center;margin:3px 0">'
+                   f"{swatch(kind, col)}<span>{_escape(lab)}</span></div>"
+                   for kind, lab, col in legend_items(view))
+    title = _escape(view.spec.legend_title)
+    return (f'<div role="img" aria-label="Map legend: {title}" style="font-size:14px;'
+            f'color:#000;background:#fff;line-height:1.3"><strong>{title}</strong>{rows}'
+            "</div>")
+
+
+def _escape(text: str) -> str:
+    from html import escape
+
+    return escape(str(text), quote=True)
+
+
+# --- deck.gl ----------------------------------------------------------------------------------
+
+def district_shapes(pkg):
+    """The district polygons every map draws, simplified (to about 300 m) with coordinates
+    to 4 decimal places (about 10 m): quick to draw and to redraw, small enough to keep an
+    offline HTML map under 3 MB and a map's PDF light. Cached per data package."""
+    key = id(pkg.districts)
+    if key not in _SHAPES:
+        import shapely
+
+        g = pkg.districts.copy()
+        g["geometry"] = shapely.set_precision(
+            g.geometry.simplify(0.003, preserve_topology=True).values, 1e-4)
+        _SHAPES[key] = (pkg.districts, g, g[["lad_code", "lad_name", "geometry"]].to_json(
+            drop_id=True))
+    return _SHAPES[key][1]
+
+
+_SHAPES: dict[int, tuple] = {}  # id -> (the original frame, kept alive; shapes; GeoJSON)
+
+
+@functools.lru_cache(maxsize=4)
+def _features(geojson: str) -> list[dict]:
+    return json.loads(geojson)["features"]
+
+
+def district_features(pkg) -> list[dict]:
+    """:func:`district_shapes` as GeoJSON features (fresh property dicts to fill in)."""
+    district_shapes(pkg)
+    return [dict(f, properties=dict(f["properties"]))
+            for f in _features(_SHAPES[id(pkg.districts)][2])]
+
+
+def _mercator(lon: np.ndarray, lat: np.ndarray, zoom: float) -> tuple[np.ndarray, np.ndarray]:
+    scale = 512 * 2 ** zoom / (2 * np.pi)
+    x = scale * (np.radians(lon) + np.pi)
+    y = scale * (np.pi - np.log(np.tan(np.pi / 4 + np.radians(lat) / 2)))
+    return x, y
+
+
+def place_labels(sites: pd.DataFrame, zoom: float, *, font_px: float = 12,
+                 marker_px: float = 5) -> pd.DataFrame:
+    """Greedy label placement at a zoom: each site (largest first) takes the first of right,
+    left, above, below that overlaps no label or marker already placed, or is left unlabelled
+    (its tooltip still names it).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The labelled sites with ``dx, dy`` (pixel offset), ``anchor`` and ``baseline``.
+    """
+    if sites is None or sites.empty:
+        return pd.DataFrame()
+    order = sites.sort_values("radius", ascending=False)
+    x, y = _mercator(order["lon"].to_numpy(float), order["lat"].to_numpy(float), zoom)
+    boxes = [(xi - marker_px, yi - marker_px, xi + marker_px, yi + marker_px)
+             for xi, yi in zip(x, y, strict=True)]
+    placed, rows = [], []
+    for k, ((_, r), xi, yi) in enumerate(zip(order.iterrows(), x, y, strict=True)):
+        w, h = 0.6 * font_px * len(r["label"]) + 6, font_px + 4
+        gap = marker_px + 3
+        obstacles = placed + boxes[:k] + boxes[k + 1:]
+        for dx, dy, anchor, base, box in (
+                (gap, 0, "start", "center", (xi + gap, yi - h / 2, xi + gap + w, yi + h / 2)),
+                (-gap, 0, "end", "center", (xi - gap - w, yi - h / 2, xi - gap, yi + h / 2)),
+                (0, -gap, "middle", "bottom", (xi - w / 2, yi - gap - h, xi + w / 2, yi - gap)),
+                (0, gap, "middle", "top", (xi - w / 2, yi + gap, xi + w / 2, yi + gap + h))):
+            if not any(_overlap(box, o) for o in obstacles):
+                placed.append(box)
+                rows.append({**r.to_dict(), "dx": dx, "dy": dy, "anchor": anchor,
+                             "baseline": base})
+                break
+    return pd.DataFrame(rows)
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def build_deck(pkg, view: MapView, *, part: str = "both", compact: bool = True):
+    """The interactive map of a :class:`MapView`: district choropleth, coldspot outlines,
+    arcs, hub rings and labels, in a main view and a London inset.
 
     Parameters
     ----------
     pkg : DataPackage
-    spec : MapSpec
-    values : pandas.Series
-        By district code.
-    sites : pandas.DataFrame, optional
-        ``site_name, lon, lat, headcount``.
-    arcs : pandas.DataFrame, optional
-        ``from_lon, from_lat, to_lon, to_lat, posts``.
-    view_state : pydeck.ViewState, optional
-    details : pandas.DataFrame, optional
-        Extra tooltip lines by district code (``line1`` … ``line4``, from
-        :func:`district_details`). With it, districts and sites share one tooltip showing a
-        name and the lines; without it, the tooltip shows the district and the mapped value.
-    compact : bool, default False
-        Serialise the deck without indentation (about a fifth of pydeck's default size):
-        less to send to the browser on every redraw.
-    classes : Classes, optional
-        Use these classes instead of classing ``values`` again.
+    view : MapView
+    part : {"both", "main", "london"}
+        Both views in one deck (the offline HTML), or one of them: Streamlit's chart keeps a
+        single view state, so the app shows the inset as a second, small deck of the London
+        districts.
+    compact : bool, default True
+        Serialise without indentation (pydeck indents by 2, about five times larger).
 
     Returns
     -------
-    (pydeck.Deck, Classes)
+    pydeck.Deck
     """
     import pydeck as pdk
 
-    classes = classify(values, spec) if classes is None else classes
-    d = pkg.districts
-    feats = []
-    vals = values.reindex(d["lad_code"].to_numpy()).to_numpy(float)
-    geo = json.loads(d[["lad_code", "lad_name", "geometry"]].to_json())
-    share = spec.metric.endswith("share")
-    for f, v, ci in zip(geo["features"], vals, classes.index, strict=True):
-        col = classes.colours[ci] if ci >= 0 else NO_DATA
-        f["properties"]["fill"] = [*col, 200]
-        f["properties"]["value"] = ("no data" if not np.isfinite(v)
-                                    else _fmt_diff(v, share) if spec.extra.get("difference")
-                                    else f"{v:.1%}" if share else f"{v:,.1f}")
-        if details is not None:
-            p = f["properties"]
-            p["name"] = f"{p['lad_name']} ({p['lad_code']})"
-            p["line0"] = f"{spec.title or spec.label}: {p['value']}"
-            row = details.loc[p["lad_code"]] if p["lad_code"] in details.index else None
-            for i in range(1, 5):
-                p[f"line{i}"] = "" if row is None else str(row.get(f"line{i}", ""))
-        feats.append(f)
+    spec, classes = view.spec, view.classes
+    codes = pkg.districts["lad_code"].to_numpy()
+    vals = view.values.reindex(codes).to_numpy(float)
+    feats = district_features(pkg)
+    value_text = fmt_diff if spec.diverging else fmt_value
+    for f, v, ci in zip(feats, vals, classes.index, strict=True):
+        p = f["properties"]
+        p["fill"] = [*(classes.colours[ci] if ci >= 0 else NO_DATA), 220]
+        shown = "no data or withheld [c]" if not np.isfinite(v) else (
+            ("coldspot" if v else "not a coldspot") if spec.metric == "coldspot"
+            else value_text(spec.metric, v))
+        p["name"] = f"{p['lad_name']} ({p['lad_code']})"
+        p["line0"] = f"{spec.title or spec.label}: {shown}"
+        row = view.details.loc[p["lad_code"]] if (
+            view.details is not None and p["lad_code"] in view.details.index) else None
+        for i in range(1, 5):
+            p[f"line{i}"] = "" if row is None else str(row.get(f"line{i}", ""))
+    cold = (view.coldspots.reindex(codes).fillna(False).to_numpy(bool)
+            if view.coldspots is not None else np.zeros(len(codes), bool))
+    for f, c in zip(feats, cold, strict=True):  # coldspots outlined (no second copy of them)
+        f["properties"]["line"] = [0, 114, 178, 255] if c else [90, 90, 90, 200]
+        f["properties"]["lw"] = 2 if c else 0.5
+    if part == "london":
+        feats = [f for f, ldn in zip(feats, pkg.districts["is_london"].to_numpy(bool),
+                                     strict=True) if ldn]
     layers = [pdk.Layer("GeoJsonLayer", {"type": "FeatureCollection", "features": feats},
                         id="districts", pickable=True, stroked=True, filled=True,
-                        get_fill_color="properties.fill", get_line_color=[80, 80, 80, 160],
-                        line_width_min_pixels=0.5)]
-    if arcs is not None and len(arcs):
-        layers.append(pdk.Layer("ArcLayer", arcs, id="moves", get_source_position=[
-            "from_lon", "from_lat"], get_target_position=["to_lon", "to_lat"],
-            get_width="width", get_source_color=[230, 97, 1, 200],
-            get_target_color=[94, 60, 153, 200], pickable=False))
-    if sites is not None and len(sites) and details is not None:
-        sites = _site_tooltips(pkg, sites)
+                        get_fill_color="properties.fill", get_line_color="properties.line",
+                        get_line_width="properties.lw", line_width_units="'pixels'")]
+    if view.arcs is not None and len(view.arcs):
+        arcs = view.arcs[["from_lon", "from_lat", "to_lon", "to_lat", "width", "name",
+                          "line0"]].assign(line1="", line2="", line3="", line4="")
+        layers.append(pdk.Layer("ArcLayer", arcs, id="moves",
+                                get_source_position=["from_lon", "from_lat"],
+                                get_target_position=["to_lon", "to_lat"], get_width="width",
+                                get_source_color=[*ARC_COLOUR, 170],
+                                get_target_color=[*ARC_COLOUR, 170], pickable=True))
+    sites = view.sites if part != "london" else None
     if sites is not None and len(sites):
+        sites = _site_tooltips(pkg, sites)
         layers.append(pdk.Layer("ScatterplotLayer", sites, id="sites",
                                 get_position=["lon", "lat"], get_radius="radius",
-                                get_fill_color=[0, 0, 0, 180], get_line_color=[255, 255, 255],
-                                stroked=True, line_width_min_pixels=1, pickable=True))
-    view_state = view_state or pdk.ViewState(latitude=54.3, longitude=-3.2, zoom=4.6)
-    tooltip = {"html": "<b>{lad_name}</b> ({lad_code})<br/>" + spec.label + ": {value}",
-               "style": {"fontSize": "13px"}}
-    if details is not None:
-        tooltip = {"html": "<b>{name}</b><br/>{line0}<br/>{line1}<br/>{line2}<br/>{line3}"
-                           "<br/>{line4}", "style": {"fontSize": "13px"}}
+                                radius_min_pixels=4, stroked=True, filled=True,
+                                get_fill_color=[255, 255, 255, 60],
+                                get_line_color=[0, 0, 0, 255], line_width_min_pixels=2,
+                                pickable=True))
+        placed = place_labels(sites, MAIN_VIEW["zoom"])
+        if len(placed):
+            layers.append(pdk.Layer(
+                "TextLayer", placed[["lon", "lat", "label", "dx", "dy", "anchor",
+                                     "baseline"]], id="labels",
+                get_position=["lon", "lat"], get_text="label", get_size=12,
+                get_color=[0, 0, 0, 255], get_pixel_offset="[dx, dy]",
+                get_text_anchor="anchor", get_alignment_baseline="baseline",
+                background=True, get_background_color=[255, 255, 255, 230],
+                background_padding=[2, 1], font_family="'Arial, Helvetica, sans-serif'"))
+    if part != "london":
+        w, s, e, n = LONDON_BOX
+        layers.append(pdk.Layer("PathLayer", [{"path": [[w, s], [e, s], [e, n], [w, n],
+                                                         [w, s]]}],
+                                id="london-box", get_path="path", get_color=[0, 0, 0, 255],
+                                width_min_pixels=1.5, pickable=False))
+    tooltip = {"html": "<b>{name}</b><br/>{line0}<br/>{line1}<br/>{line2}<br/>{line3}"
+                       "<br/>{line4}", "style": {"fontSize": "13px"}}
     deck_type = _compact_deck_class() if compact else pdk.Deck
-    deck = deck_type(layers=layers, initial_view_state=view_state, map_provider=None,
-                     tooltip=tooltip)
-    return deck, classes
+    if part == "both":
+        views = [pdk.View(type="MapView", id="main", controller=True),
+                 pdk.View(type="MapView", id="london", controller=False, clear=True, **INSET)]
+        state = {"main": dict(MAIN_VIEW), "london": dict(LONDON_VIEW)}
+    elif part == "main":
+        views, state = [pdk.View(type="MapView", id="main", controller=True)], dict(MAIN_VIEW)
+    else:
+        views = [pdk.View(type="MapView", id="london", controller=False)]
+        state = dict(LONDON_VIEW, zoom=LONDON_VIEW["zoom"] - 0.6)
+    return deck_type(layers=layers, views=views, initial_view_state=state,
+                     map_provider=None, tooltip=tooltip)
 
 
 @functools.cache
 def _compact_deck_class():
-    """A pydeck Deck whose JSON has no indentation (pydeck indents by 2, which for district
-    polygons makes the spec about five times larger)."""
+    """A pydeck Deck whose JSON has no indentation."""
     import pydeck as pdk
     from pydeck.bindings.json_tools import default_serialize
 
@@ -364,154 +722,197 @@ def _compact_deck_class():
 
 
 def _site_tooltips(pkg, sites: pd.DataFrame) -> pd.DataFrame:
-    """Tooltip fields for site markers, matching the district tooltip's ``name``/``line*``."""
+    """Tooltip fields for hub markers, matching the district tooltip's ``name``/``line*``."""
     s = sites.copy()
     names = pkg.districts.set_index("lad_code")["lad_name"]
     if "name" not in s:
         s["name"] = s["site_name"].astype(str) if "site_name" in s else "Site"
     if "line0" not in s:
         kind = s["theme"].astype(str) if "theme" in s else pd.Series("", index=s.index)
-        s["line0"] = ["Hub or campus" + (f" ({k})" if k and k != "nan" else "")
+        s["line0"] = ["Hub or campus" + (f" ({k})" if k and k not in ("nan", "<NA>") else "")
                       for k in kind]
     if "line1" not in s:
         s["line1"] = [f"In {names.get(c, c)}" for c in s.get("lad_code", [""] * len(s))]
     if "line2" not in s:
         hc = s["headcount"] if "headcount" in s else pd.Series(np.nan, index=s.index)
-        s["line2"] = [f"Headcount in the district: {v:,.0f}" if np.isfinite(v) else ""
-                      for v in hc.to_numpy(float)]
+        s["line2"] = [f"Headcount in the district: {fmt_value('headcount', v)}" for v in hc]
     for i in (3, 4):
         if f"line{i}" not in s:
             s[f"line{i}"] = ""
     return s
 
 
-def site_frame(pkg, results=None, year=None) -> pd.DataFrame:
-    """Sites with a marker radius from their district's headcount."""
-    s = pkg.sites[["site_id", "site_name", "lad_code", "lon", "lat", "theme"]].copy()
-    hc = None
-    if results is not None:
-        d = results.districts
-        y = int(d["year"].max()) if year is None else year
-        hc = d[(d["year"] == y) & (d["metric"] == "headcount")].set_index("lad_code")["mean"]
-    else:
-        hc = pkg.baseline_posts.groupby("lad_code")["posts"].sum()
-    s["headcount"] = s["lad_code"].map(hc).fillna(0)
-    s["radius"] = 2000 + 60 * np.sqrt(s["headcount"])
-    return s
+# --- static figure ----------------------------------------------------------------------------
 
+def render_static(pkg, view: MapView, out: Path, *, fmt: str = "png", size: str = "a4",
+                  also: tuple[Path, ...] = ()) -> Path:
+    """The static rendering of a map: matplotlib/geopandas with a London inset, labels
+    placed by adjustText on a white halo, and a legend in its own panel (never clipped).
 
-def arc_frame(pkg, results, year=None) -> pd.DataFrame:
-    """Arcs from origins to destinations, width by posts moved up to ``year``."""
-    m = results.moves
-    if m is None or len(m) == 0:
-        return pd.DataFrame(columns=["from_lon", "from_lat", "to_lon", "to_lat", "posts",
-                                     "width"])
-    if year is not None:
-        m = m[m["year"] <= year]
-    d = pkg.districts.set_index("lad_code")
-    london = set(d.index[d["is_london"]])
-    m = m.assign(origin=np.where(m["origin_lad_code"].isin(london), "LONDON",
-                                 m["origin_lad_code"]))
-    g = m.groupby(["origin", "destination_lad_code"], as_index=False)["posts"].sum()
-    lon_c = (d.loc[d["is_london"], "centroid_lon"].mean(), d.loc[d["is_london"],
-                                                                 "centroid_lat"].mean())
-    g["from_lon"] = np.where(g["origin"] == "LONDON", lon_c[0],
-                             g["origin"].map(d["centroid_lon"]))
-    g["from_lat"] = np.where(g["origin"] == "LONDON", lon_c[1],
-                             g["origin"].map(d["centroid_lat"]))
-    g["to_lon"] = g["destination_lad_code"].map(d["centroid_lon"])
-    g["to_lat"] = g["destination_lad_code"].map(d["centroid_lat"])
-    g["width"] = 1 + 8 * np.sqrt(g["posts"] / max(g["posts"].max(), 1))
-    return g
+    Parameters
+    ----------
+    pkg : DataPackage
+    view : MapView
+    out : pathlib.Path
+    fmt : {"png", "pdf", "svg"}
+    size : {"a4", "slide"}
+    also : tuple of pathlib.Path
+        More files to save the same figure to (format from each suffix): drawing once is
+        most of the cost.
 
-
-def export_map(results, pkg, *, metric: str, year: int | None, fmt: str, out: Path,
-               size: str = "a4", marking: str | None = None, threshold: int = 5) -> Path:
-    """Write a map of a district measure as PNG (300 dpi), PDF, SVG or self-contained HTML.
-
-    Counts under the disclosure threshold are shown as "no data or suppressed".
+    Returns
+    -------
+    pathlib.Path
     """
-    from .export import control_districts, source_line
-
-    man = results.manifest if results is not None else {}
-    y = year if year is not None else (int(results.districts["year"].max())
-                                       if results is not None else None)
-    title = f"{LABELS.get(metric, metric)}, {y}" if y else LABELS.get(metric, metric)
-    spec = MapSpec(metric=metric, year=y, title=title,
-                   subtitle=f"Scenario {man.get('scenario', '')} ({man.get('scenario_hash', '')}"
-                            f"), {man.get('replications', '')} replications")
-    values = district_values(results, pkg, spec)
-    if results is not None and metric in RESULT_METRICS:
-        wide = results.districts[results.districts["year"] == y].pivot(
-            index="lad_code", columns="metric", values="mean").reset_index()
-        from .export import DisclosureRule
-
-        ctl = control_districts(wide, DisclosureRule(threshold=threshold)).set_index("lad_code")
-        values = pd.to_numeric(ctl[metric].reindex(values.index), errors="coerce")
-    out = Path(out)
-    if fmt == "html":
-        deck, classes = build_deck(pkg, spec, values, sites=site_frame(pkg, results, y))
-        from .offline_html import deck_to_offline_html
-
-        html = deck_to_offline_html(deck, title=spec.title, legend=legend_html(classes,
-                                                                               spec.label),
-                                    source=source_line(man), marking=marking)
-        from .results import write_text
-
-        write_text(html, out)
-        return out
-    return render_static(pkg, spec, values, out, fmt=fmt, size=size, marking=marking,
-                         source=source_line(man), sites=site_frame(pkg, results, y))
-
-
-def render_static(pkg, spec: MapSpec, values: pd.Series, out: Path, *, fmt: str = "png",
-                  size: str = "a4", marking: str | None = None, source: str = "",
-                  sites: pd.DataFrame | None = None) -> Path:
-    """The static rendering of a map spec: matplotlib/geopandas, with a London inset."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
 
     from .results import atomic_write
 
     plt.rcParams["pdf.fonttype"] = 42
     plt.rcParams["svg.fonttype"] = "none"
-    classes = classify(values, spec)
-    d = pkg.districts.copy()
-    idx = pd.Series(classes.index, index=values.index).reindex(d["lad_code"]).to_numpy()
-    cols = [tuple(c / 255 for c in (classes.colours[i] if i >= 0 else NO_DATA)) for i in idx]
     figsize = (11.69, 8.27) if size == "a4" else (13.33, 7.5)
     fig = plt.figure(figsize=figsize)
-    ax = fig.add_axes([0.02, 0.08, 0.55, 0.8])
-    d.plot(ax=ax, color=cols, edgecolor="#555555", linewidth=0.15)
+    draw_map(fig, pkg, view, [0.01, 0.07, 0.56, 0.83], inset=[0.55, 0.50, 0.2, 0.38],
+             legend=[0.76, 0.08, 0.23, 0.80])
+    fig.text(0.02, 0.955, view.spec.title, fontsize=15, weight="bold")
+    if view.spec.subtitle:
+        fig.text(0.02, 0.925, view.spec.subtitle, fontsize=9)
+    import textwrap
+
+    fig.text(0.02, 0.015, textwrap.fill(view.source, 170), fontsize=6.5, color="#333333")
+    if view.marking:
+        fig.text(0.5, 0.995, view.marking, ha="center", va="top", fontsize=11,
+                 weight="bold")
+    out = Path(out)
+    try:
+        for path, f in [(out, fmt)] + [(Path(p), Path(p).suffix[1:]) for p in also]:
+            atomic_write(path, lambda tmp, f=f: fig.savefig(tmp, format=f,
+                                                            dpi=300 if f == "png" else None))
+    finally:
+        plt.close(fig)
+    return out
+
+
+def draw_map(fig, pkg, view: MapView, main_rect, *, inset, legend, labels: bool = True,
+             legend_fontsize: float = 8) -> None:
+    """Draw a map into ``fig``: the main axes, the London inset and the legend panel, each
+    at a ``[left, bottom, width, height]`` rectangle in figure coordinates. Used by
+    :func:`render_static` and the briefing pack's first page (small: ``labels=False``
+    leaves the hub rings unlabelled)."""
+    import matplotlib.patheffects as pe
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch, Rectangle
+
+    d = district_shapes(pkg)
+    idx = pd.Series(view.classes.index, index=view.values.index).reindex(
+        d["lad_code"]).fillna(-1).astype(int).to_numpy()
+    cols = [tuple(c / 255 for c in (view.classes.colours[i] if i >= 0 else NO_DATA))
+            for i in idx]
+    ax = fig.add_axes(main_rect)
+    d.plot(ax=ax, color=cols, edgecolor="#666666", linewidth=0.12)
+    cold = view.coldspots
+    if cold is not None and cold.any():
+        d[cold.to_numpy(bool)].boundary.plot(ax=ax, color="#0072B2", linewidth=0.6)
     ax.set_axis_off()
     ax.set_aspect(1.6)
-    if sites is not None and len(sites):
-        ax.scatter(sites["lon"], sites["lat"], s=12, c="black", zorder=3)
-        for r in sites.itertuples(index=False):
-            ax.annotate(str(r.site_name).split(" (")[0], (r.lon, r.lat), fontsize=6,
-                        xytext=(3, 2), textcoords="offset points")
-    inset = fig.add_axes([0.58, 0.45, 0.2, 0.3])
+    w, s, e, n = LONDON_BOX
+    ax.add_patch(Rectangle((w, s), e - w, n - s, fill=False, edgecolor="black", lw=0.8))
+    halo = [pe.withStroke(linewidth=2.5, foreground="white")]
+    if view.arcs is not None and len(view.arcs):
+        _draw_arcs(ax, view.arcs)
+    texts = []
+    if view.sites is not None and len(view.sites):
+        s_ = view.sites
+        ax.scatter(s_["lon"], s_["lat"], s=14 + s_["radius"] / 400, facecolors="none",
+                   edgecolors="black", linewidths=1.0, zorder=4)
+        for r in s_.itertuples(index=False) if labels else ():
+            texts.append(ax.text(r.lon, r.lat, r.label, fontsize=6.5, zorder=5,
+                                 path_effects=halo))
+    ins = fig.add_axes(inset)
     ldn = d["is_london"].to_numpy()
-    d[ldn].plot(ax=inset, color=[c for c, m in zip(cols, ldn, strict=True) if m],
-                edgecolor="#555555", linewidth=0.3)
-    inset.set_axis_off()
-    inset.set_title("London", fontsize=9)
-    handles = [Patch(facecolor=tuple(c / 255 for c in col), edgecolor="#555555", label=lab)
-               for lab, col in zip(classes.labels, classes.colours, strict=True)]
-    handles.append(Patch(facecolor=tuple(c / 255 for c in NO_DATA), edgecolor="#555555",
-                         label="No data or suppressed"))
-    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.8, 0.85), fontsize=8,
-               title=spec.label, title_fontsize=8, frameon=False)
-    fig.text(0.02, 0.95, spec.title, fontsize=15, weight="bold")
-    fig.text(0.02, 0.92, spec.subtitle, fontsize=9)
-    fig.text(0.02, 0.02, source, fontsize=6.5, color="#333333", wrap=True)
-    if marking:
-        fig.text(0.5, 0.985, marking, ha="center", va="top", fontsize=11, weight="bold")
+    d[ldn].plot(ax=ins, color=[c for c, m in zip(cols, ldn, strict=True) if m],
+                edgecolor="#666666", linewidth=0.3)
+    if cold is not None:
+        lc = cold.to_numpy(bool) & ldn
+        if lc.any():
+            d[lc].boundary.plot(ax=ins, color="#0072B2", linewidth=1.0)
+    ins.set_xlim(w, e)
+    ins.set_ylim(s, n)
+    ins.set_aspect(1.6)
+    ins.set_xticks([])
+    ins.set_yticks([])
+    ins.set_xlabel("")
+    ins.set_ylabel("")
+    for sp in ins.spines.values():
+        sp.set_edgecolor("black")
+        sp.set_linewidth(0.8)
+    ins.set_title("London", fontsize=9)
+    if texts:
+        from adjustText import adjust_text
+
+        adjust_text(texts, ax=ax, expand=(1.3, 1.5), ensure_inside_axes=False, time_lim=0.5,
+                    arrowprops={"arrowstyle": "-", "color": "#333333", "lw": 0.5})
+    lax = fig.add_axes(legend)
+    lax.set_axis_off()
+    handles = []
+    for kind, lab, col in legend_items(view):
+        c = tuple(x / 255 for x in col)
+        handles.append(
+            Patch(facecolor=c, edgecolor="#555555", label=lab) if kind == "fill" else
+            Line2D([], [], color=c, lw=2.5, label=lab) if kind == "arc" else
+            Line2D([], [], marker="o", markerfacecolor="none", markeredgecolor=c, lw=0,
+                   markersize=7, label=lab) if kind == "site" else
+            Patch(facecolor="none", edgecolor=c, lw=1.5, label=lab))
+    import textwrap
+
+    # wrap to the panel's width so no legend text is clipped
+    chars = max(12, int(legend[2] * fig.get_figwidth() * 72 / (legend_fontsize * 0.6)) - 5)
+    lax.legend(handles=[_wrapped(h, textwrap, chars) for h in handles], loc="upper left",
+               fontsize=legend_fontsize, title=textwrap.fill(view.spec.legend_title, chars),
+               title_fontsize=legend_fontsize + 0.5, frameon=False, alignment="left",
+               borderaxespad=0)
+
+
+def _wrapped(handle, textwrap, chars: int):
+    handle.set_label(textwrap.fill(handle.get_label(), chars))
+    return handle
+
+
+def _draw_arcs(ax, arcs: pd.DataFrame) -> None:
+    """Arcs as curved lines from origin to destination, width by posts."""
+    c = tuple(x / 255 for x in ARC_COLOUR)
+    for r in arcs.itertuples(index=False):
+        x0, y0, x1, y1 = r.from_lon, r.from_lat, r.to_lon, r.to_lat
+        mx, my = (x0 + x1) / 2, (y0 + y1) / 2
+        dx, dy = x1 - x0, y1 - y0
+        cx, cy = mx - 0.2 * dy, my + 0.2 * dx
+        t = np.linspace(0, 1, 30)
+        xs = (1 - t) ** 2 * x0 + 2 * (1 - t) * t * cx + t ** 2 * x1
+        ys = (1 - t) ** 2 * y0 + 2 * (1 - t) * t * cy + t ** 2 * y1
+        ax.plot(xs, ys, color=c, alpha=0.55, lw=0.3 + r.width * 0.35, zorder=3,
+                solid_capstyle="round")
+
+
+def export_map(results, pkg, *, metric: str, year: int | None, fmt: str, out: Path,
+               size: str = "a4", marking: str | None = None, threshold: int = 5,
+               compare=None, compare_name: str = "", coldspots: bool = False,
+               also: tuple[Path, ...] = ()) -> Path:
+    """Write a map as PNG (300 dpi), PDF, SVG or self-contained offline HTML.
+
+    The same :func:`map_view` as the app: values through disclosure control, one
+    classification, the London inset, arcs, labels and legend.
+    """
+    rule = DisclosureRule(threshold=threshold)
+    view = map_view(results, pkg, metric, year, compare=compare, compare_name=compare_name,
+                    coldspots=coldspots, marking=marking, rule=rule)
     out = Path(out)
-    atomic_write(out, lambda tmp: fig.savefig(tmp, format=fmt, dpi=300 if fmt == "png"
-                                              else None))
-    plt.close(fig)
-    return out
+    if fmt == "html":
+        from .offline_html import map_html
+        from .results import write_text
+
+        write_text(map_html(pkg, view), out)
+        return out
+    return render_static(pkg, view, out, fmt=fmt, size=size, also=also)

@@ -33,26 +33,6 @@ DISTRICT_COLUMNS = ["scenario", "year", "lad_code", "metric", "mean", "p10", "p5
 DISTRICT_METRICS = ("headcount", "posts", "net_posts_gained", "scs_posts", "high_seb_share",
                     "headcount_change")
 
-#: The headline figures of a run, as (label, metric, group, format): one list for the CLI
-#: summary, the briefing pack and the app.
-HEADLINES = (
-    ("Roles moved out of London", "roles_moved_out_of_london", "all", "{:,.0f}"),
-    ("SCS posts outside London", "scs_outside_london_share", "all", "{:.1%}"),
-    ("Permanent secretaries outside London", "perm_secs_outside_london", "all", "{:.1f}"),
-    ("Policy roles outside London", "policy_roles_outside_london", "all", "{:,.0f}"),
-    ("EO to Director, London", "progression_eo_to_director", "london", "{:.2%}"),
-    ("EO to Director, outside London", "progression_eo_to_director", "outside_london",
-     "{:.2%}"),
-    ("EO to G7, outside London", "progression_eo_to_g7", "outside_london", "{:.1%}"),
-    ("High-SEB share, London SCS", "high_seb_share_london_scs", "all", "{:.1%}"),
-    ("High-SEB share, SCS outside London", "high_seb_share_non_london_scs", "all", "{:.1%}"),
-    ("London share of high-SEB G7+", "london_share_of_high_seb_g7_plus", "all", "{:.1%}"),
-    ("Moved roles in coldspots", "coldspot_share_of_moved_roles", "all", "{:.1%}"),
-    ("Leavers caused by relocation", "leavers_caused_by_relocation", "all", "{:,.0f}"),
-    ("Relocation cost", "relocation_cost_gbp", "all", "£{:,.0f}"),
-)
-
-
 def _div(a, b):
     a = np.asarray(a, float)
     b = np.asarray(b, float)

@@ -49,6 +49,16 @@ CRITERIA: dict[str, str] = {
 }
 
 
+#: Plain headings of the criteria (tables and the rationale).
+CRITERION_LABELS: dict[str, str] = {
+    "coldspot": "Social-mobility coldspot", "smc_need": "Social-mobility need",
+    "cs_presence": "Civil Service already there", "ladder_completeness": "Career ladder already "
+    "there", "low_seb_labour_market": "Local workers from lower-income backgrounds",
+    "distance_from_london": "Distance from London", "near_existing_hub": "Close to a hub",
+    "site_capacity": "Known spare space", "shared_facilities": "Shared government hub",
+}
+
+
 class PostDemand(BaseModel):
     """Posts of one grade (and profession) to place."""
 
@@ -157,8 +167,13 @@ def _resolve_places(plan: Plan, pkg, names) -> list[str]:
     for n in names:
         lad = site_to_lad.get(n, n)
         if lad not in codes:
+            from .scenario import _known
+
+            names = dict(zip(pkg.districts["lad_code"], pkg.districts["lad_name"],
+                             strict=True))
+            hint = _known(n, set(site_to_lad) | codes, "place", names)
             raise PlacesimError(f"plan {plan.name}: {n!r} is neither a site id nor a district "
-                                "code")
+                                f"code; {hint}")
         out.append(lad)
     return out
 
@@ -417,31 +432,108 @@ def allocation_scenario(plan: Plan, allocation: pd.DataFrame) -> str:
     return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
 
 
-def rationale(plan: Plan, ranking: pd.DataFrame, allocation: pd.DataFrame) -> str:
-    """A Markdown rationale: for each chosen place, why (its strongest criteria)."""
+def fixed_places(plan: Plan, pkg) -> list[str]:
+    """District codes of the places the plan always includes."""
+    return _resolve_places(plan, pkg, plan.sites.fixed)
+
+
+def explain_choice(plan: Plan, pkg, ranking: pd.DataFrame, allocation: pd.DataFrame) -> str:
+    """How many places were asked for and chosen, and why, in plain English.
+
+    ``k`` is a ceiling: the optimiser puts posts in the highest-scoring places that can hold
+    them, so it uses fewer places when those have room for every post and each further
+    place would only lower the score.
+    """
+    chosen = list(dict.fromkeys(allocation["lad_code"]))
+    fixed = fixed_places(plan, pkg)
+    names = ranking.set_index("lad_code")["lad_name"].to_dict()
+    total = int(allocation["posts"].sum())
+    k = plan.sites.k
+    text = (f"You asked for up to {k} place{'s' if k != 1 else ''}; {len(chosen)} "
+            f"{'were' if len(chosen) != 1 else 'was'} chosen for {total:,} posts.")
+    if fixed:
+        text += (" Fixed by the plan (always included): "
+                 + ", ".join(names.get(f, f) for f in fixed) + ".")
+    if len(chosen) < k:
+        caps = {lad: _capacity(plan, pkg, lad) for lad in chosen}
+        rest = ranking[~ranking["lad_code"].isin(chosen)].head(1)
+        nxt = (f" The next best place, {rest['lad_name'].iloc[0]} (score "
+               f"{rest['score'].iloc[0]:.2f}), scores lower than every place chosen."
+               if len(rest) else "")
+        text += (f" The places chosen have room for all the posts "
+                 f"({sum(caps.values()):,.0f} desks in all), and the optimiser prefers "
+                 "higher-scoring places: a further place would move posts to a place that "
+                 f"scores lower, so it stopped at {len(chosen)}.{nxt} Raise a place's weight "
+                 "or lower the capacities to spread the posts further.")
+    return text
+
+
+def allocation_table(plan: Plan, pkg, allocation: pd.DataFrame) -> pd.DataFrame:
+    """Posts by place and grade, with a total and whether the plan fixed the place."""
+    grid = allocation.pivot_table(index=["lad_code", "lad_name"], columns="grade",
+                                  values="posts", aggfunc="sum", fill_value=0)
+    grid = grid[[g for g in LADDER if g in grid.columns]
+                + [g for g in grid.columns if g not in LADDER]]
+    grid["Total"] = grid.sum(axis=1)
+    fixed = set(fixed_places(plan, pkg))
+    grid = grid.reset_index()
+    grid.insert(2, "Fixed by the plan", ["yes" if c in fixed else "" for c in grid["lad_code"]])
+    grid = grid.sort_values("Total", ascending=False).drop(columns="lad_code")
+    return grid.rename(columns={"lad_name": "Place"}).reset_index(drop=True)
+
+
+def edited_plan(base: Plan, total: int, k: int, weights: dict) -> Plan:
+    """The plan with its posts scaled to ``total`` (grade mix kept, rounded per grade),
+    ``k`` places and new weights.
+
+    Raises
+    ------
+    PlacesimError
+        If the edited plan is not valid.
+    """
+    doc = base.model_dump(mode="json")
+    base_total = sum(p["count"] for p in doc["posts"])
+    for p in doc["posts"]:
+        p["count"] = int(round(p["count"] * total / base_total))
+    doc["sites"]["k"] = int(k)
+    doc["weights"] = {**doc["weights"], **weights}
+    try:
+        return Plan.model_validate(doc)
+    except ValueError as e:
+        raise PlacesimError(f"The plan as edited is not valid: {e}") from None
+
+
+def rationale(plan: Plan, ranking: pd.DataFrame, allocation: pd.DataFrame, pkg=None) -> str:
+    """A Markdown rationale: how places were chosen, then for each chosen place why (its
+    strongest criteria, in words) and whether the plan fixed it."""
+    fixed = set(_resolve_places(plan, pkg, plan.sites.fixed)) if pkg is not None else set()
     lines = [f"# Location plan: {plan.title or plan.name}", "",
-             "Places were scored on the criteria below (each 0–1, times its weight) and chosen "
-             f"by an integer programme: {plan.sites.k} places at most, "
-             f"{'fixed: ' + ', '.join(plan.sites.fixed) if plan.sites.fixed else 'none fixed'}, "
-             f"at least {plan.sites.min_posts_per_grade} posts of each of "
+             "Places outside London were scored on the criteria below (each from 0 to 1, "
+             f"times its weight) and chosen by an optimiser: at most {plan.sites.k} places, "
+             f"{'fixed: ' + ', '.join(plan.sites.fixed) if plan.sites.fixed else 'none fixed'}"
+             f", at least {plan.sites.min_posts_per_grade} posts of each of "
              f"{', '.join(plan.sites.min_ladder)} at every chosen place.", "",
-             "| criterion | weight | meaning |", "|---|---|---|"]
+             "| Criterion | Weight | What it measures |", "|---|---|---|"]
     w = plan.weights.model_dump()
     for c, meaning in CRITERIA.items():
-        lines.append(f"| {c} | {w[c]:g} | {meaning} |")
+        lines.append(f"| {CRITERION_LABELS[c]} | {w[c]:g} | {meaning} |")
     lines.append("")
+    if pkg is not None:
+        lines += [explain_choice(plan, pkg, ranking, allocation), ""]
     r = ranking.set_index("lad_code")
     for lad, g in allocation.groupby("lad_code", sort=False):
         row = r.loc[lad]
         pts = sorted(((row[f"{c}_points"], c) for c in CRITERIA), reverse=True)
-        top = [f"{c.replace('_', ' ')} ({row[c]:.2f} × {w[c]:g} = {p:.2f})" for p, c in pts[:3]
-               if p > 0]
+        top = [f"{CRITERION_LABELS[c].lower()} ({row[c]:.2f} × {w[c]:g} = {p:.2f} points)"
+               for p, c in pts[:3] if p > 0]
         mix = ", ".join(f"{gr} {n}" for gr, n in zip(g["grade"], g["posts"], strict=True))
-        lines += [f"## {row['lad_name']} ({lad}) — rank {int(row['rank'])}, score "
+        why = ("Fixed by the plan: always included. Its strongest criteria: " if lad in fixed
+               else "Chosen because of: ")
+        lines += [f"## {row['lad_name']} ({lad}): rank {int(row['rank'])}, score "
                   f"{row['score']:.2f}", "",
                   f"Posts: {int(g['posts'].sum()):,} ({mix}).", "",
-                  "Chosen mainly for: " + ("; ".join(top) if top else "capacity and the "
-                                           "minimum ladder") + ".", ""]
+                  why + ("; ".join(top) if top else "room for the posts and the minimum "
+                                                     "ladder") + ".", ""]
     return "\n".join(lines)
 
 
@@ -468,6 +560,6 @@ def run_plan(plan_path: str | Path, out: str | Path, pkg=None) -> dict[str, Path
              "rationale": out / "rationale.md", "scenario": out / f"{plan.name}.yaml"}
     write_csv(ranking, paths["ranking"])
     write_csv(alloc, paths["allocation"])
-    write_text(rationale(plan, ranking, alloc), paths["rationale"])
+    write_text(rationale(plan, ranking, alloc, pkg), paths["rationale"])
     write_text(allocation_scenario(plan, alloc), paths["scenario"])
     return paths

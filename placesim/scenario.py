@@ -5,7 +5,7 @@ move, when and where, which Social Mobility Commission levers are on and which c
 parameters are overridden. Users write it by hand (or upload it to the app), so the loader
 must be safe and its errors must be actionable:
 
-* files are read with PyYAML's ``SafeLoader`` only, capped at 256 KB, with limits on nesting
+* files are read with PyYAML's ``SafeLoader`` only, capped at 1 MB, with limits on nesting
   and alias expansion;
 * every problem -- all of them at once, not only the first -- is reported as
   ``file:line: field: message`` through :class:`placesim.errors.ScenarioError`;
@@ -51,7 +51,7 @@ assert get_args(GradeName) == GRADES, "GradeName must list grades.GRADES in orde
 SebName = Literal["high", "intermediate", "low"]
 """A socio-economic background class from :data:`placesim.grades.SEB_CLASSES`."""
 
-MAX_BYTES = 256 * 1024
+MAX_BYTES = 1024 * 1024  # = the app's upload limit (server.maxUploadSize = 1 MB in .streamlit)
 """Largest scenario file accepted (bytes)."""
 MAX_NODES = 50_000
 """Most YAML nodes walked in one file, counting alias expansions (guards "billion laughs")."""
@@ -687,11 +687,17 @@ def _parse(text: str, filename: str) -> tuple[Any, _Where]:
         where = _walk(node, filename)
         doc = None if node is None else loader.construct_document(node)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+        # the line where the problem starts: an unclosed quote's opening, not the end of
+        # the file where the scanner noticed it
+        ctx = str(getattr(e, "context", None) or "")
+        start = getattr(e, "context_mark", None) if ctx.startswith("while scanning") else None
+        mark = start or getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
         line = None if mark is None else mark.line + 1
         msg = getattr(e, "problem", None) or str(e)
-        ctx = getattr(e, "context", None)
-        detail = f"{msg} ({ctx})" if ctx else msg
+        found = getattr(e, "problem_mark", None)
+        detail = f"{ctx}, {msg}" if ctx else msg
+        if start is not None and found is not None and found.line != start.line:
+            detail += f" (noticed on line {found.line + 1})"
         raise ScenarioError([Problem(filename, line, "yaml",
                                      f"malformed YAML: {detail}")]) from None
     except RecursionError:
@@ -983,7 +989,7 @@ def load_scenario_text(text: str, *, filename: str = "<upload>", root: Path | No
     Parameters
     ----------
     text : str
-        The YAML document (at most 256 KB).
+        The YAML document (at most 1 MB).
     filename : str, default "<upload>"
         Named in error messages and kept as :attr:`Scenario.source_file`.
     root : pathlib.Path, optional
@@ -1047,7 +1053,7 @@ def load_scenario(path: str | Path, *, root: Path | None = None) -> Scenario:
     Parameters
     ----------
     path : str or pathlib.Path
-        The scenario file (at most 256 KB).
+        The scenario file (at most 1 MB).
     root : pathlib.Path, optional
         Confine ``extends:``, ``data:`` and ``coldspots.csv`` to this folder (see
         :func:`load_scenario_text`).
@@ -1116,8 +1122,13 @@ def resolve_scenario_path(scenario: Scenario, value: str) -> Path:
     return (base / value).resolve()
 
 
-def _known(value: str, known: set[str], what: str) -> str:
+def _known(value: str, known: set[str], what: str, names: dict[str, str] | None = None
+           ) -> str:
     hint = difflib.get_close_matches(value, sorted(known), n=3)
+    if names:  # a district written by name: suggest its code
+        by_name = {n.lower(): c for c, n in names.items()}
+        close = difflib.get_close_matches(value.lower(), sorted(by_name), n=3, cutoff=0.75)
+        hint = [f"{by_name[n]} ({names[by_name[n]]})" for n in close] or hint
     text = f"unknown {what} {value!r}"
     if hint:
         return text + f" (did you mean {', '.join(map(repr, hint))}?)"
@@ -1161,6 +1172,8 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
 
     districts = pkg.districts
     codes = set(districts["lad_code"])
+    names = dict(zip(districts["lad_code"], districts["lad_name"], strict=True)) \
+        if "lad_name" in districts else None
     sites = set(pkg.sites["site_id"])
     london = set(districts.loc[districts["is_london"].astype(bool), "lad_code"])
     b = pkg.baseline_posts
@@ -1180,14 +1193,14 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
             for j, c in enumerate(w.origin):
                 if c not in codes:
                     probs.append(problem(("waves", i, "origin", j),
-                                         _known(c, codes, "district")))
+                                         _known(c, codes, "district", names)))
         for j, d in enumerate(w.destinations):
             if d.site is not None and d.site not in sites:
                 probs.append(problem(("waves", i, "destinations", j, "site"),
                                      _known(d.site, sites, "site")))
             if d.district is not None and d.district not in codes:
                 probs.append(problem(("waves", i, "destinations", j, "district"),
-                                     _known(d.district, codes, "district")))
+                                     _known(d.district, codes, "district", names)))
         if w.count is not None:
             sel = b["lad_code"].isin(origin) & b["grade"].isin(w.posts.grades)
             if w.posts.profession != "any":

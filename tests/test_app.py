@@ -1,20 +1,28 @@
 """The Streamlit app through AppTest: every tab, the widgets, compare, uploads (good and bad),
-expected values first then bands, and the location planner (rank, allocate, simulate,
-infeasible). AppTest runs no JavaScript: drawing is tests/test_browser.py's job."""
+expected values first then bands, shareable URLs, legends on every chart, and the location
+planner (rank, allocate, explain, simulate, infeasible). AppTest runs no JavaScript: drawing
+is tests/test_browser.py's job."""
 
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+from placesim_app.charts import spec_has_legend
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "streamlit_app.py")
 
 
-def new_app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120).run()
+def new_app(**query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -35,6 +43,11 @@ def deck_spec(at, i: int = 0) -> dict:
     return json.loads(at.get("deck_gl_json_chart")[i].proto.json)
 
 
+def chart_specs(at) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("arrow_vega_lite_chart")] or [
+        json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+
+
 def errors(at) -> str:
     return "\n".join(e.value for e in at.error)
 
@@ -42,22 +55,31 @@ def errors(at) -> str:
 def test_map_is_offline_and_has_layers(app):
     spec = deck_spec(app)
     ids = [layer["id"] for layer in spec["layers"]]
-    assert "districts" in ids and "sites" in ids and "moves" in ids
+    assert {"districts", "sites", "moves", "labels", "london-box"} <= set(ids)
+    # a London inset: a second, small deck of London's districts beside the map
+    inset = deck_spec(app, 1)
+    assert [v["id"] for v in inset["views"]] == ["london"]
+    assert inset["initialViewState"]["zoom"] > spec["initialViewState"]["zoom"] + 2
+    feats = inset["layers"][0]["data"]["features"]
+    assert len(feats) == 33 and all(f["properties"]["lad_code"].startswith("E09") for f in feats)
     # map_provider=None and no map_style: no basemap (see shared recipes); no URL anywhere
     assert spec.get("mapProvider") in (None, "")
-    assert "http" not in str(spec.get("mapStyle", ""))
     text = json.dumps(spec)
-    assert "mapbox://" not in text and "carto" not in text.lower()
-    # the legend is drawn beside the map
-    assert any("Map legend" in m.value for m in app.markdown)
-    # tooltips carry each district's figures in plain words
+    assert "http" not in text and "mapbox://" not in text and "carto" not in text.lower()
+    legend = next(m.value for m in app.markdown if "Map legend" in m.value)
+    assert "(posts)" in legend and "Posts moved from London" in legend and "Hub or campus" in \
+        legend
+    # tooltips carry each district's figures in plain words, through disclosure control
     props = spec["layers"][0]["data"]["features"][0]["properties"]
     assert props["line1"].startswith("Headcount") and "coldspot" in props["line4"].lower()
     site = next(layer for layer in spec["layers"] if layer["id"] == "sites")["data"][0]
     assert site["name"] and site["line2"].startswith("Headcount")
-    # arcs are sized by posts moved
-    arcs = next(layer for layer in spec["layers"] if layer["id"] == "moves")["data"]
-    assert all(a["width"] >= 1 for a in arcs) and sum(a["posts"] for a in arcs) > 0
+    # arcs: one colour, sized by posts moved, counts rounded to 5
+    moves = next(layer for layer in spec["layers"] if layer["id"] == "moves")
+    assert all(a["width"] >= 1 for a in moves["data"])
+    counts = [int(a["line0"].split(": ")[1].replace(",", "")) for a in moves["data"]]
+    assert counts and all(c >= 5 and c % 5 == 0 for c in counts)
+    assert moves["getSourceColor"] == moves["getTargetColor"]
 
 
 def test_year_slider_keeps_the_view_and_metric_switch(app):
@@ -66,11 +88,12 @@ def test_year_slider_keeps_the_view_and_metric_switch(app):
     app.slider(key="year").set_value(2026).run()
     assert not app.exception
     after = deck_spec(app)
-    # same view (the browser keeps the user's pan and zoom), different figures
     assert after["initialViewState"] == before["initialViewState"]
     assert [m.value for m in app.metric] != figures
+    assert app.query_params["year"] == "2026"
     table = app.dataframe[0].value
     assert "Roles moved out of London" in set(table["Measure"])
+    assert not table["Value"].str.contains("nan|e\\+", regex=True).any()
     app.selectbox(key="map_metric").set_value("coldspot").run()
     assert not app.exception
     assert any("Coldspot" in m.value for m in app.markdown)
@@ -85,20 +108,27 @@ def test_compare_with_baseline_difference_map(app):
     assert {"baseline", "pfg-2027"} <= set(table.columns)
     moved = table.set_index("Measure").loc["Roles moved out of London", "Difference"]
     assert moved.startswith("+")
+    share = table.set_index("Measure").loc["Senior Civil Service posts outside London",
+                                           "Difference"]
+    assert share.endswith("points")  # a difference of percentages is in points
     spec = deck_spec(app)
     assert spec["layers"][0]["id"] == "districts"
     legend = next(m.value for m in app.markdown if "Map legend" in m.value)
-    assert "Difference in" in legend and "About the same" in legend
-    # PuOr: colour-blind-safe diverging; no class uses red-green
-    assert "rgb(84, 39, 136)" in legend or "rgb(179, 88, 6)" in legend
-    assert len(app.get("vega_lite_chart")) == 1  # the over-time comparison
+    assert "Difference in" in legend and "No change or fewer than 5 posts" in legend
+    # PuOr: colour-blind-safe diverging, zero-centred
+    assert "#542788" in legend or "#b35806" in legend
+    specs = chart_specs(app)
+    assert len(specs) == 1 and all(spec_has_legend(s) for s in specs)
+    assert app.query_params["tab"] == "Compare"
 
 
-def test_charts_tab(app):
+def test_charts_tab_every_chart_has_a_legend(app):
     open_tab(app, "Charts")
-    assert len(app.get("vega_lite_chart")) >= 7
+    specs = chart_specs(app)
+    assert len(specs) >= 7
+    assert all(spec_has_legend(s) for s in specs), [s.get("title") for s in specs]
     targets = app.dataframe[0].value
-    assert {"Target", "Target value", "Projected"} <= set(targets.columns)
+    assert {"Target", "Target value", "Projected", "Met?"} <= set(targets.columns)
     assert any("Career ladders at each site" in m.value for m in app.markdown)
     app.radio(key="prog_by").set_value("Place and background").run()
     assert not app.exception
@@ -107,18 +137,31 @@ def test_charts_tab(app):
 def test_downloads_tab(app):
     open_tab(app, "Downloads")
     labels = [b.proto.label for b in app.get("download_button")]
-    assert any("CSV" in x for x in labels) and any("XLSX" in x for x in labels)
-    assert any("ODS" in x for x in labels)
-    assert any("HTML, works offline" in x for x in labels) and any("PNG" in x for x in labels)
+    for word in ("Briefing (PDF)", "CSV", "XLSX", "ODS", "HTML, works offline", "PNG", "YAML"):
+        assert any(word in x for x in labels), word
     assert any("Crown copyright" in c.value for c in app.caption)
     open_tab(app, "Map")
 
 
-def test_lever_edit_runs(app):
+def test_lever_edit_runs_and_is_in_the_url(app):
     app.checkbox(key="mentoring").check().run()
     assert not app.exception
-    assert any("pfg-2027-edited" in c.value for c in app.caption)
+    assert any("pfg-2027-edited" in c.value and "mentoring" in c.value for c in app.caption)
+    assert app.query_params["mentoring"] == "1"
     app.checkbox(key="mentoring").uncheck().run()
+    assert "mentoring" not in app.query_params
+
+
+def test_shared_url_reopens_the_same_view():
+    at = new_app(scenario="coldspots-first.yaml", compare="senior-roles-out.yaml",
+                 year="2027", tab="Compare", support="1", scale="150")
+    assert at.selectbox(key="scenario").value == "coldspots-first.yaml"
+    assert at.selectbox(key="compare").value == "senior-roles-out.yaml"
+    assert at.slider(key="year").value == 2027
+    assert at.checkbox(key="support").value and at.slider(key="scale").value == 150
+    assert any("coldspots-first-edited" in c.value for c in at.caption)
+    table = next(d.value for d in at.dataframe if "Difference" in d.value.columns)
+    assert "senior-roles-out" in table.columns
 
 
 def test_expected_first_then_bands(app):
@@ -139,7 +182,7 @@ waves:
     posts: {grades: [EO, XX]}
     count: 100
     origin: london
-    destinations: [{district: E06000005, share: 1.0}]
+    destinations: [{district: Darlingtn, share: 1.0}]
 """
 
 
@@ -149,7 +192,16 @@ def upload(at: AppTest, name: str | None, data: bytes = b"") -> AppTest:
     return at.run()
 
 
+def test_one_upload_limit():
+    from placesim.scenario import MAX_BYTES
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] * 1024 * 1024 == MAX_BYTES
+
+
 def test_upload_bad_file_shows_errors(app):
+    label = app.file_uploader(key="upload").label
+    assert "up to 1 MB" in label
     upload(app, "bad.yaml", BAD)
     assert not app.exception
     text = errors(app)
@@ -157,6 +209,9 @@ def test_upload_bad_file_shows_errors(app):
     assert "bad.yaml cannot be used" in text, text
     assert "bad.yaml:6: waves[0].posts.grades[1]: Input should be" in text, text
     assert "Showing **pfg-2027** instead" in text
+    # the problem's first line, not the end of the file
+    upload(app, "quote.yaml", b'name: q\ntitle: "unclosed\nhorizon: {years: 5}\n')
+    assert "quote.yaml:2: yaml:" in errors(app), errors(app)
     # safe YAML only: no Python objects, no alias bombs, UTF-8 text
     upload(app, "py.yaml", b"name: !!python/object/apply:os.system ['echo hi']\n")
     assert "py.yaml:1: yaml:" in errors(app)
@@ -167,32 +222,43 @@ def test_upload_bad_file_shows_errors(app):
     assert "escape.yaml:2: extends:" in errors(app) and "outside" in errors(app)
     upload(app, "data.yaml", b"name: d\ndata: /etc\n")
     assert "data.yaml:2: data:" in errors(app)
-    upload(app, "big.yaml", b"#" * (300 * 1024))
-    assert "big.yaml: file: larger than 256 KB" in errors(app)
-    # a good upload extending a shipped scenario runs
+    # a district misspelt: did you mean
+    upload(app, "name.yaml", b"extends: pfg-2027.yaml\nname: n\nwaves:\n  - name: w\n"
+                             b"    year: 2024\n    posts: {grades: [EO]}\n    count: 10\n"
+                             b"    destinations: [{district: Darlingtn, share: 1.0}]\n")
+    assert "did you mean 'E06000005 (Darlington)'" in errors(app), errors(app)
+    # a good upload extending a shipped scenario runs; it is kept only in the app's folder
     upload(app, "mine.yaml", b"extends: pfg-2027.yaml\nname: my-upload\n")
     assert not app.exception and not app.error
     assert any("Scenario my-upload" in c.value for c in app.caption)
+    from placesim_app.state import app_folder
+
+    kept = list(app_folder().rglob("*.yaml"))
+    assert kept and all(p.read_bytes().startswith(b"extends") for p in kept)
     upload(app, None)
 
 
-def test_planner_rank_allocate_simulate():
-    at = new_app()
-    open_tab(at, "Plan locations")
+def test_planner_rank_allocate_explain_simulate():
+    at = new_app(tab="Plan locations")
     frames = {tuple(d.value.columns)[:2]: d.value for d in at.dataframe}
     alloc = next(f for k, f in frames.items() if k[0] == "Place")
     ranking = next(f for k, f in frames.items() if k[0] == "Rank")
     assert alloc["Total"].sum() == 6000  # every post placed
-    assert {"Darlington", "Sheffield"} <= set(alloc["Place"])  # fixed campuses
+    fixed = set(alloc.loc[alloc["Fixed by the plan"] == "yes", "Place"])
+    assert fixed == {"Darlington", "Sheffield"}  # fixed campuses shown in the table
     assert len(alloc) <= 5 and (alloc[["EO", "G6", "SCS2"]] >= 5).all().all()  # full ladders
-    assert "Coldspot" in ranking.columns and ranking["Rank"].iloc[0] == 1
-    assert any("Posts placed by the plan" in m.value for m in at.markdown)
+    assert "Social-mobility coldspot" in ranking.columns and ranking["Rank"].iloc[0] == 1
+    said = " ".join(m.value for m in at.markdown)
+    assert "You asked for up to 5 places" in said and f"{len(alloc)} were chosen" in said
+    assert "Fixed by the plan (always included): Darlington, Sheffield" in said
     assert any(e.label == "Why these places (rationale)" for e in at.expander)
     at.button(key="plan_simulate").click().run()
     assert not at.exception, [e.value for e in at.exception]
     effect = next(d.value for d in at.dataframe if "With the plan" in d.value.columns)
-    assert "London share of high-SEB G7+" in set(effect["Measure"])
+    measures = set(effect["Measure"])
+    assert "London's share of higher-background staff at Grade 7 and above" in measures
     assert effect.set_index("Measure").loc["Roles moved out of London", "With the plan"] != "0"
+    assert all(spec_has_legend(s) for s in chart_specs(at))
     # editing the plan so it cannot be met: explained in words, no traceback
     at.number_input(key="plan_k").set_value(1).run()
     assert not at.exception

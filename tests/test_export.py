@@ -1,4 +1,6 @@
-"""Briefing exports: valid files, offline HTML, disclosure control, legends that match."""
+"""Briefing exports: the pack that compares (its PDF read back against metrics.csv),
+disclosure control scanned in every file `placesim brief`, `placesim map` and the app's
+Downloads produce, spreadsheets to the Analysis Function standard, offline HTML, legends."""
 
 from __future__ import annotations
 
@@ -13,26 +15,468 @@ import pandas as pd
 import pytest
 
 from placesim import load_data_package, load_scenario, read_results, simulate, write_results
-from placesim.export import DisclosureRule, control_districts, control_metrics
-from placesim.maps import MapSpec, classify, export_map
+from placesim.disclosure import SUPPRESSED, DisclosureRule, control_districts, control_metrics
+from placesim.present import MEASURES, fmt_diff, fmt_value, measure
 from placesim.scenario import dump_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = sorted(p.name for p in (ROOT / "scenarios").glob("*.yaml"))
+
+
+def _run(name: str, out: Path, years: int | None = None) -> Path:
+    s = load_scenario(ROOT / "scenarios" / name)
+    if years:
+        s = s.model_copy(update={"horizon": s.horizon.model_copy(update={"years": years})})
+    write_results(simulate(s, mode="expected"), out, dump_scenario(s))
+    return out
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    s = load_scenario(ROOT / "scenarios" / "pfg-2027.yaml")
-    s = s.model_copy(update={"horizon": s.horizon.model_copy(update={"years": 4})})
-    res = simulate(s, mode="expected")
-    out = tmp_path_factory.mktemp("run")
-    write_results(res, out, dump_scenario(s))
-    return out
+def runs(tmp_path_factory):
+    """pfg-2027 and the baseline, expected values, whole horizon, written as by `placesim
+    run`."""
+    base = tmp_path_factory.mktemp("runs")
+    return {"pfg": _run("pfg-2027.yaml", base / "pfg"),
+            "baseline": _run("baseline.yaml", base / "baseline")}
 
 
 @pytest.fixture(scope="module")
 def pkg():
     return load_data_package()
+
+
+@pytest.fixture(scope="module")
+def pack(runs, tmp_path_factory):
+    """`placesim brief runs/pfg --compare runs/baseline`, as a user runs it."""
+    out = tmp_path_factory.mktemp("brief")
+    r = subprocess.run([sys.executable, "-m", "placesim.cli", "brief", str(runs["pfg"]),
+                        "--compare", str(runs["baseline"]), "--marking", "OFFICIAL-SENSITIVE",
+                        "--out", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+# --- the disclosure scan ------------------------------------------------------------------------
+
+COUNT_WORDS = r"(?:posts?|roles?|people|leavers|staff)\b"
+COUNT_LABELS = sorted({m.label for m in MEASURES.values() if m.is_count} | {
+    "Posts moved", "Net posts gained", "Headcount in the district", "Posts placed",
+    "Civil Service posts"})
+NUMBER = r"[-+−]?\d[\d,]*(?:\.\d+)?"
+
+
+def ok_count(v: float) -> bool:
+    """The rule: zero, or at least 5 and a multiple of 5."""
+    return v == 0 or (abs(v) >= 5 and abs(v) % 5 == 0)
+
+
+def _num(token: str) -> float:
+    return float(token.replace(",", "").replace("−", "-"))
+
+
+def bad_in_text(text: str, exempt: set[str] = frozenset()) -> list[str]:
+    """Counts in free text (PDF, SVG, HTML, TXT): every number followed by a people or
+    posts word, and every number after a count's label on the same line, must obey the
+    rule. Years and published target values are not counts of people."""
+    bad = []
+    for m in re.finditer(rf"({NUMBER})\s+(?:or more\s+|to under\s+{NUMBER}\s+)?{COUNT_WORDS}",
+                         text):
+        if not ok_count(_num(m.group(1))):
+            bad.append(m.group(0))
+    for line in text.splitlines():
+        for label in COUNT_LABELS:
+            i = line.find(label)
+            if i < 0:
+                continue
+            rest = line[i + len(label):]
+            if re.match(r"\s*\(period|,\s*of 1,000|:\s*of 1,000", rest):
+                continue
+            for tok in re.findall(rf"(?<![\w.%£]){NUMBER}(?![\w.%]|\s*points|\s*%)", rest):
+                v = _num(tok)
+                if 2000 <= v <= 2100 and "," not in tok or tok.lstrip("+-−") in exempt:
+                    continue
+                if not ok_count(v):
+                    bad.append(f"{tok} in {line.strip()[:120]!r}")
+    return sorted(set(bad))
+
+
+def bad_in_metrics_table(df: pd.DataFrame, value_cols) -> list[str]:
+    """Rows of count metrics in a tidy table: every value cell obeys the rule."""
+    bad = []
+    is_count = df["metric"].map(lambda k: measure(str(k)).is_count)
+    for col in value_cols:
+        for metric, v in zip(df.loc[is_count, "metric"], df.loc[is_count, col], strict=True):
+            if isinstance(v, str) and v.strip() in (SUPPRESSED, ""):
+                continue
+            if pd.isna(v):
+                continue
+            if not ok_count(float(v)):
+                bad.append(f"{metric} {col}={v}")
+    return bad
+
+
+def bad_in_sheet(rows: pd.DataFrame) -> list[str]:
+    """A spreadsheet sheet read with header=None: find each table's header row, then check
+    count cells (rows whose Unit is people or posts; columns headed '(people)'/'(posts)')."""
+    bad = []
+    header_at = next((i for i, r in rows.iterrows() if str(r.iloc[0]) in (
+        "Measure", "District code", "Site", "Target", "Parameter")), None)
+    if header_at is None:
+        return bad
+    head = [str(c) for c in rows.iloc[header_at]]
+    body = rows.iloc[header_at + 1:]
+    if "Unit" in head:
+        unit = body.iloc[:, head.index("Unit")].astype(str)
+        count_rows = unit.str.match(r"^(people|posts)\b")
+        value_cols = [i for i, h in enumerate(head) if h not in (
+            "Measure", "Group", "Year", "Unit", "Interval", "Metric code", "Group code")]
+        for i in value_cols:
+            for v in body.loc[count_rows, body.columns[i]]:
+                if isinstance(v, str) or pd.isna(v):
+                    assert pd.isna(v) or v in (SUPPRESSED, "[x]"), v
+                    continue
+                if not ok_count(float(v)):
+                    bad.append(f"{head[i]}={v}")
+    for i, h in enumerate(head):
+        if re.search(r"\((people|posts)\)", h):
+            for v in body.iloc[:, i]:
+                if isinstance(v, str) or pd.isna(v):
+                    continue
+                if not ok_count(float(v)):
+                    bad.append(f"{h}={v}")
+    return bad
+
+
+def html_text(html: str) -> str:
+    """What a reader of an offline HTML map sees: the panel's text (legend, notes) and every
+    tooltip line of the deck, one per line. Also checks that nothing refers to another host."""
+    import json
+    from html.parser import HTMLParser
+
+    from placesim.offline_html import external_references
+
+    assert external_references(html) == []
+
+    class Text(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.out, self.skip = [], 0
+
+        def handle_starttag(self, tag, attrs):
+            self.skip += tag in ("script", "style")
+
+        def handle_endtag(self, tag):
+            self.skip -= tag in ("script", "style")
+
+        def handle_data(self, data):
+            if not self.skip and data.strip():
+                self.out.append(data.strip())
+
+    t = Text()
+    t.feed(html)
+    spec = json.loads(re.search(r'id="deck-spec">(.*?)</script>', html, re.S).group(1)
+                      .replace("<\\/", "</"))
+    lines = list(t.out)
+    for layer in spec["layers"]:
+        data = layer.get("data")
+        rows = data.get("features", []) if isinstance(data, dict) else data or []
+        for row in rows:
+            props = row.get("properties", row)
+            lines += [str(props[k]) for k in ("line0", "line1", "line2", "line3", "line4")
+                      if props.get(k)]
+    return "\n".join(lines)
+
+
+def read_ods(path: Path) -> dict[str, pd.DataFrame]:
+    """Every sheet of an ODS as cells (header=None), read straight from its XML: pandas'
+    odf engine takes seconds for a briefing's workbook."""
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    ns = {"table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+          "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
+          "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0"}
+    with zipfile.ZipFile(path) as z:
+        root = ET.fromstring(z.read("content.xml"))
+    out = {}
+    for t in root.iter(f"{{{ns['table']}}}table"):
+        rows = []
+        for r in t.iter(f"{{{ns['table']}}}table-row"):
+            row = []
+            for c in r.iter(f"{{{ns['table']}}}table-cell"):
+                kind = c.get(f"{{{ns['office']}}}value-type")
+                text = "\n".join("".join(p.itertext()) for p in c.iter(f"{{{ns['text']}}}p"))
+                row.append(float(c.get(f"{{{ns['office']}}}value")) if kind == "float"
+                           else text if kind else np.nan)
+            rows.append(row)
+        out[t.get(f"{{{ns['table']}}}name")] = pd.DataFrame(rows)
+    return out
+
+
+def read_book(path: Path) -> dict[str, pd.DataFrame]:
+    if path.suffix.lower() == ".ods":
+        return read_ods(path)
+    return pd.read_excel(path, sheet_name=None, header=None)
+
+
+def scan(path: Path) -> list[str]:
+    """Every disclosure-rule violation in one exported file (and what could not be read)."""
+    from placesim.export import TARGETS
+
+    exempt = {fmt_value(t.metric, t.value) for t in TARGETS}
+    suffix = path.suffix.lower()
+    name = path.name
+    if suffix == ".csv":
+        df = pd.read_csv(path)
+        if "metric" in df and "mean" in df:
+            return bad_in_metrics_table(df, ["mean", "p10", "p50", "p90"])
+        if "metric" in df and "mean_a" in df:
+            return bad_in_metrics_table(df, ["mean_a", "mean_b", "diff", "diff_p10",
+                                             "diff_p50", "diff_p90"])
+        if "Target" in df:
+            from placesim.export import TARGETS
+
+            counts = {t.label for t in TARGETS if measure(t.metric).is_count}
+            rows = df[df["Target"].isin(counts)]
+            return [f"{t}: {v}" for t, *vals in rows[["Target", "Projected",
+                                                       "Range (P10 to P90)", "Gap"]].itertuples(
+                index=False) for v in vals for tok in re.findall(NUMBER, str(v))
+                if not ok_count(_num(tok))]
+        cols = [c for c in df.columns if c in MEASURES and MEASURES[c].is_count]
+        assert cols, f"{name}: no count columns found"
+        return [f"{c}={v}" for c in cols for v in df[c]
+                if not (isinstance(v, str) or pd.isna(v)) and not ok_count(float(v))]
+    if suffix in (".xlsx", ".ods"):
+        sheets = read_book(path)
+        return [f"{s}: {b}" for s, rows in sheets.items() for b in bad_in_sheet(rows)]
+    if suffix == ".gpkg":
+        import geopandas as gpd
+
+        g = gpd.read_file(path)
+        cols = [c for c in g.columns if c in MEASURES and MEASURES[c].is_count]
+        assert cols
+        return [f"{c}={v}" for c in cols for v in g[c] if pd.notna(v) and not ok_count(v)]
+    if suffix == ".pdf":
+        from pypdf import PdfReader
+
+        text = "\n".join(p.extract_text() for p in PdfReader(str(path)).pages)
+        return bad_in_text(text, exempt)
+    if suffix in (".svg", ".html", ".txt", ".md", ".yaml", ".json"):
+        text = path.read_text(encoding="utf-8")
+        if suffix == ".svg":
+            text = "\n".join(re.findall(r">([^<>]+)</", text))
+        if suffix == ".html":
+            text = html_text(text)
+        if suffix in (".yaml", ".json"):
+            return []  # the scenario as run and provenance: inputs, no results
+        return bad_in_text(text, exempt)
+    if suffix == ".png":
+        return []  # pixels: each PNG is drawn from the same view as its PDF/SVG/HTML twin
+    return [f"{name}: unknown export type"]
+
+
+def assert_clean(paths) -> None:
+    problems = {p.name: scan(p) for p in paths}
+    problems = {k: v[:5] for k, v in problems.items() if v}
+    assert not problems, problems
+
+
+def test_scan_finds_a_violation(tmp_path):
+    """The scan can fail: a raw metrics table and a raw tooltip are caught."""
+    raw = pd.DataFrame({"metric": ["site_posts", "private_office_roles_outside_london"],
+                        "group": ["site:aberdeen:SCS1", "all"], "mean": [1.0, 68.55],
+                        "p10": [1.0, 68.55], "p50": [1.0, 68.55], "p90": [1.0, 68.55]})
+    raw.to_csv(tmp_path / "metrics.csv", index=False)
+    assert len(scan(tmp_path / "metrics.csv")) == 8
+    (tmp_path / "m.txt").write_text("Headcount 2030: 3\nNet posts gained: +12 posts\n")
+    found = " ".join(scan(tmp_path / "m.txt"))
+    assert "3 in 'Headcount 2030: 3'" in found and "+12" in found
+
+
+def test_every_file_of_the_briefing_pack_obeys_the_rule(pack):
+    files = sorted(p for p in pack.iterdir() if p.is_file())
+    names = {p.name for p in files}
+    for n in ("briefing.pdf", "map_net_posts_gained.png", "map_net_posts_gained.pdf",
+              "map_difference_net_posts_gained.pdf", "results.ods", "results.xlsx",
+              "districts.gpkg", "targets.csv", "metrics.csv", "difference.csv",
+              "summary.txt", "provenance.json"):
+        assert n in names, n
+    assert_clean(files)
+
+
+def test_every_map_format_obeys_the_rule(runs, pkg, tmp_path):
+    """`placesim map` as HTML (through the command itself) and SVG (the function it calls);
+    its PNG and PDF are drawn from the same view and scanned in the briefing pack."""
+    from placesim.maps import export_map
+
+    html = tmp_path / "m.html"
+    r = subprocess.run([sys.executable, "-m", "placesim.cli", "map", str(runs["pfg"]),
+                        "--metric", "headcount", "--format", "html", "--coldspots", "--out",
+                        str(html)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    svg = export_map(read_results(runs["pfg"]), pkg, metric="net_posts_gained", year=None,
+                     fmt="svg", out=tmp_path / "m.svg", coldspots=True)
+    assert svg.read_bytes().startswith(b"<?xml")
+    assert_clean([html, svg])
+
+
+def _app_downloads(runs, pkg, tmp_path, keys=None):
+    from placesim.scenario import load_scenario as load
+    from placesim_app.tabs import downloads
+
+    res, base = read_results(runs["pfg"]), read_results(runs["baseline"])
+    s, b = (load(ROOT / "scenarios" / n) for n in ("pfg-2027.yaml", "baseline.yaml"))
+    items = downloads(pkg, s, res, int(res.metrics["year"].max()), other=base,
+                      other_scenario=b, metric="headcount", coldspots=True)
+    assert {d.key for d in items} >= {"dl_brief", "dl_diff", "dl_csv", "dl_districts",
+                                      "dl_ods", "dl_xlsx", "dl_html", "dl_png", "dl_yaml"}
+    paths = []
+    for d in items:
+        if keys is not None and d.key not in keys:
+            continue
+        data = d.make()
+        p = tmp_path / d.file_name
+        p.write_bytes(data.encode() if isinstance(data, str) else data)
+        paths.append(p)
+    return paths
+
+
+def test_app_downloads_obey_the_rule(runs, pkg, tmp_path):
+    """The app's own tables and map page (its PDF and spreadsheets are the briefing pack's
+    functions, scanned above; all of them are scanned in the slow test below)."""
+    assert_clean(_app_downloads(runs, pkg, tmp_path, {"dl_diff", "dl_csv", "dl_districts",
+                                                      "dl_html", "dl_yaml"}))
+
+
+@pytest.mark.slow
+def test_every_app_download_obeys_the_rule(runs, pkg, tmp_path):
+    assert_clean(_app_downloads(runs, pkg, tmp_path))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_every_shipped_scenario_every_export(runs, tmp_path, name):
+    """`placesim brief` (against the baseline) and `placesim map` for each shipped
+    scenario: every file obeys the rule."""
+    run = _run(name, tmp_path / "run")
+    r = subprocess.run([sys.executable, "-m", "placesim.cli", "brief", str(run), "--compare",
+                        str(runs["baseline"]), "--out", str(tmp_path / "brief")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    files = [p for p in (tmp_path / "brief").iterdir() if p.is_file()]
+    for fmt in ("svg", "html"):
+        out = tmp_path / f"map.{fmt}"
+        r = subprocess.run([sys.executable, "-m", "placesim.cli", "map", str(run), "--metric",
+                            "scs_posts", "--format", fmt, "--out", str(out)],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        files.append(out)
+    assert_clean(files)
+
+
+# --- the briefing PDF answers the question -------------------------------------------------------
+
+def test_briefing_pdf_first_page_matches_metrics_csv(pack, runs):
+    from pypdf import PdfReader
+
+    from placesim.brief import FIRST_PAGE
+    from placesim.disclosure import protect_value
+
+    reader = PdfReader(str(pack / "briefing.pdf"))
+    first = reader.pages[0].extract_text()
+    flat = " ".join(first.split())
+    # the scenario's title and question, the marking, the answer, the table and the map
+    assert "Places for Growth — 22,000 roles by 2027, mostly junior" in flat
+    assert "Does moving mostly AO–HEO roles to the regional hubs close the progression gap" \
+        in flat
+    assert "The answer" in flat and "Headline figures" in flat
+    assert "Difference in net posts gained since the start" in flat  # the difference map
+    assert "London" in flat and "No change or fewer than 5 posts" in flat  # inset, legend
+    assert all(p.extract_text().count("OFFICIAL-SENSITIVE") >= 2 for p in reader.pages)
+    a = pd.read_csv(runs["baseline"] / "metrics.csv")
+    b = pd.read_csv(runs["pfg"] / "metrics.csv")
+    year = int(b["year"].max())
+    checked = 0
+    for metric, group in FIRST_PAGE:
+        va = a[(a.metric == metric) & (a.group == group) & (a.year == year)]["mean"]
+        vb = b[(b.metric == metric) & (b.group == group) & (b.year == year)]["mean"]
+        if va.empty or vb.empty:
+            continue
+        va, vb = float(va.iloc[0]), float(vb.iloc[0])
+        shown_a = fmt_value(metric, protect_value(metric, va))
+        shown_b = fmt_value(metric, protect_value(metric, vb))
+        d = vb - va
+        shown_d = fmt_diff(metric, protect_value(metric, d) if measure(metric).is_count else d)
+        assert re.search(rf"{re.escape(shown_a)}\s+{re.escape(shown_b)}\s+"
+                         rf"{re.escape(shown_d)}", flat), (metric, shown_a, shown_b, shown_d)
+        checked += 1
+    assert checked >= 6
+    # the answer's own figures come from the same table
+    moved = fmt_value("roles_moved_out_of_london", protect_value(
+        "roles_moved_out_of_london", float(b[(b.metric == "roles_moved_out_of_london")
+                                             & (b.year == year)]["mean"].iloc[0])))
+    assert f"By {year}, {moved} roles have moved out of London" in flat
+
+
+def test_brief_refuses_mixed_modes(runs, pkg, tmp_path):
+    from placesim.brief import write_brief
+    from placesim.compare import MixedModesError
+
+    s = load_scenario(ROOT / "scenarios" / "baseline.yaml")
+    s = s.model_copy(update={"horizon": s.horizon.model_copy(update={"years": 1})})
+    with pytest.raises(MixedModesError, match="expected-mode"):  # the CLI: exit 2, one line
+        write_brief(read_results(runs["pfg"]), pkg, tmp_path, compare=simulate(
+            s, replications=2))
+
+
+# --- spreadsheets, HTML, classes --------------------------------------------------------------
+
+def test_spreadsheets_follow_the_analysis_function_standard(pack):
+    import openpyxl
+
+    wb = openpyxl.load_workbook(pack / "results.xlsx")
+    assert wb.sheetnames[:3] == ["Cover", "Contents", "Notes"]
+    for ws in wb.worksheets[3:]:
+        assert ws["A1"].value and ws["A1"].value[0].isupper()  # the title in A1
+        assert len(ws.tables) == 1, ws.title  # one marked-up table
+    contents = [c.value for c in wb["Contents"]["A"] if c.value]
+    assert all(ws.title in contents for ws in wb.worksheets[3:])
+    notes = " ".join(str(c.value) for row in wb["Notes"].iter_rows() for c in row if c.value)
+    assert "withheld" in notes and "[note" in str(wb.worksheets[3]["A1"].value)
+    t1 = pd.read_excel(pack / "results.xlsx", sheet_name=3, header=None)
+    head = next(i for i, r in t1.iterrows() if r.iloc[0] == "Measure")
+    table = pd.read_excel(pack / "results.xlsx", sheet_name=3, skiprows=head)
+    assert {"Measure", "Group", "Year", "Unit", "baseline", "pfg-2027", "Difference"} <= set(
+        table.columns)
+    share = table[(table["Metric code"] == "scs_outside_london_share")].iloc[-1]
+    assert share["Unit"].startswith("per cent") and 30 < share["pfg-2027"] < 60  # a percentage
+    districts = next(ws.title for ws in wb.worksheets if "District" in str(ws["A1"].value))
+    d = pd.read_excel(pack / "results.xlsx", sheet_name=districts, header=None)
+    head = next(i for i, r in d.iterrows() if r.iloc[0] == "District code")
+    d = pd.read_excel(pack / "results.xlsx", sheet_name=districts, skiprows=head)
+    assert "Leeds" in set(d["District name"]) and "E08000035" in set(d["District code"])
+
+
+def test_ods_and_xlsx_hold_the_same_tables(pack):
+    import zipfile
+
+    with zipfile.ZipFile(pack / "results.ods") as z:  # ODF packaging: mimetype first, stored
+        first = z.infolist()[0]
+        assert first.filename == "mimetype" and first.compress_type == zipfile.ZIP_STORED
+    a, b = read_book(pack / "results.ods"), read_book(pack / "results.xlsx")
+    assert list(a) == list(b)
+    for name in a:
+        x, y = a[name].dropna(how="all"), b[name].dropna(how="all")
+        assert x.shape == y.shape, name
+        for col in x.columns:
+            xn, yn = pd.to_numeric(x[col], errors="coerce"), pd.to_numeric(y[col],
+                                                                          errors="coerce")
+            assert (xn.isna() == yn.isna()).all(), (name, col)
+            num = xn.notna()
+            assert np.allclose(xn[num], yn[num], rtol=1e-12), (name, col)
+            sx, sy = (v[col][~num].astype(object).where(v[col][~num].notna(), "")
+                      .astype(str).tolist() for v in (x, y))
+            assert sx == sy, (name, col)
 
 
 @pytest.fixture()
@@ -44,120 +488,127 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", refuse)
 
 
-def test_brief_pack_offline(run_dir, pkg, tmp_path, no_network):
-    from placesim.brief import write_brief
+def test_offline_html_has_no_other_host_and_is_small(runs, pkg, tmp_path, no_network):
+    from html.parser import HTMLParser
 
-    res = read_results(run_dir)
-    out = tmp_path / "brief"
-    paths = write_brief(res, pkg, out, compare=res, marking="OFFICIAL-SENSITIVE")
-    names = {p.name for p in paths}
-    for n in ("summary.pdf", "map_net_posts_gained.png", "map_high_seb_share.pdf",
-              "results.ods", "results.xlsx", "districts.gpkg", "targets.csv",
-              "provenance.json"):
-        assert n in names, n
-    from PIL import Image
+    from placesim.maps import export_map
+    from placesim.offline_html import external_references
 
-    with Image.open(out / "map_net_posts_gained.png") as im:
-        assert im.info.get("dpi", (0, 0))[0] == pytest.approx(300, abs=1)
-    pdf = (out / "summary.pdf").read_bytes()
-    assert pdf.startswith(b"%PDF")
-    from pypdf import PdfReader
+    out = export_map(read_results(runs["pfg"]), pkg, metric="net_posts_gained", year=None,
+                     fmt="html", out=tmp_path / "m.html", coldspots=True)
+    html = out.read_text(encoding="utf-8")
+    assert out.stat().st_size < 3_000_000
+    assert external_references(html) == []
 
-    text = PdfReader(str(out / "summary.pdf")).pages[0].extract_text()
-    assert "placesim briefing" in text and "Contains OS data" in text
-    assert "OFFICIAL-SENSITIVE" in text
-    xl = pd.ExcelFile(out / "results.xlsx")
-    assert xl.sheet_names[:2] == ["Cover_sheet", "Notes"]
-    ods = pd.ExcelFile(out / "results.ods", engine="odf")
-    assert "Table_1" in ods.sheet_names
-    import geopandas as gpd
+    class Attrs(HTMLParser):
+        urls: list = []
 
-    g = gpd.read_file(out / "districts.gpkg")
-    assert len(g) == 361 and "net_posts_gained" in g.columns
+        def handle_starttag(self, tag, attrs):
+            self.urls += [v for k, v in attrs if k in ("src", "href") and v]
 
-
-@pytest.mark.parametrize("fmt", ["png", "pdf", "svg", "html"])
-def test_map_formats(run_dir, pkg, tmp_path, fmt):
-    res = read_results(run_dir)
-    path = export_map(res, pkg, metric="net_posts_gained", year=None, fmt=fmt,
-                      out=tmp_path / f"m.{fmt}")
-    data = path.read_bytes()
-    if fmt == "png":
-        assert data.startswith(b"\x89PNG")
-    elif fmt == "pdf":
-        assert data.startswith(b"%PDF")
-    elif fmt == "svg":
-        assert b"<svg" in data[:500] and b"Contains OS data" in data
-    else:
-        html = data.decode()
-        assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']https?://", html)
-        assert "deck" in html.lower() and "Contains OS data" in html
+    p = Attrs()
+    p.feed(html)
+    assert p.urls == []  # nothing loaded by reference at all
+    assert not re.search(r"(?<![\w])(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", re.sub(
+        r'id="deck-bundle">[^<]*<', "", html))
+    spec = re.search(r'id="deck-spec">(.*?)</script>', html, re.S).group(1)
+    for layer in ("districts", "moves", "sites", "labels", "london-box"):
+        assert f'"id":"{layer}"' in spec, layer
+    assert '"id":"london"' in spec  # the inset view
+    assert "Map legend" in html and "Posts moved from London" in html
+    # the pages' bundle check: an external stylesheet with an unquoted attribute is caught
+    assert external_references("<link rel=stylesheet href=https://cdn.x/y.css />") == [
+        "https://cdn.x/y.css"]
 
 
 def test_disclosure_control_suppresses_small_cells():
     m = pd.DataFrame({"scenario": "s", "year": 2030,
                       "metric": ["leavers_caused_by_relocation", "headcount",
-                                 "scs_outside_london_share"],
-                      "group": ["seb:low", "grade:PS|london", "all"],
-                      "mean": [3.0, 123.0, 0.41234], "p10": [1.0, 118.0, 0.4],
-                      "p50": [3.0, 122.0, 0.41], "p90": [6.0, 127.0, 0.42]})
+                                 "scs_outside_london_share", "site_posts", "high_seb_share",
+                                 "headcount", "headcount"],
+                      "group": ["seb:low", "grade:PS|london", "all", "site:aberdeen:SCS1",
+                                "grade:PS", "grade:PS|elsewhere", "all"],
+                      "mean": [3.0, 23.0, 0.41234, 1.0, 0.7, 4.0, 1000.0],
+                      "p10": [1.0, 18.0, 0.4, 0.0, 0.6, 3.0, 990.0],
+                      "p50": [3.0, 22.0, 0.41, 1.0, 0.7, 4.0, 1000.0],
+                      "p90": [6.0, 27.0, 0.42, 2.0, 0.8, 5.0, 1010.0]})
     c = control_metrics(m, DisclosureRule(threshold=5, rounding=5))
-    assert c.loc[0, "mean"] == "[c]" and c.loc[0, "p10"] == "[c]"
+    assert c.loc[0, "mean"] == SUPPRESSED and c.loc[0, "p10"] == SUPPRESSED
     assert c.loc[0, "p90"] == 5  # 6 rounds to 5
-    assert c.loc[1, "mean"] == 125
-    assert c.loc[2, "mean"] == pytest.approx(0.4123)
+    assert c.loc[1, "mean"] == 25
+    assert c.loc[2, "mean"] == pytest.approx(0.41234)
+    assert c.loc[3, "mean"] == SUPPRESSED and c.loc[3, "p10"] == 0
+    assert c.loc[4, "mean"] == SUPPRESSED  # a share of the 27 permanent secretaries
     d = pd.DataFrame({"lad_code": ["A", "B"], "headcount": [3.0, 400.0],
                       "high_seb_share": [0.9, 0.5]})
     cd = control_districts(d)
-    assert cd.loc[0, "headcount"] == "[c]" and cd.loc[0, "high_seb_share"] == "[c]"
+    assert cd.loc[0, "headcount"] == SUPPRESSED and cd.loc[0, "high_seb_share"] == SUPPRESSED
     assert cd.loc[1, "high_seb_share"] == 0.5
 
 
-def test_legend_classes_match_data():
-    values = pd.Series(np.arange(100, dtype=float))
-    c = classify(values, MapSpec(metric="headcount", k=5))
-    assert len(c.labels) == len(c.colours) == 5
-    assert c.bins[-1] == values.max()
-    for i, v in enumerate(values):
-        k = c.index[i]
-        lo = -np.inf if k == 0 else c.bins[k - 1]
-        assert lo < v <= c.bins[k] or (k == 0 and v <= c.bins[0])
+def test_classes_are_zero_centred_with_units_and_never_degenerate():
+    from placesim.maps import MapSpec, classify
+
+    v = pd.Series([-10130.0, -960.0, -40.0, 0.0, 0.0, 0.0, 10.0, 240.0, 4060.0, np.nan])
+    c = classify(v, MapSpec(metric="net_posts_gained"))
+    assert c.index[-1] == -1
+    zero = c.labels[c.index[3]]
+    assert zero == "No change or fewer than 5 posts"
+    assert all(c.index[i] < c.index[3] for i in range(3))  # losses below zero's class
+    assert all(c.index[i] > c.index[3] for i in range(6, 9))
+    assert all("posts" in lab for lab in c.labels)
+    assert len(set(c.labels)) == len(c.labels)
+    for lab in c.labels:  # no class from a number to itself
+        nums = re.findall(r"[\d,]+", lab)
+        assert len(nums) < 2 or nums[0] != nums[1], lab
+    s = classify(pd.Series(np.linspace(0.1, 0.7, 50)), MapSpec(metric="high_seb_share"))
+    assert len(s.labels) >= 3 and all("%" in lab for lab in s.labels)
+    for i, x in enumerate(np.linspace(0.1, 0.7, 50)):  # each value in its class's range
+        k = s.index[i]
+        lo = -np.inf if k == 0 else s.edges[k - 1]
+        hi = np.inf if k == len(s.edges) else s.edges[k]
+        assert lo <= x < hi
 
 
-def test_cli_run_then_brief(tmp_path):
-    env_cmd = [sys.executable, "-m", "placesim.cli"]
-    out = tmp_path / "run"
-    r = subprocess.run(env_cmd + ["run", str(ROOT / "scenarios" / "baseline.yaml"), "--mode",
-                                  "expected", "--out", str(out)], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    r = subprocess.run(env_cmd + ["map", str(out), "--metric", "coldspot", "--format", "svg",
-                                  "--out", str(tmp_path / "c.svg")], capture_output=True,
-                       text=True)
-    assert r.returncode == 0, r.stderr
+def test_palettes_are_colour_blind_safe_and_text_reads():
+    from placesim.present import PALETTES, contrast_ratio, luminance, text_colour
+
+    # PuOr: lightness runs one way on each side of the neutral middle (no red-green pair)
+    div = PALETTES["diverging"]
+    lum = [luminance(c) for c in div]
+    assert lum[0] < lum[1] < lum[2] < lum[3] and lum[3] > lum[4] > lum[5] > lum[6]
+    for c in div + PALETTES["viridis"]:
+        assert contrast_ratio(text_colour(c), c) >= 4.5
+    # legend text on the HTML legend's white ground, and map labels on their white halo
+    assert contrast_ratio((0, 0, 0), (255, 255, 255)) == pytest.approx(21)
 
 
-def test_ods_and_xlsx_hold_the_same_tables(run_dir, tmp_path):
-    from placesim.export import write_spreadsheet
-    from placesim.results import read_results
+def test_static_legend_is_not_clipped(runs, pkg):
+    import matplotlib
 
-    res = read_results(run_dir)
-    ods = write_spreadsheet(res, tmp_path / "r.ods")
-    xlsx = write_spreadsheet(res, tmp_path / "r.xlsx")
-    import zipfile
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
 
-    with zipfile.ZipFile(ods) as z:  # ODF packaging: mimetype first, stored
-        first = z.infolist()[0]
-        assert first.filename == "mimetype" and first.compress_type == zipfile.ZIP_STORED
-    a = pd.read_excel(ods, sheet_name=None, engine="odf")
-    b = pd.read_excel(xlsx, sheet_name=None)
-    assert list(a) == list(b) == ["Cover_sheet", "Notes", "Table_1", "Table_2"]
-    for name in a:
-        assert a[name].shape == b[name].shape, name
-        assert list(a[name].columns) == list(b[name].columns)
-        for col in a[name].columns:
-            x, y = a[name][col], b[name][col]
-            xn, yn = pd.to_numeric(x, errors="coerce"), pd.to_numeric(y, errors="coerce")
-            assert (xn.isna() == yn.isna()).all(), (name, col)
-            num = xn.notna()
-            assert np.allclose(xn[num], yn[num], rtol=1e-12), (name, col)
-            assert (x[~num].astype(str) == y[~num].astype(str)).all(), (name, col)
+    from placesim.maps import draw_map, map_view
+
+    view = map_view(read_results(runs["pfg"]), pkg, "net_posts_gained", None,
+                    compare=read_results(runs["baseline"]), compare_name="baseline",
+                    coldspots=True)
+    fig = plt.figure(figsize=(11.69, 8.27))
+    draw_map(fig, pkg, view, [0.01, 0.07, 0.56, 0.83], inset=[0.55, 0.5, 0.2, 0.38],
+             legend=[0.76, 0.08, 0.23, 0.8])
+    fig.canvas.draw()
+    page = fig.bbox
+    legend = fig.axes[-1].get_legend()
+    for t in [legend.get_title(), *legend.get_texts()]:
+        box = t.get_window_extent()
+        assert page.x0 <= box.x0 and box.x1 <= page.x1 and box.y0 >= page.y0, t.get_text()
+    plt.close(fig)
+
+
+def test_cli_summary_reads_as_figures(runs):
+    from placesim.cli import _summary_table
+
+    text = _summary_table(read_results(runs["pfg"]))
+    assert "£" in text and "e+" not in text and "nan" not in text
+    assert re.search(r"Roles moved out of London\s+22,000", text), text

@@ -91,3 +91,33 @@ def test_fixed_campus_gets_its_planned_size(pkg):
     assert per_place["E06000005"] >= 600 > small["E06000005"]
     with pytest.raises(InfeasiblePlan, match="fixed places need at least 5,000 posts"):
         allocate(plan(sites={**sites, "min_posts_fixed": 5000}), pkg)
+
+
+def test_the_choice_is_explained(pkg):
+    from placesim.planner import allocation_table, explain_choice, rationale
+
+    p = plan(sites={"k": 5, "fixed": ["darlington"], "min_ladder": ["EO", "G7", "SCS1"],
+                    "min_posts_per_grade": 5, "default_capacity": 3000})
+    ranking = score_districts(p, pkg)
+    alloc = allocate(p, pkg, ranking)
+    chosen = alloc["lad_code"].nunique()
+    text = explain_choice(p, pkg, ranking, alloc)
+    assert text.startswith(f"You asked for up to 5 places; {chosen} ")
+    assert "Fixed by the plan (always included): Darlington." in text
+    if chosen < 5:  # fewer than asked: why, in words
+        assert "room for all the posts" in text and "scores lower" in text
+    table = allocation_table(p, pkg, alloc)
+    assert table.loc[table["Place"] == "Darlington", "Fixed by the plan"].item() == "yes"
+    assert table["Total"].sum() == 940
+    md = rationale(p, ranking, alloc, pkg)
+    assert "| Social-mobility coldspot |" in md and "coldspot |" not in md.lower().replace(
+        "social-mobility coldspot |", "")
+    assert "Fixed by the plan: always included" in md
+    assert "Chosen mainly for" not in md and "ladder_completeness" not in md
+
+
+def test_a_misspelt_place_gets_a_suggestion(pkg):
+    from placesim.errors import PlacesimError
+
+    with pytest.raises(PlacesimError, match=r"did you mean 'E06000005 \(Darlington\)'"):
+        allocate(plan(sites={"k": 3, "fixed": ["Darlingtn"]}), pkg)

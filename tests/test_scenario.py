@@ -150,10 +150,11 @@ def test_origin_must_be_london_or_codes():
 
 def test_oversized_file_rejected(tmp_path):
     big = MINIMAL + "#" * MAX_BYTES
-    assert "larger than 256 KB" in _error(load_scenario_text, big, filename="big.yaml")
+    assert f"larger than {MAX_BYTES // 1024} KB" in _error(load_scenario_text, big,
+                                                           filename="big.yaml")
     f = tmp_path / "big.yaml"
     f.write_text(big)
-    assert _error(load_scenario, f).startswith(f"{f}: file: larger than 256 KB")
+    assert _error(load_scenario, f).startswith(f"{f}: file: larger than {MAX_BYTES // 1024} KB")
 
 
 # --- checks against the data package ------------------------------------------------------

@@ -1,0 +1,138 @@
+"""Quick edits to a scenario's main levers, as the app's sidebar offers them.
+
+The app (and anything else) describes an edit as :class:`LeverEdits` — plain values that
+also travel in a shareable URL — and :func:`apply_edits` turns it into a new, validated
+scenario: a London recruitment freeze, mentoring, short London postings, relocation
+support (each from the year after the start) and every relocation wave scaled by a
+percentage. Kept out of the app so the rule is tested and reused, and the app stays a view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import yaml
+
+#: ASSUMPTION (app default, range 0–1): the share of London recruitment a freeze blocks.
+FREEZE_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class LeverEdits:
+    """The app's lever edits; the default changes nothing.
+
+    Attributes
+    ----------
+    freeze : bool
+        Block half of London recruitment (:data:`FREEZE_SHARE`).
+    mentoring : bool
+        Mentoring for staff from lower socio-economic backgrounds.
+    postings : bool
+        Short London postings for staff based elsewhere.
+    support : bool
+        Financial support to relocate.
+    scale : int
+        Every relocation wave's size in per cent (100 keeps the scenario's numbers).
+    """
+
+    freeze: bool = False
+    mentoring: bool = False
+    postings: bool = False
+    support: bool = False
+    scale: int = 100
+
+    @property
+    def any(self) -> bool:
+        return self != LeverEdits()
+
+    def to_query(self) -> dict[str, str]:
+        """The edits that differ from the default, as URL query parameters."""
+        default = LeverEdits()
+        out = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if v != getattr(default, f.name):
+                out[f.name] = str(int(v)) if isinstance(v, bool) else str(v)
+        return out
+
+    @classmethod
+    def from_query(cls, params) -> LeverEdits:
+        """Edits from URL query parameters; values that do not parse are ignored.
+
+        Examples
+        --------
+        >>> LeverEdits.from_query({"mentoring": "1", "scale": "150", "freeze": "x"})
+        LeverEdits(freeze=False, mentoring=True, postings=False, support=False, scale=150)
+        """
+        kw = {}
+        for f in fields(cls):
+            raw = params.get(f.name)
+            if raw is None:
+                continue
+            raw = str(raw)
+            if f.type in ("bool", bool):
+                if raw in ("0", "1"):
+                    kw[f.name] = raw == "1"
+            elif raw.isdigit() and 0 <= int(raw) <= 200:
+                kw[f.name] = int(raw) // 10 * 10
+        return cls(**kw)
+
+
+def scale_waves(doc: dict, percent: float) -> dict:
+    """Scale every wave of a scenario document: counts rounded down, shares capped at 1."""
+    for w in doc.get("waves", []) or []:
+        if "count" in w:
+            w["count"] = int(w["count"] * percent / 100)
+        elif "share" in w:
+            w["share"] = min(1.0, w["share"] * percent / 100)
+    return doc
+
+
+def apply_edits(scenario, edits: LeverEdits, *, root: Path | None = None):
+    """The scenario with the edits applied (named ``<name>-edited``), or itself when there
+    are none.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    edits : LeverEdits
+    root : pathlib.Path, optional
+        Confine file references as :func:`placesim.load_scenario_text` does.
+
+    Returns
+    -------
+    Scenario
+    """
+    from .scenario import dump_scenario, load_scenario_text
+
+    if not edits.any:
+        return scenario
+    doc = yaml.safe_load(dump_scenario(scenario))
+    start = scenario.horizon.start_year + 1
+    levers = doc.setdefault("levers", {}) or {}
+    doc["levers"] = levers
+    if edits.freeze:
+        levers["london_recruitment_freeze"] = {"start_year": start,
+                                               "share_blocked": FREEZE_SHARE}
+    if edits.mentoring:
+        levers["mentoring"] = {"start_year": start}
+    if edits.postings:
+        levers["london_postings"] = {"start_year": start}
+    if edits.support:
+        levers["relocation_support"] = {"start_year": start}
+    if edits.scale != 100:
+        scale_waves(doc, edits.scale)
+    doc["name"] = f"{scenario.name}-edited"
+    return load_scenario_text(yaml.safe_dump(doc, sort_keys=False), filename="edited.yaml",
+                              root=root, base_dir=root)
+
+
+def describe(edits: LeverEdits) -> str:
+    """The edits in words (for captions)."""
+    words = {"freeze": "half of London recruitment frozen", "mentoring": "mentoring",
+             "postings": "short London postings", "support": "relocation support"}
+    parts = [w for k, w in words.items() if asdict(edits)[k]]
+    if edits.scale != 100:
+        parts.append(f"relocation waves at {edits.scale}%")
+    return ", ".join(parts)

@@ -1,0 +1,544 @@
+"""How figures are shown to people: labels, units, number formats, glossary and colours.
+
+One presentation layer for the app, the command line, the maps and the briefing pack, so a
+figure reads the same everywhere: whole people and posts ("22,000"), rounded money
+("£460m"), shares as per cent ("41.2%") and their differences in percentage points
+("+1.2 points"), never scientific notation or ``nan``. Unknown metrics (the engine may add
+some) get a label made from their name and a format guessed from it.
+
+Colour rules live here too: palettes safe for the common colour-vision deficiencies
+(Okabe–Ito for lines, viridis for sequential maps, ColorBrewer PuOr for differences) and a
+WCAG contrast check for text placed on a colour.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+NOT_AVAILABLE = "n/a"
+
+#: Units a measure can have. ``people`` and ``posts`` are counts (disclosure-controlled).
+UNITS = ("people", "posts", "share", "chance", "per_1000", "gbp", "grades", "number")
+COUNT_UNITS = frozenset({"people", "posts"})
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What a metric is called and how its values read.
+
+    Attributes
+    ----------
+    label : str
+        Plain words, sentence case, no unit.
+    unit : str
+        One of :data:`UNITS`.
+    description : str
+        One sentence a reader can act on (shown as help and in the glossary of a pack).
+    """
+
+    label: str
+    unit: str
+    description: str = ""
+
+    @property
+    def is_count(self) -> bool:
+        """Counts of people or posts (these are disclosure-controlled)."""
+        return self.unit in COUNT_UNITS
+
+    @property
+    def unit_words(self) -> str:
+        """The unit as a reader sees it in a column header or legend title."""
+        return {"people": "people", "posts": "posts", "share": "%", "chance": "%",
+                "per_1000": "per 1,000", "gbp": "£", "grades": "grades",
+                "number": ""}[self.unit]
+
+
+MEASURES: dict[str, Measure] = {
+    "roles_moved_out_of_london": Measure(
+        "Roles moved out of London", "posts",
+        "Posts moved from London districts to elsewhere since the start, cumulative."),
+    "scs_outside_london_share": Measure(
+        "Senior Civil Service posts outside London", "share",
+        "Share of Senior Civil Service (SCS) posts held outside London."),
+    "perm_secs_outside_london": Measure(
+        "Permanent secretaries outside London", "posts",
+        "Permanent secretary posts held outside London."),
+    "policy_roles_outside_london": Measure(
+        "Policy roles outside London", "posts", "Policy profession posts held outside London."),
+    "private_office_roles_outside_london": Measure(
+        "Private office roles outside London", "posts",
+        "Private office posts held outside London."),
+    "high_seb_share_london_scs": Measure(
+        "Senior civil servants in London from higher socio-economic backgrounds", "share",
+        "Share of SCS in London whose parents had professional or managerial jobs."),
+    "high_seb_share_non_london_scs": Measure(
+        "Senior civil servants outside London from higher socio-economic backgrounds", "share",
+        "Share of SCS outside London whose parents had professional or managerial jobs."),
+    "london_share_of_high_seb_g7_plus": Measure(
+        "London's share of higher-background staff at Grade 7 and above", "share",
+        "Of staff at Grade 7 and above from higher socio-economic backgrounds, the share "
+        "working in London."),
+    "progression_eo_to_g7": Measure(
+        "Chance an EO reaches Grade 7 (period measure)", "chance",
+        "Technical measure: the chance that an Executive Officer would reach Grade 7 if that "
+        "year's promotion and leaving rates held throughout their career."),
+    "progression_eo_to_director": Measure(
+        "Chance an EO reaches Director (period measure)", "chance",
+        "Technical measure: the chance that an Executive Officer would reach Director (SCS2) "
+        "if that year's promotion and leaving rates held throughout their career."),
+    "cohort_eo_to_g7": Measure(
+        "EOs reaching Grade 7, of 1,000", "per_1000",
+        "Of 1,000 Executive Officers in post in the first year, how many reach Grade 7 or "
+        "above by the end of the period."),
+    "cohort_eo_to_director": Measure(
+        "EOs reaching Director, of 1,000", "per_1000",
+        "Of 1,000 Executive Officers in post in the first year, how many reach Director "
+        "(SCS2) or above by the end of the period."),
+    "moves_to_london_for_promotion": Measure(
+        "Moves to London for promotion", "people",
+        "People who moved to a London post to be promoted, in the year."),
+    "moves_from_london_for_promotion": Measure(
+        "Moves out of London for promotion", "people",
+        "People who moved from London to a post elsewhere to be promoted, in the year."),
+    "leavers_caused_by_relocation": Measure(
+        "Leavers because their post moved", "people",
+        "People who left the Civil Service rather than move with their post, in the year."),
+    "incumbents_relocated": Measure(
+        "People who moved with their post", "people",
+        "People who moved with their post when it was relocated, in the year."),
+    "site_posts": Measure("Posts at the site", "posts", "Posts of a grade at a hub or campus."),
+    "site_ladder_completeness": Measure(
+        "Grades AO to Director present", "share",
+        "Share of the grades from AO to Director (SCS2) with at least one post at the site."),
+    "site_ladder_largest_gap": Measure(
+        "Longest run of missing grades", "grades",
+        "The longest run of consecutive grades with no post at the site."),
+    "coldspot_share_of_moved_roles": Measure(
+        "Moved roles that went to coldspots", "share",
+        "Share of the posts moved that went to social-mobility coldspots."),
+    "relocation_cost_gbp": Measure(
+        "Relocation cost", "gbp", "Relocation support paid to people moving with their post."),
+    "posts_awaiting_site_capacity": Measure(
+        "Posts waiting for desks", "posts",
+        "Posts due to move but waiting for space at a full site."),
+    "headcount": Measure("Headcount", "people", "People in post."),
+    "posts": Measure("Posts", "posts", "Posts, filled or waiting to be filled."),
+    "net_posts_gained": Measure(
+        "Net posts gained since the start", "posts",
+        "Posts in the district now minus posts at the start (negative: posts lost)."),
+    "headcount_change": Measure(
+        "Headcount change since the start", "people",
+        "People in post in the district now minus at the start."),
+    "scs_posts": Measure("Senior Civil Service posts", "posts", "SCS posts in the district."),
+    "high_seb_share": Measure(
+        "Staff from higher socio-economic backgrounds", "share",
+        "Share of staff whose parents had professional or managerial jobs."),
+    "coldspot": Measure("Social-mobility coldspot", "number",
+                        "Districts the Social Mobility Commission's index ranks least "
+                        "favourable."),
+    "ci1_zscore": Measure("Conditions of childhood (SMC index)", "number",
+                          "Social Mobility Commission index: standard deviations from the "
+                          "average district (negative: less favourable)."),
+    "ci2_zscore": Measure("Labour market outcomes (SMC index)", "number",
+                          "Social Mobility Commission index: standard deviations from the "
+                          "average district (negative: less favourable)."),
+    "ci3_zscore": Measure("Innovation and growth (SMC index)", "number",
+                          "Social Mobility Commission index: standard deviations from the "
+                          "average district (negative: less favourable)."),
+    "ci4_zscore": Measure("Promising prospects (SMC index)", "number",
+                          "Social Mobility Commission index: standard deviations from the "
+                          "average district (negative: less favourable)."),
+    "planned_posts": Measure("Posts placed by the location plan", "posts",
+                             "Posts the location plan places in the district."),
+}
+
+
+def measure(metric: str) -> Measure:
+    """The :class:`Measure` of a metric; unknown metrics get a label made from their name.
+
+    Examples
+    --------
+    >>> measure("headcount").unit
+    'people'
+    >>> measure("new_thing_share").label, measure("new_thing_share").unit
+    ('New thing share', 'share')
+    """
+    if metric in MEASURES:
+        return MEASURES[metric]
+    words = metric.replace("_", " ").strip()
+    unit = ("share" if metric.endswith(("_share", "_rate")) else
+            "gbp" if metric.endswith("_gbp") else
+            "chance" if metric.startswith("progression_") else
+            "per_1000" if metric.startswith("cohort_") else
+            "people" if metric.startswith(("moves_", "leavers_", "joiners_")) else
+            "posts" if metric.endswith(("_posts", "_roles")) else "number")
+    if unit == "gbp":
+        words = words.removesuffix(" gbp")
+    return Measure(words[:1].upper() + words[1:], unit)
+
+
+def metric_label(metric: str) -> str:
+    """Plain label of a metric."""
+    return measure(metric).label
+
+
+def label_with_unit(metric: str) -> str:
+    """Label with its unit in brackets, for column headers and legend titles."""
+    m = measure(metric)
+    return f"{m.label} ({m.unit_words})" if m.unit_words else m.label
+
+
+# --- groups -----------------------------------------------------------------------------------
+
+_PLACES = {"all": "All", "london": "London", "outside_london": "Outside London",
+           "coldspots": "Coldspots outside London", "elsewhere": "Elsewhere outside London",
+           "elsewhere_in_london": "London"}
+_SEB = {"high": "higher", "intermediate": "intermediate", "low": "lower"}
+
+
+def group_label(group: str, site_names: dict[str, str] | None = None) -> str:
+    """Plain label of a metric's group (``all``, ``london``, ``seb:low``, ``site:leeds``,
+    ``grade:EO|london``, ``london|seb:high``, ``site:leeds:EO`` …).
+
+    Examples
+    --------
+    >>> group_label("outside_london|seb:low")
+    'Outside London, lower socio-economic background'
+    >>> group_label("grade:G7|london")
+    'Grade 7, London'
+    """
+    parts = group.split("|")
+    out = []
+    for p in parts:
+        if p in _PLACES:
+            out.append(_PLACES[p])
+        elif p.startswith("seb:"):
+            out.append(f"{_SEB.get(p[4:], p[4:])} socio-economic background")
+        elif p.startswith("grade:"):
+            out.append(grade_label(p[6:]))
+        elif p.startswith("site:"):
+            bits = p.split(":")
+            name = (site_names or {}).get(bits[1], bits[1].replace("-", " ").title())
+            out.append(name + (f", {grade_label(bits[2])}" if len(bits) > 2 else ""))
+        else:
+            out.append(p.replace("_", " "))
+    text = ", ".join(out)
+    return text[:1].upper() + text[1:]
+
+
+GRADE_NAMES = {"AA": "Administrative Assistant", "AO": "Administrative Officer",
+               "EO": "Executive Officer", "HEO": "Higher Executive Officer",
+               "SEO": "Senior Executive Officer", "G7": "Grade 7", "G6": "Grade 6",
+               "SCS1": "Deputy Director (SCS1)", "SCS2": "Director (SCS2)",
+               "SCS3": "Director General (SCS3)", "PS": "Permanent Secretary"}
+
+
+def grade_label(grade: str) -> str:
+    """Short plain label of a grade: ``G7`` → ``Grade 7``; others keep their code."""
+    return {"G7": "Grade 7", "G6": "Grade 6", "SCS1": "Deputy Director",
+            "SCS2": "Director", "SCS3": "Director General",
+            "PS": "Permanent Secretary"}.get(grade, grade)
+
+
+# --- numbers ----------------------------------------------------------------------------------
+
+def _missing(v) -> bool:
+    return v is None or isinstance(v, str) or not math.isfinite(float(v))
+
+
+def fmt_number(v: float, digits: int = 3) -> str:
+    """A number to ``digits`` significant figures, with thousands separators, never in
+    scientific notation."""
+    if _missing(v):
+        return NOT_AVAILABLE
+    v = float(v)
+    if v == 0:
+        return "0"
+    mag = math.floor(math.log10(abs(v)))
+    decimals = max(0, digits - 1 - mag)
+    r = round(v, decimals)
+    if not decimals:
+        return f"{r:,.0f}"
+    return f"{r:,.{decimals}f}".rstrip("0").rstrip(".")
+
+
+def fmt_money(v: float) -> str:
+    """Rounded pounds: ``£460m``, ``£12.3m``, ``£850k``, ``£0``.
+
+    Examples
+    --------
+    >>> fmt_money(459_814_000)
+    '£460m'
+    """
+    if _missing(v):
+        return NOT_AVAILABLE
+    sign = "-" if v < 0 else ""
+    a = abs(float(v))
+    if a >= 1e9:
+        return f"{sign}£{fmt_number(a / 1e9)}bn"
+    if a >= 1e6:
+        return f"{sign}£{fmt_number(a / 1e6)}m"
+    if a >= 1e3:
+        return f"{sign}£{fmt_number(a / 1e3)}k"
+    return f"{sign}£{a:,.0f}"
+
+
+def fmt_percent(v: float) -> str:
+    """A share (0–1) as per cent, one decimal place, more only for very small shares.
+
+    Examples
+    --------
+    >>> fmt_percent(0.41234), fmt_percent(0.0002)
+    ('41.2%', '0.02%')
+    """
+    if _missing(v):
+        return NOT_AVAILABLE
+    pct = float(v) * 100
+    if pct == 0 or abs(pct) >= 0.1:
+        return f"{pct:.1f}%"
+    return f"{fmt_number(pct, 1)}%"
+
+
+def fmt_value(metric: str, v, *, unit: str | None = None) -> str:
+    """A metric's value as a reader sees it (``[c]`` passes through).
+
+    Examples
+    --------
+    >>> fmt_value("roles_moved_out_of_london", 21987.4)
+    '21,987'
+    >>> fmt_value("relocation_cost_gbp", 459814000.0)
+    '£460m'
+    >>> fmt_value("scs_outside_london_share", float("nan"))
+    'n/a'
+    """
+    if isinstance(v, str):
+        return v
+    unit = unit or measure(metric).unit
+    if _missing(v):
+        return NOT_AVAILABLE
+    if unit in COUNT_UNITS or unit == "grades":
+        return f"{round(float(v)):,.0f}"
+    if unit in ("share", "chance"):
+        return fmt_percent(v)
+    if unit == "gbp":
+        return fmt_money(v)
+    if unit == "per_1000":
+        return f"{float(v):,.0f}" if abs(v) >= 10 else fmt_number(v, 2)
+    return fmt_number(v)
+
+
+def fmt_diff(metric: str, v, *, unit: str | None = None) -> str:
+    """A difference of a metric (b minus a), signed; shares in percentage points.
+
+    Examples
+    --------
+    >>> fmt_diff("scs_outside_london_share", 0.0123)
+    '+1.2 points'
+    >>> fmt_diff("scs_outside_london_share", -0.000011)
+    'less than 0.1 points'
+    >>> fmt_diff("progression_eo_to_director", 0.00012)
+    '+0.01 points'
+    >>> fmt_diff("roles_moved_out_of_london", 22000)
+    '+22,000'
+    """
+    if isinstance(v, str):
+        return v
+    unit = unit or measure(metric).unit
+    if _missing(v):
+        return NOT_AVAILABLE
+    v = float(v)
+    if unit in ("share", "chance"):
+        pts = v * 100
+        decimals = 1 if unit == "share" else 2  # chances are small: hundredths of a point
+        if pts == 0:
+            return "no change"
+        if abs(pts) < 0.5 * 10 ** -decimals:
+            return f"less than {10 ** -decimals:g} points"
+        return f"{pts:+.{decimals}f} points"
+    body = fmt_value(metric, abs(v), unit=unit)
+    if body in ("0", "£0"):
+        return "no change"
+    return ("+" if v > 0 else "-") + body
+
+
+def fmt_range(metric: str, lo, hi, *, diff: bool = False) -> str:
+    """``lo to hi`` in the metric's format (a difference's when ``diff``)."""
+    f = fmt_diff if diff else fmt_value
+    a, b = f(metric, lo), f(metric, hi)
+    return NOT_AVAILABLE if NOT_AVAILABLE in (a, b) else f"{a} to {b}"
+
+
+def axis_format(metric: str) -> str:
+    """d3 format for a chart axis of the metric."""
+    unit = measure(metric).unit
+    return {"share": ".0%", "chance": ".1%", "gbp": "~s"}.get(unit, ",.0f")
+
+
+# --- headline figures -------------------------------------------------------------------------
+
+#: The headline figures of a run as (metric, group): one list for the CLI summary, the
+#: briefing pack and the app. Cohort measures appear when the engine provides them.
+HEADLINES: tuple[tuple[str, str], ...] = (
+    ("roles_moved_out_of_london", "all"),
+    ("scs_outside_london_share", "all"),
+    ("perm_secs_outside_london", "all"),
+    ("policy_roles_outside_london", "all"),
+    ("cohort_eo_to_g7", "outside_london"),
+    ("cohort_eo_to_g7", "london"),
+    ("cohort_eo_to_director", "outside_london"),
+    ("cohort_eo_to_director", "london"),
+    ("progression_eo_to_director", "london"),
+    ("progression_eo_to_director", "outside_london"),
+    ("progression_eo_to_g7", "outside_london"),
+    ("high_seb_share_london_scs", "all"),
+    ("high_seb_share_non_london_scs", "all"),
+    ("london_share_of_high_seb_g7_plus", "all"),
+    ("coldspot_share_of_moved_roles", "all"),
+    ("leavers_caused_by_relocation", "all"),
+    ("relocation_cost_gbp", "all"),
+)
+
+
+def headline_label(metric: str, group: str) -> str:
+    """A headline's label: the metric's, with its group unless that is ``all``."""
+    label = metric_label(metric)
+    return label if group == "all" else f"{label}: {group_label(group)}"
+
+
+def headlines_in(metrics) -> list[tuple[str, str]]:
+    """The headline (metric, group) pairs a metrics table holds; period progression is left
+    out when the cohort measure is there (it stays in the tables as a technical metric)."""
+    have = set(zip(metrics["metric"], metrics["group"], strict=True))
+    cohort = any(m.startswith("cohort_") for m, _ in have)
+    return [(m, g) for m, g in HEADLINES if (m, g) in have
+            and not (cohort and m.startswith("progression_"))]
+
+
+def progression_sentence(metrics, year: int) -> str | None:
+    """The progression gap in words: the cohort measure with the London/regions ratio when
+    the engine provides it, otherwise the period measure, explained.
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        ``year, metric, group, mean, …``.
+    year : int
+        For the period measure (the cohort measure covers the whole period).
+
+    Returns
+    -------
+    str or None
+    """
+    def value(metric, group, y=None):
+        m = metrics[(metrics["metric"] == metric) & (metrics["group"] == group)]
+        if y is not None:
+            m = m[m["year"] == y]
+        if m.empty:
+            return None
+        v = float(m.sort_values("year")["mean"].iloc[-1])
+        return v if math.isfinite(v) else None
+
+    first = int(metrics["year"].min())
+    last = int(metrics["year"].max())
+    out, lon = value("cohort_eo_to_g7", "outside_london"), value("cohort_eo_to_g7", "london")
+    if out is not None and lon is not None:
+        text = (f"Of 1,000 Executive Officers in post outside London in {first}, "
+                f"{out:,.0f} reach Grade 7 by {last} (London: {lon:,.0f})")
+        if lon > 0:
+            text += f"; regions/London ratio {out / lon:.2f}"
+        dout = value("cohort_eo_to_director", "outside_london")
+        dlon = value("cohort_eo_to_director", "london")
+        if dout is not None and dlon is not None:
+            text += (f". {fmt_value('cohort_eo_to_director', dout)} of 1,000 reach Director "
+                     f"(London: {fmt_value('cohort_eo_to_director', dlon)})")
+        return text + "."
+    out, lon = (value("progression_eo_to_director", "outside_london", year),
+                value("progression_eo_to_director", "london", year))
+    if out is None or lon is None:
+        return None
+    text = (f"At {year}'s promotion and leaving rates, an Executive Officer outside London "
+            f"has a {fmt_percent(out)} chance of eventually reaching Director, against "
+            f"{fmt_percent(lon)} in London")
+    if lon > 0:
+        text += f" (regions/London ratio {out / lon:.2f})"
+    return text + (". This is a period measure: it asks what would happen if that year's "
+                   "rates held for a whole career, not what happens to a group of people.")
+
+
+# --- glossary ---------------------------------------------------------------------------------
+
+GLOSSARY: dict[str, str] = {
+    "SCS": "Senior Civil Service: Deputy Director (SCS1), Director (SCS2), Director General "
+           "(SCS3) and Permanent Secretary.",
+    "Grade 7 and above": "Grade 7, Grade 6 and the Senior Civil Service.",
+    "EO": "Executive Officer, the usual entry grade for graduates and first-line managers.",
+    "Socio-economic background (SEB)": "Measured by the main earner's job when the person was "
+           "14. Higher: professional or managerial; intermediate: clerical, sales, service or "
+           "technical; lower: routine or semi-routine work.",
+    "Coldspot": "A district the Social Mobility Commission's State of the Nation index ranks "
+                "least favourable for social mobility.",
+    "Expected values": "The average outcome, worked out directly without random variation. "
+                       "Instant, but with no range.",
+    "Runs with random variation": "The model is run many times with chance events (who "
+                                  "leaves, who is promoted); the spread of the runs gives the "
+                                  "range.",
+    "Range (P10 to P90)": "Eight in ten runs fall within this range: 10% of runs are lower "
+                          "and 10% higher.",
+    "Points": "Percentage points: the difference between two percentages (40% to 42% is "
+              "+2 points).",
+    "Period chance": "The chance of reaching a grade if one year's promotion and leaving "
+                     "rates held for a whole career. A technical measure.",
+    "Of 1,000 EOs": "Follows the Executive Officers in post in the first year and counts "
+                    "how many reach the grade by the end of the period.",
+    "SMC index": "Social Mobility Commission local index, in standard deviations from the "
+                 "average district (a z-score): negative is less favourable.",
+    "[c]": "Confidential: a count under 5, or a share of fewer than 50 people, withheld to "
+           "protect individuals.",
+}
+
+
+# --- colour -----------------------------------------------------------------------------------
+
+RGB = tuple[int, int, int]
+
+#: Okabe–Ito: distinguishable with the common colour-vision deficiencies (lines, points).
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
+
+#: Map palettes: viridis and cividis (sequential), ColorBrewer PuOr (diverging, 7 classes:
+#: purple = fewer, orange = more). All readable with the common colour-vision deficiencies.
+PALETTES: dict[str, list[RGB]] = {
+    "viridis": [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)],
+    "cividis": [(0, 34, 78), (61, 78, 107), (124, 123, 120), (188, 175, 111), (253, 234, 69)],
+    "diverging": [(84, 39, 136), (153, 142, 195), (216, 218, 235), (247, 247, 247),
+                  (254, 224, 182), (241, 163, 64), (179, 88, 6)],
+}
+NO_DATA: RGB = (190, 190, 190)
+ARC_COLOUR: RGB = (0, 0, 0)
+SITE_COLOUR: RGB = (0, 0, 0)
+
+
+def hex_colour(c: RGB) -> str:
+    """``#rrggbb`` of an RGB triple."""
+    return "#{:02x}{:02x}{:02x}".format(*c)
+
+
+def luminance(c: RGB) -> float:
+    """WCAG 2 relative luminance of an sRGB colour (0 black … 1 white)."""
+    ch = np.asarray(c, float) / 255
+    lin = np.where(ch <= 0.03928, ch / 12.92, ((ch + 0.055) / 1.055) ** 2.4)
+    return float(0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2])
+
+
+def contrast_ratio(a: RGB, b: RGB) -> float:
+    """WCAG 2 contrast ratio of two colours (1 … 21; text needs 4.5, large text 3)."""
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def text_colour(fill: RGB) -> RGB:
+    """Black or white, whichever reads better on ``fill``."""
+    return (0, 0, 0) if contrast_ratio((0, 0, 0), fill) >= contrast_ratio(
+        (255, 255, 255), fill) else (255, 255, 255)

@@ -1,0 +1,216 @@
+"""The page: sidebar (scenario, upload, lever edits, results mode, comparison), the key
+figures, the tabs, and the URL that reopens the same view."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import placesim
+from placesim.errors import PlacesimError
+from placesim.present import fmt_range, fmt_value
+
+from .state import (
+    SCENARIOS,
+    best_results,
+    data_package,
+    expected_results,
+    is_banded,
+    load_choice,
+    package_for,
+    problems_markdown,
+    read_url,
+    run_pending,
+    scenario_files,
+    session_folder,
+    write_url,
+)
+from .tabs import charts_tab, compare_tab, downloads_tab, key_figures, map_tab, row_of
+
+EXPECTED = "Instant (expected values)"
+BANDS = "With uncertainty bands (P10 to P90)"
+VIEWS = ("Map", "Compare", "Charts", "Plan locations", "Downloads")
+#: Widgets inside tabs: Streamlit forgets a widget's value while it is not drawn, so these are
+#: carried over from run to run.
+REMEMBER = ("map_metric", "map_coldspots", "cmp_metric", "cmp_series", "prog_by", "plan_file",
+            "plan_posts", "plan_k")
+
+
+def upload_limit_mb() -> int:
+    """Streamlit's own upload limit (``server.maxUploadSize``, MB), which the scenario
+    loader's check matches (:data:`placesim.scenario.MAX_BYTES`)."""
+    from streamlit import config
+
+    return int(config.get_option("server.maxUploadSize"))
+
+
+def uploaded_scenario():
+    """The uploaded scenario, or None; problems are reported in the page as the CLI reports
+    them (``file:line: field: message``). Uploads are read with the safe YAML loader, kept
+    only in this session's temporary folder, and their ``extends:``, ``data:`` and coldspot
+    files are confined to the shipped scenarios and data.
+    """
+    from placesim.errors import Problem, ScenarioError
+    from placesim.scenario import MAX_BYTES, check_against_data
+
+    limit = upload_limit_mb()
+    up = st.sidebar.file_uploader(
+        f"Or upload a scenario file (YAML, up to {limit} MB)", type=["yaml", "yml"],
+        key="upload", max_upload_size=limit,
+        help="The file is checked as `placesim validate` checks it. It may extend a shipped "
+             "scenario (for example `extends: pfg-2027.yaml`) but cannot read other files.")
+    if up is None:
+        return None, None
+    data = up.getvalue()
+    try:
+        if len(data) > MAX_BYTES:
+            raise ScenarioError([Problem(up.name, None, "file",
+                                         f"larger than {MAX_BYTES // 1024} KB")])
+        (session_folder() / "upload.yaml").write_bytes(data)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ScenarioError([Problem(up.name, None, "file",
+                                         f"not UTF-8 text ({e.reason})")]) from None
+        s = placesim.load_scenario_text(text, filename=up.name, root=SCENARIOS,
+                                        base_dir=SCENARIOS)
+        check_against_data(s, package_for(s))
+        return s, None
+    except PlacesimError as e:
+        return None, problems_markdown(f"**{up.name} cannot be used.** Fix these problems and "
+                                       "upload it again:", e)
+
+
+def lever_edits(s):
+    """Sidebar controls for the main levers; returns the edited scenario and the edits."""
+    from placesim.edits import LeverEdits, apply_edits
+
+    with st.sidebar.expander("Change the levers", expanded=LeverEdits.from_query(
+            st.query_params).any):
+        edits = LeverEdits(
+            freeze=st.checkbox("Freeze half of London recruitment", key="freeze"),
+            mentoring=st.checkbox("Mentoring for staff from lower socio-economic backgrounds",
+                                  key="mentoring"),
+            postings=st.checkbox("Short London postings for staff based elsewhere",
+                                 key="postings"),
+            support=st.checkbox("Financial support to relocate", key="support"),
+            scale=st.slider("Scale every relocation wave (%)", 0, 200, step=10, key="scale",
+                            help="100% keeps the scenario's numbers of posts."))
+    return apply_edits(s, edits, root=SCENARIOS), edits
+
+
+def remember_widgets() -> None:
+    for k in list(st.session_state.keys()):
+        if k in REMEMBER or str(k).startswith("plan_w_"):
+            st.session_state[k] = st.session_state[k]
+
+
+def main() -> None:
+    from placesim.maps import ATTRIBUTE_METRICS, RESULT_METRICS
+
+    st.set_page_config(page_title="placesim: Places for Growth planner", layout="wide")
+    files = scenario_files()
+    read_url(files, VIEWS, RESULT_METRICS + ATTRIBUTE_METRICS)
+    remember_widgets()
+    st.session_state.setdefault("scale", 100)
+    st.title("placesim: Places for Growth scenarios")
+    st.caption("Where Civil Service posts go, whether places have a full career ladder, and "
+               "what happens to progression and to London's concentration of staff from "
+               "higher socio-economic backgrounds. Works offline.")
+    slot = st.empty()  # upload problems, progress of the replications
+    st.sidebar.header("Scenario")
+    uploaded, problems = uploaded_scenario()
+    st.session_state.setdefault("scenario", "pfg-2027.yaml" if "pfg-2027.yaml" in files
+                                else files[0])
+    choice = st.sidebar.selectbox("Choose a scenario", files, key="scenario",
+                                  disabled=uploaded is not None,
+                                  help="Shipped scenarios in the scenarios folder.")
+    try:
+        s, edits = lever_edits(uploaded or load_choice(choice))
+    except PlacesimError as e:
+        st.error(problems_markdown("**The scenario cannot be used:**", e))
+        st.stop()
+    if problems:
+        st.error(problems + f"\n\nShowing **{s.name}** instead.")
+    mode_label = st.sidebar.radio("Results", [EXPECTED, BANDS], key="mode",
+                                  help="Expected values are instant. Bands come from many "
+                                       "runs with random variation and take longer.")
+    reps = int(st.sidebar.number_input("Runs for the bands", 2, 200, 10, key="reps",
+                                       help="More runs give steadier bands and take longer "
+                                            "(about a second each)."))
+    st.session_state.setdefault("compare", "baseline.yaml" if "baseline.yaml" in files
+                                else "(none)")
+    compare_to = st.sidebar.selectbox("Compare with", ["(none)"] + files, key="compare")
+    bands = mode_label == BANDS
+    pending: list = []
+    try:
+        res = best_results(s, bands, reps, pending)
+    except PlacesimError as e:
+        st.error(problems_markdown("**The scenario could not be run:**", e))
+        st.stop()
+    if pending:
+        st.info(f"Showing expected values now. The uncertainty bands ({reps} runs) are being "
+                "worked out and will appear when ready.")
+    years = sorted(int(y) for y in res.metrics["year"].unique())
+    wanted = st.session_state.pop("_url_year", None)
+    if wanted in years:
+        st.session_state["year"] = wanted
+    if st.session_state.get("year") not in years:
+        st.session_state["year"] = years[-1]
+    year = st.slider("Year", years[0], years[-1], key="year",
+                     help="Every year is already worked out: moving the slider is instant.")
+    st.subheader(s.title or s.name)
+    if s.question:
+        st.write(s.question)
+    from placesim.edits import describe
+
+    st.caption(f"Scenario {s.name}" + (f" ({describe(edits)})" if edits.any else "")
+               + (f"; {res.manifest.get('replications')} runs with random variation"
+                  if is_banded(res) else "; expected values"))
+    st.markdown(f"**In {year}**" + ("" if is_banded(res) else " (expected values)"))
+    cols = st.columns(4)
+    for col, (label, metric, group) in zip(cols, key_figures(res.metrics), strict=True):
+        r = row_of(res, metric, group, year)
+        if r is not None:
+            col.metric(label, fmt_value(metric, r["mean"]),
+                       help=("Range (P10 to P90): " + fmt_range(metric, r["p10"], r["p90"]))
+                       if is_banded(res) else "Expected value (no range).")
+    pkg = package_for(s)
+    st.session_state.setdefault("view", VIEWS[0])
+    tabs = st.tabs(list(VIEWS), key="view", on_change="rerun")
+    view = dict(zip(VIEWS, tabs, strict=True))
+    other = other_s = None
+    if compare_to != "(none)":
+        other_s = load_choice(compare_to)
+    with view["Map"]:
+        if view["Map"].open:
+            map_tab(pkg, s, res, year)
+    with view["Compare"]:
+        if view["Compare"].open:
+            if other_s is not None:
+                other = best_results(other_s, bands, reps, pending)
+                res_c = res
+                if is_banded(res) != is_banded(other):  # compare like with like
+                    res_c, other = expected_results(s), expected_results(other_s)
+            compare_tab(pkg, s, res if other is None else res_c, other, compare_to, year)
+    with view["Charts"]:
+        if view["Charts"].open:
+            charts_tab(pkg, res, year)
+    with view["Plan locations"]:
+        if view["Plan locations"].open:
+            from .planner_tab import plan_tab
+
+            plan_tab(data_package(), year)
+    with view["Downloads"]:
+        if view["Downloads"].open:
+            res_d = res
+            if other_s is not None:
+                other = best_results(other_s, bands, reps, pending)
+                if is_banded(res) != is_banded(other):
+                    res_d, other = expected_results(s), expected_results(other_s)
+            downloads_tab(pkg, s, res_d, year, other=other, other_scenario=other_s)
+    write_url({"scenario": None if uploaded else choice,
+               "compare": "none" if compare_to == "(none)" else compare_to,
+               "year": year, "tab": st.session_state.get("view"),
+               "map": st.session_state.get("map_metric"), **edits.to_query()})
+    if pending:
+        run_pending(pending, reps, slot)

@@ -1,0 +1,222 @@
+"""What the app keeps between reruns: results, maps and plans by key, the data packages,
+each session's temporary folder, and the link between the page and its URL.
+
+Results are kept by scenario hash, seed, mode and replications, so moving the year slider or
+switching tabs never re-runs a simulation. Every answer comes first from the expected-value
+mode; bands (replications) are queued and run after the page has shown the expected values.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+
+import streamlit as st
+
+import placesim
+from placesim.errors import PlacesimError
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+PLANS = SCENARIOS / "plans"
+
+
+class Store:
+    """A small thread-safe LRU of computed things (results, maps, plans)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.items: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        return None
+
+    def put(self, key, value):
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return value
+
+    def memo(self, key, fn: Callable):
+        value = self.get(key)
+        return self.put(key, fn()) if value is None else value
+
+
+@st.cache_resource(show_spinner=False)
+def stores() -> dict[str, Store]:
+    return {"results": Store(32), "maps": Store(8), "plans": Store(16)}
+
+
+# --- the data package and the app's temporary folder -------------------------------------------
+
+def data_option() -> str | None:
+    """A data package given to the app (``placesim app --data DIR`` passes ``-- --data DIR``
+    to the script; ``PLACESIM_DATA`` works too). Read where it is: never copied."""
+    argv = sys.argv
+    if "--data" in argv and argv.index("--data") + 1 < len(argv):
+        return argv[argv.index("--data") + 1]
+    return os.environ.get("PLACESIM_DATA") or None
+
+
+@st.cache_resource(show_spinner=False)
+def data_package(path: str | None = None):
+    return placesim.load_data_package(path or data_option())
+
+
+def package_for(s):
+    """The data package a scenario names (confined to the shipped data by the loader)."""
+    from placesim.scenario import SHIPPED_DATA, resolve_data_path
+
+    p = resolve_data_path(s)
+    return data_package(None if p is None or p == SHIPPED_DATA.resolve() else str(p))
+
+
+@st.cache_resource(show_spinner=False)
+def app_folder() -> Path:
+    """This app process's private temporary folder (mode 0700, one per user and process),
+    removed when the app stops. Uploaded files are kept only here."""
+    folder = Path(tempfile.mkdtemp(prefix=f"placesim-app-{os.getuid()}-{os.getpid()}-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+def session_folder() -> Path:
+    """A folder for this browser session's uploads inside :func:`app_folder`."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    sid = ctx.session_id if ctx is not None else "session"
+    folder = app_folder() / "".join(c for c in sid if c.isalnum() or c == "-")
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
+
+
+# --- results ------------------------------------------------------------------------------------
+
+def result_key(s, mode: str, reps: int) -> tuple:
+    return (s.hash(), s.seed, mode, reps if mode == "stochastic" else 1)
+
+
+def result_key_of(res) -> tuple:
+    m = res.manifest
+    return (m.get("scenario_hash"), m.get("seed"), m.get("mode"), m.get("replications"))
+
+
+def run_scenario(s, mode: str, reps: int, progress=None):
+    res = placesim.simulate(s, package_for(s), replications=reps, seed=s.seed, mode=mode,
+                            progress=progress)
+    res.manifest["title"] = s.title or ""
+    return stores()["results"].put(result_key(s, mode, reps), res)
+
+
+def expected_results(s):
+    res = stores()["results"].get(result_key(s, "expected", 1))
+    if res is None:
+        with st.spinner(f"Working out {s.name} (expected values)…"):
+            res = run_scenario(s, "expected", 1)
+    return res
+
+
+def best_results(s, bands: bool, reps: int, pending: list):
+    """Banded results if they are ready; otherwise expected values now, bands queued."""
+    if bands:
+        res = stores()["results"].get(result_key(s, "stochastic", reps))
+        if res is not None:
+            return res
+        if all(p.hash() != s.hash() for p in pending):
+            pending.append(s)
+    return expected_results(s)
+
+
+def is_banded(res) -> bool:
+    return res.manifest.get("mode") == "stochastic"
+
+
+def run_pending(pending: list, reps: int, slot) -> None:
+    """Run the queued replications with a progress bar, then redraw the page with bands."""
+    tried = st.session_state.setdefault("_bands_tried", set())
+    todo = [s for s in pending if result_key(s, "stochastic", reps) not in tried]
+    for s in todo:
+        bar = slot.progress(0.0, text=f"Working out uncertainty bands for {s.name}: "
+                                      f"0 of {reps} runs")
+
+        def tick(done, total, bar=bar, name=s.name):
+            bar.progress(done / total, text=f"Working out uncertainty bands for {name}: "
+                                            f"{done} of {total} runs")
+
+        tried.add(result_key(s, "stochastic", reps))
+        try:
+            run_scenario(s, "stochastic", reps, progress=tick)
+        except PlacesimError as e:
+            slot.error(f"The runs for {s.name} failed: {e}")
+            return
+    if todo:
+        slot.empty()
+        st.rerun()
+
+
+# --- scenarios ----------------------------------------------------------------------------------
+
+def scenario_files() -> list[str]:
+    return sorted(p.name for p in SCENARIOS.glob("*.yaml"))
+
+
+def load_choice(name: str):
+    return placesim.load_scenario(SCENARIOS / name, root=SCENARIOS)
+
+
+def problems_markdown(intro: str, err: Exception) -> str:
+    lines = [str(line).replace("`", "'") for line in str(err).splitlines() if str(line).strip()]
+    return intro + "\n\n" + "\n".join(f"- `{line}`" for line in lines)
+
+
+# --- the URL ------------------------------------------------------------------------------------
+
+#: Query parameters and the widget state they restore. Lever edits are added by
+#: :class:`placesim.edits.LeverEdits`; a department parameter can join here.
+URL_STATE = {"scenario": "scenario", "compare": "compare", "year": "year", "tab": "view",
+             "map": "map_metric"}
+
+
+def read_url(files: list[str], views: tuple[str, ...], metrics) -> None:
+    """On a session's first run, restore the view a shared link describes."""
+    if st.session_state.get("_url_read"):
+        return
+    st.session_state["_url_read"] = True
+    from placesim.edits import LeverEdits
+
+    q = st.query_params
+    if q.get("scenario") in files:
+        st.session_state["scenario"] = q["scenario"]
+    if q.get("compare") in files or q.get("compare") == "none":
+        st.session_state["compare"] = "(none)" if q["compare"] == "none" else q["compare"]
+    if q.get("tab") in views:
+        st.session_state["view"] = q["tab"]
+    if q.get("map") in metrics:
+        st.session_state["map_metric"] = q["map"]
+    if str(q.get("year", "")).isdigit():
+        st.session_state["_url_year"] = int(q["year"])
+    edits = LeverEdits.from_query(q)
+    for k, v in edits.__dict__.items():
+        st.session_state[k] = v
+
+
+def write_url(values: dict[str, str | None]) -> None:
+    """Keep the URL describing the current view (only what differs is written)."""
+    want = {k: str(v) for k, v in values.items() if v is not None and v != ""}
+    if dict(st.query_params) != want:
+        st.query_params.from_dict(want)

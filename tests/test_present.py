@@ -1,0 +1,121 @@
+"""The presentation layer: figures people can read (never scientific notation or nan), plain
+labels for every metric (unknown ones too), the cohort measure when the engine gives it,
+lever edits and their URL form."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from placesim.present import (
+    HEADLINES,
+    MEASURES,
+    fmt_diff,
+    fmt_money,
+    fmt_value,
+    group_label,
+    headline_label,
+    headlines_in,
+    measure,
+    progression_sentence,
+)
+
+FLOATS = st.floats(allow_nan=True, allow_infinity=True, width=64)
+
+
+@given(st.sampled_from(sorted(MEASURES)), FLOATS)
+def test_values_never_read_as_code(metric, v):
+    for text in (fmt_value(metric, v), fmt_diff(metric, v)):
+        low = text.lower()
+        assert "nan" not in low.replace("n/a", "") and "inf" not in low
+        assert "e+" not in low and "e-" not in low, text
+
+
+@pytest.mark.parametrize("metric, value, shown", [
+    ("relocation_cost_gbp", 459_814_000, "£460m"),
+    ("relocation_cost_gbp", 12_340_000, "£12.3m"),
+    ("relocation_cost_gbp", 850_000, "£850k"),
+    ("roles_moved_out_of_london", 21_987.4, "21,987"),
+    ("perm_secs_outside_london", 2.0, "2"),
+    ("scs_outside_london_share", 0.41234, "41.2%"),
+    ("progression_eo_to_director", 0.0002, "0.02%"),
+    ("cohort_eo_to_g7", 187.4, "187"),
+    ("scs_outside_london_share", float("nan"), "n/a"),
+])
+def test_formats(metric, value, shown):
+    assert fmt_value(metric, value) == shown
+
+
+def test_differences_of_shares_are_points():
+    assert fmt_diff("scs_outside_london_share", 0.083) == "+8.3 points"
+    assert fmt_diff("london_share_of_high_seb_g7_plus", -0.0011) == "-0.1 points"
+    assert fmt_diff("high_seb_share", -0.000011) == "less than 0.1 points"
+    assert fmt_diff("roles_moved_out_of_london", 22_000) == "+22,000"
+    assert fmt_diff("relocation_cost_gbp", -2_500_000) == "-£2.5m"
+    assert fmt_diff("roles_moved_out_of_london", 0) == "no change"
+    assert math.isclose(float(fmt_money(1e9).strip("£bn")), 1.0)
+
+
+def test_unknown_metrics_are_labelled_gracefully():
+    m = measure("moves_from_london_for_promotion")
+    assert m.label == "Moves out of London for promotion" and m.is_count
+    new = measure("something_new_share")
+    assert new.label == "Something new share" and new.unit == "share"
+    assert fmt_value("something_new_share", 0.5) == "50.0%"
+    assert measure("mystery_count").label == "Mystery count"
+    assert group_label("outside_london|seb:low") == \
+        "Outside London, lower socio-economic background"
+    assert group_label("site:leeds:G7", {"leeds": "Leeds"}) == "Leeds, Grade 7"
+    assert headline_label("cohort_eo_to_g7", "london") == "EOs reaching Grade 7, of 1,000: London"
+
+
+def _metrics(cohort: bool) -> pd.DataFrame:
+    rows = []
+    for year in (2024, 2033):
+        rows += [(year, "progression_eo_to_director", "london", 0.002),
+                 (year, "progression_eo_to_director", "outside_london", 0.0002),
+                 (year, "roles_moved_out_of_london", "all", 22000.0)]
+        if cohort:
+            rows += [(year, "cohort_eo_to_g7", "london", 240.0),
+                     (year, "cohort_eo_to_g7", "outside_london", 180.0),
+                     (year, "cohort_eo_to_director", "london", 9.0),
+                     (year, "cohort_eo_to_director", "outside_london", 3.2)]
+    return pd.DataFrame(rows, columns=["year", "metric", "group", "mean"]).assign(
+        p10=lambda d: d["mean"], p90=lambda d: d["mean"])
+
+
+def test_cohort_measure_leads_when_the_engine_gives_it():
+    with_cohort = _metrics(cohort=True)
+    text = progression_sentence(with_cohort, 2033)
+    assert text.startswith("Of 1,000 Executive Officers in post outside London in 2024, 180 "
+                           "reach Grade 7 by 2033 (London: 240); regions/London ratio 0.75")
+    assert "3.2 of 1,000 reach Director (London: 9)" in text
+    shown = headlines_in(with_cohort)
+    assert ("cohort_eo_to_g7", "outside_london") in shown
+    assert not any(m.startswith("progression_") for m, _ in shown)  # a technical metric now
+    # without it, the period measure, explained
+    text = progression_sentence(_metrics(cohort=False), 2033)
+    assert "0.02% chance" in text and "period measure" in text and "ratio 0.10" in text
+    assert ("progression_eo_to_director", "london") in headlines_in(_metrics(cohort=False))
+    assert len(set(HEADLINES)) == len(HEADLINES)
+
+
+def test_lever_edits_travel_in_the_url():
+    from placesim import load_scenario
+    from placesim.edits import LeverEdits, apply_edits, describe
+
+    e = LeverEdits(mentoring=True, scale=50)
+    assert e.to_query() == {"mentoring": "1", "scale": "50"}
+    assert LeverEdits.from_query(e.to_query()) == e
+    assert LeverEdits.from_query({"scale": "999", "freeze": "yes"}) == LeverEdits()
+    s = load_scenario("scenarios/pfg-2027.yaml")
+    assert apply_edits(s, LeverEdits()) is s
+    edited = apply_edits(s, e)
+    assert edited.name == "pfg-2027-edited" and edited.levers.mentoring is not None
+    assert sum(w.count or 0 for w in edited.waves) == sum(
+        int((w.count or 0) * 0.5) for w in s.waves)
+    assert describe(e) == "mentoring, relocation waves at 50%"
