@@ -1019,7 +1019,9 @@ def dump_scenario(scenario: Scenario) -> str:
     """The resolved scenario as YAML text.
 
     ``extends`` is dropped (it is already merged in) and defaults are left out, so
-    ``load_scenario_text(dump_scenario(s)) == s``.
+    ``load_scenario_text(dump_scenario(s)) == s`` for every scenario: text is written as
+    UTF-8, except when it holds U+0085 (NEL), which YAML reads back as a line break; then
+    every non-ASCII character is written as an escape.
 
     Parameters
     ----------
@@ -1031,4 +1033,7 @@ def dump_scenario(scenario: Scenario) -> str:
     """
     doc = scenario.model_dump(mode="json", exclude={"extends"}, exclude_defaults=True)
     doc = {"name": scenario.name, **doc}
-    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    if "\x85" in text:
+        text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=False)
+    return text

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from placesim.errors import ScenarioError
@@ -414,9 +414,26 @@ def _scenarios(draw):
     return Scenario.model_validate(doc)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def _with_text(question: str) -> Scenario:
+    return Scenario.model_validate({**load_scenario_text(MINIMAL).model_dump(mode="json"),
+                                    "question": question})
+
+
 @given(_scenarios())
+@example(_with_text("a\x85b"))  # NEL: YAML reads it as a line break unless escaped
+@example(_with_text("Darlington \u2014 Economic Campus \U0001f3d7\u2028\r\n\t end "))
 def test_load_dump_roundtrip(s):
     again = load_scenario_text(dump_scenario(s))
     assert again == s
     assert again.hash() == s.hash()
+
+
+@pytest.mark.parametrize("char", [chr(c) for c in [*range(0x80, 0xA0), 0x2028, 0x2029, 0xFEFF]])
+def test_line_breaks_and_c1_controls_survive_a_round_trip(char):
+    """YAML reads U+0085, U+2028 and U+2029 as line breaks; each alone in otherwise plain text."""
+    s = _with_text(f"before{char}after")
+    assert load_scenario_text(dump_scenario(s)) == s
+
+
+def test_readable_text_stays_readable():
+    assert "question: Darlington — campus" in dump_scenario(_with_text("Darlington — campus"))
