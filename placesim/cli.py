@@ -218,14 +218,27 @@ def cmd_plan(args) -> int:
     return 0
 
 
+LOCAL_ONLY = "127.0.0.1"
+"""Where ``placesim app`` listens by default: this computer only."""
+
+
 def cmd_app(args) -> int:
     import subprocess
 
     app = Path(__file__).resolve().parent.parent / "streamlit_app.py"
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
-           "--browser.gatherUsageStats", "false", "--server.port", str(args.port)]
-    print(f"placesim app on http://localhost:{args.port}  (Ctrl-C to stop)")
-    return subprocess.call(cmd)
+           "--browser.gatherUsageStats", "false", "--server.address", args.host,
+           "--server.port", str(args.port)]
+    if args.host == LOCAL_ONLY:
+        print(f"placesim app on http://localhost:{args.port}  (this computer only; Ctrl-C to "
+              "stop)", flush=True)
+    else:
+        print(f"placesim app listening on {args.host}, port {args.port}: anyone who can reach "
+              "this machine can use it and the data it loads; put it behind your sign-in "
+              "(README, 'Serving a team')  (Ctrl-C to stop)", flush=True)
+    # from the project folder, so its .streamlit/config.toml (upload limit, offline settings)
+    # applies wherever the command is typed
+    return subprocess.call(cmd, cwd=app.parent)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -313,6 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_plan)
 
     s = sub.add_parser("app", help="start the browser app")
+    s.add_argument("--host", default=LOCAL_ONLY,
+                   help="address to listen on (default 127.0.0.1: this computer only; "
+                   "0.0.0.0: every network interface, to serve a team behind a sign-in proxy)")
     s.add_argument("--port", type=int, default=8501)
     s.set_defaults(func=cmd_app)
     return p
