@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -101,23 +100,31 @@ def serial(work) -> Path:
     return out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _scheduler_address(info: Path) -> str | None:
+    try:
+        return json.loads(info.read_text())["address"]
+    except (OSError, ValueError, KeyError):  # not written yet, or half-written
+        return None
 
 
 class DaskProcesses:
-    """A real ``dask scheduler`` and ``dask worker`` subprocesses on 127.0.0.1."""
+    """A real ``dask scheduler`` and ``dask worker`` subprocesses on 127.0.0.1.
+
+    The scheduler takes a port the kernel gives it (``--port 0``) and writes its address to a
+    scheduler file: no port is chosen beforehand that another program could take first."""
 
     def __init__(self, folder: Path):
         self.folder = folder
-        self.port = _free_port()
-        self.address = f"tcp://127.0.0.1:{self.port}"
         self.workers: dict[str, subprocess.Popen] = {}
+        info = folder / "scheduler.json"
         self.scheduler = self._spawn("scheduler", [
-            "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(self.port),
-            "--no-dashboard", "--idle-timeout", "300s"])
+            "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
+            "--scheduler-file", str(info), "--no-dashboard", "--idle-timeout", "300s"])
+        _wait_for(lambda: _scheduler_address(info) or self.scheduler.poll() is not None,
+                  timeout=90, what="the scheduler")
+        assert self.scheduler.poll() is None, (folder / "scheduler.log").read_text()
+        self.address = _scheduler_address(info)
+        assert self.address.startswith("tcp://127.0.0.1:"), self.address
         self.n = 0
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:

@@ -31,24 +31,39 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server():
-    port = _free_port()
+def _start(port: int) -> subprocess.Popen | None:
+    """Streamlit on ``port``, once it answers; None if it stopped (another program took the
+    port between _free_port() and now). Answers count only while our server is alive."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
          "--server.headless", "true", "--server.port", str(port), "--server.address",
          "127.0.0.1", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(120):
+        try:
+            ok = urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",
+                                        timeout=1).read() == b"ok"
+        except OSError:
+            ok = False
+        if proc.poll() is not None:
+            return None
+        if ok:
+            return proc
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGTERM)
+    raise RuntimeError("streamlit did not start")
+
+
+@pytest.fixture(scope="module")
+def server():
+    for _ in range(5):
+        port = _free_port()
+        if proc := _start(port):
+            break
+    else:
+        raise RuntimeError("streamlit stopped at start five times (ports taken?)")
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(120):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            raise RuntimeError("streamlit did not start")
         yield url
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
