@@ -319,8 +319,8 @@ def headline_comparison(a, b, year: int, a_name: str, b_name: str) -> pd.DataFra
         if is_banded(a) and is_banded(b):
             row.update({f"{a_name} (P10 to P90)": band(ra, fmt, a),
                         f"{b_name} (P10 to P90)": band(rb, fmt, b),
-                        "Difference (range)": f"{fmt_diff(d['diff_low'], fmt)} to "
-                                              f"{fmt_diff(d['diff_high'], fmt)}"})
+                        "Difference (range)": f"{fmt_diff(d['diff_p10'], fmt)} to "
+                                              f"{fmt_diff(d['diff_p90'], fmt)}"})
         rows.append(row)
     return pd.DataFrame(rows)
 

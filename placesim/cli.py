@@ -147,7 +147,8 @@ def cmd_compare(args) -> int:
     from .results import read_results
 
     a, b = read_results(Path(args.dir_a)), read_results(Path(args.dir_b))
-    print(format_comparison(compare_results(a, b), year=args.year))
+    print(format_comparison(compare_results(a, b, allow_mixed=args.allow_mixed),
+                            year=args.year))
     return 0
 
 
@@ -280,6 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("dir_a")
     s.add_argument("dir_b")
     s.add_argument("--year", type=int)
+    s.add_argument("--allow-mixed", action="store_true",
+                   help="compare an expected-mode run with a stochastic one")
     s.set_defaults(func=cmd_compare)
 
     s = sub.add_parser("batch", help="run many scenarios and sweeps, locally or on Dask",

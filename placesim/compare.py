@@ -1,20 +1,48 @@
-"""Differences between two scenarios' results, with intervals.
+"""Differences between two scenarios' results, with intervals that say what they are.
 
-Scenarios run with the same seed share their random numbers (common random numbers), so the
-difference of the means is a sharper estimate than either run alone. Without the per-
-replication values in a results folder, the interval shown for a difference is the
-conservative range ``[p10_a - p90_b, p90_a - p10_b]``.
+Two stochastic runs with the same seed draw the same random numbers for everything their
+scenarios share (common random numbers, see ``docs/architecture.md``), so replication *r* of
+one is the counterpart of replication *r* of the other: the difference ``b_r - a_r`` is the
+policy's effect in one possible world, with most of the noise cancelled. Its P10/P50/P90 over
+replications is the **paired** interval.
+
+Runs with different seeds (or different data) are independent: the difference of two
+independent draws ``b_i - a_j`` has the **unpaired** interval, which is wider. An expected-mode
+run has no spread at all; comparing it with a stochastic run mixes a mean with a distribution,
+so it is refused unless asked for.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from .errors import PlacesimError
+
 KEYS = ["year", "metric", "group"]
+COLUMNS = KEYS + ["mean_a", "mean_b", "diff", "diff_p10", "diff_p50", "diff_p90", "interval"]
+INTERVALS = {
+    "paired": "P10 to P90 of the replication-by-replication difference (same random numbers)",
+    "unpaired": "P10 to P90 of the difference of independent replications",
+    "mixed": "P10 to P90 of the stochastic run's replications minus the expected values",
+    "none": "exact difference of expected values (no uncertainty band)",
+    "unavailable": "no per-replication values in a results folder: no interval",
+}
+"""What each ``interval`` label means (printed under comparisons)."""
+MAX_UNPAIRED = 40_000
+"""Most (i, j) pairs used for an unpaired interval (a regular subsample beyond)."""
 
 
-def compare_results(a, b) -> pd.DataFrame:
-    """Join two results on ``year, metric, group`` and compute differences (b - a).
+class MixedModesError(PlacesimError):
+    """An expected-mode run compared with a stochastic one without ``allow_mixed``."""
+
+
+def _mode(res) -> str:
+    return str(res.manifest.get("mode", "stochastic"))
+
+
+def pairing(a, b) -> str:
+    """How two results can be compared: ``paired``, ``unpaired``, ``mixed`` or ``none``.
 
     Parameters
     ----------
@@ -22,18 +50,95 @@ def compare_results(a, b) -> pd.DataFrame:
 
     Returns
     -------
-    pandas.DataFrame
-        ``year, metric, group, mean_a, mean_b, diff, diff_low, diff_high``.
+    str
+        ``none`` when both are expected-mode runs; ``mixed`` when one is; ``paired`` when
+        both are stochastic with the same seed and per-replication values; ``unpaired``
+        when both are stochastic otherwise (``unavailable`` without per-replication values).
     """
-    ma = a.metrics[KEYS + ["mean", "p10", "p90"]]
-    mb = b.metrics[KEYS + ["mean", "p10", "p90"]]
+    modes = {_mode(a), _mode(b)}
+    if modes == {"expected"}:
+        return "none"
+    if "expected" in modes:
+        return "mixed"
+    if a.replications is None or b.replications is None:
+        return "unavailable"
+    if a.manifest.get("seed") == b.manifest.get("seed"):
+        return "paired"
+    return "unpaired"
+
+
+def _wide(res) -> pd.DataFrame:
+    """Per-replication values as a (year, metric, group) x replication table."""
+    r = res.replications
+    r = r.assign(metric=r["metric"].astype(str), group=r["group"].astype(str))
+    return r.pivot_table(index=KEYS, columns="replication", values="value", aggfunc="first",
+                         dropna=False)
+
+
+def _quantiles(values: np.ndarray) -> np.ndarray:
+    """P10, P50, P90 along axis 1, ignoring NaN (rows all NaN give NaN)."""
+    out = np.full((len(values), 3), np.nan)
+    ok = ~np.all(np.isnan(values), axis=1)
+    if ok.any():
+        out[ok] = np.nanquantile(values[ok], [0.1, 0.5, 0.9], axis=1).T
+    return out
+
+
+def compare_results(a, b, *, allow_mixed: bool = False) -> pd.DataFrame:
+    """Join two results on ``year, metric, group`` and describe the difference ``b - a``.
+
+    Parameters
+    ----------
+    a, b : Results
+        ``a`` is the reference (e.g. the baseline), ``b`` the scenario.
+    allow_mixed : bool, default False
+        Compare an expected-mode run with a stochastic one (refused otherwise).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`COLUMNS`: the means, ``diff`` (difference of the means), ``diff_p10``,
+        ``diff_p50``, ``diff_p90`` and ``interval`` saying which interval they are (see
+        :data:`INTERVALS`). ``attrs`` holds the scenario names (``a``, ``b``) and the pairing.
+
+    Raises
+    ------
+    MixedModesError
+        One run is expected-mode, the other stochastic, and ``allow_mixed`` is False.
+    """
+    how = pairing(a, b)
+    if how == "mixed" and not allow_mixed:
+        raise MixedModesError(
+            "cannot compare an expected-mode run with a stochastic one (a mean against a "
+            "distribution); rerun both in one mode, or pass --allow-mixed")
+    ma = a.metrics[KEYS + ["mean"]]
+    mb = b.metrics[KEYS + ["mean"]]
     j = ma.merge(mb, on=KEYS, suffixes=("_a", "_b"), how="inner")
     j["diff"] = j["mean_b"] - j["mean_a"]
-    j["diff_low"] = j["p10_b"] - j["p90_a"]
-    j["diff_high"] = j["p90_b"] - j["p10_a"]
+    q = np.full((len(j), 3), np.nan)
+    if how == "none":
+        q[:] = j[["diff"]].to_numpy()
+    elif how != "unavailable":
+        wa = _wide(a).reindex(pd.MultiIndex.from_frame(j[KEYS]))
+        wb = _wide(b).reindex(pd.MultiIndex.from_frame(j[KEYS]))
+        va, vb = wa.to_numpy(float), wb.to_numpy(float)
+        if how == "paired":
+            common = wa.columns.intersection(wb.columns)
+            d = wb[common].to_numpy(float) - wa[common].to_numpy(float)
+        else:  # unpaired or mixed: every (i, j) pair of independent draws
+            ia, ib = np.meshgrid(np.arange(va.shape[1]), np.arange(vb.shape[1]), indexing="ij")
+            ia, ib = ia.ravel(), ib.ravel()
+            if len(ia) > MAX_UNPAIRED:
+                keep = np.linspace(0, len(ia) - 1, MAX_UNPAIRED).astype(np.int64)
+                ia, ib = ia[keep], ib[keep]
+            d = vb[:, ib] - va[:, ia]
+        q = _quantiles(d)
+    j["diff_p10"], j["diff_p50"], j["diff_p90"] = q[:, 0], q[:, 1], q[:, 2]
+    j["interval"] = how
     j.attrs["a"] = a.manifest.get("scenario", "A")
     j.attrs["b"] = b.manifest.get("scenario", "B")
-    return j[KEYS + ["mean_a", "mean_b", "diff", "diff_low", "diff_high"]]
+    j.attrs["pairing"] = how
+    return j[COLUMNS]
 
 
 def format_comparison(diff: pd.DataFrame, year: int | None = None,
@@ -42,8 +147,12 @@ def format_comparison(diff: pd.DataFrame, year: int | None = None,
     year = int(diff["year"].max()) if year is None else year
     d = diff[(diff["year"] == year) & diff["group"].isin(groups)]
     a, b = diff.attrs.get("a", "A"), diff.attrs.get("b", "B")
-    lines = [f"{b} minus {a}, {year} (mean; P10–P90 range of the difference)"]
+    how = diff.attrs.get("pairing", "unavailable")
+    lines = [f"{b} minus {a}, {year}: mean of each, difference, and its interval",
+             f"  interval: {INTERVALS[how]}"]
     for r in d.itertuples(index=False):
+        band = ("" if np.isnan(r.diff_p10) else
+                f"  ({r.diff_p10:+.4g} … {r.diff_p90:+.4g})")
         lines.append(f"  {r.metric:<40} {r.group:<16} {r.mean_a:>12.4g} → {r.mean_b:>12.4g}   "
-                     f"{r.diff:>+12.4g}  ({r.diff_low:+.4g} … {r.diff_high:+.4g})")
+                     f"{r.diff:>+12.4g}{band}")
     return "\n".join(lines)

@@ -280,8 +280,28 @@ def _bands(values: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple(out)
 
 
-def summarise(model, results: Sequence, scenario_name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Headline and district tables with bands over replications.
+def replication_frame(labels: list[tuple[str, str]], years: np.ndarray, tables: Sequence,
+                      replications: Sequence[int]) -> pd.DataFrame:
+    """Every replication's headline values as ``replication, year, metric, group, value``.
+
+    Kept in results folders so that two runs can be compared replication by replication
+    (common random numbers: see :func:`placesim.compare.compare_results`).
+    """
+    n_rep, n_years, n_labels = len(tables), len(years), len(labels)
+    metric, group = zip(*labels, strict=True)
+    return pd.DataFrame({
+        "replication": np.repeat(np.asarray(replications, np.int64), n_years * n_labels),
+        "year": np.tile(np.repeat(years, n_labels), n_rep),
+        "metric": pd.Categorical(np.tile(np.array(metric, dtype=object), n_rep * n_years)),
+        "group": pd.Categorical(np.tile(np.array(group, dtype=object), n_rep * n_years)),
+        "value": np.concatenate([t[2].ravel() for t in tables]),
+    })
+
+
+def summarise(model, results: Sequence, scenario_name: str
+              ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Headline and district tables with bands over replications, and every replication's
+    headline values.
 
     Parameters
     ----------
@@ -291,10 +311,12 @@ def summarise(model, results: Sequence, scenario_name: str) -> tuple[pd.DataFram
 
     Returns
     -------
-    (pandas.DataFrame, pandas.DataFrame)
-        Metrics (:data:`METRIC_COLUMNS`) and districts (:data:`DISTRICT_COLUMNS`).
+    (pandas.DataFrame, pandas.DataFrame, pandas.DataFrame)
+        Metrics (:data:`METRIC_COLUMNS`), districts (:data:`DISTRICT_COLUMNS`) and the
+        per-replication values (:func:`replication_frame`).
     """
-    tables = [replication_table(model, r) for r in sorted(results, key=lambda r: r.replication)]
+    ordered = sorted(results, key=lambda r: r.replication)
+    tables = [replication_table(model, r) for r in ordered]
     labels, years, _ = tables[0]
     mean, p10, p50, p90 = _bands(np.stack([t[2].ravel() for t in tables]))
     metric, group = zip(*labels, strict=True)
@@ -304,8 +326,8 @@ def summarise(model, results: Sequence, scenario_name: str) -> tuple[pd.DataFram
     metrics.insert(0, "scenario", scenario_name)
     metrics["mean"], metrics["p10"], metrics["p50"], metrics["p90"] = mean, p10, p50, p90
 
-    darr = np.stack([district_values(model, r) for r in sorted(results,
-                                                                  key=lambda r: r.replication)])
+    per_replication = replication_frame(labels, years, tables, [r.replication for r in ordered])
+    darr = np.stack([district_values(model, r) for r in ordered])
     dm, d10, d50, d90 = _bands(darr)
     n_years, n_d, n_m = dm.shape
     years = [rec.year for rec in results[0].years]
@@ -316,7 +338,7 @@ def summarise(model, results: Sequence, scenario_name: str) -> tuple[pd.DataFram
         "metric": np.tile(np.array(DISTRICT_METRICS), n_years * n_d),
         "mean": dm.ravel(), "p10": d10.ravel(), "p50": d50.ravel(), "p90": d90.ravel(),
     })
-    return metrics, districts
+    return metrics, districts, per_replication
 
 
 def summarise_moves(model, results: Sequence, scenario_name: str) -> pd.DataFrame:

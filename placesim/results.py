@@ -1,9 +1,9 @@
 """Writing and reading a results folder, atomically.
 
 A run's outputs (``metrics.csv``/``.parquet``, ``districts.csv``/``.parquet``, ``moves.csv``,
-``assumptions.csv``, ``scenario.yaml``, ``manifest.json``) are each written to a temporary file
-in the same folder and renamed into place, so an interrupted run never leaves a half-written
-file; the manifest is written last and marks the folder complete.
+``assumptions.csv``, ``replications.parquet``, ``scenario.yaml``, ``manifest.json``) are each
+written to a temporary file in the same folder and renamed into place, so an interrupted run
+never leaves a half-written file; the manifest is written last and marks the folder complete.
 """
 
 from __future__ import annotations
@@ -83,6 +83,9 @@ def write_results(results, out_dir: Path, scenario_yaml: str | None = None) -> P
     atomic_write(out / "metrics.parquet", lambda p: results.metrics.to_parquet(p, index=False))
     atomic_write(out / "districts.parquet",
                  lambda p: results.districts.to_parquet(p, index=False))
+    if results.replications is not None:
+        atomic_write(out / "replications.parquet",
+                     lambda p: results.replications.to_parquet(p, index=False))
     if scenario_yaml is not None:
         write_text(scenario_yaml, out / "scenario.yaml")
     write_text(json.dumps(results.manifest, indent=2, sort_keys=True) + "\n",
@@ -111,4 +114,6 @@ def read_results(out_dir: Path):
         moves=pd.read_csv(out / "moves.csv"),
         assumptions=pd.read_csv(out / "assumptions.csv"),
         manifest=json.loads(manifest.read_text(encoding="utf-8")),
+        replications=(pd.read_parquet(out / "replications.parquet")
+                      if (out / "replications.parquet").is_file() else None),
     )

@@ -35,6 +35,10 @@ class Results:
         ``scenario, year, lad_code, metric, mean, p10, p50, p90``.
     moves : pandas.DataFrame
         ``scenario, wave, year, origin_lad_code, destination_lad_code, posts`` (mean posts).
+    replications : pandas.DataFrame or None
+        Every replication's headline values, ``replication, year, metric, group, value``
+        (what :func:`placesim.compare.compare_results` pairs); None for results folders
+        written before it was kept.
     assumptions : pandas.DataFrame
         The parameters in force: ``name, value, source, assumption, description``.
     manifest : dict
@@ -48,6 +52,7 @@ class Results:
     moves: pd.DataFrame
     assumptions: pd.DataFrame
     manifest: dict = field(default_factory=dict)
+    replications: pd.DataFrame | None = None
 
     def metric(self, name: str, group: str = "all") -> pd.DataFrame:
         """Rows of one headline metric and group, by year."""
@@ -111,7 +116,7 @@ def simulate(
             if progress:
                 progress(r + 1, reps)
     t_run = time.perf_counter() - t1
-    metrics, districts = summarise(model, runs, scenario.name)
+    metrics, districts, per_replication = summarise(model, runs, scenario.name)
     moves = summarise_moves(model, runs, scenario.name)
     manifest = {
         "scenario": scenario.name,
@@ -130,4 +135,5 @@ def simulate(
                     "per_replication_s": round(t_run / max(reps, 1), 4)},
     }
     return Results(metrics=metrics, districts=districts, moves=moves,
-                   assumptions=assumptions_log(model.params), manifest=manifest)
+                   assumptions=assumptions_log(model.params), manifest=manifest,
+                   replications=per_replication)

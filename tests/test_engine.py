@@ -108,8 +108,8 @@ def test_same_seed_same_result_and_order_independent(synthetic_pkg):
     m = engine.prepare(s, synthetic_pkg)
     a = [engine.run_replication(m, i) for i in range(3)]
     b = [engine.run_replication(m, i) for i in (2, 0, 1)]
-    ma, _ = metrics.summarise(m, a, "x")
-    mb, _ = metrics.summarise(m, b, "x")
+    ma, _, _ = metrics.summarise(m, a, "x")
+    mb, _, _ = metrics.summarise(m, b, "x")
     assert ma.equals(mb)
 
 
@@ -161,8 +161,8 @@ def test_reference_per_person_model_agrees(synthetic_pkg):
     reps = 10
     eng = [engine.run_replication(m, i) for i in range(reps)]
     ref = [run_reference(m, i) for i in range(reps)]
-    a, _ = metrics.summarise(m, eng, "engine")
-    b, _ = metrics.summarise(m, ref, "reference")
+    a, _, _ = metrics.summarise(m, eng, "engine")
+    b, _, _ = metrics.summarise(m, ref, "reference")
     j = a.merge(b, on=["year", "metric", "group"], suffixes=("_e", "_r"))
     j = j[j.year == j.year.max()]
     for name, group in [("headcount", "all"), ("headcount", "grade:EO|elsewhere"),

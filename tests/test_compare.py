@@ -1,0 +1,63 @@
+"""Comparisons say which interval they give: paired (same seed), unpaired, or refused (mixed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from placesim import read_results, simulate, write_results
+from placesim.cli import main
+from placesim.compare import MixedModesError, compare_results
+
+from .helpers import synthetic_package, synthetic_scenario
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    pkg = synthetic_package()
+    base = synthetic_scenario(waves=False, name="base")
+    moved = synthetic_scenario(waves=True, name="moved")
+    out = {}
+    for key, s, kw in (("a", base, {}), ("b", moved, {}), ("b_other_seed", moved, {"seed": 99}),
+                       ("a_expected", base, {"mode": "expected"})):
+        res = simulate(s, pkg, replications=6, **kw)
+        folder = tmp_path_factory.mktemp(key)
+        write_results(res, folder)
+        out[key] = folder
+    return out
+
+
+def test_paired_difference_is_the_quantiles_of_replication_differences(runs):
+    a, b = read_results(runs["a"]), read_results(runs["b"])
+    d = compare_results(a, b)
+    assert set(d["interval"]) == {"paired"}
+    row = d[(d.metric == "headcount") & (d.group == "all")].iloc[-1]
+    ra = a.replications.query("metric == 'headcount' and group == 'all' and year == @row.year")
+    rb = b.replications.query("metric == 'headcount' and group == 'all' and year == @row.year")
+    diffs = (rb.set_index("replication")["value"] - ra.set_index("replication")["value"])
+    assert row.diff_p10 == pytest.approx(np.quantile(diffs, 0.1))
+    assert row.diff_p90 == pytest.approx(np.quantile(diffs, 0.9))
+    assert row["diff"] == pytest.approx(diffs.mean())
+
+
+def test_other_seed_is_unpaired_and_no_narrower(runs):
+    a = read_results(runs["a"])
+    paired = compare_results(a, read_results(runs["b"]))
+    unpaired = compare_results(a, read_results(runs["b_other_seed"]))
+    assert set(unpaired["interval"]) == {"unpaired"}
+    sel = (paired.metric == "headcount") & (paired.group == "all")
+    width_p = (paired.loc[sel, "diff_p90"] - paired.loc[sel, "diff_p10"]).mean()
+    width_u = (unpaired.loc[sel, "diff_p90"] - unpaired.loc[sel, "diff_p10"]).mean()
+    assert width_u > width_p
+
+
+def test_expected_against_stochastic_is_refused_unless_asked(runs, capsys):
+    a_exp, b = read_results(runs["a_expected"]), read_results(runs["b"])
+    with pytest.raises(MixedModesError):
+        compare_results(a_exp, b)
+    assert set(compare_results(a_exp, b, allow_mixed=True)["interval"]) == {"mixed"}
+    assert main(["compare", str(runs["a_expected"]), str(runs["b"])]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--allow-mixed" in err[0]
+    assert main(["compare", str(runs["a"]), str(runs["b"])]) == 0
+    assert "replication-by-replication" in capsys.readouterr().out
