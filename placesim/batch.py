@@ -413,6 +413,10 @@ def _variant_problems(e: ScenarioError, sweep: str, variant: Variant,
     for p in e.problems:
         key = next((k for k, fs in fields.items() if any(_related(p.field, f) for f in fs)),
                    None)
+        if key is None and p.file != str(scenario_file):  # another file's own line (a CSV's)
+            out.append(Problem(p.file, p.line, p.field,
+                               f"{p.message} (variant {variant.name!r} of {scenario_file})"))
+            continue
         line = variant.lines.get(key) if key is not None else variant.line
         at = "" if key is not None and fields[key] == [p.field] else f" at {p.field}"
         out.append(Problem(sweep, line, key or p.field,

@@ -1015,6 +1015,10 @@ def district_list_problems(path: Path, codes: set[str]) -> list[Problem]:
         for row in rows:
             if not any(cell.strip() for cell in row):
                 continue  # blank line
+            if len(row) > len(header):  # the engine's reader refuses these too
+                probs.append(Problem(f, rows.line_num, "file", f"{len(row)} fields, but the "
+                                     f"first line names {len(header)} columns"))
+                continue
             code = row[col].strip() if col < len(row) else ""
             if code not in codes:
                 msg = ("no district code" if not code else

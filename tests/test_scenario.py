@@ -264,11 +264,12 @@ def test_validate_reads_the_coldspot_csv(pkg, with_csv):
     write, scenario = with_csv
     write("\ufefflad_code\r\nE08000003\r\n\r\nE06000001\r\n".encode())  # Excel: BOM, CRLF
     check_against_data(load_scenario(scenario), pkg)
-    write(b"lad_code,name\nE08000003,Manchester\nE0800003,typo\n,blank\n")
+    write(b"lad_code,name\nE08000003,Manchester\nE0800003,typo\n,blank\nE06000001,a,b\n")
     msg = _error(lambda: check_against_data(load_scenario(scenario), pkg))
     csv = scenario.parent / "cold.csv"
     assert f"{csv}:3: lad_code: unknown district code 'E0800003' (did you mean" in msg
     assert f"{csv}:4: lad_code: no district code" in msg
+    assert f"{csv}:5: file: 3 fields, but the first line names 2 columns" in msg
     (scenario.parent / "cold.csv").unlink()
     msg = _error(lambda: check_against_data(load_scenario(scenario), pkg))
     assert "s.yaml:10: coldspots.csv: no such file: cold.csv" in msg
