@@ -67,39 +67,45 @@ def lan():
             subprocess.run(["ip", "netns", "del", name], capture_output=True)
 
 
-def _get(ns: str, address: str) -> str:
+def _get(ns: str, address: str, port: int = PORT) -> str:
     """What a browser in namespace ``ns`` gets from the app at ``address``: 'ok' or an error."""
     out = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", PROBE,
-                          f"{address}:{PORT}"], capture_output=True, text=True, timeout=30)
+                          f"{address}:{port}"], capture_output=True, text=True, timeout=30)
     return out.stdout.strip() or out.stderr.strip()
 
 
 @contextlib.contextmanager
-def _app(ns: str, *args: str):
-    """``placesim app ARGS`` running in namespace ``ns``, once it answers on its loopback."""
-    log = tempfile.TemporaryFile("w+")
-    p = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-m", "placesim.cli",
-                          "app", *args], stdout=log, stderr=subprocess.STDOUT,
-                         start_new_session=True, cwd=tempfile.gettempdir())  # not the project
-    p.output = ""
-    try:
-        deadline = time.monotonic() + 90
-        while _get(ns, "127.0.0.1") != "ok":
-            assert p.poll() is None, "the app stopped"
-            assert time.monotonic() < deadline, "the app did not start"
-            time.sleep(0.3)
-        yield p
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(p.pid, signal.SIGTERM)
+def _app(ns: str, *args: str, port: int = PORT):
+    """``placesim app ARGS`` running in namespace ``ns``, once it answers on its loopback;
+    yields a function returning what it has printed."""
+    with tempfile.NamedTemporaryFile("w+") as log:
+        p = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-m", "placesim.cli",
+                              "app", *args, "--port", str(port)], stdout=log,
+                             stderr=subprocess.STDOUT, start_new_session=True,
+                             cwd=tempfile.gettempdir())  # not the project folder
         try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
-        log.seek(0)
-        p.output = log.read()
-        log.close()
+            deadline = time.monotonic() + 90
+            while _get(ns, "127.0.0.1", port) != "ok":
+                assert p.poll() is None, "the app stopped: " + Path(log.name).read_text()
+                assert time.monotonic() < deadline, "the app did not start"
+                time.sleep(0.3)
+            yield lambda: Path(log.name).read_text()
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGTERM)
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+
+
+@pytest.fixture(scope="module")
+def app_with_defaults(lan):
+    """``placesim app`` with its defaults on the app host (shared by two tests: it takes
+    seconds to start)."""
+    with _app(lan["app"]) as printed:
+        yield printed
 
 
 def test_the_test_network_carries_http(lan):
@@ -119,18 +125,17 @@ def test_the_test_network_carries_http(lan):
         p.wait(timeout=10)
 
 
-def test_app_is_private_by_default(lan):
-    with _app(lan["app"]) as p:
-        assert _get(lan["laptop"], APP_HOST) == "ConnectionRefusedError"
-        assert _get(lan["app"], APP_HOST) == "ConnectionRefusedError"  # its own LAN address
-        assert _get(lan["app"], "127.0.0.1") == "ok"
-    assert "this computer only" in p.output
+def test_app_is_private_by_default(lan, app_with_defaults):
+    assert _get(lan["laptop"], APP_HOST) == "ConnectionRefusedError"
+    assert _get(lan["app"], APP_HOST) == "ConnectionRefusedError"  # its own LAN address
+    assert _get(lan["app"], "127.0.0.1") == "ok"
+    assert "this computer only" in app_with_defaults()
 
 
 def test_host_0000_serves_the_network(lan):
-    with _app(lan["app"], "--host", "0.0.0.0") as p:
-        assert _get(lan["laptop"], APP_HOST) == "ok"
-    assert "anyone who can reach this machine" in p.output
+    with _app(lan["app"], "--host", "0.0.0.0", port=PORT + 1) as printed:
+        assert _get(lan["laptop"], APP_HOST, PORT + 1) == "ok"
+        assert "anyone who can reach this machine" in printed()
 
 
 # --- a team behind sign-in: docs/deploy/nginx-placesim.conf and oauth2-proxy.cfg ----------
@@ -195,6 +200,21 @@ print(json.dumps({
 """
 
 
+WAIT_LISTENING = """
+import socket, sys, time
+deadline = time.monotonic() + 60
+for port in map(int, sys.argv[1:]):
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                sys.exit(f"nothing listens on port {port}")
+            time.sleep(0.1)
+"""
+
+
 def _spawn(ns: str, *cmd: str, log: Path) -> subprocess.Popen:
     return subprocess.Popen(["ip", "netns", "exec", ns, *cmd], stdout=log.open("w"),
                             stderr=subprocess.STDOUT, start_new_session=True)
@@ -244,7 +264,7 @@ def test_oauth2_proxy_config_matches_the_nginx_site():
 
 @pytest.mark.skipif(shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists(),
                     reason="nginx is not installed (make test installs Debian's nginx)")
-def test_team_behind_sign_in(lan, tmp_path):
+def test_team_behind_sign_in(lan, app_with_defaults, tmp_path):
     """The documented deployment, on the test network: nginx with the shipped site and a
     stand-in for oauth2-proxy on the app host, the app with its defaults beside them. The
     laptop gets the sign-in page until it has signed in, then the app and its websocket, and
@@ -257,12 +277,14 @@ def test_team_behind_sign_in(lan, tmp_path):
              _spawn(lan["app"], nginx, "-c", str(conf), "-g", "daemon off;",
                     log=tmp_path / "nginx.log")]
     try:
-        with _app(lan["app"]):
-            out = subprocess.run(["ip", "netns", "exec", lan["laptop"], sys.executable, "-c",
-                                  BROWSER, APP_HOST], capture_output=True, text=True,
-                                 timeout=120)
-            assert out.returncode == 0, out.stderr
-            got = json.loads(out.stdout)
+        ready = subprocess.run(["ip", "netns", "exec", lan["app"], sys.executable, "-c",
+                                WAIT_LISTENING, "4180", "443", "80"], capture_output=True,
+                               text=True, timeout=90)
+        assert ready.returncode == 0, ready.stderr + (tmp_path / "nginx.log").read_text()
+        out = subprocess.run(["ip", "netns", "exec", lan["laptop"], sys.executable, "-c",
+                              BROWSER, APP_HOST], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        got = json.loads(out.stdout)
     finally:
         for p in procs:
             _stop(p)
