@@ -119,6 +119,8 @@ def test_app_in_headless_chromium(server):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        # a busy 2-core machine draws slowly: deadlines generous enough never to decide a run
+        page.set_default_timeout(120_000)
         page.on("request", lambda r: requests.append(r.url))
         page.goto(server, wait_until="domcontentloaded")
         canvas = page.locator("[data-testid=stDeckGlJsonChart] canvas").first
@@ -128,7 +130,10 @@ def test_app_in_headless_chromium(server):
             time.sleep(0.5)
         drawn = 0
         while time.time() < deadline:
-            drawn = _coloured_pixels(canvas.screenshot())
+            # the page's pixels where the canvas is (an element screenshot first waits for the
+            # element to stop moving, which a slow software GPU may not manage in time)
+            canvas.scroll_into_view_if_needed()
+            drawn = _coloured_pixels(page.screenshot(clip=canvas.bounding_box()))
             if drawn > 5000:
                 break
             time.sleep(1)
