@@ -28,12 +28,16 @@ $(VENV)/.installed: $(LOCK)
 app: setup
 	$(BIN)/placesim app
 
+# nginx is only run by the tests, on a private test network: if installing it started the
+# system's nginx service (port 80, every interface), stop and disable that again.
 system-packages:
 	@missing=""; for p in chromium nginx; do command -v $$p >/dev/null 2>&1 || \
 	  [ -x /usr/sbin/$$p ] || missing="$$missing $$p"; done; \
 	[ -z "$$missing" ] || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; }
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing && \
+	  case "$$missing" in *nginx*) ! command -v systemctl >/dev/null 2>&1 || \
+	    $$SUDO systemctl disable --now nginx 2>/dev/null || true;; esac; }
 
 # Hypothesis runs the fixed, derandomised `ci` profile (tests/conftest.py); tests marked slow
 # and the long randomised `deep` profile run in `make test-deep`.
