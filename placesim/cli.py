@@ -77,7 +77,7 @@ def cmd_validate(args) -> int:
             _load_checked(f, args.data, args.confine)
             print(f"{f}: ok")
         except PlacesimError as e:
-            print(str(e), file=sys.stderr)
+            print(plain(str(e)), file=sys.stderr)
             failed += 1
     return EXIT_USAGE if failed else 0
 
