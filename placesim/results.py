@@ -178,7 +178,7 @@ def replace_folder(out: Path, *, marker: str = "manifest.json",
     PlacesimError
         If ``out`` or ``OUT.previous`` exists and is not a folder of this kind.
     """
-    out = Path(out)
+    out = Path(out).absolute()  # "." and "runs/x/" have names too
     previous = previous_path(out)
     with writer_lock(out):
         for stale in out.parent.glob(f".{out.name}.tmp-*"):  # left by killed writers
