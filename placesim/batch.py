@@ -70,6 +70,7 @@ import yaml
 
 from . import __version__
 from .errors import DataError, PlacesimError, Problem, ScenarioError
+from .provenance import lock_digest
 from .results import atomic_write, write_csv, write_text
 
 log = logging.getLogger(__name__)
@@ -117,16 +118,17 @@ class Task:
 
 
 def _code_digest() -> str:
-    h = hashlib.sha256()
+    h = hashlib.sha256(f"lock {lock_digest()}\0".encode())
     for f in sorted(Path(__file__).resolve().parent.glob("*.py")):
         h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()[:12]
 
 
 CODE_DIGEST = _code_digest()
-"""Digest of this placesim's source, taken when it is imported: a worker running other code
-than the client (an upgrade, or a source tree edited after the workers started) would give
-other results, so its tasks fail instead."""
+"""Digest of this placesim's source and of its dependency lock, taken when it is imported: a
+worker running other code than the client (an upgrade, a source tree edited after the workers
+started, or dependencies installed from another lock) would give other results, so its tasks
+fail instead."""
 
 
 # --- inputs -------------------------------------------------------------------------------
@@ -412,6 +414,10 @@ def _variant_problems(e: ScenarioError, sweep: str, variant: Variant,
     for p in e.problems:
         key = next((k for k, fs in fields.items() if any(_related(p.field, f) for f in fs)),
                    None)
+        if key is None and p.file != str(scenario_file):  # another file's own line (a CSV's)
+            out.append(Problem(p.file, p.line, p.field,
+                               f"{p.message} (variant {variant.name!r} of {scenario_file})"))
+            continue
         line = variant.lines.get(key) if key is not None else variant.line
         at = "" if key is not None and fields[key] == [p.field] else f" at {p.field}"
         out.append(Problem(sweep, line, key or p.field,

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import PlacesimError
+from .errors import PlacesimError, plain
 
 EXIT_USAGE = 2
 
@@ -49,11 +49,33 @@ def cmd_schema(args) -> int:
     return 0
 
 
-def _load_checked(path: str, data: str | None = None, allow_check_mismatch: bool = False):
-    from .geodata import load_data_package
-    from .scenario import check_against_data, load_scenario, resolve_data_path
+def _add_confine(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--confine", metavar="DIR", help=(
+        "read only scenario files inside DIR, and let them name only files inside it "
+        "(extends:, data:, coldspots.csv; data: may also be the shipped data), as the app "
+        "does; for shared servers"))
 
-    scenario = load_scenario(path)
+
+def _load(path: str, confine: str | None = None):
+    from .errors import Problem, ScenarioError
+    from .scenario import load_scenario
+
+    if confine is None:
+        return load_scenario(path)
+    root = Path(confine)
+    if not root.is_dir():
+        raise PlacesimError(f"--confine: {confine}: no such folder")
+    if not Path(path).resolve().is_relative_to(root.resolve()):
+        raise ScenarioError([Problem(path, None, "file", f"outside --confine {confine}")])
+    return load_scenario(path, root=root)
+
+
+def _load_checked(path: str, data: str | None = None, allow_check_mismatch: bool = False,
+                  confine: str | None = None):
+    from .geodata import load_data_package
+    from .scenario import check_against_data, resolve_data_path
+
+    scenario = _load(path, confine)
     pkg = load_data_package(data or resolve_data_path(scenario),
                             allow_check_mismatch=allow_check_mismatch)
     check_against_data(scenario, pkg)
@@ -64,10 +86,10 @@ def cmd_validate(args) -> int:
     failed = 0
     for f in args.files:
         try:
-            _load_checked(f, args.data, args.allow_check_mismatch)
+            _load_checked(f, args.data, args.allow_check_mismatch, args.confine)
             print(f"{f}: ok")
         except PlacesimError as e:
-            print(str(e), file=sys.stderr)
+            print(plain(str(e)), file=sys.stderr)
             failed += 1
     return EXIT_USAGE if failed else 0
 
@@ -75,11 +97,7 @@ def cmd_validate(args) -> int:
 def cmd_params(args) -> int:
     from .calibration import assumptions_log, resolve_parameters
 
-    scenario = None
-    if args.file:
-        from .scenario import load_scenario
-
-        scenario = load_scenario(args.file)
+    scenario = _load(args.file, args.confine) if args.file else None
     log = assumptions_log(resolve_parameters(scenario))
     if scenario is not None:
         from .calibration import lever_assumptions
@@ -117,16 +135,17 @@ def _progress_printer(enabled: bool):
 
 
 def cmd_run(args) -> int:
-    from .results import write_results
+    from .results import write_results, writer_lock
     from .scenario import dump_scenario
     from .simulation import simulate
 
-    scenario, pkg = _load_checked(args.file, args.data, args.allow_check_mismatch)
-    res = simulate(scenario, pkg, replications=args.replications, seed=args.seed, mode=args.mode,
-                   progress=_progress_printer(sys.stderr.isatty()),
-                   parameter_uncertainty=args.parameter_uncertainty)
+    scenario, pkg = _load_checked(args.file, args.data, args.allow_check_mismatch, args.confine)
     out = Path(args.out or Path("runs") / scenario.name)
-    write_results(res, out, dump_scenario(scenario))
+    with writer_lock(out):  # a second run into the same folder is refused before it starts
+        res = simulate(scenario, pkg, replications=args.replications, seed=args.seed,
+                       mode=args.mode, progress=_progress_printer(sys.stderr.isatty()),
+                       parameter_uncertainty=args.parameter_uncertainty)
+        write_results(res, out, dump_scenario(scenario))
     print(_summary_table(res))
     t = res.manifest["timings"]
     print(f"\nBands: {res.manifest['uncertainty']['description']}.")
@@ -194,17 +213,20 @@ def cmd_map(args) -> int:
 def cmd_brief(args) -> int:
     from .brief import about_folder, write_brief
     from .geodata import load_data_package
-    from .results import read_results
+    from .results import read_results, replace_folder
 
     res = read_results(Path(args.results_dir))
     other = read_results(Path(args.compare)) if args.compare else None
     pkg = load_data_package(args.data, allow_check_mismatch=args.allow_check_mismatch)
-    paths = write_brief(res, pkg, Path(args.out), compare=other, marking=args.marking,
-                        threshold=args.threshold, about=about_folder(res, args.results_dir),
-                        compare_about=other and about_folder(other, args.compare))
-    print(f"briefing pack written to {args.out}:")
+    out = Path(args.out)
+    # written whole or not at all, as results folders are (the previous pack: OUT.previous)
+    with replace_folder(out, marker="provenance.json", what="briefing pack folder") as tmp:
+        paths = write_brief(res, pkg, tmp, compare=other, marking=args.marking,
+                            threshold=args.threshold, about=about_folder(res, args.results_dir),
+                            compare_about=other and about_folder(other, args.compare))
+    print(f"briefing pack written to {out}:")
     for p in paths:
-        print(f"  {p}")
+        print(f"  {out / Path(p).relative_to(tmp)}")
     return 0
 
 
@@ -215,15 +237,16 @@ def cmd_plan(args) -> int:
     for kind, p in paths.items():
         print(f"{kind:<11} {p}")
     if args.run:
-        from .results import write_results
+        from .results import write_results, writer_lock
         from .scenario import dump_scenario, load_scenario
         from .simulation import simulate
 
         s = load_scenario(paths["scenario"])
-        res = simulate(s, replications=args.replications,
-                       progress=_progress_printer(sys.stderr.isatty()))
         out = Path(args.out) / "results"
-        write_results(res, out, dump_scenario(s))
+        with writer_lock(out):
+            res = simulate(s, replications=args.replications,
+                           progress=_progress_printer(sys.stderr.isatty()))
+            write_results(res, out, dump_scenario(s))
         print(_summary_table(res))
         print(f"simulation results in {out}")
     return 0
@@ -247,6 +270,8 @@ def cmd_backcast(args) -> int:
         for f in write_backcast(b, args.out):
             print(f"wrote {f}")
     return 0
+LOCAL_ONLY = "127.0.0.1"
+"""Where ``placesim app`` listens by default: this computer only."""
 
 
 def cmd_app(args) -> int:
@@ -254,9 +279,18 @@ def cmd_app(args) -> int:
 
     app = Path(__file__).resolve().parent.parent / "streamlit_app.py"
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
-           "--browser.gatherUsageStats", "false", "--server.port", str(args.port)]
-    print(f"placesim app on http://localhost:{args.port}  (Ctrl-C to stop)")
-    return subprocess.call(cmd)
+           "--browser.gatherUsageStats", "false", "--server.address", args.host,
+           "--server.port", str(args.port)]
+    if args.host == LOCAL_ONLY:
+        print(f"placesim app on http://localhost:{args.port}  (this computer only; Ctrl-C to "
+              "stop)", flush=True)
+    else:
+        print(f"placesim app listening on {args.host}, port {args.port}: anyone who can reach "
+              "this machine can use it and the data it loads; put it behind your sign-in "
+              "(README, 'Serving a team')  (Ctrl-C to stop)", flush=True)
+    # from the project folder, so its .streamlit/config.toml (upload limit, offline settings)
+    # applies wherever the command is typed
+    return subprocess.call(cmd, cwd=app.parent)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -278,11 +312,13 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("validate", help="check scenario files")
     s.add_argument("files", nargs="+")
     _add_data(s)
+    _add_confine(s)
     s.set_defaults(func=cmd_validate)
 
     s = sub.add_parser("params", help="list every parameter with its value and source")
     s.add_argument("file", nargs="?", help="scenario whose overrides to apply")
     s.add_argument("--csv", action="store_true")
+    _add_confine(s)
     s.set_defaults(func=cmd_params)
 
     s = sub.add_parser("run", help="run a scenario")
@@ -290,9 +326,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--replications", type=int)
     s.add_argument("--seed", type=int)
     s.add_argument("--mode", choices=["stochastic", "expected"], default="stochastic")
-    s.add_argument("--out", help="results folder (default runs/<scenario name>)")
+    s.add_argument("--out", help="results folder (default runs/<scenario name>; the results "
+                   "it held are kept as OUT.previous)")
     _add_uncertainty(s)
     _add_data(s)
+    _add_confine(s)
     s.set_defaults(func=cmd_run)
 
     s = sub.add_parser("compare", help="differences between two results folders")
@@ -371,6 +409,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_backcast)
 
     s = sub.add_parser("app", help="start the browser app")
+    s.add_argument("--host", default=LOCAL_ONLY,
+                   help="address to listen on (default 127.0.0.1: this computer only; "
+                   "0.0.0.0: every network interface, to serve a team behind a sign-in proxy)")
     s.add_argument("--port", type=int, default=8501)
     s.set_defaults(func=cmd_app)
     return p
@@ -382,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except PlacesimError as e:
-        print(str(e), file=sys.stderr)
+        print(plain(str(e)), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -22,8 +22,11 @@ Every default states its source, or says ``ASSUMPTION`` when no published figure
 
 from __future__ import annotations
 
+import csv
 import difflib
+import functools
 import hashlib
+import io
 import json
 import os
 from pathlib import Path
@@ -40,7 +43,7 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import Problem, ScenarioError
+from .errors import MAX_SHOWN, Problem, ScenarioError
 from .geodata import DEFAULT_SMC_INDEX, SHIPPED, SHIPPED_ROOT
 from .grades import GRADES
 
@@ -61,10 +64,25 @@ SHIPPED_DATA = SHIPPED
 """The default data package shipped with placesim (``geodata/2023``)."""
 
 _Where = dict[tuple, tuple[str, int]]  # key path -> (file, 1-based line)
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML has it (20 times faster, same safe constructors, a
+nesting limit of its own), else PyYAML's."""
+
+
+MAX_POSTS = 2_000_000
+"""Bound on any count of posts or places (ASSUMPTION: about four times the 516,145 people of
+the shipped ACSES 2023 baseline; anything larger is a typo, and would exhaust memory)."""
+MIN_YEAR, MAX_YEAR = 2000, 2150
+"""Bounds on any year: the horizon starts in 2000-2100 and lasts at most 50 years."""
+MAX_MULTIPLIER = 100.0
+"""Bound on any multiplier of odds or rates (ASSUMPTION: two orders of magnitude)."""
+MAX_GBP = 1_000_000.0
+"""Bound on any sum of money per person (ASSUMPTION: far above any relocation package)."""
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # every number finite: .inf and .nan are refused with the field's name and line
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _ev(evidence: str, low: float | None = None, high: float | None = None) -> dict:
@@ -163,7 +181,8 @@ class Acceptance(_Model):
         "London (anchors: ONS Newport about 10%, BBC Salford 38%)."))
     by_grade: dict[GradeName, float] = Field(default_factory=dict, description=(
         "Acceptance by grade, overriding base for the grades named (each 0 to 1)."))
-    high_seb_multiplier: float = Field(1.0, ge=0, json_schema_extra=_ev("assumption", 0.8, 1.3),
+    high_seb_multiplier: float = Field(1.0, ge=0, le=MAX_MULTIPLIER,
+                                       json_schema_extra=_ev("assumption", 0.8, 1.3),
                                        description=(
         "Relative acceptance of high-SEB incumbents. Default 1 (ASSUMPTION: no published "
         "difference)."))
@@ -188,16 +207,16 @@ class Wave(_Model):
 
     name: str = Field(min_length=1, description=(
         "Unique name of the wave (a child scenario's wave with the same name replaces it)."))
-    year: int = Field(description=(
+    year: int = Field(ge=MIN_YEAR, le=MAX_YEAR, description=(
         "Year the wave starts. A wave given by count may start before the horizon: the part "
         "scheduled before the start is history, already in the data package, and only "
         "counted as roles moved."))
     quarter: int = Field(1, ge=1, le=4, description="Quarter of the year it starts (1-4).")
-    spread_years: float = Field(0, ge=0, description=(
-        "Moves are spread evenly over this many years from the start; 0 (default) moves "
-        "them all at once."))
+    spread_years: float = Field(0, ge=0, le=50, description=(
+        "Moves are spread evenly over this many years from the start, ending within the "
+        "horizon; 0 (default) moves them all at once."))
     posts: PostSelector = Field(description="Which posts move.")
-    count: int | None = Field(None, ge=0, description=(
+    count: int | None = Field(None, ge=0, le=MAX_POSTS, description=(
         "Number of posts to move (give count or share, not both)."))
     share: float | None = Field(None, ge=0, le=1, description=(
         "Share of the matching posts in the origin to move (give count or share, not "
@@ -212,7 +231,7 @@ class Wave(_Model):
     backfill: Literal["local", "anywhere"] = Field("local", description=(
         "local (default): fill posts vacated in the destination through the local vacancy "
         "chain; anywhere: recruit from the national labour market."))
-    relocation_support_gbp: float = Field(0, ge=0, description=(
+    relocation_support_gbp: float = Field(0, ge=0, le=MAX_GBP, description=(
         "Extra relocation support per mover, GBP (default 0: none beyond standard terms)."))
     mode: Literal["recreate", "relocate"] = Field("recreate", description=(
         "recreate (default; how Places for Growth mostly works): new posts open at the "
@@ -268,8 +287,8 @@ class Wave(_Model):
 class LeverWindow(_Model):
     """When a lever is on (inclusive years)."""
 
-    start_year: int = Field(description="First year the lever is on.")
-    end_year: int | None = Field(None, description=(
+    start_year: int = Field(ge=MIN_YEAR, le=MAX_YEAR, description="First year the lever is on.")
+    end_year: int | None = Field(None, ge=MIN_YEAR, le=MAX_YEAR, description=(
         "Last year the lever is on, inclusive (default: to the end of the horizon)."))
 
     @model_validator(mode="after")
@@ -295,7 +314,8 @@ class Mentoring(LeverWindow):
     coverage: float = Field(0.2, ge=0, le=1, json_schema_extra=_ev("scenario"), description=(
         "Share of low-SEB staff at the scheme's grades who are mentored (topped up each "
         "year). Default 0.2 (a scenario choice)."))
-    promotion_multiplier: float = Field(1.3, ge=1, json_schema_extra=_ev("assumption", 1.0, 1.5),
+    promotion_multiplier: float = Field(1.3, ge=1, le=MAX_MULTIPLIER,
+                                        json_schema_extra=_ev("assumption", 1.0, 1.5),
                                         description=(
         "Multiplier on a mentee's promotion odds. Default 1.3 (ASSUMPTION anchored on MoJ "
         "Catapult: a third of mentees were promoted or moved laterally within a year, with "
@@ -469,9 +489,9 @@ class Workforce(_Model):
 class SiteOverride(_Model):
     """Change a site's capacity, opening year or theme."""
 
-    capacity: int | None = Field(None, ge=0, description=(
+    capacity: int | None = Field(None, ge=0, le=MAX_POSTS, description=(
         "Posts the site can hold (default: from sites.csv)."))
-    opens_year: int | None = Field(None, description=(
+    opens_year: int | None = Field(None, ge=MIN_YEAR, le=MAX_YEAR, description=(
         "Year the site opens; posts cannot move there before (default: open now)."))
     theme: str | None = Field(None, description="Thematic label (default: from sites.csv).")
 
@@ -494,7 +514,7 @@ class Parameters(_Model):
         "class (1 = as calibrated)."))
     relocation_willingness: dict[SebName, float] = Field(default_factory=dict, description=(
         "Relative willingness (0 or more) of an SEB class to relocate for a promotion."))
-    london_promotion_advantage: float | None = Field(None, ge=0, le=100, description=(
+    london_promotion_advantage: float | None = Field(None, ge=0, le=MAX_MULTIPLIER, description=(
         "Extra odds of promotion for London-based candidates (default: calibrated value)."))
     cross_area_share: dict[GradeName, float] = Field(default_factory=dict, description=(
         "Share of promotions into a grade taken by someone from another labour-market "
@@ -558,8 +578,8 @@ class Parameters(_Model):
     @classmethod
     def _nonneg(cls, v):
         for k, x in v.items():
-            if x < 0:
-                raise ValueError(f"{k}: must not be negative (got {x:g})")
+            if not 0 <= x <= MAX_MULTIPLIER:
+                raise ValueError(f"{k}: must be between 0 and {MAX_MULTIPLIER:g} (got {x:g})")
         return v
 
 
@@ -598,7 +618,7 @@ class Scenario(_Model):
         "Overrides of sites by site id (capacity, opening year, theme)."))
     parameters: Parameters = Field(Parameters(), description=(
         "Overrides of calibrated parameters (default: none)."))
-    seed: int = Field(20230331, ge=0, description=(
+    seed: int = Field(20230331, ge=0, le=2**64 - 1, description=(
         "Random seed; the same seed across scenarios gives common random numbers. Default "
         "20230331 (the baseline date)."))
     replications: int = Field(20, ge=1, le=10000, description=(
@@ -681,7 +701,7 @@ def _parse(text: str, filename: str) -> tuple[Any, _Where]:
     if len(text.encode("utf-8")) > MAX_BYTES:
         raise ScenarioError([Problem(filename, None, "file",
                                      f"larger than {MAX_BYTES // 1024} KB")])
-    loader = yaml.SafeLoader(text)
+    loader = _SafeLoader(text)
     try:
         node = loader.get_single_node()
         where = _walk(node, filename)
@@ -729,8 +749,8 @@ def _walk(root: yaml.Node | None, filename: str) -> _Where:
         if id(node) in above:
             raise ScenarioError([Problem(filename, node.start_mark.line + 1, "yaml",
                                          "an alias refers to itself")])
-        here = above | {id(node)}
         if isinstance(node, yaml.MappingNode):
+            here = above | {id(node)}
             seen: dict[str, int] = {}
             for k, v in node.value:
                 key = k.value if isinstance(k, yaml.ScalarNode) else repr(k.value)
@@ -742,6 +762,7 @@ def _walk(root: yaml.Node | None, filename: str) -> _Where:
                 where[path + (key,)] = (filename, line)
                 stack.append((v, path + (key,), here))
         elif isinstance(node, yaml.SequenceNode):
+            here = above | {id(node)}
             for i, v in enumerate(node.value):
                 where[path + (i,)] = (filename, v.start_mark.line + 1)
                 stack.append((v, path + (i,), here))
@@ -946,7 +967,9 @@ def _friendly(err: dict, loc: tuple) -> str:
         return "required but missing"
     if t in ("int_type", "int_parsing", "int_from_float"):
         return "must be a whole number" + got
-    if t in ("float_type", "float_parsing", "finite_number"):
+    if t == "finite_number":
+        return "must be a finite number" + got
+    if t in ("float_type", "float_parsing"):
         return "must be a number" + got
     if t in ("bool_type", "bool_parsing"):
         return "must be true or false" + got
@@ -1122,19 +1145,104 @@ def resolve_scenario_path(scenario: Scenario, value: str) -> Path:
     return (base / value).resolve()
 
 
-def _known(value: str, known: set[str], what: str, names: dict[str, str] | None = None
-           ) -> str:
-    hint = difflib.get_close_matches(value, sorted(known), n=3)
-    if names:  # a district written by name: suggest its code
-        by_name = {n.lower(): c for c, n in names.items()}
-        close = difflib.get_close_matches(value.lower(), sorted(by_name), n=3, cutoff=0.75)
-        hint = [f"{by_name[n]} ({names[by_name[n]]})" for n in close] or hint
+@functools.lru_cache(maxsize=16)
+def _near_index(known: frozenset[str]) -> dict[str, frozenset[str]]:
+    """Each known name, and each name with one character deleted -> the names it comes from."""
+    index: dict[str, set[str]] = {}
+    for k in known:
+        for v in {k, *(k[:i] + k[i + 1:] for i in range(len(k)))}:
+            index.setdefault(v, set()).add(k)
+    return {v: frozenset(ks) for v, ks in index.items()}
+
+
+def _suggest(value: str, known: set[str]) -> list[str]:
+    """Up to three known names within two edits of ``value`` (a typed letter too many, too
+    few, wrong or swapped), closest first: a few dictionary look-ups, where comparing with
+    every name took 20-40 ms for the 361 district codes."""
+    index = _near_index(frozenset(known))
+    near: set[str] = set()
+    for v in {value, *(value[:i] + value[i + 1:] for i in range(len(value)))}:
+        near |= index.get(v, frozenset())
+    return sorted(near, key=lambda k: (-difflib.SequenceMatcher(None, value, k).ratio(), k))[:3]
+
+
+def _known(value: str, known: set[str], what: str, names: dict[str, str] | None = None, *,
+           hint: bool = True) -> str:
+    """``unknown district 'X' (did you mean ...?)``; callers ask for the suggestion only for
+    the problems that will be shown (:data:`MAX_SHOWN`)."""
+    if len(value) > 40:  # not a code at all: say so without repeating the text
+        return f"not a {what} ({len(value)} characters of text)"
     text = f"unknown {what} {value!r}"
-    if hint:
-        return text + f" (did you mean {', '.join(map(repr, hint))}?)"
+    close = _suggest(value, known) if hint else []
+    if hint and names and not close:  # a district written by name: suggest its code
+        by_name = {n.lower(): c for c, n in names.items()}
+        near = difflib.get_close_matches(value.lower(), sorted(by_name), n=3, cutoff=0.75)
+        close = [f"{by_name[n]} ({names[by_name[n]]})" for n in near]
+    if close:
+        return text + f" (did you mean {', '.join(map(repr, close))}?)"
     if len(known) <= 30:
         return text + f" (known: {', '.join(sorted(known))})"
     return text
+
+
+MAX_CSV_BYTES = 1024 * 1024
+"""Largest district list (``coldspots.csv``) read; 361 districts take about 4 KB."""
+
+
+def district_list_problems(path: Path, codes: set[str]) -> list[Problem]:
+    """Problems with a CSV listing districts in a ``lad_code`` column (``coldspots.csv``).
+
+    Read as UTF-8 (a byte-order mark is fine); every problem names the file, the line (as
+    an editor numbers it, the header being line 1) and the column, never the parser's
+    account of what the file holds.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+    codes : set of str
+        The known district codes.
+
+    Returns
+    -------
+    list of Problem
+        Empty when every row names a known district.
+    """
+    f = str(path)
+    if not path.is_file():
+        return [Problem(f, None, "file", "no such file")]
+    if path.stat().st_size > MAX_CSV_BYTES:
+        return [Problem(f, None, "file", f"larger than {MAX_CSV_BYTES // 1024} KB; a list of "
+                        "districts takes a few KB")]
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        return [Problem(f, line, "file", "not UTF-8 text (saved as Windows-1252, perhaps): "
+                        "save it as 'CSV UTF-8'")]
+    rows = csv.reader(io.StringIO(text))
+    probs: list[Problem] = []
+    try:
+        header = [h.strip() for h in next(rows, [])]
+        if "lad_code" not in header:
+            return [Problem(f, 1, "lad_code", "missing column: the first line must name the "
+                            "columns, one of them lad_code")]
+        col = header.index("lad_code")
+        for row in rows:
+            if not any(cell.strip() for cell in row):
+                continue  # blank line
+            if len(row) > len(header):  # the engine's reader refuses these too
+                probs.append(Problem(f, rows.line_num, "file", f"{len(row)} fields, but the "
+                                     f"first line names {len(header)} columns"))
+                continue
+            code = row[col].strip() if col < len(row) else ""
+            if code not in codes:
+                msg = ("no district code" if not code else
+                       _known(code, codes, "district code", hint=len(probs) < MAX_SHOWN))
+                probs.append(Problem(f, rows.line_num, "lad_code", msg))
+    except csv.Error:
+        return [Problem(f, rows.line_num, "file", "not a CSV file")]
+    return probs
 
 
 def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = None) -> None:
@@ -1142,7 +1250,8 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
 
     Checks that origin and destination districts exist, that destination and overridden
     sites exist, that no wave moves more posts than its origin holds matching its selector
-    (``baseline_posts``), and that every wave starts within the horizon.
+    (``baseline_posts``), that every wave starts and ends within the horizon, and that a
+    coldspot CSV (rule ``csv``) lists known districts (:func:`district_list_problems`).
 
     Parameters
     ----------
@@ -1159,10 +1268,11 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
         Every problem found, with lines where the scenario was loaded from a file.
     """
     default = source or scenario.source_file or "<scenario>"
+    lines, loaded_from = scenario._where, scenario.source_file  # read once: 24,000 problems
 
     def where(*path) -> tuple[str, int | None]:
-        file, line = scenario.line_of(*path)
-        if source is not None and file == scenario.source_file:
+        file, line = _lookup(lines, path, loaded_from)
+        if source is not None and file == loaded_from:
             file = source
         return file or default, line
 
@@ -1186,21 +1296,25 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
                 f"{w.year} is outside the horizon {start}-{end}" if w.year > end else
                 f"{w.year} is before the horizon {start}-{end}; only a wave given by count "
                 "may start before it (the part before the start counts as history)")))
+        elif w.year + (w.quarter - 1) / 4 + w.spread_years > end + 1:
+            probs.append(problem(("waves", i, "spread_years"), (
+                f"{w.spread_years:g} years from {w.year} Q{w.quarter} runs past the end of the "
+                f"horizon ({end})")))
         if w.origin == "london":
             origin = london
         else:
-            origin = set(w.origin)
+            origin = set(w.origin) & codes  # unknown codes hold no posts
             for j, c in enumerate(w.origin):
                 if c not in codes:
-                    probs.append(problem(("waves", i, "origin", j),
-                                         _known(c, codes, "district", names)))
+                    probs.append(problem(("waves", i, "origin", j), _known(
+                        c, codes, "district", names, hint=len(probs) < MAX_SHOWN)))
         for j, d in enumerate(w.destinations):
             if d.site is not None and d.site not in sites:
-                probs.append(problem(("waves", i, "destinations", j, "site"),
-                                     _known(d.site, sites, "site")))
+                probs.append(problem(("waves", i, "destinations", j, "site"), _known(
+                    d.site, sites, "site", hint=len(probs) < MAX_SHOWN)))
             if d.district is not None and d.district not in codes:
-                probs.append(problem(("waves", i, "destinations", j, "district"),
-                                     _known(d.district, codes, "district", names)))
+                probs.append(problem(("waves", i, "destinations", j, "district"), _known(
+                    d.district, codes, "district", names, hint=len(probs) < MAX_SHOWN)))
         if w.count is not None:
             sel = b["lad_code"].isin(origin) & b["grade"].isin(w.posts.grades)
             if w.posts.profession != "any":
@@ -1214,7 +1328,14 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
                     "selector (grades, profession, role) exist in its origin")))
     for sid in scenario.sites:
         if sid not in sites:
-            probs.append(problem(("sites", sid), _known(sid, sites, "site")))
+            probs.append(problem(("sites", sid), _known(sid, sites, "site",
+                                                        hint=len(probs) < MAX_SHOWN)))
+    cs = scenario.coldspots
+    if cs.rule == "csv" and cs.csv:
+        found = district_list_problems(resolve_scenario_path(scenario, cs.csv), codes)
+        if found and found[0].field == "file" and found[0].message == "no such file":
+            found = [problem(("coldspots", "csv"), f"no such file: {cs.csv}")]
+        probs += found
     if probs:
         raise ScenarioError(probs)
 
@@ -1238,7 +1359,9 @@ def dump_scenario(scenario: Scenario) -> str:
     """The resolved scenario as YAML text.
 
     ``extends`` is dropped (it is already merged in) and defaults are left out, so
-    ``load_scenario_text(dump_scenario(s)) == s``.
+    ``load_scenario_text(dump_scenario(s)) == s`` for every scenario: text is written as
+    UTF-8, except when it holds U+0085 (NEL), which YAML reads back as a line break; then
+    every non-ASCII character is written as an escape.
 
     Parameters
     ----------
@@ -1250,4 +1373,7 @@ def dump_scenario(scenario: Scenario) -> str:
     """
     doc = scenario.model_dump(mode="json", exclude={"extends"}, exclude_defaults=True)
     doc = {"name": scenario.name, **doc}
-    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    if "\x85" in text:
+        text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=False)
+    return text

@@ -18,6 +18,7 @@ from . import __version__
 from .calibration import assumptions_log
 from .engine import Model, prepare, run_replication
 from .metrics import summarise, summarise_moves
+from .provenance import lock_digest
 
 Progress = Callable[[int, int], None]
 
@@ -41,8 +42,9 @@ class Results:
     assumptions : pandas.DataFrame
         The parameters in force: ``name, value, source, assumption, description``.
     manifest : dict
-        Provenance: scenario name and hash, code version, data vintage, seed, replications,
-        mode, timings.
+        Provenance: scenario name and hash, code version, digest of the dependency lock
+        (:func:`placesim.provenance.lock_digest`), data vintage, seed, replications, mode,
+        timings.
     """
 
     metrics: pd.DataFrame
@@ -128,6 +130,7 @@ def simulate(
         "scenario": scenario.name,
         "scenario_hash": scenario.hash(),
         "code_version": __version__,
+        "lock_digest": lock_digest(),
         "data_vintage": getattr(model, "data_vintage", ""),
         "seed": seed,
         "replications": reps,

@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ import yaml
 from placesim.batch import (
     Task,
     combine,
+    format_summary,
     plan_tasks,
     read_sweep,
     run_batch,
@@ -101,23 +101,31 @@ def serial(work) -> Path:
     return out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _scheduler_address(info: Path) -> str | None:
+    try:
+        return json.loads(info.read_text())["address"]
+    except (OSError, ValueError, KeyError):  # not written yet, or half-written
+        return None
 
 
 class DaskProcesses:
-    """A real ``dask scheduler`` and ``dask worker`` subprocesses on 127.0.0.1."""
+    """A real ``dask scheduler`` and ``dask worker`` subprocesses on 127.0.0.1.
+
+    The scheduler takes a port the kernel gives it (``--port 0``) and writes its address to a
+    scheduler file: no port is chosen beforehand that another program could take first."""
 
     def __init__(self, folder: Path):
         self.folder = folder
-        self.port = _free_port()
-        self.address = f"tcp://127.0.0.1:{self.port}"
         self.workers: dict[str, subprocess.Popen] = {}
+        info = folder / "scheduler.json"
         self.scheduler = self._spawn("scheduler", [
-            "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(self.port),
-            "--no-dashboard", "--idle-timeout", "300s"])
+            "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
+            "--scheduler-file", str(info), "--no-dashboard", "--idle-timeout", "300s"])
+        _wait_for(lambda: _scheduler_address(info) or self.scheduler.poll() is not None,
+                  timeout=90, what="the scheduler")
+        assert self.scheduler.poll() is None, (folder / "scheduler.log").read_text()
+        self.address = _scheduler_address(info)
+        assert self.address.startswith("tcp://127.0.0.1:"), self.address
         self.n = 0
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
@@ -494,8 +502,14 @@ def test_interrupted_and_killed_client_resume_without_recomputing(work, serial, 
 
 
 @pytest.mark.cluster
-def test_failing_task_is_reported_and_the_others_complete(work, serial, cluster, tmp_path):
-    (tmp_path / "coldspots.csv").write_text("lad_code\nE08000003\nE99999999\n")
+def test_failing_task_is_reported_and_the_others_complete(work, serial, cluster, tmp_path,
+                                                          capfd):
+    """A variant whose coldspot CSV names an unknown district is refused before any work,
+    naming the CSV's line; if the CSV changes after the checks (a shared filesystem), its tasks
+    fail on the workers, are reported with scenario, variant, replications and error, and the
+    other variants complete."""
+    csv = tmp_path / "coldspots.csv"
+    csv.write_text("lad_code\nE08000003\nE99999999\n")
     sweep = tmp_path / "s.sweep.yaml"
     sweep.write_text("""variants:
   - name: ok
@@ -507,27 +521,32 @@ def test_failing_task_is_reported_and_the_others_complete(work, serial, cluster,
     set:
       waves.senior.share: 0.25
 """)
+    move = work / "scenarios" / "move.yaml"
+    with pytest.raises(ScenarioError) as e:
+        plan_tasks([move], replications=4, seed=None, sweep=sweep, chunk=2)
+    assert f"{csv.resolve()}:3: lad_code: unknown district code 'E99999999'" in str(e.value)
+    csv.write_text("lad_code\nE08000003\n")
+    tasks = plan_tasks([move], replications=4, seed=None, sweep=sweep, chunk=2)
+    csv.write_text("lad_code\nE08000003\nE99999999\n")  # changed after the checks
     out = tmp_path / "failing"
-    p = _cli(str(work / "scenarios" / "move.yaml"), "--sweep", str(sweep), "--replications", "4",
-             "--chunk", "2", "--scheduler", cluster.address, "--progress", "--out", str(out))
-    stdout, stderr = p.communicate(timeout=120)
-    assert p.returncode == 1, stderr
+    s = run_batch(tasks, out, scheduler=cluster.address, progress=True)
+    stdout, stderr = format_summary(s), capfd.readouterr().err
     assert "6 tasks: 0 already done, 4 run, 2 failed" in stdout
     for reps in ("0-1", "2-3"):
         assert (f"FAILED scenario move, variant broken, replications {reps}: DataError: "
-                f"{(tmp_path / 'coldspots.csv').resolve()}: column 'lad_code': line 3: unknown "
-                "district code 'E99999999'") in stdout
+                f"{csv.resolve()}: column 'lad_code': line 3: unknown district code "
+                "'E99999999'") in stdout
     assert "6/6 tasks (12/12 replications)" in stderr and "ETA" in stderr  # progress bar
     m = pd.read_csv(out / "metrics.csv")
     assert sorted(set(m["variant"])) == ["fewer", "ok"]
     assert len(_parts(out)) == 4
-    s = _summary(out)
-    assert [f["task"] for f in s["failed"]] == [
+    summary = _summary(out)
+    assert [f["task"] for f in summary["failed"]] == [
         "scenario move, variant broken, replications 0-1",
         "scenario move, variant broken, replications 2-3"]
     # the unchanged variant is the scenario itself: same numbers as its first 4 replications
-    ref = run_batch(plan_tasks([work / "scenarios" / "move.yaml"], replications=4, seed=None,
-                               sweep=None), tmp_path / "ref", workers=0, progress=False)
+    ref = run_batch(plan_tasks([move], replications=4, seed=None, sweep=None),
+                    tmp_path / "ref", workers=0, progress=False)
     assert ref.ran == 1
     a = m[m["variant"] == "ok"].drop(columns="variant").reset_index(drop=True)
     b = pd.read_csv(tmp_path / "ref" / "metrics.csv").drop(columns="variant")

@@ -84,6 +84,7 @@ def test_senior_moves_raise_regional_progression_junior_moves_do_not_close_gap(p
     assert gap("pfg-2027") >= 0.9 * gap("baseline")
 
 
+@pytest.mark.slow  # two whole-Civil-Service runs; the golden tests pin exact results per commit
 def test_cli_run_twice_gives_byte_identical_metrics(tmp_path):
     outs = []
     for k in (1, 2):

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from placesim.errors import ScenarioError
@@ -200,6 +200,98 @@ def test_minimal_scenario_passes_data_checks(pkg):
 
 
 # --- extends ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("change,field,words", [
+    (("count: 100", "count: 100\n    spread_years: .inf"), "waves[0].spread_years",
+     "must be a finite number (got inf)"),
+    (("count: 100", "count: .nan"), "waves[0].count", "must be a finite number (got nan)"),
+    (("count: 100", "count: 100\n    spread_years: 51"), "waves[0].spread_years",
+     "less than or equal to 50"),
+    (("count: 100", "count: 100000000000"), "waves[0].count", "less than or equal to 2000000"),
+    (("year: 2024", "year: 99999"), "waves[0].year", "less than or equal to 2150"),
+    (("count: 100", "count: 100\n    incumbents: {high_seb_multiplier: 1.0e9}"),
+     "waves[0].incumbents.high_seb_multiplier", "less than or equal to 100"),
+    (("count: 100", "count: 100\n    relocation_support_gbp: 1e12"),
+     "waves[0].relocation_support_gbp", "less than or equal to 1000000"),
+    (("name: ok", "name: ok\nseed: 99999999999999999999999"), "seed", "less than or equal"),
+    (("name: ok", "name: ok\nparameters: {seb_promotion_odds: {low: 1e300}}"),
+     "parameters.seb_promotion_odds", "between 0 and 100"),
+])
+def test_every_number_finite_and_bounded(change, field, words):
+    msg = _error(load_scenario_text, MINIMAL.replace(*change), filename="n.yaml")
+    assert "n.yaml:" in msg and f": {field}: " in msg and words in msg, msg
+
+
+def test_spread_must_end_within_the_horizon(pkg):
+    ok = MINIMAL.replace("count: 100", "count: 100\n    spread_years: 4")  # 2024 + 4 = 2028
+    check_against_data(load_scenario_text(ok), pkg)
+    late = ok.replace("quarter: 1", "").replace("year: 2024", "year: 2024\n    quarter: 2")
+    msg = _error(lambda: check_against_data(load_scenario_text(late, filename="l.yaml"), pkg))
+    assert "l.yaml:9: waves[0].spread_years: 4 years from 2024 Q2 runs past the end of the " \
+           "horizon (2027)" in msg
+
+
+def test_thousands_of_unknown_codes_give_twenty_lines_quickly(pkg):
+    """A 216 KB upload naming 24,000 unknown districts: 20 problems with a suggestion each,
+    then a count (the time it takes is measured in benchmarks/validation.py)."""
+    codes = ",".join(f"E9{i:06d}" for i in range(1, 24_001))  # E9000001 ~ E09000001 ...
+    text = MINIMAL.replace("count: 100", f"count: 100\n    origin: [{codes}]")
+    assert 200_000 < len(text) < MAX_BYTES
+    s = load_scenario_text(text, filename="many.yaml")
+    with pytest.raises(ScenarioError) as e:
+        check_against_data(s, pkg)
+    assert len(e.value.problems) == 24_001  # and the origin holds no posts to move
+    lines = str(e.value).splitlines()
+    assert len(lines) == 21
+    assert lines[0] == ("many.yaml:8: waves[0].origin[0]: unknown district 'E9000001' "
+                        "(did you mean 'E09000001'?)"), lines[0]
+    assert all("did you mean" in line for line in lines[:20])
+    assert lines[20] == "... and 23,981 more problems (24,001 in all); fix these first"
+
+
+@pytest.fixture
+def with_csv(tmp_path):
+    """Write a coldspot list and a scenario using it; returns (write_csv, scenario_path)."""
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(MINIMAL + "coldspots: {rule: csv, csv: cold.csv}\n")
+
+    def write(data: bytes) -> None:
+        (tmp_path / "cold.csv").write_bytes(data)
+
+    return write, scenario
+
+
+def test_validate_reads_the_coldspot_csv(pkg, with_csv):
+    write, scenario = with_csv
+    write("\ufefflad_code\r\nE08000003\r\n\r\nE06000001\r\n".encode())  # Excel: BOM, CRLF
+    check_against_data(load_scenario(scenario), pkg)
+    write(b"lad_code,name\nE08000003,Manchester\nE0800003,typo\n,blank\nE06000001,a,b\n")
+    msg = _error(lambda: check_against_data(load_scenario(scenario), pkg))
+    csv = scenario.parent / "cold.csv"
+    assert f"{csv}:3: lad_code: unknown district code 'E0800003' (did you mean" in msg
+    assert f"{csv}:4: lad_code: no district code" in msg
+    assert f"{csv}:5: file: 3 fields, but the first line names 2 columns" in msg
+    (scenario.parent / "cold.csv").unlink()
+    msg = _error(lambda: check_against_data(load_scenario(scenario), pkg))
+    assert "s.yaml:10: coldspots.csv: no such file: cold.csv" in msg
+
+
+def test_coldspot_csv_errors_give_a_line_and_never_the_files_contents(pkg, with_csv):
+    write, scenario = with_csv
+    csv = scenario.parent / "cold.csv"
+    write("lad_code,name\nE08000003,Manchester\nE06000001,Hartlepool \u00a3\n".encode("cp1252"))
+    msg = _error(lambda: check_against_data(load_scenario(scenario), pkg))
+    assert msg == f"{csv}:3: file: not UTF-8 text (saved as Windows-1252, perhaps): save it " \
+                  "as 'CSV UTF-8'"
+    secret = b"root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/bin/sh\n"
+    write(secret)
+    msg = _error(lambda: check_against_data(load_scenario(scenario), pkg))
+    assert msg == f"{csv}:1: lad_code: missing column: the first line must name the " \
+                  "columns, one of them lad_code"
+    write(b"lad_code\n" + b"x" * 500 + b"\n")
+    msg = _error(lambda: check_against_data(load_scenario(scenario), pkg))
+    assert "xxxx" not in msg and "not a district code (500 characters of text)" in msg
+
 
 def test_extends_deep_merges_child_wins(tmp_path):
     (tmp_path / "parent.yaml").write_text(
@@ -415,9 +507,26 @@ def _scenarios(draw):
     return Scenario.model_validate(doc)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def _with_text(question: str) -> Scenario:
+    return Scenario.model_validate({**load_scenario_text(MINIMAL).model_dump(mode="json"),
+                                    "question": question})
+
+
 @given(_scenarios())
+@example(_with_text("a\x85b"))  # NEL: YAML reads it as a line break unless escaped
+@example(_with_text("Darlington \u2014 Economic Campus \U0001f3d7\u2028\r\n\t end "))
 def test_load_dump_roundtrip(s):
     again = load_scenario_text(dump_scenario(s))
     assert again == s
     assert again.hash() == s.hash()
+
+
+@pytest.mark.parametrize("char", [chr(c) for c in [*range(0x80, 0xA0), 0x2028, 0x2029, 0xFEFF]])
+def test_line_breaks_and_c1_controls_survive_a_round_trip(char):
+    """YAML reads U+0085, U+2028 and U+2029 as line breaks; each alone in otherwise plain text."""
+    s = _with_text(f"before{char}after")
+    assert load_scenario_text(dump_scenario(s)) == s
+
+
+def test_readable_text_stays_readable():
+    assert "question: Darlington — campus" in dump_scenario(_with_text("Darlington — campus"))

@@ -67,7 +67,7 @@ def test_unknown_site_district_and_too_many_posts(pkg):
     assert "bad.yaml:9: waves[0].destinations[0].site: unknown site 'atlantis'" in msg
     msg = _err(GOOD.replace("site: leeds", "district: E99999999"), pkg)
     assert "unknown district 'E99999999'" in msg
-    msg = _err(GOOD.replace("count: 100", "count: 10000000"), pkg)
+    msg = _err(GOOD.replace("count: 100", "count: 1000000"), pkg)
     assert "bad.yaml:7: waves[0].count" in msg and "only" in msg
 
 
