@@ -871,6 +871,10 @@ def _read_departments(r: _Reader, p: Path, lim: Limits) -> pd.DataFrame | None:
     dep["code"] = dep["code"].str.strip()
     _unique(dep, f, name)
     dep["aliases"] = dep["aliases"].fillna("") if "aliases" in dep.columns else ""
+    for c in ("overseas", "unknown_region"):
+        if c in dep.columns:
+            dep[c] = _numeric(dep, f, c, allow_blank=True, minimum=0, integer=True).astype(
+                "Int64")
     seen = {c.casefold(): c for c in dep["code"]}
     for i, (code, aliases) in enumerate(zip(dep["code"], dep["aliases"], strict=True)):
         for a in _split_aliases(aliases):
