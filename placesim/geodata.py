@@ -854,7 +854,8 @@ def load_data_package(path: str | Path | None = None, *, allow_check_mismatch: b
         flows_by_grade=flows if flows is not None else pd.DataFrame(),
         seb_trend=trend if trend is not None else pd.DataFrame(),
         manifest=meta, check_report=report, notes=tuple(notes),
-        departments=depts if depts is not None else pd.DataFrame())
+        departments=depts if depts is not None else pd.DataFrame(columns=["code", "name",
+                                                                          "aliases"]))
 
 
 def _read_departments(r: _Reader, p: Path, lim: Limits) -> pd.DataFrame | None:
