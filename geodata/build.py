@@ -205,6 +205,149 @@ REQUIRED_SITES = ("darlington", "sheffield", "leeds", "manchester", "salford", "
                   "york", "aberdeen", "wrexham")
 SITE_ADDITIONS: list[tuple] = []
 
+# --- DEPARTMENTS (ACSES "parent department") --------------------------------------------------
+# Raw tables of the department fit (README, Methods, "Departments"); 2021 has no London table.
+DEPT_TABLES = {2021: ("parent_dept_by_itl1", "parent_dept_by_itl3", "parent_dept_grade_by_itl1"),
+               2022: ("parent_dept_by_itl1", "parent_dept_by_itl3", "parent_dept_grade_by_itl1",
+                      "parent_dept_grade_by_london"),
+               2023: ("parent_dept_by_itl1", "parent_dept_by_itl3", "parent_dept_grade_by_itl1",
+                      "parent_dept_grade_by_london")}
+# Civil servants by organisation x postcode x grade, 31 March 2019: where each department sits
+# inside an ITL3 area (the ACSES tables stop at ITL3).
+ORG_2019 = "civil-service/cs_staff_in_post_by_org_postcode_grade_2019.csv"
+
+# One row per ACSES parent department of 2021-2023: (code, the names ACSES publishes it under,
+# other codes and names that resolve to it, note). Codes are stable across years: a renamed
+# department keeps its code, and a machinery-of-government change after 31 March 2023 is
+# recorded as aliases and a note, not as a new row (ACSES 2023 still reports the old shape).
+DEPARTMENTS: tuple[tuple[str, tuple[str, ...], tuple[str, ...], str], ...] = (
+    ("AGO", ("Attorney General's Departments",), ("AGD", "Attorney General's Office"),
+     "Attorney General's Office, Crown Prosecution Service, Government Legal Department, "
+     "Serious Fraud Office and HMCPSI"),
+    ("BEIS", ("Department for Business, Energy and Industrial Strategy",), ("DESNZ", "DSIT"),
+     "Split on 7 February 2023 into DESNZ, DSIT and (with DIT) DBT; ACSES 2023 (31 March) still "
+     "reports BEIS, so DESNZ and DSIT resolve here"),
+    ("CC", ("Charity Commission",), (), ""),
+    ("CMA", ("Competition and Markets Authority",), (), ""),
+    ("CO", ("Cabinet Office",), (), ""),
+    ("COD", ("Chancellor's other departments",), (),
+     "Government Actuary's Department, NS&I, Office for Budget Responsibility"),
+    ("DCMS", ("Department for Digital, Culture, Media and Sport",),
+     ("Department for Culture, Media and Sport",),
+     "Digital functions moved to DSIT on 7 February 2023 (not yet in ACSES 2023)"),
+    ("DEFRA", ("Department for Environment, Food and Rural Affairs",), (), ""),
+    ("DFE", ("Department for Education",), (), ""),
+    ("DFT", ("Department for Transport",), (), ""),
+    ("DHSC", ("Department of Health and Social Care",), (), ""),
+    ("DIT", ("Department for International Trade",), ("DBT", "Department for Business and Trade"),
+     "Merged with BEIS's business functions into DBT on 7 February 2023; DBT resolves here"),
+    ("DWP", ("Department for Work and Pensions",), (), ""),
+    ("ESTYN", ("ESTYN", "Estyn"), (), ""),
+    ("FCDO", ("Foreign, Commonwealth and Development Office",), ("FCO", "DFID"),
+     "FCO and DFID merged on 2 September 2020"),
+    ("FSA", ("Food Standards Agency",), (), ""),
+    ("HMLR", ("HM Land Registry",), (), ""),
+    ("HMRC", ("HM Revenue and Customs",), (), ""),
+    ("HMT", ("HM Treasury",), (), ""),
+    ("HO", ("Home Office",), (), ""),
+    ("MHCLG", ("Ministry of Housing, Communities and Local Government",
+               "Department for Levelling Up, Housing and Communities"), ("DLUHC",),
+     "MHCLG until 19 September 2021 (ACSES 2021), DLUHC from then (ACSES 2022, 2023), MHCLG "
+     "again from 8 July 2024: one code in every year"),
+    ("MOD", ("Ministry of Defence",), (), ""),
+    ("MOJ", ("Ministry of Justice",), (), ""),
+    ("NCA", ("National Crime Agency",), (), ""),
+    ("NIO", ("Northern Ireland Office",), (), ""),
+    ("OCOA", ("Other Cabinet Office Agencies",), (), "Published in ACSES 2021 only"),
+    ("OFGEM", ("Office of Gas and Electricity Markets",), (), ""),
+    ("OFQUAL", ("Office of Qualifications and Examinations Regulation",), (), ""),
+    ("OFSTED", ("Office for Standards in Education",
+                "Office for Standards in Education, Children's Services and Skills"), (), ""),
+    ("OFWAT", ("Water Services Regulation Authority",), (), ""),
+    ("ORR", ("Office of Rail and Road",), (), ""),
+    ("OSSS", ("Scotland Office", "Office of the Secretary of State for Scotland"), (), ""),
+    ("OSSW", ("Wales Office", "Office of the Secretary of State for Wales"), (), ""),
+    ("SG", ("Scottish Government",), (), ""),
+    ("TNA", ("The National Archives",), (), ""),
+    ("UKEF", ("UK Export Finance",), (), ""),
+    ("UKSA", ("United Kingdom Statistics Authority", "UK Statistics Authority"), ("ONS",), ""),
+    ("UKSC", ("UK Supreme Court",), (), ""),
+    ("WG", ("Welsh Government",), (), ""),
+)
+# The 103 organisations of the 2019 staff-in-post file -> parent department code (their
+# parent at 31 March 2021-2023; organisations since merged follow their successor, e.g. DFID
+# and FCO Services -> FCDO, Public Health England -> DHSC, DExEU -> CO). ASSUMPTION for three
+# small bodies whose ACSES parent is not published: Government in Parliament (100 staff) ->
+# CO, Queen Elizabeth II Centre (50) -> MHCLG, Office for Budget Responsibility (30) -> COD.
+ORG_2019_DEPARTMENT = {
+    "Department for Work and Pensions": "DWP", "Health and Safety Executive": "DWP",
+    "HM Revenue and Customs": "HMRC", "Valuation Office Agency": "HMRC",
+    "Her Majesty's Prison and Probation Service": "MOJ",
+    "Her Majesty's Courts and Tribunals Service": "MOJ",
+    "Ministry of Justice (excl. agencies)": "MOJ", "Office of the Public Guardian": "MOJ",
+    "Legal Aid Agency": "MOJ", "Criminal Injuries Compensation Authority": "MOJ",
+    "Ministry of Defence": "MOD", "Defence Equipment and Support": "MOD",
+    "Defence Science and Technology Laboratory": "MOD", "UK Hydrographic Office": "MOD",
+    "Home Office (excl. agencies)": "HO",
+    "Cabinet Office (excl. agencies)": "CO", "Crown Commercial Service": "CO",
+    "Government Property Agency": "CO", "Department for Exiting the European Union": "CO",
+    "Government in Parliament": "CO",
+    "Crown Prosecution Service": "AGO", "Government Legal Department": "AGO",
+    "Serious Fraud Office": "AGO", "Attorney General's Office": "AGO",
+    "Crown Prosecution Service Inspectorate": "AGO",
+    "Driver and Vehicle Licensing Agency": "DFT", "Driver and Vehicle Standards Agency": "DFT",
+    "Department for Transport (excl. agencies)": "DFT", "Maritime and Coastguard Agency": "DFT",
+    "Vehicle Certification Agency": "DFT",
+    "HM Land Registry": "HMLR", "Welsh Government": "WG", "Welsh Revenue Authority": "WG",
+    "Public Health England": "DHSC", "Department of Health and Social Care (excl. agencies)":
+    "DHSC", "Medicines and Healthcare Products Regulatory Agency": "DHSC",
+    "Department for Education": "DFE", "Education and Skills Funding Agency": "DFE",
+    "Standards and Testing Agency": "DFE", "Teaching Regulation Agency": "DFE",
+    "Institute for Apprenticeships and Technical Education": "DFE",
+    "United Kingdom Statistics Authority": "UKSA",
+    "Department for Environment, Food and Rural Affairs (excl. agencies)": "DEFRA",
+    "Animal and Plant Health Agency": "DEFRA", "Rural Payments Agency": "DEFRA",
+    "Centre for Environment, Fisheries and Aquaculture Science": "DEFRA",
+    "Veterinary Medicines Directorate": "DEFRA",
+    "Department for Business, Energy and Industrial Strategy (excl. agencies)": "BEIS",
+    "Met Office": "BEIS", "Insolvency Service": "BEIS", "UK Intellectual Property Office": "BEIS",
+    "Companies House": "BEIS", "Advisory, Conciliation and Arbitration Service": "BEIS",
+    "UK Space Agency": "BEIS",
+    "Foreign and Commonwealth Office (excl. agencies)": "FCDO",
+    "Department for International Development": "FCDO", "FCO Services": "FCDO",
+    "Wilton Park": "FCDO",
+    "Ministry of Housing, Communities and Local Government (excl. agencies)": "MHCLG",
+    "Planning Inspectorate": "MHCLG", "Queen Elizabeth II Centre": "MHCLG",
+    "Office for Standards in Education, Children's Services and Skills": "OFSTED",
+    "Department for International Trade": "DIT", "HM Treasury": "HMT",
+    "Government Internal Audit Agency": "HMT", "Debt Management Office": "HMT",
+    "National Infrastructure Commission": "HMT",
+    "Government Actuary's Department": "COD", "National Savings and Investments": "COD",
+    "Office for Budget Responsibility": "COD",
+    "Food Standards Agency": "FSA", "Department for Digital, Culture, Media and Sport": "DCMS",
+    "Office of Gas and Electricity Markets": "OFGEM", "Competition and Markets Authority": "CMA",
+    "The National Archives": "TNA", "Charity Commission": "CC", "UK Export Finance": "UKEF",
+    "Office of Rail and Road": "ORR", "Water Services Regulation Authority": "OFWAT",
+    "Ofqual": "OFQUAL", "ESTYN": "ESTYN", "Northern Ireland Office": "NIO",
+    "Scotland Office (incl. Office of the Advocate General for Scotland)": "OSSS",
+    "Wales Office": "OSSW", "UK Supreme Court": "UKSC",
+    **{org: "SG" for org in (
+        "Scottish Government (excl. agencies)", "Scottish Prison Service",
+        "Crown Office and Procurator Fiscal Service", "Scottish Courts and Tribunals Service",
+        "Registers of Scotland", "Transport Scotland", "National Records of Scotland",
+        "Social Security Scotland", "Scottish Public Pensions Agency", "Disclosure Scotland",
+        "Education Scotland", "Student Awards Agency for Scotland", "Food Standards Scotland",
+        "Accountant in Bankruptcy", "Revenue Scotland", "Scottish Housing Regulator",
+        "Office of the Scottish Charity Regulator", "Scottish Fiscal Commission")},
+}
+DEPT_IPF_SWEEPS = 100         # sweeps over all margins before the exact two-margin finish
+DEPT_IPF_TOLERANCE = 1e-6     # posts: largest margin error accepted at the finish
+# ASSUMPTION: departments' share of a suppressed cell is the cell estimate SUPPRESSED_CELL
+# (the per-table residual is 8.0-9.8 for 2021 and 1.6-2.7 for 2022/2023, README).
+# Departments' SCS London share is checked only where at least this many UK-based SCS are
+# published, so that one post is at most the 2-point tolerance.
+DEPT_SCS_CHECK_MIN = 50
+
 
 class BuildError(Exception):
     """A source table that cannot be read or placed: the message names the file and the row."""
@@ -703,6 +846,358 @@ def split_scs_profession_role(base: pd.DataFrame, districts, share: pd.Series,
     return out.reset_index(drop=True)
 
 
+
+# --- Departments -------------------------------------------------------------------------------
+
+def _dept_codes() -> dict[str, str]:
+    """ACSES parent-department name (any year) -> code (:data:`DEPARTMENTS`)."""
+    return {n: code for code, names, _, _ in DEPARTMENTS for n in names}
+
+
+def dept_table(src: Path, year: int, name: str, dims: tuple[str, ...]) -> pd.DataFrame:
+    """An ACSES parent-department table of ``year``, in post.
+
+    Adds ``department`` (code), ``region`` (ITL1 or ITL3 code, ``London``, ``Outside
+    London``, ``Overseas`` or ``Unknown``), ``suppressed`` and ``hc`` with suppressed cells
+    estimated (:data:`SUPPRESSED_CELL`). A name or region that cannot be placed is an error
+    naming the file and row.
+    """
+    rel = f"civil-service/acses_{year}/{name}"
+    t = acses_table(src, year, name, ("Parent_department", *dims))
+    t = t[t["status"] == "in_post"].copy()
+    dept = t["Parent_department"].str.strip()
+    t["department"] = dept.map(_dept_codes())
+    for i in np.flatnonzero(t["department"].isna().to_numpy()):
+        raise BuildError(f"{rel}: row {t['row'].iat[i]}: column 'Parent_department': unknown "
+                         f"department {dept.iat[i]!r} (not in DEPARTMENTS)")
+    if "Region_london" in dims:
+        t["region"] = t["Region_london"].str.strip()
+        for i in np.flatnonzero(~t["region"].isin(["London", "Outside London", *NOT_PLACED])):
+            raise BuildError(f"{rel}: row {t['row'].iat[i]}: column 'Region_london': unknown "
+                             f"place {t['region'].iat[i]!r}")
+    else:
+        col = next(c for c in dims if c.startswith("Region_ITL"))
+        t["region"] = place(t, col, itl_names(src, col[-4:]), rel)
+    t["suppressed"] = t["hc"].isna()
+    t["hc"] = _fill_suppressed(t, year)
+    return t
+
+
+def dept_units(year: int) -> dict[str, str]:
+    """Model grade (AA ... PS) -> the grade ACSES publishes by department in ``year`` (SCS
+    bands -> ``SCS``; 2021: the grade groups)."""
+    acses = {**{g: g for g in GRADES8}, **{g: "SCS" for g in GRADES11 if g not in GRADES8}}
+    if year != 2021:
+        return acses
+    group = {m: grp for grp, members in GRADE_GROUPS_2021.items() for m in members}
+    return {g: group[a] for g, a in acses.items()}
+
+
+def _by_unit(t: pd.DataFrame, keys: list[str], units: list[str],
+             fallback: pd.DataFrame) -> pd.DataFrame:
+    """Pivot ``hc`` to ``keys`` x ``units``; a row's Unknown-grade staff are spread over its
+    known grades in proportion (or, if it has none, by ``fallback``, indexed by the last key)."""
+    piv = t.pivot_table(index=keys, columns="grade", values="hc", aggfunc="sum", fill_value=0.0)
+    known = piv.reindex(columns=units, fill_value=0.0)
+    unknown = piv["Unknown"] if "Unknown" in piv.columns else 0.0
+    share = known.div(known.sum(axis=1), axis=0)
+    fb = fallback.div(fallback.sum(axis=1), axis=0)
+    empty = known.sum(axis=1) == 0
+    if empty.any():
+        share.loc[empty] = fb.reindex(known.index[empty].get_level_values(-1)).to_numpy()
+    return known + share.mul(unknown, axis=0)
+
+
+def ipf(m: np.ndarray, margins: list[tuple[tuple[int, ...], np.ndarray]], sweeps: int,
+        finish: int = 0, strict: bool = True) -> np.ndarray:
+    """Iterative proportional fitting of array ``m`` (in place) to ``margins``.
+
+    Each margin is (axes summed over, target of the remaining axes). ``sweeps`` passes over
+    every margin, then passes over the last ``finish`` margins (which must be mutually
+    consistent) until their largest error is below :data:`DEPT_IPF_TOLERANCE` posts (an
+    error if they do not get there in 100,000 passes, unless not ``strict``: 2,000 passes,
+    then the fit so far).
+    """
+    targets = [(axes, np.expand_dims(np.asarray(t, float), axes)) for axes, t in margins]
+
+    def fit(axes, t):
+        s = m.sum(axis=axes, keepdims=True)
+        s[s == 0] = np.inf  # an empty row stays empty
+        m[...] *= t / s
+
+    for _ in range(sweeps):
+        for axes, t in targets:
+            fit(axes, t)
+    last = targets[len(targets) - finish:]
+    for k in range((100_000 if strict else 2_000) if finish else 0):
+        for axes, t in last:
+            fit(axes, t)
+        if k % 10 == 0 and max(np.abs(m.sum(axis=a, keepdims=True) - t).max()
+                               for a, t in last) < DEPT_IPF_TOLERANCE:
+            break
+    else:
+        if finish and strict:
+            raise BuildError("department fit: margins did not converge")
+    return m
+
+
+def controlled_round(blocks: list[tuple]) -> list[np.ndarray]:
+    """The integer tables nearest to non-negative matrices with given integer totals.
+
+    ``blocks`` is a list of (matrix, row totals, column totals[, caps]). Each result keeps
+    the totals exactly, has no entry where the matrix has none and none above its cap, and
+    minimises the sum of absolute changes. When the matrix already has the totals (to
+    :data:`DEPT_IPF_TOLERANCE`) that is a controlled rounding: every entry becomes its floor
+    or ceiling, the largest fractions rounded up (one always exists for a two-way table,
+    Bacharach 1966); otherwise whole units also move, at a cost of one each. All blocks are
+    solved at once as a transportation problem (a linear programme whose constraint matrix
+    is totally unimodular, so its vertex solution is integral). Deterministic.
+    """
+    from scipy.optimize import linprog
+    from scipy.sparse import csr_matrix
+
+    outs, ents, need_r, need_c = [], [], [], []
+    n_rows = n_cols = 0
+    for blk in blocks:
+        x, row_total, col_total = blk[:3]
+        cap = np.asarray(blk[3]) if len(blk) > 3 else np.full(x.shape, np.inf)
+        base = np.minimum(np.floor(x + 1e-9), cap)
+        ri, ci = np.nonzero(x > 1e-12)
+        frac = np.clip((x - base)[ri, ci], 0.0, 1.0)
+        room = np.minimum(cap[ri, ci] - base[ri, ci], row_total[ri] if len(ri) else 0)
+        ents.append((n_rows + ri, n_cols + ci, frac, base[ri, ci], room))
+        need_r.append(np.rint(np.asarray(row_total, float) - base.sum(axis=1)))
+        need_c.append(np.rint(np.asarray(col_total, float) - base.sum(axis=0)))
+        outs.append((base.astype(np.int64), ri, ci))
+        n_rows, n_cols = n_rows + x.shape[0], n_cols + x.shape[1]
+    ri, ci, frac, low, room = (np.concatenate(v) for v in zip(*ents, strict=True))
+    b_eq = np.concatenate([*need_r, *need_c])
+    if not b_eq.any():
+        return [o for o, _, _ in outs]
+    n = len(ri)
+    for moves in (False, True):  # rounding only; then whole units too
+        # variables: one unit up (cost 1 - 2 frac), further units up, units down (cost 1)
+        sign = np.array([1.0, 1.0, -1.0] if moves else [1.0])
+        cost = np.concatenate([1 - 2 * frac, np.ones(n), np.ones(n)] if moves else [-frac])
+        upper = np.concatenate([np.minimum(1.0, room), np.maximum(room - 1, 0), low]
+                               if moves else [np.where(frac > 1e-9, np.minimum(1.0, room), 0)])
+        k = len(sign)
+        cols_ = np.arange(k * n)
+        a_eq = csr_matrix((np.concatenate([np.repeat(sign, n)] * 2),
+                           (np.concatenate([np.tile(ri, k), n_rows + np.tile(ci, k)]),
+                            np.concatenate([cols_, cols_]))), shape=(n_rows + n_cols, k * n))
+        res = linprog(cost, A_eq=a_eq, b_eq=b_eq, bounds=np.c_[np.zeros(k * n), upper],
+                      method="highs-ds")
+        if res.status == 0:
+            break
+    else:
+        raise BuildError("department fit: no integer table has the totals")
+    got = np.rint(res.x).astype(np.int64)
+    if np.abs(res.x - got).max() > 1e-6:
+        raise BuildError("department fit: the rounding is not integral")
+    delta = (got.reshape(k, n) * sign[:, None]).sum(axis=0).astype(np.int64)
+    result, at = [], 0
+    for base, bri, bci in outs:
+        base[bri, bci] += delta[at:at + len(bri)]
+        at += len(bri)
+        result.append(base)
+    return result
+
+
+def _org_2019(src: Path) -> pd.DataFrame:
+    """2019 staff in post by (LAD 2023, department code) x 2019 grade group (and total)."""
+    f = src / ORG_2019
+    if not f.is_file():
+        raise BuildError(f"{ORG_2019}: missing file")
+    o = pd.read_csv(f)
+    dept = o["organisation"].map(ORG_2019_DEPARTMENT)
+    for i in np.flatnonzero(dept.isna().to_numpy()):
+        raise BuildError(f"{ORG_2019}: row {i + 2}: organisation {o['organisation'].iat[i]!r} "
+                         "has no parent department (ORG_2019_DEPARTMENT)")
+    changes = pd.read_csv(src / "boundaries/ons_ltla_changes_2014_2025.csv", encoding="utf-8-sig")
+    o["lad_code"] = o["lad19cd"].map(code_map(changes, DISTRICT_YEAR))
+    o["department"] = dept
+    o["headcount"] = o["headcount"].astype(float)
+    o["group"] = o["grade"].map({"AO/AA": "aa_ao", "EO": "eo", "SEO/HEO": "heo_seo",
+                                 "Grades 6/7": "g6_g7", "SCS equivalent": "scs",
+                                 "Total (all staff)": "total"})
+    return o.pivot_table(index=["lad_code", "department"], columns="group", values="headcount",
+                         aggfunc="sum", fill_value=0.0)
+
+
+def split_departments(baseline: pd.DataFrame, districts, src: Path, year: int) -> pd.DataFrame:
+    """Split every baseline cell over parent departments (README, Methods, "Departments").
+
+    Three fits, each rounded to integers that keep its totals (:func:`controlled_round`):
+    department x ITL1 x grade (:func:`_dept_itl1`), department x ITL3 x grade within each
+    ITL1 (:func:`_dept_itl3`), and department x cell within each ITL3 x grade
+    (:func:`_dept_cells`). Every cell keeps its posts exactly. Returns the baseline with a
+    ``department`` column (code), one row per cell and department with posts.
+    """
+    unit_of = dept_units(year)
+    units = list(dict.fromkeys(unit_of.values()))
+    dist = districts.set_index("lad_code")
+    b = baseline.copy()
+    b["itl3"] = b["lad_code"].map(dist["itl3_code"])
+    b["unit"] = b["grade"].map(unit_of)
+    t3 = b.pivot_table(index="itl3", columns="unit", values="posts", aggfunc="sum",
+                       fill_value=0).reindex(columns=units, fill_value=0)
+    t1 = t3.groupby(t3.index.str[:3]).sum()
+    d1 = dept_table(src, year, "parent_dept_by_itl1.csv", ("Region_ITL1",))
+    depts = sorted(set(d1.loc[~d1["region"].isin(NOT_PLACED), "department"]))
+    r_tot, y_int = _dept_itl1(src, year, depts, t1)
+    z_int = _dept_itl3(src, year, depts, t3, r_tot, y_int)
+    out = _dept_cells(src, b, depts, list(dist.index), z_int)
+    order = {g: k for k, g in enumerate(GRADES11)}
+    out = out.sort_values(["lad_code", "grade", "profession", "role", "department"],
+                          key=lambda c: c.map(order) if c.name == "grade" else c)
+    out = out.reset_index(drop=True)
+    keys = ["lad_code", "grade", "profession", "role"]
+    back = out.groupby(keys)["posts"].sum()
+    if not back.equals(baseline.groupby(keys)["posts"].sum().astype(back.dtype)):
+        raise BuildError("department split does not sum back to the baseline cells")
+    return out
+
+
+def _dept_itl1(src: Path, year: int, depts: list[str], t1: pd.DataFrame
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Posts by department x ITL1 (``r_tot``) and department x ITL1 x grade (``y_int``).
+
+    ``r_tot``: ACSES department x ITL1, scaled to the baseline's ITL1 totals ``t1`` (ITL1 x
+    grade), largest remainder within each region. SCS first: each department's London and
+    outside-London SCS as published (2021: ITL1 London and the rest), scaled to the
+    baseline's, outside London spread over regions by department x SCS x ITL1. Other grades:
+    IPF of department x grade x ITL1 to the London/outside-London table, ``t1`` and what
+    ``r_tot`` leaves after SCS.
+    """
+    units, regions = list(t1.columns), list(t1.index)
+    tgrid = t1.to_numpy(float)
+    d1 = dept_table(src, year, "parent_dept_by_itl1.csv", ("Region_ITL1",))
+    dpiv = d1.pivot_table(index="department", columns="region", values="hc", aggfunc="sum",
+                          fill_value=0.0).reindex(index=depts, columns=regions, fill_value=0.0)
+    r_tot = np.zeros((len(depts), len(regions)), np.int64)
+    for j in range(len(regions)):
+        x = dpiv.iloc[:, j].to_numpy(float)
+        r_tot[:, j] = largest_remainder(x * tgrid[j].sum() / x.sum(), int(tgrid[j].sum()))
+    g1 = dept_table(src, year, "parent_dept_grade_by_itl1.csv", ("grade", "Region_ITL1"))
+    g1 = g1[~g1["region"].isin(NOT_PLACED)]
+    seed = _by_unit(g1, ["department", "region"], units, t1)
+    y = np.stack([seed.reindex(pd.MultiIndex.from_product([depts, [r]]), fill_value=0.0)
+                  .to_numpy() for r in regions], axis=1)  # (dept, ITL1, grade)
+    # a small independence floor keeps the fit feasible where the tables disagree
+    y += 1e-6 * r_tot[:, :, None] * (tgrid / tgrid.sum(axis=1, keepdims=True))[None]
+    lon = np.array([r == "TLI" for r in regions])
+    if year == 2021:
+        gl = g1.assign(region=np.where(g1["region"] == "TLI", "London", "Outside London"))
+    else:
+        gl = dept_table(src, year, "parent_dept_grade_by_london.csv", ("grade", "Region_london"))
+        gl = gl[gl["region"].isin(["London", "Outside London"])]
+    tl = pd.DataFrame([t1[lon].sum(), t1[~lon].sum()], index=["London", "Outside London"])
+    c = _by_unit(gl, ["department", "region"], units, tl)
+    # SCS by department, London and outside London as published, scaled to the baseline's
+    k = units.index("SCS")
+    scs = gl[gl["grade"] == "SCS"].pivot_table(index="department", columns="region",
+                                                values="hc", aggfunc="sum", fill_value=0.0)
+    scs = scs.reindex(index=depts, columns=["London", "Outside London"], fill_value=0.0)
+    y_scs = np.zeros_like(r_tot)
+    for place_, mask in (("London", lon), ("Outside London", ~lon)):
+        x, total = scs[place_].to_numpy(float), int(tgrid[mask, k].sum())
+        dept_total = largest_remainder(x * total / x.sum(), total)
+        cap = r_tot[:, mask]
+        w = np.where(cap > 0, y[:, mask, k], 0.0)
+        ipf(w, [((1,), dept_total), ((0,), tgrid[mask, k])], 0, finish=2, strict=False)
+        y_scs[:, mask] = controlled_round([(w, dept_total, tgrid[mask, k], cap)])[0]
+    # other grades
+    rest = [u for u in units if u != "SCS"]
+    ky = [units.index(u) for u in rest]
+    yr = np.ascontiguousarray(y[:, :, ky])
+    target = [(mask, np.ascontiguousarray(
+        c.xs(place_, level="region").reindex(depts, fill_value=0.0)[rest].to_numpy(float)))
+        for place_, mask in (("London", lon), ("Outside London", ~lon))]
+    for mask, ck in target:
+        ck += 1e-6 * ck.sum(axis=1, keepdims=True)
+        ck *= tgrid[mask][:, ky].sum(axis=0) / ck.sum(axis=0).clip(min=1e-12)
+    left = (r_tot - y_scs).astype(float)
+    for _ in range(DEPT_IPF_SWEEPS):
+        for mask, ck in target:
+            sm = yr[:, mask, :].sum(axis=1)
+            yr[:, mask, :] *= np.divide(ck, sm, out=np.zeros_like(sm), where=sm > 0)[:, None, :]
+        ipf(yr, [((0,), tgrid[:, ky]), ((2,), left)], 1)
+    ipf(yr, [((0,), tgrid[:, ky]), ((2,), left)], 0, finish=2)
+    y_int = np.zeros(y.shape, np.int64)
+    y_int[:, :, k] = y_scs
+    y_int[:, :, ky] = np.stack(controlled_round(
+        [(yr[:, j, :], r_tot[:, j] - y_scs[:, j], tgrid[j, ky]) for j in range(len(regions))]),
+        axis=1)
+    return r_tot, y_int
+
+
+def _dept_itl3(src: Path, year: int, depts: list[str], t3: pd.DataFrame, r_tot: np.ndarray,
+               y_int: np.ndarray) -> dict[tuple[str, str], np.ndarray]:
+    """Posts by department of each ITL3 x grade: IPF within each ITL1 of the department's
+    grade mix there (``y_int``) x its ACSES department x ITL3 distribution, to the baseline's
+    ITL3 x grade (``t3``) and ``y_int``; keyed (ITL3, grade) -> posts by department."""
+    units, itl3s = list(t3.columns), list(t3.index)
+    regions = sorted(set(t3.index.str[:3]))
+    a3 = dept_table(src, year, "parent_dept_by_itl3.csv", ("Region_ITL3",))
+    a3 = a3[~a3["region"].isin(NOT_PLACED)]
+    apiv = a3.pivot_table(index="department", columns="region", values="hc", aggfunc="sum",
+                          fill_value=0.0).reindex(index=depts, columns=itl3s, fill_value=0.0)
+    blocks, keys = [], []
+    for j, r in enumerate(regions):
+        sub = [i for i in itl3s if i[:3] == r]
+        t3r = t3.loc[sub].to_numpy(float)  # (ITL3, grade)
+        area = t3r.sum(axis=1) / t3r.sum()
+        a = apiv[sub].to_numpy(float)
+        a = np.where(a.sum(axis=1, keepdims=True) > 0, a, area[None])
+        a = a / a.sum(axis=1, keepdims=True) + 1e-6 * area[None]  # floor: the fit converges
+        a *= (r_tot[:, j] / a.sum(axis=1))[:, None]
+        yr = y_int[:, j, :].astype(float)
+        share = np.divide(yr, r_tot[:, j, None], out=np.zeros_like(yr),
+                          where=r_tot[:, j, None] > 0)
+        z = a[:, :, None] * share[:, None, :] + 1e-6 * area[None, :, None] * yr[:, None, :]
+        ipf(z, [((2,), a), ((0,), t3r), ((1,), yr)], DEPT_IPF_SWEEPS)
+        ipf(z, [((0,), t3r), ((1,), yr)], 0, finish=2)
+        for k, u in enumerate(units):  # (ITL3, dept) of each grade
+            blocks.append((z[:, :, k].T, t3r[:, k], y_int[:, j, k]))
+            keys.append([(i, u) for i in sub])
+    return {key: row for ks, zi in zip(keys, controlled_round(blocks), strict=True)
+            for key, row in zip(ks, zi, strict=True)}
+
+
+def _dept_cells(src: Path, b: pd.DataFrame, depts: list[str], lads: list[str],
+                z_int: dict[tuple[str, str], np.ndarray]) -> pd.DataFrame:
+    """Each ITL3 x grade's posts by department (``z_int``) over its cells (rows of ``b``),
+    by the 2019 organisation pattern of the cells' districts (+ the 2019 seed floor)."""
+    org = _org_2019(src)
+    groups = ["aa_ao", "eo", "heo_seo", "g6_g7", "scs", "total"]
+    seed = (org.reindex(pd.MultiIndex.from_product([lads, depts]), fill_value=0.0)
+            .reindex(columns=groups, fill_value=0.0).to_numpy(float)
+            .reshape(len(lads), len(depts), len(groups)))
+    group19 = {**GROUP_2019, "AA/AO": "aa_ao", "SEO/HEO": "heo_seo", "G6/G7": "g6_g7"}
+    lad_i = b["lad_code"].map({c: k for k, c in enumerate(lads)}).to_numpy()
+    posts = b["posts"].to_numpy(float)
+    blocks, where = [], []
+    for (i, u), cells in sorted(b.groupby(["itl3", "unit"]).indices.items()):
+        cols = np.flatnonzero(z_int[(i, u)])
+        h = seed[lad_i[cells]][:, cols, :]
+        w = h[:, :, groups.index(group19[u])] + SEED_FLOOR_SHARE * h[:, :, -1] + SEED_FLOOR_CONST
+        ipf(w, [((1,), posts[cells]), ((0,), z_int[(i, u)][cols])], 0, finish=2)
+        blocks.append((w, posts[cells], z_int[(i, u)][cols]))
+        where.append((cells, cols))
+    rows, dept_of, counts = [], [], []
+    for x, (cells, cols) in zip(controlled_round(blocks), where, strict=True):
+        r_, c_ = np.nonzero(x)
+        rows.append(cells[r_])
+        dept_of.append(cols[c_])
+        counts.append(x[r_, c_])
+    out = b.iloc[np.concatenate(rows)][["lad_code", "grade", "profession", "role"]]
+    out = out.reset_index(drop=True)
+    out["department"] = np.array(depts)[np.concatenate(dept_of)]
+    out["posts"] = np.concatenate(counts)
+    return out
+
+
 # --- People Survey -----------------------------------------------------------------------------
 
 def _csps_workbook(src: Path, year: int) -> Path:
@@ -993,8 +1488,77 @@ def build_checks(src: Path, year: int) -> pd.DataFrame:
     if year == SCS_BAND_YEAR:  # written PQ 2438 (28 Nov 2023), centrally managed SCS 1 Apr 2023
         rows += [("scs_band", k, "", float(v)) for k, v in SCS_BAND_TOTALS.items()]
     out = pd.DataFrame(rows, columns=["measure", "grade", "region", "value"])
+    out.insert(1, "department", "")
+    out = pd.concat([out, dept_checks(src, year)], ignore_index=True)
     out["value"] = pd.Series([int(v) if float(v).is_integer() else v for v in out["value"]],
                              dtype=object)  # counts written as whole numbers
+    return out
+
+
+def dept_checks(src: Path, year: int) -> pd.DataFrame:
+    """Published department figures the baseline must reproduce (suppressed cells left out).
+
+    ``dept_headcount``: department x ITL1 in post (``parent_dept_by_itl1.csv``).
+    ``dept_london_share`` (grade ``SCS``): London / (London + outside London) of the
+    department's SCS (2021: ITL1 London / all UK ITL1 regions, only where no cell of the
+    department's SCS row is suppressed), for departments with at least
+    :data:`DEPT_SCS_CHECK_MIN` UK-based SCS.
+    """
+    t = dept_table(src, year, "parent_dept_by_itl1.csv", ("Region_ITL1",))
+    t = t[~t["region"].isin(NOT_PLACED) & ~t["suppressed"]].sort_values(["department", "region"])
+    rows = [("dept_headcount", r.department, "", r.region, float(r.hc)) for r in t.itertuples()]
+    if year == 2021:
+        g = dept_table(src, year, "parent_dept_grade_by_itl1.csv", ("grade", "Region_ITL1"))
+        g = g[(g["grade"] == "SCS") & ~g["region"].isin(NOT_PLACED)]
+        clean = ~g.groupby("department")["suppressed"].any()
+        g = g[g["department"].isin(clean[clean].index)]
+        lon = g[g["region"] == "TLI"].groupby("department")["hc"].sum()
+        uk = g.groupby("department")["hc"].sum()
+    else:
+        g = dept_table(src, year, "parent_dept_grade_by_london.csv", ("grade", "Region_london"))
+        g = g[(g["grade"] == "SCS") & g["region"].isin(["London", "Outside London"])]
+        piv = g.pivot_table(index="department", columns="region", values="hc", aggfunc="sum")
+        supp = g.groupby("department")["suppressed"].any()
+        piv = piv[~supp.reindex(piv.index).fillna(True).astype(bool)]
+        lon = piv["London"].fillna(0)
+        uk = lon + piv["Outside London"].fillna(0)
+    for d in sorted(uk.index):
+        if uk[d] >= DEPT_SCS_CHECK_MIN:
+            rows.append(("dept_london_share", d, "SCS", "", round(float(lon.get(d, 0) / uk[d]), 4)))
+    return pd.DataFrame(rows, columns=["measure", "department", "grade", "region", "value"])
+
+
+def build_departments(src: Path, year: int) -> pd.DataFrame:
+    """``departments.csv``: one row per ACSES parent department of ``year``: ``code``,
+    ``name`` (as published that year), ``aliases`` (other codes and names that resolve to it,
+    ``; ``-separated), ``overseas`` and ``unknown_region`` (published in-post staff the
+    baseline does not place; blank where suppressed or none), ``note``."""
+    rel = f"civil-service/acses_{year}/parent_dept_by_itl1.csv"
+    t = dept_table(src, year, "parent_dept_by_itl1.csv", ("Region_ITL1",))
+    names = t.groupby("department")["Parent_department"].agg(
+        lambda v: sorted(set(v.str.strip())))
+    rows = []
+    for code, all_names, aliases, note in DEPARTMENTS:
+        if code not in names.index:
+            continue
+        if len(names[code]) > 1:
+            raise BuildError(f"{rel}: department {code} published under two names "
+                             f"{names[code]}")
+        name = names[code][0]
+        other = {a.casefold(): a for a in (*aliases, *all_names) if a.casefold() != name.casefold()}
+        mine = t[t["department"] == code].set_index("region")
+
+        def published(region: str, mine=mine):
+            if region not in mine.index or mine.loc[region, "suppressed"]:
+                return None
+            return int(mine.loc[region, "hc"])
+
+        rows.append((code, name, "; ".join(other.values()), published("Overseas"),
+                     published("Unknown"), note))
+    out = pd.DataFrame(rows, columns=["code", "name", "aliases", "overseas", "unknown_region",
+                                      "note"])
+    for c in ("overseas", "unknown_region"):
+        out[c] = out[c].astype("Int64")
     return out
 
 
@@ -1070,6 +1634,8 @@ def package_meta(year: int, margins: dict) -> dict:
                                "2025)",
             "labour_market": "smc/local_occupation_mix.csv (DR14, SON24 edition)",
             "sites": "hubs/pfg_hub_locations_lad_centroids.csv",
+            "departments": f"civil-service/acses_{year}/parent_dept_*.csv (ACSES data browser, "
+                           f"{year}); {ORG_2019} (department pattern within ITL3)",
             "scs_bands": "written PQ 2438 (28 Nov 2023)" if year == SCS_BAND_YEAR else
                          "written PQ 2438 (1 April 2023) scaled to this year's SCS level "
                          "(ASSUMPTION)",
@@ -1091,7 +1657,9 @@ def build_year(src: Path, out: Path, year: int, districts, common: dict, csps) -
     base8, _ = build_baseline(src, year, districts)
     baseline = split_scs_profession_role(base8, districts, policy_share(src, year),
                                          scs_band_totals(src, year))
-    baseline.to_csv(out / "baseline_posts.csv", index=False)
+    split_departments(baseline, districts, src, year).to_csv(out / "baseline_posts.csv",
+                                                             index=False)
+    build_departments(src, year).to_csv(out / "departments.csv", index=False)
     margins = csps_margins(csps, CSPS_YEAR[year])
     build_seb(baseline, districts, margins).to_csv(out / "seb_by_grade_place.csv", index=False)
     build_checks(src, year).to_csv(out / "checks.csv", index=False)
@@ -1110,6 +1678,7 @@ def build(src: Path, out_root: Path, years: list[int]) -> list[dict]:
         policy_share(src, y)
         build_checks(src, y)
         build_flows(src, y)
+        build_departments(src, y)
     districts = build_districts(src)
     common = {
         "social_mobility.csv": build_social_mobility(src, districts),
@@ -1135,14 +1704,17 @@ def vendored_files() -> list[str]:
              "smc/smc_area_to_lad.csv", "smc/smc_composite_indices_son25.csv",
              "smc/local_occupation_mix.csv", "hubs/pfg_hub_locations_lad_centroids.csv",
              "civil-service/acses_itl_name_to_code.csv",
-             "civil-service/cs_headcount_by_lad19_grade_2019_derived.csv"]
+             "civil-service/cs_headcount_by_lad19_grade_2019_derived.csv",
+             ORG_2019]
     tables = {2021: ("totals", "staff_by_grade", "headcount_by_itl1", "headcount_grade_by_itl1",
                      "headcount_grade_by_itl3", "itl1_itl2_itl3_headcount",
-                     "profession_grade_by_itl1"),
+                     "profession_grade_by_itl1", *DEPT_TABLES[2021]),
               2022: ("totals", "staff_by_grade", "headcount_by_itl1", "headcount_grade_by_itl1",
-                     "headcount_grade_by_itl3", "grade_by_london", "profession_grade_by_london"),
+                     "headcount_grade_by_itl3", "grade_by_london", "profession_grade_by_london",
+                     *DEPT_TABLES[2022]),
               2023: ("totals", "staff_by_grade", "headcount_by_itl1", "headcount_grade_by_itl1",
-                     "headcount_grade_by_itl3", "grade_by_london", "profession_grade_by_london")}
+                     "headcount_grade_by_itl3", "grade_by_london", "profession_grade_by_london",
+                     *DEPT_TABLES[2023])}
     files += [f"civil-service/acses_{y}/{t}.csv" for y, ts in tables.items() for t in ts]
     return files
 

@@ -85,8 +85,13 @@ OPTIONAL: dict[str, tuple[str, ...]] = {
     "checks.csv": ("measure", "grade", "region", "value"),
     "flows_by_grade.csv": ("grade", "in_post", "leavers_cs", "leavers_dept", "entrants"),
     "seb_trend.csv": ("survey_year", "dimension", "group", "high", "intermediate", "low"),
+    "departments.csv": ("code", "name"),
+    "department_posts.csv": ("lad_code", "grade", "profession", "role", "department", "posts"),
 }
-"""Files every shipped package has and a department's own package may leave out."""
+"""Files a package may have: the first three every shipped package has and a department's
+own package may leave out; ``departments.csv`` is required once ``baseline_posts.csv`` has a
+``department`` column; ``department_posts.csv`` is a department's own table that replaces its
+rows of the baseline (see :func:`load_data_package`)."""
 
 KEYS: dict[str, tuple[str, ...]] = {
     "districts.parquet": ("lad_code",), "social_mobility.csv": ("lad_code",),
@@ -94,23 +99,27 @@ KEYS: dict[str, tuple[str, ...]] = {
     "sites.csv": ("site_id",), "baseline_posts.csv": ("lad_code", "grade", "profession", "role"),
     "seb_by_grade_place.csv": ("grade", "place", "profession"),
     "checks.csv": ("measure", "grade", "region"), "flows_by_grade.csv": ("grade",),
-    "seb_trend.csv": ("survey_year", "dimension", "group"),
+    "seb_trend.csv": ("survey_year", "dimension", "group"), "departments.csv": ("code",),
+    "department_posts.csv": ("lad_code", "grade", "profession", "role", "department"),
 }
 """Columns that identify a row: no two rows of a file may share them."""
 
-OPTIONAL_KEY_COLUMNS: dict[str, tuple[str, ...]] = {"baseline_posts.csv": ("department",)}
-"""Columns that join the key when a file has them (a later ``department`` dimension)."""
+OPTIONAL_KEY_COLUMNS: dict[str, tuple[str, ...]] = {"baseline_posts.csv": ("department",),
+                                                    "checks.csv": ("department",)}
+"""Columns that join the key when a file has them (the ``department`` dimension)."""
 
 UK_BOUNDS = (-9.0, 49.5, 2.5, 61.5)
 """Longitude/latitude box (EPSG:4326) that holds every UK district: Scilly and St Kilda to
 Lowestoft and Shetland, with a margin."""
 
-MEASURES = ("headcount", "headcount_london", "london_share", "scs_band")
+MEASURES = ("headcount", "headcount_london", "london_share", "scs_band", "dept_headcount",
+            "dept_london_share")
 """Measures of ``checks.csv`` (see :func:`reproduce_checks`)."""
 
 CHECK_TOLERANCE: dict[str, float] = {
     "headcount_total": 0.01, "grade_share": 0.01, "region_share": 0.005,
     "grade_region_share": 0.015, "london_share": 0.01, "scs_band": 0.01,
+    "dept_region": 0.02, "dept_london_share": 0.02,
 }
 """How closely the baseline must reproduce each kind of check figure (see
 :func:`reproduce_checks`): total UK-based headcount within 1%; each grade's share of staff of
@@ -119,8 +128,15 @@ over grades by each area's mix, which moves a grade's share by up to about 0.5 p
 ITL1 region's share of UK-based staff within 0.5 points; each grade's distribution over ITL1
 regions within 1.5 points (small cells are rounded to 5, and unknown-grade and unknown-region
 staff are spread by the build); London share by grade within 1 point; SCS pay bands within 1%
-or 5 posts. The shipped packages' largest errors (2021/2022/2023): grade share 0.43/0.42/0.44
-points, region 0.01, grade by region 0.49/0.71/0.86, London share 0.41/0.45/0.55."""
+or 5 posts; a department's headcount in an ITL1 region within 2% or one post (published
+cells are rounded to 5, to 10 in 2021); a department's London share of UK-based SCS within 2
+points (issue 17). The shipped packages' largest errors (2021/2022/2023): grade share
+0.43/0.42/0.44 points, region 0.01, grade by region 0.49/0.71/0.86, London share
+0.41/0.45/0.55, department by region 2.5% (one post of 40)/1.4%/1.5%, department SCS London
+share -/0.8/1.1 points."""
+
+CHECK_MIN_POSTS: dict[str, float] = {"scs_band": 5.0, "dept_region": 1.0}
+"""Smallest tolerance, in posts, of the check kinds compared in posts."""
 
 _LEGACY_CHECKS = "acses_2023_checks.csv"  # the single-year layout before checks.csv
 
@@ -204,6 +220,10 @@ class DataPackage:
         Survey SEB time series (empty if the package has none).
     manifest : dict
         ``package.json`` (empty if the package has none).
+    departments : pandas.DataFrame
+        ``departments.csv``: ``code``, ``name``, ``aliases`` and the rest (empty if the
+        package has no department dimension; ``baseline_posts`` then has no ``department``
+        column).
     check_report : pandas.DataFrame
         Every check figure compared (:func:`reproduce_checks`).
     notes : tuple of str
@@ -228,6 +248,7 @@ class DataPackage:
     manifest: dict = field(default_factory=dict)
     check_report: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: tuple[str, ...] = ()
+    departments: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _fail(f: Path, column: str | None, row: int | None, what: str, rule: str) -> DataError:
@@ -518,8 +539,11 @@ def reproduce_checks(posts: pd.DataFrame, districts, checks: pd.DataFrame,
         ``headcount`` total vs published total less the Overseas row (the model has no overseas
         posts); a grade's share of staff of known grade; an ITL1 region's share of UK-based
         staff; a grade's share in each ITL1 region; ``london_share`` as published (London /
-        UK-based); ``scs_band`` posts. Unknown grade, Overseas and Unknown region rows and
-        ``headcount_london`` are published context and not compared.
+        UK-based); ``scs_band`` posts; ``dept_headcount`` a department's posts in an ITL1
+        region; ``dept_london_share`` a department's London share of its (UK-based) SCS.
+        Unknown grade, Overseas and Unknown region rows and ``headcount_london`` are
+        published context and not compared; department rows are compared only when
+        ``posts`` has a ``department`` column.
     """
     tol = {**CHECK_TOLERANCE, **(tolerance or {})}
     dd = districts.set_index("lad_code")
@@ -538,8 +562,20 @@ def reproduce_checks(posts: pd.DataFrame, districts, checks: pd.DataFrame,
     c = checks.copy()
     if "row" not in c.columns:
         c["row"] = np.arange(len(c)) + 2
-    c["grade"] = c["grade"].fillna("").astype(str)
-    c["region"] = c["region"].fillna("").astype(str)
+    if "department" not in c.columns:
+        c["department"] = ""
+    for col in ("department", "grade", "region"):
+        c[col] = c[col].fillna("").astype(str)
+    by_dept_itl1, scs_all, scs_london = {}, {}, {}
+    if "department" in posts.columns:
+        pd_ = posts.assign(itl1=posts["lad_code"].map(dd["itl1_code"]),
+                           london=posts["lad_code"].map(dd["is_london"]).fillna(False))
+        by_dept_itl1 = pd_.groupby(["department", "itl1"])["posts"].sum().to_dict()
+        scs = pd_[pd_["grade"].isin(SCS_GRADES)]
+        scs_all = scs.groupby("department")["posts"].sum().to_dict()
+        scs_london = scs[scs["london"].astype(bool)].groupby("department")["posts"].sum().to_dict()
+    else:
+        c = c[c["department"] == ""]
     head = c[c["measure"] == "headcount"]
     itl1 = _region_is_itl1(head["region"])
     overseas = head.loc[(head["grade"] == "") & (head["region"] == "Overseas"), "value"].sum()
@@ -571,22 +607,31 @@ def reproduce_checks(posts: pd.DataFrame, districts, checks: pd.DataFrame,
         elif r.measure == "scs_band" and g in SCS_GRADES:
             model = float(by_grade.get(g, 0))
             rows.append((r, "scs_band", float(r.value), model, model - r.value, "posts"))
+        elif r.measure == "dept_headcount" and is_itl1:
+            model = float(by_dept_itl1.get((r.department, reg), 0))
+            rows.append((r, "dept_region", float(r.value), model, model - r.value, "posts"))
+        elif r.measure == "dept_london_share" and g == "SCS" and reg == "":
+            den = scs_all.get(r.department, 0)
+            model = scs_london.get(r.department, 0) / den if den else np.nan
+            rows.append((r, "dept_london_share", float(r.value), model, None, "share"))
     out = []
     for r, kind, pub, model, err, unit in rows:
         err = (model - pub) if err is None else err
         t = tol[kind]
-        limit = max(5.0, t * pub) if unit == "posts" else t
+        limit = max(CHECK_MIN_POSTS[kind], t * pub) if unit == "posts" else t
         ok = bool(np.isfinite(err) and abs(err) <= limit + 1e-12)
-        out.append((r.row, r.measure, r.grade, r.region, kind, pub, model, err, limit, unit, ok))
-    return pd.DataFrame(out, columns=["row", "measure", "grade", "region", "kind", "published",
-                                      "model", "error", "tolerance", "unit", "ok"])
+        out.append((r.row, r.measure, r.department, r.grade, r.region, kind, pub, model, err,
+                    limit, unit, ok))
+    return pd.DataFrame(out, columns=["row", "measure", "department", "grade", "region", "kind",
+                                      "published", "model", "error", "tolerance", "unit", "ok"])
 
 
 def _describe_check(r) -> str:
     what = {"headcount_total": "UK-based headcount", "grade_share": "share of staff",
             "region_share": "share of UK-based staff", "grade_region_share": "share of the grade",
-            "london_share": "London share", "scs_band": "posts"}[r.kind]
-    who = " ".join(x for x in (r.grade, r.region) if x) or "all"
+            "london_share": "London share", "scs_band": "posts", "dept_region": "posts",
+            "dept_london_share": "London share of UK-based SCS"}[r.kind]
+    who = " ".join(x for x in (getattr(r, "department", ""), r.grade, r.region) if x) or "all"
     if r.unit == "share":
         nums = (f"model {r.model:.1%} vs published {r.published:.1%} "
                 f"({r.error * 100:+.2f} points; tolerance {r.tolerance * 100:.2f})")
@@ -599,9 +644,10 @@ def _describe_check(r) -> str:
     return f"{r.measure} {who}: {what}: {nums}"
 
 
-def _read_checks(r: _Reader, p: Path) -> pd.DataFrame:
-    empty = pd.DataFrame({"measure": pd.Series(dtype=str), "grade": pd.Series(dtype=str),
-                          "region": pd.Series(dtype=str), "value": pd.Series(dtype=float)})
+def _read_checks(r: _Reader, p: Path, depts: pd.DataFrame | None = None) -> pd.DataFrame:
+    empty = pd.DataFrame({"measure": pd.Series(dtype=str), "department": pd.Series(dtype=str),
+                          "grade": pd.Series(dtype=str), "region": pd.Series(dtype=str),
+                          "value": pd.Series(dtype=float)})
     if (p / "checks.csv").is_file() or "checks.csv" in r.manifest.get("files", {}):
         name = "checks.csv"
         checks = r.csv(name, r.limits.max_rows)
@@ -617,10 +663,20 @@ def _read_checks(r: _Reader, p: Path) -> pd.DataFrame:
         return empty
     f = p / name
     checks["row"] = np.arange(len(checks)) + 2
-    checks[["grade", "region"]] = checks[["grade", "region"]].fillna("")
+    if "department" not in checks.columns:
+        checks["department"] = ""
+    checks[["department", "grade", "region"]] = checks[["department", "grade",
+                                                        "region"]].fillna("")
     _unique(checks, f, "checks.csv")
     _codes(checks, f, "measure", set(MEASURES), "measure")
     _codes(checks, f, "grade", {"", "Unknown", *CHECK_GRADES}, "grade")
+    is_dept = checks["measure"].str.startswith("dept_")
+    blank = is_dept & (checks["department"] == "")
+    if blank.any():
+        raise _fail(f, "department", _first_bad(blank) + 2, "a department measure with no "
+                    "department", "known code")
+    if depts is not None and is_dept.any():
+        _department_codes(checks[is_dept], f, depts)
     checks["value"] = _numeric(checks, f, "value", minimum=0)
     return checks
 
@@ -718,20 +774,17 @@ def load_data_package(path: str | Path | None = None, *, allow_check_mismatch: b
     for c in ("theme", "kind", "evidence"):
         sites[c] = sites[c].fillna("").astype(str)
 
-    f = p / "baseline_posts.csv"
+    depts = _read_departments(r, p, lim)
     keyspace = n * len(GRADES) * len(PROFESSIONS) * len(ROLES)  # most distinct keys
-    b = r.csv("baseline_posts.csv", lambda cols: keyspace if "department" not in cols
-              else max(keyspace, lim.max_rows))
-    _unique(b, f, "baseline_posts.csv")
-    _codes(b, f, "lad_code", codes, "district code")
-    _codes(b, f, "grade", set(GRADES), "grade")
-    _codes(b, f, "profession", set(PROFESSIONS), "profession")
-    _codes(b, f, "role", set(ROLES), "role")
-    b["posts"] = _numeric(b, f, "posts", minimum=0, maximum=lim.max_cell_posts, integer=True,
-                          rule="plausible size").astype(np.int64)
+    n_dept = len(depts) if depts is not None else 1
+    b = _read_posts(r, p, "baseline_posts.csv", codes, depts,
+                    lambda cols: keyspace * (n_dept if "department" in cols else 1))
+    replaced: set[str] = set()
+    if (p / "department_posts.csv").is_file():
+        b, replaced = _replace_departments(r, p, b, codes, depts, keyspace)
     if b["posts"].sum() > lim.max_total_posts:
-        raise _fail(f, "posts", None, f"{b['posts'].sum():,} posts in all, more than the "
-                    f"{lim.max_total_posts:,} allowed", "plausible size")
+        raise _fail(p / "baseline_posts.csv", "posts", None, f"{b['posts'].sum():,} posts in "
+                    f"all, more than the {lim.max_total_posts:,} allowed", "plausible size")
 
     f = p / "seb_by_grade_place.csv"
     seb = r.csv("seb_by_grade_place.csv", len(GRADES) * 2 * len(PROFESSIONS))
@@ -748,7 +801,7 @@ def load_data_package(path: str | Path | None = None, *, allow_check_mismatch: b
                     raise _fail(f, "grade", None, f"no row for grade {g!r}, place {place!r}, "
                                 f"profession {prof!r}", "complete SEB rows")
 
-    checks = _read_checks(r, p)
+    checks = _read_checks(r, p, depts)
     flows = _read_optional(r, p, "flows_by_grade.csv", len(ACSES_GRADES) + 1)
     if flows is not None:
         f = p / "flows_by_grade.csv"
@@ -767,6 +820,16 @@ def load_data_package(path: str | Path | None = None, *, allow_check_mismatch: b
                                             minimum=0, integer=True).astype("Int64")
 
     r.verify_counts()
+    dept_rows = checks["department"] != ""
+    if dept_rows.any() and "department" not in b.columns:
+        r.notes.append(f"checks.csv: {int(dept_rows.sum())} department figures not compared "
+                       "(baseline_posts.csv has no department column)")
+    if replaced:
+        mine = dept_rows & checks["department"].isin(replaced)
+        r.notes.append(f"checks.csv: {int(mine.sum())} published figures of "
+                       f"{', '.join(sorted(replaced))} not compared (department_posts.csv "
+                       "replaces them)")
+        checks = checks[~mine]
     report = reproduce_checks(b, d, checks)
     bad = report[~report["ok"]]
     if len(bad) and not allow_check_mismatch:
@@ -790,7 +853,136 @@ def load_data_package(path: str | Path | None = None, *, allow_check_mismatch: b
         census_date=str(meta["census_date"]) if meta.get("census_date") else None,
         flows_by_grade=flows if flows is not None else pd.DataFrame(),
         seb_trend=trend if trend is not None else pd.DataFrame(),
-        manifest=meta, check_report=report, notes=tuple(notes))
+        manifest=meta, check_report=report, notes=tuple(notes),
+        departments=depts if depts is not None else pd.DataFrame(columns=["code", "name",
+                                                                          "aliases"]))
+
+
+def _read_departments(r: _Reader, p: Path, lim: Limits) -> pd.DataFrame | None:
+    """``departments.csv`` if the package has one: codes unique and non-blank, names given,
+    no alias that is another department's code or alias."""
+    name = "departments.csv"
+    if not ((p / name).is_file() or name in r.manifest.get("files", {})):
+        return None
+    f = p / name
+    dep = r.csv(name, lim.max_rows)
+    for c in ("code", "name"):
+        if dep[c].isna().any():
+            raise _fail(f, c, _first_bad(dep[c].isna()) + 2, f"blank {c}", "known code")
+    dep["code"] = dep["code"].str.strip()
+    _unique(dep, f, name)
+    dep["aliases"] = dep["aliases"].fillna("") if "aliases" in dep.columns else ""
+    for c in ("overseas", "unknown_region"):
+        if c in dep.columns:
+            dep[c] = _numeric(dep, f, c, allow_blank=True, minimum=0, integer=True).astype(
+                "Int64")
+    seen = {c.casefold(): c for c in dep["code"]}
+    for i, (code, aliases) in enumerate(zip(dep["code"], dep["aliases"], strict=True)):
+        for a in _split_aliases(aliases):
+            other = seen.setdefault(a.casefold(), code)
+            if other != code:
+                raise _fail(f, "aliases", i + 2, f"alias {a!r} of {code} already names "
+                            f"{other}", "unique key")
+    return dep
+
+
+def _split_aliases(text: str) -> list[str]:
+    return [a.strip() for a in str(text).split(";") if a.strip()]
+
+
+def resolve_department(value: str, departments: pd.DataFrame) -> str | None:
+    """The code of a department given by its code, name or an alias (case-insensitive).
+
+    Parameters
+    ----------
+    value : str
+        What the user wrote, e.g. ``"HO"``, ``"hmrc"``, ``"DLUHC"`` or ``"Home Office"``.
+    departments : pandas.DataFrame
+        A package's ``departments`` (``code``, ``name``, ``aliases``).
+
+    Returns
+    -------
+    str or None
+        The code, or None if nothing matches (see :func:`nearest_departments`).
+    """
+    key = str(value).strip().casefold()
+    aliases_of = departments.get("aliases", pd.Series("", index=departments.index))
+    for code, name, aliases in zip(departments["code"], departments["name"], aliases_of,
+                                   strict=True):
+        if key in {code.casefold(), str(name).casefold(),
+                   *(a.casefold() for a in _split_aliases(aliases))}:
+            return code
+    return None
+
+
+def nearest_departments(value: str, departments: pd.DataFrame, n: int = 3) -> list[str]:
+    """The ``n`` department codes closest in spelling to ``value`` (for error messages)."""
+    import difflib
+
+    codes = list(departments["code"])
+    upper = {c.upper(): c for c in codes}
+    near = difflib.get_close_matches(str(value).strip().upper(), list(upper), n=n, cutoff=0.0)
+    return [upper[c] for c in near]
+
+
+def _department_codes(df: pd.DataFrame, f: Path, depts: pd.DataFrame) -> None:
+    """Every ``department`` value must be a code of ``departments.csv``; an unknown one is
+    named with its row and the nearest valid codes (or the code, if it is an alias)."""
+    v = df["department"]
+    bad = ~v.isin(set(depts["code"]))
+    if bad.any():
+        i = _first_bad(bad)
+        row = int(df["row"].iloc[i]) if "row" in df.columns else i + 2
+        value = v.iloc[i]
+        if pd.isna(value):
+            raise _fail(f, "department", row, "blank department code", "known code")
+        code = resolve_department(value, depts)
+        hint = (f"{value!r} is {code}'s name or alias: use the code {code}" if code else
+                f"unknown department {value!r} (not in departments.csv; nearest: "
+                f"{', '.join(nearest_departments(value, depts))})")
+        raise _fail(f, "department", row, hint, "known code")
+
+
+def _read_posts(r: _Reader, p: Path, name: str, codes: set, depts: pd.DataFrame | None,
+                max_rows) -> pd.DataFrame:
+    """A table of posts (``baseline_posts.csv`` or ``department_posts.csv``), validated."""
+    f = p / name
+    b = r.csv(name, max_rows)
+    _unique(b, f, name)
+    _codes(b, f, "lad_code", codes, "district code")
+    _codes(b, f, "grade", set(GRADES), "grade")
+    _codes(b, f, "profession", set(PROFESSIONS), "profession")
+    _codes(b, f, "role", set(ROLES), "role")
+    if "department" in b.columns:
+        if depts is None:
+            raise _fail(p / "departments.csv", None, None, f"missing file ({name} has a "
+                        "department column; departments.csv lists the codes)", "required file")
+        b["department"] = b["department"].str.strip()
+        _department_codes(b, f, depts)
+    b["posts"] = _numeric(b, f, "posts", minimum=0, maximum=r.limits.max_cell_posts,
+                          integer=True, rule="plausible size").astype(np.int64)
+    return b
+
+
+def _replace_departments(r: _Reader, p: Path, b: pd.DataFrame, codes: set,
+                         depts: pd.DataFrame | None, keyspace: int
+                         ) -> tuple[pd.DataFrame, set[str]]:
+    """``department_posts.csv``: a department's own table (same columns as the baseline)
+    replaces every baseline row of each department it names."""
+    f = p / "department_posts.csv"
+    if "department" not in b.columns:
+        raise _fail(f, None, None, "baseline_posts.csv has no department column, so there is "
+                    "no department slice to replace", "required column")
+    own = _read_posts(r, p, "department_posts.csv", codes, depts, keyspace)
+    replaced = set(own["department"])
+    old = b[b["department"].isin(replaced)].groupby("department")["posts"].sum()
+    new = own.groupby("department")["posts"].sum()
+    for code in sorted(replaced):
+        r.notes.append(f"department_posts.csv: {code}'s {int(new[code]):,} posts replace its "
+                       f"{int(old.get(code, 0)):,} in baseline_posts.csv")
+    cols = list(b.columns)
+    out = pd.concat([b[~b["department"].isin(replaced)], own[cols]], ignore_index=True)
+    return out, replaced
 
 
 def _complete(df: pd.DataFrame, f: Path, codes: set) -> None:
@@ -909,8 +1101,9 @@ def summary(pkg: DataPackage, rule: str = "smc2025") -> dict:
         ``sites``, ``headcount``, ``headcount_by_grade`` (ACSES grades, SCS =
         SCS1+SCS2+SCS3+PS), ``headcount_by_grade_detail`` (11 grades),
         ``london_share_by_grade`` (share of UK-based staff in London), ``data_vintage``,
-        ``checks`` (figures compared and how many are outside tolerance), ``notes`` and
-        ``treatment``.
+        ``checks`` (figures compared and how many are outside tolerance), ``notes``,
+        ``treatment`` and ``departments`` (:func:`department_summary`; empty without a
+        department dimension).
     """
     d = pkg.districts
     b = pkg.baseline_posts
@@ -941,7 +1134,41 @@ def summary(pkg: DataPackage, rule: str = "smc2025") -> dict:
                    "outside_tolerance": int((~report["ok"]).sum()) if len(report) else 0},
         "notes": list(pkg.notes),
         "treatment": _treatment(pkg),
+        "departments": department_summary(pkg),
     }
+
+
+def department_summary(pkg: DataPackage) -> list[dict]:
+    """Each department's posts in the package (``placesim data --json``, ``departments``).
+
+    Parameters
+    ----------
+    pkg : DataPackage
+        A loaded data package.
+
+    Returns
+    -------
+    list of dict
+        One per row of ``departments.csv``: ``code``, ``name``, ``posts``, ``scs_posts``
+        (SCS1 … PS) and ``scs_london_share`` (London share of its UK-based SCS, 4 dp; None
+        without SCS). Empty if the baseline has no ``department`` column.
+    """
+    b = pkg.baseline_posts
+    if "department" not in b.columns or pkg.departments.empty:
+        return []
+    london = set(pkg.districts.loc[pkg.districts["is_london"], "lad_code"])
+    posts = b.groupby("department")["posts"].sum()
+    scs = b[b["grade"].isin(SCS_GRADES)]
+    scs_all = scs.groupby("department")["posts"].sum()
+    scs_lon = scs[scs["lad_code"].isin(london)].groupby("department")["posts"].sum()
+    out = []
+    for code, name in zip(pkg.departments["code"], pkg.departments["name"], strict=True):
+        n_scs = int(scs_all.get(code, 0))
+        out.append({"code": code, "name": name, "posts": int(posts.get(code, 0)),
+                    "scs_posts": n_scs,
+                    "scs_london_share": round(float(scs_lon.get(code, 0) / n_scs), 4)
+                    if n_scs else None})
+    return out
 
 
 def _date_text(s: dict) -> str:
@@ -988,5 +1215,13 @@ def format_summary(summary: dict) -> str:
         lines.append(f"  check figures: {checks['compared']} compared with published "
                      f"statistics, {checks['outside_tolerance']} outside tolerance")
     lines += [f"  {k.replace('_', ' ')}: {v}" for k, v in s["treatment"].items()]
+    depts = s.get("departments", [])
+    if depts:
+        lines.append(f"  departments: {len(depts)}")
+        lines.append("  code         posts    SCS   SCS in London   name")
+        for d in depts:
+            share = "" if d["scs_london_share"] is None else f"{d['scs_london_share']:.1%}"
+            lines.append(f"  {d['code']:<8} {d['posts']:>9,} {d['scs_posts']:>6,}   {share:>13}"
+                         f"   {d['name']}")
     lines += [f"  note: {n}" for n in s.get("notes", [])]
     return "\n".join(lines)

@@ -5,7 +5,8 @@ pipelines) exercise the whole model on a few thousand posts in a dozen square di
 three London boroughs and nine districts in five other labour-market areas, three sites, and a
 grade pyramid shaped like the Civil Service's, with flows at the ACSES 2023 rates and a
 (flat) People Survey trend. It has no ``checks.csv``, so nothing is checked against published
-figures.
+figures. With ``departments=True`` every post also belongs to one of three departments
+(``departments.csv``), as in the shipped packages.
 """
 
 from __future__ import annotations
@@ -49,7 +50,14 @@ def synthetic_districts() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_synthetic_package(path: str | Path, *, headcount: int = 6000, seed: int = 0) -> Path:
+#: Departments of the synthetic package when asked for: code, name, share of posts in London
+#: and elsewhere (each row of the baseline is split in these shares, largest remainder).
+SYNTHETIC_DEPARTMENTS = (("HO", "Home Office", 0.5, 0.2), ("HMRC", "HM Revenue and Customs",
+                         0.3, 0.3), ("DWP", "Department for Work and Pensions", 0.2, 0.5))
+
+
+def write_synthetic_package(path: str | Path, *, headcount: int = 6000, seed: int = 0,
+                            departments: bool = False) -> Path:
     """Write a synthetic data package to ``path``.
 
     Parameters
@@ -60,6 +68,10 @@ def write_synthetic_package(path: str | Path, *, headcount: int = 6000, seed: in
         Approximate number of posts.
     seed : int
         Seed for the district shares.
+    departments : bool
+        Split every post over :data:`SYNTHETIC_DEPARTMENTS` (a ``department`` column in
+        ``baseline_posts.csv`` and a ``departments.csv``); the cells' totals are the same as
+        without.
 
     Returns
     -------
@@ -99,7 +111,13 @@ def write_synthetic_package(path: str | Path, *, headcount: int = 6000, seed: in
             rows.append((code, g, "policy", "standard", max(policy - po, 0)))
             rows.append((code, g, "other", "standard", n - max(policy, po)))
     b = pd.DataFrame(rows, columns=["lad_code", "grade", "profession", "role", "posts"])
-    b[b["posts"] > 0].to_csv(out / "baseline_posts.csv", index=False)
+    b = b[b["posts"] > 0].reset_index(drop=True)
+    if departments:
+        b = _split_departments(b, set(d.loc[d["is_london"], "lad_code"]))
+        pd.DataFrame([(c, n, "") for c, n, _, _ in SYNTHETIC_DEPARTMENTS],
+                     columns=["code", "name", "aliases"]).to_csv(out / "departments.csv",
+                                                                 index=False)
+    b.to_csv(out / "baseline_posts.csv", index=False)
 
     seb_rows = []
     band = {"AA": (0.45, 0.14, 0.41), "AO": (0.45, 0.14, 0.41), "EO": (0.48, 0.14, 0.38),
@@ -152,6 +170,19 @@ def write_synthetic_package(path: str | Path, *, headcount: int = 6000, seed: in
         "format": 1, "year": 2023, "census_date": "2023-03-31",
         "title": "Synthetic Civil Service", "vintage": "synthetic (placesim.testing)"}, indent=2))
     return out
+
+
+def _split_departments(b: pd.DataFrame, london: set) -> pd.DataFrame:
+    """Each row's posts over the synthetic departments, keeping the row's total."""
+    parts = []
+    for row in b.itertuples(index=False):
+        w = np.array([lon if row.lad_code in london else out
+                      for _, _, lon, out in SYNTHETIC_DEPARTMENTS]) * row.posts
+        n = np.floor(w).astype(np.int64)
+        n[np.argsort(-(w - n), kind="stable")[:row.posts - n.sum()]] += 1
+        parts += [(*row[:4], code, int(k)) for (code, *_), k in zip(SYNTHETIC_DEPARTMENTS, n,
+                                                                   strict=True) if k]
+    return pd.DataFrame(parts, columns=[*b.columns[:4], "department", "posts"])
 
 
 #: ACSES 2023 rates by grade (facts.md C1): leave the Civil Service, move department, new

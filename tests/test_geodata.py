@@ -76,7 +76,8 @@ def test_summary_keys_and_text(s):
     assert set(s) == {"year", "census_date", "districts", "districts_by_country",
                       "coldspot_districts", "coldspot_rule", "sites", "headcount",
                       "headcount_by_grade", "headcount_by_grade_detail",
-                      "london_share_by_grade", "data_vintage", "checks", "notes", "treatment"}
+                      "london_share_by_grade", "data_vintage", "checks", "notes", "treatment",
+                      "departments"}
     assert s["year"] == 2023 and s["census_date"] == "2023-03-31"
     assert list(s["headcount_by_grade"]) == list(ACSES_GRADES)
     assert list(s["headcount_by_grade_detail"]) == list(GRADES)
@@ -118,7 +119,7 @@ def test_headcount_and_london_shares_match_acses_2023(pkg, s):
     report = pkg.check_report
     assert report["ok"].all() and set(report["kind"]) >= {
         "headcount_total", "grade_share", "region_share", "grade_region_share",
-        "london_share", "scs_band"}
+        "london_share", "scs_band", "dept_region", "dept_london_share"}
 
 
 def test_scs_bands_profession_and_private_office(pkg):
@@ -132,7 +133,7 @@ def test_scs_bands_profession_and_private_office(pkg):
     assert (po.profession == "policy").all()
     policy = b.loc[b.profession == "policy", "posts"].sum()
     assert 25_000 < policy < 40_000  # ACSES 2023: 33,010 incl. overseas
-    assert b.duplicated(["lad_code", "grade", "profession", "role"]).sum() == 0
+    assert b.duplicated(["lad_code", "grade", "profession", "role", "department"]).sum() == 0
 
 
 def test_sites(pkg):
