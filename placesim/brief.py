@@ -30,6 +30,7 @@ from .present import (
     headline_label,
     headlines_in,
     measure,
+    metric_label,
     progression_sentence,
 )
 from .results import atomic_write, write_csv, write_text
@@ -49,6 +50,8 @@ FIRST_PAGE = (
     ("high_seb_share_london_scs", "all"),
     ("leavers_caused_by_relocation", "all"),
     ("relocation_cost_gbp", "all"),
+    ("npv_gbp", "all"),
+    ("payback_year", "all"),
 )
 INTERVAL_WORDS = {"paired": "paired runs", "unpaired": "independent runs",
                   "mixed": "mixed modes", "none": "none: expected values",
@@ -407,8 +410,31 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
         "progression_eo_to_director").description) if s], width=105, fontsize=8.5)
     figs.append(fig)
 
-    # page 3: assumptions, sources, disclosure, glossary
+    # page 3: value for money (Green Book appraisal), every line with its source
     fig = _page(plt, marking, source, 3)
+    fig.text(0.06, 0.955, "Value for money", fontsize=14, weight="bold", va="top")
+    first = int(m["year"].min())
+    y = _paragraphs(fig, 0.06, 0.92, [
+        f"Costs and savings {first}-{last} in constant {first} prices, against the posts of "
+        "each grade staying where they were at the start; the net present value discounts at "
+        "3.5% a year (HM Treasury Green Book)." + (
+            f" The difference is this scenario minus {other.heading}: its value against that."
+            if compare is not None else " Compare with the baseline for the value of this "
+            "scenario over the baseline."),
+        "Claims of benefits outside government are the government's and Lyons's, shown as "
+        "claims and never counted in the net present value."], width=110, fontsize=8.5)
+    vfm = appraisal_rows(results, compare)
+    cols = ["Line", "Scenario", "Range (P10 to P90)"] + (
+        ["Comparison", "Difference"] if compare is not None else []) + ["Source"]
+    widths = ([0.2, 0.09, 0.15, 0.09, 0.09, 0.26] if compare is not None
+              else [0.22, 0.1, 0.17, 0.39])
+    _table(fig, 0.06, y - 0.01, 0.88, vfm[cols], widths, fontsize=6.5,
+           wrap={"Line": 28, "Source": 48 if compare is not None else 70,
+                 "Range (P10 to P90)": 22}, title="Costs, savings, net present value")
+    figs.append(fig)
+
+    # page 4: assumptions, sources, disclosure, glossary
+    fig = _page(plt, marking, source, 4)
     fig.text(0.06, 0.955, "Assumptions, sources and glossary", fontsize=14, weight="bold",
              va="top")
     y = _paragraphs(fig, 0.06, 0.92, [
@@ -448,6 +474,40 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
         for f in figs:
             plt.close(f)
     return Path(path)
+
+
+def appraisal_rows(results, compare=None) -> pd.DataFrame:
+    """The value-for-money table as text: each line of :func:`placesim.costs.appraisal`, its
+    range, the comparison's value and the difference (when comparing), and its source.
+
+    Parameters
+    ----------
+    results, compare : Results
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``metric, Line, Scenario, Range (P10 to P90), [Comparison, Difference,] Source``.
+    """
+    from .costs import appraisal
+
+    a = appraisal(results).set_index("metric")
+    c = appraisal(compare).set_index("metric") if compare is not None else None
+    rows = []
+    for metric, r in a.iterrows():
+        row = {"metric": metric, "Line": metric_label(metric),
+               "Scenario": fmt_value(metric, r["mean"]) if metric != "payback_year" or
+               _finite(r["mean"]) else "not within the horizon",
+               "Range (P10 to P90)": fmt_range(metric, r["p10"], r["p90"])
+               if _finite(r["p10"]) else "no band"}
+        if c is not None:
+            v0 = c["mean"].get(metric, float("nan"))
+            row["Comparison"] = fmt_value(metric, v0)
+            row["Difference"] = fmt_diff(metric, r["mean"] - v0) if metric != \
+                "payback_year" else "n/a"
+        row["Source"] = r["source"]
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def _short(name: str) -> str:
@@ -540,6 +600,8 @@ def write_brief(results, pkg, out: Path, *, compare=None, marking: str | None = 
         paths.append(stem.with_suffix(".pdf"))
     t = targets_table(results.metrics, rule=rule)
     write_csv(t, out / "targets.csv")
+    write_csv(appraisal_rows(results, compare), out / "value_for_money.csv")
+    paths.append(out / "value_for_money.csv")
     write_csv(control_metrics(results.metrics, rule), out / "metrics.csv")
     paths += [out / "targets.csv", out / "metrics.csv"]
     if diff is not None:

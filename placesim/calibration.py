@@ -114,6 +114,7 @@ class Parameters:
     recruit_seb_shift: np.ndarray = field(default_factory=lambda: np.zeros(N_GRADES))
     area_level: str = "itl2"  # labour-market areas: itl1, itl2 or itl3 (London is one)
     log: tuple[Param, ...] = field(default=(), compare=False)
+    costs: dict = field(default_factory=dict)  # unit costs by name (placesim.costs)
 
     def with_log(self, *params: Param) -> Parameters:
         """Return a copy whose assumptions log has ``params`` replacing same-named entries."""
@@ -324,6 +325,8 @@ def default_parameters(pkg=None) -> Parameters:
     >>> round(float(p.exit_rate[2]), 3)  # EO
     0.082
     """
+    from .costs import cost_parameter_log, default_costs
+
     flows, source = package_flows(pkg)
     exit_rate, log_exit = _exit_rate(flows, source)
     fill, log_fill = _internal_fill_share(flows, source)
@@ -385,6 +388,7 @@ def default_parameters(pkg=None) -> Parameters:
         Param("cost_leaver_gbp", 40000.0, "IfG 2020: relocation could cost up to £40,000 per "
               "worker (relocation, redundancy, recruitment)", "published",
               "Cost of an incumbent who leaves, plus replacing them"),
+        *cost_parameter_log(),
     ]
     return Parameters(
         exit_rate=exit_rate,
@@ -408,6 +412,7 @@ def default_parameters(pkg=None) -> Parameters:
                                           .get(g, 0.0)) for g in GRADES]),
         area_level="itl2",
         log=tuple(log),
+        costs=default_costs(),
     )
 
 
@@ -515,6 +520,8 @@ def set_parameter(params: Parameters, name: str, value: float) -> Parameters:
     """
     head, _, rest = name.partition(".")
     v = float(value)
+    if head == "costs" and rest in params.costs:
+        return replace(params, costs={**params.costs, rest: v})
     if head in _SCALARS and not rest:
         return replace(params, **{head: int(round(v)) if head == "min_quarters_in_grade"
                                   else v})

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .costs import cost_columns
 from .grades import GRADES, SCS_GRADES, SEB_CLASSES
 
 EO, G7, SCS2 = GRADES.index("EO"), GRADES.index("G7"), GRADES.index("SCS2")
@@ -220,6 +221,9 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
                        ("headcount", f"grade:{grade}|elsewhere"),
                        ("high_seb_share", f"grade:{grade}")])
     columns.append(per_grade.reshape(len(recs), -1))
+    cost_labels, cost_values = cost_columns(model, recs)  # the Green Book appraisal
+    labels.extend(cost_labels)
+    columns.append(cost_values)
     years = np.array([r.year for r in recs], np.int64)
     return labels, years, np.concatenate(columns, axis=1)
 

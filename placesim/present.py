@@ -21,7 +21,7 @@ import numpy as np
 NOT_AVAILABLE = "n/a"
 
 #: Units a measure can have. ``people`` and ``posts`` are counts (disclosure-controlled).
-UNITS = ("people", "posts", "share", "chance", "per_1000", "gbp", "grades", "number")
+UNITS = ("people", "posts", "share", "chance", "per_1000", "gbp", "grades", "number", "year")
 COUNT_UNITS = frozenset({"people", "posts"})
 
 
@@ -53,7 +53,7 @@ class Measure:
         """The unit as a reader sees it in a column header or legend title."""
         return {"people": "people", "posts": "posts", "share": "%", "chance": "%",
                 "per_1000": "per 1,000", "gbp": "£", "grades": "grades",
-                "number": ""}[self.unit]
+                "number": "", "year": "year"}[self.unit]
 
 
 MEASURES: dict[str, Measure] = {
@@ -121,6 +121,55 @@ MEASURES: dict[str, Measure] = {
         "Share of the posts moved that went to social-mobility coldspots."),
     "relocation_cost_gbp": Measure(
         "Relocation cost", "gbp", "Relocation support paid to people moving with their post."),
+    # the Green Book appraisal (placesim.costs): against the start year's location of posts
+    "cost_relocation_gbp": Measure(
+        "Cost: relocation packages", "gbp",
+        "Relocation packages and support paid to people moving with their post, in the year."),
+    "cost_redundancy_gbp": Measure(
+        "Cost: redundancy", "gbp",
+        "Redundancy pay for people who leave rather than move, or whose post closes."),
+    "cost_recruitment_gbp": Measure(
+        "Cost: recruiting replacements", "gbp",
+        "Recruiting and training replacements for people who leave rather than move."),
+    "cost_vacancy_gbp": Measure(
+        "Cost: output lost to vacancies", "gbp",
+        "Output lost while the posts of people who left stand vacant."),
+    "cost_hub_capital_gbp": Measure(
+        "Cost: new hub space", "gbp", "Capital cost of new office space outside London."),
+    "cost_double_running_gbp": Measure(
+        "Cost: double running", "gbp",
+        "London posts already replaced elsewhere but not yet closed, paid in full."),
+    "cost_total_gbp": Measure("Costs", "gbp", "All costs of the relocations in the year."),
+    "saving_pay_gbp": Measure(
+        "Saving: pay", "gbp", "Lower pay outside London for the London posts avoided."),
+    "saving_estate_gbp": Measure(
+        "Saving: desks", "gbp", "Cheaper desks outside London for the London posts avoided."),
+    "saving_office_closures_gbp": Measure(
+        "Saving: London offices closed", "gbp", "Running costs of the London offices closed."),
+    "saving_total_gbp": Measure("Savings", "gbp", "All savings of the relocations in the year."),
+    "net_saving_gbp": Measure("Net saving", "gbp", "Savings minus costs in the year."),
+    "discounted_net_saving_gbp": Measure(
+        "Net saving, discounted", "gbp",
+        "Savings minus costs in the year at 3.5% a year (HM Treasury Green Book)."),
+    "npv_gbp": Measure(
+        "Net present value", "gbp",
+        "Savings minus costs to date, discounted at 3.5% a year (HM Treasury Green Book), in "
+        "constant prices of the start year. Against the posts staying where they were at the "
+        "start; compare two scenarios for the difference between them."),
+    "payback_year": Measure(
+        "Payback year", "year",
+        "First year in which the discounted savings have repaid the costs."),
+    "london_posts_avoided": Measure(
+        "London posts avoided", "posts",
+        "Posts that would be in London at the start year's share of each grade, but are not."),
+    "claim_local_benefit_gbp": Measure(
+        "Claimed local benefit (a claim)", "gbp",
+        "The government's claim of £30m a year of local economic benefit per 1,000 roles "
+        "moved out of London. A claim: never counted in the net present value."),
+    "claim_private_sector_jobs": Measure(
+        "Claimed private-sector jobs (a claim)", "number",
+        "Lyons (2004): 10 civil-service jobs bring about 11 private-sector jobs. A claim: "
+        "never counted in the net present value."),
     "posts_awaiting_site_capacity": Measure(
         "Posts waiting for desks", "posts",
         "Posts due to move but waiting for space at a full site."),
@@ -327,6 +376,8 @@ def fmt_value(metric: str, v, *, unit: str | None = None) -> str:
         return fmt_money(v)
     if unit == "per_1000":
         return f"{float(v):,.0f}" if abs(v) >= 10 else fmt_number(v, 2)
+    if unit == "year":
+        return f"{round(float(v)):d}"
     return fmt_number(v)
 
 
@@ -358,6 +409,8 @@ def fmt_diff(metric: str, v, *, unit: str | None = None) -> str:
         if abs(pts) < 0.5 * 10 ** -decimals:
             return f"less than {10 ** -decimals:g} points"
         return f"{pts:+.{decimals}f} points"
+    if unit == "year":
+        return "no change" if round(v) == 0 else f"{round(v):+d} years"
     body = fmt_value(metric, abs(v), unit=unit)
     if body in ("0", "£0"):
         return "no change"
@@ -399,6 +452,10 @@ HEADLINES: tuple[tuple[str, str], ...] = (
     ("coldspot_share_of_moved_roles", "all"),
     ("leavers_caused_by_relocation", "all"),
     ("relocation_cost_gbp", "all"),
+    ("cost_total_gbp", "all"),
+    ("saving_total_gbp", "all"),
+    ("npv_gbp", "all"),
+    ("payback_year", "all"),
 )
 
 

@@ -583,6 +583,21 @@ class Parameters(_Model):
         return v
 
 
+class OfficeClosure(_Model):
+    """A London office closed on a date: its running cost is saved from then on (costs)."""
+
+    name: str = Field(min_length=1, description="Name of the office, e.g. 102 Petty France.")
+    district: str = Field(description="London district (LAD 2023 code) the office is in.")
+    year: int = Field(ge=MIN_YEAR, le=MAX_YEAR, description=(
+        "Year it closes (within the horizon); its cost is saved from then on."))
+    quarter: int = Field(1, ge=1, le=4, description="Quarter of the year it closes (1-4).")
+    desks: int = Field(ge=1, le=MAX_POSTS, description=(
+        "Desks in the office: its cost is desks x costs.m2_per_desk x "
+        "costs.estate_gbp_per_m2_london a year, unless annual_cost_gbp is given."))
+    annual_cost_gbp: float | None = Field(None, ge=0, le=1e10, description=(
+        "The office's running cost a year, if known (default: from its desks)."))
+
+
 class Scenario(_Model):
     """A placesim scenario: what happens if these posts move to these places on this
     timetable, with these levers.
@@ -618,6 +633,9 @@ class Scenario(_Model):
         "Overrides of sites by site id (capacity, opening year, theme)."))
     parameters: Parameters = Field(Parameters(), description=(
         "Overrides of calibrated parameters (default: none)."))
+    office_closures: tuple[OfficeClosure, ...] = Field((), description=(
+        "London offices closed on a date, saving their running cost from then (default: "
+        "none); see placesim.costs."))
     seed: int = Field(20230331, ge=0, le=2**64 - 1, description=(
         "Random seed; the same seed across scenarios gives common random numbers. Default "
         "20230331 (the baseline date)."))
@@ -638,7 +656,9 @@ class Scenario(_Model):
         return self
 
     def _content(self) -> dict:
-        return self.model_dump(mode="json", exclude={"extends"})
+        # no closures: left out, so the hashes of scenarios written before the field hold
+        skip = {"extends"} | ({"office_closures"} if not self.office_closures else set())
+        return self.model_dump(mode="json", exclude=skip)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Scenario):
@@ -1326,6 +1346,14 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
                 probs.append(problem(("waves", i, "count"), (
                     f"moves {w.count:,} posts but only {available:,} posts matching its "
                     "selector (grades, profession, role) exist in its origin")))
+    for i, o in enumerate(scenario.office_closures):
+        if o.district not in london:
+            probs.append(problem(("office_closures", i, "district"), (
+                f"{o.district!r} is not a London district" if o.district in codes else
+                _known(o.district, codes, "district", names, hint=len(probs) < MAX_SHOWN))))
+        if not start <= o.year <= end:
+            probs.append(problem(("office_closures", i, "year"),
+                                 f"{o.year} is outside the horizon {start}-{end}"))
     for sid in scenario.sites:
         if sid not in sites:
             probs.append(problem(("sites", sid), _known(sid, sites, "site",

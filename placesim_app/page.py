@@ -174,6 +174,10 @@ def main() -> None:
             col.metric(label, fmt_value(metric, r["mean"]),
                        help=("Range (P10 to P90): " + fmt_range(metric, r["p10"], r["p90"]))
                        if is_banded(res) else "Expected value (no range).")
+    with st.expander("Value for money: costs, savings, net present value, payback"):
+        from .value import value_section
+
+        value_section(res)
     pkg = package_for(s)
     st.session_state.setdefault("view", VIEWS[0])
     tabs = st.tabs(list(VIEWS), key="view", on_change="rerun")

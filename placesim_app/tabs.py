@@ -164,6 +164,10 @@ def compare_tab(pkg, s, res, other, compare_to: str, year: int) -> None:
                        delta_color="off", help=f"{name_a}: {fmt_value(metric, r['mean_a'])}")
     st.dataframe(headline_comparison(diff, year, name_a, name_b), hide_index=True,
                  width="stretch")
+    from .value import value_section
+
+    st.markdown(f"**Value for money of {name_b} against {name_a}**")
+    value_section(res, other, name_a)
     st.session_state.setdefault("cmp_metric", "net_posts_gained")
     metric = st.selectbox("Difference to map", list(RESULT_METRICS), key="cmp_metric",
                           format_func=lambda k: measure(k).label)

@@ -28,6 +28,8 @@ def _get(params, name):
 
     if not rest:
         return float(np.ravel(value)[0])
+    if head == "costs":  # unit costs by name (placesim.costs)
+        return float(value[rest])
     parts = rest.split(".")
     if head == "relocation_willingness":
         return float(value[SEB_CLASSES.index(parts[0])])

@@ -1,0 +1,463 @@
+"""A Green Book appraisal of a run: what its relocations cost and save, year by year.
+
+Every relocation decision is argued on value for money (the May 2025 plan's £94m a year saved
+by 2032; the Government Hubs programme's £1.7bn NPV; the IfG's "up to £40,000 per worker").
+This module turns what a run records — posts by grade and place each year, incumbents who
+moved or left, redundancies, closures of London offices — into money, so that every run's
+metrics table carries costs, savings, a net present value and a payback year, with bands
+from replications and ``--parameter-uncertainty`` like any other metric.
+
+**The counterfactual.** Savings are measured against *the same posts of each grade, located
+as at the start of the horizon* (the start year's London share of each grade): the London
+posts a run avoids in year *t* are ``N_g(t) * s_g(0) - L_g(t)`` (UK posts of grade *g* times
+its starting London share, minus London posts now). Each avoided London post saves the
+difference in pay and in desk costs between London and outside it; London posts that a
+recreating wave has replaced but that still wait for a vacancy to close are **double
+running** (paid in full). People costs are the flows the run causes: relocation packages and
+support paid to incumbents who move, redundancy for incumbents who will not move and for
+posts closed by a deadline, recruitment and training of their replacements, and the output
+lost while their posts are vacant. Hub capital is charged when posts leave London beyond any
+earlier peak. Named London office closures (``office_closures:`` in a scenario) save the
+office's running cost from the closing date.
+
+So a run's figures are *against the start year's location of posts*. A scenario's value
+against another scenario (against the baseline, say) is the difference of their figures,
+replication by replication: ``placesim compare`` gives it with paired bands, and the
+baseline against itself is zero to the penny.
+
+**Discounting** follows HM Treasury's Green Book: 3.5% real a year, constant prices of the
+horizon's start year (the pay tables are ACSES 2023), the first year undiscounted (a year's
+row covers the twelve months up to its start, as the engine records years). ``npv_gbp``
+in year *t* is the discounted net saving cumulated to *t* (its last year is the NPV over the
+horizon; no residual value after it); ``payback_year`` is the first year whose cumulated
+discounted net saving is positive (NaN until then).
+
+**Benefits outside government** — the government's claim of £30m local benefit per 1,000
+roles, and Lyons's 10 civil-service jobs to about 11 private-sector jobs — are reported as
+``claim_*`` rows, labelled as claims, and never netted into the NPV.
+
+Every unit cost is a parameter (``placesim params`` lists it with its source, or as an
+ASSUMPTION with a range), named ``costs.<name>``; a scenario overrides it under
+``parameters: values:``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .grades import GRADES
+
+#: Median salary by grade, London and outside London (ACSES 2023, facts.md C1). SCS1 takes the
+#: ACSES "SCS" medians (mostly deputy directors); SCS2 and SCS3 the midpoints of the 2024-25
+#: pay band ranges, the same in and outside London (national pay ranges, facts.md G).
+PAY_LONDON = {"AA": 23500, "AO": 26400, "EO": 31310, "HEO": 36180, "SEO": 43650,
+              "G7": 56480, "G6": 69920, "SCS1": 83520, "SCS2": 130250, "SCS3": 168050,
+              "PS": 200000}
+PAY_OUTSIDE = {"AA": 22180, "AO": 22520, "EO": 28120, "HEO": 34300, "SEO": 41800,
+               "G7": 55000, "G6": 69940, "SCS1": 85130, "SCS2": 130250, "SCS3": 168050,
+               "PS": 200000}
+_ACSES_PAY = "ACSES 2023 median salary by grade, London / outside London (facts.md C1)"
+_BAND_PAY = ("Midpoint of the 2024-25 SCS pay band range ({}), national pay range so the same "
+             "in and outside London (facts.md G)")
+
+# Estate: the government office estate is 2,712,000 m2 for 303,229 staff at £1.5bn a year
+# (ICAEW 2021, facts.md H): £553 per m2 and 8.94 m2 per person. Lyons (2003, facts.md D) put
+# London rents at £53 against £27 a square foot in the regions (ratio 1.963). With 20.0% of
+# civil servants in London (ACSES 2023), the estate-wide average splits as
+# outside = 553 / (0.200 * 1.963 + 0.800) = £464 and London = 1.963 * 464 = £910 per m2.
+_ESTATE_AVG_GBP_M2 = 1.5e9 / 2_712_000
+_M2_PER_PERSON = 2_712_000 / 303_229
+_LONDON_RENT_RATIO = 53 / 27
+_LONDON_STAFF_SHARE = 0.200
+_ESTATE_OUTSIDE = _ESTATE_AVG_GBP_M2 / (_LONDON_STAFF_SHARE * _LONDON_RENT_RATIO
+                                        + 1 - _LONDON_STAFF_SHARE)
+_ESTATE_LONDON = _LONDON_RENT_RATIO * _ESTATE_OUTSIDE
+_ESTATE_SRC = ("ICAEW 2021: £1.5bn a year for 2,712,000 m2 (facts.md H), split by Lyons 2003's "
+               "London/regions rent ratio 53/27 (facts.md D) with 20.0% of staff in London "
+               "(ACSES 2023): {}")
+
+
+
+def _pay_parameter(grade: str, where: str) -> tuple:
+    """A pay parameter's row of :data:`COST_PARAMETERS` (``where``: london or outside)."""
+    value = float((PAY_LONDON if where == "london" else PAY_OUTSIDE)[grade])
+    if grade == "PS":
+        grade_of = ("assumption", 180000.0, 280000.0, "No published figure for permanent "
+                    "secretaries' pay in facts.md; ASSUMPTION")
+    elif grade in ("SCS2", "SCS3"):
+        band = ("pay band 2, £98,000-£162,500" if grade == "SCS2"
+                else "pay band 3, £128,000-£208,100")
+        grade_of = ("derived", None, None, _BAND_PAY.format(band))
+    else:
+        grade_of = ("published", None, None, _ACSES_PAY)
+    place = "in London" if where == "london" else "outside London"
+    return (f"pay_{where}_gbp.{grade}", value, *grade_of, f"Salary of a {grade} post {place}")
+
+
+#: (name, value, evidence, low, high, source, description) of every cost parameter.
+COST_PARAMETERS: tuple[tuple, ...] = (
+    ("discount_rate", 0.035, "published", None, None,
+     "HM Treasury Green Book (2022): 3.5% real a year for years 0-30 (facts.md H)",
+     "Real discount rate a year (constant prices of the horizon's start year)"),
+    ("employer_oncost_share", 0.30, "assumption", 0.25, 0.35,
+     "No figure in facts.md: employer pension contributions (about a quarter of pay in the "
+     "Civil Service schemes) plus employer National Insurance; ASSUMPTION",
+     "Employer on-costs as a share of salary"),
+    *(_pay_parameter(g, where) for where in ("london", "outside") for g in GRADES),
+    ("estate_gbp_per_m2_london", round(_ESTATE_LONDON, 1), "derived", 700.0, 1100.0,
+     _ESTATE_SRC.format("London"), "Running cost of London office space, per m2 a year"),
+    ("estate_gbp_per_m2_outside", round(_ESTATE_OUTSIDE, 1), "derived", 350.0, 560.0,
+     _ESTATE_SRC.format("outside London"),
+     "Running cost of office space outside London, per m2 a year"),
+    ("m2_per_desk", round(_M2_PER_PERSON, 2), "derived", 7.0, 11.0,
+     "ICAEW 2021: 2,712,000 m2 for 303,229 staff (facts.md H), an estate sized at about one "
+     "desk a person", "Office space per desk (m2)"),
+    ("desks_per_post", 0.75, "assumption", 0.5, 1.0,
+     "60% minimum office attendance (May 2025, facts.md B) with headroom for peak days; hubs "
+     "now planned on 50% attendance (CSW Oct 2022, facts.md H); ASSUMPTION",
+     "Desks needed per post"),
+    ("hub_capital_gbp_per_role", round(118e6 / 1450, 0), "derived", 40000.0, 120000.0,
+     "Darlington: a £118m government hub for 1,450 roles (facts.md B): £118m / 1,450",
+     "Capital cost of new hub space per role it holds"),
+    ("hub_new_space_share", 0.5, "assumption", 0.0, 1.0,
+     "No figure: the share of roles leaving London that need newly built or fitted space "
+     "(the rest use existing regional estate); ASSUMPTION",
+     "Share of roles moved out of London that need new hub space"),
+    ("redundancy_months_pay", 9.0, "assumption", 3.0, 21.0,
+     "No figure in facts.md: the Civil Service Compensation Scheme pays up to 21 months' pay; "
+     "ASSUMPTION for the average", "Redundancy pay, in months of salary"),
+    ("recruitment_gbp", 6000.0, "assumption", 3000.0, 12000.0,
+     "No figure in facts.md (the IfG's up to £40,000 per worker covers relocation, "
+     "redundancy and recruitment together, facts.md D); ASSUMPTION",
+     "Recruiting and training the replacement of an incumbent who leaves"),
+    ("vacancy_months", 4.0, "assumption", 2.0, 9.0,
+     "No figure in facts.md; ASSUMPTION", "Months a post stays vacant when its holder leaves "
+     "rather than move"),
+    ("vacancy_output_lost_share", 0.5, "assumption", 0.25, 1.0,
+     "No figure; the ONS move to Newport showed lost expertise hurting output (Bean Review "
+     "2016, facts.md H); ASSUMPTION", "Share of a vacant post's output lost while it is "
+     "vacant (valued at its salary and on-costs)"),
+    ("claim_local_benefit_gbp_per_role", 30000.0, "published", None, None,
+     "Government claim: £30m of local economic benefit per 1,000 roles (Cabinet Office "
+     "press release, facts.md B). A claim, reported separately, never in the NPV",
+     "Claimed local economic benefit per role moved out of London, a year"),
+    ("claim_private_jobs_per_role", 1.1, "published", None, None,
+     "Lyons 2004 as cited by CSW (facts.md B): 10 civil-service jobs lead to about 11 "
+     "private-sector jobs. A claim, reported separately", "Claimed private-sector jobs per "
+     "role moved out of London"),
+)
+
+COST_METRICS: tuple[str, ...] = (
+    "cost_relocation_gbp", "cost_redundancy_gbp", "cost_recruitment_gbp",
+    "cost_vacancy_gbp", "cost_hub_capital_gbp", "cost_double_running_gbp", "cost_total_gbp",
+    "saving_pay_gbp", "saving_estate_gbp", "saving_office_closures_gbp", "saving_total_gbp",
+    "net_saving_gbp", "discounted_net_saving_gbp", "npv_gbp", "payback_year",
+    "london_posts_avoided", "claim_local_benefit_gbp", "claim_private_sector_jobs",
+)
+"""The metrics (group ``all``) :func:`cost_columns` adds to every run, in order."""
+COST_COMPONENTS = COST_METRICS[:6]
+SAVING_COMPONENTS = COST_METRICS[7:10]
+
+
+def default_costs() -> dict[str, float]:
+    """The cost parameters' default values, by name (without the ``costs.`` prefix)."""
+    return {name: float(value) for name, value, *_ in COST_PARAMETERS}
+
+
+def cost_parameter_log() -> list:
+    """The cost parameters as assumptions-log entries (:class:`placesim.calibration.Param`),
+    named ``costs.<name>``."""
+    from .calibration import Param
+
+    return [Param(f"costs.{name}", value, source, evidence, description, low, high)
+            for name, value, evidence, low, high, source, description in COST_PARAMETERS]
+
+
+def _by_grade(costs: Mapping[str, float], key: str) -> np.ndarray:
+    return np.array([costs[f"{key}.{g}"] for g in GRADES], float)
+
+
+def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, *,
+             years: np.ndarray, start_year: int, costs: Mapping[str, float],
+             movers: np.ndarray, leavers: np.ndarray, redundancies: np.ndarray,
+             wave_redundancies: np.ndarray, relocation_cost_gbp: np.ndarray,
+             cost_leaver_gbp: float, closures_pending: np.ndarray,
+             roles_moved_out: np.ndarray, office_closures=()) -> dict[str, np.ndarray]:
+    """Costs, savings, NPV and payback, year by year (see the module docs for the method).
+
+    Parameters
+    ----------
+    posts : numpy.ndarray
+        (year, grade, district) posts at each year's end.
+    start_posts : numpy.ndarray
+        (grade, district) posts at the start of the horizon.
+    is_london : numpy.ndarray
+        (district,) bool.
+    years : numpy.ndarray
+        (year,) the years of the engine's records: a year's row covers the twelve months up
+        to the start of that year (the wave schedule's previous calendar year).
+    start_year : int
+        The first year appraised (its row is undiscounted; constant prices of the horizon's
+        start).
+    costs : mapping
+        Cost parameters by name (:func:`default_costs`).
+    movers, leavers, redundancies, wave_redundancies : numpy.ndarray
+        (year,) incumbents who moved with their post, incumbents who left (refusing a move,
+        or made redundant by a wave's deadline), all redundancies, and the redundancies of
+        waves' deadlines (counted in both ``leavers`` and ``redundancies``), in each year.
+    relocation_cost_gbp : numpy.ndarray
+        (year,) the engine's relocation cost in each year: packages and support for movers
+        plus ``cost_leaver_gbp`` for every leaver and redundancy.
+    cost_leaver_gbp : float
+        The engine's all-in cost per leaver (replaced here by its components).
+    closures_pending : numpy.ndarray
+        (year,) London posts replaced elsewhere but still open at the year's end.
+    roles_moved_out : numpy.ndarray
+        (year,) roles moved out of London since the start of the horizon (cumulative).
+    office_closures : sequence
+        Objects with ``year``, ``quarter``, ``desks`` and ``annual_cost_gbp`` (or None).
+
+    Returns
+    -------
+    dict
+        One (year,) array per name in :data:`COST_METRICS`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from placesim.costs import appraise, default_costs
+    >>> start = np.zeros((11, 2)); start[2] = [100, 100]  # 100 EO in London, 100 outside
+    >>> posts = np.stack([start, start]); posts[1, 2] = [90, 110]  # 10 move in year 2
+    >>> z = np.zeros(2)
+    >>> out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
+    ...                start_year=2025, costs=default_costs(), movers=z, leavers=z,
+    ...                redundancies=z, wave_redundancies=z, relocation_cost_gbp=z,
+    ...                cost_leaver_gbp=40000.0, closures_pending=z, roles_moved_out=z)
+    >>> out["london_posts_avoided"].tolist()  # the year's average
+    [0.0, 5.0]
+    """
+    c = costs
+    oncost = 1 + c["employer_oncost_share"]
+    pay_l, pay_o = _by_grade(c, "pay_london_gbp"), _by_grade(c, "pay_outside_gbp")
+    desk_m2 = c["desks_per_post"] * c["m2_per_desk"]
+    estate_l, estate_o = desk_m2 * c["estate_gbp_per_m2_london"], \
+        desk_m2 * c["estate_gbp_per_m2_outside"]
+    lon = np.asarray(is_london, bool)
+    share0 = _share_london(start_posts, lon)  # (grade,)
+    ends = np.concatenate([start_posts[None], posts]).astype(float)
+    avg = (ends[1:] + ends[:-1]) / 2  # (Y, G, D) the year's average posts
+    uk = avg.sum(axis=2)
+    london = avg[:, :, lon].sum(axis=2)
+    avoided = uk * share0[None] - london  # (Y, G) London posts avoided
+    out: dict[str, np.ndarray] = {}
+    out["saving_pay_gbp"] = avoided @ (pay_l - pay_o) * oncost
+    out["saving_estate_gbp"] = avoided.sum(axis=1) * (estate_l - estate_o)
+    closure = np.zeros(len(years))
+    for o in office_closures:
+        cost = (o.annual_cost_gbp if o.annual_cost_gbp is not None
+                else o.desks * c["m2_per_desk"] * c["estate_gbp_per_m2_london"])
+        closure += cost * np.clip(years - (o.year + (o.quarter - 1) / 4), 0, 1)
+    out["saving_office_closures_gbp"] = closure
+    # people: the grade mix of the posts leaving London prices a leaver, a vacancy, a recruit
+    moved = np.clip(avoided, 0, None).sum(axis=0)
+    weights = moved / moved.sum() if moved.sum() > 0 else uk.sum(axis=0) / max(uk.sum(), 1)
+    pay_leaver, pay_vacant = float(weights @ pay_l), float(weights @ pay_o)
+    move_leavers = np.clip(leavers - wave_redundancies, 0, None)
+    exits = move_leavers + redundancies
+    out["cost_relocation_gbp"] = np.clip(relocation_cost_gbp - cost_leaver_gbp * exits, 0, None)
+    out["cost_redundancy_gbp"] = exits * pay_leaver * c["redundancy_months_pay"] / 12
+    out["cost_recruitment_gbp"] = move_leavers * c["recruitment_gbp"]
+    out["cost_vacancy_gbp"] = (move_leavers * pay_vacant * oncost * c["vacancy_months"] / 12
+                               * c["vacancy_output_lost_share"])
+    total_avoided = avoided.sum(axis=1)
+    peak = np.maximum.accumulate(np.concatenate([[0.0], total_avoided]))
+    out["cost_hub_capital_gbp"] = (np.diff(peak) * c["hub_new_space_share"]
+                                   * c["hub_capital_gbp_per_role"])
+    london_pay = float(start_posts[:, lon].sum(axis=1) @ pay_l
+                       / max(start_posts[:, lon].sum(), 1))
+    pending = (np.concatenate([[0.0], closures_pending[:-1]]) + closures_pending) / 2
+    out["cost_double_running_gbp"] = pending * (london_pay * oncost + estate_l)
+    out["cost_total_gbp"] = sum(out[k] for k in COST_COMPONENTS)
+    out["saving_total_gbp"] = sum(out[k] for k in SAVING_COMPONENTS)
+    net = out["saving_total_gbp"] - out["cost_total_gbp"]
+    out["net_saving_gbp"] = net
+    out["discounted_net_saving_gbp"] = net * discount_factors(years, start_year,
+                                                              c["discount_rate"])
+    out["npv_gbp"] = np.cumsum(out["discounted_net_saving_gbp"])
+    out["payback_year"] = payback_years(years, out["npv_gbp"])
+    out["london_posts_avoided"] = total_avoided
+    out["claim_local_benefit_gbp"] = roles_moved_out * c["claim_local_benefit_gbp_per_role"]
+    out["claim_private_sector_jobs"] = roles_moved_out * c["claim_private_jobs_per_role"]
+    return {k: np.asarray(out[k], float) for k in COST_METRICS}
+
+
+def _share_london(posts_gd: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    total = posts_gd.sum(axis=1)
+    return np.where(total > 0, posts_gd[:, lon].sum(axis=1) / np.where(total > 0, total, 1), 0)
+
+
+def discount_factors(years: np.ndarray, start_year: int, rate: float) -> np.ndarray:
+    """Green Book discount factors ``1 / (1 + rate) ** (year - start_year)``.
+
+    Examples
+    --------
+    >>> discount_factors(np.array([2023, 2024]), 2023, 0.035).round(4).tolist()
+    [1.0, 0.9662]
+    """
+    return 1.0 / (1.0 + rate) ** (np.asarray(years, float) - start_year)
+
+
+def payback_years(years: np.ndarray, npv: np.ndarray) -> np.ndarray:
+    """For each year, the first year (up to it) whose cumulated discounted net saving is
+    positive and stays so to that year; NaN if none."""
+    out = np.full(len(years), np.nan)
+    first = np.nan
+    for i, v in enumerate(npv):
+        if v > 0 and np.isnan(first):
+            first = float(years[i])
+        elif v <= 0:
+            first = np.nan
+        out[i] = first
+    return out
+
+
+def cost_columns(model, recs) -> tuple[list[tuple[str, str]], np.ndarray]:
+    """The appraisal of one replication as metric columns (the metrics table's hook).
+
+    Parameters
+    ----------
+    model : Model
+    recs : list of YearRecord
+
+    Returns
+    -------
+    labels : list of (metric, group)
+    values : numpy.ndarray
+        (year, label).
+    """
+    geo, rules = model.geo, model.rules
+
+    def flow(name: str) -> np.ndarray:
+        cum = np.array([np.sum(getattr(r, name)) for r in recs], float)
+        return np.diff(np.concatenate([[0.0], cum]))
+
+    years = np.array([r.year for r in recs], np.int64)
+    red = flow("redundancies")
+    out = appraise(
+        np.stack([r.posts for r in recs]).astype(float), model.baseline_posts_gd, geo.is_london,
+        years=years, start_year=int(years[0]), costs=getattr(model.params, "costs", None)
+        or default_costs(), movers=flow("reloc_movers"), leavers=flow("reloc_leavers"),
+        redundancies=red, wave_redundancies=red * _wave_deadline_share(model, years),
+        relocation_cost_gbp=flow("cost_gbp"), cost_leaver_gbp=rules.cost_leaver_gbp,
+        closures_pending=np.array([r.closures_pending for r in recs], float),
+        roles_moved_out=np.array([r.moved_out_of_london for r in recs], float)
+        - rules.moved_before_start,
+        office_closures=getattr(model.scenario, "office_closures", ()))
+    return [(m, "all") for m in COST_METRICS], np.stack([out[m] for m in COST_METRICS], axis=1)
+
+
+def _wave_deadline_share(model, years: np.ndarray) -> np.ndarray:
+    """(year,) 1 where every deadline of the year closes a recreating wave's pool (so its
+    redundancies are also counted as the wave's leavers), 0 where none does; where both kinds
+    fall in one year, the wave pools' share of the deadlines."""
+    plan = model.rules.posts
+    is_wave = np.zeros(plan.n_pools, bool)
+    for pools in plan.wave_pools.values():
+        is_wave[pools[pools >= 0]] = True
+    out = np.zeros(len(years))
+    deadline = np.asarray(plan.pool_deadline)
+    for i, y in enumerate(years):
+        k0 = (int(y) - model.start_year) * model.steps_per_year
+        due = (deadline >= k0) & (deadline < k0 + model.steps_per_year)
+        if due.any():
+            out[i] = is_wave[due].mean()
+    return out
+
+
+#: Where each appraisal line's numbers come from (the brief and the app print these).
+SOURCES: dict[str, str] = {
+    "cost_relocation_gbp": "Relocation packages of incumbents who move: NAO 2013 (BBC to "
+                           "Salford, £24m for 854 packages) plus the scenario's support",
+    "cost_redundancy_gbp": "Incumbents who leave rather than move, and posts closed by a "
+                           "deadline: costs.redundancy_months_pay (ASSUMPTION, 3-21 months) of "
+                           "ACSES 2023 London pay",
+    "cost_recruitment_gbp": "Replacing leavers: costs.recruitment_gbp (ASSUMPTION, "
+                            "£3,000-£12,000 each)",
+    "cost_vacancy_gbp": "Output lost while leavers' posts are vacant: costs.vacancy_months and "
+                        "costs.vacancy_output_lost_share (ASSUMPTIONS) of pay and on-costs",
+    "cost_hub_capital_gbp": "New hub space: Darlington, £118m for 1,450 roles (Cabinet Office "
+                            "2024), for costs.hub_new_space_share (ASSUMPTION, 0-1) of the "
+                            "roles leaving London",
+    "cost_double_running_gbp": "London posts replaced elsewhere but not yet closed: ACSES "
+                               "2023 London pay, on-costs and desk costs",
+    "cost_total_gbp": "The six costs above, added up",
+    "saving_pay_gbp": "London posts avoided x the London pay difference by grade (ACSES 2023 "
+                      "medians) with on-costs (ASSUMPTION, 25-35%)",
+    "saving_estate_gbp": "London posts avoided x desk cost difference: ICAEW 2021 (£1.5bn for "
+                         "2.7m m2) split by Lyons 2003's London/regions rents; desks per post "
+                         "(ASSUMPTION, 0.5-1.0; 60% attendance)",
+    "saving_office_closures_gbp": "The scenario's named London office closures, from their "
+                                  "closing dates",
+    "saving_total_gbp": "The three savings above, added up",
+    "npv_gbp": "HM Treasury Green Book: 3.5% real a year, constant prices of the start year; "
+               "over the horizon, no residual value",
+    "payback_year": "First year the discounted savings have repaid the costs",
+    "claim_local_benefit_gbp": "A government claim (Cabinet Office): £30m of local economic "
+                               "benefit a year per 1,000 roles moved out of London; not in "
+                               "the NPV",
+    "claim_private_sector_jobs": "A claim (Lyons 2004): 10 civil-service jobs bring about 11 "
+                                 "private-sector jobs; not in the NPV",
+}
+
+#: The lines of an appraisal, in order: ``(metric, how it sums over the horizon)``.
+APPRAISAL_LINES: tuple[tuple[str, str], ...] = (
+    *((m, "sum") for m in COST_COMPONENTS), ("cost_total_gbp", "sum"),
+    *((m, "sum") for m in SAVING_COMPONENTS), ("saving_total_gbp", "sum"),
+    ("npv_gbp", "last"), ("payback_year", "last"),
+    ("claim_local_benefit_gbp", "last"), ("claim_private_sector_jobs", "last"),
+)
+
+
+def appraisal(results) -> pd.DataFrame:
+    """A run's appraisal over its horizon: one row per line of :data:`APPRAISAL_LINES`.
+
+    Costs and savings are summed over the horizon (undiscounted, constant prices); the NPV,
+    payback year and claims are their values in the last year. Bands come from the run's
+    replications where it kept them (P10 and P90 of each replication's total).
+
+    Parameters
+    ----------
+    results : Results
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``metric, mean, p10, p90, source``.
+    """
+    m = results.metrics
+    m = m[(m["group"] == "all") & m["metric"].isin(COST_METRICS)]
+    last = int(m["year"].max())
+    reps = results.replications
+    rows = []
+    for metric, how in APPRAISAL_LINES:
+        s = m[m["metric"] == metric].sort_values("year")
+        if s.empty:
+            continue
+        if how == "sum":
+            mean, p10, p90 = s["mean"].sum(), np.nan, np.nan
+        else:
+            r = s[s["year"] == last].iloc[0]
+            mean, p10, p90 = r["mean"], r["p10"], r["p90"]
+        if reps is not None and len(reps):
+            v = reps[(reps["metric"].astype(str) == metric) & (reps["group"].astype(str)
+                                                               == "all")]
+            per = (v.groupby("replication")["value"].sum() if how == "sum"
+                   else v[v["year"] == last].set_index("replication")["value"])
+            if len(per) > 1 and per.notna().any():
+                p10, p90 = np.nanquantile(per, 0.1), np.nanquantile(per, 0.9)
+        rows.append({"metric": metric, "mean": float(mean), "p10": float(p10),
+                     "p90": float(p90), "source": SOURCES.get(metric, "")})
+    return pd.DataFrame(rows, columns=["metric", "mean", "p10", "p90", "source"])

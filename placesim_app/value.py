@@ -1,0 +1,23 @@
+"""The app's value-for-money panel: a run's Green Book appraisal with its sources."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from placesim.brief import appraisal_rows
+
+
+def value_section(res, other=None, other_name: str = "") -> None:
+    """Costs, savings, net present value and payback of a run (and the difference from
+    ``other`` when given), each line with its source."""
+    rows = appraisal_rows(res, other)
+    years = sorted(int(y) for y in res.metrics["year"].unique())
+    st.caption(f"Over {years[0]}-{years[-1]} in constant prices, against the posts of each "
+               "grade staying where they were at the start; net present value at 3.5% a year "
+               "(HM Treasury Green Book). Claims of benefits outside government are shown as "
+               "claims and never counted in the net present value."
+               + (f" Difference: this scenario minus {other_name}." if other is not None
+                  else " Choose a comparison for this scenario's value over it."))
+    cols = ["Line", "Scenario", "Range (P10 to P90)"] + (
+        ["Comparison", "Difference"] if other is not None else []) + ["Source"]
+    st.dataframe(rows[cols], hide_index=True, width="stretch")

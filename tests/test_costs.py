@@ -1,0 +1,172 @@
+"""The Green Book appraisal of a run (placesim.costs): identities, closures, parameters."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+from placesim import load_scenario_text
+from placesim.calibration import (
+    default_parameters,
+    parameter_names,
+    set_parameter,
+    uncertain_parameters,
+)
+from placesim.cli import main
+from placesim.compare import compare_results
+from placesim.costs import (
+    COST_COMPONENTS,
+    COST_METRICS,
+    SAVING_COMPONENTS,
+    appraisal,
+    appraise,
+    default_costs,
+    discount_factors,
+)
+from placesim.errors import ScenarioError
+from placesim.scenario import check_against_data
+from placesim.simulation import simulate
+
+from .helpers import scenario_text, synthetic_package
+
+CLOSURE = """
+office_closures:
+  - {name: Old Admiralty, district: E09000001, year: 2025, quarter: 3, desks: 400}
+"""
+
+
+@functools.cache
+def _run(closure: bool = False, mode: str = "stochastic"):
+    text = scenario_text(waves=True, grades=("EO", "HEO", "SCS1")) + (CLOSURE if closure else "")
+    s = load_scenario_text(text, filename="synthetic.yaml")
+    return simulate(s, synthetic_package(), mode=mode, replications=4)
+
+
+def _wide(res):
+    r = res.replications
+    r = r[(r["group"].astype(str) == "all") & r["metric"].astype(str).isin(COST_METRICS)]
+    return r.assign(metric=r["metric"].astype(str)).pivot_table(
+        index=["replication", "year"], columns="metric", values="value", dropna=False)
+
+
+def test_components_add_up_and_npv_is_the_discounted_sum():
+    res = _run()
+    w = _wide(res)
+    assert (w["cost_total_gbp"] > 0).any() and (w["saving_total_gbp"] > 0).any()
+    np.testing.assert_allclose(w["cost_total_gbp"], w[list(COST_COMPONENTS)].sum(axis=1))
+    np.testing.assert_allclose(w["saving_total_gbp"], w[list(SAVING_COMPONENTS)].sum(axis=1))
+    np.testing.assert_allclose(w["net_saving_gbp"], w["saving_total_gbp"] - w["cost_total_gbp"])
+    start = res.manifest["start_year"] + 1  # the first year's record: undiscounted
+    for rep, g in w.groupby(level="replication"):
+        years = g.index.get_level_values("year").to_numpy()
+        disc = g["net_saving_gbp"].to_numpy() / 1.035 ** (years - start)
+        np.testing.assert_allclose(g["npv_gbp"].to_numpy(), np.cumsum(disc), rtol=1e-12)
+        pay = g["payback_year"].to_numpy()
+        npv = g["npv_gbp"].to_numpy()
+        assert np.isnan(pay[-1]) == (npv[-1] <= 0), rep
+    assert discount_factors(np.array([start, start + 10]), start, 0.035)[1] == \
+        pytest.approx(1 / 1.035 ** 10)
+
+
+def test_appraisal_table_sums_the_years():
+    res = _run()
+    a = appraisal(res).set_index("metric")
+    m = res.metrics[res.metrics["group"] == "all"]
+    total = m[m["metric"] == "cost_total_gbp"]["mean"].sum()
+    assert a.loc["cost_total_gbp", "mean"] == pytest.approx(total)
+    last = m[m["metric"] == "npv_gbp"].sort_values("year")["mean"].iloc[-1]
+    assert a.loc["npv_gbp", "mean"] == pytest.approx(last)
+    assert a.loc["cost_total_gbp", "p10"] <= a.loc["cost_total_gbp", "p90"]
+    assert all(a["source"].str.len() > 20)
+
+
+def test_a_run_against_itself_is_zero():
+    res = _run()
+    d = compare_results(res, res)
+    d = d[d["metric"].isin(COST_METRICS) & d["diff"].notna()]
+    assert len(d) and (d["diff"] == 0).all() and (d["diff_p90"] == 0).all()
+
+
+def test_closing_a_london_office_saves_its_cost_from_the_closing_date():
+    a, b = _run(False), _run(True)
+    d = compare_results(a, b).set_index(["metric", "group", "year"]).sort_index()
+    cost = 400 * default_costs()["m2_per_desk"] * default_costs()["estate_gbp_per_m2_london"]
+    saved = d.loc[("saving_office_closures_gbp", "all")]["diff"]
+    # a year's record covers the twelve months to its start: closed from 1 July 2025, the
+    # office saves nothing to 2025, half its cost in the year to 2026, all of it after
+    assert (saved.loc[:2025] == 0).all()
+    assert saved.loc[2026] == pytest.approx(cost / 2)
+    np.testing.assert_allclose(saved.loc[2027:], cost)
+    np.testing.assert_allclose(d.loc[("saving_total_gbp", "all")]["diff"], saved)
+    np.testing.assert_allclose(d.loc[("cost_total_gbp", "all")]["diff"], 0)
+    moved = d.loc[("roles_moved_out_of_london", "all")]["diff"]
+    assert (moved == 0).all()  # the closure changes money, not the workforce
+
+
+def test_appraise_by_hand():
+    start = np.zeros((11, 2))
+    start[2] = [100, 100]  # EO
+    posts = np.stack([start, start])
+    posts[0, 2] = [80, 120]  # 20 EO posts leave London in the first year
+    posts[1, 2] = [80, 120]
+    c = default_costs()
+    z = np.zeros(2)
+    out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
+                   start_year=2025, costs=c, movers=z, leavers=z, redundancies=z,
+                   wave_redundancies=z, relocation_cost_gbp=z, cost_leaver_gbp=4e4,
+                   closures_pending=z, roles_moved_out=np.array([20.0, 20.0]))
+    np.testing.assert_allclose(out["london_posts_avoided"], [10, 20])  # yearly averages
+    per_post = (c["pay_london_gbp.EO"] - c["pay_outside_gbp.EO"]) * (
+        1 + c["employer_oncost_share"])
+    np.testing.assert_allclose(out["saving_pay_gbp"], [10 * per_post, 20 * per_post])
+    np.testing.assert_allclose(out["cost_hub_capital_gbp"], np.array([10, 10]) * c[
+        "hub_new_space_share"] * c["hub_capital_gbp_per_role"])
+    np.testing.assert_allclose(out["claim_local_benefit_gbp"], [600_000, 600_000])
+    assert out["npv_gbp"][-1] == pytest.approx(out["net_saving_gbp"][0]
+                                               + out["net_saving_gbp"][1] / 1.035)
+
+
+def test_cost_parameters_are_listed_set_and_drawn():
+    p = default_parameters()
+    names = parameter_names(p)
+    assert {"costs.discount_rate", "costs.desks_per_post", "costs.pay_london_gbp.EO"} <= set(
+        names)
+    log = {q.name: q for q in p.log}
+    assert log["costs.discount_rate"].evidence == "published"
+    assert log["costs.desks_per_post"].assumption and log["costs.desks_per_post"].low == 0.5
+    assert all(log[n].source for n in names if n.startswith("costs."))
+    q = set_parameter(p, "costs.desks_per_post", 0.9)
+    assert q.costs["desks_per_post"] == 0.9 and p.costs["desks_per_post"] == 0.75
+    assert "costs.hub_new_space_share" in {u.name for u in uncertain_parameters(p)}
+
+
+def test_a_scenario_override_of_a_cost_changes_the_appraisal():
+    text = scenario_text(waves=True, grades=("EO",)) + \
+        "parameters: {values: {costs.hub_new_space_share: 0}}\n"
+    s = load_scenario_text(text, filename="synthetic.yaml")
+    res = simulate(s, synthetic_package(), mode="expected")
+    m = res.metrics
+    assert (m[m["metric"] == "cost_hub_capital_gbp"]["mean"] == 0).all()
+
+
+@pytest.mark.parametrize("closure, field", [
+    ("{name: x, district: E08000004, year: 2025, desks: 10}", "office_closures[0].district"),
+    ("{name: x, district: E09000001, year: 2040, desks: 10}", "office_closures[0].year"),
+    ("{name: x, district: E09000001, year: 2025, desks: -3}", "office_closures[0].desks"),
+])
+def test_bad_office_closures_name_the_field(closure, field, tmp_path, capsys):
+    text = scenario_text(waves=False) + f"office_closures:\n  - {closure}\n"
+    with pytest.raises(ScenarioError) as e:
+        s = load_scenario_text(text, filename="bad.yaml")
+        check_against_data(s, synthetic_package())
+    assert field in str(e.value)
+    f = tmp_path / "bad.yaml"
+    pkg = tmp_path / "pkg"
+    from placesim.testing import write_synthetic_package
+
+    write_synthetic_package(pkg, headcount=2000)
+    f.write_text(text + f"data: {pkg}\n", encoding="utf-8")
+    assert main(["validate", str(f)]) == 2
+    assert field in capsys.readouterr().err
