@@ -563,3 +563,446 @@ def run_plan(plan_path: str | Path, out: str | Path, pkg=None) -> dict[str, Path
     write_text(rationale(plan, ranking, alloc, pkg), paths["rationale"])
     write_text(allocation_scenario(plan, alloc), paths["scenario"])
     return paths
+
+
+# --- target seeking: "what would it take?" ------------------------------------------------------
+#
+# Which optimiser, and why: the expected-value mode answers a full-size scenario in about two
+# seconds, too slow for a derivative-free search (CMA-ES or Bayesian optimisation need
+# hundreds of runs), while the indicators a target names respond almost linearly to the
+# number of posts moved. So the planner *linearises* each target around the base scenario
+# with one expected run per kind of post (a finite difference), and solves the cheapest plan
+# as a mixed-integer programme with HiGHS (scipy.optimize.milp, already a dependency): posts
+# of each kind to each campus, within its spare desks and the budget, meeting every target.
+# It then runs the plan in expected mode and, where a target is missed (the response is not
+# exactly linear), re-solves with the slope measured between the base and the plan (a secant
+# step), at most three times. A stochastic confirmation reports the share of replications
+# meeting each target.
+
+TARGET_RE = (r"^\s*([a-z0-9_]+)(?::([a-z0-9_:|.-]+))?\s*(>=|<=)\s*([-+0-9.eE]+)(%?)"
+             r"\s*@\s*(\d{4})\s*$")
+
+#: Kinds of post the planner can move: (name, grades). Each becomes one recreating wave.
+POST_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("scs", ("SCS1", "SCS2")),
+    ("g7-g6", ("G7", "G6")),
+    ("eo-seo", ("EO", "HEO", "SEO")),
+)
+
+
+class TargetError(PlacesimError):
+    """A target, budget or option the planner cannot use; the message names the field."""
+
+
+class Target(BaseModel):
+    """``metric[:group] >= value @ year`` (or ``<=``)."""
+
+    model_config = ConfigDict(frozen=True)
+    metric: str
+    group: str = "all"
+    op: Literal[">=", "<="]
+    value: float
+    year: int
+
+    @property
+    def text(self) -> str:
+        g = "" if self.group == "all" else f":{self.group}"
+        return f"{self.metric}{g}{self.op}{self.value:g}@{self.year}"
+
+    def met(self, v: float) -> bool:
+        """Whether ``v`` meets the target."""
+        return bool(np.isfinite(v)) and (v >= self.value if self.op == ">=" else v <= self.value)
+
+
+def parse_target(text: str, metrics: pd.DataFrame | None = None,
+                 years: tuple[int, int] | None = None) -> Target:
+    """Parse ``metric[:group]>=value@year`` (a value may end in ``%``).
+
+    Parameters
+    ----------
+    text : str
+    metrics : pandas.DataFrame, optional
+        A metrics table: the metric and group must be in it.
+    years : (int, int), optional
+        First and last year of the horizon: the year must be within it.
+
+    Raises
+    ------
+    TargetError
+        Naming the field (``--target``) and what is wrong.
+
+    Examples
+    --------
+    >>> parse_target("scs_outside_london_share>=50%@2030").value
+    0.5
+    """
+    import re
+
+    from .present import measure
+
+    m = re.match(TARGET_RE, text or "")
+    if not m:
+        raise TargetError(f"--target {text!r}: write it as metric>=value@year, e.g. "
+                          "scs_outside_london_share>=0.50@2030")
+    metric, group, op, value, pct, year = m.groups()
+    try:
+        v = float(value) / (100 if pct else 1)
+    except ValueError:
+        raise TargetError(f"--target {text!r}: {value!r} is not a number") from None
+    t = Target(metric=metric, group=group or "all", op=op, value=v, year=int(year))
+    if metrics is not None:
+        have = set(zip(metrics["metric"], metrics["group"], strict=True))
+        if t.metric not in set(metrics["metric"]):
+            import difflib
+
+            close = difflib.get_close_matches(t.metric, sorted(set(metrics["metric"])), n=3)
+            raise TargetError(f"--target {text!r}: unknown metric {t.metric!r}" + (
+                f" (did you mean {', '.join(close)}?)" if close else ""))
+        if (t.metric, t.group) not in have:
+            raise TargetError(f"--target {text!r}: metric {t.metric} has no group {t.group!r}")
+    if measure(t.metric).unit in ("share", "chance") and not 0 <= t.value <= 1:
+        raise TargetError(f"--target {text!r}: {t.metric} is a share, so the target must be "
+                          f"between 0 and 100%, not {t.value:.0%}")
+    if years is not None and not years[0] <= t.year <= years[1]:
+        raise TargetError(f"--target {text!r}: year {t.year} is outside the horizon "
+                          f"{years[0]}-{years[1]}")
+    return t
+
+
+def parse_budget(text: str | float | None) -> float | None:
+    """A budget in GBP (``300e6``, ``300000000``); None for no budget.
+
+    Raises
+    ------
+    TargetError
+        Not a number, or negative (names ``--budget``).
+    """
+    if text is None:
+        return None
+    try:
+        v = float(str(text).replace(",", "").replace("£", ""))
+    except ValueError:
+        raise TargetError(f"--budget {text!r}: not a number of pounds (e.g. 300e6)") from None
+    if not np.isfinite(v) or v < 0:
+        raise TargetError(f"--budget {text!r}: must be zero or more pounds")
+    return v
+
+
+class SeekResult(BaseModel):
+    """What :func:`seek` found."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    feasible: bool
+    explanation: str
+    counts: dict = Field(default_factory=dict)  # (kind, site_id) -> posts, as "kind|site"
+    achieved: dict = Field(default_factory=dict)  # target text -> expected value
+    cost_gbp: float = 0.0
+    npv_gbp: float = 0.0
+    scenario_yaml: str = ""
+    probability: dict = Field(default_factory=dict)  # target text -> share of replications
+    evaluations: int = 0
+    table: pd.DataFrame | None = None  # plan by site and kind, with labour-pool depth
+
+
+def _value_at(metrics: pd.DataFrame, t: Target) -> float:
+    r = metrics[(metrics["metric"] == t.metric) & (metrics["group"] == t.group)
+                & (metrics["year"] == t.year)]
+    return float(r["mean"].iloc[0]) if len(r) else float("nan")
+
+
+def _total(metrics: pd.DataFrame, metric: str) -> float:
+    r = metrics[(metrics["metric"] == metric) & (metrics["group"] == "all")]
+    return float(r["mean"].sum())
+
+
+def _last(metrics: pd.DataFrame, metric: str) -> float:
+    r = metrics[(metrics["metric"] == metric) & (metrics["group"] == "all")]
+    return float(r.sort_values("year")["mean"].iloc[-1])
+
+
+def campus_capacity(base, pkg, base_moves: pd.DataFrame) -> pd.DataFrame:
+    """Campuses with a known capacity and their spare desks after the base scenario's moves.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``site_id, lad_code, lad_name, capacity, used, spare``.
+    """
+    sites = pkg.sites.copy()
+    cap = pd.to_numeric(sites["capacity"], errors="coerce")
+    for sid, o in base.sites.items():
+        if o.capacity is not None:
+            cap[sites["site_id"] == sid] = o.capacity
+    sites["capacity"] = cap
+    sites = sites[sites["capacity"].notna()].copy()
+    used = base_moves.groupby("destination_lad_code")["posts"].sum() if len(base_moves) else {}
+    sites["used"] = [float(used.get(lad, 0.0)) if len(base_moves) else 0.0
+                     for lad in sites["lad_code"]]
+    sites["spare"] = np.floor(np.clip(sites["capacity"] - sites["used"], 0, None))
+    names = pkg.districts.set_index("lad_code")["lad_name"]
+    sites["lad_name"] = sites["lad_code"].map(names)
+    return sites[["site_id", "lad_code", "lad_name", "capacity", "used", "spare"]] \
+        .reset_index(drop=True)
+
+
+def _plan_scenario(base, counts: dict[tuple[str, str], int], year: int, spread: float,
+                   name: str):
+    """The base scenario with one recreating wave per kind of post."""
+    from .scenario import Wave
+
+    waves = list(base.waves)
+    kinds = dict(POST_KINDS)
+    for kind in kinds:
+        per_site = {s: n for (k, s), n in counts.items() if k == kind and n > 0}
+        total = sum(per_site.values())
+        if not total:
+            continue
+        shares = {s: round(n / total, 6) for s, n in per_site.items()}
+        top = max(shares, key=shares.get)
+        shares[top] = round(shares[top] + 1 - sum(shares.values()), 6)
+        waves.append(Wave.model_validate({
+            "name": f"plan-{kind}", "year": year, "quarter": 1, "spread_years": spread,
+            "posts": {"grades": list(kinds[kind])}, "count": int(total), "mode": "recreate",
+            "origin": "london", "destinations": [{"site": s, "share": v}
+                                                 for s, v in shares.items()]}))
+    return base.model_copy(update={"waves": tuple(waves), "name": name})
+
+
+def seek(base, targets: list[Target], pkg, *, budget: float | None = None,
+         year: int | None = None, spread_years: float = 1.0, probe: int = 200,
+         kinds: tuple[str, ...] | None = None, name: str = "plan-targets",
+         max_rounds: int = 3) -> SeekResult:
+    """The cheapest plan of recreating waves to campuses that meets every target.
+
+    Parameters
+    ----------
+    base : Scenario
+        What the plan adds to (e.g. the baseline).
+    targets : list of Target
+    pkg : DataPackage
+    budget : float, optional
+        Most the plan's costs may add up to over the horizon (GBP, undiscounted).
+    year : int, optional
+        Year the plan's waves start (default: the horizon's second year).
+    spread_years : float
+        Years over which each wave's posts move.
+    probe : int
+        Posts of each kind moved in the probing runs (finite differences).
+    kinds : tuple of str, optional
+        Names from :data:`POST_KINDS` the plan may move (default: all).
+    name : str
+        Name of the plan's scenario.
+    max_rounds : int
+        Most secant corrections after the first solve.
+
+    Returns
+    -------
+    SeekResult
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    from .simulation import simulate
+
+    kinds = kinds or tuple(k for k, _ in POST_KINDS)
+    start = base.horizon.start_year
+    year = year or start + 1
+    runs = 0
+
+    def run(s):
+        nonlocal runs
+        runs += 1
+        return simulate(s, pkg, mode="expected")
+
+    b = run(base)
+    camp = campus_capacity(base, pkg, b.moves)
+    if camp.empty or camp["spare"].sum() <= 0:
+        return SeekResult(feasible=False, evaluations=runs, explanation=(
+            "No campus has spare desks: every campus with a known capacity is full after the "
+            "base scenario's moves."))
+    london = _london_posts(pkg, dict(POST_KINDS))
+    base_v = np.array([_value_at(b.metrics, t) for t in targets])
+    base_cost, base_npv = _total(b.metrics, "cost_total_gbp"), _last(b.metrics, "npv_gbp")
+    site0 = camp["site_id"].iloc[int(np.argmax(camp["spare"]))]
+    slope = np.zeros((len(targets), len(kinds)))
+    unit_cost = np.zeros(len(kinds))
+    unit_loss = np.zeros(len(kinds))
+    for j, k in enumerate(kinds):
+        n = int(min(probe, london[k]))
+        r = run(_plan_scenario(base, {(k, site0): n}, year, spread_years, name))
+        slope[:, j] = (np.array([_value_at(r.metrics, t) for t in targets]) - base_v) / n
+        unit_cost[j] = (_total(r.metrics, "cost_total_gbp") - base_cost) / n
+        unit_loss[j] = -(_last(r.metrics, "npv_gbp") - base_npv) / n
+    need = np.array([t.value for t in targets]) - base_v
+    counts, why = _solve(targets, kinds, slope, need, unit_cost, unit_loss, camp, london,
+                         budget, milp, LinearConstraint, Bounds)
+    if counts is None:
+        return SeekResult(feasible=False, explanation=why, evaluations=runs,
+                          achieved={t.text: float(v) for t, v in zip(targets, base_v,
+                                                                     strict=True)})
+    for _ in range(max_rounds + 1):
+        s = _plan_scenario(base, counts, year, spread_years, name)
+        r = run(s)
+        got = np.array([_value_at(r.metrics, t) for t in targets])
+        if all(t.met(v) for t, v in zip(targets, got, strict=True)):
+            break
+        moved = np.array([sum(n for (k, _), n in counts.items() if k == kk) for kk in kinds],
+                         float)
+        for i in range(len(targets)):  # secant: the slope seen between base and plan
+            total_effect = got[i] - base_v[i]
+            fitted = slope[i] @ moved
+            if abs(fitted) > 1e-12 and np.sign(total_effect) == np.sign(fitted):
+                slope[i] *= total_effect / fitted
+        # aim a little past the target so the plan's own nonlinearity does not miss it
+        counts2, why = _solve(targets, kinds, slope, need * 1.02, unit_cost, unit_loss, camp,
+                              london, budget, milp, LinearConstraint, Bounds)
+        if counts2 is None:
+            return SeekResult(feasible=False, explanation=why, evaluations=runs,
+                              achieved={t.text: float(v) for t, v in zip(targets, got,
+                                                                         strict=True)})
+        counts = counts2
+    ok = all(t.met(v) for t, v in zip(targets, got, strict=True))
+    cost = _total(r.metrics, "cost_total_gbp") - base_cost
+    text = (f"The cheapest plan found moves {_counts_words(counts, camp)}; in expected values "
+            + "; ".join(f"{t.metric} reaches {_fmt(t, v)} by {t.year} (target {t.op} "
+                        f"{_fmt(t, t.value)})" for t, v in zip(targets, got, strict=True))
+            + f". It adds {_money(cost)} of costs over the horizon to the base scenario's.")
+    if not ok:
+        text = ("No plan within the campuses' spare desks and the budget was found to meet "
+                "every target after correcting the linear estimate: " + text)
+    return SeekResult(
+        feasible=ok, explanation=text, evaluations=runs,
+        counts={f"{k}|{s}": int(n) for (k, s), n in counts.items() if n},
+        achieved={t.text: float(v) for t, v in zip(targets, got, strict=True)},
+        cost_gbp=cost, npv_gbp=_last(r.metrics, "npv_gbp") - base_npv,
+        table=_plan_table(counts, camp, pkg))
+
+
+def _fmt(t: Target, v: float) -> str:
+    from .present import fmt_value
+
+    return fmt_value(t.metric, v)
+
+
+def _money(v: float) -> str:
+    from .present import fmt_money
+
+    return fmt_money(v)
+
+
+def _counts_words(counts, camp) -> str:
+    names = dict(zip(camp["site_id"], camp["lad_name"], strict=True))
+    parts = [f"{n:,} {k.upper()} posts to {names.get(s, s)}"
+             for (k, s), n in sorted(counts.items(), key=lambda kv: -kv[1]) if n]
+    return ", ".join(parts) or "no posts"
+
+
+def _london_posts(pkg, kinds: dict) -> dict[str, int]:
+    b = pkg.baseline_posts
+    lon = set(pkg.districts.loc[pkg.districts["is_london"].astype(bool), "lad_code"])
+    in_l = b[b["lad_code"].isin(lon)]
+    return {k: int(in_l.loc[in_l["grade"].isin(g), "posts"].sum()) for k, g in kinds.items()}
+
+
+def _solve(targets, kinds, slope, need, unit_cost, unit_loss, camp, london, budget, milp,
+           LinearConstraint, Bounds):
+    """Posts of each kind to each campus: the MILP, or None and the binding constraint."""
+    nk, ns = len(kinds), len(camp)
+    spare = camp["spare"].to_numpy(float)
+    idx = lambda j, s: j * ns + s  # noqa: E731
+    n = nk * ns
+    rows, lo, hi = [], [], []
+    for i, t in enumerate(targets):
+        r = np.zeros(n)
+        for j in range(nk):
+            r[[idx(j, s) for s in range(ns)]] = slope[i, j]
+        if t.op == ">=":
+            rows.append(r), lo.append(need[i]), hi.append(np.inf)
+        else:
+            rows.append(r), lo.append(-np.inf), hi.append(need[i])
+    for s in range(ns):
+        r = np.zeros(n)
+        r[[idx(j, s) for j in range(nk)]] = 1
+        rows.append(r), lo.append(0), hi.append(spare[s])
+    for j, k in enumerate(kinds):
+        r = np.zeros(n)
+        r[[idx(j, s) for s in range(ns)]] = 1
+        rows.append(r), lo.append(0), hi.append(london[k])
+    if budget is not None:
+        r = np.repeat(unit_cost, ns)
+        rows.append(r), lo.append(-np.inf), hi.append(budget)
+    # cheapest in gross cost, then in value for money (lost NPV); a site tie-break by size
+    c = np.repeat(unit_cost + 1e-3 * unit_loss, ns) + np.tile(1e-6 * (1 - spare / max(
+        spare.max(), 1)), nk)
+    res = milp(c, constraints=LinearConstraint(np.array(rows), lo, hi),
+               integrality=np.ones(n), bounds=Bounds(np.zeros(n), np.full(n, np.inf)),
+               options={"time_limit": 20})
+    if res.status == 0 and res.x is not None:
+        x = np.round(res.x).astype(int)
+        return {(kinds[j], camp["site_id"].iloc[s]): int(x[idx(j, s)])
+                for j in range(nk) for s in range(ns)}, ""
+    return None, _binding(targets, kinds, slope, need, unit_cost, camp, london, budget)
+
+
+def _binding(targets, kinds, slope, need, unit_cost, camp, london, budget) -> str:
+    """Which constraint makes the targets unreachable, in words."""
+    spare = float(camp["spare"].sum())
+    where = ", ".join(f"{n} ({int(s):,} spare desks)" for n, s in
+                      zip(camp["lad_name"], camp["spare"], strict=True))
+    out = []
+    for i, t in enumerate(targets):
+        sign = 1 if t.op == ">=" else -1
+        best_j = int(np.argmax(sign * slope[i]))
+        gain = sign * slope[i, best_j]
+        if gain <= 0:
+            out.append(f"moving posts to the campuses does not move {t.metric} towards "
+                       f"{_fmt(t, t.value)}")
+            continue
+        room = min(spare, london[kinds[best_j]])
+        reach = t.value - need[i] + sign * gain * room
+        if sign * (reach - t.value) < 0:
+            out.append(f"campus capacity in {where} limits {t.metric} to {_fmt(t, reach)} by "
+                       f"{t.year} (target {t.op} {_fmt(t, t.value)}), moving "
+                       f"{int(room):,} {kinds[best_j].upper()} posts")
+            continue
+        if budget is not None and unit_cost[best_j] > 0:
+            afford = budget / unit_cost[best_j]
+            reach_b = t.value - need[i] + sign * gain * min(room, afford)
+            if sign * (reach_b - t.value) < 0:
+                out.append(f"the budget of {_money(budget)} pays for about {int(afford):,} "
+                           f"{kinds[best_j].upper()} posts, which takes {t.metric} to "
+                           f"{_fmt(t, reach_b)} by {t.year} (target {t.op} "
+                           f"{_fmt(t, t.value)})")
+    if not out:
+        out.append("the targets pull against each other within the campuses' spare desks"
+                   + (" and the budget" if budget is not None else ""))
+    return "No plan meets every target: " + "; ".join(out) + "."
+
+
+def _plan_table(counts, camp, pkg) -> pd.DataFrame:
+    from .labour_pool import labour_pool
+
+    names = dict(zip(camp["site_id"], camp["lad_code"], strict=True))
+    rows = {}
+    for (k, s), n in counts.items():
+        if n:
+            rows.setdefault(s, {})[k] = n
+    frame = pd.DataFrame([{"site_id": s, "lad_code": names[s], **v} for s, v in rows.items()])
+    if frame.empty:
+        return frame
+    pool = labour_pool(pkg).set_index("lad_code")
+    out = frame.join(pool, on="lad_code")
+    return out.fillna({k: 0 for k, _ in POST_KINDS if k in out})
+
+
+def confirm(scenario, targets: list[Target], pkg, replications: int = 20) -> dict[str, float]:
+    """Share of stochastic replications in which each target is met."""
+    from .simulation import simulate
+
+    res = simulate(scenario, pkg, replications=replications)
+    r = res.replications
+    out = {}
+    for t in targets:
+        v = r[(r["metric"].astype(str) == t.metric) & (r["group"].astype(str) == t.group)
+              & (r["year"] == t.year)]["value"].to_numpy(float)
+        out[t.text] = float(np.mean([t.met(x) for x in v])) if len(v) else float("nan")
+    return out

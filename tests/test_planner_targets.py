@@ -1,0 +1,95 @@
+"""Target seeking ("what would it take?"): parsing, bad input, infeasibility in words, and a
+reduced case whose saved plan meets the target in stochastic replications."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from placesim.cli import main
+from placesim.planner import TargetError, confirm, parse_budget, parse_target, seek
+
+from .helpers import reduced_package, reduced_scenario
+
+BASE = """name: base
+horizon: {start_year: 2023, years: 8}
+seed: 11
+replications: 20
+"""
+
+
+@functools.cache
+def _base():
+    return reduced_scenario(BASE, years=8)
+
+
+@functools.cache
+def _seek(text: str, budget: float | None = None):
+    t = parse_target(text, years=(2024, 2031))
+    return t, seek(_base(), [t], reduced_package(), budget=budget, probe=20)
+
+
+def test_parse_targets_and_budgets():
+    t = parse_target("scs_outside_london_share>=50%@2030")
+    assert (t.metric, t.group, t.op, t.value, t.year) == ("scs_outside_london_share", "all",
+                                                          ">=", 0.5, 2030)
+    t = parse_target("progression_eo_to_director:outside_london <= 0.2 @ 2031")
+    assert t.group == "outside_london" and t.op == "<="
+    assert parse_budget("300e6") == 3e8 and parse_budget(None) is None
+
+
+@pytest.mark.parametrize("target, words", [
+    ("scs_outside_london_share>=120%@2030", "between 0 and 100%"),
+    ("scs_outside_london_share>=0.5@2090", "outside the horizon"),
+    ("scs_outside_london_shares>=0.5@2030", "unknown metric"),
+    ("scs_outside_london_share=0.5", "metric>=value@year"),
+])
+def test_bad_targets_name_the_field(target, words):
+    import pandas as pd
+
+    metrics = pd.DataFrame({"metric": ["scs_outside_london_share"], "group": ["all"]})
+    with pytest.raises(TargetError) as e:
+        parse_target(target, metrics, (2024, 2033))
+    assert "--target" in str(e.value) and words in str(e.value)
+
+
+@pytest.mark.parametrize("argv, field", [
+    (["--target", "scs_outside_london_share>=1.2@2030"], "--target"),
+    (["--target", "scs_outside_london_share>=0.5@2099"], "--target"),
+    (["--target", "no_such_metric>=0.5@2030"], "--target"),
+    (["--target", "scs_outside_london_share>=0.5@2030", "--budget=-5"], "--budget"),
+])
+def test_cli_bad_input_exits_2_naming_the_field(argv, field, tmp_path, capsys):
+    assert main(["plan", "--out", str(tmp_path), *argv]) == 2
+    err = capsys.readouterr().err
+    assert field in err and "Traceback" not in err
+
+
+def test_reduced_plan_meets_the_target_and_replications_confirm_it():
+    t, res = _seek("scs_outside_london_share>=0.5@2029")
+    assert res.feasible, res.explanation
+    assert res.achieved[t.text] >= 0.5
+    assert res.cost_gbp > 0 and res.counts
+    assert "scs" in {k.split("|")[0] for k in res.counts}
+    # the rationale names each chosen site's labour pool and ladder
+    assert {"higher_professional_share", "g7_plus_posts_within_commute", "ladder"} <= set(
+        res.table.columns)
+    from placesim.planner import _plan_scenario
+
+    counts = {tuple(k.split("|")): n for k, n in res.counts.items()}
+    plan = _plan_scenario(_base(), counts, 2024, 1.0, "plan")
+    p = confirm(plan, [t], reduced_package(), replications=20)
+    assert p[t.text] >= 0.8, p
+
+
+def test_an_impossible_target_is_explained_in_words():
+    t, res = _seek("scs_outside_london_share>=0.99@2029")
+    assert not res.feasible
+    assert "capacity" in res.explanation and "%" in res.explanation
+    assert "status" not in res.explanation.lower()
+
+
+def test_a_budget_too_small_is_the_binding_constraint():
+    t, res = _seek("scs_outside_london_share>=0.5@2029", budget=1000.0)
+    assert not res.feasible and "budget" in res.explanation
