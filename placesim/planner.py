@@ -521,6 +521,11 @@ def rationale(plan: Plan, ranking: pd.DataFrame, allocation: pd.DataFrame, pkg=N
     if pkg is not None:
         lines += [explain_choice(plan, pkg, ranking, allocation), ""]
     r = ranking.set_index("lad_code")
+    pool = None
+    if pkg is not None:
+        from .labour_pool import describe, labour_pool
+
+        pool = labour_pool(pkg).set_index("lad_code")
     for lad, g in allocation.groupby("lad_code", sort=False):
         row = r.loc[lad]
         pts = sorted(((row[f"{c}_points"], c) for c in CRITERIA), reverse=True)
@@ -534,6 +539,8 @@ def rationale(plan: Plan, ranking: pd.DataFrame, allocation: pd.DataFrame, pkg=N
                   f"Posts: {int(g['posts'].sum()):,} ({mix}).", "",
                   why + ("; ".join(top) if top else "room for the posts and the minimum "
                                                      "ladder") + ".", ""]
+        if pool is not None and lad in pool.index:
+            lines += [describe(pool.loc[lad]).capitalize() + ".", ""]
     return "\n".join(lines)
 
 
@@ -860,12 +867,21 @@ def seek(base, targets: list[Target], pkg, *, budget: float | None = None,
                               achieved={t.text: float(v) for t, v in zip(targets, got,
                                                                          strict=True)})
         counts = counts2
+    from .labour_pool import describe
+
+    site_names = dict(zip(camp["site_id"], camp["lad_name"], strict=True))
+
+    def names_of(row) -> str:
+        return str(site_names.get(row["site_id"], row["site_id"]))
+
     ok = all(t.met(v) for t, v in zip(targets, got, strict=True))
     cost = _total(r.metrics, "cost_total_gbp") - base_cost
+    table = _plan_table(counts, camp, pkg)
     text = (f"The cheapest plan found moves {_counts_words(counts, camp)}; in expected values "
             + "; ".join(f"{t.metric} reaches {_fmt(t, v)} by {t.year} (target {t.op} "
                         f"{_fmt(t, t.value)})" for t, v in zip(targets, got, strict=True))
-            + f". It adds {_money(cost)} of costs over the horizon to the base scenario's.")
+            + f". It adds {_money(cost)} of costs over the horizon to the base scenario's."
+            + "".join(f" {names_of(row)}: {describe(row)}." for _, row in table.iterrows()))
     if not ok:
         text = ("No plan within the campuses' spare desks and the budget was found to meet "
                 "every target after correcting the linear estimate: " + text)
@@ -873,8 +889,7 @@ def seek(base, targets: list[Target], pkg, *, budget: float | None = None,
         feasible=ok, explanation=text, evaluations=runs,
         counts={f"{k}|{s}": int(n) for (k, s), n in counts.items() if n},
         achieved={t.text: float(v) for t, v in zip(targets, got, strict=True)},
-        cost_gbp=cost, npv_gbp=_last(r.metrics, "npv_gbp") - base_npv,
-        table=_plan_table(counts, camp, pkg))
+        cost_gbp=cost, npv_gbp=_last(r.metrics, "npv_gbp") - base_npv, table=table)
 
 
 def _fmt(t: Target, v: float) -> str:

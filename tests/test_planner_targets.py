@@ -93,3 +93,16 @@ def test_an_impossible_target_is_explained_in_words():
 def test_a_budget_too_small_is_the_binding_constraint():
     t, res = _seek("scs_outside_london_share>=0.5@2029", budget=1000.0)
     assert not res.feasible and "budget" in res.explanation
+
+
+def test_rationales_name_each_site_labour_pool_and_ladder():
+    t, res = _seek("scs_outside_london_share>=0.5@2029")
+    names = reduced_package().districts.set_index("lad_code")["lad_name"]
+    for lad in res.table["lad_code"]:
+        assert f"{names[lad]}: labour pool within 50 km" in res.explanation, res.explanation
+    assert "Civil Service posts" in res.explanation and "ladder here" in res.explanation
+    from placesim.labour_pool import labour_pool
+
+    pool = labour_pool(reduced_package()).set_index("lad_code")
+    assert pool["higher_professional_share"].between(0, 1).all()
+    assert (pool["g7_plus_posts_within_commute"] <= pool["cs_posts_within_commute"]).all()
