@@ -66,7 +66,11 @@ def test_cli_bad_input_exits_2_naming_the_field(argv, field, tmp_path, capsys):
     assert field in err and "Traceback" not in err
 
 
-def test_reduced_plan_meets_the_target_and_replications_confirm_it():
+def test_reduced_plan_meets_the_target_and_replications_confirm_it(tmp_path):
+    from placesim import load_scenario
+    from placesim.planner import plan_yaml
+    from placesim.scenario import dump_scenario
+
     t, res = _seek("scs_outside_london_share>=0.5@2029")
     assert res.feasible, res.explanation
     assert res.achieved[t.text] >= 0.5
@@ -75,10 +79,14 @@ def test_reduced_plan_meets_the_target_and_replications_confirm_it():
     # the rationale names each chosen site's labour pool and ladder
     assert {"higher_professional_share", "g7_plus_posts_within_commute", "ladder"} <= set(
         res.table.columns)
-    from placesim.planner import _plan_scenario
-
-    counts = {tuple(k.split("|")): n for k, n in res.counts.items()}
-    plan = _plan_scenario(_base(), counts, 2024, 1.0, "plan")
+    # saved as a scenario that extends the base, loaded back, run with 20 replications
+    (tmp_path / "base.yaml").write_text(dump_scenario(_base()), encoding="utf-8")
+    out = tmp_path / "plans"
+    out.mkdir()
+    text = plan_yaml(res, _base(), tmp_path / "base.yaml", out, [t], None)
+    (out / "plan.yaml").write_text(text, encoding="utf-8")
+    plan = load_scenario(out / "plan.yaml")
+    assert plan.waves == res.scenario.waves and "extends: ../base.yaml" in text
     p = confirm(plan, [t], reduced_package(), replications=20)
     assert p[t.text] >= 0.8, p
 
@@ -106,3 +114,20 @@ def test_rationales_name_each_site_labour_pool_and_ladder():
     pool = labour_pool(reduced_package()).set_index("lad_code")
     assert pool["higher_professional_share"].between(0, 1).all()
     assert (pool["g7_plus_posts_within_commute"] <= pool["cs_posts_within_commute"]).all()
+
+
+@pytest.mark.slow
+def test_cli_saves_a_plan_that_validates(tmp_path, capsys):
+    from placesim.testing import write_synthetic_package
+
+    write_synthetic_package(tmp_path / "pkg", headcount=4000)
+    (tmp_path / "base.yaml").write_text(
+        "name: base\ndata: pkg\nhorizon: {start_year: 2023, years: 6}\nseed: 7\n"
+        "sites: {alpha: {capacity: 150}, beta: {capacity: 100}}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["plan", "--base", str(tmp_path / "base.yaml"), "--target",
+                 "scs_outside_london_share>=0.6@2027", "--out", str(out),
+                 "--replications", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "met in" in printed and "labour pool within 50 km" in printed
+    assert main(["validate", str(out / "plan-targets.yaml")]) == 0
