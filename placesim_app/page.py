@@ -204,6 +204,9 @@ def main() -> None:
             from .planner_tab import plan_tab
 
             plan_tab(data_package(), year)
+            from .seek_panel import seek_panel
+
+            seek_panel()
     with view["Downloads"]:
         if view["Downloads"].open:
             res_d = res

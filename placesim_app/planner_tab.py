@@ -124,8 +124,9 @@ def plan_tab(pkg, year: int) -> None:
         plan_effect(pkg, plan, out["scenario"])
 
 
-def plan_map(pkg, alloc: pd.DataFrame, ranking: pd.DataFrame) -> None:
-    """The chosen places on the map, classed by the posts they take."""
+def plan_map(pkg, alloc: pd.DataFrame, ranking: pd.DataFrame | None) -> None:
+    """The chosen places on the map, classed by the posts they take (with their rank and score
+    when a ranking is given)."""
     from placesim.disclosure import controlled_numbers, protect
     from placesim.maps import MapSpec, MapView, build_deck, classify
 
@@ -136,7 +137,13 @@ def plan_map(pkg, alloc: pd.DataFrame, ranking: pd.DataFrame) -> None:
     spec = MapSpec(metric="planned_posts", title="Posts placed by the plan", k=4)
     classes = classify(values.where(values > 0), spec)
     d = pkg.districts.set_index("lad_code")
-    r = ranking.set_index("lad_code")
+    r = ranking.set_index("lad_code") if ranking is not None else pd.DataFrame(
+        columns=["rank", "score"])
+
+    def rank_of(c) -> str:
+        return (f"Rank {int(r.loc[c, 'rank'])}, score {r.loc[c, 'score']:.2f}"
+                if c in r.index else "")
+
     marks = pd.DataFrame({
         "lad_code": posts.index, "lon": d.loc[posts.index, "centroid_lon"].to_numpy(),
         "lat": d.loc[posts.index, "centroid_lat"].to_numpy(),
@@ -145,12 +152,11 @@ def plan_map(pkg, alloc: pd.DataFrame, ranking: pd.DataFrame) -> None:
         "name": [f"{d.loc[c, 'lad_name']} ({c})" for c in posts.index],
         "line0": [f"Posts placed: {fmt_value('posts', v)}" for v in
                   protect(posts.to_numpy(float), count=True)],
-        "line1": [f"Rank {int(r.loc[c, 'rank'])}, score {r.loc[c, 'score']:.2f}"
-                  for c in posts.index],
+        "line1": [rank_of(c) for c in posts.index],
         "line2": "", "line3": "", "line4": ""})
     details = pd.DataFrame(index=pd.Index(codes, name="lad_code"))
-    details["line1"] = [f"Rank {int(r.loc[c, 'rank'])}, score {r.loc[c, 'score']:.2f}"
-                        if c in r.index else "Not a candidate (London)" for c in codes]
+    details["line1"] = [rank_of(c) or ("Not a candidate (London)" if ranking is not None
+                                       else "") for c in codes]
     details["line2"] = details["line3"] = details["line4"] = ""
     view = MapView(spec, values.where(values > 0), classes, sites=marks, details=details)
     show_map(view, build_deck(pkg, view, part="main"), key="planmap",

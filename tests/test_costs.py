@@ -170,3 +170,18 @@ def test_bad_office_closures_name_the_field(closure, field, tmp_path, capsys):
     f.write_text(text + f"data: {pkg}\n", encoding="utf-8")
     assert main(["validate", str(f)]) == 2
     assert field in capsys.readouterr().err
+
+
+def test_appraisal_rows_for_the_brief_and_the_app():
+    from placesim.brief import appraisal_rows
+
+    a, b = _run(False), _run(True)
+    rows = appraisal_rows(b, a).set_index("Line")
+    assert {"Net present value", "Payback year", "Costs", "Savings",
+            "Saving: London offices closed"} <= set(rows.index)
+    assert rows.loc["Saving: London offices closed", "Difference"].startswith("+£")
+    assert rows.loc["Costs", "Difference"] == "no change"
+    assert "Green Book" in rows.loc["Net present value", "Source"]
+    assert "claim" in rows.loc["Claimed local benefit (a claim)", "Source"]
+    alone = appraisal_rows(a)
+    assert "Difference" not in alone and alone["Range (P10 to P90)"].str.contains(" to ").any()
