@@ -324,13 +324,15 @@ def payback_years(years: np.ndarray, npv: np.ndarray) -> np.ndarray:
     return out
 
 
-def cost_columns(model, recs) -> tuple[list[tuple[str, str]], np.ndarray]:
+def cost_columns(model, result) -> tuple[list[tuple[str, str]], np.ndarray]:
     """The appraisal of one replication as metric columns (the metrics table's hook).
 
     Parameters
     ----------
     model : Model
-    recs : list of YearRecord
+    result : ReplicationResult
+        Its unit costs are ``result.costs`` when the replication drew its own (parameter
+        uncertainty), else the model's.
 
     Returns
     -------
@@ -339,6 +341,9 @@ def cost_columns(model, recs) -> tuple[list[tuple[str, str]], np.ndarray]:
         (year, label).
     """
     geo, rules = model.geo, model.rules
+    recs = result.years
+    costs = getattr(result, "costs", None) or getattr(model.params, "costs", None) \
+        or default_costs()
 
     def flow(name: str) -> np.ndarray:
         cum = np.array([np.sum(getattr(r, name)) for r in recs], float)
@@ -348,8 +353,8 @@ def cost_columns(model, recs) -> tuple[list[tuple[str, str]], np.ndarray]:
     red = flow("redundancies")
     out = appraise(
         np.stack([r.posts for r in recs]).astype(float), model.baseline_posts_gd, geo.is_london,
-        years=years, start_year=int(years[0]), costs=getattr(model.params, "costs", None)
-        or default_costs(), movers=flow("reloc_movers"), leavers=flow("reloc_leavers"),
+        years=years, start_year=int(years[0]), costs=costs, movers=flow("reloc_movers"),
+        leavers=flow("reloc_leavers"),
         redundancies=red, wave_redundancies=red * _wave_deadline_share(model, years),
         relocation_cost_gbp=flow("cost_gbp"), cost_leaver_gbp=rules.cost_leaver_gbp,
         closures_pending=np.array([r.closures_pending for r in recs], float),

@@ -221,7 +221,7 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
                        ("headcount", f"grade:{grade}|elsewhere"),
                        ("high_seb_share", f"grade:{grade}")])
     columns.append(per_grade.reshape(len(recs), -1))
-    cost_labels, cost_values = cost_columns(model, recs)  # the Green Book appraisal
+    cost_labels, cost_values = cost_columns(model, result)  # the Green Book appraisal
     labels.extend(cost_labels)
     columns.append(cost_values)
     years = np.array([r.year for r in recs], np.int64)

@@ -161,7 +161,9 @@ def _with_parameter_draws(scenario, pkg, model: Model, mode: str, reps: int, see
     runs = []
     for r in range(reps):
         m = prepare(scenario, pkg, seed=seed, params=draw_parameters(model.params, seed, r))
-        runs.append(run_expected(m) if mode == "expected" else run_replication(m, r, seed))
+        run = run_expected(m) if mode == "expected" else run_replication(m, r, seed)
+        run.costs = m.params.costs  # its drawn unit costs, for the appraisal (placesim.costs)
+        runs.append(run)
         if progress:
             progress(r + 1, reps)
     return runs

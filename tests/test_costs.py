@@ -185,3 +185,14 @@ def test_appraisal_rows_for_the_brief_and_the_app():
     assert "claim" in rows.loc["Claimed local benefit (a claim)", "Source"]
     alone = appraisal_rows(a)
     assert "Difference" not in alone and alone["Range (P10 to P90)"].str.contains(" to ").any()
+
+
+def test_parameter_uncertainty_draws_the_unit_costs():
+    s = load_scenario_text(scenario_text(waves=True, grades=("EO", "SCS1")),
+                           filename="synthetic.yaml")
+    res = simulate(s, synthetic_package(), mode="expected", replications=4,
+                   parameter_uncertainty=True)
+    m = res.metrics
+    npv = m[(m["metric"] == "npv_gbp") & (m["year"] == m["year"].max())].iloc[0]
+    assert npv["p10"] < npv["p90"]  # the bands include what the unit costs leave unknown
+    assert "costs.desks_per_post" in res.manifest["uncertainty"]["parameters_drawn"]
