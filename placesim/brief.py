@@ -413,9 +413,10 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
     # page 3: value for money (Green Book appraisal), every line with its source
     fig = _page(plt, marking, source, 3)
     fig.text(0.06, 0.955, "Value for money", fontsize=14, weight="bold", va="top")
-    first = int(m["year"].min())
+    first = int(man.get("start_year", m["year"].min() - 1))
     y = _paragraphs(fig, 0.06, 0.92, [
-        f"Costs and savings {first}-{last} in constant {first} prices, against the posts of "
+        f"Costs and savings of the years {first}-{last} in constant {first} prices, against the "
+        "posts of "
         "each grade staying where they were at the start; the net present value discounts at "
         "3.5% a year (HM Treasury Green Book)." + (
             f" The difference is this scenario minus {other.heading}: its value against that."
@@ -426,11 +427,12 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
     vfm = appraisal_rows(results, compare)
     cols = ["Line", "Scenario", "Range (P10 to P90)"] + (
         ["Comparison", "Difference"] if compare is not None else []) + ["Source"]
-    widths = ([0.2, 0.09, 0.15, 0.09, 0.09, 0.26] if compare is not None
+    widths = ([0.19, 0.11, 0.13, 0.09, 0.09, 0.27] if compare is not None
               else [0.22, 0.1, 0.17, 0.39])
-    _table(fig, 0.06, y - 0.01, 0.88, vfm[cols], widths, fontsize=6.5,
-           wrap={"Line": 28, "Source": 48 if compare is not None else 70,
-                 "Range (P10 to P90)": 22}, title="Costs, savings, net present value")
+    _table(fig, 0.06, y - 0.01, 0.88, vfm[cols].rename(columns={
+        "Range (P10 to P90)": "P10 to P90"}), widths, fontsize=6.5,
+           wrap={"Line": 24, "Source": 37 if compare is not None else 60, "P10 to P90": 20},
+           title="Costs, savings, net present value")
     figs.append(fig)
 
     # page 4: assumptions, sources, disclosure, glossary
@@ -492,14 +494,15 @@ def appraisal_rows(results, compare=None) -> pd.DataFrame:
     from .costs import appraisal
 
     a = appraisal(results).set_index("metric")
+    last = int(results.metrics["year"].max())
     c = appraisal(compare).set_index("metric") if compare is not None else None
     rows = []
     for metric, r in a.iterrows():
         row = {"metric": metric, "Line": metric_label(metric),
                "Scenario": fmt_value(metric, r["mean"]) if metric != "payback_year" or
-               _finite(r["mean"]) else "not within the horizon",
+               _finite(r["mean"]) else f"none by {last}",
                "Range (P10 to P90)": fmt_range(metric, r["p10"], r["p90"])
-               if _finite(r["p10"]) else "no band"}
+               if _finite(r["p10"]) and r["p10"] != r["p90"] else "no band"}
         if c is not None:
             v0 = c["mean"].get(metric, float("nan"))
             row["Comparison"] = fmt_value(metric, v0)

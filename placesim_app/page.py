@@ -174,10 +174,6 @@ def main() -> None:
             col.metric(label, fmt_value(metric, r["mean"]),
                        help=("Range (P10 to P90): " + fmt_range(metric, r["p10"], r["p90"]))
                        if is_banded(res) else "Expected value (no range).")
-    with st.expander("Value for money: costs, savings, net present value, payback"):
-        from .value import value_section
-
-        value_section(res)
     pkg = package_for(s)
     st.session_state.setdefault("view", VIEWS[0])
     tabs = st.tabs(list(VIEWS), key="view", on_change="rerun")
@@ -215,6 +211,10 @@ def main() -> None:
                 if is_banded(res) != is_banded(other):
                     res_d, other = expected_results(s), expected_results(other_s)
             downloads_tab(pkg, s, res_d, year, other=other, other_scenario=other_s)
+    with st.expander("Value for money: costs, savings, net present value, payback"):
+        from .value import value_section
+
+        value_section(res)
     write_url({"scenario": None if uploaded else choice,
                "compare": "none" if compare_to == "(none)" else compare_to,
                "year": year, "tab": st.session_state.get("view"),
