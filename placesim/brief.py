@@ -548,6 +548,19 @@ def appraisal_rows(results, compare=None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _appraisal_numbers(results, compare=None) -> pd.DataFrame:
+    """The appraisal as numbers for the pack's CSV (``mean_comparison`` and ``difference``
+    when comparing)."""
+    from .costs import appraisal
+
+    a = appraisal(results)
+    if compare is not None:
+        c = appraisal(compare).set_index("metric")["mean"]
+        a.insert(5, "mean_comparison", a["metric"].map(c))
+        a.insert(6, "difference", a["mean"] - a["mean_comparison"])
+    return a
+
+
 def _short(name: str) -> str:
     return textwrap.fill(name, 14)
 
@@ -638,7 +651,7 @@ def write_brief(results, pkg, out: Path, *, compare=None, marking: str | None = 
         paths.append(stem.with_suffix(".pdf"))
     t = targets_table(results.metrics, rule=rule)
     write_csv(t, out / "targets.csv")
-    write_csv(appraisal_rows(results, compare), out / "value_for_money.csv")
+    write_csv(_appraisal_numbers(results, compare), out / "value_for_money.csv")
     paths.append(out / "value_for_money.csv")
     write_csv(control_metrics(results.metrics, rule), out / "metrics.csv")
     paths += [out / "targets.csv", out / "metrics.csv"]

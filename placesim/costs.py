@@ -440,7 +440,7 @@ def appraisal(results) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``metric, mean, p10, p90, source``.
+        ``metric, mean, p10, p50, p90, source``.
     """
     m = results.metrics
     m = m[(m["group"] == "all") & m["metric"].isin(COST_METRICS)]
@@ -452,17 +452,17 @@ def appraisal(results) -> pd.DataFrame:
         if s.empty:
             continue
         if how == "sum":
-            mean, p10, p90 = s["mean"].sum(), np.nan, np.nan
+            mean, p10, p50, p90 = s["mean"].sum(), np.nan, np.nan, np.nan
         else:
             r = s[s["year"] == last].iloc[0]
-            mean, p10, p90 = r["mean"], r["p10"], r["p90"]
+            mean, p10, p50, p90 = r["mean"], r["p10"], r["p50"], r["p90"]
         if reps is not None and len(reps):
             v = reps[(reps["metric"].astype(str) == metric) & (reps["group"].astype(str)
                                                                == "all")]
             per = (v.groupby("replication")["value"].sum() if how == "sum"
                    else v[v["year"] == last].set_index("replication")["value"])
             if len(per) > 1 and per.notna().any():
-                p10, p90 = np.nanquantile(per, 0.1), np.nanquantile(per, 0.9)
+                p10, p50, p90 = np.nanquantile(per, [0.1, 0.5, 0.9])
         rows.append({"metric": metric, "mean": float(mean), "p10": float(p10),
-                     "p90": float(p90), "source": SOURCES.get(metric, "")})
-    return pd.DataFrame(rows, columns=["metric", "mean", "p10", "p90", "source"])
+                     "p50": float(p50), "p90": float(p90), "source": SOURCES.get(metric, "")})
+    return pd.DataFrame(rows, columns=["metric", "mean", "p10", "p50", "p90", "source"])

@@ -736,7 +736,8 @@ def campus_capacity(base, pkg, base_moves: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``site_id, lad_code, lad_name, capacity, used, spare``.
+        ``site_id, lad_code, lad_name, capacity, used, spare, depth`` (depth: posts at G7
+        and above within a commute, :func:`placesim.labour_pool.labour_pool`).
     """
     sites = pkg.sites.copy()
     cap = pd.to_numeric(sites["capacity"], errors="coerce")
@@ -751,7 +752,11 @@ def campus_capacity(base, pkg, base_moves: pd.DataFrame) -> pd.DataFrame:
     sites["spare"] = np.floor(np.clip(sites["capacity"] - sites["used"], 0, None))
     names = pkg.districts.set_index("lad_code")["lad_name"]
     sites["lad_name"] = sites["lad_code"].map(names)
-    return sites[["site_id", "lad_code", "lad_name", "capacity", "used", "spare"]] \
+    from .labour_pool import labour_pool
+
+    pool = labour_pool(pkg).set_index("lad_code")["g7_plus_posts_within_commute"]
+    sites["depth"] = sites["lad_code"].map(pool).fillna(0.0)
+    return sites[["site_id", "lad_code", "lad_name", "capacity", "used", "spare", "depth"]] \
         .reset_index(drop=True)
 
 
@@ -953,9 +958,11 @@ def _solve(targets, kinds, slope, need, unit_cost, unit_loss, camp, london, budg
     if budget is not None:
         r = np.repeat(unit_cost, ns)
         rows.append(r), lo.append(-np.inf), hi.append(budget)
-    # cheapest in gross cost, then in value for money (lost NPV); a site tie-break by size
-    c = np.repeat(unit_cost + 1e-3 * unit_loss, ns) + np.tile(1e-6 * (1 - spare / max(
-        spare.max(), 1)), nk)
+    # cheapest in gross cost, then in value for money (lost NPV); between campuses that cost
+    # the same, the deeper labour pool (G7 and above within a commute) first
+    depth = camp["depth"].to_numpy(float) if "depth" in camp else spare
+    c = np.repeat(unit_cost + 1e-3 * unit_loss, ns) + np.tile(1e-6 * (1 - depth / max(
+        depth.max(), 1)), nk)
     res = milp(c, constraints=LinearConstraint(np.array(rows), lo, hi),
                integrality=np.ones(n), bounds=Bounds(np.zeros(n), np.full(n, np.inf)),
                options={"time_limit": 20})
