@@ -463,10 +463,6 @@ HEADLINES: tuple[tuple[str, str], ...] = (
     ("coldspot_share_of_moved_roles", "all"),
     ("leavers_caused_by_relocation", "all"),
     ("relocation_cost_gbp", "all"),
-    ("cost_total_gbp", "all"),
-    ("saving_total_gbp", "all"),
-    ("npv_gbp", "all"),
-    ("payback_year", "all"),
 )
 
 
