@@ -220,6 +220,12 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
                        ("headcount", f"grade:{grade}|elsewhere"),
                        ("high_seb_share", f"grade:{grade}")])
     columns.append(per_grade.reshape(len(recs), -1))
+    if getattr(model.scenario, "departments", ()):  # each department's view, when asked
+        from .departments import department_columns
+
+        dept_labels, dept_values = department_columns(model, result)
+        labels.extend(dept_labels)
+        columns.append(dept_values)
     years = np.array([r.year for r in recs], np.int64)
     return labels, years, np.concatenate(columns, axis=1)
 

@@ -1,0 +1,270 @@
+"""A department's view of a whole-service run: whose posts are where, year by year.
+
+Departments own plans, SCS and London offices (the Home Office, MoJ, HMRC ...), so a
+strategy team wants its own figures inside the whole picture. The engines' flows do not
+depend on a post's department — people are promoted and move across departments (ACSES
+records 2-5% a year changing department) — so posts of one (grade, district) are alike to
+them, and which of them are a department's is bookkeeping kept here, from what a run
+records:
+
+- at the start, each department's posts as the data package gives them;
+- a wave's posts are its departments' (the departments it selects, else every department
+  in proportion to the matching posts of its origin, grade by grade): the posts it opens
+  at its destinations, the origin posts it closes as they fall vacant (placed over the
+  origin districts in proportion to the departments' matching posts there), and the posts
+  it relocates (``YearRecord.pools_closed``, ``moves``);
+- every other change of a (grade, district)'s posts (the workforce trend, cuts) is shared
+  in proportion to the departments' posts there at the start (ASSUMPTION: departments grow
+  and shrink alike within a grade and place; where a district had no posts of a grade, as
+  the departments' posts of that grade in or outside London).
+
+So the departments' posts add up to the whole service's in every (grade, district) and
+year. People, promotions, exits and person-time of a (grade, district) are shared in
+proportion to its departments' posts (every post filled alike); a promotion is credited to
+the department of the post the person was promoted from. The metrics
+(:func:`department_columns`) are grouped ``dept:CODE``; counts add up to the whole
+service's, and so do the flows behind each department's progression.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .grades import GRADES
+from .metrics import EO, G7, LADDER, SCS2, SCS_IDX, _div, _largest_gap, period_progression
+from .population import N_GRADES
+
+ALL = "all"
+"""``departments: [all]`` reports every department."""
+
+
+def requested(model, codes=None) -> list[int]:
+    """Indices of the departments whose view is asked for (``codes`` or the scenario's
+    ``departments``; ``all`` for every one).
+
+    Raises
+    ------
+    ValueError
+        If the data package has no department dimension or a code is unknown.
+    """
+    depts = model.rules.posts.departments
+    codes = tuple(model.scenario.departments if codes is None else codes)
+    if not codes:
+        return []
+    if depts is None or not depts.codes:
+        raise ValueError("the data package has no department dimension (no departments.csv)")
+    if ALL in codes:
+        return list(range(len(depts.codes)))
+    unknown = [c for c in codes if c not in depts.codes]
+    if unknown:
+        raise ValueError(f"unknown department {unknown[0]!r}")
+    return depts.index(codes)
+
+
+def _wave_parts(model) -> list[dict]:
+    """Per wave: its departments' matching posts in the origin and the shares derived."""
+    r = model.rules
+    depts = r.posts.departments
+    posts = depts.posts  # (K, G, D, T)
+    out = []
+    for i, plan in enumerate(r.waves):
+        sel = plan.grade_mask[:, None] & plan.type_mask[None, :]  # (G, T)
+        m = np.einsum("kgdt,gt->kgd", posts, sel.astype(float)) * plan.origin_mask
+        if plan.departments:
+            keep = np.zeros(len(depts.codes), bool)
+            keep[list(plan.departments)] = True
+            m = m * keep[:, None, None]
+        mg = m.sum(axis=2)  # (K, G)
+        mk = mg.sum(axis=1)
+        fallback = mk / mk.sum() if mk.sum() > 0 else np.full(len(mk), 1.0 / len(mk))
+        tot = mg.sum(axis=0)
+        w = np.where(tot > 0, mg / np.where(tot > 0, tot, 1.0), fallback[:, None])  # (K, G)
+        split = r.posts.wave_split.get(i)
+        if split is not None:
+            s = split.sum(axis=1)
+        else:
+            s = tot / tot.sum() if tot.sum() > 0 else np.zeros(N_GRADES)
+        closes = []  # (pool, grade, (K, D) where its closures fall)
+        for g, (pools, _) in r.posts.wave_pool_groups.get(i, {}).items():
+            for pool in pools:
+                x = m[:, g, :] * r.posts.pool_mask[pool]
+                if x.sum() > 0:
+                    closes.append((pool, g, x / x.sum()))
+        out.append(dict(m=m, w=w, s=s, ws=w * s, W=(w * s).sum(axis=1), closes=closes,
+                        recreate=plan.recreate))
+    return out
+
+
+def _start_shares(model) -> np.ndarray:
+    """(K, G, D) departments' shares of each (grade, district)'s posts at the start; where
+    there were none, their shares of the grade's posts in (or outside) London."""
+    base = model.rules.posts.departments.posts.sum(axis=3)
+    total = base.sum(axis=0)
+    lon = model.geo.is_london
+    fb = np.stack([base[:, :, ~lon].sum(axis=2), base[:, :, lon].sum(axis=2)], axis=2)
+    anyg = base.sum(axis=(1, 2))
+    fb_tot = fb.sum(axis=0)
+    fb = np.where(fb_tot > 0, fb / np.where(fb_tot > 0, fb_tot, 1.0),
+                  (anyg / anyg.sum())[:, None, None])  # (K, G, place)
+    fallback = fb[:, :, lon.astype(np.int64)]
+    return np.where(total > 0, base / np.where(total > 0, total, 1.0), fallback)
+
+
+def ledger(model, result) -> np.ndarray:
+    """Each department's posts at each year end.
+
+    Parameters
+    ----------
+    model : Model
+    result : ReplicationResult
+
+    Returns
+    -------
+    numpy.ndarray
+        (year, department, grade, district) posts; summed over departments, the run's
+        posts by (grade, district) (see the module docstring for the rule).
+    """
+    parts = _wave_parts(model)
+    share0 = _start_shares(model)
+    K, G, D = share0.shape
+    moves = result.moves
+    out = np.empty((len(result.years), K, G, D))
+    for y, rec in enumerate(result.years):
+        own = np.zeros((K, G, D))
+        done = moves[moves["year"] <= rec.year] if len(moves) else moves
+        for i, p in enumerate(parts):
+            rows = done[done["wave"] == i] if len(done) else done
+            if len(rows):
+                to = np.bincount(rows["to"].to_numpy(np.int64),
+                                 weights=rows["posts"].to_numpy(float), minlength=D)
+                if p["recreate"]:
+                    own += p["ws"][:, :, None] * to[None, None, :]
+                else:
+                    frm = rows["from"].to_numpy(np.int64)
+                    x = rows["posts"].to_numpy(float)
+                    mix = p["m"][:, :, frm]  # (K, G, rows)
+                    tot = mix.sum(axis=(0, 1))
+                    mix = np.where(tot > 0, mix / np.where(tot > 0, tot, 1.0),
+                                   p["ws"][:, :, None])
+                    np.add.at(own.transpose(2, 0, 1), frm, -(mix * x).transpose(2, 0, 1))
+                    np.add.at(own.transpose(2, 0, 1), rows["to"].to_numpy(np.int64),
+                              (mix * x).transpose(2, 0, 1))
+            for pool, g, where in p["closes"]:
+                own[:, g, :] -= where * rec.pools_closed[pool]
+        residual = rec.posts - own.sum(axis=0)
+        out[y] = share0 * residual[None] + own
+    return out
+
+
+def roles_moved(model, result, parts=None) -> np.ndarray:
+    """(year, department) roles moved out of London, history included; summed over
+    departments, the run's ``roles_moved_out_of_london``."""
+    r = model.rules
+    parts = _wave_parts(model) if parts is None else parts
+    K = len(r.posts.departments.codes)
+    W = np.stack([p["W"] for p in parts], axis=1) if parts else np.zeros((K, 0))  # (K, W)
+    hist = np.zeros(K)
+    geo = model.geo
+    for plan, w, p in zip(r.waves, model.scenario.waves, parts, strict=True):
+        if plan.moved_before and w.origin == "london":
+            outside = sum(share for d, share, _ in plan.destinations
+                          if not geo.is_london[d].any())
+            hist += plan.moved_before * outside * p["W"]
+    base = r.posts.departments.posts.sum(axis=3)[:, :, geo.is_london].sum(axis=(1, 2))
+    hist += model.scenario.roles_moved_before * base / max(base.sum(), 1.0)
+    if hist.sum() > 0:
+        hist *= r.moved_before_start / hist.sum()
+    moved = np.stack([rec.moved_out_by_wave for rec in result.years])  # (Y, W)
+    return moved @ W.T + hist[None, :]
+
+
+def progression_flows(model, result, shares: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Promotions, exits and person-time of each department by place (all SEB classes).
+
+    Parameters
+    ----------
+    shares : numpy.ndarray
+        (year, department, grade, district) departments' shares of posts.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Three (year, department, place, grade) arrays, place 0 London, 1 outside London;
+        promotions are INTO each grade, credited to the department the person came from.
+    """
+    lon = model.geo.is_london
+    places = np.stack([lon, ~lon]).astype(float)  # (place, D)
+    recs = result.years
+    out = []
+    for name in ("promotions", "exits", "exposure"):
+        a = np.stack([getattr(rec, name).sum(axis=2) for rec in recs]).astype(float)  # Y,G,D
+        if name == "promotions":  # credited to the grade below's department
+            s = np.concatenate([shares[:, :, :1], shares[:, :, :-1]], axis=2)
+        else:
+            s = shares
+        out.append(np.einsum("ykgd,ygd,pd->ykpg", s, a, places))
+    return tuple(out)
+
+
+def department_columns(model, result, codes=None) -> tuple[list[tuple[str, str]], np.ndarray]:
+    """Headline metrics of the requested departments, grouped ``dept:CODE``.
+
+    Parameters
+    ----------
+    model : Model
+    result : ReplicationResult
+    codes : sequence of str, optional
+        Departments (default: the scenario's ``departments``).
+
+    Returns
+    -------
+    labels : list of (metric, group)
+    values : numpy.ndarray
+        (year, label).
+    """
+    idx = requested(model, codes)
+    n_years = len(result.years)
+    if not idx:
+        return [], np.zeros((n_years, 0))
+    geo = model.geo
+    lon = geo.is_london
+    codes_all = model.rules.posts.departments.codes
+    parts = _wave_parts(model)
+    led = ledger(model, result)  # (Y, K, G, D)
+    posts = np.stack([rec.posts for rec in result.years]).astype(float)  # (Y, G, D)
+    shares = np.where(posts[:, None] > 0, led / np.where(posts[:, None] > 0, posts[:, None],
+                                                         1.0), 0.0)
+    moved = roles_moved(model, result, parts)
+    prom, ex, expo = progression_flows(model, result, shares[:, idx])
+    labels: list[tuple[str, str]] = []
+    cols: list[np.ndarray] = []
+    for j, k in enumerate(idx):
+        tag = f"dept:{codes_all[k]}"
+        mine = led[:, k]  # (Y, G, D)
+        scs = mine[:, SCS_IDX]
+        scs_lon = scs[:, :, lon].sum(axis=(1, 2))
+        scs_out = scs[:, :, ~lon].sum(axis=(1, 2))
+        labels += [("roles_moved_out_of_london", tag), ("posts", tag),
+                   ("posts", f"{tag}|london"), ("scs_posts", f"{tag}|london"),
+                   ("scs_posts", f"{tag}|outside_london"), ("scs_outside_london_share", tag)]
+        cols += [moved[:, k], mine.sum(axis=(1, 2)), mine[:, :, lon].sum(axis=(1, 2)),
+                 scs_lon, scs_out, _div(scs_out, scs_lon + scs_out)]
+        for p, place in enumerate(("london", "outside_london")):
+            flows = (prom[:, j, p], ex[:, j, p], expo[:, j, p])
+            labels += [("progression_eo_to_g7", f"{tag}|{place}"),
+                       ("progression_eo_to_director", f"{tag}|{place}")]
+            cols += [period_progression(*flows, EO, G7), period_progression(*flows, EO, SCS2)]
+        site_posts = mine[:, :, geo.site_district]  # (Y, G, sites)
+        ladder = site_posts[:, LADDER] > 0
+        for s, sid in enumerate(geo.site_ids):
+            labels += [("site_posts", f"{tag}|site:{sid}:{g}") for g in GRADES]
+            cols += list(site_posts[:, :, s].T)
+            labels += [("site_ladder_completeness", f"{tag}|site:{sid}"),
+                       ("site_ladder_largest_gap", f"{tag}|site:{sid}")]
+            cols += [ladder[:, :, s].mean(axis=1),
+                     np.array([_largest_gap(ladder[y, :, s]) for y in range(n_years)], float)]
+    return labels, np.stack(cols, axis=1)
+
+
+__all__ = ["ALL", "department_columns", "ledger", "progression_flows", "requested",
+           "roles_moved"]

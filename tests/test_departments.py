@@ -1,0 +1,165 @@
+"""Departments in the engine and the metrics (issue 17 items 2-5).
+
+A wave selecting ``department:`` moves only that department's posts, in the stochastic and
+the expected mode; the department view's figures add up to the whole service's; an unknown
+department code in a scenario is named with its file, line and the nearest valid codes.
+Runs are on the shipped package scaled to a tenth (``reduced_package``), five years.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+from placesim import departments, engine, load_scenario_text
+from placesim.cli import main
+from placesim.errors import ScenarioError
+from placesim.expected import run_expected
+from placesim.metrics import SCS_IDX, replication_table
+from placesim.scenario import check_against_data
+
+from .helpers import reduced_package
+
+WAVE = """name: t
+horizon: {{start_year: 2023, years: 5}}
+departments: [all]
+waves:
+  - name: w
+    year: 2024
+    posts: {{grades: [EO, HEO, SEO]{dept}}}
+    count: 300
+    mode: {mode}
+    destinations:
+      - {{site: leeds, share: 1.0}}
+"""
+
+
+def scenario(dept: str | None, mode: str = "recreate", waves: bool = True):
+    s = load_scenario_text(WAVE.format(dept=f", department: {dept}" if dept else "",
+                                       mode=mode), filename="t.yaml")
+    return s if waves else s.model_copy(update={"waves": ()})
+
+
+@functools.cache
+def run(dept: str | None, mode: str, runner: str, waves: bool = True):
+    m = engine.prepare(scenario(dept, mode, waves), reduced_package(0.1))
+    r = run_expected(m) if runner == "expected" else engine.run_replication(m, 0)
+    return m, r
+
+
+MODES = [(mode, runner) for mode in ("recreate", "relocate")
+         for runner in ("expected", "stochastic")]
+
+
+@pytest.mark.parametrize(("mode", "runner"), MODES)
+def test_wave_moves_only_its_departments_posts(mode, runner):
+    m, r = run("HO", mode, runner)
+    m0, r0 = run("HO", mode, runner, waves=False)
+    codes = m.rules.posts.departments.codes
+    ho = codes.index("HO")
+    lon = m.geo.is_london
+    change = departments.ledger(m, r)[-1] - departments.ledger(m0, r0)[-1]  # (K, G, D)
+    in_london = change[:, :, lon].sum(axis=(1, 2))
+    outside = change[:, :, ~lon].sum(axis=(1, 2))
+    # the Home Office loses its London posts and gains them outside; nobody else moves
+    assert in_london[ho] == pytest.approx(-300, abs=3)
+    assert outside[ho] == pytest.approx(300, abs=3)
+    others = np.delete(np.arange(len(codes)), ho)
+    assert abs(in_london[others].sum()) < 3
+    assert np.abs(in_london[others]).max() < 2
+    assert abs(outside[others].sum()) < 3
+    # and only the grades it selects
+    grades = change[ho].sum(axis=1)
+    assert np.abs(grades[[0, 1, 5, 6, 7, 8, 9, 10]]).max() < 2
+
+
+def test_department_selector_sets_what_is_available():
+    """The wave's matching posts are the department's: its mix and its share of them."""
+    m, _ = run("HO", "recreate", "expected")
+    plan = m.rules.waves[0]
+    assert plan.departments == (m.rules.posts.departments.codes.index("HO"),)
+    assert 0 < plan.dept_share < 0.2
+    # its origin keeps only London districts holding Home Office EO-SEO posts
+    ho = m.rules.posts.departments.posts[plan.departments[0]][2:5].sum(axis=(0, 2))
+    assert np.array_equal(plan.origin_mask, m.geo.is_london & (ho > 0))
+    m_all, _ = run(None, "recreate", "expected")
+    assert m_all.rules.waves[0].dept_share == 1.0
+    assert m_all.rules.waves[0].origin_mask.sum() == m.geo.is_london.sum()
+
+
+@pytest.mark.parametrize("runner", ["expected", "stochastic"])
+def test_department_metrics_add_up_to_the_whole_service(runner):
+    m, r = run("HO", "recreate", runner)
+    labels, years, values = replication_table(m, r)
+    table = {lab: values[:, i] for i, lab in enumerate(labels)}
+    codes = m.rules.posts.departments.codes
+
+    def total(metric, suffix=""):
+        return sum(table[(metric, f"dept:{c}{suffix}")] for c in codes)
+
+    whole = {k[0]: v for k, v in table.items() if k[1] == "all"}
+    np.testing.assert_allclose(total("roles_moved_out_of_london"),
+                               whole["roles_moved_out_of_london"], rtol=1e-9)
+    np.testing.assert_allclose(total("posts"), whole["posts"], rtol=1e-9)
+    recs = r.years
+    scs = np.array([rec.posts[SCS_IDX].sum() for rec in recs], float)
+    np.testing.assert_allclose(total("scs_posts", "|london") + total("scs_posts",
+                                                                     "|outside_london"), scs)
+    np.testing.assert_allclose(total("scs_posts", "|outside_london") / scs,
+                               whole["scs_outside_london_share"], rtol=1e-9)
+    for sid in m.geo.site_ids[:5]:
+        for g in ("EO", "G7", "SCS1"):
+            np.testing.assert_allclose(total("site_posts", f"|site:{sid}:{g}"),
+                                       table[("site_posts", f"site:{sid}:{g}")], atol=1e-9)
+    # the flows behind progression add up, so the whole service's progression comes back
+    led = departments.ledger(m, r)
+    posts = np.stack([rec.posts for rec in recs]).astype(float)
+    shares = np.where(posts[:, None] > 0, led / np.where(posts[:, None] > 0, posts[:, None],
+                                                         1), 0.0)
+    flows = departments.progression_flows(m, r, shares)
+    for f, name in zip(flows, ("promotions", "exits", "exposure"), strict=True):
+        whole_f = np.stack([getattr(rec, name).sum(axis=2) for rec in recs])
+        lon = m.geo.is_london
+        np.testing.assert_allclose(f[:, :, 0].sum(axis=1), whole_f[:, :, lon].sum(axis=2),
+                                   rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(f[:, :, 1].sum(axis=1), whole_f[:, :, ~lon].sum(axis=2),
+                                   rtol=1e-9, atol=1e-9)
+    # a department's own figures are there, and the Home Office's roles moved are the wave's
+    assert table[("roles_moved_out_of_london", "dept:HO")][-1] == pytest.approx(300, abs=1)
+    for place in ("london", "outside_london"):
+        p = table[("progression_eo_to_director", f"dept:HO|{place}")]
+        assert np.all((p >= 0) & (p <= 1))
+
+
+def test_no_department_view_unless_asked():
+    s = scenario("HO").model_copy(update={"departments": ()})
+    m = engine.prepare(s, reduced_package(0.1))
+    labels, _, _ = replication_table(m, run_expected(m))
+    assert not any(g.startswith("dept:") for _, g in labels)
+
+
+def test_unknown_department_names_file_line_and_nearest(tmp_path, capsys):
+    f = tmp_path / "bad.yaml"
+    f.write_text(WAVE.format(dept=", department: HOO", mode="recreate"))
+    assert main(["validate", str(f)]) == 2
+    err = capsys.readouterr()
+    text = err.out + err.err
+    assert "bad.yaml" in text and ":7" in text
+    assert "unknown department 'HOO'" in text and "HO" in text
+    assert "Traceback" not in text
+
+
+def test_department_given_by_name_is_told_its_code():
+    s = load_scenario_text(WAVE.format(dept=", department: [Home Office]", mode="recreate"),
+                           filename="t.yaml")
+    with pytest.raises(ScenarioError, match="use the code HO"):
+        check_against_data(s, reduced_package(0.1))
+
+
+def test_department_count_checked_against_its_posts():
+    s = load_scenario_text(WAVE.format(dept=", department: UKSC", mode="recreate").replace(
+        "count: 300", "count: 5000"), filename="t.yaml")
+    with pytest.raises(ScenarioError, match="department"):
+        check_against_data(s, reduced_package(0.1))
