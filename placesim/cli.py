@@ -140,6 +140,8 @@ def cmd_run(args) -> int:
     from .simulation import simulate
 
     scenario, pkg = _load_checked(args.file, args.data, args.allow_check_mismatch, args.confine)
+    if args.department:
+        scenario = _with_departments(scenario, pkg, args.department)
     out = Path(args.out or Path("runs") / scenario.name)
     with writer_lock(out):  # a second run into the same folder is refused before it starts
         res = simulate(scenario, pkg, replications=args.replications, seed=args.seed,
@@ -147,6 +149,8 @@ def cmd_run(args) -> int:
                        parameter_uncertainty=args.parameter_uncertainty)
         write_results(res, out, dump_scenario(scenario))
     print(_summary_table(res))
+    for code in args.department or ():
+        print("\n" + _department_table(res, code))
     t = res.manifest["timings"]
     print(f"\nBands: {res.manifest['uncertainty']['description']}.")
     print(f"{res.manifest['replications']} replication(s), {args.mode} mode, "
@@ -166,6 +170,54 @@ def _summary_table(res) -> str:
         r = m[(m["metric"] == metric) & (m["group"] == group) & (m["year"] == last)].iloc[0]
         lines.append(f"  {headline_label(metric, group):<76} {fmt_value(metric, r['mean']):>8}"
                      + (f"   ({fmt_range(metric, r['p10'], r['p90'])})" if banded else ""))
+    return "\n".join(lines)
+
+
+def _with_departments(scenario, pkg, codes: list[str]):
+    """The scenario with the department view of ``codes`` (``--department``) switched on."""
+    from .geodata import nearest_departments, resolve_department
+
+    depts = pkg.departments
+    if depts is None or not len(depts):
+        raise PlacesimError("--department: the data package has no department dimension")
+    known = []
+    for c in codes:
+        code = resolve_department(c, depts)
+        if code is None:
+            raise PlacesimError(f"--department: unknown department {c!r} (nearest valid "
+                                f"codes: {', '.join(nearest_departments(c, depts))})")
+        known.append(code)
+    return scenario.model_copy(update={"departments": tuple(dict.fromkeys(
+        (*scenario.departments, *known)))})
+
+
+def _department_table(res, code: str) -> str:
+    """A department's headline figures in the last year of a run (``--department``)."""
+    from .present import fmt_value
+
+    m = res.metrics
+    last = int(m["year"].max())
+    m = m[(m["year"] == last) & m["group"].str.startswith(f"dept:{code}")]
+    rows = [("roles_moved_out_of_london", "", "Roles moved out of London (since 2020)"),
+            ("posts", "", "Posts"), ("posts", "|london", "Posts in London"),
+            ("scs_outside_london_share", "", "Share of its SCS outside London"),
+            ("progression_eo_to_g7", "|london", "EO to G7, London"),
+            ("progression_eo_to_g7", "|outside_london", "EO to G7, outside London"),
+            ("progression_eo_to_director", "|london", "EO to Director, London"),
+            ("progression_eo_to_director", "|outside_london", "EO to Director, outside London")]
+    lines = [f"{code}: the department's view in {last} (mean over replications):"]
+    for metric, suffix, label in rows:
+        r = m[(m["metric"] == metric) & (m["group"] == f"dept:{code}{suffix}")]
+        if len(r):
+            lines.append(f"  {label:<50} {fmt_value(metric, r['mean'].iloc[0]):>10}")
+    ladder = m[m["metric"] == "site_ladder_completeness"]
+    posts = m[m["metric"] == "site_posts"].copy()
+    posts["site"] = posts["group"].str.split(":").str[2]
+    top = posts.groupby("site")["mean"].sum().sort_values(ascending=False)
+    for site in top[top >= 1].index[:8]:
+        c = ladder[ladder["group"] == f"dept:{code}|site:{site}"]["mean"]
+        lines.append(f"  {'Ladder at ' + site + ' (' + format(top[site], ',.0f') + ' posts)':<50}"
+                     f" {fmt_value('site_ladder_completeness', c.iloc[0]):>10}")
     return "\n".join(lines)
 
 
@@ -326,6 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--replications", type=int)
     s.add_argument("--seed", type=int)
     s.add_argument("--mode", choices=["stochastic", "expected"], default="stochastic")
+    s.add_argument("--department", action="append", metavar="CODE", help=(
+        "also report this department's view (e.g. HO, HMRC; repeat for more); see "
+        "`placesim data` for the codes"))
     s.add_argument("--out", help="results folder (default runs/<scenario name>; the results "
                    "it held are kept as OUT.previous)")
     _add_uncertainty(s)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from placesim import departments, engine, load_scenario_text
@@ -163,3 +164,39 @@ def test_department_count_checked_against_its_posts():
         "count: 300", "count: 5000"), filename="t.yaml")
     with pytest.raises(ScenarioError, match="department"):
         check_against_data(s, reduced_package(0.1))
+
+
+SYNTH = """name: synth
+horizon: {start_year: 2023, years: 4}
+seed: 3
+replications: 2
+waves:
+  - name: ho-out
+    year: 2024
+    posts: {grades: [EO, HEO], department: HO}
+    share: 0.5
+    destinations:
+      - {site: alpha, share: 1.0}
+"""
+
+
+def test_run_reports_a_departments_view(tmp_path, capsys):
+    from placesim.testing import write_synthetic_package
+
+    pkg = write_synthetic_package(tmp_path / "pkg", headcount=3000, departments=True)
+    f = tmp_path / "synth.yaml"
+    f.write_text(SYNTH)
+    out = tmp_path / "out"
+    assert main(["run", str(f), "--data", str(pkg), "--mode", "expected", "--department",
+                 "HO", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "HO: the department's view" in text and "EO to Director, outside London" in text
+    m = pd.read_csv(out / "metrics.csv")
+    moved = m[(m["metric"] == "roles_moved_out_of_london") & (m["group"] == "dept:HO")]
+    whole = m[(m["metric"] == "roles_moved_out_of_london") & (m["group"] == "all")]
+    assert whole["mean"].iloc[-1] > 0
+    assert moved["mean"].iloc[-1] == pytest.approx(whole["mean"].iloc[-1])
+    assert main(["run", str(f), "--data", str(pkg), "--mode", "expected", "--department",
+                 "HOX", "--out", str(tmp_path / "o2")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown department 'HOX'" in err and "HO" in err
