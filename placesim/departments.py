@@ -62,18 +62,24 @@ def requested(model, codes=None) -> list[int]:
 
 
 def _wave_parts(model) -> list[dict]:
-    """Per wave: its departments' matching posts in the origin and the shares derived."""
+    """Per wave: its departments' matching posts in the origin and the shares derived
+    (worked out once per model)."""
+    cached = model.__dict__.get("_department_wave_parts")
+    if cached is not None:
+        return cached
     r = model.rules
     depts = r.posts.departments
-    posts = depts.posts  # (K, G, D, T)
+    by_grade = depts.posts  # (K, G, D, T)
     out = []
     for i, plan in enumerate(r.waves):
-        sel = plan.grade_mask[:, None] & plan.type_mask[None, :]  # (G, T)
-        m = np.einsum("kgdt,gt->kgd", posts, sel.astype(float)) * plan.origin_mask
+        origin = np.flatnonzero(plan.origin_mask)
+        sel = (plan.grade_mask[:, None] & plan.type_mask[None, :]).astype(float)  # (G, T)
+        m = np.zeros(by_grade.shape[:3])
+        m[:, :, origin] = (by_grade[:, :, origin] * sel[None, :, None, :]).sum(axis=3)
         if plan.departments:
             keep = np.zeros(len(depts.codes), bool)
             keep[list(plan.departments)] = True
-            m = m * keep[:, None, None]
+            m[~keep] = 0.0
         mg = m.sum(axis=2)  # (K, G)
         mk = mg.sum(axis=1)
         fallback = mk / mk.sum() if mk.sum() > 0 else np.full(len(mk), 1.0 / len(mk))
@@ -84,20 +90,26 @@ def _wave_parts(model) -> list[dict]:
             s = split.sum(axis=1)
         else:
             s = tot / tot.sum() if tot.sum() > 0 else np.zeros(N_GRADES)
-        closes = []  # (pool, grade, (K, D) where its closures fall)
+        closes = []  # (pool, grade, districts, (K, districts) where its closures fall)
         for g, (pools, _) in r.posts.wave_pool_groups.get(i, {}).items():
             for pool in pools:
-                x = m[:, g, :] * r.posts.pool_mask[pool]
+                cols = np.flatnonzero(r.posts.pool_mask[pool])
+                x = m[:, g][:, cols]
                 if x.sum() > 0:
-                    closes.append((pool, g, x / x.sum()))
-        out.append(dict(m=m, w=w, s=s, ws=w * s, W=(w * s).sum(axis=1), closes=closes,
+                    closes.append((pool, g, cols, x / x.sum()))
+        out.append(dict(m=m, ws=w * s, W=(w * s).sum(axis=1), closes=closes,
                         recreate=plan.recreate))
+    model.__dict__["_department_wave_parts"] = out
     return out
 
 
 def _start_shares(model) -> np.ndarray:
     """(K, G, D) departments' shares of each (grade, district)'s posts at the start; where
-    there were none, their shares of the grade's posts in (or outside) London."""
+    there were none, their shares of the grade's posts in (or outside) London (worked out
+    once per model)."""
+    cached = model.__dict__.get("_department_start_shares")
+    if cached is not None:
+        return cached
     base = model.rules.posts.departments.posts.sum(axis=3)
     total = base.sum(axis=0)
     lon = model.geo.is_london
@@ -107,52 +119,65 @@ def _start_shares(model) -> np.ndarray:
     fb = np.where(fb_tot > 0, fb / np.where(fb_tot > 0, fb_tot, 1.0),
                   (anyg / anyg.sum())[:, None, None])  # (K, G, place)
     fallback = fb[:, :, lon.astype(np.int64)]
-    return np.where(total > 0, base / np.where(total > 0, total, 1.0), fallback)
+    out = np.where(total > 0, base / np.where(total > 0, total, 1.0), fallback)
+    model.__dict__["_department_start_shares"] = out
+    return out
 
 
-def ledger(model, result) -> np.ndarray:
-    """Each department's posts at each year end.
+def ledger(model, result, idx=None) -> np.ndarray:
+    """Departments' posts at each year end.
 
     Parameters
     ----------
     model : Model
     result : ReplicationResult
+    idx : sequence of int, optional
+        Departments wanted (default: every one).
 
     Returns
     -------
     numpy.ndarray
-        (year, department, grade, district) posts; summed over departments, the run's
-        posts by (grade, district) (see the module docstring for the rule).
+        (year, department, grade, district) posts; summed over every department, the
+        run's posts by (grade, district) (see the module docstring for the rule).
     """
     parts = _wave_parts(model)
     share0 = _start_shares(model)
+    idx = np.arange(share0.shape[0]) if idx is None else np.asarray(idx, np.int64)
+    share0 = share0[idx]
     K, G, D = share0.shape
-    moves = result.moves
+    mv = result.moves
+    cols = ("wave", "year", "from", "to", "posts")
+    wave, year, frm, to, x = (mv[c].to_numpy() if len(mv) else np.empty(0) for c in cols)
+    wave, year, frm, to = (a.astype(np.int64) for a in (wave, year, frm, to))
+    x = x.astype(float)
     out = np.empty((len(result.years), K, G, D))
     for y, rec in enumerate(result.years):
-        own = np.zeros((K, G, D))
-        done = moves[moves["year"] <= rec.year] if len(moves) else moves
+        own = np.zeros((K, G, D))  # the wanted departments' posts from waves
+        every = np.zeros((G, D))  # every department's
+        done = year <= rec.year
         for i, p in enumerate(parts):
-            rows = done[done["wave"] == i] if len(done) else done
-            if len(rows):
-                to = np.bincount(rows["to"].to_numpy(np.int64),
-                                 weights=rows["posts"].to_numpy(float), minlength=D)
+            rows = done & (wave == i)
+            if rows.any():
                 if p["recreate"]:
-                    own += p["ws"][:, :, None] * to[None, None, :]
+                    d, n = np.unique(to[rows], return_inverse=True)
+                    amount = np.bincount(n, weights=x[rows], minlength=len(d))
+                    own[:, :, d] += p["ws"][idx][:, :, None] * amount
+                    every[:, d] += p["ws"].sum(axis=0)[:, None] * amount
                 else:
-                    frm = rows["from"].to_numpy(np.int64)
-                    x = rows["posts"].to_numpy(float)
-                    mix = p["m"][:, :, frm]  # (K, G, rows)
+                    f, t, n = frm[rows], to[rows], x[rows]
+                    mix = p["m"][:, :, f]  # (K, G, rows)
                     tot = mix.sum(axis=(0, 1))
                     mix = np.where(tot > 0, mix / np.where(tot > 0, tot, 1.0),
-                                   p["ws"][:, :, None])
-                    np.add.at(own.transpose(2, 0, 1), frm, -(mix * x).transpose(2, 0, 1))
-                    np.add.at(own.transpose(2, 0, 1), rows["to"].to_numpy(np.int64),
-                              (mix * x).transpose(2, 0, 1))
-            for pool, g, where in p["closes"]:
-                own[:, g, :] -= where * rec.pools_closed[pool]
-        residual = rec.posts - own.sum(axis=0)
-        out[y] = share0 * residual[None] + own
+                                   p["ws"][:, :, None]) * n
+                    for target, moved in ((own.transpose(2, 0, 1), mix[idx]),
+                                          (every.T, mix.sum(axis=0))):
+                        moved = np.moveaxis(moved, -1, 0)  # (rows, ...)
+                        np.add.at(target, f, -moved)
+                        np.add.at(target, t, moved)
+            for pool, g, where, share in p["closes"]:
+                own[:, g, where] -= share[idx] * rec.pools_closed[pool]
+                every[g, where] -= share.sum(axis=0) * rec.pools_closed[pool]
+        out[y] = share0 * (rec.posts - every)[None] + own
     return out
 
 
@@ -230,17 +255,17 @@ def department_columns(model, result, codes=None) -> tuple[list[tuple[str, str]]
     lon = geo.is_london
     codes_all = model.rules.posts.departments.codes
     parts = _wave_parts(model)
-    led = ledger(model, result)  # (Y, K, G, D)
+    led = ledger(model, result, idx)  # (Y, wanted, G, D)
     posts = np.stack([rec.posts for rec in result.years]).astype(float)  # (Y, G, D)
     shares = np.where(posts[:, None] > 0, led / np.where(posts[:, None] > 0, posts[:, None],
                                                          1.0), 0.0)
     moved = roles_moved(model, result, parts)
-    prom, ex, expo = progression_flows(model, result, shares[:, idx])
+    prom, ex, expo = progression_flows(model, result, shares)
     labels: list[tuple[str, str]] = []
     cols: list[np.ndarray] = []
     for j, k in enumerate(idx):
         tag = f"dept:{codes_all[k]}"
-        mine = led[:, k]  # (Y, G, D)
+        mine = led[:, j]  # (Y, G, D)
         scs = mine[:, SCS_IDX]
         scs_lon = scs[:, :, lon].sum(axis=(1, 2))
         scs_out = scs[:, :, ~lon].sum(axis=(1, 2))
