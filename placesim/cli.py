@@ -191,6 +191,19 @@ def _with_departments(scenario, pkg, codes: list[str]):
         (*scenario.departments, *known)))})
 
 
+def _department_view(pkg, code: str, *results):
+    """Results as department ``code`` sees them (``brief --department``)."""
+    from .departments import department_results
+
+    names = dict(zip(pkg.departments["code"], pkg.departments["name"], strict=True)) \
+        if pkg.departments is not None and len(pkg.departments) else {}
+    try:
+        return tuple(None if r is None else department_results(r, code, names.get(code))
+                     for r in results)
+    except ValueError as e:
+        raise PlacesimError(f"--department: {e}") from None
+
+
 def _department_table(res, code: str) -> str:
     """A department's headline figures in the last year of a run (``--department``)."""
     from .present import fmt_value
@@ -270,6 +283,8 @@ def cmd_brief(args) -> int:
     res = read_results(Path(args.results_dir))
     other = read_results(Path(args.compare)) if args.compare else None
     pkg = load_data_package(args.data, allow_check_mismatch=args.allow_check_mismatch)
+    if getattr(args, "department", None):  # one department's pack, titled so
+        res, other = _department_view(pkg, args.department, res, other)
     out = Path(args.out)
     # written whole or not at all, as results folders are (the previous pack: OUT.previous)
     with replace_folder(out, marker="provenance.json", what="briefing pack folder") as tmp:
@@ -428,6 +443,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="outline social-mobility coldspots")
         else:
             s.add_argument("--compare", metavar="OTHER_DIR")
+        if name == "brief":
+            s.add_argument("--department", metavar="CODE", help=(
+                "the pack for one department (a run made with --department CODE), titled so"))
         s.add_argument("--marking", help="protective marking banner, e.g. OFFICIAL-SENSITIVE")
         s.add_argument("--threshold", type=int, default=5,
                        help="disclosure control: suppress counts of people under this")

@@ -29,13 +29,28 @@ service's, and so do the flows behind each department's progression.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from .grades import GRADES
-from .metrics import EO, G7, LADDER, SCS2, SCS_IDX, _div, _largest_gap, period_progression
+from .metrics import (
+    EO,
+    G7,
+    G7_PLUS,
+    HIGH,
+    LADDER,
+    PS,
+    SCS2,
+    SCS_IDX,
+    _div,
+    _largest_gap,
+    period_progression,
+)
 from .population import N_GRADES
 
 ALL = "all"
 """``departments: [all]`` reports every department."""
+PLACES = ("london", "outside_london", "coldspots")
+"""Places a department's progression is reported for (as the whole service's)."""
 
 
 def requested(model, codes=None) -> list[int]:
@@ -214,11 +229,13 @@ def progression_flows(model, result, shares: np.ndarray) -> tuple[np.ndarray, ..
     Returns
     -------
     tuple of numpy.ndarray
-        Three (year, department, place, grade) arrays, place 0 London, 1 outside London;
-        promotions are INTO each grade, credited to the department the person came from.
+        Three (year, department, place, grade) arrays, places as :data:`PLACES` (London,
+        outside London, coldspots outside London); promotions are INTO each grade,
+        credited to the department the person came from.
     """
-    lon = model.geo.is_london
-    places = np.stack([lon, ~lon]).astype(float)  # (place, D)
+    geo = model.geo
+    lon = geo.is_london
+    places = np.stack([lon, ~lon, geo.is_coldspot & ~lon]).astype(float)  # (place, D)
     recs = result.years
     out = []
     for name in ("promotions", "exits", "exposure"):
@@ -229,6 +246,70 @@ def progression_flows(model, result, shares: np.ndarray) -> tuple[np.ndarray, ..
             s = shares
         out.append(np.einsum("ykgd,ygd,pd->ykpg", s, a, places))
     return tuple(out)
+
+
+def _ledger_of(model, result, idx) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`ledger` of departments ``idx`` and their shares of each (grade, district)'s
+    posts, kept with the result (the headline and the district tables both read them)."""
+    key = ("_department_ledger", tuple(idx))
+    cached = result.__dict__.get(key[0])
+    if cached is not None and cached[0] == key[1]:
+        return cached[1], cached[2]
+    led = ledger(model, result, idx)  # (Y, wanted, G, D)
+    posts = np.stack([rec.posts for rec in result.years]).astype(float)[:, None]
+    shares = np.where(posts > 0, led / np.where(posts > 0, posts, 1.0), 0.0)
+    result.__dict__[key[0]] = (key[1], led, shares)
+    return led, shares
+
+
+def district_values(model, result, codes=None) -> tuple[list[str], np.ndarray]:
+    """District measures of the requested departments, named ``METRIC|dept:CODE``.
+
+    Returns
+    -------
+    names : list of str
+    values : numpy.ndarray
+        (year, district, name): the district table's measures
+        (:data:`placesim.metrics.DISTRICT_METRICS`) for the department, people shared as
+        posts are.
+    """
+    idx = requested(model, codes)
+    if not idx:
+        return [], np.zeros((len(result.years), model.geo.n_districts, 0))
+    led, shares = _ledger_of(model, result, idx)
+    base = (_start_shares(model)[idx] * model.baseline_posts_gd[None]).sum(axis=1)  # (k, D)
+    stock = np.stack([rec.stock for rec in result.years]).astype(float)  # (Y, G, D, S)
+    codes_all = model.rules.posts.departments.codes
+    names, cols = [], []
+    for j, k in enumerate(idx):
+        tag = f"dept:{codes_all[k]}"
+        posts = led[:, j].sum(axis=1)  # (Y, D)
+        people = (stock * shares[:, j, :, :, None]).sum(axis=1)  # (Y, D, S)
+        headcount = people.sum(axis=2)
+        names += [f"{m}|{tag}" for m in ("posts", "net_posts_gained", "scs_posts",
+                                         "headcount", "headcount_change", "high_seb_share")]
+        cols += [posts, posts - base[j], led[:, j][:, SCS_IDX].sum(axis=1), headcount,
+                 headcount - base[j], _div(people[:, :, HIGH], headcount)]
+    return names, np.stack(cols, axis=2)
+
+
+def district_frame(model, results, scenario_name: str) -> pd.DataFrame:
+    """The requested departments' district measures with bands over replications, in the
+    layout of the district table (:data:`placesim.metrics.DISTRICT_COLUMNS`)."""
+    from .metrics import DISTRICT_COLUMNS, _bands
+
+    tables = [district_values(model, r) for r in results]
+    names = tables[0][0]
+    if not names:
+        return pd.DataFrame(columns=DISTRICT_COLUMNS)
+    mean, p10, p50, p90 = _bands(np.stack([t[1] for t in tables]))
+    n_years, n_d, n_m = mean.shape
+    years = [rec.year for rec in results[0].years]
+    return pd.DataFrame({
+        "scenario": scenario_name, "year": np.repeat(years, n_d * n_m),
+        "lad_code": np.tile(np.repeat(model.geo.lad_codes, n_m), n_years),
+        "metric": np.tile(np.array(names), n_years * n_d),
+        "mean": mean.ravel(), "p10": p10.ravel(), "p50": p50.ravel(), "p90": p90.ravel()})
 
 
 def department_columns(model, result, codes=None) -> tuple[list[tuple[str, str]], np.ndarray]:
@@ -255,10 +336,8 @@ def department_columns(model, result, codes=None) -> tuple[list[tuple[str, str]]
     lon = geo.is_london
     codes_all = model.rules.posts.departments.codes
     parts = _wave_parts(model)
-    led = ledger(model, result, idx)  # (Y, wanted, G, D)
-    posts = np.stack([rec.posts for rec in result.years]).astype(float)  # (Y, G, D)
-    shares = np.where(posts[:, None] > 0, led / np.where(posts[:, None] > 0, posts[:, None],
-                                                         1.0), 0.0)
+    led, shares = _ledger_of(model, result, idx)
+    stock = np.stack([rec.stock for rec in result.years]).astype(float)  # (Y, G, D, S)
     moved = roles_moved(model, result, parts)
     prom, ex, expo = progression_flows(model, result, shares)
     labels: list[tuple[str, str]] = []
@@ -274,13 +353,25 @@ def department_columns(model, result, codes=None) -> tuple[list[tuple[str, str]]
                    ("scs_posts", f"{tag}|outside_london"), ("scs_outside_london_share", tag)]
         cols += [moved[:, k], mine.sum(axis=(1, 2)), mine[:, :, lon].sum(axis=(1, 2)),
                  scs_lon, scs_out, _div(scs_out, scs_lon + scs_out)]
-        for p, place in enumerate(("london", "outside_london")):
+        people = stock * shares[:, j, :, :, None]  # (Y, G, D, S)
+        scs_people = people[:, SCS_IDX]
+        high_g7 = people[:, G7_PLUS][..., HIGH]
+        labels += [("perm_secs_outside_london", tag), ("headcount", tag),
+                   ("high_seb_share_london_scs", tag), ("high_seb_share_non_london_scs", tag),
+                   ("london_share_of_high_seb_g7_plus", tag)]
+        cols += [mine[:, PS][:, ~lon].sum(axis=1), people.sum(axis=(1, 2, 3)),
+                 _div(scs_people[:, :, lon, HIGH].sum(axis=(1, 2)),
+                      scs_people[:, :, lon].sum(axis=(1, 2, 3))),
+                 _div(scs_people[:, :, ~lon, HIGH].sum(axis=(1, 2)),
+                      scs_people[:, :, ~lon].sum(axis=(1, 2, 3))),
+                 _div(high_g7[:, :, lon].sum(axis=(1, 2)), high_g7.sum(axis=(1, 2)))]
+        for p, place in enumerate(PLACES):
             flows = (prom[:, j, p], ex[:, j, p], expo[:, j, p])
             labels += [("progression_eo_to_g7", f"{tag}|{place}"),
                        ("progression_eo_to_director", f"{tag}|{place}")]
             cols += [period_progression(*flows, EO, G7), period_progression(*flows, EO, SCS2)]
         site_posts = mine[:, :, geo.site_district]  # (Y, G, sites)
-        ladder = site_posts[:, LADDER] > 0
+        ladder = site_posts[:, LADDER] >= 0.5  # a rung holds at least one post (rounded)
         for s, sid in enumerate(geo.site_ids):
             labels += [("site_posts", f"{tag}|site:{sid}:{g}") for g in GRADES]
             cols += list(site_posts[:, :, s].T)
@@ -291,5 +382,66 @@ def department_columns(model, result, codes=None) -> tuple[list[tuple[str, str]]
     return labels, np.stack(cols, axis=1)
 
 
-__all__ = ["ALL", "department_columns", "ledger", "progression_flows", "requested",
+def department_results(results, code: str, name: str | None = None):
+    """A run's results as one department sees them: its figures under the whole service's
+    metric and group names, so every table, chart, map and briefing reads them unchanged.
+
+    Parameters
+    ----------
+    results : Results
+        A run with the department's view (scenario ``departments`` or ``--department``).
+    code : str
+        Department code, e.g. ``"HO"``.
+    name : str, optional
+        Its published name, for titles (default: the code).
+
+    Returns
+    -------
+    Results
+        Metrics, districts and replications of the department only (measures the view
+        does not have are left out); moves as the run's; the manifest names the department.
+
+    Raises
+    ------
+    ValueError
+        The run has no view of this department.
+    """
+    from dataclasses import replace
+
+    tag = f"dept:{code}"
+
+    def own(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+        if frame is None:
+            return None
+        g = frame["group"].astype(str)
+        mine = (g == tag) | g.str.startswith(tag + "|")
+        out = frame[mine].copy()
+        rest = g[mine].str[len(tag) + 1:]
+        out["group"] = np.where(rest == "", "all", rest)
+        return out.reset_index(drop=True)
+
+    metrics = own(results.metrics)
+    if metrics is None or metrics.empty:
+        raise ValueError(f"these results have no view of department {code}: run the "
+                         f"scenario with --department {code} (or departments: [{code}])")
+    d = results.districts
+    suffix = f"|{tag}"
+    districts = d[d["metric"].astype(str).str.endswith(suffix)].copy()
+    districts["metric"] = districts["metric"].astype(str).str[:-len(suffix)]
+    manifest = dict(results.manifest)
+    manifest.update(department=code, department_name=name or code)
+    return replace(results, metrics=metrics, districts=districts.reset_index(drop=True),
+                   replications=own(results.replications), manifest=manifest)
+
+
+def department_names(results) -> dict[str, str]:
+    """Departments whose view a run holds: code -> code (the names are the data package's:
+    see :func:`placesim.population.department_posts`)."""
+    g = results.metrics["group"].astype(str)
+    codes = g[g.str.startswith("dept:")].str[5:].str.split("|").str[0].unique()
+    return {c: c for c in sorted(codes)}
+
+
+__all__ = ["ALL", "PLACES", "department_columns", "department_names", "department_results",
+           "district_frame", "district_values", "ledger", "progression_flows", "requested",
            "roles_moved"]

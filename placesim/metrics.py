@@ -337,6 +337,11 @@ def summarise(model, results: Sequence, scenario_name: str
         "metric": np.tile(np.array(DISTRICT_METRICS), n_years * n_d),
         "mean": dm.ravel(), "p10": d10.ravel(), "p50": d50.ravel(), "p90": d90.ravel(),
     })
+    if getattr(model.scenario, "departments", ()):  # each department's districts, when asked
+        from .departments import district_frame
+
+        districts = pd.concat([districts, district_frame(model, ordered, scenario_name)],
+                              ignore_index=True)
     return metrics, districts, per_replication
 
 

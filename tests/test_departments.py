@@ -200,3 +200,47 @@ def test_run_reports_a_departments_view(tmp_path, capsys):
                  "HOX", "--out", str(tmp_path / "o2")]) == 2
     err = capsys.readouterr().err
     assert "unknown department 'HOX'" in err and "HO" in err
+
+
+def test_department_view_of_results_and_its_title():
+    """What the app and ``brief --department`` show: the department's figures under the
+    whole service's names, its districts, and the pack titled with its name."""
+    import placesim
+    from placesim.brief import About, for_department
+    from placesim.departments import department_results
+
+    s = scenario("HO").model_copy(update={"departments": ("HO",)})
+    res = placesim.simulate(s, reduced_package(0.1), mode="expected")
+    view = department_results(res, "HO", "Home Office")
+    m, v = res.metrics, view.metrics
+    last = m.year.max()
+    for metric, group in (("roles_moved_out_of_london", "all"), ("posts", "london"),
+                          ("progression_eo_to_g7", "outside_london"),
+                          ("site_ladder_completeness", "site:leeds")):
+        want = m[(m.metric == metric) & (m.group == ("dept:HO" if group == "all" else
+                                                    f"dept:HO|{group}")) & (m.year == last)]
+        got = v[(v.metric == metric) & (v.group == group) & (v.year == last)]
+        assert got["mean"].iloc[0] == want["mean"].iloc[0]
+    assert not v["group"].str.startswith("dept:").any()
+    assert set(view.districts["metric"]) == {"posts", "net_posts_gained", "scs_posts",
+                                            "headcount", "headcount_change", "high_seb_share"}
+    d = view.districts[(view.districts.metric == "net_posts_gained")
+                       & (view.districts.year == last)]
+    # net posts gained are counted from the department's posts at the start: the package's
+    # (and its share of the posts the engine holds open at the start: steady-state vacancies)
+    dd = view.districts.pivot_table(index="year", columns="metric", values="mean",
+                                    aggfunc="sum")
+    start = dd["posts"] - dd["net_posts_gained"]
+    assert np.ptp(start) < 1e-6
+    b = reduced_package(0.1).baseline_posts
+    assert start.iloc[0] == pytest.approx(b.loc[b["department"] == "HO", "posts"].sum(),
+                                          rel=0.03)
+    np.testing.assert_allclose(dd["posts"], v[(v.metric == "posts") & (v.group == "all")]
+                               .sort_values("year")["mean"], rtol=1e-9)
+    assert d["mean"].abs().sum() > 0
+    about = for_department(About("t", "A plan"), view)
+    assert about.heading == "Home Office: A plan"
+    assert for_department(about, view) == about
+    assert for_department(About("t", "A plan"), res).heading == "A plan"
+    with pytest.raises(ValueError, match="--department DWP"):
+        department_results(res, "DWP")
