@@ -251,7 +251,8 @@ def cmd_batch(args) -> int:
         raise PlacesimError(f"--workers: must be 0 (in this process) or more, not {args.workers}")
     tasks = plan_tasks(scenario_files(args.paths), replications=args.replications,
                        seed=args.seed, sweep=args.sweep, chunk=args.chunk,
-                       parameter_uncertainty=args.parameter_uncertainty)
+                       parameter_uncertainty=args.parameter_uncertainty,
+                       department=args.department)
     variants = len({(t.scenario, t.variant) for t in tasks})
     print(f"{len(tasks)} tasks: {sum(t.replications for t in tasks)} replications of "
           f"{variants} scenario variant(s) -> {args.out}", flush=True)
@@ -421,6 +422,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, help="seed of every scenario (default: each scenario's)")
     s.add_argument("--sweep", metavar="SWEEP.yaml", help="grid or variants over each scenario")
     s.add_argument("--chunk", type=int, default=5, help="replications per task (default 5)")
+    s.add_argument("--department", metavar="CODE", help=(
+        "restrict the waves each scenario file defines to this department's posts and "
+        "report its view (e.g. HO)"))
     g = s.add_mutually_exclusive_group()
     g.add_argument("--workers", type=int,
                    help="local worker processes (default: all cores; 0 = in this process)")

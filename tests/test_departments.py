@@ -9,6 +9,7 @@ Runs are on the shipped package scaled to a tenth (``reduced_package``), five ye
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -244,3 +245,27 @@ def test_department_view_of_results_and_its_title():
     assert for_department(About("t", "A plan"), res).heading == "A plan"
     with pytest.raises(ValueError, match="--department DWP"):
         department_results(res, "DWP")
+
+
+def test_batch_restricted_to_one_department(tmp_path):
+    """``placesim batch --department HO``: the waves the scenario file defines take only the
+    Home Office's posts, the inherited record is left alone, the view is reported."""
+    import yaml
+
+    from placesim.batch import plan_tasks
+
+    root = Path(__file__).resolve().parent.parent / "scenarios"
+    tasks = plan_tasks([root / "pfg-2027.yaml"], replications=1, seed=None, sweep=None,
+                       department="HO")
+    doc = yaml.safe_load(tasks[0].scenario_yaml)
+    assert doc["departments"] == ["HO"]
+    own = {"junior-operational", "middle-grades", "senior-token"}
+    for w in doc["waves"]:
+        if w["name"] in own:
+            assert w["posts"]["department"] == ["HO"], w["name"]
+        else:  # history.yaml's record of Places for Growth
+            assert "department" not in w["posts"], w["name"]
+    assert own <= {w["name"] for w in doc["waves"]}
+    with pytest.raises(ScenarioError, match=r"unknown department 'HOO'.*HO"):
+        plan_tasks([root / "pfg-2027.yaml"], replications=1, seed=None, sweep=None,
+                   department="HOO")
