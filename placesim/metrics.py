@@ -135,10 +135,14 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
         return np.array([getattr(r, name) for r in recs], float)
 
     scs_posts = posts[:, SCS_IDX]
+    scs_out, scs_all = scs_posts[:, :, ~lon].sum(axis=(1, 2)), scs_posts.sum(axis=(1, 2))
+    dev = np.zeros(len(GRADES)) if model.devolved_posts is None else model.devolved_posts
+    dev_scs = dev[SCS_IDX].sum()
     add("roles_moved_out_of_london", "all", scalar("moved_out_of_london"))
-    add("scs_outside_london_share", "all",
-        _div(scs_posts[:, :, ~lon].sum(axis=(1, 2)), scs_posts.sum(axis=(1, 2))))
-    add("perm_secs_outside_london", "all", posts[:, PS, ~lon].sum(axis=1))
+    # the Places for Growth measure: UK Government SCS, without the devolved administrations
+    add("scs_outside_london_share", "all", _div(scs_out - dev_scs, scs_all - dev_scs))
+    add("scs_outside_london_share_acses", "all", _div(scs_out, scs_all))
+    add("perm_secs_outside_london", "all", posts[:, PS, ~lon].sum(axis=1) - dev[PS])
     add("policy_roles_outside_london", "all",
         np.stack([r.policy_posts[:, ~lon].sum() for r in recs]))
     add("private_office_roles_outside_london", "all",
