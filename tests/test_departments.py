@@ -110,7 +110,7 @@ def test_department_metrics_add_up_to_the_whole_service(runner):
     np.testing.assert_allclose(total("scs_posts", "|london") + total("scs_posts",
                                                                      "|outside_london"), scs)
     np.testing.assert_allclose(total("scs_posts", "|outside_london") / scs,
-                               whole["scs_outside_london_share"], rtol=1e-9)
+                               whole["scs_outside_london_share_acses"], rtol=1e-9)
     for sid in m.geo.site_ids[:5]:
         for g in ("EO", "G7", "SCS1"):
             np.testing.assert_allclose(total("site_posts", f"|site:{sid}:{g}"),
