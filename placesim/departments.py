@@ -248,6 +248,11 @@ def progression_flows(model, result, shares: np.ndarray) -> tuple[np.ndarray, ..
     return tuple(out)
 
 
+MAX_CACHED = 4
+"""A result keeps the ledger of at most this many departments (every department's takes
+about 25 MB a replication: worked out again rather than kept)."""
+
+
 def _ledger_of(model, result, idx) -> tuple[np.ndarray, np.ndarray]:
     """:func:`ledger` of departments ``idx`` and their shares of each (grade, district)'s
     posts, kept with the result (the headline and the district tables both read them)."""
@@ -258,7 +263,8 @@ def _ledger_of(model, result, idx) -> tuple[np.ndarray, np.ndarray]:
     led = ledger(model, result, idx)  # (Y, wanted, G, D)
     posts = np.stack([rec.posts for rec in result.years]).astype(float)[:, None]
     shares = np.where(posts > 0, led / np.where(posts > 0, posts, 1.0), 0.0)
-    result.__dict__[key[0]] = (key[1], led, shares)
+    if len(idx) <= MAX_CACHED:
+        result.__dict__[key[0]] = (key[1], led, shares)
     return led, shares
 
 
