@@ -369,13 +369,11 @@ def _wave_deadline_share(model, years: np.ndarray) -> np.ndarray:
     redundancies are also counted as the wave's leavers), 0 where none does; where both kinds
     fall in one year, the wave pools' share of the deadlines."""
     plan = model.rules.posts
-    is_wave = np.zeros(plan.n_pools, bool)
-    for pools in plan.wave_pools.values():
-        is_wave[pools[pools >= 0]] = True
+    is_wave = np.asarray(plan.is_wave_pool, bool)  # the engine's own rule
     out = np.zeros(len(years))
     deadline = np.asarray(plan.pool_deadline)
-    for i, y in enumerate(years):
-        k0 = (int(y) - model.start_year) * model.steps_per_year
+    for i, y in enumerate(years):  # a year's record holds the steps of the year before it
+        k0 = (int(y) - model.start_year - 1) * model.steps_per_year
         due = (deadline >= k0) & (deadline < k0 + model.steps_per_year)
         if due.any():
             out[i] = is_wave[due].mean()
