@@ -196,3 +196,25 @@ def test_parameter_uncertainty_draws_the_unit_costs():
     npv = m[(m["metric"] == "npv_gbp") & (m["year"] == m["year"].max())].iloc[0]
     assert npv["p10"] < npv["p90"]  # the bands include what the unit costs leave unknown
     assert "costs.desks_per_post" in res.manifest["uncertainty"]["parameters_drawn"]
+
+
+def test_people_costs_follow_who_moved_and_who_was_made_redundant():
+    # a relocating wave: packages for the movers (no support), replacements for the leavers
+    res = _run()
+    m = res.metrics[res.metrics["group"] == "all"].pivot(index="year", columns="metric",
+                                                         values="mean")
+    movers = m["incumbents_relocated"].iloc[-1]
+    assert movers > 0
+    assert m["cost_relocation_gbp"].sum() == pytest.approx(movers * 28100.0)
+    leavers = m["leavers_caused_by_relocation"].iloc[-1]
+    assert m["cost_recruitment_gbp"].sum() == pytest.approx(leavers * 6000.0)
+    # a recreating wave closing its London posts by a deadline: redundancies, no replacements
+    text = scenario_text(waves=True, grades=("EO", "HEO"), mode="recreate").replace(
+        "    origin: london\n", "    origin: london\n    close_by: 2025\n")
+    s = load_scenario_text(text, filename="synthetic.yaml")
+    r = simulate(s, synthetic_package(), mode="expected").metrics
+    r = r[r["group"] == "all"].pivot(index="year", columns="metric", values="mean")
+    assert r["redundancies"].iloc[-1] > 0
+    assert r["cost_redundancy_gbp"].sum() > 0
+    assert r["cost_recruitment_gbp"].sum() == pytest.approx(0, abs=1e-6)
+    assert r["cost_relocation_gbp"].sum() == pytest.approx(0, abs=1e-6)
