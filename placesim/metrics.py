@@ -220,6 +220,11 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
                        ("headcount", f"grade:{grade}|elsewhere"),
                        ("high_seb_share", f"grade:{grade}")])
     columns.append(per_grade.reshape(len(recs), -1))
+    from .levers import lever_columns  # the outreach and secondments levers' figures
+
+    more, values = lever_columns(model, recs)
+    labels.extend(more)
+    columns.append(values)
     years = np.array([r.year for r in recs], np.int64)
     return labels, years, np.concatenate(columns, axis=1)
 

@@ -1,9 +1,11 @@
 """The expected mode says what the stochastic engine says on average — for every shipped
 scenario and every lever, on the shipped data scaled to a quarter.
 
-For each headline figure, progression by place and by socio-economic background, and moves
-to and from London for promotion, the mean of 40 stochastic replications must agree with
-the expected mode within three standard errors or 1% of the value, whichever is larger
+For each headline figure, progression by place and by socio-economic background, moves
+to and from London for promotion, and the outreach and secondments levers' own figures
+(entrants and their SEB by grade and place, secondees in post, conversions, secondees out),
+the mean of 40 stochastic replications must agree with the expected mode within three
+standard errors or 1% of the value, whichever is larger
 (:func:`placesim.agreement.compare_modes`; the benchmark runs the same check at full scale
 over every figure and year). A figure whose events are too rare at a quarter of the Civil
 Service for a mean and its standard error to mean much (no value or zero in more than 10%
@@ -18,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from placesim import engine, load_scenario
-from placesim.agreement import compare_modes
+from placesim.agreement import checked_figures, compare_modes
+from placesim.levers import lever_figures
 
 from .helpers import reduced_package, reduced_scenario
 
@@ -34,6 +37,10 @@ LEVERS = {
     "support": "relocation_support: {start_year: 2023}",
     "scheme": "talent_scheme_ring_fence: {start_year: 2023, places_per_year: 3000}",
     "scs_target": "low_seb_scs_flow_target: {start_year: 2023, share: 0.4}",
+    "outreach": "recruitment_outreach: {start_year: 2023, grades: [EO, HEO], "
+                "low_seb_points: 0.1, places: {coldspots: true, sites: [leeds]}}",
+    "secondments": "secondments: {start_year: 2023, inbound_per_site: 200, "
+                   "outbound_per_site: 200, conversion_share: 0.3}",
 }
 
 
@@ -53,7 +60,9 @@ def test_stochastic_mean_agrees_with_expected_mode(name):
         s = scale_scenario(load_scenario(ROOT / "scenarios" / f"{name}.yaml"), SCALE)
         scenario = s.model_copy(update={"horizon": s.horizon.model_copy(update={"years": 3})})
     model = engine.prepare(scenario, reduced_package(SCALE))
-    df = compare_modes(model, replications=40)
+    # and the outreach and secondments levers' own figures
+    df = compare_modes(model, replications=40,
+                       figures=checked_figures() + lever_figures(model))
     last = df[(df.year == df.year.max()) & df.testable]
     assert len(last) >= 25
     bad = last[~last.ok]
