@@ -484,7 +484,9 @@ class Secondments(LeverWindow):
                                   json_schema_extra=_ev("assumption", 5, 25), description=(
         "Inbound secondees starting at each site each year. Default 10 (ASSUMPTION: the "
         "pilot's size is not published)."))
-    inbound_grades: tuple[GradeName, ...] = Field(("HEO", "SEO"), min_length=1, description=(
+    inbound_grades: tuple[GradeName, ...] = Field(("HEO", "SEO"), min_length=1,
+                                                  json_schema_extra=_ev("assumption"),
+                                                  description=(
         "Grades of the posts inbound secondees fill, places split evenly (default HEO and "
         "SEO: ASSUMPTION, experienced practitioners)."))
     inbound_months: int = Field(12, ge=1, le=60, json_schema_extra=_ev("assumption", 6, 24),

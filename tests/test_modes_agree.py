@@ -28,7 +28,7 @@ from .helpers import reduced_package, reduced_scenario
 ROOT = Path(__file__).resolve().parent.parent
 SCALE = 0.25
 SHIPPED = ("baseline", "pfg-2027", "plan-for-change-2030", "coldspots-first",
-           "senior-roles-out", "progression-levers")
+           "senior-roles-out", "progression-levers", "social-mobility-levers")
 LEVERS = {
     "freeze": "london_recruitment_freeze: {start_year: 2023, share_blocked: 0.5}",
     "mentoring": "mentoring: {start_year: 2023, grades: [EO, HEO, SEO, G7], coverage: 0.3, "
