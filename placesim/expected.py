@@ -76,9 +76,11 @@ class _ExpectedRun(RunState):
         # programme states in use, compactly numbered (state none is 0)
         used = [NONE] + [f for f, lever in ((MENTORED, "mentoring"),
                                             (SCHEME, "talent_scheme_ring_fence"),
-                                            (POSTED, "london_postings"),
-                                            (SECONDED, "secondments"))
+                                            (POSTED, "london_postings"))
                          if getattr(model.scenario.levers, lever) is not None]
+        sec = model.scenario.levers.secondments
+        if sec is not None and sec.outbound_per_site > 0 and sec.promotion_multiplier != 1:
+            used.append(SECONDED)  # (a multiplier of 1 would change nothing: no state)
         self.flags = np.array(used)
         self.flag_index = np.full(len(FLAGS), -1)
         self.flag_index[self.flags] = np.arange(len(used))
@@ -98,7 +100,7 @@ class _ExpectedRun(RunState):
         self.blocked = None  # people back from a posting this step: not promotable yet
         self.held = np.zeros_like(self.posts3)
         self.cohorts: list[_Cohort] = []
-        self.away: list[_Cohort] = []  # outbound secondees: (grade, home district, ...)
+        self.away: list[_Away] = []  # outbound secondees, at their sites
         wt = weight_table(r)[:, :, :, self.flags, :]  # (G, S, T, F, vp)
         self.wtab = np.ascontiguousarray(wt)
         self.ltab = lateral_table(r)
@@ -151,7 +153,9 @@ class _ExpectedRun(RunState):
         for c in self.cohorts:  # people away leave at the same rates, counted where they are
             _exits_away(c.people, self.exits, r.exit_q, r.posting_district)
         for c in self.away:  # outbound secondees leave at the same rates, counted at home
-            _exits(c.people, self.exits, r.exit_q)
+            x = c.people * r.exit_q[:, None, None, None, None]
+            c.people -= x
+            self.exits[:, c.districts] += x.sum(axis=(3, 4))
         if self.cohorts or self.away:
             self.held = self._held()
         ring_now = _ring_now(self.ring, k, self.survival)
@@ -174,7 +178,7 @@ class _ExpectedRun(RunState):
         if self.lever_state.on:
             self.lever_state.add_recruits(r, k, recruited)
         for c in self.away:
-            self.exposure += c.people.sum(axis=(3, 4)) / r.steps_per_year
+            self.exposure[:, c.districts] += c.people.sum(axis=(3, 4)) / r.steps_per_year
         if closed > 0:
             self.posts_closed += closed
             self._posts_version += 1
@@ -193,8 +197,8 @@ class _ExpectedRun(RunState):
         posts[:, self.m.rules.posting_district, PRIVATE_OFFICE] += away.sum(axis=(1, 2, 3, 4))
         seconded = np.zeros(self.m.geo.n_districts)
         for c in self.away:
-            self.stock += c.people.sum(axis=(3, 4))
-            seconded += c.people.sum(axis=(0, 2, 3, 4))
+            self.stock[:, c.districts] += c.people.sum(axis=(3, 4))
+            seconded[c.districts] += c.people.sum(axis=(0, 2, 3, 4))
         in_post = np.zeros(self.m.geo.n_districts)
         for _, g, d, n in self.lever_state.inbound:
             posts[g, d, SECONDEE_POST] += n.sum()
@@ -270,7 +274,10 @@ class _ExpectedRun(RunState):
 
     def _held(self) -> np.ndarray:
         """Posts held for people away (London postings, outbound secondments)."""
-        return _held(self.cohorts + self.away, self.posts3.shape)
+        held = _held(self.cohorts, self.posts3.shape)
+        for c in self.away:
+            held[:, c.districts] += c.people.sum(axis=(2, 4))
+        return held
 
     def _secondment_event(self, event, k: int) -> None:
         """A secondments event in expectation (see :mod:`placesim.levers`)."""
@@ -296,27 +303,32 @@ class _ExpectedRun(RunState):
             self._posts_version += 1
         elif event.kind == OUTBOUND_START:
             open_states = [i for i in (fi[NONE], fi[MENTORED]) if i >= 0]
-            cohort = np.zeros_like(p)
-            for d in event.districts:
-                sel = event.grades[:, None, None]
+            districts = np.unique(event.districts)
+            cohort = np.zeros((p.shape[0], len(districts)) + p.shape[2:])
+            sel = event.grades[:, None, None]
+            for d in event.districts:  # site by site, as the stochastic engine picks
+                j = int(np.searchsorted(districts, d))
                 pool = sum((p[:, d, :, :, i] * sel).sum() for i in open_states)
                 frac = min(event.places / pool, 1.0) if pool > 0 else 0.0
                 for i in open_states:
                     x = p[:, d, :, :, i] * sel * frac
-                    cohort[:, d, :, :, i] += x
+                    cohort[:, j, :, :, i] += x
                     p[:, d, :, :, i] -= x
                     for arr in self.ring:
                         arr[:, d, :, :, i] -= arr[:, d, :, :, i] * sel * frac
-            self.away.append(_Cohort(k + r.outbound_steps, cohort))
+            self.away.append(_Away(k + r.outbound_steps, districts, cohort))
             self._posts_version += 1
         elif event.kind == OUTBOUND_RETURN:
             back = [c for c in self.away if c.back == k]
             self.away = [c for c in self.away if c.back != k]
+            to = fi[SECONDED] if fi[SECONDED] >= 0 else fi[NONE]
+            if self.blocked is None and back:
+                self.blocked = np.zeros_like(p)
             for c in back:
-                home = np.zeros_like(p)
-                home[..., fi[SECONDED]] = c.people.sum(axis=4)
-                p += home
-                self.blocked = home if self.blocked is None else self.blocked + home
+                home = c.people.sum(axis=4)
+                for j, d in enumerate(c.districts):
+                    p[:, d, :, :, to] += home[:, j]
+                    self.blocked[:, d, :, :, to] += home[:, j]
             self._posts_version += 1
 
     # --- posts opened and closed -----------------------------------------------------------
@@ -413,6 +425,15 @@ class _ExpectedRun(RunState):
     def ring_slot(self) -> int:
         """Where this step's entrants go in the ring."""
         return self.step_index % self.M
+
+
+@dataclass
+class _Away:
+    """Outbound secondees: (grade, site district, seb, post type, state) at ``districts``."""
+
+    back: int  # step they return
+    districts: np.ndarray
+    people: np.ndarray
 
 
 def _held(cohorts: list[_Cohort], shape) -> np.ndarray:

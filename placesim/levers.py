@@ -63,6 +63,7 @@ from .rules import (
     LeverEvent,
 )
 
+SECONDMENT_EVENTS = (SECONDEES_IN, SECONDEES_END, OUTBOUND_START, OUTBOUND_RETURN)
 SECONDEE_POST = POLICY
 """Inbound secondees work in policy posts: the pilot's aim is that local experts "directly
 shape national policy" (Cabinet Office, 2025; reference 002)."""
@@ -131,7 +132,11 @@ def apply_event(event: LeverEvent, run, step: int) -> LeverOutcome:
     """
     sl, r, key = run.slots, run.m.rules, run.key
     out = LeverOutcome()
-    ended = np.isin(sl.flag, TIMED) & (sl.flag_until <= step)
+    if event.kind in SECONDMENT_EVENTS:  # they work on their sites' people only
+        _secondment_event(event, run, step, out)
+        return out
+    f = sl.flag
+    ended = ((f == SCHEME) | (f == POSTED) | (f == SECONDED)) & (sl.flag_until <= step)
     sl.flag[ended] = NONE  # programme states that have run out, before anyone is enrolled
     grades = event.grades[sl.grade]
     tag = step * 8 + event.kind
@@ -188,8 +193,6 @@ def apply_event(event: LeverEvent, run, step: int) -> LeverOutcome:
         out.minus.append((g, d, s))
         out.plus.append((g, sl.district[homes].astype(np.int64), s))
         out.abolished = (g, d, np.full(len(posts), PRIVATE_OFFICE))
-    elif event.kind in (SECONDEES_IN, SECONDEES_END, OUTBOUND_START, OUTBOUND_RETURN):
-        _secondment_event(event, run, step, out)
     return out
 
 
@@ -232,9 +235,19 @@ def _secondment_event(event: LeverEvent, run, step: int, out: LeverOutcome) -> N
             out.abolished = (g, d, np.full(len(g), SECONDEE_POST))
     elif event.kind == OUTBOUND_START:
         for j, d in enumerate(event.districts):
-            open_ = (_in_post(sl) & event.grades[sl.grade] & (sl.district == d)
-                     & ((sl.flag == NONE) | (sl.flag == MENTORED)))
-            picks = _pick(key, np.flatnonzero(open_), event.places, tag + j)
+            # the people of the site's district at the grades, through the (grade, area)
+            # blocks; programme states that have run out end first
+            a = sl.area_of_district[d]
+            cand = np.concatenate([sl.order[sl.block_start[g, a]:sl.block_end[g, a]]
+                                   for g in np.flatnonzero(event.grades)])
+            cand = np.sort(cand[sl.district[cand] == d])
+            f = sl.flag[cand]
+            ended = np.isin(f, TIMED) & (sl.flag_until[cand] <= step)
+            sl.flag[cand[ended]] = NONE
+            f = sl.flag[cand]
+            ok = ((sl.seb[cand] >= 0) & (sl.home[cand] < 0) & (sl.ready[cand] < NEVER)
+                  & ((f == NONE) | (f == MENTORED)))
+            picks = _pick(key, cand[ok], event.places, tag + j)
             sl.ready[picks] = NEVER  # away: not promotable, not enrolled; post held
             state.outbound.append((step + r.outbound_steps, picks))
     elif event.kind == OUTBOUND_RETURN:
