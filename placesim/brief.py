@@ -49,6 +49,10 @@ FIRST_PAGE = (
     ("high_seb_share_london_scs", "all"),
     ("leavers_caused_by_relocation", "all"),
     ("relocation_cost_gbp", "all"),
+    # the outreach and secondments levers, when they are on
+    ("entrants_low_seb_share", "outreach"),
+    ("secondees_in_post", "all"),
+    ("secondee_conversions", "all"),
 )
 INTERVAL_WORDS = {"paired": "paired runs", "unpaired": "independent runs",
                   "mixed": "mixed modes", "none": "none: expected values",

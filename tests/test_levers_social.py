@@ -195,3 +195,18 @@ def test_bad_lever_input_exits_2_naming_the_field(tmp_path, capsys, lever, field
         assert main([*cmd, str(f)]) == 2
         err = capsys.readouterr().err
         assert "bad.yaml:" in err and field in err and "Traceback" not in err, err
+
+
+def test_the_app_switches_the_new_levers_on_and_shares_them_in_the_url():
+    from pathlib import Path
+
+    from placesim import load_scenario
+    from placesim.edits import LeverEdits, apply_edits, describe
+
+    s = load_scenario(Path(__file__).resolve().parent.parent / "scenarios" / "baseline.yaml")
+    e = LeverEdits(outreach=True, secondments=True)
+    t = apply_edits(s, e)
+    assert t.levers.recruitment_outreach.start_year == s.horizon.start_year + 1
+    assert t.levers.secondments.sites == ("darlington", "sheffield", "leeds", "manchester")
+    assert LeverEdits.from_query(e.to_query()) == e
+    assert describe(e) == "recruitment outreach, campus secondments"
