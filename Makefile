@@ -6,7 +6,7 @@ PY ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 LOCK := requirements.lock
-PYTEST := $(BIN)/python -m pytest --durations=10
+PYTEST := $(BIN)/python -m pytest --durations=10 -n auto --dist loadfile
 UV := $(BIN)/uv
 
 .PHONY: setup app test test-deep system-packages bench lint lock lock-upgrade

@@ -66,6 +66,8 @@ class About:
     name: str
     title: str = ""
     question: str = ""
+    waves: tuple[tuple[str, str, int | None], ...] = ()
+    """(name, mode, close_by) of each wave: how the scenario moves roles."""
 
     @property
     def heading(self) -> str:
@@ -84,13 +86,17 @@ def about_folder(results, folder: Path | None = None) -> About:
             doc = yaml.safe_load((Path(folder) / "scenario.yaml").read_text("utf-8")) or {}
         except yaml.YAMLError:
             doc = {}
+    waves = doc.get("waves") if isinstance(doc.get("waves"), list) else []
     return About(name, str(doc.get("title") or ""), " ".join(str(doc.get("question") or
-                                                                 "").split()))
+                                                                 "").split()),
+                 tuple((str(w.get("name", "")), str(w.get("mode") or "recreate"),
+                        w.get("close_by")) for w in waves if isinstance(w, dict)))
 
 
 def about_scenario(scenario) -> About:
     """The :class:`About` of a loaded scenario."""
-    return About(scenario.name, scenario.title or "", " ".join((scenario.question or "").split()))
+    return About(scenario.name, scenario.title or "", " ".join((scenario.question or "").split()),
+                 tuple((w.name, w.mode, w.close_by) for w in scenario.waves))
 
 
 # --- figures ----------------------------------------------------------------------------------
@@ -188,6 +194,8 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
                           protect_value("roles_moved_out_of_london", moved, rule=rule))
         out.append(f"By {last}, {shown} roles have moved out of London since the start of "
                    "the period.")
+    if about.waves:
+        out.append(_leavers_sentence(m, about, rule))
     gap = _gap(m, last)
     if gap is not None:
         kind, ratio = gap
@@ -220,6 +228,33 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
             text += f" ({other}: {fmt_value(metric, v0)}; {fmt_diff(metric, v - v0)})"
         out.append(text + ".")
     return out
+
+
+def _leavers_sentence(m: pd.DataFrame, about: About, rule: DisclosureRule) -> str:
+    """How many leave because of the moves, and why: the scenario's mix of waves that
+    re-create roles (no one is asked to move) and waves that relocate occupied posts."""
+    def total(metric: str) -> float:
+        r = m[(m["metric"] == metric) & (m["group"] == "all")]
+        return float(r["mean"].sum()) if not r.empty else 0.0
+
+    recreate = [w for w in about.waves if w[1] == "recreate"]
+    relocate = [w for w in about.waves if w[1] == "relocate"]
+    closing = [w for w in recreate if w[2] is not None]
+    leavers = fmt_value("leavers_caused_by_relocation",
+                        protect_value("leavers_caused_by_relocation",
+                                      total("leavers_caused_by_relocation"), rule=rule))
+    text = (f"{leavers} people leave the Civil Service rather than move with their post over "
+            f"{int(m['year'].min())}-{int(m['year'].max())}: this follows from how the scenario "
+            f"moves roles. {len(recreate)} of its {len(about.waves)} waves re-create roles "
+            "(new posts outside London, London posts closed as they fall vacant, so no one "
+            f"is asked to move) and {len(relocate)} relocate occupied posts, whose holders "
+            "move, are redeployed in London or leave")
+    if closing:
+        red = fmt_value("redundancies", protect_value("redundancies", total("redundancies"),
+                                                        rule=rule))
+        text += (f"; {len(closing)} close the London posts still open by a set year, making "
+                 f"{red} people redundant")
+    return text + "."
 
 
 def _gap(metrics, year) -> tuple[str, float] | None:

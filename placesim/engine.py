@@ -27,6 +27,8 @@ import simpy
 
 from . import flows, levers, streams
 from .calibration import Parameters, resolve_parameters
+from .geodata import devolved_posts
+from .grades import GRADES
 from .population import (
     N_GRADES,
     N_SEB,
@@ -59,6 +61,9 @@ class Model:
     baseline_posts3: np.ndarray  # (grade, district, post type) posts
     baseline_stock4: np.ndarray  # (grade, district, seb, post type) people
     data_vintage: str = ""
+    # (grade,) posts of the devolved administrations (outside London), held at the start's
+    # level: outside the Places for Growth SCS measure and the permanent-secretary target
+    devolved_posts: np.ndarray | None = None
 
     @property
     def start_year(self) -> int:
@@ -176,7 +181,8 @@ def prepare(scenario, pkg=None, *, seed: int | None = None, params=None) -> Mode
                                 population.ready).astype(np.int16)
     return Model(scenario=scenario, params=params, geo=geo, rules=rules, population=population,
                  baseline_posts3=posts3, baseline_stock4=stock4,
-                 data_vintage=getattr(pkg, "vintage", ""))
+                 data_vintage=getattr(pkg, "vintage", ""),
+                 devolved_posts=devolved_posts(pkg, GRADES))
 
 
 def _site_capacity(pkg, scenario, geo: Geography) -> dict[int, tuple[float, int]]:

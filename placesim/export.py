@@ -75,15 +75,21 @@ class Target:
 TARGETS = (
     Target("Roles moved out of London", "roles_moved_out_of_london", "all", 22_000, 2027,
            "Places for Growth: 22,000 roles by 2027 (Written Ministerial Statement, "
-           "12 December 2023)"),
+           "12 December 2023). Measure: roles counted by the programme since 2020 (re-created "
+           "outside London or moved), as its published progress series (23,249 by June 2024)"),
     Target("Roles moved out of London (Plan for Change)", "roles_moved_out_of_london", "all",
-           34_000, 2030, "A further 12,000 London roles by 2030 (May 2025)"),
+           34_000, 2030, "A further 12,000 London roles by 2030 (May 2025), counted on top of "
+           "the 22,000 target. Measure: as above, since 2020"),
     Target("Senior Civil Service posts outside London", "scs_outside_london_share", "all", 0.5,
            2030, "Declaration on Government Reform: 50% of UK-based SCS outside London by "
-           "2030"),
+           "2030. Measure: Places for Growth's (31.2% at Q4 2023), UK Government SCS without "
+           "the Scottish and Welsh Governments; Civil Service Statistics' all UK-based SCS "
+           "(37.6% in March 2023) is shown separately"),
     Target("Permanent secretaries outside London", "perm_secs_outside_london", "all", 2, 2030,
            "Social Mobility Commission action point 8.1: two to three permanent secretaries "
-           "out of London"),
+           "out of London. Measure: UK Government permanent secretary posts (the data "
+           "package's 45, placed at their departments' headquarters), not the Scottish and "
+           "Welsh Governments'"),
 )
 
 

@@ -298,8 +298,7 @@ class _Reader:
                 cap = max_rows
                 if callable(max_rows):
                     cap = max_rows(pd.read_csv(f, nrows=0, encoding=enc).columns)
-                df = pd.read_csv(f, dtype=str, keep_default_na=False, na_values=[""],
-                                 encoding=enc, nrows=cap + 1, skipinitialspace=True)
+                df = _read_until_duplicate(f, name, enc, cap + 1)
                 break
             except UnicodeDecodeError:
                 continue
@@ -380,6 +379,34 @@ def file_sha256(f: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+CHUNK_ROWS = 100_000
+"""Rows read at a time: a file is read in chunks so that a huge file of repeated rows is
+stopped at its first duplicate key (then reported by :func:`_unique`) instead of held whole."""
+
+
+def _read_until_duplicate(f: Path, name: str, encoding: str, nrows: int) -> pd.DataFrame:
+    """Up to ``nrows`` rows of a CSV as text, stopping after the chunk where a key first
+    repeats (a file whose key space is large, such as posts by department, may otherwise be
+    millions of rows of copies)."""
+    chunks, seen = [], []
+    with pd.read_csv(f, dtype=str, keep_default_na=False, na_values=[""], encoding=encoding,
+                     nrows=nrows, skipinitialspace=True, chunksize=CHUNK_ROWS) as reader:
+        for chunk in reader:
+            chunks.append(chunk)
+            key = [c for c in (*KEYS.get(name, ()), *OPTIONAL_KEY_COLUMNS.get(name, ()))
+                   if c in chunk.columns]
+            if not key:
+                continue
+            seen.append(pd.util.hash_pandas_object(
+                chunk[key].fillna("").apply(lambda c: c.str.strip()), index=False).to_numpy())
+            if len(chunk) == CHUNK_ROWS:  # more may follow: stop at a repeat
+                if pd.Index(np.concatenate(seen)).has_duplicates:
+                    break
+    if not chunks:  # pandas yields no chunk for a header-only file
+        return pd.read_csv(f, dtype=str, encoding=encoding, nrows=0)
+    return pd.concat(chunks, ignore_index=True)
 
 
 def _unique(df: pd.DataFrame, f: Path, name: str, first_row: int = 2) -> None:
@@ -1136,6 +1163,37 @@ def summary(pkg: DataPackage, rule: str = "smc2025") -> dict:
         "treatment": _treatment(pkg),
         "departments": department_summary(pkg),
     }
+
+
+DEVOLVED_ADMINISTRATIONS: tuple[str, ...] = ("SG", "WG")
+"""Department codes of the Scottish and Welsh Governments. Their staff are civil servants
+counted by ACSES (305 and 190 SCS in 2023, none in London: facts C4) but not part of the UK
+Government's Places for Growth programme, whose SCS measure (31.2% outside London at Q4 2023)
+is narrower than ACSES's UK-based SCS (37.6%); their two permanent secretaries (Edinburgh,
+Cardiff) are not the "permanent secretaries outside London" the Social Mobility Commission
+asks for."""
+
+
+def devolved_posts(pkg: DataPackage, grades: tuple[str, ...]) -> np.ndarray:
+    """Posts of the devolved administrations by grade, in the order of ``grades``.
+
+    Parameters
+    ----------
+    pkg : DataPackage
+    grades : tuple of str
+        Grade names, the order of the result.
+
+    Returns
+    -------
+    numpy.ndarray
+        (grade,) posts; zeros if the package has no ``department`` column (a department's
+        own package), so that every measure then covers all posts.
+    """
+    b = pkg.baseline_posts
+    if "department" not in b.columns:
+        return np.zeros(len(grades))
+    d = b[b["department"].isin(DEVOLVED_ADMINISTRATIONS)].groupby("grade")["posts"].sum()
+    return np.array([float(d.get(g, 0)) for g in grades])
 
 
 def department_summary(pkg: DataPackage) -> list[dict]:

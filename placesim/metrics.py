@@ -72,6 +72,37 @@ def period_progression(promotions: np.ndarray, exits: np.ndarray, exposure: np.n
     return np.prod(step, axis=-1)
 
 
+def target_measures(posts: np.ndarray, is_london: np.ndarray,
+                    devolved: np.ndarray | None) -> dict[str, np.ndarray]:
+    """The senior targets, each on its own basis.
+
+    Parameters
+    ----------
+    posts : numpy.ndarray
+        (..., grade, district) posts.
+    is_london : numpy.ndarray
+        (district,) London flags.
+    devolved : numpy.ndarray or None
+        (grade,) posts of the Scottish and Welsh Governments (all outside London), held at
+        the start's level (:func:`placesim.geodata.devolved_posts`).
+
+    Returns
+    -------
+    dict
+        ``scs_outside_london_share`` on the Places for Growth measure (UK Government SCS:
+        the devolved administrations left out), ``scs_outside_london_share_acses`` (all
+        UK-based SCS, as Civil Service Statistics count them) and ``perm_secs_outside_london``
+        (UK Government permanent secretaries).
+    """
+    dev = np.zeros(len(GRADES)) if devolved is None else devolved
+    scs = posts[..., SCS_IDX, :]
+    out, total = scs[..., ~is_london].sum(axis=(-2, -1)), scs.sum(axis=(-2, -1))
+    d = dev[SCS_IDX].sum()
+    return {"scs_outside_london_share": _div(out - d, total - d),
+            "scs_outside_london_share_acses": _div(out, total),
+            "perm_secs_outside_london": posts[..., PS, ~is_london].sum(axis=-1) - dev[PS]}
+
+
 def place_groups(model) -> dict[str, np.ndarray]:
     """District masks of the places progression is reported for."""
     geo = model.geo
@@ -134,11 +165,9 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
     def scalar(name: str) -> np.ndarray:
         return np.array([getattr(r, name) for r in recs], float)
 
-    scs_posts = posts[:, SCS_IDX]
     add("roles_moved_out_of_london", "all", scalar("moved_out_of_london"))
-    add("scs_outside_london_share", "all",
-        _div(scs_posts[:, :, ~lon].sum(axis=(1, 2)), scs_posts.sum(axis=(1, 2))))
-    add("perm_secs_outside_london", "all", posts[:, PS, ~lon].sum(axis=1))
+    for name, values in target_measures(posts, lon, model.devolved_posts).items():
+        add(name, "all", values)
     add("policy_roles_outside_london", "all",
         np.stack([r.policy_posts[:, ~lon].sum() for r in recs]))
     add("private_office_roles_outside_london", "all",

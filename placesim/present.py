@@ -62,10 +62,17 @@ MEASURES: dict[str, Measure] = {
         "Posts moved from London districts to elsewhere since the start, cumulative."),
     "scs_outside_london_share": Measure(
         "Senior Civil Service posts outside London", "share",
-        "Share of Senior Civil Service (SCS) posts held outside London."),
+        "Share of UK Government Senior Civil Service (SCS) posts held outside London, the "
+        "Places for Growth measure: UK-based SCS without the Scottish and Welsh Governments' "
+        "(about 500 SCS, none in London)."),
+    "scs_outside_london_share_acses": Measure(
+        "Senior Civil Service posts outside London (all UK-based)", "share",
+        "Share of all UK-based SCS posts held outside London, as Civil Service Statistics "
+        "count them (devolved administrations included)."),
     "perm_secs_outside_london": Measure(
         "Permanent secretaries outside London", "posts",
-        "Permanent secretary posts held outside London."),
+        "UK Government permanent secretary posts held outside London (the Scottish and "
+        "Welsh Governments' permanent secretaries, in Edinburgh and Cardiff, not counted)."),
     "policy_roles_outside_london": Measure(
         "Policy roles outside London", "posts", "Policy profession posts held outside London."),
     "private_office_roles_outside_london": Measure(
@@ -106,6 +113,10 @@ MEASURES: dict[str, Measure] = {
     "leavers_caused_by_relocation": Measure(
         "Leavers because their post moved", "people",
         "People who left the Civil Service rather than move with their post, in the year."),
+    "redundancies": Measure(
+        "Redundancies", "people",
+        "People made redundant because their London post closed by a set year before it "
+        "fell vacant, in the year."),
     "incumbents_relocated": Measure(
         "People who moved with their post", "people",
         "People who moved with their post when it was relocated, in the year."),

@@ -202,14 +202,14 @@ def test_brief_replaces_a_pack_whole(work, first, tmp_path, capsys):
     out = tmp_path / "brief"
     out.mkdir()
     (out / "provenance.json").write_text("{}")  # an earlier pack
-    (out / "summary.pdf").write_bytes(b"earlier")
+    (out / "briefing.pdf").write_bytes(b"earlier")
     data = ["--data", str(work / "pkg")]
     assert main(["brief", str(first), "--out", str(out), *data]) == 0
     printed = capsys.readouterr().out
-    assert f"  {out / 'summary.pdf'}" in printed and ".tmp-" not in printed
+    assert f"  {out / 'briefing.pdf'}" in printed and ".tmp-" not in printed
     assert json.loads((out / "provenance.json").read_text())["scenario"] == "small"
-    assert (out / "summary.pdf").read_bytes().startswith(b"%PDF")
-    assert (previous_path(out) / "summary.pdf").read_bytes() == b"earlier"
+    assert (out / "briefing.pdf").read_bytes().startswith(b"%PDF")
+    assert (previous_path(out) / "briefing.pdf").read_bytes() == b"earlier"
     mine = tmp_path / "documents"
     mine.mkdir()
     (mine / "notes.txt").write_text("mine")
