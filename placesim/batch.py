@@ -456,7 +456,8 @@ def _package(data_path: str | None):
 
 def plan_tasks(files: list[Path], *, replications: int | None, seed: int | None,
                sweep: str | None, chunk: int = DEFAULT_CHUNK,
-               parameter_uncertainty: bool = False) -> list[Task]:
+               parameter_uncertainty: bool = False, department: str | None = None
+               ) -> list[Task]:
     """Resolve scenarios and sweep variants and cut them into tasks.
 
     Every scenario, and every variant of it, is validated and checked against its data package
@@ -477,6 +478,9 @@ def plan_tasks(files: list[Path], *, replications: int | None, seed: int | None,
     parameter_uncertainty : bool
         Each replication draws its own uncertain parameters (see
         :func:`placesim.simulate`).
+    department : str, optional
+        Restrict every scenario to one department's posts (:func:`restrict_to_department`)
+        and report its view.
 
     Returns
     -------
@@ -522,6 +526,9 @@ def plan_tasks(files: list[Path], *, replications: int | None, seed: int | None,
         check_against_data(base, pkg)
         base_doc = yaml.safe_load(dump_scenario(base))
         _absolute_paths(base_doc, base.base_dir or Path("."))
+        if department is not None:
+            _department_known(department, pkg)
+            restrict_to_department(base_doc, base, department)
         for v in variants:
             doc = json.loads(json.dumps(base_doc))  # deep copy
             fields: dict[str, list[str]] = {}
@@ -557,6 +564,54 @@ def plan_tasks(files: list[Path], *, replications: int | None, seed: int | None,
     if probs:
         raise ScenarioError(probs)
     return tasks
+
+
+def _department_known(code: str, pkg) -> None:
+    """``--department``: a code of the data package's departments, or exit 2 naming the
+    nearest ones."""
+    from .geodata import nearest_departments
+
+    depts = pkg.departments
+    if depts is None or not len(depts):
+        raise ScenarioError([Problem("<command line>", None, "--department",
+                                     "the data package has no department dimension")])
+    if code not in set(depts["code"]):
+        raise ScenarioError([Problem("<command line>", None, "--department", (
+            f"unknown department {code!r} (nearest valid codes: "
+            f"{', '.join(nearest_departments(code, depts))})"))])
+
+
+def restrict_to_department(doc: dict, scenario, code: str) -> int:
+    """Restrict a scenario document to one department's posts, in place.
+
+    The waves the scenario's own file defines select only department ``code``'s posts
+    (``posts.department``); waves it inherits through ``extends:`` (the record of Places
+    for Growth in history.yaml, say) are left as they are, being other departments' too.
+    The department's view is switched on (``departments``), so its figures are reported.
+
+    Parameters
+    ----------
+    doc : dict
+        The resolved scenario as a document (``yaml.safe_load(dump_scenario(scenario))``).
+    scenario : Scenario
+        The scenario the document is of (for where each wave was written).
+    code : str
+        Department code.
+
+    Returns
+    -------
+    int
+        Waves restricted.
+    """
+    own = Path(scenario.source_file).resolve() if scenario.source_file else None
+    n = 0
+    for i, wave in enumerate(doc.get("waves") or []):
+        file, _ = scenario.line_of("waves", i)
+        if own is not None and file is not None and Path(file).resolve() == own:
+            wave.setdefault("posts", {})["department"] = [code]
+            n += 1
+    doc["departments"] = list(dict.fromkeys([*(doc.get("departments") or []), code]))
+    return n
 
 
 def _load_variant(text: str, scenario_file: Path | str, variant: str):

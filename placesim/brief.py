@@ -99,6 +99,16 @@ def about_scenario(scenario) -> About:
                  tuple((w.name, w.mode, w.close_by) for w in scenario.waves))
 
 
+def for_department(about: About, results) -> About:
+    """The :class:`About` of a department's view of a run
+    (:func:`placesim.departments.department_results`): titled with the department's name,
+    e.g. "Home Office: Home Office regional centres ..."; unchanged for the whole service."""
+    name = results.manifest.get("department_name")
+    if not name or about.heading.startswith(f"{name}: "):
+        return about
+    return About(about.name, f"{name}: {about.heading}", about.question)
+
+
 # --- figures ----------------------------------------------------------------------------------
 
 def _rows(metrics: pd.DataFrame, year: int) -> dict[tuple[str, str], pd.Series]:
@@ -362,6 +372,7 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
     -------
     pathlib.Path
     """
+    about = for_department(about, results)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -557,7 +568,7 @@ def write_brief(results, pkg, out: Path, *, compare=None, marking: str | None = 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rule = DisclosureRule(threshold=threshold)
-    about = about or About(str(results.manifest.get("scenario", "")))
+    about = for_department(about or About(str(results.manifest.get("scenario", ""))), results)
     diff = None
     if compare is not None:
         from .compare import compare_results

@@ -140,6 +140,8 @@ def cmd_run(args) -> int:
     from .simulation import simulate
 
     scenario, pkg = _load_checked(args.file, args.data, args.allow_check_mismatch, args.confine)
+    if args.department:
+        scenario = _with_departments(scenario, pkg, args.department)
     out = Path(args.out or Path("runs") / scenario.name)
     with writer_lock(out):  # a second run into the same folder is refused before it starts
         res = simulate(scenario, pkg, replications=args.replications, seed=args.seed,
@@ -147,6 +149,8 @@ def cmd_run(args) -> int:
                        parameter_uncertainty=args.parameter_uncertainty)
         write_results(res, out, dump_scenario(scenario))
     print(_summary_table(res))
+    for code in args.department or ():
+        print("\n" + _department_table(res, code))
     t = res.manifest["timings"]
     print(f"\nBands: {res.manifest['uncertainty']['description']}.")
     print(f"{res.manifest['replications']} replication(s), {args.mode} mode, "
@@ -169,6 +173,67 @@ def _summary_table(res) -> str:
     return "\n".join(lines)
 
 
+def _with_departments(scenario, pkg, codes: list[str]):
+    """The scenario with the department view of ``codes`` (``--department``) switched on."""
+    from .geodata import nearest_departments, resolve_department
+
+    depts = pkg.departments
+    if depts is None or not len(depts):
+        raise PlacesimError("--department: the data package has no department dimension")
+    known = []
+    for c in codes:
+        code = resolve_department(c, depts)
+        if code is None:
+            raise PlacesimError(f"--department: unknown department {c!r} (nearest valid "
+                                f"codes: {', '.join(nearest_departments(c, depts))})")
+        known.append(code)
+    return scenario.model_copy(update={"departments": tuple(dict.fromkeys(
+        (*scenario.departments, *known)))})
+
+
+def _department_view(pkg, code: str, *results):
+    """Results as department ``code`` sees them (``brief --department``)."""
+    from .departments import department_results
+
+    names = dict(zip(pkg.departments["code"], pkg.departments["name"], strict=True)) \
+        if pkg.departments is not None and len(pkg.departments) else {}
+    try:
+        return tuple(None if r is None else department_results(r, code, names.get(code))
+                     for r in results)
+    except ValueError as e:
+        raise PlacesimError(f"--department: {e}") from None
+
+
+def _department_table(res, code: str) -> str:
+    """A department's headline figures in the last year of a run (``--department``)."""
+    from .present import fmt_value
+
+    m = res.metrics
+    last = int(m["year"].max())
+    m = m[(m["year"] == last) & m["group"].str.startswith(f"dept:{code}")]
+    rows = [("roles_moved_out_of_london", "", "Roles moved out of London (since 2020)"),
+            ("posts", "", "Posts"), ("posts", "|london", "Posts in London"),
+            ("scs_outside_london_share", "", "Share of its SCS outside London"),
+            ("progression_eo_to_g7", "|london", "EO to G7, London"),
+            ("progression_eo_to_g7", "|outside_london", "EO to G7, outside London"),
+            ("progression_eo_to_director", "|london", "EO to Director, London"),
+            ("progression_eo_to_director", "|outside_london", "EO to Director, outside London")]
+    lines = [f"{code}: the department's view in {last} (mean over replications):"]
+    for metric, suffix, label in rows:
+        r = m[(m["metric"] == metric) & (m["group"] == f"dept:{code}{suffix}")]
+        if len(r):
+            lines.append(f"  {label:<50} {fmt_value(metric, r['mean'].iloc[0]):>10}")
+    ladder = m[m["metric"] == "site_ladder_completeness"]
+    posts = m[m["metric"] == "site_posts"].copy()
+    posts["site"] = posts["group"].str.split(":").str[2]
+    top = posts.groupby("site")["mean"].sum().sort_values(ascending=False)
+    for site in top[top >= 1].index[:8]:
+        c = ladder[ladder["group"] == f"dept:{code}|site:{site}"]["mean"]
+        lines.append(f"  {'Ladder at ' + site + ' (' + format(top[site], ',.0f') + ' posts)':<50}"
+                     f" {fmt_value('site_ladder_completeness', c.iloc[0]):>10}")
+    return "\n".join(lines)
+
+
 def cmd_compare(args) -> int:
     from .compare import compare_results, format_comparison
     from .results import read_results
@@ -186,7 +251,8 @@ def cmd_batch(args) -> int:
         raise PlacesimError(f"--workers: must be 0 (in this process) or more, not {args.workers}")
     tasks = plan_tasks(scenario_files(args.paths), replications=args.replications,
                        seed=args.seed, sweep=args.sweep, chunk=args.chunk,
-                       parameter_uncertainty=args.parameter_uncertainty)
+                       parameter_uncertainty=args.parameter_uncertainty,
+                       department=args.department)
     variants = len({(t.scenario, t.variant) for t in tasks})
     print(f"{len(tasks)} tasks: {sum(t.replications for t in tasks)} replications of "
           f"{variants} scenario variant(s) -> {args.out}", flush=True)
@@ -218,6 +284,8 @@ def cmd_brief(args) -> int:
     res = read_results(Path(args.results_dir))
     other = read_results(Path(args.compare)) if args.compare else None
     pkg = load_data_package(args.data, allow_check_mismatch=args.allow_check_mismatch)
+    if getattr(args, "department", None):  # one department's pack, titled so
+        res, other = _department_view(pkg, args.department, res, other)
     out = Path(args.out)
     # written whole or not at all, as results folders are (the previous pack: OUT.previous)
     with replace_folder(out, marker="provenance.json", what="briefing pack folder") as tmp:
@@ -326,6 +394,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--replications", type=int)
     s.add_argument("--seed", type=int)
     s.add_argument("--mode", choices=["stochastic", "expected"], default="stochastic")
+    s.add_argument("--department", action="append", metavar="CODE", help=(
+        "also report this department's view (e.g. HO, HMRC; repeat for more); see "
+        "`placesim data` for the codes"))
     s.add_argument("--out", help="results folder (default runs/<scenario name>; the results "
                    "it held are kept as OUT.previous)")
     _add_uncertainty(s)
@@ -351,6 +422,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, help="seed of every scenario (default: each scenario's)")
     s.add_argument("--sweep", metavar="SWEEP.yaml", help="grid or variants over each scenario")
     s.add_argument("--chunk", type=int, default=5, help="replications per task (default 5)")
+    s.add_argument("--department", metavar="CODE", help=(
+        "restrict the waves each scenario file defines to this department's posts and "
+        "report its view (e.g. HO)"))
     g = s.add_mutually_exclusive_group()
     g.add_argument("--workers", type=int,
                    help="local worker processes (default: all cores; 0 = in this process)")
@@ -373,6 +447,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="outline social-mobility coldspots")
         else:
             s.add_argument("--compare", metavar="OTHER_DIR")
+        if name == "brief":
+            s.add_argument("--department", metavar="CODE", help=(
+                "the pack for one department (a run made with --department CODE), titled so"))
         s.add_argument("--marking", help="protective marking banner, e.g. OFFICIAL-SENSITIVE")
         s.add_argument("--threshold", type=int, default=5,
                        help="disclosure control: suppress counts of people under this")

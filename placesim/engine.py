@@ -118,6 +118,10 @@ class YearRecord:
     posts_closed: float = 0.0  # cumulative (as they fell vacant, or at a deadline)
     closures_pending: float = 0.0  # closures waiting for a vacancy
     redundancies: np.ndarray = field(default_factory=lambda: np.zeros(N_SEB))  # cumulative
+    # for the department view (placesim.departments), cumulative: roles each wave moved out
+    # of London, and posts each closure pool of a wave closed
+    moved_out_by_wave: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    pools_closed: np.ndarray = field(default_factory=lambda: np.zeros(0))
     levers: dict = field(default_factory=dict)  # the outreach and secondments levers' figures
 
 
@@ -235,9 +239,9 @@ class RunState:
         self.posts_created = self.posts_closed = 0.0
         plan = model.rules.posts
         self.closing = np.zeros(plan.n_pools)  # closures waiting for a vacancy, by pool
-        self.pool_is_wave = np.zeros(plan.n_pools, bool)
-        for pools in plan.wave_pools.values():
-            self.pool_is_wave[pools[pools >= 0]] = True
+        self.pool_added = np.zeros(plan.n_pools)  # closures given to each wave pool so far
+        self.moved_out_wave = np.zeros(len(model.rules.waves))
+        self.pool_is_wave = plan.is_wave_pool
         self.cost = 0.0
         self.records: list[YearRecord] = []
         self.lever_state = levers.LeverState(model)
@@ -296,7 +300,9 @@ class RunState:
             reloc_movers=self.reloc_movers.copy(), cost_gbp=self.cost,
             awaiting_capacity=self.awaiting, posts_created=self.posts_created,
             posts_closed=self.posts_closed, closures_pending=float(self.closing.sum()),
-            redundancies=self.redundancies.copy(), levers=lever_record or {},
+            redundancies=self.redundancies.copy(), moved_out_by_wave=self.moved_out_wave.copy(),
+            pools_closed=np.where(self.pool_is_wave, self.pool_added - self.closing, 0.0),
+            levers=lever_record or {},
         ))
         self._reset_year()
 
@@ -307,10 +313,9 @@ class RunState:
 
         rows = recreate_counts(self.m.rules.posts, plan.index, plan.destinations, per_dest)
         g, d, t, n = rows
-        pools = self.m.rules.posts.wave_pools[plan.index]
-        for gi in np.unique(g):
-            if pools[gi] >= 0:
-                self.closing[pools[gi]] += n[g == gi].sum()
+        pools, closures = self.m.rules.posts.wave_closures(plan.index, g, n)
+        np.add.at(self.closing, pools, closures)
+        np.add.at(self.pool_added, pools, closures)
         origin = np.flatnonzero(plan.origin_mask)
         self._count_moves(plan, np.full(len(d), origin[0]) if len(origin) else d, d, n)
         return rows
@@ -325,7 +330,9 @@ class RunState:
         geo = self.m.geo
         amount = np.asarray(amount, float)
         self.moved_total += amount.sum()
-        self.moved_out += amount[geo.is_london[from_d] & ~geo.is_london[to_d]].sum()
+        out = amount[geo.is_london[from_d] & ~geo.is_london[to_d]].sum()
+        self.moved_out += out
+        self.moved_out_wave[plan.index] += out
         self.moved_cold += amount[geo.is_coldspot[to_d]].sum()
 
     def _count_relocation(self, plan: WavePlan, movers_s, leavers_s) -> None:
@@ -573,7 +580,7 @@ def run_timeline(model: Model, run) -> ReplicationResult:
 
     def wave(plan: WavePlan):
         yield env.timeout(max(plan.start_time, 0.0))
-        available = run.available(plan)
+        available = run.available(plan) * plan.dept_share  # its departments' part
         total = plan.count if plan.count is not None else int(round(plan.share * available))
         total = min(total, int(available))
         for tranche, n in enumerate(split(total, [1.0] * plan.n_tranches)):

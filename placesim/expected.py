@@ -501,15 +501,18 @@ def _ring_now(ring, step, survival):
     ago)."""
     R = ring.shape[0]
     G = ring.shape[1]
-    out = np.zeros(ring.shape[1:])
+    n = ring[0, 0].size
+    flat = ring.reshape(R, G, n)
+    out = np.zeros((G, n))
     for j in range(R):
         age = (step - j) % R
         if age == 0:
             continue  # cleared: eligible from this step
         for g in range(G):
             f = survival[g] ** age
-            out[g] += ring[j, g] * f
-    return out
+            for i in range(n):  # in place: no temporary array per grade
+                out[g, i] += flat[j, g, i] * f
+    return out.reshape(ring.shape[1:])
 
 
 @njit(cache=True)

@@ -254,6 +254,12 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
     more, values = lever_columns(model, recs)
     labels.extend(more)
     columns.append(values)
+    if getattr(model.scenario, "departments", ()):  # each department's view, when asked
+        from .departments import department_columns
+
+        dept_labels, dept_values = department_columns(model, result)
+        labels.extend(dept_labels)
+        columns.append(dept_values)
     years = np.array([r.year for r in recs], np.int64)
     return labels, years, np.concatenate(columns, axis=1)
 
@@ -365,6 +371,11 @@ def summarise(model, results: Sequence, scenario_name: str
         "metric": np.tile(np.array(DISTRICT_METRICS), n_years * n_d),
         "mean": dm.ravel(), "p10": d10.ravel(), "p50": d50.ravel(), "p90": d90.ravel(),
     })
+    if getattr(model.scenario, "departments", ()):  # each department's districts, when asked
+        from .departments import district_frame
+
+        districts = pd.concat([districts, district_frame(model, ordered, scenario_name)],
+                              ignore_index=True)
     return metrics, districts, per_replication
 
 

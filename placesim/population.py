@@ -85,6 +85,54 @@ def baseline_posts3(pkg, geo: Geography) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class Departments:
+    """The data package's parent departments and their posts at the start.
+
+    The engines' flows do not depend on a post's department (people move between
+    departments: ACSES records 2-5% a year), so posts of one (grade, district, post type)
+    cell are alike to them; a department decides which posts a wave selects
+    (:func:`placesim.posts.select_departments`) and whose posts they are afterwards
+    (:mod:`placesim.departments`).
+
+    Attributes
+    ----------
+    codes, names : tuple of str
+        ``departments.csv`` codes (sorted) and published names; empty for a package
+        without the department dimension.
+    posts : numpy.ndarray
+        (department, grade, district, post type) posts of the baseline.
+    """
+
+    codes: tuple[str, ...]
+    names: tuple[str, ...]
+    posts: np.ndarray
+
+    def index(self, codes) -> list[int]:
+        """Indices of department codes (raises KeyError on an unknown code)."""
+        at = {c: i for i, c in enumerate(self.codes)}
+        return [at[c] for c in codes]
+
+
+def department_posts(pkg, geo: Geography) -> Departments:
+    """The :class:`Departments` of a data package (none if it has no ``department``
+    column)."""
+    b = pkg.baseline_posts
+    depts = getattr(pkg, "departments", None)
+    if "department" not in b.columns or depts is None or not len(depts):
+        return Departments((), (), np.zeros((0, N_GRADES, geo.n_districts, N_TYPES)))
+    table = depts.sort_values("code")
+    codes = tuple(table["code"])
+    k = b["department"].map({c: i for i, c in enumerate(codes)}).to_numpy(np.int64)
+    g = b["grade"].map({x: i for i, x in enumerate(GRADES)}).to_numpy(np.int64)
+    d = geo.index_of(b["lad_code"])
+    t = np.array([post_type(p, r) for p, r in zip(b["profession"], b["role"], strict=True)],
+                 np.int64)
+    out = np.zeros((len(codes), N_GRADES, geo.n_districts, N_TYPES))
+    np.add.at(out, (k, g, d, t), b["posts"].to_numpy(float))
+    return Departments(codes, tuple(table["name"].astype(str)), out)
+
+
 def expected_stock(pkg, geo: Geography, posts3: np.ndarray) -> np.ndarray:
     """(grade, district, seb, post type) people expected in the baseline: every post filled,
     SEB in the fitted grade × place × profession mix (what :func:`synthesise` draws)."""

@@ -22,7 +22,7 @@ from functools import lru_cache
 import numpy as np
 
 from .grades import GRADES
-from .population import N_GRADES, N_TYPES, Geography
+from .population import N_GRADES, N_TYPES, Departments, Geography
 
 CREATE, CLOSE = 0, 1
 
@@ -67,10 +67,42 @@ class PostPlan:
     wave_split: dict = field(default_factory=dict)
     wave_total: dict = field(default_factory=dict)
     wave_count: dict = field(default_factory=dict)
+    departments: Departments | None = None
+    wave_pool_groups: dict = field(default_factory=dict)
 
     @property
     def n_pools(self) -> int:
         return len(self.pool_grade)
+
+    @property
+    def is_wave_pool(self) -> np.ndarray:
+        """(pool,) True for the pools of recreating waves' origin closures."""
+        out = np.zeros(self.n_pools, bool)
+        for groups in self.wave_pool_groups.values():
+            for pools, _ in groups.values():
+                out[pools] = True
+        return out
+
+    def wave_closures(self, wave: int, g: np.ndarray, n: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """Closures a recreating wave's tranche adds to its pools: (pool, n) arrays.
+
+        The posts a tranche opens at grade g (rows ``g``, ``n``) close as many origin posts
+        of grade g, split over the wave's pools of that grade by largest remainders (one
+        pool, unless the wave selects departments: see :func:`_closure_groups`).
+        """
+        groups = self.wave_pool_groups.get(wave, {})
+        pools, amounts = [], []
+        for gi in np.unique(g):
+            if int(gi) not in groups:
+                continue
+            idx, shares = groups[int(gi)]
+            pools.append(idx)
+            amounts.append(largest_remainder(int(n[g == gi].sum()), shares))
+        if not pools:
+            e = np.empty(0, np.int64)
+            return e, e
+        return np.concatenate(pools), np.concatenate(amounts)
 
     def spare(self, scenario) -> np.ndarray:
         """(grade,) most posts the schedule and the recreating waves may open."""
@@ -137,9 +169,53 @@ def acses_trend(years: tuple[int, ...] = (2021, 2022, 2023)) -> np.ndarray:
 
 
 def wave_matching(plan, posts: np.ndarray) -> np.ndarray:
-    """(grade, post type) posts in a wave's origin that match its selector."""
+    """(grade, post type) posts in a wave's origin that match its selector (its
+    departments' posts at the start, when it selects departments)."""
+    if plan.dept_posts is not None:
+        posts = plan.dept_posts
     return (posts[:, plan.origin_mask, :].sum(axis=1) * plan.grade_mask[:, None]
             * plan.type_mask[None, :])
+
+
+def select_departments(waves, scenario, departments: Departments) -> tuple:
+    """Waves that select departments, resolved: which of the posts they match are theirs.
+
+    A wave with ``posts.department`` matches only its departments' posts at the start
+    (``dept_posts``: its count and share, its grade and post-type mix); its origin keeps
+    only the districts where they hold matching posts, so the posts it moves and the
+    posts it closes are taken there; and ``dept_share``, their share of the matching posts
+    in the origin, scales what the engines find available when the wave starts (the
+    engines' posts of one cell are alike: see :class:`placesim.population.Departments`).
+
+    Parameters
+    ----------
+    waves : tuple of WavePlan
+    scenario : Scenario
+    departments : Departments
+
+    Returns
+    -------
+    tuple of WavePlan
+    """
+    from dataclasses import replace
+
+    out = []
+    for plan, w in zip(waves, scenario.waves, strict=True):
+        if not w.posts.department:
+            out.append(plan)
+            continue
+        idx = tuple(departments.index(w.posts.department))
+        own = departments.posts[list(idx)].sum(axis=0)  # (G, D, T)
+        sel = plan.grade_mask[:, None, None] & plan.type_mask[None, None, :]
+        held = (own * sel).sum(axis=(0, 2))  # (D,) matching posts by district
+        origin = plan.origin_mask & (held > 0)
+        if not origin.any():
+            origin = plan.origin_mask
+        everyone = float((departments.posts.sum(axis=0) * sel)[:, plan.origin_mask].sum())
+        share = float(held[plan.origin_mask].sum()) / everyone if everyone > 0 else 0.0
+        out.append(replace(plan, origin_mask=origin, departments=idx, dept_posts=own,
+                           dept_share=share))
+    return tuple(out)
 
 
 def wave_split(plan, posts: np.ndarray) -> np.ndarray:
@@ -182,7 +258,7 @@ def record_posts() -> dict[int, np.ndarray]:
 
 
 def compile_posts(scenario, geo: Geography, posts: np.ndarray, spy: int, waves,
-                  wave_creations) -> PostPlan:
+                  wave_creations, departments: Departments | None = None) -> PostPlan:
     """Compile a scenario's workforce section and recreating waves into a :class:`PostPlan`.
 
     Parameters
@@ -198,6 +274,8 @@ def compile_posts(scenario, geo: Geography, posts: np.ndarray, spy: int, waves,
     wave_creations : callable
         ``(year) -> (grade, place)`` posts the scenario's recreating waves open in a year
         (place 0 outside London, 1 London): the ACSES trend counts them towards its growth.
+    departments : Departments, optional
+        The package's departments, kept for the department view.
 
     Returns
     -------
@@ -281,20 +359,28 @@ def compile_posts(scenario, geo: Geography, posts: np.ndarray, spy: int, waves,
             schedule(path.name, g, mask, [(y, sign * int(a)) for y, a in zip(
                 years, per_year, strict=True)], path.close_by)
     wave_pools, wave_splits, wave_total, wave_count = {}, {}, {}, {}
+    wave_groups: dict[int, dict] = {}
     for i, w in enumerate(scenario.waves):
         if w.mode != "recreate":
             continue
         plan = waves[i]
-        origin, tm = plan.origin_mask, plan.type_mask
+        tm = plan.type_mask
         wave_splits[i] = wave_split(plan, posts)
         wave_total[i] = float(wave_matching(plan, posts).sum())
         wave_count[i] = plan.count if plan.count is not None else plan.share * wave_total[i]
         grades = np.full(N_GRADES, -1)
+        groups: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         if w.close_origin:
             for g in np.flatnonzero(plan.grade_mask):
-                pools.append((g, origin, tm, deadline(w.close_by), f"{w.name}:{GRADES[g]}"))
-                grades[g] = len(pools) - 1
+                first = len(pools)
+                masks, shares = _closure_groups(plan, g)
+                for j, mask in enumerate(masks):
+                    pools.append((g, mask, tm, deadline(w.close_by),
+                                  f"{w.name}:{GRADES[g]}" + (f":{j}" if j else "")))
+                grades[g] = first
+                groups[int(g)] = (np.arange(first, len(pools)), shares)
         wave_pools[i] = grades
+        wave_groups[i] = groups
     P = len(pools)
     return PostPlan(
         pool_grade=np.array([p[0] for p in pools], np.int64),
@@ -307,8 +393,35 @@ def compile_posts(scenario, geo: Geography, posts: np.ndarray, spy: int, waves,
         closes={k: tuple(np.concatenate(c) for c in zip(*v, strict=True))
                 for k, v in closes.items()},
         wave_pools=wave_pools, wave_split=wave_splits, wave_total=wave_total,
-        wave_count=wave_count,
+        wave_count=wave_count, departments=departments, wave_pool_groups=wave_groups,
     )
+
+
+MAX_DISTRICT_POOLS = 6
+"""A department's origin closures at a grade are pooled by district for its largest
+districts (the rest together): closures then fall on the districts that hold its posts."""
+
+
+def _closure_groups(plan, g: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """District masks of a recreating wave's closure pools at grade ``g`` and the shares
+    of its closures each takes: the whole origin, or, for a wave that selects departments,
+    their :data:`MAX_DISTRICT_POOLS` largest origin districts one by one and the rest
+    together, in proportion to their matching posts there."""
+    if plan.dept_posts is None:
+        return [plan.origin_mask], np.ones(1)
+    held = (plan.dept_posts[g] * plan.type_mask[None, :]).sum(axis=1) * plan.origin_mask
+    order = np.flatnonzero(held)[np.argsort(-held[held > 0], kind="stable")]
+    if not len(order):
+        return [plan.origin_mask], np.ones(1)
+    masks, shares = [], []
+    for part in (order[i:i + 1] for i in range(min(len(order), MAX_DISTRICT_POOLS))):
+        masks.append(np.isin(np.arange(len(held)), part))
+        shares.append(held[part].sum())
+    if len(order) > MAX_DISTRICT_POOLS:
+        rest = order[MAX_DISTRICT_POOLS:]
+        masks.append(np.isin(np.arange(len(held)), rest))
+        shares.append(held[rest].sum())
+    return masks, np.array(shares) / sum(shares)
 
 
 def _place_mask(place, geo: Geography) -> np.ndarray:

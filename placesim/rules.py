@@ -47,10 +47,18 @@ from .population import (
     PRIVATE_OFFICE,
     Geography,
     baseline_posts3,
+    department_posts,
     expected_stock,
     type_mask,
 )
-from .posts import PostPlan, compile_posts, largest_remainder, wave_matching, wave_split
+from .posts import (
+    PostPlan,
+    compile_posts,
+    largest_remainder,
+    select_departments,
+    wave_matching,
+    wave_split,
+)
 
 FLAGS: tuple[str, ...] = ("none", "mentored", "scheme", "posted", "seconded")
 """Programme states: none; mentored (while the mentoring lever is on and the person is at one
@@ -109,6 +117,11 @@ class WavePlan:
     recreate: bool  # open new posts at the destinations (and close origin posts as vacant)
     grade_mix: np.ndarray | None = None  # (grade,) recreate: shares of new posts by grade
     moved_before: int = 0  # posts of tranches scheduled before the start (history)
+    # department selector (placesim.posts.select_departments): department indices, their
+    # (grade, district, post type) posts at the start, their share of the matching posts
+    departments: tuple[int, ...] = ()
+    dept_posts: np.ndarray | None = None
+    dept_share: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -318,6 +331,9 @@ def compile_rules(scenario, params: Parameters, geo: Geography, pkg, site_capaci
     per_step = _lever_arrays(scenario, n_steps, spy)
     waves = tuple(_plan_wave(i, w, scenario, geo, spy) for i, w in enumerate(scenario.waves))
     base_cdf = recruit_cdf(params.recruit_mix, geo.labour_mix, district_weights)
+    moved_before = moved_before_start(scenario, waves, geo)
+    departments = department_posts(pkg, geo)
+    waves = select_departments(waves, scenario, departments)
     return Rules(
         steps_per_year=spy, n_steps=n_steps, start_year=start,
         exit_q=1.0 - (1.0 - params.exit_rate) ** dt,
@@ -341,8 +357,9 @@ def compile_rules(scenario, params: Parameters, geo: Geography, pkg, site_capaci
         posting_district=_posting_district(geo, baseline_posts),
         waves=waves, site_capacity=site_capacity,
         posts=compile_posts(scenario, geo, baseline_posts, spy, waves,
-                            _wave_creations(waves, scenario, geo, baseline_posts, spy)),
-        moved_before_start=moved_before_start(scenario, waves, geo),
+                            _wave_creations(waves, scenario, geo, baseline_posts, spy),
+                            departments),
+        moved_before_start=moved_before,
         cost_mover_gbp=params.cost_mover_gbp, cost_leaver_gbp=params.cost_leaver_gbp,
         **per_step,
         **_outreach(scenario, geo, base_cdf, n_steps, spy),

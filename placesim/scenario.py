@@ -147,9 +147,23 @@ class PostSelector(_Model):
         "Profession of the posts: policy, other, or any (default)."))
     role: Literal["any", "standard", "private_office"] = Field("any", description=(
         "Role type: standard, private_office (accelerator roles), or any (default)."))
-    department: str | None = Field(None, description=(
-        "Label only: the shipped data has no department split, so this does not restrict "
-        "which posts move."))
+    department: tuple[str, ...] | None = Field(None, description=(
+        "Parent department(s) whose posts move: a code of the data package's "
+        "departments.csv (e.g. HO, HMRC; see `placesim data`), or a list of codes. Default: "
+        "every department. A wave's origin and destinations are its own, so a department's "
+        "offices (origin: [LAD codes]) and sites (destinations) are the wave's."))
+
+    @field_validator("department", mode="before")
+    @classmethod
+    def _codes(cls, v):
+        if v is None:
+            return v
+        if isinstance(v, str):
+            v = [v]
+        if not isinstance(v, list | tuple) or not v or not all(
+                isinstance(x, str) and x.strip() for x in v):
+            raise ValueError("must be a department code or a non-empty list of codes")
+        return tuple(x.strip() for x in v)
 
 
 class Destination(_Model):
@@ -730,6 +744,11 @@ class Scenario(_Model):
     workforce: Workforce = Field(Workforce(), description=(
         "How the number of posts changes over time (default: it does not)."))
     levers: Levers = Field(Levers(), description="Levers switched on (default: none).")
+    departments: tuple[str, ...] = Field((), description=(
+        "Departments whose own view is reported beside the whole service: codes of the data "
+        "package's departments.csv, or 'all'. Adds metrics grouped 'dept:CODE' (roles moved, "
+        "SCS outside London, progression in and outside London, each site's ladder). Default "
+        "none (the department view costs time; `placesim run --department HO` sets it)."))
     sites: dict[str, SiteOverride] = Field(default_factory=dict, description=(
         "Overrides of sites by site id (capacity, opening year, theme)."))
     parameters: Parameters = Field(Parameters(), description=(
@@ -1361,6 +1380,31 @@ def district_list_problems(path: Path, codes: set[str]) -> list[Problem]:
     return probs
 
 
+def _department_problems(codes: tuple[str, ...], path: tuple, pkg: Any, problem,
+                         probs: list[Problem]) -> bool:
+    """Add a problem for each of ``codes`` that is not a code of the package's
+    ``departments.csv``, naming the nearest codes (or the code, for a name or an alias);
+    True when all are known."""
+    from .geodata import nearest_departments, resolve_department
+
+    depts = getattr(pkg, "departments", None)
+    ok = True
+    for j, c in enumerate(codes):
+        if depts is None or not len(depts):
+            probs.append(problem((*path, j), f"department {c!r}: the data package has no "
+                                 "department dimension (no departments.csv)"))
+            return False
+        if c in set(depts["code"]):
+            continue
+        ok = False
+        code = resolve_department(c, depts)
+        probs.append(problem((*path, j), (
+            f"{c!r} is {code}'s name or alias: use the code {code}" if code else
+            f"unknown department {c!r} (nearest valid codes: "
+            f"{', '.join(nearest_departments(c, depts))})")))
+    return ok
+
+
 def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = None) -> None:
     """Check a scenario against a data package.
 
@@ -1431,8 +1475,13 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
             if d.district is not None and d.district not in codes:
                 probs.append(problem(("waves", i, "destinations", j, "district"), _known(
                     d.district, codes, "district", names, hint=len(probs) < MAX_SHOWN)))
-        if w.count is not None:
+        codes_ok = _department_problems(w.posts.department or (), ("waves", i, "posts",
+                                                                    "department"),
+                                        pkg, problem, probs)
+        if w.count is not None and codes_ok:
             sel = b["lad_code"].isin(origin) & b["grade"].isin(w.posts.grades)
+            if w.posts.department:
+                sel &= b["department"].isin(w.posts.department)
             if w.posts.profession != "any":
                 sel &= b["profession"] == w.posts.profession
             if w.posts.role != "any":
@@ -1441,7 +1490,10 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
             if w.count > available:
                 probs.append(problem(("waves", i, "count"), (
                     f"moves {w.count:,} posts but only {available:,} posts matching its "
-                    "selector (grades, profession, role) exist in its origin")))
+                    "selector (grades, profession, role"
+                    f"{', department' if w.posts.department else ''}) exist in its origin")))
+    _department_problems(tuple(c for c in scenario.departments if c != "all"),
+                         ("departments",), pkg, problem, probs)
     for sid in scenario.sites:
         if sid not in sites:
             probs.append(problem(("sites", sid), _known(sid, sites, "site",

@@ -113,6 +113,37 @@ def lever_edits(s):
     return apply_edits(s, edits, root=SCENARIOS), edits
 
 
+WHOLE = "(whole Civil Service)"
+
+
+def department_choice(s):
+    """Sidebar picker of a department: the whole Civil Service (default), or one
+    department's view of the same run (its figures, map and charts).
+
+    Returns the scenario (with the department's view switched on) and ``(code, name)``
+    or None."""
+    depts = package_for(s).departments
+    if depts is None or not len(depts):
+        return s, None
+    names = dict(zip(depts["code"], depts["name"], strict=True))
+    options = [WHOLE] + sorted(names)
+    if st.session_state.get("department") not in options:
+        st.session_state["department"] = WHOLE
+    code = st.sidebar.selectbox(
+        "Department", options, key="department",
+        format_func=lambda c: c if c == WHOLE else f"{names[c]} ({c})",
+        help="Show one department's figures inside the whole picture: its roles moved, its "
+             "SCS outside London, its staff's progression and its posts on the map.")
+    if code == WHOLE:
+        return s, None
+    return with_department(s, code), (code, names[code])
+
+
+def with_department(s, code: str):
+    """The scenario with department ``code``'s view switched on."""
+    return s.model_copy(update={"departments": tuple(dict.fromkeys((*s.departments, code)))})
+
+
 def remember_widgets() -> None:
     for k in list(st.session_state.keys()):
         if k in REMEMBER or str(k).startswith("plan_w_"):
@@ -146,6 +177,13 @@ def main() -> None:
         st.stop()
     if problems:
         st.error(problems + f"\n\nShowing **{s.name}** instead.")
+    s, dept = department_choice(s)
+
+    def view_of(r):
+        """Results as the chosen department sees them (the whole service's otherwise)."""
+        from placesim.departments import department_results
+
+        return r if dept is None or r is None else department_results(r, *dept)
     mode_label = st.sidebar.radio("Results", [EXPECTED, BANDS], key="mode",
                                   help="Expected values are instant. Bands come from many "
                                        "runs with random variation and take longer.")
@@ -158,7 +196,7 @@ def main() -> None:
     bands = mode_label == BANDS
     pending: list = []
     try:
-        res = best_results(s, bands, reps, pending)
+        res = view_of(best_results(s, bands, reps, pending))
     except PlacesimError as e:
         st.error(problems_markdown("**The scenario could not be run:**", e))
         st.stop()
@@ -173,7 +211,7 @@ def main() -> None:
         st.session_state["year"] = years[-1]
     year = st.slider("Year", years[0], years[-1], key="year",
                      help="Every year is already worked out: moving the slider is instant.")
-    st.subheader(s.title or s.name)
+    st.subheader((f"{dept[1]}: " if dept else "") + (s.title or s.name))
     if s.question:
         st.write(s.question)
     from placesim.edits import describe
@@ -196,16 +234,19 @@ def main() -> None:
     other = other_s = None
     if compare_to != "(none)":
         other_s = load_choice(compare_to)
+        if dept is not None:
+            other_s = with_department(other_s, dept[0])
     with view["Map"]:
         if view["Map"].open:
             map_tab(pkg, s, res, year)
     with view["Compare"]:
         if view["Compare"].open:
             if other_s is not None:
-                other = best_results(other_s, bands, reps, pending)
+                other = view_of(best_results(other_s, bands, reps, pending))
                 res_c = res
                 if is_banded(res) != is_banded(other):  # compare like with like
-                    res_c, other = expected_results(s), expected_results(other_s)
+                    res_c, other = (view_of(expected_results(s)),
+                                    view_of(expected_results(other_s)))
             compare_tab(pkg, s, res if other is None else res_c, other, compare_to, year)
     with view["Charts"]:
         if view["Charts"].open:
@@ -219,13 +260,15 @@ def main() -> None:
         if view["Downloads"].open:
             res_d = res
             if other_s is not None:
-                other = best_results(other_s, bands, reps, pending)
+                other = view_of(best_results(other_s, bands, reps, pending))
                 if is_banded(res) != is_banded(other):
-                    res_d, other = expected_results(s), expected_results(other_s)
+                    res_d, other = (view_of(expected_results(s)),
+                                    view_of(expected_results(other_s)))
             downloads_tab(pkg, s, res_d, year, other=other, other_scenario=other_s)
     write_url({"scenario": None if uploaded else choice,
                "compare": "none" if compare_to == "(none)" else compare_to,
                "year": year, "tab": st.session_state.get("view"),
-               "map": st.session_state.get("map_metric"), **edits.to_query()})
+               "map": st.session_state.get("map_metric"),
+               "dept": dept[0] if dept else None, **edits.to_query()})
     if pending:
         run_pending(pending, reps, slot)

@@ -187,9 +187,9 @@ def problems_markdown(intro: str, err: Exception) -> str:
 # --- the URL ------------------------------------------------------------------------------------
 
 #: Query parameters and the widget state they restore. Lever edits are added by
-#: :class:`placesim.edits.LeverEdits`; a department parameter can join here.
+#: :class:`placesim.edits.LeverEdits`.
 URL_STATE = {"scenario": "scenario", "compare": "compare", "year": "year", "tab": "view",
-             "map": "map_metric"}
+             "map": "map_metric", "dept": "department"}
 
 
 def read_url(files: list[str], views: tuple[str, ...], metrics) -> None:
@@ -208,6 +208,8 @@ def read_url(files: list[str], views: tuple[str, ...], metrics) -> None:
         st.session_state["view"] = q["tab"]
     if q.get("map") in metrics:
         st.session_state["map_metric"] = q["map"]
+    if q.get("dept"):  # checked against the package's departments by the picker
+        st.session_state["department"] = str(q["dept"])
     if str(q.get("year", "")).isdigit():
         st.session_state["_url_year"] = int(q["year"])
     edits = LeverEdits.from_query(q)

@@ -1,0 +1,271 @@
+"""Departments in the engine and the metrics (issue 17 items 2-5).
+
+A wave selecting ``department:`` moves only that department's posts, in the stochastic and
+the expected mode; the department view's figures add up to the whole service's; an unknown
+department code in a scenario is named with its file, line and the nearest valid codes.
+Runs are on the shipped package scaled to a tenth (``reduced_package``), five years.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from placesim import departments, engine, load_scenario_text
+from placesim.cli import main
+from placesim.errors import ScenarioError
+from placesim.expected import run_expected
+from placesim.metrics import SCS_IDX, replication_table
+from placesim.scenario import check_against_data
+
+from .helpers import reduced_package
+
+WAVE = """name: t
+horizon: {{start_year: 2023, years: 5}}
+departments: [all]
+waves:
+  - name: w
+    year: 2024
+    posts: {{grades: [EO, HEO, SEO]{dept}}}
+    count: 300
+    mode: {mode}
+    destinations:
+      - {{site: leeds, share: 1.0}}
+"""
+
+
+def scenario(dept: str | None, mode: str = "recreate", waves: bool = True):
+    s = load_scenario_text(WAVE.format(dept=f", department: {dept}" if dept else "",
+                                       mode=mode), filename="t.yaml")
+    return s if waves else s.model_copy(update={"waves": ()})
+
+
+@functools.cache
+def run(dept: str | None, mode: str, runner: str, waves: bool = True):
+    m = engine.prepare(scenario(dept, mode, waves), reduced_package(0.1))
+    r = run_expected(m) if runner == "expected" else engine.run_replication(m, 0)
+    return m, r
+
+
+MODES = [(mode, runner) for mode in ("recreate", "relocate")
+         for runner in ("expected", "stochastic")]
+
+
+@pytest.mark.parametrize(("mode", "runner"), MODES)
+def test_wave_moves_only_its_departments_posts(mode, runner):
+    m, r = run("HO", mode, runner)
+    m0, r0 = run("HO", mode, runner, waves=False)
+    codes = m.rules.posts.departments.codes
+    ho = codes.index("HO")
+    lon = m.geo.is_london
+    change = departments.ledger(m, r)[-1] - departments.ledger(m0, r0)[-1]  # (K, G, D)
+    in_london = change[:, :, lon].sum(axis=(1, 2))
+    outside = change[:, :, ~lon].sum(axis=(1, 2))
+    # the Home Office loses its London posts and gains them outside; nobody else moves
+    assert in_london[ho] == pytest.approx(-300, abs=3)
+    assert outside[ho] == pytest.approx(300, abs=3)
+    others = np.delete(np.arange(len(codes)), ho)
+    assert abs(in_london[others].sum()) < 3
+    assert np.abs(in_london[others]).max() < 2
+    assert abs(outside[others].sum()) < 3
+    # and only the grades it selects
+    grades = change[ho].sum(axis=1)
+    assert np.abs(grades[[0, 1, 5, 6, 7, 8, 9, 10]]).max() < 2
+
+
+def test_department_selector_sets_what_is_available():
+    """The wave's matching posts are the department's: its mix and its share of them."""
+    m, _ = run("HO", "recreate", "expected")
+    plan = m.rules.waves[0]
+    assert plan.departments == (m.rules.posts.departments.codes.index("HO"),)
+    assert 0 < plan.dept_share < 0.2
+    # its origin keeps only London districts holding Home Office EO-SEO posts
+    ho = m.rules.posts.departments.posts[plan.departments[0]][2:5].sum(axis=(0, 2))
+    assert np.array_equal(plan.origin_mask, m.geo.is_london & (ho > 0))
+    m_all, _ = run(None, "recreate", "expected")
+    assert m_all.rules.waves[0].dept_share == 1.0
+    assert m_all.rules.waves[0].origin_mask.sum() == m.geo.is_london.sum()
+
+
+@pytest.mark.parametrize("runner", ["expected", "stochastic"])
+def test_department_metrics_add_up_to_the_whole_service(runner):
+    m, r = run("HO", "recreate", runner)
+    labels, years, values = replication_table(m, r)
+    table = {lab: values[:, i] for i, lab in enumerate(labels)}
+    codes = m.rules.posts.departments.codes
+
+    def total(metric, suffix=""):
+        return sum(table[(metric, f"dept:{c}{suffix}")] for c in codes)
+
+    whole = {k[0]: v for k, v in table.items() if k[1] == "all"}
+    np.testing.assert_allclose(total("roles_moved_out_of_london"),
+                               whole["roles_moved_out_of_london"], rtol=1e-9)
+    np.testing.assert_allclose(total("posts"), whole["posts"], rtol=1e-9)
+    recs = r.years
+    scs = np.array([rec.posts[SCS_IDX].sum() for rec in recs], float)
+    np.testing.assert_allclose(total("scs_posts", "|london") + total("scs_posts",
+                                                                     "|outside_london"), scs)
+    np.testing.assert_allclose(total("scs_posts", "|outside_london") / scs,
+                               whole["scs_outside_london_share_acses"], rtol=1e-9)
+    for sid in m.geo.site_ids[:5]:
+        for g in ("EO", "G7", "SCS1"):
+            np.testing.assert_allclose(total("site_posts", f"|site:{sid}:{g}"),
+                                       table[("site_posts", f"site:{sid}:{g}")], atol=1e-9)
+    # the flows behind progression add up, so the whole service's progression comes back
+    led = departments.ledger(m, r)
+    posts = np.stack([rec.posts for rec in recs]).astype(float)
+    shares = np.where(posts[:, None] > 0, led / np.where(posts[:, None] > 0, posts[:, None],
+                                                         1), 0.0)
+    flows = departments.progression_flows(m, r, shares)
+    for f, name in zip(flows, ("promotions", "exits", "exposure"), strict=True):
+        whole_f = np.stack([getattr(rec, name).sum(axis=2) for rec in recs])
+        lon = m.geo.is_london
+        np.testing.assert_allclose(f[:, :, 0].sum(axis=1), whole_f[:, :, lon].sum(axis=2),
+                                   rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(f[:, :, 1].sum(axis=1), whole_f[:, :, ~lon].sum(axis=2),
+                                   rtol=1e-9, atol=1e-9)
+    # a department's own figures are there, and the Home Office's roles moved are the wave's
+    assert table[("roles_moved_out_of_london", "dept:HO")][-1] == pytest.approx(300, abs=1)
+    for place in ("london", "outside_london"):
+        p = table[("progression_eo_to_director", f"dept:HO|{place}")]
+        assert np.all((p >= 0) & (p <= 1))
+
+
+def test_no_department_view_unless_asked():
+    s = scenario("HO").model_copy(update={"departments": ()})
+    m = engine.prepare(s, reduced_package(0.1))
+    labels, _, _ = replication_table(m, run_expected(m))
+    assert not any(g.startswith("dept:") for _, g in labels)
+
+
+def test_unknown_department_names_file_line_and_nearest(tmp_path, capsys):
+    f = tmp_path / "bad.yaml"
+    f.write_text(WAVE.format(dept=", department: HOO", mode="recreate"))
+    assert main(["validate", str(f)]) == 2
+    err = capsys.readouterr()
+    text = err.out + err.err
+    assert "bad.yaml" in text and ":7" in text
+    assert "unknown department 'HOO'" in text and "HO" in text
+    assert "Traceback" not in text
+
+
+def test_department_given_by_name_is_told_its_code():
+    s = load_scenario_text(WAVE.format(dept=", department: [Home Office]", mode="recreate"),
+                           filename="t.yaml")
+    with pytest.raises(ScenarioError, match="use the code HO"):
+        check_against_data(s, reduced_package(0.1))
+
+
+def test_department_count_checked_against_its_posts():
+    s = load_scenario_text(WAVE.format(dept=", department: UKSC", mode="recreate").replace(
+        "count: 300", "count: 5000"), filename="t.yaml")
+    with pytest.raises(ScenarioError, match="department"):
+        check_against_data(s, reduced_package(0.1))
+
+
+SYNTH = """name: synth
+horizon: {start_year: 2023, years: 4}
+seed: 3
+replications: 2
+waves:
+  - name: ho-out
+    year: 2024
+    posts: {grades: [EO, HEO], department: HO}
+    share: 0.5
+    destinations:
+      - {site: alpha, share: 1.0}
+"""
+
+
+def test_run_reports_a_departments_view(tmp_path, capsys):
+    from placesim.testing import write_synthetic_package
+
+    pkg = write_synthetic_package(tmp_path / "pkg", headcount=3000, departments=True)
+    f = tmp_path / "synth.yaml"
+    f.write_text(SYNTH)
+    out = tmp_path / "out"
+    assert main(["run", str(f), "--data", str(pkg), "--mode", "expected", "--department",
+                 "HO", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "HO: the department's view" in text and "EO to Director, outside London" in text
+    m = pd.read_csv(out / "metrics.csv")
+    moved = m[(m["metric"] == "roles_moved_out_of_london") & (m["group"] == "dept:HO")]
+    whole = m[(m["metric"] == "roles_moved_out_of_london") & (m["group"] == "all")]
+    assert whole["mean"].iloc[-1] > 0
+    assert moved["mean"].iloc[-1] == pytest.approx(whole["mean"].iloc[-1])
+    assert main(["run", str(f), "--data", str(pkg), "--mode", "expected", "--department",
+                 "HOX", "--out", str(tmp_path / "o2")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown department 'HOX'" in err and "HO" in err
+
+
+def test_department_view_of_results_and_its_title():
+    """What the app and ``brief --department`` show: the department's figures under the
+    whole service's names, its districts, and the pack titled with its name."""
+    import placesim
+    from placesim.brief import About, for_department
+    from placesim.departments import department_results
+
+    s = scenario("HO").model_copy(update={"departments": ("HO",)})
+    res = placesim.simulate(s, reduced_package(0.1), mode="expected")
+    view = department_results(res, "HO", "Home Office")
+    m, v = res.metrics, view.metrics
+    last = m.year.max()
+    for metric, group in (("roles_moved_out_of_london", "all"), ("posts", "london"),
+                          ("progression_eo_to_g7", "outside_london"),
+                          ("site_ladder_completeness", "site:leeds")):
+        want = m[(m.metric == metric) & (m.group == ("dept:HO" if group == "all" else
+                                                    f"dept:HO|{group}")) & (m.year == last)]
+        got = v[(v.metric == metric) & (v.group == group) & (v.year == last)]
+        assert got["mean"].iloc[0] == want["mean"].iloc[0]
+    assert not v["group"].str.startswith("dept:").any()
+    assert set(view.districts["metric"]) == {"posts", "net_posts_gained", "scs_posts",
+                                            "headcount", "headcount_change", "high_seb_share"}
+    d = view.districts[(view.districts.metric == "net_posts_gained")
+                       & (view.districts.year == last)]
+    # net posts gained are counted from the department's posts at the start: the package's
+    # (and its share of the posts the engine holds open at the start: steady-state vacancies)
+    dd = view.districts.pivot_table(index="year", columns="metric", values="mean",
+                                    aggfunc="sum")
+    start = dd["posts"] - dd["net_posts_gained"]
+    assert np.ptp(start) < 1e-6
+    b = reduced_package(0.1).baseline_posts
+    assert start.iloc[0] == pytest.approx(b.loc[b["department"] == "HO", "posts"].sum(),
+                                          rel=0.03)
+    np.testing.assert_allclose(dd["posts"], v[(v.metric == "posts") & (v.group == "all")]
+                               .sort_values("year")["mean"], rtol=1e-9)
+    assert d["mean"].abs().sum() > 0
+    about = for_department(About("t", "A plan"), view)
+    assert about.heading == "Home Office: A plan"
+    assert for_department(about, view) == about
+    assert for_department(About("t", "A plan"), res).heading == "A plan"
+    with pytest.raises(ValueError, match="--department DWP"):
+        department_results(res, "DWP")
+
+
+def test_batch_restricted_to_one_department(tmp_path):
+    """``placesim batch --department HO``: the waves the scenario file defines take only the
+    Home Office's posts, the inherited record is left alone, the view is reported."""
+    import yaml
+
+    from placesim.batch import plan_tasks
+
+    root = Path(__file__).resolve().parent.parent / "scenarios"
+    tasks = plan_tasks([root / "pfg-2027.yaml"], replications=1, seed=None, sweep=None,
+                       department="HO")
+    doc = yaml.safe_load(tasks[0].scenario_yaml)
+    assert doc["departments"] == ["HO"]
+    own = {"junior-operational", "middle-grades", "senior-token"}
+    for w in doc["waves"]:
+        if w["name"] in own:
+            assert w["posts"]["department"] == ["HO"], w["name"]
+        else:  # history.yaml's record of Places for Growth
+            assert "department" not in w["posts"], w["name"]
+    assert own <= {w["name"] for w in doc["waves"]}
+    with pytest.raises(ScenarioError, match=r"unknown department 'HOO'.*HO"):
+        plan_tasks([root / "pfg-2027.yaml"], replications=1, seed=None, sweep=None,
+                   department="HOO")

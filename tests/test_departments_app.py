@@ -1,0 +1,55 @@
+"""The app's department picker (issue 17 item 4), through Streamlit's AppTest: the shipped
+departmental scenarios are in the scenario picker, and picking a department filters the
+headline figures, the map and the charts to that department's view of the same run. The
+app test runs the whole Civil Service (``make test-deep``); its cheaper twin in
+tests/test_departments.py checks the view it shows (``department_results``)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from placesim.departments import department_results
+from placesim.present import fmt_value
+
+from .test_app import new_app, open_tab
+
+
+def _figures(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+@pytest.mark.slow  # about 20 s: two expected runs of the whole Civil Service in the app
+def test_department_picker_filters_figures_map_and_charts():
+    at = new_app(scenario="ho-regional-centres.yaml", compare="none")
+    files = at.sidebar.selectbox(key="scenario").options
+    assert {"ho-regional-centres.yaml", "dbt-darlington.yaml"} <= set(files)
+    whole = _figures(at)
+    picker = at.sidebar.selectbox(key="department")
+    assert "Home Office (HO)" in picker.options and picker.value == "(whole Civil Service)"
+    picker.set_value("HO").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(h.value.startswith("Home Office: ") for h in at.subheader)
+    figures = _figures(at)
+    # the figures are the Home Office's, as the library's department view gives them
+    from placesim_app.state import stores
+
+    runs = [r for r in stores()["results"].items.values()
+            if r.manifest.get("scenario") == "ho-regional-centres"
+            and (r.metrics["group"] == "dept:HO").any()]
+    assert len(runs) == 1  # the same run, its department view switched on
+    ho = department_results(runs[0], "HO", "Home Office").metrics
+    last = ho[(ho.year == ho.year.max()) & (ho.group == "all")].set_index("metric")["mean"]
+    assert figures["Roles moved out of London"] == fmt_value(
+        "roles_moved_out_of_london", last["roles_moved_out_of_london"])
+    assert figures["Senior Civil Service posts outside London"] == fmt_value(
+        "scs_outside_london_share", last["scs_outside_london_share"])
+    assert figures != whole
+    assert at.query_params["dept"] == ["HO"] or at.query_params["dept"] == "HO"
+    # the map shows the department's posts
+    spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    assert any(layer["id"] == "districts" for layer in spec["layers"])
+    open_tab(at, "Charts")
+    assert not at.exception
+    assert len(at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")) >= 4
