@@ -342,7 +342,7 @@ class ReferenceModel:
             occupied = [q for q in cands if q.person is not None]
             n = int(self.closing[p])
             shut = vacant[:n] + self._sample(occupied, n - min(n, len(vacant)))
-            wave_pool = any(p in pools for pools in pp.wave_pools.values())
+            wave_pool = bool(pp.is_wave_pool[p])
             for q in shut:
                 if q.person is not None:
                     self.redundancies[q.person.seb] += 1
@@ -481,12 +481,12 @@ class ReferenceModel:
             from .posts import recreate_counts
 
             g, d, t, n = recreate_counts(self.r.posts, plan.index, plan.destinations, per_dest)
-            pools = self.r.posts.wave_pools[plan.index]
+            # the engine's rule: closures split over the wave's pools (by department)
+            pools, closures = self.r.posts.wave_closures(plan.index, g, n)
+            np.add.at(self.closing, pools, closures)
             origin = int(np.flatnonzero(plan.origin_mask)[0])
             for gi, di, ti, ni in zip(g, d, t, n, strict=True):
                 self.posts += [Post(int(gi), int(di), int(ti)) for _ in range(int(ni))]
-                if pools[gi] >= 0:
-                    self.closing[pools[gi]] += ni
                 self.moved_total += int(ni)
                 self.moved_out += int(ni) * int(geo.is_london[origin] and not geo.is_london[di])
                 self.moved_cold += int(ni) * int(geo.is_coldspot[di])
