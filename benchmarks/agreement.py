@@ -4,9 +4,10 @@ Prints (and writes ``benchmarks/agreement.json``):
 
 * for every shipped scenario and every lever on its own, on the whole Civil Service, the
   expected mode against the mean of 40 stochastic replications for every headline figure,
-  progression by place, SEB and both, and moves to and from London for promotion, in every
-  year: how many figures were judged, how many agree within three standard errors or 1%, and
-  the worst ones (``placesim.agreement.compare_modes``);
+  progression by place, SEB and both, moves to and from London for promotion, and the
+  outreach and secondments levers' own figures, in every year: how many figures were
+  judged, how many agree within three standard errors or 1%, and the worst ones
+  (``placesim.agreement.compare_modes``);
 * common random numbers: the baseline against the baseline plus one small wave (100 AO posts
   to Leeds in 2024), 20 replications each, the standard deviation of the paired difference of
   Scotland's headcount and of EO to G7 outside London against the unpaired one.
@@ -29,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 SHIPPED = ("baseline", "pfg-2027", "plan-for-change-2030", "coldspots-first",
-           "senior-roles-out", "progression-levers")
+           "senior-roles-out", "progression-levers", "social-mobility-levers")
 LEVERS = {
     "freeze": "london_recruitment_freeze: {start_year: 2024, share_blocked: 0.5}",
     "mentoring": "mentoring: {start_year: 2024, grades: [EO, HEO, SEO, G7], coverage: 0.3, "
@@ -38,6 +39,10 @@ LEVERS = {
     "support": "relocation_support: {start_year: 2024}",
     "scheme": "talent_scheme_ring_fence: {start_year: 2024, places_per_year: 3000}",
     "scs_target": "low_seb_scs_flow_target: {start_year: 2024, share: 0.4}",
+    "outreach": "recruitment_outreach: {start_year: 2024, grades: [EO, HEO], "
+                "low_seb_points: 0.1, places: {coldspots: true, sites: [leeds]}}",
+    "secondments": "secondments: {start_year: 2024, inbound_per_site: 200, "
+                   "outbound_per_site: 200, conversion_share: 0.3}",
 }
 WAVE = """
 waves:
@@ -51,7 +56,8 @@ waves:
 
 def agreement(pkg, reps: int, names, scale: float = 1.0) -> list[dict]:
     from placesim import engine, load_scenario, load_scenario_text
-    from placesim.agreement import compare_modes, scale_scenario
+    from placesim.agreement import checked_figures, compare_modes, scale_scenario
+    from placesim.levers import lever_figures
 
     out = []
     for name in names:
@@ -63,7 +69,9 @@ def agreement(pkg, reps: int, names, scale: float = 1.0) -> list[dict]:
         if scale != 1.0:
             s = scale_scenario(s, scale)
         t = time.perf_counter()
-        df = compare_modes(engine.prepare(s, pkg), replications=reps)
+        model = engine.prepare(s, pkg)
+        df = compare_modes(model, replications=reps,
+                           figures=checked_figures() + lever_figures(model))
         judged = df[df.testable]
         bad = judged[~judged.ok]
         worst = judged.assign(az=judged.z.abs()).sort_values("az", ascending=False).head(3)

@@ -2,7 +2,8 @@
 
 Prints a table and writes ``benchmarks/results.json``:
 
-* the full 2023 baseline and ``plan-for-change-2030.yaml``, 10 years at quarterly steps:
+* the full 2023 baseline, ``plan-for-change-2030.yaml`` and ``social-mobility-levers.yaml``
+  (outreach and secondments on), 10 years at quarterly steps:
   seconds per stochastic replication (median of several, after one warm-up run), person-steps
   per second, peak RSS of a run (measured in a fresh process), and the expected-value mode's
   time;
@@ -194,7 +195,7 @@ def main(argv=None) -> int:
     report: dict = {"targets": TARGETS}
     print("== Full Civil Service, 10 years, quarterly steps", flush=True)
     report["scenarios"] = []
-    for name in ("baseline", "plan-for-change-2030"):
+    for name in ("baseline", "plan-for-change-2030", "social-mobility-levers"):
         r = time_engine(name, pkg, reps)
         r["peak_rss_mb"] = peak_rss(name)
         report["scenarios"].append(r)

@@ -111,5 +111,10 @@ def scale_scenario(scenario, factor: float):
         if lever is not None:
             update[name] = lever.model_copy(update={"places_per_year": n(
                 lever.places_per_year)})
+    sec = levers.secondments
+    if sec is not None:
+        update["secondments"] = sec.model_copy(update={
+            "inbound_per_site": n(sec.inbound_per_site) if sec.inbound_per_site else 0,
+            "outbound_per_site": n(sec.outbound_per_site) if sec.outbound_per_site else 0})
     return scenario.model_copy(update={"waves": waves, "sites": sites,
                                        "levers": levers.model_copy(update=update)})

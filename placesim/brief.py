@@ -52,6 +52,10 @@ FIRST_PAGE = (
     ("relocation_cost_gbp", "all"),
     ("npv_gbp", "all"),
     ("payback_year", "all"),
+    # the outreach and secondments levers, when they are on
+    ("entrants_low_seb_share", "outreach"),
+    ("secondees_in_post", "all"),
+    ("secondee_conversions", "all"),
 )
 INTERVAL_WORDS = {"paired": "paired runs", "unpaired": "independent runs",
                   "mixed": "mixed modes", "none": "none: expected values",

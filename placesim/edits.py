@@ -3,8 +3,10 @@
 The app (and anything else) describes an edit as :class:`LeverEdits` — plain values that
 also travel in a shareable URL — and :func:`apply_edits` turns it into a new, validated
 scenario: a London recruitment freeze, mentoring, short London postings, relocation
-support (each from the year after the start) and every relocation wave scaled by a
-percentage. Kept out of the app so the rule is tested and reused, and the app stays a view.
+support, recruitment outreach in the coldspots, local-central secondments at the four pilot
+campuses (each from the year after the start, at its defaults) and every relocation wave
+scaled by a percentage. Kept out of the app so the rule is tested and reused, and the app
+stays a view.
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ class LeverEdits:
         Short London postings for staff based elsewhere.
     support : bool
         Financial support to relocate.
+    outreach : bool
+        Recruitment outreach raising the low-SEB share of EO and HEO entrants in the
+        coldspots (the lever's defaults).
+    secondments : bool
+        Local-central government secondments at the four pilot campuses (the lever's
+        defaults).
     scale : int
         Every relocation wave's size in per cent (100 keeps the scenario's numbers).
     """
@@ -40,6 +48,8 @@ class LeverEdits:
     mentoring: bool = False
     postings: bool = False
     support: bool = False
+    outreach: bool = False
+    secondments: bool = False
     scale: int = 100
 
     @property
@@ -62,8 +72,9 @@ class LeverEdits:
 
         Examples
         --------
-        >>> LeverEdits.from_query({"mentoring": "1", "scale": "150", "freeze": "x"})
-        LeverEdits(freeze=False, mentoring=True, postings=False, support=False, scale=150)
+        >>> e = LeverEdits.from_query({"mentoring": "1", "scale": "150", "freeze": "x"})
+        >>> e.mentoring, e.freeze, e.scale
+        (True, False, 150)
         """
         kw = {}
         for f in fields(cls):
@@ -121,6 +132,10 @@ def apply_edits(scenario, edits: LeverEdits, *, root: Path | None = None):
         levers["london_postings"] = {"start_year": start}
     if edits.support:
         levers["relocation_support"] = {"start_year": start}
+    if edits.outreach:
+        levers["recruitment_outreach"] = {"start_year": start}
+    if edits.secondments:
+        levers["secondments"] = {"start_year": start}
     if edits.scale != 100:
         scale_waves(doc, edits.scale)
     doc["name"] = f"{scenario.name}-edited"
@@ -131,7 +146,8 @@ def apply_edits(scenario, edits: LeverEdits, *, root: Path | None = None):
 def describe(edits: LeverEdits) -> str:
     """The edits in words (for captions)."""
     words = {"freeze": "half of London recruitment frozen", "mentoring": "mentoring",
-             "postings": "short London postings", "support": "relocation support"}
+             "postings": "short London postings", "support": "relocation support",
+             "outreach": "recruitment outreach", "secondments": "campus secondments"}
     parts = [w for k, w in words.items() if asdict(edits)[k]]
     if edits.scale != 100:
         parts.append(f"relocation waves at {edits.scale}%")

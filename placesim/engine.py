@@ -122,6 +122,7 @@ class YearRecord:
     # of London, and posts each closure pool of a wave closed
     moved_out_by_wave: np.ndarray = field(default_factory=lambda: np.zeros(0))
     pools_closed: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    levers: dict = field(default_factory=dict)  # the outreach and secondments levers' figures
 
 
 @dataclass
@@ -243,6 +244,7 @@ class RunState:
         self.pool_is_wave = plan.is_wave_pool
         self.cost = 0.0
         self.records: list[YearRecord] = []
+        self.lever_state = levers.LeverState(model)
         self.step_index = 0
         self._posts_version = 0  # bumped whenever posts are created, abolished or moved
         self._reset_year()
@@ -282,7 +284,8 @@ class RunState:
         r, k = self.m.rules, min(self.step_index, self.m.rules.n_steps - 1)
         return float(r.accept_mult[k]), plan.support_gbp + float(r.support_gbp[k])
 
-    def _record_year(self, year_number: int, posts3: np.ndarray) -> None:
+    def _record_year(self, year_number: int, posts3: np.ndarray,
+                     lever_record: dict | None = None) -> None:
         self.records.append(YearRecord(
             year=self.m.start_year + year_number, stock=self.stock.copy(),
             posts=posts3.sum(axis=2), policy_posts=posts3[:, :, POLICY] + posts3[:, :,
@@ -299,6 +302,7 @@ class RunState:
             posts_closed=self.posts_closed, closures_pending=float(self.closing.sum()),
             redundancies=self.redundancies.copy(), moved_out_by_wave=self.moved_out_wave.copy(),
             pools_closed=np.where(self.pool_is_wave, self.pool_added - self.closing, 0.0),
+            levers=lever_record or {},
         ))
         self._reset_year()
 
@@ -407,7 +411,7 @@ class _Run(RunState):
             r.kernel, self.wtab, self.ltab, self.wmax, self.lmax, self.adv_area, self.leave,
             r.lateral_share, r.internal_share, r.exit_q, r.reach, r.london_pull, r.willingness,
             float(r.will_mult[k]), r.flag_after, r.min_steps, float(r.scs_low_target[k]),
-            r.freeze[k], r.recruit_cdf, pp.pool_grade, pp.pool_mask, pp.pool_types,
+            r.freeze[k], r.recruit_cdf_at(k), pp.pool_grade, pp.pool_mask, pp.pool_types,
             self.closing)
         if len(closed):
             self._posts(closed.T, -1)
@@ -419,6 +423,8 @@ class _Run(RunState):
         rg, rd, rs = recruited.T
         minus += [(eg, ed, es), (pg - 1, pf, ps), (lg, lf, ls)]
         plus += [(pg, pt, ps), (lg, lt, ls), (rg, rd, rs)]
+        if self.lever_state.on:
+            self.lever_state.add_recruits(r, k, self._count(rg, rd, rs))
         self.stock += self._count(*map(np.concatenate, zip(*plus, strict=True)))
         self.stock -= self._count(*map(np.concatenate, zip(*minus, strict=True)))
         self.exposure += self.stock / m.steps_per_year
@@ -514,7 +520,7 @@ class _Run(RunState):
             self.move_rows.append((plan.index, self.year, out.from_d, out.to_d))
 
     def year_end(self, year_number: int):
-        self._record_year(year_number, self.posts3)
+        self._record_year(year_number, self.posts3, levers.stochastic_year(self))
 
 
 def run_replication(model: Model, replication: int, seed: int | None = None) -> ReplicationResult:

@@ -31,6 +31,7 @@ from threadpoolctl import ThreadpoolController
 
 from .engine import Model, ReplicationResult, RunState, run_timeline
 from .flows import lateral_table, weight_table
+from .levers import SECONDEE_POST
 from .population import N_GRADES, N_SEB, N_TYPES, OTHER, PRIVATE_OFFICE, START_TENURE_STEPS
 from .rules import (
     FLAGS,
@@ -39,12 +40,17 @@ from .rules import (
     MENTOR_ENROL,
     MENTORED,
     NONE,
+    OUTBOUND_RETURN,
+    OUTBOUND_START,
     POSTED,
     POSTING_ENROL,
     POSTING_RETURN,
     SCHEME,
     SCHEME_ENROL,
     SCS1,
+    SECONDED,
+    SECONDEES_END,
+    SECONDEES_IN,
 )
 
 _BLAS = ThreadpoolController()
@@ -72,6 +78,9 @@ class _ExpectedRun(RunState):
                                             (SCHEME, "talent_scheme_ring_fence"),
                                             (POSTED, "london_postings"))
                          if getattr(model.scenario.levers, lever) is not None]
+        sec = model.scenario.levers.secondments
+        if sec is not None and sec.outbound_per_site > 0 and sec.promotion_multiplier != 1:
+            used.append(SECONDED)  # (a multiplier of 1 would change nothing: no state)
         self.flags = np.array(used)
         self.flag_index = np.full(len(FLAGS), -1)
         self.flag_index[self.flags] = np.arange(len(used))
@@ -91,6 +100,7 @@ class _ExpectedRun(RunState):
         self.blocked = None  # people back from a posting this step: not promotable yet
         self.held = np.zeros_like(self.posts3)
         self.cohorts: list[_Cohort] = []
+        self.away: list[_Away] = []  # outbound secondees, at their sites
         wt = weight_table(r)[:, :, :, self.flags, :]  # (G, S, T, F, vp)
         self.wtab = np.ascontiguousarray(wt)
         self.ltab = lateral_table(r)
@@ -101,7 +111,9 @@ class _ExpectedRun(RunState):
         self.pull = np.where(geo.is_london, r.london_pull, 1.0)
         self.kernel = np.ascontiguousarray(r.kernel.astype(np.float64))  # (A, D)
         self.kernel_t = np.ascontiguousarray(self.kernel.T)
-        self.recruit_pdf = np.diff(r.recruit_cdf, axis=2, prepend=0.0)
+        self.recruit_pdfs = tuple(np.diff(c, axis=2, prepend=0.0)
+                                  for c in (r.recruit_cdf, r.outreach_cdf))
+        self.secondee_pdf = np.diff(r.secondee_cdf, axis=1, prepend=0.0)
         self.national_pdf = np.diff(r.national_cdf, axis=1, prepend=0.0)
         self._wave_cells: dict[int, tuple] = {}
         self.moved_cells: dict[tuple[int, int], np.ndarray] = {}  # (wave, year) -> posts
@@ -140,8 +152,12 @@ class _ExpectedRun(RunState):
         _exits(self.people, self.exits, r.exit_q)
         for c in self.cohorts:  # people away leave at the same rates, counted where they are
             _exits_away(c.people, self.exits, r.exit_q, r.posting_district)
-        if self.cohorts:
-            self.held = _held(self.cohorts, self.posts3.shape)
+        for c in self.away:  # outbound secondees leave at the same rates, counted at home
+            x = c.people * r.exit_q[:, None, None, None, None]
+            c.people -= x
+            self.exits[:, c.districts] += x.sum(axis=(3, 4))
+        if self.cohorts or self.away:
+            self.held = self._held()
         ring_now = _ring_now(self.ring, k, self.survival)
         if self.blocked is not None:
             ring_now += self.blocked * self.survival[:, None, None, None, None]
@@ -150,14 +166,19 @@ class _ExpectedRun(RunState):
         to_london = np.zeros(N_SEB)
         from_london = np.zeros(N_SEB)
         pp = r.posts
+        recruited = np.zeros(self.stock.shape)
         closed = _fill(
             self.people, ring_now, self.posts3, self.held, fresh, self.promotions, to_london,
             from_london, self.cross_area, self.exposure, self.wtab, self.ltab,
             self.flag_after, self.adv_area, self.leave, self.kernel, self.kernel_t, geo.area,
             geo.n_areas, geo.is_london, self.pull, r.lateral_share, r.internal_share, r.reach,
             r.willingness, float(r.will_mult[k]), float(r.scs_low_target[k]), r.freeze[k],
-            self.recruit_pdf, 1.0 / r.steps_per_year, pp.pool_grade, pp.pool_mask,
-            pp.pool_types, self.closing)
+            self.recruit_pdfs[int(r.outreach_on[k])], 1.0 / r.steps_per_year, pp.pool_grade,
+            pp.pool_mask, pp.pool_types, self.closing, recruited)
+        if self.lever_state.on:
+            self.lever_state.add_recruits(r, k, recruited)
+        for c in self.away:
+            self.exposure[:, c.districts] += c.people.sum(axis=(3, 4)) / r.steps_per_year
         if closed > 0:
             self.posts_closed += closed
             self._posts_version += 1
@@ -174,7 +195,15 @@ class _ExpectedRun(RunState):
         self.stock = _reported(self.people, away, self.m.rules.posting_district)
         posts = self.posts3.copy()
         posts[:, self.m.rules.posting_district, PRIVATE_OFFICE] += away.sum(axis=(1, 2, 3, 4))
-        self._record_year(year_number, posts)
+        seconded = np.zeros(self.m.geo.n_districts)
+        for c in self.away:
+            self.stock[:, c.districts] += c.people.sum(axis=(3, 4))
+            seconded[c.districts] += c.people.sum(axis=(0, 2, 3, 4))
+        in_post = np.zeros(self.m.geo.n_districts)
+        for _, g, d, n in self.lever_state.inbound:
+            posts[g, d, SECONDEE_POST] += n.sum()
+            in_post[d] += n.sum()
+        self._record_year(year_number, posts, self.lever_state.year(in_post, seconded))
 
     # --- lever events ----------------------------------------------------------------------
     def _event(self, event, k: int) -> None:
@@ -239,7 +268,68 @@ class _ExpectedRun(RunState):
                 # promotable from the next step
                 self.blocked = home if self.blocked is None else self.blocked + home
             self._posts_version += 1
-        self.held = _held(self.cohorts, self.posts3.shape)
+        elif event.kind in (SECONDEES_IN, SECONDEES_END, OUTBOUND_START, OUTBOUND_RETURN):
+            self._secondment_event(event, k)
+        self.held = self._held()
+
+    def _held(self) -> np.ndarray:
+        """Posts held for people away (London postings, outbound secondments)."""
+        held = _held(self.cohorts, self.posts3.shape)
+        for c in self.away:
+            held[:, c.districts] += c.people.sum(axis=(2, 4))
+        return held
+
+    def _secondment_event(self, event, k: int) -> None:
+        """A secondments event in expectation (see :mod:`placesim.levers`)."""
+        r, p, fi, state = self.m.rules, self.people, self.flag_index, self.lever_state
+        if event.kind == SECONDEES_IN:
+            for d in event.districts:
+                for g in np.flatnonzero(event.by_grade):
+                    state.inbound.append((k + r.secondee_steps, int(g), int(d),
+                                          event.by_grade[g] * self.secondee_pdf[d]))
+        elif event.kind == SECONDEES_END:
+            ending = [c for c in state.inbound if c[0] == k]
+            state.inbound = [c for c in state.inbound if c[0] != k]
+            for _, g, d, n in ending:
+                stay = n * r.secondee_conversion
+                p[g, d, :, SECONDEE_POST, 0] += stay
+                self.posts3[g, d, SECONDEE_POST] += stay.sum()
+                # entrants now: not eligible for min_steps (this step: blocked; then the ring)
+                self.ring[k % self.M, g, d, :, SECONDEE_POST, 0] += stay * self.survival[g]
+                if self.blocked is None:
+                    self.blocked = np.zeros_like(p)
+                self.blocked[g, d, :, SECONDEE_POST, 0] += stay
+                state.convert(g, d, np.arange(N_SEB), stay)
+            self._posts_version += 1
+        elif event.kind == OUTBOUND_START:
+            open_states = [i for i in (fi[NONE], fi[MENTORED]) if i >= 0]
+            districts = np.unique(event.districts)
+            cohort = np.zeros((p.shape[0], len(districts)) + p.shape[2:])
+            sel = event.grades[:, None, None]
+            for d in event.districts:  # site by site, as the stochastic engine picks
+                j = int(np.searchsorted(districts, d))
+                pool = sum((p[:, d, :, :, i] * sel).sum() for i in open_states)
+                frac = min(event.places / pool, 1.0) if pool > 0 else 0.0
+                for i in open_states:
+                    x = p[:, d, :, :, i] * sel * frac
+                    cohort[:, j, :, :, i] += x
+                    p[:, d, :, :, i] -= x
+                    for arr in self.ring:
+                        arr[:, d, :, :, i] -= arr[:, d, :, :, i] * sel * frac
+            self.away.append(_Away(k + r.outbound_steps, districts, cohort))
+            self._posts_version += 1
+        elif event.kind == OUTBOUND_RETURN:
+            back = [c for c in self.away if c.back == k]
+            self.away = [c for c in self.away if c.back != k]
+            to = fi[SECONDED] if fi[SECONDED] >= 0 else fi[NONE]
+            if self.blocked is None and back:
+                self.blocked = np.zeros_like(p)
+            for c in back:
+                home = c.people.sum(axis=4)
+                for j, d in enumerate(c.districts):
+                    p[:, d, :, :, to] += home[:, j]
+                    self.blocked[:, d, :, :, to] += home[:, j]
+            self._posts_version += 1
 
     # --- posts opened and closed -----------------------------------------------------------
     def _post_schedule(self, k: int) -> None:
@@ -335,6 +425,15 @@ class _ExpectedRun(RunState):
     def ring_slot(self) -> int:
         """Where this step's entrants go in the ring."""
         return self.step_index % self.M
+
+
+@dataclass
+class _Away:
+    """Outbound secondees: (grade, site district, seb, post type, state) at ``districts``."""
+
+    back: int  # step they return
+    districts: np.ndarray
+    people: np.ndarray
 
 
 def _held(cohorts: list[_Cohort], shape) -> np.ndarray:
@@ -441,14 +540,15 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
           cross_area, exposure, wtab, ltab, flag_after, adv_area, leave, kernel, kernel_t,
           area, n_areas, is_london, pull, lateral_share, internal_share, reach, willingness,
           will_mult, scs_low_target, freeze, recruit_pdf, dt, pool_grade, pool_mask,
-          pool_types, pending):
+          pool_types, pending, recruited):
     """A step's vacancies filled in expectation, in place (see the module docstring).
 
     ``fresh`` receives the people who entered a grade (promotions and recruits: not yet
     eligible); lateral movers are eligible again from the next step. Promotions are recorded
     at their origin (grade into, district, seb); the step's person-time is added to
-    ``exposure``. Closures ``pending`` in a pool take that pool's vacancies first (the
-    expected number a random count of vacancies can give); returns the posts closed.
+    ``exposure``, the recruits to ``recruited`` (grade, district, seb). Closures ``pending``
+    in a pool take that pool's vacancies first (the expected number a random count of
+    vacancies can give); returns the posts closed.
     """
     G, D, S, T, F = people.shape
     A = n_areas
@@ -798,6 +898,7 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                     x = v * recruit_pdf[g, d, s]
                     people[g, d, s, t, 0] += x
                     fresh[g, d, s, t, 0] += x
+                    recruited[g, d, s] += x
             for s in range(S):
                 x = 0.0
                 for t in range(T):

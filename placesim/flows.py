@@ -48,6 +48,7 @@ from .rules import (
     POSTED,
     SCHEME,
     SCS1,
+    SECONDED,
     Rules,
     lateral_factor,
     promotion_weight,
@@ -212,7 +213,7 @@ def scan(key, step, district, grade, ptype, seb, flag, flag_until, ready, exit_a
             n_v += 1
         elif s >= 0 and ready[i] <= step:
             f = flag[i]
-            if (f == SCHEME or f == POSTED) and flag_until[i] <= step:
+            if (f == SCHEME or f == POSTED or f == SECONDED) and flag_until[i] <= step:
                 f = NONE
                 flag[i] = NONE
             a = area_of_district[d]
@@ -551,6 +552,7 @@ def matching_slots(slots: Slots, geo: Geography, origin_mask: np.ndarray,
     idx = np.concatenate(parts) if parts else np.empty(0, np.int64)
     keep = origin_mask[slots.district[idx]] & type_mask[slots.ptype[idx]]
     keep &= slots.seb[idx] != HELD
+    keep &= ~((slots.seb[idx] >= 0) & (slots.ready[idx] == NEVER))  # away on secondment
     return np.sort(idx[keep])
 
 

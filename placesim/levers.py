@@ -11,6 +11,16 @@ opened in the posting district, the person moves into it (counted in London whil
 promotable), their own post is held for them (``HELD``), and when the posting ends they return
 to it and the London post is abolished. Someone who leaves the Civil Service while away frees
 both.
+
+**Secondments** (:class:`placesim.scenario.Secondments`). An inbound secondee holds a policy
+post opened for them at the site (a spare slot marked ``HELD``: counted in the site's posts,
+not in headcount, never a vacancy); their SEB is drawn from the local population's mix; at
+the end of the term a keyed draw decides whether they stay — the post becomes a permanent
+post with them in it (an entrant) — or leave, and the post closes. An outbound secondee stays
+in their own post (covered temporarily, not a vacancy; counted where they work) but cannot
+be promoted or enrolled while away (``ready`` is ``NEVER``); back, they carry the
+``seconded`` programme state. :class:`LeverState` keeps the cohorts and the lever's yearly
+figures in every mode, and :func:`lever_columns` turns them into metrics.
 """
 
 from __future__ import annotations
@@ -21,21 +31,44 @@ import numpy as np
 from numba import njit
 
 from . import streams
-from .flows import _enter
-from .population import HELD, N_GRADES, NEVER, NEVER_STEP, PRIVATE_OFFICE, VACANT
+from .flows import _enter, open_posts
+from .grades import GRADES
+from .population import (
+    HELD,
+    N_GRADES,
+    N_SEB,
+    NEVER,
+    NEVER_STEP,
+    POLICY,
+    PRIVATE_OFFICE,
+    VACANT,
+)
 from .rules import (
     LOW,
     MENTOR_END,
     MENTOR_ENROL,
     MENTORED,
     NONE,
+    OUTBOUND_RETURN,
+    OUTBOUND_START,
     POSTED,
     POSTING_ENROL,
     POSTING_RETURN,
     SCHEME,
     SCHEME_ENROL,
+    SECONDED,
+    SECONDEES_END,
+    SECONDEES_IN,
+    TIMED,
     LeverEvent,
 )
+
+SECONDMENT_EVENTS = (SECONDEES_IN, SECONDEES_END, OUTBOUND_START, OUTBOUND_RETURN)
+SECONDEE_POST = POLICY
+"""Inbound secondees work in policy posts: the pilot's aim is that local experts "directly
+shape national policy" (Cabinet Office, 2025; reference 002)."""
+_TAG = 1 << 40
+"""Offset of the keyed-draw tags of the secondment events (apart from the other levers')."""
 
 
 @dataclass
@@ -49,14 +82,21 @@ class LeverOutcome:
 
 
 def spare_slots(scenario) -> np.ndarray:
-    """(grade,) spare slots a scenario may need: one per London posting place."""
+    """(grade,) spare slots a scenario may need: one per London posting place, and one per
+    inbound secondment place of the whole horizon (converted secondees keep theirs)."""
     spare = np.zeros(N_GRADES, np.int64)
     lp = scenario.levers.london_postings
     if lp is not None:
-        from .grades import GRADES
-
         for g in lp.grades:
             spare[GRADES.index(g)] = lp.places_per_year
+    sec = scenario.levers.secondments
+    if sec is not None and sec.inbound_per_site > 0:
+        from .posts import largest_remainder
+
+        per = largest_remainder(sec.inbound_per_site, np.ones(len(set(sec.inbound_grades))))
+        for g, n in zip(sorted({GRADES.index(g) for g in sec.inbound_grades}), per,
+                        strict=True):
+            spare[g] += int(n) * len(sec.sites) * (scenario.horizon.years + 1)
     return spare
 
 
@@ -72,8 +112,9 @@ def _pick(key, pool: np.ndarray, n: int, tag: int) -> np.ndarray:
 
 
 def _in_post(slots) -> np.ndarray:
-    """People in a post of their own (not away on a posting)."""
-    return (slots.seb >= 0) & (slots.home < 0) & (slots.district < slots.n_districts)
+    """People in a post of their own (not away on a posting or a secondment)."""
+    return ((slots.seb >= 0) & (slots.home < 0) & (slots.district < slots.n_districts)
+            & (slots.ready < NEVER))
 
 
 def apply_event(event: LeverEvent, run, step: int) -> LeverOutcome:
@@ -91,7 +132,11 @@ def apply_event(event: LeverEvent, run, step: int) -> LeverOutcome:
     """
     sl, r, key = run.slots, run.m.rules, run.key
     out = LeverOutcome()
-    ended = ((sl.flag == SCHEME) | (sl.flag == POSTED)) & (sl.flag_until <= step)
+    if event.kind in SECONDMENT_EVENTS:  # they work on their sites' people only
+        _secondment_event(event, run, step, out)
+        return out
+    f = sl.flag
+    ended = ((f == SCHEME) | (f == POSTED) | (f == SECONDED)) & (sl.flag_until <= step)
     sl.flag[ended] = NONE  # programme states that have run out, before anyone is enrolled
     grades = event.grades[sl.grade]
     tag = step * 8 + event.kind
@@ -149,6 +194,246 @@ def apply_event(event: LeverEvent, run, step: int) -> LeverOutcome:
         out.plus.append((g, sl.district[homes].astype(np.int64), s))
         out.abolished = (g, d, np.full(len(posts), PRIVATE_OFFICE))
     return out
+
+
+def _secondment_event(event: LeverEvent, run, step: int, out: LeverOutcome) -> None:
+    """Carry out a secondments event on a stochastic run (see the module docstring)."""
+    sl, r, key, state = run.slots, run.m.rules, run.key, run.lever_state
+    tag = _TAG + (step * 16 + event.kind) * 1024
+    if event.kind == SECONDEES_IN:
+        gs, ds = [], []
+        for d in event.districts:
+            for g in np.flatnonzero(event.by_grade):
+                new = open_posts(sl, np.array([g]), np.array([d]), np.array([SECONDEE_POST]),
+                                 np.array([event.by_grade[g]]))
+                u = streams.uniforms(key, streams.RECRUIT, new, step)
+                cdf = r.secondee_cdf[d]
+                seb = (u >= cdf[0]).astype(np.int64) + (u >= cdf[1])
+                sl.seb[new] = HELD
+                state.inbound.append((step + r.secondee_steps, new, seb))
+                gs.append(np.full(len(new), g))
+                ds.append(np.full(len(new), d))
+        g, d = np.concatenate(gs), np.concatenate(ds)
+        out.created = (g, d, np.full(len(g), SECONDEE_POST))
+    elif event.kind == SECONDEES_END:
+        ending = [c for c in state.inbound if c[0] == step]
+        state.inbound = [c for c in state.inbound if c[0] != step]
+        closed = []
+        for _, idx, seb in ending:
+            stay = streams.uniforms(key, streams.LEVER_PICK, idx, tag) < r.secondee_conversion
+            g, d = sl.grade[idx].astype(np.int64), sl.district[idx].astype(np.int64)
+            kept, gone = idx[stay], idx[~stay]
+            _convert(key, step, kept, seb[stay], r.min_steps, r.exit_q, sl.grade, sl.seb,
+                     sl.flag, sl.grade_since, sl.ready, sl.exit_at)
+            out.plus.append((g[stay], d[stay], seb[stay]))
+            state.convert(g[stay], d[stay], seb[stay])
+            sl.seb[gone] = VACANT
+            sl.set_district(gone, np.full(len(gone), sl.n_districts))
+            closed.append((g[~stay], d[~stay]))
+        if closed:
+            g, d = (np.concatenate(x) for x in zip(*closed, strict=True))
+            out.abolished = (g, d, np.full(len(g), SECONDEE_POST))
+    elif event.kind == OUTBOUND_START:
+        for j, d in enumerate(event.districts):
+            # the people of the site's district at the grades, through the (grade, area)
+            # blocks; programme states that have run out end first
+            a = sl.area_of_district[d]
+            cand = np.concatenate([sl.order[sl.block_start[g, a]:sl.block_end[g, a]]
+                                   for g in np.flatnonzero(event.grades)])
+            cand = np.sort(cand[sl.district[cand] == d])
+            f = sl.flag[cand]
+            ended = np.isin(f, TIMED) & (sl.flag_until[cand] <= step)
+            sl.flag[cand[ended]] = NONE
+            f = sl.flag[cand]
+            ok = ((sl.seb[cand] >= 0) & (sl.home[cand] < 0) & (sl.ready[cand] < NEVER)
+                  & ((f == NONE) | (f == MENTORED)))
+            picks = _pick(key, cand[ok], event.places, tag + j)
+            sl.ready[picks] = NEVER  # away: not promotable, not enrolled; post held
+            state.outbound.append((step + r.outbound_steps, picks))
+    elif event.kind == OUTBOUND_RETURN:
+        back = [c for c in state.outbound if c[0] == step]
+        state.outbound = [c for c in state.outbound if c[0] != step]
+        for _, picks in back:
+            idx = picks[_still_away(sl, picks)]
+            u = streams.uniforms(key, streams.EXPIRY, idx, step)
+            sl.flag[idx] = SECONDED
+            sl.flag_until[idx] = np.minimum(
+                step + _geometric(u, float(r.flag_hazard[SECONDED])), NEVER)
+            sl.ready[idx] = step + 1
+
+
+def _still_away(sl, picks: np.ndarray) -> np.ndarray:
+    """Which outbound secondees are still away in their post (not left, not replaced)."""
+    return (sl.seb[picks] >= 0) & (sl.ready[picks] == NEVER) & (sl.home[picks] < 0)
+
+
+@njit(cache=True)
+def _convert(key, step, idx, seb_new, min_steps, exit_q, grade, seb, flag, grade_since,
+             ready, exit_at):
+    """Inbound secondees who stay become civil servants in their posts (entrants now; they
+    may leave from this step on, as the expected mode has them)."""
+    for k in range(len(idx)):
+        i = idx[k]
+        seb[i] = seb_new[k]
+        flag[i] = NONE
+        grade_since[i] = step
+        ready[i] = step + min_steps
+        u = streams.uniform(key, streams.EXIT, i, step)
+        exit_at[i] = min(step - 1 + streams.geometric(u, exit_q[grade[i]]), NEVER_STEP)
+
+
+class LeverState:
+    """What the outreach and secondments levers keep during a run, in any mode.
+
+    ``inbound`` and ``outbound`` hold each mode's cohorts (first item: the step they end);
+    the rest are the figures :func:`lever_columns` reports, in-year unless said.
+    """
+
+    def __init__(self, model):
+        lv = model.scenario.levers
+        self.on = lv.recruitment_outreach is not None or lv.secondments is not None
+        D = model.geo.n_districts
+        self.inbound: list = []
+        self.outbound: list = []
+        self.entrants = np.zeros((N_GRADES, D, N_SEB))  # recruits and conversions
+        self.conversions = np.zeros(D)
+        self.outreach_cost = 0.0  # cumulative
+
+    def add_recruits(self, rules, step: int, counts: np.ndarray) -> None:
+        """Add a step's recruits (grade, district, seb) and the outreach's cost for them."""
+        self.entrants += counts
+        if rules.outreach_on[step]:
+            self.outreach_cost += rules.outreach_gbp * float(
+                counts.sum(axis=2)[rules.outreach_cells].sum())
+
+    def add_recruit(self, rules, step: int, g: int, d: int, seb: int) -> None:
+        """Add one recruit (the reference model's)."""
+        self.entrants[g, d, seb] += 1
+        if rules.outreach_on[step] and rules.outreach_cells[g, d]:
+            self.outreach_cost += rules.outreach_gbp
+
+    def convert(self, g, d, seb, amount=1.0) -> None:
+        """Inbound secondees who stay: entrants at their grade and district."""
+        g, d, seb = np.broadcast_arrays(g, d, seb)
+        amount = np.broadcast_to(amount, g.shape)
+        np.add.at(self.entrants, (g, d, seb), amount)
+        np.add.at(self.conversions, d, amount)
+
+    def year(self, in_post: np.ndarray, away: np.ndarray) -> dict:
+        """The year's record (``in_post``, ``away``: (district,) secondees at year end);
+        starts the next year."""
+        if not self.on:
+            return {}
+        rec = {"entrants": self.entrants, "conversions": self.conversions,
+               "secondees_in_post": np.asarray(in_post, float),
+               "secondees_out": np.asarray(away, float), "outreach_cost_gbp": self.outreach_cost}
+        self.entrants = np.zeros_like(self.entrants)
+        self.conversions = np.zeros_like(self.conversions)
+        return rec
+
+
+def stochastic_year(run) -> dict:
+    """:meth:`LeverState.year` of a stochastic run: secondees counted on the slots."""
+    state, sl = run.lever_state, run.slots
+    D = run.m.geo.n_districts
+    if not state.on:
+        return {}
+    in_post = np.zeros(D)
+    for _, idx, _ in state.inbound:
+        np.add.at(in_post, sl.district[idx], 1.0)
+    away = np.zeros(D)
+    for _, picks in state.outbound:
+        idx = picks[_still_away(sl, picks)]
+        np.add.at(away, sl.district[idx], 1.0)
+    return state.year(in_post, away)
+
+
+def lever_figures(model) -> list[tuple[str, str]]:
+    """The (metric, group) figures :func:`lever_columns` reports for a model (none when
+    neither the outreach nor the secondments lever is on)."""
+    return _lever_layout(model)[0]
+
+
+def _lever_layout(model):
+    """Labels, place masks and grades of the lever metrics."""
+    from .metrics import place_groups
+    from .rules import lever_places
+
+    lv, geo = model.scenario.levers, model.geo
+    out, sec = lv.recruitment_outreach, lv.secondments
+    if out is None and sec is None:
+        return [], {}, [], []
+    groups = place_groups(model)
+    places = {}
+    grades: set[str] = set()
+    if out is not None:  # where the outreach works, and the broad places around it
+        places = {k: groups[k] for k in ("london", "outside_london", "coldspots")}
+        places["outreach"] = lever_places(out.places, geo)
+        grades |= set(out.grades)
+    sites = []
+    if sec is not None:
+        sites = list(dict.fromkeys(sec.sites))
+        for sid in sites:
+            places[f"site:{sid}"] = groups[f"site:{sid}"]
+        grades |= set(sec.inbound_grades)
+    grades_i = sorted(GRADES.index(g) for g in grades)
+    labels = []
+    for place in places:
+        for metric in ("entrants", "entrants_low_seb_share", "low_seb_share"):
+            labels.append((metric, place))
+            labels += [(metric, f"grade:{GRADES[g]}|{place}") for g in grades_i]
+    if out is not None:
+        labels.append(("outreach_cost_gbp", "all"))
+    for metric in ("secondees_in_post", "secondee_conversions", "secondees_out"):
+        if sec is not None:
+            labels += [(metric, "all")] + [(metric, f"site:{sid}") for sid in sites]
+    return labels, places, grades_i, sites
+
+
+def lever_columns(model, recs) -> tuple[list[tuple[str, str]], np.ndarray]:
+    """The outreach and secondments levers' metrics, all years at once.
+
+    Entrants (recruits, and secondees who stay) and their low-SEB share, and the low-SEB
+    share of people in post, in each place the levers concern (the outreach's places with
+    London, outside London and the coldspots around them; the secondment sites) for all
+    grades and for each of the levers' grades; the outreach's cumulative cost; secondees in
+    post at each site at year end, those who stayed as civil servants in the year, and civil
+    servants out on secondment.
+
+    Returns
+    -------
+    labels : list of (metric, group)
+    values : numpy.ndarray
+        (year, label)
+    """
+    labels, places, grades, sites = _lever_layout(model)
+    if not labels:
+        return [], np.zeros((len(recs), 0))
+    from .metrics import _div
+
+    site_d = {sid: model.geo.site_district[list(model.geo.site_ids).index(sid)]
+              for sid in sites}
+    cols = []
+    for rec in recs:
+        lv = rec.levers
+        row = []
+        for mask in places.values():
+            e = lv["entrants"][:, mask].sum(axis=1)  # (grade, seb)
+            st = rec.stock[:, mask].sum(axis=1)
+            for metric, a in (("n", e), ("share", e), ("share", st)):
+                tot, low = a.sum(axis=1), a[:, LOW]
+                if metric == "n":
+                    row += [tot.sum(), *tot[grades]]
+                else:
+                    row += [_div(low.sum(), tot.sum()), *_div(low[grades], tot[grades])]
+        if ("outreach_cost_gbp", "all") in labels:
+            row.append(lv["outreach_cost_gbp"])
+        if sites:
+            for key in ("secondees_in_post", "conversions", "secondees_out"):
+                by_d = lv[key]
+                row += [sum(by_d[site_d[s]] for s in sites)] + [by_d[site_d[s]] for s in sites]
+        cols.append(np.asarray(row, float))
+    return labels, np.stack(cols)
 
 
 def _geometric(u: np.ndarray, q: float) -> np.ndarray:

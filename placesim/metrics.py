@@ -253,6 +253,11 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
     cost_labels, cost_values = cost_columns(model, result)  # the Green Book appraisal
     labels.extend(cost_labels)
     columns.append(cost_values)
+    from .levers import lever_columns  # the outreach and secondments levers' figures
+
+    more, values = lever_columns(model, recs)
+    labels.extend(more)
+    columns.append(values)
     if getattr(model.scenario, "departments", ()):  # each department's view, when asked
         from .departments import department_columns
 

@@ -213,6 +213,29 @@ MEASURES: dict[str, Measure] = {
                           "average district (negative: less favourable)."),
     "planned_posts": Measure("Posts placed by the location plan", "posts",
                              "Posts the location plan places in the district."),
+    "entrants": Measure(
+        "People joining", "people",
+        "People who joined the Civil Service in the year: recruits, and council secondees "
+        "who stayed on as civil servants."),
+    "entrants_low_seb_share": Measure(
+        "People joining from lower socio-economic backgrounds", "share",
+        "Share of the year's new joiners whose parents had routine or semi-routine jobs."),
+    "low_seb_share": Measure(
+        "Staff from lower socio-economic backgrounds", "share",
+        "Share of staff whose parents had routine or semi-routine jobs."),
+    "outreach_cost_gbp": Measure(
+        "Outreach cost", "gbp",
+        "Cost of recruitment outreach for the people it reached, since the start."),
+    "secondees_in_post": Measure(
+        "Council staff on secondment at the campuses", "people",
+        "Local-government staff working in campus posts on secondment at the year end."),
+    "secondee_conversions": Measure(
+        "Secondees who stayed as civil servants", "people",
+        "Council secondees who took a permanent post when their secondment ended, in the "
+        "year."),
+    "secondees_out": Measure(
+        "Civil servants on secondment to councils", "people",
+        "Civil servants working in a local authority on secondment at the year end."),
 }
 
 
@@ -255,7 +278,7 @@ def label_with_unit(metric: str) -> str:
 
 _PLACES = {"all": "All", "london": "London", "outside_london": "Outside London",
            "coldspots": "Coldspots outside London", "elsewhere": "Elsewhere outside London",
-           "elsewhere_in_london": "London"}
+           "elsewhere_in_london": "London", "outreach": "Where the outreach works"}
 _SEB = {"high": "higher", "intermediate": "intermediate", "low": "lower"}
 
 

@@ -25,6 +25,7 @@ import pandas as pd
 import simpy
 
 from .engine import Model, ReplicationResult, YearRecord, split
+from .levers import SECONDEE_POST, LeverState
 from .population import N_GRADES, N_SEB, N_TYPES, OTHER, POLICY, PRIVATE_OFFICE
 from .rules import (
     LOW,
@@ -32,12 +33,18 @@ from .rules import (
     MENTOR_ENROL,
     MENTORED,
     NONE,
+    OUTBOUND_RETURN,
+    OUTBOUND_START,
     POSTED,
     POSTING_ENROL,
     POSTING_RETURN,
     SCHEME,
     SCHEME_ENROL,
     SCS1,
+    SECONDED,
+    SECONDEES_END,
+    SECONDEES_IN,
+    TIMED,
     lateral_factor,
     promotion_weight,
 )
@@ -68,6 +75,7 @@ class Person:
     flag: int = NONE
     flag_until: int = 0
     active: bool = True
+    away_until: int = -1  # on an outbound secondment until this step
 
 
 class ReferenceModel:
@@ -112,6 +120,8 @@ class ReferenceModel:
         self.pending: list[tuple] = []
         self.closing = np.zeros(self.r.posts.n_pools, np.int64)  # closures waiting by pool
         self.redundancies = np.zeros(N_SEB)
+        self.lever_state = LeverState(model)
+        self.inbound: list[tuple[int, Post, Person]] = []  # (end step, post, secondee)
 
     def _year_reset(self):
         D = self.m.geo.n_districts
@@ -126,10 +136,11 @@ class ReferenceModel:
         return int(self.r.area[post.district])
 
     # -- processes ------------------------------------------------------------------------
-    def person_process(self, person: Person):
-        """A person's life: at each step they may leave the Civil Service."""
+    def person_process(self, person: Person, delay: float | None = None):
+        """A person's life: at each step they may leave the Civil Service (first after
+        ``delay``, by default half a step)."""
         dt = 1.0 / self.r.steps_per_year
-        yield self.env.timeout(dt / 2)
+        yield self.env.timeout(dt / 2 if delay is None else delay)
         while person.active:
             post = person.post
             if self.rng.random() < self.r.exit_q[post.grade]:
@@ -154,7 +165,7 @@ class ReferenceModel:
         for k in range(self.r.n_steps):
             self.step_index = k
             for person in self.people:  # programme states that run out
-                if person.active and person.flag in (SCHEME, POSTED) and person.flag_until <= k:
+                if person.active and person.flag in TIMED and person.flag_until <= k:
                     person.flag = NONE
             for event in self.r.events_at(k):
                 self._event(event, k)
@@ -205,7 +216,7 @@ class ReferenceModel:
 
     def _eligible(self, person: Person | None, k: int) -> bool:
         return (person is not None and person.active and person.ready <= k
-                and person.post.home is None)
+                and person.post.home is None and person.away_until < 0)
 
     def _fill(self, k: int):
         r = self.r
@@ -296,9 +307,11 @@ class ReferenceModel:
                 continue
             if r.freeze[k, g] > 0 and r.is_london[dv] and self.rng.random() < r.freeze[k, g]:
                 continue
-            c = r.recruit_cdf[g, dv]
+            c = r.recruit_cdf_at(k)[g, dv]
             seb = min(int(np.searchsorted(c, self.rng.random(), side="right")), N_SEB - 1)
             self._recruit(v, seb, k)
+            if self.lever_state.on:
+                self.lever_state.add_recruit(r, k, g, dv, seb)
 
     def _closes(self, v: Post) -> bool:
         """A vacancy in a pool with closures waiting closes instead of being filled."""
@@ -359,7 +372,7 @@ class ReferenceModel:
 
     # -- levers ---------------------------------------------------------------------------
     def _in_post(self, person: Person) -> bool:
-        return person.active and person.post.home is None
+        return person.active and person.post.home is None and person.away_until < 0
 
     def _event(self, event, k: int):
         r = self.r
@@ -406,6 +419,50 @@ class ReferenceModel:
                 person.flag = POSTED
                 person.flag_until = k + int(self.rng.geometric(r.flag_hazard[POSTED]))
                 posting.person, posting.home, posting.open = None, None, False
+        elif event.kind in (SECONDEES_IN, SECONDEES_END, OUTBOUND_START, OUTBOUND_RETURN):
+            self._secondment_event(event, k)
+
+    def _secondment_event(self, event, k: int):
+        """Secondments (see :mod:`placesim.levers`), one person at a time."""
+        r = self.r
+        if event.kind == SECONDEES_IN:
+            for d in event.districts:
+                for g in np.flatnonzero(event.by_grade):
+                    for _ in range(int(event.by_grade[g])):
+                        seb = min(int(np.searchsorted(r.secondee_cdf[d], self.rng.random(),
+                                                      side="right")), N_SEB - 1)
+                        secondee = Person(seb, k, 10**9)
+                        post = Post(int(g), int(d), SECONDEE_POST, held_for=secondee)
+                        self.posts.append(post)
+                        self.inbound.append((k + r.secondee_steps, post, secondee))
+        elif event.kind == SECONDEES_END:
+            for _, post, person in [c for c in self.inbound if c[0] == k]:
+                if self.rng.random() < r.secondee_conversion:
+                    post.held_for = None
+                    person.since, person.ready, person.post = k, k + r.min_steps, post
+                    post.person = person
+                    self.people.append(person)
+                    # may leave from this step on, like anyone in post now
+                    self.env.process(self.person_process(person, delay=1e-9))
+                    self.lever_state.convert(post.grade, post.district, person.seb)
+                else:
+                    post.held_for, post.open = None, False
+            self.inbound = [c for c in self.inbound if c[0] != k]
+        elif event.kind == OUTBOUND_START:
+            for d in event.districts:
+                open_ = [p for p in self.people if self._in_post(p) and event.grades[
+                    p.post.grade] and p.post.district == d and p.flag in (NONE, MENTORED)]
+                for person in self._sample(open_, event.places):
+                    person.away_until = k + r.outbound_steps
+        elif event.kind == OUTBOUND_RETURN:
+            for person in self.people:
+                if person.away_until == k:
+                    person.away_until = -1
+                    if person.active:
+                        person.ready = k + 1
+                        person.flag = SECONDED
+                        person.flag_until = k + int(self.rng.geometric(
+                            r.flag_hazard[SECONDED]))
 
     def _sample(self, pool: list, n: int) -> list:
         n = max(0, min(int(n), len(pool)))
@@ -414,6 +471,7 @@ class ReferenceModel:
     # -- relocation waves -----------------------------------------------------------------
     def _matching(self, plan) -> list[Post]:
         return [p for p in self.posts if p.open and p.held_for is None
+                and (p.person is None or p.person.away_until < 0)
                 and plan.origin_mask[p.district] and plan.grade_mask[p.grade]
                 and plan.type_mask[p.ptype]]
 
@@ -502,8 +560,20 @@ class ReferenceModel:
             reloc_leavers=self.reloc_leavers.copy(), reloc_movers=self.reloc_movers.copy(),
             cost_gbp=self.cost, awaiting_capacity=0, posts_closed=0.0,
             closures_pending=float(self.closing.sum()), redundancies=self.redundancies.copy(),
+            levers=self.lever_state.year(*self._secondees()),
         ))
         self._year_reset()
+
+    def _secondees(self) -> tuple[np.ndarray, np.ndarray]:
+        """(district,) inbound secondees in post and civil servants out on secondment."""
+        D = self.m.geo.n_districts
+        in_post, away = np.zeros(D), np.zeros(D)
+        for _, post, _ in self.inbound:
+            in_post[post.district] += 1
+        for person in self.people:
+            if person.active and person.away_until >= 0:
+                away[person.post.district] += 1
+        return in_post, away
 
     def run(self) -> ReplicationResult:
         """Run the whole horizon and return records in the engine's format."""

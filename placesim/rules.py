@@ -60,18 +60,24 @@ from .posts import (
     wave_split,
 )
 
-FLAGS: tuple[str, ...] = ("none", "mentored", "scheme", "posted")
+FLAGS: tuple[str, ...] = ("none", "mentored", "scheme", "posted", "seconded")
 """Programme states: none; mentored (while the mentoring lever is on and the person is at one
-of its grades); on a talent scheme; back from a London posting (for a while)."""
-NONE, MENTORED, SCHEME, POSTED = 0, 1, 2, 3
+of its grades); on a talent scheme; back from a London posting (for a while); back from a
+secondment to a local authority (for a while)."""
+NONE, MENTORED, SCHEME, POSTED, SECONDED = 0, 1, 2, 3, 4
+TIMED = (SCHEME, POSTED, SECONDED)
+"""Programme states that end at a constant rate."""
 N_FLAGS = len(FLAGS)
 LOW = SEB_CLASSES.index("low")
 SCS1 = GRADES.index("SCS1")
 
 # lever events (kinds)
-MENTOR_ENROL, MENTOR_END, SCHEME_ENROL, POSTING_ENROL, POSTING_RETURN = range(5)
+(MENTOR_ENROL, MENTOR_END, SCHEME_ENROL, POSTING_ENROL, POSTING_RETURN, SECONDEES_IN,
+ SECONDEES_END, OUTBOUND_START, OUTBOUND_RETURN) = range(9)
 EVENT_NAMES = ("mentoring enrolment", "mentoring ends", "talent scheme enrolment",
-               "London postings start", "London postings end")
+               "London postings start", "London postings end", "inbound secondees start",
+               "inbound secondments end", "outbound secondments start",
+               "outbound secondees return")
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,8 @@ class LeverEvent:
     places: int = 0  # enrolments (talent scheme, postings)
     low_share: float = 0.0  # share of places reserved for low-SEB staff
     coverage: float = 0.0  # mentoring: target share of low-SEB staff at the grades
+    districts: tuple[int, ...] = ()  # secondments: each site's district (one per site)
+    by_grade: np.ndarray | None = None  # inbound secondments: (grade,) places per site
 
 
 @dataclass(frozen=True)
@@ -162,6 +170,17 @@ class Rules:
     events: tuple[LeverEvent, ...]  # sorted by step
     posting_steps: int  # length of a London posting
     posting_district: int  # where postings are (the London district with most PO posts)
+    # recruitment outreach: entrants' SEB mix while it is on
+    outreach_cdf: np.ndarray  # (grade, district, seb) cumulative mix at the outreach cells
+    outreach_on: np.ndarray  # (step,) bool
+    outreach_cells: np.ndarray  # (grade, district) bool: entrants the outreach reaches
+    outreach_gbp: float  # cost per entrant reached
+    # secondments
+    secondee_cdf: np.ndarray  # (district, seb) local population's cumulative origin mix
+    secondee_steps: int  # length of an inbound secondment
+    secondee_conversion: float  # share of inbound secondees who stay (permanent post)
+    outbound_steps: int  # length of an outbound secondment
+    secondment_sites: tuple[int, ...]  # site indices
     # waves and sites
     waves: tuple[WavePlan, ...]
     site_capacity: dict  # site index -> (open time in years, capacity)
@@ -178,6 +197,12 @@ class Rules:
     def area_leave(self) -> np.ndarray:
         """(area,) London's hold on its staff as a factor on each area's remote candidates."""
         return np.where(self.area_is_london, self.london_stay, 1.0)
+
+    def recruit_cdf_at(self, step: int) -> np.ndarray:
+        """(grade, district, seb) cumulative SEB mix of recruits at a step (outreach on or
+        off)."""
+        return self.outreach_cdf if self.outreach_on[min(step, self.n_steps - 1)] \
+            else self.recruit_cdf
 
     def events_at(self, step: int) -> list[LeverEvent]:
         """Lever events of one step, in the order they happen."""
@@ -285,6 +310,9 @@ def compile_rules(scenario, params: Parameters, geo: Geography, pkg, site_capaci
         lp = lv.london_postings
         flag_weight[POSTED] = lp.promotion_multiplier
         flag_hazard[POSTED] = min(1.0, 1.0 / (lp.effect_years * spy))
+    if lv.secondments is not None:
+        flag_weight[SECONDED] = lv.secondments.promotion_multiplier
+        flag_hazard[SECONDED] = min(1.0, 1.0 / (lv.secondments.effect_years * spy))
     # The geography of promotion is calibrated once, to the baseline world: with the default
     # behaviour (weights, willingness, London's pull) and the scenario's calibration targets
     # and distance decay. A scenario that changes behaviour then changes it against that
@@ -302,6 +330,7 @@ def compile_rules(scenario, params: Parameters, geo: Geography, pkg, site_capaci
     district_weights = baseline_posts.sum(axis=(0, 2)).astype(float)
     per_step = _lever_arrays(scenario, n_steps, spy)
     waves = tuple(_plan_wave(i, w, scenario, geo, spy) for i, w in enumerate(scenario.waves))
+    base_cdf = recruit_cdf(params.recruit_mix, geo.labour_mix, district_weights)
     moved_before = moved_before_start(scenario, waves, geo)
     departments = department_posts(pkg, geo)
     waves = select_departments(waves, scenario, departments)
@@ -320,9 +349,9 @@ def compile_rules(scenario, params: Parameters, geo: Geography, pkg, site_capaci
         area_is_london=geo.area_is_london, kernel=kernel, reach=reach,
         london_pull=params.london_pull, london_stay=london_stay,
         willingness=params.relocation_willingness.copy(),
-        recruit_cdf=recruit_cdf(params.recruit_mix, geo.labour_mix, district_weights),
+        recruit_cdf=base_cdf,
         national_cdf=np.cumsum(params.recruit_mix, axis=1),
-        events=_lever_events(scenario, n_steps, spy),
+        events=_lever_events(scenario, n_steps, spy, geo),
         posting_steps=(max(1, int(round(lv.london_postings.months * spy / 12)))
                        if lv.london_postings is not None else 0),
         posting_district=_posting_district(geo, baseline_posts),
@@ -333,6 +362,8 @@ def compile_rules(scenario, params: Parameters, geo: Geography, pkg, site_capaci
         moved_before_start=moved_before,
         cost_mover_gbp=params.cost_mover_gbp, cost_leaver_gbp=params.cost_leaver_gbp,
         **per_step,
+        **_outreach(scenario, geo, base_cdf, n_steps, spy),
+        **_secondment_rules(scenario, geo, spy),
     )
 
 
@@ -380,7 +411,8 @@ def _window(spec, start_year: int, n_steps: int, spy: int) -> np.ndarray:
     return np.flatnonzero((year >= spec.start_year) & (year <= end))
 
 
-def _lever_events(scenario, n_steps: int, spy: int) -> tuple[LeverEvent, ...]:
+def _lever_events(scenario, n_steps: int, spy: int, geo: Geography
+                  ) -> tuple[LeverEvent, ...]:
     """Enrolments at the first step of each year a lever is on, and programme ends."""
     lv = scenario.levers
     start = scenario.horizon.start_year
@@ -411,11 +443,137 @@ def _lever_events(scenario, n_steps: int, spy: int) -> tuple[LeverEvent, ...]:
                                      places=lp.places_per_year))
             if k + length < n_steps:
                 events.append(LeverEvent(k + length, POSTING_RETURN, grade_mask(lp.grades)))
-    # at one step: postings return before new ones start; programmes end before enrolment
-    order = {POSTING_RETURN: 0, MENTOR_END: 1, MENTOR_ENROL: 2, SCHEME_ENROL: 3,
-             POSTING_ENROL: 4}
+    if lv.secondments is not None:
+        events += _secondment_events(lv.secondments, geo, first_steps(lv.secondments),
+                                     n_steps, spy)
+    # at one step: people come back and programmes end before anyone is enrolled
+    order = {POSTING_RETURN: 0, SECONDEES_END: 1, OUTBOUND_RETURN: 2, MENTOR_END: 3,
+             MENTOR_ENROL: 4, SCHEME_ENROL: 5, POSTING_ENROL: 6, OUTBOUND_START: 7,
+             SECONDEES_IN: 8}
     return tuple(sorted(events, key=lambda e: (e.step, order[e.kind])))
 
+
+
+def _steps(months: int, spy: int) -> int:
+    """Steps of a period given in months (at least one)."""
+    return max(1, int(round(months * spy / 12)))
+
+
+def lever_places(places, geo: Geography) -> np.ndarray:
+    """(district,) bool: the districts a lever's :class:`~placesim.scenario.Places` name."""
+    mask = np.zeros(geo.n_districts, bool)
+    if places.coldspots:
+        mask |= geo.is_coldspot & ~geo.is_london
+    if places.districts:
+        mask[geo.index_of(list(places.districts))] = True
+    if places.sites:
+        mask[site_districts(places.sites, geo, "recruitment_outreach.places.sites")] = True
+    return mask
+
+
+def site_districts(sites, geo: Geography, field: str) -> np.ndarray:
+    """Each site's district; an unknown site is a ValueError naming ``field``."""
+    index = {s: k for k, s in enumerate(geo.site_ids)}
+    unknown = [s for s in sites if s not in index]
+    if unknown:
+        raise ValueError(f"{field}: unknown site {unknown[0]!r} (known: "
+                         f"{', '.join(sorted(index))})")
+    return np.array([geo.site_district[index[s]] for s in sites], np.int64)
+
+
+def outreach_mix(cdf: np.ndarray, local: np.ndarray, towards_local: float,
+                 low_points: float) -> np.ndarray:
+    """Recruits' cumulative SEB mix changed by outreach.
+
+    The mix moves ``towards_local`` of the way to the local population's mix, then
+    ``low_points`` are added to the low-SEB share (capped at 1), taken from the other
+    classes in proportion to their shares.
+
+    Parameters
+    ----------
+    cdf : numpy.ndarray
+        (..., seb) cumulative mix.
+    local : numpy.ndarray
+        (..., seb) local population's mix (not cumulative), broadcastable to ``cdf``.
+    towards_local, low_points : float
+
+    Returns
+    -------
+    numpy.ndarray
+        (..., seb) cumulative mix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> outreach_mix(np.array([0.5, 0.8, 1.0]), np.array([0.2, 0.3, 0.5]), 0.0, 0.1).round(3)
+    array([0.438, 0.7  , 1.   ])
+    """
+    p = np.diff(cdf, axis=-1, prepend=0.0)
+    p = (1 - towards_local) * p + towards_local * local
+    low = np.minimum(p[..., LOW] + low_points, 1.0)
+    rest = 1.0 - p[..., LOW]
+    scale = np.divide(1.0 - low, rest, out=np.zeros_like(rest), where=rest > 0)
+    p = p * scale[..., None]
+    p[..., LOW] = low
+    return np.cumsum(p, axis=-1)
+
+
+def _outreach(scenario, geo: Geography, base_cdf: np.ndarray, n_steps: int, spy: int) -> dict:
+    """The recruitment outreach lever as rules: its cells, mix and steps."""
+    o = scenario.levers.recruitment_outreach
+    on = np.zeros(n_steps, bool)
+    cells = np.zeros(base_cdf.shape[:2], bool)
+    if o is None:
+        return dict(outreach_cdf=base_cdf, outreach_on=on, outreach_cells=cells,
+                    outreach_gbp=0.0)
+    on[_window(o, scenario.horizon.start_year, n_steps, spy)] = True
+    cells = grade_mask(o.grades)[:, None] & lever_places(o.places, geo)[None, :]
+    shifted = outreach_mix(base_cdf, geo.labour_mix[None, :, :], o.towards_local_mix,
+                           o.low_seb_points)
+    return dict(outreach_cdf=np.where(cells[:, :, None], shifted, base_cdf), outreach_on=on,
+                outreach_cells=cells, outreach_gbp=float(o.cost_gbp_per_entrant))
+
+
+def _secondment_rules(scenario, geo: Geography, spy: int) -> dict:
+    """The secondments lever's lengths, conversion and the secondees' origin mix."""
+    sec = scenario.levers.secondments
+    labour = geo.labour_mix / geo.labour_mix.sum(axis=1, keepdims=True)
+    out = dict(secondee_cdf=np.cumsum(labour, axis=1), secondee_steps=0,
+               secondee_conversion=0.0, outbound_steps=0, secondment_sites=())
+    if sec is not None:
+        index = {s: k for k, s in enumerate(geo.site_ids)}
+        site_districts(sec.sites, geo, "secondments.sites")
+        out.update(secondee_steps=_steps(sec.inbound_months, spy),
+                   secondee_conversion=float(sec.conversion_share),
+                   outbound_steps=_steps(sec.outbound_months, spy),
+                   secondment_sites=tuple(index[s] for s in sec.sites))
+    return out
+
+
+def _secondment_events(sec, geo: Geography, starts: list[int], n_steps: int, spy: int
+                       ) -> list[LeverEvent]:
+    """Each year's inbound and outbound secondments, and their ends."""
+    districts = tuple(int(d) for d in site_districts(sec.sites, geo, "secondments.sites"))
+    grades_in = grade_mask(sec.inbound_grades)
+    by_grade = np.zeros(N_GRADES, np.int64)
+    by_grade[grades_in] = largest_remainder(sec.inbound_per_site, np.ones(grades_in.sum()))
+    grades_out = grade_mask(sec.outbound_grades)
+    n_in, n_out = _steps(sec.inbound_months, spy), _steps(sec.outbound_months, spy)
+    events = []
+    for k in starts:
+        if sec.inbound_per_site > 0:
+            events.append(LeverEvent(k, SECONDEES_IN, grades_in, places=sec.inbound_per_site,
+                                     districts=districts, by_grade=by_grade))
+            if k + n_in < n_steps:
+                events.append(LeverEvent(k + n_in, SECONDEES_END, grades_in,
+                                         districts=districts))
+        if sec.outbound_per_site > 0:
+            events.append(LeverEvent(k, OUTBOUND_START, grades_out,
+                                     places=sec.outbound_per_site, districts=districts))
+            if k + n_out < n_steps:
+                events.append(LeverEvent(k + n_out, OUTBOUND_RETURN, grades_out,
+                                         districts=districts))
+    return events
 
 def _plan_wave(i: int, w, scenario, geo: Geography, spy: int) -> WavePlan:
     start = (w.year - scenario.horizon.start_year) + (w.quarter - 1) / 4.0
@@ -664,5 +822,6 @@ def calibrate_geography(cross_area: np.ndarray, into_london: float, stock: np.nd
 
 
 __all__ = ["Rules", "WavePlan", "LeverEvent", "compile_rules", "promotion_weight",
+           "outreach_mix", "lever_places", "site_districts",
            "remote_factor", "lateral_factor", "type_mask", "FLAGS", "recruit_cdf",
            "calibrate_geography"]

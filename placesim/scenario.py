@@ -422,6 +422,118 @@ class LowSebScsFlowTarget(LeverWindow):
         "(a scenario choice near the low-SEB share of the UK working population)."))
 
 
+class Places(_Model):
+    """Where a lever applies: the union of some sites, some districts and the coldspots."""
+
+    sites: tuple[str, ...] = Field((), description=(
+        "Site ids from the data package's sites.csv (see `placesim data`)."))
+    districts: tuple[str, ...] = Field((), description="District (LAD) codes.")
+    coldspots: bool = Field(False, description=(
+        "The scenario's social mobility coldspots outside London."))
+
+    @model_validator(mode="after")
+    def _some(self):
+        if not (self.sites or self.districts or self.coldspots):
+            raise ValueError("give at least one of sites, districts or coldspots: true")
+        return self
+
+
+class RecruitmentOutreach(LeverWindow):
+    """Outreach that changes who joins (MoJ social mobility programme: 65,000 students
+    engaged, over 1,000 work-experience placements, 1,250 ambassadors; Reimagine Challenge's
+    ambassadors and feeder scheme; SMC action plan 9.4 and 9.9).
+
+    While it is on, external recruits to the chosen grades at the chosen places come from a
+    changed SEB mix: first moved ``towards_local_mix`` of the way to the local population's
+    origin-class mix, then with ``low_seb_points`` added to the low-SEB share (taken from the
+    other classes in proportion). Recruits through the vacancy chain only: posts a wave
+    backfills "from anywhere" recruit from the national mix as before.
+    """
+
+    grades: tuple[GradeName, ...] = Field(("EO", "HEO"), description=(
+        "Grades whose entrants the outreach reaches (default EO and HEO, the grades of the "
+        "MoJ and Reimagine schemes' entry routes)."))
+    places: Places = Field(Places(coldspots=True), description=(
+        "Where (default: the social mobility coldspots, SMC action point 9.4)."))
+    low_seb_points: float = Field(0.05, ge=0, le=1,
+                                  json_schema_extra=_ev("assumption", 0.0, 0.10),
+                                  description=(
+        "Share points added to the low-SEB share of entrants (0.05 = 5 points). Default 0.05 "
+        "(ASSUMPTION: no published evaluation links outreach to entrants' backgrounds; the "
+        "range spans no effect to the issue's 10-point question)."))
+    towards_local_mix: float = Field(0.0, ge=0, le=1, json_schema_extra=_ev("scenario"),
+                                     description=(
+        "How far (0 to 1) entrants' SEB mix moves towards the local population's origin-class "
+        "mix before the points are added. Default 0 (a scenario choice)."))
+    cost_gbp_per_entrant: float = Field(500.0, ge=0, le=MAX_GBP,
+                                        json_schema_extra=_ev("assumption", 0.0, 2000.0),
+                                        description=(
+        "Outreach cost per entrant it reaches, GBP. Default 500 (ASSUMPTION: no published "
+        "cost per entrant for the MoJ or Reimagine programmes)."))
+
+
+class Secondments(LeverWindow):
+    """Local-central government secondments at the thematic campuses (Cabinet Office, 2025:
+    "piloted in Places for Growth thematic campuses in Darlington, Sheffield, Leeds and
+    Manchester", reference 002).
+
+    **Inbound**: each year ``inbound_per_site`` local-government staff (youth workers,
+    social workers and other experts) join each site's teams for ``inbound_months``, in
+    policy posts opened for them (counted in the site's posts, not in Civil Service
+    headcount), their SEB drawn from the local population's origin-class mix; at the end a
+    share ``conversion_share`` stay as permanent civil servants (the post becomes
+    permanent), the rest go back and the post closes.
+    **Outbound**: each year ``outbound_per_site`` civil servants of ``outbound_grades`` at
+    each site spend ``outbound_months`` in a local authority: their post is held and covered
+    temporarily (not a vacancy), they cannot be promoted while away, and for about
+    ``effect_years`` after they return their promotion odds are multiplied by
+    ``promotion_multiplier``.
+    """
+
+    sites: tuple[str, ...] = Field(("darlington", "sheffield", "leeds", "manchester"),
+                                   min_length=1, description=(
+        "Site ids (default the four pilot campuses: Darlington, Sheffield, Leeds, "
+        "Manchester)."))
+    inbound_per_site: int = Field(10, ge=0, le=100_000,
+                                  json_schema_extra=_ev("assumption", 5, 25), description=(
+        "Inbound secondees starting at each site each year. Default 10 (ASSUMPTION: the "
+        "pilot's size is not published)."))
+    inbound_grades: tuple[GradeName, ...] = Field(("HEO", "SEO"), min_length=1,
+                                                  json_schema_extra=_ev("assumption"),
+                                                  description=(
+        "Grades of the posts inbound secondees fill, places split evenly (default HEO and "
+        "SEO: ASSUMPTION, experienced practitioners)."))
+    inbound_months: int = Field(12, ge=1, le=60, json_schema_extra=_ev("assumption", 6, 24),
+                                description=(
+        "Length of an inbound secondment in months. Default 12 (ASSUMPTION; Civil Service "
+        "secondments usually run up to two years)."))
+    conversion_share: float = Field(0.1, ge=0, le=1,
+                                    json_schema_extra=_ev("assumption", 0.0, 0.3),
+                                    description=(
+        "Share of inbound secondees who convert to a permanent post at the end. Default 0.1 "
+        "(ASSUMPTION: no published conversion rate)."))
+    outbound_per_site: int = Field(10, ge=0, le=100_000,
+                                   json_schema_extra=_ev("assumption", 5, 25), description=(
+        "Civil servants at each site going out to a local authority each year. Default 10 "
+        "(ASSUMPTION)."))
+    outbound_grades: tuple[GradeName, ...] = Field(("HEO", "SEO", "G7"), min_length=1,
+                                                   description=(
+        "Grades eligible to go out (default HEO, SEO, G7)."))
+    outbound_months: int = Field(12, ge=1, le=60, json_schema_extra=_ev("assumption", 6, 24),
+                                 description=(
+        "Length of an outbound secondment in months. Default 12 (ASSUMPTION)."))
+    promotion_multiplier: float = Field(1.2, ge=1, le=10,
+                                        json_schema_extra=_ev("assumption", 1.0, 1.5),
+                                        description=(
+        "Multiplier on a returner's promotion odds. Default 1.2 (ASSUMPTION: below the "
+        "London postings' 1.5, as local-authority experience is less directly valued for "
+        "promotion in departments; no evaluation published)."))
+    effect_years: float = Field(2.0, gt=0, le=20, json_schema_extra=_ev("assumption", 1.0, 5.0),
+                                description=(
+        "Average years after returning during which the multiplier applies (the effect ends "
+        "at a constant rate). Default 2 (ASSUMPTION)."))
+
+
 class Levers(_Model):
     """Levers from the Social Mobility Commission's action plan (all off by default)."""
 
@@ -436,6 +548,10 @@ class Levers(_Model):
         "Ring-fenced accelerated development places."))
     low_seb_scs_flow_target: LowSebScsFlowTarget | None = Field(None, description=(
         "Target low-SEB share of promotions into the SCS."))
+    recruitment_outreach: RecruitmentOutreach | None = Field(None, description=(
+        "Outreach that changes the SEB mix of entrants to chosen grades and places."))
+    secondments: Secondments | None = Field(None, description=(
+        "Local-central government secondments at chosen sites, inbound and outbound."))
 
 
 class WorkforcePath(_Model):
@@ -1410,6 +1526,8 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
         if sid not in sites:
             probs.append(problem(("sites", sid), _known(sid, sites, "site",
                                                         hint=len(probs) < MAX_SHOWN)))
+    probs += _lever_place_problems(scenario.levers, sites, codes, names, problem,
+                                   len(probs) < MAX_SHOWN)
     cs = scenario.coldspots
     if cs.rule == "csv" and cs.csv:
         found = district_list_problems(resolve_scenario_path(scenario, cs.csv), codes)
@@ -1418,6 +1536,30 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
         probs += found
     if probs:
         raise ScenarioError(probs)
+
+
+def _lever_place_problems(levers: Levers, sites: set, codes: set, names, problem,
+                          hint: bool) -> list[Problem]:
+    """Unknown sites and districts named by the levers that work at places."""
+    probs: list[Problem] = []
+    out = levers.recruitment_outreach
+    if out is not None:
+        base = ("levers", "recruitment_outreach", "places")
+        for j, sid in enumerate(out.places.sites):
+            if sid not in sites:
+                probs.append(problem((*base, "sites", j), _known(sid, sites, "site",
+                                                                 hint=hint)))
+        for j, code in enumerate(out.places.districts):
+            if code not in codes:
+                probs.append(problem((*base, "districts", j), _known(
+                    code, codes, "district", names, hint=hint)))
+    sec = levers.secondments
+    if sec is not None:
+        for j, sid in enumerate(sec.sites):
+            if sid not in sites:
+                probs.append(problem(("levers", "secondments", "sites", j), _known(
+                    sid, sites, "site", hint=hint)))
+    return probs
 
 
 def scenario_json_schema() -> dict:

@@ -93,6 +93,21 @@ def lever_edits(s):
             postings=st.checkbox("Short London postings for staff based elsewhere",
                                  key="postings"),
             support=st.checkbox("Financial support to relocate", key="support"),
+            outreach=st.checkbox(
+                "Outreach to widen who joins", key="outreach",
+                help="Schools outreach, work experience and ambassadors in the social "
+                     "mobility coldspots (as the Ministry of Justice and the Reimagine "
+                     "Challenge run them): 5 more in every 100 EO and HEO recruits there "
+                     "come from lower socio-economic backgrounds. The size of the effect "
+                     "is an assumption: no evaluation has been published."),
+            secondments=st.checkbox(
+                "Secondments between councils and the campuses", key="secondments",
+                help="Each year 10 council staff (youth workers, social workers and other "
+                     "local experts) join each of the Darlington, Sheffield, Leeds and "
+                     "Manchester campuses for a year, and 1 in 10 stays on as a civil "
+                     "servant; 10 civil servants from each campus spend a year in a "
+                     "council and are a little more likely to be promoted afterwards. "
+                     "The numbers are assumptions: the pilot's size is not published."),
             scale=st.slider("Scale every relocation wave (%)", 0, 200, step=10, key="scale",
                             help="100% keeps the scenario's numbers of posts."))
     return apply_edits(s, edits, root=SCENARIOS), edits

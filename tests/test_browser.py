@@ -279,9 +279,9 @@ def test_app_in_headless_chromium(server):
         assert legends["Charts"] >= 7 and legends["Compare"] >= 1, legends
         page.wait_for_url("**tab=Downloads**")  # the URL follows the open tab
 
-        # a shared link reopens the same scenario, year, comparison and tab
+        # a shared link reopens the same scenario, year, comparison, tab and department
         shared = (f"{url}/?scenario=coldspots-first.yaml&compare=senior-roles-out.yaml"
-                  "&year=2027&tab=Compare")
+                  "&year=2027&tab=Compare&dept=HO")
         other = browser.new_page(viewport={"width": 1400, "height": 1000})
         other.set_default_timeout(120_000)
         other.on("request", lambda r: requests.append(r.url))
@@ -291,6 +291,7 @@ def test_app_in_headless_chromium(server):
         other.get_by_text("compared with senior-roles-out").first.wait_for()
         main = other.locator("[data-testid=stMain]").inner_text()
         assert "Scenario coldspots-first" in main, main[:400]  # the scenario
+        assert "Home Office: " in main, main[:400]  # the department's view, titled so
         assert "compared with senior-roles-out" in main, main[:1500]  # the comparison
         assert other.locator('[data-testid=stSlider] input[aria-label="Year"]').input_value() \
             == "2027"

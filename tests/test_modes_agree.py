@@ -1,9 +1,11 @@
 """The expected mode says what the stochastic engine says on average — for every shipped
 scenario and every lever, on the shipped data scaled to a quarter.
 
-For each headline figure, progression by place and by socio-economic background, and moves
-to and from London for promotion, the mean of 40 stochastic replications must agree with
-the expected mode within z standard errors or 1% of the value, whichever is larger
+For each headline figure, progression by place and by socio-economic background, moves
+to and from London for promotion, and the outreach and secondments levers' own figures
+(entrants and their SEB by grade and place, secondees in post, conversions, secondees out),
+the mean of 40 stochastic replications must agree with the expected mode within z standard
+errors or 1% of the value, whichever is larger
 (:func:`placesim.agreement.compare_modes`; the benchmark runs the same check at full scale
 over every figure and year). z controls the chance of a false alarm over all the figures a
 scenario judges (Sidak: 0.1% for the scenario, about 4 standard errors for 35 figures), not
@@ -25,14 +27,15 @@ import pytest
 from scipy.stats import norm
 
 from placesim import engine, load_scenario
-from placesim.agreement import compare_modes
+from placesim.agreement import checked_figures, compare_modes
+from placesim.levers import lever_figures
 
 from .helpers import reduced_package, reduced_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SCALE = 0.25
 SHIPPED = ("baseline", "pfg-2027", "plan-for-change-2030", "coldspots-first",
-           "senior-roles-out", "progression-levers")
+           "senior-roles-out", "progression-levers", "social-mobility-levers")
 LEVERS = {
     "freeze": "london_recruitment_freeze: {start_year: 2023, share_blocked: 0.5}",
     "mentoring": "mentoring: {start_year: 2023, grades: [EO, HEO, SEO, G7], coverage: 0.3, "
@@ -41,6 +44,10 @@ LEVERS = {
     "support": "relocation_support: {start_year: 2023}",
     "scheme": "talent_scheme_ring_fence: {start_year: 2023, places_per_year: 3000}",
     "scs_target": "low_seb_scs_flow_target: {start_year: 2023, share: 0.4}",
+    "outreach": "recruitment_outreach: {start_year: 2023, grades: [EO, HEO], "
+                "low_seb_points: 0.1, places: {coldspots: true, sites: [leeds]}}",
+    "secondments": "secondments: {start_year: 2023, inbound_per_site: 200, "
+                   "outbound_per_site: 200, conversion_share: 0.3}",
 }
 
 
@@ -75,7 +82,9 @@ def test_stochastic_mean_agrees_with_expected_mode(name):
         s = scale_scenario(load_scenario(ROOT / "scenarios" / f"{name}.yaml"), SCALE)
         scenario = s.model_copy(update={"horizon": s.horizon.model_copy(update={"years": 3})})
     model = engine.prepare(scenario, reduced_package(SCALE))
-    df = compare_modes(model, replications=40)
+    # and the outreach and secondments levers' own figures
+    df = compare_modes(model, replications=40,
+                       figures=checked_figures() + lever_figures(model))
     last = df[(df.year == df.year.max()) & df.testable]
     assert len(last) >= 25
     z = family_z(len(last), FAMILY_ALPHA)

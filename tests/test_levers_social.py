@@ -1,0 +1,212 @@
+"""Recruitment outreach and local-central secondments (issue 20): mechanisms that move what
+they should, the same in the engine and the per-person reference model, and bad input
+refused with the field named.
+
+Direction tests run on the shipped data scaled to a tenth with paired stochastic runs (same
+seed: the draws the two scenarios share are the same) and in the expected mode; the
+reference-model test runs on the small synthetic package.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from placesim import engine, load_scenario_text, metrics
+from placesim.cli import main
+from placesim.expected import run_expected
+from placesim.levers import lever_figures
+from placesim.metrics import replication_table
+from placesim.reference import run_reference
+from placesim.rules import outreach_mix
+
+from .helpers import (
+    MINIMAL_SCENARIO,
+    reduced_package,
+    reduced_scenario,
+    scenario_text,
+    synthetic_model,
+)
+
+REPS = 12
+OUTREACH = ("recruitment_outreach: {start_year: 2023, grades: [EO], low_seb_points: 0.2, "
+            "places: {coldspots: true}}")
+SECONDMENTS = ("secondments: {start_year: 2023, inbound_per_site: 300, conversion_share: 0.5, "
+               "outbound_per_site: 0}")
+
+
+def _table(m, res) -> dict:
+    labels, _, values = replication_table(m, res)
+    return {lab: values[:, i] for i, lab in enumerate(labels)}
+
+
+def _runs(text: str):
+    m = engine.prepare(reduced_scenario(text, years=4), reduced_package())
+    return m, _table(m, run_expected(m)), [_table(m, engine.run_replication(m, r))
+                                           for r in range(REPS)]
+
+
+@pytest.fixture(scope="module")
+def base():
+    return _runs("name: base\n")
+
+
+@pytest.fixture(scope="module")
+def outreach():
+    return _runs(f"name: outreach\nlevers:\n  {OUTREACH}\n")
+
+
+def _paired(a_runs, b_runs, fig, year=-1) -> tuple[float, float]:
+    """Mean and standard error of the paired difference b - a of a figure in a year."""
+    d = np.array([b[fig][year] - a[fig][year] for a, b in zip(a_runs, b_runs, strict=True)])
+    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
+
+
+def test_outreach_mix_adds_points_to_low_seb_and_keeps_the_rest_in_proportion():
+    cdf = np.cumsum([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]], axis=1)
+    local = np.array([0.2, 0.3, 0.5])
+    got = np.diff(outreach_mix(cdf, local, 0.0, 0.1), axis=1, prepend=0.0)
+    np.testing.assert_allclose(got[0], [0.5 * 0.7 / 0.8, 0.3 * 0.7 / 0.8, 0.3])
+    np.testing.assert_allclose(got[1], [0.05, 0.05, 0.9])
+    full = np.diff(outreach_mix(cdf, local, 0.0, 0.3), axis=1, prepend=0.0)
+    np.testing.assert_allclose(full[1], [0.0, 0.0, 1.0], atol=1e-12)  # capped at 1
+    half = np.diff(outreach_mix(cdf[:1], local, 0.5, 0.0), axis=1, prepend=0.0)
+    np.testing.assert_allclose(half[0], [0.35, 0.3, 0.35])
+
+
+def test_outreach_raises_low_seb_share_of_its_grade_in_its_places(outreach):
+    """Against the same lever never switched on (its figures reported, nothing changed)."""
+    _, oe, os_ = outreach
+    off = engine.prepare(reduced_scenario(
+        f"name: outreach-off\nlevers:\n  {OUTREACH.replace('2023', '2060')}\n", years=4),
+        reduced_package())
+    fe = _table(off, run_expected(off))
+    fs = [_table(off, engine.run_replication(off, r)) for r in range(REPS)]
+    entrants = ("entrants_low_seb_share", "grade:EO|outreach")
+    assert oe[entrants][-1] > fe[entrants][-1] + 0.15  # 20 points, less the cap's trim
+    mean, se = _paired(fs, os_, entrants)
+    assert mean > 0.15 and mean > 3 * se, (mean, se)
+    # the grade's low-SEB share in those places rises as entrants replace leavers
+    stock = ("low_seb_share", "grade:EO|outreach")
+    assert oe[stock][-1] > fe[stock][-1] + 0.02
+    mean, se = _paired(fs, os_, stock)
+    assert mean > 0.02 and mean > 3 * se, (mean, se)
+    # other grades there, and the grade elsewhere, are not reached
+    for fig in (("entrants_low_seb_share", "grade:EO|london"),
+                ("entrants_low_seb_share", "london")):
+        assert oe[fig][-1] == pytest.approx(fe[fig][-1], abs=1e-3), fig
+
+
+def test_outreach_moves_nothing_else_beyond_noise(base, outreach):
+    """Headcount, posts and promotions (how many) are untouched, and so is the grade's mix
+    where the outreach does not reach (London) and other grades' entrants."""
+    _, be, bs = base
+    _, oe, os_ = outreach
+    same = [("headcount", "all"), ("posts", "all")]
+    same += [("headcount", f"grade:{g}|{p}") for g in ("EO", "HEO", "G7")
+             for p in ("london", "elsewhere")]
+    same += [("promotions", f"grade:{g}") for g in ("HEO", "SEO", "G7", "G6")]
+    same += [("high_seb_share", f"grade:{g}") for g in ("G7", "G6", "SCS1")]
+    for fig in same:
+        np.testing.assert_allclose(oe[fig], be[fig], rtol=5e-3, err_msg=str(fig))
+        mean, se = _paired(bs, os_, fig)
+        assert abs(mean) <= 3 * se + 0.005 * abs(np.mean([b[fig][-1] for b in bs])) + 1, (
+            fig, mean, se)
+    # London's EO mix is not reached by the outreach
+    m, _, _ = outreach
+    lon = metrics.place_groups(m)["london"]
+    e_lon = [r[("low_seb_share", "grade:EO|london")][-1] for r in os_]
+    assert abs(oe[("low_seb_share", "grade:EO|london")][-1]
+               - np.mean(e_lon)) <= 3 * np.std(e_lon, ddof=1) / np.sqrt(REPS) + 1e-3
+    assert lon.any()
+
+
+def test_inbound_secondments_with_conversion_raise_local_recruitment(base):
+    bm, be, bs = base
+    text = f"name: sec\nlevers:\n  {SECONDMENTS}\n"
+    m, se_, ss = _runs(text)
+    none = engine.prepare(reduced_scenario(text.replace("conversion_share: 0.5",
+                                                        "conversion_share: 0.0"), years=4),
+                          reduced_package())
+    ne = _table(none, run_expected(none))
+    ns = [_table(none, engine.run_replication(none, r)) for r in range(REPS)]
+    for site in ("darlington", "sheffield", "leeds", "manchester"):
+        fig = ("entrants", f"site:{site}")
+        total = se_[fig].sum()
+        assert total > ne[fig].sum() + 0.9 * 45, (site, total, ne[fig].sum())
+        d = np.array([s[fig].sum() - n[fig].sum() for s, n in zip(ss, ns, strict=True)])
+        assert d.mean() > 3 * d.std(ddof=1) / np.sqrt(REPS), (site, d)
+        # secondees hold posts at the site while there (counted in posts, not headcount)
+        assert se_[("secondees_in_post", f"site:{site}")][-1] == 30
+    # conversions are a half of those whose term ended (three yearly cohorts)
+    assert se_[("secondee_conversions", "all")][1:].sum() == pytest.approx(0.5 * 120 * 3)
+
+
+LEVERS_SYNTH = """
+levers:
+  recruitment_outreach: {start_year: 2023, grades: [EO, HEO], low_seb_points: 0.25,
+                         places: {sites: [alpha], coldspots: true}}
+  secondments: {start_year: 2023, sites: [alpha, beta], inbound_per_site: 20,
+                conversion_share: 0.5, outbound_per_site: 20, outbound_grades: [EO, HEO],
+                promotion_multiplier: 3}
+"""
+
+
+def test_reference_model_agrees_on_the_new_levers():
+    """The per-person SimPy oracle, reading the same rules, agrees with the engine on the
+    levers' own figures and on what they touch."""
+    s = load_scenario_text(scenario_text(waves=False, years=4) + LEVERS_SYNTH,
+                           filename="social.yaml")
+    m = synthetic_model(s, headcount=1500)
+    reps = 12
+    eng = [engine.run_replication(m, i) for i in range(reps)]
+    ref = [run_reference(m, i) for i in range(reps)]
+    a = [_table(m, r) for r in eng]
+    b = [_table(m, r) for r in ref]
+    checks = [f for f in lever_figures(m) if f[0] in (
+        "entrants", "entrants_low_seb_share", "secondees_in_post", "secondee_conversions",
+        "secondees_out", "outreach_cost_gbp") and "grade:" not in f[1]]
+    checks += [("low_seb_share", "grade:EO|outreach"), ("headcount", "all"),
+               ("promotions", "grade:HEO"), ("promotions", "grade:SEO")]
+    assert len(checks) > 15
+    for fig in checks:
+        va = np.array([x[fig][-1] for x in a])
+        vb = np.array([x[fig][-1] for x in b])
+        va, vb = va[~np.isnan(va)], vb[~np.isnan(vb)]
+        se = np.sqrt(va.var(ddof=1) / len(va) + vb.var(ddof=1) / len(vb))
+        assert abs(va.mean() - vb.mean()) <= 4 * se + 1e-9, (fig, va.mean(), vb.mean(), se)
+
+
+@pytest.mark.parametrize("lever,field", [
+    ("secondments: {start_year: 2024, inbound_per_site: -5}", "inbound_per_site"),
+    ("secondments: {start_year: 2024, outbound_per_site: -1}", "outbound_per_site"),
+    ("secondments: {start_year: 2024, conversion_share: 1.5}", "conversion_share"),
+    ("recruitment_outreach: {start_year: 2024, low_seb_points: 1.2}", "low_seb_points"),
+    ("recruitment_outreach: {start_year: 2024, towards_local_mix: -0.1}", "towards_local_mix"),
+    ("secondments: {start_year: 2024, sites: [darlington, atlantis]}", "sites"),
+    ("recruitment_outreach: {start_year: 2024, places: {sites: [atlantis]}}", "sites"),
+    ("recruitment_outreach: {start_year: 2024, places: {districts: [E99999999]}}",
+     "districts"),
+])
+def test_bad_lever_input_exits_2_naming_the_field(tmp_path, capsys, lever, field):
+    f = tmp_path / "bad.yaml"
+    f.write_text(MINIMAL_SCENARIO + f"levers:\n  {lever}\n")
+    for cmd in (["validate"], ["run", "--mode", "expected", "--out", str(tmp_path / "o")]):
+        assert main([*cmd, str(f)]) == 2
+        err = capsys.readouterr().err
+        assert "bad.yaml:" in err and field in err and "Traceback" not in err, err
+
+
+def test_the_app_switches_the_new_levers_on_and_shares_them_in_the_url():
+    from pathlib import Path
+
+    from placesim import load_scenario
+    from placesim.edits import LeverEdits, apply_edits, describe
+
+    s = load_scenario(Path(__file__).resolve().parent.parent / "scenarios" / "baseline.yaml")
+    e = LeverEdits(outreach=True, secondments=True)
+    t = apply_edits(s, e)
+    assert t.levers.recruitment_outreach.start_year == s.horizon.start_year + 1
+    assert t.levers.secondments.sites == ("darlington", "sheffield", "leeds", "manchester")
+    assert LeverEdits.from_query(e.to_query()) == e
+    assert describe(e) == "recruitment outreach, campus secondments"
