@@ -72,8 +72,14 @@ def _scenario_text(name: str) -> str:
     return (ROOT / "scenarios" / f"{name}.yaml").read_text()
 
 
-@pytest.mark.parametrize("name", [*SHIPPED, *LEVERS])
+@pytest.mark.parametrize("name", SHIPPED)
 def test_stochastic_mean_agrees_with_expected_mode(name):
+    check_agreement(name)
+
+
+def check_agreement(name: str) -> None:
+    """The stochastic mean of 40 replications agrees with the expected mode on every judged
+    figure of shipped scenario or lever ``name`` (module docstring)."""
     if name in LEVERS:
         scenario = reduced_scenario(_scenario_text(name), SCALE, years=3)
     else:  # shipped scenarios extend others: load from their folder, then scale
