@@ -246,9 +246,9 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
 def _leavers_sentence(m: pd.DataFrame, about: About, rule: DisclosureRule) -> str:
     """How many leave because of the moves, and why: the scenario's mix of waves that
     re-create roles (no one is asked to move) and waves that relocate occupied posts."""
-    def total(metric: str) -> float:
+    def total(metric: str) -> float:  # the metrics are cumulative: the last year's value
         r = m[(m["metric"] == metric) & (m["group"] == "all")]
-        return float(r["mean"].sum()) if not r.empty else 0.0
+        return float(r.loc[r["year"].idxmax(), "mean"]) if not r.empty else 0.0
 
     recreate = [w for w in about.waves if w[1] == "recreate"]
     relocate = [w for w in about.waves if w[1] == "relocate"]

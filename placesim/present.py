@@ -112,14 +112,16 @@ MEASURES: dict[str, Measure] = {
         "People who moved from London to a post elsewhere to be promoted, in the year."),
     "leavers_caused_by_relocation": Measure(
         "Leavers because their post moved", "people",
-        "People who left the Civil Service rather than move with their post, in the year."),
+        "People who left the Civil Service rather than move with their post, since the "
+        "start (cumulative)."),
     "redundancies": Measure(
         "Redundancies", "people",
         "People made redundant because their London post closed by a set year before it "
-        "fell vacant, in the year."),
+        "fell vacant, since the start (cumulative)."),
     "incumbents_relocated": Measure(
         "People who moved with their post", "people",
-        "People who moved with their post when it was relocated, in the year."),
+        "People who moved with their post when it was relocated, since the start "
+        "(cumulative)."),
     "site_posts": Measure("Posts at the site", "posts", "Posts of a grade at a hub or campus."),
     "site_ladder_completeness": Measure(
         "Grades AO to Director present", "share",
@@ -131,7 +133,8 @@ MEASURES: dict[str, Measure] = {
         "Moved roles that went to coldspots", "share",
         "Share of the posts moved that went to social-mobility coldspots."),
     "relocation_cost_gbp": Measure(
-        "Relocation cost", "gbp", "Relocation support paid to people moving with their post."),
+        "Relocation cost", "gbp", "Relocation support paid to people moving with their "
+        "post, since the start (cumulative)."),
     # the Green Book appraisal (placesim.costs): against the start year's location of posts
     "cost_relocation_gbp": Measure(
         "Cost: relocation packages", "gbp",

@@ -119,3 +119,24 @@ def test_lever_edits_travel_in_the_url():
     assert sum(w.count or 0 for w in edited.waves) == sum(
         int((w.count or 0) * 0.5) for w in s.waves)
     assert describe(e) == "mentoring, relocation waves at 50%"
+
+
+def test_brief_says_leavers_follow_from_the_waves_mix():
+    """The answer reads the cumulative leavers of the last year (not a sum over years) and
+    says how the scenario moves roles."""
+    from types import SimpleNamespace
+
+    from placesim.brief import About, answer
+
+    rows = [("leavers_caused_by_relocation", y, v)
+            for y, v in ((2024, 0.0), (2025, 59.0), (2026, 137.0), (2027, 214.0))]
+    rows += [("redundancies", y, 0.0) for y in (2024, 2025, 2026, 2027)]
+    m = pd.DataFrame([{"scenario": "s", "year": y, "metric": k, "group": "all", "mean": v,
+                       "p10": v, "p50": v, "p90": v} for k, y, v in rows])
+    about = About("s", waves=(("junior", "recreate", None), ("senior", "relocate", None),
+                              ("close", "recreate", 2030)))
+    text = " ".join(answer(SimpleNamespace(metrics=m, manifest={"scenario": "s"}), about))
+    assert "215 people leave the Civil Service rather than move with their post" in text, text
+    assert "2 of its 3 waves re-create roles" in text and "1 relocate occupied posts" in text
+    assert "1 close the London posts still open by a set year, making 0 people redundant" \
+        in text, text
