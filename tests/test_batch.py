@@ -476,8 +476,12 @@ def test_interrupted_and_killed_client_resume_without_recomputing(work, serial, 
             want = len(finished) + 3
             _wait_for(lambda: len(_parts(out)) >= want or p.poll() is not None,  # noqa: B023
                       what=f"{want} partitions")
+            # freeze the client first: on a busy machine it could otherwise finish its last
+            # tasks between this check and the signal (a fresh clone's run saw exit 0)
+            p.send_signal(signal.SIGSTOP)
             assert p.poll() is None, "the batch must still be running"
             p.send_signal(sig)
+            p.send_signal(signal.SIGCONT)
             stdout, stderr = p.communicate(timeout=60)
         finally:
             if p.poll() is None:
