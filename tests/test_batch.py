@@ -192,9 +192,17 @@ def cluster(dask_processes):
     return dask_processes
 
 
+def _foreground_signals() -> None:
+    """In the child: Ctrl-C interrupts, as for a command typed at a terminal. A test run
+    started in the background (``make test &``, some CI runners) ignores SIGINT, the child
+    inherits that, and Python then installs no KeyboardInterrupt handler at all."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _cli(*args: str, **kw) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "placesim.cli", "batch", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_foreground_signals, **kw)
 
 
 def _parts(out: Path) -> list[Path]:
