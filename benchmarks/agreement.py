@@ -44,14 +44,6 @@ LEVERS = {
     "secondments": "secondments: {start_year: 2024, inbound_per_site: 200, "
                    "outbound_per_site: 200, conversion_share: 0.3}",
 }
-WAVE = """
-waves:
-  - name: small
-    year: 2024
-    posts: {grades: [AO]}
-    count: 100
-    destinations: [{site: leeds, share: 1.0}]
-"""
 
 
 def agreement(pkg, reps: int, names, scale: float = 1.0) -> list[dict]:
@@ -95,6 +87,7 @@ def agreement(pkg, reps: int, names, scale: float = 1.0) -> list[dict]:
 def common_random_numbers(pkg, reps: int) -> dict:
     from placesim import engine, load_scenario_text
     from placesim.metrics import replication_table
+    from placesim.testing import SMALL_WAVE as WAVE
 
     base = engine.prepare(load_scenario_text("name: base\n"), pkg)
     moved = engine.prepare(load_scenario_text("name: moved\n" + WAVE), pkg)

@@ -535,6 +535,25 @@ def _reported(people, away, posting_district):
     return out
 
 
+@njit(cache=True)
+def _lateral_mass(elig, area, ltab, n_areas):
+    """(grade, area, seb, state, vacancy is policy) lateral-move weight of the eligible
+    people: read at the start of the fill and again after promotions have taken some."""
+    G, D, S, T, F = elig.shape
+    out = np.zeros((G, n_areas, S, F, 2))
+    for g in range(G):
+        for d in range(D):
+            a = area[d]
+            for s in range(S):
+                for t in range(T):
+                    for f in range(F):
+                        e = elig[g, d, s, t, f]
+                        if e > 0:
+                            out[g, a, s, f, 0] += e * ltab[s, t, 0]
+                            out[g, a, s, f, 1] += e * ltab[s, t, 1]
+    return out
+
+
 @njit(cache=True, error_model="numpy")
 def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_london,
           cross_area, exposure, wtab, ltab, flag_after, adv_area, leave, kernel, kernel_t,
@@ -620,17 +639,7 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                         if e > 0:
                             wsf[h, a, s, f, 0] += e * wtab[h, s, t, f, 0] * c
                             wsf[h, a, s, f, 1] += e * wtab[h, s, t, f, 1] * c
-    lsf = np.zeros((G, A, S, F, 2))
-    for g in range(G):
-        for d in range(D):
-            a = area[d]
-            for s in range(S):
-                for t in range(T):
-                    for f in range(F):
-                        e = elig[g, d, s, t, f]
-                        if e > 0:
-                            lsf[g, a, s, f, 0] += e * ltab[s, t, 0]
-                            lsf[g, a, s, f, 1] += e * ltab[s, t, 1]
+    lsf = _lateral_mass(elig, area, ltab, A)
     # remote masses by (district, grade from, seb, state, vp): over other areas, kernel x
     # candidates' weights x willingness
     wr = np.empty((A, H * S * F * 2))
@@ -811,17 +820,7 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                 lq[d, g * 2 + vp] += v / lmass[d, g, vp]
     lflow = np.dot(kernel, lq).reshape(A, G, 2)  # posts each area's pool is asked to fill
     # who is left in each area, by (seb, state): the composition of lateral movers
-    left = np.zeros((G, A, S, F, 2))
-    for g in range(G):
-        for d in range(D):
-            a = area[d]
-            for s in range(S):
-                for t in range(T):
-                    for f in range(F):
-                        e = elig[g, d, s, t, f]
-                        if e > 0:
-                            left[g, a, s, f, 0] += e * ltab[s, t, 0]
-                            left[g, a, s, f, 1] += e * ltab[s, t, 1]
+    left = _lateral_mass(elig, area, ltab, A)
     lcap = np.ones((G, A, 2))
     have = np.zeros((G, A))
     for g in range(G):

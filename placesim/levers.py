@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit
 
 from . import streams
-from .flows import _enter, open_posts
+from .flows import _enter, _vacate, open_posts
 from .grades import GRADES
 from .population import (
     HELD,
@@ -474,9 +474,4 @@ def _bring_back(key, step, posts, homes, until, exit_q, grade, seb, flag, flag_u
         flag_until[h] = until[k]
         ready[h] = step + 1
         _enter(key, h, step, exit_q[grade[h]], exit_at)
-        seb[p] = VACANT
-        flag[p] = NONE
-        ready[p] = NEVER
-        exit_at[p] = NEVER_STEP
-        home[p] = -1
-        return_at[p] = NEVER
+        _vacate(p, seb, flag, ready, exit_at, home, return_at)

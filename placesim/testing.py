@@ -19,6 +19,17 @@ import pandas as pd
 
 from .grades import GRADES, SCS_GRADES
 
+SMALL_WAVE = """
+waves:
+  - name: small
+    year: 2024
+    posts: {grades: [AO]}
+    count: 100
+    destinations: [{site: leeds, share: 1.0}]
+"""
+"""A scenario fragment: 100 AO posts to Leeds in 2024, the "one small wave" the common
+random numbers are judged on (tests/test_crn.py, benchmarks/agreement.py)."""
+
 #: Share of the Civil Service in each grade (ACSES 2023 shape; SCS split by band).
 GRADE_SHAPE = {
     "AA": 0.036, "AO": 0.228, "EO": 0.247, "HEO": 0.164, "SEO": 0.121, "G7": 0.105,

@@ -12,17 +12,10 @@ import numpy as np
 
 from placesim import engine
 from placesim.metrics import replication_table
+from placesim.testing import SMALL_WAVE as WAVE
 
 from .helpers import reduced_package, reduced_scenario
 
-WAVE = """
-waves:
-  - name: small
-    year: 2024
-    posts: {grades: [AO]}
-    count: 100
-    destinations: [{site: leeds, share: 1.0}]
-"""
 REPS = 20
 
 
