@@ -466,16 +466,16 @@ def _exits(people, exits, exit_q):
     """Everyone in post leaves at their grade's rate; exits are recorded (grade, district,
     seb). (The ring of entrants is thinned when read: :func:`_ring_now`.)"""
     G, D, S, T, F = people.shape
+    p = people.reshape(G, D, S, T * F)  # (a nest of tiny loops costs more than one loop)
     for g in range(G):
         q = exit_q[g]
         for d in range(D):
             for s in range(S):
                 out = 0.0
-                for t in range(T):
-                    for f in range(F):
-                        x = people[g, d, s, t, f] * q
-                        people[g, d, s, t, f] -= x
-                        out += x
+                for i in range(T * F):
+                    x = p[g, d, s, i] * q
+                    p[g, d, s, i] -= x
+                    out += x
                 exits[g, d, s] += out
 
 
@@ -536,22 +536,23 @@ def _reported(people, away, posting_district):
 
 
 @njit(cache=True)
-def _lateral_mass(elig, area, ltab, n_areas):
-    """(grade, area, seb, state, vacancy is policy) lateral-move weight of the eligible
-    people: read at the start of the fill and again after promotions have taken some."""
-    G, D, S, T, F = elig.shape
-    out = np.zeros((G, n_areas, S, F, 2))
-    for g in range(G):
-        for d in range(D):
-            a = area[d]
-            for s in range(S):
-                for t in range(T):
-                    for f in range(F):
-                        e = elig[g, d, s, t, f]
-                        if e > 0:
-                            out[g, a, s, f, 0] += e * ltab[s, t, 0]
-                            out[g, a, s, f, 1] += e * ltab[s, t, 1]
-    return out
+def _class_index(S, T, F):
+    """Lookups for the flattened (seb, post type, state) index ``j = (s * T + t) * F + f``
+    of the stocks' last three axes: s, t, f and ``s * F + f`` (the (seb, state) index).
+
+    The passes below loop over (grade, district, j): a nest of tiny (3 x 3 x F) loops costs
+    several times more than one loop of 9 F."""
+    n = S * T * F
+    js = np.empty(n, np.int64)
+    jt = np.empty(n, np.int64)
+    jf = np.empty(n, np.int64)
+    jsf = np.empty(n, np.int64)
+    for j in range(n):
+        js[j] = j // (T * F)
+        jt[j] = (j // F) % T
+        jf[j] = j % F
+        jsf[j] = js[j] * F + jf[j]
+    return js, jt, jf, jsf
 
 
 @njit(cache=True, error_model="numpy")
@@ -572,46 +573,66 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
     G, D, S, T, F = people.shape
     A = n_areas
     H = G - 1
-    # -- eligible people, vacancies by route ------------------------------------------------
-    elig = np.empty_like(people)
-    for g in range(G):
-        for d in range(D):
-            for s in range(S):
-                for t in range(T):
-                    for f in range(F):
-                        elig[g, d, s, t, f] = max(people[g, d, s, t, f]
-                                                  - ring_now[g, d, s, t, f], 0.0)
+    J = S * T * F
+    SF = S * F
+    js, jt, jf, jsf = _class_index(S, T, F)
+    # (grade, district, j) views of the stocks, (grade, j, vp) of the weights
+    p = people.reshape(G, D, J)
+    rn = ring_now.reshape(G, D, J)
+    fr = fresh.reshape(G, D, J)
+    wt = wtab.reshape(G, J, 2)
+    ltj = np.empty((J, 2))
+    for j in range(J):
+        ltj[j, 0] = ltab[js[j], jt[j], 0]
+        ltj[j, 1] = ltab[js[j], jt[j], 1]
+    # -- eligible people and their choice weights (one pass), vacancies -------------------
+    el = np.empty((G, D, J))
     vac = np.zeros((G, D, T))
+    occ = np.empty(T)
+    # start-of-step choice weights by (grade from, area, (seb, state), vacancy is policy)
+    wsf = np.zeros((H, A, SF, 2))
+    lsf = np.zeros((G, A, SF, 2))  # and the lateral ones
     for g in range(G):
         for d in range(D):
+            a = area[d]
+            c = adv_area[a]
+            occ[:] = 0.0
+            for j in range(J):
+                x = p[g, d, j]
+                occ[jt[j]] += x
+                e = max(x - rn[g, d, j], 0.0)
+                el[g, d, j] = e
+                if e > 0:
+                    k = jsf[j]
+                    if g < H:
+                        wsf[g, a, k, 0] += e * wt[g, j, 0] * c
+                        wsf[g, a, k, 1] += e * wt[g, j, 1] * c
+                    lsf[g, a, k, 0] += e * ltj[j, 0]
+                    lsf[g, a, k, 1] += e * ltj[j, 1]
             for t in range(T):
-                occ = 0.0
-                for s in range(S):
-                    for f in range(F):
-                        occ += people[g, d, s, t, f]
-                vac[g, d, t] = max(posts[g, d, t] - held[g, d, t] - occ, 0.0)
+                vac[g, d, t] = max(posts[g, d, t] - held[g, d, t] - occ[t], 0.0)
     # posts waiting to close take the vacancies that arise in their pool first
     closed = 0.0
-    for p in range(len(pending)):
-        if pending[p] <= 0:
+    for q in range(len(pending)):
+        if pending[q] <= 0:
             continue
-        g = pool_grade[p]
-        vp = 0.0
+        g = pool_grade[q]
+        vq = 0.0
         for d in range(D):
-            if pool_mask[p, d]:
+            if pool_mask[q, d]:
                 for t in range(T):
-                    if pool_types[p, t]:
-                        vp += vac[g, d, t]
-        if vp <= 0:
+                    if pool_types[q, t]:
+                        vq += vac[g, d, t]
+        if vq <= 0:
             continue
-        shut = _expected_min_fixed(pending[p], vp)
-        pending[p] -= shut
+        shut = _expected_min_fixed(pending[q], vq)
+        pending[q] -= shut
         closed += shut
-        frac = shut / vp
+        frac = shut / vq
         for d in range(D):
-            if pool_mask[p, d]:
+            if pool_mask[q, d]:
                 for t in range(T):
-                    if pool_types[p, t]:
+                    if pool_types[q, t]:
                         x = vac[g, d, t] * frac
                         vac[g, d, t] -= x
                         posts[g, d, t] -= x
@@ -626,54 +647,49 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                 if g > 0:
                     v_pro[g, d, t] = v * (1 - lateral_share[g]) * internal_share[g]
                 v_ext[g, d, t] = v - v_lat[g, d, t] - v_pro[g, d, t]
-    # -- start-of-step choice weights by (grade from, area, seb, state, vacancy is policy) --
-    wsf = np.zeros((H, A, S, F, 2))
-    for h in range(H):
-        for d in range(D):
-            a = area[d]
-            c = adv_area[a]
-            for s in range(S):
-                for t in range(T):
-                    for f in range(F):
-                        e = elig[h, d, s, t, f]
-                        if e > 0:
-                            wsf[h, a, s, f, 0] += e * wtab[h, s, t, f, 0] * c
-                            wsf[h, a, s, f, 1] += e * wtab[h, s, t, f, 1] * c
-    lsf = _lateral_mass(elig, area, ltab, A)
-    # remote masses by (district, grade from, seb, state, vp): over other areas, kernel x
+    # remote masses by (district, grade from, (seb, state), vp): over other areas, kernel x
     # candidates' weights x willingness
-    wr = np.empty((A, H * S * F * 2))
+    wr = np.empty((A, H * SF * 2))
     for a in range(A):
         i = 0
         for h in range(H):
-            for s in range(S):
-                for f in range(F):
-                    for vp in range(2):
-                        wr[a, i] = wsf[h, a, s, f, vp] * willingness[s] * leave[a]
-                        i += 1
-    rem = np.dot(kernel_t, wr).reshape(D, H, S, F, 2)
+            for sf in range(SF):
+                s = sf // F
+                for vp in range(2):
+                    wr[a, i] = wsf[h, a, sf, vp] * willingness[s] * leave[a]
+                    i += 1
+    rem = np.dot(kernel_t, wr).reshape(D, H, SF, 2)
     # -- promotions: each vacancy's choice mass, boost for the SCS1 target ------------------
     ratio = np.zeros((G, D, T, S))  # promotions per unit of choice mass, by candidate seb
     shortfall = np.zeros((G, D, T))
+    loc = np.empty(S)  # (scratch, reused: an allocation per vacancy cell costs more than it)
+    rmt = np.empty(S)
+    boost = np.empty(S)
     for g in range(1, G):
         h = g - 1
         for d in range(D):
             a = area[d]
             rf = reach[g] * will_mult * pull[d]
             for vp in range(2):
-                loc = np.zeros(S)
-                rmt = np.zeros(S)
-                for s in range(S):
-                    for f in range(F):
-                        loc[s] += wsf[h, a, s, f, vp]
-                        rmt[s] += rem[d, h, s, f, vp] * rf
-                boost = np.ones(S)
+                busy = False  # any promotions wanted here for this kind of vacancy?
+                for t in range(T):
+                    if ((t != OTHER) == (vp == 1)) and v_pro[g, d, t] > 0:
+                        busy = True
+                if not busy:
+                    continue
+                loc[:] = 0.0
+                rmt[:] = 0.0
+                for sf in range(SF):
+                    s = sf // F
+                    loc[s] += wsf[h, a, sf, vp]
+                    rmt[s] += rem[d, h, sf, vp] * rf
+                boost[:] = 1.0
                 if g == SCS1 and scs_low_target > 0:
                     tot = loc.sum() + rmt.sum()
                     low = loc[LOW] + rmt[LOW]
                     if 0 < low < scs_low_target * tot:
-                        p = low / tot
-                        boost[LOW] = scs_low_target * (1 - p) / (p * (1 - scs_low_target))
+                        pl = low / tot
+                        boost[LOW] = scs_low_target * (1 - pl) / (pl * (1 - scs_low_target))
                 mass = 0.0
                 for s in range(S):
                     mass += (loc[s] + rmt[s]) * boost[s]
@@ -704,27 +720,25 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                         qloc[h, a, s, vp] += q
                         qd[d, (h * S + s) * 2 + vp] += q * rf
     qrem = np.dot(kernel, qd).reshape(A, H, S, 2)
-    taken = np.zeros((H, D, S, T, F))
+    taken = np.zeros((H, D, J))
     block_out = np.zeros((H, A))
     block_have = np.zeros((H, A))
     for h in range(H):
         for d in range(D):
             a = area[d]
             c = adv_area[a]
-            for s in range(S):
-                for t in range(T):
-                    for f in range(F):
-                        e = elig[h, d, s, t, f]
-                        if e <= 0:
-                            continue
-                        block_have[h, a] += e
-                        x = 0.0
-                        for vp in range(2):
-                            x += e * wtab[h, s, t, f, vp] * c * (
-                                qloc[h, a, s, vp] + willingness[s] * leave[a]
-                                * qrem[a, h, s, vp])
-                        taken[h, d, s, t, f] = x
-                        block_out[h, a] += x
+            for j in range(J):
+                e = el[h, d, j]
+                if e <= 0:
+                    continue
+                s = js[j]
+                block_have[h, a] += e
+                x = 0.0
+                for vp in range(2):
+                    x += e * wt[h, j, vp] * c * (
+                        qloc[h, a, s, vp] + willingness[s] * leave[a] * qrem[a, h, s, vp])
+                taken[h, d, j] = x
+                block_out[h, a] += x
     cap = np.ones((H, A))  # a block cannot give more people than it has
     for h in range(H):
         for a in range(A):
@@ -732,39 +746,40 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                 cap[h, a] = block_have[h, a] / block_out[h, a]
             elif block_have[h, a] <= 0:
                 cap[h, a] = 0.0
+    out_s = np.empty(S)
     for h in range(H):
         for d in range(D):
             a = area[d]
             lon = is_london[d]
             c = adv_area[a]
+            out_s[:] = 0.0
+            for j in range(J):
+                x = taken[h, d, j] * cap[h, a]
+                if x > 0:
+                    s = js[j]
+                    p[h, d, j] -= x
+                    el[h, d, j] -= x
+                    out_s[s] += x
+                    if lon:  # the part that went to posts outside London
+                        y = 0.0
+                        for vp in range(2):
+                            y += wt[h, j, vp] * c * willingness[s] \
+                                * leave[a] * qrem[a, h, s, vp]
+                        from_london[s] += (el[h, d, j] + x) * y * cap[h, a]
             for s in range(S):
-                out = 0.0
-                for t in range(T):
-                    for f in range(F):
-                        x = taken[h, d, s, t, f] * cap[h, a]
-                        if x > 0:
-                            people[h, d, s, t, f] -= x
-                            elig[h, d, s, t, f] -= x
-                            out += x
-                            if lon:  # the part that went to posts outside London
-                                y = 0.0
-                                for vp in range(2):
-                                    y += wtab[h, s, t, f, vp] * c * willingness[s] \
-                                        * leave[a] * qrem[a, h, s, vp]
-                                from_london[s] += (elig[h, d, s, t, f] + x) * y * cap[h, a]
-                promotions[h + 1, d, s] += out
+                promotions[h + 1, d, s] += out_s[s]
     # -- arrivals: local from the own area, remote through the kernel ----------------------
-    capped = np.zeros((A, H * S * F * 2))
+    capped = np.zeros((A, H * SF * 2))
     for a in range(A):
         i = 0
         for h in range(H):
-            for s in range(S):
-                for f in range(F):
-                    for vp in range(2):
-                        capped[a, i] = (wsf[h, a, s, f, vp] * willingness[s] * leave[a]
-                                        * cap[h, a])
-                        i += 1
-    rem_c = np.dot(kernel_t, capped).reshape(D, H, S, F, 2)
+            for sf in range(SF):
+                s = sf // F
+                for vp in range(2):
+                    capped[a, i] = (wsf[h, a, sf, vp] * willingness[s] * leave[a]
+                                    * cap[h, a])
+                    i += 1
+    rem_c = np.dot(kernel_t, capped).reshape(D, H, SF, 2)
     for g in range(1, G):
         h = g - 1
         for d in range(D):
@@ -773,29 +788,29 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
             for t in range(T):
                 vp = 1 if t != OTHER else 0
                 got = 0.0
-                for s in range(S):
+                for sf in range(SF):
+                    s = sf // F
                     q = ratio[g, d, t, s]
                     if q <= 0:
                         continue
-                    for f in range(F):
-                        lx = wsf[h, a, s, f, vp] * cap[h, a] * q
-                        rx = rem_c[d, h, s, f, vp] * rf * q
-                        nf = flag_after[f, g]
-                        fresh[g, d, s, t, nf] += lx + rx
-                        people[g, d, s, t, nf] += lx + rx
-                        got += lx + rx
-                        cross_area[g] += rx
-                        if is_london[d]:
-                            to_london[s] += rx
+                    f = sf % F
+                    lx = wsf[h, a, sf, vp] * cap[h, a] * q
+                    rx = rem_c[d, h, sf, vp] * rf * q
+                    k = (s * T + t) * F + flag_after[f, g]
+                    fr[g, d, k] += lx + rx
+                    p[g, d, k] += lx + rx
+                    got += lx + rx
+                    cross_area[g] += rx
+                    if is_london[d]:
+                        to_london[s] += rx
                 v_ext[g, d, t] += max(v_pro[g, d, t] - got, 0.0) + shortfall[g, d, t]
     # -- lateral moves: area by start-of-step weights, people from who is left -------------
     lat_tot = np.zeros((G, A, 2))
     for g in range(G):
         for a in range(A):
-            for s in range(S):
-                for f in range(F):
-                    lat_tot[g, a, 0] += lsf[g, a, s, f, 0]
-                    lat_tot[g, a, 1] += lsf[g, a, s, f, 1]
+            for sf in range(SF):
+                lat_tot[g, a, 0] += lsf[g, a, sf, 0]
+                lat_tot[g, a, 1] += lsf[g, a, sf, 1]
     for g in range(G):  # London's hold on its staff
         for a in range(A):
             lat_tot[g, a, 0] *= leave[a]
@@ -820,16 +835,24 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                 lq[d, g * 2 + vp] += v / lmass[d, g, vp]
     lflow = np.dot(kernel, lq).reshape(A, G, 2)  # posts each area's pool is asked to fill
     # who is left in each area, by (seb, state): the composition of lateral movers
-    left = _lateral_mass(elig, area, ltab, A)
-    lcap = np.ones((G, A, 2))
+    left = np.zeros((G, A, SF, 2))
     have = np.zeros((G, A))
     for g in range(G):
         for d in range(D):
             a = area[d]
-            for s in range(S):
-                for t in range(T):
-                    for f in range(F):
-                        have[g, a] += max(elig[g, d, s, t, f], 0.0)
+            for j in range(J):
+                e = el[g, d, j]
+                have[g, a] += max(e, 0.0)
+                if e > 0:
+                    left[g, a, jsf[j], 0] += e * ltj[j, 0]
+                    left[g, a, jsf[j], 1] += e * ltj[j, 1]
+    left_tot = np.zeros((G, A, 2))
+    for g in range(G):
+        for a in range(A):
+            for vp in range(2):
+                for sf in range(SF):
+                    left_tot[g, a, vp] += left[g, a, sf, vp]
+    lcap = np.ones((G, A, 2))
     for g in range(G):
         for a in range(A):
             want = lat_tot[g, a, 0] * lflow[a, g, 0] + lat_tot[g, a, 1] * lflow[a, g, 1]
@@ -840,36 +863,32 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
     for g in range(G):
         for d in range(D):
             a = area[d]
-            for vp in range(2):
-                tot = 0.0
-                for s in range(S):
-                    for f in range(F):
-                        tot += left[g, a, s, f, vp]
-                if tot <= 0:
-                    continue
-                amount = lat_tot[g, a, vp] * lflow[a, g, vp] * lcap[g, a, vp]
-                for s in range(S):
-                    for t in range(T):
-                        for f in range(F):
-                            e = elig[g, d, s, t, f]
-                            if e > 0:
-                                x = amount * e * ltab[s, t, vp] / tot
-                                people[g, d, s, t, f] -= x
-    comp = np.zeros((A, G * S * F * 2))
+            t0, t1 = left_tot[g, a, 0], left_tot[g, a, 1]
+            if t0 <= 0 and t1 <= 0:
+                continue
+            m0 = lat_tot[g, a, 0] * lflow[a, g, 0] * lcap[g, a, 0]
+            m1 = lat_tot[g, a, 1] * lflow[a, g, 1] * lcap[g, a, 1]
+            for j in range(J):
+                e = el[g, d, j]
+                if e > 0:
+                    if t0 > 0:
+                        p[g, d, j] -= m0 * e * ltj[j, 0] / t0
+                    if t1 > 0:
+                        p[g, d, j] -= m1 * e * ltj[j, 1] / t1
+    comp = np.zeros((A, G * SF * 2))
     for g in range(G):
         for a in range(A):
             for vp in range(2):
-                tot = 0.0
-                for s in range(S):
-                    for f in range(F):
-                        tot += left[g, a, s, f, vp]
+                tot = left_tot[g, a, vp]
                 if tot <= 0:
                     continue
-                for s in range(S):
-                    for f in range(F):
-                        comp[a, ((g * S + s) * F + f) * 2 + vp] = (
-                            lat_tot[g, a, vp] * lcap[g, a, vp] * left[g, a, s, f, vp] / tot)
-    arr = np.dot(kernel_t, comp).reshape(D, G, S, F, 2)
+                for sf in range(SF):
+                    comp[a, (g * SF + sf) * 2 + vp] = (
+                        lat_tot[g, a, vp] * lcap[g, a, vp] * left[g, a, sf, vp] / tot)
+    arr = np.dot(kernel_t, comp).reshape(D, G, SF, 2)
+    # -- lateral arrivals, then recruits from the local labour market (unless a freeze
+    # blocks them), then the step's person-time: one (grade, district) at a time ----------
+    ex_s = np.empty(S)
     for g in range(G):
         for d in range(D):
             for t in range(T):
@@ -879,15 +898,11 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                     continue
                 q = v / lmass[d, g, vp]
                 got = 0.0
-                for s in range(S):
-                    for f in range(F):
-                        x = arr[d, g, s, f, vp] * q
-                        people[g, d, s, t, f] += x
-                        got += x
+                for sf in range(SF):
+                    x = arr[d, g, sf, vp] * q
+                    p[g, d, (sf // F * T + t) * F + sf % F] += x
+                    got += x
                 v_ext[g, d, t] += max(v - got, 0.0)
-    # -- recruits: from the local labour market, unless a freeze blocks them; person-time ---
-    for g in range(G):
-        for d in range(D):
             keep = 1.0 - freeze[g] if is_london[d] else 1.0
             for t in range(T):
                 v = v_ext[g, d, t] * keep
@@ -895,15 +910,15 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                     continue
                 for s in range(S):
                     x = v * recruit_pdf[g, d, s]
-                    people[g, d, s, t, 0] += x
-                    fresh[g, d, s, t, 0] += x
+                    k = (s * T + t) * F
+                    p[g, d, k] += x
+                    fr[g, d, k] += x
                     recruited[g, d, s] += x
+            ex_s[:] = 0.0
+            for j in range(J):
+                ex_s[js[j]] += p[g, d, j]
             for s in range(S):
-                x = 0.0
-                for t in range(T):
-                    for f in range(F):
-                        x += people[g, d, s, t, f]
-                exposure[g, d, s] += x * dt
+                exposure[g, d, s] += ex_s[s] * dt
     return closed
 
 

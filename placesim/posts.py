@@ -446,19 +446,20 @@ def recreate_counts(plan: PostPlan, wave: int, destinations, per_dest: np.ndarra
     """
     split = plan.wave_split[wave]
     G, T = split.shape
-    rows = []
+    parts = []
     for (districts, _, _), c in zip(destinations, per_dest, strict=True):
         if c <= 0:
             continue
         gt = largest_remainder(int(c), split.ravel())
-        for idx in np.flatnonzero(gt):
-            g, t = divmod(int(idx), T)
-            per_d = largest_remainder(int(gt[idx]), np.ones(len(districts)))
-            for d, m in zip(districts, per_d, strict=True):
-                if m:
-                    rows.append((g, int(d), t, int(m)))
-    if not rows:
+        cells = np.flatnonzero(gt)
+        k = len(districts)
+        # each (grade, type) cell evenly over the districts: the first n mod k get one more
+        m = gt[cells, None] // k + (np.arange(k)[None, :] < gt[cells, None] % k)
+        cell, j = np.nonzero(m)  # (cell, district) in the order of the loops they replace
+        g, t = np.divmod(cells[cell], T)
+        parts.append((g, np.asarray(districts, np.int64)[j], t, m[cell, j]))
+    if not parts:
         e = np.empty(0, np.int64)
         return e, e, e, e
-    g, d, t, n = (np.array(x, np.int64) for x in zip(*rows, strict=True))
+    g, d, t, n = (np.concatenate(x).astype(np.int64) for x in zip(*parts, strict=True))
     return g, d, t, n
