@@ -111,9 +111,32 @@ def class_weights(counts: np.ndarray, wtab: np.ndarray, ltab: np.ndarray,
     Lw : numpy.ndarray
         Lateral weights of grade g's people.
     """
-    W = np.einsum("gastf,gstfv->gasv", counts, wtab)
+    W, Lw = _class_sums(counts, wtab, ltab)
     W *= np.where(area_is_london, london_advantage, 1.0)[None, :, None, None]
-    Lw = np.einsum("gastf,stv->gasv", counts, ltab)
+    return W, Lw
+
+
+@njit(cache=True)
+def _class_sums(counts, wtab, ltab):
+    """``einsum("gastf,gstfv->gasv")`` and ``einsum("gastf,stv->gasv")`` of
+    :func:`class_weights`, skipping the empty classes (most of them)."""
+    G, A, S, T, F = counts.shape
+    W = np.zeros((G, A, S, 2))
+    Lw = np.zeros((G, A, S, 2))
+    for g in range(G):
+        for a in range(A):
+            for s in range(S):
+                for t in range(T):
+                    n = 0.0  # (the lateral weight does not depend on the state: summed first,
+                    for f in range(F):  # as einsum does, so the sums are the same bits)
+                        x = counts[g, a, s, t, f]
+                        if x != 0:
+                            n += x
+                            for v in range(2):
+                                W[g, a, s, v] += x * wtab[g, s, t, f, v]
+                    if n != 0:
+                        for v in range(2):
+                            Lw[g, a, s, v] += n * ltab[s, t, v]
     return W, Lw
 
 
@@ -175,6 +198,8 @@ def scan(key, step, district, grade, ptype, seb, flag, flag_until, ready, exit_a
     A = area_of_district[D]
     counts = np.zeros((G, A, N_SEB, N_TYPES, N_FLAGS))
     E = np.zeros((G, A), np.int64)
+    flat_counts = counts.reshape(-1)  # (a flat index costs less than five)
+    flat_e = E.reshape(-1)
     exits = np.empty((1024, 3), np.int64)
     gone = np.empty((16, 3), np.int64)
     vac = np.empty(1024, np.int64)
@@ -216,9 +241,9 @@ def scan(key, step, district, grade, ptype, seb, flag, flag_until, ready, exit_a
             if (f == SCHEME or f == POSTED or f == SECONDED) and flag_until[i] <= step:
                 f = NONE
                 flag[i] = NONE
-            a = area_of_district[d]
-            counts[grade[i], a, s, ptype[i], f] += 1.0
-            E[grade[i], a] += 1
+            ga = np.int64(grade[i]) * A + area_of_district[d]
+            flat_counts[((ga * N_SEB + s) * N_TYPES + ptype[i]) * N_FLAGS + f] += 1.0
+            flat_e[ga] += 1
     keys = np.empty(n_v, np.uint64)
     for j in range(n_v):
         keys[j] = np.uint64(streams.uniform(key, streams.ORDER, vac[j], step) * 4294967296.0)
@@ -349,6 +374,19 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
     boost = np.ones(N_SEB)
     c = np.ones(N_SEB)
     mass = np.empty(A)
+    # the areas' masses for a district's choice among areas, computed once a step (not once
+    # a vacancy): lateral moves, and promotions when no SCS1 boost applies
+    lat_area = np.empty((W.shape[0], 2, A))
+    pro_area = np.empty((W.shape[0], 2, A))
+    for g in range(W.shape[0]):
+        for vq in range(2):
+            for b in range(A):
+                lat_area[g, vq, b] = leave[b] * (Lw[g, b, 0, vq] + Lw[g, b, 1, vq]
+                                                 + Lw[g, b, 2, vq])
+                pro_area[g, vq, b] = leave[b] * (W[g, b, 0, vq] * willingness[0] * boost[0]
+                                                 + W[g, b, 1, vq] * willingness[1] * boost[1]
+                                                 + W[g, b, 2, vq] * willingness[2] * boost[2])
+    kernel_t = np.ascontiguousarray(kernel.T)  # (district, area): a vacancy reads one row
     for idx in range(n):
         v = vac[idx]
         g, dv, tv = grade[v], district[v], ptype[v]
@@ -379,9 +417,7 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
             for s in range(N_SEB):
                 total += lateral_mass[dv, g, vp, s]
             if total > 0:
-                for b in range(A):
-                    mass[b] = leave[b] * (Lw[g, b, 0, vp] + Lw[g, b, 1, vp] + Lw[g, b, 2, vp])
-                a = _choose_area(streams.low(x0), kernel[:, dv], mass, av)
+                a = _choose_area(streams.low(x0), kernel_t[dv], lat_area[g, vp], av)
                 if a >= 0 and E[g, a] > 0:
                     kind = LATERAL
                     chosen = _pick(z, 2, step, block_start[g, a], block_end[g, a], order, seb,
@@ -412,11 +448,14 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
                     a = av
                     kind = LOCAL
                 else:
-                    for b in range(A):
-                        mass[b] = leave[b] * (W[h, b, 0, vp] * willingness[0] * boost[0]
-                                              + W[h, b, 1, vp] * willingness[1] * boost[1]
-                                              + W[h, b, 2, vp] * willingness[2] * boost[2])
-                    a = _choose_area(streams.high(streams.draw(z, 1)), kernel[:, dv], mass, av)
+                    row = pro_area[h, vp]
+                    if boost[LOW] != 1.0:
+                        for b in range(A):
+                            mass[b] = leave[b] * (W[h, b, 0, vp] * willingness[0] * boost[0]
+                                                  + W[h, b, 1, vp] * willingness[1] * boost[1]
+                                                  + W[h, b, 2, vp] * willingness[2] * boost[2])
+                        row = mass
+                    a = _choose_area(streams.high(streams.draw(z, 1)), kernel_t[dv], row, av)
                     kind = REMOTE
             if a >= 0 and E[h, a] > 0:
                 env = 0.0
@@ -553,7 +592,9 @@ def matching_slots(slots: Slots, geo: Geography, origin_mask: np.ndarray,
     keep = origin_mask[slots.district[idx]] & type_mask[slots.ptype[idx]]
     keep &= slots.seb[idx] != HELD
     keep &= ~((slots.seb[idx] >= 0) & (slots.ready[idx] == NEVER))  # away on secondment
-    return np.sort(idx[keep])
+    found = np.zeros(slots.size, bool)  # slot order by a mask: cheaper than sorting
+    found[idx[keep]] = True
+    return np.flatnonzero(found)
 
 
 def move_posts(slots: Slots, geo: Geography, rules: Rules, order: MoveOrder, key,
@@ -691,24 +732,33 @@ def _enter_many(key, idx, step, exit_q, grade, exit_at):
 def open_posts(slots: Slots, g: np.ndarray, d: np.ndarray, t: np.ndarray, n: np.ndarray
                ) -> np.ndarray:
     """Open ``n`` new (vacant) posts of each (grade, district, post type) from the spare slots;
-    returns their slot indices."""
-    out = []
+    returns their slot indices (row by row).
+
+    Each grade's spare block gives its rows' slots from its start, in row order; grades'
+    blocks are independent, so all rows move in one call."""
+    g, d, t, n = (np.asarray(x, np.int64) for x in (g, d, t, n))
+    keep = n > 0
+    g, d, t, n = g[keep], d[keep], t[keep], n[keep]
+    if not len(n):
+        return np.empty(0, np.int64)
     A = slots.n_areas
-    for gi, di, ti, ni in zip(g, d, t, n, strict=True):
-        if ni <= 0:
-            continue
-        if slots.spare(int(gi)) < ni:
+    need = np.bincount(g, weights=n, minlength=N_GRADES).astype(np.int64)
+    for gi in np.flatnonzero(need):
+        if slots.spare(int(gi)) < need[gi]:
             raise RuntimeError(f"no spare slots left at grade {int(gi)} to open posts")
+    row = np.repeat(np.arange(len(n)), n)  # each new post's row
+    out = np.empty(len(row), np.int64)
+    for gi in np.flatnonzero(need):
+        mine = g[row] == gi
         lo = slots.block_start[gi, A]
-        new = slots.order[lo:lo + ni].copy()
-        slots.set_district(new, np.full(len(new), di))
-        slots.ptype[new] = ti
-        slots.seb[new] = VACANT
-        slots.ready[new] = NEVER
-        slots.exit_at[new] = NEVER_STEP
-        slots.flag[new] = NONE
-        out.append(new)
-    return np.concatenate(out) if out else np.empty(0, np.int64)
+        out[mine] = slots.order[lo:lo + need[gi]]
+    slots.set_district(out, d[row])
+    slots.ptype[out] = t[row]
+    slots.seb[out] = VACANT
+    slots.ready[out] = NEVER
+    slots.exit_at[out] = NEVER_STEP
+    slots.flag[out] = NONE
+    return out
 
 
 def close_posts_now(slots: Slots, geo: Geography, key, step: int, pool: int, grade: int,
