@@ -720,23 +720,30 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                         qloc[h, a, s, vp] += q
                         qd[d, (h * S + s) * 2 + vp] += q * rf
     qrem = np.dot(kernel, qd).reshape(A, H, S, 2)
+    # promotions per unit of a candidate's weight, by (grade from, area, seb, vp): local, and
+    # the remote part that leaves for posts in other areas (London's outflow)
+    qall = np.empty((H, A, S, 2))
+    qout = np.empty((H, A, S, 2))
+    for h in range(H):
+        for a in range(A):
+            c = adv_area[a]
+            for s in range(S):
+                for vp in range(2):
+                    qout[h, a, s, vp] = c * willingness[s] * leave[a] * qrem[a, h, s, vp]
+                    qall[h, a, s, vp] = c * qloc[h, a, s, vp] + qout[h, a, s, vp]
     taken = np.zeros((H, D, J))
     block_out = np.zeros((H, A))
     block_have = np.zeros((H, A))
     for h in range(H):
         for d in range(D):
             a = area[d]
-            c = adv_area[a]
             for j in range(J):
                 e = el[h, d, j]
                 if e <= 0:
                     continue
                 s = js[j]
                 block_have[h, a] += e
-                x = 0.0
-                for vp in range(2):
-                    x += e * wt[h, j, vp] * c * (
-                        qloc[h, a, s, vp] + willingness[s] * leave[a] * qrem[a, h, s, vp])
+                x = e * (wt[h, j, 0] * qall[h, a, s, 0] + wt[h, j, 1] * qall[h, a, s, 1])
                 taken[h, d, j] = x
                 block_out[h, a] += x
     cap = np.ones((H, A))  # a block cannot give more people than it has
@@ -746,28 +753,35 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                 cap[h, a] = block_have[h, a] / block_out[h, a]
             elif block_have[h, a] <= 0:
                 cap[h, a] = 0.0
+    # promotions leave their grade; then who is left, by (seb, state), is the composition
+    # of lateral movers (the same pass)
     out_s = np.empty(S)
-    for h in range(H):
+    left = np.zeros((G, A, SF, 2))
+    have = np.zeros((G, A))
+    for h in range(G):
         for d in range(D):
             a = area[d]
             lon = is_london[d]
-            c = adv_area[a]
             out_s[:] = 0.0
             for j in range(J):
-                x = taken[h, d, j] * cap[h, a]
-                if x > 0:
-                    s = js[j]
-                    p[h, d, j] -= x
-                    el[h, d, j] -= x
-                    out_s[s] += x
-                    if lon:  # the part that went to posts outside London
-                        y = 0.0
-                        for vp in range(2):
-                            y += wt[h, j, vp] * c * willingness[s] \
-                                * leave[a] * qrem[a, h, s, vp]
-                        from_london[s] += (el[h, d, j] + x) * y * cap[h, a]
-            for s in range(S):
-                promotions[h + 1, d, s] += out_s[s]
+                if h < H:
+                    x = taken[h, d, j] * cap[h, a]
+                    if x > 0:
+                        s = js[j]
+                        p[h, d, j] -= x
+                        el[h, d, j] -= x
+                        out_s[s] += x
+                        if lon:  # the part that went to posts outside London
+                            y = wt[h, j, 0] * qout[h, a, s, 0] + wt[h, j, 1] * qout[h, a, s, 1]
+                            from_london[s] += (el[h, d, j] + x) * y * cap[h, a]
+                e = el[h, d, j]
+                have[h, a] += max(e, 0.0)
+                if e > 0:
+                    left[h, a, jsf[j], 0] += e * ltj[j, 0]
+                    left[h, a, jsf[j], 1] += e * ltj[j, 1]
+            if h < H:
+                for s in range(S):
+                    promotions[h + 1, d, s] += out_s[s]
     # -- arrivals: local from the own area, remote through the kernel ----------------------
     capped = np.zeros((A, H * SF * 2))
     for a in range(A):
@@ -834,18 +848,6 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                     continue
                 lq[d, g * 2 + vp] += v / lmass[d, g, vp]
     lflow = np.dot(kernel, lq).reshape(A, G, 2)  # posts each area's pool is asked to fill
-    # who is left in each area, by (seb, state): the composition of lateral movers
-    left = np.zeros((G, A, SF, 2))
-    have = np.zeros((G, A))
-    for g in range(G):
-        for d in range(D):
-            a = area[d]
-            for j in range(J):
-                e = el[g, d, j]
-                have[g, a] += max(e, 0.0)
-                if e > 0:
-                    left[g, a, jsf[j], 0] += e * ltj[j, 0]
-                    left[g, a, jsf[j], 1] += e * ltj[j, 1]
     left_tot = np.zeros((G, A, 2))
     for g in range(G):
         for a in range(A):
@@ -860,21 +862,6 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                 scale = have[g, a] / want if want > 0 else 0.0
                 lcap[g, a, 0] = scale
                 lcap[g, a, 1] = scale
-    for g in range(G):
-        for d in range(D):
-            a = area[d]
-            t0, t1 = left_tot[g, a, 0], left_tot[g, a, 1]
-            if t0 <= 0 and t1 <= 0:
-                continue
-            m0 = lat_tot[g, a, 0] * lflow[a, g, 0] * lcap[g, a, 0]
-            m1 = lat_tot[g, a, 1] * lflow[a, g, 1] * lcap[g, a, 1]
-            for j in range(J):
-                e = el[g, d, j]
-                if e > 0:
-                    if t0 > 0:
-                        p[g, d, j] -= m0 * e * ltj[j, 0] / t0
-                    if t1 > 0:
-                        p[g, d, j] -= m1 * e * ltj[j, 1] / t1
     comp = np.zeros((A, G * SF * 2))
     for g in range(G):
         for a in range(A):
@@ -886,12 +873,21 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                     comp[a, (g * SF + sf) * 2 + vp] = (
                         lat_tot[g, a, vp] * lcap[g, a, vp] * left[g, a, sf, vp] / tot)
     arr = np.dot(kernel_t, comp).reshape(D, G, SF, 2)
-    # -- lateral arrivals, then recruits from the local labour market (unless a freeze
-    # blocks them), then the step's person-time: one (grade, district) at a time ----------
+    # -- lateral departures and arrivals, then recruits from the local labour market (unless
+    # a freeze blocks them), then the step's person-time: one (grade, district) at a time --
     ex_s = np.empty(S)
     for g in range(G):
         for d in range(D):
-            for t in range(T):
+            a = area[d]
+            t0, t1 = left_tot[g, a, 0], left_tot[g, a, 1]
+            if t0 > 0 or t1 > 0:  # lateral movers leave, in proportion to their weight
+                m0 = lat_tot[g, a, 0] * lflow[a, g, 0] * lcap[g, a, 0] / t0 if t0 > 0 else 0.0
+                m1 = lat_tot[g, a, 1] * lflow[a, g, 1] * lcap[g, a, 1] / t1 if t1 > 0 else 0.0
+                for j in range(J):
+                    e = el[g, d, j]
+                    if e > 0:
+                        p[g, d, j] -= e * (m0 * ltj[j, 0] + m1 * ltj[j, 1])
+            for t in range(T):  # and arrive
                 vp = 1 if t != OTHER else 0
                 v = v_lat[g, d, t]
                 if v <= 0 or lmass[d, g, vp] <= 0:
