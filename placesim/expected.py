@@ -592,13 +592,21 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
     # start-of-step choice weights by (grade from, area, (seb, state), vacancy is policy)
     wsf = np.zeros((H, A, SF, 2))
     lsf = np.zeros((G, A, SF, 2))  # and the lateral ones
+    # cells with posts or people: the others (about 30%) have nothing to move, and every
+    # pass below skips them
+    live = np.zeros((G, D), np.bool_)
     for g in range(G):
         for d in range(D):
             a = area[d]
             c = adv_area[a]
-            occ[:] = 0.0
+            for t in range(T):
+                occ[t] = 0.0
+                if posts[g, d, t] > 0:
+                    live[g, d] = True
             for j in range(J):
                 x = p[g, d, j]
+                if x != 0:
+                    live[g, d] = True
                 occ[jt[j]] += x
                 e = max(x - rn[g, d, j], 0.0)
                 el[g, d, j] = e
@@ -641,6 +649,8 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
     v_ext = np.zeros((G, D, T))
     for g in range(G):
         for d in range(D):
+            if not live[g, d]:
+                continue
             for t in range(T):
                 v = vac[g, d, t]
                 v_lat[g, d, t] = v * lateral_share[g]
@@ -668,6 +678,8 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
     for g in range(1, G):
         h = g - 1
         for d in range(D):
+            if not live[g, d]:
+                continue
             a = area[d]
             rf = reach[g] * will_mult * pull[d]
             for vp in range(2):
@@ -677,13 +689,14 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                         busy = True
                 if not busy:
                     continue
-                loc[:] = 0.0
-                rmt[:] = 0.0
+                for s in range(S):  # (element by element: a slice costs a view here)
+                    loc[s] = 0.0
+                    rmt[s] = 0.0
+                    boost[s] = 1.0
                 for sf in range(SF):
                     s = sf // F
                     loc[s] += wsf[h, a, sf, vp]
                     rmt[s] += rem[d, h, sf, vp] * rf
-                boost[:] = 1.0
                 if g == SCS1 and scs_low_target > 0:
                     tot = loc.sum() + rmt.sum()
                     low = loc[LOW] + rmt[LOW]
@@ -710,6 +723,8 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
     for g in range(1, G):
         h = g - 1
         for d in range(D):
+            if not live[g, d]:
+                continue
             a = area[d]
             rf = reach[g] * will_mult * pull[d]
             for t in range(T):
@@ -736,6 +751,8 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
     block_have = np.zeros((H, A))
     for h in range(H):
         for d in range(D):
+            if not live[h, d]:
+                continue
             a = area[d]
             for j in range(J):
                 e = el[h, d, j]
@@ -760,9 +777,12 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
     have = np.zeros((G, A))
     for h in range(G):
         for d in range(D):
+            if not live[h, d]:
+                continue
             a = area[d]
             lon = is_london[d]
-            out_s[:] = 0.0
+            for s in range(S):
+                out_s[s] = 0.0
             for j in range(J):
                 if h < H:
                     x = taken[h, d, j] * cap[h, a]
@@ -797,6 +817,8 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
     for g in range(1, G):
         h = g - 1
         for d in range(D):
+            if not live[g, d]:
+                continue
             a = area[d]
             rf = reach[g] * will_mult * pull[d]
             for t in range(T):
@@ -838,6 +860,8 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
     lq = np.zeros((D, G * 2))
     for g in range(G):
         for d in range(D):
+            if not live[g, d]:
+                continue
             for t in range(T):
                 vp = 1 if t != OTHER else 0
                 v = v_lat[g, d, t]
@@ -878,6 +902,8 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
     ex_s = np.empty(S)
     for g in range(G):
         for d in range(D):
+            if not live[g, d]:
+                continue
             a = area[d]
             t0, t1 = left_tot[g, a, 0], left_tot[g, a, 1]
             if t0 > 0 or t1 > 0:  # lateral movers leave, in proportion to their weight
@@ -910,7 +936,8 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                     p[g, d, k] += x
                     fr[g, d, k] += x
                     recruited[g, d, s] += x
-            ex_s[:] = 0.0
+            for s in range(S):
+                ex_s[s] = 0.0
             for j in range(J):
                 ex_s[js[j]] += p[g, d, j]
             for s in range(S):

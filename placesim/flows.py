@@ -424,7 +424,8 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
                                    ptype, flag, ready, True, g, vp, wtab, ltab, c, lmax[vp])
         elif g > 0 and u < lat + (1 - lat) * internal_share[g]:
             h = g - 1
-            boost[:] = 1.0
+            for s in range(N_SEB):  # (element by element: a slice costs a view here)
+                boost[s] = 1.0
             rf = reach[g] * will_mult * pull
             if g == SCS1 and scs_low_target > 0:  # weight low-SEB candidates up to the target
                 tot = low = 0.0
