@@ -351,9 +351,10 @@ class Slots:
         d = self.district.astype(np.int64)
         key = (((self.grade.astype(np.int64) * 1024 + self.area_of_district[d]) * 1024 + d)
                * 4 + self.ptype)
-        self.order = np.argsort(key, kind="stable")
+        # 32-bit: the vacancy chains read these at random, and half the bytes is fewer misses
+        self.order = np.argsort(key, kind="stable").astype(np.int32)
         self.position = np.empty_like(self.order)
-        self.position[self.order] = np.arange(self.size)
+        self.position[self.order] = np.arange(self.size, dtype=np.int32)
         n_blocks = N_GRADES * (self.n_areas + 1)
         counts = np.bincount(self.block_of(slice(None)), minlength=n_blocks)
         bounds = np.concatenate([[0], np.cumsum(counts)])
