@@ -672,6 +672,8 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
     # -- promotions: each vacancy's choice mass, boost for the SCS1 target ------------------
     ratio = np.zeros((G, D, T, S))  # promotions per unit of choice mass, by candidate seb
     shortfall = np.zeros((G, D, T))
+    qloc = np.zeros((H, A, S, 2))
+    qd = np.zeros((D, H * S * 2))
     loc = np.empty(S)  # (scratch, reused: an allocation per vacancy cell costs more than it)
     rmt = np.empty(S)
     boost = np.empty(S)
@@ -716,24 +718,12 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                         shortfall[g, d, t] += v
                         continue
                     for s in range(S):
-                        ratio[g, d, t, s] = v / mass * boost[s]
-    # -- outflows of candidates: local part, and remote part through the kernel -------------
-    qloc = np.zeros((H, A, S, 2))
-    qd = np.zeros((D, H * S * 2))
-    for g in range(1, G):
-        h = g - 1
-        for d in range(D):
-            if not live[g, d]:
-                continue
-            a = area[d]
-            rf = reach[g] * will_mult * pull[d]
-            for t in range(T):
-                vp = 1 if t != OTHER else 0
-                for s in range(S):
-                    q = ratio[g, d, t, s]
-                    if q > 0:
-                        qloc[h, a, s, vp] += q
-                        qd[d, (h * S + s) * 2 + vp] += q * rf
+                        q = v / mass * boost[s]
+                        ratio[g, d, t, s] = q
+                        if q > 0:  # the candidates' outflows: local, and remote by district
+                            qloc[h, a, s, vp] += q
+                            qd[d, (h * S + s) * 2 + vp] += q * rf
+    # -- outflows of candidates: the remote part through the kernel ------------------------
     qrem = np.dot(kernel, qd).reshape(A, H, S, 2)
     # promotions per unit of a candidate's weight, by (grade from, area, seb, vp): local, and
     # the remote part that leaves for posts in other areas (London's outflow)

@@ -67,16 +67,24 @@ LATERAL, LOCAL, REMOTE = 0, 1, 2
 def weight_table(rules: Rules) -> np.ndarray:
     """(grade from, seb, post type, flag, vacancy is policy) promotion weights into the grade
     above, without the London advantage and accessibility (which depend on the area)."""
+    return _weight_table(rules.odds, rules.flag_weight, float(rules.accelerator_weight),
+                         float(rules.policy_match_weight))
+
+
+@njit(cache=True)
+def _weight_table(odds, flag_weight, accelerator_weight, policy_match_weight):
+    """:func:`weight_table`'s loop, compiled (a thousand calls from Python cost a
+    millisecond a run)."""
     G = N_GRADES
     out = np.zeros((G, N_SEB, N_TYPES, N_FLAGS, 2))
     for g in range(G - 1):
         for s in range(N_SEB):
             for t in range(N_TYPES):
                 for f in range(N_FLAGS):
-                    for vp in (0, 1):
+                    for vp in range(2):
                         out[g, s, t, f, vp] = promotion_weight(
-                            rules.odds, rules.flag_weight, rules.accelerator_weight, 1.0,
-                            rules.policy_match_weight, g + 1, s, t, f, False, bool(vp))
+                            odds, flag_weight, accelerator_weight, 1.0, policy_match_weight,
+                            g + 1, s, t, f, False, vp == 1)
     return out
 
 

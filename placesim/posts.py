@@ -118,6 +118,22 @@ class PostPlan:
         return out
 
 
+def _largest_remainders(ns: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """:func:`largest_remainder` of each non-negative whole number in ``ns`` with the same
+    ``weights``, as one array operation (rows are identical to the one-at-a-time results)."""
+    w = np.asarray(weights, float).ravel()
+    out = np.zeros((len(ns), len(w)), np.int64)
+    if not len(ns) or w.sum() <= 0:
+        return out
+    raw = (w / w.sum())[None, :] * ns[:, None].astype(float)
+    base = np.floor(raw).astype(np.int64)
+    rem = ns - base.sum(axis=1)
+    order = np.argsort(-(raw - base), axis=1, kind="stable")
+    top = np.arange(len(w))[None, :] < rem[:, None]  # the first rem of each row's order
+    np.put_along_axis(base, order, np.take_along_axis(base, order, axis=1) + top, axis=1)
+    return base
+
+
 def largest_remainder(n: int, weights: np.ndarray) -> np.ndarray:
     """Split the whole number ``n`` in proportion to ``weights`` (sum kept exactly)."""
     w = np.asarray(weights, float).ravel()
@@ -447,10 +463,11 @@ def recreate_counts(plan: PostPlan, wave: int, destinations, per_dest: np.ndarra
     split = plan.wave_split[wave]
     G, T = split.shape
     parts = []
-    for (districts, _, _), c in zip(destinations, per_dest, strict=True):
+    counts = np.asarray(per_dest, np.int64)
+    gts = _largest_remainders(np.maximum(counts, 0), split.ravel())
+    for (districts, _, _), c, gt in zip(destinations, counts, gts, strict=True):
         if c <= 0:
             continue
-        gt = largest_remainder(int(c), split.ravel())
         cells = np.flatnonzero(gt)
         k = len(districts)
         # each (grade, type) cell evenly over the districts: the first n mod k get one more
