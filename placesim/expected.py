@@ -812,6 +812,8 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
             a = area[d]
             rf = reach[g] * will_mult * pull[d]
             for t in range(T):
+                if v_pro[g, d, t] <= 0:
+                    continue  # (no promotions wanted here: nothing arrives, no shortfall)
                 vp = 1 if t != OTHER else 0
                 got = 0.0
                 for sf in range(SF):
