@@ -301,16 +301,18 @@ def district_values(model, result, codes=None) -> tuple[list[str], np.ndarray]:
 
 def district_frame(model, results, scenario_name: str) -> pd.DataFrame:
     """The requested departments' district measures with bands over replications, in the
-    layout of the district table (:data:`placesim.metrics.DISTRICT_COLUMNS`)."""
-    from .metrics import DISTRICT_COLUMNS, _bands
+    layout of the district table (:data:`placesim.metrics.DISTRICT_COLUMNS`); ``results``
+    are replications or their :class:`placesim.metrics.Digest`."""
+    from .metrics import DISTRICT_COLUMNS, _bands, digest
 
-    tables = [district_values(model, r) for r in results]
+    digests = [digest(model, r) for r in results]
+    tables = [d.departments for d in digests]
     names = tables[0][0]
     if not names:
         return pd.DataFrame(columns=DISTRICT_COLUMNS)
     mean, p10, p50, p90 = _bands(np.stack([t[1] for t in tables]))
     n_years, n_d, n_m = mean.shape
-    years = [rec.year for rec in results[0].years]
+    years = digests[0].years
     return pd.DataFrame({
         "scenario": scenario_name, "year": np.repeat(years, n_d * n_m),
         "lad_code": np.tile(np.repeat(model.geo.lad_codes, n_m), n_years),

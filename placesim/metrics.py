@@ -15,6 +15,7 @@ for the place they came from.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -335,6 +336,35 @@ def replication_frame(labels: list[tuple[str, str]], years: np.ndarray, tables: 
     })
 
 
+@dataclass
+class Digest:
+    """What the summaries keep of one replication: its headline values, its district values
+    (and the requested departments'), its moves and years - about a tenth of the
+    replication's arrays (a whole-service replication is ~5 MB), so a run of many
+    replications holds digests, not replications (:func:`digest`)."""
+
+    replication: int
+    table: tuple  # (labels, years, values): replication_table
+    districts: np.ndarray  # (year, district, metric): district_values
+    departments: tuple  # (names, values): placesim.departments.district_values
+    moves: pd.DataFrame
+    years: list
+
+
+def digest(model, result) -> Digest:
+    """The :class:`Digest` of one replication (or expected-value run)."""
+    if isinstance(result, Digest):
+        return result
+    dept = ([], None)
+    if getattr(model.scenario, "departments", ()):
+        from .departments import district_values as department_districts
+
+        dept = department_districts(model, result)
+    return Digest(replication=result.replication, table=replication_table(model, result),
+                  districts=district_values(model, result), departments=dept,
+                  moves=result.moves, years=[rec.year for rec in result.years])
+
+
 def summarise(model, results: Sequence, scenario_name: str
               ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Headline and district tables with bands over replications, and every replication's
@@ -343,7 +373,7 @@ def summarise(model, results: Sequence, scenario_name: str
     Parameters
     ----------
     model : Model
-    results : sequence of ReplicationResult
+    results : sequence of ReplicationResult or Digest
     scenario_name : str
 
     Returns
@@ -352,8 +382,8 @@ def summarise(model, results: Sequence, scenario_name: str
         Metrics (:data:`METRIC_COLUMNS`), districts (:data:`DISTRICT_COLUMNS`) and the
         per-replication values (:func:`replication_frame`).
     """
-    ordered = sorted(results, key=lambda r: r.replication)
-    tables = [replication_table(model, r) for r in ordered]
+    ordered = sorted((digest(model, r) for r in results), key=lambda r: r.replication)
+    tables = [r.table for r in ordered]
     labels, years, _ = tables[0]
     mean, p10, p50, p90 = _bands(np.stack([t[2].ravel() for t in tables]))
     metric, group = zip(*labels, strict=True)
@@ -364,10 +394,9 @@ def summarise(model, results: Sequence, scenario_name: str
     metrics["mean"], metrics["p10"], metrics["p50"], metrics["p90"] = mean, p10, p50, p90
 
     per_replication = replication_frame(labels, years, tables, [r.replication for r in ordered])
-    darr = np.stack([district_values(model, r) for r in ordered])
-    dm, d10, d50, d90 = _bands(darr)
+    dm, d10, d50, d90 = _bands(np.stack([r.districts for r in ordered]))
     n_years, n_d, n_m = dm.shape
-    years = [rec.year for rec in results[0].years]
+    years = ordered[0].years
     districts = pd.DataFrame({
         "scenario": scenario_name,
         "year": np.repeat(years, n_d * n_m),
@@ -384,7 +413,8 @@ def summarise(model, results: Sequence, scenario_name: str
 
 
 def summarise_moves(model, results: Sequence, scenario_name: str) -> pd.DataFrame:
-    """Mean posts moved per (wave, year, origin, destination) over replications."""
+    """Mean posts moved per (wave, year, origin, destination) over replications (each a
+    ReplicationResult or a :class:`Digest`)."""
     frames = [r.moves for r in results if len(r.moves)]
     cols = ["scenario", "wave", "year", "origin_lad_code", "destination_lad_code", "posts"]
     if not frames:

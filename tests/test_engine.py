@@ -116,6 +116,22 @@ def test_same_seed_same_result_and_order_independent(synthetic_pkg):
     assert ma.equals(mb)
 
 
+def test_summaries_from_digests_are_the_summaries_and_a_fraction_of_the_memory(synthetic_pkg):
+    """simulate keeps each replication's digest, not the replication: the tables are the same
+    and what is kept per replication is several times smaller."""
+    import pickle
+
+    s = synthetic_scenario(waves=True)
+    m = engine.prepare(s, synthetic_pkg)
+    runs = [engine.run_replication(m, i) for i in range(3)]
+    digests = [metrics.digest(m, r) for r in runs]
+    for a, b in zip(metrics.summarise(m, runs, "x"), metrics.summarise(m, digests, "x"),
+                    strict=True):
+        assert a.equals(b)
+    assert metrics.summarise_moves(m, runs, "x").equals(metrics.summarise_moves(m, digests, "x"))
+    assert len(pickle.dumps(digests[0])) * 4 < len(pickle.dumps(runs[0]))
+
+
 @settings(max_examples=8, deadline=None)
 @given(rep=st.integers(0, 1000), share=st.floats(0.0, 1.0))
 def test_probabilities_in_unit_interval(synthetic_pkg, rep, share):
