@@ -29,11 +29,14 @@ PLANS = SCENARIOS / "plans"
 
 
 class Store:
-    """A small thread-safe LRU of computed things (results, maps, plans)."""
+    """A small thread-safe LRU of computed things (results, maps, plans), bounded by count
+    and, when ``max_bytes`` is given, by the memory its items hold (:func:`size_of`)."""
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, max_bytes: int | None = None):
         self.size = size
+        self.max_bytes = max_bytes
         self.items: OrderedDict = OrderedDict()
+        self.sizes: dict = {}
         self.lock = threading.Lock()
 
     def get(self, key):
@@ -44,21 +47,58 @@ class Store:
         return None
 
     def put(self, key, value):
+        nbytes = size_of(value) if self.max_bytes is not None else 0
         with self.lock:
             self.items[key] = value
+            self.sizes[key] = nbytes
             self.items.move_to_end(key)
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
+            while len(self.items) > 1 and (
+                    len(self.items) > self.size
+                    or (self.max_bytes is not None and self.nbytes() > self.max_bytes)):
+                old, _ = self.items.popitem(last=False)
+                self.sizes.pop(old, None)
         return value
+
+    def nbytes(self) -> int:
+        return sum(self.sizes.values())
 
     def memo(self, key, fn: Callable):
         value = self.get(key)
         return self.put(key, fn()) if value is None else value
 
 
+def size_of(value) -> int:
+    """Bytes held by a results object's tables (other values count as small)."""
+    import pandas as pd
+
+    frames = [v for v in getattr(value, "__dict__", {}).values() if isinstance(v, pd.DataFrame)]
+    return int(sum(f.memory_usage(index=True, deep=True).sum() for f in frames))
+
+
+RESULTS_MAX_BYTES = int(float(os.environ.get("PLACESIM_RESULTS_MB", "600")) * 2**20)
+"""Memory the kept results may hold, all sessions together (``PLACESIM_RESULTS_MB``)."""
+
+
 @st.cache_resource(show_spinner=False)
 def stores() -> dict[str, Store]:
-    return {"results": Store(32), "maps": Store(8), "plans": Store(16)}
+    return {"results": Store(32, RESULTS_MAX_BYTES), "maps": Store(8), "plans": Store(16)}
+
+
+@st.cache_resource(show_spinner=False)
+def band_service():
+    """The app's pool of band workers (:mod:`placesim_app.bands`), shared by all sessions."""
+    from .bands import BandService
+
+    service = BandService(data_path=data_option())
+    atexit.register(service.shutdown)
+    return service
+
+
+def session_id() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else "session"
 
 
 # --- the data package and the app's temporary folder -------------------------------------------
@@ -96,10 +136,7 @@ def app_folder() -> Path:
 
 def session_folder() -> Path:
     """A folder for this browser session's uploads inside :func:`app_folder`."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    sid = ctx.session_id if ctx is not None else "session"
+    sid = session_id()
     folder = app_folder() / "".join(c for c in sid if c.isalnum() or c == "-")
     folder.mkdir(mode=0o700, exist_ok=True)
     return folder
@@ -147,26 +184,60 @@ def is_banded(res) -> bool:
 
 
 def run_pending(pending: list, reps: int, slot) -> None:
-    """Run the queued replications with a progress bar, then redraw the page with bands."""
+    """Ask the band workers for the queued replications, wait for them with a progress note
+    (the page is already drawn with expected values, and waiting holds no lock: other
+    sessions are answered meanwhile), then redraw the page with bands."""
+    import time
+
+    from .bands import BusyError
+
     tried = st.session_state.setdefault("_bands_tried", set())
     todo = [s for s in pending if result_key(s, "stochastic", reps) not in tried]
+    if not todo:
+        return
+    service = band_service()
+    results = stores()["results"]
+    jobs = []
     for s in todo:
-        bar = slot.progress(0.0, text=f"Working out uncertainty bands for {s.name}: "
-                                      f"0 of {reps} runs")
-
-        def tick(done, total, bar=bar, name=s.name):
-            bar.progress(done / total, text=f"Working out uncertainty bands for {name}: "
-                                            f"{done} of {total} runs")
-
-        tried.add(result_key(s, "stochastic", reps))
+        key = result_key(s, "stochastic", reps)
+        tried.add(key)
+        path = resolve_data_path_str(s)
         try:
-            run_scenario(s, "stochastic", reps, progress=tick)
-        except PlacesimError as e:
-            slot.error(f"The runs for {s.name} failed: {e}")
+            jobs.append((s, service.submit(session_id(), key, s, path, reps, s.seed,
+                                           lambda res, key=key: results.put(key, res))))
+        except BusyError:
+            slot.warning("The app is busy working out other users' uncertainty bands: "
+                         "showing expected values. Ask for bands again in a minute.")
             return
-    if todo:
-        slot.empty()
-        st.rerun()
+    started = time.monotonic()
+    for s, job in jobs:
+        while not job.done():
+            waited = int(time.monotonic() - started)
+            state = "being worked out" if job.running() else "waiting for a free worker"
+            slot.info(f"Uncertainty bands for {s.name} ({reps} runs) are {state} "
+                      f"({waited} s so far); the figures shown are expected values.")
+            time.sleep(0.5)
+        if job.cancelled():
+            return
+        if job.exception() is not None:
+            e = job.exception()
+            slot.error(f"The runs for {s.name} failed: {e}" if isinstance(e, PlacesimError)
+                       else f"The runs for {s.name} failed ({type(e).__name__}).")
+            return
+        results.put(result_key(s, "stochastic", reps), job.result())
+    slot.empty()
+    st.rerun()
+
+
+def resolve_data_path_str(s) -> str | None:
+    """The data package a scenario names, as the workers load it (None: the shipped one or
+    the app's ``--data``)."""
+    from placesim.scenario import SHIPPED_DATA, resolve_data_path
+
+    p = resolve_data_path(s)
+    if p is None or p == SHIPPED_DATA.resolve():
+        return data_option()
+    return str(p)
 
 
 # --- scenarios ----------------------------------------------------------------------------------

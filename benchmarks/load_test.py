@@ -1,0 +1,212 @@
+"""Load test of the app: 1, 3 and 6 browser sessions at once (Playwright, headless Chromium,
+loopback only), each doing the same actions:
+
+* **load**: open the app and wait for the key figures;
+* **ask_bands**: ask for uncertainty bands (``--reps`` runs): until the page says they are
+  being worked out (expected values shown meanwhile);
+* **switch**: while those bands are queued or running, choose another scenario than the
+  default (pfg-2027) and wait for its expected-value figures - the answer that must never
+  wait behind anyone's bands;
+* **year**: move the year slider and wait for the figures to change;
+* **bands_done** (one session only): wait until the page shows the bands.
+
+Prints the median and maximum seconds per action for each number of sessions, and the
+server's peak memory (the Streamlit process and its band workers, sampled every 0.2 s);
+writes ``benchmarks/load_test.json``. The app is started on a free loopback port and stopped
+at the end; nothing leaves the machine. Bounded: each action has a deadline (``--deadline``)
+and a session that misses one records it and stops.
+
+Run: ``.venv/bin/python benchmarks/load_test.py [--sessions 1 3 6] [--reps 200]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--no-sandbox",
+        "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+SCENARIOS = ("baseline.yaml", "coldspots-first.yaml", "senior-roles-out.yaml",
+             "plan-for-change-2030.yaml", "progression-levers.yaml", "dbt-darlington.yaml")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+         "--server.headless", "true", "--server.port", str(port), "--server.address",
+         "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, env=dict(os.environ, PLACESIM_WARM_BANDS="1"))
+    for _ in range(240):
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",
+                                      timeout=1).read() == b"ok":
+                return proc
+        except OSError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError("the app stopped at start")
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGTERM)
+    raise RuntimeError("the app did not start")
+
+
+class MemoryWatch(threading.Thread):
+    """Peak resident memory of a process and its children (the band workers)."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.stop = pid, 0, threading.Event()
+
+    def run(self):
+        import psutil
+
+        root = psutil.Process(self.pid)
+        while not self.stop.is_set():
+            try:
+                procs = [root, *root.children(recursive=True)]
+                rss = sum(p.memory_info().rss for p in procs if p.is_running())
+                self.peak = max(self.peak, rss)
+            except psutil.Error:
+                pass
+            time.sleep(0.2)
+
+
+def headline(page) -> str:
+    return " | ".join(page.locator("[data-testid=stMetric]").all_inner_texts())
+
+
+def wait_change(page, before: str, deadline: float) -> None:
+    page.wait_for_function(
+        "b => { const t = [...document.querySelectorAll('[data-testid=stMetric]')]"
+        ".map(e => e.innerText).join(' | '); return t && t !== b; }",
+        arg=before, timeout=deadline * 1000, polling=100)
+
+
+def session(url: str, index: int, reps: int, deadline: float, out: dict, browser_lock,
+            wait_bands: bool):
+    """One user's actions, timed; results appended to ``out[action]``."""
+    from playwright.sync_api import sync_playwright
+
+    def record(action, t0):
+        out.setdefault(action, []).append(round(time.perf_counter() - t0, 2))
+
+    with sync_playwright() as p:
+        with browser_lock:  # start the browsers one at a time (they are heavy to start)
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        page.set_default_timeout(deadline * 1000)
+        try:
+            t0 = time.perf_counter()
+            page.goto(url, wait_until="domcontentloaded")
+            page.locator("[data-testid=stMetric]").first.wait_for()
+            record("load", t0)
+
+            reps_box = page.locator("[data-testid=stSidebar] input[type=number]").first
+            reps_box.fill(str(reps))
+            reps_box.press("Enter")
+            page.wait_for_timeout(1000)
+            t0 = time.perf_counter()
+            page.get_by_text("With uncertainty bands").first.click()
+            page.get_by_text("Uncertainty bands for").first.wait_for()
+            record("ask_bands", t0)  # expected values shown, the bands queued or running
+
+            target = SCENARIOS[index % len(SCENARIOS)]
+            before = headline(page)
+            box = page.get_by_role("combobox", name="Choose a scenario")
+            t0 = time.perf_counter()
+            box.click()
+            box.fill(target)
+            box.press("Enter")
+            page.get_by_text(f"Scenario {target.removesuffix('.yaml')}").first.wait_for()
+            wait_change(page, before, deadline)
+            record("switch", t0)  # the expected-value answer, with bands being worked out
+
+            slider = page.locator('[data-testid=stSlider] input[type=range][aria-label="Year"]')
+            slider.wait_for()
+            before = headline(page)
+            t0 = time.perf_counter()
+            slider.focus()
+            for _ in range(8):
+                slider.press("ArrowLeft")
+            wait_change(page, before, deadline)
+            record("year", t0)
+
+            if wait_bands:
+                t0 = time.perf_counter()
+                page.get_by_text(f"{reps} runs with random variation").first.wait_for()
+                record("bands_done", t0)
+        except Exception as e:  # noqa: BLE001 - a missed deadline is a result, not a crash
+            out.setdefault("errors", []).append(f"session {index}: {type(e).__name__}: "
+                                                f"{str(e).splitlines()[0][:160]}")
+        finally:
+            browser.close()
+
+
+def run_level(url: str, n: int, reps: int, deadline: float) -> dict:
+    out: dict = {}
+    lock = threading.Lock()
+    threads = [threading.Thread(target=session,
+                                args=(url, i, reps, deadline, out, lock, n == 1))
+               for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sessions", type=int, nargs="+", default=[1, 3, 6])
+    ap.add_argument("--reps", type=int, default=200)
+    ap.add_argument("--deadline", type=float, default=600.0, help="seconds per action")
+    a = ap.parse_args(argv)
+    report = {"reps": a.reps, "cores": os.cpu_count(), "levels": {}}
+    for n in a.sessions:  # a fresh app for each level: no results cached from the last one
+        port = free_port()
+        proc = start_app(port)
+        watch = MemoryWatch(proc.pid)
+        watch.start()
+        try:
+            out = run_level(f"http://127.0.0.1:{port}", n, a.reps, a.deadline)
+        finally:
+            watch.stop.set()
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=60)
+        level = {"peak_memory_mb": round(watch.peak / 2**20)}
+        for action in ("load", "ask_bands", "switch", "year", "bands_done"):
+            xs = out.get(action, [])
+            level[action] = {"n": len(xs), "median_s": statistics.median(xs) if xs else None,
+                             "max_s": max(xs) if xs else None}
+        level["errors"] = out.get("errors", [])
+        report["levels"][str(n)] = level
+        print(f"{n} session(s): " + ", ".join(
+            f"{k} median {v['median_s']} s max {v['max_s']} s (n={v['n']})"
+            for k, v in level.items() if isinstance(v, dict))
+            + f"; server peak {level['peak_memory_mb']} MB"
+            + (f"; errors: {level['errors']}" if level["errors"] else ""), flush=True)
+    (ROOT / "benchmarks" / "load_test.json").write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,129 @@
+"""Uncertainty bands are worked out away from the page: in a bounded pool of worker
+processes shared by every session of the app, so that one user's 200 runs never hold up
+another user's instant (expected-value) answer.
+
+* **Bounded**: ``PLACESIM_BAND_WORKERS`` processes (default: one fewer than the cores, at
+  least one), and at most :data:`MAX_QUEUED` jobs waiting; beyond that a request is refused
+  with a message (the page keeps showing expected values).
+* **One job per session**: a session that asks for other bands before its last request has
+  started replaces it (the old one is cancelled); the same bands asked twice, by any session,
+  are worked out once.
+* **Memory**: a worker keeps a digest per replication, not the replication
+  (:func:`placesim.metrics.digest`), and the finished results go into the app's results
+  store, which is bounded by memory (:class:`placesim_app.state.Store`).
+
+The library knows nothing of this: a worker calls :func:`placesim.simulate` as the CLI does.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+MAX_QUEUED = 8
+"""Jobs that may wait for a worker, all sessions together."""
+
+
+def worker_count() -> int:
+    """Worker processes: ``PLACESIM_BAND_WORKERS``, or one fewer than the cores (at least 1)."""
+    env = os.environ.get("PLACESIM_BAND_WORKERS")
+    if env:
+        return max(1, int(env))
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+class BusyError(RuntimeError):
+    """Too many band jobs are waiting: the request is refused, not queued."""
+
+
+@lru_cache(maxsize=2)
+def _package(path: str | None):
+    import placesim
+
+    return placesim.load_data_package(path)
+
+
+def _warm(data_path: str | None) -> None:
+    """In a new worker: import the library and load the data package before the first
+    request (a spawned process takes seconds to do both)."""
+    _package(data_path)
+
+
+def _work(scenario, data_path: str | None, reps: int, seed: int):
+    """In a worker process: the scenario's replications, summarised."""
+    import placesim
+
+    res = placesim.simulate(scenario, _package(data_path), replications=reps, seed=seed,
+                            mode="stochastic")
+    res.manifest["title"] = scenario.title or ""
+    return res
+
+
+@dataclass
+class BandService:
+    """The app's band jobs (one instance per app process)."""
+
+    workers: int = field(default_factory=worker_count)
+    max_queued: int = MAX_QUEUED
+    data_path: str | None = None  # the package the workers load at once (the app's default)
+    warm: bool = True
+    work: Callable = _work  # what a job runs (tests give a cheaper one)
+
+    def __post_init__(self):
+        # spawn: a fork of a server with threads can inherit a held lock
+        self.pool = ProcessPoolExecutor(self.workers,
+                                        mp_context=multiprocessing.get_context("spawn"))
+        if self.warm:
+            for _ in range(self.workers):
+                self.pool.submit(_warm, self.data_path)
+        self.lock = threading.RLock()  # (a job cancelled under it runs its callback at once)
+        self.jobs: dict[tuple, Future] = {}  # result key -> job (waiting, running or done)
+        self.by_session: dict[str, tuple] = {}  # session -> key of its latest request
+
+    def waiting(self) -> int:
+        """Jobs not yet started."""
+        with self.lock:
+            return sum(1 for f in self.jobs.values() if not f.running() and not f.done())
+
+    def submit(self, session: str, key: tuple, scenario, data_path: str | None, reps: int,
+               seed: int, on_done) -> Future:
+        """Ask for bands; returns the job (an existing one if the same bands were asked).
+
+        ``on_done(result)`` is called (in a pool thread) when the job finishes without
+        error. Raises :class:`BusyError` when :attr:`max_queued` jobs are already waiting.
+        """
+        with self.lock:
+            job = self.jobs.get(key)
+            if job is not None and not job.cancelled() and not (
+                    job.done() and job.exception() is not None):  # (a failure is asked again)
+                self.by_session[session] = key
+                return job
+            old = self.by_session.get(session)
+            if old is not None and old != key and old in self.jobs:
+                if self.jobs[old].cancel():  # not started yet: this session's newer wish wins
+                    self.jobs.pop(old, None)
+            waiting = sum(1 for f in self.jobs.values() if not f.running() and not f.done())
+            if waiting >= self.max_queued:
+                raise BusyError(f"{waiting} band jobs are already waiting")
+            job = self.pool.submit(self.work, scenario, data_path, reps, seed)
+            self.jobs[key] = job
+            self.by_session[session] = key
+
+        def finished(f: Future, key=key):
+            failed = not f.cancelled() and f.exception() is not None
+            if not f.cancelled() and not failed:
+                on_done(f.result())
+            with self.lock:  # keep failures (to report them), forget the rest
+                if self.jobs.get(key) is f and not failed:
+                    del self.jobs[key]
+
+        job.add_done_callback(finished)
+        return job
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)

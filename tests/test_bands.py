@@ -1,0 +1,52 @@
+"""The app's band workers (placesim_app.bands): bounded, one job per session, the same bands
+worked out once, failures reported - with a cheap job in place of the replications."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from placesim_app.bands import BandService, BusyError
+
+
+def slow_job(scenario, data_path, reps, seed):
+    """Stands in for the replications: sleeps ``reps`` tenths of a second."""
+    if scenario == "broken":
+        raise ValueError("no such scenario")
+    time.sleep(reps / 10)
+    return (scenario, reps, seed)
+
+
+@pytest.fixture
+def service():
+    s = BandService(workers=1, max_queued=2, warm=False, work=slow_job)
+    yield s
+    s.shutdown()
+
+
+def test_one_job_per_session_same_bands_once_and_a_bound(service):
+    done = []
+    a = service.submit("s1", ("a",), "a", None, 10, 1, done.append)  # runs for a second
+    while not (a.running() or a.done()):
+        time.sleep(0.01)
+    assert service.submit("s3", ("a",), "a", None, 10, 1, done.append) is a  # asked twice
+    b = service.submit("s2", ("b",), "b", None, 1, 1, done.append)
+    c = service.submit("s2", ("c",), "c", None, 1, 1, done.append)  # s2 changed its mind
+    assert b.cancelled() and not c.cancelled()
+    d = service.submit("s4", ("d",), "d", None, 1, 1, done.append)
+    assert service.waiting() == 2
+    with pytest.raises(BusyError):
+        service.submit("s5", ("e",), "e", None, 1, 1, done.append)
+    assert a.result(timeout=30) == ("a", 10, 1)
+    assert c.result(timeout=30) == ("c", 1, 1) and d.result(timeout=30) == ("d", 1, 1)
+    time.sleep(0.2)  # the callbacks run in the pool's thread
+    assert sorted(done) == [("a", 10, 1), ("c", 1, 1), ("d", 1, 1)]
+
+
+def test_a_failed_job_is_reported_not_stored(service):
+    done = []
+    job = service.submit("s1", ("x",), "broken", None, 1, 1, done.append)
+    with pytest.raises(ValueError, match="no such scenario"):
+        job.result(timeout=30)
+    assert done == []
