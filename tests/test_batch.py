@@ -144,6 +144,17 @@ class DaskProcesses:
             "--local-directory", str(self.folder / name)])
         return name
 
+    def pause(self) -> None:
+        """Stop every worker (nanny and worker process: their process group)."""
+        for p in self.workers.values():
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        for p in self.workers.values():
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGCONT)
+
     def client(self):
         from dask.distributed import Client
 
@@ -484,14 +495,18 @@ def test_interrupted_and_killed_client_resume_without_recomputing(work, serial, 
             want = len(finished) + 3
             _wait_for(lambda: len(_parts(out)) >= want or p.poll() is not None,  # noqa: B023
                       what=f"{want} partitions")
-            # freeze the client first: on a busy machine it could otherwise finish its last
-            # tasks between this check and the signal (a fresh clone's run saw exit 0)
+            # pause the workers, then freeze the client: between this check and the signal
+            # neither the client (a fresh clone's run saw exit 0) nor the workers (the tenth
+            # of ten consecutive runs saw every task written: the cluster does not wait for a
+            # frozen client) may finish the batch; the tasks they hold finish after it is gone
+            cluster.pause()
             p.send_signal(signal.SIGSTOP)
             assert p.poll() is None, "the batch must still be running"
             p.send_signal(sig)
             p.send_signal(signal.SIGCONT)
             stdout, stderr = p.communicate(timeout=60)
         finally:
+            cluster.resume()
             if p.poll() is None:
                 p.kill()
         assert p.returncode == code, stderr

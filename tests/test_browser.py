@@ -133,6 +133,20 @@ def _canvas(page):
     return canvas
 
 
+def _stable_box(locator, timeout: float = 30) -> dict:
+    """The element's box once it stops moving (two reads 0.3 s apart agree)."""
+    deadline = time.time() + timeout
+    box = locator.bounding_box()
+    while time.time() < deadline:
+        time.sleep(0.3)
+        now = locator.bounding_box()
+        if now == box and now is not None:
+            return now
+        box = now
+    assert box is not None, "the element has no box"
+    return box
+
+
 def _probe_points(canvas) -> tuple[tuple[float, float], tuple[float, float]]:
     """A zoom pivot over Ipswich and a probe point over West Suffolk, in page pixels (away
     from the arcs, which have tooltips of their own)."""
@@ -247,10 +261,18 @@ def test_app_in_headless_chromium(server):
         inset = london.bounding_box()  # London's boroughs change class when waves halve
         map_before = page.screenshot(clip=inset)
         before = _headline(page)
-        box = scale.bounding_box()
-        t0 = time.perf_counter()
-        # one click on the track near 50%: one edit, one rerun
-        page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] / 2)
+        value = scale.input_value()
+        for _ in range(3):  # the expander may still be opening: click where the track is now
+            box = _stable_box(scale)
+            t0 = time.perf_counter()
+            # one click on the track near 50%: one edit, one rerun
+            page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] / 2)
+            deadline = time.time() + 10
+            while time.time() < deadline and scale.input_value() == value:
+                page.wait_for_timeout(100)
+            if scale.input_value() != value:
+                break
+        assert scale.input_value() != value, "the click did not move the slider"
         page.wait_for_function(
             "b => [...document.querySelectorAll('[data-testid=stMetric]')]"
             ".map(e => e.innerText).join(' | ') !== b", arg=before, timeout=120_000,
