@@ -365,13 +365,18 @@ class _Run(RunState):
         self.move_rows: list[tuple] = []
 
     # -- stock bookkeeping ---------------------------------------------------------------
+    def _flat(self, g, d, s) -> np.ndarray:
+        """Flat (grade, district, seb) index of rows."""
+        D = self.m.geo.n_districts
+        return (np.asarray(g, np.int64) * D + np.asarray(d, np.int64)) * N_SEB \
+            + np.asarray(s, np.int64)
+
     def _count(self, g, d, s) -> np.ndarray:
         D = self.m.geo.n_districts
         shape = (N_GRADES, D, N_SEB)
         if len(g) == 0:
             return np.zeros(shape, np.int64)
-        flat = (np.asarray(g, np.int64) * D + np.asarray(d, np.int64)) * N_SEB + s
-        return np.bincount(flat, minlength=int(np.prod(shape))).reshape(shape)
+        return np.bincount(self._flat(g, d, s), minlength=int(np.prod(shape))).reshape(shape)
 
     def _posts(self, rows, sign: int) -> None:
         """Add (grade, district, post type) rows of created (+1) or abolished (-1) posts."""
@@ -425,11 +430,18 @@ class _Run(RunState):
         plus += [(pg, pt, ps), (lg, lt, ls), (rg, rd, rs)]
         if self.lever_state.on:
             self.lever_state.add_recruits(r, k, self._count(rg, rd, rs))
-        self.stock += self._count(*map(np.concatenate, zip(*plus, strict=True)))
-        self.stock -= self._count(*map(np.concatenate, zip(*minus, strict=True)))
+        # the step's four tallies in one count: stock in, stock out, exits, promotions
+        plus_in, minus_out = (tuple(map(np.concatenate, zip(*x, strict=True)))
+                              for x in (plus, minus))
+        parts = (plus_in, minus_out, (eg, ed, es), (pg, pf, ps))
+        n = int(np.prod(self.stock.shape))
+        flat = np.concatenate([self._flat(*x) + i * n for i, x in enumerate(parts)])
+        counts = np.bincount(flat, minlength=4 * n).reshape((4,) + self.stock.shape)
+        self.stock += counts[0]
+        self.stock -= counts[1]
         self.exposure += self.stock / m.steps_per_year
-        self.exits += self._count(eg, ed, es)
-        self.promotions += self._count(pg, pf, ps)
+        self.exits += counts[2]
+        self.promotions += counts[3]
         lon = geo.is_london
         self.to_london += np.bincount(ps[lon[pt] & ~lon[pf]], minlength=N_SEB)
         self.from_london += np.bincount(ps[lon[pf] & ~lon[pt]], minlength=N_SEB)

@@ -162,7 +162,7 @@ class _ExpectedRun(RunState):
         if self.blocked is not None:
             ring_now += self.blocked * self.survival[:, None, None, None, None]
             self.blocked = None
-        fresh = np.zeros_like(self.people)  # this step's entrants into a new grade
+        fresh = self.ring[k % M]  # this step's entrants into a new grade join the ring
         to_london = np.zeros(N_SEB)
         from_london = np.zeros(N_SEB)
         pp = r.posts
@@ -187,7 +187,6 @@ class _ExpectedRun(RunState):
                 r.steps_per_year
         self.to_london += to_london
         self.from_london += from_london
-        self.ring[k % M] += fresh
         self.step_index += 1
 
     def year_end(self, year_number: int):
