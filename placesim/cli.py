@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -403,9 +402,7 @@ def cmd_app(args) -> int:
               "(README, 'Serving a team')  (Ctrl-C to stop)", flush=True)
     # from the project folder, so its .streamlit/config.toml (upload limit, offline settings)
     # applies wherever the command is typed
-    # the band workers start with the app (not at the first request), warm when asked
-    env = dict(os.environ, PLACESIM_WARM_BANDS="1")
-    return subprocess.call(cmd, cwd=app.parent, env=env)
+    return subprocess.call(cmd, cwd=app.parent)
 
 
 def build_parser() -> argparse.ArgumentParser:

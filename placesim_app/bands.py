@@ -3,7 +3,7 @@ processes shared by every session of the app, so that one user's 200 runs never 
 another user's instant (expected-value) answer.
 
 * **Bounded**: ``PLACESIM_BAND_WORKERS`` processes (default: one fewer than the cores, at
-  least one), and at most :data:`MAX_QUEUED` jobs waiting; beyond that a request is refused
+  least one; started at the first request), and at most :data:`MAX_QUEUED` jobs waiting; beyond that a request is refused
   with a message (the page keeps showing expected values).
 * **One job per session**: a session that asks for other bands before its last request has
   started replaces it (the old one is cancelled); the same bands asked twice, by any session,
@@ -71,7 +71,7 @@ class BandService:
     workers: int = field(default_factory=worker_count)
     max_queued: int = MAX_QUEUED
     data_path: str | None = None  # the package the workers load at once (the app's default)
-    warm: bool = True
+    warm: bool = False  # (warming at start broke the pool under `streamlit run`: see note)
     work: Callable = _work  # what a job runs (tests give a cheaper one)
 
     def __post_init__(self):

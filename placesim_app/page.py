@@ -3,8 +3,6 @@ figures, the tabs, and the URL that reopens the same view."""
 
 from __future__ import annotations
 
-import os
-
 import streamlit as st
 
 import placesim
@@ -13,7 +11,6 @@ from placesim.present import fmt_range, fmt_value
 
 from .state import (
     SCENARIOS,
-    band_service,
     best_results,
     data_package,
     expected_results,
@@ -157,8 +154,6 @@ def main() -> None:
     from placesim.maps import ATTRIBUTE_METRICS, RESULT_METRICS
 
     st.set_page_config(page_title="placesim: Places for Growth planner", layout="wide")
-    if os.environ.get("PLACESIM_WARM_BANDS"):  # `placesim app`: start the band workers now
-        band_service()
     files = scenario_files()
     read_url(files, VIEWS, RESULT_METRICS + ATTRIBUTE_METRICS)
     remember_widgets()
