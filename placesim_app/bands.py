@@ -3,8 +3,8 @@ processes shared by every session of the app, so that one user's 200 runs never 
 another user's instant (expected-value) answer.
 
 * **Bounded**: ``PLACESIM_BAND_WORKERS`` processes (default: one fewer than the cores, at
-  least one; started at the first request), and at most :data:`MAX_QUEUED` jobs waiting; beyond that a request is refused
-  with a message (the page keeps showing expected values).
+  least one; started at the first request), and at most :data:`MAX_QUEUED` jobs waiting;
+  beyond that a request is refused with a message (the page keeps showing expected values).
 * **One job per session**: a session that asks for other bands before its last request has
   started replaces it (the old one is cancelled); the same bands asked twice, by any session,
   are worked out once.
@@ -48,12 +48,6 @@ def _package(path: str | None):
     return placesim.load_data_package(path)
 
 
-def _warm(data_path: str | None) -> None:
-    """In a new worker: import the library and load the data package before the first
-    request (a spawned process takes seconds to do both)."""
-    _package(data_path)
-
-
 def _work(scenario, data_path: str | None, reps: int, seed: int):
     """In a worker process: the scenario's replications, summarised."""
     import placesim
@@ -70,17 +64,12 @@ class BandService:
 
     workers: int = field(default_factory=worker_count)
     max_queued: int = MAX_QUEUED
-    data_path: str | None = None  # the package the workers load at once (the app's default)
-    warm: bool = False  # (warming at start broke the pool under `streamlit run`: see note)
     work: Callable = _work  # what a job runs (tests give a cheaper one)
 
     def __post_init__(self):
         # spawn: a fork of a server with threads can inherit a held lock
         self.pool = ProcessPoolExecutor(self.workers,
                                         mp_context=multiprocessing.get_context("spawn"))
-        if self.warm:
-            for _ in range(self.workers):
-                self.pool.submit(_warm, self.data_path)
         self.lock = threading.RLock()  # (a job cancelled under it runs its callback at once)
         self.jobs: dict[tuple, Future] = {}  # result key -> job (waiting, running or done)
         self.by_session: dict[str, tuple] = {}  # session -> key of its latest request

@@ -89,7 +89,7 @@ def band_service():
     """The app's pool of band workers (:mod:`placesim_app.bands`), shared by all sessions."""
     from .bands import BandService
 
-    service = BandService(data_path=data_option())
+    service = BandService()
     atexit.register(service.shutdown)
     return service
 

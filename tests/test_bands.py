@@ -20,7 +20,7 @@ def slow_job(scenario, data_path, reps, seed):
 
 @pytest.fixture
 def service():
-    s = BandService(workers=1, max_queued=2, warm=False, work=slow_job)
+    s = BandService(workers=1, max_queued=2, work=slow_job)
     yield s
     s.shutdown()
 
