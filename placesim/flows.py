@@ -41,6 +41,7 @@ from .population import (
     Slots,
     _set_district,
 )
+from .prefetch import prefetch
 from .rules import (
     LOW,
     N_FLAGS,
@@ -60,6 +61,8 @@ PICK_DRAWS = 64
 """Rejection draws per eligible candidate of a block before an exact scan takes over (a
 safeguard, not a model parameter: the scan picks with the same probabilities)."""
 LATERAL, LOCAL, REMOTE = 0, 1, 2
+AHEAD = 12
+"""How many vacancies ahead :func:`fill` prefetches a vacancy's slot (a speed setting only)."""
 
 
 # --- weight tables: promotion_weight and lateral_factor for every class of person -------------
@@ -137,7 +140,7 @@ def _class_sums(counts, wtab, ltab):
                 for t in range(T):
                     n = 0.0  # (the lateral weight does not depend on the state: summed first,
                     for f in range(F):  # as einsum does, so the sums are the same bits)
-                        x = counts[g, a, s, t, f]
+                        x = float(counts[g, a, s, t, f])
                         if x != 0:
                             n += x
                             for v in range(2):
@@ -204,7 +207,9 @@ def scan(key, step, district, grade, ptype, seb, flag, flag_until, ready, exit_a
     G = N_GRADES
     D = len(area_of_district) - 1
     A = area_of_district[D]
-    counts = np.zeros((G, A, N_SEB, N_TYPES, N_FLAGS))
+    # (integer counts: an integer add is quicker than a float one in this, the one pass a
+    # step over every slot)
+    counts = np.zeros((G, A, N_SEB, N_TYPES, N_FLAGS), np.int32)
     E = np.zeros((G, A), np.int64)
     flat_counts = counts.reshape(-1)  # (a flat index costs less than five)
     flat_e = E.reshape(-1)
@@ -250,7 +255,7 @@ def scan(key, step, district, grade, ptype, seb, flag, flag_until, ready, exit_a
                 f = NONE
                 flag[i] = NONE
             ga = np.int64(grade[i]) * A + area_of_district[d]
-            flat_counts[((ga * N_SEB + s) * N_TYPES + ptype[i]) * N_FLAGS + f] += 1.0
+            flat_counts[((ga * N_SEB + s) * N_TYPES + ptype[i]) * N_FLAGS + f] += 1
             flat_e[ga] += 1
     keys = np.empty(n_v, np.uint64)
     for j in range(n_v):
@@ -396,6 +401,17 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
                                                  + W[g, b, 2, vq] * willingness[2] * boost[2])
     kernel_t = np.ascontiguousarray(kernel.T)  # (district, area): a vacancy reads one row
     for idx in range(n):
+        if idx + AHEAD < n:  # the slot visited AHEAD vacancies later: into the cache now
+            w = vac[idx + AHEAD]
+            prefetch(grade, w)
+            prefetch(district, w)
+            prefetch(ptype, w)
+            prefetch(seb, w)
+            prefetch(flag, w)
+            prefetch(flag_until, w)
+            prefetch(grade_since, w)
+            prefetch(ready, w)
+            prefetch(exit_at, w)
         v = vac[idx]
         g, dv, tv = grade[v], district[v], ptype[v]
         av = area_of_district[dv]
