@@ -352,10 +352,22 @@ def _choose_area(u, kernel_col, mass, skip):
     return last
 
 
+@njit(cache=True, inline="always")
+def _promotion_area_mass(W, h, vp, leave, willingness, boost, out):
+    """Each area's share of a promotion's choice among areas, into ``out``: its grade-``h``
+    candidates' weights (``W``) by willingness to move and the SCS1 target's ``boost``,
+    times London's hold on its staff (``leave``) - the remote terms of
+    :func:`placesim.rules.remote_factor` before the distance kernel."""
+    for b in range(len(out)):
+        out[b] = leave[b] * (W[h, b, 0, vp] * willingness[0] * boost[0]
+                             + W[h, b, 1, vp] * willingness[1] * boost[1]
+                             + W[h, b, 2, vp] * willingness[2] * boost[2])
+
+
 @njit(cache=True)
 def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, ptype, seb,
          flag, flag_until, grade_since, ready, exit_at, order, position, block_start,
-         block_end, area_of_district, is_london, kernel, wtab, ltab, wmax, lmax, adv_area,
+         block_end, area_of_district, is_london, kernel_t, wtab, ltab, wmax, lmax, adv_area,
          leave, lateral_share, internal_share, exit_q, reach, london_pull, willingness,
          will_mult, flag_after, min_steps, scs_low_target, freeze, recruit_cdf, pool_grade,
          pool_mask, pool_types, pending):
@@ -396,10 +408,7 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
             for b in range(A):
                 lat_area[g, vq, b] = leave[b] * (Lw[g, b, 0, vq] + Lw[g, b, 1, vq]
                                                  + Lw[g, b, 2, vq])
-                pro_area[g, vq, b] = leave[b] * (W[g, b, 0, vq] * willingness[0] * boost[0]
-                                                 + W[g, b, 1, vq] * willingness[1] * boost[1]
-                                                 + W[g, b, 2, vq] * willingness[2] * boost[2])
-    kernel_t = np.ascontiguousarray(kernel.T)  # (district, area): a vacancy reads one row
+            _promotion_area_mass(W, g, vq, leave, willingness, boost, pro_area[g, vq])
     for idx in range(n):
         if idx + AHEAD < n:  # the slot visited AHEAD vacancies later: into the cache now
             w = vac[idx + AHEAD]
@@ -475,10 +484,7 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
                 else:
                     row = pro_area[h, vp]
                     if boost[LOW] != 1.0:
-                        for b in range(A):
-                            mass[b] = leave[b] * (W[h, b, 0, vp] * willingness[0] * boost[0]
-                                                  + W[h, b, 1, vp] * willingness[1] * boost[1]
-                                                  + W[h, b, 2, vp] * willingness[2] * boost[2])
+                        _promotion_area_mass(W, h, vp, leave, willingness, boost, mass)
                         row = mass
                     a = _choose_area(streams.high(streams.draw(z, 1)), kernel_t[dv], row, av)
                     kind = REMOTE
