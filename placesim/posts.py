@@ -135,17 +135,10 @@ def _largest_remainders(ns: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def largest_remainder(n: int, weights: np.ndarray) -> np.ndarray:
-    """Split the whole number ``n`` in proportion to ``weights`` (sum kept exactly)."""
-    w = np.asarray(weights, float).ravel()
+    """Split the whole number ``n`` in proportion to ``weights`` (sum kept exactly; a
+    negative ``n`` is split as ``-n`` and the parts negated)."""
     n = int(n)
-    if n == 0 or w.sum() <= 0:
-        return np.zeros(len(w), np.int64)
-    raw = w / w.sum() * abs(n)
-    base = np.floor(raw).astype(np.int64)
-    rem = abs(n) - int(base.sum())
-    if rem > 0:
-        base[np.argsort(-(raw - base), kind="stable")[:rem]] += 1
-    return base * (1 if n > 0 else -1)
+    return _largest_remainders(np.array([abs(n)], np.int64), weights)[0] * (1 if n >= 0 else -1)
 
 
 @lru_cache(maxsize=4)
