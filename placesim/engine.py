@@ -423,31 +423,20 @@ class _Run(RunState):
             self._posts(closed.T, -1)
             self.posts_closed += len(closed)
 
-        eg, ed, es = exits.T
-        pg, pf, pt, ps = promoted.T
-        lg, lf, lt, ls = moved.T
-        rg, rd, rs = recruited.T
-        minus += [(eg, ed, es), (pg - 1, pf, ps), (lg, lf, ls)]
-        plus += [(pg, pt, ps), (lg, lt, ls), (rg, rd, rs)]
         if self.lever_state.on:
+            rg, rd, rs = recruited.T
             self.lever_state.add_recruits(r, k, self._count(rg, rd, rs))
-        # the step's four tallies in one count: stock in, stock out, exits, promotions
-        plus_in, minus_out = (tuple(map(np.concatenate, zip(*x, strict=True)))
-                              for x in (plus, minus))
-        parts = (plus_in, minus_out, (eg, ed, es), (pg, pf, ps))
-        n = int(np.prod(self.stock.shape))
-        flat = np.concatenate([self._flat(*x) + i * n for i, x in enumerate(parts)])
-        counts = np.bincount(flat, minlength=4 * n).reshape((4,) + self.stock.shape)
-        self.stock += counts[0]
-        self.stock -= counts[1]
+        flows.tally(self.stock, self.exits, self.promotions, self.to_london, self.from_london,
+                    self.cross_area, geo.is_london, geo.area, exits, promoted, moved, recruited)
+        # the step's other changes (lever events, closures at a deadline, relocation waves)
+        if plus or minus:
+            n = int(np.prod(self.stock.shape))
+            flat = np.concatenate([self._flat(*x) for x in plus]
+                                  + [self._flat(*x) + n for x in minus])
+            counts = np.bincount(flat, minlength=2 * n).reshape((2,) + self.stock.shape)
+            self.stock += counts[0]
+            self.stock -= counts[1]
         self.exposure += self.stock / m.steps_per_year
-        self.exits += counts[2]
-        self.promotions += counts[3]
-        lon = geo.is_london
-        self.to_london += np.bincount(ps[lon[pt] & ~lon[pf]], minlength=N_SEB)
-        self.from_london += np.bincount(ps[lon[pf] & ~lon[pt]], minlength=N_SEB)
-        cross = geo.area[pf] != geo.area[pt]
-        self.cross_area += np.bincount(pg[cross], minlength=N_GRADES)
         self.step_index += 1
 
     def available(self, plan: WavePlan) -> int:

@@ -538,6 +538,37 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
     return promoted[:n_p], moved[:n_l], recruited[:n_r], closed[:n_c]
 
 
+@njit(cache=True)
+def tally(stock, exits, promotions, to_london, from_london, cross_area, is_london, area,
+          exited, promoted, moved, recruited):
+    """Add a step's flows (the rows :func:`scan` and :func:`fill` return) to the tallies, in
+    place: ``stock``, ``exits`` and ``promotions`` (grade, district, seb; promotions by grade
+    into and origin district), promotions that moved into or out of London by seb, and
+    promotions from another area by grade into. (One compiled pass over the rows: building
+    index arrays for them in numpy cost more than the counting.)"""
+    for r in range(len(exited)):
+        g, d, s = exited[r, 0], exited[r, 1], exited[r, 2]
+        stock[g, d, s] -= 1
+        exits[g, d, s] += 1
+    for r in range(len(promoted)):
+        g, f, t, s = promoted[r, 0], promoted[r, 1], promoted[r, 2], promoted[r, 3]
+        stock[g - 1, f, s] -= 1
+        stock[g, t, s] += 1
+        promotions[g, f, s] += 1
+        if is_london[t] and not is_london[f]:
+            to_london[s] += 1
+        elif is_london[f] and not is_london[t]:
+            from_london[s] += 1
+        if area[f] != area[t]:
+            cross_area[g] += 1
+    for r in range(len(moved)):
+        g, f, t, s = moved[r, 0], moved[r, 1], moved[r, 2], moved[r, 3]
+        stock[g, f, s] -= 1
+        stock[g, t, s] += 1
+    for r in range(len(recruited)):
+        stock[recruited[r, 0], recruited[r, 1], recruited[r, 2]] += 1
+
+
 def choice_masses(W: np.ndarray, Lw: np.ndarray, kernel: np.ndarray, willingness: np.ndarray,
                   leave: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The start-of-step remote masses :func:`fill` splits choices with.
