@@ -58,6 +58,16 @@ def post_type(profession: str, role: str) -> int:
     return POLICY if profession == "policy" else OTHER
 
 
+def post_types(professions, roles) -> np.ndarray:
+    """:func:`post_type` of every row of two columns, worked out once per distinct pair (a
+    package has tens of thousands of rows and a handful of pairs: a Python call per row was
+    a fifth of preparing a model)."""
+    pc, pu = pd.factorize(np.asarray(professions, dtype=object), use_na_sentinel=False)
+    rc, ru = pd.factorize(np.asarray(roles, dtype=object), use_na_sentinel=False)
+    table = np.array([[post_type(p, r) for r in ru] for p in pu], np.int64)
+    return table.reshape(len(pu), len(ru))[pc, rc]
+
+
 def type_mask(profession: str, role: str) -> np.ndarray:
     """Post types a wave's selector matches (profession any/policy/other, role
     any/standard/private_office)."""
@@ -78,8 +88,7 @@ def baseline_posts3(pkg, geo: Geography) -> np.ndarray:
     b = pkg.baseline_posts
     g = b["grade"].map({x: i for i, x in enumerate(GRADES)}).to_numpy(np.int64)
     d = geo.index_of(b["lad_code"])
-    t = np.array([post_type(p, r) for p, r in zip(b["profession"], b["role"], strict=True)],
-                 np.int64)
+    t = post_types(b["profession"], b["role"])
     out = np.zeros((N_GRADES, geo.n_districts, N_TYPES))
     np.add.at(out, (g, d, t), b["posts"].to_numpy(float))
     return out
@@ -126,8 +135,7 @@ def department_posts(pkg, geo: Geography) -> Departments:
     k = b["department"].map({c: i for i, c in enumerate(codes)}).to_numpy(np.int64)
     g = b["grade"].map({x: i for i, x in enumerate(GRADES)}).to_numpy(np.int64)
     d = geo.index_of(b["lad_code"])
-    t = np.array([post_type(p, r) for p, r in zip(b["profession"], b["role"], strict=True)],
-                 np.int64)
+    t = post_types(b["profession"], b["role"])
     out = np.zeros((len(codes), N_GRADES, geo.n_districts, N_TYPES))
     np.add.at(out, (k, g, d, t), b["posts"].to_numpy(float))
     return Departments(codes, tuple(table["name"].astype(str)), out)
@@ -196,8 +204,11 @@ class Geography:
 
     def index_of(self, codes) -> np.ndarray:
         """District indices of LAD codes (raises KeyError on an unknown code)."""
-        lookup = {c: i for i, c in enumerate(self.lad_codes)}
-        return np.array([lookup[c] for c in codes], dtype=np.int64)
+        codes = np.asarray(codes, dtype=object).ravel()
+        at = pd.Index(self.lad_codes).get_indexer(codes)
+        if (at < 0).any():
+            raise KeyError(codes[np.flatnonzero(at < 0)[0]])
+        return at.astype(np.int64)
 
 
 def _haversine_km(lon1, lat1, lon2, lat2) -> np.ndarray:
@@ -466,8 +477,7 @@ def synthesise(pkg, geo: Geography, rng: np.random.Generator,
     counts = b["posts"].to_numpy(np.int64)
     d_idx = geo.index_of(b["lad_code"])
     g_idx = b["grade"].map({g: i for i, g in enumerate(GRADES)}).to_numpy(np.int64)
-    t_idx = np.array([post_type(p, r) for p, r in zip(b["profession"], b["role"],
-                                                       strict=True)], np.int64)
+    t_idx = post_types(b["profession"], b["role"])
     # the baseline's posts by (grade, district, post type), then the spare slots of every
     # grade after all of them: a scenario's spares never shift the baseline's slot numbers,
     # so scenarios sharing a seed draw alike for the posts they share
