@@ -29,21 +29,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from placesim.agreement import lever_cases  # noqa: E402
+
 SHIPPED = ("baseline", "pfg-2027", "plan-for-change-2030", "coldspots-first",
            "senior-roles-out", "progression-levers", "social-mobility-levers")
-LEVERS = {
-    "freeze": "london_recruitment_freeze: {start_year: 2024, share_blocked: 0.5}",
-    "mentoring": "mentoring: {start_year: 2024, grades: [EO, HEO, SEO, G7], coverage: 0.3, "
-                 "promotion_multiplier: 1.5}",
-    "postings": "london_postings: {start_year: 2024, places_per_year: 2000, months: 6}",
-    "support": "relocation_support: {start_year: 2024}",
-    "scheme": "talent_scheme_ring_fence: {start_year: 2024, places_per_year: 3000}",
-    "scs_target": "low_seb_scs_flow_target: {start_year: 2024, share: 0.4}",
-    "outreach": "recruitment_outreach: {start_year: 2024, grades: [EO, HEO], "
-                "low_seb_points: 0.1, places: {coldspots: true, sites: [leeds]}}",
-    "secondments": "secondments: {start_year: 2024, inbound_per_site: 200, "
-                   "outbound_per_site: 200, conversion_share: 0.3}",
-}
+LEVERS = lever_cases(2024)
 
 
 def agreement(pkg, reps: int, names, scale: float = 1.0) -> list[dict]:

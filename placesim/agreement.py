@@ -22,6 +22,26 @@ PROGRESSION = ("progression_eo_to_g7", "progression_eo_to_director")
 MOVES = ("moves_to_london_for_promotion", "moves_from_london_for_promotion")
 
 
+def lever_cases(start_year: int) -> dict[str, str]:
+    """Each lever on its own from ``start_year``, as the scenario text of its ``levers:``
+    entry: the cases the agreement is checked on (the test on a reduced population, the
+    benchmark at full scale), so both check the same levers with the same settings."""
+    y = int(start_year)
+    return {
+        "freeze": f"london_recruitment_freeze: {{start_year: {y}, share_blocked: 0.5}}",
+        "mentoring": f"mentoring: {{start_year: {y}, grades: [EO, HEO, SEO, G7], "
+                     "coverage: 0.3, promotion_multiplier: 1.5}",
+        "postings": f"london_postings: {{start_year: {y}, places_per_year: 2000, months: 6}}",
+        "support": f"relocation_support: {{start_year: {y}}}",
+        "scheme": f"talent_scheme_ring_fence: {{start_year: {y}, places_per_year: 3000}}",
+        "scs_target": f"low_seb_scs_flow_target: {{start_year: {y}, share: 0.4}}",
+        "outreach": f"recruitment_outreach: {{start_year: {y}, grades: [EO, HEO], "
+                    "low_seb_points: 0.1, places: {coldspots: true, sites: [leeds]}}",
+        "secondments": f"secondments: {{start_year: {y}, inbound_per_site: 200, "
+                       "outbound_per_site: 200, conversion_share: 0.3}",
+    }
+
+
 def checked_figures() -> list[tuple[str, str]]:
     """(metric, group) pairs the agreement is checked on: the headline figures, progression
     by place, SEB and both, and moves to and from London for promotion (all and by SEB)."""

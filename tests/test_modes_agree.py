@@ -27,7 +27,7 @@ import pytest
 from scipy.stats import norm
 
 from placesim import engine, load_scenario
-from placesim.agreement import checked_figures, compare_modes
+from placesim.agreement import checked_figures, compare_modes, lever_cases
 from placesim.levers import lever_figures
 
 from .helpers import reduced_package, reduced_scenario
@@ -36,19 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCALE = 0.25
 SHIPPED = ("baseline", "pfg-2027", "plan-for-change-2030", "coldspots-first",
            "senior-roles-out", "progression-levers", "social-mobility-levers")
-LEVERS = {
-    "freeze": "london_recruitment_freeze: {start_year: 2023, share_blocked: 0.5}",
-    "mentoring": "mentoring: {start_year: 2023, grades: [EO, HEO, SEO, G7], coverage: 0.3, "
-                 "promotion_multiplier: 1.5}",
-    "postings": "london_postings: {start_year: 2023, places_per_year: 2000, months: 6}",
-    "support": "relocation_support: {start_year: 2023}",
-    "scheme": "talent_scheme_ring_fence: {start_year: 2023, places_per_year: 3000}",
-    "scs_target": "low_seb_scs_flow_target: {start_year: 2023, share: 0.4}",
-    "outreach": "recruitment_outreach: {start_year: 2023, grades: [EO, HEO], "
-                "low_seb_points: 0.1, places: {coldspots: true, sites: [leeds]}}",
-    "secondments": "secondments: {start_year: 2023, inbound_per_site: 200, "
-                   "outbound_per_site: 200, conversion_share: 0.3}",
-}
+LEVERS = lever_cases(2023)  # (the reduced package starts in 2023)
 
 
 FAMILY_ALPHA = 0.001
