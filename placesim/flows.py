@@ -265,19 +265,22 @@ def scan(key, step, district, grade, ptype, seb, flag, flag_until, ready, exit_a
 
 @njit(cache=True)
 def _radix_order(keys):
-    """Indices sorting 32-bit keys (two 16-bit counting passes; stable)."""
+    """Indices sorting 32-bit keys (three 11-bit counting passes; stable). (Two 16-bit
+    passes cleared and summed 65,536 counters twice a step for about 20,000 keys.)"""
     n = len(keys)
     idx = np.arange(n)
     tmp = np.empty(n, np.int64)
-    for shift in (0, 16):
-        count = np.zeros(65537, np.int64)
+    count = np.empty(2049, np.int64)
+    mask = np.uint64(0x7FF)
+    for shift in (0, 11, 22):
+        count[:] = 0
         sh = np.uint64(shift)
         for i in range(n):
-            count[((keys[idx[i]] >> sh) & np.uint64(0xFFFF)) + 1] += 1
-        for b in range(65536):
+            count[((keys[idx[i]] >> sh) & mask) + 1] += 1
+        for b in range(2048):
             count[b + 1] += count[b]
         for i in range(n):
-            b = (keys[idx[i]] >> sh) & np.uint64(0xFFFF)
+            b = (keys[idx[i]] >> sh) & mask
             tmp[count[b]] = idx[i]
             count[b] += 1
         idx, tmp = tmp, idx
