@@ -656,18 +656,17 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                 if g > 0:
                     v_pro[g, d, t] = v * (1 - lateral_share[g]) * internal_share[g]
                 v_ext[g, d, t] = v - v_lat[g, d, t] - v_pro[g, d, t]
-    # remote masses by (district, grade from, (seb, state), vp): over other areas, kernel x
-    # candidates' weights x willingness
-    wr = np.empty((A, H * SF * 2))
+    # remote masses by (district, grade from, seb, vp): over other areas, kernel x
+    # candidates' weights x willingness (states summed first: a vacancy's choice needs only
+    # the seb totals, and the product is F times smaller)
+    wr = np.zeros((A, H * S * 2))
     for a in range(A):
-        i = 0
         for h in range(H):
             for sf in range(SF):
                 s = sf // F
                 for vp in range(2):
-                    wr[a, i] = wsf[h, a, sf, vp] * willingness[s] * leave[a]
-                    i += 1
-    rem = np.dot(kernel_t, wr).reshape(D, H, SF, 2)
+                    wr[a, (h * S + s) * 2 + vp] += wsf[h, a, sf, vp] * willingness[s] * leave[a]
+    rem = np.dot(kernel_t, wr).reshape(D, H, S, 2)
     # -- promotions: each vacancy's choice mass, boost for the SCS1 target ------------------
     ratio = np.zeros((G, D, T, S))  # promotions per unit of choice mass, by candidate seb
     shortfall = np.zeros((G, D, T))
@@ -695,9 +694,9 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                     rmt[s] = 0.0
                     boost[s] = 1.0
                 for sf in range(SF):
-                    s = sf // F
-                    loc[s] += wsf[h, a, sf, vp]
-                    rmt[s] += rem[d, h, sf, vp] * rf
+                    loc[sf // F] += wsf[h, a, sf, vp]
+                for s in range(S):
+                    rmt[s] = rem[d, h, s, vp] * rf
                 if g == SCS1 and scs_low_target > 0:
                     tot = loc.sum() + rmt.sum()
                     low = loc[LOW] + rmt[LOW]
