@@ -8,6 +8,9 @@ another user's instant (expected-value) answer.
 * **One job per session**: a session that asks for other bands before its last request has
   started replaces it (the old one is cancelled); the same bands asked twice, by any session,
   are worked out once.
+* **Priority**: workers run at a lower OS priority (``PLACESIM_BAND_NICE``, default 19, the
+  lowest), so a session's instant answer takes the CPU from the bands when both want it,
+  rather than sharing it with them.
 * **Memory**: a worker keeps a digest per replication, not the replication
   (:func:`placesim.metrics.digest`), and the finished results go into the app's results
   store, which is bounded by memory (:class:`placesim_app.state.Store`).
@@ -35,6 +38,20 @@ def worker_count() -> int:
     if env:
         return max(1, int(env))
     return max(1, (os.cpu_count() or 2) - 1)
+
+
+def band_niceness() -> int:
+    """How much lower than the app the workers run: ``PLACESIM_BAND_NICE`` (0 to 19, default
+    19)."""
+    return min(19, max(0, int(os.environ.get("PLACESIM_BAND_NICE", "19"))))
+
+
+def _lower_priority(increment: int) -> None:
+    """In a worker as it starts: step down ``increment`` nice levels (never fails a worker)."""
+    try:
+        os.nice(increment)
+    except OSError:  # (not allowed here, or no such call on this system)
+        pass
 
 
 class BusyError(RuntimeError):
@@ -65,11 +82,14 @@ class BandService:
     workers: int = field(default_factory=worker_count)
     max_queued: int = MAX_QUEUED
     work: Callable = _work  # what a job runs (tests give a cheaper one)
+    niceness: int = field(default_factory=band_niceness)
 
     def __post_init__(self):
         # spawn: a fork of a server with threads can inherit a held lock
         self.pool = ProcessPoolExecutor(self.workers,
-                                        mp_context=multiprocessing.get_context("spawn"))
+                                        mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_lower_priority,
+                                        initargs=(self.niceness,))
         self.lock = threading.RLock()  # (a job cancelled under it runs its callback at once)
         self.jobs: dict[tuple, Future] = {}  # result key -> job (waiting, running or done)
         self.by_session: dict[str, tuple] = {}  # session -> key of its latest request
