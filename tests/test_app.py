@@ -165,9 +165,19 @@ def test_shared_url_reopens_the_same_view():
 
 
 def test_expected_first_then_bands(app):
+    import time
+
     app.number_input(key="reps").set_value(2)
     app.radio(key="mode").set_value("With uncertainty bands (P10 to P90)").run()
     assert not app.exception
+    # expected values at once, the bands worked out meanwhile (the script run does not wait)
+    assert any("expected values" in c.value for c in app.caption)
+    assert any("being worked out" in i.value for i in app.info)
+    deadline = time.monotonic() + 120
+    while not any("2 runs" in c.value for c in app.caption) and time.monotonic() < deadline:
+        time.sleep(0.5)  # (AppTest does not run the waiting fragment on its timer)
+        app.run()
+        assert not app.exception
     # the replications ran after the expected values were shown, and the page redrew
     assert any("2 runs" in c.value for c in app.caption)
     assert "Range (P10 to P90)" in app.dataframe[0].value.columns
