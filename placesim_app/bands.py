@@ -11,6 +11,8 @@ another user's instant (expected-value) answer.
 * **Priority**: workers run at a lower OS priority (``PLACESIM_BAND_NICE``, default 19, the
   lowest), so a session's instant answer takes the CPU from the bands when both want it,
   rather than sharing it with them.
+* **Ahead of time**: when the app starts, the workers first work out the shipped scenarios'
+  expected values, so that choosing one is answered from the results store.
 * **Memory**: a worker keeps a digest per replication, not the replication
   (:func:`placesim.metrics.digest`), and the finished results go into the app's results
   store, which is bounded by memory (:class:`placesim_app.state.Store`).
@@ -75,6 +77,16 @@ def _work(scenario, data_path: str | None, reps: int, seed: int):
     return res
 
 
+def _expected(scenario, data_path: str | None):
+    """In a worker process: the scenario's expected values, as the page works them out."""
+    import placesim
+
+    res = placesim.simulate(scenario, _package(data_path), replications=1, seed=scenario.seed,
+                            mode="expected")
+    res.manifest["title"] = scenario.title or ""
+    return res
+
+
 @dataclass
 class BandService:
     """The app's band jobs (one instance per app process)."""
@@ -132,6 +144,16 @@ class BandService:
                     del self.jobs[key]
 
         job.add_done_callback(finished)
+        return job
+
+    def warm(self, scenario, data_path: str | None, on_done) -> Future:
+        """Work out a scenario's expected values ahead of any request (at the workers' low
+        priority, before the bands asked after it); ``on_done(result)`` as for
+        :meth:`submit`. Not counted against :attr:`max_queued`; a failure is only dropped
+        (the page works the values out itself when asked)."""
+        job = self.pool.submit(_expected, scenario, data_path)
+        job.add_done_callback(lambda f: None if f.cancelled() or f.exception() is not None
+                              else on_done(f.result()))
         return job
 
     def shutdown(self) -> None:

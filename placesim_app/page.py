@@ -22,6 +22,7 @@ from .state import (
     run_pending,
     scenario_files,
     session_folder,
+    warm_shipped,
     write_url,
 )
 from .tabs import charts_tab, compare_tab, downloads_tab, key_figures, map_tab, row_of
@@ -154,6 +155,7 @@ def main() -> None:
     from placesim.maps import ATTRIBUTE_METRICS, RESULT_METRICS
 
     st.set_page_config(page_title="placesim: Places for Growth planner", layout="wide")
+    warm_shipped()
     files = scenario_files()
     read_url(files, VIEWS, RESULT_METRICS + ATTRIBUTE_METRICS)
     remember_widgets()

@@ -95,6 +95,29 @@ def band_service():
     return service
 
 
+@st.cache_resource(show_spinner=False)
+def warm_shipped() -> list:
+    """Once per app process, at its first page: the shipped scenarios' expected values are
+    worked out in the band workers, away from the pages and at the workers' low priority,
+    and kept in the results store, so that choosing a shipped scenario is answered without
+    running it (about 0.5 s of CPU each, in the page's process otherwise).
+    ``PLACESIM_WARM=0`` switches this off. Returns the jobs."""
+    if os.environ.get("PLACESIM_WARM", "1") == "0":
+        return []
+    results = stores()["results"]
+    jobs = []
+    for name in scenario_files():
+        try:
+            s = load_choice(name)
+        except PlacesimError:
+            continue  # (reported when it is chosen)
+        key = result_key(s, "expected", 1)
+        if results.get(key) is None:
+            jobs.append(band_service().warm(s, resolve_data_path_str(s),
+                                            lambda res, key=key: results.put(key, res)))
+    return jobs
+
+
 def session_id() -> str:
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
