@@ -555,11 +555,106 @@ def _features(geojson: str) -> list[dict]:
     return json.loads(geojson)["features"]
 
 
-def district_features(pkg) -> list[dict]:
-    """:func:`district_shapes` as GeoJSON features (fresh property dicts to fill in)."""
-    district_shapes(pkg)
-    return [dict(f, properties=dict(f["properties"]))
-            for f in _features(_SHAPES[id(pkg.districts)][2])]
+def district_features(pkg, *, national: bool = False) -> list[dict]:
+    """:func:`district_shapes` as GeoJSON features (fresh property dicts to fill in); with
+    ``national``, :func:`district_mesh`'s coarser polygons instead."""
+    if national:
+        geojson = district_mesh(pkg)[0]
+    else:
+        district_shapes(pkg)
+        geojson = _SHAPES[id(pkg.districts)][2]
+    return [dict(f, properties=dict(f["properties"])) for f in _features(geojson)]
+
+
+#: The national map's outlines: simplified to 0.01 degrees (about 0.4 of a pixel at its zoom,
+#: 4.7) on a 0.001-degree grid. The London inset keeps :func:`district_shapes`' finer ones.
+NATIONAL_TOLERANCE = 0.01
+NATIONAL_GRID = 1e-3
+
+
+def district_mesh(pkg) -> tuple[str, list[list[list[float]]], list]:
+    """The districts simplified together, for the app's national map, and their borders.
+
+    Each border between two districts is simplified once, so neighbours still meet (no gaps
+    or overlaps, as simplifying each polygon on its own leaves at this tolerance), and is
+    drawn once: the borders are a path layer of their own instead of every polygon's
+    outline, which drew each shared border twice. Half the vertices of
+    :func:`district_shapes` and less than half the border segments: a software-rendered
+    browser (no GPU) redraws the map in a fraction of the time. Cached per data package.
+
+    Returns
+    -------
+    tuple
+        The districts as GeoJSON (``lad_code``, ``lad_name``; every district has a shape),
+        the borders as paths of ``[lon, lat]`` points, and the districts' shapes (shapely, in
+        the package's order).
+    """
+    key = id(pkg.districts)
+    if key not in _MESH:
+        import geopandas as gpd
+        import shapely
+
+        d = pkg.districts
+        shapes, borders = _mesh(d.geometry.values, NATIONAL_TOLERANCE, NATIONAL_GRID)
+        g = gpd.GeoDataFrame({"lad_code": d["lad_code"].to_numpy(),
+                              "lad_name": d["lad_name"].to_numpy()}, geometry=shapes,
+                             crs=d.crs)
+        paths = [np.round(shapely.get_coordinates(b), 6).tolist() for b in borders]
+        _MESH[key] = (d, g.to_json(drop_id=True), paths, shapes)
+    return _MESH[key][1:]
+
+
+_MESH: dict[int, tuple] = {}  # id -> (the original frame, kept alive; GeoJSON; borders; shapes)
+
+
+def _polygonal(geom):
+    """A district's polygons as one MultiPolygon (a few districts are collections)."""
+    import shapely
+
+    todo, polys = [geom], []
+    while todo:
+        g = todo.pop()
+        if g.geom_type == "Polygon":
+            polys.append(g)
+        elif g.geom_type in ("MultiPolygon", "GeometryCollection"):
+            todo.extend(shapely.get_parts(g))
+    return shapely.multipolygons(polys)
+
+
+def _mesh(geoms, tolerance: float, grid: float):
+    """Shared-border simplification: the districts' rings are cut into chains between the
+    points where three or more districts meet, each chain is simplified (its ends fixed) and
+    snapped to ``grid``, and the faces the chains enclose are given to the district that
+    holds most of each (faces mostly outside every district, such as estuaries the new
+    lines close off, are dropped). A district left with no face keeps its own simplified
+    outline.
+
+    Returns the districts' shapes (one per input, in order) and the border lines.
+    """
+    import shapely
+
+    geoms = np.array([_polygonal(g) for g in geoms])
+    rings = shapely.get_rings(shapely.get_parts(geoms))
+    chains = shapely.get_parts(shapely.line_merge(shapely.union_all(rings)))
+    simple = shapely.set_precision(shapely.simplify(chains, tolerance, preserve_topology=True),
+                                   grid)
+    simple = simple[~shapely.is_empty(simple)]
+    noded = shapely.union_all(simple)  # (simplified chains may cross: node them again)
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
+    face_i, dist_i = shapely.STRtree(geoms).query(faces, predicate="intersects")
+    overlap = shapely.area(shapely.intersection(faces[face_i], geoms[dist_i]))
+    owner = np.full(len(faces), -1)
+    best = np.zeros(len(faces))
+    for f, d, a in zip(face_i, dist_i, overlap, strict=True):
+        if a > best[f]:
+            best[f], owner[f] = a, d
+    owner[best < 0.5 * shapely.area(faces)] = -1
+    shapes = []
+    for d, geom in enumerate(geoms):
+        mine = faces[owner == d]
+        shapes.append(mine[0] if len(mine) == 1 else shapely.multipolygons(mine) if len(mine)
+                      else shapely.set_precision(shapely.simplify(geom, tolerance), grid))
+    return shapes, shapely.get_parts(shapely.line_merge(noded))
 
 
 def _mercator(lon: np.ndarray, lat: np.ndarray, zoom: float) -> tuple[np.ndarray, np.ndarray]:
@@ -619,7 +714,10 @@ def build_deck(pkg, view: MapView, *, part: str = "both", compact: bool = True):
     part : {"both", "main", "london"}
         Both views in one deck (the offline HTML), or one of them: Streamlit's chart keeps a
         single view state, so the app shows the inset as a second, small deck of the London
-        districts.
+        districts. The national view alone (``"main"``) draws :func:`district_mesh`'s
+        coarser districts and their borders (layer ``borders``; coldspots outlined in layer
+        ``coldspots``); the others draw :func:`district_shapes` with each district
+        outlined.
     compact : bool, default True
         Serialise without indentation (pydeck indents by 2, about five times larger).
 
@@ -632,7 +730,8 @@ def build_deck(pkg, view: MapView, *, part: str = "both", compact: bool = True):
     spec, classes = view.spec, view.classes
     codes = pkg.districts["lad_code"].to_numpy()
     vals = view.values.reindex(codes).to_numpy(float)
-    feats = district_features(pkg)
+    national = part == "main"  # (the national view alone: coarser shapes, borders apart)
+    feats = district_features(pkg, national=national)
     value_text = fmt_diff if spec.diverging else fmt_value
     for f, v, ci in zip(feats, vals, classes.index, strict=True):
         p = f["properties"]
@@ -648,16 +747,34 @@ def build_deck(pkg, view: MapView, *, part: str = "both", compact: bool = True):
             p[f"line{i}"] = "" if row is None else str(row.get(f"line{i}", ""))
     cold = (view.coldspots.reindex(codes).fillna(False).to_numpy(bool)
             if view.coldspots is not None else np.zeros(len(codes), bool))
-    for f, c in zip(feats, cold, strict=True):  # coldspots outlined (no second copy of them)
-        f["properties"]["line"] = [0, 114, 178, 255] if c else [90, 90, 90, 200]
-        f["properties"]["lw"] = 2 if c else 0.5
-    if part == "london":
-        feats = [f for f, ldn in zip(feats, pkg.districts["is_london"].to_numpy(bool),
-                                     strict=True) if ldn]
-    layers = [pdk.Layer("GeoJsonLayer", {"type": "FeatureCollection", "features": feats},
-                        id="districts", pickable=True, stroked=True, filled=True,
-                        get_fill_color="properties.fill", get_line_color="properties.line",
-                        get_line_width="properties.lw", line_width_units="'pixels'")]
+    if national:
+        layers = [pdk.Layer("GeoJsonLayer", {"type": "FeatureCollection", "features": feats},
+                            id="districts", pickable=True, stroked=False, filled=True,
+                            get_fill_color="properties.fill"),
+                  pdk.Layer("PathLayer", [{"path": p} for p in district_mesh(pkg)[1]],
+                            id="borders", get_path="path", get_color=[90, 90, 90, 200],
+                            get_width=0.5, width_units="'pixels'", pickable=False)]
+        if cold.any():
+            import shapely
+
+            shapes = district_mesh(pkg)[2]
+            rings = [np.round(shapely.get_coordinates(r), 6).tolist()
+                     for shape, c in zip(shapes, cold, strict=True) if c
+                     for r in shapely.get_rings(shapely.get_parts(shape))]
+            layers.append(pdk.Layer("PathLayer", [{"path": r} for r in rings], id="coldspots",
+                                    get_path="path", get_color=[0, 114, 178, 255], get_width=2,
+                                    width_units="'pixels'", pickable=False))
+    else:
+        for f, c in zip(feats, cold, strict=True):  # coldspots outlined (no second copy)
+            f["properties"]["line"] = [0, 114, 178, 255] if c else [90, 90, 90, 200]
+            f["properties"]["lw"] = 2 if c else 0.5
+        if part == "london":
+            feats = [f for f, ldn in zip(feats, pkg.districts["is_london"].to_numpy(bool),
+                                         strict=True) if ldn]
+        layers = [pdk.Layer("GeoJsonLayer", {"type": "FeatureCollection", "features": feats},
+                            id="districts", pickable=True, stroked=True, filled=True,
+                            get_fill_color="properties.fill", get_line_color="properties.line",
+                            get_line_width="properties.lw", line_width_units="'pixels'")]
     if view.arcs is not None and len(view.arcs):
         arcs = view.arcs[["from_lon", "from_lat", "to_lon", "to_lat", "width", "name",
                           "line0"]].assign(line1="", line2="", line3="", line4="")
@@ -709,14 +826,22 @@ def build_deck(pkg, view: MapView, *, part: str = "both", compact: bool = True):
 
 @functools.cache
 def _compact_deck_class():
-    """A pydeck Deck whose JSON has no indentation."""
+    """A pydeck Deck whose JSON has no indentation, and is written once: a deck from
+    :func:`build_deck` is not changed after it is built, and the app shows a kept deck at
+    every rerun (the national map's JSON takes about 0.06 s to write)."""
+    import weakref
+
     import pydeck as pdk
     from pydeck.bindings.json_tools import default_serialize
 
+    written: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
     class CompactDeck(pdk.Deck):
         def to_json(self):
-            return json.dumps(self, sort_keys=True, default=default_serialize,
-                              separators=(",", ":"))
+            if self not in written:
+                written[self] = json.dumps(self, sort_keys=True, default=default_serialize,
+                                           separators=(",", ":"))
+            return written[self]
 
     return CompactDeck
 

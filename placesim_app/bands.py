@@ -8,6 +8,11 @@ another user's instant (expected-value) answer.
 * **One job per session**: a session that asks for other bands before its last request has
   started replaces it (the old one is cancelled); the same bands asked twice, by any session,
   are worked out once.
+* **Priority**: workers run at a lower OS priority (``PLACESIM_BAND_NICE``, default 19, the
+  lowest), so a session's instant answer takes the CPU from the bands when both want it,
+  rather than sharing it with them.
+* **Ahead of time**: when the app starts, the workers first work out the shipped scenarios'
+  expected values, so that choosing one is answered from the results store.
 * **Memory**: a worker keeps a digest per replication, not the replication
   (:func:`placesim.metrics.digest`), and the finished results go into the app's results
   store, which is bounded by memory (:class:`placesim_app.state.Store`).
@@ -37,6 +42,20 @@ def worker_count() -> int:
     return max(1, (os.cpu_count() or 2) - 1)
 
 
+def band_niceness() -> int:
+    """How much lower than the app the workers run: ``PLACESIM_BAND_NICE`` (0 to 19, default
+    19)."""
+    return min(19, max(0, int(os.environ.get("PLACESIM_BAND_NICE", "19"))))
+
+
+def _lower_priority(increment: int) -> None:
+    """In a worker as it starts: step down ``increment`` nice levels (never fails a worker)."""
+    try:
+        os.nice(increment)
+    except OSError:  # (not allowed here, or no such call on this system)
+        pass
+
+
 class BusyError(RuntimeError):
     """Too many band jobs are waiting: the request is refused, not queued."""
 
@@ -58,6 +77,16 @@ def _work(scenario, data_path: str | None, reps: int, seed: int):
     return res
 
 
+def _expected(scenario, data_path: str | None):
+    """In a worker process: the scenario's expected values, as the page works them out."""
+    import placesim
+
+    res = placesim.simulate(scenario, _package(data_path), replications=1, seed=scenario.seed,
+                            mode="expected")
+    res.manifest["title"] = scenario.title or ""
+    return res
+
+
 @dataclass
 class BandService:
     """The app's band jobs (one instance per app process)."""
@@ -65,11 +94,14 @@ class BandService:
     workers: int = field(default_factory=worker_count)
     max_queued: int = MAX_QUEUED
     work: Callable = _work  # what a job runs (tests give a cheaper one)
+    niceness: int = field(default_factory=band_niceness)
 
     def __post_init__(self):
         # spawn: a fork of a server with threads can inherit a held lock
         self.pool = ProcessPoolExecutor(self.workers,
-                                        mp_context=multiprocessing.get_context("spawn"))
+                                        mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_lower_priority,
+                                        initargs=(self.niceness,))
         self.lock = threading.RLock()  # (a job cancelled under it runs its callback at once)
         self.jobs: dict[tuple, Future] = {}  # result key -> job (waiting, running or done)
         self.by_session: dict[str, tuple] = {}  # session -> key of its latest request
@@ -112,6 +144,16 @@ class BandService:
                     del self.jobs[key]
 
         job.add_done_callback(finished)
+        return job
+
+    def warm(self, scenario, data_path: str | None, on_done) -> Future:
+        """Work out a scenario's expected values ahead of any request (at the workers' low
+        priority, before the bands asked after it); ``on_done(result)`` as for
+        :meth:`submit`. Not counted against :attr:`max_queued`; a failure is only dropped
+        (the page works the values out itself when asked)."""
+        job = self.pool.submit(_expected, scenario, data_path)
+        job.add_done_callback(lambda f: None if f.cancelled() or f.exception() is not None
+                              else on_done(f.result()))
         return job
 
     def shutdown(self) -> None:

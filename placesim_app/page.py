@@ -22,6 +22,7 @@ from .state import (
     run_pending,
     scenario_files,
     session_folder,
+    warm_shipped,
     write_url,
 )
 from .tabs import charts_tab, compare_tab, downloads_tab, key_figures, map_tab, row_of
@@ -154,6 +155,7 @@ def main() -> None:
     from placesim.maps import ATTRIBUTE_METRICS, RESULT_METRICS
 
     st.set_page_config(page_title="placesim: Places for Growth planner", layout="wide")
+    warm_shipped()
     files = scenario_files()
     read_url(files, VIEWS, RESULT_METRICS + ATTRIBUTE_METRICS)
     remember_widgets()
@@ -163,6 +165,11 @@ def main() -> None:
                "what happens to progression and to London's concentration of staff from "
                "higher socio-economic backgrounds. Works offline.")
     slot = st.empty()  # upload problems, progress of the replications
+    # Messages that come and go sit in containers of their own, so that every element after
+    # them keeps its place in the page from run to run: the browser redraws a chart that
+    # moved from scratch, and a map's redraw from scratch (a new WebGL context, its shaders
+    # compiled again) costs a browser without a GPU about 15 s of CPU.
+    notes = st.container()
     st.sidebar.header("Scenario")
     uploaded, problems = uploaded_scenario()
     st.session_state.setdefault("scenario", "pfg-2027.yaml" if "pfg-2027.yaml" in files
@@ -176,7 +183,7 @@ def main() -> None:
         st.error(problems_markdown("**The scenario cannot be used:**", e))
         st.stop()
     if problems:
-        st.error(problems + f"\n\nShowing **{s.name}** instead.")
+        notes.error(problems + f"\n\nShowing **{s.name}** instead.")
     s, dept = department_choice(s)
 
     def view_of(r):
@@ -201,7 +208,7 @@ def main() -> None:
         st.error(problems_markdown("**The scenario could not be run:**", e))
         st.stop()
     if pending:
-        st.info(f"Showing expected values now. The uncertainty bands ({reps} runs) are being "
+        notes.info(f"Showing expected values now. The uncertainty bands ({reps} runs) are being "
                 "worked out and will appear when ready.")
     years = sorted(int(y) for y in res.metrics["year"].unique())
     wanted = st.session_state.pop("_url_year", None)
@@ -212,8 +219,9 @@ def main() -> None:
     year = st.slider("Year", years[0], years[-1], key="year",
                      help="Every year is already worked out: moving the slider is instant.")
     st.subheader((f"{dept[1]}: " if dept else "") + (s.title or s.name))
+    question = st.container()
     if s.question:
-        st.write(s.question)
+        question.write(s.question)
     from placesim.edits import describe
 
     st.caption(f"Scenario {s.name}" + (f" ({describe(edits)})" if edits.any else "")

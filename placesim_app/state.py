@@ -14,6 +14,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -92,6 +93,29 @@ def band_service():
     service = BandService()
     atexit.register(service.shutdown)
     return service
+
+
+@st.cache_resource(show_spinner=False)
+def warm_shipped() -> list:
+    """Once per app process, at its first page: the shipped scenarios' expected values are
+    worked out in the band workers, away from the pages and at the workers' low priority,
+    and kept in the results store, so that choosing a shipped scenario is answered without
+    running it (about 0.5 s of CPU each, in the page's process otherwise).
+    ``PLACESIM_WARM=0`` switches this off. Returns the jobs."""
+    if os.environ.get("PLACESIM_WARM", "1") == "0":
+        return []
+    results = stores()["results"]
+    jobs = []
+    for name in scenario_files():
+        try:
+            s = load_choice(name)
+        except PlacesimError:
+            continue  # (reported when it is chosen)
+        key = result_key(s, "expected", 1)
+        if results.get(key) is None:
+            jobs.append(band_service().warm(s, resolve_data_path_str(s),
+                                            lambda res, key=key: results.put(key, res)))
+    return jobs
 
 
 def session_id() -> str:
@@ -183,50 +207,75 @@ def is_banded(res) -> bool:
     return res.manifest.get("mode") == "stochastic"
 
 
-def run_pending(pending: list, reps: int, slot) -> None:
-    """Ask the band workers for the queued replications, wait for them with a progress note
-    (the page is already drawn with expected values, and waiting holds no lock: other
-    sessions are answered meanwhile), then redraw the page with bands."""
-    import time
+BAND_POLL_S = 2.0
+"""How often a page waiting for bands looks at its jobs (seconds)."""
 
+
+def run_pending(pending: list, reps: int, slot) -> None:
+    """Ask the band workers for the queued replications and show their progress in ``slot``.
+
+    The page is already drawn with expected values, and the script run ends here: a small
+    fragment (:func:`band_progress`) looks at the jobs every :data:`BAND_POLL_S` seconds and
+    redraws the page with bands when they are ready. (Waiting in the script kept the page
+    "running" for the minutes the bands take, and a running page is animated: every waiting
+    browser spent most of a core on it, which on a shared machine was taken from the
+    answers.) Waiting holds no lock, so other sessions are answered meanwhile.
+    """
     from .bands import BusyError
 
     tried = st.session_state.setdefault("_bands_tried", set())
-    todo = [s for s in pending if result_key(s, "stochastic", reps) not in tried]
-    if not todo:
-        return
-    service = band_service()
-    results = stores()["results"]
-    jobs = []
-    for s in todo:
+    jobs = st.session_state.setdefault("_band_jobs", {})  # result key -> (name, job, started)
+    for s in pending:
         key = result_key(s, "stochastic", reps)
+        if key in tried:
+            continue
         tried.add(key)
-        path = resolve_data_path_str(s)
         try:
-            jobs.append((s, service.submit(session_id(), key, s, path, reps, s.seed,
-                                           lambda res, key=key: results.put(key, res))))
+            job = band_service().submit(session_id(), key, s, resolve_data_path_str(s), reps,
+                                        s.seed, lambda res, key=key: stores()["results"].put(
+                                            key, res))
         except BusyError:
             slot.warning("The app is busy working out other users' uncertainty bands: "
                          "showing expected values. Ask for bands again in a minute.")
             return
-    started = time.monotonic()
-    for s, job in jobs:
-        while not job.done():
-            waited = int(time.monotonic() - started)
+        jobs[key] = (s.name, job, time.monotonic())
+    wanted = {result_key(s, "stochastic", reps) for s in pending}
+    for key in [k for k in jobs if k not in wanted]:  # bands no longer shown: not watched
+        del jobs[key]
+    failed = [(name, job.exception()) for name, job, _ in jobs.values()
+              if job.done() and not job.cancelled() and job.exception() is not None]
+    if failed:
+        name, e = failed[0]
+        slot.error(failure_text(name, e))
+    elif jobs:
+        with slot.container():
+            band_progress(reps)
+
+
+@st.fragment(run_every=BAND_POLL_S)
+def band_progress(reps: int) -> None:
+    """Progress of this session's band jobs; the whole page reruns once none is left running
+    (to show the bands, or a failure)."""
+    jobs = st.session_state.get("_band_jobs", {})
+    for key, (name, job, started) in list(jobs.items()):
+        if job.cancelled():  # replaced by a newer request: it may be asked for again later
+            del jobs[key]
+            st.session_state.get("_bands_tried", set()).discard(key)
+        elif not job.done():
             state = "being worked out" if job.running() else "waiting for a free worker"
-            slot.info(f"Uncertainty bands for {s.name} ({reps} runs) are {state} "
-                      f"({waited} s so far); the figures shown are expected values.")
-            time.sleep(0.5)
-        if job.cancelled():
+            st.info(f"Uncertainty bands for {name} ({reps} runs) are {state} "
+                    f"({int(time.monotonic() - started)} s so far); the figures shown are "
+                    "expected values.")
             return
-        if job.exception() is not None:
-            e = job.exception()
-            slot.error(f"The runs for {s.name} failed: {e}" if isinstance(e, PlacesimError)
-                       else f"The runs for {s.name} failed ({type(e).__name__}).")
-            return
-        results.put(result_key(s, "stochastic", reps), job.result())
-    slot.empty()
+        elif job.exception() is None:
+            stores()["results"].put(key, job.result())
+            del jobs[key]
     st.rerun()
+
+
+def failure_text(name: str, e: BaseException) -> str:
+    return (f"The runs for {name} failed: {e}" if isinstance(e, PlacesimError)
+            else f"The runs for {name} failed ({type(e).__name__}).")
 
 
 def resolve_data_path_str(s) -> str | None:

@@ -85,7 +85,8 @@ def headline_comparison(diff: pd.DataFrame, year: int, a_name: str, b_name: str
 
 def map_view_of(pkg, res, metric: str, year: int, *, compare=None, compare_name: str = "",
                 coldspots: bool = False):
-    """The :class:`placesim.maps.MapView` and its deck, kept by results, measure and year."""
+    """The :class:`placesim.maps.MapView`, its deck and its London inset's deck, kept by
+    results, measure and year (a rerun shows them again without building them)."""
     from placesim.maps import build_deck, map_view
 
     key = (result_key_of(res), metric, year, coldspots,
@@ -94,15 +95,15 @@ def map_view_of(pkg, res, metric: str, year: int, *, compare=None, compare_name:
     def make():
         view = map_view(res, pkg, metric, year, compare=compare, compare_name=compare_name,
                         coldspots=coldspots)
-        return view, build_deck(pkg, view, part="main")
+        return view, build_deck(pkg, view, part="main"), build_deck(pkg, view, part="london")
 
     return stores()["maps"].memo(key, make)
 
 
-def show_map(view, deck, *, key: str, note: str, pkg=None) -> None:
-    """The map, and beside it the London inset (a second, small deck), the legend and a
-    note."""
-    from placesim.maps import build_deck, legend_html
+def show_map(view, deck, *, key: str, note: str, inset=None) -> None:
+    """The map, and beside it the London inset (``inset``, a second, small deck), the legend
+    and a note."""
+    from placesim.maps import legend_html
 
     c1, c2 = st.columns([3, 1])
     with c1:
@@ -110,9 +111,9 @@ def show_map(view, deck, *, key: str, note: str, pkg=None) -> None:
                         alt=f"Map of districts: {view.spec.title}. London is drawn larger in "
                             "the inset beside the map, above the legend.")
     with c2:
-        if pkg is not None:
+        if inset is not None:
             st.markdown("**London**")
-            st.pydeck_chart(build_deck(pkg, view, part="london"), key=f"{key}_london",
+            st.pydeck_chart(inset, key=f"{key}_london",
                             height=230, alt=f"London's districts: {view.spec.title}.")
         st.markdown(legend_html(view), unsafe_allow_html=True)
         st.markdown(note)
@@ -135,8 +136,8 @@ def map_tab(pkg, s, res, year: int) -> None:
                                "indices and coldspots from the data.")
     cold = c2.checkbox("Outline coldspots", key="map_coldspots",
                        help="Districts the Social Mobility Commission ranks least favourable.")
-    view, deck = map_view_of(pkg, res, metric, year, coldspots=cold)
-    show_map(view, deck, key="map", note=MAP_NOTE, pkg=pkg)
+    view, deck, inset = map_view_of(pkg, res, metric, year, coldspots=cold)
+    show_map(view, deck, key="map", note=MAP_NOTE, inset=inset)
     st.markdown(f"**Headline figures, {year}**")
     st.dataframe(headline(res, year), hide_index=True, width="stretch")
 
@@ -171,8 +172,9 @@ def compare_tab(pkg, s, res, other, compare_to: str, year: int) -> None:
     st.session_state.setdefault("cmp_metric", "net_posts_gained")
     metric = st.selectbox("Difference to map", list(RESULT_METRICS), key="cmp_metric",
                           format_func=lambda k: measure(k).label)
-    view, deck = map_view_of(pkg, res, metric, year, compare=other, compare_name=name_a)
-    show_map(view, deck, key="diffmap", pkg=pkg, note=(
+    view, deck, inset = map_view_of(pkg, res, metric, year, compare=other,
+                                    compare_name=name_a)
+    show_map(view, deck, key="diffmap", inset=inset, note=(
         f"Orange: more in {name_b} than in {name_a}. Purple: fewer. Near white: no change "
         "(or fewer than 5)."))
     figures = key_figures(res.metrics)
@@ -378,7 +380,7 @@ def downloads(pkg, s, res, year: int, *, other=None, other_scenario=None,
               Download("dl_xlsx", f"Spreadsheet: {what} (XLSX)", f"{s.name}-results.xlsx",
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        workbook(".xlsx"))]
-    view, _ = map_view_of(pkg, res, metric, year, coldspots=coldspots)
+    view = map_view_of(pkg, res, metric, year, coldspots=coldspots)[0]
 
     def map_html() -> str:
         from placesim.offline_html import map_html as page

@@ -50,3 +50,43 @@ def test_a_failed_job_is_reported_not_stored(service):
     with pytest.raises(ValueError, match="no such scenario"):
         job.result(timeout=30)
     assert done == []
+
+
+def niceness(scenario, data_path, reps, seed):
+    """A job that reports the niceness its worker runs at."""
+    import os
+
+    return os.nice(0)
+
+
+def test_workers_run_at_a_lower_priority_than_the_app():
+    import os
+
+    s = BandService(workers=1, work=niceness, niceness=7)
+    try:
+        got = s.submit("s1", ("n",), "n", None, 1, 1, lambda r: None).result(timeout=60)
+    finally:
+        s.shutdown()
+    assert got == min(19, os.nice(0) + 7)
+
+
+def test_a_spawned_worker_does_not_draw_the_page():
+    """Spawned workers import the app's script as ``__mp_main__``: that must not run the
+    page (each worker drew it, a whole expected-value run, before its first job)."""
+    import runpy
+    from pathlib import Path
+
+    import placesim_app.page as page
+
+    calls = []
+    real = page.main
+    page.main = lambda: calls.append(1)
+    try:
+        runpy.run_path(str(Path(__file__).resolve().parent.parent / "streamlit_app.py"),
+                       run_name="__mp_main__")
+        assert calls == []
+        runpy.run_path(str(Path(__file__).resolve().parent.parent / "streamlit_app.py"),
+                       run_name="__main__")
+        assert calls == [1]  # (the guard is not simply switching the page off)
+    finally:
+        page.main = real
