@@ -752,8 +752,8 @@ def build_deck(pkg, view: MapView, *, part: str = "both", compact: bool = True):
                             id="districts", pickable=True, stroked=False, filled=True,
                             get_fill_color="properties.fill"),
                   pdk.Layer("PathLayer", [{"path": p} for p in district_mesh(pkg)[1]],
-                            id="borders", get_path="path", get_color=[90, 90, 90, 200],
-                            get_width=0.5, width_units="'pixels'", pickable=False)]
+                            id="borders", get_path="path", get_color=[90, 90, 90, 255],
+                            get_width=0.75, width_units="'pixels'", pickable=False)]
         if cold.any():
             import shapely
 
