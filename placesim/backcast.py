@@ -26,6 +26,7 @@ import pandas as pd
 
 from .errors import PlacesimError
 from .grades import GRADES
+from .population import baseline_posts3
 
 HISTORY = Path(__file__).resolve().parent.parent / "scenarios" / "history.yaml"
 """The shipped history scenario."""
@@ -188,11 +189,7 @@ def backcast(from_year: int, to_year: int, *, scenario_path: str | Path | None =
 
 def _published(pkg, geo) -> np.ndarray:
     """(grade, district) people in post in a package's baseline."""
-    b = pkg.baseline_posts
-    out = np.zeros((len(GRADES), geo.n_districts))
-    g = b["grade"].map({x: i for i, x in enumerate(GRADES)}).to_numpy(np.int64)
-    np.add.at(out, (g, geo.index_of(b["lad_code"])), b["posts"].to_numpy(float))
-    return out
+    return baseline_posts3(pkg, geo).sum(axis=2)
 
 
 def format_backcast(b: Backcast) -> str:

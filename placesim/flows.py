@@ -61,6 +61,8 @@ PICK_DRAWS = 64
 """Rejection draws per eligible candidate of a block before an exact scan takes over (a
 safeguard, not a model parameter: the scan picks with the same probabilities)."""
 LATERAL, LOCAL, REMOTE = 0, 1, 2
+FIRST_PICK_DRAW = 2
+"""A vacancy's draws 0 and 1 choose its route and area; its candidates are drawn from 2 on."""
 AHEAD, AHEAD2, AHEAD3 = 12, 8, 4
 """How many vacancies ahead :func:`fill` prefetches a vacancy's slot, the index entry of its
 likely first candidate, and that candidate's slot (speed settings only: no value changes)."""
@@ -290,6 +292,12 @@ def _radix_order(keys):
 
 # --- filling vacancies ---------------------------------------------------------------------
 
+@njit(cache=True, inline="always")
+def _candidate_position(x, lo, n):
+    """Where in the block ``order[lo:lo + n]`` the draw ``x`` points (a candidate's draw)."""
+    return lo + min(int(streams.high(x) * n), n - 1)
+
+
 @njit(cache=True)
 def _pick(z, j0, step, lo, hi, order, seb, ptype, flag, ready, lateral, h, vp, wtab, ltab,
           c, envelope):
@@ -303,7 +311,7 @@ def _pick(z, j0, step, lo, hi, order, seb, ptype, flag, ready, lateral, h, vp, w
         return -1
     for j in range(PICK_DRAWS * n):
         x = streams.draw(z, j0 + j)
-        i = order[lo + min(int(streams.high(x) * n), n - 1)]
+        i = order[_candidate_position(x, lo, n)]
         s = seb[i]
         if s < 0 or ready[i] > step:
             continue
@@ -430,6 +438,7 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
         # vacancy's own area: guess it early (its draw is keyed, so the guess is the draw)
         if idx + AHEAD2 < n:
             w = vac[idx + AHEAD2]
+            guess[(idx + AHEAD2) % 16] = -1
             gw = grade[w]
             if gw > 0:
                 aw = area_of_district[district[w]]
@@ -437,13 +446,9 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
                 nw = block_end[gw - 1, aw] - lo_w
                 if nw > 0:
                     zw = streams.state(key, streams.FILL, w, step)
-                    pos = lo_w + min(int(streams.high(streams.draw(zw, 2)) * nw), nw - 1)
+                    pos = _candidate_position(streams.draw(zw, FIRST_PICK_DRAW), lo_w, nw)
                     guess[(idx + AHEAD2) % 16] = pos
                     prefetch(order, pos)
-                else:
-                    guess[(idx + AHEAD2) % 16] = -1
-            else:
-                guess[(idx + AHEAD2) % 16] = -1
         if idx + AHEAD3 < n:
             pos = guess[(idx + AHEAD3) % 16]
             if pos >= 0:
@@ -484,8 +489,9 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
                 a = _choose_area(streams.low(x0), kernel_t[dv], lat_area[g, vp], av)
                 if a >= 0 and E[g, a] > 0:
                     kind = LATERAL
-                    chosen = _pick(z, 2, step, block_start[g, a], block_end[g, a], order, seb,
-                                   ptype, flag, ready, True, g, vp, wtab, ltab, c, lmax[vp])
+                    chosen = _pick(z, FIRST_PICK_DRAW, step, block_start[g, a],
+                                   block_end[g, a], order, seb, ptype, flag, ready, True, g,
+                                   vp, wtab, ltab, c, lmax[vp])
         elif g > 0 and u < lat + (1 - lat) * internal_share[g]:
             h = g - 1
             for s in range(N_SEB):  # (element by element: a slice costs a view here)
@@ -526,8 +532,8 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
                     if kind == REMOTE:
                         c[s] *= willingness[s]
                     env = max(env, wmax[h, s, vp] * c[s])
-                chosen = _pick(z, 2, step, block_start[h, a], block_end[h, a], order, seb,
-                               ptype, flag, ready, False, h, vp, wtab, ltab, c, env)
+                chosen = _pick(z, FIRST_PICK_DRAW, step, block_start[h, a], block_end[h, a],
+                               order, seb, ptype, flag, ready, False, h, vp, wtab, ltab, c, env)
         if chosen >= 0:
             ch = chosen
             dc = district[ch]

@@ -31,9 +31,12 @@ import pandas as pd
 from .disclosure import RULE, DisclosureRule, controlled_numbers, protect
 from .present import (
     ARC_COLOUR,
+    BORDER_COLOUR,
+    COLDSPOT_COLOUR,
     NO_DATA,
     PALETTES,
     RGB,
+    SITE_COLOUR,
     fmt_diff,
     fmt_value,
     hex_colour,
@@ -497,9 +500,9 @@ def legend_items(view: MapView) -> list[tuple[str, str, RGB]]:
     if view.arcs is not None and len(view.arcs):
         items.append(("arc", "Posts moved from London (wider: more posts)", ARC_COLOUR))
     if view.sites is not None and len(view.sites):
-        items.append(("site", "Hub or campus (ring sized by headcount)", (0, 0, 0)))
+        items.append(("site", "Hub or campus (ring sized by headcount)", SITE_COLOUR))
     if view.coldspots is not None:
-        items.append(("outline", "Social-mobility coldspot (outline)", (0, 114, 178)))
+        items.append(("outline", "Social-mobility coldspot (outline)", COLDSPOT_COLOUR))
     return items
 
 
@@ -752,7 +755,7 @@ def build_deck(pkg, view: MapView, *, part: str = "both", compact: bool = True):
                             id="districts", pickable=True, stroked=False, filled=True,
                             get_fill_color="properties.fill"),
                   pdk.Layer("PathLayer", [{"path": p} for p in district_mesh(pkg)[1]],
-                            id="borders", get_path="path", get_color=[90, 90, 90, 255],
+                            id="borders", get_path="path", get_color=[*BORDER_COLOUR, 255],
                             get_width=0.75, width_units="'pixels'", pickable=False)]
         if cold.any():
             import shapely
@@ -762,11 +765,11 @@ def build_deck(pkg, view: MapView, *, part: str = "both", compact: bool = True):
                      for shape, c in zip(shapes, cold, strict=True) if c
                      for r in shapely.get_rings(shapely.get_parts(shape))]
             layers.append(pdk.Layer("PathLayer", [{"path": r} for r in rings], id="coldspots",
-                                    get_path="path", get_color=[0, 114, 178, 255], get_width=2,
+                                    get_path="path", get_color=[*COLDSPOT_COLOUR, 255], get_width=2,
                                     width_units="'pixels'", pickable=False))
     else:
         for f, c in zip(feats, cold, strict=True):  # coldspots outlined (no second copy)
-            f["properties"]["line"] = [0, 114, 178, 255] if c else [90, 90, 90, 200]
+            f["properties"]["line"] = [*COLDSPOT_COLOUR, 255] if c else [*BORDER_COLOUR, 200]
             f["properties"]["lw"] = 2 if c else 0.5
         if part == "london":
             feats = [f for f, ldn in zip(feats, pkg.districts["is_london"].to_numpy(bool),
@@ -790,7 +793,7 @@ def build_deck(pkg, view: MapView, *, part: str = "both", compact: bool = True):
                                 get_position=["lon", "lat"], get_radius="radius",
                                 radius_min_pixels=4, stroked=True, filled=True,
                                 get_fill_color=[255, 255, 255, 60],
-                                get_line_color=[0, 0, 0, 255], line_width_min_pixels=2,
+                                get_line_color=[*SITE_COLOUR, 255], line_width_min_pixels=2,
                                 pickable=True))
         placed = place_labels(sites, MAIN_VIEW["zoom"])
         if len(placed):
@@ -940,7 +943,8 @@ def draw_map(fig, pkg, view: MapView, main_rect, *, inset, legend, labels: bool 
     d.plot(ax=ax, color=cols, edgecolor="#666666", linewidth=0.12)
     cold = view.coldspots
     if cold is not None and cold.any():
-        d[cold.to_numpy(bool)].boundary.plot(ax=ax, color="#0072B2", linewidth=0.6)
+        d[cold.to_numpy(bool)].boundary.plot(ax=ax, color=hex_colour(COLDSPOT_COLOUR),
+                                             linewidth=0.6)
     ax.set_axis_off()
     ax.set_aspect(1.6)
     w, s, e, n = LONDON_BOX
@@ -963,7 +967,7 @@ def draw_map(fig, pkg, view: MapView, main_rect, *, inset, legend, labels: bool 
     if cold is not None:
         lc = cold.to_numpy(bool) & ldn
         if lc.any():
-            d[lc].boundary.plot(ax=ins, color="#0072B2", linewidth=1.0)
+            d[lc].boundary.plot(ax=ins, color=hex_colour(COLDSPOT_COLOUR), linewidth=1.0)
     ins.set_xlim(w, e)
     ins.set_ylim(s, n)
     ins.set_aspect(1.6)

@@ -68,6 +68,12 @@ def post_types(professions, roles) -> np.ndarray:
     return table.reshape(len(pu), len(ru))[pc, rc]
 
 
+def baseline_rows(b, geo: Geography) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(grade, district, post type) indices of each row of a baseline-posts table."""
+    g = b["grade"].map({x: i for i, x in enumerate(GRADES)}).to_numpy(np.int64)
+    return g, geo.index_of(b["lad_code"]), post_types(b["profession"], b["role"])
+
+
 def type_mask(profession: str, role: str) -> np.ndarray:
     """Post types a wave's selector matches (profession any/policy/other, role
     any/standard/private_office)."""
@@ -86,9 +92,7 @@ def type_mask(profession: str, role: str) -> np.ndarray:
 def baseline_posts3(pkg, geo: Geography) -> np.ndarray:
     """(grade, district, post type) posts of a data package's baseline."""
     b = pkg.baseline_posts
-    g = b["grade"].map({x: i for i, x in enumerate(GRADES)}).to_numpy(np.int64)
-    d = geo.index_of(b["lad_code"])
-    t = post_types(b["profession"], b["role"])
+    g, d, t = baseline_rows(b, geo)
     out = np.zeros((N_GRADES, geo.n_districts, N_TYPES))
     np.add.at(out, (g, d, t), b["posts"].to_numpy(float))
     return out
@@ -133,9 +137,7 @@ def department_posts(pkg, geo: Geography) -> Departments:
     table = depts.sort_values("code")
     codes = tuple(table["code"])
     k = b["department"].map({c: i for i, c in enumerate(codes)}).to_numpy(np.int64)
-    g = b["grade"].map({x: i for i, x in enumerate(GRADES)}).to_numpy(np.int64)
-    d = geo.index_of(b["lad_code"])
-    t = post_types(b["profession"], b["role"])
+    g, d, t = baseline_rows(b, geo)
     out = np.zeros((len(codes), N_GRADES, geo.n_districts, N_TYPES))
     np.add.at(out, (k, g, d, t), b["posts"].to_numpy(float))
     return Departments(codes, tuple(table["name"].astype(str)), out)
@@ -475,9 +477,7 @@ def synthesise(pkg, geo: Geography, rng: np.random.Generator,
     spare = np.zeros(N_GRADES, np.int64) if spare is None else np.asarray(spare, np.int64)
     D = geo.n_districts
     counts = b["posts"].to_numpy(np.int64)
-    d_idx = geo.index_of(b["lad_code"])
-    g_idx = b["grade"].map({g: i for i, g in enumerate(GRADES)}).to_numpy(np.int64)
-    t_idx = post_types(b["profession"], b["role"])
+    g_idx, d_idx, t_idx = baseline_rows(b, geo)
     # the baseline's posts by (grade, district, post type), then the spare slots of every
     # grade after all of them: a scenario's spares never shift the baseline's slot numbers,
     # so scenarios sharing a seed draw alike for the posts they share

@@ -608,6 +608,8 @@ PALETTES: dict[str, list[RGB]] = {
 NO_DATA: RGB = (190, 190, 190)
 ARC_COLOUR: RGB = (0, 0, 0)
 SITE_COLOUR: RGB = (0, 0, 0)
+COLDSPOT_COLOUR: RGB = (0, 114, 178)  # Okabe-Ito blue (OKABE_ITO[0])
+BORDER_COLOUR: RGB = (90, 90, 90)  # district borders
 
 
 def hex_colour(c: RGB) -> str:

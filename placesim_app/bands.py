@@ -67,22 +67,13 @@ def _package(path: str | None):
     return placesim.load_data_package(path)
 
 
-def _work(scenario, data_path: str | None, reps: int, seed: int):
-    """In a worker process: the scenario's replications, summarised."""
+def _work(scenario, data_path: str | None, reps: int, seed: int, mode: str = "stochastic"):
+    """In a worker process: the scenario's replications, summarised (or, with ``mode``
+    "expected", its expected values, as the page works them out)."""
     import placesim
 
     res = placesim.simulate(scenario, _package(data_path), replications=reps, seed=seed,
-                            mode="stochastic")
-    res.manifest["title"] = scenario.title or ""
-    return res
-
-
-def _expected(scenario, data_path: str | None):
-    """In a worker process: the scenario's expected values, as the page works them out."""
-    import placesim
-
-    res = placesim.simulate(scenario, _package(data_path), replications=1, seed=scenario.seed,
-                            mode="expected")
+                            mode=mode)
     res.manifest["title"] = scenario.title or ""
     return res
 
@@ -151,7 +142,7 @@ class BandService:
         priority, before the bands asked after it); ``on_done(result)`` as for
         :meth:`submit`. Not counted against :attr:`max_queued`; a failure is only dropped
         (the page works the values out itself when asked)."""
-        job = self.pool.submit(_expected, scenario, data_path)
+        job = self.pool.submit(_work, scenario, data_path, 1, scenario.seed, "expected")
         job.add_done_callback(lambda f: None if f.cancelled() or f.exception() is not None
                               else on_done(f.result()))
         return job

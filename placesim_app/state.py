@@ -136,17 +136,19 @@ def data_option() -> str | None:
     return os.environ.get("PLACESIM_DATA") or None
 
 
-@st.cache_resource(show_spinner=False)
 def data_package(path: str | None = None):
-    return placesim.load_data_package(path or data_option())
+    """A data package (default: the app's ``--data`` or the shipped one), loaded once."""
+    return _load_package(path or data_option())
+
+
+@st.cache_resource(show_spinner=False)
+def _load_package(path: str | None):
+    return placesim.load_data_package(path)
 
 
 def package_for(s):
     """The data package a scenario names (confined to the shipped data by the loader)."""
-    from placesim.scenario import SHIPPED_DATA, resolve_data_path
-
-    p = resolve_data_path(s)
-    return data_package(None if p is None or p == SHIPPED_DATA.resolve() else str(p))
+    return data_package(resolve_data_path_str(s))
 
 
 @st.cache_resource(show_spinner=False)
