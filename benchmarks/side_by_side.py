@@ -3,8 +3,10 @@
 The machine is noisy (shared cores), so wall-clock timings of two separate runs cannot be
 compared. This script alternates the two code trees in fresh processes, several rounds, and
 reports CPU time (``time.process_time``, less sensitive to other processes than wall time)
-as the minimum over rounds, for one stochastic replication and one expected-mode run of the
-whole Civil Service on each tree's own default data and baseline scenario.
+and wall time as minima over rounds, for one stochastic replication and one expected-mode run
+of the whole Civil Service on each tree's own default data and baseline scenario. A tree that
+spreads a replication over threads shows its gain in wall time only (CPU time sums the
+threads).
 
 Run: ``.venv/bin/python benchmarks/side_by_side.py OLD_TREE [NEW_TREE] [--rounds 5]``
 (``git worktree add /tmp/before <commit>`` makes an old tree).
@@ -33,16 +35,18 @@ engine.run_replication(model, 0); run_expected(model)  # compiled kernels loaded
 out = {}
 for name, f in (("replication_cpu_s", lambda: engine.run_replication(model, 1)),
                 ("expected_cpu_s", lambda: run_expected(model))):
-    best = float("inf")
+    cpu = wall = float("inf")
     for _ in range(int(sys.argv[3])):
-        t = time.process_time(); f(); best = min(best, time.process_time() - t)
-    out[name] = best
+        t, w = time.process_time(), time.perf_counter(); f()
+        cpu = min(cpu, time.process_time() - t); wall = min(wall, time.perf_counter() - w)
+    out[name] = cpu
+    out[name.replace("cpu", "wall")] = wall
 print(json.dumps(out))
 """
 
 
 def measure(tree: Path, scenario: str, repeats: int) -> dict:
-    """CPU seconds (minimum of ``repeats``) in a fresh process using ``tree``'s code."""
+    """CPU and wall seconds (minima of ``repeats``) in a fresh process using ``tree``'s code."""
     env = {"PYTHONPATH": str(tree), "OPENBLAS_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", CHILD, str(tree), scenario, str(repeats)],
                          capture_output=True, text=True, env=env, cwd=tree, check=True)

@@ -899,9 +899,12 @@ def _run_dask(todo: list[Task], out: Path, workers: int | None, scheduler: str |
             import dask
 
             n = workers or _local_workers()
-            # without dask's MALLOC_TRIM_THRESHOLD_ (see _restore_heap_reuse)
-            with dask.config.set(
-                    {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+            # without dask's MALLOC_TRIM_THRESHOLD_ (see _restore_heap_reuse); one thread per
+            # replication when the workers already use the cores between them
+            environ = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+            if n > 1:
+                environ["distributed.nanny.pre-spawn-environ.PLACESIM_THREADS"] = "1"
+            with dask.config.set(environ):
                 cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                        dashboard_address=None, silence_logs=logging.ERROR)
             client = Client(cluster)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from . import streams
+from . import parallel, streams
 from .population import (
     HELD,
     N_GRADES,
@@ -156,11 +156,16 @@ def _class_sums(counts, wtab, ltab):
 
 # --- exits and the scan of the slots -------------------------------------------------------
 
-@njit(cache=True)
 def start_exits(key, seb, grade, exit_q, exit_at):
     """Draw the exit step of everyone in post at the start (a geometric time at their
-    grade's rate: the same law as a Bernoulli draw each step)."""
-    for i in range(len(seb)):
+    grade's rate: the same law as a Bernoulli draw each step), on ranges of slots in
+    threads."""
+    parallel.map_ranges(_start_exits_range, len(seb), (key, seb, grade, exit_q, exit_at))
+
+
+@njit(cache=True, nogil=True)
+def _start_exits_range(lo, hi, key, seb, grade, exit_q, exit_at):
+    for i in range(lo, hi):
         if seb[i] >= 0:
             u = streams.uniform(key, streams.EXIT, i, INITIAL)
             exit_at[i] = min(streams.geometric(u, exit_q[grade[i]]) - 1, NEVER_STEP)
@@ -183,7 +188,6 @@ def _vacate(slot, seb, flag, ready, exit_at, home, return_at):
     return_at[slot] = NEVER
 
 
-@njit(cache=True)
 def scan(key, step, district, grade, ptype, seb, flag, flag_until, ready, exit_at, home,
          return_at, area_of_district, order, position, block_start, block_end):
     """One pass over the slots at the start of a step's filling.
@@ -192,7 +196,8 @@ def scan(key, step, district, grade, ptype, seb, flag, flag_until, ready, exit_a
     post held at home, and the posting is abolished); programme states that have run out
     end; the vacant posts are listed in an order drawn for this step (keyed by slot, so two
     scenarios fill the vacancies they share in the same order); and the eligible people are
-    counted by (grade, area, seb, post type, programme state).
+    counted by (grade, area, seb, post type, programme state). The pass runs on ranges of
+    slots in threads (:mod:`placesim.parallel`); the results do not depend on how many.
 
     Returns
     -------
@@ -207,20 +212,41 @@ def scan(key, step, district, grade, ptype, seb, flag, flag_until, ready, exit_a
     eligible : numpy.ndarray
         (grade, area) eligible people.
     """
+    parts = parallel.map_ranges(_scan_range, len(seb), (
+        key, step, district, grade, ptype, seb, flag, flag_until, ready, exit_at, home, return_at,
+        area_of_district))
+    if len(parts) == 1:
+        exits, away, vac, keys, counts = parts[0]
+    else:
+        exits, away, vac, keys = (np.concatenate([part[k] for part in parts]) for k in range(4))
+        counts = parts[0][4]
+        for part in parts[1:]:
+            counts += part[4]
+    return _scan_finish(key, step, exits, away, vac, keys, counts, district, grade, ptype, seb,
+                        flag, ready, exit_at, home, return_at, area_of_district, order,
+                        position, block_start, block_end)
+
+
+@njit(cache=True, nogil=True)
+def _scan_range(lo, hi, key, step, district, grade, ptype, seb, flag, flag_until, ready, exit_at,
+                home, return_at, area_of_district):
+    """:func:`scan` over slots ``lo:hi``, writing only to those slots.
+
+    A London posting's occupant who leaves also frees the post held at home (another slot,
+    perhaps in another range): those exits are listed (``away``) for :func:`_scan_finish`.
+    Returns exit rows, those slots, vacant slots (in slot order), their filling-order keys and
+    the flat counts.
+    """
     G = N_GRADES
     D = len(area_of_district) - 1
     A = area_of_district[D]
-    # (integer counts: an integer add is quicker than a float one in this, the one pass a
-    # step over every slot)
-    counts = np.zeros((G, A, N_SEB, N_TYPES, N_FLAGS), np.int32)
-    E = np.zeros((G, A), np.int64)
-    flat_counts = counts.reshape(-1)  # (a flat index costs less than five)
-    flat_e = E.reshape(-1)
+    width = G * A * N_SEB * N_TYPES * N_FLAGS
+    counts = np.zeros(width, np.int32)  # (integers: quicker to add than floats)
     exits = np.empty((1024, 3), np.int64)
-    gone = np.empty((16, 3), np.int64)
+    away = np.empty(16, np.int64)
     vac = np.empty(1024, np.int64)
-    n_x = n_g = n_v = 0
-    for i in range(len(seb)):
+    n_x = n_a = n_v = 0
+    for i in range(lo, hi):
         d = district[i]
         if d == D:
             continue
@@ -230,22 +256,13 @@ def scan(key, step, district, grade, ptype, seb, flag, flag_until, ready, exit_a
                 exits = np.concatenate((exits, np.empty_like(exits)))
             exits[n_x, 0], exits[n_x, 1], exits[n_x, 2] = grade[i], d, s
             n_x += 1
-            h = home[i]
-            _vacate(i, seb, flag, ready, exit_at, home, return_at)
-            if h >= 0:  # on a London posting: the post held at home falls vacant
-                _vacate(h, seb, flag, ready, exit_at, home, return_at)
-                if n_g == len(gone):
-                    gone = np.concatenate((gone, np.empty_like(gone)))
-                gone[n_g, 0], gone[n_g, 1], gone[n_g, 2] = grade[i], d, ptype[i]
-                n_g += 1
-                _set_district(district, grade, area_of_district, order, position,
-                              block_start, block_end, np.array([i]), np.array([D]))
-                if h < i:  # already passed: list it now
-                    if n_v == len(vac):
-                        vac = np.concatenate((vac, np.empty_like(vac)))
-                    vac[n_v] = h
-                    n_v += 1
+            if home[i] >= 0:  # on a London posting: finished by _scan_finish
+                if n_a == len(away):
+                    away = np.concatenate((away, np.empty_like(away)))
+                away[n_a] = i
+                n_a += 1
                 continue
+            _vacate(i, seb, flag, ready, exit_at, home, return_at)
             s = VACANT
         if s == VACANT:
             if n_v == len(vac):
@@ -258,12 +275,69 @@ def scan(key, step, district, grade, ptype, seb, flag, flag_until, ready, exit_a
                 f = NONE
                 flag[i] = NONE
             ga = np.int64(grade[i]) * A + area_of_district[d]
-            flat_counts[((ga * N_SEB + s) * N_TYPES + ptype[i]) * N_FLAGS + f] += 1
-            flat_e[ga] += 1
+            counts[((ga * N_SEB + s) * N_TYPES + ptype[i]) * N_FLAGS + f] += 1
     keys = np.empty(n_v, np.uint64)
     for j in range(n_v):
-        keys[j] = np.uint64(streams.uniform(key, streams.ORDER, vac[j], step) * 4294967296.0)
-    return exits[:n_x], gone[:n_g], vac[:n_v][_radix_order(keys)], counts, E
+        keys[j] = _order_key(key, vac[j], step)
+    return exits[:n_x], away[:n_a], vac[:n_v], keys, counts
+
+
+@njit(cache=True)
+def _scan_finish(key, step, exits, away, vac, keys, counts, district, grade, ptype, seb, flag,
+                 ready, exit_at, home, return_at, area_of_district, order, position,
+                 block_start, block_end):
+    """The end of :func:`scan`: London postings whose occupants left, and the filling order.
+
+    A posting's occupant who leaves frees the post held at home: it is listed among the
+    vacancies where a single pass in slot order would have met it (at the home slot, or at
+    the posting if the home slot came first), and the posting is abolished.
+    """
+    G = N_GRADES
+    D = len(area_of_district) - 1
+    A = area_of_district[D]
+    n_a = len(away)
+    gone = np.empty((n_a, 3), np.int64)
+    freed = np.empty(n_a, np.int64)
+    place = np.empty(n_a, np.int64)  # where a pass in slot order lists the freed post
+    for k in range(n_a):
+        i = away[k]
+        h = home[i]
+        gone[k, 0], gone[k, 1], gone[k, 2] = grade[i], district[i], ptype[i]
+        _vacate(i, seb, flag, ready, exit_at, home, return_at)
+        _vacate(h, seb, flag, ready, exit_at, home, return_at)
+        _set_district(district, grade, area_of_district, order, position, block_start,
+                      block_end, np.array([i]), np.array([D]))
+        freed[k] = h
+        place[k] = max(h, i)
+    if n_a:
+        by_place = np.argsort(place, kind="mergesort")
+        merged = np.empty(len(vac) + n_a, np.int64)
+        merged_keys = np.empty(len(vac) + n_a, np.uint64)
+        j = 0
+        for m in range(len(merged)):
+            if j < n_a and (m - j == len(vac) or place[by_place[j]] < vac[m - j]):
+                merged[m] = freed[by_place[j]]
+                merged_keys[m] = _order_key(key, merged[m], step)
+                j += 1
+            else:
+                merged[m] = vac[m - j]
+                merged_keys[m] = keys[m - j]
+        vac, keys = merged, merged_keys
+    E = np.zeros((G, A), np.int64)
+    per = N_SEB * N_TYPES * N_FLAGS
+    for ga in range(G * A):
+        t = 0
+        for k in range(ga * per, (ga + 1) * per):
+            t += counts[k]
+        E[ga // A, ga % A] = t
+    return (exits, gone, vac[_radix_order(keys)],
+            counts.reshape((G, A, N_SEB, N_TYPES, N_FLAGS)), E)
+
+
+@njit(cache=True, inline="always")
+def _order_key(key, slot, step):
+    """A vacancy's place in the step's filling order (a draw keyed by its slot)."""
+    return np.uint64(streams.uniform(key, streams.ORDER, slot, step) * 4294967296.0)
 
 
 @njit(cache=True)

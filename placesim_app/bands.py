@@ -48,8 +48,10 @@ def band_niceness() -> int:
     return min(19, max(0, int(os.environ.get("PLACESIM_BAND_NICE", "19"))))
 
 
-def _lower_priority(increment: int) -> None:
-    """In a worker as it starts: step down ``increment`` nice levels (never fails a worker)."""
+def _start_worker(increment: int) -> None:
+    """In a worker as it starts: one thread per replication (the workers and the app already
+    share the cores), and ``increment`` nice levels down (never fails a worker)."""
+    os.environ["PLACESIM_THREADS"] = "1"
     try:
         os.nice(increment)
     except OSError:  # (not allowed here, or no such call on this system)
@@ -91,7 +93,7 @@ class BandService:
         # spawn: a fork of a server with threads can inherit a held lock
         self.pool = ProcessPoolExecutor(self.workers,
                                         mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_lower_priority,
+                                        initializer=_start_worker,
                                         initargs=(self.niceness,))
         self.lock = threading.RLock()  # (a job cancelled under it runs its callback at once)
         self.jobs: dict[tuple, Future] = {}  # result key -> job (waiting, running or done)
