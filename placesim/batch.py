@@ -927,7 +927,7 @@ def _run_dask(todo: list[Task], out: Path, workers: int | None, scheduler: str |
             salt = _digest(f"{out_s}\n{t.code}\n{t.data_path}\n{t.seed}\n{t.scenario_yaml}")
             fut = client.submit(run_task, t, out_s, key=f"placesim-{t.key}-{salt}", pure=False)
             futures[fut] = t
-        for fut in as_completed(futures):
+        for fut in _completed(as_completed(futures)):
             t = futures.pop(fut)
             try:
                 rec = fut.result()
@@ -950,6 +950,39 @@ def _run_dask(todo: list[Task], out: Path, workers: int | None, scheduler: str |
         if cluster is not None:
             cluster.close()
     return n
+
+
+def _completed(ac):
+    """The futures of ``ac`` (a dask ``as_completed``) as they finish; Ctrl-C stops it.
+
+    Python raises Ctrl-C's KeyboardInterrupt wherever the main thread is, and one raised
+    inside a finaliser (a dask future's ``__del__``) is printed and dropped: the batch then
+    waited on for ever. Here Ctrl-C is also recorded, and the wait checks it every 0.1 s.
+    """
+    import signal
+    import threading
+
+    interrupted = threading.Event()
+
+    def on_interrupt(signum, frame):
+        interrupted.set()
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGINT, on_interrupt)
+    except ValueError:  # not the main thread: Ctrl-C is not ours to handle
+        previous = None
+    try:
+        while not ac.is_empty():
+            batch = ac.next_batch(block=False) if ac.has_ready() else []
+            if interrupted.is_set():
+                raise KeyboardInterrupt
+            if not batch:
+                interrupted.wait(0.1)
+            yield from batch
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _ignore_sigint() -> None:
