@@ -11,8 +11,9 @@ another user's instant (expected-value) answer.
 * **Priority**: workers run at a lower OS priority (``PLACESIM_BAND_NICE``, default 19, the
   lowest), so a session's instant answer takes the CPU from the bands when both want it,
   rather than sharing it with them.
-* **Ahead of time**: when the app starts, the workers first work out the shipped scenarios'
-  expected values, so that choosing one is answered from the results store.
+* **Ahead of time**: when the app starts, the workers work out the shipped scenarios'
+  expected values, so that choosing one is answered from the results store; one at a time,
+  and only while no session's bands wait or run, so that a request never queues behind them.
 * **Memory**: a worker keeps a digest per replication, not the replication
   (:func:`placesim.metrics.digest`), and the finished results go into the app's results
   store, which is bounded by memory (:class:`placesim_app.state.Store`).
@@ -25,8 +26,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -98,6 +100,8 @@ class BandService:
         self.lock = threading.RLock()  # (a job cancelled under it runs its callback at once)
         self.jobs: dict[tuple, Future] = {}  # result key -> job (waiting, running or done)
         self.by_session: dict[str, tuple] = {}  # session -> key of its latest request
+        self.ahead: deque = deque()  # work-ahead jobs not yet given to the pool
+        self.ahead_running: Future | None = None  # the one the pool has
 
     def waiting(self) -> int:
         """Jobs not yet started."""
@@ -135,19 +139,59 @@ class BandService:
             with self.lock:  # keep failures (to report them), forget the rest
                 if self.jobs.get(key) is f and not failed:
                     del self.jobs[key]
+            self._next_ahead()
 
         job.add_done_callback(finished)
         return job
 
     def warm(self, scenario, data_path: str | None, on_done) -> Future:
-        """Work out a scenario's expected values ahead of any request (at the workers' low
-        priority, before the bands asked after it); ``on_done(result)`` as for
-        :meth:`submit`. Not counted against :attr:`max_queued`; a failure is only dropped
-        (the page works the values out itself when asked)."""
-        job = self.pool.submit(_work, scenario, data_path, 1, scenario.seed, "expected")
+        """Work out a scenario's expected values ahead of any request; ``on_done(result)`` as
+        for :meth:`submit`. Such jobs go to the pool one at a time, and only while no
+        session's bands wait or run: a request waits at most for the one running. Not counted
+        against :attr:`max_queued`; a failure is only dropped (the page works the values out
+        itself when asked)."""
+        job: Future = Future()
         job.add_done_callback(lambda f: None if f.cancelled() or f.exception() is not None
                               else on_done(f.result()))
+        with self.lock:
+            self.ahead.append((job, scenario, data_path))
+        self._next_ahead()
         return job
 
+    def _next_ahead(self) -> None:
+        """Give the pool the next work-ahead job if it has nothing else to do."""
+        with self.lock:
+            if self.ahead_running is not None or any(not f.done() for f in self.jobs.values()):
+                return
+            while self.ahead:
+                job, scenario, data_path = self.ahead.popleft()
+                if job.set_running_or_notify_cancel():
+                    break
+            else:
+                return
+            try:
+                inner = self.pool.submit(self.work, scenario, data_path, 1, scenario.seed,
+                                         "expected")
+            except RuntimeError as e:  # (the pool is shut down)
+                job.set_exception(e)
+                return
+            self.ahead_running = inner
+
+        def finished(f: Future, job=job):
+            with self.lock:
+                self.ahead_running = None
+            if f.cancelled():
+                job.set_exception(CancelledError())
+            elif f.exception() is not None:
+                job.set_exception(f.exception())
+            else:
+                job.set_result(f.result())
+            self._next_ahead()
+
+        inner.add_done_callback(finished)
+
     def shutdown(self) -> None:
+        with self.lock:
+            while self.ahead:
+                self.ahead.popleft()[0].cancel()
         self.pool.shutdown(wait=False, cancel_futures=True)

@@ -10,11 +10,12 @@ import pytest
 from placesim_app.bands import BandService, BusyError
 
 
-def slow_job(scenario, data_path, reps, seed):
-    """Stands in for the replications: sleeps ``reps`` tenths of a second."""
+def slow_job(scenario, data_path, reps, seed, mode="stochastic"):
+    """Stands in for the replications: sleeps ``reps`` tenths of a second (an expected-value
+    job half a second)."""
     if scenario == "broken":
         raise ValueError("no such scenario")
-    time.sleep(reps / 10)
+    time.sleep(0.5 if mode == "expected" else reps / 10)
     return (scenario, reps, seed)
 
 
@@ -42,6 +43,25 @@ def test_one_job_per_session_same_bands_once_and_a_bound(service):
     assert c.result(timeout=30) == ("c", 1, 1) and d.result(timeout=30) == ("d", 1, 1)
     time.sleep(0.2)  # the callbacks run in the pool's thread
     assert sorted(done) == [("a", 10, 1), ("c", 1, 1), ("d", 1, 1)]
+
+
+def test_work_ahead_never_holds_up_a_request(service):
+    """The shipped scenarios' values worked out ahead go to the worker one at a time and only
+    while no bands are asked: a request waits at most for the one running, then the rest
+    follow in order."""
+    from types import SimpleNamespace
+
+    done = []
+    ahead = [service.warm(SimpleNamespace(name=f"w{i}", seed=i), None, done.append)
+             for i in range(4)]
+    while not ahead[0].running():
+        time.sleep(0.01)
+    asked = service.submit("s1", ("a",), "a", None, 1, 1, done.append)
+    assert asked.result(timeout=30) == ("a", 1, 1)
+    assert ahead[0].done() and not ahead[2].done() and not ahead[3].done()
+    assert [job.result(timeout=30)[0].name for job in ahead] == ["w0", "w1", "w2", "w3"]
+    time.sleep(0.2)  # the callbacks run in the pool's thread
+    assert [getattr(r[0], "name", r[0]) for r in done] == ["w0", "a", "w1", "w2", "w3"]
 
 
 def test_a_failed_job_is_reported_not_stored(service):
