@@ -37,6 +37,7 @@ from .population import (
     PRIVATE_OFFICE,
     Geography,
     Slots,
+    baseline_posts3,
     build_geography,
     start_vacancies,
     synthesise,
@@ -163,12 +164,15 @@ def prepare(scenario, pkg=None, *, seed: int | None = None, params=None) -> Mode
                               csv_path=csv_path)
     params = resolve_parameters(scenario, pkg) if params is None else params
     geo = build_geography(pkg, cold, params.area_level)
-    rules = compile_rules(scenario, params, geo, pkg, _site_capacity(pkg, scenario, geo))
+    start_posts = baseline_posts3(pkg, geo)  # (read by the rules and the start's vacancies)
+    rules = compile_rules(scenario, params, geo, pkg, _site_capacity(pkg, scenario, geo),
+                          start_posts)
     seed = scenario.seed if seed is None else seed
     pop_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(POPULATION_STREAM,)))
     population = synthesise(pkg, geo, pop_rng,
                             levers.spare_slots(scenario) + rules.posts.spare(scenario),
-                            vacant=start_vacancies(pkg, geo, rules.steps_per_year))
+                            vacant=start_vacancies(pkg, geo, rules.steps_per_year,
+                                                   start_posts))
     D = geo.n_districts
     real = population.district < D
     g = population.grade[real].astype(np.int64)

@@ -413,7 +413,8 @@ def _set_district(district, grade, area_of_district, order, position, block_star
             p = edge
 
 
-def start_vacancies(pkg, geo: Geography, steps_per_year: int) -> np.ndarray:
+def start_vacancies(pkg, geo: Geography, steps_per_year: int,
+                    posts: np.ndarray | None = None) -> np.ndarray:
     """(grade, district, post type) posts vacant at the start: the vacancy chain in motion.
 
     The census counts people, not posts. In the model a vacancy filled by promotion or a
@@ -424,13 +425,15 @@ def start_vacancies(pkg, geo: Geography, steps_per_year: int) -> np.ndarray:
     the same posts at the start). With ``E`` exits, ``l`` lateral and ``i`` internal shares,
     the vacancies ``V`` a step leaves at grade ``h`` solve, top down,
     ``V[h] = (V[h+1] + E[h+1]) (1 - l[h+1]) i[h+1] + (V[h] + E[h]) l[h]``;
-    each grade's are spread over its posts (largest remainders).
+    each grade's are spread over its posts (largest remainders). ``posts`` is the package's
+    :func:`baseline_posts3`, if already at hand.
     """
     from .calibration import default_parameters
     from .posts import largest_remainder
 
     p = default_parameters(pkg)
-    posts = baseline_posts3(pkg, geo)
+    if posts is None:
+        posts = baseline_posts3(pkg, geo)
     n = posts.sum(axis=(1, 2))
     exits = n * (1.0 - (1.0 - p.exit_rate) ** (1.0 / steps_per_year))
     lat = np.clip(p.lateral_share, 0.0, 0.99)

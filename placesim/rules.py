@@ -267,8 +267,8 @@ def lateral_factor(kernel, london_pull, london_stay, willingness, will_mult, pol
 
 # --- compiling a scenario -------------------------------------------------------------------
 
-def compile_rules(scenario, params: Parameters, geo: Geography, pkg, site_capacity: dict
-                  ) -> Rules:
+def compile_rules(scenario, params: Parameters, geo: Geography, pkg, site_capacity: dict,
+                  baseline_posts: np.ndarray | None = None) -> Rules:
     """Compile a scenario with its parameters and geography into :class:`Rules`.
 
     Parameters
@@ -282,12 +282,15 @@ def compile_rules(scenario, params: Parameters, geo: Geography, pkg, site_capaci
         of promotion, whatever the population's seed).
     site_capacity : dict
         Site index -> (open time in years, desks).
+    baseline_posts : numpy.ndarray, optional
+        The package's :func:`placesim.population.baseline_posts3`, if already at hand.
 
     Returns
     -------
     Rules
     """
-    baseline_posts = baseline_posts3(pkg, geo)
+    if baseline_posts is None:
+        baseline_posts = baseline_posts3(pkg, geo)
     baseline_stock = expected_stock(pkg, geo, baseline_posts)
     spy = scenario.steps_per_year()
     n_steps = scenario.horizon.years * spy
