@@ -184,7 +184,7 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
              years: np.ndarray, start_year: int, costs: Mapping[str, float],
              movers: np.ndarray, leavers: np.ndarray, redundancies: np.ndarray,
              wave_redundancies: np.ndarray, relocation_cost_gbp: np.ndarray,
-             cost_leaver_gbp: float, closures_pending: np.ndarray,
+             closures_pending: np.ndarray,
              roles_moved_out: np.ndarray, office_closures=()) -> dict[str, np.ndarray]:
     """Costs, savings, NPV and payback, year by year (see the module docs for the method).
 
@@ -209,10 +209,8 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
         or made redundant by a wave's deadline), all redundancies, and the redundancies of
         waves' deadlines (counted in both ``leavers`` and ``redundancies``), in each year.
     relocation_cost_gbp : numpy.ndarray
-        (year,) the engine's relocation cost in each year: packages and support for movers
-        plus ``cost_leaver_gbp`` for every leaver and redundancy.
-    cost_leaver_gbp : float
-        The engine's all-in cost per leaver (replaced here by its components).
+        (year,) the movers' relocation packages and support in each year, as the engine
+        records them (its all-in cost per leaver is replaced here by its components).
     closures_pending : numpy.ndarray
         (year,) London posts replaced elsewhere but still open at the year's end.
     roles_moved_out : numpy.ndarray
@@ -235,7 +233,7 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
     >>> out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
     ...                start_year=2025, costs=default_costs(), movers=z, leavers=z,
     ...                redundancies=z, wave_redundancies=z, relocation_cost_gbp=z,
-    ...                cost_leaver_gbp=40000.0, closures_pending=z, roles_moved_out=z)
+    ...                closures_pending=z, roles_moved_out=z)
     >>> out["london_posts_avoided"].tolist()  # the year's average
     [0.0, 5.0]
     """
@@ -267,7 +265,7 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
     pay_leaver, pay_vacant = float(weights @ pay_l), float(weights @ pay_o)
     move_leavers = np.clip(leavers - wave_redundancies, 0, None)
     exits = move_leavers + redundancies
-    out["cost_relocation_gbp"] = np.clip(relocation_cost_gbp - cost_leaver_gbp * exits, 0, None)
+    out["cost_relocation_gbp"] = np.asarray(relocation_cost_gbp, float)
     out["cost_redundancy_gbp"] = exits * pay_leaver * c["redundancy_months_pay"] / 12
     out["cost_recruitment_gbp"] = move_leavers * c["recruitment_gbp"]
     out["cost_vacancy_gbp"] = (move_leavers * pay_vacant * oncost * c["vacancy_months"] / 12
@@ -356,7 +354,7 @@ def cost_columns(model, result) -> tuple[list[tuple[str, str]], np.ndarray]:
         years=years, start_year=int(years[0]), costs=costs, movers=flow("reloc_movers"),
         leavers=flow("reloc_leavers"),
         redundancies=red, wave_redundancies=red * _wave_deadline_share(model, years),
-        relocation_cost_gbp=flow("cost_gbp"), cost_leaver_gbp=rules.cost_leaver_gbp,
+        relocation_cost_gbp=flow("cost_movers_gbp"),
         closures_pending=np.array([r.closures_pending for r in recs], float),
         roles_moved_out=np.array([r.moved_out_of_london for r in recs], float)
         - rules.moved_before_start,

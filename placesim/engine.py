@@ -119,6 +119,7 @@ class YearRecord:
     posts_closed: float = 0.0  # cumulative (as they fell vacant, or at a deadline)
     closures_pending: float = 0.0  # closures waiting for a vacancy
     redundancies: np.ndarray = field(default_factory=lambda: np.zeros(N_SEB))  # cumulative
+    cost_movers_gbp: float = 0.0  # cumulative: movers' relocation packages and support
     # for the department view (placesim.departments), cumulative: roles each wave moved out
     # of London, and posts each closure pool of a wave closed
     moved_out_by_wave: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -247,6 +248,7 @@ class RunState:
         self.moved_out_wave = np.zeros(len(model.rules.waves))
         self.pool_is_wave = plan.is_wave_pool
         self.cost = 0.0
+        self.cost_movers = 0.0
         self.records: list[YearRecord] = []
         self.lever_state = levers.LeverState(model)
         self.step_index = 0
@@ -304,7 +306,8 @@ class RunState:
             reloc_movers=self.reloc_movers.copy(), cost_gbp=self.cost,
             awaiting_capacity=self.awaiting, posts_created=self.posts_created,
             posts_closed=self.posts_closed, closures_pending=float(self.closing.sum()),
-            redundancies=self.redundancies.copy(), moved_out_by_wave=self.moved_out_wave.copy(),
+            redundancies=self.redundancies.copy(), cost_movers_gbp=self.cost_movers,
+            moved_out_by_wave=self.moved_out_wave.copy(),
             pools_closed=np.where(self.pool_is_wave, self.pool_added - self.closing, 0.0),
             levers=lever_record or {},
         ))
@@ -343,8 +346,9 @@ class RunState:
         _, support_gbp = self.relocation_support(plan)
         self.reloc_movers += movers_s
         self.reloc_leavers += leavers_s
-        self.cost += (np.sum(movers_s) * (self.m.rules.cost_mover_gbp + support_gbp)
-                      + np.sum(leavers_s) * self.m.rules.cost_leaver_gbp)
+        moving = np.sum(movers_s) * (self.m.rules.cost_mover_gbp + support_gbp)
+        self.cost_movers += moving
+        self.cost += moving + np.sum(leavers_s) * self.m.rules.cost_leaver_gbp
 
 
 class _Run(RunState):

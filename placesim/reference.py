@@ -117,6 +117,7 @@ class ReferenceModel:
         self.reloc_leavers = np.zeros(N_SEB)
         self.reloc_movers = np.zeros(N_SEB)
         self.cost = 0.0
+        self.cost_movers = 0.0
         self.pending: list[tuple] = []
         self.closing = np.zeros(self.r.posts.n_pools, np.int64)  # closures waiting by pool
         self.redundancies = np.zeros(N_SEB)
@@ -513,6 +514,7 @@ class ReferenceModel:
                 if self.rng.random() < min(p, 1.0):
                     self.reloc_movers[person.seb] += 1
                     self.cost += self.r.cost_mover_gbp + support_gbp
+                    self.cost_movers += self.r.cost_mover_gbp + support_gbp
                 else:
                     post.person = None
                     placed = False
@@ -560,7 +562,7 @@ class ReferenceModel:
             reloc_leavers=self.reloc_leavers.copy(), reloc_movers=self.reloc_movers.copy(),
             cost_gbp=self.cost, awaiting_capacity=0, posts_closed=0.0,
             closures_pending=float(self.closing.sum()), redundancies=self.redundancies.copy(),
-            levers=self.lever_state.year(*self._secondees()),
+            cost_movers_gbp=self.cost_movers, levers=self.lever_state.year(*self._secondees()),
         ))
         self._year_reset()
 

@@ -115,7 +115,7 @@ def test_appraise_by_hand():
     z = np.zeros(2)
     out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
                    start_year=2025, costs=c, movers=z, leavers=z, redundancies=z,
-                   wave_redundancies=z, relocation_cost_gbp=z, cost_leaver_gbp=4e4,
+                   wave_redundancies=z, relocation_cost_gbp=z,
                    closures_pending=z, roles_moved_out=np.array([20.0, 20.0]))
     np.testing.assert_allclose(out["london_posts_avoided"], [10, 20])  # yearly averages
     per_post = (c["pay_london_gbp.EO"] - c["pay_outside_gbp.EO"]) * (
