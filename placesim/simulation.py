@@ -128,6 +128,7 @@ def simulate(
     moves = summarise_moves(model, runs, scenario.name)
     manifest = {
         "scenario": scenario.name,
+        "title": scenario.title or "",
         "scenario_hash": scenario.hash(),
         "code_version": __version__,
         "lock_digest": lock_digest(),

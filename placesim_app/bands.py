@@ -76,10 +76,8 @@ def _work(scenario, data_path: str | None, reps: int, seed: int, mode: str = "st
     "expected", its expected values, as the page works them out)."""
     import placesim
 
-    res = placesim.simulate(scenario, _package(data_path), replications=reps, seed=seed,
-                            mode=mode)
-    res.manifest["title"] = scenario.title or ""
-    return res
+    return placesim.simulate(scenario, _package(data_path), replications=reps, seed=seed,
+                             mode=mode)
 
 
 @dataclass

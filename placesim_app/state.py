@@ -182,7 +182,6 @@ def result_key_of(res) -> tuple:
 def run_scenario(s, mode: str, reps: int, progress=None):
     res = placesim.simulate(s, package_for(s), replications=reps, seed=s.seed, mode=mode,
                             progress=progress)
-    res.manifest["title"] = s.title or ""
     return stores()["results"].put(result_key(s, mode, reps), res)
 
 
