@@ -31,6 +31,7 @@ import pandas as pd
 import shapely
 
 from placesim.geodata import file_sha256
+from placesim.maps import MESH_FILE, build_mesh
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
@@ -1644,13 +1645,15 @@ def package_meta(year: int, margins: dict) -> dict:
     }
 
 
-def build_year(src: Path, out: Path, year: int, districts, common: dict, csps) -> dict:
+def build_year(src: Path, out: Path, year: int, districts, common: dict, csps,
+               mesh) -> dict:
     """Write the package of one year into ``out`` and return its manifest."""
     out.mkdir(parents=True, exist_ok=True)
     for f in out.iterdir():  # a package folder holds only what this build writes
         if f.is_file() and f.suffix in (".csv", ".parquet", ".json") or f.name == "VINTAGE":
             f.unlink()
     districts.to_parquet(out / "districts.parquet", compression="zstd", index=False)
+    mesh.to_parquet(out / MESH_FILE, compression="zstd", index=False)
     for name, frame in common.items():
         if name != "seb_trend.csv":
             frame.to_csv(out / name, index=False)
@@ -1690,7 +1693,9 @@ def build(src: Path, out_root: Path, years: list[int]) -> list[dict]:
     }
     csps = read_csps(src)
     common["seb_trend.csv"] = seb_trend(csps)
-    return [build_year(src, out_root / str(y), y, districts, common, csps) for y in years]
+    mesh = build_mesh(districts)  # (the app's national map: about a second, done once here)
+    return [build_year(src, out_root / str(y), y, districts, common, csps, mesh)
+            for y in years]
 
 
 # --- Vendoring ---------------------------------------------------------------------------------

@@ -573,6 +573,47 @@ def district_features(pkg, *, national: bool = False) -> list[dict]:
 #: 4.7) on a 0.001-degree grid. The London inset keeps :func:`district_shapes`' finer ones.
 NATIONAL_TOLERANCE = 0.01
 NATIONAL_GRID = 1e-3
+MESH_FILE = "district_mesh.parquet"
+"""A data package's :func:`build_mesh`, written by its build (``geodata/build.py``)."""
+
+
+def build_mesh(districts):
+    """The districts simplified together and their borders (:func:`_mesh` at the national
+    map's tolerance and grid), as one GeoDataFrame: ``kind`` ("district", in the package's
+    order, or "border"), ``lad_code`` (blank for borders), ``tolerance``, ``grid``.
+
+    It takes about a second, so a package's build writes it (:data:`MESH_FILE`) and
+    :func:`district_mesh` reads it.
+    """
+    import geopandas as gpd
+
+    shapes, borders = _mesh(districts.geometry.values, NATIONAL_TOLERANCE, NATIONAL_GRID)
+    n, m = len(shapes), len(borders)
+    return gpd.GeoDataFrame({
+        "kind": ["district"] * n + ["border"] * m,
+        "lad_code": list(districts["lad_code"].to_numpy()) + [None] * m,
+        "tolerance": NATIONAL_TOLERANCE, "grid": NATIONAL_GRID},
+        geometry=list(shapes) + list(borders), crs=districts.crs)
+
+
+def _shipped_mesh(pkg):
+    """The package's :data:`MESH_FILE`, if it is there and was made for these districts at
+    this tolerance and grid (else None: worked out afresh)."""
+    import geopandas as gpd
+
+    f = Path(getattr(pkg, "path", "") or "") / MESH_FILE
+    if not f.is_file():
+        return None
+    try:
+        mesh = gpd.read_parquet(f)
+    except (OSError, ValueError):
+        return None
+    shapes = mesh[mesh["kind"] == "district"]
+    if (len(mesh) == 0 or not (mesh["tolerance"] == NATIONAL_TOLERANCE).all()
+            or not (mesh["grid"] == NATIONAL_GRID).all()
+            or list(shapes["lad_code"]) != list(pkg.districts["lad_code"])):
+        return None
+    return mesh
 
 
 def district_mesh(pkg) -> tuple[str, list[list[list[float]]], list]:
@@ -583,7 +624,9 @@ def district_mesh(pkg) -> tuple[str, list[list[list[float]]], list]:
     drawn once: the borders are a path layer of their own instead of every polygon's
     outline, which drew each shared border twice. Half the vertices of
     :func:`district_shapes` and less than half the border segments: a software-rendered
-    browser (no GPU) redraws the map in a fraction of the time. Cached per data package.
+    browser (no GPU) redraws the map in a fraction of the time. Read from the package's
+    :data:`MESH_FILE` (worked out, about a second, if it is missing or stale); cached per
+    data package.
 
     Returns
     -------
@@ -598,7 +641,11 @@ def district_mesh(pkg) -> tuple[str, list[list[list[float]]], list]:
         import shapely
 
         d = pkg.districts
-        shapes, borders = _mesh(d.geometry.values, NATIONAL_TOLERANCE, NATIONAL_GRID)
+        mesh = _shipped_mesh(pkg)
+        if mesh is None:
+            mesh = build_mesh(d)
+        shapes = mesh.geometry.values[(mesh["kind"] == "district").to_numpy()]
+        borders = mesh.geometry.values[(mesh["kind"] == "border").to_numpy()]
         g = gpd.GeoDataFrame({"lad_code": d["lad_code"].to_numpy(),
                               "lad_name": d["lad_name"].to_numpy()}, geometry=shapes,
                              crs=d.crs)

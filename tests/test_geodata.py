@@ -330,3 +330,27 @@ def test_cli_bad_package_exits_2(tmp_path):
                          capture_output=True, text=True)
     assert out.returncode == 2
     assert "labour_market.csv" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_shipped_map_mesh_is_the_districts_own_and_a_stale_one_is_redone(pkg, tmp_path):
+    """The national map's shared-border mesh ships with the package (worked out by its
+    build); it is the mesh of the package's districts, and a package whose mesh no longer
+    fits (another tolerance) gets it worked out afresh, the same as the shipped one."""
+    import geopandas as gpd
+
+    from placesim import maps
+    from placesim.geodata import load_data_package
+
+    shipped = maps._shipped_mesh(pkg)
+    assert shipped is not None
+    fresh = maps.build_mesh(pkg.districts)
+    assert list(shipped["kind"]) == list(fresh["kind"])
+    assert shipped.geometry.geom_equals_exact(fresh.geometry, tolerance=0).all()
+    copy = tmp_path / "pkg"
+    shutil.copytree(pkg.path, copy)
+    stale = gpd.read_parquet(copy / maps.MESH_FILE)
+    stale["tolerance"] = 0.5
+    stale.to_parquet(copy / maps.MESH_FILE)
+    other = load_data_package(copy, allow_check_mismatch=True)
+    assert maps._shipped_mesh(other) is None
+    assert maps.district_mesh(other)[:2] == maps.district_mesh(pkg)[:2]
