@@ -958,31 +958,32 @@ def _completed(ac):
     Python raises Ctrl-C's KeyboardInterrupt wherever the main thread is, and one raised
     inside a finaliser (a dask future's ``__del__``) is printed and dropped: the batch then
     waited on for ever. Here Ctrl-C is also recorded, and the wait checks it every 0.1 s.
+    Only Python's own Ctrl-C handler is replaced (a process started with Ctrl-C ignored, or
+    with a handler of its caller's, keeps it), and only in the main thread.
     """
     import signal
-    import threading
 
-    interrupted = threading.Event()
+    interrupted = []
 
     def on_interrupt(signum, frame):
-        interrupted.set()
+        interrupted.append(signum)
         raise KeyboardInterrupt
 
-    try:
-        previous = signal.signal(signal.SIGINT, on_interrupt)
-    except ValueError:  # not the main thread: Ctrl-C is not ours to handle
-        previous = None
+    ours = (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+    if ours:
+        signal.signal(signal.SIGINT, on_interrupt)
     try:
         while not ac.is_empty():
             batch = ac.next_batch(block=False) if ac.has_ready() else []
-            if interrupted.is_set():
+            if interrupted:
                 raise KeyboardInterrupt
             if not batch:
-                interrupted.wait(0.1)
+                time.sleep(0.1)
             yield from batch
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        if ours:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _ignore_sigint() -> None:

@@ -156,15 +156,31 @@ def _class_sums(counts, wtab, ltab):
 
 # --- exits and the scan of the slots -------------------------------------------------------
 
-def start_exits(key, seb, grade, exit_q, exit_at):
-    """Draw the exit step of everyone in post at the start (a geometric time at their
-    grade's rate: the same law as a Bernoulli draw each step), on ranges of slots in
-    threads."""
+def start_exits(key: np.ndarray, seb: np.ndarray, grade: np.ndarray, exit_q: np.ndarray,
+                exit_at: np.ndarray) -> None:
+    """Draw the exit step of everyone in post at the start, in place.
+
+    A geometric time at their grade's rate: the same law as a Bernoulli draw each step.
+    Runs on ranges of slots in threads (:mod:`placesim.parallel`); each draw is keyed by its
+    slot, so the result does not depend on how many.
+
+    Parameters
+    ----------
+    key : numpy.ndarray
+        The replication's stream key (:mod:`placesim.streams`).
+    seb, grade : numpy.ndarray
+        Slot arrays (:class:`placesim.population.Slots`); vacant slots draw nothing.
+    exit_q : numpy.ndarray
+        (grade,) exit probability a step.
+    exit_at : numpy.ndarray
+        Slot array written with each occupant's exit step.
+    """
     parallel.map_ranges(_start_exits_range, len(seb), (key, seb, grade, exit_q, exit_at))
 
 
 @njit(cache=True, nogil=True)
 def _start_exits_range(lo, hi, key, seb, grade, exit_q, exit_at):
+    """:func:`start_exits` for slots ``lo:hi``."""
     for i in range(lo, hi):
         if seb[i] >= 0:
             u = streams.uniform(key, streams.EXIT, i, INITIAL)

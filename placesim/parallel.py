@@ -3,24 +3,43 @@
 The one pass a step over every slot (:func:`placesim.flows.scan`) is independent from slot
 to slot, so its compiled kernel releases the GIL (``nogil``) and runs on contiguous ranges of
 slots in threads; the ranges' results are merged in slot order, so results are the same
-whatever the number of threads. Batch workers and the app's band workers already use every
-core with one replication each: they set ``PLACESIM_THREADS=1``.
+whatever the number of threads. A local batch cluster's workers and the app's band workers
+already use every core with one replication each: they set ``PLACESIM_THREADS=1`` (start the
+workers of a Dask cluster of your own with it too).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 ENV = "PLACESIM_THREADS"
 """Environment variable: threads a replication uses (default: two, or one on one core)."""
 
 _pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+_pool_lock = threading.Lock()
+
+
+def _forget_pool() -> None:
+    """In a forked child: the parent's pool threads are not there (a new pool is made)."""
+    global _pool, _pool_size, _pool_lock
+    _pool, _pool_size, _pool_lock = None, 0, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def threads() -> int:
-    """Threads a slot pass uses: ``PLACESIM_THREADS`` or ``min(2, cores)``.
+    """Threads a slot pass uses.
+
+    Returns
+    -------
+    int
+        ``PLACESIM_THREADS`` if set, else two, or one if this process may use one core only.
 
     Raises
     ------
@@ -29,7 +48,9 @@ def threads() -> int:
     """
     raw = os.environ.get(ENV)
     if raw is None or raw.strip() == "":
-        return max(1, min(2, os.cpu_count() or 1))
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+            os.cpu_count() or 1)
+        return max(1, min(2, cores))
     try:
         n = int(raw)
     except ValueError:
@@ -40,8 +61,22 @@ def threads() -> int:
 
 
 def ranges(n: int, parts: int) -> list[tuple[int, int]]:
-    """``parts`` contiguous ``(lo, hi)`` ranges covering ``range(n)``, sizes within one.
+    """Contiguous ranges covering ``range(n)``.
 
+    Parameters
+    ----------
+    n : int
+        Number of items.
+    parts : int
+        Ranges wanted (fewer if ``n`` is smaller; at least one).
+
+    Returns
+    -------
+    list of tuple
+        ``(lo, hi)`` pairs in order, sizes within one of each other.
+
+    Examples
+    --------
     >>> ranges(5, 2)
     [(0, 3), (3, 5)]
     """
@@ -50,18 +85,39 @@ def ranges(n: int, parts: int) -> list[tuple[int, int]]:
     return list(zip(edges[:-1], edges[1:], strict=True))
 
 
-def map_ranges(fn: Callable, n: int, args: Sequence) -> list:
-    """``fn(lo, hi, *args)`` for each range of ``range(n)``, in threads; results in order.
+def map_ranges(fn: Callable[..., object], n: int, args: Sequence) -> list:
+    """Call ``fn(lo, hi, *args)`` for each of :func:`threads` ranges of ``range(n)``.
 
-    ``fn`` must release the GIL (a ``nogil`` compiled kernel) for the threads to overlap, and
+    ``fn`` must release the GIL (a ``nogil`` compiled kernel) for the calls to overlap, and
     must write only to its own range of any shared array.
+
+    Parameters
+    ----------
+    fn : callable
+        The pass over one range.
+    n : int
+        Number of slots.
+    args : sequence
+        The other arguments of ``fn``.
+
+    Returns
+    -------
+    list
+        ``fn``'s results, in range order. If a range raises, the others are waited for
+        first (none is left writing), then the first error is raised.
     """
-    global _pool
+    global _pool, _pool_size
     spans = ranges(n, threads())
     if len(spans) == 1:
         return [fn(0, n, *args)]
-    if _pool is None or _pool._max_workers < len(spans) - 1:
-        _pool = ThreadPoolExecutor(len(spans) - 1, thread_name_prefix="placesim-slots")
-    futures = [_pool.submit(fn, lo, hi, *args) for lo, hi in spans[1:]]
-    first = fn(spans[0][0], spans[0][1], *args)
+    with _pool_lock:
+        if _pool is None or _pool_size < len(spans) - 1:
+            _pool_size = len(spans) - 1
+            _pool = ThreadPoolExecutor(_pool_size, thread_name_prefix="placesim-slots")
+        pool = _pool
+    futures = [pool.submit(fn, lo, hi, *args) for lo, hi in spans[1:]]
+    try:
+        first = fn(spans[0][0], spans[0][1], *args)
+    finally:
+        wait(futures)
     return [first] + [f.result() for f in futures]

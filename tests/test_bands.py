@@ -60,7 +60,9 @@ def test_work_ahead_never_holds_up_a_request(service):
     assert asked.result(timeout=30) == ("a", 1, 1)
     assert ahead[0].done() and not ahead[2].done() and not ahead[3].done()
     assert [job.result(timeout=30)[0].name for job in ahead] == ["w0", "w1", "w2", "w3"]
-    time.sleep(0.2)  # the callbacks run in the pool's thread
+    deadline = time.monotonic() + 30  # (the callbacks run in the pool's thread, just after)
+    while len(done) < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert [getattr(r[0], "name", r[0]) for r in done] == ["w0", "a", "w1", "w2", "w3"]
 
 

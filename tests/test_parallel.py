@@ -55,3 +55,39 @@ def test_replication_does_not_depend_on_threads(monkeypatch):
     for k in runs[0]:
         np.testing.assert_array_equal(runs[0][k], runs[1][k], err_msg=k)
         np.testing.assert_array_equal(runs[0][k], runs[2][k], err_msg=k)
+
+
+def _span(lo, hi, extra):
+    return hi - lo + extra
+
+
+def test_a_forked_child_makes_its_own_threads(monkeypatch):
+    """After a fork the parent's pool threads are gone: the child must not wait for them."""
+    import os
+    import signal
+
+    monkeypatch.setenv(parallel.ENV, "2")
+    assert parallel.map_ranges(_span, 10, (0,)) == [5, 5]
+    pid = os.fork()
+    if pid == 0:  # (child: exit code 0 only if the pass ran; killed by the alarm if it hung)
+        signal.alarm(20)
+        os._exit(0 if parallel.map_ranges(_span, 10, (1,)) == [6, 6] else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_every_range_is_finished_before_an_error_is_raised(monkeypatch):
+    import time
+
+    monkeypatch.setenv(parallel.ENV, "2")
+    finished = []
+
+    def work(lo, hi):
+        if lo == 0:
+            raise RuntimeError("first range failed")
+        time.sleep(0.2)
+        finished.append(lo)
+
+    with pytest.raises(RuntimeError, match="first range"):
+        parallel.map_ranges(work, 10, ())
+    assert finished == [5]
