@@ -132,12 +132,15 @@ class BandService:
 
         def finished(f: Future, key=key):
             failed = not f.cancelled() and f.exception() is not None
-            if not f.cancelled() and not failed:
-                on_done(f.result())
-            with self.lock:  # keep failures (to report them), forget the rest
-                if self.jobs.get(key) is f and not failed:
-                    del self.jobs[key]
-            self._next_ahead()
+            try:
+                if not f.cancelled() and not failed:
+                    on_done(f.result())
+            finally:
+                with self.lock:  # keep failures (to report them), forget the rest
+                    if self.jobs.get(key) is f and not failed:
+                        del self.jobs[key]
+                if not f.cancelled():  # (a cancelled job is being replaced by a newer one)
+                    self._next_ahead()
 
         job.add_done_callback(finished)
         return job
@@ -170,21 +173,27 @@ class BandService:
             try:
                 inner = self.pool.submit(self.work, scenario, data_path, 1, scenario.seed,
                                          "expected")
-            except RuntimeError as e:  # (the pool is shut down)
+            except RuntimeError as e:  # the pool is shut down or broken: so are the rest
                 job.set_exception(e)
+                while self.ahead:
+                    rest = self.ahead.popleft()[0]
+                    if rest.set_running_or_notify_cancel():
+                        rest.set_exception(e)
                 return
             self.ahead_running = inner
 
         def finished(f: Future, job=job):
             with self.lock:
                 self.ahead_running = None
-            if f.cancelled():
-                job.set_exception(CancelledError())
-            elif f.exception() is not None:
-                job.set_exception(f.exception())
-            else:
-                job.set_result(f.result())
-            self._next_ahead()
+            try:
+                if f.cancelled():
+                    job.set_exception(CancelledError())
+                elif f.exception() is not None:
+                    job.set_exception(f.exception())
+                else:
+                    job.set_result(f.result())
+            finally:
+                self._next_ahead()
 
         inner.add_done_callback(finished)
 
