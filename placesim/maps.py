@@ -182,9 +182,36 @@ def classify(values: pd.Series, spec: MapSpec, rule: DisclosureRule = RULE) -> C
     return _sequential(v, spec)
 
 
-def _sequential(v: np.ndarray, spec: MapSpec) -> Classes:
-    import mapclassify
+def quantile_edges(v: np.ndarray, k: int) -> np.ndarray:
+    """The inner edges of ``k`` quantile classes of ``v``.
 
+    The ``100 i / k`` percentiles (i = 1..k, linear interpolation), repeated ones once, without
+    the last (the maximum): mapclassify's ``Quantiles(v, k).bins[:-1]`` to within rounding
+    (2e-15 relative over 12,000 random samples), without importing mapclassify, whose import
+    of scipy.stats and scikit-learn took several seconds at each process's first map.
+
+    Parameters
+    ----------
+    v : numpy.ndarray
+        Finite values.
+    k : int
+        Classes wanted (at least 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        Increasing edges, at most ``k - 1`` of them.
+
+    Examples
+    --------
+    >>> quantile_edges(np.arange(1.0, 11.0), 2).tolist()
+    [5.5]
+    """
+    p = np.minimum(np.arange(1, k + 1) * (100.0 / k), 100.0)
+    return np.unique(np.percentile(v, p))[:-1]
+
+
+def _sequential(v: np.ndarray, spec: MapSpec) -> Classes:
     ok = np.isfinite(v)
     share = _is_share(spec.metric)
     unit = measure(spec.metric).unit
@@ -193,7 +220,7 @@ def _sequential(v: np.ndarray, spec: MapSpec) -> Classes:
     k = int(min(spec.k, len(uniq)))
     inner: list[float] = []
     if k > 1:
-        bins = mapclassify.Quantiles(v[ok], k=k).bins[:-1]
+        bins = quantile_edges(v[ok], k)
         for b in bins:
             e = nice(b, step=step) if b > 0 else -nice(-b, step=step) if b < 0 else 0.0
             if (not inner or e > inner[-1]) and v[ok].min() < e <= v[ok].max():
