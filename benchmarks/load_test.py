@@ -57,7 +57,7 @@ def start_app(port: int) -> subprocess.Popen:
          "--server.headless", "true", "--server.port", str(port), "--server.address",
          "127.0.0.1", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, env=dict(os.environ, PLACESIM_WARM_BANDS="1"))
+        stderr=subprocess.DEVNULL)
     for _ in range(240):
         try:
             if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",

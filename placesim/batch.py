@@ -68,7 +68,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from . import __version__
+from . import __version__, parallel
 from .errors import DataError, PlacesimError, Problem, ScenarioError
 from .provenance import lock_digest
 from .results import atomic_write, write_csv, write_text
@@ -903,7 +903,7 @@ def _run_dask(todo: list[Task], out: Path, workers: int | None, scheduler: str |
             # replication when the workers already use the cores between them
             environ = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
             if n > 1:
-                environ["distributed.nanny.pre-spawn-environ.PLACESIM_THREADS"] = "1"
+                environ[f"distributed.nanny.pre-spawn-environ.{parallel.ENV}"] = "1"
             with dask.config.set(environ):
                 cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                        dashboard_address=None, silence_logs=logging.ERROR)

@@ -513,8 +513,9 @@ class ReferenceModel:
                     p *= plan.high_seb_multiplier
                 if self.rng.random() < min(p, 1.0):
                     self.reloc_movers[person.seb] += 1
-                    self.cost += self.r.cost_mover_gbp + support_gbp
-                    self.cost_movers += self.r.cost_mover_gbp + support_gbp
+                    package = self.r.cost_mover_gbp + support_gbp
+                    self.cost += package
+                    self.cost_movers += package
                 else:
                     post.person = None
                     placed = False

@@ -53,7 +53,9 @@ def band_niceness() -> int:
 def _start_worker(increment: int) -> None:
     """In a worker as it starts: one thread per replication (the workers and the app already
     share the cores), and ``increment`` nice levels down (never fails a worker)."""
-    os.environ["PLACESIM_THREADS"] = "1"
+    from placesim.parallel import ENV
+
+    os.environ[ENV] = "1"
     try:
         os.nice(increment)
     except OSError:  # (not allowed here, or no such call on this system)
