@@ -810,7 +810,8 @@ def build_deck(pkg, view: MapView, *, part: str = "both", compact: bool = True):
     national = part == "main"  # (the national view alone: coarser shapes, borders apart)
     feats = district_features(pkg, national=national)
     value_text = fmt_diff if spec.diverging else fmt_value
-    for f, v, ci in zip(feats, vals, classes.index, strict=True):
+    lines = _tooltip_lines(view.details, codes)
+    for f, v, ci, extra in zip(feats, vals, classes.index, lines, strict=True):
         p = f["properties"]
         p["fill"] = [*(classes.colours[ci] if ci >= 0 else NO_DATA), 220]
         shown = "no data or withheld [c]" if not np.isfinite(v) else (
@@ -818,10 +819,8 @@ def build_deck(pkg, view: MapView, *, part: str = "both", compact: bool = True):
             else value_text(spec.metric, v))
         p["name"] = f"{p['lad_name']} ({p['lad_code']})"
         p["line0"] = f"{spec.title or spec.label}: {shown}"
-        row = view.details.loc[p["lad_code"]] if (
-            view.details is not None and p["lad_code"] in view.details.index) else None
-        for i in range(1, 5):
-            p[f"line{i}"] = "" if row is None else str(row.get(f"line{i}", ""))
+        for i, text in enumerate(extra, start=1):
+            p[f"line{i}"] = text
     cold = (view.coldspots.reindex(codes).fillna(False).to_numpy(bool)
             if view.coldspots is not None else np.zeros(len(codes), bool))
     if national:
@@ -899,6 +898,23 @@ def build_deck(pkg, view: MapView, *, part: str = "both", compact: bool = True):
         state = dict(LONDON_VIEW, zoom=LONDON_VIEW["zoom"] - 0.6)
     return deck_type(layers=layers, views=views, initial_view_state=state,
                      map_provider=None, tooltip=tooltip)
+
+
+def _tooltip_lines(details: pd.DataFrame | None, codes: np.ndarray) -> list[list[str]]:
+    """Each district's tooltip lines 1 to 4 from :func:`district_details` (empty where a
+    district or a line is missing), read column by column: a lookup per district took
+    about 0.1 s of every map the app drew."""
+    out = [["", "", "", ""] for _ in codes]
+    if details is None:
+        return out
+    present = np.flatnonzero(pd.Index(codes).isin(details.index))
+    rows = details.reindex(codes[present])
+    for i in range(4):
+        column = f"line{i + 1}"
+        if column in rows.columns:
+            for k, text in zip(present, rows[column].to_numpy(object), strict=True):
+                out[k][i] = str(text)
+    return out
 
 
 @functools.cache
