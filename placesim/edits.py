@@ -115,11 +115,11 @@ def apply_edits(scenario, edits: LeverEdits, *, root: Path | None = None):
     -------
     Scenario
     """
-    from .scenario import dump_scenario, load_scenario_text
+    from .scenario import load_scenario_text, scenario_document
 
     if not edits.any:
         return scenario
-    doc = yaml.safe_load(dump_scenario(scenario))
+    doc = scenario_document(scenario)
     start = scenario.horizon.start_year + 1
     levers = doc.setdefault("levers", {}) or {}
     doc["levers"] = levers

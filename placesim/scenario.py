@@ -1577,6 +1577,22 @@ def scenario_json_schema() -> dict:
     return schema
 
 
+def scenario_document(scenario: Scenario) -> dict:
+    """The resolved scenario as the plain document :func:`dump_scenario` writes (name first,
+    ``extends`` and defaults left out), for changing it and loading it again.
+
+    Parameters
+    ----------
+    scenario : Scenario
+
+    Returns
+    -------
+    dict
+    """
+    doc = scenario.model_dump(mode="json", exclude={"extends"}, exclude_defaults=True)
+    return {"name": scenario.name, **doc}
+
+
 def dump_scenario(scenario: Scenario) -> str:
     """The resolved scenario as YAML text.
 
@@ -1593,8 +1609,7 @@ def dump_scenario(scenario: Scenario) -> str:
     -------
     str
     """
-    doc = scenario.model_dump(mode="json", exclude={"extends"}, exclude_defaults=True)
-    doc = {"name": scenario.name, **doc}
+    doc = scenario_document(scenario)
     text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
     if "\x85" in text:
         text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=False)

@@ -22,6 +22,7 @@ from .state import (
     run_pending,
     scenario_files,
     session_folder,
+    stores,
     warm_shipped,
     write_url,
 )
@@ -111,7 +112,11 @@ def lever_edits(s):
                      "The numbers are assumptions: the pilot's size is not published."),
             scale=st.slider("Scale every relocation wave (%)", 0, 200, step=10, key="scale",
                             help="100% keeps the scenario's numbers of posts."))
-    return apply_edits(s, edits, root=SCENARIOS), edits
+    if not edits.any:
+        return s, edits
+    # kept: every rerun (a year, a tab) would otherwise validate the edited scenario again
+    return stores()["scenarios"].memo((s.hash(), edits),
+                                      lambda: apply_edits(s, edits, root=SCENARIOS)), edits
 
 
 WHOLE = "(whole Civil Service)"

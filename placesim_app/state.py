@@ -82,7 +82,8 @@ RESULTS_MAX_BYTES = int(float(os.environ.get("PLACESIM_RESULTS_MB", "600")) * 2*
 
 @st.cache_resource(show_spinner=False)
 def stores() -> dict[str, Store]:
-    return {"results": Store(32, RESULTS_MAX_BYTES), "maps": Store(8), "plans": Store(16)}
+    return {"results": Store(32, RESULTS_MAX_BYTES), "maps": Store(8), "plans": Store(16),
+            "scenarios": Store(32), "tables": Store(16)}
 
 
 @st.cache_resource(show_spinner=False)

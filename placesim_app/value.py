@@ -10,7 +10,10 @@ from placesim.brief import appraisal_rows
 def value_section(res, other=None, other_name: str = "") -> None:
     """Costs, savings, net present value and payback of a run (and the difference from
     ``other`` when given), each line with its source."""
-    rows = appraisal_rows(res, other)
+    from .state import result_key_of, stores
+
+    key = (result_key_of(res), None if other is None else result_key_of(other))
+    rows = stores()["tables"].memo(key, lambda: appraisal_rows(res, other))
     years = sorted(int(y) for y in res.metrics["year"].unique())
     st.caption(f"Over {years[0]}-{years[-1]} in constant prices, against the posts of each "
                "grade staying where they were at the start; net present value at 3.5% a year "
