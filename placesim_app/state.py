@@ -1,5 +1,6 @@
-"""What the app keeps between reruns: results, maps and plans by key, the data packages,
-each session's temporary folder, and the link between the page and its URL.
+"""What the app keeps between reruns: results, maps, plans, edited scenarios and tables by key,
+the data packages, each session's temporary folder, and the link between the page and its
+URL.
 
 Results are kept by scenario hash, seed, mode and replications, so moving the year slider or
 switching tabs never re-runs a simulation. Every answer comes first from the expected-value
