@@ -40,6 +40,7 @@ class Store:
         self.items: OrderedDict = OrderedDict()
         self.sizes: dict = {}
         self.lock = threading.Lock()
+        self.making: dict = {}  # key -> [lock, users]: one session computes, the others wait
 
     def get(self, key):
         with self.lock:
@@ -65,8 +66,24 @@ class Store:
         return sum(self.sizes.values())
 
     def memo(self, key, fn: Callable):
+        """The value kept for ``key``, or ``fn()`` kept. Sessions asking for the same key at
+        once compute it once: the others wait for it (six visitors opening the app together
+        ran the same scenario six times over, each slowing the others)."""
         value = self.get(key)
-        return self.put(key, fn()) if value is None else value
+        if value is not None:
+            return value
+        with self.lock:
+            entry = self.making.setdefault(key, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                value = self.get(key)
+                return self.put(key, fn()) if value is None else value
+        finally:
+            with self.lock:
+                entry[1] -= 1
+                if not entry[1]:
+                    del self.making[key]
 
 
 def size_of(value) -> int:
@@ -181,17 +198,13 @@ def result_key_of(res) -> tuple:
     return (m.get("scenario_hash"), m.get("seed"), m.get("mode"), m.get("replications"))
 
 
-def run_scenario(s, mode: str, reps: int, progress=None):
-    res = placesim.simulate(s, package_for(s), replications=reps, seed=s.seed, mode=mode,
-                            progress=progress)
-    return stores()["results"].put(result_key(s, mode, reps), res)
-
-
 def expected_results(s):
-    res = stores()["results"].get(result_key(s, "expected", 1))
+    key = result_key(s, "expected", 1)
+    res = stores()["results"].get(key)
     if res is None:
         with st.spinner(f"Working out {s.name} (expected values)…"):
-            res = run_scenario(s, "expected", 1)
+            res = stores()["results"].memo(key, lambda: placesim.simulate(
+                s, package_for(s), replications=1, seed=s.seed, mode="expected"))
     return res
 
 

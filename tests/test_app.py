@@ -335,3 +335,40 @@ def test_shipped_scenarios_worked_out_ahead_are_the_pages_answers(app):
     fresh = placesim.simulate(s, package_for(s), replications=1, seed=s.seed, mode="expected")
     pd.testing.assert_frame_equal(ahead.metrics, fresh.metrics)
     pd.testing.assert_frame_equal(ahead.districts, fresh.districts)
+
+
+def test_sessions_asking_for_the_same_thing_at_once_compute_it_once():
+    """Store.memo: concurrent askers of one key share one computation (the others wait for
+    it); other keys are not held up; a failure is not kept."""
+    import threading
+    import time
+
+    from placesim_app.state import Store
+
+    store, calls, out = Store(8), [], []
+
+    def slow(tag):
+        calls.append(tag)
+        time.sleep(0.3)
+        return tag
+
+    threads = [threading.Thread(target=lambda: out.append(store.memo("a", lambda: slow("a"))))
+               for _ in range(5)]
+    for t in threads:
+        t.start()
+    time.sleep(0.05)
+    t0 = time.perf_counter()
+    assert store.memo("b", lambda: slow("b")) == "b"
+    assert time.perf_counter() - t0 < 0.55  # "b" did not wait for "a"
+    for t in threads:
+        t.join()
+    assert out == ["a"] * 5 and calls.count("a") == 1
+    assert not store.making
+
+    def boom():
+        raise RuntimeError("failed")
+
+    with pytest.raises(RuntimeError):
+        store.memo("c", boom)
+    assert store.get("c") is None and not store.making
+    assert store.memo("c", lambda: "c") == "c"
