@@ -194,8 +194,11 @@ def result_key(s, mode: str, reps: int) -> tuple:
 
 
 def result_key_of(res) -> tuple:
+    """What a results object's derived tables and maps are kept by: its run, and the
+    department whose view it is (a department's view carries its run's manifest)."""
     m = res.manifest
-    return (m.get("scenario_hash"), m.get("seed"), m.get("mode"), m.get("replications"))
+    return (m.get("scenario_hash"), m.get("seed"), m.get("mode"), m.get("replications"),
+            m.get("department"))
 
 
 def expected_results(s):

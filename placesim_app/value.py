@@ -12,6 +12,11 @@ def value_section(res, other=None, other_name: str = "") -> None:
     ``other`` when given), each line with its source."""
     from .state import result_key_of, stores
 
+    if res.manifest.get("department") or (
+            other is not None and other.manifest.get("department")):
+        st.info("Costs and savings are worked out for the whole Civil Service, not by "
+                "department: choose \"(whole Civil Service)\" in the sidebar to see them.")
+        return
     key = (result_key_of(res), None if other is None else result_key_of(other))
     rows = stores()["tables"].memo(key, lambda: appraisal_rows(res, other))
     years = sorted(int(y) for y in res.metrics["year"].unique())

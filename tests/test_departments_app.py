@@ -26,6 +26,8 @@ def test_department_picker_filters_figures_map_and_charts():
     files = at.sidebar.selectbox(key="scenario").options
     assert {"ho-regional-centres.yaml", "dbt-darlington.yaml"} <= set(files)
     whole = _figures(at)
+    whole_deck = at.get("deck_gl_json_chart")[0].proto.json
+    assert not any("not by department" in i.value for i in at.info)
     picker = at.sidebar.selectbox(key="department")
     assert "Home Office (HO)" in picker.options and picker.value == "(whole Civil Service)"
     picker.set_value("HO").run()
@@ -48,8 +50,12 @@ def test_department_picker_filters_figures_map_and_charts():
     assert figures != whole
     assert at.query_params["dept"] == ["HO"] or at.query_params["dept"] == "HO"
     # the map shows the department's posts
-    spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    deck = at.get("deck_gl_json_chart")[0].proto.json
+    assert deck != whole_deck  # not the whole service's map, kept under the same run
+    spec = json.loads(deck)
     assert any(layer["id"] == "districts" for layer in spec["layers"])
+    # costs are not split by department: the page says so instead of the whole run's table
+    assert any("not by department" in i.value for i in at.info)
     open_tab(at, "Charts")
     assert not at.exception
     assert len(at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")) >= 4
