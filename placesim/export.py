@@ -266,7 +266,8 @@ def site_ladders(results, pkg=None, rule: DisclosureRule = RULE) -> pd.DataFrame
     """Posts of each grade at each site in the last year (through disclosure control)."""
     m = results.metrics
     last = int(m["year"].max())
-    sp = m[(m["metric"] == "site_posts") & (m["year"] == last)]
+    sp = m[(m["metric"] == "site_posts") & (m["year"] == last)
+           & m["group"].str.startswith("site:")]  # (not a department's view: dept:X|site:)
     if sp.empty:
         return pd.DataFrame()
     parts = sp["group"].str.split(":", expand=True)

@@ -613,3 +613,18 @@ def test_cli_summary_reads_as_figures(runs):
     assert "£" in text and "e+" not in text and "nan" not in text
     # history's 23,249 roles to June 2024 (published) and pfg-2027's 9,000 more
     assert re.search(r"Roles moved out of London\s+32,249", text), text
+
+
+def test_site_ladders_read_the_whole_service_not_a_departments_view():
+    """A run with a department's view also holds ``dept:X|site:...`` rows: the ladders table
+    is the whole service's (`placesim brief` on ho-regional-centres failed on them)."""
+    from types import SimpleNamespace
+
+    from placesim.export import site_ladders
+
+    m = pd.DataFrame({"year": 2030, "metric": "site_posts",
+                      "group": ["site:leeds:EO", "site:leeds:G7", "dept:HO|site:leeds:EO"],
+                      "mean": [120.0, 40.0, 15.0]})
+    table = site_ladders(SimpleNamespace(metrics=m))
+    assert table.to_dict("records") == [{"Site": "leeds", "EO (posts)": 120.0,
+                                         "G7 (posts)": 40.0}]
