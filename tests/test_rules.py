@@ -51,3 +51,32 @@ def test_choice_masses_are_the_rule_summed_over_candidates():
                 engine_remote = remote[d, g_into, vp].sum() * r.reach[g_into] * pull
                 np.testing.assert_allclose(engine_local, local, rtol=1e-9)
                 np.testing.assert_allclose(engine_remote, rem, rtol=1e-5, atol=1e-12)
+
+
+def test_a_solved_calibration_is_reused_only_for_the_same_inputs():
+    """calibrate_geography keeps its solutions by a digest of everything it reads: the same
+    inputs give the same answer (a copy), any changed input is solved afresh."""
+    from placesim import rules
+
+    model = engine.prepare(synthetic_scenario(waves=False), synthetic_package())
+    stock = model.baseline_stock4.astype(float)
+    posts = model.baseline_posts3.astype(float)
+    d = rules.default_parameters(synthetic_package())
+    weights = dict(odds=d.seb_promotion_odds, flag_weight=np.ones(rules.N_FLAGS),
+                   accelerator_weight=d.accelerator_weight, london_advantage=1.2,
+                   policy_match=d.policy_match_weight)
+    args = (np.full(len(rules.GRADES), 0.3), 0.4, stock, posts, posts.sum(axis=(1, 2)),
+            model.geo, model.rules.kernel, np.array([1.0, 1.0, 1.0]), weights, 1.1)
+    rules._CALIBRATED.clear()
+    first = rules.calibrate_geography(*args)
+    first[0][:] = -1  # a caller changing its copy changes nothing kept
+    again = rules.calibrate_geography(*args)
+    assert len(rules._CALIBRATED) == 1 and (again[0] >= 0).all()
+    other = rules.calibrate_geography(*args[:1], 0.6, *args[2:])
+    assert len(rules._CALIBRATED) == 2 and other[1] != again[1]
+    stock2 = stock.copy()
+    stock2[3, 0, 0, 0] += 50
+    rules.calibrate_geography(*args[:2], stock2, *args[3:])
+    assert len(rules._CALIBRATED) == 3
+    rules.calibrate_geography(*args[:8], dict(weights, london_advantage=1.3), 1.1)
+    assert len(rules._CALIBRATED) == 4
