@@ -31,6 +31,7 @@ rate (mean duration as given), so the expected mode tracks them exactly as a Mar
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -793,17 +794,21 @@ def calibrate_geography(cross_area: np.ndarray, into_london: float, stock: np.nd
                   geo.area_is_london, kernel, willingness,
                   *(x for item in sorted(weights.items()) for x in item), london_pull,
                   london_stay)
-    if key not in _CALIBRATED:
-        if len(_CALIBRATED) >= 16:
-            _CALIBRATED.pop(next(iter(_CALIBRATED)))
-        _CALIBRATED[key] = _calibrate_geography(
-            cross_area, into_london, stock, posts, promotions, geo, kernel, willingness,
-            weights, london_pull, london_stay)
-    reach, stay = _CALIBRATED[key]
+    with _CALIBRATED_LOCK:
+        kept = _CALIBRATED.get(key)
+    if kept is None:
+        kept = _calibrate_geography(cross_area, into_london, stock, posts, promotions, geo,
+                                    kernel, willingness, weights, london_pull, london_stay)
+        with _CALIBRATED_LOCK:  # (the app's sessions prepare in threads)
+            while len(_CALIBRATED) >= 16:
+                _CALIBRATED.pop(next(iter(_CALIBRATED)))
+            _CALIBRATED[key] = kept
+    reach, stay = kept
     return reach.copy(), stay
 
 
 _CALIBRATED: dict[bytes, tuple[np.ndarray, float]] = {}
+_CALIBRATED_LOCK = threading.Lock()
 """Solved calibrations by a digest of everything they read: every prepare of a scenario
 against the same data and parameters (each lever edit in the app, each batch task) would
 solve the same bisections again (about 0.05 s)."""
