@@ -628,3 +628,23 @@ def test_site_ladders_read_the_whole_service_not_a_departments_view():
     table = site_ladders(SimpleNamespace(metrics=m))
     assert table.to_dict("records") == [{"Site": "leeds", "EO (posts)": 120.0,
                                          "G7 (posts)": 40.0}]
+
+
+def test_a_departments_scs_shares_rest_on_its_own_scs():
+    """A department's higher-SEB shares of its SCS are withheld on its own few SCS, not
+    passed on the whole service's thousands."""
+    from placesim.disclosure import RULE, control_metrics
+
+    rows = [("headcount", "grade:SCS1|london", 3000.0),
+            ("headcount", "grade:SCS1|elsewhere", 1200.0),
+            ("high_seb_share_london_scs", "all", 0.7),
+            ("high_seb_share_london_scs", "dept:XY", 0.6),
+            ("high_seb_share_non_london_scs", "dept:XY", 0.5),
+            ("scs_posts", "dept:XY|london", RULE.base - 20.0),
+            ("scs_posts", "dept:XY|outside_london", RULE.base + 30.0)]
+    m = pd.DataFrame([{"year": 2030, "metric": a, "group": g, "mean": v, "p10": v, "p50": v,
+                       "p90": v} for a, g, v in rows])
+    shown = control_metrics(m).set_index(["metric", "group"])["mean"]
+    assert shown[("high_seb_share_london_scs", "dept:XY")] == "[c]"
+    assert shown[("high_seb_share_london_scs", "all")] != "[c]"
+    assert shown[("high_seb_share_non_london_scs", "dept:XY")] != "[c]"
