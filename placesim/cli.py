@@ -210,7 +210,8 @@ def _department_table(res, code: str) -> str:
 
     m = res.metrics
     last = int(m["year"].max())
-    m = m[(m["year"] == last) & m["group"].str.startswith(f"dept:{code}")]
+    tag = f"dept:{code}"
+    m = m[(m["year"] == last) & ((m["group"] == tag) | m["group"].str.startswith(tag + "|"))]
     rows = [("roles_moved_out_of_london", "", "Roles moved out of London (since 2020)"),
             ("posts", "", "Posts"), ("posts", "|london", "Posts in London"),
             ("scs_outside_london_share", "", "Share of its SCS outside London"),

@@ -68,7 +68,9 @@ class Store:
     def memo(self, key, fn: Callable):
         """The value kept for ``key``, or ``fn()`` kept. Sessions asking for the same key at
         once compute it once: the others wait for it (six visitors opening the app together
-        ran the same scenario six times over, each slowing the others)."""
+        ran the same scenario six times over, each slowing the others). ``fn`` must not call
+        ``memo`` itself (the key's lock is not re-entrant). A waiting session cannot be
+        stopped until the value is ready; if ``fn`` fails, each waiter tries again in turn."""
         value = self.get(key)
         if value is not None:
             return value

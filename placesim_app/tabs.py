@@ -272,7 +272,8 @@ def ladder_section(pkg, res, year: int) -> None:
 
     m = res.metrics
     sel = m[(m.year == year) & m.metric.isin(["site_ladder_completeness",
-                                               "site_ladder_largest_gap"])]
+                                               "site_ladder_largest_gap"])
+            & m.group.str.startswith("site:")]  # (not a department's view: dept:X|site:)
     wide = sel.pivot(index="group", columns="metric", values="mean")
     sites = pkg.sites.set_index("site_id")
     rows = []
