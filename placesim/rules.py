@@ -31,6 +31,7 @@ rate (mean duration as given), so the expected mode tracks them exactly as a Mar
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 
@@ -800,7 +801,7 @@ def calibrate_geography(cross_area: np.ndarray, into_london: float, stock: np.nd
         kept = _calibrate_geography(cross_area, into_london, stock, posts, promotions, geo,
                                     kernel, willingness, weights, london_pull, london_stay)
         with _CALIBRATED_LOCK:  # (the app's sessions prepare in threads)
-            while len(_CALIBRATED) >= 16:
+            while key not in _CALIBRATED and len(_CALIBRATED) >= 16:
                 _CALIBRATED.pop(next(iter(_CALIBRATED)))
             _CALIBRATED[key] = kept
     reach, stay = kept
@@ -808,10 +809,12 @@ def calibrate_geography(cross_area: np.ndarray, into_london: float, stock: np.nd
 
 
 _CALIBRATED: dict[bytes, tuple[np.ndarray, float]] = {}
-_CALIBRATED_LOCK = threading.Lock()
 """Solved calibrations by a digest of everything they read: every prepare of a scenario
 against the same data and parameters (each lever edit in the app, each batch task) would
 solve the same bisections again (about 0.05 s)."""
+_CALIBRATED_LOCK = threading.Lock()
+os.register_at_fork(after_in_child=lambda: globals().update(
+    _CALIBRATED_LOCK=threading.Lock()))  # (a fork while another thread held it)
 
 
 def _digest(*values) -> bytes:
@@ -819,11 +822,14 @@ def _digest(*values) -> bytes:
 
     h = hashlib.blake2b(digest_size=20)
     for v in values:
-        a = np.ascontiguousarray(np.asarray("None" if v is None else v))
-        if a.dtype == object:
+        if v is None:
+            h.update(b"\0none|")
+            continue
+        a = np.asarray(v)
+        if a.dtype == object or a.dtype.names is not None:
             raise TypeError(f"cannot digest {type(v).__name__}")
-        h.update(f"{a.dtype.str}{a.shape}|".encode())
-        h.update(a.tobytes())
+        h.update(f"{a.dtype.str}{a.shape}|".encode())  # (shape before any copy: 0-d kept)
+        h.update(np.ascontiguousarray(a).tobytes())
     return h.digest()
 
 
