@@ -295,6 +295,8 @@ def group_label(group: str, site_names: dict[str, str] | None = None) -> str:
     'Outside London, lower socio-economic background'
     >>> group_label("grade:G7|london")
     'Grade 7, London'
+    >>> group_label("dept:HO|london")
+    'Department HO (its own view), London'
     """
     parts = group.split("|")
     out = []
@@ -305,6 +307,8 @@ def group_label(group: str, site_names: dict[str, str] | None = None) -> str:
             out.append(f"{_SEB.get(p[4:], p[4:])} socio-economic background")
         elif p.startswith("grade:"):
             out.append(grade_label(p[6:]))
+        elif p.startswith("dept:"):
+            out.append(f"Department {p[5:]} (its own view)")
         elif p.startswith("site:"):
             bits = p.split(":")
             name = (site_names or {}).get(bits[1], bits[1].replace("-", " ").title())
