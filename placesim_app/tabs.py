@@ -284,7 +284,7 @@ def ladder_section(pkg, res, year: int) -> None:
                          "site_ladder_completeness", r["site_ladder_completeness"]),
                      "Longest run of missing grades": int(round(r["site_ladder_largest_gap"]))})
     st.dataframe(pd.DataFrame(rows).sort_values("Site"), hide_index=True, width="stretch")
-    sp = m[(m.year == year) & (m.metric == "site_posts")]
+    sp = m[(m.year == year) & (m.metric == "site_posts") & m.group.str.startswith("site:")]
     parts = sp["group"].str.split(":", expand=True)
     grid = pd.DataFrame({"site_id": parts[1], "grade": parts[2],
                          "posts": pd.to_numeric(pd.Series(protect(
