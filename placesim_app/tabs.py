@@ -262,14 +262,9 @@ def charts_tab(pkg, res, year: int) -> None:
     ladder_section(pkg, res, year)
 
 
-def ladder_section(pkg, res, year: int) -> None:
-    """Per site in ``year``: whether the grade ladder is complete, and posts by grade."""
-    import altair as alt
-
-    from placesim.disclosure import protect
-    from placesim.grades import GRADES
-    from placesim.planner import LADDER
-
+def ladder_table(pkg, res, year: int) -> pd.DataFrame:
+    """Each site's ladder in ``year``: the share of grades AO to Director present and the
+    longest run of missing grades (the whole service's sites, not a department's view)."""
     m = res.metrics
     sel = m[(m.year == year) & m.metric.isin(["site_ladder_completeness",
                                                "site_ladder_largest_gap"])
@@ -283,7 +278,20 @@ def ladder_section(pkg, res, year: int) -> None:
                      "Grades AO to Director present": fmt_value(
                          "site_ladder_completeness", r["site_ladder_completeness"]),
                      "Longest run of missing grades": int(round(r["site_ladder_largest_gap"]))})
-    st.dataframe(pd.DataFrame(rows).sort_values("Site"), hide_index=True, width="stretch")
+    return pd.DataFrame(rows).sort_values("Site")
+
+
+def ladder_section(pkg, res, year: int) -> None:
+    """Per site in ``year``: whether the grade ladder is complete, and posts by grade."""
+    import altair as alt
+
+    from placesim.disclosure import protect
+    from placesim.grades import GRADES
+    from placesim.planner import LADDER
+
+    m = res.metrics
+    sites = pkg.sites.set_index("site_id")
+    st.dataframe(ladder_table(pkg, res, year), hide_index=True, width="stretch")
     sp = m[(m.year == year) & (m.metric == "site_posts") & m.group.str.startswith("site:")]
     parts = sp["group"].str.split(":", expand=True)
     grid = pd.DataFrame({"site_id": parts[1], "grade": parts[2],
