@@ -492,7 +492,7 @@ def plan_tasks(files: list[Path], *, replications: int | None, seed: int | None,
     ScenarioError
         If a scenario, the sweep or a variant is invalid, with file, line and field.
     """
-    from .scenario import check_against_data, dump_scenario, load_scenario, resolve_data_path
+    from .scenario import check_against_data, load_scenario, resolve_data_path, scenario_document
 
     if replications is not None and replications < 1:
         raise ScenarioError([Problem("<command line>", None, "--replications",
@@ -524,7 +524,7 @@ def plan_tasks(files: list[Path], *, replications: int | None, seed: int | None,
             file, line = base.line_of("data")
             raise ScenarioError([Problem(file or str(f), line, "data", str(e))]) from None
         check_against_data(base, pkg)
-        base_doc = yaml.safe_load(dump_scenario(base))
+        base_doc = scenario_document(base)
         _absolute_paths(base_doc, base.base_dir or Path("."))
         if department is not None:
             _department_known(department, pkg)
@@ -592,7 +592,7 @@ def restrict_to_department(doc: dict, scenario, code: str) -> int:
     Parameters
     ----------
     doc : dict
-        The resolved scenario as a document (``yaml.safe_load(dump_scenario(scenario))``).
+        The resolved scenario as a document (:func:`placesim.scenario.scenario_document`).
     scenario : Scenario
         The scenario the document is of (for where each wave was written).
     code : str

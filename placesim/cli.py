@@ -206,30 +206,30 @@ def _department_view(pkg, code: str, *results):
 
 def _department_table(res, code: str) -> str:
     """A department's headline figures in the last year of a run (``--department``)."""
+    from .departments import department_results
     from .present import fmt_value
 
-    m = res.metrics
+    m = department_results(res, code).metrics
     last = int(m["year"].max())
-    tag = f"dept:{code}"
-    m = m[(m["year"] == last) & ((m["group"] == tag) | m["group"].str.startswith(tag + "|"))]
-    rows = [("roles_moved_out_of_london", "", "Roles moved out of London (since 2020)"),
-            ("posts", "", "Posts"), ("posts", "|london", "Posts in London"),
-            ("scs_outside_london_share", "", "Share of its SCS outside London"),
-            ("progression_eo_to_g7", "|london", "EO to G7, London"),
-            ("progression_eo_to_g7", "|outside_london", "EO to G7, outside London"),
-            ("progression_eo_to_director", "|london", "EO to Director, London"),
-            ("progression_eo_to_director", "|outside_london", "EO to Director, outside London")]
+    m = m[m["year"] == last]
+    rows = [("roles_moved_out_of_london", "all", "Roles moved out of London (since 2020)"),
+            ("posts", "all", "Posts"), ("posts", "london", "Posts in London"),
+            ("scs_outside_london_share", "all", "Share of its SCS outside London"),
+            ("progression_eo_to_g7", "london", "EO to G7, London"),
+            ("progression_eo_to_g7", "outside_london", "EO to G7, outside London"),
+            ("progression_eo_to_director", "london", "EO to Director, London"),
+            ("progression_eo_to_director", "outside_london", "EO to Director, outside London")]
     lines = [f"{code}: the department's view in {last} (mean over replications):"]
-    for metric, suffix, label in rows:
-        r = m[(m["metric"] == metric) & (m["group"] == f"dept:{code}{suffix}")]
+    for metric, group, label in rows:
+        r = m[(m["metric"] == metric) & (m["group"] == group)]
         if len(r):
             lines.append(f"  {label:<50} {fmt_value(metric, r['mean'].iloc[0]):>10}")
     ladder = m[m["metric"] == "site_ladder_completeness"]
     posts = m[m["metric"] == "site_posts"].copy()
-    posts["site"] = posts["group"].str.split(":").str[2]
+    posts["site"] = posts["group"].str.split(":").str[1]
     top = posts.groupby("site")["mean"].sum().sort_values(ascending=False)
     for site in top[top >= 1].index[:8]:
-        c = ladder[ladder["group"] == f"dept:{code}|site:{site}"]["mean"]
+        c = ladder[ladder["group"] == f"site:{site}"]["mean"]
         lines.append(f"  {'Ladder at ' + site + ' (' + format(top[site], ',.0f') + ' posts)':<50}"
                      f" {fmt_value('site_ladder_completeness', c.iloc[0]):>10}")
     return "\n".join(lines)

@@ -346,20 +346,22 @@ def test_sessions_asking_for_the_same_thing_at_once_compute_it_once():
     from placesim_app.state import Store
 
     store, calls, out = Store(8), [], []
+    release = threading.Event()
 
-    def slow(tag):
-        calls.append(tag)
-        time.sleep(0.3)
-        return tag
+    def slow_a():
+        calls.append("a")
+        release.wait(10)  # held until "b" has been answered
+        return "a"
 
-    threads = [threading.Thread(target=lambda: out.append(store.memo("a", lambda: slow("a"))))
+    threads = [threading.Thread(target=lambda: out.append(store.memo("a", slow_a)))
                for _ in range(5)]
     for t in threads:
         t.start()
-    time.sleep(0.05)
-    t0 = time.perf_counter()
-    assert store.memo("b", lambda: slow("b")) == "b"
-    assert time.perf_counter() - t0 < 0.55  # "b" did not wait for "a"
+    while not calls:
+        time.sleep(0.01)
+    assert store.memo("b", lambda: "b") == "b"
+    assert not out  # "b" was answered while "a" was still being worked out
+    release.set()
     for t in threads:
         t.join()
     assert out == ["a"] * 5 and calls.count("a") == 1
