@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
+from numba import njit
 
 from .grades import GRADES
 from .population import N_GRADES, N_TYPES, Departments, Geography
@@ -93,12 +94,14 @@ class PostPlan:
         """
         groups = self.wave_pool_groups.get(wave, {})
         pools, amounts = [], []
-        for gi in np.unique(g):
-            if int(gi) not in groups:
+        present = np.bincount(g, minlength=N_GRADES)
+        total = np.bincount(g, weights=n, minlength=N_GRADES)
+        for gi in np.flatnonzero(present).tolist():  # the grades the rows have, in order
+            if gi not in groups:
                 continue
-            idx, shares = groups[int(gi)]
+            idx, shares = groups[gi]
             pools.append(idx)
-            amounts.append(largest_remainder(int(n[g == gi].sum()), shares))
+            amounts.append(largest_remainder(int(total[gi]), shares))
         if not pools:
             e = np.empty(0, np.int64)
             return e, e
@@ -122,16 +125,30 @@ def _largest_remainders(ns: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """:func:`largest_remainder` of each non-negative whole number in ``ns`` with the same
     ``weights``, as one array operation (rows are identical to the one-at-a-time results)."""
     w = np.asarray(weights, float).ravel()
-    out = np.zeros((len(ns), len(w)), np.int64)
     if not len(ns) or w.sum() <= 0:
-        return out
-    raw = (w / w.sum())[None, :] * ns[:, None].astype(float)
-    base = np.floor(raw).astype(np.int64)
-    rem = ns - base.sum(axis=1)
-    order = np.argsort(-(raw - base), axis=1, kind="stable")
-    top = np.arange(len(w))[None, :] < rem[:, None]  # the first rem of each row's order
-    np.put_along_axis(base, order, np.take_along_axis(base, order, axis=1) + top, axis=1)
-    return base
+        return np.zeros((len(ns), len(w)), np.int64)
+    return _split_rows(np.asarray(ns, np.int64), w / w.sum())
+
+
+@njit(cache=True)
+def _split_rows(ns, shares):
+    """Rows of :func:`_largest_remainders` (``shares`` sum to 1): each row's floors, then one
+    more for the largest remainders, ties to the earlier weight (a stable sort)."""
+    out = np.zeros((len(ns), len(shares)), np.int64)
+    frac = np.empty(len(shares))
+    for i in range(len(ns)):
+        rem = ns[i]
+        for j in range(len(shares)):
+            raw = shares[j] * float(ns[i])
+            base = np.floor(raw)
+            out[i, j] = np.int64(base)
+            frac[j] = raw - base
+            rem -= np.int64(base)
+        if rem > 0:
+            order = np.argsort(-frac, kind="mergesort")
+            for r in range(rem):
+                out[i, order[r]] += 1
+    return out
 
 
 def largest_remainder(n: int, weights: np.ndarray) -> np.ndarray:
@@ -454,22 +471,46 @@ def recreate_counts(plan: PostPlan, wave: int, destinations, per_dest: np.ndarra
     largest remainders: the same whole numbers in every engine.
     """
     split = plan.wave_split[wave]
-    G, T = split.shape
-    parts = []
     counts = np.asarray(per_dest, np.int64)
+    if len(counts) != len(destinations):
+        raise ValueError(f"{len(counts)} counts for {len(destinations)} destinations")
     gts = _largest_remainders(np.maximum(counts, 0), split.ravel())
-    for (districts, _, _), c, gt in zip(destinations, counts, gts, strict=True):
-        if c <= 0:
-            continue
-        cells = np.flatnonzero(gt)
-        k = len(districts)
-        # each (grade, type) cell evenly over the districts: the first n mod k get one more
-        m = gt[cells, None] // k + (np.arange(k)[None, :] < gt[cells, None] % k)
-        cell, j = np.nonzero(m)  # (cell, district) in the order of the loops they replace
-        g, t = np.divmod(cells[cell], T)
-        parts.append((g, np.asarray(districts, np.int64)[j], t, m[cell, j]))
-    if not parts:
-        e = np.empty(0, np.int64)
-        return e, e, e, e
-    g, d, t, n = (np.concatenate(x).astype(np.int64) for x in zip(*parts, strict=True))
+    sizes = np.array([len(d) for d, _, _ in destinations], np.int64)
+    flat = np.concatenate([np.asarray(d, np.int64) for d, _, _ in destinations]) if len(
+        destinations) else np.empty(0, np.int64)
+    return _spread(gts, counts, flat, sizes, split.shape[1])
+
+
+@njit(cache=True)
+def _spread(gts, counts, districts, sizes, T):
+    """(grade, district, type, n) rows of :func:`recreate_counts`: each destination's
+    (grade, type) cells evenly over its districts, the first ``n mod k`` getting one more, in
+    the order (destination, cell, district)."""
+    n_rows = 0
+    for i in range(len(counts)):
+        if counts[i] > 0:
+            for c in range(gts.shape[1]):
+                if gts[i, c] > 0:
+                    n_rows += min(gts[i, c], sizes[i])
+    g = np.empty(n_rows, np.int64)
+    d = np.empty(n_rows, np.int64)
+    t = np.empty(n_rows, np.int64)
+    n = np.empty(n_rows, np.int64)
+    row = 0
+    start = 0
+    for i in range(len(counts)):
+        k = sizes[i]
+        if counts[i] > 0:
+            for c in range(gts.shape[1]):
+                x = gts[i, c]
+                if x <= 0:
+                    continue
+                for j in range(k):
+                    m = x // k + (1 if j < x % k else 0)
+                    if m > 0:
+                        g[row], t[row] = c // T, c % T
+                        d[row] = districts[start + j]
+                        n[row] = m
+                        row += 1
+        start += k
     return g, d, t, n
