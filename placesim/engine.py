@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from . import flows, levers, streams
+from . import cohort, flows, levers, streams
 from .calibration import Parameters, resolve_parameters
 from .geodata import devolved_posts
 from .grades import GRADES
@@ -125,6 +125,10 @@ class YearRecord:
     moved_out_by_wave: np.ndarray = field(default_factory=lambda: np.zeros(0))
     pools_closed: np.ndarray = field(default_factory=lambda: np.zeros(0))
     levers: dict = field(default_factory=dict)  # the outreach and secondments levers' figures
+    # the EOs followed from the start (placesim.cohort), by cohort (London, outside London):
+    # how many there were, and how many have reached Grade 7 so far (cumulative)
+    cohort_size: np.ndarray = field(default_factory=lambda: np.zeros(cohort.N_TAGS - 1))
+    cohort_reached: np.ndarray = field(default_factory=lambda: np.zeros(cohort.N_TAGS - 1))
 
 
 @dataclass
@@ -253,6 +257,9 @@ class RunState:
         self.lever_state = levers.LeverState(model)
         self.step_index = 0
         self._posts_version = 0  # bumped whenever posts are created, abolished or moved
+        # the followed EOs (placesim.cohort) by tag: how many at the start, how many reached
+        self.cohort_size = np.zeros(cohort.N_TAGS)
+        self.cohort_reached = np.zeros(cohort.N_TAGS)
         self._reset_year()
 
     def _reset_year(self):
@@ -310,6 +317,8 @@ class RunState:
             moved_out_by_wave=self.moved_out_wave.copy(),
             pools_closed=np.where(self.pool_is_wave, self.pool_added - self.closing, 0.0),
             levers=lever_record or {},
+            cohort_size=np.asarray(self.cohort_size[1:], float).copy(),
+            cohort_reached=np.asarray(self.cohort_reached[1:], float).copy(),
         ))
         self._reset_year()
 
@@ -370,6 +379,11 @@ class _Run(RunState):
         self.leave = r.area_leave
         sl = self.slots
         flows.start_exits(self.key, sl.seb, sl.grade, r.exit_q, sl.exit_at)
+        sl.cohort[:] = cohort.start_tags(sl.grade, np.append(model.geo.is_london, False)[
+            sl.district], sl.seb >= 0)
+        self.cohort_size = np.bincount(sl.cohort, minlength=cohort.N_TAGS).astype(float)
+        self.cohort_size[0] = 0
+        self.cohort_reached = np.zeros(cohort.N_TAGS, np.int64)
         self.closing = self.closing.astype(np.int64)
         self.move_rows: list[tuple] = []
 
@@ -426,7 +440,7 @@ class _Run(RunState):
             r.lateral_share, r.internal_share, r.exit_q, r.reach, r.london_pull, r.willingness,
             float(r.will_mult[k]), r.flag_after, r.min_steps, float(r.scs_low_target[k]),
             r.freeze[k], r.recruit_cdf_at(k), pp.pool_grade, pp.pool_mask, pp.pool_types,
-            self.closing)
+            self.closing, sl.cohort, self.cohort_reached)
         if len(closed):
             self._posts(closed.T, -1)
             self.posts_closed += len(closed)

@@ -29,6 +29,7 @@ import scipy.linalg.cython_blas  # noqa: F401  (the BLAS numba's np.dot calls)
 from numba import njit
 from threadpoolctl import ThreadpoolController
 
+from .cohort import N_TAGS, REACH_GRADE, START_GRADE, start_tags
 from .engine import Model, ReplicationResult, RunState, run_timeline
 from .flows import lateral_table, weight_table
 from .levers import SECONDEE_POST
@@ -69,7 +70,7 @@ class _Cohort:
 class _ExpectedRun(RunState):
     """Expected-value state with the interface :func:`placesim.engine.run_timeline` drives."""
 
-    def __init__(self, model: Model):
+    def __init__(self, model: Model, follow_cohort: bool = True):
         r, geo = model.rules, model.geo
         self.posts3 = model.baseline_posts3.astype(float)
         super().__init__(model, model.baseline_stock.astype(float))
@@ -81,12 +82,22 @@ class _ExpectedRun(RunState):
         sec = model.scenario.levers.secondments
         if sec is not None and sec.outbound_per_site > 0 and sec.promotion_multiplier != 1:
             used.append(SECONDED)  # (a multiplier of 1 would change nothing: no state)
-        self.flags = np.array(used)
+        # the followed EOs (placesim.cohort) are copies of these states, one set per tag:
+        # state i of tag k is number k * Fb + i; flag_index numbers the untagged ones
+        Fb = len(used)
+        self.Fb = Fb
+        self.n_tags = N_TAGS if follow_cohort else 1
+        self.flags = np.tile(np.array(used), self.n_tags)
         self.flag_index = np.full(len(FLAGS), -1)
-        self.flag_index[self.flags] = np.arange(len(used))
-        F = len(used)
+        self.flag_index[used] = np.arange(Fb)
+        F = Fb * self.n_tags
         self.people = np.zeros((N_GRADES, geo.n_districts, N_SEB, N_TYPES, F))
-        self.people[..., 0] = model.baseline_stock4
+        tags = start_tags(np.arange(N_GRADES)[:, None], geo.is_london[None, :], True)
+        if not follow_cohort:
+            tags[:] = 0
+        for tag in range(self.n_tags):
+            self.people[..., tag * Fb] = model.baseline_stock4 * (tags == tag)[:, :, None, None]
+            self.cohort_size[tag] = self.people[..., tag * Fb].sum() if tag else 0.0
         self.M = r.min_steps
         # ring[j]: people who entered their grade at a step e ≡ j (mod M), not yet eligible,
         # as entered: exits thin them by survival[g] ** (k - e) at step k (applied when the
@@ -104,7 +115,10 @@ class _ExpectedRun(RunState):
         wt = weight_table(r)[:, :, :, self.flags, :]  # (G, S, T, F, vp)
         self.wtab = np.ascontiguousarray(wt)
         self.ltab = lateral_table(r)
-        self.flag_after = np.ascontiguousarray(self.flag_index[r.flag_after[self.flags]])
+        after = self.flag_index[r.flag_after[np.array(used)]]  # (Fb, G), untagged
+        tag_of = np.repeat(np.arange(self.n_tags), Fb)[:, None] * Fb
+        keep = np.arange(N_GRADES)[None, :] < REACH_GRADE  # the tag ends on reaching G7
+        self.flag_after = np.ascontiguousarray(np.tile(after, (self.n_tags, 1)) + tag_of * keep)
         self.flag_hazard = r.flag_hazard[self.flags]
         self.adv_area = np.where(geo.area_is_london, r.london_advantage, 1.0)
         self.leave = r.area_leave
@@ -143,7 +157,7 @@ class _ExpectedRun(RunState):
         M = self.M
         self.ring[k % M] = 0.0  # entrants of step k - M are eligible from now on
         if self.flag_hazard.any():
-            _expire(self.people, self.ring, self.flag_hazard)
+            _expire(self.people, self.ring, self.flag_hazard, self.Fb)
         for event in r.events_at(k):
             self._event(event, k)
         self._post_schedule(k)
@@ -174,7 +188,7 @@ class _ExpectedRun(RunState):
             geo.n_areas, geo.is_london, self.pull, r.lateral_share, r.internal_share, r.reach,
             r.willingness, float(r.will_mult[k]), float(r.scs_low_target[k]), r.freeze[k],
             self.recruit_pdfs[int(r.outreach_on[k])], 1.0 / r.steps_per_year, pp.pool_grade,
-            pp.pool_mask, pp.pool_types, self.closing, recruited)
+            pp.pool_mask, pp.pool_types, self.closing, recruited, self.Fb, self.cohort_reached)
         if self.lever_state.on:
             self.lever_state.add_recruits(r, k, recruited)
         for c in self.away:
@@ -205,31 +219,40 @@ class _ExpectedRun(RunState):
         self._record_year(year_number, posts, self.lever_state.year(in_post, seconded))
 
     # --- lever events ----------------------------------------------------------------------
+    def _tagged(self, arr: np.ndarray) -> np.ndarray:
+        """A view of stocks with the state axis split as (cohort tag, state): every lever
+        event treats each tag's states alike (the tag is only who is being followed)."""
+        return arr.reshape(arr.shape[:-1] + (self.n_tags, self.Fb))
+
     def _event(self, event, k: int) -> None:
         """Carry out a lever event in expectation (see :mod:`placesim.levers`)."""
-        p, ring = self.people, self.ring
-        in_grades = event.grades[:, None, None, None, None]
+        p, ring, tv = self.people, self.ring, self._tagged
+        g4 = event.grades[:, None, None, None]
+        g5 = event.grades[:, None, None, None, None]
         fi = self.flag_index
         if event.kind == MENTOR_ENROL:
             none, ment = fi[NONE], fi[MENTORED]
-            pool = (p[..., LOW, :, none] * event.grades[:, None, None]).sum()
-            already = (p[..., LOW, :, ment] * event.grades[:, None, None]).sum()
+            pv = tv(p)
+            pool = (pv[..., LOW, :, :, none] * g4).sum()
+            already = (pv[..., LOW, :, :, ment] * g4).sum()
             n = max(event.coverage * (pool + already) - already, 0.0)
             frac = min(n / pool, 1.0) if pool > 0 else 0.0
             for arr in (p, *ring):
-                moved = arr[..., LOW, :, none] * event.grades[:, None, None] * frac
-                arr[..., LOW, :, none] -= moved
-                arr[..., LOW, :, ment] += moved
+                v = tv(arr)
+                moved = v[..., LOW, :, :, none] * g4 * frac
+                v[..., LOW, :, :, none] -= moved
+                v[..., LOW, :, :, ment] += moved
         elif event.kind == MENTOR_END:
             none, ment = fi[NONE], fi[MENTORED]
             for arr in (p, *ring):
-                arr[..., none] += arr[..., ment]
-                arr[..., ment] = 0.0
+                v = tv(arr)
+                v[..., none] += v[..., ment]
+                v[..., ment] = 0.0
         elif event.kind == SCHEME_ENROL:
             open_states = [i for i in (fi[NONE], fi[MENTORED]) if i >= 0]
-            low_pool = sum((p[:, :, LOW, :, i] * event.grades[:, None, None]).sum()
-                           for i in open_states)
-            total = sum((p[..., i] * in_grades[..., 0]).sum() for i in open_states)
+            pv = tv(p)
+            low_pool = sum((pv[:, :, LOW, :, :, i] * g4).sum() for i in open_states)
+            total = sum((pv[..., i] * g5).sum() for i in open_states)
             n_low = min(round(event.places * event.low_share), low_pool)
             f_low = n_low / low_pool if low_pool > 0 else 0.0
             rest = total - n_low
@@ -238,23 +261,27 @@ class _ExpectedRun(RunState):
             frac[LOW] = f_low + (1 - f_low) * f_rest
             sch = fi[SCHEME]
             for arr in (p, *ring):
+                v = tv(arr)
                 for i in open_states:
-                    moved = arr[..., i] * in_grades[..., 0] * frac[None, None, :, None]
-                    arr[..., i] -= moved
-                    arr[..., sch] += moved
+                    moved = v[..., i] * g5 * frac[None, None, :, None, None]
+                    v[..., i] -= moved
+                    v[..., sch] += moved
         elif event.kind == POSTING_ENROL:
             regional = ~self.m.geo.is_london
-            sel = in_grades[..., 0] * regional[None, :, None, None]
+            sel = g5 * regional[None, :, None, None, None]
             open_states = [i for i in (fi[NONE], fi[MENTORED]) if i >= 0]
-            pool = sum((p[..., i] * sel).sum() for i in open_states)
+            pv = tv(p)
+            pool = sum((pv[..., i] * sel).sum() for i in open_states)
             frac = min(event.places / pool, 1.0) if pool > 0 else 0.0
-            cohort = np.zeros_like(p)
+            away = np.zeros_like(p)
+            av = tv(away)
             for i in open_states:
-                cohort[..., i] = p[..., i] * sel * frac
+                av[..., i] = pv[..., i] * sel * frac
                 for arr in ring:
-                    arr[..., i] -= arr[..., i] * sel * frac
-            p -= cohort
-            self.cohorts.append(_Cohort(k + self.m.rules.posting_steps, cohort))
+                    v = tv(arr)
+                    v[..., i] -= v[..., i] * sel * frac
+            p -= away
+            self.cohorts.append(_Cohort(k + self.m.rules.posting_steps, away))
             self._posts_version += 1
         elif event.kind == POSTING_RETURN:
             back = [c for c in self.cohorts if c.back == k]
@@ -262,7 +289,7 @@ class _ExpectedRun(RunState):
             post = fi[POSTED]
             for c in back:
                 home = np.zeros_like(p)
-                home[..., post] = c.people.sum(axis=4)
+                tv(home)[..., post] = tv(c.people).sum(axis=-1)
                 p += home
                 # promotable from the next step
                 self.blocked = home if self.blocked is None else self.blocked + home
@@ -303,19 +330,21 @@ class _ExpectedRun(RunState):
         elif event.kind == OUTBOUND_START:
             open_states = [i for i in (fi[NONE], fi[MENTORED]) if i >= 0]
             districts = np.unique(event.districts)
-            cohort = np.zeros((p.shape[0], len(districts)) + p.shape[2:])
-            sel = event.grades[:, None, None]
+            away = np.zeros((p.shape[0], len(districts)) + p.shape[2:])
+            pv, av = self._tagged(p), self._tagged(away)
+            sel = event.grades[:, None, None, None]
             for d in event.districts:  # site by site, as the stochastic engine picks
                 j = int(np.searchsorted(districts, d))
-                pool = sum((p[:, d, :, :, i] * sel).sum() for i in open_states)
+                pool = sum((pv[:, d, :, :, :, i] * sel).sum() for i in open_states)
                 frac = min(event.places / pool, 1.0) if pool > 0 else 0.0
                 for i in open_states:
-                    x = p[:, d, :, :, i] * sel * frac
-                    cohort[:, j, :, :, i] += x
-                    p[:, d, :, :, i] -= x
+                    x = pv[:, d, :, :, :, i] * sel * frac
+                    av[:, j, :, :, :, i] += x
+                    pv[:, d, :, :, :, i] -= x
                     for arr in self.ring:
-                        arr[:, d, :, :, i] -= arr[:, d, :, :, i] * sel * frac
-            self.away.append(_Away(k + r.outbound_steps, districts, cohort))
+                        v = self._tagged(arr)
+                        v[:, d, :, :, :, i] -= v[:, d, :, :, :, i] * sel * frac
+            self.away.append(_Away(k + r.outbound_steps, districts, away))
             self._posts_version += 1
         elif event.kind == OUTBOUND_RETURN:
             back = [c for c in self.away if c.back == k]
@@ -323,11 +352,13 @@ class _ExpectedRun(RunState):
             to = fi[SECONDED] if fi[SECONDED] >= 0 else fi[NONE]
             if self.blocked is None and back:
                 self.blocked = np.zeros_like(p)
+            pv = self._tagged(p)
             for c in back:
-                home = c.people.sum(axis=4)
+                home = self._tagged(c.people).sum(axis=-1)  # (G, site, S, T, tag)
+                bv = self._tagged(self.blocked)
                 for j, d in enumerate(c.districts):
-                    p[:, d, :, :, to] += home[:, j]
-                    self.blocked[:, d, :, :, to] += home[:, j]
+                    pv[:, d, :, :, :, to] += home[:, j]
+                    bv[:, d, :, :, :, to] += home[:, j]
             self._posts_version += 1
 
     # --- posts opened and closed -----------------------------------------------------------
@@ -444,20 +475,22 @@ def _held(cohorts: list[_Cohort], shape) -> np.ndarray:
 
 
 @njit(cache=True)
-def _expire(people, ring, hazard):
-    """Time-limited programme states end at their rates (to state none)."""
+def _expire(people, ring, hazard, Fb):
+    """Time-limited programme states end at their rates (to state none of the same cohort
+    tag: states come in sets of ``Fb``)."""
     F = people.shape[4]
     for f in range(1, F):
         h = hazard[f]
         if h <= 0:
             continue
+        to = f - f % Fb
         for arr_i in range(-1, ring.shape[0]):
             arr = people if arr_i < 0 else ring[arr_i]
             flat = arr.reshape(-1, F)
             for c in range(flat.shape[0]):
                 x = flat[c, f] * h
                 flat[c, f] -= x
-                flat[c, 0] += x
+                flat[c, to] += x
 
 
 @njit(cache=True)
@@ -554,12 +587,48 @@ def _class_index(S, T, F):
     return js, jt, jf, jsf
 
 
+@njit(cache=True)
+def _live_classes(G, S, T, F, Fb):
+    """The (seb, post type, state) classes ``j`` and (seb, state) classes ``sf`` each grade
+    can hold, in order: every state at the grades a followed EO passes through
+    (:mod:`placesim.cohort`), the untagged ``Fb`` elsewhere."""
+    J, SF = S * T * F, S * F
+    jl = np.empty((G, J), np.int64)
+    nj = np.zeros(G, np.int64)
+    sfl = np.empty((G, SF), np.int64)
+    nsf = np.zeros(G, np.int64)
+    for g in range(G):
+        states = F if START_GRADE <= g < REACH_GRADE else Fb
+        for j in range(J):
+            if j % F < states:
+                jl[g, nj[g]] = j
+                nj[g] += 1
+        for sf in range(SF):
+            if sf % F < states:
+                sfl[g, nsf[g]] = sf
+                nsf[g] += 1
+    return jl, nj, sfl, nsf
+
+
+@njit(cache=True)
+def _columns(n, SF, nsf, sfl):
+    """First column of each (grade, live class)'s pair (vacancy not policy, policy) in a
+    product over the live classes only; -1 for a class the grade cannot hold."""
+    col = np.full((n, SF), -1, np.int64)
+    c = 0
+    for g in range(n):
+        for ii in range(nsf[g]):
+            col[g, sfl[g, ii]] = c
+            c += 2
+    return col
+
+
 @njit(cache=True, error_model="numpy")
 def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_london,
           cross_area, exposure, wtab, ltab, flag_after, adv_area, leave, kernel, kernel_t,
           area, n_areas, is_london, pull, lateral_share, internal_share, reach, willingness,
           will_mult, scs_low_target, freeze, recruit_pdf, dt, pool_grade, pool_mask,
-          pool_types, pending, recruited):
+          pool_types, pending, recruited, Fb, reached):
     """A step's vacancies filled in expectation, in place (see the module docstring).
 
     ``fresh`` receives the people who entered a grade (promotions and recruits: not yet
@@ -567,7 +636,9 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
     at their origin (grade into, district, seb); the step's person-time is added to
     ``exposure``, the recruits to ``recruited`` (grade, district, seb). Closures ``pending``
     in a pool take that pool's vacancies first (the expected number a random count of
-    vacancies can give); returns the posts closed.
+    vacancies can give); returns the posts closed. States come in sets of ``Fb``, one per
+    cohort tag (:mod:`placesim.cohort`): promotions of tagged people into
+    :data:`placesim.cohort.REACH_GRADE` are added to ``reached`` by tag.
     """
     G, D, S, T, F = people.shape
     A = n_areas
@@ -575,6 +646,9 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
     J = S * T * F
     SF = S * F
     js, jt, jf, jsf = _class_index(S, T, F)
+    # the classes each grade can hold: cohort tags (states Fb and up) only in the grades a
+    # followed EO passes through, so elsewhere every pass skips them
+    jl, nj, sfl, nsf = _live_classes(G, S, T, F, Fb)
     # (grade, district, j) views of the stocks, (grade, j, vp) of the weights
     p = people.reshape(G, D, J)
     rn = ring_now.reshape(G, D, J)
@@ -585,7 +659,7 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
         ltj[j, 0] = ltab[js[j], jt[j], 0]
         ltj[j, 1] = ltab[js[j], jt[j], 1]
     # -- eligible people and their choice weights (one pass), vacancies -------------------
-    el = np.empty((G, D, J))
+    el = np.empty((G, D, J))  # (only the live classes are written and read)
     vac = np.zeros((G, D, T))
     occ = np.empty(T)
     # start-of-step choice weights by (grade from, area, (seb, state), vacancy is policy)
@@ -602,7 +676,8 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                 occ[t] = 0.0
                 if posts[g, d, t] > 0:
                     live[g, d] = True
-            for j in range(J):
+            for jj in range(nj[g]):
+                j = jl[g, jj]
                 x = p[g, d, j]
                 if x != 0:
                     live[g, d] = True
@@ -662,7 +737,8 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
     wr = np.zeros((A, H * S * 2))
     for a in range(A):
         for h in range(H):
-            for sf in range(SF):
+            for ii in range(nsf[h]):
+                sf = sfl[h, ii]
                 s = sf // F
                 for vp in range(2):
                     wr[a, (h * S + s) * 2 + vp] += wsf[h, a, sf, vp] * willingness[s] * leave[a]
@@ -693,7 +769,8 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                     loc[s] = 0.0
                     rmt[s] = 0.0
                     boost[s] = 1.0
-                for sf in range(SF):
+                for ii in range(nsf[h]):
+                    sf = sfl[h, ii]
                     loc[sf // F] += wsf[h, a, sf, vp]
                 for s in range(S):
                     rmt[s] = rem[d, h, s, vp] * rf
@@ -742,7 +819,8 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
             if not live[h, d]:
                 continue
             a = area[d]
-            for j in range(J):
+            for jj in range(nj[h]):
+                j = jl[h, jj]
                 e = el[h, d, j]
                 if e <= 0:
                     continue
@@ -771,7 +849,8 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
             lon = is_london[d]
             for s in range(S):
                 out_s[s] = 0.0
-            for j in range(J):
+            for jj in range(nj[h]):
+                j = jl[h, jj]
                 if h < H:
                     x = taken[h, d, j] * cap[h, a]
                     if x > 0:
@@ -791,17 +870,17 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                 for s in range(S):
                     promotions[h + 1, d, s] += out_s[s]
     # -- arrivals: local from the own area, remote through the kernel ----------------------
-    capped = np.zeros((A, H * SF * 2))
+    col = _columns(H, SF, nsf, sfl)  # (grade from, class): its pair of columns
+    capped = np.zeros((A, 2 * nsf[:H].sum()))
     for a in range(A):
-        i = 0
         for h in range(H):
-            for sf in range(SF):
+            for ii in range(nsf[h]):
+                sf = sfl[h, ii]
                 s = sf // F
                 for vp in range(2):
-                    capped[a, i] = (wsf[h, a, sf, vp] * willingness[s] * leave[a]
-                                    * cap[h, a])
-                    i += 1
-    rem_c = np.dot(kernel_t, capped).reshape(D, H, SF, 2)
+                    capped[a, col[h, sf] + vp] = (wsf[h, a, sf, vp] * willingness[s] * leave[a]
+                                                  * cap[h, a])
+    rem_c = np.dot(kernel_t, capped)
     for g in range(1, G):
         h = g - 1
         for d in range(D):
@@ -814,18 +893,21 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                     continue  # (no promotions wanted here: nothing arrives, no shortfall)
                 vp = 1 if t != OTHER else 0
                 got = 0.0
-                for sf in range(SF):
+                for ii in range(nsf[h]):
+                    sf = sfl[h, ii]
                     s = sf // F
                     q = ratio[g, d, t, s]
                     if q <= 0:
                         continue
                     f = sf % F
                     lx = wsf[h, a, sf, vp] * cap[h, a] * q
-                    rx = rem_c[d, h, sf, vp] * rf * q
+                    rx = rem_c[d, col[h, sf] + vp] * rf * q
                     k = (s * T + t) * F + flag_after[f, g]
                     fr[g, d, k] += lx + rx
                     p[g, d, k] += lx + rx
                     got += lx + rx
+                    if f >= Fb and g == REACH_GRADE:
+                        reached[f // Fb] += lx + rx
                     cross_area[g] += rx
                     if is_london[d]:
                         to_london[s] += rx
@@ -834,7 +916,8 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
     lat_tot = np.zeros((G, A, 2))
     for g in range(G):
         for a in range(A):
-            for sf in range(SF):
+            for ii in range(nsf[g]):
+                sf = sfl[g, ii]
                 lat_tot[g, a, 0] += lsf[g, a, sf, 0]
                 lat_tot[g, a, 1] += lsf[g, a, sf, 1]
     for g in range(G):  # London's hold on its staff
@@ -866,8 +949,8 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
     for g in range(G):
         for a in range(A):
             for vp in range(2):
-                for sf in range(SF):
-                    left_tot[g, a, vp] += left[g, a, sf, vp]
+                for ii in range(nsf[g]):
+                    left_tot[g, a, vp] += left[g, a, sfl[g, ii], vp]
     lcap = np.ones((G, A, 2))
     for g in range(G):
         for a in range(A):
@@ -876,17 +959,19 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                 scale = have[g, a] / want if want > 0 else 0.0
                 lcap[g, a, 0] = scale
                 lcap[g, a, 1] = scale
-    comp = np.zeros((A, G * SF * 2))
+    col_l = _columns(G, SF, nsf, sfl)
+    comp = np.zeros((A, 2 * nsf.sum()))
     for g in range(G):
         for a in range(A):
             for vp in range(2):
                 tot = left_tot[g, a, vp]
                 if tot <= 0:
                     continue
-                for sf in range(SF):
-                    comp[a, (g * SF + sf) * 2 + vp] = (
+                for ii in range(nsf[g]):
+                    sf = sfl[g, ii]
+                    comp[a, col_l[g, sf] + vp] = (
                         lat_tot[g, a, vp] * lcap[g, a, vp] * left[g, a, sf, vp] / tot)
-    arr = np.dot(kernel_t, comp).reshape(D, G, SF, 2)
+    arr = np.dot(kernel_t, comp)
     # -- lateral departures and arrivals, then recruits from the local labour market (unless
     # a freeze blocks them), then the step's person-time: one (grade, district) at a time --
     ex_s = np.empty(S)
@@ -899,7 +984,8 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
             if t0 > 0 or t1 > 0:  # lateral movers leave, in proportion to their weight
                 m0 = lat_tot[g, a, 0] * lflow[a, g, 0] * lcap[g, a, 0] / t0 if t0 > 0 else 0.0
                 m1 = lat_tot[g, a, 1] * lflow[a, g, 1] * lcap[g, a, 1] / t1 if t1 > 0 else 0.0
-                for j in range(J):
+                for jj in range(nj[g]):
+                    j = jl[g, jj]
                     e = el[g, d, j]
                     if e > 0:
                         p[g, d, j] -= e * (m0 * ltj[j, 0] + m1 * ltj[j, 1])
@@ -910,8 +996,9 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                     continue
                 q = v / lmass[d, g, vp]
                 got = 0.0
-                for sf in range(SF):
-                    x = arr[d, g, sf, vp] * q
+                for ii in range(nsf[g]):
+                    sf = sfl[g, ii]
+                    x = arr[d, col_l[g, sf] + vp] * q
                     p[g, d, (sf // F * T + t) * F + sf % F] += x
                     got += x
                 v_ext[g, d, t] += max(v - got, 0.0)
@@ -928,7 +1015,8 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                     recruited[g, d, s] += x
             for s in range(S):
                 ex_s[s] = 0.0
-            for j in range(J):
+            for jj in range(nj[g]):
+                j = jl[g, jj]
                 ex_s[js[j]] += p[g, d, j]
             for s in range(S):
                 exposure[g, d, s] += ex_s[s] * dt
@@ -1109,12 +1197,16 @@ def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, d
     return movers_s, leavers_s, moved_o
 
 
-def run_expected(model: Model) -> ReplicationResult:
+def run_expected(model: Model, *, follow_cohort: bool = True) -> ReplicationResult:
     """Run the expected-value (cohort flow) mode of a prepared model.
 
     Parameters
     ----------
     model : Model
+    follow_cohort : bool
+        Follow the EOs in post at the start (:mod:`placesim.cohort`). Their states are
+        copies, so the run takes about 1.7 times as long; a fit that reads no cohort
+        figures can leave it out (its records then hold zeros), and nothing else changes.
 
     Returns
     -------
@@ -1122,7 +1214,7 @@ def run_expected(model: Model) -> ReplicationResult:
         One "replication" whose values are expectations.
     """
     with _BLAS.limit(limits=1, user_api="blas"):
-        return run_timeline(model, _ExpectedRun(model))
+        return run_timeline(model, _ExpectedRun(model, follow_cohort))
 
 
 __all__ = ["run_expected"]

@@ -103,7 +103,7 @@ def _record_run(pkgs: dict, params, years: int = 2):
     text = (f"name: record\nhorizon: {{start_year: {start}, years: {years}}}\n"
             f"workforce:\n  paths:\n{paths}\n")
     model = prepare(load_scenario_text(text, filename="record.yaml"), pkgs[start], params=params)
-    return model, run_expected(model)
+    return model, run_expected(model, follow_cohort=False)
 
 
 def fit_promotions(pkgs: dict, iterations: int = 12) -> dict[str, float]:
@@ -181,7 +181,7 @@ def fit_recruits(pkg, params, years: int = 10, iterations: int = 16) -> dict[str
     for _ in range(iterations):
         mix = shifted_mix(base_mix, shift)
         model = prepare(scenario, pkg, params=replace(params, recruit_mix=mix))
-        res = run_expected(model)
+        res = run_expected(model, follow_cohort=False)
         stock = high_seb_by_grade(model, res)  # (year 0 = census, grade)
         for i, g in enumerate(GRADES):
             got = stock[:, i]

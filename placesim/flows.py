@@ -28,6 +28,7 @@ import numpy as np
 from numba import njit
 
 from . import parallel, streams
+from .cohort import REACH_GRADE
 from .population import (
     HELD,
     N_GRADES,
@@ -472,7 +473,7 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
          block_end, area_of_district, is_london, kernel_t, wtab, ltab, wmax, lmax, adv_area,
          leave, lateral_share, internal_share, exit_q, reach, london_pull, willingness,
          will_mult, flag_after, min_steps, scs_low_target, freeze, recruit_cdf, pool_grade,
-         pool_mask, pool_types, pending):
+         pool_mask, pool_types, pending, cohort, reached):
     """Fill the vacancies ``vac`` in order, in place (see the module docstring and
     :mod:`placesim.rules` for the rule).
 
@@ -481,6 +482,8 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
     sums over other areas (:func:`choice_masses`): the totals that split the choices between
     areas. ``wmax[h, s, vp]`` and ``lmax[vp]`` bound the weights within a block. A vacancy in
     a closure pool with closures ``pending`` is closed instead (natural wastage).
+    ``cohort`` tags go with the people who move; a tagged person promoted into
+    :data:`placesim.cohort.REACH_GRADE` is counted in ``reached[tag]`` and the tag ends.
 
     Returns the promotions and lateral moves as rows (grade, from district, to district,
     SEB), the recruits as rows (grade, district, SEB) and the posts closed as rows (grade,
@@ -634,6 +637,7 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
                 moved[n_l, 0], moved[n_l, 1], moved[n_l, 2], moved[n_l, 3] = g, dc, dv, seb[ch]
                 n_l += 1
                 flag[v] = flag[ch]
+                cohort[v] = cohort[ch]
                 grade_since[v] = grade_since[ch]
                 ready[v] = max(ready[ch], step + 1)
                 exit_at[v] = exit_at[ch]  # same grade: their exit step goes with them
@@ -642,11 +646,17 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
                 promoted[n_p, 2], promoted[n_p, 3] = dv, seb[ch]
                 n_p += 1
                 flag[v] = flag_after[flag[ch], g]
+                tg = cohort[ch]
+                if tg > 0 and g == REACH_GRADE:
+                    reached[tg] += 1
+                    tg = 0
+                cohort[v] = tg
                 grade_since[v] = step
                 ready[v] = step + min_steps
                 _enter(key, v, step, exit_q[g], exit_at)
             seb[ch] = VACANT
             flag[ch] = NONE
+            cohort[ch] = 0
             ready[ch] = NEVER
             exit_at[ch] = NEVER_STEP
             continue
@@ -659,6 +669,7 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
         n_r += 1
         seb[v] = s
         flag[v] = NONE
+        cohort[v] = 0
         grade_since[v] = step
         ready[v] = step + min_steps
         _enter(key, v, step, exit_q[g], exit_at)
@@ -858,7 +869,7 @@ def move_posts(slots: Slots, geo: Geography, rules: Rules, order: MoveOrder, key
         placed[by_slot[np.searchsorted(chosen[by_slot], src)]] = True
         redeploy &= placed
         _redeploy(src, targets, slots.seb, slots.flag, slots.flag_until, slots.grade_since,
-                  slots.ready, slots.exit_at)
+                  slots.ready, slots.exit_at, slots.cohort)
     leave = stay & ~redeploy
 
     out = MoveOutcome(
@@ -876,6 +887,7 @@ def move_posts(slots: Slots, geo: Geography, rules: Rules, order: MoveOrder, key
     for i in empty:  # the post moves without its incumbent
         slots.seb[i] = VACANT
         slots.flag[i] = NONE
+        slots.cohort[i] = 0
         slots.ready[i] = NEVER
         slots.exit_at[i] = NEVER_STEP
     slots.set_district(chosen, dest)
@@ -888,11 +900,13 @@ def move_posts(slots: Slots, geo: Geography, rules: Rules, order: MoveOrder, key
 
 
 @njit(cache=True)
-def _redeploy(src, dst, seb, flag, flag_until, grade_since, ready, exit_at):
+def _redeploy(src, dst, seb, flag, flag_until, grade_since, ready, exit_at, cohort):
     for k in range(len(src)):
         a, b = src[k], dst[k]
         seb[b], flag[b], flag_until[b] = seb[a], flag[a], flag_until[a]
         grade_since[b], ready[b], exit_at[b] = grade_since[a], ready[a], exit_at[a]
+        cohort[b] = cohort[a]
+        cohort[a] = 0
         seb[a] = VACANT
         ready[a] = NEVER
         exit_at[a] = NEVER_STEP
@@ -906,6 +920,7 @@ def recruit_now(key, step: int, idx: np.ndarray, slots: Slots, rules: Rules) -> 
     s = ((u >= cdf[:, 0]).astype(np.int64) + (u >= cdf[:, 1])).astype(np.int8)
     slots.seb[idx] = s
     slots.flag[idx] = NONE
+    slots.cohort[idx] = 0
     slots.grade_since[idx] = step
     slots.ready[idx] = step + rules.min_steps
     _enter_many(key, idx, step, rules.exit_q, slots.grade, slots.exit_at)
@@ -947,6 +962,7 @@ def open_posts(slots: Slots, g: np.ndarray, d: np.ndarray, t: np.ndarray, n: np.
     slots.ready[out] = NEVER
     slots.exit_at[out] = NEVER_STEP
     slots.flag[out] = NONE
+    slots.cohort[out] = 0
     return out
 
 
@@ -978,6 +994,7 @@ def close_posts_now(slots: Slots, geo: Geography, key, step: int, pool: int, gra
     slots.ready[shut] = NEVER
     slots.exit_at[shut] = NEVER_STEP
     slots.flag[shut] = NONE
+    slots.cohort[shut] = 0
     slots.set_district(shut, np.full(len(shut), slots.n_districts))
     return rows, redundant
 

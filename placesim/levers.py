@@ -175,7 +175,7 @@ def apply_event(event: LeverEvent, run, step: int) -> LeverOutcome:
                    sl.seb[picks].astype(np.int64))
         _send(key, step, picks, posts, step + r.posting_steps, r.exit_q, sl.grade, sl.seb,
               sl.flag, sl.flag_until, sl.grade_since, sl.ready, sl.exit_at, sl.home,
-              sl.return_at)
+              sl.return_at, sl.cohort)
         there = np.full(len(picks), r.posting_district)
         out.minus.append((g, d, s))
         out.plus.append((g, there, s))
@@ -188,7 +188,8 @@ def apply_event(event: LeverEvent, run, step: int) -> LeverOutcome:
         u = streams.uniforms(key, streams.EXPIRY, homes, step)
         until = np.minimum(step + _geometric(u, float(r.flag_hazard[POSTED])), NEVER)
         _bring_back(key, step, posts, homes, until, r.exit_q, sl.grade, sl.seb, sl.flag,
-                    sl.flag_until, sl.grade_since, sl.ready, sl.exit_at, sl.home, sl.return_at)
+                    sl.flag_until, sl.grade_since, sl.ready, sl.exit_at, sl.home, sl.return_at,
+                    sl.cohort)
         sl.set_district(posts, np.full(len(posts), sl.n_districts))
         out.minus.append((g, d, s))
         out.plus.append((g, sl.district[homes].astype(np.int64), s))
@@ -224,7 +225,7 @@ def _secondment_event(event: LeverEvent, run, step: int, out: LeverOutcome) -> N
             g, d = sl.grade[idx].astype(np.int64), sl.district[idx].astype(np.int64)
             kept, gone = idx[stay], idx[~stay]
             _convert(key, step, kept, seb[stay], r.min_steps, r.exit_q, sl.grade, sl.seb,
-                     sl.flag, sl.grade_since, sl.ready, sl.exit_at)
+                     sl.flag, sl.grade_since, sl.ready, sl.exit_at, sl.cohort)
             out.plus.append((g[stay], d[stay], seb[stay]))
             state.convert(g[stay], d[stay], seb[stay])
             sl.seb[gone] = VACANT
@@ -269,13 +270,14 @@ def _still_away(sl, picks: np.ndarray) -> np.ndarray:
 
 @njit(cache=True)
 def _convert(key, step, idx, seb_new, min_steps, exit_q, grade, seb, flag, grade_since,
-             ready, exit_at):
+             ready, exit_at, cohort):
     """Inbound secondees who stay become civil servants in their posts (entrants now; they
     may leave from this step on, as the expected mode has them)."""
     for k in range(len(idx)):
         i = idx[k]
         seb[i] = seb_new[k]
         flag[i] = NONE
+        cohort[i] = 0
         grade_since[i] = step
         ready[i] = step + min_steps
         u = streams.uniform(key, streams.EXIT, i, step)
@@ -447,12 +449,14 @@ def _geometric(u: np.ndarray, q: float) -> np.ndarray:
 
 @njit(cache=True)
 def _send(key, step, homes, posts, back, exit_q, grade, seb, flag, flag_until, grade_since,
-          ready, exit_at, home, return_at):
+          ready, exit_at, home, return_at, cohort):
     """Move people from their posts (then held) into London posting posts."""
     for k in range(len(homes)):
         h, p = homes[k], posts[k]
         seb[p], flag[p], flag_until[p], grade_since[p] = seb[h], flag[h], flag_until[h], \
             grade_since[h]
+        cohort[p] = cohort[h]
+        cohort[h] = 0
         ready[p] = NEVER  # not promotable while on the posting
         home[p] = h
         return_at[p] = back
@@ -465,11 +469,13 @@ def _send(key, step, homes, posts, back, exit_q, grade, seb, flag, flag_until, g
 
 @njit(cache=True)
 def _bring_back(key, step, posts, homes, until, exit_q, grade, seb, flag, flag_until,
-                grade_since, ready, exit_at, home, return_at):
+                grade_since, ready, exit_at, home, return_at, cohort):
     """Return people from London postings to the posts held for them."""
     for k in range(len(posts)):
         p, h = posts[k], homes[k]
         seb[h], grade_since[h] = seb[p], grade_since[p]
+        cohort[h] = cohort[p]
+        cohort[p] = 0
         flag[h] = POSTED
         flag_until[h] = until[k]
         ready[h] = step + 1

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import cohort
 from .costs import cost_columns
 from .grades import GRADES, SCS_GRADES, SEB_CLASSES
 
@@ -204,6 +205,11 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
                   for k in SEB_CLASSES for m in ("progression_eo_to_g7",
                                                  "progression_eo_to_director"))
     columns.append(both.reshape(len(recs), -1))
+    # the cohort measure (placesim.cohort): of 1,000 EOs in post at the start, outside
+    # London and in London, how many have reached Grade 7 by each year's end
+    add("cohort_eo_to_g7", list(cohort.GROUPS),
+        cohort.per_1000(np.stack([r.cohort_reached for r in recs]),
+                        np.stack([r.cohort_size for r in recs])))
     by_seb = np.stack([np.stack([r.moves_to_london_for_promotion,
                                  r.moves_from_london_for_promotion, r.reloc_leavers,
                                  r.reloc_movers], axis=1) for r in recs])  # (Y, S, 4)

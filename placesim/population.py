@@ -305,6 +305,9 @@ class Slots:
         For a London posting, the slot held for its occupant; -1 otherwise.
     return_at : numpy.ndarray
         For a London posting, the step its occupant returns home.
+    cohort : numpy.ndarray
+        The occupant's cohort tag (:mod:`placesim.cohort`): 0 unless they were an EO at the
+        start and have not yet reached Grade 7.
     area_of_district : numpy.ndarray
         Area of each district, with one more entry (the spare "area") for spare slots.
     order, position, block_start, block_end : numpy.ndarray
@@ -323,6 +326,7 @@ class Slots:
     exit_at: np.ndarray
     home: np.ndarray
     return_at: np.ndarray
+    cohort: np.ndarray
     area_of_district: np.ndarray
     order: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     position: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
@@ -525,6 +529,7 @@ def synthesise(pkg, geo: Geography, rng: np.random.Generator,
         exit_at=np.full(n, NEVER_STEP, np.int32),
         home=np.full(n, -1, np.int32),
         return_at=np.full(n, NEVER, np.int16),
+        cohort=np.zeros(n, np.int8),
         area_of_district=np.append(geo.area, geo.n_areas).astype(np.int64),
     )
     slots.sort()

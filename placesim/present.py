@@ -98,8 +98,9 @@ MEASURES: dict[str, Measure] = {
         "if that year's promotion and leaving rates held throughout their career."),
     "cohort_eo_to_g7": Measure(
         "EOs reaching Grade 7, of 1,000", "per_1000",
-        "Of 1,000 Executive Officers in post in the first year, how many reach Grade 7 or "
-        "above by the end of the period."),
+        "Of 1,000 Executive Officers in post at the start (outside London, or in London), "
+        "how many have been promoted to Grade 7 by the end of each year, wherever they work "
+        "by then. Those who leave count as not reaching it."),
     "cohort_eo_to_director": Measure(
         "EOs reaching Director, of 1,000", "per_1000",
         "Of 1,000 Executive Officers in post in the first year, how many reach Director "

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import simpy
 
+from .cohort import N_TAGS, REACH_GRADE, start_tags
 from .engine import Model, ReplicationResult, YearRecord, split
 from .levers import SECONDEE_POST, LeverState
 from .population import N_GRADES, N_SEB, N_TYPES, OTHER, POLICY, PRIVATE_OFFICE
@@ -76,6 +77,7 @@ class Person:
     flag_until: int = 0
     active: bool = True
     away_until: int = -1  # on an outbound secondment until this step
+    cohort: int = 0  # followed from the start (placesim.cohort): 1 London, 2 outside London
 
 
 class ReferenceModel:
@@ -95,6 +97,8 @@ class ReferenceModel:
         self.rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(
             replication + 10_000_019,)))
         sl = model.population
+        self.cohort_size = np.zeros(N_TAGS)
+        self.cohort_reached = np.zeros(N_TAGS)
         self.posts: list[Post] = []
         self.people: list[Person] = []
         D = model.geo.n_districts
@@ -103,7 +107,10 @@ class ReferenceModel:
                 continue
             post = Post(int(sl.grade[i]), int(sl.district[i]), int(sl.ptype[i]))
             if sl.seb[i] >= 0:
-                person = Person(int(sl.seb[i]), int(sl.grade_since[i]), int(sl.ready[i]), post)
+                person = Person(int(sl.seb[i]), int(sl.grade_since[i]), int(sl.ready[i]), post,
+                                cohort=int(start_tags(sl.grade[i], model.geo.is_london[
+                                    sl.district[i]], True)))
+                self.cohort_size[person.cohort] += 1
                 post.person = person
                 self.people.append(person)
             self.posts.append(post)
@@ -303,6 +310,9 @@ class ReferenceModel:
                     chosen.since = k
                     chosen.ready = k + r.min_steps
                     chosen.flag = int(r.flag_after[chosen.flag, g])
+                    if chosen.cohort and g == REACH_GRADE:
+                        self.cohort_reached[chosen.cohort] += 1
+                        chosen.cohort = 0
                 chosen.post = v
                 v.person = chosen
                 continue
@@ -564,6 +574,7 @@ class ReferenceModel:
             cost_gbp=self.cost, awaiting_capacity=0, posts_closed=0.0,
             closures_pending=float(self.closing.sum()), redundancies=self.redundancies.copy(),
             cost_movers_gbp=self.cost_movers, levers=self.lever_state.year(*self._secondees()),
+            cohort_size=self.cohort_size[1:].copy(), cohort_reached=self.cohort_reached[1:].copy(),
         ))
         self._year_reset()
 

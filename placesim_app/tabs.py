@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from placesim.cohort import GROUPS as COHORT_GROUPS
 from placesim.present import (
     fmt_diff,
     fmt_range,
@@ -229,17 +230,21 @@ def charts_tab(pkg, res, year: int) -> None:
     sentence = progression_sentence(res.metrics, year)
     if sentence:
         st.markdown(sentence)
+    if cohort:  # the EOs in post at the start, followed (placesim.cohort)
+        st.markdown("**Of 1,000 EOs in post at the start, how many have reached Grade 7 by "
+                    "each year**, by where they worked at the start")
+        st.altair_chart(band_chart(series(res, "cohort_eo_to_g7", list(COHORT_GROUPS)),
+                                   metric="cohort_eo_to_g7"), width="stretch")
+        st.markdown("The period measure below is the technical one: it applies one year's "
+                    "promotion and leaving rates to a whole career.")
     st.session_state.setdefault("prog_by", "Place")
     by = st.radio("Show progression by", list(PROGRESSION_GROUPS), key="prog_by",
                   horizontal=True)
     groups = PROGRESSION_GROUPS[by]
-    pairs = ((("cohort_eo_to_g7", "**Of 1,000 EOs in post at the start, how many reach "
-                                  "Grade 7**"),
-              ("cohort_eo_to_director", "**… and how many reach Director**")) if cohort else
-             (("progression_eo_to_g7", "**Chance an EO reaches Grade 7**, at each year's "
-                                       "promotion and leaving rates (period measure)"),
-              ("progression_eo_to_director", "**Chance an EO reaches Director**, at each "
-                                             "year's rates (period measure)")))
+    pairs = (("progression_eo_to_g7", "**Chance an EO reaches Grade 7**, at each year's "
+                                      "promotion and leaving rates (period measure)"),
+             ("progression_eo_to_director", "**Chance an EO reaches Director**, at each "
+                                            "year's rates (period measure)"))
     for col, (metric, title) in zip(st.columns(2), pairs, strict=True):
         with col:
             st.markdown(title)
