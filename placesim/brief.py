@@ -212,7 +212,7 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
     gap = _gap(m, last)
     if gap is not None:
         kind, ratio = gap
-        words = {"cohort": "Of Executive Officers in post in the first year, those outside "
+        words = {"cohort": "Of Executive Officers in post at the start, those outside "
                            "London are",
                  "period": "At that year's promotion and leaving rates, an Executive Officer "
                            "outside London is"}[kind]

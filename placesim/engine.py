@@ -440,7 +440,7 @@ class _Run(RunState):
             r.lateral_share, r.internal_share, r.exit_q, r.reach, r.london_pull, r.willingness,
             float(r.will_mult[k]), r.flag_after, r.min_steps, float(r.scs_low_target[k]),
             r.freeze[k], r.recruit_cdf_at(k), pp.pool_grade, pp.pool_mask, pp.pool_types,
-            self.closing, sl.cohort, self.cohort_reached)
+            self.closing, sl.cohort, self.cohort_reached, cohort.REACH_GRADE)
         if len(closed):
             self._posts(closed.T, -1)
             self.posts_closed += len(closed)

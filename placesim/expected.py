@@ -157,7 +157,8 @@ class _ExpectedRun(RunState):
         M = self.M
         self.ring[k % M] = 0.0  # entrants of step k - M are eligible from now on
         if self.flag_hazard.any():
-            _expire(self.people, self.ring, self.flag_hazard, self.Fb)
+            _expire(self.people, self.ring, self.flag_hazard, self.Fb, START_GRADE,
+                    REACH_GRADE)
         for event in r.events_at(k):
             self._event(event, k)
         self._post_schedule(k)
@@ -188,7 +189,8 @@ class _ExpectedRun(RunState):
             geo.n_areas, geo.is_london, self.pull, r.lateral_share, r.internal_share, r.reach,
             r.willingness, float(r.will_mult[k]), float(r.scs_low_target[k]), r.freeze[k],
             self.recruit_pdfs[int(r.outreach_on[k])], 1.0 / r.steps_per_year, pp.pool_grade,
-            pp.pool_mask, pp.pool_types, self.closing, recruited, self.Fb, self.cohort_reached)
+            pp.pool_mask, pp.pool_types, self.closing, recruited, self.Fb, self.cohort_reached,
+            START_GRADE, REACH_GRADE)
         if self.lever_state.on:
             self.lever_state.add_recruits(r, k, recruited)
         for c in self.away:
@@ -222,7 +224,7 @@ class _ExpectedRun(RunState):
     def _tagged(self, arr: np.ndarray) -> np.ndarray:
         """A view of stocks with the state axis split as (cohort tag, state): every lever
         event treats each tag's states alike (the tag is only who is being followed)."""
-        return arr.reshape(arr.shape[:-1] + (self.n_tags, self.Fb))
+        return np.reshape(arr, arr.shape[:-1] + (self.n_tags, self.Fb), copy=False)
 
     def _event(self, event, k: int) -> None:
         """Carry out a lever event in expectation (see :mod:`placesim.levers`)."""
@@ -475,22 +477,25 @@ def _held(cohorts: list[_Cohort], shape) -> np.ndarray:
 
 
 @njit(cache=True)
-def _expire(people, ring, hazard, Fb):
+def _expire(people, ring, hazard, Fb, tag_from, tag_to):
     """Time-limited programme states end at their rates (to state none of the same cohort
-    tag: states come in sets of ``Fb``)."""
-    F = people.shape[4]
+    tag: states come in sets of ``Fb``; tagged ones exist only in grades ``tag_from`` to
+    ``tag_to - 1``)."""
+    G, F = people.shape[0], people.shape[4]
     for f in range(1, F):
         h = hazard[f]
         if h <= 0:
             continue
         to = f - f % Fb
+        g0, g1 = (tag_from, tag_to) if f >= Fb else (0, G)
         for arr_i in range(-1, ring.shape[0]):
             arr = people if arr_i < 0 else ring[arr_i]
-            flat = arr.reshape(-1, F)
-            for c in range(flat.shape[0]):
-                x = flat[c, f] * h
-                flat[c, f] -= x
-                flat[c, to] += x
+            flat = arr.reshape(G, -1, F)
+            for g in range(g0, g1):
+                for c in range(flat.shape[1]):
+                    x = flat[g, c, f] * h
+                    flat[g, c, f] -= x
+                    flat[g, c, to] += x
 
 
 @njit(cache=True)
@@ -588,17 +593,18 @@ def _class_index(S, T, F):
 
 
 @njit(cache=True)
-def _live_classes(G, S, T, F, Fb):
+def _live_classes(G, S, T, F, Fb, tag_from, tag_to):
     """The (seb, post type, state) classes ``j`` and (seb, state) classes ``sf`` each grade
     can hold, in order: every state at the grades a followed EO passes through
-    (:mod:`placesim.cohort`), the untagged ``Fb`` elsewhere."""
+    (``tag_from`` to ``tag_to - 1``, :mod:`placesim.cohort`), the untagged ``Fb``
+    elsewhere."""
     J, SF = S * T * F, S * F
     jl = np.empty((G, J), np.int64)
     nj = np.zeros(G, np.int64)
     sfl = np.empty((G, SF), np.int64)
     nsf = np.zeros(G, np.int64)
     for g in range(G):
-        states = F if START_GRADE <= g < REACH_GRADE else Fb
+        states = F if tag_from <= g < tag_to else Fb
         for j in range(J):
             if j % F < states:
                 jl[g, nj[g]] = j
@@ -628,7 +634,7 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
           cross_area, exposure, wtab, ltab, flag_after, adv_area, leave, kernel, kernel_t,
           area, n_areas, is_london, pull, lateral_share, internal_share, reach, willingness,
           will_mult, scs_low_target, freeze, recruit_pdf, dt, pool_grade, pool_mask,
-          pool_types, pending, recruited, Fb, reached):
+          pool_types, pending, recruited, Fb, reached, tag_from, tag_to):
     """A step's vacancies filled in expectation, in place (see the module docstring).
 
     ``fresh`` receives the people who entered a grade (promotions and recruits: not yet
@@ -637,8 +643,9 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
     ``exposure``, the recruits to ``recruited`` (grade, district, seb). Closures ``pending``
     in a pool take that pool's vacancies first (the expected number a random count of
     vacancies can give); returns the posts closed. States come in sets of ``Fb``, one per
-    cohort tag (:mod:`placesim.cohort`): promotions of tagged people into
-    :data:`placesim.cohort.REACH_GRADE` are added to ``reached`` by tag.
+    cohort tag (:mod:`placesim.cohort`), the tagged ones only in grades ``tag_from`` to
+    ``tag_to - 1``: promotions of tagged people into ``tag_to`` are added to ``reached`` by
+    tag.
     """
     G, D, S, T, F = people.shape
     A = n_areas
@@ -648,7 +655,7 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
     js, jt, jf, jsf = _class_index(S, T, F)
     # the classes each grade can hold: cohort tags (states Fb and up) only in the grades a
     # followed EO passes through, so elsewhere every pass skips them
-    jl, nj, sfl, nsf = _live_classes(G, S, T, F, Fb)
+    jl, nj, sfl, nsf = _live_classes(G, S, T, F, Fb, tag_from, tag_to)
     # (grade, district, j) views of the stocks, (grade, j, vp) of the weights
     p = people.reshape(G, D, J)
     rn = ring_now.reshape(G, D, J)
@@ -906,7 +913,7 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                     fr[g, d, k] += lx + rx
                     p[g, d, k] += lx + rx
                     got += lx + rx
-                    if f >= Fb and g == REACH_GRADE:
+                    if f >= Fb and g == tag_to:
                         reached[f // Fb] += lx + rx
                     cross_area[g] += rx
                     if is_london[d]:

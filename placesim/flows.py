@@ -28,7 +28,6 @@ import numpy as np
 from numba import njit
 
 from . import parallel, streams
-from .cohort import REACH_GRADE
 from .population import (
     HELD,
     N_GRADES,
@@ -473,7 +472,7 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
          block_end, area_of_district, is_london, kernel_t, wtab, ltab, wmax, lmax, adv_area,
          leave, lateral_share, internal_share, exit_q, reach, london_pull, willingness,
          will_mult, flag_after, min_steps, scs_low_target, freeze, recruit_cdf, pool_grade,
-         pool_mask, pool_types, pending, cohort, reached):
+         pool_mask, pool_types, pending, cohort, reached, reach_grade):
     """Fill the vacancies ``vac`` in order, in place (see the module docstring and
     :mod:`placesim.rules` for the rule).
 
@@ -483,7 +482,8 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
     areas. ``wmax[h, s, vp]`` and ``lmax[vp]`` bound the weights within a block. A vacancy in
     a closure pool with closures ``pending`` is closed instead (natural wastage).
     ``cohort`` tags go with the people who move; a tagged person promoted into
-    :data:`placesim.cohort.REACH_GRADE` is counted in ``reached[tag]`` and the tag ends.
+    ``reach_grade`` (:data:`placesim.cohort.REACH_GRADE`) is counted in ``reached[tag]``
+    and the tag ends.
 
     Returns the promotions and lateral moves as rows (grade, from district, to district,
     SEB), the recruits as rows (grade, district, SEB) and the posts closed as rows (grade,
@@ -647,8 +647,9 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
                 n_p += 1
                 flag[v] = flag_after[flag[ch], g]
                 tg = cohort[ch]
-                if tg > 0 and g == REACH_GRADE:
-                    reached[tg] += 1
+                if tg > 0 and g >= reach_grade:
+                    if g == reach_grade:
+                        reached[tg] += 1
                     tg = 0
                 cohort[v] = tg
                 grade_since[v] = step
@@ -775,6 +776,7 @@ class MoveOutcome:
     mover_s: np.ndarray  # SEB of incumbents who moved with their post
     leaver_s: np.ndarray  # SEB of incumbents who left because of the move
     redeployed_s: np.ndarray
+    leaver_cohort: np.ndarray = field(default_factory=lambda: np.empty(0, np.int8))  # tags
     # stock changes (grade, district, seb) for the running headcount
     minus: list = field(default_factory=list)
     plus: list = field(default_factory=list)
@@ -833,6 +835,7 @@ def move_posts(slots: Slots, geo: Geography, rules: Rules, order: MoveOrder, key
     g = slots.grade[chosen].astype(np.int64)
     s = slots.seb[chosen].astype(np.int64)
     occupied = s >= 0
+    tags = slots.cohort[chosen].copy()
     dist = geo.distance_km[orig, dest]
     p = order.accept_by_grade[g] * order.per_100km ** (dist / 100.0) * order.support_multiplier
     p = np.where(s == 0, p * order.high_seb_multiplier, p)
@@ -875,7 +878,7 @@ def move_posts(slots: Slots, geo: Geography, rules: Rules, order: MoveOrder, key
     out = MoveOutcome(
         wave=order.wave, from_d=orig, to_d=dest, grade=g,
         ptype=slots.ptype[chosen].astype(np.int64), mover_s=s[accept], leaver_s=s[leave],
-        redeployed_s=s[redeploy],
+        redeployed_s=s[redeploy], leaver_cohort=tags[leave],
     )
     out.minus.append((g[occupied], orig[occupied], s[occupied]))
     out.plus.append((g[accept], dest[accept], s[accept]))

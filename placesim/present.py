@@ -103,7 +103,7 @@ MEASURES: dict[str, Measure] = {
         "by then. Those who leave count as not reaching it."),
     "cohort_eo_to_director": Measure(
         "EOs reaching Director, of 1,000", "per_1000",
-        "Of 1,000 Executive Officers in post in the first year, how many reach Director "
+        "Of 1,000 Executive Officers in post at the start, how many reach Director "
         "(SCS2) or above by the end of the period."),
     "moves_to_london_for_promotion": Measure(
         "Moves to London for promotion", "people",
@@ -521,7 +521,7 @@ def progression_sentence(metrics, year: int) -> str | None:
     metrics : pandas.DataFrame
         ``year, metric, group, mean, …``.
     year : int
-        For the period measure (the cohort measure covers the whole period).
+        The year shown: the period measure's rates, or how far the cohort has come by then.
 
     Returns
     -------
@@ -536,16 +536,19 @@ def progression_sentence(metrics, year: int) -> str | None:
         v = float(m.sort_values("year")["mean"].iloc[-1])
         return v if math.isfinite(v) else None
 
-    first = int(metrics["year"].min())
-    last = int(metrics["year"].max())
-    out, lon = value("cohort_eo_to_g7", "outside_london"), value("cohort_eo_to_g7", "london")
+    # a year's figures are at its end, so the first is one year after the people followed
+    # were counted (the start)
+    start = int(metrics["year"].min()) - 1
+    by = min(max(int(year), start + 1), int(metrics["year"].max()))
+    out = value("cohort_eo_to_g7", "outside_london", by)
+    lon = value("cohort_eo_to_g7", "london", by)
     if out is not None and lon is not None:
-        text = (f"Of 1,000 Executive Officers in post outside London in {first}, "
-                f"{out:,.0f} reach Grade 7 by {last} (London: {lon:,.0f})")
+        text = (f"Of 1,000 Executive Officers in post outside London in {start}, "
+                f"{out:,.0f} have reached Grade 7 by {by} (London: {lon:,.0f})")
         if lon > 0:
             text += f"; regions/London ratio {out / lon:.2f}"
-        dout = value("cohort_eo_to_director", "outside_london")
-        dlon = value("cohort_eo_to_director", "london")
+        dout = value("cohort_eo_to_director", "outside_london", by)
+        dlon = value("cohort_eo_to_director", "london", by)
         if dout is not None and dlon is not None:
             text += (f". {fmt_value('cohort_eo_to_director', dout)} of 1,000 reach Director "
                      f"(London: {fmt_value('cohort_eo_to_director', dlon)})")
@@ -586,8 +589,8 @@ GLOSSARY: dict[str, str] = {
               "+2 points).",
     "Period chance": "The chance of reaching a grade if one year's promotion and leaving "
                      "rates held for a whole career. A technical measure.",
-    "Of 1,000 EOs": "Follows the Executive Officers in post in the first year and counts "
-                    "how many reach the grade by the end of the period.",
+    "Of 1,000 EOs": "Follows the Executive Officers in post at the start of the run and "
+                    "counts how many have been promoted to the grade by each year.",
     "SMC index": "Social Mobility Commission local index, in standard deviations from the "
                  "average district (a z-score): negative is less favourable.",
     "[c]": "Confidential: a count under 5, or a share of fewer than 50 people, withheld to "

@@ -13,13 +13,28 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from placesim import engine, metrics
+from placesim import engine, expected, flows, load_scenario_text, metrics
 from placesim.calibration import resolve_parameters
-from placesim.cohort import GROUPS, REACH_GRADE, START_GRADE
+from placesim.cohort import GROUPS, N_TAGS, REACH_GRADE, START_GRADE
 from placesim.expected import run_expected
 from placesim.reference import run_reference
 
-from .helpers import synthetic_package, synthetic_scenario
+from .helpers import scenario_text, synthetic_package, synthetic_scenario
+
+LEVERS = """
+levers:
+  mentoring: {start_year: 2023, coverage: 0.4, promotion_multiplier: 2}
+  london_postings: {start_year: 2023, places_per_year: 60, months: 6}
+  talent_scheme_ring_fence: {start_year: 2024, places_per_year: 40}
+  relocation_support: {start_year: 2023}
+"""
+
+
+def _lever_model(pkg, waves: bool):
+    """Levers that move people about (postings away and back, programme states), and with
+    ``waves`` a relocation of EO, HEO and SEO posts."""
+    text = scenario_text(waves=waves, grades=("EO", "HEO", "SEO"), years=5) + LEVERS
+    return engine.prepare(load_scenario_text(text, filename="levers.yaml"), pkg)
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +128,79 @@ def test_modes_agree_over_ten_years(name):
     late = df[df.year >= df.year.min() + 4]
     assert late.testable.all()
     assert (late.z.abs() <= 4).all(), late.to_string()
+
+
+@pytest.mark.parametrize("waves", [False, True])
+def test_the_engine_loses_a_tag_only_when_someone_reaches_grade_7_or_leaves(pkg, monkeypatch,
+                                                                            waves):
+    """Step by step, the tagged people in post fall by exactly those counted into Grade 7
+    and those who left the service (exits; with a relocation wave, also incumbents who would
+    not move): a tag dropped on a posting's return, a lateral move or a redeployment fails
+    this."""
+    model = _lever_model(pkg, waves)
+    state: dict = {}
+    step, scan, move = engine._Run.step, flows.scan, flows.move_posts
+
+    def in_post(sl):
+        return np.bincount(sl.cohort[sl.seb >= 0], minlength=N_TAGS)[1:]
+
+    def counting_scan(*args, **kwargs):
+        sl = state["run"].slots
+        before = sl.seb >= 0
+        out = scan(*args, **kwargs)
+        state["left"] += np.bincount(sl.cohort[before & (sl.seb < 0)], minlength=N_TAGS)[1:]
+        return out
+
+    def counting_move(slots, *args, **kwargs):
+        before = in_post(slots)
+        out = move(slots, *args, **kwargs)
+        left = np.bincount(out.leaver_cohort, minlength=N_TAGS)[1:]  # would not move
+        np.testing.assert_array_equal(before - in_post(slots), left)  # (redeployed keep it)
+        state["left"] += left
+        return out
+
+    def checked_step(self):
+        state.update(run=self, left=np.zeros(N_TAGS - 1, np.int64))
+        before, reached = in_post(self.slots), self.cohort_reached[1:].copy()
+        step(self)
+        np.testing.assert_array_equal(before - in_post(self.slots),
+                                      state["left"] + self.cohort_reached[1:] - reached)
+        state["steps"] = state.get("steps", 0) + 1
+
+    monkeypatch.setattr(engine._Run, "step", checked_step)
+    monkeypatch.setattr(flows, "scan", counting_scan)
+    monkeypatch.setattr(flows, "move_posts", counting_move)
+    run = engine.run_replication(model, 0)
+    assert state["steps"] == model.rules.n_steps
+    assert run.years[-1].cohort_reached.sum() > 0
+    tagged = model.population.cohort  # (the model's own population is never tagged)
+    assert not tagged.any()
+
+
+def test_the_expected_mode_loses_tagged_people_only_by_grade_7_or_exits(pkg, monkeypatch):
+    """The same in expectation: each step, the tagged mass (in post, on London postings)
+    falls by exactly the exits at each grade's rate and the promotions into Grade 7: a lever
+    event that moved tagged people into an untagged state would fail this."""
+    model = _lever_model(pkg, waves=False)
+    q = model.rules.exit_q
+    step = expected._ExpectedRun.step
+    seen = []
+
+    def tagged(run) -> np.ndarray:  # (grade, tag) tagged mass, wherever it is
+        out = run._tagged(run.people).sum(axis=(1, 2, 3, 5))
+        for c in run.cohorts:
+            out += run._tagged(c.people).sum(axis=(1, 2, 3, 5))
+        return out[:, 1:]
+
+    def checked_step(self):
+        before, reached = tagged(self), self.cohort_reached[1:].copy()
+        step(self)
+        want = before.sum(axis=0) - (q[:, None] * before).sum(axis=0) \
+            - (self.cohort_reached[1:] - reached)
+        np.testing.assert_allclose(tagged(self).sum(axis=0), want, rtol=1e-9, atol=1e-9)
+        seen.append(bool(self.cohorts))
+
+    monkeypatch.setattr(expected._ExpectedRun, "step", checked_step)
+    run = run_expected(model)
+    assert any(seen)  # people were away on postings during the run
+    assert run.years[-1].cohort_reached.sum() > 0

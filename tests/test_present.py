@@ -91,9 +91,15 @@ def _metrics(cohort: bool) -> pd.DataFrame:
 def test_cohort_measure_leads_when_the_engine_gives_it():
     with_cohort = _metrics(cohort=True)
     text = progression_sentence(with_cohort, 2033)
-    assert text.startswith("Of 1,000 Executive Officers in post outside London in 2024, 180 "
-                           "reach Grade 7 by 2033 (London: 240); regions/London ratio 0.75")
+    # figures are at each year's end: the first (2024) is a year after the start (2023)
+    assert text.startswith("Of 1,000 Executive Officers in post outside London in 2023, 180 "
+                           "have reached Grade 7 by 2033 (London: 240); regions/London ratio "
+                           "0.75")
     assert "3.2 of 1,000 reach Director (London: 9)" in text
+    early = progression_sentence(with_cohort.assign(mean=lambda d: d["mean"].where(
+        d["year"] == 2033, d["mean"] / 10)), 2024)  # the year shown, not always the last
+    assert early.startswith("Of 1,000 Executive Officers in post outside London in 2023, 18 "
+                            "have reached Grade 7 by 2024 (London: 24)")
     shown = headlines_in(with_cohort)
     assert ("cohort_eo_to_g7", "outside_london") in shown
     assert not any(m.startswith("progression_") for m, _ in shown)  # a technical metric now
