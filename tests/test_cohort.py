@@ -42,7 +42,7 @@ def pkg():
     return synthetic_package()
 
 
-def _runs(model, reps: int = 3):
+def _runs(model, reps: int = 2):
     return {"engine": [engine.run_replication(model, r) for r in range(reps)],
             "expected": [run_expected(model)],
             "reference": [run_reference(model, r) for r in range(reps)]}
@@ -68,7 +68,8 @@ def test_every_mode_follows_the_eos_in_post_at_the_start_and_counts_up(pkg):
             np.testing.assert_allclose(size, np.broadcast_to(want, size.shape), err_msg=mode)
             assert (np.diff(reached, axis=0) >= -1e-9).all(), mode  # cumulative
             assert (reached <= size + 1e-9).all(), mode
-        # a few of about 1,000 EOs reach Grade 7 in six years (about 3 a run on average)
+        # a few of about 1,000 EOs reach Grade 7 in six years (about 3 a run on average;
+        # these seeds give some in every mode)
         assert sum(run.years[-1].cohort_reached.sum() for run in runs) > 0, mode
 
 
