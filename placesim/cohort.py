@@ -1,12 +1,12 @@
 """A cohort followed through the run: who of the EOs in post at the start reach Grade 7.
 
 The period measure of progression (the chance an EO would reach Grade 7 if one year's rates
-held for a whole career) is hard to say aloud. A minister can repeat a cohort measure: "of
-1,000 EOs in post outside London in 2024, N reach Grade 7 by 2033 (London: M)". Every mode
-computes it the same way: Executive Officers in post at the start are tagged by where they
-work (London or outside London); the tag goes with them through lateral moves, relocations,
-postings and promotions; a tagged person's promotion into Grade 7 is counted once, and the
-tag ends there. People who leave stay in the denominator (they did not reach Grade 7).
+held for a whole career) is hard to say aloud. A minister can repeat a cohort measure:
+"of 1,000 EOs in post outside London in 2023, N have reached Grade 7 by 2033 (London: M)".
+Every mode computes it the same way: Executive Officers in post at the start are tagged by
+where they work (London or outside London); the tag goes with them through lateral moves,
+relocations, postings and promotions; a tagged person's promotion into Grade 7 is counted
+once, and the tag ends there. People who leave stay in the denominator (they did not reach Grade 7).
 
 The stochastic engine carries the tag on each person (:attr:`placesim.population.Slots.cohort`),
 the expected mode as copies of its programme-state axis (the same flows, in expectation), and

@@ -21,9 +21,6 @@ market), London and coldspot flags, the local labour market's SEB mix and distan
 
 from __future__ import annotations
 
-import hashlib
-import os
-import threading
 import weakref
 from dataclasses import dataclass, field
 
@@ -32,6 +29,7 @@ import pandas as pd
 from numba import njit
 
 from .grades import GRADES, SEB_CLASSES
+from .keep import Kept, digest
 
 N_GRADES = len(GRADES)
 N_SEB = len(SEB_CLASSES)
@@ -525,39 +523,25 @@ def _baseline_draws(pkg, geo: Geography, rng: np.random.Generator,
     (:data:`VACANT` for the ``vacant`` posts) and time in grade, drawn from ``rng``.
 
     They depend on the package, the geography, the start's vacancies and the generator's
-    state only, not on the scenario's spare slots: kept (a few per package) so that preparing
+    state only, not on the scenario's spare slots: kept (the last four) so that preparing
     an edited scenario does not draw the same 550,000 people again (about 80 ms). A kept
     result leaves ``rng`` where the draws would have.
     """
-    key = hashlib.blake2b(repr((rng.bit_generator.state, tuple(geo.lad_codes),
-                                geo.is_london.tobytes(),
-                                None if vacant is None else (vacant.shape, vacant.tobytes())
-                                )).encode(), digest_size=20).digest()
-    with _DRAWN_LOCK:
-        ref, kept = _DRAWN.get(id(pkg), (None, {}))
-        hit = kept.get(key) if ref is not None and ref() is pkg else None
-    if hit is not None:
-        arrays, after = hit
+    key = digest(id(pkg), np.frombuffer(repr(rng.bit_generator.state).encode(), np.uint8),
+                 np.asarray(geo.lad_codes).astype(str), geo.is_london, vacant)
+    hit = _DRAWN.get(key)
+    if hit is not None and hit[0]() is pkg:  # (not a new package at a dead one's id)
+        _, arrays, after = hit
         rng.bit_generator.state = after
         return arrays
     arrays = _draw_baseline(pkg, geo, rng, vacant)
-    with _DRAWN_LOCK:
-        ref, kept = _DRAWN.get(id(pkg), (None, {}))
-        if ref is None or ref() is not pkg:  # (a new package, perhaps at a dead one's id)
-            ref, kept = weakref.ref(pkg), {}
-            _DRAWN[id(pkg)] = (ref, kept)
-            weakref.finalize(pkg, _DRAWN.pop, id(pkg), None)
-        while len(kept) >= 4:
-            kept.pop(next(iter(kept)))
-        kept[key] = (arrays, rng.bit_generator.state)
+    _DRAWN.put(key, (weakref.ref(pkg), arrays, rng.bit_generator.state))
     return arrays
 
 
-_DRAWN: dict[int, tuple] = {}
-"""Baseline draws kept by package (by id, with a weak reference to tell a package from a new
-one at the same id) and by a digest of the other inputs."""
-_DRAWN_LOCK = threading.Lock()
-os.register_at_fork(after_in_child=lambda: globals().update(_DRAWN_LOCK=threading.Lock()))
+_DRAWN = Kept(4)
+"""Baseline draws by a digest of the package's identity and the other inputs (the package
+itself is only weakly held)."""
 
 
 def _draw_baseline(pkg, geo: Geography, rng: np.random.Generator,

@@ -310,8 +310,9 @@ class ReferenceModel:
                     chosen.since = k
                     chosen.ready = k + r.min_steps
                     chosen.flag = int(r.flag_after[chosen.flag, g])
-                    if chosen.cohort and g == REACH_GRADE:
-                        self.cohort_reached[chosen.cohort] += 1
+                    if chosen.cohort and g >= REACH_GRADE:  # (as the engine and expected)
+                        if g == REACH_GRADE:
+                            self.cohort_reached[chosen.cohort] += 1
                         chosen.cohort = 0
                 chosen.post = v
                 v.person = chosen

@@ -31,8 +31,6 @@ rate (mean duration as given), so the expected mode tracks them exactly as a Mar
 
 from __future__ import annotations
 
-import os
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +38,7 @@ from numba import njit
 
 from .calibration import Parameters, default_parameters
 from .grades import GRADES, SEB_CLASSES, grade_mask
+from .keep import Kept, digest
 from .population import (
     N_GRADES,
     N_SEB,
@@ -791,46 +790,23 @@ def calibrate_geography(cross_area: np.ndarray, into_london: float, stock: np.nd
         (grade,)
     london_stay : float
     """
-    key = _digest(cross_area, into_london, stock, posts, promotions, geo.area, geo.is_london,
+    key = digest(cross_area, into_london, stock, posts, promotions, geo.area, geo.is_london,
                   geo.area_is_london, kernel, willingness,
                   *(x for item in sorted(weights.items()) for x in item), london_pull,
                   london_stay)
-    with _CALIBRATED_LOCK:
-        kept = _CALIBRATED.get(key)
+    kept = _CALIBRATED.get(key)
     if kept is None:
         kept = _calibrate_geography(cross_area, into_london, stock, posts, promotions, geo,
                                     kernel, willingness, weights, london_pull, london_stay)
-        with _CALIBRATED_LOCK:  # (the app's sessions prepare in threads)
-            while key not in _CALIBRATED and len(_CALIBRATED) >= 16:
-                _CALIBRATED.pop(next(iter(_CALIBRATED)))
-            _CALIBRATED[key] = kept
+        _CALIBRATED.put(key, kept)
     reach, stay = kept
     return reach.copy(), stay
 
 
-_CALIBRATED: dict[bytes, tuple[np.ndarray, float]] = {}
+_CALIBRATED = Kept(16)
 """Solved calibrations by a digest of everything they read: every prepare of a scenario
 against the same data and parameters (each lever edit in the app, each batch task) would
 solve the same bisections again (about 0.05 s)."""
-_CALIBRATED_LOCK = threading.Lock()
-os.register_at_fork(after_in_child=lambda: globals().update(
-    _CALIBRATED_LOCK=threading.Lock()))  # (a fork while another thread held it)
-
-
-def _digest(*values) -> bytes:
-    import hashlib
-
-    h = hashlib.blake2b(digest_size=20)
-    for v in values:
-        if v is None:
-            h.update(b"\0none|")
-            continue
-        a = np.asarray(v)
-        if a.dtype == object or a.dtype.names is not None:
-            raise TypeError(f"cannot digest {type(v).__name__}")
-        h.update(f"{a.dtype.str}{a.shape}|".encode())  # (shape before any copy: 0-d kept)
-        h.update(np.ascontiguousarray(a).tobytes())
-    return h.digest()
 
 
 def _calibrate_geography(cross_area, into_london, stock, posts, promotions, geo, kernel,
