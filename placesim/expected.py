@@ -109,6 +109,7 @@ class _ExpectedRun(RunState):
             self.ring[j] = self.people / START_TENURE_STEPS / (
                 self.survival ** age)[:, None, None, None, None]
         self.blocked = None  # people back from a posting this step: not promotable yet
+        self.no_one = np.zeros_like(self.people)  # (blocked when nobody is)
         self.held = np.zeros_like(self.posts3)
         self.cohorts: list[_Cohort] = []
         self.away: list[_Away] = []  # outbound secondees, at their sites
@@ -164,7 +165,6 @@ class _ExpectedRun(RunState):
         self._post_schedule(k)
         for plan, per_dest, _ in self.take_pending():
             self._move(plan, per_dest)
-        _exits(self.people, self.exits, r.exit_q)
         for c in self.cohorts:  # people away leave at the same rates, counted where they are
             _exits_away(c.people, self.exits, r.exit_q, r.posting_district)
         for c in self.away:  # outbound secondees leave at the same rates, counted at home
@@ -173,17 +173,17 @@ class _ExpectedRun(RunState):
             self.exits[:, c.districts] += x.sum(axis=(3, 4))
         if self.cohorts or self.away:
             self.held = self._held()
-        ring_now = _ring_now(self.ring, k, self.survival)
-        if self.blocked is not None:
-            ring_now += self.blocked * self.survival[:, None, None, None, None]
-            self.blocked = None
+        any_blocked = self.blocked is not None
+        blocked = self.blocked if any_blocked else self.no_one
+        self.blocked = None
         fresh = self.ring[k % M]  # this step's entrants into a new grade join the ring
         to_london = np.zeros(N_SEB)
         from_london = np.zeros(N_SEB)
         pp = r.posts
         recruited = np.zeros(self.stock.shape)
         closed = _fill(
-            self.people, ring_now, self.posts3, self.held, fresh, self.promotions, to_london,
+            self.people, self.ring, k, blocked, any_blocked, r.exit_q,
+            self.exits, self.posts3, self.held, fresh, self.promotions, to_london,
             from_london, self.cross_area, self.exposure, self.wtab, self.ltab,
             self.flag_after, self.adv_area, self.leave, self.kernel, self.kernel_t, geo.area,
             geo.n_areas, geo.is_london, self.pull, r.lateral_share, r.internal_share, r.reach,
@@ -499,24 +499,6 @@ def _expire(people, ring, hazard, Fb, tag_from, tag_to):
 
 
 @njit(cache=True)
-def _exits(people, exits, exit_q):
-    """Everyone in post leaves at their grade's rate; exits are recorded (grade, district,
-    seb). (The ring of entrants is thinned when read: :func:`_ring_now`.)"""
-    G, D, S, T, F = people.shape
-    p = people.reshape(G, D, S, T * F)  # (a nest of tiny loops costs more than one loop)
-    for g in range(G):
-        q = exit_q[g]
-        for d in range(D):
-            for s in range(S):
-                out = 0.0
-                for i in range(T * F):
-                    x = p[g, d, s, i] * q
-                    p[g, d, s, i] -= x
-                    out += x
-                exits[g, d, s] += out
-
-
-@njit(cache=True)
 def _exits_away(away, exits, exit_q, posting_district):
     """People away on postings leave at the same rates, recorded where their posting is."""
     G, D, S, T, F = away.shape
@@ -529,27 +511,6 @@ def _exits_away(away, exits, exit_q, posting_district):
                         x = away[g, d, s, t, f] * q
                         away[g, d, s, t, f] -= x
                         exits[g, posting_district, s] += x
-
-
-@njit(cache=True)
-def _ring_now(ring, step, survival):
-    """People not yet eligible now: the ring's entrants, thinned by the exits since they
-    entered (slot j holds entrants of the latest step ≡ j mod M, ``(step - j) % M`` steps
-    ago)."""
-    R = ring.shape[0]
-    G = ring.shape[1]
-    n = ring[0, 0].size
-    flat = ring.reshape(R, G, n)
-    out = np.zeros((G, n))
-    for j in range(R):
-        age = (step - j) % R
-        if age == 0:
-            continue  # cleared: eligible from this step
-        for g in range(G):
-            f = survival[g] ** age
-            for i in range(n):  # in place: no temporary array per grade
-                out[g, i] += flat[j, g, i] * f
-    return out.reshape(ring.shape[1:])
 
 
 @njit(cache=True)
@@ -630,12 +591,21 @@ def _columns(n, SF, nsf, sfl):
 
 
 @njit(cache=True, error_model="numpy")
-def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_london,
-          cross_area, exposure, wtab, ltab, flag_after, adv_area, leave, kernel, kernel_t,
-          area, n_areas, is_london, pull, lateral_share, internal_share, reach, willingness,
-          will_mult, scs_low_target, freeze, recruit_pdf, dt, pool_grade, pool_mask,
-          pool_types, pending, recruited, Fb, reached, tag_from, tag_to):
-    """A step's vacancies filled in expectation, in place (see the module docstring).
+def _fill(people, ring, step, blocked, any_blocked, exit_q, exits, posts, held, fresh, promotions,
+          to_london, from_london, cross_area, exposure, wtab, ltab, flag_after, adv_area,
+          leave, kernel, kernel_t, area, n_areas, is_london, pull, lateral_share,
+          internal_share, reach, willingness, will_mult, scs_low_target, freeze, recruit_pdf,
+          dt, pool_grade, pool_mask, pool_types, pending, recruited, Fb, reached, tag_from,
+          tag_to):
+    """A step's exits, then its vacancies filled in expectation, in place (see the module
+    docstring).
+
+    Everyone in post leaves at their grade's rate ``exit_q`` (recorded in ``exits`` by
+    (grade, district, seb)). Who is not yet eligible is read from the ``ring`` of recent
+    entrants (slot ``m`` holds entrants of the latest step ≡ m mod M, ``(step - m) % M``
+    steps ago, as they entered: thinned here by the exits since; this step's slot is
+    ``fresh``), plus ``blocked`` (people back this step, thinned by one step's exits; read
+    only if ``any_blocked``).
 
     ``fresh`` receives the people who entered a grade (promotions and recruits: not yet
     eligible); lateral movers are eligible again from the next step. Promotions are recorded
@@ -658,15 +628,25 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
     jl, nj, sfl, nsf = _live_classes(G, S, T, F, Fb, tag_from, tag_to)
     # (grade, district, j) views of the stocks, (grade, j, vp) of the weights
     p = people.reshape(G, D, J)
-    rn = ring_now.reshape(G, D, J)
+    M = ring.shape[0]
+    rg = ring.reshape(M, G, D, J)
+    bl = blocked.reshape(G, D, J)
     fr = fresh.reshape(G, D, J)
+    survival = 1.0 - exit_q
+    slots = np.array([m for m in range(M) if (step - m) % M > 0])  # (this step's: eligible)
+    thin = np.empty((len(slots), G))  # what is left of each slot's entrants
+    for i in range(len(slots)):
+        age = (step - slots[i]) % M
+        for g in range(G):
+            thin[i, g] = survival[g] ** age
     wt = wtab.reshape(G, J, 2)
     ltj = np.empty((J, 2))
     for j in range(J):
         ltj[j, 0] = ltab[js[j], jt[j], 0]
         ltj[j, 1] = ltab[js[j], jt[j], 1]
     # -- eligible people and their choice weights (one pass), vacancies -------------------
-    el = np.empty((G, D, J))  # (only the live classes are written and read)
+    el = np.empty((G, D, nj.max()))  # eligible, by live class
+    ea = np.zeros((G, A, J))  # eligible by area
     vac = np.zeros((G, D, T))
     occ = np.empty(T)
     # start-of-step choice weights by (grade from, area, (seb, state), vacancy is policy)
@@ -675,22 +655,47 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
     # cells with posts or people: the others (about 30%) have nothing to move, and every
     # pass below skips them
     live = np.zeros((G, D), np.bool_)
+    gone = np.empty(S)
     for g in range(G):
+        q = exit_q[g]
+        sg = survival[g]
         for d in range(D):
             a = area[d]
-            c = adv_area[a]
             for t in range(T):
                 occ[t] = 0.0
                 if posts[g, d, t] > 0:
                     live[g, d] = True
+            for s in range(S):
+                gone[s] = 0.0
             for jj in range(nj[g]):
                 j = jl[g, jj]
                 x = p[g, d, j]
                 if x != 0:
                     live[g, d] = True
+                    y = x * q  # exits
+                    x -= y
+                    p[g, d, j] = x
+                    gone[js[j]] += y
                 occ[jt[j]] += x
-                e = max(x - rn[g, d, j], 0.0)
-                el[g, d, j] = e
+                r = 0.0  # not yet eligible
+                for i in range(len(slots)):
+                    r += rg[slots[i], g, d, j] * thin[i, g]
+                if any_blocked:
+                    r += bl[g, d, j] * sg
+                e = max(x - r, 0.0)
+                el[g, d, jj] = e
+                ea[g, a, j] += e
+            for s in range(S):
+                exits[g, d, s] += gone[s]
+            for t in range(T):
+                vac[g, d, t] = max(posts[g, d, t] - held[g, d, t] - occ[t], 0.0)
+    # start-of-step choice weights, from each area's eligible people
+    for g in range(G):
+        for a in range(A):
+            c = adv_area[a]
+            for jj in range(nj[g]):
+                j = jl[g, jj]
+                e = ea[g, a, j]
                 if e > 0:
                     k = jsf[j]
                     if g < H:
@@ -698,8 +703,6 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                         wsf[g, a, k, 1] += e * wt[g, j, 1] * c
                     lsf[g, a, k, 0] += e * ltj[j, 0]
                     lsf[g, a, k, 1] += e * ltj[j, 1]
-            for t in range(T):
-                vac[g, d, t] = max(posts[g, d, t] - held[g, d, t] - occ[t], 0.0)
     # posts waiting to close take the vacancies that arise in their pool first
     closed = 0.0
     for q in range(len(pending)):
@@ -818,64 +821,45 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
                 for vp in range(2):
                     qout[h, a, s, vp] = c * willingness[s] * leave[a] * qrem[a, h, s, vp]
                     qall[h, a, s, vp] = c * qloc[h, a, s, vp] + qout[h, a, s, vp]
-    taken = np.zeros((H, D, J))
-    block_out = np.zeros((H, A))
-    block_have = np.zeros((H, A))
-    for h in range(H):
-        for d in range(D):
-            if not live[h, d]:
-                continue
-            a = area[d]
-            for jj in range(nj[h]):
-                j = jl[h, jj]
-                e = el[h, d, j]
-                if e <= 0:
-                    continue
-                s = js[j]
-                block_have[h, a] += e
-                x = e * (wt[h, j, 0] * qall[h, a, s, 0] + wt[h, j, 1] * qall[h, a, s, 1])
-                taken[h, d, j] = x
-                block_out[h, a] += x
-    cap = np.ones((H, A))  # a block cannot give more people than it has
+    # what each area's eligible people give, per unit of eligible: promotions (fac), the
+    # part to posts in other areas (out); a block cannot give more people than it has (cap)
+    fac = np.zeros((H, A, J))
+    out = np.zeros((H, A, J))
+    cap = np.ones((H, A))
     for h in range(H):
         for a in range(A):
-            if block_out[h, a] > block_have[h, a] > 0:
-                cap[h, a] = block_have[h, a] / block_out[h, a]
-            elif block_have[h, a] <= 0:
-                cap[h, a] = 0.0
-    # promotions leave their grade; then who is left, by (seb, state), is the composition
-    # of lateral movers (the same pass)
-    out_s = np.empty(S)
-    left = np.zeros((G, A, SF, 2))
-    have = np.zeros((G, A))
-    for h in range(G):
-        for d in range(D):
-            if not live[h, d]:
-                continue
-            a = area[d]
-            lon = is_london[d]
-            for s in range(S):
-                out_s[s] = 0.0
+            have_a = 0.0
+            out_a = 0.0
             for jj in range(nj[h]):
                 j = jl[h, jj]
-                if h < H:
-                    x = taken[h, d, j] * cap[h, a]
-                    if x > 0:
-                        s = js[j]
-                        p[h, d, j] -= x
-                        el[h, d, j] -= x
-                        out_s[s] += x
-                        if lon:  # the part that went to posts outside London
-                            y = wt[h, j, 0] * qout[h, a, s, 0] + wt[h, j, 1] * qout[h, a, s, 1]
-                            from_london[s] += (el[h, d, j] + x) * y * cap[h, a]
-                e = el[h, d, j]
-                have[h, a] += max(e, 0.0)
-                if e > 0:
-                    left[h, a, jsf[j], 0] += e * ltj[j, 0]
-                    left[h, a, jsf[j], 1] += e * ltj[j, 1]
-            if h < H:
-                for s in range(S):
-                    promotions[h + 1, d, s] += out_s[s]
+                s = js[j]
+                w = wt[h, j, 0] * qall[h, a, s, 0] + wt[h, j, 1] * qall[h, a, s, 1]
+                fac[h, a, j] = w
+                out[h, a, j] = wt[h, j, 0] * qout[h, a, s, 0] + wt[h, j, 1] * qout[h, a, s, 1]
+                have_a += ea[h, a, j]
+                out_a += ea[h, a, j] * w
+            if out_a > have_a > 0:
+                cap[h, a] = have_a / out_a
+            elif have_a <= 0:
+                cap[h, a] = 0.0
+            for jj in range(nj[h]):
+                j = jl[h, jj]
+                fac[h, a, j] *= cap[h, a]
+                out[h, a, j] *= cap[h, a]
+    # who is left after promotions, by (seb, state), is the composition of lateral movers
+    left = np.zeros((G, A, SF, 2))
+    have = np.zeros((G, A))
+    for g in range(G):
+        for a in range(A):
+            for jj in range(nj[g]):
+                j = jl[g, jj]
+                x = ea[g, a, j]
+                if g < H:
+                    x -= x * fac[g, a, j]
+                if x > 0:
+                    have[g, a] += x
+                    left[g, a, jsf[j], 0] += x * ltj[j, 0]
+                    left[g, a, jsf[j], 1] += x * ltj[j, 1]
     # -- arrivals: local from the own area, remote through the kernel ----------------------
     col = _columns(H, SF, nsf, sfl)  # (grade from, class): its pair of columns
     capped = np.zeros((A, 2 * nsf[:H].sum()))
@@ -982,20 +966,38 @@ def _fill(people, ring_now, posts, held, fresh, promotions, to_london, from_lond
     # -- lateral departures and arrivals, then recruits from the local labour market (unless
     # a freeze blocks them), then the step's person-time: one (grade, district) at a time --
     ex_s = np.empty(S)
+    out_s = np.empty(S)
     for g in range(G):
         for d in range(D):
             if not live[g, d]:
                 continue
             a = area[d]
+            lon = is_london[d]
             t0, t1 = left_tot[g, a, 0], left_tot[g, a, 1]
-            if t0 > 0 or t1 > 0:  # lateral movers leave, in proportion to their weight
-                m0 = lat_tot[g, a, 0] * lflow[a, g, 0] * lcap[g, a, 0] / t0 if t0 > 0 else 0.0
-                m1 = lat_tot[g, a, 1] * lflow[a, g, 1] * lcap[g, a, 1] / t1 if t1 > 0 else 0.0
-                for jj in range(nj[g]):
-                    j = jl[g, jj]
-                    e = el[g, d, j]
-                    if e > 0:
-                        p[g, d, j] -= e * (m0 * ltj[j, 0] + m1 * ltj[j, 1])
+            # lateral movers leave, in proportion to their weight
+            m0 = lat_tot[g, a, 0] * lflow[a, g, 0] * lcap[g, a, 0] / t0 if t0 > 0 else 0.0
+            m1 = lat_tot[g, a, 1] * lflow[a, g, 1] * lcap[g, a, 1] / t1 if t1 > 0 else 0.0
+            for s in range(S):
+                out_s[s] = 0.0
+            for jj in range(nj[g]):
+                j = jl[g, jj]
+                e = el[g, d, jj]
+                if e <= 0:
+                    continue
+                if g < H:  # promotions leave their grade
+                    x = e * fac[g, a, j]
+                    if x > 0:
+                        s = js[j]
+                        out_s[s] += x
+                        if lon:  # the part that went to posts outside London
+                            from_london[s] += e * out[g, a, j]
+                        p[g, d, j] -= x
+                        e -= x
+                if e > 0:
+                    p[g, d, j] -= e * (m0 * ltj[j, 0] + m1 * ltj[j, 1])
+            if g < H:
+                for s in range(S):
+                    promotions[g + 1, d, s] += out_s[s]
             for t in range(T):  # and arrive
                 vp = 1 if t != OTHER else 0
                 v = v_lat[g, d, t]
