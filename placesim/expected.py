@@ -623,6 +623,8 @@ def _fill(people, ring, step, blocked, any_blocked, exit_q, exits, posts, held, 
     J = S * T * F
     SF = S * F
     js, jt, jf, jsf = _class_index(S, T, F)
+    sfs = np.arange(SF) // F  # the seb and state of (seb, state) class sf (integer division
+    sff = np.arange(SF) % F  # in the loops below would cost more than the rest of them)
     # the classes each grade can hold: cohort tags (states Fb and up) only in the grades a
     # followed EO passes through, so elsewhere every pass skips them
     jl, nj, sfl, nsf = _live_classes(G, S, T, F, Fb, tag_from, tag_to)
@@ -670,21 +672,23 @@ def _fill(people, ring, step, blocked, any_blocked, exit_q, exits, posts, held, 
             for jj in range(nj[g]):
                 j = jl[g, jj]
                 x = p[g, d, j]
-                if x != 0:
+                e = 0.0
+                if x != 0:  # (about two classes in three are empty: nothing to do)
                     live[g, d] = True
                     y = x * q  # exits
                     x -= y
                     p[g, d, j] = x
                     gone[js[j]] += y
-                occ[jt[j]] += x
-                r = 0.0  # not yet eligible
-                for i in range(len(slots)):
-                    r += rg[slots[i], g, d, j] * thin[i, g]
-                if any_blocked:
-                    r += bl[g, d, j] * sg
-                e = max(x - r, 0.0)
+                    occ[jt[j]] += x
+                    if x > 0:
+                        r = 0.0  # not yet eligible
+                        for i in range(len(slots)):
+                            r += rg[slots[i], g, d, j] * thin[i, g]
+                        if any_blocked:
+                            r += bl[g, d, j] * sg
+                        e = max(x - r, 0.0)
+                        ea[g, a, j] += e
                 el[g, d, jj] = e
-                ea[g, a, j] += e
             for s in range(S):
                 exits[g, d, s] += gone[s]
             for t in range(T):
@@ -749,11 +753,18 @@ def _fill(people, ring, step, blocked, any_blocked, exit_q, exits, posts, held, 
         for h in range(H):
             for ii in range(nsf[h]):
                 sf = sfl[h, ii]
-                s = sf // F
+                s = sfs[sf]
                 for vp in range(2):
                     wr[a, (h * S + s) * 2 + vp] += wsf[h, a, sf, vp] * willingness[s] * leave[a]
     rem = np.dot(kernel_t, wr).reshape(D, H, S, 2)
     # -- promotions: each vacancy's choice mass, boost for the SCS1 target ------------------
+    wsa = np.zeros((H, A, S, 2))  # the local part: candidates' weights by seb
+    for h in range(H):
+        for a in range(A):
+            for vp in range(2):
+                for ii in range(nsf[h]):
+                    sf = sfl[h, ii]
+                    wsa[h, a, sfs[sf], vp] += wsf[h, a, sf, vp]
     ratio = np.zeros((G, D, T, S))  # promotions per unit of choice mass, by candidate seb
     shortfall = np.zeros((G, D, T))
     qloc = np.zeros((H, A, S, 2))
@@ -776,14 +787,9 @@ def _fill(people, ring, step, blocked, any_blocked, exit_q, exits, posts, held, 
                 if not busy:
                     continue
                 for s in range(S):  # (element by element: a slice costs a view here)
-                    loc[s] = 0.0
-                    rmt[s] = 0.0
-                    boost[s] = 1.0
-                for ii in range(nsf[h]):
-                    sf = sfl[h, ii]
-                    loc[sf // F] += wsf[h, a, sf, vp]
-                for s in range(S):
+                    loc[s] = wsa[h, a, s, vp]
                     rmt[s] = rem[d, h, s, vp] * rf
+                    boost[s] = 1.0
                 if g == SCS1 and scs_low_target > 0:
                     tot = loc.sum() + rmt.sum()
                     low = loc[LOW] + rmt[LOW]
@@ -867,7 +873,7 @@ def _fill(people, ring, step, blocked, any_blocked, exit_q, exits, posts, held, 
         for h in range(H):
             for ii in range(nsf[h]):
                 sf = sfl[h, ii]
-                s = sf // F
+                s = sfs[sf]
                 for vp in range(2):
                     capped[a, col[h, sf] + vp] = (wsf[h, a, sf, vp] * willingness[s] * leave[a]
                                                   * cap[h, a])
@@ -886,11 +892,11 @@ def _fill(people, ring, step, blocked, any_blocked, exit_q, exits, posts, held, 
                 got = 0.0
                 for ii in range(nsf[h]):
                     sf = sfl[h, ii]
-                    s = sf // F
+                    s = sfs[sf]
                     q = ratio[g, d, t, s]
                     if q <= 0:
                         continue
-                    f = sf % F
+                    f = sff[sf]
                     lx = wsf[h, a, sf, vp] * cap[h, a] * q
                     rx = rem_c[d, col[h, sf] + vp] * rf * q
                     k = (s * T + t) * F + flag_after[f, g]
@@ -1008,7 +1014,7 @@ def _fill(people, ring, step, blocked, any_blocked, exit_q, exits, posts, held, 
                 for ii in range(nsf[g]):
                     sf = sfl[g, ii]
                     x = arr[d, col_l[g, sf] + vp] * q
-                    p[g, d, (sf // F * T + t) * F + sf % F] += x
+                    p[g, d, (sfs[sf] * T + t) * F + sff[sf]] += x
                     got += x
                 v_ext[g, d, t] += max(v - got, 0.0)
             keep = 1.0 - freeze[g] if is_london[d] else 1.0
