@@ -880,11 +880,14 @@ def _fill(people, ring, step, blocked, any_blocked, exit_q, exits, posts, held, 
     rem_c = np.dot(kernel_t, capped)
     for g in range(1, G):
         h = g - 1
-        for d in range(D):
+        across = 0.0  # (loop invariants and sums in locals: the stores to the stocks below
+        for d in range(D):  # would otherwise make every array read again each time)
             if not live[g, d]:
                 continue
             a = area[d]
             rf = reach[g] * will_mult * pull[d]
+            ca = cap[h, a]
+            lon = is_london[d]
             for t in range(T):
                 if v_pro[g, d, t] <= 0:
                     continue  # (no promotions wanted here: nothing arrives, no shortfall)
@@ -897,7 +900,7 @@ def _fill(people, ring, step, blocked, any_blocked, exit_q, exits, posts, held, 
                     if q <= 0:
                         continue
                     f = sff[sf]
-                    lx = wsf[h, a, sf, vp] * cap[h, a] * q
+                    lx = wsf[h, a, sf, vp] * ca * q
                     rx = rem_c[d, col[h, sf] + vp] * rf * q
                     k = (s * T + t) * F + flag_after[f, g]
                     fr[g, d, k] += lx + rx
@@ -905,10 +908,11 @@ def _fill(people, ring, step, blocked, any_blocked, exit_q, exits, posts, held, 
                     got += lx + rx
                     if f >= Fb and g == tag_to:
                         reached[f // Fb] += lx + rx
-                    cross_area[g] += rx
-                    if is_london[d]:
+                    across += rx
+                    if lon:
                         to_london[s] += rx
                 v_ext[g, d, t] += max(v_pro[g, d, t] - got, 0.0) + shortfall[g, d, t]
+        cross_area[g] += across
     # -- lateral moves: area by start-of-step weights, people from who is left -------------
     lat_tot = np.zeros((G, A, 2))
     for g in range(G):

@@ -1,9 +1,11 @@
 """Values kept by a digest of everything they were worked out from.
 
 Preparing a scenario repeats work whose inputs rarely change between prepares (each lever
-edit in the app, each batch task): the geography's calibration, the baseline's draws. Both
-keep their results here, keyed by :func:`digest` of their inputs, a few at a time, safe for
-the app's sessions preparing in threads and for a forked child.
+edit in the app, each batch task): the geography, the baseline's posts by district and by
+department, the geography's calibration, the baseline's draws. They keep their results
+here, keyed by :func:`digest` of their inputs (or by the objects they were worked out from,
+:func:`kept_for`), a few at a time, safe for the app's sessions preparing in threads and for
+a forked child.
 """
 
 from __future__ import annotations
@@ -69,3 +71,26 @@ class Kept:
 
     def __len__(self) -> int:
         return len(self._values)
+
+
+def kept_for(kept: Kept, owners: tuple, key: tuple, make):
+    """The value ``kept`` for these ``owners`` (objects, by identity: a data package, a
+    geography) and ``key`` (hashable), or ``make()``'s, kept.
+
+    The owners are held weakly: an entry for an object that no longer exists is never
+    returned for a new one at the same address.
+    """
+    k = (*(id(o) for o in owners), *key)
+    hit = kept.get(k)
+    if hit is not None and all(r() is o for r, o in zip(hit[0], owners, strict=True)):
+        return hit[1]
+    value = make()
+    kept.put(k, (tuple(weakref.ref(o) for o in owners), value))
+    return value
+
+
+def read_only(*arrays: np.ndarray) -> None:
+    """Mark arrays kept and shared between callers read-only (a caller that changed one
+    would change it for every later one)."""
+    for a in arrays:
+        a.flags.writeable = False

@@ -29,7 +29,7 @@ import pandas as pd
 from numba import njit
 
 from .grades import GRADES, SEB_CLASSES
-from .keep import Kept, digest
+from .keep import Kept, digest, kept_for, read_only
 
 N_GRADES = len(GRADES)
 N_SEB = len(SEB_CLASSES)
@@ -92,12 +92,18 @@ def type_mask(profession: str, role: str) -> np.ndarray:
 
 
 def baseline_posts3(pkg, geo: Geography) -> np.ndarray:
-    """(grade, district, post type) posts of a data package's baseline."""
-    b = pkg.baseline_posts
-    g, d, t = baseline_rows(b, geo)
-    out = np.zeros((N_GRADES, geo.n_districts, N_TYPES))
-    np.add.at(out, (g, d, t), b["posts"].to_numpy(float))
-    return out
+    """(grade, district, post type) posts of a data package's baseline (read-only: kept for
+    the package and geography, :data:`_DERIVED`)."""
+
+    def make():
+        b = pkg.baseline_posts
+        g, d, t = baseline_rows(b, geo)
+        out = np.zeros((N_GRADES, geo.n_districts, N_TYPES))
+        np.add.at(out, (g, d, t), b["posts"].to_numpy(float))
+        read_only(out)
+        return out
+
+    return kept_for(_DERIVED, (pkg, geo), ("posts3",), make)
 
 
 @dataclass(frozen=True)
@@ -131,17 +137,25 @@ class Departments:
 
 def department_posts(pkg, geo: Geography) -> Departments:
     """The :class:`Departments` of a data package (none if it has no ``department``
-    column)."""
+    column; read-only: kept for the package and geography, :data:`_DERIVED`)."""
+    return kept_for(_DERIVED, (pkg, geo), ("departments",),
+                    lambda: _department_posts(pkg, geo))
+
+
+def _department_posts(pkg, geo: Geography) -> Departments:
     b = pkg.baseline_posts
     depts = getattr(pkg, "departments", None)
     if "department" not in b.columns or depts is None or not len(depts):
-        return Departments((), (), np.zeros((0, N_GRADES, geo.n_districts, N_TYPES)))
+        none = np.zeros((0, N_GRADES, geo.n_districts, N_TYPES))
+        read_only(none)
+        return Departments((), (), none)
     table = depts.sort_values("code")
     codes = tuple(table["code"])
     k = b["department"].map({c: i for i, c in enumerate(codes)}).to_numpy(np.int64)
     g, d, t = baseline_rows(b, geo)
     out = np.zeros((len(codes), N_GRADES, geo.n_districts, N_TYPES))
     np.add.at(out, (k, g, d, t), b["posts"].to_numpy(float))
+    read_only(out)
     return Departments(codes, tuple(table["name"].astype(str)), out)
 
 
@@ -237,7 +251,23 @@ def build_geography(pkg, coldspots: pd.Series, area_level: str = AREA_LEVEL) -> 
     Returns
     -------
     Geography
+        Read-only: kept for the package, the coldspots and the area level
+        (:data:`_DERIVED`), so that every prepare of the package's scenarios shares it (and
+        what is kept for it).
     """
+    cold = digest(np.asarray(coldspots.index).astype(str),
+                  coldspots.to_numpy(dtype=float, na_value=np.nan))
+    return kept_for(_DERIVED, (pkg,), ("geography", area_level, cold),
+                    lambda: _build_geography(pkg, coldspots, area_level))
+
+
+_DERIVED = Kept(16)
+"""What every prepare of a data package's scenarios works out alike (its geography, its
+baseline's posts by district and by department: about 70 ms a prepare), by the package and
+geography they came from (held weakly)."""
+
+
+def _build_geography(pkg, coldspots: pd.Series, area_level: str) -> Geography:
     d = pkg.districts.sort_values("lad_code").reset_index(drop=True)
     codes = d["lad_code"].to_numpy(dtype=object)
     is_london = d["is_london"].to_numpy(dtype=bool)
@@ -266,7 +296,7 @@ def build_geography(pkg, coldspots: pd.Series, area_level: str = AREA_LEVEL) -> 
         if site_of[di] < 0:
             site_of[di] = i
     cold = coldspots.reindex(codes).fillna(False).to_numpy(dtype=bool)
-    return Geography(
+    geo = Geography(
         lad_codes=codes,
         area=area.astype(np.int64),
         is_london=is_london,
@@ -278,6 +308,8 @@ def build_geography(pkg, coldspots: pd.Series, area_level: str = AREA_LEVEL) -> 
         distance_km=dist.astype(np.float32),
         area_distance_km=area_dist.astype(np.float32),
     )
+    read_only(*(v for v in vars(geo).values() if isinstance(v, np.ndarray)))
+    return geo
 
 
 @dataclass

@@ -1,12 +1,15 @@
-"""Baseline draws kept between prepares give the same population as drawing again."""
+"""What is kept between prepares (the geography, the baseline's posts, its draws) is what
+working it out again gives, is shared read-only, and is not given for other inputs."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pandas as pd
 
 from placesim import population
-from placesim.population import build_geography, synthesise
+from placesim.population import baseline_posts3, build_geography, department_posts, synthesise
 
 from .helpers import synthetic_package
 
@@ -37,3 +40,29 @@ def test_kept_draws_are_the_draws_and_leave_the_generator_alike(monkeypatch):
     assert len(calls) == 1
     other, _ = slots_and_next(6, spare)  # another seed: drawn again
     assert len(calls) == 2 and not np.array_equal(other.seb[:n], fresh.seb[:n])
+
+
+def test_kept_geography_and_posts_are_shared_read_only_and_per_input():
+    pkg = synthetic_package()
+    codes = pkg.districts["lad_code"]
+    none = pd.Series(False, index=codes)
+    geo = build_geography(pkg, none)
+    assert build_geography(pkg, none.copy()) is geo  # equal inputs: the kept one
+    fresh = population._build_geography(pkg, none, population.AREA_LEVEL)
+    for name, value in vars(geo).items():
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(value, getattr(fresh, name))
+            assert not value.flags.writeable, name
+    one = none.copy()
+    one.iloc[0] = True
+    other = build_geography(pkg, one)  # other coldspots, another area level: not the kept one
+    assert other is not geo and other.is_coldspot.sum() == 1
+    assert build_geography(pkg, none, "itl1") is not geo
+    assert build_geography(dataclasses.replace(pkg), none) is not geo  # (another package,
+    # even an equal one: kept by identity)
+    posts = baseline_posts3(pkg, geo)
+    assert baseline_posts3(pkg, geo) is posts and not posts.flags.writeable
+    assert posts.sum() == pkg.baseline_posts["posts"].sum()
+    assert baseline_posts3(pkg, other) is not posts  # another geography
+    depts = department_posts(pkg, geo)
+    assert department_posts(pkg, geo) is depts and not depts.posts.flags.writeable
