@@ -464,14 +464,21 @@ def start_vacancies(pkg, geo: Geography, steps_per_year: int,
     the vacancies ``V`` a step leaves at grade ``h`` solve, top down,
     ``V[h] = (V[h+1] + E[h+1]) (1 - l[h+1]) i[h+1] + (V[h] + E[h]) l[h]``;
     each grade's are spread over its posts (largest remainders). ``posts`` is the package's
-    :func:`baseline_posts3`, if already at hand.
+    :func:`baseline_posts3`, if already at hand. Read-only: kept for the package, geography
+    and steps a year (:data:`_DERIVED`).
     """
+    kept = baseline_posts3(pkg, geo)
+    if posts is None or posts is kept:  # (the package's own: kept, as they are)
+        return kept_for(_DERIVED, (pkg, geo), ("vacancies", steps_per_year),
+                        lambda: _start_vacancies(pkg, steps_per_year, kept))
+    return _start_vacancies(pkg, steps_per_year, posts)
+
+
+def _start_vacancies(pkg, steps_per_year: int, posts: np.ndarray) -> np.ndarray:
     from .calibration import default_parameters
     from .posts import largest_remainder
 
     p = default_parameters(pkg)
-    if posts is None:
-        posts = baseline_posts3(pkg, geo)
     n = posts.sum(axis=(1, 2))
     exits = n * (1.0 - (1.0 - p.exit_rate) ** (1.0 / steps_per_year))
     lat = np.clip(p.lateral_share, 0.0, 0.99)
@@ -484,6 +491,7 @@ def start_vacancies(pkg, geo: Geography, steps_per_year: int,
     out = np.zeros(posts.shape, np.int64)
     for g in range(N_GRADES):
         out[g] = largest_remainder(int(round(v[g])), posts[g].ravel()).reshape(posts[g].shape)
+    read_only(out)
     return out
 
 

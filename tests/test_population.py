@@ -9,7 +9,13 @@ import numpy as np
 import pandas as pd
 
 from placesim import population
-from placesim.population import baseline_posts3, build_geography, department_posts, synthesise
+from placesim.population import (
+    baseline_posts3,
+    build_geography,
+    department_posts,
+    start_vacancies,
+    synthesise,
+)
 
 from .helpers import synthetic_package
 
@@ -66,3 +72,8 @@ def test_kept_geography_and_posts_are_shared_read_only_and_per_input():
     assert baseline_posts3(pkg, other) is not posts  # another geography
     depts = department_posts(pkg, geo)
     assert department_posts(pkg, geo) is depts and not depts.posts.flags.writeable
+    vacant = start_vacancies(pkg, geo, 4)
+    assert start_vacancies(pkg, geo, 4, posts) is vacant and not vacant.flags.writeable
+    np.testing.assert_array_equal(vacant, population._start_vacancies(pkg, 4, posts))
+    assert start_vacancies(pkg, geo, 12) is not vacant  # (other steps a year)
+    assert start_vacancies(pkg, geo, 4, posts * 2) is not vacant  # (other posts)
