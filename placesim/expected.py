@@ -1125,10 +1125,20 @@ def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, d
     stay = np.zeros((G, n_areas, S, F))  # incumbents who do not move, by origin area
     stay_ring = np.zeros((R, G, n_areas, S, F))
     arrived = np.zeros((G, M, T))
+    accept = np.empty((M, S))  # (worked out once per origin and grade, not per person class)
     for g in range(G):
         for i in range(n_origins):
             o = origins[i]
             a = area[o]
+            if moved[g, i].max() <= 0:
+                continue  # (nothing left this cell)
+            for j in range(M):
+                for s in range(S):
+                    p = accept_by_grade[g] * per_100km ** (
+                        distance_km[o, dests[j]] / 100.0) * support
+                    if s == 0:
+                        p *= high_seb_multiplier
+                    accept[j, s] = min(p, 1.0)
             for t in range(T):
                 movable = moved[g, i, t] / share if share > 0 else 0.0
                 if moved[g, i, t] <= 0 or movable <= 0:
@@ -1139,11 +1149,7 @@ def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, d
                         inc = people[g, o, s, t, fl] * fr
                         people[g, o, s, t, fl] -= inc
                         for j in range(M):
-                            p = accept_by_grade[g] * per_100km ** (
-                                distance_km[o, dests[j]] / 100.0) * support
-                            if s == 0:
-                                p *= high_seb_multiplier
-                            p = min(p, 1.0)
+                            p = accept[j, s]
                             mv = inc * f[j] * p
                             people[g, dests[j], s, t, fl] += mv
                             arrived[g, j, t] += mv
@@ -1153,11 +1159,7 @@ def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, d
                             part = ring[r, g, o, s, t, fl] * fr
                             ring[r, g, o, s, t, fl] -= part
                             for j in range(M):
-                                p = accept_by_grade[g] * per_100km ** (
-                                    distance_km[o, dests[j]] / 100.0) * support
-                                if s == 0:
-                                    p *= high_seb_multiplier
-                                p = min(p, 1.0)
+                                p = accept[j, s]
                                 ring[r, g, dests[j], s, t, fl] += part * f[j] * p
                                 stay_ring[r, g, a, s, fl] += part * f[j] * (1 - p)
     # redeployed: into same-grade vacancies of their own area, while there are any
