@@ -404,6 +404,8 @@ def fmt_value(metric: str, v, *, unit: str | None = None) -> str:
     '£460m'
     >>> fmt_value("scs_outside_london_share", float("nan"))
     'n/a'
+    >>> fmt_value("cohort_eo_to_g7", 4.2), fmt_value("cohort_eo_to_g7", 5.9e-18)
+    ('4.2', '0')
     """
     if isinstance(v, str):
         return v
@@ -416,8 +418,9 @@ def fmt_value(metric: str, v, *, unit: str | None = None) -> str:
         return fmt_percent(v)
     if unit == "gbp":
         return fmt_money(v)
-    if unit == "per_1000":
-        return f"{float(v):,.0f}" if abs(v) >= 10 else fmt_number(v, 2)
+    if unit == "per_1000":  # (below 0.005 in 1,000 is nobody: no digits of rounding noise)
+        return f"{float(v):,.0f}" if abs(v) >= 10 else "0" if abs(v) < 0.005 \
+            else fmt_number(v, 2)
     if unit == "year":
         return f"{round(float(v)):d}"
     return fmt_number(v)
