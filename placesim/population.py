@@ -255,8 +255,8 @@ def build_geography(pkg, coldspots: pd.Series, area_level: str = AREA_LEVEL) -> 
         (:data:`_DERIVED`), so that every prepare of the package's scenarios shares it (and
         what is kept for it).
     """
-    cold = digest(np.asarray(coldspots.index).astype(str),
-                  coldspots.to_numpy(dtype=float, na_value=np.nan))
+    cold = digest(np.asarray(coldspots.index).astype(str),  # (read as the geography reads it)
+                  coldspots.fillna(False).to_numpy(dtype=bool))
     return kept_for(_DERIVED, (pkg,), ("geography", area_level, cold),
                     lambda: _build_geography(pkg, coldspots, area_level))
 
@@ -467,9 +467,16 @@ def start_vacancies(pkg, geo: Geography, steps_per_year: int,
     :func:`baseline_posts3`, if already at hand. Read-only: kept for the package, geography
     and steps a year (:data:`_DERIVED`).
     """
+    import json
+
+    from .calibration import load_calibrated
+
     kept = baseline_posts3(pkg, geo)
     if posts is None or posts is kept:  # (the package's own: kept, as they are)
-        return kept_for(_DERIVED, (pkg, geo), ("vacancies", steps_per_year),
+        # (the default flows read what `placesim calibrate` fitted, which can change in a
+        # long-lived process: a recalibration must not be served the old vacancies)
+        fitted = json.dumps(load_calibrated(), sort_keys=True)
+        return kept_for(_DERIVED, (pkg, geo), ("vacancies", steps_per_year, fitted),
                         lambda: _start_vacancies(pkg, steps_per_year, kept))
     return _start_vacancies(pkg, steps_per_year, posts)
 

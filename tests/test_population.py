@@ -77,3 +77,18 @@ def test_kept_geography_and_posts_are_shared_read_only_and_per_input():
     np.testing.assert_array_equal(vacant, population._start_vacancies(pkg, 4, posts))
     assert start_vacancies(pkg, geo, 12) is not vacant  # (other steps a year)
     assert start_vacancies(pkg, geo, 4, posts * 2) is not vacant  # (other posts)
+
+
+def test_kept_start_vacancies_follow_a_recalibration(monkeypatch):
+    from placesim import calibration
+
+    pkg = synthetic_package()
+    geo = build_geography(pkg, pd.Series(False, index=pkg.districts["lad_code"]))
+    vacant = start_vacancies(pkg, geo, 4)
+    fitted = dict(calibration.load_calibrated())
+    fitted["internal_fill_share"] = {g: 0.2 for g in population.GRADES}
+    monkeypatch.setattr(calibration, "load_calibrated", lambda: fitted)
+    again = start_vacancies(pkg, geo, 4)  # fitted again in this process: worked out again
+    assert again is not vacant
+    np.testing.assert_array_equal(again, population._start_vacancies(pkg, 4, baseline_posts3(
+        pkg, geo)))
