@@ -635,7 +635,9 @@ def _fill(people, ring, step, blocked, any_blocked, exit_q, exits, posts, held, 
     bl = blocked.reshape(G, D, J)
     fr = fresh.reshape(G, D, J)
     survival = 1.0 - exit_q
-    slots = np.array([m for m in range(M) if (step - m) % M > 0])  # (this step's: eligible)
+    # the ring's slots read: all but this step's (cleared: its entrants of M steps ago are
+    # eligible now, and it takes this step's entrants)
+    slots = np.array([m for m in range(M) if (step - m) % M > 0])
     thin = np.empty((len(slots), G))  # what is left of each slot's entrants
     for i in range(len(slots)):
         age = (step - slots[i]) % M
@@ -646,7 +648,7 @@ def _fill(people, ring, step, blocked, any_blocked, exit_q, exits, posts, held, 
     for j in range(J):
         ltj[j, 0] = ltab[js[j], jt[j], 0]
         ltj[j, 1] = ltab[js[j], jt[j], 1]
-    # -- eligible people and their choice weights (one pass), vacancies -------------------
+    # -- exits, who is eligible and vacancies (one pass); choice weights by area ----------
     el = np.empty((G, D, nj.max()))  # eligible, by live class
     ea = np.zeros((G, A, J))  # eligible by area
     vac = np.zeros((G, D, T))
