@@ -109,7 +109,6 @@ class _ExpectedRun(RunState):
             self.ring[j] = self.people / START_TENURE_STEPS / (
                 self.survival ** age)[:, None, None, None, None]
         self.blocked = None  # people back from a posting this step: not promotable yet
-        self.no_one = np.zeros_like(self.people)  # (blocked when nobody is)
         self.held = np.zeros_like(self.posts3)
         self.cohorts: list[_Cohort] = []
         self.away: list[_Away] = []  # outbound secondees, at their sites
@@ -173,10 +172,10 @@ class _ExpectedRun(RunState):
             self.exits[:, c.districts] += x.sum(axis=(3, 4))
         if self.cohorts or self.away:
             self.held = self._held()
-        any_blocked = self.blocked is not None
-        blocked = self.blocked if any_blocked else self.no_one
-        self.blocked = None
         fresh = self.ring[k % M]  # this step's entrants into a new grade join the ring
+        any_blocked = self.blocked is not None
+        blocked = self.blocked if any_blocked else fresh  # (not read when nobody is)
+        self.blocked = None
         to_london = np.zeros(N_SEB)
         from_london = np.zeros(N_SEB)
         pp = r.posts
@@ -536,21 +535,23 @@ def _reported(people, away, posting_district):
 @njit(cache=True)
 def _class_index(S, T, F):
     """Lookups for the flattened (seb, post type, state) index ``j = (s * T + t) * F + f``
-    of the stocks' last three axes: s, t, f and ``s * F + f`` (the (seb, state) index).
+    of the stocks' last three axes: its s, t and ``s * F + f`` (the (seb, state) index
+    ``sf``); and each ``sf``'s s and f.
 
     The passes below loop over (grade, district, j): a nest of tiny (3 x 3 x F) loops costs
-    several times more than one loop of 9 F."""
+    several times more than one loop of 9 F, and an integer division in those loops more
+    than the rest of them."""
     n = S * T * F
     js = np.empty(n, np.int64)
     jt = np.empty(n, np.int64)
-    jf = np.empty(n, np.int64)
     jsf = np.empty(n, np.int64)
     for j in range(n):
         js[j] = j // (T * F)
         jt[j] = (j // F) % T
-        jf[j] = j % F
-        jsf[j] = js[j] * F + jf[j]
-    return js, jt, jf, jsf
+        jsf[j] = js[j] * F + j % F
+    sfs = np.arange(S * F) // F
+    sff = np.arange(S * F) % F
+    return js, jt, jsf, sfs, sff
 
 
 @njit(cache=True)
@@ -622,9 +623,7 @@ def _fill(people, ring, step, blocked, any_blocked, exit_q, exits, posts, held, 
     H = G - 1
     J = S * T * F
     SF = S * F
-    js, jt, jf, jsf = _class_index(S, T, F)
-    sfs = np.arange(SF) // F  # the seb and state of (seb, state) class sf (integer division
-    sff = np.arange(SF) % F  # in the loops below would cost more than the rest of them)
+    js, jt, jsf, sfs, sff = _class_index(S, T, F)
     # the classes each grade can hold: cohort tags (states Fb and up) only in the grades a
     # followed EO passes through, so elsewhere every pass skips them
     jl, nj, sfl, nsf = _live_classes(G, S, T, F, Fb, tag_from, tag_to)
