@@ -13,9 +13,10 @@ follows the same SimPy timeline, so the two modes differ only in chance (and in 
 does to small numbers). It answers in tens of milliseconds and is the app's instant first
 answer; tests hold the stochastic mean to it.
 
-A step is a few passes over the stocks plus a few (area x district) products on one BLAS
-thread, written as compiled loops (:mod:`numba`): with numpy each of its many small array
-operations would cost more in dispatch than in arithmetic.
+A step is two stages of passes over the stocks plus a few (area x district) products on one
+BLAS thread, written as compiled loops (:mod:`numba`): with numpy each of its many small array
+operations would cost more in dispatch than in arithmetic. Each stage runs on two blocks of
+grades, at once on two cores (:mod:`placesim.parallel`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import scipy.linalg.cython_blas  # noqa: F401  (the BLAS numba's np.dot calls)
 from numba import njit
 from threadpoolctl import ThreadpoolController
 
+from . import parallel
 from .cohort import N_TAGS, REACH_GRADE, START_GRADE, start_tags
 from .engine import Model, ReplicationResult, RunState, run_timeline
 from .flows import lateral_table, weight_table
@@ -129,6 +131,21 @@ class _ExpectedRun(RunState):
                                   for c in (r.recruit_cdf, r.outreach_cdf))
         self.secondee_pdf = np.diff(r.secondee_cdf, axis=1, prepend=0.0)
         self.national_pdf = np.diff(r.national_cdf, axis=1, prepend=0.0)
+        # a step's fill runs in two stages (:func:`_fill_exits`, :func:`_fill_moves`), each on
+        # two blocks of grades, at once where there are two threads; the blocks are the same
+        # whatever the number of threads (so are the results), split where the classes each
+        # grade holds times its districts with posts are about even
+        S, T, G, D = N_SEB, N_TYPES, N_GRADES, geo.n_districts
+        held_states = [F if START_GRADE <= g < REACH_GRADE else Fb for g in range(G)]
+        in_use = (self.posts3.sum(axis=2) > 0).sum(axis=1)
+        work = np.cumsum([n * int(d) for n, d in zip(held_states, in_use, strict=True)])
+        cut = int(np.clip(np.argmin(np.abs(work - work[-1] / 2)) + 1, 1, G - 1))
+        self.blocks = [(0, cut), (cut, G)]
+        J, A = S * T * F, geo.n_areas
+        self.scratch = (np.empty((G, D, J)), np.empty((G, A, J)), np.empty((G, D, T)),
+                        np.empty((G - 1, A, S * F, 2)), np.empty((G, A, S * F, 2)),
+                        np.empty((G, D), np.bool_), np.empty((G, D, T)), np.empty((G, D, T)),
+                        np.empty((G, D, T)))
         self._wave_cells: dict[int, tuple] = {}
         self.moved_cells: dict[tuple[int, int], np.ndarray] = {}  # (wave, year) -> posts
 
@@ -176,20 +193,28 @@ class _ExpectedRun(RunState):
         any_blocked = self.blocked is not None
         blocked = self.blocked if any_blocked else fresh  # (not read when nobody is)
         self.blocked = None
-        to_london = np.zeros(N_SEB)
-        from_london = np.zeros(N_SEB)
         pp = r.posts
         recruited = np.zeros(self.stock.shape)
-        closed = _fill(
-            self.people, self.ring, k, blocked, any_blocked, r.exit_q,
-            self.exits, self.posts3, self.held, fresh, self.promotions, to_london,
-            from_london, self.cross_area, self.exposure, self.wtab, self.ltab,
-            self.flag_after, self.adv_area, self.leave, self.kernel, self.kernel_t, geo.area,
-            geo.n_areas, geo.is_london, self.pull, r.lateral_share, r.internal_share, r.reach,
-            r.willingness, float(r.will_mult[k]), float(r.scs_low_target[k]), r.freeze[k],
-            self.recruit_pdfs[int(r.outreach_on[k])], 1.0 / r.steps_per_year, pp.pool_grade,
-            pp.pool_mask, pp.pool_types, self.closing, recruited, self.Fb, self.cohort_reached,
-            START_GRADE, REACH_GRADE)
+        el, ea, vac, wsf, lsf, live, v_lat, v_pro, v_ext = self.scratch
+        # two stages, each on blocks of grades (at once on two cores): the second needs the
+        # first's figures for every grade
+        closed = sum(parallel.map_spans(_fill_exits, self.blocks, (
+            self.people, self.ring, k, blocked, any_blocked, r.exit_q, self.exits, self.posts3,
+            self.held, self.wtab, self.ltab, self.adv_area, geo.area, self.Fb, START_GRADE,
+            REACH_GRADE, r.lateral_share, r.internal_share, pp.pool_grade, pp.pool_mask,
+            pp.pool_types, self.closing, el, ea, vac, wsf, lsf, live, v_lat, v_pro, v_ext)))
+        to_london = np.zeros((N_GRADES, N_SEB))  # (by grade: each block adds to its own rows)
+        from_london = np.zeros((N_GRADES, N_SEB))
+        reached = np.zeros((N_GRADES, self.n_tags))
+        parallel.map_spans(_fill_moves, self.blocks, (
+            self.people, fresh, self.Fb, START_GRADE, REACH_GRADE, self.exposure,
+            self.promotions, recruited, self.cross_area, to_london, from_london, reached,
+            self.wtab, self.ltab, self.flag_after, self.adv_area, self.leave, self.kernel,
+            self.kernel_t, geo.area, geo.is_london, self.pull, r.reach, r.willingness,
+            float(r.will_mult[k]), float(r.scs_low_target[k]), r.freeze[k],
+            self.recruit_pdfs[int(r.outreach_on[k])], 1.0 / r.steps_per_year, el, ea, wsf,
+            lsf, live, v_lat, v_pro, v_ext))
+        self.cohort_reached += reached.sum(axis=0)
         if self.lever_state.on:
             self.lever_state.add_recruits(r, k, recruited)
         for c in self.away:
@@ -200,8 +225,8 @@ class _ExpectedRun(RunState):
         for c in self.cohorts:
             self.exposure[:, r.posting_district] += c.people.sum(axis=(1, 3, 4)) / \
                 r.steps_per_year
-        self.to_london += to_london
-        self.from_london += from_london
+        self.to_london += to_london.sum(axis=0)
+        self.from_london += from_london.sum(axis=0)
         self.step_index += 1
 
     def year_end(self, year_number: int):
@@ -579,89 +604,77 @@ def _live_classes(G, S, T, F, Fb, tag_from, tag_to):
 
 
 @njit(cache=True)
-def _columns(n, SF, nsf, sfl):
+def _columns(first, n, SF, nsf, sfl):
     """First column of each (grade, live class)'s pair (vacancy not policy, policy) in a
-    product over the live classes only; -1 for a class the grade cannot hold."""
+    product over the live classes of grades ``first`` to ``first + n - 1`` only (-1 for a
+    class the grade cannot hold), and the number of columns."""
     col = np.full((n, SF), -1, np.int64)
     c = 0
-    for g in range(n):
+    for i in range(n):
+        g = first + i
         for ii in range(nsf[g]):
-            col[g, sfl[g, ii]] = c
+            col[i, sfl[g, ii]] = c
             c += 2
-    return col
+    return col, c
+
+@njit(cache=True)
+def _ring_thinning(step, M, exit_q):
+    """The ring's slots read at ``step`` (all but this step's: cleared, its entrants of M
+    steps ago are eligible now, and it takes this step's entrants) and what is left of each
+    slot's entrants by grade."""
+    slots = np.array([m for m in range(M) if (step - m) % M > 0])
+    thin = np.empty((len(slots), len(exit_q)))
+    for i in range(len(slots)):
+        age = (step - slots[i]) % M
+        for g in range(len(exit_q)):
+            thin[i, g] = (1.0 - exit_q[g]) ** age
+    return slots, thin
 
 
-@njit(cache=True, error_model="numpy")
-def _fill(people, ring, step, blocked, any_blocked, exit_q, exits, posts, held, fresh, promotions,
-          to_london, from_london, cross_area, exposure, wtab, ltab, flag_after, adv_area,
-          leave, kernel, kernel_t, area, n_areas, is_london, pull, lateral_share,
-          internal_share, reach, willingness, will_mult, scs_low_target, freeze, recruit_pdf,
-          dt, pool_grade, pool_mask, pool_types, pending, recruited, Fb, reached, tag_from,
-          tag_to):
-    """A step's exits, then its vacancies filled in expectation, in place (see the module
-    docstring).
+@njit(cache=True, nogil=True, error_model="numpy")
+def _fill_exits(g0, g1, people, ring, step, blocked, any_blocked, exit_q, exits, posts, held,
+                wtab, ltab, adv_area, area, Fb, tag_from, tag_to, lateral_share,
+                internal_share, pool_grade, pool_mask, pool_types, pending, el, ea, vac, wsf,
+                lsf, live, v_lat, v_pro, v_ext):
+    """First stage of a step's fill, for grades ``g0`` to ``g1 - 1`` (a block: every write is
+    to those grades' rows): exits, who is eligible, vacancies, and the start-of-step choice
+    weights; returns the posts closed.
 
     Everyone in post leaves at their grade's rate ``exit_q`` (recorded in ``exits`` by
     (grade, district, seb)). Who is not yet eligible is read from the ``ring`` of recent
     entrants (slot ``m`` holds entrants of the latest step ≡ m mod M, ``(step - m) % M``
-    steps ago, as they entered: thinned here by the exits since; this step's slot is
-    ``fresh``), plus ``blocked`` (people back this step, thinned by one step's exits; read
-    only if ``any_blocked``).
-
-    ``fresh`` receives the people who entered a grade (promotions and recruits: not yet
-    eligible); lateral movers are eligible again from the next step. Promotions are recorded
-    at their origin (grade into, district, seb); the step's person-time is added to
-    ``exposure``, the recruits to ``recruited`` (grade, district, seb). Closures ``pending``
-    in a pool take that pool's vacancies first (the expected number a random count of
-    vacancies can give); returns the posts closed. States come in sets of ``Fb``, one per
-    cohort tag (:mod:`placesim.cohort`), the tagged ones only in grades ``tag_from`` to
-    ``tag_to - 1``: promotions of tagged people into ``tag_to`` are added to ``reached`` by
-    tag.
+    steps ago, as they entered: thinned here by the exits since), plus ``blocked`` (people
+    back this step, thinned by one step's exits; read only if ``any_blocked``). Fills
+    ``el`` (eligible by live class), ``ea`` (eligible by area), ``live`` (cells with posts or
+    people: the others, about 30%, have nothing to move and every pass skips them), ``wsf``
+    and ``lsf`` (weights by (grade, area, (seb, state), vacancy is policy) for promotion and
+    for lateral moves) and the vacancies to fill laterally, by promotion and from outside
+    (``v_lat``, ``v_pro``, ``v_ext``), after closures ``pending`` in a pool have taken that
+    pool's vacancies first (the expected number a random count of vacancies can give).
     """
     G, D, S, T, F = people.shape
-    A = n_areas
     H = G - 1
     J = S * T * F
-    SF = S * F
     js, jt, jsf, sfs, sff = _class_index(S, T, F)
     # the classes each grade can hold: cohort tags (states Fb and up) only in the grades a
     # followed EO passes through, so elsewhere every pass skips them
     jl, nj, sfl, nsf = _live_classes(G, S, T, F, Fb, tag_from, tag_to)
-    # (grade, district, j) views of the stocks, (grade, j, vp) of the weights
     p = people.reshape(G, D, J)
     M = ring.shape[0]
     rg = ring.reshape(M, G, D, J)
     bl = blocked.reshape(G, D, J)
-    fr = fresh.reshape(G, D, J)
-    survival = 1.0 - exit_q
-    # the ring's slots read: all but this step's (cleared: its entrants of M steps ago are
-    # eligible now, and it takes this step's entrants)
-    slots = np.array([m for m in range(M) if (step - m) % M > 0])
-    thin = np.empty((len(slots), G))  # what is left of each slot's entrants
-    for i in range(len(slots)):
-        age = (step - slots[i]) % M
-        for g in range(G):
-            thin[i, g] = survival[g] ** age
+    slots, thin = _ring_thinning(step, M, exit_q)
     wt = wtab.reshape(G, J, 2)
-    ltj = np.empty((J, 2))
-    for j in range(J):
-        ltj[j, 0] = ltab[js[j], jt[j], 0]
-        ltj[j, 1] = ltab[js[j], jt[j], 1]
-    # -- exits, who is eligible and vacancies (one pass); choice weights by area ----------
-    el = np.empty((G, D, nj.max()))  # eligible, by live class
-    ea = np.zeros((G, A, J))  # eligible by area
-    vac = np.zeros((G, D, T))
     occ = np.empty(T)
-    # start-of-step choice weights by (grade from, area, (seb, state), vacancy is policy)
-    wsf = np.zeros((H, A, SF, 2))
-    lsf = np.zeros((G, A, SF, 2))  # and the lateral ones
-    # cells with posts or people: the others (about 30%) have nothing to move, and every
-    # pass below skips them
-    live = np.zeros((G, D), np.bool_)
     gone = np.empty(S)
-    for g in range(G):
+    for g in range(g0, g1):
+        ea[g] = 0.0
+        lsf[g] = 0.0
+        live[g] = False
+        if g < H:
+            wsf[g] = 0.0
         q = exit_q[g]
-        sg = survival[g]
+        sg = 1.0 - q
         for d in range(D):
             a = area[d]
             for t in range(T):
@@ -694,9 +707,8 @@ def _fill(people, ring, step, blocked, any_blocked, exit_q, exits, posts, held, 
                 exits[g, d, s] += gone[s]
             for t in range(T):
                 vac[g, d, t] = max(posts[g, d, t] - held[g, d, t] - occ[t], 0.0)
-    # start-of-step choice weights, from each area's eligible people
-    for g in range(G):
-        for a in range(A):
+        # start-of-step choice weights, from each area's eligible people
+        for a in range(len(adv_area)):
             c = adv_area[a]
             for jj in range(nj[g]):
                 j = jl[g, jj]
@@ -706,14 +718,14 @@ def _fill(people, ring, step, blocked, any_blocked, exit_q, exits, posts, held, 
                     if g < H:
                         wsf[g, a, k, 0] += e * wt[g, j, 0] * c
                         wsf[g, a, k, 1] += e * wt[g, j, 1] * c
-                    lsf[g, a, k, 0] += e * ltj[j, 0]
-                    lsf[g, a, k, 1] += e * ltj[j, 1]
+                    lsf[g, a, k, 0] += e * ltab[js[j], jt[j], 0]
+                    lsf[g, a, k, 1] += e * ltab[js[j], jt[j], 1]
     # posts waiting to close take the vacancies that arise in their pool first
     closed = 0.0
     for q in range(len(pending)):
-        if pending[q] <= 0:
-            continue
         g = pool_grade[q]
+        if pending[q] <= 0 or not g0 <= g < g1:
+            continue
         vq = 0.0
         for d in range(D):
             if pool_mask[q, d]:
@@ -733,10 +745,11 @@ def _fill(people, ring, step, blocked, any_blocked, exit_q, exits, posts, held, 
                         x = vac[g, d, t] * frac
                         vac[g, d, t] -= x
                         posts[g, d, t] -= x
-    v_lat = np.zeros((G, D, T))
-    v_pro = np.zeros((G, D, T))
-    v_ext = np.zeros((G, D, T))
-    for g in range(G):
+    # vacancies to fill laterally, by promotion and from outside
+    for g in range(g0, g1):
+        v_lat[g] = 0.0
+        v_pro[g] = 0.0
+        v_ext[g] = 0.0
         for d in range(D):
             if not live[g, d]:
                 continue
@@ -746,35 +759,79 @@ def _fill(people, ring, step, blocked, any_blocked, exit_q, exits, posts, held, 
                 if g > 0:
                     v_pro[g, d, t] = v * (1 - lateral_share[g]) * internal_share[g]
                 v_ext[g, d, t] = v - v_lat[g, d, t] - v_pro[g, d, t]
-    # remote masses by (district, grade from, seb, vp): over other areas, kernel x
-    # candidates' weights x willingness (states summed first: a vacancy's choice needs only
-    # the seb totals, and the product is F times smaller)
-    wr = np.zeros((A, H * S * 2))
+    return closed
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _fill_moves(g0, g1, people, fresh, Fb, tag_from, tag_to, exposure, promotions, recruited,
+                cross_area, to_london, from_london, reached, wtab, ltab, flag_after, adv_area,
+                leave, kernel, kernel_t, area, is_london, pull, reach, willingness, will_mult,
+                scs_low_target, freeze, recruit_pdf, dt, el, ea, wsf, lsf, live, v_lat, v_pro,
+                v_ext):
+    """Second stage of a step's fill, for grades ``g0`` to ``g1 - 1`` (a block: every write
+    is to those grades' rows; ``to_london``, ``from_london`` and ``reached`` by grade, summed
+    by the caller), after the first (:func:`_fill_exits`) for every grade.
+
+    Each vacancy's promotions are shared among the candidates of the grade below by their
+    weight (local, and remote through the distance kernel); lateral vacancies among the
+    same grade's people who are left; recruits fill the rest from the local labour market
+    (unless a freeze blocks them). The promotions into the block's first grade and out of
+    its last are worked out in both blocks that need them (the same figures), so the blocks
+    need each other only through the first stage. ``fresh`` receives the people who entered
+    a grade (promotions and recruits: not yet eligible); lateral movers are eligible again
+    from the next step. Promotions are recorded at their origin (grade into, district,
+    seb), recruits in ``recruited``, the step's person-time in ``exposure``; promotions of
+    tagged people into ``tag_to`` are added to ``reached`` by tag.
+    """
+    G, D, S, T, F = people.shape
+    A = len(adv_area)
+    H = G - 1
+    J = S * T * F
+    SF = S * F
+    js, jt, jsf, sfs, sff = _class_index(S, T, F)
+    jl, nj, sfl, nsf = _live_classes(G, S, T, F, Fb, tag_from, tag_to)
+    p = people.reshape(G, D, J)
+    fr = fresh.reshape(G, D, J)
+    wt = wtab.reshape(G, J, 2)
+    ltj = np.empty((J, 2))
+    for j in range(J):
+        ltj[j, 0] = ltab[js[j], jt[j], 0]
+        ltj[j, 1] = ltab[js[j], jt[j], 1]
+    # the promotions (grade from h to h + 1) the block needs: into its grades, out of them
+    l0 = max(g0 - 1, 0)
+    nl = min(g1, H) - l0
+    # -- promotions: remote masses by (district, grade from, seb, vp): over other areas,
+    # kernel x candidates' weights x willingness (states summed first: a vacancy's choice
+    # needs only the seb totals, and the product is F times smaller)
+    wr = np.zeros((A, nl * S * 2))
     for a in range(A):
-        for h in range(H):
+        for li in range(nl):
+            h = l0 + li
             for ii in range(nsf[h]):
                 sf = sfl[h, ii]
                 s = sfs[sf]
                 for vp in range(2):
-                    wr[a, (h * S + s) * 2 + vp] += wsf[h, a, sf, vp] * willingness[s] * leave[a]
-    rem = np.dot(kernel_t, wr).reshape(D, H, S, 2)
-    # -- promotions: each vacancy's choice mass, boost for the SCS1 target ------------------
-    wsa = np.zeros((H, A, S, 2))  # the local part: candidates' weights by seb
-    for h in range(H):
+                    wr[a, (li * S + s) * 2 + vp] += wsf[h, a, sf, vp] * willingness[s] * leave[a]
+    rem = np.dot(kernel_t, wr).reshape(D, nl, S, 2)
+    # each vacancy's choice mass, boost for the SCS1 target
+    wsa = np.zeros((nl, A, S, 2))  # the local part: candidates' weights by seb
+    for li in range(nl):
+        h = l0 + li
         for a in range(A):
             for vp in range(2):
                 for ii in range(nsf[h]):
                     sf = sfl[h, ii]
-                    wsa[h, a, sfs[sf], vp] += wsf[h, a, sf, vp]
-    ratio = np.zeros((G, D, T, S))  # promotions per unit of choice mass, by candidate seb
-    shortfall = np.zeros((G, D, T))
-    qloc = np.zeros((H, A, S, 2))
-    qd = np.zeros((D, H * S * 2))
+                    wsa[li, a, sfs[sf], vp] += wsf[h, a, sf, vp]
+    ratio = np.zeros((nl, D, T, S))  # promotions per unit of choice mass, by candidate seb
+    shortfall = np.zeros((nl, D, T))
+    qloc = np.zeros((nl, A, S, 2))
+    qd = np.zeros((D, nl * S * 2))
     loc = np.empty(S)  # (scratch, reused: an allocation per vacancy cell costs more than it)
     rmt = np.empty(S)
     boost = np.empty(S)
-    for g in range(1, G):
-        h = g - 1
+    for li in range(nl):
+        h = l0 + li
+        g = h + 1
         for d in range(D):
             if not live[g, d]:
                 continue
@@ -788,8 +845,8 @@ def _fill(people, ring, step, blocked, any_blocked, exit_q, exits, posts, held, 
                 if not busy:
                     continue
                 for s in range(S):  # (element by element: a slice costs a view here)
-                    loc[s] = wsa[h, a, s, vp]
-                    rmt[s] = rem[d, h, s, vp] * rf
+                    loc[s] = wsa[li, a, s, vp]
+                    rmt[s] = rem[d, li, s, vp] * rf
                     boost[s] = 1.0
                 if g == SCS1 and scs_low_target > 0:
                     tot = loc.sum() + rmt.sum()
@@ -807,133 +864,104 @@ def _fill(people, ring, step, blocked, any_blocked, exit_q, exits, posts, held, 
                     if v <= 0:
                         continue
                     if mass <= 0:
-                        shortfall[g, d, t] += v
+                        shortfall[li, d, t] += v
                         continue
                     for s in range(S):
                         q = v / mass * boost[s]
-                        ratio[g, d, t, s] = q
+                        ratio[li, d, t, s] = q
                         if q > 0:  # the candidates' outflows: local, and remote by district
-                            qloc[h, a, s, vp] += q
-                            qd[d, (h * S + s) * 2 + vp] += q * rf
-    # -- outflows of candidates: the remote part through the kernel ------------------------
-    qrem = np.dot(kernel, qd).reshape(A, H, S, 2)
+                            qloc[li, a, s, vp] += q
+                            qd[d, (li * S + s) * 2 + vp] += q * rf
+    # outflows of candidates: the remote part through the kernel
+    qrem = np.dot(kernel, qd).reshape(A, nl, S, 2)
     # promotions per unit of a candidate's weight, by (grade from, area, seb, vp): local, and
     # the remote part that leaves for posts in other areas (London's outflow)
-    qall = np.empty((H, A, S, 2))
-    qout = np.empty((H, A, S, 2))
-    for h in range(H):
+    qall = np.empty((nl, A, S, 2))
+    qout = np.empty((nl, A, S, 2))
+    for li in range(nl):
         for a in range(A):
             c = adv_area[a]
             for s in range(S):
                 for vp in range(2):
-                    qout[h, a, s, vp] = c * willingness[s] * leave[a] * qrem[a, h, s, vp]
-                    qall[h, a, s, vp] = c * qloc[h, a, s, vp] + qout[h, a, s, vp]
+                    qout[li, a, s, vp] = c * willingness[s] * leave[a] * qrem[a, li, s, vp]
+                    qall[li, a, s, vp] = c * qloc[li, a, s, vp] + qout[li, a, s, vp]
     # what each area's eligible people give, per unit of eligible: promotions (fac), the
     # part to posts in other areas (out); a block cannot give more people than it has (cap)
-    fac = np.zeros((H, A, J))
-    out = np.zeros((H, A, J))
-    cap = np.ones((H, A))
-    for h in range(H):
+    fac = np.zeros((nl, A, J))
+    out = np.zeros((nl, A, J))
+    cap = np.ones((nl, A))
+    for li in range(nl):
+        h = l0 + li
         for a in range(A):
             have_a = 0.0
             out_a = 0.0
             for jj in range(nj[h]):
                 j = jl[h, jj]
                 s = js[j]
-                w = wt[h, j, 0] * qall[h, a, s, 0] + wt[h, j, 1] * qall[h, a, s, 1]
-                fac[h, a, j] = w
-                out[h, a, j] = wt[h, j, 0] * qout[h, a, s, 0] + wt[h, j, 1] * qout[h, a, s, 1]
+                w = wt[h, j, 0] * qall[li, a, s, 0] + wt[h, j, 1] * qall[li, a, s, 1]
+                fac[li, a, j] = w
+                out[li, a, j] = wt[h, j, 0] * qout[li, a, s, 0] + wt[h, j, 1] * qout[li, a, s, 1]
                 have_a += ea[h, a, j]
                 out_a += ea[h, a, j] * w
             if out_a > have_a > 0:
-                cap[h, a] = have_a / out_a
+                cap[li, a] = have_a / out_a
             elif have_a <= 0:
-                cap[h, a] = 0.0
+                cap[li, a] = 0.0
             for jj in range(nj[h]):
                 j = jl[h, jj]
-                fac[h, a, j] *= cap[h, a]
-                out[h, a, j] *= cap[h, a]
+                fac[li, a, j] *= cap[li, a]
+                out[li, a, j] *= cap[li, a]
+    # promotions arrive: local from the own area, remote through the kernel
+    col, n_col = _columns(l0, nl, SF, nsf, sfl)  # (grade from, class): its pair of columns
+    capped = np.zeros((A, n_col))
+    for a in range(A):
+        for li in range(nl):
+            h = l0 + li
+            for ii in range(nsf[h]):
+                sf = sfl[h, ii]
+                s = sfs[sf]
+                for vp in range(2):
+                    capped[a, col[li, sf] + vp] = (wsf[h, a, sf, vp] * willingness[s] * leave[a]
+                                                   * cap[li, a])
+    rem_c = np.dot(kernel_t, capped)
+    # -- lateral moves: area by start-of-step weights, people from who is left -------------
+    ng = g1 - g0
     # who is left after promotions, by (seb, state), is the composition of lateral movers
-    left = np.zeros((G, A, SF, 2))
-    have = np.zeros((G, A))
-    for g in range(G):
+    left = np.zeros((ng, A, SF, 2))
+    have = np.zeros((ng, A))
+    for gi in range(ng):
+        g = g0 + gi
         for a in range(A):
             for jj in range(nj[g]):
                 j = jl[g, jj]
                 x = ea[g, a, j]
                 if g < H:
-                    x -= x * fac[g, a, j]
+                    x -= x * fac[g - l0, a, j]
                 if x > 0:
-                    have[g, a] += x
-                    left[g, a, jsf[j], 0] += x * ltj[j, 0]
-                    left[g, a, jsf[j], 1] += x * ltj[j, 1]
-    # -- arrivals: local from the own area, remote through the kernel ----------------------
-    col = _columns(H, SF, nsf, sfl)  # (grade from, class): its pair of columns
-    capped = np.zeros((A, 2 * nsf[:H].sum()))
-    for a in range(A):
-        for h in range(H):
-            for ii in range(nsf[h]):
-                sf = sfl[h, ii]
-                s = sfs[sf]
-                for vp in range(2):
-                    capped[a, col[h, sf] + vp] = (wsf[h, a, sf, vp] * willingness[s] * leave[a]
-                                                  * cap[h, a])
-    rem_c = np.dot(kernel_t, capped)
-    for g in range(1, G):
-        h = g - 1
-        across = 0.0  # (loop invariants and sums in locals: the stores to the stocks below
-        for d in range(D):  # would otherwise make every array read again each time)
-            if not live[g, d]:
-                continue
-            a = area[d]
-            rf = reach[g] * will_mult * pull[d]
-            ca = cap[h, a]
-            lon = is_london[d]
-            for t in range(T):
-                if v_pro[g, d, t] <= 0:
-                    continue  # (no promotions wanted here: nothing arrives, no shortfall)
-                vp = 1 if t != OTHER else 0
-                got = 0.0
-                for ii in range(nsf[h]):
-                    sf = sfl[h, ii]
-                    s = sfs[sf]
-                    q = ratio[g, d, t, s]
-                    if q <= 0:
-                        continue
-                    f = sff[sf]
-                    lx = wsf[h, a, sf, vp] * ca * q
-                    rx = rem_c[d, col[h, sf] + vp] * rf * q
-                    k = (s * T + t) * F + flag_after[f, g]
-                    fr[g, d, k] += lx + rx
-                    p[g, d, k] += lx + rx
-                    got += lx + rx
-                    if f >= Fb and g == tag_to:
-                        reached[f // Fb] += lx + rx
-                    across += rx
-                    if lon:
-                        to_london[s] += rx
-                v_ext[g, d, t] += max(v_pro[g, d, t] - got, 0.0) + shortfall[g, d, t]
-        cross_area[g] += across
-    # -- lateral moves: area by start-of-step weights, people from who is left -------------
-    lat_tot = np.zeros((G, A, 2))
-    for g in range(G):
+                    have[gi, a] += x
+                    left[gi, a, jsf[j], 0] += x * ltj[j, 0]
+                    left[gi, a, jsf[j], 1] += x * ltj[j, 1]
+    lat_tot = np.zeros((ng, A, 2))
+    for gi in range(ng):
+        g = g0 + gi
         for a in range(A):
             for ii in range(nsf[g]):
                 sf = sfl[g, ii]
-                lat_tot[g, a, 0] += lsf[g, a, sf, 0]
-                lat_tot[g, a, 1] += lsf[g, a, sf, 1]
-    for g in range(G):  # London's hold on its staff
+                lat_tot[gi, a, 0] += lsf[g, a, sf, 0]
+                lat_tot[gi, a, 1] += lsf[g, a, sf, 1]
+    for gi in range(ng):  # London's hold on its staff
         for a in range(A):
-            lat_tot[g, a, 0] *= leave[a]
-            lat_tot[g, a, 1] *= leave[a]
-    lt = np.empty((A, G * 2))
+            lat_tot[gi, a, 0] *= leave[a]
+            lat_tot[gi, a, 1] *= leave[a]
+    lt = np.empty((A, ng * 2))
     for a in range(A):
-        for g in range(G):
-            lt[a, g * 2] = lat_tot[g, a, 0]
-            lt[a, g * 2 + 1] = lat_tot[g, a, 1]
-    lmass = np.dot(kernel_t, lt).reshape(D, G, 2)  # each vacancy's lateral choice mass
-    lq = np.zeros((D, G * 2))
-    for g in range(G):
+        for gi in range(ng):
+            lt[a, gi * 2] = lat_tot[gi, a, 0]
+            lt[a, gi * 2 + 1] = lat_tot[gi, a, 1]
+    lmass = np.dot(kernel_t, lt).reshape(D, ng, 2)  # each vacancy's lateral choice mass
+    lq = np.zeros((D, ng * 2))
+    for gi in range(ng):
+        g = g0 + gi
         for d in range(D):
             if not live[g, d]:
                 continue
@@ -942,52 +970,92 @@ def _fill(people, ring, step, blocked, any_blocked, exit_q, exits, posts, held, 
                 v = v_lat[g, d, t]
                 if v <= 0:
                     continue
-                if lmass[d, g, vp] <= 0:
+                if lmass[d, gi, vp] <= 0:
                     v_ext[g, d, t] += v
                     continue
-                lq[d, g * 2 + vp] += v / lmass[d, g, vp]
-    lflow = np.dot(kernel, lq).reshape(A, G, 2)  # posts each area's pool is asked to fill
-    left_tot = np.zeros((G, A, 2))
-    for g in range(G):
+                lq[d, gi * 2 + vp] += v / lmass[d, gi, vp]
+    lflow = np.dot(kernel, lq).reshape(A, ng, 2)  # posts each area's pool is asked to fill
+    left_tot = np.zeros((ng, A, 2))
+    for gi in range(ng):
+        g = g0 + gi
         for a in range(A):
             for vp in range(2):
                 for ii in range(nsf[g]):
-                    left_tot[g, a, vp] += left[g, a, sfl[g, ii], vp]
-    lcap = np.ones((G, A, 2))
-    for g in range(G):
+                    left_tot[gi, a, vp] += left[gi, a, sfl[g, ii], vp]
+    lcap = np.ones((ng, A, 2))
+    for gi in range(ng):
         for a in range(A):
-            want = lat_tot[g, a, 0] * lflow[a, g, 0] + lat_tot[g, a, 1] * lflow[a, g, 1]
-            if want > have[g, a]:
-                scale = have[g, a] / want if want > 0 else 0.0
-                lcap[g, a, 0] = scale
-                lcap[g, a, 1] = scale
-    col_l = _columns(G, SF, nsf, sfl)
-    comp = np.zeros((A, 2 * nsf.sum()))
-    for g in range(G):
+            want = lat_tot[gi, a, 0] * lflow[a, gi, 0] + lat_tot[gi, a, 1] * lflow[a, gi, 1]
+            if want > have[gi, a]:
+                scale = have[gi, a] / want if want > 0 else 0.0
+                lcap[gi, a, 0] = scale
+                lcap[gi, a, 1] = scale
+    col_l, n_col = _columns(g0, ng, SF, nsf, sfl)
+    comp = np.zeros((A, n_col))
+    for gi in range(ng):
+        g = g0 + gi
         for a in range(A):
             for vp in range(2):
-                tot = left_tot[g, a, vp]
+                tot = left_tot[gi, a, vp]
                 if tot <= 0:
                     continue
                 for ii in range(nsf[g]):
                     sf = sfl[g, ii]
-                    comp[a, col_l[g, sf] + vp] = (
-                        lat_tot[g, a, vp] * lcap[g, a, vp] * left[g, a, sf, vp] / tot)
+                    comp[a, col_l[gi, sf] + vp] = (
+                        lat_tot[gi, a, vp] * lcap[gi, a, vp] * left[gi, a, sf, vp] / tot)
     arr = np.dot(kernel_t, comp)
-    # -- lateral departures and arrivals, then recruits from the local labour market (unless
-    # a freeze blocks them), then the step's person-time: one (grade, district) at a time --
+    # -- the block's grades, one at a time: promotions arrive; promoted and lateral movers
+    # leave; lateral movers arrive; recruits; the step's person-time
     ex_s = np.empty(S)
     out_s = np.empty(S)
-    for g in range(G):
+    for gi in range(ng):
+        g = g0 + gi
+        if g >= 1:
+            h = g - 1
+            li = h - l0
+            across = 0.0  # (loop invariants and sums in locals: the stores to the stocks
+            for d in range(D):  # below would otherwise make every array read again each time)
+                if not live[g, d]:
+                    continue
+                a = area[d]
+                rf = reach[g] * will_mult * pull[d]
+                ca = cap[li, a]
+                lon = is_london[d]
+                for t in range(T):
+                    if v_pro[g, d, t] <= 0:
+                        continue  # (no promotions wanted here: nothing arrives, no shortfall)
+                    vp = 1 if t != OTHER else 0
+                    got = 0.0
+                    for ii in range(nsf[h]):
+                        sf = sfl[h, ii]
+                        s = sfs[sf]
+                        q = ratio[li, d, t, s]
+                        if q <= 0:
+                            continue
+                        f = sff[sf]
+                        lx = wsf[h, a, sf, vp] * ca * q
+                        rx = rem_c[d, col[li, sf] + vp] * rf * q
+                        k = (s * T + t) * F + flag_after[f, g]
+                        fr[g, d, k] += lx + rx
+                        p[g, d, k] += lx + rx
+                        got += lx + rx
+                        if f >= Fb and g == tag_to:
+                            reached[g, f // Fb] += lx + rx
+                        across += rx
+                        if lon:
+                            to_london[g, s] += rx
+                    v_ext[g, d, t] += max(v_pro[g, d, t] - got, 0.0) + shortfall[li, d, t]
+            cross_area[g] += across
+        lo = g - l0  # (its promotions out, if any)
         for d in range(D):
             if not live[g, d]:
                 continue
             a = area[d]
             lon = is_london[d]
-            t0, t1 = left_tot[g, a, 0], left_tot[g, a, 1]
+            t0, t1 = left_tot[gi, a, 0], left_tot[gi, a, 1]
             # lateral movers leave, in proportion to their weight
-            m0 = lat_tot[g, a, 0] * lflow[a, g, 0] * lcap[g, a, 0] / t0 if t0 > 0 else 0.0
-            m1 = lat_tot[g, a, 1] * lflow[a, g, 1] * lcap[g, a, 1] / t1 if t1 > 0 else 0.0
+            m0 = lat_tot[gi, a, 0] * lflow[a, gi, 0] * lcap[gi, a, 0] / t0 if t0 > 0 else 0.0
+            m1 = lat_tot[gi, a, 1] * lflow[a, gi, 1] * lcap[gi, a, 1] / t1 if t1 > 0 else 0.0
             for s in range(S):
                 out_s[s] = 0.0
             for jj in range(nj[g]):
@@ -996,12 +1064,12 @@ def _fill(people, ring, step, blocked, any_blocked, exit_q, exits, posts, held, 
                 if e <= 0:
                     continue
                 if g < H:  # promotions leave their grade
-                    x = e * fac[g, a, j]
+                    x = e * fac[lo, a, j]
                     if x > 0:
                         s = js[j]
                         out_s[s] += x
                         if lon:  # the part that went to posts outside London
-                            from_london[s] += e * out[g, a, j]
+                            from_london[g, s] += e * out[lo, a, j]
                         p[g, d, j] -= x
                         e -= x
                 if e > 0:
@@ -1012,13 +1080,13 @@ def _fill(people, ring, step, blocked, any_blocked, exit_q, exits, posts, held, 
             for t in range(T):  # and arrive
                 vp = 1 if t != OTHER else 0
                 v = v_lat[g, d, t]
-                if v <= 0 or lmass[d, g, vp] <= 0:
+                if v <= 0 or lmass[d, gi, vp] <= 0:
                     continue
-                q = v / lmass[d, g, vp]
+                q = v / lmass[d, gi, vp]
                 got = 0.0
                 for ii in range(nsf[g]):
                     sf = sfl[g, ii]
-                    x = arr[d, col_l[g, sf] + vp] * q
+                    x = arr[d, col_l[gi, sf] + vp] * q
                     p[g, d, (sfs[sf] * T + t) * F + sff[sf]] += x
                     got += x
                 v_ext[g, d, t] += max(v - got, 0.0)
@@ -1040,7 +1108,6 @@ def _fill(people, ring, step, blocked, any_blocked, exit_q, exits, posts, held, 
                 ex_s[js[j]] += p[g, d, j]
             for s in range(S):
                 exposure[g, d, s] += ex_s[s] * dt
-    return closed
 
 
 @njit(cache=True)

@@ -3,9 +3,10 @@
 The one pass a step over every slot (:func:`placesim.flows.scan`) is independent from slot
 to slot, so its compiled kernel releases the GIL (``nogil``) and runs on contiguous ranges of
 slots in threads; the ranges' results are merged in slot order, so results are the same
-whatever the number of threads. A local batch cluster's workers and the app's band workers
-already use every core with one replication each: they set ``PLACESIM_THREADS=1`` (start the
-workers of a Dask cluster of your own with it too).
+whatever the number of threads. The expected mode's two stages run the same way on two
+blocks of grades (:mod:`placesim.expected`). A local batch cluster's workers and the app's
+band workers already use every core with one replication each: they set
+``PLACESIM_THREADS=1`` (start the workers of a Dask cluster of your own with it too).
 """
 
 from __future__ import annotations
@@ -85,6 +86,45 @@ def ranges(n: int, parts: int) -> list[tuple[int, int]]:
     return list(zip(edges[:-1], edges[1:], strict=True))
 
 
+def map_spans(fn: Callable[..., object], spans: Sequence[tuple[int, int]], args: Sequence
+              ) -> list:
+    """Call ``fn(lo, hi, *args)`` for each ``(lo, hi)`` of ``spans``, at once in threads (one
+    after the other where :func:`threads` is 1).
+
+    ``fn`` must release the GIL (a ``nogil`` compiled kernel) for the calls to overlap, and
+    must write only to its own span's part of any shared array.
+
+    Parameters
+    ----------
+    fn : callable
+        The pass over one span.
+    spans : sequence of tuple
+        ``(lo, hi)`` pairs.
+    args : sequence
+        The other arguments of ``fn``.
+
+    Returns
+    -------
+    list
+        ``fn``'s results, in span order. If a span raises, the others are waited for
+        first (none is left writing), then the first error is raised.
+    """
+    global _pool, _pool_size
+    if len(spans) == 1 or threads() == 1:
+        return [fn(lo, hi, *args) for lo, hi in spans]
+    with _pool_lock:
+        if _pool is None or _pool_size < len(spans) - 1:
+            _pool_size = len(spans) - 1
+            _pool = ThreadPoolExecutor(_pool_size, thread_name_prefix="placesim-slots")
+        pool = _pool
+    futures = [pool.submit(fn, lo, hi, *args) for lo, hi in spans[1:]]
+    try:
+        first = fn(spans[0][0], spans[0][1], *args)
+    finally:
+        wait(futures)
+    return [first] + [f.result() for f in futures]
+
+
 def map_ranges(fn: Callable[..., object], n: int, args: Sequence) -> list:
     """Call ``fn(lo, hi, *args)`` for each of :func:`threads` ranges of ``range(n)``.
 
@@ -103,21 +143,6 @@ def map_ranges(fn: Callable[..., object], n: int, args: Sequence) -> list:
     Returns
     -------
     list
-        ``fn``'s results, in range order. If a range raises, the others are waited for
-        first (none is left writing), then the first error is raised.
+        ``fn``'s results, in range order (see :func:`map_spans`).
     """
-    global _pool, _pool_size
-    spans = ranges(n, threads())
-    if len(spans) == 1:
-        return [fn(0, n, *args)]
-    with _pool_lock:
-        if _pool is None or _pool_size < len(spans) - 1:
-            _pool_size = len(spans) - 1
-            _pool = ThreadPoolExecutor(_pool_size, thread_name_prefix="placesim-slots")
-        pool = _pool
-    futures = [pool.submit(fn, lo, hi, *args) for lo, hi in spans[1:]]
-    try:
-        first = fn(spans[0][0], spans[0][1], *args)
-    finally:
-        wait(futures)
-    return [first] + [f.result() for f in futures]
+    return map_spans(fn, ranges(n, threads()), args)

@@ -1,4 +1,5 @@
-"""The slot pass split over threads gives the same replication whatever the thread count."""
+"""The passes split over threads give the same replication, and the same expected-mode run,
+whatever the thread count."""
 
 from __future__ import annotations
 
@@ -38,6 +39,18 @@ def _arrays(result) -> dict[str, np.ndarray]:
     return out
 
 
+def _same_for_any_thread_count(monkeypatch, run) -> None:
+    """``run()`` with 1, 2 and 3 threads gives identical arrays."""
+    runs = []
+    for n in ("1", "2", "3"):
+        monkeypatch.setenv(parallel.ENV, n)
+        runs.append(_arrays(run()))
+    assert runs[0].keys() == runs[1].keys() == runs[2].keys()
+    for k in runs[0]:
+        np.testing.assert_array_equal(runs[0][k], runs[1][k], err_msg=k)
+        np.testing.assert_array_equal(runs[0][k], runs[2][k], err_msg=k)
+
+
 def test_replication_does_not_depend_on_threads(monkeypatch):
     """With London postings ending (the freed home post is listed across ranges) and every
     other lever on, 1, 2 and 3 threads give identical arrays."""
@@ -46,15 +59,33 @@ def test_replication_does_not_depend_on_threads(monkeypatch):
 
     s = synthetic_scenario(waves=True, years=4, headcount=1500)
     s = load_scenario_text(dump_scenario(s) + LEVERS, filename="levers.yaml")
-    m = synthetic_model(s, headcount=1500)
-    runs = []
-    for n in ("1", "2", "3"):
-        monkeypatch.setenv(parallel.ENV, n)
-        runs.append(_arrays(engine.run_replication(m, 3)))
-    assert runs[0].keys() == runs[1].keys() == runs[2].keys()
-    for k in runs[0]:
-        np.testing.assert_array_equal(runs[0][k], runs[1][k], err_msg=k)
-        np.testing.assert_array_equal(runs[0][k], runs[2][k], err_msg=k)
+    _same_for_any_thread_count(monkeypatch, lambda: engine.run_replication(
+        synthetic_model(s, headcount=1500), 3))
+
+
+def test_expected_mode_does_not_depend_on_threads(monkeypatch):
+    """The expected mode's two stages run on two blocks of grades, at once or one after the
+    other: with every lever on (postings, secondments, closures, the cohort followed), 1, 2
+    and 3 threads give identical arrays."""
+    from placesim import load_scenario_text
+    from placesim.expected import run_expected
+    from placesim.scenario import dump_scenario
+
+    s = synthetic_scenario(waves=True, years=4, headcount=1500)
+    s = load_scenario_text(dump_scenario(s) + LEVERS, filename="levers.yaml")
+    _same_for_any_thread_count(monkeypatch, lambda: run_expected(
+        synthetic_model(s, headcount=1500)))
+
+
+def test_one_thread_runs_the_spans_in_turn(monkeypatch):
+    import threading
+
+    monkeypatch.setenv(parallel.ENV, "1")
+    seen = []
+    parallel.map_spans(lambda lo, hi: seen.append((lo, hi, threading.get_ident())),
+                       [(0, 4), (4, 11)], ())
+    assert [(lo, hi) for lo, hi, _ in seen] == [(0, 4), (4, 11)]
+    assert {t for _, _, t in seen} == {threading.get_ident()}
 
 
 def _span(lo, hi, extra):
