@@ -172,7 +172,8 @@ class _ExpectedRun(RunState):
         r, geo = self.m.rules, self.m.geo
         k = self.step_index
         M = self.M
-        self.ring[k % M] = 0.0  # entrants of step k - M are eligible from now on
+        # (slot k % M, whose entrants of step k - M are eligible from now on, was cleared at
+        # the end of the last step's fill, for this step's entrants)
         if self.flag_hazard.any():
             _expire(self.people, self.ring, self.flag_hazard, self.Fb, START_GRADE,
                     REACH_GRADE)
@@ -207,8 +208,9 @@ class _ExpectedRun(RunState):
         from_london = np.zeros((N_GRADES, N_SEB))
         reached = np.zeros((N_GRADES, self.n_tags))
         parallel.map_spans(_fill_moves, self.blocks, (
-            self.people, fresh, self.Fb, START_GRADE, REACH_GRADE, self.exposure,
-            self.promotions, recruited, self.cross_area, to_london, from_london, reached,
+            self.people, fresh, self.ring, (k + 1) % M, self.Fb, START_GRADE, REACH_GRADE,
+            self.exposure, self.promotions, recruited, self.cross_area, to_london, from_london,
+            reached,
             self.wtab, self.ltab, self.flag_after, self.adv_area, self.leave, self.kernel,
             self.kernel_t, geo.area, geo.is_london, self.pull, r.reach, r.willingness,
             float(r.will_mult[k]), float(r.scs_low_target[k]), r.freeze[k],
@@ -230,10 +232,12 @@ class _ExpectedRun(RunState):
         self.step_index += 1
 
     def year_end(self, year_number: int):
-        away = sum((c.people for c in self.cohorts), np.zeros_like(self.people))
-        self.stock = _reported(self.people, away, self.m.rules.posting_district)
         posts = self.posts3.copy()
-        posts[:, self.m.rules.posting_district, PRIVATE_OFFICE] += away.sum(axis=(1, 2, 3, 4))
+        away = sum(c.people for c in self.cohorts) if self.cohorts else np.empty((0,) * 5)
+        self.stock = _reported(self.people, away, self.m.rules.posting_district)
+        if self.cohorts:
+            posts[:, self.m.rules.posting_district, PRIVATE_OFFICE] += away.sum(
+                axis=(1, 2, 3, 4))
         seconded = np.zeros(self.m.geo.n_districts)
         for c in self.away:
             self.stock[:, c.districts] += c.people.sum(axis=(3, 4))
@@ -540,8 +544,9 @@ def _exits_away(away, exits, exit_q, posting_district):
 @njit(cache=True)
 def _reported(people, away, posting_district):
     """(grade, district, seb) headcount: people in post, and people away counted where their
-    posting is."""
+    posting is (``away`` has no rows when nobody is away)."""
     G, D, S, T, F = people.shape
+    any_away = away.shape[0] > 0
     out = np.zeros((G, D, S))
     for g in range(G):
         for d in range(D):
@@ -551,9 +556,11 @@ def _reported(people, away, posting_district):
                 for t in range(T):
                     for f in range(F):
                         x += people[g, d, s, t, f]
-                        a += away[g, d, s, t, f]
+                        if any_away:
+                            a += away[g, d, s, t, f]
                 out[g, d, s] += x
-                out[g, posting_district, s] += a
+                if any_away:
+                    out[g, posting_district, s] += a
     return out
 
 
@@ -763,11 +770,11 @@ def _fill_exits(g0, g1, people, ring, step, blocked, any_blocked, exit_q, exits,
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _fill_moves(g0, g1, people, fresh, Fb, tag_from, tag_to, exposure, promotions, recruited,
-                cross_area, to_london, from_london, reached, wtab, ltab, flag_after, adv_area,
-                leave, kernel, kernel_t, area, is_london, pull, reach, willingness, will_mult,
-                scs_low_target, freeze, recruit_pdf, dt, el, ea, wsf, lsf, live, v_lat, v_pro,
-                v_ext):
+def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, tag_from, tag_to, exposure,
+                promotions, recruited, cross_area, to_london, from_london, reached, wtab, ltab,
+                flag_after, adv_area, leave, kernel, kernel_t, area, is_london, pull, reach,
+                willingness, will_mult, scs_low_target, freeze, recruit_pdf, dt, el, ea, wsf,
+                lsf, live, v_lat, v_pro, v_ext):
     """Second stage of a step's fill, for grades ``g0`` to ``g1 - 1`` (a block: every write
     is to those grades' rows; ``to_london``, ``from_london`` and ``reached`` by grade, summed
     by the caller), after the first (:func:`_fill_exits`) for every grade.
@@ -781,7 +788,8 @@ def _fill_moves(g0, g1, people, fresh, Fb, tag_from, tag_to, exposure, promotion
     a grade (promotions and recruits: not yet eligible); lateral movers are eligible again
     from the next step. Promotions are recorded at their origin (grade into, district,
     seb), recruits in ``recruited``, the step's person-time in ``exposure``; promotions of
-    tagged people into ``tag_to`` are added to ``reached`` by tag.
+    tagged people into ``tag_to`` are added to ``reached`` by tag. Last, the ring's slot
+    ``next_slot`` is cleared for the next step's entrants (its people are eligible then).
     """
     G, D, S, T, F = people.shape
     A = len(adv_area)
@@ -1108,6 +1116,8 @@ def _fill_moves(g0, g1, people, fresh, Fb, tag_from, tag_to, exposure, promotion
                 ex_s[js[j]] += p[g, d, j]
             for s in range(S):
                 exposure[g, d, s] += ex_s[s] * dt
+    for g in range(g0, g1):
+        ring[next_slot, g] = 0.0
 
 
 @njit(cache=True)
