@@ -42,8 +42,6 @@ FIRST_PAGE = (
     ("scs_outside_london_share", "all"),
     ("cohort_eo_to_g7", "outside_london"),
     ("cohort_eo_to_g7", "london"),
-    ("cohort_eo_to_director", "outside_london"),
-    ("cohort_eo_to_director", "london"),
     ("progression_eo_to_director", "outside_london"),
     ("progression_eo_to_director", "london"),
     ("london_share_of_high_seb_g7_plus", "all"),

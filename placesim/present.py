@@ -101,10 +101,6 @@ MEASURES: dict[str, Measure] = {
         "Of 1,000 Executive Officers in post at the start (outside London, or in London), "
         "how many have been promoted to Grade 7 by the end of each year, wherever they work "
         "by then. Those who leave count as not reaching it."),
-    "cohort_eo_to_director": Measure(
-        "EOs reaching Director, of 1,000", "per_1000",
-        "Of 1,000 Executive Officers in post at the start, how many reach Director "
-        "(SCS2) or above by the end of the period."),
     "moves_to_london_for_promotion": Measure(
         "Moves to London for promotion", "people",
         "People who moved to a London post to be promoted, in the year."),
@@ -486,8 +482,6 @@ HEADLINES: tuple[tuple[str, str], ...] = (
     ("policy_roles_outside_london", "all"),
     ("cohort_eo_to_g7", "outside_london"),
     ("cohort_eo_to_g7", "london"),
-    ("cohort_eo_to_director", "outside_london"),
-    ("cohort_eo_to_director", "london"),
     ("progression_eo_to_director", "london"),
     ("progression_eo_to_director", "outside_london"),
     ("progression_eo_to_g7", "outside_london"),
@@ -550,11 +544,6 @@ def progression_sentence(metrics, year: int) -> str | None:
                 f"{out:,.0f} have reached Grade 7 by {by} (London: {lon:,.0f})")
         if lon > 0:
             text += f"; regions/London ratio {out / lon:.2f}"
-        dout = value("cohort_eo_to_director", "outside_london", by)
-        dlon = value("cohort_eo_to_director", "london", by)
-        if dout is not None and dlon is not None:
-            text += (f". {fmt_value('cohort_eo_to_director', dout)} of 1,000 reach Director "
-                     f"(London: {fmt_value('cohort_eo_to_director', dlon)})")
         return text + "."
     out, lon = (value("progression_eo_to_director", "outside_london", year),
                 value("progression_eo_to_director", "london", year))

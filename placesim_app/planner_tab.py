@@ -167,7 +167,6 @@ def plan_map(pkg, alloc: pd.DataFrame, ranking: pd.DataFrame | None) -> None:
 PLAN_FIGURES = (
     ("roles_moved_out_of_london", "all"),
     ("cohort_eo_to_g7", "outside_london"),
-    ("cohort_eo_to_director", "outside_london"),
     ("progression_eo_to_g7", "outside_london"),
     ("progression_eo_to_g7", "coldspots"),
     ("progression_eo_to_g7", "seb:low"),
