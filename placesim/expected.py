@@ -644,8 +644,8 @@ def _fill_exits(g0, g1, people, ring, step, blocked, any_blocked, exit_q, exits,
                 internal_share, pool_grade, pool_mask, pool_types, pending, el, ea, vac, wsf,
                 lsf, live, v_lat, v_pro, v_ext):
     """First stage of a step's fill, for grades ``g0`` to ``g1 - 1`` (a block: every write is
-    to those grades' rows): exits, who is eligible, vacancies, and the start-of-step choice
-    weights; returns the posts closed.
+    to those grades' rows, or to closure pools of those grades): exits, who is eligible,
+    vacancies, and the start-of-step choice weights; returns the posts closed.
 
     Everyone in post leaves at their grade's rate ``exit_q`` (recorded in ``exits`` by
     (grade, district, seb)). Who is not yet eligible is read from the ``ring`` of recent
@@ -731,7 +731,7 @@ def _fill_exits(g0, g1, people, ring, step, blocked, any_blocked, exit_q, exits,
     closed = 0.0
     for q in range(len(pending)):
         g = pool_grade[q]
-        if pending[q] <= 0 or not g0 <= g < g1:
+        if not g0 <= g < g1 or pending[q] <= 0:  # (the other block's pools are its own)
             continue
         vq = 0.0
         for d in range(D):
@@ -776,8 +776,9 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, tag_from, tag_to, ex
                 willingness, will_mult, scs_low_target, freeze, recruit_pdf, dt, el, ea, wsf,
                 lsf, live, v_lat, v_pro, v_ext):
     """Second stage of a step's fill, for grades ``g0`` to ``g1 - 1`` (a block: every write
-    is to those grades' rows; ``to_london``, ``from_london`` and ``reached`` by grade, summed
-    by the caller), after the first (:func:`_fill_exits`) for every grade.
+    is to those grades' rows, but for ``promotions``, recorded by grade into, where grade
+    ``g`` writes row ``g + 1``; ``to_london``, ``from_london`` and ``reached`` by grade,
+    summed by the caller), after the first (:func:`_fill_exits`) for every grade.
 
     Each vacancy's promotions are shared among the candidates of the grade below by their
     weight (local, and remote through the distance kernel); lateral vacancies among the

@@ -19,15 +19,27 @@ from concurrent.futures import ThreadPoolExecutor, wait
 ENV = "PLACESIM_THREADS"
 """Environment variable: threads a replication uses (default: two, or one on one core)."""
 
-_pool: ThreadPoolExecutor | None = None
-_pool_size = 0
+# the pool, its size, and a count of its threads not working on a span now
+_pool: tuple[ThreadPoolExecutor, int, threading.Semaphore] | None = None
 _pool_lock = threading.Lock()
 
 
 def _forget_pool() -> None:
     """In a forked child: the parent's pool threads are not there (a new pool is made)."""
-    global _pool, _pool_size, _pool_lock
-    _pool, _pool_size, _pool_lock = None, 0, threading.Lock()
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+def _workers(n: int) -> tuple[ThreadPoolExecutor, int, threading.Semaphore]:
+    """The pool, made (or made larger) to hold at least ``n`` threads, and at least one per
+    core but the caller's (several sessions of the app may run at once)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[1] < n:
+            size = max(n, (os.cpu_count() or 1) - 1, 1)
+            _pool = (ThreadPoolExecutor(size, thread_name_prefix="placesim-slots"), size,
+                     threading.Semaphore(size))
+        return _pool
 
 
 if hasattr(os, "register_at_fork"):
@@ -89,7 +101,8 @@ def ranges(n: int, parts: int) -> list[tuple[int, int]]:
 def map_spans(fn: Callable[..., object], spans: Sequence[tuple[int, int]], args: Sequence
               ) -> list:
     """Call ``fn(lo, hi, *args)`` for each ``(lo, hi)`` of ``spans``, at once in threads (one
-    after the other where :func:`threads` is 1).
+    after the other where :func:`threads` is 1; a span no pool thread is free for, because
+    other runs are using them, runs in the calling thread rather than waiting for one).
 
     ``fn`` must release the GIL (a ``nogil`` compiled kernel) for the calls to overlap, and
     must write only to its own span's part of any shared array.
@@ -109,20 +122,26 @@ def map_spans(fn: Callable[..., object], spans: Sequence[tuple[int, int]], args:
         ``fn``'s results, in span order. If a span raises, the others are waited for
         first (none is left writing), then the first error is raised.
     """
-    global _pool, _pool_size
     if len(spans) == 1 or threads() == 1:
         return [fn(lo, hi, *args) for lo, hi in spans]
-    with _pool_lock:
-        if _pool is None or _pool_size < len(spans) - 1:
-            _pool_size = len(spans) - 1
-            _pool = ThreadPoolExecutor(_pool_size, thread_name_prefix="placesim-slots")
-        pool = _pool
-    futures = [pool.submit(fn, lo, hi, *args) for lo, hi in spans[1:]]
+    pool, _, idle = _workers(len(spans) - 1)
+    futures = {}
+    for i, (lo, hi) in enumerate(spans[1:], 1):
+        if not idle.acquire(blocking=False):
+            break  # every pool thread is busy (another run's spans): the rest run here
+        future = pool.submit(fn, lo, hi, *args)
+        future.add_done_callback(lambda _, idle=idle: idle.release())
+        futures[i] = future
+    results: list = [None] * len(spans)
     try:
-        first = fn(spans[0][0], spans[0][1], *args)
+        for i, (lo, hi) in enumerate(spans):
+            if i not in futures:
+                results[i] = fn(lo, hi, *args)
     finally:
-        wait(futures)
-    return [first] + [f.result() for f in futures]
+        wait(futures.values())
+    for i, future in futures.items():
+        results[i] = future.result()
+    return results
 
 
 def map_ranges(fn: Callable[..., object], n: int, args: Sequence) -> list:

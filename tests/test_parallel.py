@@ -77,6 +77,61 @@ def test_expected_mode_does_not_depend_on_threads(monkeypatch):
         synthetic_model(s, headcount=1500)))
 
 
+def test_expected_mode_blocks_meet_only_between_stages(monkeypatch):
+    """The expected mode's blocks of grades, run one at a time in either order, give the
+    same arrays (no block reads what the other writes in the same stage), and every cut
+    between two blocks gives what one block of all grades gives (each grade's flows worked
+    out once; the promotion across the cut in both blocks)."""
+    from placesim import load_scenario_text
+    from placesim.engine import run_timeline
+    from placesim.expected import _ExpectedRun
+    from placesim.grades import GRADES
+    from placesim.scenario import dump_scenario
+
+    s = synthetic_scenario(waves=True, years=3, headcount=1500)
+    m = synthetic_model(load_scenario_text(dump_scenario(s) + LEVERS, filename="levers.yaml"),
+                        headcount=1500)
+
+    def run(blocks, reverse=False):
+        def in_turn(fn, spans, args):
+            done = {span: fn(*span, *args) for span in (spans[::-1] if reverse else spans)}
+            return [done[span] for span in spans]
+
+        monkeypatch.setattr(parallel, "map_spans", in_turn)
+        state = _ExpectedRun(m)
+        state.blocks = blocks
+        return _arrays(run_timeline(m, state))
+
+    G = len(GRADES)
+    whole = run([(0, G)])
+    for cut in range(1, G):
+        forward = run([(0, cut), (cut, G)])
+        backward = run([(0, cut), (cut, G)], reverse=True)
+        assert forward.keys() == backward.keys() == whole.keys()
+        for k in whole:
+            np.testing.assert_array_equal(forward[k], backward[k], err_msg=f"cut {cut}: {k}")
+            np.testing.assert_allclose(forward[k], whole[k], rtol=1e-12, atol=1e-9,
+                                       err_msg=f"cut {cut}: {k}")
+
+
+def test_a_busy_pool_does_not_make_a_run_wait(monkeypatch):
+    """With every pool thread taken (another session's run), the spans run in the caller."""
+    import threading
+
+    monkeypatch.setenv(parallel.ENV, "2")
+    _, size, idle = parallel._workers(1)
+    for _ in range(size):
+        assert idle.acquire(blocking=False)
+    try:
+        seen = []
+        parallel.map_spans(lambda lo, hi: seen.append(threading.get_ident()),
+                           [(0, 1), (1, 2)], ())
+        assert seen == [threading.get_ident()] * 2
+    finally:
+        for _ in range(size):
+            idle.release()
+
+
 def test_one_thread_runs_the_spans_in_turn(monkeypatch):
     import threading
 
