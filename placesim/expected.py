@@ -1305,7 +1305,7 @@ def run_expected(model: Model, *, follow_cohort: bool = True) -> ReplicationResu
     model : Model
     follow_cohort : bool
         Follow the EOs in post at the start (:mod:`placesim.cohort`). Their states are
-        copies, so the run takes about 1.7 times as long; a fit that reads no cohort
+        copies, so the run takes 1.2 to 1.8 times as long; a fit that reads no cohort
         figures can leave it out (its records then hold zeros), and nothing else changes.
 
     Returns
