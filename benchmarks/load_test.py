@@ -22,8 +22,11 @@ and a session that misses one records it and stops.
 With ``--map-drawing off`` the browsers do not draw the deck.gl map (WebGL off), so what is
 timed is the server's answer without six software-WebGL maps on its two cores.
 
+``--browser-nice 19`` runs the browsers and their drivers below the server (as if on other
+machines; the band workers run at 19 too).
+
 Run: ``.venv/bin/python benchmarks/load_test.py [--sessions 1 3 6] [--reps 200]
-[--map-drawing software|off] [--out FILE]``.
+[--map-drawing software|off] [--browser-nice N] [--out FILE]``.
 """
 
 from __future__ import annotations
@@ -92,12 +95,14 @@ class BrowserPriority(threading.Thread):
     Chromium raises its GPU process to nice -8 when it may (run as root, as here): the
     software-WebGL drawing of every session's maps then outranked the app itself, though the
     browsers stand in for users' own machines and a browser run by a user cannot do that.
-    Every 0.5 s, any process of the browsers below nice 0 is set back to 0 (no process is
-    made slower than a user's would be)."""
+    Every 0.5 s, any process of the browsers (and of their Playwright drivers) below nice
+    ``level`` is set to ``level``: 0 by default (no process is made slower than a user's
+    would be); a higher level lets the server's work go first, as if the browsers were on
+    other machines (``--browser-nice``)."""
 
-    def __init__(self):
+    def __init__(self, level: int = 0):
         super().__init__(daemon=True)
-        self.stop, self.reset = threading.Event(), 0
+        self.stop, self.reset, self.level = threading.Event(), 0, level
 
     def run(self):
         import psutil
@@ -106,8 +111,10 @@ class BrowserPriority(threading.Thread):
         while not self.stop.is_set():
             for p in me.children(recursive=True):
                 try:
-                    if "chrom" in p.name() and p.nice() < 0:
-                        p.nice(0)
+                    name = p.name()
+                    if ("chrom" in name or (self.level > 0 and "node" in name)) \
+                            and p.nice() < self.level:
+                        p.nice(self.level)
                         self.reset += 1
                 except psutil.Error:
                     pass
@@ -227,16 +234,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--map-drawing", choices=sorted(MAP_DRAWING), default="software",
                     help="software (default): the browsers draw the map with software WebGL on "
                          "the server's own cores; off: they do not draw it (the server alone)")
+    ap.add_argument("--browser-nice", type=int, default=0,
+                    help="niceness of the browsers and their drivers (default 0, a user's; 19 "
+                         "lets the server go first, as if they were on other machines)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "load_test.json")
     a = ap.parse_args(argv)
     report = {"reps": a.reps, "cores": os.cpu_count(), "map_drawing": a.map_drawing,
-              "levels": {}}
+              "browser_nice": a.browser_nice, "levels": {}}
     for n in a.sessions:  # a fresh app for each level: no results cached from the last one
         port = free_port()
         proc = start_app(port)
         watch = MemoryWatch(proc.pid)
         watch.start()
-        priority = BrowserPriority()
+        priority = BrowserPriority(a.browser_nice)
         priority.start()
         try:
             out = run_level(f"http://127.0.0.1:{port}", n, a.reps, a.deadline,
