@@ -1055,7 +1055,7 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, tag_from, tag_to, ex
                             to_london[g, s] += rx
                     v_ext[g, d, t] += max(v_pro[g, d, t] - got, 0.0) + shortfall[li, d, t]
             cross_area[g] += across
-        lo = g - l0  # (its promotions out, if any)
+        out_li = g - l0  # (its promotions out, if any)
         for d in range(D):
             if not live[g, d]:
                 continue
@@ -1073,12 +1073,12 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, tag_from, tag_to, ex
                 if e <= 0:
                     continue
                 if g < H:  # promotions leave their grade
-                    x = e * fac[lo, a, j]
+                    x = e * fac[out_li, a, j]
                     if x > 0:
                         s = js[j]
                         out_s[s] += x
                         if lon:  # the part that went to posts outside London
-                            from_london[g, s] += e * out[lo, a, j]
+                            from_london[g, s] += e * out[out_li, a, j]
                         p[g, d, j] -= x
                         e -= x
                 if e > 0:

@@ -39,6 +39,16 @@ def _arrays(result) -> dict[str, np.ndarray]:
     return out
 
 
+def _every_lever_model(years: int):
+    """A small synthetic model with waves and every lever on (:data:`LEVERS`)."""
+    from placesim import load_scenario_text
+    from placesim.scenario import dump_scenario
+
+    s = synthetic_scenario(waves=True, years=years, headcount=1500)
+    return synthetic_model(load_scenario_text(dump_scenario(s) + LEVERS, filename="levers.yaml"),
+                           headcount=1500)
+
+
 def _same_for_any_thread_count(monkeypatch, run) -> None:
     """``run()`` with 1, 2 and 3 threads gives identical arrays."""
     runs = []
@@ -54,27 +64,18 @@ def _same_for_any_thread_count(monkeypatch, run) -> None:
 def test_replication_does_not_depend_on_threads(monkeypatch):
     """With London postings ending (the freed home post is listed across ranges) and every
     other lever on, 1, 2 and 3 threads give identical arrays."""
-    from placesim import load_scenario_text
-    from placesim.scenario import dump_scenario
-
-    s = synthetic_scenario(waves=True, years=4, headcount=1500)
-    s = load_scenario_text(dump_scenario(s) + LEVERS, filename="levers.yaml")
-    _same_for_any_thread_count(monkeypatch, lambda: engine.run_replication(
-        synthetic_model(s, headcount=1500), 3))
+    m = _every_lever_model(4)
+    _same_for_any_thread_count(monkeypatch, lambda: engine.run_replication(m, 3))
 
 
 def test_expected_mode_does_not_depend_on_threads(monkeypatch):
     """The expected mode's two stages run on two blocks of grades, at once or one after the
     other: with every lever on (postings, secondments, closures, the cohort followed), 1, 2
     and 3 threads give identical arrays."""
-    from placesim import load_scenario_text
     from placesim.expected import run_expected
-    from placesim.scenario import dump_scenario
 
-    s = synthetic_scenario(waves=True, years=4, headcount=1500)
-    s = load_scenario_text(dump_scenario(s) + LEVERS, filename="levers.yaml")
-    _same_for_any_thread_count(monkeypatch, lambda: run_expected(
-        synthetic_model(s, headcount=1500)))
+    m = _every_lever_model(4)
+    _same_for_any_thread_count(monkeypatch, lambda: run_expected(m))
 
 
 def test_expected_mode_blocks_meet_only_between_stages(monkeypatch):
@@ -82,15 +83,11 @@ def test_expected_mode_blocks_meet_only_between_stages(monkeypatch):
     same arrays (no block reads what the other writes in the same stage), and every cut
     between two blocks gives what one block of all grades gives (each grade's flows worked
     out once; the promotion across the cut in both blocks)."""
-    from placesim import load_scenario_text
     from placesim.engine import run_timeline
     from placesim.expected import _ExpectedRun
     from placesim.grades import GRADES
-    from placesim.scenario import dump_scenario
 
-    s = synthetic_scenario(waves=True, years=3, headcount=1500)
-    m = synthetic_model(load_scenario_text(dump_scenario(s) + LEVERS, filename="levers.yaml"),
-                        headcount=1500)
+    m = _every_lever_model(3)
 
     def run(blocks, reverse=False):
         def in_turn(fn, spans, args):
