@@ -122,6 +122,12 @@ class _ExpectedRun(RunState):
         keep = np.arange(N_GRADES)[None, :] < REACH_GRADE  # the tag ends on reaching G7
         self.flag_after = np.ascontiguousarray(np.tile(after, (self.n_tags, 1)) + tag_of * keep)
         self.flag_hazard = r.flag_hazard[self.flags]
+        # the (grade, state) pairs that can hold anyone: states a lever event has put
+        # people in, and where promotions carry them; every pass skips the others
+        self.index = _class_index(N_SEB, N_TYPES, F)
+        self.state_live = self.people.any(axis=(1, 2, 3))
+        self.state_live[:, 0] = True
+        self._classes()
         self.adv_area = np.where(geo.area_is_london, r.london_advantage, 1.0)
         self.leave = r.area_leave
         self.pull = np.where(geo.is_london, r.london_pull, 1.0)
@@ -173,10 +179,8 @@ class _ExpectedRun(RunState):
         k = self.step_index
         M = self.M
         # (slot k % M, whose entrants of step k - M are eligible from now on, was cleared at
-        # the end of the last step's fill, for this step's entrants)
-        if self.flag_hazard.any():
-            _expire(self.people, self.ring, self.flag_hazard, self.Fb, START_GRADE,
-                    REACH_GRADE)
+        # the end of the last step's fill, for this step's entrants; the programme states
+        # that end at this step ended then too)
         for event in r.events_at(k):
             self._event(event, k)
         self._post_schedule(k)
@@ -201,21 +205,22 @@ class _ExpectedRun(RunState):
         # first's figures for every grade
         closed = sum(parallel.map_spans(_fill_exits, self.blocks, (
             self.people, self.ring, k, blocked, any_blocked, r.exit_q, self.exits, self.posts3,
-            self.held, self.wtab, self.ltab, self.adv_area, geo.area, self.Fb, START_GRADE,
-            REACH_GRADE, r.lateral_share, r.internal_share, pp.pool_grade, pp.pool_mask,
+            self.held, self.wtab, self.ltab, self.adv_area, geo.area, self.index,
+            self.classes, r.lateral_share, r.internal_share, pp.pool_grade, pp.pool_mask,
             pp.pool_types, self.closing, el, ea, vac, wsf, lsf, live, v_lat, v_pro, v_ext)))
         to_london = np.zeros((N_GRADES, N_SEB))  # (by grade: each block adds to its own rows)
         from_london = np.zeros((N_GRADES, N_SEB))
         reached = np.zeros((N_GRADES, self.n_tags))
         parallel.map_spans(_fill_moves, self.blocks, (
-            self.people, fresh, self.ring, (k + 1) % M, self.Fb, START_GRADE, REACH_GRADE,
+            self.people, fresh, self.ring, (k + 1) % M, self.Fb, self.index, self.classes,
+            REACH_GRADE,
             self.exposure, self.promotions, recruited, self.cross_area, to_london, from_london,
             reached,
             self.wtab, self.ltab, self.flag_after, self.adv_area, self.leave, self.kernel,
             self.kernel_t, geo.area, geo.is_london, self.pull, r.reach, r.willingness,
             float(r.will_mult[k]), float(r.scs_low_target[k]), r.freeze[k],
             self.recruit_pdfs[int(r.outreach_on[k])], 1.0 / r.steps_per_year, el, ea, wsf,
-            lsf, live, v_lat, v_pro, v_ext))
+            lsf, live, v_lat, v_pro, v_ext, self.flag_hazard))
         self.cohort_reached += reached.sum(axis=0)
         if self.lever_state.on:
             self.lever_state.add_recruits(r, k, recruited)
@@ -254,6 +259,22 @@ class _ExpectedRun(RunState):
         event treats each tag's states alike (the tag is only who is being followed)."""
         return np.reshape(arr, arr.shape[:-1] + (self.n_tags, self.Fb), copy=False)
 
+    def _enter(self, state: int, grades: np.ndarray) -> None:
+        """Note that people of programme state ``state`` (a :data:`FLAGS` number) may be in
+        ``grades`` (a mask) from now on: in every cohort tag there is there."""
+        i = self.flag_index[state]
+        tags = self.state_live[:, ::self.Fb]  # where each tag's people are
+        self.state_live[:, i::self.Fb] |= grades[:, None] & tags
+        self._classes()
+
+    def _classes(self) -> None:
+        """The classes each grade can hold (:func:`_live_classes`), from ``state_live``,
+        carried up the grades by promotion (a state can be kept, or end, on promotion)."""
+        live = self.state_live
+        for g in range(1, N_GRADES):
+            live[g, self.flag_after[live[g - 1], g]] = True
+        self.classes = _live_classes(live, N_SEB, N_TYPES)
+
     def _event(self, event, k: int) -> None:
         """Carry out a lever event in expectation (see :mod:`placesim.levers`)."""
         p, ring, tv = self.people, self.ring, self._tagged
@@ -267,6 +288,7 @@ class _ExpectedRun(RunState):
             already = (pv[..., LOW, :, :, ment] * g4).sum()
             n = max(event.coverage * (pool + already) - already, 0.0)
             frac = min(n / pool, 1.0) if pool > 0 else 0.0
+            self._enter(MENTORED, event.grades)
             for arr in (p, *ring):
                 v = tv(arr)
                 moved = v[..., LOW, :, :, none] * g4 * frac
@@ -290,6 +312,7 @@ class _ExpectedRun(RunState):
             frac = np.full(N_SEB, f_rest)
             frac[LOW] = f_low + (1 - f_low) * f_rest
             sch = fi[SCHEME]
+            self._enter(SCHEME, event.grades)
             for arr in (p, *ring):
                 v = tv(arr)
                 for i in open_states:
@@ -318,6 +341,7 @@ class _ExpectedRun(RunState):
             self.cohorts = [c for c in self.cohorts if c.back != k]
             post = fi[POSTED]
             for c in back:
+                self._enter(POSTED, c.people.any(axis=(1, 2, 3, 4)))
                 home = np.zeros_like(p)
                 tv(home)[..., post] = tv(c.people).sum(axis=-1)
                 p += home
@@ -384,6 +408,8 @@ class _ExpectedRun(RunState):
                 self.blocked = np.zeros_like(p)
             pv = self._tagged(p)
             for c in back:
+                self._enter(SECONDED if fi[SECONDED] >= 0 else NONE,
+                            c.people.any(axis=(1, 2, 3, 4)))
                 home = self._tagged(c.people).sum(axis=-1)  # (G, site, S, T, tag)
                 bv = self._tagged(self.blocked)
                 for j, d in enumerate(c.districts):
@@ -505,28 +531,6 @@ def _held(cohorts: list[_Cohort], shape) -> np.ndarray:
 
 
 @njit(cache=True)
-def _expire(people, ring, hazard, Fb, tag_from, tag_to):
-    """Time-limited programme states end at their rates (to state none of the same cohort
-    tag: states come in sets of ``Fb``; tagged ones exist only in grades ``tag_from`` to
-    ``tag_to - 1``)."""
-    G, F = people.shape[0], people.shape[4]
-    for f in range(1, F):
-        h = hazard[f]
-        if h <= 0:
-            continue
-        to = f - f % Fb
-        g0, g1 = (tag_from, tag_to) if f >= Fb else (0, G)
-        for arr_i in range(-1, ring.shape[0]):
-            arr = people if arr_i < 0 else ring[arr_i]
-            flat = arr.reshape(G, -1, F)
-            for g in range(g0, g1):
-                for c in range(flat.shape[1]):
-                    x = flat[g, c, f] * h
-                    flat[g, c, f] -= x
-                    flat[g, c, to] += x
-
-
-@njit(cache=True)
 def _exits_away(away, exits, exit_q, posting_district):
     """People away on postings leave at the same rates, recorded where their posting is."""
     G, D, S, T, F = away.shape
@@ -587,24 +591,24 @@ def _class_index(S, T, F):
 
 
 @njit(cache=True)
-def _live_classes(G, S, T, F, Fb, tag_from, tag_to):
+def _live_classes(state_live, S, T):
     """The (seb, post type, state) classes ``j`` and (seb, state) classes ``sf`` each grade
-    can hold, in order: every state at the grades a followed EO passes through
-    (``tag_from`` to ``tag_to - 1``, :mod:`placesim.cohort`), the untagged ``Fb``
-    elsewhere."""
+    can hold, in order, from ``state_live`` (grade, state): the untagged states only, but
+    where a followed EO passes through (:mod:`placesim.cohort`) or a lever has put people
+    in a programme state; a pass over the others would only read zeros."""
+    G, F = state_live.shape
     J, SF = S * T * F, S * F
     jl = np.empty((G, J), np.int64)
     nj = np.zeros(G, np.int64)
     sfl = np.empty((G, SF), np.int64)
     nsf = np.zeros(G, np.int64)
     for g in range(G):
-        states = F if tag_from <= g < tag_to else Fb
         for j in range(J):
-            if j % F < states:
+            if state_live[g, j % F]:
                 jl[g, nj[g]] = j
                 nj[g] += 1
         for sf in range(SF):
-            if sf % F < states:
+            if state_live[g, sf % F]:
                 sfl[g, nsf[g]] = sf
                 nsf[g] += 1
     return jl, nj, sfl, nsf
@@ -640,7 +644,7 @@ def _ring_thinning(step, M, exit_q):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _fill_exits(g0, g1, people, ring, step, blocked, any_blocked, exit_q, exits, posts, held,
-                wtab, ltab, adv_area, area, Fb, tag_from, tag_to, lateral_share,
+                wtab, ltab, adv_area, area, index, classes, lateral_share,
                 internal_share, pool_grade, pool_mask, pool_types, pending, el, ea, vac, wsf,
                 lsf, live, v_lat, v_pro, v_ext):
     """First stage of a step's fill, for grades ``g0`` to ``g1 - 1`` (a block: every write is
@@ -662,10 +666,8 @@ def _fill_exits(g0, g1, people, ring, step, blocked, any_blocked, exit_q, exits,
     G, D, S, T, F = people.shape
     H = G - 1
     J = S * T * F
-    js, jt, jsf, sfs, sff = _class_index(S, T, F)
-    # the classes each grade can hold: cohort tags (states Fb and up) only in the grades a
-    # followed EO passes through, so elsewhere every pass skips them
-    jl, nj, sfl, nsf = _live_classes(G, S, T, F, Fb, tag_from, tag_to)
+    js, jt, jsf, sfs, sff = index
+    jl, nj, sfl, nsf = classes  # the classes each grade can hold: every pass skips the others
     p = people.reshape(G, D, J)
     M = ring.shape[0]
     rg = ring.reshape(M, G, D, J)
@@ -770,11 +772,11 @@ def _fill_exits(g0, g1, people, ring, step, blocked, any_blocked, exit_q, exits,
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, tag_from, tag_to, exposure,
+def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_to, exposure,
                 promotions, recruited, cross_area, to_london, from_london, reached, wtab, ltab,
                 flag_after, adv_area, leave, kernel, kernel_t, area, is_london, pull, reach,
                 willingness, will_mult, scs_low_target, freeze, recruit_pdf, dt, el, ea, wsf,
-                lsf, live, v_lat, v_pro, v_ext):
+                lsf, live, v_lat, v_pro, v_ext, hazard):
     """Second stage of a step's fill, for grades ``g0`` to ``g1 - 1`` (a block: every write
     is to those grades' rows, but for ``promotions``, recorded by grade into, where grade
     ``g`` writes row ``g + 1``; ``to_london``, ``from_london`` and ``reached`` by grade,
@@ -790,15 +792,17 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, tag_from, tag_to, ex
     from the next step. Promotions are recorded at their origin (grade into, district,
     seb), recruits in ``recruited``, the step's person-time in ``exposure``; promotions of
     tagged people into ``tag_to`` are added to ``reached`` by tag. Last, the ring's slot
-    ``next_slot`` is cleared for the next step's entrants (its people are eligible then).
+    ``next_slot`` is cleared for the next step's entrants (its people are eligible then), and
+    the programme states that end at a rate (``hazard``) end: the next step's expiry
+    (:func:`_expire`), on both cores, while the block's stocks are in cache.
     """
     G, D, S, T, F = people.shape
     A = len(adv_area)
     H = G - 1
     J = S * T * F
     SF = S * F
-    js, jt, jsf, sfs, sff = _class_index(S, T, F)
-    jl, nj, sfl, nsf = _live_classes(G, S, T, F, Fb, tag_from, tag_to)
+    js, jt, jsf, sfs, sff = index
+    jl, nj, sfl, nsf = classes
     p = people.reshape(G, D, J)
     fr = fresh.reshape(G, D, J)
     wt = wtab.reshape(G, J, 2)
@@ -1119,6 +1123,49 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, tag_from, tag_to, ex
                 exposure[g, d, s] += ex_s[s] * dt
     for g in range(g0, g1):
         ring[next_slot, g] = 0.0
+    _expire(g0, g1, people, ring, next_slot, hazard, Fb, jl, nj)
+
+
+@njit(cache=True, nogil=True)
+def _expire(g0, g1, people, ring, skip_slot, hazard, Fb, jl, nj):
+    """Time-limited programme states end at their per-step rates ``hazard`` (to state none
+    of the same cohort tag: states come in sets of ``Fb``), in the people and every slot of
+    the ring but ``skip_slot`` (cleared), for grades ``g0`` to ``g1 - 1``. Run at the end of
+    a step's fill, this is the next step's expiry: nothing touches the states in between."""
+    G, D, S, T, F = people.shape
+    J = S * T * F
+    M = ring.shape[0]
+    p = people.reshape(G, D, J)
+    rg = ring.reshape(M, G, D, J)
+    src = np.empty(J, np.int64)  # a grade's classes that end: class, its class after, rate
+    dst = np.empty(J, np.int64)
+    rate = np.empty(J)
+    for g in range(g0, g1):
+        n = 0
+        for jj in range(nj[g]):
+            j = jl[g, jj]
+            f = j % F
+            if hazard[f] > 0:
+                src[n] = j
+                dst[n] = j - f % Fb
+                rate[n] = hazard[f]
+                n += 1
+        if n == 0:
+            continue
+        for d in range(D):
+            for i in range(n):
+                j, to, h = src[i], dst[i], rate[i]
+                x = p[g, d, j] * h
+                p[g, d, j] -= x
+                p[g, d, to] += x
+            for m in range(M):
+                if m == skip_slot:
+                    continue
+                for i in range(n):
+                    j, to, h = src[i], dst[i], rate[i]
+                    x = rg[m, g, d, j] * h
+                    rg[m, g, d, j] -= x
+                    rg[m, g, d, to] += x
 
 
 @njit(cache=True)

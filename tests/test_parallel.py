@@ -111,6 +111,37 @@ def test_expected_mode_blocks_meet_only_between_stages(monkeypatch):
                                        err_msg=f"cut {cut}: {k}")
 
 
+def test_expected_mode_skips_only_classes_nobody_holds(monkeypatch):
+    """The expected mode passes over the (grade, state) classes a lever or the followed
+    cohort can have put anyone in; with every class passed over, every lever on (outbound
+    secondments too), the result is the same."""
+    from placesim import load_scenario_text
+    from placesim.engine import run_timeline
+    from placesim.expected import _ExpectedRun, _live_classes
+    from placesim.scenario import dump_scenario
+
+    seconded = ("  secondments: {start_year: 2023, sites: [alpha, beta], outbound_per_site: 20,"
+                " outbound_grades: [EO, HEO], promotion_multiplier: 3, effect_years: 1}\n")
+    s = synthetic_scenario(waves=True, years=4, headcount=1500)
+    m = synthetic_model(load_scenario_text(dump_scenario(s) + LEVERS + seconded,
+                                           filename="levers.yaml"), headcount=1500)
+    some = _ExpectedRun(m)
+    skipped = ~some.state_live
+    assert skipped.any()  # (else the test shows nothing)
+    some_run = _arrays(run_timeline(m, some))
+    assert (~some.state_live).sum() < skipped.sum()  # the levers' events added classes
+
+    def every(self):
+        self.state_live[:] = True
+        self.classes = _live_classes(self.state_live, *self.people.shape[2:4])
+
+    monkeypatch.setattr(_ExpectedRun, "_classes", every)
+    all_run = _arrays(run_timeline(m, _ExpectedRun(m)))
+    assert some_run.keys() == all_run.keys()
+    for k in all_run:
+        np.testing.assert_allclose(some_run[k], all_run[k], rtol=1e-12, atol=1e-9, err_msg=k)
+
+
 def test_a_busy_pool_does_not_make_a_run_wait(monkeypatch):
     """With every pool thread taken (another session's run), the spans run in the caller."""
     import threading
