@@ -146,7 +146,11 @@ class _ExpectedRun(RunState):
         in_use = (self.posts3.sum(axis=2) > 0).sum(axis=1)
         work = np.cumsum([n * int(d) for n, d in zip(held_states, in_use, strict=True)])
         cut = int(np.clip(np.argmin(np.abs(work - work[-1] / 2)) + 1, 1, G - 1))
-        self.blocks = [(0, cut), (cut, G)]
+        # the calling thread takes the first block at once, a pool thread the other some tens
+        # of microseconds later: the upper grades go first, as their block takes longer
+        # (each grade's pass has a part the estimate leaves out, its products over every
+        # district; in the shipped scenarios, the median run is 3-16% faster this way round)
+        self.blocks = [(cut, G), (0, cut)]
         J, A = S * T * F, geo.n_areas
         self.scratch = (np.empty((G, D, J)), np.empty((G, A, J)), np.empty((G, D, T)),
                         np.empty((G - 1, A, S * F, 2)), np.empty((G, A, S * F, 2)),
