@@ -31,7 +31,7 @@ from numba import njit
 from threadpoolctl import ThreadpoolController
 
 from . import parallel
-from .cohort import N_TAGS, REACH_GRADE, START_GRADE, start_tags
+from .cohort import N_TAGS, REACH_GRADE, start_tags
 from .engine import Model, ReplicationResult, RunState, run_timeline
 from .flows import lateral_table, weight_table
 from .levers import SECONDEE_POST
@@ -140,11 +140,10 @@ class _ExpectedRun(RunState):
         # a step's fill runs in two stages (:func:`_fill_exits`, :func:`_fill_moves`), each on
         # two blocks of grades, at once where there are two threads; the blocks are the same
         # whatever the number of threads (so are the results), split where the classes each
-        # grade holds times its districts with posts are about even
+        # grade holds at the start times its districts with posts are about even
         S, T, G, D = N_SEB, N_TYPES, N_GRADES, geo.n_districts
-        held_states = [F if START_GRADE <= g < REACH_GRADE else Fb for g in range(G)]
         in_use = (self.posts3.sum(axis=2) > 0).sum(axis=1)
-        work = np.cumsum([n * int(d) for n, d in zip(held_states, in_use, strict=True)])
+        work = np.cumsum(self.classes[1] * in_use)
         cut = int(np.clip(np.argmin(np.abs(work - work[-1] / 2)) + 1, 1, G - 1))
         # the calling thread takes the first block at once, a pool thread the other some tens
         # of microseconds later: the upper grades go first, as their block takes longer
@@ -267,6 +266,7 @@ class _ExpectedRun(RunState):
         """Note that people of programme state ``state`` (a :data:`FLAGS` number) may be in
         ``grades`` (a mask) from now on: in every cohort tag there is there."""
         i = self.flag_index[state]
+        assert i >= 0, f"state {FLAGS[state]} is not in use in this run"
         tags = self.state_live[:, ::self.Fb]  # where each tag's people are
         self.state_live[:, i::self.Fb] |= grades[:, None] & tags
         self._classes()
@@ -597,9 +597,10 @@ def _class_index(S, T, F):
 @njit(cache=True)
 def _live_classes(state_live, S, T):
     """The (seb, post type, state) classes ``j`` and (seb, state) classes ``sf`` each grade
-    can hold, in order, from ``state_live`` (grade, state): the untagged states only, but
-    where a followed EO passes through (:mod:`placesim.cohort`) or a lever has put people
-    in a programme state; a pass over the others would only read zeros."""
+    can hold, in order, from ``state_live`` (grade, state): state none, untagged, in every
+    grade; each cohort tag's state none where the followed EOs can be (:mod:`placesim.cohort`);
+    a programme state, in any tag, where a lever has put people and the grades above that
+    promotion carries them to. A pass over the others would only read zeros."""
     G, F = state_live.shape
     J, SF = S * T * F, S * F
     jl = np.empty((G, J), np.int64)
@@ -666,6 +667,8 @@ def _fill_exits(g0, g1, people, ring, step, blocked, any_blocked, exit_q, exits,
     for lateral moves) and the vacancies to fill laterally, by promotion and from outside
     (``v_lat``, ``v_pro``, ``v_ext``), after closures ``pending`` in a pool have taken that
     pool's vacancies first (the expected number a random count of vacancies can give).
+    ``index`` holds the class lookups (:func:`_class_index`), ``classes`` the classes each
+    grade can hold (:func:`_live_classes`): the passes skip the others.
     """
     G, D, S, T, F = people.shape
     H = G - 1

@@ -111,20 +111,26 @@ def test_expected_mode_blocks_meet_only_between_stages(monkeypatch):
                                        err_msg=f"cut {cut}: {k}")
 
 
-def test_expected_mode_skips_only_classes_nobody_holds(monkeypatch):
-    """The expected mode passes over the (grade, state) classes a lever or the followed
-    cohort can have put anyone in; with every class passed over, every lever on (outbound
-    secondments too), the result is the same."""
+def _every_lever_and_secondments_model():
+    """:func:`_every_lever_model` with outbound secondments too (a third state that ends)."""
     from placesim import load_scenario_text
-    from placesim.engine import run_timeline
-    from placesim.expected import _ExpectedRun, _live_classes
     from placesim.scenario import dump_scenario
 
     seconded = ("  secondments: {start_year: 2023, sites: [alpha, beta], outbound_per_site: 20,"
                 " outbound_grades: [EO, HEO], promotion_multiplier: 3, effect_years: 1}\n")
     s = synthetic_scenario(waves=True, years=4, headcount=1500)
-    m = synthetic_model(load_scenario_text(dump_scenario(s) + LEVERS + seconded,
-                                           filename="levers.yaml"), headcount=1500)
+    return synthetic_model(load_scenario_text(dump_scenario(s) + LEVERS + seconded,
+                                              filename="levers.yaml"), headcount=1500)
+
+
+def test_expected_mode_skips_only_classes_nobody_holds(monkeypatch):
+    """The expected mode passes over the (grade, state) classes a lever or the followed
+    cohort can have put anyone in; with every class passed over, every lever on (outbound
+    secondments too), the result is the same."""
+    from placesim.engine import run_timeline
+    from placesim.expected import _ExpectedRun, _live_classes
+
+    m = _every_lever_and_secondments_model()
     some = _ExpectedRun(m)
     skipped = ~some.state_live
     assert skipped.any()  # (else the test shows nothing)
@@ -140,6 +146,37 @@ def test_expected_mode_skips_only_classes_nobody_holds(monkeypatch):
     assert some_run.keys() == all_run.keys()
     for k in all_run:
         np.testing.assert_allclose(some_run[k], all_run[k], rtol=1e-12, atol=1e-9, err_msg=k)
+
+
+def test_expected_mode_ends_states_as_at_the_start_of_each_step(monkeypatch):
+    """The time-limited states (scheme, London posting, back from a secondment) end at the
+    end of each block's fill, for the next step: the same as ending them, over the whole
+    arrays, at the start of each step before anything else."""
+    from placesim.engine import run_timeline
+    from placesim.expected import _ExpectedRun
+
+    m = _every_lever_and_secondments_model()
+    at_start = _ExpectedRun(m)
+    hazard = at_start.flag_hazard.copy()
+    assert (hazard > 0).sum() >= 3  # (each tag's states that end: else this shows nothing)
+    at_start.flag_hazard = np.zeros_like(hazard)  # (its fill ends nothing)
+    step = _ExpectedRun.step
+
+    def ending_first(self):
+        if self is at_start:
+            for arr in (self.people, *self.ring):
+                for f in np.flatnonzero(hazard):
+                    x = arr[..., f] * hazard[f]
+                    arr[..., f] -= x
+                    arr[..., f - f % self.Fb] += x
+        step(self)
+
+    monkeypatch.setattr(_ExpectedRun, "step", ending_first)
+    first = _arrays(run_timeline(m, at_start))
+    inside = _arrays(run_timeline(m, _ExpectedRun(m)))
+    assert first.keys() == inside.keys()
+    for k in first:
+        np.testing.assert_allclose(inside[k], first[k], rtol=1e-12, atol=1e-9, err_msg=k)
 
 
 def test_a_busy_pool_does_not_make_a_run_wait(monkeypatch):
