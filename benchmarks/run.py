@@ -13,7 +13,10 @@ Prints a table and writes ``benchmarks/results.json``:
   run with numba's cache empty (a fresh clone's first run) and with it filled;
 * a scaling sweep: 50k, 100k, 260k, 520k people × 1, 10, 100 replications;
 * the per-person SimPy reference model against the engine on the same scenario and size;
-* replications per second through the batch runner on 1 and 2 local Dask workers.
+* replications per second through the batch runner on 1 and 2 local Dask workers;
+* a probe of the machine's speed at the start and at the end (a fixed numpy workload that
+  does not depend on placesim's code): the host is shared and its speed varies, by twofold
+  within an hour at times, so figures of two runs compare only through their probes.
 
 Run: ``make bench`` (or ``.venv/bin/python benchmarks/run.py [--quick]``).
 """
@@ -32,6 +35,25 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 TARGETS = {"replication_s": 0.5, "peak_rss_mb": 1024, "expected_s": 0.05, "speedup": 100}
+
+
+def machine_probe() -> float:
+    """Milliseconds (median of nine) of a fixed numpy workload: a sort of two million numbers
+    and ten 256 x 256 matrix products on one thread; placesim's code plays no part."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    x, a = rng.random(2_000_000), rng.random((256, 256))
+    times = []
+    with threadpool_limits(limits=1):
+        for _ in range(9):
+            t = time.perf_counter()
+            np.sort(x)
+            for _ in range(10):
+                a @ a
+            times.append(time.perf_counter() - t)
+    return round(statistics.median(times) * 1000, 1)
 
 
 def _scenario(name: str):
@@ -223,7 +245,8 @@ def main(argv=None) -> int:
 
     pkg = load_data_package()
     reps = 3 if args.quick else 7
-    report: dict = {"targets": TARGETS}
+    report: dict = {"targets": TARGETS, "machine_probe_ms": {"start": machine_probe()}}
+    print(f"== Machine probe at the start: {report['machine_probe_ms']['start']} ms", flush=True)
     print("== Full Civil Service, 10 years, quarterly steps", flush=True)
     report["scenarios"] = []
     for name in ("baseline", "plan-for-change-2030", "social-mobility-levers",
@@ -260,6 +283,8 @@ def main(argv=None) -> int:
 
     report["batch"] = batch_scaling(10 if args.quick else 40)
     print(format_report(report["batch"]), flush=True)
+    report["machine_probe_ms"]["end"] = machine_probe()
+    print(f"== Machine probe at the end: {report['machine_probe_ms']['end']} ms", flush=True)
     report["verdict"] = verdict(report)
     print("== Against the targets", flush=True)
     for line in report["verdict"]:
