@@ -439,12 +439,18 @@ def appraisal(results) -> pd.DataFrame:
         ``metric, mean, p10, p50, p90, source``.
     """
     m = results.metrics
-    m = m[(m["group"] == "all") & m["metric"].isin(COST_METRICS)]
+    m = m[(m["group"] == "all") & m["metric"].isin(COST_METRICS)].sort_values("year")
+    metric_of = m["metric"].astype(str).to_numpy()
     last = int(m["year"].max())
     reps = results.replications
+    banded = reps is not None and reps["replication"].nunique() > 1
+    if banded:  # (the cost lines' rows, picked out once)
+        reps = reps[(reps["group"].astype(str) == "all")
+                    & reps["metric"].astype(str).isin(COST_METRICS)]
+        rep_metric = reps["metric"].astype(str).to_numpy()
     rows = []
     for metric, how in APPRAISAL_LINES:
-        s = m[m["metric"] == metric].sort_values("year")
+        s = m[metric_of == metric]
         if s.empty:
             continue
         if how == "sum":
@@ -452,9 +458,8 @@ def appraisal(results) -> pd.DataFrame:
         else:
             r = s[s["year"] == last].iloc[0]
             mean, p10, p50, p90 = r["mean"], r["p10"], r["p50"], r["p90"]
-        if reps is not None and len(reps):
-            v = reps[(reps["metric"].astype(str) == metric) & (reps["group"].astype(str)
-                                                               == "all")]
+        if banded:
+            v = reps[rep_metric == metric]
             per = (v.groupby("replication")["value"].sum() if how == "sum"
                    else v[v["year"] == last].set_index("replication")["value"])
             if len(per) > 1 and per.notna().any():
