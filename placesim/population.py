@@ -398,9 +398,16 @@ class Slots:
 
     def sort(self) -> None:
         """Sort ``order`` by (grade, area, district, post type) and find the blocks."""
-        d = self.district.astype(np.int64)
-        key = (((self.grade.astype(np.int64) * 1024 + self.area_of_district[d]) * 1024 + d)
-               * 4 + self.ptype)
+        # each district's place in (area, district) order: the key (grade, that place, post
+        # type) sorts as (grade, area, district, post type) does, and its few values fit in
+        # 16 bits, which numpy sorts stably by radix (several times faster than 64-bit keys)
+        areas = self.area_of_district
+        place = np.empty(len(areas), np.int64)
+        place[np.lexsort((np.arange(len(areas)), areas))] = np.arange(len(areas))
+        key = ((self.grade.astype(np.int64) * len(areas) + place[self.district]) * 4
+               + self.ptype)
+        if key.max(initial=0) < 2**16:
+            key = key.astype(np.uint16)
         # 32-bit: the vacancy chains read these at random, and half the bytes is fewer misses
         self.order = np.argsort(key, kind="stable").astype(np.int32)
         self.position = np.empty_like(self.order)
