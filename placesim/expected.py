@@ -116,7 +116,6 @@ class _ExpectedRun(RunState):
         self.away: list[_Away] = []  # outbound secondees, at their sites
         wt = weight_table(r)[:, :, :, self.flags, :]  # (G, S, T, F, vp)
         self.wtab = np.ascontiguousarray(wt)
-        self.ltab = lateral_table(r)
         after = self.flag_index[r.flag_after[np.array(used)]]  # (Fb, G), untagged
         tag_of = np.repeat(np.arange(self.n_tags), Fb)[:, None] * Fb
         keep = np.arange(N_GRADES)[None, :] < REACH_GRADE  # the tag ends on reaching G7
@@ -125,6 +124,10 @@ class _ExpectedRun(RunState):
         # the (grade, state) pairs that can hold anyone: states a lever event has put
         # people in, and where promotions carry them; every pass skips the others
         self.index = _class_index(N_SEB, N_TYPES, F)
+        # lateral-move weights by (seb, post type, state) class j, vacancy is policy: the same
+        # for every state (worked out once here, read by both stages)
+        self.ltj = np.ascontiguousarray(np.broadcast_to(
+            lateral_table(r)[:, :, None, :], (N_SEB, N_TYPES, F, 2)).reshape(-1, 2))
         self.state_live = self.people.any(axis=(1, 2, 3))
         self.state_live[:, 0] = True
         self._classes()
@@ -208,7 +211,7 @@ class _ExpectedRun(RunState):
         # first's figures for every grade
         closed = sum(parallel.map_spans(_fill_exits, self.blocks, (
             self.people, self.ring, k, blocked, any_blocked, r.exit_q, self.exits, self.posts3,
-            self.held, self.wtab, self.ltab, self.adv_area, geo.area, self.index,
+            self.held, self.wtab, self.ltj, self.adv_area, geo.area, self.index,
             self.classes, r.lateral_share, r.internal_share, pp.pool_grade, pp.pool_mask,
             pp.pool_types, self.closing, el, ea, vac, wsf, lsf, live, v_lat, v_pro, v_ext)))
         to_london = np.zeros((N_GRADES, N_SEB))  # (by grade: each block adds to its own rows)
@@ -219,7 +222,7 @@ class _ExpectedRun(RunState):
             REACH_GRADE,
             self.exposure, self.promotions, recruited, self.cross_area, to_london, from_london,
             reached,
-            self.wtab, self.ltab, self.flag_after, self.adv_area, self.leave, self.kernel,
+            self.wtab, self.ltj, self.flag_after, self.adv_area, self.leave, self.kernel,
             self.kernel_t, geo.area, geo.is_london, self.pull, r.reach, r.willingness,
             float(r.will_mult[k]), float(r.scs_low_target[k]), r.freeze[k],
             self.recruit_pdfs[int(r.outreach_on[k])], 1.0 / r.steps_per_year, el, ea, wsf,
@@ -649,7 +652,7 @@ def _ring_thinning(step, M, exit_q):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _fill_exits(g0, g1, people, ring, step, blocked, any_blocked, exit_q, exits, posts, held,
-                wtab, ltab, adv_area, area, index, classes, lateral_share,
+                wtab, ltj, adv_area, area, index, classes, lateral_share,
                 internal_share, pool_grade, pool_mask, pool_types, pending, el, ea, vac, wsf,
                 lsf, live, v_lat, v_pro, v_ext):
     """First stage of a step's fill, for grades ``g0`` to ``g1 - 1`` (a block: every write is
@@ -734,8 +737,8 @@ def _fill_exits(g0, g1, people, ring, step, blocked, any_blocked, exit_q, exits,
                     if g < H:
                         wsf[g, a, k, 0] += e * wt[g, j, 0] * c
                         wsf[g, a, k, 1] += e * wt[g, j, 1] * c
-                    lsf[g, a, k, 0] += e * ltab[js[j], jt[j], 0]
-                    lsf[g, a, k, 1] += e * ltab[js[j], jt[j], 1]
+                    lsf[g, a, k, 0] += e * ltj[j, 0]
+                    lsf[g, a, k, 1] += e * ltj[j, 1]
     # posts waiting to close take the vacancies that arise in their pool first
     closed = 0.0
     for q in range(len(pending)):
@@ -780,7 +783,7 @@ def _fill_exits(g0, g1, people, ring, step, blocked, any_blocked, exit_q, exits,
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_to, exposure,
-                promotions, recruited, cross_area, to_london, from_london, reached, wtab, ltab,
+                promotions, recruited, cross_area, to_london, from_london, reached, wtab, ltj,
                 flag_after, adv_area, leave, kernel, kernel_t, area, is_london, pull, reach,
                 willingness, will_mult, scs_low_target, freeze, recruit_pdf, dt, el, ea, wsf,
                 lsf, live, v_lat, v_pro, v_ext, hazard):
@@ -813,10 +816,6 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
     p = people.reshape(G, D, J)
     fr = fresh.reshape(G, D, J)
     wt = wtab.reshape(G, J, 2)
-    ltj = np.empty((J, 2))
-    for j in range(J):
-        ltj[j, 0] = ltab[js[j], jt[j], 0]
-        ltj[j, 1] = ltab[js[j], jt[j], 1]
     # the promotions (grade from h to h + 1) the block needs: into its grades, out of them
     l0 = max(g0 - 1, 0)
     nl = min(g1, H) - l0
