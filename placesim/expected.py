@@ -63,10 +63,30 @@ and the app's other sessions use the rest), and its products are too small to ga
 
 @dataclass
 class _Cohort:
-    """People away on London postings: (grade, home district, seb, post type, state)."""
+    """People away on London postings. While away they only leave, each grade at its own
+    rate, so they are kept as they left, ``start`` (grade, home district, seb, post type,
+    state), with the share of each grade still away (``alive``), and what every step reads
+    is kept summed: posts held at home (grade, district, post type) and people by (grade,
+    seb). (Passes over the whole ``start`` every step took most of a lever scenario's run.)"""
 
     back: int  # step they return
-    people: np.ndarray
+    start: np.ndarray
+    alive: np.ndarray  # (grade,)
+    held: np.ndarray  # at the start, (grade, district, post type)
+    by_seb: np.ndarray  # at the start, (grade, seb)
+
+    @classmethod
+    def leaving(cls, back: int, people: np.ndarray) -> _Cohort:
+        return cls(back, people, np.ones(people.shape[0]), people.sum(axis=(2, 4)),
+                   people.sum(axis=(1, 3, 4)))
+
+    def people(self) -> np.ndarray:
+        """Who is still away, (grade, home district, seb, post type, state)."""
+        return self.start * self.alive[:, None, None, None, None]
+
+    def away_by_seb(self) -> np.ndarray:
+        """Who is still away, (grade, seb)."""
+        return self.by_seb * self.alive[:, None]
 
 
 class _ExpectedRun(RunState):
@@ -193,7 +213,8 @@ class _ExpectedRun(RunState):
         for plan, per_dest, _ in self.take_pending():
             self._move(plan, per_dest)
         for c in self.cohorts:  # people away leave at the same rates, counted where they are
-            _exits_away(c.people, self.exits, r.exit_q, r.posting_district)
+            self.exits[:, r.posting_district] += c.away_by_seb() * r.exit_q[:, None]
+            c.alive *= self.survival
         for c in self.away:  # outbound secondees leave at the same rates, counted at home
             x = c.people * r.exit_q[:, None, None, None, None]
             c.people -= x
@@ -236,19 +257,18 @@ class _ExpectedRun(RunState):
             self.posts_closed += closed
             self._posts_version += 1
         for c in self.cohorts:
-            self.exposure[:, r.posting_district] += c.people.sum(axis=(1, 3, 4)) / \
-                r.steps_per_year
+            self.exposure[:, r.posting_district] += c.away_by_seb() / r.steps_per_year
         self.to_london += to_london.sum(axis=0)
         self.from_london += from_london.sum(axis=0)
         self.step_index += 1
 
     def year_end(self, year_number: int):
         posts = self.posts3.copy()
-        away = sum(c.people for c in self.cohorts) if self.cohorts else np.empty((0,) * 5)
-        self.stock = _reported(self.people, away, self.m.rules.posting_district)
-        if self.cohorts:
-            posts[:, self.m.rules.posting_district, PRIVATE_OFFICE] += away.sum(
-                axis=(1, 2, 3, 4))
+        away = sum((c.away_by_seb() for c in self.cohorts), np.zeros((N_GRADES, N_SEB)))
+        self.stock = _reported(self.people)
+        # people away on postings are counted where their posting is, in posts held there
+        self.stock[:, self.m.rules.posting_district] += away
+        posts[:, self.m.rules.posting_district, PRIVATE_OFFICE] += away.sum(axis=1)
         seconded = np.zeros(self.m.geo.n_districts)
         for c in self.away:
             self.stock[:, c.districts] += c.people.sum(axis=(3, 4))
@@ -284,76 +304,62 @@ class _ExpectedRun(RunState):
 
     def _event(self, event, k: int) -> None:
         """Carry out a lever event in expectation (see :mod:`placesim.levers`)."""
-        p, ring, tv = self.people, self.ring, self._tagged
-        g4 = event.grades[:, None, None, None]
-        g5 = event.grades[:, None, None, None, None]
-        fi = self.flag_index
+        p, arrays, fi, Fb = self.people, (self.people, *self.ring), self.flag_index, self.Fb
+        grades = event.grades
+        everywhere = np.ones(p.shape[1], np.bool_)
+        all_seb = np.ones(N_SEB, np.bool_)
+        low_seb = np.arange(N_SEB) == LOW
+        nowhere = np.empty((0,) * 5)
         if event.kind == MENTOR_ENROL:
             none, ment = fi[NONE], fi[MENTORED]
-            pv = tv(p)
-            pool = (pv[..., LOW, :, :, none] * g4).sum()
-            already = (pv[..., LOW, :, :, ment] * g4).sum()
+            pool = _state_total(p, grades, everywhere, low_seb, none, Fb)
+            already = _state_total(p, grades, everywhere, low_seb, ment, Fb)
             n = max(event.coverage * (pool + already) - already, 0.0)
             frac = min(n / pool, 1.0) if pool > 0 else 0.0
-            self._enter(MENTORED, event.grades)
-            for arr in (p, *ring):
-                v = tv(arr)
-                moved = v[..., LOW, :, :, none] * g4 * frac
-                v[..., LOW, :, :, none] -= moved
-                v[..., LOW, :, :, ment] += moved
+            self._enter(MENTORED, grades)
+            for arr in arrays:
+                _shift(arr, grades, everywhere, frac * low_seb, none, ment, Fb, nowhere)
         elif event.kind == MENTOR_END:
-            none, ment = fi[NONE], fi[MENTORED]
-            for arr in (p, *ring):
-                v = tv(arr)
-                v[..., none] += v[..., ment]
-                v[..., ment] = 0.0
+            every_grade = np.ones(p.shape[0], np.bool_)
+            for arr in arrays:
+                _shift(arr, every_grade, everywhere, np.ones(N_SEB), fi[MENTORED], fi[NONE],
+                       Fb, nowhere)
         elif event.kind == SCHEME_ENROL:
             open_states = [i for i in (fi[NONE], fi[MENTORED]) if i >= 0]
-            pv = tv(p)
-            low_pool = sum((pv[:, :, LOW, :, :, i] * g4).sum() for i in open_states)
-            total = sum((pv[..., i] * g5).sum() for i in open_states)
+            low_pool = sum(_state_total(p, grades, everywhere, low_seb, i, Fb)
+                           for i in open_states)
+            total = sum(_state_total(p, grades, everywhere, all_seb, i, Fb) for i in open_states)
             n_low = min(round(event.places * event.low_share), low_pool)
             f_low = n_low / low_pool if low_pool > 0 else 0.0
             rest = total - n_low
             f_rest = min((event.places - n_low) / rest, 1.0) if rest > 0 else 0.0
             frac = np.full(N_SEB, f_rest)
             frac[LOW] = f_low + (1 - f_low) * f_rest
-            sch = fi[SCHEME]
-            self._enter(SCHEME, event.grades)
-            for arr in (p, *ring):
-                v = tv(arr)
+            self._enter(SCHEME, grades)
+            for arr in arrays:
                 for i in open_states:
-                    moved = v[..., i] * g5 * frac[None, None, :, None, None]
-                    v[..., i] -= moved
-                    v[..., sch] += moved
+                    _shift(arr, grades, everywhere, frac, i, fi[SCHEME], Fb, nowhere)
         elif event.kind == POSTING_ENROL:
             regional = ~self.m.geo.is_london
-            sel = g5 * regional[None, :, None, None, None]
             open_states = [i for i in (fi[NONE], fi[MENTORED]) if i >= 0]
-            pv = tv(p)
-            pool = sum((pv[..., i] * sel).sum() for i in open_states)
-            frac = min(event.places / pool, 1.0) if pool > 0 else 0.0
+            pool = sum(_state_total(p, grades, regional, all_seb, i, Fb) for i in open_states)
+            frac = np.full(N_SEB, min(event.places / pool, 1.0) if pool > 0 else 0.0)
             away = np.zeros_like(p)
-            av = tv(away)
             for i in open_states:
-                av[..., i] = pv[..., i] * sel * frac
-                for arr in ring:
-                    v = tv(arr)
-                    v[..., i] -= v[..., i] * sel * frac
-            p -= away
-            self.cohorts.append(_Cohort(k + self.m.rules.posting_steps, away))
+                _shift(p, grades, regional, frac, i, -1, Fb, away)
+                for arr in self.ring:
+                    _shift(arr, grades, regional, frac, i, -1, Fb, nowhere)
+            self.cohorts.append(_Cohort.leaving(k + self.m.rules.posting_steps, away))
             self._posts_version += 1
         elif event.kind == POSTING_RETURN:
             back = [c for c in self.cohorts if c.back == k]
             self.cohorts = [c for c in self.cohorts if c.back != k]
-            post = fi[POSTED]
             for c in back:
-                self._enter(POSTED, c.people.any(axis=(1, 2, 3, 4)))
-                home = np.zeros_like(p)
-                tv(home)[..., post] = tv(c.people).sum(axis=-1)
-                p += home
+                self._enter(POSTED, c.by_seb.any(axis=1))
                 # promotable from the next step
-                self.blocked = home if self.blocked is None else self.blocked + home
+                if self.blocked is None:
+                    self.blocked = np.zeros_like(p)
+                _come_back(p, self.blocked, c.start, c.alive, fi[POSTED], Fb)
             self._posts_version += 1
         elif event.kind in (SECONDEES_IN, SECONDEES_END, OUTBOUND_START, OUTBOUND_RETURN):
             self._secondment_event(event, k)
@@ -533,45 +539,91 @@ def _held(cohorts: list[_Cohort], shape) -> np.ndarray:
     """Posts held at home for people away on postings: (grade, district, post type)."""
     out = np.zeros(shape)
     for c in cohorts:
-        out += c.people.sum(axis=(2, 4))
+        out += c.held * c.alive[:, None, None]
     return out
 
 
 @njit(cache=True)
-def _exits_away(away, exits, exit_q, posting_district):
-    """People away on postings leave at the same rates, recorded where their posting is."""
-    G, D, S, T, F = away.shape
+def _state_total(arr, grades, districts, sebs, state, Fb):
+    """People of ``arr`` (grade, district, seb, post type, state) in programme state
+    ``state`` of every cohort tag (state numbers ``state``, ``state + Fb``, ...), in the
+    grades, districts and sebs marked."""
+    G, D, S, T, F = arr.shape
+    total = 0.0
     for g in range(G):
-        q = exit_q[g]
-        for d in range(D):
-            for s in range(S):
-                for t in range(T):
-                    for f in range(F):
-                        x = away[g, d, s, t, f] * q
-                        away[g, d, s, t, f] -= x
-                        exits[g, posting_district, s] += x
+        if grades[g]:
+            for d in range(D):
+                if districts[d]:
+                    for s in range(S):
+                        if sebs[s]:
+                            for t in range(T):
+                                for f in range(state, F, Fb):
+                                    total += arr[g, d, s, t, f]
+    return total
 
 
 @njit(cache=True)
-def _reported(people, away, posting_district):
-    """(grade, district, seb) headcount: people in post, and people away counted where their
-    posting is (``away`` has no rows when nobody is away)."""
+def _shift(arr, grades, districts, frac, src, dst, Fb, out):
+    """Move the share ``frac[s]`` of the people of ``arr`` (grade, district, seb, post type,
+    state) in programme state ``src`` of every cohort tag, in the grades and districts marked,
+    to state ``dst`` of the same tag, or out of ``arr`` if ``dst`` < 0; where ``out`` has rows,
+    add them to it at the index they left. (A lever event's masked array operations over
+    every grade cost several times more.)"""
+    G, D, S, T, F = arr.shape
+    to_out = out.shape[0] > 0
+    for g in range(G):
+        if grades[g]:
+            for d in range(D):
+                if districts[d]:
+                    for s in range(S):
+                        q = frac[s]
+                        if q == 0:
+                            continue
+                        for t in range(T):
+                            for tag in range(F // Fb):
+                                i = tag * Fb + src
+                                x = arr[g, d, s, t, i] * q
+                                arr[g, d, s, t, i] -= x
+                                if dst >= 0:
+                                    arr[g, d, s, t, tag * Fb + dst] += x
+                                if to_out:
+                                    out[g, d, s, t, i] += x
+
+
+@njit(cache=True)
+def _come_back(people, blocked, start, alive, post, Fb):
+    """People back from a London posting (``start``, thinned by ``alive`` by grade) return
+    to their home posts in programme state ``post`` of their tag, and are ``blocked`` (not
+    promotable) this step."""
     G, D, S, T, F = people.shape
-    any_away = away.shape[0] > 0
+    for g in range(G):
+        a = alive[g]
+        for d in range(D):
+            for s in range(S):
+                for t in range(T):
+                    for tag in range(F // Fb):
+                        x = 0.0
+                        for f in range(tag * Fb, tag * Fb + Fb):
+                            x += start[g, d, s, t, f]
+                        x *= a
+                        if x != 0:
+                            people[g, d, s, t, tag * Fb + post] += x
+                            blocked[g, d, s, t, tag * Fb + post] += x
+
+
+@njit(cache=True)
+def _reported(people):
+    """(grade, district, seb) headcount of people in post."""
+    G, D, S, T, F = people.shape
     out = np.zeros((G, D, S))
     for g in range(G):
         for d in range(D):
             for s in range(S):
                 x = 0.0
-                a = 0.0
                 for t in range(T):
                     for f in range(F):
                         x += people[g, d, s, t, f]
-                        if any_away:
-                            a += away[g, d, s, t, f]
-                out[g, d, s] += x
-                if any_away:
-                    out[g, posting_district, s] += a
+                out[g, d, s] = x
     return out
 
 

@@ -190,7 +190,7 @@ def test_the_expected_mode_loses_tagged_people_only_by_grade_7_or_exits(pkg, mon
     def tagged(run) -> np.ndarray:  # (grade, tag) tagged mass, wherever it is
         out = run._tagged(run.people).sum(axis=(1, 2, 3, 5))
         for c in run.cohorts:
-            out += run._tagged(c.people).sum(axis=(1, 2, 3, 5))
+            out += run._tagged(c.people()).sum(axis=(1, 2, 3, 5))
         return out[:, 1:]
 
     def checked_step(self):
