@@ -189,6 +189,44 @@ def _settle(page, timeout: float = 120) -> None:
         ".includes('Running')", timeout=timeout * 1000)
 
 
+_WATCH = """b => {
+  window.__before = b; window.__press = null; window.__shown = null;
+  if (!window.__watching) {
+    window.__watching = true;
+    // the user's press: the moment the edit is made (playwright's checks before it are not)
+    document.addEventListener("pointerdown", () => { if (window.__press === null)
+      window.__press = performance.timeOrigin + performance.now(); }, true);
+    // the key figures in the page, then the frame that paints them: its animation-frame
+    // callbacks run just before its paint (a task queued for after the paint would wait
+    // behind the map's deck, which arrives next and keeps the page busy for 0.3-0.5 s)
+    new MutationObserver(() => {
+      if (window.__shown !== null || window.__marked) return;
+      const now = [...document.querySelectorAll("[data-testid=stMetric]")]
+        .map(e => e.innerText).join(" | ");
+      if (now === window.__before) return;
+      window.__marked = true;
+      requestAnimationFrame(() => {
+        window.__shown = performance.timeOrigin + performance.now();
+        window.__marked = false; });
+    }).observe(document.body, {subtree: true, childList: true, characterData: true});
+  }
+}"""
+
+
+def _watch_figures(page, before: str) -> None:
+    """Note, in the page, when the user presses (pointer down) and the frame in which key
+    figures that differ from ``before`` are first painted."""
+    page.evaluate(_WATCH, before)
+
+
+def _answer_s(page) -> tuple[float, float]:
+    """Seconds from the press to the new figures painted, in the page's own clock, and the
+    press's time (epoch seconds, the clock ``time.time`` reads)."""
+    press, shown = page.evaluate("() => [window.__press, window.__shown]")
+    assert press is not None and shown is not None, (press, shown)
+    return (shown - press) / 1000, press / 1000
+
+
 def _charts_have_legends(page, at_least: int) -> int:
     """Scroll to every Vega-Lite chart in the open tab; each must draw a legend (Vega's SVG
     renderer draws legends as ``role-legend`` groups) with entries."""
@@ -279,6 +317,7 @@ def test_app_in_headless_chromium(server):
         value = scale.input_value()
         for _ in range(3):  # the expander may still be opening: click where the track is now
             box = _stable_box(scale)
+            _watch_figures(page, before)
             t0 = time.perf_counter()
             # one click on the track near 50%: one edit, one rerun
             page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] / 2)
@@ -292,11 +331,15 @@ def test_app_in_headless_chromium(server):
             "b => [...document.querySelectorAll('[data-testid=stMetric]')]"
             ".map(e => e.innerText).join(' | ') !== b", arg=before, timeout=120_000,
             polling="raf")
-        timings["edit_to_figures_s"] = round(time.perf_counter() - t0, 2)
+        # timed two ways: from the press to the figures painted, in the page (the app's
+        # answer), and as the harness sees it (from before playwright's click, which checks
+        # and scrolls for about 0.2 s before it presses, to its polling seeing the change)
+        timings["edit_to_figures_harness_s"] = round(time.perf_counter() - t0, 2)
+        timings["edit_to_figures_s"], pressed = (round(x, 2) for x in _answer_s(page))
         redrawn = None
         while time.perf_counter() - t0 < 120:
-            if page.screenshot(clip=inset) != map_before:
-                redrawn = time.perf_counter() - t0
+            if page.screenshot(clip=inset) != map_before:  # (from the press to the shot taken)
+                redrawn = time.time() - pressed
                 break
         assert redrawn is not None, "the map did not redraw after the edit"
         timings["edit_to_map_redrawn_s"] = round(redrawn, 2)
@@ -315,13 +358,15 @@ def test_app_in_headless_chromium(server):
         _drawn(page, canvas.bounding_box())
         before = _headline(page)
         lever = page.get_by_text("Freeze half of London recruitment")
+        _watch_figures(page, before)
         t0 = time.perf_counter()
         lever.click()
         page.wait_for_function(
             "b => [...document.querySelectorAll('[data-testid=stMetric]')]"
             ".map(e => e.innerText).join(' | ') !== b", arg=before, timeout=120_000,
             polling="raf")
-        timings["lever_to_figures_s"] = round(time.perf_counter() - t0, 2)
+        timings["lever_to_figures_harness_s"] = round(time.perf_counter() - t0, 2)
+        timings["lever_to_figures_s"] = round(_answer_s(page)[0], 2)
         print("\nbrowser timings:", timings, flush=True)
         page.wait_for_url("**freeze=**")
         _settle(page)
