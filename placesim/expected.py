@@ -15,8 +15,9 @@ answer; tests hold the stochastic mean to it.
 
 A step is two stages of passes over the stocks plus a few (area x district) products on one
 BLAS thread, written as compiled loops (:mod:`numba`): with numpy each of its many small array
-operations would cost more in dispatch than in arithmetic. Each stage runs on two blocks of
-grades, at once on two cores (:mod:`placesim.parallel`).
+operations would cost more in dispatch than in arithmetic. The first, short stage runs over
+every grade in the calling thread; the second on two blocks of grades, at once on two cores
+(:mod:`placesim.parallel`).
 """
 
 from __future__ import annotations
@@ -160,10 +161,10 @@ class _ExpectedRun(RunState):
                                   for c in (r.recruit_cdf, r.outreach_cdf))
         self.secondee_pdf = np.diff(r.secondee_cdf, axis=1, prepend=0.0)
         self.national_pdf = np.diff(r.national_cdf, axis=1, prepend=0.0)
-        # a step's fill runs in two stages (:func:`_fill_exits`, :func:`_fill_moves`), each on
-        # two blocks of grades, at once where there are two threads; the blocks are the same
-        # whatever the number of threads (so are the results), split where the classes each
-        # grade holds at the start times its districts with posts are about even
+        # a step's fill runs in two stages (:func:`_fill_exits`, :func:`_fill_moves`), the
+        # second on two blocks of grades, at once where there are two threads; the blocks are
+        # the same whatever the number of threads (so are the results), split where the
+        # classes each grade holds at the start times its districts with posts are about even
         S, T, G, D = N_SEB, N_TYPES, N_GRADES, geo.n_districts
         in_use = (self.posts3.sum(axis=2) > 0).sum(axis=1)
         work = np.cumsum(self.classes[1] * in_use)
@@ -228,13 +229,16 @@ class _ExpectedRun(RunState):
         pp = r.posts
         recruited = np.zeros(self.stock.shape)
         el, ea, vac, wsf, lsf, live, v_lat, v_pro, v_ext = self.scratch
-        # two stages, each on blocks of grades (at once on two cores): the second needs the
-        # first's figures for every grade
-        closed = sum(parallel.map_spans(_fill_exits, self.blocks, (
-            self.people, self.ring, k, blocked, any_blocked, r.exit_q, self.exits, self.posts3,
-            self.held, self.wtab, self.ltj, self.adv_area, geo.area, self.index,
+        # two stages: the second needs the first's figures for every grade. The first is
+        # short (about a quarter of the second): it runs here, over every grade, as waking a
+        # pool thread for half of it cost more than it saved (runs took 8% less without it,
+        # median of six same-process comparisons); the second on two blocks of grades, at
+        # once on two cores
+        closed = _fill_exits(
+            0, N_GRADES, self.people, self.ring, k, blocked, any_blocked, r.exit_q, self.exits,
+            self.posts3, self.held, self.wtab, self.ltj, self.adv_area, geo.area, self.index,
             self.classes, r.lateral_share, r.internal_share, pp.pool_grade, pp.pool_mask,
-            pp.pool_types, self.closing, el, ea, vac, wsf, lsf, live, v_lat, v_pro, v_ext)))
+            pp.pool_types, self.closing, el, ea, vac, wsf, lsf, live, v_lat, v_pro, v_ext)
         to_london = np.zeros((N_GRADES, N_SEB))  # (by grade: each block adds to its own rows)
         from_london = np.zeros((N_GRADES, N_SEB))
         reached = np.zeros((N_GRADES, self.n_tags))
