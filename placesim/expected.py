@@ -232,7 +232,7 @@ class _ExpectedRun(RunState):
         # two stages: the second needs the first's figures for every grade. The first is
         # short (about a quarter of the second): it runs here, over every grade, as waking a
         # pool thread for half of it cost more than it saved (runs took 8% less without it,
-        # median of six same-process comparisons); the second on two blocks of grades, at
+        # median of nine same-process comparisons); the second on two blocks of grades, at
         # once on two cores
         closed = _fill_exits(
             0, N_GRADES, self.people, self.ring, k, blocked, any_blocked, r.exit_q, self.exits,
@@ -711,8 +711,9 @@ def _fill_exits(g0, g1, people, ring, step, blocked, any_blocked, exit_q, exits,
                 wtab, ltj, adv_area, area, index, classes, lateral_share,
                 internal_share, pool_grade, pool_mask, pool_types, pending, el, ea, vac, wsf,
                 lsf, live, v_lat, v_pro, v_ext):
-    """First stage of a step's fill, for grades ``g0`` to ``g1 - 1`` (a block: every write is
-    to those grades' rows, or to closure pools of those grades): exits, who is eligible,
+    """First stage of a step's fill, for grades ``g0`` to ``g1 - 1`` (every grade, in the
+    calling thread; every write is to those grades' rows, or to closure pools of those
+    grades): exits, who is eligible,
     vacancies, and the start-of-step choice weights; returns the posts closed.
 
     Everyone in post leaves at their grade's rate ``exit_q`` (recorded in ``exits`` by
@@ -799,7 +800,7 @@ def _fill_exits(g0, g1, people, ring, step, blocked, any_blocked, exit_q, exits,
     closed = 0.0
     for q in range(len(pending)):
         g = pool_grade[q]
-        if not g0 <= g < g1 or pending[q] <= 0:  # (the other block's pools are its own)
+        if not g0 <= g < g1 or pending[q] <= 0:  # (only the pools of the grades passed over)
             continue
         vq = 0.0
         for d in range(D):

@@ -69,8 +69,8 @@ def test_replication_does_not_depend_on_threads(monkeypatch):
 
 
 def test_expected_mode_does_not_depend_on_threads(monkeypatch):
-    """The expected mode's two stages run on two blocks of grades, at once or one after the
-    other: with every lever on (postings, secondments, closures, the cohort followed), 1, 2
+    """The expected mode's second stage runs on two blocks of grades, at once or one after
+    the other: with every lever on (postings, secondments, closures, the cohort followed), 1, 2
     and 3 threads give identical arrays."""
     from placesim.expected import run_expected
 
