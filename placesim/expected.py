@@ -235,7 +235,7 @@ class _ExpectedRun(RunState):
         # median of nine same-process comparisons); the second on two blocks of grades, at
         # once on two cores
         closed = _fill_exits(
-            0, N_GRADES, self.people, self.ring, k, blocked, any_blocked, r.exit_q, self.exits,
+            self.people, self.ring, k, blocked, any_blocked, r.exit_q, self.exits,
             self.posts3, self.held, self.wtab, self.ltj, self.adv_area, geo.area, self.index,
             self.classes, r.lateral_share, r.internal_share, pp.pool_grade, pp.pool_mask,
             pp.pool_types, self.closing, el, ea, vac, wsf, lsf, live, v_lat, v_pro, v_ext)
@@ -707,14 +707,12 @@ def _ring_thinning(step, M, exit_q):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _fill_exits(g0, g1, people, ring, step, blocked, any_blocked, exit_q, exits, posts, held,
+def _fill_exits(people, ring, step, blocked, any_blocked, exit_q, exits, posts, held,
                 wtab, ltj, adv_area, area, index, classes, lateral_share,
                 internal_share, pool_grade, pool_mask, pool_types, pending, el, ea, vac, wsf,
                 lsf, live, v_lat, v_pro, v_ext):
-    """First stage of a step's fill, for grades ``g0`` to ``g1 - 1`` (every grade, in the
-    calling thread; every write is to those grades' rows, or to closure pools of those
-    grades): exits, who is eligible,
-    vacancies, and the start-of-step choice weights; returns the posts closed.
+    """First stage of a step's fill, over every grade (in the calling thread): exits, who is
+    eligible, vacancies, and the start-of-step choice weights; returns the posts closed.
 
     Everyone in post leaves at their grade's rate ``exit_q`` (recorded in ``exits`` by
     (grade, district, seb)). Who is not yet eligible is read from the ``ring`` of recent
@@ -743,7 +741,7 @@ def _fill_exits(g0, g1, people, ring, step, blocked, any_blocked, exit_q, exits,
     wt = wtab.reshape(G, J, 2)
     occ = np.empty(T)
     gone = np.empty(S)
-    for g in range(g0, g1):
+    for g in range(G):
         ea[g] = 0.0
         lsf[g] = 0.0
         live[g] = False
@@ -800,7 +798,7 @@ def _fill_exits(g0, g1, people, ring, step, blocked, any_blocked, exit_q, exits,
     closed = 0.0
     for q in range(len(pending)):
         g = pool_grade[q]
-        if not g0 <= g < g1 or pending[q] <= 0:  # (only the pools of the grades passed over)
+        if pending[q] <= 0:
             continue
         vq = 0.0
         for d in range(D):
@@ -822,7 +820,7 @@ def _fill_exits(g0, g1, people, ring, step, blocked, any_blocked, exit_q, exits,
                         vac[g, d, t] -= x
                         posts[g, d, t] -= x
     # vacancies to fill laterally, by promotion and from outside
-    for g in range(g0, g1):
+    for g in range(G):
         v_lat[g] = 0.0
         v_pro[g] = 0.0
         v_ext[g] = 0.0

@@ -39,14 +39,15 @@ def _arrays(result) -> dict[str, np.ndarray]:
     return out
 
 
-def _every_lever_model(years: int):
-    """A small synthetic model with waves and every lever on (:data:`LEVERS`)."""
+def _every_lever_model(years: int, more_levers: str = ""):
+    """A small synthetic model with waves and every lever on (:data:`LEVERS`), and
+    ``more_levers`` (YAML lines under ``levers:``)."""
     from placesim import load_scenario_text
     from placesim.scenario import dump_scenario
 
     s = synthetic_scenario(waves=True, years=years, headcount=1500)
-    return synthetic_model(load_scenario_text(dump_scenario(s) + LEVERS, filename="levers.yaml"),
-                           headcount=1500)
+    return synthetic_model(load_scenario_text(dump_scenario(s) + LEVERS + more_levers,
+                                              filename="levers.yaml"), headcount=1500)
 
 
 def _same_for_any_thread_count(monkeypatch, run) -> None:
@@ -113,14 +114,9 @@ def test_expected_mode_blocks_meet_only_between_stages(monkeypatch):
 
 def _every_lever_and_secondments_model():
     """:func:`_every_lever_model` with outbound secondments too (a third state that ends)."""
-    from placesim import load_scenario_text
-    from placesim.scenario import dump_scenario
-
-    seconded = ("  secondments: {start_year: 2023, sites: [alpha, beta], outbound_per_site: 20,"
-                " outbound_grades: [EO, HEO], promotion_multiplier: 3, effect_years: 1}\n")
-    s = synthetic_scenario(waves=True, years=4, headcount=1500)
-    return synthetic_model(load_scenario_text(dump_scenario(s) + LEVERS + seconded,
-                                              filename="levers.yaml"), headcount=1500)
+    return _every_lever_model(4, (
+        "  secondments: {start_year: 2023, sites: [alpha, beta], outbound_per_site: 20,"
+        " outbound_grades: [EO, HEO], promotion_multiplier: 3, effect_years: 1}\n"))
 
 
 def test_expected_mode_skips_only_classes_nobody_holds(monkeypatch):
