@@ -122,15 +122,20 @@ class _ExpectedRun(RunState):
             self.people[..., tag * Fb] = model.baseline_stock4 * (tags == tag)[:, :, None, None]
             self.cohort_size[tag] = self.people[..., tag * Fb].sum() if tag else 0.0
         self.M = r.min_steps
-        # ring[j]: people who entered their grade at a step e ≡ j (mod M), not yet eligible,
-        # as entered: exits thin them by survival[g] ** (k - e) at step k (applied when the
-        # ring is read, not every step)
+        # ring[j], j < M: people who entered their grade at a step e ≡ j (mod M), not yet
+        # eligible, as entered (exits thin them by survival[g] ** (k - e) by step k); ring[M]:
+        # all of them that are not eligible at this step, so thinned. The first stage reads
+        # only ring[M] (reading every slot took it out of the core's cache and twice as
+        # long); each step's end adds its entrants to it and takes out those eligible next.
+        # Every change of the slots (lever events, moves, closures, states ending) is made
+        # to ring[M] too: each acts alike on every entry of a grade, so on sums of them.
         self.survival = 1.0 - r.exit_q
-        self.ring = np.zeros((self.M,) + self.people.shape)
+        self.ring = np.zeros((self.M + 1,) + self.people.shape)
         for j in range(1, self.M):  # at the start, time in grade is uniform over 16 steps
             age = (-j) % self.M  # entered at step j - M
-            self.ring[j] = self.people / START_TENURE_STEPS / (
-                self.survival ** age)[:, None, None, None, None]
+            thin = (self.survival ** age)[:, None, None, None, None]
+            self.ring[j] = self.people / START_TENURE_STEPS / thin
+            self.ring[self.M] += self.ring[j] * thin
         self.blocked = None  # people back from a posting this step: not promotable yet
         self.held = np.zeros_like(self.posts3)
         self.cohorts: list[_Cohort] = []
@@ -235,7 +240,7 @@ class _ExpectedRun(RunState):
         # median of nine same-process comparisons); the second on two blocks of grades, at
         # once on two cores
         closed = _fill_exits(
-            self.people, self.ring, k, blocked, any_blocked, r.exit_q, self.exits,
+            self.people, self.ring, blocked, any_blocked, r.exit_q, self.exits,
             self.posts3, self.held, self.wtab, self.ltj, self.adv_area, geo.area, self.index,
             self.classes, r.lateral_share, r.internal_share, pp.pool_grade, pp.pool_mask,
             pp.pool_types, self.closing, el, ea, vac, wsf, lsf, live, v_lat, v_pro, v_ext)
@@ -251,7 +256,7 @@ class _ExpectedRun(RunState):
             self.kernel_t, geo.area, geo.is_london, self.pull, r.reach, r.willingness,
             float(r.will_mult[k]), float(r.scs_low_target[k]), r.freeze[k],
             self.recruit_pdfs[int(r.outreach_on[k])], 1.0 / r.steps_per_year, el, ea, wsf,
-            lsf, live, v_lat, v_pro, v_ext, self.flag_hazard))
+            lsf, live, v_lat, v_pro, v_ext, self.flag_hazard, r.exit_q))
         self.cohort_reached += reached.sum(axis=0)
         if self.lever_state.on:
             self.lever_state.add_recruits(r, k, recruited)
@@ -461,7 +466,7 @@ class _ExpectedRun(RunState):
             gone[:, :, types] = self.people[g][:, :, types] * (share_occ * mask)[:, None, None,
                                                                                   None]
             self.people[g] -= gone
-            for j in range(self.M):
+            for j in range(self.M + 1):  # (the slots and their sum, ring[M])
                 self.ring[j, g][:, :, types] *= (1 - share_occ * mask)[:, None, None, None]
             closing = vacant * (shut_vacant / max(vacant.sum(), 1e-12)) + occupied * share_occ
             self.posts3[g][:, types] -= closing
@@ -692,22 +697,8 @@ def _columns(first, n, SF, nsf, sfl):
             c += 2
     return col, c
 
-@njit(cache=True)
-def _ring_thinning(step, M, exit_q):
-    """The ring's slots read at ``step`` (all but this step's: cleared, its entrants of M
-    steps ago are eligible now, and it takes this step's entrants) and what is left of each
-    slot's entrants by grade."""
-    slots = np.array([m for m in range(M) if (step - m) % M > 0])
-    thin = np.empty((len(slots), len(exit_q)))
-    for i in range(len(slots)):
-        age = (step - slots[i]) % M
-        for g in range(len(exit_q)):
-            thin[i, g] = (1.0 - exit_q[g]) ** age
-    return slots, thin
-
-
 @njit(cache=True, nogil=True, error_model="numpy")
-def _fill_exits(people, ring, step, blocked, any_blocked, exit_q, exits, posts, held,
+def _fill_exits(people, ring, blocked, any_blocked, exit_q, exits, posts, held,
                 wtab, ltj, adv_area, area, index, classes, lateral_share,
                 internal_share, pool_grade, pool_mask, pool_types, pending, el, ea, vac, wsf,
                 lsf, live, v_lat, v_pro, v_ext):
@@ -716,9 +707,9 @@ def _fill_exits(people, ring, step, blocked, any_blocked, exit_q, exits, posts, 
 
     Everyone in post leaves at their grade's rate ``exit_q`` (recorded in ``exits`` by
     (grade, district, seb)). Who is not yet eligible is read from the ``ring`` of recent
-    entrants (slot ``m`` holds entrants of the latest step ≡ m mod M, ``(step - m) % M``
-    steps ago, as they entered: thinned here by the exits since), plus ``blocked`` (people
-    back this step, thinned by one step's exits; read only if ``any_blocked``). Fills
+    entrants (its last slot: all those not yet eligible at ``step``, after this step's
+    exits), plus ``blocked`` (people back this step, thinned by one step's exits; read only
+    if ``any_blocked``). Fills
     ``el`` (eligible by live class), ``ea`` (eligible by area), ``live`` (cells with posts or
     people: the others, about 30%, have nothing to move and every pass skips them), ``wsf``
     and ``lsf`` (weights by (grade, area, (seb, state), vacancy is policy) for promotion and
@@ -734,10 +725,8 @@ def _fill_exits(people, ring, step, blocked, any_blocked, exit_q, exits, posts, 
     js, jt, jsf, sfs, sff = index
     jl, nj, sfl, nsf = classes  # the classes each grade can hold: every pass skips the others
     p = people.reshape(G, D, J)
-    M = ring.shape[0]
-    rg = ring.reshape(M, G, D, J)
+    young = ring[ring.shape[0] - 1].reshape(G, D, J)
     bl = blocked.reshape(G, D, J)
-    slots, thin = _ring_thinning(step, M, exit_q)
     wt = wtab.reshape(G, J, 2)
     occ = np.empty(T)
     gone = np.empty(S)
@@ -769,9 +758,7 @@ def _fill_exits(people, ring, step, blocked, any_blocked, exit_q, exits, posts, 
                     gone[js[j]] += y
                     occ[jt[j]] += x
                     if x > 0:
-                        r = 0.0  # not yet eligible
-                        for i in range(len(slots)):
-                            r += rg[slots[i], g, d, j] * thin[i, g]
+                        r = young[g, d, j]  # not yet eligible
                         if any_blocked:
                             r += bl[g, d, j] * sg
                         e = max(x - r, 0.0)
@@ -841,7 +828,7 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                 promotions, recruited, cross_area, to_london, from_london, reached, wtab, ltj,
                 flag_after, adv_area, leave, kernel, kernel_t, area, is_london, pull, reach,
                 willingness, will_mult, scs_low_target, freeze, recruit_pdf, dt, el, ea, wsf,
-                lsf, live, v_lat, v_pro, v_ext, hazard):
+                lsf, live, v_lat, v_pro, v_ext, hazard, exit_q):
     """Second stage of a step's fill, for grades ``g0`` to ``g1 - 1`` (a block: every write
     is to those grades' rows, but for ``promotions``, recorded by grade into, where grade
     ``g`` writes row ``g + 1``; ``to_london``, ``from_london`` and ``reached`` by grade,
@@ -856,10 +843,12 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
     a grade (promotions and recruits: not yet eligible); lateral movers are eligible again
     from the next step. Promotions are recorded at their origin (grade into, district,
     seb), recruits in ``recruited``, the step's person-time in ``exposure``; promotions of
-    tagged people into ``tag_to`` are added to ``reached`` by tag. Last, the ring's slot
-    ``next_slot`` is cleared for the next step's entrants (its people are eligible then), and
-    the programme states that end at a rate (``hazard``) end: the next step's expiry
-    (:func:`_expire`), on both cores, while the block's stocks are in cache.
+    tagged people into ``tag_to`` are added to ``reached`` by tag. Last, the step's
+    entrants join the ring's sum of those not yet eligible (its last slot, thinned by
+    ``exit_q`` to the next step) and slot ``next_slot`` leaves it and is cleared for the next
+    step's entrants (its people are eligible then); and the programme states that end at a
+    rate (``hazard``) end: the next step's expiry (:func:`_expire`), on both cores, while the
+    block's stocks are in cache.
     """
     G, D, S, T, F = people.shape
     A = len(adv_area)
@@ -1182,8 +1171,18 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                 ex_s[js[j]] += p[g, d, j]
             for s in range(S):
                 exposure[g, d, s] += ex_s[s] * dt
+    # the step's entrants join those not yet eligible (the ring's last slot, thinned to the
+    # next step), and the entrants of M - 1 steps ago leave it: they are eligible next step
+    M = ring.shape[0] - 1
+    rg = ring.reshape(M + 1, G, D, J)
     for g in range(g0, g1):
-        ring[next_slot, g] = 0.0
+        sg = 1.0 - exit_q[g]
+        old = sg ** (M - 1)
+        for d in range(D):
+            for j in range(J):
+                rg[M, g, d, j] = (rg[M, g, d, j] - rg[next_slot, g, d, j] * old
+                                  + fr[g, d, j]) * sg
+                rg[next_slot, g, d, j] = 0.0
     _expire(g0, g1, people, ring, next_slot, hazard, Fb, jl, nj)
 
 
