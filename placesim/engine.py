@@ -29,6 +29,7 @@ from . import cohort, flows, levers, streams
 from .calibration import Parameters, resolve_parameters
 from .geodata import devolved_posts
 from .grades import GRADES
+from .heap import keep_freed_memory
 from .population import (
     N_GRADES,
     N_SEB,
@@ -46,6 +47,8 @@ from .posts import largest_remainder
 from .rules import Rules, WavePlan, compile_rules
 
 log = logging.getLogger(__name__)
+
+keep_freed_memory()  # (runs reuse the memory earlier runs freed: see placesim.heap)
 
 POPULATION_STREAM = 0x5EB
 
