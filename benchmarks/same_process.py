@@ -9,8 +9,8 @@ The report gives each tree's median and quartiles and the median of the pairs' r
 (new / old) with its quartiles.
 
 Run: ``.venv/bin/python benchmarks/same_process.py OLD_TREE [NEW_TREE] [--scenario baseline]
-[--pairs 30] [--replication]`` (``git worktree add /tmp/before <commit>`` makes an old tree;
-its compiled kernels are cached in ``OLD_TREE/.same_process`` after the first run).
+[--pairs 30] [--replication] [--view]`` (``git worktree add /tmp/before <commit>`` makes an
+old tree; its compiled kernels are cached in ``OLD_TREE/.same_process`` after the first run).
 """
 
 from __future__ import annotations
@@ -42,15 +42,19 @@ def _package(tree: Path, name: str):
     return importlib.import_module(name)
 
 
-def _runner(pkg, tree: Path, scenario: str, replication: bool):
+def _runner(pkg, tree: Path, scenario: str, replication: bool, view: bool = False):
     engine = importlib.import_module(pkg.__name__ + ".engine")
     expected = importlib.import_module(pkg.__name__ + ".expected")
+    digest = importlib.import_module(pkg.__name__ + ".metrics").digest
     model = engine.prepare(pkg.load_scenario(str(tree / "scenarios" / f"{scenario}.yaml")))
     if replication:
-        engine.run_replication(model, 0)
-        return lambda: engine.run_replication(model, 1)
-    expected.run_expected(model)
-    return lambda: expected.run_expected(model)
+        run = lambda: engine.run_replication(model, 1)  # noqa: E731
+    else:
+        run = lambda: expected.run_expected(model)  # noqa: E731
+    if view:  # the run and its digest (its headline, district and department tables)
+        run = (lambda f: lambda: digest(model, f()))(run)
+    run()
+    return run
 
 
 def _timed(f) -> float:
@@ -72,12 +76,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pairs", type=int, default=30)
     p.add_argument("--replication", action="store_true",
                    help="time a stochastic replication instead of an expected-mode run")
+    p.add_argument("--view", action="store_true",
+                   help="time the run and its digest, as simulate does (the benchmark's "
+                        "'with view' figure for a scenario with departments)")
     a = p.parse_args(argv)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     old = _runner(_package(a.old.resolve(), "placesim_before"), a.old.resolve(), a.scenario,
-                  a.replication)
+                  a.replication, a.view)
     new = _runner(_package(a.new.resolve(), "placesim"), a.new.resolve(), a.scenario,
-                  a.replication)
+                  a.replication, a.view)
     times: dict[str, list[float]] = {"old": [], "new": []}
     ratios = []
     for i in range(a.pairs):
@@ -87,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             pair[label] = _timed(f)
             times[label].append(pair[label])
         ratios.append(pair["new"] / pair["old"])
-    what = "replication" if a.replication else "expected-mode run"
+    what = ("replication" if a.replication else "expected-mode run") + (
+        " and its digest" if a.view else "")
     print(f"{a.scenario}, one {what}, {a.pairs} pairs in one process (seconds: q1 median q3)")
     for label in ("old", "new"):
         q1, med, q3 = _quartiles(times[label])

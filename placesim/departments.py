@@ -43,6 +43,7 @@ from .metrics import (
     SCS_IDX,
     _div,
     _largest_gap,
+    _seb_total,
     period_progression,
 )
 from .population import N_GRADES
@@ -139,6 +140,15 @@ def _start_shares(model) -> np.ndarray:
     return out
 
 
+def _start_posts(model) -> np.ndarray:
+    """(K, D) departments' posts at the start (worked out once per model)."""
+    cached = model.__dict__.get("_department_start_posts")
+    if cached is None:
+        cached = (_start_shares(model) * model.baseline_posts_gd[None]).sum(axis=1)
+        model.__dict__["_department_start_posts"] = cached
+    return cached
+
+
 def ledger(model, result, idx=None) -> np.ndarray:
     """Departments' posts at each year end.
 
@@ -160,47 +170,64 @@ def ledger(model, result, idx=None) -> np.ndarray:
     idx = np.arange(share0.shape[0]) if idx is None else np.asarray(idx, np.int64)
     share0 = share0[idx]
     K, G, D = share0.shape
+    Y = len(result.years)
     mv = result.moves
     cols = ("wave", "year", "from", "to", "posts")
     wave, year, frm, to, x = (mv[c].to_numpy() if len(mv) else np.empty(0) for c in cols)
     wave, year, frm, to = (a.astype(np.int64) for a in (wave, year, frm, to))
     x = x.astype(float)
-    out = np.empty((len(result.years), K, G, D))
-    for y, rec in enumerate(result.years):
-        own = np.zeros((K, G, D))  # the wanted departments' posts from waves
-        every = np.zeros((G, D))  # every department's
-        done = year <= rec.year
-        for i, p in enumerate(parts):
-            rows = done & (wave == i)
-            if rows.any():
-                if p["recreate"]:
-                    d, n = np.unique(to[rows], return_inverse=True)
-                    amount = np.bincount(n, weights=x[rows], minlength=len(d))
-                    own[:, :, d] += p["ws"][idx][:, :, None] * amount
-                    every[:, d] += p["ws"].sum(axis=0)[:, None] * amount
-                else:
-                    f, t, n = frm[rows], to[rows], x[rows]
-                    mix = p["m"][:, :, f]  # (K, G, rows)
-                    tot = mix.sum(axis=(0, 1))
-                    mix = np.where(tot > 0, mix / np.where(tot > 0, tot, 1.0),
-                                   p["ws"][:, :, None]) * n
-                    for target, moved in ((own.transpose(2, 0, 1), mix[idx]),
-                                          (every.T, mix.sum(axis=0))):
-                        moved = np.moveaxis(moved, -1, 0)  # (rows, ...)
-                        np.add.at(target, f, -moved)
-                        np.add.at(target, t, moved)
-            for pool, g, where, share in p["closes"]:
-                own[:, g, where] -= share[idx] * rec.pools_closed[pool]
-                every[g, where] -= share.sum(axis=0) * rec.pools_closed[pool]
-        out[y] = share0 * (rec.posts - every)[None] + own
-    return out
+    # a move counts from the first year end at or after it: changes by that year, summed
+    ends = np.array([rec.year for rec in result.years])
+    first = np.searchsorted(ends, year)
+    own = np.zeros((Y, D, K, G))  # the wanted departments' posts from waves, by year
+    every = np.zeros((Y, D, G))  # every department's
+    for i, p in enumerate(parts):
+        rows = (wave == i) & (first < Y)
+        if not rows.any():
+            continue
+        b, t, n = first[rows], to[rows], x[rows]
+        if p["recreate"]:
+            amount = np.zeros((Y, D))
+            np.add.at(amount, (b, t), n)
+            own += amount[:, :, None, None] * p["ws"][idx][None, None]
+            every += amount[:, :, None] * p["ws"].sum(axis=0)[None, None]
+        else:
+            f = frm[rows]
+            mix = p["m"][:, :, f]  # (K, G, rows)
+            tot = mix.sum(axis=(0, 1))
+            mix = np.where(tot > 0, mix / np.where(tot > 0, tot, 1.0),
+                           p["ws"][:, :, None]) * n
+            for target, moved in ((own, mix[idx]), (every, mix.sum(axis=0))):
+                moved = np.moveaxis(moved, -1, 0)  # (rows, ...)
+                np.add.at(target, (b, f), -moved)
+                np.add.at(target, (b, t), moved)
+    own = np.cumsum(own, axis=0).transpose(0, 2, 3, 1)  # (Y, K, G, D)
+    every = np.cumsum(every, axis=0).transpose(0, 2, 1)  # (Y, G, D)
+    closed = np.stack([rec.pools_closed for rec in result.years]) if Y else np.zeros((0, 0))
+    for p in parts:
+        for pool, g, where, share in p["closes"]:
+            own[:, :, g, where] -= share[idx][None] * closed[:, pool, None, None]
+            every[:, g, where] -= share.sum(axis=0)[None] * closed[:, pool, None]
+    posts = np.stack([rec.posts for rec in result.years]).astype(float)  # (Y, G, D)
+    return share0[None] * (posts - every)[:, None] + own
 
 
-def roles_moved(model, result, parts=None) -> np.ndarray:
+def roles_moved(model, result) -> np.ndarray:
     """(year, department) roles moved out of London, history included; summed over
     departments, the run's ``roles_moved_out_of_london``."""
+    W, hist = _moved_shares(model)
+    moved = np.stack([rec.moved_out_by_wave for rec in result.years])  # (Y, W)
+    return moved @ W.T + hist[None, :]
+
+
+def _moved_shares(model) -> tuple[np.ndarray, np.ndarray]:
+    """Each department's share of each wave's roles (department, wave) and its roles moved
+    out of London before the run (worked out once per model)."""
+    cached = model.__dict__.get("_department_moved_shares")
+    if cached is not None:
+        return cached
     r = model.rules
-    parts = _wave_parts(model) if parts is None else parts
+    parts = _wave_parts(model)
     K = len(r.posts.departments.codes)
     W = np.stack([p["W"] for p in parts], axis=1) if parts else np.zeros((K, 0))  # (K, W)
     hist = np.zeros(K)
@@ -214,8 +241,8 @@ def roles_moved(model, result, parts=None) -> np.ndarray:
     hist += model.scenario.roles_moved_before * base / max(base.sum(), 1.0)
     if hist.sum() > 0:
         hist *= r.moved_before_start / hist.sum()
-    moved = np.stack([rec.moved_out_by_wave for rec in result.years])  # (Y, W)
-    return moved @ W.T + hist[None, :]
+    model.__dict__["_department_moved_shares"] = (W, hist)
+    return W, hist
 
 
 def progression_flows(model, result, shares: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -239,7 +266,7 @@ def progression_flows(model, result, shares: np.ndarray) -> tuple[np.ndarray, ..
     recs = result.years
     out = []
     for name in ("promotions", "exits", "exposure"):
-        a = np.stack([getattr(rec, name).sum(axis=2) for rec in recs]).astype(float)  # Y,G,D
+        a = _seb_total(np.stack([getattr(rec, name) for rec in recs]).astype(float))
         if name == "promotions":  # credited to the grade below's department
             s = np.concatenate([shares[:, :, :1], shares[:, :, :-1]], axis=2)
         else:
@@ -283,7 +310,7 @@ def district_values(model, result, codes=None) -> tuple[list[str], np.ndarray]:
     if not idx:
         return [], np.zeros((len(result.years), model.geo.n_districts, 0))
     led, shares = _ledger_of(model, result, idx)
-    base = (_start_shares(model)[idx] * model.baseline_posts_gd[None]).sum(axis=1)  # (k, D)
+    base = _start_posts(model)[idx]  # (k, D)
     stock = np.stack([rec.stock for rec in result.years]).astype(float)  # (Y, G, D, S)
     codes_all = model.rules.posts.departments.codes
     names, cols = [], []
@@ -343,10 +370,9 @@ def department_columns(model, result, codes=None) -> tuple[list[tuple[str, str]]
     geo = model.geo
     lon = geo.is_london
     codes_all = model.rules.posts.departments.codes
-    parts = _wave_parts(model)
     led, shares = _ledger_of(model, result, idx)
     stock = np.stack([rec.stock for rec in result.years]).astype(float)  # (Y, G, D, S)
-    moved = roles_moved(model, result, parts)
+    moved = roles_moved(model, result)
     prom, ex, expo = progression_flows(model, result, shares)
     labels: list[tuple[str, str]] = []
     cols: list[np.ndarray] = []
@@ -380,13 +406,13 @@ def department_columns(model, result, codes=None) -> tuple[list[tuple[str, str]]
             cols += [period_progression(*flows, EO, G7), period_progression(*flows, EO, SCS2)]
         site_posts = mine[:, :, geo.site_district]  # (Y, G, sites)
         ladder = site_posts[:, LADDER] >= 0.5  # a rung holds at least one post (rounded)
+        complete, gaps = ladder.mean(axis=1), _largest_gap(ladder).astype(float)  # (Y, sites)
         for s, sid in enumerate(geo.site_ids):
             labels += [("site_posts", f"{tag}|site:{sid}:{g}") for g in GRADES]
             cols += list(site_posts[:, :, s].T)
             labels += [("site_ladder_completeness", f"{tag}|site:{sid}"),
                        ("site_ladder_largest_gap", f"{tag}|site:{sid}")]
-            cols += [ladder[:, :, s].mean(axis=1),
-                     np.array([_largest_gap(ladder[y, :, s]) for y in range(n_years)], float)]
+            cols += [complete[:, s], gaps[:, s]]
     return labels, np.stack(cols, axis=1)
 
 

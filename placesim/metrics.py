@@ -222,8 +222,7 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
     # each site's grade ladder
     site_posts = posts[:, :, geo.site_district]  # (Y, G, sites)
     ladder = site_posts[:, LADDER] > 0  # (Y, rungs, sites)
-    gap = np.array([[_largest_gap(ladder[y, :, k]) for k in range(len(geo.site_ids))]
-                    for y in range(len(recs))], float).reshape(len(recs), -1)
+    gap = _largest_gap(ladder).astype(float)  # (Y, sites)
     per_site = np.concatenate([site_posts.transpose(0, 2, 1), ladder.mean(axis=1)[:, :, None],
                                gap[:, :, None]], axis=2)  # (Y, sites, G + 2)
     for sid in geo.site_ids:
@@ -280,12 +279,12 @@ def _seb_total(a: np.ndarray) -> np.ndarray:
     return a[..., 0] + a[..., 1] + a[..., 2]
 
 
-def _largest_gap(present: np.ndarray) -> int:
-    """Longest run of missing rungs in a ladder."""
-    best = run = 0
-    for p in present:
-        run = 0 if p else run + 1
-        best = max(best, run)
+def _largest_gap(present: np.ndarray) -> np.ndarray:
+    """Longest run of missing rungs in each ladder: ``present`` is (..., rung, ladder)."""
+    best = run = np.zeros(present.shape[:-2] + present.shape[-1:], np.int64)
+    for rung in np.moveaxis(present, -2, 0):
+        run = np.where(rung, 0, run + 1)
+        best = np.maximum(best, run)
     return best
 
 
