@@ -271,3 +271,31 @@ def test_site_posts_follow_the_moves(synthetic_pkg):
     for grade in ("SCS1", "SCS2"):
         assert site_posts(moved, f"site:alpha:{grade}") > site_posts(base, f"site:alpha:{grade}")
     assert site_posts(moved, "site:alpha:AO") == site_posts(base, "site:alpha:AO")
+
+
+@pytest.mark.parametrize("mode", ["expected", "stochastic"])
+def test_a_run_frees_its_state_when_it_returns(synthetic_pkg, monkeypatch, mode):
+    """The timeline's processes still waiting at the horizon are closed, so a run's arrays
+    are freed on return, not at the next garbage collection (each run took new memory)."""
+    import gc
+    import weakref
+
+    import placesim.expected as expected
+
+    states = []
+    run_state = expected._ExpectedRun if mode == "expected" else engine._Run
+    init = run_state.__init__
+
+    def kept(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        states.append(weakref.ref(self))
+
+    monkeypatch.setattr(run_state, "__init__", kept)
+    m = engine.prepare(synthetic_scenario(waves=True), synthetic_pkg)
+    gc.disable()
+    try:
+        r = run_expected(m) if mode == "expected" else engine.run_replication(m, 0)
+        assert states and states[0]() is None
+    finally:
+        gc.enable()
+    assert r.years  # (the result itself is the caller's)
