@@ -416,7 +416,8 @@ class _ExpectedRun(RunState):
                 if self.blocked is None:
                     self.blocked = np.zeros_like(p)
                 self.blocked[g, d, :, SECONDEE_POST, 0] += stay
-                state.convert(g, d, np.arange(N_SEB), stay)
+                for s in range(N_SEB):
+                    state.convert(g, d, s, stay[s])
             self._posts_version += 1
         elif event.kind == OUTBOUND_START:
             open_states = [i for i in (fi[NONE], fi[MENTORED]) if i >= 0]
@@ -424,17 +425,21 @@ class _ExpectedRun(RunState):
             away = np.zeros((p.shape[0], len(districts)) + p.shape[2:])
             pv, av = self._tagged(p), self._tagged(away)
             sel = event.grades[:, None, None, None]
+            at = np.zeros(p.shape[1], np.bool_)
+            nowhere = np.empty((0,) * 5)
             for d in event.districts:  # site by site, as the stochastic engine picks
                 j = int(np.searchsorted(districts, d))
                 pool = sum((pv[:, d, :, :, :, i] * sel).sum() for i in open_states)
                 frac = min(event.places / pool, 1.0) if pool > 0 else 0.0
+                at[:] = False
+                at[d] = True
                 for i in open_states:
                     x = pv[:, d, :, :, :, i] * sel * frac
                     av[:, j, :, :, :, i] += x
                     pv[:, d, :, :, :, i] -= x
                     for arr in self.ring:
-                        v = self._tagged(arr)
-                        v[:, d, :, :, :, i] -= v[:, d, :, :, :, i] * sel * frac
+                        _shift(arr, event.grades, at, np.full(N_SEB, frac), i, -1, self.Fb,
+                               nowhere)
             self.away.append(_Away(k + r.outbound_steps, districts, away))
             self._posts_version += 1
         elif event.kind == OUTBOUND_RETURN:

@@ -306,7 +306,7 @@ class LeverState:
         self.entrants += counts
         if rules.outreach_on[step]:
             self.outreach_cost += rules.outreach_gbp * float(
-                counts.sum(axis=2)[rules.outreach_cells].sum())
+                counts[rules.outreach_cells].sum())
 
     def add_recruit(self, rules, step: int, g: int, d: int, seb: int) -> None:
         """Add one recruit (the reference model's)."""
@@ -316,6 +316,10 @@ class LeverState:
 
     def convert(self, g, d, seb, amount=1.0) -> None:
         """Inbound secondees who stay: entrants at their grade and district."""
+        if np.ndim(g) == 0 and np.ndim(d) == 0 and np.ndim(seb) == 0:  # (one cell: the
+            self.entrants[g, d, seb] += amount  # general case's adds cost 50 us a call)
+            self.conversions[d] += amount
+            return
         g, d, seb = np.broadcast_arrays(g, d, seb)
         amount = np.broadcast_to(amount, g.shape)
         np.add.at(self.entrants, (g, d, seb), amount)
