@@ -47,12 +47,12 @@ def _runner(pkg, tree: Path, scenario: str, replication: bool, view: bool = Fals
     expected = importlib.import_module(pkg.__name__ + ".expected")
     digest = importlib.import_module(pkg.__name__ + ".metrics").digest
     model = engine.prepare(pkg.load_scenario(str(tree / "scenarios" / f"{scenario}.yaml")))
-    if replication:
-        run = lambda: engine.run_replication(model, 1)  # noqa: E731
-    else:
-        run = lambda: expected.run_expected(model)  # noqa: E731
-    if view:  # the run and its digest (its headline, district and department tables)
-        run = (lambda f: lambda: digest(model, f()))(run)
+    def run():
+        result = (engine.run_replication(model, 1) if replication
+                  else expected.run_expected(model))
+        if view:  # the run and its digest (its headline, district and department tables)
+            digest(model, result)
+
     run()
     return run
 

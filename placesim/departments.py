@@ -201,15 +201,19 @@ def ledger(model, result, idx=None) -> np.ndarray:
                 moved = np.moveaxis(moved, -1, 0)  # (rows, ...)
                 np.add.at(target, (b, f), -moved)
                 np.add.at(target, (b, t), moved)
-    own = np.cumsum(own, axis=0).transpose(0, 2, 3, 1)  # (Y, K, G, D)
-    every = np.cumsum(every, axis=0).transpose(0, 2, 1)  # (Y, G, D)
-    closed = np.stack([rec.pools_closed for rec in result.years]) if Y else np.zeros((0, 0))
+    if not Y:
+        return np.zeros((0, K, G, D))
+    own = np.cumsum(own, axis=0, out=own).transpose(0, 2, 3, 1)  # (Y, K, G, D)
+    every = np.cumsum(every, axis=0, out=every).transpose(0, 2, 1)  # (Y, G, D)
+    closed = np.stack([rec.pools_closed for rec in result.years])
     for p in parts:
         for pool, g, where, share in p["closes"]:
             own[:, :, g, where] -= share[idx][None] * closed[:, pool, None, None]
             every[:, g, where] -= share.sum(axis=0)[None] * closed[:, pool, None]
     posts = np.stack([rec.posts for rec in result.years]).astype(float)  # (Y, G, D)
-    return share0[None] * (posts - every)[:, None] + own
+    out = share0[None] * (posts - every)[:, None]
+    out += own
+    return out
 
 
 def roles_moved(model, result) -> np.ndarray:

@@ -18,6 +18,7 @@ replications. Results do not depend on how replications are spread over processe
 from __future__ import annotations
 
 import logging
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -621,9 +622,9 @@ def run_timeline(model: Model, run) -> ReplicationResult:
                 run.pending.append((plan, per_dest, tranche))
             yield env.timeout(dt)
 
-    processes = []
+    processes: list[Generator] = []
 
-    def start(generator) -> None:
+    def start(generator: Generator) -> None:
         processes.append(generator)
         env.process(generator)
 
@@ -632,12 +633,14 @@ def run_timeline(model: Model, run) -> ReplicationResult:
         start(site_opening(c, opens, cap))
     for plan in r.waves:
         start(wave(plan))
-    env.run(until=horizon)
-    result = run.result()
-    # the processes still waiting at the horizon hold the run through their closures, in a
-    # cycle with the environment: closed, the run's arrays are freed on return, not at the
-    # next garbage collection. (Meanwhile each run took new memory: an expected run touched
-    # 2,000-4,500 new pages, at microseconds a page fault, and a replication 5,000.)
-    for generator in processes:
-        generator.close()
-    return result
+    try:
+        env.run(until=horizon)
+        return run.result()
+    finally:
+        # the processes still waiting at the horizon hold the run through their closures,
+        # in a cycle with the environment: closed, the run's arrays are freed on return,
+        # not at the next garbage collection. (Meanwhile each run took new memory: an
+        # expected run touched 2,000-4,500 new pages, microseconds a page fault, and a
+        # replication 5,000.)
+        for generator in processes:
+            generator.close()

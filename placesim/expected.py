@@ -241,6 +241,7 @@ class _ExpectedRun(RunState):
         # of it too, worked out from copies of them as they are now
         if len(self.scratch) != len(self.blocks):
             self.scratch = tuple(self._scratch() for _ in self.blocks)
+            _check_blocks(self.blocks, N_GRADES)
         starts = np.array([lo for lo, _ in self.blocks])
         people0, young0, posts0, closing0, _ = self.before
         for c in starts[starts > 0]:
@@ -729,8 +730,8 @@ def _fill_exits(g0, g1, people, ring, blocked, any_blocked, exit_q, exits, posts
 
     Everyone in post leaves at their grade's rate ``exit_q`` (recorded in ``exits`` by
     (grade, district, seb)). Who is not yet eligible is read from the ``ring`` of recent
-    entrants (its last slot: all those not yet eligible at ``step``, after this step's
-    exits), plus ``blocked`` (people back this step, thinned by one step's exits; read only
+    entrants (its last slot: all those not yet eligible at this step, after its exits),
+    plus ``blocked`` (people back this step, thinned by one step's exits; read only
     if ``any_blocked``). Fills
     ``el`` (eligible by live class), ``ea`` (eligible by area), ``live`` (cells with posts or
     people: the others, about 30%, have nothing to move and every pass skips them), ``wsf``
@@ -854,7 +855,8 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
     """Second stage of a step's fill, for grades ``g0`` to ``g1 - 1`` (a block: every write
     is to those grades' rows, but for ``promotions``, recorded by grade into, where grade
     ``g`` writes row ``g + 1``; ``to_london``, ``from_london`` and ``reached`` by grade,
-    summed by the caller), after the first (:func:`_fill_exits`) for every grade.
+    summed by the caller), after the first (:func:`_fill_exits`) for the block's grades and
+    the grades either side (:func:`_fill_block`).
 
     Each vacancy's promotions are shared among the candidates of the grade below by their
     weight (local, and remote through the distance kernel); lateral vacancies among the
@@ -1209,6 +1211,24 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
     _expire(g0, g1, people, ring, next_slot, hazard, Fb, jl, nj)
 
 
+def _check_blocks(blocks, G: int) -> None:
+    """Blocks of grades must cover every grade once, and no grade may border two blocks
+    (its figures would be worked out twice from the one copy of it: a middle block needs at
+    least two grades).
+
+    Raises
+    ------
+    ValueError
+        If they do not.
+    """
+    spans = sorted(blocks)
+    if [lo for lo, _ in spans[1:]] != [hi for _, hi in spans[:-1]] or spans[0][0] != 0 \
+            or spans[-1][1] != G:
+        raise ValueError(f"blocks {blocks} do not cover grades 0 to {G - 1} once")
+    if any(hi - lo < 2 for lo, hi in spans[1:-1]):
+        raise ValueError(f"blocks {blocks}: a middle block needs at least two grades")
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _fill_block(g0, g1, people, ring, blocked, any_blocked, exits, posts, held, pending,
                 before, starts, scratch, lateral_share, internal_share, pool_grade, pool_mask,
@@ -1259,9 +1279,9 @@ def _expire(g0, g1, people, ring, skip_slot, hazard, Fb, jl, nj):
     a step's fill, this is the next step's expiry: nothing touches the states in between."""
     G, D, S, T, F = people.shape
     J = S * T * F
-    M = ring.shape[0]
+    R = ring.shape[0]  # (the slots and their sum)
     p = people.reshape(G, D, J)
-    rg = ring.reshape(M, G, D, J)
+    rg = ring.reshape(R, G, D, J)
     src = np.empty(J, np.int64)  # a grade's classes that end: class, its class after, rate
     dst = np.empty(J, np.int64)
     rate = np.empty(J)
@@ -1283,7 +1303,7 @@ def _expire(g0, g1, people, ring, skip_slot, hazard, Fb, jl, nj):
                 x = p[g, d, j] * h
                 p[g, d, j] -= x
                 p[g, d, to] += x
-            for m in range(M):
+            for m in range(R):
                 if m == skip_slot:
                     continue
                 for i in range(n):
