@@ -15,10 +15,9 @@ answer; tests hold the stochastic mean to it.
 
 A step is two stages of passes over the stocks plus a few (area x district) products on one
 BLAS thread, written as compiled loops (:mod:`numba`): with numpy each of its many small array
-operations would cost more in dispatch than in arithmetic. Both stages run on two blocks of
-grades, at once on two cores (:mod:`placesim.parallel`), one hand-off a step: each block
-works out the first stage's figures of the grades either side of it too, from copies made
-before the step.
+operations would cost more in dispatch than in arithmetic. The first, short stage runs over
+every grade in the calling thread; the second on two blocks of grades, at once on two cores
+(:mod:`placesim.parallel`).
 """
 
 from __future__ import annotations
@@ -167,11 +166,11 @@ class _ExpectedRun(RunState):
                                   for c in (r.recruit_cdf, r.outreach_cdf))
         self.secondee_pdf = np.diff(r.secondee_cdf, axis=1, prepend=0.0)
         self.national_pdf = np.diff(r.national_cdf, axis=1, prepend=0.0)
-        # a step's fill runs on two blocks of grades (:func:`_fill_block`), at once where
-        # there are two threads; the blocks are the same whatever the number of threads (so
-        # are the results), split where the classes each grade holds at the start times its
-        # districts with posts are about even
-        G = N_GRADES
+        # a step's fill runs in two stages (:func:`_fill_exits`, :func:`_fill_moves`), the
+        # second on two blocks of grades, at once where there are two threads; the blocks are
+        # the same whatever the number of threads (so are the results), split where the
+        # classes each grade holds at the start times its districts with posts are about even
+        S, T, G, D = N_SEB, N_TYPES, N_GRADES, geo.n_districts
         in_use = (self.posts3.sum(axis=2) > 0).sum(axis=1)
         work = np.cumsum(self.classes[1] * in_use)
         cut = int(np.clip(np.argmin(np.abs(work - work[-1] / 2)) + 1, 1, G - 1))
@@ -180,13 +179,11 @@ class _ExpectedRun(RunState):
         # (each grade's pass has a part the estimate leaves out, its products over every
         # district; in the shipped scenarios, the median run is 3-16% faster this way round)
         self.blocks = [(cut, G), (0, cut)]
-        self.scratch: tuple = ()  # each block's first-stage figures (made at the first step)
-        # the grades either side of a cut as they are at a step's start, for the block
-        # across the cut to work out their figures from (their own block is changing them
-        # meanwhile): stocks, those not yet eligible, posts, closures waiting, exits
-        self.before = (np.empty_like(self.people), np.empty((1,) + self.people.shape),
-                       np.empty_like(self.posts3), np.empty_like(self.closing),
-                       np.empty(self.exits.shape))
+        J, A = S * T * F, geo.n_areas
+        self.scratch = (np.empty((G, D, J)), np.empty((G, A, J)), np.empty((G, D, T)),
+                        np.empty((G - 1, A, S * F, 2)), np.empty((G, A, S * F, 2)),
+                        np.empty((G, D), np.bool_), np.empty((G, D, T)), np.empty((G, D, T)),
+                        np.empty((G, D, T)))
         self._wave_cells: dict[int, tuple] = {}
         self.moved_cells: dict[tuple[int, int], np.ndarray] = {}  # (wave, year) -> posts
 
@@ -236,35 +233,30 @@ class _ExpectedRun(RunState):
         self.blocked = None
         pp = r.posts
         recruited = np.zeros(self.stock.shape)
-        # each block of grades fills its step in one call (:func:`_fill_block`), both at
-        # once on two cores; a block reads the first-stage figures of the grades either side
-        # of it too, worked out from copies of them as they are now
-        if len(self.scratch) != len(self.blocks):
-            self.scratch = tuple(self._scratch() for _ in self.blocks)
-            _check_blocks(self.blocks, N_GRADES)
-        starts = np.array([lo for lo, _ in self.blocks])
-        people0, young0, posts0, closing0, _ = self.before
-        for c in starts[starts > 0]:
-            people0[c - 1:c + 1] = self.people[c - 1:c + 1]
-            young0[0, c - 1:c + 1] = self.ring[M, c - 1:c + 1]
-            posts0[c - 1:c + 1] = self.posts3[c - 1:c + 1]
-        closing0[:] = self.closing
+        el, ea, vac, wsf, lsf, live, v_lat, v_pro, v_ext = self.scratch
+        # two stages: the second needs the first's figures for every grade. The first is
+        # short (about a quarter of the second): it runs here, over every grade, as waking a
+        # pool thread for half of it cost more than it saved (runs took 8% less without it,
+        # median of nine same-process comparisons); the second on two blocks of grades, at
+        # once on two cores
+        closed = _fill_exits(
+            self.people, self.ring, blocked, any_blocked, r.exit_q, self.exits,
+            self.posts3, self.held, self.wtab, self.ltj, self.adv_area, geo.area, self.index,
+            self.classes, r.lateral_share, r.internal_share, pp.pool_grade, pp.pool_mask,
+            pp.pool_types, self.closing, el, ea, vac, wsf, lsf, live, v_lat, v_pro, v_ext)
         to_london = np.zeros((N_GRADES, N_SEB))  # (by grade: each block adds to its own rows)
         from_london = np.zeros((N_GRADES, N_SEB))
         reached = np.zeros((N_GRADES, self.n_tags))
-        closed = sum(parallel.map_spans(_fill_block, self.blocks, (
-            self.people, self.ring, blocked, any_blocked, self.exits, self.posts3, self.held,
-            self.closing, self.before, starts, self.scratch, r.lateral_share,
-            r.internal_share,
-            pp.pool_grade, pp.pool_mask, pp.pool_types,
-            fresh, (k + 1) % M, self.Fb, self.index, self.classes, REACH_GRADE,
+        parallel.map_spans(_fill_moves, self.blocks, (
+            self.people, fresh, self.ring, (k + 1) % M, self.Fb, self.index, self.classes,
+            REACH_GRADE,
             self.exposure, self.promotions, recruited, self.cross_area, to_london, from_london,
             reached,
             self.wtab, self.ltj, self.flag_after, self.adv_area, self.leave, self.kernel,
             self.kernel_t, geo.area, geo.is_london, self.pull, r.reach, r.willingness,
             float(r.will_mult[k]), float(r.scs_low_target[k]), r.freeze[k],
-            self.recruit_pdfs[int(r.outreach_on[k])], 1.0 / r.steps_per_year,
-            self.flag_hazard, r.exit_q)))
+            self.recruit_pdfs[int(r.outreach_on[k])], 1.0 / r.steps_per_year, el, ea, wsf,
+            lsf, live, v_lat, v_pro, v_ext, self.flag_hazard, r.exit_q))
         self.cohort_reached += reached.sum(axis=0)
         if self.lever_state.on:
             self.lever_state.add_recruits(r, k, recruited)
@@ -278,14 +270,6 @@ class _ExpectedRun(RunState):
         self.to_london += to_london.sum(axis=0)
         self.from_london += from_london.sum(axis=0)
         self.step_index += 1
-
-    def _scratch(self) -> tuple:
-        """A block's first-stage figures (see :func:`_fill_exits`)."""
-        G, D, S, T, F = self.people.shape
-        A, SF = self.m.geo.n_areas, S * F
-        return (np.empty((G, D, S * T * F)), np.empty((G, A, S * T * F)), np.empty((G, D, T)),
-                np.empty((G - 1, A, SF, 2)), np.empty((G, A, SF, 2)), np.empty((G, D), np.bool_),
-                np.empty((G, D, T)), np.empty((G, D, T)), np.empty((G, D, T)))
 
     def year_end(self, year_number: int):
         posts = self.posts3.copy()
@@ -719,14 +703,12 @@ def _columns(first, n, SF, nsf, sfl):
     return col, c
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _fill_exits(g0, g1, people, ring, blocked, any_blocked, exit_q, exits, posts, held,
+def _fill_exits(people, ring, blocked, any_blocked, exit_q, exits, posts, held,
                 wtab, ltj, adv_area, area, index, classes, lateral_share,
                 internal_share, pool_grade, pool_mask, pool_types, pending, el, ea, vac, wsf,
                 lsf, live, v_lat, v_pro, v_ext):
-    """First stage of a step's fill, for grades ``g0`` to ``g1 - 1``: exits, who is
+    """First stage of a step's fill, over every grade (in the calling thread): exits, who is
     eligible, vacancies, and the start-of-step choice weights; returns the posts closed.
-    Each grade's figures depend on that grade's stocks alone (and the closures of its
-    pools), so a block of grades can work them out on its own.
 
     Everyone in post leaves at their grade's rate ``exit_q`` (recorded in ``exits`` by
     (grade, district, seb)). Who is not yet eligible is read from the ``ring`` of recent
@@ -753,7 +735,7 @@ def _fill_exits(g0, g1, people, ring, blocked, any_blocked, exit_q, exits, posts
     wt = wtab.reshape(G, J, 2)
     occ = np.empty(T)
     gone = np.empty(S)
-    for g in range(g0, g1):
+    for g in range(G):
         ea[g] = 0.0
         lsf[g] = 0.0
         live[g] = False
@@ -808,7 +790,7 @@ def _fill_exits(g0, g1, people, ring, blocked, any_blocked, exit_q, exits, posts
     closed = 0.0
     for q in range(len(pending)):
         g = pool_grade[q]
-        if pending[q] <= 0 or g < g0 or g >= g1:
+        if pending[q] <= 0:
             continue
         vq = 0.0
         for d in range(D):
@@ -830,7 +812,7 @@ def _fill_exits(g0, g1, people, ring, blocked, any_blocked, exit_q, exits, posts
                         vac[g, d, t] -= x
                         posts[g, d, t] -= x
     # vacancies to fill laterally, by promotion and from outside
-    for g in range(g0, g1):
+    for g in range(G):
         v_lat[g] = 0.0
         v_pro[g] = 0.0
         v_ext[g] = 0.0
@@ -855,16 +837,14 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
     """Second stage of a step's fill, for grades ``g0`` to ``g1 - 1`` (a block: every write
     is to those grades' rows, but for ``promotions``, recorded by grade into, where grade
     ``g`` writes row ``g + 1``; ``to_london``, ``from_london`` and ``reached`` by grade,
-    summed by the caller), after the first (:func:`_fill_exits`) for the block's grades and
-    the grades either side (:func:`_fill_block`).
+    summed by the caller), after the first (:func:`_fill_exits`) for every grade.
 
     Each vacancy's promotions are shared among the candidates of the grade below by their
     weight (local, and remote through the distance kernel); lateral vacancies among the
     same grade's people who are left; recruits fill the rest from the local labour market
     (unless a freeze blocks them). The promotions into the block's first grade and out of
     its last are worked out in both blocks that need them (the same figures), so the blocks
-    need from each other only the first stage's figures of the grades either side (which
-    :func:`_fill_block` works out in each). ``fresh`` receives the people who entered
+    need each other only through the first stage. ``fresh`` receives the people who entered
     a grade (promotions and recruits: not yet eligible); lateral movers are eligible again
     from the next step. Promotions are recorded at their origin (grade into, district,
     seb), recruits in ``recruited``, the step's person-time in ``exposure``; promotions of
@@ -1209,66 +1189,6 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                                   + fr[g, d, j]) * sg
                 rg[next_slot, g, d, j] = 0.0
     _expire(g0, g1, people, ring, next_slot, hazard, Fb, jl, nj)
-
-
-def _check_blocks(blocks, G: int) -> None:
-    """Blocks of grades must cover every grade once, and no grade may border two blocks
-    (its figures would be worked out twice from the one copy of it: a middle block needs at
-    least two grades).
-
-    Raises
-    ------
-    ValueError
-        If they do not.
-    """
-    spans = sorted(blocks)
-    if [lo for lo, _ in spans[1:]] != [hi for _, hi in spans[:-1]] or spans[0][0] != 0 \
-            or spans[-1][1] != G:
-        raise ValueError(f"blocks {blocks} do not cover grades 0 to {G - 1} once")
-    if any(hi - lo < 2 for lo, hi in spans[1:-1]):
-        raise ValueError(f"blocks {blocks}: a middle block needs at least two grades")
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _fill_block(g0, g1, people, ring, blocked, any_blocked, exits, posts, held, pending,
-                before, starts, scratch, lateral_share, internal_share, pool_grade, pool_mask,
-                pool_types, fresh, next_slot, Fb, index, classes, tag_to, exposure,
-                promotions, recruited, cross_area, to_london, from_london, reached, wtab, ltj,
-                flag_after, adv_area, leave, kernel, kernel_t, area, is_london, pull, reach,
-                willingness, will_mult, scs_low_target, freeze, recruit_pdf, dt, hazard,
-                exit_q):
-    """A step's fill for the block of grades ``g0`` to ``g1 - 1``: the first stage
-    (:func:`_fill_exits`) for its grades, then for the grade below it and the grade above it
-    (whose promotions the second stage works out too) from ``before``, copies of them made
-    before the step's fill (their own block is changing them meanwhile); then the second
-    stage (:func:`_fill_moves`). Each block keeps its figures in its own ``scratch`` (the
-    block starting at ``starts[i]`` in ``scratch[i]``), so
-    the blocks need nothing from each other during a step and run at once on two cores
-    with one hand-off a step; the results are the same as with the stages one after the
-    other over every grade. Returns the posts closed in the block's pools.
-    """
-    G = people.shape[0]
-    b = 0
-    while starts[b] != g0:
-        b += 1
-    el, ea, vac, wsf, lsf, live, v_lat, v_pro, v_ext = scratch[b]
-    closed = _fill_exits(
-        g0, g1, people, ring, blocked, any_blocked, exit_q, exits, posts, held, wtab, ltj,
-        adv_area, area, index, classes, lateral_share, internal_share, pool_grade, pool_mask,
-        pool_types, pending, el, ea, vac, wsf, lsf, live, v_lat, v_pro, v_ext)
-    people0, young0, posts0, pending0, lost = before
-    for g in (g0 - 1, g1):
-        if 0 <= g < G:  # (what changes in the copies is not read again)
-            _fill_exits(g, g + 1, people0, young0, blocked, any_blocked, exit_q, lost, posts0,
-                        held, wtab, ltj, adv_area, area, index, classes, lateral_share,
-                        internal_share, pool_grade, pool_mask, pool_types, pending0, el, ea,
-                        vac, wsf, lsf, live, v_lat, v_pro, v_ext)
-    _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_to, exposure,
-                promotions, recruited, cross_area, to_london, from_london, reached, wtab, ltj,
-                flag_after, adv_area, leave, kernel, kernel_t, area, is_london, pull, reach,
-                willingness, will_mult, scs_low_target, freeze, recruit_pdf, dt, el, ea, wsf,
-                lsf, live, v_lat, v_pro, v_ext, hazard, exit_q)
-    return closed
 
 
 @njit(cache=True, nogil=True)
