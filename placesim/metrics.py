@@ -293,15 +293,18 @@ def district_values(model, result) -> np.ndarray:
     base_posts = model.baseline_posts_gd.sum(axis=0)
     base_hc = base_posts  # every baseline post is filled
     out = np.empty((len(result.years), model.geo.n_districts, len(DISTRICT_METRICS)))
-    for i, rec in enumerate(result.years):
-        hc = rec.stock.sum(axis=(0, 2))
-        posts = rec.posts.sum(axis=0)
-        out[i, :, 0] = hc
-        out[i, :, 1] = posts
-        out[i, :, 2] = posts - base_posts
-        out[i, :, 3] = rec.posts[SCS_IDX].sum(axis=0)
-        out[i, :, 4] = _div(rec.stock[:, :, HIGH].sum(axis=0), hc)
-        out[i, :, 5] = hc - base_hc
+    if not result.years:
+        return out
+    stock = np.stack([rec.stock for rec in result.years]).sum(axis=1)  # (Y, D, S)
+    posts_g = np.stack([rec.posts for rec in result.years])  # (Y, G, D)
+    hc = _seb_total(stock)
+    posts = posts_g.sum(axis=1)
+    out[:, :, 0] = hc
+    out[:, :, 1] = posts
+    out[:, :, 2] = posts - base_posts
+    out[:, :, 3] = posts_g[:, SCS_IDX].sum(axis=1)
+    out[:, :, 4] = _div(stock[:, :, HIGH], hc)
+    out[:, :, 5] = hc - base_hc
     return out
 
 
