@@ -518,12 +518,15 @@ class _ExpectedRun(RunState):
         if not take.any():
             return
         support, _ = self.relocation_support(plan)
+        if plan.backfill_anywhere and self.blocked is None:
+            self.blocked = np.zeros_like(self.people)  # (the entrants who fill empty posts)
         movers, leavers, moved_o = _move_kernel(
             self.people, self.ring, self.posts3, self.held, origins, plan.grade_mask,
             plan.type_mask, n, entries[take], f[take], geo.distance_km, plan.accept_by_grade,
             plan.per_100km, support, plan.high_seb_multiplier, plan.redeploy_share,
             plan.backfill_anywhere, self.national_pdf, geo.area, geo.n_areas,
-            self.ring_slot())
+            self.ring_slot(), self.blocked if self.blocked is not None else _NO_STOCKS,
+            self.survival)
         if not moved_o.any():
             return
         self._posts_version += 1
@@ -547,6 +550,10 @@ class _Away:
     back: int  # step they return
     districts: np.ndarray
     people: np.ndarray
+
+
+_NO_STOCKS = np.zeros((0, 0, 0, 0, 0))
+"""An empty stocks array, for a kernel's argument that is not read."""
 
 
 def _held(cohorts: list[_Cohort], shape) -> np.ndarray:
@@ -1264,7 +1271,8 @@ def _expected_min_fixed(c, v):
 @njit(cache=True, error_model="numpy")
 def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, dests, f,
                  distance_km, accept_by_grade, per_100km, support, high_seb_multiplier,
-                 redeploy_share, backfill_anywhere, national_pdf, area, n_areas, ring_slot):
+                 redeploy_share, backfill_anywhere, national_pdf, area, n_areas, ring_slot,
+                 blocked, survival):
     """Move ``n`` posts matching a selector from ``origins`` to ``dests`` (shares ``f``).
 
     Posts leave each matching (grade, origin, post type) cell in proportion (posts held for
@@ -1274,7 +1282,10 @@ def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, d
     proportion to its vacancies) while there are any — in expectation, the expected minimum of
     people and vacancies (:func:`_expected_min`) — and the others leave. With
     ``backfill_anywhere`` the posts that arrive empty are filled at once from the national
-    mix. Returns (movers by SEB, leavers by SEB, posts moved out of each origin).
+    mix: entrants now, as the stochastic engine's (``ready`` ``min_steps`` on), so not
+    eligible this step (``blocked``) and then in the ring's slot ``ring_slot`` as they will
+    be after this step's exits (``survival``), as a conversion at the end of a secondment.
+    Returns (movers by SEB, leavers by SEB, posts moved out of each origin).
     """
     G, D, S, T, F = people.shape
     R = ring.shape[0]
@@ -1405,7 +1416,8 @@ def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, d
                     for s in range(S):
                         add = empty * national_pdf[g, s]
                         people[g, dests[j], s, t, 0] += add
-                        ring[ring_slot, g, dests[j], s, t, 0] += add
+                        blocked[g, dests[j], s, t, 0] += add
+                        ring[ring_slot, g, dests[j], s, t, 0] += add * survival[g]
     return movers_s, leavers_s, moved_o
 
 

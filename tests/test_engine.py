@@ -299,3 +299,31 @@ def test_a_run_frees_its_state_when_it_returns(synthetic_pkg, monkeypatch, mode)
     finally:
         gc.enable()
     assert r.years  # (the result itself is the caller's)
+
+
+def test_posts_filled_at_once_after_a_move_take_entrants_not_yet_eligible(synthetic_pkg,
+                                                                            monkeypatch):
+    """With ``backfill: anywhere`` the posts that arrive empty are filled at once by
+    entrants who, as in the stochastic engine (``ready`` ``min_steps`` on), are not eligible
+    for promotion in the step they arrive: in expected mode they are what the step holds
+    back, as many as the posts moved less the incumbents who moved with them."""
+    from placesim import load_scenario_text
+    from placesim.expected import _ExpectedRun
+
+    text = scenario_text(waves=True, grades=("EO", "HEO"), share=0.2, years=2,
+                         name="backfilled") + "    backfill: anywhere\n"
+    s = load_scenario_text(text, filename="backfilled.yaml")
+    m = engine.prepare(s, synthetic_pkg)
+    held_back = []
+    move = _ExpectedRun._move
+
+    def kept(self, plan, per_dest):
+        before = 0.0 if self.blocked is None else self.blocked.sum()
+        move(self, plan, per_dest)
+        held_back.append((0.0 if self.blocked is None else self.blocked.sum()) - before)
+
+    monkeypatch.setattr(_ExpectedRun, "_move", kept)
+    r = run_expected(m)
+    end = r.years[-1]
+    assert 0 < sum(held_back) < end.moved_total
+    assert sum(held_back) == pytest.approx(end.moved_total - end.reloc_movers.sum())
