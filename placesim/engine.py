@@ -640,7 +640,7 @@ def run_timeline(model: Model, run) -> ReplicationResult:
         # the processes still waiting at the horizon hold the run through their closures,
         # in a cycle with the environment: closed, the run's arrays are freed on return,
         # not at the next garbage collection. (Meanwhile each run took new memory: an
-        # expected run touched 2,000-4,500 new pages, microseconds a page fault, and a
-        # replication 5,000.)
+        # expected run touched 1,300-4,900 new pages, microseconds a page fault, and a
+        # replication about 5,000.)
         for generator in processes:
             generator.close()

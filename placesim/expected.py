@@ -90,6 +90,10 @@ class _Cohort:
         return self.by_seb * self.alive[:, None]
 
 
+_NO_STOCKS = np.zeros((0, 0, 0, 0, 0))
+"""An empty stocks array, for a kernel's argument that is not read."""
+
+
 class _ExpectedRun(RunState):
     """Expected-value state with the interface :func:`placesim.engine.run_timeline` drives."""
 
@@ -318,7 +322,6 @@ class _ExpectedRun(RunState):
         everywhere = np.ones(p.shape[1], np.bool_)
         all_seb = np.ones(N_SEB, np.bool_)
         low_seb = np.arange(N_SEB) == LOW
-        nowhere = np.empty((0,) * 5)
         if event.kind == MENTOR_ENROL:
             none, ment = fi[NONE], fi[MENTORED]
             pool = _state_total(p, grades, everywhere, low_seb, none, Fb)
@@ -327,12 +330,12 @@ class _ExpectedRun(RunState):
             frac = min(n / pool, 1.0) if pool > 0 else 0.0
             self._enter(MENTORED, grades)
             for arr in arrays:
-                _shift(arr, grades, everywhere, frac * low_seb, none, ment, Fb, nowhere)
+                _shift(arr, grades, everywhere, frac * low_seb, none, ment, Fb, _NO_STOCKS)
         elif event.kind == MENTOR_END:
             every_grade = np.ones(p.shape[0], np.bool_)
             for arr in arrays:
                 _shift(arr, every_grade, everywhere, np.ones(N_SEB), fi[MENTORED], fi[NONE],
-                       Fb, nowhere)
+                       Fb, _NO_STOCKS)
         elif event.kind == SCHEME_ENROL:
             open_states = [i for i in (fi[NONE], fi[MENTORED]) if i >= 0]
             low_pool = sum(_state_total(p, grades, everywhere, low_seb, i, Fb)
@@ -347,7 +350,7 @@ class _ExpectedRun(RunState):
             self._enter(SCHEME, grades)
             for arr in arrays:
                 for i in open_states:
-                    _shift(arr, grades, everywhere, frac, i, fi[SCHEME], Fb, nowhere)
+                    _shift(arr, grades, everywhere, frac, i, fi[SCHEME], Fb, _NO_STOCKS)
         elif event.kind == POSTING_ENROL:
             regional = ~self.m.geo.is_london
             open_states = [i for i in (fi[NONE], fi[MENTORED]) if i >= 0]
@@ -357,7 +360,7 @@ class _ExpectedRun(RunState):
             for i in open_states:
                 _shift(p, grades, regional, frac, i, -1, Fb, away)
                 for arr in self.ring:
-                    _shift(arr, grades, regional, frac, i, -1, Fb, nowhere)
+                    _shift(arr, grades, regional, frac, i, -1, Fb, _NO_STOCKS)
             self.cohorts.append(_Cohort.leaving(k + self.m.rules.posting_steps, away))
             self._posts_version += 1
         elif event.kind == POSTING_RETURN:
@@ -401,8 +404,7 @@ class _ExpectedRun(RunState):
                 if self.blocked is None:
                     self.blocked = np.zeros_like(p)
                 self.blocked[g, d, :, SECONDEE_POST, 0] += stay
-                for s in range(N_SEB):
-                    state.convert(g, d, s, stay[s])
+                state.convert(g, d, np.arange(N_SEB), stay)
             self._posts_version += 1
         elif event.kind == OUTBOUND_START:
             open_states = [i for i in (fi[NONE], fi[MENTORED]) if i >= 0]
@@ -411,7 +413,6 @@ class _ExpectedRun(RunState):
             pv, av = self._tagged(p), self._tagged(away)
             sel = event.grades[:, None, None, None]
             at = np.zeros(p.shape[1], np.bool_)
-            nowhere = np.empty((0,) * 5)
             for d in event.districts:  # site by site, as the stochastic engine picks
                 j = int(np.searchsorted(districts, d))
                 pool = sum((pv[:, d, :, :, :, i] * sel).sum() for i in open_states)
@@ -424,7 +425,7 @@ class _ExpectedRun(RunState):
                     pv[:, d, :, :, :, i] -= x
                     for arr in self.ring:
                         _shift(arr, event.grades, at, np.full(N_SEB, frac), i, -1, self.Fb,
-                               nowhere)
+                               _NO_STOCKS)
             self.away.append(_Away(k + r.outbound_steps, districts, away))
             self._posts_version += 1
         elif event.kind == OUTBOUND_RETURN:
@@ -550,10 +551,6 @@ class _Away:
     back: int  # step they return
     districts: np.ndarray
     people: np.ndarray
-
-
-_NO_STOCKS = np.zeros((0, 0, 0, 0, 0))
-"""An empty stocks array, for a kernel's argument that is not read."""
 
 
 def _held(cohorts: list[_Cohort], shape) -> np.ndarray:
@@ -1191,7 +1188,8 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
         sg = 1.0 - exit_q[g]
         old = sg ** (M - 1)
         for d in range(D):
-            for j in range(J):
+            for jj in range(nj[g]):  # (the classes it cannot hold are empty in every slot)
+                j = jl[g, jj]
                 rg[M, g, d, j] = (rg[M, g, d, j] - rg[next_slot, g, d, j] * old
                                   + fr[g, d, j]) * sg
                 rg[next_slot, g, d, j] = 0.0

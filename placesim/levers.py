@@ -316,9 +316,11 @@ class LeverState:
 
     def convert(self, g, d, seb, amount=1.0) -> None:
         """Inbound secondees who stay: entrants at their grade and district."""
-        if np.ndim(g) == 0 and np.ndim(d) == 0 and np.ndim(seb) == 0:  # (one cell: the
-            self.entrants[g, d, seb] += amount  # general case's adds cost 50 us a call)
-            self.conversions[d] += amount
+        if np.ndim(g) == 0 and np.ndim(d) == 0:  # one (grade, district): np.add.at's
+            seb, amount = np.broadcast_arrays(seb, amount)  # overhead (50 us a call) spared
+            add = np.bincount(np.ravel(seb), np.ravel(amount), minlength=N_SEB)
+            self.entrants[g, d] += add
+            self.conversions[d] += add.sum()
             return
         g, d, seb = np.broadcast_arrays(g, d, seb)
         amount = np.broadcast_to(amount, g.shape)
