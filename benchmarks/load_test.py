@@ -13,8 +13,10 @@ loopback only), each doing the same actions:
 The browsers run on the same machine as the app, standing in for users' own machines: they
 are kept at a user's priority (:class:`BrowserPriority`), not above the app's.
 
-Prints the median and maximum seconds per action for each number of sessions, and the
-server's peak memory (the Streamlit process and its band workers, sampled every 0.2 s);
+Prints the median and maximum seconds per action for each number of sessions, the
+server's peak memory (the Streamlit process and its band workers, sampled every 0.2 s) and
+the CPU seconds the server, its band workers and the browsers used (:class:`CpuWatch`: on
+two cores shared with six browsers, whose share decides what is being measured);
 writes ``benchmarks/load_test.json``. The app is started on a free loopback port and stopped
 at the end; nothing leaves the machine. Bounded: each action has a deadline (``--deadline``)
 and a session that misses one records it and stops.
@@ -142,6 +144,52 @@ class MemoryWatch(threading.Thread):
             time.sleep(0.2)
 
 
+class CpuWatch(threading.Thread):
+    """CPU seconds used during a level by the server, its band workers and the browsers
+    (Chromium and the Playwright drivers): where the two cores went. Each process's last
+    reading is kept, so processes that end before the level does still count."""
+
+    GROUPS = ("server", "band_workers", "browsers")
+
+    def __init__(self, server_pid: int):
+        super().__init__(daemon=True)
+        self.server_pid, self.stop = server_pid, threading.Event()
+        self.last: dict[int, tuple[str, float]] = {}
+
+    def _read(self, p, group: str) -> None:
+        import psutil
+
+        try:
+            t = p.cpu_times()
+            self.last[p.pid] = (group, t.user + t.system)
+        except psutil.Error:
+            pass
+
+    def run(self):
+        import psutil
+
+        server, me = psutil.Process(self.server_pid), psutil.Process()
+        while not self.stop.is_set():
+            self._read(server, "server")
+            try:
+                workers = server.children(recursive=True)
+                for p in workers:
+                    self._read(p, "band_workers")
+                skip = {self.server_pid, *(p.pid for p in workers)}
+                for p in me.children(recursive=True):
+                    if p.pid not in skip:
+                        self._read(p, "browsers")
+            except psutil.Error:
+                pass
+            time.sleep(0.5)
+
+    def seconds(self) -> dict[str, float]:
+        out = dict.fromkeys(self.GROUPS, 0.0)
+        for group, t in self.last.values():
+            out[group] += t
+        return {k: round(v, 1) for k, v in out.items()}
+
+
 def headline(page) -> str:
     return " | ".join(page.locator("[data-testid=stMetric]").all_inner_texts())
 
@@ -248,16 +296,20 @@ def main(argv: list[str] | None = None) -> int:
         watch.start()
         priority = BrowserPriority(a.browser_nice)
         priority.start()
+        cpu = CpuWatch(proc.pid)
+        cpu.start()
         try:
             out = run_level(f"http://127.0.0.1:{port}", n, a.reps, a.deadline,
                             ARGS + MAP_DRAWING[a.map_drawing])
         finally:
             watch.stop.set()
             priority.stop.set()
+            cpu.stop.set()
+            cpu.join()
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=60)
         level = {"peak_memory_mb": round(watch.peak / 2**20),
-                 "browser_processes_reniced": priority.reset}
+                 "browser_processes_reniced": priority.reset, "cpu_seconds": cpu.seconds()}
         for action in ("load", "ask_bands", "switch", "year", "bands_done"):
             xs = out.get(action, [])
             level[action] = {"n": len(xs), "median_s": statistics.median(xs) if xs else None,
@@ -266,8 +318,9 @@ def main(argv: list[str] | None = None) -> int:
         report["levels"][str(n)] = level
         print(f"{n} session(s): " + ", ".join(
             f"{k} median {v['median_s']} s max {v['max_s']} s (n={v['n']})"
-            for k, v in level.items() if isinstance(v, dict))
+            for k, v in level.items() if isinstance(v, dict) and "median_s" in v)
             + f"; server peak {level['peak_memory_mb']} MB"
+            + "; CPU seconds " + ", ".join(f"{k} {v}" for k, v in level["cpu_seconds"].items())
             + (f"; errors: {level['errors']}" if level["errors"] else ""), flush=True)
     a.out.write_text(json.dumps(report, indent=2) + "\n")
     return 0
