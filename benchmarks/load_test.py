@@ -146,8 +146,10 @@ class MemoryWatch(threading.Thread):
 
 class CpuWatch(threading.Thread):
     """CPU seconds used during a level by the server, its band workers and the browsers
-    (Chromium and the Playwright drivers): where the two cores went. Each process's last
-    reading is kept, so processes that end before the level does still count."""
+    (Chromium and the Playwright drivers): where the two cores went. The server's start (its
+    imports, before the level's first page) is left out; each process's last reading is
+    kept, so processes that end before the level does still count (but for at most their
+    last half second)."""
 
     GROUPS = ("server", "band_workers", "browsers")
 
@@ -155,6 +157,7 @@ class CpuWatch(threading.Thread):
         super().__init__(daemon=True)
         self.server_pid, self.stop = server_pid, threading.Event()
         self.last: dict[int, tuple[str, float]] = {}
+        self.server_start = 0.0
 
     def _read(self, p, group: str) -> None:
         import psutil
@@ -165,28 +168,39 @@ class CpuWatch(threading.Thread):
         except psutil.Error:
             pass
 
+    def _sample(self, server, me) -> None:
+        import psutil
+
+        self._read(server, "server")
+        try:
+            workers = server.children(recursive=True)
+        except psutil.Error:
+            workers = []
+        for p in workers:
+            self._read(p, "band_workers")
+        skip = {self.server_pid, *(p.pid for p in workers)}
+        try:
+            for p in me.children(recursive=True):
+                if p.pid not in skip:
+                    self._read(p, "browsers")
+        except psutil.Error:
+            pass
+
     def run(self):
         import psutil
 
         server, me = psutil.Process(self.server_pid), psutil.Process()
-        while not self.stop.is_set():
-            self._read(server, "server")
-            try:
-                workers = server.children(recursive=True)
-                for p in workers:
-                    self._read(p, "band_workers")
-                skip = {self.server_pid, *(p.pid for p in workers)}
-                for p in me.children(recursive=True):
-                    if p.pid not in skip:
-                        self._read(p, "browsers")
-            except psutil.Error:
-                pass
-            time.sleep(0.5)
+        self._read(server, "server")
+        self.server_start = self.last.get(self.server_pid, ("server", 0.0))[1]
+        while not self.stop.wait(0.5):
+            self._sample(server, me)
+        self._sample(server, me)  # (the level's last half second)
 
     def seconds(self) -> dict[str, float]:
         out = dict.fromkeys(self.GROUPS, 0.0)
         for group, t in self.last.values():
             out[group] += t
+        out["server"] -= self.server_start
         return {k: round(v, 1) for k, v in out.items()}
 
 
