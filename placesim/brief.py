@@ -31,6 +31,7 @@ from .present import (
     headlines_in,
     measure,
     metric_label,
+    metric_pairs,
     progression_sentence,
 )
 from .results import atomic_write, write_csv, write_text
@@ -138,7 +139,7 @@ def first_page_rows(results, compare=None, diff: pd.DataFrame | None = None,
     """
     m = results.metrics
     year = int(m["year"].max()) if year is None else year
-    have = set(zip(m["metric"], m["group"], strict=True))
+    have = metric_pairs(m)
     cohort = any(k.startswith("cohort_") for k, _ in have)
     wanted = [(k, g) for k, g in FIRST_PAGE if (k, g) in have
               and not (cohort and k.startswith("progression_"))]

@@ -645,7 +645,7 @@ def parse_target(text: str, metrics: pd.DataFrame | None = None,
     """
     import re
 
-    from .present import measure
+    from .present import measure, metric_pairs
 
     m = re.match(TARGET_RE, text or "")
     if not m:
@@ -658,7 +658,7 @@ def parse_target(text: str, metrics: pd.DataFrame | None = None,
         raise TargetError(f"--target {text!r}: {value!r} is not a number") from None
     t = Target(metric=metric, group=group or "all", op=op, value=v, year=int(year))
     if metrics is not None:
-        have = set(zip(metrics["metric"], metrics["group"], strict=True))
+        have = metric_pairs(metrics)
         if t.metric not in set(metrics["metric"]):
             import difflib
 

@@ -317,7 +317,23 @@ def scenario_files() -> list[str]:
 
 
 def load_choice(name: str):
-    return placesim.load_scenario(SCENARIOS / name, root=SCENARIOS)
+    """A shipped scenario, read once until a file in the scenarios folder changes (a
+    scenario can extend another or name a CSV there): every rerun reads the chosen one, and
+    parsing and validating it took about a twentieth of the server's time per rerun."""
+    return stores()["scenarios"].memo(("file", name, _folder_state()), lambda: (
+        placesim.load_scenario(SCENARIOS / name, root=SCENARIOS)))
+
+
+def _folder_state() -> tuple:
+    """Each file's name, size and modification time under the scenarios folder."""
+    out = []
+    for p in sorted(SCENARIOS.rglob("*")):
+        try:
+            st_ = p.stat()
+        except OSError:
+            continue
+        out.append((str(p), st_.st_size, st_.st_mtime_ns))
+    return tuple(out)
 
 
 def problems_markdown(intro: str, err: Exception) -> str:
