@@ -15,7 +15,7 @@ are kept at a user's priority (:class:`BrowserPriority`), not above the app's.
 
 Prints the median and maximum seconds per action for each number of sessions, the
 server's peak memory (the Streamlit process and its band workers, sampled every 0.2 s) and
-the CPU seconds the server, its band workers and the browsers used (:class:`CpuWatch`: on
+the CPU seconds the server, its band workers and the browsers used (:class:`ProcessWatch`: on
 two cores shared with six browsers, whose share decides what is being measured);
 writes ``benchmarks/load_test.json``. The app is started on a free loopback port and stopped
 at the end; nothing leaves the machine. Bounded: each action has a deadline (``--deadline``)
@@ -123,66 +123,51 @@ class BrowserPriority(threading.Thread):
             time.sleep(0.5)
 
 
-class MemoryWatch(threading.Thread):
-    """Peak resident memory of a process and its children (the band workers)."""
-
-    def __init__(self, pid: int):
-        super().__init__(daemon=True)
-        self.pid, self.peak, self.stop = pid, 0, threading.Event()
-
-    def run(self):
-        import psutil
-
-        root = psutil.Process(self.pid)
-        while not self.stop.is_set():
-            try:
-                procs = [root, *root.children(recursive=True)]
-                rss = sum(p.memory_info().rss for p in procs if p.is_running())
-                self.peak = max(self.peak, rss)
-            except psutil.Error:
-                pass
-            time.sleep(0.2)
-
-
-class CpuWatch(threading.Thread):
-    """CPU seconds used during a level by the server, its band workers and the browsers
-    (Chromium and the Playwright drivers): where the two cores went. The server's start (its
-    imports, before the level's first page) is left out; each process's last reading is
-    kept, so processes that end before the level does still count (but for at most their
-    last half second)."""
+class ProcessWatch(threading.Thread):
+    """What the processes of a level use, sampled every 0.2 s: the peak resident memory of the
+    server and its children (the band workers), and the CPU seconds of the server, its band
+    workers and the browsers (Chromium and the Playwright drivers), to say where the two cores
+    went. The server's start (its imports, before the level's first page) is left out of its
+    CPU; each process's last reading is kept, so processes that end before the level does
+    still count (but for at most their last 0.2 s)."""
 
     GROUPS = ("server", "band_workers", "browsers")
 
     def __init__(self, server_pid: int):
         super().__init__(daemon=True)
-        self.server_pid, self.stop = server_pid, threading.Event()
-        self.last: dict[int, tuple[str, float]] = {}
+        self.server_pid, self.peak, self.stop = server_pid, 0, threading.Event()
+        self.cpu: dict[int, tuple[str, float]] = {}  # pid -> (group, CPU seconds so far)
         self.server_start = 0.0
 
-    def _read(self, p, group: str) -> None:
+    def _cpu(self, p, group: str) -> None:
         import psutil
 
         try:
             t = p.cpu_times()
-            self.last[p.pid] = (group, t.user + t.system)
+            self.cpu[p.pid] = (group, t.user + t.system)
         except psutil.Error:
             pass
 
     def _sample(self, server, me) -> None:
         import psutil
 
-        self._read(server, "server")
         try:
             workers = server.children(recursive=True)
         except psutil.Error:
             workers = []
-        for p in workers:
-            self._read(p, "band_workers")
+        rss = 0
+        for p, group in [(server, "server"), *((w, "band_workers") for w in workers)]:
+            self._cpu(p, group)
+            try:
+                rss += p.memory_info().rss
+            except psutil.Error:
+                pass
+        self.peak = max(self.peak, rss)
         skip = {self.server_pid, *(p.pid for p in workers)}
         try:
             for p in me.children(recursive=True):
                 if p.pid not in skip:
-                    self._read(p, "browsers")
+                    self._cpu(p, "browsers")
         except psutil.Error:
             pass
 
@@ -190,15 +175,15 @@ class CpuWatch(threading.Thread):
         import psutil
 
         server, me = psutil.Process(self.server_pid), psutil.Process()
-        self._read(server, "server")
-        self.server_start = self.last.get(self.server_pid, ("server", 0.0))[1]
-        while not self.stop.wait(0.5):
+        self._cpu(server, "server")
+        self.server_start = self.cpu.get(self.server_pid, ("server", 0.0))[1]
+        while not self.stop.wait(0.2):
             self._sample(server, me)
-        self._sample(server, me)  # (the level's last half second)
+        self._sample(server, me)  # (the level's last moments)
 
-    def seconds(self) -> dict[str, float]:
+    def cpu_seconds(self) -> dict[str, float]:
         out = dict.fromkeys(self.GROUPS, 0.0)
-        for group, t in self.last.values():
+        for group, t in self.cpu.values():
             out[group] += t
         out["server"] -= self.server_start
         return {k: round(v, 1) for k, v in out.items()}
@@ -306,24 +291,21 @@ def main(argv: list[str] | None = None) -> int:
     for n in a.sessions:  # a fresh app for each level: no results cached from the last one
         port = free_port()
         proc = start_app(port)
-        watch = MemoryWatch(proc.pid)
+        watch = ProcessWatch(proc.pid)
         watch.start()
         priority = BrowserPriority(a.browser_nice)
         priority.start()
-        cpu = CpuWatch(proc.pid)
-        cpu.start()
         try:
             out = run_level(f"http://127.0.0.1:{port}", n, a.reps, a.deadline,
                             ARGS + MAP_DRAWING[a.map_drawing])
         finally:
             watch.stop.set()
+            watch.join()
             priority.stop.set()
-            cpu.stop.set()
-            cpu.join()
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=60)
         level = {"peak_memory_mb": round(watch.peak / 2**20),
-                 "browser_processes_reniced": priority.reset, "cpu_seconds": cpu.seconds()}
+                 "browser_processes_reniced": priority.reset, "cpu_seconds": watch.cpu_seconds()}
         for action in ("load", "ask_bands", "switch", "year", "bands_done"):
             xs = out.get(action, [])
             level[action] = {"n": len(xs), "median_s": statistics.median(xs) if xs else None,

@@ -28,6 +28,8 @@ service's, and so do the flows behind each department's progression.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -77,12 +79,24 @@ def requested(model, codes=None) -> list[int]:
     return depts.index(codes)
 
 
+def _per_model(fn):
+    """Work ``fn(model)`` out once per model and keep it on the model (a prepared model is
+    not changed by its runs)."""
+    key = f"_department{fn.__name__}"
+
+    @functools.wraps(fn)
+    def kept(model):
+        value = model.__dict__.get(key)
+        if value is None:
+            value = model.__dict__[key] = fn(model)
+        return value
+
+    return kept
+
+
+@_per_model
 def _wave_parts(model) -> list[dict]:
-    """Per wave: its departments' matching posts in the origin and the shares derived
-    (worked out once per model)."""
-    cached = model.__dict__.get("_department_wave_parts")
-    if cached is not None:
-        return cached
+    """Per wave: its departments' matching posts in the origin and the shares derived."""
     r = model.rules
     depts = r.posts.departments
     by_grade = depts.posts  # (K, G, D, T)
@@ -115,17 +129,13 @@ def _wave_parts(model) -> list[dict]:
                     closes.append((pool, g, cols, x / x.sum()))
         out.append(dict(m=m, ws=w * s, W=(w * s).sum(axis=1), closes=closes,
                         recreate=plan.recreate))
-    model.__dict__["_department_wave_parts"] = out
     return out
 
 
+@_per_model
 def _start_shares(model) -> np.ndarray:
     """(K, G, D) departments' shares of each (grade, district)'s posts at the start; where
-    there were none, their shares of the grade's posts in (or outside) London (worked out
-    once per model)."""
-    cached = model.__dict__.get("_department_start_shares")
-    if cached is not None:
-        return cached
+    there were none, their shares of the grade's posts in (or outside) London."""
     base = model.rules.posts.departments.posts.sum(axis=3)
     total = base.sum(axis=0)
     lon = model.geo.is_london
@@ -135,18 +145,13 @@ def _start_shares(model) -> np.ndarray:
     fb = np.where(fb_tot > 0, fb / np.where(fb_tot > 0, fb_tot, 1.0),
                   (anyg / anyg.sum())[:, None, None])  # (K, G, place)
     fallback = fb[:, :, lon.astype(np.int64)]
-    out = np.where(total > 0, base / np.where(total > 0, total, 1.0), fallback)
-    model.__dict__["_department_start_shares"] = out
-    return out
+    return np.where(total > 0, base / np.where(total > 0, total, 1.0), fallback)
 
 
+@_per_model
 def _start_posts(model) -> np.ndarray:
-    """(K, D) departments' posts at the start (worked out once per model)."""
-    cached = model.__dict__.get("_department_start_posts")
-    if cached is None:
-        cached = (_start_shares(model) * model.baseline_posts_gd[None]).sum(axis=1)
-        model.__dict__["_department_start_posts"] = cached
-    return cached
+    """(K, D) departments' posts at the start."""
+    return (_start_shares(model) * model.baseline_posts_gd[None]).sum(axis=1)
 
 
 def ledger(model, result, idx=None) -> np.ndarray:
@@ -224,12 +229,10 @@ def roles_moved(model, result) -> np.ndarray:
     return moved @ W.T + hist[None, :]
 
 
+@_per_model
 def _moved_shares(model) -> tuple[np.ndarray, np.ndarray]:
     """Each department's share of each wave's roles (department, wave) and its roles moved
-    out of London before the run (worked out once per model)."""
-    cached = model.__dict__.get("_department_moved_shares")
-    if cached is not None:
-        return cached
+    out of London before the run."""
     r = model.rules
     parts = _wave_parts(model)
     K = len(r.posts.departments.codes)
@@ -245,7 +248,6 @@ def _moved_shares(model) -> tuple[np.ndarray, np.ndarray]:
     hist += model.scenario.roles_moved_before * base / max(base.sum(), 1.0)
     if hist.sum() > 0:
         hist *= r.moved_before_start / hist.sum()
-    model.__dict__["_department_moved_shares"] = (W, hist)
     return W, hist
 
 
