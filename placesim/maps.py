@@ -648,8 +648,8 @@ def district_mesh(pkg) -> tuple[str, list[list[list[float]]], list]:
 
     Each border between two districts is simplified once, so neighbours still meet (no gaps
     or overlaps, as simplifying each polygon on its own leaves at this tolerance), and is
-    drawn once: the borders are a path layer of their own instead of every polygon's
-    outline, which drew each shared border twice. Half the vertices of
+    drawn once: the borders are a layer of their own (:func:`border_segments`) instead of
+    every polygon's outline, which drew each shared border twice. Half the vertices of
     :func:`district_shapes` and less than half the border segments: a software-rendered
     browser (no GPU) redraws the map in a fraction of the time. Read from the package's
     :data:`MESH_FILE` (worked out, about a second, if it is missing or stale); cached per
@@ -676,12 +676,32 @@ def district_mesh(pkg) -> tuple[str, list[list[list[float]]], list]:
         g = gpd.GeoDataFrame({"lad_code": d["lad_code"].to_numpy(),
                               "lad_name": d["lad_name"].to_numpy()}, geometry=shapes,
                              crs=d.crs)
-        paths = [np.round(shapely.get_coordinates(b), 6).tolist() for b in borders]
-        _MESH[key] = (d, g.to_json(drop_id=True), paths, shapes)
-    return _MESH[key][1:]
+        points = [np.round(shapely.get_coordinates(b), 6) for b in borders]
+        segments = np.concatenate([np.hstack([p[:-1], p[1:]]) for p in points]
+                                  + [np.empty((0, 4))])
+        _MESH[key] = (d, g.to_json(drop_id=True), [p.tolist() for p in points], shapes,
+                      segments.tolist())
+    return _MESH[key][1:4]
 
 
-_MESH: dict[int, tuple] = {}  # id -> (the original frame, kept alive; GeoJSON; borders; shapes)
+def border_segments(pkg) -> list[list[float]]:
+    """The national map's borders (:func:`district_mesh`) as straight segments,
+    ``[lon0, lat0, lon1, lat1]``, each once.
+
+    The app draws them as a line layer: a path layer's every segment is twelve vertices
+    through a shader that works out the joins, a line's four through a short one. In a
+    browser with no GPU (software WebGL, as on many locked-down and virtual desktops) the
+    path layer's borders took about 0.5 s of the frame that redraws the map after an edit;
+    the segments make its JSON about a tenth larger. At the borders' width, under a pixel,
+    the joins cannot be seen (about 1% of the map's pixels differ, at corners).
+    """
+    district_mesh(pkg)
+    return _MESH[id(pkg.districts)][4]
+
+
+_MESH: dict[int, tuple] = {}
+"""id of a package's districts -> (those districts, kept alive so the id is not reused;
+GeoJSON; borders as paths; shapes; borders as segments)."""
 
 
 def _polygonal(geom):
@@ -792,8 +812,9 @@ def build_deck(pkg, view: MapView, *, part: str = "both", compact: bool = True):
         Both views in one deck (the offline HTML), or one of them: Streamlit's chart keeps a
         single view state, so the app shows the inset as a second, small deck of the London
         districts. The national view alone (``"main"``) draws :func:`district_mesh`'s
-        coarser districts and their borders (layer ``borders``; coldspots outlined in layer
-        ``coldspots``); the others draw :func:`district_shapes` with each district
+        coarser districts and their borders (layer ``borders``, segments drawn as lines:
+        :func:`border_segments`; coldspots outlined in layer ``coldspots``, paths 2 pixels
+        wide, whose joins show); the others draw :func:`district_shapes` with each district
         outlined.
     compact : bool, default True
         Serialise without indentation (pydeck indents by 2, about five times larger).
@@ -827,9 +848,11 @@ def build_deck(pkg, view: MapView, *, part: str = "both", compact: bool = True):
         layers = [pdk.Layer("GeoJsonLayer", {"type": "FeatureCollection", "features": feats},
                             id="districts", pickable=True, stroked=False, filled=True,
                             get_fill_color="properties.fill"),
-                  pdk.Layer("PathLayer", [{"path": p} for p in district_mesh(pkg)[1]],
-                            id="borders", get_path="path", get_color=[*BORDER_COLOUR, 255],
-                            get_width=0.75, width_units="'pixels'", pickable=False)]
+                  pdk.Layer("LineLayer", border_segments(pkg), id="borders",
+                            get_source_position="[this[0], this[1]]",
+                            get_target_position="[this[2], this[3]]",
+                            get_color=[*BORDER_COLOUR, 255], get_width=0.75,
+                            width_units="'pixels'", pickable=False)]
         if cold.any():
             import shapely
 

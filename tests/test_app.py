@@ -310,6 +310,14 @@ def test_app_map_borders_and_coldspot_outlines(app):
     spec = deck_spec(app)
     layers = {layer["id"]: layer for layer in spec["layers"]}
     assert not layers["districts"]["stroked"] and layers["borders"]["data"]
+    # the borders are drawn as straight segments, each once: the mesh's paths, cut up
+    from placesim import load_data_package
+    from placesim.maps import district_mesh
+
+    paths = district_mesh(load_data_package())[1]
+    assert layers["borders"]["@@type"] == "LineLayer"
+    assert len(layers["borders"]["data"]) == sum(len(p) - 1 for p in paths)
+    assert layers["borders"]["data"][0] == [*paths[0][0], *paths[0][1]]
     assert "coldspots" not in layers
     app.checkbox(key="map_coldspots").check().run()
     assert not app.exception
