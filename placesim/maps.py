@@ -24,6 +24,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -582,18 +583,37 @@ _SHAPES: dict[int, tuple] = {}  # id -> (the original frame, kept alive; shapes;
 
 @functools.lru_cache(maxsize=4)
 def _features(geojson: str) -> list[dict]:
-    return json.loads(geojson)["features"]
+    """A GeoJSON's features, each geometry written as JSON once (:class:`_Written`)."""
+    return [dict(f, geometry=_Written(_dumps(f["geometry"])))
+            for f in json.loads(geojson)["features"]]
 
 
 def district_features(pkg, *, national: bool = False) -> list[dict]:
-    """:func:`district_shapes` as GeoJSON features (fresh property dicts to fill in); with
-    ``national``, :func:`district_mesh`'s coarser polygons instead."""
+    """:func:`district_shapes` as GeoJSON features (fresh property dicts to fill in; the
+    geometry already written as JSON, for :func:`build_deck`); with ``national``,
+    :func:`district_mesh`'s coarser polygons instead."""
     if national:
         geojson = district_mesh(pkg)[0]
     else:
         district_shapes(pkg)
         geojson = _SHAPES[id(pkg.districts)][2]
     return [dict(f, properties=dict(f["properties"])) for f in _features(geojson)]
+
+
+def _dumps(obj) -> str:
+    """JSON as a deck writes it: no spaces, keys sorted."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+
+
+class _Written:
+    """Part of a deck already written as JSON, which :func:`build_deck`'s deck puts in as
+    it is. The map's shapes are the same at every redraw and were most of the time to write a
+    deck (about 0.05 of 0.08 s): they are written once per data package."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
 
 
 #: The national map's outlines: simplified to 0.01 degrees (about 0.4 of a pixel at its zoom,
@@ -678,10 +698,11 @@ def district_mesh(pkg) -> tuple[str, list[list[list[float]]], list]:
                              crs=d.crs)
         points = [np.round(shapely.get_coordinates(b), 6) for b in borders]
         segments = np.concatenate([np.hstack([p[:-1], p[1:]]) for p in points]
-                                  + [np.empty((0, 4))])
-        _MESH[key] = (d, g.to_json(drop_id=True), [p.tolist() for p in points], shapes,
-                      segments.tolist())
-    return _MESH[key][1:4]
+                                  + [np.empty((0, 4))]).tolist()
+        _MESH[key] = _Mesh(d, g.to_json(drop_id=True), [p.tolist() for p in points], shapes,
+                           segments, _Written(_dumps(segments)))
+    m = _MESH[key]
+    return m.geojson, m.paths, m.shapes
 
 
 def border_segments(pkg) -> list[list[float]]:
@@ -696,12 +717,25 @@ def border_segments(pkg) -> list[list[float]]:
     the joins cannot be seen (about 1% of the map's pixels differ, at corners).
     """
     district_mesh(pkg)
-    return _MESH[id(pkg.districts)][4]
+    return _MESH[id(pkg.districts)].segments
 
 
-_MESH: dict[int, tuple] = {}
-"""id of a package's districts -> (those districts, kept alive so the id is not reused;
-GeoJSON; borders as paths; shapes; borders as segments)."""
+def _border_data(pkg) -> _Written:
+    """:func:`border_segments`, written as JSON."""
+    district_mesh(pkg)
+    return _MESH[id(pkg.districts)].written_segments
+
+
+class _Mesh(NamedTuple):
+    districts: pd.DataFrame  # (kept alive, so that its id, the key, is not reused)
+    geojson: str
+    paths: list
+    shapes: list
+    segments: list
+    written_segments: _Written  # (the deck's borders, written once)
+
+
+_MESH: dict[int, _Mesh] = {}  # id of a package's districts -> its mesh
 
 
 def _polygonal(geom):
@@ -800,7 +834,7 @@ def _overlap(a, b) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def build_deck(pkg, view: MapView, *, part: str = "both", compact: bool = True):
+def build_deck(pkg, view: MapView, *, part: str = "both"):
     """The interactive map of a :class:`MapView`: district choropleth, coldspot outlines,
     arcs, hub rings and labels, in a main view and a London inset.
 
@@ -816,8 +850,6 @@ def build_deck(pkg, view: MapView, *, part: str = "both", compact: bool = True):
         :func:`border_segments`; coldspots outlined in layer ``coldspots``, paths 2 pixels
         wide, whose joins show); the others draw :func:`district_shapes` with each district
         outlined.
-    compact : bool, default True
-        Serialise without indentation (pydeck indents by 2, about five times larger).
 
     Returns
     -------
@@ -848,7 +880,7 @@ def build_deck(pkg, view: MapView, *, part: str = "both", compact: bool = True):
         layers = [pdk.Layer("GeoJsonLayer", {"type": "FeatureCollection", "features": feats},
                             id="districts", pickable=True, stroked=False, filled=True,
                             get_fill_color="properties.fill"),
-                  pdk.Layer("LineLayer", border_segments(pkg), id="borders",
+                  pdk.Layer("LineLayer", _border_data(pkg), id="borders",
                             get_source_position="[this[0], this[1]]",
                             get_target_position="[this[2], this[3]]",
                             get_color=[*BORDER_COLOUR, 255], get_width=0.75,
@@ -909,7 +941,7 @@ def build_deck(pkg, view: MapView, *, part: str = "both", compact: bool = True):
                                 width_min_pixels=1.5, pickable=False))
     tooltip = {"html": "<b>{name}</b><br/>{line0}<br/>{line1}<br/>{line2}<br/>{line3}"
                        "<br/>{line4}", "style": {"fontSize": "13px"}}
-    deck_type = _compact_deck_class() if compact else pdk.Deck
+    deck_type = _compact_deck_class()
     if part == "both":
         views = [pdk.View(type="MapView", id="main", controller=True),
                  pdk.View(type="MapView", id="london", controller=False, clear=True, **INSET)]
@@ -942,9 +974,12 @@ def _tooltip_lines(details: pd.DataFrame | None, codes: np.ndarray) -> list[list
 
 @functools.cache
 def _compact_deck_class():
-    """A pydeck Deck whose JSON has no indentation, and is written once: a deck from
+    """A pydeck Deck whose JSON has no indentation (pydeck indents by 2, about five times
+    larger), takes :class:`_Written` parts as they are, and is written once: a deck from
     :func:`build_deck` is not changed after it is built, and the app shows a kept deck at
-    every rerun (the national map's JSON takes about 0.06 s to write)."""
+    every rerun."""
+    import re
+    import secrets
     import weakref
 
     import pydeck as pdk
@@ -955,8 +990,19 @@ def _compact_deck_class():
     class CompactDeck(pdk.Deck):
         def to_json(self):
             if self not in written:
-                written[self] = json.dumps(self, sort_keys=True, default=default_serialize,
-                                           separators=(",", ":"))
+                # each written part goes in as a string no text can hold (a fresh random
+                # mark), which is then replaced by the part, in one pass
+                mark, parts = secrets.token_hex(8), []
+
+                def default(o):
+                    if isinstance(o, _Written):
+                        parts.append(o.text)
+                        return f"@@{mark}:{len(parts) - 1}"
+                    return default_serialize(o)
+
+                text = json.dumps(self, sort_keys=True, default=default, separators=(",", ":"))
+                written[self] = re.sub(f'"@@{mark}:([0-9]+)"', lambda m: parts[int(m[1])],
+                                       text)
             return written[self]
 
     return CompactDeck

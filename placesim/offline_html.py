@@ -149,7 +149,7 @@ def map_html(pkg, view) -> str:
     """The offline HTML of a :class:`placesim.maps.MapView`: the app's map, in one file."""
     from .maps import build_deck, legend_html
 
-    deck = build_deck(pkg, view, compact=True)
+    deck = build_deck(pkg, view)
     notes = ("Rings mark hubs and campuses; lines run from London to the places posts moved "
              "to. Point at a district or ring for its figures. The box shows London, drawn "
              "larger in the inset.")

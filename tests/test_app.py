@@ -314,10 +314,13 @@ def test_app_map_borders_and_coldspot_outlines(app):
     from placesim import load_data_package
     from placesim.maps import district_mesh
 
-    paths = district_mesh(load_data_package())[1]
+    geojson, paths, _ = district_mesh(load_data_package())
     assert layers["borders"]["@@type"] == "LineLayer"
     assert len(layers["borders"]["data"]) == sum(len(p) - 1 for p in paths)
     assert layers["borders"]["data"][0] == [*paths[0][0], *paths[0][1]]
+    # (shapes and borders are written once and put into every deck's JSON as they are)
+    assert ([f["geometry"] for f in layers["districts"]["data"]["features"]]
+            == [f["geometry"] for f in json.loads(geojson)["features"]])
     assert "coldspots" not in layers
     app.checkbox(key="map_coldspots").check().run()
     assert not app.exception
