@@ -395,8 +395,10 @@ class _ExpectedRun(RunState):
         elif event.kind == SECONDEES_END:
             ending = [c for c in state.inbound if c[0] == k]
             state.inbound = [c for c in state.inbound if c[0] != k]
+            stays = []
             for _, g, d, n in ending:
                 stay = n * r.secondee_conversion
+                stays.append(stay)
                 p[g, d, :, SECONDEE_POST, 0] += stay
                 self.posts3[g, d, SECONDEE_POST] += stay.sum()
                 # entrants now: not eligible for min_steps (this step: blocked; then the ring)
@@ -404,7 +406,9 @@ class _ExpectedRun(RunState):
                 if self.blocked is None:
                     self.blocked = np.zeros_like(p)
                 self.blocked[g, d, :, SECONDEE_POST, 0] += stay
-                state.convert(g, d, np.arange(N_SEB), stay)
+            if ending:  # (counted at once: each call sums over every (grade, district, seb))
+                cells = np.array([(g, d) for _, g, d, _ in ending])
+                state.convert(cells[:, :1], cells[:, 1:], np.arange(N_SEB), np.array(stays))
             self._posts_version += 1
         elif event.kind == OUTBOUND_START:
             open_states = [i for i in (fi[NONE], fi[MENTORED]) if i >= 0]
