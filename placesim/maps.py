@@ -698,16 +698,16 @@ def district_mesh(pkg) -> tuple[str, list[list[list[float]]], list]:
                              crs=d.crs)
         points = [np.round(shapely.get_coordinates(b), 6) for b in borders]
         segments = np.concatenate([np.hstack([p[:-1], p[1:]]) for p in points]
-                                  + [np.empty((0, 4))]).tolist()
+                                  + [np.empty((0, 4))])
         _MESH[key] = _Mesh(d, g.to_json(drop_id=True), [p.tolist() for p in points], shapes,
-                           segments, _Written(_dumps(segments)))
+                           segments, _Written(_dumps(segments.tolist())))
     m = _MESH[key]
     return m.geojson, m.paths, m.shapes
 
 
-def border_segments(pkg) -> list[list[float]]:
-    """The national map's borders (:func:`district_mesh`) as straight segments,
-    ``[lon0, lat0, lon1, lat1]``, each once.
+def border_segments(pkg) -> np.ndarray:
+    """The national map's borders (:func:`district_mesh`) as straight segments, each once:
+    rows of ``lon0, lat0, lon1, lat1``.
 
     The app draws them as a line layer: a path layer's every segment is twelve vertices
     through a shader that works out the joins, a line's four through a short one. In a
@@ -731,7 +731,7 @@ class _Mesh(NamedTuple):
     geojson: str
     paths: list
     shapes: list
-    segments: list
+    segments: np.ndarray
     written_segments: _Written  # (the deck's borders, written once)
 
 

@@ -312,12 +312,15 @@ def test_app_map_borders_and_coldspot_outlines(app):
     assert not layers["districts"]["stroked"] and layers["borders"]["data"]
     # the borders are drawn as straight segments, each once: the mesh's paths, cut up
     from placesim import load_data_package
-    from placesim.maps import district_mesh
+    from placesim.maps import border_segments, district_mesh
 
-    geojson, paths, _ = district_mesh(load_data_package())
+    pkg = load_data_package()
+    geojson, paths, _ = district_mesh(pkg)
+    segments = border_segments(pkg)
+    assert len(segments) == sum(len(p) - 1 for p in paths)
+    assert segments[0].tolist() == [*paths[0][0], *paths[0][1]]
     assert layers["borders"]["@@type"] == "LineLayer"
-    assert len(layers["borders"]["data"]) == sum(len(p) - 1 for p in paths)
-    assert layers["borders"]["data"][0] == [*paths[0][0], *paths[0][1]]
+    assert layers["borders"]["data"] == segments.tolist()
     # (shapes and borders are written once and put into every deck's JSON as they are)
     assert ([f["geometry"] for f in layers["districts"]["data"]["features"]]
             == [f["geometry"] for f in json.loads(geojson)["features"]])
