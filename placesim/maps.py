@@ -593,7 +593,7 @@ def district_features(pkg, *, national: bool = False) -> list[dict]:
     geometry already written as JSON, for :func:`build_deck`); with ``national``,
     :func:`district_mesh`'s coarser polygons instead."""
     if national:
-        geojson = district_mesh(pkg)[0]
+        geojson = _national_mesh(pkg).geojson
     else:
         district_shapes(pkg)
         geojson = _SHAPES[id(pkg.districts)][2]
@@ -682,6 +682,12 @@ def district_mesh(pkg) -> tuple[str, list[list[list[float]]], list]:
         the borders as paths of ``[lon, lat]`` points, and the districts' shapes (shapely, in
         the package's order).
     """
+    m = _national_mesh(pkg)
+    return m.geojson, m.paths, m.shapes
+
+
+def _national_mesh(pkg) -> _Mesh:
+    """A package's :func:`district_mesh`, with its borders as segments, worked out once."""
     key = id(pkg.districts)
     if key not in _MESH:
         import geopandas as gpd
@@ -701,8 +707,7 @@ def district_mesh(pkg) -> tuple[str, list[list[list[float]]], list]:
                                   + [np.empty((0, 4))])
         _MESH[key] = _Mesh(d, g.to_json(drop_id=True), [p.tolist() for p in points], shapes,
                            segments, _Written(_dumps(segments.tolist())))
-    m = _MESH[key]
-    return m.geojson, m.paths, m.shapes
+    return _MESH[key]
 
 
 def border_segments(pkg) -> np.ndarray:
@@ -716,14 +721,7 @@ def border_segments(pkg) -> np.ndarray:
     the segments make its JSON about a tenth larger. At the borders' width, under a pixel,
     the joins cannot be seen (about 1% of the map's pixels differ, at corners).
     """
-    district_mesh(pkg)
-    return _MESH[id(pkg.districts)].segments
-
-
-def _border_data(pkg) -> _Written:
-    """:func:`border_segments`, written as JSON."""
-    district_mesh(pkg)
-    return _MESH[id(pkg.districts)].written_segments
+    return _national_mesh(pkg).segments
 
 
 class _Mesh(NamedTuple):
@@ -880,7 +878,7 @@ def build_deck(pkg, view: MapView, *, part: str = "both"):
         layers = [pdk.Layer("GeoJsonLayer", {"type": "FeatureCollection", "features": feats},
                             id="districts", pickable=True, stroked=False, filled=True,
                             get_fill_color="properties.fill"),
-                  pdk.Layer("LineLayer", _border_data(pkg), id="borders",
+                  pdk.Layer("LineLayer", _national_mesh(pkg).written_segments, id="borders",
                             get_source_position="[this[0], this[1]]",
                             get_target_position="[this[2], this[3]]",
                             get_color=[*BORDER_COLOUR, 255], get_width=0.75,
@@ -888,7 +886,7 @@ def build_deck(pkg, view: MapView, *, part: str = "both"):
         if cold.any():
             import shapely
 
-            shapes = district_mesh(pkg)[2]
+            shapes = _national_mesh(pkg).shapes
             rings = [np.round(shapely.get_coordinates(r), 6).tolist()
                      for shape, c in zip(shapes, cold, strict=True) if c
                      for r in shapely.get_rings(shapely.get_parts(shape))]
