@@ -608,12 +608,43 @@ def _dumps(obj) -> str:
 class _Written:
     """Part of a deck already written as JSON, which :func:`build_deck`'s deck puts in as
     it is. The map's shapes are the same at every redraw and were most of the time to write a
-    deck (about 0.05 of 0.08 s): they are written once per data package."""
+    deck (about 0.05 of 0.08 s): they are written once per data package. In a deck, a
+    layer's data is written apart (:func:`_write`), so that the deck's JSON can carry it or
+    the URL it is served at (``to_json(serve=...)``)."""
 
     __slots__ = ("text",)
 
     def __init__(self, text: str):
         self.text = text
+
+
+def _with_marks(obj, default=None) -> tuple[str, str, list[_Written]]:
+    """``obj`` written as a deck writes JSON, each :class:`_Written` part in it left as a
+    string no text can hold (a fresh random mark): the text, a pattern matching the marks
+    (group 1, the part's index) and the parts. ``default`` writes anything else JSON cannot.
+    """
+    import secrets
+
+    mark, parts = secrets.token_hex(8), []
+
+    def put(o):
+        if isinstance(o, _Written):
+            parts.append(o)
+            return f"@@{mark}:{len(parts) - 1}"
+        if default is None:
+            raise TypeError(f"{type(o).__name__} is not JSON")
+        return default(o)
+
+    text = json.dumps(obj, sort_keys=True, default=put, separators=(",", ":"))
+    return text, f'"@@{mark}:([0-9]+)"', parts
+
+
+def _write(obj) -> _Written:
+    """``obj`` written as JSON, the :class:`_Written` parts in it put in as they are."""
+    import re
+
+    text, marks, parts = _with_marks(obj)
+    return _Written(re.sub(marks, lambda m: parts[int(m[1])].text, text))
 
 
 #: The national map's outlines: simplified to 0.01 degrees (about 0.4 of a pixel at its zoom,
@@ -875,7 +906,7 @@ def build_deck(pkg, view: MapView, *, part: str = "both"):
     cold = (view.coldspots.reindex(codes).fillna(False).to_numpy(bool)
             if view.coldspots is not None else np.zeros(len(codes), bool))
     if national:
-        layers = [pdk.Layer("GeoJsonLayer", {"type": "FeatureCollection", "features": feats},
+        layers = [pdk.Layer("GeoJsonLayer", _collection(feats),
                             id="districts", pickable=True, stroked=False, filled=True,
                             get_fill_color="properties.fill"),
                   pdk.Layer("LineLayer", _national_mesh(pkg).written_segments, id="borders",
@@ -900,7 +931,7 @@ def build_deck(pkg, view: MapView, *, part: str = "both"):
         if part == "london":
             feats = [f for f, ldn in zip(feats, pkg.districts["is_london"].to_numpy(bool),
                                          strict=True) if ldn]
-        layers = [pdk.Layer("GeoJsonLayer", {"type": "FeatureCollection", "features": feats},
+        layers = [pdk.Layer("GeoJsonLayer", _collection(feats),
                             id="districts", pickable=True, stroked=True, filled=True,
                             get_fill_color="properties.fill", get_line_color="properties.line",
                             get_line_width="properties.lw", line_width_units="'pixels'")]
@@ -970,6 +1001,11 @@ def _tooltip_lines(details: pd.DataFrame | None, codes: np.ndarray) -> list[list
     return out
 
 
+def _collection(features: list[dict]) -> _Written:
+    """A layer's GeoJSON features as one feature collection, written (:func:`_write`)."""
+    return _write({"type": "FeatureCollection", "features": features})
+
+
 @functools.cache
 def _compact_deck_class():
     """A pydeck Deck whose JSON has no indentation (pydeck indents by 2, about five times
@@ -977,7 +1013,6 @@ def _compact_deck_class():
     :func:`build_deck` is not changed after it is built, and the app shows a kept deck at
     every rerun."""
     import re
-    import secrets
     import weakref
 
     import pydeck as pdk
@@ -986,22 +1021,28 @@ def _compact_deck_class():
     written: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     class CompactDeck(pdk.Deck):
-        def to_json(self):
+        def to_json(self, serve=None):
+            """The deck as JSON.
+
+            Parameters
+            ----------
+            serve : callable, optional
+                Given the texts of the deck's layers' data written apart (the districts, and
+                the borders of the national map), returns the URL each is served at; the
+                deck's JSON then carries those URLs as the layers' data, which deck.gl
+                fetches. Without it, the data is in the JSON.
+            """
             if self not in written:
-                # each written part goes in as a string no text can hold (a fresh random
-                # mark), which is then replaced by the part, in one pass
-                mark, parts = secrets.token_hex(8), []
-
-                def default(o):
-                    if isinstance(o, _Written):
-                        parts.append(o.text)
-                        return f"@@{mark}:{len(parts) - 1}"
-                    return default_serialize(o)
-
-                text = json.dumps(self, sort_keys=True, default=default, separators=(",", ":"))
-                written[self] = re.sub(f'"@@{mark}:([0-9]+)"', lambda m: parts[int(m[1])],
-                                       text)
-            return written[self]
+                text, marks, parts = _with_marks(self, default_serialize)
+                written[self] = {"text": text, "marks": marks,
+                                 "texts": [p.text for p in parts]}
+            w = written[self]
+            if serve is None:  # (the whole deck, written when first asked for)
+                if "whole" not in w:
+                    w["whole"] = re.sub(w["marks"], lambda m: w["texts"][int(m[1])], w["text"])
+                return w["whole"]
+            urls = [json.dumps(url) for url in serve(w["texts"])]
+            return re.sub(w["marks"], lambda m: urls[int(m[1])], w["text"])
 
     return CompactDeck
 

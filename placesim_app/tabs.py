@@ -25,6 +25,7 @@ from placesim.present import (
 )
 
 from .charts import band_chart, series
+from .served import ServedDeck
 from .state import is_banded, result_key_of, stores
 
 _MATPLOTLIB = threading.Lock()  # pyplot keeps global state: one static figure at a time
@@ -135,13 +136,13 @@ def show_map(view, deck, *, key: str, note: str, inset=None) -> None:
 
     c1, c2 = st.columns([3, 1])
     with c1:
-        st.pydeck_chart(deck, key=key, height=620,
+        st.pydeck_chart(ServedDeck(deck, key), key=key, height=620,
                         alt=f"Map of districts: {view.spec.title}. London is drawn larger in "
                             "the inset beside the map, above the legend.")
     with c2:
         if inset is not None:
             st.markdown("**London**")
-            st.pydeck_chart(inset, key=f"{key}_london",
+            st.pydeck_chart(ServedDeck(inset, f"{key}_london"), key=f"{key}_london",
                             height=230, alt=f"London's districts: {view.spec.title}.")
         st.markdown(legend_html(view), unsafe_allow_html=True)
         st.markdown(note)

@@ -28,6 +28,27 @@ def new_app(**query) -> AppTest:
     return at
 
 
+SERVED: dict[str, bytes] = {}  # URL -> what the app served there (its maps' layers' data)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def record_served():
+    """Keep what the app serves at its media endpoint, by URL (AppTest makes a new media
+    manager at every run, and drops it after)."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    add = MediaFileManager.add
+
+    def recording(self, data, mimetype, coordinates, *args, **kwargs):
+        url = add(self, data, mimetype, coordinates, *args, **kwargs)
+        SERVED[url] = data
+        return url
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(MediaFileManager, "add", recording)
+        yield
+
+
 @pytest.fixture(scope="module")
 def app():
     return new_app()
@@ -41,7 +62,12 @@ def open_tab(at: AppTest, name: str) -> AppTest:
 
 
 def deck_spec(at, i: int = 0) -> dict:
-    return json.loads(at.get("deck_gl_json_chart")[i].proto.json)
+    """The ``i``-th map's deck, its layers' data read from where the app served it."""
+    spec = json.loads(at.get("deck_gl_json_chart")[i].proto.json)
+    for layer in spec["layers"]:
+        if isinstance(layer.get("data"), str):
+            layer["data"] = json.loads(SERVED[layer["data"]])
+    return spec
 
 
 def chart_specs(at) -> list[dict]:
@@ -325,11 +351,54 @@ def test_app_map_borders_and_coldspot_outlines(app):
     assert ([f["geometry"] for f in layers["districts"]["data"]["features"]]
             == [f["geometry"] for f in json.loads(geojson)["features"]])
     assert "coldspots" not in layers
+    # the districts and borders reach the browser apart from the deck, served by the app (the
+    # map element reads a deck with a slow parser), at the same URLs while they are the same
+    sent = json.loads(app.get("deck_gl_json_chart")[0].proto.json)
+    urls = {layer["id"]: layer["data"] for layer in sent["layers"]
+            if isinstance(layer["data"], str)}
+    assert set(urls) == {"districts", "borders"}
+    assert all(u.startswith("/") and not u.startswith("//") and u.endswith(".json")
+               for u in urls.values())
+    assert len(app.get("deck_gl_json_chart")[0].proto.json) < 50_000
+    year = app.slider(key="year").value
+    app.slider(key="year").set_value(2025 if year != 2025 else 2033).run()
+    again = {layer["id"]: layer["data"] for layer in
+             json.loads(app.get("deck_gl_json_chart")[0].proto.json)["layers"]}
+    assert again["borders"] == urls["borders"] and again["districts"] != urls["districts"]
+    app.slider(key="year").set_value(year).run()
     app.checkbox(key="map_coldspots").check().run()
     assert not app.exception
     layers = {layer["id"]: layer for layer in deck_spec(app)["layers"]}
     assert layers["coldspots"]["data"] and layers["coldspots"]["getColor"][:3] == [0, 114, 178]
     app.checkbox(key="map_coldspots").uncheck().run()
+
+
+def test_a_deck_served_apart_is_the_same_deck():
+    """A deck's JSON with its layers' data served apart, the data put back where the URLs
+    are, is the deck's JSON with the data in it."""
+    import placesim
+    from placesim import load_data_package, load_scenario, maps
+
+    pkg = load_data_package()
+    s = load_scenario(ROOT / "scenarios" / "pfg-2027.yaml")
+    res = placesim.simulate(s, pkg, mode="expected")
+    served: dict[str, str] = {}
+
+    def serve(texts):
+        urls = [f"/media/{len(served) + i}.json" for i in range(len(texts))]
+        served.update(zip(urls, texts, strict=True))
+        return urls
+
+    for part in ("main", "london", "both"):
+        view = maps.map_view(res, pkg, "net_posts_gained", 2030, coldspots=True)
+        deck = maps.build_deck(pkg, view, part=part)
+        served.clear()
+        spec = json.loads(deck.to_json(serve=serve))
+        assert len(served) == (2 if part == "main" else 1)
+        for layer in spec["layers"]:
+            if isinstance(layer["data"], str):
+                layer["data"] = json.loads(served[layer["data"]])
+        assert spec == json.loads(deck.to_json())
 
 
 def test_shipped_scenarios_worked_out_ahead_are_the_pages_answers(app):
