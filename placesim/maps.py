@@ -1028,9 +1028,9 @@ def _compact_deck_class():
             ----------
             serve : callable, optional
                 Given the texts of the deck's layers' data written apart (the districts, and
-                the borders of the national map), returns the URL each is served at; the
-                deck's JSON then carries those URLs as the layers' data, which deck.gl
-                fetches. Without it, the data is in the JSON.
+                the borders of the national map), returns the URL each is served at, or None
+                for one to keep in the JSON; the deck's JSON then carries those URLs as the
+                layers' data, which deck.gl fetches. Without it, the data is in the JSON.
             """
             if self not in written:
                 text, marks, parts = _with_marks(self, default_serialize)
@@ -1041,8 +1041,9 @@ def _compact_deck_class():
                 if "whole" not in w:
                     w["whole"] = re.sub(w["marks"], lambda m: w["texts"][int(m[1])], w["text"])
                 return w["whole"]
-            urls = [json.dumps(url) for url in serve(w["texts"])]
-            return re.sub(w["marks"], lambda m: urls[int(m[1])], w["text"])
+            put = [text if url is None else json.dumps(url)
+                   for text, url in zip(w["texts"], serve(w["texts"]), strict=True)]
+            return re.sub(w["marks"], lambda m: put[int(m[1])], w["text"])
 
     return CompactDeck
 

@@ -7,6 +7,11 @@ each year, edit or scenario. Served apart, at the app's own media endpoint (the 
 ``st.image`` uses: same server, nothing leaves the machine), the layers' data is fetched by
 deck.gl and read with the browser's own parser, and data that has not changed (the borders,
 at every redraw) keeps its URL, which deck.gl neither fetches nor lays out again.
+
+Small data stays in the deck (:data:`APART_FROM`): deck.gl loads fetched data asynchronously
+and draws it a frame or more later, and where frames are slow (software WebGL, no GPU:
+0.1-0.5 s a frame) a frame costs more than parsing the London inset's 33 KB (about 5 ms at the
+rate measured for the national map).
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ import streamlit as st
 from streamlit import runtime
 
 MIME = "application/json"
+APART_FROM = 100_000
+"""Characters of a layer's data from which it is served apart (the national map's districts
+and borders, about 0.5 MB each), below which it stays in the deck (the London inset's)."""
 
 
 class ServedDeck:
@@ -43,12 +51,12 @@ class ServedDeck:
             return self._deck.to_json()
         return self._deck.to_json(serve=self._serve)
 
-    def _serve(self, texts: list[str]) -> list[str]:
+    def _serve(self, texts: list[str]) -> list[str | None]:
         files = runtime.get_instance().media_file_mgr
         base = (st.get_option("server.baseUrlPath") or "").strip("/")
         # kept as Streamlit keeps a download: one run longer than the run that last showed
         # it, so a browser still taking in the last map (a run replaced it meanwhile) finds
         # its data
-        return [(f"/{base}" if base else "") + files.add(
+        return [None if len(text) < APART_FROM else (f"/{base}" if base else "") + files.add(
                     text.encode(), MIME, f"{self._key}.data{i}", is_for_static_download=True)
                 for i, text in enumerate(texts)]
