@@ -608,9 +608,10 @@ def _dumps(obj) -> str:
 class _Written:
     """Part of a deck already written as JSON, which :func:`build_deck`'s deck puts in as
     it is. The map's shapes are the same at every redraw and were most of the time to write a
-    deck (about 0.05 of 0.08 s): they are written once per data package. In a deck, a
-    layer's data is written apart (:func:`_write`), so that the deck's JSON can carry it or
-    the URL it is served at (``to_json(serve=...)``)."""
+    deck (about 0.05 of 0.08 s): they are written once per data package. In a deck, each
+    layer's data that is large (the districts, :func:`_collection`, and the borders) is one
+    part, so that the deck's JSON can carry it or the URL it is served at
+    (``to_json(serve=...)``)."""
 
     __slots__ = ("text",)
 
@@ -637,14 +638,6 @@ def _with_marks(obj, default=None) -> tuple[str, str, list[_Written]]:
 
     text = json.dumps(obj, sort_keys=True, default=put, separators=(",", ":"))
     return text, f'"@@{mark}:([0-9]+)"', parts
-
-
-def _write(obj) -> _Written:
-    """``obj`` written as JSON, the :class:`_Written` parts in it put in as they are."""
-    import re
-
-    text, marks, parts = _with_marks(obj)
-    return _Written(re.sub(marks, lambda m: parts[int(m[1])].text, text))
 
 
 #: The national map's outlines: simplified to 0.01 degrees (about 0.4 of a pixel at its zoom,
@@ -1002,8 +995,12 @@ def _tooltip_lines(details: pd.DataFrame | None, codes: np.ndarray) -> list[list
 
 
 def _collection(features: list[dict]) -> _Written:
-    """A layer's GeoJSON features as one feature collection, written (:func:`_write`)."""
-    return _write({"type": "FeatureCollection", "features": features})
+    """A layer's GeoJSON features as one feature collection, written as JSON (their
+    geometries, already written, put in as they are)."""
+    import re
+
+    text, marks, parts = _with_marks({"type": "FeatureCollection", "features": features})
+    return _Written(re.sub(marks, lambda m: parts[int(m[1])].text, text))
 
 
 @functools.cache
