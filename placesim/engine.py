@@ -33,13 +33,13 @@ from .grades import GRADES
 from .population import (
     N_GRADES,
     N_SEB,
-    N_TYPES,
     POLICY,
     PRIVATE_OFFICE,
     Geography,
     Slots,
     baseline_posts3,
     build_geography,
+    start_counts,
     start_vacancies,
     synthesise,
 )
@@ -59,7 +59,7 @@ class Model:
     params: Parameters
     geo: Geography
     rules: Rules
-    population: Slots
+    population: Slots | None  # (None if prepared without people: expected mode only)
     baseline_posts3: np.ndarray  # (grade, district, post type) posts
     baseline_stock4: np.ndarray  # (grade, district, seb, post type) people
     data_vintage: str = ""
@@ -142,7 +142,8 @@ class ReplicationResult:
     timings: dict = field(default_factory=dict)
 
 
-def prepare(scenario, pkg=None, *, seed: int | None = None, params=None) -> Model:
+def prepare(scenario, pkg=None, *, seed: int | None = None, params=None,
+            people: bool = True) -> Model:
     """Resolve a scenario against its data package and synthesise the baseline population.
 
     Parameters
@@ -154,6 +155,11 @@ def prepare(scenario, pkg=None, *, seed: int | None = None, params=None) -> Mode
         Defaults to the scenario's seed.
     params : Parameters, optional
         Use these parameters instead of resolving the scenario's (calibration uses this).
+    people : bool
+        Synthesise the baseline's people post by post (:attr:`Model.population`), which the
+        stochastic engine and the reference model start from. The expected mode reads only
+        how many there are where (``baseline_posts3``, ``baseline_stock4``), counted from the
+        same draws either way: without people a prepare takes about 35 ms less.
 
     Returns
     -------
@@ -174,25 +180,21 @@ def prepare(scenario, pkg=None, *, seed: int | None = None, params=None) -> Mode
     rules = compile_rules(scenario, params, geo, pkg, _site_capacity(pkg, scenario, geo),
                           start_posts)
     seed = scenario.seed if seed is None else seed
-    pop_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(POPULATION_STREAM,)))
-    population = synthesise(pkg, geo, pop_rng,
-                            levers.spare_slots(scenario) + rules.posts.spare(scenario),
-                            vacant=start_vacancies(pkg, geo, rules.steps_per_year,
-                                                   start_posts))
-    D = geo.n_districts
-    real = population.district < D
-    g = population.grade[real].astype(np.int64)
-    d = population.district[real].astype(np.int64)
-    t = population.ptype[real].astype(np.int64)
-    s = population.seb[real].astype(np.int64)
-    posts3 = np.bincount((g * D + d) * N_TYPES + t,
-                         minlength=N_GRADES * D * N_TYPES).reshape(N_GRADES, D, N_TYPES)
-    o = s >= 0
-    stock4 = np.bincount(((g[o] * D + d[o]) * N_SEB + s[o]) * N_TYPES + t[o],
-                         minlength=N_GRADES * D * N_SEB * N_TYPES
-                         ).reshape(N_GRADES, D, N_SEB, N_TYPES)
-    population.ready = np.where(population.seb >= 0, population.grade_since + rules.min_steps,
-                                population.ready).astype(np.int16)
+
+    def population_rng():  # (the same state each time: the draws are kept, not drawn again)
+        return np.random.default_rng(np.random.SeedSequence(seed,
+                                                            spawn_key=(POPULATION_STREAM,)))
+
+    vacant = start_vacancies(pkg, geo, rules.steps_per_year, start_posts)
+    posts3, stock4 = start_counts(pkg, geo, population_rng(), vacant)
+    population = None
+    if people:
+        population = synthesise(pkg, geo, population_rng(),
+                                levers.spare_slots(scenario) + rules.posts.spare(scenario),
+                                vacant=vacant)
+        population.ready = np.where(population.seb >= 0,
+                                    population.grade_since + rules.min_steps,
+                                    population.ready).astype(np.int16)
     return Model(scenario=scenario, params=params, geo=geo, rules=rules, population=population,
                  baseline_posts3=posts3, baseline_stock4=stock4,
                  data_vintage=getattr(pkg, "vintage", ""),
@@ -365,6 +367,9 @@ class _Run(RunState):
     """State of one stochastic replication while the SimPy environment runs."""
 
     def __init__(self, model: Model, replication: int, seed: int):
+        if model.population is None:
+            raise ValueError("the model was prepared without people (prepare(..., "
+                             "people=False)): a stochastic replication needs them")
         self.rep = replication
         self.key = streams.key(seed, replication)
         self.slots = model.population.copy()

@@ -97,6 +97,9 @@ class ReferenceModel:
         self.rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(
             replication + 10_000_019,)))
         sl = model.population
+        if sl is None:
+            raise ValueError("the model was prepared without people (prepare(..., "
+                             "people=False)): the reference model needs them")
         self.cohort_size = np.zeros(N_TAGS)
         self.cohort_reached = np.zeros(N_TAGS)
         self.posts: list[Post] = []

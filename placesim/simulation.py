@@ -105,7 +105,7 @@ def simulate(
     reps = scenario.replications if replications is None else int(replications)
     t0 = time.perf_counter()
     if model is None:
-        model = prepare(scenario, pkg, seed=seed)
+        model = prepare(scenario, pkg, seed=seed, people=mode == "stochastic")
     t_prep = time.perf_counter() - t0
     t1 = time.perf_counter()
     if parameter_uncertainty:
@@ -161,7 +161,8 @@ def _with_parameter_draws(scenario, pkg, model: Model, mode: str, reps: int, see
         pkg = load_data_package(resolve_data_path(scenario))
     runs = []
     for r in range(reps):
-        m = prepare(scenario, pkg, seed=seed, params=draw_parameters(model.params, seed, r))
+        m = prepare(scenario, pkg, seed=seed, params=draw_parameters(model.params, seed, r),
+                    people=mode == "stochastic")
         run = run_expected(m) if mode == "expected" else run_replication(m, r, seed)
         run.costs = m.params.costs  # its drawn unit costs, for the appraisal (placesim.costs)
         runs.append(digest(model, run))

@@ -226,6 +226,27 @@ def test_expected_mode_runs_without_randomness(synthetic_pkg):
     np.testing.assert_array_equal([r[3] for r in a], [r[3] for r in b])
 
 
+def test_expected_mode_needs_no_people(synthetic_pkg):
+    """Prepared without people, a model starts from the same counts and the expected mode
+    gives the same figures; the stochastic engine and the reference model say what they
+    need."""
+    s = synthetic_scenario(waves=True)
+    full = engine.prepare(s, synthetic_pkg)
+    bare = engine.prepare(s, synthetic_pkg, people=False)
+    assert bare.population is None
+    np.testing.assert_array_equal(bare.baseline_posts3, full.baseline_posts3)
+    np.testing.assert_array_equal(bare.baseline_stock4, full.baseline_stock4)
+    assert full.baseline_posts3.sum() == (full.population.district < full.geo.n_districts).sum()
+    a = metrics.replication_rows(full, run_expected(full))
+    b = metrics.replication_rows(bare, run_expected(bare))
+    assert [r[:3] for r in a] == [r[:3] for r in b]
+    np.testing.assert_array_equal([r[3] for r in a], [r[3] for r in b])
+    with pytest.raises(ValueError, match="without people"):
+        engine.run_replication(bare, 0)
+    with pytest.raises(ValueError, match="without people"):
+        run_reference(bare, 0, 1)
+
+
 def test_scenario_text_roundtrip_runs(synthetic_pkg, tmp_path):
     from placesim import load_scenario_text
 
