@@ -159,7 +159,8 @@ def prepare(scenario, pkg=None, *, seed: int | None = None, params=None,
         Synthesise the baseline's people post by post (:attr:`Model.population`), which the
         stochastic engine and the reference model start from. The expected mode reads only
         how many there are where (``baseline_posts3``, ``baseline_stock4``), counted from the
-        same draws either way: without people a prepare takes about 35 ms less.
+        same draws either way: without people, preparing an edited pfg-2027 took a median
+        55.5 ms against 75.8 ms.
 
     Returns
     -------

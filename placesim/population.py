@@ -575,7 +575,7 @@ def start_counts(pkg, geo: Geography, rng: np.random.Generator,
     """The start's (grade, district, post type) posts and (grade, district, seb, post type)
     people, as :func:`synthesise` places them from a generator in the same state (its spare
     slots aside): counted from the same kept draws, without building the slots, which the
-    expected mode does not read (about 35 ms of preparing a scenario).
+    expected mode does not read (see :func:`placesim.engine.prepare`'s ``people``).
 
     Returns
     -------
