@@ -93,6 +93,14 @@ class Model:
         """(grade, district, seb) people at the start."""
         return self.baseline_stock4.sum(axis=3)
 
+    def people(self, reader: str) -> Slots:
+        """The start's people post by post, for ``reader`` (who needs them, named in the
+        error raised if the model was prepared without them)."""
+        if self.population is None:
+            raise ValueError("the model was prepared without people (prepare(..., "
+                             f"people=False)): {reader} needs them")
+        return self.population
+
 
 @dataclass
 class YearRecord:
@@ -368,12 +376,9 @@ class _Run(RunState):
     """State of one stochastic replication while the SimPy environment runs."""
 
     def __init__(self, model: Model, replication: int, seed: int):
-        if model.population is None:
-            raise ValueError("the model was prepared without people (prepare(..., "
-                             "people=False)): a stochastic replication needs them")
         self.rep = replication
         self.key = streams.key(seed, replication)
-        self.slots = model.population.copy()
+        self.slots = model.people("a stochastic replication").copy()
         self.posts3 = model.baseline_posts3.copy()
         super().__init__(model, model.baseline_stock.astype(np.int64))
         r = model.rules

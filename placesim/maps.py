@@ -600,9 +600,10 @@ def district_features(pkg, *, national: bool = False) -> list[dict]:
     return [dict(f, properties=dict(f["properties"])) for f in _features(geojson)]
 
 
-def _dumps(obj) -> str:
-    """JSON as a deck writes it: no spaces, keys sorted."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+def _dumps(obj, default=None) -> str:
+    """JSON as a deck writes it: no spaces, keys sorted (``default`` as for
+    :func:`json.dumps`)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=default)
 
 
 class _Written:
@@ -636,8 +637,14 @@ def _with_marks(obj, default=None) -> tuple[str, str, list[_Written]]:
             raise TypeError(f"{type(o).__name__} is not JSON")
         return default(o)
 
-    text = json.dumps(obj, sort_keys=True, default=put, separators=(",", ":"))
-    return text, f'"@@{mark}:([0-9]+)"', parts
+    return _dumps(obj, default=put), f'"@@{mark}:([0-9]+)"', parts
+
+
+def _splice(text: str, marks: str, parts: list[str]) -> str:
+    """:func:`_with_marks`' text with each mark replaced by its part (already JSON)."""
+    import re
+
+    return re.sub(marks, lambda m: parts[int(m[1])], text)
 
 
 #: The national map's outlines: simplified to 0.01 degrees (about 0.4 of a pixel at its zoom,
@@ -997,10 +1004,8 @@ def _tooltip_lines(details: pd.DataFrame | None, codes: np.ndarray) -> list[list
 def _collection(features: list[dict]) -> _Written:
     """A layer's GeoJSON features as one feature collection, written as JSON (their
     geometries, already written, put in as they are)."""
-    import re
-
     text, marks, parts = _with_marks({"type": "FeatureCollection", "features": features})
-    return _Written(re.sub(marks, lambda m: parts[int(m[1])].text, text))
+    return _Written(_splice(text, marks, [p.text for p in parts]))
 
 
 @functools.cache
@@ -1009,7 +1014,6 @@ def _compact_deck_class():
     larger), takes :class:`_Written` parts as they are, and is written once: a deck from
     :func:`build_deck` is not changed after it is built, and the app shows a kept deck at
     every rerun."""
-    import re
     import weakref
 
     import pydeck as pdk
@@ -1036,11 +1040,11 @@ def _compact_deck_class():
             w = written[self]
             if serve is None:  # (the whole deck, written when first asked for)
                 if "whole" not in w:
-                    w["whole"] = re.sub(w["marks"], lambda m: w["texts"][int(m[1])], w["text"])
+                    w["whole"] = _splice(w["text"], w["marks"], w["texts"])
                 return w["whole"]
             put = [text if url is None else json.dumps(url)
                    for text, url in zip(w["texts"], serve(w["texts"]), strict=True)]
-            return re.sub(w["marks"], lambda m: put[int(m[1])], w["text"])
+            return _splice(w["text"], w["marks"], put)
 
     return CompactDeck
 

@@ -96,10 +96,7 @@ class ReferenceModel:
         self.r = model.rules
         self.rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(
             replication + 10_000_019,)))
-        sl = model.population
-        if sl is None:
-            raise ValueError("the model was prepared without people (prepare(..., "
-                             "people=False)): the reference model needs them")
+        sl = model.people("the reference model")
         self.cohort_size = np.zeros(N_TAGS)
         self.cohort_reached = np.zeros(N_TAGS)
         self.posts: list[Post] = []
