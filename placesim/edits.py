@@ -14,8 +14,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-import yaml
-
 #: ASSUMPTION (app default, range 0–1): the share of London recruitment a freeze blocks.
 FREEZE_SHARE = 0.5
 
@@ -115,7 +113,7 @@ def apply_edits(scenario, edits: LeverEdits, *, root: Path | None = None):
     -------
     Scenario
     """
-    from .scenario import load_scenario_text, scenario_document
+    from .scenario import document_text, load_scenario_text, scenario_document
 
     if not edits.any:
         return scenario
@@ -139,8 +137,8 @@ def apply_edits(scenario, edits: LeverEdits, *, root: Path | None = None):
     if edits.scale != 100:
         scale_waves(doc, edits.scale)
     doc["name"] = f"{scenario.name}-edited"
-    return load_scenario_text(yaml.safe_dump(doc, sort_keys=False), filename="edited.yaml",
-                              root=root, base_dir=root)
+    return load_scenario_text(document_text(doc), filename="edited.yaml", root=root,
+                              base_dir=root)
 
 
 def describe(edits: LeverEdits) -> str:
