@@ -714,7 +714,7 @@ def district_mesh(pkg) -> tuple[str, list[list[list[float]]], list]:
         the package's order).
     """
     m = _national_mesh(pkg)
-    return m.geojson, m.paths, m.shapes
+    return m.geojson, [p.tolist() for p in m.points], m.shapes
 
 
 def _national_mesh(pkg) -> _Mesh:
@@ -736,8 +736,8 @@ def _national_mesh(pkg) -> _Mesh:
         points = [np.round(shapely.get_coordinates(b), 6) for b in borders]
         segments = np.concatenate([np.hstack([p[:-1], p[1:]]) for p in points]
                                   + [np.empty((0, 4))])
-        _MESH[key] = _Mesh(d, g.to_json(drop_id=True), [p.tolist() for p in points], shapes,
-                           segments, _Written(_dumps(segments.tolist())))
+        _MESH[key] = _Mesh(d, g.to_json(drop_id=True), points, shapes, segments,
+                           _Written(_dumps(segments.tolist())))
     return _MESH[key]
 
 
@@ -758,7 +758,7 @@ def border_segments(pkg) -> np.ndarray:
 class _Mesh(NamedTuple):
     districts: pd.DataFrame  # (kept alive, so that its id, the key, is not reused)
     geojson: str
-    paths: list
+    points: list  # the borders, each an (n, 2) array (as lists only when asked for)
     shapes: list
     segments: np.ndarray
     written_segments: _Written  # (the deck's borders, written once)
