@@ -33,6 +33,7 @@ from .grades import (
     SCS_GRADES,
     SEB_CLASSES,
 )
+from .keep import Kept, kept_for
 
 SHIPPED_ROOT = Path(__file__).resolve().parent.parent / "geodata"
 """Folder of the shipped packages, one sub-folder per census year."""
@@ -1051,6 +1052,22 @@ def coldspot_districts(pkg: DataPackage, rule: str = "smc2025", index: str = DEF
         Unknown rule or index, missing CSV or column, or an unknown district code in the CSV
         (the message names the file, line and column).
     """
+    if rule in ("smc2025", "opportunity_areas"):
+        # (these read the package only: worked out once for it, a copy each time; every
+        # prepare and every new map asks, and each took about 2 ms)
+        return kept_for(_FROM_PACKAGE, (pkg,), (rule, index, tuple(categories)),
+                        lambda: _coldspot_flags(pkg, rule, index, categories, None)).copy()
+    return _coldspot_flags(pkg, rule, index, categories, csv_path)
+
+
+_FROM_PACKAGE = Kept(8)
+"""Figures that read a data package only, by package (weakly held) and what they are: its
+:func:`coldspot_districts` by a rule that reads nothing else, its :func:`devolved_posts`."""
+
+
+def _coldspot_flags(pkg: DataPackage, rule: str, index: str, categories, csv_path
+                    ) -> pd.Series:
+    """:func:`coldspot_districts`, worked out."""
     codes = pkg.districts["lad_code"]
     if rule == "smc2025":
         col = f"{index}_category"
@@ -1189,11 +1206,16 @@ def devolved_posts(pkg: DataPackage, grades: tuple[str, ...]) -> np.ndarray:
         (grade,) posts; zeros if the package has no ``department`` column (a department's
         own package), so that every measure then covers all posts.
     """
-    b = pkg.baseline_posts
-    if "department" not in b.columns:
-        return np.zeros(len(grades))
-    d = b[b["department"].isin(DEVOLVED_ADMINISTRATIONS)].groupby("grade")["posts"].sum()
-    return np.array([float(d.get(g, 0)) for g in grades])
+    def make():
+        b = pkg.baseline_posts
+        if "department" not in b.columns:
+            return {}
+        d = b[b["department"].isin(DEVOLVED_ADMINISTRATIONS)].groupby("grade")["posts"].sum()
+        return {g: float(v) for g, v in d.items()}
+
+    # (the package's figures are worked out once: about 2 ms a prepare)
+    by_grade = kept_for(_FROM_PACKAGE, (pkg,), ("devolved",), make)
+    return np.array([by_grade.get(g, 0.0) for g in grades])
 
 
 def department_summary(pkg: DataPackage) -> list[dict]:

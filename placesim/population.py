@@ -222,7 +222,8 @@ class Geography:
     def index_of(self, codes) -> np.ndarray:
         """District indices of LAD codes (raises KeyError on an unknown code)."""
         codes = np.asarray(codes, dtype=object).ravel()
-        at = pd.Index(self.lad_codes).get_indexer(codes)
+        index = kept_for(_DERIVED, (self,), ("codes",), lambda: pd.Index(self.lad_codes))
+        at = index.get_indexer(codes)
         if (at < 0).any():
             raise KeyError(codes[np.flatnonzero(at < 0)[0]])
         return at.astype(np.int64)
