@@ -66,7 +66,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from . import __version__, parallel
 from .errors import DataError, PlacesimError, Problem, ScenarioError
@@ -492,7 +491,13 @@ def plan_tasks(files: list[Path], *, replications: int | None, seed: int | None,
     ScenarioError
         If a scenario, the sweep or a variant is invalid, with file, line and field.
     """
-    from .scenario import check_against_data, load_scenario, resolve_data_path, scenario_document
+    from .scenario import (
+        check_against_data,
+        document_text,
+        load_scenario,
+        resolve_data_path,
+        scenario_document,
+    )
 
     if replications is not None and replications < 1:
         raise ScenarioError([Problem("<command line>", None, "--replications",
@@ -544,7 +549,7 @@ def plan_tasks(files: list[Path], *, replications: int | None, seed: int | None,
                 continue
             if sweep_dir is not None:
                 _absolute_paths(doc, sweep_dir)  # paths the sweep sets are relative to it
-            text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+            text = document_text(doc)
             try:
                 s = _load_variant(text, f, v.name)
                 data = resolve_data_path(s)

@@ -277,6 +277,22 @@ variants:
     assert Path(base["data"]).is_absolute() and Path(base["data"]) == (work / "pkg").resolve()
 
 
+def test_sweep_variants_keep_the_scenarios_text(work, tmp_path):
+    """A variant's scenario is written out and read back as the same text: a NEL (U+0085),
+    which YAML reads as a line break when written as it is, stays a NEL."""
+    from placesim import load_scenario
+
+    text = MOVE.replace("name: move", "name: move\nquestion: \"Leeds\\Nor York?\"", 1)
+    text = text.replace("data: ../pkg", f"data: {(work / 'pkg').resolve()}", 1)
+    (tmp_path / "nel.yaml").write_text(text, encoding="utf-8")
+    assert load_scenario(tmp_path / "nel.yaml").question == "Leeds\x85or York?"
+    sweep = tmp_path / "q.sweep.yaml"
+    sweep.write_text("variants:\n  - name: as-planned\n    set: {}\n")
+    tasks = plan_tasks([tmp_path / "nel.yaml"], replications=1, seed=3, sweep=sweep)
+    assert [yaml.safe_load(t.scenario_yaml)["question"] for t in tasks] == [
+        "Leeds\x85or York?"]
+
+
 def test_example_sweep_validates_over_its_base_scenario():
     text = EXAMPLE_SWEEP.read_text()
     assert text.startswith("# Question:")
