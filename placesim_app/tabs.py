@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import tempfile
 import threading
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from placesim.cohort import GROUPS as COHORT_GROUPS
+from placesim.keep import Kept, kept_for
 from placesim.present import (
     fmt_diff,
     fmt_range,
@@ -57,24 +57,22 @@ def row_of(res, metric: str, group: str, year: int):
     return None if pd.isna(r["mean"]) else r
 
 
-_ROWS: dict[int, tuple] = {}  # id of a metrics table -> (weak reference to it, its index)
+_ROWS = Kept(16)
+""":func:`_row_index` by metrics table (weakly held; about 1.1 MB each for a ten-year run)."""
 
 
 def _row_index(m: pd.DataFrame) -> dict[tuple[str, str, int], int]:
     """Where each (metric, group, year) first is in a metrics table, worked out once per
     table: every rerun looks up some twenty rows (the key figures, the headline table), and
     filtering the whole table for each took about a tenth of the server's time per rerun."""
-    key = id(m)
-    hit = _ROWS.get(key)
-    if hit is None or hit[0]() is not m:
+    def make() -> dict[tuple[str, str, int], int]:
         index: dict[tuple[str, str, int], int] = {}
         for i, k in enumerate(zip(m["metric"].to_numpy(), m["group"].to_numpy(),
                                   m["year"].to_numpy().astype(int).tolist(), strict=True)):
             index.setdefault(k, i)
-        hit = (weakref.ref(m), index)
-        _ROWS[key] = hit
-        weakref.finalize(m, _ROWS.pop, key, None)
-    return hit[1]
+        return index
+
+    return kept_for(_ROWS, (m,), (), make)
 
 
 def headline(res, year: int) -> pd.DataFrame:
