@@ -116,6 +116,7 @@ class ReferenceModel:
             self.posts.append(post)
         self.step_index = 0
         self.env = simpy.Environment()
+        self.processes: list = []  # every process started, closed when the run ends
         self.records: list[YearRecord] = []
         self._year_reset()
         self.moved_cold = 0
@@ -380,7 +381,7 @@ class ReferenceModel:
         person = Person(seb, k, k + self.r.min_steps, post)
         post.person = person
         self.people.append(person)
-        self.env.process(self.person_process(person))
+        self._start(self.person_process(person))
 
     # -- levers ---------------------------------------------------------------------------
     def _in_post(self, person: Person) -> bool:
@@ -455,7 +456,7 @@ class ReferenceModel:
                     post.person = person
                     self.people.append(person)
                     # may leave from this step on, like anyone in post now
-                    self.env.process(self.person_process(person, delay=1e-9))
+                    self._start(self.person_process(person, delay=1e-9))
                     self.lever_state.convert(post.grade, post.district, person.seb)
                 else:
                     post.held_for, post.open = None, False
@@ -593,14 +594,26 @@ class ReferenceModel:
     def run(self) -> ReplicationResult:
         """Run the whole horizon and return records in the engine's format."""
         for person in self.people:
-            self.env.process(self.person_process(person))
-        self.env.process(self.before_exits())
-        self.env.process(self.after_exits())
+            self._start(self.person_process(person))
+        self._start(self.before_exits())
+        self._start(self.after_exits())
         for plan in self.r.waves:
-            self.env.process(self.wave_process(plan))
-        self.env.run(until=float(self.r.n_steps / self.r.steps_per_year))
+            self._start(self.wave_process(plan))
+        try:
+            self.env.run(until=float(self.r.n_steps / self.r.steps_per_year))
+        finally:
+            # (as placesim.engine.run_timeline does: the processes still waiting at the
+            # horizon, one a person, hold the model and its people in a cycle with the
+            # environment until a garbage collection; closed, the model is freed on return,
+            # and only the environment's own queue waits for the collector)
+            for generator in self.processes:
+                generator.close()
         moves = pd.DataFrame(columns=["wave", "year", "from", "to", "posts"])
         return ReplicationResult(replication=0, years=self.records, moves=moves)
+
+    def _start(self, generator) -> None:
+        self.processes.append(generator)
+        self.env.process(generator)
 
 
 def run_reference(model: Model, replication: int, seed: int | None = None) -> ReplicationResult:

@@ -257,6 +257,27 @@ def test_expected_mode_needs_no_people(synthetic_pkg):
         run_reference(bare, 0, 1)
 
 
+def test_reference_model_is_freed_when_its_run_returns(synthetic_pkg):
+    """The reference model's processes still waiting at the horizon are closed: the model
+    and its people go when the run returns, not at the next garbage collection."""
+    import gc
+    import weakref
+
+    from placesim.reference import ReferenceModel
+
+    m = engine.prepare(synthetic_scenario(waves=True), synthetic_pkg)
+    gc.collect()
+    gc.disable()
+    try:
+        ref = ReferenceModel(m, 0, 1)
+        gone = weakref.ref(ref)
+        assert ref.run().years
+        del ref
+        assert gone() is None
+    finally:
+        gc.enable()
+
+
 def test_scenario_text_roundtrip_runs(synthetic_pkg, tmp_path):
     from placesim import load_scenario_text
 
