@@ -21,6 +21,7 @@ market), London and coldspot flags, the local labour market's SEB mix and distan
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -219,11 +220,15 @@ class Geography:
         out[self.area[self.is_london]] = True
         return out
 
+    @functools.cached_property
+    def _code_index(self) -> pd.Index:
+        """The district codes as an index (made once: each wave's plan asks)."""
+        return pd.Index(self.lad_codes)
+
     def index_of(self, codes) -> np.ndarray:
         """District indices of LAD codes (raises KeyError on an unknown code)."""
         codes = np.asarray(codes, dtype=object).ravel()
-        index = kept_for(_DERIVED, (self,), ("codes",), lambda: pd.Index(self.lad_codes))
-        at = index.get_indexer(codes)
+        at = self._code_index.get_indexer(codes)
         if (at < 0).any():
             raise KeyError(codes[np.flatnonzero(at < 0)[0]])
         return at.astype(np.int64)
@@ -540,7 +545,8 @@ def synthesise(pkg, geo: Geography, rng: np.random.Generator,
     # the baseline's posts and their occupants, then the spare slots of every grade after
     # all of them: a scenario's spares never shift the baseline's slot numbers, so scenarios
     # sharing a seed draw alike for the posts they share
-    g_real, d_real, t_real, seb_real, since_real = _baseline_draws(pkg, geo, rng, vacant)
+    draws, _ = _baseline_draws(pkg, geo, rng, vacant)
+    g_real, d_real, t_real, seb_real, since_real = draws
     n_real = len(g_real)
     grade = np.concatenate([g_real, np.repeat(np.arange(N_GRADES), spare)])
     district = np.concatenate([d_real, np.full(int(spare.sum()), D)])
@@ -584,64 +590,55 @@ def start_counts(pkg, geo: Geography, rng: np.random.Generator,
         Posts (filled and ``vacant``) and the people in them. Read-only: kept with the
         draws, shared by every model prepared from them (counting them took about 5 ms).
     """
-    key = _draws_key(geo, rng, vacant)
-    draws = _baseline_draws(pkg, geo, rng, vacant, key)
-
-    def count():
-        g, d, t, seb, _ = draws
-        D = geo.n_districts
-        g, d, t = (x.astype(np.int64) for x in (g, d, t))
-        posts3 = np.bincount((g * D + d) * N_TYPES + t,
-                             minlength=N_GRADES * D * N_TYPES).reshape(N_GRADES, D, N_TYPES)
-        o = seb >= 0
-        stock4 = np.bincount(((g[o] * D + d[o]) * N_SEB + seb[o]) * N_TYPES + t[o],
-                             minlength=N_GRADES * D * N_SEB * N_TYPES
-                             ).reshape(N_GRADES, D, N_SEB, N_TYPES)
-        read_only(posts3, stock4)
-        return posts3, stock4
-
-    return kept_for(_COUNTED, (pkg,), (key,), count)
-
-
-def _draws_key(geo: Geography, rng: np.random.Generator, vacant: np.ndarray | None) -> str:
-    """What, besides the package, the baseline draws depend on (:func:`_baseline_draws`):
-    the generator's state before them, the geography and the start's vacancies."""
-    return digest(np.frombuffer(repr(rng.bit_generator.state).encode(), np.uint8),
-                  np.asarray(geo.lad_codes).astype(str), geo.is_london, vacant)
+    return _baseline_draws(pkg, geo, rng, vacant)[1]
 
 
 def _baseline_draws(pkg, geo: Geography, rng: np.random.Generator,
-                    vacant: np.ndarray | None, key: str | None = None
-                    ) -> tuple[np.ndarray, ...]:
+                    vacant: np.ndarray | None) -> tuple[tuple, tuple]:
     """The baseline's slots in order (grade, district, post type) with their occupants' SEB
-    (:data:`VACANT` for the ``vacant`` posts) and time in grade, drawn from ``rng``.
+    (:data:`VACANT` for the ``vacant`` posts) and time in grade, drawn from ``rng``; and
+    their counts (:func:`start_counts`).
 
     They depend on the package, the geography, the start's vacancies and the generator's
     state only, not on the scenario's spare slots: kept (the last four) so that preparing
     an edited scenario does not draw the same 550,000 people again (about 80 ms). A kept
-    result leaves ``rng`` where the draws would have. ``key``: :func:`_draws_key`, if
-    already at hand.
+    result leaves ``rng`` where the draws would have.
     """
-    if key is None:
-        key = _draws_key(geo, rng, vacant)
+    key = digest(np.frombuffer(repr(rng.bit_generator.state).encode(), np.uint8),
+                 np.asarray(geo.lad_codes).astype(str), geo.is_london, vacant)
 
     def make():
-        return _draw_baseline(pkg, geo, rng, vacant), rng.bit_generator.state
+        draws = _draw_baseline(pkg, geo, rng, vacant)
+        return draws, _counted(draws, geo.n_districts), rng.bit_generator.state
 
-    arrays, after = kept_for(_DRAWN, (pkg,), (key,), make)
+    draws, counts, after = kept_for(_DRAWN, (pkg,), (key,), make)
     rng.bit_generator.state = after  # (where drawing them leaves it)
-    return arrays
+    return draws, counts
+
+
+def _counted(draws: tuple, D: int) -> tuple[np.ndarray, np.ndarray]:
+    """Baseline draws (:func:`_draw_baseline`) counted by (grade, district, post type) and,
+    for the posts filled, (grade, district, seb, post type); read-only."""
+    g, d, t, seb, _ = draws
+    g, d, t = (x.astype(np.int64) for x in (g, d, t))
+    posts3 = np.bincount((g * D + d) * N_TYPES + t,
+                         minlength=N_GRADES * D * N_TYPES).reshape(N_GRADES, D, N_TYPES)
+    o = seb >= 0
+    stock4 = np.bincount(((g[o] * D + d[o]) * N_SEB + seb[o]) * N_TYPES + t[o],
+                         minlength=N_GRADES * D * N_SEB * N_TYPES
+                         ).reshape(N_GRADES, D, N_SEB, N_TYPES)
+    read_only(posts3, stock4)
+    return posts3, stock4
 
 
 _DRAWN = Kept(4)
-"""Baseline draws by the package (weakly held) and a digest of the other inputs."""
-_COUNTED = Kept(4)
-""":func:`start_counts` of the draws kept in :data:`_DRAWN`, by the same keys."""
+"""Baseline draws and their counts by the package (weakly held) and a digest of the other
+inputs."""
 
 
 def _draw_baseline(pkg, geo: Geography, rng: np.random.Generator,
                    vacant: np.ndarray | None) -> tuple[np.ndarray, ...]:
-    """:func:`_baseline_draws`, worked out."""
+    """:func:`_baseline_draws`' draws, worked out."""
     b = pkg.baseline_posts
     b = b[b["posts"] > 0]
     counts = b["posts"].to_numpy(np.int64)
