@@ -78,8 +78,7 @@ class _Cohort:
 
     @classmethod
     def leaving(cls, back: int, people: np.ndarray) -> _Cohort:
-        return cls(back, people, np.ones(people.shape[0]), people.sum(axis=(2, 4)),
-                   people.sum(axis=(1, 3, 4)))
+        return cls(back, people, np.ones(people.shape[0]), *_held_and_by_seb(people))
 
     def people(self) -> np.ndarray:
         """Who is still away, (grade, home district, seb, post type, state)."""
@@ -320,27 +319,28 @@ class _ExpectedRun(RunState):
         p, arrays, fi, Fb = self.people, (self.people, *self.ring), self.flag_index, self.Fb
         grades = event.grades
         everywhere = np.ones(p.shape[1], np.bool_)
-        all_seb = np.ones(N_SEB, np.bool_)
         low_seb = np.arange(N_SEB) == LOW
+        # the states people can join a programme from (none, or mentored)
+        open_states = np.array([i for i in (fi[NONE], fi[MENTORED]) if i >= 0])
         if event.kind == MENTOR_ENROL:
             none, ment = fi[NONE], fi[MENTORED]
-            pool = _state_total(p, grades, everywhere, low_seb, none, Fb)
-            already = _state_total(p, grades, everywhere, low_seb, ment, Fb)
+            by_seb, _ = _state_totals(p, grades, everywhere, np.array([none, ment]), Fb)
+            pool, already = by_seb[LOW]
             n = max(event.coverage * (pool + already) - already, 0.0)
             frac = min(n / pool, 1.0) if pool > 0 else 0.0
             self._enter(MENTORED, grades)
             for arr in arrays:
-                _shift(arr, grades, everywhere, frac * low_seb, none, ment, Fb, _NO_STOCKS)
+                _shift(arr, grades, everywhere, frac * low_seb, np.array([none]), ment, Fb,
+                       _NO_STOCKS)
         elif event.kind == MENTOR_END:
             every_grade = np.ones(p.shape[0], np.bool_)
             for arr in arrays:
-                _shift(arr, every_grade, everywhere, np.ones(N_SEB), fi[MENTORED], fi[NONE],
-                       Fb, _NO_STOCKS)
+                _shift(arr, every_grade, everywhere, np.ones(N_SEB), np.array([fi[MENTORED]]),
+                       fi[NONE], Fb, _NO_STOCKS)
         elif event.kind == SCHEME_ENROL:
-            open_states = [i for i in (fi[NONE], fi[MENTORED]) if i >= 0]
-            low_pool = sum(_state_total(p, grades, everywhere, low_seb, i, Fb)
-                           for i in open_states)
-            total = sum(_state_total(p, grades, everywhere, all_seb, i, Fb) for i in open_states)
+            by_seb, every_seb = _state_totals(p, grades, everywhere, open_states, Fb)
+            low_pool = sum(by_seb[LOW])
+            total = sum(every_seb)
             n_low = min(round(event.places * event.low_share), low_pool)
             f_low = n_low / low_pool if low_pool > 0 else 0.0
             rest = total - n_low
@@ -349,18 +349,15 @@ class _ExpectedRun(RunState):
             frac[LOW] = f_low + (1 - f_low) * f_rest
             self._enter(SCHEME, grades)
             for arr in arrays:
-                for i in open_states:
-                    _shift(arr, grades, everywhere, frac, i, fi[SCHEME], Fb, _NO_STOCKS)
+                _shift(arr, grades, everywhere, frac, open_states, fi[SCHEME], Fb, _NO_STOCKS)
         elif event.kind == POSTING_ENROL:
             regional = ~self.m.geo.is_london
-            open_states = [i for i in (fi[NONE], fi[MENTORED]) if i >= 0]
-            pool = sum(_state_total(p, grades, regional, all_seb, i, Fb) for i in open_states)
+            pool = sum(_state_totals(p, grades, regional, open_states, Fb)[1])
             frac = np.full(N_SEB, min(event.places / pool, 1.0) if pool > 0 else 0.0)
             away = np.zeros_like(p)
-            for i in open_states:
-                _shift(p, grades, regional, frac, i, -1, Fb, away)
-                for arr in self.ring:
-                    _shift(arr, grades, regional, frac, i, -1, Fb, _NO_STOCKS)
+            _shift(p, grades, regional, frac, open_states, -1, Fb, away)
+            for arr in self.ring:
+                _shift(arr, grades, regional, frac, open_states, -1, Fb, _NO_STOCKS)
             self.cohorts.append(_Cohort.leaving(k + self.m.rules.posting_steps, away))
             self._posts_version += 1
         elif event.kind == POSTING_RETURN:
@@ -427,9 +424,9 @@ class _ExpectedRun(RunState):
                     x = pv[:, d, :, :, :, i] * sel * frac
                     av[:, j, :, :, :, i] += x
                     pv[:, d, :, :, :, i] -= x
-                    for arr in self.ring:
-                        _shift(arr, event.grades, at, np.full(N_SEB, frac), i, -1, self.Fb,
-                               _NO_STOCKS)
+                for arr in self.ring:
+                    _shift(arr, event.grades, at, np.full(N_SEB, frac), open_states, -1,
+                           self.Fb, _NO_STOCKS)
             self.away.append(_Away(k + r.outbound_steps, districts, away))
             self._posts_version += 1
         elif event.kind == OUTBOUND_RETURN:
@@ -566,31 +563,56 @@ def _held(cohorts: list[_Cohort], shape) -> np.ndarray:
 
 
 @njit(cache=True)
-def _state_total(arr, grades, districts, sebs, state, Fb):
-    """People of ``arr`` (grade, district, seb, post type, state) in programme state
-    ``state`` of every cohort tag (state numbers ``state``, ``state + Fb``, ...), in the
-    grades, districts and sebs marked."""
+def _held_and_by_seb(people):
+    """Sums of ``people`` (grade, district, seb, post type, state) by (grade, district, post
+    type) and by (grade, seb), in one pass (numpy's sums over those axes took 2 ms each
+    posting a lever scenario makes)."""
+    G, D, S, T, F = people.shape
+    held = np.zeros((G, D, T))
+    by_seb = np.zeros((G, S))
+    for g in range(G):
+        for d in range(D):
+            for s in range(S):
+                for t in range(T):
+                    x = 0.0
+                    for f in range(F):
+                        x += people[g, d, s, t, f]
+                    held[g, d, t] += x
+                    by_seb[g, s] += x
+    return held, by_seb
+
+
+@njit(cache=True)
+def _state_totals(arr, grades, districts, states, Fb):
+    """People of ``arr`` (grade, district, seb, post type, state) in each programme state of
+    ``states`` and every cohort tag (state numbers ``state``, ``state + Fb``, ...), in the
+    grades and districts marked: by (seb, state), and by state (every seb), in one pass."""
     G, D, S, T, F = arr.shape
-    total = 0.0
+    n = len(states)
+    by_seb = np.zeros((S, n))
+    every_seb = np.zeros(n)
     for g in range(G):
         if grades[g]:
             for d in range(D):
                 if districts[d]:
                     for s in range(S):
-                        if sebs[s]:
-                            for t in range(T):
-                                for f in range(state, F, Fb):
-                                    total += arr[g, d, s, t, f]
-    return total
+                        for t in range(T):
+                            for tag in range(F // Fb):
+                                for k in range(n):
+                                    x = arr[g, d, s, t, tag * Fb + states[k]]
+                                    by_seb[s, k] += x
+                                    every_seb[k] += x
+    return by_seb, every_seb
 
 
 @njit(cache=True)
-def _shift(arr, grades, districts, frac, src, dst, Fb, out):
+def _shift(arr, grades, districts, frac, srcs, dst, Fb, out):
     """Move the share ``frac[s]`` of the people of ``arr`` (grade, district, seb, post type,
-    state) in programme state ``src`` of every cohort tag, in the grades and districts marked,
-    to state ``dst`` of the same tag, or out of ``arr`` if ``dst`` < 0; where ``out`` has rows,
-    add them to it at the index they left. (A lever event's masked array operations over
-    every grade cost several times more.)"""
+    state) in each programme state of ``srcs`` and every cohort tag, in the grades and
+    districts marked, to state ``dst`` of the same tag, or out of ``arr`` if ``dst`` < 0;
+    where ``out`` has rows, add them to it at the index they left. (A lever event's masked
+    array operations over every grade cost several times more; a pass per source state
+    read the arrays again.)"""
     G, D, S, T, F = arr.shape
     to_out = out.shape[0] > 0
     for g in range(G):
@@ -603,13 +625,14 @@ def _shift(arr, grades, districts, frac, src, dst, Fb, out):
                             continue
                         for t in range(T):
                             for tag in range(F // Fb):
-                                i = tag * Fb + src
-                                x = arr[g, d, s, t, i] * q
-                                arr[g, d, s, t, i] -= x
-                                if dst >= 0:
-                                    arr[g, d, s, t, tag * Fb + dst] += x
-                                if to_out:
-                                    out[g, d, s, t, i] += x
+                                for src in srcs:
+                                    i = tag * Fb + src
+                                    x = arr[g, d, s, t, i] * q
+                                    arr[g, d, s, t, i] -= x
+                                    if dst >= 0:
+                                        arr[g, d, s, t, tag * Fb + dst] += x
+                                    if to_out:
+                                        out[g, d, s, t, i] += x
 
 
 @njit(cache=True)
