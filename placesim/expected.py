@@ -116,6 +116,8 @@ class _ExpectedRun(RunState):
         self.flags = np.tile(np.array(used), self.n_tags)
         self.flag_index = np.full(len(FLAGS), -1)
         self.flag_index[used] = np.arange(Fb)
+        open_states = self.flag_index[[NONE, MENTORED]]
+        self.open_states = open_states[open_states >= 0]  # (a programme takes people from)
         F = Fb * self.n_tags
         self.people = np.zeros((N_GRADES, geo.n_districts, N_SEB, N_TYPES, F))
         tags = start_tags(np.arange(N_GRADES)[:, None], geo.is_london[None, :], True)
@@ -320,8 +322,7 @@ class _ExpectedRun(RunState):
         grades = event.grades
         everywhere = np.ones(p.shape[1], np.bool_)
         low_seb = np.arange(N_SEB) == LOW
-        # the states people can join a programme from (none, or mentored)
-        open_states = np.array([i for i in (fi[NONE], fi[MENTORED]) if i >= 0])
+        open_states = self.open_states
         if event.kind == MENTOR_ENROL:
             none, ment = fi[NONE], fi[MENTORED]
             by_seb, _ = _state_totals(p, grades, everywhere, np.array([none, ment]), Fb)
@@ -408,7 +409,7 @@ class _ExpectedRun(RunState):
                 state.convert(cells[:, :1], cells[:, 1:], np.arange(N_SEB), np.array(stays))
             self._posts_version += 1
         elif event.kind == OUTBOUND_START:
-            open_states = [i for i in (fi[NONE], fi[MENTORED]) if i >= 0]
+            open_states = self.open_states
             districts = np.unique(event.districts)
             away = np.zeros((p.shape[0], len(districts)) + p.shape[2:])
             pv, av = self._tagged(p), self._tagged(away)
