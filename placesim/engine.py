@@ -25,6 +25,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 import simpy
+from threadpoolctl import ThreadpoolController
 
 from . import cohort, flows, levers, streams
 from .calibration import Parameters, resolve_parameters
@@ -578,8 +579,24 @@ def run_replication(model: Model, replication: int, seed: int | None = None) -> 
     return run_timeline(model, _Run(model, replication, seed))
 
 
+@lru_cache(maxsize=1)
+def _blas() -> ThreadpoolController:
+    """The BLAS libraries a run calls, limited to one thread during a run (:func:`run_timeline`):
+    numpy's (the engine's products) and scipy's (numba's ``np.dot``, in the expected mode's
+    kernels). A run's products are too small to gain from more threads, and it takes its own
+    (:mod:`placesim.parallel`) while batch workers, band workers and the app's other sessions
+    use the other cores: BLAS threads waiting for work between products kept cores busy, so
+    a replication took 1.2 times as long with two (0.625 against 0.51 s, median of ten
+    alternating pairs) and the test suite's agreement checks, two workers at once, 2.2
+    times (41-47 s against 19 s)."""
+    import scipy.linalg.cython_blas  # noqa: F401  (loaded, so that it is found)
+
+    return ThreadpoolController()
+
+
 def run_timeline(model: Model, run) -> ReplicationResult:
-    """Drive a run state (stochastic or expected) through the scenario's SimPy timeline.
+    """Drive a run state (stochastic or expected) through the scenario's SimPy timeline,
+    with BLAS on one thread (:func:`_blas`).
 
     ``run`` provides ``step()``, ``year_end(n)``, ``available(plan)``, ``result()`` and the
     attributes ``pending`` and ``awaiting``.
@@ -645,7 +662,8 @@ def run_timeline(model: Model, run) -> ReplicationResult:
     for plan in r.waves:
         start(wave(plan))
     try:
-        env.run(until=horizon)
+        with _blas().limit(limits=1, user_api="blas"):
+            env.run(until=horizon)
         return run.result()
     finally:
         # the processes still waiting at the horizon hold the run through their closures,

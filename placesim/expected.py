@@ -29,7 +29,6 @@ import numpy as np
 import pandas as pd
 import scipy.linalg.cython_blas  # noqa: F401  (the BLAS numba's np.dot calls)
 from numba import njit
-from threadpoolctl import ThreadpoolController
 
 from . import parallel
 from .cohort import N_TAGS, REACH_GRADE, start_tags
@@ -56,10 +55,6 @@ from .rules import (
     SECONDEES_END,
     SECONDEES_IN,
 )
-
-_BLAS = ThreadpoolController()
-"""Limits BLAS to one thread during a run: the mode is meant to take one core (batch workers
-and the app's other sessions use the rest), and its products are too small to gain much."""
 
 
 @dataclass
@@ -1463,8 +1458,7 @@ def run_expected(model: Model, *, follow_cohort: bool = True) -> ReplicationResu
     ReplicationResult
         One "replication" whose values are expectations.
     """
-    with _BLAS.limit(limits=1, user_api="blas"):
-        return run_timeline(model, _ExpectedRun(model, follow_cohort))
+    return run_timeline(model, _ExpectedRun(model, follow_cohort))
 
 
 __all__ = ["run_expected"]

@@ -35,6 +35,33 @@ def test_posts_conserved_and_headcount_bounded(synthetic_pkg):
         assert rec.stock.sum() >= 0.95 * total
 
 
+def test_runs_keep_blas_to_one_thread_and_give_it_back(synthetic_pkg, monkeypatch):
+    """Both modes run with every BLAS library on one thread (its waiting threads slowed a
+    replication 1.2 times and two test workers 2.2 times) and restore the setting after."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from placesim import expected
+
+    seen = []
+    for run_state in (engine._Run, expected._ExpectedRun):
+        step = run_state.step
+
+        def watched(self, _step=step):
+            seen.append({lib["num_threads"] for lib in threadpool_info()
+                         if lib["user_api"] == "blas"})
+            return _step(self)
+
+        monkeypatch.setattr(run_state, "step", watched)
+    m = engine.prepare(synthetic_scenario(waves=False), synthetic_pkg)
+    with threadpool_limits(limits=2, user_api="blas"):
+        engine.run_replication(m, 0)
+        run_expected(m)
+        after = {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+    assert len(seen) == 2 * m.rules.n_steps
+    assert all(threads == {1} for threads in seen), seen[:3]
+    assert after == {2}
+
+
 def test_running_counts_and_index_match_the_slots(synthetic_pkg):
     """The stocks and posts kept from each step's events, and the block index kept by swaps
     as posts move, agree with a recount of the slots at the end of a run with waves."""
