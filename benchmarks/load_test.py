@@ -6,7 +6,8 @@ loopback only), each doing the same actions:
   being worked out (expected values shown meanwhile);
 * **switch**: while those bands are queued or running, choose another scenario than the
   default (pfg-2027) and wait for its expected-value figures - the answer that must never
-  wait behind anyone's bands;
+  wait behind anyone's bands; **switch_delivered** is when that answer reached the page
+  (:class:`AnswerClock`), before the page drew it;
 * **year**: move the year slider and wait for the figures to change;
 * **bands_done** (one session only): wait until the page shows the bands.
 
@@ -25,15 +26,19 @@ With ``--map-drawing off`` the browsers do not draw the deck.gl map (WebGL off),
 timed is the server's answer without six software-WebGL maps on its two cores.
 
 ``--browser-nice 19`` runs the browsers and their drivers below the server (as if on other
-machines; the band workers run at 19 too).
+machines; the band workers run at 19 too). ``--browsers shared`` opens every session in one
+Chromium, a context each (its own cookies and connection to the app), rather than a Chromium
+each: less of the two cores goes to the browsers' own processes.
 
 Run: ``.venv/bin/python benchmarks/load_test.py [--sessions 1 3 6] [--reps 200]
-[--map-drawing software|off] [--browser-nice N] [--out FILE]``.
+[--map-drawing software|off] [--browser-nice N] [--browsers each|shared] [--out FILE]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import contextlib
 import json
 import os
 import signal
@@ -41,6 +46,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -71,11 +77,13 @@ def free_port() -> int:
 
 
 def start_app(port: int) -> subprocess.Popen:
+    """The app on ``port``, in a process group of its own (stopped as one) but in this
+    harness's session, so in its scheduling group (see :meth:`BrowserPriority._lower`)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
          "--server.headless", "true", "--server.port", str(port), "--server.address",
          "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
+        cwd=ROOT, process_group=0, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
     for _ in range(240):
         try:
@@ -97,7 +105,7 @@ class BrowserPriority(threading.Thread):
     Chromium raises its GPU process to nice -8 when it may (run as root, as here): the
     software-WebGL drawing of every session's maps then outranked the app itself, though the
     browsers stand in for users' own machines and a browser run by a user cannot do that.
-    Every 0.5 s, any process of the browsers (and of their Playwright drivers) below nice
+    Every 0.5 s, any thread of the browsers (and of their Playwright drivers) below nice
     ``level`` is set to ``level``: 0 by default (no process is made slower than a user's
     would be); a higher level lets the server's work go first, as if the browsers were on
     other machines (``--browser-nice``)."""
@@ -105,6 +113,10 @@ class BrowserPriority(threading.Thread):
     def __init__(self, level: int = 0):
         super().__init__(daemon=True)
         self.stop, self.reset, self.level = threading.Event(), 0, level
+        try:  # this harness's group, which the app shares (it is started in this session)
+            self.own_group = Path("/proc/self/autogroup").read_text().split()[0]
+        except (OSError, IndexError):
+            self.own_group = None
 
     def run(self):
         import psutil
@@ -114,13 +126,38 @@ class BrowserPriority(threading.Thread):
             for p in me.children(recursive=True):
                 try:
                     name = p.name()
-                    if ("chrom" in name or (self.level > 0 and "node" in name)) \
-                            and p.nice() < self.level:
-                        p.nice(self.level)
-                        self.reset += 1
+                    if "chrom" in name or (self.level > 0 and "node" in name):
+                        self._lower(p)
                 except psutil.Error:
                     pass
             time.sleep(0.5)
+
+    def _lower(self, p) -> None:
+        """Every thread of ``p`` to at least :attr:`level`, and its autogroup too.
+
+        On Linux a nice level belongs to a thread: renicing a process that has started its
+        threads (as ``p.nice()`` does) lowers only its main thread (a thread started later
+        takes its starter's level). And where the kernel groups processes by session
+        (``/proc/sys/kernel/sched_autogroup_enabled``, on here), nice levels only rank
+        threads within a group, while the groups share the cores equally: Playwright starts
+        each browser in a session of its own, so six browsers' groups took as much CPU as the
+        app's, whatever their threads' levels. A group's own level is in
+        ``/proc/PID/autogroup``."""
+        group = Path(f"/proc/{p.pid}/autogroup")
+        try:
+            name, _, level = group.read_text().split()
+            if name != self.own_group and int(level) < self.level:  # (not the app's group)
+                group.write_text(str(self.level))
+                self.reset += 1
+        except (OSError, ValueError):  # (no autogroups here, or it has ended)
+            pass
+        for t in p.threads():
+            try:
+                if os.getpriority(os.PRIO_PROCESS, t.id) < self.level:
+                    os.setpriority(os.PRIO_PROCESS, t.id, self.level)
+                    self.reset += 1
+            except OSError:  # (the thread has ended)
+                pass
 
 
 class ProcessWatch(threading.Thread):
@@ -200,9 +237,61 @@ def wait_change(page, before: str, deadline: float) -> None:
         arg=before, timeout=deadline * 1000, polling=100)
 
 
+class AnswerClock:
+    """When the server's answer reaches a page, in the browser's own clock.
+
+    Listens (Chrome DevTools Protocol) to the page's websocket with the app: ``mark()``
+    forgets what came before; ``delivered()`` is the time from the first request of a whole
+    run of the page (not a fragment's) sent after the mark to the first key figure (a metric
+    element) the server sent back.
+    Both are stamped by the browser's network service as the frames pass, so this is the
+    server's answer time (and loopback), not the time the page then takes to draw it: on two
+    cores shared with five other browsers, drawing is what the browsers' own machines do."""
+
+    def __init__(self, page):
+        self.frames: list[tuple[float, str]] = []  # (browser's timestamp, kind)
+        cdp = page.context.new_cdp_session(page)
+        cdp.on("Network.webSocketFrameSent", lambda e: self._frame(e, "sent"))
+        cdp.on("Network.webSocketFrameReceived", lambda e: self._frame(e, "received"))
+        cdp.send("Network.enable")
+
+    def _frame(self, event: dict, direction: str) -> None:
+        from google.protobuf.message import DecodeError
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        try:
+            data = base64.b64decode(event["response"]["payloadData"])
+            if direction == "sent":
+                msg = BackMsg.FromString(data)
+                kind = msg.WhichOneof("type")
+                if kind == "rerun_script" and msg.rerun_script.fragment_id:
+                    kind = "fragment_rerun"  # (a page waiting for bands looks at them)
+            else:
+                msg = ForwardMsg.FromString(data)
+                kind = msg.WhichOneof("type")
+                if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+                    kind = msg.delta.new_element.WhichOneof("type")
+        except (KeyError, ValueError, DecodeError):
+            return  # (not one of the app's messages)
+        self.frames.append((event["timestamp"], kind))
+
+    def mark(self) -> None:
+        self.frames.clear()
+
+    def delivered(self) -> float | None:
+        asked = next((t for t, kind in self.frames if kind == "rerun_script"), None)
+        if asked is None:
+            return None
+        return next((t - asked for t, kind in self.frames
+                     if kind == "metric" and t >= asked), None)
+
+
 def session(url: str, index: int, reps: int, deadline: float, out: dict, browser_lock,
-            wait_bands: bool, args: list[str]):
-    """One user's actions, timed; results appended to ``out[action]``."""
+            wait_bands: bool, args: list[str], shared: str | None = None):
+    """One user's actions, timed; results appended to ``out[action]``. ``shared``: the
+    DevTools address of a browser the sessions share, each in its own context (its own
+    cookies, its own connection to the app); otherwise each session starts its own."""
     from playwright.sync_api import sync_playwright
 
     def record(action, t0):
@@ -210,9 +299,16 @@ def session(url: str, index: int, reps: int, deadline: float, out: dict, browser
 
     with sync_playwright() as p:
         with browser_lock:  # start the browsers one at a time (they are heavy to start)
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
-        page = browser.new_page(viewport={"width": 1300, "height": 900})
+            if shared:
+                browser = p.chromium.connect_over_cdp(shared)
+                context = browser.new_context(viewport={"width": 1300, "height": 900})
+                page = context.new_page()
+            else:
+                browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                            args=args)
+                page = browser.new_page(viewport={"width": 1300, "height": 900})
         page.set_default_timeout(deadline * 1000)
+        clock = AnswerClock(page)
         try:
             t0 = time.perf_counter()
             page.goto(url, wait_until="domcontentloaded")
@@ -231,6 +327,7 @@ def session(url: str, index: int, reps: int, deadline: float, out: dict, browser
             target = SCENARIOS[index % len(SCENARIOS)]
             before = headline(page)
             box = page.get_by_role("combobox", name="Choose a scenario")
+            clock.mark()
             t0 = time.perf_counter()
             box.click()
             box.fill(target)
@@ -238,6 +335,9 @@ def session(url: str, index: int, reps: int, deadline: float, out: dict, browser
             page.get_by_text(f"Scenario {target.removesuffix('.yaml')}").first.wait_for()
             wait_change(page, before, deadline)
             record("switch", t0)  # the expected-value answer, with bands being worked out
+            delivered = clock.delivered()  # (the same answer, as it reached the page)
+            if delivered is not None:
+                out.setdefault("switch_delivered", []).append(round(delivered, 2))
 
             slider = page.locator('[data-testid=stSlider] input[type=range][aria-label="Year"]')
             slider.wait_for()
@@ -257,14 +357,47 @@ def session(url: str, index: int, reps: int, deadline: float, out: dict, browser
             out.setdefault("errors", []).append(f"session {index}: {type(e).__name__}: "
                                                 f"{str(e).splitlines()[0][:160]}")
         finally:
-            browser.close()
+            if shared:
+                page.context.close()
+            else:
+                browser.close()
 
 
-def run_level(url: str, n: int, reps: int, deadline: float, args: list[str]) -> dict:
+@contextlib.contextmanager
+def shared_browser(args: list[str]):
+    """One headless Chromium for every session of a level; yields its DevTools address.
+
+    Started in this harness's session (so in its scheduling group, with the app: see
+    :meth:`BrowserPriority._lower`), with a profile of its own, removed at the end."""
+    port = free_port()
+    with tempfile.TemporaryDirectory() as profile:
+        proc = subprocess.Popen(
+            [CHROMIUM, "--headless", f"--remote-debugging-port={port}",
+             "--remote-debugging-address=127.0.0.1", f"--user-data-dir={profile}", *args,
+             "about:blank"],
+            process_group=0, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            address = f"http://127.0.0.1:{port}"
+            for _ in range(120):
+                try:
+                    urllib.request.urlopen(address + "/json/version", timeout=1).read()
+                    break
+                except OSError:
+                    time.sleep(0.25)
+            else:
+                raise RuntimeError("the shared browser did not start")
+            yield address
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=60)
+
+
+def run_level(url: str, n: int, reps: int, deadline: float, args: list[str],
+              shared: str | None = None) -> dict:
     out: dict = {}
     lock = threading.Lock()
     threads = [threading.Thread(target=session,
-                                args=(url, i, reps, deadline, out, lock, n == 1, args))
+                                args=(url, i, reps, deadline, out, lock, n == 1, args, shared))
                for i in range(n)]
     for t in threads:
         t.start()
@@ -284,10 +417,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--browser-nice", type=int, default=0,
                     help="niceness of the browsers and their drivers (default 0, a user's; 19 "
                          "lets the server go first, as if they were on other machines)")
+    ap.add_argument("--browsers", choices=("each", "shared"), default="each",
+                    help="each (default): every session starts its own Chromium; shared: one "
+                         "Chromium, a context per session (less of the two cores spent on "
+                         "browsers' own processes)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "load_test.json")
     a = ap.parse_args(argv)
     report = {"reps": a.reps, "cores": os.cpu_count(), "map_drawing": a.map_drawing,
-              "browser_nice": a.browser_nice, "levels": {}}
+              "browser_nice": a.browser_nice, "browsers": a.browsers, "levels": {}}
     for n in a.sessions:  # a fresh app for each level: no results cached from the last one
         port = free_port()
         proc = start_app(port)
@@ -295,9 +432,12 @@ def main(argv: list[str] | None = None) -> int:
         watch.start()
         priority = BrowserPriority(a.browser_nice)
         priority.start()
+        args = ARGS + MAP_DRAWING[a.map_drawing]
         try:
-            out = run_level(f"http://127.0.0.1:{port}", n, a.reps, a.deadline,
-                            ARGS + MAP_DRAWING[a.map_drawing])
+            with (shared_browser(args) if a.browsers == "shared"
+                  else contextlib.nullcontext()) as shared:
+                out = run_level(f"http://127.0.0.1:{port}", n, a.reps, a.deadline, args,
+                                shared)
         finally:
             watch.stop.set()
             watch.join()
@@ -305,8 +445,8 @@ def main(argv: list[str] | None = None) -> int:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=60)
         level = {"peak_memory_mb": round(watch.peak / 2**20),
-                 "browser_processes_reniced": priority.reset, "cpu_seconds": watch.cpu_seconds()}
-        for action in ("load", "ask_bands", "switch", "year", "bands_done"):
+                 "browsers_reniced": priority.reset, "cpu_seconds": watch.cpu_seconds()}
+        for action in ("load", "ask_bands", "switch", "switch_delivered", "year", "bands_done"):
             xs = out.get(action, [])
             level[action] = {"n": len(xs), "median_s": statistics.median(xs) if xs else None,
                              "max_s": max(xs) if xs else None}
