@@ -26,19 +26,16 @@ With ``--map-drawing off`` the browsers do not draw the deck.gl map (WebGL off),
 timed is the server's answer without six software-WebGL maps on its two cores.
 
 ``--browser-nice 19`` runs the browsers and their drivers below the server (as if on other
-machines; the band workers run at 19 too). ``--browsers shared`` opens every session in one
-Chromium, a context each (its own cookies and connection to the app), rather than a Chromium
-each: less of the two cores goes to the browsers' own processes.
+machines; the band workers run at 19 too).
 
 Run: ``.venv/bin/python benchmarks/load_test.py [--sessions 1 3 6] [--reps 200]
-[--map-drawing software|off] [--browser-nice N] [--browsers each|shared] [--out FILE]``.
+[--map-drawing software|off] [--browser-nice N] [--out FILE]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import json
 import os
 import signal
@@ -46,7 +43,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -288,10 +284,8 @@ class AnswerClock:
 
 
 def session(url: str, index: int, reps: int, deadline: float, out: dict, browser_lock,
-            wait_bands: bool, args: list[str], shared: str | None = None):
-    """One user's actions, timed; results appended to ``out[action]``. ``shared``: the
-    DevTools address of a browser the sessions share, each in its own context (its own
-    cookies, its own connection to the app); otherwise each session starts its own."""
+            wait_bands: bool, args: list[str]):
+    """One user's actions, timed; results appended to ``out[action]``."""
     from playwright.sync_api import sync_playwright
 
     def record(action, t0):
@@ -299,14 +293,8 @@ def session(url: str, index: int, reps: int, deadline: float, out: dict, browser
 
     with sync_playwright() as p:
         with browser_lock:  # start the browsers one at a time (they are heavy to start)
-            if shared:
-                browser = p.chromium.connect_over_cdp(shared)
-                context = browser.new_context(viewport={"width": 1300, "height": 900})
-                page = context.new_page()
-            else:
-                browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                            args=args)
-                page = browser.new_page(viewport={"width": 1300, "height": 900})
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
         page.set_default_timeout(deadline * 1000)
         clock = AnswerClock(page)
         try:
@@ -357,47 +345,14 @@ def session(url: str, index: int, reps: int, deadline: float, out: dict, browser
             out.setdefault("errors", []).append(f"session {index}: {type(e).__name__}: "
                                                 f"{str(e).splitlines()[0][:160]}")
         finally:
-            if shared:
-                page.context.close()
-            else:
-                browser.close()
+            browser.close()
 
 
-@contextlib.contextmanager
-def shared_browser(args: list[str]):
-    """One headless Chromium for every session of a level; yields its DevTools address.
-
-    Started in this harness's session (so in its scheduling group, with the app: see
-    :meth:`BrowserPriority._lower`), with a profile of its own, removed at the end."""
-    port = free_port()
-    with tempfile.TemporaryDirectory() as profile:
-        proc = subprocess.Popen(
-            [CHROMIUM, "--headless", f"--remote-debugging-port={port}",
-             "--remote-debugging-address=127.0.0.1", f"--user-data-dir={profile}", *args,
-             "about:blank"],
-            process_group=0, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            address = f"http://127.0.0.1:{port}"
-            for _ in range(120):
-                try:
-                    urllib.request.urlopen(address + "/json/version", timeout=1).read()
-                    break
-                except OSError:
-                    time.sleep(0.25)
-            else:
-                raise RuntimeError("the shared browser did not start")
-            yield address
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=60)
-
-
-def run_level(url: str, n: int, reps: int, deadline: float, args: list[str],
-              shared: str | None = None) -> dict:
+def run_level(url: str, n: int, reps: int, deadline: float, args: list[str]) -> dict:
     out: dict = {}
     lock = threading.Lock()
     threads = [threading.Thread(target=session,
-                                args=(url, i, reps, deadline, out, lock, n == 1, args, shared))
+                                args=(url, i, reps, deadline, out, lock, n == 1, args))
                for i in range(n)]
     for t in threads:
         t.start()
@@ -417,14 +372,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--browser-nice", type=int, default=0,
                     help="niceness of the browsers and their drivers (default 0, a user's; 19 "
                          "lets the server go first, as if they were on other machines)")
-    ap.add_argument("--browsers", choices=("each", "shared"), default="each",
-                    help="each (default): every session starts its own Chromium; shared: one "
-                         "Chromium, a context per session (less of the two cores spent on "
-                         "browsers' own processes)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "load_test.json")
     a = ap.parse_args(argv)
     report = {"reps": a.reps, "cores": os.cpu_count(), "map_drawing": a.map_drawing,
-              "browser_nice": a.browser_nice, "browsers": a.browsers, "levels": {}}
+              "browser_nice": a.browser_nice, "levels": {}}
     for n in a.sessions:  # a fresh app for each level: no results cached from the last one
         port = free_port()
         proc = start_app(port)
@@ -432,12 +383,9 @@ def main(argv: list[str] | None = None) -> int:
         watch.start()
         priority = BrowserPriority(a.browser_nice)
         priority.start()
-        args = ARGS + MAP_DRAWING[a.map_drawing]
         try:
-            with (shared_browser(args) if a.browsers == "shared"
-                  else contextlib.nullcontext()) as shared:
-                out = run_level(f"http://127.0.0.1:{port}", n, a.reps, a.deadline, args,
-                                shared)
+            out = run_level(f"http://127.0.0.1:{port}", n, a.reps, a.deadline,
+                            ARGS + MAP_DRAWING[a.map_drawing])
         finally:
             watch.stop.set()
             watch.join()
