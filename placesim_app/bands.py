@@ -57,9 +57,25 @@ def _start_worker(increment: int) -> None:
 
     os.environ[ENV] = "1"
     try:
-        os.nice(increment)
-    except OSError:  # (not allowed here, or no such call on this system)
+        _lower_priority(increment)
+    except OSError:  # (not allowed here)
         pass
+
+
+def _lower_priority(increment: int) -> None:
+    """This process ``increment`` nice levels down; where there are no nice levels (Windows),
+    in the priority class below normal (idle from 10 levels down), which is what Windows
+    has instead."""
+    if increment <= 0:
+        return
+    if hasattr(os, "nice"):
+        os.nice(increment)
+        return
+    import psutil
+
+    name = "IDLE_PRIORITY_CLASS" if increment >= 10 else "BELOW_NORMAL_PRIORITY_CLASS"
+    if hasattr(psutil, name):
+        psutil.Process().nice(getattr(psutil, name))
 
 
 class BusyError(RuntimeError):

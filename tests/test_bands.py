@@ -92,6 +92,35 @@ def test_workers_run_at_a_lower_priority_than_the_app():
     assert got == min(19, os.nice(0) + 7)
 
 
+def test_a_worker_starts_where_there_are_no_nice_levels(monkeypatch):
+    """Windows has no ``os.nice``: a worker still starts, in a lower priority class."""
+    import os
+
+    import psutil
+
+    from placesim_app import bands
+
+    classes = []
+
+    class Process:
+        def nice(self, value):
+            classes.append(value)
+
+    monkeypatch.delattr(os, "nice")
+    monkeypatch.setattr(psutil, "Process", Process)
+    monkeypatch.setattr(psutil, "IDLE_PRIORITY_CLASS", 64, raising=False)
+    monkeypatch.setattr(psutil, "BELOW_NORMAL_PRIORITY_CLASS", 16384, raising=False)
+    monkeypatch.delenv("PLACESIM_THREADS", raising=False)
+    bands._start_worker(19)
+    bands._start_worker(5)
+    bands._start_worker(0)
+    assert classes == [64, 16384]
+    monkeypatch.delattr(psutil, "IDLE_PRIORITY_CLASS")
+    monkeypatch.delattr(psutil, "BELOW_NORMAL_PRIORITY_CLASS")
+    bands._start_worker(19)  # (and where there is neither, it starts as it is)
+    assert classes == [64, 16384]
+
+
 def test_a_spawned_worker_does_not_draw_the_page():
     """Spawned workers import the app's script as ``__mp_main__``: that must not run the
     page (each worker drew it, a whole expected-value run, before its first job)."""
