@@ -75,7 +75,10 @@ def _lower_priority(increment: int) -> None:
 
     name = "IDLE_PRIORITY_CLASS" if increment >= 10 else "BELOW_NORMAL_PRIORITY_CLASS"
     if hasattr(psutil, name):
-        psutil.Process().nice(getattr(psutil, name))
+        try:
+            psutil.Process().nice(getattr(psutil, name))
+        except psutil.Error:  # (not allowed here)
+            pass
 
 
 class BusyError(RuntimeError):
