@@ -15,9 +15,9 @@ answer; tests hold the stochastic mean to it.
 
 A step is two stages of passes over the stocks plus a few (area x district) products on one
 BLAS thread, written as compiled loops (:mod:`numba`): with numpy each of its many small array
-operations would cost more in dispatch than in arithmetic. The first, short stage runs over
-every grade in the calling thread; the second on two blocks of grades, at once on two cores
-(:mod:`placesim.parallel`).
+operations would cost more in dispatch than in arithmetic. Both stages run on two blocks of
+grades, at once on two cores (:mod:`placesim.parallel`), with a short serial step between them
+(closures and the split of vacancies).
 """
 
 from __future__ import annotations
@@ -166,8 +166,8 @@ class _ExpectedRun(RunState):
                                   for c in (r.recruit_cdf, r.outreach_cdf))
         self.secondee_pdf = np.diff(r.secondee_cdf, axis=1, prepend=0.0)
         self.national_pdf = np.diff(r.national_cdf, axis=1, prepend=0.0)
-        # a step's fill runs in two stages (:func:`_fill_exits`, :func:`_fill_moves`), the
-        # second on two blocks of grades, at once where there are two threads; the blocks are
+        # a step's fill runs in two stages (:func:`_fill_exits`, :func:`_fill_moves`), each
+        # on two blocks of grades, at once where there are two threads; the blocks are
         # the same whatever the number of threads (so are the results), split where the
         # classes each grade holds at the start times its districts with posts are about even
         S, T, G, D = N_SEB, N_TYPES, N_GRADES, geo.n_districts
@@ -234,16 +234,18 @@ class _ExpectedRun(RunState):
         pp = r.posts
         recruited = np.zeros(self.stock.shape)
         el, ea, vac, wsf, lsf, live, v_lat, v_pro, v_ext = self.scratch
-        # two stages: the second needs the first's figures for every grade. The first is
-        # short (about a quarter of the second): it runs here, over every grade, as waking a
-        # pool thread for half of it cost more than it saved (runs took 8% less without it,
-        # median of nine same-process comparisons); the second on two blocks of grades, at
-        # once on two cores
-        closed = _fill_exits(
+        # two stages, each on two blocks of grades at once on two cores; between them, the
+        # closures and the split of vacancies, which cross grades. (The first stage, about a
+        # quarter of the second, ran in this thread alone while waking a pool thread for half
+        # of it cost more than it saved; with BLAS kept to one thread, runs are 3-10% shorter
+        # this way: medians of 20-30 same-process pairs, three shipped scenarios)
+        parallel.map_spans(_fill_exits, self.blocks, (
             self.people, self.ring, blocked, any_blocked, r.exit_q, self.exits,
             self.posts3, self.held, self.wtab, self.ltj, self.adv_area, geo.area, self.index,
-            self.classes, r.lateral_share, r.internal_share, pp.pool_grade, pp.pool_mask,
-            pp.pool_types, self.closing, el, ea, vac, wsf, lsf, live, v_lat, v_pro, v_ext)
+            self.classes, el, ea, vac, wsf, lsf, live))
+        closed = _split_vacancies(self.posts3, vac, live, r.lateral_share, r.internal_share,
+                                  pp.pool_grade, pp.pool_mask, pp.pool_types, self.closing,
+                                  v_lat, v_pro, v_ext)
         to_london = np.zeros((N_GRADES, N_SEB))  # (by grade: each block adds to its own rows)
         from_london = np.zeros((N_GRADES, N_SEB))
         reached = np.zeros((N_GRADES, self.n_tags))
@@ -730,12 +732,11 @@ def _columns(first, n, SF, nsf, sfl):
     return col, c
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _fill_exits(people, ring, blocked, any_blocked, exit_q, exits, posts, held,
-                wtab, ltj, adv_area, area, index, classes, lateral_share,
-                internal_share, pool_grade, pool_mask, pool_types, pending, el, ea, vac, wsf,
-                lsf, live, v_lat, v_pro, v_ext):
-    """First stage of a step's fill, over every grade (in the calling thread): exits, who is
-    eligible, vacancies, and the start-of-step choice weights; returns the posts closed.
+def _fill_exits(g0, g1, people, ring, blocked, any_blocked, exit_q, exits, posts, held,
+                wtab, ltj, adv_area, area, index, classes, el, ea, vac, wsf, lsf, live):
+    """First stage of a step's fill, for grades ``g0`` to ``g1 - 1`` (a block: every write is
+    to those grades' rows): exits, who is eligible, vacancies, and the start-of-step choice
+    weights. :func:`_split_vacancies` follows, once every grade's are done.
 
     Everyone in post leaves at their grade's rate ``exit_q`` (recorded in ``exits`` by
     (grade, district, seb)). Who is not yet eligible is read from the ``ring`` of recent
@@ -745,11 +746,9 @@ def _fill_exits(people, ring, blocked, any_blocked, exit_q, exits, posts, held,
     ``el`` (eligible by live class), ``ea`` (eligible by area), ``live`` (cells with posts or
     people: the others, about 30%, have nothing to move and every pass skips them), ``wsf``
     and ``lsf`` (weights by (grade, area, (seb, state), vacancy is policy) for promotion and
-    for lateral moves) and the vacancies to fill laterally, by promotion and from outside
-    (``v_lat``, ``v_pro``, ``v_ext``), after closures ``pending`` in a pool have taken that
-    pool's vacancies first (the expected number a random count of vacancies can give).
-    ``index`` holds the class lookups (:func:`_class_index`), ``classes`` the classes each
-    grade can hold (:func:`_live_classes`): the passes skip the others.
+    for lateral moves) and ``vac``, the vacancies. ``index`` holds the class lookups
+    (:func:`_class_index`), ``classes`` the classes each grade can hold
+    (:func:`_live_classes`): the passes skip the others.
     """
     G, D, S, T, F = people.shape
     H = G - 1
@@ -762,7 +761,7 @@ def _fill_exits(people, ring, blocked, any_blocked, exit_q, exits, posts, held,
     wt = wtab.reshape(G, J, 2)
     occ = np.empty(T)
     gone = np.empty(S)
-    for g in range(G):
+    for g in range(g0, g1):
         ea[g] = 0.0
         lsf[g] = 0.0
         live[g] = False
@@ -813,6 +812,18 @@ def _fill_exits(people, ring, blocked, any_blocked, exit_q, exits, posts, held,
                         wsf[g, a, k, 1] += e * wt[g, j, 1] * c
                     lsf[g, a, k, 0] += e * ltj[j, 0]
                     lsf[g, a, k, 1] += e * ltj[j, 1]
+
+
+@njit(cache=True, error_model="numpy")
+def _split_vacancies(posts, vac, live, lateral_share, internal_share, pool_grade, pool_mask,
+                     pool_types, pending, v_lat, v_pro, v_ext):
+    """The end of a step's first stage, after every grade's exits (:func:`_fill_exits`):
+    posts waiting to close (``pending``, by pool) take the vacancies ``vac`` that arise in
+    their pool first (the expected number a random count of vacancies can give), and the rest
+    are split into those to fill laterally, by promotion and from outside (``v_lat``,
+    ``v_pro``, ``v_ext``), in the cells with posts or people (``live``); returns the posts
+    closed."""
+    G, D, T = vac.shape
     # posts waiting to close take the vacancies that arise in their pool first
     closed = 0.0
     for q in range(len(pending)):

@@ -3,7 +3,7 @@
 The one pass a step over every slot (:func:`placesim.flows.scan`) is independent from slot
 to slot, so its compiled kernel releases the GIL (``nogil``) and runs on contiguous ranges of
 slots in threads; the ranges' results are merged in slot order, so results are the same
-whatever the number of threads. The expected mode's second stage runs the same way on two
+whatever the number of threads. The expected mode's two stages run the same way on two
 blocks of grades (:mod:`placesim.expected`). A local batch cluster's workers and the app's
 band workers already use every core with one replication each: they set
 ``PLACESIM_THREADS=1`` (start the workers of a Dask cluster of your own with it too).
