@@ -56,29 +56,26 @@ def _start_worker(increment: int) -> None:
     from placesim.parallel import ENV
 
     os.environ[ENV] = "1"
-    try:
-        _lower_priority(increment)
-    except OSError:  # (not allowed here)
-        pass
+    _lower_priority(increment)
 
 
 def _lower_priority(increment: int) -> None:
     """This process ``increment`` nice levels down; where there are no nice levels (Windows),
     in the priority class below normal (idle from 10 levels down), which is what Windows
-    has instead."""
+    has instead. Where neither is allowed, it stays as it is."""
     if increment <= 0:
-        return
-    if hasattr(os, "nice"):
-        os.nice(increment)
         return
     import psutil
 
-    name = "IDLE_PRIORITY_CLASS" if increment >= 10 else "BELOW_NORMAL_PRIORITY_CLASS"
-    if hasattr(psutil, name):
-        try:
+    try:
+        if hasattr(os, "nice"):
+            os.nice(increment)
+            return
+        name = "IDLE_PRIORITY_CLASS" if increment >= 10 else "BELOW_NORMAL_PRIORITY_CLASS"
+        if hasattr(psutil, name):
             psutil.Process().nice(getattr(psutil, name))
-        except psutil.Error:  # (not allowed here)
-            pass
+    except (OSError, psutil.Error):  # (not allowed here)
+        pass
 
 
 class BusyError(RuntimeError):
