@@ -1223,20 +1223,23 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
         sg = 1.0 - exit_q[g]
         old = sg ** (M - 1)
         for d in range(D):
+            if not live[g, d]:  # (nobody there, nor in any slot: nobody arrived)
+                continue
             for jj in range(nj[g]):  # (the classes it cannot hold are empty in every slot)
                 j = jl[g, jj]
                 rg[M, g, d, j] = (rg[M, g, d, j] - rg[next_slot, g, d, j] * old
                                   + fr[g, d, j]) * sg
                 rg[next_slot, g, d, j] = 0.0
-    _expire(g0, g1, people, ring, next_slot, hazard, Fb, jl, nj)
+    _expire(g0, g1, people, ring, next_slot, hazard, Fb, jl, nj, live)
 
 
 @njit(cache=True, nogil=True)
-def _expire(g0, g1, people, ring, skip_slot, hazard, Fb, jl, nj):
+def _expire(g0, g1, people, ring, skip_slot, hazard, Fb, jl, nj, live):
     """Time-limited programme states end at their per-step rates ``hazard`` (to state none
     of the same cohort tag: states come in sets of ``Fb``), in the people and every slot of
-    the ring but ``skip_slot`` (cleared), for grades ``g0`` to ``g1 - 1``. Run at the end of
-    a step's fill, this is the next step's expiry: nothing touches the states in between."""
+    the ring but ``skip_slot`` (cleared), for grades ``g0`` to ``g1 - 1``, in the cells
+    ``live`` at this step (the others hold nobody). Run at the end of a step's fill, this is
+    the next step's expiry: nothing touches the states in between."""
     G, D, S, T, F = people.shape
     J = S * T * F
     R = ring.shape[0]  # (the slots and their sum)
@@ -1258,6 +1261,8 @@ def _expire(g0, g1, people, ring, skip_slot, hazard, Fb, jl, nj):
         if n == 0:
             continue
         for d in range(D):
+            if not live[g, d]:
+                continue
             for i in range(n):
                 j, to, h = src[i], dst[i], rate[i]
                 x = p[g, d, j] * h
