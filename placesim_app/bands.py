@@ -10,7 +10,9 @@ another user's instant (expected-value) answer.
   are worked out once.
 * **Priority**: workers run at a lower OS priority (``PLACESIM_BAND_NICE``, default 19, the
   lowest), so a session's instant answer takes the CPU from the bands when both want it,
-  rather than sharing it with them.
+  rather than sharing it with them; where Linux shares the cores between sessions rather
+  than processes (autogroups), each worker starts a session of its own at that level, so
+  that the user's browser drawing the answer goes first too, and ends when the app does.
 * **Ahead of time**: when the app starts, the workers work out the shipped scenarios'
   expected values, so that choosing one is answered from the results store; one at a time,
   and only while no session's bands wait or run, so that a request never queues behind them.
@@ -23,14 +25,18 @@ The library knows nothing of this: a worker calls :func:`placesim.simulate` as t
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
 import threading
+import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 MAX_QUEUED = 8
 """Jobs that may wait for a worker, all sessions together."""
@@ -52,11 +58,62 @@ def band_niceness() -> int:
 
 def _start_worker(increment: int) -> None:
     """In a worker as it starts: one thread per replication (the workers and the app already
-    share the cores), and ``increment`` nice levels down (never fails a worker)."""
+    share the cores), and ``increment`` nice levels down, in a scheduling group of its own
+    where there are such groups (never fails a worker)."""
     from placesim.parallel import ENV
 
     os.environ[ENV] = "1"
     _lower_priority(increment)
+    _own_group(increment)
+
+
+def _own_group(increment: int) -> None:
+    """Where Linux schedules by session (autogroups, ``/proc/sys/kernel/
+    sched_autogroup_enabled``), a nice level only ranks a process among its own session's,
+    and the sessions share the cores equally: a worker at nice 19 in the app's session still
+    took the cores from the user's browser, which draws the answer in a session of its own
+    (the app's group, bands and all, against the browser's). So this worker starts a session
+    of its own and sets that group ``increment`` levels down. Out of the app's session it no
+    longer receives the signals that stop the app: it ends when the app has ended
+    (:func:`_end_with_parent`)."""
+    if increment <= 0 or not hasattr(os, "setsid"):
+        return
+    try:
+        if Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() != "1":
+            return
+        parent = os.getppid()
+        os.setsid()
+    except OSError:  # (no autogroups here, or not allowed)
+        return
+    threading.Thread(target=_end_with_parent, args=(parent,), daemon=True).start()
+    try:
+        Path("/proc/self/autogroup").write_text(str(min(19, increment)))
+    except OSError:
+        pass
+
+
+def _end_at_exit(pool: ProcessPoolExecutor) -> None:
+    """End ``pool``'s workers as this process ends. Workers in sessions of their own
+    (:func:`_own_group`) do not receive the signals that stop the app, and at exit the pool
+    waits for their jobs, minutes for 200 runs: so they are ended first, in one of the hooks
+    ``threading`` runs before it waits for threads (the pool registers its own there, at its
+    import, and they run last first; one registered with ``atexit`` would run after)."""
+    ref = weakref.ref(pool)
+
+    def end() -> None:
+        alive = ref()
+        for process in list((getattr(alive, "_processes", None) or {}).values()):
+            process.kill()
+
+    getattr(threading, "_register_atexit", atexit.register)(end)
+
+
+def _end_with_parent(parent: int, every_s: float = 0.5) -> None:
+    """End this process once its parent (the app) has ended: a worker busy with a job would
+    otherwise go on for as long as the job lasts."""
+    while os.getppid() == parent:
+        time.sleep(every_s)
+    os._exit(0)
 
 
 def _lower_priority(increment: int) -> None:
@@ -113,6 +170,7 @@ class BandService:
                                         mp_context=multiprocessing.get_context("spawn"),
                                         initializer=_start_worker,
                                         initargs=(self.niceness,))
+        _end_at_exit(self.pool)
         self.lock = threading.RLock()  # (a job cancelled under it runs its callback at once)
         self.jobs: dict[tuple, Future] = {}  # result key -> job (waiting, running or done)
         self.by_session: dict[str, tuple] = {}  # session -> key of its latest request

@@ -4,6 +4,7 @@ worked out once, failures reported - with a cheap job in place of the replicatio
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -107,6 +108,7 @@ def test_a_worker_starts_where_there_are_no_nice_levels(monkeypatch):
             classes.append(value)
 
     monkeypatch.delattr(os, "nice")
+    monkeypatch.setattr(bands, "_own_group", lambda increment: None)  # (would move pytest)
     monkeypatch.setattr(psutil, "Process", Process)
     monkeypatch.setattr(psutil, "IDLE_PRIORITY_CLASS", 64, raising=False)
     monkeypatch.setattr(psutil, "BELOW_NORMAL_PRIORITY_CLASS", 16384, raising=False)
@@ -119,6 +121,91 @@ def test_a_worker_starts_where_there_are_no_nice_levels(monkeypatch):
     monkeypatch.delattr(psutil, "BELOW_NORMAL_PRIORITY_CLASS")
     bands._start_worker(19)  # (and where there is neither, it starts as it is)
     assert classes == [64, 16384]
+
+
+def group_of(scenario, data_path, reps, seed):
+    """A job that reports its worker's session and scheduling group."""
+    import os
+    from pathlib import Path
+
+    return os.getsid(0), Path("/proc/self/autogroup").read_text().split()
+
+
+AUTOGROUPS = Path("/proc/sys/kernel/sched_autogroup_enabled")
+
+
+@pytest.mark.skipif(not AUTOGROUPS.exists() or AUTOGROUPS.read_text().strip() != "1",
+                    reason="the kernel does not schedule by session here")
+def test_workers_leave_the_apps_scheduling_group():
+    """Where Linux shares the cores between sessions, a worker at a low nice level in the
+    app's session would still take half of them from the user's browser: it runs in a
+    session of its own, whose group is as many levels down."""
+    import os
+
+    s = BandService(workers=1, work=group_of, niceness=7)
+    try:
+        session, group = s.submit("s1", ("g",), "g", None, 1, 1, lambda r: None).result(
+            timeout=60)
+    finally:
+        s.shutdown()
+    assert session != os.getsid(0)
+    assert group[0] != Path("/proc/self/autogroup").read_text().split()[0]
+    assert group[-1] == "7"
+
+
+APP_THAT_DIES = """
+import os, signal, sys, time
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # (as the app's server stops)
+sys.path.insert(0, {root!r})
+sys.path.insert(0, {tests!r})
+from placesim_app.bands import BandService
+from test_bands import slow_job
+s = BandService(workers=1, work=slow_job, niceness=19)
+s.submit("s1", ("slow",), "slow", None, 600, 1, lambda r: None)  # (a minute's job)
+while not s.pool._processes:
+    time.sleep(0.05)
+time.sleep(2)  # (the worker has started and taken the job)
+print(*s.pool._processes, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+def test_a_worker_ends_when_the_app_ends(how):
+    """Out of the app's session a worker no longer receives the signals that stop the app:
+    stopped (it exits at once, not when the worker's job is done) or killed in the middle of
+    a worker's job, the app leaves no worker behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import psutil
+
+    root = Path(__file__).resolve().parent.parent
+    app = subprocess.Popen([sys.executable, "-c", APP_THAT_DIES.format(
+        root=str(root), tests=str(root / "tests"))], stdout=subprocess.PIPE, text=True)
+    try:
+        workers = [int(pid) for pid in app.stdout.readline().split()]
+        assert workers and all(psutil.pid_exists(pid) for pid in workers)
+        os.kill(app.pid, getattr(signal, how))
+        app.wait(timeout=20)  # (the worker's job has a minute to go)
+    finally:
+        app.kill()
+        app.wait()
+    deadline = time.time() + 10
+    while time.time() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers)
+
+
+def _alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def test_a_spawned_worker_does_not_draw_the_page():
