@@ -316,7 +316,7 @@ class _ExpectedRun(RunState):
 
     def _event(self, event, k: int) -> None:
         """Carry out a lever event in expectation (see :mod:`placesim.levers`)."""
-        p, arrays, fi, Fb = self.people, (self.people, *self.ring), self.flag_index, self.Fb
+        p, fi, Fb = self.people, self.flag_index, self.Fb
         grades = event.grades
         everywhere = np.ones(p.shape[1], np.bool_)
         low_seb = np.arange(N_SEB) == LOW
@@ -328,14 +328,11 @@ class _ExpectedRun(RunState):
             n = max(event.coverage * (pool + already) - already, 0.0)
             frac = min(n / pool, 1.0) if pool > 0 else 0.0
             self._enter(MENTORED, grades)
-            for arr in arrays:
-                _shift(arr, grades, everywhere, frac * low_seb, np.array([none]), ment, Fb,
-                       _NO_STOCKS)
+            self._shift(grades, everywhere, frac * low_seb, np.array([none]), ment)
         elif event.kind == MENTOR_END:
             every_grade = np.ones(p.shape[0], np.bool_)
-            for arr in arrays:
-                _shift(arr, every_grade, everywhere, np.ones(N_SEB), np.array([fi[MENTORED]]),
-                       fi[NONE], Fb, _NO_STOCKS)
+            self._shift(every_grade, everywhere, np.ones(N_SEB), np.array([fi[MENTORED]]),
+                        fi[NONE])
         elif event.kind == SCHEME_ENROL:
             by_seb, every_seb = _state_totals(p, grades, everywhere, open_states, Fb)
             low_pool = sum(by_seb[LOW])
@@ -347,16 +344,13 @@ class _ExpectedRun(RunState):
             frac = np.full(N_SEB, f_rest)
             frac[LOW] = f_low + (1 - f_low) * f_rest
             self._enter(SCHEME, grades)
-            for arr in arrays:
-                _shift(arr, grades, everywhere, frac, open_states, fi[SCHEME], Fb, _NO_STOCKS)
+            self._shift(grades, everywhere, frac, open_states, fi[SCHEME])
         elif event.kind == POSTING_ENROL:
             regional = ~self.m.geo.is_london
             pool = sum(_state_totals(p, grades, regional, open_states, Fb)[1])
             frac = np.full(N_SEB, min(event.places / pool, 1.0) if pool > 0 else 0.0)
             away = np.zeros_like(p)
-            _shift(p, grades, regional, frac, open_states, -1, Fb, away)
-            for arr in self.ring:
-                _shift(arr, grades, regional, frac, open_states, -1, Fb, _NO_STOCKS)
+            self._shift(grades, regional, frac, open_states, -1, away)
             self.cohorts.append(_Cohort.leaving(k + self.m.rules.posting_steps, away))
             self._posts_version += 1
         elif event.kind == POSTING_RETURN:
@@ -372,6 +366,12 @@ class _ExpectedRun(RunState):
         elif event.kind in (SECONDEES_IN, SECONDEES_END, OUTBOUND_START, OUTBOUND_RETURN):
             self._secondment_event(event, k)
         self.held = self._held()
+
+    def _shift(self, grades, districts, frac, srcs, dst, out=_NO_STOCKS, people=True) -> None:
+        """:func:`_shift_stocks` on the people (unless not ``people``) and every slot of the
+        ring, on the two blocks of grades at once."""
+        parallel.map_spans(_shift_stocks, self.blocks, (
+            self.people, self.ring, people, grades, districts, frac, srcs, dst, self.Fb, out))
 
     def _held(self) -> np.ndarray:
         """Posts held for people away (London postings, outbound secondments)."""
@@ -423,9 +423,8 @@ class _ExpectedRun(RunState):
                     x = pv[:, d, :, :, :, i] * sel * frac
                     av[:, j, :, :, :, i] += x
                     pv[:, d, :, :, :, i] -= x
-                for arr in self.ring:
-                    _shift(arr, event.grades, at, np.full(N_SEB, frac), open_states, -1,
-                           self.Fb, _NO_STOCKS)
+                self._shift(event.grades, at, np.full(N_SEB, frac), open_states, -1,
+                            people=False)
             self.away.append(_Away(k + r.outbound_steps, districts, away))
             self._posts_version += 1
         elif event.kind == OUTBOUND_RETURN:
@@ -604,34 +603,45 @@ def _state_totals(arr, grades, districts, states, Fb):
     return by_seb, every_seb
 
 
-@njit(cache=True)
-def _shift(arr, grades, districts, frac, srcs, dst, Fb, out):
-    """Move the share ``frac[s]`` of the people of ``arr`` (grade, district, seb, post type,
-    state) in each programme state of ``srcs`` and every cohort tag, in the grades and
-    districts marked, to state ``dst`` of the same tag, or out of ``arr`` if ``dst`` < 0;
-    where ``out`` has rows, add them to it at the index they left. (A lever event's masked
-    array operations over every grade cost several times more; a pass per source state
-    read the arrays again.)"""
-    G, D, S, T, F = arr.shape
+@njit(cache=True, nogil=True)
+def _shift_stocks(g0, g1, people, ring, people_too, grades, districts, frac, srcs, dst, Fb,
+                  out):
+    """Move the share ``frac[s]`` of the people (grade, district, seb, post type, state) in
+    each programme state of ``srcs`` and every cohort tag, in the grades (of ``g0`` to
+    ``g1 - 1``) and districts marked, to state ``dst`` of the same tag, or out if ``dst`` < 0:
+    in ``people`` (if ``people_too``; where ``out`` has rows, what leaves is added to it at
+    the index it left) and in every slot of the ``ring``, a cell of them all at a time. (A
+    lever event's masked array operations over every grade cost several times more; a pass
+    per array, or per source state, read the arrays again.)"""
+    G, D, S, T, F = people.shape
+    R = ring.shape[0]
     to_out = out.shape[0] > 0
-    for g in range(G):
-        if grades[g]:
-            for d in range(D):
-                if districts[d]:
-                    for s in range(S):
-                        q = frac[s]
-                        if q == 0:
-                            continue
-                        for t in range(T):
-                            for tag in range(F // Fb):
-                                for src in srcs:
-                                    i = tag * Fb + src
-                                    x = arr[g, d, s, t, i] * q
-                                    arr[g, d, s, t, i] -= x
-                                    if dst >= 0:
-                                        arr[g, d, s, t, tag * Fb + dst] += x
-                                    if to_out:
-                                        out[g, d, s, t, i] += x
+    for g in range(g0, g1):
+        if not grades[g]:
+            continue
+        for d in range(D):
+            if not districts[d]:
+                continue
+            for s in range(S):
+                q = frac[s]
+                if q == 0:
+                    continue
+                for t in range(T):
+                    for tag in range(F // Fb):
+                        for src in srcs:
+                            i = tag * Fb + src
+                            if people_too:
+                                x = people[g, d, s, t, i] * q
+                                people[g, d, s, t, i] -= x
+                                if dst >= 0:
+                                    people[g, d, s, t, tag * Fb + dst] += x
+                                if to_out:
+                                    out[g, d, s, t, i] += x
+                            for m in range(R):
+                                x = ring[m, g, d, s, t, i] * q
+                                ring[m, g, d, s, t, i] -= x
+                                if dst >= 0:
+                                    ring[m, g, d, s, t, tag * Fb + dst] += x
 
 
 @njit(cache=True)
