@@ -86,7 +86,7 @@ def _own_group(increment: int) -> None:
     except OSError:  # (no autogroups here, or not allowed)
         return
     threading.Thread(target=_end_with_parent, args=(parent,), daemon=True).start()
-    try:
+    try:  # (a process may raise its own group's level: the kernel refuses only lowering it)
         Path("/proc/self/autogroup").write_text(str(min(19, increment)))
     except OSError:
         pass
