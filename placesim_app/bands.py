@@ -78,16 +78,20 @@ def _own_group(increment: int) -> None:
     (:func:`_end_with_parent`)."""
     if increment <= 0 or not hasattr(os, "setsid"):
         return
+    group = Path("/proc/self/autogroup")
     try:
         if Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() != "1":
             return
+        # a group's level can be set here (a container may not allow it: a group of its own
+        # at level 0 would then take more than the app's): the app's group's, unchanged
+        group.write_text(group.read_text().split()[-1])
         parent = os.getppid()
         os.setsid()
-    except OSError:  # (no autogroups here, or not allowed)
+    except (OSError, IndexError):  # (no autogroups here, or not allowed)
         return
     threading.Thread(target=_end_with_parent, args=(parent,), daemon=True).start()
     try:  # (a process may raise its own group's level: the kernel refuses only lowering it)
-        Path("/proc/self/autogroup").write_text(str(min(19, increment)))
+        group.write_text(str(min(19, increment)))
     except OSError:
         pass
 

@@ -153,6 +153,37 @@ def test_workers_leave_the_apps_scheduling_group():
     assert group[-1] == "7"
 
 
+NOT_ALLOWED = """
+import os, pathlib, sys
+sys.path.insert(0, {root!r})
+from placesim_app import bands
+write = pathlib.Path.write_text
+def refused(self, *args, **kwargs):
+    if str(self) == "/proc/self/autogroup":
+        raise PermissionError("read-only here")
+    return write(self, *args, **kwargs)
+pathlib.Path.write_text = refused
+before = os.getsid(0)
+bands._own_group(19)
+print(os.getsid(0) == before)
+"""
+
+
+@pytest.mark.skipif(not AUTOGROUPS.exists() or AUTOGROUPS.read_text().strip() != "1",
+                    reason="the kernel does not schedule by session here")
+def test_a_worker_stays_in_the_apps_group_where_it_cannot_set_a_groups_level():
+    """Where a group's level cannot be set (a read-only /proc, as some containers have), a
+    group of the worker's own would run at level 0, ahead of the app's other work: it stays
+    in the app's session, at its own nice level there."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", NOT_ALLOWED.format(root=str(root))],
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "True", out.stderr
+
+
 APP_THAT_DIES = """
 import os, signal, sys, time
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # (as the app's server stops)
