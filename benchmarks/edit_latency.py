@@ -33,8 +33,6 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 SCENARIOS = ("pfg-2027", "progression-levers", "social-mobility-levers", "ho-regional-centres")
 LEVER = "Freeze half of London recruitment"
-CHANGED = ("b => [...document.querySelectorAll('[data-testid=stMetric]')]"
-           ".map(e => e.innerText).join(' | ') !== b")
 
 
 def first_edits(scenario: str) -> dict:
@@ -49,6 +47,7 @@ def first_edits(scenario: str) -> dict:
         _drawn,
         _headline,
         _settle,
+        _wait_figures_change,
         _watch_figures,
     )
 
@@ -73,7 +72,7 @@ def first_edits(scenario: str) -> dict:
             before = _headline(page)
             _watch_figures(page, before)
             lever.click()
-            page.wait_for_function(CHANGED, arg=before, polling="raf")
+            _wait_figures_change(page, before)
             out = {"lever_press_to_frame_s": round(_answer_s(page)[0], 2)}
             _settle(page)
             box = page.get_by_role("combobox", name="Department")
@@ -84,7 +83,7 @@ def first_edits(scenario: str) -> dict:
             before = _headline(page)
             t0 = time.perf_counter()
             box.press("Enter")
-            page.wait_for_function(CHANGED, arg=before, polling="raf")
+            _wait_figures_change(page, before)
             out["department_key_to_figures_s"] = round(time.perf_counter() - t0, 2)
             out["department"] = first
             browser.close()

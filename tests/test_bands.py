@@ -126,16 +126,17 @@ def test_a_worker_starts_where_there_are_no_nice_levels(monkeypatch):
 def group_of(scenario, data_path, reps, seed):
     """A job that reports its worker's session and scheduling group."""
     import os
-    from pathlib import Path
 
     return os.getsid(0), Path("/proc/self/autogroup").read_text().split()
 
 
 AUTOGROUPS = Path("/proc/sys/kernel/sched_autogroup_enabled")
+needs_autogroups = pytest.mark.skipif(
+    not AUTOGROUPS.exists() or AUTOGROUPS.read_text().strip() != "1",
+    reason="the kernel does not schedule by session here")
 
 
-@pytest.mark.skipif(not AUTOGROUPS.exists() or AUTOGROUPS.read_text().strip() != "1",
-                    reason="the kernel does not schedule by session here")
+@needs_autogroups
 def test_workers_leave_the_apps_scheduling_group():
     """Where Linux shares the cores between sessions, a worker at a low nice level in the
     app's session would still take half of them from the user's browser: it runs in a
@@ -169,8 +170,7 @@ print(os.getsid(0) == before)
 """
 
 
-@pytest.mark.skipif(not AUTOGROUPS.exists() or AUTOGROUPS.read_text().strip() != "1",
-                    reason="the kernel does not schedule by session here")
+@needs_autogroups
 def test_a_worker_stays_in_the_apps_group_where_it_cannot_set_a_groups_level():
     """Where a group's level cannot be set (a read-only /proc, as some containers have), a
     group of the worker's own would run at level 0, ahead of the app's other work: it stays

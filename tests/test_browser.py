@@ -228,6 +228,15 @@ _SHOWN = """() => {
 }"""
 
 
+def _wait_figures_change(page, before: str, timeout: float = 120) -> None:
+    """Wait, checking at every animation frame, until the key figures differ from
+    ``before`` (:func:`_headline`)."""
+    page.wait_for_function(
+        "b => [...document.querySelectorAll('[data-testid=stMetric]')]"
+        ".map(e => e.innerText).join(' | ') !== b", arg=before, timeout=timeout * 1000,
+        polling="raf")
+
+
 def _watch_figures(page, before: str) -> None:
     """Note, in the page, when the user presses (pointer down) and the frame in which key
     figures that differ from ``before`` are first painted."""
@@ -349,10 +358,7 @@ def test_app_in_headless_chromium(server):
             if scale.input_value() != value:
                 break
         assert scale.input_value() == "50", f"the click set the waves to {scale.input_value()}%"
-        page.wait_for_function(
-            "b => [...document.querySelectorAll('[data-testid=stMetric]')]"
-            ".map(e => e.innerText).join(' | ') !== b", arg=before, timeout=120_000,
-            polling="raf")
+        _wait_figures_change(page, before)
         # timed two ways: as the harness sees it (from before the click to its polling seeing
         # the change, which waits behind the map's deck: it arrives next and keeps the page
         # busy for 0.3-0.5 s), and in the page, from the press to the end of the frame that
@@ -386,10 +392,7 @@ def test_app_in_headless_chromium(server):
         _watch_figures(page, before)
         t0 = time.perf_counter()
         lever.click()
-        page.wait_for_function(
-            "b => [...document.querySelectorAll('[data-testid=stMetric]')]"
-            ".map(e => e.innerText).join(' | ') !== b", arg=before, timeout=120_000,
-            polling="raf")
+        _wait_figures_change(page, before)
         # (the harness's time here includes playwright's checks before it clicks, about
         # 0.2 s: the press-to-frame time does not)
         timings["lever_to_figures_s"] = round(time.perf_counter() - t0, 2)
