@@ -59,12 +59,19 @@ def band_niceness() -> int:
 def _start_worker(increment: int) -> None:
     """In a worker as it starts: one thread per replication (the workers and the app already
     share the cores), and ``increment`` nice levels down, in a scheduling group of its own
-    where there are such groups (never fails a worker)."""
+    where there are such groups (never fails a worker); it ends when the app has ended."""
     from placesim.parallel import ENV
 
     os.environ[ENV] = "1"
     _lower_priority(increment)
+    _watch_parent()
     _own_group(increment)
+
+
+def _watch_parent() -> None:
+    """End this worker once the app has ended (:func:`_end_with_parent`), in the app's
+    session or one of its own: killed, the app ends no worker itself."""
+    threading.Thread(target=_end_with_parent, args=(os.getppid(),), daemon=True).start()
 
 
 def _own_group(increment: int) -> None:
@@ -74,8 +81,8 @@ def _own_group(increment: int) -> None:
     took the cores from the user's browser, which draws the answer in a session of its own
     (the app's group, bands and all, against the browser's). So this worker starts a session
     of its own and sets that group ``increment`` levels down. Out of the app's session it no
-    longer receives the signals that stop the app: it ends when the app has ended
-    (:func:`_end_with_parent`)."""
+    longer receives the signals that stop the app: the app ends it at exit
+    (:func:`_end_at_exit`), or it ends when the app has (:func:`_watch_parent`)."""
     if increment <= 0 or not hasattr(os, "setsid"):
         return
     group = Path("/proc/self/autogroup")
@@ -85,11 +92,9 @@ def _own_group(increment: int) -> None:
         # a group's level can be set here (a container may not allow it: a group of its own
         # at level 0 would then take more than the app's): the app's group's, unchanged
         group.write_text(group.read_text().split()[-1])
-        parent = os.getppid()
         os.setsid()
     except (OSError, IndexError):  # (no autogroups here, or not allowed)
         return
-    threading.Thread(target=_end_with_parent, args=(parent,), daemon=True).start()
     try:  # (a process may raise its own group's level: the kernel refuses only lowering it)
         group.write_text(str(min(19, increment)))
     except OSError:
