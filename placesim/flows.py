@@ -14,7 +14,8 @@ vacancies, carries out the step's exits and counts the eligible candidates by cl
   that area with probability proportional to their own weight among those still eligible
   (rejection sampling within the area's contiguous block, exact: it repeats until it
   accepts, with an exact scan as the fallback). No draw-count constant: weights decide who,
-  never how many;
+  never how many. They fall into two groups that touch no person in common (lower grades,
+  upper grades), filled on two cores at once with the result of one at a time;
 * every random number comes from :mod:`placesim.streams`, keyed by what it decides and the
   slot it concerns, so scenarios sharing a seed make the same draws for the posts they share
   (one hash state per vacancy and step, many draws from it).
@@ -63,6 +64,10 @@ safeguard, not a model parameter: the scan picks with the same probabilities).""
 LATERAL, LOCAL, REMOTE = 0, 1, 2
 FIRST_PICK_DRAW = 2
 """A vacancy's draws 0 and 1 choose its route and area; its candidates are drawn from 2 on."""
+PICK_COST = 6.0
+"""About how many times longer a vacancy takes to fill by choosing someone (a lateral move or
+a promotion) than from outside, here (a speed setting: it balances :func:`fill`'s two groups
+of vacancies between the cores; no value changes)."""
 AHEAD, AHEAD2, AHEAD3 = 12, 8, 4
 """How many vacancies ahead :func:`fill` prefetches a vacancy's slot, the index entry of its
 likely first candidate, and that candidate's slot (speed settings only: no value changes)."""
@@ -466,13 +471,12 @@ def _promotion_area_mass(W, h, vp, leave, willingness, boost, out):
                              + W[h, b, 2, vp] * willingness[2] * boost[2])
 
 
-@njit(cache=True)
 def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, ptype, seb,
          flag, flag_until, grade_since, ready, exit_at, order, position, block_start,
          block_end, area_of_district, is_london, kernel_t, wtab, ltab, wmax, lmax, adv_area,
          leave, lateral_share, internal_share, exit_q, reach, london_pull, willingness,
          will_mult, flag_after, min_steps, scs_low_target, freeze, recruit_cdf, pool_grade,
-         pool_mask, pool_types, pending, cohort, reached, reach_grade):
+         pool_mask, pool_types, pending, cohort, reached, reach_grade, cut: int = -1):
     """Fill the vacancies ``vac`` in order, in place (see the module docstring and
     :mod:`placesim.rules` for the rule).
 
@@ -485,10 +489,135 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
     ``reach_grade`` (:data:`placesim.cohort.REACH_GRADE`) is counted in ``reached[tag]``
     and the tag ends.
 
+    The vacancies fall into two groups that touch nothing in common (:func:`_two_groups`,
+    split at grade ``cut``; -1: where the work splits most evenly), each filled in the
+    step's order on a core of its own (:mod:`placesim.parallel`): one group's fills commute
+    with the other's, so the result is that of filling them all in order, one at a time,
+    whatever the number of threads and the cut.
+
     Returns the promotions and lateral moves as rows (grade, from district, to district,
     SEB), the recruits as rows (grade, district, SEB) and the posts closed as rows (grade,
     district, post type).
     """
+    grouped, shut, first = _two_groups(key, step, vac, grade, district, ptype, lateral_share,
+                                       internal_share, pool_grade, pool_mask, pool_types,
+                                       pending, cut)
+    n = len(vac)
+    spans = [(0, first), (first, n)]
+    if n - first > first:
+        spans.reverse()  # (the larger group in the calling thread, which starts at once)
+    parts = parallel.map_spans(_fill_span, [sp for sp in spans if sp[1] > sp[0]] or [(0, 0)], (
+        key, step, grouped, shut, W, Lw, E, remote_mass, lateral_mass, grade, district, ptype,
+        seb, flag, flag_until, grade_since, ready, exit_at, order, position, block_start,
+        block_end, area_of_district, is_london, kernel_t, wtab, ltab, wmax, lmax, adv_area,
+        leave, lateral_share, internal_share, exit_q, reach, london_pull, willingness,
+        will_mult, flag_after, min_steps, scs_low_target, freeze, recruit_cdf, cohort,
+        reach_grade, len(reached)))
+    for part in parts:
+        reached += part[4]
+    if len(parts) == 1:
+        return parts[0][:4]
+    return tuple(np.concatenate([part[k] for part in parts]) for k in range(4))
+
+
+@njit(cache=True)
+def _two_groups(key, step, vac, grade, district, ptype, lateral_share, internal_share,
+                pool_grade, pool_mask, pool_types, pending, cut):
+    """Split a step's vacancies ``vac`` (in filling order) into two groups that read and
+    write no state in common, each kept in that order: returns the vacancies, group by
+    group, whether each closes (a closure pool's ``pending`` is taken in order, here), and
+    where the second group starts.
+
+    A vacancy at grade ``g`` reads and changes only the people of grade ``g`` (a lateral
+    move: its candidates; a closure: the grade's blocks of slots) or ``g - 1`` (a
+    promotion), its own post, and the eligible counts of that grade. A vacant post is not
+    eligible before it is filled nor after (``ready`` is past the step), so no one's
+    choice of candidates reads it. With a grade ``c``, the vacancies below ``c`` and those
+    at ``c`` filled by promotion or from outside touch grades below ``c`` only (and their
+    own posts); those above ``c``, and those at ``c`` filled laterally or closed, grades
+    ``c`` and above. Their route is the vacancy's first draw, so it is known here; ``c`` is
+    ``cut``, or if that is -1 the grade that splits the work most evenly (any ``c`` gives
+    the same result)."""
+    n = len(vac)
+    G = N_GRADES
+    shut = np.zeros(n, np.bool_)
+    per_grade = np.zeros(G, np.int64)
+    busy = False
+    for p in range(len(pending)):
+        if pending[p] > 0:
+            busy = True
+    for i in range(n):
+        v = vac[i]
+        g = grade[v]
+        per_grade[g] += 1
+        if busy:
+            dv, tv = district[v], ptype[v]
+            for p in range(len(pending)):
+                if (pending[p] > 0 and pool_grade[p] == g and pool_mask[p, dv]
+                        and pool_types[p, tv]):
+                    pending[p] -= 1
+                    shut[i] = True
+                    break
+    # the grade that splits the work most evenly: a vacancy filled by choosing someone
+    # costs about PICK_COST times one filled from outside (or closed)
+    work = np.empty(G)
+    inside = np.empty(G)  # (the expected work of a grade's vacancies not filled laterally)
+    for g in range(G):
+        lat = lateral_share[g]
+        promoted = (1.0 - lat) * internal_share[g] if g > 0 else 0.0
+        inside[g] = per_grade[g] * ((1.0 - lat) + (PICK_COST - 1.0) * promoted)
+        work[g] = inside[g] + per_grade[g] * lat * PICK_COST
+    c = cut
+    best = np.inf
+    below = 0.0
+    for g in range(G if cut == -1 else 0):
+        gap = abs(below + inside[g] - work.sum() / 2)
+        if gap < best:
+            best, c = gap, g
+        below += work[g]
+    upper = np.zeros(n, np.bool_)
+    n_upper = 0
+    for i in range(n):
+        v = vac[i]
+        g = grade[v]
+        if g > c:
+            upper[i] = True
+        elif g == c:
+            if shut[i]:
+                upper[i] = True
+            else:
+                u = streams.high(streams.draw(streams.state(key, streams.FILL, v, step), 0))
+                upper[i] = u < lateral_share[g]
+        if upper[i]:
+            n_upper += 1
+    first = n - n_upper
+    grouped = np.empty(n, np.int64)
+    closes = np.empty(n, np.bool_)
+    lo = 0
+    hi = first
+    for i in range(n):
+        if upper[i]:
+            grouped[hi], closes[hi] = vac[i], shut[i]
+            hi += 1
+        else:
+            grouped[lo], closes[lo] = vac[i], shut[i]
+            lo += 1
+    return grouped, closes, first
+
+
+@njit(cache=True, nogil=True)
+def _fill_span(lo, hi, key, step, vacancies, shut_at, W, Lw, E, remote_mass, lateral_mass,
+               grade, district, ptype, seb, flag, flag_until, grade_since, ready, exit_at,
+               order, position, block_start, block_end, area_of_district, is_london, kernel_t,
+               wtab, ltab, wmax, lmax, adv_area, leave, lateral_share, internal_share, exit_q,
+               reach, london_pull, willingness, will_mult, flag_after, min_steps,
+               scs_low_target, freeze, recruit_cdf, cohort, reach_grade, n_tags):
+    """:func:`fill` for the vacancies ``vacancies[lo:hi]`` (one group of
+    :func:`_two_groups`; ``shut_at`` says which close). Returns its rows as :func:`fill`
+    does, and the tagged people it promoted into ``reach_grade``, by tag (``n_tags``)."""
+    vac = vacancies[lo:hi]
+    shut_of = shut_at[lo:hi]
+    reached = np.zeros(n_tags, np.int64)
     n = len(vac)
     A = W.shape[1]
     D = len(area_of_district) - 1
@@ -555,13 +684,7 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
         av = area_of_district[dv]
         vp = 1 if tv != OTHER else 0
         pull = london_pull if is_london[dv] else 1.0
-        shut = False
-        for p in range(len(pending)):
-            if pending[p] > 0 and pool_grade[p] == g and pool_mask[p, dv] and pool_types[p, tv]:
-                pending[p] -= 1
-                shut = True
-                break
-        if shut:  # the post closes as it falls vacant
+        if shut_of[idx]:  # the post closes as it falls vacant
             closed[n_c, 0], closed[n_c, 1], closed[n_c, 2] = g, dv, tv
             n_c += 1
             one[0] = v
@@ -674,7 +797,7 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
         grade_since[v] = step
         ready[v] = step + min_steps
         _enter(key, v, step, exit_q[g], exit_at)
-    return promoted[:n_p], moved[:n_l], recruited[:n_r], closed[:n_c]
+    return promoted[:n_p], moved[:n_l], recruited[:n_r], closed[:n_c], reached
 
 
 @njit(cache=True)

@@ -3,9 +3,10 @@
 The one pass a step over every slot (:func:`placesim.flows.scan`) is independent from slot
 to slot, so its compiled kernel releases the GIL (``nogil``) and runs on contiguous ranges of
 slots in threads; the ranges' results are merged in slot order, so results are the same
-whatever the number of threads. The expected mode's two stages run the same way on two
-blocks of grades (:mod:`placesim.expected`). A local batch cluster's workers and the app's
-band workers already use every core with one replication each: they set
+whatever the number of threads. A step's vacancies are filled the same way in two groups
+that touch nothing in common (:func:`placesim.flows.fill`), and the expected mode's two
+stages on two blocks of grades (:mod:`placesim.expected`). A local batch cluster's workers
+and the app's band workers already use every core with one replication each: they set
 ``PLACESIM_THREADS=1`` (start the workers of a Dask cluster of your own with it too).
 """
 

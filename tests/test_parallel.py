@@ -239,3 +239,45 @@ def test_every_range_is_finished_before_an_error_is_raised(monkeypatch):
     with pytest.raises(RuntimeError, match="first range"):
         parallel.map_ranges(work, 10, ())
     assert finished == [5]
+
+
+CUTS = """workforce:
+  paths:
+    - {name: cut, change: -3000, from_year: 2024, to_year: 2025}
+"""
+
+
+def test_a_replications_two_groups_of_vacancies_commute(monkeypatch):
+    """The stochastic fill's two groups of vacancies (:func:`placesim.flows._two_groups`)
+    read and write nothing in common: split at every grade, and filled in either order,
+    a replication (with posts closing as they fall vacant, and every lever on) is the one
+    that fills every vacancy of a step in order, one at a time (all in one group)."""
+    from functools import partial
+
+    from placesim import flows
+    from placesim.grades import GRADES
+
+    from .helpers import reduced_package, reduced_scenario
+
+    m = engine.prepare(reduced_scenario("name: cuts\n" + CUTS + LEVERS, years=3),
+                       reduced_package())
+    fill = flows.fill
+
+    def run(cut, reverse=False):
+        def in_turn(fn, spans, args):
+            done = {span: fn(*span, *args) for span in (spans[::-1] if reverse else spans)}
+            return [done[span] for span in spans]
+
+        monkeypatch.setattr(parallel, "map_spans", in_turn)
+        monkeypatch.setattr(flows, "fill", partial(fill, cut=cut))
+        return engine.run_replication(m, 1)
+
+    one_at_a_time = run(len(GRADES))
+    assert one_at_a_time.years[-1].posts_closed > 0  # (closures were taken in the fill)
+    whole = _arrays(one_at_a_time)
+    for cut in range(len(GRADES)):
+        for reverse in (False, True):
+            split = _arrays(run(cut, reverse))
+            assert split.keys() == whole.keys()
+            for k in whole:
+                np.testing.assert_array_equal(split[k], whole[k], err_msg=f"{cut}: {k}")
