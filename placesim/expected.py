@@ -130,12 +130,10 @@ class _ExpectedRun(RunState):
         # Every change of the slots (lever events, moves, closures, states ending) is made
         # to ring[M] too: each acts alike on every entry of a grade, so on sums of them.
         self.survival = 1.0 - r.exit_q
-        self.ring = np.zeros((self.M + 1,) + self.people.shape)
-        for j in range(1, self.M):  # at the start, time in grade is uniform over 16 steps
-            age = (-j) % self.M  # entered at step j - M
-            thin = (self.survival ** age)[:, None, None, None, None]
-            self.ring[j] = self.people / START_TENURE_STEPS / thin
-            self.ring[self.M] += self.ring[j] * thin
+        # at the start, time in grade is uniform over 16 steps: slot j holds those who
+        # entered at step j - M, thinned by exits since
+        thin = np.array([self.survival ** ((-j) % self.M) for j in range(self.M)])
+        self.ring, self.state_live = _start_state(self.people, thin, float(START_TENURE_STEPS))
         self.blocked = None  # people back from a posting this step: not promotable yet
         self.held = np.zeros_like(self.posts3)
         self.cohorts: list[_Cohort] = []
@@ -154,7 +152,6 @@ class _ExpectedRun(RunState):
         # for every state (worked out once here, read by both stages)
         self.ltj = np.ascontiguousarray(np.broadcast_to(
             lateral_table(r)[:, :, None, :], (N_SEB, N_TYPES, F, 2)).reshape(-1, 2))
-        self.state_live = self.people.any(axis=(1, 2, 3))
         self.state_live[:, 0] = True
         self._classes()
         self.adv_area = np.where(geo.area_is_london, r.london_advantage, 1.0)
@@ -558,6 +555,34 @@ def _held(cohorts: list[_Cohort], shape) -> np.ndarray:
     for c in cohorts:
         out += c.held * c.alive[:, None, None]
     return out
+
+
+@njit(cache=True)
+def _start_state(people, thin, steps):
+    """The ring of recent entrants at the start (see :class:`_ExpectedRun`): slot ``j``,
+    ``0 < j < M``, holds ``people / steps / thin[j]`` (as entered, ``thin[j]`` by grade the
+    survival since), slot 0 nobody, slot ``M`` the sum of the others as thinned; and the
+    states (last axis) each grade holds anyone in. One pass, writing each slot once
+    (numpy's passes, one temporary each, took most of a run's start)."""
+    M = thin.shape[0]
+    G, F = people.shape[0], people.shape[-1]
+    p = people.reshape(G, -1)
+    ring = np.empty((M + 1,) + people.shape)
+    rg = ring.reshape(M + 1, G, -1)
+    live = np.zeros((G, F), np.bool_)
+    for g in range(G):
+        for i in range(p.shape[1]):
+            if p[g, i] != 0:
+                live[g, i % F] = True
+            x = p[g, i] / steps
+            rg[0, g, i] = 0.0
+            total = 0.0
+            for j in range(1, M):
+                y = x / thin[j, g]
+                rg[j, g, i] = y
+                total += y * thin[j, g]
+            rg[M, g, i] = total
+    return ring, live
 
 
 @njit(cache=True)
