@@ -366,7 +366,9 @@ class _ExpectedRun(RunState):
 
     def _shift(self, grades, districts, frac, srcs, dst, out=_NO_STOCKS, people=True) -> None:
         """:func:`_shift_stocks` on the people (unless not ``people``) and every slot of the
-        ring, on the two blocks of grades at once."""
+        ring, on the two blocks of grades at once; ``frac`` by seb, or by (district, seb)."""
+        if frac.ndim == 1:
+            frac = np.broadcast_to(frac, (len(districts), len(frac)))
         parallel.map_spans(_shift_stocks, self.blocks, (
             self.people, self.ring, people, grades, districts, frac, srcs, dst, self.Fb, out))
 
@@ -409,19 +411,28 @@ class _ExpectedRun(RunState):
             away = np.zeros((p.shape[0], len(districts)) + p.shape[2:])
             pv, av = self._tagged(p), self._tagged(away)
             sel = event.grades[:, None, None, None]
-            at = np.zeros(p.shape[1], np.bool_)
-            for d in event.districts:  # site by site, as the stochastic engine picks
+            # site by site, as the stochastic engine picks; in the ring, the shares taken
+            # at once, in rounds (a district with two sites is taken from twice)
+            rounds: list[dict[int, float]] = []
+            for d in event.districts:
                 j = int(np.searchsorted(districts, d))
                 pool = sum((pv[:, d, :, :, :, i] * sel).sum() for i in open_states)
                 frac = min(event.places / pool, 1.0) if pool > 0 else 0.0
-                at[:] = False
-                at[d] = True
                 for i in open_states:
                     x = pv[:, d, :, :, :, i] * sel * frac
                     av[:, j, :, :, :, i] += x
                     pv[:, d, :, :, :, i] -= x
-                self._shift(event.grades, at, np.full(N_SEB, frac), open_states, -1,
-                            people=False)
+                free = next((r for r in rounds if int(d) not in r), None)
+                if free is None:
+                    rounds.append(free := {})
+                free[int(d)] = frac
+            for taken in rounds:
+                at = np.zeros(p.shape[1], np.bool_)
+                share = np.zeros((p.shape[1], N_SEB))
+                for d, frac in taken.items():
+                    at[d] = True
+                    share[d] = frac
+                self._shift(event.grades, at, share, open_states, -1, people=False)
             self.away.append(_Away(k + r.outbound_steps, districts, away))
             self._posts_version += 1
         elif event.kind == OUTBOUND_RETURN:
@@ -631,8 +642,8 @@ def _state_totals(arr, grades, districts, states, Fb):
 @njit(cache=True, nogil=True)
 def _shift_stocks(g0, g1, people, ring, people_too, grades, districts, frac, srcs, dst, Fb,
                   out):
-    """Move the share ``frac[s]`` of the people (grade, district, seb, post type, state) in
-    each programme state of ``srcs`` and every cohort tag, in the grades (of ``g0`` to
+    """Move the share ``frac[d, s]`` of the people (grade, district, seb, post type, state)
+    in each programme state of ``srcs`` and every cohort tag, in the grades (of ``g0`` to
     ``g1 - 1``) and districts marked, to state ``dst`` of the same tag, or out if ``dst`` < 0:
     in ``people`` (if ``people_too``; where ``out`` has rows, what leaves is added to it at
     the index it left) and in every slot of the ``ring``, a cell of them all at a time. (A
@@ -648,7 +659,7 @@ def _shift_stocks(g0, g1, people, ring, people_too, grades, districts, frac, src
             if not districts[d]:
                 continue
             for s in range(S):
-                q = frac[s]
+                q = frac[d, s]
                 if q == 0:
                     continue
                 for t in range(T):

@@ -210,3 +210,36 @@ def test_the_app_switches_the_new_levers_on_and_shares_them_in_the_url():
     assert t.levers.secondments.sites == ("darlington", "sheffield", "leeds", "manchester")
     assert LeverEdits.from_query(e.to_query()) == e
     assert describe(e) == "recruitment outreach, campus secondments"
+
+
+def test_expected_outbound_secondments_thin_the_ring_as_the_people_at_shared_districts():
+    """In the expected mode, outbound secondees leave each site's district in turn; the
+    ring of recent entrants is thinned alike (every entry of a cell by the same share),
+    also where two sites share a district (taken from twice, the second time from what
+    the first left)."""
+    from placesim.expected import _ExpectedRun
+    from placesim.rules import OUTBOUND_START, LeverEvent
+
+    s = load_scenario_text(scenario_text(waves=False, years=2) + LEVERS_SYNTH,
+                           filename="social.yaml")
+    m = synthetic_model(s, headcount=1500)
+    run = _ExpectedRun(m)
+    grades = np.zeros(run.people.shape[0], bool)
+    grades[[2, 3]] = True  # EO, HEO
+    held = run.people[grades].sum(axis=(0, 2, 3, 4))
+    d, other = np.argsort(held)[-2:]  # two districts with people at those grades
+    before_people, before_ring = run.people.copy(), run.ring[-1].copy()
+    event = LeverEvent(0, OUTBOUND_START, grades, places=5, districts=(int(d), int(other),
+                                                                       int(d)))
+    run._secondment_event(event, 0)
+    for at in (d, other):
+        kept = run.people[grades, at].sum() / before_people[grades, at].sum()
+        assert 0 < kept < 1
+        with np.errstate(invalid="ignore", divide="ignore"):
+            people = run.people[:, at] / before_people[:, at]
+            ring = run.ring[-1][:, at] / before_ring[:, at]
+        both = np.isfinite(people) & np.isfinite(ring)
+        assert both.any()
+        np.testing.assert_allclose(ring[both], people[both], rtol=1e-12)
+    taken = before_people[grades, d].sum() - run.people[grades, d].sum()
+    assert taken == pytest.approx(10)  # (two sites' places)
