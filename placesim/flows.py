@@ -542,22 +542,30 @@ def _two_groups(key, step, vac, grade, district, ptype, lateral_share, internal_
     G = N_GRADES
     shut = np.zeros(n, np.bool_)
     per_grade = np.zeros(G, np.int64)
-    busy = False
+    # the pools with closures pending, by grade (in pool order: a vacancy closes in the
+    # first of its grade's that it belongs to)
+    first_pool = np.zeros(G + 1, np.int64)
     for p in range(len(pending)):
         if pending[p] > 0:
-            busy = True
+            first_pool[pool_grade[p] + 1] += 1
+    for g in range(G):
+        first_pool[g + 1] += first_pool[g]
+    pools = np.empty(first_pool[G], np.int64)
+    filled = first_pool[:G].copy()
+    for p in range(len(pending)):
+        if pending[p] > 0:
+            pools[filled[pool_grade[p]]] = p
+            filled[pool_grade[p]] += 1
     for i in range(n):
         v = vac[i]
         g = grade[v]
         per_grade[g] += 1
-        if busy:
-            dv, tv = district[v], ptype[v]
-            for p in range(len(pending)):
-                if (pending[p] > 0 and pool_grade[p] == g and pool_mask[p, dv]
-                        and pool_types[p, tv]):
-                    pending[p] -= 1
-                    shut[i] = True
-                    break
+        for k in range(first_pool[g], first_pool[g + 1]):
+            p = pools[k]
+            if pending[p] > 0 and pool_mask[p, district[v]] and pool_types[p, ptype[v]]:
+                pending[p] -= 1
+                shut[i] = True
+                break
     # the grade that splits the work most evenly: a vacancy filled by choosing someone
     # costs about PICK_COST times one filled from outside (or closed)
     work = np.empty(G)
