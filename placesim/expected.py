@@ -413,8 +413,8 @@ class _ExpectedRun(RunState):
             sel = event.grades[:, None, None, None]
             # site by site, as the stochastic engine picks; in the ring, the shares taken
             # at once, in rounds (a district with two sites is taken from twice)
-            rounds: list[dict[int, float]] = []
-            for d in event.districts:
+            rounds: list[np.ndarray] = []  # round r: the share each district's r-th site takes
+            for n, d in enumerate(event.districts):
                 j = int(np.searchsorted(districts, d))
                 pool = sum((pv[:, d, :, :, :, i] * sel).sum() for i in open_states)
                 frac = min(event.places / pool, 1.0) if pool > 0 else 0.0
@@ -422,17 +422,13 @@ class _ExpectedRun(RunState):
                     x = pv[:, d, :, :, :, i] * sel * frac
                     av[:, j, :, :, :, i] += x
                     pv[:, d, :, :, :, i] -= x
-                free = next((r for r in rounds if int(d) not in r), None)
-                if free is None:
-                    rounds.append(free := {})
-                free[int(d)] = frac
-            for taken in rounds:
-                at = np.zeros(p.shape[1], np.bool_)
-                share = np.zeros((p.shape[1], N_SEB))
-                for d, frac in taken.items():
-                    at[d] = True
-                    share[d] = frac
-                self._shift(event.grades, at, share, open_states, -1, people=False)
+                r_d = event.districts[:n].count(d)  # (sites before this one there)
+                if r_d == len(rounds):
+                    rounds.append(np.zeros((p.shape[1], N_SEB)))
+                rounds[r_d][d] = frac
+            for share in rounds:
+                self._shift(event.grades, share.any(axis=1), share, open_states, -1,
+                            people=False)
             self.away.append(_Away(k + r.outbound_steps, districts, away))
             self._posts_version += 1
         elif event.kind == OUTBOUND_RETURN:

@@ -489,24 +489,26 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
     ``reach_grade`` (:data:`placesim.cohort.REACH_GRADE`) is counted in ``reached[tag]``
     and the tag ends.
 
-    The vacancies fall into two groups that touch nothing in common (:func:`_two_groups`,
-    split at grade ``cut``; -1: where the work splits most evenly), each filled in the
-    step's order on a core of its own (:mod:`placesim.parallel`): one group's fills commute
-    with the other's, so the result is that of filling them all in order, one at a time,
-    whatever the number of threads and the cut.
+    The posts that close are found first (:func:`_closures_in_order`); then the vacancies
+    fall into two groups that touch nothing in common (:func:`_two_groups`, split at grade
+    ``cut``; -1: where the work splits most evenly), each filled in the step's order on a
+    core of its own (:mod:`placesim.parallel`): one group's fills commute with the other's,
+    so the result is that of filling them all in order, one at a time, whatever the number
+    of threads and the cut.
 
     Returns the promotions and lateral moves as rows (grade, from district, to district,
     SEB), the recruits as rows (grade, district, SEB) and the posts closed as rows (grade,
     district, post type).
     """
-    grouped, shut, first = _two_groups(key, step, vac, grade, district, ptype, lateral_share,
-                                       internal_share, pool_grade, pool_mask, pool_types,
-                                       pending, cut)
+    shut = _closures_in_order(vac, grade, district, ptype, pool_grade, pool_mask, pool_types,
+                              pending)
+    grouped, shut, first = _two_groups(key, step, vac, shut, grade, lateral_share,
+                                       internal_share, cut)
     n = len(vac)
-    spans = [(0, first), (first, n)]
-    if n - first > first:
+    spans = [span for span in ((0, first), (first, n)) if span[1] > span[0]] or [(0, 0)]
+    if len(spans) == 2 and n - first > first:
         spans.reverse()  # (the larger group in the calling thread, which starts at once)
-    parts = parallel.map_spans(_fill_span, [sp for sp in spans if sp[1] > sp[0]] or [(0, 0)], (
+    parts = parallel.map_spans(_fill_span, spans, (
         key, step, grouped, shut, W, Lw, E, remote_mass, lateral_mass, grade, district, ptype,
         seb, flag, flag_until, grade_since, ready, exit_at, order, position, block_start,
         block_end, area_of_district, is_london, kernel_t, wtab, ltab, wmax, lmax, adv_area,
@@ -521,12 +523,47 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
 
 
 @njit(cache=True)
-def _two_groups(key, step, vac, grade, district, ptype, lateral_share, internal_share,
-                pool_grade, pool_mask, pool_types, pending, cut):
-    """Split a step's vacancies ``vac`` (in filling order) into two groups that read and
-    write no state in common, each kept in that order: returns the vacancies, group by
-    group, whether each closes (a closure pool's ``pending`` is taken in order, here), and
-    where the second group starts.
+def _closures_in_order(vac, grade, district, ptype, pool_grade, pool_mask, pool_types,
+                       pending):
+    """Which of a step's vacancies ``vac`` (in filling order) close: those that fall in a
+    closure pool with closures ``pending``, taken in that order (they depend on the order
+    alone, not on the fills); each takes one from the first of its grade's pools it belongs
+    to."""
+    n = len(vac)
+    G = N_GRADES
+    shut = np.zeros(n, np.bool_)
+    # the pools with closures pending, by grade, in pool order
+    first_pool = np.zeros(G + 1, np.int64)
+    for p in range(len(pending)):
+        if pending[p] > 0:
+            first_pool[pool_grade[p] + 1] += 1
+    if first_pool.sum() == 0:
+        return shut
+    for g in range(G):
+        first_pool[g + 1] += first_pool[g]
+    pools = np.empty(first_pool[G], np.int64)
+    filled = first_pool[:G].copy()
+    for p in range(len(pending)):
+        if pending[p] > 0:
+            pools[filled[pool_grade[p]]] = p
+            filled[pool_grade[p]] += 1
+    for i in range(n):
+        v = vac[i]
+        g = grade[v]
+        for k in range(first_pool[g], first_pool[g + 1]):
+            p = pools[k]
+            if pending[p] > 0 and pool_mask[p, district[v]] and pool_types[p, ptype[v]]:
+                pending[p] -= 1
+                shut[i] = True
+                break
+    return shut
+
+
+@njit(cache=True)
+def _two_groups(key, step, vac, shut, grade, lateral_share, internal_share, cut):
+    """Split a step's vacancies ``vac`` (in filling order; ``shut``: those that close) into
+    two groups that read and write no state in common, each kept in that order: returns
+    the vacancies, group by group, whether each closes, and where the second group starts.
 
     A vacancy at grade ``g`` reads and changes only the people of grade ``g`` (a lateral
     move: its candidates; a closure: the grade's blocks of slots) or ``g - 1`` (a
@@ -540,32 +577,9 @@ def _two_groups(key, step, vac, grade, district, ptype, lateral_share, internal_
     the same result)."""
     n = len(vac)
     G = N_GRADES
-    shut = np.zeros(n, np.bool_)
     per_grade = np.zeros(G, np.int64)
-    # the pools with closures pending, by grade (in pool order: a vacancy closes in the
-    # first of its grade's that it belongs to)
-    first_pool = np.zeros(G + 1, np.int64)
-    for p in range(len(pending)):
-        if pending[p] > 0:
-            first_pool[pool_grade[p] + 1] += 1
-    for g in range(G):
-        first_pool[g + 1] += first_pool[g]
-    pools = np.empty(first_pool[G], np.int64)
-    filled = first_pool[:G].copy()
-    for p in range(len(pending)):
-        if pending[p] > 0:
-            pools[filled[pool_grade[p]]] = p
-            filled[pool_grade[p]] += 1
     for i in range(n):
-        v = vac[i]
-        g = grade[v]
-        per_grade[g] += 1
-        for k in range(first_pool[g], first_pool[g + 1]):
-            p = pools[k]
-            if pending[p] > 0 and pool_mask[p, district[v]] and pool_types[p, ptype[v]]:
-                pending[p] -= 1
-                shut[i] = True
-                break
+        per_grade[grade[vac[i]]] += 1
     # the grade that splits the work most evenly: a vacancy filled by choosing someone
     # costs about PICK_COST times one filled from outside (or closed)
     work = np.empty(G)
