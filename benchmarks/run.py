@@ -118,15 +118,19 @@ def time_engine(name: str, pkg, reps: int) -> dict:
 
 
 def peak_rss(name: str) -> float:
-    """Peak RSS (MB) of a fresh process that prepares and runs one replication."""
+    """Peak RSS (MB) of a fresh process that prepares and runs one replication, with the
+    compiled kernels in numba's cache: a process that compiles them (the first after an
+    install or a change of a kernel's source; see :func:`first_calls`) takes about 80 MB
+    more, so the process is run twice and the second measured."""
     code = (
         "import resource, sys; sys.path.insert(0, {!r})\n"
         "from placesim import engine, load_scenario\n"
         "m = engine.prepare(load_scenario({!r})); engine.run_replication(m, 0)\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
     ).format(str(ROOT), str(ROOT / "scenarios" / f"{name}.yaml"))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True)
     return round(float(out.stdout.strip().splitlines()[-1]), 1)
 
 
