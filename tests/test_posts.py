@@ -3,6 +3,8 @@ give the same whole numbers as the array formulas they replaced, ties included."
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from placesim.posts import _largest_remainders, _spread
 
@@ -72,3 +74,17 @@ def test_spread_matches_plain_loops(seed):
         want = _spread_loops(gts, counts, destinations, T)
         for a, b in zip(got, want, strict=True):
             assert np.array_equal(a, b)
+
+
+@given(u=st.lists(st.sampled_from([0.0, 0.25, 0.5, 0.75]) | st.floats(0.0, 1.0),
+                  max_size=60),
+       n=st.integers(-1, 70))
+@settings(max_examples=300, deadline=None)
+def test_a_waves_posts_are_the_first_of_a_stable_sort_of_their_draws(u, n):
+    """A wave takes the posts with the smallest draws, smallest first and equal draws in
+    slot order, without sorting every draw: the same as the first n of a stable argsort,
+    ties (many of them here) included."""
+    from placesim.flows import _smallest
+
+    u = np.array(u, float)
+    np.testing.assert_array_equal(_smallest(u, n), np.argsort(u, kind="stable")[:max(n, 0)])
