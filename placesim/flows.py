@@ -47,13 +47,11 @@ from .rules import (
     LOW,
     N_FLAGS,
     NONE,
-    POSTED,
-    SCHEME,
     SCS1,
-    SECONDED,
     Rules,
     lateral_factor,
     promotion_weight,
+    ran_out,
 )
 
 INITIAL = (1 << 31) - 1
@@ -292,7 +290,7 @@ def _scan_range(lo, hi, key, step, district, grade, ptype, seb, flag, flag_until
             n_v += 1
         elif s >= 0 and ready[i] <= step:
             f = flag[i]
-            if (f == SCHEME or f == POSTED or f == SECONDED) and flag_until[i] <= step:
+            if ran_out(f, flag_until[i], step):
                 f = NONE
                 flag[i] = NONE
             ga = np.int64(grade[i]) * A + area_of_district[d]

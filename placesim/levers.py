@@ -60,8 +60,8 @@ from .rules import (
     SECONDED,
     SECONDEES_END,
     SECONDEES_IN,
-    TIMED,
     LeverEvent,
+    ran_out,
 )
 
 SECONDMENT_EVENTS = (SECONDEES_IN, SECONDEES_END, OUTBOUND_START, OUTBOUND_RETURN)
@@ -114,10 +114,18 @@ def _pick(key, pool: np.ndarray, n: int, tag: int) -> np.ndarray:
 
 @njit(cache=True)
 def _end_run_out(step, flag, flag_until):
-    """End the time-limited programme states whose end step has come (one pass)."""
+    """End the programme states that have run out (:func:`placesim.rules.ran_out`), in one
+    pass over every slot."""
     for i in range(len(flag)):
-        f = flag[i]
-        if (f == SCHEME or f == POSTED or f == SECONDED) and flag_until[i] <= step:
+        if ran_out(flag[i], flag_until[i], step):
+            flag[i] = NONE
+
+
+@njit(cache=True)
+def _end_run_out_at(step, flag, flag_until, slots):
+    """:func:`_end_run_out` in ``slots`` only."""
+    for i in slots:
+        if ran_out(flag[i], flag_until[i], step):
             flag[i] = NONE
 
 
@@ -271,9 +279,7 @@ def _secondment_event(event: LeverEvent, run, step: int, out: LeverOutcome) -> N
             cand = np.concatenate([sl.order[sl.block_start[g, a]:sl.block_end[g, a]]
                                    for g in np.flatnonzero(event.grades)])
             cand = np.sort(cand[sl.district[cand] == d])
-            f = sl.flag[cand]
-            ended = np.isin(f, TIMED) & (sl.flag_until[cand] <= step)
-            sl.flag[cand[ended]] = NONE
+            _end_run_out_at(step, sl.flag, sl.flag_until, cand)
             f = sl.flag[cand]
             ok = ((sl.seb[cand] >= 0) & (sl.home[cand] < 0) & (sl.ready[cand] < NEVER)
                   & ((f == NONE) | (f == MENTORED)))

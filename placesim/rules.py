@@ -213,6 +213,13 @@ class Rules:
 # --- the weights: one definition, read by every engine ---------------------------------------
 
 @njit(cache=True, inline="always")
+def ran_out(flag, flag_until, step):
+    """Whether programme state ``flag`` has ended by ``step``: a time-limited one
+    (:data:`TIMED`) whose end step has come (it is then state none)."""
+    return (flag == SCHEME or flag == POSTED or flag == SECONDED) and flag_until <= step
+
+
+@njit(cache=True, inline="always")
 def is_policy(ptype):
     """Policy and private office posts are policy-profession posts."""
     return ptype != OTHER
