@@ -83,22 +83,31 @@ def _own_group(increment: int) -> None:
     of its own and sets that group ``increment`` levels down. Out of the app's session it no
     longer receives the signals that stop the app: the app ends it at exit
     (:func:`_end_at_exit`), or it ends when the app has (:func:`_watch_parent`)."""
-    if increment <= 0 or not hasattr(os, "setsid"):
+    if increment <= 0 or not hasattr(os, "setsid") or not group_level_settable():
         return
+    try:
+        os.setsid()
+    except OSError:
+        return
+    try:  # (a process may raise its own group's level: the kernel refuses only lowering it)
+        Path("/proc/self/autogroup").write_text(str(min(19, increment)))
+    except OSError:
+        pass
+
+
+def group_level_settable() -> bool:
+    """Whether Linux schedules by session here (autogroups) and this process may set its
+    group's level: a container may not allow it (a read-only /proc), and a group of the
+    worker's own at level 0 would then take more than the app's. Checked by writing the
+    level back as it is (nothing changes)."""
     group = Path("/proc/self/autogroup")
     try:
         if Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() != "1":
-            return
-        # a group's level can be set here (a container may not allow it: a group of its own
-        # at level 0 would then take more than the app's): the app's group's, unchanged
+            return False
         group.write_text(group.read_text().split()[-1])
-        os.setsid()
     except (OSError, IndexError):  # (no autogroups here, or not allowed)
-        return
-    try:  # (a process may raise its own group's level: the kernel refuses only lowering it)
-        group.write_text(str(min(19, increment)))
-    except OSError:
-        pass
+        return False
+    return True
 
 
 def _end_at_exit(pool: ProcessPoolExecutor) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from placesim_app import bands
 from placesim_app.bands import BandService, BusyError
 
 
@@ -137,20 +138,8 @@ needs_autogroups = pytest.mark.skipif(
     reason="the kernel does not schedule by session here")
 
 
-def _group_level_settable() -> bool:
-    """Whether a process may set its own scheduling group's level here (some containers
-    mount /proc read-only): written as it is, so nothing changes."""
-    group = Path("/proc/self/autogroup")
-    try:
-        group.write_text(group.read_text().split()[-1])
-    except (OSError, IndexError):
-        return False
-    return True
-
-
 needs_settable_groups = pytest.mark.skipif(
-    not (AUTOGROUPS.exists() and AUTOGROUPS.read_text().strip() == "1"
-         and _group_level_settable()),
+    not bands.group_level_settable(),
     reason="no scheduling groups whose level a process may set here")
 
 
