@@ -6,8 +6,10 @@ loopback only), each doing the same actions:
   being worked out (expected values shown meanwhile);
 * **switch**: while those bands are queued or running, choose another scenario than the
   default (pfg-2027) and wait for its expected-value figures - the answer that must never
-  wait behind anyone's bands; **switch_delivered** is when that answer reached the page
-  (:class:`AnswerClock`), before the page drew it;
+  wait behind anyone's bands; in three parts (:class:`AnswerClock`): **switch_asked**, from
+  the click to the page's request leaving the browser (the choice typed into the browser's
+  list), **switch_delivered**, from that request to the answer's first key figure reaching
+  the page (the server), and **switch_drawn**, from there to the figures shown (the browser);
 * **year**: move the year slider and wait for the figures to change;
 * **bands_done** (one session only): wait until the page shows the bands.
 
@@ -237,9 +239,9 @@ class AnswerClock:
     """When the server's answer reaches a page, in the browser's own clock.
 
     Listens (Chrome DevTools Protocol) to the page's websocket with the app: ``mark()``
-    forgets what came before; ``delivered()`` is the time from the first request of a whole
-    run of the page (not a fragment's) sent after the mark to the first key figure (a metric
-    element) the server sent back.
+    forgets what came before; ``times()`` gives when the first request of a whole run of the
+    page (not a fragment's) was sent after the mark and when the first key figure (a metric
+    element) the server sent back arrived.
     Both are stamped by the browser's network service as the frames pass, so this is the
     server's answer time (and loopback), not the time the page then takes to draw it: on two
     cores shared with five other browsers, drawing is what the browsers' own machines do."""
@@ -275,12 +277,15 @@ class AnswerClock:
     def mark(self) -> None:
         self.frames.clear()
 
-    def delivered(self) -> float | None:
+    def times(self) -> tuple[float | None, float | None]:
+        """When the first request of a whole run left the page and when its first key figure
+        came back, in seconds of ``CLOCK_MONOTONIC`` (the browser stamps frames with it, as
+        ``time.perf_counter`` reads it on Linux), or None."""
         asked = next((t for t, kind in self.frames if kind == "rerun_script"), None)
         if asked is None:
-            return None
-        return next((t - asked for t, kind in self.frames
-                     if kind == "metric" and t >= asked), None)
+            return None, None
+        return asked, next((t for t, kind in self.frames if kind == "metric" and t >= asked),
+                           None)
 
 
 def session(url: str, index: int, reps: int, deadline: float, out: dict, browser_lock,
@@ -323,9 +328,15 @@ def session(url: str, index: int, reps: int, deadline: float, out: dict, browser
             page.get_by_text(f"Scenario {target.removesuffix('.yaml')}").first.wait_for()
             wait_change(page, before, deadline)
             record("switch", t0)  # the expected-value answer, with bands being worked out
-            delivered = clock.delivered()  # (the same answer, as it reached the page)
-            if delivered is not None:
-                out.setdefault("switch_delivered", []).append(round(delivered, 2))
+            drawn = time.perf_counter()
+            asked, answered = clock.times()  # (the same answer, as it reached the page)
+            if answered is not None:
+                # the switch in three parts: the page asks (the choice typed into the
+                # browser's list), the server answers, the page draws the answer
+                for part, seconds in (("switch_asked", asked - t0),
+                                      ("switch_delivered", answered - asked),
+                                      ("switch_drawn", drawn - answered)):
+                    out.setdefault(part, []).append(round(seconds, 2))
 
             slider = page.locator('[data-testid=stSlider] input[type=range][aria-label="Year"]')
             slider.wait_for()
@@ -394,7 +405,8 @@ def main(argv: list[str] | None = None) -> int:
             proc.wait(timeout=60)
         level = {"peak_memory_mb": round(watch.peak / 2**20),
                  "browsers_reniced": priority.reset, "cpu_seconds": watch.cpu_seconds()}
-        for action in ("load", "ask_bands", "switch", "switch_delivered", "year", "bands_done"):
+        for action in ("load", "ask_bands", "switch", "switch_asked", "switch_delivered",
+                       "switch_drawn", "year", "bands_done"):
             xs = out.get(action, [])
             level[action] = {"n": len(xs), "median_s": statistics.median(xs) if xs else None,
                              "max_s": max(xs) if xs else None}
