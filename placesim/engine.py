@@ -546,6 +546,7 @@ class _Run(RunState):
             accept_by_grade=plan.accept_by_grade, high_seb_multiplier=plan.high_seb_multiplier,
             per_100km=plan.per_100km, redeploy_share=plan.redeploy_share,
             backfill_anywhere=plan.backfill_anywhere, support_multiplier=support,
+            dept_posts=plan.dept_posts,
         )
         out = flows.move_posts(self.slots, geo, self.m.rules, order, self.key,
                                self.step_index)

@@ -54,6 +54,7 @@ from .rules import (
     SECONDED,
     SECONDEES_END,
     SECONDEES_IN,
+    department_counts,
 )
 
 
@@ -86,6 +87,8 @@ class _Cohort:
 
 _NO_STOCKS = np.zeros((0, 0, 0, 0, 0))
 """An empty stocks array, for a kernel's argument that is not read."""
+_NO_CELLS = np.zeros((0, 0, 0))
+"""No posts given by (grade, origin, post type): a wave's posts taken alike from its cells."""
 
 
 class _ExpectedRun(RunState):
@@ -524,13 +527,21 @@ class _ExpectedRun(RunState):
         support, _ = self.relocation_support(plan)
         if plan.backfill_anywhere and self.blocked is None:
             self.blocked = np.zeros_like(self.people)  # (the entrants who fill empty posts)
+        given = _NO_CELLS  # (any matching post alike: the same share of every cell)
+        if plan.dept_posts is not None:  # its departments' posts: so many from each cell
+            movable = np.maximum(self.posts3 - self.held, 0.0)[:, origins]
+            cells = (plan.grade_mask[:, None, None] & plan.type_mask[None, None, :]
+                     & (movable > 0))
+            given = np.zeros(movable.shape)
+            given[cells] = department_counts(plan.dept_posts[:, origins][cells],
+                                             movable[cells], n)
         movers, leavers, moved_o = _move_kernel(
             self.people, self.ring, self.posts3, self.held, origins, plan.grade_mask,
             plan.type_mask, n, entries[take], f[take], geo.distance_km, plan.accept_by_grade,
             plan.per_100km, support, plan.high_seb_multiplier, plan.redeploy_share,
             plan.backfill_anywhere, self.national_pdf, geo.area, geo.n_areas,
             self.ring_slot(), self.blocked if self.blocked is not None else _NO_STOCKS,
-            self.survival)
+            self.survival, given)
         if not moved_o.any():
             return
         self._posts_version += 1
@@ -1352,11 +1363,13 @@ def _expected_min_fixed(c, v):
 def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, dests, f,
                  distance_km, accept_by_grade, per_100km, support, high_seb_multiplier,
                  redeploy_share, backfill_anywhere, national_pdf, area, n_areas, ring_slot,
-                 blocked, survival):
+                 blocked, survival, given):
     """Move ``n`` posts matching a selector from ``origins`` to ``dests`` (shares ``f``).
 
     Posts leave each matching (grade, origin, post type) cell in proportion (posts held for
-    people away excluded), their incumbents with them; incumbents accept with a probability
+    people away excluded), or as many as ``given`` says by (grade, origin, post type) when
+    it has rows (a wave that selects departments: :func:`placesim.rules.department_counts`),
+    their incumbents with them; incumbents accept with a probability
     by grade, SEB and distance (times relocation support); of the rest a share is redeployed
     into the same-grade vacancies of their own area (any post type, each district in
     proportion to its vacancies) while there are any — in expectation, the expected minimum of
@@ -1384,6 +1397,7 @@ def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, d
         return movers_s, leavers_s, moved_o
     share = min(n / total, 1.0)
     moved = np.zeros((G, n_origins, T))
+    cell_share = np.zeros((G, n_origins, T))  # (the share of each cell's incumbents moved)
     # every origin's posts leave before any arrive, so a destination that is also an origin
     # does not send on posts it has just received
     for g in range(G):
@@ -1395,7 +1409,12 @@ def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, d
                 movable = max(posts[g, o, t] - held[g, o, t], 0.0)
                 if not type_mask[t] or movable <= 0:
                     continue
-                x = movable * share
+                if given.shape[0] > 0:
+                    x = min(given[g, i, t], movable)
+                    cell_share[g, i, t] = x / movable
+                else:
+                    x = movable * share
+                    cell_share[g, i, t] = share
                 moved[g, i, t] = x
                 posts[g, o, t] -= x
                 moved_o[i] += x
@@ -1422,10 +1441,9 @@ def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, d
                         p *= high_seb_multiplier
                     accept[j, s] = min(p, 1.0)
             for t in range(T):
-                movable = moved[g, i, t] / share if share > 0 else 0.0
-                if moved[g, i, t] <= 0 or movable <= 0:
+                fr = cell_share[g, i, t]  # the same share of the cell's incumbents
+                if moved[g, i, t] <= 0 or fr <= 0:
                     continue
-                fr = share  # the same share of the cell's incumbents
                 for s in range(S):
                     for fl in range(F):
                         inc = people[g, o, s, t, fl] * fr

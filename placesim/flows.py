@@ -49,6 +49,7 @@ from .rules import (
     NONE,
     SCS1,
     Rules,
+    department_counts,
     lateral_factor,
     promotion_weight,
     ran_out,
@@ -905,6 +906,7 @@ class MoveOrder:
     redeploy_share: float
     backfill_anywhere: bool
     support_multiplier: float
+    dept_posts: np.ndarray | None = None  # (grade, district, post type) at the start, or None
 
 
 @dataclass
@@ -973,8 +975,22 @@ def move_posts(slots: Slots, geo: Geography, rules: Rules, order: MoveOrder, key
     n = min(n_want, len(cand))
     tag = order.wave * 65536 + order.tranche
     u = streams.uniforms(key, streams.WAVE_PICK, cand, tag)
-    chosen = cand[_smallest(u, n)]  # in random order, so each destination gets a random mix
-    # of the matching posts (the slots are laid out by grade)
+    if order.dept_posts is None:
+        chosen = cand[_smallest(u, n)]  # in random order, so each destination gets a random
+        # mix of the matching posts (the slots are laid out by grade)
+    else:  # its departments' posts: so many from each cell as the rule says, then at random
+        cell = ((slots.grade[cand].astype(np.int64) * slots.n_districts
+                 + slots.district[cand]) * N_TYPES + slots.ptype[cand])
+        cells, at_cell, have = np.unique(cell, return_inverse=True, return_counts=True)
+        g, rest = np.divmod(cells, slots.n_districts * N_TYPES)
+        take = department_counts(order.dept_posts[g, rest // N_TYPES, rest % N_TYPES],
+                                 have, n_want, streams.uniform(key, streams.WAVE_CELLS,
+                                                               order.wave, order.tranche))
+        by_cell = np.lexsort((u, at_cell))  # each cell's slots, smallest draw first
+        rank = np.arange(len(cand)) - np.searchsorted(at_cell[by_cell], at_cell[by_cell])
+        picked = by_cell[rank < take[at_cell[by_cell]]]
+        chosen = cand[picked[np.argsort(u[picked])]]  # (in random order, as above)
+        n = len(chosen)
     dest = np.empty(n, np.int64)
     at = 0
     for districts, count in order.dest_groups:

@@ -209,7 +209,9 @@ def select_departments(waves, scenario, departments: Departments) -> tuple:
     A wave with ``posts.department`` matches only its departments' posts at the start
     (``dept_posts``: its count and share, its grade and post-type mix); its origin keeps
     only the districts where they hold matching posts, so the posts it moves and the
-    posts it closes are taken there; and ``dept_share``, their share of the matching posts
+    posts it closes are taken there, the posts it moves from each (grade, district, post
+    type) in proportion to theirs (:func:`placesim.rules.department_counts`); and
+    ``dept_share``, their share of the matching posts
     in the origin, scales what the engines find available when the wave starts (the
     engines' posts of one cell are alike: see :class:`placesim.population.Departments`).
 

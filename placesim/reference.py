@@ -46,6 +46,7 @@ from .rules import (
     SECONDEES_END,
     SECONDEES_IN,
     TIMED,
+    department_counts,
     lateral_factor,
     promotion_weight,
 )
@@ -202,9 +203,9 @@ class ReferenceModel:
         """A relocation wave in tranches (site capacity is not modelled here)."""
         dt = 1.0 / self.r.steps_per_year
         yield self.env.timeout(max(plan.start_time, 0.0) + dt / 2 - 2e-9)
-        available = len([p for p in self._matching(plan)])
+        available = len(self._matching(plan)) * plan.dept_share  # (its departments' part)
         total = plan.count if plan.count is not None else int(round(plan.share * available))
-        for n in split(min(total, available), [1.0] * plan.n_tranches):
+        for n in split(min(total, int(available)), [1.0] * plan.n_tranches):
             self.pending.append((plan, split(int(n), [s for _, s, _ in plan.destinations])))
             yield self.env.timeout(dt)
 
@@ -506,7 +507,20 @@ class ReferenceModel:
             return
         matching = self._matching(plan)
         n = min(int(per_dest.sum()), len(matching))
-        chosen = [matching[i] for i in self.rng.choice(len(matching), size=n, replace=False)]
+        if plan.dept_posts is None:
+            chosen = [matching[i] for i in self.rng.choice(len(matching), size=n, replace=False)]
+        else:  # its departments' posts: so many from each cell as the rule says, at random
+            by_cell: dict[tuple, list] = {}
+            for q in matching:
+                by_cell.setdefault((q.grade, q.district, q.ptype), []).append(q)
+            cells = list(by_cell)
+            take = department_counts(np.array([plan.dept_posts[c] for c in cells], float),
+                                     np.array([len(by_cell[c]) for c in cells]),
+                                     int(per_dest.sum()), self.rng.random())
+            chosen = [q for c, k in zip(cells, take, strict=True)
+                      for q in self._sample(by_cell[c], k)]
+            chosen = [chosen[i] for i in self.rng.permutation(len(chosen))]
+            n = len(chosen)
         dests = []
         for (districts, _, _), kk in zip(plan.destinations, per_dest, strict=True):
             dests += [int(districts[0]) if len(districts) == 1

@@ -275,6 +275,38 @@ def lateral_factor(kernel, london_pull, london_stay, willingness, will_mult, pol
 
 # --- compiling a scenario -------------------------------------------------------------------
 
+def department_counts(weight: np.ndarray, movable: np.ndarray, n: float,
+                      offset: float | None = None) -> np.ndarray:
+    """How many of a wave tranche's ``n`` posts each matching origin cell (grade, district,
+    post type) gives when the wave selects departments: in proportion to its departments'
+    posts there at the start (``weight``; a cell's posts are alike, so that many of them are
+    the departments'), at most the cell's ``movable`` posts. The one rule of the stochastic
+    engine, the expected mode and the reference model.
+
+    Parameters
+    ----------
+    weight, movable : numpy.ndarray
+        By cell, in the same order.
+    n : float
+        Posts the tranche moves.
+    offset : float, optional
+        A uniform draw: whole numbers by systematic rounding of the cumulative shares, so
+        each cell's expected count is its share and the counts add up to ``n`` (but where a
+        cell has fewer movable posts). Without it, the shares themselves (the expected mode).
+
+    Returns
+    -------
+    numpy.ndarray
+        By cell: int64 with ``offset``, float without.
+    """
+    total = float(weight.sum())
+    share = n * weight / total if total > 0 else np.zeros(len(weight))
+    if offset is None:
+        return np.minimum(share, movable)
+    edges = np.floor(np.concatenate([[0.0], np.cumsum(share)]) + offset)
+    return np.minimum(np.diff(edges).astype(np.int64), movable)
+
+
 def compile_rules(scenario, params: Parameters, geo: Geography, pkg, site_capacity: dict,
                   baseline_posts: np.ndarray | None = None) -> Rules:
     """Compile a scenario with its parameters and geography into :class:`Rules`.

@@ -43,6 +43,8 @@ LEVER_PICK = 12
 """Who a lever enrols (mentoring, talent scheme, London posting)."""
 EXPIRY = 13
 """When a programme's effect on a person ends."""
+WAVE_CELLS = 14
+"""How a wave that selects departments rounds its cells' shares of a tranche (one a tranche)."""
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
