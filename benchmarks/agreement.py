@@ -31,8 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from placesim.agreement import lever_cases  # noqa: E402
 
-SHIPPED = ("baseline", "pfg-2027", "plan-for-change-2030", "coldspots-first",
-           "senior-roles-out", "progression-levers", "social-mobility-levers")
+SHIPPED = tuple(sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml")))  # (every one)
 LEVERS = lever_cases(2024)
 
 

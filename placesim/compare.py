@@ -22,8 +22,9 @@ from .errors import PlacesimError
 KEYS = ["year", "metric", "group"]
 COLUMNS = KEYS + ["mean_a", "mean_b", "diff", "diff_p10", "diff_p50", "diff_p90", "interval"]
 INTERVALS = {
-    "paired": "P10 to P90 of the replication-by-replication difference (same random numbers)",
-    "unpaired": "P10 to P90 of the difference of independent replications",
+    "paired": "P10 to P90 of the paired (replication-by-replication) difference (same random "
+              "numbers)",
+    "unpaired": "P10 to P90 of the unpaired difference (of independent replications)",
     "mixed": "P10 to P90 of the stochastic run's replications minus the expected values",
     "none": "exact difference of expected values (no uncertainty band)",
     "unavailable": "no per-replication values in a results folder: no interval",

@@ -49,6 +49,15 @@ def test_other_seed_is_unpaired_and_no_narrower(runs):
     width_p = (paired.loc[sel, "diff_p90"] - paired.loc[sel, "diff_p10"]).mean()
     width_u = (unpaired.loc[sel, "diff_p90"] - unpaired.loc[sel, "diff_p10"]).mean()
     assert width_u > width_p
+    # the interval is the quantiles of every difference of two independent replications (not,
+    # say, [P10 of b - P90 of a, P90 of b - P10 of a], which is wider still)
+    b = read_results(runs["b_other_seed"])
+    row = unpaired[sel].iloc[-1]
+    ra = a.replications.query("metric == 'headcount' and group == 'all' and year == @row.year")
+    rb = b.replications.query("metric == 'headcount' and group == 'all' and year == @row.year")
+    diffs = (rb["value"].to_numpy()[None, :] - ra["value"].to_numpy()[:, None]).ravel()
+    assert row.diff_p10 == pytest.approx(np.quantile(diffs, 0.1))
+    assert row.diff_p90 == pytest.approx(np.quantile(diffs, 0.9))
 
 
 def test_expected_against_stochastic_is_refused_unless_asked(runs, capsys):
@@ -60,4 +69,5 @@ def test_expected_against_stochastic_is_refused_unless_asked(runs, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--allow-mixed" in err[0]
     assert main(["compare", str(runs["a"]), str(runs["b"])]) == 0
-    assert "replication-by-replication" in capsys.readouterr().out
+    assert "interval: P10 to P90 of the paired (replication-by-replication) difference" in (
+        capsys.readouterr().out)
