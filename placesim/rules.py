@@ -273,8 +273,6 @@ def lateral_factor(kernel, london_pull, london_stay, willingness, will_mult, pol
     return f
 
 
-# --- compiling a scenario -------------------------------------------------------------------
-
 def department_counts(weight: np.ndarray, movable: np.ndarray, n: float,
                       offset: float | None = None) -> np.ndarray:
     """How many of a wave tranche's ``n`` posts each matching origin cell (grade, district,
@@ -306,6 +304,8 @@ def department_counts(weight: np.ndarray, movable: np.ndarray, n: float,
     edges = np.floor(np.concatenate([[0.0], np.cumsum(share)]) + offset)
     return np.minimum(np.diff(edges).astype(np.int64), movable)
 
+
+# --- compiling a scenario -------------------------------------------------------------------
 
 def compile_rules(scenario, params: Parameters, geo: Geography, pkg, site_capacity: dict,
                   baseline_posts: np.ndarray | None = None) -> Rules:

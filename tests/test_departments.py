@@ -81,6 +81,26 @@ def test_wave_moves_only_its_departments_posts(mode, runner):
     assert departments.ledger(m, r)[-1][ho].min() > -1e-6
 
 
+def test_department_counts_are_the_shares_on_average_and_add_up():
+    """The one rule the three engines read for a wave that selects departments: whole
+    numbers that add up to the tranche (where no cell runs out) and are each cell's share
+    on average over the rounding draw; the expected mode's shares; and never more than a
+    cell's movable posts."""
+    from placesim.rules import department_counts
+
+    weight = np.array([5.0, 0.0, 1.0, 12.0, 2.5])
+    movable = np.array([40, 3, 9, 50, 20])
+    share = 7 * weight / weight.sum()
+    np.testing.assert_allclose(department_counts(weight, movable, 7), share)
+    offsets = (np.arange(1000) + 0.5) / 1000
+    counts = np.array([department_counts(weight, movable, 7, u) for u in offsets])
+    assert (counts.sum(axis=1) == 7).all() and counts[:, 1].max() == 0
+    np.testing.assert_allclose(counts.mean(axis=0), share, atol=1e-3)
+    few = np.array([1, 3, 9, 50, 20])  # the first cell has one movable post left
+    assert department_counts(weight, few, 7, 0.99)[0] <= 1
+    assert department_counts(weight, few, 7)[0] == 1
+
+
 def test_department_selector_sets_what_is_available():
     """The wave's matching posts are the department's: its mix and its share of them."""
     m, _ = run("HO", "recreate", "expected")
