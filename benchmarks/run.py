@@ -123,20 +123,14 @@ def peak_rss(name: str) -> float:
     install or a change of a kernel's source; see :func:`first_calls`) takes about 80 MB
     more, so the process is run twice and the second measured.
 
-    The peak is the process's own (``VmHWM``, Linux): ``ru_maxrss`` of a process started
-    from this one counts this one's size when it started (Linux carries the peak over
-    ``exec``), so it rose with the models this benchmark holds: 456-500 MB for runs that
-    peak at 379."""
+    The peak is the process's own (:func:`placesim.peak_memory.peak_rss_kb`): ``ru_maxrss``
+    rose with the models this benchmark holds, 456-500 MB for runs that peak at 379."""
     code = (
-        "import resource, sys; sys.path.insert(0, {!r})\n"
-        "from pathlib import Path\n"
+        "import sys; sys.path.insert(0, {!r})\n"
         "from placesim import engine, load_scenario\n"
+        "from placesim.peak_memory import peak_rss_kb\n"
         "m = engine.prepare(load_scenario({!r})); engine.run_replication(m, 0)\n"
-        "status = Path('/proc/self/status')\n"
-        "hwm = ([x for x in status.read_text().splitlines() if x.startswith('VmHWM')]\n"
-        "       if status.exists() else [])\n"
-        "print(int(hwm[0].split()[1]) / 1024 if hwm else\n"
-        "      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+        "print(peak_rss_kb() / 1024)\n"
     ).format(str(ROOT), str(ROOT / "scenarios" / f"{name}.yaml"))
     for _ in range(2):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

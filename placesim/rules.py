@@ -216,7 +216,7 @@ class Rules:
 def ran_out(flag, flag_until, step):
     """Whether programme state ``flag`` has ended by ``step``: a time-limited one
     (:data:`TIMED`) whose end step has come (it is then state none)."""
-    return (flag == SCHEME or flag == POSTED or flag == SECONDED) and flag_until <= step
+    return flag in TIMED and flag_until <= step
 
 
 @njit(cache=True, inline="always")

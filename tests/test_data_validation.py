@@ -42,21 +42,15 @@ def _copy(tmp_path: Path, year: int = 2023) -> Path:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    """``placesim`` in a child process, reporting its peak memory in the last stderr line:
-    its own (``VmHWM``) where Linux gives it, as ``ru_maxrss`` counts the size of the test
-    process that started it."""
-    code = ("import resource, sys, runpy\n"
-            "from pathlib import Path\n"
+    """``placesim`` in a child process, reporting its own peak memory
+    (:func:`placesim.peak_memory.peak_rss_kb`) in the last stderr line."""
+    code = ("import sys, runpy\n"
+            "from placesim.peak_memory import peak_rss_kb\n"
             "sys.argv = ['placesim', *sys.argv[1:]]\n"
             "try:\n"
             "    runpy.run_module('placesim.cli', run_name='__main__')\n"
             "finally:\n"
-            "    status = Path('/proc/self/status')\n"
-            "    hwm = ([x for x in status.read_text().splitlines() if x.startswith('VmHWM')]\n"
-            "           if status.exists() else [])\n"
-            "    rss = (int(hwm[0].split()[1]) if hwm else\n"
-            "           resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
-            "    print(f'PEAK_RSS_KB {rss}', file=sys.stderr)\n")
+            "    print(f'PEAK_RSS_KB {peak_rss_kb()}', file=sys.stderr)\n")
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
 

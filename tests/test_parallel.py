@@ -39,6 +39,15 @@ def _arrays(result) -> dict[str, np.ndarray]:
     return out
 
 
+def _in_turn(reverse: bool):
+    """A ``map_spans`` that runs the spans one at a time in this thread, last first if
+    ``reverse``, and returns their results in span order."""
+    def in_turn(fn, spans, args):
+        done = {span: fn(*span, *args) for span in (spans[::-1] if reverse else spans)}
+        return [done[span] for span in spans]
+    return in_turn
+
+
 def _every_lever_model(years: int, more_levers: str = ""):
     """A small synthetic model with waves and every lever on (:data:`LEVERS`), and
     ``more_levers`` (YAML lines under ``levers:``)."""
@@ -91,11 +100,7 @@ def test_expected_mode_blocks_meet_only_between_stages(monkeypatch):
     m = _every_lever_model(3)
 
     def run(blocks, reverse=False):
-        def in_turn(fn, spans, args):
-            done = {span: fn(*span, *args) for span in (spans[::-1] if reverse else spans)}
-            return [done[span] for span in spans]
-
-        monkeypatch.setattr(parallel, "map_spans", in_turn)
+        monkeypatch.setattr(parallel, "map_spans", _in_turn(reverse))
         state = _ExpectedRun(m)
         state.blocks = blocks
         return _arrays(run_timeline(m, state))
@@ -264,11 +269,7 @@ def test_a_replications_two_groups_of_vacancies_commute(monkeypatch):
     fill = flows.fill
 
     def run(cut, reverse=False):
-        def in_turn(fn, spans, args):
-            done = {span: fn(*span, *args) for span in (spans[::-1] if reverse else spans)}
-            return [done[span] for span in spans]
-
-        monkeypatch.setattr(parallel, "map_spans", in_turn)
+        monkeypatch.setattr(parallel, "map_spans", _in_turn(reverse))
         monkeypatch.setattr(flows, "fill", partial(fill, cut=cut))
         return engine.run_replication(m, 1)
 
