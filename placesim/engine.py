@@ -18,7 +18,7 @@ replications. Results do not depend on how replications are spread over processe
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -211,7 +211,9 @@ def prepare(scenario, pkg=None, *, seed: int | None = None, params=None,
                  devolved_posts=devolved_posts(pkg, GRADES))
 
 
-def _site_capacity(pkg, scenario, geo: Geography) -> dict[int, tuple[float, int]]:
+def _site_capacity(pkg, scenario, geo: Geography) -> dict[int, tuple[float, float]]:
+    """Site index -> (open time in years, desks) for the sites a wave may have to wait for:
+    those with limited desks, and those that open later (unlimited desks from then)."""
     out = {}
     sites = pkg.sites.set_index("site_id")
     for k, sid in enumerate(geo.site_ids):
@@ -225,6 +227,8 @@ def _site_capacity(pkg, scenario, geo: Geography) -> dict[int, tuple[float, int]
                 opens = float(ov.opens_year - scenario.horizon.start_year)
         if cap is not None and not pd.isna(cap):
             out[k] = (max(opens, 0.0), int(cap))
+        elif opens > 0:
+            out[k] = (opens, float("inf"))
     return out
 
 
@@ -291,20 +295,10 @@ class RunState:
         return self.m.start_year + int(self.step_index // self.m.steps_per_year)
 
     def take_pending(self) -> list[tuple[WavePlan, np.ndarray, int]]:
-        """This step's post moves, one per wave in the order released; clears them.
-
-        A tranche bound for sites with limited desks is released one destination at a time
-        (as desks exist); what a wave releases in one step is moved together, so a step costs
-        one selection per wave rather than one per destination.
-        """
-        merged: dict[int, list] = {}
-        for plan, per_dest, tranche in self.pending:
-            if plan.index in merged:
-                merged[plan.index][1] = merged[plan.index][1] + per_dest
-            else:
-                merged[plan.index] = [plan, per_dest, tranche]
+        """This step's post moves (:func:`merge_pending`); clears them."""
+        out = merge_pending(self.pending)
         self.pending = []
-        return [tuple(v) for v in merged.values()]
+        return out
 
     def relocation_support(self, plan: WavePlan) -> tuple[float, float]:
         """(acceptance multiplier, support per mover in GBP) for a wave's incumbents now."""
@@ -599,30 +593,24 @@ def _blas() -> ThreadpoolController:
     return ThreadpoolController()
 
 
-def run_timeline(model: Model, run) -> ReplicationResult:
-    """Drive a run state (stochastic or expected) through the scenario's SimPy timeline,
-    with BLAS on one thread (:func:`_blas`).
+def start_waves(env: simpy.Environment, run, rules: Rules,
+                start: Callable[[Generator], None]) -> None:
+    """Start the scenario's relocation waves and its sites' desks on ``env``: the one
+    timeline of moves every model reads (the stochastic engine and expected mode through
+    :func:`run_timeline`, the reference model on its own environment).
 
-    ``run`` provides ``step()``, ``year_end(n)``, ``available(plan)``, ``result()`` and the
-    attributes ``pending`` and ``awaiting``.
+    Each wave releases a tranche a step from its start time, split over its destinations;
+    a destination at a site with limited desks, or not yet open, waits until the site has
+    the desks (first come, first served). Released moves are appended to ``run.pending`` as
+    (wave, posts by destination, tranche); ``run.awaiting`` counts the posts waiting for
+    desks; ``run.available(plan)`` says how many posts a wave may take. ``start`` starts a
+    process (its caller closes them when the run ends).
     """
-    env = simpy.Environment()
-    r = model.rules
-    dt = 1.0 / r.steps_per_year
-    horizon = float(model.years)
+    dt = 1.0 / rules.steps_per_year
     containers = {
         k: (simpy.Container(env, capacity=float("inf"), init=0), opens, cap)
-        for k, (opens, cap) in r.site_capacity.items()
+        for k, (opens, cap) in rules.site_capacity.items()
     }
-
-    def stepper():
-        # Steps run mid-period so that events at period boundaries come first.
-        yield env.timeout(dt / 2)
-        for k in range(r.n_steps):
-            run.step()
-            if (k + 1) % r.steps_per_year == 0:
-                run.year_end((k + 1) // r.steps_per_year)
-            yield env.timeout(dt)
 
     def site_opening(container, opens, cap):
         yield env.timeout(opens)
@@ -655,6 +643,47 @@ def run_timeline(model: Model, run) -> ReplicationResult:
                 run.pending.append((plan, per_dest, tranche))
             yield env.timeout(dt)
 
+    for c, opens, cap in containers.values():
+        start(site_opening(c, opens, cap))
+    for plan in rules.waves:
+        start(wave(plan))
+
+
+def merge_pending(pending: list) -> list[tuple[WavePlan, np.ndarray, int]]:
+    """Moves released in one step, one per wave in the order released: a tranche bound for
+    sites with limited desks is released one destination at a time (as desks exist); what a
+    wave releases in one step is moved together, so a step costs one selection per wave
+    rather than one per destination (and every model rounds a department's share alike)."""
+    merged: dict[int, list] = {}
+    for plan, per_dest, tranche in pending:
+        if plan.index in merged:
+            merged[plan.index][1] = merged[plan.index][1] + per_dest
+        else:
+            merged[plan.index] = [plan, per_dest, tranche]
+    return [tuple(v) for v in merged.values()]
+
+
+def run_timeline(model: Model, run) -> ReplicationResult:
+    """Drive a run state (stochastic or expected) through the scenario's SimPy timeline,
+    with BLAS on one thread (:func:`_blas`).
+
+    ``run`` provides ``step()``, ``year_end(n)``, ``available(plan)``, ``result()`` and the
+    attributes ``pending`` and ``awaiting``.
+    """
+    env = simpy.Environment()
+    r = model.rules
+    dt = 1.0 / r.steps_per_year
+    horizon = float(model.years)
+
+    def stepper():
+        # Steps run mid-period so that events at period boundaries come first.
+        yield env.timeout(dt / 2)
+        for k in range(r.n_steps):
+            run.step()
+            if (k + 1) % r.steps_per_year == 0:
+                run.year_end((k + 1) // r.steps_per_year)
+            yield env.timeout(dt)
+
     processes: list[Generator] = []
 
     def start(generator: Generator) -> None:
@@ -662,10 +691,7 @@ def run_timeline(model: Model, run) -> ReplicationResult:
         env.process(generator)
 
     start(stepper())
-    for c, opens, cap in containers.values():
-        start(site_opening(c, opens, cap))
-    for plan in r.waves:
-        start(wave(plan))
+    start_waves(env, run, r, start)
     try:
         with _blas().limit(limits=1, user_api="blas"):
             env.run(until=horizon)

@@ -995,8 +995,8 @@ def move_posts(slots: Slots, geo: Geography, rules: Rules, order: MoveOrder, key
     at = 0
     for districts, count in order.dest_groups:
         k = min(count, n - at)
-        if k <= 0:
-            break
+        if k <= 0:  # (a destination given nothing this tranche, its site's desks awaited:
+            continue  # the next ones still take theirs)
         if len(districts) == 1:
             dest[at:at + k] = districts[0]
         else:

@@ -12,8 +12,8 @@ explicit weighted choice over the area's people.
 It exists for two reasons: as a **correctness oracle** (on a small population its
 distribution must match the vectorised engine's within Monte Carlo error) and as the **speed
 baseline** the benchmark compares the engine with. Do not use it for real runs: it scales like
-the frameworks placesim avoids. Sites' desk capacity is not modelled here (waves release their
-tranches on time).
+the frameworks placesim avoids. Waves and sites' desks run on the engine's own timeline
+(:func:`placesim.engine.start_waves`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import pandas as pd
 import simpy
 
 from .cohort import N_TAGS, REACH_GRADE, start_tags
-from .engine import Model, ReplicationResult, YearRecord, split
+from .engine import Model, ReplicationResult, YearRecord, merge_pending, start_waves
 from .levers import SECONDEE_POST, LeverState
 from .population import N_GRADES, N_SEB, N_TYPES, OTHER, POLICY, PRIVATE_OFFICE
 from .rules import (
@@ -127,7 +127,8 @@ class ReferenceModel:
         self.reloc_movers = np.zeros(N_SEB)
         self.cost = 0.0
         self.cost_movers = 0.0
-        self.pending: list[tuple] = []
+        self.pending: list[tuple] = []  # (wave, posts by destination, tranche)
+        self.awaiting = 0  # posts waiting for a site's desks
         self.closing = np.zeros(self.r.posts.n_pools, np.int64)  # closures waiting by pool
         self.redundancies = np.zeros(N_SEB)
         self.lever_state = LeverState(model)
@@ -180,7 +181,7 @@ class ReferenceModel:
             for event in self.r.events_at(k):
                 self._event(event, k)
             self._post_schedule(k)
-            for plan, per_dest in self.pending:
+            for plan, per_dest, _ in merge_pending(self.pending):
                 self._move(plan, per_dest)
             self.pending = []
             yield self.env.timeout(dt)
@@ -199,15 +200,9 @@ class ReferenceModel:
                 self._year_end((k + 1) // self.r.steps_per_year)
             yield self.env.timeout(dt)
 
-    def wave_process(self, plan):
-        """A relocation wave in tranches (site capacity is not modelled here)."""
-        dt = 1.0 / self.r.steps_per_year
-        yield self.env.timeout(max(plan.start_time, 0.0) + dt / 2 - 2e-9)
-        available = len(self._matching(plan)) * plan.dept_share  # (its departments' part)
-        total = plan.count if plan.count is not None else int(round(plan.share * available))
-        for n in split(min(total, int(available)), [1.0] * plan.n_tranches):
-            self.pending.append((plan, split(int(n), [s for _, s, _ in plan.destinations])))
-            yield self.env.timeout(dt)
+    def available(self, plan) -> int:
+        """Posts a wave may take now (:func:`placesim.engine.start_waves`)."""
+        return len(self._matching(plan))
 
     # -- the rule for choosing who fills a vacancy ----------------------------------------
     def _weight(self, person: Person, vacancy_policy: bool, g_into: int) -> float:
@@ -587,7 +582,7 @@ class ReferenceModel:
             cross_area_promotions=self.cross_area, moved_out_of_london=self.moved_out,
             moved_total=self.moved_total, moved_to_coldspots=self.moved_cold,
             reloc_leavers=self.reloc_leavers.copy(), reloc_movers=self.reloc_movers.copy(),
-            cost_gbp=self.cost, awaiting_capacity=0, posts_closed=0.0,
+            cost_gbp=self.cost, awaiting_capacity=self.awaiting, posts_closed=0.0,
             closures_pending=float(self.closing.sum()), redundancies=self.redundancies.copy(),
             cost_movers_gbp=self.cost_movers, levers=self.lever_state.year(*self._secondees()),
             cohort_size=self.cohort_size[1:].copy(), cohort_reached=self.cohort_reached[1:].copy(),
@@ -611,8 +606,7 @@ class ReferenceModel:
             self._start(self.person_process(person))
         self._start(self.before_exits())
         self._start(self.after_exits())
-        for plan in self.r.waves:
-            self._start(self.wave_process(plan))
+        start_waves(self.env, self, self.r, self._start)
         try:
             self.env.run(until=float(self.r.n_steps / self.r.steps_per_year))
         finally:

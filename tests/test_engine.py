@@ -406,3 +406,41 @@ def test_posts_filled_at_once_after_a_move_take_entrants_not_yet_eligible(synthe
     end = r.years[-1]
     assert 0 < sum(held_back) < end.moved_total
     assert sum(held_back) == pytest.approx(end.moved_total - end.reloc_movers.sum())
+
+
+@pytest.mark.parametrize("mode", ["expected", "stochastic"])
+def test_posts_bound_for_a_site_not_yet_open_leave_the_other_destinations_theirs(
+        synthetic_pkg, mode):
+    """A relocating wave's tranche whose first destination waits for its site's desks gives
+    that destination nothing for now: the next destination still takes its share, in its
+    own district (a tranche once broke off at the empty destination and sent the rest to
+    whatever the unset destinations held), and the site's opening year holds its posts back
+    though its desks are not limited (it was read only for a site with a capacity)."""
+    from placesim import load_scenario_text
+
+    s = load_scenario_text("""name: waits-for-desks
+horizon: {start_year: 2023, years: 4}
+seed: 3
+sites: {alpha: {opens_year: 2026}}
+waves:
+  - name: w
+    year: 2024
+    spread_years: 1
+    posts: {grades: [EO, HEO]}
+    count: 80
+    mode: relocate
+    origin: london
+    destinations:
+      - {site: alpha, share: 0.5}
+      - {site: beta, share: 0.5}
+""", filename="waits-for-desks.yaml")
+    m = engine.prepare(s, synthetic_pkg)
+    r = run_expected(m) if mode == "expected" else engine.run_replication(m, 0)
+    alpha, beta = (int(m.geo.site_district[m.geo.site_ids.index(k)]) for k in ("alpha", "beta"))
+    moves = r.moves
+    assert set(moves["to"]) == {alpha, beta}
+    to = moves.groupby("to")["posts"].sum()
+    assert to[beta] == pytest.approx(40)  # in the year the wave runs
+    assert to[alpha] == pytest.approx(40)  # once the site opens
+    assert moves.loc[moves["to"] == alpha, "year"].min() > moves.loc[moves["to"] == beta,
+                                                                     "year"].min()
