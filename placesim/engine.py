@@ -291,8 +291,10 @@ class RunState:
 
     @property
     def year(self) -> int:
-        """Calendar year of the current step."""
-        return self.m.start_year + int(self.step_index // self.m.steps_per_year)
+        """The year of the record that counts the current step's changes: records are
+        labelled by the census date (31 March) that ends their year, so the first year's
+        steps count in ``start_year + 1``, and so do the moves they make."""
+        return self.m.start_year + int(self.step_index // self.m.steps_per_year) + 1
 
     def take_pending(self) -> list[tuple[WavePlan, np.ndarray, int]]:
         """This step's post moves (:func:`merge_pending`); clears them."""

@@ -228,7 +228,10 @@ class Wave(_Model):
         "Year the wave starts. A wave given by count may start before the horizon: the part "
         "scheduled before the start is history, already in the data package, and only "
         "counted as roles moved."))
-    quarter: int = Field(1, ge=1, le=4, description="Quarter of the year it starts (1-4).")
+    quarter: int = Field(1, ge=1, le=4, description=(
+        "Quarter of the year it starts (1-4): quarter 1 is April to June, after the census "
+        "date (31 March) that starts the model's year; its moves show in the next year's "
+        "record (year ending 31 March)."))
     spread_years: float = Field(0, ge=0, le=50, description=(
         "Moves are spread evenly over this many years from the start, ending within the "
         "horizon; 0 (default) moves them all at once."))
