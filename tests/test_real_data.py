@@ -47,13 +47,16 @@ def _initial(model):
 @pytest.mark.parametrize("mode", ["expected", "stochastic"])
 def test_baseline_grade_stocks_and_seb_mix_drift_little(pkg, baseline_model, mode):
     start = _initial(baseline_model)
-    run = (run_expected(baseline_model) if mode == "expected"
-           else engine.run_replication(baseline_model, 0))
-    end = run.years[-1].stock.sum(axis=1)  # (grade, seb) after ten years
+    # (stochastic: the mean of four runs; one run's SCS1 and SCS2 high-SEB shares drift by
+    # 0.006-0.008 from run to run, half the bound below)
+    runs = ([run_expected(baseline_model)] if mode == "expected"
+            else [engine.run_replication(baseline_model, r) for r in range(4)])
+    run = runs[0]
+    end = np.mean([r.years[-1].stock.sum(axis=1) for r in runs], axis=0)  # after ten years
     # posts grow with the Places for Growth roles re-created to June 2024 (history) and then
     # hold level; the share of posts filled stays where the chains' steady state starts it
     posts_start = baseline_model.baseline_posts_gd.sum(axis=1)
-    posts_end = run.years[-1].posts.sum(axis=1)
+    posts_end = np.mean([r.years[-1].posts.sum(axis=1) for r in runs], axis=0)
     fill_start = start.sum(axis=1) / posts_start
     fill_end = end.sum(axis=1) / posts_end
     change = fill_end - fill_start
@@ -66,7 +69,7 @@ def test_baseline_grade_stocks_and_seb_mix_drift_little(pkg, baseline_model, mod
     trend = fit.survey_trend(pkg)
     slope = np.array([trend[fit._band(g)][1][0] for g in GRADES])
     drift = (high_end - high_start - slope * len(run.years))[: SCS2 + 1]
-    assert np.all(np.abs(drift) < 0.015), drift  # one replication: sampling noise too
+    assert np.all(np.abs(drift) < 0.015), drift  # (four runs: sampling noise too)
 
 
 def _last(metrics, name, group):
