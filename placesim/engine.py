@@ -439,7 +439,7 @@ class _Run(RunState):
         exits, gone, vac, counts, E = flows.scan(
             self.key, k, sl.district, sl.grade, sl.ptype, sl.seb, sl.flag, sl.flag_until,
             sl.ready, sl.exit_at, sl.home, sl.return_at, sl.area_of_district, sl.order,
-            sl.position, sl.block_start.reshape(-1), sl.block_end.reshape(-1))
+            sl.position, sl.block_start.reshape(-1), sl.block_end.reshape(-1), sl.spare_from)
         self._posts(gone.T, -1)
         W, Lw = flows.class_weights(counts, self.wtab, self.ltab, geo.area_is_london,
                                     r.london_advantage)
@@ -453,7 +453,7 @@ class _Run(RunState):
             r.lateral_share, r.internal_share, r.exit_q, r.reach, r.london_pull, r.willingness,
             float(r.will_mult[k]), r.flag_after, r.min_steps, float(r.scs_low_target[k]),
             r.freeze[k], r.recruit_cdf_at(k), pp.pool_grade, pp.pool_mask, pp.pool_types,
-            self.closing, sl.cohort, self.cohort_reached, cohort.REACH_GRADE)
+            self.closing, sl.cohort, self.cohort_reached, cohort.REACH_GRADE, sl.spare_from)
         if len(closed):
             self._posts(closed.T, -1)
             self.posts_closed += len(closed)

@@ -41,6 +41,7 @@ from .population import (
     Geography,
     Slots,
     _set_district,
+    slot_ident,
 )
 from .prefetch import prefetch
 from .rules import (
@@ -186,15 +187,16 @@ def start_exits(key: np.ndarray, seb: np.ndarray, grade: np.ndarray, exit_q: np.
 def _start_exits_range(lo, hi, key, seb, grade, exit_q, exit_at):
     """:func:`start_exits` for slots ``lo:hi``."""
     for i in range(lo, hi):
-        if seb[i] >= 0:
+        if seb[i] >= 0:  # (a baseline post: its identity is its index)
             u = streams.uniform(key, streams.EXIT, i, INITIAL)
             exit_at[i] = min(streams.geometric(u, exit_q[grade[i]]) - 1, NEVER_STEP)
 
 
 @njit(cache=True, inline="always")
-def _enter(key, slot, step, q, exit_at):
-    """A person enters ``slot`` at ``step`` in a new grade: draw their exit step."""
-    exit_at[slot] = min(step + streams.geometric(streams.uniform(key, streams.EXIT, slot, step),
+def _enter(key, ident, slot, step, q, exit_at):
+    """A person enters ``slot`` (its identity ``ident``: :func:`slot_ident`) at ``step`` in
+    a new grade: draw their exit step."""
+    exit_at[slot] = min(step + streams.geometric(streams.uniform(key, streams.EXIT, ident, step),
                                                  q), NEVER_STEP)
 
 
@@ -209,15 +211,17 @@ def _vacate(slot, seb, flag, ready, exit_at, home, return_at):
 
 
 def scan(key, step, district, grade, ptype, seb, flag, flag_until, ready, exit_at, home,
-         return_at, area_of_district, order, position, block_start, block_end):
+         return_at, area_of_district, order, position, block_start, block_end, spare_from):
     """One pass over the slots at the start of a step's filling.
 
     Everyone whose exit step is now leaves (a London posting's occupant who leaves frees the
     post held at home, and the posting is abolished); programme states that have run out
-    end; the vacant posts are listed in an order drawn for this step (keyed by slot, so two
-    scenarios fill the vacancies they share in the same order); and the eligible people are
-    counted by (grade, area, seb, post type, programme state). The pass runs on ranges of
-    slots in threads (:mod:`placesim.parallel`); the results do not depend on how many.
+    end; the vacant posts are listed in an order drawn for this step (keyed by slot
+    identity, :func:`slot_ident`, so two scenarios fill the vacancies they share in the same
+    order);
+    and the eligible people are counted by (grade, area, seb, post type, programme state).
+    The pass runs on ranges of slots in threads (:mod:`placesim.parallel`); the results do
+    not depend on how many.
 
     Returns
     -------
@@ -234,7 +238,7 @@ def scan(key, step, district, grade, ptype, seb, flag, flag_until, ready, exit_a
     """
     parts = parallel.map_ranges(_scan_range, len(seb), (
         key, step, district, grade, ptype, seb, flag, flag_until, ready, exit_at, home, return_at,
-        area_of_district))
+        area_of_district, spare_from))
     if len(parts) == 1:
         exits, away, vac, keys, counts = parts[0]
     else:
@@ -244,12 +248,12 @@ def scan(key, step, district, grade, ptype, seb, flag, flag_until, ready, exit_a
             counts += part[4]
     return _scan_finish(key, step, exits, away, vac, keys, counts, district, grade, ptype, seb,
                         flag, ready, exit_at, home, return_at, area_of_district, order,
-                        position, block_start, block_end)
+                        position, block_start, block_end, spare_from)
 
 
 @njit(cache=True, nogil=True)
 def _scan_range(lo, hi, key, step, district, grade, ptype, seb, flag, flag_until, ready, exit_at,
-                home, return_at, area_of_district):
+                home, return_at, area_of_district, spare_from):
     """:func:`scan` over slots ``lo:hi``, writing only to those slots.
 
     A London posting's occupant who leaves also frees the post held at home (another slot,
@@ -298,14 +302,14 @@ def _scan_range(lo, hi, key, step, district, grade, ptype, seb, flag, flag_until
             counts[((ga * N_SEB + s) * N_TYPES + ptype[i]) * N_FLAGS + f] += 1
     keys = np.empty(n_v, np.uint64)
     for j in range(n_v):
-        keys[j] = _order_key(key, vac[j], step)
+        keys[j] = _order_key(key, slot_ident(vac[j], grade[vac[j]], spare_from), step)
     return exits[:n_x], away[:n_a], vac[:n_v], keys, counts
 
 
 @njit(cache=True)
 def _scan_finish(key, step, exits, away, vac, keys, counts, district, grade, ptype, seb, flag,
                  ready, exit_at, home, return_at, area_of_district, order, position,
-                 block_start, block_end):
+                 block_start, block_end, spare_from):
     """The end of :func:`scan`: London postings whose occupants left, and the filling order.
 
     A posting's occupant who leaves frees the post held at home: it is listed among the
@@ -337,7 +341,8 @@ def _scan_finish(key, step, exits, away, vac, keys, counts, district, grade, pty
         for m in range(len(merged)):
             if j < n_a and (m - j == len(vac) or place[by_place[j]] < vac[m - j]):
                 merged[m] = freed[by_place[j]]
-                merged_keys[m] = _order_key(key, merged[m], step)
+                merged_keys[m] = _order_key(
+                    key, slot_ident(merged[m], grade[merged[m]], spare_from), step)
                 j += 1
             else:
                 merged[m] = vac[m - j]
@@ -355,9 +360,9 @@ def _scan_finish(key, step, exits, away, vac, keys, counts, district, grade, pty
 
 
 @njit(cache=True, inline="always")
-def _order_key(key, slot, step):
-    """A vacancy's place in the step's filling order (a draw keyed by its slot)."""
-    return np.uint64(streams.uniform(key, streams.ORDER, slot, step) * 4294967296.0)
+def _order_key(key, ident, step):
+    """A vacancy's place in the step's filling order (a draw keyed by its slot's identity)."""
+    return np.uint64(streams.uniform(key, streams.ORDER, ident, step) * 4294967296.0)
 
 
 @njit(cache=True)
@@ -475,7 +480,8 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
          block_end, area_of_district, is_london, kernel_t, wtab, ltab, wmax, lmax, adv_area,
          leave, lateral_share, internal_share, exit_q, reach, london_pull, willingness,
          will_mult, flag_after, min_steps, scs_low_target, freeze, recruit_cdf, pool_grade,
-         pool_mask, pool_types, pending, cohort, reached, reach_grade, cut: int = -1):
+         pool_mask, pool_types, pending, cohort, reached, reach_grade, spare_from,
+         cut: int = -1):
     """Fill the vacancies ``vac`` in order, in place (see the module docstring and
     :mod:`placesim.rules` for the rule).
 
@@ -502,7 +508,7 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
     shut = _closures_in_order(vac, grade, district, ptype, pool_grade, pool_mask, pool_types,
                               pending)
     grouped, shut, first = _two_groups(key, step, vac, shut, grade, lateral_share,
-                                       internal_share, cut)
+                                       internal_share, spare_from, cut)
     n = len(vac)
     spans = [span for span in ((0, first), (first, n)) if span[1] > span[0]] or [(0, 0)]
     if len(spans) == 2 and n - first > first:
@@ -513,7 +519,7 @@ def fill(key, step, vac, W, Lw, E, remote_mass, lateral_mass, grade, district, p
         block_end, area_of_district, is_london, kernel_t, wtab, ltab, wmax, lmax, adv_area,
         leave, lateral_share, internal_share, exit_q, reach, london_pull, willingness,
         will_mult, flag_after, min_steps, scs_low_target, freeze, recruit_cdf, cohort,
-        reach_grade, len(reached)))
+        reach_grade, len(reached), spare_from))
     for part in parts:
         reached += part[4]
     if len(parts) == 1:
@@ -559,7 +565,7 @@ def _closures_in_order(vac, grade, district, ptype, pool_grade, pool_mask, pool_
 
 
 @njit(cache=True)
-def _two_groups(key, step, vac, shut, grade, lateral_share, internal_share, cut):
+def _two_groups(key, step, vac, shut, grade, lateral_share, internal_share, spare_from, cut):
     """Split a step's vacancies ``vac`` (in filling order; ``shut``: those that close) into
     two groups that read and write no state in common, each kept in that order: returns
     the vacancies, group by group, whether each closes, and where the second group starts.
@@ -607,7 +613,8 @@ def _two_groups(key, step, vac, shut, grade, lateral_share, internal_share, cut)
             if shut[i]:
                 upper[i] = True
             else:
-                u = streams.high(streams.draw(streams.state(key, streams.FILL, v, step), 0))
+                z = streams.state(key, streams.FILL, slot_ident(v, g, spare_from), step)
+                u = streams.high(streams.draw(z, 0))
                 upper[i] = u < lateral_share[g]
         if upper[i]:
             n_upper += 1
@@ -632,7 +639,7 @@ def _fill_span(lo, hi, key, step, vacancies, shut_at, W, Lw, E, remote_mass, lat
                order, position, block_start, block_end, area_of_district, is_london, kernel_t,
                wtab, ltab, wmax, lmax, adv_area, leave, lateral_share, internal_share, exit_q,
                reach, london_pull, willingness, will_mult, flag_after, min_steps,
-               scs_low_target, freeze, recruit_cdf, cohort, reach_grade, n_tags):
+               scs_low_target, freeze, recruit_cdf, cohort, reach_grade, n_tags, spare_from):
     """:func:`fill` for the vacancies ``vacancies[lo:hi]`` (one group of
     :func:`_two_groups`; ``shut_at`` says which close). Returns its rows as :func:`fill`
     does, and the tagged people it promoted into ``reach_grade``, by tag (``n_tags``)."""
@@ -688,7 +695,7 @@ def _fill_span(lo, hi, key, step, vacancies, shut_at, W, Lw, E, remote_mass, lat
                 lo_w = block_start[gw - 1, aw]
                 nw = block_end[gw - 1, aw] - lo_w
                 if nw > 0:
-                    zw = streams.state(key, streams.FILL, w, step)
+                    zw = streams.state(key, streams.FILL, slot_ident(w, gw, spare_from), step)
                     pos = _candidate_position(streams.draw(zw, FIRST_PICK_DRAW), lo_w, nw)
                     guess[(idx + AHEAD2) % 16] = pos
                     prefetch(order, pos)
@@ -712,7 +719,7 @@ def _fill_span(lo, hi, key, step, vacancies, shut_at, W, Lw, E, remote_mass, lat
             _set_district(district, grade, area_of_district, order, position, flat_start,
                           flat_end, one, spare)
             continue
-        z = streams.state(key, streams.FILL, v, step)
+        z = streams.state(key, streams.FILL, slot_ident(v, g, spare_from), step)
         x0 = streams.draw(z, 0)
         u = streams.high(x0)
         lat = lateral_share[g]
@@ -798,7 +805,7 @@ def _fill_span(lo, hi, key, step, vacancies, shut_at, W, Lw, E, remote_mass, lat
                 cohort[v] = tg
                 grade_since[v] = step
                 ready[v] = step + min_steps
-                _enter(key, v, step, exit_q[g], exit_at)
+                _enter(key, slot_ident(v, g, spare_from), v, step, exit_q[g], exit_at)
             seb[ch] = VACANT
             flag[ch] = NONE
             cohort[ch] = 0
@@ -817,7 +824,7 @@ def _fill_span(lo, hi, key, step, vacancies, shut_at, W, Lw, E, remote_mass, lat
         cohort[v] = 0
         grade_since[v] = step
         ready[v] = step + min_steps
-        _enter(key, v, step, exit_q[g], exit_at)
+        _enter(key, slot_ident(v, g, spare_from), v, step, exit_q[g], exit_at)
     return promoted[:n_p], moved[:n_l], recruited[:n_r], closed[:n_c], reached
 
 
@@ -974,7 +981,7 @@ def move_posts(slots: Slots, geo: Geography, rules: Rules, order: MoveOrder, key
     n_want = int(sum(c for _, c in order.dest_groups))
     n = min(n_want, len(cand))
     tag = order.wave * 65536 + order.tranche
-    u = streams.uniforms(key, streams.WAVE_PICK, cand, tag)
+    u = streams.uniforms(key, streams.WAVE_PICK, slots.ident(cand), tag)
     if order.dept_posts is None:
         chosen = cand[_smallest(u, n)]  # in random order, so each destination gets a random
         # mix of the matching posts (the slots are laid out by grade)
@@ -1000,7 +1007,8 @@ def move_posts(slots: Slots, geo: Geography, rules: Rules, order: MoveOrder, key
         if len(districts) == 1:
             dest[at:at + k] = districts[0]
         else:
-            u = streams.uniforms(key, streams.DESTINATION, chosen[at:at + k], step)
+            u = streams.uniforms(key, streams.DESTINATION, slots.ident(chosen[at:at + k]),
+                                 step)
             dest[at:at + k] = districts[np.minimum((u * len(districts)).astype(np.int64),
                                                    len(districts) - 1)]
         at += k
@@ -1012,10 +1020,10 @@ def move_posts(slots: Slots, geo: Geography, rules: Rules, order: MoveOrder, key
     dist = geo.distance_km[orig, dest]
     p = order.accept_by_grade[g] * order.per_100km ** (dist / 100.0) * order.support_multiplier
     p = np.where(s == 0, p * order.high_seb_multiplier, p)
-    accept = occupied & (streams.uniforms(key, streams.INCUMBENT, chosen, step)
+    accept = occupied & (streams.uniforms(key, streams.INCUMBENT, slots.ident(chosen), step)
                          < np.minimum(p, 1.0))
     stay = occupied & ~accept
-    redeploy = stay & (streams.uniforms(key, streams.REDEPLOY, chosen, step)
+    redeploy = stay & (streams.uniforms(key, streams.REDEPLOY, slots.ident(chosen), step)
                        < order.redeploy_share)
 
     # Redeploy into same-grade vacancies in the same area, matched by rank within groups.
@@ -1091,7 +1099,7 @@ def _redeploy(src, dst, seb, flag, flag_until, grade_since, ready, exit_at, coho
 def recruit_now(key, step: int, idx: np.ndarray, slots: Slots, rules: Rules) -> np.ndarray:
     """Fill posts ``idx`` at once with recruits from the national SEB mix of their grade."""
     g = slots.grade[idx].astype(np.int64)
-    u = streams.uniforms(key, streams.RECRUIT, idx, step)
+    u = streams.uniforms(key, streams.RECRUIT, slots.ident(idx), step)
     cdf = rules.national_cdf[g]
     s = ((u >= cdf[:, 0]).astype(np.int64) + (u >= cdf[:, 1])).astype(np.int8)
     slots.seb[idx] = s
@@ -1099,14 +1107,14 @@ def recruit_now(key, step: int, idx: np.ndarray, slots: Slots, rules: Rules) -> 
     slots.cohort[idx] = 0
     slots.grade_since[idx] = step
     slots.ready[idx] = step + rules.min_steps
-    _enter_many(key, idx, step, rules.exit_q, slots.grade, slots.exit_at)
+    _enter_many(key, slots.spare_from, idx, step, rules.exit_q, slots.grade, slots.exit_at)
     return s.astype(np.int64)
 
 
 @njit(cache=True)
-def _enter_many(key, idx, step, exit_q, grade, exit_at):
+def _enter_many(key, spare_from, idx, step, exit_q, grade, exit_at):
     for i in idx:
-        _enter(key, i, step, exit_q[grade[i]], exit_at)
+        _enter(key, slot_ident(i, grade[i], spare_from), i, step, exit_q[grade[i]], exit_at)
 
 
 def open_posts(slots: Slots, g: np.ndarray, d: np.ndarray, t: np.ndarray, n: np.ndarray
@@ -1159,7 +1167,8 @@ def close_posts_now(slots: Slots, geo: Geography, key, step: int, pool: int, gra
     k = min(n, len(vacant))
     shut = vacant[:k]
     if n > k and len(occupied):
-        u = streams.uniforms(key, streams.WAVE_PICK, occupied, 1_000_000 + pool * 4096 + step)
+        u = streams.uniforms(key, streams.WAVE_PICK, slots.ident(occupied),
+                             1_000_000 + pool * 4096 + step)
         shut = np.concatenate([shut, occupied[np.argsort(u, kind="stable")[:n - k]]])
     people = shut[slots.seb[shut] >= 0]
     redundant = (slots.grade[people].astype(np.int64), slots.district[people].astype(np.int64),

@@ -42,6 +42,8 @@ from .population import (
     POLICY,
     PRIVATE_OFFICE,
     VACANT,
+    Slots,
+    slot_ident,
 )
 from .rules import (
     LOW,
@@ -101,14 +103,15 @@ def spare_slots(scenario) -> np.ndarray:
     return spare
 
 
-def _pick(key, pool: np.ndarray, n: int, tag: int) -> np.ndarray:
-    """The ``n`` slots of ``pool`` with the smallest keyed draws (a uniform choice)."""
+def _pick(key, sl: Slots, pool: np.ndarray, n: int, tag: int) -> np.ndarray:
+    """The ``n`` slots of ``pool`` with the smallest draws keyed by their identities
+    (:meth:`placesim.population.Slots.ident`): a uniform choice."""
     n = min(int(n), len(pool))
     if n <= 0:
         return pool[:0]
     if n == len(pool):
         return pool
-    u = streams.uniforms(key, streams.LEVER_PICK, pool, tag)
+    u = streams.uniforms(key, streams.LEVER_PICK, sl.ident(pool), tag)
     return np.sort(pool[np.argpartition(u, n - 1)[:n]])
 
 
@@ -180,22 +183,24 @@ def apply_event(event: LeverEvent, run, step: int) -> LeverOutcome:
         pool = low[sl.flag[low] == NONE]
         already = len(low) - len(pool)
         n = int(round(event.coverage * (len(pool) + already))) - already
-        sl.flag[_pick(key, pool, n, tag)] = MENTORED
+        sl.flag[_pick(key, sl, pool, n, tag)] = MENTORED
     elif event.kind == MENTOR_END:
         sl.flag[sl.flag == MENTORED] = NONE
     elif event.kind == SCHEME_ENROL:
         open_ = in_post()
-        low = _pick(key, in_post(low_only=True), round(event.places * event.low_share), tag)
+        low = _pick(key, sl, in_post(low_only=True),
+                    round(event.places * event.low_share), tag)
         rest = np.ones(len(open_), np.bool_)  # (the others open: both lists are sorted)
         rest[np.searchsorted(open_, low)] = False
-        rest = _pick(key, open_[rest], event.places - len(low), tag)
+        rest = _pick(key, sl, open_[rest], event.places - len(low), tag)
         picks = np.concatenate([low, rest])
         sl.flag[picks] = SCHEME
-        u = streams.uniforms(key, streams.EXPIRY, picks, step)
+        u = streams.uniforms(key, streams.EXPIRY, sl.ident(picks), step)
         sl.flag_until[picks] = np.minimum(
             step + _geometric(u, float(r.flag_hazard[SCHEME])), NEVER)
     elif event.kind == POSTING_ENROL:
-        picks = _pick(key, in_post(np.append(~r.is_london, False)), event.places, tag)
+        picks = _pick(key, sl, in_post(np.append(~r.is_london, False)), event.places,
+                      tag)
         # each pick's post: the next spare slot of their grade, opened in London (moving a
         # spare out of its block leaves the next one first)
         g = sl.grade[picks].astype(np.int64)
@@ -212,7 +217,7 @@ def apply_event(event: LeverEvent, run, step: int) -> LeverOutcome:
                    sl.seb[picks].astype(np.int64))
         _send(key, step, picks, posts, step + r.posting_steps, r.exit_q, sl.grade, sl.seb,
               sl.flag, sl.flag_until, sl.grade_since, sl.ready, sl.exit_at, sl.home,
-              sl.return_at, sl.cohort)
+              sl.return_at, sl.cohort, sl.spare_from)
         there = np.full(len(picks), r.posting_district)
         out.minus.append((g, d, s))
         out.plus.append((g, there, s))
@@ -222,11 +227,11 @@ def apply_event(event: LeverEvent, run, step: int) -> LeverOutcome:
         homes = sl.home[posts].astype(np.int64)
         g, d, s = (sl.grade[posts].astype(np.int64), sl.district[posts].astype(np.int64),
                    sl.seb[posts].astype(np.int64))
-        u = streams.uniforms(key, streams.EXPIRY, homes, step)
+        u = streams.uniforms(key, streams.EXPIRY, sl.ident(homes), step)
         until = np.minimum(step + _geometric(u, float(r.flag_hazard[POSTED])), NEVER)
         _bring_back(key, step, posts, homes, until, r.exit_q, sl.grade, sl.seb, sl.flag,
                     sl.flag_until, sl.grade_since, sl.ready, sl.exit_at, sl.home, sl.return_at,
-                    sl.cohort)
+                    sl.cohort, sl.spare_from)
         sl.set_district(posts, np.full(len(posts), sl.n_districts))
         out.minus.append((g, d, s))
         out.plus.append((g, sl.district[homes].astype(np.int64), s))
@@ -244,7 +249,7 @@ def _secondment_event(event: LeverEvent, run, step: int, out: LeverOutcome) -> N
             for g in np.flatnonzero(event.by_grade):
                 new = open_posts(sl, np.array([g]), np.array([d]), np.array([SECONDEE_POST]),
                                  np.array([event.by_grade[g]]))
-                u = streams.uniforms(key, streams.RECRUIT, new, step)
+                u = streams.uniforms(key, streams.RECRUIT, sl.ident(new), step)
                 cdf = r.secondee_cdf[d]
                 seb = (u >= cdf[0]).astype(np.int64) + (u >= cdf[1])
                 sl.seb[new] = HELD
@@ -258,11 +263,12 @@ def _secondment_event(event: LeverEvent, run, step: int, out: LeverOutcome) -> N
         state.inbound = [c for c in state.inbound if c[0] != step]
         closed = []
         for _, idx, seb in ending:
-            stay = streams.uniforms(key, streams.LEVER_PICK, idx, tag) < r.secondee_conversion
+            stay = (streams.uniforms(key, streams.LEVER_PICK, sl.ident(idx), tag)
+                    < r.secondee_conversion)
             g, d = sl.grade[idx].astype(np.int64), sl.district[idx].astype(np.int64)
             kept, gone = idx[stay], idx[~stay]
             _convert(key, step, kept, seb[stay], r.min_steps, r.exit_q, sl.grade, sl.seb,
-                     sl.flag, sl.grade_since, sl.ready, sl.exit_at, sl.cohort)
+                     sl.flag, sl.grade_since, sl.ready, sl.exit_at, sl.cohort, sl.spare_from)
             out.plus.append((g[stay], d[stay], seb[stay]))
             state.convert(g[stay], d[stay], seb[stay])
             sl.seb[gone] = VACANT
@@ -283,7 +289,7 @@ def _secondment_event(event: LeverEvent, run, step: int, out: LeverOutcome) -> N
             f = sl.flag[cand]
             ok = ((sl.seb[cand] >= 0) & (sl.home[cand] < 0) & (sl.ready[cand] < NEVER)
                   & ((f == NONE) | (f == MENTORED)))
-            picks = _pick(key, cand[ok], event.places, tag + j)
+            picks = _pick(key, sl, cand[ok], event.places, tag + j)
             sl.ready[picks] = NEVER  # away: not promotable, not enrolled; post held
             state.outbound.append((step + r.outbound_steps, picks))
     elif event.kind == OUTBOUND_RETURN:
@@ -291,7 +297,7 @@ def _secondment_event(event: LeverEvent, run, step: int, out: LeverOutcome) -> N
         state.outbound = [c for c in state.outbound if c[0] != step]
         for _, picks in back:
             idx = picks[_still_away(sl, picks)]
-            u = streams.uniforms(key, streams.EXPIRY, idx, step)
+            u = streams.uniforms(key, streams.EXPIRY, sl.ident(idx), step)
             sl.flag[idx] = SECONDED
             sl.flag_until[idx] = np.minimum(
                 step + _geometric(u, float(r.flag_hazard[SECONDED])), NEVER)
@@ -305,7 +311,7 @@ def _still_away(sl, picks: np.ndarray) -> np.ndarray:
 
 @njit(cache=True)
 def _convert(key, step, idx, seb_new, min_steps, exit_q, grade, seb, flag, grade_since,
-             ready, exit_at, cohort):
+             ready, exit_at, cohort, spare_from):
     """Inbound secondees who stay become civil servants in their posts (entrants now; they
     may leave from this step on, as the expected mode has them)."""
     for k in range(len(idx)):
@@ -315,7 +321,7 @@ def _convert(key, step, idx, seb_new, min_steps, exit_q, grade, seb, flag, grade
         cohort[i] = 0
         grade_since[i] = step
         ready[i] = step + min_steps
-        u = streams.uniform(key, streams.EXIT, i, step)
+        u = streams.uniform(key, streams.EXIT, slot_ident(i, grade[i], spare_from), step)
         exit_at[i] = min(step - 1 + streams.geometric(u, exit_q[grade[i]]), NEVER_STEP)
 
 
@@ -487,7 +493,7 @@ def _geometric(u: np.ndarray, q: float) -> np.ndarray:
 
 @njit(cache=True)
 def _send(key, step, homes, posts, back, exit_q, grade, seb, flag, flag_until, grade_since,
-          ready, exit_at, home, return_at, cohort):
+          ready, exit_at, home, return_at, cohort, spare_from):
     """Move people from their posts (then held) into London posting posts."""
     for k in range(len(homes)):
         h, p = homes[k], posts[k]
@@ -498,7 +504,7 @@ def _send(key, step, homes, posts, back, exit_q, grade, seb, flag, flag_until, g
         ready[p] = NEVER  # not promotable while on the posting
         home[p] = h
         return_at[p] = back
-        _enter(key, p, step, exit_q[grade[p]], exit_at)
+        _enter(key, slot_ident(p, grade[p], spare_from), p, step, exit_q[grade[p]], exit_at)
         seb[h] = HELD
         flag[h] = NONE
         ready[h] = NEVER
@@ -507,7 +513,7 @@ def _send(key, step, homes, posts, back, exit_q, grade, seb, flag, flag_until, g
 
 @njit(cache=True)
 def _bring_back(key, step, posts, homes, until, exit_q, grade, seb, flag, flag_until,
-                grade_since, ready, exit_at, home, return_at, cohort):
+                grade_since, ready, exit_at, home, return_at, cohort, spare_from):
     """Return people from London postings to the posts held for them."""
     for k in range(len(posts)):
         p, h = posts[k], homes[k]
@@ -517,5 +523,5 @@ def _bring_back(key, step, posts, homes, until, exit_q, grade, seb, flag, flag_u
         flag[h] = POSTED
         flag_until[h] = until[k]
         ready[h] = step + 1
-        _enter(key, h, step, exit_q[grade[h]], exit_at)
+        _enter(key, slot_ident(h, grade[h], spare_from), h, step, exit_q[grade[h]], exit_at)
         _vacate(p, seb, flag, ready, exit_at, home, return_at)

@@ -349,6 +349,12 @@ class Slots:
         start and have not yet reached Grade 7.
     area_of_district : numpy.ndarray
         Area of each district, with one more entry (the spare "area") for spare slots.
+    spare_from : numpy.ndarray
+        (grade,) the first of each grade's spare slots (laid out grade by grade after the
+        baseline's posts): a slot's identity in the keyed draws (:func:`slot_ident`) is its
+        index for a baseline post, and for a spare slot its grade and rank among the grade's
+        spares, which another grade's spares never shift: two scenarios sharing a seed draw
+        alike for the posts they open alike, though one opens more posts of some other grade.
     order, position, block_start, block_end : numpy.ndarray
         The (grade, area) index and its inverse; ``block_start[g, a]`` and
         ``block_end[g, a]`` bound block (g, a) in ``order``; area ``n_areas`` holds spares.
@@ -367,6 +373,7 @@ class Slots:
     return_at: np.ndarray
     cohort: np.ndarray
     area_of_district: np.ndarray
+    spare_from: np.ndarray
     order: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     position: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     block_start: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
@@ -388,6 +395,13 @@ class Slots:
     def copy(self) -> Slots:
         """A deep copy (replications start from the same synthesised population)."""
         return Slots(**{k: v.copy() for k, v in self.__dict__.items()})
+
+    def ident(self, idx: np.ndarray) -> np.ndarray:
+        """Identities of slots ``idx`` in the keyed draws (:func:`slot_ident`)."""
+        idx = np.asarray(idx, np.int64)
+        g = self.grade[idx].astype(np.int64)
+        return np.where(idx < self.spare_from[0], idx,
+                        SPARE_IDENT + (g << 32) + (idx - self.spare_from[g]))
 
     def block_of(self, idx: np.ndarray | slice) -> np.ndarray:
         """Flat (grade, area) block number of slots: ``grade * (n_areas + 1) + area``."""
@@ -543,8 +557,9 @@ def synthesise(pkg, geo: Geography, rng: np.random.Generator,
     spare = np.zeros(N_GRADES, np.int64) if spare is None else np.asarray(spare, np.int64)
     D = geo.n_districts
     # the baseline's posts and their occupants, then the spare slots of every grade after
-    # all of them: a scenario's spares never shift the baseline's slot numbers, so scenarios
-    # sharing a seed draw alike for the posts they share
+    # all of them: a scenario's spares never shift the baseline's slot numbers, and the
+    # spares are keyed by grade and rank (:func:`slot_ident`), so scenarios sharing a seed
+    # draw alike for the posts they share
     draws, _ = _baseline_draws(pkg, geo, rng, vacant)
     g_real, d_real, t_real, seb_real, since_real = draws
     n_real = len(g_real)
@@ -572,9 +587,25 @@ def synthesise(pkg, geo: Geography, rng: np.random.Generator,
         return_at=np.full(n, NEVER, np.int16),
         cohort=np.zeros(n, np.int8),
         area_of_district=np.append(geo.area, geo.n_areas).astype(np.int64),
+        spare_from=n_real + np.concatenate([[0], np.cumsum(spare)[:-1]]).astype(np.int64),
     )
     slots.sort()
     return slots
+
+
+#: Identities of spare slots start here (above any baseline slot number).
+SPARE_IDENT = 1 << 40
+
+
+@njit(cache=True, inline="always")
+def slot_ident(v, g, spare_from):
+    """Slot ``v``'s identity in the keyed draws (:mod:`placesim.streams`), ``g`` its grade:
+    its index for a baseline post; ``SPARE_IDENT + g * 2**32 + rank`` for a spare slot, its
+    rank among its grade's spares (``spare_from``: :class:`Slots`). Computed, not looked up:
+    a table read at random in the vacancy chains made a replication a fifth longer."""
+    if v < spare_from[0]:
+        return np.int64(v)
+    return np.int64(SPARE_IDENT + (np.int64(g) << 32) + (v - spare_from[g]))
 
 
 def start_counts(pkg, geo: Geography, rng: np.random.Generator,

@@ -24,7 +24,7 @@ def test_choice_masses_are_the_rule_summed_over_candidates():
         run.key, 5, sl.district.copy(), sl.grade, sl.ptype, sl.seb.copy(), sl.flag.copy(),
         sl.flag_until, sl.ready.copy(), sl.exit_at.copy(), sl.home.copy(), sl.return_at.copy(),
         sl.area_of_district, sl.order.copy(), sl.position.copy(), sl.block_start.ravel().copy(),
-        sl.block_end.ravel().copy())
+        sl.block_end.ravel().copy(), sl.spare_from)
     W, Lw = flows.class_weights(counts, run.wtab, run.ltab, geo.area_is_london,
                                 r.london_advantage)
     remote, _ = flows.choice_masses(W, Lw, r.kernel, r.willingness, r.area_leave)
