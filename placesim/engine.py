@@ -44,7 +44,7 @@ from .population import (
     start_vacancies,
     synthesise,
 )
-from .posts import largest_remainder
+from .posts import in_turn, largest_remainder
 from .rules import Rules, WavePlan, compile_rules
 
 log = logging.getLogger(__name__)
@@ -267,6 +267,7 @@ class RunState:
         self.closing = np.zeros(plan.n_pools)  # closures waiting for a vacancy, by pool
         self._deadlines = set(plan.pool_deadline.tolist())  # (steps a pool's deadline falls)
         self.pool_added = np.zeros(plan.n_pools)  # closures given to each wave pool so far
+        self.recreated: dict[int, np.ndarray] = {}  # posts each wave opened, by destination
         self.moved_out_wave = np.zeros(len(model.rules.waves))
         self.pool_is_wave = plan.is_wave_pool
         self.cost = 0.0
@@ -338,7 +339,8 @@ class RunState:
         the origin's closures to the wave's pools."""
         from .posts import recreate_counts
 
-        rows = recreate_counts(self.m.rules.posts, plan.index, plan.destinations, per_dest)
+        done = self.recreated.setdefault(plan.index, np.zeros(len(plan.destinations), np.int64))
+        rows = recreate_counts(self.m.rules.posts, plan.index, plan.destinations, per_dest, done)
         g, d, t, n = rows
         pools, closures = self.m.rules.posts.wave_closures(plan.index, g, n)
         np.add.at(self.closing, pools, closures)
@@ -601,7 +603,8 @@ def start_waves(env: simpy.Environment, run, rules: Rules,
     timeline of moves every model reads (the stochastic engine and expected mode through
     :func:`run_timeline`, the reference model on its own environment).
 
-    Each wave releases a tranche a step from its start time, split over its destinations;
+    Each wave releases a tranche a step from its start time, split over its destinations
+    in turn (:func:`placesim.posts.in_turn`: every tranche fair, the totals in proportion);
     a destination at a site with limited desks, or not yet open, waits until the site has
     the desks (first come, first served). Released moves are appended to ``run.pending`` as
     (wave, posts by destination, tranche); ``run.awaiting`` counts the posts waiting for
@@ -631,8 +634,12 @@ def start_waves(env: simpy.Environment, run, rules: Rules,
         available = run.available(plan) * plan.dept_share  # its departments' part
         total = plan.count if plan.count is not None else int(round(plan.share * available))
         total = min(total, int(available))
+        # each tranche's posts by destination: the next ones of the wave's fair sequence
+        turns = in_turn(total, [s for _, s, _ in plan.destinations])
+        taken = 0
         for tranche, n in enumerate(split(total, [1.0] * plan.n_tranches)):
-            per_dest = split(int(n), [s for _, s, _ in plan.destinations])
+            per_dest = np.bincount(turns[taken:taken + n], minlength=len(plan.destinations))
+            taken += n
             for i, (_, _, site) in enumerate(plan.destinations):
                 if per_dest[i] and site in containers:
                     # desks are taken first come, first served; most often they are free now

@@ -129,6 +129,7 @@ class ReferenceModel:
         self.cost_movers = 0.0
         self.pending: list[tuple] = []  # (wave, posts by destination, tranche)
         self.awaiting = 0  # posts waiting for a site's desks
+        self.recreated: dict[int, np.ndarray] = {}  # posts each wave opened, by destination
         self.closing = np.zeros(self.r.posts.n_pools, np.int64)  # closures waiting by pool
         self.redundancies = np.zeros(N_SEB)
         self.lever_state = LeverState(model)
@@ -489,7 +490,10 @@ class ReferenceModel:
         if plan.recreate:
             from .posts import recreate_counts
 
-            g, d, t, n = recreate_counts(self.r.posts, plan.index, plan.destinations, per_dest)
+            done = self.recreated.setdefault(plan.index,
+                                             np.zeros(len(plan.destinations), np.int64))
+            g, d, t, n = recreate_counts(self.r.posts, plan.index, plan.destinations, per_dest,
+                                         done)
             # the engine's rule: closures split over the wave's pools (by department)
             pools, closures = self.r.posts.wave_closures(plan.index, g, n)
             np.add.at(self.closing, pools, closures)

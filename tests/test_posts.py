@@ -1,12 +1,15 @@
-"""The compiled splits of posts (largest remainders, recreated posts spread over districts)
-give the same whole numbers as the array formulas they replaced, ties included."""
+"""The splits of posts: the compiled largest remainders give the same whole numbers as the
+array formula they replaced, ties included; a wave's posts given out in turn are fair in
+every tranche and in proportion over the wave, whatever its tranches."""
+
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from placesim.posts import _largest_remainders, _spread
+from placesim.posts import _largest_remainders, in_turn, recreate_counts
 
 
 def _largest_remainders_numpy(ns, weights):
@@ -22,21 +25,6 @@ def _largest_remainders_numpy(ns, weights):
     top = np.arange(len(w))[None, :] < rem[:, None]
     np.put_along_axis(base, order, np.take_along_axis(base, order, axis=1) + top, axis=1)
     return base
-
-
-def _spread_loops(gts, counts, destinations, T):
-    """Recreated posts by plain loops: destination, then (grade, type) cell, then district."""
-    rows = []
-    for (districts, k), c, gt in zip(destinations, np.asarray(counts), gts, strict=True):
-        if c <= 0:
-            continue
-        for cell in np.flatnonzero(gt):
-            for j in range(k):
-                m = gt[cell] // k + (j < gt[cell] % k)
-                if m > 0:
-                    rows.append((cell // T, districts[j], cell % T, m))
-    return [np.array(x, np.int64) for x in zip(*rows, strict=True)] if rows else [
-        np.empty(0, np.int64)] * 4
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -58,22 +46,65 @@ def test_ties_go_to_the_earlier_weight():
         [1, 0, 0], [1, 1, 0], [2, 2, 1]]
 
 
+@given(w=st.lists(st.sampled_from([0.0, 1.0, 2.0, 0.1, 0.33, 0.34]) | st.floats(0.01, 5.0),
+                  min_size=1, max_size=8),
+       n=st.integers(0, 300))
+@settings(max_examples=200, deadline=None)
+def test_items_given_in_turn_are_an_apportionment_at_every_count(w, n):
+    """Every first k items of the sequence split k within one of each category's quota, a
+    category of weight 0 gets none, and a longer sequence starts with the shorter one (a
+    destination's posts are read from it a tranche at a time)."""
+    w = np.array(w)
+    seq = in_turn(n, w)
+    if w.sum() <= 0:
+        assert len(seq) == 0
+        return
+    assert len(seq) == n
+    counts = np.zeros(len(w), np.int64)
+    for k, c in enumerate(seq, start=1):
+        counts[c] += 1
+        quota = k * w / w.sum()
+        assert np.all(np.abs(counts - quota) < 1 + 1e-9), (k, counts, quota)
+    assert not counts[w == 0].any()
+    np.testing.assert_array_equal(in_turn(n + 17, w)[:n], seq)
+
+
 @pytest.mark.parametrize("seed", range(4))
-def test_spread_matches_plain_loops(seed):
+def test_a_recreating_waves_posts_do_not_depend_on_its_tranches(seed):
+    """The posts opened by (grade, district, post type) over a wave are the same whether it
+    comes in one tranche or many of any sizes, and each (grade, type) cell gets its share
+    of each destination's posts to within one, spread over the destination's districts to
+    within one. (Split a tranche at a time, the odd posts of every small tranche went to the
+    same cells and districts.)"""
     rng = np.random.default_rng(seed)
     T = 3
-    for _ in range(100):
-        n_dest = int(rng.integers(1, 5))
-        sizes = rng.integers(1, 6, n_dest)
-        destinations = [(rng.choice(300, k, replace=False), k) for k in sizes]
-        counts = rng.integers(-2, 40, n_dest)
-        gts = rng.integers(0, 9, (n_dest, 4 * T)) * (rng.random((n_dest, 4 * T)) < 0.5)
-        flat = np.concatenate([d for d, _ in destinations]).astype(np.int64)
-        got = _spread(gts.astype(np.int64), counts.astype(np.int64), flat,
-                      sizes.astype(np.int64), T)
-        want = _spread_loops(gts, counts, destinations, T)
-        for a, b in zip(got, want, strict=True):
-            assert np.array_equal(a, b)
+    split = rng.random((4, T)) * (rng.random((4, T)) < 0.7)
+    split[0, 0] += 0.1
+    split /= split.sum()
+    plan = SimpleNamespace(wave_split={0: split})
+    destinations = [(rng.choice(300, k, replace=False), 1.0, -1) for k in (1, 3, 7)]
+    total = np.array([40, 75, 113])
+
+    def opened(tranches):
+        done = np.zeros(3, np.int64)
+        out = np.zeros((4, 300, T), np.int64)
+        for per_dest in tranches:
+            g, d, t, n = recreate_counts(plan, 0, destinations, per_dest, done)
+            np.add.at(out, (g, d, t), n)
+        np.testing.assert_array_equal(done, total)
+        return out
+
+    once = opened([total])
+    cuts = [np.sort(rng.integers(0, x + 1, 9)) for x in total]
+    many = opened(np.diff(np.stack([np.r_[0, c, x] for c, x in zip(cuts, total, strict=True)],
+                                   axis=1), axis=0))
+    np.testing.assert_array_equal(once, many)
+    for (districts, _, _), x in zip(destinations, total, strict=True):
+        cells = once[:, districts].sum(axis=1)
+        assert np.all(np.abs(cells - x * split) < 1 + 1e-9)
+        for gt in zip(*np.nonzero(cells), strict=True):
+            by_district = once[gt[0], districts, gt[1]]
+            assert by_district.max() - by_district.min() <= 1
 
 
 @given(u=st.lists(st.sampled_from([0.0, 0.25, 0.5, 0.75]) | st.floats(0.0, 1.0),
