@@ -44,7 +44,7 @@ from .population import (
     start_vacancies,
     synthesise,
 )
-from .posts import in_turn, largest_remainder
+from .posts import in_turn, largest_remainder, passed_deadline
 from .rules import Rules, WavePlan, compile_rules
 
 log = logging.getLogger(__name__)
@@ -265,7 +265,6 @@ class RunState:
         self.posts_created = self.posts_closed = 0.0
         plan = model.rules.posts
         self.closing = np.zeros(plan.n_pools)  # closures waiting for a vacancy, by pool
-        self._deadlines = set(plan.pool_deadline.tolist())  # (steps a pool's deadline falls)
         self.pool_added = np.zeros(plan.n_pools)  # closures given to each wave pool so far
         self.recreated: dict[int, np.ndarray] = {}  # posts each wave opened, by destination
         self.moved_out_wave = np.zeros(len(model.rules.waves))
@@ -350,11 +349,10 @@ class RunState:
         return rows
 
     def _deadline_pools(self, k: int) -> np.ndarray:
-        """Pools whose deadline is this step and that still have closures pending."""
-        if k not in self._deadlines:  # (most steps: no array work)
-            return np.empty(0, np.int64)
-        plan = self.m.rules.posts
-        return np.flatnonzero((plan.pool_deadline == k) & (self.closing > 0))
+        """Pools whose deadline has come (this step or before) and that still have closures
+        pending: closures added after a pool's deadline (a later tranche, a later year's
+        cut) close at once, as those pending at it did."""
+        return passed_deadline(self.m.rules.posts.pool_deadline, self.closing, k)
 
     def _count_moves(self, plan: WavePlan, from_d, to_d, amount) -> None:
         """Add a tranche's moved posts to the run's totals (counts or expected counts)."""

@@ -161,6 +161,14 @@ def largest_remainder(n: int, weights: np.ndarray) -> np.ndarray:
     return _largest_remainders(np.array([abs(n)], np.int64), weights)[0] * (1 if n >= 0 else -1)
 
 
+def passed_deadline(pool_deadline: np.ndarray, closing: np.ndarray, step: int) -> np.ndarray:
+    """Closure pools whose deadline (a step; -1: none) has come by ``step`` and that still
+    have closures pending: all of them close now, their holders made redundant. (Read only
+    at the deadline's own step, a pool's closures added later, by a later tranche or a later
+    year's cut, were never forced.)"""
+    return np.flatnonzero((pool_deadline >= 0) & (pool_deadline <= step) & (closing > 0))
+
+
 def in_turn(n: int, weights) -> np.ndarray:
     """The categories of ``n`` items given out one at a time so that after every item each
     category's count is within one of its quota (``k * weight / sum`` after ``k`` items):

@@ -28,6 +28,7 @@ from .cohort import N_TAGS, REACH_GRADE, start_tags
 from .engine import Model, ReplicationResult, YearRecord, merge_pending, start_waves
 from .levers import SECONDEE_POST, LeverState
 from .population import N_GRADES, N_SEB, N_TYPES, OTHER, POLICY, PRIVATE_OFFICE
+from .posts import passed_deadline
 from .rules import (
     LOW,
     MENTOR_END,
@@ -344,7 +345,7 @@ class ReferenceModel:
         if k in pp.closes:
             for p, n in zip(*pp.closes[k], strict=True):
                 self.closing[p] += n
-        for p in np.flatnonzero((pp.pool_deadline == k) & (self.closing > 0)):
+        for p in passed_deadline(pp.pool_deadline, self.closing, k):
             cands = [q for q in self.posts if q.open and q.held_for is None
                      and q.grade == pp.pool_grade[p] and pp.pool_mask[p, q.district]
                      and pp.pool_types[p, q.ptype]]

@@ -262,10 +262,10 @@ class Wave(_Model):
         "recreate: close as many origin posts as open at the destinations (default); false "
         "counts new roles outside the origin without closing any (the workforce trend "
         "carries the origin's own change)."))
-    close_by: int | None = Field(None, description=(
+    close_by: int | None = Field(None, ge=MIN_YEAR, le=MAX_YEAR, description=(
         "recreate: the year by whose start origin posts not yet closed by a vacancy are "
-        "closed anyway, their holders made redundant (default: none; closures wait for "
-        "vacancies)."))
+        "closed anyway, their holders made redundant, and from which the closures of later "
+        "tranches close at once (default: none; closures wait for vacancies)."))
     grade_mix: dict[GradeName, float] | None = Field(None, description=(
         "recreate: shares of the new posts by grade (must sum to 1, grades among "
         "posts.grades); default: in proportion to the matching posts in the origin."))
@@ -576,11 +576,13 @@ class WorkforcePath(_Model):
     percent: float | None = Field(None, ge=-100, le=500, description=(
         "Change in per cent of the selection's posts at the start (give change or "
         "percent)."))
-    from_year: int = Field(description="First year of the change.")
-    to_year: int = Field(description="Last year of the change (inclusive).")
-    close_by: int | None = Field(None, description=(
+    from_year: int = Field(ge=MIN_YEAR, le=MAX_YEAR, description="First year of the change.")
+    to_year: int = Field(ge=MIN_YEAR, le=MAX_YEAR, description=(
+        "Last year of the change (inclusive)."))
+    close_by: int | None = Field(None, ge=MIN_YEAR, le=MAX_YEAR, description=(
         "Cuts: the year by whose start posts not yet closed by a vacancy are closed anyway, "
-        "their holders made redundant (default: none)."))
+        "their holders made redundant, and from which later cuts close at once (default: "
+        "none)."))
 
     @model_validator(mode="after")
     def _one_amount(self):
@@ -1434,8 +1436,9 @@ def _department_problems(codes: tuple[str, ...], path: tuple, pkg: Any, problem,
 def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = None) -> None:
     """Check a scenario against a data package.
 
-    Checks that origin and destination districts exist, that destination and overridden
-    sites exist, that no wave moves more posts than its origin holds matching its selector
+    Checks that the horizon starts at the package's census year (when it records one),
+    that origin and destination districts exist, that destination and overridden sites
+    exist, that no wave moves more posts than its origin holds matching its selector
     (``baseline_posts``), that every wave starts and ends within the horizon, and that a
     coldspot CSV (rule ``csv``) lists known districts (:func:`district_list_problems`).
 
@@ -1476,6 +1479,13 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
     probs: list[Problem] = []
     start = scenario.horizon.start_year
     end = start + scenario.horizon.years - 1
+    census = getattr(pkg, "year", None)
+    if census is not None and start != census:
+        probs.append(problem(("horizon", "start_year"), (
+            f"{start} is not the data package's census year ({census}, at 31 March): a run "
+            f"starts from the census, so what happened between them would be missing (a wave "
+            f"before {start} counts as history, already in the data); start in {census} and "
+            f"read the years from {start} on, or give data for {start}")))
     for i, w in enumerate(scenario.waves):
         if w.year > end or (w.year < start and w.count is None):
             probs.append(problem(("waves", i, "year"), (
@@ -1486,6 +1496,10 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
             probs.append(problem(("waves", i, "spread_years"), (
                 f"{w.spread_years:g} years from {w.year} Q{w.quarter} runs past the end of the "
                 f"horizon ({end})")))
+        if w.close_by is not None and not max(start, w.year) <= w.close_by:
+            probs.append(problem(("waves", i, "close_by"), (
+                f"{w.close_by} is before the wave starts ({w.year})" if w.close_by < w.year
+                else f"{w.close_by} is before the horizon {start}-{end}")))
         if w.origin == "london":
             origin = london
         else:
@@ -1520,6 +1534,21 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
                     f"{', department' if w.posts.department else ''}) exist in its origin")))
     _department_problems(tuple(c for c in scenario.departments if c != "all"),
                          ("departments",), pkg, problem, probs)
+    for i, p in enumerate(scenario.workforce.paths):
+        for name in ("from_year", "to_year"):
+            if not start <= getattr(p, name) <= end:
+                probs.append(problem(("workforce", "paths", i, name), (
+                    f"{getattr(p, name)} is outside the horizon {start}-{end} (a change's "
+                    "years must be run: those outside it would be dropped)")))
+        if p.close_by is not None and p.close_by < p.from_year:
+            probs.append(problem(("workforce", "paths", i, "close_by"), (
+                f"{p.close_by} is before the change starts ({p.from_year})")))
+    for name, lever in scenario.levers:
+        if isinstance(lever, LeverWindow) and not (
+                lever.start_year <= end and (lever.end_year or end) >= start):
+            probs.append(problem(("levers", name, "start_year"), (
+                f"{lever.start_year}-{lever.end_year or ''} is outside the horizon "
+                f"{start}-{end}: the lever would never be on")))
     for i, o in enumerate(scenario.office_closures):
         if o.district not in london:
             probs.append(problem(("office_closures", i, "district"), (

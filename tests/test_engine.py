@@ -444,3 +444,34 @@ waves:
     assert to[alpha] == pytest.approx(40)  # once the site opens
     assert moves.loc[moves["to"] == alpha, "year"].min() > moves.loc[moves["to"] == beta,
                                                                      "year"].min()
+
+
+@pytest.mark.parametrize("mode", ["expected", "stochastic", "reference"])
+def test_a_deadline_inside_a_wave_closes_the_later_tranches_closures_too(synthetic_pkg, mode):
+    """``close_by`` within a recreating wave's tranches: the closures pending at it close
+    then, and those of later tranches at once, so none are left pending (they were never
+    forced: 6.5 of 80 were still pending at the horizon in the expected mode)."""
+    from placesim import load_scenario_text
+
+    s = load_scenario_text("""name: deadline
+horizon: {start_year: 2023, years: 5}
+seed: 7
+parameters: {exit_rate: {EO: 0.01, HEO: 0.01}}
+waves:
+  - name: w
+    year: 2024
+    spread_years: 2
+    posts: {grades: [EO, HEO]}
+    count: 80
+    close_by: 2025
+    origin: london
+    destinations:
+      - {site: alpha, share: 1.0}
+""", filename="deadline.yaml")
+    m = engine.prepare(s, synthetic_pkg)
+    run = {"expected": lambda: run_expected(m), "stochastic": lambda: engine.run_replication(
+        m, 0), "reference": lambda: run_reference(m, 0)}[mode]()
+    pending = [y.closures_pending for y in run.years]
+    assert pending[-1] == pytest.approx(0, abs=1e-9)
+    assert pending[1] > 0  # (before the deadline, closures wait for vacancies)
+    assert run.years[-1].redundancies.sum() > 0

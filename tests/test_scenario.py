@@ -165,6 +165,9 @@ def test_oversized_file_rejected(tmp_path):
     ("unknown_site.yaml", 9, "waves[0].destinations[0].site", "unknown site 'atlantis'"),
     ("too_many_posts.yaml", 7, "waves[0].count", "only"),
     ("wave_after_horizon.yaml", 5, "waves[0].year", "outside the horizon 2023-2027"),
+    # (started after the 2023 census, the history to 2025 was neither in the data nor run)
+    ("start_after_census.yaml", 2, "horizon.start_year",
+     "2025 is not the data package's census year (2023"),
 ])
 def test_data_checks_name_file_line_field(pkg, fixture, line, field, words):
     path = BAD / fixture
@@ -172,6 +175,32 @@ def test_data_checks_name_file_line_field(pkg, fixture, line, field, words):
     msg = _error(check_against_data, s, pkg)
     assert f"{path}:{line}: {field}: " in msg, msg
     assert words in msg, msg
+
+
+@pytest.mark.parametrize("extra,field,words", [
+    ("workforce:\n  paths:\n    - {name: c, change: -1100, from_year: 2020, to_year: 2030}\n",
+     "workforce.paths[0].from_year", "2020 is outside the horizon 2023-2027"),
+    ("workforce:\n  paths:\n    - {name: c, change: -100, from_year: 2024, to_year: 2030}\n",
+     "workforce.paths[0].to_year", "2030 is outside the horizon 2023-2027"),
+    ("workforce:\n  paths:\n    - {name: c, change: -100, from_year: 2025, to_year: 2026, "
+     "close_by: 2024}\n", "workforce.paths[0].close_by", "before the change starts (2025)"),
+    ("levers:\n  mentoring: {start_year: 2040, coverage: 0.4}\n", "levers.mentoring.start_year",
+     "the lever would never be on"),
+    ("levers:\n  mentoring: {start_year: 2000, end_year: 2010, coverage: 0.4}\n",
+     "levers.mentoring.start_year", "outside the horizon 2023-2027"),
+])
+def test_years_outside_the_horizon_are_named(pkg, extra, field, words):
+    """A change, deadline or lever window the run would never reach is an error naming its
+    field (they validated and did nothing: a cut of 1,100 over 2020-2030 closed 499)."""
+    s = load_scenario_text(MINIMAL + extra, filename="y.yaml")
+    msg = _error(check_against_data, s, pkg)
+    assert f": {field}: " in msg and words in msg, msg
+
+
+def test_a_wave_deadline_before_it_starts_is_named(pkg):
+    text = MINIMAL.replace("count: 100", "count: 100\n    mode: recreate\n    close_by: 2023")
+    msg = _error(check_against_data, load_scenario_text(text, filename="w.yaml"), pkg)
+    assert "waves[0].close_by: 2023 is before the wave starts (2024)" in msg, msg
 
 
 def test_data_checks_origin_site_overrides_and_source(pkg):
