@@ -388,6 +388,12 @@ def compile_posts(scenario, geo: Geography, posts: np.ndarray, spy: int, waves,
         weights = posts[g] * mask[:, None]  # (district, type): new posts where posts are
         if weights.sum() <= 0:
             weights = np.outer(mask.astype(float), [1.0, 0.0, 0.0])
+        # new posts go to the cells in turn (in_turn), a step's posts the next of them: split
+        # a step at a time, a cell whose share of a step is a fraction got it at every step
+        # or at none
+        cells = np.flatnonzero(weights.ravel())
+        turns = in_turn(sum(a for _, a in yearly if a > 0), weights.ravel()[cells])
+        taken = 0
         pool = None
         for year, amount in yearly:
             if amount == 0:
@@ -399,11 +405,11 @@ def compile_posts(scenario, geo: Geography, posts: np.ndarray, spy: int, waves,
                 if n == 0 or not 0 <= k < n_steps:
                     continue
                 if amount > 0:
-                    cells = largest_remainder(n, weights)
-                    nz = np.flatnonzero(cells)
-                    d, t = np.unravel_index(nz, weights.shape)
-                    creates.setdefault(k, []).append(
-                        (np.full(len(nz), g), d, t, cells[nz]))
+                    got = np.bincount(turns[taken:taken + n], minlength=len(cells))
+                    taken += n
+                    nz = np.flatnonzero(got)
+                    d, t = np.unravel_index(cells[nz], weights.shape)
+                    creates.setdefault(k, []).append((np.full(len(nz), g), d, t, got[nz]))
                 else:
                     if pool is None:
                         pools.append((g, mask, np.ones(N_TYPES, bool), deadline(close_by),

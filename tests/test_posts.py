@@ -119,3 +119,28 @@ def test_a_waves_posts_are_the_first_of_a_stable_sort_of_their_draws(u, n):
 
     u = np.array(u, float)
     np.testing.assert_array_equal(_smallest(u, n), np.argsort(u, kind="stable")[:max(n, 0)])
+
+
+def test_a_growths_new_posts_go_where_posts_are_whatever_its_steps():
+    """A workforce change's new posts over its steps: each (district, post type) gets its
+    share of the whole within one post. (Split a step at a time, the cells whose share of a
+    step was a fraction got a post at every step or at none.)"""
+    from placesim import engine, load_scenario_text
+
+    from .helpers import synthetic_package
+
+    s = load_scenario_text("""name: g
+horizon: {start_year: 2023, years: 5}
+workforce:
+  paths:
+    - {name: more, grades: [EO], place: outside_london, change: 37, from_year: 2024,
+       to_year: 2026}
+""", filename="g.yaml")
+    m = engine.prepare(s, synthetic_package())
+    made = np.zeros(m.baseline_posts3.shape[1:], np.int64)  # (district, type)
+    for g, d, t, n in m.rules.posts.creates.values():
+        assert (g == 2).all()
+        np.add.at(made, (d, t), n)
+    where = m.baseline_posts3[2] * ~m.geo.is_london[:, None]
+    assert made.sum() == 37
+    assert np.abs(made - 37 * where / where.sum()).max() < 1
