@@ -608,9 +608,9 @@ class Workforce(_Model):
         "outside London follow the growth fitted to Civil Service Statistics 2021-2023 "
         "(see `placesim params`) up to trend_until; new roles the waves open in those years "
         "count towards it."))
-    trend_years: tuple[int, ...] | None = Field(None, description=(
-        "Census years (31 March) of the shipped packages the trend is fitted to (default: "
-        "all, 2021-2023); a back-cast can leave out the year it predicts."))
+    trend_years: tuple[int, ...] | None = Field(None, min_length=2, description=(
+        "Census years (31 March) of the shipped packages the trend is fitted to, two or "
+        "more (default: all, 2021-2023); a back-cast can leave out the year it predicts."))
     totals: Literal["trend", "record"] = Field("trend", description=(
         "trend (default): the national number of posts by grade follows the fitted trend "
         "too; record: in years the shipped data packages cover (a year to the next 31 "
@@ -1549,6 +1549,15 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
             probs.append(problem(("levers", name, "start_year"), (
                 f"{lever.start_year}-{lever.end_year or ''} is outside the horizon "
                 f"{start}-{end}: the lever would never be on")))
+    sec = scenario.levers.secondments
+    if sec is not None:  # (its posts open at the sites: not before a site opens)
+        for j, sid in enumerate(sec.sites):
+            opens = scenario.sites.get(sid)
+            if opens is not None and opens.opens_year is not None \
+                    and opens.opens_year > sec.start_year:
+                probs.append(problem(("levers", "secondments", "sites", j), (
+                    f"{sid!r} opens in {opens.opens_year} (sites.{sid}.opens_year), after "
+                    f"the secondments start ({sec.start_year})")))
     for i, o in enumerate(scenario.office_closures):
         if o.district not in london:
             probs.append(problem(("office_closures", i, "district"), (

@@ -197,6 +197,16 @@ def test_years_outside_the_horizon_are_named(pkg, extra, field, words):
     assert f": {field}: " in msg and words in msg, msg
 
 
+def test_secondments_before_their_site_opens_and_a_one_year_trend_are_named(pkg):
+    text = MINIMAL + ("sites: {sheffield: {opens_year: 2026}}\nlevers:\n  secondments: "
+                      "{start_year: 2024, sites: [darlington, sheffield]}\n")
+    msg = _error(check_against_data, load_scenario_text(text, filename="s.yaml"), pkg)
+    assert "levers.secondments.sites[1]: 'sheffield' opens in 2026" in msg, msg
+    msg = _error(load_scenario_text, MINIMAL + "workforce: {trend: acses, trend_years: [2023]}\n",
+                 filename="t.yaml")
+    assert "workforce.trend_years" in msg and "at least 2" in msg, msg
+
+
 def test_a_wave_deadline_before_it_starts_is_named(pkg):
     text = MINIMAL.replace("count: 100", "count: 100\n    mode: recreate\n    close_by: 2023")
     msg = _error(check_against_data, load_scenario_text(text, filename="w.yaml"), pkg)
