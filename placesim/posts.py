@@ -272,7 +272,7 @@ def select_departments(waves, scenario, departments: Departments) -> tuple:
     posts it closes are taken there, the posts it moves from each (grade, district, post
     type) in proportion to theirs (:func:`placesim.rules.department_counts`); and
     ``dept_share``, their share of the matching posts
-    in the origin, scales what the engines find available when the wave starts (the
+    in that origin, scales what the engines find available when the wave starts (the
     engines' posts of one cell are alike: see :class:`placesim.population.Departments`).
 
     Parameters
@@ -299,8 +299,10 @@ def select_departments(waves, scenario, departments: Departments) -> tuple:
         origin = plan.origin_mask & (held > 0)
         if not origin.any():
             origin = plan.origin_mask
-        everyone = float((departments.posts.sum(axis=0) * sel)[:, plan.origin_mask].sum())
-        share = float(held[plan.origin_mask].sum()) / everyone if everyone > 0 else 0.0
+        # (their share of the matching posts where the wave now looks: over the whole origin,
+        # it took 378 of HMRC's 489 London EO-HEO posts for share: 1)
+        everyone = float((departments.posts.sum(axis=0) * sel)[:, origin].sum())
+        share = float(held[origin].sum()) / everyone if everyone > 0 else 0.0
         out.append(replace(plan, origin_mask=origin, departments=idx, dept_posts=own,
                            dept_share=share))
     return tuple(out)

@@ -311,3 +311,25 @@ def test_a_move_counts_in_the_year_whose_record_holds_it(mode, runner):
     outside = change[:, :, ~m.geo.is_london].sum(axis=(1, 2))
     assert abs(outside[0]) < 1e-6
     assert outside[1] == pytest.approx(300, abs=3)
+
+
+def test_a_wave_of_all_a_departments_posts_moves_them_all():
+    """``share: 1`` of a department's matching posts moves about all of them: its share of
+    the posts is taken where the wave looks (the districts where it holds them), not over
+    the whole origin (it moved 378 of HMRC's 489 London EO and HEO posts)."""
+    s = load_scenario_text("""name: all
+horizon: {start_year: 2023, years: 2}
+waves:
+  - name: a
+    year: 2024
+    posts: {grades: [EO, HEO], department: HMRC}
+    share: 1.0
+    mode: relocate
+    destinations:
+      - {site: leeds, share: 1.0}
+""", filename="all.yaml")
+    m = engine.prepare(s, reduced_package(0.1))
+    k = m.rules.posts.departments.codes.index("HMRC")
+    own = m.rules.posts.departments.posts[k][m.rules.waves[0].grade_mask][:, m.geo.is_london]
+    moved = run_expected(m).years[-1].moved_total
+    assert moved == pytest.approx(own.sum(), rel=0.03)
