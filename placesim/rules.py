@@ -37,6 +37,7 @@ import numpy as np
 from numba import njit
 
 from .calibration import Parameters, default_parameters
+from .errors import ScenarioError
 from .grades import GRADES, SEB_CLASSES, grade_mask
 from .keep import Kept, digest
 from .population import (
@@ -60,6 +61,7 @@ from .posts import (
     wave_matching,
     wave_split,
 )
+from .scenario import scenario_problem
 
 FLAGS: tuple[str, ...] = ("none", "mentored", "scheme", "posted", "seconded")
 """Programme states: none; mentored (while the mentoring lever is on and the person is at one
@@ -635,6 +637,10 @@ def _plan_wave(i: int, w, scenario, geo: Geography, spy: int) -> WavePlan:
             dests.append((geo.index_of([d.district]), d.share, -1))
         else:
             cold = np.flatnonzero(geo.is_coldspot & ~geo.is_london)
+            if not len(cold):  # (a coldspot list of London districts only)
+                raise ScenarioError([scenario_problem(
+                    scenario, ("waves", i, "destinations", len(dests), "coldspots"),
+                    "no coldspot district outside London to send posts to (see coldspots)")])
             dests.append((cold, d.share, -1))
     acc = np.full(N_GRADES, w.incumbents.base)
     for g, v in w.incumbents.by_grade.items():

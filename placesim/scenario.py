@@ -951,6 +951,13 @@ def _lookup(where: _Where, loc: tuple, default_file: str | None
     return default_file, None
 
 
+def scenario_problem(scenario: Scenario, loc: tuple, message: str) -> Problem:
+    """A :class:`Problem` at field ``loc`` of a loaded scenario (its file and line where it
+    was loaded from one), for checks made after loading."""
+    file, line = _lookup(scenario._where, loc, scenario.source_file)
+    return Problem(file or "<scenario>", line, _field(loc), message)
+
+
 def _field(loc: tuple) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
 

@@ -569,3 +569,30 @@ def test_line_breaks_and_c1_controls_survive_a_round_trip(char):
 
 def test_readable_text_stays_readable():
     assert "question: Darlington — campus" in dump_scenario(_with_text("Darlington — campus"))
+
+
+def test_a_coldspots_destination_with_none_outside_london_is_named(tmp_path):
+    """A coldspot list of London districts only leaves a coldspots destination nowhere to
+    send posts: named (the run crashed, or in the expected mode lost the posts)."""
+    from placesim import engine
+
+    from .helpers import synthetic_package
+
+    pkg = synthetic_package()
+    london = pkg.districts.loc[pkg.districts["is_london"], "lad_code"].iloc[0]
+    (tmp_path / "cs.csv").write_text(f"lad_code\n{london}\n")
+    (tmp_path / "s.yaml").write_text("""name: s
+horizon: {start_year: 2023, years: 3}
+coldspots: {rule: csv, csv: cs.csv}
+waves:
+  - name: w
+    year: 2024
+    posts: {grades: [EO]}
+    count: 40
+    destinations:
+      - {site: alpha, share: 0.5}
+      - {coldspots: true, share: 0.5}
+""")
+    msg = _error(engine.prepare, load_scenario(tmp_path / "s.yaml"), pkg)
+    assert "s.yaml:11: waves[0].destinations[1].coldspots: no coldspot district outside " \
+           "London" in msg, msg
