@@ -603,11 +603,13 @@ def start_waves(env: simpy.Environment, run, rules: Rules,
 
     Each wave releases a tranche a step from its start time, split over its destinations
     in turn (:func:`placesim.posts.in_turn`: every tranche fair, the totals in proportion);
-    a destination at a site with limited desks, or not yet open, waits until the site has
-    the desks (first come, first served). Released moves are appended to ``run.pending`` as
-    (wave, posts by destination, tranche); ``run.awaiting`` counts the posts waiting for
-    desks; ``run.available(plan)`` says how many posts a wave may take. ``start`` starts a
-    process (its caller closes them when the run ends).
+    a destination's posts at a site with limited desks, or not yet open, move as far as the
+    site has free desks, and the rest wait until it has more (first come, first served: a
+    tranche wanting more than a site's free desks once waited whole, and blocked every
+    later wave to the site). Released moves are appended to ``run.pending`` as (wave, posts
+    by destination, tranche); ``run.awaiting`` counts the posts waiting for desks;
+    ``run.available(plan)`` says how many posts a wave may take. ``start`` starts a process
+    (its caller closes them when the run ends).
     """
     dt = 1.0 / rules.steps_per_year
     containers = {
@@ -617,7 +619,8 @@ def start_waves(env: simpy.Environment, run, rules: Rules,
 
     def site_opening(container, opens, cap):
         yield env.timeout(opens)
-        yield container.put(cap)
+        if cap > 0:  # (a site of no desks never takes posts)
+            yield container.put(cap)
 
     def await_desks(plan: WavePlan, per_dest: np.ndarray, tranche: int, desks: simpy.Event):
         """Posts bound for a site with limited desks wait until the desks exist."""
@@ -640,12 +643,16 @@ def start_waves(env: simpy.Environment, run, rules: Rules,
             taken += n
             for i, (_, _, site) in enumerate(plan.destinations):
                 if per_dest[i] and site in containers:
-                    # desks are taken first come, first served; most often they are free now
-                    desks = containers[site][0].get(int(per_dest[i]))
-                    if not desks.triggered:
+                    # desks are taken first come, first served: the posts the free desks
+                    # hold move now (none while others wait), the rest wait for more
+                    desks = containers[site][0]
+                    now = 0 if desks.get_queue else int(min(per_dest[i], desks.level))
+                    if now:
+                        desks.get(now)
+                    if per_dest[i] > now:
                         waiting = np.zeros_like(per_dest)
-                        waiting[i], per_dest[i] = per_dest[i], 0
-                        start(await_desks(plan, waiting, tranche, desks))
+                        waiting[i], per_dest[i] = per_dest[i] - now, now
+                        start(await_desks(plan, waiting, tranche, desks.get(int(waiting[i]))))
             if per_dest.sum():
                 run.pending.append((plan, per_dest, tranche))
             yield env.timeout(dt)

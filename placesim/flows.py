@@ -43,6 +43,7 @@ from .population import (
     _set_district,
     slot_ident,
 )
+from .posts import in_turn
 from .prefetch import prefetch
 from .rules import (
     LOW,
@@ -1000,7 +1001,10 @@ def move_posts(slots: Slots, geo: Geography, rules: Rules, order: MoveOrder, key
         n = len(chosen)
     dest = np.empty(n, np.int64)
     at = 0
-    for districts, count in order.dest_groups:
+    counts = [c for _, c in order.dest_groups]
+    if n < n_want:  # (fewer posts found than asked: each destination its share of them)
+        counts = np.bincount(in_turn(n, counts), minlength=len(counts)).tolist()
+    for (districts, _), count in zip(order.dest_groups, counts, strict=True):
         k = min(count, n - at)
         if k <= 0:  # (a destination given nothing this tranche, its site's desks awaited:
             continue  # the next ones still take theirs)
