@@ -581,18 +581,10 @@ def test_a_coldspots_destination_with_none_outside_london_is_named(tmp_path):
     pkg = synthetic_package()
     london = pkg.districts.loc[pkg.districts["is_london"], "lad_code"].iloc[0]
     (tmp_path / "cs.csv").write_text(f"lad_code\n{london}\n")
-    (tmp_path / "s.yaml").write_text("""name: s
-horizon: {start_year: 2023, years: 3}
-coldspots: {rule: csv, csv: cs.csv}
-waves:
-  - name: w
-    year: 2024
-    posts: {grades: [EO]}
-    count: 40
-    destinations:
-      - {site: alpha, share: 0.5}
-      - {coldspots: true, share: 0.5}
-""")
+    (tmp_path / "s.yaml").write_text(MINIMAL.replace(
+        "name: ok\n", "name: s\ncoldspots: {rule: csv, csv: cs.csv}\n").replace(
+        "      - {site: leeds, share: 1.0}\n",
+        "      - {site: alpha, share: 0.5}\n      - {coldspots: true, share: 0.5}\n"))
     msg = _error(engine.prepare, load_scenario(tmp_path / "s.yaml"), pkg)
     assert "s.yaml:11: waves[0].destinations[1].coldspots: no coldspot district outside " \
            "London" in msg, msg
