@@ -559,22 +559,38 @@ def recreate_counts(plan: PostPlan, wave: int, destinations, per_dest: np.ndarra
     counts = np.asarray(per_dest, np.int64)
     if len(counts) != len(destinations):
         raise ValueError(f"{len(counts)} counts for {len(destinations)} destinations")
-    rows = []
-    for i, ((districts, _, _), x) in enumerate(zip(destinations, counts, strict=True)):
-        if x <= 0:
-            continue
-        first, last = int(done[i]), int(done[i] + x)
-        cells, rank = _turns_and_ranks(max(256, 1 << (last - 1).bit_length()),
-                                       tuple(weights.tolist()))
-        c = cells[first:last]
-        d = np.asarray(districts, np.int64)[rank[first:last] % len(districts)]
-        key, n = np.unique(c * (d.max() + 1) + d, return_counts=True)
-        c, d = np.divmod(key, d.max() + 1)
-        rows.append((c // shape[1], d, c % shape[1], n))
-        done[i] = last
-    if not rows:
+    counts = np.maximum(counts, 0)
+    if not counts.sum():
         return tuple(np.empty(0, np.int64) for _ in range(4))
-    return tuple(np.concatenate(part).astype(np.int64) for part in zip(*rows, strict=True))
+    sizes = np.array([len(d) for d, _, _ in destinations], np.int64)
+    flat = np.concatenate([np.asarray(d, np.int64) for d, _, _ in destinations])
+    width = int(flat.max()) + 1
+    last = int((done + counts).max())
+    cells, rank = _turns_and_ranks(max(256, 1 << (last - 1).bit_length()),
+                                   tuple(weights.tolist()))
+    n = np.bincount(_recreated_keys(cells, rank, done, counts, flat, sizes, width),
+                    minlength=weights.size * width)
+    done += counts
+    key = np.flatnonzero(n)
+    c, d = np.divmod(key, width)
+    return c // shape[1], d, c % shape[1], n[key]
+
+
+@njit(cache=True)
+def _recreated_keys(cells, rank, done, counts, districts, sizes, width):
+    """Each post's ``cell * width + district`` for :func:`recreate_counts`: destination
+    ``i``'s posts are items ``done[i]`` to ``done[i] + counts[i] - 1`` of the cells'
+    sequence, each cell's in turn over the destination's districts."""
+    out = np.empty(counts.sum(), np.int64)
+    at = 0
+    start = 0
+    for i in range(len(counts)):
+        k = sizes[i]
+        for j in range(done[i], done[i] + counts[i]):
+            out[at] = cells[j] * width + districts[start + rank[j] % k]
+            at += 1
+        start += k
+    return out
 
 
 @lru_cache(maxsize=256)
