@@ -79,12 +79,12 @@ def common_random_numbers(pkg, reps: int) -> dict:
     Civil Service (the issue's case), and re-created (the Places for Growth way) on the
     shipped baseline, whose history re-creates posts from spare slots too."""
     from placesim import engine, load_scenario_text
-    from placesim.metrics import replication_table
     from placesim.testing import SMALL_WAVE as WAVE
 
     shipped = f"extends: {ROOT / 'scenarios' / 'baseline.yaml'}\n"
+    moved = WAVE.replace("count: 100", "count: 100\n    mode: relocate")
     recreated = WAVE.replace("count: 100", "count: 100\n    mode: recreate")
-    cases = {"moved": ("", WAVE), "recreated_on_baseline": (shipped, recreated)}
+    cases = {"moved": ("", moved), "recreated_on_baseline": (shipped, recreated)}
     out = {}
     for case, (head, wave) in cases.items():
         base = engine.prepare(load_scenario_text("name: base\n" + head, filename=str(
@@ -92,11 +92,14 @@ def common_random_numbers(pkg, reps: int) -> dict:
         moved = engine.prepare(load_scenario_text("name: moved\n" + head + wave, filename=str(
             ROOT / "scenarios" / "moved.yaml")), pkg)
         print(f"  {case}:")
-        out[case] = _paired_and_unpaired(base, moved, reps, engine, replication_table)
+        out[case] = _paired_and_unpaired(base, moved, reps)
     return out
 
 
-def _paired_and_unpaired(base, moved, reps, engine, replication_table) -> dict:
+def _paired_and_unpaired(base, moved, reps) -> dict:
+    from placesim import engine
+    from placesim.metrics import replication_table
+
     scotland = np.array([c.startswith("S") for c in base.geo.lad_codes])
 
     def figures(model, res):

@@ -351,7 +351,7 @@ class RunState:
     def _deadline_pools(self, k: int) -> np.ndarray:
         """Pools whose deadline has come (this step or before) and that still have closures
         pending: closures added after a pool's deadline (a later tranche, a later year's
-        cut) close at once, as those pending at it did."""
+        cut) close at the next step's schedule (:func:`placesim.posts.passed_deadline`)."""
         return passed_deadline(self.m.rules.posts.pool_deadline, self.closing, k)
 
     def _count_moves(self, plan: WavePlan, from_d, to_d, amount) -> None:

@@ -163,9 +163,9 @@ def largest_remainder(n: int, weights: np.ndarray) -> np.ndarray:
 
 def passed_deadline(pool_deadline: np.ndarray, closing: np.ndarray, step: int) -> np.ndarray:
     """Closure pools whose deadline (a step; -1: none) has come by ``step`` and that still
-    have closures pending: all of them close now, their holders made redundant. (Read only
-    at the deadline's own step, a pool's closures added later, by a later tranche or a later
-    year's cut, were never forced.)"""
+    have closures pending: all of them close now, their holders made redundant, so closures
+    added after the deadline (by a later tranche or a later year's cut) close at the next
+    step's schedule. (Read only at the deadline's own step, they were never forced.)"""
     return np.flatnonzero((pool_deadline >= 0) & (pool_deadline <= step) & (closing > 0))
 
 
@@ -601,5 +601,6 @@ def _turns_and_ranks(n: int, weights: tuple[float, ...]) -> tuple[np.ndarray, np
     first = np.searchsorted(cells[order], cells[order])
     rank = np.empty(len(cells), np.int64)
     rank[order] = np.arange(len(cells)) - first
+    rank.flags.writeable = False
     return cells, rank
 

@@ -264,8 +264,9 @@ class Wave(_Model):
         "carries the origin's own change)."))
     close_by: int | None = Field(None, ge=MIN_YEAR, le=MAX_YEAR, description=(
         "recreate: the year by whose start origin posts not yet closed by a vacancy are "
-        "closed anyway, their holders made redundant, and from which the closures of later "
-        "tranches close at once (default: none; closures wait for vacancies)."))
+        "closed anyway, their holders made redundant, and after which the closures of later "
+        "tranches close at the step after they are added (default: none; closures wait for "
+        "vacancies)."))
     grade_mix: dict[GradeName, float] | None = Field(None, description=(
         "recreate: shares of the new posts by grade (must sum to 1, grades among "
         "posts.grades); default: in proportion to the matching posts in the origin."))
@@ -581,8 +582,8 @@ class WorkforcePath(_Model):
         "Last year of the change (inclusive)."))
     close_by: int | None = Field(None, ge=MIN_YEAR, le=MAX_YEAR, description=(
         "Cuts: the year by whose start posts not yet closed by a vacancy are closed anyway, "
-        "their holders made redundant, and from which later cuts close at once (default: "
-        "none)."))
+        "their holders made redundant, and after which later cuts close at the step after "
+        "they are due (default: none)."))
 
     @model_validator(mode="after")
     def _one_amount(self):

@@ -299,8 +299,9 @@ def test_batch_restricted_to_one_department(tmp_path):
 def test_a_move_counts_in_the_year_whose_record_holds_it(mode, runner):
     """A wave from April 2024 (year 2024, quarter 1: after the 2024 census date, 31 March)
     shows in the 2025 record, and so do its moves and the department's own posts: the moves
-    were once labelled 2024, and the department view counted them a year early (about 340
-    of 500 Home Office posts in Liverpool in 2024, before any had moved)."""
+    were once labelled 2024, and the department view counted them a year early (in a check
+    of 500 Home Office posts to Liverpool, about 340 showed there in 2024, before any had
+    moved)."""
     m, r = run("HO", mode, runner)
     m0, r0 = run("HO", mode, runner, waves=False)
     years = [rec.year for rec in r.years]

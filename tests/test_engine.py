@@ -449,8 +449,9 @@ waves:
 @pytest.mark.parametrize("mode", ["expected", "stochastic", "reference"])
 def test_a_deadline_inside_a_wave_closes_the_later_tranches_closures_too(synthetic_pkg, mode):
     """``close_by`` within a recreating wave's tranches: the closures pending at it close
-    then, and those of later tranches at once, so none are left pending (they were never
-    forced: 6.5 of 80 were still pending at the horizon in the expected mode)."""
+    then, and those of later tranches at the step after they are added, so none are left
+    pending (they were never forced: 6.5 of 80 were still pending at the horizon in the
+    expected mode)."""
     from placesim import load_scenario_text
 
     s = load_scenario_text("""name: deadline
@@ -518,8 +519,8 @@ waves:
 
 def test_a_wave_that_finds_fewer_posts_than_asked_shares_them_out(synthetic_pkg):
     """When an earlier wave has taken most of the posts, the next one's few go to its
-    destinations in its shares, as in the expected mode (they went to the first: the
-    reference model, which keeps no moves table, reads the same split)."""
+    destinations in its shares, as in the expected mode (they went to the first). (The
+    reference model makes the same split, but keeps no moves table to test it by.)"""
     from placesim import load_scenario_text
 
     s = load_scenario_text("""name: short
