@@ -267,6 +267,8 @@ class RunState:
         self.closing = np.zeros(plan.n_pools)  # closures waiting for a vacancy, by pool
         self.pool_added = np.zeros(plan.n_pools)  # closures given to each wave pool so far
         self.recreated: dict[int, np.ndarray] = {}  # posts each wave opened, by destination
+        due = plan.pool_deadline[plan.pool_deadline >= 0]
+        self._first_deadline = int(due.min()) if len(due) else np.iinfo(np.int64).max
         self.moved_out_wave = np.zeros(len(model.rules.waves))
         self.pool_is_wave = plan.is_wave_pool
         self.cost = 0.0
@@ -352,6 +354,8 @@ class RunState:
         """Pools whose deadline has come (this step or before) and that still have closures
         pending: closures added after a pool's deadline (a later tranche, a later year's
         cut) close at the next step's schedule (:func:`placesim.posts.passed_deadline`)."""
+        if k < self._first_deadline:  # (most steps: no array work)
+            return np.empty(0, np.int64)
         return passed_deadline(self.m.rules.posts.pool_deadline, self.closing, k)
 
     def _count_moves(self, plan: WavePlan, from_d, to_d, amount) -> None:

@@ -43,7 +43,7 @@ from .population import (
     _set_district,
     slot_ident,
 )
-from .posts import in_turn
+from .posts import share_out
 from .prefetch import prefetch
 from .rules import (
     LOW,
@@ -1003,7 +1003,7 @@ def move_posts(slots: Slots, geo: Geography, rules: Rules, order: MoveOrder, key
     at = 0
     counts = [c for _, c in order.dest_groups]
     if n < n_want:  # (fewer posts found than asked: each destination its share of them)
-        counts = np.bincount(in_turn(n, counts), minlength=len(counts)).tolist()
+        counts = share_out(n, counts).tolist()
     for (districts, _), count in zip(order.dest_groups, counts, strict=True):
         k = min(count, n - at)
         if k <= 0:  # (a destination given nothing this tranche, its site's desks awaited:

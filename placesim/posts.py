@@ -189,6 +189,13 @@ def in_turn(n: int, weights) -> np.ndarray:
     return _in_turn(int(n), tuple(float(w) for w in weights))
 
 
+def share_out(n: int, weights) -> np.ndarray:
+    """``n`` whole items over categories in proportion to ``weights``: the counts of
+    :func:`in_turn`'s first ``n`` (each within one of its quota). A wave that finds fewer
+    posts than it asked gives them out so over its destinations, in every model."""
+    return np.bincount(in_turn(n, weights), minlength=len(weights))
+
+
 @lru_cache(maxsize=1024)
 def _in_turn(n: int, weights: tuple[float, ...]) -> np.ndarray:
     w = np.asarray(weights, float)

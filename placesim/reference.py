@@ -28,7 +28,7 @@ from .cohort import N_TAGS, REACH_GRADE, start_tags
 from .engine import Model, ReplicationResult, YearRecord, merge_pending, start_waves
 from .levers import SECONDEE_POST, LeverState
 from .population import N_GRADES, N_SEB, N_TYPES, OTHER, POLICY, PRIVATE_OFFICE
-from .posts import in_turn, passed_deadline
+from .posts import passed_deadline, share_out
 from .rules import (
     LOW,
     MENTOR_END,
@@ -523,7 +523,7 @@ class ReferenceModel:
             n = len(chosen)
         dests = []
         if n < int(per_dest.sum()):  # (fewer found than asked: each destination its share)
-            per_dest = np.bincount(in_turn(n, per_dest), minlength=len(per_dest))
+            per_dest = share_out(n, per_dest)
         for (districts, _, _), kk in zip(plan.destinations, per_dest, strict=True):
             dests += [int(districts[0]) if len(districts) == 1
                       else int(districts[self.rng.integers(0, len(districts))])

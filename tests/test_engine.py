@@ -408,6 +408,35 @@ def test_posts_filled_at_once_after_a_move_take_entrants_not_yet_eligible(synthe
     assert sum(held_back) == pytest.approx(end.moved_total - end.reloc_movers.sum())
 
 
+def _wave(name: str, grades: str, amount: str, destinations: dict, **fields) -> str:
+    """One item of a scenario's ``waves:`` list: posts of ``grades`` from London from 2024,
+    ``amount`` (``count: 80``, ``share: 0.9``), other ``fields`` as given, to sites with
+    their shares."""
+    lines = [f"  - name: {name}", "    year: 2024", f"    posts: {{grades: [{grades}]}}",
+             f"    {amount}", "    origin: london",
+             *(f"    {k}: {v}" for k, v in fields.items()), "    destinations:",
+             *(f"      - {{site: {k}, share: {v}}}" for k, v in destinations.items())]
+    return "\n".join(lines) + "\n"
+
+
+def _model(pkg, name: str, years: int, *waves: str, head: str = ""):
+    from placesim import load_scenario_text
+
+    text = f"name: {name}\nhorizon: {{start_year: 2023, years: {years}}}\n{head}waves:\n"
+    return engine.prepare(load_scenario_text(text + "".join(waves), filename=f"{name}.yaml"),
+                          pkg)
+
+
+def _run(m, mode: str, rep: int = 0):
+    return {"expected": lambda: run_expected(m),
+            "stochastic": lambda: engine.run_replication(m, rep),
+            "reference": lambda: run_reference(m, rep)}[mode]()
+
+
+def _site_districts(m, *sites: str) -> tuple[int, ...]:
+    return tuple(int(m.geo.site_district[m.geo.site_ids.index(k)]) for k in sites)
+
+
 @pytest.mark.parametrize("mode", ["expected", "stochastic"])
 def test_posts_bound_for_a_site_not_yet_open_leave_the_other_destinations_theirs(
         synthetic_pkg, mode):
@@ -416,27 +445,12 @@ def test_posts_bound_for_a_site_not_yet_open_leave_the_other_destinations_theirs
     own district (a tranche once broke off at the empty destination and sent the rest to
     whatever the unset destinations held), and the site's opening year holds its posts back
     though its desks are not limited (it was read only for a site with a capacity)."""
-    from placesim import load_scenario_text
-
-    s = load_scenario_text("""name: waits-for-desks
-horizon: {start_year: 2023, years: 4}
-seed: 3
-sites: {alpha: {opens_year: 2026}}
-waves:
-  - name: w
-    year: 2024
-    spread_years: 1
-    posts: {grades: [EO, HEO]}
-    count: 80
-    mode: relocate
-    origin: london
-    destinations:
-      - {site: alpha, share: 0.5}
-      - {site: beta, share: 0.5}
-""", filename="waits-for-desks.yaml")
-    m = engine.prepare(s, synthetic_pkg)
-    r = run_expected(m) if mode == "expected" else engine.run_replication(m, 0)
-    alpha, beta = (int(m.geo.site_district[m.geo.site_ids.index(k)]) for k in ("alpha", "beta"))
+    m = _model(synthetic_pkg, "waits-for-desks", 4,
+               _wave("w", "EO, HEO", "count: 80", {"alpha": 0.5, "beta": 0.5},
+                     spread_years=1, mode="relocate"),
+               head="seed: 3\nsites: {alpha: {opens_year: 2026}}\n")
+    r = _run(m, mode)
+    alpha, beta = _site_districts(m, "alpha", "beta")
     moves = r.moves
     assert set(moves["to"]) == {alpha, beta}
     to = moves.groupby("to")["posts"].sum()
@@ -452,26 +466,11 @@ def test_a_deadline_inside_a_wave_closes_the_later_tranches_closures_too(synthet
     then, and those of later tranches at the step after they are added, so none are left
     pending (they were never forced: 6.5 of 80 were still pending at the horizon in the
     expected mode)."""
-    from placesim import load_scenario_text
-
-    s = load_scenario_text("""name: deadline
-horizon: {start_year: 2023, years: 5}
-seed: 7
-parameters: {exit_rate: {EO: 0.01, HEO: 0.01}}
-waves:
-  - name: w
-    year: 2024
-    spread_years: 2
-    posts: {grades: [EO, HEO]}
-    count: 80
-    close_by: 2025
-    origin: london
-    destinations:
-      - {site: alpha, share: 1.0}
-""", filename="deadline.yaml")
-    m = engine.prepare(s, synthetic_pkg)
-    run = {"expected": lambda: run_expected(m), "stochastic": lambda: engine.run_replication(
-        m, 0), "reference": lambda: run_reference(m, 0)}[mode]()
+    m = _model(synthetic_pkg, "deadline", 5,
+               _wave("w", "EO, HEO", "count: 80", {"alpha": 1.0}, spread_years=2,
+                     close_by=2025),
+               head="seed: 7\nparameters: {exit_rate: {EO: 0.01, HEO: 0.01}}\n")
+    run = _run(m, mode)
     pending = [y.closures_pending for y in run.years]
     assert pending[-1] == pytest.approx(0, abs=1e-9)
     assert pending[1] > 0  # (before the deadline, closures wait for vacancies)
@@ -483,36 +482,13 @@ def test_a_site_takes_what_its_free_desks_hold_and_the_rest_wait(synthetic_pkg, 
     """50 posts for a site of 30 desks: 30 move and 20 wait, and a later wave's 10 wait
     behind them (a tranche wanting more than the free desks waited whole, so none moved,
     and blocked the later wave); a site of no desks takes nothing (it crashed)."""
-    from placesim import load_scenario_text
-
-    text = """name: desks
-horizon: {start_year: 2023, years: 3}
-sites: {alpha: {capacity: CAP}}
-waves:
-  - name: big
-    year: 2024
-    posts: {grades: [EO, HEO]}
-    count: 50
-    mode: relocate
-    origin: london
-    destinations:
-      - {site: alpha, share: 1.0}
-  - name: later
-    year: 2024
-    quarter: 3
-    posts: {grades: [SEO]}
-    count: 10
-    mode: relocate
-    origin: london
-    destinations:
-      - {site: alpha, share: 1.0}
-"""
     for cap, moved, waiting in ((30, 30, 30), (0, 0, 60)):
-        m = engine.prepare(load_scenario_text(text.replace("CAP", str(cap)),
-                                              filename="desks.yaml"), synthetic_pkg)
-        r = {"expected": lambda m=m: run_expected(m),
-             "stochastic": lambda m=m: engine.run_replication(m, 0),
-             "reference": lambda m=m: run_reference(m, 0)}[mode]()
+        m = _model(synthetic_pkg, "desks", 3,
+                   _wave("big", "EO, HEO", "count: 50", {"alpha": 1.0}, mode="relocate"),
+                   _wave("later", "SEO", "count: 10", {"alpha": 1.0}, quarter=3,
+                         mode="relocate"),
+                   head=f"sites: {{alpha: {{capacity: {cap}}}}}\n")
+        r = _run(m, mode)
         assert r.years[-1].moved_total == pytest.approx(moved)
         assert r.years[-1].awaiting_capacity == pytest.approx(waiting)
 
@@ -521,31 +497,11 @@ def test_a_wave_that_finds_fewer_posts_than_asked_shares_them_out(synthetic_pkg)
     """When an earlier wave has taken most of the posts, the next one's few go to its
     destinations in its shares, as in the expected mode (they went to the first). (The
     reference model makes the same split, but keeps no moves table to test it by.)"""
-    from placesim import load_scenario_text
-
-    s = load_scenario_text("""name: short
-horizon: {start_year: 2023, years: 2}
-waves:
-  - name: first
-    year: 2024
-    posts: {grades: [G6]}
-    share: 0.9
-    mode: relocate
-    origin: london
-    destinations:
-      - {site: gamma, share: 1.0}
-  - name: second
-    year: 2024
-    posts: {grades: [G6]}
-    share: 0.9
-    mode: relocate
-    origin: london
-    destinations:
-      - {site: alpha, share: 0.5}
-      - {site: beta, share: 0.5}
-""", filename="short.yaml")
-    m = engine.prepare(s, synthetic_pkg)
-    alpha, beta = (int(m.geo.site_district[m.geo.site_ids.index(k)]) for k in ("alpha", "beta"))
+    m = _model(synthetic_pkg, "short", 2,
+               _wave("first", "G6", "share: 0.9", {"gamma": 1.0}, mode="relocate"),
+               _wave("second", "G6", "share: 0.9", {"alpha": 0.5, "beta": 0.5},
+                     mode="relocate"))
+    alpha, beta = _site_districts(m, "alpha", "beta")
 
     def to(res, d):
         return float(res.moves.loc[(res.moves["wave"] == 1) & (res.moves["to"] == d),
@@ -554,6 +510,6 @@ waves:
     e = run_expected(m)
     assert abs(to(e, alpha) - to(e, beta)) <= 1
     for rep in range(3):
-        r = engine.run_replication(m, rep)
+        r = _run(m, "stochastic", rep)
         assert to(r, alpha) + to(r, beta) > 2
         assert abs(to(r, alpha) - to(r, beta)) <= 1
