@@ -336,8 +336,10 @@ class RunState:
         self._reset_year()
 
     def _recreate(self, plan: WavePlan, per_dest: np.ndarray):
-        """A recreating tranche: (grade, district, post type, n) rows of posts to open; adds
-        the origin's closures to the wave's pools."""
+        """A recreating tranche: (grade, district, post type, n) rows of posts to open, and
+        the (origin, destination, roles) rows it counts as moved
+        (:meth:`placesim.posts.PostPlan.recreated_from`); adds the origin's closures to the
+        wave's pools."""
         from .posts import recreate_counts
 
         done = self.recreated.setdefault(plan.index, np.zeros(len(plan.destinations), np.int64))
@@ -346,9 +348,9 @@ class RunState:
         pools, closures = self.m.rules.posts.wave_closures(plan.index, g, n)
         np.add.at(self.closing, pools, closures)
         np.add.at(self.pool_added, pools, closures)
-        origin = np.flatnonzero(plan.origin_mask)
-        self._count_moves(plan, np.full(len(d), origin[0]) if len(origin) else d, d, n)
-        return rows
+        moves = self.m.rules.posts.recreated_from(plan.index, g, d, n)
+        self._count_moves(plan, *moves)
+        return rows, moves
 
     def _deadline_pools(self, k: int) -> np.ndarray:
         """Pools whose deadline has come (this step or before) and that still have closures
@@ -490,8 +492,11 @@ class _Run(RunState):
         D = self.m.geo.n_districts
         key = np.concatenate([
             ((w * 10_000 + (y - self.m.start_year)) * D + f) * D + t
-            for w, y, f, t in self.move_rows])
-        uniq, counts = np.unique(key, return_counts=True)
+            for w, y, f, t, _ in self.move_rows])
+        posts = np.concatenate([np.ones(len(f)) if x is None else x
+                                for _, _, f, _, x in self.move_rows])
+        uniq, where = np.unique(key, return_inverse=True)
+        counts = np.bincount(where, weights=posts, minlength=len(uniq))
         to, rest = uniq % D, uniq // D
         frm, rest = rest % D, rest // D
         year, wave = rest % 10_000 + self.m.start_year, rest // 10_000
@@ -528,14 +533,12 @@ class _Run(RunState):
     def _apply_move(self, plan: WavePlan, per_dest: np.ndarray, tranche: int, minus, plus):
         geo = self.m.geo
         if plan.recreate:
-            g, d, t, n = self._recreate(plan, per_dest)
+            (g, d, t, n), (frm, to, amount) = self._recreate(plan, per_dest)
             flows.open_posts(self.slots, g, d, t, n)
             self._posts((np.repeat(g, n), np.repeat(d, n), np.repeat(t, n)), +1)
             self.posts_created += int(n.sum())
-            if n.sum():
-                origin = np.flatnonzero(plan.origin_mask)[0]
-                self.move_rows.append((plan.index, self.year, np.full(int(n.sum()), origin),
-                                       np.repeat(d, n)))
+            if len(amount):  # (expected shares of roles: see PostPlan.recreated_from)
+                self.move_rows.append((plan.index, self.year, frm, to, amount))
             return
         support, _ = self.relocation_support(plan)
         order = flows.MoveOrder(
@@ -559,7 +562,7 @@ class _Run(RunState):
         self._count_relocation(plan, np.bincount(out.mover_s, minlength=N_SEB),
                                np.bincount(out.leaver_s, minlength=N_SEB))
         if len(out.to_d):
-            self.move_rows.append((plan.index, self.year, out.from_d, out.to_d))
+            self.move_rows.append((plan.index, self.year, out.from_d, out.to_d, None))
 
     def year_end(self, year_number: int):
         self._record_year(year_number, self.posts3, levers.stochastic_year(self))

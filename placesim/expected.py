@@ -510,12 +510,13 @@ class _ExpectedRun(RunState):
         geo = self.m.geo
         origins, districts, entries, group, size, of_entry = self._cells(plan)
         if plan.recreate:
-            g, d, t, n = self._recreate(plan, per_dest)
+            (g, d, t, n), (frm, to, roles) = self._recreate(plan, per_dest)
             np.add.at(self.posts3, (g, d, t), n)
             self.posts_created += float(n.sum())
             self._posts_version += 1
             amount = np.zeros((len(origins), len(districts)))
-            np.add.at(amount[0], np.searchsorted(districts, d), n)
+            np.add.at(amount, (np.searchsorted(origins, frm), np.searchsorted(districts, to)),
+                      roles)
             key = (plan.index, self.year)
             self.moved_cells[key] = self.moved_cells.get(key, 0) + amount
             return

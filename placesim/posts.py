@@ -55,6 +55,9 @@ class PostPlan:
         wave index -> its matching posts at the start.
     wave_count : dict
         wave index -> posts it opens within the horizon (at most).
+    wave_origins : dict
+        wave index -> (origin districts, (grade, origin) shares): where a recreating wave's
+        roles are counted as coming from (:meth:`recreated_from`).
     """
 
     pool_grade: np.ndarray
@@ -70,6 +73,7 @@ class PostPlan:
     wave_count: dict = field(default_factory=dict)
     departments: Departments | None = None
     wave_pool_groups: dict = field(default_factory=dict)
+    wave_origins: dict = field(default_factory=dict)
 
     @property
     def n_pools(self) -> int:
@@ -106,6 +110,19 @@ class PostPlan:
             e = np.empty(0, np.int64)
             return e, e
         return np.concatenate(pools), np.concatenate(amounts)
+
+    def recreated_from(self, wave: int, g: np.ndarray, d: np.ndarray, n: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Where a recreating tranche's roles count as coming from: (origin, destination,
+        roles) rows, each row ``g, d, n`` of the tranche split over the wave's origin
+        districts in proportion to its matching posts there at grade ``g`` (the posts whose
+        closures the new ones stand for). Expected shares, not whole roles: a role's
+        closure falls wherever a vacancy arises in the origin, so the same in every mode.
+        Roles moved out of London are the rows from London to elsewhere."""
+        origins, share = self.wave_origins[wave]
+        amount = share[np.asarray(g, np.int64)] * np.asarray(n, float)[:, None]  # (row, o)
+        row, o = np.nonzero(amount)
+        return origins[o], np.asarray(d, np.int64)[row], amount[row, o]
 
     def spare(self, scenario) -> np.ndarray:
         """(grade,) most posts the schedule and the recreating waves may open."""
@@ -461,7 +478,7 @@ def compile_posts(scenario, geo: Geography, posts: np.ndarray, spy: int, waves,
             sign = 1 if total >= 0 else -1
             schedule(path.name, g, mask, [(y, sign * int(a)) for y, a in zip(
                 years, per_year, strict=True)], path.close_by)
-    wave_pools, wave_splits, wave_total, wave_count = {}, {}, {}, {}
+    wave_pools, wave_splits, wave_total, wave_count, wave_origins = {}, {}, {}, {}, {}
     wave_groups: dict[int, dict] = {}
     for i, w in enumerate(scenario.waves):
         if w.mode != "recreate":
@@ -471,6 +488,7 @@ def compile_posts(scenario, geo: Geography, posts: np.ndarray, spy: int, waves,
         wave_splits[i] = wave_split(plan, posts)
         wave_total[i] = float(wave_matching(plan, posts).sum())
         wave_count[i] = plan.count if plan.count is not None else plan.share * wave_total[i]
+        wave_origins[i] = _origin_shares(plan, posts)
         grades = np.full(N_GRADES, -1)
         groups: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         if w.close_origin:
@@ -497,7 +515,24 @@ def compile_posts(scenario, geo: Geography, posts: np.ndarray, spy: int, waves,
                 for k, v in closes.items()},
         wave_pools=wave_pools, wave_split=wave_splits, wave_total=wave_total,
         wave_count=wave_count, departments=departments, wave_pool_groups=wave_groups,
+        wave_origins=wave_origins,
     )
+
+
+def _origin_shares(plan, posts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A recreating wave's origin districts and, by grade, each one's share of the wave's
+    matching posts there (its departments' posts when it selects departments); a grade
+    with none there takes the shares of every grade's matching posts, and a wave with none
+    at all takes its origin districts alike."""
+    origins = np.flatnonzero(plan.origin_mask)
+    held = plan.dept_posts if plan.dept_posts is not None else posts
+    held = (held[:, origins, :] * plan.type_mask[None, None, :]).sum(axis=2)  # (G, o)
+    held = held * plan.grade_mask[:, None]
+    every = held.sum(axis=0)
+    if every.sum() <= 0:
+        every = np.ones(len(origins))
+    held[held.sum(axis=1) <= 0] = every
+    return origins, held / held.sum(axis=1, keepdims=True)
 
 
 MAX_DISTRICT_POOLS = 6

@@ -498,12 +498,13 @@ class ReferenceModel:
             # the engine's rule: closures split over the wave's pools (by department)
             pools, closures = self.r.posts.wave_closures(plan.index, g, n)
             np.add.at(self.closing, pools, closures)
-            origin = int(np.flatnonzero(plan.origin_mask)[0])
             for gi, di, ti, ni in zip(g, d, t, n, strict=True):
                 self.posts += [Post(int(gi), int(di), int(ti)) for _ in range(int(ni))]
                 self.moved_total += int(ni)
-                self.moved_out += int(ni) * int(geo.is_london[origin] and not geo.is_london[di])
                 self.moved_cold += int(ni) * int(geo.is_coldspot[di])
+            # the engine's rule: roles count as from the origin districts by their shares
+            frm, to, roles = self.r.posts.recreated_from(plan.index, g, d, n)
+            self.moved_out += float(roles[geo.is_london[frm] & ~geo.is_london[to]].sum())
             return
         matching = self._matching(plan)
         n = min(int(per_dest.sum()), len(matching))

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from placesim import engine, metrics
 from placesim.expected import run_expected
+from placesim.grades import GRADES
+from placesim.population import baseline_posts3
 from placesim.reference import run_reference
 from placesim.simulation import simulate
 
@@ -408,12 +410,13 @@ def test_posts_filled_at_once_after_a_move_take_entrants_not_yet_eligible(synthe
     assert sum(held_back) == pytest.approx(end.moved_total - end.reloc_movers.sum())
 
 
-def _wave(name: str, grades: str, amount: str, destinations: dict, **fields) -> str:
-    """One item of a scenario's ``waves:`` list: posts of ``grades`` from London from 2024,
-    ``amount`` (``count: 80``, ``share: 0.9``), other ``fields`` as given, to sites with
-    their shares."""
+def _wave(name: str, grades: str, amount: str, destinations: dict, origin: str = "london",
+          **fields) -> str:
+    """One item of a scenario's ``waves:`` list: posts of ``grades`` from ``origin`` from
+    2024, ``amount`` (``count: 80``, ``share: 0.9``), other ``fields`` as given, to sites
+    with their shares."""
     lines = [f"  - name: {name}", "    year: 2024", f"    posts: {{grades: [{grades}]}}",
-             f"    {amount}", "    origin: london",
+             f"    {amount}", f"    origin: {origin}",
              *(f"    {k}: {v}" for k, v in fields.items()), "    destinations:",
              *(f"      - {{site: {k}, share: {v}}}" for k, v in destinations.items())]
     return "\n".join(lines) + "\n"
@@ -513,3 +516,34 @@ def test_a_wave_that_finds_fewer_posts_than_asked_shares_them_out(synthetic_pkg)
         r = _run(m, "stochastic", rep)
         assert to(r, alpha) + to(r, beta) > 2
         assert abs(to(r, alpha) - to(r, beta)) <= 1
+
+
+@pytest.mark.parametrize("mode", ["expected", "stochastic", "reference"])
+def test_recreated_roles_count_from_every_origin_district_by_its_posts(synthetic_pkg, mode):
+    """A recreating wave from London boroughs and a regional district counts as moved out
+    of London the London part of its roles, by the origin's matching posts at each grade
+    (they stand for closures anywhere in the origin): it once counted every role from the
+    origin district with the lowest index, here the regional one, so none moved out."""
+    m = _model(synthetic_pkg, "mixed-origin", 3,
+               _wave("w", "EO, HEO", "count: 60", {"alpha": 1.0}, spread_years=1,
+                     origin="[E09000000, E09000001, E08000011]"))
+    geo = m.geo
+    origin = np.flatnonzero(m.waves[0].origin_mask)
+    assert geo.is_london[origin].any() and not geo.is_london[origin].all()
+    g = [GRADES.index("EO"), GRADES.index("HEO")]
+    held = (baseline_posts3(synthetic_pkg, geo)[g][:, origin]  # the package's posts there
+            * m.waves[0].type_mask).sum(axis=2)
+    london = held[:, geo.is_london[origin]].sum(axis=1) / held.sum(axis=1)
+    r = _run(m, mode)
+    last = r.years[-1]
+    # the posts the wave opened at each grade, from the run's own record
+    alpha = _site_districts(m, "alpha")[0]
+    opened = last.posts[g, alpha] - m.baseline_posts3[g, alpha].sum(axis=1)
+    assert opened.sum() == 60
+    want = float((opened * london).sum())
+    assert 5 < want < 55
+    assert last.moved_out_of_london == pytest.approx(want)
+    if mode != "reference":  # (it keeps no table of moves)
+        frm = r.moves["from"].to_numpy(int)
+        assert r.moves["posts"][geo.is_london[frm]].sum() == pytest.approx(want)
+        assert r.moves["posts"].sum() == pytest.approx(60)
