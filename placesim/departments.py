@@ -98,18 +98,9 @@ def _per_model(fn):
 def _wave_parts(model) -> list[dict]:
     """Per wave: its departments' matching posts in the origin and the shares derived."""
     r = model.rules
-    depts = r.posts.departments
-    by_grade = depts.posts  # (K, G, D, T)
     out = []
     for i, plan in enumerate(r.waves):
-        origin = np.flatnonzero(plan.origin_mask)
-        sel = (plan.grade_mask[:, None] & plan.type_mask[None, :]).astype(float)  # (G, T)
-        m = np.zeros(by_grade.shape[:3])
-        m[:, :, origin] = (by_grade[:, :, origin] * sel[None, :, None, :]).sum(axis=3)
-        if plan.departments:
-            keep = np.zeros(len(depts.codes), bool)
-            keep[list(plan.departments)] = True
-            m[~keep] = 0.0
+        m = plan.dept_mix  # (K, G, D) matching posts when it starts: whose posts it takes
         mg = m.sum(axis=2)  # (K, G)
         mk = mg.sum(axis=1)
         fallback = mk / mk.sum() if mk.sum() > 0 else np.full(len(mk), 1.0 / len(mk))

@@ -288,16 +288,22 @@ def wave_matching(plan, posts: np.ndarray) -> np.ndarray:
 
 
 def select_departments(waves, scenario, departments: Departments) -> tuple:
-    """Waves that select departments, resolved: which of the posts they match are theirs.
+    """Waves resolved against the departments: which of the posts they match are whose.
 
-    A wave with ``posts.department`` matches only its departments' posts at the start
-    (``dept_posts``: its count and share, its grade and post-type mix); its origin keeps
-    only the districts where they hold matching posts, so the posts it moves and the
-    posts it closes are taken there, the posts it moves from each (grade, district, post
-    type) in proportion to theirs (:func:`placesim.rules.department_counts`); and
-    ``dept_share``, their share of the matching posts
-    in that origin, scales what the engines find available when the wave starts (the
-    engines' posts of one cell are alike: see :class:`placesim.population.Departments`).
+    Departments' posts change as waves take them, so each wave, in the order they start,
+    sees what the waves before it left (:func:`_taken`: what a wave takes, in expectation,
+    from each department). A wave with ``posts.department`` matches only its departments'
+    posts then (``dept_posts``: its count and share, its grade and post-type mix); its
+    origin keeps only the districts where they hold matching posts, so the posts it moves
+    and the posts it closes are taken there, the posts it moves from each (grade, district,
+    post type) in proportion to theirs (:func:`placesim.rules.department_counts`); and
+    ``dept_share``, their share of the matching posts in that origin, scales what the
+    engines find available when the wave starts (the engines' posts of one cell are alike:
+    see :class:`placesim.population.Departments`). Every wave's ``dept_mix`` is the
+    departments' matching posts in its origin when it starts, whose moves the department
+    view shares out by it (:mod:`placesim.departments`). (Each wave once saw the
+    departments' posts at the start: a second Home Office wave found the posts the first
+    had taken still there, and took other departments' posts in their place.)
 
     Parameters
     ----------
@@ -311,25 +317,53 @@ def select_departments(waves, scenario, departments: Departments) -> tuple:
     """
     from dataclasses import replace
 
-    out = []
-    for plan, w in zip(waves, scenario.waves, strict=True):
-        if not w.posts.department:
-            out.append(plan)
-            continue
-        idx = tuple(departments.index(w.posts.department))
-        own = departments.posts[list(idx)].sum(axis=0)  # (G, D, T)
+    remaining = departments.posts.astype(float)  # (K, G, D, T), as the waves leave them
+    out = list(waves)
+    for i in sorted(range(len(waves)), key=lambda i: (waves[i].start_time, i)):
+        plan, w = waves[i], scenario.waves[i]
         sel = plan.grade_mask[:, None, None] & plan.type_mask[None, None, :]
-        held = (own * sel).sum(axis=(0, 2))  # (D,) matching posts by district
-        origin = plan.origin_mask & (held > 0)
-        if not origin.any():
-            origin = plan.origin_mask
-        # (their share of the matching posts where the wave now looks: over the whole origin,
-        # it took 378 of HMRC's 489 London EO-HEO posts for share: 1)
-        everyone = float((departments.posts.sum(axis=0) * sel)[:, origin].sum())
-        share = float(held[origin].sum()) / everyone if everyone > 0 else 0.0
-        out.append(replace(plan, origin_mask=origin, departments=idx, dept_posts=own,
-                           dept_share=share))
+        if w.posts.department:
+            idx = tuple(departments.index(w.posts.department))
+            own = remaining[list(idx)].sum(axis=0)  # (G, D, T)
+            held = (own * sel).sum(axis=(0, 2))  # (D,) matching posts by district
+            origin = plan.origin_mask & (held > 0)
+            if not origin.any():
+                origin = plan.origin_mask
+            # (their share of the matching posts where the wave now looks: over the whole
+            # origin, it took 378 of HMRC's 489 London EO-HEO posts for share: 1)
+            everyone = float((remaining.sum(axis=0) * sel)[:, origin].sum())
+            share = float(held[origin].sum()) / everyone if everyone > 0 else 0.0
+            plan = replace(plan, origin_mask=origin, departments=idx, dept_posts=own,
+                           dept_share=share)
+        mask = sel & plan.origin_mask[None, :, None]  # (G, D, T) the cells it takes from
+        mix = (remaining * mask).sum(axis=3)
+        if plan.departments:
+            mix[np.setdiff1d(np.arange(len(mix)), plan.departments)] = 0.0
+        out[i] = replace(plan, dept_mix=mix)
+        if not plan.recreate or w.close_origin:
+            remaining -= _taken(plan, remaining, mask)
     return tuple(out)
+
+
+def _taken(plan, remaining: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(K, G, D, T) posts a wave takes from each department, in expectation: its count (or
+    share of its matching posts), by grade as its grade mix says (else as the posts are),
+    from each matching cell in proportion to the posts there of its departments (every
+    department's, for a wave that selects none)."""
+    part = remaining * mask
+    if plan.departments:
+        keep = np.zeros(len(part), bool)
+        keep[list(plan.departments)] = True
+        part[~keep] = 0.0
+    total = float(part.sum())
+    if total <= 0:
+        return part
+    n = plan.count if plan.count is not None else plan.share * total
+    by_grade = part.sum(axis=(0, 2, 3))
+    want = (n * plan.grade_mix if plan.grade_mix is not None
+            else n * by_grade / total)  # (G,) posts taken at each grade
+    scale = np.divide(want, by_grade, out=np.zeros(len(want)), where=by_grade > 0)
+    return np.minimum(part * scale[None, :, None, None], part)
 
 
 def wave_split(plan, posts: np.ndarray) -> np.ndarray:

@@ -121,10 +121,13 @@ class WavePlan:
     grade_mix: np.ndarray | None = None  # (grade,) recreate: shares of new posts by grade
     moved_before: int = 0  # posts of tranches scheduled before the start (history)
     # department selector (placesim.posts.select_departments): department indices, their
-    # (grade, district, post type) posts at the start, their share of the matching posts
+    # (grade, district, post type) posts when it starts, their share of the matching posts;
+    # and every department's matching (grade, district) posts in its origin then (its own
+    # departments' only, for a wave that selects them)
     departments: tuple[int, ...] = ()
     dept_posts: np.ndarray | None = None
     dept_share: float = 1.0
+    dept_mix: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
