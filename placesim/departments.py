@@ -230,11 +230,8 @@ def _moved_shares(model) -> tuple[np.ndarray, np.ndarray]:
     W = np.stack([p["W"] for p in parts], axis=1) if parts else np.zeros((K, 0))  # (K, W)
     hist = np.zeros(K)
     geo = model.geo
-    for plan, w, p in zip(r.waves, model.scenario.waves, parts, strict=True):
-        if plan.moved_before and w.origin == "london":
-            outside = sum(share for d, share, _ in plan.destinations
-                          if not geo.is_london[d].any())
-            hist += plan.moved_before * outside * p["W"]
+    for plan, p in zip(r.waves, parts, strict=True):
+        hist += plan.moved_out_before * p["W"]
     base = r.posts.departments.posts.sum(axis=3)[:, :, geo.is_london].sum(axis=(1, 2))
     hist += model.scenario.roles_moved_before * base / max(base.sum(), 1.0)
     if hist.sum() > 0:

@@ -120,6 +120,7 @@ class WavePlan:
     recreate: bool  # open new posts at the destinations (and close origin posts as vacant)
     grade_mix: np.ndarray | None = None  # (grade,) recreate: shares of new posts by grade
     moved_before: int = 0  # posts of tranches scheduled before the start (history)
+    moved_out_before: float = 0.0  # of those, roles moved out of London (moved_before_start)
     # department selector (placesim.posts.select_departments): department indices, their
     # (grade, district, post type) posts when it starts, their share of the matching posts;
     # and every department's matching (grade, district) posts in its origin then (its own
@@ -379,7 +380,7 @@ def compile_rules(scenario, params: Parameters, geo: Geography, pkg, site_capaci
     per_step = _lever_arrays(scenario, n_steps, spy)
     waves = tuple(_plan_wave(i, w, scenario, geo, spy) for i, w in enumerate(scenario.waves))
     base_cdf = recruit_cdf(params.recruit_mix, geo.labour_mix, district_weights)
-    moved_before = moved_before_start(scenario, waves, geo)
+    waves, moved_before = moved_before_start(scenario, waves, geo, baseline_posts)
     departments = department_posts(pkg, geo)
     waves = select_departments(waves, scenario, departments)
     return Rules(
@@ -674,17 +675,30 @@ def _plan_wave(i: int, w, scenario, geo: Geography, spy: int) -> WavePlan:
     )
 
 
-def moved_before_start(scenario, waves, geo: Geography) -> int:
+def moved_before_start(scenario, waves, geo: Geography, posts: np.ndarray
+                       ) -> tuple[tuple[WavePlan, ...], int]:
     """Roles moved out of London before the start: the scenario's ``roles_moved_before``
-    and the London-origin waves' tranches scheduled before it (their non-London share)."""
+    and the waves' tranches scheduled before it, each wave's ``moved_out_before`` (its
+    non-London destinations' share, from the London part of its origin by its matching
+    posts: a list of London districts counts as London, where only the whole of London once
+    did); the waves with it set, and the total."""
+    from dataclasses import replace
+
     total = float(scenario.roles_moved_before)
+    out = []
     for plan in waves:
-        if plan.moved_before and plan.origin_mask[geo.is_london].all() \
-                and plan.origin_mask.sum() == geo.is_london.sum():
+        if plan.moved_before:
             outside = sum(share for d, share, _ in plan.destinations
                           if not geo.is_london[d].any())
-            total += plan.moved_before * outside
-    return int(round(total))
+            held = (posts[plan.grade_mask][..., plan.type_mask].sum(axis=(0, 2))
+                    * plan.origin_mask)
+            if held.sum() <= 0:
+                held = plan.origin_mask.astype(float)
+            london = float(held[geo.is_london].sum() / held.sum())
+            plan = replace(plan, moved_out_before=plan.moved_before * outside * london)
+            total += plan.moved_out_before
+        out.append(plan)
+    return tuple(out), int(round(total))
 
 
 def _wave_creations(waves, scenario, geo: Geography, posts: np.ndarray, spy: int):

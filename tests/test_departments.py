@@ -398,3 +398,38 @@ def test_department_view_of_overlapping_waves_never_goes_negative(runner):
     assert ledger.min() > -1e-6
     last = r.years[-1]
     np.testing.assert_allclose(ledger[-1].sum(axis=0), last.posts, atol=1e-6)
+
+
+_HISTORY = """name: h
+horizon: {{start_year: 2023, years: 1}}
+departments: [HO]
+waves:
+  - name: before
+    year: 2022
+    quarter: 1
+    spread_years: 1
+    count: 1000
+    mode: recreate
+    close_origin: false
+    origin: {origin}
+    posts: {{grades: [EO, HEO], department: HO}}
+    destinations:
+      - {{district: E08000035, share: 1.0}}
+"""
+
+
+def test_roles_moved_before_the_start_count_from_london_districts_by_code():
+    """A tranche before the start from a London office given by its district code counts
+    towards roles moved out of London, as one from ``london`` does, and only the London part
+    of one from a London and a regional office (only ``london`` itself once counted)."""
+    moved = {}
+    for origin in ("london", "[E09000033]", "[E09000008, E08000012]"):
+        s = load_scenario_text(_HISTORY.format(origin=origin), filename="h.yaml")
+        m = engine.prepare(s, reduced_package(0.1))
+        _, hist = departments._moved_shares(m)
+        moved[origin] = (m.rules.moved_before_start, hist.sum())
+    assert moved["london"] == (1000, pytest.approx(1000))
+    assert moved["[E09000033]"] == (1000, pytest.approx(1000))
+    both, attributed = moved["[E09000008, E08000012]"]
+    assert 100 < both < 900
+    assert attributed == pytest.approx(both)
