@@ -45,7 +45,7 @@ from .population import (
     synthesise,
 )
 from .posts import in_turn, largest_remainder, passed_deadline
-from .rules import Rules, WavePlan, compile_rules
+from .rules import Rules, WavePlan, compile_rules, support_paid
 
 log = logging.getLogger(__name__)
 
@@ -304,6 +304,12 @@ class RunState:
         self.pending = []
         return out
 
+    def _pay_support(self, k: int, promoted_across: float) -> None:
+        """Relocation support for the step's promotions across areas (:func:`support_paid`)."""
+        paid = support_paid(self.m.rules, k, promoted_across)
+        self.cost_movers += paid
+        self.cost += paid
+
     def relocation_support(self, plan: WavePlan) -> tuple[float, float]:
         """(acceptance multiplier, support per mover in GBP) for a wave's incumbents now."""
         r, k = self.m.rules, min(self.step_index, self.m.rules.n_steps - 1)
@@ -467,8 +473,10 @@ class _Run(RunState):
         if self.lever_state.on:
             rg, rd, rs = recruited.T
             self.lever_state.add_recruits(r, k, self._count(rg, rd, rs))
+        across = self.cross_area.sum()
         flows.tally(self.stock, self.exits, self.promotions, self.to_london, self.from_london,
                     self.cross_area, geo.is_london, geo.area, exits, promoted, moved, recruited)
+        self._pay_support(k, self.cross_area.sum() - across)
         # the step's other changes (lever events, closures at a deadline, relocation waves)
         if plus or minus:
             n = int(np.prod(self.stock.shape))

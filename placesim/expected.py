@@ -250,6 +250,7 @@ class _ExpectedRun(RunState):
         to_london = np.zeros((N_GRADES, N_SEB))  # (by grade: each block adds to its own rows)
         from_london = np.zeros((N_GRADES, N_SEB))
         reached = np.zeros((N_GRADES, self.n_tags))
+        across = self.cross_area.sum()
         parallel.map_spans(_fill_moves, self.blocks, (
             self.people, fresh, self.ring, (k + 1) % M, self.Fb, self.index, self.classes,
             REACH_GRADE,
@@ -261,6 +262,7 @@ class _ExpectedRun(RunState):
             self.recruit_pdfs[int(r.outreach_on[k])], 1.0 / r.steps_per_year, el, ea, wsf,
             lsf, live, v_lat, v_pro, v_ext, self.flag_hazard, r.exit_q))
         self.cohort_reached += reached.sum(axis=0)
+        self._pay_support(k, self.cross_area.sum() - across)
         if self.lever_state.on:
             self.lever_state.add_recruits(r, k, recruited)
         for c in self.away:

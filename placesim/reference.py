@@ -50,6 +50,7 @@ from .rules import (
     department_counts,
     lateral_factor,
     promotion_weight,
+    support_paid,
 )
 
 
@@ -194,7 +195,11 @@ class ReferenceModel:
         yield self.env.timeout(dt / 2 + 1e-9)
         for k in range(self.r.n_steps):
             self.step_index = k
+            across = self.cross_area.sum()
             self._fill(k)
+            paid = support_paid(self.r, k, self.cross_area.sum() - across)  # (the engine's)
+            self.cost += paid
+            self.cost_movers += paid
             for p in self.posts:
                 if p.open and p.person is not None:
                     self.exposure[p.grade, p.district, p.person.seb] += dt

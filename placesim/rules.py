@@ -231,6 +231,13 @@ def is_policy(ptype):
     return ptype != OTHER
 
 
+def support_paid(rules: Rules, k: int, promoted_across: float) -> float:
+    """Relocation support paid at step ``k`` for promotions that crossed an area boundary
+    (the moves for promotion the lever's willingness multiplier makes more likely): each
+    mover gets the lever's support, as a wave's incumbents do. The one rule of every mode."""
+    return float(promoted_across) * float(rules.support_gbp[min(k, rules.n_steps - 1)])
+
+
 @njit(cache=True, inline="always")
 def promotion_weight(odds, flag_weight, accelerator_weight, london_advantage, policy_match,
                      g_into, seb, ptype, flag, in_london, vacancy_policy):

@@ -425,9 +425,9 @@ def _wave(name: str, grades: str, amount: str, destinations: dict, origin: str =
 def _model(pkg, name: str, years: int, *waves: str, head: str = ""):
     from placesim import load_scenario_text
 
-    text = f"name: {name}\nhorizon: {{start_year: 2023, years: {years}}}\n{head}waves:\n"
-    return engine.prepare(load_scenario_text(text + "".join(waves), filename=f"{name}.yaml"),
-                          pkg)
+    text = f"name: {name}\nhorizon: {{start_year: 2023, years: {years}}}\n{head}"
+    text += "waves:\n" + "".join(waves) if waves else ""
+    return engine.prepare(load_scenario_text(text, filename=f"{name}.yaml"), pkg)
 
 
 def _run(m, mode: str, rep: int = 0):
@@ -547,3 +547,17 @@ def test_recreated_roles_count_from_every_origin_district_by_its_posts(synthetic
         frm = r.moves["from"].to_numpy(int)
         assert r.moves["posts"][geo.is_london[frm]].sum() == pytest.approx(want)
         assert r.moves["posts"].sum() == pytest.approx(60)
+
+
+@pytest.mark.parametrize("mode", ["expected", "stochastic", "reference"])
+def test_relocation_support_pays_every_mover_for_promotion(synthetic_pkg, mode):
+    """The relocation-support lever makes people likelier to move for a promotion and pays
+    each who does (a promotion across an area boundary) its support, in every mode; it once
+    paid only a wave's incumbents, so with no wave it cost nothing."""
+    m = _model(synthetic_pkg, "support", 3, head=(
+        "seed: 5\nlevers:\n  relocation_support: {start_year: 2023, gbp_per_move: 8000}\n"))
+    r = _run(m, mode)
+    across = sum(float(y.cross_area_promotions.sum()) for y in r.years)
+    assert across > 0
+    assert r.years[-1].cost_movers_gbp == pytest.approx(8000 * across)
+    assert r.years[-1].cost_gbp == pytest.approx(8000 * across)
