@@ -33,6 +33,7 @@ import functools
 import numpy as np
 import pandas as pd
 
+from .geodata import DEVOLVED_ADMINISTRATIONS
 from .grades import GRADES
 from .metrics import (
     EO,
@@ -376,18 +377,21 @@ def department_columns(model, result, codes=None) -> tuple[list[tuple[str, str]]
         scs = mine[:, SCS_IDX]
         scs_lon = scs[:, :, lon].sum(axis=(1, 2))
         scs_out = scs[:, :, ~lon].sum(axis=(1, 2))
+        # the Places for Growth measures (SCS, permanent secretaries outside London) leave
+        # out the devolved administrations: theirs are not counted (NaN), as in the headline
+        pfg = np.nan if codes_all[k] in DEVOLVED_ADMINISTRATIONS else 1.0
         labels += [("roles_moved_out_of_london", tag), ("posts", tag),
                    ("posts", f"{tag}|london"), ("scs_posts", f"{tag}|london"),
                    ("scs_posts", f"{tag}|outside_london"), ("scs_outside_london_share", tag)]
         cols += [moved[:, k], mine.sum(axis=(1, 2)), mine[:, :, lon].sum(axis=(1, 2)),
-                 scs_lon, scs_out, _div(scs_out, scs_lon + scs_out)]
+                 scs_lon, scs_out, _div(scs_out, scs_lon + scs_out) * pfg]
         people = stock * shares[:, j, :, :, None]  # (Y, G, D, S)
         scs_people = people[:, SCS_IDX]
         high_g7 = people[:, G7_PLUS][..., HIGH]
         labels += [("perm_secs_outside_london", tag), ("headcount", tag),
                    ("high_seb_share_london_scs", tag), ("high_seb_share_non_london_scs", tag),
                    ("london_share_of_high_seb_g7_plus", tag)]
-        cols += [mine[:, PS][:, ~lon].sum(axis=1), people.sum(axis=(1, 2, 3)),
+        cols += [mine[:, PS][:, ~lon].sum(axis=1) * pfg, people.sum(axis=(1, 2, 3)),
                  _div(scs_people[:, :, lon, HIGH].sum(axis=(1, 2)),
                       scs_people[:, :, lon].sum(axis=(1, 2, 3))),
                  _div(scs_people[:, :, ~lon, HIGH].sum(axis=(1, 2)),

@@ -433,3 +433,16 @@ def test_roles_moved_before_the_start_count_from_london_districts_by_code():
     both, attributed = moved["[E09000008, E08000012]"]
     assert 100 < both < 900
     assert attributed == pytest.approx(both)
+
+
+def test_devolved_administrations_are_outside_the_places_for_growth_measures():
+    """The Scottish Government's SCS are not counted in the Places for Growth measures the
+    headline uses (SCS and permanent secretaries outside London), so its view shows none
+    (NaN) where it showed 100% under the headline's name; the Home Office's are counted."""
+    m = engine.prepare(scenario(None, waves=False), reduced_package(0.1))
+    labels, cols = departments.department_columns(m, run_expected(m), ["SG", "HO"])
+    at = {label: cols[:, i] for i, label in enumerate(labels)}
+    for measure in ("scs_outside_london_share", "perm_secs_outside_london"):
+        assert np.isnan(at[(measure, "dept:SG")]).all()
+        assert np.isfinite(at[(measure, "dept:HO")]).all()
+    assert at[("scs_posts", "dept:SG|outside_london")].min() > 0
