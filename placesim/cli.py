@@ -149,8 +149,8 @@ def cmd_run(args) -> int:
                        parameter_uncertainty=args.parameter_uncertainty)
         write_results(res, out, dump_scenario(scenario))
     print(_summary_table(res))
-    for code in args.department or ():
-        print("\n" + _department_table(res, code))
+    for table in _department_tables(res, scenario, pkg, out):
+        print("\n" + table)
     t = res.manifest["timings"]
     print(f"\nBands: {res.manifest['uncertainty']['description']}.")
     print(f"{res.manifest['replications']} replication(s), {args.mode} mode, "
@@ -173,30 +173,37 @@ def _summary_table(res) -> str:
     return "\n".join(lines)
 
 
-def _with_departments(scenario, pkg, codes: list[str]):
-    """The scenario with the department view of ``codes`` (``--department``) switched on."""
-    from .geodata import nearest_departments, resolve_department
+def _with_departments(scenario, pkg, values: list[str]):
+    """The scenario with the department view of ``values`` (``--department``: codes, names,
+    aliases or ``all``) switched on, under the codes the run reports them by."""
+    from .scenario import department_codes
 
-    depts = pkg.departments
-    if depts is None or not len(depts):
-        raise PlacesimError("--department: the data package has no department dimension")
-    known = []
-    for c in codes:
-        code = resolve_department(c, depts)
-        if code is None:
-            raise PlacesimError(f"--department: unknown department {c!r} (nearest valid "
-                                f"codes: {', '.join(nearest_departments(c, depts))})")
-        known.append(code)
     return scenario.model_copy(update={"departments": tuple(dict.fromkeys(
-        (*scenario.departments, *known)))})
+        (*scenario.departments, *department_codes(values, pkg))))})
 
 
-def _department_view(pkg, code: str, *results):
-    """Results as department ``code`` sees them (``brief --department``)."""
+def _department_tables(res, scenario, pkg, out: Path) -> list[str]:
+    """The tables of the departments the run reports (``--department`` or the scenario's
+    ``departments``), by their codes; for ``all``, whose tables would fill the screen, one
+    line saying where the figures are."""
+    from .scenario import ALL_DEPARTMENTS
+
+    tables = [_department_table(res, c) for c in scenario.departments if c != ALL_DEPARTMENTS]
+    if ALL_DEPARTMENTS in scenario.departments:
+        tables.append(f"Every department's view ({len(pkg.departments)} departments) is in "
+                      f"{out / 'metrics.csv'} (groups dept:CODE): add --department CODE to "
+                      f"print one here, or see `placesim brief {out} --department CODE`.")
+    return tables
+
+
+def _department_view(pkg, value: str, *results):
+    """Results as the department ``value`` names (code, name or alias) sees them
+    (``brief --department``)."""
     from .departments import department_results
+    from .scenario import department_codes
 
-    names = dict(zip(pkg.departments["code"], pkg.departments["name"], strict=True)) \
-        if pkg.departments is not None and len(pkg.departments) else {}
+    (code,) = department_codes([value], pkg, allow_all=False)
+    names = dict(zip(pkg.departments["code"], pkg.departments["name"], strict=True))
     try:
         return tuple(None if r is None else department_results(r, code, names.get(code))
                      for r in results)
@@ -440,8 +447,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int)
     s.add_argument("--mode", choices=["stochastic", "expected"], default="stochastic")
     s.add_argument("--department", action="append", metavar="CODE", help=(
-        "also report this department's view (e.g. HO, HMRC; repeat for more); see "
-        "`placesim data` for the codes"))
+        "also report this department's view: a code, name or alias (e.g. HO, DBT, 'Home "
+        "Office'; repeat for more), or all for every department; see `placesim data`"))
     s.add_argument("--out", help="results folder (default runs/<scenario name>; the results "
                    "it held are kept as OUT.previous)")
     _add_uncertainty(s)
@@ -494,7 +501,8 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("--compare", metavar="OTHER_DIR")
         if name == "brief":
             s.add_argument("--department", metavar="CODE", help=(
-                "the pack for one department (a run made with --department CODE), titled so"))
+                "the pack for one department, by code, name or alias (a run made with "
+                "--department CODE), titled so"))
         s.add_argument("--marking", help="protective marking banner, e.g. OFFICIAL-SENSITIVE")
         s.add_argument("--threshold", type=int, default=5,
                        help="disclosure control: suppress counts of people under this")

@@ -29,6 +29,7 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
@@ -101,6 +102,26 @@ def _unit_values(v: dict, what: str = "must be between 0 and 1") -> dict:
     for k, x in v.items():
         if not 0 <= x <= 1:
             raise ValueError(f"{k}: {what} (got {x:g})")
+    return v
+
+
+def _distinct(v: tuple, what: str) -> tuple:
+    """``v`` if nothing in it repeats: a repeated site would count its places twice, and a
+    repeated grade is a slip the lever would hide."""
+    dup = list(dict.fromkeys(x for x in v if v.count(x) > 1))
+    if dup:
+        raise ValueError(f"{', '.join(map(str, dup))} given more than once: name each "
+                         f"{what} once")
+    return v
+
+
+def _promotable(v: tuple) -> tuple:
+    """Grades of a lever whose point is promotion: distinct, and not PS, the top grade, with
+    no grade above it to be promoted into (the lever would do nothing for them)."""
+    _distinct(v, "grade")
+    if "PS" in v:
+        raise ValueError("PS is the top grade, with no grade above it to be promoted into: "
+                         "this lever raises promotion odds, so leave PS out")
     return v
 
 
@@ -306,11 +327,19 @@ class Wave(_Model):
 
 
 class LeverWindow(_Model):
-    """When a lever is on (inclusive years)."""
+    """When a lever is on (inclusive years).
 
-    start_year: int = Field(ge=MIN_YEAR, le=MAX_YEAR, description="First year the lever is on.")
+    A lever year is a model year, as a wave's: year Y runs from April Y to March Y+1 and
+    shows in the record labelled Y+1 (the year to 31 March), so a horizon from 2023 of ten
+    years has lever years 2023-2032 and records 2024-2033.
+    """
+
+    start_year: int = Field(ge=MIN_YEAR, le=MAX_YEAR, description=(
+        "First year the lever is on: year Y runs from April Y to March Y+1 and shows in the "
+        "record labelled Y+1 (the year to 31 March), as a wave's year does."))
     end_year: int | None = Field(None, ge=MIN_YEAR, le=MAX_YEAR, description=(
-        "Last year the lever is on, inclusive (default: to the end of the horizon)."))
+        "Last year the lever is on, inclusive: year Y runs from April Y to March Y+1, the "
+        "record labelled Y+1 (default: to the end of the horizon)."))
 
     @model_validator(mode="after")
     def _order(self):
@@ -325,8 +354,13 @@ class LondonRecruitmentFreeze(LeverWindow):
     share_blocked: float = Field(1.0, ge=0, le=1, json_schema_extra=_ev("scenario"),
                                  description=(
         "Share of external hires to London posts blocked (default 1: a full freeze)."))
-    grades: tuple[GradeName, ...] = Field(GRADES, description=(
+    grades: tuple[GradeName, ...] = Field(GRADES, min_length=1, description=(
         "Grades frozen (default: all grades)."))
+
+    @field_validator("grades")
+    @classmethod
+    def _grades(cls, v):
+        return _distinct(v, "grade")
 
 
 class Mentoring(LeverWindow):
@@ -341,9 +375,15 @@ class Mentoring(LeverWindow):
         "Multiplier on a mentee's promotion odds. Default 1.3 (ASSUMPTION anchored on MoJ "
         "Catapult: a third of mentees were promoted or moved laterally within a year, with "
         "no control group -- an upper bound)."))
-    grades: tuple[GradeName, ...] = Field(("AO", "EO", "HEO", "SEO", "G7"), description=(
-        "Grades eligible (default AO to G7, as in departmental schemes). A mentee promoted "
-        "beyond them leaves the scheme."))
+    grades: tuple[GradeName, ...] = Field(("AO", "EO", "HEO", "SEO", "G7"), min_length=1,
+                                          description=(
+        "Grades eligible (default AO to G7, as in departmental schemes; not PS). A mentee "
+        "promoted beyond them leaves the scheme."))
+
+    @field_validator("grades")
+    @classmethod
+    def _grades(cls, v):
+        return _promotable(v)
 
 
 class LondonPostings(LeverWindow):
@@ -359,8 +399,9 @@ class LondonPostings(LeverWindow):
                                  description="Postings a year. Default 200 (a scenario choice).")
     months: Literal[6, 12] = Field(12, json_schema_extra=_ev("scenario"), description=(
         "Length of a posting, 6 or 12 months (default 12, FCDO-style)."))
-    grades: tuple[GradeName, ...] = Field(("HEO", "SEO", "G7"), description=(
-        "Grades eligible (default HEO, SEO, G7: the feeder grades for accelerator roles)."))
+    grades: tuple[GradeName, ...] = Field(("HEO", "SEO", "G7"), min_length=1, description=(
+        "Grades eligible (default HEO, SEO, G7: the feeder grades for accelerator roles; not "
+        "PS)."))
     promotion_multiplier: float = Field(1.5, ge=1, le=10,
                                         json_schema_extra=_ev("assumption", 1.0, 2.0),
                                         description=(
@@ -371,6 +412,11 @@ class LondonPostings(LeverWindow):
                                 description=(
         "Average years after returning during which the multiplier applies (the effect ends "
         "at a constant rate). Default 2 (ASSUMPTION)."))
+
+    @field_validator("grades")
+    @classmethod
+    def _grades(cls, v):
+        return _promotable(v)
 
 
 class RelocationSupport(LeverWindow):
@@ -406,8 +452,8 @@ class TalentSchemeRingFence(LeverWindow):
     low_seb_share: float = Field(0.5, ge=0, le=1, json_schema_extra=_ev("scenario"),
                                  description=(
         "Share of the places reserved for low-SEB staff. Default 0.5 (a scenario choice)."))
-    grades: tuple[GradeName, ...] = Field(("HEO", "SEO", "G7"), description=(
-        "Grades eligible (default HEO, SEO, G7)."))
+    grades: tuple[GradeName, ...] = Field(("HEO", "SEO", "G7"), min_length=1, description=(
+        "Grades eligible (default HEO, SEO, G7; not PS)."))
     promotion_multiplier: float = Field(1.5, ge=1, le=10,
                                         json_schema_extra=_ev("assumption", 1.0, 2.0),
                                         description=(
@@ -418,6 +464,11 @@ class TalentSchemeRingFence(LeverWindow):
                          description=(
         "Average years on the scheme. Default 2 (ASSUMPTION; the Future Leaders Scheme "
         "lasts 12 months, facts.md F, and its networks longer)."))
+
+    @field_validator("grades")
+    @classmethod
+    def _grades(cls, v):
+        return _promotable(v)
 
 
 class LowSebScsFlowTarget(LeverWindow):
@@ -457,7 +508,7 @@ class RecruitmentOutreach(LeverWindow):
     backfills "from anywhere" recruit from the national mix as before.
     """
 
-    grades: tuple[GradeName, ...] = Field(("EO", "HEO"), description=(
+    grades: tuple[GradeName, ...] = Field(("EO", "HEO"), min_length=1, description=(
         "Grades whose entrants the outreach reaches (default EO and HEO, the grades of the "
         "MoJ and Reimagine schemes' entry routes)."))
     places: Places = Field(Places(coldspots=True), description=(
@@ -477,6 +528,11 @@ class RecruitmentOutreach(LeverWindow):
                                         description=(
         "Outreach cost per entrant it reaches, GBP. Default 500 (ASSUMPTION: no published "
         "cost per entrant for the MoJ or Reimagine programmes)."))
+
+    @field_validator("grades")
+    @classmethod
+    def _grades(cls, v):
+        return _distinct(v, "grade")
 
 
 class Secondments(LeverWindow):
@@ -499,7 +555,7 @@ class Secondments(LeverWindow):
 
     sites: tuple[str, ...] = Field(("darlington", "sheffield", "leeds", "manchester"),
                                    min_length=1, description=(
-        "Site ids (default the four pilot campuses: Darlington, Sheffield, Leeds, "
+        "Site ids, each once (default the four pilot campuses: Darlington, Sheffield, Leeds, "
         "Manchester)."))
     inbound_per_site: int = Field(10, ge=0, le=100_000,
                                   json_schema_extra=_ev("assumption", 5, 25), description=(
@@ -512,8 +568,9 @@ class Secondments(LeverWindow):
         "SEO: ASSUMPTION, experienced practitioners)."))
     inbound_months: int = Field(12, ge=1, le=60, json_schema_extra=_ev("assumption", 6, 24),
                                 description=(
-        "Length of an inbound secondment in months. Default 12 (ASSUMPTION; Civil Service "
-        "secondments usually run up to two years)."))
+        "Length of an inbound secondment in months, a whole number of steps (a multiple of 3 "
+        "with quarterly steps). Default 12 (ASSUMPTION; Civil Service secondments usually "
+        "run up to two years)."))
     conversion_share: float = Field(0.1, ge=0, le=1,
                                     json_schema_extra=_ev("assumption", 0.0, 0.3),
                                     description=(
@@ -525,10 +582,12 @@ class Secondments(LeverWindow):
         "(ASSUMPTION)."))
     outbound_grades: tuple[GradeName, ...] = Field(("HEO", "SEO", "G7"), min_length=1,
                                                    description=(
-        "Grades eligible to go out (default HEO, SEO, G7)."))
+        "Grades eligible to go out (default HEO, SEO, G7; not PS: the point is their "
+        "promotion on return)."))
     outbound_months: int = Field(12, ge=1, le=60, json_schema_extra=_ev("assumption", 6, 24),
                                  description=(
-        "Length of an outbound secondment in months. Default 12 (ASSUMPTION)."))
+        "Length of an outbound secondment in months, a whole number of steps (a multiple of "
+        "3 with quarterly steps). Default 12 (ASSUMPTION)."))
     promotion_multiplier: float = Field(1.2, ge=1, le=10,
                                         json_schema_extra=_ev("assumption", 1.0, 1.5),
                                         description=(
@@ -539,6 +598,21 @@ class Secondments(LeverWindow):
                                 description=(
         "Average years after returning during which the multiplier applies (the effect ends "
         "at a constant rate). Default 2 (ASSUMPTION)."))
+
+    @field_validator("sites")
+    @classmethod
+    def _sites(cls, v):
+        return _distinct(v, "site")
+
+    @field_validator("inbound_grades")
+    @classmethod
+    def _inbound(cls, v):
+        return _distinct(v, "grade")
+
+    @field_validator("outbound_grades")
+    @classmethod
+    def _outbound(cls, v):
+        return _promotable(v)
 
 
 class Levers(_Model):
@@ -959,6 +1033,25 @@ def scenario_problem(scenario: Scenario, loc: tuple, message: str) -> Problem:
     return Problem(file or "<scenario>", line, _field(loc), message)
 
 
+def _step_problems(scenario: Scenario, problem) -> list[Problem]:
+    """Lever periods in months that are not a whole number of the scenario's steps: the
+    rules round them to whole steps, so 1 or 2 months would silently run 3 (quarterly)."""
+    months = 12 // scenario.steps_per_year()
+    probs = []
+    for lever, fields in (("secondments", ("inbound_months", "outbound_months")),
+                          ("london_postings", ("months",))):
+        on = getattr(scenario.levers, lever)
+        for name in fields if on is not None else ():
+            v = getattr(on, name)
+            if v % months:
+                probs.append(problem(("levers", lever, name), (
+                    f"{v} month{'s' if v != 1 else ''} is not a whole number of the "
+                    f"scenario's {scenario.step}ly steps ({months} months each) and would run as "
+                    f"{max(1, round(v / months)) * months}: give a multiple of {months}"
+                    + (", or step: month" if months > 1 else ""))))
+    return probs
+
+
 def _field(loc: tuple) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
 
@@ -1220,6 +1313,9 @@ def load_scenario_text(text: str, *, filename: str = "<upload>", root: Path | No
     s._source = filename
     s._where = where
     s._base_dir = str(base.resolve())
+    probs = _step_problems(s, functools.partial(scenario_problem, s))
+    if probs:
+        raise ScenarioError(probs)
     return s
 
 
@@ -1416,11 +1512,72 @@ def district_list_problems(path: Path, codes: set[str]) -> list[Problem]:
     return probs
 
 
+ALL_DEPARTMENTS = "all"
+"""``departments: [all]`` (or ``--department all``): every department's view."""
+
+
+def department_codes(values: Iterable[str], pkg: Any, *, allow_all: bool = True,
+                     source: str = "<command line>", field: str = "--department"
+                     ) -> tuple[str, ...]:
+    """The department codes meant by what a user typed (``--department``): codes, names or
+    aliases (``DBT``, ``ho``, ``Home Office``), or ``all``, resolved the same way by every
+    command, so what runs and what is printed or briefed is the same department.
+
+    Parameters
+    ----------
+    values : iterable of str
+        As typed.
+    pkg : placesim.geodata.DataPackage
+        The package whose ``departments`` they name.
+    allow_all : bool, default True
+        Accept ``all`` (any case), returned as :data:`ALL_DEPARTMENTS`.
+    source, field : str
+        Where the values came from, for messages.
+
+    Returns
+    -------
+    tuple of str
+        The codes, in order, each once.
+
+    Raises
+    ------
+    ScenarioError
+        The package has no departments, a value names none (with the nearest codes), or
+        ``all`` where it is not allowed.
+    """
+    from .geodata import nearest_departments, resolve_department
+
+    depts = getattr(pkg, "departments", None)
+    if depts is None or not len(depts):
+        raise ScenarioError([Problem(source, None, field, "the data package has no "
+                                     "department dimension (no departments.csv)")])
+    codes, probs = [], []
+    for v in values:
+        if str(v).strip().casefold() == ALL_DEPARTMENTS:
+            if allow_all:
+                codes.append(ALL_DEPARTMENTS)
+            else:
+                probs.append(Problem(source, None, field, (
+                    "'all' does not apply here: give one department's code, name or alias "
+                    "(e.g. HO; see `placesim data`)")))
+            continue
+        code = resolve_department(v, depts)
+        if code is None:
+            probs.append(Problem(source, None, field, (
+                f"unknown department {v!r} (nearest valid codes: "
+                f"{', '.join(nearest_departments(v, depts))})")))
+        else:
+            codes.append(code)
+    if probs:
+        raise ScenarioError(probs)
+    return tuple(dict.fromkeys(codes))
+
+
 def _department_problems(codes: tuple[str, ...], path: tuple, pkg: Any, problem,
-                         probs: list[Problem]) -> bool:
+                         probs: list[Problem], *, allow_all: bool = False) -> bool:
     """Add a problem for each of ``codes`` that is not a code of the package's
-    ``departments.csv``, naming the nearest codes (or the code, for a name or an alias);
-    True when all are known."""
+    ``departments.csv`` (or ``all``, where allowed), naming the nearest codes (or the code,
+    for a name or an alias); True when all are known."""
     from .geodata import nearest_departments, resolve_department
 
     depts = getattr(pkg, "departments", None)
@@ -1430,7 +1587,7 @@ def _department_problems(codes: tuple[str, ...], path: tuple, pkg: Any, problem,
             probs.append(problem((*path, j), f"department {c!r}: the data package has no "
                                  "department dimension (no departments.csv)"))
             return False
-        if c in set(depts["code"]):
+        if c in set(depts["code"]) or (allow_all and c == ALL_DEPARTMENTS):
             continue
         ok = False
         code = resolve_department(c, depts)
@@ -1439,6 +1596,14 @@ def _department_problems(codes: tuple[str, ...], path: tuple, pkg: Any, problem,
             f"unknown department {c!r} (nearest valid codes: "
             f"{', '.join(nearest_departments(c, depts))})")))
     return ok
+
+
+def _lever_years(start: int, end: int) -> str:
+    """The horizon in lever years, each tied to the record that shows it (a lever year Y
+    is April Y to March Y+1, labelled Y+1 in the outputs)."""
+    return (f"lever years run from {start} (April {start} to March {start + 1}, the record "
+            f"labelled {start + 1}) to {end} (April {end} to March {end + 1}, the record "
+            f"labelled {end + 1})")
 
 
 def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = None) -> None:
@@ -1540,8 +1705,8 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
                     f"moves {w.count:,} posts but only {available:,} posts matching its "
                     "selector (grades, profession, role"
                     f"{', department' if w.posts.department else ''}) exist in its origin")))
-    _department_problems(tuple(c for c in scenario.departments if c != "all"),
-                         ("departments",), pkg, problem, probs)
+    _department_problems(scenario.departments, ("departments",), pkg, problem, probs,
+                         allow_all=True)
     for i, p in enumerate(scenario.workforce.paths):
         for name in ("from_year", "to_year"):
             if not start <= getattr(p, name) <= end:
@@ -1554,9 +1719,11 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
     for name, lever in scenario.levers:
         if isinstance(lever, LeverWindow) and not (
                 lever.start_year <= end and (lever.end_year or end) >= start):
+            years = (f"{lever.start_year}" if lever.end_year is None
+                     else f"{lever.start_year}-{lever.end_year}")
             probs.append(problem(("levers", name, "start_year"), (
-                f"{lever.start_year}-{lever.end_year or ''} is outside the horizon "
-                f"{start}-{end}: the lever would never be on")))
+                f"{years} is outside the horizon {start}-{end}: {_lever_years(start, end)}, "
+                "so the lever would never be on")))
     sec = scenario.levers.secondments
     if sec is not None:  # (its posts open at the sites: not before a site opens)
         for j, sid in enumerate(sec.sites):
@@ -1566,6 +1733,7 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
                 probs.append(problem(("levers", "secondments", "sites", j), (
                     f"{sid!r} opens in {opens.opens_year} (sites.{sid}.opens_year), after "
                     f"the secondments start ({sec.start_year})")))
+    probs += _step_problems(scenario, problem)
     for i, o in enumerate(scenario.office_closures):
         if o.district not in london:
             probs.append(problem(("office_closures", i, "district"), (

@@ -69,3 +69,111 @@ def test_messages_show_plain_numbers():
     assert str(DataError("b.csv", "posts", "negative: np.int64(-5)")) == \
         "b.csv: column 'posts': negative: -5"
     assert str(Problem("s.yaml", 3, "count", "got np.int64(7)")) == "s.yaml:3: count: got 7"
+
+
+# --- departments by code, name, alias or all (run and brief resolve them alike) ------------
+
+DEPT_SCENARIO = """name: depts
+horizon: {start_year: 2023, years: 3}
+seed: 3
+replications: 1
+waves:
+  - name: ho-out
+    year: 2024
+    posts: {grades: [EO, HEO], department: HO}
+    share: 0.5
+    destinations:
+      - {site: alpha, share: 1.0}
+"""
+
+
+@pytest.fixture(scope="module")
+def dept_pkg(tmp_path_factory) -> Path:
+    """A small synthetic package with three departments (HO 'Home Office', HMRC, DWP)."""
+    from placesim.testing import write_synthetic_package
+
+    return write_synthetic_package(tmp_path_factory.mktemp("depts") / "pkg", headcount=2000,
+                                   departments=True)
+
+
+def _run_depts(tmp_path, pkg: Path, extra: str = "", *args: str) -> int:
+    f = tmp_path / "depts.yaml"
+    f.write_text(DEPT_SCENARIO + extra)
+    return main(["run", str(f), "--data", str(pkg), "--mode", "expected",
+                 "--out", str(tmp_path / "out"), *args])
+
+
+@pytest.mark.parametrize("typed", ["ho", "Home Office"])
+def test_run_department_by_name_or_alias_reports_it_by_its_code(tmp_path, capsys, dept_pkg,
+                                                                 typed):
+    """The view the run computed (HO) is the one printed, not the name as typed."""
+    assert _run_depts(tmp_path, dept_pkg, "", "--department", typed) == 0
+    out = capsys.readouterr().out
+    assert "HO: the department's view" in out and "Posts in London" in out, out
+
+
+def test_run_department_all_is_accepted_with_a_hint(tmp_path, capsys, dept_pkg):
+    """--department all, as departments: [all] in a scenario: every view, one line for them."""
+    assert _run_depts(tmp_path, dept_pkg, "", "--department", "all",
+                      "--department", "HMRC") == 0
+    out = capsys.readouterr().out
+    assert "Every department's view (3 departments) is in" in out, out
+    assert "HMRC: the department's view" in out and "HO: the department's view" not in out
+    import pandas as pd
+
+    groups = set(pd.read_csv(tmp_path / "out" / "metrics.csv")["group"])
+    assert {"dept:HO", "dept:HMRC", "dept:DWP"} <= groups
+
+
+def test_run_prints_the_departments_the_scenario_names(tmp_path, capsys, dept_pkg):
+    assert _run_depts(tmp_path, dept_pkg, "departments: [HO]\n") == 0
+    out = capsys.readouterr().out
+    assert "HO: the department's view" in out and "Every department" not in out, out
+    assert _run_depts(tmp_path, dept_pkg, "departments: [all]\n") == 0
+    out = capsys.readouterr().out
+    assert "Every department's view (3 departments)" in out, out
+    assert "the department's view in" not in out
+
+
+def test_run_department_unknown_exits_2_naming_the_nearest(tmp_path, capsys, dept_pkg):
+    assert _run_depts(tmp_path, dept_pkg, "", "--department", "HOX") == 2
+    err = capsys.readouterr().err
+    assert "--department: unknown department 'HOX' (nearest valid codes: HO" in err, err
+
+
+def test_brief_department_resolves_names_and_aliases(tmp_path, capsys, dept_pkg, monkeypatch):
+    """brief --department takes what run --department takes (checked where it is resolved:
+    the pack itself is written by placesim.brief)."""
+    import placesim.brief
+
+    assert _run_depts(tmp_path, dept_pkg, "", "--department", "HO") == 0
+    capsys.readouterr()
+    seen = []
+    monkeypatch.setattr(placesim.brief, "write_brief",
+                        lambda res, *a, **kw: seen.append(res.manifest["department"]) or [])
+    brief = ["brief", str(tmp_path / "out"), "--data", str(dept_pkg)]
+    for typed in ("home office", "ho"):
+        assert main([*brief, "--department", typed, "--out", str(tmp_path / "pack")]) == 0
+    assert seen == ["HO", "HO"]
+    assert main([*brief, "--department", "all", "--out", str(tmp_path / "pack2")]) == 2
+    assert "--department: 'all' does not apply here" in capsys.readouterr().err
+    assert main([*brief, "--department", "HOX", "--out", str(tmp_path / "pack2")]) == 2
+    assert "unknown department 'HOX'" in capsys.readouterr().err
+
+
+def test_all_departments_without_departments_in_the_data_exits_2(tmp_path, capsys):
+    """departments: [all] (or --department all) on a package with no departments.csv is
+    named with file, line and field, not a traceback from the run."""
+    from placesim.testing import write_synthetic_package
+
+    pkg = write_synthetic_package(tmp_path / "pkg", headcount=1500)
+    f = tmp_path / "all.yaml"
+    f.write_text("name: s\nhorizon: {start_year: 2023, years: 2}\ndepartments: [all]\n")
+    run = ["run", "--data", str(pkg), "--mode", "expected", "--out", str(tmp_path / "o")]
+    assert main([*run, str(f)]) == 2
+    assert f"{f}:3: departments[0]: department 'all': the data package has no department " \
+        "dimension" in capsys.readouterr().err
+    f.write_text("name: s\nhorizon: {start_year: 2023, years: 2}\n")
+    assert main([*run, str(f), "--department", "all"]) == 2
+    assert "--department: the data package has no department dimension" in \
+        capsys.readouterr().err

@@ -266,3 +266,62 @@ def test_expected_outbound_secondments_thin_the_ring_as_the_people_at_shared_dis
         np.testing.assert_allclose(ring[both], people[both], rtol=1e-12)
     taken = before_people[grades, d].sum() - run.people[grades, d].sum()
     assert taken == pytest.approx(10)  # (two sites' places)
+
+
+# --- inputs that validated and then did nothing, or something else (review D6) --------------
+
+@pytest.mark.parametrize("lever,field,words", [
+    ("secondments: {start_year: 2024, sites: [leeds, darlington, leeds]}",
+     "levers.secondments.sites", "leeds given more than once"),  # doubled Leeds's places
+    ("secondments: {start_year: 2024, inbound_grades: [HEO, HEO]}",
+     "levers.secondments.inbound_grades", "HEO given more than once"),
+    ("mentoring: {start_year: 2024, grades: [EO, EO]}", "levers.mentoring.grades",
+     "EO given more than once"),
+    ("mentoring: {start_year: 2024, grades: []}", "levers.mentoring.grades", "must not be empty"),
+    ("london_recruitment_freeze: {start_year: 2024, grades: []}",
+     "levers.london_recruitment_freeze.grades", "must not be empty"),
+    ("london_postings: {start_year: 2024, grades: []}", "levers.london_postings.grades",
+     "must not be empty"),
+    ("talent_scheme_ring_fence: {start_year: 2024, grades: []}",
+     "levers.talent_scheme_ring_fence.grades", "must not be empty"),
+    ("recruitment_outreach: {start_year: 2024, grades: []}",
+     "levers.recruitment_outreach.grades", "must not be empty"),
+    ("london_postings: {start_year: 2024, grades: [PS]}", "levers.london_postings.grades",
+     "PS is the top grade"),
+    ("talent_scheme_ring_fence: {start_year: 2024, grades: [G7, PS]}",
+     "levers.talent_scheme_ring_fence.grades", "PS is the top grade"),
+    ("mentoring: {start_year: 2024, grades: [PS]}", "levers.mentoring.grades",
+     "PS is the top grade"),
+    ("secondments: {start_year: 2024, outbound_grades: [PS]}",
+     "levers.secondments.outbound_grades", "PS is the top grade"),
+    ("secondments: {start_year: 2024, inbound_months: 1}", "levers.secondments.inbound_months",
+     "1 month is not a whole number of the scenario's quarterly steps (3 months each) and "
+     "would run as 3"),
+    ("secondments: {start_year: 2024, outbound_months: 8}",
+     "levers.secondments.outbound_months", "would run as 9: give a multiple of 3"),
+])
+def test_lever_inputs_that_would_do_nothing_or_else_exit_2(tmp_path, capsys, lever, field,
+                                                            words):
+    f = tmp_path / "odd.yaml"
+    f.write_text(MINIMAL_SCENARIO + f"levers:\n  {lever}\n")
+    assert main(["validate", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert f"odd.yaml:11: {field}: " in err and words in err and "Traceback" not in err, err
+
+
+def test_lever_months_need_whole_steps_of_the_scenarios_step():
+    """A month's secondment is whole with monthly steps; the check also holds for a scenario
+    changed after loading (check_against_data), as the app's and batch's are."""
+    from placesim.errors import ScenarioError
+    from placesim.scenario import check_against_data
+
+    text = MINIMAL_SCENARIO + ("step: month\nlevers:\n  secondments: {start_year: 2024, "
+                               "inbound_months: 1, outbound_months: 5}\n")
+    s = load_scenario_text(text, filename="monthly.yaml")
+    assert s.levers.secondments.inbound_months == 1
+    quarterly = s.model_copy(update={"step": "quarter"})
+    with pytest.raises(ScenarioError) as e:
+        check_against_data(quarterly, reduced_package(0.1))
+    msg = str(e.value)
+    assert "monthly.yaml:12: levers.secondments.inbound_months: 1 month" in msg, msg
+    assert "levers.secondments.outbound_months: 5 months" in msg, msg

@@ -588,3 +588,25 @@ def test_a_coldspots_destination_with_none_outside_london_is_named(tmp_path):
     msg = _error(engine.prepare, load_scenario(tmp_path / "s.yaml"), pkg)
     assert "s.yaml:11: waves[0].destinations[1].coldspots: no coldspot district outside " \
            "London" in msg, msg
+
+
+# --- lever years: year Y is April Y to March Y+1, the record labelled Y+1 -------------------
+
+@pytest.mark.parametrize("lever", ["Mentoring", "Secondments", "RecruitmentOutreach",
+                                   "LondonRecruitmentFreeze"])
+def test_lever_years_are_described_with_the_record_that_shows_them(lever):
+    """The schema (and so editors and `placesim params`) says when a lever year runs."""
+    props = scenario_json_schema()["$defs"][lever]["properties"]
+    for name in ("start_year", "end_year"):
+        text = props[name]["description"]
+        assert "April Y to March Y+1" in text and "record labelled Y+1" in text, text
+
+
+def test_a_lever_outside_the_horizon_names_the_records_it_runs_to(pkg):
+    text = MINIMAL + "levers:\n  mentoring: {start_year: 2028}\n"  # horizon 2023, 5 years
+    msg = _error(check_against_data, load_scenario_text(text, filename="late.yaml"), pkg)
+    assert "late.yaml:11: levers.mentoring.start_year: 2028 is outside the horizon " in msg
+    assert ("lever years run from 2023 (April 2023 to March 2024, the record labelled 2024) "
+            "to 2027 (April 2027 to March 2028, the record labelled 2028)") in msg, msg
+    ok = MINIMAL + "levers:\n  mentoring: {start_year: 2027}\n"  # the last lever year
+    check_against_data(load_scenario_text(ok, filename="ok.yaml"), pkg)
