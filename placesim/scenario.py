@@ -31,10 +31,11 @@ import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -123,6 +124,12 @@ def _promotable(v: tuple) -> tuple:
         raise ValueError("PS is the top grade, with no grade above it to be promoted into: "
                          "this lever raises promotion odds, so leave PS out")
     return v
+
+
+Grades = Annotated[tuple[GradeName, ...], AfterValidator(lambda v: _distinct(v, "grade"))]
+"""Grades of a lever, each once."""
+PromotableGrades = Annotated[tuple[GradeName, ...], AfterValidator(_promotable)]
+"""Grades of a lever whose point is promotion: each once, and not PS."""
 
 
 class Horizon(_Model):
@@ -354,13 +361,8 @@ class LondonRecruitmentFreeze(LeverWindow):
     share_blocked: float = Field(1.0, ge=0, le=1, json_schema_extra=_ev("scenario"),
                                  description=(
         "Share of external hires to London posts blocked (default 1: a full freeze)."))
-    grades: tuple[GradeName, ...] = Field(GRADES, min_length=1, description=(
+    grades: Grades = Field(GRADES, min_length=1, description=(
         "Grades frozen (default: all grades)."))
-
-    @field_validator("grades")
-    @classmethod
-    def _grades(cls, v):
-        return _distinct(v, "grade")
 
 
 class Mentoring(LeverWindow):
@@ -375,15 +377,10 @@ class Mentoring(LeverWindow):
         "Multiplier on a mentee's promotion odds. Default 1.3 (ASSUMPTION anchored on MoJ "
         "Catapult: a third of mentees were promoted or moved laterally within a year, with "
         "no control group -- an upper bound)."))
-    grades: tuple[GradeName, ...] = Field(("AO", "EO", "HEO", "SEO", "G7"), min_length=1,
+    grades: PromotableGrades = Field(("AO", "EO", "HEO", "SEO", "G7"), min_length=1,
                                           description=(
         "Grades eligible (default AO to G7, as in departmental schemes; not PS). A mentee "
         "promoted beyond them leaves the scheme."))
-
-    @field_validator("grades")
-    @classmethod
-    def _grades(cls, v):
-        return _promotable(v)
 
 
 class LondonPostings(LeverWindow):
@@ -399,7 +396,7 @@ class LondonPostings(LeverWindow):
                                  description="Postings a year. Default 200 (a scenario choice).")
     months: Literal[6, 12] = Field(12, json_schema_extra=_ev("scenario"), description=(
         "Length of a posting, 6 or 12 months (default 12, FCDO-style)."))
-    grades: tuple[GradeName, ...] = Field(("HEO", "SEO", "G7"), min_length=1, description=(
+    grades: PromotableGrades = Field(("HEO", "SEO", "G7"), min_length=1, description=(
         "Grades eligible (default HEO, SEO, G7: the feeder grades for accelerator roles; not "
         "PS)."))
     promotion_multiplier: float = Field(1.5, ge=1, le=10,
@@ -412,11 +409,6 @@ class LondonPostings(LeverWindow):
                                 description=(
         "Average years after returning during which the multiplier applies (the effect ends "
         "at a constant rate). Default 2 (ASSUMPTION)."))
-
-    @field_validator("grades")
-    @classmethod
-    def _grades(cls, v):
-        return _promotable(v)
 
 
 class RelocationSupport(LeverWindow):
@@ -452,7 +444,7 @@ class TalentSchemeRingFence(LeverWindow):
     low_seb_share: float = Field(0.5, ge=0, le=1, json_schema_extra=_ev("scenario"),
                                  description=(
         "Share of the places reserved for low-SEB staff. Default 0.5 (a scenario choice)."))
-    grades: tuple[GradeName, ...] = Field(("HEO", "SEO", "G7"), min_length=1, description=(
+    grades: PromotableGrades = Field(("HEO", "SEO", "G7"), min_length=1, description=(
         "Grades eligible (default HEO, SEO, G7; not PS)."))
     promotion_multiplier: float = Field(1.5, ge=1, le=10,
                                         json_schema_extra=_ev("assumption", 1.0, 2.0),
@@ -464,11 +456,6 @@ class TalentSchemeRingFence(LeverWindow):
                          description=(
         "Average years on the scheme. Default 2 (ASSUMPTION; the Future Leaders Scheme "
         "lasts 12 months, facts.md F, and its networks longer)."))
-
-    @field_validator("grades")
-    @classmethod
-    def _grades(cls, v):
-        return _promotable(v)
 
 
 class LowSebScsFlowTarget(LeverWindow):
@@ -508,7 +495,7 @@ class RecruitmentOutreach(LeverWindow):
     backfills "from anywhere" recruit from the national mix as before.
     """
 
-    grades: tuple[GradeName, ...] = Field(("EO", "HEO"), min_length=1, description=(
+    grades: Grades = Field(("EO", "HEO"), min_length=1, description=(
         "Grades whose entrants the outreach reaches (default EO and HEO, the grades of the "
         "MoJ and Reimagine schemes' entry routes)."))
     places: Places = Field(Places(coldspots=True), description=(
@@ -528,11 +515,6 @@ class RecruitmentOutreach(LeverWindow):
                                         description=(
         "Outreach cost per entrant it reaches, GBP. Default 500 (ASSUMPTION: no published "
         "cost per entrant for the MoJ or Reimagine programmes)."))
-
-    @field_validator("grades")
-    @classmethod
-    def _grades(cls, v):
-        return _distinct(v, "grade")
 
 
 class Secondments(LeverWindow):
@@ -561,7 +543,7 @@ class Secondments(LeverWindow):
                                   json_schema_extra=_ev("assumption", 5, 25), description=(
         "Inbound secondees starting at each site each year. Default 10 (ASSUMPTION: the "
         "pilot's size is not published)."))
-    inbound_grades: tuple[GradeName, ...] = Field(("HEO", "SEO"), min_length=1,
+    inbound_grades: Grades = Field(("HEO", "SEO"), min_length=1,
                                                   json_schema_extra=_ev("assumption"),
                                                   description=(
         "Grades of the posts inbound secondees fill, places split evenly (default HEO and "
@@ -580,7 +562,7 @@ class Secondments(LeverWindow):
                                    json_schema_extra=_ev("assumption", 5, 25), description=(
         "Civil servants at each site going out to a local authority each year. Default 10 "
         "(ASSUMPTION)."))
-    outbound_grades: tuple[GradeName, ...] = Field(("HEO", "SEO", "G7"), min_length=1,
+    outbound_grades: PromotableGrades = Field(("HEO", "SEO", "G7"), min_length=1,
                                                    description=(
         "Grades eligible to go out (default HEO, SEO, G7; not PS: the point is their "
         "promotion on return)."))
@@ -603,16 +585,6 @@ class Secondments(LeverWindow):
     @classmethod
     def _sites(cls, v):
         return _distinct(v, "site")
-
-    @field_validator("inbound_grades")
-    @classmethod
-    def _inbound(cls, v):
-        return _distinct(v, "grade")
-
-    @field_validator("outbound_grades")
-    @classmethod
-    def _outbound(cls, v):
-        return _promotable(v)
 
 
 class Levers(_Model):
