@@ -493,6 +493,7 @@ def plan_tasks(files: list[Path], *, replications: int | None, seed: int | None,
     """
     from .scenario import (
         check_against_data,
+        department_codes,
         document_text,
         load_scenario,
         resolve_data_path,
@@ -531,8 +532,8 @@ def plan_tasks(files: list[Path], *, replications: int | None, seed: int | None,
         check_against_data(base, pkg)
         base_doc = scenario_document(base)
         _absolute_paths(base_doc, base.base_dir or Path("."))
-        if department is not None:
-            _department_known(department, pkg)
+        if department is not None:  # (a code, name or alias: one department's posts)
+            (department,) = department_codes([department], pkg, allow_all=False)
             restrict_to_department(base_doc, base, department)
         for v in variants:
             doc = json.loads(json.dumps(base_doc))  # deep copy
@@ -569,21 +570,6 @@ def plan_tasks(files: list[Path], *, replications: int | None, seed: int | None,
     if probs:
         raise ScenarioError(probs)
     return tasks
-
-
-def _department_known(code: str, pkg) -> None:
-    """``--department``: a code of the data package's departments, or exit 2 naming the
-    nearest ones."""
-    from .geodata import nearest_departments
-
-    depts = pkg.departments
-    if depts is None or not len(depts):
-        raise ScenarioError([Problem("<command line>", None, "--department",
-                                     "the data package has no department dimension")])
-    if code not in set(depts["code"]):
-        raise ScenarioError([Problem("<command line>", None, "--department", (
-            f"unknown department {code!r} (nearest valid codes: "
-            f"{', '.join(nearest_departments(code, depts))})"))])
 
 
 def restrict_to_department(doc: dict, scenario, code: str) -> int:

@@ -293,6 +293,14 @@ def test_batch_restricted_to_one_department(tmp_path):
     with pytest.raises(ScenarioError, match=r"unknown department 'HOO'.*HO"):
         plan_tasks([root / "pfg-2027.yaml"], replications=1, seed=None, sweep=None,
                    department="HOO")
+    # a name or alias is the department it names, as in run and brief (it was refused)
+    for typed in ("Home Office", "ho"):
+        again = plan_tasks([root / "pfg-2027.yaml"], replications=1, seed=None, sweep=None,
+                           department=typed)
+        assert yaml.safe_load(again[0].scenario_yaml)["departments"] == ["HO"]
+    with pytest.raises(ScenarioError, match="all"):
+        plan_tasks([root / "pfg-2027.yaml"], replications=1, seed=None, sweep=None,
+                   department="all")
 
 
 @pytest.mark.parametrize(("mode", "runner"), MODES)
