@@ -119,9 +119,31 @@ def _wave_parts(model) -> list[dict]:
                 x = m[:, g][:, cols]
                 if x.sum() > 0:
                     closes.append((pool, g, cols, x / x.sum()))
-        out.append(dict(m=m, ws=w * s, W=(w * s).sum(axis=1), closes=closes,
+        ws = _published(w * s, model.scenario.waves[i].department_shares,
+                        r.posts.departments.codes)
+        out.append(dict(m=m, ws=ws, W=ws.sum(axis=1), closes=closes,
                         recreate=plan.recreate))
     return out
+
+
+def _published(default: np.ndarray, shares: dict | None, codes) -> np.ndarray:
+    """(K, G) departments' parts of roles by grade, with the published ``shares`` of the
+    departments a scenario names (``department_shares``, in each grade alike) and the
+    rest shared grade by grade as in ``default`` (whose columns add up to the grade's
+    part of the roles); each grade's total is kept."""
+    if not shares or not len(default):
+        return default
+    f = np.zeros(len(default))
+    named = np.zeros(len(default), bool)
+    for code, v in shares.items():
+        f[codes.index(code)] = v
+        named[codes.index(code)] = True
+    grade = default.sum(axis=0)  # (G,)
+    rest = np.where(named[:, None], 0.0, default)
+    tot = rest.sum(axis=0)
+    spread = np.where(tot > 0, rest / np.where(tot > 0, tot, 1.0),
+                      (f / max(f.sum(), 1e-12))[:, None])  # (none else at the grade: named)
+    return (f[:, None] + (1.0 - f.sum()) * spread) * grade[None, :]
 
 
 @_per_model
@@ -234,7 +256,9 @@ def _moved_shares(model) -> tuple[np.ndarray, np.ndarray]:
     for plan, p in zip(r.waves, parts, strict=True):
         hist += plan.moved_out_before * p["W"]
     base = r.posts.departments.posts.sum(axis=3)[:, :, geo.is_london].sum(axis=(1, 2))
-    hist += model.scenario.roles_moved_before * base / max(base.sum(), 1.0)
+    before = _published((base / max(base.sum(), 1.0))[:, None],
+                        model.scenario.roles_moved_before_shares, r.posts.departments.codes)
+    hist += model.scenario.roles_moved_before * before[:, 0]
     if hist.sum() > 0:
         hist *= r.moved_before_start / hist.sum()
     return W, hist

@@ -116,6 +116,16 @@ def _distinct(v: tuple, what: str) -> tuple:
     return v
 
 
+def _shares_problem(shares: dict[str, float]) -> None:
+    """Departments' shares of a wave's (or the history's) roles: each between 0 and 1, and
+    at most 1 together (the departments not named take the rest)."""
+    if any(not 0 <= v <= 1 for v in shares.values()):
+        raise ValueError("department shares must be between 0 and 1")
+    total = sum(shares.values())
+    if total > 1 + 1e-6:
+        raise ValueError(f"department shares must sum to at most 1 (they sum to {total:g})")
+
+
 def _promotable(v: tuple) -> tuple:
     """Grades of a lever whose point is promotion: distinct, and not PS, the top grade, with
     no grade above it to be promoted into (the lever would do nothing for them)."""
@@ -298,6 +308,13 @@ class Wave(_Model):
     grade_mix: dict[GradeName, float] | None = Field(None, description=(
         "recreate: shares of the new posts by grade (must sum to 1, grades among "
         "posts.grades); default: in proportion to the matching posts in the origin."))
+    department_shares: dict[str, float] | None = Field(None, description=(
+        "Departments' shares of the wave's roles as published (codes of the data package's "
+        "departments.csv, summing to at most 1): the record of Places for Growth by "
+        "department. The departments not named share the rest by their matching posts in "
+        "the origin (the default for all). It decides only whose roles and new posts they "
+        "are in the department view: the wave takes any department's posts (for a wave "
+        "that takes only some departments' posts, use posts.department)."))
 
     @field_validator("origin", mode="before")
     @classmethod
@@ -318,6 +335,15 @@ class Wave(_Model):
         total = sum(d.share for d in self.destinations)
         if abs(total - 1) > 1e-6:
             raise ValueError(f"destination shares must sum to 1 (they sum to {total:g})")
+        if self.department_shares is not None:
+            if self.posts.department:
+                raise ValueError("give department_shares or posts.department, not both: a "
+                                 "wave that selects departments' posts moves only theirs")
+            if self.mode != "recreate":
+                raise ValueError("department_shares applies only to mode: recreate (a "
+                                 "relocating wave's posts are the departments' whose they "
+                                 "were)")
+            _shares_problem(self.department_shares)
         if self.grade_mix is not None:
             if self.mode != "recreate":
                 raise ValueError("grade_mix applies only to mode: recreate")
@@ -811,6 +837,10 @@ class Scenario(_Model):
         "Roles moved out of London before the first wave of this file (and its parents): "
         "added to 'roles moved out of London', which counts from when the programme began "
         "(2020 for Places for Growth). Default 0."))
+    roles_moved_before_shares: dict[str, float] | None = Field(None, description=(
+        "Departments' shares of roles_moved_before as published (department codes, summing "
+        "to at most 1); the rest are shared by the departments' London posts (the default "
+        "for all)."))
     workforce: Workforce = Field(Workforce(), description=(
         "How the number of posts changes over time (default: it does not)."))
     levers: Levers = Field(Levers(), description="Levers switched on (default: none).")
@@ -843,11 +873,19 @@ class Scenario(_Model):
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValueError(f"wave names must be unique: {', '.join(sorted(dup))}")
+        if self.roles_moved_before_shares is not None:
+            _shares_problem(self.roles_moved_before_shares)
         return self
 
     def _content(self) -> dict:
-        # no closures: left out, so the hashes of scenarios written before the field hold
-        skip = {"extends"} | ({"office_closures"} if not self.office_closures else set())
+        # fields added later are left out while unset, so the hashes of scenarios written
+        # before them hold
+        skip: dict = {"extends": True}
+        for name in ("office_closures", "roles_moved_before_shares"):
+            if not getattr(self, name):
+                skip[name] = True
+        if self.waves and all(w.department_shares is None for w in self.waves):
+            skip["waves"] = {"__all__": {"department_shares"}}
         return self.model_dump(mode="json", exclude=skip)
 
     def __eq__(self, other: object) -> bool:
@@ -1663,6 +1701,8 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
         codes_ok = _department_problems(w.posts.department or (), ("waves", i, "posts",
                                                                     "department"),
                                         pkg, problem, probs)
+        _department_problems(tuple(w.department_shares or ()),
+                             ("waves", i, "department_shares"), pkg, problem, probs)
         if w.count is not None and codes_ok:
             sel = b["lad_code"].isin(origin) & b["grade"].isin(w.posts.grades)
             if w.posts.department:
@@ -1679,6 +1719,8 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
                     f"{', department' if w.posts.department else ''}) exist in its origin")))
     _department_problems(scenario.departments, ("departments",), pkg, problem, probs,
                          allow_all=True)
+    _department_problems(tuple(scenario.roles_moved_before_shares or ()),
+                         ("roles_moved_before_shares",), pkg, problem, probs)
     for i, p in enumerate(scenario.workforce.paths):
         for name in ("from_year", "to_year"):
             if not start <= getattr(p, name) <= end:

@@ -610,3 +610,32 @@ def test_a_lever_outside_the_horizon_names_the_records_it_runs_to(pkg):
             "to 2027 (April 2027 to March 2028, the record labelled 2028)") in msg, msg
     ok = MINIMAL + "levers:\n  mentoring: {start_year: 2027}\n"  # the last lever year
     check_against_data(load_scenario_text(ok, filename="ok.yaml"), pkg)
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ("department_shares: {HO: 0.7, MOJ: 0.5}", "sum to at most 1"),
+    ("department_shares: {HO: -0.1}", "between 0 and 1"),
+    ("department_shares: {HO: 0.2}\n    mode: relocate", "only to mode: recreate"),
+    ("department_shares: {HOO: 0.2}", "unknown department 'HOO'"),
+])
+def test_department_shares_of_a_wave_are_checked(tmp_path, capsys, fields, message):
+    """A wave's published department shares: each between 0 and 1, at most 1 together, known
+    codes, and only for a recreating wave (exit 2 naming the field)."""
+    from placesim.cli import main
+
+    mode = "" if "mode:" in fields else "\n    mode: recreate"
+    (tmp_path / "s.yaml").write_text(f"""name: s
+horizon: {{start_year: 2023, years: 2}}
+waves:
+  - name: w
+    year: 2024
+    count: 100
+    origin: london
+    posts: {{grades: [EO]}}{mode}
+    {fields}
+    destinations:
+      - {{site: leeds, share: 1.0}}
+""")
+    assert main(["validate", str(tmp_path / "s.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "department_shares" in err
