@@ -98,6 +98,9 @@ class _ExpectedRun(RunState):
         r, geo = model.rules, model.geo
         self.posts3 = model.baseline_posts3.astype(float)
         super().__init__(model, model.baseline_stock.astype(float))
+        # closures pending are a random count in the engine: their variance by pool, so that
+        # what random vacancies take from them is the mean over both (_split_vacancies)
+        self.closing_var = np.zeros(len(self.closing))
         # programme states in use, compactly numbered (state none is 0)
         used = [NONE] + [f for f, lever in ((MENTORED, "mentoring"),
                                             (SCHEME, "talent_scheme_ring_fence"),
@@ -246,6 +249,7 @@ class _ExpectedRun(RunState):
             self.classes, el, ea, vac, wsf, lsf, live))
         closed = _split_vacancies(self.posts3, vac, live, r.lateral_share, r.internal_share,
                                   pp.pool_grade, pp.pool_mask, pp.pool_types, self.closing,
+                                  self.closing_var,
                                   v_lat, v_pro, v_ext)
         to_london = np.zeros((N_GRADES, N_SEB))  # (by grade: each block adds to its own rows)
         from_london = np.zeros((N_GRADES, N_SEB))
@@ -473,9 +477,12 @@ class _ExpectedRun(RunState):
             occupied = self.people[g].sum(axis=(1, 3))[:, types] * mask[:, None]
             held = self.held[g][:, types] * mask[:, None]
             vacant = np.maximum(posts - held - occupied, 0.0)
-            want = float(self.closing[p])
-            shut_vacant = min(want, vacant.sum())
-            share_occ = min((want - shut_vacant) / occupied.sum(), 1.0) if occupied.sum() else 0
+            # the closures pending (random, with the variance kept) take the vacant posts
+            # first and the rest close occupied ones
+            rest, _ = _positive_part(float(self.closing[p]) - vacant.sum(),
+                                     float(self.closing_var[p]))
+            shut_vacant = float(self.closing[p]) - rest
+            share_occ = min(rest / occupied.sum(), 1.0) if occupied.sum() else 0
             gone = np.zeros_like(self.people[g])
             gone[:, :, types] = self.people[g][:, :, types] * (share_occ * mask)[:, None, None,
                                                                                   None]
@@ -485,7 +492,7 @@ class _ExpectedRun(RunState):
             closing = vacant * (shut_vacant / max(vacant.sum(), 1e-12)) + occupied * share_occ
             self.posts3[g][:, types] -= closing
             self.posts_closed += float(closing.sum())
-            self.closing[p] = 0.0
+            self.closing[p] = self.closing_var[p] = 0.0
             lost = gone.sum(axis=(0, 2, 3))
             self.redundancies += lost
             if self.pool_is_wave[p]:
@@ -873,7 +880,7 @@ def _fill_exits(g0, g1, people, ring, blocked, any_blocked, exit_q, exits, posts
 
 @njit(cache=True, error_model="numpy")
 def _split_vacancies(posts, vac, live, lateral_share, internal_share, pool_grade, pool_mask,
-                     pool_types, pending, v_lat, v_pro, v_ext):
+                     pool_types, pending, pending_var, v_lat, v_pro, v_ext):
     """The end of a step's first stage, after every grade's exits (:func:`_fill_exits`):
     posts waiting to close (``pending``, by pool) take the vacancies ``vac`` that arise in
     their pool first (the expected number a random count of vacancies can give), and the rest
@@ -895,7 +902,12 @@ def _split_vacancies(posts, vac, live, lateral_share, internal_share, pool_grade
                         vq += vac[g, d, t]
         if vq <= 0:
             continue
-        shut = _expected_min_fixed(pending[q], vq)
+        # the closures left are (pending - vacancies)+, both random (the vacancies' count
+        # with variance equal to its mean): their mean and variance, a normal's; with the
+        # pending count taken as its mean, 8.8 redundancies came out where the engine's
+        # mean was 11.5 (a pool closing 40 posts by a deadline)
+        left, pending_var[q] = _positive_part(pending[q] - vq, pending_var[q] + vq)
+        shut = min(max(pending[q] - left, 0.0), pending[q])
         pending[q] -= shut
         closed += shut
         frac = shut / vq
@@ -1349,17 +1361,18 @@ def _expected_min(x, y):
 
 
 @njit(cache=True)
-def _expected_min_fixed(c, v):
-    """E[min(c, V)] for a fixed number c and a random count V with mean and variance v
-    (normal approximation): the closures a step's random vacancies can take."""
-    if v <= 0:
-        return 0.0
-    sd = np.sqrt(v)
-    mu = c - v
+def _positive_part(mu, var):
+    """Mean and variance of max(X, 0) for X normal with mean ``mu`` and variance ``var``
+    (a point at ``mu`` if ``var`` is 0)."""
+    if var <= 0:
+        return max(mu, 0.0), 0.0
+    sd = np.sqrt(var)
     z = mu / sd
     phi = np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
-    over = mu * 0.5 * math.erfc(-z / np.sqrt(2.0)) + sd * phi  # E[(c - V)+]
-    return min(max(c - over, 0.0), c)
+    above = 0.5 * math.erfc(-z / np.sqrt(2.0))  # P(X > 0)
+    m1 = mu * above + sd * phi
+    m2 = (mu * mu + var) * above + mu * sd * phi
+    return max(m1, 0.0), max(m2 - m1 * m1, 0.0)
 
 
 @njit(cache=True, error_model="numpy")

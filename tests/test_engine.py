@@ -561,3 +561,21 @@ def test_relocation_support_pays_every_mover_for_promotion(synthetic_pkg, mode):
     assert across > 0
     assert r.years[-1].cost_movers_gbp == pytest.approx(8000 * across)
     assert r.years[-1].cost_gbp == pytest.approx(8000 * across)
+
+
+def test_redundancies_at_a_deadline_agree_across_modes(synthetic_pkg):
+    """Closures waiting for vacancies by a deadline: expected mode keeps the waiting count's
+    variance, so the redundancies at the deadline are the engine's mean (it took the count
+    as its mean, and random vacancies take more from a fixed count than from a random one:
+    8.8 against the engine's 11.8 in this pool)."""
+    m = _model(synthetic_pkg, "deadline", 4,
+               _wave("rec", "EO, HEO", "count: 40", {"alpha": 1.0}, spread_years=0.5,
+                     quarter=2, close_by=2025),
+               head=("seed: 7\nworkforce:\n  paths:\n    - {name: cut, change: -60, "
+                     "from_year: 2025, to_year: 2025, place: london, close_by: 2026}\n"))
+    runs = np.array([engine.run_replication(m, rep).years[-1].redundancies.sum()
+                     for rep in range(120)])
+    se = runs.std(ddof=1) / np.sqrt(len(runs))
+    assert runs.mean() > 5
+    assert run_expected(m).years[-1].redundancies.sum() == pytest.approx(runs.mean(),
+                                                                          abs=3 * se)
