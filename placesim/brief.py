@@ -76,6 +76,13 @@ class About:
         return self.title or self.name
 
 
+WHOLE_SERVICE_COSTS = (
+    "Costs and savings are worked out for the whole Civil Service, not by department: the "
+    "value for money of this scenario is in the whole-service briefing (placesim brief "
+    "without --department).")
+"""What a department's pack says in place of the value-for-money table."""
+
+
 def about_folder(results, folder: Path | None = None) -> About:
     """The scenario's name, title and question, from ``scenario.yaml`` in a results folder
     when there is one (the manifest has only the name)."""
@@ -202,10 +209,7 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
     out = []
     moved = _value(m, "roles_moved_out_of_london", "all", last)
     if moved is not None:
-        shown = fmt_value("roles_moved_out_of_london",
-                          protect_value("roles_moved_out_of_london", moved, rule=rule))
-        out.append(f"By {last}, {shown} roles have moved out of London since the start of "
-                   "the period.")
+        out.append(_moved_sentence(results, moved, last, rule))
     if about.waves:
         out.append(_leavers_sentence(m, about, rule))
     gap = _gap(m, last)
@@ -240,6 +244,27 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
             text += f" ({other}: {fmt_value(metric, v0)}; {fmt_diff(metric, v - v0)})"
         out.append(text + ".")
     return out
+
+
+def _moved_sentence(results, moved: float, last: int, rule: DisclosureRule) -> str:
+    """Roles moved out of London by ``last``. The figure counts from when the programme
+    began, so the roles moved before the run's start are told apart from the run's own
+    (or, where the results do not say how many, said to be included)."""
+    m = results.metrics
+    start = int(results.manifest.get("start_year", int(m["year"].min()) - 1))
+
+    def shown(v: float) -> str:
+        return fmt_value("roles_moved_out_of_london",
+                         protect_value("roles_moved_out_of_london", v, rule=rule))
+
+    before = _value(m, "roles_moved_before_start", "all", last)
+    head = f"By {last}, {shown(moved)} roles have moved out of London"
+    if before is None:
+        return f"{head} since the programme began, including any moved before {start}."
+    if before <= 0:
+        return f"{head} since {start}."
+    return (f"{head} since the programme began: {shown(moved - before)} in {start}-{last} "
+            f"and {shown(before)} before {start}.")
 
 
 def _leavers_sentence(m: pd.DataFrame, about: About, rule: DisclosureRule) -> str:
@@ -463,25 +488,11 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
     fig = _page(plt, marking, source, 3)
     fig.text(0.06, 0.955, "Value for money", fontsize=14, weight="bold", va="top")
     first = int(man.get("start_year", m["year"].min() - 1))
-    y = _paragraphs(fig, 0.06, 0.92, [
-        f"Costs and savings of the years {first}-{last} in constant {first} prices, against the "
-        "posts of "
-        "each grade staying where they were at the start; the net present value discounts at "
-        "3.5% a year (HM Treasury Green Book)." + (
-            f" The difference is this scenario minus {other.heading}: its value against that."
-            if compare is not None else " Compare with the baseline for the value of this "
-            "scenario over the baseline."),
-        "Claims of benefits outside government are the government's and Lyons's, shown as "
-        "claims and never counted in the net present value."], width=110, fontsize=8.5)
     vfm = appraisal_rows(results, compare)
-    cols = ["Line", "Scenario", "Range (P10 to P90)"] + (
-        ["Comparison", "Difference"] if compare is not None else []) + ["Source"]
-    widths = ([0.19, 0.11, 0.13, 0.09, 0.09, 0.27] if compare is not None
-              else [0.22, 0.1, 0.17, 0.39])
-    _table(fig, 0.06, y - 0.01, 0.88, vfm[cols].rename(columns={
-        "Range (P10 to P90)": "P10 to P90"}), widths, fontsize=6.5,
-           wrap={"Line": 24, "Source": 37 if compare is not None else 60, "P10 to P90": 20},
-           title="Costs, savings, net present value")
+    if vfm.empty:  # a department's view: costs are the whole service's
+        _paragraphs(fig, 0.06, 0.92, [WHOLE_SERVICE_COSTS], width=110, fontsize=8.5)
+    else:
+        _value_for_money_page(fig, vfm, first, last, compare, other)
     figs.append(fig)
 
     # page 4: assumptions, sources, disclosure, glossary
@@ -527,6 +538,28 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
     return Path(path)
 
 
+def _value_for_money_page(fig, vfm: pd.DataFrame, first: int, last: int, compare,
+                          other) -> None:
+    """Page 3's text and table: the appraisal's lines (:func:`appraisal_rows`)."""
+    y = _paragraphs(fig, 0.06, 0.92, [
+        f"Costs and savings of the years {first}-{last} in constant {first} prices, against "
+        "the posts of each grade staying where they were at the start; the net present value "
+        "discounts at 3.5% a year (HM Treasury Green Book)." + (
+            f" The difference is this scenario minus {other.heading}: its value against that."
+            if compare is not None else " Compare with the baseline for the value of this "
+            "scenario over the baseline."),
+        "Claims of benefits outside government are the government's and Lyons's, shown as "
+        "claims and never counted in the net present value."], width=110, fontsize=8.5)
+    cols = ["Line", "Scenario", "Range (P10 to P90)"] + (
+        ["Comparison", "Difference"] if compare is not None else []) + ["Source"]
+    widths = ([0.19, 0.11, 0.13, 0.09, 0.09, 0.27] if compare is not None
+              else [0.22, 0.1, 0.17, 0.39])
+    _table(fig, 0.06, y - 0.01, 0.88, vfm[cols].rename(columns={
+        "Range (P10 to P90)": "P10 to P90"}), widths, fontsize=6.5,
+           wrap={"Line": 24, "Source": 37 if compare is not None else 60, "P10 to P90": 20},
+           title="Costs, savings, net present value")
+
+
 def appraisal_rows(results, compare=None) -> pd.DataFrame:
     """The value-for-money table as text: each line of :func:`placesim.costs.appraisal`, its
     range, the comparison's value and the difference (when comparing), and its source.
@@ -538,7 +571,8 @@ def appraisal_rows(results, compare=None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``metric, Line, Scenario, Range (P10 to P90), [Comparison, Difference,] Source``.
+        ``metric, Line, Scenario, Range (P10 to P90), [Comparison, Difference,] Source``;
+        no rows for a department's view (:data:`WHOLE_SERVICE_COSTS`).
     """
     from .costs import appraisal
 
@@ -559,7 +593,8 @@ def appraisal_rows(results, compare=None) -> pd.DataFrame:
                 "payback_year" else "n/a"
         row["Source"] = r["source"]
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["metric", "Line", "Scenario", "Range (P10 to P90)"] + (
+        ["Comparison", "Difference"] if c is not None else []) + ["Source"])
 
 
 def _appraisal_numbers(results, compare=None) -> pd.DataFrame:

@@ -7,18 +7,21 @@ moved or left, redundancies, closures of London offices — into money, so that 
 metrics table carries costs, savings, a net present value and a payback year, with bands
 from replications and ``--parameter-uncertainty`` like any other metric.
 
-**The counterfactual.** Savings are measured against *the same posts of each grade, located
-as at the start of the horizon* (the start year's London share of each grade): the London
-posts a run avoids in year *t* are ``N_g(t) * s_g(0) - L_g(t)`` (UK posts of grade *g* times
-its starting London share, minus London posts now). Each avoided London post saves the
-difference in pay and in desk costs between London and outside it; London posts that a
-recreating wave has replaced but that still wait for a vacancy to close are **double
-running** (paid in full). People costs are the flows the run causes: relocation packages and
-support paid to incumbents who move, redundancy for incumbents who will not move and for
-posts closed by a deadline, recruitment and training of their replacements, and the output
-lost while their posts are vacant. Hub capital is charged when posts leave London beyond any
-earlier peak. Named London office closures (``office_closures:`` in a scenario) save the
-office's running cost from the closing date.
+**The counterfactual.** Savings are measured against *the same posts of each grade, located as
+at the start of the horizon* (the start year's London share of each grade): the London posts a
+run avoids in year *t* are ``N_g(t) * s_g(0) - L_g(t)`` (UK posts of grade *g* times its
+starting London share, minus London posts now). Only Civil Service posts count
+(:func:`civil_service_posts`): not the posts inbound secondees from councils hold until they
+convert, nor the London posts of people on London postings, whose home posts are kept. Each
+avoided London post saves the difference in pay and in desk costs between London and outside
+it; London posts that a recreating wave has replaced but that still wait for a vacancy to close
+are **double running** (paid in full). The recruitment outreach lever's spending is a cost of
+the year it is spent. People costs are the flows the run causes: relocation packages and
+support paid to incumbents who move, redundancy for incumbents who will not move and for posts
+closed by a deadline, recruitment and training of their replacements, and the output lost while
+their posts are vacant. Hub capital is charged when posts leave London beyond any earlier peak.
+Named London office closures (``office_closures:`` in a scenario) save the office's running
+cost from the closing date.
 
 So a run's figures are *against the start year's location of posts*. A scenario's value
 against another scenario (against the baseline, say) is the difference of their figures,
@@ -152,14 +155,16 @@ COST_PARAMETERS: tuple[tuple, ...] = (
 
 COST_METRICS: tuple[str, ...] = (
     "cost_relocation_gbp", "cost_redundancy_gbp", "cost_recruitment_gbp",
-    "cost_vacancy_gbp", "cost_hub_capital_gbp", "cost_double_running_gbp", "cost_total_gbp",
+    "cost_vacancy_gbp", "cost_hub_capital_gbp", "cost_double_running_gbp",
+    "cost_outreach_gbp", "cost_total_gbp",
     "saving_pay_gbp", "saving_estate_gbp", "saving_office_closures_gbp", "saving_total_gbp",
     "net_saving_gbp", "discounted_net_saving_gbp", "npv_gbp", "payback_year",
     "london_posts_avoided", "claim_local_benefit_gbp", "claim_private_sector_jobs",
 )
 """The metrics (group ``all``) :func:`cost_columns` adds to every run, in order."""
-COST_COMPONENTS = COST_METRICS[:6]
-SAVING_COMPONENTS = COST_METRICS[7:10]
+COST_COMPONENTS = COST_METRICS[:COST_METRICS.index("cost_total_gbp")]
+SAVING_COMPONENTS = COST_METRICS[COST_METRICS.index("cost_total_gbp") + 1:
+                                 COST_METRICS.index("saving_total_gbp")]
 
 
 def default_costs() -> dict[str, float]:
@@ -185,13 +190,15 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
              movers: np.ndarray, leavers: np.ndarray, redundancies: np.ndarray,
              wave_redundancies: np.ndarray, relocation_cost_gbp: np.ndarray,
              closures_pending: np.ndarray,
-             roles_moved_out: np.ndarray, office_closures=()) -> dict[str, np.ndarray]:
+             roles_moved_out: np.ndarray, office_closures=(),
+             outreach_cost_gbp: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Costs, savings, NPV and payback, year by year (see the module docs for the method).
 
     Parameters
     ----------
     posts : numpy.ndarray
-        (year, grade, district) posts at each year's end.
+        (year, grade, district) Civil Service posts at each year's end
+        (:func:`civil_service_posts`).
     start_posts : numpy.ndarray
         (grade, district) posts at the start of the horizon.
     is_london : numpy.ndarray
@@ -217,6 +224,8 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
         (year,) roles moved out of London since the start of the horizon (cumulative).
     office_closures : sequence
         Objects with ``year``, ``quarter``, ``desks`` and ``annual_cost_gbp`` (or None).
+    outreach_cost_gbp : numpy.ndarray, optional
+        (year,) what the recruitment outreach lever spent in each year (default: nothing).
 
     Returns
     -------
@@ -278,6 +287,8 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
                        / max(start_posts[:, lon].sum(), 1))
     pending = (np.concatenate([[0.0], closures_pending[:-1]]) + closures_pending) / 2
     out["cost_double_running_gbp"] = pending * (london_pay * oncost + estate_l)
+    out["cost_outreach_gbp"] = (np.zeros(len(years)) if outreach_cost_gbp is None
+                                else np.asarray(outreach_cost_gbp, float))
     out["cost_total_gbp"] = sum(out[k] for k in COST_COMPONENTS)
     out["saving_total_gbp"] = sum(out[k] for k in SAVING_COMPONENTS)
     net = out["saving_total_gbp"] - out["cost_total_gbp"]
@@ -349,8 +360,10 @@ def cost_columns(model, result) -> tuple[list[tuple[str, str]], np.ndarray]:
 
     years = np.array([r.year for r in recs], np.int64)
     red = flow("redundancies")
+    outreach = np.array([r.levers.get("outreach_cost_gbp", 0.0) for r in recs], float)
     out = appraise(
-        np.stack([r.posts for r in recs]).astype(float), model.baseline_posts_gd, geo.is_london,
+        np.stack([civil_service_posts(model, r) for r in recs]), model.baseline_posts_gd,
+        geo.is_london,
         years=years, start_year=int(years[0]), costs=costs, movers=flow("reloc_movers"),
         leavers=flow("reloc_leavers"),
         redundancies=red, wave_redundancies=red * _wave_deadline_share(model, years),
@@ -358,8 +371,45 @@ def cost_columns(model, result) -> tuple[list[tuple[str, str]], np.ndarray]:
         closures_pending=np.array([r.closures_pending for r in recs], float),
         roles_moved_out=np.array([r.moved_out_of_london for r in recs], float)
         - rules.moved_before_start,
-        office_closures=getattr(model.scenario, "office_closures", ()))
+        office_closures=getattr(model.scenario, "office_closures", ()),
+        outreach_cost_gbp=np.diff(np.concatenate([[0.0], outreach])))
     return [(m, "all") for m in COST_METRICS], np.stack([out[m] for m in COST_METRICS], axis=1)
+
+
+def civil_service_posts(model, rec) -> np.ndarray:
+    """(grade, district) the Civil Service posts of a year's record, which the appraisal
+    prices: its posts without those of inbound secondees, nor London postings' posts.
+
+    A secondee is council staff, not a civil servant, until they convert (then their post
+    is a permanent post and counts); their post would otherwise be priced as a post kept out
+    of London (a saving, and hub space). Someone on a London posting keeps their home post
+    (held for them), so their London post is no extra post; counted, it would be a London
+    post too many.
+
+    Parameters
+    ----------
+    model : Model
+    rec : YearRecord
+        Its ``levers["secondees_in_post"]`` ((district,) secondees in post at year end)
+        and ``posting_posts`` ((grade,) posts of people away on London postings at year
+        end, in the postings' district), where the record has them.
+
+    Returns
+    -------
+    numpy.ndarray
+        (grade, district) posts, float.
+    """
+    from .rules import SECONDEES_IN
+
+    posts = np.array(rec.posts, float)
+    in_post = rec.levers.get("secondees_in_post")
+    if in_post is not None and np.any(in_post):
+        # every year's intake has one split over grades (the same at every site)
+        by_grade = next(np.asarray(e.by_grade, float) for e in model.rules.events
+                        if e.kind == SECONDEES_IN)
+        posts -= np.outer(by_grade / by_grade.sum(), np.asarray(in_post, float))
+    posts[:, model.rules.posting_district] -= rec.posting_posts
+    return posts
 
 
 def _wave_deadline_share(model, years: np.ndarray) -> np.ndarray:
@@ -394,7 +444,9 @@ SOURCES: dict[str, str] = {
                             "roles leaving London",
     "cost_double_running_gbp": "London posts replaced elsewhere but not yet closed: ACSES "
                                "2023 London pay, on-costs and desk costs",
-    "cost_total_gbp": "The six costs above, added up",
+    "cost_outreach_gbp": "The scenario's recruitment outreach: its cost per entrant reached "
+                         "(levers.recruitment_outreach.cost_gbp_per_entrant)",
+    "cost_total_gbp": "The seven costs above, added up",
     "saving_pay_gbp": "London posts avoided x the London pay difference by grade (ACSES 2023 "
                       "medians) with on-costs (ASSUMPTION, 25-35%)",
     "saving_estate_gbp": "London posts avoided x desk cost difference: ICAEW 2021 (£1.5bn for "
@@ -436,10 +488,13 @@ def appraisal(results) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``metric, mean, p10, p50, p90, source``.
+        ``metric, mean, p10, p50, p90, source``; no rows for results without cost metrics
+        (a department's view: the run's costs are the whole service's).
     """
     m = results.metrics
     m = m[(m["group"] == "all") & m["metric"].isin(COST_METRICS)].sort_values("year")
+    if m.empty:  # a department's view: the appraisal is the whole service's only
+        return pd.DataFrame(columns=["metric", "mean", "p10", "p50", "p90", "source"])
     metric_of = m["metric"].astype(str).to_numpy()
     last = int(m["year"].max())
     reps = results.replications

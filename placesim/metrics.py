@@ -70,8 +70,10 @@ def period_progression(promotions: np.ndarray, exits: np.ndarray, exposure: np.n
     """
     h_p = _div(promotions[..., start + 1:target + 1], exposure[..., start:target])
     h_e = _div(exits[..., start:target], exposure[..., start:target])
-    total = h_p + h_e
-    step = np.where(total > 0, h_p / np.where(total > 0, total, 1), 0.0)
+    total = h_p + h_e  # NaN where no one was at the rung: the chance is unknown, not 0
+    with np.errstate(invalid="ignore"):
+        step = np.where(total > 0, h_p / np.where(total > 0, total, 1),
+                        np.where(np.isnan(total), np.nan, 0.0))
     return np.prod(step, axis=-1)
 
 
@@ -169,6 +171,10 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
         return np.array([getattr(r, name) for r in recs], float)
 
     add("roles_moved_out_of_london", "all", scalar("moved_out_of_london"))
+    # the part of it moved before the run (the scenario's history), so that a reader can
+    # tell the run's own moves from the programme's total
+    add("roles_moved_before_start", "all", np.full(len(recs), model.rules.moved_before_start,
+                                                   float))
     for name, values in target_measures(posts, lon, model.devolved_posts).items():
         add(name, "all", values)
     add("policy_roles_outside_london", "all",

@@ -59,7 +59,12 @@ class Measure:
 MEASURES: dict[str, Measure] = {
     "roles_moved_out_of_london": Measure(
         "Roles moved out of London", "posts",
-        "Posts moved from London districts to elsewhere since the start, cumulative."),
+        "Posts moved from London districts to elsewhere since the programme began, "
+        "cumulative: roles the scenario records as moved before its start year are included."),
+    "roles_moved_before_start": Measure(
+        "Roles moved out of London before the run", "posts",
+        "Roles moved out of London before the run's start year, from the scenario's record "
+        "of the programme so far: included in the roles moved out of London."),
     "scs_outside_london_share": Measure(
         "Senior Civil Service posts outside London", "share",
         "Share of UK Government Senior Civil Service (SCS) posts held outside London, the "
@@ -150,7 +155,11 @@ MEASURES: dict[str, Measure] = {
     "cost_double_running_gbp": Measure(
         "Cost: double running", "gbp",
         "London posts already replaced elsewhere but not yet closed, paid in full."),
-    "cost_total_gbp": Measure("Costs", "gbp", "All costs of the relocations in the year."),
+    "cost_outreach_gbp": Measure(
+        "Cost: recruitment outreach", "gbp",
+        "What the recruitment outreach lever spent on the people it reached, in the year."),
+    "cost_total_gbp": Measure(
+        "Costs", "gbp", "All costs of the relocations and levers in the year."),
     "saving_pay_gbp": Measure(
         "Saving: pay", "gbp", "Lower pay outside London for the London posts avoided."),
     "saving_estate_gbp": Measure(

@@ -653,3 +653,63 @@ def test_a_departments_scs_shares_rest_on_its_own_scs():
     assert shown[("high_seb_share_london_scs", "dept:XY")] == "[c]"
     assert shown[("high_seb_share_london_scs", "all")] != "[c]"
     assert shown[("high_seb_share_non_london_scs", "dept:XY")] != "[c]"
+
+
+def test_a_departments_brief_is_written_and_says_costs_are_whole_service(tmp_path):
+    """`placesim brief --department HO` writes the pack (it crashed on the view's missing
+    cost rows): its value-for-money page says the costs are the whole service's."""
+    from pypdf import PdfReader
+
+    from placesim.brief import WHOLE_SERVICE_COSTS
+    from placesim.testing import write_synthetic_package
+
+    from .helpers import scenario_text
+
+    data = write_synthetic_package(tmp_path / "pkg", headcount=3000, departments=True)
+    text = scenario_text(waves=True, grades=("EO", "SCS1"), years=3) + \
+        f"departments: [HO]\ndata: {data}\n"
+    s = load_scenario_text_in(text, tmp_path)
+    write_results(simulate(s, mode="expected"), tmp_path / "run", dump_scenario(s))
+    out = tmp_path / "brief"
+    r = subprocess.run([sys.executable, "-m", "placesim.cli", "brief", str(tmp_path / "run"),
+                        "--department", "HO", "--data", str(data), "--out", str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    page = " ".join(PdfReader(str(out / "briefing.pdf")).pages[2].extract_text().split())
+    assert "Value for money" in page and WHOLE_SERVICE_COSTS in page
+    assert "Home Office" in (out / "summary.txt").read_text("utf-8")
+
+
+def load_scenario_text_in(text: str, folder: Path):
+    from placesim import load_scenario
+
+    f = folder / "synthetic.yaml"
+    f.write_text(text, encoding="utf-8")
+    return load_scenario(f)
+
+
+def _moved_metrics(moved: float, before: float | None) -> pd.DataFrame:
+    rows = [("roles_moved_out_of_london", moved)] + (
+        [("roles_moved_before_start", before)] if before is not None else [])
+    return pd.DataFrame([{"year": y, "metric": k, "group": "all", "mean": v}
+                         for y in (2024, 2033) for k, v in rows])
+
+
+@pytest.mark.parametrize("before, words", [
+    (11168.0, "By 2033, 25,865 roles have moved out of London since the programme began: "
+              "14,695 in 2023-2033 and 11,170 before 2023."),
+    (0.0, "By 2033, 25,865 roles have moved out of London since 2023."),
+    (None, "By 2033, 25,865 roles have moved out of London since the programme began, "
+           "including any moved before 2023."),
+])
+def test_roles_moved_sentence_tells_history_from_the_run(before, words):
+    """The answer's roles moved: the figure counts from when the programme began, so the
+    roles moved before the run are told apart (it said "since the start of the period" of a
+    figure 11,168 of whose 25,865 roles had moved before the run began)."""
+    from types import SimpleNamespace
+
+    from placesim.brief import About, answer
+
+    res = SimpleNamespace(metrics=_moved_metrics(25865.0, before),
+                          manifest={"start_year": 2023})
+    assert answer(res, About("x"))[0] == words

@@ -143,3 +143,23 @@ def test_brief_says_leavers_follow_from_the_waves_mix():
     assert "2 of its 3 waves re-create roles" in text and "1 relocate occupied posts" in text
     assert "1 close the London posts still open by a set year, making 0 people redundant" \
         in text, text
+
+
+def test_progression_of_a_group_with_no_one_is_not_available():
+    """A group with nobody at a rung has no chance of progression, not a 0% one (a
+    department with no London posts showed "EO to G7, London 0.0%")."""
+    import numpy as np
+
+    from placesim.grades import GRADES
+    from placesim.metrics import period_progression
+
+    eo, g7 = GRADES.index("EO"), GRADES.index("G7")
+    zero = np.zeros(len(GRADES))
+    p = period_progression(zero, zero, zero, eo, g7)
+    assert np.isnan(p)
+    assert fmt_value("progression_eo_to_g7", p) == "n/a"
+    # people at every rung, no one promoted: a chance of 0, not unknown
+    assert period_progression(zero, zero, np.ones(len(GRADES)), eo, g7) == 0.0
+    m = pd.DataFrame([{"year": 2030, "metric": "progression_eo_to_director", "group": g,
+                       "mean": v} for g, v in (("outside_london", 0.02), ("london", p))])
+    assert progression_sentence(m, 2030) is None  # no sentence on a missing figure

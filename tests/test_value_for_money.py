@@ -1,0 +1,113 @@
+"""What the appraisal (placesim.costs) counts: Civil Service posts only, and every lever's
+spending. Each test runs a lever against the same scenario without it."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+from placesim import engine, load_scenario_text
+from placesim.costs import COST_COMPONENTS, cost_columns
+from placesim.engine import run_replication
+from placesim.expected import run_expected
+from placesim.metrics import replication_table
+
+from .helpers import scenario_text, synthetic_package
+
+SECONDMENTS = """levers:
+  secondments: {start_year: 2023, sites: [alpha, beta], inbound_per_site: 40,
+                outbound_per_site: 0, conversion_share: %s}
+"""
+POSTINGS = """levers:
+  london_postings: {start_year: 2023, places_per_year: 40, months: 12}
+"""
+OUTREACH = """levers:
+  recruitment_outreach: {start_year: 2023, cost_gbp_per_entrant: 2000}
+"""
+
+
+@functools.cache
+def _package():
+    return synthetic_package()
+
+
+@functools.cache
+def _model(levers: str = ""):
+    text = scenario_text(waves=False, years=4) + levers
+    return engine.prepare(load_scenario_text(text, filename="synthetic.yaml"), _package())
+
+
+def _figures(model, result) -> dict[str, np.ndarray]:
+    labels, _, values = replication_table(model, result)
+    return {m: values[:, k] for k, (m, g) in enumerate(labels) if g == "all"}
+
+
+@pytest.mark.parametrize("mode", ["expected", "stochastic"])
+def test_secondees_posts_are_not_priced_as_civil_service_posts(mode):
+    """Council secondees hold posts at the sites but are not civil servants: with none
+    converting, the lever moves no post out of London and costs nothing (the old appraisal
+    counted their posts as London posts avoided, a saving, and charged hub space for them)."""
+    base, lever = _model(), _model(SECONDMENTS % 0.0)
+    run = run_expected if mode == "expected" else lambda m: run_replication(m, 0)
+    a, b = _figures(base, run(base)), _figures(lever, run(lever))
+    assert (b["posts"] - a["posts"] == 80).all()  # the secondees' posts are there
+    for metric in ("london_posts_avoided", "saving_total_gbp", "cost_hub_capital_gbp",
+                   "npv_gbp"):
+        np.testing.assert_allclose(b[metric], a[metric], atol=1e-6, err_msg=metric)
+
+
+def test_converted_secondees_count_as_posts_out_of_london():
+    """Secondees who stay become civil servants in posts outside London: those posts count,
+    the posts of secondees still on their term do not (the old appraisal counted both)."""
+    from placesim.grades import GRADES
+
+    base, lever = _model(), _model(SECONDMENTS % 1.0)
+    a, b = _figures(base, run_expected(base)), _figures(lever, run_expected(lever))
+    kept = np.cumsum(b["secondee_conversions"])  # permanent posts at each year's end
+    assert kept[-1] == 240
+    start = base.baseline_posts_gd[[GRADES.index("HEO"), GRADES.index("SEO")]]
+    share0 = start[:, base.geo.is_london].sum(axis=1) / start.sum(axis=1)
+    per_post = share0.mean()  # the intake is split evenly over the two grades
+    average = (np.concatenate([[0.0], kept[:-1]]) + kept) / 2  # the year's average posts
+    np.testing.assert_allclose(b["london_posts_avoided"] - a["london_posts_avoided"],
+                               average * per_post, rtol=1e-9)
+
+
+@pytest.mark.parametrize("mode", ["expected", "stochastic", "reference"])
+def test_london_postings_posts_are_not_priced(mode):
+    """A posting keeps its holder's home post, so its London post is no extra post: every
+    mode records the postings' posts (``posting_posts``), and the appraisal leaves them out.
+    (The old appraisal read every post: -29 London posts avoided here.)"""
+    from placesim.reference import run_reference
+
+    run = {"expected": run_expected, "stochastic": lambda m: run_replication(m, 0),
+           "reference": lambda m: run_reference(m, 0)}[mode]
+    base, lever = _model(), _model(POSTINGS)
+    a_run, b_run = run(base), run(lever)
+    d = lever.rules.posting_district
+    for ra, rb in zip(a_run.years, b_run.years, strict=True):
+        # (posts change only by the postings here: no waves, no workforce change)
+        np.testing.assert_allclose(rb.posting_posts, (rb.posts - ra.posts)[:, d], atol=1e-6)
+        assert rb.posting_posts.sum() > 20
+    labels, values = cost_columns(lever, b_run)
+    _, base_values = cost_columns(base, a_run)
+    k = labels.index(("london_posts_avoided", "all"))
+    np.testing.assert_allclose(values[:, k], base_values[:, k], atol=1e-6)
+
+
+def test_outreach_spending_is_a_cost_in_the_npv():
+    """The outreach lever's spending (reported cumulatively) is a cost of each year, in the
+    total and the NPV (it was reported but left out of both)."""
+    model = _model(OUTREACH)
+    f = _figures(model, run_expected(model))
+    spent = np.diff(np.concatenate([[0.0], f["outreach_cost_gbp"]]))
+    assert spent.sum() > 0
+    np.testing.assert_allclose(f["cost_outreach_gbp"], spent)
+    assert "cost_outreach_gbp" in COST_COMPONENTS
+    np.testing.assert_allclose(f["cost_total_gbp"], sum(f[c] for c in COST_COMPONENTS))
+    base = _model()
+    b = _figures(base, run_expected(base))
+    np.testing.assert_allclose(b["npv_gbp"][-1] - f["npv_gbp"][-1],
+                               (spent / 1.035 ** np.arange(len(spent))).sum(), rtol=1e-9)
