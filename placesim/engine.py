@@ -135,6 +135,9 @@ class YearRecord:
     moved_out_by_wave: np.ndarray = field(default_factory=lambda: np.zeros(0))
     pools_closed: np.ndarray = field(default_factory=lambda: np.zeros(0))
     levers: dict = field(default_factory=dict)  # the outreach and secondments levers' figures
+    # (grade,) posts of people away on London postings at year end (their home posts are
+    # held for them): in ``posts``, in the postings' district, but no extra post
+    posting_posts: np.ndarray = field(default_factory=lambda: np.zeros(N_GRADES))
     # the EOs followed from the start (placesim.cohort), by cohort (London, outside London):
     # how many there were, and how many have reached Grade 7 so far (cumulative)
     cohort_size: np.ndarray = field(default_factory=lambda: np.zeros(cohort.N_TAGS - 1))
@@ -316,7 +319,8 @@ class RunState:
         return float(r.accept_mult[k]), plan.support_gbp + float(r.support_gbp[k])
 
     def _record_year(self, year_number: int, posts3: np.ndarray,
-                     lever_record: dict | None = None) -> None:
+                     lever_record: dict | None = None,
+                     posting_posts: np.ndarray | None = None) -> None:
         self.records.append(YearRecord(
             year=self.m.start_year + year_number, stock=self.stock.copy(),
             posts=sum(posts3[:, :, t] for t in range(posts3.shape[2])),  # (numpy's sum over
@@ -336,6 +340,8 @@ class RunState:
             moved_out_by_wave=self.moved_out_wave.copy(),
             pools_closed=np.where(self.pool_is_wave, self.pool_added - self.closing, 0.0),
             levers=lever_record or {},
+            posting_posts=(np.zeros(N_GRADES) if posting_posts is None
+                           else np.asarray(posting_posts, float)),
             cohort_size=np.asarray(self.cohort_size[1:], float).copy(),
             cohort_reached=np.asarray(self.cohort_reached[1:], float).copy(),
         ))
@@ -573,7 +579,9 @@ class _Run(RunState):
             self.move_rows.append((plan.index, self.year, out.from_d, out.to_d, None))
 
     def year_end(self, year_number: int):
-        self._record_year(year_number, self.posts3, levers.stochastic_year(self))
+        sl = self.slots
+        self._record_year(year_number, self.posts3, levers.stochastic_year(self),
+                          np.bincount(sl.grade[sl.home >= 0], minlength=N_GRADES))
 
 
 def run_replication(model: Model, replication: int, seed: int | None = None) -> ReplicationResult:

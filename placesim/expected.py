@@ -295,7 +295,8 @@ class _ExpectedRun(RunState):
         for _, g, d, n in self.lever_state.inbound:
             posts[g, d, SECONDEE_POST] += n.sum()
             in_post[d] += n.sum()
-        self._record_year(year_number, posts, self.lever_state.year(in_post, seconded))
+        self._record_year(year_number, posts, self.lever_state.year(in_post, seconded),
+                          away.sum(axis=1))
 
     # --- lever events ----------------------------------------------------------------------
     def _tagged(self, arr: np.ndarray) -> np.ndarray:

@@ -579,10 +579,12 @@ class ReferenceModel:
         D = self.m.geo.n_districts
         stock = np.zeros((N_GRADES, D, N_SEB))
         posts3 = np.zeros((N_GRADES, D, N_TYPES))
+        posting = np.zeros(N_GRADES)  # posts of people away on London postings
         for p in self.posts:
             if not p.open:
                 continue
             posts3[p.grade, p.district, p.ptype] += 1
+            posting[p.grade] += p.home is not None
             if p.person is not None:
                 stock[p.grade, p.district, p.person.seb] += 1
         self.records.append(YearRecord(
@@ -598,7 +600,8 @@ class ReferenceModel:
             cost_gbp=self.cost, awaiting_capacity=self.awaiting, posts_closed=0.0,
             closures_pending=float(self.closing.sum()), redundancies=self.redundancies.copy(),
             cost_movers_gbp=self.cost_movers, levers=self.lever_state.year(*self._secondees()),
-            cohort_size=self.cohort_size[1:].copy(), cohort_reached=self.cohort_reached[1:].copy(),
+            posting_posts=posting, cohort_size=self.cohort_size[1:].copy(),
+            cohort_reached=self.cohort_reached[1:].copy(),
         ))
         self._year_reset()
 
