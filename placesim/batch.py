@@ -353,6 +353,9 @@ def _apply(doc: dict, dotted: str, value: Any) -> list[tuple]:
     of a list (``waves.*.incumbents.base`` sets it in every wave).
     """
     parts = dotted.split(".")
+    if parts[:2] == ["parameters", "values"] and len(parts) > 3:
+        # (a parameter's name may have dots, costs.discount_rate: the rest is one key)
+        parts = parts[:2] + [".".join(parts[2:])]
 
     def walk(node: Any, i: int, loc: tuple) -> list[tuple]:
         part, last = parts[i], i == len(parts) - 1
@@ -550,6 +553,13 @@ def plan_tasks(files: list[Path], *, replications: int | None, seed: int | None,
                 continue
             if sweep_dir is not None:
                 _absolute_paths(doc, sweep_dir)  # paths the sweep sets are relative to it
+            if seed is not None:  # (the seed the runs use, in the scenario saved with them)
+                if "seed" in v.changes:
+                    probs.append(Problem(str(sweep), v.lines.get("seed"), "seed", (
+                        f"variant {v.name!r} sets the seed and --seed sets it for every "
+                        "variant: drop one")))
+                    continue
+                doc["seed"] = seed
             text = document_text(doc)
             try:
                 s = _load_variant(text, f, v.name)
@@ -576,8 +586,10 @@ def restrict_to_department(doc: dict, scenario, code: str) -> int:
     """Restrict a scenario document to one department's posts, in place.
 
     The waves the scenario's own file defines select only department ``code``'s posts
-    (``posts.department``); waves it inherits through ``extends:`` (the record of Places
-    for Growth in history.yaml, say) are left as they are, being other departments' too.
+    (``posts.department``), but for those that already select departments: they are those
+    departments' plans, left as they are (a DIT wave once became a Home Office wave), as are
+    the waves it inherits through ``extends:`` (the record of Places for Growth in
+    history.yaml, say), being other departments' too.
     The department's view is switched on (``departments``), so its figures are reported.
 
     Parameters
@@ -599,8 +611,10 @@ def restrict_to_department(doc: dict, scenario, code: str) -> int:
     for i, wave in enumerate(doc.get("waves") or []):
         file, _ = scenario.line_of("waves", i)
         if own is not None and file is not None and Path(file).resolve() == own:
-            wave.setdefault("posts", {})["department"] = [code]
-            n += 1
+            posts = wave.setdefault("posts", {})
+            if not posts.get("department"):
+                posts["department"] = [code]
+                n += 1
     doc["departments"] = list(dict.fromkeys([*(doc.get("departments") or []), code]))
     return n
 

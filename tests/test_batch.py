@@ -277,6 +277,28 @@ variants:
     assert Path(base["data"]).is_absolute() and Path(base["data"]) == (work / "pkg").resolve()
 
 
+def test_sweep_of_a_dotted_parameter_and_the_seed_it_runs_with(work, tmp_path):
+    """A parameter whose name has dots (``costs.discount_rate``) can be swept (it was refused
+    as 'must be a number'), each run's seed is the one in the scenario saved with it (the
+    saved scenario said 111 where the runs used --seed 7), and a sweep of the seed with
+    --seed, which would make its variants alike, is refused."""
+    sweep = tmp_path / "d.sweep.yaml"
+    sweep.write_text("grid:\n  parameters.values.costs.discount_rate: [0.035, 0.05]\n")
+    tasks = plan_tasks([work / "scenarios" / "move.yaml"], replications=1, seed=7,
+                       sweep=sweep)
+    docs = [yaml.safe_load(t.scenario_yaml) for t in tasks]
+    assert [d["parameters"]["values"]["costs.discount_rate"] for d in docs] == [0.035, 0.05]
+    assert {d["seed"] for d in docs} == {7} == {t.seed for t in tasks}
+    seeds = tmp_path / "s.sweep.yaml"
+    seeds.write_text("variants:\n  - {name: a, set: {seed: 111}}\n"
+                     "  - {name: b, set: {seed: 222}}\n")
+    alone = plan_tasks([work / "scenarios" / "move.yaml"], replications=1, seed=None,
+                       sweep=seeds)
+    assert [t.seed for t in alone] == [111, 222]
+    with pytest.raises(ScenarioError, match="--seed sets it for every variant"):
+        plan_tasks([work / "scenarios" / "move.yaml"], replications=1, seed=7, sweep=seeds)
+
+
 def test_sweep_variants_keep_the_scenarios_text(work, tmp_path):
     """A variant's scenario is written out and read back as the same text: a NEL (U+0085),
     which YAML reads as a line break when written as it is, stays a NEL."""

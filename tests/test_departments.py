@@ -301,6 +301,13 @@ def test_batch_restricted_to_one_department(tmp_path):
     with pytest.raises(ScenarioError, match="all"):
         plan_tasks([root / "pfg-2027.yaml"], replications=1, seed=None, sweep=None,
                    department="all")
+    # a wave that already selects departments is theirs, and stays theirs (dbt-darlington's
+    # DIT waves once became Home Office waves)
+    dbt = plan_tasks([root / "dbt-darlington.yaml"], replications=1, seed=None, sweep=None,
+                     department="HO")
+    doc = yaml.safe_load(dbt[0].scenario_yaml)
+    own = [w for w in doc["waves"] if w["name"].startswith("dbt")]
+    assert own and all(w["posts"]["department"] == ["DIT"] for w in own)
 
 
 @pytest.mark.parametrize(("mode", "runner"), MODES)
