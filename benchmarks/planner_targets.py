@@ -27,7 +27,8 @@ def main() -> dict:
     res = seek(base, [t], pkg, budget=300e6)
     seek_s = time.perf_counter() - t0
     out = {"seek_s": round(seek_s, 1), "feasible": res.feasible, "evaluations": res.evaluations,
-           "explanation": res.explanation, "achieved": res.achieved}
+           "explanation": res.explanation, "achieved": res.achieved,
+           "cost_gbp": round(res.cost_gbp), "within_budget": res.cost_gbp <= 300e6}
     if res.feasible:
         counts = {tuple(k.split("|")): n for k, n in res.counts.items()}
         plan = _plan_scenario(base, counts, base.horizon.start_year + 1, 1.0, "plan")

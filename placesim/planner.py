@@ -13,8 +13,9 @@ these kinds, where should they go?* — in three steps:
    coverage plus a progression-parity bonus for senior posts in places whose ladder is
    incomplete, subject to site capacities and a minimum viable ladder at every chosen site.
    Infeasible plans are explained in words, never with a raw solver status.
-3. **Closing the loop**: the allocation becomes a scenario (relocation waves from London) that
-   the engine simulates.
+3. **Closing the loop**: the allocation becomes a scenario (relocation waves from London, on
+   top of a base scenario: by default the baseline, with its recorded history) that the
+   engine simulates.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from .grades import GRADES
 
 GradeName = Literal["AA", "AO", "EO", "HEO", "SEO", "G7", "G6", "SCS1", "SCS2", "SCS3", "PS"]
 LADDER = ("AO", "EO", "HEO", "SEO", "G7", "G6", "SCS1", "SCS2")
+#: The shipped scenarios: a plan's generated scenario extends baseline.yaml by default, and
+#: the app reads generated scenarios from this folder.
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 CRITERIA: dict[str, str] = {
     "coldspot": "1 if the district is a social-mobility coldspot under the plan's rule",
@@ -117,7 +121,11 @@ class Plan(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
     title: str = ""
-    data: str | None = None
+    data: str | None = Field(None, description="Data package folder (relative to the plan "
+                             "file); default: the shipped one")
+    base: str | None = Field(None, description="Scenario the generated scenario extends "
+                             "(relative to the plan file): its history, workforce trend and "
+                             "sites; default: the shipped scenarios/baseline.yaml")
     coldspot_rule: Literal["smc2025", "opportunity_areas"] = "smc2025"
     smc_index: Literal["ci1", "ci2", "ci3", "ci4"] = DEFAULT_SMC_INDEX
     candidates: Literal["all", "sites"] | tuple[str, ...] = "all"
@@ -294,6 +302,7 @@ def allocate(plan: Plan, pkg, ranking: pd.DataFrame | None = None) -> pd.DataFra
     n_d, n_g = len(short), len(demand)
     cap = np.array([_capacity(plan, pkg, lad) for lad in short], float)
     _explain_infeasible(plan, demand, short, fixed, cap, names)
+    _check_london_posts(plan, pkg, demand)
 
     score = cand["score"].to_numpy(float)
     score = (score - score.min()) / max(score.max() - score.min(), 1e-12) + 0.1
@@ -400,9 +409,74 @@ def _explain_infeasible(plan, demand, short, fixed, cap, names) -> None:
                                  f"posts, fewer than the {need} its minimum ladder needs.")
 
 
-def allocation_scenario(plan: Plan, allocation: pd.DataFrame) -> str:
-    """The allocation as a scenario YAML: one relocation wave per grade and profession."""
+def _check_london_posts(plan: Plan, pkg, demand: list[PostDemand]) -> None:
+    """Raise if the plan asks for more posts of a grade (and profession) than London holds:
+    the engine would move only those it finds, silently fewer than the plan says."""
+    b = pkg.baseline_posts
+    lon = set(pkg.districts.loc[pkg.districts["is_london"].astype(bool), "lad_code"])
+    b = b[b["lad_code"].isin(lon)]
+    asked: dict[tuple[str, str], int] = {}
+    for p in demand:
+        asked[(p.grade, "any")] = asked.get((p.grade, "any"), 0) + p.count
+        if p.profession != "any":
+            asked[(p.grade, p.profession)] = asked.get((p.grade, p.profession), 0) + p.count
+    for (grade, prof), n in asked.items():
+        rows = b[b["grade"] == grade]
+        if prof != "any":
+            rows = rows[rows["profession"] == prof]
+        have = int(rows["posts"].sum())
+        if n > have:
+            what = f"{grade} {prof}" if prof != "any" else grade
+            raise InfeasiblePlan(f"The plan asks for {n:,} {what} posts to move from London, "
+                                 f"but London holds only {have:,} {what} posts in the data "
+                                 f"package: ask for at most {have:,}.")
+
+
+def _scenario_path(value: str, plan_dir: Path, out_dir: Path) -> str:
+    """A path the plan gives (relative to its file), as the generated scenario in
+    ``out_dir`` must write it: absolute paths stay absolute."""
+    import os
+
+    if Path(value).is_absolute():
+        return value
+    return os.path.relpath((plan_dir / value).resolve(), out_dir.resolve())
+
+
+def allocation_scenario(plan: Plan, allocation: pd.DataFrame, *,
+                        plan_dir: str | Path | None = None,
+                        out_dir: str | Path | None = None,
+                        start_year: int | None = None) -> str:
+    """The allocation as a scenario YAML: one relocation wave per grade and profession.
+
+    The scenario ``extends:`` the plan's base (default: the shipped baseline), so it runs with
+    the recorded history and the workforce trend, and reads the plan's ``data:``.
+
+    Parameters
+    ----------
+    plan : Plan
+    allocation : pandas.DataFrame
+        From :func:`allocate`.
+    plan_dir : str or Path, optional
+        Folder of the plan file: its ``base:`` and ``data:`` are relative to it (default: the
+        shipped plans folder, where the app reads plans).
+    out_dir : str or Path, optional
+        Folder the scenario is read from: ``extends:`` and ``data:`` are written relative to
+        it (default: the shipped scenarios folder, where the app reads it).
+    start_year : int, optional
+        The data package's census year: the horizon starts there (a run starts from the
+        census) unless the plan gives ``scenario.horizon_start``.
+
+    Returns
+    -------
+    str
+    """
+    import os
+
     s = plan.scenario
+    plan_dir = Path(plan_dir) if plan_dir is not None else SCENARIOS / "plans"
+    out_dir = Path(out_dir) if out_dir is not None else SCENARIOS
+    base = (_scenario_path(plan.base, plan_dir, out_dir) if plan.base is not None
+            else os.path.relpath(SCENARIOS / "baseline.yaml", out_dir.resolve()))
     waves = []
     for (grade, prof), g in allocation.groupby(["grade", "profession"], sort=False):
         n = int(g["posts"].sum())
@@ -419,12 +493,17 @@ def allocation_scenario(plan: Plan, allocation: pd.DataFrame) -> str:
         if prof != "any":
             wave["posts"]["profession"] = prof
         waves.append(wave)
-    doc = {"name": plan.name, "title": plan.title or f"Allocation from plan {plan.name}",
+    doc = {"name": plan.name, "extends": base,
+           "title": plan.title or f"Allocation from plan {plan.name}",
            "question": "What does the planner's allocation do to progression and London's "
                        "high-SEB concentration?",
-           "horizon": {"start_year": s.horizon_start, "years": s.horizon_years},
+           "horizon": {"start_year": s.horizon_start if start_year is None or (
+               "horizon_start" in s.model_fields_set) else start_year,
+               "years": s.horizon_years},
            "coldspots": {"rule": plan.coldspot_rule, "index": plan.smc_index},
            "waves": waves}
+    if plan.data is not None:
+        doc["data"] = _scenario_path(plan.data, plan_dir, out_dir)
     header = (f"# Generated by `placesim plan` from plan {plan.name!r}.\n"
               "# Question: what does this allocation of posts do to regional progression and "
               "London's\n# concentration of high-SEB staff?\n")
@@ -555,6 +634,7 @@ def run_plan(plan_path: str | Path, out: str | Path, pkg=None) -> dict[str, Path
     """
     from .geodata import load_data_package
     from .results import write_csv, write_text
+    from .scenario import check_against_data, load_scenario_text
 
     plan_path = Path(plan_path)
     plan = load_plan(plan_path)
@@ -566,10 +646,16 @@ def run_plan(plan_path: str | Path, out: str | Path, pkg=None) -> dict[str, Path
     alloc = allocate(plan, pkg, ranking)
     paths = {"ranking": out / "ranking.csv", "allocation": out / "allocation.csv",
              "rationale": out / "rationale.md", "scenario": out / f"{plan.name}.yaml"}
+    text = allocation_scenario(plan, alloc, plan_dir=plan_path.parent, out_dir=out,
+                               start_year=getattr(pkg, "year", None))
+    # the scenario must run on the plan's data (its base's history and sites included)
+    out.mkdir(parents=True, exist_ok=True)  # (extends: is found through it)
+    check_against_data(load_scenario_text(text, filename=str(paths["scenario"]),
+                                          base_dir=out), pkg)
     write_csv(ranking, paths["ranking"])
     write_csv(alloc, paths["allocation"])
     write_text(rationale(plan, ranking, alloc, pkg), paths["rationale"])
-    write_text(allocation_scenario(plan, alloc), paths["scenario"])
+    write_text(text, paths["scenario"])
     return paths
 
 
@@ -582,10 +668,12 @@ def run_plan(plan_path: str | Path, out: str | Path, pkg=None) -> dict[str, Path
 # with one expected run per kind of post (a finite difference), and solves the cheapest plan
 # as a mixed-integer programme with HiGHS (scipy.optimize.milp, already a dependency): posts
 # of each kind to each campus, within its spare desks and the budget, meeting every target.
-# It then runs the plan in expected mode and, where a target is missed (the response is not
-# exactly linear), re-solves with the slope measured between the base and the plan (a secant
-# step), at most three times. A stochastic confirmation reports the share of replications
-# meeting each target.
+# It then runs the plan in expected mode and, where a target is missed or the plan's simulated
+# cost is over the budget (neither is exactly linear: double running starts once a campus's
+# desks are full), re-solves with the slope and the cost per post measured between the base
+# and the plan (a secant step), at most three times; a plan is feasible only if its own run
+# meets every target within the budget. A stochastic confirmation reports the share of
+# replications meeting each target.
 
 TARGET_RE = (r"^\s*([a-z0-9_]+)(?::([a-z0-9_:|.-]+))?\s*(>=|<=)\s*([-+0-9.eE]+)(%?)"
              r"\s*@\s*(\d{4})\s*$")
@@ -731,34 +819,63 @@ def _last(metrics: pd.DataFrame, metric: str) -> float:
     return float(r.sort_values("year")["mean"].iloc[-1])
 
 
-def campus_capacity(base, pkg, base_moves: pd.DataFrame) -> pd.DataFrame:
+def campus_capacity(base, pkg, base_moves: pd.DataFrame,
+                    year: int | None = None) -> pd.DataFrame:
     """Campuses with a known capacity and their spare desks after the base scenario's moves.
+
+    A site's desks are taken only by waves naming it (a wave to its district does not wait
+    for them), so only those waves' moves count as used. A site opening in a year (its
+    ``opens_year`` in sites.csv or the base's ``sites:``; at 31 March of that year, the
+    model's convention) holds nothing in that year's figures or before.
+
+    Parameters
+    ----------
+    base : Scenario
+    pkg : DataPackage
+    base_moves : pandas.DataFrame
+        The base scenario's ``moves`` (with ``wave``).
+    year : int, optional
+        Year the targets are read: a site not open before it has no spare desks.
 
     Returns
     -------
     pandas.DataFrame
-        ``site_id, lad_code, lad_name, capacity, used, spare, depth`` (depth: posts at G7
-        and above within a commute, :func:`placesim.labour_pool.labour_pool`).
+        ``site_id, lad_code, lad_name, capacity, used, spare, opens_year, depth`` (depth:
+        posts at G7 and above within a commute, :func:`placesim.labour_pool.labour_pool`;
+        opens_year NaN when open from the start).
     """
     sites = pkg.sites.copy()
     cap = pd.to_numeric(sites["capacity"], errors="coerce")
+    opens = pd.to_numeric(sites["opens_year"], errors="coerce") if "opens_year" in sites \
+        else pd.Series(np.nan, index=sites.index)
     for sid, o in base.sites.items():
         if o.capacity is not None:
             cap[sites["site_id"] == sid] = o.capacity
-    sites["capacity"] = cap
+        if o.opens_year is not None:
+            opens[sites["site_id"] == sid] = o.opens_year
+    sites["capacity"], sites["opens_year"] = cap, opens
     sites = sites[sites["capacity"].notna()].copy()
-    used = base_moves.groupby("destination_lad_code")["posts"].sum() if len(base_moves) else {}
-    sites["used"] = [float(used.get(lad, 0.0)) if len(base_moves) else 0.0
-                     for lad in sites["lad_code"]]
+    naming: dict[str, set[str]] = {}
+    for w in base.waves:
+        for d in w.destinations:
+            if d.site is not None:
+                naming.setdefault(d.site, set()).add(w.name)
+    moves = base_moves if len(base_moves) else pd.DataFrame(
+        {"wave": [], "destination_lad_code": [], "posts": []})
+    sites["used"] = [float(moves.loc[moves["wave"].isin(naming.get(sid, set()))
+                                     & (moves["destination_lad_code"] == lad), "posts"].sum())
+                     for sid, lad in zip(sites["site_id"], sites["lad_code"], strict=True)]
     sites["spare"] = np.floor(np.clip(sites["capacity"] - sites["used"], 0, None))
+    if year is not None:
+        sites.loc[sites["opens_year"] >= year, "spare"] = 0.0
     names = pkg.districts.set_index("lad_code")["lad_name"]
     sites["lad_name"] = sites["lad_code"].map(names)
     from .labour_pool import labour_pool
 
     pool = labour_pool(pkg).set_index("lad_code")["g7_plus_posts_within_commute"]
     sites["depth"] = sites["lad_code"].map(pool).fillna(0.0)
-    return sites[["site_id", "lad_code", "lad_name", "capacity", "used", "spare", "depth"]] \
-        .reset_index(drop=True)
+    return sites[["site_id", "lad_code", "lad_name", "capacity", "used", "spare", "opens_year",
+                  "depth"]].reset_index(drop=True)
 
 
 def _plan_scenario(base, counts: dict[tuple[str, str], int], year: int, spread: float,
@@ -787,7 +904,7 @@ def _plan_scenario(base, counts: dict[tuple[str, str], int], year: int, spread: 
 def seek(base, targets: list[Target], pkg, *, budget: float | None = None,
          year: int | None = None, spread_years: float = 1.0, probe: int = 200,
          kinds: tuple[str, ...] | None = None, name: str = "plan-targets",
-         max_rounds: int = 3) -> SeekResult:
+         max_rounds: int = 3, replications: int = 0) -> SeekResult:
     """The cheapest plan of recreating waves to campuses that meets every target.
 
     Parameters
@@ -810,10 +927,16 @@ def seek(base, targets: list[Target], pkg, *, budget: float | None = None,
         Name of the plan's scenario.
     max_rounds : int
         Most secant corrections after the first solve.
+    replications : int
+        Stochastic runs of the plan found (0: none). Each target is met in expected values;
+        these say in what share of runs (``probability``) and warn, in the explanation,
+        where the margin is smaller than the runs' spread.
 
     Returns
     -------
     SeekResult
+        ``feasible`` only when the plan's simulated figures meet every target and its
+        simulated cost is within the budget.
     """
     from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -830,7 +953,7 @@ def seek(base, targets: list[Target], pkg, *, budget: float | None = None,
         return simulate(s, pkg, mode="expected")
 
     b = run(base)
-    camp = campus_capacity(base, pkg, b.moves)
+    camp = campus_capacity(base, pkg, b.moves, year=min(t.year for t in targets))
     if camp.empty:
         return SeekResult(feasible=False, evaluations=runs, explanation=(
             "No campus has a known capacity: give one under the base scenario's sites: "
@@ -838,7 +961,8 @@ def seek(base, targets: list[Target], pkg, *, budget: float | None = None,
     if camp["spare"].sum() <= 0:
         return SeekResult(feasible=False, evaluations=runs, explanation=(
             "No campus has spare desks: every campus with a known capacity ("
-            + ", ".join(camp["lad_name"]) + ") is full after the base scenario's moves."))
+            + ", ".join(camp["lad_name"]) + ") is full after the base scenario's moves, "
+            "or opens too late for the targets' years."))
     london = _london_posts(pkg, dict(POST_KINDS))
     base_v = np.array([_value_at(b.metrics, t) for t in targets])
     base_cost, base_npv = _total(b.metrics, "cost_total_gbp"), _last(b.metrics, "npv_gbp")
@@ -859,11 +983,17 @@ def seek(base, targets: list[Target], pkg, *, budget: float | None = None,
         return SeekResult(feasible=False, explanation=why, evaluations=runs,
                           achieved={t.text: float(v) for t, v in zip(targets, base_v,
                                                                      strict=True)})
-    for _ in range(max_rounds + 1):
+    def within(c: float) -> bool:
+        return budget is None or c <= budget
+
+    for rnd in range(max_rounds + 1):
         s = _plan_scenario(base, counts, year, spread_years, name)
         r = run(s)
         got = np.array([_value_at(r.metrics, t) for t in targets])
-        if all(t.met(v) for t, v in zip(targets, got, strict=True)):
+        cost = _total(r.metrics, "cost_total_gbp") - base_cost
+        if all(t.met(v) for t, v in zip(targets, got, strict=True)) and within(cost):
+            break
+        if rnd == max_rounds:
             break
         moved = np.array([sum(n for (k, _), n in counts.items() if k == kk) for kk in kinds],
                          float)
@@ -872,11 +1002,22 @@ def seek(base, targets: list[Target], pkg, *, budget: float | None = None,
             fitted = slope[i] @ moved
             if abs(fitted) > 1e-12 and np.sign(total_effect) == np.sign(fitted):
                 slope[i] *= total_effect / fitted
+        # the cost per post too: costs are not linear in posts (double running starts once
+        # a campus's desks are full), so the probe's cost per post can be far too low
+        fitted_cost = unit_cost @ moved
+        if fitted_cost > 0 and cost > 0:
+            unit_cost *= cost / fitted_cost
         # aim a little past the target so the plan's own nonlinearity does not miss it
         counts2, why = _solve(targets, kinds, slope, need * 1.02, unit_cost, unit_loss, camp,
                               london, budget, milp, LinearConstraint, Bounds)
         if counts2 is None:
+            if not within(cost):
+                why = (f"The plan first found ({_counts_words(counts, camp)}) costs "
+                       f"{_money(cost)} when simulated, {_money(cost - budget)} over the "
+                       f"budget of {_money(budget)}; at its cost per post, " + why[0].lower()
+                       + why[1:])
             return SeekResult(feasible=False, explanation=why, evaluations=runs,
+                              cost_gbp=cost,
                               achieved={t.text: float(v) for t, v in zip(targets, got,
                                                                          strict=True)})
         counts = counts2
@@ -887,23 +1028,74 @@ def seek(base, targets: list[Target], pkg, *, budget: float | None = None,
     def names_of(row) -> str:
         return str(site_names.get(row["site_id"], row["site_id"]))
 
-    ok = all(t.met(v) for t, v in zip(targets, got, strict=True))
-    cost = _total(r.metrics, "cost_total_gbp") - base_cost
+    met = all(t.met(v) for t, v in zip(targets, got, strict=True))
+    ok = met and within(cost)
     table = _plan_table(counts, camp, pkg)
     text = (f"The cheapest plan found moves {_counts_words(counts, camp)}; in expected values "
             + "; ".join(f"{t.metric} reaches {_fmt(t, v)} by {t.year} (target {t.op} "
-                        f"{_fmt(t, t.value)})" for t, v in zip(targets, got, strict=True))
+                        f"{_fmt(t, t.value)}{_margin_words(t, v)})"
+                        for t, v in zip(targets, got, strict=True))
             + f". It adds {_money(cost)} of costs over the horizon to the base scenario's."
             + "".join(f" {names_of(row)}: {describe(row)}." for _, row in table.iterrows()))
-    if not ok:
+    if met and replications <= 0:
+        text += (" The figures are expected values, the mean of runs with random variation: "
+                 "a target met by a margin smaller than the runs' spread is missed in many "
+                 "of them.")
+    if not met:
         text = ("No plan within the campuses' spare desks and the budget was found to meet "
                 "every target after correcting the linear estimate: " + text)
+    elif not ok:
+        text = (f"No plan was found within the budget: the plan below costs {_money(cost)} "
+                f"when simulated, {_money(cost - budget)} over the budget of "
+                f"{_money(budget)}. " + text)
+    prob = {}
+    if ok and replications > 0:
+        prob, warn = _replicated(s, targets, pkg, replications, got)
+        text += warn
     return SeekResult(
         feasible=ok, explanation=text, evaluations=runs,
         counts={f"{k}|{s}": int(n) for (k, s), n in counts.items() if n},
         achieved={t.text: float(v) for t, v in zip(targets, got, strict=True)},
         cost_gbp=cost, npv_gbp=_last(r.metrics, "npv_gbp") - base_npv, table=table,
-        scenario=s, results=r, base_results=b)
+        scenario=s, results=r, base_results=b, probability=prob)
+
+
+def _margin_words(t: Target, v: float) -> str:
+    """``; margin 0.4 points`` when ``v`` meets ``t`` (empty otherwise)."""
+    from .present import fmt_diff
+
+    if not t.met(v):
+        return ""
+    return "; margin " + fmt_diff(t.metric, abs(v - t.value)).lstrip("+")
+
+
+def _replicated(scenario, targets: list[Target], pkg, replications: int,
+                expected: np.ndarray) -> tuple[dict[str, float], str]:
+    """Share of stochastic runs meeting each target, and a warning for every target met in
+    expected values by less than half the runs' P10-P90 spread (so often missed)."""
+    from .simulation import simulate
+
+    res = simulate(scenario, pkg, replications=replications)
+    prob, warn = {}, ""
+    for t, e in zip(targets, expected, strict=True):
+        v = _replication_values(res.replications, t)
+        prob[t.text] = float(np.mean([t.met(x) for x in v])) if len(v) else float("nan")
+        if not len(v):
+            continue
+        p10, p90 = np.percentile(v, [10, 90])
+        if abs(e - t.value) < (p90 - p10) / 2:
+            warn += (f" Warning: {t.metric} meets its target in expected values by less than "
+                     f"the spread of runs with random variation (P10 {_fmt(t, p10)} to P90 "
+                     f"{_fmt(t, p90)} by {t.year}): it is met in only {prob[t.text]:.0%} of "
+                     f"{replications} runs.")
+        else:
+            warn += f" {t.metric} meets its target in {prob[t.text]:.0%} of {replications} runs."
+    return prob, warn
+
+
+def _replication_values(reps: pd.DataFrame, t: Target) -> np.ndarray:
+    return reps[(reps["metric"].astype(str) == t.metric) & (reps["group"].astype(str) == t.group)
+                & (reps["year"] == t.year)]["value"].to_numpy(float)
 
 
 def _fmt(t: Target, v: float) -> str:
@@ -977,8 +1169,10 @@ def _solve(targets, kinds, slope, need, unit_cost, unit_loss, camp, london, budg
 def _binding(targets, kinds, slope, need, unit_cost, camp, london, budget) -> str:
     """Which constraint makes the targets unreachable, in words."""
     spare = float(camp["spare"].sum())
-    where = ", ".join(f"{n} ({int(s):,} spare desks)" for n, s in
-                      zip(camp["lad_name"], camp["spare"], strict=True))
+    opens = camp["opens_year"] if "opens_year" in camp else pd.Series(np.nan, index=camp.index)
+    where = ", ".join(f"{n} ({int(s):,} spare desks" + (
+        f", opens in {int(o)}" if pd.notna(o) else "")
+        + ")" for n, s, o in zip(camp["lad_name"], camp["spare"], opens, strict=True))
     out = []
     for i, t in enumerate(targets):
         sign = 1 if t.op == ">=" else -1
@@ -1051,10 +1245,8 @@ def confirm(scenario, targets: list[Target], pkg, replications: int = 20) -> dic
     from .simulation import simulate
 
     res = simulate(scenario, pkg, replications=replications)
-    r = res.replications
     out = {}
     for t in targets:
-        v = r[(r["metric"].astype(str) == t.metric) & (r["group"].astype(str) == t.group)
-              & (r["year"] == t.year)]["value"].to_numpy(float)
+        v = _replication_values(res.replications, t)
         out[t.text] = float(np.mean([t.met(x) for x in v])) if len(v) else float("nan")
     return out

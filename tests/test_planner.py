@@ -65,10 +65,10 @@ def test_infeasible_plan_is_explained(pkg):
         allocate(p, pkg)
 
 
-def test_generated_scenario_runs(pkg):
+def test_generated_scenario_runs(pkg, tmp_path):
     p = plan()
-    text = allocation_scenario(p, allocate(p, pkg))
-    s = load_scenario_text(text, filename="generated.yaml")
+    text = allocation_scenario(p, allocate(p, pkg), out_dir=tmp_path)
+    s = load_scenario_text(text, filename="generated.yaml", base_dir=tmp_path)
     check_against_data(s, pkg)
     s = s.model_copy(update={"horizon": s.horizon.model_copy(update={"years": 3})})
     r = run_replication(prepare(s, pkg), 0)
@@ -121,3 +121,64 @@ def test_a_misspelt_place_gets_a_suggestion(pkg):
 
     with pytest.raises(PlacesimError, match=r"did you mean 'E06000005 \(Darlington\)'"):
         allocate(plan(sites={"k": 3, "fixed": ["Darlingtn"]}), pkg)
+
+
+def test_generated_scenario_extends_the_baseline(pkg, tmp_path):
+    """Without the baseline's history and workforce trend, a plan's run moved 6,000 roles
+    where the same waves over the baseline move 29,249."""
+    from placesim import load_scenario
+
+    p = plan()
+    text = allocation_scenario(p, allocate(p, pkg), plan_dir=ROOT / "scenarios" / "plans",
+                               out_dir=tmp_path)
+    (tmp_path / "t.yaml").write_text(text, encoding="utf-8")
+    s = load_scenario(tmp_path / "t.yaml")
+    baseline = load_scenario(ROOT / "scenarios" / "baseline.yaml")
+    assert s.workforce == baseline.workforce
+    assert {w.name for w in baseline.waves} < {w.name for w in s.waves}
+    assert {w.name for w in s.waves} - {w.name for w in baseline.waves} == {
+        "plan-eo-any", "plan-g7-any", "plan-scs1-any"}
+    # a plan's own base, relative to the plan file
+    other = Plan.model_validate({**p.model_dump(mode="json"), "base": "../pfg-2027.yaml"})
+    text = allocation_scenario(other, allocate(other, pkg),
+                               plan_dir=ROOT / "scenarios" / "plans", out_dir=tmp_path)
+    (tmp_path / "o.yaml").write_text(text, encoding="utf-8")
+    pfg = load_scenario(ROOT / "scenarios" / "pfg-2027.yaml")
+    assert {w.name for w in pfg.waves} < {w.name for w in load_scenario(tmp_path / "o.yaml")
+                                          .waves}
+
+
+def test_plan_data_reaches_the_generated_scenario(tmp_path):
+    """A plan scored on the 2021 package is run on it too (not on the default 2023 one),
+    from its census."""
+    import os
+
+    from placesim import load_scenario
+    from placesim.planner import run_plan
+    from placesim.scenario import resolve_data_path
+
+    (tmp_path / "plans").mkdir()
+    rel = os.path.relpath(ROOT / "geodata" / "2021", tmp_path / "plans")  # as plans write it
+    (tmp_path / "plans" / "p.plan.yaml").write_text(
+        f"name: p\ndata: {Path(rel).as_posix()}\n"
+        "posts: [{grade: G7, count: 500}, {grade: SCS1, count: 100}]\n"
+        "sites: {k: 2, min_ladder: [G7, SCS1]}\n", encoding="utf-8")
+    paths = run_plan(tmp_path / "plans" / "p.plan.yaml", tmp_path / "out")
+    s = load_scenario(paths["scenario"])
+    assert resolve_data_path(s) == (ROOT / "geodata" / "2021").resolve()
+    assert s.horizon.start_year == 2021
+
+
+def test_plan_cannot_ask_for_more_posts_than_london_holds(pkg):
+    """1,500 SCS2 asked of London's 855: the engine would silently move only 862."""
+    london = pkg.baseline_posts[pkg.baseline_posts["lad_code"].isin(set(
+        pkg.districts.loc[pkg.districts["is_london"].astype(bool), "lad_code"]))]
+    have = int(london.loc[london["grade"] == "SCS2", "posts"].sum())
+    p = plan(posts=[{"grade": "G7", "count": 1000}, {"grade": "SCS2", "count": have + 1}],
+             sites={"k": 3, "min_ladder": ["G7", "SCS2"]})
+    with pytest.raises(InfeasiblePlan, match=f"{have + 1:,} SCS2 posts .* London holds only "
+                                             f"{have:,} SCS2"):
+        allocate(p, pkg)
+    ok = plan(posts=[{"grade": "G7", "count": 1000}, {"grade": "SCS2", "count": have}],
+              sites={"k": 3, "min_ladder": ["G7", "SCS2"]})
+    assert allocate(ok, pkg).groupby("grade")["posts"].sum()["SCS2"] == have

@@ -131,3 +131,64 @@ def test_cli_saves_a_plan_that_validates(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "met in" in printed and "labour pool within 50 km" in printed
     assert main(["validate", str(out / "plan-targets.yaml")]) == 0
+
+
+def test_a_plan_over_its_budget_is_never_reported_feasible():
+    """The cost per post measured on a small probe was far below the plan's own (double
+    running starts once a campus is full), and the plan's simulated cost was never held
+    to the budget: a plan costing £20m was reported feasible within £12m."""
+    t, free = _seek("scs_outside_london_share>=0.5@2029")
+    budget = round(0.6 * free.cost_gbp)
+    t, res = _seek("scs_outside_london_share>=0.5@2029", budget=budget)
+    assert not res.feasible or res.cost_gbp <= budget, res.explanation
+    assert not res.feasible and "over the budget" in res.explanation, res.explanation
+
+
+def test_only_waves_naming_a_campus_use_its_desks():
+    from placesim.planner import campus_capacity
+    from placesim.simulation import simulate
+
+    wave = """waves:
+  - {{name: w, year: 2024, posts: {{grades: [EO]}}, count: 1000, mode: recreate,
+     destinations: [{{{where}, share: 1.0}}]}}
+"""
+    used = {}
+    for where in ("district: E08000019", "site: sheffield"):  # Sheffield's district, its site
+        base = reduced_scenario(BASE + wave.format(where=where), years=8)
+        moves = simulate(base, reduced_package(), mode="expected").moves
+        camp = campus_capacity(base, reduced_package(), moves).set_index("site_id")
+        used[where] = camp.loc["sheffield", "used"]
+    assert used == {"district: E08000019": 0.0, "site: sheffield": pytest.approx(100.0)}
+
+
+def test_a_campus_opening_after_the_target_year_is_not_used():
+    """Posts sent to a campus that opens in 2029 cannot count by 2029: the plan uses others."""
+    from placesim.planner import campus_capacity
+
+    base = reduced_scenario(BASE + "sites: {sheffield: {opens_year: 2029}}\n", years=8)
+    t = parse_target("scs_outside_london_share>=0.5@2029")
+    res = seek(base, [t], reduced_package(), probe=20)
+    assert res.feasible, res.explanation
+    assert res.counts and not any(k.endswith("|sheffield") for k in res.counts), res.counts
+    assert res.achieved[t.text] >= 0.5
+    spare = {y: campus_capacity(base, reduced_package(), res.base_results.moves, year=y)
+             .set_index("site_id").loc["sheffield", "spare"] for y in (2029, 2030)}
+    assert spare[2029] == 0 < spare[2030]
+
+
+def test_a_target_met_by_a_thin_margin_is_flagged():
+    """Met in expected values by less than the runs' spread: met in only some runs, and
+    the explanation says so."""
+    from placesim.planner import _value_at
+
+    _, free = _seek("scs_outside_london_share>=0.5@2029")
+    base_v = _value_at(free.base_results.metrics, parse_target(
+        "london_share_of_high_seb_g7_plus<=0.5@2029"))
+    t = parse_target(f"london_share_of_high_seb_g7_plus<={base_v + 1e-6:.9f}@2029")
+    res = seek(_base(), [t], reduced_package(), probe=20, replications=8)
+    assert res.feasible, res.explanation
+    assert "margin less than 0.1 points" in res.explanation
+    assert "less than the spread of runs" in res.explanation, res.explanation
+    assert 0 < res.probability[t.text] < 1
+    _, ok = _seek("scs_outside_london_share>=0.5@2029")
+    assert "margin" in ok.explanation and "expected values, the mean of runs" in ok.explanation
