@@ -586,8 +586,9 @@ def restrict_to_department(doc: dict, scenario, code: str) -> int:
     """Restrict a scenario document to one department's posts, in place.
 
     The waves the scenario's own file defines select only department ``code``'s posts
-    (``posts.department``), but for those that already select departments: they are those
-    departments' plans, left as they are (a DIT wave once became a Home Office wave), as are
+    (``posts.department``), but for those that already select departments or say whose
+    their roles are (``department_shares``): they are those departments' plans, left as they
+    are (a DIT wave once became a Home Office wave), as are
     the waves it inherits through ``extends:`` (the record of Places for Growth in
     history.yaml, say), being other departments' too.
     The department's view is switched on (``departments``), so its figures are reported.
@@ -612,7 +613,7 @@ def restrict_to_department(doc: dict, scenario, code: str) -> int:
         file, _ = scenario.line_of("waves", i)
         if own is not None and file is not None and Path(file).resolve() == own:
             posts = wave.setdefault("posts", {})
-            if not posts.get("department"):
+            if not posts.get("department") and not wave.get("department_shares"):
                 posts["department"] = [code]
                 n += 1
     doc["departments"] = list(dict.fromkeys([*(doc.get("departments") or []), code]))

@@ -270,6 +270,7 @@ class RunState:
         self.closing = np.zeros(plan.n_pools)  # closures waiting for a vacancy, by pool
         self.pool_added = np.zeros(plan.n_pools)  # closures given to each wave pool so far
         self.recreated: dict[int, np.ndarray] = {}  # posts each wave opened, by destination
+        self.wave_totals: dict[int, int] = {}  # posts each wave takes, set when it starts
         due = plan.pool_deadline[plan.pool_deadline >= 0]
         self._first_deadline = int(due.min()) if len(due) else np.iinfo(np.int64).max
         self.moved_out_wave = np.zeros(len(model.rules.waves))
@@ -355,7 +356,8 @@ class RunState:
         from .posts import recreate_counts
 
         done = self.recreated.setdefault(plan.index, np.zeros(len(plan.destinations), np.int64))
-        rows = recreate_counts(self.m.rules.posts, plan.index, plan.destinations, per_dest, done)
+        rows = recreate_counts(self.m.rules.posts, plan.index, plan.destinations, per_dest, done,
+                               self.wave_totals[plan.index])
         g, d, t, n = rows
         pools, closures = self.m.rules.posts.wave_closures(plan.index, g, n)
         np.add.at(self.closing, pools, closures)
@@ -631,8 +633,9 @@ def start_waves(env: simpy.Environment, run, rules: Rules,
     tranche wanting more than a site's free desks once waited whole, and blocked every
     later wave to the site). Released moves are appended to ``run.pending`` as (wave, posts
     by destination, tranche); ``run.awaiting`` counts the posts waiting for desks;
-    ``run.available(plan)`` says how many posts a wave may take. ``start`` starts a process
-    (its caller closes them when the run ends).
+    ``run.available(plan)`` says how many posts a wave may take, and ``run.wave_totals``
+    records how many each takes (a re-creating wave no more than planned). ``start`` starts
+    a process (its caller closes them when the run ends).
     """
     dt = 1.0 / rules.steps_per_year
     containers = {
@@ -658,6 +661,9 @@ def start_waves(env: simpy.Environment, run, rules: Rules,
         available = run.available(plan) * plan.dept_share  # its departments' part
         total = plan.count if plan.count is not None else int(round(plan.share * available))
         total = min(total, int(available))
+        if plan.recreate:  # (at most as planned: the engine's spare posts are so many)
+            total = min(total, int(round(rules.posts.wave_count[plan.index])))
+        run.wave_totals[plan.index] = total
         # each tranche's posts by destination: the next ones of the wave's fair sequence
         turns = in_turn(total, [s for _, s, _ in plan.destinations])
         taken = 0

@@ -553,6 +553,17 @@ def compile_posts(scenario, geo: Geography, posts: np.ndarray, spy: int, waves,
     )
 
 
+def london_part(plan, posts: np.ndarray, geo: Geography) -> float:
+    """The share of a wave's roles that count as from London: over its grade split
+    (:func:`wave_split`), the London part of its origin's matching posts at each grade
+    (:func:`_origin_shares`), as :meth:`PostPlan.recreated_from` counts each tranche."""
+    split = wave_split(plan, posts).sum(axis=1)
+    origins, share = _origin_shares(plan, posts)
+    by_grade = share[:, geo.is_london[origins]].sum(axis=1)
+    total = split.sum()
+    return float((split * by_grade).sum() / total) if total > 0 else float(by_grade.mean())
+
+
 def _origin_shares(plan, posts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A recreating wave's origin districts and, by grade, each one's share of the wave's
     matching posts there (its departments' posts when it selects departments); a grade
@@ -609,15 +620,17 @@ def _place_mask(place, geo: Geography) -> np.ndarray:
 
 
 def recreate_counts(plan: PostPlan, wave: int, destinations, per_dest: np.ndarray,
-                    done: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                    done: np.ndarray, total: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Posts a recreating wave's tranche opens: (grade, district, post type, n) rows.
 
     The wave's posts are one sequence over (grade, post type) cells, given in turn in
     proportion to its split (:func:`in_turn`), cut into a block for each destination as
-    long as its share of the wave's posts (:func:`share_out`); a destination's posts are
-    the next ones of its block, and each cell's posts go in turn over the destination's
-    districts: the same whole numbers in every engine, fair in every tranche, each
-    destination within two posts of its share of each cell and the wave within one.
+    long as its share of the ``total`` posts the wave takes (:func:`share_out`, of which
+    every tranche's split is a prefix); a destination's posts are the next ones of its
+    block, and each cell's posts go in turn over the destination's districts: the same
+    whole numbers in every engine, fair in every tranche, each destination within two posts
+    of its share of each cell and the wave within one.
     (Split tranche by tranche by largest remainders, 24 posts over four grades in 12
     tranches went 12/0/0/12; every destination reading the sequence from its start gave a
     cell of 1.5% its whole-number part at each of 18 destinations: the history's waves
@@ -633,6 +646,8 @@ def recreate_counts(plan: PostPlan, wave: int, destinations, per_dest: np.ndarra
         Posts for each destination now.
     done : numpy.ndarray
         Posts each destination has had from this wave so far; updated.
+    total : int
+        Posts the wave takes, over every tranche (``run.wave_totals``).
     """
     shape = plan.wave_split[wave].shape
     weights = plan.wave_split[wave].ravel()
@@ -645,7 +660,9 @@ def recreate_counts(plan: PostPlan, wave: int, destinations, per_dest: np.ndarra
     sizes = np.array([len(d) for d, _, _ in destinations], np.int64)
     flat = np.concatenate([np.asarray(d, np.int64) for d, _, _ in destinations])
     width = int(flat.max()) + 1
-    blocks = share_out(int(round(plan.wave_count[wave])), [s for _, s, _ in destinations])
+    blocks = share_out(int(total), [s for _, s, _ in destinations])
+    if np.any(done + counts > blocks):
+        raise ValueError(f"destinations given {done + counts} posts of blocks of {blocks}")
     at = np.concatenate([[0], np.cumsum(blocks)[:-1]]).astype(np.int64) + done
     last = int((at + counts).max())
     cells, rank = _turns_and_ranks(max(256, 1 << (last - 1).bit_length()),

@@ -132,6 +132,7 @@ class ReferenceModel:
         self.pending: list[tuple] = []  # (wave, posts by destination, tranche)
         self.awaiting = 0  # posts waiting for a site's desks
         self.recreated: dict[int, np.ndarray] = {}  # posts each wave opened, by destination
+        self.wave_totals: dict[int, int] = {}  # posts each wave takes (engine.start_waves)
         self.closing = np.zeros(self.r.posts.n_pools, np.int64)  # closures waiting by pool
         self.redundancies = np.zeros(N_SEB)
         self.lever_state = LeverState(model)
@@ -499,7 +500,7 @@ class ReferenceModel:
             done = self.recreated.setdefault(plan.index,
                                              np.zeros(len(plan.destinations), np.int64))
             g, d, t, n = recreate_counts(self.r.posts, plan.index, plan.destinations, per_dest,
-                                         done)
+                                         done, self.wave_totals[plan.index])
             # the engine's rule: closures split over the wave's pools (by department)
             pools, closures = self.r.posts.wave_closures(plan.index, g, n)
             np.add.at(self.closing, pools, closures)

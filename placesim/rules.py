@@ -57,6 +57,7 @@ from .posts import (
     PostPlan,
     compile_posts,
     largest_remainder,
+    london_part,
     select_departments,
     wave_matching,
     wave_split,
@@ -387,9 +388,9 @@ def compile_rules(scenario, params: Parameters, geo: Geography, pkg, site_capaci
     per_step = _lever_arrays(scenario, n_steps, spy)
     waves = tuple(_plan_wave(i, w, scenario, geo, spy) for i, w in enumerate(scenario.waves))
     base_cdf = recruit_cdf(params.recruit_mix, geo.labour_mix, district_weights)
-    waves, moved_before = moved_before_start(scenario, waves, geo, baseline_posts)
     departments = department_posts(pkg, geo)
     waves = select_departments(waves, scenario, departments)
+    waves, moved_before = moved_before_start(scenario, waves, geo, baseline_posts)
     return Rules(
         steps_per_year=spy, n_steps=n_steps, start_year=start,
         exit_q=1.0 - (1.0 - params.exit_rate) ** dt,
@@ -686,9 +687,11 @@ def moved_before_start(scenario, waves, geo: Geography, posts: np.ndarray
                        ) -> tuple[tuple[WavePlan, ...], int]:
     """Roles moved out of London before the start: the scenario's ``roles_moved_before``
     and the waves' tranches scheduled before it, each wave's ``moved_out_before`` (its
-    non-London destinations' share, from the London part of its origin by its matching
-    posts: a list of London districts counts as London, where only the whole of London once
-    did); the waves with it set, and the total."""
+    non-London destinations' share of them, from London by the rule of the roles it moves
+    in the run, :func:`placesim.posts.london_part`: a list of London districts counts as
+    London, where only the whole of London once did); the waves with it set, and the
+    total. (After :func:`placesim.posts.select_departments`: a department's wave by its
+    posts.)"""
     from dataclasses import replace
 
     total = float(scenario.roles_moved_before)
@@ -697,12 +700,8 @@ def moved_before_start(scenario, waves, geo: Geography, posts: np.ndarray
         if plan.moved_before:
             outside = sum(share for d, share, _ in plan.destinations
                           if not geo.is_london[d].any())
-            held = (posts[plan.grade_mask][..., plan.type_mask].sum(axis=(0, 2))
-                    * plan.origin_mask)
-            if held.sum() <= 0:
-                held = plan.origin_mask.astype(float)
-            london = float(held[geo.is_london].sum() / held.sum())
-            plan = replace(plan, moved_out_before=plan.moved_before * outside * london)
+            plan = replace(plan, moved_out_before=(plan.moved_before * outside
+                                                   * london_part(plan, posts, geo)))
             total += plan.moved_out_before
         out.append(plan)
     return tuple(out), int(round(total))

@@ -277,8 +277,9 @@ class Wave(_Model):
     count: int | None = Field(None, ge=0, le=MAX_POSTS, description=(
         "Number of posts to move (give count or share, not both)."))
     share: float | None = Field(None, ge=0, le=1, description=(
-        "Share of the matching posts in the origin to move (give count or share, not "
-        "both)."))
+        "Share of the matching posts in the origin to move when it starts (give count or "
+        "share, not both); a re-creating wave opens at most that share of those at the "
+        "start of the run."))
     origin: Literal["london"] | tuple[str, ...] = Field("london", description=(
         "Where the posts come from: 'london' (default, the 33 London boroughs) or a list of "
         "LAD 2023 codes."))

@@ -86,7 +86,8 @@ def test_a_recreating_waves_posts_do_not_depend_on_its_tranches(seed):
     split[3, 1] = 0.012  # (a small grade, as the SCS are in a wave)
     split /= split.sum()
     total = np.array([40, 75, 113, 58, 91, 66])
-    plan = SimpleNamespace(wave_split={0: split}, wave_count={0: total.sum()})
+    # (planned more than it takes: its blocks are of what it takes)
+    plan = SimpleNamespace(wave_split={0: split}, wave_count={0: total.sum() + 70})
     sizes = (1, 3, 7, 2, 1, 4)
     places = np.split(rng.choice(300, sum(sizes), replace=False), np.cumsum(sizes)[:-1])
     destinations = [(d, x / total.sum(), -1) for d, x in zip(places, total, strict=True)]
@@ -95,7 +96,7 @@ def test_a_recreating_waves_posts_do_not_depend_on_its_tranches(seed):
         done = np.zeros(len(total), np.int64)
         out = np.zeros((4, 300, T), np.int64)
         for per_dest in tranches:
-            g, d, t, n = recreate_counts(plan, 0, destinations, per_dest, done)
+            g, d, t, n = recreate_counts(plan, 0, destinations, per_dest, done, total.sum())
             np.add.at(out, (g, d, t), n)
         np.testing.assert_array_equal(done, total)
         return out
