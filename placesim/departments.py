@@ -392,6 +392,7 @@ def department_columns(model, result, codes=None) -> tuple[list[tuple[str, str]]
     led, shares = _ledger_of(model, result, idx)
     stock = np.stack([rec.stock for rec in result.years]).astype(float)  # (Y, G, D, S)
     moved = roles_moved(model, result)
+    _, before = _moved_shares(model)  # (each department's part of the history before it)
     prom, ex, expo = progression_flows(model, result, shares)
     labels: list[tuple[str, str]] = []
     cols: list[np.ndarray] = []
@@ -404,10 +405,12 @@ def department_columns(model, result, codes=None) -> tuple[list[tuple[str, str]]
         # the Places for Growth measures (SCS, permanent secretaries outside London) leave
         # out the devolved administrations: theirs are not counted (NaN), as in the headline
         pfg = np.nan if codes_all[k] in DEVOLVED_ADMINISTRATIONS else 1.0
-        labels += [("roles_moved_out_of_london", tag), ("posts", tag),
+        labels += [("roles_moved_out_of_london", tag), ("roles_moved_before_start", tag),
+                   ("posts", tag),
                    ("posts", f"{tag}|london"), ("scs_posts", f"{tag}|london"),
                    ("scs_posts", f"{tag}|outside_london"), ("scs_outside_london_share", tag)]
-        cols += [moved[:, k], mine.sum(axis=(1, 2)), mine[:, :, lon].sum(axis=(1, 2)),
+        cols += [moved[:, k], np.full(n_years, before[k]), mine.sum(axis=(1, 2)),
+                 mine[:, :, lon].sum(axis=(1, 2)),
                  scs_lon, scs_out, _div(scs_out, scs_lon + scs_out) * pfg]
         people = stock * shares[:, j, :, :, None]  # (Y, G, D, S)
         scs_people = people[:, SCS_IDX]

@@ -118,7 +118,7 @@ class YearRecord:
     moves_to_london_for_promotion: np.ndarray  # (seb,)
     moves_from_london_for_promotion: np.ndarray  # (seb,)
     cross_area_promotions: np.ndarray  # (grade INTO,) promotions from another area
-    moved_out_of_london: int  # cumulative
+    moved_out_of_london: float  # cumulative (a re-created role by its origin's shares)
     moved_total: int  # cumulative
     moved_to_coldspots: int  # cumulative
     reloc_leavers: np.ndarray  # (seb,) cumulative

@@ -134,8 +134,8 @@ class PostPlan:
             if split is None:
                 continue
             n = self.wave_count[i]
-            # (each destination's (grade, type) cells are within one post of their share:
-            # recreate_counts)
+            # (the wave's (grade, type) cells are within one post of their share, each
+            # destination's within two: recreate_counts)
             out += np.ceil(split.sum(axis=1) * n).astype(np.int64) + len(
                 w.destinations) * split.shape[1]
         return out
@@ -280,7 +280,8 @@ def acses_trend(years: tuple[int, ...] = (2021, 2022, 2023)) -> np.ndarray:
 
 def wave_matching(plan, posts: np.ndarray) -> np.ndarray:
     """(grade, post type) posts in a wave's origin that match its selector (its
-    departments' posts at the start, when it selects departments)."""
+    departments' posts when it starts, as the waves before it left them, when it selects
+    departments: :func:`select_departments`)."""
     if plan.dept_posts is not None:
         posts = plan.dept_posts
     return (posts[:, plan.origin_mask, :].sum(axis=1) * plan.grade_mask[:, None]
