@@ -908,6 +908,10 @@ def _split_vacancies(posts, vac, live, lateral_share, internal_share, pool_grade
         # pending count taken as its mean, 8.8 redundancies came out where the engine's
         # mean was 11.5 (a pool closing 40 posts by a deadline)
         left, pending_var[q] = _positive_part(pending[q] - vq, pending_var[q] + vq)
+        if left >= pending[q]:  # (a fraction of one left, beyond the normal's reach: each
+            # closes when a vacancy comes, Poisson; held, it stayed pending for ever)
+            left = pending[q] * np.exp(-vq)
+            pending_var[q] *= np.exp(-vq)
         shut = min(max(pending[q] - left, 0.0), pending[q])
         pending[q] -= shut
         closed += shut
