@@ -1050,7 +1050,7 @@ def seek(base, targets: list[Target], pkg, *, budget: float | None = None,
                 f"{_money(budget)}. " + text)
     prob = {}
     if ok and replications > 0:
-        prob, warn = _replicated(s, targets, pkg, replications, got)
+        prob, warn = replicated(s, targets, pkg, replications, got)
         text += warn
     return SeekResult(
         feasible=ok, explanation=text, evaluations=runs,
@@ -1069,21 +1069,38 @@ def _margin_words(t: Target, v: float) -> str:
     return "; margin " + fmt_diff(t.metric, abs(v - t.value)).lstrip("+")
 
 
-def _replicated(scenario, targets: list[Target], pkg, replications: int,
-                expected: np.ndarray) -> tuple[dict[str, float], str]:
-    """Share of stochastic runs meeting each target, and a warning for every target met in
-    expected values by less than half the runs' P10-P90 spread (so often missed)."""
+def replicated(scenario, targets: list[Target], pkg, replications: int,
+               expected=None) -> tuple[dict[str, float], str]:
+    """Share of stochastic runs meeting each target and, given the plan's ``expected``
+    values, a warning for every target met in expected values by less than half the runs'
+    P10-P90 spread (so often missed).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The plan.
+    targets : list of Target
+    pkg : DataPackage
+    replications : int
+    expected : sequence of float, optional
+        Each target's expected value in the plan (default: no words, only the shares).
+
+    Returns
+    -------
+    tuple
+        ``{target text: share of runs}`` and the words (empty without ``expected``).
+    """
     from .simulation import simulate
 
     res = simulate(scenario, pkg, replications=replications)
     prob, warn = {}, ""
-    for t, e in zip(targets, expected, strict=True):
+    for i, t in enumerate(targets):
         v = _replication_values(res.replications, t)
         prob[t.text] = float(np.mean([t.met(x) for x in v])) if len(v) else float("nan")
-        if not len(v):
+        if not len(v) or expected is None:
             continue
         p10, p90 = np.percentile(v, [10, 90])
-        if abs(e - t.value) < (p90 - p10) / 2:
+        if abs(expected[i] - t.value) < (p90 - p10) / 2:
             warn += (f" Warning: {t.metric} meets its target in expected values by less than "
                      f"the spread of runs with random variation (P10 {_fmt(t, p10)} to P90 "
                      f"{_fmt(t, p90)} by {t.year}): it is met in only {prob[t.text]:.0%} of "
@@ -1241,12 +1258,5 @@ def plan_yaml(result: SeekResult, base, base_path: str | Path, out_dir: str | Pa
 
 
 def confirm(scenario, targets: list[Target], pkg, replications: int = 20) -> dict[str, float]:
-    """Share of stochastic replications in which each target is met."""
-    from .simulation import simulate
-
-    res = simulate(scenario, pkg, replications=replications)
-    out = {}
-    for t in targets:
-        v = _replication_values(res.replications, t)
-        out[t.text] = float(np.mean([t.met(x) for x in v])) if len(v) else float("nan")
-    return out
+    """Share of stochastic replications in which each target is met (:func:`replicated`)."""
+    return replicated(scenario, targets, pkg, replications)[0]
