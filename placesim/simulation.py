@@ -184,15 +184,19 @@ def uncertainty(mode: str, replications: int, parameters: bool, params=None) -> 
 
     drawn = [p.name for p in uncertain_parameters(params)] if parameters and params else []
     monte_carlo = mode == "stochastic" and replications > 1
+    held = ("; the fitted and published parameters (internal fill shares, SEB promotion "
+            "odds, recruits' SEB shift, exit rates) are held at their values")
     if monte_carlo and parameters:
-        text = (f"P10-P90 of {replications} replications, each with its own draw of "
-                f"{len(drawn)} uncertain parameters: chance and parameter uncertainty")
+        text = (f"P10-P90 of {replications} replications, each with its own draw of the "
+                f"{len(drawn)} parameters with a stated range: chance and those parameters"
+                + held)
     elif monte_carlo:
         text = (f"P10-P90 of {replications} replications: chance only (parameter "
                 "uncertainty not included)")
     elif parameters:
         text = (f"P10-P90 of {replications} expected-value runs, each with its own draw of "
-                f"{len(drawn)} uncertain parameters: parameter uncertainty only")
+                f"the {len(drawn)} parameters with a stated range: those parameters only"
+                + held)
     else:
         text = "No band: one expected-value run (neither chance nor parameter uncertainty)"
     return {"monte_carlo": monte_carlo, "parameters": bool(parameters),
