@@ -91,7 +91,8 @@ def test_parameter_uncertainty_widens_expected_bands_and_says_so():
     drawn = simulate(s, pkg, mode="expected", parameter_uncertainty=True)
     assert not plain.manifest["uncertainty"]["parameters"]
     assert drawn.manifest["uncertainty"]["parameters"]
-    assert "parameter uncertainty only" in drawn.manifest["uncertainty"]["description"]
+    described = drawn.manifest["uncertainty"]["description"]
+    assert "those parameters only" in described and "held at their values" in described
     m = drawn.metrics
     row = m[(m["metric"] == "progression_eo_to_g7") & (m["group"] == "outside_london")].iloc[-1]
     assert row["p90"] > row["p10"]
