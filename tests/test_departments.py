@@ -486,3 +486,25 @@ def test_departments_roles_moved_match_the_published_record():
     assert moved[year].sum() == pytest.approx(23_249, rel=1e-3)
     for code, published in (("HO", 4_433), ("MOJ", 2_650), ("MHCLG", 2_493), ("CO", 1_617)):
         assert moved[year, codes.index(code)] == pytest.approx(published, rel=0.01), code
+
+
+def test_a_departments_view_has_its_roles_moved_before_the_run():
+    """A department's view carries its part of the roles moved before the run (the pack tells
+    the history from the run's own by it; without it the sentence fell back to 'including
+    any moved before'), and the parts add up to the run's."""
+    m = engine.prepare(load_scenario_text(
+        "name: b\nextends: baseline.yaml\nhorizon: {start_year: 2023, years: 2}\n",
+        filename="b.yaml", base_dir=Path(__file__).resolve().parent.parent / "scenarios"))
+    r = run_expected(m)
+    labels, cols = departments.department_columns(m, r, ["all"])
+    before = {g: cols[0, i] for i, (metric, g) in enumerate(labels)
+              if metric == "roles_moved_before_start"}
+    assert sum(before.values()) == pytest.approx(m.rules.moved_before_start)
+    assert before["dept:HO"] == pytest.approx(11_168 * 0.21443, rel=1e-3)  # its published share
+
+
+def test_published_shares_of_an_unknown_department_name_it():
+    """A department share for a code the package lacks, simulated without the data check,
+    names the code (it raised a bare 'not in tuple')."""
+    with pytest.raises(ScenarioError, match="unknown department 'XYZ'"):
+        departments._published(np.ones((2, 3)) / 2, {"XYZ": 0.5}, ("HO", "MOJ"))
