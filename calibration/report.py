@@ -29,9 +29,9 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 def _backcast_section(title: str, b) -> str:
     from placesim.backcast import TARGET_HEADCOUNT_PCT, TARGET_SHARE_PP
 
-    rows = [[r.group, f"{r.published:.2f}", f"{r.simulated:.2f}", f"{r.error_pp:+.2f}"]
+    rows = [[r.group, f"{r.record:.2f}", f"{r.simulated:.2f}", f"{r.error_pp:+.2f}"]
             for r in b.by_grade.itertuples()]
-    head = [[r.measure, f"{r.published:,.0f}", f"{r.simulated:,.0f}", f"{r.error_pct:+.2f}%"]
+    head = [[r.measure, f"{r.record:,.0f}", f"{r.simulated:,.0f}", f"{r.error_pct:+.2f}%"]
             for r in b.headcount.itertuples()]
     worst_region = b.by_region.loc[b.by_region["error_pp"].abs().idxmax()]
     ok = "yes" if b.within_targets() else "**no**"
@@ -42,12 +42,12 @@ def _backcast_section(title: str, b) -> str:
         f"mode. Within targets (every grade within {TARGET_SHARE_PP:g} point, headcount "
         f"within {TARGET_HEADCOUNT_PCT:g}%): {ok}.",
         "",
-        _table(["Grade", f"London share {b.to_year}, published (%)", "Simulated (%)",
+        _table(["Grade", f"London share {b.to_year}, census package (%)", "Simulated (%)",
                 "Error (points)"], rows),
         "",
         f"Mean absolute error {b.mae_pp:.2f} points.",
         "",
-        _table(["Headcount", "Published", "Simulated", "Error"], head),
+        _table(["Headcount", "Census package", "Simulated", "Error"], head),
         "",
         f"ITL1 regions' shares of headcount: mean absolute error {b.region_mae_pp:.2f} "
         f"points; largest {worst_region['error_pp']:+.2f} ({worst_region['region']}).",

@@ -4,7 +4,9 @@ A model that cannot reproduce the recent past should not be trusted with the fut
 :func:`backcast` starts the history scenario (``scenarios/history.yaml``: Places for Growth
 roles by quarter as published, and the growth of the Civil Service) from the data package of
 one census year (31 March), runs it to a later census and sets the simulated people in post
-beside the published ones: London's share by grade, total and London headcount, and each
+beside the later census's data package (``record``: Civil Service Statistics by grade and
+place, with the staff of unknown grade spread over the grades, so 0.2-0.5 points below their
+own London shares by grade): London's share by grade, total and London headcount, and each
 ITL1 region's share of headcount, with errors and their mean.
 
 What it tests, and what it does not: history carries the national number of posts by grade
@@ -47,7 +49,7 @@ TARGET_HEADCOUNT_PCT = 2.0
 
 @dataclass(frozen=True)
 class Backcast:
-    """Simulated against published, at the later census.
+    """Simulated against the later census's data package (``record``).
 
     Attributes
     ----------
@@ -57,11 +59,11 @@ class Backcast:
     trend_years : tuple of int
         Census years the workforce trend was fitted to.
     by_grade : pandas.DataFrame
-        group, simulated, published (London share, %), error_pp; stochastic runs add p10, p90.
+        group, simulated, record (London share, %), error_pp; stochastic runs add p10, p90.
     headcount : pandas.DataFrame
-        measure (total, London), simulated, published, error_pct.
+        measure (total, London), simulated, record, error_pct.
     by_region : pandas.DataFrame
-        itl1_code, region, simulated, published (share of headcount, %), error_pp.
+        itl1_code, region, simulated, record (share of headcount, %), error_pp.
     roles_moved : float
         Places for Growth roles moved out of London, counted from 2020, at the later census.
     """
@@ -153,35 +155,35 @@ def backcast(from_year: int, to_year: int, *, scenario_path: str | Path | None =
         raise PlacesimError(f"mode must be expected or stochastic (got {mode!r})")
     stocks = np.stack([r.years[-1].stock.sum(axis=2) for r in runs])  # (run, grade, district)
     geo = model.geo
-    published = _published(later, geo)
+    record = _record(later, geo)
     grade_rows = []
     for group, grades in ACSES_GROUPS.items():
         idx = [GRADES.index(g) for g in grades]
         s = stocks[:, idx].sum(axis=1)  # (run, district)
         share = 100 * s[:, geo.is_london].sum(axis=1) / s.sum(axis=1)
-        pub = published[idx].sum(axis=0)
+        pub = record[idx].sum(axis=0)
         row = {"group": group, "simulated": float(share.mean()),
-               "published": float(100 * pub[geo.is_london].sum() / pub.sum())}
+               "record": float(100 * pub[geo.is_london].sum() / pub.sum())}
         if mode == "stochastic":
             row["p10"], row["p90"] = (float(np.percentile(share, q)) for q in (10, 90))
         grade_rows.append(row)
     by_grade = pd.DataFrame(grade_rows)
-    by_grade["error_pp"] = by_grade["simulated"] - by_grade["published"]
+    by_grade["error_pp"] = by_grade["simulated"] - by_grade["record"]
     people = stocks.sum(axis=1).mean(axis=0)  # (district,)
-    pub_d = published.sum(axis=0)
+    pub_d = record.sum(axis=0)
     headcount = pd.DataFrame({
         "measure": ["total", "London"],
         "simulated": [float(people.sum()), float(people[geo.is_london].sum())],
-        "published": [float(pub_d.sum()), float(pub_d[geo.is_london].sum())]})
-    headcount["error_pct"] = 100 * (headcount["simulated"] / headcount["published"] - 1)
+        "record": [float(pub_d.sum()), float(pub_d[geo.is_london].sum())]})
+    headcount["error_pct"] = 100 * (headcount["simulated"] / headcount["record"] - 1)
     d = later.districts.set_index("lad_code").loc[list(geo.lad_codes)]
     regions = pd.DataFrame({"itl1_code": d["itl1_code"].to_numpy(),
                             "region": d["itl1_name"].to_numpy(),
                             "sim": people, "pub": pub_d})
     by_region = regions.groupby(["itl1_code", "region"], as_index=False)[["sim", "pub"]].sum()
     by_region["simulated"] = 100 * by_region["sim"] / by_region["sim"].sum()
-    by_region["published"] = 100 * by_region["pub"] / by_region["pub"].sum()
-    by_region["error_pp"] = by_region["simulated"] - by_region["published"]
+    by_region["record"] = 100 * by_region["pub"] / by_region["pub"].sum()
+    by_region["error_pp"] = by_region["simulated"] - by_region["record"]
     by_region = by_region.drop(columns=["sim", "pub"])
     roles = float(np.mean([r.years[-1].moved_out_of_london for r in runs]))
     trend = workforce.trend_years or tuple(SHIPPED_YEARS)
@@ -189,8 +191,8 @@ def backcast(from_year: int, to_year: int, *, scenario_path: str | Path | None =
                     roles)
 
 
-def _published(pkg, geo) -> np.ndarray:
-    """(grade, district) people in post in a package's baseline."""
+def _record(pkg, geo) -> np.ndarray:
+    """(grade, district) people in post in a package's baseline (fitted to the census)."""
     return baseline_posts3(pkg, geo).sum(axis=2)
 
 
@@ -200,22 +202,22 @@ def format_backcast(b: Backcast) -> str:
              f"trend fitted to {', '.join(map(str, b.trend_years))}",
              "",
              "London's share of people in post by grade (%)",
-             f"  {'grade':6s} {'simulated':>10s} {'published':>10s} {'error pp':>9s}"]
+             f"  {'grade':6s} {'simulated':>10s} {'package':>10s} {'error pp':>9s}"]
     for r in b.by_grade.itertuples():
-        lines.append(f"  {r.group:6s} {r.simulated:10.2f} {r.published:10.2f} "
+        lines.append(f"  {r.group:6s} {r.simulated:10.2f} {r.record:10.2f} "
                      f"{r.error_pp:+9.2f}")
     lines.append(f"  mean absolute error {b.mae_pp:.2f} pp (target: each within "
                  f"{TARGET_SHARE_PP:g} pp)")
     lines += ["", "Headcount (people in post)",
-              f"  {'':6s} {'simulated':>10s} {'published':>10s} {'error %':>9s}"]
+              f"  {'':6s} {'simulated':>10s} {'package':>10s} {'error %':>9s}"]
     for r in b.headcount.itertuples():
-        lines.append(f"  {r.measure:6s} {r.simulated:10,.0f} {r.published:10,.0f} "
+        lines.append(f"  {r.measure:6s} {r.simulated:10,.0f} {r.record:10,.0f} "
                      f"{r.error_pct:+9.2f}")
     lines.append(f"  (target: each within {TARGET_HEADCOUNT_PCT:g}%)")
     lines += ["", "Share of headcount by ITL1 region (%)",
-              f"  {'region':26s} {'simulated':>10s} {'published':>10s} {'error pp':>9s}"]
+              f"  {'region':26s} {'simulated':>10s} {'package':>10s} {'error pp':>9s}"]
     for r in b.by_region.itertuples():
-        lines.append(f"  {r.region[:26]:26s} {r.simulated:10.2f} {r.published:10.2f} "
+        lines.append(f"  {r.region[:26]:26s} {r.simulated:10.2f} {r.record:10.2f} "
                      f"{r.error_pp:+9.2f}")
     lines.append(f"  mean absolute error {b.region_mae_pp:.2f} pp")
     lines += ["", f"Places for Growth roles moved out of London since 2020: "
@@ -248,7 +250,7 @@ def write_backcast(b: Backcast, out: str | Path) -> list[Path]:
         files.append(path)
     fig, ax = plt.subplots(figsize=(7, 4), dpi=150)
     x = np.arange(len(b.by_grade))
-    ax.bar(x - 0.2, b.by_grade["published"], 0.4, label=f"Published, {b.to_year}",
+    ax.bar(x - 0.2, b.by_grade["record"], 0.4, label=f"Census package, {b.to_year}",
            color="#1f4e79")
     ax.bar(x + 0.2, b.by_grade["simulated"], 0.4,
            label=f"Simulated from {b.from_year}", color="#f28e2b")
