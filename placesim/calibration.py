@@ -217,9 +217,12 @@ def _seb_promotion_odds() -> tuple[np.ndarray, list[Param]]:
             f"seb_promotion_odds.{GRADES[i]}.{k}",
             round(float(odds[i, j]), 4),
             "People Survey 2024 SEB by grade (facts.md G): odds that keep the observed grade "
-            "gradient stationary",
+            "gradient stationary; no published promotion rate by SEB (facts.md G), so the "
+            "range runs half-way to 1 (recruitment at each grade may keep part of the "
+            "gradient: ASSUMPTION)",
             "derived",
             f"Relative odds of promotion into {GRADES[i]} for {k} SEB (high = 1)",
+            *sorted((round(float(odds[i, j]), 4), round(float((odds[i, j] + 1) / 2), 4))),
         )
         for i in range(1, N_GRADES)
         for j, k in enumerate(SEB_CLASSES)
@@ -390,9 +393,10 @@ def default_parameters(pkg=None) -> Parameters:
               "Relative odds of promotion of someone in a private office post", 1.0, 2.5),
         Param("cost_mover_gbp", 28100.0, "NAO 2013, BBC move to Salford: £24m allowances / "
               "854 packages", "derived", "Cost of relocating one incumbent"),
-        Param("cost_leaver_gbp", 40000.0, "IfG 2020: relocation could cost up to £40,000 per "
-              "worker (relocation, redundancy, recruitment)", "published",
-              "Cost of an incumbent who leaves, plus replacing them"),
+        Param("cost_leaver_gbp", 40000.0, "IfG 2020: relocation 'could cost as much as "
+              "£40,000 per worker' (relocation, redundancy, recruitment): an upper bound, so "
+              "the range £20,000-£40,000 is an ASSUMPTION", "assumption",
+              "Cost of an incumbent who leaves, plus replacing them", 20000.0, 40000.0),
         *cost_parameter_log(),
     ]
     return Parameters(
