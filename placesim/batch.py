@@ -1067,8 +1067,8 @@ def _check_batch_manifest(out: Path, tasks: list[Task]) -> None:
     doc["tasks"] = len(tasks)
     doc["replications"] = sum(t.replications for t in tasks)
     doc["bands"] = ("P10-P90 over replications that each draw their own parameters with a "
-                    "stated range: chance and those parameters (the fitted and published ones "
-                    "held at their values)" if any(
+                    "stated range: chance and those parameters (the published ones and recruits' "
+                    "SEB shift held at their values)" if any(
                         t.parameter_uncertainty for t in tasks) else
                     "P10-P90 over replications: chance only (parameter uncertainty not "
                     "included)")

@@ -158,6 +158,7 @@ def _internal_fill_share(flows: dict, source: str) -> tuple[np.ndarray, list[Par
     share = np.zeros(N_GRADES)
     log = []
     fitted = load_calibrated().get("internal_fill_share", {})
+    held_out = load_calibrated().get("internal_fill_share_held_out_error", {})
     senior = {"SCS2": 0.80, "SCS3": 0.80, "PS": 0.85}  # no published flows for the bands
     for i, g in enumerate(GRADES):
         what = f"Share of {g} vacancies filled by promotion from the grade below"
@@ -173,12 +174,16 @@ def _internal_fill_share(flows: dict, source: str) -> tuple[np.ndarray, list[Par
             continue
         if g in fitted:
             share[i] = fitted[g]
+            e = abs(float(held_out.get(g, 0.0)))  # the year not fitted: its promotions' miss
             log.append(Param(f"internal_fill_share.{g}", round(float(share[i]), 4),
                              "Fitted by `placesim calibrate` so that, with 2021-2023 growth, "
                              "promotions into the grade in 2022/23 are the implied net "
                              "promotions of Civil Service Statistics 2022 and 2023 "
-                             "(calibration/calibrated.json; docs/validation.md)", "derived",
-                             what))
+                             "(calibration/calibrated.json; docs/validation.md); range: the "
+                             f"share times 1 -/+ the held-out year's error ({100 * e:.0f}% "
+                             "in 2021/22)", "derived", what,
+                             *((round(max(share[i] * (1 - e), 0.01), 4),
+                                round(min(share[i] * (1 + e), 0.99), 4)) if e else ())))
             continue
         f = flows[_acses_grade(g)]
         share[i] = 1.0 - f["entrants"] / (f["leavers"] + f["promotions_out"])

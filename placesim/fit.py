@@ -258,12 +258,21 @@ def calibrate(years: tuple[int, int, int] = (2021, 2022, 2023), out: Path = CALI
 
     params = replace(base, internal_fill_share=share, recruit_mix=seb_mix_by_grade())
     recruits = fit_recruits(pkgs[years[-1]], params)
+    # the year not fitted (the record run's first): how far its promotions miss, the range
+    # of each fitted share that parameter uncertainty draws
+    _, run = _record_run(pkgs, replace(default_parameters(pkgs[years[-1]]),
+                                       internal_fill_share=share))
+    held_out = implied_promotions(pkgs[years[0]], pkgs[years[1]])
+    got = run.years[0].promotions.sum(axis=(1, 2))
+    error = {g: round(float(got[GRADES.index(g)] / held_out["SCS" if g == "SCS1" else g] - 1),
+                      4) for g in internal}
     result = {
         "about": "Fitted by `placesim calibrate` (placesim/fit.py) from the shipped data "
                  f"packages {', '.join(map(str, years))}; see docs/validation.md.",
         "implied_promotions": {g: round(v) for g, v in implied_promotions(
             pkgs[years[1]], pkgs[years[2]]).items()},
         "internal_fill_share": internal,
+        "internal_fill_share_held_out_error": error,
         "recruit_seb_shift": recruits,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
