@@ -196,6 +196,7 @@ def _internal_fill_share(flows: dict, source: str) -> tuple[np.ndarray, list[Par
 def _exit_rate(flows: dict, source: str) -> tuple[np.ndarray, list[Param]]:
     rate = np.zeros(N_GRADES)
     log = []
+    change = load_calibrated().get("exit_rate_year_to_year_change", {})
     for i, g in enumerate(GRADES):
         if g == "PS":
             rate[i] = 0.20
@@ -205,9 +206,13 @@ def _exit_rate(flows: dict, source: str) -> tuple[np.ndarray, list[Param]]:
             continue
         f = flows[_acses_grade(g)]
         rate[i] = f["leavers"] / f["in_post"]
+        e = abs(float(change.get(_acses_grade(g), 0.0)))  # one recorded year to the next
         log.append(Param(f"exit_rate.{g}", round(float(rate[i]), 4),
-                         source + " (leavers / in post)", "derived",
-                         "Annual rate of leaving the Civil Service"))
+                         source + " (leavers / in post); range: the rate times 1 -/+ its "
+                         f"change from 2021/22 to 2022/23 ({100 * e:.0f}%)", "derived",
+                         "Annual rate of leaving the Civil Service",
+                         *((round(rate[i] * (1 - e), 4), round(rate[i] * (1 + e), 4))
+                           if e else ())))
     return rate, log
 
 

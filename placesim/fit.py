@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .calibration import CALIBRATED, CSPS_GRADE_BANDS_OF, default_parameters
+from .calibration import CALIBRATED, CSPS_GRADE_BANDS_OF, default_parameters, package_flows
 from .grades import ACSES_GRADES, GRADES, SEB_CLASSES
 
 log = logging.getLogger(__name__)
@@ -266,6 +266,14 @@ def calibrate(years: tuple[int, int, int] = (2021, 2022, 2023), out: Path = CALI
     got = run.years[0].promotions.sum(axis=(1, 2))
     error = {g: round(float(got[GRADES.index(g)] / held_out["SCS" if g == "SCS1" else g] - 1),
                       4) for g in internal}
+    # how much each grade's exit rate moved from one recorded year to the next (the years to
+    # March of the two latest packages): the range parameter uncertainty draws exit rates over
+    rates = []
+    for y in years[1:]:
+        flows, _ = package_flows(pkgs[y])
+        rates.append({g: f["leavers"] / f["in_post"] for g, f in flows.items()})
+    exit_change = {g: round(abs(rates[-1][g] / rates[0][g] - 1), 4) for g in rates[-1]
+                   if rates[0].get(g)}
     result = {
         "about": "Fitted by `placesim calibrate` (placesim/fit.py) from the shipped data "
                  f"packages {', '.join(map(str, years))}; see docs/validation.md.",
@@ -273,6 +281,7 @@ def calibrate(years: tuple[int, int, int] = (2021, 2022, 2023), out: Path = CALI
             pkgs[years[1]], pkgs[years[2]]).items()},
         "internal_fill_share": internal,
         "internal_fill_share_held_out_error": error,
+        "exit_rate_year_to_year_change": exit_change,
         "recruit_seb_shift": recruits,
     }
     out.parent.mkdir(parents=True, exist_ok=True)

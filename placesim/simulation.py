@@ -184,8 +184,8 @@ def uncertainty(mode: str, replications: int, parameters: bool, params=None) -> 
 
     drawn = [p.name for p in uncertain_parameters(params)] if parameters and params else []
     monte_carlo = mode == "stochastic" and replications > 1
-    held = ("; the published ones and recruits' SEB shift (exit rates, the census mixes) "
-            "are held at their values")
+    held = ("; the published ones and recruits' SEB shift (the census mixes) are held at "
+            "their values")
     if monte_carlo and parameters:
         text = (f"P10-P90 of {replications} replications, each with its own draw of the "
                 f"{len(drawn)} parameters with a stated range: chance and those parameters"
