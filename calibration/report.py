@@ -91,19 +91,14 @@ def _calibration_section() -> str:
     from placesim import fit
     from placesim.calibration import default_parameters, load_calibrated
     from placesim.geodata import load_data_package, shipped_package
-    from placesim.grades import GRADES
 
     pkgs = {y: load_data_package(shipped_package(y)) for y in (2021, 2022, 2023)}
-    _, run = fit._record_run(pkgs, default_parameters(pkgs[2023]))
+    record = fit.record_promotions(pkgs, default_parameters(pkgs[2023]))
     fitted = load_calibrated()["internal_fill_share"]
     rows = []
-    for g in fit.FIT_GRADES:
-        acses = "SCS" if g == "SCS1" else g
-        i = GRADES.index(g)
+    for g, (held_out, fitted_year) in record.items():
         cells = [g, f"{fitted[g]:.3f}"]
-        for k, (a, b) in enumerate(((2022, 2023), (2021, 2022))):
-            want = fit.implied_promotions(pkgs[a], pkgs[b])[acses]
-            got = run.years[1 - k].promotions.sum(axis=(1, 2))[i]
+        for want, got in (fitted_year, held_out):
             cells += [f"{want:,.0f}", f"{got:,.0f}", f"{100 * (got / want - 1):+.0f}%"]
         rows.append(cells)
     return _table(["Promotions into", "Internal fill share (fitted)",

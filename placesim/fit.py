@@ -106,6 +106,20 @@ def _record_run(pkgs: dict, params, years: int = 2):
     return model, run_expected(model, follow_cohort=False)
 
 
+def record_promotions(pkgs: dict, params) -> dict[str, list[tuple[float, float]]]:
+    """Promotions into each of :data:`FIT_GRADES` in the record run's two years: (implied by
+    the censuses, model) for the first year (not fitted) and the second (fitted)."""
+    years = sorted(pkgs)
+    _, run = _record_run(pkgs, params)
+    out = {}
+    for g in FIT_GRADES:
+        acses, i = "SCS" if g == "SCS1" else g, GRADES.index(g)
+        out[g] = [(implied_promotions(pkgs[a], pkgs[a + 1])[acses],
+                   float(run.years[k].promotions.sum(axis=(1, 2))[i]))
+                  for k, a in enumerate(years[:2])]
+    return out
+
+
 def fit_promotions(pkgs: dict, iterations: int = 12) -> dict[str, float]:
     """Internal fill shares such that the record run's second year has the implied
     promotions into each of :data:`FIT_GRADES` (see the module docstring).
@@ -260,12 +274,10 @@ def calibrate(years: tuple[int, int, int] = (2021, 2022, 2023), out: Path = CALI
     recruits = fit_recruits(pkgs[years[-1]], params)
     # the year not fitted (the record run's first): how far its promotions miss, the range
     # of each fitted share that parameter uncertainty draws
-    _, run = _record_run(pkgs, replace(default_parameters(pkgs[years[-1]]),
-                                       internal_fill_share=share))
-    held_out = implied_promotions(pkgs[years[0]], pkgs[years[1]])
-    got = run.years[0].promotions.sum(axis=(1, 2))
-    error = {g: round(float(got[GRADES.index(g)] / held_out["SCS" if g == "SCS1" else g] - 1),
-                      4) for g in internal}
+    record = record_promotions(pkgs, replace(default_parameters(pkgs[years[-1]]),
+                                             internal_fill_share=share))
+    error = {g: round(float(model / implied - 1), 4)
+             for g, ((implied, model), _) in record.items()}
     # how much each grade's exit rate moved from one recorded year to the next (the years to
     # March of the two latest packages): the range parameter uncertainty draws exit rates over
     rates = []

@@ -336,26 +336,20 @@ def select_departments(waves, scenario, departments: Departments) -> tuple:
             share = float(held[origin].sum()) / everyone if everyone > 0 else 0.0
             plan = replace(plan, origin_mask=origin, departments=idx, dept_posts=own,
                            dept_share=share)
-        mask = sel & plan.origin_mask[None, :, None]  # (G, D, T) the cells it takes from
-        mix = (remaining * mask).sum(axis=3)
-        if plan.departments:
-            mix[np.setdiff1d(np.arange(len(mix)), plan.departments)] = 0.0
-        out[i] = replace(plan, dept_mix=mix)
+        part = remaining * (sel & plan.origin_mask[None, :, None])  # the cells it takes from
+        if plan.departments:  # (its departments' posts only)
+            part[np.setdiff1d(np.arange(len(part)), plan.departments)] = 0.0
+        out[i] = replace(plan, dept_mix=part.sum(axis=3))
         if not plan.recreate or w.close_origin:
-            remaining -= _taken(plan, remaining, mask)
+            remaining -= _taken(plan, part)
     return tuple(out)
 
 
-def _taken(plan, remaining: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def _taken(plan, part: np.ndarray) -> np.ndarray:
     """(K, G, D, T) posts a wave takes from each department, in expectation: its count (or
-    share of its matching posts), by grade as its grade mix says (else as the posts are),
-    from each matching cell in proportion to the posts there of its departments (every
-    department's, for a wave that selects none)."""
-    part = remaining * mask
-    if plan.departments:
-        keep = np.zeros(len(part), bool)
-        keep[list(plan.departments)] = True
-        part[~keep] = 0.0
+    share of its matching posts ``part``, its departments' in the cells it takes from), by
+    grade as its grade mix says (else as the posts are), from each cell in proportion to
+    those posts."""
     total = float(part.sum())
     if total <= 0:
         return part

@@ -22,6 +22,22 @@ waves:
 """
 
 
+HO_WAVE_SCENARIO = """name: ho-wave
+horizon: {start_year: 2023, years: 3}
+seed: 3
+replications: 1
+waves:
+  - name: ho-out
+    year: 2024
+    posts: {grades: [EO, HEO], department: HO}
+    share: 0.5
+    destinations:
+      - {site: alpha, share: 1.0}
+"""
+"""Half the Home Office's EO and HEO posts to site alpha, for the synthetic package with
+departments (``write_synthetic_package(..., departments=True)``)."""
+
+
 @functools.cache
 def synthetic_package(headcount: int = 4000):
     folder = Path(tempfile.mkdtemp(prefix="placesim-synth-"))

@@ -10,7 +10,7 @@ import pytest
 from placesim.cli import main
 from placesim.errors import DataError, Problem, plain
 
-from .helpers import MINIMAL_SCENARIO
+from .helpers import HO_WAVE_SCENARIO, MINIMAL_SCENARIO
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,20 +73,6 @@ def test_messages_show_plain_numbers():
 
 # --- departments by code, name, alias or all (run and brief resolve them alike) ------------
 
-DEPT_SCENARIO = """name: depts
-horizon: {start_year: 2023, years: 3}
-seed: 3
-replications: 1
-waves:
-  - name: ho-out
-    year: 2024
-    posts: {grades: [EO, HEO], department: HO}
-    share: 0.5
-    destinations:
-      - {site: alpha, share: 1.0}
-"""
-
-
 @pytest.fixture(scope="module")
 def dept_pkg(tmp_path_factory) -> Path:
     """A small synthetic package with three departments (HO 'Home Office', HMRC, DWP)."""
@@ -98,7 +84,7 @@ def dept_pkg(tmp_path_factory) -> Path:
 
 def _run_depts(tmp_path, pkg: Path, extra: str = "", *args: str) -> int:
     f = tmp_path / "depts.yaml"
-    f.write_text(DEPT_SCENARIO + extra)
+    f.write_text(HO_WAVE_SCENARIO + extra)
     return main(["run", str(f), "--data", str(pkg), "--mode", "expected",
                  "--out", str(tmp_path / "out"), *args])
 

@@ -22,7 +22,7 @@ from placesim.expected import run_expected
 from placesim.metrics import SCS_IDX, replication_table
 from placesim.scenario import check_against_data
 
-from .helpers import reduced_package
+from .helpers import HO_WAVE_SCENARIO, reduced_package
 
 WAVE = """name: t
 horizon: {{start_year: 2023, years: 5}}
@@ -191,26 +191,12 @@ def test_department_count_checked_against_its_posts():
         check_against_data(s, reduced_package(0.1))
 
 
-SYNTH = """name: synth
-horizon: {start_year: 2023, years: 4}
-seed: 3
-replications: 2
-waves:
-  - name: ho-out
-    year: 2024
-    posts: {grades: [EO, HEO], department: HO}
-    share: 0.5
-    destinations:
-      - {site: alpha, share: 1.0}
-"""
-
-
 def test_run_reports_a_departments_view(tmp_path, capsys):
     from placesim.testing import write_synthetic_package
 
     pkg = write_synthetic_package(tmp_path / "pkg", headcount=3000, departments=True)
     f = tmp_path / "synth.yaml"
-    f.write_text(SYNTH)
+    f.write_text(HO_WAVE_SCENARIO)
     out = tmp_path / "out"
     assert main(["run", str(f), "--data", str(pkg), "--mode", "expected", "--department",
                  "HO", "--out", str(out)]) == 0
