@@ -106,20 +106,26 @@ def _calibration_section() -> str:
                    "Implied 2021/22", "Model 2021/22", "Error"], rows)
 
 
-def _seb_section() -> str:
+def _seb_section(recent: bool = False) -> str:
+    """The baseline's high-SEB share by grade against its band's survey trend: 2019-2024
+    with the default recruits, or (``recent``) 2021-2024 with recruits fitted to it (the
+    other end of the range parameter uncertainty draws)."""
     from placesim import fit
+    from placesim.calibration import RECENT_TREND, RECENT_TREND_SHIFT, load_calibrated
     from placesim.engine import prepare
     from placesim.expected import run_expected
     from placesim.geodata import load_data_package, shipped_package
     from placesim.grades import GRADES
 
     pkg = load_data_package(shipped_package(2023))
-    trend = fit.survey_trend(pkg)
-    model = prepare(fit.baseline_scenario(2023, 10), pkg)
+    trend = fit.survey_trend(pkg, fit.TREND_SINCE_ALTERNATIVE if recent else None)
+    scenario = fit.baseline_scenario(2023, 10)
+    if recent:
+        scenario = scenario.model_copy(update={"parameters": scenario.parameters.model_copy(
+            update={"values": {**scenario.parameters.values, RECENT_TREND: 1.0}})})
+    model = prepare(scenario, pkg)
     shares = fit.high_seb_by_grade(model, run_expected(model))
-    from placesim.calibration import load_calibrated
-
-    shift = load_calibrated()["recruit_seb_shift"]
+    shift = load_calibrated()[RECENT_TREND_SHIFT if recent else "recruit_seb_shift"]
     rows = []
     for i, g in enumerate(GRADES):
         slope = trend[fit._band(g)][1][0]
@@ -127,8 +133,9 @@ def _seb_section() -> str:
         rows.append([g, fit._band(g), f"{100 * shares[0, i]:.1f}", f"{100 * shares[-1, i]:.1f}",
                      f"{100 * slope * 10:+.2f}", f"{100 * np.abs(drift).max():.2f}",
                      f"{shift[g]:+.3f}"])
+    years = "2021-2024" if recent else "2019-2024"
     return _table(["Grade", "Survey band", "High SEB at census (%)", "After 10 years (%)",
-                   "Band trend over 10 years (points)", "Largest deviation (points)",
+                   f"Band trend {years} over 10 years (points)", "Largest deviation (points)",
                    "Recruits' log-odds shift"], rows)
 
 
@@ -301,6 +308,13 @@ def build() -> str:
              "Negative shifts at G7 and above mean recruits there are less often from high-SEB "
              "backgrounds than the band's stock: promotion from below, which favours high-SEB "
              "staff, would otherwise push the share up, against the survey's stable gradient.\n",
+             "The trend rests on 2019's shares, which are the workbook's printed figures; "
+             "2021-2024's are computed from respondent counts. Fitted to 2021-2024 alone the "
+             "trend is flatter or rising, and recruits' shifts are higher (below: the baseline "
+             "with `recruit_seb_trend_2021_2024: 1`). Which trend holds is not known, so "
+             "`--parameter-uncertainty` draws that weight between 0 (the table above, the "
+             "default) and 1 (this one) in each replication.\n",
+             _seb_section(recent=True), "",
              "## 4. Places for Growth history\n\n"
              "Roles moved out of London count from 2020, as the programme does. History "
              "starts with 1,000 roles moved by 31 March 2021 (ASSUMPTION, range 500 to 2,000: "

@@ -112,6 +112,7 @@ class Parameters:
     cost_mover_gbp: float
     cost_leaver_gbp: float
     recruit_seb_shift: np.ndarray = field(default_factory=lambda: np.zeros(N_GRADES))
+    recruit_seb_trend_2021_2024: float = 0.0  # weight on the other SEB trend fit, 0 to 1
     area_level: str = "itl2"  # labour-market areas: itl1, itl2 or itl3 (London is one)
     log: tuple[Param, ...] = field(default=(), compare=False)
     costs: dict = field(default_factory=dict)  # unit costs by name (placesim.costs)
@@ -304,21 +305,60 @@ def load_calibrated() -> dict:
     return json.loads(CALIBRATED.read_text(encoding="utf-8"))
 
 
+RECENT_TREND = "recruit_seb_trend_2021_2024"
+"""The parameter that moves recruits' SEB from the 2019-2024 survey trend's fit towards the
+fit to 2021-2024 only (:data:`placesim.fit.TREND_SINCE_ALTERNATIVE`): 0 the first, 1 the
+second."""
+RECENT_TREND_SHIFT = "recruit_seb_shift_2021_2024"
+"""Where `placesim calibrate` writes the shifts fitted to the 2021-2024 trend."""
+
+
+def _recent_trend_delta() -> np.ndarray:
+    """(grade,) log-odds shift fitted to the 2021-2024 trend minus that fitted to 2019-2024
+    (0 where either is missing)."""
+    c = load_calibrated()
+    a, b = c.get("recruit_seb_shift", {}), c.get(RECENT_TREND_SHIFT, {})
+    return np.array([float(b[g]) - float(a[g]) if g in a and g in b else 0.0
+                     for g in GRADES])
+
+
+def recruits_of(shift: np.ndarray, recent_trend: float = 0.0) -> np.ndarray:
+    """(grade, seb) SEB mix of external recruits: the grade's People Survey band mix with the
+    high-SEB log-odds shifted by ``shift`` (by grade) plus ``recent_trend`` times the move
+    from the 2019-2024 trend's fit to the 2021-2024 one. The one place the mix is made:
+    defaults, overrides and parameter draws all come through here."""
+    from .fit import shifted_mix
+
+    total = np.asarray(shift, float) + float(recent_trend) * _recent_trend_delta()
+    return shifted_mix(seb_mix_by_grade(), dict(zip(GRADES, total, strict=True)))
+
+
 def recruit_mix() -> tuple[np.ndarray, list[Param]]:
     """(grade, seb) SEB mix of external recruits: the grade's People Survey mix with the
     high-SEB log-odds shifted by what `placesim calibrate` fitted, so that with no policy
-    each grade's high-SEB share follows its band's People Survey 2019-2024 trend."""
-    from .fit import shifted_mix
-
-    shift = {g: float(v) for g, v in load_calibrated().get("recruit_seb_shift", {}).items()}
+    each grade's high-SEB share follows its band's People Survey 2019-2024 trend; and the
+    weight on the 2021-2024 trend's fit instead (:data:`RECENT_TREND`, 0 by default), which
+    parameter uncertainty draws."""
+    fitted = load_calibrated().get("recruit_seb_shift", {})
+    shift = np.array([float(fitted.get(g, 0.0)) for g in GRADES])
     log = [Param(f"recruit_seb_shift.{grade}", round(float(v), 4),
                  "Fitted by `placesim calibrate`: log-odds shift of recruits' high-SEB share "
                  "against the grade band's People Survey 2024 mix, so that the grade's mix "
                  "follows the band's 2019-2024 survey trend in the baseline "
                  "(calibration/calibrated.json)",
                  "derived", f"Recruits' high-SEB log-odds at {grade}, against its band")
-           for grade, v in shift.items()]
-    return shifted_mix(seb_mix_by_grade(), shift), log
+           for grade, v in fitted.items()]
+    if np.any(_recent_trend_delta() != 0):
+        log.append(Param(
+            RECENT_TREND, 0.0,
+            "The People Survey's 2019 shares are the workbook's printed figures, 2021-2024's "
+            "are computed from respondent counts (facts.md G); the high-SEB trend through "
+            "2019 falls in every band, from 2021 it is flat or rising in most "
+            "(docs/validation.md). Which is the trend is not known: 0 follows 2019-2024 (the "
+            "default), 1 the 2021-2024 fit (`placesim calibrate` fits both)",
+            "assumption", "Weight on recruits' SEB fitted to the 2021-2024 survey trend "
+            "rather than the 2019-2024 one", 0.0, 1.0))
+    return recruits_of(shift), log
 
 
 def default_parameters(pkg=None) -> Parameters:
@@ -551,11 +591,11 @@ def set_parameter(params: Parameters, name: str, value: float) -> Parameters:
         arr[GRADES.index(rest)] = v
         out = replace(params, **{head: arr})
         if head == "recruit_seb_shift":
-            from .fit import shifted_mix
-
-            out = replace(out, recruit_mix=shifted_mix(
-                seb_mix_by_grade(), dict(zip(GRADES, arr, strict=True))))
+            out = replace(out, recruit_mix=recruits_of(arr, params.recruit_seb_trend_2021_2024))
         return out
+    if head == RECENT_TREND and not rest:
+        return replace(params, recruit_seb_trend_2021_2024=v,
+                       recruit_mix=recruits_of(params.recruit_seb_shift, v))
     if head == "relocation_willingness" and rest in SEB_CLASSES:
         arr = params.relocation_willingness.copy()
         arr[SEB_CLASSES.index(rest)] = v

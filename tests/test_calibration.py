@@ -61,10 +61,32 @@ def test_seb_follows_people_survey_trend(packages):
         assert np.abs(drift).max() <= 0.01, (g, drift.round(4))
 
 
+def test_seb_follows_the_2021_2024_trend_at_the_other_end_of_its_range(packages):
+    """With recruits fitted to the 2021-2024 survey trend (the other end of the range
+    parameter uncertainty draws), each grade's high-SEB share follows that band trend within
+    1 point in every year of ten, but SCS2 within 2: four in five of its posts are filled
+    from SCS1, whose share rises only as fast as SCS1's own recruits move it, and the fit
+    stops at its bound (1.6 points, docs/validation.md)."""
+    from placesim.calibration import RECENT_TREND
+
+    pkg = packages[2023]
+    trend = fit.survey_trend(pkg, fit.TREND_SINCE_ALTERNATIVE)
+    s = fit.baseline_scenario(2023, 10)
+    s = s.model_copy(update={"parameters": s.parameters.model_copy(
+        update={"values": {RECENT_TREND: 1.0}})})
+    model = prepare(s, pkg)
+    shares = fit.high_seb_by_grade(model, run_expected(model))
+    years = np.arange(len(shares))
+    for i, g in enumerate(GRADES):
+        drift = (shares[:, i] - shares[0, i]) - trend[fit._band(g)][1][0] * years
+        assert np.abs(drift).max() <= (0.02 if g == "SCS2" else 0.01), (g, drift.round(4))
+
+
 def test_calibration_file_names_its_fit():
     data = json.loads(CALIBRATED.read_text())
     assert set(data["internal_fill_share"]) == set(fit.FIT_GRADES)
     assert set(data["recruit_seb_shift"]) == set(GRADES)
+    assert set(data["recruit_seb_shift_2021_2024"]) == set(GRADES)
     assert data["implied_promotions"]["HEO"] == 12460  # facts.md C2
 
 

@@ -57,6 +57,36 @@ def test_recruit_shift_changes_recruit_mix():
     assert np.array_equal(q.recruit_mix[2], p.recruit_mix[2])
 
 
+def test_recent_survey_trend_weight_moves_recruits_between_the_two_fits():
+    """recruit_seb_trend_2021_2024 moves every grade's recruits from the shift fitted to the
+    2019-2024 survey trend (0, the default) to the one fitted to 2021-2024 (1), in log-odds,
+    on top of any shift set by name; parameter uncertainty draws it over 0 to 1."""
+    from placesim.calibration import RECENT_TREND, RECENT_TREND_SHIFT, load_calibrated
+    from placesim.fit import shifted_mix
+    from placesim.grades import GRADES
+
+    p = default_parameters()
+    fitted = load_calibrated()
+    first, second = fitted["recruit_seb_shift"], fitted[RECENT_TREND_SHIFT]
+    assert p.recruit_seb_trend_2021_2024 == 0.0
+    from placesim.calibration import seb_mix_by_grade
+
+    for w in (0.0, 0.5, 1.0):
+        q = set_parameter(p, RECENT_TREND, w)
+        want = shifted_mix(seb_mix_by_grade(), {g: (1 - w) * first[g] + w * second[g]
+                                                for g in GRADES})
+        assert np.allclose(q.recruit_mix, want), w
+    # a shift set by name keeps the weight's move, in either order
+    one = set_parameter(set_parameter(p, RECENT_TREND, 1.0), "recruit_seb_shift.G7", 0.0)
+    two = set_parameter(set_parameter(p, "recruit_seb_shift.G7", 0.0), RECENT_TREND, 1.0)
+    assert np.allclose(one.recruit_mix, two.recruit_mix)
+    g7 = GRADES.index("G7")
+    moved = shifted_mix(seb_mix_by_grade(), {"G7": second["G7"] - first["G7"]})
+    assert one.recruit_mix[g7] == pytest.approx(moved[g7])
+    drawn = [u for u in uncertain_parameters(p) if u.name == RECENT_TREND]
+    assert [(u.low, u.high) for u in drawn] == [(0.0, 1.0)]
+
+
 def test_scenario_values_override_and_unknown_names_are_errors():
     s = load_scenario_text("name: v\nparameters:\n  values: {accelerator_weight: 2.2, "
                            "exit_rate.EO: 0.1}\n", filename="v.yaml")
