@@ -198,6 +198,7 @@ def _exit_rate(flows: dict, source: str) -> tuple[np.ndarray, list[Param]]:
     rate = np.zeros(N_GRADES)
     log = []
     change = load_calibrated().get("exit_rate_year_to_year_change", {})
+    leaving = leaver_rates(flows)
     for i, g in enumerate(GRADES):
         if g == "PS":
             rate[i] = 0.20
@@ -205,8 +206,7 @@ def _exit_rate(flows: dict, source: str) -> tuple[np.ndarray, list[Param]]:
                              "serve about five years", "assumption",
                              "Annual rate of leaving the post", 0.1, 0.3))
             continue
-        f = flows[_acses_grade(g)]
-        rate[i] = f["leavers"] / f["in_post"]
+        rate[i] = leaving[_acses_grade(g)]
         e = abs(float(change.get(_acses_grade(g), 0.0)))  # one recorded year to the next
         log.append(Param(f"exit_rate.{g}", round(float(rate[i]), 4),
                          source + " (leavers / in post); range: the rate times 1 -/+ its "
@@ -291,6 +291,13 @@ def package_flows(pkg=None) -> tuple[dict, str]:
         out[g] = {"in_post": in_post, "leavers": leavers, "entrants": entrants,
                   "promotions_out": f["promotions_out"]}
     return out, f"Civil Service Statistics {year} (ACSES), flows_by_grade.csv"
+
+
+def leaver_rates(flows: dict) -> dict[str, float]:
+    """Each ACSES grade's rate of leaving the Civil Service in a year: leavers / in post
+    (``flows`` as :func:`package_flows` gives them). The exit rates' defaults and the
+    calibration's year-to-year change of them both read it."""
+    return {g: f["leavers"] / f["in_post"] for g, f in flows.items() if f["in_post"] > 0}
 
 
 CALIBRATED = Path(__file__).resolve().parent.parent / "calibration" / "calibrated.json"

@@ -37,6 +37,7 @@ from .calibration import (
     CSPS_GRADE_BANDS_OF,
     RECENT_TREND_SHIFT,
     default_parameters,
+    leaver_rates,
     package_flows,
 )
 from .grades import ACSES_GRADES, GRADES, SEB_CLASSES
@@ -307,7 +308,7 @@ def calibrate(years: tuple[int, int, int] = (2021, 2022, 2023), out: Path = CALI
     rates = []
     for y in years[1:]:
         flows, _ = package_flows(pkgs[y])
-        rates.append({g: f["leavers"] / f["in_post"] for g, f in flows.items()})
+        rates.append(leaver_rates(flows))
     exit_change = {g: round(abs(rates[-1][g] / rates[0][g] - 1), 4) for g in rates[-1]
                    if rates[0].get(g)}
     result = {
