@@ -19,6 +19,22 @@ from .errors import PlacesimError, plain
 EXIT_USAGE = 2
 
 
+def _at_least(least: int):
+    """An argparse type: a whole number of at least ``least`` (argparse then exits 2 with
+    the option's name and the rule, where a bad count or seed gave a traceback)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least} (got {value})")
+        return value
+
+    parse.__name__ = f"whole number >= {least}"
+    return parse
+
+
 def _add_data(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", metavar="DIR",
                    help="data package folder (default: shipped geodata/2023)")
@@ -443,8 +459,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("run", help="run a scenario")
     s.add_argument("file")
-    s.add_argument("--replications", type=int)
-    s.add_argument("--seed", type=int)
+    s.add_argument("--replications", type=_at_least(1))
+    s.add_argument("--seed", type=_at_least(0))
     s.add_argument("--mode", choices=["stochastic", "expected"], default="stochastic")
     s.add_argument("--department", action="append", metavar="CODE", help=(
         "also report this department's view: a code, name or alias (e.g. HO, DBT, 'Home "
@@ -470,15 +486,18 @@ def build_parser() -> argparse.ArgumentParser:
                        "the same command resumes an interrupted batch.")
     s.add_argument("paths", nargs="+", metavar="FILES_OR_DIRS",
                    help="scenario files, or folders of them (*.yaml)")
-    s.add_argument("--replications", type=int, help="per variant (default: each scenario's)")
-    s.add_argument("--seed", type=int, help="seed of every scenario (default: each scenario's)")
+    s.add_argument("--replications", type=_at_least(1),
+                   help="per variant (default: each scenario's)")
+    s.add_argument("--seed", type=_at_least(0),
+                   help="seed of every scenario (default: each scenario's)")
     s.add_argument("--sweep", metavar="SWEEP.yaml", help="grid or variants over each scenario")
-    s.add_argument("--chunk", type=int, default=5, help="replications per task (default 5)")
+    s.add_argument("--chunk", type=_at_least(1), default=5,
+                   help="replications per task (default 5)")
     s.add_argument("--department", metavar="CODE", help=(
         "restrict the waves each scenario file defines to this department's posts and "
         "report its view (e.g. HO)"))
     g = s.add_mutually_exclusive_group()
-    g.add_argument("--workers", type=int,
+    g.add_argument("--workers", type=_at_least(1),
                    help="local worker processes (default: all cores; 0 = in this process)")
     g.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="existing dask scheduler")
     s.add_argument("--progress", action="store_true", help="progress bar even off a terminal")
@@ -525,7 +544,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--base", help="scenario the plan adds to (default scenarios/baseline.yaml)")
     s.add_argument("--name", default="plan-targets", help="name of the saved scenario")
     s.add_argument("--run", action="store_true", help="also simulate the generated scenario")
-    s.add_argument("--replications", type=int, default=10,
+    s.add_argument("--replications", type=_at_least(1), default=10,
                    help="stochastic runs (--run; with --target, the confirmation, default 10)")
     s.set_defaults(func=cmd_plan)
 
@@ -544,7 +563,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--to", dest="to_year", type=int, required=True, help="e.g. 2022")
     s.add_argument("--scenario", help="history scenario (default scenarios/history.yaml)")
     s.add_argument("--mode", choices=["expected", "stochastic"], default="expected")
-    s.add_argument("--replications", type=int, default=20, help="stochastic runs")
+    s.add_argument("--replications", type=_at_least(1), default=20, help="stochastic runs")
     s.add_argument("--past-only", action="store_true",
                    help="fit the workforce trend to census years up to --from only")
     s.add_argument("--out", help="folder for the CSV tables and the chart")

@@ -98,11 +98,21 @@ def simulate(
     Returns
     -------
     Results
+
+    Raises
+    ------
+    ValueError
+        An unknown ``mode``, fewer than one replication (where they are run) or a negative
+        seed.
     """
     if mode not in ("stochastic", "expected"):
         raise ValueError(f"mode must be 'stochastic' or 'expected', not {mode!r}")
     seed = scenario.seed if seed is None else int(seed)
     reps = scenario.replications if replications is None else int(replications)
+    if reps < 1 and (mode == "stochastic" or parameter_uncertainty):
+        raise ValueError(f"replications must be at least 1, not {reps}")
+    if seed < 0:
+        raise ValueError(f"seed must be a whole number of at least 0, not {seed}")
     t0 = time.perf_counter()
     if model is None:
         model = prepare(scenario, pkg, seed=seed, people=mode == "stochastic")

@@ -163,3 +163,27 @@ def test_all_departments_without_departments_in_the_data_exits_2(tmp_path, capsy
     assert main([*run, str(f), "--department", "all"]) == 2
     assert "--department: the data package has no department dimension" in \
         capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,option,rule", [
+    (["run", "S", "--replications", "0"], "--replications", "must be at least 1 (got 0)"),
+    (["run", "S", "--seed", "-1"], "--seed", "must be at least 0 (got -1)"),
+    (["backcast", "--from", "2021", "--to", "2022", "--mode", "stochastic",
+      "--replications", "-3"], "--replications", "must be at least 1 (got -3)"),
+    (["batch", "S", "--out", "O", "--replications", "0"], "--replications",
+     "must be at least 1"),
+    (["plan", "--target", "x", "--out", "O", "--replications", "zero"], "--replications",
+     "'zero' is not a whole number"),
+])
+def test_counts_and_seeds_out_of_range_exit_2_naming_the_option(tmp_path, capsys, argv,
+                                                                  option, rule):
+    """A replication count below 1 or a negative seed gave a traceback (IndexError,
+    ValueError from numpy's seeding) with exit 1; now argparse's exit 2 names the option."""
+    (tmp_path / "s.yaml").write_text(MINIMAL_SCENARIO)
+    argv = [str(tmp_path / "s.yaml") if a == "S" else str(tmp_path / "o") if a == "O" else a
+            for a in argv]
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: {rule}" in err and "Traceback" not in err
