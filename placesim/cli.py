@@ -497,7 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
         "restrict the waves each scenario file defines to this department's posts and "
         "report its view (e.g. HO)"))
     g = s.add_mutually_exclusive_group()
-    g.add_argument("--workers", type=_at_least(1),
+    g.add_argument("--workers", type=_at_least(0),
                    help="local worker processes (default: all cores; 0 = in this process)")
     g.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="existing dask scheduler")
     s.add_argument("--progress", action="store_true", help="progress bar even off a terminal")
