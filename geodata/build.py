@@ -711,6 +711,15 @@ def published_grades(src: Path, year: int) -> pd.Series:
         i = int(np.flatnonzero(t["hc"].isna().to_numpy())[0])
         raise BuildError(f"civil-service/acses_{year}/staff_by_grade.csv: row "
                          f"{t['row'].iat[i]}: column 'Headcount': suppressed national figure")
+    # every status the table has must give every grade published that year (a row cut from
+    # the file gave a KeyError traceback where the figure was read)
+    have = set(zip(t["status"], t["grade"], strict=True))
+    for status in dict.fromkeys(t["status"]):
+        for g in _grades_published(year):
+            if (status, g) not in have:
+                raise BuildError(f"civil-service/acses_{year}/staff_by_grade.csv: no row for "
+                                 f"grade {g!r} ({status.replace('_', ' ')}): every published "
+                                 "grade needs one")
     return t.set_index(["status", "grade"])["hc"]
 
 

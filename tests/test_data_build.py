@@ -136,6 +136,19 @@ def test_broken_source_row_names_file_and_row(tmp_path, capsys, column, value, m
     assert not (tmp_path / "out").exists()  # stopped before writing anything
 
 
+def test_missing_grade_row_names_file_and_grade(tmp_path, capsys):
+    """A grade's row cut from the national table (audit: a KeyError traceback, exit 1)."""
+    src = _broken_sources(tmp_path)
+    f = src / "civil-service/acses_2023/staff_by_grade.csv"
+    lines = f.read_text().splitlines(keepends=True)
+    f.write_text("".join(line for line in lines if not line.startswith("In post,2023,G6,")))
+    code = build.main(["--year", "2023", "--src", str(src), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "civil-service/acses_2023/staff_by_grade.csv: no row for grade 'G6' (in post)" in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_people_survey_extract_reads_both_workbook_layouts(tmp_path):
     """extract_csps on small workbooks laid out as the 2021-2023 and 2024 ones."""
     src = tmp_path
