@@ -400,7 +400,8 @@ def cmd_backcast(args) -> int:
     from .backcast import backcast, format_backcast, write_backcast
 
     b = backcast(args.from_year, args.to_year, scenario_path=args.scenario, mode=args.mode,
-                 replications=args.replications, past_only=args.past_only)
+                 replications=args.replications, past_only=args.past_only,
+                 past_totals=args.past_totals)
     print(format_backcast(b))
     if args.out:
         for f in write_backcast(b, args.out):
@@ -565,7 +566,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--mode", choices=["expected", "stochastic"], default="expected")
     s.add_argument("--replications", type=_at_least(1), default=20, help="stochastic runs")
     s.add_argument("--past-only", action="store_true",
-                   help="fit the workforce trend to census years up to --from only")
+                   help="fit the workforce trend to census years up to --from only (each "
+                   "grade's national number of posts still comes from the --to census)")
+    s.add_argument("--past-totals", action="store_true",
+                   help="take each grade's national number of posts from the trend too, not "
+                   "from the --to census: with --past-only, a forecast from the past alone")
     s.add_argument("--out", help="folder for the CSV tables and the chart")
     s.set_defaults(func=cmd_backcast)
 
