@@ -405,7 +405,9 @@ class _Run(RunState):
         r = model.rules
         self.wtab = flows.weight_table(r)
         self.ltab = flows.lateral_table(r)
-        self.wmax = self.wtab.max(axis=(2, 3)).transpose(0, 1, 2)  # (grade, seb, vp)
+        # the rejection envelope's bound on the weights, by (grade, seb, flag, vp): the step
+        # takes it over the programme states someone eligible is in (flows.envelope)
+        self.wtop = self.wtab.max(axis=2)
         self.lmax = self.ltab.max(axis=(0, 1))
         self.kernel_t = np.ascontiguousarray(r.kernel.T)  # (district, area): a vacancy's row
         self.adv_area = np.where(model.geo.area_is_london, r.london_advantage, 1.0)
@@ -463,13 +465,14 @@ class _Run(RunState):
         self._posts(gone.T, -1)
         W, Lw = flows.class_weights(counts, self.wtab, self.ltab, geo.area_is_london,
                                     r.london_advantage)
+        wmax = flows.envelope(self.wtop, counts)
         remote, lateral = flows.choice_masses(W, Lw, r.kernel, r.willingness, self.leave)
         pp = r.posts
         promoted, moved, recruited, closed = flows.fill(
             self.key, k, vac, W, Lw, E, remote, lateral, sl.grade, sl.district, sl.ptype,
             sl.seb, sl.flag, sl.flag_until, sl.grade_since, sl.ready, sl.exit_at, sl.order,
             sl.position, sl.block_start, sl.block_end, sl.area_of_district, geo.is_london,
-            self.kernel_t, self.wtab, self.ltab, self.wmax, self.lmax, self.adv_area, self.leave,
+            self.kernel_t, self.wtab, self.ltab, wmax, self.lmax, self.adv_area, self.leave,
             r.lateral_share, r.internal_share, r.exit_q, r.reach, r.london_pull, r.willingness,
             float(r.will_mult[k]), r.flag_after, r.min_steps, float(r.scs_low_target[k]),
             r.freeze[k], r.recruit_cdf_at(k), pp.pool_grade, pp.pool_mask, pp.pool_types,

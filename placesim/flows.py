@@ -100,6 +100,29 @@ def _weight_table(odds, flag_weight, accelerator_weight, policy_match_weight):
     return out
 
 
+def envelope(wtop: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """(grade, seb, vacancy is policy) bound on the promotion weights of a step's eligible
+    people, for the pick's rejection sampling (:func:`_pick`): the largest weight of state
+    none (every run has it) and of each programme state someone eligible is in.
+
+    A bound taken over every state a lever could give changed the accept/reject draws from
+    the first step of a run whose lever had not started: four levers starting in 2026
+    changed the 2024 and 2025 records (audit: common random numbers broken before the
+    start). Taken over the states present, a run's draws change only once someone is in a
+    lever's state.
+
+    Parameters
+    ----------
+    wtop : numpy.ndarray
+        (grade, seb, flag, vp) weights, their largest over post types.
+    counts : numpy.ndarray
+        (grade, area, seb, post type, flag) eligible people of the step.
+    """
+    present = counts.sum(axis=(1, 2, 3)) > 0  # (grade, flag)
+    present[:, NONE] = True
+    return np.where(present[:, None, :, None], wtop, 0.0).max(axis=2)
+
+
 def lateral_table(rules: Rules) -> np.ndarray:
     """(seb, post type, vacancy is policy) lateral weights (willingness and the policy match),
     without the distance kernel, London's pull and hold, and relocation support."""
