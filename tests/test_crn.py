@@ -74,11 +74,7 @@ def test_a_later_wave_changes_nothing_before_it(mode):
     moved = engine.prepare(reduced_scenario("name: moved\n" + BOTH + later), pkg)
     for r in range(3):
         a, b = engine.run_replication(base, r), engine.run_replication(moved, r)
-        la, ya, va = replication_table(base, a)
-        lb, yb, vb = replication_table(moved, b)
-        assert la == lb and list(ya) == list(yb)
-        before = np.asarray(ya) <= 2026  # (records to 31 March 2026; the wave is from April)
-        np.testing.assert_array_equal(va[before], vb[before])
+        va, vb, before = _same_before(base, a, moved, b)
         for x, y in zip(a.years, b.years, strict=True):
             if x.year <= 2026:
                 np.testing.assert_array_equal(x.stock, y.stock)
@@ -101,11 +97,20 @@ def test_a_later_lever_changes_nothing_before_it(lever):
     base = engine.prepare(reduced_scenario("name: base\n" + BOTH), pkg)
     late = engine.prepare(reduced_scenario("name: late\n" + BOTH + text), pkg)
     for r in range(2):
-        a, b = engine.run_replication(base, r), engine.run_replication(late, r)
-        la, ya, va = replication_table(base, a)
-        lb, yb, vb = replication_table(late, b)
-        shared = [i for i, label in enumerate(lb) if label in la]
-        va = va[:, [la.index(lb[i]) for i in shared]]
-        before = np.asarray(ya) <= 2026
-        np.testing.assert_array_equal(va[before], vb[before][:, shared])
-        assert not np.array_equal(va[~before], vb[~before][:, shared])  # (it does act)
+        va, vb, before = _same_before(base, engine.run_replication(base, r), late,
+                                      engine.run_replication(late, r))
+        assert not np.array_equal(va[~before], vb[~before])  # (it does act)
+
+
+def _same_before(model_a, a, model_b, b):
+    """Both runs' figures (those they share, by year) and the years to 31 March 2026 (the
+    changes start from April), which must be equal."""
+    la, ya, va = replication_table(model_a, a)
+    lb, yb, vb = replication_table(model_b, b)
+    assert list(ya) == list(yb)
+    shared = [label for label in lb if label in la]  # (a lever adds figures of its own)
+    va = va[:, [la.index(label) for label in shared]]
+    vb = vb[:, [lb.index(label) for label in shared]]
+    before = np.asarray(ya) <= 2026
+    np.testing.assert_array_equal(va[before], vb[before])
+    return va, vb, before
