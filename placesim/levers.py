@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit
 
 from . import streams
-from .flows import _enter, _vacate, open_posts
+from .flows import _vacate, open_posts
 from .grades import GRADES
 from .population import (
     HELD,
@@ -215,9 +215,8 @@ def apply_event(event: LeverEvent, run, step: int) -> LeverOutcome:
         sl.ptype[posts] = PRIVATE_OFFICE
         g, d, s = (sl.grade[picks].astype(np.int64), sl.district[picks].astype(np.int64),
                    sl.seb[picks].astype(np.int64))
-        _send(key, step, picks, posts, step + r.posting_steps, r.exit_q, sl.grade, sl.seb,
-              sl.flag, sl.flag_until, sl.grade_since, sl.ready, sl.exit_at, sl.home,
-              sl.return_at, sl.cohort, sl.spare_from)
+        _send(picks, posts, step + r.posting_steps, sl.seb, sl.flag, sl.flag_until,
+              sl.grade_since, sl.ready, sl.exit_at, sl.home, sl.return_at, sl.cohort)
         there = np.full(len(picks), r.posting_district)
         out.minus.append((g, d, s))
         out.plus.append((g, there, s))
@@ -229,9 +228,8 @@ def apply_event(event: LeverEvent, run, step: int) -> LeverOutcome:
                    sl.seb[posts].astype(np.int64))
         u = streams.uniforms(key, streams.EXPIRY, sl.ident(homes), step)
         until = np.minimum(step + _geometric(u, float(r.flag_hazard[POSTED])), NEVER)
-        _bring_back(key, step, posts, homes, until, r.exit_q, sl.grade, sl.seb, sl.flag,
-                    sl.flag_until, sl.grade_since, sl.ready, sl.exit_at, sl.home, sl.return_at,
-                    sl.cohort, sl.spare_from)
+        _bring_back(step, posts, homes, until, sl.seb, sl.flag, sl.flag_until, sl.grade_since,
+                    sl.ready, sl.exit_at, sl.home, sl.return_at, sl.cohort)
         sl.set_district(posts, np.full(len(posts), sl.n_districts))
         out.minus.append((g, d, s))
         out.plus.append((g, sl.district[homes].astype(np.int64), s))
@@ -492,9 +490,12 @@ def _geometric(u: np.ndarray, q: float) -> np.ndarray:
 
 
 @njit(cache=True)
-def _send(key, step, homes, posts, back, exit_q, grade, seb, flag, flag_until, grade_since,
-          ready, exit_at, home, return_at, cohort, spare_from):
-    """Move people from their posts (then held) into London posting posts."""
+def _send(homes, posts, back, seb, flag, flag_until, grade_since, ready, exit_at, home,
+          return_at, cohort):
+    """Move people from their posts (then held) into London posting posts. Each keeps their
+    exit step (theirs, not the post's): a fresh draw counted from the next step spared them
+    this step's exits, and the return's another (audit: London EO->G7 1.6% above the
+    expected mode's, which counts the exits of both steps)."""
     for k in range(len(homes)):
         h, p = homes[k], posts[k]
         seb[p], flag[p], flag_until[p], grade_since[p] = seb[h], flag[h], flag_until[h], \
@@ -504,7 +505,7 @@ def _send(key, step, homes, posts, back, exit_q, grade, seb, flag, flag_until, g
         ready[p] = NEVER  # not promotable while on the posting
         home[p] = h
         return_at[p] = back
-        _enter(key, slot_ident(p, grade[p], spare_from), p, step, exit_q[grade[p]], exit_at)
+        exit_at[p] = exit_at[h]
         seb[h] = HELD
         flag[h] = NONE
         ready[h] = NEVER
@@ -512,9 +513,10 @@ def _send(key, step, homes, posts, back, exit_q, grade, seb, flag, flag_until, g
 
 
 @njit(cache=True)
-def _bring_back(key, step, posts, homes, until, exit_q, grade, seb, flag, flag_until,
-                grade_since, ready, exit_at, home, return_at, cohort, spare_from):
-    """Return people from London postings to the posts held for them."""
+def _bring_back(step, posts, homes, until, seb, flag, flag_until, grade_since, ready,
+                exit_at, home, return_at, cohort):
+    """Return people from London postings to the posts held for them, with their exit step
+    (see :func:`_send`)."""
     for k in range(len(posts)):
         p, h = posts[k], homes[k]
         seb[h], grade_since[h] = seb[p], grade_since[p]
@@ -523,5 +525,5 @@ def _bring_back(key, step, posts, homes, until, exit_q, grade, seb, flag, flag_u
         flag[h] = POSTED
         flag_until[h] = until[k]
         ready[h] = step + 1
-        _enter(key, slot_ident(h, grade[h], spare_from), h, step, exit_q[grade[h]], exit_at)
+        exit_at[h] = exit_at[p]
         _vacate(p, seb, flag, ready, exit_at, home, return_at)

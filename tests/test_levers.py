@@ -104,3 +104,27 @@ def test_weights_choose_who_never_how_many(base):
     assert np.all(np.abs(d.mean(axis=0)) <= 3 * d.std(axis=0, ddof=1) / np.sqrt(REPS)
                   + 0.005 * total + 1)
     assert _rate(oe, G7, LOW) > 1.5 * _rate(be, G7, LOW)
+
+
+def test_a_posting_keeps_each_persons_exit_step():
+    """Going on a London posting and coming back moves a person between slots but not their
+    exit step. A fresh draw counted from the next step spared them the exits of the step
+    they left and of the step they came back (audit: London EO->G7 1.6% above the expected
+    mode's, z +3.3 to +3.9, and the reference model's people face those exits too)."""
+    from placesim.levers import _bring_back, _send
+    from placesim.population import NEVER, NEVER_STEP
+
+    n = 4  # slots 0-1: home posts of two people; 2-3: their postings
+    seb = np.array([0, 2, -1, -1], np.int8)
+    flag, cohort = np.zeros(n, np.int8), np.zeros(n, np.int8)
+    flag_until, grade_since = np.full(n, NEVER, np.int64), np.zeros(n, np.int64)
+    ready, home = np.zeros(n, np.int64), np.full(n, -1, np.int64)
+    return_at = np.full(n, -1, np.int64)
+    exit_at = np.array([7, 30, NEVER_STEP, NEVER_STEP], np.int64)
+    homes, posts = np.array([0, 1]), np.array([2, 3])
+    _send(homes, posts, 9, seb, flag, flag_until, grade_since, ready, exit_at, home,
+          return_at, cohort)
+    assert list(exit_at) == [NEVER_STEP, NEVER_STEP, 7, 30]  # (the first leaves while away)
+    _bring_back(9, posts[1:], homes[1:], np.array([20]), seb, flag, flag_until, grade_since,
+                ready, exit_at, home, return_at, cohort)
+    assert exit_at[1] == 30 and seb[1] == 2 and ready[1] == 10
