@@ -1740,6 +1740,17 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
                 f"{years} is outside the horizon {start}-{end}: {_lever_years(start, end)}, "
                 "so the lever would never be on")))
     sec = scenario.levers.secondments
+    if sec is not None and sec.outbound_per_site > 0:  # (more than a site has: audit, 50,000
+        # asked and about 5,000 sent, without a word)
+        site_lad = dict(zip(pkg.sites["site_id"], pkg.sites["lad_code"], strict=True))
+        for sid in sec.sites:
+            held = int(b.loc[(b["lad_code"] == site_lad.get(sid))
+                             & b["grade"].isin(sec.outbound_grades), "posts"].sum())
+            if sid in site_lad and sec.outbound_per_site > held:
+                probs.append(problem(("levers", "secondments", "outbound_per_site"), (
+                    f"{sec.outbound_per_site:,} a year from each site, but {sid!r} has "
+                    f"{held:,} posts of the outbound grades "
+                    f"({', '.join(sec.outbound_grades)}) at the start")))
     if sec is not None:  # (its posts open at the sites: not before a site opens)
         for j, sid in enumerate(sec.sites):
             opens = scenario.sites.get(sid)

@@ -210,6 +210,9 @@ def test_reference_model_agrees_on_the_new_levers():
     ("recruitment_outreach: {start_year: 2024, places: {sites: [atlantis]}}", "sites"),
     ("recruitment_outreach: {start_year: 2024, places: {districts: [E99999999]}}",
      "districts"),
+    # more than a site has (it ran, and sent about a tenth of what was asked: audit)
+    ("secondments: {start_year: 2024, outbound_per_site: 50000, outbound_grades: [G7]}",
+     "outbound_per_site: 50,000 a year from each site, but 'darlington' has"),
 ])
 def test_bad_lever_input_exits_2_naming_the_field(tmp_path, capsys, lever, field):
     f = tmp_path / "bad.yaml"
