@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import PlacesimError
+from .present import fmt_diff, fmt_range, fmt_value
 
 KEYS = ["year", "metric", "group"]
 COLUMNS = KEYS + ["mean_a", "mean_b", "diff", "diff_p10", "diff_p50", "diff_p90", "interval"]
@@ -25,7 +26,8 @@ INTERVALS = {
     "paired": "P10 to P90 of the paired (replication-by-replication) difference (same random "
               "numbers)",
     "unpaired": "P10 to P90 of the unpaired difference (of independent replications)",
-    "mixed": "P10 to P90 of the stochastic run's replications minus the expected values",
+    "mixed": "P10 to P90 of the difference (B minus A, as every difference here) over the "
+             "stochastic run's replications, the other run's expected values held",
     "none": "exact difference of expected values (no uncertainty band)",
     "unavailable": "no per-replication values in a results folder: no interval",
 }
@@ -153,9 +155,11 @@ def format_comparison(diff: pd.DataFrame, year: int | None = None,
     how = diff.attrs.get("pairing", "unavailable")
     lines = [f"{b} minus {a}, {year}: mean of each, difference, and its interval",
              f"  interval: {INTERVALS[how]}"]
-    for r in d.itertuples(index=False):
-        band = ("" if np.isnan(r.diff_p10) else
-                f"  ({r.diff_p10:+.4g} … {r.diff_p90:+.4g})")
-        lines.append(f"  {r.metric:<40} {r.group:<16} {r.mean_a:>12.4g} → {r.mean_b:>12.4g}   "
-                     f"{r.diff:>+12.4g}{band}")
+    for r in d.itertuples(index=False):  # (in each figure's own format: never 2.3e+04)
+        lo, hi = fmt_diff(r.metric, r.diff_p10), fmt_diff(r.metric, r.diff_p90)
+        band = ("" if np.isnan(r.diff_p10) else f"  (P10 and P90: {lo})" if lo == hi else
+                f"  ({fmt_range(r.metric, r.diff_p10, r.diff_p90, diff=True)})")
+        lines.append(f"  {r.metric:<40} {r.group:<16} {fmt_value(r.metric, r.mean_a):>12} → "
+                     f"{fmt_value(r.metric, r.mean_b):>12}   {fmt_diff(r.metric, r.diff):>14}"
+                     f"{band}")
     return "\n".join(lines)

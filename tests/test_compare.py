@@ -71,3 +71,20 @@ def test_expected_against_stochastic_is_refused_unless_asked(runs, capsys):
     assert main(["compare", str(runs["a"]), str(runs["b"])]) == 0
     assert "interval: P10 to P90 of the paired (replication-by-replication) difference" in (
         capsys.readouterr().out)
+
+
+def test_printed_comparison_has_no_scientific_notation_and_says_b_minus_a(runs):
+    """Each figure in its own format (audit: 2.325e+04 and 1.06e+07 were printed), and the
+    mixed interval says B minus A whichever run is stochastic (it said 'the stochastic run's
+    replications minus the expected values' when they were the other way round)."""
+    import re
+
+    from placesim.compare import format_comparison
+
+    text = format_comparison(compare_results(read_results(runs["a"]),
+                                             read_results(runs["b"])))
+    assert not re.search(r"\de[+-]\d", text), text
+    mixed = format_comparison(compare_results(read_results(runs["a"]),
+                                              read_results(runs["a_expected"]),
+                                              allow_mixed=True))
+    assert "B minus A" in mixed and "replications minus the expected" not in mixed
