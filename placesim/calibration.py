@@ -433,6 +433,10 @@ def default_parameters(pkg=None) -> Parameters:
               "Of promotions that move someone into or out of London, the share that move "
               "them in, in the baseline (sets London's hold on its own staff, london_stay)",
               0.5, 0.9),
+        Param("london_stay", "derived", "Worked out from into_london_share when a run is "
+              "prepared (rules.calibrate_geography), unless set", "derived",
+              "London-based staff's relative willingness to take a post in another area "
+              "(London's hold on its own staff)"),
         Param("london_pull", 1.0, "No published figure; by default London posts pull no more "
               "than others at the same distance (a scenario can raise it)", "assumption",
               "Extra pull of London posts on candidates from other areas", 1.0, 2.0),
@@ -552,7 +556,7 @@ def resolve_parameters(scenario: Scenario | None = None, pkg=None) -> Parameters
     return q.with_log(*changed)
 
 
-_SCALARS = ("distance_decay_per_100km", "into_london_share", "london_pull",
+_SCALARS = ("distance_decay_per_100km", "into_london_share", "london_pull", "london_stay",
             "min_quarters_in_grade", "london_promotion_advantage", "policy_match_weight",
             "accelerator_weight", "cost_mover_gbp", "cost_leaver_gbp")
 _BY_GRADE = ("exit_rate", "internal_fill_share", "cross_area_share", "recruit_seb_shift")

@@ -44,6 +44,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from .errors import MAX_SHOWN, Problem, ScenarioError
 from .geodata import DEFAULT_SMC_INDEX, SHIPPED, SHIPPED_ROOT
@@ -443,7 +444,8 @@ class RelocationSupport(LeverWindow):
 
     gbp_per_move: float = Field(10000, ge=0, le=1e6, json_schema_extra=_ev("scenario"),
                                 description=(
-        "Support per mover, GBP. Default 10,000 (ASSUMPTION)."))
+        "Support per mover, GBP: the policy's own choice (a scenario setting, not a fact "
+        "about the world). Default 10,000, an illustration, not a published figure."))
     acceptance_multiplier: float = Field(1.5, ge=1, le=10,
                                          json_schema_extra=_ev("assumption", 1.0, 2.0),
                                          description=(
@@ -714,7 +716,10 @@ class Parameters(_Model):
     exit_rate: dict[GradeName, float] = Field(default_factory=dict, description=(
         "Annual rate of leaving the Civil Service by grade (0 to 1), overriding the "
         "calibrated ACSES 2023 rates."))
-    promotion_rate: dict[GradeName, float] = Field(default_factory=dict, description=(
+    # (kept to refuse it with a reason, left out of the JSON Schema: an editor offered a field
+    # that is always refused)
+    promotion_rate: SkipJsonSchema[dict[GradeName, float]] = Field(
+        default_factory=dict, exclude=True, description=(
         "Annual promotion rate from the named grade to the next (0 to 1). Not supported by "
         "this version: promotions are driven by vacancy chains, so give exit_rate or "
         "external_hire_share instead; must be left empty."))

@@ -139,3 +139,16 @@ def test_labour_market_area_level_can_be_swept():
                              years=1)
         areas[level] = prepare(s, pkg).geo.n_areas
     assert areas["itl1"] < areas["itl2"] < areas["itl3"]
+
+
+def test_params_lists_what_a_scenario_can_set_and_the_schema_only_what_it_may():
+    """london_stay could be set in a scenario's parameters but `placesim params` did not list
+    it; promotion_rate, always refused, was offered by the JSON Schema (audit)."""
+    import json
+
+    from placesim.scenario import scenario_json_schema
+
+    p = default_parameters()
+    assert "london_stay" in parameter_names(p)
+    assert set_parameter(p, "london_stay", 0.6).london_stay == 0.6
+    assert "promotion_rate" not in json.dumps(scenario_json_schema())
