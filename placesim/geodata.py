@@ -944,13 +944,25 @@ def resolve_department(value: str, departments: pd.DataFrame) -> str | None:
 
 
 def nearest_departments(value: str, departments: pd.DataFrame, n: int = 3) -> list[str]:
-    """The ``n`` department codes closest in spelling to ``value`` (for error messages)."""
+    """The ``n`` department codes whose code, name or alias is closest in spelling to
+    ``value`` (for error messages: "Home Offfice" is near the Home Office's name, not the
+    code HO, and was answered with HMRC, OFGEM and OFSTED)."""
     import difflib
 
-    codes = list(departments["code"])
-    upper = {c.upper(): c for c in codes}
-    near = difflib.get_close_matches(str(value).strip().upper(), list(upper), n=n, cutoff=0.0)
-    return [upper[c] for c in near]
+    spelt: dict[str, str] = {}  # each way of writing a department -> its code
+    aliases_of = departments.get("aliases", pd.Series("", index=departments.index))
+    for code, name, aliases in zip(departments["code"], departments["name"], aliases_of,
+                                   strict=True):
+        for way in (code, str(name), *_split_aliases(aliases)):
+            spelt.setdefault(way.casefold(), code)
+    out: list[str] = []
+    for way in difflib.get_close_matches(str(value).strip().casefold(), list(spelt),
+                                         n=len(spelt), cutoff=0.0):
+        if spelt[way] not in out:
+            out.append(spelt[way])
+        if len(out) == n:
+            break
+    return out
 
 
 def _department_codes(df: pd.DataFrame, f: Path, depts: pd.DataFrame) -> None:

@@ -155,6 +155,9 @@ def test_departments_table(pkg):
     assert resolve_department("DBT", pkg.departments) == "DIT"
     assert resolve_department("Ministry of Magic", pkg.departments) is None
     assert "HMRC" in nearest_departments("HMRX", pkg.departments)
+    # a misspelt name is near its name, not only near codes (audit: HMRC, OFGEM, OFSTED)
+    assert nearest_departments("Home Offfice", pkg.departments)[0] == "HO"
+    assert nearest_departments("dept for transprt", pkg.departments)[0] == "DFT"
     y2021 = load_data_package(shipped_package(2021)).departments.set_index("code")
     assert y2021.loc["MHCLG", "name"] == "Ministry of Housing, Communities and Local Government"
     assert "OCOA" in y2021.index and "OCOA" not in d.index
