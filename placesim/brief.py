@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -69,7 +69,10 @@ class About:
     title: str = ""
     question: str = ""
     waves: tuple[tuple[str, str, int | None], ...] = ()
-    """(name, mode, close_by) of each wave: how the scenario moves roles."""
+    """(name, mode, close_by) of each wave the run carries out (any part of it from the
+    start on): how the scenario moves roles."""
+    earlier: int = 0
+    """Waves wholly before the start: history, already in the data (not counted above)."""
 
     @property
     def heading(self) -> str:
@@ -95,17 +98,36 @@ def about_folder(results, folder: Path | None = None) -> About:
             doc = yaml.safe_load((Path(folder) / "scenario.yaml").read_text("utf-8")) or {}
         except yaml.YAMLError:
             doc = {}
-    waves = doc.get("waves") if isinstance(doc.get("waves"), list) else []
+    waves = [w for w in (doc.get("waves") if isinstance(doc.get("waves"), list) else [])
+             if isinstance(w, dict)]
+    start = results.manifest.get("start_year")
+    runs = [start is None or _runs_from(w.get("year", start), w.get("quarter", 1),
+                                        w.get("spread_years", 0), int(start)) for w in waves]
     return About(name, str(doc.get("title") or ""), " ".join(str(doc.get("question") or
                                                                  "").split()),
                  tuple((str(w.get("name", "")), str(w.get("mode") or "recreate"),
-                        w.get("close_by")) for w in waves if isinstance(w, dict)))
+                        w.get("close_by")) for w, on in zip(waves, runs, strict=True) if on),
+                 runs.count(False))
 
 
 def about_scenario(scenario) -> About:
     """The :class:`About` of a loaded scenario."""
+    start = scenario.horizon.start_year
+    runs = [_runs_from(w.year, w.quarter, w.spread_years, start) for w in scenario.waves]
     return About(scenario.name, scenario.title or "", " ".join((scenario.question or "").split()),
-                 tuple((w.name, w.mode, w.close_by) for w in scenario.waves))
+                 tuple((w.name, w.mode, w.close_by)
+                       for w, on in zip(scenario.waves, runs, strict=True) if on),
+                 runs.count(False))
+
+
+def _runs_from(year, quarter, spread_years, start: int) -> bool:
+    """Whether any part of a wave (from ``year`` Q``quarter``, over ``spread_years``) falls
+    in a run from the census of ``start`` (a wave wholly before it is history)."""
+    try:
+        begins = float(year) + (float(quarter) - 1) / 4
+        return begins >= start or begins + float(spread_years) > start
+    except (TypeError, ValueError):
+        return True
 
 
 def for_department(about: About, results) -> About:
@@ -115,7 +137,7 @@ def for_department(about: About, results) -> About:
     name = results.manifest.get("department_name")
     if not name or about.heading.startswith(f"{name}: "):
         return about
-    return About(about.name, f"{name}: {about.heading}", about.question)
+    return replace(about, title=f"{name}: {about.heading}")
 
 
 # --- figures ----------------------------------------------------------------------------------
@@ -282,7 +304,8 @@ def _leavers_sentence(m: pd.DataFrame, about: About, rule: DisclosureRule) -> st
                                       total("leavers_caused_by_relocation"), rule=rule))
     text = (f"{leavers} people leave the Civil Service rather than move with their post over "
             f"{int(m['year'].min())}-{int(m['year'].max())}: this follows from how the scenario "
-            f"moves roles. {len(recreate)} of its {len(about.waves)} waves re-create roles "
+            f"moves roles. {len(recreate)} of its {len(about.waves)} waves in the run "
+            "re-create roles "
             "(new posts outside London, London posts closed as they fall vacant, so no one "
             f"is asked to move) and {len(relocate)} relocate occupied posts, whose holders "
             "move, are redeployed in London or leave")
@@ -291,6 +314,9 @@ def _leavers_sentence(m: pd.DataFrame, about: About, rule: DisclosureRule) -> st
                                                         rule=rule))
         text += (f"; {len(closing)} close the London posts still open by a set year, making "
                  f"{red} people redundant")
+    if about.earlier:
+        text += (f" ({about.earlier} earlier {'wave is' if about.earlier == 1 else 'waves are'}"
+                 " history, before the start: already in the data)")
     return text + "."
 
 

@@ -242,7 +242,9 @@ def _department_table(res, code: str) -> str:
             ("progression_eo_to_g7", "outside_london", "EO to G7, outside London"),
             ("progression_eo_to_director", "london", "EO to Director, London"),
             ("progression_eo_to_director", "outside_london", "EO to Director, outside London")]
-    lines = [f"{code}: the department's view in {last} (mean over replications):"]
+    how = ("expected values" if res.manifest.get("mode") == "expected"
+           else "mean over replications")
+    lines = [f"{code}: the department's view in {last} ({how}):"]
     for metric, group, label in rows:
         r = m[(m["metric"] == metric) & (m["group"] == group)]
         if len(r):

@@ -140,9 +140,27 @@ def test_brief_says_leavers_follow_from_the_waves_mix():
                               ("close", "recreate", 2030)))
     text = " ".join(answer(SimpleNamespace(metrics=m, manifest={"scenario": "s"}), about))
     assert "215 people leave the Civil Service rather than move with their post" in text, text
-    assert "2 of its 3 waves re-create roles" in text and "1 relocate occupied posts" in text
+    assert "2 of its 3 waves in the run re-create roles" in text
+    assert "1 relocate occupied posts" in text
     assert "1 close the London posts still open by a set year, making 0 people redundant" \
         in text, text
+
+
+def test_the_brief_counts_the_waves_the_run_carries_out():
+    """pfg-2027 extends the history: three of its waves end before its 2023 start and were
+    counted as its own ('9 of its 10 waves re-create roles'; audit). A department's view
+    keeps the waves (it dropped them)."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from placesim import load_scenario
+    from placesim.brief import about_scenario, for_department
+
+    s = load_scenario(Path(__file__).resolve().parent.parent / "scenarios" / "pfg-2027.yaml")
+    about = about_scenario(s)
+    assert len(s.waves) == 10 and len(about.waves) == 7 and about.earlier == 3
+    view = SimpleNamespace(manifest={"department_name": "Home Office"})
+    assert for_department(about, view).waves == about.waves
 
 
 def test_progression_of_a_group_with_no_one_is_not_available():
