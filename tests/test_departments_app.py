@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from placesim.departments import department_results
 from placesim.present import fmt_value
 
@@ -20,7 +18,6 @@ def _figures(at) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
-@pytest.mark.slow  # about 20 s: two expected runs of the whole Civil Service in the app
 def test_department_picker_filters_figures_map_and_charts():
     at = new_app(scenario="ho-regional-centres.yaml", compare="none")
     files = at.sidebar.selectbox(key="scenario").options
