@@ -871,6 +871,9 @@ class Scenario(_Model):
 
     _source: str | None = PrivateAttr(default=None)
     _where: dict = PrivateAttr(default_factory=dict)
+    # each merged path's path in the file that wrote it (a wave inherited from a parent is
+    # waves[7] of the merged list but waves[0] of its own file): :func:`_in_file`
+    _local: dict = PrivateAttr(default_factory=dict)
     _base_dir: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
@@ -1044,9 +1047,18 @@ def _lookup(where: _Where, loc: tuple, default_file: str | None
 
 def scenario_problem(scenario: Scenario, loc: tuple, message: str) -> Problem:
     """A :class:`Problem` at field ``loc`` of a loaded scenario (its file and line where it
-    was loaded from one), for checks made after loading."""
+    was loaded from one, the field as that file writes it), for checks made after loading."""
     file, line = _lookup(scenario._where, loc, scenario.source_file)
-    return Problem(file or "<scenario>", line, _field(loc), message)
+    return Problem(file or "<scenario>", line, _field(_in_file(scenario._local, loc)), message)
+
+
+def _in_file(local: dict, loc: tuple) -> tuple:
+    """``loc`` of a merged scenario as the file that wrote it writes it (``local``: merged
+    path prefixes to their paths in their files; the longest prefix applies)."""
+    for i in range(len(loc), 0, -1):
+        if loc[:i] in local:
+            return local[loc[:i]] + tuple(loc[i:])
+    return tuple(loc)
 
 
 def _step_problems(scenario: Scenario, problem) -> list[Problem]:
@@ -1142,7 +1154,9 @@ def _confined(path: Path, roots: list[Path]) -> bool:
 
 
 def _resolve(text: str, filename: str, root: Path | None, base_dir: Path,
-             seen: tuple[str, ...]) -> tuple[dict, _Where]:
+             seen: tuple[str, ...]) -> tuple[dict, _Where, dict]:
+    """The document with its parents merged in, where each value was written (file, line)
+    and each merged path's path in its own file (:func:`_in_file`)."""
     doc, where = _parse(text, filename)
     if doc is None:
         doc = {}
@@ -1152,7 +1166,7 @@ def _resolve(text: str, filename: str, root: Path | None, base_dir: Path,
             f"{type(doc).__name__}"))])
     parent_ref = doc.get("extends")
     if parent_ref is None:
-        return doc, where
+        return doc, where, {}
     line = where.get(("extends",), (filename, None))[1]
 
     def fail(msg: str) -> ScenarioError:
@@ -1174,8 +1188,8 @@ def _resolve(text: str, filename: str, root: Path | None, base_dir: Path,
     if ppath.stat().st_size > MAX_BYTES:
         raise ScenarioError([Problem(str(ppath), None, "file",
                                      f"larger than {MAX_BYTES // 1024} KB")])
-    pdoc, pwhere = _resolve(ppath.read_text(encoding="utf-8"), str(ppath), root,
-                            ppath.parent, seen + (key,))
+    pdoc, pwhere, plocal = _resolve(ppath.read_text(encoding="utf-8"), str(ppath), root,
+                                    ppath.parent, seen + (key,))
     # Relative paths the parent gives are relative to the parent's folder: re-anchor them.
     if ppath.parent.resolve() != base_dir.resolve():
         if isinstance(pdoc.get("data"), str) and not Path(pdoc["data"]).is_absolute():
@@ -1193,7 +1207,15 @@ def _resolve(text: str, filename: str, root: Path | None, base_dir: Path,
     c_key = {src: dst for kind, src, dst in mounts if kind == "k"}
     merged_where = _remap(pwhere, p_sub, {})
     merged_where.update(_remap(where, c_sub, c_key))
-    return merged, merged_where
+    local: dict = {}
+    for src, dst in p_sub.items():  # (the parent's own paths, through its parents' too)
+        local[dst] = _in_file(plocal, src)
+        for k, v in plocal.items():
+            if len(k) > len(src) and k[:len(src)] == src:
+                local[dst + k[len(src):]] = v
+    for src, dst in c_sub.items():
+        local[dst] = src
+    return merged, merged_where, local
 
 
 # --- errors -----------------------------------------------------------------------------
@@ -1269,7 +1291,8 @@ def _friendly(err: dict, loc: tuple) -> str:
     return msg + got
 
 
-def _problems(e: ValidationError, filename: str, where: _Where) -> list[Problem]:
+def _problems(e: ValidationError, filename: str, where: _Where,
+              local: dict | None = None) -> list[Problem]:
     probs = []
     for err in e.errors():
         raw = tuple(err["loc"])
@@ -1279,7 +1302,8 @@ def _problems(e: ValidationError, filename: str, where: _Where) -> list[Problem]
         msg = _friendly(err, loc)
         if is_key:
             msg = f"key {loc[-1]!r}: {msg}"
-        probs.append(Problem(file or filename, line, _field(loc) or "scenario", msg))
+        probs.append(Problem(file or filename, line,
+                             _field(_in_file(local or {}, loc)) or "scenario", msg))
     return probs
 
 
@@ -1319,15 +1343,16 @@ def load_scenario_text(text: str, *, filename: str = "<upload>", root: Path | No
     """
     base = Path(base_dir or root or ".")
     seen = (str((base / Path(filename).name).resolve()),)
-    doc, where = _resolve(text, filename, root, base, seen)
+    doc, where, local = _resolve(text, filename, root, base, seen)
     if root is not None:
         _check_confined(doc, where, filename, root, base)
     try:
         s = Scenario.model_validate(doc)
     except ValidationError as e:
-        raise ScenarioError(_problems(e, filename, where)) from None
+        raise ScenarioError(_problems(e, filename, where, local)) from None
     s._source = filename
     s._where = where
+    s._local = local
     s._base_dir = str(base.resolve())
     probs = _step_problems(s, functools.partial(scenario_problem, s))
     if probs:
@@ -1656,7 +1681,7 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
 
     def problem(path: tuple, msg: str) -> Problem:
         file, line = where(*path)
-        return Problem(file, line, _field(path), msg)
+        return Problem(file, line, _field(_in_file(scenario._local, path)), msg)
 
     districts = pkg.districts
     codes = set(districts["lad_code"])

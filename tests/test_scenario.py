@@ -357,6 +357,34 @@ def test_extends_errors_point_at_the_file_that_wrote_the_value(tmp_path):
     assert f"{tmp_path / 'child.yaml'}:3: seed:" in msg, msg
 
 
+def test_extends_errors_name_the_field_as_its_own_file_writes_it(tmp_path):
+    """A child's first wave follows its parent's in the merged list, but its file calls it
+    waves[0] (audit: 'waves[7].posts.department[0]' for a file with two waves); the parent's
+    waves keep theirs, through a grandparent too."""
+    from placesim.geodata import load_data_package
+    from placesim.scenario import check_against_data
+
+    wave = ("  - name: {}\n    year: 2024\n    posts: {{grades: [EO]{}}}\n    count: {}\n"
+            "    destinations: [{{site: leeds, share: 1.0}}]\n")
+    (tmp_path / "grand.yaml").write_text(MINIMAL)  # one wave, "w"
+    (tmp_path / "parent.yaml").write_text(
+        "name: parent\nextends: grand.yaml\nwaves:\n" + wave.format("p", "", -1))
+    (tmp_path / "child.yaml").write_text(
+        "name: child\nextends: parent.yaml\nwaves:\n" + wave.format("c0", "", 5)
+        + wave.format("c1", "", -3))
+    msg = _error(load_scenario, tmp_path / "child.yaml")
+    assert f"{tmp_path / 'parent.yaml'}:7: waves[0].count:" in msg, msg
+    assert f"{tmp_path / 'child.yaml'}:12: waves[1].count:" in msg, msg
+    (tmp_path / "parent.yaml").write_text(
+        "name: parent\nextends: grand.yaml\nwaves:\n" + wave.format("p", "", 1))
+    (tmp_path / "child.yaml").write_text(
+        "name: child\nextends: parent.yaml\nwaves:\n"
+        + wave.format("c0", ", department: [HOO]", 5))
+    msg = _error(lambda f: check_against_data(load_scenario(f), load_data_package()),
+                 tmp_path / "child.yaml")
+    assert "waves[0].posts.department[0]: unknown department 'HOO'" in msg, msg
+
+
 def test_extends_cycle_detected(tmp_path):
     (tmp_path / "a.yaml").write_text("name: a\nextends: b.yaml\n")
     (tmp_path / "b.yaml").write_text("name: b\nextends: a.yaml\n")
