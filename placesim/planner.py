@@ -126,6 +126,10 @@ class Plan(BaseModel):
     base: str | None = Field(None, description="Scenario the generated scenario extends "
                              "(relative to the plan file): its history, workforce trend and "
                              "sites; default: the shipped scenarios/baseline.yaml")
+    department: str | None = Field(None, description="Parent department whose posts the plan "
+                                   "moves (code, name or alias, e.g. HO or 'Home Office'): "
+                                   "its London posts bound the plan and the waves select "
+                                   "them; default: any department's")
     coldspot_rule: Literal["smc2025", "opportunity_areas"] = "smc2025"
     smc_index: Literal["ci1", "ci2", "ci3", "ci4"] = DEFAULT_SMC_INDEX
     candidates: Literal["all", "sites"] | tuple[str, ...] = "all"
@@ -302,7 +306,8 @@ def allocate(plan: Plan, pkg, ranking: pd.DataFrame | None = None) -> pd.DataFra
     n_d, n_g = len(short), len(demand)
     cap = np.array([_capacity(plan, pkg, lad) for lad in short], float)
     _explain_infeasible(plan, demand, short, fixed, cap, names)
-    _check_london_posts(plan, pkg, demand)
+    department = plan_department(plan, pkg)
+    _check_london_posts(plan, pkg, demand, department)
 
     score = cand["score"].to_numpy(float)
     score = (score - score.min()) / max(score.max() - score.min(), 1e-12) + 0.1
@@ -364,9 +369,35 @@ def allocate(plan: Plan, pkg, ranking: pd.DataFrame | None = None) -> pd.DataFra
             f"each of {', '.join(plan.sites.min_ladder)} at every chosen place within their "
             "capacities. Allow more places, raise capacities or lower the minimum ladder.")
     x = np.round(res.x[:n_x]).astype(int).reshape(n_d, n_g)
-    out = [(short[i], names[short[i]], demand[j].grade, demand[j].profession, int(x[i, j]))
+    out = [(short[i], names[short[i]], demand[j].grade, demand[j].profession, int(x[i, j]),
+            department or "")
            for i in range(n_d) for j in range(n_g) if x[i, j] > 0]
-    return pd.DataFrame(out, columns=["lad_code", "lad_name", "grade", "profession", "posts"])
+    return pd.DataFrame(out, columns=["lad_code", "lad_name", "grade", "profession", "posts",
+                                      "department"])
+
+
+def plan_department(plan: Plan, pkg) -> str | None:
+    """The code of the department a plan moves the posts of (None: any department's).
+
+    Raises
+    ------
+    InfeasiblePlan
+        The package has no departments, or the plan names none of them (with the nearest).
+    """
+    if plan.department is None:
+        return None
+    from .geodata import nearest_departments, resolve_department
+
+    depts = getattr(pkg, "departments", None)
+    if depts is None or len(depts) == 0:
+        raise InfeasiblePlan(f"The plan names the department {plan.department!r}, but the "
+                             "data package has no departments.")
+    code = resolve_department(plan.department, depts)
+    if code is None:
+        near = ", ".join(nearest_departments(plan.department, depts))
+        raise InfeasiblePlan(f"department: unknown department {plan.department!r} (nearest "
+                             f"valid codes: {near}; see `placesim data`)")
+    return code
 
 
 def _capacity(plan: Plan, pkg, lad: str) -> float:
@@ -409,12 +440,16 @@ def _explain_infeasible(plan, demand, short, fixed, cap, names) -> None:
                                  f"posts, fewer than the {need} its minimum ladder needs.")
 
 
-def _check_london_posts(plan: Plan, pkg, demand: list[PostDemand]) -> None:
-    """Raise if the plan asks for more posts of a grade (and profession) than London holds:
-    the engine would move only those it finds, silently fewer than the plan says."""
+def _check_london_posts(plan: Plan, pkg, demand: list[PostDemand],
+                        department: str | None = None) -> None:
+    """Raise if the plan asks for more posts of a grade (and profession) than London holds
+    (of its department, when it names one): the engine would move only those it finds,
+    silently fewer than the plan says."""
     b = pkg.baseline_posts
     lon = set(pkg.districts.loc[pkg.districts["is_london"].astype(bool), "lad_code"])
     b = b[b["lad_code"].isin(lon)]
+    if department is not None:
+        b = b[b["department"] == department]
     asked: dict[tuple[str, str], int] = {}
     for p in demand:
         asked[(p.grade, "any")] = asked.get((p.grade, "any"), 0) + p.count
@@ -427,9 +462,11 @@ def _check_london_posts(plan: Plan, pkg, demand: list[PostDemand]) -> None:
         have = int(rows["posts"].sum())
         if n > have:
             what = f"{grade} {prof}" if prof != "any" else grade
-            raise InfeasiblePlan(f"The plan asks for {n:,} {what} posts to move from London, "
-                                 f"but London holds only {have:,} {what} posts in the data "
-                                 f"package: ask for at most {have:,}.")
+            whose = f" of {department}" if department is not None else ""
+            raise InfeasiblePlan(f"The plan asks for {n:,} {what} posts{whose} to move from "
+                                 f"London, but London holds only {have:,} {what} "
+                                 f"posts{whose} in the data package: ask for at most "
+                                 f"{have:,}.")
 
 
 def _scenario_path(value: str, plan_dir: Path, out_dir: Path) -> str:
@@ -478,6 +515,8 @@ def allocation_scenario(plan: Plan, allocation: pd.DataFrame, *,
     base = (_scenario_path(plan.base, plan_dir, out_dir) if plan.base is not None
             else os.path.relpath(SCENARIOS / "baseline.yaml", out_dir.resolve()))
     waves = []
+    department = (str(allocation["department"].iloc[0])
+                  if "department" in allocation and len(allocation) else "")
     for (grade, prof), g in allocation.groupby(["grade", "profession"], sort=False):
         n = int(g["posts"].sum())
         dests = [{"district": lad, "share": round(int(c) / n, 6)}
@@ -492,6 +531,8 @@ def allocation_scenario(plan: Plan, allocation: pd.DataFrame, *,
                 "incumbents": {"base": s.acceptance}}
         if prof != "any":
             wave["posts"]["profession"] = prof
+        if department:  # (a department's plan moves its posts, and reports its view)
+            wave["posts"]["department"] = [department]
         waves.append(wave)
     doc = {"name": plan.name, "extends": base,
            "title": plan.title or f"Allocation from plan {plan.name}",
@@ -502,6 +543,8 @@ def allocation_scenario(plan: Plan, allocation: pd.DataFrame, *,
                "years": s.horizon_years},
            "coldspots": {"rule": plan.coldspot_rule, "index": plan.smc_index},
            "waves": waves}
+    if department:
+        doc["departments"] = [department]
     if plan.data is not None:
         doc["data"] = _scenario_path(plan.data, plan_dir, out_dir)
     header = (f"# Generated by `placesim plan` from plan {plan.name!r}.\n"

@@ -182,3 +182,45 @@ def test_plan_cannot_ask_for_more_posts_than_london_holds(pkg):
     ok = plan(posts=[{"grade": "G7", "count": 1000}, {"grade": "SCS2", "count": have}],
               sites={"k": 3, "min_ladder": ["G7", "SCS2"]})
     assert allocate(ok, pkg).groupby("grade")["posts"].sum()["SCS2"] == have
+
+
+def test_a_department_plan_moves_its_own_posts(pkg, tmp_path):
+    """Issue 17: the planner allocates a department's quota. A Home Office plan is bound by
+    the Home Office's London posts, its waves select them, and its run reports the Home
+    Office's view; a name or alias works, an unknown one gets the nearest codes."""
+    from placesim import load_scenario
+    from placesim.departments import department_results
+    from placesim.simulation import simulate
+
+    b = pkg.baseline_posts
+    lon = set(pkg.districts.loc[pkg.districts["is_london"].astype(bool), "lad_code"])
+    ho_g7 = int(b.loc[b["lad_code"].isin(lon) & (b["department"] == "HO")
+                      & (b["grade"] == "G7"), "posts"].sum())
+    asked = [{"grade": "EO", "count": 300}, {"grade": "G7", "count": ho_g7 + 1}]
+    with pytest.raises(InfeasiblePlan, match=f"{ho_g7 + 1:,} G7 posts of HO .* only "
+                                             f"{ho_g7:,} G7 posts of HO"):
+        allocate(plan(department="Home Office", posts=asked,
+                      sites={"k": 2, "min_ladder": ["EO", "G7"]}), pkg)
+    with pytest.raises(InfeasiblePlan, match="unknown department 'Home Offfice' .*HO"):
+        allocate(plan(department="Home Offfice"), pkg)
+    p = plan(department="HO", posts=[{"grade": "EO", "count": 300},
+                                     {"grade": "G7", "count": min(ho_g7, 150)}],
+             sites={"k": 2, "min_ladder": ["EO", "G7"]})
+    alloc = allocate(p, pkg)
+    assert set(alloc["department"]) == {"HO"}
+    text = allocation_scenario(p, alloc, plan_dir=ROOT / "scenarios" / "plans",
+                               out_dir=tmp_path)
+    (tmp_path / "t.yaml").write_text(text, encoding="utf-8")
+    s = load_scenario(tmp_path / "t.yaml")
+    mine = [w for w in s.waves if w.name.startswith("plan-")]
+    assert mine and all(w.posts.department == ("HO",) for w in mine)
+    assert s.departments == ("HO",)
+    check_against_data(s, pkg)
+    res = simulate(s, pkg, mode="expected")
+    ho = department_results(res, "HO").metrics
+    baseline = load_scenario(ROOT / "scenarios" / "baseline.yaml")
+    base = simulate(baseline.model_copy(update={"departments": ("HO",)}), pkg, mode="expected")
+    moved = lambda m: float(m[(m.metric == "roles_moved_out_of_london")  # noqa: E731
+                              & (m.group == "all")]["mean"].iloc[-1])
+    gained = moved(ho) - moved(department_results(base, "HO").metrics)
+    assert gained == pytest.approx(450, abs=1), gained  # (its own posts: all 450 are HO's)
