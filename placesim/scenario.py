@@ -1267,6 +1267,12 @@ def _friendly(err: dict, loc: tuple) -> str:
         return text + (f" (allowed: {', '.join(allowed)})" if allowed else "")
     if t == "missing":
         return "required but missing"
+    if t in ("int_type", "int_parsing", "int_from_float", "float_type", "float_parsing") \
+            and isinstance(given, str) and _exponent_text(given):
+        x = float(given)
+        full = str(int(x)) if x.is_integer() and abs(x) < 1e15 else f"{x:.6g}"
+        return ("must be a number" + got + f": YAML reads {given} as text; write {full} "
+                f"(or {x:.1e}, with a point and a signed exponent)")
     if t in ("int_type", "int_parsing", "int_from_float"):
         return "must be a whole number" + got
     if t == "finite_number":
@@ -1289,6 +1295,13 @@ def _friendly(err: dict, loc: tuple) -> str:
     if t in ("value_error", "assertion_error"):
         return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     return msg + got
+
+
+def _exponent_text(text: str) -> bool:
+    """Whether ``text`` is a number in exponent form that YAML 1.1 reads as text (``1e9``)."""
+    import re
+
+    return re.fullmatch(r"[-+]?\d+(\.\d*)?[eE][-+]?\d+", text.strip()) is not None
 
 
 def _problems(e: ValidationError, filename: str, where: _Where,

@@ -667,3 +667,12 @@ waves:
     assert main(["validate", str(tmp_path / "s.yaml")]) == 2
     err = capsys.readouterr().err
     assert message in err and "department_shares" in err
+
+
+def test_a_number_yaml_reads_as_text_says_how_to_write_it():
+    """YAML 1.1 reads 1e9 as text: the message said only 'must be a whole number (got
+    '1e9')' (audit); it now says why and what to write."""
+    msg = _error(load_scenario_text, "name: x\nlevers:\n  secondments: {start_year: 2024, "
+                 "outbound_per_site: 1e9}\n", filename="x.yaml")
+    assert "x.yaml:3: levers.secondments.outbound_per_site: must be a number (got '1e9'): " \
+           "YAML reads 1e9 as text; write 1000000000" in msg, msg
