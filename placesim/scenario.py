@@ -1307,7 +1307,14 @@ def _exponent_text(text: str) -> bool:
 def _problems(e: ValidationError, filename: str, where: _Where,
               local: dict | None = None) -> list[Problem]:
     probs = []
-    for err in e.errors():
+    errors = e.errors()
+    # a list whose items are all wrong is also reported empty: say only what is wrong with
+    # the items (audit: "inbound_grades: must not be empty" beside the unknown grade)
+    bad_items = {tuple(x["loc"][:-1]) for x in errors if x["loc"] and isinstance(
+        x["loc"][-1], int)}
+    for err in errors:
+        if err.get("type") == "too_short" and tuple(err["loc"]) in bad_items:
+            continue
         raw = tuple(err["loc"])
         is_key = bool(raw) and raw[-1] == "[key]"
         loc = raw[:-1] if is_key else raw

@@ -676,3 +676,13 @@ def test_a_number_yaml_reads_as_text_says_how_to_write_it():
                  "outbound_per_site: 1e9}\n", filename="x.yaml")
     assert "x.yaml:3: levers.secondments.outbound_per_site: must be a number (got '1e9'): " \
            "YAML reads 1e9 as text; write 1000000000" in msg, msg
+
+
+def test_a_list_of_wrong_items_is_not_also_called_empty():
+    """An unknown grade gave two messages, the second 'must not be empty' (audit)."""
+    msg = _error(load_scenario_text, "name: x\nlevers:\n  secondments: {start_year: 2024, "
+                 "inbound_grades: [XYZ]}\n", filename="x.yaml")
+    assert "inbound_grades[0]:" in msg and "must not be empty" not in msg, msg
+    msg = _error(load_scenario_text, "name: x\nlevers:\n  secondments: {start_year: 2024, "
+                 "inbound_grades: []}\n", filename="x.yaml")
+    assert "inbound_grades: must not be empty" in msg, msg
