@@ -96,7 +96,10 @@ MEASURES: dict[str, Measure] = {
     "progression_eo_to_g7": Measure(
         "Chance an EO reaches Grade 7 (period measure)", "chance",
         "Technical measure: the chance that an Executive Officer would reach Grade 7 if that "
-        "year's promotion and leaving rates held throughout their career."),
+        "year's promotion and leaving rates held throughout their career. It follows the "
+        "year's vacancies: growth and new posts raise it, so in the shipped baseline, whose "
+        "posts stop growing after March 2024, it falls over the next two years as that "
+        "growth works through the grades, then holds."),
     "progression_eo_to_director": Measure(
         "Chance an EO reaches Director (period measure)", "chance",
         "Technical measure: the chance that an Executive Officer would reach Director (SCS2) "
