@@ -238,6 +238,10 @@ def test_reference_per_person_model_agrees(synthetic_pkg, levers):
               ("progression_eo_to_g7", "london"), ("progression_eo_to_g7", "outside_london"),
               ("progression_eo_to_g7", "seb:low")]
     checks += [("promotions", f"grade:{g}") for g in ("EO", "HEO", "SEO", "G7", "G6")]
+    if levers:  # figures the levers move by far more than the noise here (support's cost,
+        # z 24; low-SEB moves to London, 3.4): an engine ignoring levers fails on them (audit:
+        # it passed every check above)
+        checks += [("relocation_cost_gbp", "all"), ("moves_to_london_for_promotion", "seb:low")]
     last = ra["year"].max()
     for name, group in checks:
         va = ra[(ra.metric == name) & (ra.group == group) & (ra.year == last)]["value"]
