@@ -960,12 +960,14 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
     a grade (promotions and recruits: not yet eligible); lateral movers are eligible again
     from the next step. Promotions are recorded at their origin (grade into, district,
     seb), recruits in ``recruited``, the step's person-time in ``exposure``; promotions of
-    tagged people into ``tag_to`` are added to ``reached`` by tag. Last, the step's
-    entrants join the ring's sum of those not yet eligible (its last slot, thinned by
+    tagged people into ``tag_to`` are added to ``reached`` by tag. Last, cell by cell, the
+    step's entrants join the ring's sum of those not yet eligible (its last slot, thinned by
     ``exit_q`` to the next step) and slot ``next_slot`` leaves it and is cleared for the next
     step's entrants (its people are eligible then); and the programme states that end at a
-    rate (``hazard``) end: the next step's expiry (:func:`_expire`), on both cores, while the
-    block's stocks are in cache.
+    rate (``hazard``) end, to state none of the same cohort tag (states come in sets of
+    ``Fb``), in the people and every slot of the ring but ``next_slot``: the next step's
+    expiry (nothing touches the states in between), on both cores, while the cell's stocks
+    are in cache.
     """
     G, D, S, T, F = people.shape
     A = len(adv_area)
@@ -1184,54 +1186,96 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                     comp[a, col_l[gi, sf] + vp] = (
                         lat_tot[gi, a, vp] * lcap[gi, a, vp] * left[gi, a, sf, vp] / tot)
     arr = np.dot(kernel_t, comp)
-    # -- the block's grades, one at a time: promotions arrive; promoted and lateral movers
-    # leave; lateral movers arrive; recruits; the step's person-time
+    # -- the block's grades, one at a time, and in each its cells (district) one at a time:
+    # promotions arrive; promoted and lateral movers leave; lateral movers arrive; recruits;
+    # the step's person-time; the step's entrants join those not yet eligible (the ring's last
+    # slot, thinned to the next step) and the entrants of M - 1 steps ago leave it (they are
+    # eligible next step); the programme states that end at a rate end (the next step's
+    # expiry). All in one visit of a cell, while its stocks are in cache: a pass over the
+    # block's cells for each part took a quarter longer. Each part reads the cell's stocks as
+    # the parts before it left them, as it did in separate passes.
+    M = ring.shape[0] - 1
+    R = M + 1
+    rg = ring.reshape(R, G, D, J)
     ex_s = np.empty(S)
     out_s = np.empty(S)
+    # a grade's lookups, once per grade rather than in every cell: the classes promotions
+    # arrive in (from class sf of the grade below: their seb, sf, column in rem_c, and class
+    # in the grade but for its post type; the cohort tag counted as reaching tag_to, or -1),
+    # the classes lateral movers arrive in (column in arr, class but for post type), the
+    # classes whose programme state ends (class, class after, rate)
+    in_s = np.empty(SF, np.int64)
+    in_sf = np.empty(SF, np.int64)
+    in_col = np.empty(SF, np.int64)
+    in_k = np.empty(SF, np.int64)
+    in_tag = np.empty(SF, np.int64)
+    lat_col = np.empty(SF, np.int64)
+    lat_k = np.empty(SF, np.int64)
+    src = np.empty(J, np.int64)
+    dst = np.empty(J, np.int64)
+    rate = np.empty(J)
     for gi in range(ng):
         g = g0 + gi
-        if g >= 1:
-            h = g - 1
-            li = h - l0
-            across = 0.0  # (loop invariants and sums in locals: the stores to the stocks
-            for d in range(D):  # below would otherwise make every array read again each time)
-                if not live[g, d]:
-                    continue
-                a = area[d]
+        h = g - 1
+        li = h - l0
+        n_in = nsf[h] if g >= 1 else 0
+        for ii in range(n_in):
+            sf = sfl[h, ii]
+            s, f = sfs[sf], sff[sf]
+            in_s[ii] = s
+            in_sf[ii] = sf
+            in_col[ii] = col[li, sf]
+            in_k[ii] = s * T * F + flag_after[f, g]
+            in_tag[ii] = f // Fb if f >= Fb and g == tag_to else -1
+        for ii in range(nsf[g]):
+            sf = sfl[g, ii]
+            lat_col[ii] = col_l[gi, sf]
+            lat_k[ii] = sfs[sf] * T * F + sff[sf]
+        n_end = 0
+        for jj in range(nj[g]):
+            j = jl[g, jj]
+            f = j % F
+            if hazard[f] > 0:
+                src[n_end] = j
+                dst[n_end] = j - f % Fb
+                rate[n_end] = hazard[f]
+                n_end += 1
+        sg = 1.0 - exit_q[g]
+        old = sg ** (M - 1)
+        keep_london = 1.0 - freeze[g]
+        out_li = g - l0  # (its promotions out, if any)
+        across = 0.0  # (loop invariants and sums in locals: the stores to the stocks below
+        for d in range(D):  # would otherwise make every array read again each time)
+            if not live[g, d]:  # (nobody there, nor in any slot of the ring)
+                continue
+            a = area[d]
+            lon = is_london[d]
+            # promotions arrive from the grade below
+            if n_in > 0:
                 rf = reach[g] * will_mult * pull[d]
                 ca = cap[li, a]
-                lon = is_london[d]
                 for t in range(T):
                     if v_pro[g, d, t] <= 0:
                         continue  # (no promotions wanted here: nothing arrives, no shortfall)
                     vp = 1 if t != OTHER else 0
                     got = 0.0
-                    for ii in range(nsf[h]):
-                        sf = sfl[h, ii]
-                        s = sfs[sf]
+                    for ii in range(n_in):
+                        s = in_s[ii]
                         q = ratio[li, d, t, s]
                         if q <= 0:
                             continue
-                        f = sff[sf]
-                        lx = wsf[h, a, sf, vp] * ca * q
-                        rx = rem_c[d, col[li, sf] + vp] * rf * q
-                        k = (s * T + t) * F + flag_after[f, g]
+                        lx = wsf[h, a, in_sf[ii], vp] * ca * q
+                        rx = rem_c[d, in_col[ii] + vp] * rf * q
+                        k = in_k[ii] + t * F
                         fr[g, d, k] += lx + rx
                         p[g, d, k] += lx + rx
                         got += lx + rx
-                        if f >= Fb and g == tag_to:
-                            reached[g, f // Fb] += lx + rx
+                        if in_tag[ii] >= 0:
+                            reached[g, in_tag[ii]] += lx + rx
                         across += rx
                         if lon:
                             to_london[g, s] += rx
                     v_ext[g, d, t] += max(v_pro[g, d, t] - got, 0.0) + shortfall[li, d, t]
-            cross_area[g] += across
-        out_li = g - l0  # (its promotions out, if any)
-        for d in range(D):
-            if not live[g, d]:
-                continue
-            a = area[d]
-            lon = is_london[d]
             t0, t1 = left_tot[gi, a, 0], left_tot[gi, a, 1]
             # lateral movers leave, in proportion to their weight
             m0 = lat_tot[gi, a, 0] * lflow[a, gi, 0] * lcap[gi, a, 0] / t0 if t0 > 0 else 0.0
@@ -1265,13 +1309,12 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                 q = v / lmass[d, gi, vp]
                 got = 0.0
                 for ii in range(nsf[g]):
-                    sf = sfl[g, ii]
-                    x = arr[d, col_l[gi, sf] + vp] * q
-                    p[g, d, (sfs[sf] * T + t) * F + sff[sf]] += x
+                    x = arr[d, lat_col[ii] + vp] * q
+                    p[g, d, lat_k[ii] + t * F] += x
                     got += x
                 v_ext[g, d, t] += max(v - got, 0.0)
-            keep = 1.0 - freeze[g] if is_london[d] else 1.0
-            for t in range(T):
+            keep = keep_london if lon else 1.0
+            for t in range(T):  # recruits
                 v = v_ext[g, d, t] * keep
                 if v <= 0:
                     continue
@@ -1281,74 +1324,34 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                     p[g, d, k] += x
                     fr[g, d, k] += x
                     recruited[g, d, s] += x
-            for s in range(S):
+            for s in range(S):  # person-time
                 ex_s[s] = 0.0
             for jj in range(nj[g]):
                 j = jl[g, jj]
                 ex_s[js[j]] += p[g, d, j]
             for s in range(S):
                 exposure[g, d, s] += ex_s[s] * dt
-    # the step's entrants join those not yet eligible (the ring's last slot, thinned to the
-    # next step), and the entrants of M - 1 steps ago leave it: they are eligible next step
-    M = ring.shape[0] - 1
-    rg = ring.reshape(M + 1, G, D, J)
-    for g in range(g0, g1):
-        sg = 1.0 - exit_q[g]
-        old = sg ** (M - 1)
-        for d in range(D):
-            if not live[g, d]:  # (nobody there, nor in any slot: nobody arrived)
-                continue
-            for jj in range(nj[g]):  # (the classes it cannot hold are empty in every slot)
+            for jj in range(nj[g]):  # the ring (the classes it cannot hold are empty in it)
                 j = jl[g, jj]
                 rg[M, g, d, j] = (rg[M, g, d, j] - rg[next_slot, g, d, j] * old
                                   + fr[g, d, j]) * sg
                 rg[next_slot, g, d, j] = 0.0
-    _expire(g0, g1, people, ring, next_slot, hazard, Fb, jl, nj, live)
-
-
-@njit(cache=True, nogil=True)
-def _expire(g0, g1, people, ring, skip_slot, hazard, Fb, jl, nj, live):
-    """Time-limited programme states end at their per-step rates ``hazard`` (to state none
-    of the same cohort tag: states come in sets of ``Fb``), in the people and every slot of
-    the ring but ``skip_slot`` (cleared), for grades ``g0`` to ``g1 - 1``, in the cells
-    ``live`` at this step (the others hold nobody). Run at the end of a step's fill, this is
-    the next step's expiry: nothing touches the states in between."""
-    G, D, S, T, F = people.shape
-    J = S * T * F
-    R = ring.shape[0]  # (the slots and their sum)
-    p = people.reshape(G, D, J)
-    rg = ring.reshape(R, G, D, J)
-    src = np.empty(J, np.int64)  # a grade's classes that end: class, its class after, rate
-    dst = np.empty(J, np.int64)
-    rate = np.empty(J)
-    for g in range(g0, g1):
-        n = 0
-        for jj in range(nj[g]):
-            j = jl[g, jj]
-            f = j % F
-            if hazard[f] > 0:
-                src[n] = j
-                dst[n] = j - f % Fb
-                rate[n] = hazard[f]
-                n += 1
-        if n == 0:
-            continue
-        for d in range(D):
-            if not live[g, d]:
-                continue
-            for i in range(n):
-                j, to, h = src[i], dst[i], rate[i]
-                x = p[g, d, j] * h
+            for i in range(n_end):  # programme states end, but in the slot just cleared
+                j, to, hz = src[i], dst[i], rate[i]
+                x = p[g, d, j] * hz
                 p[g, d, j] -= x
                 p[g, d, to] += x
-            for m in range(R):
-                if m == skip_slot:
-                    continue
-                for i in range(n):
-                    j, to, h = src[i], dst[i], rate[i]
-                    x = rg[m, g, d, j] * h
-                    rg[m, g, d, j] -= x
-                    rg[m, g, d, to] += x
+            if n_end > 0:
+                for m in range(R):
+                    if m == next_slot:
+                        continue
+                    for i in range(n_end):
+                        j, to, hz = src[i], dst[i], rate[i]
+                        x = rg[m, g, d, j] * hz
+                        rg[m, g, d, j] -= x
+                        rg[m, g, d, to] += x
+        if g >= 1:
+            cross_area[g] += across
 
 
 @njit(cache=True)
