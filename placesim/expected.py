@@ -237,20 +237,19 @@ class _ExpectedRun(RunState):
         pp = r.posts
         recruited = np.zeros(self.stock.shape)
         el, ea, vac, wsf, lsf, live, v_lat, v_pro, v_ext = self.scratch
-        # two stages, each on two blocks of grades at once on two cores; between them, the
-        # closures and the split of vacancies, which cross grades. (The first stage, about a
+        # two stages, each on two blocks of grades at once on two cores (the first ends with
+        # the block's closures and split of vacancies: a closure pool is of one grade; they
+        # ran between the stages, in this thread alone, 3% of a run). (The first stage, about a
         # quarter of the second, ran in this thread alone while waking a pool thread for half
         # of it cost more than it saved; with BLAS kept to one thread, runs are about 3%
         # shorter this way: the median of ten same-process comparisons of 20-30 pairs, in
         # five shipped scenarios, each between 0.90 and 1.10)
-        parallel.map_spans(_fill_exits, self.blocks, (
+        closed = sum(parallel.map_spans(_fill_exits, self.blocks, (
             self.people, self.ring, blocked, any_blocked, r.exit_q, self.exits,
             self.posts3, self.held, self.wtab, self.ltj, self.adv_area, geo.area, self.index,
-            self.classes, el, ea, vac, wsf, lsf, live))
-        closed = _split_vacancies(self.posts3, vac, live, r.lateral_share, r.internal_share,
-                                  pp.pool_grade, pp.pool_mask, pp.pool_types, self.closing,
-                                  self.closing_var,
-                                  v_lat, v_pro, v_ext)
+            self.classes, el, ea, vac, wsf, lsf, live,
+            (r.lateral_share, r.internal_share, pp.pool_grade, pp.pool_mask, pp.pool_types,
+             self.closing, self.closing_var, v_lat, v_pro, v_ext))))
         to_london = np.zeros((N_GRADES, N_SEB))  # (by grade: each block adds to its own rows)
         from_london = np.zeros((N_GRADES, N_SEB))
         reached = np.zeros((N_GRADES, self.n_tags))
@@ -798,10 +797,12 @@ def _columns(first, n, SF, nsf, sfl):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _fill_exits(g0, g1, people, ring, blocked, any_blocked, exit_q, exits, posts, held,
-                wtab, ltj, adv_area, area, index, classes, el, ea, vac, wsf, lsf, live):
+                wtab, ltj, adv_area, area, index, classes, el, ea, vac, wsf, lsf, live,
+                split_args):
     """First stage of a step's fill, for grades ``g0`` to ``g1 - 1`` (a block: every write is
     to those grades' rows): exits, who is eligible, vacancies, and the start-of-step choice
-    weights. :func:`_split_vacancies` follows, once every grade's are done.
+    weights; and last :func:`_split_grades` for the block (``split_args``: its arguments
+    after ``live``), whose posts closed it returns.
 
     Everyone in post leaves at their grade's rate ``exit_q`` (recorded in ``exits`` by
     (grade, district, seb)). Who is not yet eligible is read from the ``ring`` of recent
@@ -877,6 +878,8 @@ def _fill_exits(g0, g1, people, ring, blocked, any_blocked, exit_q, exits, posts
                         wsf[g, a, k, 1] += e * wt[g, j, 1] * c
                     lsf[g, a, k, 0] += e * ltj[j, 0]
                     lsf[g, a, k, 1] += e * ltj[j, 1]
+    # the block's closures and split of vacancies (its grades' alone: this block only)
+    return _split_grades(g0, g1, posts, vac, live, *split_args)
 
 
 @njit(cache=True, error_model="numpy")
@@ -887,13 +890,24 @@ def _split_vacancies(posts, vac, live, lateral_share, internal_share, pool_grade
     their pool first (the expected number a random count of vacancies can give), and the rest
     are split into those to fill laterally, by promotion and from outside (``v_lat``,
     ``v_pro``, ``v_ext``), in the cells with posts or people (``live``); returns the posts
+    closed. (:func:`_split_grades` for every grade: a step runs it in :func:`_fill_exits`.)"""
+    return _split_grades(0, vac.shape[0], posts, vac, live, lateral_share, internal_share,
+                         pool_grade, pool_mask, pool_types, pending, pending_var, v_lat, v_pro,
+                         v_ext)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _split_grades(g0, g1, posts, vac, live, lateral_share, internal_share, pool_grade,
+                  pool_mask, pool_types, pending, pending_var, v_lat, v_pro, v_ext):
+    """:func:`_split_vacancies` for grades ``g0`` to ``g1 - 1`` (and the pools of those
+    grades: a pool is of one grade) only, once their exits are done; returns the posts
     closed."""
     G, D, T = vac.shape
     # posts waiting to close take the vacancies that arise in their pool first
     closed = 0.0
     for q in range(len(pending)):
         g = pool_grade[q]
-        if pending[q] <= 0:
+        if pending[q] <= 0 or not g0 <= g < g1:
             continue
         vq = 0.0
         for d in range(D):
@@ -924,7 +938,7 @@ def _split_vacancies(posts, vac, live, lateral_share, internal_share, pool_grade
                         vac[g, d, t] -= x
                         posts[g, d, t] -= x
     # vacancies to fill laterally, by promotion and from outside
-    for g in range(G):
+    for g in range(g0, g1):
         v_lat[g] = 0.0
         v_pro[g] = 0.0
         v_ext[g] = 0.0
