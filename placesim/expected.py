@@ -282,7 +282,7 @@ class _ExpectedRun(RunState):
     def year_end(self, year_number: int):
         posts = self.posts3.copy()
         away = sum((c.away_by_seb() for c in self.cohorts), np.zeros((N_GRADES, N_SEB)))
-        self.stock = _reported(self.people)
+        self.stock = _reported(self.people, *self.classes[:2])
         # people away on postings are counted where their posting is, in posts held there
         self.stock[:, self.m.rules.posting_district] += away
         posts[:, self.m.rules.posting_district, PRIVATE_OFFICE] += away.sum(axis=1)
@@ -719,17 +719,25 @@ def _come_back(people, blocked, start, alive, post, Fb):
 
 
 @njit(cache=True)
-def _reported(people):
-    """(grade, district, seb) headcount of people in post."""
+def _reported(people, jl, nj):
+    """(grade, district, seb) headcount of people in post, summed over the classes each
+    grade can hold (``jl``, ``nj``: :func:`_live_classes`; the others hold exact zeros, so
+    the sums are the same: the chains of additions were the time, a third as long)."""
     G, D, S, T, F = people.shape
-    out = np.zeros((G, D, S))
+    p = people.reshape(G, D, S * T * F)
+    out = np.empty((G, D, S))
+    first = np.empty(S + 1, np.int64)  # (a grade's classes of seb s: jl[g, first[s]:first[s + 1]])
     for g in range(G):
+        first[:] = nj[g]
+        for jj in range(nj[g] - 1, -1, -1):
+            first[jl[g, jj] // (T * F)] = jj
+        for s in range(S - 1, 0, -1):  # (a seb with no classes: an empty range)
+            first[s - 1] = min(first[s - 1], first[s])
         for d in range(D):
             for s in range(S):
                 x = 0.0
-                for t in range(T):
-                    for f in range(F):
-                        x += people[g, d, s, t, f]
+                for jj in range(first[s], first[s + 1]):
+                    x += p[g, d, jl[g, jj]]
                 out[g, d, s] = x
     return out
 
