@@ -519,13 +519,16 @@ class _ExpectedRun(RunState):
         geo = self.m.geo
         origins, districts, entries, group, size, of_entry = self._cells(plan)
         if plan.recreate:
-            (g, d, t, n), (frm, to, roles) = self._recreate(plan, per_dest)
+            g, d, t, n = self._recreate_posts(plan, per_dest)
             np.add.at(self.posts3, (g, d, t), n)
             self.posts_created += float(n.sum())
             self._posts_version += 1
-            amount = np.zeros((len(origins), len(districts)))
-            np.add.at(amount, (np.searchsorted(origins, frm), np.searchsorted(districts, to)),
-                      roles)
+            # the roles moved, by (origin, destination) at once (PostPlan.recreated_from's
+            # rows, summed)
+            amount = self.m.rules.posts.recreated_by_cell(
+                plan.index, g, np.searchsorted(districts, d), n, len(districts))
+            o_idx, d_idx = np.meshgrid(origins, districts, indexing="ij")
+            self._count_moves(plan, o_idx.ravel(), d_idx.ravel(), amount.ravel())
             key = (plan.index, self.year)
             self.moved_cells[key] = self.moved_cells.get(key, 0) + amount
             return
