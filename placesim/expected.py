@@ -837,7 +837,6 @@ def _fill_exits(g0, g1, people, ring, blocked, any_blocked, exit_q, exits, posts
     bl = blocked.reshape(G, D, J)
     wt = wtab.reshape(G, J, 2)
     occ = np.empty(T)
-    gone = np.empty(S)
     for g in range(g0, g1):
         ea[g] = 0.0
         lsf[g] = 0.0
@@ -846,34 +845,43 @@ def _fill_exits(g0, g1, people, ring, blocked, any_blocked, exit_q, exits, posts
             wsf[g] = 0.0
         q = exit_q[g]
         sg = 1.0 - q
+        # the grade's classes are every (seb, post type) with each of its nf states, in order
+        # (:func:`_live_classes`): the loops below follow them, with the sums by seb and by
+        # post type in registers (through memory, class by class, they were chains of
+        # dependent loads and stores), added in the same order
+        nf = nj[g] // (S * T)
         for d in range(D):
             a = area[d]
             for t in range(T):
                 occ[t] = 0.0
                 if posts[g, d, t] > 0:
                     live[g, d] = True
+            jj = 0
             for s in range(S):
-                gone[s] = 0.0
-            for jj in range(nj[g]):
-                j = jl[g, jj]
-                x = p[g, d, j]
-                e = 0.0
-                if x != 0:  # (about two classes in three are empty: nothing to do)
-                    live[g, d] = True
-                    y = x * q  # exits
-                    x -= y
-                    p[g, d, j] = x
-                    gone[js[j]] += y
-                    occ[jt[j]] += x
-                    if x > 0:
-                        r = young[g, d, j]  # not yet eligible
-                        if any_blocked:
-                            r += bl[g, d, j] * sg
-                        e = max(x - r, 0.0)
-                        ea[g, a, j] += e
-                el[g, d, jj] = e
-            for s in range(S):
-                exits[g, d, s] += gone[s]
+                gone = 0.0
+                for t in range(T):
+                    o = occ[t]
+                    for _ in range(nf):
+                        j = jl[g, jj]
+                        x = p[g, d, j]
+                        e = 0.0
+                        if x != 0:  # (about two classes in three are empty: nothing to do)
+                            live[g, d] = True
+                            y = x * q  # exits
+                            x -= y
+                            p[g, d, j] = x
+                            gone += y
+                            o += x
+                            if x > 0:
+                                r = young[g, d, j]  # not yet eligible
+                                if any_blocked:
+                                    r += bl[g, d, j] * sg
+                                e = max(x - r, 0.0)
+                                ea[g, a, j] += e
+                        el[g, d, jj] = e
+                        jj += 1
+                    occ[t] = o
+                exits[g, d, s] += gone
             for t in range(T):
                 vac[g, d, t] = max(posts[g, d, t] - held[g, d, t] - occ[t], 0.0)
         # start-of-step choice weights, from each area's eligible people
