@@ -1230,8 +1230,6 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
     M = ring.shape[0] - 1
     R = M + 1
     rg = ring.reshape(R, G, D, J)
-    ex_s = np.empty(S)
-    out_s = np.empty(S)
     # a grade's lookups, once per grade rather than in every cell: the classes promotions
     # arrive in (from class sf of the grade below: their seb, sf, column in rem_c, and class
     # in the grade but for its post type; the cohort tag counted as reaching tag_to, or -1),
@@ -1276,6 +1274,8 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
         sg = 1.0 - exit_q[g]
         old = sg ** (M - 1)
         keep_london = 1.0 - freeze[g]
+        n_st = nj[g] // S  # (its classes are every (seb, post type) with each of its states,
+        # in order: :func:`_live_classes`; sums by seb are kept in registers)
         out_li = g - l0  # (its promotions out, if any)
         across = 0.0  # (loop invariants and sums in locals: the stores to the stocks below
         for d in range(D):  # would otherwise make every array read again each time)
@@ -1313,27 +1313,25 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
             # lateral movers leave, in proportion to their weight
             m0 = lat_tot[gi, a, 0] * lflow[a, gi, 0] * lcap[gi, a, 0] / t0 if t0 > 0 else 0.0
             m1 = lat_tot[gi, a, 1] * lflow[a, gi, 1] * lcap[gi, a, 1] / t1 if t1 > 0 else 0.0
-            for s in range(S):
-                out_s[s] = 0.0
-            for jj in range(nj[g]):
-                j = jl[g, jj]
-                e = el[g, d, jj]
-                if e <= 0:
-                    continue
-                if g < H:  # promotions leave their grade
-                    x = e * fac[out_li, a, j]
-                    if x > 0:
-                        s = js[j]
-                        out_s[s] += x
-                        if lon:  # the part that went to posts outside London
-                            from_london[g, s] += e * out[out_li, a, j]
-                        p[g, d, j] -= x
-                        e -= x
-                if e > 0:
-                    p[g, d, j] -= e * (m0 * ltj[j, 0] + m1 * ltj[j, 1])
-            if g < H:
-                for s in range(S):
-                    promotions[g + 1, d, s] += out_s[s]
+            for s in range(S):  # (the grade's classes of seb s are jl[g, s * n_st:][:n_st])
+                out_s = 0.0
+                for jj in range(s * n_st, (s + 1) * n_st):
+                    j = jl[g, jj]
+                    e = el[g, d, jj]
+                    if e <= 0:
+                        continue
+                    if g < H:  # promotions leave their grade
+                        x = e * fac[out_li, a, j]
+                        if x > 0:
+                            out_s += x
+                            if lon:  # the part that went to posts outside London
+                                from_london[g, s] += e * out[out_li, a, j]
+                            p[g, d, j] -= x
+                            e -= x
+                    if e > 0:
+                        p[g, d, j] -= e * (m0 * ltj[j, 0] + m1 * ltj[j, 1])
+                if g < H:
+                    promotions[g + 1, d, s] += out_s
             for t in range(T):  # and arrive
                 vp = 1 if t != OTHER else 0
                 v = v_lat[g, d, t]
@@ -1357,18 +1355,16 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                     p[g, d, k] += x
                     fr[g, d, k] += x
                     recruited[g, d, s] += x
-            for s in range(S):  # person-time
-                ex_s[s] = 0.0
-            for jj in range(nj[g]):
-                j = jl[g, jj]
-                ex_s[js[j]] += p[g, d, j]
+            # person-time; and the ring (the classes the grade cannot hold are empty in it)
             for s in range(S):
-                exposure[g, d, s] += ex_s[s] * dt
-            for jj in range(nj[g]):  # the ring (the classes it cannot hold are empty in it)
-                j = jl[g, jj]
-                rg[M, g, d, j] = (rg[M, g, d, j] - rg[next_slot, g, d, j] * old
-                                  + fr[g, d, j]) * sg
-                rg[next_slot, g, d, j] = 0.0
+                ex_s = 0.0
+                for jj in range(s * n_st, (s + 1) * n_st):
+                    j = jl[g, jj]
+                    ex_s += p[g, d, j]
+                    rg[M, g, d, j] = (rg[M, g, d, j] - rg[next_slot, g, d, j] * old
+                                      + fr[g, d, j]) * sg
+                    rg[next_slot, g, d, j] = 0.0
+                exposure[g, d, s] += ex_s * dt
             for i in range(n_end):  # programme states end, but in the slot just cleared
                 j, to, hz = src[i], dst[i], rate[i]
                 x = p[g, d, j] * hz
