@@ -1015,10 +1015,31 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
     # the promotions (grade from h to h + 1) the block needs: into its grades, out of them
     l0 = max(g0 - 1, 0)
     nl = min(g1, H) - l0
+    ng = g1 - g0
+    # The step's three products with the area-district kernel each serve promotions and
+    # lateral moves at once, their columns side by side (promotions' first, then lateral
+    # moves' from column ``lat0`` of the first two products and ``n_col`` of the third): as
+    # six products, each packing the kernel again, they took a tenth longer.
+    lat0 = nl * S * 2
+    # lateral moves' totals of start-of-step weights by (grade, area, vp), times London's
+    # hold on its staff
+    lat_tot = np.zeros((ng, A, 2))
+    for gi in range(ng):
+        g = g0 + gi
+        for a in range(A):
+            for ii in range(nsf[g]):
+                sf = sfl[g, ii]
+                lat_tot[gi, a, 0] += lsf[g, a, sf, 0]
+                lat_tot[gi, a, 1] += lsf[g, a, sf, 1]
+    for gi in range(ng):
+        for a in range(A):
+            lat_tot[gi, a, 0] *= leave[a]
+            lat_tot[gi, a, 1] *= leave[a]
     # -- promotions: remote masses by (district, grade from, seb, vp): over other areas,
     # kernel x candidates' weights x willingness (states summed first: a vacancy's choice
-    # needs only the seb totals, and the product is F times smaller)
-    wr = np.zeros((A, nl * S * 2))
+    # needs only the seb totals, and the product is F times smaller); and each lateral
+    # vacancy's choice mass, by (district, grade, vp), from column lat0
+    wr = np.zeros((A, lat0 + ng * 2))
     for a in range(A):
         for li in range(nl):
             h = l0 + li
@@ -1027,7 +1048,10 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                 s = sfs[sf]
                 for vp in range(2):
                     wr[a, (li * S + s) * 2 + vp] += wsf[h, a, sf, vp] * willingness[s] * leave[a]
-    rem = np.dot(kernel_t, wr).reshape(D, nl, S, 2)
+        for gi in range(ng):
+            wr[a, lat0 + gi * 2] = lat_tot[gi, a, 0]
+            wr[a, lat0 + gi * 2 + 1] = lat_tot[gi, a, 1]
+    rem = np.dot(kernel_t, wr)
     # each vacancy's choice mass, boost for the SCS1 target
     wsa = np.zeros((nl, A, S, 2))  # the local part: candidates' weights by seb
     for li in range(nl):
@@ -1040,7 +1064,7 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
     ratio = np.zeros((nl, D, T, S))  # promotions per unit of choice mass, by candidate seb
     shortfall = np.zeros((nl, D, T))
     qloc = np.zeros((nl, A, S, 2))
-    qd = np.zeros((D, nl * S * 2))
+    qd = np.zeros((D, lat0 + ng * 2))  # (and lateral vacancies per unit of mass, from lat0)
     loc = np.empty(S)  # (scratch, reused: an allocation per vacancy cell costs more than it)
     rmt = np.empty(S)
     boost = np.empty(S)
@@ -1061,7 +1085,7 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                     continue
                 for s in range(S):  # (element by element: a slice costs a view here)
                     loc[s] = wsa[li, a, s, vp]
-                    rmt[s] = rem[d, li, s, vp] * rf
+                    rmt[s] = rem[d, (li * S + s) * 2 + vp] * rf
                     boost[s] = 1.0
                 if g == SCS1 and scs_low_target > 0:
                     tot = loc.sum() + rmt.sum()
@@ -1087,8 +1111,24 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                         if q > 0:  # the candidates' outflows: local, and remote by district
                             qloc[li, a, s, vp] += q
                             qd[d, (li * S + s) * 2 + vp] += q * rf
-    # outflows of candidates: the remote part through the kernel
-    qrem = np.dot(kernel, qd).reshape(A, nl, S, 2)
+    # lateral vacancies per unit of their choice mass
+    for gi in range(ng):
+        g = g0 + gi
+        for d in range(D):
+            if not live[g, d]:
+                continue
+            for t in range(T):
+                vp = 1 if t != OTHER else 0
+                v = v_lat[g, d, t]
+                if v <= 0:
+                    continue
+                if rem[d, lat0 + gi * 2 + vp] <= 0:
+                    v_ext[g, d, t] += v
+                    continue
+                qd[d, lat0 + gi * 2 + vp] += v / rem[d, lat0 + gi * 2 + vp]
+    # outflows of candidates: the remote part through the kernel; and the posts each area's
+    # pool is asked to fill laterally, from column lat0
+    qrem = np.dot(kernel, qd)
     # promotions per unit of a candidate's weight, by (grade from, area, seb, vp): local, and
     # the remote part that leaves for posts in other areas (London's outflow)
     qall = np.empty((nl, A, S, 2))
@@ -1098,7 +1138,8 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
             c = adv_area[a]
             for s in range(S):
                 for vp in range(2):
-                    qout[li, a, s, vp] = c * willingness[s] * leave[a] * qrem[a, li, s, vp]
+                    qout[li, a, s, vp] = (c * willingness[s] * leave[a]
+                                          * qrem[a, (li * S + s) * 2 + vp])
                     qall[li, a, s, vp] = c * qloc[li, a, s, vp] + qout[li, a, s, vp]
     # what each area's eligible people give, per unit of eligible: promotions (fac), the
     # part to posts in other areas (out); a block cannot give more people than it has (cap)
@@ -1126,21 +1167,7 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                 j = jl[h, jj]
                 fac[li, a, j] *= cap[li, a]
                 out[li, a, j] *= cap[li, a]
-    # promotions arrive: local from the own area, remote through the kernel
-    col, n_col = _columns(l0, nl, SF, nsf, sfl)  # (grade from, class): its pair of columns
-    capped = np.zeros((A, n_col))
-    for a in range(A):
-        for li in range(nl):
-            h = l0 + li
-            for ii in range(nsf[h]):
-                sf = sfl[h, ii]
-                s = sfs[sf]
-                for vp in range(2):
-                    capped[a, col[li, sf] + vp] = (wsf[h, a, sf, vp] * willingness[s] * leave[a]
-                                                   * cap[li, a])
-    rem_c = np.dot(kernel_t, capped)
     # -- lateral moves: area by start-of-step weights, people from who is left -------------
-    ng = g1 - g0
     # who is left after promotions, by (seb, state), is the composition of lateral movers
     left = np.zeros((ng, A, SF, 2))
     have = np.zeros((ng, A))
@@ -1156,40 +1183,6 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                     have[gi, a] += x
                     left[gi, a, jsf[j], 0] += x * ltj[j, 0]
                     left[gi, a, jsf[j], 1] += x * ltj[j, 1]
-    lat_tot = np.zeros((ng, A, 2))
-    for gi in range(ng):
-        g = g0 + gi
-        for a in range(A):
-            for ii in range(nsf[g]):
-                sf = sfl[g, ii]
-                lat_tot[gi, a, 0] += lsf[g, a, sf, 0]
-                lat_tot[gi, a, 1] += lsf[g, a, sf, 1]
-    for gi in range(ng):  # London's hold on its staff
-        for a in range(A):
-            lat_tot[gi, a, 0] *= leave[a]
-            lat_tot[gi, a, 1] *= leave[a]
-    lt = np.empty((A, ng * 2))
-    for a in range(A):
-        for gi in range(ng):
-            lt[a, gi * 2] = lat_tot[gi, a, 0]
-            lt[a, gi * 2 + 1] = lat_tot[gi, a, 1]
-    lmass = np.dot(kernel_t, lt).reshape(D, ng, 2)  # each vacancy's lateral choice mass
-    lq = np.zeros((D, ng * 2))
-    for gi in range(ng):
-        g = g0 + gi
-        for d in range(D):
-            if not live[g, d]:
-                continue
-            for t in range(T):
-                vp = 1 if t != OTHER else 0
-                v = v_lat[g, d, t]
-                if v <= 0:
-                    continue
-                if lmass[d, gi, vp] <= 0:
-                    v_ext[g, d, t] += v
-                    continue
-                lq[d, gi * 2 + vp] += v / lmass[d, gi, vp]
-    lflow = np.dot(kernel, lq).reshape(A, ng, 2)  # posts each area's pool is asked to fill
     left_tot = np.zeros((ng, A, 2))
     for gi in range(ng):
         g = g0 + gi
@@ -1200,13 +1193,26 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
     lcap = np.ones((ng, A, 2))
     for gi in range(ng):
         for a in range(A):
-            want = lat_tot[gi, a, 0] * lflow[a, gi, 0] + lat_tot[gi, a, 1] * lflow[a, gi, 1]
+            want = (lat_tot[gi, a, 0] * qrem[a, lat0 + gi * 2]
+                    + lat_tot[gi, a, 1] * qrem[a, lat0 + gi * 2 + 1])
             if want > have[gi, a]:
                 scale = have[gi, a] / want if want > 0 else 0.0
                 lcap[gi, a, 0] = scale
                 lcap[gi, a, 1] = scale
-    col_l, n_col = _columns(g0, ng, SF, nsf, sfl)
-    comp = np.zeros((A, n_col))
+    # promotions arrive: local from the own area, remote through the kernel; and lateral
+    # movers, by the composition of who is left, from column n_col
+    col, n_col = _columns(l0, nl, SF, nsf, sfl)  # (grade from, class): its pair of columns
+    col_l, n_col_l = _columns(g0, ng, SF, nsf, sfl)
+    capped = np.zeros((A, n_col + n_col_l))
+    for a in range(A):
+        for li in range(nl):
+            h = l0 + li
+            for ii in range(nsf[h]):
+                sf = sfl[h, ii]
+                s = sfs[sf]
+                for vp in range(2):
+                    capped[a, col[li, sf] + vp] = (wsf[h, a, sf, vp] * willingness[s] * leave[a]
+                                                   * cap[li, a])
     for gi in range(ng):
         g = g0 + gi
         for a in range(A):
@@ -1216,9 +1222,9 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                     continue
                 for ii in range(nsf[g]):
                     sf = sfl[g, ii]
-                    comp[a, col_l[gi, sf] + vp] = (
+                    capped[a, n_col + col_l[gi, sf] + vp] = (
                         lat_tot[gi, a, vp] * lcap[gi, a, vp] * left[gi, a, sf, vp] / tot)
-    arr = np.dot(kernel_t, comp)
+    rem_c = np.dot(kernel_t, capped)
     # -- the block's grades, one at a time, and in each its cells (district) one at a time:
     # promotions arrive; promoted and lateral movers leave; lateral movers arrive; recruits;
     # the step's person-time; the step's entrants join those not yet eligible (the ring's last
@@ -1260,7 +1266,7 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
             in_tag[ii] = f // Fb if f >= Fb and g == tag_to else -1
         for ii in range(nsf[g]):
             sf = sfl[g, ii]
-            lat_col[ii] = col_l[gi, sf]
+            lat_col[ii] = n_col + col_l[gi, sf]
             lat_k[ii] = sfs[sf] * T * F + sff[sf]
         n_end = 0
         for jj in range(nj[g]):
@@ -1311,8 +1317,10 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                     v_ext[g, d, t] += max(v_pro[g, d, t] - got, 0.0) + shortfall[li, d, t]
             t0, t1 = left_tot[gi, a, 0], left_tot[gi, a, 1]
             # lateral movers leave, in proportion to their weight
-            m0 = lat_tot[gi, a, 0] * lflow[a, gi, 0] * lcap[gi, a, 0] / t0 if t0 > 0 else 0.0
-            m1 = lat_tot[gi, a, 1] * lflow[a, gi, 1] * lcap[gi, a, 1] / t1 if t1 > 0 else 0.0
+            m0 = (lat_tot[gi, a, 0] * qrem[a, lat0 + gi * 2] * lcap[gi, a, 0] / t0 if t0 > 0
+                  else 0.0)
+            m1 = (lat_tot[gi, a, 1] * qrem[a, lat0 + gi * 2 + 1] * lcap[gi, a, 1] / t1 if t1 > 0
+                  else 0.0)
             for s in range(S):  # (the grade's classes of seb s are jl[g, s * n_st:][:n_st])
                 out_s = 0.0
                 for jj in range(s * n_st, (s + 1) * n_st):
@@ -1335,12 +1343,13 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
             for t in range(T):  # and arrive
                 vp = 1 if t != OTHER else 0
                 v = v_lat[g, d, t]
-                if v <= 0 or lmass[d, gi, vp] <= 0:
+                mass = rem[d, lat0 + gi * 2 + vp]
+                if v <= 0 or mass <= 0:
                     continue
-                q = v / lmass[d, gi, vp]
+                q = v / mass
                 got = 0.0
                 for ii in range(nsf[g]):
-                    x = arr[d, lat_col[ii] + vp] * q
+                    x = rem_c[d, lat_col[ii] + vp] * q
                     p[g, d, lat_k[ii] + t * F] += x
                     got += x
                 v_ext[g, d, t] += max(v - got, 0.0)
