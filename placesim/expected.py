@@ -120,13 +120,12 @@ class _ExpectedRun(RunState):
         open_states = self.flag_index[[NONE, MENTORED]]
         self.open_states = open_states[open_states >= 0]  # (a programme takes people from)
         F = Fb * self.n_tags
-        self.people = np.zeros((N_GRADES, geo.n_districts, N_SEB, N_TYPES, F))
         tags = start_tags(np.arange(N_GRADES)[:, None], geo.is_london[None, :], True)
         if not follow_cohort:
             tags[:] = 0
-        for tag in range(self.n_tags):
-            self.people[..., tag * Fb] = model.baseline_stock4 * (tags == tag)[:, :, None, None]
-            self.cohort_size[tag] = self.people[..., tag * Fb].sum() if tag else 0.0
+        self.people = _tagged_people(model.baseline_stock4, tags, Fb, F)
+        for tag in range(1, self.n_tags):
+            self.cohort_size[tag] = self.people[..., tag * Fb].sum()
         self.M = r.min_steps
         # ring[j], j < M: people who entered their grade at a step e ≡ j (mod M), not yet
         # eligible, as entered (exits thin them by survival[g] ** (k - e) by step k); ring[M]:
@@ -586,6 +585,22 @@ def _held(cohorts: list[_Cohort], shape) -> np.ndarray:
     for c in cohorts:
         out += c.held * c.alive[:, None, None]
     return out
+
+
+@njit(cache=True)
+def _tagged_people(stock4, tags, Fb, F):
+    """People at the start, (grade, district, seb, post type, state): ``stock4`` (grade,
+    district, seb, post type) in state none of each (grade, district)'s cohort tag ``tags``
+    (states come in sets of ``Fb``). (numpy's masked copies, one a tag, took 0.2 ms.)"""
+    G, D, S, T = stock4.shape
+    people = np.zeros((G, D, S, T, F))
+    for g in range(G):
+        for d in range(D):
+            f = tags[g, d] * Fb
+            for s in range(S):
+                for t in range(T):
+                    people[g, d, s, t, f] = stock4[g, d, s, t]
+    return people
 
 
 @njit(cache=True)
