@@ -1098,19 +1098,23 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                         busy = True
                 if not busy:
                     continue
-                for s in range(S):  # (element by element: a slice costs a view here)
-                    loc[s] = wsa[li, a, s, vp]
-                    rmt[s] = rem[d, (li * S + s) * 2 + vp] * rf
-                    boost[s] = 1.0
-                if g == SCS1 and scs_low_target > 0:
+                boosted = g == SCS1 and scs_low_target > 0
+                mass = 0.0
+                if boosted:
+                    for s in range(S):  # (element by element: a slice costs a view here)
+                        loc[s] = wsa[li, a, s, vp]
+                        rmt[s] = rem[d, (li * S + s) * 2 + vp] * rf
+                        boost[s] = 1.0
                     tot = loc.sum() + rmt.sum()
                     low = loc[LOW] + rmt[LOW]
                     if 0 < low < scs_low_target * tot:
                         pl = low / tot
                         boost[LOW] = scs_low_target * (1 - pl) / (pl * (1 - scs_low_target))
-                mass = 0.0
-                for s in range(S):
-                    mass += (loc[s] + rmt[s]) * boost[s]
+                    for s in range(S):
+                        mass += (loc[s] + rmt[s]) * boost[s]
+                else:  # (no boost: the same sums, with none of the scratch's stores and loads)
+                    for s in range(S):
+                        mass += wsa[li, a, s, vp] + rem[d, (li * S + s) * 2 + vp] * rf
                 for t in range(T):
                     if (t != OTHER) != (vp == 1):
                         continue
@@ -1120,8 +1124,9 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                     if mass <= 0:
                         shortfall[li, d, t] += v
                         continue
+                    q_all = v / mass  # (a candidate's, but for the SCS1 boost: one division)
                     for s in range(S):
-                        q = v / mass * boost[s]
+                        q = v / mass * boost[s] if boosted else q_all
                         ratio[li, d, t, s] = q
                         if q > 0:  # the candidates' outflows: local, and remote by district
                             qloc[li, a, s, vp] += q
