@@ -37,7 +37,11 @@ def _package(tree: Path, name: str):
     if not copy.exists():  # (copied once, times kept: the kernels' cache stays valid)
         shutil.copytree(tree / "placesim", copy, copy_function=shutil.copy2,
                         ignore=shutil.ignore_patterns("__pycache__"))
-        os.symlink(tree / "geodata", home / "geodata")  # (the package finds its data here)
+    # the package finds its data and its fitted parameters beside it (without the latter, the
+    # old tree ran with the uncalibrated defaults: other figures, and other work)
+    for data in ("geodata", "calibration"):
+        if not os.path.lexists(home / data):
+            os.symlink(tree / data, home / data)
     sys.path.insert(0, str(home))
     return importlib.import_module(name)
 

@@ -120,13 +120,12 @@ class _ExpectedRun(RunState):
         open_states = self.flag_index[[NONE, MENTORED]]
         self.open_states = open_states[open_states >= 0]  # (a programme takes people from)
         F = Fb * self.n_tags
-        self.people = np.zeros((N_GRADES, geo.n_districts, N_SEB, N_TYPES, F))
         tags = start_tags(np.arange(N_GRADES)[:, None], geo.is_london[None, :], True)
         if not follow_cohort:
             tags[:] = 0
-        for tag in range(self.n_tags):
-            self.people[..., tag * Fb] = model.baseline_stock4 * (tags == tag)[:, :, None, None]
-            self.cohort_size[tag] = self.people[..., tag * Fb].sum() if tag else 0.0
+        self.people = _tagged_people(model.baseline_stock4, tags, Fb, F)
+        for tag in range(1, self.n_tags):
+            self.cohort_size[tag] = self.people[..., tag * Fb].sum()
         self.M = r.min_steps
         # ring[j], j < M: people who entered their grade at a step e ≡ j (mod M), not yet
         # eligible, as entered (exits thin them by survival[g] ** (k - e) by step k); ring[M]:
@@ -237,20 +236,19 @@ class _ExpectedRun(RunState):
         pp = r.posts
         recruited = np.zeros(self.stock.shape)
         el, ea, vac, wsf, lsf, live, v_lat, v_pro, v_ext = self.scratch
-        # two stages, each on two blocks of grades at once on two cores; between them, the
-        # closures and the split of vacancies, which cross grades. (The first stage, about a
+        # two stages, each on two blocks of grades at once on two cores (the first ends with
+        # the block's closures and split of vacancies: a closure pool is of one grade; they
+        # ran between the stages, in this thread alone, 3% of a run). (The first stage, about a
         # quarter of the second, ran in this thread alone while waking a pool thread for half
         # of it cost more than it saved; with BLAS kept to one thread, runs are about 3%
         # shorter this way: the median of ten same-process comparisons of 20-30 pairs, in
         # five shipped scenarios, each between 0.90 and 1.10)
-        parallel.map_spans(_fill_exits, self.blocks, (
+        closed = sum(parallel.map_spans(_fill_exits, self.blocks, (
             self.people, self.ring, blocked, any_blocked, r.exit_q, self.exits,
             self.posts3, self.held, self.wtab, self.ltj, self.adv_area, geo.area, self.index,
-            self.classes, el, ea, vac, wsf, lsf, live))
-        closed = _split_vacancies(self.posts3, vac, live, r.lateral_share, r.internal_share,
-                                  pp.pool_grade, pp.pool_mask, pp.pool_types, self.closing,
-                                  self.closing_var,
-                                  v_lat, v_pro, v_ext)
+            self.classes, el, ea, vac, wsf, lsf, live,
+            (r.lateral_share, r.internal_share, pp.pool_grade, pp.pool_mask, pp.pool_types,
+             self.closing, self.closing_var, v_lat, v_pro, v_ext))))
         to_london = np.zeros((N_GRADES, N_SEB))  # (by grade: each block adds to its own rows)
         from_london = np.zeros((N_GRADES, N_SEB))
         reached = np.zeros((N_GRADES, self.n_tags))
@@ -283,7 +281,7 @@ class _ExpectedRun(RunState):
     def year_end(self, year_number: int):
         posts = self.posts3.copy()
         away = sum((c.away_by_seb() for c in self.cohorts), np.zeros((N_GRADES, N_SEB)))
-        self.stock = _reported(self.people)
+        self.stock = _reported(self.people, *self.classes[:2])
         # people away on postings are counted where their posting is, in posts held there
         self.stock[:, self.m.rules.posting_district] += away
         posts[:, self.m.rules.posting_district, PRIVATE_OFFICE] += away.sum(axis=1)
@@ -520,13 +518,16 @@ class _ExpectedRun(RunState):
         geo = self.m.geo
         origins, districts, entries, group, size, of_entry = self._cells(plan)
         if plan.recreate:
-            (g, d, t, n), (frm, to, roles) = self._recreate(plan, per_dest)
+            g, d, t, n = self._recreate_posts(plan, per_dest)
             np.add.at(self.posts3, (g, d, t), n)
             self.posts_created += float(n.sum())
             self._posts_version += 1
-            amount = np.zeros((len(origins), len(districts)))
-            np.add.at(amount, (np.searchsorted(origins, frm), np.searchsorted(districts, to)),
-                      roles)
+            # the roles moved, by (origin, destination) at once (PostPlan.recreated_from's
+            # rows, summed)
+            amount = self.m.rules.posts.recreated_by_cell(
+                plan.index, g, np.searchsorted(districts, d), n, len(districts))
+            o_idx, d_idx = np.meshgrid(origins, districts, indexing="ij")
+            self._count_moves(plan, o_idx.ravel(), d_idx.ravel(), amount.ravel())
             key = (plan.index, self.year)
             self.moved_cells[key] = self.moved_cells.get(key, 0) + amount
             return
@@ -584,6 +585,22 @@ def _held(cohorts: list[_Cohort], shape) -> np.ndarray:
     for c in cohorts:
         out += c.held * c.alive[:, None, None]
     return out
+
+
+@njit(cache=True)
+def _tagged_people(stock4, tags, Fb, F):
+    """People at the start, (grade, district, seb, post type, state): ``stock4`` (grade,
+    district, seb, post type) in state none of each (grade, district)'s cohort tag ``tags``
+    (states come in sets of ``Fb``). (numpy's masked copies, one a tag, took 0.2 ms.)"""
+    G, D, S, T = stock4.shape
+    people = np.zeros((G, D, S, T, F))
+    for g in range(G):
+        for d in range(D):
+            f = tags[g, d] * Fb
+            for s in range(S):
+                for t in range(T):
+                    people[g, d, s, t, f] = stock4[g, d, s, t]
+    return people
 
 
 @njit(cache=True)
@@ -720,17 +737,25 @@ def _come_back(people, blocked, start, alive, post, Fb):
 
 
 @njit(cache=True)
-def _reported(people):
-    """(grade, district, seb) headcount of people in post."""
+def _reported(people, jl, nj):
+    """(grade, district, seb) headcount of people in post, summed over the classes each
+    grade can hold (``jl``, ``nj``: :func:`_live_classes`; the others hold exact zeros, so
+    the sums are the same: the chains of additions were the time, a third as long)."""
     G, D, S, T, F = people.shape
-    out = np.zeros((G, D, S))
+    p = people.reshape(G, D, S * T * F)
+    out = np.empty((G, D, S))
+    first = np.empty(S + 1, np.int64)  # (a grade's classes of seb s: jl[g, first[s]:first[s + 1]])
     for g in range(G):
+        first[:] = nj[g]
+        for jj in range(nj[g] - 1, -1, -1):
+            first[jl[g, jj] // (T * F)] = jj
+        for s in range(S - 1, 0, -1):  # (a seb with no classes: an empty range)
+            first[s - 1] = min(first[s - 1], first[s])
         for d in range(D):
             for s in range(S):
                 x = 0.0
-                for t in range(T):
-                    for f in range(F):
-                        x += people[g, d, s, t, f]
+                for jj in range(first[s], first[s + 1]):
+                    x += p[g, d, jl[g, jj]]
                 out[g, d, s] = x
     return out
 
@@ -798,10 +823,12 @@ def _columns(first, n, SF, nsf, sfl):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _fill_exits(g0, g1, people, ring, blocked, any_blocked, exit_q, exits, posts, held,
-                wtab, ltj, adv_area, area, index, classes, el, ea, vac, wsf, lsf, live):
+                wtab, ltj, adv_area, area, index, classes, el, ea, vac, wsf, lsf, live,
+                split_args):
     """First stage of a step's fill, for grades ``g0`` to ``g1 - 1`` (a block: every write is
     to those grades' rows): exits, who is eligible, vacancies, and the start-of-step choice
-    weights. :func:`_split_vacancies` follows, once every grade's are done.
+    weights; and last :func:`_split_grades` for the block (``split_args``: its arguments
+    after ``live``), whose posts closed it returns.
 
     Everyone in post leaves at their grade's rate ``exit_q`` (recorded in ``exits`` by
     (grade, district, seb)). Who is not yet eligible is read from the ``ring`` of recent
@@ -825,7 +852,6 @@ def _fill_exits(g0, g1, people, ring, blocked, any_blocked, exit_q, exits, posts
     bl = blocked.reshape(G, D, J)
     wt = wtab.reshape(G, J, 2)
     occ = np.empty(T)
-    gone = np.empty(S)
     for g in range(g0, g1):
         ea[g] = 0.0
         lsf[g] = 0.0
@@ -834,34 +860,43 @@ def _fill_exits(g0, g1, people, ring, blocked, any_blocked, exit_q, exits, posts
             wsf[g] = 0.0
         q = exit_q[g]
         sg = 1.0 - q
+        # the grade's classes are every (seb, post type) with each of its nf states, in order
+        # (:func:`_live_classes`): the loops below follow them, with the sums by seb and by
+        # post type in registers (through memory, class by class, they were chains of
+        # dependent loads and stores), added in the same order
+        nf = nj[g] // (S * T)
         for d in range(D):
             a = area[d]
             for t in range(T):
                 occ[t] = 0.0
                 if posts[g, d, t] > 0:
                     live[g, d] = True
+            jj = 0
             for s in range(S):
-                gone[s] = 0.0
-            for jj in range(nj[g]):
-                j = jl[g, jj]
-                x = p[g, d, j]
-                e = 0.0
-                if x != 0:  # (about two classes in three are empty: nothing to do)
-                    live[g, d] = True
-                    y = x * q  # exits
-                    x -= y
-                    p[g, d, j] = x
-                    gone[js[j]] += y
-                    occ[jt[j]] += x
-                    if x > 0:
-                        r = young[g, d, j]  # not yet eligible
-                        if any_blocked:
-                            r += bl[g, d, j] * sg
-                        e = max(x - r, 0.0)
-                        ea[g, a, j] += e
-                el[g, d, jj] = e
-            for s in range(S):
-                exits[g, d, s] += gone[s]
+                gone = 0.0
+                for t in range(T):
+                    o = occ[t]
+                    for _ in range(nf):
+                        j = jl[g, jj]
+                        x = p[g, d, j]
+                        e = 0.0
+                        if x != 0:  # (about two classes in three are empty: nothing to do)
+                            live[g, d] = True
+                            y = x * q  # exits
+                            x -= y
+                            p[g, d, j] = x
+                            gone += y
+                            o += x
+                            if x > 0:
+                                r = young[g, d, j]  # not yet eligible
+                                if any_blocked:
+                                    r += bl[g, d, j] * sg
+                                e = max(x - r, 0.0)
+                                ea[g, a, j] += e
+                        el[g, d, jj] = e
+                        jj += 1
+                    occ[t] = o
+                exits[g, d, s] += gone
             for t in range(T):
                 vac[g, d, t] = max(posts[g, d, t] - held[g, d, t] - occ[t], 0.0)
         # start-of-step choice weights, from each area's eligible people
@@ -877,6 +912,8 @@ def _fill_exits(g0, g1, people, ring, blocked, any_blocked, exit_q, exits, posts
                         wsf[g, a, k, 1] += e * wt[g, j, 1] * c
                     lsf[g, a, k, 0] += e * ltj[j, 0]
                     lsf[g, a, k, 1] += e * ltj[j, 1]
+    # the block's closures and split of vacancies (its grades' alone: this block only)
+    return _split_grades(g0, g1, posts, vac, live, *split_args)
 
 
 @njit(cache=True, error_model="numpy")
@@ -887,13 +924,24 @@ def _split_vacancies(posts, vac, live, lateral_share, internal_share, pool_grade
     their pool first (the expected number a random count of vacancies can give), and the rest
     are split into those to fill laterally, by promotion and from outside (``v_lat``,
     ``v_pro``, ``v_ext``), in the cells with posts or people (``live``); returns the posts
+    closed. (:func:`_split_grades` for every grade: a step runs it in :func:`_fill_exits`.)"""
+    return _split_grades(0, vac.shape[0], posts, vac, live, lateral_share, internal_share,
+                         pool_grade, pool_mask, pool_types, pending, pending_var, v_lat, v_pro,
+                         v_ext)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _split_grades(g0, g1, posts, vac, live, lateral_share, internal_share, pool_grade,
+                  pool_mask, pool_types, pending, pending_var, v_lat, v_pro, v_ext):
+    """:func:`_split_vacancies` for grades ``g0`` to ``g1 - 1`` (and the pools of those
+    grades: a pool is of one grade) only, once their exits are done; returns the posts
     closed."""
     G, D, T = vac.shape
     # posts waiting to close take the vacancies that arise in their pool first
     closed = 0.0
     for q in range(len(pending)):
         g = pool_grade[q]
-        if pending[q] <= 0:
+        if pending[q] <= 0 or not g0 <= g < g1:
             continue
         vq = 0.0
         for d in range(D):
@@ -924,7 +972,7 @@ def _split_vacancies(posts, vac, live, lateral_share, internal_share, pool_grade
                         vac[g, d, t] -= x
                         posts[g, d, t] -= x
     # vacancies to fill laterally, by promotion and from outside
-    for g in range(G):
+    for g in range(g0, g1):
         v_lat[g] = 0.0
         v_pro[g] = 0.0
         v_ext[g] = 0.0
@@ -960,12 +1008,14 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
     a grade (promotions and recruits: not yet eligible); lateral movers are eligible again
     from the next step. Promotions are recorded at their origin (grade into, district,
     seb), recruits in ``recruited``, the step's person-time in ``exposure``; promotions of
-    tagged people into ``tag_to`` are added to ``reached`` by tag. Last, the step's
-    entrants join the ring's sum of those not yet eligible (its last slot, thinned by
+    tagged people into ``tag_to`` are added to ``reached`` by tag. Last, cell by cell, the
+    step's entrants join the ring's sum of those not yet eligible (its last slot, thinned by
     ``exit_q`` to the next step) and slot ``next_slot`` leaves it and is cleared for the next
     step's entrants (its people are eligible then); and the programme states that end at a
-    rate (``hazard``) end: the next step's expiry (:func:`_expire`), on both cores, while the
-    block's stocks are in cache.
+    rate (``hazard``) end, to state none of the same cohort tag (states come in sets of
+    ``Fb``), in the people and every slot of the ring but ``next_slot``: the next step's
+    expiry (nothing touches the states in between), on both cores, while the cell's stocks
+    are in cache.
     """
     G, D, S, T, F = people.shape
     A = len(adv_area)
@@ -980,10 +1030,31 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
     # the promotions (grade from h to h + 1) the block needs: into its grades, out of them
     l0 = max(g0 - 1, 0)
     nl = min(g1, H) - l0
+    ng = g1 - g0
+    # The step's three products with the area-district kernel each serve promotions and
+    # lateral moves at once, their columns side by side (promotions' first, then lateral
+    # moves' from column ``lat0`` of the first two products and ``n_col`` of the third): as
+    # six products, each packing the kernel again, they took a tenth longer.
+    lat0 = nl * S * 2
+    # lateral moves' totals of start-of-step weights by (grade, area, vp), times London's
+    # hold on its staff
+    lat_tot = np.zeros((ng, A, 2))
+    for gi in range(ng):
+        g = g0 + gi
+        for a in range(A):
+            for ii in range(nsf[g]):
+                sf = sfl[g, ii]
+                lat_tot[gi, a, 0] += lsf[g, a, sf, 0]
+                lat_tot[gi, a, 1] += lsf[g, a, sf, 1]
+    for gi in range(ng):
+        for a in range(A):
+            lat_tot[gi, a, 0] *= leave[a]
+            lat_tot[gi, a, 1] *= leave[a]
     # -- promotions: remote masses by (district, grade from, seb, vp): over other areas,
     # kernel x candidates' weights x willingness (states summed first: a vacancy's choice
-    # needs only the seb totals, and the product is F times smaller)
-    wr = np.zeros((A, nl * S * 2))
+    # needs only the seb totals, and the product is F times smaller); and each lateral
+    # vacancy's choice mass, by (district, grade, vp), from column lat0
+    wr = np.zeros((A, lat0 + ng * 2))
     for a in range(A):
         for li in range(nl):
             h = l0 + li
@@ -992,7 +1063,10 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                 s = sfs[sf]
                 for vp in range(2):
                     wr[a, (li * S + s) * 2 + vp] += wsf[h, a, sf, vp] * willingness[s] * leave[a]
-    rem = np.dot(kernel_t, wr).reshape(D, nl, S, 2)
+        for gi in range(ng):
+            wr[a, lat0 + gi * 2] = lat_tot[gi, a, 0]
+            wr[a, lat0 + gi * 2 + 1] = lat_tot[gi, a, 1]
+    rem = np.dot(kernel_t, wr)
     # each vacancy's choice mass, boost for the SCS1 target
     wsa = np.zeros((nl, A, S, 2))  # the local part: candidates' weights by seb
     for li in range(nl):
@@ -1005,7 +1079,7 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
     ratio = np.zeros((nl, D, T, S))  # promotions per unit of choice mass, by candidate seb
     shortfall = np.zeros((nl, D, T))
     qloc = np.zeros((nl, A, S, 2))
-    qd = np.zeros((D, nl * S * 2))
+    qd = np.zeros((D, lat0 + ng * 2))  # (and lateral vacancies per unit of mass, from lat0)
     loc = np.empty(S)  # (scratch, reused: an allocation per vacancy cell costs more than it)
     rmt = np.empty(S)
     boost = np.empty(S)
@@ -1024,19 +1098,23 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                         busy = True
                 if not busy:
                     continue
-                for s in range(S):  # (element by element: a slice costs a view here)
-                    loc[s] = wsa[li, a, s, vp]
-                    rmt[s] = rem[d, li, s, vp] * rf
-                    boost[s] = 1.0
-                if g == SCS1 and scs_low_target > 0:
+                boosted = g == SCS1 and scs_low_target > 0
+                mass = 0.0
+                if boosted:
+                    for s in range(S):  # (element by element: a slice costs a view here)
+                        loc[s] = wsa[li, a, s, vp]
+                        rmt[s] = rem[d, (li * S + s) * 2 + vp] * rf
+                        boost[s] = 1.0
                     tot = loc.sum() + rmt.sum()
                     low = loc[LOW] + rmt[LOW]
                     if 0 < low < scs_low_target * tot:
                         pl = low / tot
                         boost[LOW] = scs_low_target * (1 - pl) / (pl * (1 - scs_low_target))
-                mass = 0.0
-                for s in range(S):
-                    mass += (loc[s] + rmt[s]) * boost[s]
+                    for s in range(S):
+                        mass += (loc[s] + rmt[s]) * boost[s]
+                else:  # (no boost: the same sums, with none of the scratch's stores and loads)
+                    for s in range(S):
+                        mass += wsa[li, a, s, vp] + rem[d, (li * S + s) * 2 + vp] * rf
                 for t in range(T):
                     if (t != OTHER) != (vp == 1):
                         continue
@@ -1046,14 +1124,31 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                     if mass <= 0:
                         shortfall[li, d, t] += v
                         continue
+                    q_all = v / mass  # (a candidate's, but for the SCS1 boost: one division)
                     for s in range(S):
-                        q = v / mass * boost[s]
+                        q = v / mass * boost[s] if boosted else q_all
                         ratio[li, d, t, s] = q
                         if q > 0:  # the candidates' outflows: local, and remote by district
                             qloc[li, a, s, vp] += q
                             qd[d, (li * S + s) * 2 + vp] += q * rf
-    # outflows of candidates: the remote part through the kernel
-    qrem = np.dot(kernel, qd).reshape(A, nl, S, 2)
+    # lateral vacancies per unit of their choice mass
+    for gi in range(ng):
+        g = g0 + gi
+        for d in range(D):
+            if not live[g, d]:
+                continue
+            for t in range(T):
+                vp = 1 if t != OTHER else 0
+                v = v_lat[g, d, t]
+                if v <= 0:
+                    continue
+                if rem[d, lat0 + gi * 2 + vp] <= 0:
+                    v_ext[g, d, t] += v
+                    continue
+                qd[d, lat0 + gi * 2 + vp] += v / rem[d, lat0 + gi * 2 + vp]
+    # outflows of candidates: the remote part through the kernel; and the posts each area's
+    # pool is asked to fill laterally, from column lat0
+    qrem = np.dot(kernel, qd)
     # promotions per unit of a candidate's weight, by (grade from, area, seb, vp): local, and
     # the remote part that leaves for posts in other areas (London's outflow)
     qall = np.empty((nl, A, S, 2))
@@ -1063,7 +1158,8 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
             c = adv_area[a]
             for s in range(S):
                 for vp in range(2):
-                    qout[li, a, s, vp] = c * willingness[s] * leave[a] * qrem[a, li, s, vp]
+                    qout[li, a, s, vp] = (c * willingness[s] * leave[a]
+                                          * qrem[a, (li * S + s) * 2 + vp])
                     qall[li, a, s, vp] = c * qloc[li, a, s, vp] + qout[li, a, s, vp]
     # what each area's eligible people give, per unit of eligible: promotions (fac), the
     # part to posts in other areas (out); a block cannot give more people than it has (cap)
@@ -1091,21 +1187,7 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                 j = jl[h, jj]
                 fac[li, a, j] *= cap[li, a]
                 out[li, a, j] *= cap[li, a]
-    # promotions arrive: local from the own area, remote through the kernel
-    col, n_col = _columns(l0, nl, SF, nsf, sfl)  # (grade from, class): its pair of columns
-    capped = np.zeros((A, n_col))
-    for a in range(A):
-        for li in range(nl):
-            h = l0 + li
-            for ii in range(nsf[h]):
-                sf = sfl[h, ii]
-                s = sfs[sf]
-                for vp in range(2):
-                    capped[a, col[li, sf] + vp] = (wsf[h, a, sf, vp] * willingness[s] * leave[a]
-                                                   * cap[li, a])
-    rem_c = np.dot(kernel_t, capped)
     # -- lateral moves: area by start-of-step weights, people from who is left -------------
-    ng = g1 - g0
     # who is left after promotions, by (seb, state), is the composition of lateral movers
     left = np.zeros((ng, A, SF, 2))
     have = np.zeros((ng, A))
@@ -1121,40 +1203,6 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                     have[gi, a] += x
                     left[gi, a, jsf[j], 0] += x * ltj[j, 0]
                     left[gi, a, jsf[j], 1] += x * ltj[j, 1]
-    lat_tot = np.zeros((ng, A, 2))
-    for gi in range(ng):
-        g = g0 + gi
-        for a in range(A):
-            for ii in range(nsf[g]):
-                sf = sfl[g, ii]
-                lat_tot[gi, a, 0] += lsf[g, a, sf, 0]
-                lat_tot[gi, a, 1] += lsf[g, a, sf, 1]
-    for gi in range(ng):  # London's hold on its staff
-        for a in range(A):
-            lat_tot[gi, a, 0] *= leave[a]
-            lat_tot[gi, a, 1] *= leave[a]
-    lt = np.empty((A, ng * 2))
-    for a in range(A):
-        for gi in range(ng):
-            lt[a, gi * 2] = lat_tot[gi, a, 0]
-            lt[a, gi * 2 + 1] = lat_tot[gi, a, 1]
-    lmass = np.dot(kernel_t, lt).reshape(D, ng, 2)  # each vacancy's lateral choice mass
-    lq = np.zeros((D, ng * 2))
-    for gi in range(ng):
-        g = g0 + gi
-        for d in range(D):
-            if not live[g, d]:
-                continue
-            for t in range(T):
-                vp = 1 if t != OTHER else 0
-                v = v_lat[g, d, t]
-                if v <= 0:
-                    continue
-                if lmass[d, gi, vp] <= 0:
-                    v_ext[g, d, t] += v
-                    continue
-                lq[d, gi * 2 + vp] += v / lmass[d, gi, vp]
-    lflow = np.dot(kernel, lq).reshape(A, ng, 2)  # posts each area's pool is asked to fill
     left_tot = np.zeros((ng, A, 2))
     for gi in range(ng):
         g = g0 + gi
@@ -1165,13 +1213,26 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
     lcap = np.ones((ng, A, 2))
     for gi in range(ng):
         for a in range(A):
-            want = lat_tot[gi, a, 0] * lflow[a, gi, 0] + lat_tot[gi, a, 1] * lflow[a, gi, 1]
+            want = (lat_tot[gi, a, 0] * qrem[a, lat0 + gi * 2]
+                    + lat_tot[gi, a, 1] * qrem[a, lat0 + gi * 2 + 1])
             if want > have[gi, a]:
                 scale = have[gi, a] / want if want > 0 else 0.0
                 lcap[gi, a, 0] = scale
                 lcap[gi, a, 1] = scale
-    col_l, n_col = _columns(g0, ng, SF, nsf, sfl)
-    comp = np.zeros((A, n_col))
+    # promotions arrive: local from the own area, remote through the kernel; and lateral
+    # movers, by the composition of who is left, from column n_col
+    col, n_col = _columns(l0, nl, SF, nsf, sfl)  # (grade from, class): its pair of columns
+    col_l, n_col_l = _columns(g0, ng, SF, nsf, sfl)
+    capped = np.zeros((A, n_col + n_col_l))
+    for a in range(A):
+        for li in range(nl):
+            h = l0 + li
+            for ii in range(nsf[h]):
+                sf = sfl[h, ii]
+                s = sfs[sf]
+                for vp in range(2):
+                    capped[a, col[li, sf] + vp] = (wsf[h, a, sf, vp] * willingness[s] * leave[a]
+                                                   * cap[li, a])
     for gi in range(ng):
         g = g0 + gi
         for a in range(A):
@@ -1181,97 +1242,139 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                     continue
                 for ii in range(nsf[g]):
                     sf = sfl[g, ii]
-                    comp[a, col_l[gi, sf] + vp] = (
+                    capped[a, n_col + col_l[gi, sf] + vp] = (
                         lat_tot[gi, a, vp] * lcap[gi, a, vp] * left[gi, a, sf, vp] / tot)
-    arr = np.dot(kernel_t, comp)
-    # -- the block's grades, one at a time: promotions arrive; promoted and lateral movers
-    # leave; lateral movers arrive; recruits; the step's person-time
-    ex_s = np.empty(S)
-    out_s = np.empty(S)
+    rem_c = np.dot(kernel_t, capped)
+    # -- the block's grades, one at a time, and in each its cells (district) one at a time:
+    # promotions arrive; promoted and lateral movers leave; lateral movers arrive; recruits;
+    # the step's person-time; the step's entrants join those not yet eligible (the ring's last
+    # slot, thinned to the next step) and the entrants of M - 1 steps ago leave it (they are
+    # eligible next step); the programme states that end at a rate end (the next step's
+    # expiry). All in one visit of a cell, while its stocks are in cache: a pass over the
+    # block's cells for each part took a quarter longer. Each part reads the cell's stocks as
+    # the parts before it left them, as it did in separate passes.
+    M = ring.shape[0] - 1
+    R = M + 1
+    rg = ring.reshape(R, G, D, J)
+    # a grade's lookups, once per grade rather than in every cell: the classes promotions
+    # arrive in (from class sf of the grade below: their seb, sf, column in rem_c, and class
+    # in the grade but for its post type; the cohort tag counted as reaching tag_to, or -1),
+    # the classes lateral movers arrive in (column in arr, class but for post type), the
+    # classes whose programme state ends (class, class after, rate)
+    in_s = np.empty(SF, np.int64)
+    in_sf = np.empty(SF, np.int64)
+    in_col = np.empty(SF, np.int64)
+    in_k = np.empty(SF, np.int64)
+    in_tag = np.empty(SF, np.int64)
+    lat_col = np.empty(SF, np.int64)
+    lat_k = np.empty(SF, np.int64)
+    src = np.empty(J, np.int64)
+    dst = np.empty(J, np.int64)
+    rate = np.empty(J)
     for gi in range(ng):
         g = g0 + gi
-        if g >= 1:
-            h = g - 1
-            li = h - l0
-            across = 0.0  # (loop invariants and sums in locals: the stores to the stocks
-            for d in range(D):  # below would otherwise make every array read again each time)
-                if not live[g, d]:
-                    continue
-                a = area[d]
+        h = g - 1
+        li = h - l0
+        n_in = nsf[h] if g >= 1 else 0
+        for ii in range(n_in):
+            sf = sfl[h, ii]
+            s, f = sfs[sf], sff[sf]
+            in_s[ii] = s
+            in_sf[ii] = sf
+            in_col[ii] = col[li, sf]
+            in_k[ii] = s * T * F + flag_after[f, g]
+            in_tag[ii] = f // Fb if f >= Fb and g == tag_to else -1
+        for ii in range(nsf[g]):
+            sf = sfl[g, ii]
+            lat_col[ii] = n_col + col_l[gi, sf]
+            lat_k[ii] = sfs[sf] * T * F + sff[sf]
+        n_end = 0
+        for jj in range(nj[g]):
+            j = jl[g, jj]
+            f = j % F
+            if hazard[f] > 0:
+                src[n_end] = j
+                dst[n_end] = j - f % Fb
+                rate[n_end] = hazard[f]
+                n_end += 1
+        sg = 1.0 - exit_q[g]
+        old = sg ** (M - 1)
+        keep_london = 1.0 - freeze[g]
+        n_st = nj[g] // S  # (its classes are every (seb, post type) with each of its states,
+        # in order: :func:`_live_classes`; sums by seb are kept in registers)
+        out_li = g - l0  # (its promotions out, if any)
+        across = 0.0  # (loop invariants and sums in locals: the stores to the stocks below
+        for d in range(D):  # would otherwise make every array read again each time)
+            if not live[g, d]:  # (nobody there, nor in any slot of the ring)
+                continue
+            a = area[d]
+            lon = is_london[d]
+            # promotions arrive from the grade below
+            if n_in > 0:
                 rf = reach[g] * will_mult * pull[d]
                 ca = cap[li, a]
-                lon = is_london[d]
                 for t in range(T):
                     if v_pro[g, d, t] <= 0:
                         continue  # (no promotions wanted here: nothing arrives, no shortfall)
                     vp = 1 if t != OTHER else 0
                     got = 0.0
-                    for ii in range(nsf[h]):
-                        sf = sfl[h, ii]
-                        s = sfs[sf]
+                    for ii in range(n_in):
+                        s = in_s[ii]
                         q = ratio[li, d, t, s]
                         if q <= 0:
                             continue
-                        f = sff[sf]
-                        lx = wsf[h, a, sf, vp] * ca * q
-                        rx = rem_c[d, col[li, sf] + vp] * rf * q
-                        k = (s * T + t) * F + flag_after[f, g]
+                        lx = wsf[h, a, in_sf[ii], vp] * ca * q
+                        rx = rem_c[d, in_col[ii] + vp] * rf * q
+                        k = in_k[ii] + t * F
                         fr[g, d, k] += lx + rx
                         p[g, d, k] += lx + rx
                         got += lx + rx
-                        if f >= Fb and g == tag_to:
-                            reached[g, f // Fb] += lx + rx
+                        if in_tag[ii] >= 0:
+                            reached[g, in_tag[ii]] += lx + rx
                         across += rx
                         if lon:
                             to_london[g, s] += rx
                     v_ext[g, d, t] += max(v_pro[g, d, t] - got, 0.0) + shortfall[li, d, t]
-            cross_area[g] += across
-        out_li = g - l0  # (its promotions out, if any)
-        for d in range(D):
-            if not live[g, d]:
-                continue
-            a = area[d]
-            lon = is_london[d]
             t0, t1 = left_tot[gi, a, 0], left_tot[gi, a, 1]
             # lateral movers leave, in proportion to their weight
-            m0 = lat_tot[gi, a, 0] * lflow[a, gi, 0] * lcap[gi, a, 0] / t0 if t0 > 0 else 0.0
-            m1 = lat_tot[gi, a, 1] * lflow[a, gi, 1] * lcap[gi, a, 1] / t1 if t1 > 0 else 0.0
-            for s in range(S):
-                out_s[s] = 0.0
-            for jj in range(nj[g]):
-                j = jl[g, jj]
-                e = el[g, d, jj]
-                if e <= 0:
-                    continue
-                if g < H:  # promotions leave their grade
-                    x = e * fac[out_li, a, j]
-                    if x > 0:
-                        s = js[j]
-                        out_s[s] += x
-                        if lon:  # the part that went to posts outside London
-                            from_london[g, s] += e * out[out_li, a, j]
-                        p[g, d, j] -= x
-                        e -= x
-                if e > 0:
-                    p[g, d, j] -= e * (m0 * ltj[j, 0] + m1 * ltj[j, 1])
-            if g < H:
-                for s in range(S):
-                    promotions[g + 1, d, s] += out_s[s]
+            m0 = (lat_tot[gi, a, 0] * qrem[a, lat0 + gi * 2] * lcap[gi, a, 0] / t0 if t0 > 0
+                  else 0.0)
+            m1 = (lat_tot[gi, a, 1] * qrem[a, lat0 + gi * 2 + 1] * lcap[gi, a, 1] / t1 if t1 > 0
+                  else 0.0)
+            for s in range(S):  # (the grade's classes of seb s are jl[g, s * n_st:][:n_st])
+                out_s = 0.0
+                for jj in range(s * n_st, (s + 1) * n_st):
+                    j = jl[g, jj]
+                    e = el[g, d, jj]
+                    if e <= 0:
+                        continue
+                    if g < H:  # promotions leave their grade
+                        x = e * fac[out_li, a, j]
+                        if x > 0:
+                            out_s += x
+                            if lon:  # the part that went to posts outside London
+                                from_london[g, s] += e * out[out_li, a, j]
+                            p[g, d, j] -= x
+                            e -= x
+                    if e > 0:
+                        p[g, d, j] -= e * (m0 * ltj[j, 0] + m1 * ltj[j, 1])
+                if g < H:
+                    promotions[g + 1, d, s] += out_s
             for t in range(T):  # and arrive
                 vp = 1 if t != OTHER else 0
                 v = v_lat[g, d, t]
-                if v <= 0 or lmass[d, gi, vp] <= 0:
+                mass = rem[d, lat0 + gi * 2 + vp]
+                if v <= 0 or mass <= 0:
                     continue
-                q = v / lmass[d, gi, vp]
+                q = v / mass
                 got = 0.0
                 for ii in range(nsf[g]):
-                    sf = sfl[g, ii]
-                    x = arr[d, col_l[gi, sf] + vp] * q
-                    p[g, d, (sfs[sf] * T + t) * F + sff[sf]] += x
+                    x = rem_c[d, lat_col[ii] + vp] * q
+                    p[g, d, lat_k[ii] + t * F] += x
                     got += x
                 v_ext[g, d, t] += max(v - got, 0.0)
-            keep = 1.0 - freeze[g] if is_london[d] else 1.0
-            for t in range(T):
+            keep = keep_london if lon else 1.0
+            for t in range(T):  # recruits
                 v = v_ext[g, d, t] * keep
                 if v <= 0:
                     continue
@@ -1281,74 +1384,32 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                     p[g, d, k] += x
                     fr[g, d, k] += x
                     recruited[g, d, s] += x
+            # person-time; and the ring (the classes the grade cannot hold are empty in it)
             for s in range(S):
-                ex_s[s] = 0.0
-            for jj in range(nj[g]):
-                j = jl[g, jj]
-                ex_s[js[j]] += p[g, d, j]
-            for s in range(S):
-                exposure[g, d, s] += ex_s[s] * dt
-    # the step's entrants join those not yet eligible (the ring's last slot, thinned to the
-    # next step), and the entrants of M - 1 steps ago leave it: they are eligible next step
-    M = ring.shape[0] - 1
-    rg = ring.reshape(M + 1, G, D, J)
-    for g in range(g0, g1):
-        sg = 1.0 - exit_q[g]
-        old = sg ** (M - 1)
-        for d in range(D):
-            if not live[g, d]:  # (nobody there, nor in any slot: nobody arrived)
-                continue
-            for jj in range(nj[g]):  # (the classes it cannot hold are empty in every slot)
-                j = jl[g, jj]
-                rg[M, g, d, j] = (rg[M, g, d, j] - rg[next_slot, g, d, j] * old
-                                  + fr[g, d, j]) * sg
-                rg[next_slot, g, d, j] = 0.0
-    _expire(g0, g1, people, ring, next_slot, hazard, Fb, jl, nj, live)
-
-
-@njit(cache=True, nogil=True)
-def _expire(g0, g1, people, ring, skip_slot, hazard, Fb, jl, nj, live):
-    """Time-limited programme states end at their per-step rates ``hazard`` (to state none
-    of the same cohort tag: states come in sets of ``Fb``), in the people and every slot of
-    the ring but ``skip_slot`` (cleared), for grades ``g0`` to ``g1 - 1``, in the cells
-    ``live`` at this step (the others hold nobody). Run at the end of a step's fill, this is
-    the next step's expiry: nothing touches the states in between."""
-    G, D, S, T, F = people.shape
-    J = S * T * F
-    R = ring.shape[0]  # (the slots and their sum)
-    p = people.reshape(G, D, J)
-    rg = ring.reshape(R, G, D, J)
-    src = np.empty(J, np.int64)  # a grade's classes that end: class, its class after, rate
-    dst = np.empty(J, np.int64)
-    rate = np.empty(J)
-    for g in range(g0, g1):
-        n = 0
-        for jj in range(nj[g]):
-            j = jl[g, jj]
-            f = j % F
-            if hazard[f] > 0:
-                src[n] = j
-                dst[n] = j - f % Fb
-                rate[n] = hazard[f]
-                n += 1
-        if n == 0:
-            continue
-        for d in range(D):
-            if not live[g, d]:
-                continue
-            for i in range(n):
-                j, to, h = src[i], dst[i], rate[i]
-                x = p[g, d, j] * h
+                ex_s = 0.0
+                for jj in range(s * n_st, (s + 1) * n_st):
+                    j = jl[g, jj]
+                    ex_s += p[g, d, j]
+                    rg[M, g, d, j] = (rg[M, g, d, j] - rg[next_slot, g, d, j] * old
+                                      + fr[g, d, j]) * sg
+                    rg[next_slot, g, d, j] = 0.0
+                exposure[g, d, s] += ex_s * dt
+            for i in range(n_end):  # programme states end, but in the slot just cleared
+                j, to, hz = src[i], dst[i], rate[i]
+                x = p[g, d, j] * hz
                 p[g, d, j] -= x
                 p[g, d, to] += x
-            for m in range(R):
-                if m == skip_slot:
-                    continue
-                for i in range(n):
-                    j, to, h = src[i], dst[i], rate[i]
-                    x = rg[m, g, d, j] * h
-                    rg[m, g, d, j] -= x
-                    rg[m, g, d, to] += x
+            if n_end > 0:
+                for m in range(R):
+                    if m == next_slot:
+                        continue
+                    for i in range(n_end):
+                        j, to, hz = src[i], dst[i], rate[i]
+                        x = rg[m, g, d, j] * hz
+                        rg[m, g, d, j] -= x
+                        rg[m, g, d, to] += x
+        if g >= 1:
+            cross_area[g] += across
 
 
 @njit(cache=True)
