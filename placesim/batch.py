@@ -410,8 +410,13 @@ def _related(a: str, b: str) -> bool:
 
 
 def _variant_problems(e: ScenarioError, sweep: str, variant: Variant,
-                      fields: dict[str, list[str]], scenario_file: Path) -> list[Problem]:
-    """Point a variant's problems at the sweep line that set the offending value."""
+                      fields: dict[str, list[str]], scenario_file: Path,
+                      base=None) -> list[Problem]:
+    """Point a variant's problems at the sweep line that set the offending value (the field
+    named as the scenario's own file names it, when ``base``, the loaded scenario, is
+    given)."""
+    from .scenario import field_in_file
+
     out = []
     for p in e.problems:
         key = next((k for k, fs in fields.items() if any(_related(p.field, f) for f in fs)),
@@ -421,7 +426,8 @@ def _variant_problems(e: ScenarioError, sweep: str, variant: Variant,
                                f"{p.message} (variant {variant.name!r} of {scenario_file})"))
             continue
         line = variant.lines.get(key) if key is not None else variant.line
-        at = "" if key is not None and fields[key] == [p.field] else f" at {p.field}"
+        at = ("" if key is not None and fields[key] == [p.field] else
+              f" at {field_in_file(base, p.field) if base is not None else p.field}")
         out.append(Problem(sweep, line, key or p.field,
                            f"{p.message} (variant {variant.name!r} of {scenario_file}{at})"))
     return out
@@ -569,7 +575,7 @@ def plan_tasks(files: list[Path], *, replications: int | None, seed: int | None,
             except ScenarioError as e:
                 if v is BASE:
                     raise
-                probs.extend(_variant_problems(e, str(sweep), v, fields, f))
+                probs.extend(_variant_problems(e, str(sweep), v, fields, f, base))
                 continue
             reps = replications or s.replications
             sd = s.seed if seed is None else seed

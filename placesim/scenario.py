@@ -1052,6 +1052,15 @@ def scenario_problem(scenario: Scenario, loc: tuple, message: str) -> Problem:
     return Problem(file or "<scenario>", line, _field(_in_file(scenario._local, loc)), message)
 
 
+def field_in_file(scenario: Scenario, field: str) -> str:
+    """A field of a loaded scenario, as written in messages (``waves[7].count``), named as the
+    file that wrote it names it (``waves[0].count`` of a file extending one with 7 waves)."""
+    import re
+
+    loc = tuple(int(i) if i else k for k, i in re.findall(r"([^.\[\]]+)|\[(\d+)\]", field))
+    return _field(_in_file(scenario._local, loc))
+
+
 def _in_file(local: dict, loc: tuple) -> tuple:
     """``loc`` of a merged scenario as the file that wrote it writes it (``local``: merged
     path prefixes to their paths in their files; the longest prefix applies)."""

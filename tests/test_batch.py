@@ -649,3 +649,18 @@ def test_killed_worker_batch_completes_identically(work, serial, cluster, tmp_pa
     s = _summary(out)
     assert (s["tasks"], s["ran"], s["failed"]) == (2 * REPS // CLUSTER_CHUNK,) * 2 + ([],)
     _same_results(out, serial)
+
+
+def test_a_variants_problem_names_the_field_as_its_scenario_file_does(tmp_path, capsys):
+    """A scenario extending the shipped baseline (7 waves of history) with one wave of its
+    own: a sweep giving that wave an unknown department said 'at waves[7]...'."""
+    (tmp_path / "s.yaml").write_text(
+        f"name: s\nextends: {ROOT / 'scenarios' / 'baseline.yaml'}\nwaves:\n"
+        "  - name: mine\n    year: 2025\n    posts: {grades: [EO]}\n    count: 100\n"
+        "    mode: recreate\n    destinations: [{site: leeds, share: 1.0}]\n")
+    (tmp_path / "sw.yaml").write_text(
+        "variants:\n  - name: a\n    set:\n      waves.mine.posts.department: [HOO]\n")
+    code = cli_main(["batch", str(tmp_path / "s.yaml"), "--sweep", str(tmp_path / "sw.yaml"),
+                     "--workers", "0", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "at waves[0].posts.department[0])" in err, err
