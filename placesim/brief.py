@@ -101,8 +101,10 @@ def about_folder(results, folder: Path | None = None) -> About:
     waves = [w for w in (doc.get("waves") if isinstance(doc.get("waves"), list) else [])
              if isinstance(w, dict)]
     start = results.manifest.get("start_year")
+    spy = 12 if doc.get("step") == "month" else 4
     runs = [start is None or _runs_from(w.get("year", start), w.get("quarter", 1),
-                                        w.get("spread_years", 0), int(start)) for w in waves]
+                                        w.get("spread_years", 0), int(start), spy)
+            for w in waves]
     return About(name, str(doc.get("title") or ""), " ".join(str(doc.get("question") or
                                                                  "").split()),
                  tuple((str(w.get("name", "")), str(w.get("mode") or "recreate"),
@@ -113,21 +115,26 @@ def about_folder(results, folder: Path | None = None) -> About:
 def about_scenario(scenario) -> About:
     """The :class:`About` of a loaded scenario."""
     start = scenario.horizon.start_year
-    runs = [_runs_from(w.year, w.quarter, w.spread_years, start) for w in scenario.waves]
+    runs = [_runs_from(w.year, w.quarter, w.spread_years, start, scenario.steps_per_year())
+            for w in scenario.waves]
     return About(scenario.name, scenario.title or "", " ".join((scenario.question or "").split()),
                  tuple((w.name, w.mode, w.close_by)
                        for w, on in zip(scenario.waves, runs, strict=True) if on),
                  runs.count(False))
 
 
-def _runs_from(year, quarter, spread_years, start: int) -> bool:
-    """Whether any part of a wave (from ``year`` Q``quarter``, over ``spread_years``) falls
-    in a run from the census of ``start`` (a wave wholly before it is history)."""
+def _runs_from(year, quarter, spread_years, start: int, steps_per_year: int = 4) -> bool:
+    """Whether any tranche of a wave (from ``year`` Q``quarter``, over ``spread_years``)
+    falls in a run from the census of ``start``, by the engines' own rule
+    (:func:`placesim.rules.wave_tranches`): a wave wholly before it is history."""
+    from .rules import wave_tranches
+
     try:
-        begins = float(year) + (float(quarter) - 1) / 4
-        return begins >= start or begins + float(spread_years) > start
+        begins = float(year) - start + (float(quarter) - 1) / 4
+        n, done = wave_tranches(begins, float(spread_years), steps_per_year)
     except (TypeError, ValueError):
         return True
+    return done < n
 
 
 def for_department(about: About, results) -> About:

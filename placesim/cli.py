@@ -19,9 +19,10 @@ from .errors import PlacesimError, plain
 EXIT_USAGE = 2
 
 
-def _at_least(least: int):
-    """An argparse type: a whole number of at least ``least`` (argparse then exits 2 with
-    the option's name and the rule, where a bad count or seed gave a traceback)."""
+def _at_least(least: int, most: int | None = None):
+    """An argparse type: a whole number of at least ``least`` (and at most ``most``; argparse
+    then exits 2 with the option's name and the rule, where a bad count or seed gave a
+    traceback)."""
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -29,6 +30,8 @@ def _at_least(least: int):
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
         if value < least:
             raise argparse.ArgumentTypeError(f"must be at least {least} (got {value})")
+        if most is not None and value > most:
+            raise argparse.ArgumentTypeError(f"must be at most {most} (got {value})")
         return value
 
     parse.__name__ = f"whole number >= {least}"
@@ -433,6 +436,8 @@ def cmd_app(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .scenario import SEED_MAX  # (a larger --seed was cut to 64 bits and drew as another)
+
     """The argument parser of the ``placesim`` command."""
     p = argparse.ArgumentParser(prog="placesim", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"placesim {__version__}")
@@ -463,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("run", help="run a scenario")
     s.add_argument("file")
     s.add_argument("--replications", type=_at_least(1))
-    s.add_argument("--seed", type=_at_least(0))
+    s.add_argument("--seed", type=_at_least(0, SEED_MAX))
     s.add_argument("--mode", choices=["stochastic", "expected"], default="stochastic")
     s.add_argument("--department", action="append", metavar="CODE", help=(
         "also report this department's view: a code, name or alias (e.g. HO, DBT, 'Home "
@@ -491,7 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="scenario files, or folders of them (*.yaml)")
     s.add_argument("--replications", type=_at_least(1),
                    help="per variant (default: each scenario's)")
-    s.add_argument("--seed", type=_at_least(0),
+    s.add_argument("--seed", type=_at_least(0, SEED_MAX),
                    help="seed of every scenario (default: each scenario's)")
     s.add_argument("--sweep", metavar="SWEEP.yaml", help="grid or variants over each scenario")
     s.add_argument("--chunk", type=_at_least(1), default=5,

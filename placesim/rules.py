@@ -632,6 +632,28 @@ def _secondment_events(sec, geo: Geography, starts: list[int], n_steps: int, spy
                                          districts=districts))
     return events
 
+def wave_tranches(start: float, spread_years: float, spy: int) -> tuple[int, int]:
+    """A wave's tranches (one a step over its spread) and how many of them fall before the
+    run's start (history, in the data already).
+
+    Parameters
+    ----------
+    start : float
+        When the wave begins, in years from the run's start (negative: before it).
+    spread_years : float
+    spy : int
+        Steps a year.
+
+    Returns
+    -------
+    tuple of int
+        ``(tranches, before the start)``; the wave runs if the second is smaller.
+    """
+    n = max(1, int(round(spread_years * spy))) if spread_years > 0 else 1
+    done = min(n, int(np.ceil(-start * spy - 1e-9))) if start < -1e-9 else 0
+    return n, done
+
+
 def _plan_wave(i: int, w, scenario, geo: Geography, spy: int) -> WavePlan:
     start = (w.year - scenario.horizon.start_year) + (w.quarter - 1) / 4.0
     if isinstance(w.origin, str):
@@ -657,12 +679,11 @@ def _plan_wave(i: int, w, scenario, geo: Geography, spy: int) -> WavePlan:
     acc = np.full(N_GRADES, w.incumbents.base)
     for g, v in w.incumbents.by_grade.items():
         acc[GRADES.index(g)] = v
-    n_tranches = max(1, int(round(w.spread_years * spy))) if w.spread_years > 0 else 1
+    n_tranches, done = wave_tranches(start, w.spread_years, spy)
     count, before = w.count, 0
-    if start < -1e-9 and count is not None:
+    if done and count is not None:
         # tranches scheduled before the start are history: in the data already, only counted
         tranches = largest_remainder(count, np.ones(n_tranches))
-        done = min(n_tranches, int(np.ceil(-start * spy - 1e-9)))
         before, count = int(tranches[:done].sum()), int(tranches[done:].sum())
         n_tranches, start = max(n_tranches - done, 1), max(start + done / spy, 0.0)
     mix = None

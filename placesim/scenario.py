@@ -91,6 +91,10 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+SEED_MAX = 2**64 - 1
+"""The largest seed: the random streams' key holds 64 bits (:mod:`placesim.streams`)."""
+
+
 def _ev(evidence: str, low: float | None = None, high: float | None = None) -> dict:
     """A field's evidence grade (see :data:`placesim.calibration.EVIDENCE`) and plausible
     range, as ``json_schema_extra``: read by ``placesim params``, never inferred from wording."""
@@ -862,7 +866,7 @@ class Scenario(_Model):
     office_closures: tuple[OfficeClosure, ...] = Field((), description=(
         "London offices closed on a date, saving their running cost from then (default: "
         "none); see placesim.costs."))
-    seed: int = Field(20230331, ge=0, le=2**64 - 1, description=(
+    seed: int = Field(20230331, ge=0, le=SEED_MAX, description=(
         "Random seed; the same seed across scenarios gives common random numbers. Default "
         "20230331 (the baseline date)."))
     replications: int = Field(20, ge=1, le=10000, description=(
@@ -1278,10 +1282,18 @@ def _friendly(err: dict, loc: tuple) -> str:
         return "required but missing"
     if t in ("int_type", "int_parsing", "int_from_float", "float_type", "float_parsing") \
             and isinstance(given, str) and _exponent_text(given):
+        whole = t.startswith("int")
         x = float(given)
-        full = str(int(x)) if x.is_integer() and abs(x) < 1e15 else f"{x:.6g}"
-        return ("must be a number" + got + f": YAML reads {given} as text; write {full} "
-                f"(or {x:.1e}, with a point and a signed exponent)")
+        if whole and not x.is_integer():
+            return "must be a whole number" + got
+        # YAML 1.1 reads a number with an exponent only with a point and a signed exponent
+        mantissa, _, exponent = given.strip().lower().partition("e")
+        yaml_form = (mantissa if "." in mantissa else mantissa + ".0") + "e" + (
+            exponent if exponent[:1] in "+-" else "+" + exponent)
+        return (f"must be a {'whole ' if whole else ''}number" + got + f": YAML reads "
+                f"{given} as text; write "
+                + (f"{int(x)}" if whole else f"{yaml_form}")
+                + (f" (or {yaml_form})" if whole else ""))
     if t in ("int_type", "int_parsing", "int_from_float"):
         return "must be a whole number" + got
     if t == "finite_number":

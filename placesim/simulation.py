@@ -111,8 +111,10 @@ def simulate(
     reps = scenario.replications if replications is None else int(replications)
     if reps < 1 and (mode == "stochastic" or parameter_uncertainty):
         raise ValueError(f"replications must be at least 1, not {reps}")
-    if seed < 0:
-        raise ValueError(f"seed must be a whole number of at least 0, not {seed}")
+    from .scenario import SEED_MAX
+
+    if not 0 <= seed <= SEED_MAX:
+        raise ValueError(f"seed must be a whole number from 0 to {SEED_MAX}, not {seed}")
     t0 = time.perf_counter()
     if model is None:
         model = prepare(scenario, pkg, seed=seed, people=mode == "stochastic")

@@ -168,6 +168,7 @@ def test_all_departments_without_departments_in_the_data_exits_2(tmp_path, capsy
 @pytest.mark.parametrize("argv,option,rule", [
     (["run", "S", "--replications", "0"], "--replications", "must be at least 1 (got 0)"),
     (["run", "S", "--seed", "-1"], "--seed", "must be at least 0 (got -1)"),
+    (["run", "S", "--seed", str(2**64)], "--seed", f"must be at most {2**64 - 1}"),
     (["backcast", "--from", "2021", "--to", "2022", "--mode", "stochastic",
       "--replications", "-3"], "--replications", "must be at least 1 (got -3)"),
     (["batch", "S", "--out", "O", "--replications", "0"], "--replications",

@@ -161,6 +161,12 @@ def test_the_brief_counts_the_waves_the_run_carries_out():
     assert len(s.waves) == 10 and len(about.waves) == 7 and about.earlier == 3
     view = SimpleNamespace(manifest={"department_name": "Home Office"})
     assert for_department(about, view).waves == about.waves
+    # by the engines' tranche rule (review: a wave from 2022 Q4 over 0.3 years is one
+    # tranche, before a 2023 start; 0.5 years gives a second, at the start)
+    from placesim.brief import _runs_from
+
+    assert not _runs_from(2022, 4, 0.3, 2023) and _runs_from(2022, 4, 0.5, 2023)
+    assert _runs_from(2023, 1, 0, 2023) and not _runs_from(2022, 1, 1.0, 2023)
 
 
 def test_progression_of_a_group_with_no_one_is_not_available():

@@ -674,8 +674,15 @@ def test_a_number_yaml_reads_as_text_says_how_to_write_it():
     '1e9')' (audit); it now says why and what to write."""
     msg = _error(load_scenario_text, "name: x\nlevers:\n  secondments: {start_year: 2024, "
                  "outbound_per_site: 1e9}\n", filename="x.yaml")
-    assert "x.yaml:3: levers.secondments.outbound_per_site: must be a number (got '1e9'): " \
-           "YAML reads 1e9 as text; write 1000000000" in msg, msg
+    assert "x.yaml:3: levers.secondments.outbound_per_site: must be a whole number (got " \
+           "'1e9'): YAML reads 1e9 as text; write 1000000000 (or 1.0e+9)" in msg, msg
+    # (review: the advice was itself text to YAML for 1e20, and a fraction for a count)
+    msg = _error(load_scenario_text, "name: x\nlevers:\n  secondments: {start_year: 2024, "
+                 "outbound_per_site: 1e20}\n", filename="x.yaml")
+    assert "write 100000000000000000000 (or 1.0e+20)" in msg, msg
+    msg = _error(load_scenario_text, "name: x\nlevers:\n  secondments: {start_year: 2024, "
+                 "outbound_per_site: 5e-1}\n", filename="x.yaml")
+    assert "must be a whole number (got '5e-1')" in msg and "write" not in msg, msg
 
 
 def test_a_list_of_wrong_items_is_not_also_called_empty():
