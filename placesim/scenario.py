@@ -28,6 +28,7 @@ import functools
 import hashlib
 import io
 import json
+import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -1688,6 +1689,19 @@ def _lever_years(start: int, end: int) -> str:
             f"labelled {end + 1})")
 
 
+def _most_opened(scenario: Scenario, site: str, district: str) -> int | None:
+    """The most posts (of any grade) a scenario's waves send to a site or its district: an
+    upper bound on its growth (None when a wave there is given by share, not count)."""
+    total = 0.0
+    for w in scenario.waves:
+        for d in w.destinations:
+            if d.site == site or d.district == district:
+                if w.count is None:
+                    return None
+                total += w.count * d.share
+    return math.ceil(total)
+
+
 def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = None) -> None:
     """Check a scenario against a data package.
 
@@ -1811,17 +1825,26 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
                 f"{years} is outside the horizon {start}-{end}: {_lever_years(start, end)}, "
                 "so the lever would never be on")))
     sec = scenario.levers.secondments
-    if sec is not None and sec.outbound_per_site > 0:  # (more than a site has: audit, 50,000
-        # asked and about 5,000 sent, without a word)
+    if sec is not None and sec.outbound_per_site > 0:  # (more than a site can have: audit,
+        # 50,000 asked and about 5,000 sent, without a word)
         site_lad = dict(zip(pkg.sites["site_id"], pkg.sites["lad_code"], strict=True))
+        away = sec.outbound_per_site * -(-sec.outbound_months // 12)  # (terms overlap)
         for sid in sec.sites:
-            held = int(b.loc[(b["lad_code"] == site_lad.get(sid))
-                             & b["grade"].isin(sec.outbound_grades), "posts"].sum())
-            if sid in site_lad and sec.outbound_per_site > held:
+            lad = site_lad.get(sid)
+            if lad is None:
+                continue
+            held = int(b.loc[(b["lad_code"] == lad) & b["grade"].isin(sec.outbound_grades),
+                             "posts"].sum())
+            opened = _most_opened(scenario, sid, lad)  # (waves may build the site up first)
+            if opened is not None and away > held + opened:
                 probs.append(problem(("levers", "secondments", "outbound_per_site"), (
-                    f"{sec.outbound_per_site:,} a year from each site, but {sid!r} has "
-                    f"{held:,} posts of the outbound grades "
-                    f"({', '.join(sec.outbound_grades)}) at the start")))
+                    f"{sec.outbound_per_site:,} a year from each site"
+                    + (f" for {sec.outbound_months} months" if away > sec.outbound_per_site
+                       else "")
+                    + f", but {sid!r} has {held:,} posts of the outbound grades "
+                    f"({', '.join(sec.outbound_grades)}) at the start"
+                    + (f" and its waves bring at most {opened:,} posts of any grade"
+                       if opened else ""))))
     if sec is not None:  # (its posts open at the sites: not before a site opens)
         for j, sid in enumerate(sec.sites):
             opens = scenario.sites.get(sid)

@@ -328,3 +328,19 @@ def test_lever_months_need_whole_steps_of_the_scenarios_step():
     msg = str(e.value)
     assert "monthly.yaml:12: levers.secondments.inbound_months: 1 month" in msg, msg
     assert "levers.secondments.outbound_months: 5 months" in msg, msg
+
+
+def test_outbound_secondments_may_count_on_posts_the_waves_bring(tmp_path, capsys):
+    """The check on outbound numbers allows for a site the scenario's waves build up first
+    (review: it refused one, measured against the census alone), and for terms that overlap:
+    400 G7s a year from Darlington (321 at the census) is refused alone and accepted after a
+    wave of 2,000 G7 posts there; 200 a year for 24 months needs 400 at once."""
+    grow = ("  - name: grow\n    year: 2024\n    posts: {grades: [G7]}\n    count: 2000\n"
+            "    mode: recreate\n    destinations: [{site: darlington, share: 1.0}]\n")
+    lever = ("levers:\n  secondments: {start_year: 2026, outbound_per_site: %d, "
+             "outbound_months: %d, outbound_grades: [G7], sites: [darlington]}\n")
+    for waves, n, months, code in (("", 400, 12, 2), (grow, 400, 12, 0), ("", 200, 24, 2)):
+        f = tmp_path / "s.yaml"
+        f.write_text(MINIMAL_SCENARIO + waves + lever % (n, months))
+        assert main(["validate", str(f)]) == code, capsys.readouterr().err
+        capsys.readouterr()
