@@ -63,13 +63,11 @@ def _backcast_section(title: str, b) -> str:
 
 def _london_turn() -> str:
     """Why the forecast from the past alone misses London: its headcount as published."""
+    from placesim.backcast import published_figures
     from placesim.geodata import load_data_package, shipped_package
 
-    london = {}
-    for y in (2021, 2022, 2023):
-        c = load_data_package(shipped_package(y)).checks
-        london[y] = float(c[(c["measure"] == "headcount") & (c["grade"] == "")
-                            & (c["region"] == "TLI")]["value"].iloc[0])
+    london = {y: published_figures(load_data_package(shipped_package(y)))["london"]
+              for y in (2021, 2022, 2023)}
     return (f"The forecast misses London: its published headcount grew from {london[2021]:,.0f} "
             f"(2021) to {london[2022]:,.0f} (2022) and then fell to {london[2023]:,.0f} (2023); "
             "a trend fitted to 2021 and 2022 carries the growth on, and three census years are "

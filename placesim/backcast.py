@@ -196,7 +196,7 @@ def backcast(from_year: int, to_year: int, *, scenario_path: str | Path | None =
         grade_rows.append(row)
     by_grade = pd.DataFrame(grade_rows)
     by_grade["error_pp"] = by_grade["simulated"] - by_grade["record"]
-    published = _published(later)
+    published = published_figures(later)
     by_grade["published"] = by_grade["group"].map(published["london_share"]).astype(float)
     by_grade["error_published_pp"] = by_grade["simulated"] - by_grade["published"]
     people = stocks.sum(axis=1).mean(axis=0)  # (district,)
@@ -224,7 +224,7 @@ def backcast(from_year: int, to_year: int, *, scenario_path: str | Path | None =
                     roles, workforce.totals if workforce.trend != "none" else "record")
 
 
-def _published(pkg) -> dict:
+def published_figures(pkg) -> dict:
     """Civil Service Statistics' own figures of a package's year, from its check figures:
     London's share by grade group (%), the UK-based total (the headline less overseas
     staff) and London's headcount (NaN where a figure is not there)."""

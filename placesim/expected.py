@@ -99,7 +99,7 @@ class _ExpectedRun(RunState):
         self.posts3 = model.baseline_posts3.astype(float)
         super().__init__(model, model.baseline_stock.astype(float))
         # closures pending are a random count in the engine: their variance by pool, so that
-        # what random vacancies take from them is the mean over both (_split_vacancies)
+        # what random vacancies take from them is the mean over both (_split_grades)
         self.closing_var = np.zeros(len(self.closing))
         # programme states in use, compactly numbered (state none is 0)
         used = [NONE] + [f for f, lever in ((MENTORED, "mentoring"),
@@ -916,26 +916,16 @@ def _fill_exits(g0, g1, people, ring, blocked, any_blocked, exit_q, exits, posts
     return _split_grades(g0, g1, posts, vac, live, *split_args)
 
 
-@njit(cache=True, error_model="numpy")
-def _split_vacancies(posts, vac, live, lateral_share, internal_share, pool_grade, pool_mask,
-                     pool_types, pending, pending_var, v_lat, v_pro, v_ext):
-    """The end of a step's first stage, after every grade's exits (:func:`_fill_exits`):
-    posts waiting to close (``pending``, by pool) take the vacancies ``vac`` that arise in
-    their pool first (the expected number a random count of vacancies can give), and the rest
-    are split into those to fill laterally, by promotion and from outside (``v_lat``,
-    ``v_pro``, ``v_ext``), in the cells with posts or people (``live``); returns the posts
-    closed. (:func:`_split_grades` for every grade: a step runs it in :func:`_fill_exits`.)"""
-    return _split_grades(0, vac.shape[0], posts, vac, live, lateral_share, internal_share,
-                         pool_grade, pool_mask, pool_types, pending, pending_var, v_lat, v_pro,
-                         v_ext)
-
-
 @njit(cache=True, nogil=True, error_model="numpy")
 def _split_grades(g0, g1, posts, vac, live, lateral_share, internal_share, pool_grade,
                   pool_mask, pool_types, pending, pending_var, v_lat, v_pro, v_ext):
-    """:func:`_split_vacancies` for grades ``g0`` to ``g1 - 1`` (and the pools of those
-    grades: a pool is of one grade) only, once their exits are done; returns the posts
-    closed."""
+    """The end of a step's first stage for grades ``g0`` to ``g1 - 1`` (and the pools of
+    those grades: a pool is of one grade), once their exits are done (:func:`_fill_exits`
+    runs it for its block): posts waiting to close (``pending``, by pool) take the vacancies
+    ``vac`` that arise in their pool first (the expected number a random count of vacancies
+    can give), and the rest are split into those to fill laterally, by promotion and from
+    outside (``v_lat``, ``v_pro``, ``v_ext``), in the cells with posts or people (``live``);
+    returns the posts closed."""
     G, D, T = vac.shape
     # posts waiting to close take the vacancies that arise in their pool first
     closed = 0.0
@@ -1055,14 +1045,17 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
     # needs only the seb totals, and the product is F times smaller); and each lateral
     # vacancy's choice mass, by (district, grade, vp), from column lat0
     wr = np.zeros((A, lat0 + ng * 2))
-    for a in range(A):
+    far = np.empty((nl, A, SF, 2))  # each class's weight in other areas' choices (kept:
+    for a in range(A):              # the capped product below reuses it)
         for li in range(nl):
             h = l0 + li
             for ii in range(nsf[h]):
                 sf = sfl[h, ii]
                 s = sfs[sf]
                 for vp in range(2):
-                    wr[a, (li * S + s) * 2 + vp] += wsf[h, a, sf, vp] * willingness[s] * leave[a]
+                    x = wsf[h, a, sf, vp] * willingness[s] * leave[a]
+                    far[li, a, sf, vp] = x
+                    wr[a, (li * S + s) * 2 + vp] += x
         for gi in range(ng):
             wr[a, lat0 + gi * 2] = lat_tot[gi, a, 0]
             wr[a, lat0 + gi * 2 + 1] = lat_tot[gi, a, 1]
@@ -1229,10 +1222,8 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
             h = l0 + li
             for ii in range(nsf[h]):
                 sf = sfl[h, ii]
-                s = sfs[sf]
                 for vp in range(2):
-                    capped[a, col[li, sf] + vp] = (wsf[h, a, sf, vp] * willingness[s] * leave[a]
-                                                   * cap[li, a])
+                    capped[a, col[li, sf] + vp] = far[li, a, sf, vp] * cap[li, a]
     for gi in range(ng):
         g = g0 + gi
         for a in range(A):

@@ -386,17 +386,14 @@ def plan_department(plan: Plan, pkg) -> str | None:
     """
     if plan.department is None:
         return None
-    from .geodata import nearest_departments, resolve_department
+    from .errors import ScenarioError
+    from .scenario import department_codes
 
-    depts = getattr(pkg, "departments", None)
-    if depts is None or len(depts) == 0:
-        raise InfeasiblePlan(f"The plan names the department {plan.department!r}, but the "
-                             "data package has no departments.")
-    code = resolve_department(plan.department, depts)
-    if code is None:
-        near = ", ".join(nearest_departments(plan.department, depts))
-        raise InfeasiblePlan(f"department: unknown department {plan.department!r} (nearest "
-                             f"valid codes: {near}; see `placesim data`)")
+    try:  # (resolved as every command resolves one: codes, names, aliases, nearest codes)
+        (code,) = department_codes([plan.department], pkg, allow_all=False, source="plan",
+                                   field="department")
+    except ScenarioError as e:
+        raise InfeasiblePlan(f"department: {e.problems[0].message}") from None
     return code
 
 

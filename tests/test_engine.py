@@ -590,7 +590,7 @@ def test_a_fraction_of_a_closure_left_still_closes_in_expected_mode():
     is left exceeded what was left, so nothing closed and 0.05 stayed pending for ever (the
     record of plan-for-change-2030 carried 0.047 to the horizon); it now closes as vacancies
     come (a Poisson count)."""
-    from placesim.expected import _split_vacancies
+    from placesim.expected import _split_grades
 
     G, D, T = 11, 2, 3
     posts = np.full((G, D, T), 10.0)
@@ -599,7 +599,7 @@ def test_a_fraction_of_a_closure_left_still_closes_in_expected_mode():
     live = np.ones((G, D), bool)
     pending, var = np.array([0.05]), np.array([4.0])
     scratch = [np.zeros((G, D, T)) for _ in range(3)]
-    closed = _split_vacancies(posts, vac, live, np.full(G, 0.3), np.full(G, 0.5),
+    closed = _split_grades(0, G, posts, vac, live, np.full(G, 0.3), np.full(G, 0.5),
                               np.array([4]), np.array([[True, False]]),
                               np.array([[True, False, False]]), pending, var, *scratch)
     assert closed == pytest.approx(0.05 * (1 - np.exp(-0.3)))
