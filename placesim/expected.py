@@ -6,9 +6,11 @@ programme state) and posts by (grade, district, post type), and applies each ste
 moves, exits, then vacancies filled by lateral moves, promotions and recruits. Every choice
 uses the same start-of-step weights as the stochastic engine (:mod:`placesim.flows`): the
 share of a vacancy's promotions that comes from each area is that area's candidates' total
-weight over the vacancy's total choice mass; within an area, people are taken in proportion
-to their own weight. People who entered their grade in the last ``min_steps - 1`` steps are
-not yet eligible (a ring of the steps' entrants); programme states end at their rates. It
+weight over the vacancy's total choice mass; within an area, people are taken by their own
+weight, one pick after another leaving the pool (each class gives ``1 - exp(-theta * w)`` of
+its people a step: successive sampling). People who entered their grade in the last
+``min_steps - 1`` steps are not yet eligible (a ring of the steps' entrants); programme
+states end at their rates. It
 follows the same SimPy timeline, so the two modes differ only in chance (and in what chance
 does to small numbers). It answers in tens of milliseconds and is the app's instant first
 answer; tests hold the stochastic mean to it.
@@ -990,7 +992,8 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
     summed by the caller), after the first (:func:`_fill_exits`) for every grade.
 
     Each vacancy's promotions are shared among the candidates of the grade below by their
-    weight (local, and remote through the distance kernel); lateral vacancies among the
+    weight (local, and remote through the distance kernel), each area's as picks that leave
+    the pool (:func:`_sampling_theta`); lateral vacancies among the
     same grade's people who are left; recruits fill the rest from the local labour market
     (unless a freeze blocks them). The promotions into the block's first grade and out of
     its last are worked out in both blocks that need them (the same figures), so the blocks
@@ -1045,17 +1048,14 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
     # needs only the seb totals, and the product is F times smaller); and each lateral
     # vacancy's choice mass, by (district, grade, vp), from column lat0
     wr = np.zeros((A, lat0 + ng * 2))
-    far = np.empty((nl, A, SF, 2))  # each class's weight in other areas' choices (kept:
-    for a in range(A):              # the capped product below reuses it)
+    for a in range(A):
         for li in range(nl):
             h = l0 + li
             for ii in range(nsf[h]):
                 sf = sfl[h, ii]
                 s = sfs[sf]
                 for vp in range(2):
-                    x = wsf[h, a, sf, vp] * willingness[s] * leave[a]
-                    far[li, a, sf, vp] = x
-                    wr[a, (li * S + s) * 2 + vp] += x
+                    wr[a, (li * S + s) * 2 + vp] += wsf[h, a, sf, vp] * willingness[s] * leave[a]
         for gi in range(ng):
             wr[a, lat0 + gi * 2] = lat_tot[gi, a, 0]
             wr[a, lat0 + gi * 2 + 1] = lat_tot[gi, a, 1]
@@ -1155,31 +1155,66 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                                           * qrem[a, (li * S + s) * 2 + vp])
                     qall[li, a, s, vp] = c * qloc[li, a, s, vp] + qout[li, a, s, vp]
     # what each area's eligible people give, per unit of eligible: promotions (fac), the
-    # part to posts in other areas (out); a block cannot give more people than it has (cap)
+    # part to posts in other areas (out). The step's promotions are drawn one at a time from
+    # those not yet chosen, so the weightiest, chosen first, are fewer for later draws: a
+    # class's share is ``1 - exp(-theta * w)`` of its people (successive sampling, Rosen's
+    # approximation), not its start-of-step rate ``w`` (per unit of weight ``qall``), with
+    # ``theta`` (at least 1) such that the area gives as many as its vacancies ask, or all
+    # its eligible with any weight if they ask for more. ``wsc``: the weights by (seb, state)
+    # and vacancy kind that the choices among them come to, for the arrivals below.
     fac = np.zeros((nl, A, J))
     out = np.zeros((nl, A, J))
-    cap = np.ones((nl, A))
+    wsc = np.zeros((nl, A, SF, 2))
     for li in range(nl):
         h = l0 + li
         for a in range(A):
             have_a = 0.0
             out_a = 0.0
+            second = 0.0
+            top = 0.0
             for jj in range(nj[h]):
                 j = jl[h, jj]
                 s = js[j]
                 w = wt[h, j, 0] * qall[li, a, s, 0] + wt[h, j, 1] * qall[li, a, s, 1]
                 fac[li, a, j] = w
-                out[li, a, j] = wt[h, j, 0] * qout[li, a, s, 0] + wt[h, j, 1] * qout[li, a, s, 1]
-                have_a += ea[h, a, j]
-                out_a += ea[h, a, j] * w
-            if out_a > have_a > 0:
-                cap[li, a] = have_a / out_a
-            elif have_a <= 0:
-                cap[li, a] = 0.0
+                e = ea[h, a, j]
+                if w > 0 and e > 0:
+                    have_a += e
+                    out_a += e * w
+                    second += e * w * w
+                    top = max(top, w)
+            if out_a <= 0:
+                for jj in range(nj[h]):
+                    fac[li, a, jl[h, jj]] = 0.0
+                continue
+            theta = _sampling_theta(fac[li, a], ea[h, a], jl[h, :nj[h]], out_a, second, top,
+                                    have_a)
+            got = 0.0
             for jj in range(nj[h]):
                 j = jl[h, jj]
-                fac[li, a, j] *= cap[li, a]
-                out[li, a, j] *= cap[li, a]
+                w = fac[li, a, j]
+                if w > 0:
+                    x = 1.0 if theta < 0 else -math.expm1(-theta * w)
+                    fac[li, a, j] = x
+                    out[li, a, j] = x / w  # (for now: the chosen per unit of rate)
+                    got += ea[h, a, j] * x
+                else:
+                    fac[li, a, j] = 0.0
+            scale = out_a / got if theta >= 0 and got > 0 else 1.0
+            for jj in range(nj[h]):
+                j = jl[h, jj]
+                if fac[li, a, j] <= 0:
+                    continue
+                s = js[j]
+                kappa = out[li, a, j] * scale
+                fac[li, a, j] *= scale
+                out[li, a, j] = kappa * (wt[h, j, 0] * qout[li, a, s, 0]
+                                         + wt[h, j, 1] * qout[li, a, s, 1])
+                e = ea[h, a, j]
+                if e > 0:
+                    c = e * kappa * adv_area[a]
+                    wsc[li, a, jsf[j], 0] += c * wt[h, j, 0]
+                    wsc[li, a, jsf[j], 1] += c * wt[h, j, 1]
     # -- lateral moves: area by start-of-step weights, people from who is left -------------
     # who is left after promotions, by (seb, state), is the composition of lateral movers
     left = np.zeros((ng, A, SF, 2))
@@ -1223,7 +1258,8 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
             for ii in range(nsf[h]):
                 sf = sfl[h, ii]
                 for vp in range(2):
-                    capped[a, col[li, sf] + vp] = far[li, a, sf, vp] * cap[li, a]
+                    capped[a, col[li, sf] + vp] = (wsc[li, a, sf, vp] * willingness[sfs[sf]]
+                                                   * leave[a])
     for gi in range(ng):
         g = g0 + gi
         for a in range(A):
@@ -1303,7 +1339,6 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
             # promotions arrive from the grade below
             if n_in > 0:
                 rf = reach[g] * will_mult * pull[d]
-                ca = cap[li, a]
                 for t in range(T):
                     if v_pro[g, d, t] <= 0:
                         continue  # (no promotions wanted here: nothing arrives, no shortfall)
@@ -1314,7 +1349,7 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                         q = ratio[li, d, t, s]
                         if q <= 0:
                             continue
-                        lx = wsf[h, a, in_sf[ii], vp] * ca * q
+                        lx = wsc[li, a, in_sf[ii], vp] * q
                         rx = rem_c[d, in_col[ii] + vp] * rf * q
                         k = in_k[ii] + t * F
                         fr[g, d, k] += lx + rx
@@ -1401,6 +1436,39 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                         rg[m, g, d, to] += x
         if g >= 1:
             cross_area[g] += across
+
+
+@njit(cache=True, nogil=True)
+def _sampling_theta(w, e, classes, total, second, top, have):
+    """``theta`` with ``sum(e * (1 - exp(-theta * w)))`` over ``classes`` equal to ``total``
+    (people ``e`` of start-of-step rate ``w``, at most ``top``; ``total`` and ``second`` their
+    sums of ``e * w`` and ``e * w ** 2``): the successive-sampling share of
+    :func:`_fill_moves`; -1 if ``total`` is at least ``have``, the eligible with any weight
+    (every one of them is chosen).
+
+    Where the rates are small (``theta * top`` at most 0.3), the root of the sum's
+    second-order expansion: off by about ``(theta * w) ** 2 / 3`` of the sum, which the
+    caller scales away (the classes' shares are then within about ``(theta * w) ** 3`` of
+    the exact ones). Otherwise Newton's method from there: the sum is increasing and concave
+    in ``theta``, so from either side the steps reach the root."""
+    if total >= have * (1 - 1e-12):
+        return -1.0
+    disc = total * total - 2.0 * second * total
+    theta = (total - math.sqrt(disc)) / second if disc > 0 and second > 0 else 1.0
+    if disc > 0 and theta * top <= 0.3:
+        return theta
+    for _ in range(100):
+        f = -total
+        df = 0.0
+        for j in classes:
+            if w[j] > 0 and e[j] > 0:
+                x = -math.expm1(-theta * w[j])
+                f += e[j] * x
+                df += e[j] * w[j] * (1.0 - x)
+        if abs(f) <= 1e-12 * total or df <= 0:
+            break
+        theta -= f / df
+    return theta
 
 
 @njit(cache=True)

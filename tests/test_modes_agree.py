@@ -86,3 +86,29 @@ def check_agreement(name: str) -> None:
     tol = np.maximum(z * last.se, 0.01 * last.expected.abs())
     bad = last[(last["mean"] - last.expected).abs() > tol + 1e-12]
     assert bad.empty, bad.to_string()
+
+
+@pytest.mark.parametrize("picks", [60.0, 4.0])
+def test_expected_mode_takes_picks_out_of_the_pool(picks):
+    """Within a step the engine's promotions are picked one by one from those not yet
+    picked, so a heavily weighted class gives fewer than its start-of-step share. The
+    expected mode's share of each class (:func:`placesim.expected._sampling_theta`) matches
+    exact sequential weighted sampling without replacement (simulated: the ``picks``
+    smallest of exponential keys over weight), where sharing by weight alone is well off
+    when the pool is depleted."""
+    from placesim.expected import _sampling_theta
+
+    w, e = np.array([2.0, 1.0]), np.array([100.0, 100.0])
+    rate = w * picks / (e * w).sum()  # per person, by the start-of-step weights
+    theta = _sampling_theta(rate, e, np.arange(2), picks, (e * rate**2).sum(), rate.max(),
+                            e.sum())
+    share = -np.expm1(-theta * rate)
+    share *= picks / (e * share).sum()  # (as the caller scales the small-rate answer)
+    rng = np.random.default_rng(7)
+    keys = rng.exponential(size=(20000, 200)) / np.repeat(w, 100)
+    heavy = (np.argpartition(keys, int(picks), axis=1)[:, :int(picks)] < 100).sum(axis=1)
+    se = heavy.std() / np.sqrt(len(heavy))
+    assert abs(e[0] * share[0] - heavy.mean()) < 4 * se + 0.002 * picks
+    if picks == 60:  # 40 by weight alone; about 38.45 picked
+        assert heavy.mean() < e[0] * rate[0] - 1.0
+    assert _sampling_theta(rate, e, np.arange(2), 200.0, 0.0, 1.0, 200.0) == -1  # all go
