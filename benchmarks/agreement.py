@@ -6,7 +6,8 @@ Prints (and writes ``benchmarks/agreement.json``):
   expected mode against the mean of 40 stochastic replications for every headline figure,
   progression by place, SEB and both, moves to and from London for promotion, and the
   outreach and secondments levers' own figures, in every year: how many figures were
-  judged, how many agree within three standard errors or 1%, and the worst ones
+  judged, how many agree within three standard errors or 1%, how many would not by chance
+  alone with no bias at all (over thousands of figures, some do), and the worst ones
   (``placesim.agreement.compare_modes``);
 * common random numbers: the Civil Service against itself plus one small wave (100 AO posts
   to Leeds in 2024), 20 replications each, the standard deviation of the paired difference of
@@ -26,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import t as t_dist
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -57,8 +59,14 @@ def agreement(pkg, reps: int, names, scale: float = 1.0) -> list[dict]:
         judged = df[df.testable]
         bad = judged[~judged.ok]
         worst = judged.assign(az=judged.z.abs()).sort_values("az", ascending=False).head(3)
+        # misses that chance alone gives a model with no bias: each figure's chance of a
+        # mean outside its tolerance (3 standard errors or 1%, measured in standard errors;
+        # t with reps - 1 degrees of freedom, as the standard error is estimated)
+        allowed = np.maximum(3.0, 0.01 * judged.expected.abs() / judged.se.where(judged.se > 0))
+        chance = float(np.nansum(2 * t_dist.sf(allowed, reps - 1)))
         row = {"scenario": name, "figures": int(len(df)), "judged": int(len(judged)),
                "agree": int(judged.ok.sum()), "disagree": int(len(bad)),
+               "disagree_by_chance": round(chance, 1),
                "seconds": round(time.perf_counter() - t, 1),
                "worst": worst[["year", "metric", "group", "expected", "mean", "z"]]
                .round(6).to_dict("records"),
@@ -66,7 +74,8 @@ def agreement(pkg, reps: int, names, scale: float = 1.0) -> list[dict]:
                .round(6).to_dict("records")}
         out.append(row)
         print(f"  {name:<22} {row['judged']:>4} judged of {row['figures']:>4}: "
-              f"{row['agree']:>4} agree, {row['disagree']:>3} do not  ({row['seconds']} s)",
+              f"{row['agree']:>4} agree, {row['disagree']:>3} do not (chance alone: "
+              f"{chance:.1f})  ({row['seconds']} s)",
               flush=True)
         for b in row["disagreeing"]:
             print(f"      {b['year']} {b['metric']} {b['group']}: expected {b['expected']:.4g}, "
