@@ -1142,9 +1142,8 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
     # outflows of candidates: the remote part through the kernel; and the posts each area's
     # pool is asked to fill laterally, from column lat0
     qrem = np.dot(kernel, qd)
-    # promotions per unit of a candidate's weight, by (grade from, area, seb, vp): local, and
-    # the remote part that leaves for posts in other areas (London's outflow)
-    qall = np.empty((nl, A, S, 2))
+    # promotions per unit of a candidate's weight, by (grade from, area, seb, vp), that leave
+    # for posts in other areas (the local part is qloc, times the area's advantage)
     qout = np.empty((nl, A, S, 2))
     for li in range(nl):
         for a in range(A):
@@ -1153,32 +1152,37 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                 for vp in range(2):
                     qout[li, a, s, vp] = (c * willingness[s] * leave[a]
                                           * qrem[a, (li * S + s) * 2 + vp])
-                    qall[li, a, s, vp] = c * qloc[li, a, s, vp] + qout[li, a, s, vp]
     # what each area's eligible people give, per unit of eligible: promotions (fac), the
     # part to posts in other areas (out). The step's promotions are drawn one at a time from
-    # those not yet chosen, so the weightiest, chosen first, are fewer for later draws: a
-    # class's share is ``1 - exp(-theta * w)`` of its people (successive sampling, Rosen's
-    # approximation), not its start-of-step rate ``w`` (per unit of weight ``qall``), with
-    # ``theta`` (at least 1) such that the area gives as many as its vacancies ask, or all
-    # its eligible with any weight if they ask for more. ``wsc``: the weights by (seb, state)
-    # and vacancy kind that the choices among them come to, for the arrivals below.
+    # those not yet chosen, so the weightiest, chosen first, are fewer for later draws
+    # (:func:`_share_taken`); each kind of vacancy (local or remote, policy or other)
+    # still takes as many from the area as the start-of-step weights say (``nu``). ``wsc``:
+    # the weights by (seb, state) and vacancy kind that the choices among the area's people
+    # come to, for the arrivals below (times ``nu``).
     fac = np.zeros((nl, A, J))
     out = np.zeros((nl, A, J))
     wsc = np.zeros((nl, A, SF, 2))
+    nu = np.ones((nl, A, 4))  # (by kind: local other, local policy, remote other, remote
+    # policy)
     for li in range(nl):
         h = l0 + li
         for a in range(A):
+            c = adv_area[a]
             have_a = 0.0
             out_a = 0.0
             second = 0.0
             top = 0.0
-            for jj in range(nj[h]):
+            for jj in range(nj[h]):  # each class's rate: all kinds of vacancy together
                 j = jl[h, jj]
-                s = js[j]
-                w = wt[h, j, 0] * qall[li, a, s, 0] + wt[h, j, 1] * qall[li, a, s, 1]
-                fac[li, a, j] = w
                 e = ea[h, a, j]
-                if w > 0 and e > 0:
+                if e <= 0:  # (about two classes in three are empty)
+                    fac[li, a, j] = 0.0
+                    continue
+                s = js[j]
+                w = (wt[h, j, 0] * (c * qloc[li, a, s, 0] + qout[li, a, s, 0])
+                     + wt[h, j, 1] * (c * qloc[li, a, s, 1] + qout[li, a, s, 1]))
+                fac[li, a, j] = w
+                if w > 0:
                     have_a += e
                     out_a += e * w
                     second += e * w * w
@@ -1189,66 +1193,125 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                 continue
             theta = _sampling_theta(fac[li, a], ea[h, a], jl[h, :nj[h]], out_a, second, top,
                                     have_a)
+            most = 0.0
             got = 0.0
-            for jj in range(nj[h]):
+            for jj in range(nj[h]):  # kappa (in out, for now): given per unit of rate
                 j = jl[h, jj]
                 w = fac[li, a, j]
-                if w > 0:
-                    x = 1.0 if theta < 0 else -math.expm1(-theta * w)
-                    fac[li, a, j] = x
-                    out[li, a, j] = x / w  # (for now: the chosen per unit of rate)
-                    got += ea[h, a, j] * x
-                else:
-                    fac[li, a, j] = 0.0
-            scale = out_a / got if theta >= 0 and got > 0 else 1.0
+                if w <= 0:
+                    out[li, a, j] = 0.0
+                    continue
+                x = _share_taken(theta, w)
+                most = max(most, x)
+                got += ea[h, a, j] * x
+                kappa = x / w
+                out[li, a, j] = kappa
+                y = ea[h, a, j] * kappa * c
+                wsc[li, a, jsf[j], 0] += y * wt[h, j, 0]
+                wsc[li, a, jsf[j], 1] += y * wt[h, j, 1]
+            if theta >= 0:  # each kind takes its start-of-step number (nu)
+                _kinds_back(wsf[h, a], wsc[li, a], qloc[li, a], qout[li, a], sfl[h, :nsf[h]],
+                            sfs, nu[li, a])
+                if most * nu[li, a].max() > 1.0:  # (near exhaustion a class could give more
+                    for jj in range(nj[h]):        # than it has: then one factor for all)
+                        j = jl[h, jj]
+                        s = js[j]
+                        y = out[li, a, j] * (
+                            wt[h, j, 0] * (qout[li, a, s, 0] * nu[li, a, 2]
+                                           + c * qloc[li, a, s, 0] * nu[li, a, 0])
+                            + wt[h, j, 1] * (qout[li, a, s, 1] * nu[li, a, 3]
+                                             + c * qloc[li, a, s, 1] * nu[li, a, 1]))
+                        if y > 1.0 + 1e-9:
+                            nu[li, a, :] = out_a / got
+                            break
             for jj in range(nj[h]):
                 j = jl[h, jj]
-                if fac[li, a, j] <= 0:
+                kappa = out[li, a, j]
+                if kappa <= 0:
                     continue
                 s = js[j]
-                kappa = out[li, a, j] * scale
-                fac[li, a, j] *= scale
-                out[li, a, j] = kappa * (wt[h, j, 0] * qout[li, a, s, 0]
-                                         + wt[h, j, 1] * qout[li, a, s, 1])
-                e = ea[h, a, j]
-                if e > 0:
-                    c = e * kappa * adv_area[a]
-                    wsc[li, a, jsf[j], 0] += c * wt[h, j, 0]
-                    wsc[li, a, jsf[j], 1] += c * wt[h, j, 1]
+                re = (wt[h, j, 0] * qout[li, a, s, 0] * nu[li, a, 2]
+                      + wt[h, j, 1] * qout[li, a, s, 1] * nu[li, a, 3])
+                fac[li, a, j] = kappa * (re + c * (wt[h, j, 0] * qloc[li, a, s, 0] * nu[li, a, 0]
+                                                   + wt[h, j, 1] * qloc[li, a, s, 1]
+                                                   * nu[li, a, 1]))
+                out[li, a, j] = kappa * re
     # -- lateral moves: area by start-of-step weights, people from who is left -------------
-    # who is left after promotions, by (seb, state), is the composition of lateral movers
-    left = np.zeros((ng, A, SF, 2))
-    have = np.zeros((ng, A))
+    # the lateral vacancies of each kind (policy or other) take from an area as many as its
+    # start-of-step lateral mass says, from the people promotions left, one at a time by
+    # their weight as promotions do (latf: the share of a class that moves; lat_pick: the
+    # movers by (seb, state) and kind, whom the arrivals share out)
+    latf = np.zeros((ng, A, J))
+    lat_pick = np.zeros((ng, A, SF, 2))
+    rest = np.zeros(J)
+    lw = np.zeros(J)
     for gi in range(ng):
         g = g0 + gi
+        c_list = jl[g, :nj[g]]
         for a in range(A):
-            for jj in range(nj[g]):
-                j = jl[g, jj]
+            t0 = 0.0
+            t1 = 0.0
+            for j in c_list:
                 x = ea[g, a, j]
                 if g < H:
                     x -= x * fac[g - l0, a, j]
-                if x > 0:
-                    have[gi, a] += x
-                    left[gi, a, jsf[j], 0] += x * ltj[j, 0]
-                    left[gi, a, jsf[j], 1] += x * ltj[j, 1]
-    left_tot = np.zeros((ng, A, 2))
-    for gi in range(ng):
-        g = g0 + gi
-        for a in range(A):
-            for vp in range(2):
-                for ii in range(nsf[g]):
-                    left_tot[gi, a, vp] += left[gi, a, sfl[g, ii], vp]
-    lcap = np.ones((ng, A, 2))
-    for gi in range(ng):
-        for a in range(A):
-            want = (lat_tot[gi, a, 0] * qrem[a, lat0 + gi * 2]
-                    + lat_tot[gi, a, 1] * qrem[a, lat0 + gi * 2 + 1])
-            if want > have[gi, a]:
-                scale = have[gi, a] / want if want > 0 else 0.0
-                lcap[gi, a, 0] = scale
-                lcap[gi, a, 1] = scale
+                rest[j] = max(x, 0.0)
+                t0 += rest[j] * ltj[j, 0]
+                t1 += rest[j] * ltj[j, 1]
+            want0 = lat_tot[gi, a, 0] * qrem[a, lat0 + gi * 2]
+            want1 = lat_tot[gi, a, 1] * qrem[a, lat0 + gi * 2 + 1]
+            m0 = want0 / t0 if t0 > 0 else 0.0
+            m1 = want1 / t1 if t1 > 0 else 0.0
+            have_a = 0.0
+            total = 0.0
+            second = 0.0
+            top = 0.0
+            for j in c_list:
+                w = m0 * ltj[j, 0] + m1 * ltj[j, 1]
+                lw[j] = w
+                if w > 0 and rest[j] > 0:
+                    have_a += rest[j]
+                    total += rest[j] * w
+                    second += rest[j] * w * w
+                    top = max(top, w)
+            if total <= 0:
+                continue
+            # (rates below TINY_RATE barely deplete the pool: each class gives its rate)
+            theta = (0.0 if top < TINY_RATE and total < have_a
+                     else _sampling_theta(lw, rest, c_list, total, second, top, have_a))
+            tk0 = 0.0
+            tk1 = 0.0
+            most = 0.0
+            got = 0.0
+            for j in c_list:
+                if lw[j] <= 0 or rest[j] <= 0:
+                    latf[gi, a, j] = 0.0
+                    continue
+                x = _share_taken(theta, lw[j])
+                most = max(most, x)
+                got += rest[j] * x
+                kappa = x / lw[j]
+                latf[gi, a, j] = kappa  # (for now)
+                tk0 += rest[j] * kappa * m0 * ltj[j, 0]
+                tk1 += rest[j] * kappa * m1 * ltj[j, 1]
+            n0 = want0 / tk0 if theta > 0 and tk0 > 0 else 1.0
+            n1 = want1 / tk1 if theta > 0 and tk1 > 0 else 1.0
+            if most * max(n0, n1) > 1.0:  # (near exhaustion, as for promotions)
+                for j in c_list:
+                    if latf[gi, a, j] * (m0 * ltj[j, 0] * n0 + m1 * ltj[j, 1] * n1) > 1.0 + 1e-9:
+                        n0 = n1 = total / got
+                        break
+            for j in c_list:
+                kappa = latf[gi, a, j]
+                if kappa <= 0:
+                    continue
+                p0 = kappa * m0 * ltj[j, 0] * n0
+                p1 = kappa * m1 * ltj[j, 1] * n1
+                latf[gi, a, j] = p0 + p1
+                lat_pick[gi, a, jsf[j], 0] += rest[j] * p0
+                lat_pick[gi, a, jsf[j], 1] += rest[j] * p1
     # promotions arrive: local from the own area, remote through the kernel; and lateral
-    # movers, by the composition of who is left, from column n_col
+    # movers, as lat_pick has them, from column n_col
     col, n_col = _columns(l0, nl, SF, nsf, sfl)  # (grade from, class): its pair of columns
     col_l, n_col_l = _columns(g0, ng, SF, nsf, sfl)
     capped = np.zeros((A, n_col + n_col_l))
@@ -1259,18 +1322,17 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                 sf = sfl[h, ii]
                 for vp in range(2):
                     capped[a, col[li, sf] + vp] = (wsc[li, a, sf, vp] * willingness[sfs[sf]]
-                                                   * leave[a])
-    for gi in range(ng):
+                                                   * leave[a] * nu[li, a, 2 + vp])
+    for gi in range(ng):  # (the movers, in the units of a vacancy's choice mass)
         g = g0 + gi
         for a in range(A):
             for vp in range(2):
-                tot = left_tot[gi, a, vp]
-                if tot <= 0:
+                qv = qrem[a, lat0 + gi * 2 + vp]
+                if qv <= 0:
                     continue
                 for ii in range(nsf[g]):
                     sf = sfl[g, ii]
-                    capped[a, n_col + col_l[gi, sf] + vp] = (
-                        lat_tot[gi, a, vp] * lcap[gi, a, vp] * left[gi, a, sf, vp] / tot)
+                    capped[a, n_col + col_l[gi, sf] + vp] = lat_pick[gi, a, sf, vp] / qv
     rem_c = np.dot(kernel_t, capped)
     # -- the block's grades, one at a time, and in each its cells (district) one at a time:
     # promotions arrive; promoted and lateral movers leave; lateral movers arrive; recruits;
@@ -1349,7 +1411,7 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                         q = ratio[li, d, t, s]
                         if q <= 0:
                             continue
-                        lx = wsc[li, a, in_sf[ii], vp] * q
+                        lx = wsc[li, a, in_sf[ii], vp] * nu[li, a, vp] * q
                         rx = rem_c[d, in_col[ii] + vp] * rf * q
                         k = in_k[ii] + t * F
                         fr[g, d, k] += lx + rx
@@ -1361,12 +1423,7 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                         if lon:
                             to_london[g, s] += rx
                     v_ext[g, d, t] += max(v_pro[g, d, t] - got, 0.0) + shortfall[li, d, t]
-            t0, t1 = left_tot[gi, a, 0], left_tot[gi, a, 1]
-            # lateral movers leave, in proportion to their weight
-            m0 = (lat_tot[gi, a, 0] * qrem[a, lat0 + gi * 2] * lcap[gi, a, 0] / t0 if t0 > 0
-                  else 0.0)
-            m1 = (lat_tot[gi, a, 1] * qrem[a, lat0 + gi * 2 + 1] * lcap[gi, a, 1] / t1 if t1 > 0
-                  else 0.0)
+            # promoted and lateral movers leave
             for s in range(S):  # (the grade's classes of seb s are jl[g, s * n_st:][:n_st])
                 out_s = 0.0
                 for jj in range(s * n_st, (s + 1) * n_st):
@@ -1383,7 +1440,7 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                             p[g, d, j] -= x
                             e -= x
                     if e > 0:
-                        p[g, d, j] -= e * (m0 * ltj[j, 0] + m1 * ltj[j, 1])
+                        p[g, d, j] -= e * latf[gi, a, j]
                 if g < H:
                     promotions[g + 1, d, s] += out_s
             for t in range(T):  # and arrive
@@ -1438,23 +1495,67 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
             cross_area[g] += across
 
 
+TINY_RATE = 1e-3
+"""A step's largest rate of lateral moves from a class below which the depletion of the
+pool is left out (it changes a class's share by less than half that, relatively; most
+areas' lateral rates are this small): a speed setting."""
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _share_taken(theta, w):
+    """The share of a class of start-of-step rate ``w`` that a step's picks take, one at a
+    time, each leaving the pool: ``1 - exp(-theta * w)`` (successive sampling;
+    :func:`_sampling_theta`), all of it if ``theta`` is -1, ``w`` if ``theta`` is 0 (the
+    depletion left out). By its series where ``theta * w`` is small, as a step's rates
+    mostly are (within 3e-9 of it: expm1 took a tenth of a run)."""
+    if theta < 0:
+        return 1.0
+    if theta == 0:  # (depletion left out: the start-of-step rate)
+        return w
+    y = theta * w
+    return y * (1 - y / 2 * (1 - y / 3 * (1 - y / 4))) if y < 0.05 else -math.expm1(-y)
+
+
+@njit(cache=True, nogil=True)
+def _kinds_back(start, taken, qloc, qout, sf_list, sfs, nu):
+    """``nu``: what scales each kind of promotion vacancy's depleted choice back to the
+    number its start-of-step weights take from the area (kinds: local other, local policy,
+    remote other, remote policy): depletion changes whom a vacancy takes, never how many.
+    ``start`` and ``taken``: the area's candidates' weights by ((seb, state), vacancy is
+    policy), at the start of the step and as the step's picks leave them (both times the
+    area's advantage); ``qloc`` and ``qout`` the picks per unit of weight, local and remote
+    (the latter times the advantage too, which cancels), by (seb, vacancy is policy)."""
+    for vp in range(2):
+        a_loc = t_loc = a_rem = t_rem = 0.0
+        for sf in sf_list:
+            s = sfs[sf]
+            a_loc += qloc[s, vp] * start[sf, vp]
+            t_loc += qloc[s, vp] * taken[sf, vp]
+            a_rem += qout[s, vp] * start[sf, vp]
+            t_rem += qout[s, vp] * taken[sf, vp]
+        nu[vp] = a_loc / t_loc if t_loc > 0 else 1.0
+        nu[2 + vp] = a_rem / t_rem if t_rem > 0 else 1.0
+
+
 @njit(cache=True, nogil=True)
 def _sampling_theta(w, e, classes, total, second, top, have):
     """``theta`` with ``sum(e * (1 - exp(-theta * w)))`` over ``classes`` equal to ``total``
     (people ``e`` of start-of-step rate ``w``, at most ``top``; ``total`` and ``second`` their
-    sums of ``e * w`` and ``e * w ** 2``): the successive-sampling share of
-    :func:`_fill_moves`; -1 if ``total`` is at least ``have``, the eligible with any weight
-    (every one of them is chosen).
+    sums of ``e * w`` and ``e * w ** 2``): the successive-sampling share
+    (:func:`_share_taken`) of :func:`_fill_moves`; -1 if ``total`` is at least ``have``, the
+    people with any rate (every one of them is chosen).
 
     Where the rates are small (``theta * top`` at most 0.3), the root of the sum's
-    second-order expansion: off by about ``(theta * w) ** 2 / 3`` of the sum, which the
-    caller scales away (the classes' shares are then within about ``(theta * w) ** 3`` of
-    the exact ones). Otherwise Newton's method from there: the sum is increasing and concave
-    in ``theta``, so from either side the steps reach the root."""
+    second-order expansion: off by about ``(theta * w) ** 2 / 6`` of the sum, which the
+    caller's normalisation by kind of vacancy takes away (the classes' shares are then
+    within about ``(theta * w) ** 3`` of the exact ones). Otherwise Newton's method from
+    there: the sum is increasing and concave in ``theta``, so from either side the steps reach
+    the root."""
     if total >= have * (1 - 1e-12):
         return -1.0
     disc = total * total - 2.0 * second * total
-    theta = (total - math.sqrt(disc)) / second if disc > 0 and second > 0 else 1.0
+    theta = 2.0 * total / (total + math.sqrt(disc)) if disc > 0 else 1.0  # (the smaller
+    # root, in the form that does not cancel when the rates are tiny)
     if disc > 0 and theta * top <= 0.3:
         return theta
     for _ in range(100):
