@@ -131,3 +131,25 @@ def test_a_pool_asked_for_everyone_gives_everyone():
                             100.0)
     assert theta == -1
     assert _share_taken(theta, 0.9) == 1.0
+
+
+def test_each_kind_of_vacancy_takes_its_start_of_step_number():
+    """:func:`placesim.expected._kinds_back`: scaled by ``nu``, the depleted weights give each
+    kind of promotion vacancy (local or remote, other or policy) the number its start-of-step
+    weights take, whatever the depletion did to the classes; with no depletion, ``nu`` is 1."""
+    from placesim.expected import _kinds_back
+
+    rng = np.random.default_rng(3)
+    sf_list, sfs = np.arange(6), np.repeat(np.arange(3), 2)  # (seb, state) classes
+    start = rng.uniform(1, 5, (6, 2))
+    taken = start * rng.uniform(0.8, 1.0, (6, 2))  # the weightiest lose most in the step
+    qloc, qout = rng.uniform(0, 1, (3, 2)), rng.uniform(0, 1, (3, 2))
+    nu = np.zeros(4)
+    _kinds_back(start, taken, qloc, qout, sf_list, sfs, nu)
+    for vp in range(2):
+        for k, q in ((vp, qloc), (2 + vp, qout)):
+            asked = (q[sfs, vp] * start[:, vp]).sum()
+            assert (q[sfs, vp] * taken[:, vp]).sum() * nu[k] == pytest.approx(asked, rel=1e-12)
+    assert (nu > 1).all()
+    _kinds_back(start, start, qloc, qout, sf_list, sfs, nu)
+    assert nu == pytest.approx(np.ones(4))
