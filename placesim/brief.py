@@ -127,10 +127,10 @@ def _runs_from(year, quarter, spread_years, start: int, steps_per_year: int = 4)
     """Whether any tranche of a wave (from ``year`` Q``quarter``, over ``spread_years``)
     falls in a run from the census of ``start``, by the engines' own rule
     (:func:`placesim.rules.wave_tranches`): a wave wholly before it is history."""
-    from .rules import wave_tranches
+    from .rules import wave_begins, wave_tranches
 
     try:
-        begins = float(year) - start + (float(quarter) - 1) / 4
+        begins = wave_begins(float(year), float(quarter), start)
         n, done = wave_tranches(begins, float(spread_years), steps_per_year)
     except (TypeError, ValueError):
         return True

@@ -436,9 +436,9 @@ def cmd_app(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``placesim`` command."""
     from .scenario import SEED_MAX  # (a larger --seed was cut to 64 bits and drew as another)
 
-    """The argument parser of the ``placesim`` command."""
     p = argparse.ArgumentParser(prog="placesim", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"placesim {__version__}")
     sub = p.add_subparsers(dest="command", required=True)

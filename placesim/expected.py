@@ -1039,8 +1039,6 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                 sf = sfl[g, ii]
                 lat_tot[gi, a, 0] += lsf[g, a, sf, 0]
                 lat_tot[gi, a, 1] += lsf[g, a, sf, 1]
-    for gi in range(ng):
-        for a in range(A):
             lat_tot[gi, a, 0] *= leave[a]
             lat_tot[gi, a, 1] *= leave[a]
     # -- promotions: remote masses by (district, grade from, seb, vp): over other areas,

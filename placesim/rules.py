@@ -632,6 +632,13 @@ def _secondment_events(sec, geo: Geography, starts: list[int], n_steps: int, spy
                                          districts=districts))
     return events
 
+
+def wave_begins(year: float, quarter: float, start_year: float) -> float:
+    """When a wave (from ``year`` Q``quarter``) begins, in years from the run's start
+    (the census of 31 March ``start_year``; negative: before it)."""
+    return (year - start_year) + (quarter - 1) / 4.0
+
+
 def wave_tranches(start: float, spread_years: float, spy: int) -> tuple[int, int]:
     """A wave's tranches (one a step over its spread) and how many of them fall before the
     run's start (history, in the data already).
@@ -639,7 +646,7 @@ def wave_tranches(start: float, spread_years: float, spy: int) -> tuple[int, int
     Parameters
     ----------
     start : float
-        When the wave begins, in years from the run's start (negative: before it).
+        When the wave begins, in years from the run's start (:func:`wave_begins`).
     spread_years : float
     spy : int
         Steps a year.
@@ -655,7 +662,7 @@ def wave_tranches(start: float, spread_years: float, spy: int) -> tuple[int, int
 
 
 def _plan_wave(i: int, w, scenario, geo: Geography, spy: int) -> WavePlan:
-    start = (w.year - scenario.horizon.start_year) + (w.quarter - 1) / 4.0
+    start = wave_begins(w.year, w.quarter, scenario.horizon.start_year)
     if isinstance(w.origin, str):
         origin = geo.is_london.copy()
     else:
