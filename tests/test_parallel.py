@@ -282,3 +282,34 @@ def test_a_replications_two_groups_of_vacancies_commute(monkeypatch):
             assert split.keys() == whole.keys()
             for k in whole:
                 np.testing.assert_array_equal(split[k], whole[k], err_msg=f"{cut}: {k}")
+
+
+def test_hand_over_survives_a_waiter_that_gave_up_watching(monkeypatch):
+    """The hand-over flags only shorten the wait: a span longer than the watch (the caller,
+    or the pool thread between spans, then sleeps on the lock) and a short one both return
+    every span's result, in order, call after call; an error in a span is raised."""
+    import threading
+    import time
+
+    def span(lo, hi, pause):
+        if lo and pause:
+            time.sleep(pause)  # (the pool thread's span, when there is one)
+        return (lo, hi, threading.get_ident())
+
+    monkeypatch.setenv(parallel.ENV, "2")
+    for pause in (0.0, 0.003, 0.0, 0.002, 0.0):
+        for _ in range(20):
+            out = parallel.map_spans(span, [(0, 1), (1, 2)], (pause,))
+            assert [o[:2] for o in out] == [(0, 1), (1, 2)]
+            assert out[0][2] != out[1][2]  # (two threads)
+    assert parallel._spin_until(np.array([5], np.int64), 5, 1)
+    assert not parallel._spin_until(np.array([4], np.int64), 5, 1000)
+
+    def fails(lo, hi):
+        if lo:
+            raise KeyError("span 1")
+        return lo
+
+    with pytest.raises(KeyError, match="span 1"):
+        parallel.map_spans(fails, [(0, 1), (1, 2)], ())
+    assert parallel.map_spans(span, [(0, 1), (1, 2)], (0.0,))[1][:2] == (1, 2)
