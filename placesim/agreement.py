@@ -39,6 +39,8 @@ def lever_cases(start_year: int) -> dict[str, str]:
                     "low_seb_points: 0.1, places: {coldspots: true, sites: [leeds]}}",
         "secondments": f"secondments: {{start_year: {y}, inbound_per_site: 200, "
                        "outbound_per_site: 200, conversion_share: 0.3}",
+        "mentoring_ho": f"mentoring: {{start_year: {y}, grades: [EO, HEO, SEO, G7], "
+                        "coverage: 0.6, promotion_multiplier: 2, department: HO}",
     }
 
 

@@ -91,6 +91,8 @@ _NO_STOCKS = np.zeros((0, 0, 0, 0, 0))
 """An empty stocks array, for a kernel's argument that is not read."""
 _NO_CELLS = np.zeros((0, 0, 0))
 """No posts given by (grade, origin, post type): a wave's posts taken alike from its cells."""
+_NO_REACH = np.zeros((0, 0))
+"""No (grade, district) weights: a lever event reaches everyone it selects."""
 
 
 class _ExpectedRun(RunState):
@@ -328,20 +330,29 @@ class _ExpectedRun(RunState):
         everywhere = np.ones(p.shape[1], np.bool_)
         low_seb = np.arange(N_SEB) == LOW
         open_states = self.open_states
+        reach = event.reach  # (a lever given department:, placesim.reach)
+        weights = _NO_REACH if reach is None else reach
         if event.kind == MENTOR_ENROL:
             none, ment = fi[NONE], fi[MENTORED]
-            by_seb, _ = _state_totals(p, grades, everywhere, np.array([none, ment]), Fb)
+            states = np.array([none, ment])
+            by_seb, _ = _state_totals(p, grades, everywhere, states, Fb, _NO_REACH)
             pool, already = by_seb[LOW]
-            n = max(event.coverage * (pool + already) - already, 0.0)
+            staff = pool + already  # (the departments' low-SEB staff: every mentee is theirs)
+            if reach is not None:
+                pool, staff = _state_totals(p, grades, everywhere, states, Fb, reach)[0][LOW]
+                staff += pool
+            n = max(event.coverage * staff - already, 0.0)
             frac = min(n / pool, 1.0) if pool > 0 else 0.0
             self._enter(MENTORED, grades)
-            self._shift(grades, everywhere, frac * low_seb, np.array([none]), ment)
+            self._shift(grades, everywhere, frac * low_seb, np.array([none]), ment,
+                        reach=reach)
         elif event.kind == MENTOR_END:
             every_grade = np.ones(p.shape[0], np.bool_)
             self._shift(every_grade, everywhere, np.ones(N_SEB), np.array([fi[MENTORED]]),
                         fi[NONE])
         elif event.kind == SCHEME_ENROL:
-            by_seb, every_seb = _state_totals(p, grades, everywhere, open_states, Fb)
+            by_seb, every_seb = _state_totals(p, grades, everywhere, open_states, Fb,
+                                              weights)
             low_pool = sum(by_seb[LOW])
             total = sum(every_seb)
             n_low = min(round(event.places * event.low_share), low_pool)
@@ -351,13 +362,13 @@ class _ExpectedRun(RunState):
             frac = np.full(N_SEB, f_rest)
             frac[LOW] = f_low + (1 - f_low) * f_rest
             self._enter(SCHEME, grades)
-            self._shift(grades, everywhere, frac, open_states, fi[SCHEME])
+            self._shift(grades, everywhere, frac, open_states, fi[SCHEME], reach=reach)
         elif event.kind == POSTING_ENROL:
             regional = ~self.m.geo.is_london
-            pool = sum(_state_totals(p, grades, regional, open_states, Fb)[1])
+            pool = sum(_state_totals(p, grades, regional, open_states, Fb, weights)[1])
             frac = np.full(N_SEB, min(event.places / pool, 1.0) if pool > 0 else 0.0)
             away = np.zeros_like(p)
-            self._shift(grades, regional, frac, open_states, -1, away)
+            self._shift(grades, regional, frac, open_states, -1, away, reach=reach)
             self.cohorts.append(_Cohort.leaving(k + self.m.rules.posting_steps, away))
             self._posts_version += 1
         elif event.kind == POSTING_RETURN:
@@ -374,13 +385,16 @@ class _ExpectedRun(RunState):
             self._secondment_event(event, k)
         self.held = self._held()
 
-    def _shift(self, grades, districts, frac, srcs, dst, out=_NO_STOCKS, people=True) -> None:
+    def _shift(self, grades, districts, frac, srcs, dst, out=_NO_STOCKS, people=True,
+               reach=None) -> None:
         """:func:`_shift_stocks` on the people (unless not ``people``) and every slot of the
-        ring, on the two blocks of grades at once; ``frac`` by seb, or by (district, seb)."""
+        ring, on the two blocks of grades at once; ``frac`` by seb, or by (district, seb),
+        times ``reach`` by (grade, district) if given."""
         if frac.ndim == 1:
             frac = np.broadcast_to(frac, (len(districts), len(frac)))
         parallel.map_spans(_shift_stocks, self.blocks, (
-            self.people, self.ring, people, grades, districts, frac, srcs, dst, self.Fb, out))
+            self.people, self.ring, people, grades, districts, frac, srcs, dst, self.Fb, out,
+            _NO_REACH if reach is None else reach))
 
     def _held(self) -> np.ndarray:
         """Posts held for people away (London postings, outbound secondments)."""
@@ -420,12 +434,13 @@ class _ExpectedRun(RunState):
             districts = np.unique(event.districts)
             away = np.zeros((p.shape[0], len(districts)) + p.shape[2:])
             pv, av = self._tagged(p), self._tagged(away)
-            sel = event.grades[:, None, None, None]
             # site by site, as the stochastic engine picks; in the ring, the shares taken
             # at once, in rounds (a district with two sites is taken from twice)
             rounds: list[np.ndarray] = []  # round r: the share each district's r-th site takes
             for n, d in enumerate(event.districts):
                 j = int(np.searchsorted(districts, d))
+                sel = (event.grades if event.reach is None
+                       else event.grades * event.reach[:, d])[:, None, None, None]
                 pool = sum((pv[:, d, :, :, :, i] * sel).sum() for i in open_states)
                 frac = min(event.places / pool, 1.0) if pool > 0 else 0.0
                 for i in open_states:
@@ -438,7 +453,7 @@ class _ExpectedRun(RunState):
                 rounds[r_d][d] = frac
             for share in rounds:
                 self._shift(event.grades, share.any(axis=1), share, open_states, -1,
-                            people=False)
+                            people=False, reach=event.reach)
             self.away.append(_Away(k + r.outbound_steps, districts, away))
             self._posts_version += 1
         elif event.kind == OUTBOUND_RETURN:
@@ -654,23 +669,29 @@ def _held_and_by_seb(people):
 
 
 @njit(cache=True)
-def _state_totals(arr, grades, districts, states, Fb):
+def _state_totals(arr, grades, districts, states, Fb, reach):
     """People of ``arr`` (grade, district, seb, post type, state) in each programme state of
     ``states`` and every cohort tag (state numbers ``state``, ``state + Fb``, ...), in the
-    grades and districts marked: by (seb, state), and by state (every seb), in one pass."""
+    grades and districts marked, each (grade, district)'s times its ``reach`` if that has
+    rows (a lever given ``department:``, :mod:`placesim.reach`): by (seb, state), and by
+    state (every seb), in one pass."""
     G, D, S, T, F = arr.shape
     n = len(states)
+    weighted = reach.shape[0] > 0
     by_seb = np.zeros((S, n))
     every_seb = np.zeros(n)
     for g in range(G):
         if grades[g]:
             for d in range(D):
                 if districts[d]:
+                    w = reach[g, d] if weighted else 1.0
                     for s in range(S):
                         for t in range(T):
                             for tag in range(F // Fb):
                                 for k in range(n):
                                     x = arr[g, d, s, t, tag * Fb + states[k]]
+                                    if weighted:
+                                        x *= w
                                     by_seb[s, k] += x
                                     every_seb[k] += x
     return by_seb, every_seb
@@ -678,8 +699,9 @@ def _state_totals(arr, grades, districts, states, Fb):
 
 @njit(cache=True, nogil=True)
 def _shift_stocks(g0, g1, people, ring, people_too, grades, districts, frac, srcs, dst, Fb,
-                  out):
-    """Move the share ``frac[d, s]`` of the people (grade, district, seb, post type, state)
+                  out, reach):
+    """Move the share ``frac[d, s]`` (times ``reach[g, d]`` if ``reach`` has rows: a lever
+    given ``department:``) of the people (grade, district, seb, post type, state)
     in each programme state of ``srcs`` and every cohort tag, in the grades (of ``g0`` to
     ``g1 - 1``) and districts marked, to state ``dst`` of the same tag, or out if ``dst`` < 0:
     in ``people`` (if ``people_too``; where ``out`` has rows, what leaves is added to it at
@@ -689,6 +711,7 @@ def _shift_stocks(g0, g1, people, ring, people_too, grades, districts, frac, src
     G, D, S, T, F = people.shape
     R = ring.shape[0]
     to_out = out.shape[0] > 0
+    weighted = reach.shape[0] > 0
     for g in range(g0, g1):
         if not grades[g]:
             continue
@@ -697,6 +720,8 @@ def _shift_stocks(g0, g1, people, ring, people_too, grades, districts, frac, src
                 continue
             for s in range(S):
                 q = frac[d, s]
+                if weighted:
+                    q *= reach[g, d]
                 if q == 0:
                     continue
                 for t in range(T):

@@ -150,6 +150,16 @@ def _in_post_at(grades, places, states, low_only, grade, district, seb, flag, ho
     return out[:n]
 
 
+def _reached(key, sl: Slots, reach, tag: int, people: np.ndarray) -> np.ndarray:
+    """Those of ``people`` an event of a lever given ``department:`` reaches: each with
+    the chance ``reach`` gives their (grade, district) (:mod:`placesim.reach`), by a draw
+    keyed by their identity and the event; all of them without ``reach``."""
+    if reach is None or not len(people):
+        return people
+    u = streams.uniforms(key, streams.LEVER_REACH, sl.ident(people), tag)
+    return people[u < reach[sl.grade[people], sl.district[people]]]
+
+
 def apply_event(event: LeverEvent, run, step: int) -> LeverOutcome:
     """Carry out one lever event on a stochastic run (see the module docstring).
 
@@ -173,16 +183,22 @@ def apply_event(event: LeverEvent, run, step: int) -> LeverOutcome:
     open_states = np.zeros(N_FLAGS, np.bool_)  # (those a programme takes people from)
     open_states[[NONE, MENTORED]] = True
 
-    def in_post(places=everywhere, low_only=False):
-        return _in_post_at(event.grades, places, open_states, low_only, sl.grade,
-                           sl.district, sl.seb, sl.flag, sl.home, sl.ready)
-
     tag = step * 8 + event.kind
+
+    def in_post(places=everywhere, low_only=False):
+        return _reached(key, sl, event.reach, tag, _in_post_at(
+            event.grades, places, open_states, low_only, sl.grade, sl.district, sl.seb,
+            sl.flag, sl.home, sl.ready))
+
     if event.kind == MENTOR_ENROL:
-        low = in_post(low_only=True)
-        pool = low[sl.flag[low] == NONE]
-        already = len(low) - len(pool)
-        n = int(round(event.coverage * (len(pool) + already))) - already
+        low = _in_post_at(event.grades, everywhere, open_states, True, sl.grade, sl.district,
+                          sl.seb, sl.flag, sl.home, sl.ready)
+        mentored = low[sl.flag[low] == MENTORED]
+        pool = _reached(key, sl, event.reach, tag, low[sl.flag[low] == NONE])
+        # the target: coverage of the departments' low-SEB staff (every mentee is theirs)
+        staff = len(low) if event.reach is None else float(
+            event.reach[sl.grade[low], sl.district[low]].sum())
+        n = int(round(event.coverage * staff)) - len(mentored)
         sl.flag[_pick(key, sl, pool, n, tag)] = MENTORED
     elif event.kind == MENTOR_END:
         sl.flag[sl.flag == MENTORED] = NONE
@@ -287,7 +303,8 @@ def _secondment_event(event: LeverEvent, run, step: int, out: LeverOutcome) -> N
             f = sl.flag[cand]
             ok = ((sl.seb[cand] >= 0) & (sl.home[cand] < 0) & (sl.ready[cand] < NEVER)
                   & ((f == NONE) | (f == MENTORED)))
-            picks = _pick(key, sl, cand[ok], event.places, tag + j)
+            picks = _pick(key, sl, _reached(key, sl, event.reach, tag + j, cand[ok]),
+                          event.places, tag + j)
             sl.ready[picks] = NEVER  # away: not promotable, not enrolled; post held
             state.outbound.append((step + r.outbound_steps, picks))
     elif event.kind == OUTBOUND_RETURN:

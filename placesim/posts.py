@@ -350,9 +350,12 @@ def select_departments(waves, scenario, departments: Departments) -> tuple:
         part = remaining * (sel & plan.origin_mask[None, :, None])  # the cells it takes from
         if plan.departments:  # (its departments' posts only)
             part[np.setdiff1d(np.arange(len(part)), plan.departments)] = 0.0
-        out[i] = replace(plan, dept_mix=part.sum(axis=3))
-        if not plan.recreate or w.close_origin:
-            remaining -= _taken(plan, part)
+        taken = _taken(plan, part)
+        removes = not plan.recreate or w.close_origin
+        out[i] = replace(plan, dept_mix=part.sum(axis=3), dept_taken=taken.sum(axis=3),
+                         dept_removes=bool(removes))
+        if removes:
+            remaining -= taken
     return tuple(out)
 
 

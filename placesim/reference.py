@@ -391,15 +391,29 @@ class ReferenceModel:
     def _in_post(self, person: Person) -> bool:
         return person.active and person.post.home is None and person.away_until < 0
 
+    def _reached(self, event, people: list) -> list:
+        """Those of ``people`` an event of a lever given ``department:`` reaches: each with
+        the chance its ``reach`` gives their (grade, district) (:mod:`placesim.reach`),
+        drawn afresh at each event; all of them without it."""
+        if event.reach is None:
+            return people
+        return [p for p in people
+                if self.rng.random() < event.reach[p.post.grade, p.post.district]]
+
     def _event(self, event, k: int):
         r = self.r
-        people = [p for p in self.people if self._in_post(p)
-                  and event.grades[p.post.grade]]
+        everyone = [p for p in self.people if self._in_post(p)
+                    and event.grades[p.post.grade]]
+        people = (self._reached(event, everyone) if event.kind in (SCHEME_ENROL, POSTING_ENROL)
+                  else everyone)
         if event.kind == MENTOR_ENROL:
-            low = [p for p in people if p.seb == LOW]
-            pool = [p for p in low if p.flag == NONE]
+            low = [p for p in everyone if p.seb == LOW and p.flag in (NONE, MENTORED)]
+            pool = self._reached(event, [p for p in low if p.flag == NONE])
             already = sum(p.flag == MENTORED for p in low)
-            n = int(round(event.coverage * (len(pool) + already))) - already
+            # the target: coverage of the departments' low-SEB staff (every mentee is theirs)
+            staff = len(low) if event.reach is None else float(sum(
+                event.reach[p.post.grade, p.post.district] for p in low))
+            n = int(round(event.coverage * staff)) - already
             for p in self._sample(pool, n):
                 p.flag = MENTORED
         elif event.kind == MENTOR_END:
@@ -467,8 +481,9 @@ class ReferenceModel:
             self.inbound = [c for c in self.inbound if c[0] != k]
         elif event.kind == OUTBOUND_START:
             for d in event.districts:
-                open_ = [p for p in self.people if self._in_post(p) and event.grades[
-                    p.post.grade] and p.post.district == d and p.flag in (NONE, MENTORED)]
+                open_ = self._reached(event, [
+                    p for p in self.people if self._in_post(p) and event.grades[p.post.grade]
+                    and p.post.district == d and p.flag in (NONE, MENTORED)])
                 for person in self._sample(open_, event.places):
                     person.away_until = k + r.outbound_steps
         elif event.kind == OUTBOUND_RETURN:

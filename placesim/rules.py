@@ -96,6 +96,9 @@ class LeverEvent:
     coverage: float = 0.0  # mentoring: target share of low-SEB staff at the grades
     districts: tuple[int, ...] = ()  # secondments: each site's district (one per site)
     by_grade: np.ndarray | None = None  # inbound secondments: (grade,) places per site
+    # (grade, district) share of each cell's staff the event may take (a lever given
+    # ``department:``: the departments' share of its posts then, placesim.reach); None: all
+    reach: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,12 @@ class WavePlan:
     dept_posts: np.ndarray | None = None
     dept_share: float = 1.0
     dept_mix: np.ndarray | None = None
+    # (department, grade, district) posts it takes from each department's in its origin, in
+    # expectation over its tranches, and whether they leave the origin (a recreating wave
+    # that keeps its origin posts opens new ones only): where the departments' posts are as
+    # the waves move them (placesim.reach)
+    dept_taken: np.ndarray | None = None
+    dept_removes: bool = True
 
 
 @dataclass(frozen=True)
@@ -408,7 +417,7 @@ def compile_rules(scenario, params: Parameters, geo: Geography, pkg, site_capaci
         willingness=params.relocation_willingness.copy(),
         recruit_cdf=base_cdf,
         national_cdf=np.cumsum(params.recruit_mix, axis=1),
-        events=_lever_events(scenario, n_steps, spy, geo),
+        events=_lever_events(scenario, n_steps, spy, geo, departments, waves),
         posting_steps=(max(1, int(round(lv.london_postings.months * spy / 12)))
                        if lv.london_postings is not None else 0),
         posting_district=_posting_district(geo, baseline_posts),
@@ -468,9 +477,11 @@ def _window(spec, start_year: int, n_steps: int, spy: int) -> np.ndarray:
     return np.flatnonzero((year >= spec.start_year) & (year <= end))
 
 
-def _lever_events(scenario, n_steps: int, spy: int, geo: Geography
-                  ) -> tuple[LeverEvent, ...]:
-    """Enrolments at the first step of each year a lever is on, and programme ends."""
+def _lever_events(scenario, n_steps: int, spy: int, geo: Geography, departments=None,
+                  waves: tuple = ()) -> tuple[LeverEvent, ...]:
+    """Enrolments at the first step of each year a lever is on, and programme ends; the
+    enrolments of a lever given ``department:`` reach its departments' share of each
+    (grade, district)'s staff then (:func:`placesim.reach.department_reach`)."""
     lv = scenario.levers
     start = scenario.horizon.start_year
     events: list[LeverEvent] = []
@@ -507,8 +518,30 @@ def _lever_events(scenario, n_steps: int, spy: int, geo: Geography
     order = {POSTING_RETURN: 0, SECONDEES_END: 1, OUTBOUND_RETURN: 2, MENTOR_END: 3,
              MENTOR_ENROL: 4, SCHEME_ENROL: 5, POSTING_ENROL: 6, OUTBOUND_START: 7,
              SECONDEES_IN: 8}
-    return tuple(sorted(events, key=lambda e: (e.step, order[e.kind])))
+    events.sort(key=lambda e: (e.step, order[e.kind]))
+    return _with_reach(events, scenario, departments, waves, spy)
 
+
+_REACHED = {MENTOR_ENROL: "mentoring", SCHEME_ENROL: "talent_scheme_ring_fence",
+            POSTING_ENROL: "london_postings", OUTBOUND_START: "secondments"}
+"""The events that take people, and the lever (its ``department:``) each belongs to."""
+
+
+def _with_reach(events: list, scenario, departments, waves: tuple, spy: int) -> tuple:
+    """``events`` with ``reach`` set on those of a lever given ``department:``."""
+    from dataclasses import replace
+
+    from .reach import department_reach
+
+    out = []
+    for e in events:
+        lever = getattr(scenario.levers, _REACHED.get(e.kind, ""), None)
+        if lever is not None and lever.department:
+            idx = departments.index(lever.department)
+            e = replace(e, reach=department_reach(departments, waves, idx, [e.step / spy],
+                                                  spy)[0])
+        out.append(e)
+    return tuple(out)
 
 
 def _steps(months: int, spy: int) -> int:

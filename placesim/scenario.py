@@ -38,6 +38,7 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -185,6 +186,22 @@ class ColdspotRule(_Model):
         return self
 
 
+def _department_codes(v):
+    """``department:`` as given (a code or a list of codes): a tuple of codes, or None."""
+    if v is None:
+        return v
+    if isinstance(v, str):
+        v = [v]
+    if not isinstance(v, list | tuple) or not v or not all(
+            isinstance(x, str) and x.strip() for x in v):
+        raise ValueError("must be a department code or a non-empty list of codes")
+    return tuple(x.strip() for x in v)
+
+
+DepartmentCodes = Annotated[tuple[str, ...] | None, BeforeValidator(_department_codes)]
+"""``department:``: a code or a list of codes (None: every department)."""
+
+
 class PostSelector(_Model):
     """Which posts a wave moves."""
 
@@ -194,23 +211,11 @@ class PostSelector(_Model):
         "Profession of the posts: policy, other, or any (default)."))
     role: Literal["any", "standard", "private_office"] = Field("any", description=(
         "Role type: standard, private_office (accelerator roles), or any (default)."))
-    department: tuple[str, ...] | None = Field(None, description=(
+    department: DepartmentCodes = Field(None, description=(
         "Parent department(s) whose posts move: a code of the data package's "
         "departments.csv (e.g. HO, HMRC; see `placesim data`), or a list of codes. Default: "
         "every department. A wave's origin and destinations are its own, so a department's "
         "offices (origin: [LAD codes]) and sites (destinations) are the wave's."))
-
-    @field_validator("department", mode="before")
-    @classmethod
-    def _codes(cls, v):
-        if v is None:
-            return v
-        if isinstance(v, str):
-            v = [v]
-        if not isinstance(v, list | tuple) or not v or not all(
-                isinstance(x, str) and x.strip() for x in v):
-            raise ValueError("must be a department code or a non-empty list of codes")
-        return tuple(x.strip() for x in v)
 
 
 class Destination(_Model):
@@ -388,6 +393,19 @@ class LeverWindow(_Model):
         return self
 
 
+class DepartmentLever(LeverWindow):
+    """A lever for some departments' staff only (``department:``)."""
+
+    department: DepartmentCodes = Field(None, description=(
+        "Parent department(s) whose staff the lever is for: a code of the data package's "
+        "departments.csv (e.g. HO, HMRC; see `placesim data`), or a list of codes. Default: "
+        "every department. People are not tracked by department, so in each grade and "
+        "district the lever reaches the departments' share of the staff: their share of the "
+        "posts there, as the data package gives them at the start and the scenario's waves "
+        "move them (ASSUMPTION: a (grade, district)'s staff are spread over its departments "
+        "as its posts are; see docs/architecture.md)."))
+
+
 class LondonRecruitmentFreeze(LeverWindow):
     """External recruitment to London posts is blocked (vacancies stay empty)."""
 
@@ -398,7 +416,7 @@ class LondonRecruitmentFreeze(LeverWindow):
         "Grades frozen (default: all grades)."))
 
 
-class Mentoring(LeverWindow):
+class Mentoring(DepartmentLever):
     """Mentoring for lower-SEB staff (SMC action point 7; MoJ Catapult, HMRC Stride)."""
 
     coverage: float = Field(0.2, ge=0, le=1, json_schema_extra=_ev("scenario"), description=(
@@ -416,7 +434,7 @@ class Mentoring(LeverWindow):
         "promoted beyond them leaves the scheme."))
 
 
-class LondonPostings(LeverWindow):
+class LondonPostings(DepartmentLever):
     """Short London postings in accelerator roles for regional staff (SMC 8.4, FCDO-style).
 
     Each year, ``places_per_year`` people of the eligible grades working outside London
@@ -463,7 +481,7 @@ class RelocationSupport(LeverWindow):
         "1.5 (ASSUMPTION)."))
 
 
-class TalentSchemeRingFence(LeverWindow):
+class TalentSchemeRingFence(DepartmentLever):
     """Ring-fenced places on accelerated development schemes.
 
     Each year ``places_per_year`` people of the eligible grades join the scheme, a share of
@@ -551,7 +569,7 @@ class RecruitmentOutreach(LeverWindow):
         "cost per entrant for the MoJ or Reimagine programmes)."))
 
 
-class Secondments(LeverWindow):
+class Secondments(DepartmentLever):
     """Local-central government secondments at the thematic campuses (Cabinet Office, 2025:
     "piloted in Places for Growth thematic campuses in Darlington, Sheffield, Leeds and
     Manchester", reference 002).
@@ -563,7 +581,8 @@ class Secondments(LeverWindow):
     share ``conversion_share`` stay as permanent civil servants (the post becomes
     permanent), the rest go back and the post closes.
     **Outbound**: each year ``outbound_per_site`` civil servants of ``outbound_grades`` at
-    each site spend ``outbound_months`` in a local authority: their post is held and covered
+    each site (of ``department`` only, when given) spend ``outbound_months`` in a local
+    authority: their post is held and covered
     temporarily (not a vacancy), they cannot be promoted while away, and for about
     ``effect_years`` after they return their promotion odds are multiplied by
     ``promotion_multiplier``.
@@ -1817,6 +1836,9 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
             probs.append(problem(("workforce", "paths", i, "close_by"), (
                 f"{p.close_by} is before the change starts ({p.from_year})")))
     for name, lever in scenario.levers:
+        if isinstance(lever, DepartmentLever) and lever.department:
+            _department_problems(lever.department, ("levers", name, "department"), pkg,
+                                 problem, probs)
         if isinstance(lever, LeverWindow) and not (
                 lever.start_year <= end and (lever.end_year or end) >= start):
             years = (f"{lever.start_year}" if lever.end_year is None

@@ -45,6 +45,8 @@ EXPIRY = 13
 """When a programme's effect on a person ends."""
 WAVE_CELLS = 14
 """How a wave that selects departments rounds its cells' shares of a tranche (one a tranche)."""
+LEVER_REACH = 15
+"""Whether a person is among a department's staff for one lever event (placesim.reach)."""
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)

@@ -1,0 +1,177 @@
+"""Levers given ``department:`` (issue 17 item 2): in each (grade, district) they reach the
+departments' share of the staff, their share of its posts as the data package gives them and
+the scenario's waves move them (:mod:`placesim.reach`), alike in the stochastic engine, the
+expected mode and the per-person reference model; an unknown code is named with its file,
+line and the nearest valid codes.
+
+On a synthetic package with departments (``write_synthetic_package(departments=True)``),
+5,000 staff: one enrolment event is carried out in each mode from the same start.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+from placesim import engine, levers, load_scenario_text
+from placesim.errors import ScenarioError
+from placesim.expected import _ExpectedRun
+from placesim.grades import SEB_CLASSES
+from placesim.reach import department_reach
+from placesim.reference import ReferenceModel
+from placesim.rules import MENTOR_ENROL, MENTORED, OUTBOUND_START, SCHEME, SCHEME_ENROL
+from placesim.scenario import check_against_data
+from placesim.testing import write_synthetic_package
+
+from .helpers import HO_WAVE_SCENARIO
+
+LOW = SEB_CLASSES.index("low")
+REPS = 12
+
+MENTORING = """name: dept-mentoring
+horizon: {{start_year: 2023, years: 3}}
+seed: 5
+levers:
+  mentoring: {{start_year: 2023, grades: [AO, EO, HEO, SEO], coverage: 0.6{dept}}}
+  talent_scheme_ring_fence: {{start_year: 2023, places_per_year: 60, grades: [EO, HEO]{dept}}}
+"""
+
+
+@functools.cache
+def package():
+    import tempfile
+    from pathlib import Path
+
+    from placesim import load_data_package
+
+    folder = Path(tempfile.mkdtemp(prefix="placesim-dept-levers-"))
+    return load_data_package(write_synthetic_package(folder / "pkg", headcount=5000,
+                                                     departments=True))
+
+
+@functools.cache
+def model(dept: str = ""):
+    s = load_scenario_text(MENTORING.format(dept=f", department: {dept}" if dept else ""),
+                           filename="dept-mentoring.yaml")
+    check_against_data(s, package())
+    return engine.prepare(s, package())
+
+
+def first(m, kind):
+    return next(e for e in m.rules.events if e.kind == kind)
+
+
+def expected_taken(m, event, state) -> np.ndarray:
+    """(grade, district) people the expected mode puts in ``state`` at ``event``."""
+    run = _ExpectedRun(m)
+    run._event(event, event.step)
+    i = run.flag_index[state]
+    return run.people[..., i::run.Fb].sum(axis=(2, 3, 4))
+
+
+def stochastic_taken(m, event, state, rep: int) -> np.ndarray:
+    run = engine._Run(m, rep, m.scenario.seed)
+    levers.apply_event(event, run, event.step)
+    sl = run.slots
+    out = np.zeros((m.rules.posts.departments.posts.shape[1], m.geo.n_districts))
+    who = (sl.flag == state) & (sl.seb >= 0)
+    np.add.at(out, (sl.grade[who].astype(int), sl.district[who].astype(int)), 1)
+    return out
+
+
+def reference_taken(m, event, state, rep: int) -> np.ndarray:
+    ref = ReferenceModel(m, rep, m.scenario.seed)
+    ref._event(event, event.step)
+    out = np.zeros((m.rules.posts.departments.posts.shape[1], m.geo.n_districts))
+    for p in ref.people:
+        if p.flag == state and p.active:
+            out[p.post.grade, p.post.district] += 1
+    return out
+
+
+def test_reach_is_the_departments_share_of_posts_as_the_waves_move_them():
+    """At the start, a department's reach is its share of each (grade, district)'s posts;
+    once a wave has moved half its London EO and HEO posts to a site, it has less of
+    London's and more of the site's, and every department's reach adds up to 1 wherever
+    there are posts."""
+    s = load_scenario_text(HO_WAVE_SCENARIO, filename="ho-wave.yaml")
+    m = engine.prepare(s, package())
+    depts = m.rules.posts.departments
+    ho = depts.index(("HO",))
+    before, after = department_reach(depts, m.rules.waves, ho, [0.0, 3.0], m.steps_per_year)
+    posts = depts.posts.sum(axis=3)
+    share = np.divide(posts[list(ho)].sum(axis=0), posts.sum(axis=0),
+                      out=np.zeros(posts.shape[1:]), where=posts.sum(axis=0) > 0)
+    np.testing.assert_allclose(before, share)
+    eo_heo = [2, 3]
+    lon = m.geo.is_london
+    site = m.geo.site_district[list(m.geo.site_ids).index("alpha")]
+    assert (after[eo_heo][:, lon] <= before[eo_heo][:, lon] + 1e-12).all()
+    assert after[eo_heo][:, lon].sum() < before[eo_heo][:, lon].sum() - 0.1
+    assert (after[eo_heo, site] > before[eo_heo, site] + 0.05).all()
+    everyone = department_reach(depts, m.rules.waves, range(len(depts.codes)), [3.0],
+                                m.steps_per_year)[0]
+    held = posts.sum(axis=0) > 0
+    np.testing.assert_allclose(everyone[held], 1.0)
+
+
+@pytest.mark.parametrize(("kind", "state"), [(MENTOR_ENROL, MENTORED),
+                                             (SCHEME_ENROL, SCHEME)])
+def test_a_departments_enrolment_is_alike_in_every_mode(kind, state):
+    """Mentoring (coverage of the department's low-SEB staff) and a talent scheme (places
+    among its staff) given ``department: HO``: the expected mode's enrolments, the
+    stochastic mean and the reference model's mean agree in total and in the share taken
+    where the Home Office holds most posts; nobody is enrolled where it holds none; and the
+    department's mentoring enrols its share of what the whole service's would."""
+    m, whole = model("HO"), model()
+    event = first(m, kind)
+    reach = event.reach
+    assert reach is not None and first(whole, kind).reach is None
+    exp = expected_taken(m, event, state)
+    sto = np.stack([stochastic_taken(m, event, state, r) for r in range(REPS)])
+    ref = np.stack([reference_taken(m, event, state, r) for r in range(4)])
+    assert exp[reach == 0].sum() == 0
+    assert sto[:, reach == 0].sum() == 0 and ref[:, reach == 0].sum() == 0
+    heavy = reach > 0.5
+    for runs in (sto, ref):
+        totals = runs.sum(axis=(1, 2))
+        se = totals.std(ddof=1) / np.sqrt(len(totals))
+        assert abs(totals.mean() - exp.sum()) <= max(4 * se, 0.02 * exp.sum(), 1.0), (
+            totals, exp.sum())
+        part = runs[:, heavy].sum(axis=1) / np.maximum(totals, 1)
+        assert part.mean() == pytest.approx(exp[heavy].sum() / exp.sum(), abs=0.08)
+    if kind == MENTOR_ENROL:
+        all_exp = expected_taken(whole, first(whole, kind), state)
+        share = exp.sum() / all_exp.sum()
+        staff = expected_taken(whole, first(whole, kind), state) / 0.6  # (low-SEB staff)
+        assert share == pytest.approx((staff * reach).sum() / staff.sum(), rel=1e-6)
+        assert 0 < share < 0.9
+
+
+def test_outbound_secondments_take_the_departments_staff_at_each_site():
+    text = ("name: sec\nhorizon: {start_year: 2023, years: 2}\nlevers:\n  secondments: "
+            "{start_year: 2023, sites: [alpha], inbound_per_site: 0, outbound_per_site: 15, "
+            "outbound_grades: [EO, HEO], department: HO}\n")
+    s = load_scenario_text(text, filename="sec.yaml")
+    m = engine.prepare(s, package())
+    event = first(m, OUTBOUND_START)
+    d = event.districts[0]
+    run = _ExpectedRun(m)
+    pool = run.people[[2, 3], d].sum(axis=(1, 2, 3))  # (EO, HEO) at the site
+    run._event(event, event.step)
+    away = run.away[0].people.sum(axis=(1, 2, 3, 4))[[2, 3]]
+    # the site's Home Office staff in proportion to their reach
+    weights = pool * event.reach[[2, 3], d]
+    np.testing.assert_allclose(away, 15 * weights / weights.sum())
+
+
+def test_unknown_department_in_a_lever_names_file_line_and_nearest_codes():
+    text = MENTORING.format(dept=", department: HOO")
+    s = load_scenario_text(text, filename="bad.yaml")
+    with pytest.raises(ScenarioError) as err:
+        check_against_data(s, package())
+    msg = str(err.value)
+    assert "bad.yaml:5" in msg and "levers.mentoring.department" in msg
+    assert "unknown department 'HOO'" in msg and "HO" in msg
