@@ -41,6 +41,10 @@ def lever_cases(start_year: int) -> dict[str, str]:
                        "outbound_per_site: 200, conversion_share: 0.3}",
         "mentoring_ho": f"mentoring: {{start_year: {y}, grades: [EO, HEO, SEO, G7], "
                         "coverage: 0.6, promotion_multiplier: 2, department: HO}",
+        "freeze_hmrc": f"london_recruitment_freeze: {{start_year: {y}, share_blocked: 1.0, "
+                       "department: HMRC}",
+        "outreach_dwp": f"recruitment_outreach: {{start_year: {y}, grades: [AO, EO, HEO], "
+                        "low_seb_points: 0.2, places: {coldspots: true}, department: DWP}",
     }
 
 

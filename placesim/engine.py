@@ -483,7 +483,7 @@ class _Run(RunState):
             self.kernel_t, self.wtab, self.ltab, wmax, self.lmax, self.adv_area, self.leave,
             r.lateral_share, r.internal_share, r.exit_q, r.reach, r.london_pull, r.willingness,
             float(r.will_mult[k]), r.flag_after, r.min_steps, float(r.scs_low_target[k]),
-            r.freeze[k], r.recruit_cdf_at(k), pp.pool_grade, pp.pool_mask, pp.pool_types,
+            r.freeze_at(k), r.recruit_cdf_at(k), pp.pool_grade, pp.pool_mask, pp.pool_types,
             self.closing, sl.cohort, self.cohort_reached, cohort.REACH_GRADE, sl.spare_from)
         if len(closed):
             self._posts(closed.T, -1)

@@ -171,6 +171,7 @@ class _ExpectedRun(RunState):
         self.recruit_pdfs = tuple(np.diff(c, axis=2, prepend=0.0)
                                   for c in (r.recruit_cdf, r.outreach_cdf))
         self.secondee_pdf = np.diff(r.secondee_cdf, axis=1, prepend=0.0)
+        self._outreach_pdf: tuple = (-1, None)  # (year, its recruits' mix): _recruit_pdf
         self.national_pdf = np.diff(r.national_cdf, axis=1, prepend=0.0)
         # a step's fill runs in two stages (:func:`_fill_exits`, :func:`_fill_moves`), each
         # on two blocks of grades, at once where there are two threads; the blocks are
@@ -264,8 +265,8 @@ class _ExpectedRun(RunState):
             reached,
             self.wtab, self.ltj, self.flag_after, self.adv_area, self.leave, self.kernel,
             self.kernel_t, geo.area, geo.is_london, self.pull, r.reach, r.willingness,
-            float(r.will_mult[k]), float(r.scs_low_target[k]), r.freeze[k],
-            self.recruit_pdfs[int(r.outreach_on[k])], 1.0 / r.steps_per_year, el, ea, wsf,
+            float(r.will_mult[k]), float(r.scs_low_target[k]), r.freeze_at(k),
+            self._recruit_pdf(k), 1.0 / r.steps_per_year, el, ea, wsf,
             lsf, live, v_lat, v_pro, v_ext, self.flag_hazard, r.exit_q))
         self.cohort_reached += reached.sum(axis=0)
         self._pay_support(k, self.cross_area.sum() - across)
@@ -281,6 +282,17 @@ class _ExpectedRun(RunState):
         self.to_london += to_london.sum(axis=0)
         self.from_london += from_london.sum(axis=0)
         self.step_index += 1
+
+    def _recruit_pdf(self, k: int) -> np.ndarray:
+        """(grade, district, seb) SEB mix of a step's recruits (:meth:`Rules.recruit_cdf_at`;
+        with an outreach given ``department:``, a year's blend, worked out once a year)."""
+        r = self.m.rules
+        if r.outreach_reach is None or not r.outreach_on[k]:
+            return self.recruit_pdfs[int(r.outreach_on[k])]
+        year = k // r.steps_per_year
+        if self._outreach_pdf[0] != year:
+            self._outreach_pdf = (year, np.diff(r.recruit_cdf_at(k), axis=2, prepend=0.0))
+        return self._outreach_pdf[1]
 
     def year_end(self, year_number: int):
         posts = self.posts3.copy()
@@ -1411,7 +1423,6 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                 n_end += 1
         sg = 1.0 - exit_q[g]
         old = sg ** (M - 1)
-        keep_london = 1.0 - freeze[g]
         n_st = nj[g] // S  # (its classes are every (seb, post type) with each of its states,
         # in order: :func:`_live_classes`; sums by seb are kept in registers)
         out_li = g - l0  # (its promotions out, if any)
@@ -1479,7 +1490,7 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                     p[g, d, lat_k[ii] + t * F] += x
                     got += x
                 v_ext[g, d, t] += max(v - got, 0.0)
-            keep = keep_london if lon else 1.0
+            keep = 1.0 - freeze[g, d]  # (hires the London recruitment freeze blocks)
             for t in range(T):  # recruits
                 v = v_ext[g, d, t] * keep
                 if v <= 0:

@@ -837,7 +837,7 @@ def _fill_span(lo, hi, key, step, vacancies, shut_at, W, Lw, E, remote_mass, lat
             exit_at[ch] = NEVER_STEP
             continue
         x1 = streams.draw(z, 1)
-        if freeze[g] > 0 and is_london[dv] and streams.low(x1) < freeze[g]:
+        if freeze[g, dv] > 0 and streams.low(x1) < freeze[g, dv]:
             continue  # left vacant by the London recruitment freeze
         y = streams.high(streams.draw(z, -1))
         s = 0 if y < recruit_cdf[g, dv, 0] else (1 if y < recruit_cdf[g, dv, 1] else 2)

@@ -12,10 +12,12 @@ origin (unless a recreating wave keeps its origin posts) and arrives at its dest
 their shares. (The department view, :mod:`placesim.departments`, follows a run's own moves
 afterwards; a lever needs the weights before the run, the same for every mode.)
 
-The weights are compiled into the rules (:class:`placesim.rules.LeverEvent`'s ``reach``)
-and every mode reads them: the stochastic engine and the reference model count each person
-in with that chance, drawn afresh at each event; the expected mode takes that share of each
-(grade, district).
+The weights are compiled into the rules, and every mode reads them there: an enrolment's
+(:class:`placesim.rules.LeverEvent`'s ``reach``: the stochastic engine and the reference
+model count each person in with that chance, drawn afresh at each event; the expected mode
+takes that share of each (grade, district)), and the London recruitment freeze's and the
+outreach's, by year (``Rules.freeze_at``: the share of a cell's hires blocked;
+``Rules.recruit_cdf_at``: its recruits' mix, the blend of the two mixes by that share).
 """
 
 from __future__ import annotations

@@ -121,6 +121,7 @@ class ReferenceModel:
         self.env = simpy.Environment()
         self.processes: list = []  # every process started, closed when the run ends
         self.records: list[YearRecord] = []
+        self._step_rules: dict = {}  # a step's arrays of the rules (_at)
         self._year_reset()
         self.moved_cold = 0
         # roles moved before the start (history) count towards the programme's total
@@ -322,9 +323,10 @@ class ReferenceModel:
                 chosen.post = v
                 v.person = chosen
                 continue
-            if r.freeze[k, g] > 0 and r.is_london[dv] and self.rng.random() < r.freeze[k, g]:
+            blocked = self._at(k, r.freeze_at)[g, dv]
+            if blocked > 0 and self.rng.random() < blocked:
                 continue
-            c = r.recruit_cdf_at(k)[g, dv]
+            c = self._at(k, r.recruit_cdf_at)[g, dv]
             seb = min(int(np.searchsorted(c, self.rng.random(), side="right")), N_SEB - 1)
             self._recruit(v, seb, k)
             if self.lever_state.on:
@@ -386,6 +388,14 @@ class ReferenceModel:
         post.person = person
         self.people.append(person)
         self._start(self.person_process(person))
+
+    def _at(self, k: int, rule):
+        """``rule(k)`` (a rules method giving a step's arrays), worked out once a step."""
+        if self._step_rules.get("step") != k:
+            self._step_rules = {"step": k}
+        if rule.__name__ not in self._step_rules:
+            self._step_rules[rule.__name__] = rule(k)
+        return self._step_rules[rule.__name__]
 
     # -- levers ---------------------------------------------------------------------------
     def _in_post(self, person: Person) -> bool:

@@ -183,6 +183,9 @@ class Rules:
     accept_mult: np.ndarray  # (step,) relocation support: acceptance multiplier
     support_gbp: np.ndarray  # (step,) relocation support paid per mover
     freeze: np.ndarray  # (step, grade) share of London external hires blocked
+    # (year, grade, district) the departments' reach of a freeze given department: (None:
+    # every London post's hires); freeze_at(step) gives the (grade, district) share
+    freeze_reach: np.ndarray | None
     scs_low_target: np.ndarray  # (step,) lowest low-SEB share of promotions into SCS1
     events: tuple[LeverEvent, ...]  # sorted by step
     posting_steps: int  # length of a London posting
@@ -192,6 +195,9 @@ class Rules:
     outreach_on: np.ndarray  # (step,) bool
     outreach_cells: np.ndarray  # (grade, district) bool: entrants the outreach reaches
     outreach_gbp: float  # cost per entrant reached
+    # (year, grade, district) the departments' reach of an outreach given department: (None:
+    # every entrant at its cells)
+    outreach_reach: np.ndarray | None
     # secondments
     secondee_cdf: np.ndarray  # (district, seb) local population's cumulative origin mix
     secondee_steps: int  # length of an inbound secondment
@@ -217,9 +223,34 @@ class Rules:
 
     def recruit_cdf_at(self, step: int) -> np.ndarray:
         """(grade, district, seb) cumulative SEB mix of recruits at a step (outreach on or
-        off)."""
-        return self.outreach_cdf if self.outreach_on[min(step, self.n_steps - 1)] \
-            else self.recruit_cdf
+        off; an outreach given ``department:`` reaches its departments' share of each cell's
+        recruits, so their mix is that blend of the two)."""
+        k = min(step, self.n_steps - 1)
+        if not self.outreach_on[k]:
+            return self.recruit_cdf
+        if self.outreach_reach is None:
+            return self.outreach_cdf
+        w = self.outreach_reach[k // self.steps_per_year][:, :, None]
+        return self.recruit_cdf + w * (self.outreach_cdf - self.recruit_cdf)
+
+    def outreach_share_at(self, step: int) -> np.ndarray:
+        """(grade, district) share of a cell's recruits the outreach reaches at a step (what
+        its cost per entrant is paid on)."""
+        k = min(step, self.n_steps - 1)
+        share = self.outreach_cells * float(self.outreach_on[k])
+        if self.outreach_reach is not None:
+            share = share * self.outreach_reach[k // self.steps_per_year]
+        return share
+
+    def freeze_at(self, step: int) -> np.ndarray:
+        """(grade, district) share of external hires blocked at a step: the London
+        recruitment freeze's share at its grades in London, times its departments' reach (a
+        freeze given ``department:``)."""
+        k = min(step, self.n_steps - 1)
+        f = self.freeze[k][:, None] * self.is_london[None, :]
+        if self.freeze_reach is not None:
+            f = f * self.freeze_reach[k // self.steps_per_year]
+        return f
 
     def events_at(self, step: int) -> list[LeverEvent]:
         """Lever events of one step, in the order they happen."""
@@ -429,6 +460,10 @@ def compile_rules(scenario, params: Parameters, geo: Geography, pkg, site_capaci
         cost_mover_gbp=params.cost_mover_gbp, cost_leaver_gbp=params.cost_leaver_gbp,
         **per_step,
         **_outreach(scenario, geo, base_cdf, n_steps, spy),
+        freeze_reach=_yearly_reach(lv.london_recruitment_freeze, departments, waves, n_steps,
+                                   spy),
+        outreach_reach=_yearly_reach(lv.recruitment_outreach, departments, waves, n_steps,
+                                     spy),
         **_secondment_rules(scenario, geo, spy),
     )
 
@@ -520,6 +555,18 @@ def _lever_events(scenario, n_steps: int, spy: int, geo: Geography, departments=
              SECONDEES_IN: 8}
     events.sort(key=lambda e: (e.step, order[e.kind]))
     return _with_reach(events, scenario, departments, waves, spy)
+
+
+def _yearly_reach(lever, departments, waves: tuple, n_steps: int, spy: int):
+    """(year, grade, district) reach of a rate lever given ``department:`` at the start of
+    each year of the run (:func:`placesim.reach.department_reach`), or None."""
+    if lever is None or not lever.department:
+        return None
+    from .reach import department_reach
+
+    years = np.arange((n_steps - 1) // spy + 1, dtype=float)
+    return department_reach(departments, waves, departments.index(lever.department), years,
+                            spy)
 
 
 _REACHED = {MENTOR_ENROL: "mentoring", SCHEME_ENROL: "talent_scheme_ring_fence",

@@ -406,7 +406,7 @@ class DepartmentLever(LeverWindow):
         "as its posts are; see docs/architecture.md)."))
 
 
-class LondonRecruitmentFreeze(LeverWindow):
+class LondonRecruitmentFreeze(DepartmentLever):
     """External recruitment to London posts is blocked (vacancies stay empty)."""
 
     share_blocked: float = Field(1.0, ge=0, le=1, json_schema_extra=_ev("scenario"),
@@ -535,7 +535,7 @@ class Places(_Model):
         return self
 
 
-class RecruitmentOutreach(LeverWindow):
+class RecruitmentOutreach(DepartmentLever):
     """Outreach that changes who joins (MoJ social mobility programme: 65,000 students
     engaged, over 1,000 work-experience placements, 1,250 ambassadors; Reimagine Challenge's
     ambassadors and feeder scheme; SMC action plan 9.4 and 9.9).

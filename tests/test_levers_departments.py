@@ -175,3 +175,77 @@ def test_unknown_department_in_a_lever_names_file_line_and_nearest_codes():
     msg = str(err.value)
     assert "bad.yaml:5" in msg and "levers.mentoring.department" in msg
     assert "unknown department 'HOO'" in msg and "HO" in msg
+
+
+RATES = """name: dept-rates
+horizon: {{start_year: 2023, years: 2}}
+seed: 9
+levers:
+  london_recruitment_freeze: {{start_year: 2023, share_blocked: 1.0{dept}}}
+  recruitment_outreach: {{start_year: 2023, grades: [AO, EO, HEO], low_seb_points: 0.3,
+                          places: {{districts: [{places}]}}{dept}}}
+"""
+
+
+@functools.cache
+def rates_model(dept: str = ""):
+    pkg = package()
+    b = pkg.baseline_posts
+    biggest = b[~b["lad_code"].str.startswith("E09")].groupby("lad_code")["posts"].sum()
+    places = ", ".join(biggest.nlargest(3).index)  # (outside London: the freeze's not there)
+    s = load_scenario_text(RATES.format(dept=f", department: {dept}" if dept else "",
+                                        places=places), filename="dept-rates.yaml")
+    check_against_data(s, pkg)
+    return engine.prepare(s, pkg)
+
+
+def test_a_departments_freeze_and_outreach_reach_its_share_of_each_cell():
+    """The freeze blocks the department's share of each London cell's hires (none
+    elsewhere); the outreach's recruits' mix is the blend of the two mixes by that share,
+    and its cost is paid on the entrants it reaches."""
+    m, whole = rates_model("HO"), rates_model()
+    r, w = m.rules, whole.rules
+    assert w.freeze_reach is None and r.freeze_reach is not None
+    reach = r.freeze_reach[0]
+    np.testing.assert_allclose(r.freeze_at(0), w.freeze_at(0) * reach)
+    assert (r.freeze_at(0)[:, ~m.geo.is_london] == 0).all()
+    assert 0 < r.freeze_at(0).max() <= 1 and r.freeze_at(0).sum() < w.freeze_at(0).sum()
+    base, full, mine = r.recruit_cdf, w.recruit_cdf_at(0), r.recruit_cdf_at(0)
+    np.testing.assert_allclose(mine, base + r.outreach_reach[0][:, :, None] * (full - base))
+    np.testing.assert_allclose(r.outreach_share_at(0), r.outreach_cells * reach)
+
+
+def test_a_departments_freeze_and_outreach_agree_in_every_mode():
+    """After two years, London's staff (the freeze) and the low-SEB share of the staff in
+    the outreach's cells (the outreach): the stochastic mean and the reference model's agree
+    with the expected mode, and the expected mode's lie between no lever and the whole
+    service's lever."""
+    from placesim.expected import run_expected
+    from placesim.reference import run_reference
+
+    m = rates_model("HO")
+    lon = m.geo.is_london
+    cells = m.rules.outreach_cells
+    assert cells.any() and not lon[cells.any(axis=0)].any()
+
+    def figures(res):
+        stock = res.years[-1].stock  # (grade, district, seb)
+        return np.array([stock[:, lon].sum(), stock[cells][:, LOW].sum() / stock[cells].sum()])
+
+    exp = figures(run_expected(m))
+    none, whole = figures(run_expected(rates_model_none())), figures(run_expected(rates_model()))
+    assert whole[0] < exp[0] < none[0]  # the freeze keeps London smaller
+    assert none[1] < exp[1] < whole[1]  # the outreach brings in more low-SEB staff
+    sto = np.array([figures(engine.run_replication(m, i)) for i in range(REPS)])
+    ref = np.array([figures(run_reference(m, i)) for i in range(6)])
+    for runs in (sto, ref):
+        se = runs.std(axis=0, ddof=1) / np.sqrt(len(runs))
+        assert (np.abs(runs.mean(axis=0) - exp) <= np.maximum(4 * se, 0.01 * exp)).all(), (
+            runs.mean(axis=0), exp, se)
+
+
+@functools.cache
+def rates_model_none():
+    s = load_scenario_text("name: none\nhorizon: {start_year: 2023, years: 2}\nseed: 9\n",
+                           filename="none.yaml")
+    return engine.prepare(s, package())
