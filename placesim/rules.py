@@ -31,6 +31,7 @@ rate (mean duration as given), so the expected mode tracks them exactly as a Mar
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -247,10 +248,22 @@ class Rules:
         recruitment freeze's share at its grades in London, times its departments' reach (a
         freeze given ``department:``)."""
         k = min(step, self.n_steps - 1)
+        if not self._freeze_on[k]:  # (most steps of most scenarios: no freeze, no array)
+            return self._no_freeze
         f = self.freeze[k][:, None] * self.is_london[None, :]
         if self.freeze_reach is not None:
             f = f * self.freeze_reach[k // self.steps_per_year]
         return f
+
+    @functools.cached_property
+    def _freeze_on(self) -> np.ndarray:
+        """(step,) whether the London recruitment freeze blocks any hires."""
+        return self.freeze.any(axis=1)
+
+    @functools.cached_property
+    def _no_freeze(self) -> np.ndarray:
+        """(grade, district) zeros: no hires blocked (the kernels only read it)."""
+        return np.zeros((len(self.freeze[0]), len(self.area)))
 
     def events_at(self, step: int) -> list[LeverEvent]:
         """Lever events of one step, in the order they happen."""
