@@ -92,7 +92,9 @@ class _Worker:
     microseconds between a step's hand-overs (a virtual machine wakes an idle core slowly).
     Watching a flag (:func:`_spin_until`, without the GIL) keeps the core awake: the lock is
     then taken at once. The flags count the hand-overs, so a flag seen late or never (the
-    waiter gave up and slept) changes nothing: the lock decides."""
+    waiter gave up and slept) changes nothing: the lock decides. Only while one run hands
+    spans over, on no more threads than cores (:data:`_spinning`): where threads outnumber
+    cores, a watching thread would take a core from the one it waits for."""
 
     def __init__(self) -> None:
         self._start = threading.Lock()
@@ -111,7 +113,7 @@ class _Worker:
         count = 0
         while True:
             count += 1
-            _spin_until(self._begun, count, self._spins)
+            _spin_until(self._begun, count, self._spins if _spinning else 0)
             self._start.acquire()
             fn, args = self._call
             self._call = None
@@ -131,7 +133,7 @@ class _Worker:
 
     def end(self) -> tuple[bool, object]:
         """Wait for the call to finish: ``(True, result)`` or ``(False, error)``."""
-        _spin_until(self._ended, self._count, self._spins)
+        _spin_until(self._ended, self._count, self._spins if _spinning else 0)
         self._finish.acquire()
         outcome, self._outcome = self._outcome, (True, None)
         return outcome
@@ -141,13 +143,19 @@ class _Worker:
 _idle: list[_Worker] = []
 _made = 0
 _pool_lock = threading.Lock()
+_running = 0  # calls of map_spans handing spans to pool threads now
+_spinning = True
+"""Whether waiting threads watch the hand-over flags: one run hands spans over, on no more
+threads than cores (several sessions of the app at once, or ``PLACESIM_THREADS`` above the
+cores, and they only sleep on the locks)."""
 
 
 def _forget_pool() -> None:
     """In a forked child: the parent's pool threads are not there (new ones are made)."""
-    global _made, _pool_lock
+    global _made, _pool_lock, _running, _spinning
     _idle.clear()
-    _made = 0
+    _made = _running = 0
+    _spinning = True
     _pool_lock = threading.Lock()
 
 
@@ -168,6 +176,22 @@ def _take(n: int) -> list[_Worker]:
 def _give_back(workers: list[_Worker]) -> None:
     with _pool_lock:
         _idle.extend(workers)
+
+
+def _run_begins(threads_used: int) -> None:
+    """A run hands spans to pool threads, on ``threads_used`` threads in all (its own
+    included): :data:`_spinning` says whether waiting threads may watch the flags."""
+    global _running, _spinning
+    with _pool_lock:
+        _running += 1
+        _spinning = _running == 1 and threads_used <= _CORES
+
+
+def _run_ends() -> None:
+    global _running, _spinning
+    with _pool_lock:
+        _running -= 1
+        _spinning = _running <= 1
 
 
 if hasattr(os, "register_at_fork"):
@@ -254,6 +278,7 @@ def map_spans(fn: Callable[..., object], spans: Sequence[tuple[int, int]], args:
     helpers = _take(len(spans) - 1)  # (spans 1 to len(helpers); the others run here)
     for worker, (lo, hi) in zip(helpers, spans[1:], strict=False):
         worker.begin(fn, (lo, hi, *args))
+    _run_begins(len(helpers) + 1)
     outcomes: list = [None] * len(spans)
     try:
         for i, (lo, hi) in enumerate(spans):
@@ -266,6 +291,7 @@ def map_spans(fn: Callable[..., object], spans: Sequence[tuple[int, int]], args:
         for i, worker in enumerate(helpers, 1):
             outcomes[i] = worker.end()
         _give_back(helpers)
+        _run_ends()
     for ok, value in outcomes:
         if not ok:
             raise value

@@ -313,3 +313,22 @@ def test_hand_over_survives_a_waiter_that_gave_up_watching(monkeypatch):
     with pytest.raises(KeyError, match="span 1"):
         parallel.map_spans(fails, [(0, 1), (1, 2)], ())
     assert parallel.map_spans(span, [(0, 1), (1, 2)], (0.0,))[1][:2] == (1, 2)
+
+
+def test_waiting_threads_watch_flags_only_while_one_run_has_the_cores(monkeypatch):
+    """Two runs handing spans over at once (two sessions of the app), or more threads than
+    cores: waiting threads sleep on the locks rather than watch, which would take a core
+    from the thread they wait for."""
+    monkeypatch.setattr(parallel, "_CORES", 2)
+    parallel._run_begins(2)
+    assert parallel._spinning
+    parallel._run_begins(2)  # (a second session's run)
+    assert not parallel._spinning
+    parallel._run_ends()
+    parallel._run_ends()
+    assert parallel._spinning
+    parallel._run_begins(3)  # (three threads on two cores)
+    assert not parallel._spinning
+    parallel._run_ends()
+    assert parallel._spinning
+    assert parallel._running == 0
