@@ -120,14 +120,14 @@ def _wave_parts(model) -> list[dict]:
                 x = m[:, g][:, cols]
                 if x.sum() > 0:
                     closes.append((pool, g, cols, x / x.sum()))
-        ws = _published(w * s, model.scenario.waves[i].department_shares,
+        ws = published_split(w * s, model.scenario.waves[i].department_shares,
                         r.posts.departments.codes)
         out.append(dict(m=m, ws=ws, W=ws.sum(axis=1), closes=closes,
                         recreate=plan.recreate))
     return out
 
 
-def _published(default: np.ndarray, shares: dict | None, codes) -> np.ndarray:
+def published_split(default: np.ndarray, shares: dict | None, codes) -> np.ndarray:
     """(K, G) departments' parts of roles by grade, with the published ``shares`` of the
     departments a scenario names (``department_shares``, in each grade alike) and the
     rest shared grade by grade as in ``default`` (whose columns add up to the grade's
@@ -156,9 +156,28 @@ def _published(default: np.ndarray, shares: dict | None, codes) -> np.ndarray:
 def _start_shares(model) -> np.ndarray:
     """(K, G, D) departments' shares of each (grade, district)'s posts at the start; where
     there were none, their shares of the grade's posts in (or outside) London."""
-    base = model.rules.posts.departments.posts.sum(axis=3)
+    return post_shares(model.rules.posts.departments.posts.sum(axis=3), model.geo.is_london)
+
+
+def post_shares(posts: np.ndarray, is_london: np.ndarray) -> np.ndarray:
+    """Departments' shares of each (grade, district)'s posts.
+
+    Parameters
+    ----------
+    posts : numpy.ndarray
+        (department, grade, district) posts.
+    is_london : numpy.ndarray
+        (district,) bool.
+
+    Returns
+    -------
+    numpy.ndarray
+        (department, grade, district) shares adding up to 1 in every cell: where a cell has
+        no posts, the departments' shares of the grade's posts in (or outside) London (a
+        cell's later posts, from the workforce trend, are shared so).
+    """
+    base, lon = posts, is_london
     total = base.sum(axis=0)
-    lon = model.geo.is_london
     fb = np.stack([base[:, :, ~lon].sum(axis=2), base[:, :, lon].sum(axis=2)], axis=2)
     anyg = base.sum(axis=(1, 2))
     fb_tot = fb.sum(axis=0)
@@ -262,7 +281,7 @@ def _moved_shares(model) -> tuple[np.ndarray, np.ndarray]:
     for plan, p in zip(r.waves, parts, strict=True):
         hist += plan.moved_out_before * p["W"]
     base = r.posts.departments.posts.sum(axis=3)[:, :, geo.is_london].sum(axis=(1, 2))
-    before = _published((base / max(base.sum(), 1.0))[:, None],
+    before = published_split((base / max(base.sum(), 1.0))[:, None],
                         model.scenario.roles_moved_before_shares, r.posts.departments.codes)
     hist += model.scenario.roles_moved_before * before[:, 0]
     if hist.sum() > 0:

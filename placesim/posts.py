@@ -352,8 +352,13 @@ def select_departments(waves, scenario, departments: Departments) -> tuple:
             part[np.setdiff1d(np.arange(len(part)), plan.departments)] = 0.0
         taken = _taken(plan, part)
         removes = not plan.recreate or w.close_origin
+        arriving = taken.sum(axis=(2, 3))  # (K, G) whose the posts it opens or brings are
+        if plan.recreate and w.department_shares:  # (as the department view has them)
+            from .departments import published_split
+
+            arriving = published_split(arriving, w.department_shares, departments.codes)
         out[i] = replace(plan, dept_mix=part.sum(axis=3), dept_taken=taken.sum(axis=3),
-                         dept_removes=bool(removes))
+                         dept_arriving=arriving, dept_removes=bool(removes))
         if removes:
             remaining -= taken
     return tuple(out)

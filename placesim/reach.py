@@ -9,8 +9,16 @@ departments' posts are those of the data package at the start, moved by the scen
 waves as planned: each wave's expected take from each department
 (:func:`placesim.posts.select_departments`), tranche by tranche as released, leaves its
 origin (unless a recreating wave keeps its origin posts) and arrives at its destinations by
-their shares. (The department view, :mod:`placesim.departments`, follows a run's own moves
-afterwards; a lever needs the weights before the run, the same for every mode.)
+their shares (a recreating wave's by its published ``department_shares`` where given, as
+the department view has them). The department view (:mod:`placesim.departments`) follows a
+run's own moves afterwards; a lever needs the weights before the run, the same for every
+mode. The two agree at the destinations, and at the origin of a relocating wave; a
+recreating wave closes its origin posts as they fall vacant, so there the reach runs ahead
+of the view while closures are pending (by 0.05 of a cell's share at the end of a two-year
+wave in ``tests/test_levers_departments.py``) and meets it within about a year. Other
+changes of a cell's posts (the workforce trend and paths) are left out: the department view
+shares them by the departments' shares at the start, so they move a cell's shares only where
+a wave has moved them away from those.
 
 The weights are compiled into the rules, and every mode reads them there: an enrolment's
 (:class:`placesim.rules.LeverEvent`'s ``reach``: the stochastic engine and the reference
@@ -54,7 +62,7 @@ def moved_share(plan, t: float, spy: int) -> float:
     return min(max(released, 0), plan.n_tranches) / plan.n_tranches
 
 
-def department_reach(departments, waves, idx, times, spy: int) -> np.ndarray:
+def department_reach(departments, waves, idx, times, spy: int, is_london) -> np.ndarray:
     """Share of each (grade, district)'s posts that are departments ``idx``'s at each time.
 
     Parameters
@@ -69,15 +77,21 @@ def department_reach(departments, waves, idx, times, spy: int) -> np.ndarray:
         Years from the start.
     spy : int
         Steps a year.
+    is_london : numpy.ndarray
+        (district,) bool.
 
     Returns
     -------
     numpy.ndarray
-        (time, grade, district) shares between 0 and 1 (0 where a cell has no posts).
+        (time, grade, district) shares between 0 and 1; where a cell has no posts, the
+        departments' share of the grade's posts in (or outside) London
+        (:func:`placesim.departments.post_shares`, as the department view shares a cell's
+        later posts).
     """
+    from .departments import post_shares
+
     start = departments.posts.sum(axis=3).astype(float)  # (K, G, D)
-    mine = np.zeros(start.shape[0], bool)
-    mine[list(idx)] = True
+    idx = list(idx)
     out = np.zeros((len(times),) + start.shape[1:])
     for n, t in enumerate(times):
         posts = start.copy()
@@ -85,13 +99,10 @@ def department_reach(departments, waves, idx, times, spy: int) -> np.ndarray:
             f = moved_share(plan, t, spy) if plan.dept_taken is not None else 0.0
             if f <= 0:
                 continue
-            taken = plan.dept_taken * f
             if plan.dept_removes:
-                posts -= taken
-            arriving = taken.sum(axis=2)  # (K, G)
+                posts -= plan.dept_taken * f
             for districts, share, _ in plan.destinations:
-                posts[:, :, districts] += (arriving * (share / len(districts)))[:, :, None]
-        posts = np.maximum(posts, 0.0)
-        total = posts.sum(axis=0)
-        np.divide(posts[mine].sum(axis=0), total, out=out[n], where=total > 0)
+                posts[:, :, districts] += (plan.dept_arriving * (f * share / len(districts))
+                                           )[:, :, None]
+        out[n] = post_shares(np.maximum(posts, 0.0), is_london)[idx].sum(axis=0)
     return np.clip(out, 0.0, 1.0)

@@ -136,10 +136,12 @@ class WavePlan:
     dept_mix: np.ndarray | None = None
     # (department, grade, district) posts it takes from each department's in its origin, in
     # expectation over its tranches, and whether they leave the origin (a recreating wave
-    # that keeps its origin posts opens new ones only): where the departments' posts are as
-    # the waves move them (placesim.reach)
+    # that keeps its origin posts opens new ones only), and whose the posts it opens at its
+    # destinations are (a recreating wave's by published department_shares where given):
+    # where the departments' posts are as the waves move them (placesim.reach)
     dept_taken: np.ndarray | None = None
     dept_removes: bool = True
+    dept_arriving: np.ndarray | None = None  # (department, grade): whose its new posts are
 
 
 @dataclass(frozen=True)
@@ -473,10 +475,10 @@ def compile_rules(scenario, params: Parameters, geo: Geography, pkg, site_capaci
         cost_mover_gbp=params.cost_mover_gbp, cost_leaver_gbp=params.cost_leaver_gbp,
         **per_step,
         **_outreach(scenario, geo, base_cdf, n_steps, spy),
-        freeze_reach=_yearly_reach(lv.london_recruitment_freeze, departments, waves, n_steps,
-                                   spy),
-        outreach_reach=_yearly_reach(lv.recruitment_outreach, departments, waves, n_steps,
-                                     spy),
+        freeze_reach=_yearly_reach(scenario, "london_recruitment_freeze", departments, waves,
+                                   n_steps, spy, geo.is_london),
+        outreach_reach=_yearly_reach(scenario, "recruitment_outreach", departments, waves,
+                                     n_steps, spy, geo.is_london),
         **_secondment_rules(scenario, geo, spy),
     )
 
@@ -567,19 +569,33 @@ def _lever_events(scenario, n_steps: int, spy: int, geo: Geography, departments=
              MENTOR_ENROL: 4, SCHEME_ENROL: 5, POSTING_ENROL: 6, OUTBOUND_START: 7,
              SECONDEES_IN: 8}
     events.sort(key=lambda e: (e.step, order[e.kind]))
-    return _with_reach(events, scenario, departments, waves, spy)
+    return _with_reach(events, scenario, departments, waves, spy, geo.is_london)
 
 
-def _yearly_reach(lever, departments, waves: tuple, n_steps: int, spy: int):
-    """(year, grade, district) reach of a rate lever given ``department:`` at the start of
-    each year of the run (:func:`placesim.reach.department_reach`), or None."""
+def _yearly_reach(scenario, name: str, departments, waves: tuple, n_steps: int, spy: int,
+                  is_london: np.ndarray):
+    """(year, grade, district) reach of rate lever ``name`` given ``department:`` at the
+    start of each year of the run (:func:`placesim.reach.department_reach`), or None."""
+    lever = getattr(scenario.levers, name)
     if lever is None or not lever.department:
         return None
     from .reach import department_reach
 
     years = np.arange((n_steps - 1) // spy + 1, dtype=float)
-    return department_reach(departments, waves, departments.index(lever.department), years,
-                            spy)
+    return department_reach(departments, waves, _lever_departments(scenario, name, departments),
+                            years, spy, is_london)
+
+
+def _lever_departments(scenario, name: str, departments) -> list[int]:
+    """Indices of the departments lever ``name`` is given (``check_against_data`` names an
+    unknown code with the nearest; a bare ``simulate()`` lands here)."""
+    codes = getattr(scenario.levers, name).department
+    unknown = [c for c in codes if c not in departments.codes]
+    if unknown:
+        raise ScenarioError([scenario_problem(scenario, ("levers", name, "department"), (
+            f"unknown department {unknown[0]!r}: the data package's departments are "
+            f"{', '.join(departments.codes) or 'none (no departments.csv)'}"))])
+    return departments.index(codes)
 
 
 _REACHED = {MENTOR_ENROL: "mentoring", SCHEME_ENROL: "talent_scheme_ring_fence",
@@ -587,7 +603,8 @@ _REACHED = {MENTOR_ENROL: "mentoring", SCHEME_ENROL: "talent_scheme_ring_fence",
 """The events that take people, and the lever (its ``department:``) each belongs to."""
 
 
-def _with_reach(events: list, scenario, departments, waves: tuple, spy: int) -> tuple:
+def _with_reach(events: list, scenario, departments, waves: tuple, spy: int,
+                is_london: np.ndarray) -> tuple:
     """``events`` with ``reach`` set on those of a lever given ``department:``."""
     from dataclasses import replace
 
@@ -595,11 +612,12 @@ def _with_reach(events: list, scenario, departments, waves: tuple, spy: int) -> 
 
     out = []
     for e in events:
-        lever = getattr(scenario.levers, _REACHED.get(e.kind, ""), None)
+        name = _REACHED.get(e.kind, "")
+        lever = getattr(scenario.levers, name, None)
         if lever is not None and lever.department:
-            idx = departments.index(lever.department)
+            idx = _lever_departments(scenario, name, departments)
             e = replace(e, reach=department_reach(departments, waves, idx, [e.step / spy],
-                                                  spy)[0])
+                                                  spy, is_london)[0])
         out.append(e)
     return tuple(out)
 

@@ -43,6 +43,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -198,7 +199,12 @@ def _department_codes(v):
     return tuple(x.strip() for x in v)
 
 
-DepartmentCodes = Annotated[tuple[str, ...] | None, BeforeValidator(_department_codes)]
+DepartmentCodes = Annotated[tuple[str, ...] | None, BeforeValidator(_department_codes),
+                            WithJsonSchema({"anyOf": [
+                                {"type": "string", "minLength": 1},
+                                {"type": "array", "items": {"type": "string", "minLength": 1},
+                                 "minItems": 1},
+                                {"type": "null"}]})]
 """``department:``: a code or a list of codes (None: every department)."""
 
 
@@ -400,8 +406,9 @@ class DepartmentLever(LeverWindow):
         "Parent department(s) whose staff the lever is for: a code of the data package's "
         "departments.csv (e.g. HO, HMRC; see `placesim data`), or a list of codes. Default: "
         "every department. People are not tracked by department, so in each grade and "
-        "district the lever reaches the departments' share of the staff: their share of the "
-        "posts there, as the data package gives them at the start and the scenario's waves "
+        "district the lever reaches the departments' share of the staff (of the hires, for a "
+        "recruitment freeze or outreach; of the staff sent out, for secondments): their share "
+        "of the posts there, as the data package gives them at the start and the scenario's waves "
         "move them (ASSUMPTION: a (grade, district)'s staff are spread over its departments "
         "as its posts are; see docs/architecture.md)."))
 
@@ -919,6 +926,10 @@ class Scenario(_Model):
                 skip[name] = True
         if self.waves and all(w.department_shares is None for w in self.waves):
             skip["waves"] = {"__all__": {"department_shares"}}
+        levers = {name: {"department"} for name, lever in self.levers
+                  if isinstance(lever, DepartmentLever) and lever.department is None}
+        if levers:
+            skip["levers"] = levers
         return self.model_dump(mode="json", exclude=skip)
 
     def __eq__(self, other: object) -> bool:
@@ -1839,6 +1850,10 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
         if isinstance(lever, DepartmentLever) and lever.department:
             _department_problems(lever.department, ("levers", name, "department"), pkg,
                                  problem, probs)
+            if isinstance(lever, Secondments) and lever.outbound_per_site == 0:
+                probs.append(problem(("levers", name, "department"), (
+                    "a department's secondments are its staff sent out to councils, and "
+                    "outbound_per_site is 0 (inbound secondees fill posts opened for them)")))
         if isinstance(lever, LeverWindow) and not (
                 lever.start_year <= end and (lever.end_year or end) >= start):
             years = (f"{lever.start_year}" if lever.end_year is None

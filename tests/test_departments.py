@@ -493,4 +493,4 @@ def test_published_shares_of_an_unknown_department_name_it():
     """A department share for a code the package lacks, simulated without the data check,
     names the code (it raised a bare 'not in tuple')."""
     with pytest.raises(ScenarioError, match="unknown department 'XYZ'"):
-        departments._published(np.ones((2, 3)) / 2, {"XYZ": 0.5}, ("HO", "MOJ"))
+        departments.published_split(np.ones((2, 3)) / 2, {"XYZ": 0.5}, ("HO", "MOJ"))
