@@ -121,7 +121,7 @@ def _wave_parts(model) -> list[dict]:
                 if x.sum() > 0:
                     closes.append((pool, g, cols, x / x.sum()))
         ws = published_split(w * s, model.scenario.waves[i].department_shares,
-                        r.posts.departments.codes)
+                             r.posts.departments.codes)
         out.append(dict(m=m, ws=ws, W=ws.sum(axis=1), closes=closes,
                         recreate=plan.recreate))
     return out
@@ -282,7 +282,8 @@ def _moved_shares(model) -> tuple[np.ndarray, np.ndarray]:
         hist += plan.moved_out_before * p["W"]
     base = r.posts.departments.posts.sum(axis=3)[:, :, geo.is_london].sum(axis=(1, 2))
     before = published_split((base / max(base.sum(), 1.0))[:, None],
-                        model.scenario.roles_moved_before_shares, r.posts.departments.codes)
+                             model.scenario.roles_moved_before_shares,
+                             r.posts.departments.codes)
     hist += model.scenario.roles_moved_before * before[:, 0]
     if hist.sum() > 0:
         hist *= r.moved_before_start / hist.sum()

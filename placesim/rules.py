@@ -527,8 +527,8 @@ def _window(spec, start_year: int, n_steps: int, spy: int) -> np.ndarray:
     return np.flatnonzero((year >= spec.start_year) & (year <= end))
 
 
-def _lever_events(scenario, n_steps: int, spy: int, geo: Geography, departments=None,
-                  waves: tuple = ()) -> tuple[LeverEvent, ...]:
+def _lever_events(scenario, n_steps: int, spy: int, geo: Geography, departments,
+                  waves: tuple) -> tuple[LeverEvent, ...]:
     """Enrolments at the first step of each year a lever is on, and programme ends; the
     enrolments of a lever given ``department:`` reach its departments' share of each
     (grade, district)'s staff then (:func:`placesim.reach.department_reach`)."""

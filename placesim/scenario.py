@@ -589,10 +589,9 @@ class Secondments(DepartmentLever):
     permanent), the rest go back and the post closes.
     **Outbound**: each year ``outbound_per_site`` civil servants of ``outbound_grades`` at
     each site (of ``department`` only, when given) spend ``outbound_months`` in a local
-    authority: their post is held and covered
-    temporarily (not a vacancy), they cannot be promoted while away, and for about
-    ``effect_years`` after they return their promotion odds are multiplied by
-    ``promotion_multiplier``.
+    authority: their post is held and covered temporarily (not a vacancy), they cannot be
+    promoted while away, and for about ``effect_years`` after they return their promotion
+    odds are multiplied by ``promotion_multiplier``.
     """
 
     sites: tuple[str, ...] = Field(("darlington", "sheffield", "leeds", "manchester"),
