@@ -264,6 +264,15 @@ def test_upload_bad_file_shows_errors(app):
                              b"    year: 2024\n    posts: {grades: [EO]}\n    count: 10\n"
                              b"    destinations: [{district: Darlingtn, share: 1.0}]\n")
     assert "did you mean 'E06000005 (Darlington)'" in errors(app), errors(app)
+    # a lever for one department's staff: an unknown code is named with the nearest, a
+    # known one runs
+    lever = b"extends: pfg-2027.yaml\nname: dept\nlevers:\n  mentoring: {start_year: 2025, "
+    upload(app, "dept.yaml", lever + b"department: HOO}\n")
+    assert ("dept.yaml:4: levers.mentoring.department[0]: unknown department 'HOO' "
+            "(nearest valid codes: HO" in errors(app)), errors(app)
+    upload(app, "dept.yaml", lever + b"department: HO}\n")
+    assert not app.exception and not app.error
+    assert any("Scenario dept" in c.value for c in app.caption)
     # a good upload extending a shipped scenario runs; it is kept only in the app's folder
     upload(app, "mine.yaml", b"extends: pfg-2027.yaml\nname: my-upload\n")
     assert not app.exception and not app.error
