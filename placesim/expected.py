@@ -171,7 +171,9 @@ class _ExpectedRun(RunState):
         self.recruit_pdfs = tuple(np.diff(c, axis=2, prepend=0.0)
                                   for c in (r.recruit_cdf, r.outreach_cdf))
         self.secondee_pdf = np.diff(r.secondee_cdf, axis=1, prepend=0.0)
-        self._outreach_pdf: tuple = (-1, None)  # (year, its recruits' mix): _recruit_pdf
+        by_year = r.outreach_cdf_by_year  # (an outreach given department:, by year)
+        self.outreach_pdfs = (None if by_year is None
+                              else np.diff(by_year, axis=3, prepend=0.0))
         self.national_pdf = np.diff(r.national_cdf, axis=1, prepend=0.0)
         # a step's fill runs in two stages (:func:`_fill_exits`, :func:`_fill_moves`), each
         # on two blocks of grades, at once where there are two threads; the blocks are
@@ -285,14 +287,11 @@ class _ExpectedRun(RunState):
 
     def _recruit_pdf(self, k: int) -> np.ndarray:
         """(grade, district, seb) SEB mix of a step's recruits (:meth:`Rules.recruit_cdf_at`;
-        with an outreach given ``department:``, a year's blend, worked out once a year)."""
+        with an outreach given ``department:``, that year's blend)."""
         r = self.m.rules
-        if r.outreach_reach is None or not r.outreach_on[k]:
+        if self.outreach_pdfs is None or not r.outreach_on[k]:
             return self.recruit_pdfs[int(r.outreach_on[k])]
-        year = k // r.steps_per_year
-        if self._outreach_pdf[0] != year:
-            self._outreach_pdf = (year, np.diff(r.recruit_cdf_at(k), axis=2, prepend=0.0))
-        return self._outreach_pdf[1]
+        return self.outreach_pdfs[r.year_index(k)]
 
     def year_end(self, year_number: int):
         posts = self.posts3.copy()

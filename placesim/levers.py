@@ -370,8 +370,8 @@ class LeverState:
         self.entrants[g, d, seb] += 1
         if rules.outreach_on[step] and rules.outreach_cells[g, d]:
             self.outreach_cost += rules.outreach_gbp * (
-                1.0 if rules.outreach_reach is None else rules.outreach_reach[
-                    min(step, rules.n_steps - 1) // rules.steps_per_year, g, d])
+                1.0 if rules.outreach_reach is None
+                else rules.outreach_reach[rules.year_index(step), g, d])
 
     def convert(self, g, d, seb, amount=1.0) -> None:
         """Inbound secondees who stay: entrants at their grade and district. (Summed with

@@ -233,16 +233,28 @@ class Rules:
             return self.recruit_cdf
         if self.outreach_reach is None:
             return self.outreach_cdf
-        w = self.outreach_reach[k // self.steps_per_year][:, :, None]
-        return self.recruit_cdf + w * (self.outreach_cdf - self.recruit_cdf)
+        return self.outreach_cdf_by_year[self.year_index(k)]
+
+    @functools.cached_property
+    def outreach_cdf_by_year(self) -> np.ndarray | None:
+        """(year, grade, district, seb) recruits' cumulative mix while an outreach given
+        ``department:`` is on: the blend of the two mixes by its reach that year (None
+        without one)."""
+        if self.outreach_reach is None:
+            return None
+        w = self.outreach_reach[:, :, :, None]
+        return self.recruit_cdf[None] + w * (self.outreach_cdf - self.recruit_cdf)[None]
+
+    def year_index(self, step: int) -> int:
+        """The year of the run a step is in (0 first; the last step's for a step beyond)."""
+        return min(step, self.n_steps - 1) // self.steps_per_year
 
     def outreach_share_at(self, step: int) -> np.ndarray:
         """(grade, district) share of a cell's recruits the outreach reaches at a step (what
         its cost per entrant is paid on)."""
-        k = min(step, self.n_steps - 1)
-        share = self.outreach_cells * float(self.outreach_on[k])
+        share = self.outreach_cells * float(self.outreach_on[min(step, self.n_steps - 1)])
         if self.outreach_reach is not None:
-            share = share * self.outreach_reach[k // self.steps_per_year]
+            share = share * self.outreach_reach[self.year_index(step)]
         return share
 
     def freeze_at(self, step: int) -> np.ndarray:
@@ -254,7 +266,7 @@ class Rules:
             return self._no_freeze
         f = self.freeze[k][:, None] * self.is_london[None, :]
         if self.freeze_reach is not None:
-            f = f * self.freeze_reach[k // self.steps_per_year]
+            f = f * self.freeze_reach[self.year_index(k)]
         return f
 
     @functools.cached_property
@@ -610,15 +622,17 @@ def _with_reach(events: list, scenario, departments, waves: tuple, spy: int,
 
     from .reach import department_reach
 
-    out = []
-    for e in events:
-        name = _REACHED.get(e.kind, "")
-        lever = getattr(scenario.levers, name, None)
-        if lever is not None and lever.department:
-            idx = _lever_departments(scenario, name, departments)
-            e = replace(e, reach=department_reach(departments, waves, idx, [e.step / spy],
-                                                  spy, is_london)[0])
-        out.append(e)
+    out = list(events)
+    for kind, name in _REACHED.items():  # (each lever's event times in one call)
+        lever = getattr(scenario.levers, name)
+        at = [i for i, e in enumerate(out) if e.kind == kind]
+        if lever is None or not lever.department or not at:
+            continue
+        reach = department_reach(departments, waves,
+                                 _lever_departments(scenario, name, departments),
+                                 [out[i].step / spy for i in at], spy, is_london)
+        for i, r in zip(at, reach, strict=True):
+            out[i] = replace(out[i], reach=r)
     return tuple(out)
 
 
