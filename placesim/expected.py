@@ -193,6 +193,10 @@ class _ExpectedRun(RunState):
                         np.empty((G - 1, A, S * F, 2)), np.empty((G, A, S * F, 2)),
                         np.empty((G, D), np.bool_), np.empty((G, D, T)), np.empty((G, D, T)),
                         np.empty((G, D, T)))
+        # the year's moves to and from London for promotion, by seb, and the promotions of
+        # followed EOs into Grade 7 so far, by tag: by grade (each block adds to its own
+        # grades' rows; summed at the year's end, and the last at each step)
+        self.by_grade = (np.zeros((G, S)), np.zeros((G, S)), np.zeros((G, self.n_tags)))
         self._wave_cells: dict[int, tuple] = {}
         self.moved_cells: dict[tuple[int, int], np.ndarray] = {}  # (wave, year) -> posts
 
@@ -256,22 +260,17 @@ class _ExpectedRun(RunState):
             self.classes, el, ea, vac, wsf, lsf, live,
             (r.lateral_share, r.internal_share, pp.pool_grade, pp.pool_mask, pp.pool_types,
              self.closing, self.closing_var, v_lat, v_pro, v_ext))))
-        to_london = np.zeros((N_GRADES, N_SEB))  # (by grade: each block adds to its own rows)
-        from_london = np.zeros((N_GRADES, N_SEB))
-        reached = np.zeros((N_GRADES, self.n_tags))
-        across = self.cross_area.sum()
-        parallel.map_spans(_fill_moves, self.blocks, (
+        across = parallel.map_spans(_fill_moves, self.blocks, (
             self.people, fresh, self.ring, (k + 1) % M, self.Fb, self.index, self.classes,
             REACH_GRADE,
-            self.exposure, self.promotions, recruited, self.cross_area, to_london, from_london,
-            reached,
+            self.exposure, self.promotions, recruited, self.cross_area, *self.by_grade,
             self.wtab, self.ltj, self.flag_after, self.adv_area, self.leave, self.kernel,
             self.kernel_t, geo.area, geo.is_london, self.pull, r.reach, r.willingness,
             float(r.will_mult[k]), float(r.scs_low_target[k]), r.freeze_at(k),
             self._recruit_pdf(k), 1.0 / r.steps_per_year, el, ea, wsf,
             lsf, live, v_lat, v_pro, v_ext, self.flag_hazard, r.exit_q))
-        self.cohort_reached += reached.sum(axis=0)
-        self._pay_support(k, self.cross_area.sum() - across)
+        self._pay_support(k, sum(across))
+        self.cohort_reached[:self.n_tags] = self.by_grade[2].sum(axis=0)
         if self.lever_state.on:
             self.lever_state.add_recruits(r, k, recruited)
         for c in self.away:
@@ -281,8 +280,6 @@ class _ExpectedRun(RunState):
             self._posts_version += 1
         for c in self.cohorts:
             self.exposure[:, r.posting_district] += c.away_by_seb() / r.steps_per_year
-        self.to_london += to_london.sum(axis=0)
-        self.from_london += from_london.sum(axis=0)
         self.step_index += 1
 
     def _recruit_pdf(self, k: int) -> np.ndarray:
@@ -294,6 +291,10 @@ class _ExpectedRun(RunState):
         return self.outreach_pdfs[r.year_index(k)]
 
     def year_end(self, year_number: int):
+        to_london, from_london, _ = self.by_grade  # (the year's, by grade)
+        self.to_london += to_london.sum(axis=0)
+        self.from_london += from_london.sum(axis=0)
+        to_london[:] = from_london[:] = 0.0
         posts = self.posts3.copy()
         away = sum((c.away_by_seb() for c in self.cohorts), np.zeros((N_GRADES, N_SEB)))
         self.stock = _reported(self.people, *self.classes[:2])
@@ -554,8 +555,7 @@ class _ExpectedRun(RunState):
             # rows, summed)
             amount = self.m.rules.posts.recreated_by_cell(
                 plan.index, g, np.searchsorted(districts, d), n, len(districts))
-            o_idx, d_idx = np.meshgrid(origins, districts, indexing="ij")
-            self._count_moves(plan, o_idx.ravel(), d_idx.ravel(), amount.ravel())
+            self._count_cells(plan, origins, districts, amount)
             key = (plan.index, self.year)
             self.moved_cells[key] = self.moved_cells.get(key, 0) + amount
             return
@@ -589,9 +589,14 @@ class _ExpectedRun(RunState):
         amount = moved_o[:, None] * share[None, :]
         key = (plan.index, self.year)
         self.moved_cells[key] = self.moved_cells.get(key, 0) + amount
-        o_idx, d_idx = np.meshgrid(origins, districts, indexing="ij")
-        self._count_moves(plan, o_idx.ravel(), d_idx.ravel(), amount.ravel())
+        self._count_cells(plan, origins, districts, amount)
         self._count_relocation(plan, movers, leavers)
+
+    def _count_cells(self, plan, origins, districts, amount) -> None:
+        """:meth:`_count_moves` of a tranche's (origin, destination) ``amount``, a row for each
+        cell (built by repeat and tile: ``np.meshgrid`` took ten times as long)."""
+        self._count_moves(plan, np.repeat(origins, len(districts)),
+                          np.tile(districts, len(origins)), amount.ravel())
 
     def ring_slot(self) -> int:
         """Where this step's entrants go in the ring."""
@@ -641,18 +646,19 @@ def _start_state(people, thin, steps):
     M = thin.shape[0]
     G, F = people.shape[0], people.shape[-1]
     p = people.reshape(G, -1)
-    ring = np.empty((M + 1,) + people.shape)
+    ring = np.zeros((M + 1,) + people.shape)
     rg = ring.reshape(M + 1, G, -1)
     live = np.zeros((G, F), np.bool_)
+    back = 1.0 / thin  # (a product where a division a slot took most of the time)
     for g in range(G):
         for i in range(p.shape[1]):
-            if p[g, i] != 0:
-                live[g, i % F] = True
+            if p[g, i] == 0:  # (about two classes in three: every slot stays 0)
+                continue
+            live[g, i % F] = True
             x = p[g, i] / steps
-            rg[0, g, i] = 0.0
             total = 0.0
             for j in range(1, M):
-                y = x / thin[j, g]
+                y = x * back[j, g]
                 rg[j, g, i] = y
                 total += y * thin[j, g]
             rg[M, g, i] = total
@@ -1025,7 +1031,8 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
     """Second stage of a step's fill, for grades ``g0`` to ``g1 - 1`` (a block: every write
     is to those grades' rows, but for ``promotions``, recorded by grade into, where grade
     ``g`` writes row ``g + 1``; ``to_london``, ``from_london`` and ``reached`` by grade,
-    summed by the caller), after the first (:func:`_fill_exits`) for every grade.
+    summed by the caller), after the first (:func:`_fill_exits`) for every grade. Returns
+    the block's promotions from another area (added to ``cross_area`` by grade).
 
     Each vacancy's promotions are shared among the candidates of the grade below by their
     weight (local, and remote through the distance kernel), each area's as picks that leave
@@ -1394,6 +1401,7 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
     src = np.empty(J, np.int64)
     dst = np.empty(J, np.int64)
     rate = np.empty(J)
+    block_across = 0.0
     for gi in range(ng):
         g = g0 + gi
         h = g - 1
@@ -1526,6 +1534,8 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                         rg[m, g, d, to] += x
         if g >= 1:
             cross_area[g] += across
+            block_across += across
+    return block_across
 
 
 TINY_RATE = 0.01

@@ -105,7 +105,8 @@ class PostPlan:
                 continue
             idx, shares = groups[gi]
             pools.append(idx)
-            amounts.append(largest_remainder(int(total[gi]), shares))
+            amounts.append(np.array([int(total[gi])]) if len(shares) == 1  # (the whole pool)
+                           else largest_remainder(int(total[gi]), shares))
         if not pools:
             e = np.empty(0, np.int64)
             return e, e
@@ -681,29 +682,38 @@ def recreate_counts(plan: PostPlan, wave: int, destinations, per_dest: np.ndarra
     last = int((at + counts).max())
     cells, rank = _turns_and_ranks(max(256, 1 << (last - 1).bit_length()),
                                    tuple(weights.tolist()))
-    n = np.bincount(_recreated_keys(cells, rank, at, counts, flat, sizes, width),
-                    minlength=weights.size * width)
+    key, n = _recreated_rows(cells, rank, at, counts, flat, sizes, width)
     done += counts
-    key = np.flatnonzero(n)
     c, d = np.divmod(key, width)
-    return c // shape[1], d, c % shape[1], n[key]
+    return c // shape[1], d, c % shape[1], n
 
 
 @njit(cache=True)
-def _recreated_keys(cells, rank, first, counts, districts, sizes, width):
-    """Each post's ``cell * width + district`` for :func:`recreate_counts`: destination
-    ``i``'s posts are items ``first[i]`` to ``first[i] + counts[i] - 1`` of the cells'
-    sequence, each cell's in turn over the destination's districts."""
-    out = np.empty(counts.sum(), np.int64)
+def _recreated_rows(cells, rank, first, counts, districts, sizes, width):
+    """The posts of :func:`recreate_counts` by ``cell * width + district``: the keys that
+    have any, in order, and how many each. Destination ``i``'s posts are items ``first[i]``
+    to ``first[i] + counts[i] - 1`` of the cells' sequence, each cell's in turn over the
+    destination's districts. (Counted by sorting the tranche's keys, a few hundred: a count
+    over every (cell, district), thousands, took most of the function's time.)"""
+    keys = np.empty(counts.sum(), np.int64)
     at = 0
     start = 0
     for i in range(len(counts)):
         k = sizes[i]
         for j in range(first[i], first[i] + counts[i]):
-            out[at] = cells[j] * width + districts[start + rank[j] % k]
+            keys[at] = cells[j] * width + districts[start + rank[j] % k]
             at += 1
         start += k
-    return out
+    keys.sort()
+    out = np.empty(len(keys), np.int64)
+    n = np.zeros(len(keys), np.int64)
+    m = -1
+    for key in keys:
+        if m < 0 or key != out[m]:
+            m += 1
+            out[m] = key
+        n[m] += 1
+    return out[:m + 1], n[:m + 1]
 
 
 @lru_cache(maxsize=256)
