@@ -281,10 +281,15 @@ def main() -> None:
                     res_d, other = (view_of(expected_results(s)),
                                     view_of(expected_results(other_s)))
             downloads_tab(pkg, s, res_d, year, other=other, other_scenario=other_s)
-    with st.expander("Value for money: costs, savings, net present value, payback"):
-        from .value import value_section
+    # worked out only while open, as the tabs are: closed, it cost every rerun (each scenario,
+    # edit or year) about 15 ms of the server's time and the browser a hidden table
+    value = st.expander("Value for money: costs, savings, net present value, payback",
+                        key="value_open", on_change="rerun")
+    with value:
+        if value.open:
+            from .value import value_section
 
-        value_section(res)
+            value_section(res)
     write_url({"scenario": None if uploaded else choice,
                "compare": "none" if compare_to == "(none)" else compare_to,
                "year": year, "tab": st.session_state.get("view"),

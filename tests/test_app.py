@@ -170,6 +170,31 @@ def test_downloads_tab(app):
     open_tab(app, "Map")
 
 
+def test_value_for_money_is_worked_out_when_opened(app, monkeypatch):
+    """The value-for-money panel, closed, asks for no appraisal (every rerun would pay for
+    it); opened, it shows the run's costs, savings and net present value with their
+    sources."""
+    import placesim_app.value as value
+
+    asked = []
+    appraisal = value.appraisal_rows
+    monkeypatch.setattr(value, "appraisal_rows", lambda *a, **k: asked.append(1) or
+                        appraisal(*a, **k))
+    app.session_state["value_open"] = False
+    app.run()
+    panel = next(e for e in app.expander if e.label.startswith("Value for money"))
+    assert not panel.dataframe and not asked
+    app.session_state["value_open"] = True
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    panel = next(e for e in app.expander if e.label.startswith("Value for money"))
+    table = panel.dataframe[0].value
+    assert asked and {"Line", "Scenario", "Source"} <= set(table.columns)
+    assert table["Line"].str.contains("Net present value").any()
+    app.session_state["value_open"] = False
+    app.run()
+
+
 def test_lever_edit_runs_and_is_in_the_url(app):
     app.checkbox(key="mentoring").check().run()
     assert not app.exception

@@ -24,6 +24,8 @@ def test_department_picker_filters_figures_map_and_charts():
     assert {"ho-regional-centres.yaml", "dbt-darlington.yaml"} <= set(files)
     whole = _figures(at)
     whole_deck = at.get("deck_gl_json_chart")[0].proto.json
+    at.session_state["value_open"] = True  # (the value-for-money panel, open)
+    at.run()
     assert not any("not by department" in i.value for i in at.info)
     picker = at.sidebar.selectbox(key="department")
     assert "Home Office (HO)" in picker.options and picker.value == "(whole Civil Service)"
