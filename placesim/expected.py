@@ -594,7 +594,7 @@ class _ExpectedRun(RunState):
 
     def _count_cells(self, plan, origins, districts, amount) -> None:
         """:meth:`_count_moves` of a tranche's (origin, destination) ``amount``, a row for each
-        cell (built by repeat and tile: ``np.meshgrid`` took ten times as long)."""
+        cell (built by repeat and tile: ``np.meshgrid`` took three times as long)."""
         self._count_moves(plan, np.repeat(origins, len(districts)),
                           np.tile(districts, len(origins)), amount.ravel())
 

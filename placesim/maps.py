@@ -317,8 +317,9 @@ def district_values(results, pkg, spec: MapSpec) -> pd.Series:
 
 def _district_frame(results, year: int) -> pd.DataFrame:
     """A year's district table, wide: (district, metric) means. Kept for the last few
-    (table, year) asked for: a map reads it three times (its values, its tooltips, its
-    sites' headcounts), and each pivot of the long table took about 2 ms."""
+    (table, year) asked for, by the table's identity (a run's tables are not changed once
+    made): a map reads it three times (its values, its tooltips, its sites' headcounts),
+    and each pivot of the long table took about 2 ms."""
     d = results.districts
     for table, y, wide in _WIDE:
         if table is d and y == year:
@@ -456,11 +457,13 @@ def arc_frame(pkg, results, year=None, rule: DisclosureRule = RULE) -> pd.DataFr
     def by_district(values, idx, fill=np.nan):
         return np.where(idx >= 0, values[np.maximum(idx, 0)], fill)
 
+    centre = ((lon[in_london].mean(), lat[in_london].mean()) if in_london.any()
+              else (np.nan, np.nan))  # (London's districts' centroids' mean)
     from_name = np.where(london, "London", [str(name.get(c, np.nan)) for c in origin])
     out = pd.DataFrame({
         "origin": origin, "destination_lad_code": dest, "posts": posts,
-        "from_lon": np.where(london, lon[in_london].mean(), by_district(lon, o)),
-        "from_lat": np.where(london, lat[in_london].mean(), by_district(lat, o)),
+        "from_lon": np.where(london, centre[0], by_district(lon, o)),
+        "from_lat": np.where(london, centre[1], by_district(lat, o)),
         "to_lon": by_district(lon, t), "to_lat": by_district(lat, t),
         "width": 1 + 7 * np.sqrt(posts / max(posts.max(), 1)),
         "name": [f"{a} to {name[b]}" for a, b in zip(from_name, dest, strict=True)],
