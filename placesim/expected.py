@@ -1031,8 +1031,9 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
     """Second stage of a step's fill, for grades ``g0`` to ``g1 - 1`` (a block: every write
     is to those grades' rows, but for ``promotions``, recorded by grade into, where grade
     ``g`` writes row ``g + 1``; ``to_london``, ``from_london`` and ``reached`` by grade,
-    summed by the caller), after the first (:func:`_fill_exits`) for every grade. Returns
-    the block's promotions from another area (added to ``cross_area`` by grade).
+    added to over the whole run and summed by the caller), after the first
+    (:func:`_fill_exits`) for every grade. Returns the block's promotions from another area
+    (added to ``cross_area`` by grade).
 
     Each vacancy's promotions are shared among the candidates of the grade below by their
     weight (local, and remote through the distance kernel), each area's as picks that leave
