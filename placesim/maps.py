@@ -1019,10 +1019,14 @@ def _records(frame: pd.DataFrame, columns: list[str], **same) -> list[dict]:
     """``frame[columns]`` as a layer's rows, as pydeck writes a DataFrame
     (``to_dict(orient="records")``: Python's numbers and strings), then each of ``same``'s
     columns with one value for every row. Column by column (pandas' rows, and a copy to add
-    ``same``, took about 2 ms of each of a map's small layers)."""
-    values = [frame[c].tolist() for c in columns]
+    ``same``, took about 2 ms of each of a map's small layers). A missing value of a nullable
+    column is None, as ``to_dict`` gives it (``tolist`` gives ``pd.NA``)."""
+    def column(c):
+        values = frame[c].tolist()
+        return [None if v is pd.NA else v for v in values] if frame[c].hasnans else values
+
     return [{**dict(zip(columns, row, strict=True)), **same}
-            for row in zip(*values, strict=True)]
+            for row in zip(*(column(c) for c in columns), strict=True)]
 
 
 def _tooltip_lines(details: pd.DataFrame | None, codes: np.ndarray) -> list[list[str]]:

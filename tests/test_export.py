@@ -713,3 +713,25 @@ def test_roles_moved_sentence_tells_history_from_the_run(before, words):
     res = SimpleNamespace(metrics=_moved_metrics(25865.0, before),
                           manifest={"start_year": 2023})
     assert answer(res, About("x"))[0] == words
+
+
+def test_a_maps_layer_rows_are_what_pydeck_makes_of_the_frame():
+    """The small layers' rows (placesim.maps._records, written column by column for speed)
+    are written as pydeck writes the DataFrame itself: the same keys in the same order and
+    the same values, missing ones of every kind of column included."""
+    import json
+
+    from pydeck.bindings.json_tools import default_serialize
+
+    from placesim.maps import _records
+
+    frame = pd.DataFrame({
+        "label": pd.Series(["Leeds", None], dtype="str"), "lon": [-1.5, np.nan],
+        "headcount": np.array([1235, SUPPRESSED], dtype=object),
+        "places": pd.Series([3, None], dtype="Int64"),
+        "open": pd.Series([True, None], dtype="boolean"), "dx": [8, -8]})
+    want = [dict(row, line1="") for row in frame.to_dict(orient="records")]
+    got = _records(frame, list(frame.columns), line1="")
+    assert [list(r) for r in got] == [list(r) for r in want]
+    assert (json.dumps(got, default=default_serialize)
+            == json.dumps(want, default=default_serialize))
