@@ -361,17 +361,14 @@ class LeverState:
         """Add a step's recruits (grade, district, seb) and the outreach's cost for them."""
         self.entrants += counts
         if rules.outreach_on[step]:
-            reached = (counts[rules.outreach_cells].sum() if rules.outreach_reach is None
-                       else (counts.sum(axis=2) * rules.outreach_share_at(step)).sum())
+            reached = (counts.sum(axis=2) * rules.outreach_share_at(step)).sum()
             self.outreach_cost += rules.outreach_gbp * float(reached)
 
     def add_recruit(self, rules, step: int, g: int, d: int, seb: int) -> None:
         """Add one recruit (the reference model's)."""
         self.entrants[g, d, seb] += 1
-        if rules.outreach_on[step] and rules.outreach_cells[g, d]:
-            self.outreach_cost += rules.outreach_gbp * (
-                1.0 if rules.outreach_reach is None
-                else rules.outreach_reach[rules.year_index(step), g, d])
+        if rules.outreach_on[step]:
+            self.outreach_cost += rules.outreach_gbp * float(rules.outreach_share_at(step)[g, d])
 
     def convert(self, g, d, seb, amount=1.0) -> None:
         """Inbound secondees who stay: entrants at their grade and district. (Summed with

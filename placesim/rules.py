@@ -277,7 +277,7 @@ class Rules:
     @functools.cached_property
     def _no_freeze(self) -> np.ndarray:
         """(grade, district) zeros: no hires blocked (the kernels only read it)."""
-        return np.zeros((len(self.freeze[0]), len(self.area)))
+        return np.zeros((len(self.freeze[0]), len(self.is_london)))
 
     def events_at(self, step: int) -> list[LeverEvent]:
         """Lever events of one step, in the order they happen."""
