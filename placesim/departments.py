@@ -33,7 +33,6 @@ import functools
 import numpy as np
 import pandas as pd
 
-from .errors import Problem, ScenarioError
 from .geodata import DEVOLVED_ADMINISTRATIONS
 from .grades import GRADES
 from .metrics import (
@@ -136,11 +135,6 @@ def published_split(default: np.ndarray, shares: dict | None, codes) -> np.ndarr
         return default
     f = np.zeros(len(default))
     named = np.zeros(len(default), bool)
-    unknown = [c for c in shares if c not in codes]
-    if unknown:  # (check_against_data names the file and line; a bare simulate() lands here)
-        raise ScenarioError([Problem("<scenario>", None, "department_shares", (
-            f"unknown department {unknown[0]!r}: the data package's departments are "
-            f"{', '.join(codes)}"))])
     for code, v in shares.items():
         f[codes.index(code)] = v
         named[codes.index(code)] = True

@@ -180,10 +180,11 @@ def prepare(scenario, pkg=None, *, seed: int | None = None, params=None,
     Model
     """
     from .geodata import coldspot_districts, load_data_package
-    from .scenario import resolve_data_path, resolve_scenario_path
+    from .scenario import check_departments, resolve_data_path, resolve_scenario_path
 
     if pkg is None:
         pkg = load_data_package(resolve_data_path(scenario))
+    check_departments(scenario, pkg)  # (before any set-up reads a department's index)
     cs = scenario.coldspots
     csv_path = resolve_scenario_path(scenario, cs.csv) if cs.csv else None
     cold = coldspot_districts(pkg, rule=cs.rule, index=cs.index, categories=cs.categories,

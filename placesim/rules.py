@@ -599,15 +599,9 @@ def _yearly_reach(scenario, name: str, departments, waves: tuple, n_steps: int, 
 
 
 def _lever_departments(scenario, name: str, departments) -> list[int]:
-    """Indices of the departments lever ``name`` is given (``check_against_data`` names an
-    unknown code with the nearest; a bare ``simulate()`` lands here)."""
-    codes = getattr(scenario.levers, name).department
-    unknown = [c for c in codes if c not in departments.codes]
-    if unknown:
-        raise ScenarioError([scenario_problem(scenario, ("levers", name, "department"), (
-            f"unknown department {unknown[0]!r}: the data package's departments are "
-            f"{', '.join(departments.codes) or 'none (no departments.csv)'}"))])
-    return departments.index(codes)
+    """Indices of the departments lever ``name`` is given (known codes:
+    :func:`placesim.scenario.check_departments` has run, in :func:`placesim.engine.prepare`)."""
+    return departments.index(getattr(scenario.levers, name).department)
 
 
 _REACHED = {MENTOR_ENROL: "mentoring", SCHEME_ENROL: "talent_scheme_ring_fence",

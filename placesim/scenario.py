@@ -1685,6 +1685,46 @@ def department_codes(values: Iterable[str], pkg: Any, *, allow_all: bool = True,
     return tuple(dict.fromkeys(codes))
 
 
+def _department_references(scenario: Scenario) -> Iterable[tuple[tuple, tuple[str, ...], bool]]:
+    """Every field of a scenario that names departments: its path, its codes, and whether
+    ``all`` (the whole service) may stand among them."""
+    for i, w in enumerate(scenario.waves):
+        yield ("waves", i, "posts", "department"), tuple(w.posts.department or ()), False
+        yield ("waves", i, "department_shares"), tuple(w.department_shares or ()), False
+    yield ("departments",), tuple(scenario.departments), True
+    yield ("roles_moved_before_shares",), tuple(scenario.roles_moved_before_shares or ()), False
+    for name, lever in scenario.levers:
+        if isinstance(lever, DepartmentLever) and lever.department:
+            yield ("levers", name, "department"), tuple(lever.department), False
+
+
+def check_departments(scenario: Scenario, pkg: Any) -> None:
+    """Check every department a scenario names against a data package's ``departments.csv``.
+
+    :func:`check_against_data` makes the same checks among its others; the engine makes
+    these before it prepares a model (:func:`placesim.engine.prepare`), so that a scenario
+    run without the full check (a bare :func:`placesim.simulate`) gets the same message,
+    with the nearest valid codes, rather than an error from deep in the set-up.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    pkg : placesim.geodata.DataPackage
+
+    Raises
+    ------
+    ScenarioError
+        Each unknown code, at its field (file and line where the scenario was loaded from
+        one), with the nearest valid codes or, for a department's name or alias, its code.
+    """
+    probs: list[Problem] = []
+    for path, codes, allow_all in _department_references(scenario):
+        _department_problems(codes, path, pkg, lambda loc, msg: scenario_problem(
+            scenario, loc, msg), probs, allow_all=allow_all)
+    if probs:
+        raise ScenarioError(probs)
+
+
 def _department_problems(codes: tuple[str, ...], path: tuple, pkg: Any, problem,
                          probs: list[Problem], *, allow_all: bool = False) -> bool:
     """Add a problem for each of ``codes`` that is not a code of the package's
@@ -1775,6 +1815,9 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
     london = set(districts.loc[districts["is_london"].astype(bool), "lad_code"])
     b = pkg.baseline_posts
     probs: list[Problem] = []
+    bad_departments = {path for path, codes, allow_all in _department_references(scenario)
+               if not _department_problems(codes, path, pkg, problem, probs,
+                                           allow_all=allow_all)}  # (fields with a bad code)
     start = scenario.horizon.start_year
     end = start + scenario.horizon.years - 1
     census = getattr(pkg, "year", None)
@@ -1813,12 +1856,7 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
             if d.district is not None and d.district not in codes:
                 probs.append(problem(("waves", i, "destinations", j, "district"), _known(
                     d.district, codes, "district", names, hint=len(probs) < MAX_SHOWN)))
-        codes_ok = _department_problems(w.posts.department or (), ("waves", i, "posts",
-                                                                    "department"),
-                                        pkg, problem, probs)
-        _department_problems(tuple(w.department_shares or ()),
-                             ("waves", i, "department_shares"), pkg, problem, probs)
-        if w.count is not None and codes_ok:
+        if w.count is not None and ("waves", i, "posts", "department") not in bad_departments:
             sel = b["lad_code"].isin(origin) & b["grade"].isin(w.posts.grades)
             if w.posts.department:
                 sel &= b["department"].isin(w.posts.department)
@@ -1832,10 +1870,6 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
                     f"moves {w.count:,} posts but only {available:,} posts matching its "
                     "selector (grades, profession, role"
                     f"{', department' if w.posts.department else ''}) exist in its origin")))
-    _department_problems(scenario.departments, ("departments",), pkg, problem, probs,
-                         allow_all=True)
-    _department_problems(tuple(scenario.roles_moved_before_shares or ()),
-                         ("roles_moved_before_shares",), pkg, problem, probs)
     for i, p in enumerate(scenario.workforce.paths):
         for name in ("from_year", "to_year"):
             if not start <= getattr(p, name) <= end:
@@ -1847,8 +1881,6 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
                 f"{p.close_by} is before the change starts ({p.from_year})")))
     for name, lever in scenario.levers:
         if isinstance(lever, DepartmentLever) and lever.department:
-            _department_problems(lever.department, ("levers", name, "department"), pkg,
-                                 problem, probs)
             if isinstance(lever, Secondments) and lever.outbound_per_site == 0:
                 probs.append(problem(("levers", name, "department"), (
                     "a department's secondments are its staff sent out to councils, and "

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from placesim import departments, engine, load_scenario_text
+from placesim import departments, engine, load_data_package, load_scenario_text
 from placesim.cli import main
 from placesim.errors import ScenarioError
 from placesim.expected import run_expected
@@ -175,6 +175,36 @@ def test_unknown_department_names_file_line_and_nearest(tmp_path, capsys):
     assert "bad.yaml" in text and ":7" in text
     assert "unknown department 'HOO' (nearest valid codes: HO" in text
     assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("edits, field", [
+    ([("department: HO}", "department: HOX}")], "waves[0].posts.department[0]"),
+    ([(", department: HO}", "}"), ("    share: 0.5\n", "    share: 0.5\n    department_shares: "
+                                   "{HOX: 0.5}\n")], "waves[0].department_shares[0]"),
+    ([("replications: 1\n", "replications: 1\nlevers:\n  mentoring: {start_year: 2023, "
+       "grades: [EO], department: [HOX]}\n")], "levers.mentoring.department[0]"),
+])
+def test_a_bare_simulate_names_an_unknown_department_with_the_nearest_codes(
+        tmp_path, edits, field):
+    """Without check_against_data (a library user's simulate()), an unknown department in
+    a wave's selector, its department_shares or a lever is the same ScenarioError, at its
+    file and line, with the nearest codes: the wave's was a KeyError from the set-up, the
+    other two named no nearest codes."""
+    from placesim import simulate
+    from placesim.testing import write_synthetic_package
+
+    pkg = load_data_package(write_synthetic_package(tmp_path / "pkg", headcount=3000,
+                                                    departments=True))
+    text = HO_WAVE_SCENARIO
+    for old, new in edits:
+        assert old in text
+        text = text.replace(old, new)
+    s = load_scenario_text(text, filename="bad.yaml")
+    with pytest.raises(ScenarioError) as err:
+        simulate(s, pkg, mode="expected")
+    msg = str(err.value)
+    assert "bad.yaml:" in msg and field in msg, msg
+    assert "unknown department 'HOX' (nearest valid codes: HO" in msg, msg
 
 
 def test_department_given_by_name_is_told_its_code():
@@ -487,10 +517,3 @@ def test_a_departments_view_has_its_roles_moved_before_the_run():
               if metric == "roles_moved_before_start"}
     assert sum(before.values()) == pytest.approx(m.rules.moved_before_start)
     assert before["dept:HO"] == pytest.approx(11_168 * 0.21443, rel=1e-3)  # its published share
-
-
-def test_published_shares_of_an_unknown_department_name_it():
-    """A department share for a code the package lacks, simulated without the data check,
-    names the code (it raised a bare 'not in tuple')."""
-    with pytest.raises(ScenarioError, match="unknown department 'XYZ'"):
-        departments.published_split(np.ones((2, 3)) / 2, {"XYZ": 0.5}, ("HO", "MOJ"))
