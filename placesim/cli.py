@@ -170,6 +170,10 @@ def cmd_run(args) -> int:
     print(_summary_table(res))
     for table in _department_tables(res, scenario, pkg, out):
         print("\n" + table)
+    from .present import wave_shortfall_notes
+
+    for note in wave_shortfall_notes(res.metrics, scenario):
+        print(f"warning: {note}", file=sys.stderr)
     t = res.manifest["timings"]
     print(f"\nBands: {res.manifest['uncertainty']['description']}.")
     print(f"{res.manifest['replications']} replication(s), {args.mode} mode, "

@@ -135,6 +135,8 @@ class YearRecord:
     # of London, and posts each closure pool of a wave closed
     moved_out_by_wave: np.ndarray = field(default_factory=lambda: np.zeros(0))
     pools_closed: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # (wave,) posts each wave given a count asked for but did not find (:func:`wave_shortfall`)
+    wave_posts_not_found: np.ndarray = field(default_factory=lambda: np.zeros(0))
     levers: dict = field(default_factory=dict)  # the outreach and secondments levers' figures
     # (grade,) posts of people away on London postings at year end (their home posts are
     # held for them): in ``posts``, in the postings' district, but no extra post
@@ -247,6 +249,46 @@ def _split_cached(n: int, shares: tuple[float, ...]) -> np.ndarray:
     return largest_remainder(n, np.asarray(shares, float))
 
 
+def wave_shortfall(waves, taken: dict[int, int], missed: np.ndarray) -> np.ndarray:
+    """(wave,) posts each wave asked for but did not find matching its selector in its
+    origin (its departments' part): a wave given a count that finds fewer when it starts
+    (after earlier waves, the history and the workforce trend) takes those it finds
+    (:func:`start_waves`), and a tranche that finds fewer when it moves (a wave starting
+    with another from the same posts) moves those it finds (``missed``,
+    :func:`move_pending`). The check before a run can count only the census's posts.
+
+    Parameters
+    ----------
+    waves : sequence of placesim.rules.WavePlan
+    taken : dict
+        Posts each started wave takes, by wave index (a run's ``wave_totals``).
+    missed : numpy.ndarray
+        (wave,) posts its tranches asked for but did not find, so far.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    out = np.asarray(missed, float).copy()
+    for plan in waves:
+        if plan.count is not None and plan.index in taken:
+            out[plan.index] += max(plan.count - taken[plan.index], 0)
+    return out
+
+
+def move_pending(run, move: Callable[[WavePlan, np.ndarray, int], None]) -> None:
+    """Carry out a step's post moves (:func:`merge_pending`) with ``move(plan, per_dest,
+    tranche)``, in any mode, and add what each asked for but did not find to
+    ``run.wave_missed`` (by the rise in ``run.moved_total``, which every mode keeps:
+    counts, or expected counts)."""
+    for plan, per_dest, tranche in merge_pending(run.pending):
+        before = run.moved_total
+        move(plan, per_dest, tranche)
+        run.wave_missed[plan.index] += max(float(per_dest.sum()) - (run.moved_total - before),
+                                           0.0)
+    run.pending = []
+
+
 class RunState:
     """What every mode keeps while :func:`run_timeline` drives it.
 
@@ -276,6 +318,7 @@ class RunState:
         due = plan.pool_deadline[plan.pool_deadline >= 0]
         self._first_deadline = int(due.min()) if len(due) else np.iinfo(np.int64).max
         self.moved_out_wave = np.zeros(len(model.rules.waves))
+        self.wave_missed = np.zeros(len(model.rules.waves))  # (move_pending)
         self.pool_is_wave = plan.is_wave_pool
         self.cost = 0.0
         self.cost_movers = 0.0
@@ -303,12 +346,6 @@ class RunState:
         labelled by the census date (31 March) that ends their year, so the first year's
         steps count in ``start_year + 1``, and so do the moves they make."""
         return self.m.start_year + int(self.step_index // self.m.steps_per_year) + 1
-
-    def take_pending(self) -> list[tuple[WavePlan, np.ndarray, int]]:
-        """This step's post moves (:func:`merge_pending`); clears them."""
-        out = merge_pending(self.pending)
-        self.pending = []
-        return out
 
     def _pay_support(self, k: int, promoted_across: float) -> None:
         """Relocation support for the step's promotions across areas (:func:`support_paid`)."""
@@ -341,6 +378,8 @@ class RunState:
             posts_closed=self.posts_closed, closures_pending=float(self.closing.sum()),
             redundancies=self.redundancies.copy(), cost_movers_gbp=self.cost_movers,
             moved_out_by_wave=self.moved_out_wave.copy(),
+            wave_posts_not_found=wave_shortfall(self.m.rules.waves, self.wave_totals,
+                                                self.wave_missed),
             pools_closed=np.where(self.pool_is_wave, self.pool_added - self.closing, 0.0),
             levers=lever_record or {},
             posting_posts=(np.zeros(N_GRADES) if posting_posts is None
@@ -465,8 +504,8 @@ class _Run(RunState):
             self._posts(out.abolished, -1)
             self._posts_version += 1
         self._post_schedule(k, minus)
-        for plan, per_dest, tranche in self.take_pending():
-            self._apply_move(plan, per_dest, tranche, minus, plus)
+        move_pending(self, lambda plan, per_dest, tranche: self._apply_move(
+            plan, per_dest, tranche, minus, plus))
         exits, gone, vac, counts, E = flows.scan(
             self.key, k, sl.district, sl.grade, sl.ptype, sl.seb, sl.flag, sl.flag_until,
             sl.ready, sl.exit_at, sl.home, sl.return_at, sl.area_of_district, sl.order,

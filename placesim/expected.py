@@ -34,7 +34,7 @@ from numba import njit
 
 from . import parallel
 from .cohort import N_TAGS, REACH_GRADE, start_tags
-from .engine import Model, ReplicationResult, RunState, run_timeline
+from .engine import Model, ReplicationResult, RunState, move_pending, run_timeline
 from .flows import lateral_table, weight_table
 from .levers import SECONDEE_POST
 from .population import N_GRADES, N_SEB, N_TYPES, OTHER, PRIVATE_OFFICE, START_TENURE_STEPS
@@ -229,8 +229,7 @@ class _ExpectedRun(RunState):
         for event in r.events_at(k):
             self._event(event, k)
         self._post_schedule(k)
-        for plan, per_dest, _ in self.take_pending():
-            self._move(plan, per_dest)
+        move_pending(self, lambda plan, per_dest, _: self._move(plan, per_dest))
         for c in self.cohorts:  # people away leave at the same rates, counted where they are
             self.exits[:, r.posting_district] += c.away_by_seb() * r.exit_q[:, None]
             c.alive *= self.survival

@@ -196,6 +196,11 @@ MEASURES: dict[str, Measure] = {
     "posts_awaiting_site_capacity": Measure(
         "Posts waiting for desks", "posts",
         "Posts due to move but waiting for space at a full site."),
+    "wave_posts_not_found": Measure(
+        "Posts a wave asked for but did not find", "posts",
+        "Posts a wave given a count asked for but did not find matching its selector in "
+        "its origin when it started, after earlier waves and the workforce trend: it moved "
+        "those it found."),
     "headcount": Measure("Headcount", "people", "People in post."),
     "posts": Measure("Posts", "posts", "Posts, filled or waiting to be filled."),
     "net_posts_gained": Measure(
@@ -628,6 +633,41 @@ ARC_COLOUR: RGB = (0, 0, 0)
 SITE_COLOUR: RGB = (0, 0, 0)
 COLDSPOT_COLOUR: RGB = (0, 114, 178)  # Okabe-Ito blue (OKABE_ITO[0])
 BORDER_COLOUR: RGB = (90, 90, 90)  # district borders
+
+
+def wave_shortfall_notes(metrics, scenario) -> list[str]:
+    """A sentence for each wave given a count that moved fewer posts than it asked for,
+    because fewer matched its selector in its origin when it started (``wave_posts_not_found``,
+    :func:`placesim.engine.wave_shortfall`): the check before a run counts only the census's
+    posts, so two waves drawing on the same posts both pass it.
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        ``year, metric, group, mean, …`` (a run's; a mean over replications is said so).
+    scenario : placesim.scenario.Scenario
+        The scenario run (its waves' names, counts and years).
+
+    Returns
+    -------
+    list of str
+        Empty when every wave found what it asked for (or the results predate the measure).
+    """
+    m = metrics[metrics["metric"] == "wave_posts_not_found"]
+    if m.empty:
+        return []
+    last = m[m["year"] == m["year"].max()].set_index("group")["mean"]
+    notes = []
+    for w in scenario.waves:
+        short = float(last.get(f"wave:{w.name}", 0.0))
+        if w.count is None or not short > 0.5:
+            continue
+        found = w.count - short
+        notes.append(
+            f"Wave '{w.name}' asked for {w.count:,} posts but found only {found:,.0f} matching "
+            f"its selector in its origin when it started in {w.year} (earlier waves, the "
+            "history or the workforce trend had taken the rest): it moved those it found.")
+    return notes
 
 
 def hex_colour(c: RGB) -> str:

@@ -25,7 +25,14 @@ import pandas as pd
 import simpy
 
 from .cohort import N_TAGS, REACH_GRADE, start_tags
-from .engine import Model, ReplicationResult, YearRecord, merge_pending, start_waves
+from .engine import (
+    Model,
+    ReplicationResult,
+    YearRecord,
+    move_pending,
+    start_waves,
+    wave_shortfall,
+)
 from .levers import SECONDEE_POST, LeverState
 from .population import N_GRADES, N_SEB, N_TYPES, OTHER, POLICY, PRIVATE_OFFICE
 from .posts import passed_deadline, share_out
@@ -134,6 +141,7 @@ class ReferenceModel:
         self.awaiting = 0  # posts waiting for a site's desks
         self.recreated: dict[int, np.ndarray] = {}  # posts each wave opened, by destination
         self.wave_totals: dict[int, int] = {}  # posts each wave takes (engine.start_waves)
+        self.wave_missed = np.zeros(len(self.r.waves))  # (engine.move_pending)
         self.closing = np.zeros(self.r.posts.n_pools, np.int64)  # closures waiting by pool
         self.redundancies = np.zeros(N_SEB)
         self.lever_state = LeverState(model)
@@ -186,9 +194,7 @@ class ReferenceModel:
             for event in self.r.events_at(k):
                 self._event(event, k)
             self._post_schedule(k)
-            for plan, per_dest, _ in merge_pending(self.pending):
-                self._move(plan, per_dest)
-            self.pending = []
+            move_pending(self, lambda plan, per_dest, _: self._move(plan, per_dest))
             yield self.env.timeout(dt)
 
     def after_exits(self):
@@ -626,6 +632,8 @@ class ReferenceModel:
             cost_gbp=self.cost, awaiting_capacity=self.awaiting, posts_closed=0.0,
             closures_pending=float(self.closing.sum()), redundancies=self.redundancies.copy(),
             cost_movers_gbp=self.cost_movers, levers=self.lever_state.year(*self._secondees()),
+            wave_posts_not_found=wave_shortfall(self.r.waves, self.wave_totals,
+                                                self.wave_missed),
             posting_posts=posting, cohort_size=self.cohort_size[1:].copy(),
             cohort_reached=self.cohort_reached[1:].copy(),
         ))
