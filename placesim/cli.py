@@ -172,7 +172,7 @@ def cmd_run(args) -> int:
         print("\n" + table)
     from .present import wave_shortfall_notes
 
-    for note in wave_shortfall_notes(res.metrics, scenario):
+    for note in wave_shortfall_notes(res.metrics):
         print(f"warning: {note}", file=sys.stderr)
     t = res.manifest["timings"]
     print(f"\nBands: {res.manifest['uncertainty']['description']}.")

@@ -635,39 +635,35 @@ COLDSPOT_COLOUR: RGB = (0, 114, 178)  # Okabe-Ito blue (OKABE_ITO[0])
 BORDER_COLOUR: RGB = (90, 90, 90)  # district borders
 
 
-def wave_shortfall_notes(metrics, scenario) -> list[str]:
-    """A sentence for each wave given a count that moved fewer posts than it asked for,
-    because fewer matched its selector in its origin when it started (``wave_posts_not_found``,
+def wave_shortfall_notes(metrics, shown=None) -> list[str]:
+    """A sentence for each wave that moved fewer posts than it asked for, because fewer
+    matched its selector in its origin (``wave_posts_not_found``,
     :func:`placesim.engine.wave_shortfall`): the check before a run counts only the census's
     posts, so two waves drawing on the same posts both pass it.
 
     Parameters
     ----------
     metrics : pandas.DataFrame
-        ``year, metric, group, mean, …`` (a run's; a mean over replications is said so).
-    scenario : placesim.scenario.Scenario
-        The scenario run (its waves' names, counts and years).
+        ``year, metric, group, mean, …`` of a run (a mean over replications, if several).
+    shown : callable, optional
+        Formats a number of posts (the briefing pack's disclosure rounding); default whole
+        posts with thousands separators.
 
     Returns
     -------
     list of str
         Empty when every wave found what it asked for (or the results predate the measure).
     """
-    m = metrics[metrics["metric"] == "wave_posts_not_found"]
+    m = metrics[(metrics["metric"] == "wave_posts_not_found")
+                & metrics["group"].str.startswith("wave:")]
     if m.empty:
         return []
-    last = m[m["year"] == m["year"].max()].set_index("group")["mean"]
-    notes = []
-    for w in scenario.waves:
-        short = float(last.get(f"wave:{w.name}", 0.0))
-        if w.count is None or not short > 0.5:
-            continue
-        found = w.count - short
-        notes.append(
-            f"Wave '{w.name}' asked for {w.count:,} posts but found only {found:,.0f} matching "
-            f"its selector in its origin when it started in {w.year} (earlier waves, the "
-            "history or the workforce trend had taken the rest): it moved those it found.")
-    return notes
+    last = m[m["year"] == m["year"].max()]
+    shown = shown or (lambda v: f"{v:,.0f}")
+    return [f"Wave '{group[len('wave:'):]}' did not find {shown(v)} of the posts it asked for "
+            "matching its selector in its origin (earlier waves, the history or the workforce "
+            "trend had taken them): it moved those it found."
+            for group, v in zip(last["group"], last["mean"], strict=True) if v >= 0.5]
 
 
 def hex_colour(c: RGB) -> str:

@@ -530,7 +530,8 @@ def test_a_wave_that_cannot_find_the_posts_it_asks_for_says_how_many(synthetic_p
     before the run passes both), together asking for more than there are: starting in the
     same year (its tranches find fewer) or a year later (it finds fewer when it starts), the
     second moves what it finds, and every mode records the rest as ``wave_posts_not_found``
-    (the run gave no word of it); the CLI warns, naming the wave."""
+    (the run gave no word of it); the CLI warns, naming the wave, and the briefing pack's
+    answer says so."""
     from placesim.cli import main
     from placesim.metrics import replication_table
     from placesim.present import wave_shortfall_notes
@@ -560,9 +561,13 @@ def test_a_wave_that_cannot_find_the_posts_it_asks_for_says_how_many(synthetic_p
     assert values[-1, col[("wave_posts_not_found", "all")]] == pytest.approx(missed.sum())
     if mode == "expected":
         res = simulate(m.scenario, synthetic_pkg, mode="expected")
-        notes = wave_shortfall_notes(res.metrics, m.scenario)
+        notes = wave_shortfall_notes(res.metrics)
         assert len(notes) == 1 and notes[0].startswith(
-            f"Wave 'second' asked for {ask:,} posts but found only {ask - missed[1]:,.0f}"), notes
+            f"Wave 'second' did not find {missed[1]:,.0f} of the posts it asked for"), notes
+        from placesim.brief import about_scenario, answer
+
+        assert any(a.startswith("Wave 'second' did not find")
+                   for a in answer(res, about_scenario(m.scenario))), "the briefing pack's"
         f = tmp_path / "short.yaml"
         f.write_text(dump_scenario(m.scenario))
         assert main(["run", str(f), "--data", str(synthetic_pkg.path), "--mode", "expected",
