@@ -170,15 +170,20 @@ def cmd_run(args) -> int:
     print(_summary_table(res))
     for table in _department_tables(res, scenario, pkg, out):
         print("\n" + table)
-    from .present import wave_shortfall_notes
-
-    for note in wave_shortfall_notes(res.metrics):
-        print(f"warning: {note}", file=sys.stderr)
+    _warn_shortfalls(res)
     t = res.manifest["timings"]
     print(f"\nBands: {res.manifest['uncertainty']['description']}.")
     print(f"{res.manifest['replications']} replication(s), {args.mode} mode, "
           f"{t['run_s']:.2f}s; results in {out}")
     return 0
+
+
+def _warn_shortfalls(res) -> None:
+    """A warning on stderr for each wave that did not find the posts it asked for."""
+    from .present import wave_shortfall_notes
+
+    for note in wave_shortfall_notes(res.metrics):
+        print(f"warning: {note}", file=sys.stderr)
 
 
 def _summary_table(res) -> str:
@@ -393,6 +398,7 @@ def cmd_plan(args) -> int:
                            progress=_progress_printer(sys.stderr.isatty()))
             write_results(res, out, dump_scenario(s))
         print(_summary_table(res))
+        _warn_shortfalls(res)
         print(f"simulation results in {out}")
     return 0
 
