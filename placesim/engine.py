@@ -135,7 +135,7 @@ class YearRecord:
     # of London, and posts each closure pool of a wave closed
     moved_out_by_wave: np.ndarray = field(default_factory=lambda: np.zeros(0))
     pools_closed: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    # (wave,) posts each wave given a count asked for but did not find (:func:`wave_shortfall`)
+    # (wave,) posts each wave asked for but did not find, cumulative (:func:`wave_shortfall`)
     wave_posts_not_found: np.ndarray = field(default_factory=lambda: np.zeros(0))
     levers: dict = field(default_factory=dict)  # the outreach and secondments levers' figures
     # (grade,) posts of people away on London postings at year end (their home posts are

@@ -252,7 +252,7 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
         _div(scalar("moved_to_coldspots"), scalar("moved_total")))
     add("relocation_cost_gbp", "all", scalar("cost_gbp"))
     add("posts_awaiting_site_capacity", "all", scalar("awaiting_capacity"))
-    # posts the waves given a count asked for but did not find when they started
+    # posts the waves asked for but did not find, to date (engine.wave_shortfall)
     short = np.stack([r.wave_posts_not_found for r in recs]).reshape(len(recs), -1)  # (Y, W)
     add("wave_posts_not_found", "all", short.sum(axis=1))
     add("wave_posts_not_found", [f"wave:{w.name}" for w in model.scenario.waves], short)

@@ -198,8 +198,8 @@ MEASURES: dict[str, Measure] = {
         "Posts due to move but waiting for space at a full site."),
     "wave_posts_not_found": Measure(
         "Posts a wave asked for but did not find", "posts",
-        "Posts a wave given a count asked for but did not find matching its selector in "
-        "its origin when it started, after earlier waves and the workforce trend: it moved "
+        "Posts a wave asked for but did not find matching its selector in its origin, to "
+        "date (earlier waves, the history or the workforce trend had taken them): it moved "
         "those it found."),
     "headcount": Measure("Headcount", "people", "People in post."),
     "posts": Measure("Posts", "posts", "Posts, filled or waiting to be filled."),
