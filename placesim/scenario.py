@@ -1815,9 +1815,9 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
     london = set(districts.loc[districts["is_london"].astype(bool), "lad_code"])
     b = pkg.baseline_posts
     probs: list[Problem] = []
-    bad_departments = {path for path, codes, allow_all in _department_references(scenario)
-               if not _department_problems(codes, path, pkg, problem, probs,
-                                           allow_all=allow_all)}  # (fields with a bad code)
+    bad_departments = {  # (the fields that name an unknown department)
+        path for path, codes, allow_all in _department_references(scenario)
+        if not _department_problems(codes, path, pkg, problem, probs, allow_all=allow_all)}
     start = scenario.horizon.start_year
     end = start + scenario.horizon.years - 1
     census = getattr(pkg, "year", None)
