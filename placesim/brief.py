@@ -33,7 +33,7 @@ from .present import (
     metric_label,
     metric_pairs,
     progression_sentence,
-    wave_shortfall_notes,
+    shortfall_notes,
 )
 from .results import atomic_write, write_csv, write_text
 
@@ -242,7 +242,7 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
         out.append(_moved_sentence(results, moved, last, rule))
     if about.waves:
         out.append(_leavers_sentence(m, about, rule))
-    out += wave_shortfall_notes(m, lambda v: fmt_value(
+    out += shortfall_notes(m, lambda v: fmt_value(
         "wave_posts_not_found", protect_value("wave_posts_not_found", v, rule=rule)))
     gap = _gap(m, last)
     if gap is not None:

@@ -179,10 +179,10 @@ def cmd_run(args) -> int:
 
 
 def _warn_shortfalls(res) -> None:
-    """A warning on stderr for each wave that did not find the posts it asked for."""
-    from .present import wave_shortfall_notes
+    """A warning on stderr for each way the run's planned moves were not all made."""
+    from .present import shortfall_notes
 
-    for note in wave_shortfall_notes(res.metrics):
+    for note in shortfall_notes(res.metrics):
         print(f"warning: {note}", file=sys.stderr)
 
 

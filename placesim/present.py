@@ -635,11 +635,13 @@ COLDSPOT_COLOUR: RGB = (0, 114, 178)  # Okabe-Ito blue (OKABE_ITO[0])
 BORDER_COLOUR: RGB = (90, 90, 90)  # district borders
 
 
-def wave_shortfall_notes(metrics, shown=None) -> list[str]:
-    """A sentence for each wave that moved fewer posts than it asked for, because fewer
-    matched its selector in its origin (``wave_posts_not_found``,
-    :func:`placesim.engine.wave_shortfall`): the check before a run counts only the census's
-    posts, so two waves drawing on the same posts both pass it.
+def shortfall_notes(metrics, shown=None) -> list[str]:
+    """A sentence for each way a run's planned moves were not all made: each wave that
+    moved fewer posts than it asked for, because fewer matched its selector in its origin
+    (``wave_posts_not_found``, :func:`placesim.engine.wave_shortfall`: the check before a
+    run counts only the census's posts, so two waves drawing on the same posts both pass
+    it), and posts still waiting for desks at the end (``posts_awaiting_site_capacity``: a
+    full site, or one not yet open, holds them back, to the horizon if need be).
 
     Parameters
     ----------
@@ -652,18 +654,25 @@ def wave_shortfall_notes(metrics, shown=None) -> list[str]:
     Returns
     -------
     list of str
-        Empty when every wave found what it asked for (or the results predate the measure).
+        Empty when every planned move was made (or the results predate these measures).
     """
-    m = metrics[(metrics["metric"] == "wave_posts_not_found")
-                & metrics["group"].str.startswith("wave:")]
-    if m.empty:
-        return []
-    last = m[m["year"] == m["year"].max()]
     shown = shown or (lambda v: f"{v:,.0f}")
-    return [f"Wave '{group[len('wave:'):]}' did not find {shown(v)} of the posts it asked for "
-            "matching its selector in its origin (earlier waves, the history or the workforce "
-            "trend had taken them): it moved those it found."
-            for group, v in zip(last["group"], last["mean"], strict=True) if v >= 0.5]
+    last_year = metrics["year"].max()
+    last = metrics[metrics["year"] == last_year]
+    short = last[(last["metric"] == "wave_posts_not_found")
+                 & last["group"].str.startswith("wave:")]
+    notes = [f"Wave '{group[len('wave:'):]}' did not find {shown(v)} of the posts it asked for "
+             "matching its selector in its origin (earlier waves, the history or the "
+             "workforce trend had taken them): it moved those it found."
+             for group, v in zip(short["group"], short["mean"], strict=True) if v >= 0.5]
+    waiting = last.loc[(last["metric"] == "posts_awaiting_site_capacity")
+                       & (last["group"] == "all"), "mean"]
+    if len(waiting) and waiting.iloc[0] >= 0.5:
+        notes.append(f"{shown(waiting.iloc[0])} posts due to move were still waiting for desks "
+                     f"in {last_year}, at sites that were full or not yet open: they had not "
+                     "moved (sites' desks are in the data package's sites.csv, or the "
+                     "scenario's sites:).")
+    return notes
 
 
 def hex_colour(c: RGB) -> str:

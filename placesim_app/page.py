@@ -7,7 +7,7 @@ import streamlit as st
 
 import placesim
 from placesim.errors import PlacesimError
-from placesim.present import fmt_range, fmt_value, wave_shortfall_notes
+from placesim.present import fmt_range, fmt_value, shortfall_notes
 
 from .state import (
     SCENARIOS,
@@ -232,7 +232,7 @@ def main() -> None:
     st.caption(f"Scenario {s.name}" + (f" ({describe(edits)})" if edits.any else "")
                + (f"; {res.manifest.get('replications')} runs with random variation"
                   if is_banded(res) else "; expected values"))
-    for note in wave_shortfall_notes(res.metrics):
+    for note in shortfall_notes(res.metrics):
         st.warning(note)
     st.markdown(f"**In {year}**" + ("" if is_banded(res) else " (expected values)"))
     cols = st.columns(4)

@@ -488,7 +488,8 @@ def test_a_deadline_inside_a_wave_closes_the_later_tranches_closures_too(synthet
 def test_a_site_takes_what_its_free_desks_hold_and_the_rest_wait(synthetic_pkg, mode):
     """50 posts for a site of 30 desks: 30 move and 20 wait, and a later wave's 10 wait
     behind them (a tranche wanting more than the free desks waited whole, so none moved,
-    and blocked the later wave); a site of no desks takes nothing (it crashed)."""
+    and blocked the later wave); a site of no desks takes nothing (it crashed). The posts
+    still waiting at the end are told, as moves not made."""
     for cap, moved, waiting in ((30, 30, 30), (0, 0, 60)):
         m = _model(synthetic_pkg, "desks", 3,
                    _wave("big", "EO, HEO", "count: 50", {"alpha": 1.0}, mode="relocate"),
@@ -498,6 +499,15 @@ def test_a_site_takes_what_its_free_desks_hold_and_the_rest_wait(synthetic_pkg, 
         r = _run(m, mode)
         assert r.years[-1].moved_total == pytest.approx(moved)
         assert r.years[-1].awaiting_capacity == pytest.approx(waiting)
+        # (and the run says so: they did not wait for a wave's lack of posts)
+        if mode == "expected":
+            from placesim.present import shortfall_notes
+
+            notes = shortfall_notes(simulate(m.scenario, synthetic_pkg, mode="expected").metrics)
+            assert notes == [f"{waiting} posts due to move were still waiting for desks in 2026, "
+                             "at sites that were full or not yet open: they had not moved "
+                             "(sites' desks are in the data package's sites.csv, or the "
+                             "scenario's sites:)."], notes
 
 
 def test_a_wave_that_finds_fewer_posts_than_asked_shares_them_out(synthetic_pkg):
@@ -534,7 +544,7 @@ def test_a_wave_that_cannot_find_the_posts_it_asks_for_says_how_many(synthetic_p
     answer says so."""
     from placesim.cli import main
     from placesim.metrics import replication_table
-    from placesim.present import wave_shortfall_notes
+    from placesim.present import shortfall_notes
     from placesim.scenario import check_against_data, dump_scenario
 
     lon = synthetic_pkg.districts.loc[synthetic_pkg.districts["is_london"].astype(bool),
@@ -561,7 +571,7 @@ def test_a_wave_that_cannot_find_the_posts_it_asks_for_says_how_many(synthetic_p
     assert values[-1, col[("wave_posts_not_found", "all")]] == pytest.approx(missed.sum())
     if mode == "expected":
         res = simulate(m.scenario, synthetic_pkg, mode="expected")
-        notes = wave_shortfall_notes(res.metrics)
+        notes = shortfall_notes(res.metrics)
         assert len(notes) == 1 and notes[0].startswith(
             f"Wave 'second' did not find {missed[1]:,.0f} of the posts it asked for"), notes
         from placesim.brief import about_scenario, answer
