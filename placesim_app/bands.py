@@ -122,6 +122,13 @@ def _end_at_exit(pool: ProcessPoolExecutor) -> None:
         alive = ref()
         for process in list((getattr(alive, "_processes", None) or {}).values()):
             process.kill()
+        # the pool's thread, which the exit waits for, may be part-way through reading a
+        # result from the pipe (a killed worker's half-sent result: an app run under AppTest
+        # then exited only when killed, minutes later): with this process's end of the pipe
+        # closed too, the read ends at once
+        queue = getattr(alive, "_result_queue", None)
+        if queue is not None:
+            queue._writer.close()
 
     getattr(threading, "_register_atexit", atexit.register)(end)
 

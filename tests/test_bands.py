@@ -270,3 +270,36 @@ def test_a_spawned_worker_does_not_draw_the_page():
         assert calls == [1]  # (the guard is not simply switching the page off)
     finally:
         page.main = real
+
+
+APP_WITH_A_HALF_SENT_RESULT = """
+import os, sys, time
+sys.path.insert(0, {root!r})
+sys.path.insert(0, {tests!r})
+from placesim_app.bands import BandService
+from test_bands import slow_job
+s = BandService(workers=1, work=slow_job, niceness=0)
+s.submit("s1", ("slow",), "slow", None, 600, 1, lambda r: None)
+while not s.pool._processes:
+    time.sleep(0.05)
+time.sleep(1)
+# what a worker killed part-way through sending its result leaves: a message's length (1 MB)
+# and none of it, which the pool's thread waits for
+os.write(s.pool._result_queue._writer.fileno(), (1 << 20).to_bytes(4, "big"))
+time.sleep(0.5)
+print("exiting", flush=True)
+"""
+
+
+def test_the_app_exits_though_a_result_was_half_sent():
+    """At exit the workers are killed, and the pool's thread, which the exit waits for, may be
+    part-way through reading a result from the pipe: an app run under AppTest then exited
+    only when killed, minutes later. It now exits at once."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    app = subprocess.run([sys.executable, "-c", APP_WITH_A_HALF_SENT_RESULT.format(
+        root=str(root), tests=str(root / "tests"))], capture_output=True, text=True,
+        timeout=60)
+    assert app.returncode == 0 and "exiting" in app.stdout, app.stderr
