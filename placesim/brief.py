@@ -242,8 +242,8 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
         out.append(_moved_sentence(results, moved, last, rule))
     if about.waves:
         out.append(_leavers_sentence(m, about, rule))
-    out += shortfall_notes(m, lambda v: fmt_value(
-        "wave_posts_not_found", protect_value("wave_posts_not_found", v, rule=rule)))
+    out += shortfall_notes(m, lambda metric, v: fmt_value(
+        metric, protect_value(metric, v, rule=rule)))
     gap = _gap(m, last)
     if gap is not None:
         kind, ratio = gap

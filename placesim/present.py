@@ -648,30 +648,31 @@ def shortfall_notes(metrics, shown=None) -> list[str]:
     metrics : pandas.DataFrame
         ``year, metric, group, mean, …`` of a run (a mean over replications, if several).
     shown : callable, optional
-        Formats a number of posts (the briefing pack's disclosure rounding); default whole
-        posts with thousands separators.
+        ``shown(metric, value)`` formats a number of posts of that metric (the briefing
+        pack's disclosure rounding); default whole posts with thousands separators.
 
     Returns
     -------
     list of str
         Empty when every planned move was made (or the results predate these measures).
     """
-    shown = shown or (lambda v: f"{v:,.0f}")
+    shown = shown or (lambda metric, v: f"{v:,.0f}")
     last_year = metrics["year"].max()
     last = metrics[metrics["year"] == last_year]
-    short = last[(last["metric"] == "wave_posts_not_found")
+    short_metric, wait_metric = "wave_posts_not_found", "posts_awaiting_site_capacity"
+    short = last[(last["metric"] == short_metric)
                  & last["group"].str.startswith("wave:")]
-    notes = [f"Wave '{group[len('wave:'):]}' did not find {shown(v)} of the posts it asked for "
-             "matching its selector in its origin (earlier waves, the history or the "
-             "workforce trend had taken them): it moved those it found."
+    notes = [f"Wave '{group[len('wave:'):]}' did not find {shown(short_metric, v)} of the "
+             "posts it asked for matching its selector in its origin (earlier waves, the "
+             "history or the workforce trend had taken them): it moved those it found."
              for group, v in zip(short["group"], short["mean"], strict=True) if v >= 0.5]
-    waiting = last.loc[(last["metric"] == "posts_awaiting_site_capacity")
+    waiting = last.loc[(last["metric"] == wait_metric)
                        & (last["group"] == "all"), "mean"]
     if len(waiting) and waiting.iloc[0] >= 0.5:
-        notes.append(f"{shown(waiting.iloc[0])} posts due to move were still waiting for desks "
-                     f"in {last_year}, at sites that were full or not yet open: they had not "
-                     "moved (sites' desks are in the data package's sites.csv, or the "
-                     "scenario's sites:).")
+        notes.append(f"{shown(wait_metric, waiting.iloc[0])} posts due to move were still "
+                     f"waiting for desks in {last_year}, at sites that were full or not yet "
+                     "open: they had not moved (sites' desks are in the data package's "
+                     "sites.csv, or the scenario's sites:).")
     return notes
 
 

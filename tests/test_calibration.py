@@ -82,7 +82,7 @@ def test_seb_follows_the_2021_2024_trend_at_the_other_end_of_its_range(packages)
         assert np.abs(drift).max() <= (0.02 if g == "SCS2" else 0.01), (g, drift.round(4))
 
 
-@pytest.mark.slow  # the whole fit, 11-15 s: it took a fresh clone's `make test` past 5 minutes
+@pytest.mark.slow  # the whole fit, 11-15 s, and the default run is at its 5-minute limit
 def test_shipped_calibration_is_what_calibrate_derives_now(tmp_path):
     """calibration/calibrated.json is what `placesim calibrate` derives from the shipped
     packages with today's engine: a change to the engine that moves the fit (as the
