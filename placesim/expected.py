@@ -352,7 +352,7 @@ class _ExpectedRun(RunState):
             if reach is not None:
                 pool, staff = _state_totals(p, grades, everywhere, states, Fb, reach)[0][LOW]
                 staff += pool
-            n = max(event.coverage * staff - already, 0.0)
+            n = event.mentees_wanted(staff, already, whole=False)
             frac = min(n / pool, 1.0) if pool > 0 else 0.0
             self._enter(MENTORED, grades)
             self._shift(grades, everywhere, frac * low_seb, np.array([none]), ment,
@@ -366,7 +366,7 @@ class _ExpectedRun(RunState):
                                               weights)
             low_pool = sum(by_seb[LOW])
             total = sum(every_seb)
-            n_low = min(round(event.places * event.low_share), low_pool)
+            n_low = min(event.low_seb_places(), low_pool)
             f_low = n_low / low_pool if low_pool > 0 else 0.0
             rest = total - n_low
             f_rest = min((event.places - n_low) / rest, 1.0) if rest > 0 else 0.0

@@ -195,17 +195,16 @@ def apply_event(event: LeverEvent, run, step: int) -> LeverOutcome:
                           sl.seb, sl.flag, sl.home, sl.ready)
         mentored = low[sl.flag[low] == MENTORED]
         pool = _reached(key, sl, event.reach, tag, low[sl.flag[low] == NONE])
-        # the target: coverage of the departments' low-SEB staff (every mentee is theirs)
+        # (every mentee is one of the departments' staff)
         staff = len(low) if event.reach is None else float(
             event.reach[sl.grade[low], sl.district[low]].sum())
-        n = int(round(event.coverage * staff)) - len(mentored)
+        n = event.mentees_wanted(staff, len(mentored), whole=True)
         sl.flag[_pick(key, sl, pool, n, tag)] = MENTORED
     elif event.kind == MENTOR_END:
         sl.flag[sl.flag == MENTORED] = NONE
     elif event.kind == SCHEME_ENROL:
         open_ = in_post()
-        low = _pick(key, sl, in_post(low_only=True),
-                    round(event.places * event.low_share), tag)
+        low = _pick(key, sl, in_post(low_only=True), event.low_seb_places(), tag)
         rest = np.ones(len(open_), np.bool_)  # (the others open: both lists are sorted)
         rest[np.searchsorted(open_, low)] = False
         rest = _pick(key, sl, open_[rest], event.places - len(low), tag)

@@ -426,11 +426,10 @@ class ReferenceModel:
             low = [p for p in everyone if p.seb == LOW and p.flag in (NONE, MENTORED)]
             pool = self._reached(event, [p for p in low if p.flag == NONE])
             already = sum(p.flag == MENTORED for p in low)
-            # the target: coverage of the departments' low-SEB staff (every mentee is theirs)
+            # (every mentee is one of the departments' staff)
             staff = len(low) if event.reach is None else float(sum(
                 event.reach[p.post.grade, p.post.district] for p in low))
-            n = int(round(event.coverage * staff)) - already
-            for p in self._sample(pool, n):
+            for p in self._sample(pool, event.mentees_wanted(staff, already, whole=True)):
                 p.flag = MENTORED
         elif event.kind == MENTOR_END:
             for p in self.people:
@@ -438,8 +437,7 @@ class ReferenceModel:
                     p.flag = NONE
         elif event.kind == SCHEME_ENROL:
             open_ = [p for p in people if p.flag in (NONE, MENTORED)]
-            low = self._sample([p for p in open_ if p.seb == LOW],
-                               round(event.places * event.low_share))
+            low = self._sample([p for p in open_ if p.seb == LOW], event.low_seb_places())
             chosen = set(map(id, low))
             rest = self._sample([p for p in open_ if id(p) not in chosen],
                                 event.places - len(low))

@@ -101,6 +101,18 @@ class LeverEvent:
     # ``department:``: the departments' share of its posts then, placesim.reach); None: all
     reach: np.ndarray | None = None
 
+    def low_seb_places(self) -> int:
+        """Talent scheme: the places reserved for low-SEB staff (the rest are open to all)."""
+        return round(self.places * self.low_share)
+
+    def mentees_wanted(self, staff: float, mentored: float, *, whole: bool) -> float:
+        """Mentoring: how many to enrol, topping mentees up to ``coverage`` of the low-SEB
+        staff at the lever's grades (of its departments, for a lever given ``department:``),
+        ``staff``, of whom ``mentored`` already are; in whole people where ``whole`` (the
+        stochastic engine and the reference model), in expectation otherwise."""
+        target = self.coverage * staff
+        return max((int(round(target)) if whole else target) - mentored, 0)
+
 
 @dataclass(frozen=True)
 class WavePlan:
