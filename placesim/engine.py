@@ -120,8 +120,8 @@ class YearRecord:
     moves_from_london_for_promotion: np.ndarray  # (seb,)
     cross_area_promotions: np.ndarray  # (grade INTO,) promotions from another area
     moved_out_of_london: float  # cumulative (a re-created role by its origin's shares)
-    moved_total: int  # cumulative
-    moved_to_coldspots: int  # cumulative
+    moved_total: int  # cumulative, posts the waves moved since the start (any destination)
+    moved_to_coldspots: int  # cumulative, of those, to coldspots
     reloc_leavers: np.ndarray  # (seb,) cumulative
     reloc_movers: np.ndarray  # (seb,) cumulative
     cost_gbp: float  # cumulative
@@ -304,8 +304,11 @@ class RunState:
         self.pending: list[tuple[WavePlan, np.ndarray, int]] = []  # (wave, per dest, tranche)
         self.awaiting = 0
         self.moved_cold = 0
-        # roles moved before the start (history) count towards the programme's total
-        self.moved_out = self.moved_total = model.rules.moved_before_start
+        # roles moved before the start (history) count towards the programme's total of
+        # roles moved out of London; the posts the run's own moves take (moved_total, the
+        # coldspot share's whole) start at none, as those moved to coldspots do
+        self.moved_out = model.rules.moved_before_start
+        self.moved_total = 0
         self.reloc_leavers = np.zeros(N_SEB)
         self.reloc_movers = np.zeros(N_SEB)
         self.redundancies = np.zeros(N_SEB)

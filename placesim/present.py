@@ -136,7 +136,9 @@ MEASURES: dict[str, Measure] = {
         "The longest run of consecutive grades with no post at the site."),
     "coldspot_share_of_moved_roles": Measure(
         "Moved roles that went to coldspots", "share",
-        "Share of the posts moved that went to social-mobility coldspots."),
+        "Share of the posts moved since the start that went to social-mobility coldspots "
+        "(moves before the start, the recorded history, are left out: where they went is "
+        "not all known)."),
     "relocation_cost_gbp": Measure(
         "Relocation cost", "gbp", "Relocation support paid to people moving with their "
         "post, since the start (cumulative)."),

@@ -132,7 +132,8 @@ class ReferenceModel:
         self._year_reset()
         self.moved_cold = 0
         # roles moved before the start (history) count towards the programme's total
-        self.moved_out = self.moved_total = self.r.moved_before_start
+        self.moved_out = self.r.moved_before_start  # (history: as the engine counts it)
+        self.moved_total = 0
         self.reloc_leavers = np.zeros(N_SEB)
         self.reloc_movers = np.zeros(N_SEB)
         self.cost = 0.0

@@ -667,3 +667,21 @@ def test_a_fraction_of_a_closure_left_still_closes_in_expected_mode():
                               np.array([[True, False, False]]), pending, var, *scratch)
     assert closed == pytest.approx(0.05 * (1 - np.exp(-0.3)))
     assert pending[0] == pytest.approx(0.05 * np.exp(-0.3))
+
+
+@pytest.mark.parametrize("mode", ["expected", "stochastic", "reference"])
+def test_coldspot_share_counts_the_same_moves_above_and_below(synthetic_pkg, mode):
+    """The share of moved roles that went to coldspots is of the run's own moves, above the
+    line and below: roles moved before the start (history, ``roles_moved_before``) count
+    towards roles moved out of London, but where they went is not all known, so they are in
+    neither part. (They were below the line only: a wave sending half its posts to a
+    coldspot showed 100 / (200 + 500), not a half.)"""
+    m = _model(synthetic_pkg, "history-and-wave", 3,
+               _wave("w", "EO, HEO", "count: 200", {"alpha": 0.5, "beta": 0.5}),
+               head="roles_moved_before: 500\n")
+    assert m.geo.is_coldspot[_site_districts(m, "alpha")].all()
+    assert not m.geo.is_coldspot[_site_districts(m, "beta")].any()
+    last = _run(m, mode).years[-1]
+    assert last.moved_out_of_london == pytest.approx(700, abs=2)  # (the history counts here)
+    assert last.moved_total == pytest.approx(200, abs=1)
+    assert last.moved_to_coldspots / last.moved_total == pytest.approx(0.5, abs=0.01)
