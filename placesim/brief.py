@@ -302,28 +302,34 @@ def _moved_sentence(results, moved: float, last: int, rule: DisclosureRule) -> s
 def _leavers_sentence(m: pd.DataFrame, about: About, rule: DisclosureRule) -> str:
     """How many leave because of the moves, and why: the scenario's mix of waves that
     re-create roles (no one is asked to move) and waves that relocate occupied posts."""
-    def total(metric: str) -> float:  # the metrics are cumulative: the last year's value
+    def total(metric: str) -> str | None:  # cumulative: the last year's value, shown
         r = m[(m["metric"] == metric) & (m["group"] == "all")]
-        return float(r.loc[r["year"].idxmax(), "mean"]) if not r.empty else 0.0
+        if r.empty:  # (a department's view: counted for the whole service only)
+            return None
+        return fmt_value(metric, protect_value(metric, float(r.loc[r["year"].idxmax(), "mean"]),
+                                               rule=rule))
 
     recreate = [w for w in about.waves if w[1] == "recreate"]
     relocate = [w for w in about.waves if w[1] == "relocate"]
     closing = [w for w in recreate if w[2] is not None]
-    leavers = fmt_value("leavers_caused_by_relocation",
-                        protect_value("leavers_caused_by_relocation",
-                                      total("leavers_caused_by_relocation"), rule=rule))
-    text = (f"{leavers} people leave the Civil Service rather than move with their post over "
-            f"{int(m['year'].min())}-{int(m['year'].max())}: this follows from how the scenario "
-            f"moves roles. {len(recreate)} of its {len(about.waves)} waves in the run "
+    leavers = total("leavers_caused_by_relocation")
+    years = f"{int(m['year'].min())}-{int(m['year'].max())}"
+    text = ((f"{leavers} people leave the Civil Service rather than move with their post over "
+             f"{years}: this follows from how the scenario moves roles. ") if leavers is not None
+            else ("How many people leave the Civil Service rather than move with their post "
+                  "is counted for the whole Civil Service only (the pack without "
+                  "--department gives it), not by department. "))
+    text += (f"{len(recreate)} of its {len(about.waves)} waves in the run "
             "re-create roles "
             "(new posts outside London, London posts closed as they fall vacant, so no one "
             f"is asked to move) and {len(relocate)} relocate occupied posts, whose holders "
             "move, are redeployed in London or leave")
     if closing:
-        red = fmt_value("redundancies", protect_value("redundancies", total("redundancies"),
-                                                        rule=rule))
+        red = total("redundancies")
         text += (f"; {len(closing)} close the London posts still open by a set year, making "
-                 f"{red} people redundant")
+                 f"{red} people redundant" if red is not None else
+                 f"; {len(closing)} close the London posts still open by a set year (people "
+                 "made redundant: counted for the whole service only)")
     if about.earlier:
         text += (f" ({about.earlier} earlier {'wave is' if about.earlier == 1 else 'waves are'}"
                  " history, before the start: already in the data)")
@@ -503,7 +509,7 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
     fig = _page(plt, marking, source, 2)
     fig.text(0.06, 0.955, "Targets and the scenario's figures", fontsize=14, weight="bold",
              va="top")
-    tt = targets_table(m, rule=rule)
+    tt = targets_table(m, rule=rule, department=results.manifest.get("department"))
     y = 0.92
     if len(tt):
         t = tt[["Target", "By", "Target value", "Projected", "Range (P10 to P90)", "Met?"]]
@@ -734,7 +740,7 @@ def write_brief(results, pkg, out: Path, *, compare=None, marking: str | None = 
                                 compare_name=compare_about.name if other is not None else "",
                                 also=(stem.with_suffix(".pdf"),)))
         paths.append(stem.with_suffix(".pdf"))
-    t = targets_table(results.metrics, rule=rule)
+    t = targets_table(results.metrics, rule=rule, department=results.manifest.get("department"))
     write_csv(t, out / "targets.csv")
     write_csv(_appraisal_numbers(results, compare), out / "value_for_money.csv")
     paths.append(out / "value_for_money.csv")

@@ -104,7 +104,7 @@ def _value(metrics: pd.DataFrame, metric: str, group: str, year: int) -> pd.Seri
 
 
 def targets_table(metrics: pd.DataFrame, *, banded: bool | None = None,
-                  rule: DisclosureRule = RULE) -> pd.DataFrame:
+                  rule: DisclosureRule = RULE, department: str | None = None) -> pd.DataFrame:
     """Each target: the projection in its year (through disclosure control), its range,
     and whether it is met, in words.
 
@@ -114,6 +114,10 @@ def targets_table(metrics: pd.DataFrame, *, banded: bool | None = None,
     banded : bool, optional
         Whether the run has ranges (stochastic); default: whether P10 and P90 differ.
     rule : DisclosureRule
+    department : str, optional
+        ``metrics`` are this department's view (:func:`placesim.departments.department_results`):
+        the targets are the whole Civil Service's, so its projection is shown as its part,
+        with no gap and no verdict (a department's 6,875 roles is not a miss of 22,000).
 
     Returns
     -------
@@ -150,6 +154,11 @@ def targets_table(metrics: pd.DataFrame, *, banded: bool | None = None,
                         "no change", "none"),
             "Met?": verdict, "Source": t.source,
         })
+        if department is not None:
+            rows[-1].update({"Target value": f"{rows[-1]['Target value']} (whole Civil "
+                                             "Service)",
+                             "Gap": "n/a", "Met?": "not judged: the whole service's "
+                                                  f"target ({department}'s figure shown)"})
     return pd.DataFrame(rows)
 
 
@@ -366,7 +375,8 @@ def workbook_tables(results, pkg=None, *, compare=None, diff: pd.DataFrame | Non
                                 f"{int(results.metrics['year'].max())} $$disclosure$$",
                        "subtitles": ["Posts in the district the site is in. $$projections$$"],
                        "table": ladders})
-    tt = targets_table(results.metrics, rule=rule)
+    tt = targets_table(results.metrics, rule=rule,
+                       department=results.manifest.get("department"))
     if len(tt):
         tables.append({"name": f"Table_{len(tables) + 1}",
                        "title": f"Published targets and the projection of "

@@ -227,13 +227,16 @@ def charts_tab(pkg, res, year: int) -> None:
     from placesim.export import TARGETS, targets_table
 
     st.markdown("### Targets")
-    table = targets_table(res.metrics, banded=is_banded(res))
+    dept = res.manifest.get("department")  # (a department's view: its part of each target)
+    table = targets_table(res.metrics, banded=is_banded(res), department=dept)
     if not is_banded(res):
         table = table.drop(columns=["Range (P10 to P90)"])
     if len(table):
         st.dataframe(table, hide_index=True, width="stretch")
 
     def targets(metric):
+        if dept is not None:  # (the whole service's: no line for one department's figures)
+            return []
         return [{"year": t.year, "value": t.value,
                  "label": f"{fmt_value(metric, t.value)} by {t.year}"}
                 for t in TARGETS if t.metric == metric]
@@ -246,7 +249,8 @@ def charts_tab(pkg, res, year: int) -> None:
                "**Permanent secretaries outside London** (target: two to three)"))
     for col, (metric, title) in zip(st.columns(len(charts)), charts, strict=True):
         with col:
-            st.markdown(title)
+            st.markdown(title if dept is None else
+                        title.replace("(target", "(the whole Civil Service's target"))
             st.altair_chart(band_chart(series(res, metric, ["all"], "Projected"),
                                        metric=metric, targets=targets(metric)),
                             width="stretch")

@@ -146,6 +146,45 @@ def test_brief_says_leavers_follow_from_the_waves_mix():
         in text, text
 
 
+def test_a_departments_brief_does_not_say_nobody_leaves():
+    """A department's view has no count of leavers caused by the moves (it is counted for
+    the whole service): its pack said "0 people leave" where the department's own wave made
+    eight leave (review)."""
+    from types import SimpleNamespace
+
+    from placesim.brief import About, answer
+
+    m = pd.DataFrame([{"scenario": "s", "year": y, "metric": "headcount", "group": "all",
+                       "mean": 10.0, "p10": 10.0, "p50": 10.0, "p90": 10.0}
+                      for y in (2024, 2025)])
+    about = About("s", waves=(("senior", "relocate", None), ("close", "recreate", 2030)))
+    text = " ".join(answer(SimpleNamespace(metrics=m, manifest={"scenario": "s",
+                                                                 "department": "HO"}), about))
+    assert "0 people leave" not in text and "people redundant" not in text, text
+    assert "counted for the whole Civil Service only" in text
+    assert "1 of its 2 waves in the run re-create roles" in text
+
+
+def test_a_departments_figures_are_not_judged_against_whole_service_targets():
+    """The published targets are the whole Civil Service's: a department's 6,875 roles moved
+    is its part of 22,000, not a miss (review: the Home Office pack said "missed")."""
+    from placesim.export import targets_table
+
+    rows = [("roles_moved_out_of_london", 2027, 6875.0), ("scs_outside_london_share", 2030,
+                                                         0.313)]
+    m = pd.DataFrame([{"scenario": "s", "year": y, "metric": k, "group": "all", "mean": v,
+                       "p10": v, "p50": v, "p90": v} for k, y, v in rows])
+    whole = targets_table(m)
+    assert set(whole["Met?"]) == {"missed"}
+    dept = targets_table(m, department="HO")
+    assert len(dept) == len(whole) > 0
+    assert not dept["Met?"].str.contains("missed|met$").any()
+    assert dept["Met?"].str.startswith("not judged").all()
+    assert (dept["Gap"] == "n/a").all()
+    assert dept["Target value"].str.endswith("(whole Civil Service)").all()
+    assert list(dept["Projected"]) == list(whole["Projected"])
+
+
 def test_the_brief_counts_the_waves_the_run_carries_out():
     """pfg-2027 extends the history: three of its waves end before its 2023 start and were
     counted as its own ('9 of its 10 waves re-create roles'; audit). A department's view
