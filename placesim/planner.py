@@ -577,15 +577,59 @@ def explain_choice(plan: Plan, pkg, ranking: pd.DataFrame, allocation: pd.DataFr
     if len(chosen) < k:
         caps = {lad: _capacity(plan, pkg, lad) for lad in chosen}
         rest = ranking[~ranking["lad_code"].isin(chosen)].head(1)
-        nxt = (f" The next best place, {rest['lad_name'].iloc[0]} (score "
-               f"{rest['score'].iloc[0]:.2f}), scores lower than every place chosen."
-               if len(rest) else "")
+        nxt = _next_best(rest, ranking, chosen, fixed) if len(rest) else ""
         text += (f" The places chosen have room for all the posts "
-                 f"({sum(caps.values()):,.0f} desks in all), and the optimiser prefers "
-                 "higher-scoring places: a further place would move posts to a place that "
-                 f"scores lower, so it stopped at {len(chosen)}.{nxt} Raise a place's weight "
-                 "or lower the capacities to spread the posts further.")
+                 f"({sum(caps.values()):,.0f} desks in all), and a further place would not "
+                 "raise the allocation's total score (each place chosen takes at least its "
+                 f"minimum ladder), so it stopped at {len(chosen)}.{nxt} Raise a place's "
+                 "weight or lower the capacities to spread the posts further.")
     return text
+
+
+def _next_best(rest: pd.DataFrame, ranking: pd.DataFrame, chosen: list[str],
+               fixed: list[str]) -> str:
+    """A sentence on the best place not chosen (``rest``, one row of the ranking) against
+    the places chosen: those that score lower are there because the plan fixed them, or
+    for the bonus for senior posts where the ladder is incomplete, or for the allocation as
+    a whole (capacities, the minimum ladder at every place)."""
+    by = ranking.set_index("lad_code")
+    name, score = rest["lad_name"].iloc[0], float(rest["score"].iloc[0])
+    ladder = float(rest["ladder_completeness"].iloc[0])
+    below = [c for c in chosen if float(by.at[c, "score"]) < score]
+    if not below:
+        return f" The next best place, {name} (score {score:.2f}), scores lower than every " \
+               "place chosen."
+    reasons = []
+    pinned = [c for c in below if c in fixed]
+    if pinned:
+        reasons.append(f"{_names(by, pinned)} {'is' if len(pinned) == 1 else 'are'} fixed "
+                       "by the plan")
+    bonus = [c for c in below if c not in fixed
+             and float(by.at[c, "ladder_completeness"]) < ladder]
+    if bonus:
+        reasons.append(f"{_names(by, bonus)} {'has' if len(bonus) == 1 else 'have'} an "
+                       f"incomplete career ladder ({name}'s is {ladder:.0%} complete), so its "
+                       "senior posts earn the plan's bonus for senior posts there")
+    other = [c for c in below if c not in fixed and c not in bonus]
+    if other:
+        reasons.append(f"{_names(by, other)} {'makes' if len(other) == 1 else 'make'} the "
+                       "allocation as a whole score higher (its capacity and the minimum "
+                       "ladder at every place)")
+    scored = _listed([f"{by.at[c, 'lad_name']} ({float(by.at[c, 'score']):.2f})"
+                      for c in below])
+    return (f" The next best place not chosen, {name} (score {score:.2f}), scores higher "
+            f"than {'a place' if len(below) == 1 else f'{len(below)} places'} chosen: "
+            f"{scored}. " + "; ".join(r[0].upper() + r[1:] if i == 0 else r
+                                      for i, r in enumerate(reasons)) + ".")
+
+
+def _names(by: pd.DataFrame, codes: list[str]) -> str:
+    return _listed([by.at[c, "lad_name"] for c in codes])
+
+
+def _listed(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c`` (names may hold commas themselves)."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def allocation_table(plan: Plan, pkg, allocation: pd.DataFrame) -> pd.DataFrame:

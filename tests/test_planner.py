@@ -105,7 +105,7 @@ def test_the_choice_is_explained(pkg):
     assert text.startswith(f"You asked for up to 5 places; {chosen} ")
     assert "Fixed by the plan (always included): Darlington." in text
     if chosen < 5:  # fewer than asked: why, in words
-        assert "room for all the posts" in text and "scores lower" in text
+        assert "room for all the posts" in text and "would not raise" in text
     table = allocation_table(p, pkg, alloc)
     assert table.loc[table["Place"] == "Darlington", "Fixed by the plan"].item() == "yes"
     assert table["Total"].sum() == 940
@@ -224,3 +224,31 @@ def test_a_department_plan_moves_its_own_posts(pkg, tmp_path):
                               & (m.group == "all")]["mean"].iloc[-1])
     gained = moved(ho) - moved(department_results(base, "HO").metrics)
     assert gained == pytest.approx(450, abs=1), gained  # (its own posts: all 450 are HO's)
+
+
+def test_the_next_best_place_is_told_as_the_ranking_has_it(pkg):
+    """The shipped coldspot-campuses plan chose Hull (score 7.13) over County Durham (7.14),
+    and its fixed Darlington and Sheffield score lower still; its rationale said County
+    Durham "scores lower than every place chosen" (review). Every place the sentence names
+    as scoring lower must score lower, for the reason it gives."""
+    import re
+
+    from placesim.planner import explain_choice, load_plan
+
+    p = load_plan(ROOT / "scenarios" / "plans" / "coldspot-campuses.plan.yaml")
+    ranking = score_districts(p, pkg)
+    alloc = allocate(p, pkg, ranking)
+    text = explain_choice(p, pkg, ranking, alloc)
+    by = ranking.set_index("lad_name")
+    chosen = set(alloc["lad_name"])
+    best_left = ranking[~ranking["lad_name"].isin(chosen)].iloc[0]
+    lower = {n for n in chosen if by.at[n, "score"] < best_left["score"]}
+    assert lower, "the plan no longer shows the case: choose another"
+    assert "scores lower than every place chosen" not in text, text
+    said = re.search(r"scores higher than \d+ places chosen: (.*?)\. ", text)
+    assert said, text
+    assert set(re.findall(r"(?:^|, | and )(.+?) \([\d.]+\)", said.group(1))) == lower
+    assert "Darlington and Sheffield are fixed by the plan" in text
+    for n in lower - {"Darlington", "Sheffield"}:  # (Hull: an incomplete ladder, 7 of 8)
+        assert by.at[n, "ladder_completeness"] < best_left["ladder_completeness"]
+        assert f"{n} has an incomplete career ladder" in text
