@@ -516,6 +516,7 @@ def map_view(results, pkg, metric: str, year: int | None = None, *, compare=None
     """
     from .export import source_line
 
+    _check_map_request(results, metric, year)
     man = results.manifest if results is not None else {}
     y = year if year is not None else (int(results.districts["year"].max())
                                        if results is not None else None)
@@ -540,6 +541,23 @@ def map_view(results, pkg, metric: str, year: int | None = None, *, compare=None
     return MapView(spec, values, classes, sites=site_frame(pkg, results, y, rule), arcs=arcs,
                    details=district_details(results, pkg, y, rule), coldspots=cold,
                    source=source_line(man), marking=marking)
+
+
+def _check_map_request(results, metric: str, year: int | None) -> None:
+    """Raise a :class:`PlacesimError` for a measure no map shows, or a year the results do
+    not hold (a map of either was drawn all grey, titled as asked, and reported written)."""
+    from .errors import PlacesimError
+
+    known = (RESULT_METRICS if results is not None else ()) + ATTRIBUTE_METRICS
+    if metric not in known:
+        raise PlacesimError(f"map measure {metric!r}: not one placesim maps; choose one of "
+                            + ", ".join(known))
+    if year is None or results is None or metric in ATTRIBUTE_METRICS:
+        return
+    years = sorted({int(y) for y in results.districts["year"]})
+    if year not in years:
+        raise PlacesimError(f"map year {year}: the results hold "
+                            + (f"{years[0]} to {years[-1]}" if years else "no years"))
 
 
 # --- legend -----------------------------------------------------------------------------------

@@ -320,6 +320,21 @@ def test_every_map_format_obeys_the_rule(runs, pkg, tmp_path):
     assert_clean([html, svg])
 
 
+@pytest.mark.parametrize(("option", "says"), [
+    (["--metric", "nonsense"], "choose one of net_posts_gained, headcount"),
+    (["--metric", "high_seb_share", "--year", "2020"], "the results hold 2024 to 2033")])
+def test_a_map_of_no_measure_or_year_is_refused(runs, tmp_path, capsys, option, says):
+    """A measure no map shows, or a year the results do not hold, exits 2 saying what there
+    is, and writes nothing (each was drawn all grey, titled as asked, "map written", exit 0:
+    review)."""
+    from placesim.cli import main
+
+    out = tmp_path / "m.png"
+    assert main(["map", str(runs["pfg"]), *option, "--format", "png", "--out", str(out)]) == 2
+    assert says in capsys.readouterr().err
+    assert not out.exists()
+
+
 def _app_downloads(runs, pkg, tmp_path, keys=None):
     from placesim.scenario import load_scenario as load
     from placesim_app.tabs import downloads
