@@ -226,17 +226,20 @@ def _department_tables(res, scenario, pkg, out: Path) -> list[str]:
 
 def _department_view(pkg, value: str, *results):
     """Results as the department ``value`` names (code, name or alias) sees them
-    (``brief --department``)."""
+    (``brief --department``); ``results`` are (results or None, their folder) pairs, the
+    folder named in the error if one has no view of the department."""
     from .departments import department_results
     from .scenario import department_codes
 
     (code,) = department_codes([value], pkg, allow_all=False)
     names = dict(zip(pkg.departments["code"], pkg.departments["name"], strict=True))
-    try:
-        return tuple(None if r is None else department_results(r, code, names.get(code))
-                     for r in results)
-    except ValueError as e:
-        raise PlacesimError(f"--department: {e}") from None
+    out = []
+    for r, folder in results:
+        try:
+            out.append(None if r is None else department_results(r, code, names.get(code)))
+        except ValueError as e:  # (the comparison's folder, too, is named: not the run's)
+            raise PlacesimError(f"--department: {folder}: {e}") from None
+    return tuple(out)
 
 
 def _department_table(res, code: str) -> str:
@@ -323,7 +326,8 @@ def cmd_brief(args) -> int:
     other = read_results(Path(args.compare)) if args.compare else None
     pkg = load_data_package(args.data, allow_check_mismatch=args.allow_check_mismatch)
     if getattr(args, "department", None):  # one department's pack, titled so
-        res, other = _department_view(pkg, args.department, res, other)
+        res, other = _department_view(pkg, args.department, (res, args.results_dir),
+                                      (other, args.compare))
     out = Path(args.out)
     # written whole or not at all, as results folders are (the previous pack: OUT.previous)
     with replace_folder(out, marker="provenance.json", what="briefing pack folder") as tmp:

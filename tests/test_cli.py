@@ -147,6 +147,23 @@ def test_brief_department_resolves_names_and_aliases(tmp_path, capsys, dept_pkg,
     assert "unknown department 'HOX'" in capsys.readouterr().err
 
 
+def test_brief_department_names_the_folder_without_its_view(tmp_path, capsys, dept_pkg):
+    """A department's pack compared with a run that has no view of the department names
+    the comparison's folder (it told the user to re-run the run they had asked for with
+    --department: review)."""
+    with_view, without = tmp_path / "with", tmp_path / "without"
+    with_view.mkdir(), without.mkdir()
+    assert _run_depts(with_view, dept_pkg, "", "--department", "HO") == 0
+    assert _run_depts(without, dept_pkg) == 0
+    capsys.readouterr()
+    assert main(["brief", str(with_view / "out"), "--data", str(dept_pkg), "--department",
+                 "HO", "--compare", str(without / "out"), "--out", str(tmp_path / "pack")]) == 2
+    err = capsys.readouterr().err
+    assert f"--department: {without / 'out'}: these results have no view of department HO" \
+        in err, err
+    assert not (tmp_path / "pack").exists()
+
+
 def test_all_departments_without_departments_in_the_data_exits_2(tmp_path, capsys):
     """departments: [all] (or --department all) on a package with no departments.csv is
     named with file, line and field, not a traceback from the run."""
