@@ -110,7 +110,6 @@ class Parameters:
     policy_match_weight: float
     accelerator_weight: float
     cost_mover_gbp: float
-    cost_leaver_gbp: float
     recruit_seb_shift: np.ndarray = field(default_factory=lambda: np.zeros(N_GRADES))
     recruit_seb_trend_2021_2024: float = 0.0  # weight on the other SEB trend fit, 0 to 1
     area_level: str = "itl2"  # labour-market areas: itl1, itl2 or itl3 (London is one)
@@ -454,10 +453,6 @@ def default_parameters(pkg=None) -> Parameters:
               "Relative odds of promotion of someone in a private office post", 1.0, 2.5),
         Param("cost_mover_gbp", 28100.0, "NAO 2013, BBC move to Salford: £24m allowances / "
               "854 packages", "derived", "Cost of relocating one incumbent"),
-        Param("cost_leaver_gbp", 40000.0, "IfG 2020: relocation 'could cost as much as "
-              "£40,000 per worker' (relocation, redundancy, recruitment): an upper bound, so "
-              "the range £20,000-£40,000 is an ASSUMPTION", "assumption",
-              "Cost of an incumbent who leaves, plus replacing them", 20000.0, 40000.0),
         *cost_parameter_log(),
     ]
     return Parameters(
@@ -477,7 +472,6 @@ def default_parameters(pkg=None) -> Parameters:
         policy_match_weight=3.0,
         accelerator_weight=1.5,
         cost_mover_gbp=28100.0,
-        cost_leaver_gbp=40000.0,
         recruit_seb_shift=np.array([float(load_calibrated().get("recruit_seb_shift", {})
                                           .get(g, 0.0)) for g in GRADES]),
         area_level="itl2",
@@ -558,7 +552,7 @@ def resolve_parameters(scenario: Scenario | None = None, pkg=None) -> Parameters
 
 _SCALARS = ("distance_decay_per_100km", "into_london_share", "london_pull", "london_stay",
             "min_quarters_in_grade", "london_promotion_advantage", "policy_match_weight",
-            "accelerator_weight", "cost_mover_gbp", "cost_leaver_gbp")
+            "accelerator_weight", "cost_mover_gbp")
 _BY_GRADE = ("exit_rate", "internal_fill_share", "cross_area_share", "recruit_seb_shift")
 
 

@@ -163,6 +163,11 @@ COST_METRICS: tuple[str, ...] = (
 )
 """The metrics (group ``all``) :func:`cost_columns` adds to every run, in order."""
 COST_COMPONENTS = COST_METRICS[:COST_METRICS.index("cost_total_gbp")]
+PEOPLE_COSTS = ("cost_relocation_gbp", "cost_redundancy_gbp", "cost_recruitment_gbp",
+                "cost_vacancy_gbp")
+"""The costs of the people the moves move or lose (packages and support, redundancy,
+recruiting replacements, output lost while their posts are vacant): their running total is
+the headline relocation cost."""
 SAVING_COMPONENTS = COST_METRICS[COST_METRICS.index("cost_total_gbp") + 1:
                                  COST_METRICS.index("saving_total_gbp")]
 

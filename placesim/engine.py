@@ -124,7 +124,6 @@ class YearRecord:
     moved_to_coldspots: int  # cumulative, of those, to coldspots
     reloc_leavers: np.ndarray  # (seb,) cumulative
     reloc_movers: np.ndarray  # (seb,) cumulative
-    cost_gbp: float  # cumulative
     awaiting_capacity: int
     posts_created: float = 0.0  # cumulative
     posts_closed: float = 0.0  # cumulative (as they fell vacant, or at a deadline)
@@ -323,7 +322,6 @@ class RunState:
         self.moved_out_wave = np.zeros(len(model.rules.waves))
         self.wave_missed = np.zeros(len(model.rules.waves))  # (move_pending)
         self.pool_is_wave = plan.is_wave_pool
-        self.cost = 0.0
         self.cost_movers = 0.0
         self.records: list[YearRecord] = []
         self.lever_state = levers.LeverState(model)
@@ -354,7 +352,6 @@ class RunState:
         """Relocation support for the step's promotions across areas (:func:`support_paid`)."""
         paid = support_paid(self.m.rules, k, promoted_across)
         self.cost_movers += paid
-        self.cost += paid
 
     def relocation_support(self, plan: WavePlan) -> tuple[float, float]:
         """(acceptance multiplier, support per mover in GBP) for a wave's incumbents now."""
@@ -376,7 +373,7 @@ class RunState:
             cross_area_promotions=self.cross_area,
             moved_out_of_london=self.moved_out, moved_total=self.moved_total,
             moved_to_coldspots=self.moved_cold, reloc_leavers=self.reloc_leavers.copy(),
-            reloc_movers=self.reloc_movers.copy(), cost_gbp=self.cost,
+            reloc_movers=self.reloc_movers.copy(),
             awaiting_capacity=self.awaiting, posts_created=self.posts_created,
             posts_closed=self.posts_closed, closures_pending=float(self.closing.sum()),
             redundancies=self.redundancies.copy(), cost_movers_gbp=self.cost_movers,
@@ -441,7 +438,6 @@ class RunState:
         self.reloc_leavers += leavers_s
         moving = np.sum(movers_s) * (self.m.rules.cost_mover_gbp + support_gbp)
         self.cost_movers += moving
-        self.cost += moving + np.sum(leavers_s) * self.m.rules.cost_leaver_gbp
 
 
 class _Run(RunState):
@@ -598,7 +594,6 @@ class _Run(RunState):
             self.redundancies += lost
             if self.pool_is_wave[p]:
                 self.reloc_leavers += lost
-            self.cost += lost.sum() * self.m.rules.cost_leaver_gbp
 
     def _apply_move(self, plan: WavePlan, per_dest: np.ndarray, tranche: int, minus, plus):
         geo = self.m.geo

@@ -524,7 +524,6 @@ class _ExpectedRun(RunState):
             self.redundancies += lost
             if self.pool_is_wave[p]:
                 self.reloc_leavers += lost
-            self.cost += lost.sum() * self.m.rules.cost_leaver_gbp
             self._posts_version += 1
 
     # --- relocation waves ------------------------------------------------------------------

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import cohort
-from .costs import cost_columns
+from .costs import PEOPLE_COSTS, cost_columns
 from .grades import GRADES, SCS_GRADES, SEB_CLASSES
 
 EO, G7, SCS2 = GRADES.index("EO"), GRADES.index("G7"), GRADES.index("SCS2")
@@ -250,7 +250,10 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
     add("redundancies", [f"seb:{k}" for k in SEB_CLASSES], red)
     add("coldspot_share_of_moved_roles", "all",
         _div(scalar("moved_to_coldspots"), scalar("moved_total")))
-    add("relocation_cost_gbp", "all", scalar("cost_gbp"))
+    cost_labels, cost_values = cost_columns(model, result)  # the Green Book appraisal
+    # the moves' one-off cost for people, since the start: the appraisal's own figures
+    people_costs = [cost_labels.index((m, "all")) for m in PEOPLE_COSTS]
+    add("relocation_cost_gbp", "all", np.cumsum(cost_values[:, people_costs].sum(axis=1)))
     add("posts_awaiting_site_capacity", "all", scalar("awaiting_capacity"))
     # posts the waves asked for but did not find, to date (engine.wave_shortfall)
     short = np.stack([r.wave_posts_not_found for r in recs]).reshape(len(recs), -1)  # (Y, W)
@@ -266,7 +269,6 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
                        ("headcount", f"grade:{grade}|elsewhere"),
                        ("high_seb_share", f"grade:{grade}")])
     columns.append(per_grade.reshape(len(recs), -1))
-    cost_labels, cost_values = cost_columns(model, result)  # the Green Book appraisal
     labels.extend(cost_labels)
     columns.append(cost_values)
     from .levers import lever_columns  # the outreach and secondments levers' figures

@@ -140,8 +140,11 @@ MEASURES: dict[str, Measure] = {
         "(moves before the start, the recorded history, are left out: where they went is "
         "not all known)."),
     "relocation_cost_gbp": Measure(
-        "Relocation cost", "gbp", "Relocation support paid to people moving with their "
-        "post, since the start (cumulative)."),
+        "Relocation cost", "gbp", "Cost of the people the moves move or lose, since the "
+        "start (cumulative, undiscounted): relocation packages and support for those who "
+        "move; redundancy pay, recruiting replacements and output lost while posts are "
+        "vacant for those who leave or are made redundant (the value-for-money "
+        "appraisal's figures)."),
     # the Green Book appraisal (placesim.costs): against the start year's location of posts
     "cost_relocation_gbp": Measure(
         "Cost: relocation packages", "gbp",

@@ -136,7 +136,6 @@ class ReferenceModel:
         self.moved_total = 0
         self.reloc_leavers = np.zeros(N_SEB)
         self.reloc_movers = np.zeros(N_SEB)
-        self.cost = 0.0
         self.cost_movers = 0.0
         self.pending: list[tuple] = []  # (wave, posts by destination, tranche)
         self.awaiting = 0  # posts waiting for a site's desks
@@ -207,7 +206,6 @@ class ReferenceModel:
             across = self.cross_area.sum()
             self._fill(k)
             paid = support_paid(self.r, k, self.cross_area.sum() - across)  # (the engine's)
-            self.cost += paid
             self.cost_movers += paid
             for p in self.posts:
                 if p.open and p.person is not None:
@@ -374,7 +372,6 @@ class ReferenceModel:
                     self.redundancies[q.person.seb] += 1
                     if wave_pool:
                         self.reloc_leavers[q.person.seb] += 1
-                    self.cost += self.r.cost_leaver_gbp
                     q.person.active = False
                     q.person = None
                 q.open = False
@@ -579,7 +576,6 @@ class ReferenceModel:
                 if self.rng.random() < min(p, 1.0):
                     self.reloc_movers[person.seb] += 1
                     package = self.r.cost_mover_gbp + support_gbp
-                    self.cost += package
                     self.cost_movers += package
                 else:
                     post.person = None
@@ -596,7 +592,6 @@ class ReferenceModel:
                     if not placed:
                         person.active = False
                         self.reloc_leavers[person.seb] += 1
-                        self.cost += self.r.cost_leaver_gbp
             post.district = dest
             if plan.backfill_anywhere and post.person is None:
                 c = self.r.national_cdf[post.grade]
@@ -628,7 +623,7 @@ class ReferenceModel:
             cross_area_promotions=self.cross_area, moved_out_of_london=self.moved_out,
             moved_total=self.moved_total, moved_to_coldspots=self.moved_cold,
             reloc_leavers=self.reloc_leavers.copy(), reloc_movers=self.reloc_movers.copy(),
-            cost_gbp=self.cost, awaiting_capacity=self.awaiting, posts_closed=0.0,
+            awaiting_capacity=self.awaiting, posts_closed=0.0,
             closures_pending=float(self.closing.sum()), redundancies=self.redundancies.copy(),
             cost_movers_gbp=self.cost_movers, levers=self.lever_state.year(*self._secondees()),
             wave_posts_not_found=wave_shortfall(self.r.waves, self.wave_totals,

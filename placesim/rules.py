@@ -225,7 +225,6 @@ class Rules:
     posts: PostPlan  # posts opened and closed by the workforce section and recreating waves
     moved_before_start: int  # roles moved out of London before the start (history)
     cost_mover_gbp: float
-    cost_leaver_gbp: float
 
     @property
     def n_districts(self) -> int:
@@ -496,7 +495,7 @@ def compile_rules(scenario, params: Parameters, geo: Geography, pkg, site_capaci
                             _wave_creations(waves, scenario, geo, baseline_posts, spy),
                             departments),
         moved_before_start=moved_before,
-        cost_mover_gbp=params.cost_mover_gbp, cost_leaver_gbp=params.cost_leaver_gbp,
+        cost_mover_gbp=params.cost_mover_gbp,
         **per_step,
         **_outreach(scenario, geo, base_cdf, n_steps, spy),
         freeze_reach=_yearly_reach(scenario, "london_recruitment_freeze", departments, waves,

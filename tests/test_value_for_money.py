@@ -111,3 +111,22 @@ def test_outreach_spending_is_a_cost_in_the_npv():
     b = _figures(base, run_expected(base))
     np.testing.assert_allclose(b["npv_gbp"][-1] - f["npv_gbp"][-1],
                                (spent / 1.035 ** np.arange(len(spent))).sum(), rtol=1e-9)
+
+
+@pytest.mark.parametrize("mode", ["expected", "stochastic"])
+def test_the_headline_relocation_cost_is_the_appraisals_cost_of_people(mode):
+    """One costing of the people the moves move or lose: the headline relocation cost is the
+    running total of the appraisal's packages, redundancy, recruitment and lost output.
+    (It priced each leaver at a flat £40,000 while the value-for-money table priced the same
+    leavers by their parts: £10.5m beside £11.9m in one pack; review.)"""
+    from placesim.costs import PEOPLE_COSTS
+
+    m = engine.prepare(load_scenario_text(scenario_text(waves=True, years=4),
+                                          filename="synthetic.yaml"), _package())
+    r = run_expected(m) if mode == "expected" else run_replication(m, 0)
+    labels, _, values = replication_table(m, r)
+    col = {label: values[:, i] for i, label in enumerate(labels)}
+    people = sum(col[(k, "all")] for k in PEOPLE_COSTS)
+    assert col[("cost_redundancy_gbp", "all")].sum() > 0  # (someone left: the case at issue)
+    assert col[("cost_relocation_gbp", "all")].sum() > 0
+    np.testing.assert_allclose(col[("relocation_cost_gbp", "all")], np.cumsum(people))
