@@ -350,8 +350,11 @@ def _apply(doc: dict, dotted: str, value: Any) -> list[tuple]:
     tuples.
 
     List entries (waves) are found by their ``name`` or number; ``*`` stands for every entry
-    of a list (``waves.*.incumbents.base`` sets it in every wave).
+    of a list (``waves.*.incumbents.base`` sets it in every wave it applies to: a field only
+    a relocating wave reads, :data:`placesim.scenario.RELOCATE_ONLY`, in those waves).
     """
+    from .scenario import RELOCATE_ONLY
+
     parts = dotted.split(".")
     if parts[:2] == ["parameters", "values"] and len(parts) > 3:
         # (a parameter's name may have dots, costs.discount_rate: the rest is one key)
@@ -365,6 +368,12 @@ def _apply(doc: dict, dotted: str, value: Any) -> list[tuple]:
                 if not node:
                     raise _PathError(f"{_field(loc)} has no entries")
                 js = list(range(len(node)))
+                if loc == ("waves",) and i + 1 < len(parts) and parts[i + 1] in RELOCATE_ONLY:
+                    js = [j for j in js if isinstance(node[j], dict)
+                          and node[j].get("mode") == "relocate"]
+                    if not js:
+                        raise _PathError(f"no wave relocates posts (mode: relocate), and "
+                                         f"{parts[i + 1]} applies to those only")
             elif part in names:
                 js = [names.index(part)]
             elif part.isdigit() and int(part) < len(node):

@@ -682,7 +682,10 @@ def lever_assumptions(scenario: Scenario) -> pd.DataFrame:
     """The scenario's levers and wave incumbent policies as assumptions-log rows.
 
     Each field's evidence grade and range come from its definition in
-    :mod:`placesim.scenario` (``json_schema_extra``), never from its wording.
+    :mod:`placesim.scenario` (``json_schema_extra``), never from its wording; a value the
+    scenario sets (other than the default) is the scenario's (evidence ``scenario``), its
+    source saying so. Incumbent policies are listed for relocating waves only: no one else
+    reads them.
 
     Parameters
     ----------
@@ -704,8 +707,12 @@ def lever_assumptions(scenario: Scenario) -> pd.DataFrame:
             extra = info.json_schema_extra or {}
             evidence = extra.get("evidence", "scenario")
             low, high = extra.get("range", (None, None))
+            source = info.description or ""
+            if name in model.model_fields_set and value != info.default:
+                evidence = "scenario"
+                source = f"Set by the scenario (the default's evidence: {source})"
             rows.append({"name": f"{prefix}.{name}", "value": value, "evidence": evidence,
-                         "low": low, "high": high, "source": info.description or "",
+                         "low": low, "high": high, "source": source,
                          "description": f"scenario {scenario.name}",
                          "assumption": evidence == "assumption"})
 
@@ -714,5 +721,6 @@ def lever_assumptions(scenario: Scenario) -> pd.DataFrame:
         if lever is not None:
             walk(f"levers.{lever_name}", lever)
     for w in scenario.waves:
-        walk(f"waves.{w.name}.incumbents", w.incumbents)
+        if w.mode == "relocate":
+            walk(f"waves.{w.name}.incumbents", w.incumbents)
     return pd.DataFrame(rows, columns=LOG_COLUMNS)

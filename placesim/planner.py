@@ -104,13 +104,13 @@ class SiteRules(BaseModel):
 
 
 class ScenarioOut(BaseModel):
-    """How the allocation becomes relocation waves."""
+    """How the allocation becomes waves: each re-creates its roles at the chosen places (Places
+    for Growth's way; no one is asked to move)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     year: int = 2025
     quarter: int = Field(1, ge=1, le=4)
     spread_years: float = Field(3.0, ge=0)
-    acceptance: float = Field(0.2, ge=0, le=1)
     horizon_start: int = 2023
     horizon_years: int = 10
 
@@ -524,8 +524,7 @@ def allocation_scenario(plan: Plan, allocation: pd.DataFrame, *,
             max(dests, key=lambda d: d["share"])["share"] + resid, 6)
         wave = {"name": f"plan-{grade.lower()}-{prof}", "year": s.year, "quarter": s.quarter,
                 "spread_years": s.spread_years, "posts": {"grades": [grade]}, "count": n,
-                "origin": "london", "destinations": dests,
-                "incumbents": {"base": s.acceptance}}
+                "origin": "london", "destinations": dests}  # (re-created: no one moves)
         if prof != "any":
             wave["posts"]["profession"] = prof
         if department:  # (a department's plan moves its posts, and reports its view)

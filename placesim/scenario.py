@@ -274,6 +274,10 @@ class Acceptance(_Model):
         return _unit_values(v, "acceptance must be between 0 and 1")
 
 
+RELOCATE_ONLY = ("incumbents", "relocation_support_gbp")
+"""Wave fields only a relocating wave (``mode: relocate``) reads."""
+
+
 class Wave(_Model):
     """A relocation wave: which posts move, how many, from where, to where and when."""
 
@@ -350,6 +354,14 @@ class Wave(_Model):
     def _count_or_share(self):
         if (self.count is None) == (self.share is None):
             raise ValueError("give exactly one of count or share")
+        if self.mode == "recreate":  # (fields only a relocating wave reads: set, they did
+            # nothing, and placesim params listed them as in force)
+            dead = [f for f in RELOCATE_ONLY if f in self.model_fields_set
+                    and getattr(self, f) != type(self).model_fields[f].default]
+            if dead:
+                raise ValueError(f"{' and '.join(dead)} applies only to mode: relocate (a "
+                                 "re-created role's holder is not asked to move: its origin "
+                                 "post closes when it falls vacant)")
         total = sum(d.share for d in self.destinations)
         if abs(total - 1) > 1e-6:
             raise ValueError(f"destination shares must sum to 1 (they sum to {total:g})")

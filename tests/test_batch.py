@@ -57,6 +57,7 @@ waves:
     destinations:
       - {site: alpha, share: 0.6}
       - {site: beta, share: 0.4}
+    mode: relocate
     incumbents: {base: 0.2}
   - name: junior
     year: 2025
@@ -267,8 +268,8 @@ variants:
     docs = {t.variant: yaml.safe_load(t.scenario_yaml) for t in tasks}
     v = docs["base=0.3,high_seb_multiplier=2"]
     assert v["waves"][0]["incumbents"]["base"] == 0.3
-    assert v["waves"][1]["incumbents"].get("base", 0.2) == 0.2  # named wave only
-    assert [w["incumbents"]["high_seb_multiplier"] for w in v["waves"]] == [2, 2]  # '*': all
+    assert v["waves"][0]["incumbents"]["high_seb_multiplier"] == 2  # '*': every wave it
+    assert "incumbents" not in v["waves"][1]  # applies to (junior re-creates: no one moves)
     assert docs["no-junior-move"]["waves"][1]["share"] == 0.0
     assert docs["no-junior-move"]["levers"]["mentoring"] == {"start_year": 2024}
     base = yaml.safe_load(plan_tasks([work / "scenarios" / "move.yaml"], replications=1,
@@ -324,8 +325,11 @@ def test_example_sweep_validates_over_its_base_scenario():
     assert len(variants) == len(tasks) == 8
     v = variants["base=0.38,high_seb_multiplier=0.8"]
     assert len(v["waves"]) == 10  # history's seven PfG tranches and pfg-2027's three
-    assert [w["incumbents"]["base"] for w in v["waves"]] == [0.38] * 10
-    assert [w["incumbents"]["high_seb_multiplier"] for w in v["waves"]] == [0.8] * 10
+    moving = [w for w in v["waves"] if w.get("mode") == "relocate"]  # (the others re-create
+    assert len(moving) == 1  # roles: no one is asked to move, and nothing reads incumbents)
+    assert [w["incumbents"]["base"] for w in moving] == [0.38]
+    assert [w["incumbents"]["high_seb_multiplier"] for w in moving] == [0.8]
+    assert not any("incumbents" in w for w in v["waves"] if w.get("mode") != "relocate")
     assert variants["relocation-support"]["levers"]["relocation_support"]["start_year"] == 2023
 
 

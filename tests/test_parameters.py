@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -152,3 +154,22 @@ def test_params_lists_what_a_scenario_can_set_and_the_schema_only_what_it_may():
     assert "london_stay" in parameter_names(p)
     assert set_parameter(p, "london_stay", 0.6).london_stay == 0.6
     assert "promotion_rate" not in json.dumps(scenario_json_schema())
+
+
+def test_params_lists_what_the_run_reads_as_the_scenario_set_it():
+    """Incumbent policies are listed for the waves that relocate posts only (the others
+    re-create roles: nothing reads them), and a value the scenario sets is the scenario's,
+    not the default's source ("published, Default 0.2, IfG 2023" for its own 0.3; review)."""
+    from placesim import load_scenario
+    from placesim.calibration import lever_assumptions
+
+    s = load_scenario(Path(__file__).resolve().parent.parent / "scenarios"
+                      / "ho-regional-centres.yaml")
+    log = lever_assumptions(s).set_index("name")
+    waves = {n.split(".")[1] for n in log.index if n.startswith("waves.")}
+    assert waves == {w.name for w in s.waves if w.mode == "relocate"} == {"ho-senior-rung"}
+    base = log.loc["waves.ho-senior-rung.incumbents.base"]
+    assert base["value"] == 0.3 and base["evidence"] == "scenario"
+    assert base["source"].startswith("Set by the scenario")
+    kept = log.loc["waves.ho-senior-rung.incumbents.redeploy_share"]  # (the default's own)
+    assert kept["evidence"] == "assumption" and (kept["low"], kept["high"]) == (0.2, 0.8)

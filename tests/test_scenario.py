@@ -533,11 +533,13 @@ def _waves(draw):
                                      st.lists(st.sampled_from(["E09000001", "E09000033"]),
                                               min_size=1, max_size=2))),
             "destinations": draw(_destinations()),
-            "incumbents": {"base": draw(_unit),
-                           "by_grade": draw(st.dictionaries(st.sampled_from(GRADES), _unit,
-                                                            max_size=3))},
             "backfill": draw(st.sampled_from(["local", "anywhere"])),
         }
+        if draw(st.booleans()):  # (what incumbents do: a relocating wave's only)
+            w["mode"] = "relocate"
+            w["incumbents"] = {"base": draw(_unit),
+                               "by_grade": draw(st.dictionaries(st.sampled_from(GRADES), _unit,
+                                                                max_size=3))}
         if draw(st.booleans()):
             w["count"] = draw(st.integers(0, 10**6))
         else:
@@ -693,3 +695,19 @@ def test_a_list_of_wrong_items_is_not_also_called_empty():
     msg = _error(load_scenario_text, "name: x\nlevers:\n  secondments: {start_year: 2024, "
                  "inbound_grades: []}\n", filename="x.yaml")
     assert "inbound_grades: must not be empty" in msg, msg
+
+
+def test_incumbents_on_a_wave_that_recreates_roles_are_refused():
+    """What incumbents do is read only where posts are relocated: set on a wave that
+    re-creates roles, it did nothing while placesim params listed it as in force (five
+    shipped waves of senior-roles-out set acceptances from 0.25 to 0.5; review). The default
+    itself (as a document dumped whole reads back) is no change, so passes."""
+    bad = MINIMAL.replace("count: 100", "count: 100\n    incumbents: {base: 0.5}")
+    with pytest.raises(ScenarioError) as e:
+        load_scenario_text(bad, filename="n.yaml")
+    assert "waves[0]: incumbents applies only to mode: relocate" in str(e.value)
+    support = MINIMAL.replace("count: 100", "count: 100\n    relocation_support_gbp: 5000")
+    with pytest.raises(ScenarioError, match="relocation_support_gbp applies only to mode"):
+        load_scenario_text(support, filename="n.yaml")
+    load_scenario_text(bad.replace("count: 100", "count: 100\n    mode: relocate"))
+    load_scenario_text(MINIMAL.replace("count: 100", "count: 100\n    incumbents: {base: 0.2}"))
