@@ -1267,7 +1267,11 @@ def _solve(targets, kinds, slope, need, unit_cost, unit_loss, camp, london, budg
 
 
 def _binding(targets, kinds, slope, need, unit_cost, camp, london, budget) -> str:
-    """Which constraint makes the targets unreachable, in words."""
+    """Which constraint makes the targets unreachable, in words. Its figures are the
+    planner's straight-line estimates from its trial runs (each post's effect and cost as
+    they were there), and say so: a run of that many posts gives other figures (the
+    budget's 617 SCS posts took the share to 45.6%, where the estimate said 45.3%, and
+    cost £36.5m of the £50m; review)."""
     spare = float(camp["spare"].sum())
     opens = camp["opens_year"] if "opens_year" in camp else pd.Series(np.nan, index=camp.index)
     where = ", ".join(f"{n} ({int(s):,} spare desks" + (
@@ -1285,18 +1289,21 @@ def _binding(targets, kinds, slope, need, unit_cost, camp, london, budget) -> st
         room = min(spare, london[kinds[best_j]])
         reach = t.value - need[i] + sign * gain * room
         if sign * (reach - t.value) < 0:
-            out.append(f"campus capacity in {where} limits {t.metric} to {_fmt(t, reach)} by "
-                       f"{t.year} (target {t.op} {_fmt(t, t.value)}), moving "
-                       f"{int(room):,} {kinds[best_j].upper()} posts")
+            out.append(f"campus capacity in {where} limits {t.metric} to about "
+                       f"{_fmt(t, reach)} by {t.year} (target {t.op} {_fmt(t, t.value)}), "
+                       f"moving {int(room):,} {kinds[best_j].upper()} posts (a straight-line "
+                       "estimate from the trial runs)")
             continue
         if budget is not None and unit_cost[best_j] > 0:
             afford = budget / unit_cost[best_j]
             reach_b = t.value - need[i] + sign * gain * min(room, afford)
             if sign * (reach_b - t.value) < 0:
-                out.append(f"the budget of {_money(budget)} pays for about {int(afford):,} "
-                           f"{kinds[best_j].upper()} posts, which takes {t.metric} to "
+                out.append(f"the budget of {_money(budget)} pays for roughly "
+                           f"{int(afford):,} {kinds[best_j].upper()} posts at the trial runs' "
+                           f"cost per post, which would take {t.metric} to about "
                            f"{_fmt(t, reach_b)} by {t.year} (target {t.op} "
-                           f"{_fmt(t, t.value)})")
+                           f"{_fmt(t, t.value)}; straight-line estimates from the trial runs, "
+                           "not a run of that plan)")
     if not out:
         out.append("the targets pull against each other within the campuses' spare desks"
                    + (" and the budget" if budget is not None else ""))

@@ -192,3 +192,25 @@ def test_a_target_met_by_a_thin_margin_is_flagged():
     assert 0 < res.probability[t.text] < 1
     _, ok = _seek("scs_outside_london_share>=0.5@2029")
     assert "margin" in ok.explanation and "expected values, the mean of runs" in ok.explanation
+
+
+def test_why_no_plan_says_its_figures_are_estimates():
+    """What the budget or the desks would reach is the planner's straight-line estimate
+    from its trial runs: said as fact, it was wrong (a budget said to buy 617 posts reaching
+    45.3% bought 780, and 617 reached 45.6%; review)."""
+    import numpy as np
+    import pandas as pd
+
+    from placesim.planner import Target, _binding
+
+    t = Target(metric="scs_outside_london_share", op=">=", value=0.5, year=2030)
+    camp = pd.DataFrame({"lad_name": ["Darlington"], "spare": [5000.0], "opens_year": [np.nan]})
+    kinds = ["scs"]
+    # each post +0.01 points; 10 points to go; £81,000 a post: the budget buys 617
+    why = _binding([t], kinds, np.array([[1e-4]]), np.array([0.1]), np.array([81_000.0]),
+                   camp, {"scs": 5000}, 50e6)
+    assert "roughly 617 SCS posts" in why and "about" in why, why
+    assert "straight-line estimates from the trial runs, not a run of that plan" in why
+    why = _binding([t], kinds, np.array([[1e-7]]), np.array([0.1]), np.array([1.0]),
+                   camp, {"scs": 5000}, None)  # (desks bind)
+    assert "limits scs_outside_london_share to about" in why and "straight-line" in why, why
