@@ -1848,7 +1848,8 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
         elif w.year + (w.quarter - 1) / 4 + w.spread_years > end + 1:
             probs.append(problem(("waves", i, "spread_years"), (
                 f"{w.spread_years:g} years from {w.year} Q{w.quarter} runs past the end of the "
-                f"horizon ({end})")))
+                f"horizon: its last year is {end}, April {end} to March {end + 1}, whose "
+                f"record is labelled {end + 1} (the results' years end at 31 March)")))
         if w.close_by is not None and not max(start, w.year) <= w.close_by:
             probs.append(problem(("waves", i, "close_by"), (
                 f"{w.close_by} is before the wave starts ({w.year})" if w.close_by < w.year

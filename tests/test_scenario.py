@@ -266,8 +266,11 @@ def test_spread_must_end_within_the_horizon(pkg):
     check_against_data(load_scenario_text(ok), pkg)
     late = ok.replace("quarter: 1", "").replace("year: 2024", "year: 2024\n    quarter: 2")
     msg = _error(lambda: check_against_data(load_scenario_text(late, filename="l.yaml"), pkg))
+    # (saying which year that is: the horizon's last year, 2027, is April 2027 to March 2028,
+    # whose record is labelled 2028, the year a run's results end; review)
     assert "l.yaml:9: waves[0].spread_years: 4 years from 2024 Q2 runs past the end of the " \
-           "horizon (2027)" in msg
+           "horizon: its last year is 2027, April 2027 to March 2028, whose record is " \
+           "labelled 2028" in msg
 
 
 def test_thousands_of_unknown_codes_give_twenty_lines_quickly(pkg):
