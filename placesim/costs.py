@@ -436,7 +436,10 @@ def _wave_deadline_share(model, years: np.ndarray) -> np.ndarray:
 #: Where each appraisal line's numbers come from (the brief and the app print these).
 SOURCES: dict[str, str] = {
     "cost_relocation_gbp": "Relocation packages of incumbents who move: NAO 2013 (BBC to "
-                           "Salford, £24m for 854 packages) plus the scenario's support",
+                           "Salford, £24m for 854 packages) plus the scenario's support, "
+                           "which the relocation-support lever also pays on every promotion "
+                           "across a labour-market area, moves that would have happened "
+                           "anyway included",
     "cost_redundancy_gbp": "Incumbents who leave rather than move, and posts closed by a "
                            "deadline: costs.redundancy_months_pay (ASSUMPTION, 3-21 months) of "
                            "ACSES 2023 London pay",

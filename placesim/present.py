@@ -148,7 +148,9 @@ MEASURES: dict[str, Measure] = {
     # the Green Book appraisal (placesim.costs): against the start year's location of posts
     "cost_relocation_gbp": Measure(
         "Cost: relocation packages", "gbp",
-        "Relocation packages and support paid to people moving with their post, in the year."),
+        "Relocation packages and support paid to people moving with their post, and the "
+        "relocation-support lever's payment for every promotion across a labour-market area "
+        "while it is on (those who would have moved anyway included), in the year."),
     "cost_redundancy_gbp": Measure(
         "Cost: redundancy", "gbp",
         "Redundancy pay for people who leave rather than move, or whose post closes."),

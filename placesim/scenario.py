@@ -487,7 +487,11 @@ class RelocationSupport(LeverWindow):
     gbp_per_move: float = Field(10000, ge=0, le=1e6, json_schema_extra=_ev("scenario"),
                                 description=(
         "Support per mover, GBP: the policy's own choice (a scenario setting, not a fact "
-        "about the world). Default 10,000, an illustration, not a published figure."))
+        "about the world). Default 10,000, an illustration, not a published figure. Paid to "
+        "every incumbent who moves with their post and to every promotion across a "
+        "labour-market area while the lever is on, including the moves that would have "
+        "happened without it (the policy's deadweight, most of them in a run of PfG "
+        "2027), so its cost counts them all."))
     acceptance_multiplier: float = Field(1.5, ge=1, le=10,
                                          json_schema_extra=_ev("assumption", 1.0, 2.0),
                                          description=(
