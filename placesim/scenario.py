@@ -350,6 +350,16 @@ class Wave(_Model):
             raise ValueError("must be 'london' or a non-empty list of LAD 2023 codes")
         return tuple(v)
 
+    @field_validator("destinations")
+    @classmethod
+    def _shares_sum_to_one(cls, v):
+        # (a field's own check: reported beside other fields' problems, where the wave's
+        # checks below run only once every field is valid)
+        total = sum(d.share for d in v)
+        if abs(total - 1) > 1e-6:
+            raise ValueError(f"destination shares must sum to 1 (they sum to {total:g})")
+        return v
+
     @model_validator(mode="after")
     def _count_or_share(self):
         if (self.count is None) == (self.share is None):
@@ -362,9 +372,6 @@ class Wave(_Model):
                 raise ValueError(f"{' and '.join(dead)} applies only to mode: relocate (a "
                                  "re-created role's holder is not asked to move: its origin "
                                  "post closes when it falls vacant)")
-        total = sum(d.share for d in self.destinations)
-        if abs(total - 1) > 1e-6:
-            raise ValueError(f"destination shares must sum to 1 (they sum to {total:g})")
         if self.department_shares is not None:
             if self.posts.department:
                 raise ValueError("give department_shares or posts.department, not both: a "

@@ -78,7 +78,7 @@ def test_models_are_frozen_and_forbid_extra():
     ("unknown_key.yaml", 3, "wavez", "unknown key 'wavez'"),
     ("wrong_type.yaml", 7, "waves[0].count", "must be a whole number"),
     ("negative_count.yaml", 7, "waves[0].count", "greater than or equal to 0"),
-    ("shares_not_one.yaml", 4, "waves[0]", "must sum to 1"),
+    ("shares_not_one.yaml", 8, "waves[0].destinations", "must sum to 1"),
     ("count_and_share.yaml", 4, "waves[0]", "exactly one of count or share"),
 ])
 def test_bad_fixture_names_file_line_field(fixture, line, field, words):
@@ -714,3 +714,17 @@ def test_incumbents_on_a_wave_that_recreates_roles_are_refused():
         load_scenario_text(support, filename="n.yaml")
     load_scenario_text(bad.replace("count: 100", "count: 100\n    mode: relocate"))
     load_scenario_text(MINIMAL.replace("count: 100", "count: 100\n    incumbents: {base: 0.2}"))
+
+
+def test_a_wave_with_two_problems_has_both_told_at_once(tmp_path):
+    """Destination shares that do not sum to 1 are told beside another field's problem (they
+    were checked only once every field was valid: a user fixed one, ran again, and met the
+    next; review)."""
+    f = tmp_path / "two.yaml"
+    f.write_text(MINIMAL.replace("count: 100", "count: 100\n    mode: relocate\n"
+                                 "    incumbents: {base: 1.4}").replace(
+        "      - {site: leeds, share: 1.0}",
+        "      - {site: leeds, share: 0.7}\n      - {site: darlington, share: 0.6}"))
+    msg = _error(load_scenario, f)
+    assert "waves[0].incumbents.base: Input should be less than or equal to 1" in msg, msg
+    assert "waves[0].destinations: destination shares must sum to 1 (they sum to 1.3)" in msg

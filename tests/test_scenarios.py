@@ -57,7 +57,7 @@ def _err(text, pkg=None, name="bad.yaml"):
     (GOOD.replace("horizon:", "horizonn:"), 2, "horizonn", "unknown key"),
     (GOOD.replace("count: 100", "count: many"), 7, "waves[0].count", "whole number"),
     (GOOD.replace("count: 100", "count: -5"), 7, "waves[0].count", "greater than"),
-    (GOOD.replace("share: 1.0", "share: 0.5"), 4, "waves[0]", "sum to 1"),
+    (GOOD.replace("share: 1.0", "share: 0.5"), 8, "waves[0].destinations", "sum to 1"),
     (GOOD.replace("count: 100", "count: 100\n    share: 0.1"), 4, "waves[0]", "exactly one"),
     (GOOD.replace("[EO]", "[XO]"), 6, "waves[0].posts.grades[0]", "Input should be"),
 ])
