@@ -17,6 +17,12 @@ from pathlib import Path
 #: ASSUMPTION (app default, range 0–1): the share of London recruitment a freeze blocks.
 FREEZE_SHARE = 0.5
 
+#: Each :class:`LeverEdits` flag and the scenario lever it adds (at its defaults, from the
+#: year after the start, unless the scenario has it already).
+LEVERS = {"freeze": "london_recruitment_freeze", "mentoring": "mentoring",
+          "postings": "london_postings", "support": "relocation_support",
+          "outreach": "recruitment_outreach", "secondments": "secondments"}
+
 
 @dataclass(frozen=True)
 class LeverEdits:
@@ -39,7 +45,8 @@ class LeverEdits:
         Local-central government secondments at the four pilot campuses (the lever's
         defaults).
     scale : int
-        Every relocation wave's size in per cent (100 keeps the scenario's numbers).
+        Every planned relocation wave's size in per cent (100 keeps the scenario's numbers;
+        recorded waves, the history, are kept as recorded).
     """
 
     freeze: bool = False
@@ -89,8 +96,11 @@ class LeverEdits:
 
 
 def scale_waves(doc: dict, percent: float) -> dict:
-    """Scale every wave of a scenario document: counts rounded down, shares capped at 1."""
+    """Scale every planned wave of a scenario document (not one marked ``recorded``, the
+    record of moves already made): counts rounded down, shares capped at 1."""
     for w in doc.get("waves", []) or []:
+        if w.get("recorded"):
+            continue
         if "count" in w:
             w["count"] = int(w["count"] * percent / 100)
         elif "share" in w:
@@ -121,19 +131,13 @@ def apply_edits(scenario, edits: LeverEdits, *, root: Path | None = None):
     start = scenario.horizon.start_year + 1
     levers = doc.setdefault("levers", {}) or {}
     doc["levers"] = levers
-    if edits.freeze:
-        levers["london_recruitment_freeze"] = {"start_year": start,
-                                               "share_blocked": FREEZE_SHARE}
-    if edits.mentoring:
-        levers["mentoring"] = {"start_year": start}
-    if edits.postings:
-        levers["london_postings"] = {"start_year": start}
-    if edits.support:
-        levers["relocation_support"] = {"start_year": start}
-    if edits.outreach:
-        levers["recruitment_outreach"] = {"start_year": start}
-    if edits.secondments:
-        levers["secondments"] = {"start_year": start}
+    for flag, lever in LEVERS.items():
+        # a lever the scenario already has keeps its own settings (ticking it replaced
+        # them with the defaults: the social-mobility levers' campus sites were dropped)
+        if getattr(edits, flag) and getattr(scenario.levers, lever) is None:
+            levers[lever] = {"start_year": start}
+            if flag == "freeze":
+                levers[lever]["share_blocked"] = FREEZE_SHARE
     if edits.scale != 100:
         scale_waves(doc, edits.scale)
     doc["name"] = f"{scenario.name}-edited"
@@ -141,12 +145,20 @@ def apply_edits(scenario, edits: LeverEdits, *, root: Path | None = None):
                               base_dir=root)
 
 
-def describe(edits: LeverEdits) -> str:
-    """The edits in words (for captions)."""
+def in_scenario(scenario) -> set[str]:
+    """The edits (:class:`LeverEdits` flags) whose lever the scenario already has: ticking
+    one changes nothing (the scenario's own settings are kept)."""
+    return {flag for flag, lever in LEVERS.items()
+            if getattr(scenario.levers, lever) is not None}
+
+
+def describe(edits: LeverEdits, scenario=None) -> str:
+    """The edits in words (for captions); given the ``scenario``, only those that change it."""
     words = {"freeze": "half of London recruitment frozen", "mentoring": "mentoring",
              "postings": "short London postings", "support": "relocation support",
              "outreach": "recruitment outreach", "secondments": "campus secondments"}
-    parts = [w for k, w in words.items() if asdict(edits)[k]]
+    had = in_scenario(scenario) if scenario is not None else set()
+    parts = [w for k, w in words.items() if asdict(edits)[k] and k not in had]
     if edits.scale != 100:
-        parts.append(f"relocation waves at {edits.scale}%")
+        parts.append(f"planned relocation waves at {edits.scale}%")
     return ", ".join(parts)

@@ -318,6 +318,10 @@ class Wave(_Model):
         "destinations and are filled through the vacancy chain and local recruitment, and "
         "as many matching posts in the origin close as they fall vacant; relocate: occupied "
         "posts move, their incumbents moving with them, being redeployed or leaving."))
+    recorded: bool = Field(False, description=(
+        "The wave is the record of moves already made (history.yaml's Places for Growth "
+        "quarters), not a plan: a what-if edit that scales the waves (the app's slider) "
+        "leaves it as recorded. Default false."))
     close_origin: bool = Field(True, description=(
         "recreate: close as many origin posts as open at the destinations (default); false "
         "counts new roles outside the origin without closing any (the workforce trend "

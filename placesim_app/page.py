@@ -84,34 +84,47 @@ def uploaded_scenario():
 
 def lever_edits(s):
     """Sidebar controls for the main levers; returns the edited scenario and the edits."""
-    from placesim.edits import LeverEdits, apply_edits
+    from dataclasses import replace
+
+    from placesim.edits import LeverEdits, apply_edits, in_scenario
+
+    had = in_scenario(s)  # (levers the scenario has: shown ticked, kept as it sets them)
+
+    def tick(label: str, key: str, **kw) -> bool:
+        if key in had:
+            st.checkbox(f"{label} (in this scenario already, as it sets it)", value=True,
+                        disabled=True, key=f"{key}_had", **kw)
+            return False
+        return st.checkbox(label, key=key, **kw)
 
     with st.sidebar.expander("Change the levers", expanded=LeverEdits.from_query(
             st.query_params).any):
         edits = LeverEdits(
-            freeze=st.checkbox("Freeze half of London recruitment", key="freeze"),
-            mentoring=st.checkbox("Mentoring for staff from lower socio-economic backgrounds",
-                                  key="mentoring"),
-            postings=st.checkbox("Short London postings for staff based elsewhere",
-                                 key="postings"),
-            support=st.checkbox("Financial support to relocate", key="support"),
-            outreach=st.checkbox(
-                "Outreach to widen who joins", key="outreach",
+            freeze=tick("Freeze half of London recruitment", "freeze"),
+            mentoring=tick("Mentoring for staff from lower socio-economic backgrounds",
+                           "mentoring"),
+            postings=tick("Short London postings for staff based elsewhere", "postings"),
+            support=tick("Financial support to relocate", "support"),
+            outreach=tick(
+                "Outreach to widen who joins", "outreach",
                 help="Schools outreach, work experience and ambassadors in the social "
                      "mobility coldspots (as the Ministry of Justice and the Reimagine "
                      "Challenge run them): 5 more in every 100 EO and HEO recruits there "
                      "come from lower socio-economic backgrounds. The size of the effect "
                      "is an assumption: no evaluation has been published."),
-            secondments=st.checkbox(
-                "Secondments between councils and the campuses", key="secondments",
+            secondments=tick(
+                "Secondments between councils and the campuses", "secondments",
                 help="Each year 10 council staff (youth workers, social workers and other "
                      "local experts) join each of the Darlington, Sheffield, Leeds and "
                      "Manchester campuses for a year, and 1 in 10 stays on as a civil "
                      "servant; 10 civil servants from each campus spend a year in a "
                      "council and are a little more likely to be promoted afterwards. "
                      "The numbers are assumptions: the pilot's size is not published."),
-            scale=st.slider("Scale every relocation wave (%)", 0, 200, step=10, key="scale",
-                            help="100% keeps the scenario's numbers of posts."))
+            scale=st.slider("Scale every planned relocation wave (%)", 0, 200, step=10,
+                            key="scale", help="100% keeps the scenario's numbers of posts. "
+                            "The moves already made (Places for Growth as recorded to "
+                            "June 2024) stay as recorded."))
+    edits = replace(edits, **{k: False for k in had})  # (nothing to add: not an edit)
     if not edits.any:
         return s, edits
     # kept: every rerun (a year, a tab) would otherwise validate the edited scenario again

@@ -204,6 +204,17 @@ def test_lever_edit_runs_and_is_in_the_url(app):
     assert "mentoring" not in app.query_params
 
 
+def test_a_lever_the_scenario_has_is_shown_ticked_and_left_as_it_sets_it():
+    """On the social-mobility levers scenario, outreach and secondments are its own: shown
+    ticked and fixed, not offered as additions that would replace its settings (review)."""
+    at = new_app(scenario="social-mobility-levers.yaml")
+    for key in ("outreach", "secondments"):
+        box = at.checkbox(key=f"{key}_had")
+        assert box.value and box.disabled and "in this scenario already" in box.label
+    assert not at.checkbox(key="mentoring").disabled
+    assert not any("edited" in c.value for c in at.caption)
+
+
 def test_shared_url_reopens_the_same_view():
     at = new_app(scenario="coldspots-first.yaml", compare="senior-roles-out.yaml",
                  year="2027", tab="Compare", support="1", scale="150")

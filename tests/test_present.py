@@ -120,8 +120,43 @@ def test_lever_edits_travel_in_the_url():
     edited = apply_edits(s, e)
     assert edited.name == "pfg-2027-edited" and edited.levers.mentoring is not None
     assert sum(w.count or 0 for w in edited.waves) == sum(
-        int((w.count or 0) * 0.5) for w in s.waves)
-    assert describe(e) == "mentoring, relocation waves at 50%"
+        (w.count or 0) if w.recorded else int((w.count or 0) * 0.5) for w in s.waves)
+    assert describe(e) == "mentoring, planned relocation waves at 50%"
+
+
+def test_scaling_the_waves_keeps_the_record():
+    """The waves' slider scales the planned waves, not the record of moves already made:
+    at 0% the baseline ("as recorded to June 2024") showed 1,000 roles moved where 23,249
+    are recorded (review)."""
+    from placesim import load_scenario
+    from placesim.edits import LeverEdits, apply_edits
+
+    base = load_scenario("scenarios/baseline.yaml")
+    assert base.waves and all(w.recorded for w in base.waves)
+    assert apply_edits(base, LeverEdits(scale=0)).waves == base.waves
+    pfg = load_scenario("scenarios/pfg-2027.yaml")
+    none = apply_edits(pfg, LeverEdits(scale=0))
+    assert [w for w in none.waves if w.recorded] == [w for w in pfg.waves if w.recorded]
+    assert all((w.count or 0) == 0 and (w.share or 0) == 0
+               for w in none.waves if not w.recorded)
+    assert any(not w.recorded for w in pfg.waves)
+
+
+def test_ticking_a_lever_the_scenario_has_keeps_its_settings():
+    """Ticking outreach on a scenario that sets it replaced its settings with the defaults
+    (the four campus sites dropped, the start moved a year) while the caption said it was
+    added (review): the scenario's own settings are kept, and it is not told as an edit."""
+    from placesim import load_scenario
+    from placesim.edits import LeverEdits, apply_edits, describe, in_scenario
+
+    s = load_scenario("scenarios/social-mobility-levers.yaml")
+    assert {"outreach", "secondments"} <= in_scenario(s)
+    e = LeverEdits(outreach=True, mentoring=True)
+    edited = apply_edits(s, e)
+    assert edited.levers.recruitment_outreach == s.levers.recruitment_outreach
+    assert edited.levers.secondments == s.levers.secondments
+    assert edited.levers.mentoring is not None
+    assert describe(e, s) == "mentoring"
 
 
 def test_brief_says_leavers_follow_from_the_waves_mix():
