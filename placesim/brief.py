@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from .disclosure import RULE, DisclosureRule, control_metrics, protect, protect_value, rule_text
-from .export import source_line, targets_table, write_geopackage, write_spreadsheet
+from .export import source_line, targets_table, with_view, write_geopackage, write_spreadsheet
 from .present import (
     GLOSSARY,
     fmt_diff,
@@ -744,10 +744,12 @@ def write_brief(results, pkg, out: Path, *, compare=None, marking: str | None = 
     write_csv(t, out / "targets.csv")
     write_csv(_appraisal_numbers(results, compare), out / "value_for_money.csv")
     paths.append(out / "value_for_money.csv")
-    write_csv(control_metrics(results.metrics, rule), out / "metrics.csv")
+    write_csv(with_view(control_metrics(results.metrics, rule), results.manifest),
+              out / "metrics.csv")
     paths += [out / "targets.csv", out / "metrics.csv"]
     if diff is not None:
-        write_csv(controlled_difference(diff, rule), out / "difference.csv")
+        write_csv(with_view(controlled_difference(diff, rule), results.manifest),
+                  out / "difference.csv")
         paths.append(out / "difference.csv")
     paths += write_spreadsheet(results, out / "results.xlsx", pkg=pkg, compare=compare,
                                diff=diff, rule=rule, also=(out / "results.ods",))

@@ -329,6 +329,29 @@ def _notes_table(rule: DisclosureRule) -> pd.DataFrame:
     return pd.DataFrame(notes, columns=["Note reference", "Note text"])
 
 
+def view_of(manifest: dict) -> str | None:
+    """The department whose view results are (:func:`placesim.departments.department_results`),
+    as ``Name (CODE)``, or None for the whole Civil Service."""
+    code = manifest.get("department")
+    if not code:
+        return None
+    name = manifest.get("department_name") or code
+    return name if name == code else f"{name} ({code})"
+
+
+def with_view(frame: pd.DataFrame, manifest: dict) -> pd.DataFrame:
+    """``frame`` with a ``department`` column after ``scenario`` (or first) when the results
+    are one department's view: its rows say ``all`` for the department's own total, which a
+    file passed on would otherwise read as the whole Civil Service's."""
+    view = view_of(manifest)
+    if view is None:
+        return frame
+    out = frame.copy()
+    at = list(out.columns).index("scenario") + 1 if "scenario" in out.columns else 0
+    out.insert(at, "department", manifest["department"])
+    return out
+
+
 def workbook_tables(results, pkg=None, *, compare=None, diff: pd.DataFrame | None = None,
                     rule: DisclosureRule = RULE) -> list[dict]:
     """The tables of a results workbook: name, title, subtitles, notes and the table."""
@@ -387,6 +410,13 @@ def workbook_tables(results, pkg=None, *, compare=None, diff: pd.DataFrame | Non
                    "subtitles": ["Each parameter's published source, or the reasoning "
                                  "behind an assumption."],
                    "table": assumptions_table(results)})
+    view = view_of(results.manifest)
+    if view is not None:  # (one department's figures: every table says so)
+        for t in tables:
+            t["title"] = f"{view}: {t['title']}"
+            t["subtitles"] = [f"The {view} view: its posts and the people in them; 'All' is "
+                              "its own total, not the whole Civil Service's.",
+                              *t["subtitles"]]
     return tables
 
 
@@ -450,6 +480,8 @@ def _write_xlsx(manifest: dict, tables: list[dict], path: Path, rule: Disclosure
                          "are on the Notes worksheet.",
             source=source_line(manifest))
     title = manifest.get("title") or manifest.get("scenario", "")
+    if view_of(manifest) is not None:
+        title = f"{title}, {view_of(manifest)} view"
     runs = ("expected values (no random variation)" if manifest.get("mode") == "expected"
             else f"{manifest.get('replications', '')} runs with random variation")
     cover = gpt.Cover(

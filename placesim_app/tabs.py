@@ -370,13 +370,15 @@ def downloads(pkg, s, res, year: int, *, other=None, other_scenario=None,
     from the buttons so a test can build and scan every one of them."""
     from placesim.brief import about_scenario, briefing_pdf, controlled_difference
     from placesim.disclosure import control_districts, control_metrics
-    from placesim.export import write_spreadsheet
+    from placesim.export import with_view, write_spreadsheet
     from placesim.scenario import dump_scenario
 
     from .state import session_folder
 
     items = []
     diff = None
+    man = res.manifest
+    stem = s.name + (f"-{man['department']}" if man.get("department") else "")  # (its view)
     if other is not None:
         from placesim.compare import compare_results
 
@@ -390,13 +392,15 @@ def downloads(pkg, s, res, year: int, *, other=None, other_scenario=None,
                                     diff=diff).read_bytes()
 
         items += [Download("dl_brief", "Briefing (PDF): the answer, the differences and a map",
-                           f"{s.name}-briefing.pdf", "application/pdf", pdf),
+                           f"{stem}-briefing.pdf", "application/pdf", pdf),
                   Download("dl_diff", "Differences, all years (CSV)",
-                           f"{s.name}-difference.csv", "text/csv",
-                           lambda: controlled_difference(diff).to_csv(index=False))]
+                           f"{stem}-difference.csv", "text/csv",
+                           lambda: with_view(controlled_difference(diff), man).to_csv(
+                               index=False))]
     items.append(Download("dl_csv", "Headline figures, all years (CSV)",
-                          f"{s.name}-metrics.csv", "text/csv",
-                          lambda: control_metrics(res.metrics).to_csv(index=False)))
+                          f"{stem}-metrics.csv", "text/csv",
+                          lambda: with_view(control_metrics(res.metrics), man).to_csv(
+                              index=False)))
 
     def district_csv() -> str:
         d = res.districts[res.districts.year == year]
@@ -405,10 +409,10 @@ def downloads(pkg, s, res, year: int, *, other=None, other_scenario=None,
         dist.insert(1, "lad_name", dist["lad_code"].map(
             pkg.districts.set_index("lad_code")["lad_name"]))
         dist.insert(0, "year", year)
-        return dist.to_csv(index=False)
+        return with_view(dist, man).to_csv(index=False)
 
     items.append(Download("dl_districts", f"District figures, {year} (CSV)",
-                          f"{s.name}-districts-{year}.csv", "text/csv", district_csv))
+                          f"{stem}-districts-{year}.csv", "text/csv", district_csv))
 
     def workbook(suffix: str):
         def make() -> bytes:
@@ -419,9 +423,9 @@ def downloads(pkg, s, res, year: int, *, other=None, other_scenario=None,
 
     what = "both runs and the difference" if other is not None else "all results"
     items += [Download("dl_ods", f"Spreadsheet: {what} (ODS, the open format)",
-                       f"{s.name}-results.ods", "application/vnd.oasis.opendocument.spreadsheet",
+                       f"{stem}-results.ods", "application/vnd.oasis.opendocument.spreadsheet",
                        workbook(".ods")),
-              Download("dl_xlsx", f"Spreadsheet: {what} (XLSX)", f"{s.name}-results.xlsx",
+              Download("dl_xlsx", f"Spreadsheet: {what} (XLSX)", f"{stem}-results.xlsx",
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        workbook(".xlsx"))]
     view = map_view_of(pkg, res, metric, year, coldspots=coldspots)[0]
@@ -439,9 +443,9 @@ def downloads(pkg, s, res, year: int, *, other=None, other_scenario=None,
 
     label = measure(metric).label
     items += [Download("dl_html", f"Map of {label[0].lower() + label[1:]}, {year} (HTML, "
-                                  "works offline)", f"{s.name}-{metric}-{year}.html",
+                                  "works offline)", f"{stem}-{metric}-{year}.html",
                        "text/html", map_html),
-              Download("dl_png", "Same map as a picture (PNG)", f"{s.name}-{metric}-{year}.png",
+              Download("dl_png", "Same map as a picture (PNG)", f"{stem}-{metric}-{year}.png",
                        "image/png", map_png),
               Download("dl_yaml", "The scenario as run (YAML)", f"{s.name}.yaml",
                        "application/x-yaml", lambda: dump_scenario(s))]

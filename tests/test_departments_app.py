@@ -58,3 +58,28 @@ def test_department_picker_filters_figures_map_and_charts():
     open_tab(at, "Charts")
     assert not at.exception
     assert len(at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")) >= 4
+
+
+def test_a_departments_downloads_say_whose_figures_they_are(tmp_path):
+    """A department's view keeps the whole service's names (its own total is 'all'), so its
+    downloads passed on read as the whole Civil Service's (the Home Office's 7,050 roles
+    moved, 'all'; review): each file is named for the department, each table has a
+    department column, and every workbook table is titled with it."""
+    from placesim import load_scenario
+    from placesim.export import workbook_tables
+    from placesim.geodata import load_data_package
+    from placesim.simulation import simulate
+    from placesim_app.tabs import downloads
+
+    s = load_scenario("scenarios/ho-regional-centres.yaml")
+    pkg = load_data_package()
+    whole = simulate(s, pkg, mode="expected")
+    view = department_results(whole, "HO", "Home Office")
+    items = {d.key: d for d in downloads(pkg, s, view, 2033)}
+    assert all("-HO" in d.file_name for k, d in items.items() if k != "dl_yaml")
+    for key in ("dl_csv", "dl_districts"):
+        head = items[key].make().splitlines()[:2]
+        assert "department" in head[0].split(",") and ",HO," in f",{head[1]},", head
+    tables = workbook_tables(view, pkg)
+    assert all(t["title"].startswith("Home Office (HO): ") for t in tables)
+    assert not any(t["title"].startswith("Home Office") for t in workbook_tables(whole, pkg))
