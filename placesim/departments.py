@@ -513,6 +513,22 @@ def department_results(results, code: str, name: str | None = None):
                    replications=own(results.replications), manifest=manifest)
 
 
+def department_labels(departments: pd.DataFrame) -> dict[str, str]:
+    """Each department's label for a picker, ``Name (CODE)``, with the names it also
+    answers to (the data package's aliases: ``Department for International Trade (DIT;
+    also DBT, Department for Business and Trade)``), so that typing a newer name finds the
+    department the statistics still report (typing DBT found BEIS, not DIT)."""
+    out = {}
+    aliases = (departments["aliases"] if "aliases" in departments
+               else pd.Series("", index=departments.index))
+    for code, name, alias in zip(departments["code"], departments["name"], aliases,
+                                 strict=True):
+        also = [a.strip() for a in str(alias).split(";")
+                if a.strip() and str(alias) not in ("nan", "<NA>")]
+        out[code] = f"{name} ({code}" + (f"; also {', '.join(also)})" if also else ")")
+    return out
+
+
 def department_names(results) -> dict[str, str]:
     """Departments whose view a run holds: code -> code (the names are the data package's:
     see :func:`placesim.population.department_posts`)."""
@@ -521,6 +537,6 @@ def department_names(results) -> dict[str, str]:
     return {c: c for c in sorted(codes)}
 
 
-__all__ = ["ALL", "PLACES", "department_columns", "department_names", "department_results",
-           "district_frame", "district_values", "ledger", "progression_flows", "requested",
-           "roles_moved"]
+__all__ = ["ALL", "PLACES", "department_columns", "department_labels", "department_names",
+           "department_results", "district_frame", "district_values", "ledger",
+           "progression_flows", "requested", "roles_moved"]

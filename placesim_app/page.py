@@ -141,16 +141,19 @@ def department_choice(s):
 
     Returns the scenario (with the department's view switched on) and ``(code, name)``
     or None."""
+    from placesim.departments import department_labels
+
     depts = package_for(s).departments
     if depts is None or not len(depts):
         return s, None
     names = dict(zip(depts["code"], depts["name"], strict=True))
+    labels = department_labels(depts)
     options = [WHOLE] + sorted(names)
     if st.session_state.get("department") not in options:
         st.session_state["department"] = WHOLE
     code = st.sidebar.selectbox(
         "Department", options, key="department",
-        format_func=lambda c: c if c == WHOLE else f"{names[c]} ({c})",
+        format_func=lambda c: c if c == WHOLE else labels[c],
         help="Show one department's figures inside the whole picture: its roles moved, its "
              "SCS outside London, its staff's progression and its posts on the map.")
     if code == WHOLE:

@@ -83,3 +83,16 @@ def test_a_departments_downloads_say_whose_figures_they_are(tmp_path):
     tables = workbook_tables(view, pkg)
     assert all(t["title"].startswith("Home Office (HO): ") for t in tables)
     assert not any(t["title"].startswith("Home Office") for t in workbook_tables(whole, pkg))
+
+
+def test_the_department_picker_finds_a_department_by_its_newer_name():
+    """Typing DBT found only BEIS: the statistics still report the Department for Business
+    and Trade as DIT, which the scenario and the command line accept as DBT (review)."""
+    from placesim.departments import department_labels
+    from placesim.geodata import load_data_package
+
+    labels = department_labels(load_data_package().departments)
+    assert labels["DIT"] == ("Department for International Trade (DIT; also DBT, Department "
+                             "for Business and Trade)")
+    assert labels["HO"] == "Home Office (HO)"
+    assert [c for c, label in labels.items() if "DBT" in label] == ["DIT"]
