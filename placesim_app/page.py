@@ -255,9 +255,12 @@ def main() -> None:
     for col, (label, metric, group) in zip(cols, key_figures(res.metrics), strict=True):
         r = row_of(res, metric, group, year)
         if r is not None:
+            swapped = (" In place of the whole service's followed EOs (of 1,000, reaching "
+                       "Grade 7), which are not followed by department: a different measure."
+                       if dept is not None and metric == "progression_eo_to_director" else "")
             col.metric(label, fmt_value(metric, r["mean"]),
-                       help=("Range (P10 to P90): " + fmt_range(metric, r["p10"], r["p90"]))
-                       if is_banded(res) else "Expected value (no range).")
+                       help=(("Range (P10 to P90): " + fmt_range(metric, r["p10"], r["p90"]))
+                             if is_banded(res) else "Expected value (no range).") + swapped)
     pkg = package_for(s)
     st.session_state.setdefault("view", VIEWS[0])
     tabs = st.tabs(list(VIEWS), key="view", on_change="rerun")
