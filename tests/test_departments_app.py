@@ -47,6 +47,11 @@ def test_department_picker_filters_figures_map_and_charts():
     assert figures["Senior Civil Service posts outside London"] == fmt_value(
         "scs_outside_london_share", last["scs_outside_london_share"])
     assert figures != whole
+    # the third figure is another measure there, and says so (review)
+    third = [m for m in at.metric if m.label.startswith("Chance an EO outside London")]
+    assert third and "not followed by department" in third[0].proto.help
+    assert "not followed by department" not in " ".join(m.proto.help for m in at.metric
+                                                         if m.label != third[0].label)
     assert at.query_params["dept"] == ["HO"] or at.query_params["dept"] == "HO"
     # the map shows the department's posts
     deck = at.get("deck_gl_json_chart")[0].proto.json
