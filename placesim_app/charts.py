@@ -62,7 +62,9 @@ def band_chart(frame: pd.DataFrame, *, metric: str, y_title: str | None = None,
             fill=alt.Fill("band:N", legend=None, scale=alt.Scale(domain=keys,
                                                                  range=colours))),
         base.mark_line(point=True, strokeWidth=2.5).encode(
-            y=alt.Y("mean:Q", title=y_title, axis=alt.Axis(format=fmt)), color=colour,
+            # (whole numbers of people or posts: no half-steps, which showed as 1, 1, 2, 2)
+            y=alt.Y("mean:Q", title=y_title, axis=alt.Axis(
+                format=fmt, tickMinStep=1 if m.is_count else alt.Undefined)), color=colour,
             strokeDash=dash,
             tooltip=[alt.Tooltip("series:N", title="Series"), alt.Tooltip("year:O"),
                      alt.Tooltip("mean:Q", title="Value", format=fmt),

@@ -261,3 +261,23 @@ def test_progression_of_a_group_with_no_one_is_not_available():
     m = pd.DataFrame([{"year": 2030, "metric": "progression_eo_to_director", "group": g,
                        "mean": v} for g, v in (("outside_london", 0.02), ("london", p))])
     assert progression_sentence(m, 2030) is None  # no sentence on a missing figure
+
+
+def test_a_chart_of_whole_numbers_has_no_half_steps():
+    """The permanent secretaries' chart (0 to 2) labelled its axis 0, 1, 1, 2, 2: half-steps
+    rounded to whole numbers (review). Counts step by at least one; shares as they will."""
+    import json
+
+    import pandas as pd
+
+    from placesim_app.charts import band_chart
+
+    f = pd.DataFrame({"series": ["P"] * 3, "year": [2024, 2025, 2026], "mean": [0, 1, 2.0],
+                      "p10": [0, 1, 2.0], "p90": [0, 1, 2.0]})
+
+    def axes(metric):
+        spec = json.dumps(band_chart(f, metric=metric).to_dict())
+        return spec.count('"tickMinStep": 1')
+
+    assert axes("perm_secs_outside_london") == 1
+    assert axes("scs_outside_london_share") == 0
