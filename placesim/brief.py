@@ -509,7 +509,8 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
     fig = _page(plt, marking, source, 2)
     fig.text(0.06, 0.955, "Targets and the scenario's figures", fontsize=14, weight="bold",
              va="top")
-    tt = targets_table(m, rule=rule, department=results.manifest.get("department"))
+    tt = targets_table(m, rule=rule, department=results.manifest.get("department"),
+                       banded=results.manifest.get("mode") == "stochastic")
     y = 0.92
     if len(tt):
         t = tt[["Target", "By", "Target value", "Projected", "Range (P10 to P90)", "Met?"]]
@@ -740,7 +741,8 @@ def write_brief(results, pkg, out: Path, *, compare=None, marking: str | None = 
                                 compare_name=compare_about.name if other is not None else "",
                                 also=(stem.with_suffix(".pdf"),)))
         paths.append(stem.with_suffix(".pdf"))
-    t = targets_table(results.metrics, rule=rule, department=results.manifest.get("department"))
+    t = targets_table(results.metrics, rule=rule, department=results.manifest.get("department"),
+                      banded=results.manifest.get("mode") == "stochastic")
     write_csv(t, out / "targets.csv")
     write_csv(_appraisal_numbers(results, compare), out / "value_for_money.csv")
     paths.append(out / "value_for_money.csv")

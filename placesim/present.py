@@ -37,16 +37,21 @@ class Measure:
         One of :data:`UNITS`.
     description : str
         One sentence a reader can act on (shown as help and in the glossary of a pack).
+    public : bool
+        Named public posts (permanent secretaries), whose whereabouts are published: shown
+        as they are, not disclosure-controlled as counts of people are.
     """
 
     label: str
     unit: str
     description: str = ""
+    public: bool = False
 
     @property
     def is_count(self) -> bool:
-        """Counts of people or posts (these are disclosure-controlled)."""
-        return self.unit in COUNT_UNITS
+        """Counts of people or posts (these are disclosure-controlled), but named public
+        posts."""
+        return self.unit in COUNT_UNITS and not self.public
 
     @property
     def unit_words(self) -> str:
@@ -77,7 +82,9 @@ MEASURES: dict[str, Measure] = {
     "perm_secs_outside_london": Measure(
         "Permanent secretaries outside London", "posts",
         "UK Government permanent secretary posts held outside London (the Scottish and "
-        "Welsh Governments' permanent secretaries, in Edinburgh and Cardiff, not counted)."),
+        "Welsh Governments' permanent secretaries, in Edinburgh and Cardiff, not counted). "
+        "Named public posts: shown as they are (a count under 5 of people would be "
+        "withheld, which left the 2-3 target unanswerable).", public=True),
     "policy_roles_outside_london": Measure(
         "Policy roles outside London", "posts", "Policy profession posts held outside London."),
     "private_office_roles_outside_london": Measure(

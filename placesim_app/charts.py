@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from placesim.present import OKABE_ITO, axis_format, group_label, measure
+from placesim.present import COUNT_UNITS, OKABE_ITO, axis_format, group_label, measure
 
 
 def series(res, metric: str, groups: list[str], label: str | None = None) -> pd.DataFrame:
@@ -64,7 +64,8 @@ def band_chart(frame: pd.DataFrame, *, metric: str, y_title: str | None = None,
         base.mark_line(point=True, strokeWidth=2.5).encode(
             # (whole numbers of people or posts: no half-steps, which showed as 1, 1, 2, 2)
             y=alt.Y("mean:Q", title=y_title, axis=alt.Axis(
-                format=fmt, tickMinStep=1 if m.is_count else alt.Undefined)), color=colour,
+                format=fmt, tickMinStep=1 if m.unit in COUNT_UNITS else alt.Undefined)),
+            color=colour,
             strokeDash=dash,
             tooltip=[alt.Tooltip("series:N", title="Series"), alt.Tooltip("year:O"),
                      alt.Tooltip("mean:Q", title="Value", format=fmt),
