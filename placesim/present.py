@@ -147,8 +147,8 @@ MEASURES: dict[str, Measure] = {
         "(moves before the start, the recorded history, are left out: where they went is "
         "not all known)."),
     "relocation_cost_gbp": Measure(
-        "Relocation cost", "gbp", "Cost of the people the moves move or lose, since the "
-        "start (cumulative, undiscounted): relocation packages and support for those who "
+        "People costs of the moves", "gbp", "Cost of the people the moves move or lose, "
+        "since the start (cumulative, undiscounted): relocation packages and support for those who "
         "move; redundancy pay, recruiting replacements and output lost while posts are "
         "vacant for those who leave or are made redundant (the value-for-money "
         "appraisal's figures)."),
@@ -200,7 +200,7 @@ MEASURES: dict[str, Measure] = {
         "London posts avoided", "posts",
         "Posts that would be in London at the start year's share of each grade, but are not."),
     "claim_local_benefit_gbp": Measure(
-        "Claimed local benefit (a claim)", "gbp",
+        "Claimed local benefit a year, by the last year (a claim)", "gbp",
         "The government's claim of £30m a year of local economic benefit per 1,000 roles "
         "moved out of London. A claim: never counted in the net present value."),
     "claim_private_sector_jobs": Measure(
