@@ -25,18 +25,19 @@ with mean and P10/P50/P90 over replications, and ``summary.json`` records what t
 invocation did.
 
 A **sweep** is a YAML file naming scenario parameters by dotted path (wave entries by their
-name, e.g. ``waves.junior-operational.incumbents.base``) and the values to try, as a cartesian
-``grid`` and/or a list of named ``variants``; it is applied over every scenario given::
+name, e.g. ``waves.senior-token.incumbents.base``) and the values to try, as a cartesian
+``grid`` and/or a list of named ``variants``; it is applied over every scenario given (what
+incumbents do is set on waves that relocate posts, as PfG 2027's senior-token does)::
 
     grid:
-      waves.junior-operational.incumbents.base: [0.1, 0.2, 0.4]
-      waves.junior-operational.incumbents.high_seb_multiplier: [0.8, 1.0]
+      waves.senior-token.incumbents.base: [0.1, 0.2, 0.4]
+      waves.senior-token.incumbents.high_seb_multiplier: [0.8, 1.0]
     variants:
       - name: as-planned
         set: {}
       - name: generous-support
         set:
-          waves.junior-operational.relocation_support_gbp: 15000
+          waves.senior-token.relocation_support_gbp: 15000
 
 Grid variants are named ``base=0.1,high_seb_multiplier=0.8`` (each path shortened to its
 shortest unique ending). Every variant is validated, and checked against its data, before any

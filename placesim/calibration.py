@@ -683,9 +683,9 @@ def lever_assumptions(scenario: Scenario) -> pd.DataFrame:
 
     Each field's evidence grade and range come from its definition in
     :mod:`placesim.scenario` (``json_schema_extra``), never from its wording; a value the
-    scenario sets (other than the default) is the scenario's (evidence ``scenario``), its
-    source saying so. Incumbent policies are listed for relocating waves only: no one else
-    reads them.
+    scenario sets (other than the default) says so in its source, and is the scenario's
+    (evidence ``scenario``) unless the field is an assumption, which it stays. Incumbent
+    policies are listed for relocating waves only: no one else reads them.
 
     Parameters
     ----------
@@ -709,7 +709,10 @@ def lever_assumptions(scenario: Scenario) -> pd.DataFrame:
             low, high = extra.get("range", (None, None))
             source = info.description or ""
             if name in model.model_fields_set and value != info.default:
-                evidence = "scenario"
+                # the scenario's own value: no longer the published or derived default's,
+                # but an assumption stays one (the scenario's, with the field's range)
+                if evidence != "assumption":
+                    evidence = "scenario"
                 source = f"Set by the scenario (the default's evidence: {source})"
             rows.append({"name": f"{prefix}.{name}", "value": value, "evidence": evidence,
                          "low": low, "high": high, "source": source,

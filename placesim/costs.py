@@ -222,7 +222,7 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
         waves' deadlines (counted in both ``leavers`` and ``redundancies``), in each year.
     relocation_cost_gbp : numpy.ndarray
         (year,) the movers' relocation packages and support in each year, as the engine
-        records them (its all-in cost per leaver is replaced here by its components).
+        records them (leavers are costed here, by their parts).
     closures_pending : numpy.ndarray
         (year,) London posts replaced elsewhere but still open at the year's end.
     roles_moved_out : numpy.ndarray

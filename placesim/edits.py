@@ -125,6 +125,7 @@ def apply_edits(scenario, edits: LeverEdits, *, root: Path | None = None):
     """
     from .scenario import document_text, load_scenario_text, scenario_document
 
+    edits = effective(edits, scenario)
     if not edits.any:
         return scenario
     doc = scenario_document(scenario)
@@ -152,13 +153,25 @@ def in_scenario(scenario) -> set[str]:
             if getattr(scenario.levers, lever) is not None}
 
 
+def effective(edits: LeverEdits, scenario) -> LeverEdits:
+    """The edits that change ``scenario``: none for a lever it has already (its settings are
+    kept), and no scaling where it plans no wave (every wave is the record)."""
+    from dataclasses import replace
+
+    out = replace(edits, **{flag: False for flag in in_scenario(scenario)})
+    if not any(not w.recorded for w in scenario.waves):
+        out = replace(out, scale=100)
+    return out
+
+
 def describe(edits: LeverEdits, scenario=None) -> str:
     """The edits in words (for captions); given the ``scenario``, only those that change it."""
     words = {"freeze": "half of London recruitment frozen", "mentoring": "mentoring",
              "postings": "short London postings", "support": "relocation support",
              "outreach": "recruitment outreach", "secondments": "campus secondments"}
-    had = in_scenario(scenario) if scenario is not None else set()
-    parts = [w for k, w in words.items() if asdict(edits)[k] and k not in had]
+    if scenario is not None:
+        edits = effective(edits, scenario)
+    parts = [w for k, w in words.items() if asdict(edits)[k]]
     if edits.scale != 100:
         parts.append(f"planned relocation waves at {edits.scale}%")
     return ", ".join(parts)

@@ -576,7 +576,7 @@ def explain_choice(plan: Plan, pkg, ranking: pd.DataFrame, allocation: pd.DataFr
     if len(chosen) < k:
         caps = {lad: _capacity(plan, pkg, lad) for lad in chosen}
         rest = ranking[~ranking["lad_code"].isin(chosen)].head(1)
-        nxt = _next_best(rest, ranking, chosen, fixed) if len(rest) else ""
+        nxt = _next_best(plan, rest, ranking, chosen, fixed) if len(rest) else ""
         text += (f" The places chosen have room for all the posts "
                  f"({sum(caps.values()):,.0f} desks in all), and a further place would not "
                  "raise the allocation's total score (each place chosen takes at least its "
@@ -585,7 +585,7 @@ def explain_choice(plan: Plan, pkg, ranking: pd.DataFrame, allocation: pd.DataFr
     return text
 
 
-def _next_best(rest: pd.DataFrame, ranking: pd.DataFrame, chosen: list[str],
+def _next_best(plan: Plan, rest: pd.DataFrame, ranking: pd.DataFrame, chosen: list[str],
                fixed: list[str]) -> str:
     """A sentence on the best place not chosen (``rest``, one row of the ranking) against
     the places chosen: those that score lower are there because the plan fixed them, or
@@ -603,7 +603,9 @@ def _next_best(rest: pd.DataFrame, ranking: pd.DataFrame, chosen: list[str],
     if pinned:
         reasons.append(f"{_names(by, pinned)} {'is' if len(pinned) == 1 else 'are'} fixed "
                        "by the plan")
-    bonus = [c for c in below if c not in fixed
+    senior = plan.senior_parity_bonus > 0 and any(  # (the bonus is paid on these only)
+        p.count > 0 and GRADES.index(p.grade) >= GRADES.index("G6") for p in plan.posts)
+    bonus = [c for c in below if senior and c not in fixed
              and float(by.at[c, "ladder_completeness"]) < ladder]
     if bonus:
         reasons.append(f"{_names(by, bonus)} {'has' if len(bonus) == 1 else 'have'} an "

@@ -274,6 +274,13 @@ class Acceptance(_Model):
         return _unit_values(v, "acceptance must be between 0 and 1")
 
 
+RETIRED_PARAMETERS = {
+    "cost_leaver_gbp": "leavers are costed by the value-for-money appraisal's parts, "
+                       "costs.redundancy_months_pay, costs.recruitment_gbp, "
+                       "costs.vacancy_months and costs.vacancy_output_lost_share (see "
+                       "`placesim params`)"}
+"""Parameters placesim once had, and what to set instead (a close name's hint misled)."""
+
 RELOCATE_ONLY = ("incumbents", "relocation_support_gbp")
 """Wave fields only a relocating wave (``mode: relocate``) reads."""
 
@@ -833,6 +840,8 @@ class Parameters(_Model):
 
         known = known_parameter_names()
         for name in v:
+            if name in RETIRED_PARAMETERS:
+                raise ValueError(f"{name!r} is no longer a parameter: {RETIRED_PARAMETERS[name]}")
             if name not in known:
                 close = difflib.get_close_matches(name, sorted(known), n=3)
                 raise ValueError(f"unknown parameter {name!r}" + (

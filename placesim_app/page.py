@@ -84,11 +84,10 @@ def uploaded_scenario():
 
 def lever_edits(s):
     """Sidebar controls for the main levers; returns the edited scenario and the edits."""
-    from dataclasses import replace
-
-    from placesim.edits import LeverEdits, apply_edits, in_scenario
+    from placesim.edits import LeverEdits, apply_edits, effective, in_scenario
 
     had = in_scenario(s)  # (levers the scenario has: shown ticked, kept as it sets them)
+    planned = any(not w.recorded for w in s.waves)  # (waves the slider scales)
 
     def tick(label: str, key: str, **kw) -> bool:
         if key in had:
@@ -121,10 +120,12 @@ def lever_edits(s):
                      "council and are a little more likely to be promoted afterwards. "
                      "The numbers are assumptions: the pilot's size is not published."),
             scale=st.slider("Scale every planned relocation wave (%)", 0, 200, step=10,
-                            key="scale", help="100% keeps the scenario's numbers of posts. "
-                            "The moves already made (Places for Growth as recorded to "
-                            "June 2024) stay as recorded."))
-    edits = replace(edits, **{k: False for k in had})  # (nothing to add: not an edit)
+                            key="scale", disabled=not planned,
+                            help="100% keeps the scenario's numbers of posts. The moves "
+                            "already made (Places for Growth as recorded to June 2024) stay "
+                            "as recorded." if planned else "This scenario plans no moves: "
+                            "its waves are the record of moves already made."))
+    edits = effective(edits, s)  # (a lever it has, or scaling no planned wave: no edit)
     if not edits.any:
         return s, edits
     # kept: every rerun (a year, a tab) would otherwise validate the edited scenario again

@@ -173,3 +173,31 @@ def test_params_lists_what_the_run_reads_as_the_scenario_set_it():
     assert base["source"].startswith("Set by the scenario")
     kept = log.loc["waves.ho-senior-rung.incumbents.redeploy_share"]  # (the default's own)
     assert kept["evidence"] == "assumption" and (kept["low"], kept["high"]) == (0.2, 0.8)
+
+
+def test_a_retired_parameter_says_what_to_set_instead():
+    """cost_leaver_gbp left the parameters when leavers came to be costed by the appraisal's
+    parts: its 'did you mean cost_mover_gbp?' would have repriced movers (review)."""
+    with pytest.raises(ScenarioError) as e:
+        load_scenario_text("name: x\nparameters:\n  values: {cost_leaver_gbp: 30000}\n")
+    msg = str(e.value)
+    assert "'cost_leaver_gbp' is no longer a parameter" in msg and "cost_mover" not in msg
+    assert "costs.redundancy_months_pay" in msg
+
+
+def test_a_scenario_set_assumption_stays_an_assumption():
+    """A value the scenario sets for an assumption is still an assumption (the acceptance
+    sweep varies them), with the field's range; a published default it replaces is the
+    scenario's."""
+    from placesim.calibration import lever_assumptions
+
+    s = load_scenario_text(
+        "name: x\nwaves:\n  - name: w\n    year: 2024\n    posts: {grades: [EO]}\n"
+        "    count: 10\n    mode: relocate\n"
+        "    incumbents: {base: 0.3, high_seb_multiplier: 0.8}\n"
+        "    destinations:\n      - {site: leeds, share: 1.0}\n")
+    log = lever_assumptions(s).set_index("name")
+    seb = log.loc["waves.w.incumbents.high_seb_multiplier"]
+    assert (seb["evidence"], seb["assumption"], seb["low"]) == ("assumption", True, 0.8)
+    assert seb["source"].startswith("Set by the scenario")
+    assert log.loc["waves.w.incumbents.base", "evidence"] == "scenario"

@@ -252,3 +252,25 @@ def test_the_next_best_place_is_told_as_the_ranking_has_it(pkg):
     for n in lower - {"Darlington", "Sheffield"}:  # (Hull: an incomplete ladder, 7 of 8)
         assert by.at[n, "ladder_completeness"] < best_left["ladder_completeness"]
         assert f"{n} has an incomplete career ladder" in text
+
+
+def test_the_senior_bonus_is_given_as_a_reason_only_where_the_plan_pays_it():
+    """A place chosen over a better-scoring one was said to earn the bonus for senior posts
+    whenever its ladder was less complete, even in a plan with no senior posts or no bonus
+    (review): then the reason is the allocation as a whole."""
+    import pandas as pd
+
+    from placesim.planner import _next_best
+
+    ranking = pd.DataFrame({"lad_code": ["A", "B", "C"], "lad_name": ["Ay", "Bee", "Cee"],
+                            "score": [5.0, 4.0, 3.0], "ladder_completeness": [0.5, 1.0, 0.9]})
+    rest = ranking[ranking["lad_code"] == "B"]
+    senior = plan()  # (SCS1 posts, the default bonus)
+    junior = plan(posts=[{"grade": "EO", "count": 600}])
+    no_bonus = plan(senior_parity_bonus=0)
+    assert "Cee has an incomplete career ladder" in _next_best(senior, rest, ranking,
+                                                               ["A", "C"], [])
+    for p in (junior, no_bonus):
+        text = _next_best(p, rest, ranking, ["A", "C"], [])
+        assert "incomplete career ladder" not in text
+        assert "Cee makes the allocation as a whole score higher" in text, text

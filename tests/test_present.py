@@ -326,3 +326,15 @@ def test_permanent_secretaries_are_shown_as_they_are():
                        "group": "all", "mean": v, "p10": v, "p50": v, "p90": v} for v in [3.0]])
     row = targets_table(m).iloc[0]
     assert (row["Projected"], row["Met?"]) == ("3", "met") and row["Gap"] != "[c]", row
+
+
+def test_scaling_a_scenario_that_plans_no_wave_is_no_edit():
+    """Every wave of the baseline is the record: scaling them changes nothing, so it is not
+    an edit (the app renamed and re-ran it as 'baseline-edited'; review)."""
+    from placesim import load_scenario
+    from placesim.edits import LeverEdits, apply_edits, describe
+
+    base = load_scenario("scenarios/baseline.yaml")
+    assert apply_edits(base, LeverEdits(scale=50)) is base
+    assert describe(LeverEdits(scale=50), base) == ""
+    assert describe(LeverEdits(scale=50)) == "planned relocation waves at 50%"
