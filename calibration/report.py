@@ -206,19 +206,14 @@ def _pfg_gap() -> str:
     the census (March 2023) and the baseline's first record (March 2024), interpolated."""
     from placesim.engine import prepare
     from placesim.expected import run_expected
-    from placesim.metrics import target_measures
+    from placesim.metrics import pfg_measure_gaps
     from placesim.scenario import load_scenario
 
     model = prepare(load_scenario(ROOT / "scenarios" / "baseline.yaml"))
     rec = run_expected(model, follow_cohort=False).years[0]
-    lon, dev = model.geo.is_london, model.devolved_posts
-    march23 = target_measures(model.baseline_posts_gd, lon, dev)["scs_outside_london_share"]
-    march24 = target_measures(rec.posts[None], lon, dev)["scs_outside_london_share"][0]
-    gaps = []
-    for months, when, published in ((6, "September 2023", 0.300), (9, "December 2023", 0.312)):
-        model_v = march23 + (march24 - march23) * months / 12
-        gaps.append(f"{100 * model_v:.1f}% against {100 * published:.1f}% in {when} "
-                    f"({100 * (model_v - published):+.1f} points)")
+    gaps = [f"{100 * model_v:.1f}% against {100 * published:.1f}% in {when} "
+            f"({100 * (model_v - published):+.1f} points)"
+            for when, model_v, published in pfg_measure_gaps(model, rec)]
     return ("At the programme's own dates the model's measure (from the census and the "
             "baseline's first year, interpolated) is " + " and ".join(gaps) + ": read the "
             "model's SCS share outside London as about that much above the programme's, and "

@@ -519,12 +519,10 @@ def department_labels(departments: pd.DataFrame) -> dict[str, str]:
     also DBT, Department for Business and Trade)``), so that typing a newer name finds the
     department the statistics still report (typing DBT found BEIS, not DIT)."""
     out = {}
-    aliases = (departments["aliases"] if "aliases" in departments
-               else pd.Series("", index=departments.index))
-    for code, name, alias in zip(departments["code"], departments["name"], aliases,
+    aliases = departments.get("aliases", pd.Series("", index=departments.index))
+    for code, name, alias in zip(departments["code"], departments["name"], aliases.fillna(""),
                                  strict=True):
-        also = [a.strip() for a in str(alias).split(";")
-                if a.strip() and str(alias) not in ("nan", "<NA>")]
+        also = [a.strip() for a in str(alias).split(";") if a.strip()]
         out[code] = f"{name} ({code}" + (f"; also {', '.join(also)})" if also else ")")
     return out
 

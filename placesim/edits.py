@@ -132,10 +132,8 @@ def apply_edits(scenario, edits: LeverEdits, *, root: Path | None = None):
     start = scenario.horizon.start_year + 1
     levers = doc.setdefault("levers", {}) or {}
     doc["levers"] = levers
-    for flag, lever in LEVERS.items():
-        # a lever the scenario already has keeps its own settings (ticking it replaced
-        # them with the defaults: the social-mobility levers' campus sites were dropped)
-        if getattr(edits, flag) and getattr(scenario.levers, lever) is None:
+    for flag, lever in LEVERS.items():  # (none the scenario has: :func:`effective`)
+        if getattr(edits, flag):
             levers[lever] = {"start_year": start}
             if flag == "freeze":
                 levers[lever]["share_blocked"] = FREEZE_SHARE
@@ -153,13 +151,20 @@ def in_scenario(scenario) -> set[str]:
             if getattr(scenario.levers, lever) is not None}
 
 
+def plans_waves(scenario) -> bool:
+    """Whether the scenario has a wave that is not the record of moves made (one the waves'
+    scaling changes)."""
+    return any(not w.recorded for w in scenario.waves)
+
+
 def effective(edits: LeverEdits, scenario) -> LeverEdits:
-    """The edits that change ``scenario``: none for a lever it has already (its settings are
-    kept), and no scaling where it plans no wave (every wave is the record)."""
+    """The edits that change ``scenario``: none for a lever it has already (ticking it
+    replaced its settings with the defaults: the social-mobility levers' campus sites were
+    dropped), and no scaling where it plans no wave (every wave is the record)."""
     from dataclasses import replace
 
     out = replace(edits, **{flag: False for flag in in_scenario(scenario)})
-    if not any(not w.recorded for w in scenario.waves):
+    if not plans_waves(scenario):
         out = replace(out, scale=100)
     return out
 

@@ -77,6 +77,25 @@ def period_progression(promotions: np.ndarray, exits: np.ndarray, exposure: np.n
     return np.prod(step, axis=-1)
 
 
+PFG_SCS_PUBLISHED: tuple[tuple[int, str, float], ...] = (
+    (6, "September 2023", 0.300), (9, "December 2023", 0.312))
+"""Places for Growth's own SCS share outside London as published (facts.md B): months after
+the census of 31 March 2023, when, and the share."""
+
+
+def pfg_measure_gaps(model, first_year) -> list[tuple[str, float, float]]:
+    """The model's SCS share outside London against the programme's own, at its dates:
+    ``(when, model, published)``, the model's from the census and ``first_year`` (the
+    record of a run's first year from March 2023), interpolated. What the model's measure
+    reads above the programme's (docs/validation.md section 5, and the SCS target's
+    ``reads_high_by``)."""
+    lon, dev = model.geo.is_london, model.devolved_posts
+    census = target_measures(model.baseline_posts_gd, lon, dev)["scs_outside_london_share"]
+    year = target_measures(first_year.posts[None], lon, dev)["scs_outside_london_share"][0]
+    return [(when, float(census + (year - census) * months / 12), published)
+            for months, when, published in PFG_SCS_PUBLISHED]
+
+
 def target_measures(posts: np.ndarray, is_london: np.ndarray,
                     devolved: np.ndarray | None) -> dict[str, np.ndarray]:
     """The senior targets, each on its own basis.

@@ -312,7 +312,7 @@ def allocate(plan: Plan, pkg, ranking: pd.DataFrame | None = None) -> pd.DataFra
     score = cand["score"].to_numpy(float)
     score = (score - score.min()) / max(score.max() - score.min(), 1e-12) + 0.1
     incomplete = 1 - cand["ladder_completeness"].to_numpy(float)
-    senior = np.array([GRADES.index(p.grade) >= GRADES.index("G6") for p in demand], float)
+    senior = np.array([_earns_bonus(p.grade) for p in demand], float)
     total = sum(p.count for p in demand)
     # variables: x[d, g] (posts) then y[d] (chosen)
     n_x = n_d * n_g
@@ -603,8 +603,8 @@ def _next_best(plan: Plan, rest: pd.DataFrame, ranking: pd.DataFrame, chosen: li
     if pinned:
         reasons.append(f"{_names(by, pinned)} {'is' if len(pinned) == 1 else 'are'} fixed "
                        "by the plan")
-    senior = plan.senior_parity_bonus > 0 and any(  # (the bonus is paid on these only)
-        p.count > 0 and GRADES.index(p.grade) >= GRADES.index("G6") for p in plan.posts)
+    senior = plan.senior_parity_bonus > 0 and any(
+        p.count > 0 and _earns_bonus(p.grade) for p in plan.posts)
     bonus = [c for c in below if senior and c not in fixed
              and float(by.at[c, "ladder_completeness"]) < ladder]
     if bonus:
@@ -622,6 +622,12 @@ def _next_best(plan: Plan, rest: pd.DataFrame, ranking: pd.DataFrame, chosen: li
             f"than {'a place' if len(below) == 1 else f'{len(below)} places'} chosen: "
             f"{scored}. " + "; ".join(r[0].upper() + r[1:] if i == 0 else r
                                       for i, r in enumerate(reasons)) + ".")
+
+
+def _earns_bonus(grade: str) -> bool:
+    """Whether the plan's bonus for senior posts where the ladder is incomplete is paid on
+    posts of ``grade`` (G6 and above)."""
+    return GRADES.index(grade) >= GRADES.index("G6")
 
 
 def _names(by: pd.DataFrame, codes: list[str]) -> str:

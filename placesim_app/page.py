@@ -84,10 +84,10 @@ def uploaded_scenario():
 
 def lever_edits(s):
     """Sidebar controls for the main levers; returns the edited scenario and the edits."""
-    from placesim.edits import LeverEdits, apply_edits, effective, in_scenario
+    from placesim.edits import LeverEdits, apply_edits, effective, in_scenario, plans_waves
 
     had = in_scenario(s)  # (levers the scenario has: shown ticked, kept as it sets them)
-    planned = any(not w.recorded for w in s.waves)  # (waves the slider scales)
+    planned = plans_waves(s)  # (waves the slider scales)
 
     def tick(label: str, key: str, **kw) -> bool:
         if key in had:

@@ -338,3 +338,19 @@ def test_scaling_a_scenario_that_plans_no_wave_is_no_edit():
     assert apply_edits(base, LeverEdits(scale=50)) is base
     assert describe(LeverEdits(scale=50), base) == ""
     assert describe(LeverEdits(scale=50)) == "planned relocation waves at 50%"
+
+
+def test_the_scs_targets_gap_is_the_one_the_model_gives():
+    """The SCS target's reads_high_by is a figure derived from the model (its measure at the
+    programme's latest published date, December 2023, against the programme's 31.2%), so it
+    is held to that derivation rather than standing as a literal."""
+    from placesim import engine, load_scenario
+    from placesim.expected import run_expected
+    from placesim.export import TARGETS
+    from placesim.metrics import pfg_measure_gaps
+
+    model = engine.prepare(load_scenario("scenarios/baseline.yaml"))
+    when, model_v, published = pfg_measure_gaps(model, run_expected(
+        model, follow_cohort=False).years[0])[-1]
+    scs = next(t for t in TARGETS if t.metric == "scs_outside_london_share")
+    assert when == "December 2023" and scs.reads_high_by == round(model_v - published, 3)
