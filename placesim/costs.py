@@ -19,7 +19,8 @@ are **double running** (paid in full). The recruitment outreach lever's spending
 the year it is spent. People costs are the flows the run causes: relocation packages and
 support paid to incumbents who move, redundancy for incumbents who will not move and for posts
 closed by a deadline, recruitment and training of their replacements, and the output lost while
-their posts are vacant. Hub capital is charged when posts leave London beyond any earlier peak.
+their posts are vacant; each leaver and each redundancy at the pay of their own grade (every mode
+records them by grade). Hub capital is charged when posts leave London beyond any earlier peak.
 Named London office closures (``office_closures:`` in a scenario) save the office's running
 cost from the closing date.
 
@@ -216,10 +217,13 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
         start).
     costs : mapping
         Cost parameters by name (:func:`default_costs`).
-    movers, leavers, redundancies, wave_redundancies : numpy.ndarray
-        (year,) incumbents who moved with their post, incumbents who left (refusing a move,
-        or made redundant by a wave's deadline), all redundancies, and the redundancies of
-        waves' deadlines (counted in both ``leavers`` and ``redundancies``), in each year.
+    movers : numpy.ndarray
+        (year,) incumbents who moved with their post, in each year.
+    leavers, redundancies, wave_redundancies : numpy.ndarray
+        (year, grade) incumbents who left (refusing a move, or made redundant by a wave's
+        deadline), all redundancies, and the redundancies of waves' deadlines (counted in
+        both ``leavers`` and ``redundancies``), in each year: each is priced at its grade's
+        pay.
     relocation_cost_gbp : numpy.ndarray
         (year,) the movers' relocation packages and support in each year, as the engine
         records them (leavers are costed here, by their parts).
@@ -243,10 +247,10 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
     >>> from placesim.costs import appraise, default_costs
     >>> start = np.zeros((11, 2)); start[2] = [100, 100]  # 100 EO in London, 100 outside
     >>> posts = np.stack([start, start]); posts[1, 2] = [90, 110]  # 10 move in year 2
-    >>> z = np.zeros(2)
+    >>> z, zg = np.zeros(2), np.zeros((2, 11))
     >>> out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
-    ...                start_year=2025, costs=default_costs(), movers=z, leavers=z,
-    ...                redundancies=z, wave_redundancies=z, relocation_cost_gbp=z,
+    ...                start_year=2025, costs=default_costs(), movers=z, leavers=zg,
+    ...                redundancies=zg, wave_redundancies=zg, relocation_cost_gbp=z,
     ...                closures_pending=z, roles_moved_out=z)
     >>> out["london_posts_avoided"].tolist()  # the year's average
     [0.0, 5.0]
@@ -273,16 +277,14 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
                 else o.desks * c["m2_per_desk"] * c["estate_gbp_per_m2_london"])
         closure += cost * np.clip(years - (o.year + (o.quarter - 1) / 4), 0, 1)
     out["saving_office_closures_gbp"] = closure
-    # people: the grade mix of the posts leaving London prices a leaver, a vacancy, a recruit
-    moved = np.clip(avoided, 0, None).sum(axis=0)
-    weights = moved / moved.sum() if moved.sum() > 0 else uk.sum(axis=0) / max(uk.sum(), 1)
-    pay_leaver, pay_vacant = float(weights @ pay_l), float(weights @ pay_o)
-    move_leavers = np.clip(leavers - wave_redundancies, 0, None)
+    # people, each at their own grade's pay: a leaver's redundancy at London pay, the output
+    # lost while the post they left is vacant at the pay outside London, where it now is
+    move_leavers = np.clip(np.asarray(leavers, float) - wave_redundancies, 0, None)  # (Y, G)
     exits = move_leavers + redundancies
     out["cost_relocation_gbp"] = np.asarray(relocation_cost_gbp, float)
-    out["cost_redundancy_gbp"] = exits * pay_leaver * c["redundancy_months_pay"] / 12
-    out["cost_recruitment_gbp"] = move_leavers * c["recruitment_gbp"]
-    out["cost_vacancy_gbp"] = (move_leavers * pay_vacant * oncost * c["vacancy_months"] / 12
+    out["cost_redundancy_gbp"] = exits @ pay_l * c["redundancy_months_pay"] / 12
+    out["cost_recruitment_gbp"] = move_leavers.sum(axis=1) * c["recruitment_gbp"]
+    out["cost_vacancy_gbp"] = (move_leavers @ pay_o * oncost * c["vacancy_months"] / 12
                                * c["vacancy_output_lost_share"])
     total_avoided = avoided.sum(axis=1)
     peak = np.maximum.accumulate(np.concatenate([[0.0], total_avoided]))
@@ -360,18 +362,24 @@ def cost_columns(model, result) -> tuple[list[tuple[str, str]], np.ndarray]:
         or default_costs()
 
     def flow(name: str) -> np.ndarray:
+        """(year,) a cumulative record's flow in each year."""
         cum = np.array([np.sum(getattr(r, name)) for r in recs], float)
         return np.diff(np.concatenate([[0.0], cum]))
 
+    def flow_by_grade(name: str) -> np.ndarray:
+        """(year, grade) a cumulative (grade, seb) record's flow in each year."""
+        cum = np.stack([getattr(r, name).sum(axis=1) for r in recs]).astype(float)
+        return np.diff(np.concatenate([np.zeros((1, cum.shape[1])), cum]), axis=0)
+
     years = np.array([r.year for r in recs], np.int64)
-    red = flow("redundancies")
+    red = flow_by_grade("redundancies")
     outreach = np.array([r.levers.get("outreach_cost_gbp", 0.0) for r in recs], float)
     out = appraise(
         np.stack([civil_service_posts(model, r) for r in recs]), model.baseline_posts_gd,
         geo.is_london,
         years=years, start_year=int(years[0]), costs=costs, movers=flow("reloc_movers"),
-        leavers=flow("reloc_leavers"),
-        redundancies=red, wave_redundancies=red * _wave_deadline_share(model, years),
+        leavers=flow_by_grade("reloc_leavers"),
+        redundancies=red, wave_redundancies=red * _wave_deadline_share(model, years)[:, None],
         relocation_cost_gbp=flow("cost_movers_gbp"),
         closures_pending=np.array([r.closures_pending for r in recs], float),
         roles_moved_out=np.array([r.moved_out_of_london for r in recs], float)
@@ -442,11 +450,12 @@ SOURCES: dict[str, str] = {
                            "anyway included",
     "cost_redundancy_gbp": "Incumbents who leave rather than move, and posts closed by a "
                            "deadline: costs.redundancy_months_pay (ASSUMPTION, 3-21 months) of "
-                           "ACSES 2023 London pay",
+                           "ACSES 2023 London pay at each leaver's own grade",
     "cost_recruitment_gbp": "Replacing leavers: costs.recruitment_gbp (ASSUMPTION, "
                             "£3,000-£12,000 each)",
     "cost_vacancy_gbp": "Output lost while leavers' posts are vacant: costs.vacancy_months and "
-                        "costs.vacancy_output_lost_share (ASSUMPTIONS) of pay and on-costs",
+                        "costs.vacancy_output_lost_share (ASSUMPTIONS) of the post's grade's pay "
+                        "outside London and on-costs",
     "cost_hub_capital_gbp": "New hub space: Darlington, £118m for 1,450 roles (Cabinet Office "
                             "2024), for costs.hub_new_space_share (ASSUMPTION, 0-1) of the "
                             "roles leaving London",

@@ -122,13 +122,14 @@ class YearRecord:
     moved_out_of_london: float  # cumulative (a re-created role by its origin's shares)
     moved_total: int  # cumulative, posts the waves moved since the start (any destination)
     moved_to_coldspots: int  # cumulative, of those, to coldspots
-    reloc_leavers: np.ndarray  # (seb,) cumulative
+    reloc_leavers: np.ndarray  # (grade, seb) cumulative
     reloc_movers: np.ndarray  # (seb,) cumulative
     awaiting_capacity: int
     posts_created: float = 0.0  # cumulative
     posts_closed: float = 0.0  # cumulative (as they fell vacant, or at a deadline)
     closures_pending: float = 0.0  # closures waiting for a vacancy
-    redundancies: np.ndarray = field(default_factory=lambda: np.zeros(N_SEB))  # cumulative
+    redundancies: np.ndarray = field(  # (grade, seb) cumulative
+        default_factory=lambda: np.zeros((N_GRADES, N_SEB)))
     cost_movers_gbp: float = 0.0  # cumulative: movers' relocation packages and support
     # for the department view (placesim.departments), cumulative: roles each wave moved out
     # of London, and posts each closure pool of a wave closed
@@ -308,9 +309,10 @@ class RunState:
         # coldspot share's whole) start at none, as those moved to coldspots do
         self.moved_out = model.rules.moved_before_start
         self.moved_total = 0
-        self.reloc_leavers = np.zeros(N_SEB)
+        # by (grade, seb): what a leaver costs is their grade's pay (placesim.costs)
+        self.reloc_leavers = np.zeros((N_GRADES, N_SEB))
         self.reloc_movers = np.zeros(N_SEB)
-        self.redundancies = np.zeros(N_SEB)
+        self.redundancies = np.zeros((N_GRADES, N_SEB))
         self.posts_created = self.posts_closed = 0.0
         plan = model.rules.posts
         self.closing = np.zeros(plan.n_pools)  # closures waiting for a vacancy, by pool
@@ -432,10 +434,11 @@ class RunState:
         self.moved_out_wave[plan.index] += out
         self.moved_cold += amount[geo.is_coldspot[to_d]].sum()
 
-    def _count_relocation(self, plan: WavePlan, movers_s, leavers_s) -> None:
+    def _count_relocation(self, plan: WavePlan, movers_s, leavers_gs) -> None:
+        """Add a tranche's incumbents who moved (by seb) and who left (by grade, seb)."""
         _, support_gbp = self.relocation_support(plan)
         self.reloc_movers += movers_s
-        self.reloc_leavers += leavers_s
+        self.reloc_leavers += leavers_gs
         moving = np.sum(movers_s) * (self.m.rules.cost_mover_gbp + support_gbp)
         self.cost_movers += moving
 
@@ -590,7 +593,8 @@ class _Run(RunState):
             self._posts(rows, -1)
             self.posts_closed += len(rows[0])
             minus.append((g, d, s))
-            lost = np.bincount(s, minlength=N_SEB)
+            lost = np.zeros((N_GRADES, N_SEB))
+            lost[pp.pool_grade[p]] = np.bincount(s, minlength=N_SEB)  # (a pool is of a grade)
             self.redundancies += lost
             if self.pool_is_wave[p]:
                 self.reloc_leavers += lost
@@ -625,7 +629,9 @@ class _Run(RunState):
         self._posts((out.grade, out.to_d, out.ptype), +1)
         self._count_moves(plan, out.from_d, out.to_d, np.ones(len(out.to_d)))
         self._count_relocation(plan, np.bincount(out.mover_s, minlength=N_SEB),
-                               np.bincount(out.leaver_s, minlength=N_SEB))
+                               np.bincount(out.leaver_g * N_SEB + out.leaver_s,
+                                           minlength=N_GRADES * N_SEB
+                                           ).reshape(N_GRADES, N_SEB))
         if len(out.to_d):
             self.move_rows.append((plan.index, self.year, out.from_d, out.to_d, None))
 

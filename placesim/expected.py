@@ -521,9 +521,9 @@ class _ExpectedRun(RunState):
             self.posts_closed += float(closing.sum())
             self.closing[p] = self.closing_var[p] = 0.0
             lost = gone.sum(axis=(0, 2, 3))
-            self.redundancies += lost
+            self.redundancies[g] += lost
             if self.pool_is_wave[p]:
-                self.reloc_leavers += lost
+                self.reloc_leavers[g] += lost
             self._posts_version += 1
 
     # --- relocation waves ------------------------------------------------------------------
@@ -1664,7 +1664,7 @@ def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, d
     mix: entrants now, as the stochastic engine's (``ready`` ``min_steps`` on), so not
     eligible this step (``blocked``) and then in the ring's slot ``ring_slot`` as they will
     be after this step's exits (``survival``), as a conversion at the end of a secondment.
-    Returns (movers by SEB, leavers by SEB, posts moved out of each origin).
+    Returns (movers by SEB, leavers by (grade, SEB), posts moved out of each origin).
     """
     G, D, S, T, F = people.shape
     R = ring.shape[0]
@@ -1677,10 +1677,10 @@ def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, d
                     if type_mask[t]:
                         total += max(posts[g, o, t] - held[g, o, t], 0.0)
     movers_s = np.zeros(S)
-    leavers_s = np.zeros(S)
+    leavers_gs = np.zeros((G, S))
     moved_o = np.zeros(n_origins)
     if total <= 0:
-        return movers_s, leavers_s, moved_o
+        return movers_s, leavers_gs, moved_o
     share = min(n / total, 1.0)
     moved = np.zeros((G, n_origins, T))
     cell_share = np.zeros((G, n_origins, T))  # (the share of each cell's incumbents moved)
@@ -1774,7 +1774,7 @@ def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, d
                 for fl in range(F):
                     st = stay[g, a, s, fl]
                     got = st * redeploy_share * rate
-                    leavers_s[s] += st - got
+                    leavers_gs[g, s] += st - got
                     if got <= 0:
                         continue
                     ring_part = np.zeros(R)
@@ -1802,7 +1802,7 @@ def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, d
                         people[g, dests[j], s, t, 0] += add
                         blocked[g, dests[j], s, t, 0] += add
                         ring[ring_slot, g, dests[j], s, t, 0] += add * survival[g]
-    return movers_s, leavers_s, moved_o
+    return movers_s, leavers_gs, moved_o
 
 
 def run_expected(model: Model, *, follow_cohort: bool = True) -> ReplicationResult:

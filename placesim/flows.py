@@ -951,6 +951,7 @@ class MoveOutcome:
     ptype: np.ndarray
     mover_s: np.ndarray  # SEB of incumbents who moved with their post
     leaver_s: np.ndarray  # SEB of incumbents who left because of the move
+    leaver_g: np.ndarray  # and their grade
     redeployed_s: np.ndarray
     leaver_cohort: np.ndarray = field(default_factory=lambda: np.empty(0, np.int8))  # tags
     # stock changes (grade, district, seb) for the running headcount
@@ -1086,7 +1087,7 @@ def move_posts(slots: Slots, geo: Geography, rules: Rules, order: MoveOrder, key
     out = MoveOutcome(
         wave=order.wave, from_d=orig, to_d=dest, grade=g,
         ptype=slots.ptype[chosen].astype(np.int64), mover_s=s[accept], leaver_s=s[leave],
-        redeployed_s=s[redeploy], leaver_cohort=tags[leave],
+        leaver_g=g[leave],         redeployed_s=s[redeploy], leaver_cohort=tags[leave],
     )
     out.minus.append((g[occupied], orig[occupied], s[occupied]))
     out.plus.append((g[accept], dest[accept], s[accept]))

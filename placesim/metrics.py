@@ -236,7 +236,7 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
         cohort.per_1000(np.stack([r.cohort_reached for r in recs]),
                         np.stack([r.cohort_size for r in recs])))
     by_seb = np.stack([np.stack([r.moves_to_london_for_promotion,
-                                 r.moves_from_london_for_promotion, r.reloc_leavers,
+                                 r.moves_from_london_for_promotion, r.reloc_leavers.sum(axis=0),
                                  r.reloc_movers], axis=1) for r in recs])  # (Y, S, 4)
     names = ("moves_to_london_for_promotion", "moves_from_london_for_promotion",
              "leavers_caused_by_relocation", "incumbents_relocated")
@@ -264,7 +264,7 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
     add("posts_created", "all", scalar("posts_created"))
     add("posts_closed", "all", scalar("posts_closed"))
     add("closures_pending", "all", scalar("closures_pending"))
-    red = np.stack([r.redundancies for r in recs])  # (Y, S)
+    red = np.stack([r.redundancies.sum(axis=0) for r in recs])  # (Y, S)
     add("redundancies", "all", red.sum(axis=1))
     add("redundancies", [f"seb:{k}" for k in SEB_CLASSES], red)
     add("coldspot_share_of_moved_roles", "all",

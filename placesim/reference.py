@@ -134,7 +134,7 @@ class ReferenceModel:
         # roles moved before the start (history) count towards the programme's total
         self.moved_out = self.r.moved_before_start  # (history: as the engine counts it)
         self.moved_total = 0
-        self.reloc_leavers = np.zeros(N_SEB)
+        self.reloc_leavers = np.zeros((N_GRADES, N_SEB))
         self.reloc_movers = np.zeros(N_SEB)
         self.cost_movers = 0.0
         self.pending: list[tuple] = []  # (wave, posts by destination, tranche)
@@ -143,7 +143,7 @@ class ReferenceModel:
         self.wave_totals: dict[int, int] = {}  # posts each wave takes (engine.start_waves)
         self.wave_missed = np.zeros(len(self.r.waves))  # (engine.move_pending)
         self.closing = np.zeros(self.r.posts.n_pools, np.int64)  # closures waiting by pool
-        self.redundancies = np.zeros(N_SEB)
+        self.redundancies = np.zeros((N_GRADES, N_SEB))
         self.lever_state = LeverState(model)
         self.inbound: list[tuple[int, Post, Person]] = []  # (end step, post, secondee)
 
@@ -369,9 +369,9 @@ class ReferenceModel:
             wave_pool = bool(pp.is_wave_pool[p])
             for q in shut:
                 if q.person is not None:
-                    self.redundancies[q.person.seb] += 1
+                    self.redundancies[q.grade, q.person.seb] += 1
                     if wave_pool:
-                        self.reloc_leavers[q.person.seb] += 1
+                        self.reloc_leavers[q.grade, q.person.seb] += 1
                     q.person.active = False
                     q.person = None
                 q.open = False
@@ -591,7 +591,7 @@ class ReferenceModel:
                             placed = True
                     if not placed:
                         person.active = False
-                        self.reloc_leavers[person.seb] += 1
+                        self.reloc_leavers[post.grade, person.seb] += 1
             post.district = dest
             if plan.backfill_anywhere and post.person is None:
                 c = self.r.national_cdf[post.grade]

@@ -26,6 +26,7 @@ from placesim.costs import (
     discount_factors,
 )
 from placesim.errors import ScenarioError
+from placesim.grades import GRADES
 from placesim.scenario import check_against_data
 from placesim.simulation import simulate
 
@@ -112,10 +113,10 @@ def test_appraise_by_hand():
     posts[0, 2] = [80, 120]  # 20 EO posts leave London in the first year
     posts[1, 2] = [80, 120]
     c = default_costs()
-    z = np.zeros(2)
+    z, zg = np.zeros(2), np.zeros((2, 11))
     out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
-                   start_year=2025, costs=c, movers=z, leavers=z, redundancies=z,
-                   wave_redundancies=z, relocation_cost_gbp=z,
+                   start_year=2025, costs=c, movers=z, leavers=zg, redundancies=zg,
+                   wave_redundancies=zg, relocation_cost_gbp=z,
                    closures_pending=z, roles_moved_out=np.array([20.0, 20.0]))
     np.testing.assert_allclose(out["london_posts_avoided"], [10, 20])  # yearly averages
     per_post = (c["pay_london_gbp.EO"] - c["pay_outside_gbp.EO"]) * (
@@ -126,6 +127,34 @@ def test_appraise_by_hand():
     np.testing.assert_allclose(out["claim_local_benefit_gbp"], [600_000, 600_000])
     assert out["npv_gbp"][-1] == pytest.approx(out["net_saving_gbp"][0]
                                                + out["net_saving_gbp"][1] / 1.035)
+
+
+def test_leavers_and_redundancies_are_priced_at_their_own_grades_pay():
+    """A wave moving EO posts whose leavers are SCS1 (a senior relocate wave beside junior
+    re-created roles) prices the leavers at SCS1 pay, not at the EO mix of the posts moved
+    (which priced every leaver as the posts' average grade)."""
+    start = np.zeros((11, 2))
+    start[2] = [100, 100]
+    posts = np.stack([start, start])
+    posts[:, 2] = [80, 120]  # the posts moved out of London are all EO
+    c = default_costs()
+    z = np.zeros(2)
+    leavers = np.zeros((2, 11))
+    leavers[0, GRADES.index("SCS1")] = 5  # five SCS1 incumbents would not move
+    red = np.zeros((2, 11))
+    red[1, GRADES.index("HEO")] = 2  # and a deadline closed two occupied HEO posts
+    out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
+                   start_year=2025, costs=c, movers=z, leavers=leavers, redundancies=red,
+                   wave_redundancies=np.zeros((2, 11)), relocation_cost_gbp=z,
+                   closures_pending=z, roles_moved_out=np.array([20.0, 20.0]))
+    months = c["redundancy_months_pay"] / 12
+    np.testing.assert_allclose(out["cost_redundancy_gbp"], [
+        5 * c["pay_london_gbp.SCS1"] * months, 2 * c["pay_london_gbp.HEO"] * months])
+    lost = (c["vacancy_months"] / 12 * c["vacancy_output_lost_share"]
+            * (1 + c["employer_oncost_share"]))
+    np.testing.assert_allclose(out["cost_vacancy_gbp"],
+                               [5 * c["pay_outside_gbp.SCS1"] * lost, 0.0])
+    np.testing.assert_allclose(out["cost_recruitment_gbp"], [5 * c["recruitment_gbp"], 0.0])
 
 
 def test_cost_parameters_are_listed_set_and_drawn():
