@@ -195,7 +195,7 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
              years: np.ndarray, start_year: int, costs: Mapping[str, float],
              movers: np.ndarray, leavers: np.ndarray, redundancies: np.ndarray,
              wave_redundancies: np.ndarray, relocation_cost_gbp: np.ndarray,
-             closures_pending: np.ndarray,
+             replaced_pending: np.ndarray,
              roles_moved_out: np.ndarray, office_closures=(),
              outreach_cost_gbp: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Costs, savings, NPV and payback, year by year (see the module docs for the method).
@@ -227,8 +227,10 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
     relocation_cost_gbp : numpy.ndarray
         (year,) the movers' relocation packages and support in each year, as the engine
         records them (leavers are costed here, by their parts).
-    closures_pending : numpy.ndarray
-        (year,) London posts replaced elsewhere but still open at the year's end.
+    replaced_pending : numpy.ndarray
+        (year, grade, place) posts that a re-creating wave has replaced elsewhere but that are
+        still open at the year's end, waiting for a vacancy to close (place 0 outside
+        London, 1 London; :func:`replaced_pending`): double running, at their grade's pay.
     roles_moved_out : numpy.ndarray
         (year,) roles moved out of London since the start of the horizon (cumulative).
     office_closures : sequence
@@ -251,7 +253,7 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
     >>> out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
     ...                start_year=2025, costs=default_costs(), movers=z, leavers=zg,
     ...                redundancies=zg, wave_redundancies=zg, relocation_cost_gbp=z,
-    ...                closures_pending=z, roles_moved_out=z)
+    ...                replaced_pending=np.zeros((2, 11, 2)), roles_moved_out=z)
     >>> out["london_posts_avoided"].tolist()  # the year's average
     [0.0, 5.0]
     """
@@ -290,10 +292,12 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
     peak = np.maximum.accumulate(np.concatenate([[0.0], total_avoided]))
     out["cost_hub_capital_gbp"] = (np.diff(peak) * c["hub_new_space_share"]
                                    * c["hub_capital_gbp_per_role"])
-    london_pay = float(start_posts[:, lon].sum(axis=1) @ pay_l
-                       / max(start_posts[:, lon].sum(), 1))
-    pending = (np.concatenate([[0.0], closures_pending[:-1]]) + closures_pending) / 2
-    out["cost_double_running_gbp"] = pending * (london_pay * oncost + estate_l)
+    # double running: the year's average of the replaced posts still open, each at its
+    # grade's pay where it is, with on-costs and its desk
+    ends = np.asarray(replaced_pending, float)
+    pending = (np.concatenate([np.zeros((1,) + ends.shape[1:]), ends[:-1]]) + ends) / 2
+    per_post = np.stack([pay_o * oncost + estate_o, pay_l * oncost + estate_l], axis=1)
+    out["cost_double_running_gbp"] = np.einsum("ygp,gp->y", pending, per_post)
     out["cost_outreach_gbp"] = (np.zeros(len(years)) if outreach_cost_gbp is None
                                 else np.asarray(outreach_cost_gbp, float))
     out["cost_total_gbp"] = sum(out[k] for k in COST_COMPONENTS)
@@ -381,7 +385,7 @@ def cost_columns(model, result) -> tuple[list[tuple[str, str]], np.ndarray]:
         leavers=flow_by_grade("reloc_leavers"),
         redundancies=red, wave_redundancies=red * _wave_deadline_share(model, years)[:, None],
         relocation_cost_gbp=flow("cost_movers_gbp"),
-        closures_pending=np.array([r.closures_pending for r in recs], float),
+        replaced_pending=replaced_pending(model, np.stack([r.closures_pending for r in recs])),
         roles_moved_out=np.array([r.moved_out_of_london for r in recs], float)
         - rules.moved_before_start,
         office_closures=getattr(model.scenario, "office_closures", ()),
@@ -425,6 +429,36 @@ def civil_service_posts(model, rec) -> np.ndarray:
     return posts
 
 
+def replaced_pending(model, pending: np.ndarray) -> np.ndarray:
+    """(year, grade, place) posts re-creating waves have replaced elsewhere that still wait
+    to close (place 0 outside London, 1 London), from the closures pending by pool at each
+    year's end: only the waves' pools (a workforce cut's closures replace nothing, so they
+    are not double running). A pool is split between London and the rest as its grade's
+    posts in its districts were at the start.
+
+    Parameters
+    ----------
+    model : Model
+    pending : numpy.ndarray
+        (year, pool) closures pending at each year's end (``YearRecord.closures_pending``).
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    plan, lon = model.rules.posts, np.asarray(model.geo.is_london, bool)
+    out = np.zeros((len(pending), len(GRADES), 2))
+    start = model.baseline_posts_gd
+    for p in np.flatnonzero(plan.is_wave_pool):
+        g, where = int(plan.pool_grade[p]), np.asarray(plan.pool_mask[p], bool)
+        posts = start[g, where]
+        in_london = (posts[lon[where]].sum() / posts.sum() if posts.sum() > 0
+                     else lon[where].mean() if where.any() else 1.0)
+        out[:, g, 1] += pending[:, p] * in_london
+        out[:, g, 0] += pending[:, p] * (1 - in_london)
+    return out
+
+
 def _wave_deadline_share(model, years: np.ndarray) -> np.ndarray:
     """(year,) 1 where every deadline of the year closes a recreating wave's pool (so its
     redundancies are also counted as the wave's leavers), 0 where none does; where both kinds
@@ -459,8 +493,9 @@ SOURCES: dict[str, str] = {
     "cost_hub_capital_gbp": "New hub space: Darlington, £118m for 1,450 roles (Cabinet Office "
                             "2024), for costs.hub_new_space_share (ASSUMPTION, 0-1) of the "
                             "roles leaving London",
-    "cost_double_running_gbp": "London posts replaced elsewhere but not yet closed: ACSES "
-                               "2023 London pay, on-costs and desk costs",
+    "cost_double_running_gbp": "Posts a re-creating wave has replaced elsewhere but not yet "
+                               "closed: ACSES 2023 pay of their grade where they are, on-costs "
+                               "and desk costs",
     "cost_outreach_gbp": "The scenario's recruitment outreach: its cost per entrant reached "
                          "(levers.recruitment_outreach.cost_gbp_per_entrant)",
     "cost_total_gbp": "The seven costs above, added up",

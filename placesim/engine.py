@@ -127,7 +127,8 @@ class YearRecord:
     awaiting_capacity: int
     posts_created: float = 0.0  # cumulative
     posts_closed: float = 0.0  # cumulative (as they fell vacant, or at a deadline)
-    closures_pending: float = 0.0  # closures waiting for a vacancy
+    # (pool,) closures waiting for a vacancy, by closure pool (placesim.posts.PostPlan)
+    closures_pending: np.ndarray = field(default_factory=lambda: np.zeros(0))
     redundancies: np.ndarray = field(  # (grade, seb) cumulative
         default_factory=lambda: np.zeros((N_GRADES, N_SEB)))
     cost_movers_gbp: float = 0.0  # cumulative: movers' relocation packages and support
@@ -377,7 +378,7 @@ class RunState:
             moved_to_coldspots=self.moved_cold, reloc_leavers=self.reloc_leavers.copy(),
             reloc_movers=self.reloc_movers.copy(),
             awaiting_capacity=self.awaiting, posts_created=self.posts_created,
-            posts_closed=self.posts_closed, closures_pending=float(self.closing.sum()),
+            posts_closed=self.posts_closed, closures_pending=self.closing.copy(),
             redundancies=self.redundancies.copy(), cost_movers_gbp=self.cost_movers,
             moved_out_by_wave=self.moved_out_wave.copy(),
             wave_posts_not_found=wave_shortfall(self.m.rules.waves, self.wave_totals,

@@ -263,7 +263,7 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
     add("promotions", [f"grade:{g}" for g in GRADES[1:]], promoted_into[:, 1:])
     add("posts_created", "all", scalar("posts_created"))
     add("posts_closed", "all", scalar("posts_closed"))
-    add("closures_pending", "all", scalar("closures_pending"))
+    add("closures_pending", "all", np.array([np.sum(r.closures_pending) for r in recs]))
     red = np.stack([r.redundancies.sum(axis=0) for r in recs])  # (Y, S)
     add("redundancies", "all", red.sum(axis=1))
     add("redundancies", [f"seb:{k}" for k in SEB_CLASSES], red)

@@ -624,7 +624,7 @@ class ReferenceModel:
             moved_total=self.moved_total, moved_to_coldspots=self.moved_cold,
             reloc_leavers=self.reloc_leavers.copy(), reloc_movers=self.reloc_movers.copy(),
             awaiting_capacity=self.awaiting, posts_closed=0.0,
-            closures_pending=float(self.closing.sum()), redundancies=self.redundancies.copy(),
+            closures_pending=self.closing.astype(float), redundancies=self.redundancies.copy(),
             cost_movers_gbp=self.cost_movers, levers=self.lever_state.year(*self._secondees()),
             wave_posts_not_found=wave_shortfall(self.r.waves, self.wave_totals,
                                                 self.wave_missed),

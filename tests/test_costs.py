@@ -117,7 +117,7 @@ def test_appraise_by_hand():
     out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
                    start_year=2025, costs=c, movers=z, leavers=zg, redundancies=zg,
                    wave_redundancies=zg, relocation_cost_gbp=z,
-                   closures_pending=z, roles_moved_out=np.array([20.0, 20.0]))
+                   replaced_pending=np.zeros((2, 11, 2)), roles_moved_out=np.array([20.0, 20.0]))
     np.testing.assert_allclose(out["london_posts_avoided"], [10, 20])  # yearly averages
     per_post = (c["pay_london_gbp.EO"] - c["pay_outside_gbp.EO"]) * (
         1 + c["employer_oncost_share"])
@@ -146,7 +146,7 @@ def test_leavers_and_redundancies_are_priced_at_their_own_grades_pay():
     out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
                    start_year=2025, costs=c, movers=z, leavers=leavers, redundancies=red,
                    wave_redundancies=np.zeros((2, 11)), relocation_cost_gbp=z,
-                   closures_pending=z, roles_moved_out=np.array([20.0, 20.0]))
+                   replaced_pending=np.zeros((2, 11, 2)), roles_moved_out=np.array([20.0, 20.0]))
     months = c["redundancy_months_pay"] / 12
     np.testing.assert_allclose(out["cost_redundancy_gbp"], [
         5 * c["pay_london_gbp.SCS1"] * months, 2 * c["pay_london_gbp.HEO"] * months])
@@ -155,6 +155,44 @@ def test_leavers_and_redundancies_are_priced_at_their_own_grades_pay():
     np.testing.assert_allclose(out["cost_vacancy_gbp"],
                                [5 * c["pay_outside_gbp.SCS1"] * lost, 0.0])
     np.testing.assert_allclose(out["cost_recruitment_gbp"], [5 * c["recruitment_gbp"], 0.0])
+
+
+def test_double_running_is_the_replaced_posts_at_their_grade_and_place():
+    """Posts a re-creating wave has replaced but that are still open are paid at their own
+    grade's pay where they are (they were all priced at the average London post's)."""
+    start = np.zeros((11, 2))
+    start[2] = [100, 100]
+    posts = np.stack([start, start])
+    c = default_costs()
+    z = np.zeros(2)
+    pending = np.zeros((2, 11, 2))
+    pending[0, GRADES.index("G6"), 1] = 4  # four G6 London posts wait to close at 2025's end
+    pending[1, GRADES.index("EO"), 0] = 2  # and two EO posts outside London at 2026's
+    out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
+                   start_year=2025, costs=c, movers=z, leavers=np.zeros((2, 11)),
+                   redundancies=np.zeros((2, 11)), wave_redundancies=np.zeros((2, 11)),
+                   relocation_cost_gbp=z, replaced_pending=pending, roles_moved_out=z)
+    on = 1 + c["employer_oncost_share"]
+    desk = c["desks_per_post"] * c["m2_per_desk"]
+    g6 = c["pay_london_gbp.G6"] * on + desk * c["estate_gbp_per_m2_london"]
+    eo = c["pay_outside_gbp.EO"] * on + desk * c["estate_gbp_per_m2_outside"]
+    # each year pays the average of its start and its end
+    np.testing.assert_allclose(out["cost_double_running_gbp"], [2 * g6, 2 * g6 + eo])
+
+
+def test_closures_of_a_workforce_cut_are_not_double_running():
+    """The history's closures wait for vacancies (58 at 2024's end) but replace nothing: no
+    double running (they were charged £3.7m as if re-created elsewhere)."""
+    from pathlib import Path
+
+    from placesim import load_scenario
+
+    root = Path(__file__).resolve().parent.parent
+    m = simulate(load_scenario(root / "scenarios" / "history.yaml"), mode="expected").metrics
+    pending = m[(m["metric"] == "closures_pending") & (m["group"] == "all")]["mean"]
+    assert pending.max() > 10
+    running = m[(m["metric"] == "cost_double_running_gbp") & (m["group"] == "all")]["mean"]
+    assert (running == 0).all()
 
 
 def test_cost_parameters_are_listed_set_and_drawn():
