@@ -530,12 +530,11 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
     # page 3: value for money (Green Book appraisal), every line with its source
     fig = _page(plt, marking, source, 3)
     fig.text(0.06, 0.955, "Value for money", fontsize=14, weight="bold", va="top")
-    first = int(man.get("start_year", m["year"].min() - 1))
     vfm = appraisal_rows(results, compare)
     if vfm.empty:  # a department's view: costs are the whole service's
         _paragraphs(fig, 0.06, 0.92, [WHOLE_SERVICE_COSTS], width=110, fontsize=8.5)
     else:
-        _value_for_money_page(fig, vfm, first, last, compare, other)
+        _value_for_money_page(fig, vfm, m["year"].unique(), compare, other)
     figs.append(fig)
 
     # page 4: assumptions, sources, disclosure, glossary
@@ -581,13 +580,15 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
     return Path(path)
 
 
-def _value_for_money_page(fig, vfm: pd.DataFrame, first: int, last: int, compare,
-                          other) -> None:
-    """Page 3's text and table: the appraisal's lines (:func:`appraisal_rows`)."""
+def _value_for_money_page(fig, vfm: pd.DataFrame, years, compare, other) -> None:
+    """Page 3's text and table: the appraisal's lines (:func:`appraisal_rows`) over the
+    records' ``years``."""
+    from .costs import appraisal_period
+
     y = _paragraphs(fig, 0.06, 0.92, [
-        f"Costs and savings of the years {first}-{last} in constant {first} prices, against "
-        "the posts of each grade staying where they were at the start; the net present value "
-        "discounts at 3.5% a year (HM Treasury Green Book)." + (
+        f"Costs and savings of {appraisal_period(years)}, against the posts of each grade "
+        "staying where they were at the start; the net present value discounts at 3.5% a "
+        "year from the first of them (HM Treasury Green Book)." + (
             f" The difference is this scenario minus {other.heading}: its value against that."
             if compare is not None else " Compare with the baseline for the value of this "
             "scenario over the baseline."),

@@ -319,6 +319,21 @@ def _share_london(posts_gd: np.ndarray, lon: np.ndarray) -> np.ndarray:
     return np.where(total > 0, posts_gd[:, lon].sum(axis=1) / np.where(total > 0, total, 1), 0)
 
 
+def appraisal_period(years) -> str:
+    """The years an appraisal covers, in words, from the years of its records (a record's
+    row covers the twelve months up to the start of its year, so records 2024 to 2033 are
+    the ten years from 2023 to 2033), with the prices it is in.
+
+    Examples
+    --------
+    >>> appraisal_period([2024, 2025, 2033])
+    'the 10 years from 2023 to 2033, in constant 2023 prices'
+    """
+    first, last = int(min(years)) - 1, int(max(years))
+    span = f"the {last - first} years" if last - first != 1 else "the year"
+    return f"{span} from {first} to {last}, in constant {first} prices"
+
+
 def discount_factors(years: np.ndarray, start_year: int, rate: float) -> np.ndarray:
     """Green Book discount factors ``1 / (1 + rate) ** (year - start_year)``.
 

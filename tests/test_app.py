@@ -6,6 +6,7 @@ is tests/test_browser.py's job."""
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 
@@ -190,6 +191,10 @@ def test_value_for_money_is_worked_out_when_opened(app, monkeypatch):
     panel = next(e for e in app.expander if e.label.startswith("Value for money"))
     table = panel.dataframe[0].value
     assert asked and {"Line", "Scenario", "Source"} <= set(table.columns)
+    # the years it covers, as the brief says them (placesim.costs.appraisal_period): from
+    # the start, a year before the first record's (it said "Over 2024-2033")
+    said = " ".join(c.value for c in panel.caption)
+    assert re.search(r"Over the \d+ years from (\d{4}) to \d{4}, in constant \1 prices", said), said
     assert table["Line"].str.contains("Net present value").any()
     app.session_state["value_open"] = False
     app.run()

@@ -391,6 +391,19 @@ def test_every_shipped_scenario_every_export(runs, tmp_path, name):
 
 # --- the briefing PDF answers the question -------------------------------------------------------
 
+def test_value_for_money_page_says_which_years_it_covers(pack, runs):
+    """Records 2024 to 2033 cover the ten years from 2023 (each the twelve months to its
+    start): the page said "the years 2023-2033" (eleven, read plainly)."""
+    from pypdf import PdfReader
+
+    from placesim.costs import appraisal_period
+
+    years = pd.read_csv(runs["pfg"] / "metrics.csv")["year"].unique()
+    page = " ".join(PdfReader(str(pack / "briefing.pdf")).pages[2].extract_text().split())
+    assert appraisal_period(years) in page
+    assert "the 10 years from 2023 to 2033, in constant 2023 prices" in page
+
+
 def test_briefing_pdf_first_page_matches_metrics_csv(pack, runs):
     from pypdf import PdfReader
 
