@@ -22,7 +22,9 @@ closed by a deadline, recruitment and training of their replacements, and the ou
 their posts are vacant; each leaver and each redundancy at the pay of their own grade (every mode
 records them by grade). Hub capital is charged when posts leave London beyond any earlier peak.
 Named London office closures (``office_closures:`` in a scenario) save the office's running
-cost from the closing date.
+cost from the closing date for the desks beyond those the London posts avoided already release
+(the estate line counts each avoided post's desk: a closure is how that saving is made, not a
+second one).
 
 So a run's figures are *against the start year's location of posts*. A scenario's value
 against another scenario (against the baseline, say) is the difference of their figures,
@@ -273,12 +275,21 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
     out: dict[str, np.ndarray] = {}
     out["saving_pay_gbp"] = avoided @ (pay_l - pay_o) * oncost
     out["saving_estate_gbp"] = avoided.sum(axis=1) * (estate_l - estate_o)
-    closure = np.zeros(len(years))
+    # a named London office's closure saves its running cost for the desks beyond those the
+    # posts avoided already release: the estate line has every avoided post's London desk
+    # (it saves the desk's cost over one outside London), and counting them again in the
+    # closure doubled the saving (£165m of plan-for-change-2030's; review)
+    closed_cost, closed_desks = np.zeros(len(years)), np.zeros(len(years))
     for o in office_closures:
         cost = (o.annual_cost_gbp if o.annual_cost_gbp is not None
                 else o.desks * c["m2_per_desk"] * c["estate_gbp_per_m2_london"])
-        closure += cost * np.clip(years - (o.year + (o.quarter - 1) / 4), 0, 1)
-    out["saving_office_closures_gbp"] = closure
+        open_share = np.clip(years - (o.year + (o.quarter - 1) / 4), 0, 1)
+        closed_cost += cost * open_share
+        closed_desks += o.desks * open_share
+    released = np.clip(avoided.sum(axis=1), 0, None) * c["desks_per_post"]
+    beyond = np.clip(closed_desks - released, 0, None) / np.where(closed_desks > 0,
+                                                                  closed_desks, 1)
+    out["saving_office_closures_gbp"] = closed_cost * beyond
     # people, each at their own grade's pay: a leaver's redundancy at London pay, the output
     # lost while the post they left is vacant at the pay outside London, where it now is
     move_leavers = np.clip(np.asarray(leavers, float) - wave_redundancies, 0, None)  # (Y, G)
@@ -520,7 +531,8 @@ SOURCES: dict[str, str] = {
                          "2.7m m2) split by Lyons 2003's London/regions rents; desks per post "
                          "(ASSUMPTION, 0.5-1.0; 60% attendance)",
     "saving_office_closures_gbp": "The scenario's named London office closures, from their "
-                                  "closing dates",
+                                  "closing dates, for the desks beyond those the London posts "
+                                  "avoided release (the estate line has theirs)",
     "saving_total_gbp": "The three savings above, added up",
     "npv_gbp": "HM Treasury Green Book: 3.5% real a year, constant prices of the start year; "
                "over the horizon, no residual value",

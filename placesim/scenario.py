@@ -926,8 +926,9 @@ class Scenario(_Model):
     parameters: Parameters = Field(Parameters(), description=(
         "Overrides of calibrated parameters (default: none)."))
     office_closures: tuple[OfficeClosure, ...] = Field((), description=(
-        "London offices closed on a date, saving their running cost from then (default: "
-        "none); see placesim.costs."))
+        "London offices closed on a date, saving their running cost from then for the "
+        "desks beyond those the London posts avoided already release (default: none); see "
+        "placesim.costs."))
     seed: int = Field(20230331, ge=0, le=SEED_MAX, description=(
         "Random seed; the same seed across scenarios gives common random numbers. Default "
         "20230331 (the baseline date)."))

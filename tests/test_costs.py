@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from placesim import load_scenario_text
@@ -96,14 +97,45 @@ def test_closing_a_london_office_saves_its_cost_from_the_closing_date():
     cost = 400 * default_costs()["m2_per_desk"] * default_costs()["estate_gbp_per_m2_london"]
     saved = d.loc[("saving_office_closures_gbp", "all")]["diff"]
     # a year's record covers the twelve months to its start: closed from 1 July 2025, the
-    # office saves nothing to 2025, half its cost in the year to 2026, all of it after
+    # office saves nothing to 2025, half its cost in the year to 2026, all of it after; for
+    # the desks beyond those the wave's London posts avoided already release (the estate
+    # line has theirs: counted in the closure too, they were saved twice)
+    m = a.metrics[(a.metrics["metric"] == "london_posts_avoided") & (a.metrics["group"] == "all")]
+    released = m.set_index("year")["mean"] * default_costs()["desks_per_post"]
+    assert released.loc[2027] > 50  # (the wave releases some of the office's 400 desks)
+    open_share = pd.Series([0.5] + [1.0] * 3, index=range(2026, 2030))
+    beyond = (400 * open_share - released.loc[2026:]).clip(lower=0) / (400 * open_share)
     assert (saved.loc[:2025] == 0).all()
-    assert saved.loc[2026] == pytest.approx(cost / 2)
-    np.testing.assert_allclose(saved.loc[2027:], cost)
+    np.testing.assert_allclose(saved.loc[2026:], cost * open_share * beyond, rtol=1e-9)
+    assert 0 < saved.loc[2027] < cost
     np.testing.assert_allclose(d.loc[("saving_total_gbp", "all")]["diff"], saved)
     np.testing.assert_allclose(d.loc[("cost_total_gbp", "all")]["diff"], 0)
     moved = d.loc[("roles_moved_out_of_london", "all")]["diff"]
     assert (moved == 0).all()  # the closure changes money, not the workforce
+
+
+def test_an_office_closure_saves_only_desks_the_posts_avoided_do_not_release():
+    """20 EO posts leave London (a year's average of 10, then 20, at 0.75 desks a post): a
+    closure of 30 desks saves the cost of 22.5 of them in the first year and 15 in the
+    second; of 10 desks, 2.5 and then none (the estate line already saves the others)."""
+    from types import SimpleNamespace
+
+    start = np.zeros((11, 2))
+    start[2] = [100, 100]
+    posts = np.stack([start, start])
+    posts[:, 2] = [80, 120]
+    c = default_costs()
+    z, zg = np.zeros(2), np.zeros((2, 11))
+    per_desk = c["m2_per_desk"] * c["estate_gbp_per_m2_london"]
+    for desks, kept in ((30, [22.5, 15.0]), (10, [2.5, 0.0])):
+        office = SimpleNamespace(year=2024, quarter=1, desks=desks, annual_cost_gbp=None)
+        out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
+                       start_year=2025, costs=c, movers=z, leavers=zg, redundancies=zg,
+                       wave_redundancies=zg, relocation_cost_gbp=z,
+                       replaced_pending=np.zeros((2, 11, 2)), roles_moved_out=z,
+                       office_closures=[office])
+        np.testing.assert_allclose(out["saving_office_closures_gbp"],
+                                   np.array(kept) * per_desk)
 
 
 def test_appraise_by_hand():
