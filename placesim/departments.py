@@ -350,6 +350,8 @@ def district_values(model, result, codes=None) -> tuple[list[str], np.ndarray]:
         return [], np.zeros((len(result.years), model.geo.n_districts, 0))
     led, shares = _ledger_of(model, result, idx)
     base = _start_posts(model)[idx]  # (k, D)
+    # their people in post at the start, shared as posts are (some posts start vacant)
+    base_people = (_start_shares(model)[idx] * model.baseline_stock.sum(axis=2)[None]).sum(axis=1)
     stock = np.stack([rec.stock for rec in result.years]).astype(float)  # (Y, G, D, S)
     codes_all = model.rules.posts.departments.codes
     names, cols = [], []
@@ -361,7 +363,7 @@ def district_values(model, result, codes=None) -> tuple[list[str], np.ndarray]:
         names += [f"{m}|{tag}" for m in ("posts", "net_posts_gained", "scs_posts",
                                          "headcount", "headcount_change", "high_seb_share")]
         cols += [posts, posts - base[j], led[:, j][:, SCS_IDX].sum(axis=1), headcount,
-                 headcount - base[j], _div(people[:, :, HIGH], headcount)]
+                 headcount - base_people[j], _div(people[:, :, HIGH], headcount)]
     return names, np.stack(cols, axis=2)
 
 

@@ -322,7 +322,8 @@ def _largest_gap(present: np.ndarray) -> np.ndarray:
 def district_values(model, result) -> np.ndarray:
     """(year, district, metric) values of one replication, metrics as :data:`DISTRICT_METRICS`."""
     base_posts = model.baseline_posts_gd.sum(axis=0)
-    base_hc = base_posts  # every baseline post is filled
+    base_hc = model.baseline_stock.sum(axis=(0, 2))  # people in post at the start (not
+    # its posts: some start vacant, the chains' steady state; 7,873 in the 2023 package)
     out = np.empty((len(result.years), model.geo.n_districts, len(DISTRICT_METRICS)))
     if not result.years:
         return out
