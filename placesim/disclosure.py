@@ -153,16 +153,19 @@ def metric_bases(metrics: pd.DataFrame) -> np.ndarray:
                 per_year = scs[scs.index.get_level_values("place") == place].groupby(
                     level="year").sum()
                 base[sel] = per_year.reindex(m.loc[sel, "year"]).to_numpy(float)
-    # a department's view (group dept:X) has no headcount by grade and place: its SCS posts
-    # there are the base (not the whole service's SCS, which would pass a small department's
-    # share that its own few people should withhold)
+    # a department's view has no headcount by grade and place, whether its rows are dept:X
+    # ones or its own table (placesim.departments.department_results: group all): its SCS
+    # posts there are the base (not the whole service's SCS, which would pass a small
+    # department's share that its own few people should withhold)
     posts = m[m["metric"] == "scs_posts"].set_index(["year", "group"])["mean"]
     for metric, place in (("high_seb_share_london_scs", "london"),
                           ("high_seb_share_non_london_scs", "outside_london")):
-        sel = ((m["metric"] == metric) & m["group"].str.startswith("dept:")).to_numpy()
+        sel = ((m["metric"] == metric).to_numpy()
+               & (m["group"].str.startswith("dept:").to_numpy() | np.isnan(base)))
         if sel.any():
-            keys = pd.MultiIndex.from_arrays([m.loc[sel, "year"],
-                                              m.loc[sel, "group"] + f"|{place}"])
+            group = m.loc[sel, "group"]
+            keys = pd.MultiIndex.from_arrays([m.loc[sel, "year"], np.where(
+                group == "all", place, group + f"|{place}")])
             base[sel] = posts.reindex(keys).to_numpy(float)
     site = m[(m["metric"] == "site_posts") & m["group"].str.endswith(":EO")]
     if len(site):

@@ -683,6 +683,23 @@ def test_a_departments_scs_shares_rest_on_its_own_scs():
     assert shown[("high_seb_share_non_london_scs", "dept:XY")] != "[c]"
 
 
+def test_a_departments_own_table_withholds_its_small_scs_shares_too():
+    """The department's view as its own table (its rows renamed to group all, as the
+    department's brief and downloads have it) withholds its SCS shares on its own SCS posts:
+    they were passed with no base (DIT's 64.6% of 45 SCS in its brief; review)."""
+    from placesim.disclosure import RULE, control_metrics
+
+    rows = [("high_seb_share_london_scs", "all", 0.6),
+            ("high_seb_share_non_london_scs", "all", 0.646),
+            ("scs_posts", "london", RULE.base - 20.0),
+            ("scs_posts", "outside_london", RULE.base + 30.0)]
+    m = pd.DataFrame([{"year": 2033, "metric": a, "group": g, "mean": v, "p10": v, "p50": v,
+                       "p90": v} for a, g, v in rows])
+    shown = control_metrics(m).set_index(["metric", "group"])["mean"]
+    assert shown[("high_seb_share_london_scs", "all")] == "[c]"
+    assert shown[("high_seb_share_non_london_scs", "all")] != "[c]"
+
+
 def test_a_departments_brief_is_written_and_says_costs_are_whole_service(tmp_path):
     """`placesim brief --department HO` writes the pack (it crashed on the view's missing
     cost rows): its value-for-money page says the costs are the whole service's."""
