@@ -663,6 +663,12 @@ def test_site_ladders_read_the_whole_service_not_a_departments_view():
                                          "G7 (posts)": 40.0}]
 
 
+def _one_year(rows) -> pd.DataFrame:
+    """A metrics table of ``(metric, group, value)`` rows in one year, no band."""
+    return pd.DataFrame([{"year": 2030, "metric": a, "group": g, "mean": v, "p10": v,
+                          "p50": v, "p90": v} for a, g, v in rows])
+
+
 def test_a_departments_scs_shares_rest_on_its_own_scs():
     """A department's higher-SEB shares of its SCS are withheld on its own few SCS, not
     passed on the whole service's thousands."""
@@ -675,9 +681,7 @@ def test_a_departments_scs_shares_rest_on_its_own_scs():
             ("high_seb_share_non_london_scs", "dept:XY", 0.5),
             ("scs_posts", "dept:XY|london", RULE.base - 20.0),
             ("scs_posts", "dept:XY|outside_london", RULE.base + 30.0)]
-    m = pd.DataFrame([{"year": 2030, "metric": a, "group": g, "mean": v, "p10": v, "p50": v,
-                       "p90": v} for a, g, v in rows])
-    shown = control_metrics(m).set_index(["metric", "group"])["mean"]
+    shown = control_metrics(_one_year(rows)).set_index(["metric", "group"])["mean"]
     assert shown[("high_seb_share_london_scs", "dept:XY")] == "[c]"
     assert shown[("high_seb_share_london_scs", "all")] != "[c]"
     assert shown[("high_seb_share_non_london_scs", "dept:XY")] != "[c]"
@@ -693,9 +697,7 @@ def test_a_departments_own_table_withholds_its_small_scs_shares_too():
             ("high_seb_share_non_london_scs", "all", 0.646),
             ("scs_posts", "london", RULE.base - 20.0),
             ("scs_posts", "outside_london", RULE.base + 30.0)]
-    m = pd.DataFrame([{"year": 2033, "metric": a, "group": g, "mean": v, "p10": v, "p50": v,
-                       "p90": v} for a, g, v in rows])
-    shown = control_metrics(m).set_index(["metric", "group"])["mean"]
+    shown = control_metrics(_one_year(rows)).set_index(["metric", "group"])["mean"]
     assert shown[("high_seb_share_london_scs", "all")] == "[c]"
     assert shown[("high_seb_share_non_london_scs", "all")] != "[c]"
 
