@@ -284,6 +284,19 @@ def _moved_shares(model) -> tuple[np.ndarray, np.ndarray]:
     return W, hist
 
 
+def wave_shares(model) -> dict[str, dict[str, float]]:
+    """Each requested department's share of each wave's posts, by wave name (its share of
+    the roles the wave moves, :func:`roles_moved`'s rule): what the department's view draws
+    of the run's moves (:func:`department_results`); empty without a department view."""
+    idx = requested(model)
+    if not idx:
+        return {}
+    W, _ = _moved_shares(model)
+    codes = model.rules.posts.departments.codes
+    names = [w.name for w in model.scenario.waves]
+    return {codes[k]: {name: float(W[k, i]) for i, name in enumerate(names)} for k in idx}
+
+
 def progression_flows(model, result, shares: np.ndarray) -> tuple[np.ndarray, ...]:
     """Promotions, exits and person-time of each department by place (all SEB classes).
 
@@ -480,7 +493,8 @@ def department_results(results, code: str, name: str | None = None):
     -------
     Results
         Metrics, districts and replications of the department only (measures the view
-        does not have are left out); moves as the run's; the manifest names the department.
+        does not have are left out); the run's moves times the department's share of each
+        wave (:func:`wave_shares`, kept in the manifest); the manifest names the department.
 
     Raises
     ------
@@ -511,8 +525,15 @@ def department_results(results, code: str, name: str | None = None):
     districts["metric"] = districts["metric"].astype(str).str[:-len(suffix)]
     manifest = dict(results.manifest)
     manifest.update(department=code, department_name=name or code)
+    # its part of each wave's moves (a run that did not keep the shares: none drawn, rather
+    # than the whole service's moves under the department's name)
+    shares = manifest.get("department_wave_shares", {}).get(code, {})
+    moves = results.moves
+    if moves is not None and len(moves):
+        moves = moves.assign(posts=moves["posts"] * moves["wave"].map(shares).fillna(0.0))
+        moves = moves[moves["posts"] > 0].reset_index(drop=True)
     return replace(results, metrics=metrics, districts=districts.reset_index(drop=True),
-                   replications=own(results.replications), manifest=manifest)
+                   replications=own(results.replications), manifest=manifest, moves=moves)
 
 
 def department_labels(departments: pd.DataFrame) -> dict[str, str]:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from . import __version__
 from .calibration import assumptions_log
+from .departments import wave_shares
 from .engine import Model, prepare, run_replication
 from .metrics import digest, summarise, summarise_moves
 from .provenance import lock_digest
@@ -152,6 +153,7 @@ def simulate(
         "years": model.years,
         "step": scenario.step,
         "uncertainty": uncertainty(mode, reps, parameter_uncertainty, model.params),
+        "department_wave_shares": wave_shares(model),
         "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "timings": {"prepare_s": round(t_prep, 3), "run_s": round(t_run, 3),
                     "per_replication_s": round(t_run / max(reps, 1), 4)},

@@ -180,6 +180,34 @@ def test_headcount_change_is_from_the_people_in_post_at_the_start(runner):
     np.testing.assert_allclose(dept[:, :, change].sum(axis=2), values[:, :, i], atol=1e-6)
 
 
+@pytest.mark.parametrize("dept", ["HO", None])
+def test_a_departments_view_draws_its_part_of_each_waves_moves(tmp_path, dept):
+    """A department's view carries its share of each wave's moves, kept through a results
+    folder: all of a wave that selects it, none of one that selects another, its share of
+    one that selects no department; the departments' parts add up to the run's moves, row by
+    row (its maps drew the whole service's moves under the department's name; review)."""
+    from placesim import read_results, write_results
+    from placesim.simulation import simulate
+
+    res = simulate(scenario(dept), reduced_package(0.1), mode="expected")
+    write_results(res, tmp_path / "run")
+    res = read_results(tmp_path / "run")
+    whole = res.moves.set_index(["wave", "year", "origin_lad_code", "destination_lad_code"])
+    assert len(whole) and whole["posts"].sum() > 100
+    total = pd.Series(0.0, index=whole.index)
+    for code in departments.department_names(res):
+        mine = departments.department_results(res, code).moves
+        keyed = mine.set_index(whole.index.names)["posts"]
+        assert keyed.index.isin(whole.index).all()
+        share = keyed.reindex(whole.index).fillna(0.0) / whole["posts"]
+        if dept == "HO":  # the wave selects the Home Office's posts: all of it is theirs
+            np.testing.assert_allclose(share, 1.0 if code == "HO" else 0.0)
+        elif code == "HO":  # everyone's posts: the Home Office's part of them
+            assert 0.01 < share.mean() < 0.5
+        total += keyed.reindex(whole.index).fillna(0.0)
+    np.testing.assert_allclose(total, whole["posts"], rtol=1e-9)
+
+
 def test_no_department_view_unless_asked():
     s = scenario("HO").model_copy(update={"departments": ()})
     m = engine.prepare(s, reduced_package(0.1))
