@@ -1138,7 +1138,7 @@ def combine(out: Path, tasks: list[Task] | None = None) -> pd.DataFrame:
         The headline table written to ``metrics.csv``: ``scenario, variant, year, metric,
         group, replications, mean, p10, p50, p90``.
     """
-    from .metrics import _bands
+    from .metrics import _bands, later_than_the_run
 
     out = Path(out)
     if tasks is None:
@@ -1166,8 +1166,8 @@ def combine(out: Path, tasks: list[Task] | None = None) -> pd.DataFrame:
         raw = raw.sort_values(keys + ["replication"], kind="stable")
         n = len(reps)
         vals = raw["value"].to_numpy().reshape(-1, n).T
-        mean, p10, p50, p90 = _bands(vals)
         table = raw[keys].iloc[::n].reset_index(drop=True)
+        mean, p10, p50, p90 = _bands(vals, later=later_than_the_run(table["metric"]))
         table.insert(0, "variant", variant)
         table.insert(0, "scenario", scenario)
         table["replications"] = n

@@ -188,10 +188,12 @@ def first_page_rows(results, compare=None, diff: pd.DataFrame | None = None,
     for metric, group in wanted:
         row = {"metric": metric, "group": group, "Measure": headline_label(metric, group)}
         rb = b.get((metric, group))
-        row["Scenario"] = fmt_value(metric, rb.mean if rb is not None else float("nan"))
+        row["Scenario"] = (_shown(metric, rb.mean, year) if rb is not None
+                           else fmt_value(metric, float("nan")))
         if compare is not None:
             ra = a.get((metric, group))
-            row["Comparison"] = fmt_value(metric, ra.mean if ra is not None else float("nan"))
+            row["Comparison"] = (_shown(metric, ra.mean, year) if ra is not None
+                                 else fmt_value(metric, float("nan")))
             if (metric, group) in d.index:
                 r = d.loc[(metric, group)]
                 row["Difference"] = fmt_diff(metric, _protect_diff(metric, r["diff"], rule))
@@ -204,6 +206,16 @@ def first_page_rows(results, compare=None, diff: pd.DataFrame | None = None,
                 row["Difference"] = row["Range"] = "n/a"
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _shown(metric: str, v, last: int) -> str:
+    """A value as text (:func:`fmt_value`); a missing payback year, which a run never came
+    to (:data:`placesim.metrics.LATER_THAN_THE_RUN`), as ``none by <last year>``."""
+    from .metrics import LATER_THAN_THE_RUN
+
+    if metric in LATER_THAN_THE_RUN and not isinstance(v, str) and not _finite(v):
+        return f"none by {last}"
+    return fmt_value(metric, v)
 
 
 def _finite(v) -> bool:
@@ -619,20 +631,27 @@ def appraisal_rows(results, compare=None) -> pd.DataFrame:
         no rows for a department's view (:data:`WHOLE_SERVICE_COSTS`).
     """
     from .costs import appraisal
+    from .metrics import LATER_THAN_THE_RUN
 
     a = appraisal(results).set_index("metric")
     last = int(results.metrics["year"].max())
     c = appraisal(compare).set_index("metric") if compare is not None else None
+    reps = results.replications
+    banded = reps is not None and reps["replication"].nunique() > 1
     rows = []
     for metric, r in a.iterrows():
+        later = metric in LATER_THAN_THE_RUN  # (a band may reach past the run's years)
         row = {"metric": metric, "Line": metric_label(metric),
-               "Scenario": fmt_value(metric, r["mean"]) if metric != "payback_year" or
-               _finite(r["mean"]) else f"none by {last}",
-               "Range (P10 to P90)": fmt_range(metric, r["p10"], r["p90"])
-               if _finite(r["p10"]) and r["p10"] != r["p90"] else "no band"}
+               "Scenario": (f"{_shown(metric, r['p50'], last)} (median run)"
+                            if banded and later else _shown(metric, r["mean"], last)),
+               "Range (P10 to P90)": (
+                   f"{_shown(metric, r['p10'], last)} to {_shown(metric, r['p90'], last)}"
+                   if banded and later and (_finite(r["p10"]) or _finite(r["p90"])) else
+                   fmt_range(metric, r["p10"], r["p90"])
+                   if _finite(r["p10"]) and r["p10"] != r["p90"] else "no band")}
         if c is not None:
             v0 = c["mean"].get(metric, float("nan"))
-            row["Comparison"] = fmt_value(metric, v0)
+            row["Comparison"] = _shown(metric, v0, last)
             row["Difference"] = fmt_diff(metric, r["mean"] - v0) if metric != \
                 "payback_year" else "n/a"
         row["Source"] = r["source"]

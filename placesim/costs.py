@@ -597,7 +597,10 @@ def appraisal(results) -> pd.DataFrame:
             per = (v.groupby("replication")["value"].sum() if how == "sum"
                    else v[v["year"] == last].set_index("replication")["value"])
             if len(per) > 1 and per.notna().any():
-                p10, p50, p90 = np.nanquantile(per, [0.1, 0.5, 0.9])
+                from .metrics import _bands, later_than_the_run
+
+                _, p10, p50, p90 = (float(x[0]) for x in _bands(
+                    per.to_numpy(float)[:, None], later=later_than_the_run([metric])))
         rows.append({"metric": metric, "mean": float(mean), "p10": float(p10),
                      "p50": float(p50), "p90": float(p90), "source": SOURCES.get(metric, "")})
     return pd.DataFrame(rows, columns=["metric", "mean", "p10", "p50", "p90", "source"])

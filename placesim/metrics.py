@@ -340,22 +340,42 @@ def district_values(model, result) -> np.ndarray:
     return out
 
 
-def _bands(values: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Mean, P10, P50, P90 over axis 0, ignoring NaN (vectorised; linear interpolation)."""
+LATER_THAN_THE_RUN = frozenset({"payback_year"})
+"""Metrics whose missing value in a replication means "not within the years run" (later than
+any of them), not "unknown": a summary ranks it after every year, so a band reaches past the
+run's years when enough runs never get there, and has no mean when any run does not (the mean
+of the years of the runs that did, 2028 where 9 runs in 20 never paid back, read as if all
+had)."""
+
+
+def later_than_the_run(metrics) -> np.ndarray:
+    """Boolean mask of the metric names (an array or Series) in :data:`LATER_THAN_THE_RUN`."""
+    return np.isin(np.asarray(metrics, dtype=object), list(LATER_THAN_THE_RUN))
+
+
+def _bands(values: np.ndarray, later=None) -> tuple[np.ndarray, ...]:
+    """Mean, P10, P50, P90 over axis 0, ignoring NaN (vectorised; linear interpolation); in
+    the columns ``later`` marks (a mask over axes 1 on), NaN is later than every value
+    (:data:`LATER_THAN_THE_RUN`): ranked last, and a quantile or mean that reaches it is
+    NaN."""
+    if later is not None and np.any(later):
+        values = np.where(np.asarray(later, bool) & np.isnan(values), np.inf, values)
     v = np.sort(values, axis=0)  # NaN sort last
     n = (~np.isnan(v)).sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(n > 0, np.nansum(v, axis=0) / np.maximum(n, 1), np.nan)
-    out = [mean]
-    for q in (0.1, 0.5, 0.9):
-        pos = (np.maximum(n, 1) - 1) * q
-        lo = np.floor(pos).astype(np.int64)
-        hi = np.minimum(lo + 1, np.maximum(n - 1, 0))
-        frac = pos - lo
-        a = np.take_along_axis(v, lo[None], axis=0)[0]
-        b = np.take_along_axis(v, hi[None], axis=0)[0]
-        out.append(np.where(n > 0, a + (b - a) * frac, np.nan))
-    return tuple(out)
+        out = [mean]
+        for q in (0.1, 0.5, 0.9):
+            pos = (np.maximum(n, 1) - 1) * q
+            lo = np.floor(pos).astype(np.int64)
+            hi = np.minimum(lo + 1, np.maximum(n - 1, 0))
+            frac = pos - lo
+            a = np.take_along_axis(v, lo[None], axis=0)[0]
+            b = np.take_along_axis(v, hi[None], axis=0)[0]
+            # (a == b, or no fraction of the way: a itself, which may be the run's "later")
+            out.append(np.where(n > 0, np.where((frac == 0) | (a == b), a,
+                                                a + (b - a) * frac), np.nan))
+    return tuple(np.where(np.isinf(x), np.nan, x) for x in out)
 
 
 def replication_frame(labels: list[tuple[str, str]], years: np.ndarray, tables: Sequence,
@@ -425,8 +445,9 @@ def summarise(model, results: Sequence, scenario_name: str
     ordered = sorted((digest(model, r) for r in results), key=lambda r: r.replication)
     tables = [r.table for r in ordered]
     labels, years, _ = tables[0]
-    mean, p10, p50, p90 = _bands(np.stack([t[2].ravel() for t in tables]))
     metric, group = zip(*labels, strict=True)
+    mean, p10, p50, p90 = _bands(np.stack([t[2].ravel() for t in tables]),
+                                 later=np.tile(later_than_the_run(metric), len(years)))
     metrics = pd.DataFrame({"year": np.repeat(years, len(labels)),
                             "metric": np.tile(np.array(metric, dtype=object), len(years)),
                             "group": np.tile(np.array(group, dtype=object), len(years))})

@@ -178,6 +178,7 @@ def _with_parameter_draws(scenario, pkg, model: Model, mode: str, reps: int, see
         m = prepare(scenario, pkg, seed=seed, params=draw_parameters(model.params, seed, r),
                     people=mode == "stochastic")
         run = run_expected(m) if mode == "expected" else run_replication(m, r, seed)
+        run.replication = r  # (an expected-value run is replication 0: each draw is its own)
         run.costs = m.params.costs  # its drawn unit costs, for the appraisal (placesim.costs)
         runs.append(digest(model, run))
         if progress:

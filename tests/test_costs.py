@@ -227,6 +227,49 @@ def test_closures_of_a_workforce_cut_are_not_double_running():
     assert (running == 0).all()
 
 
+def test_runs_that_never_pay_back_count_as_later_than_every_year():
+    """Summarised over runs, a payback year that some runs never reach has no mean, and its
+    band reaches past the run's years when enough runs never get there (the runs that never
+    paid back were left out: 2028 was printed where 9 runs in 20 never paid back)."""
+    from placesim.metrics import _bands, later_than_the_run
+
+    runs = np.array([[2026.0, 0.5], [2028.0, 0.5], [np.nan, np.nan], [np.nan, np.nan],
+                     [2030.0, 0.7]])  # payback year, and a share (NaN: no one to share)
+    later = later_than_the_run(["payback_year", "scs_outside_london_share"])
+    assert later.tolist() == [True, False]
+    mean, p10, p50, p90 = _bands(runs, later=later)
+    assert np.isnan(mean[0]) and mean[1] == pytest.approx(0.5667, abs=1e-4)
+    assert p10[0] == pytest.approx(2026.8)  # 2026 and 2028, two-fifths of the way
+    assert p50[0] == 2030  # the middle run of five (three paid back)
+    assert np.isnan(p90[0])  # the last tenth never paid back: past the run's years
+    assert p50[1] == 0.5  # (elsewhere NaN is left out, as before)
+    # every run paid back: the mean and the band of the years
+    mean, p10, _, p90 = _bands(runs[[0, 1, 4], :1], later=later[:1])
+    assert (mean[0], p10[0], p90[0]) == (pytest.approx(2028), pytest.approx(2026.4),
+                                         pytest.approx(2029.6))
+
+
+def test_the_appraisal_gives_the_median_runs_payback_and_a_band_past_the_years():
+    """Runs of which some never pay back: the table gives the median run's year and a band
+    that ends "none by" the last year (it gave the mean of the runs that paid back)."""
+    from placesim.brief import appraisal_rows
+    from placesim.metrics import _bands, later_than_the_run
+    from placesim.simulation import Results
+
+    years = [2032.0, 2029.0, np.nan, 2031.0, np.nan]  # each run's payback year
+    mean, p10, p50, p90 = (float(x[0]) for x in _bands(np.array(years)[:, None],
+                                                         later=later_than_the_run(["payback_year"])))
+    metrics = pd.DataFrame([{"scenario": "s", "year": 2033, "metric": "payback_year",
+                             "group": "all", "mean": mean, "p10": p10, "p50": p50, "p90": p90}])
+    reps = pd.DataFrame({"replication": range(5), "year": 2033, "metric": "payback_year",
+                         "group": "all", "value": years})
+    res = Results(metrics=metrics, districts=pd.DataFrame(), moves=pd.DataFrame(),
+                  assumptions=pd.DataFrame(), manifest={}, replications=reps)
+    row = appraisal_rows(res).set_index("metric").loc["payback_year"]
+    assert row["Scenario"] == "2032 (median run)"  # (2029, 2031, 2032, never, never)
+    assert row["Range (P10 to P90)"] == "2030 to none by 2033"
+
+
 def test_cost_parameters_are_listed_set_and_drawn():
     p = default_parameters()
     names = parameter_names(p)
@@ -297,6 +340,11 @@ def test_parameter_uncertainty_draws_the_unit_costs():
     npv = m[(m["metric"] == "npv_gbp") & (m["year"] == m["year"].max())].iloc[0]
     assert npv["p10"] < npv["p90"]  # the bands include what the unit costs leave unknown
     assert "costs.desks_per_post" in res.manifest["uncertainty"]["parameters_drawn"]
+    # each draw is its own replication (each was numbered 0: the appraisal then saw one
+    # run, and its totals, summed over the draws, had no band)
+    assert sorted(res.replications["replication"].unique()) == [0, 1, 2, 3]
+    rows = appraisal(res).set_index("metric")
+    assert rows.loc["cost_total_gbp", "p10"] < rows.loc["cost_total_gbp", "p90"]
 
 
 def test_people_costs_follow_who_moved_and_who_was_made_redundant():

@@ -407,7 +407,7 @@ def test_value_for_money_page_says_which_years_it_covers(pack, runs):
 def test_briefing_pdf_first_page_matches_metrics_csv(pack, runs):
     from pypdf import PdfReader
 
-    from placesim.brief import FIRST_PAGE
+    from placesim.brief import FIRST_PAGE, _shown
     from placesim.disclosure import protect_value
 
     reader = PdfReader(str(pack / "briefing.pdf"))
@@ -436,8 +436,8 @@ def test_briefing_pdf_first_page_matches_metrics_csv(pack, runs):
         if va.empty or vb.empty:
             continue
         va, vb = float(va.iloc[0]), float(vb.iloc[0])
-        shown_a = fmt_value(metric, protect_value(metric, va))
-        shown_b = fmt_value(metric, protect_value(metric, vb))
+        shown_a = _shown(metric, protect_value(metric, va), year)  # (a payback year never
+        shown_b = _shown(metric, protect_value(metric, vb), year)  # come: "none by 2033")
         d = vb - va
         shown_d = fmt_diff(metric, protect_value(metric, d) if measure(metric).is_count else d)
         assert re.search(rf"{re.escape(shown_a)}\s+{re.escape(shown_b)}\s+"
