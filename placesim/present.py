@@ -126,6 +126,16 @@ MEASURES: dict[str, Measure] = {
         "Leavers because their post moved", "people",
         "People who left the Civil Service rather than move with their post, since the "
         "start (cumulative)."),
+    "posts_created": Measure(
+        "Posts opened", "posts",
+        "Posts opened since the start: re-created roles and workforce growth (cumulative)."),
+    "posts_closed": Measure(
+        "Posts closed", "posts",
+        "Posts closed since the start, as they fell vacant or at a set year (cumulative)."),
+    "closures_pending": Measure(
+        "Closures waiting for a vacancy", "posts",
+        "Posts due to close (a re-created role's old post, a workforce cut) that are still "
+        "open at the year's end, waiting to fall vacant."),
     "redundancies": Measure(
         "Redundancies", "people",
         "People made redundant because their London post closed by a set year before it "
@@ -369,15 +379,23 @@ def _missing(v) -> bool:
 
 def fmt_number(v: float, digits: int = 3) -> str:
     """A number to ``digits`` significant figures, with thousands separators, never in
-    scientific notation."""
+    scientific notation (nor past 12 decimals: a rounding crumb reads 0).
+
+    Examples
+    --------
+    >>> fmt_number(0.012345), fmt_number(3e-320)
+    ('0.0123', '0')
+    """
     if _missing(v):
         return NOT_AVAILABLE
     v = float(v)
     if v == 0:
         return "0"
     mag = math.floor(math.log10(abs(v)))
-    decimals = max(0, digits - 1 - mag)
+    decimals = min(max(0, digits - 1 - mag), 12)  # (a rounding crumb, 1e-300, reads 0)
     r = round(v, decimals)
+    if r == 0:  # (not "-0")
+        return "0"
     if not decimals:
         return f"{r:,.0f}"
     return f"{r:,.{decimals}f}".rstrip("0").rstrip(".")

@@ -354,3 +354,17 @@ def test_the_scs_targets_gap_is_the_one_the_model_gives():
         model, follow_cohort=False).years[0])[-1]
     scs = next(t for t in TARGETS if t.metric == "scs_outside_london_share")
     assert when == "December 2023" and scs.reads_high_by == round(model_v - published, 3)
+
+
+def test_a_rounding_crumb_reads_zero_and_post_counts_read_as_posts():
+    """A value of 1e-300 (what an expected-value run leaves of a count that has gone) read
+    as a decimal of 320 digits in `placesim compare` (review); the posts opened, closed and
+    waiting to close are counts of posts, formatted and disclosure-controlled as such."""
+    from placesim.present import fmt_number, fmt_value, measure
+
+    assert fmt_number(3e-320) == "0" and fmt_number(-2e-300) == "0"
+    assert fmt_number(0.012345) == "0.0123"
+    for metric in ("posts_created", "posts_closed", "closures_pending"):
+        assert measure(metric).unit == "posts" and measure(metric).is_count
+        assert fmt_value(metric, 3e-320) == "0"
+        assert fmt_value(metric, 1234.4) == "1,234"
