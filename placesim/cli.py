@@ -245,7 +245,7 @@ def _department_view(pkg, value: str, *results):
 def _department_table(res, code: str) -> str:
     """A department's headline figures in the last year of a run (``--department``)."""
     from .departments import department_results
-    from .present import fmt_value
+    from .present import fmt_value, headline_label
 
     m = department_results(res, code).metrics
     last = int(m["year"].max())
@@ -253,26 +253,31 @@ def _department_table(res, code: str) -> str:
     rows = [("roles_moved_out_of_london", "all", "Roles moved out of London (since 2020)"),
             ("posts", "all", "Posts"), ("posts", "london", "Posts in London"),
             ("scs_outside_london_share", "all", "Share of its SCS outside London"),
-            ("progression_eo_to_g7", "london", "EO to G7, London"),
-            ("progression_eo_to_g7", "outside_london", "EO to G7, outside London"),
-            ("progression_eo_to_director", "london", "EO to Director, London"),
-            ("progression_eo_to_director", "outside_london", "EO to Director, outside London")]
-    how = ("expected values" if res.manifest.get("mode") == "expected"
-           else "mean over replications")
-    lines = [f"{code}: the department's view in {last} ({how}):"]
+            *((metric, place, headline_label(metric, place))
+              for metric in ("progression_eo_to_g7", "progression_eo_to_director")
+              for place in ("london", "outside_london"))]
+    shown = []  # (label, value)
     for metric, group, label in rows:
         r = m[(m["metric"] == metric) & (m["group"] == group)]
         if len(r):
-            lines.append(f"  {label:<50} {fmt_value(metric, r['mean'].iloc[0]):>10}")
+            shown.append((label, fmt_value(metric, r["mean"].iloc[0])))
     ladder = m[m["metric"] == "site_ladder_completeness"]
     posts = m[m["metric"] == "site_posts"].copy()
     posts["site"] = posts["group"].str.split(":").str[1]
     top = posts.groupby("site")["mean"].sum().sort_values(ascending=False)
     for site in top[top >= 1].index[:8]:
         c = ladder[ladder["group"] == f"site:{site}"]["mean"]
-        lines.append(f"  {'Ladder at ' + site + ' (' + format(top[site], ',.0f') + ' posts)':<50}"
-                     f" {fmt_value('site_ladder_completeness', c.iloc[0]):>10}")
-    return "\n".join(lines)
+        shown.append((f"Ladder at {site} ({top[site]:,.0f} posts)",
+                      fmt_value("site_ladder_completeness", c.iloc[0])))
+    how = ("expected values" if res.manifest.get("mode") == "expected"
+           else "mean over replications")
+    width = max(len(label) for label, _ in shown)
+    return "\n".join(
+        [f"{code}: the department's view in {last} ({how}):"]
+        + [f"  {label:<{width}} {value:>10}" for label, value in shown]
+        + ["  (Its chances are period measures, from the promotion and leaving rates of its "
+           "posts' grades and places,\n   not the whole service's followed EOs of 1,000, "
+           "which are not followed by department.)"])
 
 
 def cmd_compare(args) -> int:

@@ -96,6 +96,10 @@ def test_run_department_by_name_or_alias_reports_it_by_its_code(tmp_path, capsys
     assert _run_depts(tmp_path, dept_pkg, "", "--department", typed) == 0
     out = capsys.readouterr().out
     assert "HO: the department's view" in out and "Posts in London" in out, out
+    # its progression says which measure it is (it read "EO to G7, London" just below the
+    # whole service's followed EOs, of 1,000, a different measure; review)
+    assert "Chance an EO reaches Grade 7 (period measure): London" in out, out
+    assert "not the whole service's followed EOs" in " ".join(out.split()), out
 
 
 def test_run_department_all_is_accepted_with_a_hint(tmp_path, capsys, dept_pkg):
