@@ -522,6 +522,8 @@ def map_view(results, pkg, metric: str, year: int | None = None, *, compare=None
                                        if results is not None else None)
     label = measure(metric).label
     title_name = man.get("title") or man.get("scenario", "")
+    if man.get("department_name"):  # a department's view: its own figures, and its moves
+        title_name = f"{man['department_name']}'s view: {title_name}"
     if compare is not None:
         spec = MapSpec(metric=metric, year=y, extra={"difference": True},
                        title=f"Difference in {label[0].lower() + label[1:]}, {y}",

@@ -208,6 +208,20 @@ def test_a_departments_view_draws_its_part_of_each_waves_moves(tmp_path, dept):
     np.testing.assert_allclose(total, whole["posts"], rtol=1e-9)
 
 
+def test_a_departments_map_says_whose_view_it_is():
+    """A department's map is titled as its view (its circles and lines are its own; its
+    titles named only the scenario; review)."""
+    from placesim.maps import map_view
+    from placesim.simulation import simulate
+
+    pkg = reduced_package(0.1)
+    res = simulate(scenario(None), pkg, mode="expected")
+    view = departments.department_results(res, "HO", "Home Office")
+    spec = map_view(view, pkg, "net_posts_gained", None).spec
+    assert spec.subtitle.startswith("Home Office's view: ")
+    assert not map_view(res, pkg, "net_posts_gained", None).spec.subtitle.startswith("Home")
+
+
 def test_no_department_view_unless_asked():
     s = scenario("HO").model_copy(update={"departments": ()})
     m = engine.prepare(s, reduced_package(0.1))
