@@ -294,7 +294,8 @@ def test_run_reports_a_departments_view(tmp_path, capsys):
     assert main(["run", str(f), "--data", str(pkg), "--mode", "expected", "--department",
                  "HO", "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "HO: the department's view" in text and "EO to Director, outside London" in text
+    assert "HO: the department's view" in text
+    assert "Chance an EO reaches Director (period measure): Outside London" in text
     m = pd.read_csv(out / "metrics.csv")
     moved = m[(m["metric"] == "roles_moved_out_of_london") & (m["group"] == "dept:HO")]
     whole = m[(m["metric"] == "roles_moved_out_of_london") & (m["group"] == "all")]
