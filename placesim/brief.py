@@ -307,7 +307,14 @@ def _moved_sentence(results, moved: float, last: int, rule: DisclosureRule) -> s
         return f"{head} since the programme began, including any moved before {start}."
     if before <= 0:
         return f"{head} since {start}."
-    return (f"{head} since the programme began: {shown(moved - before)} in {start}-{last} "
+    # the run's own part as the difference of the two figures shown, so the parts add up to
+    # the whole as the reader sees them (rounded apart, 795 and 290 made 1,080; review)
+    whole, earlier, own = (protect_value("roles_moved_out_of_london", v, rule=rule)
+                           for v in (moved, before, moved - before))
+    if not any(isinstance(v, str) for v in (whole, earlier, own)):
+        own = whole - earlier
+    return (f"{head} since the programme began: "
+            f"{fmt_value('roles_moved_out_of_london', own)} in {start}-{last} "
             f"and {shown(before)} before {start}.")
 
 

@@ -762,6 +762,20 @@ def test_roles_moved_sentence_tells_history_from_the_run(before, words):
     assert answer(res, About("x"))[0] == words
 
 
+def test_roles_moved_sentence_parts_add_up_to_the_whole_shown():
+    """Rounded to 5 one by one, DBT's 1,081 roles (793 in the run, 288 before) read "1,080
+    roles ... 795 in 2023-2033 and 290 before 2023"; the run's part is now the difference of
+    the two figures shown."""
+    from types import SimpleNamespace
+
+    from placesim.brief import About, answer
+
+    res = SimpleNamespace(metrics=_moved_metrics(1081.0, 288.0), manifest={"start_year": 2023})
+    assert answer(res, About("x"))[0] == (
+        "By 2033, 1,080 roles have moved out of London since the programme began: 790 in "
+        "2023-2033 and 290 before 2023.")
+
+
 def test_a_maps_layer_rows_are_what_pydeck_makes_of_the_frame():
     """The small layers' rows (placesim.maps._records, written column by column for speed)
     are written as pydeck writes the DataFrame itself: the same keys in the same order and
