@@ -196,8 +196,13 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
                                                    float))
     for name, values in target_measures(posts, lon, model.devolved_posts).items():
         add(name, "all", values)
+    # Civil Service policy roles: not the policy posts inbound secondees from councils hold
+    # until they convert (placesim.costs.civil_service_posts leaves them out of the posts
+    # priced, for the same reason: 40 council staff counted as policy roles moved out; review)
     add("policy_roles_outside_london", "all",
-        np.stack([r.policy_posts[:, ~lon].sum() for r in recs]))
+        np.stack([r.policy_posts[:, ~lon].sum() - np.sum(
+            np.asarray(r.levers.get("secondees_in_post", 0.0), float) * ~lon)
+            for r in recs]))
     add("private_office_roles_outside_london", "all",
         np.stack([r.private_office_posts[:, ~lon].sum() for r in recs]))
     scs_stock = stock[:, SCS_IDX]

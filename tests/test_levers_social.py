@@ -163,6 +163,13 @@ def test_inbound_secondments_with_conversion_raise_local_recruitment(base):
         assert se_[("secondees_in_post", f"site:{site}")][-1] == 30
     # conversions are a half of those whose term ended (three yearly cohorts)
     assert se_[("secondee_conversions", "all")][1:].sum() == pytest.approx(0.5 * 120 * 3)
+    # the Civil Service's policy roles gain the posts of those who convert, not the council
+    # staff in post (40 secondees counted as policy roles moved out of London; review)
+    _, base_e, _ = base
+    roles = ("policy_roles_outside_london", "all")
+    np.testing.assert_allclose(ne[roles], base_e[roles], atol=1e-6)
+    np.testing.assert_allclose(se_[roles] - base_e[roles],
+                               np.cumsum(se_[("secondee_conversions", "all")]), atol=1e-6)
 
 
 LEVERS_SYNTH = """
