@@ -265,7 +265,7 @@ MEASURES: dict[str, Measure] = {
         "Staff from lower socio-economic backgrounds", "share",
         "Share of staff whose parents had routine or semi-routine jobs."),
     "outreach_cost_gbp": Measure(
-        "Outreach cost", "gbp",
+        "Outreach cost since the start", "gbp",
         "Cost of recruitment outreach for the people it reached, since the start."),
     "secondees_in_post": Measure(
         "Council staff on secondment at the campuses", "people",

@@ -368,3 +368,14 @@ def test_a_rounding_crumb_reads_zero_and_post_counts_read_as_posts():
         assert measure(metric).unit == "posts" and measure(metric).is_count
         assert fmt_value(metric, 3e-320) == "0"
         assert fmt_value(metric, 1234.4) == "1,234"
+
+
+def test_the_outreachs_two_cost_series_read_apart():
+    """The outreach's running total and the appraisal's yearly line were both read as
+    "outreach cost" (the brief's £10.9m is the total since the start, the appraisal's
+    £1.4m a year's; review)."""
+    from placesim.present import measure
+
+    total, yearly = measure("outreach_cost_gbp"), measure("cost_outreach_gbp")
+    assert "since the start" in total.label and "since the start" in total.description
+    assert total.label != yearly.label and "in the year" in yearly.description
