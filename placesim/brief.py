@@ -297,25 +297,26 @@ def _moved_sentence(results, moved: float, last: int, rule: DisclosureRule) -> s
     m = results.metrics
     start = int(results.manifest.get("start_year", int(m["year"].min()) - 1))
 
-    def shown(v: float) -> str:
-        return fmt_value("roles_moved_out_of_london",
-                         protect_value("roles_moved_out_of_london", v, rule=rule))
+    def protected(v: float):
+        return protect_value("roles_moved_out_of_london", v, rule=rule)
+
+    def shown(v) -> str:
+        return fmt_value("roles_moved_out_of_london", v)
 
     before = _value(m, "roles_moved_before_start", "all", last)
-    head = f"By {last}, {shown(moved)} roles have moved out of London"
+    whole = protected(moved)
+    head = f"By {last}, {shown(whole)} roles have moved out of London"
     if before is None:
         return f"{head} since the programme began, including any moved before {start}."
     if before <= 0:
         return f"{head} since {start}."
     # the run's own part as the difference of the two figures shown, so the parts add up to
     # the whole as the reader sees them (rounded apart, 795 and 290 made 1,080; review)
-    whole, earlier, own = (protect_value("roles_moved_out_of_london", v, rule=rule)
-                           for v in (moved, before, moved - before))
+    earlier, own = protected(before), protected(moved - before)
     if not any(isinstance(v, str) for v in (whole, earlier, own)):
         own = whole - earlier
-    return (f"{head} since the programme began: "
-            f"{fmt_value('roles_moved_out_of_london', own)} in {start}-{last} "
-            f"and {shown(before)} before {start}.")
+    return (f"{head} since the programme began: {shown(own)} in {start}-{last} "
+            f"and {shown(earlier)} before {start}.")
 
 
 def _leavers_sentence(m: pd.DataFrame, about: About, rule: DisclosureRule) -> str:
@@ -637,14 +638,13 @@ def appraisal_rows(results, compare=None) -> pd.DataFrame:
         ``metric, Line, Scenario, Range (P10 to P90), [Comparison, Difference,] Source``;
         no rows for a department's view (:data:`WHOLE_SERVICE_COSTS`).
     """
-    from .costs import appraisal
+    from .costs import appraisal, several_runs
     from .metrics import LATER_THAN_THE_RUN
 
     a = appraisal(results).set_index("metric")
     last = int(results.metrics["year"].max())
     c = appraisal(compare).set_index("metric") if compare is not None else None
-    reps = results.replications
-    banded = reps is not None and reps["replication"].nunique() > 1
+    banded = several_runs(results)
     rows = []
     for metric, r in a.iterrows():
         later = metric in LATER_THAN_THE_RUN  # (a band may reach past the run's years)

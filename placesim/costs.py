@@ -442,17 +442,25 @@ def civil_service_posts(model, rec) -> np.ndarray:
     numpy.ndarray
         (grade, district) posts, float.
     """
-    from .rules import SECONDEES_IN
-
-    posts = np.array(rec.posts, float)
-    in_post = rec.levers.get("secondees_in_post")
-    if in_post is not None and np.any(in_post):
-        # every year's intake has one split over grades (the same at every site)
-        by_grade = next(np.asarray(e.by_grade, float) for e in model.rules.events
-                        if e.kind == SECONDEES_IN)
-        posts -= np.outer(by_grade / by_grade.sum(), np.asarray(in_post, float))
+    posts = np.array(rec.posts, float) - secondee_posts(model, rec)
     posts[:, model.rules.posting_district] -= rec.posting_posts
     return posts
+
+
+def secondee_posts(model, rec) -> np.ndarray:
+    """(grade, district) the posts inbound secondees from councils hold at a year's end
+    (``rec.levers["secondees_in_post"]`` by district; policy posts, levers.SECONDEE_POST):
+    not Civil Service posts until their holders convert (:func:`civil_service_posts`, and the
+    policy roles of :func:`placesim.metrics.replication_table`)."""
+    from .rules import SECONDEES_IN
+
+    in_post = rec.levers.get("secondees_in_post")
+    if in_post is None or not np.any(in_post):
+        return np.zeros(np.shape(rec.posts))
+    # every year's intake has one split over grades (the same at every site)
+    by_grade = next(np.asarray(e.by_grade, float) for e in model.rules.events
+                    if e.kind == SECONDEES_IN)
+    return np.outer(by_grade / by_grade.sum(), np.asarray(in_post, float))
 
 
 def replaced_pending(model, pending: np.ndarray) -> np.ndarray:
@@ -553,6 +561,13 @@ APPRAISAL_LINES: tuple[tuple[str, str], ...] = (
 )
 
 
+def several_runs(results) -> bool:
+    """Whether the results hold more than one run's figures (replications, or parameter
+    draws): the appraisal's lines then have bands from them."""
+    reps = results.replications
+    return reps is not None and reps["replication"].nunique() > 1
+
+
 def appraisal(results) -> pd.DataFrame:
     """A run's appraisal over its horizon: one row per line of :data:`APPRAISAL_LINES`.
 
@@ -576,8 +591,10 @@ def appraisal(results) -> pd.DataFrame:
         return pd.DataFrame(columns=["metric", "mean", "p10", "p50", "p90", "source"])
     metric_of = m["metric"].astype(str).to_numpy()
     last = int(m["year"].max())
+    from .metrics import _bands, later_than_the_run
+
     reps = results.replications
-    banded = reps is not None and reps["replication"].nunique() > 1
+    banded = several_runs(results)
     if banded:  # (the cost lines' rows, picked out once)
         reps = reps[(reps["group"].astype(str) == "all")
                     & reps["metric"].astype(str).isin(COST_METRICS)]
@@ -597,8 +614,6 @@ def appraisal(results) -> pd.DataFrame:
             per = (v.groupby("replication")["value"].sum() if how == "sum"
                    else v[v["year"] == last].set_index("replication")["value"])
             if len(per) > 1 and per.notna().any():
-                from .metrics import _bands, later_than_the_run
-
                 _, p10, p50, p90 = (float(x[0]) for x in _bands(
                     per.to_numpy(float)[:, None], later=later_than_the_run([metric])))
         rows.append({"metric": metric, "mean": float(mean), "p10": float(p10),

@@ -594,11 +594,10 @@ class _Run(RunState):
             self._posts(rows, -1)
             self.posts_closed += len(rows[0])
             minus.append((g, d, s))
-            lost = np.zeros((N_GRADES, N_SEB))
-            lost[pp.pool_grade[p]] = np.bincount(s, minlength=N_SEB)  # (a pool is of a grade)
-            self.redundancies += lost
+            grade, lost = int(pp.pool_grade[p]), np.bincount(s, minlength=N_SEB)  # (one grade)
+            self.redundancies[grade] += lost
             if self.pool_is_wave[p]:
-                self.reloc_leavers += lost
+                self.reloc_leavers[grade] += lost
 
     def _apply_move(self, plan: WavePlan, per_dest: np.ndarray, tranche: int, minus, plus):
         geo = self.m.geo

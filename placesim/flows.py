@@ -1087,7 +1087,7 @@ def move_posts(slots: Slots, geo: Geography, rules: Rules, order: MoveOrder, key
     out = MoveOutcome(
         wave=order.wave, from_d=orig, to_d=dest, grade=g,
         ptype=slots.ptype[chosen].astype(np.int64), mover_s=s[accept], leaver_s=s[leave],
-        leaver_g=g[leave],         redeployed_s=s[redeploy], leaver_cohort=tags[leave],
+        leaver_g=g[leave], redeployed_s=s[redeploy], leaver_cohort=tags[leave],
     )
     out.minus.append((g[occupied], orig[occupied], s[occupied]))
     out.plus.append((g[accept], dest[accept], s[accept]))

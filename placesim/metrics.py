@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import cohort
-from .costs import PEOPLE_COSTS, cost_columns
+from .costs import PEOPLE_COSTS, cost_columns, secondee_posts
 from .grades import GRADES, SCS_GRADES, SEB_CLASSES
 
 EO, G7, SCS2 = GRADES.index("EO"), GRADES.index("G7"), GRADES.index("SCS2")
@@ -197,12 +197,9 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
     for name, values in target_measures(posts, lon, model.devolved_posts).items():
         add(name, "all", values)
     # Civil Service policy roles: not the policy posts inbound secondees from councils hold
-    # until they convert (placesim.costs.civil_service_posts leaves them out of the posts
-    # priced, for the same reason: 40 council staff counted as policy roles moved out; review)
+    # until they convert (40 council staff were counted as policy roles moved out; review)
     add("policy_roles_outside_london", "all",
-        np.stack([r.policy_posts[:, ~lon].sum() - np.sum(
-            np.asarray(r.levers.get("secondees_in_post", 0.0), float) * ~lon)
-            for r in recs]))
+        np.stack([(r.policy_posts - secondee_posts(model, r))[:, ~lon].sum() for r in recs]))
     add("private_office_roles_outside_london", "all",
         np.stack([r.private_office_posts[:, ~lon].sum() for r in recs]))
     scs_stock = stock[:, SCS_IDX]

@@ -663,16 +663,20 @@ def test_site_ladders_read_the_whole_service_not_a_departments_view():
                                          "G7 (posts)": 40.0}]
 
 
-def _one_year(rows) -> pd.DataFrame:
-    """A metrics table of ``(metric, group, value)`` rows in one year, no band."""
-    return pd.DataFrame([{"year": 2030, "metric": a, "group": g, "mean": v, "p10": v,
-                          "p50": v, "p90": v} for a, g, v in rows])
+def _controlled_means(rows) -> pd.Series:
+    """The means, through disclosure control, of a one-year metrics table of ``(metric,
+    group, value)`` rows (no band), by (metric, group)."""
+    from placesim.disclosure import control_metrics
+
+    m = pd.DataFrame([{"year": 2030, "metric": a, "group": g, "mean": v, "p10": v,
+                       "p50": v, "p90": v} for a, g, v in rows])
+    return control_metrics(m).set_index(["metric", "group"])["mean"]
 
 
 def test_a_departments_scs_shares_rest_on_its_own_scs():
     """A department's higher-SEB shares of its SCS are withheld on its own few SCS, not
     passed on the whole service's thousands."""
-    from placesim.disclosure import RULE, control_metrics
+    from placesim.disclosure import RULE
 
     rows = [("headcount", "grade:SCS1|london", 3000.0),
             ("headcount", "grade:SCS1|elsewhere", 1200.0),
@@ -681,7 +685,7 @@ def test_a_departments_scs_shares_rest_on_its_own_scs():
             ("high_seb_share_non_london_scs", "dept:XY", 0.5),
             ("scs_posts", "dept:XY|london", RULE.base - 20.0),
             ("scs_posts", "dept:XY|outside_london", RULE.base + 30.0)]
-    shown = control_metrics(_one_year(rows)).set_index(["metric", "group"])["mean"]
+    shown = _controlled_means(rows)
     assert shown[("high_seb_share_london_scs", "dept:XY")] == "[c]"
     assert shown[("high_seb_share_london_scs", "all")] != "[c]"
     assert shown[("high_seb_share_non_london_scs", "dept:XY")] != "[c]"
@@ -691,13 +695,13 @@ def test_a_departments_own_table_withholds_its_small_scs_shares_too():
     """The department's view as its own table (its rows renamed to group all, as the
     department's brief and downloads have it) withholds its SCS shares on its own SCS posts:
     they were passed with no base (DIT's 64.6% of 45 SCS in its brief; review)."""
-    from placesim.disclosure import RULE, control_metrics
+    from placesim.disclosure import RULE
 
     rows = [("high_seb_share_london_scs", "all", 0.6),
             ("high_seb_share_non_london_scs", "all", 0.646),
             ("scs_posts", "london", RULE.base - 20.0),
             ("scs_posts", "outside_london", RULE.base + 30.0)]
-    shown = control_metrics(_one_year(rows)).set_index(["metric", "group"])["mean"]
+    shown = _controlled_means(rows)
     assert shown[("high_seb_share_london_scs", "all")] == "[c]"
     assert shown[("high_seb_share_non_london_scs", "all")] != "[c]"
 
