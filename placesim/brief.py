@@ -53,10 +53,19 @@ FIRST_PAGE = (
     ("npv_gbp", "all"),
     ("payback_year", "all"),
     # the outreach and secondments levers, when they are on
-    ("entrants_low_seb_share", "outreach"),
+    ("entrants_low_seb_share", "coldspots"),
     ("secondees_in_post", "all"),
     ("secondee_conversions", "all"),
 )
+#: The levers' first-page rows, shown only when the figure named is not zero, in some year, in
+#: either run (the lever is on in one of them): who joins in the coldspots, when an outreach
+#: is; the secondees, when the secondments lever is. Every run reports these figures (0
+#: without the lever: :mod:`placesim.entrants`, :func:`placesim.levers.lever_columns`), so a
+#: lever's change reads against a baseline; their rows on every pack would push the first
+#: page's map onto the second.
+SHOWN_WITH = {("entrants_low_seb_share", "coldspots"): ("outreach_cost_gbp", "all"),
+              ("secondees_in_post", "all"): ("secondees_in_post", "all"),
+              ("secondee_conversions", "all"): ("secondees_in_post", "all")}
 INTERVAL_WORDS = {"paired": "paired runs", "unpaired": "independent runs",
                   "mixed": "mixed modes", "none": "none: expected values",
                   "unavailable": "none: no run-by-run values"}
@@ -155,6 +164,14 @@ def _rows(metrics: pd.DataFrame, year: int) -> dict[tuple[str, str], pd.Series]:
     return {(r.metric, r.group): r for r in m.itertuples(index=False)}
 
 
+def lever_shown(row: tuple[str, str], results, compare=None) -> bool:
+    """Whether the first page shows a lever's ``row`` (:data:`SHOWN_WITH`): its figure is not
+    zero, in some year, in either run."""
+    metric, group = SHOWN_WITH[row]
+    return any(((t["metric"] == metric) & (t["group"] == group) & (t["mean"] != 0)).any()
+               for t in (results.metrics, *(() if compare is None else (compare.metrics,))))
+
+
 def first_page_rows(results, compare=None, diff: pd.DataFrame | None = None,
                     year: int | None = None, rule: DisclosureRule = RULE) -> pd.DataFrame:
     """The first page's table: each headline in the comparison, the scenario, the difference
@@ -179,7 +196,8 @@ def first_page_rows(results, compare=None, diff: pd.DataFrame | None = None,
     have = metric_pairs(m)
     cohort = any(k.startswith("cohort_") for k, _ in have)
     wanted = [(k, g) for k, g in FIRST_PAGE if (k, g) in have
-              and not (cohort and k.startswith("progression_"))]
+              and not (cohort and k.startswith("progression_"))
+              and ((k, g) not in SHOWN_WITH or lever_shown((k, g), results, compare))]
     b = _rows(control_metrics(m, rule), year)
     rows = []
     if compare is not None:

@@ -532,9 +532,8 @@ class _Run(RunState):
             self._posts(closed.T, -1)
             self.posts_closed += len(closed)
 
-        if self.lever_state.on:
-            rg, rd, rs = recruited.T
-            self.lever_state.add_recruits(r, k, self._count(rg, rd, rs))
+        rg, rd, rs = recruited.T  # (every run reports entrants: placesim.entrants)
+        self.lever_state.add_recruits(r, k, self._count(rg, rd, rs))
         across = self.cross_area.sum()
         flows.tally(self.stock, self.exits, self.promotions, self.to_london, self.from_london,
                     self.cross_area, geo.is_london, geo.area, exits, promoted, moved, recruited)

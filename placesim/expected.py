@@ -270,8 +270,7 @@ class _ExpectedRun(RunState):
             lsf, live, v_lat, v_pro, v_ext, self.flag_hazard, r.exit_q))
         self._pay_support(k, sum(across))
         self.cohort_reached[:self.n_tags] = self.by_grade[2].sum(axis=0)
-        if self.lever_state.on:
-            self.lever_state.add_recruits(r, k, recruited)
+        self.lever_state.add_recruits(r, k, recruited)  # (every run reports entrants)
         for c in self.away:
             self.exposure[:, c.districts] += c.people.sum(axis=(3, 4)) / r.steps_per_year
         if closed > 0:

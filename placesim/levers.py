@@ -31,6 +31,9 @@ import numpy as np
 from numba import njit
 
 from . import streams
+from .entrants import METRICS as ENTRANT_METRICS
+from .entrants import columns as entrant_columns
+from .entrants import group_name, standard_places, standard_rows
 from .flows import _vacate, open_posts
 from .grades import GRADES
 from .population import (
@@ -382,8 +385,10 @@ class LeverState:
     def year(self, in_post: np.ndarray, away: np.ndarray) -> dict:
         """The year's record (``in_post``, ``away``: (district,) secondees at year end);
         starts the next year."""
-        if not self.on:
-            return {}
+        if not self.on:  # (entrants: every run reports them, :mod:`placesim.entrants`)
+            rec = {"entrants": self.entrants}
+            self.entrants = np.zeros_like(self.entrants)
+            return rec
         rec = {"entrants": self.entrants, "conversions": self.conversions,
                "secondees_in_post": np.asarray(in_post, float),
                "secondees_out": np.asarray(away, float), "outreach_cost_gbp": self.outreach_cost}
@@ -397,7 +402,7 @@ def stochastic_year(run) -> dict:
     state, sl = run.lever_state, run.slots
     D = run.m.geo.n_districts
     if not state.on:
-        return {}
+        return state.year(None, None)
     in_post = np.zeros(D)
     for _, idx, _ in state.inbound:
         np.add.at(in_post, sl.district[idx], 1.0)
@@ -408,57 +413,62 @@ def stochastic_year(run) -> dict:
     return state.year(in_post, away)
 
 
+#: The secondments lever's figures, by site and in all (every run reports the latter: 0
+#: without the lever, so its change reads against a baseline).
+SECONDEE_METRICS = ("secondees_in_post", "secondee_conversions", "secondees_out")
+
+
 def lever_figures(model) -> list[tuple[str, str]]:
-    """The (metric, group) figures :func:`lever_columns` reports for a model (none when
-    neither the outreach nor the secondments lever is on)."""
-    return _lever_layout(model)[0]
+    """The (metric, group) figures the outreach and secondments levers concern (none when
+    neither is on): entrants and low-SEB shares at their places and grades (some of which
+    every run reports, :mod:`placesim.entrants`), the outreach's cost, and secondees."""
+    rows, _, extra = _lever_layout(model)
+    return [(m, group_name(p, g)) for p, g in rows for m in ENTRANT_METRICS] + extra
 
 
 def _lever_layout(model):
-    """Labels, place masks and grades of the lever metrics."""
-    from .metrics import place_groups
+    """The levers' (place, grade or None) rows of entrant figures, the places they and
+    every run report (masks), and the levers' other labels."""
     from .rules import lever_places
 
     lv, geo = model.scenario.levers, model.geo
     out, sec = lv.recruitment_outreach, lv.secondments
+    places = standard_places(model)
     if out is None and sec is None:
-        return [], {}, [], []
-    groups = place_groups(model)
-    places = {}
+        return [], places, []
+    names: list[str] = []
     grades: set[str] = set()
     if out is not None:  # where the outreach works, and the broad places around it
-        places = {k: groups[k] for k in ("london", "outside_london", "coldspots")}
         places["outreach"] = lever_places(out.places, geo)
+        names += ["london", "outside_london", "coldspots", "outreach"]
         grades |= set(out.grades)
     sites = []
     if sec is not None:
         sites = list(dict.fromkeys(sec.sites))
-        for sid in sites:
-            places[f"site:{sid}"] = groups[f"site:{sid}"]
+        names += [f"site:{sid}" for sid in sites]
         grades |= set(sec.inbound_grades)
     grades_i = sorted(GRADES.index(g) for g in grades)
-    labels = []
-    for place in places:
-        for metric in ("entrants", "entrants_low_seb_share", "low_seb_share"):
-            labels.append((metric, place))
-            labels += [(metric, f"grade:{GRADES[g]}|{place}") for g in grades_i]
+    rows = [(p, g) for p in names for g in (None, *grades_i)]
+    extra = []
     if out is not None:
-        labels.append(("outreach_cost_gbp", "all"))
-    for metric in ("secondees_in_post", "secondee_conversions", "secondees_out"):
+        extra.append(("outreach_cost_gbp", "all"))
+    for metric in SECONDEE_METRICS:
         if sec is not None:
-            labels += [(metric, "all")] + [(metric, f"site:{sid}") for sid in sites]
-    return labels, places, grades_i, sites
+            extra += [(metric, "all")] + [(metric, f"site:{sid}") for sid in sites]
+    return rows, places, extra
+
 
 
 def lever_columns(model, recs) -> tuple[list[tuple[str, str]], np.ndarray]:
-    """The outreach and secondments levers' metrics, all years at once.
+    """Entrants and the low-SEB shares (:mod:`placesim.entrants`) and the outreach and
+    secondments levers' metrics, all years at once.
 
-    Entrants (recruits, and secondees who stay) and their low-SEB share, and the low-SEB
-    share of people in post, in each place the levers concern (the outreach's places with
-    London, outside London and the coldspots around them; the secondment sites) for all
-    grades and for each of the levers' grades; the outreach's cumulative cost; secondees in
-    post at each site at year end, those who stayed as civil servants in the year, and civil
-    servants out on secondment.
+    Every run reports entrants (recruits, and secondees who stay) and their low-SEB share,
+    and the low-SEB share of people in post, in the places of
+    :func:`placesim.entrants.standard_rows`; the levers add their own places (the outreach's,
+    the secondment sites) at their grades. Then the outreach's cumulative cost; secondees in
+    post at year end, those who stayed as civil servants in the year, and civil servants out
+    on secondment: in all (every run: 0 without the levers), then at each site.
 
     Returns
     -------
@@ -466,34 +476,25 @@ def lever_columns(model, recs) -> tuple[list[tuple[str, str]], np.ndarray]:
     values : numpy.ndarray
         (year, label)
     """
-    labels, places, grades, sites = _lever_layout(model)
-    if not labels:
-        return [], np.zeros((len(recs), 0))
-    from .metrics import _div
-
-    site_d = {sid: model.geo.site_district[list(model.geo.site_ids).index(sid)]
-              for sid in sites}
+    lever_rows, places, extra = _lever_layout(model)
+    rows = standard_rows(places)
+    rows += [r for r in lever_rows if r not in set(rows)]
+    labels, values = entrant_columns(recs, places, rows)
+    sites = [g.removeprefix("site:") for m, g in extra
+             if m == "secondees_in_post" and g.startswith("site:")]
+    site_d = [model.geo.site_district[list(model.geo.site_ids).index(sid)] for sid in sites]
+    keys = ("secondees_in_post", "conversions", "secondees_out")
     cols = []
-    for rec in recs:
+    for rec in recs:  # (every run: the outreach's cost and the secondees, 0 without them)
         lv = rec.levers
-        row = []
-        for mask in places.values():
-            e = lv["entrants"][:, mask].sum(axis=1)  # (grade, seb)
-            st = rec.stock[:, mask].sum(axis=1)
-            for metric, a in (("n", e), ("share", e), ("share", st)):
-                tot, low = a.sum(axis=1), a[:, LOW]
-                if metric == "n":
-                    row += [tot.sum(), *tot[grades]]
-                else:
-                    row += [_div(low.sum(), tot.sum()), *_div(low[grades], tot[grades])]
-        if ("outreach_cost_gbp", "all") in labels:
-            row.append(lv["outreach_cost_gbp"])
-        if sites:
-            for key in ("secondees_in_post", "conversions", "secondees_out"):
-                by_d = lv[key]
-                row += [sum(by_d[site_d[s]] for s in sites)] + [by_d[site_d[s]] for s in sites]
+        row = [lv.get("outreach_cost_gbp", 0.0)]
+        row += [sum(lv[key][d] for d in site_d) if key in lv else 0.0 for key in keys]
+        for key in keys if sites else ():
+            row += [lv[key][d] for d in site_d]
         cols.append(np.asarray(row, float))
-    return labels, np.stack(cols)
+    more = [("outreach_cost_gbp", "all")] + [(m, "all") for m in SECONDEE_METRICS]
+    more += [(m, f"site:{sid}") for m in SECONDEE_METRICS for sid in sites]
+    return labels + more, np.concatenate([values, np.stack(cols)], axis=1)
 
 
 def _geometric(u: np.ndarray, q: float) -> np.ndarray:

@@ -334,8 +334,7 @@ class ReferenceModel:
             c = self._at(k, r.recruit_cdf_at)[g, dv]
             seb = min(int(np.searchsorted(c, self.rng.random(), side="right")), N_SEB - 1)
             self._recruit(v, seb, k)
-            if self.lever_state.on:
-                self.lever_state.add_recruit(r, k, g, dv, seb)
+            self.lever_state.add_recruit(r, k, g, dv, seb)
 
     def _closes(self, v: Post) -> bool:
         """A vacancy in a pool with closures waiting closes instead of being filled."""

@@ -16,7 +16,7 @@ import pytest
 
 from placesim import load_data_package, load_scenario, read_results, simulate, write_results
 from placesim.disclosure import SUPPRESSED, DisclosureRule, control_districts, control_metrics
-from placesim.present import MEASURES, fmt_diff, fmt_value, measure
+from placesim.present import MEASURES, fmt_diff, fmt_value, headline_label, measure
 from placesim.scenario import dump_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -407,7 +407,7 @@ def test_value_for_money_page_says_which_years_it_covers(pack, runs):
 def test_briefing_pdf_first_page_matches_metrics_csv(pack, runs):
     from pypdf import PdfReader
 
-    from placesim.brief import FIRST_PAGE, _shown
+    from placesim.brief import FIRST_PAGE, SHOWN_WITH, _shown, lever_shown
     from placesim.disclosure import protect_value
 
     reader = PdfReader(str(pack / "briefing.pdf"))
@@ -434,6 +434,10 @@ def test_briefing_pdf_first_page_matches_metrics_csv(pack, runs):
         va = a[(a.metric == metric) & (a.group == group) & (a.year == year)]["mean"]
         vb = b[(b.metric == metric) & (b.group == group) & (b.year == year)]["mean"]
         if va.empty or vb.empty:
+            continue
+        if (metric, group) in SHOWN_WITH and not lever_shown(
+                (metric, group), read_results(runs["pfg"]), read_results(runs["baseline"])):
+            assert headline_label(metric, group) not in flat  # (a lever's row, lever off)
             continue
         va, vb = float(va.iloc[0]), float(vb.iloc[0])
         shown_a = _shown(metric, protect_value(metric, va), year)  # (a payback year never

@@ -99,6 +99,45 @@ def test_outreach_raises_low_seb_share_of_its_grade_in_its_places(outreach, outr
         assert oe[fig][-1] == pytest.approx(fe[fig][-1], abs=1e-3), fig
 
 
+def test_outreach_change_reads_against_a_run_without_the_lever(base, outreach):
+    """Every run reports entrants' and staff's low-SEB shares by place and grade
+    (:mod:`placesim.entrants`), so the outreach's change reads against a run without it, in
+    both modes (a run without the lever had none of these rows: compare and the brief read
+    "n/a" for it and for the change)."""
+    _, be, bs = base
+    _, oe, os_ = outreach
+    for fig, least in ((("entrants_low_seb_share", "grade:EO|coldspots"), 0.15),
+                       (("low_seb_share", "grade:EO|coldspots"), 0.02),
+                       (("entrants_low_seb_share", "coldspots"), 0.01)):
+        assert fig in be and fig in bs[0], fig
+        assert oe[fig][-1] > be[fig][-1] + least, (fig, oe[fig][-1], be[fig][-1])
+        mean, se = _paired(bs, os_, fig)
+        assert mean > least and mean > 3 * se, (fig, mean, se)
+
+
+def test_the_brief_shows_the_levers_changes_against_the_baseline():
+    """The brief's first page gives the low-SEB share of entrants in the coldspots and the
+    secondees for the baseline, the scenario and the change (they read "n/a | 45.5% | n/a"
+    and "n/a | 40 | n/a"), and leaves them out of a pack with neither lever."""
+    from placesim import simulate
+    from placesim.brief import first_page_rows
+    from placesim.compare import compare_results
+
+    pkg = reduced_package()
+    a, b = (simulate(reduced_scenario(text, years=4), pkg, mode="expected") for text in (
+        "name: base\n", f"name: levers\nlevers:\n  {OUTREACH}\n  {SECONDMENTS}\n"))
+    table = first_page_rows(b, a, compare_results(a, b)).set_index(["metric", "group"])
+    for fig in (("entrants_low_seb_share", "coldspots"), ("secondees_in_post", "all"),
+                ("secondee_conversions", "all")):
+        row = table.loc[fig]
+        assert "n/a" not in (row["Comparison"], row["Scenario"], row["Difference"]), row
+        assert row["Difference"].startswith("+"), row
+    assert table.loc[("secondees_in_post", "all"), "Comparison"] == "0"
+    plain = first_page_rows(a, a, compare_results(a, a)).set_index(["metric", "group"])
+    assert not {("entrants_low_seb_share", "coldspots"), ("secondees_in_post", "all")} & set(
+        plain.index)
+
+
 def test_outreach_moves_nothing_else_beyond_noise(base, outreach, outreach_off):
     """Headcount, posts and promotions (how many) are untouched, and so is the grade's mix
     where the outreach does not reach (London) and other grades' entrants."""
