@@ -548,7 +548,7 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
     fig.text(0.06, 0.955, "Targets and the scenario's figures", fontsize=14, weight="bold",
              va="top")
     tt = targets_table(m, rule=rule, department=results.manifest.get("department"),
-                       banded=results.manifest.get("mode") == "stochastic")
+                       banded=results.banded)
     y = 0.92
     if len(tt):
         t = tt[["Target", "By", "Target value", "Projected", "Range (P10 to P90)", "Met?"]]
@@ -656,13 +656,13 @@ def appraisal_rows(results, compare=None) -> pd.DataFrame:
         ``metric, Line, Scenario, Range (P10 to P90), [Comparison, Difference,] Source``;
         no rows for a department's view (:data:`WHOLE_SERVICE_COSTS`).
     """
-    from .costs import appraisal, several_runs
+    from .costs import appraisal
     from .metrics import LATER_THAN_THE_RUN
 
     a = appraisal(results).set_index("metric")
     last = int(results.metrics["year"].max())
     c = appraisal(compare).set_index("metric") if compare is not None else None
-    banded = several_runs(results)
+    banded = results.banded
     rows = []
     for metric, r in a.iterrows():
         later = metric in LATER_THAN_THE_RUN  # (a band may reach past the run's years)
@@ -720,7 +720,7 @@ def headline_table(results, year: int | None = None, rule: DisclosureRule = RULE
     m = results.metrics
     year = int(m["year"].max()) if year is None else year
     ctl = _rows(control_metrics(m, rule), year)
-    banded = results.manifest.get("mode") == "stochastic"
+    banded = results.banded
     rows = []
     for metric, group in headlines_in(m):
         r = ctl[(metric, group)]
@@ -787,7 +787,7 @@ def write_brief(results, pkg, out: Path, *, compare=None, marking: str | None = 
                                 also=(stem.with_suffix(".pdf"),)))
         paths.append(stem.with_suffix(".pdf"))
     t = targets_table(results.metrics, rule=rule, department=results.manifest.get("department"),
-                      banded=results.manifest.get("mode") == "stochastic")
+                      banded=results.banded)
     write_csv(t, out / "targets.csv")
     write_csv(_appraisal_numbers(results, compare), out / "value_for_money.csv")
     paths.append(out / "value_for_money.csv")

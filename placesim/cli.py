@@ -191,7 +191,7 @@ def _summary_table(res) -> str:
 
     m = res.metrics
     last = int(m["year"].max())
-    banded = res.manifest.get("mode") == "stochastic"
+    banded = res.banded
     lines = [f"Headline figures in {last}" + (" (mean, P10–P90):" if banded else
                                               " (expected values):")]
     for metric, group in headlines_in(m):

@@ -561,13 +561,6 @@ APPRAISAL_LINES: tuple[tuple[str, str], ...] = (
 )
 
 
-def several_runs(results) -> bool:
-    """Whether the results hold more than one run's figures (replications, or parameter
-    draws): the appraisal's lines then have bands from them."""
-    reps = results.replications
-    return reps is not None and reps["replication"].nunique() > 1
-
-
 def appraisal(results) -> pd.DataFrame:
     """A run's appraisal over its horizon: one row per line of :data:`APPRAISAL_LINES`.
 
@@ -594,7 +587,7 @@ def appraisal(results) -> pd.DataFrame:
     from .metrics import _bands, later_than_the_run
 
     reps = results.replications
-    banded = several_runs(results)
+    banded = results.banded
     if banded:  # (the cost lines' rows, picked out once)
         reps = reps[(reps["group"].astype(str) == "all")
                     & reps["metric"].astype(str).isin(COST_METRICS)]

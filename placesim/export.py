@@ -208,7 +208,7 @@ def headline_long(results, rule: DisclosureRule = RULE,
                   site_names: dict[str, str] | None = None) -> pd.DataFrame:
     """Every headline metric by year, for people: plain labels, unit, value and range."""
     c = _headline_rows(control_metrics(results.metrics, rule))
-    banded = results.manifest.get("mode") == "stochastic"
+    banded = results.banded
     out = pd.DataFrame({
         "Measure": [measure(m).label for m in c["metric"]],
         "Group": [group_label(g, site_names) for g in c["group"]],
@@ -413,7 +413,7 @@ def workbook_tables(results, pkg=None, *, compare=None, diff: pd.DataFrame | Non
                        "table": ladders})
     tt = targets_table(results.metrics, rule=rule,
                        department=results.manifest.get("department"),
-                       banded=results.manifest.get("mode") == "stochastic")
+                       banded=results.banded)
     if len(tt):
         tables.append({"name": f"Table_{len(tables) + 1}",
                        "title": f"Published targets and the projection of "

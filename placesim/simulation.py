@@ -55,6 +55,21 @@ class Results:
     manifest: dict = field(default_factory=dict)
     replications: pd.DataFrame | None = None
 
+    @property
+    def banded(self) -> bool:
+        """Whether the figures have bands: several runs, replications of the stochastic
+        engine or expected-value runs with their own parameter draws (the manifest's
+        ``uncertainty``; a folder written before it was kept: a stochastic run). Every
+        table, page and caption asks this one question: the appraisal asked whether there
+        were several runs and the rest whether the mode was stochastic, so an expected-value
+        run with parameter draws had bands in its value-for-money table and "expected
+        values" in its targets table (review)."""
+        u = self.manifest.get("uncertainty")
+        if isinstance(u, dict) and "replications" in u:
+            return int(u["replications"]) > 1 and bool(u.get("monte_carlo")
+                                                         or u.get("parameters"))
+        return self.manifest.get("mode") == "stochastic"
+
     def metric(self, name: str, group: str = "all") -> pd.DataFrame:
         """Rows of one headline metric and group, by year."""
         m = self.metrics

@@ -225,7 +225,7 @@ def best_results(s, bands: bool, reps: int, pending: list):
 
 
 def is_banded(res) -> bool:
-    return res.manifest.get("mode") == "stochastic"
+    return res.banded
 
 
 BAND_POLL_S = 2.0

@@ -264,7 +264,8 @@ def test_the_appraisal_gives_the_median_runs_payback_and_a_band_past_the_years()
     reps = pd.DataFrame({"replication": range(5), "year": 2033, "metric": "payback_year",
                          "group": "all", "value": years})
     res = Results(metrics=metrics, districts=pd.DataFrame(), moves=pd.DataFrame(),
-                  assumptions=pd.DataFrame(), manifest={}, replications=reps)
+                  assumptions=pd.DataFrame(), manifest={"mode": "stochastic"},
+                  replications=reps)
     row = appraisal_rows(res).set_index("metric").loc["payback_year"]
     assert row["Scenario"] == "2032 (median run)"  # (2029, 2031, 2032, never, never)
     assert row["Range (P10 to P90)"] == "2030 to none by 2033"

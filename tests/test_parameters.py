@@ -201,3 +201,23 @@ def test_a_scenario_set_assumption_stays_an_assumption():
     assert (seb["evidence"], seb["assumption"], seb["low"]) == ("assumption", True, 0.8)
     assert seb["source"].startswith("Set by the scenario")
     assert log.loc["waves.w.incumbents.base", "evidence"] == "scenario"
+
+
+def test_an_expected_run_with_parameter_draws_shows_its_bands_in_every_table():
+    """Whether a run has bands is one question (``Results.banded``): an expected-value run
+    with its own parameter draws shows them in the command line's summary, the headline table
+    and the brief's figures as its value-for-money table does (test_costs: they said "expected
+    values" where the appraisal gave ranges; review). One expected-value run has none."""
+    from placesim.brief import headline_table
+    from placesim.cli import _summary_table
+    from placesim.export import headline_long
+
+    s = reduced_scenario("name: pu\nreplications: 4\n", years=2)
+    pkg = reduced_package()
+    plain = simulate(s, pkg, mode="expected")
+    drawn = simulate(s, pkg, mode="expected", parameter_uncertainty=True)
+    assert drawn.banded and not plain.banded
+    assert "P10" in _summary_table(drawn) and "P10" not in _summary_table(plain)
+    assert "Low (P10)" in headline_long(drawn) and "Low (P10)" not in headline_long(plain)
+    assert "Range (P10 to P90)" in headline_table(drawn)
+    assert "Range (P10 to P90)" not in headline_table(plain)
