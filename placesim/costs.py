@@ -16,7 +16,10 @@ convert, nor the London posts of people on London postings, whose home posts are
 avoided London post saves the difference in pay and in desk costs between London and outside
 it; London posts that a recreating wave has replaced but that still wait for a vacancy to close
 are **double running** (paid in full). The recruitment outreach lever's spending is a cost of
-the year it is spent. People costs are the flows the run causes: relocation packages and
+the year it is spent; so is the secondments lever's: the pay and on-costs of council staff on
+secondment in campus posts (the host pays them), and the cover of the posts of civil servants
+out on secondment with councils (their own pay goes on), each at their grade's pay outside
+London. People costs are the flows the run causes: relocation packages and
 support paid to incumbents who move, redundancy for incumbents who will not move and for posts
 closed by a deadline, recruitment and training of their replacements, and the output lost while
 their posts are vacant; each leaver and each redundancy at the pay of their own grade (every mode
@@ -146,6 +149,16 @@ COST_PARAMETERS: tuple[tuple, ...] = (
      "No figure; the ONS move to Newport showed lost expertise hurting output (Bean Review "
      "2016, facts.md H); ASSUMPTION", "Share of a vacant post's output lost while it is "
      "vacant (valued at its salary and on-costs)"),
+    ("secondee_inbound_paid_share", 1.0, "assumption", 0.0, 1.0,
+     "No figure: the secondments pilot's terms are not published (reference 002); a host "
+     "usually pays a secondee's employer their pay and on-costs; ASSUMPTION",
+     "Share of an inbound council secondee's pay and on-costs the Civil Service pays"),
+    ("secondee_cover_share", 1.0, "assumption", 0.0, 1.0,
+     "No figure: the pilot's terms are not published (reference 002); the posts of civil "
+     "servants out on secondment are covered (the issue's 'backfilled temporarily') while "
+     "their department pays them, unless the council repays it; ASSUMPTION",
+     "Share of an outbound secondee's pay and on-costs their department pays again, for cover, "
+     "net of what the council repays"),
     ("claim_local_benefit_gbp_per_role", 30000.0, "published", None, None,
      "Government claim: £30m of local economic benefit per 1,000 roles (Cabinet Office "
      "press release, facts.md B). A claim, reported separately, never in the NPV",
@@ -159,7 +172,7 @@ COST_PARAMETERS: tuple[tuple, ...] = (
 COST_METRICS: tuple[str, ...] = (
     "cost_relocation_gbp", "cost_redundancy_gbp", "cost_recruitment_gbp",
     "cost_vacancy_gbp", "cost_hub_capital_gbp", "cost_double_running_gbp",
-    "cost_outreach_gbp", "cost_total_gbp",
+    "cost_outreach_gbp", "cost_secondments_gbp", "cost_total_gbp",
     "saving_pay_gbp", "saving_estate_gbp", "saving_office_closures_gbp", "saving_total_gbp",
     "net_saving_gbp", "discounted_net_saving_gbp", "npv_gbp", "payback_year",
     "london_posts_avoided", "claim_local_benefit_gbp", "claim_private_sector_jobs",
@@ -199,7 +212,8 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
              wave_redundancies: np.ndarray, relocation_cost_gbp: np.ndarray,
              replaced_pending: np.ndarray,
              roles_moved_out: np.ndarray, office_closures=(),
-             outreach_cost_gbp: np.ndarray | None = None) -> dict[str, np.ndarray]:
+             outreach_cost_gbp: np.ndarray | None = None,
+             secondees: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Costs, savings, NPV and payback, year by year (see the module docs for the method).
 
     Parameters
@@ -239,6 +253,12 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
         Objects with ``year``, ``quarter``, ``desks`` and ``annual_cost_gbp`` (or None).
     outreach_cost_gbp : numpy.ndarray, optional
         (year,) what the recruitment outreach lever spent in each year (default: nothing).
+    secondees : numpy.ndarray, optional
+        (year, 2, grade) the secondments lever's people at each year's end: council staff in
+        campus posts, and civil servants out with councils (default: none). Each is priced
+        for the year's average (of its start and its end), at their grade's pay outside
+        London (the campuses are) with on-costs, times ``secondee_inbound_paid_share`` and
+        ``secondee_cover_share``.
 
     Returns
     -------
@@ -311,6 +331,13 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
     out["cost_double_running_gbp"] = np.einsum("ygp,gp->y", pending, per_post)
     out["cost_outreach_gbp"] = (np.zeros(len(years)) if outreach_cost_gbp is None
                                 else np.asarray(outreach_cost_gbp, float))
+    # the secondments lever: the year's average secondees in and out, at their grade's pay
+    out["cost_secondments_gbp"] = np.zeros(len(years))
+    if secondees is not None:
+        ends = np.asarray(secondees, float)
+        held = (np.concatenate([np.zeros((1,) + ends.shape[1:]), ends[:-1]]) + ends) / 2
+        share = np.array([c["secondee_inbound_paid_share"], c["secondee_cover_share"]])
+        out["cost_secondments_gbp"] = np.einsum("ykg,g,k->y", held, pay_o * oncost, share)
     out["cost_total_gbp"] = sum(out[k] for k in COST_COMPONENTS)
     out["saving_total_gbp"] = sum(out[k] for k in SAVING_COMPONENTS)
     net = out["saving_total_gbp"] - out["cost_total_gbp"]
@@ -415,7 +442,9 @@ def cost_columns(model, result) -> tuple[list[tuple[str, str]], np.ndarray]:
         roles_moved_out=np.array([r.moved_out_of_london for r in recs], float)
         - rules.moved_before_start,
         office_closures=getattr(model.scenario, "office_closures", ()),
-        outreach_cost_gbp=np.diff(np.concatenate([[0.0], outreach])))
+        outreach_cost_gbp=np.diff(np.concatenate([[0.0], outreach])),
+        secondees=np.stack([[r.levers.get(k, np.zeros(len(GRADES))) for k in (
+            "secondees_in_post_by_grade", "secondees_out_by_grade")] for r in recs]))
     return [(m, "all") for m in COST_METRICS], np.stack([out[m] for m in COST_METRICS], axis=1)
 
 
@@ -532,7 +561,12 @@ SOURCES: dict[str, str] = {
                                "and desk costs",
     "cost_outreach_gbp": "The scenario's recruitment outreach: its cost per entrant reached "
                          "(levers.recruitment_outreach.cost_gbp_per_entrant)",
-    "cost_total_gbp": "The seven costs above, added up",
+    "cost_secondments_gbp": "The scenario's secondments: council staff in campus posts at "
+                            "their grade's ACSES 2023 pay outside London and on-costs, times "
+                            "costs.secondee_inbound_paid_share (ASSUMPTION, 0-1); cover for "
+                            "civil servants out with councils, the same, times "
+                            "costs.secondee_cover_share (ASSUMPTION, 0-1)",
+    "cost_total_gbp": "The eight costs above, added up",
     "saving_pay_gbp": "London posts avoided x the London pay difference by grade (ACSES 2023 "
                       "medians) with on-costs (ASSUMPTION, 25-35%)",
     "saving_estate_gbp": "London posts avoided x desk cost difference: ICAEW 2021 (£1.5bn for "

@@ -299,14 +299,14 @@ class _ExpectedRun(RunState):
         # people away on postings are counted where their posting is, in posts held there
         self.stock[:, self.m.rules.posting_district] += away
         posts[:, self.m.rules.posting_district, PRIVATE_OFFICE] += away.sum(axis=1)
-        seconded = np.zeros(self.m.geo.n_districts)
+        seconded = np.zeros((N_GRADES, self.m.geo.n_districts))
         for c in self.away:
             self.stock[:, c.districts] += c.people.sum(axis=(3, 4))
-            seconded[c.districts] += c.people.sum(axis=(0, 2, 3, 4))
-        in_post = np.zeros(self.m.geo.n_districts)
+            seconded[:, c.districts] += c.people.sum(axis=(2, 3, 4))
+        in_post = np.zeros((N_GRADES, self.m.geo.n_districts))
         for _, g, d, n in self.lever_state.inbound:
             posts[g, d, SECONDEE_POST] += n.sum()
-            in_post[d] += n.sum()
+            in_post[g, d] += n.sum()
         self._record_year(year_number, posts, self.lever_state.year(in_post, seconded),
                           away.sum(axis=1))
 

@@ -382,16 +382,20 @@ class LeverState:
                                      ).reshape(shape)
         self.conversions += np.bincount(d, amount, minlength=len(self.conversions))
 
-    def year(self, in_post: np.ndarray, away: np.ndarray) -> dict:
-        """The year's record (``in_post``, ``away``: (district,) secondees at year end);
-        starts the next year."""
+    def year(self, in_post: np.ndarray | None, away: np.ndarray | None) -> dict:
+        """The year's record (``in_post``, ``away``: (grade, district) secondees at year end,
+        council staff in campus posts and civil servants out; kept by district, and by grade
+        for the appraisal's pay); starts the next year."""
         if not self.on:  # (entrants: every run reports them, :mod:`placesim.entrants`)
             rec = {"entrants": self.entrants}
             self.entrants = np.zeros_like(self.entrants)
             return rec
+        in_post, away = np.asarray(in_post, float), np.asarray(away, float)
         rec = {"entrants": self.entrants, "conversions": self.conversions,
-               "secondees_in_post": np.asarray(in_post, float),
-               "secondees_out": np.asarray(away, float), "outreach_cost_gbp": self.outreach_cost}
+               "secondees_in_post": in_post.sum(axis=0), "secondees_out": away.sum(axis=0),
+               "secondees_in_post_by_grade": in_post.sum(axis=1),
+               "secondees_out_by_grade": away.sum(axis=1),
+               "outreach_cost_gbp": self.outreach_cost}
         self.entrants = np.zeros_like(self.entrants)
         self.conversions = np.zeros_like(self.conversions)
         return rec
@@ -403,13 +407,13 @@ def stochastic_year(run) -> dict:
     D = run.m.geo.n_districts
     if not state.on:
         return state.year(None, None)
-    in_post = np.zeros(D)
+    in_post = np.zeros((N_GRADES, D))
     for _, idx, _ in state.inbound:
-        np.add.at(in_post, sl.district[idx], 1.0)
-    away = np.zeros(D)
+        np.add.at(in_post, (sl.grade[idx], sl.district[idx]), 1.0)
+    away = np.zeros((N_GRADES, D))
     for _, picks in state.outbound:
         idx = picks[_still_away(sl, picks)]
-        np.add.at(away, sl.district[idx], 1.0)
+        np.add.at(away, (sl.grade[idx], sl.district[idx]), 1.0)
     return state.year(in_post, away)
 
 

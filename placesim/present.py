@@ -185,6 +185,10 @@ MEASURES: dict[str, Measure] = {
     "cost_outreach_gbp": Measure(
         "Cost: recruitment outreach", "gbp",
         "What the recruitment outreach lever spent on the people it reached, in the year."),
+    "cost_secondments_gbp": Measure(
+        "Cost: secondments", "gbp",
+        "What the secondments lever cost in the year: council staff on secondment in campus "
+        "posts, and cover for civil servants out on secondment with councils."),
     "cost_total_gbp": Measure(
         "Costs", "gbp", "All costs of the relocations and levers in the year."),
     "saving_pay_gbp": Measure(

@@ -633,14 +633,15 @@ class ReferenceModel:
         self._year_reset()
 
     def _secondees(self) -> tuple[np.ndarray, np.ndarray]:
-        """(district,) inbound secondees in post and civil servants out on secondment."""
-        D = self.m.geo.n_districts
-        in_post, away = np.zeros(D), np.zeros(D)
+        """(grade, district) inbound secondees in post and civil servants out on
+        secondment."""
+        shape = (N_GRADES, self.m.geo.n_districts)
+        in_post, away = np.zeros(shape), np.zeros(shape)
         for _, post, _ in self.inbound:
-            in_post[post.district] += 1
+            in_post[post.grade, post.district] += 1
         for person in self.people:
             if person.active and person.away_until >= 0:
-                away[person.post.district] += 1
+                away[person.post.grade, person.post.district] += 1
         return in_post, away
 
     def run(self) -> ReplicationResult:

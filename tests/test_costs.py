@@ -161,6 +161,31 @@ def test_appraise_by_hand():
                                                + out["net_saving_gbp"][1] / 1.035)
 
 
+def test_secondees_are_priced_for_the_years_average_at_their_grades_pay():
+    """Council staff in campus posts and civil servants out with councils cost their grade's
+    pay outside London with on-costs, for the year's average of each (of its start and its
+    end), times the shares the Civil Service pays (inbound) and pays again for cover
+    (outbound)."""
+    from placesim.grades import GRADES
+
+    start = np.zeros((11, 2))
+    start[2] = [100, 100]
+    c = dict(default_costs(), secondee_inbound_paid_share=0.5, secondee_cover_share=0.25)
+    z, zg = np.zeros(2), np.zeros((2, 11))
+    heo, seo = GRADES.index("HEO"), GRADES.index("SEO")
+    ends = np.zeros((2, 2, 11))  # (year, in or out, grade) at each year's end
+    ends[:, 0, heo] = 10
+    ends[1, 1, seo] = 4
+    out = appraise(np.stack([start, start]), start, np.array([True, False]),
+                   years=np.array([2025, 2026]), start_year=2025, costs=c, movers=z, leavers=zg,
+                   redundancies=zg, wave_redundancies=zg, relocation_cost_gbp=z,
+                   replaced_pending=np.zeros((2, 11, 2)), roles_moved_out=z, secondees=ends)
+    per = {g: c[f"pay_outside_gbp.{g}"] * (1 + c["employer_oncost_share"]) for g in GRADES}
+    np.testing.assert_allclose(out["cost_secondments_gbp"], [
+        5 * per["HEO"] * 0.5, 10 * per["HEO"] * 0.5 + 2 * per["SEO"] * 0.25])
+    np.testing.assert_allclose(out["cost_total_gbp"], out["cost_secondments_gbp"])
+
+
 def test_leavers_and_redundancies_are_priced_at_their_own_grades_pay():
     """A wave moving EO posts whose leavers are SCS1 (a senior relocate wave beside junior
     re-created roles) prices the leavers at SCS1 pay, not at the EO mix of the posts moved

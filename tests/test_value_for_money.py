@@ -47,15 +47,17 @@ def _figures(model, result) -> dict[str, np.ndarray]:
 @pytest.mark.parametrize("mode", ["expected", "stochastic"])
 def test_secondees_posts_are_not_priced_as_civil_service_posts(mode):
     """Council secondees hold posts at the sites but are not civil servants: with none
-    converting, the lever moves no post out of London and costs nothing (the old appraisal
-    counted their posts as London posts avoided, a saving, and charged hub space for them)."""
+    converting, the lever moves no post out of London and costs only what the secondees are
+    paid (the old appraisal counted their posts as London posts avoided, a saving, and
+    charged hub space for them)."""
     base, lever = _model(), _model(SECONDMENTS % 0.0)
     run = run_expected if mode == "expected" else lambda m: run_replication(m, 0)
     a, b = _figures(base, run(base)), _figures(lever, run(lever))
     assert (b["posts"] - a["posts"] == 80).all()  # the secondees' posts are there
-    for metric in ("london_posts_avoided", "saving_total_gbp", "cost_hub_capital_gbp",
-                   "npv_gbp"):
+    for metric in ("london_posts_avoided", "saving_total_gbp", "cost_hub_capital_gbp"):
         np.testing.assert_allclose(b[metric], a[metric], atol=1e-6, err_msg=metric)
+    np.testing.assert_allclose(b["cost_total_gbp"] - a["cost_total_gbp"],
+                               b["cost_secondments_gbp"], atol=1e-6)
 
 
 def test_converted_secondees_count_as_posts_out_of_london():
@@ -95,6 +97,38 @@ def test_london_postings_posts_are_not_priced(mode):
     _, base_values = cost_columns(base, a_run)
     k = labels.index(("london_posts_avoided", "all"))
     np.testing.assert_allclose(values[:, k], base_values[:, k], atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["expected", "stochastic", "reference"])
+def test_secondments_are_paid_for_in_the_npv(mode):
+    """The secondments lever costs the pay and on-costs of the council staff in campus posts
+    and the cover of the civil servants out with councils, at their grades' pay outside
+    London, for the year's average of each (it was free: about £30m over
+    social-mobility-levers' horizon). Every mode records both by grade; a run without the
+    lever pays nothing for it."""
+    from placesim.costs import default_costs
+    from placesim.grades import GRADES
+    from placesim.reference import run_reference
+
+    run = {"expected": run_expected, "stochastic": lambda m: run_replication(m, 0),
+           "reference": lambda m: run_reference(m, 0)}[mode]
+    levers = SECONDMENTS.replace("outbound_per_site: 0", "outbound_per_site: 15") % 0.0
+    model, base = _model(levers), _model()
+    result = run(model)
+    f = _figures(model, result)
+    c = default_costs()
+    pay = np.array([c[f"pay_outside_gbp.{g}"] for g in GRADES]) * (
+        1 + c["employer_oncost_share"])
+    ends = np.array([[r.levers[k] for k in ("secondees_in_post_by_grade",
+                                            "secondees_out_by_grade")] for r in result.years])
+    assert ends[-1, 0].sum() == 80 and 20 < ends[-1, 1].sum() <= 30  # (outbound: some leave)
+    assert ends[-1, 1, [GRADES.index(g) for g in ("HEO", "SEO", "G7")]].sum() == pytest.approx(
+        ends[-1, 1].sum())  # the default outbound grades
+    held = (np.concatenate([np.zeros((1,) + ends.shape[1:]), ends[:-1]]) + ends) / 2
+    np.testing.assert_allclose(f["cost_secondments_gbp"], held.sum(axis=1) @ pay, rtol=1e-9)
+    assert "cost_secondments_gbp" in COST_COMPONENTS
+    np.testing.assert_allclose(f["cost_total_gbp"], sum(f[k] for k in COST_COMPONENTS))
+    assert (_figures(base, run(base))["cost_secondments_gbp"] == 0).all()
 
 
 def test_outreach_spending_is_a_cost_in_the_npv():
