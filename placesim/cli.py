@@ -285,6 +285,13 @@ def cmd_compare(args) -> int:
     from .results import read_results
 
     a, b = read_results(Path(args.dir_a)), read_results(Path(args.dir_b))
+    if args.department:  # both runs as the department sees them
+        from .geodata import load_data_package
+
+        pkg = load_data_package(args.data, allow_check_mismatch=args.allow_check_mismatch)
+        a, b = _department_view(pkg, args.department, (a, args.dir_a), (b, args.dir_b))
+        print(f"{a.manifest['department_name']} ({a.manifest['department']}): its own "
+              "figures in both runs")
     print(format_comparison(compare_results(a, b, allow_mixed=args.allow_mixed),
                             year=args.year))
     return 0
@@ -315,6 +322,8 @@ def cmd_map(args) -> int:
 
     res = read_results(Path(args.results_dir))
     pkg = load_data_package(args.data, allow_check_mismatch=args.allow_check_mismatch)
+    if args.department:  # the department's own district measures, its view's moves
+        (res,) = _department_view(pkg, args.department, (res, args.results_dir))
     path = export_map(res, pkg, metric=args.metric, year=args.year, fmt=args.format,
                       out=Path(args.out), size=args.size, marking=args.marking,
                       threshold=args.threshold, coldspots=args.coldspots)
@@ -505,6 +514,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--year", type=int)
     s.add_argument("--allow-mixed", action="store_true",
                    help="compare an expected-mode run with a stochastic one")
+    s.add_argument("--department", metavar="CODE", help=(
+        "compare one department's own figures, by code, name or alias (runs made with "
+        "--department CODE)"))
+    _add_data(s)
     s.set_defaults(func=cmd_compare)
 
     s = sub.add_parser("batch", help="run many scenarios and sweeps, locally or on Dask",
@@ -545,10 +558,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="outline social-mobility coldspots")
         else:
             s.add_argument("--compare", metavar="OTHER_DIR")
-        if name == "brief":
-            s.add_argument("--department", metavar="CODE", help=(
-                "the pack for one department, by code, name or alias (a run made with "
-                "--department CODE), titled so"))
+        s.add_argument("--department", metavar="CODE", help=(
+            f"the {name} of one department, by code, name or alias (a run made with "
+            "--department CODE), titled so"))
         s.add_argument("--marking", help="protective marking banner, e.g. OFFICIAL-SENSITIVE")
         s.add_argument("--threshold", type=int, default=5,
                        help="disclosure control: suppress counts of people under this")

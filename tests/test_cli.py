@@ -151,6 +151,44 @@ def test_brief_department_resolves_names_and_aliases(tmp_path, capsys, dept_pkg,
     assert "unknown department 'HOX'" in capsys.readouterr().err
 
 
+def test_map_and_compare_take_a_department(tmp_path, capsys, dept_pkg):
+    """``map`` and ``compare`` take --department as ``brief`` does: the map draws the
+    department's own district measure and says whose view it is; compare prints the
+    department's own figures in both runs (neither took it: a department could not map or
+    compare its own figures)."""
+    from html import unescape
+
+    from placesim.departments import department_results
+    from placesim.results import read_results
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    assert _run_depts(a, dept_pkg, "", "--department", "HO") == 0
+    (b / "depts.yaml").write_text(HO_WAVE_SCENARIO.split("waves:")[0])  # no wave
+    assert main(["run", str(b / "depts.yaml"), "--data", str(dept_pkg), "--mode", "expected",
+                 "--out", str(b / "out"), "--department", "HO"]) == 0
+    capsys.readouterr()
+    html = tmp_path / "map.html"
+    assert main(["map", str(a / "out"), "--data", str(dept_pkg), "--department", "ho",
+                 "--metric", "net_posts_gained", "--format", "html", "--out", str(html)]) == 0
+    assert "Home Office's view" in unescape(html.read_text("utf-8"))
+    capsys.readouterr()
+    assert main(["compare", str(b / "out"), str(a / "out"), "--data", str(dept_pkg),
+                 "--department", "Home Office"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Home Office (HO): its own figures in both runs"), out
+    # the department's posts, not the whole service's
+    mine = department_results(read_results(a / "out"), "HO").metrics
+    whole = read_results(a / "out").metrics
+    posts = [float(m[(m.metric == "posts") & (m.group == "all")]["mean"].iloc[-1])
+             for m in (mine, whole)]
+    assert posts[0] < posts[1] / 2
+    shown = [line for line in out.splitlines() if line.split()[:2] == ["posts", "all"]]
+    assert len(shown) == 1 and f"{posts[0]:,.0f}" in shown[0], out
+    assert main(["compare", str(b / "out"), str(a / "out"), "--department", "HOX"]) == 2
+    assert "unknown department 'HOX'" in capsys.readouterr().err
+
+
 def test_brief_department_names_the_folder_without_its_view(tmp_path, capsys, dept_pkg):
     """A department's pack compared with a run that has no view of the department names
     the comparison's folder (it told the user to re-run the run they had asked for with
