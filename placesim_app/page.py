@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 import placesim
+from placesim.disclosure import control_metrics
 from placesim.errors import PlacesimError
 from placesim.present import fmt_range, fmt_value, shortfall_notes
 
@@ -253,9 +254,13 @@ def main() -> None:
         st.warning(note)
     st.markdown(f"**In {year}**" + ("" if is_banded(res) else " (expected values)"))
     cols = st.columns(4)
+    # through the disclosure control the targets table, the map and every download use (the
+    # figures read 32,249 above a table saying 32,250; review)
+    shown = control_metrics(res.metrics[res.metrics["year"] == year]).set_index(
+        ["metric", "group"])
     for col, (label, metric, group) in zip(cols, key_figures(res.metrics), strict=True):
-        r = row_of(res, metric, group, year)
-        if r is not None:
+        if row_of(res, metric, group, year) is not None:
+            r = shown.loc[(metric, group)]
             swapped = (" In place of the whole service's followed EOs (of 1,000, reaching "
                        "Grade 7), which are not followed by department: a different measure."
                        if dept is not None and metric == "progression_eo_to_director" else "")

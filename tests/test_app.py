@@ -110,6 +110,28 @@ def test_map_is_offline_and_has_layers(app):
     assert moves["getSourceColor"] == moves["getTargetColor"]
 
 
+def test_key_figures_pass_the_disclosure_control_the_targets_table_does(app):
+    """The figures across the top go through the same disclosure control as the targets
+    table below them, the map and the downloads: counts to the nearest 5 (they read 32,249
+    above a table saying 32,250; review)."""
+    from placesim.disclosure import protect_value
+    from placesim.present import fmt_value
+    from placesim_app.state import stores
+
+    from .test_departments_app import _figures
+
+    shown = _figures(app)["Roles moved out of London"]
+    year = app.slider(key="year").value
+    runs = [r for r in stores()["results"].items.values() if r.manifest.get("mode") == "expected"
+            and r.manifest.get("scenario") == app.session_state["scenario"].removesuffix(".yaml")]
+    m = runs[0].metrics
+    raw = float(m[(m.metric == "roles_moved_out_of_london") & (m.group == "all")
+                  & (m.year == year)]["mean"].iloc[0])
+    assert shown == fmt_value("roles_moved_out_of_london",
+                              protect_value("roles_moved_out_of_london", raw))
+    assert int(shown.replace(",", "")) % 5 == 0
+
+
 def test_year_slider_keeps_the_view_and_metric_switch(app):
     before = deck_spec(app)
     figures = [m.value for m in app.metric]

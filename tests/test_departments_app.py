@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from placesim.departments import department_results
+from placesim.disclosure import protect_value
 from placesim.present import fmt_value
 
 from .test_app import new_app, open_tab
@@ -42,8 +43,9 @@ def test_department_picker_filters_figures_map_and_charts():
     assert len(runs) == 1  # the same run, its department view switched on
     ho = department_results(runs[0], "HO", "Home Office").metrics
     last = ho[(ho.year == ho.year.max()) & (ho.group == "all")].set_index("metric")["mean"]
-    assert figures["Roles moved out of London"] == fmt_value(
-        "roles_moved_out_of_london", last["roles_moved_out_of_london"])
+    assert figures["Roles moved out of London"] == fmt_value(  # (to the nearest 5)
+        "roles_moved_out_of_london", protect_value("roles_moved_out_of_london",
+                                                   last["roles_moved_out_of_london"]))
     assert figures["Senior Civil Service posts outside London"] == fmt_value(
         "scs_outside_london_share", last["scs_outside_london_share"])
     assert figures != whole
