@@ -254,11 +254,10 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
     outreach_cost_gbp : numpy.ndarray, optional
         (year,) what the recruitment outreach lever spent in each year (default: nothing).
     secondees : numpy.ndarray, optional
-        (year, 2, grade) the secondments lever's people at each year's end: council staff in
+        (year, 2, grade) the secondments lever's person-years in each year: council staff in
         campus posts, and civil servants out with councils (default: none). Each is priced
-        for the year's average (of its start and its end), at their grade's pay outside
-        London (the campuses are) with on-costs, times ``secondee_inbound_paid_share`` and
-        ``secondee_cover_share``.
+        at their grade's pay outside London (the campuses are) with on-costs, times
+        ``secondee_inbound_paid_share`` and ``secondee_cover_share``.
 
     Returns
     -------
@@ -331,13 +330,12 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
     out["cost_double_running_gbp"] = np.einsum("ygp,gp->y", pending, per_post)
     out["cost_outreach_gbp"] = (np.zeros(len(years)) if outreach_cost_gbp is None
                                 else np.asarray(outreach_cost_gbp, float))
-    # the secondments lever: the year's average secondees in and out, at their grade's pay
+    # the secondments lever: the year's person-years in and out, at their grade's pay
     out["cost_secondments_gbp"] = np.zeros(len(years))
     if secondees is not None:
-        ends = np.asarray(secondees, float)
-        held = (np.concatenate([np.zeros((1,) + ends.shape[1:]), ends[:-1]]) + ends) / 2
         share = np.array([c["secondee_inbound_paid_share"], c["secondee_cover_share"]])
-        out["cost_secondments_gbp"] = np.einsum("ykg,g,k->y", held, pay_o * oncost, share)
+        out["cost_secondments_gbp"] = np.einsum("ykg,g,k->y", np.asarray(secondees, float),
+                                                pay_o * oncost, share)
     out["cost_total_gbp"] = sum(out[k] for k in COST_COMPONENTS)
     out["saving_total_gbp"] = sum(out[k] for k in SAVING_COMPONENTS)
     net = out["saving_total_gbp"] - out["cost_total_gbp"]
@@ -443,8 +441,8 @@ def cost_columns(model, result) -> tuple[list[tuple[str, str]], np.ndarray]:
         - rules.moved_before_start,
         office_closures=getattr(model.scenario, "office_closures", ()),
         outreach_cost_gbp=np.diff(np.concatenate([[0.0], outreach])),
-        secondees=np.stack([[r.levers.get(k, np.zeros(len(GRADES))) for k in (
-            "secondees_in_post_by_grade", "secondees_out_by_grade")] for r in recs]))
+        secondees=np.stack([r.levers.get("secondee_years", np.zeros((2, len(GRADES))))
+                            for r in recs]))
     return [(m, "all") for m in COST_METRICS], np.stack([out[m] for m in COST_METRICS], axis=1)
 
 

@@ -273,6 +273,12 @@ class _ExpectedRun(RunState):
         self.lever_state.add_recruits(r, k, recruited)  # (every run reports entrants)
         for c in self.away:
             self.exposure[:, c.districts] += c.people.sum(axis=(3, 4)) / r.steps_per_year
+        if self.lever_state.inbound or self.away:  # the step's secondees, by grade
+            in_post = np.zeros(N_GRADES)
+            for _, g, _, n in self.lever_state.inbound:
+                in_post[g] += n.sum()
+            away = sum((c.people.sum(axis=(1, 2, 3, 4)) for c in self.away), np.zeros(N_GRADES))
+            self.lever_state.add_time(in_post, away, 1.0 / r.steps_per_year)
         if closed > 0:
             self.posts_closed += closed
             self._posts_version += 1

@@ -358,6 +358,14 @@ class LeverState:
         self.entrants = np.zeros((N_GRADES, D, N_SEB))  # recruits and conversions
         self.conversions = np.zeros(D)
         self.outreach_cost = 0.0  # cumulative
+        # person-years of council secondees in campus posts and of civil servants out on
+        # secondment, by grade (the appraisal prices them)
+        self.secondee_years = np.zeros((2, N_GRADES))
+
+    def add_time(self, in_post: np.ndarray, away: np.ndarray, dt: float) -> None:
+        """Add a step (``dt`` years) of the secondees in post and away, (grade,) each."""
+        self.secondee_years[0] += np.asarray(in_post, float) * dt
+        self.secondee_years[1] += np.asarray(away, float) * dt
 
     def add_recruits(self, rules, step: int, counts: np.ndarray) -> None:
         """Add a step's recruits (grade, district, seb) and the outreach's cost for them."""
@@ -384,8 +392,8 @@ class LeverState:
 
     def year(self, in_post: np.ndarray | None, away: np.ndarray | None) -> dict:
         """The year's record (``in_post``, ``away``: (grade, district) secondees at year end,
-        council staff in campus posts and civil servants out; kept by district, and by grade
-        for the appraisal's pay); starts the next year."""
+        council staff in campus posts and civil servants out, kept by district; and the
+        year's ``secondee_years``, (in post or away, grade)); starts the next year."""
         if not self.on:  # (entrants: every run reports them, :mod:`placesim.entrants`)
             rec = {"entrants": self.entrants}
             self.entrants = np.zeros_like(self.entrants)
@@ -393,20 +401,25 @@ class LeverState:
         in_post, away = np.asarray(in_post, float), np.asarray(away, float)
         rec = {"entrants": self.entrants, "conversions": self.conversions,
                "secondees_in_post": in_post.sum(axis=0), "secondees_out": away.sum(axis=0),
-               "secondees_in_post_by_grade": in_post.sum(axis=1),
-               "secondees_out_by_grade": away.sum(axis=1),
-               "outreach_cost_gbp": self.outreach_cost}
+               "secondee_years": self.secondee_years, "outreach_cost_gbp": self.outreach_cost}
         self.entrants = np.zeros_like(self.entrants)
         self.conversions = np.zeros_like(self.conversions)
+        self.secondee_years = np.zeros_like(self.secondee_years)
         return rec
 
 
 def stochastic_year(run) -> dict:
     """:meth:`LeverState.year` of a stochastic run: secondees counted on the slots."""
+    if not run.lever_state.on:
+        return run.lever_state.year(None, None)
+    return run.lever_state.year(*stochastic_secondees(run))
+
+
+def stochastic_secondees(run) -> tuple[np.ndarray, np.ndarray]:
+    """(grade, district) council secondees in post and civil servants out on secondment
+    in a stochastic run, counted on the slots."""
     state, sl = run.lever_state, run.slots
     D = run.m.geo.n_districts
-    if not state.on:
-        return state.year(None, None)
     in_post = np.zeros((N_GRADES, D))
     for _, idx, _ in state.inbound:
         np.add.at(in_post, (sl.grade[idx], sl.district[idx]), 1.0)
@@ -414,7 +427,7 @@ def stochastic_year(run) -> dict:
     for _, picks in state.outbound:
         idx = picks[_still_away(sl, picks)]
         np.add.at(away, (sl.grade[idx], sl.district[idx]), 1.0)
-    return state.year(in_post, away)
+    return in_post, away
 
 
 #: The secondments lever's figures, by site and in all (every run reports the latter: 0

@@ -161,11 +161,10 @@ def test_appraise_by_hand():
                                                + out["net_saving_gbp"][1] / 1.035)
 
 
-def test_secondees_are_priced_for_the_years_average_at_their_grades_pay():
+def test_secondees_are_priced_for_their_person_years_at_their_grades_pay():
     """Council staff in campus posts and civil servants out with councils cost their grade's
-    pay outside London with on-costs, for the year's average of each (of its start and its
-    end), times the shares the Civil Service pays (inbound) and pays again for cover
-    (outbound)."""
+    pay outside London with on-costs, for their person-years in the year, times the shares
+    the Civil Service pays (inbound) and pays again for cover (outbound)."""
     from placesim.grades import GRADES
 
     start = np.zeros((11, 2))
@@ -173,13 +172,13 @@ def test_secondees_are_priced_for_the_years_average_at_their_grades_pay():
     c = dict(default_costs(), secondee_inbound_paid_share=0.5, secondee_cover_share=0.25)
     z, zg = np.zeros(2), np.zeros((2, 11))
     heo, seo = GRADES.index("HEO"), GRADES.index("SEO")
-    ends = np.zeros((2, 2, 11))  # (year, in or out, grade) at each year's end
-    ends[:, 0, heo] = 10
-    ends[1, 1, seo] = 4
+    years = np.zeros((2, 2, 11))  # (year, in post or away, grade) person-years
+    years[:, 0, heo] = [5, 10]
+    years[1, 1, seo] = 2
     out = appraise(np.stack([start, start]), start, np.array([True, False]),
                    years=np.array([2025, 2026]), start_year=2025, costs=c, movers=z, leavers=zg,
                    redundancies=zg, wave_redundancies=zg, relocation_cost_gbp=z,
-                   replaced_pending=np.zeros((2, 11, 2)), roles_moved_out=z, secondees=ends)
+                   replaced_pending=np.zeros((2, 11, 2)), roles_moved_out=z, secondees=years)
     per = {g: c[f"pay_outside_gbp.{g}"] * (1 + c["employer_oncost_share"]) for g in GRADES}
     np.testing.assert_allclose(out["cost_secondments_gbp"], [
         5 * per["HEO"] * 0.5, 10 * per["HEO"] * 0.5 + 2 * per["SEO"] * 0.25])

@@ -103,9 +103,9 @@ def test_london_postings_posts_are_not_priced(mode):
 def test_secondments_are_paid_for_in_the_npv(mode):
     """The secondments lever costs the pay and on-costs of the council staff in campus posts
     and the cover of the civil servants out with councils, at their grades' pay outside
-    London, for the year's average of each (it was free: about £30m over
-    social-mobility-levers' horizon). Every mode records both by grade; a run without the
-    lever pays nothing for it."""
+    London, for their person-years (it was free: about £32m over social-mobility-levers'
+    horizon). Every mode records both by grade, step by step; a run without the lever pays
+    nothing for it."""
     from placesim.costs import default_costs
     from placesim.grades import GRADES
     from placesim.reference import run_reference
@@ -119,13 +119,14 @@ def test_secondments_are_paid_for_in_the_npv(mode):
     c = default_costs()
     pay = np.array([c[f"pay_outside_gbp.{g}"] for g in GRADES]) * (
         1 + c["employer_oncost_share"])
-    ends = np.array([[r.levers[k] for k in ("secondees_in_post_by_grade",
-                                            "secondees_out_by_grade")] for r in result.years])
-    assert ends[-1, 0].sum() == 80 and 20 < ends[-1, 1].sum() <= 30  # (outbound: some leave)
-    assert ends[-1, 1, [GRADES.index(g) for g in ("HEO", "SEO", "G7")]].sum() == pytest.approx(
-        ends[-1, 1].sum())  # the default outbound grades
-    held = (np.concatenate([np.zeros((1,) + ends.shape[1:]), ends[:-1]]) + ends) / 2
-    np.testing.assert_allclose(f["cost_secondments_gbp"], held.sum(axis=1) @ pay, rtol=1e-9)
+    years = np.array([r.levers["secondee_years"] for r in result.years])  # (Y, 2, grade)
+    # 80 council staff a year in post, each for 12 months, the first intake's year too (the
+    # average of its start and end counted it as half a year); 30 out, less those who leave
+    np.testing.assert_allclose(years[:, 0].sum(axis=1), 80.0)
+    assert ((20 < years[:, 1].sum(axis=1)) & (years[:, 1].sum(axis=1) <= 30)).all()
+    assert years[:, 1, [GRADES.index(g) for g in ("HEO", "SEO", "G7")]].sum() == pytest.approx(
+        years[:, 1].sum())  # the default outbound grades
+    np.testing.assert_allclose(f["cost_secondments_gbp"], years.sum(axis=1) @ pay, rtol=1e-9)
     assert "cost_secondments_gbp" in COST_COMPONENTS
     np.testing.assert_allclose(f["cost_total_gbp"], sum(f[k] for k in COST_COMPONENTS))
     assert (_figures(base, run(base))["cost_secondments_gbp"] == 0).all()
