@@ -15,7 +15,9 @@ starting London share, minus London posts now). Only Civil Service posts count
 convert, nor the London posts of people on London postings, whose home posts are kept. Each
 avoided London post saves the difference in pay and in desk costs between London and outside
 it; London posts that a recreating wave has replaced but that still wait for a vacancy to close
-are **double running** (paid in full). The recruitment outreach lever's spending is a cost of
+are **double running**: while one is open the service has a post more, which costs what a post
+outside London does (each is charged that, plus the start's London share of the premium, which
+the saving lines credit for it meanwhile). The recruitment outreach lever's spending is a cost of
 the year it is spent; so is the secondments lever's: the pay and on-costs of council staff on
 secondment in campus posts (the host pays them), and the cover of the posts of civil servants
 out on secondment with councils (their own pay goes on), each at their grade's pay outside
@@ -322,12 +324,17 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
     peak = np.maximum.accumulate(np.concatenate([[0.0], total_avoided]))
     out["cost_hub_capital_gbp"] = (np.diff(peak) * c["hub_new_space_share"]
                                    * c["hub_capital_gbp_per_role"])
-    # double running: the year's average of the replaced posts still open, each at its
-    # grade's pay where it is, with on-costs and its desk
+    # double running: the year's average of the replaced posts still open. Against the
+    # counterfactual, the extra post costs what a post outside London does: while it is
+    # open the service has one post more, which the saving lines credit with s0 of the
+    # London premium (avoided posts rise by s0), so each is charged a post outside London
+    # plus s0 of the premium, wherever it is (at its own place's pay, a London one was
+    # charged (1 - s0) of the premium too much and one outside s0 too little; review)
     ends = np.asarray(replaced_pending, float)
     pending = (np.concatenate([np.zeros((1,) + ends.shape[1:]), ends[:-1]]) + ends) / 2
-    per_post = np.stack([pay_o * oncost + estate_o, pay_l * oncost + estate_l], axis=1)
-    out["cost_double_running_gbp"] = np.einsum("ygp,gp->y", pending, per_post)
+    premium = (pay_l - pay_o) * oncost + estate_l - estate_o  # (grade,)
+    per_post = pay_o * oncost + estate_o + share0 * premium
+    out["cost_double_running_gbp"] = pending.sum(axis=2) @ per_post
     out["cost_outreach_gbp"] = (np.zeros(len(years)) if outreach_cost_gbp is None
                                 else np.asarray(outreach_cost_gbp, float))
     # the secondments lever: the year's person-years in and out, at their grade's pay
@@ -555,8 +562,9 @@ SOURCES: dict[str, str] = {
                             "2024), for costs.hub_new_space_share (ASSUMPTION, 0-1) of the "
                             "roles leaving London",
     "cost_double_running_gbp": "Posts a re-creating wave has replaced elsewhere but not yet "
-                               "closed: ACSES 2023 pay of their grade where they are, on-costs "
-                               "and desk costs",
+                               "closed: ACSES 2023 pay of their grade outside London, on-costs "
+                               "and desk costs, plus the start's London share of the London "
+                               "premium (which the savings credit while they are open)",
     "cost_outreach_gbp": "The scenario's recruitment outreach: its cost per entrant reached "
                          "(levers.recruitment_outreach.cost_gbp_per_entrant)",
     "cost_secondments_gbp": "The scenario's secondments: council staff in campus posts at "

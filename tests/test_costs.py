@@ -185,6 +185,32 @@ def test_secondees_are_priced_for_their_person_years_at_their_grades_pay():
     np.testing.assert_allclose(out["cost_total_gbp"], out["cost_secondments_gbp"])
 
 
+def test_double_running_costs_what_the_extra_post_does():
+    """While a replaced London post waits to close, the service has one post more (its
+    replacement outside London): against the counterfactual that costs one post outside
+    London, pay, on-costs and desk. Double running less what the saving lines credit for
+    the year comes to exactly that (it charged the London post's pay, (1 - s0) of the
+    premium too much; review)."""
+    start = np.zeros((11, 2))
+    start[2] = [100, 300]  # EO: a quarter in London
+    posts = np.stack([start, start])
+    posts[:, 2] = [100, 310]  # 10 replacements outside London, the London posts still open
+    pending = np.zeros((2, 11, 2))
+    pending[:, 2, 1] = 10  # ... all year in the second
+    c = default_costs()
+    z, zg = np.zeros(2), np.zeros((2, 11))
+    out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
+                   start_year=2025, costs=c, movers=z, leavers=zg, redundancies=zg,
+                   wave_redundancies=zg, relocation_cost_gbp=z, replaced_pending=pending,
+                   roles_moved_out=z)
+    desk = c["desks_per_post"] * c["m2_per_desk"]
+    outside = c["pay_outside_gbp.EO"] * (1 + c["employer_oncost_share"]) + desk * c[
+        "estate_gbp_per_m2_outside"]
+    net = (out["cost_double_running_gbp"] - out["saving_pay_gbp"] - out["saving_estate_gbp"])
+    assert out["london_posts_avoided"][1] == pytest.approx(2.5)  # 410 x 1/4 - 100
+    assert net[1] == pytest.approx(10 * outside)
+
+
 def test_leavers_and_redundancies_are_priced_at_their_own_grades_pay():
     """A wave moving EO posts whose leavers are SCS1 (a senior relocate wave beside junior
     re-created roles) prices the leavers at SCS1 pay, not at the EO mix of the posts moved
@@ -213,9 +239,11 @@ def test_leavers_and_redundancies_are_priced_at_their_own_grades_pay():
     np.testing.assert_allclose(out["cost_recruitment_gbp"], [5 * c["recruitment_gbp"], 0.0])
 
 
-def test_double_running_is_the_replaced_posts_at_their_grade_and_place():
+def test_double_running_is_the_replaced_posts_at_their_grade():
     """Posts a re-creating wave has replaced but that are still open are paid at their own
-    grade's pay where they are (they were all priced at the average London post's)."""
+    grade's pay (they were all priced at the average London post's): a post outside London
+    plus the start's London share of the grade's premium, wherever they are
+    (:func:`test_double_running_costs_what_the_extra_post_does`)."""
     start = np.zeros((11, 2))
     start[2] = [100, 100]
     posts = np.stack([start, start])
@@ -230,8 +258,11 @@ def test_double_running_is_the_replaced_posts_at_their_grade_and_place():
                    relocation_cost_gbp=z, replaced_pending=pending, roles_moved_out=z)
     on = 1 + c["employer_oncost_share"]
     desk = c["desks_per_post"] * c["m2_per_desk"]
-    g6 = c["pay_london_gbp.G6"] * on + desk * c["estate_gbp_per_m2_london"]
-    eo = c["pay_outside_gbp.EO"] * on + desk * c["estate_gbp_per_m2_outside"]
+    g6 = c["pay_outside_gbp.G6"] * on + desk * c["estate_gbp_per_m2_outside"]  # (no G6 at
+    # the start: no London share)
+    eo = c["pay_outside_gbp.EO"] * on + desk * c["estate_gbp_per_m2_outside"] + 0.5 * (
+        (c["pay_london_gbp.EO"] - c["pay_outside_gbp.EO"]) * on
+        + desk * (c["estate_gbp_per_m2_london"] - c["estate_gbp_per_m2_outside"]))
     # each year pays the average of its start and its end
     np.testing.assert_allclose(out["cost_double_running_gbp"], [2 * g6, 2 * g6 + eo])
 
