@@ -157,8 +157,9 @@ def format_comparison(diff: pd.DataFrame, year: int | None = None,
              f"  interval: {INTERVALS[how]}"]
     for r in d.itertuples(index=False):  # (in each figure's own format: never 2.3e+04)
         lo, hi = fmt_diff(r.metric, r.diff_p10), fmt_diff(r.metric, r.diff_p90)
-        band = ("" if np.isnan(r.diff_p10) else f"  (P10 and P90: {lo})" if lo == hi else
-                f"  ({fmt_range(r.metric, lo, hi, diff=True)})")  # (already formatted)
+        band = ("" if how == "none" or np.isnan(r.diff_p10)  # (expected values: exact)
+                else f"  (P10 and P90: {lo})" if lo == hi
+                else f"  ({fmt_range(r.metric, lo, hi, diff=True)})")  # (already formatted)
         lines.append(f"  {r.metric:<40} {r.group:<16} {fmt_value(r.metric, r.mean_a):>12} → "
                      f"{fmt_value(r.metric, r.mean_b):>12}   {fmt_diff(r.metric, r.diff):>14}"
                      f"{band}")

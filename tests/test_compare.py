@@ -88,3 +88,19 @@ def test_printed_comparison_has_no_scientific_notation_and_says_b_minus_a(runs):
                                               read_results(runs["a_expected"]),
                                               allow_mixed=True))
     assert "B minus A" in mixed and "replications minus the expected" not in mixed
+
+
+def test_expected_values_print_their_exact_difference_with_no_band(runs):
+    """Two expected-value runs differ exactly: the printed table says so and gives no
+    interval after each difference (it said "no uncertainty band" and then printed
+    "(P10 and P90: +28)" on every row; review)."""
+    from placesim.compare import format_comparison
+
+    a = read_results(runs["a_expected"])
+    b = simulate(synthetic_scenario(waves=True, name="moved"), synthetic_package(),
+                 mode="expected")
+    text = format_comparison(compare_results(a, b))
+    assert "exact difference of expected values" in text
+    assert "P10" not in text, text
+    assert "P10 and P90" in format_comparison(compare_results(read_results(runs["a"]),
+                                                              read_results(runs["b"])))
