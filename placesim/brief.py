@@ -18,6 +18,7 @@ import textwrap
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .disclosure import RULE, DisclosureRule, control_metrics, protect, protect_value, rule_text
@@ -57,15 +58,17 @@ FIRST_PAGE = (
     ("secondees_in_post", "all"),
     ("secondee_conversions", "all"),
 )
-#: The levers' first-page rows, shown only when the figure named is not zero, in some year, in
-#: either run (the lever is on in one of them): who joins in the coldspots, when an outreach
-#: is; the secondees, when the secondments lever is. Every run reports these figures (0
-#: without the lever: :mod:`placesim.entrants`, :func:`placesim.levers.lever_columns`), so a
-#: lever's change reads against a baseline; their rows on every pack would push the first
-#: page's map onto the second.
-SHOWN_WITH = {("entrants_low_seb_share", "coldspots"): ("outreach_cost_gbp", "all"),
-              ("secondees_in_post", "all"): ("secondees_in_post", "all"),
-              ("secondee_conversions", "all"): ("secondees_in_post", "all")}
+#: The levers' first-page rows, shown only when either run holds a figure only the lever's
+#: runs report (metric, and the start of its group): who joins in the coldspots, when an
+#: outreach is on (its own places' rows); the secondees, when the secondments lever is (its
+#: sites' rows). Every run reports these rows (0 without the lever: :mod:`placesim.entrants`,
+#: :func:`placesim.levers.lever_columns`), so a lever's change reads against a baseline;
+#: on every pack they would push the first page's map onto the second. (A lever's figure
+#: that is 0 is no sign: an outreach may cost nothing, secondees may all have left by the
+#: year's end; review.)
+SHOWN_WITH = {("entrants_low_seb_share", "coldspots"): ("entrants", "outreach"),
+              ("secondees_in_post", "all"): ("secondees_in_post", "site:"),
+              ("secondee_conversions", "all"): ("secondees_in_post", "site:")}
 INTERVAL_WORDS = {"paired": "paired runs", "unpaired": "independent runs",
                   "mixed": "mixed modes", "none": "none: expected values",
                   "unavailable": "none: no run-by-run values"}
@@ -165,10 +168,10 @@ def _rows(metrics: pd.DataFrame, year: int) -> dict[tuple[str, str], pd.Series]:
 
 
 def lever_shown(row: tuple[str, str], results, compare=None) -> bool:
-    """Whether the first page shows a lever's ``row`` (:data:`SHOWN_WITH`): its figure is not
-    zero, in some year, in either run."""
+    """Whether the first page (and the answer) shows a lever's ``row`` (:data:`SHOWN_WITH`):
+    either run holds the lever's own figure."""
     metric, group = SHOWN_WITH[row]
-    return any(((t["metric"] == metric) & (t["group"] == group) & (t["mean"] != 0)).any()
+    return any(((t["metric"] == metric) & t["group"].astype(str).str.startswith(group)).any()
                for t in (results.metrics, *(() if compare is None else (compare.metrics,))))
 
 
@@ -260,8 +263,9 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
            rule: DisclosureRule = RULE) -> list[str]:
     """Plain-English sentences answering the scenario's question from the figures (no
     hand-written numbers): roles moved, the progression gap between the regions and London
-    and how it changes, London's concentration of higher-background staff, SCS outside
-    London."""
+    and how it changes (the same when the runs' band of its change holds none), London's
+    concentration of higher-background staff, SCS outside London; and, when a lever is on
+    in either run, who joins in the coldspots and the council secondees."""
     m = results.metrics
     last = int(m["year"].max())
     other = compare_about.heading if compare_about else (
@@ -287,23 +291,39 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
             g0 = _gap(compare.metrics, last)
             if g0 is not None and g0[0] == kind:
                 change = round(ratio, 2) - round(g0[1], 2)
+                band = _gap_change_band(compare, results, kind, last)
+                if band is not None and band[0] <= 0 <= band[1]:  # (runs differ by chance)
+                    change = 0
                 trend = ("the gap narrows" if change > 0 else "the gap widens"
                          if change < 0 else "the gap is about the same")
                 text += f" ({other}: {g0[1]:.0%}, so {trend})"
         out.append(text + ".")
-    for metric, words in (
-            ("london_share_of_high_seb_g7_plus", "London holds {v} of staff at Grade 7 and above "
-                                                 "from higher socio-economic backgrounds in "
-                                                 "{year}"),
-            ("scs_outside_london_share", "{v} of Senior Civil Service posts are outside London "
-                                         "in {year}")):
-        v = _value(m, metric, "all", last)
+    for metric, group, words in (
+            ("london_share_of_high_seb_g7_plus", "all", "London holds {v} of staff at Grade 7 "
+                                                        "and above from higher socio-economic "
+                                                        "backgrounds in {year}"),
+            ("scs_outside_london_share", "all", "{v} of Senior Civil Service posts are outside "
+                                                "London in {year}"),
+            # the levers' own figures, when a lever is on in either run (their question)
+            ("entrants_low_seb_share", "coldspots", "{v} of the people joining in the "
+                                                    "coldspots outside London in {year} are "
+                                                    "from lower socio-economic backgrounds"),
+            ("secondees_in_post", "all", "{v} council staff are on secondment in campus posts "
+                                         "at the end of {year}")):
+        if (metric, group) in SHOWN_WITH and not lever_shown((metric, group), results, compare):
+            continue
+        v = _value(m, metric, group, last)
         if v is None:
             continue
-        text = words.format(v=fmt_value(metric, v), year=last)
-        v0 = None if compare is None else _value(compare.metrics, metric, "all", last)
+        shown = protect_value(metric, v, rule=rule) if measure(metric).is_count else v
+        text = words.format(v=fmt_value(metric, shown), year=last)
+        v0 = None if compare is None else _value(compare.metrics, metric, group, last)
         if v0 is not None:
-            text += f" ({other}: {fmt_value(metric, v0)}; {fmt_diff(metric, v - v0)})"
+            d = v - v0
+            text += (f" ({other}: {fmt_value(metric, protect_value(metric, v0, rule=rule))}; "
+                     f"{fmt_diff(metric, _protect_diff(metric, d, rule))})"
+                     if measure(metric).is_count else
+                     f" ({other}: {fmt_value(metric, v0)}; {fmt_diff(metric, d)})")
         out.append(text + ".")
     return out
 
@@ -372,6 +392,36 @@ def _leavers_sentence(m: pd.DataFrame, about: About, rule: DisclosureRule) -> st
         text += (f" ({about.earlier} earlier {'wave is' if about.earlier == 1 else 'waves are'}"
                  " history, before the start: already in the data)")
     return text + "."
+
+
+def _gap_change_band(a, b, kind: str, year: int) -> tuple[float, float] | None:
+    """P10 and P90 of the change in the regions/London ratio (:func:`_gap`) from run ``a``
+    to run ``b``, replication by replication when they are paired (every pair of runs when
+    they are independent); None when either run is one expected value (no band)."""
+    from .compare import pairing
+
+    how = pairing(a, b)
+    if how not in ("paired", "unpaired"):
+        return None
+    metric = "cohort_eo_to_g7" if kind == "cohort" else "progression_eo_to_director"
+    ratios = []
+    for res in (a, b):
+        r = res.replications
+        r = r[(r["metric"] == metric) & (r["year"] == (r["year"].max() if kind == "cohort"
+                                                          else year))]
+        wide = r.pivot_table(index="replication", columns="group", values="value")
+        if not {"outside_london", "london"} <= set(wide.columns):
+            return None
+        ratios.append(wide["outside_london"] / wide["london"].where(wide["london"] > 0))
+    ra, rb = ratios
+    if how == "paired":
+        d = (rb - ra).dropna().to_numpy()
+    else:
+        d = np.subtract.outer(rb.dropna().to_numpy(), ra.dropna().to_numpy()).ravel()
+    if len(d) < 2:
+        return None
+    lo, hi = np.quantile(d, [0.1, 0.9])
+    return float(lo), float(hi)
 
 
 def _gap(metrics, year) -> tuple[str, float] | None:

@@ -804,3 +804,32 @@ def test_a_maps_layer_rows_are_what_pydeck_makes_of_the_frame():
     assert [list(r) for r in got] == [list(r) for r in want]
     assert (json.dumps(got, default=default_serialize)
             == json.dumps(want, default=default_serialize))
+
+
+def test_the_answer_calls_a_gap_change_within_the_runs_band_about_the_same():
+    """The answer says the progression gap narrows or widens only when the runs' band of its
+    change (replication by replication, for paired runs) holds no zero: a rounded ratio of
+    means 3 points apart was called narrower when the runs' changes went both ways
+    (review: "38% ... baseline 39%, so the gap widens" with a paired band of -1.7 to +0.6)."""
+    from placesim.brief import About, answer
+    from placesim.simulation import Results
+
+    def run(name, outside):
+        reps = pd.DataFrame([{"replication": r, "year": 2030, "metric": "cohort_eo_to_g7",
+                              "group": g, "value": v} for r, o in enumerate(outside)
+                             for g, v in (("outside_london", o), ("london", 20.0))])
+        means = reps.groupby(["year", "metric", "group"], as_index=False)["value"].mean()
+        metrics = means.rename(columns={"value": "mean"}).assign(
+            scenario=name, p10=lambda t: t["mean"], p50=lambda t: t["mean"],
+            p90=lambda t: t["mean"])
+        return Results(metrics=metrics, districts=pd.DataFrame(), moves=pd.DataFrame(),
+                       assumptions=pd.DataFrame(), replications=reps,
+                       manifest={"scenario": name, "mode": "stochastic", "seed": 1})
+
+    base = run("base", [10, 12, 14, 16])  # ratios 0.50 to 0.80, mean of means 0.65
+    both_ways = run("s", [9.5, 14.5, 12.5, 17.5])  # 0.675: changes -0.025 to +0.125
+    higher = run("t", [12, 14, 16, 18])  # 0.75: every run's ratio up by 0.10
+    said = " ".join(answer(both_ways, About("s"), base, About("base")))
+    assert "68% as likely" in said and "the gap is about the same" in said, said
+    said = " ".join(answer(higher, About("t"), base, About("base")))
+    assert "the gap narrows" in said, said

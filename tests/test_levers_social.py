@@ -136,6 +136,35 @@ def test_the_brief_shows_the_levers_changes_against_the_baseline():
     plain = first_page_rows(a, a, compare_results(a, a)).set_index(["metric", "group"])
     assert not {("entrants_low_seb_share", "coldspots"), ("secondees_in_post", "all")} & set(
         plain.index)
+    # and the answer says so in words, against the baseline (it spoke of relocations only)
+    from placesim.brief import About, answer
+
+    said = " ".join(answer(b, About("levers"), a, About("base")))
+    assert "of the people joining in the coldspots outside London" in said, said
+    assert "council staff are on secondment in campus posts" in said and "base: 0; +" in said
+    assert "secondment" not in " ".join(answer(a, About("base"), a, About("base")))
+
+
+def test_the_brief_shows_a_levers_rows_whatever_its_figures():
+    """The first page shows a lever's rows when the lever is on, not when a figure stands in
+    for it: an outreach that costs nothing, and secondments of six months (no one in post at
+    a year's end), were left off (review)."""
+    from placesim import simulate
+    from placesim.brief import first_page_rows
+    from placesim.compare import compare_results
+
+    pkg = reduced_package()
+    free = OUTREACH.replace("low_seb_points", "cost_gbp_per_entrant: 0, low_seb_points")
+    short = SECONDMENTS.replace("inbound_per_site: 300", "inbound_per_site: 300, "
+                                "inbound_months: 6")
+    a, b = (simulate(reduced_scenario(text, years=4), pkg, mode="expected") for text in (
+        "name: base\n", f"name: levers\nlevers:\n  {free}\n  {short}\n"))
+    m = b.metrics
+    assert (m[m.metric == "outreach_cost_gbp"]["mean"] == 0).all()
+    assert (m[(m.metric == "secondees_in_post") & (m.group == "all")]["mean"] == 0).all()
+    rows = set(first_page_rows(b, a, compare_results(a, b))[["metric", "group"]].itertuples(
+        index=False, name=None))
+    assert {("entrants_low_seb_share", "coldspots"), ("secondee_conversions", "all")} <= rows
 
 
 def test_outreach_moves_nothing_else_beyond_noise(base, outreach, outreach_off):
