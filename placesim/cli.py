@@ -193,7 +193,7 @@ def _summary_table(res) -> str:
     last = int(m["year"].max())
     banded = res.banded
     lines = [f"Headline figures in {last}" + (" (mean, P10–P90):" if banded else
-                                              " (expected values):")]
+                                              f" ({res.unbanded_words}):")]
     for metric, group in headlines_in(m):
         r = m[(m["metric"] == metric) & (m["group"] == group) & (m["year"] == last)].iloc[0]
         lines.append(f"  {headline_label(metric, group):<76} {fmt_value(metric, r['mean']):>8}"

@@ -151,16 +151,21 @@ COST_PARAMETERS: tuple[tuple, ...] = (
      "No figure; the ONS move to Newport showed lost expertise hurting output (Bean Review "
      "2016, facts.md H); ASSUMPTION", "Share of a vacant post's output lost while it is "
      "vacant (valued at its salary and on-costs)"),
-    ("secondee_inbound_paid_share", 1.0, "assumption", 0.0, 1.0,
+    ("secondee_inbound_paid_share", 1.0, "assumption", 0.5, 1.5,
      "No figure: the secondments pilot's terms are not published (reference 002); a host "
-     "usually pays a secondee's employer their pay and on-costs; ASSUMPTION",
-     "Share of an inbound council secondee's pay and on-costs the Civil Service pays"),
-    ("secondee_cover_share", 1.0, "assumption", 0.0, 1.0,
+     "usually pays a secondee's employer their pay and on-costs (1); less where the council "
+     "shares the cost, more where it recharges its overheads; ASSUMPTION, range centred on "
+     "the usual rule (parameter draws are uniform over it)",
+     "What the Civil Service pays for an inbound council secondee, as a share of their pay "
+     "and on-costs"),
+    ("secondee_cover_share", 1.0, "assumption", 0.5, 1.5,
      "No figure: the pilot's terms are not published (reference 002); the posts of civil "
      "servants out on secondment are covered (the issue's 'backfilled temporarily') while "
-     "their department pays them, unless the council repays it; ASSUMPTION",
-     "Share of an outbound secondee's pay and on-costs their department pays again, for cover, "
-     "net of what the council repays"),
+     "their department pays them: cover at the post's own pay (1); less where part of the "
+     "work is absorbed or the council repays part of their pay, more with agency cover; "
+     "ASSUMPTION, range centred on 1 (parameter draws are uniform over it)",
+     "What a department pays again, for cover, while one of its staff is out on secondment, "
+     "as a share of that post's pay and on-costs, net of what the council repays"),
     ("claim_local_benefit_gbp_per_role", 30000.0, "published", None, None,
      "Government claim: £30m of local economic benefit per 1,000 roles (Cabinet Office "
      "press release, facts.md B). A claim, reported separately, never in the NPV",
@@ -569,9 +574,9 @@ SOURCES: dict[str, str] = {
                          "(levers.recruitment_outreach.cost_gbp_per_entrant)",
     "cost_secondments_gbp": "The scenario's secondments: council staff in campus posts at "
                             "their grade's ACSES 2023 pay outside London and on-costs, times "
-                            "costs.secondee_inbound_paid_share (ASSUMPTION, 0-1); cover for "
-                            "civil servants out with councils, the same, times "
-                            "costs.secondee_cover_share (ASSUMPTION, 0-1)",
+                            "costs.secondee_inbound_paid_share (ASSUMPTION, 0.5-1.5); cover "
+                            "for civil servants out with councils, the same, times "
+                            "costs.secondee_cover_share (ASSUMPTION, 0.5-1.5)",
     "cost_total_gbp": "The eight costs above, added up",
     "saving_pay_gbp": "London posts avoided x the London pay difference by grade (ACSES 2023 "
                       "medians) with on-costs (ASSUMPTION, 25-35%)",
@@ -627,7 +632,7 @@ def appraisal(results) -> pd.DataFrame:
     from .metrics import _bands, later_than_the_run
 
     reps = results.replications
-    banded = results.banded
+    banded = results.banded and reps is not None  # (a folder written without them: none)
     if banded:  # (the cost lines' rows, picked out once)
         reps = reps[(reps["group"].astype(str) == "all")
                     & reps["metric"].astype(str).isin(COST_METRICS)]

@@ -70,6 +70,13 @@ class Results:
                                                          or u.get("parameters"))
         return self.manifest.get("mode") == "stochastic"
 
+    @property
+    def unbanded_words(self) -> str:
+        """What a run without bands shows, for captions: expected values, or one replication
+        of the stochastic engine (it was called "expected values" too; review)."""
+        return ("expected values" if self.manifest.get("mode", "expected") == "expected"
+                else "one replication, no range")
+
     def metric(self, name: str, group: str = "all") -> pd.DataFrame:
         """Rows of one headline metric and group, by year."""
         m = self.metrics
@@ -228,7 +235,9 @@ def uncertainty(mode: str, replications: int, parameters: bool, params=None) -> 
                 f"the {len(drawn)} parameters with a stated range: those parameters only"
                 + held)
     else:
-        text = "No band: one expected-value run (neither chance nor parameter uncertainty)"
+        text = ("No band: one expected-value run (neither chance nor parameter uncertainty)"
+                if mode == "expected" else
+                "No band: one replication of the stochastic engine (chance, not summarised)")
     return {"monte_carlo": monte_carlo, "parameters": bool(parameters),
             "replications": int(replications), "parameters_drawn": drawn,
             "description": text}

@@ -247,3 +247,18 @@ def test_counts_and_seeds_out_of_range_exit_2_naming_the_option(tmp_path, capsys
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert f"argument {option}: {rule}" in err and "Traceback" not in err
+
+
+def test_one_stochastic_replication_is_not_called_expected_values(tmp_path, capsys):
+    """One replication of the stochastic engine has no band, but it is not an expected value:
+    the summary and the manifest say which it is (both called it "expected values"; review)."""
+    from placesim.results import read_results
+
+    f = tmp_path / "s.yaml"
+    f.write_text(MINIMAL_SCENARIO)
+    assert main(["run", str(f), "--mode", "stochastic", "--replications", "1",
+                 "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "(one replication, no range):" in out and "(expected values)" not in out, out
+    text = read_results(tmp_path / "out").manifest["uncertainty"]["description"]
+    assert "one replication of the stochastic engine" in text, text

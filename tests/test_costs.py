@@ -29,7 +29,7 @@ from placesim.costs import (
 from placesim.errors import ScenarioError
 from placesim.grades import GRADES
 from placesim.scenario import check_against_data
-from placesim.simulation import simulate
+from placesim.simulation import Results, simulate
 
 from .helpers import scenario_text, synthetic_package
 
@@ -309,7 +309,6 @@ def test_the_appraisal_gives_the_median_runs_payback_and_a_band_past_the_years()
     that ends "none by" the last year (it gave the mean of the runs that paid back)."""
     from placesim.brief import appraisal_rows
     from placesim.metrics import _bands, later_than_the_run
-    from placesim.simulation import Results
 
     years = [2032.0, 2029.0, np.nan, 2031.0, np.nan]  # each run's payback year
     mean, p10, p50, p90 = (float(x[0]) for x in _bands(np.array(years)[:, None],
@@ -423,3 +422,28 @@ def test_people_costs_follow_who_moved_and_who_was_made_redundant():
     assert r["cost_redundancy_gbp"].sum() > 0
     assert r["cost_recruitment_gbp"].sum() == pytest.approx(0, abs=1e-6)
     assert r["cost_relocation_gbp"].sum() == pytest.approx(0, abs=1e-6)
+
+
+def test_the_secondment_shares_draws_centre_on_their_defaults():
+    """Parameter draws are uniform over a range: the secondment shares' defaults (the usual
+    rule, 1) sat at the top of 0-1, so their draws' band of the cost excluded the figure
+    itself (review: P10-P90 £1.04m-£3.49m against £4.11m)."""
+    from placesim.calibration import default_parameters, uncertain_parameters
+
+    ranges = {u.name: u for u in uncertain_parameters(default_parameters())}
+    for name in ("costs.secondee_inbound_paid_share", "costs.secondee_cover_share"):
+        u = ranges[name]
+        assert u.low < u.value < u.high and (u.low + u.high) / 2 == pytest.approx(u.value)
+
+
+def test_an_appraisal_of_a_folder_without_its_replications_has_no_band(tmp_path):
+    """A results folder written without its replications is read (older folders); its
+    appraisal has no band rather than a crash (it raised TypeError once the band rule read
+    the manifest; review)."""
+    s = load_scenario_text(scenario_text(waves=True, grades=("EO",)), filename="s.yaml")
+    res = simulate(s, synthetic_package(), replications=2)
+    res = Results(metrics=res.metrics, districts=res.districts, moves=res.moves,
+                  assumptions=res.assumptions, manifest=res.manifest, replications=None)
+    assert res.banded
+    rows = appraisal(res).set_index("metric")  # (the totals over years have no band)
+    assert rows.loc["cost_total_gbp", "mean"] > 0 and np.isnan(rows.loc["cost_total_gbp", "p10"])
