@@ -147,8 +147,11 @@ def compare_results(a, b, *, allow_mixed: bool = False) -> pd.DataFrame:
 
 
 def format_comparison(diff: pd.DataFrame, year: int | None = None,
-                      groups: tuple[str, ...] = ("all", "london", "outside_london")) -> str:
-    """Plain-text table of the differences in one year (default: the last)."""
+                      groups: tuple[str, ...] = ("all", "london", "outside_london", "coldspots")
+                      ) -> str:
+    """Plain-text table of the differences in one year (default: the last), for the UK,
+    London, outside London and the coldspots outside London (``difference.csv`` of a brief
+    has every group)."""
     year = int(diff["year"].max()) if year is None else year
     d = diff[(diff["year"] == year) & diff["group"].isin(groups)]
     a, b = diff.attrs.get("a", "A"), diff.attrs.get("b", "B")

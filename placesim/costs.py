@@ -330,11 +330,12 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
     out["cost_hub_capital_gbp"] = (np.diff(peak) * c["hub_new_space_share"]
                                    * c["hub_capital_gbp_per_role"])
     # double running: the year's average of the replaced posts still open. Against the
-    # counterfactual, the extra post costs what a post outside London does: while it is
-    # open the service has one post more, which the saving lines credit with s0 of the
-    # London premium (avoided posts rise by s0), so each is charged a post outside London
-    # plus s0 of the premium, wherever it is (at its own place's pay, a London one was
-    # charged (1 - s0) of the premium too much and one outside s0 too little; review)
+    # counterfactual, the extra post costs what a post outside London does. While a London
+    # post waits, its replacement outside London adds a post and avoided posts rise by s0
+    # (by 1 when it closes); while one outside London waits, the same. Either way the saving
+    # lines credit s0 of the premium for the extra post, so each is charged a post outside
+    # London plus s0 of the premium, wherever it is (at its own place's pay, a London one
+    # was charged (1 - s0) of the premium too much and one outside s0 too little; review)
     ends = np.asarray(replaced_pending, float)
     pending = (np.concatenate([np.zeros((1,) + ends.shape[1:]), ends[:-1]]) + ends) / 2
     premium = (pay_l - pay_o) * oncost + estate_l - estate_o  # (grade,)
