@@ -315,15 +315,11 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
         v = _value(m, metric, group, last)
         if v is None:
             continue
-        shown = protect_value(metric, v, rule=rule) if measure(metric).is_count else v
-        text = words.format(v=fmt_value(metric, shown), year=last)
+        text = words.format(v=fmt_value(metric, protect_value(metric, v, rule=rule)), year=last)
         v0 = None if compare is None else _value(compare.metrics, metric, group, last)
-        if v0 is not None:
-            d = v - v0
+        if v0 is not None:  # (counts, and their differences, through disclosure control)
             text += (f" ({other}: {fmt_value(metric, protect_value(metric, v0, rule=rule))}; "
-                     f"{fmt_diff(metric, _protect_diff(metric, d, rule))})"
-                     if measure(metric).is_count else
-                     f" ({other}: {fmt_value(metric, v0)}; {fmt_diff(metric, d)})")
+                     f"{fmt_diff(metric, _protect_diff(metric, v - v0, rule))})")
         out.append(text + ".")
     return out
 

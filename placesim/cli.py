@@ -226,8 +226,9 @@ def _department_tables(res, scenario, pkg, out: Path) -> list[str]:
 
 def _department_view(pkg, value: str, *results):
     """Results as the department ``value`` names (code, name or alias) sees them
-    (``brief --department``); ``results`` are (results or None, their folder) pairs, the
-    folder named in the error if one has no view of the department."""
+    (``brief``, ``map`` and ``compare`` with ``--department``); ``results`` are (results or
+    None, their folder) pairs, the folder named in the error if one has no view of the
+    department."""
     from .departments import department_results
     from .scenario import department_codes
 

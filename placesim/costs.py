@@ -14,8 +14,8 @@ starting London share, minus London posts now). Only Civil Service posts count
 (:func:`civil_service_posts`): not the posts inbound secondees from councils hold until they
 convert, nor the London posts of people on London postings, whose home posts are kept. Each
 avoided London post saves the difference in pay and in desk costs between London and outside
-it; London posts that a recreating wave has replaced but that still wait for a vacancy to close
-are **double running**: while one is open the service has a post more, which costs what a post
+it; posts that a recreating wave has replaced but that still wait for a vacancy to close are
+**double running**: while one is open the service has a post more, which costs what a post
 outside London does (each is charged that, plus the start's London share of the premium, which
 the saving lines credit for it meanwhile). The recruitment outreach lever's spending is a cost of
 the year it is spent; so is the secondments lever's: the pay and on-costs of council staff on

@@ -138,7 +138,8 @@ class YearRecord:
     pools_closed: np.ndarray = field(default_factory=lambda: np.zeros(0))
     # (wave,) posts each wave asked for but did not find, cumulative (:func:`wave_shortfall`)
     wave_posts_not_found: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    levers: dict = field(default_factory=dict)  # the outreach and secondments levers' figures
+    # every run's entrants, and the outreach and secondments levers' figures (LeverState.year)
+    levers: dict = field(default_factory=dict)
     # (grade,) posts of people away on London postings at year end (their home posts are
     # held for them): in ``posts``, in the postings' district, but no extra post
     posting_posts: np.ndarray = field(default_factory=lambda: np.zeros(N_GRADES))
@@ -535,9 +536,8 @@ class _Run(RunState):
         rg, rd, rs = recruited.T  # (every run reports entrants: placesim.entrants)
         self.lever_state.add_recruits(r, k, self._count(rg, rd, rs))
         if self.lever_state.inbound or self.lever_state.outbound:  # the step's secondees
-            in_post, away = levers.stochastic_secondees(self)
-            self.lever_state.add_time(in_post.sum(axis=1), away.sum(axis=1),
-                                      1.0 / r.steps_per_year)
+            in_post, away = levers.stochastic_secondees(self, by_district=False)
+            self.lever_state.add_time(in_post, away, 1.0 / r.steps_per_year)
         across = self.cross_area.sum()
         flows.tally(self.stock, self.exits, self.promotions, self.to_london, self.from_london,
                     self.cross_area, geo.is_london, geo.area, exits, promoted, moved, recruited)
