@@ -144,6 +144,7 @@ class _ExpectedRun(RunState):
         thin = np.array([self.survival ** ((-j) % self.M) for j in range(self.M)])
         self.ring, self.state_live = _start_state(self.people, thin, float(START_TENURE_STEPS))
         self.blocked = None  # people back from a posting this step: not promotable yet
+        self._spare = None  # (the last step's blocked array, zeroed and used again)
         self.held = np.zeros_like(self.posts3)
         self.cohorts: list[_Cohort] = []
         self.away: list[_Away] = []  # outbound secondees, at their sites
@@ -268,6 +269,8 @@ class _ExpectedRun(RunState):
             float(r.will_mult[k]), float(r.scs_low_target[k]), r.freeze_at(k),
             self._recruit_pdf(k), 1.0 / r.steps_per_year, el, ea, wsf,
             lsf, live, v_lat, v_pro, v_ext, self.flag_hazard, r.exit_q))
+        if any_blocked:
+            self._spare = blocked
         self._pay_support(k, sum(across))
         self.cohort_reached[:self.n_tags] = self.by_grade[2].sum(axis=0)
         self.lever_state.add_recruits(r, k, recruited)  # (every run reports entrants)
@@ -395,9 +398,7 @@ class _ExpectedRun(RunState):
             for c in back:
                 self._enter(POSTED, c.by_seb.any(axis=1))
                 # promotable from the next step
-                if self.blocked is None:
-                    self.blocked = np.zeros_like(p)
-                _come_back(p, self.blocked, c.start, c.alive, fi[POSTED], Fb)
+                _come_back(p, self._blocked(), c.start, c.alive, fi[POSTED], Fb)
             self._posts_version += 1
         elif event.kind in (SECONDEES_IN, SECONDEES_END, OUTBOUND_START, OUTBOUND_RETURN):
             self._secondment_event(event, k)
@@ -421,6 +422,19 @@ class _ExpectedRun(RunState):
             held[:, c.districts] += c.people.sum(axis=(2, 4))
         return held
 
+    def _blocked(self) -> np.ndarray:
+        """The people not promotable this step (back from away, converted, or entrants who
+        filled empty posts), by (grade, district, seb, post type, state): zeros at the
+        step's first use. (The last such step's array, zeroed: a new one each time cost
+        the first touch of every page, a fortieth of a lever scenario's run.)"""
+        if self.blocked is None:
+            if self._spare is None:
+                self.blocked = np.zeros_like(self.people)
+            else:
+                self.blocked, self._spare = self._spare, None
+                self.blocked.fill(0.0)
+        return self.blocked
+
     def _secondment_event(self, event, k: int) -> None:
         """A secondments event in expectation (see :mod:`placesim.levers`)."""
         r, p, fi, state = self.m.rules, self.people, self.flag_index, self.lever_state
@@ -440,9 +454,7 @@ class _ExpectedRun(RunState):
                 self.posts3[g, d, SECONDEE_POST] += stay.sum()
                 # entrants now: not eligible for min_steps (this step: blocked; then the ring)
                 self.ring[k % self.M, g, d, :, SECONDEE_POST, 0] += stay * self.survival[g]
-                if self.blocked is None:
-                    self.blocked = np.zeros_like(p)
-                self.blocked[g, d, :, SECONDEE_POST, 0] += stay
+                self._blocked()[g, d, :, SECONDEE_POST, 0] += stay
             if ending:  # (counted at once: each call sums over every (grade, district, seb))
                 cells = np.array([(g, d) for _, g, d, _ in ending])
                 state.convert(cells[:, :1], cells[:, 1:], np.arange(N_SEB), np.array(stays))
@@ -478,14 +490,12 @@ class _ExpectedRun(RunState):
             back = [c for c in self.away if c.back == k]
             self.away = [c for c in self.away if c.back != k]
             to = fi[SECONDED] if fi[SECONDED] >= 0 else fi[NONE]
-            if self.blocked is None and back:
-                self.blocked = np.zeros_like(p)
             pv = self._tagged(p)
             for c in back:
                 self._enter(SECONDED if fi[SECONDED] >= 0 else NONE,
                             c.people.any(axis=(1, 2, 3, 4)))
                 home = self._tagged(c.people).sum(axis=-1)  # (G, site, S, T, tag)
-                bv = self._tagged(self.blocked)
+                bv = self._tagged(self._blocked())
                 for j, d in enumerate(c.districts):
                     pv[:, d, :, :, :, to] += home[:, j]
                     bv[:, d, :, :, :, to] += home[:, j]
@@ -570,8 +580,8 @@ class _ExpectedRun(RunState):
         if not take.any():
             return
         support, _ = self.relocation_support(plan)
-        if plan.backfill_anywhere and self.blocked is None:
-            self.blocked = np.zeros_like(self.people)  # (the entrants who fill empty posts)
+        if plan.backfill_anywhere:
+            self._blocked()  # (the entrants who fill empty posts)
         given = _NO_CELLS  # (any matching post alike: the same share of every cell)
         if plan.dept_posts is not None:  # its departments' posts: so many from each cell
             movable = np.maximum(self.posts3 - self.held, 0.0)[:, origins]

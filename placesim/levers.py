@@ -370,8 +370,10 @@ class LeverState:
     def add_recruits(self, rules, step: int, counts: np.ndarray) -> None:
         """Add a step's recruits (grade, district, seb) and the outreach's cost for them."""
         self.entrants += counts
-        if rules.outreach_on[step]:
-            reached = (counts.sum(axis=2) * rules.outreach_share_at(step)).sum()
+        if rules.outreach_on[step]:  # (by cell as a product: numpy's sum over an axis of
+            # three took 55 us a step, a tenth of the expected mode's lever overhead)
+            by_cell = counts @ np.ones(counts.shape[-1])
+            reached = np.vdot(by_cell, rules.outreach_share_at(step))
             self.outreach_cost += rules.outreach_gbp * float(reached)
 
     def add_recruit(self, rules, step: int, g: int, d: int, seb: int) -> None:
