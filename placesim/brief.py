@@ -209,12 +209,12 @@ def first_page_rows(results, compare=None, diff: pd.DataFrame | None = None,
     for metric, group in wanted:
         row = {"metric": metric, "group": group, "Measure": headline_label(metric, group)}
         rb = b.get((metric, group))
-        row["Scenario"] = (_shown(metric, rb.mean, year) if rb is not None
-                           else fmt_value(metric, float("nan")))
+        row["Scenario"] = (_central(metric, rb.mean, rb.p50, results.banded, year)
+                           if rb is not None else fmt_value(metric, float("nan")))
         if compare is not None:
             ra = a.get((metric, group))
-            row["Comparison"] = (_shown(metric, ra.mean, year) if ra is not None
-                                 else fmt_value(metric, float("nan")))
+            row["Comparison"] = (_central(metric, ra.mean, ra.p50, compare.banded, year)
+                                 if ra is not None else fmt_value(metric, float("nan")))
             if (metric, group) in d.index:
                 r = d.loc[(metric, group)]
                 row["Difference"] = fmt_diff(metric, _protect_diff(metric, r["diff"], rule))
@@ -237,6 +237,19 @@ def _shown(metric: str, v, last: int) -> str:
     if metric in LATER_THAN_THE_RUN and not isinstance(v, str) and not _finite(v):
         return f"none by {last}"
     return fmt_value(metric, v)
+
+
+def _central(metric: str, mean, p50, banded: bool, last: int) -> str:
+    """A run's figure as text: its mean; but in a banded run, a measure some runs may never
+    come to (:data:`placesim.metrics.LATER_THAN_THE_RUN`: the payback year) is its median
+    run's, so labelled: its mean has no value when any run never came to it. The first page
+    and the value-for-money table both say it this way (the first page said "none by" where
+    the table said the median run's year)."""
+    from .metrics import LATER_THAN_THE_RUN
+
+    if banded and metric in LATER_THAN_THE_RUN:
+        return f"{_shown(metric, p50, last)} (median run)"
+    return _shown(metric, mean, last)
 
 
 def _finite(v) -> bool:
@@ -713,8 +726,7 @@ def appraisal_rows(results, compare=None) -> pd.DataFrame:
     for metric, r in a.iterrows():
         later = metric in LATER_THAN_THE_RUN  # (a band may reach past the run's years)
         row = {"metric": metric, "Line": metric_label(metric),
-               "Scenario": (f"{_shown(metric, r['p50'], last)} (median run)"
-                            if banded and later else _shown(metric, r["mean"], last)),
+               "Scenario": _central(metric, r["mean"], r["p50"], banded, last),
                "Range (P10 to P90)": (
                    f"{_shown(metric, r['p10'], last)} to {_shown(metric, r['p90'], last)}"
                    if banded and later and (_finite(r["p10"]) or _finite(r["p90"])) else
@@ -722,7 +734,8 @@ def appraisal_rows(results, compare=None) -> pd.DataFrame:
                    if _finite(r["p10"]) and r["p10"] != r["p90"] else "no band")}
         if c is not None:
             v0 = c["mean"].get(metric, float("nan"))
-            row["Comparison"] = _shown(metric, v0, last)
+            row["Comparison"] = _central(metric, v0, c["p50"].get(metric, float("nan")),
+                                         compare.banded, last)
             row["Difference"] = fmt_diff(metric, r["mean"] - v0) if metric != \
                 "payback_year" else "n/a"
         row["Source"] = r["source"]

@@ -306,8 +306,10 @@ def test_runs_that_never_pay_back_count_as_later_than_every_year():
 
 def test_the_appraisal_gives_the_median_runs_payback_and_a_band_past_the_years():
     """Runs of which some never pay back: the table gives the median run's year and a band
-    that ends "none by" the last year (it gave the mean of the runs that paid back)."""
-    from placesim.brief import appraisal_rows
+    that ends "none by" the last year (it gave the mean of the runs that paid back), and the
+    first page gives the same year."""
+    from placesim.brief import appraisal_rows, first_page_rows
+    from placesim.compare import compare_results
     from placesim.metrics import _bands, later_than_the_run
 
     years = [2032.0, 2029.0, np.nan, 2031.0, np.nan]  # each run's payback year
@@ -323,6 +325,15 @@ def test_the_appraisal_gives_the_median_runs_payback_and_a_band_past_the_years()
     row = appraisal_rows(res).set_index("metric").loc["payback_year"]
     assert row["Scenario"] == "2032 (median run)"  # (2029, 2031, 2032, never, never)
     assert row["Range (P10 to P90)"] == "2030 to none by 2033"
+    # the first page says the same (it said "none by 2033": the mean, which has no value)
+    first = first_page_rows(res).set_index("metric").loc["payback_year"]
+    assert first["Scenario"] == "2032 (median run)"
+    # and so does a comparison with these runs, on both pages
+    both = appraisal_rows(res, res).set_index("metric").loc["payback_year"]
+    assert both["Comparison"] == "2032 (median run)"
+    diff = compare_results(res, res)
+    first = first_page_rows(res, res, diff).set_index("metric").loc["payback_year"]
+    assert first["Comparison"] == "2032 (median run)"
 
 
 def test_cost_parameters_are_listed_set_and_drawn():
