@@ -558,8 +558,7 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
     source = source_line(man)
     other = compare_about or (About(compare.manifest.get("scenario", "comparison"))
                               if compare is not None else None)
-    mode = ("expected values (no random variation)" if man.get("mode") == "expected"
-            else f"{man.get('replications')} runs with random variation")
+    mode = results.runs_words
     figs = []
 
     # page 1: question, answer, difference table, difference map

@@ -20,6 +20,7 @@ Derivations kept here, so a reviewer can follow them:
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -636,19 +637,21 @@ PARAMETER_STREAM = 0x5041524D  # "PARM": the draws' own random stream
 def draw_parameters(params: Parameters, seed: int, replication: int) -> Parameters:
     """One replication's parameters: each assumption with a range drawn uniformly over it.
 
-    The draws come from their own stream keyed by (seed, replication), so scenarios run with
-    the same seed draw the same parameters in the same replication (paired comparisons
-    compare like with like).
+    Each parameter's draw comes from its own stream keyed by (seed, replication, its name),
+    so scenarios run with the same seed draw the same value of each parameter in the same
+    replication (paired comparisons compare like with like), whatever else they draw: drawn
+    one after another from one stream, a scenario that set one parameter of its own (so not
+    drawn) shifted every later parameter's draw.
 
     Returns
     -------
     Parameters
         With the drawn values in the log (evidence ``scenario``, source ``drawn``).
     """
-    rng = np.random.default_rng(np.random.SeedSequence(
-        int(seed), spawn_key=(PARAMETER_STREAM, int(replication))))
     out, drawn = params, []
     for p in uncertain_parameters(params):
+        rng = np.random.default_rng(np.random.SeedSequence(
+            int(seed), spawn_key=(PARAMETER_STREAM, int(replication), zlib.crc32(p.name.encode()))))
         v = float(rng.uniform(p.low, p.high))
         out = set_parameter(out, p.name, v)
         drawn.append(Param(p.name, round(v, 4), f"drawn uniformly over {p.low:g}-{p.high:g} "

@@ -270,8 +270,7 @@ def _department_table(res, code: str) -> str:
         c = ladder[ladder["group"] == f"site:{site}"]["mean"]
         shown.append((f"Ladder at {site} ({top[site]:,.0f} posts)",
                       fmt_value("site_ladder_completeness", c.iloc[0])))
-    how = ("expected values" if res.manifest.get("mode") == "expected"
-           else "mean over replications")
+    how = "mean over runs" if res.banded else res.unbanded_words
     width = max(len(label) for label, _ in shown)
     return "\n".join(
         [f"{code}: the department's view in {last} ({how}):"]

@@ -23,8 +23,8 @@ from .present import fmt_diff, fmt_range, fmt_value
 KEYS = ["year", "metric", "group"]
 COLUMNS = KEYS + ["mean_a", "mean_b", "diff", "diff_p10", "diff_p50", "diff_p90", "interval"]
 INTERVALS = {
-    "paired": "P10 to P90 of the paired (replication-by-replication) difference (same random "
-              "numbers)",
+    "paired": "P10 to P90 of the paired (replication-by-replication) difference (the same "
+              "seed: the same random numbers and parameter draws)",
     "unpaired": "P10 to P90 of the unpaired difference (of independent replications)",
     "mixed": "P10 to P90 of the difference (B minus A, as every difference here) over the "
              "stochastic run's replications, the other run's expected values held",
@@ -54,14 +54,21 @@ def pairing(a, b) -> str:
     Returns
     -------
     str
-        ``none`` when both are expected-mode runs; ``mixed`` when one is; ``paired`` when
-        both are stochastic with the same seed and per-replication values; ``unpaired``
-        when both are stochastic otherwise (``unavailable`` without per-replication values).
+        ``none`` when both are single expected-value runs; ``mixed`` when one run is
+        expected-mode and the other stochastic; ``paired`` when both have several runs
+        (stochastic replications, or expected-value runs each with its own parameter draw)
+        with the same seed and per-replication values; ``unpaired`` otherwise (among them an
+        expected-value run with parameter draws against one without), ``unavailable``
+        without per-replication values.
     """
     modes = {_mode(a), _mode(b)}
     if modes == {"expected"}:
-        return "none"
-    if "expected" in modes:
+        if not (a.banded or b.banded):
+            return "none"
+        if not (a.banded and b.banded):  # (one run's draws against the other's value)
+            return "unpaired" if a.replications is not None and b.replications is not None \
+                else "unavailable"
+    elif "expected" in modes:
         return "mixed"
     if a.replications is None or b.replications is None:
         return "unavailable"

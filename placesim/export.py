@@ -497,8 +497,9 @@ def _write_xlsx(manifest: dict, tables: list[dict], path: Path, rule: Disclosure
     view = view_of(manifest)
     if view is not None:
         title = f"{title}, {view} view"
-    runs = ("expected values (no random variation)" if manifest.get("mode") == "expected"
-            else f"{manifest.get('replications', '')} runs with random variation")
+    from .simulation import runs_words
+
+    runs = runs_words(manifest)
     cover = gpt.Cover(
         title=f"Places for Growth scenario projections: {title}",
         intro=["Projected Civil Service workforce, relocations and progression under a Places "

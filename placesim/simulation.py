@@ -57,30 +57,60 @@ class Results:
 
     @property
     def banded(self) -> bool:
-        """Whether the figures have bands: several runs, replications of the stochastic
-        engine or expected-value runs with their own parameter draws (the manifest's
-        ``uncertainty``; a folder written before it was kept: a stochastic run). Every
-        table, page and caption asks this one question: the appraisal asked whether there
-        were several runs and the rest whether the mode was stochastic, so an expected-value
-        run with parameter draws had bands in its value-for-money table and "expected
-        values" in its targets table (review)."""
-        u = self.manifest.get("uncertainty")
-        if isinstance(u, dict) and "replications" in u:
-            return int(u["replications"]) > 1 and bool(u.get("monte_carlo")
-                                                         or u.get("parameters"))
-        return self.manifest.get("mode") == "stochastic"
+        """Whether the figures have bands (:func:`banded`)."""
+        return banded(self.manifest)
 
     @property
     def unbanded_words(self) -> str:
-        """What a run without bands shows, for captions: expected values, or one replication
-        of the stochastic engine (it was called "expected values" too; review)."""
-        return ("expected values" if self.manifest.get("mode", "expected") == "expected"
-                else "one replication, no range")
+        """What a run without bands shows (:func:`unbanded_words`)."""
+        return unbanded_words(self.manifest)
+
+    @property
+    def runs_words(self) -> str:
+        """What runs the figures come from (:func:`runs_words`)."""
+        return runs_words(self.manifest)
 
     def metric(self, name: str, group: str = "all") -> pd.DataFrame:
         """Rows of one headline metric and group, by year."""
         m = self.metrics
         return m[(m["metric"] == name) & (m["group"] == group)].reset_index(drop=True)
+
+
+def banded(manifest: dict) -> bool:
+    """Whether a run's figures have bands: several runs, replications of the stochastic
+    engine or expected-value runs with their own parameter draws (the manifest's
+    ``uncertainty``; a folder written before it was kept: a stochastic run). Every table,
+    page and caption asks this one question: the appraisal asked whether there were several
+    runs and the rest whether the mode was stochastic, so an expected-value run with
+    parameter draws had bands in its value-for-money table and "expected values" in its
+    targets table (review)."""
+    u = manifest.get("uncertainty")
+    if isinstance(u, dict) and "replications" in u:
+        return int(u["replications"]) > 1 and bool(u.get("monte_carlo") or u.get("parameters"))
+    return manifest.get("mode") == "stochastic"
+
+
+def unbanded_words(manifest: dict) -> str:
+    """What a run without bands shows, for captions: expected values, or one replication of
+    the stochastic engine (it was called "expected values" too; review)."""
+    return ("expected values" if manifest.get("mode", "expected") == "expected"
+            else "one replication, no range")
+
+
+def runs_words(manifest: dict) -> str:
+    """What runs a run's figures come from, for a caption or a cover: the expected values,
+    one replication, or how many runs with what varying in them. (Pages and workbooks said
+    "runs with random variation" of expected-value runs with parameter draws; review.)"""
+    if not banded(manifest):
+        words = unbanded_words(manifest)
+        return "expected values (no random variation)" if words == "expected values" else words
+    u = manifest.get("uncertainty")
+    n = manifest.get("replications", "")
+    if isinstance(u, dict) and u.get("parameters"):
+        if u.get("monte_carlo"):
+            return f"{n} runs with random variation, each with its own parameter draw"
+        return f"{n} expected-value runs, each with its own parameter draw"
+    return f"{n} runs with random variation"
 
 
 def simulate(

@@ -108,3 +108,27 @@ def test_expected_values_print_their_exact_difference_with_no_band(runs):
     # left them to difference.csv; review)
     assert any(line.split()[:2] == ["entrants_low_seb_share", "coldspots"]
                for line in text.splitlines()), text
+
+
+def test_expected_runs_with_parameter_draws_are_paired_not_exact():
+    """Expected-value runs that each draw their own parameters have bands, and two run with
+    the same seed draw the same parameters run by run: their difference is paired, with an
+    interval (it was called the "exact difference of expected values", with no band; review).
+    Against one expected-value run without draws, the difference is unpaired."""
+    pkg = synthetic_package()
+    base = synthetic_scenario(waves=False, name="base")
+    moved = synthetic_scenario(waves=True, name="moved")
+    a = simulate(base, pkg, replications=4, mode="expected", parameter_uncertainty=True)
+    b = simulate(moved, pkg, replications=4, mode="expected", parameter_uncertainty=True)
+    d = compare_results(a, b)
+    assert d.attrs["pairing"] == "paired"
+    row = d[(d.metric == "headcount") & (d.group == "all")].iloc[-1]
+    assert row.diff_p10 < row.diff_p90
+    same = compare_results(a, a)  # the same draws: no difference in any run
+    assert np.nanmax(np.abs(same[["diff_p10", "diff_p90"]].to_numpy(float))) == 0
+    plain = simulate(base, pkg, mode="expected")
+    assert compare_results(plain, b).attrs["pairing"] == "unpaired"
+    assert compare_results(plain, simulate(moved, pkg, mode="expected")
+                           ).attrs["pairing"] == "none"
+    assert b.runs_words == "4 expected-value runs, each with its own parameter draw"
+    assert plain.runs_words == "expected values (no random variation)"

@@ -221,3 +221,18 @@ def test_an_expected_run_with_parameter_draws_shows_its_bands_in_every_table():
     assert "Low (P10)" in headline_long(drawn) and "Low (P10)" not in headline_long(plain)
     assert "Range (P10 to P90)" in headline_table(drawn)
     assert "Range (P10 to P90)" not in headline_table(plain)
+
+
+def test_each_parameter_draws_the_same_value_whatever_else_a_scenario_sets():
+    """Each parameter's draw has its own stream: a scenario that sets one parameter of its
+    own (so does not draw it) draws every other parameter as a scenario that sets none (drawn
+    one after another from one stream, every later draw shifted, and paired comparisons of
+    parameter draws compared unlike with like)."""
+    plain = draw_parameters(default_parameters(), 11, 3)
+    s = load_scenario_text("name: v\nparameters: {lateral_share: 0.09}\n", filename="v.yaml")
+    own = draw_parameters(resolve_parameters(s), 11, 3)
+    names = [u.name for u in uncertain_parameters(default_parameters())
+             if u.name != "lateral_share"]
+    assert len(names) > 10
+    for name in names:
+        assert _get(own, name) == _get(plain, name), name
