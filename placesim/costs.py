@@ -304,14 +304,17 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
     # a named London office's closure saves its running cost for the desks beyond those the
     # posts avoided already release: the estate line has every avoided post's London desk
     # (it saves the desk's cost over one outside London), and counting them again in the
-    # closure doubled the saving (£165m of plan-for-change-2030's; review)
+    # closure doubled the saving (£165m of plan-for-change-2030's; review). While an office
+    # is closed, all its desks are: in the year it closes, its desks are set against the
+    # year's average desks released for the part of the year it is closed (weighting its
+    # desks by that part too, a closure in the last quarter saved a fifth of what it should)
     closed_cost, closed_desks = np.zeros(len(years)), np.zeros(len(years))
     for o in office_closures:
         cost = (o.annual_cost_gbp if o.annual_cost_gbp is not None
                 else o.desks * c["m2_per_desk"] * c["estate_gbp_per_m2_london"])
-        open_share = np.clip(years - (o.year + (o.quarter - 1) / 4), 0, 1)
-        closed_cost += cost * open_share
-        closed_desks += o.desks * open_share
+        closed_share = np.clip(years - (o.year + (o.quarter - 1) / 4), 0, 1)
+        closed_cost += cost * closed_share
+        closed_desks += o.desks * (closed_share > 0)
     released = np.clip(avoided.sum(axis=1), 0, None) * c["desks_per_post"]
     beyond = np.clip(closed_desks - released, 0, None) / np.where(closed_desks > 0,
                                                                   closed_desks, 1)

@@ -104,7 +104,7 @@ def test_closing_a_london_office_saves_its_cost_from_the_closing_date():
     released = m.set_index("year")["mean"] * default_costs()["desks_per_post"]
     assert released.loc[2027] > 50  # (the wave releases some of the office's 400 desks)
     open_share = pd.Series([0.5] + [1.0] * 3, index=range(2026, 2030))
-    beyond = (400 * open_share - released.loc[2026:]).clip(lower=0) / (400 * open_share)
+    beyond = (400 - released.loc[2026:]).clip(lower=0) / 400  # (all 400 while closed)
     assert (saved.loc[:2025] == 0).all()
     np.testing.assert_allclose(saved.loc[2026:], cost * open_share * beyond, rtol=1e-9)
     assert 0 < saved.loc[2027] < cost
@@ -136,6 +136,31 @@ def test_an_office_closure_saves_only_desks_the_posts_avoided_do_not_release():
                        office_closures=[office])
         np.testing.assert_allclose(out["saving_office_closures_gbp"],
                                    np.array(kept) * per_desk)
+
+
+def test_an_office_closed_for_part_of_a_year_sets_all_its_desks_against_those_released():
+    """An office of 30 desks closes at the start of the year's last quarter, while 20 EO
+    posts have left London (10 on the year's average, at 0.75 desks a post: 7.5 desks
+    released): for that quarter its 30 desks are closed, 22.5 beyond those released, so it
+    saves a quarter of a year of 22.5 desks (weighting its desks by the quarter too set 7.5
+    against 7.5 released, and saved nothing)."""
+    from types import SimpleNamespace
+
+    start = np.zeros((11, 2))
+    start[2] = [100, 100]
+    posts = np.stack([start, start])
+    posts[:, 2] = [80, 120]
+    c = default_costs()
+    z, zg = np.zeros(2), np.zeros((2, 11))
+    per_desk = c["m2_per_desk"] * c["estate_gbp_per_m2_london"]
+    office = SimpleNamespace(year=2024, quarter=4, desks=30, annual_cost_gbp=None)
+    out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
+                   start_year=2025, costs=c, movers=z, leavers=zg, redundancies=zg,
+                   wave_redundancies=zg, relocation_cost_gbp=z,
+                   replaced_pending=np.zeros((2, 11, 2)), roles_moved_out=z,
+                   office_closures=[office])
+    np.testing.assert_allclose(out["saving_office_closures_gbp"],
+                               np.array([0.25 * 22.5, 15.0]) * per_desk)
 
 
 def test_appraise_by_hand():
