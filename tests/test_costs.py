@@ -118,6 +118,15 @@ def test_an_office_closure_saves_only_desks_the_posts_avoided_do_not_release():
     """20 EO posts leave London (a year's average of 10, then 20, at 0.75 desks a post): a
     closure of 30 desks saves the cost of 22.5 of them in the first year and 15 in the
     second; of 10 desks, 2.5 and then none (the estate line already saves the others)."""
+    for desks, kept in ((30, [22.5, 15.0]), (10, [2.5, 0.0])):
+        saved, per_desk = _closure_saving_as_20_eo_posts_leave(desks, quarter=1)
+        np.testing.assert_allclose(saved, np.array(kept) * per_desk)
+
+
+def _closure_saving_as_20_eo_posts_leave(desks: int, quarter: int):
+    """The closures line of an appraisal in which 20 of 100 London EO posts leave London in
+    its first year (2025; 2026 the second), with one office of ``desks`` closed from
+    ``quarter`` of 2024's record year; and the saving a desk a year."""
     from types import SimpleNamespace
 
     start = np.zeros((11, 2))
@@ -126,16 +135,13 @@ def test_an_office_closure_saves_only_desks_the_posts_avoided_do_not_release():
     posts[:, 2] = [80, 120]
     c = default_costs()
     z, zg = np.zeros(2), np.zeros((2, 11))
-    per_desk = c["m2_per_desk"] * c["estate_gbp_per_m2_london"]
-    for desks, kept in ((30, [22.5, 15.0]), (10, [2.5, 0.0])):
-        office = SimpleNamespace(year=2024, quarter=1, desks=desks, annual_cost_gbp=None)
-        out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
-                       start_year=2025, costs=c, movers=z, leavers=zg, redundancies=zg,
-                       wave_redundancies=zg, relocation_cost_gbp=z,
-                       replaced_pending=np.zeros((2, 11, 2)), roles_moved_out=z,
-                       office_closures=[office])
-        np.testing.assert_allclose(out["saving_office_closures_gbp"],
-                                   np.array(kept) * per_desk)
+    office = SimpleNamespace(year=2024, quarter=quarter, desks=desks, annual_cost_gbp=None)
+    out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
+                   start_year=2025, costs=c, movers=z, leavers=zg, redundancies=zg,
+                   wave_redundancies=zg, relocation_cost_gbp=z,
+                   replaced_pending=np.zeros((2, 11, 2)), roles_moved_out=z,
+                   office_closures=[office])
+    return out["saving_office_closures_gbp"], c["m2_per_desk"] * c["estate_gbp_per_m2_london"]
 
 
 def test_an_office_closed_for_part_of_a_year_sets_all_its_desks_against_those_released():
@@ -144,23 +150,8 @@ def test_an_office_closed_for_part_of_a_year_sets_all_its_desks_against_those_re
     released): for that quarter its 30 desks are closed, 22.5 beyond those released, so it
     saves a quarter of a year of 22.5 desks (weighting its desks by the quarter too set 7.5
     against 7.5 released, and saved nothing)."""
-    from types import SimpleNamespace
-
-    start = np.zeros((11, 2))
-    start[2] = [100, 100]
-    posts = np.stack([start, start])
-    posts[:, 2] = [80, 120]
-    c = default_costs()
-    z, zg = np.zeros(2), np.zeros((2, 11))
-    per_desk = c["m2_per_desk"] * c["estate_gbp_per_m2_london"]
-    office = SimpleNamespace(year=2024, quarter=4, desks=30, annual_cost_gbp=None)
-    out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
-                   start_year=2025, costs=c, movers=z, leavers=zg, redundancies=zg,
-                   wave_redundancies=zg, relocation_cost_gbp=z,
-                   replaced_pending=np.zeros((2, 11, 2)), roles_moved_out=z,
-                   office_closures=[office])
-    np.testing.assert_allclose(out["saving_office_closures_gbp"],
-                               np.array([0.25 * 22.5, 15.0]) * per_desk)
+    saved, per_desk = _closure_saving_as_20_eo_posts_leave(30, quarter=4)
+    np.testing.assert_allclose(saved, np.array([0.25 * 22.5, 15.0]) * per_desk)
 
 
 def test_appraise_by_hand():
