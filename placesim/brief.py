@@ -27,6 +27,7 @@ from .present import (
     GLOSSARY,
     fmt_diff,
     fmt_range,
+    fmt_reached,
     fmt_value,
     headline_label,
     headlines_in,
@@ -229,16 +230,6 @@ def first_page_rows(results, compare=None, diff: pd.DataFrame | None = None,
     return pd.DataFrame(rows)
 
 
-def _shown(metric: str, v, last: int) -> str:
-    """A value as text (:func:`fmt_value`); a missing payback year, which a run never came
-    to (:data:`placesim.metrics.LATER_THAN_THE_RUN`), as ``none by <last year>``."""
-    from .metrics import LATER_THAN_THE_RUN
-
-    if metric in LATER_THAN_THE_RUN and not isinstance(v, str) and not _finite(v):
-        return f"none by {last}"
-    return fmt_value(metric, v)
-
-
 def _central(metric: str, mean, p50, banded: bool, last: int) -> str:
     """A run's figure as text: its mean; but in a banded run, a measure some runs may never
     come to (:data:`placesim.metrics.LATER_THAN_THE_RUN`: the payback year) is its median
@@ -248,8 +239,8 @@ def _central(metric: str, mean, p50, banded: bool, last: int) -> str:
     from .metrics import LATER_THAN_THE_RUN
 
     if banded and metric in LATER_THAN_THE_RUN:
-        return f"{_shown(metric, p50, last)} (median run)"
-    return _shown(metric, mean, last)
+        return f"{fmt_reached(metric, p50, last)} (median run)"
+    return fmt_reached(metric, mean, last)
 
 
 def _finite(v) -> bool:
@@ -727,7 +718,7 @@ def appraisal_rows(results, compare=None) -> pd.DataFrame:
         row = {"metric": metric, "Line": metric_label(metric),
                "Scenario": _central(metric, r["mean"], r["p50"], banded, last),
                "Range (P10 to P90)": (
-                   f"{_shown(metric, r['p10'], last)} to {_shown(metric, r['p90'], last)}"
+                   f"{fmt_reached(metric, r['p10'], last)} to {fmt_reached(metric, r['p90'], last)}"
                    if banded and later and (_finite(r["p10"]) or _finite(r["p90"])) else
                    fmt_range(metric, r["p10"], r["p90"])
                    if _finite(r["p10"]) and r["p10"] != r["p90"] else "no band")}

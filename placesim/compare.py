@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import PlacesimError
-from .present import fmt_diff, fmt_range, fmt_value
+from .present import fmt_diff, fmt_range
 
 KEYS = ["year", "metric", "group"]
 COLUMNS = KEYS + ["mean_a", "mean_b", "diff", "diff_p10", "diff_p50", "diff_p90", "interval"]
@@ -123,7 +123,14 @@ def compare_results(a, b, *, allow_mixed: bool = False) -> pd.DataFrame:
             "distribution); rerun both in one mode, or pass --allow-mixed")
     ma = a.metrics[KEYS + ["mean"]]
     mb = b.metrics[KEYS + ["mean"]]
-    j = ma.merge(mb, on=KEYS, suffixes=("_a", "_b"), how="inner")
+    # every row of either run: one only a lever's run has (its sites, the places its
+    # outreach works) is kept with the other run's value missing (an inner join dropped them)
+    j = ma.merge(mb, on=KEYS, suffixes=("_a", "_b"), how="left")
+    only_b = mb.merge(ma[KEYS], on=KEYS, how="left", indicator=True)
+    only_b = only_b[only_b["_merge"] == "left_only"].drop(columns="_merge")
+    if len(only_b):  # (after A's rows of each year, in B's order)
+        j = pd.concat([j, only_b.rename(columns={"mean": "mean_b"}).assign(mean_a=np.nan)],
+                      ignore_index=True).sort_values("year", kind="stable", ignore_index=True)
     j["diff"] = j["mean_b"] - j["mean_a"]
     q = np.full((len(j), 3), np.nan)
     if how == "none":
@@ -158,19 +165,29 @@ def format_comparison(diff: pd.DataFrame, year: int | None = None,
                       ) -> str:
     """Plain-text table of the differences in one year (default: the last), for the UK,
     London, outside London and the coldspots outside London (``difference.csv`` of a brief
-    has every group)."""
+    has every group), each figure by its name as the brief gives it."""
+    from .present import fmt_reached, headline_label, measure
+
     year = int(diff["year"].max()) if year is None else year
     d = diff[(diff["year"] == year) & diff["group"].isin(groups)]
     a, b = diff.attrs.get("a", "A"), diff.attrs.get("b", "B")
     how = diff.attrs.get("pairing", "unavailable")
-    lines = [f"{b} minus {a}, {year}: mean of each, difference, and its interval",
+    lines = [f"{b} minus {a}, {year}: the figure of each, the difference, and its interval",
              f"  interval: {INTERVALS[how]}"]
-    for r in d.itertuples(index=False):  # (in each figure's own format: never 2.3e+04)
+    if any(measure(m).unit == "gbp" for m in d["metric"].unique()):
+        lines.append("  money: in constant prices; each line is the year's, but the net present "
+                     "value (to date) and lines whose names say otherwise")
+    labels = [headline_label(r.metric, r.group) for r in d.itertuples(index=False)]
+    width = min(max((len(x) for x in labels), default=0), 72)
+    for label, r in zip(labels, d.itertuples(index=False), strict=True):
         lo, hi = fmt_diff(r.metric, r.diff_p10), fmt_diff(r.metric, r.diff_p90)
         band = ("" if how == "none" or np.isnan(r.diff_p10)  # (expected values: exact)
                 else f"  (P10 and P90: {lo})" if lo == hi
                 else f"  ({fmt_range(r.metric, lo, hi, diff=True)})")  # (already formatted)
-        lines.append(f"  {r.metric:<40} {r.group:<16} {fmt_value(r.metric, r.mean_a):>12} → "
-                     f"{fmt_value(r.metric, r.mean_b):>12}   {fmt_diff(r.metric, r.diff):>14}"
-                     f"{band}")
+        if len(label) > width:  # (a long name on a line of its own)
+            lines.append(f"  {label}")
+            label = ""
+        lines.append(f"  {label:<{width}} {fmt_reached(r.metric, r.mean_a, year):>13} → "
+                     f"{fmt_reached(r.metric, r.mean_b, year):>13}   "
+                     f"{fmt_diff(r.metric, r.diff):>14}{band}")
     return "\n".join(lines)

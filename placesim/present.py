@@ -442,6 +442,23 @@ def fmt_percent(v: float) -> str:
     return f"{fmt_number(pct, 1)}%"
 
 
+def fmt_reached(metric: str, v, last: int) -> str:
+    """A value as text (:func:`fmt_value`); a missing value of a measure a run may never
+    come to (:data:`placesim.metrics.LATER_THAN_THE_RUN`: the payback year) as ``none by
+    <last year>``.
+
+    Examples
+    --------
+    >>> fmt_reached("payback_year", float("nan"), 2033), fmt_reached("payback_year", 2031, 2033)
+    ('none by 2033', '2031')
+    """
+    from .metrics import LATER_THAN_THE_RUN
+
+    if metric in LATER_THAN_THE_RUN and not isinstance(v, str) and not math.isfinite(float(v)):
+        return f"none by {last}"
+    return fmt_value(metric, v)
+
+
 def fmt_value(metric: str, v, *, unit: str | None = None) -> str:
     """A metric's value as a reader sees it (``[c]`` passes through).
 

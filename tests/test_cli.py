@@ -183,7 +183,7 @@ def test_map_and_compare_take_a_department(tmp_path, capsys, dept_pkg):
     posts = [float(m[(m.metric == "posts") & (m.group == "all")]["mean"].iloc[-1])
              for m in (mine, whole)]
     assert posts[0] < posts[1] / 2
-    shown = [line for line in out.splitlines() if line.split()[:2] == ["posts", "all"]]
+    shown = [line for line in out.splitlines() if line.split()[:1] == ["Posts"]]
     assert len(shown) == 1 and f"{posts[0]:,.0f}" in shown[0], out
     assert main(["compare", str(b / "out"), str(a / "out"), "--department", "HOX"]) == 2
     assert "unknown department 'HOX'" in capsys.readouterr().err

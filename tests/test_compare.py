@@ -8,8 +8,9 @@ import pytest
 from placesim import read_results, simulate, write_results
 from placesim.cli import main
 from placesim.compare import MixedModesError, compare_results
+from placesim.scenario import load_scenario_text
 
-from .helpers import synthetic_package, synthetic_scenario
+from .helpers import scenario_text, synthetic_package, synthetic_scenario
 
 
 @pytest.fixture(scope="module")
@@ -106,8 +107,8 @@ def test_expected_values_print_their_exact_difference_with_no_band(runs):
                                                               read_results(runs["b"])))
     # the coldspots outside London are printed too, where the levers act (the printed table
     # left them to difference.csv; review)
-    assert any(line.split()[:2] == ["entrants_low_seb_share", "coldspots"]
-               for line in text.splitlines()), text
+    assert "People joining from lower socio-economic backgrounds: Coldspots outside London" \
+        in text, text
 
 
 def test_expected_runs_with_parameter_draws_are_paired_not_exact():
@@ -132,3 +133,32 @@ def test_expected_runs_with_parameter_draws_are_paired_not_exact():
                            ).attrs["pairing"] == "none"
     assert b.runs_words == "4 expected-value runs, each with its own parameter draw"
     assert plain.runs_words == "expected values (no random variation)"
+
+
+def test_a_comparison_keeps_the_rows_only_one_run_has_and_names_each_figure():
+    """A lever's own rows (its sites, the places its outreach works) exist only in its run:
+    the comparison keeps them, the other run's value missing (they were dropped without a
+    word); the printed table names each figure as the brief does (it printed codes, with the
+    year's costs beside the net present value to date), and a payback year a run never
+    comes to reads "none by" the last year (it read "n/a")."""
+    from placesim.compare import format_comparison
+
+    pkg = synthetic_package()
+    a = simulate(synthetic_scenario(waves=False, name="base"), pkg, mode="expected")
+    text = scenario_text(waves=False, name="outreach") + (
+        "levers:\n  recruitment_outreach:\n    start_year: 2024\n    grades: [EO]\n"
+        "    places: {coldspots: true}\n    low_seb_points: 0.1\n")
+    b = simulate(load_scenario_text(text, filename="o.yaml"), pkg, mode="expected")
+    keys = ["year", "metric", "group"]
+    only_b = b.metrics[keys].merge(a.metrics[keys], how="left", indicator=True)
+    only_b = only_b[only_b["_merge"] == "left_only"]
+    assert len(only_b) > 0  # (the outreach's own places)
+    d = compare_results(a, b).merge(only_b[keys], on=keys)
+    assert len(d) == len(only_b) and d["mean_a"].isna().all() and d["mean_b"].notna().any()
+    text = format_comparison(compare_results(a, b))
+    assert "Net present value" in text and "npv_gbp" not in text
+    assert "money: in constant prices; each line is the year's" in text
+    year = int(b.metrics["year"].max())
+    payback = [x for x in text.splitlines() if x.strip().startswith("Payback year")]
+    if np.isnan(b.metrics.query("metric == 'payback_year' and year == @year")["mean"].iloc[0]):
+        assert f"none by {year}" in payback[0], payback

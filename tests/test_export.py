@@ -407,8 +407,9 @@ def test_value_for_money_page_says_which_years_it_covers(pack, runs):
 def test_briefing_pdf_first_page_matches_metrics_csv(pack, runs):
     from pypdf import PdfReader
 
-    from placesim.brief import FIRST_PAGE, SHOWN_WITH, _shown, lever_shown
+    from placesim.brief import FIRST_PAGE, SHOWN_WITH, lever_shown
     from placesim.disclosure import protect_value
+    from placesim.present import fmt_reached
 
     reader = PdfReader(str(pack / "briefing.pdf"))
     first = reader.pages[0].extract_text()
@@ -440,8 +441,8 @@ def test_briefing_pdf_first_page_matches_metrics_csv(pack, runs):
             assert headline_label(metric, group) not in flat  # (a lever's row, lever off)
             continue
         va, vb = float(va.iloc[0]), float(vb.iloc[0])
-        shown_a = _shown(metric, protect_value(metric, va), year)  # (a payback year never
-        shown_b = _shown(metric, protect_value(metric, vb), year)  # come: "none by 2033")
+        shown_a = fmt_reached(metric, protect_value(metric, va), year)  # (a payback year never
+        shown_b = fmt_reached(metric, protect_value(metric, vb), year)  # come: "none by 2033")
         d = vb - va
         shown_d = fmt_diff(metric, protect_value(metric, d) if measure(metric).is_count else d)
         assert re.search(rf"{re.escape(shown_a)}\s+{re.escape(shown_b)}\s+"
