@@ -215,7 +215,7 @@ def _by_grade(costs: Mapping[str, float], key: str) -> np.ndarray:
 
 def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, *,
              years: np.ndarray, start_year: int, costs: Mapping[str, float],
-             movers: np.ndarray, leavers: np.ndarray, redundancies: np.ndarray,
+             leavers: np.ndarray, redundancies: np.ndarray,
              wave_redundancies: np.ndarray, relocation_cost_gbp: np.ndarray,
              replaced_pending: np.ndarray,
              roles_moved_out: np.ndarray, office_closures=(),
@@ -240,8 +240,6 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
         start).
     costs : mapping
         Cost parameters by name (:func:`default_costs`).
-    movers : numpy.ndarray
-        (year,) incumbents who moved with their post, in each year.
     leavers, redundancies, wave_redundancies : numpy.ndarray
         (year, grade) incumbents who left (refusing a move, or made redundant by a wave's
         deadline), all redundancies, and the redundancies of waves' deadlines (counted in
@@ -253,7 +251,9 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
     replaced_pending : numpy.ndarray
         (year, grade, place) posts that a re-creating wave has replaced elsewhere but that are
         still open at the year's end, waiting for a vacancy to close (place 0 outside
-        London, 1 London; :func:`replaced_pending`): double running, at their grade's pay.
+        London, 1 London; :func:`replaced_pending`): double running, each charged what a
+        post of its grade outside London costs, plus the start's London share of the premium
+        (which the saving lines credit for it meanwhile), wherever it is.
     roles_moved_out : numpy.ndarray
         (year,) roles moved out of London since the start of the horizon (cumulative).
     office_closures : sequence
@@ -279,7 +279,7 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
     >>> posts = np.stack([start, start]); posts[1, 2] = [90, 110]  # 10 move in year 2
     >>> z, zg = np.zeros(2), np.zeros((2, 11))
     >>> out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
-    ...                start_year=2025, costs=default_costs(), movers=z, leavers=zg,
+    ...                start_year=2025, costs=default_costs(), leavers=zg,
     ...                redundancies=zg, wave_redundancies=zg, relocation_cost_gbp=z,
     ...                replaced_pending=np.zeros((2, 11, 2)), roles_moved_out=z)
     >>> out["london_posts_avoided"].tolist()  # the year's average
@@ -448,7 +448,7 @@ def cost_columns(model, result) -> tuple[list[tuple[str, str]], np.ndarray]:
     out = appraise(
         np.stack([civil_service_posts(model, r) for r in recs]), model.baseline_posts_gd,
         geo.is_london,
-        years=years, start_year=int(years[0]), costs=costs, movers=flow("reloc_movers"),
+        years=years, start_year=int(years[0]), costs=costs,
         leavers=flow_by_grade("reloc_leavers"),
         redundancies=red, wave_redundancies=red * _wave_deadline_share(model, years)[:, None],
         relocation_cost_gbp=flow("cost_movers_gbp"),

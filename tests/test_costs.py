@@ -137,7 +137,7 @@ def _closure_saving_as_20_eo_posts_leave(desks: int, quarter: int):
     z, zg = np.zeros(2), np.zeros((2, 11))
     office = SimpleNamespace(year=2024, quarter=quarter, desks=desks, annual_cost_gbp=None)
     out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
-                   start_year=2025, costs=c, movers=z, leavers=zg, redundancies=zg,
+                   start_year=2025, costs=c, leavers=zg, redundancies=zg,
                    wave_redundancies=zg, relocation_cost_gbp=z,
                    replaced_pending=np.zeros((2, 11, 2)), roles_moved_out=z,
                    office_closures=[office])
@@ -163,7 +163,7 @@ def test_appraise_by_hand():
     c = default_costs()
     z, zg = np.zeros(2), np.zeros((2, 11))
     out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
-                   start_year=2025, costs=c, movers=z, leavers=zg, redundancies=zg,
+                   start_year=2025, costs=c, leavers=zg, redundancies=zg,
                    wave_redundancies=zg, relocation_cost_gbp=z,
                    replaced_pending=np.zeros((2, 11, 2)), roles_moved_out=np.array([20.0, 20.0]))
     np.testing.assert_allclose(out["london_posts_avoided"], [10, 20])  # yearly averages
@@ -192,7 +192,7 @@ def test_secondees_are_priced_for_their_person_years_at_their_grades_pay():
     years[:, 0, heo] = [5, 10]
     years[1, 1, seo] = 2
     out = appraise(np.stack([start, start]), start, np.array([True, False]),
-                   years=np.array([2025, 2026]), start_year=2025, costs=c, movers=z, leavers=zg,
+                   years=np.array([2025, 2026]), start_year=2025, costs=c, leavers=zg,
                    redundancies=zg, wave_redundancies=zg, relocation_cost_gbp=z,
                    replaced_pending=np.zeros((2, 11, 2)), roles_moved_out=z, secondees=years)
     per = {g: c[f"pay_outside_gbp.{g}"] * (1 + c["employer_oncost_share"]) for g in GRADES}
@@ -216,7 +216,7 @@ def test_double_running_costs_what_the_extra_post_does():
     c = default_costs()
     z, zg = np.zeros(2), np.zeros((2, 11))
     out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
-                   start_year=2025, costs=c, movers=z, leavers=zg, redundancies=zg,
+                   start_year=2025, costs=c, leavers=zg, redundancies=zg,
                    wave_redundancies=zg, relocation_cost_gbp=z, replaced_pending=pending,
                    roles_moved_out=z)
     desk = c["desks_per_post"] * c["m2_per_desk"]
@@ -242,7 +242,7 @@ def test_leavers_and_redundancies_are_priced_at_their_own_grades_pay():
     red = np.zeros((2, 11))
     red[1, GRADES.index("HEO")] = 2  # and a deadline closed two occupied HEO posts
     out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
-                   start_year=2025, costs=c, movers=z, leavers=leavers, redundancies=red,
+                   start_year=2025, costs=c, leavers=leavers, redundancies=red,
                    wave_redundancies=np.zeros((2, 11)), relocation_cost_gbp=z,
                    replaced_pending=np.zeros((2, 11, 2)), roles_moved_out=np.array([20.0, 20.0]))
     months = c["redundancy_months_pay"] / 12
@@ -269,7 +269,7 @@ def test_double_running_is_the_replaced_posts_at_their_grade():
     pending[0, GRADES.index("G6"), 1] = 4  # four G6 London posts wait to close at 2025's end
     pending[1, GRADES.index("EO"), 0] = 2  # and two EO posts outside London at 2026's
     out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
-                   start_year=2025, costs=c, movers=z, leavers=np.zeros((2, 11)),
+                   start_year=2025, costs=c, leavers=np.zeros((2, 11)),
                    redundancies=np.zeros((2, 11)), wave_redundancies=np.zeros((2, 11)),
                    relocation_cost_gbp=z, replaced_pending=pending, roles_moved_out=z)
     on = 1 + c["employer_oncost_share"]
