@@ -443,14 +443,14 @@ def cost_columns(model, result) -> tuple[list[tuple[str, str]], np.ndarray]:
         return np.diff(np.concatenate([np.zeros((1, cum.shape[1])), cum]), axis=0)
 
     years = np.array([r.year for r in recs], np.int64)
-    red = flow_by_grade("redundancies")
     outreach = np.array([r.levers.get("outreach_cost_gbp", 0.0) for r in recs], float)
     out = appraise(
         np.stack([civil_service_posts(model, r) for r in recs]), model.baseline_posts_gd,
         geo.is_london,
         years=years, start_year=int(years[0]), costs=costs,
         leavers=flow_by_grade("reloc_leavers"),
-        redundancies=red, wave_redundancies=red * _wave_deadline_share(model, years)[:, None],
+        redundancies=flow_by_grade("redundancies"),
+        wave_redundancies=flow_by_grade("wave_redundancies"),
         relocation_cost_gbp=flow("cost_movers_gbp"),
         replaced_pending=replaced_pending(model, np.stack([r.closures_pending for r in recs])),
         roles_moved_out=np.array([r.moved_out_of_london for r in recs], float)
@@ -533,22 +533,6 @@ def replaced_pending(model, pending: np.ndarray) -> np.ndarray:
                      else lon[where].mean() if where.any() else 1.0)
         out[:, g, 1] += pending[:, p] * in_london
         out[:, g, 0] += pending[:, p] * (1 - in_london)
-    return out
-
-
-def _wave_deadline_share(model, years: np.ndarray) -> np.ndarray:
-    """(year,) 1 where every deadline of the year closes a recreating wave's pool (so its
-    redundancies are also counted as the wave's leavers), 0 where none does; where both kinds
-    fall in one year, the wave pools' share of the deadlines."""
-    plan = model.rules.posts
-    is_wave = np.asarray(plan.is_wave_pool, bool)  # the engine's own rule
-    out = np.zeros(len(years))
-    deadline = np.asarray(plan.pool_deadline)
-    for i, y in enumerate(years):  # a year's record holds the steps of the year before it
-        k0 = (int(y) - model.start_year - 1) * model.steps_per_year
-        due = (deadline >= k0) & (deadline < k0 + model.steps_per_year)
-        if due.any():
-            out[i] = is_wave[due].mean()
     return out
 
 

@@ -131,6 +131,9 @@ class YearRecord:
     closures_pending: np.ndarray = field(default_factory=lambda: np.zeros(0))
     redundancies: np.ndarray = field(  # (grade, seb) cumulative
         default_factory=lambda: np.zeros((N_GRADES, N_SEB)))
+    # (grade, seb) cumulative: of those, the redundancies of recreating waves' deadlines
+    # (counted in reloc_leavers too; a workforce cut's are not)
+    wave_redundancies: np.ndarray = field(default_factory=lambda: np.zeros((N_GRADES, N_SEB)))
     cost_movers_gbp: float = 0.0  # cumulative: movers' relocation packages and support
     # for the department view (placesim.departments), cumulative: roles each wave moved out
     # of London, and posts each closure pool of a wave closed
@@ -315,6 +318,7 @@ class RunState:
         self.reloc_leavers = np.zeros((N_GRADES, N_SEB))
         self.reloc_movers = np.zeros(N_SEB)
         self.redundancies = np.zeros((N_GRADES, N_SEB))
+        self.wave_redundancies = np.zeros((N_GRADES, N_SEB))  # (of them, waves' deadlines')
         self.posts_created = self.posts_closed = 0.0
         plan = model.rules.posts
         self.closing = np.zeros(plan.n_pools)  # closures waiting for a vacancy, by pool
@@ -381,6 +385,7 @@ class RunState:
             awaiting_capacity=self.awaiting, posts_created=self.posts_created,
             posts_closed=self.posts_closed, closures_pending=self.closing.copy(),
             redundancies=self.redundancies.copy(), cost_movers_gbp=self.cost_movers,
+            wave_redundancies=self.wave_redundancies.copy(),
             moved_out_by_wave=self.moved_out_wave.copy(),
             wave_posts_not_found=wave_shortfall(self.m.rules.waves, self.wave_totals,
                                                 self.wave_missed),
@@ -601,6 +606,7 @@ class _Run(RunState):
             self.redundancies[grade] += lost
             if self.pool_is_wave[p]:
                 self.reloc_leavers[grade] += lost
+                self.wave_redundancies[grade] += lost
 
     def _apply_move(self, plan: WavePlan, per_dest: np.ndarray, tranche: int, minus, plus):
         geo = self.m.geo

@@ -541,6 +541,7 @@ class _ExpectedRun(RunState):
             self.redundancies[g] += lost
             if self.pool_is_wave[p]:
                 self.reloc_leavers[g] += lost
+                self.wave_redundancies[g] += lost
             self._posts_version += 1
 
     # --- relocation waves ------------------------------------------------------------------

@@ -144,6 +144,7 @@ class ReferenceModel:
         self.wave_missed = np.zeros(len(self.r.waves))  # (engine.move_pending)
         self.closing = np.zeros(self.r.posts.n_pools, np.int64)  # closures waiting by pool
         self.redundancies = np.zeros((N_GRADES, N_SEB))
+        self.wave_redundancies = np.zeros((N_GRADES, N_SEB))  # (of them, waves' deadlines')
         self.lever_state = LeverState(model)
         self.inbound: list[tuple[int, Post, Person]] = []  # (end step, post, secondee)
 
@@ -374,6 +375,7 @@ class ReferenceModel:
                     self.redundancies[q.grade, q.person.seb] += 1
                     if wave_pool:
                         self.reloc_leavers[q.grade, q.person.seb] += 1
+                        self.wave_redundancies[q.grade, q.person.seb] += 1
                     q.person.active = False
                     q.person = None
                 q.open = False
@@ -627,6 +629,7 @@ class ReferenceModel:
             reloc_leavers=self.reloc_leavers.copy(), reloc_movers=self.reloc_movers.copy(),
             awaiting_capacity=self.awaiting, posts_closed=0.0,
             closures_pending=self.closing.astype(float), redundancies=self.redundancies.copy(),
+            wave_redundancies=self.wave_redundancies.copy(),
             cost_movers_gbp=self.cost_movers, levers=self.lever_state.year(*self._secondees()),
             wave_posts_not_found=wave_shortfall(self.r.waves, self.wave_totals,
                                                 self.wave_missed),

@@ -474,3 +474,36 @@ def test_an_appraisal_of_a_folder_without_its_replications_has_no_band(tmp_path)
     assert res.banded
     rows = appraisal(res).set_index("metric")  # (the totals over years have no band)
     assert rows.loc["cost_total_gbp", "mean"] > 0 and np.isnan(rows.loc["cost_total_gbp", "p10"])
+
+
+@pytest.mark.parametrize("mode", ["expected", "stochastic"])
+def test_a_year_with_a_wave_and_a_cut_deadline_counts_the_waves_own_redundancies(mode):
+    """A recreating wave's deadline closes EO and HEO posts in London and a workforce cut's
+    closes AO posts in the same year: the wave's redundancies, which are also its leavers
+    (and so not replaced: no recruitment), are the EO and HEO ones, recorded as they happen.
+    (They were all the year's redundancies times the due pools' wave share: here two of
+    three, so a third of the cut's AO redundancies were taken for the wave's, and its
+    leavers' recruitment undercounted.)"""
+    from placesim.costs import cost_columns
+    from placesim.engine import prepare, run_replication
+    from placesim.expected import run_expected
+    from placesim.grades import GRADES
+
+    text = scenario_text(waves=True, grades=("EO", "HEO"), mode="recreate").replace(
+        "    origin: london\n", "    origin: london\n    close_by: 2025\n") + (
+        "workforce:\n  paths:\n    - {name: cut, grades: [AO], change: -300, from_year: 2024,"
+        " to_year: 2024, close_by: 2025}\n")
+    s = load_scenario_text(text, filename="mixed.yaml")
+    model = prepare(s, synthetic_package(), people=mode == "stochastic")
+    run = run_expected(model) if mode == "expected" else run_replication(model, 0)
+    recs = run.years
+    ao, eo_heo = GRADES.index("AO"), [GRADES.index("EO"), GRADES.index("HEO")]
+    last = recs[-1]
+    assert last.redundancies[ao].sum() > 0 and last.redundancies[eo_heo].sum() > 0
+    np.testing.assert_allclose(last.wave_redundancies[eo_heo], last.redundancies[eo_heo])
+    assert last.wave_redundancies[ao].sum() == 0
+    # the appraisal recruits for the wave's leavers but its redundancies
+    names, table = cost_columns(model, run)
+    rec_cost = table[:, [m for m, _ in names].index("cost_recruitment_gbp")]
+    leavers = last.reloc_leavers.sum() - last.wave_redundancies.sum()
+    assert rec_cost.sum() == pytest.approx(leavers * model.params.costs["recruitment_gbp"])
