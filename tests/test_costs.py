@@ -114,6 +114,17 @@ def test_closing_a_london_office_saves_its_cost_from_the_closing_date():
     assert (moved == 0).all()  # the closure changes money, not the workforce
 
 
+def _appraise_two_years(posts, start, costs, **given):
+    """:func:`appraise` of two record years (2025, 2026) over two districts, London and one
+    outside it: no flows, no double running and no roles moved but those ``given``."""
+    none, by_grade = np.zeros(2), np.zeros((2, 11))
+    flows = dict(leavers=by_grade, redundancies=by_grade, wave_redundancies=by_grade,
+                 relocation_cost_gbp=none, replaced_pending=np.zeros((2, 11, 2)),
+                 roles_moved_out=none)
+    return appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
+                    start_year=2025, costs=costs, **{**flows, **given})
+
+
 def test_an_office_closure_saves_only_desks_the_posts_avoided_do_not_release():
     """20 EO posts leave London (a year's average of 10, then 20, at 0.75 desks a post): a
     closure of 30 desks saves the cost of 22.5 of them in the first year and 15 in the
@@ -134,13 +145,8 @@ def _closure_saving_as_20_eo_posts_leave(desks: int, quarter: int):
     posts = np.stack([start, start])
     posts[:, 2] = [80, 120]
     c = default_costs()
-    z, zg = np.zeros(2), np.zeros((2, 11))
     office = SimpleNamespace(year=2024, quarter=quarter, desks=desks, annual_cost_gbp=None)
-    out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
-                   start_year=2025, costs=c, leavers=zg, redundancies=zg,
-                   wave_redundancies=zg, relocation_cost_gbp=z,
-                   replaced_pending=np.zeros((2, 11, 2)), roles_moved_out=z,
-                   office_closures=[office])
+    out = _appraise_two_years(posts, start, c, office_closures=[office])
     return out["saving_office_closures_gbp"], c["m2_per_desk"] * c["estate_gbp_per_m2_london"]
 
 
@@ -161,11 +167,7 @@ def test_appraise_by_hand():
     posts[0, 2] = [80, 120]  # 20 EO posts leave London in the first year
     posts[1, 2] = [80, 120]
     c = default_costs()
-    z, zg = np.zeros(2), np.zeros((2, 11))
-    out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
-                   start_year=2025, costs=c, leavers=zg, redundancies=zg,
-                   wave_redundancies=zg, relocation_cost_gbp=z,
-                   replaced_pending=np.zeros((2, 11, 2)), roles_moved_out=np.array([20.0, 20.0]))
+    out = _appraise_two_years(posts, start, c, roles_moved_out=np.array([20.0, 20.0]))
     np.testing.assert_allclose(out["london_posts_avoided"], [10, 20])  # yearly averages
     per_post = (c["pay_london_gbp.EO"] - c["pay_outside_gbp.EO"]) * (
         1 + c["employer_oncost_share"])
@@ -186,15 +188,11 @@ def test_secondees_are_priced_for_their_person_years_at_their_grades_pay():
     start = np.zeros((11, 2))
     start[2] = [100, 100]
     c = dict(default_costs(), secondee_inbound_paid_share=0.5, secondee_cover_share=0.25)
-    z, zg = np.zeros(2), np.zeros((2, 11))
     heo, seo = GRADES.index("HEO"), GRADES.index("SEO")
     years = np.zeros((2, 2, 11))  # (year, in post or away, grade) person-years
     years[:, 0, heo] = [5, 10]
     years[1, 1, seo] = 2
-    out = appraise(np.stack([start, start]), start, np.array([True, False]),
-                   years=np.array([2025, 2026]), start_year=2025, costs=c, leavers=zg,
-                   redundancies=zg, wave_redundancies=zg, relocation_cost_gbp=z,
-                   replaced_pending=np.zeros((2, 11, 2)), roles_moved_out=z, secondees=years)
+    out = _appraise_two_years(np.stack([start, start]), start, c, secondees=years)
     per = {g: c[f"pay_outside_gbp.{g}"] * (1 + c["employer_oncost_share"]) for g in GRADES}
     np.testing.assert_allclose(out["cost_secondments_gbp"], [
         5 * per["HEO"] * 0.5, 10 * per["HEO"] * 0.5 + 2 * per["SEO"] * 0.25])
@@ -214,11 +212,7 @@ def test_double_running_costs_what_the_extra_post_does():
     pending = np.zeros((2, 11, 2))
     pending[:, 2, 1] = 10  # ... all year in the second
     c = default_costs()
-    z, zg = np.zeros(2), np.zeros((2, 11))
-    out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
-                   start_year=2025, costs=c, leavers=zg, redundancies=zg,
-                   wave_redundancies=zg, relocation_cost_gbp=z, replaced_pending=pending,
-                   roles_moved_out=z)
+    out = _appraise_two_years(posts, start, c, replaced_pending=pending)
     desk = c["desks_per_post"] * c["m2_per_desk"]
     outside = c["pay_outside_gbp.EO"] * (1 + c["employer_oncost_share"]) + desk * c[
         "estate_gbp_per_m2_outside"]
@@ -236,15 +230,12 @@ def test_leavers_and_redundancies_are_priced_at_their_own_grades_pay():
     posts = np.stack([start, start])
     posts[:, 2] = [80, 120]  # the posts moved out of London are all EO
     c = default_costs()
-    z = np.zeros(2)
     leavers = np.zeros((2, 11))
     leavers[0, GRADES.index("SCS1")] = 5  # five SCS1 incumbents would not move
     red = np.zeros((2, 11))
     red[1, GRADES.index("HEO")] = 2  # and a deadline closed two occupied HEO posts
-    out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
-                   start_year=2025, costs=c, leavers=leavers, redundancies=red,
-                   wave_redundancies=np.zeros((2, 11)), relocation_cost_gbp=z,
-                   replaced_pending=np.zeros((2, 11, 2)), roles_moved_out=np.array([20.0, 20.0]))
+    out = _appraise_two_years(posts, start, c, leavers=leavers, redundancies=red,
+                              roles_moved_out=np.array([20.0, 20.0]))
     months = c["redundancy_months_pay"] / 12
     np.testing.assert_allclose(out["cost_redundancy_gbp"], [
         5 * c["pay_london_gbp.SCS1"] * months, 2 * c["pay_london_gbp.HEO"] * months])
@@ -264,14 +255,10 @@ def test_double_running_is_the_replaced_posts_at_their_grade():
     start[2] = [100, 100]
     posts = np.stack([start, start])
     c = default_costs()
-    z = np.zeros(2)
     pending = np.zeros((2, 11, 2))
     pending[0, GRADES.index("G6"), 1] = 4  # four G6 London posts wait to close at 2025's end
     pending[1, GRADES.index("EO"), 0] = 2  # and two EO posts outside London at 2026's
-    out = appraise(posts, start, np.array([True, False]), years=np.array([2025, 2026]),
-                   start_year=2025, costs=c, leavers=np.zeros((2, 11)),
-                   redundancies=np.zeros((2, 11)), wave_redundancies=np.zeros((2, 11)),
-                   relocation_cost_gbp=z, replaced_pending=pending, roles_moved_out=z)
+    out = _appraise_two_years(posts, start, c, replaced_pending=pending)
     on = 1 + c["employer_oncost_share"]
     desk = c["desks_per_post"] * c["m2_per_desk"]
     g6 = c["pay_outside_gbp.G6"] * on + desk * c["estate_gbp_per_m2_outside"]  # (no G6 at
