@@ -595,31 +595,25 @@ def _origin_shares(plan, posts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return origins, held / held.sum(axis=1, keepdims=True)
 
 
-MAX_DISTRICT_POOLS = 6
-"""A department's origin closures at a grade are pooled by district for its largest
-districts (the rest together): closures then fall on the districts that hold its posts."""
-
-
 def _closure_groups(plan, g: int) -> tuple[list[np.ndarray], np.ndarray]:
     """District masks of a recreating wave's closure pools at grade ``g`` and the shares
     of its closures each takes: the whole origin, or, for a wave that selects departments,
-    their :data:`MAX_DISTRICT_POOLS` largest origin districts one by one and the rest
-    together, in proportion to their matching posts there."""
+    each origin district where they hold matching posts, in proportion to those posts.
+
+    So a department's closures fall on its own districts, each as many as the department
+    view takes from its posts there (:func:`placesim.departments.ledger`). (Its six largest
+    districts had a pool each and the rest one together, whose closures fell wherever its
+    vacancies came while the view took them from the department's posts district by
+    district: a DWP wave closing 500 London posts took 59 of them from other departments'
+    posts in the view: the Home Office's London posts fell by 47; review.)"""
     if plan.dept_posts is None:
         return [plan.origin_mask], np.ones(1)
     held = (plan.dept_posts[g] * plan.type_mask[None, :]).sum(axis=1) * plan.origin_mask
     order = np.flatnonzero(held)[np.argsort(-held[held > 0], kind="stable")]
     if not len(order):
         return [plan.origin_mask], np.ones(1)
-    masks, shares = [], []
-    for part in (order[i:i + 1] for i in range(min(len(order), MAX_DISTRICT_POOLS))):
-        masks.append(np.isin(np.arange(len(held)), part))
-        shares.append(held[part].sum())
-    if len(order) > MAX_DISTRICT_POOLS:
-        rest = order[MAX_DISTRICT_POOLS:]
-        masks.append(np.isin(np.arange(len(held)), rest))
-        shares.append(held[rest].sum())
-    return masks, np.array(shares) / sum(shares)
+    masks = [np.arange(len(held)) == d for d in order]
+    return masks, held[order] / held[order].sum()
 
 
 def _place_mask(place, geo: Geography) -> np.ndarray:

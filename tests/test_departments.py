@@ -69,9 +69,12 @@ def test_wave_moves_only_its_departments_posts(mode, runner):
     assert in_london[ho] == pytest.approx(-300, abs=3)
     assert outside[ho] == pytest.approx(300, abs=3)
     others = np.delete(np.arange(len(codes)), ho)
-    assert abs(in_london[others].sum()) < 3
-    assert np.abs(in_london[others]).max() < 2
-    assert abs(outside[others].sum()) < 3
+    # (to a quarter of a post: a recreating wave's closures fell partly on other
+    # departments' London posts in the view, up to 1.3 of them here, 59 of a DWP wave of
+    # 500 in the whole service; review)
+    assert abs(in_london[others].sum()) < 0.25
+    assert np.abs(in_london[others]).max() < 0.25
+    assert np.abs(outside[others]).max() < 0.25
     # and only the grades it selects
     grades = change[ho].sum(axis=1)
     assert np.abs(grades[[0, 1, 5, 6, 7, 8, 9, 10]]).max() < 2
