@@ -131,7 +131,7 @@ def is_count_metric(metrics: pd.Series) -> np.ndarray:
 def metric_bases(metrics: pd.DataFrame) -> np.ndarray:
     """The number of people each non-count headline value is computed from, where the table
     tells (NaN elsewhere): the grade's headcount for a grade's SEB share, the site's EO
-    posts for a site's progression, the SCS headcount for SCS shares."""
+    posts for a site's progression, the SCS headcount or posts for SCS shares."""
     m = metrics
     base = np.full(len(m), np.nan)
     hc = m[m["metric"] == "headcount"]
@@ -167,6 +167,18 @@ def metric_bases(metrics: pd.DataFrame) -> np.ndarray:
             keys = pd.MultiIndex.from_arrays([m.loc[sel, "year"], np.where(
                 group == "all", place, group + f"|{place}")])
             base[sel] = posts.reindex(keys).to_numpy(float)
+    # the SCS outside London's shares: of the group's SCS posts, in and outside London (a
+    # department of four SCS showed 52.5% where its counts were withheld; review)
+    for metric in ("scs_outside_london_share", "scs_outside_london_share_acses"):
+        sel = ((m["metric"] == metric).to_numpy()
+               & (m["group"].str.startswith("dept:").to_numpy() | (m["group"] == "all"))
+               .to_numpy())
+        if sel.any():
+            group = m.loc[sel, "group"]
+            both = [posts.reindex(pd.MultiIndex.from_arrays([m.loc[sel, "year"], np.where(
+                group == "all", place, group + f"|{place}")])).to_numpy(float)
+                for place in ("london", "outside_london")]
+            base[sel] = both[0] + both[1]
     site = m[(m["metric"] == "site_posts") & m["group"].str.endswith(":EO")]
     if len(site):
         eo = site.assign(site=site["group"].str.rsplit(":", n=1).str[0]).set_index(

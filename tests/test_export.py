@@ -711,6 +711,25 @@ def test_a_departments_own_table_withholds_its_small_scs_shares_too():
     assert shown[("high_seb_share_non_london_scs", "all")] != "[c]"
 
 
+def test_a_departments_share_of_scs_outside_london_rests_on_its_own_scs():
+    """The share of a group's SCS posts outside London is withheld where its SCS posts in
+    and outside London are fewer than the rule's base, in a department's rows and in its
+    own table, and kept for the whole service (a department of four SCS showed 52.5% with
+    both its counts withheld; review)."""
+    from placesim.disclosure import RULE
+
+    few, many = 2.0, RULE.base + 30.0
+    for group, london, outside in (("dept:XY", "dept:XY|london", "dept:XY|outside_london"),
+                                   ("all", "london", "outside_london")):
+        for posts, withheld in ((few, True), (many, False)):
+            rows = [("scs_outside_london_share", group, 0.525),
+                    ("scs_outside_london_share_acses", group, 0.525),
+                    ("scs_posts", london, posts), ("scs_posts", outside, posts)]
+            shown = _controlled_means(rows)
+            for metric in ("scs_outside_london_share", "scs_outside_london_share_acses"):
+                assert (shown[(metric, group)] == "[c]") is withheld, (group, posts, metric)
+
+
 def test_a_departments_brief_is_written_and_says_costs_are_whole_service(tmp_path):
     """`placesim brief --department HO` writes the pack (it crashed on the view's missing
     cost rows): its value-for-money page says the costs are the whole service's."""
