@@ -21,15 +21,16 @@ the saving lines credit for it meanwhile). The recruitment outreach lever's spen
 the year it is spent; so is the secondments lever's: the pay and on-costs of council staff on
 secondment in campus posts (the host pays them), and the cover of the posts of civil servants
 out on secondment with councils (their own pay goes on), each at their grade's pay outside
-London. People costs are the flows the run causes: relocation packages and
-support paid to incumbents who move, redundancy for incumbents who will not move and for posts
-closed by a deadline, recruitment and training of their replacements, and the output lost while
-their posts are vacant; each leaver and each redundancy at the pay of their own grade (every mode
-records them by grade). Hub capital is charged when posts leave London beyond any earlier peak.
-Named London office closures (``office_closures:`` in a scenario) save the office's running
-cost from the closing date for the desks beyond those the London posts avoided already release
-(the estate line counts each avoided post's desk: a closure is how that saving is made, not a
-second one).
+London, and the permanent posts the secondees who stay add (each a post outside London, from
+then on: not a post kept out of London). People costs are the flows the run causes:
+relocation packages and support paid to incumbents who move, redundancy for incumbents who will
+not move and for posts closed by a deadline, recruitment and training of their replacements,
+and the output lost while their posts are vacant; each leaver and each redundancy at the pay of
+their own grade (every mode records them by grade). Hub capital is charged when posts leave
+London beyond any earlier peak. Named London office closures (``office_closures:`` in a
+scenario) save the office's running cost from the closing date for the desks beyond those the
+London posts avoided already release (the estate line counts each avoided post's desk: a
+closure is how that saving is made, not a second one).
 
 So a run's figures are *against the start year's location of posts*. A scenario's value
 against another scenario (against the baseline, say) is the difference of their figures,
@@ -220,7 +221,8 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
              replaced_pending: np.ndarray,
              roles_moved_out: np.ndarray, office_closures=(),
              outreach_cost_gbp: np.ndarray | None = None,
-             secondees: np.ndarray | None = None) -> dict[str, np.ndarray]:
+             secondees: np.ndarray | None = None,
+             converted: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Costs, savings, NPV and payback, year by year (see the module docs for the method).
 
     Parameters
@@ -265,6 +267,10 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
         campus posts, and civil servants out with councils (default: none). Each is priced
         at their grade's pay outside London (the campuses are) with on-costs, times
         ``secondee_inbound_paid_share`` and ``secondee_cover_share``.
+    converted : numpy.ndarray, optional
+        (year, grade) the posts secondees who stayed have added, at each year's end
+        (cumulative; default: none): each, on the year's average, costs the secondments
+        line what a post of its grade outside London costs (pay with on-costs, a desk).
 
     Returns
     -------
@@ -352,6 +358,11 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
         share = np.array([c["secondee_inbound_paid_share"], c["secondee_cover_share"]])
         out["cost_secondments_gbp"] = np.einsum("ykg,g,k->y", np.asarray(secondees, float),
                                                 pay_o * oncost, share)
+    if converted is not None:  # the permanent posts it adds, on the year's average
+        ends = np.asarray(converted, float)
+        held = (np.concatenate([np.zeros((1,) + ends.shape[1:]), ends[:-1]]) + ends) / 2
+        out["cost_secondments_gbp"] = out["cost_secondments_gbp"] + held @ (
+            pay_o * oncost + estate_o)
     out["cost_total_gbp"] = sum(out[k] for k in COST_COMPONENTS)
     out["saving_total_gbp"] = sum(out[k] for k in SAVING_COMPONENTS)
     net = out["saving_total_gbp"] - out["cost_total_gbp"]
@@ -458,19 +469,25 @@ def cost_columns(model, result) -> tuple[list[tuple[str, str]], np.ndarray]:
         office_closures=getattr(model.scenario, "office_closures", ()),
         outreach_cost_gbp=np.diff(np.concatenate([[0.0], outreach])),
         secondees=np.stack([r.levers.get("secondee_years", np.zeros((2, len(GRADES))))
-                            for r in recs]))
+                            for r in recs]),
+        converted=np.stack([np.sum(r.levers.get("converted_posts", np.zeros((len(GRADES), 1))),
+                                   axis=1) for r in recs]))
     return [(m, "all") for m in COST_METRICS], np.stack([out[m] for m in COST_METRICS], axis=1)
 
 
 def civil_service_posts(model, rec) -> np.ndarray:
-    """(grade, district) the Civil Service posts of a year's record, which the appraisal
-    prices: its posts without those of inbound secondees, nor London postings' posts.
+    """(grade, district) the Civil Service posts of a year's record whose place the
+    appraisal prices: its posts without those of inbound secondees, nor the posts secondees
+    who stayed have added, nor London postings' posts.
 
-    A secondee is council staff, not a civil servant, until they convert (then their post
-    is a permanent post and counts); their post would otherwise be priced as a post kept out
-    of London (a saving, and hub space). Someone on a London posting keeps their home post
-    (held for them), so their London post is no extra post; counted, it would be a London
-    post too many.
+    A secondee is council staff, not a civil servant; their post would otherwise be priced as
+    a post kept out of London (a saving, and hub space). One who stays (converts) holds a
+    permanent post the lever has added: the secondments line prices it whole, a post
+    outside London, from then on (:func:`appraise`'s ``converted``); counted here too, it
+    was also a post kept out of London (review: 28 conversions made 6 London posts
+    "avoided", with £254k of hub space, and their pay was never costed). Someone on a London
+    posting keeps their home post (held for them), so their London post is no extra post;
+    counted, it would be a London post too many.
 
     Parameters
     ----------
@@ -486,6 +503,7 @@ def civil_service_posts(model, rec) -> np.ndarray:
         (grade, district) posts, float.
     """
     posts = np.array(rec.posts, float) - secondee_posts(model, rec)
+    posts -= rec.levers.get("converted_posts", 0.0)
     posts[:, model.rules.posting_district] -= rec.posting_posts
     return posts
 
@@ -564,7 +582,9 @@ SOURCES: dict[str, str] = {
                             "their grade's ACSES 2023 pay outside London and on-costs, times "
                             "costs.secondee_inbound_paid_share (ASSUMPTION, 0.5-1.5); cover "
                             "for civil servants out with councils, the same, times "
-                            "costs.secondee_cover_share (ASSUMPTION, 0.5-1.5)",
+                            "costs.secondee_cover_share (ASSUMPTION, 0.5-1.5); and the "
+                            "permanent posts of secondees who stay, each a post outside "
+                            "London (pay, on-costs and a desk) from then on",
     "cost_total_gbp": "The eight costs above, added up",
     "saving_pay_gbp": "London posts avoided x the London pay difference by grade (ACSES 2023 "
                       "medians) with on-costs (ASSUMPTION, 25-35%)",

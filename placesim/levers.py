@@ -357,6 +357,8 @@ class LeverState:
         self.outbound: list = []
         self.entrants = np.zeros((N_GRADES, D, N_SEB))  # recruits and conversions
         self.conversions = np.zeros(D)
+        # (grade, district) cumulative: the permanent posts secondees who stay have added
+        self.converted = np.zeros((N_GRADES, D))
         self.outreach_cost = 0.0  # cumulative
         # person-years of council secondees in campus posts and of civil servants out on
         # secondment, by grade (the appraisal prices them)
@@ -391,17 +393,22 @@ class LeverState:
         self.entrants += np.bincount(cells, amount, minlength=self.entrants.size
                                      ).reshape(shape)
         self.conversions += np.bincount(d, amount, minlength=len(self.conversions))
+        self.converted += np.bincount(g * shape[1] + d, amount, minlength=shape[0] * shape[1]
+                                      ).reshape(shape[:2])
 
     def year(self, in_post: np.ndarray | None, away: np.ndarray | None) -> dict:
         """The year's record (``in_post``, ``away``: (grade, district) secondees at year end,
-        council staff in campus posts and civil servants out, kept by district; and the
-        year's ``secondee_years``, (in post or away, grade)); starts the next year."""
+        council staff in campus posts and civil servants out, kept by district; the year's
+        ``secondee_years``, (in post or away, grade); and ``converted_posts``, (grade,
+        district) the posts secondees who stayed have added since the start); starts the
+        next year."""
         if not self.on:  # (entrants: every run reports them, :mod:`placesim.entrants`)
             rec = {"entrants": self.entrants}
             self.entrants = np.zeros_like(self.entrants)
             return rec
         in_post, away = np.asarray(in_post, float), np.asarray(away, float)
         rec = {"entrants": self.entrants, "conversions": self.conversions,
+               "converted_posts": self.converted.copy(),
                "secondees_in_post": in_post.sum(axis=0), "secondees_out": away.sum(axis=0),
                "secondee_years": self.secondee_years, "outreach_cost_gbp": self.outreach_cost}
         self.entrants = np.zeros_like(self.entrants)

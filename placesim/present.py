@@ -188,7 +188,8 @@ MEASURES: dict[str, Measure] = {
     "cost_secondments_gbp": Measure(
         "Cost: secondments", "gbp",
         "What the secondments lever cost in the year: council staff on secondment in campus "
-        "posts, and cover for civil servants out on secondment with councils."),
+        "posts, cover for civil servants out on secondment with councils, and the permanent "
+        "posts of secondees who stayed."),
     "cost_total_gbp": Measure(
         "Costs", "gbp", "All costs of the relocations and levers in the year."),
     "saving_pay_gbp": Measure(

@@ -238,6 +238,24 @@ def test_inbound_secondments_with_conversion_raise_local_recruitment(base):
     np.testing.assert_allclose(ne[roles], base_e[roles], atol=1e-6)
     np.testing.assert_allclose(se_[roles] - base_e[roles],
                                np.cumsum(se_[("secondee_conversions", "all")]), atol=1e-6)
+    # the appraisal: the posts secondees who stay add are not posts kept out of London (they
+    # made London posts "avoided", with hub space, and their pay was never costed; review)
+    # but each costs the secondments line a post outside London, on the year's average
+    avoided = ("london_posts_avoided", "all")
+    np.testing.assert_allclose(se_[avoided], ne[avoided], atol=1e-6)
+    hub = ("cost_hub_capital_gbp", "all")
+    np.testing.assert_allclose(se_[hub], ne[hub], atol=1e-3)
+    ends = np.cumsum(se_[("secondee_conversions", "all")])
+    held = (np.concatenate([[0.0], ends[:-1]]) + ends) / 2
+    c = m.params.costs
+    post = {g: c[f"pay_outside_gbp.{g}"] * (1 + c["employer_oncost_share"])
+            + c["desks_per_post"] * c["m2_per_desk"] * c["estate_gbp_per_m2_outside"]
+            for g in ("HEO", "SEO")}
+    paid = ("cost_secondments_gbp", "all")
+    added = se_[paid] - ne[paid]  # (the same secondees in post; only conversions differ)
+    assert np.all(added >= held * post["HEO"] - 1e-6) and np.all(added <= held * post["SEO"]
+                                                                   + 1e-6), (added, held)
+    assert added[-1] > 0
 
 
 LEVERS_SYNTH = """

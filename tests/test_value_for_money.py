@@ -60,20 +60,24 @@ def test_secondees_posts_are_not_priced_as_civil_service_posts(mode):
                                b["cost_secondments_gbp"], atol=1e-6)
 
 
-def test_converted_secondees_count_as_posts_out_of_london():
-    """Secondees who stay become civil servants in posts outside London: those posts count,
-    the posts of secondees still on their term do not (the old appraisal counted both)."""
-    from placesim.grades import GRADES
-
-    base, lever = _model(), _model(SECONDMENTS % 1.0)
-    a, b = _figures(base, run_expected(base)), _figures(lever, run_expected(lever))
+def test_converted_secondees_posts_are_costed_not_counted_as_posts_out_of_london():
+    """Secondees who stay become civil servants in permanent posts the lever adds: each
+    costs the secondments line a post outside London (pay, on-costs, a desk) on the year's
+    average, and none is a London post avoided (they were: a saving and hub space, with
+    their pay never costed; review). Against the same lever with no one staying."""
+    none, lever = _model(SECONDMENTS % 0.0), _model(SECONDMENTS % 1.0)
+    a, b = _figures(none, run_expected(none)), _figures(lever, run_expected(lever))
     kept = np.cumsum(b["secondee_conversions"])  # permanent posts at each year's end
     assert kept[-1] == 240
-    start = base.baseline_posts_gd[[GRADES.index("HEO"), GRADES.index("SEO")]]
-    share0 = start[:, base.geo.is_london].sum(axis=1) / start.sum(axis=1)
-    per_post = share0.mean()  # the intake is split evenly over the two grades
+    for metric in ("london_posts_avoided", "saving_total_gbp", "cost_hub_capital_gbp"):
+        np.testing.assert_allclose(b[metric], a[metric], atol=1e-6, err_msg=metric)
+    c = lever.params.costs
+    per_post = np.mean([c[f"pay_outside_gbp.{g}"] * (1 + c["employer_oncost_share"])
+                        + c["desks_per_post"] * c["m2_per_desk"]
+                        * c["estate_gbp_per_m2_outside"]
+                        for g in ("HEO", "SEO")])  # (the intake: half HEO, half SEO)
     average = (np.concatenate([[0.0], kept[:-1]]) + kept) / 2  # the year's average posts
-    np.testing.assert_allclose(b["london_posts_avoided"] - a["london_posts_avoided"],
+    np.testing.assert_allclose(b["cost_secondments_gbp"] - a["cost_secondments_gbp"],
                                average * per_post, rtol=1e-9)
 
 
