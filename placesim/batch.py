@@ -708,9 +708,10 @@ def run_task(task: Task, out: str) -> dict:
     for r in range(task.first, task.last):
         t = time.perf_counter()
         if task.parameter_uncertainty:
-            from .calibration import draw_parameters
+            from .calibration import draw_parameters, draw_scenario_assumptions
 
-            model = prepare(model.scenario, _package(task.data_path), seed=task.seed,
+            model = prepare(draw_scenario_assumptions(base_model.scenario, task.seed, r),
+                            _package(task.data_path), seed=task.seed,
                             params=draw_parameters(base_model.params, task.seed, r))
         res = run_replication(model, r, task.seed)
         run_s += time.perf_counter() - t

@@ -650,13 +650,72 @@ def draw_parameters(params: Parameters, seed: int, replication: int) -> Paramete
     """
     out, drawn = params, []
     for p in uncertain_parameters(params):
-        rng = np.random.default_rng(np.random.SeedSequence(
-            int(seed), spawn_key=(PARAMETER_STREAM, int(replication), zlib.crc32(p.name.encode()))))
-        v = float(rng.uniform(p.low, p.high))
+        v = _uniform_draw(seed, replication, p.name, p.low, p.high)
         out = set_parameter(out, p.name, v)
         drawn.append(Param(p.name, round(v, 4), f"drawn uniformly over {p.low:g}-{p.high:g} "
                            f"(replication {replication})", "scenario", p.description))
     return out.with_log(*drawn)
+
+
+def _uniform_draw(seed: int, replication: int, name: str, low: float, high: float) -> float:
+    """One replication's draw of the quantity ``name``, uniform over ``low``-``high``, from
+    its own stream keyed by (seed, replication, name)."""
+    rng = np.random.default_rng(np.random.SeedSequence(
+        int(seed), spawn_key=(PARAMETER_STREAM, int(replication), zlib.crc32(name.encode()))))
+    return float(rng.uniform(low, high))
+
+
+def uncertain_scenario_fields(scenario: Scenario) -> pd.DataFrame:
+    """The scenario's own assumptions with a range (its levers' and its relocating waves'
+    incumbent policies' fields that are ASSUMPTIONs: :func:`lever_assumptions`), which
+    parameter uncertainty draws as it draws the parameters."""
+    rows = lever_assumptions(scenario)
+    keep = (rows["evidence"] == "assumption") & rows["low"].notna() & rows["high"].notna()
+    rows = rows[keep]
+    return rows[rows["high"].astype(float) > rows["low"].astype(float)]
+
+
+def draw_scenario_assumptions(scenario: Scenario, seed: int, replication: int) -> Scenario:
+    """One replication's scenario: each of its own assumptions with a range
+    (:func:`uncertain_scenario_fields`, e.g. a secondment's conversion share) drawn
+    uniformly over it, as :func:`draw_parameters` draws the parameters, from its own stream
+    keyed by (seed, replication, its name). A whole number stays one, and a period in
+    months a whole number of the scenario's steps (of the range).
+
+    (``--parameter-uncertainty`` drew the parameters only: the levers' assumptions, which
+    ``placesim params`` lists with their ranges, were held, so their bands looked certain
+    where the evidence is weakest; review.)
+    """
+    months = 12 // scenario.steps_per_year()
+    waves = {w.name: i for i, w in enumerate(scenario.waves)}
+    out = scenario
+    for row in uncertain_scenario_fields(scenario).itertuples(index=False):
+        v = _uniform_draw(seed, replication, row.name, float(row.low), float(row.high))
+        if row.name.startswith("levers."):
+            path = row.name.split(".")
+        else:  # waves.<its name>.incumbents.<field> (a name may hold dots)
+            head, _, rest = row.name[len("waves."):].rpartition(".incumbents.")
+            path = ["waves", waves[head], "incumbents", rest]
+        out = _with_field(out, path, v, months, float(row.low), float(row.high))
+    return out
+
+
+def _with_field(model, path: list, value: float, months: int, low: float, high: float):
+    """``model`` with the field at ``path`` set to ``value`` (as its type holds it)."""
+    key = path[0]
+    if len(path) == 1:
+        kind = type(model).model_fields[key].annotation
+        if kind is int:
+            step = months if key.endswith("months") else 1
+            lo, hi = -(-low // step) * step, high // step * step  # (whole steps in range)
+            value = int(min(max(round(value / step) * step, lo), hi))
+        return model.model_copy(update={key: value})
+    if isinstance(key, int):  # (a wave in the scenario's tuple)
+        items = list(model)
+        items[key] = _with_field(items[key], path[1:], value, months, low, high)
+        return tuple(items)
+    return model.model_copy(update={key: _with_field(getattr(model, key), path[1:], value,
+                                                     months, low, high)})
 
 
 LOG_COLUMNS = ["name", "value", "evidence", "low", "high", "source", "description",

@@ -204,7 +204,8 @@ def simulate(
         "start_year": model.start_year,
         "years": model.years,
         "step": scenario.step,
-        "uncertainty": uncertainty(mode, reps, parameter_uncertainty, model.params),
+        "uncertainty": uncertainty(mode, reps, parameter_uncertainty, model.params,
+                                   scenario),
         "department_wave_shares": wave_shares(model),
         "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "timings": {"prepare_s": round(t_prep, 3), "run_s": round(t_run, 3),
@@ -217,8 +218,9 @@ def simulate(
 
 def _with_parameter_draws(scenario, pkg, model: Model, mode: str, reps: int, seed: int,
                           progress: Progress | None) -> list:
-    """One run per replication, each with its own draw of the uncertain parameters."""
-    from .calibration import draw_parameters
+    """One run per replication, each with its own draw of the uncertain parameters and of
+    the scenario's own assumptions with a range."""
+    from .calibration import draw_parameters, draw_scenario_assumptions
     from .expected import run_expected
     from .geodata import load_data_package
     from .scenario import resolve_data_path
@@ -227,8 +229,8 @@ def _with_parameter_draws(scenario, pkg, model: Model, mode: str, reps: int, see
         pkg = load_data_package(resolve_data_path(scenario))
     runs = []
     for r in range(reps):
-        m = prepare(scenario, pkg, seed=seed, params=draw_parameters(model.params, seed, r),
-                    people=mode == "stochastic")
+        m = prepare(draw_scenario_assumptions(scenario, seed, r), pkg, seed=seed,
+                    params=draw_parameters(model.params, seed, r), people=mode == "stochastic")
         run = run_expected(m) if mode == "expected" else run_replication(m, r, seed)
         run.replication = r  # (an expected-value run is replication 0: each draw is its own)
         run.costs = m.params.costs  # its drawn unit costs, for the appraisal (placesim.costs)
@@ -238,7 +240,8 @@ def _with_parameter_draws(scenario, pkg, model: Model, mode: str, reps: int, see
     return runs
 
 
-def uncertainty(mode: str, replications: int, parameters: bool, params=None) -> dict:
+def uncertainty(mode: str, replications: int, parameters: bool, params=None,
+                scenario=None) -> dict:
     """What a run's bands include (kept in the manifest; every band's caption says it).
 
     Returns
@@ -247,9 +250,11 @@ def uncertainty(mode: str, replications: int, parameters: bool, params=None) -> 
         ``monte_carlo`` and ``parameters`` (bool), ``replications``, ``parameters_drawn``
         (names) and ``description`` (one sentence for captions).
     """
-    from .calibration import uncertain_parameters
+    from .calibration import uncertain_parameters, uncertain_scenario_fields
 
     drawn = [p.name for p in uncertain_parameters(params)] if parameters and params else []
+    if parameters and scenario is not None:  # (its levers' own assumptions: drawn too)
+        drawn += list(uncertain_scenario_fields(scenario)["name"])
     monte_carlo = mode == "stochastic" and replications > 1
     held = ("; the published ones and recruits' SEB shift (the census mixes) are held at "
             "their values")
