@@ -313,7 +313,7 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
                                                     "coldspots outside London in {year} are "
                                                     "from lower socio-economic backgrounds"),
             ("secondees_in_post", "all", "{v} council staff are on secondment in campus posts "
-                                         "at the end of {year}")):
+                                         "in {year}, on average over the year")):
         if (metric, group) in SHOWN_WITH and not lever_shown((metric, group), results, compare):
             continue
         v = _value(m, metric, group, last)

@@ -541,7 +541,7 @@ class _Run(RunState):
         rg, rd, rs = recruited.T  # (every run reports entrants: placesim.entrants)
         self.lever_state.add_recruits(r, k, self._count(rg, rd, rs))
         if self.lever_state.inbound or self.lever_state.outbound:  # the step's secondees
-            in_post, away = levers.stochastic_secondees(self, by_district=False)
+            in_post, away = levers.stochastic_secondees(self)
             self.lever_state.add_time(in_post, away, 1.0 / r.steps_per_year)
         across = self.cross_area.sum()
         flows.tally(self.stock, self.exits, self.promotions, self.to_london, self.from_london,

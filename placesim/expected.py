@@ -274,15 +274,15 @@ class _ExpectedRun(RunState):
         self._pay_support(k, sum(across))
         self.cohort_reached[:self.n_tags] = self.by_grade[2].sum(axis=0)
         self.lever_state.add_recruits(r, k, recruited)  # (every run reports entrants)
-        away = np.zeros(N_GRADES)  # (the step's secondees out, by grade)
+        away = np.zeros(self.posts3.shape[:2])  # (the step's secondees out, (grade, home))
         for c in self.away:
             held = c.people.sum(axis=(3, 4))  # (grade, site, seb)
             self.exposure[:, c.districts] += held / r.steps_per_year
-            away += held.sum(axis=(1, 2))
-        if self.lever_state.inbound or self.away:  # the step's secondees, by grade
-            in_post = np.zeros(N_GRADES)
-            for _, g, _, n in self.lever_state.inbound:
-                in_post[g] += n.sum()
+            away[:, c.districts] += held.sum(axis=2)
+        if self.lever_state.inbound or self.away:  # the step's secondees
+            in_post = np.zeros(self.posts3.shape[:2])
+            for _, g, d, n in self.lever_state.inbound:
+                in_post[g, d] += n.sum()
             self.lever_state.add_time(in_post, away, 1.0 / r.steps_per_year)
         if closed > 0:
             self.posts_closed += closed

@@ -363,11 +363,15 @@ class LeverState:
         # person-years of council secondees in campus posts and of civil servants out on
         # secondment, by grade (the appraisal prices them)
         self.secondee_years = np.zeros((2, N_GRADES))
+        self.secondee_years_d = np.zeros((2, D))  # (and by district: the sites' averages)
 
     def add_time(self, in_post: np.ndarray, away: np.ndarray, dt: float) -> None:
-        """Add a step (``dt`` years) of the secondees in post and away, (grade,) each."""
-        self.secondee_years[0] += np.asarray(in_post, float) * dt
-        self.secondee_years[1] += np.asarray(away, float) * dt
+        """Add a step (``dt`` years) of the secondees in post and away, (grade, district)
+        each (where they work, for those in post; their home, for those away)."""
+        for k, x in enumerate((in_post, away)):
+            x = np.asarray(x, float)
+            self.secondee_years[k] += x.sum(axis=1) * dt
+            self.secondee_years_d[k] += x.sum(axis=0) * dt
 
     def add_recruits(self, rules, step: int, counts: np.ndarray) -> None:
         """Add a step's recruits (grade, district, seb) and the outreach's cost for them."""
@@ -410,10 +414,13 @@ class LeverState:
         rec = {"entrants": self.entrants, "conversions": self.conversions,
                "converted_posts": self.converted.copy(),
                "secondees_in_post": in_post.sum(axis=0), "secondees_out": away.sum(axis=0),
-               "secondee_years": self.secondee_years, "outreach_cost_gbp": self.outreach_cost}
+               "secondee_years": self.secondee_years,
+               "secondee_years_by_district": self.secondee_years_d,
+               "outreach_cost_gbp": self.outreach_cost}
         self.entrants = np.zeros_like(self.entrants)
         self.conversions = np.zeros_like(self.conversions)
         self.secondee_years = np.zeros_like(self.secondee_years)
+        self.secondee_years_d = np.zeros_like(self.secondee_years_d)
         return rec
 
 
@@ -511,14 +518,20 @@ def lever_columns(model, recs) -> tuple[list[tuple[str, str]], np.ndarray]:
     rows += [r for r in lever_rows if r not in set(rows)]
     labels, values = entrant_columns(recs, places, rows)
     site_d = [model.geo.site_district[list(model.geo.site_ids).index(sid)] for sid in sites]
-    keys = ("secondees_in_post", "conversions", "secondees_out")
     cols = []
     for rec in recs:  # (every run: the outreach's cost and the secondees, 0 without them)
         lv = rec.levers
         row = [lv.get("outreach_cost_gbp", 0.0)]
-        row += [sum(lv[key][d] for d in site_d) if key in lv else 0.0 for key in keys]
-        for key in keys:  # (by site: none without the lever)
-            row += [lv[key][d] for d in site_d]
+        if "conversions" in lv:  # secondees in post and out: the year's average (its
+            # person-years), not the year end's, which missed terms within a year (six-month
+            # terms from April read 0 in every year; review)
+            years_d = lv["secondee_years_by_district"]
+            by = (years_d[0], lv["conversions"], years_d[1])
+            row += [sum(x[d] for d in site_d) for x in by]
+            for x in by:  # (by site: none without the lever)
+                row += [x[d] for d in site_d]
+        else:
+            row += [0.0, 0.0, 0.0]
         cols.append(np.asarray(row, float))
     more = [("outreach_cost_gbp", "all")] + [(m, "all") for m in SECONDEE_METRICS]
     more += [(m, f"site:{sid}") for m in SECONDEE_METRICS for sid in sites]

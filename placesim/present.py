@@ -274,14 +274,16 @@ MEASURES: dict[str, Measure] = {
         "Cost of recruitment outreach for the people it reached, since the start."),
     "secondees_in_post": Measure(
         "Council staff on secondment at the campuses", "people",
-        "Local-government staff working in campus posts on secondment at the year end."),
+        "Local-government staff working in campus posts on secondment, on average over the "
+        "year."),
     "secondee_conversions": Measure(
         "Secondees who stayed as civil servants", "people",
         "Council secondees who took a permanent post when their secondment ended, in the "
         "year."),
     "secondees_out": Measure(
         "Civil servants on secondment to councils", "people",
-        "Civil servants working in a local authority on secondment at the year end."),
+        "Civil servants working in a local authority on secondment, on average over the "
+        "year."),
 }
 
 

@@ -213,7 +213,7 @@ class ReferenceModel:
                     self.exposure[p.grade, p.district, p.person.seb] += dt
             if self.lever_state.on:  # the step's secondees, by grade
                 in_post, away = self._secondees()
-                self.lever_state.add_time(in_post.sum(axis=1), away.sum(axis=1), dt)
+                self.lever_state.add_time(in_post, away, dt)
             if (k + 1) % self.r.steps_per_year == 0:
                 self._year_end((k + 1) // self.r.steps_per_year)
             yield self.env.timeout(dt)
