@@ -99,6 +99,18 @@ WHOLE_SERVICE_COSTS = (
     "without --department).")
 """What a department's pack says in place of the value-for-money table."""
 
+DEPARTMENT_SHARES = (
+    "A department's figures are bookkeeping over the whole-service run: its posts at the "
+    "start are the data package's; the roles a wave that names departments moves are "
+    "theirs; the roles of waves that name none (the history's before the run, most of them) "
+    "and the roles moved out of London before the run are shared over every department in "
+    "proportion to its matching posts in the waves' origins (its London posts, for those "
+    "moved before the run), unless the scenario gives published shares "
+    "(department_shares): so a department is credited with part of waves it may have had "
+    "no part in, and their new posts are where the waves put them; other changes of posts, "
+    "and people's flows, are shared in proportion to its posts in each grade and place.")
+"""How a department's view is kept (its pack says so beside the whole-service costs)."""
+
 
 def about_folder(results, folder: Path | None = None) -> About:
     """The scenario's name, title and question, from ``scenario.yaml`` in a results folder
@@ -619,7 +631,8 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
     fig.text(0.06, 0.955, "Value for money", fontsize=14, weight="bold", va="top")
     vfm = appraisal_rows(results, compare)
     if vfm.empty:  # a department's view: costs are the whole service's
-        _paragraphs(fig, 0.06, 0.92, [WHOLE_SERVICE_COSTS], width=110, fontsize=8.5)
+        _paragraphs(fig, 0.06, 0.92, [WHOLE_SERVICE_COSTS, DEPARTMENT_SHARES], width=110,
+                    fontsize=8.5)
     else:
         _value_for_money_page(fig, vfm, m["year"].unique(), compare, other)
     figs.append(fig)

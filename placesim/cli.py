@@ -277,7 +277,9 @@ def _department_table(res, code: str) -> str:
         + [f"  {label:<{width}} {value:>10}" for label, value in shown]
         + ["  (Its chances are period measures, from the promotion and leaving rates of its "
            "posts' grades and places,\n   not the whole service's followed EOs of 1,000, "
-           "which are not followed by department.)"])
+           "which are not followed by department. Roles moved before the run, and waves\n"
+           "   that name no department, are shared over every department by its matching "
+           "posts: see the brief's page 3.)"])
 
 
 def cmd_compare(args) -> int:
