@@ -32,6 +32,10 @@ INTERVALS = {
     "unavailable": "no per-replication values in a results folder: no interval",
 }
 """What each ``interval`` label means (printed under comparisons)."""
+FEW_RUNS = 20
+"""Fewer runs than this behind an interval, and the printed comparison says it is rough
+(four paired replications gave a headcount difference of -104 (-150 to -44) where the
+expected-value difference was +27; review)."""
 MAX_UNPAIRED = 40_000
 """Most (i, j) pairs used for an unpaired interval (a regular subsample beyond)."""
 
@@ -133,6 +137,7 @@ def compare_results(a, b, *, allow_mixed: bool = False) -> pd.DataFrame:
                       ignore_index=True).sort_values("year", kind="stable", ignore_index=True)
     j["diff"] = j["mean_b"] - j["mean_a"]
     q = np.full((len(j), 3), np.nan)
+    runs = 0  # (behind the interval: the pairs, or the fewer of two sets of runs)
     if how == "none":
         q[:] = j[["diff"]].to_numpy()
     elif how != "unavailable":
@@ -141,10 +146,13 @@ def compare_results(a, b, *, allow_mixed: bool = False) -> pd.DataFrame:
         va, vb = wa.to_numpy(float), wb.to_numpy(float)
         if how == "paired":
             common = wa.columns.intersection(wb.columns)
+            runs = len(common)
             d = wb[common].to_numpy(float) - wa[common].to_numpy(float)
             n = (~np.isnan(d)).sum(axis=1)  # the exact mean difference (not rounded)
             j["diff"] = np.where(n > 0, np.nansum(d, axis=1) / np.maximum(n, 1), j["diff"])
         else:  # unpaired or mixed: every (i, j) pair of independent draws
+            runs = min(n for n in (va.shape[1], vb.shape[1]) if n > 1) if max(
+                va.shape[1], vb.shape[1]) > 1 else 1
             ia, ib = np.meshgrid(np.arange(va.shape[1]), np.arange(vb.shape[1]), indexing="ij")
             ia, ib = ia.ravel(), ib.ravel()
             if len(ia) > MAX_UNPAIRED:
@@ -154,10 +162,22 @@ def compare_results(a, b, *, allow_mixed: bool = False) -> pd.DataFrame:
         q = _quantiles(d)
     j["diff_p10"], j["diff_p50"], j["diff_p90"] = q[:, 0], q[:, 1], q[:, 2]
     j["interval"] = how
+    j.attrs["runs"] = runs
     j.attrs["a"] = a.manifest.get("scenario", "A")
     j.attrs["b"] = b.manifest.get("scenario", "B")
     j.attrs["pairing"] = how
     return j[COLUMNS]
+
+
+def few_runs_note(diff: pd.DataFrame) -> str:
+    """What to say of a comparison's intervals when fewer than :data:`FEW_RUNS` runs are
+    behind them ("" otherwise, and for exact differences)."""
+    runs = diff.attrs.get("runs", 0)
+    if diff.attrs.get("pairing") not in ("paired", "unpaired", "mixed") or not (
+            0 < runs < FEW_RUNS):
+        return ""
+    return (f"{runs} runs: the P10 and P90 of so few are rough; a difference whose interval "
+            f"leaves out zero may still be chance: run {FEW_RUNS} or more")
 
 
 def format_comparison(diff: pd.DataFrame, year: int | None = None,
@@ -174,6 +194,8 @@ def format_comparison(diff: pd.DataFrame, year: int | None = None,
     how = diff.attrs.get("pairing", "unavailable")
     lines = [f"{b} minus {a}, {year}: the figure of each, the difference, and its interval",
              f"  interval: {INTERVALS[how]}"]
+    if few_runs_note(diff):
+        lines.append(f"  ({few_runs_note(diff)})")
     if any(measure(m).unit == "gbp" for m in d["metric"].unique()):
         lines.append("  money: in constant prices; each line is the year's, but the net present "
                      "value (to date) and lines whose names say otherwise")

@@ -170,7 +170,7 @@ def map_tab(pkg, s, res, year: int) -> None:
 
 
 def compare_tab(pkg, s, res, other, compare_to: str, year: int) -> None:
-    from placesim.compare import INTERVALS, compare_results
+    from placesim.compare import INTERVALS, compare_results, few_runs_note
     from placesim.maps import RESULT_METRICS
 
     if other is None:
@@ -180,9 +180,10 @@ def compare_tab(pkg, s, res, other, compare_to: str, year: int) -> None:
     if name_a == name_b:
         name_a = f"{name_a} (comparison)"
     diff = compare_results(other, res)
+    note = few_runs_note(diff)
     st.markdown(f"**{name_b}** compared with **{name_a}**, {year}. Differences are "
                 f"{name_b} minus {name_a}. Range of a difference: "
-                f"{INTERVALS[diff.attrs['pairing']]}.")
+                f"{INTERVALS[diff.attrs['pairing']]}." + (f" ({note}.)" if note else ""))
     cols = st.columns(4)
     d = diff[diff.year == year].set_index(["metric", "group"])
     for col, (label, metric, group) in zip(cols, key_figures(res.metrics), strict=True):
