@@ -25,7 +25,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from .errors import PlacesimError, Problem, ScenarioError
 from .geodata import DEFAULT_SMC_INDEX
@@ -119,6 +119,8 @@ class Plan(BaseModel):
     """A location plan: which posts to place, where they may go, and how to weigh places."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    # (file, line) its department was read from, for messages (a plan made in code: none)
+    _where: tuple[str, int | None] = PrivateAttr(default=("plan", None))
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
     title: str = ""
     data: str | None = Field(None, description="Data package folder (relative to the plan "
@@ -158,7 +160,10 @@ def load_plan(path: str | Path) -> Plan:
     path = Path(path)
     doc, lines = _line_map_and_doc(path.read_text(encoding="utf-8"), str(path))
     try:
-        return Plan.model_validate(doc)
+        plan = Plan.model_validate(doc)
+        # (where its department is, for a message naming an unknown one)
+        plan._where = (str(path), lines.get(("department",)))
+        return plan
     except Exception as e:  # pydantic ValidationError
         errs = getattr(e, "errors", lambda: [])()
         probs = []
@@ -381,19 +386,18 @@ def plan_department(plan: Plan, pkg) -> str | None:
 
     Raises
     ------
-    InfeasiblePlan
-        The package has no departments, or the plan names none of them (with the nearest).
+    ScenarioError
+        The package has no departments, or the plan names none of them (with the nearest),
+        naming the plan's file and line where it was read from one.
     """
     if plan.department is None:
         return None
-    from .errors import ScenarioError
     from .scenario import department_codes
 
-    try:  # (resolved as every command resolves one: codes, names, aliases, nearest codes)
-        (code,) = department_codes([plan.department], pkg, allow_all=False, source="plan",
-                                   field="department")
-    except ScenarioError as e:
-        raise InfeasiblePlan(f"department: {e.problems[0].message}") from None
+    source, line = plan._where
+    # (resolved as every command resolves one: codes, names, aliases, nearest codes)
+    (code,) = department_codes([plan.department], pkg, allow_all=False, source=source,
+                               field="department", line=line)
     return code
 
 

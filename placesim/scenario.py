@@ -1666,8 +1666,8 @@ ALL_DEPARTMENTS = "all"
 
 
 def department_codes(values: Iterable[str], pkg: Any, *, allow_all: bool = True,
-                     source: str = "<command line>", field: str = "--department"
-                     ) -> tuple[str, ...]:
+                     source: str = "<command line>", field: str = "--department",
+                     line: int | None = None) -> tuple[str, ...]:
     """The department codes meant by what a user typed (``--department``): codes, names or
     aliases (``DBT``, ``ho``, ``Home Office``), or ``all``, resolved the same way by every
     command, so what runs and what is printed or briefed is the same department.
@@ -1682,6 +1682,8 @@ def department_codes(values: Iterable[str], pkg: Any, *, allow_all: bool = True,
         Accept ``all`` (any case), returned as :data:`ALL_DEPARTMENTS`.
     source, field : str
         Where the values came from, for messages.
+    line : int, optional
+        The line of ``source`` they are on (a file's).
 
     Returns
     -------
@@ -1698,7 +1700,7 @@ def department_codes(values: Iterable[str], pkg: Any, *, allow_all: bool = True,
 
     depts = getattr(pkg, "departments", None)
     if depts is None or not len(depts):
-        raise ScenarioError([Problem(source, None, field, "the data package has no "
+        raise ScenarioError([Problem(source, line, field, "the data package has no "
                                      "department dimension (no departments.csv)")])
     codes, probs = [], []
     for v in values:
@@ -1706,13 +1708,13 @@ def department_codes(values: Iterable[str], pkg: Any, *, allow_all: bool = True,
             if allow_all:
                 codes.append(ALL_DEPARTMENTS)
             else:
-                probs.append(Problem(source, None, field, (
+                probs.append(Problem(source, line, field, (
                     "'all' does not apply here: give one department's code, name or alias "
                     "(e.g. HO; see `placesim data`)")))
             continue
         code = resolve_department(v, depts)
         if code is None:
-            probs.append(Problem(source, None, field, (
+            probs.append(Problem(source, line, field, (
                 f"unknown department {v!r} (nearest valid codes: "
                 f"{', '.join(nearest_departments(v, depts))})")))
         else:

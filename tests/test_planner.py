@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from placesim.engine import prepare, run_replication
+from placesim.errors import ScenarioError
 from placesim.geodata import load_data_package
 from placesim.planner import InfeasiblePlan, Plan, allocate, allocation_scenario, score_districts
 from placesim.scenario import check_against_data, load_scenario_text
@@ -169,6 +170,19 @@ def test_plan_data_reaches_the_generated_scenario(tmp_path):
     assert s.horizon.start_year == 2021
 
 
+def test_an_unknown_department_in_a_plan_file_names_its_file_and_line(tmp_path, capsys):
+    """As in a scenario: the plan's file, the line of its department and the nearest codes,
+    exit 2 (it gave the message alone, with no file or line; review)."""
+    from placesim.cli import main
+
+    path = tmp_path / "p.plan.yaml"
+    path.write_text("name: p\ndepartment: HMCR\n"
+                    "posts: [{grade: G7, count: 50}]\nsites: {k: 2}\n", encoding="utf-8")
+    assert main(["plan", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:2: department: unknown department 'HMCR' (nearest valid codes: HMRC" in err
+
+
 def test_plan_cannot_ask_for_more_posts_than_london_holds(pkg):
     """1,500 SCS2 asked of London's 855: the engine would silently move only 862."""
     london = pkg.baseline_posts[pkg.baseline_posts["lad_code"].isin(set(
@@ -201,8 +215,8 @@ def test_a_department_plan_moves_its_own_posts(pkg, tmp_path):
                                              f"{ho_g7:,} G7 posts of HO"):
         allocate(plan(department="Home Office", posts=asked,
                       sites={"k": 2, "min_ladder": ["EO", "G7"]}), pkg)
-    with pytest.raises(InfeasiblePlan, match="unknown department 'Home Offfice' .*HO"):
-        allocate(plan(department="Home Offfice"), pkg)
+    with pytest.raises(ScenarioError, match="unknown department 'Home Offfice' .*HO"):
+        allocate(plan(department="Home Offfice"), pkg)  # (bad input, not an infeasible plan)
     p = plan(department="HO", posts=[{"grade": "EO", "count": 300},
                                      {"grade": "G7", "count": min(ho_g7, 150)}],
              sites={"k": 2, "min_ladder": ["EO", "G7"]})
