@@ -474,19 +474,20 @@ def _lever_layout(model):
     places = standard_places(model)
     if out is None and sec is None:
         return [], places, [], []
-    names: list[str] = []
-    grades: set[str] = set()
-    if out is not None:  # where the outreach works, and the broad places around it
+    rows: list = []
+    out_g: set[str] = set()
+    if out is not None:  # where the outreach works, and the broad places around it, at its
+        # grades (each place at every lever's grades gave the outreach's rows the
+        # secondments' grades too: SEO rows where the outreach works; review)
         places["outreach"] = lever_places(out.places, geo)
-        names += ["london", "outside_london", "coldspots", "outreach"]
-        grades |= set(out.grades)
+        out_g = set(out.grades)
+        rows += [(p, g) for p in ("london", "outside_london", "coldspots", "outreach")
+                 for g in (None, *sorted(GRADES.index(x) for x in out_g))]
     sites = []
-    if sec is not None:
+    if sec is not None:  # the sites, at the secondees' grades and the outreach's
         sites = list(dict.fromkeys(sec.sites))
-        names += [f"site:{sid}" for sid in sites]
-        grades |= set(sec.inbound_grades)
-    grades_i = sorted(GRADES.index(g) for g in grades)
-    rows = [(p, g) for p in names for g in (None, *grades_i)]
+        at = sorted(GRADES.index(x) for x in out_g | set(sec.inbound_grades))
+        rows += [(f"site:{sid}", g) for sid in sites for g in (None, *at)]
     extra = []
     if out is not None:
         extra.append(("outreach_cost_gbp", "all"))

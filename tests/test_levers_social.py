@@ -440,3 +440,18 @@ def test_outbound_secondments_may_count_on_posts_the_waves_bring(tmp_path, capsy
         f.write_text(MINIMAL_SCENARIO + waves + lever % (n, months))
         assert main(["validate", str(f)]) == code, capsys.readouterr().err
         capsys.readouterr()
+
+
+def test_a_levers_rows_are_at_its_own_grades():
+    """Where the outreach works, its own grades; at the secondment sites, the secondees'
+    and the outreach's (the outreach's places had the secondees' SEO rows too; review)."""
+    from placesim.levers import lever_figures
+
+    text = ("name: both\nlevers:\n  recruitment_outreach: {start_year: 2023, grades: [EO, HEO],"
+            " low_seb_points: 0.05, places: {coldspots: true}}\n"
+            "  secondments: {start_year: 2023, inbound_per_site: 10, outbound_per_site: 0}\n")
+    m = engine.prepare(reduced_scenario(text, years=2), reduced_package())
+    groups = {g for _, g in lever_figures(m)}
+    assert {"grade:EO|outreach", "grade:HEO|outreach", "grade:SEO|site:leeds",
+            "grade:EO|site:leeds"} <= groups
+    assert "grade:SEO|outreach" not in groups and "grade:SEO|coldspots" not in groups
