@@ -230,8 +230,10 @@ MEASURES: dict[str, Measure] = {
         "Posts a wave asked for but did not find matching its selector in its origin, to "
         "date (earlier waves, the history or the workforce trend had taken them): it moved "
         "those it found."),
-    "headcount": Measure("Headcount", "people", "People in post."),
-    "posts": Measure("Posts", "posts", "Posts, filled or waiting to be filled."),
+    "headcount": Measure("Headcount", "people", "Civil servants in post."),
+    "posts": Measure("Posts", "posts", (
+        "Posts, filled or waiting to be filled, and those council staff hold on secondment at "
+        "the campuses (not civil servants, so not in the headcount).")),
     "net_posts_gained": Measure(
         "Net posts gained since the start", "posts",
         "Posts in the district now minus posts at the start (negative: posts lost)."),
