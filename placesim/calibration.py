@@ -666,13 +666,17 @@ def _uniform_draw(seed: int, replication: int, name: str, low: float, high: floa
 
 
 def uncertain_scenario_fields(scenario: Scenario) -> pd.DataFrame:
-    """The scenario's own assumptions with a range (its levers' and its relocating waves'
-    incumbent policies' fields that are ASSUMPTIONs: :func:`lever_assumptions`), which
-    parameter uncertainty draws as it draws the parameters."""
-    rows = lever_assumptions(scenario)
-    keep = (rows["evidence"] == "assumption") & rows["low"].notna() & rows["high"].notna()
+    """The scenario's assumptions with a range that it leaves at their defaults (its levers'
+    and its relocating waves' incumbent policies' fields that are ASSUMPTIONs:
+    :func:`lever_assumptions`), which parameter uncertainty draws as it draws the
+    parameters. A value the scenario sets (other than the default) is its own and held, as
+    a parameter it sets is: a part of a lever it switches off with 0, a sweep's points.
+    (Drawn too, they were drawn back on, and every point of a sweep drew alike; review.)"""
+    rows = pd.DataFrame(_scenario_field_rows(scenario), columns=[*LOG_COLUMNS, "set_here"])
+    keep = ((rows["evidence"] == "assumption") & ~rows["set_here"].astype(bool)
+            & rows["low"].notna() & rows["high"].notna())
     rows = rows[keep]
-    return rows[rows["high"].astype(float) > rows["low"].astype(float)]
+    return rows[rows["high"].astype(float) > rows["low"].astype(float)][LOG_COLUMNS]
 
 
 def draw_scenario_assumptions(scenario: Scenario, seed: int, replication: int) -> Scenario:
@@ -758,6 +762,13 @@ def lever_assumptions(scenario: Scenario) -> pd.DataFrame:
     pandas.DataFrame
         Columns as :func:`assumptions_log`.
     """
+    rows = _scenario_field_rows(scenario)
+    return pd.DataFrame(rows, columns=LOG_COLUMNS)
+
+
+def _scenario_field_rows(scenario: Scenario) -> list[dict]:
+    """:func:`lever_assumptions`' rows, each with ``set_here``: whether the scenario sets
+    the field to other than its default (the scenario's own value)."""
     rows = []
 
     def walk(prefix: str, model) -> None:
@@ -770,7 +781,8 @@ def lever_assumptions(scenario: Scenario) -> pd.DataFrame:
             evidence = extra.get("evidence", "scenario")
             low, high = extra.get("range", (None, None))
             source = info.description or ""
-            if name in model.model_fields_set and value != info.default:
+            set_here = name in model.model_fields_set and value != info.default
+            if set_here:
                 # the scenario's own value: no longer the published or derived default's,
                 # but an assumption stays one (the scenario's, with the field's range)
                 if evidence != "assumption":
@@ -779,7 +791,7 @@ def lever_assumptions(scenario: Scenario) -> pd.DataFrame:
             rows.append({"name": f"{prefix}.{name}", "value": value, "evidence": evidence,
                          "low": low, "high": high, "source": source,
                          "description": f"scenario {scenario.name}",
-                         "assumption": evidence == "assumption"})
+                         "assumption": evidence == "assumption", "set_here": set_here})
 
     for lever_name in type(scenario.levers).model_fields:
         lever = getattr(scenario.levers, lever_name)
@@ -788,4 +800,4 @@ def lever_assumptions(scenario: Scenario) -> pd.DataFrame:
     for w in scenario.waves:
         if w.mode == "relocate":
             walk(f"waves.{w.name}.incumbents", w.incumbents)
-    return pd.DataFrame(rows, columns=LOG_COLUMNS)
+    return rows

@@ -253,7 +253,7 @@ def test_parameter_uncertainty_draws_the_levers_own_assumptions_too():
     number stays one, a period a whole number of steps; each draw is keyed by its name."""
     from placesim.calibration import draw_scenario_assumptions, uncertain_scenario_fields
 
-    s = reduced_scenario("name: levers\nreplications: 4\n" + LEVERS, years=3)
+    s = load_scenario_text("name: levers\nreplications: 4\n" + LEVERS, filename="l.yaml")
     fields = uncertain_scenario_fields(s).set_index("name")
     for name in ("levers.secondments.conversion_share", "levers.secondments.inbound_months",
                  "levers.secondments.inbound_per_site",
@@ -272,8 +272,20 @@ def test_parameter_uncertainty_draws_the_levers_own_assumptions_too():
     other = s.model_copy(update={"levers": s.levers.model_copy(
         update={"recruitment_outreach": None})})
     assert draw_scenario_assumptions(other, 11, 2).levers.secondments == sec[2]
-    # and a run's bands include them, as its manifest says
-    res = simulate(s, reduced_package(), mode="expected", parameter_uncertainty=True)
+    # a value the scenario sets itself is held, as a parameter it sets is: a part of a lever
+    # switched off stays off, and a sweep's point is its own (they were drawn; review)
+    off = load_scenario_text(
+        "name: switched-off\nlevers:\n  secondments: {start_year: 2023, outbound_per_site: 0, "
+        "conversion_share: 0.0}\n", filename="off.yaml")
+    assert off.levers.secondments.outbound_per_site == 0
+    for r in range(4):
+        d = draw_scenario_assumptions(off, 11, r).levers.secondments
+        assert d.outbound_per_site == 0 and d.conversion_share == 0.0
+        assert d.inbound_per_site == sec[r].inbound_per_site  # (left at its default: drawn)
+    # and a run's bands include them, as its manifest says (on the reduced package: its
+    # places scaled down are the scenario's own, held; its shares are drawn)
+    small = reduced_scenario("name: levers\nreplications: 4\n" + LEVERS, years=3)
+    res = simulate(small, reduced_package(), mode="expected", parameter_uncertainty=True)
     drawn = res.manifest["uncertainty"]["parameters_drawn"]
     assert "levers.secondments.conversion_share" in drawn
     m = res.metrics
