@@ -311,20 +311,28 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
     # posts avoided already release: the estate line has every avoided post's London desk
     # (it saves the desk's cost over one outside London), and counting them again in the
     # closure doubled the saving (£165m of plan-for-change-2030's; review). While an office
-    # is closed, all its desks are: in the year it closes, its desks are set against the
-    # year's average desks released for the part of the year it is closed (weighting its
-    # desks by that part too, a closure in the last quarter saved a fifth of what it should)
-    closed_cost, closed_desks = np.zeros(len(years)), np.zeros(len(years))
-    for o in office_closures:
-        cost = (o.annual_cost_gbp if o.annual_cost_gbp is not None
-                else o.desks * c["m2_per_desk"] * c["estate_gbp_per_m2_london"])
-        closed_share = np.clip(years - (o.year + (o.quarter - 1) / 4), 0, 1)
-        closed_cost += cost * closed_share
-        closed_desks += o.desks * (closed_share > 0)
+    # is closed, all its desks are: each quarter of a year (offices close at a quarter's
+    # start), the closed offices' desks are set against the year's average desks released,
+    # and each saves its running cost for the quarter times the share of the closed desks
+    # beyond those released. (Weighting its desks by the part of the year it was closed, a
+    # closure in the last quarter saved a fifth of what it should; setting every office
+    # closed in a year against the released desks all year, one closing late in the year
+    # hid one closed all year: review.)
     released = np.clip(avoided.sum(axis=1), 0, None) * c["desks_per_post"]
-    beyond = np.clip(closed_desks - released, 0, None) / np.where(closed_desks > 0,
-                                                                  closed_desks, 1)
-    out["saving_office_closures_gbp"] = closed_cost * beyond
+    saved = np.zeros(len(years))
+    for q in range(4):  # (a record year covers the twelve months up to its start)
+        at = years - 1 + q / 4  # (the quarter's start)
+        closed_cost, closed_desks = np.zeros(len(years)), np.zeros(len(years))
+        for o in office_closures:
+            cost = (o.annual_cost_gbp if o.annual_cost_gbp is not None
+                    else o.desks * c["m2_per_desk"] * c["estate_gbp_per_m2_london"])
+            shut = at >= o.year + (o.quarter - 1) / 4
+            closed_cost += cost * shut
+            closed_desks += o.desks * shut
+        beyond = np.clip(closed_desks - released, 0, None) / np.where(closed_desks > 0,
+                                                                      closed_desks, 1)
+        saved += closed_cost * beyond / 4
+    out["saving_office_closures_gbp"] = saved
     # people, each at their own grade's pay: a leaver's redundancy at London pay, the output
     # lost while the post they left is vacant at the pay outside London, where it now is
     move_leavers = np.clip(np.asarray(leavers, float) - wave_redundancies, 0, None)  # (Y, G)

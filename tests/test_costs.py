@@ -160,6 +160,27 @@ def test_an_office_closed_for_part_of_a_year_sets_all_its_desks_against_those_re
     np.testing.assert_allclose(saved, np.array([0.25 * 22.5, 15.0]) * per_desk)
 
 
+def test_offices_closed_at_different_times_are_set_against_the_released_desks_together():
+    """An office of 5 desks closed all year and one of 30 closing at the last quarter's
+    start, 7.5 desks released: for three quarters the 5 are all released already; for the
+    last, 35 desks are closed, 27.5 beyond: 6.875 desk-years. (With every office closed in
+    the year set against the released desks all year it was 9.8; with the offices' desks
+    weighted by the part of the year they were closed, 5; review.) The next year, 35 - 15."""
+    from types import SimpleNamespace
+
+    start = np.zeros((11, 2))
+    start[2] = [100, 100]
+    posts = np.stack([start, start])
+    posts[:, 2] = [80, 120]
+    c = default_costs()
+    offices = [SimpleNamespace(year=2023, quarter=1, desks=5, annual_cost_gbp=None),
+               SimpleNamespace(year=2024, quarter=4, desks=30, annual_cost_gbp=None)]
+    out = _appraise_two_years(posts, start, c, office_closures=offices)
+    per_desk = c["m2_per_desk"] * c["estate_gbp_per_m2_london"]
+    np.testing.assert_allclose(out["saving_office_closures_gbp"],
+                               np.array([0.25 * 27.5, 35 - 15.0]) * per_desk)
+
+
 def test_appraise_by_hand():
     start = np.zeros((11, 2))
     start[2] = [100, 100]  # EO
