@@ -25,6 +25,7 @@ from .disclosure import RULE, DisclosureRule, control_metrics, protect, protect_
 from .export import source_line, targets_table, with_view, write_geopackage, write_spreadsheet
 from .present import (
     GLOSSARY,
+    fmt_central,
     fmt_diff,
     fmt_range,
     fmt_reached,
@@ -222,11 +223,11 @@ def first_page_rows(results, compare=None, diff: pd.DataFrame | None = None,
     for metric, group in wanted:
         row = {"metric": metric, "group": group, "Measure": headline_label(metric, group)}
         rb = b.get((metric, group))
-        row["Scenario"] = (_central(metric, rb.mean, rb.p50, results.banded, year)
+        row["Scenario"] = (fmt_central(metric, rb.mean, rb.p50, results.banded, year)
                            if rb is not None else fmt_value(metric, float("nan")))
         if compare is not None:
             ra = a.get((metric, group))
-            row["Comparison"] = (_central(metric, ra.mean, ra.p50, compare.banded, year)
+            row["Comparison"] = (fmt_central(metric, ra.mean, ra.p50, compare.banded, year)
                                  if ra is not None else fmt_value(metric, float("nan")))
             if (metric, group) in d.index:
                 r = d.loc[(metric, group)]
@@ -240,19 +241,6 @@ def first_page_rows(results, compare=None, diff: pd.DataFrame | None = None,
                 row["Difference"] = row["Range"] = "n/a"
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _central(metric: str, mean, p50, banded: bool, last: int) -> str:
-    """A run's figure as text: its mean; but in a banded run, a measure some runs may never
-    come to (:data:`placesim.metrics.LATER_THAN_THE_RUN`: the payback year) is its median
-    run's, so labelled: its mean has no value when any run never came to it. The first page
-    and the value-for-money table both say it this way (the first page said "none by" where
-    the table said the median run's year)."""
-    from .metrics import LATER_THAN_THE_RUN
-
-    if banded and metric in LATER_THAN_THE_RUN:
-        return f"{fmt_reached(metric, p50, last)} (median run)"
-    return fmt_reached(metric, mean, last)
 
 
 def _finite(v) -> bool:
@@ -729,7 +717,7 @@ def appraisal_rows(results, compare=None) -> pd.DataFrame:
     for metric, r in a.iterrows():
         later = metric in LATER_THAN_THE_RUN  # (a band may reach past the run's years)
         row = {"metric": metric, "Line": metric_label(metric),
-               "Scenario": _central(metric, r["mean"], r["p50"], banded, last),
+               "Scenario": fmt_central(metric, r["mean"], r["p50"], banded, last),
                "Range (P10 to P90)": (
                    f"{fmt_reached(metric, r['p10'], last)} to {fmt_reached(metric, r['p90'], last)}"
                    if banded and later and (_finite(r["p10"]) or _finite(r["p90"])) else
@@ -737,7 +725,7 @@ def appraisal_rows(results, compare=None) -> pd.DataFrame:
                    if _finite(r["p10"]) and r["p10"] != r["p90"] else "no band")}
         if c is not None:
             v0 = c["mean"].get(metric, float("nan"))
-            row["Comparison"] = _central(metric, v0, c["p50"].get(metric, float("nan")),
+            row["Comparison"] = fmt_central(metric, v0, c["p50"].get(metric, float("nan")),
                                          compare.banded, last)
             row["Difference"] = fmt_diff(metric, r["mean"] - v0) if metric != \
                 "payback_year" else "n/a"

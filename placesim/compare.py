@@ -21,13 +21,15 @@ from .errors import PlacesimError
 from .present import fmt_diff, fmt_range
 
 KEYS = ["year", "metric", "group"]
-COLUMNS = KEYS + ["mean_a", "mean_b", "diff", "diff_p10", "diff_p50", "diff_p90", "interval"]
+COLUMNS = KEYS + ["mean_a", "mean_b", "diff", "diff_p10", "diff_p50", "diff_p90", "interval",
+                  "p50_a", "p50_b"]
 INTERVALS = {
     "paired": "P10 to P90 of the paired (replication-by-replication) difference (the same "
-              "seed: the same random numbers and parameter draws)",
+              "seed: the same random numbers, and parameter draws where both draw them)",
     "unpaired": "P10 to P90 of the unpaired difference (of independent replications)",
-    "mixed": "P10 to P90 of the difference (B minus A, as every difference here) over the "
-             "stochastic run's replications, the other run's expected values held",
+    "mixed": "P10 to P90 of the difference (B minus A, as every difference here) over every "
+             "pair of a stochastic replication and an expected-value run (one, or one a "
+             "parameter draw)",
     "none": "exact difference of expected values (no uncertainty band)",
     "unavailable": "no per-replication values in a results folder: no interval",
 }
@@ -111,7 +113,8 @@ def compare_results(a, b, *, allow_mixed: bool = False) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        :data:`COLUMNS`: the means, ``diff`` (difference of the means), ``diff_p10``,
+        :data:`COLUMNS`: the means (and medians, ``p50_a``, ``p50_b``, of each run's
+        runs), ``diff`` (difference of the means), ``diff_p10``,
         ``diff_p50``, ``diff_p90`` and ``interval`` saying which interval they are (see
         :data:`INTERVALS`). ``attrs`` holds the scenario names (``a``, ``b``) and the pairing.
 
@@ -125,16 +128,17 @@ def compare_results(a, b, *, allow_mixed: bool = False) -> pd.DataFrame:
         raise MixedModesError(
             "cannot compare an expected-mode run with a stochastic one (a mean against a "
             "distribution); rerun both in one mode, or pass --allow-mixed")
-    ma = a.metrics[KEYS + ["mean"]]
-    mb = b.metrics[KEYS + ["mean"]]
+    ma = a.metrics[KEYS + ["mean", "p50"]].rename(columns={"p50": "p50_a"})
+    mb = b.metrics[KEYS + ["mean", "p50"]].rename(columns={"p50": "p50_b"})
     # every row of either run: one only a lever's run has (its sites, the places its
     # outreach works) is kept with the other run's value missing (an inner join dropped them)
     j = ma.merge(mb, on=KEYS, suffixes=("_a", "_b"), how="left")
     only_b = mb.merge(ma[KEYS], on=KEYS, how="left", indicator=True)
     only_b = only_b[only_b["_merge"] == "left_only"].drop(columns="_merge")
     if len(only_b):  # (after A's rows of each year, in B's order)
-        j = pd.concat([j, only_b.rename(columns={"mean": "mean_b"}).assign(mean_a=np.nan)],
-                      ignore_index=True).sort_values("year", kind="stable", ignore_index=True)
+        j = pd.concat([j, only_b.rename(columns={"mean": "mean_b"}).assign(
+            mean_a=np.nan, p50_a=np.nan)], ignore_index=True).sort_values(
+            "year", kind="stable", ignore_index=True)
     j["diff"] = j["mean_b"] - j["mean_a"]
     q = np.full((len(j), 3), np.nan)
     runs = 0  # (behind the interval: the pairs, or the fewer of two sets of runs)
@@ -163,6 +167,7 @@ def compare_results(a, b, *, allow_mixed: bool = False) -> pd.DataFrame:
     j["diff_p10"], j["diff_p50"], j["diff_p90"] = q[:, 0], q[:, 1], q[:, 2]
     j["interval"] = how
     j.attrs["runs"] = runs
+    j.attrs["banded"] = (a.banded, b.banded)
     j.attrs["a"] = a.manifest.get("scenario", "A")
     j.attrs["b"] = b.manifest.get("scenario", "B")
     j.attrs["pairing"] = how
@@ -186,7 +191,8 @@ def format_comparison(diff: pd.DataFrame, year: int | None = None,
     """Plain-text table of the differences in one year (default: the last), for the UK,
     London, outside London and the coldspots outside London (``difference.csv`` of a brief
     has every group), each figure by its name as the brief gives it."""
-    from .present import fmt_reached, headline_label, measure
+    from .metrics import LATER_THAN_THE_RUN
+    from .present import fmt_central, headline_label, measure
 
     year = int(diff["year"].max()) if year is None else year
     d = diff[(diff["year"] == year) & diff["group"].isin(groups)]
@@ -201,15 +207,21 @@ def format_comparison(diff: pd.DataFrame, year: int | None = None,
                      "value (to date) and lines whose names say otherwise")
     labels = [headline_label(r.metric, r.group) for r in d.itertuples(index=False)]
     width = min(max((len(x) for x in labels), default=0), 72)
+    banded_a, banded_b = diff.attrs.get("banded", (False, False))
     for label, r in zip(labels, d.itertuples(index=False), strict=True):
+        # a figure some runs never come to (the payback year): each run's median run, as
+        # the brief gives it, and no difference of years (the brief's "n/a": the mean of
+        # the runs where both came to it said -1 year between two "none by"; review)
+        later = r.metric in LATER_THAN_THE_RUN and (banded_a or banded_b)
         lo, hi = fmt_diff(r.metric, r.diff_p10), fmt_diff(r.metric, r.diff_p90)
-        band = ("" if how == "none" or np.isnan(r.diff_p10)  # (expected values: exact)
+        band = ("" if how == "none" or np.isnan(r.diff_p10) or later  # (exact, or none)
                 else f"  (P10 and P90: {lo})" if lo == hi
                 else f"  ({fmt_range(r.metric, lo, hi, diff=True)})")  # (already formatted)
         if len(label) > width:  # (a long name on a line of its own)
             lines.append(f"  {label}")
             label = ""
-        lines.append(f"  {label:<{width}} {fmt_reached(r.metric, r.mean_a, year):>13} → "
-                     f"{fmt_reached(r.metric, r.mean_b, year):>13}   "
-                     f"{fmt_diff(r.metric, r.diff):>14}{band}")
+        lines.append(
+            f"  {label:<{width}} {fmt_central(r.metric, r.mean_a, r.p50_a, banded_a, year):>13}"
+            f" → {fmt_central(r.metric, r.mean_b, r.p50_b, banded_b, year):>13}   "
+            f"{'n/a' if later else fmt_diff(r.metric, r.diff):>14}{band}")
     return "\n".join(lines)

@@ -505,8 +505,9 @@ def lever_columns(model, recs) -> tuple[list[tuple[str, str]], np.ndarray]:
     and the low-SEB share of people in post, in the places of
     :func:`placesim.entrants.standard_rows`; the levers add their own places (the outreach's,
     the secondment sites) at their grades. Then the outreach's cumulative cost; secondees in
-    post at year end, those who stayed as civil servants in the year, and civil servants out
-    on secondment: in all (every run: 0 without the levers), then at each site.
+    post on the year's average, those who stayed as civil servants in the year, and civil
+    servants out on secondment on the year's average: in all (every run: 0 without the
+    levers), then at each site.
 
     Returns
     -------

@@ -464,6 +464,27 @@ def fmt_reached(metric: str, v, last: int) -> str:
     return fmt_value(metric, v)
 
 
+def fmt_central(metric: str, mean, p50, banded: bool, last: int) -> str:
+    """A run's figure as text: its mean; but in a banded run, a measure some runs may never
+    come to (:data:`placesim.metrics.LATER_THAN_THE_RUN`: the payback year) is its median
+    run's, so labelled: its mean has no value when any run never came to it. The brief's
+    pages and the printed comparison all say it this way (the first page said "none by"
+    where the table said the median run's year).
+
+    Examples
+    --------
+    >>> fmt_central("payback_year", float("nan"), 2031.0, True, 2033)
+    '2031 (median run)'
+    >>> fmt_central("payback_year", float("nan"), 2031.0, False, 2033)
+    'none by 2033'
+    """
+    from .metrics import LATER_THAN_THE_RUN
+
+    if banded and metric in LATER_THAN_THE_RUN:
+        return f"{fmt_reached(metric, p50, last)} (median run)"
+    return fmt_reached(metric, mean, last)
+
+
 def fmt_value(metric: str, v, *, unit: str | None = None) -> str:
     """A metric's value as a reader sees it (``[c]`` passes through).
 

@@ -92,9 +92,14 @@ def banded(manifest: dict) -> bool:
 
 def unbanded_words(manifest: dict) -> str:
     """What a run without bands shows, for captions: expected values, or one replication of
-    the stochastic engine (it was called "expected values" too; review)."""
-    return ("expected values" if manifest.get("mode", "expected") == "expected"
-            else "one replication, no range")
+    the stochastic engine (it was called "expected values" too; review), with one draw of
+    the parameters if it drew them (it was called "expected values" alone; review)."""
+    u = manifest.get("uncertainty")
+    drawn = isinstance(u, dict) and bool(u.get("parameters"))
+    if manifest.get("mode", "expected") == "expected":
+        return "expected values of one parameter draw" if drawn else "expected values"
+    return "one replication with one parameter draw, no range" if drawn else \
+        "one replication, no range"
 
 
 def runs_words(manifest: dict) -> str:

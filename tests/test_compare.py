@@ -133,6 +133,8 @@ def test_expected_runs_with_parameter_draws_are_paired_not_exact():
                            ).attrs["pairing"] == "none"
     assert b.runs_words == "4 expected-value runs, each with its own parameter draw"
     assert plain.runs_words == "expected values (no random variation)"
+    one = simulate(base, pkg, replications=1, mode="expected", parameter_uncertainty=True)
+    assert one.runs_words == "expected values of one parameter draw"  # (not "expected values")
 
 
 def test_a_comparison_keeps_the_rows_only_one_run_has_and_names_each_figure():
@@ -175,3 +177,34 @@ def test_an_interval_of_few_runs_says_it_is_rough(runs):
     assert "6 runs: the P10 and P90 of so few are rough" in format_comparison(d)
     a = read_results(runs["a_expected"])
     assert "rough" not in format_comparison(compare_results(a, a))
+
+
+def test_a_payback_year_some_runs_never_reach_reads_as_the_brief_gives_it():
+    """Banded runs of which some never pay back: the printed comparison gives each run's
+    median run's year, as the brief does, and no difference of years (it printed "none by
+    2033 -> none by 2033, -1 years": the means have no value, and the mean difference was of
+    the runs where both paid back; review)."""
+    import pandas as pd
+
+    from placesim.compare import format_comparison
+    from placesim.metrics import _bands, later_than_the_run
+    from placesim.simulation import Results
+
+    def res(years):
+        mean, p10, p50, p90 = (float(x[0]) for x in _bands(
+            np.array(years)[:, None], later=later_than_the_run(["payback_year"])))
+        metrics = pd.DataFrame([{"scenario": "s", "year": 2033, "metric": "payback_year",
+                                 "group": "all", "mean": mean, "p10": p10, "p50": p50,
+                                 "p90": p90}])
+        reps = pd.DataFrame({"replication": range(5), "year": 2033, "metric": "payback_year",
+                             "group": "all", "value": years})
+        return Results(metrics=metrics, districts=pd.DataFrame(), moves=pd.DataFrame(),
+                       assumptions=pd.DataFrame(), manifest={"mode": "stochastic", "seed": 1},
+                       replications=reps)
+
+    a = res([2032.0, 2029.0, np.nan, 2031.0, np.nan])
+    b = res([2030.0, 2029.0, np.nan, 2030.0, 2031.0])
+    line = next(x for x in format_comparison(compare_results(a, b)).splitlines()
+                if x.strip().startswith("Payback year"))
+    assert "2032 (median run)" in line and "2030 (median run)" in line, line
+    assert line.split()[-1] == "n/a" and "none by" not in line, line
