@@ -418,7 +418,7 @@ class RunState:
         rows = recreate_counts(self.m.rules.posts, plan.index, plan.destinations, per_dest, done,
                                self.wave_totals[plan.index])
         g, _, _, n = rows
-        pools, closures = self.m.rules.posts.wave_closures(plan.index, g, n)
+        pools, closures = self.m.rules.posts.wave_closures(plan.index, g, n, self.pool_added)
         np.add.at(self.closing, pools, closures)
         np.add.at(self.pool_added, pools, closures)
         return rows

@@ -293,6 +293,8 @@ def allocate(plan: Plan, pkg, ranking: pd.DataFrame | None = None) -> pd.DataFra
     ------
     InfeasiblePlan
         With a plain-English reason.
+    ScenarioError
+        The plan names a department the package does not hold (:func:`plan_department`).
     """
     from scipy.optimize import Bounds, LinearConstraint, milp
 

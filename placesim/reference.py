@@ -143,6 +143,7 @@ class ReferenceModel:
         self.wave_totals: dict[int, int] = {}  # posts each wave takes (engine.start_waves)
         self.wave_missed = np.zeros(len(self.r.waves))  # (engine.move_pending)
         self.closing = np.zeros(self.r.posts.n_pools, np.int64)  # closures waiting by pool
+        self.pool_added = np.zeros(self.r.posts.n_pools, np.int64)  # closures given, so far
         self.redundancies = np.zeros((N_GRADES, N_SEB))
         self.wave_redundancies = np.zeros((N_GRADES, N_SEB))  # (of them, waves' deadlines')
         self.lever_state = LeverState(model)
@@ -533,8 +534,9 @@ class ReferenceModel:
             g, d, t, n = recreate_counts(self.r.posts, plan.index, plan.destinations, per_dest,
                                          done, self.wave_totals[plan.index])
             # the engine's rule: closures split over the wave's pools (by department)
-            pools, closures = self.r.posts.wave_closures(plan.index, g, n)
+            pools, closures = self.r.posts.wave_closures(plan.index, g, n, self.pool_added)
             np.add.at(self.closing, pools, closures)
+            np.add.at(self.pool_added, pools, closures)
             for gi, di, ti, ni in zip(g, d, t, n, strict=True):
                 self.posts += [Post(int(gi), int(di), int(ti)) for _ in range(int(ni))]
                 self.moved_total += int(ni)

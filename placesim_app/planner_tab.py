@@ -95,7 +95,11 @@ def plan_tab(pkg, year: int) -> None:
     except PlacesimError as e:
         st.error(str(e))
         return
-    out = plan_outcome(plan, pkg)
+    try:  # (a plan's bad input, e.g. an unknown department: its message, as above)
+        out = plan_outcome(plan, pkg)
+    except PlacesimError as e:
+        st.error(str(e))
+        return
     ranking, alloc = out["ranking"], out["allocation"]
     if alloc is None:
         st.error(f"**This plan cannot be met as it stands.** {out['reason']}")
