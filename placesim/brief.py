@@ -871,6 +871,8 @@ def controlled_difference(diff: pd.DataFrame, rule: DisclosureRule = RULE) -> pd
     control: counts and their differences rounded, small ones withheld."""
     out = diff.copy()
     is_count = diff["metric"].map(lambda k: measure(k).is_count).to_numpy(bool)
-    for col in ("mean_a", "mean_b", "diff", "diff_p10", "diff_p50", "diff_p90"):
-        out[col] = protect(diff[col].to_numpy(float), count=is_count, rule=rule)
+    for col in ("mean_a", "mean_b", "diff", "diff_p10", "diff_p50", "diff_p90", "p50_a",
+                "p50_b"):  # (every value column: the runs' medians were passed raw; review)
+        if col in out:
+            out[col] = protect(diff[col].to_numpy(float), count=is_count, rule=rule)
     return out

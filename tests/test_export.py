@@ -856,3 +856,19 @@ def test_the_answer_calls_a_gap_change_within_the_runs_band_about_the_same():
     assert "68% as likely" in said and "the gap is about the same" in said, said
     said = " ".join(answer(higher, About("t"), base, About("base")))
     assert "the gap narrows" in said, said
+
+
+def test_a_comparison_table_withholds_every_small_count_it_holds():
+    """The comparison table a brief and the app write (difference.csv) protects every value
+    column: the runs' medians of a count of 3 and 4 were written as they are beside "[c]" in
+    every other column (review)."""
+    from placesim.brief import controlled_difference
+    from placesim.compare import COLUMNS
+
+    row = {"year": 2030, "metric": "headcount", "group": "seb:low", "mean_a": 3.0,
+           "mean_b": 4.0, "diff": 1.0, "diff_p10": 1.0, "diff_p50": 1.0, "diff_p90": 1.0,
+           "interval": "paired", "p50_a": 3.0, "p50_b": 4.0}
+    out = controlled_difference(pd.DataFrame([row], columns=COLUMNS)).iloc[0]
+    for col in COLUMNS[3:]:
+        if col != "interval":
+            assert out[col] == "[c]", col
