@@ -666,12 +666,12 @@ def _uniform_draw(seed: int, replication: int, name: str, low: float, high: floa
 
 
 def uncertain_scenario_fields(scenario: Scenario) -> pd.DataFrame:
-    """The scenario's assumptions with a range that it leaves at their defaults (its levers'
-    and its relocating waves' incumbent policies' fields that are ASSUMPTIONs:
-    :func:`lever_assumptions`), which parameter uncertainty draws as it draws the
-    parameters. A value the scenario sets (other than the default) is its own and held, as
-    a parameter it sets is: a part of a lever it switches off with 0, a sweep's points.
-    (Drawn too, they were drawn back on, and every point of a sweep drew alike; review.)"""
+    """The scenario's assumptions with a range that it does not set (its levers' and its
+    relocating waves' incumbent policies' fields that are ASSUMPTIONs, left at their
+    defaults: :func:`lever_assumptions`), which parameter uncertainty draws as it draws the
+    parameters. A value the scenario sets is its own and held, as a parameter it sets is:
+    a part of a lever it switches off with 0, a sweep's points. (Drawn too, they were drawn
+    back on, and every point of a sweep drew alike; reviews.)"""
     rows = pd.DataFrame(_scenario_field_rows(scenario), columns=[*LOG_COLUMNS, "set_here"])
     keep = ((rows["evidence"] == "assumption") & ~rows["set_here"].astype(bool)
             & rows["low"].notna() & rows["high"].notna())
@@ -767,8 +767,9 @@ def lever_assumptions(scenario: Scenario) -> pd.DataFrame:
 
 
 def _scenario_field_rows(scenario: Scenario) -> list[dict]:
-    """:func:`lever_assumptions`' rows, each with ``set_here``: whether the scenario sets
-    the field to other than its default (the scenario's own value)."""
+    """:func:`lever_assumptions`' rows, each with ``set_here``: whether the value is the
+    scenario's own (an assumption it sets; another field it sets to other than its
+    default)."""
     rows = []
 
     def walk(prefix: str, model) -> None:
@@ -781,12 +782,17 @@ def _scenario_field_rows(scenario: Scenario) -> list[dict]:
             evidence = extra.get("evidence", "scenario")
             low, high = extra.get("range", (None, None))
             source = info.description or ""
-            set_here = name in model.model_fields_set and value != info.default
+            # the scenario's own value: an assumption it sets stays one (the scenario's,
+            # with the field's range), whatever the value, and parameter uncertainty holds
+            # it (a sweep's point at the default was drawn, the others held; review); any
+            # other field is the scenario's where it differs from the default, whose
+            # published or derived evidence it no longer has
+            if evidence == "assumption":
+                set_here = name in model.model_fields_set
+            else:
+                set_here = name in model.model_fields_set and value != info.default
+                evidence = "scenario" if set_here else evidence
             if set_here:
-                # the scenario's own value: no longer the published or derived default's,
-                # but an assumption stays one (the scenario's, with the field's range)
-                if evidence != "assumption":
-                    evidence = "scenario"
                 source = f"Set by the scenario (the default's evidence: {source})"
             rows.append({"name": f"{prefix}.{name}", "value": value, "evidence": evidence,
                          "low": low, "high": high, "source": source,

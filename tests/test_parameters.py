@@ -239,11 +239,10 @@ def test_each_parameter_draws_the_same_value_whatever_else_a_scenario_sets():
 
 
 LEVERS = """levers:
-  recruitment_outreach: {start_year: 2023, grades: [EO], low_seb_points: 0.05,
-                         places: {coldspots: true}, cost_gbp_per_entrant: 500}
-  secondments: {start_year: 2023, inbound_per_site: 10, conversion_share: 0.1,
-                outbound_per_site: 10, outbound_grades: [HEO], promotion_multiplier: 1.2}
+  recruitment_outreach: {start_year: 2023, grades: [EO], places: {coldspots: true}}
+  secondments: {start_year: 2023, outbound_grades: [HEO]}
 """
+"""Both levers with their assumptions left at their defaults (drawn)."""
 
 
 def test_parameter_uncertainty_draws_the_levers_own_assumptions_too():
@@ -282,6 +281,12 @@ def test_parameter_uncertainty_draws_the_levers_own_assumptions_too():
         d = draw_scenario_assumptions(off, 11, r).levers.secondments
         assert d.outbound_per_site == 0 and d.conversion_share == 0.0
         assert d.inbound_per_site == sec[r].inbound_per_site  # (left at its default: drawn)
+    # so is one it sets to the default (a sweep's point at the default was drawn; review)
+    point = load_scenario_text(
+        "name: point\nlevers:\n  secondments: {start_year: 2023, conversion_share: 0.1}\n",
+        filename="point.yaml")
+    assert {draw_scenario_assumptions(point, 11, r).levers.secondments.conversion_share
+            for r in range(4)} == {0.1}
     # and a run's bands include them, as its manifest says (on the reduced package: its
     # places scaled down are the scenario's own, held; its shares are drawn)
     small = reduced_scenario("name: levers\nreplications: 4\n" + LEVERS, years=3)
