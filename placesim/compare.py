@@ -168,6 +168,7 @@ def compare_results(a, b, *, allow_mixed: bool = False) -> pd.DataFrame:
     j["interval"] = how
     j.attrs["runs"] = runs
     j.attrs["banded"] = (a.banded, b.banded)
+    j.attrs["chance"] = "stochastic" in {_mode(a), _mode(b)}  # (random variation in a band)
     j.attrs["a"] = a.manifest.get("scenario", "A")
     j.attrs["b"] = b.manifest.get("scenario", "B")
     j.attrs["pairing"] = how
@@ -181,6 +182,9 @@ def few_runs_note(diff: pd.DataFrame) -> str:
     if diff.attrs.get("pairing") not in ("paired", "unpaired", "mixed") or not (
             0 < runs < FEW_RUNS):
         return ""
+    if not diff.attrs.get("chance", True):  # (expected values of parameter draws)
+        return (f"{runs} parameter draws: the P10 and P90 of so few are rough: run "
+                f"{FEW_RUNS} or more")
     return (f"{runs} runs: the P10 and P90 of so few are rough; a difference whose interval "
             f"leaves out zero may still be chance: run {FEW_RUNS} or more")
 

@@ -116,6 +116,8 @@ def test_expected_runs_with_parameter_draws_are_paired_not_exact():
     the same seed draw the same parameters run by run: their difference is paired, with an
     interval (it was called the "exact difference of expected values", with no band; review).
     Against one expected-value run without draws, the difference is unpaired."""
+    from placesim.compare import format_comparison
+
     pkg = synthetic_package()
     base = synthetic_scenario(waves=False, name="base")
     moved = synthetic_scenario(waves=True, name="moved")
@@ -132,6 +134,9 @@ def test_expected_runs_with_parameter_draws_are_paired_not_exact():
     assert compare_results(plain, simulate(moved, pkg, mode="expected")
                            ).attrs["pairing"] == "none"
     assert b.runs_words == "4 expected-value runs, each with its own parameter draw"
+    # (so few draws are rough, but not for chance: there is none in them)
+    assert "4 parameter draws: the P10 and P90 of so few are rough" in format_comparison(d)
+    assert "chance" not in format_comparison(d)
     assert plain.runs_words == "expected values (no random variation)"
     one = simulate(base, pkg, replications=1, mode="expected", parameter_uncertainty=True)
     assert one.runs_words == "expected values of one parameter draw"  # (not "expected values")
