@@ -294,13 +294,10 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
         if compare is not None:
             g0 = _gap(compare.metrics, last)
             if g0 is not None and g0[0] == kind:
-                change = round(ratio, 2) - round(g0[1], 2)
                 band = _gap_change_band(compare, results, kind, last)
-                if band is not None and band[0] <= 0 <= band[1]:  # (runs differ by chance)
-                    change = 0
-                trend = ("the gap narrows" if change > 0 else "the gap widens"
-                         if change < 0 else "the gap is about the same")
-                text += f" ({other}: {g0[1]:.0%}, so {trend})"
+                same = (round(ratio, 2) == round(g0[1], 2)
+                        or band is not None and band[0] <= 0 <= band[1])  # (by chance)
+                text += f" ({other}: {g0[1]:.0%}, so {_gap_trend(g0[1], ratio, same)})"
         out.append(text + ".")
     for metric, group, words in (
             ("london_share_of_high_seb_g7_plus", "all", "London holds {v} of staff at Grade 7 "
@@ -422,6 +419,29 @@ def _gap_change_band(a, b, kind: str, year: int) -> tuple[float, float] | None:
         return None
     lo, hi = np.quantile(d, [0.1, 0.9])
     return float(lo), float(hi)
+
+
+def _gap_trend(before: float, after: float, same: bool) -> str:
+    """How the gap between the regions and London moves when their ratio (regions over
+    London) goes from ``before`` to ``after``: nearer parity it narrows, further it widens,
+    across parity it reverses. (It said "narrows" whenever the ratio rose, so 145% to 101%
+    "widened" and 39% to 145% "narrowed"; review.)
+
+    Examples
+    --------
+    >>> _gap_trend(0.39, 0.6, False), _gap_trend(1.45, 1.01, False)
+    ('the gap narrows', 'the gap narrows')
+    >>> _gap_trend(0.6, 0.39, False), _gap_trend(0.39, 1.45, False)
+    ('the gap widens', 'the gap reverses: those outside London are now ahead')
+    """
+    if same:
+        return "the gap is about the same"
+    if (before - 1) * (after - 1) < 0:
+        return ("the gap reverses: those outside London are now ahead" if after > 1
+                else "the gap reverses: those in London are now ahead")
+    far = [abs(math.log(max(r, 1e-9))) for r in (before, after)]
+    return ("the gap narrows" if far[1] < far[0] else "the gap widens" if far[1] > far[0]
+            else "the gap is about the same")
 
 
 def _gap(metrics, year) -> tuple[str, float] | None:

@@ -872,3 +872,18 @@ def test_a_comparison_table_withholds_every_small_count_it_holds():
     for col in COLUMNS[3:]:
         if col != "interval":
             assert out[col] == "[c]", col
+
+
+@pytest.mark.parametrize(("before", "after", "words"), [
+    (0.39, 0.60, "the gap narrows"), (0.60, 0.39, "the gap widens"),
+    (1.45, 1.01, "the gap narrows"), (1.01, 1.45, "the gap widens"),
+    (0.39, 1.45, "the gap reverses: those outside London are now ahead"),
+    (1.45, 0.39, "the gap reverses: those in London are now ahead")])
+def test_the_progression_gap_narrows_towards_parity_and_widens_away(before, after, words):
+    """The gap between the regions and London narrows as their ratio nears parity, from
+    either side, and reverses across it (it narrowed whenever the ratio rose: 145% to 101%
+    "widened"; review)."""
+    from placesim.brief import _gap_trend
+
+    assert _gap_trend(before, after, False) == words
+    assert _gap_trend(before, after, True) == "the gap is about the same"
