@@ -684,3 +684,24 @@ def test_coldspot_share_counts_the_same_moves_above_and_below(synthetic_pkg, mod
     assert last.moved_out_of_london == pytest.approx(700, abs=2)  # (the history counts here)
     assert last.moved_total == pytest.approx(200, abs=1)
     assert last.moved_to_coldspots / last.moved_total == pytest.approx(0.5, abs=0.01)
+
+
+def test_the_uk_governments_senior_posts_outside_london_are_never_fewer_than_none():
+    """The devolved administrations' posts are held at the start's level; a cut of the
+    grade outside London can take the others below them in expectation, which left -0.08
+    permanent secretaries outside London (review): none is the fewest there can be."""
+    import numpy as np
+
+    from placesim.grades import GRADES
+    from placesim.metrics import target_measures
+
+    is_london = np.array([True, False])
+    posts = np.zeros((len(GRADES), 2))
+    ps, scs1 = GRADES.index("PS"), GRADES.index("SCS1")
+    posts[ps] = [40.0, 3.9]  # (4 devolved permanent secretaries outside London, 3.9 left)
+    posts[scs1] = [100.0, 1.0]
+    devolved = np.zeros(len(GRADES))
+    devolved[ps], devolved[scs1] = 4.0, 2.0
+    out = target_measures(posts, is_london, devolved)
+    assert out["perm_secs_outside_london"] == 0.0
+    assert out["scs_outside_london_share"] == 0.0
