@@ -695,8 +695,11 @@ def _value_for_money_page(fig, vfm: pd.DataFrame, years, compare, other) -> None
 
     y = _paragraphs(fig, 0.06, 0.92, [
         f"Costs and savings of {appraisal_period(years)}, against the posts of each grade "
-        "staying where they were at the start; the net present value discounts at 3.5% a "
-        "year from the first of them (HM Treasury Green Book)." + (
+        "staying where they were at the start, each summed over the years undiscounted; the "
+        "net present value discounts each year's net saving at 3.5% a year from the first of "
+        "them (HM Treasury Green Book), so the two totals do not net to it. A London office's "
+        "closure saves its running cost only for desks beyond those the London posts avoided "
+        "already release, which the desks line counts." + (
             f" The difference is this scenario minus {other.heading}: its value against that."
             if compare is not None else " Compare with the baseline for the value of this "
             "scenario over the baseline."),
@@ -757,14 +760,24 @@ def appraisal_rows(results, compare=None) -> pd.DataFrame:
 
 def _appraisal_numbers(results, compare=None) -> pd.DataFrame:
     """The appraisal as numbers for the pack's CSV (``mean_comparison`` and ``difference``
-    when comparing)."""
-    from .costs import appraisal
+    when comparing), each line with its ``basis``: a sum over the years, undiscounted, or
+    the last year's figure (the net present value, discounted to date; the payback year; the
+    claims). (The CSV mixed the two without a word, so its costs and savings did not net to
+    its NPV; review.)"""
+    from .costs import APPRAISAL_LINES, appraisal, appraisal_period
 
     a = appraisal(results)
     if compare is not None:
         c = appraisal(compare).set_index("metric")["mean"]
         a.insert(5, "mean_comparison", a["metric"].map(c))
         a.insert(6, "difference", a["mean"] - a["mean_comparison"])
+    years = results.metrics["year"].unique()
+    how = dict(APPRAISAL_LINES)
+    last = int(max(years))
+    basis = {"sum": f"sum over {appraisal_period(years)}, undiscounted",
+             "last": f"in {last}"}
+    a.insert(1, "basis", [basis[how[m]] + (", discounted to date" if m == "npv_gbp" else "")
+                          for m in a["metric"]])
     return a
 
 

@@ -515,3 +515,19 @@ def test_a_year_with_a_wave_and_a_cut_deadline_counts_the_waves_own_redundancies
     rec_cost = table[:, [m for m, _ in names].index("cost_recruitment_gbp")]
     leavers = last.reloc_leavers.sum() - last.wave_redundancies.sum()
     assert rec_cost.sum() == pytest.approx(leavers * model.params.costs["recruitment_gbp"])
+
+
+def test_the_packs_appraisal_table_says_which_lines_are_sums_and_which_are_to_date():
+    """The value-for-money CSV mixed sums over the years with the last year's NPV without a
+    word, so its costs and savings did not net to its NPV (review): each line says its
+    basis."""
+    from placesim.brief import _appraisal_numbers
+
+    res = simulate(load_scenario_text(scenario_text(waves=True, grades=("EO",)),
+                                      filename="s.yaml"), synthetic_package(), mode="expected")
+    t = _appraisal_numbers(res).set_index("metric")["basis"]
+    last = int(res.metrics["year"].max())
+    assert t["cost_total_gbp"].startswith("sum over the ") and "undiscounted" in t[
+        "cost_total_gbp"]
+    assert t["npv_gbp"] == f"in {last}, discounted to date"
+    assert t["payback_year"] == f"in {last}"
