@@ -217,7 +217,7 @@ def format_comparison(diff: pd.DataFrame, year: int | None = None,
         # the brief gives it, and no difference of years (the brief's "n/a": the mean of
         # the runs where both came to it said -1 year between two "none by"; review)
         later = r.metric in LATER_THAN_THE_RUN and (banded_a or banded_b)
-        lo, hi = fmt_diff(r.metric, r.diff_p10), fmt_diff(r.metric, r.diff_p90)
+        lo, hi = (fmt_diff(r.metric, x, in_range=True) for x in (r.diff_p10, r.diff_p90))
         band = ("" if how == "none" or np.isnan(r.diff_p10) or later  # (exact, or none)
                 else f"  (P10 and P90: {lo})" if lo == hi
                 else f"  ({fmt_range(r.metric, lo, hi, diff=True)})")  # (already formatted)

@@ -518,7 +518,7 @@ def fmt_value(metric: str, v, *, unit: str | None = None) -> str:
     return fmt_number(v)
 
 
-def fmt_diff(metric: str, v, *, unit: str | None = None) -> str:
+def fmt_diff(metric: str, v, *, unit: str | None = None, in_range: bool = False) -> str:
     """A difference of a metric (b minus a), signed; shares in percentage points.
 
     Examples
@@ -544,6 +544,8 @@ def fmt_diff(metric: str, v, *, unit: str | None = None) -> str:
         if pts == 0:
             return "no change"
         if abs(pts) < 0.5 * 10 ** -decimals:
+            if in_range:  # (an end of a range keeps its side of zero)
+                return f"{'-' if pts < 0 else '+'}{0:.{decimals}f} points"
             return f"less than {10 ** -decimals:g} points"
         return f"{pts:+.{decimals}f} points"
     if unit == "year":
@@ -555,9 +557,19 @@ def fmt_diff(metric: str, v, *, unit: str | None = None) -> str:
 
 
 def fmt_range(metric: str, lo, hi, *, diff: bool = False) -> str:
-    """``lo to hi`` in the metric's format (a difference's when ``diff``)."""
-    f = fmt_diff if diff else fmt_value
-    a, b = f(metric, lo), f(metric, hi)
+    """``lo to hi`` in the metric's format (a difference's when ``diff``: an end too small to
+    show keeps its sign, so a band reaching below zero says so: "less than 0.1 points to
+    +1.7" hid a lower end of -0.02; review).
+
+    Examples
+    --------
+    >>> fmt_range("high_seb_share_london_scs", -0.0002, 0.017, diff=True)
+    '-0.0 points to +1.7 points'
+    """
+    if diff:
+        a, b = (fmt_diff(metric, x, in_range=True) for x in (lo, hi))
+    else:
+        a, b = fmt_value(metric, lo), fmt_value(metric, hi)
     return NOT_AVAILABLE if NOT_AVAILABLE in (a, b) else f"{a} to {b}"
 
 

@@ -379,3 +379,15 @@ def test_the_outreachs_two_cost_series_read_apart():
     total, yearly = measure("outreach_cost_gbp"), measure("cost_outreach_gbp")
     assert "since the start" in total.label and "since the start" in total.description
     assert total.label != yearly.label and "in the year" in yearly.description
+
+
+def test_a_band_of_a_difference_keeps_each_ends_side_of_zero():
+    """A band whose lower end is a hair below zero says so ("less than 0.1 points to +1.7"
+    read as all above zero; review); a difference alone still reads "less than 0.1 points"."""
+    from placesim.present import fmt_diff, fmt_range
+
+    assert fmt_range("high_seb_share_london_scs", -0.0002, 0.017, diff=True) == \
+        "-0.0 points to +1.7 points"
+    assert fmt_range("progression_eo_to_g7", 0.00001, 0.0003, diff=True) == \
+        "+0.00 points to +0.03 points"
+    assert fmt_diff("high_seb_share_london_scs", -0.0002) == "less than 0.1 points"
