@@ -368,7 +368,9 @@ def _leavers_sentence(m: pd.DataFrame, about: About, rule: DisclosureRule) -> st
     relocate = [w for w in about.waves if w[1] == "relocate"]
     closing = [w for w in recreate if w[2] is not None]
     leavers = total("leavers_caused_by_relocation")
-    years = f"{int(m['year'].min())}-{int(m['year'].max())}"
+    # (the records' years: record 2024 holds the twelve months from 2023, as the roles-moved
+    # sentence and the appraisal say; this said "over 2024-2033" beside "in 2023-2033")
+    years = f"{int(m['year'].min()) - 1}-{int(m['year'].max())}"
     text = ((f"{leavers} people leave the Civil Service rather than move with their post over "
              f"{years}: this follows from how the scenario moves roles. ") if leavers is not None
             else ("How many people leave the Civil Service rather than move with their post "

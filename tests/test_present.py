@@ -175,6 +175,9 @@ def test_brief_says_leavers_follow_from_the_waves_mix():
                               ("close", "recreate", 2030)))
     text = " ".join(answer(SimpleNamespace(metrics=m, manifest={"scenario": "s"}), about))
     assert "215 people leave the Civil Service rather than move with their post" in text, text
+    # (records 2024-2027 hold the four years from 2023, as the roles-moved sentence says:
+    # it said "over 2024-2027"; review)
+    assert "with their post over 2023-2027:" in text, text
     assert "2 of its 3 waves in the run re-create roles" in text
     assert "1 relocate occupied posts" in text
     assert "1 close the London posts still open by a set year, making 0 people redundant" \
