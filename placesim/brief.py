@@ -600,9 +600,9 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
         shown = rows[["Measure", "Scenario"]].rename(columns={"Scenario": _short(about.name)})
         widths, wrap = [0.6, 0.2], {"Measure": 70}
     bottom = _table(fig, 0.06, y - 0.012, 0.88, shown, widths, fontsize=7.5, wrap=wrap,
-                    title=f"Headline figures, {last}" + (
-                        " (difference: scenario minus comparison)" if compare is not None
-                        else ""))
+                    title=f"Headline figures, {last}: moves, leavers and money to date"
+                    + (" (difference: scenario minus comparison)" if compare is not None
+                       else ""))  # (the cumulative ones said nothing of it; review)
     map_top = bottom - 0.025
     if map_top > 0.25:
         view = map_view(results, pkg, "net_posts_gained", last, compare=compare,
