@@ -290,14 +290,16 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
                  "period": "At that year's promotion and leaving rates, an Executive Officer "
                            "outside London is"}[kind]
         target = "Grade 7" if kind == "cohort" else "Director"
-        text = f"{words} {ratio:.0%} as likely to reach {target} as those in London"
+        text = (f"{words} {ratio:.0%} as likely to reach {target} as those in London "
+                f"({_gap_figures(m, kind, last)})")
         if compare is not None:
             g0 = _gap(compare.metrics, last)
             if g0 is not None and g0[0] == kind:
                 band = _gap_change_band(compare, results, kind, last)
                 same = (round(ratio, 2) == round(g0[1], 2)
                         or band is not None and band[0] <= 0 <= band[1])  # (by chance)
-                text += f" ({other}: {g0[1]:.0%}, so {_gap_trend(g0[1], ratio, same)})"
+                text += (f"; {other}: {g0[1]:.0%} ({_gap_figures(compare.metrics, kind, last)})"
+                         f", so {_gap_trend(g0[1], ratio, same)}")
         out.append(text + ".")
     for metric, group, words in (
             ("london_share_of_high_seb_g7_plus", "all", "London holds {v} of staff at Grade 7 "
@@ -444,6 +446,18 @@ def _gap_trend(before: float, after: float, same: bool) -> str:
     far = [abs(math.log(max(r, 1e-9))) for r in (before, after)]
     return ("the gap narrows" if far[1] < far[0] else "the gap widens" if far[1] > far[0]
             else "the gap is about the same")
+
+
+def _gap_figures(metrics, kind: str, year: int) -> str:
+    """The two figures behind a regions/London ratio (:func:`_gap`), as text: outside London
+    and in London (a ratio nearer parity can be London's fall: 38 to 13 of 1,000 there with
+    the regions' 15 to 19 read "the gap narrows"; review)."""
+    metric = "cohort_eo_to_g7" if kind == "cohort" else "progression_eo_to_director"
+    rows = metrics[metrics["metric"] == metric]
+    y = int(rows["year"].max()) if kind == "cohort" else year
+    out, lon = (fmt_value(metric, _value(metrics, metric, g, y))
+                for g in ("outside_london", "london"))
+    return f"{out} and {lon} of 1,000" if kind == "cohort" else f"{out} and {lon}"
 
 
 def _gap(metrics, year) -> tuple[str, float] | None:

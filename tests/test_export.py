@@ -856,6 +856,9 @@ def test_the_answer_calls_a_gap_change_within_the_runs_band_about_the_same():
     assert "68% as likely" in said and "the gap is about the same" in said, said
     said = " ".join(answer(higher, About("t"), base, About("base")))
     assert "the gap narrows" in said, said
+    # with the figures behind each ratio (London's fall could read as the gap narrowing)
+    assert ("75% as likely to reach Grade 7 as those in London (15 and 20 of 1,000); base: "
+            "65% (13 and 20 of 1,000), so the gap narrows") in said, said
 
 
 def test_a_comparison_table_withholds_every_small_count_it_holds():
