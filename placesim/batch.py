@@ -708,11 +708,11 @@ def run_task(task: Task, out: str) -> dict:
     for r in range(task.first, task.last):
         t = time.perf_counter()
         if task.parameter_uncertainty:
-            from .calibration import draw_parameters, draw_scenario_assumptions
+            from .calibration import drawn_replication
 
-            model = prepare(draw_scenario_assumptions(base_model.scenario, task.seed, r),
-                            _package(task.data_path), seed=task.seed,
-                            params=draw_parameters(base_model.params, task.seed, r))
+            drawn, params = drawn_replication(base_model.scenario, base_model.params,
+                                              task.seed, r)
+            model = prepare(drawn, _package(task.data_path), seed=task.seed, params=params)
         res = run_replication(model, r, task.seed)
         run_s += time.perf_counter() - t
         names, years, table = replication_table(model, res)  # (year, metric-group)

@@ -284,22 +284,21 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
         metric, protect_value(metric, v, rule=rule)))
     gap = _gap(m, last)
     if gap is not None:
-        kind, ratio = gap
+        kind, ratio, figures = gap
         words = {"cohort": "Of Executive Officers in post at the start, those outside "
                            "London are",
                  "period": "At that year's promotion and leaving rates, an Executive Officer "
                            "outside London is"}[kind]
         target = "Grade 7" if kind == "cohort" else "Director"
-        text = (f"{words} {ratio:.0%} as likely to reach {target} as those in London "
-                f"({_gap_figures(m, kind, last)})")
+        text = f"{words} {ratio:.0%} as likely to reach {target} as those in London ({figures})"
         if compare is not None:
             g0 = _gap(compare.metrics, last)
             if g0 is not None and g0[0] == kind:
                 band = _gap_change_band(compare, results, kind, last)
                 same = (round(ratio, 2) == round(g0[1], 2)
                         or band is not None and band[0] <= 0 <= band[1])  # (by chance)
-                text += (f"; {other}: {g0[1]:.0%} ({_gap_figures(compare.metrics, kind, last)})"
-                         f", so {_gap_trend(g0[1], ratio, same)}")
+                text += (f"; {other}: {g0[1]:.0%} ({g0[2]}), so "
+                         f"{_gap_trend(g0[1], ratio, same)}")
         out.append(text + ".")
     for metric, group, words in (
             ("london_share_of_high_seb_g7_plus", "all", "London holds {v} of staff at Grade 7 "
@@ -404,7 +403,7 @@ def _gap_change_band(a, b, kind: str, year: int) -> tuple[float, float] | None:
     how = pairing(a, b)
     if how not in ("paired", "unpaired"):
         return None
-    metric = "cohort_eo_to_g7" if kind == "cohort" else "progression_eo_to_director"
+    metric = _GAP_METRIC[kind]
     ratios = []
     for res in (a, b):
         r = res.replications
@@ -448,31 +447,25 @@ def _gap_trend(before: float, after: float, same: bool) -> str:
             else "the gap is about the same")
 
 
-def _gap_figures(metrics, kind: str, year: int) -> str:
-    """The two figures behind a regions/London ratio (:func:`_gap`), as text: outside London
-    and in London (a ratio nearer parity can be London's fall: 38 to 13 of 1,000 there with
-    the regions' 15 to 19 read "the gap narrows"; review)."""
-    metric = "cohort_eo_to_g7" if kind == "cohort" else "progression_eo_to_director"
-    rows = metrics[metrics["metric"] == metric]
-    y = int(rows["year"].max()) if kind == "cohort" else year
-    out, lon = (fmt_value(metric, _value(metrics, metric, g, y))
-                for g in ("outside_london", "london"))
-    return f"{out} and {lon} of 1,000" if kind == "cohort" else f"{out} and {lon}"
+_GAP_METRIC = {"cohort": "cohort_eo_to_g7", "period": "progression_eo_to_director"}
+"""The measure of the progression gap by kind: the cohort's when the run follows one."""
 
 
-def _gap(metrics, year) -> tuple[str, float] | None:
-    """The regions/London ratio: cohort EO to G7 when available, else period EO to
-    Director."""
-    for kind, metric, y in (("cohort", "cohort_eo_to_g7", None),
-                            ("period", "progression_eo_to_director", year)):
+def _gap(metrics, year) -> tuple[str, float, str] | None:
+    """The regions/London ratio: cohort EO to G7 when available (its last year), else period
+    EO to Director (in ``year``); with the two figures behind it as text, outside London and
+    in London (a ratio nearer parity can be London's fall: 38 to 13 of 1,000 there with the
+    regions' 15 to 19 read "the gap narrows"; review)."""
+    for kind, metric in _GAP_METRIC.items():
         rows = metrics[metrics["metric"] == metric]
         if rows.empty:
             continue
-        y = int(rows["year"].max()) if y is None else y
+        y = int(rows["year"].max()) if kind == "cohort" else year
         out, lon = (_value(metrics, metric, "outside_london", y),
                     _value(metrics, metric, "london", y))
         if out is not None and lon:
-            return kind, out / lon
+            figures = f"{fmt_value(metric, out)} and {fmt_value(metric, lon)}"
+            return kind, out / lon, figures + (" of 1,000" if kind == "cohort" else "")
     return None
 
 

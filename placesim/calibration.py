@@ -704,6 +704,15 @@ def draw_scenario_assumptions(scenario: Scenario, seed: int, replication: int) -
     return out
 
 
+def drawn_replication(scenario: Scenario, params: Parameters, seed: int, replication: int
+                      ) -> tuple[Scenario, Parameters]:
+    """One replication's scenario and parameters under parameter uncertainty: its own draw
+    of the scenario's assumptions (:func:`draw_scenario_assumptions`) and of the parameters
+    (:func:`draw_parameters`), as every runner (``simulate``, batch) prepares it."""
+    return (draw_scenario_assumptions(scenario, seed, replication),
+            draw_parameters(params, seed, replication))
+
+
 def _with_field(model, path: list, value: float, months: int, low: float, high: float):
     """``model`` with the field at ``path`` set to ``value`` (as its type holds it)."""
     key = path[0]

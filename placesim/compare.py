@@ -204,8 +204,9 @@ def format_comparison(diff: pd.DataFrame, year: int | None = None,
     how = diff.attrs.get("pairing", "unavailable")
     lines = [f"{b} minus {a}, {year}: the figure of each, the difference, and its interval",
              f"  interval: {INTERVALS[how]}"]
-    if few_runs_note(diff):
-        lines.append(f"  ({few_runs_note(diff)})")
+    note = few_runs_note(diff)
+    if note:
+        lines.append(f"  ({note})")
     if any(measure(m).unit == "gbp" for m in d["metric"].unique()):
         lines.append("  money: in constant prices; each line is the year's, but the net present "
                      "value (to date) and lines whose names say otherwise")

@@ -299,8 +299,7 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
         desk_m2 * c["estate_gbp_per_m2_outside"]
     lon = np.asarray(is_london, bool)
     share0 = _share_london(start_posts, lon)  # (grade,)
-    ends = np.concatenate([start_posts[None], posts]).astype(float)
-    avg = (ends[1:] + ends[:-1]) / 2  # (Y, G, D) the year's average posts
+    avg = _year_average(posts, start_posts)  # (Y, G, D) the year's average posts
     uk = avg.sum(axis=2)
     london = avg[:, :, lon].sum(axis=2)
     avoided = uk * share0[None] - london  # (Y, G) London posts avoided
@@ -353,8 +352,7 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
     # lines credit s0 of the premium for the extra post, so each is charged a post outside
     # London plus s0 of the premium, wherever it is (at its own place's pay, a London one
     # was charged (1 - s0) of the premium too much and one outside s0 too little; review)
-    ends = np.asarray(replaced_pending, float)
-    pending = (np.concatenate([np.zeros((1,) + ends.shape[1:]), ends[:-1]]) + ends) / 2
+    pending = _year_average(replaced_pending)
     premium = (pay_l - pay_o) * oncost + estate_l - estate_o  # (grade,)
     per_post = pay_o * oncost + estate_o + share0 * premium
     out["cost_double_running_gbp"] = pending.sum(axis=2) @ per_post
@@ -367,8 +365,7 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
         out["cost_secondments_gbp"] = np.einsum("ykg,g,k->y", np.asarray(secondees, float),
                                                 pay_o * oncost, share)
     if converted is not None:  # the permanent posts it adds, on the year's average
-        ends = np.asarray(converted, float)
-        held = (np.concatenate([np.zeros((1,) + ends.shape[1:]), ends[:-1]]) + ends) / 2
+        held = _year_average(converted)
         out["cost_secondments_gbp"] = out["cost_secondments_gbp"] + held @ (
             pay_o * oncost + estate_o)
     out["cost_total_gbp"] = sum(out[k] for k in COST_COMPONENTS)
@@ -483,6 +480,14 @@ def cost_columns(model, result) -> tuple[list[tuple[str, str]], np.ndarray]:
     return [(m, "all") for m in COST_METRICS], np.stack([out[m] for m in COST_METRICS], axis=1)
 
 
+def _year_average(ends, start=None) -> np.ndarray:
+    """Each year's average of a stock counted at the years' ends (axis 0), as the mean of
+    its start and its end; the first year starts at ``start`` (none if not given)."""
+    ends = np.asarray(ends, float)
+    first = np.zeros(ends.shape[1:]) if start is None else np.asarray(start, float)
+    return (np.concatenate([first[None], ends[:-1]]) + ends) / 2
+
+
 def civil_service_posts(model, rec) -> np.ndarray:
     """(grade, district) the Civil Service posts of a year's record whose place the
     appraisal prices: its posts without those of inbound secondees, nor the posts secondees
@@ -562,6 +567,11 @@ def replaced_pending(model, pending: np.ndarray) -> np.ndarray:
     return out
 
 
+_NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                 "ten", "eleven", "twelve")
+"""How many lines a total adds up, in words (counted, not written by hand: a line added
+left "seven costs above" to be bumped)."""
+
 #: Where each appraisal line's numbers come from (the brief and the app print these).
 SOURCES: dict[str, str] = {
     "cost_relocation_gbp": "Relocation packages of incumbents who move: NAO 2013 (BBC to "
@@ -593,7 +603,7 @@ SOURCES: dict[str, str] = {
                             "costs.secondee_cover_share (ASSUMPTION, 0.5-1.5); and the "
                             "permanent posts of secondees who stay, each a post outside "
                             "London (pay, on-costs and a desk) from then on",
-    "cost_total_gbp": "The eight costs above, added up",
+    "cost_total_gbp": f"The {_NUMBER_WORDS[len(COST_COMPONENTS)]} costs above, added up",
     "saving_pay_gbp": "London posts avoided x the London pay difference by grade (ACSES 2023 "
                       "medians) with on-costs (ASSUMPTION, 25-35%)",
     "saving_estate_gbp": "London posts avoided x desk cost difference: ICAEW 2021 (£1.5bn for "
@@ -602,7 +612,7 @@ SOURCES: dict[str, str] = {
     "saving_office_closures_gbp": "The scenario's named London office closures, from their "
                                   "closing dates, for the desks beyond those the London posts "
                                   "avoided release (the estate line has theirs)",
-    "saving_total_gbp": "The three savings above, added up",
+    "saving_total_gbp": f"The {_NUMBER_WORDS[len(SAVING_COMPONENTS)]} savings above, added up",
     "npv_gbp": "HM Treasury Green Book: 3.5% real a year, constant prices of the start year; "
                "over the horizon, no residual value",
     "payback_year": "First year the discounted savings have repaid the costs",

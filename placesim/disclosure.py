@@ -158,27 +158,25 @@ def metric_bases(metrics: pd.DataFrame) -> np.ndarray:
     # posts there are the base (not the whole service's SCS, which would pass a small
     # department's share that its own few people should withhold)
     posts = m[m["metric"] == "scs_posts"].set_index(["year", "group"])["mean"]
+
+    def scs_posts(sel: np.ndarray, place: str) -> np.ndarray:
+        """The SCS posts of each selected row's group (all, or dept:X) at ``place``."""
+        group = m.loc[sel, "group"]
+        return posts.reindex(pd.MultiIndex.from_arrays([m.loc[sel, "year"], np.where(
+            group == "all", place, group + f"|{place}")])).to_numpy(float)
+
+    dept = m["group"].str.startswith("dept:").to_numpy()
     for metric, place in (("high_seb_share_london_scs", "london"),
                           ("high_seb_share_non_london_scs", "outside_london")):
-        sel = ((m["metric"] == metric).to_numpy()
-               & (m["group"].str.startswith("dept:").to_numpy() | np.isnan(base)))
+        sel = (m["metric"] == metric).to_numpy() & (dept | np.isnan(base))
         if sel.any():
-            group = m.loc[sel, "group"]
-            keys = pd.MultiIndex.from_arrays([m.loc[sel, "year"], np.where(
-                group == "all", place, group + f"|{place}")])
-            base[sel] = posts.reindex(keys).to_numpy(float)
+            base[sel] = scs_posts(sel, place)
     # the SCS outside London's shares: of the group's SCS posts, in and outside London (a
     # department of four SCS showed 52.5% where its counts were withheld; review)
     for metric in ("scs_outside_london_share", "scs_outside_london_share_acses"):
-        sel = ((m["metric"] == metric).to_numpy()
-               & (m["group"].str.startswith("dept:").to_numpy() | (m["group"] == "all"))
-               .to_numpy())
+        sel = (m["metric"] == metric).to_numpy() & (dept | (m["group"] == "all").to_numpy())
         if sel.any():
-            group = m.loc[sel, "group"]
-            both = [posts.reindex(pd.MultiIndex.from_arrays([m.loc[sel, "year"], np.where(
-                group == "all", place, group + f"|{place}")])).to_numpy(float)
-                for place in ("london", "outside_london")]
-            base[sel] = both[0] + both[1]
+            base[sel] = scs_posts(sel, "london") + scs_posts(sel, "outside_london")
     site = m[(m["metric"] == "site_posts") & m["group"].str.endswith(":EO")]
     if len(site):
         eo = site.assign(site=site["group"].str.rsplit(":", n=1).str[0]).set_index(

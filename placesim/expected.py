@@ -274,16 +274,10 @@ class _ExpectedRun(RunState):
         self._pay_support(k, sum(across))
         self.cohort_reached[:self.n_tags] = self.by_grade[2].sum(axis=0)
         self.lever_state.add_recruits(r, k, recruited)  # (every run reports entrants)
-        away = np.zeros(self.posts3.shape[:2])  # (the step's secondees out, (grade, home))
-        for c in self.away:
-            held = c.people.sum(axis=(3, 4))  # (grade, site, seb)
-            self.exposure[:, c.districts] += held / r.steps_per_year
-            away[:, c.districts] += held.sum(axis=2)
+        for c in self.away:  # (counted at home, by seb)
+            self.exposure[:, c.districts] += c.people.sum(axis=(3, 4)) / r.steps_per_year
         if self.lever_state.inbound or self.away:  # the step's secondees
-            in_post = np.zeros(self.posts3.shape[:2])
-            for _, g, d, n in self.lever_state.inbound:
-                in_post[g, d] += n.sum()
-            self.lever_state.add_time(in_post, away, 1.0 / r.steps_per_year)
+            self.lever_state.add_time(*self._secondees(), 1.0 / r.steps_per_year)
         if closed > 0:
             self.posts_closed += closed
             self._posts_version += 1
@@ -310,16 +304,24 @@ class _ExpectedRun(RunState):
         # people away on postings are counted where their posting is, in posts held there
         self.stock[:, self.m.rules.posting_district] += away
         posts[:, self.m.rules.posting_district, PRIVATE_OFFICE] += away.sum(axis=1)
-        seconded = np.zeros((N_GRADES, self.m.geo.n_districts))
         for c in self.away:
             self.stock[:, c.districts] += c.people.sum(axis=(3, 4))
-            seconded[:, c.districts] += c.people.sum(axis=(2, 3, 4))
-        in_post = np.zeros((N_GRADES, self.m.geo.n_districts))
-        for _, g, d, n in self.lever_state.inbound:
-            posts[g, d, SECONDEE_POST] += n.sum()
-            in_post[g, d] += n.sum()
+        in_post, seconded = self._secondees()
+        posts[:, :, SECONDEE_POST] += in_post
         self._record_year(year_number, posts, self.lever_state.year(in_post, seconded),
                           away.sum(axis=1))
+
+    def _secondees(self) -> tuple[np.ndarray, np.ndarray]:
+        """(grade, district) council secondees in post and civil servants out on secondment
+        now, the latter at their homes (each step's person-time and the year's record read
+        them; the reference model's ``_secondees`` counts its people so)."""
+        shape = self.posts3.shape[:2]
+        in_post, away = np.zeros(shape), np.zeros(shape)
+        for _, g, d, n in self.lever_state.inbound:
+            in_post[g, d] += n.sum()
+        for c in self.away:
+            away[:, c.districts] += c.people.sum(axis=(2, 3, 4))
+        return in_post, away
 
     # --- lever events ----------------------------------------------------------------------
     def _tagged(self, arr: np.ndarray) -> np.ndarray:

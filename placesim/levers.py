@@ -431,24 +431,21 @@ def stochastic_year(run) -> dict:
     return run.lever_state.year(*stochastic_secondees(run))
 
 
-def stochastic_secondees(run, by_district: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def stochastic_secondees(run) -> tuple[np.ndarray, np.ndarray]:
     """(grade, district) council secondees in post and civil servants out on secondment
-    in a stochastic run, counted on the slots; (grade,) if not ``by_district`` (each step's,
-    for their person-years: ``np.bincount``, not ``np.add.at``, which costs 50 us a call)."""
+    in a stochastic run, counted on the slots (each step's, for their person-years, and at
+    the year's end: ``np.bincount``, not ``np.add.at``, which costs 50 us a call)."""
     state, sl = run.lever_state, run.slots
-    D = run.m.geo.n_districts if by_district else 1
+    D = run.m.geo.n_districts
 
     def count(idx: np.ndarray) -> np.ndarray:
-        cell = sl.grade[idx].astype(np.int64) * D
-        if by_district:
-            cell += sl.district[idx]
+        cell = sl.grade[idx].astype(np.int64) * D + sl.district[idx]
         return np.bincount(cell, minlength=N_GRADES * D).astype(float)
 
     in_post = sum((count(idx) for _, idx, _ in state.inbound), np.zeros(N_GRADES * D))
     away = sum((count(picks[_still_away(sl, picks)]) for _, picks in state.outbound),
                np.zeros(N_GRADES * D))
-    shape = (N_GRADES, D) if by_district else (N_GRADES,)
-    return in_post.reshape(shape), away.reshape(shape)
+    return in_post.reshape(N_GRADES, D), away.reshape(N_GRADES, D)
 
 
 #: The secondments lever's figures, by site and in all (every run reports the latter: 0
@@ -517,7 +514,8 @@ def lever_columns(model, recs) -> tuple[list[tuple[str, str]], np.ndarray]:
     """
     lever_rows, places, _, sites = _lever_layout(model)
     rows = standard_rows(places)
-    rows += [r for r in lever_rows if r not in set(rows)]
+    seen = set(rows)
+    rows += [r for r in lever_rows if r not in seen]
     labels, values = entrant_columns(recs, places, rows)
     site_d = [model.geo.site_district[list(model.geo.site_ids).index(sid)] for sid in sites]
     cols = []

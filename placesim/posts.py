@@ -89,7 +89,7 @@ class PostPlan:
         return out
 
     def wave_closures(self, wave: int, g: np.ndarray, n: np.ndarray,
-                      given: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                      given: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Closures a recreating wave's tranche adds to its pools: (pool, n) arrays.
 
         The posts a tranche opens at grade g (rows ``g``, ``n``) close as many origin posts
@@ -115,7 +115,7 @@ class PostPlan:
                 amounts.append(np.array([int(total[gi])]))
                 continue
             n = int(total[gi])
-            so_far = 0 if given is None else int(round(float(np.sum(np.asarray(given)[idx]))))
+            so_far = int(round(float(np.sum(np.asarray(given)[idx]))))
             turns = in_turn(so_far + n, shares)[so_far:]  # (the next n of the pools' turns)
             amounts.append(np.bincount(turns, minlength=len(idx)))
         if not pools:

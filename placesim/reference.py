@@ -212,7 +212,8 @@ class ReferenceModel:
             for p in self.posts:
                 if p.open and p.person is not None:
                     self.exposure[p.grade, p.district, p.person.seb] += dt
-            if self.lever_state.on:  # the step's secondees, by grade
+            if self.m.scenario.levers.secondments is not None:  # the step's secondees (an
+                # outreach alone has none: every person was walked for nothing each step)
                 in_post, away = self._secondees()
                 self.lever_state.add_time(in_post, away, dt)
             if (k + 1) % self.r.steps_per_year == 0:

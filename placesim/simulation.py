@@ -225,7 +225,7 @@ def _with_parameter_draws(scenario, pkg, model: Model, mode: str, reps: int, see
                           progress: Progress | None) -> list:
     """One run per replication, each with its own draw of the uncertain parameters and of
     the scenario's own assumptions with a range."""
-    from .calibration import draw_parameters, draw_scenario_assumptions
+    from .calibration import drawn_replication
     from .expected import run_expected
     from .geodata import load_data_package
     from .scenario import resolve_data_path
@@ -234,8 +234,8 @@ def _with_parameter_draws(scenario, pkg, model: Model, mode: str, reps: int, see
         pkg = load_data_package(resolve_data_path(scenario))
     runs = []
     for r in range(reps):
-        m = prepare(draw_scenario_assumptions(scenario, seed, r), pkg, seed=seed,
-                    params=draw_parameters(model.params, seed, r), people=mode == "stochastic")
+        drawn, params = drawn_replication(scenario, model.params, seed, r)
+        m = prepare(drawn, pkg, seed=seed, params=params, people=mode == "stochastic")
         run = run_expected(m) if mode == "expected" else run_replication(m, r, seed)
         run.replication = r  # (an expected-value run is replication 0: each draw is its own)
         run.costs = m.params.costs  # its drawn unit costs, for the appraisal (placesim.costs)

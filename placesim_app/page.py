@@ -15,7 +15,6 @@ from .state import (
     best_results,
     data_package,
     expected_results,
-    is_banded,
     load_choice,
     package_for,
     problems_markdown,
@@ -248,11 +247,10 @@ def main() -> None:
     from placesim.edits import describe
 
     st.caption(f"Scenario {s.name}" + (f" ({describe(edits)})" if edits.any else "")
-               + (f"; {res.manifest.get('replications')} runs with random variation"
-                  if is_banded(res) else "; expected values"))
+               + f"; {res.runs_words}")
     for note in shortfall_notes(res.metrics):
         st.warning(note)
-    st.markdown(f"**In {year}**" + ("" if is_banded(res) else " (expected values)"))
+    st.markdown(f"**In {year}**" + ("" if res.banded else " (expected values)"))
     cols = st.columns(4)
     # through the disclosure control the targets table, the map and every download use (the
     # figures read 32,249 above a table saying 32,250; review)
@@ -266,7 +264,7 @@ def main() -> None:
                        if dept is not None and metric == "progression_eo_to_director" else "")
             col.metric(label, fmt_value(metric, r["mean"]),
                        help=(("Range (P10 to P90): " + fmt_range(metric, r["p10"], r["p90"]))
-                             if is_banded(res) else "Expected value (no range).") + swapped)
+                             if res.banded else "Expected value (no range).") + swapped)
     pkg = package_for(s)
     st.session_state.setdefault("view", VIEWS[0])
     tabs = st.tabs(list(VIEWS), key="view", on_change="rerun")
@@ -284,7 +282,7 @@ def main() -> None:
             if other_s is not None:
                 other = view_of(best_results(other_s, bands, reps, pending))
                 res_c = res
-                if is_banded(res) != is_banded(other):  # compare like with like
+                if res.banded != other.banded:  # compare like with like
                     res_c, other = (view_of(expected_results(s)),
                                     view_of(expected_results(other_s)))
             compare_tab(pkg, s, res if other is None else res_c, other, compare_to, year)
@@ -304,7 +302,7 @@ def main() -> None:
             res_d = res
             if other_s is not None:
                 other = view_of(best_results(other_s, bands, reps, pending))
-                if is_banded(res) != is_banded(other):
+                if res.banded != other.banded:
                     res_d, other = (view_of(expected_results(s)),
                                     view_of(expected_results(other_s)))
             downloads_tab(pkg, s, res_d, year, other=other, other_scenario=other_s)

@@ -90,12 +90,8 @@ def plan_tab(pkg, year: int) -> None:
             weights[c] = cols[i % 3].number_input(
                 CRITERION_LABELS[c], min_value=-10.0, max_value=10.0, step=0.5,
                 key=f"plan_w_{c}", help=meaning)
-    try:
+    try:  # (a plan's bad input, e.g. an unknown department: its message)
         plan = edited_plan(base, int(total), int(k), weights)
-    except PlacesimError as e:
-        st.error(str(e))
-        return
-    try:  # (a plan's bad input, e.g. an unknown department: its message, as above)
         out = plan_outcome(plan, pkg)
     except PlacesimError as e:
         st.error(str(e))

@@ -224,10 +224,6 @@ def best_results(s, bands: bool, reps: int, pending: list):
     return expected_results(s)
 
 
-def is_banded(res) -> bool:
-    return res.banded
-
-
 BAND_POLL_S = 2.0
 """How often a page waiting for bands looks at its jobs (seconds)."""
 

@@ -26,7 +26,7 @@ from placesim.present import (
 
 from .charts import band_chart, series
 from .served import ServedDeck
-from .state import is_banded, result_key_of, stores
+from .state import result_key_of, stores
 
 _MATPLOTLIB = threading.Lock()  # pyplot keeps global state: one static figure at a time
 
@@ -82,7 +82,7 @@ def headline(res, year: int) -> pd.DataFrame:
         if r is not None:
             row = {"Measure": headline_label(metric, group), "Value": fmt_value(metric,
                                                                                 r["mean"])}
-            if is_banded(res):
+            if res.banded:
                 row["Range (P10 to P90)"] = fmt_range(metric, r["p10"], r["p90"])
             rows.append(row)
     return pd.DataFrame(rows)
@@ -229,8 +229,8 @@ def charts_tab(pkg, res, year: int) -> None:
 
     st.markdown("### Targets")
     dept = res.manifest.get("department")  # (a department's view: its part of each target)
-    table = targets_table(res.metrics, banded=is_banded(res), department=dept)
-    if not is_banded(res):
+    table = targets_table(res.metrics, banded=res.banded, department=dept)
+    if not res.banded:
         table = table.drop(columns=["Range (P10 to P90)"])
     if len(table):
         st.dataframe(table, hide_index=True, width="stretch")
