@@ -446,8 +446,9 @@ def compile_posts(scenario, geo: Geography, posts: np.ndarray, spy: int, waves,
     waves : tuple of WavePlan
         The scenario's waves, resolved.
     wave_creations : callable
-        ``(year) -> (grade, place)`` posts the scenario's recreating waves open in a year
-        (place 0 outside London, 1 London): the ACSES trend counts them towards its growth.
+        ``(year) -> (grade, place)`` posts the scenario's recorded recreating waves open in a
+        year (place 0 outside London, 1 London): the ACSES trend counts them towards its
+        growth (a what-if wave's act on top of it).
     departments : Departments, optional
         The package's departments, kept for the department view.
 

@@ -328,7 +328,9 @@ class Wave(_Model):
     recorded: bool = Field(False, description=(
         "The wave is the record of moves already made (history.yaml's Places for Growth "
         "quarters), not a plan: a what-if edit that scales the waves (the app's slider) "
-        "leaves it as recorded. Default false."))
+        "leaves it as recorded, and in the years of the fitted workforce trend its new "
+        "posts count within the trend's growth (the record holds them), where a plan's act "
+        "on top of it. Default false."))
     close_origin: bool = Field(True, description=(
         "recreate: close as many origin posts as open at the destinations (default); false "
         "counts new roles outside the origin without closing any (the workforce trend "
