@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .compare import about_coldspots, coldspots_differ, coldspots_words
 from .disclosure import RULE, DisclosureRule, control_metrics, protect, protect_value, rule_text
 from .export import source_line, targets_table, with_view, write_geopackage, write_spreadsheet
 from .present import (
@@ -282,6 +283,7 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
         out.append(_leavers_sentence(m, about, rule))
     out += shortfall_notes(m, lambda metric, v: fmt_value(
         metric, protect_value(metric, v, rule=rule)))
+    differ = coldspots_differ(compare, results) if compare is not None else None
     gap = _gap(m, last)
     if gap is not None:
         kind, ratio, figures = gap
@@ -319,10 +321,16 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
             continue
         text = words.format(v=fmt_value(metric, protect_value(metric, v, rule=rule)), year=last)
         v0 = None if compare is None else _value(compare.metrics, metric, group, last)
+        if v0 is not None and differ and about_coldspots(pd.Series([metric]),
+                                                         pd.Series([group]))[0]:
+            v0 = None  # (other districts: no like-for-like figure, said below)
         if v0 is not None:  # (counts, and their differences, through disclosure control)
             text += (f" ({other}: {fmt_value(metric, protect_value(metric, v0, rule=rule))}; "
                      f"{fmt_diff(metric, _protect_diff(metric, v - v0, rule))})")
         out.append(text + ".")
+    if differ:
+        words = coldspots_words(other, about.heading, differ)
+        out.append(words[0].upper() + words[1:] + ".")
     return out
 
 

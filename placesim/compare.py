@@ -165,7 +165,12 @@ def compare_results(a, b, *, allow_mixed: bool = False) -> pd.DataFrame:
             d = vb[:, ib] - va[:, ia]
         q = _quantiles(d)
     j["diff_p10"], j["diff_p50"], j["diff_p90"] = q[:, 0], q[:, 1], q[:, 2]
+    differ = coldspots_differ(a, b)
+    if differ:  # (each run's own figure stays; their difference would be the definition's)
+        j.loc[about_coldspots(j["metric"], j["group"]),
+              ["diff", "diff_p10", "diff_p50", "diff_p90"]] = np.nan
     j["interval"] = how
+    j.attrs["coldspots"] = differ
     j.attrs["runs"] = runs
     j.attrs["banded"] = (a.banded, b.banded)
     j.attrs["chance"] = "stochastic" in {_mode(a), _mode(b)}  # (random variation in a band)
@@ -173,6 +178,43 @@ def compare_results(a, b, *, allow_mixed: bool = False) -> pd.DataFrame:
     j.attrs["b"] = b.manifest.get("scenario", "B")
     j.attrs["pairing"] = how
     return j[COLUMNS]
+
+
+def coldspots_differ(a, b) -> tuple[str, str] | None:
+    """The two runs' coldspot definitions in words (with their numbers of districts) when
+    they count different districts as coldspots, else None (also when either results folder
+    predates the record of them)."""
+    ca, cb = (r.manifest.get("coldspots") for r in (a, b))
+    if not ca or not cb or ca["digest"] == cb["digest"]:
+        return None
+    return tuple(f"{c['definition']} ({c['districts']} districts)" for c in (ca, cb))
+
+
+def about_coldspots(metric: pd.Series, group: pd.Series) -> np.ndarray:
+    """Rows whose figure depends on which districts are coldspots: a group in the coldspots
+    (``coldspots``, ``grade:EO|coldspots``) or a coldspot metric."""
+    parts = group.astype(str).str.split("|")
+    return (parts.map(lambda p: "coldspots" in p) | metric.astype(str).str.contains("coldspot")
+            ).to_numpy(bool)
+
+
+def coldspots_note(diff: pd.DataFrame) -> str:
+    """What to say when the two runs count different districts as coldspots ("" when they
+    count the same): their coldspot figures are shown, not differenced. (coldspots-first uses
+    ci1's 31 districts, the baseline ci4's 58, 9 in both: the difference in the low-SEB share
+    of joiners in the coldspots was +0.8 points against the baseline, -0.2 against the
+    baseline with ci1; review.)"""
+    differ = diff.attrs.get("coldspots")
+    if not differ:
+        return ""
+    return coldspots_words(diff.attrs.get("a", "A"), diff.attrs.get("b", "B"), differ)
+
+
+def coldspots_words(a: str, b: str, differ: tuple[str, str]) -> str:
+    """:func:`coldspots_note` for runs named ``a`` and ``b`` (:func:`coldspots_differ`)."""
+    return (f"{a} and {b} count different districts as coldspots ({a}: {differ[0]}; {b}: "
+            f"{differ[1]}): their coldspot figures are each run's own, not differenced; to "
+            f"compare them, run {a} with {b}'s coldspots: section")
 
 
 def few_runs_note(diff: pd.DataFrame) -> str:
@@ -204,9 +246,9 @@ def format_comparison(diff: pd.DataFrame, year: int | None = None,
     how = diff.attrs.get("pairing", "unavailable")
     lines = [f"{b} minus {a}, {year}: the figure of each, the difference, and its interval",
              f"  interval: {INTERVALS[how]}"]
-    note = few_runs_note(diff)
-    if note:
-        lines.append(f"  ({note})")
+    for note in (few_runs_note(diff), coldspots_note(diff)):
+        if note:
+            lines.append(f"  ({note})")
     if any(measure(m).unit == "gbp" for m in d["metric"].unique()):
         lines.append("  money: in constant prices; each line is the year's, but the net present "
                      "value (to date) and lines whose names say otherwise")

@@ -212,6 +212,7 @@ def simulate(
         "uncertainty": uncertainty(mode, reps, parameter_uncertainty, model.params,
                                    scenario),
         "department_wave_shares": wave_shares(model),
+        "coldspots": coldspot_definition(scenario, model),
         "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "timings": {"prepare_s": round(t_prep, 3), "run_s": round(t_run, 3),
                     "per_replication_s": round(t_run / max(reps, 1), 4)},
@@ -219,6 +220,22 @@ def simulate(
     return Results(metrics=metrics, districts=districts, moves=moves,
                    assumptions=assumptions_log(model.params), manifest=manifest,
                    replications=per_replication)
+
+
+def coldspot_definition(scenario, model: Model) -> dict:
+    """What a run counts as coldspots, for its manifest: the rule in words, the number of
+    districts and a digest of their codes (two runs whose digests differ count different
+    districts, and :func:`placesim.compare.compare_results` does not difference their
+    coldspot figures)."""
+    import hashlib
+
+    c = scenario.coldspots
+    words = {"smc2025": f"SMC 2025 {c.index}: {', '.join(c.categories)}",
+             "opportunity_areas": "DfE Opportunity Areas",
+             "csv": f"the districts of {c.csv}"}[c.rule]
+    codes = sorted(str(x) for x in model.geo.lad_codes[model.geo.is_coldspot])
+    return {"definition": words, "districts": len(codes),
+            "digest": hashlib.sha256(",".join(codes).encode()).hexdigest()[:12]}
 
 
 def _with_parameter_draws(scenario, pkg, model: Model, mode: str, reps: int, seed: int,

@@ -170,7 +170,7 @@ def map_tab(pkg, s, res, year: int) -> None:
 
 
 def compare_tab(pkg, s, res, other, compare_to: str, year: int) -> None:
-    from placesim.compare import INTERVALS, compare_results, few_runs_note
+    from placesim.compare import INTERVALS, coldspots_note, compare_results, few_runs_note
     from placesim.maps import RESULT_METRICS
 
     if other is None:
@@ -184,6 +184,8 @@ def compare_tab(pkg, s, res, other, compare_to: str, year: int) -> None:
     st.markdown(f"**{name_b}** compared with **{name_a}**, {year}. Differences are "
                 f"{name_b} minus {name_a}. Range of a difference: "
                 f"{INTERVALS[diff.attrs['pairing']]}." + (f" ({note}.)" if note else ""))
+    if coldspots_note(diff):
+        st.warning(coldspots_note(diff).capitalize() + ".")
     cols = st.columns(4)
     d = diff[diff.year == year].set_index(["metric", "group"])
     for col, (label, metric, group) in zip(cols, key_figures(res.metrics), strict=True):

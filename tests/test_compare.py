@@ -213,3 +213,38 @@ def test_a_payback_year_some_runs_never_reach_reads_as_the_brief_gives_it():
                 if x.strip().startswith("Payback year"))
     assert "2032 (median run)" in line and "2030 (median run)" in line, line
     assert line.split()[-1] == "n/a" and "none by" not in line, line
+
+
+def test_runs_that_count_other_districts_as_coldspots_are_not_differenced_there(capsys):
+    """Two runs with different coldspot definitions: every coldspot figure keeps each run's
+    own value but has no difference, and the printed comparison, the app's and the brief's
+    answer say why; the other rows are differenced as ever. (coldspots-first's ci1, 31
+    districts, against the baseline's ci4, 58, 9 in both, read as +0.8 points of low-SEB
+    joiners in the coldspots where like for like it was -0.2; review.)"""
+    from placesim.brief import About, answer
+    from placesim.compare import coldspots_note, format_comparison
+
+    pkg = synthetic_package()
+    a = simulate(synthetic_scenario(waves=True, name="base"), pkg, mode="expected")
+    text = scenario_text(waves=True, name="other") + (
+        "coldspots: {rule: opportunity_areas}\n")
+    b = simulate(load_scenario_text(text, filename="o.yaml"), pkg, mode="expected")
+    assert a.manifest["coldspots"]["digest"] != b.manifest["coldspots"]["digest"]
+    d = compare_results(a, b)
+    cold = d["group"].str.split("|").map(lambda p: "coldspots" in p) | d["metric"].str.contains(
+        "coldspot")
+    both = d[["mean_a", "mean_b"]].notna().all(axis=1)
+    assert (cold & both).sum() > 20  # (each run's own figure is there)
+    assert d.loc[cold, ["diff", "diff_p10", "diff_p50", "diff_p90"]].isna().all().all()
+    assert d.loc[~cold & both, "diff"].notna().all()
+    note = coldspots_note(d)
+    assert "DfE Opportunity Areas (2 districts)" in note and "not differenced" in note
+    assert note in format_comparison(d)
+    said = " ".join(answer(b, About("other"), a, About("base")))
+    assert "count different districts as coldspots" in said
+    # the same definition: differenced, nothing said
+    c = simulate(synthetic_scenario(waves=False, name="same"), pkg, mode="expected")
+    same = compare_results(a, c)
+    assert coldspots_note(same) == ""
+    kept = same[(same["group"] == "coldspots") & same[["mean_a", "mean_b"]].notna().all(axis=1)]
+    assert len(kept) > 5 and kept["diff"].notna().all()
