@@ -2029,7 +2029,13 @@ def scenario_json_schema() -> dict:
 
 def scenario_document(scenario: Scenario) -> dict:
     """The resolved scenario as the plain document :func:`dump_scenario` writes (name first,
-    ``extends`` and defaults left out), for changing it and loading it again.
+    ``extends`` and what the file did not set left out), for changing it and loading it
+    again.
+
+    A field set to its default is kept: an assumption the scenario sets is held at its value
+    under parameter uncertainty, one it leaves is drawn (:func:`placesim.calibration.
+    uncertain_scenario_fields`). (Defaults were left out, so a batch, which runs the written
+    scenario, drew ``outbound_per_site: 10`` where ``placesim run`` held it; review.)
 
     Parameters
     ----------
@@ -2039,15 +2045,16 @@ def scenario_document(scenario: Scenario) -> dict:
     -------
     dict
     """
-    doc = scenario.model_dump(mode="json", exclude={"extends"}, exclude_defaults=True)
+    doc = scenario.model_dump(mode="json", exclude={"extends"}, exclude_unset=True)
     return {"name": scenario.name, **doc}
 
 
 def dump_scenario(scenario: Scenario) -> str:
     """The resolved scenario as YAML text.
 
-    ``extends`` is dropped (it is already merged in) and defaults are left out, so
-    ``load_scenario_text(dump_scenario(s)) == s`` for every scenario: text is written as
+    ``extends`` is dropped (it is already merged in) and what the file did not set is left
+    out (:func:`scenario_document`), so ``load_scenario_text(dump_scenario(s)) == s`` for
+    every scenario, with the same fields set: text is written as
     UTF-8, except when it holds U+0085 (NEL), which YAML reads back as a line break; then
     every non-ASCII character is written as an escape.
 

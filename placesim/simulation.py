@@ -256,7 +256,7 @@ def _with_parameter_draws(scenario, pkg, model: Model, mode: str, reps: int, see
         run = run_expected(m) if mode == "expected" else run_replication(m, r, seed)
         run.replication = r  # (an expected-value run is replication 0: each draw is its own)
         run.costs = m.params.costs  # its drawn unit costs, for the appraisal (placesim.costs)
-        runs.append(digest(model, run))
+        runs.append(digest(m, run))  # (its figures through the model it ran, as a batch's)
         if progress:
             progress(r + 1, reps)
     return runs
