@@ -83,6 +83,13 @@ PFG_SCS_PUBLISHED: tuple[tuple[int, str, float], ...] = (
 the census of 31 March 2023, when, and the share."""
 
 
+READS_HIGH_BY: dict[str, float] = {"scs_outside_london_share": 0.042}
+"""How far a metric reads above the measure its published target is tracked on, by metric
+(derived: :func:`pfg_measure_gaps` at December 2023, 35.4% against the programme's 31.2%;
+a test holds it to that): a projection less than this above a target is not judged to meet
+it, by the targets table (:func:`placesim.export.targets_table`) and the planner alike."""
+
+
 def pfg_measure_gaps(model, first_year) -> list[tuple[str, float, float]]:
     """The model's SCS share outside London against the programme's own, at its dates:
     ``(when, model, published)``, the model's from the census and ``first_year`` (the

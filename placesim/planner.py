@@ -802,9 +802,22 @@ class Target(BaseModel):
         g = "" if self.group == "all" else f":{self.group}"
         return f"{self.metric}{g}{self.op}{self.value:g}@{self.year}"
 
+    @property
+    def goal(self) -> float:
+        """The value the model's measure must reach to meet the target: the target's, plus
+        what the measure reads above the one the target is tracked on, for a floor on the
+        whole service (:data:`placesim.metrics.READS_HIGH_BY`; as the targets table judges:
+        the planner called a 50.0% SCS share met where the brief of the same plan said
+        "uncertain: within the 4.2 points"; review)."""
+        from .metrics import READS_HIGH_BY
+
+        high = READS_HIGH_BY.get(self.metric, 0.0) if (
+            self.op == ">=" and self.group == "all") else 0.0
+        return self.value + high
+
     def met(self, v: float) -> bool:
-        """Whether ``v`` meets the target."""
-        return bool(np.isfinite(v)) and (v >= self.value if self.op == ">=" else v <= self.value)
+        """Whether ``v`` (the model's measure) meets the target (see :attr:`goal`)."""
+        return bool(np.isfinite(v)) and (v >= self.goal if self.op == ">=" else v <= self.goal)
 
 
 def parse_target(text: str, metrics: pd.DataFrame | None = None,
@@ -1073,7 +1086,7 @@ def seek(base, targets: list[Target], pkg, *, budget: float | None = None,
         slope[:, j] = (np.array([_value_at(r.metrics, t) for t in targets]) - base_v) / n
         unit_cost[j] = (_total(r.metrics, "cost_total_gbp") - base_cost) / n
         unit_loss[j] = -(_last(r.metrics, "npv_gbp") - base_npv) / n
-    need = np.array([t.value for t in targets]) - base_v
+    need = np.array([t.goal for t in targets]) - base_v
     counts, why = _solve(targets, kinds, slope, need, unit_cost, unit_loss, camp, london,
                          budget, milp, LinearConstraint, Bounds)
     if counts is None:
@@ -1162,8 +1175,17 @@ def _margin_words(t: Target, v: float) -> str:
     from .present import fmt_diff
 
     if not t.met(v):
+        return _goal_words(t)
+    return "; margin " + fmt_diff(t.metric, abs(v - t.goal)).lstrip("+") + _goal_words(t)
+
+
+def _goal_words(t: Target) -> str:
+    """What the model's measure must pass, when more than the target's value (""
+    otherwise)."""
+    if t.goal == t.value:
         return ""
-    return "; margin " + fmt_diff(t.metric, abs(v - t.value)).lstrip("+")
+    return (f"; the model's measure must pass {_fmt(t, t.goal)}: it reads about "
+            f"{100 * (t.goal - t.value):.1f} points above the programme's")
 
 
 def replicated(scenario, targets: list[Target], pkg, replications: int,
@@ -1197,7 +1219,7 @@ def replicated(scenario, targets: list[Target], pkg, replications: int,
         if not len(v) or expected is None:
             continue
         p10, p90 = np.percentile(v, [10, 90])
-        if abs(expected[i] - t.value) < (p90 - p10) / 2:
+        if abs(expected[i] - t.goal) < (p90 - p10) / 2:
             warn += (f" Warning: {t.metric} meets its target in expected values by less than "
                      f"the spread of runs with random variation (P10 {_fmt(t, p10)} to P90 "
                      f"{_fmt(t, p90)} by {t.year}): it is met in only {prob[t.text]:.0%} of "
@@ -1301,17 +1323,18 @@ def _binding(targets, kinds, slope, need, unit_cost, camp, london, budget) -> st
                        f"{_fmt(t, t.value)}")
             continue
         room = min(spare, london[kinds[best_j]])
-        reach = t.value - need[i] + sign * gain * room
-        if sign * (reach - t.value) < 0:
+        reach = t.goal - need[i] + sign * gain * room  # (base value + the gain)
+        if sign * (reach - t.goal) < 0:
             out.append(f"campus capacity in {where} limits {t.metric} to about "
-                       f"{_fmt(t, reach)} by {t.year} (target {t.op} {_fmt(t, t.value)}), "
+                       f"{_fmt(t, reach)} by {t.year} (target {t.op} {_fmt(t, t.value)}"
+                       f"{_goal_words(t)}), "
                        f"moving {int(room):,} {kinds[best_j].upper()} posts (a straight-line "
                        "estimate from the trial runs)")
             continue
         if budget is not None and unit_cost[best_j] > 0:
             afford = budget / unit_cost[best_j]
-            reach_b = t.value - need[i] + sign * gain * min(room, afford)
-            if sign * (reach_b - t.value) < 0:
+            reach_b = t.goal - need[i] + sign * gain * min(room, afford)
+            if sign * (reach_b - t.goal) < 0:
                 out.append(f"the budget of {_money(budget)} pays for roughly "
                            f"{int(afford):,} {kinds[best_j].upper()} posts at the trial runs' "
                            f"cost per post, which would take {t.metric} to about "

@@ -88,7 +88,10 @@ def test_reduced_plan_meets_the_target_and_replications_confirm_it(tmp_path):
     plan = load_scenario(out / "plan.yaml")
     assert plan.waves == res.scenario.waves and "extends: ../base.yaml" in text
     p = confirm(plan, [t], reduced_package(), replications=20)
-    assert p[t.text] >= 0.8, p
+    # (most runs meet it: the plan meets the model's 54.2% in expected values, by 0.3
+    # points here; the share was 0.8 or more when the planner aimed at the programme's 50%,
+    # 4.2 points lower, and so further past what it then called met)
+    assert p[t.text] > 0.5, p
 
 
 def test_an_impossible_target_is_explained_in_words():
@@ -214,3 +217,22 @@ def test_why_no_plan_says_its_figures_are_estimates():
     why = _binding([t], kinds, np.array([[1e-7]]), np.array([0.1]), np.array([1.0]),
                    camp, {"scs": 5000}, None)  # (desks bind)
     assert "limits scs_outside_london_share to about" in why and "straight-line" in why, why
+
+
+def test_the_planner_judges_the_scs_target_as_the_targets_table_does():
+    """The model's SCS share reads about 4.2 points above the programme's measure: the
+    planner aims past that, as the targets table judges, so the table of the plan it finds
+    says met (it called 50.0% met where the plan's brief said "uncertain: within the 4.2
+    points the model's measure reads above the target's"; review)."""
+    from placesim.export import targets_table
+    from placesim.metrics import READS_HIGH_BY
+
+    t, res = _seek("scs_outside_london_share>=0.5@2030")
+    assert t.goal == pytest.approx(0.5 + READS_HIGH_BY["scs_outside_london_share"])
+    assert not t.met(0.5) and t.met(t.goal)
+    assert res.feasible, res.explanation
+    assert res.achieved[t.text] >= t.goal
+    assert "must pass 54.2%" in res.explanation, res.explanation
+    row = targets_table(res.results.metrics, banded=False).set_index("Target").loc[
+        "Senior Civil Service posts outside London"]
+    assert row["Met?"] == "met", row["Met?"]
