@@ -93,11 +93,14 @@ TARGETS = (
            "31.2% in December 2023, docs/validation.md section 5): a projection less than that "
            "above 50% is not judged met",
            reads_high_by=READS_HIGH_BY["scs_outside_london_share"]),
-    Target("Permanent secretaries outside London", "perm_secs_outside_london", "all", 2, 2030,
-           "Social Mobility Commission action point 8.1: two to three permanent secretaries "
-           "out of London. Measure: UK Government permanent secretary posts (the data "
-           "package's 45, placed at their departments' headquarters), not the Scottish and "
-           "Welsh Governments'"),
+    Target("Permanent secretaries outside London, the South East and the home counties",
+           "perm_secs_outside_south_east", "all", 2, 2025,
+           "Social Mobility Commission action plan, action 8.1: \"seek to move two to three "
+           "permanent secretaries out of London, the south-east and the home counties by "
+           "2025\". Measure: UK Government permanent secretary posts (the data package's 45, "
+           "placed at their departments' headquarters) outside London, the South East and "
+           "Bedfordshire, Hertfordshire and Essex, not the Scottish and Welsh Governments'; "
+           "at the record of 31 March 2025 (it read outside London only, by 2030; review)"),
 )
 
 

@@ -104,7 +104,8 @@ def pfg_measure_gaps(model, first_year) -> list[tuple[str, float, float]]:
 
 
 def target_measures(posts: np.ndarray, is_london: np.ndarray,
-                    devolved: np.ndarray | None) -> dict[str, np.ndarray]:
+                    devolved: np.ndarray | None, south_east: np.ndarray | None = None
+                    ) -> dict[str, np.ndarray]:
     """The senior targets, each on its own basis.
 
     Parameters
@@ -116,6 +117,9 @@ def target_measures(posts: np.ndarray, is_london: np.ndarray,
     devolved : numpy.ndarray or None
         (grade,) posts of the Scottish and Welsh Governments (all outside London), held at
         the start's level (:func:`placesim.geodata.devolved_posts`).
+    south_east : numpy.ndarray, optional
+        (district,) flags of London, the South East and the home counties
+        (:attr:`placesim.population.Geography.is_south_east`).
 
     Returns
     -------
@@ -123,7 +127,9 @@ def target_measures(posts: np.ndarray, is_london: np.ndarray,
         ``scs_outside_london_share`` on the Places for Growth measure (UK Government SCS:
         the devolved administrations left out), ``scs_outside_london_share_acses`` (all
         UK-based SCS, as Civil Service Statistics count them) and ``perm_secs_outside_london``
-        (UK Government permanent secretaries).
+        (UK Government permanent secretaries); with ``south_east``,
+        ``perm_secs_outside_south_east`` (those outside London, the South East and the home
+        counties, the Social Mobility Commission's action 8.1).
     """
     dev = np.zeros(len(GRADES)) if devolved is None else devolved
     scs = posts[..., SCS_IDX, :]
@@ -133,9 +139,13 @@ def target_measures(posts: np.ndarray, is_london: np.ndarray,
     # workforce cut of the grade outside London, in expectation, left -0.08 UK Government
     # permanent secretaries outside London; review. None is fewer than none.)
     ps = np.maximum(posts[..., PS, ~is_london].sum(axis=-1) - dev[PS], 0.0)
-    return {"scs_outside_london_share": _div(np.maximum(out - d, 0.0), total - d),
+    out_ = {"scs_outside_london_share": _div(np.maximum(out - d, 0.0), total - d),
             "scs_outside_london_share_acses": _div(out, total),
             "perm_secs_outside_london": ps}
+    if south_east is not None:  # (the devolved permanent secretaries are outside it too)
+        out_["perm_secs_outside_south_east"] = np.maximum(
+            posts[..., PS, ~south_east].sum(axis=-1) - dev[PS], 0.0)
+    return out_
 
 
 def place_groups(model) -> dict[str, np.ndarray]:
@@ -205,7 +215,8 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
     # tell the run's own moves from the programme's total
     add("roles_moved_before_start", "all", np.full(len(recs), model.rules.moved_before_start,
                                                    float))
-    for name, values in target_measures(posts, lon, model.devolved_posts).items():
+    for name, values in target_measures(posts, lon, model.devolved_posts,
+                                        model.geo.is_south_east).items():
         add(name, "all", values)
     # Civil Service policy roles: not the policy posts inbound secondees from councils hold
     # until they convert (40 council staff were counted as policy roles moved out; review)

@@ -169,6 +169,13 @@ def expected_stock(pkg, geo: Geography, posts3: np.ndarray) -> np.ndarray:
     return (posts3[..., None] * m).transpose(0, 1, 3, 2)
 
 
+SOUTH_EAST_ITL1 = ("TLI", "TLJ")
+"""London and the South East (ITL1): with :data:`HOME_COUNTIES_ITL2`, the area of the SMC's
+permanent-secretary action (:attr:`Geography.is_south_east`)."""
+HOME_COUNTIES_ITL2 = ("TLH2", "TLH3")
+"""The East of England's home counties (ITL2): Bedfordshire and Hertfordshire, Essex."""
+
+
 @dataclass(frozen=True)
 class Geography:
     """Static facts about districts the engine needs in its hot loop (plain numpy).
@@ -181,6 +188,11 @@ class Geography:
         Labour-market area index of each district.
     is_london, is_coldspot : numpy.ndarray
         Boolean flags per district.
+    is_south_east : numpy.ndarray
+        Districts in London, the South East or the home counties of the East of England
+        (ITL1 TLI and TLJ; ITL2 TLH2, Bedfordshire and Hertfordshire, and TLH3, Essex): the
+        area the Social Mobility Commission's action 8.1 asks permanent secretaries to move
+        out of (the counties: ASSUMPTION, the usual list of home counties).
     site_ids : tuple[str, ...]
         Site identifiers; ``site_district[i]`` is the district index of site i.
     site_of : numpy.ndarray
@@ -198,6 +210,7 @@ class Geography:
     area: np.ndarray
     is_london: np.ndarray
     is_coldspot: np.ndarray
+    is_south_east: np.ndarray
     site_ids: tuple[str, ...]
     site_district: np.ndarray
     site_of: np.ndarray
@@ -306,6 +319,8 @@ def _build_geography(pkg, coldspots: pd.Series, area_level: str) -> Geography:
         area=area.astype(np.int64),
         is_london=is_london,
         is_coldspot=cold,
+        is_south_east=(d["itl1_code"].isin(SOUTH_EAST_ITL1) | d["itl2_code"].isin(
+            HOME_COUNTIES_ITL2)).to_numpy(bool) | is_london,
         site_ids=tuple(sites["site_id"]),
         site_district=site_district,
         site_of=site_of,

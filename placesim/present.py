@@ -85,6 +85,12 @@ MEASURES: dict[str, Measure] = {
         "Welsh Governments' permanent secretaries, in Edinburgh and Cardiff, not counted). "
         "Named public posts: shown as they are (a count under 5 of people would be "
         "withheld, which left the 2-3 target unanswerable).", public=True),
+    "perm_secs_outside_south_east": Measure(
+        "Permanent secretaries outside London, the South East and the home counties", "posts",
+        "UK Government permanent secretary posts held outside London, the South East and the "
+        "home counties (Bedfordshire, Hertfordshire and Essex), the area the Social Mobility "
+        "Commission's action 8.1 names; the Scottish and Welsh Governments' not counted. "
+        "Named public posts: shown as they are.", public=True),
     "policy_roles_outside_london": Measure(
         "Policy roles outside London", "posts", "Policy profession posts held outside London."),
     "private_office_roles_outside_london": Measure(

@@ -248,8 +248,9 @@ def charts_tab(pkg, res, year: int) -> None:
                "**Roles moved out of London** (targets: 22,000 by 2027; 34,000 by 2030)"),
               ("scs_outside_london_share",
                "**Senior Civil Service posts outside London** (target: 50% by 2030)"),
-              ("perm_secs_outside_london",
-               "**Permanent secretaries outside London** (target: two to three)"))
+              ("perm_secs_outside_south_east",
+               "**Permanent secretaries outside London, the South East and the home "
+               "counties** (target: two to three by 2025)"))
     for col, (metric, title) in zip(st.columns(len(charts)), charts, strict=True):
         with col:
             st.markdown(title if dept is None else

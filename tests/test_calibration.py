@@ -194,3 +194,18 @@ def test_backcast_rejects_years_without_packages():
         backcast(2019, 2022)
     with pytest.raises(PlacesimError, match="must be after"):
         backcast(2022, 2021)
+
+
+def test_the_validation_document_is_the_one_the_code_writes():
+    """docs/validation.md is computed from the code, the data and calibrated.json: it must
+    be what ``calibration/report.py`` writes now (it had gone stale: two parameters that
+    parameter uncertainty draws were missing from its table, and a sentence the generator
+    never wrote stood in it; review)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "calibration" / "report.py"
+    spec = importlib.util.spec_from_file_location("validation_report", path)
+    report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(report)
+    assert report.main(["--check"]) == 0, "run: python calibration/report.py"

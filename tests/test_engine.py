@@ -705,3 +705,31 @@ def test_the_uk_governments_senior_posts_outside_london_are_never_fewer_than_non
     out = target_measures(posts, is_london, devolved)
     assert out["perm_secs_outside_london"] == 0.0
     assert out["scs_outside_london_share"] == 0.0
+
+
+def test_the_smc_permanent_secretary_target_counts_outside_the_south_east_by_2025():
+    """Action 8.1 asks for two to three permanent secretaries "out of London, the south-east
+    and the home counties by 2025": one moved to Reading (South East) or Watford
+    (Hertfordshire) is out of London but not out of that area, one in Leeds is both; the
+    targets table judges the area's count at March 2025 (it read outside London only, by
+    2030; review)."""
+    import numpy as np
+
+    from placesim import engine, load_scenario
+    from placesim.export import TARGETS
+    from placesim.grades import GRADES
+    from placesim.metrics import target_measures
+
+    geo = engine.prepare(load_scenario("scenarios/baseline.yaml")).geo
+    code = {c: i for i, c in enumerate(geo.lad_codes)}
+    reading, watford, leeds = code["E06000038"], code["E07000103"], code["E08000035"]
+    assert geo.is_south_east[[reading, watford]].all() and not geo.is_south_east[leeds]
+    assert geo.is_south_east[geo.is_london].all()
+    posts = np.zeros((len(GRADES), geo.n_districts))
+    ps = GRADES.index("PS")
+    posts[ps, [reading, watford, leeds]] = 1.0
+    out = target_measures(posts, geo.is_london, None, geo.is_south_east)
+    assert out["perm_secs_outside_london"] == 3.0
+    assert out["perm_secs_outside_south_east"] == 1.0
+    t = next(t for t in TARGETS if t.metric == "perm_secs_outside_south_east")
+    assert (t.value, t.year) == (2, 2025) and "by 2025" in t.source

@@ -324,8 +324,9 @@ def test_permanent_secretaries_are_shown_as_they_are():
     from placesim.export import targets_table
 
     assert protect_value("perm_secs_outside_london", 3.0) == 3
+    assert protect_value("perm_secs_outside_south_east", 3.0) == 3
     assert protect_value("headcount", 3.0) == "[c]"
-    m = pd.DataFrame([{"scenario": "s", "year": 2030, "metric": "perm_secs_outside_london",
+    m = pd.DataFrame([{"scenario": "s", "year": 2025, "metric": "perm_secs_outside_south_east",
                        "group": "all", "mean": v, "p10": v, "p50": v, "p90": v} for v in [3.0]])
     row = targets_table(m).iloc[0]
     assert (row["Projected"], row["Met?"]) == ("3", "met") and row["Gap"] != "[c]", row
