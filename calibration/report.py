@@ -160,6 +160,31 @@ def _seb_section(recent: bool = False) -> str:
                    "Recruits' log-odds shift"], rows)
 
 
+def _low_seb_drift() -> str:
+    """The baseline's low-SEB share of the whole Civil Service over ten years against the
+    survey's 2019-2024, in words: only the high-SEB share is fitted (SMC-analyst review)."""
+    from placesim.geodata import load_data_package, shipped_package
+    from placesim.scenario import load_scenario
+    from placesim.simulation import simulate
+
+    pkg = load_data_package(shipped_package(2023))
+    m = simulate(load_scenario(ROOT / "scenarios" / "baseline.yaml"), pkg,
+                 mode="expected").metrics
+    low = m[(m["metric"] == "low_seb_share") & (m["group"] == "all")].sort_values("year")
+    t = pkg.seb_trend
+    t = t[(t["dimension"] == "all") & (t["group"] == "all")].sort_values("survey_year")
+    first, last = t.iloc[0], t.iloc[-1]
+    a, b = float(low["mean"].iloc[0]), float(low["mean"].iloc[-1])
+    return (f"Only the high-SEB share is fitted: the low-SEB share is not held to its trend. "
+            f"In the baseline it goes from {100 * a:.1f}% of the whole Civil Service in "
+            f"{int(low['year'].iloc[0])} to {100 * b:.1f}% in {int(low['year'].iloc[-1])}, "
+            f"where the survey's was {100 * first['low']:.1f}% in {int(first['survey_year'])} "
+            f"and {100 * last['low']:.1f}% in {int(last['survey_year'])}: read a baseline's "
+            f"low-SEB shares as drifting by about {100 * (b - a):+.1f} points over the run, "
+            "which the record does not show, and compare a scenario with the baseline rather "
+            "than with the record.")
+
+
 def _history_section() -> str:
     from placesim.backcast import HISTORY
     from placesim.engine import prepare
@@ -264,7 +289,9 @@ first and last (2021 and 2023), so the 2021 to 2022 back-cast does not see the 2
 distribution; it does see 2023. The third table fits the trend to 2021 and 2022 only and
 predicts 2023: out of sample for where the posts grow, but each grade's national number of
 posts still comes from the 2023 census. The fourth takes that from the 2021-2022 trend
-too: a forecast from the past alone, out of sample in everything.
+too: a forecast from the past alone in its posts. None is out of sample in everything: every
+back-cast runs with the calibrated internal fill shares (section 2), fitted to the
+promotions the 2023 census implies for 2022/23.
 
 The census package is the later year's data package (UK-based staff, those of unknown grade
 spread over the grades, so its London shares by grade are {gap} points below the
@@ -334,7 +361,8 @@ def build() -> str:
              "statistics). Recruits' high-SEB share at each grade is the band's 2024 mix with "
              "its log-odds shifted; `placesim calibrate` sets the shift so that the largest "
              "yearly deviation from the trend over ten years is as small as it can be. The "
-             "test holds every grade within 1 point in every year.\n",
+             "test holds every grade within 1 point in every year: the fit's own objective, "
+             "with no year held out. " + _low_seb_drift() + "\n",
              _seb_section(), "",
              "Negative shifts at G7 and above mean recruits there are less often from high-SEB "
              "backgrounds than the band's stock: promotion from below, which favours high-SEB "
@@ -370,13 +398,21 @@ def build() -> str:
              "**Permanent secretaries** are real posts: the package places each of the 45 "
              "at its department's headquarters; the two outside London are the Scottish and "
              "Welsh Governments', which the Social Mobility Commission's 2-3 do not mean, so "
-             "the measure starts at 0. **Roles moved** count from 2020 (section 4).\n",
+             "the measure starts at 0; the Commission asks for them out of London, the south-"
+             "east and the home counties by 2025 (action 8.1), which the targets table judges "
+             "(`perm_secs_outside_south_east`, at March 2025). **Roles moved** count from "
+             "2020 (section 4).\n",
              _targets_section(), "",
              "## 6. Assumptions and their ranges\n\n"
              "Parameters with a plausible range; `--parameter-uncertainty` (run and batch) "
              "draws each uniformly over its range for every replication, and every band says "
-             "whether it includes them. Any parameter `placesim params` lists can be set in a "
-             "scenario (`parameters: values:`) and so swept.\n",
+             "whether it includes them. It draws a scenario's own assumptions with a range "
+             "too (the levers' fields `placesim params SCENARIO` marks `assumption`, such as a "
+             "secondment's conversion share: a whole number stays whole, a period in months a "
+             "whole number of steps), each from its own stream keyed by (seed, replication, "
+             "name), so two scenarios run with one seed draw every field they share alike; a "
+             "field the scenario sets is held at its value. Any parameter `placesim params` "
+             "lists can be set in a scenario (`parameters: values:`) and so swept.\n",
              _assumptions_section(), ""]
     return "\n".join(parts)
 
