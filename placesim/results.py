@@ -26,12 +26,28 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .errors import DataError, PlacesimError
 from .metrics import DISTRICT_COLUMNS, METRIC_COLUMNS
 
-FLOAT_FORMAT = "%.6g"
+SIGNIFICANT = 10
+"""Significant digits of a number in a CSV table (positional: never an exponent)."""
+CRUMB = 1e-12
+"""Numbers smaller than this are written as 0: the crumbs of expected values (a cohort's
+reach of G7 in its first year was written 6.41265e-39; review)."""
+
+
+def _plain(values) -> np.ndarray:
+    """Numbers as CSV text people can read: :data:`SIGNIFICANT` significant digits, never
+    in scientific notation (a table of a briefing pack wrote money as 1.92199e+08, six
+    digits of £192,199,123; review), blank where missing."""
+    v = np.asarray(values, float)
+    v = np.where(np.abs(v) < CRUMB, 0.0, v)
+    text = [("" if x != x else np.format_float_positional(
+        x, precision=SIGNIFICANT, unique=False, fractional=False, trim="-")) for x in v]
+    return np.array(text, dtype=object)
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -61,9 +77,12 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
-    """Write a table as CSV atomically, with a stable float format (same input → same bytes)."""
-    atomic_write(path, lambda p: df.to_csv(p, index=False, float_format=FLOAT_FORMAT,
-                                           lineterminator="\n"))
+    """Write a table as CSV atomically, its numbers in one plain form (:func:`_plain`: the
+    same input gives the same bytes)."""
+    floats = [c for c in df.columns if pd.api.types.is_float_dtype(df[c])]
+    if floats:
+        df = df.assign(**{c: _plain(df[c]) for c in floats})
+    atomic_write(path, lambda p: df.to_csv(p, index=False, lineterminator="\n"))
 
 
 def write_text(text: str, path: Path) -> None:
