@@ -163,7 +163,7 @@ MEASURES: dict[str, Measure] = {
         "(moves before the start, the recorded history, are left out: where they went is "
         "not all known)."),
     "relocation_cost_gbp": Measure(
-        "People costs of the moves", "gbp", "Cost of the people the moves move or lose, "
+        "People costs of the moves to date", "gbp", "Cost of the people the moves move or lose, "
         "since the start (cumulative, undiscounted): relocation packages and support for those who "
         "move; redundancy pay, recruiting replacements and output lost while posts are "
         "vacant for those who leave or are made redundant (the value-for-money "
@@ -606,6 +606,19 @@ HEADLINES: tuple[tuple[str, str], ...] = (
     ("leavers_caused_by_relocation", "all"),
     ("relocation_cost_gbp", "all"),
 )
+
+
+def reads_high_words(metric: str) -> str:
+    """What to say beside a figure whose measure reads above the one its target is tracked on
+    (:data:`placesim.metrics.READS_HIGH_BY`), "" for any other: the CLI's headline and the
+    brief's answer gave the SCS share with no word of it (review)."""
+    from .metrics import READS_HIGH_BY
+
+    high = READS_HIGH_BY.get(metric)
+    if not high:
+        return ""
+    return (f"on the model's measure, which reads about {100 * high:.1f} points above the "
+            "Places for Growth programme's: read the gap to the 50% target as that much wider")
 
 
 def headline_label(metric: str, group: str) -> str:
