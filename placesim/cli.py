@@ -187,7 +187,7 @@ def _warn_shortfalls(res) -> None:
 
 
 def _summary_table(res) -> str:
-    from .present import fmt_range, fmt_value, headline_label, headlines_in
+    from .present import fmt_range, fmt_value, headline_label, headlines_in, reads_high_words
 
     m = res.metrics
     last = int(m["year"].max())
@@ -198,7 +198,9 @@ def _summary_table(res) -> str:
         r = m[(m["metric"] == metric) & (m["group"] == group) & (m["year"] == last)].iloc[0]
         lines.append(f"  {headline_label(metric, group):<76} {fmt_value(metric, r['mean']):>8}"
                      + (f"   ({fmt_range(metric, r['p10'], r['p90'])})" if banded else ""))
-    return "\n".join(lines)
+    notes = [f"  ({headline_label(metric, group)}: {reads_high_words(metric)})"
+             for metric, group in headlines_in(m) if group == "all" and reads_high_words(metric)]
+    return "\n".join(lines + notes)
 
 
 def _with_departments(scenario, pkg, values: list[str]):
@@ -378,7 +380,7 @@ def cmd_seek(args) -> int:
         raise TargetError("--replications: must be at least 1")
     # (its replications, when asked, say in what share of runs each target is met, and
     # the explanation warns of a margin thinner than their spread)
-    res = seek(base, targets, pkg, budget=budget, name=args.name,
+    res = seek(base, targets, pkg, budget=budget, name=args.name, year=args.start_year,
                replications=args.replications if args.replications > 1 else 0)
     print(res.explanation)
     if res.table is not None and len(res.table):
@@ -584,6 +586,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--budget", help="most the plan's costs may add up to, GBP (e.g. 300e6)")
     s.add_argument("--base", help="scenario the plan adds to (default scenarios/baseline.yaml)")
     s.add_argument("--name", default="plan-targets", help="name of the saved scenario")
+    s.add_argument("--start-year", type=int, help=(
+        "year the plan's moves start, in April (target seeking; default: the April after "
+        "the base scenario's recorded moves end, 2025 for the shipped baseline)"))
     s.add_argument("--run", action="store_true", help="also simulate the generated scenario")
     s.add_argument("--replications", type=_at_least(1), default=10,
                    help="stochastic runs (--run; with --target, the confirmation, default 10)")

@@ -1008,7 +1008,21 @@ def _plan_scenario(base, counts: dict[tuple[str, str], int], year: int, spread: 
             "posts": {"grades": list(kinds[kind])}, "count": int(total), "mode": "recreate",
             "origin": "london", "destinations": [{"site": s, "share": v}
                                                  for s, v in shares.items()]}))
-    return base.model_copy(update={"waves": tuple(waves), "name": name})
+    title = (f"{name}: the cheapest plan found, {sum(counts.values()):,} posts to campuses "
+             f"from {year}")  # (it kept the base's title: "Baseline — ..."; review)
+    return base.model_copy(update={"waves": tuple(waves), "name": name, "title": title})
+
+
+def after_the_record(base) -> int:
+    """The first year a plan can start in: the April after the base's recorded waves end
+    (history's Places for Growth quarters run to June 2024, so 2025), and not before the
+    horizon's second year. (Plans started in 2024, inside the record; review.)"""
+    import math
+
+    start = base.horizon.start_year
+    ends = [w.year + (w.quarter - 1) / 4 + (w.spread_years or 0) for w in base.waves
+            if w.recorded]
+    return max(start + 1, math.ceil(max(ends))) if ends else start + 1
 
 
 def seek(base, targets: list[Target], pkg, *, budget: float | None = None,
@@ -1026,7 +1040,7 @@ def seek(base, targets: list[Target], pkg, *, budget: float | None = None,
     budget : float, optional
         Most the plan's costs may add up to over the horizon (GBP, undiscounted).
     year : int, optional
-        Year the plan's waves start (default: the horizon's second year).
+        Year the plan's waves start (default: :func:`after_the_record`).
     spread_years : float
         Years over which each wave's posts move.
     probe : int
@@ -1054,7 +1068,11 @@ def seek(base, targets: list[Target], pkg, *, budget: float | None = None,
 
     kinds = kinds or tuple(k for k, _ in POST_KINDS)
     start = base.horizon.start_year
-    year = year or start + 1
+    year = year or after_the_record(base)
+    if not start < year <= min(t.year for t in targets):
+        raise TargetError(f"--start-year: {year} is not within the horizon before the "
+                          f"targets' first year ({start + 1} to "
+                          f"{min(t.year for t in targets)})")
     runs = 0
 
     def run(s):
@@ -1376,7 +1394,7 @@ def plan_yaml(result: SeekResult, base, base_path: str | Path, out_dir: str | Pa
     rel = os.path.relpath(Path(base_path).resolve(), Path(out_dir).resolve())
     waves = [w.model_dump(mode="json", exclude_defaults=True) for w in plan.waves[len(
         base.waves):]]
-    body = document_text({"waves": waves})
+    body = document_text({"title": plan.title, "waves": waves})
     about = f"Targets: {'; '.join(t.text for t in targets)}" + (
         f"; budget £{budget:,.0f}." if budget is not None else ".")
     notes = "\n".join("# " + line for line in textwrap.wrap(

@@ -47,7 +47,7 @@ def _target_row(n: int, years: list[int]):
 
 def seek_panel() -> None:
     """The panel (inside the planner's tab)."""
-    from placesim.planner import parse_budget, parse_target, plan_yaml, seek
+    from placesim.planner import after_the_record, parse_budget, parse_target, plan_yaml, seek
 
     st.markdown("### What would it take?")
     st.markdown("Pick targets and a budget: the planner finds the cheapest set of posts to "
@@ -56,7 +56,8 @@ def seek_panel() -> None:
     base = load_choice("baseline.yaml")
     pkg = package_for(base)
     start = base.horizon.start_year
-    years = list(range(start + 1, start + base.horizon.years + 1))
+    # (a plan's moves start after the record: targets from then on)
+    years = list(range(after_the_record(base), start + base.horizon.years + 1))
     texts = [_target_row(1, years)]
     if st.checkbox("Add a second target", key="seek_second"):
         texts.append(_target_row(2, years))

@@ -236,3 +236,20 @@ def test_the_planner_judges_the_scs_target_as_the_targets_table_does():
     row = targets_table(res.results.metrics, banded=False).set_index("Target").loc[
         "Senior Civil Service posts outside London"]
     assert row["Met?"] == "met", row["Met?"]
+
+
+def test_a_plan_starts_after_the_record_and_has_its_own_title():
+    """Target seeking starts its moves in the April after the base's recorded moves end (the
+    shipped history runs to June 2024, so 2025; plans started in 2024, inside the record),
+    or the horizon's second year without any; a plan is titled as itself (it kept
+    "Baseline — ..."; review)."""
+    from placesim import load_scenario
+    from placesim.planner import after_the_record
+
+    assert after_the_record(load_scenario("scenarios/baseline.yaml")) == 2025
+    assert after_the_record(_base()) == _base().horizon.start_year + 1
+    t, res = _seek("scs_outside_london_share>=0.5@2029")
+    assert res.scenario.title.startswith("plan-targets: the cheapest plan found")
+    assert all(w.year == 2024 for w in res.scenario.waves[len(_base().waves):])
+    with pytest.raises(TargetError, match="--start-year"):
+        seek(_base(), [t], reduced_package(), year=2030)
