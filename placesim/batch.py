@@ -534,7 +534,11 @@ def plan_tasks(files: list[Path], *, replications: int | None, seed: int | None,
     names: dict[str, Path] = {}
     probs: list[Problem] = []
     for f in files:
-        base = load_scenario(f)
+        try:  # (every file's problems, as validate gives them: it stopped at the first bad
+            base = load_scenario(f)  # file of a folder; review)
+        except ScenarioError as e:
+            probs.extend(e.problems)
+            continue
         if base.name in names:
             file, line = base.line_of("name")
             probs.append(Problem(file or str(f), line, "name", (
@@ -547,8 +551,13 @@ def plan_tasks(files: list[Path], *, replications: int | None, seed: int | None,
             pkg = _package(None if base_data is None else str(base_data))
         except DataError as e:
             file, line = base.line_of("data")
-            raise ScenarioError([Problem(file or str(f), line, "data", str(e))]) from None
-        check_against_data(base, pkg)
+            probs.append(Problem(file or str(f), line, "data", str(e)))
+            continue
+        try:
+            check_against_data(base, pkg)
+        except ScenarioError as e:
+            probs.extend(e.problems)
+            continue
         base_doc = scenario_document(base)
         _absolute_paths(base_doc, base.base_dir or Path("."))
         if department is not None:  # (a code, name or alias: one department's posts)
@@ -583,9 +592,8 @@ def plan_tasks(files: list[Path], *, replications: int | None, seed: int | None,
                 data = None if data is None else str(data)
                 check_against_data(s, _package(data))
             except ScenarioError as e:
-                if v is BASE:
-                    raise
-                probs.extend(_variant_problems(e, str(sweep), v, fields, f, base))
+                probs.extend(e.problems if v is BASE else
+                             _variant_problems(e, str(sweep), v, fields, f, base))
                 continue
             reps = replications or s.replications
             sd = s.seed if seed is None else seed

@@ -391,6 +391,28 @@ def test_bad_scenario_and_paths_are_refused_before_any_work(work, tmp_path, caps
     assert not (tmp_path / "o").exists()
 
 
+def test_a_folder_with_several_bad_files_names_every_one(work, tmp_path, capsys):
+    """Every bad file of a batch's folder is named at once, as ``validate`` names them (it
+    stopped at the first; review), and nothing runs."""
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    data = f"data: {work / 'pkg'}"
+    (folder / "a-field.yaml").write_text(MOVE.replace("data: ../pkg", data)
+                                         .replace("name: move", "name: a")
+                                         .replace("share: 0.5", "share: 1.5"))
+    (folder / "b-site.yaml").write_text(MOVE.replace("data: ../pkg", data)
+                                        .replace("name: move", "name: b")
+                                        .replace("site: alpha", "site: nowhere"))
+    (folder / "c-good.yaml").write_text(CALM.replace("data: ../pkg", data))
+    out = tmp_path / "o"
+    code = cli_main(["batch", str(folder), "--workers", "0", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{folder / 'a-field.yaml'}:10: waves[0].share: " in err, err
+    assert f"{folder / 'b-site.yaml'}:" in err and "nowhere" in err, err
+    assert not out.exists()
+
+
 # --- serial runs ----------------------------------------------------------------------------
 
 def test_batch_bands_match_simulate(work, serial):
