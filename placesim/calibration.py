@@ -112,6 +112,7 @@ class Parameters:
     accelerator_weight: float
     cost_mover_gbp: float
     recruit_seb_shift: np.ndarray = field(default_factory=lambda: np.zeros(N_GRADES))
+    recruit_low_shift: np.ndarray = field(default_factory=lambda: np.zeros(N_GRADES))
     recruit_seb_trend_2021_2024: float = 0.0  # weight on the other SEB trend fit, 0 to 1
     area_level: str = "itl2"  # labour-market areas: itl1, itl2 or itl3 (London is one)
     log: tuple[Param, ...] = field(default=(), compare=False)
@@ -318,26 +319,42 @@ fit to 2021-2024 only (:data:`placesim.fit.TREND_SINCE_ALTERNATIVE`): 0 the firs
 second."""
 RECENT_TREND_SHIFT = "recruit_seb_shift_2021_2024"
 """Where `placesim calibrate` writes the shifts fitted to the 2021-2024 trend."""
+RECENT_LOW_SHIFT = "recruit_low_shift_2021_2024"
+"""Where `placesim calibrate` writes the low-SEB shifts fitted to the 2021-2024 trend."""
 
 
-def _recent_trend_delta() -> np.ndarray:
+def _recent_trend_delta(key: str = "recruit_seb_shift", recent: str = RECENT_TREND_SHIFT
+                        ) -> np.ndarray:
     """(grade,) log-odds shift fitted to the 2021-2024 trend minus that fitted to 2019-2024
     (0 where either is missing)."""
     c = load_calibrated()
-    a, b = c.get("recruit_seb_shift", {}), c.get(RECENT_TREND_SHIFT, {})
+    a, b = c.get(key, {}), c.get(recent, {})
     return np.array([float(b[g]) - float(a[g]) if g in a and g in b else 0.0
                      for g in GRADES])
 
 
-def recruits_of(shift: np.ndarray, recent_trend: float = 0.0) -> np.ndarray:
+def fitted_low_shift() -> np.ndarray:
+    """(grade,) the low-SEB log-odds shifts `placesim calibrate` fitted (0 without them)."""
+    fitted = load_calibrated().get("recruit_low_shift", {})
+    return np.array([float(fitted.get(g, 0.0)) for g in GRADES])
+
+
+def recruits_of(shift: np.ndarray, recent_trend: float = 0.0,
+                low_shift: np.ndarray | None = None) -> np.ndarray:
     """(grade, seb) SEB mix of external recruits: the grade's People Survey band mix with the
-    high-SEB log-odds shifted by ``shift`` (by grade) plus ``recent_trend`` times the move
-    from the 2019-2024 trend's fit to the 2021-2024 one. The one place the mix is made:
-    defaults, overrides and parameter draws all come through here."""
+    high-SEB log-odds (against the rest) shifted by ``shift`` and the low-SEB log-odds
+    (against intermediate) by ``low_shift`` (default: the fitted ones), by grade, each plus
+    ``recent_trend`` times the move from the 2019-2024 trend's fit to the 2021-2024 one. The
+    one place the mix is made: defaults, overrides and parameter draws all come through
+    here."""
     from .fit import shifted_mix
 
-    total = np.asarray(shift, float) + float(recent_trend) * _recent_trend_delta()
-    return shifted_mix(seb_mix_by_grade(), dict(zip(GRADES, total, strict=True)))
+    low = fitted_low_shift() if low_shift is None else np.asarray(low_shift, float)
+    w = float(recent_trend)
+    high = np.asarray(shift, float) + w * _recent_trend_delta()
+    low = low + w * _recent_trend_delta("recruit_low_shift", RECENT_LOW_SHIFT)
+    return shifted_mix(seb_mix_by_grade(), dict(zip(GRADES, high, strict=True)),
+                       dict(zip(GRADES, low, strict=True)))
 
 
 def recruit_mix() -> tuple[np.ndarray, list[Param]]:
@@ -355,6 +372,13 @@ def recruit_mix() -> tuple[np.ndarray, list[Param]]:
                  "(calibration/calibrated.json)",
                  "derived", f"Recruits' high-SEB log-odds at {grade}, against its band")
            for grade, v in fitted.items()]
+    log += [Param(f"recruit_low_shift.{grade}", round(float(v), 4),
+                  "Fitted by `placesim calibrate`: log-odds shift of recruits' low-SEB share "
+                  "against the intermediate, from the grade band's People Survey 2024 mix, so "
+                  "that the grade's low-SEB share follows the band's 2019-2024 survey trend "
+                  "in the baseline (calibration/calibrated.json)",
+                  "derived", f"Recruits' low-SEB log-odds at {grade}, against intermediate")
+            for grade, v in load_calibrated().get("recruit_low_shift", {}).items()]
     if np.any(_recent_trend_delta() != 0):
         log.append(Param(
             RECENT_TREND, 0.0,
@@ -475,6 +499,7 @@ def default_parameters(pkg=None) -> Parameters:
         cost_mover_gbp=28100.0,
         recruit_seb_shift=np.array([float(load_calibrated().get("recruit_seb_shift", {})
                                           .get(g, 0.0)) for g in GRADES]),
+        recruit_low_shift=fitted_low_shift(),
         area_level="itl2",
         log=tuple(log),
         costs=default_costs(),
@@ -554,7 +579,8 @@ def resolve_parameters(scenario: Scenario | None = None, pkg=None) -> Parameters
 _SCALARS = ("distance_decay_per_100km", "into_london_share", "london_pull", "london_stay",
             "min_quarters_in_grade", "london_promotion_advantage", "policy_match_weight",
             "accelerator_weight", "cost_mover_gbp")
-_BY_GRADE = ("exit_rate", "internal_fill_share", "cross_area_share", "recruit_seb_shift")
+_BY_GRADE = ("exit_rate", "internal_fill_share", "cross_area_share", "recruit_seb_shift",
+             "recruit_low_shift")
 
 
 def parameter_names(params: Parameters) -> list[str]:
@@ -596,12 +622,14 @@ def set_parameter(params: Parameters, name: str, value: float) -> Parameters:
         arr = getattr(params, head).copy()
         arr[GRADES.index(rest)] = v
         out = replace(params, **{head: arr})
-        if head == "recruit_seb_shift":
-            out = replace(out, recruit_mix=recruits_of(arr, params.recruit_seb_trend_2021_2024))
+        if head in ("recruit_seb_shift", "recruit_low_shift"):
+            out = replace(out, recruit_mix=recruits_of(
+                out.recruit_seb_shift, out.recruit_seb_trend_2021_2024, out.recruit_low_shift))
         return out
     if head == RECENT_TREND and not rest:
         return replace(params, recruit_seb_trend_2021_2024=v,
-                       recruit_mix=recruits_of(params.recruit_seb_shift, v))
+                       recruit_mix=recruits_of(params.recruit_seb_shift, v,
+                                               params.recruit_low_shift))
     if head == "relocation_willingness" and rest in SEB_CLASSES:
         arr = params.relocation_willingness.copy()
         arr[SEB_CLASSES.index(rest)] = v

@@ -48,16 +48,18 @@ def test_promotions_match_implied_flows(packages, record_run, year_index, before
 
 
 def test_seb_follows_people_survey_trend(packages):
-    """With no policy (the shipped baseline), no grade's high-SEB share drifts more than
-    1 point from its People Survey band's 2019-2024 trend, in any of ten years."""
+    """With no policy (the shipped baseline), no grade's high-SEB or low-SEB share drifts
+    more than 1 point from its People Survey band's 2019-2024 trend, in any of ten years.
+    (The low-SEB shares were not fitted and strayed up to 3.4 points: the whole Civil
+    Service's went from 34.4% to 36.3% where the survey's fell; review.)"""
     pkg = packages[2023]
     trend = fit.survey_trend(pkg)
     model = prepare(fit.baseline_scenario(2023, 10), pkg)
-    shares = fit.high_seb_by_grade(model, run_expected(model))
+    shares = fit.seb_by_grade(model, run_expected(model))
     years = np.arange(len(shares))
-    for i, g in enumerate(GRADES):
-        slope = trend[fit._band(g)][1][0]
-        drift = (shares[:, i] - shares[0, i]) - slope * years
+    for (i, g), k in ((x, k) for x in enumerate(GRADES) for k in (0, 2)):
+        slope = trend[fit._band(g)][1][k]
+        drift = (shares[:, i, k] - shares[0, i, k]) - slope * years
         assert np.abs(drift).max() <= 0.01, (g, drift.round(4))
 
 
@@ -106,6 +108,8 @@ def test_calibration_file_names_its_fit():
     assert set(data["internal_fill_share"]) == set(fit.FIT_GRADES)
     assert set(data["recruit_seb_shift"]) == set(GRADES)
     assert set(data["recruit_seb_shift_2021_2024"]) == set(GRADES)
+    assert set(data["recruit_low_shift"]) == set(data["recruit_low_shift_2021_2024"]) == set(
+        GRADES)
     assert data["implied_promotions"]["HEO"] == 12460  # facts.md C2
 
 

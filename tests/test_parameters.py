@@ -63,27 +63,40 @@ def test_recent_survey_trend_weight_moves_recruits_between_the_two_fits():
     """recruit_seb_trend_2021_2024 moves every grade's recruits from the shift fitted to the
     2019-2024 survey trend (0, the default) to the one fitted to 2021-2024 (1), in log-odds,
     on top of any shift set by name; parameter uncertainty draws it over 0 to 1."""
-    from placesim.calibration import RECENT_TREND, RECENT_TREND_SHIFT, load_calibrated
+    from placesim.calibration import (
+        RECENT_LOW_SHIFT,
+        RECENT_TREND,
+        RECENT_TREND_SHIFT,
+        load_calibrated,
+    )
     from placesim.fit import shifted_mix
     from placesim.grades import GRADES
 
     p = default_parameters()
     fitted = load_calibrated()
     first, second = fitted["recruit_seb_shift"], fitted[RECENT_TREND_SHIFT]
+    low1, low2 = fitted["recruit_low_shift"], fitted[RECENT_LOW_SHIFT]
     assert p.recruit_seb_trend_2021_2024 == 0.0
     from placesim.calibration import seb_mix_by_grade
 
-    for w in (0.0, 0.5, 1.0):
+    for w in (0.0, 0.5, 1.0):  # (both shifts: high against the rest, low against middle)
         q = set_parameter(p, RECENT_TREND, w)
         want = shifted_mix(seb_mix_by_grade(), {g: (1 - w) * first[g] + w * second[g]
-                                                for g in GRADES})
+                                                for g in GRADES},
+                           {g: (1 - w) * low1[g] + w * low2[g] for g in GRADES})
         assert np.allclose(q.recruit_mix, want), w
+    # a low-SEB shift set by name moves the low class against the intermediate only
+    r = set_parameter(p, "recruit_low_shift.EO", low1["EO"] + 0.5)
+    eo = GRADES.index("EO")
+    assert np.isclose(r.recruit_mix[eo, 0], p.recruit_mix[eo, 0])
+    assert r.recruit_mix[eo, 2] > p.recruit_mix[eo, 2] and np.isclose(r.recruit_mix[eo].sum(), 1)
     # a shift set by name keeps the weight's move, in either order
     one = set_parameter(set_parameter(p, RECENT_TREND, 1.0), "recruit_seb_shift.G7", 0.0)
     two = set_parameter(set_parameter(p, "recruit_seb_shift.G7", 0.0), RECENT_TREND, 1.0)
     assert np.allclose(one.recruit_mix, two.recruit_mix)
     g7 = GRADES.index("G7")
-    moved = shifted_mix(seb_mix_by_grade(), {"G7": second["G7"] - first["G7"]})
+    moved = shifted_mix(seb_mix_by_grade(), {"G7": second["G7"] - first["G7"]},
+                        {"G7": low2["G7"]})
     assert one.recruit_mix[g7] == pytest.approx(moved[g7])
     drawn = [u for u in uncertain_parameters(p) if u.name == RECENT_TREND]
     assert [(u.low, u.high) for u in drawn] == [(0.0, 1.0)]
