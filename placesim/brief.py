@@ -274,7 +274,9 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
     in either run, who joins in the coldspots and the council secondees."""
     m = results.metrics
     last = int(m["year"].max())
-    other = compare_about.heading if compare_about else (
+    # (the comparison by its name: the page's subtitle gives its title, which, repeated in
+    # every sentence, took three lines and pushed the difference map off the page)
+    other = compare_about.name if compare_about else (
         compare.manifest.get("scenario", "the comparison") if compare is not None else "")
     out = []
     moved = _value(m, "roles_moved_out_of_london", "all", last)
@@ -536,9 +538,10 @@ def _table(fig, x: float, top: float, width: float, frame: pd.DataFrame, widths,
     wrap = wrap or {}
     line = fontsize * 1.3 / 72 / A4[1]
     pad = 0.007
-    if title:
-        fig.text(x, top, title, fontsize=10.5, weight="bold", va="top")
-        top -= 0.022
+    if title:  # (wrapped to the table's width: a long one ran off the page)
+        title = textwrap.fill(title, int(width * A4[0] * 72 / (10.5 * 0.62)))
+        fig.text(x, top, title, fontsize=10.5, weight="bold", va="top", linespacing=1.2)
+        top -= 0.022 + title.count("\n") * 10.5 * 1.2 / 72 / A4[1]
     if frame.empty:
         return top
 
@@ -630,16 +633,16 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
     fig.text(0.06, 0.955, textwrap.fill(about.heading, 62), fontsize=15, weight="bold",
              va="top")
     y = 0.955 - 0.028 * (textwrap.fill(about.heading, 62).count("\n") + 1) - 0.005
-    sub = (f"Compared with {other.heading}. " if other else "") + \
-        f"Figures for {last}; {mode}."
-    fig.text(0.06, y, sub, fontsize=8.5, va="top", color="#333333")
-    y -= 0.025
+    sub = textwrap.fill((f"Compared with {other.heading}. " if other else "")
+                        + f"Figures for {last}; {mode}.", 120)  # (it ran off the page)
+    fig.text(0.06, y, sub, fontsize=8.5, va="top", color="#333333", linespacing=1.3)
+    y -= 0.025 + sub.count("\n") * 8.5 * 1.3 / 72 / A4[1]
     if about.question:
         fig.text(0.06, y, "The question", fontsize=10.5, weight="bold", va="top")
-        y = _paragraphs(fig, 0.06, y - 0.02, [about.question], width=105, fontsize=9)
+        y = _paragraphs(fig, 0.06, y - 0.02, [about.question], width=98, fontsize=9)
     fig.text(0.06, y - 0.005, "The answer", fontsize=10.5, weight="bold", va="top")
     y = _paragraphs(fig, 0.06, y - 0.025, answer(results, about, compare, other, rule),
-                    width=108, fontsize=9, bullet=True, gap=0.006)
+                    width=98, fontsize=9, bullet=True, gap=0.006)  # (108 ran off the page)
     rows = first_page_rows(results, compare, diff, last, rule)
     if compare is not None:
         shown = rows[["Measure", "Comparison", "Scenario", "Difference", "Range"]].rename(
@@ -655,14 +658,20 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
                     + (" (difference: scenario minus comparison)" if compare is not None
                        else ""))  # (the cumulative ones said nothing of it; review)
     map_top = bottom - 0.025
-    if map_top > 0.25:
+    if map_top > 0.2:
         view = map_view(results, pkg, "net_posts_gained", last, compare=compare,
                         compare_name=other.name if other else "", rule=rule)
         fig.text(0.06, map_top, view.spec.title, fontsize=10.5, weight="bold", va="top")
         h = map_top - 0.075
-        draw_map(fig, pkg, view, [0.03, 0.05, 0.56, h], inset=[0.6, 0.05 + h * 0.58, 0.36,
-                                                                  h * 0.38],
-                 legend=[0.6, 0.05, 0.38, h * 0.55], labels=False, legend_fontsize=7)
+        if h > 0.25:  # (room: the inset above the legend, right of the map)
+            draw_map(fig, pkg, view, [0.03, 0.05, 0.56, h],
+                     inset=[0.6, 0.05 + h * 0.58, 0.36, h * 0.38],
+                     legend=[0.6, 0.05, 0.38, h * 0.55], labels=False, legend_fontsize=7)
+        else:  # (short: map, inset and legend side by side, each the full height; the
+            # legend under the inset ran into the page's footer)
+            draw_map(fig, pkg, view, [0.03, 0.05, 0.38, h],
+                     inset=[0.40, 0.05 + h * 0.15, 0.24, h * 0.7],
+                     legend=[0.66, 0.05, 0.32, h], labels=False, legend_fontsize=6.5)
     figs.append(fig)
 
     # page 2: targets, the scenario's figures with ranges, progression explained

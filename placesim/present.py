@@ -617,8 +617,8 @@ def reads_high_words(metric: str) -> str:
     high = READS_HIGH_BY.get(metric)
     if not high:
         return ""
-    return (f"on the model's measure, which reads about {100 * high:.1f} points above the "
-            "Places for Growth programme's: read the gap to the 50% target as that much wider")
+    return (f"on the model's measure, about {100 * high:.1f} points above the Places for "
+            "Growth programme's")
 
 
 def headline_label(metric: str, group: str) -> str:
