@@ -1108,9 +1108,11 @@ def seek(base, targets: list[Target], pkg, *, budget: float | None = None,
     counts, why = _solve(targets, kinds, slope, need, unit_cost, unit_loss, camp, london,
                          budget, milp, LinearConstraint, Bounds)
     if counts is None:
-        return SeekResult(feasible=False, explanation=why, evaluations=runs,
+        return SeekResult(feasible=False, explanation=why + _unsized_words(base, pkg, camp),
+                          evaluations=runs,
                           achieved={t.text: float(v) for t, v in zip(targets, base_v,
                                                                      strict=True)})
+
     def within(c: float) -> bool:
         return budget is None or c <= budget
 
@@ -1320,6 +1322,20 @@ def _solve(targets, kinds, slope, need, unit_cost, unit_loss, camp, london, budg
     return None, _binding(targets, kinds, slope, need, unit_cost, camp, london, budget)
 
 
+def _unsized_words(base, pkg, camp) -> str:
+    """The campuses a plan leaves out for want of a capacity figure, in words ("" if none):
+    with three campuses sized in the shipped data, a target past their desks read as
+    infeasible with no word of the others (review)."""
+    sized = set(camp["site_id"])  # (those with a capacity, from the data or the base)
+    left = [str(name) for sid, name in zip(pkg.sites["site_id"], pkg.sites["site_name"],
+                                           strict=True) if sid not in sized]
+    if not left:
+        return ""
+    return (f" Campuses with no capacity figure are left out ({', '.join(sorted(set(left)))}):"
+            " give one under the base scenario's sites: (e.g. sites: {leeds: {capacity: "
+            "2000}}) to plan with it.")
+
+
 def _binding(targets, kinds, slope, need, unit_cost, camp, london, budget) -> str:
     """Which constraint makes the targets unreachable, in words. Its figures are the
     planner's straight-line estimates from its trial runs (each post's effect and cost as
@@ -1340,13 +1356,25 @@ def _binding(targets, kinds, slope, need, unit_cost, camp, london, budget) -> st
             out.append(f"moving posts to the campuses does not move {t.metric} towards "
                        f"{_fmt(t, t.value)}")
             continue
-        room = min(spare, london[kinds[best_j]])
-        reach = t.goal - need[i] + sign * gain * room  # (base value + the gain)
+        # the most the desks allow: filled with the kinds of post that move it most, each
+        # as far as London has them (the one kind that moved it most per post, SCS, stopped
+        # at London's 4,239 SCS posts with 2,430 desks left: 27,488 roles where 29,918 could
+        # move; review)
+        left, total, moved = spare, 0.0, []
+        for j in np.argsort(-sign * slope[i], kind="stable"):
+            if sign * slope[i, j] <= 0 or left <= 0:
+                break
+            n = min(left, london[kinds[j]])
+            total += sign * slope[i, j] * n
+            left -= n
+            moved.append(f"{int(n):,} {kinds[j].upper()}")
+        room = spare - left
+        reach = t.goal - need[i] + sign * total  # (base value + the gain)
         if sign * (reach - t.goal) < 0:
             out.append(f"campus capacity in {where} limits {t.metric} to about "
                        f"{_fmt(t, reach)} by {t.year} (target {t.op} {_fmt(t, t.value)}"
                        f"{_goal_words(t)}), "
-                       f"moving {int(room):,} {kinds[best_j].upper()} posts (a straight-line "
+                       f"moving {' and '.join(moved)} posts (a straight-line "
                        "estimate from the trial runs)")
             continue
         if budget is not None and unit_cost[best_j] > 0:

@@ -253,3 +253,22 @@ def test_a_plan_starts_after_the_record_and_has_its_own_title():
     assert all(w.year == 2024 for w in res.scenario.waves[len(_base().waves):])
     with pytest.raises(TargetError, match="--start-year"):
         seek(_base(), [t], reduced_package(), year=2030)
+
+
+def test_a_target_past_the_desks_says_the_most_they_allow_and_which_campuses_are_unsized():
+    """Roles moved past the campuses' desks: the most is every spare desk filled (one role
+    a post, whatever its kind), not the one kind that moves it most per post until London
+    runs out of them (27,488 said where about 29,918 could move; review); and the campuses
+    with no capacity figure, left out, are named."""
+    from placesim.planner import campus_capacity
+    from placesim.simulation import simulate
+
+    t, res = _seek("roles_moved_out_of_london>=60000@2029")
+    assert not res.feasible
+    moves = simulate(_base(), reduced_package(), mode="expected").moves
+    spare = campus_capacity(_base(), reduced_package(), moves).spare.sum()
+    base = res.achieved[t.text]  # (the base's: no plan was found)
+    assert f"to about {base + spare:,.0f} by 2029" in res.explanation, res.explanation
+    assert " and " in res.explanation.split("moving ")[1].split(" posts")[0]
+    assert "Campuses with no capacity figure are left out (" in res.explanation
+    assert "Leeds" in res.explanation.split("left out (")[1]
