@@ -181,9 +181,12 @@ SITE_META = {
     "Leeds": ("leeds", "Leeds", "health", None, "health mission campus (Cabinet Office, 2025)"),
     "Glasgow": ("glasgow", "Glasgow", "", None, ""),
     "Birmingham": ("birmingham", "Birmingham", "", None, ""),
-    "Sheffield": ("sheffield", "Sheffield Policy Campus", "opportunity", 1000,
-                  "about 1,000 policy professionals and 75 SCS already there (CSW 9 Jun 2023); "
-                  "opportunity mission (Sheffield City Council, 2025)"),
+    # (no capacity: the 1,000 is the staff already there, not desks for roles moved in,
+    # which the model's capacity is; it let plans put 1,000 more posts there; review)
+    "Sheffield": ("sheffield", "Sheffield Policy Campus", "opportunity", None,
+                  "about 1,000 policy professionals and 75 SCS already there (CSW 9 Jun 2023: "
+                  "staff in post, not desks for more); opportunity mission (Sheffield City "
+                  "Council, 2025)"),
     "Aberdeen (DESNZ second HQ; energy campus)": (
         "aberdeen", "Aberdeen (DESNZ second HQ)", "energy", None, ""),
     "Wrexham": ("wrexham", "Wrexham", "", 300, "+300 roles (WMS 12 Dec 2023)"),

@@ -156,8 +156,9 @@ def test_only_waves_naming_a_campus_use_its_desks():
      destinations: [{{{where}, share: 1.0}}]}}
 """
     used = {}
+    sized = "sites: {sheffield: {capacity: 1000}}\n"  # (the data give it none)
     for where in ("district: E08000019", "site: sheffield"):  # Sheffield's district, its site
-        base = reduced_scenario(BASE + wave.format(where=where), years=8)
+        base = reduced_scenario(BASE + sized + wave.format(where=where), years=8)
         moves = simulate(base, reduced_package(), mode="expected").moves
         camp = campus_capacity(base, reduced_package(), moves).set_index("site_id")
         used[where] = camp.loc["sheffield", "used"]
@@ -168,7 +169,8 @@ def test_a_campus_opening_after_the_target_year_is_not_used():
     """Posts sent to a campus that opens in 2029 cannot count by 2029: the plan uses others."""
     from placesim.planner import campus_capacity
 
-    base = reduced_scenario(BASE + "sites: {sheffield: {opens_year: 2029}}\n", years=8)
+    base = reduced_scenario(BASE + "sites: {sheffield: {opens_year: 2029, capacity: 1000}}\n",
+                            years=8)
     t = parse_target("scs_outside_london_share>=0.5@2029")
     res = seek(base, [t], reduced_package(), probe=20)
     assert res.feasible, res.explanation
