@@ -324,7 +324,7 @@ def test_example_sweep_validates_over_its_base_scenario():
     variants = {t.variant: yaml.safe_load(t.scenario_yaml) for t in tasks}
     assert len(variants) == len(tasks) == 8
     v = variants["base=0.38,high_seb_multiplier=0.8"]
-    assert len(v["waves"]) == 10  # history's seven PfG tranches and pfg-2027's three
+    assert len(v["waves"]) == 11  # history's eight PfG tranches and pfg-2027's three
     moving = [w for w in v["waves"] if w.get("mode") == "relocate"]  # (the others re-create
     assert len(moving) == 1  # roles: no one is asked to move, and nothing reads incumbents)
     assert [w["incumbents"]["base"] for w in moving] == [0.38]
