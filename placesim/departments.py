@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .geodata import DEVOLVED_ADMINISTRATIONS
-from .grades import GRADES
+from .grades import GRADES, is_rung
 from .metrics import (
     EO,
     G7,
@@ -465,7 +465,7 @@ def department_columns(model, result, codes=None) -> tuple[list[tuple[str, str]]
                        ("progression_eo_to_director", f"{tag}|{place}")]
             cols += [period_progression(*flows, EO, G7), period_progression(*flows, EO, SCS2)]
         site_posts = mine[:, :, geo.site_district]  # (Y, G, sites)
-        ladder = site_posts[:, LADDER] >= 0.5  # a rung holds at least one post (rounded)
+        ladder = is_rung(site_posts[:, LADDER])  # (the whole service's rule: grades.RUNG_POSTS)
         complete, gaps = ladder.mean(axis=1), _largest_gap(ladder).astype(float)  # (Y, sites)
         for s, sid in enumerate(geo.site_ids):
             labels += [("site_posts", f"{tag}|site:{sid}:{g}") for g in GRADES]

@@ -40,6 +40,25 @@ PROFESSIONS: tuple[str, ...] = ("other", "policy")
 ROLES: tuple[str, ...] = ("standard", "private_office")
 """Role type of a post beyond grade and profession: private office posts are accelerator roles."""
 
+LADDER: tuple[str, ...] = ("AO", "EO", "HEO", "SEO", "G7", "G6", "SCS1", "SCS2")
+"""The rungs of a site's career ladder, AO to Director (the SMC's "full grade mixes in
+regional hubs")."""
+
+RUNG_POSTS = 5
+"""Posts of a grade a site needs for the grade to be a rung of its ladder: fewer than 5 is
+a count disclosure control withholds, and a promotion there every few years at most.
+(ASSUMPTION: a reporting convention, not a model input. With one post enough, 15 of the
+18 sites had complete ladders in the baseline, Belfast's with a single Director: the
+measure could not show a site lacking a grade mix; review. With 5, 10 of 18.)"""
+
+
+def is_rung(posts):
+    """Whether ``posts`` of a grade (expected values are rounded) make it a rung
+    (:data:`RUNG_POSTS`); elementwise."""
+    import numpy as np
+
+    return np.asarray(posts) >= RUNG_POSTS - 0.5
+
 
 def grade_mask(grades):
     """Boolean mask (a numpy array) over :data:`GRADES` of the named grades."""

@@ -18,12 +18,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .grades import GRADES
+from .grades import GRADES, LADDER, RUNG_POSTS, is_rung
 
 COMMUTE_KM = 50.0
 """Commuting reach (ASSUMPTION: 50 km straight line, about an hour by road or rail; range
 30-80 km)."""
-LADDER = ("AO", "EO", "HEO", "SEO", "G7", "G6", "SCS1", "SCS2")
 
 
 def labour_pool(pkg, commute_km: float = COMMUTE_KM) -> pd.DataFrame:
@@ -57,13 +56,15 @@ def labour_pool(pkg, commute_km: float = COMMUTE_KM) -> pd.DataFrame:
     posts = b.groupby("lad_code")["posts"].sum().reindex(codes, fill_value=0).to_numpy(float)
     senior = b[b["grade"].isin(GRADES[GRADES.index("G7"):])].groupby("lad_code")["posts"] \
         .sum().reindex(codes, fill_value=0).to_numpy(float)
-    present = b[b["posts"] > 0].groupby("lad_code")["grade"].agg(set)
+    by_grade = b.groupby(["lad_code", "grade"])["posts"].sum()
+    present = by_grade[is_rung(by_grade.to_numpy())].reset_index().groupby("lad_code")[
+        "grade"].agg(set)  # (grades with at least RUNG_POSTS posts)
     ladder = []
     for c in codes:
         have = present.get(c, set())
         missing = [g for g in LADDER if g not in have]
         ladder.append(f"{len(LADDER) - len(missing)} of {len(LADDER)}" + (
-            f" (no {', '.join(missing)})" if missing else " (complete)"))
+            f" (fewer than {RUNG_POSTS} {', '.join(missing)})" if missing else " (complete)"))
     return pd.DataFrame({"lad_code": codes, "higher_professional_share": share,
                          "cs_posts_within_commute": near @ posts,
                          "g7_plus_posts_within_commute": near @ senior, "ladder": ladder})

@@ -22,13 +22,14 @@ import pandas as pd
 
 from . import cohort
 from .costs import PEOPLE_COSTS, cost_columns, secondee_posts
-from .grades import GRADES, SCS_GRADES, SEB_CLASSES
+from .grades import GRADES, SCS_GRADES, SEB_CLASSES, is_rung
+from .grades import LADDER as LADDER_GRADES
 
 EO, G7, SCS2 = GRADES.index("EO"), GRADES.index("G7"), GRADES.index("SCS2")
 SCS_IDX = [GRADES.index(g) for g in SCS_GRADES]
 G7_PLUS = list(range(G7, len(GRADES)))
 PS = GRADES.index("PS")
-LADDER = list(range(GRADES.index("AO"), SCS2 + 1))
+LADDER = [GRADES.index(g) for g in LADDER_GRADES]  # (the ladder's rungs, by grade index)
 HIGH = SEB_CLASSES.index("high")
 
 METRIC_COLUMNS = ["scenario", "year", "metric", "group", "mean", "p10", "p50", "p90"]
@@ -270,7 +271,7 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
     columns.append(by_seb.sum(axis=1))
     # each site's grade ladder
     site_posts = posts[:, :, geo.site_district]  # (Y, G, sites)
-    ladder = site_posts[:, LADDER] > 0  # (Y, rungs, sites)
+    ladder = is_rung(site_posts[:, LADDER])  # (Y, rungs, sites)
     gap = _largest_gap(ladder).astype(float)  # (Y, sites)
     per_site = np.concatenate([site_posts.transpose(0, 2, 1), ladder.mean(axis=1)[:, :, None],
                                gap[:, :, None]], axis=2)  # (Y, sites, G + 2)

@@ -29,10 +29,9 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from .errors import PlacesimError, Problem, ScenarioError
 from .geodata import DEFAULT_SMC_INDEX
-from .grades import GRADES
+from .grades import GRADES, LADDER, is_rung
 
 GradeName = Literal["AA", "AO", "EO", "HEO", "SEO", "G7", "G6", "SCS1", "SCS2", "SCS3", "PS"]
-LADDER = ("AO", "EO", "HEO", "SEO", "G7", "G6", "SCS1", "SCS2")
 #: The shipped scenarios: a plan's generated scenario extends baseline.yaml by default, and
 #: the app reads generated scenarios from this folder.
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -222,8 +221,8 @@ def score_districts(plan: Plan, pkg) -> pd.DataFrame:
     hc = b.groupby("lad_code")["posts"].sum()
     d["cs_presence"] = np.log1p(d["lad_code"].map(hc).fillna(0))
     d["cs_presence"] /= max(d["cs_presence"].max(), 1e-12)
-    present = (b[b["grade"].isin(LADDER) & (b["posts"] > 0)]
-               .groupby("lad_code")["grade"].nunique())
+    by_grade = b[b["grade"].isin(LADDER)].groupby(["lad_code", "grade"])["posts"].sum()
+    present = by_grade[is_rung(by_grade.to_numpy())].groupby(level="lad_code").size()
     d["ladder_completeness"] = d["lad_code"].map(present).fillna(0) / len(LADDER)
     lm = pkg.labour_market.set_index("lad_code")["low"]
     low = d["lad_code"].map(lm).astype(float)

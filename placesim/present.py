@@ -153,10 +153,11 @@ MEASURES: dict[str, Measure] = {
     "site_posts": Measure("Posts at the site", "posts", "Posts of a grade at a hub or campus."),
     "site_ladder_completeness": Measure(
         "Grades AO to Director present", "share",
-        "Share of the grades from AO to Director (SCS2) with at least one post at the site."),
+        "Share of the grades from AO to Director (SCS2) with at least 5 posts at the site "
+        "(fewer is a count withheld, and a promotion there every few years at most)."),
     "site_ladder_largest_gap": Measure(
         "Longest run of missing grades", "grades",
-        "The longest run of consecutive grades with no post at the site."),
+        "The longest run of consecutive grades with fewer than 5 posts at the site."),
     "coldspot_share_of_moved_roles": Measure(
         "Moved roles that went to coldspots", "share",
         "Share of the posts moved since the start that went to social-mobility coldspots "

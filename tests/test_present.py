@@ -395,3 +395,27 @@ def test_a_band_of_a_difference_keeps_each_ends_side_of_zero():
     assert fmt_range("progression_eo_to_g7", 0.00001, 0.0003, diff=True) == \
         "+0.00 points to +0.03 points"
     assert fmt_diff("high_seb_share_london_scs", -0.0002) == "less than 0.1 points"
+
+
+def test_a_ladder_rung_needs_five_posts_everywhere_it_is_read():
+    """A grade is a rung of a site's ladder with at least 5 posts (fewer is withheld, and a
+    promotion there every few years at most): with one post enough, 15 of 18 sites had
+    complete ladders in the baseline, Belfast's with its single Director (review). The
+    results, the department view, the planner's ranking and its rationale read one rule."""
+    from placesim import load_scenario
+    from placesim.geodata import load_data_package
+    from placesim.grades import GRADES, LADDER, RUNG_POSTS, is_rung
+    from placesim.labour_pool import labour_pool
+    from placesim.metrics import LADDER as LADDER_INDEX
+    from placesim.simulation import simulate
+
+    assert RUNG_POSTS == 5
+    assert is_rung([4.0, 4.49, 4.5, 5.0, 12.0]).tolist() == [False, False, True, True, True]
+    assert [GRADES[i] for i in LADDER_INDEX] == list(LADDER)
+    m = simulate(load_scenario("scenarios/baseline.yaml"), mode="expected").metrics
+    ladder = m[(m["metric"] == "site_ladder_completeness") & (m["year"] == 2024)].set_index(
+        "group")["mean"]
+    assert ladder["site:belfast"] == 7 / 8 and ladder["site:leeds"] == 1.0
+    assert (ladder == 1.0).sum() == 10
+    pool = labour_pool(load_data_package()).set_index("lad_code")["ladder"]
+    assert pool["N09000003"] == "7 of 8 (fewer than 5 SCS2)"  # Belfast
