@@ -43,7 +43,7 @@ def plan_outcome(plan, pkg) -> dict:
                 "table": allocation_table(plan, pkg, alloc),
                 "explanation": explain_choice(plan, pkg, ranking, alloc),
                 "rationale": rationale(plan, ranking, alloc, pkg),
-                "scenario": allocation_scenario(plan, alloc)}
+                "scenario": allocation_scenario(plan, alloc, pkg=pkg)}
 
     return stores()["plans"].memo(plan.model_dump_json(), make)
 
