@@ -866,9 +866,11 @@ def moved_before_start(scenario, waves, geo: Geography, posts: np.ndarray
 
 
 def _wave_creations(waves, scenario, geo: Geography, posts: np.ndarray, spy: int):
-    """``(year) -> (grade, place)`` posts the recorded recreating waves open in a year, as
-    planned (place 0 outside London, 1 London): what the fitted ACSES trend counts them
-    towards, as the record it follows holds them.
+    """``(year) -> (grade, place)`` posts the recorded recreating waves open, less those they
+    close, in a year, as planned (place 0 outside London, 1 London): what the fitted ACSES
+    trend counts them towards, as the record it follows holds both. (A recorded wave that
+    closed its origin's posts lost them: its new posts were counted within the trend, its
+    closures on top of it; review.)
 
     A wave that is not ``recorded`` (a what-if) acts on top of the trend: its new posts add to
     the trend's and the posts it closes come off it. (Counted within the trend too, its new
@@ -885,12 +887,18 @@ def _wave_creations(waves, scenario, geo: Geography, posts: np.ndarray, spy: int
             plan.share * wave_matching(plan, posts).sum())
         by_grade = split.sum(axis=1)
         london = sum(share for d, share, _ in plan.destinations if geo.is_london[d].all())
+        # the origin's closures, by place (none for a wave that keeps its origin's posts)
+        from_london = (london_part(plan, posts, geo)
+                       if scenario.waves[plan.index].close_origin else None)
         tranches = np.full(plan.n_tranches, total / plan.n_tranches)
         for j, n in enumerate(tranches):
             year = start + int((plan.start_time + j / spy) // 1)
             add = out.setdefault(year, np.zeros((N_GRADES, 2)))
             add[:, 0] += n * by_grade * (1 - london)
             add[:, 1] += n * by_grade * london
+            if from_london is not None:
+                add[:, 0] -= n * by_grade * (1 - from_london)
+                add[:, 1] -= n * by_grade * from_london
     return lambda year: out.get(year, np.zeros((N_GRADES, 2)))
 
 
