@@ -336,7 +336,7 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
                      f"{fmt_diff(metric, _protect_diff(metric, v - v0, rule))})")
         out.append(text + ".")
     if differ:
-        words = coldspots_words(other, about.heading, differ)
+        words = coldspots_words(other, about.name, differ)
         out.append(words[0].upper() + words[1:] + ".")
     return out
 

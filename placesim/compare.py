@@ -192,10 +192,11 @@ def coldspots_differ(a, b) -> tuple[str, str] | None:
 
 def about_coldspots(metric: pd.Series, group: pd.Series) -> np.ndarray:
     """Rows whose figure depends on which districts are coldspots: a group in the coldspots
-    (``coldspots``, ``grade:EO|coldspots``) or a coldspot metric."""
+    or the rest outside London (``coldspots``, ``grade:EO|coldspots``, ``elsewhere``: neither
+    a coldspot nor a site; it was differenced; review) or a coldspot metric."""
     parts = group.astype(str).str.split("|")
-    return (parts.map(lambda p: "coldspots" in p) | metric.astype(str).str.contains("coldspot")
-            ).to_numpy(bool)
+    return (parts.map(lambda p: "coldspots" in p or "elsewhere" in p)
+            | metric.astype(str).str.contains("coldspot")).to_numpy(bool)
 
 
 def coldspots_note(diff: pd.DataFrame) -> str:

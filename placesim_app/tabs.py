@@ -185,7 +185,8 @@ def compare_tab(pkg, s, res, other, compare_to: str, year: int) -> None:
                 f"{name_b} minus {name_a}. Range of a difference: "
                 f"{INTERVALS[diff.attrs['pairing']]}." + (f" ({note}.)" if note else ""))
     if coldspots_note(diff):
-        st.warning(coldspots_note(diff).capitalize() + ".")
+        note = coldspots_note(diff)  # (capitalize() lowered "SMC" and "DfE")
+        st.warning(note[:1].upper() + note[1:] + ".")
     cols = st.columns(4)
     d = diff[diff.year == year].set_index(["metric", "group"])
     for col, (label, metric, group) in zip(cols, key_figures(res.metrics), strict=True):
