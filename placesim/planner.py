@@ -41,7 +41,8 @@ CRITERIA: dict[str, str] = {
     "smc_need": "How unfavourable the district's SMC State of the Nation 2025 index is "
                 "(most unfavourable = 1, most favourable = 0)",
     "cs_presence": "Existing Civil Service presence: log headcount, scaled to the largest",
-    "ladder_completeness": "Share of the grades AO to Director (SCS2) already present",
+    "ladder_completeness": "Share of the grades AO to Director (SCS2) already present with at "
+                           "least 5 posts each (grades.RUNG_POSTS)",
     "low_seb_labour_market": "Share of the local labour market from lower socio-economic "
                              "backgrounds (who local recruitment would reach)",
     "distance_from_london": "Straight-line distance from London, scaled to the farthest",
@@ -732,7 +733,8 @@ def rationale(plan: Plan, ranking: pd.DataFrame, allocation: pd.DataFrame, pkg=N
                   why + ("; ".join(top) if top else "room for the posts and the minimum "
                                                      "ladder") + ".", ""]
         if pool is not None and lad in pool.index:
-            lines += [describe(pool.loc[lad]).capitalize() + ".", ""]
+            words = describe(pool.loc[lad])  # (capitalize() lowered "SCS2" and "AO")
+            lines += [words[:1].upper() + words[1:] + ".", ""]
     return "\n".join(lines)
 
 
@@ -1084,10 +1086,10 @@ def seek(base, targets: list[Target], pkg, *, budget: float | None = None,
     kinds = kinds or tuple(k for k, _ in POST_KINDS)
     start = base.horizon.start_year
     year = year or after_the_record(base)
-    if not start < year <= min(t.year for t in targets):
+    if not start < year < min(t.year for t in targets):  # (a year's figure is its March's)
         raise TargetError(f"--start-year: {year} is not within the horizon before the "
-                          f"targets' first year ({start + 1} to "
-                          f"{min(t.year for t in targets)})")
+                          f"targets' first year, whose figure is of 31 March ({start + 1} to "
+                          f"{min(t.year for t in targets) - 1})")
     runs = 0
 
     def run(s):
@@ -1339,7 +1341,7 @@ def _solve(targets, kinds, slope, need, unit_cost, unit_loss, camp, london, budg
 
 def _unsized_words(base, pkg, camp) -> str:
     """The campuses a plan leaves out for want of a capacity figure, in words ("" if none):
-    with three campuses sized in the shipped data, a target past their desks read as
+    with only a few campuses sized in the shipped data, a target past their desks read as
     infeasible with no word of the others (review)."""
     sized = set(camp["site_id"])  # (those with a capacity, from the data or the base)
     left = [str(name) for sid, name in zip(pkg.sites["site_id"], pkg.sites["site_name"],
@@ -1383,7 +1385,6 @@ def _binding(targets, kinds, slope, need, unit_cost, camp, london, budget) -> st
             total += sign * slope[i, j] * n
             left -= n
             moved.append(f"{int(n):,} {kinds[j].upper()}")
-        room = spare - left
         reach = t.goal - need[i] + sign * total  # (base value + the gain)
         if sign * (reach - t.goal) < 0:
             out.append(f"campus capacity in {where} limits {t.metric} to about "
@@ -1392,15 +1393,16 @@ def _binding(targets, kinds, slope, need, unit_cost, camp, london, budget) -> st
                        f"moving {' and '.join(moved)} posts (a straight-line "
                        "estimate from the trial runs)")
             continue
-        if budget is not None and unit_cost[best_j] > 0:
-            afford = budget / unit_cost[best_j]
-            reach_b = t.goal - need[i] + sign * gain * min(room, afford)
+        if budget is not None and unit_cost[best_j] > 0:  # (of the best kind, as London
+            afford = budget / unit_cost[best_j]            # has them and desks allow)
+            reach_b = t.goal - need[i] + sign * gain * min(spare, london[kinds[best_j]], afford)
             if sign * (reach_b - t.goal) < 0:
                 out.append(f"the budget of {_money(budget)} pays for roughly "
                            f"{int(afford):,} {kinds[best_j].upper()} posts at the trial runs' "
                            f"cost per post, which would take {t.metric} to about "
                            f"{_fmt(t, reach_b)} by {t.year} (target {t.op} "
-                           f"{_fmt(t, t.value)}; straight-line estimates from the trial runs, "
+                           f"{_fmt(t, t.value)}{_goal_words(t)}; straight-line estimates from "
+                           "the trial runs, "
                            "not a run of that plan)")
     if not out:
         out.append("the targets pull against each other within the campuses' spare desks"

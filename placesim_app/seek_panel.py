@@ -56,8 +56,8 @@ def seek_panel() -> None:
     base = load_choice("baseline.yaml")
     pkg = package_for(base)
     start = base.horizon.start_year
-    # (a plan's moves start after the record: targets from then on)
-    years = list(range(after_the_record(base), start + base.horizon.years + 1))
+    # (a plan's moves start after the record, in April: targets from the March after)
+    years = list(range(after_the_record(base) + 1, start + base.horizon.years + 1))
     texts = [_target_row(1, years)]
     if st.checkbox("Add a second target", key="seek_second"):
         texts.append(_target_row(2, years))

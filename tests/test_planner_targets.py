@@ -255,6 +255,8 @@ def test_a_plan_starts_after_the_record_and_has_its_own_title():
     assert all(w.year == 2024 for w in res.scenario.waves[len(_base().waves):])
     with pytest.raises(TargetError, match="--start-year"):
         seek(_base(), [t], reduced_package(), year=2030)
+    with pytest.raises(TargetError, match="--start-year"):  # (2029's figure is March 2029's:
+        seek(_base(), [t], reduced_package(), year=2029)    # a move from April cannot count)
 
 
 def test_a_target_past_the_desks_says_the_most_they_allow_and_which_campuses_are_unsized():
