@@ -319,8 +319,6 @@ fit to 2021-2024 only (:data:`placesim.fit.TREND_SINCE_ALTERNATIVE`): 0 the firs
 second."""
 RECENT_TREND_SHIFT = "recruit_seb_shift_2021_2024"
 """Where `placesim calibrate` writes the shifts fitted to the 2021-2024 trend."""
-RECENT_LOW_SHIFT = "recruit_low_shift_2021_2024"
-"""Where `placesim calibrate` writes the low-SEB shifts fitted to the 2021-2024 trend."""
 
 
 def _recent_trend_delta(key: str = "recruit_seb_shift", recent: str = RECENT_TREND_SHIFT
@@ -342,17 +340,18 @@ def fitted_low_shift() -> np.ndarray:
 def recruits_of(shift: np.ndarray, recent_trend: float = 0.0,
                 low_shift: np.ndarray | None = None) -> np.ndarray:
     """(grade, seb) SEB mix of external recruits: the grade's People Survey band mix with the
-    high-SEB log-odds (against the rest) shifted by ``shift`` and the low-SEB log-odds
-    (against intermediate) by ``low_shift`` (default: the fitted ones), by grade, each plus
-    ``recent_trend`` times the move from the 2019-2024 trend's fit to the 2021-2024 one. The
-    one place the mix is made: defaults, overrides and parameter draws all come through
+    high-SEB log-odds (against the rest) shifted by ``shift`` plus ``recent_trend`` times the
+    move from the 2019-2024 trend's fit to the 2021-2024 one, and the low-SEB log-odds
+    (against intermediate) by ``low_shift`` (default: the fitted ones), by grade. The
+    2021-2024 trend moves the high shift only: fitted to it, the SCS bands' low shift ran to
+    its bound, 1% of SCS recruits from low-SEB backgrounds against the survey's 18% (review).
+    The one place the mix is made: defaults, overrides and parameter draws all come through
     here."""
     from .fit import shifted_mix
 
     low = fitted_low_shift() if low_shift is None else np.asarray(low_shift, float)
     w = float(recent_trend)
     high = np.asarray(shift, float) + w * _recent_trend_delta()
-    low = low + w * _recent_trend_delta("recruit_low_shift", RECENT_LOW_SHIFT)
     return shifted_mix(seb_mix_by_grade(), dict(zip(GRADES, high, strict=True)),
                        dict(zip(GRADES, low, strict=True)))
 

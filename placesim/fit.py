@@ -35,7 +35,6 @@ import numpy as np
 from .calibration import (
     CALIBRATED,
     CSPS_GRADE_BANDS_OF,
-    RECENT_LOW_SHIFT,
     RECENT_TREND_SHIFT,
     default_parameters,
     leaver_rates,
@@ -311,8 +310,8 @@ def calibrate(years: tuple[int, int, int] = (2021, 2022, 2023), out: Path = CALI
 
     params = replace(base, internal_fill_share=share, recruit_mix=seb_mix_by_grade())
     recruits, low = fit_recruits(pkgs[years[-1]], params)
-    recruits_since, low_since = fit_recruits(pkgs[years[-1]], params,
-                                             since=TREND_SINCE_ALTERNATIVE)
+    # (on the 2021-2024 trend the high shift alone: the low one ran to its bound at SCS)
+    recruits_since, _ = fit_recruits(pkgs[years[-1]], params, since=TREND_SINCE_ALTERNATIVE)
     # the year not fitted (the record run's first): how far its promotions miss, the range
     # of each fitted share that parameter uncertainty draws
     record = record_promotions(pkgs, replace(default_parameters(pkgs[years[-1]]),
@@ -338,7 +337,6 @@ def calibrate(years: tuple[int, int, int] = (2021, 2022, 2023), out: Path = CALI
         "recruit_seb_shift": recruits,
         RECENT_TREND_SHIFT: recruits_since,
         "recruit_low_shift": low,
-        RECENT_LOW_SHIFT: low_since,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
@@ -355,11 +353,12 @@ def format_calibration(result: dict) -> str:
         lines.append(f"  {g:6s} {v:8.4f} {implied.get('SCS' if g == 'SCS1' else g, 0):9,.0f}")
     for key, recent, what in (("recruit_seb_shift", RECENT_TREND_SHIFT, "high-SEB (against "
                                                                         "the rest)"),
-                              ("recruit_low_shift", RECENT_LOW_SHIFT, "low-SEB (against "
-                                                                      "intermediate)")):
+                              ("recruit_low_shift", "", "low-SEB (against intermediate)")):
         lines.append(f"Recruits' {what} log-odds shift against the grade's People Survey "
-                     "band, fitted to its 2019-2024 trend and to its 2021-2024 trend")
+                     "band, fitted to its 2019-2024 trend" + (" and to its 2021-2024 trend"
+                                                              if recent else ""))
         other = result.get(recent, {})
         for g, v in result.get(key, {}).items():
-            lines.append(f"  {g:6s} {v:+8.3f} {other.get(g, float('nan')):+8.3f}")
+            lines.append(f"  {g:6s} {v:+8.3f}" + (f" {other.get(g, float('nan')):+8.3f}"
+                                                  if recent else ""))
     return "\n".join(lines)
