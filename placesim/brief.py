@@ -26,6 +26,7 @@ from .disclosure import RULE, DisclosureRule, control_metrics, protect, protect_
 from .export import source_line, targets_table, with_view, write_geopackage, write_spreadsheet
 from .present import (
     GLOSSARY,
+    first_upper,
     fmt_central,
     fmt_diff,
     fmt_range,
@@ -289,23 +290,26 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
     differ = coldspots_differ(compare, results) if compare is not None else None
     gap = _gap(m, last)
     if gap is not None:
-        kind, ratio, figures, now = gap
+        kind, now = gap
+        ratio = now[0] / now[1]
         words = {"cohort": "Of Executive Officers in post at the start, those outside "
                            "London are",
                  "period": "At that year's promotion and leaving rates, an Executive Officer "
                            "outside London is"}[kind]
         target = "Grade 7" if kind == "cohort" else "Director"
-        text = f"{words} {ratio:.0%} as likely to reach {target} as those in London ({figures})"
+        text = (f"{words} {ratio:.0%} as likely to reach {target} as those in London "
+                f"({_gap_figures(kind, now)})")
         if compare is not None:
             g0 = _gap(compare.metrics, last)
             if g0 is not None and g0[0] == kind:
+                before = g0[1][0] / g0[1][1]
                 band = _gap_change_band(compare, results, kind, last)
-                same = (round(ratio, 2) == round(g0[1], 2)
+                same = (round(ratio, 2) == round(before, 2)
                         or band is not None and band[0] <= 0 <= band[1])  # (by chance)
-                text += (f"; {other}: {g0[1]:.0%} ({g0[2]}), so "
-                         f"{_gap_trend(g0[1], ratio, same)}")
+                text += (f"; {other}: {before:.0%} ({_gap_figures(kind, g0[1])}), so "
+                         f"{_gap_trend(before, ratio, same)}")
                 if not same:  # (which side moved: London's fall narrows it too; review)
-                    text += _gap_movement(_GAP_METRIC[kind], g0[3], now)
+                    text += _gap_movement(_GAP_METRIC[kind], g0[1], now)
         out.append(text + ".")
     for metric, group, words in (
             ("london_share_of_high_seb_g7_plus", "all", "London holds {v} of staff at Grade 7 "
@@ -325,8 +329,9 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
         if v is None:
             continue
         text = words.format(v=fmt_value(metric, protect_value(metric, v, rule=rule)), year=last)
-        if reads_high_words(metric):
-            text += f", {reads_high_words(metric)}"
+        high = reads_high_words(metric)
+        if high:
+            text += f", {high}"
         v0 = None if compare is None else _value(compare.metrics, metric, group, last)
         if v0 is not None and differ and about_coldspots(pd.Series([metric]),
                                                          pd.Series([group]))[0]:
@@ -336,8 +341,7 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
                      f"{fmt_diff(metric, _protect_diff(metric, v - v0, rule))})")
         out.append(text + ".")
     if differ:
-        words = coldspots_words(other, about.name, differ)
-        out.append(words[0].upper() + words[1:] + ".")
+        out.append(first_upper(coldspots_words(other, about.name, differ)) + ".")
     return out
 
 
@@ -496,11 +500,11 @@ _GAP_METRIC = {"cohort": "cohort_eo_to_g7", "period": "progression_eo_to_directo
 """The measure of the progression gap by kind: the cohort's when the run follows one."""
 
 
-def _gap(metrics, year) -> tuple[str, float, str, tuple[float, float]] | None:
-    """The regions/London ratio: cohort EO to G7 when available (its last year), else period
-    EO to Director (in ``year``); with the two figures behind it as text, outside London and
-    in London (a ratio nearer parity can be London's fall: 38 to 13 of 1,000 there with the
-    regions' 15 to 19 read "the gap narrows"; review), and as numbers."""
+def _gap(metrics, year) -> tuple[str, tuple[float, float]] | None:
+    """The progression gap's measure and its two figures (outside London, London): cohort EO
+    to G7 when available (its last year), else period EO to Director (in ``year``). (The
+    sentence gives both, not the ratio alone: a ratio nearer parity can be London's fall,
+    38 to 13 of 1,000 there with the regions' 15 to 19 read "the gap narrows"; review.)"""
     for kind, metric in _GAP_METRIC.items():
         rows = metrics[metrics["metric"] == metric]
         if rows.empty:
@@ -509,10 +513,15 @@ def _gap(metrics, year) -> tuple[str, float, str, tuple[float, float]] | None:
         out, lon = (_value(metrics, metric, "outside_london", y),
                     _value(metrics, metric, "london", y))
         if out is not None and lon:
-            figures = f"{fmt_value(metric, out)} and {fmt_value(metric, lon)}"
-            return (kind, out / lon, figures + (" of 1,000" if kind == "cohort" else ""),
-                    (out, lon))
+            return kind, (out, lon)
     return None
+
+
+def _gap_figures(kind: str, figures: tuple[float, float]) -> str:
+    """The gap's two figures, outside London and in London, as the sentence gives them."""
+    metric = _GAP_METRIC[kind]
+    text = f"{fmt_value(metric, figures[0])} and {fmt_value(metric, figures[1])}"
+    return text + (" of 1,000" if kind == "cohort" else "")
 
 
 # --- the PDF ----------------------------------------------------------------------------------

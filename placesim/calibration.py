@@ -321,12 +321,11 @@ RECENT_TREND_SHIFT = "recruit_seb_shift_2021_2024"
 """Where `placesim calibrate` writes the shifts fitted to the 2021-2024 trend."""
 
 
-def _recent_trend_delta(key: str = "recruit_seb_shift", recent: str = RECENT_TREND_SHIFT
-                        ) -> np.ndarray:
-    """(grade,) log-odds shift fitted to the 2021-2024 trend minus that fitted to 2019-2024
-    (0 where either is missing)."""
+def _recent_trend_delta() -> np.ndarray:
+    """(grade,) high-SEB log-odds shift fitted to the 2021-2024 trend minus that fitted to
+    2019-2024 (0 where either is missing)."""
     c = load_calibrated()
-    a, b = c.get(key, {}), c.get(recent, {})
+    a, b = c.get("recruit_seb_shift", {}), c.get(RECENT_TREND_SHIFT, {})
     return np.array([float(b[g]) - float(a[g]) if g in a and g in b else 0.0
                      for g in GRADES])
 

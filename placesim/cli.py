@@ -198,8 +198,8 @@ def _summary_table(res) -> str:
         r = m[(m["metric"] == metric) & (m["group"] == group) & (m["year"] == last)].iloc[0]
         lines.append(f"  {headline_label(metric, group):<76} {fmt_value(metric, r['mean']):>8}"
                      + (f"   ({fmt_range(metric, r['p10'], r['p90'])})" if banded else ""))
-    notes = [f"  ({headline_label(metric, group)}: {reads_high_words(metric)})"
-             for metric, group in headlines_in(m) if group == "all" and reads_high_words(metric)]
+    notes = [f"  ({headline_label(metric, group)}: {words})" for metric, group in headlines_in(m)
+             if group == "all" and (words := reads_high_words(metric))]
     return "\n".join(lines + notes)
 
 

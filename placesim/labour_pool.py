@@ -25,6 +25,16 @@ COMMUTE_KM = 50.0
 30-80 km)."""
 
 
+def ladder_rungs(posts: pd.DataFrame) -> pd.Series:
+    """Each district's rungs (by ``lad_code``): the :data:`placesim.grades.LADDER` grades with
+    at least :data:`placesim.grades.RUNG_POSTS` posts in a table of posts (``lad_code``,
+    ``grade``, ``posts``), as sets; the planner's ranking and this module's words read it."""
+    b = posts[posts["grade"].isin(LADDER)]
+    by_grade = b.groupby(["lad_code", "grade"])["posts"].sum()
+    return by_grade[is_rung(by_grade.to_numpy())].reset_index().groupby("lad_code")[
+        "grade"].agg(set)
+
+
 def labour_pool(pkg, commute_km: float = COMMUTE_KM) -> pd.DataFrame:
     """Labour-pool depth of every district.
 
@@ -56,9 +66,7 @@ def labour_pool(pkg, commute_km: float = COMMUTE_KM) -> pd.DataFrame:
     posts = b.groupby("lad_code")["posts"].sum().reindex(codes, fill_value=0).to_numpy(float)
     senior = b[b["grade"].isin(GRADES[GRADES.index("G7"):])].groupby("lad_code")["posts"] \
         .sum().reindex(codes, fill_value=0).to_numpy(float)
-    by_grade = b.groupby(["lad_code", "grade"])["posts"].sum()
-    present = by_grade[is_rung(by_grade.to_numpy())].reset_index().groupby("lad_code")[
-        "grade"].agg(set)  # (grades with at least RUNG_POSTS posts)
+    present = ladder_rungs(b)
     ladder = []
     for c in codes:
         have = present.get(c, set())

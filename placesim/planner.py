@@ -29,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from .errors import PlacesimError, Problem, ScenarioError
 from .geodata import DEFAULT_SMC_INDEX
-from .grades import GRADES, LADDER, is_rung
+from .grades import GRADES, LADDER, RUNG_POSTS
+from .labour_pool import ladder_rungs
 
 GradeName = Literal["AA", "AO", "EO", "HEO", "SEO", "G7", "G6", "SCS1", "SCS2", "SCS3", "PS"]
 #: The shipped scenarios: a plan's generated scenario extends baseline.yaml by default, and
@@ -42,7 +43,7 @@ CRITERIA: dict[str, str] = {
                 "(most unfavourable = 1, most favourable = 0)",
     "cs_presence": "Existing Civil Service presence: log headcount, scaled to the largest",
     "ladder_completeness": "Share of the grades AO to Director (SCS2) already present with at "
-                           "least 5 posts each (grades.RUNG_POSTS)",
+                           f"least {RUNG_POSTS} posts each",
     "low_seb_labour_market": "Share of the local labour market from lower socio-economic "
                              "backgrounds (who local recruitment would reach)",
     "distance_from_london": "Straight-line distance from London, scaled to the farthest",
@@ -222,8 +223,7 @@ def score_districts(plan: Plan, pkg) -> pd.DataFrame:
     hc = b.groupby("lad_code")["posts"].sum()
     d["cs_presence"] = np.log1p(d["lad_code"].map(hc).fillna(0))
     d["cs_presence"] /= max(d["cs_presence"].max(), 1e-12)
-    by_grade = b[b["grade"].isin(LADDER)].groupby(["lad_code", "grade"])["posts"].sum()
-    present = by_grade[is_rung(by_grade.to_numpy())].groupby(level="lad_code").size()
+    present = ladder_rungs(b).map(len)
     d["ladder_completeness"] = d["lad_code"].map(present).fillna(0) / len(LADDER)
     lm = pkg.labour_market.set_index("lad_code")["low"]
     low = d["lad_code"].map(lm).astype(float)
@@ -717,6 +717,7 @@ def rationale(plan: Plan, ranking: pd.DataFrame, allocation: pd.DataFrame, pkg=N
     pool = None
     if pkg is not None:
         from .labour_pool import describe, labour_pool
+        from .present import first_upper
 
         pool = labour_pool(pkg).set_index("lad_code")
     for lad, g in allocation.groupby("lad_code", sort=False):
@@ -733,8 +734,7 @@ def rationale(plan: Plan, ranking: pd.DataFrame, allocation: pd.DataFrame, pkg=N
                   why + ("; ".join(top) if top else "room for the posts and the minimum "
                                                      "ladder") + ".", ""]
         if pool is not None and lad in pool.index:
-            words = describe(pool.loc[lad])  # (capitalize() lowered "SCS2" and "AO")
-            lines += [words[:1].upper() + words[1:] + ".", ""]
+            lines += [first_upper(describe(pool.loc[lad])) + ".", ""]
     return "\n".join(lines)
 
 
@@ -1036,8 +1036,10 @@ def after_the_record(base) -> int:
     horizon's second year. (Plans started in 2024, inside the record; review.)"""
     import math
 
+    from .rules import wave_begins
+
     start = base.horizon.start_year
-    ends = [w.year + (w.quarter - 1) / 4 + (w.spread_years or 0) for w in base.waves
+    ends = [start + wave_begins(w.year, w.quarter, start) + w.spread_years for w in base.waves
             if w.recorded]
     return max(start + 1, math.ceil(max(ends))) if ends else start + 1
 

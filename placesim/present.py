@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .grades import RUNG_POSTS
+
 NOT_AVAILABLE = "n/a"
 
 #: Units a measure can have. ``people`` and ``posts`` are counts (disclosure-controlled).
@@ -153,11 +155,13 @@ MEASURES: dict[str, Measure] = {
     "site_posts": Measure("Posts at the site", "posts", "Posts of a grade at a hub or campus."),
     "site_ladder_completeness": Measure(
         "Grades AO to Director present", "share",
-        "Share of the grades from AO to Director (SCS2) with at least 5 posts at the site "
-        "(fewer is a count withheld, and a promotion there every few years at most)."),
+        f"Share of the grades from AO to Director (SCS2) with at least {RUNG_POSTS} posts at "
+        "the site (fewer is a count withheld, and a promotion there every few years at "
+        "most)."),
     "site_ladder_largest_gap": Measure(
         "Longest run of missing grades", "grades",
-        "The longest run of consecutive grades with fewer than 5 posts at the site."),
+        f"The longest run of consecutive grades with fewer than {RUNG_POSTS} posts at the "
+        "site."),
     "coldspot_share_of_moved_roles": Measure(
         "Moved roles that went to coldspots", "share",
         "Share of the posts moved since the start that went to social-mobility coldspots "
@@ -317,7 +321,7 @@ def measure(metric: str) -> Measure:
             "posts" if metric.endswith(("_posts", "_roles")) else "number")
     if unit == "gbp":
         words = words.removesuffix(" gbp")
-    return Measure(words[:1].upper() + words[1:], unit)
+    return Measure(first_upper(words), unit)
 
 
 def metric_label(metric: str) -> str:
@@ -369,7 +373,12 @@ def group_label(group: str, site_names: dict[str, str] | None = None) -> str:
             out.append(name + (f", {grade_label(bits[2])}" if len(bits) > 2 else ""))
         else:
             out.append(p.replace("_", " "))
-    text = ", ".join(out)
+    return first_upper(", ".join(out))
+
+
+def first_upper(text: str) -> str:
+    """``text`` with its first letter in capitals and the rest as it is (``str.capitalize``
+    lowers the rest: "SCS2" became "scs2")."""
     return text[:1].upper() + text[1:]
 
 

@@ -14,6 +14,7 @@ import streamlit as st
 from placesim.cohort import GROUPS as COHORT_GROUPS
 from placesim.keep import Kept, kept_for
 from placesim.present import (
+    first_upper,
     fmt_diff,
     fmt_range,
     fmt_value,
@@ -184,9 +185,9 @@ def compare_tab(pkg, s, res, other, compare_to: str, year: int) -> None:
     st.markdown(f"**{name_b}** compared with **{name_a}**, {year}. Differences are "
                 f"{name_b} minus {name_a}. Range of a difference: "
                 f"{INTERVALS[diff.attrs['pairing']]}." + (f" ({note}.)" if note else ""))
-    if coldspots_note(diff):
-        note = coldspots_note(diff)  # (capitalize() lowered "SMC" and "DfE")
-        st.warning(note[:1].upper() + note[1:] + ".")
+    cold = coldspots_note(diff)
+    if cold:  # (not capitalize(): it lowered "SMC" and "DfE")
+        st.warning(first_upper(cold) + ".")
     cols = st.columns(4)
     d = diff[diff.year == year].set_index(["metric", "group"])
     for col, (label, metric, group) in zip(cols, key_figures(res.metrics), strict=True):
