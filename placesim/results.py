@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -40,14 +41,22 @@ reach of G7 in its first year was written 6.41265e-39; review)."""
 
 
 def _plain(values) -> np.ndarray:
-    """Numbers as CSV text people can read: :data:`SIGNIFICANT` significant digits, never
-    in scientific notation (a table of a briefing pack wrote money as 1.92199e+08, six
-    digits of £192,199,123; review), blank where missing."""
+    """Numbers as CSV text people can read: :data:`SIGNIFICANT` significant digits, or as
+    many as the whole part has (ten digits wrote a cost of £12,345,678,901 as 12345678900),
+    never in scientific notation (a table of a briefing pack wrote money as 1.92199e+08,
+    six digits of £192,199,123; review), blank where missing."""
     v = np.asarray(values, float)
     v = np.where(np.abs(v) < CRUMB, 0.0, v)
     text = [("" if x != x else np.format_float_positional(
-        x, precision=SIGNIFICANT, unique=False, fractional=False, trim="-")) for x in v]
+        x, precision=max(SIGNIFICANT, _whole_digits(x)), unique=False, fractional=False,
+        trim="-")) for x in v]
     return np.array(text, dtype=object)
+
+
+def _whole_digits(x: float) -> int:
+    """Digits of the whole part of ``x`` (0 below 1 and for infinities)."""
+    a = abs(x)
+    return len(str(int(a))) if 1 <= a < math.inf else 0
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:

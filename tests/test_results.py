@@ -236,11 +236,15 @@ def test_tables_write_numbers_people_can_read(tmp_path):
 
     from placesim.results import write_csv
 
-    df = pd.DataFrame({"metric": ["a", "b", "c", "d", "e"],
-                       "mean": [192199519.0789, 6.41265e-39, 5e-05, float("nan"), -0.0887267250]})
+    df = pd.DataFrame({"metric": ["a", "b", "c", "d", "e", "f", "g"],
+                       "mean": [192199519.0789, 6.41265e-39, 5e-05, float("nan"), -0.0887267250,
+                                12345678901.23, -987654321098.7]})
     write_csv(df, tmp_path / "t.csv")
     text = (tmp_path / "t.csv").read_text()
-    assert text == ("metric,mean\na,192199519.1\nb,0\nc,0.00005\nd,\ne,-0.088726725\n")
+    # (a whole part longer than ten digits keeps every digit: £12,345,678,901 was written
+    # 12345678900)
+    assert text == ("metric,mean\na,192199519.1\nb,0\nc,0.00005\nd,\ne,-0.088726725\n"
+                    "f,12345678901\ng,-987654321099\n")
     assert "e+" not in text and "e-" not in text
     back = pd.read_csv(tmp_path / "t.csv")
     assert back["mean"].iloc[0] == 192199519.1 and back["mean"].isna().iloc[3]
