@@ -320,7 +320,7 @@ def _build_geography(pkg, coldspots: pd.Series, area_level: str) -> Geography:
         is_london=is_london,
         is_coldspot=cold,
         is_south_east=(d["itl1_code"].isin(SOUTH_EAST_ITL1) | d["itl2_code"].isin(
-            HOME_COUNTIES_ITL2)).to_numpy(bool) | is_london,
+            HOME_COUNTIES_ITL2)).to_numpy(bool),
         site_ids=tuple(sites["site_id"]),
         site_district=site_district,
         site_of=site_of,

@@ -724,7 +724,7 @@ def test_the_smc_permanent_secretary_target_counts_outside_the_south_east_by_202
     code = {c: i for i, c in enumerate(geo.lad_codes)}
     reading, watford, leeds = code["E06000038"], code["E07000103"], code["E08000035"]
     assert geo.is_south_east[[reading, watford]].all() and not geo.is_south_east[leeds]
-    assert geo.is_south_east[geo.is_london].all()
+    assert geo.is_south_east[geo.is_london].all()  # (London is in ITL1 TLI: read, not set)
     posts = np.zeros((len(GRADES), geo.n_districts))
     ps = GRADES.index("PS")
     posts[ps, [reading, watford, leeds]] = 1.0
