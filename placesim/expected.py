@@ -306,9 +306,9 @@ class _ExpectedRun(RunState):
         posts[:, self.m.rules.posting_district, PRIVATE_OFFICE] += away.sum(axis=1)
         for c in self.away:
             self.stock[:, c.districts] += c.people.sum(axis=(3, 4))
-        in_post, seconded = self._secondees()
+        in_post, _ = self._secondees()
         posts[:, :, SECONDEE_POST] += in_post
-        self._record_year(year_number, posts, self.lever_state.year(in_post, seconded),
+        self._record_year(year_number, posts, self.lever_state.year(in_post),
                           away.sum(axis=1))
 
     def _secondees(self) -> tuple[np.ndarray, np.ndarray]:

@@ -400,20 +400,21 @@ class LeverState:
         self.converted += np.bincount(g * shape[1] + d, amount, minlength=shape[0] * shape[1]
                                       ).reshape(shape[:2])
 
-    def year(self, in_post: np.ndarray | None, away: np.ndarray | None) -> dict:
-        """The year's record (``in_post``, ``away``: (grade, district) secondees at year end,
-        council staff in campus posts and civil servants out, kept by district; the year's
-        ``secondee_years``, (in post or away, grade); and ``converted_posts``, (grade,
-        district) the posts secondees who stayed have added since the start); starts the
-        next year."""
+    def year(self, in_post: np.ndarray | None) -> dict:
+        """The year's record (``in_post``: (grade, district) council secondees in campus
+        posts at year end, kept by district, whose posts the appraisal counts; the year's
+        ``secondee_years``, (in post or away, grade and district); and ``converted_posts``,
+        (grade, district) the posts secondees who stayed have added since the start); starts
+        the next year. (Civil servants out at year end were kept too, and read by nothing:
+        the figures are the year's averages, from ``secondee_years``.)"""
         if not self.on:  # (entrants: every run reports them, :mod:`placesim.entrants`)
             rec = {"entrants": self.entrants}
             self.entrants = np.zeros_like(self.entrants)
             return rec
-        in_post, away = np.asarray(in_post, float), np.asarray(away, float)
+        in_post = np.asarray(in_post, float)
         rec = {"entrants": self.entrants, "conversions": self.conversions,
                "converted_posts": self.converted.copy(),
-               "secondees_in_post": in_post.sum(axis=0), "secondees_out": away.sum(axis=0),
+               "secondees_in_post": in_post.sum(axis=0),
                "secondee_years": self.secondee_years,
                "secondee_years_by_district": self.secondee_years_d,
                "outreach_cost_gbp": self.outreach_cost}
@@ -427,8 +428,8 @@ class LeverState:
 def stochastic_year(run) -> dict:
     """:meth:`LeverState.year` of a stochastic run: secondees counted on the slots."""
     if not run.lever_state.on:
-        return run.lever_state.year(None, None)
-    return run.lever_state.year(*stochastic_secondees(run))
+        return run.lever_state.year(None)
+    return run.lever_state.year(stochastic_secondees(run)[0])
 
 
 def stochastic_secondees(run) -> tuple[np.ndarray, np.ndarray]:

@@ -633,7 +633,7 @@ class ReferenceModel:
             awaiting_capacity=self.awaiting, posts_closed=0.0,
             closures_pending=self.closing.astype(float), redundancies=self.redundancies.copy(),
             wave_redundancies=self.wave_redundancies.copy(),
-            cost_movers_gbp=self.cost_movers, levers=self.lever_state.year(*self._secondees()),
+            cost_movers_gbp=self.cost_movers, levers=self.lever_state.year(self._secondees()[0]),
             wave_posts_not_found=wave_shortfall(self.r.waves, self.wave_totals,
                                                 self.wave_missed),
             posting_posts=posting, cohort_size=self.cohort_size[1:].copy(),
