@@ -733,3 +733,16 @@ def test_the_smc_permanent_secretary_target_counts_outside_the_south_east_by_202
     assert out["perm_secs_outside_south_east"] == 1.0
     t = next(t for t in TARGETS if t.metric == "perm_secs_outside_south_east")
     assert (t.value, t.year) == (2, 2025) and "by 2025" in t.source
+
+
+def test_the_warm_up_names_shipped_scenarios_and_refuses_an_unknown_part():
+    """``make test`` compiles the kernels first (:mod:`placesim.warm`): its scenarios are
+    shipped ones, and a part it does not know is refused rather than run as another."""
+    from pathlib import Path
+
+    from placesim import warm
+
+    folder = Path(__file__).resolve().parent.parent / "scenarios"
+    assert all((folder / f"{name}.yaml").is_file() for name in warm.SCENARIOS)
+    with pytest.raises(ValueError, match="part must be one of stochastic, expected"):
+        warm.run_part("reference")
