@@ -248,7 +248,7 @@ def ledger(model, result, idx=None) -> np.ndarray:
         for pool, g, where, share in p["closes"]:
             own[:, :, g, where] -= share[idx][None] * closed[:, pool, None, None]
             every[:, g, where] -= share.sum(axis=0)[None] * closed[:, pool, None]
-    posts = np.stack([rec.posts for rec in result.years]).astype(float)  # (Y, G, D)
+    posts = result.stacked("posts")  # (Y, G, D)
     out = share0[None] * (posts - every)[:, None]
     out += own
     return out
@@ -315,10 +315,9 @@ def progression_flows(model, result, shares: np.ndarray) -> tuple[np.ndarray, ..
     geo = model.geo
     lon = geo.is_london
     places = np.stack([lon, ~lon, geo.is_coldspot & ~lon]).astype(float)  # (place, D)
-    recs = result.years
     out = []
     for name in ("promotions", "exits", "exposure"):
-        a = _seb_total(np.stack([getattr(rec, name) for rec in recs]).astype(float))
+        a = _seb_total(result.stacked(name))
         if name == "promotions":  # credited to the grade below's department
             s = np.concatenate([shares[:, :, :1], shares[:, :, :-1]], axis=2)
         else:
@@ -340,7 +339,7 @@ def _ledger_of(model, result, idx) -> tuple[np.ndarray, np.ndarray]:
     if cached is not None and cached[0] == key[1]:
         return cached[1], cached[2]
     led = ledger(model, result, idx)  # (Y, wanted, G, D)
-    posts = np.stack([rec.posts for rec in result.years]).astype(float)[:, None]
+    posts = result.stacked("posts")[:, None]
     shares = np.where(posts > 0, led / np.where(posts > 0, posts, 1.0), 0.0)
     if len(idx) <= MAX_CACHED:
         result.__dict__[key[0]] = (key[1], led, shares)
@@ -365,7 +364,7 @@ def district_values(model, result, codes=None) -> tuple[list[str], np.ndarray]:
     base = _start_posts(model)[idx]  # (k, D)
     # their people in post at the start, shared as posts are (some posts start vacant)
     base_people = (_start_shares(model)[idx] * model.baseline_stock.sum(axis=2)[None]).sum(axis=1)
-    stock = np.stack([rec.stock for rec in result.years]).astype(float)  # (Y, G, D, S)
+    stock = result.stacked("stock")  # (Y, G, D, S)
     codes_all = model.rules.posts.departments.codes
     names, cols = [], []
     for j, k in enumerate(idx):
@@ -425,7 +424,7 @@ def department_columns(model, result, codes=None) -> tuple[list[tuple[str, str]]
     lon = geo.is_london
     codes_all = model.rules.posts.departments.codes
     led, shares = _ledger_of(model, result, idx)
-    stock = np.stack([rec.stock for rec in result.years]).astype(float)  # (Y, G, D, S)
+    stock = result.stacked("stock")  # (Y, G, D, S)
     moved = roles_moved(model, result)
     _, before = _moved_shares(model)  # (each department's part of the history before it)
     prom, ex, expo = progression_flows(model, result, shares)

@@ -161,6 +161,26 @@ class ReplicationResult:
     moves: pd.DataFrame  # wave, year, origin district idx, destination idx, posts
     timings: dict = field(default_factory=dict)
 
+    def stacked(self, name: str) -> np.ndarray:
+        """One array field of every year record, stacked: (year, ...) floats, read-only.
+
+        Kept with the result: the headline, district, lever and department tables read the
+        same few, and stacked them again each (the stock five times over for a department
+        view, a sixth of its digest's time).
+
+        Parameters
+        ----------
+        name : str
+            A :class:`YearRecord` field (``stock``, ``posts``, ``promotions``...).
+        """
+        kept = self.__dict__.setdefault("_stacked", {})
+        out = kept.get(name)
+        if out is None:
+            out = np.stack([getattr(rec, name) for rec in self.years]).astype(float)
+            out.flags.writeable = False
+            kept[name] = out
+        return out
+
 
 def prepare(scenario, pkg=None, *, seed: int | None = None, params=None,
             people: bool = True) -> Model:

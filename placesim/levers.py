@@ -495,7 +495,8 @@ def _lever_layout(model):
     return rows, places, extra, sites
 
 
-def lever_columns(model, recs) -> tuple[list[tuple[str, str]], np.ndarray]:
+def lever_columns(model, recs, stock: np.ndarray | None = None
+                  ) -> tuple[list[tuple[str, str]], np.ndarray]:
     """Entrants and the low-SEB shares (:mod:`placesim.entrants`) and the outreach and
     secondments levers' metrics, all years at once.
 
@@ -505,7 +506,8 @@ def lever_columns(model, recs) -> tuple[list[tuple[str, str]], np.ndarray]:
     the secondment sites) at their grades. Then the outreach's cumulative cost; secondees in
     post on the year's average, those who stayed as civil servants in the year, and civil
     servants out on secondment on the year's average: in all (every run: 0 without the
-    levers), then at each site.
+    levers), then at each site. ``stock``: the records' stock stacked, if the caller has it
+    (:func:`placesim.entrants.columns`).
 
     Returns
     -------
@@ -517,7 +519,7 @@ def lever_columns(model, recs) -> tuple[list[tuple[str, str]], np.ndarray]:
     rows = standard_rows(places)
     seen = set(rows)
     rows += [r for r in lever_rows if r not in seen]
-    labels, values = entrant_columns(recs, places, rows)
+    labels, values = entrant_columns(recs, places, rows, stock)
     site_d = [model.geo.site_district[list(model.geo.site_ids).index(sid)] for sid in sites]
     cols = []
     for rec in recs:  # (every run: the outreach's cost and the secondees, 0 without them)

@@ -194,9 +194,9 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
     geo = model.geo
     lon = geo.is_london
     recs = result.years
-    posts = np.stack([r.posts for r in recs]).astype(float)  # (Y, G, D)
-    stock = np.stack([r.stock for r in recs]).astype(float)  # (Y, G, D, S)
-    promotions, exits, exposure = (np.stack([getattr(r, k) for r in recs]).astype(float)
+    posts = result.stacked("posts")  # (Y, G, D)
+    stock = result.stacked("stock")  # (Y, G, D, S)
+    promotions, exits, exposure = (result.stacked(k)
                                    for k in ("promotions", "exits", "exposure"))
     labels: list[tuple[str, str]] = []
     columns: list[np.ndarray] = []
@@ -317,7 +317,7 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
     columns.append(cost_values)
     from .levers import lever_columns  # the outreach and secondments levers' figures
 
-    more, values = lever_columns(model, recs)
+    more, values = lever_columns(model, recs, stock)
     labels.extend(more)
     columns.append(values)
     if getattr(model.scenario, "departments", ()):  # each department's view, when asked
@@ -352,8 +352,8 @@ def district_values(model, result) -> np.ndarray:
     out = np.empty((len(result.years), model.geo.n_districts, len(DISTRICT_METRICS)))
     if not result.years:
         return out
-    stock = np.stack([rec.stock for rec in result.years]).sum(axis=1)  # (Y, D, S)
-    posts_g = np.stack([rec.posts for rec in result.years])  # (Y, G, D)
+    stock = result.stacked("stock").sum(axis=1)  # (Y, D, S)
+    posts_g = result.stacked("posts")  # (Y, G, D)
     hc = _seb_total(stock)
     posts = posts_g.sum(axis=1)
     out[:, :, 0] = hc
