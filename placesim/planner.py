@@ -789,7 +789,7 @@ def run_plan(plan_path: str | Path, out: str | Path, pkg=None) -> dict[str, Path
 # meets every target within the budget. A stochastic confirmation reports the share of
 # replications meeting each target.
 
-TARGET_RE = (r"^\s*([a-z0-9_]+)(?::([a-z0-9_:|.-]+))?\s*(>=|<=)\s*([-+0-9.eE]+)(%?)"
+TARGET_RE = (r"^\s*([a-z0-9_]+)(?::([A-Za-z0-9_:|.-]+))?\s*(>=|<=)\s*([-+0-9.eE]+)(%?)"
              r"\s*@\s*(\d{4})\s*$")
 
 #: Kinds of post the planner can move: (name, grades). Each becomes one recreating wave.
@@ -868,6 +868,13 @@ def parse_target(text: str, metrics: pd.DataFrame | None = None,
         raise TargetError(f"--target {text!r}: write it as metric>=value@year, e.g. "
                           "scs_outside_london_share>=0.50@2030")
     metric, group, op, value, pct, year = m.groups()
+    if group is not None and group.lower().startswith("dept:"):  # (a department's figure)
+        code = group.split(":")[1].split("|")[0]
+        raise TargetError(
+            f"--target {text!r}: target seeking moves the whole Civil Service's posts, so it "
+            f"cannot aim at one department's figure ({group}); write a plan file with "
+            f"department: {code} (placesim plan PLAN.yaml --run moves that department's "
+            "posts and reports its view)")
     try:
         v = float(value) / (100 if pct else 1)
     except ValueError:
