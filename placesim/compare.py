@@ -237,10 +237,22 @@ def format_comparison(diff: pd.DataFrame, year: int | None = None,
                       ) -> str:
     """Plain-text table of the differences in one year (default: the last), for the UK,
     London, outside London and the coldspots outside London (``difference.csv`` of a brief
-    has every group), each figure by its name as the brief gives it."""
+    has every group), each figure by its name as the brief gives it.
+
+    Raises
+    ------
+    PlacesimError
+        ``year`` is not one the comparison holds (an empty table, exit 0, said nothing of
+        it; review).
+    """
     from .metrics import LATER_THAN_THE_RUN
     from .present import fmt_central, headline_label, measure
 
+    years = sorted({int(y) for y in diff["year"]})
+    if year is not None and year not in years:
+        raise PlacesimError(f"compare year {year}: the results hold "
+                            + (f"{years[0]} to {years[-1]}" if years else "no years")
+                            + " (each figure is at 31 March of its year)")
     year = int(diff["year"].max()) if year is None else year
     d = diff[(diff["year"] == year) & diff["group"].isin(groups)]
     a, b = diff.attrs.get("a", "A"), diff.attrs.get("b", "B")

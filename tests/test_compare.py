@@ -74,6 +74,16 @@ def test_expected_against_stochastic_is_refused_unless_asked(runs, capsys):
         capsys.readouterr().out)
 
 
+def test_a_year_the_runs_do_not_hold_is_refused(runs, capsys):
+    """``compare --year`` outside the runs' years exits 2 naming the years they hold, as
+    ``map`` does (it printed a heading over no rows and exited 0; review)."""
+    years = sorted(read_results(runs["a"]).metrics["year"].unique())
+    assert main(["compare", str(runs["a"]), str(runs["b"]), "--year", "2040"]) == 2
+    err = capsys.readouterr().err
+    assert f"compare year 2040: the results hold {years[0]} to {years[-1]}" in err
+    assert main(["compare", str(runs["a"]), str(runs["b"]), "--year", str(years[0])]) == 0
+
+
 def test_printed_comparison_has_no_scientific_notation_and_says_b_minus_a(runs):
     """Each figure in its own format (audit: 2.325e+04 and 1.06e+07 were printed), and the
     mixed interval says B minus A whichever run is stochastic (it said 'the stochastic run's
