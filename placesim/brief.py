@@ -329,7 +329,10 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
         if v is None:
             continue
         text = words.format(v=fmt_value(metric, protect_value(metric, v, rule=rule)), year=last)
-        high = reads_high_words(metric)
+        # (the whole service's measure against the programme's: a department's view has no
+        # programme figure to read above; its pack said 4.2 points of the Home Office's
+        # share, which matches its census figure; review)
+        high = "" if results.manifest.get("department") else reads_high_words(metric)
         if high:
             text += f", {high}"
         v0 = None if compare is None else _value(compare.metrics, metric, group, last)
