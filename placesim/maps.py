@@ -221,11 +221,11 @@ def _sequential(v: np.ndarray, spec: MapSpec) -> Classes:
     k = int(min(spec.k, len(uniq)))
     inner: list[float] = []
     if k > 1:
-        bins = quantile_edges(v[ok], k)
-        for b in bins:
-            e = nice(b, step=step) if b > 0 else -nice(-b, step=step) if b < 0 else 0.0
-            if (not inner or e > inner[-1]) and v[ok].min() < e <= v[ok].max():
-                inner.append(e)
+        inner = _nice_edges(quantile_edges(v[ok], k), v[ok], step)
+        if not inner:  # (most districts share the least value: a department's SCS posts, 0
+            # in 324 of 361, drew every district as one class, "All districts"; review):
+            # the classes of the values above it, the least value in the lowest
+            inner = _nice_edges(quantile_edges(v[ok][v[ok] > uniq[0]], k), v[ok], step)
     idx = np.full(len(v), -1)
     idx[ok] = np.searchsorted(np.array(inner), v[ok], side="right")
     n = len(inner) + 1
@@ -241,6 +241,17 @@ def _sequential(v: np.ndarray, spec: MapSpec) -> Classes:
                                                                       strict=False)]
                   + [f"{show(inner[-1])} or more"])
     return Classes(labels, colours, idx, inner)
+
+
+def _nice_edges(bins: np.ndarray, v: np.ndarray, step: float) -> list[float]:
+    """Quantile edges ``bins`` made :func:`nice`, increasing, and each inside the range of
+    ``v`` (above its least value, at most its greatest)."""
+    inner: list[float] = []
+    for b in bins:
+        e = nice(b, step=step) if b > 0 else -nice(-b, step=step) if b < 0 else 0.0
+        if (not inner or e > inner[-1]) and v.min() < e <= v.max():
+            inner.append(e)
+    return inner
 
 
 def _diverging(v: np.ndarray, spec: MapSpec, rule: DisclosureRule) -> Classes:

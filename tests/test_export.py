@@ -608,6 +608,21 @@ def test_classes_are_zero_centred_with_units_and_never_degenerate():
         assert lo <= x < hi
 
 
+def test_a_measure_most_districts_have_none_of_still_has_classes():
+    """A department's SCS posts are 0 in 324 of 361 districts: the quantile edges all fell
+    on 0 and the map drew every district in one class, "All districts", Westminster's 173
+    like the rest (review). The districts with none are in the lowest class, the others
+    spread over the classes above."""
+    from placesim.maps import MapSpec, classify
+
+    v = pd.Series(np.r_[np.zeros(324), np.linspace(1.0, 172.6, 37)])
+    c = classify(v, MapSpec(metric="scs_posts"))
+    assert len(c.labels) >= 3 and "All districts" not in c.labels
+    assert set(c.index[:324]) == {0}  # none: the lowest class
+    assert c.index[-1] == len(c.labels) - 1  # Westminster's: the highest
+    assert len(set(c.index[324:])) >= 3
+
+
 def test_palettes_are_colour_blind_safe_and_text_reads():
     from placesim.present import PALETTES, contrast_ratio, luminance, text_colour
 
