@@ -57,9 +57,12 @@ def rule_text(rule: DisclosureRule = RULE) -> str:
     """The rule in one sentence, for cover sheets, captions and the briefing pack."""
     rounding = (f"other counts are rounded to the nearest {rule.rounding}"
                 if rule.rounding > 1 else "other counts are shown in full")
+    worked = (" Shares and changes are worked out from the unrounded figures, so they can "
+              "differ a little from the rounded counts beside them."
+              if rule.rounding > 1 else "")
     return (f"Counts of people or posts under {rule.threshold} are withheld and shown as "
             f"{SUPPRESSED}; {rounding}; shares of fewer than {rule.base} people are withheld "
-            "too.")
+            f"too.{worked}")
 
 
 RULE_TEXT = rule_text()
