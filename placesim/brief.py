@@ -557,8 +557,10 @@ def _table(fig, x: float, top: float, width: float, frame: pd.DataFrame, widths,
     if frame.empty:
         return top
 
-    def fill(c, v):
-        return textwrap.fill(str(v), wrap.get(c, 200))
+    def fill(c, v):  # (line by line: a column named "ho-regional-\ncentres", already
+        # wrapped, was joined into one line again and ran into the next column)
+        return "\n".join(textwrap.fill(part, wrap.get(c, 200)) or part
+                         for part in str(v).split("\n"))
 
     head = [fill(c, c) for c in frame.columns]
     cells = [[fill(c, v) for c, v in zip(frame.columns, row, strict=True)]

@@ -921,3 +921,23 @@ def test_the_progression_gap_narrows_towards_parity_and_widens_away(before, afte
 
     assert _gap_trend(before, after, False) == words
     assert _gap_trend(before, after, True) == "the gap is about the same"
+
+
+def test_a_table_keeps_the_lines_a_heading_was_wrapped_to():
+    """A comparison's column is named by its run, wrapped to fit ("ho-regional-\\ncentres"):
+    the table kept it on one line, and it ran into the next column (review)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from placesim.brief import _short, _table
+
+    name = _short("ho-regional-centres")
+    assert name == "ho-regional-\ncentres"
+    fig = plt.figure()
+    frame = pd.DataFrame({"Measure": ["Roles moved out of London"], name: ["26,290"]})
+    _table(fig, 0.05, 0.9, 0.9, frame, [0.7, 0.3])
+    cells = fig.axes[-1].tables[0].get_celld()
+    assert cells[0, 1].get_text().get_text() == "ho-regional-\ncentres"
+    plt.close(fig)
