@@ -556,10 +556,12 @@ class TalentSchemeRingFence(DepartmentLever):
 class LowSebScsFlowTarget(LeverWindow):
     """A target low-SEB share of promotions into the SCS."""
 
-    share: float = Field(0.3, ge=0, le=1, json_schema_extra=_ev("scenario"), description=(
+    share: float = Field(0.3, ge=0, lt=1, json_schema_extra=_ev("scenario"), description=(
         "Lowest low-SEB share of promotions into the SCS (SCS1): while the choice of "
-        "candidates would give less, low-SEB candidates are weighted up to it. Default 0.3 "
-        "(a scenario choice near the low-SEB share of the UK working population)."))
+        "candidates would give less, low-SEB candidates are weighted up to it. Below 1 (at 1 "
+        "their weight would be infinite: the stochastic engine failed and the expected mode "
+        "wrote NaN). Default 0.3 (a scenario choice near the low-SEB share of the UK working "
+        "population)."))
 
 
 class Places(_Model):

@@ -88,6 +88,18 @@ def test_bad_fixture_names_file_line_field(fixture, line, field, words):
     assert words in msg, msg
 
 
+def test_a_low_seb_scs_target_of_every_promotion_is_refused():
+    """A low-SEB share of 1 of promotions into the SCS weights low-SEB candidates without
+    limit: it passed validation, then the stochastic engine divided by zero and the
+    expected mode wrote NaN (review). It is refused, naming its line and field."""
+    text = MINIMAL + "levers:\n  low_seb_scs_flow_target: {start_year: 2024, share: 1.0}\n"
+    msg = _error(load_scenario_text, text, filename="t.yaml")
+    line = text.splitlines().index("  low_seb_scs_flow_target: {start_year: 2024, share: 1.0}")
+    assert f"t.yaml:{line + 1}: levers.low_seb_scs_flow_target.share: " in msg, msg
+    assert "less than 1" in msg, msg
+    load_scenario_text(text.replace("2024, share: 1.0", "2024, share: 0.99"))
+
+
 def test_unknown_key_lists_allowed_keys():
     msg = _error(load_scenario, BAD / "unknown_key.yaml")
     assert "allowed: name, title" in msg and "did you mean 'waves'" in msg
