@@ -308,6 +308,21 @@ def _diverging(v: np.ndarray, spec: MapSpec, rule: DisclosureRule) -> Classes:
 
 # --- values -----------------------------------------------------------------------------------
 
+def run_coldspots(pkg, results) -> pd.Series:
+    """Whether each district is a coldspot (bool, by ``lad_code``): as the run counted them
+    (its manifest), or, with no run or one whose manifest predates the record of them, by
+    the default rule. (Maps drew the default index's whatever the run's: coldspots-first,
+    on ci1, was shaded and labelled with the baseline's ci4; review.)"""
+    from .geodata import coldspot_districts
+
+    codes = pkg.districts["lad_code"]
+    listed = ((results.manifest.get("coldspots") or {}).get("codes")
+              if results is not None else None)
+    if listed is not None:
+        return pd.Series(codes.isin(listed).to_numpy(), index=codes.to_numpy())
+    return coldspot_districts(pkg).reindex(codes).fillna(False).astype(bool)
+
+
 def district_values(results, pkg, spec: MapSpec) -> pd.Series:
     """The raw values a map shows, by district (results measure or data attribute)."""
     codes = pkg.districts["lad_code"].to_numpy()
@@ -315,6 +330,8 @@ def district_values(results, pkg, spec: MapSpec) -> pd.Series:
         if spec.metric == "coldspot":
             from .geodata import coldspot_districts
 
+            if results is not None and "coldspot_rule" not in spec.extra:
+                return run_coldspots(pkg, results).astype(float).reindex(codes)
             rule = spec.extra.get("coldspot_rule", "smc2025")
             return coldspot_districts(pkg, rule=rule).astype(float).reindex(codes)
         sm = pkg.social_mobility.set_index("lad_code")
@@ -381,11 +398,9 @@ def district_details(results, pkg, year: int | None = None,
     pandas.DataFrame
         Indexed by ``lad_code``; columns ``line1`` … ``line4`` (text).
     """
-    from .geodata import coldspot_districts
-
     codes = pkg.districts["lad_code"].to_numpy()
     out = pd.DataFrame(index=pd.Index(codes, name="lad_code"))
-    cold = coldspot_districts(pkg).reindex(codes).fillna(False).astype(bool)
+    cold = run_coldspots(pkg, results).reindex(codes).fillna(False).astype(bool)
     if results is not None:
         y = int(results.districts["year"].max()) if year is None else year
         wide = _district_frame(results, y).reindex(codes)
@@ -548,9 +563,7 @@ def map_view(results, pkg, metric: str, year: int | None = None, *, compare=None
     classes = classify(values, spec, rule)
     cold = None
     if coldspots:
-        from .geodata import coldspot_districts
-
-        cold = coldspot_districts(pkg).reindex(pkg.districts["lad_code"]).fillna(False)
+        cold = run_coldspots(pkg, results).reindex(pkg.districts["lad_code"]).fillna(False)
     return MapView(spec, values, classes, sites=site_frame(pkg, results, y, rule), arcs=arcs,
                    details=district_details(results, pkg, y, rule), coldspots=cold,
                    source=source_line(man), marking=marking)

@@ -224,17 +224,21 @@ def simulate(
 
 def coldspot_definition(scenario, model: Model) -> dict:
     """What a run counts as coldspots, for its manifest: the rule in words, the number of
-    districts and a digest of their codes (two runs whose digests differ count different
-    districts, and :func:`placesim.compare.compare_results` does not difference their
-    coldspot figures)."""
+    districts (and of those outside London, which the coldspot figures count), their codes
+    (the maps draw them: they drew the default index's whatever the run's; review) and a
+    digest of them (two runs whose digests differ count different districts, and
+    :func:`placesim.compare.compare_results` does not difference their coldspot
+    figures)."""
     import hashlib
 
     c = scenario.coldspots
     words = {"smc2025": f"SMC 2025 {c.index}: {', '.join(c.categories)}",
              "opportunity_areas": "DfE Opportunity Areas",
              "csv": f"the districts of {c.csv}"}[c.rule]
-    codes = sorted(str(x) for x in model.geo.lad_codes[model.geo.is_coldspot])
+    geo = model.geo
+    codes = sorted(str(x) for x in geo.lad_codes[geo.is_coldspot])
     return {"definition": words, "districts": len(codes),
+            "outside_london": int((geo.is_coldspot & ~geo.is_london).sum()), "codes": codes,
             "digest": hashlib.sha256(",".join(codes).encode()).hexdigest()[:12]}
 
 

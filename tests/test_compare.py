@@ -261,3 +261,31 @@ def test_runs_that_count_other_districts_as_coldspots_are_not_differenced_there(
     assert coldspots_note(same) == ""
     kept = same[(same["group"] == "coldspots") & same[["mean_a", "mean_b"]].notna().all(axis=1)]
     assert len(kept) > 5 and kept["diff"].notna().all()
+
+
+def test_maps_draw_the_coldspots_the_run_counted():
+    """A run's maps shade, outline and label as coldspots the districts it counted, not the
+    default rule's (coldspots-first, on ci1, was drawn with the baseline's ci4: its
+    tooltips called districts it sent posts to as coldspots "Not a coldspot"; review); and
+    the count of them says how many are outside London, where the figures count them."""
+    from placesim.maps import MapSpec, district_details, district_values
+
+    pkg = synthetic_package()
+    text = scenario_text(waves=True, name="other") + "coldspots: {rule: opportunity_areas}\n"
+    from placesim import engine
+
+    s = load_scenario_text(text, filename="o.yaml")
+    res = simulate(s, pkg, mode="expected")
+    geo = engine.prepare(s, pkg, people=False).geo
+    listed = set(geo.lad_codes[geo.is_coldspot])
+    geo = engine.prepare(synthetic_scenario(waves=False, name="d"), pkg, people=False).geo
+    assert listed and listed != set(geo.lad_codes[geo.is_coldspot])  # (not the default's)
+    shaded = district_values(res, pkg, MapSpec(metric="coldspot"))
+    assert set(pkg.districts["lad_code"][shaded.to_numpy() == 1]) == listed
+    tips = district_details(res, pkg)
+    said = tips.apply(lambda r: " ".join(map(str, r)), axis=1)
+    for code in pkg.districts["lad_code"]:
+        assert ("Not a coldspot" in said[code]) == (code not in listed), said[code]
+    c = res.manifest["coldspots"]
+    assert c["outside_london"] == len(listed - set(pkg.districts.loc[
+        pkg.districts["is_london"], "lad_code"]))
