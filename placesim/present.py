@@ -163,7 +163,7 @@ MEASURES: dict[str, Measure] = {
         f"The longest run of consecutive grades with fewer than {RUNG_POSTS} posts at the "
         "site."),
     "coldspot_share_of_moved_roles": Measure(
-        "Moved roles that went to coldspots", "share",
+        "Roles moved in the run that went to coldspots", "share",
         "Share of the posts moved since the start that went to social-mobility coldspots "
         "(moves before the start, the recorded history, are left out: where they went is "
         "not all known)."),
@@ -278,10 +278,12 @@ MEASURES: dict[str, Measure] = {
         "who stayed on as civil servants."),
     "entrants_low_seb_share": Measure(
         "People joining from lower socio-economic backgrounds", "share",
-        "Share of the year's new joiners whose parents had routine or semi-routine jobs."),
+        "Share of the year's new joiners whose main-earning parent had routine, semi-routine, "
+        "lower supervisory or technical work, or never worked."),
     "low_seb_share": Measure(
         "Staff from lower socio-economic backgrounds", "share",
-        "Share of staff whose parents had routine or semi-routine jobs."),
+        "Share of staff whose main-earning parent had routine, semi-routine, lower "
+        "supervisory or technical work, or never worked."),
     "outreach_cost_gbp": Measure(
         "Outreach cost since the start", "gbp",
         "Cost of recruitment outreach for the people it reached, since the start."),
@@ -710,7 +712,8 @@ GLOSSARY: dict[str, str] = {
     "EO": "Executive Officer, the usual entry grade for graduates and first-line managers.",
     "Socio-economic background (SEB)": "Measured by the main earner's job when the person was "
            "14. Higher: professional or managerial; intermediate: clerical, sales, service or "
-           "technical; lower: routine or semi-routine work.",
+           "intermediate technical; lower: routine, semi-routine, lower supervisory or "
+           "technical work, or never worked.",
     "Coldspot": "A district the Social Mobility Commission's State of the Nation index ranks "
                 "least favourable for social mobility.",
     "Expected values": "The average outcome, worked out directly without random variation. "
