@@ -1092,11 +1092,12 @@ def _check_batch_manifest(out: Path, tasks: list[Task]) -> None:
     doc["tasks"] = len(tasks)
     doc["replications"] = sum(t.replications for t in tasks)
     doc["bands"] = ("P10-P90 over replications that each draw their own parameters with a "
-                    "stated range: chance and those parameters (the published ones and recruits' "
-                    "SEB shift held at their values)" if any(
-                        t.parameter_uncertainty for t in tasks) else
+                    "stated range: chance and those parameters (the published ones, recruits' "
+                    "SEB shift and the assumptions a scenario sets itself held at their "
+                    "values)" if any(t.parameter_uncertainty for t in tasks) else
                     "P10-P90 over replications: chance only (parameter uncertainty not "
-                    "included)")
+                    "included)") + ("; each scenario's replications start from its seed's one "
+                                    "synthetic population")
     write_text(json.dumps(doc, indent=2) + "\n", path)
 
 

@@ -282,15 +282,20 @@ def uncertainty(mode: str, replications: int, parameters: bool, params=None,
     if parameters and scenario is not None:  # (its levers' own assumptions: drawn too)
         drawn += list(uncertain_scenario_fields(scenario)["name"])
     monte_carlo = mode == "stochastic" and replications > 1
-    held = ("; the published ones and recruits' SEB shift (the census mixes) are held at "
-            "their values")
+    # (what is held: the lever assumptions a scenario sets were held without a word, and a
+    # stochastic band, from one synthetic starting population, read as all of chance: two
+    # seeds' bands of the SCS3 low-SEB share did not overlap; review)
+    held = ("; the published ones, recruits' SEB shift (the census mixes) and the "
+            "assumptions the scenario sets itself are held at their values")
+    start = ("; the replications start from the seed's one synthetic population (who is "
+             "in post where, from which background, is not drawn again)")
     if monte_carlo and parameters:
         text = (f"P10-P90 of {replications} replications, each with its own draw of the "
                 f"{len(drawn)} parameters with a stated range: chance and those parameters"
-                + held)
+                + held + start)
     elif monte_carlo:
         text = (f"P10-P90 of {replications} replications: chance only (parameter "
-                "uncertainty not included)")
+                "uncertainty not included)" + start)
     elif parameters:
         text = (f"P10-P90 of {replications} expected-value runs, each with its own draw of "
                 f"the {len(drawn)} parameters with a stated range: those parameters only"

@@ -137,6 +137,14 @@ def test_parameter_uncertainty_widens_expected_bands_and_says_so():
     assert drawn.manifest["uncertainty"]["parameters"]
     described = drawn.manifest["uncertainty"]["description"]
     assert "those parameters only" in described and "held at their values" in described
+    # (what is held, said: the lever assumptions a scenario sets, and, for the engine's
+    # replications, the one starting population of the seed; review)
+    assert "the assumptions the scenario sets itself are held" in described
+    from placesim.simulation import uncertainty
+
+    for parameters in (False, True):
+        text = uncertainty("stochastic", 20, parameters)["description"]
+        assert "start from the seed's one synthetic population" in text, text
     m = drawn.metrics
     row = m[(m["metric"] == "progression_eo_to_g7") & (m["group"] == "outside_london")].iloc[-1]
     assert row["p90"] > row["p10"]
