@@ -603,7 +603,10 @@ SOURCES: dict[str, str] = {
                             "costs.secondee_cover_share (ASSUMPTION, 0.5-1.5); and the "
                             "permanent posts of secondees who stay, each a post outside "
                             "London (pay, on-costs and a desk) from then on",
-    "cost_total_gbp": f"The {_NUMBER_WORDS[len(COST_COMPONENTS)]} costs above, added up",
+    "cost_total_gbp": f"The {_NUMBER_WORDS[len(COST_COMPONENTS)]} costs above, added up. "
+                      "Mentoring, the talent scheme and London postings have no cost line "
+                      "(no source gives one): a scenario using them is appraised as if they "
+                      "were free",
     "saving_pay_gbp": "London posts avoided x the London pay difference by grade (ACSES 2023 "
                       "medians) with on-costs (ASSUMPTION, 25-35%)",
     "saving_estate_gbp": "London posts avoided x desk cost difference: ICAEW 2021 (£1.5bn for "
