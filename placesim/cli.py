@@ -420,6 +420,14 @@ def cmd_plan(args) -> int:
                            progress=_progress_printer(sys.stderr.isatty()))
             write_results(res, out, dump_scenario(s))
         print(_summary_table(res))
+        if s.departments:  # (a department's plan: its view, as run prints it; it was
+            # missing here while the README promised it; review)
+            from .geodata import load_data_package
+            from .scenario import resolve_data_path
+
+            for table in _department_tables(res, s, load_data_package(resolve_data_path(s)),
+                                            out):
+                print("\n" + table)
         _warn_shortfalls(res)
         print(f"simulation results in {out}")
     return 0
