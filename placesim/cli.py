@@ -105,8 +105,9 @@ def cmd_validate(args) -> int:
     failed = 0
     for f in args.files:
         try:
-            _load_checked(f, args.data, args.allow_check_mismatch, args.confine)
+            scenario, _ = _load_checked(f, args.data, args.allow_check_mismatch, args.confine)
             print(f"{f}: ok")
+            _warn_early_waves(scenario)
         except PlacesimError as e:
             print(plain(str(e)), file=sys.stderr)
             failed += 1
@@ -171,11 +172,21 @@ def cmd_run(args) -> int:
     for table in _department_tables(res, scenario, pkg, out):
         print("\n" + table)
     _warn_shortfalls(res)
+    _warn_early_waves(scenario)
     t = res.manifest["timings"]
     print(f"\nBands: {res.manifest['uncertainty']['description']}.")
     print(f"{res.manifest['replications']} replication(s), {args.mode} mode, "
           f"{t['run_s']:.2f}s; results in {out}")
     return 0
+
+
+def _warn_early_waves(scenario) -> None:
+    """A warning on stderr for each what-if wave that starts before the run
+    (:func:`placesim.scenario.early_wave_notes`)."""
+    from .scenario import early_wave_notes
+
+    for note in early_wave_notes(scenario):
+        print(f"warning: {note}", file=sys.stderr)
 
 
 def _warn_shortfalls(res) -> None:

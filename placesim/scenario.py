@@ -1794,6 +1794,23 @@ def _department_problems(codes: tuple[str, ...], path: tuple, pkg: Any, problem,
     return ok
 
 
+def early_wave_notes(scenario: Scenario) -> list[str]:
+    """What to say of waves that are not the record (``recorded``) but start before the run:
+    their roles before its start count as moved before it and change no posts, as the
+    history's do (the census holds what happened before). A what-if wave moved to 2019 was
+    accepted in silence, its 3,000 roles counted as moved and none of its posts moved
+    (review)."""
+    start = scenario.horizon.start_year
+    out = []
+    for i, w in enumerate(scenario.waves):
+        if w.year < start and not w.recorded:
+            out.append(f"waves[{i}] ({w.name}) starts in {w.year}, before the run (April "
+                       f"{start}): its roles before then count as moved out before the start "
+                       "and change no posts, as the recorded history's do (the census holds "
+                       f"what happened before); start it in {start} or later to move posts")
+    return out
+
+
 def _lever_years(start: int, end: int) -> str:
     """The horizon in lever years, each tied to the record that shows it (a lever year Y
     is April Y to March Y+1, labelled Y+1 in the outputs)."""

@@ -262,3 +262,22 @@ def test_one_stochastic_replication_is_not_called_expected_values(tmp_path, caps
     assert "(one replication, no range):" in out and "(expected values)" not in out, out
     text = read_results(tmp_path / "out").manifest["uncertainty"]["description"]
     assert "one replication of the stochastic engine" in text, text
+
+
+def test_a_what_if_wave_before_the_run_is_warned_of(tmp_path, capsys):
+    """A wave that is not the record but starts before the run counts its roles before the
+    start as moved and changes no posts (the census holds them): validate said "ok" and
+    nothing else, and a Home Office wave moved to 2019 counted 3,000 roles moved with none
+    of its posts moved (review). Now validate warns, naming the wave; the record's own
+    waves (recorded: true) and waves in the run are not warned of."""
+    f = tmp_path / "early.yaml"
+    f.write_text(MINIMAL_SCENARIO.replace("year: 2024", "year: 2019"))
+    assert main(["validate", str(f)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: waves[0] (w) starts in 2019, before the run (April 2023)" in err, err
+    assert "change no posts" in err
+    f.write_text(MINIMAL_SCENARIO.replace("year: 2024", "year: 2019\n    recorded: true"))
+    assert main(["validate", str(f)]) == 0
+    f.write_text(MINIMAL_SCENARIO)
+    assert main(["validate", str(f)]) == 0
+    assert "warning" not in capsys.readouterr().err
