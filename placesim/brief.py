@@ -667,8 +667,16 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
     else:
         shown = rows[["Measure", "Scenario"]].rename(columns={"Scenario": _short(about.name)})
         widths, wrap = [0.6, 0.2], {"Measure": 70}
+    # (what the rows hold: a department's view has no leavers' or money rows, and its
+    # title said "moves, leavers and money"; review)
+    kinds = ["moves"] + [word for word, metrics in (
+        ("leavers", {"leavers_caused_by_relocation"}),
+        ("money", {"relocation_cost_gbp", "npv_gbp", "payback_year"}))
+        if rows["metric"].isin(metrics).any()]
     bottom = _table(fig, 0.06, y - 0.012, 0.88, shown, widths, fontsize=7.5, wrap=wrap,
-                    title=f"Headline figures, {last}: moves, leavers and money to date"
+                    title=f"Headline figures, {last}: "
+                    + (", ".join(kinds[:-1]) + " and " + kinds[-1] if len(kinds) > 1
+                       else kinds[0]) + " to date"
                     + (" (difference: scenario minus comparison)" if compare is not None
                        else ""))  # (the cumulative ones said nothing of it; review)
     map_top = bottom - 0.025

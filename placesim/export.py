@@ -406,7 +406,7 @@ def workbook_tables(results, pkg=None, *, compare=None, diff: pd.DataFrame | Non
         "name": f"Table_{len(tables) + 1}",
         "title": f"District results for {results.manifest.get('scenario')}, "
                  f"{int(results.districts['year'].max())} $$disclosure$$",
-        "subtitles": ["Averages over the model's runs. $$seb$$"],
+        "subtitles": [_district_basis(results) + " $$seb$$"],
         "table": districts_wide(results, pkg, rule)})
     ladders = site_ladders(results, pkg, rule)
     if len(ladders):
@@ -600,3 +600,12 @@ def write_geopackage(results, pkg, path: Path, year: int | None = None,
     gdf["scenario"] = results.manifest.get("scenario", "")
     atomic_write(Path(path), lambda tmp: gdf.to_file(tmp, driver="GPKG", layer="districts"))
     return Path(path)
+
+
+def _district_basis(results) -> str:
+    """What the district table's figures are: expected values of one run, or the average of
+    several (it said "averages over the model's runs" of one expected run; review)."""
+    n = int(results.manifest.get("replications", 1))
+    if results.manifest.get("mode") == "expected" and n == 1:
+        return "Expected values of one run (no random variation)."
+    return f"Averages over the model's {n:,} runs." if n > 1 else "One run of the model."

@@ -776,6 +776,19 @@ def test_a_departments_brief_is_written_and_says_costs_are_whole_service(tmp_pat
     # the programme's (the Home Office's read "about 4.2 points above"; review)
     assert "Senior Civil Service posts are outside London" in summary
     assert "points above the Places for Growth" not in summary
+    # its first table's title names what it holds: no leavers or money rows (review)
+    first = " ".join(PdfReader(str(out / "briefing.pdf")).pages[0].extract_text().split())
+    assert "Headline figures" in first and "leavers and money" not in first
+    # and its district table says it holds one expected run, not "averages over runs"
+    from types import SimpleNamespace
+
+    from placesim.export import _district_basis
+
+    assert _district_basis(SimpleNamespace(manifest={"mode": "expected", "replications": 1})
+                           ) == "Expected values of one run (no random variation)."
+    assert _district_basis(SimpleNamespace(manifest={"mode": "stochastic",
+                                                     "replications": 20})).startswith(
+        "Averages over the model's 20 runs")
 
 
 def load_scenario_text_in(text: str, folder: Path):
