@@ -224,15 +224,23 @@ def _seb_promotion_odds() -> tuple[np.ndarray, list[Param]]:
     for i in range(1, N_GRADES):
         ratio = mix[i] / mix[i - 1]
         odds[i] = ratio / ratio[0]  # relative to high SEB
+    # a grade in the same survey band as the grade below (AO, SEO, G6, SCS2 and above) has
+    # the same mix, so odds of 1: no gradient within a band, which no figure gives (it was
+    # labelled derived; SMC-analyst review)
+    same_band = [bool(np.allclose(mix[i], mix[i - 1])) for i in range(N_GRADES)]
     log = [
         Param(
             f"seb_promotion_odds.{GRADES[i]}.{k}",
             round(float(odds[i, j]), 4),
-            "People Survey 2024 SEB by grade (facts.md G): odds that keep the observed grade "
-            "gradient stationary; no published promotion rate by SEB (facts.md G), so the "
-            "range runs half-way to 1 (recruitment at each grade may keep part of the "
-            "gradient: ASSUMPTION)",
-            "derived",
+            ("People Survey 2024 SEB by grade (facts.md G) reports this grade in one band with "
+             f"{GRADES[i - 1]}: no SEB gradient within the band is an ASSUMPTION (the band's "
+             "step is all in the grade that enters it; the survey cannot split it)")
+            if same_band[i] else
+            ("People Survey 2024 SEB by grade (facts.md G): odds that keep the observed grade "
+             "gradient stationary; no published promotion rate by SEB (facts.md G), so the "
+             "range runs half-way to 1 (recruitment at each grade may keep part of the "
+             "gradient: ASSUMPTION)"),
+            "assumption" if same_band[i] else "derived",
             f"Relative odds of promotion into {GRADES[i]} for {k} SEB (high = 1)",
             *sorted((round(float(odds[i, j]), 4), round(float((odds[i, j] + 1) / 2), 4))),
         )

@@ -318,3 +318,17 @@ def test_parameter_uncertainty_draws_the_levers_own_assumptions_too():
     assert row["p10"] < row["p90"]
     row = m[(m["metric"] == "outreach_cost_gbp") & (m["group"] == "all")].iloc[-1]
     assert row["p10"] < row["p90"]
+
+
+def test_promotion_odds_within_a_survey_band_are_an_assumption():
+    """The People Survey reports grades in bands (AA/AO, HEO/SEO, G7/G6, SCS), so promotion
+    into the second grade of a band has odds of 1 by construction: no SEB gradient there is
+    an assumption, not a derived figure (it was labelled derived; SMC-analyst review)."""
+    from placesim.calibration import default_parameters
+
+    grade = {p.name: p.evidence for p in default_parameters().log
+             if p.name.startswith("seb_promotion_odds.")}
+    for g in ("AO", "SEO", "G6", "SCS2", "SCS3", "PS"):
+        assert grade[f"seb_promotion_odds.{g}.low"] == "assumption", g
+    for g in ("EO", "HEO", "G7", "SCS1"):
+        assert grade[f"seb_promotion_odds.{g}.low"] == "derived", g
