@@ -187,6 +187,38 @@ def _baseline():
     return model, run_expected(model)
 
 
+def _seb_start_section() -> str:
+    """The start's SEB mix by survey band and place against the People Survey 2024's (its
+    level: section 3's tables test only the trend; SMC-analyst review)."""
+    from placesim import fit
+    from placesim.geodata import load_data_package, shipped_package
+    from placesim.grades import GRADES
+
+    model, _ = _baseline()
+    t = load_data_package(shipped_package(2023)).seb_trend
+    t = t[t["survey_year"] == 2024].set_index(["dimension", "group"])
+    stock = model.baseline_stock  # (grade, district, seb)
+    groups: dict[tuple[str, str], np.ndarray] = {}
+    for i, g in enumerate(GRADES):
+        key = ("grade_band", fit._band(g))
+        groups[key] = groups.get(key, 0) + stock[i].sum(axis=0)
+    lon = model.geo.is_london
+    groups[("place", "london")] = stock[:, lon].sum(axis=(0, 1))
+    groups[("place", "elsewhere")] = stock[:, ~lon].sum(axis=(0, 1))
+    groups[("all", "all")] = stock.sum(axis=(0, 1))
+    rows = []
+    for (dim, group), x in groups.items():
+        share = x / x.sum()
+        survey = t.loc[(dim, group)]
+        rows.append([group if dim != "all" else "Whole Civil Service"]
+                    + [f"{100 * v:.1f}" for v in (share[0], survey["high"], share[2],
+                                                  survey["low"])]
+                    + [f"{100 * (share[2] - survey['low']):+.1f}"])
+    return _table(["Survey band or place", "High SEB, model (%)", "Survey 2024 (%)",
+                   "Low SEB, model (%)", "Survey 2024 (%)", "Low: model minus survey (points)"],
+                  rows)
+
+
 def _low_seb_drift() -> str:
     """The baseline's low-SEB share of the whole Civil Service over ten years against the
     survey's 2019-2024, in words (with the high-SEB share alone fitted it went from 34.4%
@@ -403,6 +435,17 @@ def build() -> str:
              "low shift stays at the 2019-2024 fit and their low-SEB shares stray from this "
              "trend's fall, as the low-SEB columns show.\n",
              _seb_section(recent=True), "",
+             "### The start's level\n\n"
+             "The tables above test the trend of each share, not its level. The start's mix "
+             "is fitted (iterative proportional fitting, `geodata/build.py`) to the survey's "
+             "2024 margins by grade band and by London and elsewhere; weighted by the "
+             "workforce rather than the respondents, those margins imply two slightly "
+             "different whole-service mixes, so both are shifted half-way to a common one "
+             "and each misses its survey figure by about half the gap (an ASSUMPTION of the "
+             "build). So the model's shares miss the survey's by under a point, the bands "
+             "one way and London and elsewhere the other; its whole-service share is "
+             "weighted by the workforce, the survey's by its respondents:\n",
+             _seb_start_section(), "",
              "## 4. Places for Growth history\n\n"
              "Roles moved out of London count from 2020, as the programme does. History "
              "starts with 1,000 roles moved by 31 March 2021 (ASSUMPTION, range 500 to 2,000: "
