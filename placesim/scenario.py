@@ -1891,7 +1891,9 @@ def check_against_data(scenario: Scenario, pkg: Any, *, source: str | None = Non
     for i, w in enumerate(scenario.waves):
         if w.year > end or (w.year < start and w.count is None):
             probs.append(problem(("waves", i, "year"), (
-                f"{w.year} is outside the horizon {start}-{end}" if w.year > end else
+                f"{w.year} is outside the horizon {start}-{end} (a wave's year runs April to "
+                f"March: the last, April {end} to March {end + 1}, is the record labelled "
+                f"{end + 1})" if w.year > end else
                 f"{w.year} is before the horizon {start}-{end}; only a wave given by count "
                 "may start before it (the part before the start counts as history)")))
         elif w.year + (w.quarter - 1) / 4 + w.spread_years > end + 1:
