@@ -226,6 +226,9 @@ def _sequential(v: np.ndarray, spec: MapSpec) -> Classes:
             # in 324 of 361, drew every district as one class, "All districts"; review):
             # the classes of the values above it, the least value in the lowest
             inner = _nice_edges(quantile_edges(v[ok][v[ok] > uniq[0]], k), v[ok], step)
+        if not inner:  # (those above it all alike, or all below the first nice edge: the
+            # least value, and the rest)
+            inner = [float(uniq[1])]
     idx = np.full(len(v), -1)
     idx[ok] = np.searchsorted(np.array(inner), v[ok], side="right")
     n = len(inner) + 1

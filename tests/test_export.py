@@ -621,6 +621,11 @@ def test_a_measure_most_districts_have_none_of_still_has_classes():
     assert set(c.index[:324]) == {0}  # none: the lowest class
     assert c.index[-1] == len(c.labels) - 1  # Westminster's: the highest
     assert len(set(c.index[324:])) >= 3
+    # and where those with any have the same few (a department's SCS posts outside its
+    # headquarters): the districts with none, and the rest (review)
+    for rest in ([5.0] * 37, [1.0, 1.0, 1.0], [1.0, 2.0, 3.0, 1.0, 4.0, 2.0]):
+        c = classify(pd.Series(np.r_[np.zeros(324), rest]), MapSpec(metric="scs_posts"))
+        assert len(c.labels) == 2 and set(c.index[:324]) == {0} and set(c.index[324:]) == {1}
 
 
 def test_palettes_are_colour_blind_safe_and_text_reads():
