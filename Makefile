@@ -49,7 +49,7 @@ system-packages:
 # Hypothesis runs the fixed, derandomised `ci` profile (tests/conftest.py); tests marked slow
 # and the long randomised `deep` profile run in `make test-deep`.
 # The compiled kernels are compiled first, on both cores at once (placesim/warm.py): in a
-# fresh clone the test workers compiled them, many twice, 65 s of a 291 s run.
+# fresh clone the test workers compiled them, many twice (291 s; 225 s with them compiled).
 test: setup system-packages
 	$(BIN)/python -m placesim.warm
 	$(PYTEST) -q

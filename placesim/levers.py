@@ -403,7 +403,8 @@ class LeverState:
     def year(self, in_post: np.ndarray | None) -> dict:
         """The year's record (``in_post``: (grade, district) council secondees in campus
         posts at year end, kept by district, whose posts the appraisal counts; the year's
-        ``secondee_years``, (in post or away, grade and district); and ``converted_posts``,
+        ``secondee_years``, (in post or away, grade), and by district in
+        ``secondee_years_by_district``; and ``converted_posts``,
         (grade, district) the posts secondees who stayed have added since the start); starts
         the next year. (Civil servants out at year end were kept too, and read by nothing:
         the figures are the year's averages, from ``secondee_years``.)"""

@@ -317,8 +317,9 @@ class Wave(_Model):
     incumbents: Acceptance = Field(Acceptance(), description=(
         "What incumbents do when their post moves (defaults: see each field)."))
     backfill: Literal["local", "anywhere"] = Field("local", description=(
-        "relocate: how the posts its movers leave empty are filled. local (default): through "
-        "the local vacancy chain; anywhere: recruit from the national labour market."))
+        "relocate: how moved posts that arrive without their holder (who declined to move) "
+        "are filled. local (default): through the local vacancy chain; anywhere: recruit "
+        "from the national labour market."))
     relocation_support_gbp: float = Field(0, ge=0, le=MAX_GBP, description=(
         "Extra relocation support per mover, GBP (default 0: none beyond standard terms)."))
     mode: Literal["recreate", "relocate"] = Field("recreate", description=(

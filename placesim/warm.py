@@ -2,11 +2,11 @@
 
 numba compiles a kernel the first time it is called and keeps the machine code in
 ``__pycache__``. In a fresh clone nothing is kept, so the test run compiled every kernel
-(about 50 s of one core), and its two workers compiled many of them each: a clean clone's
+(about 42 s of one core), and its two workers compiled many of them each: a clean clone's
 test run took 291 s, the same run with the cache filled 225 s. ``python -m placesim.warm``
 runs both engines once on a small copy of the shipped data, with scenarios that use
 every kernel, the stochastic engine in one process and the expected mode in another, at
-once: about 30 s in a fresh clone, 4 s once the cache is filled (numba recompiles a
+once: about 25 s in a fresh clone, 2 s once the cache is filled (numba recompiles a
 kernel whose source has changed). ``make test`` runs it first. (The reference model is
 plain Python: nothing of it to compile.)
 """
