@@ -286,7 +286,10 @@ def uncertainty(mode: str, replications: int, parameters: bool, params=None,
     # stochastic band, from one synthetic starting population, read as all of chance: two
     # seeds' bands of the SCS3 low-SEB share did not overlap; review)
     held = ("; the published ones, recruits' SEB shift (the census mixes) and the "
-            "assumptions the scenario sets itself are held at their values")
+            "assumptions the scenario sets itself are held at their values. Some defaults "
+            "sit at one end of their range (the 2021-2024 SEB trend's weight at 0 of 0 to 1, "
+            "promotion odds by SEB at their low end), so the band need not be centred on the "
+            "default run's figure")
     start = ("; the replications start from the seed's one synthetic population (who is "
              "in post where, from which background, is not drawn again)")
     if monte_carlo and parameters:
