@@ -228,6 +228,29 @@ def coldspots_words(a: str, b: str, differ: tuple[str, str]) -> str:
             f"compare them, run {a} with {b}'s coldspots: section")
 
 
+def measures_note(diff: pd.DataFrame, year: int | None = None) -> str:
+    """What to say where the two measures of EOs reaching Grade 7 move in opposite
+    directions in a place ("" where they do not): the EOs followed from the start (of
+    1,000) and the period chance. (In coldspots-first, London's followed EOs went 38 -> 20
+    of 1,000 while its period chance rose 17.3% -> 20.1%, with nothing to reconcile them;
+    review.)"""
+    from .present import group_label
+
+    year = int(diff["year"].max()) if year is None else year
+    d = diff[diff["year"] == year].set_index(["metric", "group"])["diff"]
+    apart = [group for group in ("london", "outside_london")
+             if ("cohort_eo_to_g7", group) in d.index
+             and ("progression_eo_to_g7", group) in d.index
+             and d[("cohort_eo_to_g7", group)] * d[("progression_eo_to_g7", group)] < 0]
+    if not apart:
+        return ""
+    return (f"in {' and '.join(group_label(g) for g in apart)}, the EOs followed from the "
+            "start and the chance an EO reaches Grade 7 move in opposite directions: the "
+            "first follows the people in post there at the start wherever they go, or leave "
+            "(a moved post's holder may leave rather than move); the second is the promotion "
+            "and leaving rates of the posts there in the year, whoever holds them")
+
+
 def few_runs_note(diff: pd.DataFrame) -> str:
     """What to say of a comparison's intervals when fewer than :data:`FEW_RUNS` runs are
     behind them ("" otherwise, and for exact differences)."""
@@ -269,7 +292,7 @@ def format_comparison(diff: pd.DataFrame, year: int | None = None,
     how = diff.attrs.get("pairing", "unavailable")
     lines = [f"{b} minus {a}, {year}: the figure of each, the difference, and its interval",
              f"  interval: {INTERVALS[how]}"]
-    for note in (few_runs_note(diff), coldspots_note(diff)):
+    for note in (few_runs_note(diff), coldspots_note(diff), measures_note(diff, year)):
         if note:
             lines.append(f"  ({note})")
     if any(measure(m).unit == "gbp" for m in d["metric"].unique()):

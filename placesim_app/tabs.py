@@ -171,7 +171,13 @@ def map_tab(pkg, s, res, year: int) -> None:
 
 
 def compare_tab(pkg, s, res, other, compare_to: str, year: int) -> None:
-    from placesim.compare import INTERVALS, coldspots_note, compare_results, few_runs_note
+    from placesim.compare import (
+        INTERVALS,
+        coldspots_note,
+        compare_results,
+        few_runs_note,
+        measures_note,
+    )
     from placesim.maps import RESULT_METRICS
 
     if other is None:
@@ -188,6 +194,9 @@ def compare_tab(pkg, s, res, other, compare_to: str, year: int) -> None:
     cold = coldspots_note(diff)
     if cold:  # (not capitalize(): it lowered "SMC" and "DfE")
         st.warning(first_upper(cold) + ".")
+    apart = measures_note(diff, year)
+    if apart:
+        st.info(first_upper(apart) + ".")
     cols = st.columns(4)
     d = diff[diff.year == year].set_index(["metric", "group"])
     for col, (label, metric, group) in zip(cols, key_figures(res.metrics), strict=True):

@@ -289,3 +289,29 @@ def test_maps_draw_the_coldspots_the_run_counted():
     c = res.manifest["coldspots"]
     assert c["outside_london"] == len(listed - set(pkg.districts.loc[
         pkg.districts["is_london"], "lad_code"]))
+
+
+def test_the_two_measures_of_eos_reaching_grade_7_moving_apart_are_explained():
+    """In coldspots-first London's followed EOs went 38 -> 20 of 1,000 while its period
+    chance rose 17.3% -> 20.1%, in one table with nothing reconciling them (review): the
+    comparison now says what each follows, where (and only where) they move apart."""
+    import pandas as pd
+
+    from placesim.compare import format_comparison, measures_note
+
+    rows = [("cohort_eo_to_g7", "london", 38.0, 20.0), ("progression_eo_to_g7", "london",
+                                                        0.173, 0.201),
+            ("cohort_eo_to_g7", "outside_london", 15.0, 19.0),
+            ("progression_eo_to_g7", "outside_london", 0.06, 0.07)]
+    diff = pd.DataFrame([{"year": 2033, "metric": m, "group": g, "mean_a": a, "mean_b": b,
+                          "diff": b - a, "p50_a": a, "p50_b": b, "diff_p10": np.nan,
+                          "diff_p50": np.nan, "diff_p90": np.nan, "interval": "exact"}
+                         for m, g, a, b in rows])
+    diff.attrs.update(a="baseline", b="coldspots-first", pairing="none",
+                      banded=(False, False))
+    note = measures_note(diff)
+    assert note.startswith("in London, the EOs followed from the start and the chance"), note
+    assert "Outside London" not in note and "outside London" not in note
+    assert note in format_comparison(diff)
+    same = diff.assign(mean_b=diff["mean_a"] * 1.1, diff=diff["mean_a"] * 0.1)
+    assert measures_note(same) == ""
