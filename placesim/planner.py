@@ -1222,7 +1222,11 @@ def _margin_words(t: Target, v: float) -> str:
 
     if not t.met(v):
         return _goal_words(t)
-    return "; margin " + fmt_diff(t.metric, abs(v - t.goal)).lstrip("+") + _goal_words(t)
+    gap = fmt_diff(t.metric, abs(v - t.goal)).lstrip("+")
+    if gap.startswith("no change") or gap.startswith("less than"):  # (met exactly, or all
+        # but: it read "margin no change"; review)
+        return "; met exactly, no margin" + _goal_words(t)
+    return "; margin " + gap + _goal_words(t)
 
 
 def _goal_words(t: Target) -> str:

@@ -280,3 +280,14 @@ def test_a_target_past_the_desks_says_the_most_they_allow_and_which_campuses_are
     assert " and " in res.explanation.split("moving ")[1].split(" posts")[0]
     assert "Campuses with no capacity figure are left out (" in res.explanation
     assert "Leeds" in res.explanation.split("left out (")[1]
+
+
+def test_a_target_met_exactly_says_so():
+    """A plan that reaches its target exactly read "margin no change" (review): it says it
+    is met exactly, with no margin; a margin is given where there is one."""
+    from placesim.planner import _margin_words
+
+    t = parse_target("roles_moved_out_of_london>=24000@2030")
+    assert _margin_words(t, 24000.0) == "; met exactly, no margin"
+    assert _margin_words(t, 24003.0) == "; margin 3"
+    assert _margin_words(t, 23990.0) == ""
