@@ -91,10 +91,19 @@ class About:
     start on): how the scenario moves roles."""
     earlier: int = 0
     """Waves wholly before the start: history, already in the data (not counted above)."""
+    seb_levers: bool = False
+    """A lever aimed at progression by SEB is on (:data:`SEB_LEVERS`): the answer gives the
+    gap by SEB too (a progression-levers brief asked "do they close the SEB and regional
+    gaps" and answered the regional half; review)."""
 
     @property
     def heading(self) -> str:
         return self.title or self.name
+
+
+SEB_LEVERS = ("mentoring", "talent_scheme_ring_fence", "london_postings",
+              "low_seb_scs_flow_target")
+"""Levers aimed at progression by socio-economic background."""
 
 
 WHOLE_SERVICE_COSTS = (
@@ -135,11 +144,13 @@ def about_folder(results, folder: Path | None = None) -> About:
     runs = [start is None or _runs_from(w.get("year", start), w.get("quarter", 1),
                                         w.get("spread_years", 0), int(start), spy)
             for w in waves]
+    levers = doc.get("levers") if isinstance(doc.get("levers"), dict) else {}
     return About(name, str(doc.get("title") or ""), " ".join(str(doc.get("question") or
                                                                  "").split()),
                  tuple((str(w.get("name", "")), str(w.get("mode") or "recreate"),
                         w.get("close_by")) for w, on in zip(waves, runs, strict=True) if on),
-                 runs.count(False))
+                 runs.count(False),
+                 any(levers.get(k) is not None for k in SEB_LEVERS))
 
 
 def about_scenario(scenario) -> About:
@@ -150,7 +161,8 @@ def about_scenario(scenario) -> About:
     return About(scenario.name, scenario.title or "", " ".join((scenario.question or "").split()),
                  tuple((w.name, w.mode, w.close_by)
                        for w, on in zip(scenario.waves, runs, strict=True) if on),
-                 runs.count(False))
+                 runs.count(False),
+                 any(getattr(scenario.levers, k) is not None for k in SEB_LEVERS))
 
 
 def _runs_from(year, quarter, spread_years, start: int, steps_per_year: int = 4) -> bool:
@@ -311,6 +323,10 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
                 if not same:  # (which side moved: London's fall narrows it too; review)
                     text += _gap_movement(_GAP_METRIC[kind], g0[1], now)
         out.append(text + ".")
+    if about.seb_levers:
+        seb = _seb_gap_sentence(m, last, None if compare is None else compare.metrics, other)
+        if seb:
+            out.append(seb)
     for metric, group, words in (
             ("london_share_of_high_seb_g7_plus", "all", "London holds {v} of staff at Grade 7 "
                                                         "and above from higher socio-economic "
@@ -446,6 +462,32 @@ def _gap_change_band(a, b, kind: str, year: int) -> tuple[float, float] | None:
         return None
     lo, hi = np.quantile(d, [0.1, 0.9])
     return float(lo), float(hi)
+
+
+def _seb_gap_sentence(m: pd.DataFrame, year: int, before: pd.DataFrame | None,
+                      other: str) -> str:
+    """The chance an EO reaches Grade 7 by SEB, lower against higher, at the year's rates
+    (and the comparison's), as a sentence ("" without the figures)."""
+    def pair(metrics):
+        low = _value(metrics, "progression_eo_to_g7", "seb:low", year)
+        high = _value(metrics, "progression_eo_to_g7", "seb:high", year)
+        return None if low is None or high is None or not high > 0 else (low, high)
+
+    now = pair(m)
+    if now is None:
+        return ""
+
+    def figures(p):
+        return (f"{fmt_value('progression_eo_to_g7', p[0])} against "
+                f"{fmt_value('progression_eo_to_g7', p[1])}")
+
+    text = (f"At {year}'s promotion and leaving rates, an Executive Officer from a lower "
+            f"socio-economic background is {now[0] / now[1]:.0%} as likely to reach Grade 7 "
+            f"as one from a higher background ({figures(now)})")
+    then = None if before is None else pair(before)
+    if then is not None:
+        text += f"; {other}: {then[0] / then[1]:.0%} ({figures(then)})"
+    return text + "."
 
 
 def _gap_trend(before: float, after: float, same: bool) -> str:
@@ -694,6 +736,12 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
             draw_map(fig, pkg, view, [0.03, 0.05, 0.38, h],
                      inset=[0.40, 0.05 + h * 0.15, 0.24, h * 0.7],
                      legend=[0.66, 0.05, 0.32, h], labels=False, legend_fontsize=6.5)
+    else:  # (no room for a map a reader could read: say where it is)
+        what, stem = (("the difference in net posts gained",
+                       "map_difference_net_posts_gained") if compare is not None else
+                      ("net posts gained", "map_net_posts_gained"))
+        fig.text(0.06, map_top, f"The map of {what} is in this pack ({stem}.pdf): it does "
+                 "not fit on this page.", fontsize=8.5, va="top", color="#333333")
     figs.append(fig)
 
     # page 2: targets, the scenario's figures with ranges, progression explained

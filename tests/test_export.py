@@ -959,3 +959,28 @@ def test_a_table_keeps_the_lines_a_heading_was_wrapped_to():
     cells = fig.axes[-1].tables[0].get_celld()
     assert cells[0, 1].get_text().get_text() == "ho-regional-\ncentres"
     plt.close(fig)
+
+
+def test_a_brief_on_progression_levers_answers_the_seb_gap_too():
+    """A progression-levers brief asked whether its levers "close the SEB and regional
+    progression gaps" and answered the regional half only (review): with a lever aimed at
+    progression by SEB on, the answer gives the chance an EO reaches Grade 7 by SEB, and
+    the comparison's."""
+    from types import SimpleNamespace
+
+    from placesim.brief import About, answer
+
+    def run(low, high):
+        rows = [("progression_eo_to_g7", "seb:low", low), ("progression_eo_to_g7", "seb:high",
+                                                           high)]
+        return SimpleNamespace(metrics=pd.DataFrame([{"year": 2033, "metric": k, "group": g,
+                                                      "mean": v} for k, g, v in rows]),
+                               manifest={"start_year": 2023})
+
+    said = answer(run(0.075, 0.118), About("levers", seb_levers=True),
+                  run(0.071, 0.120), About("pfg-2027"))
+    assert ("At 2033's promotion and leaving rates, an Executive Officer from a lower "
+            "socio-economic background is 64% as likely to reach Grade 7 as one from a higher "
+            "background (7.5% against 11.8%); pfg-2027: 59% (7.1% against 12.0%).") in said
+    assert not any("socio-economic background is" in s
+                   for s in answer(run(0.075, 0.118), About("no-levers")))
