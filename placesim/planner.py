@@ -1223,8 +1223,7 @@ def _margin_words(t: Target, v: float) -> str:
     if not t.met(v):
         return _goal_words(t)
     gap = fmt_diff(t.metric, abs(v - t.goal)).lstrip("+")
-    if gap.startswith("no change") or gap.startswith("less than"):  # (met exactly, or all
-        # but: it read "margin no change"; review)
+    if gap.startswith("no change"):  # (met exactly: it read "margin no change"; review)
         return "; met exactly, no margin" + _goal_words(t)
     return "; margin " + gap + _goal_words(t)
 
