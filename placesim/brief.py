@@ -1004,7 +1004,12 @@ def write_brief(results, pkg, out: Path, *, compare=None, marking: str | None = 
     t = targets_table(results.metrics, rule=rule, department=results.manifest.get("department"),
                       banded=results.banded)
     write_csv(t, out / "targets.csv")
-    write_csv(_appraisal_numbers(results, compare), out / "value_for_money.csv")
+    vfm = _appraisal_numbers(results, compare)
+    if vfm.empty and results.manifest.get("department"):  # (a department's: it was a header
+        # alone, the reason only on the PDF's page 3; review)
+        vfm = pd.DataFrame([{"metric": "not_by_department", "source": WHOLE_SERVICE_COSTS}],
+                           columns=vfm.columns)
+    write_csv(vfm, out / "value_for_money.csv")
     paths.append(out / "value_for_money.csv")
     write_csv(with_view(control_metrics(results.metrics, rule), results.manifest),
               out / "metrics.csv")

@@ -781,6 +781,10 @@ def test_a_departments_brief_is_written_and_says_costs_are_whole_service(tmp_pat
     # the programme's (the Home Office's read "about 4.2 points above"; review)
     assert "Senior Civil Service posts are outside London" in summary
     assert "points above the Places for Growth" not in summary
+    # its value-for-money table says why it has no figures (it was a header alone; review)
+    vfm = pd.read_csv(out / "value_for_money.csv")
+    assert list(vfm["metric"]) == ["not_by_department"]
+    assert vfm["source"].iloc[0] == WHOLE_SERVICE_COSTS
     # its first table's title names what it holds: no leavers or money rows (review)
     first = " ".join(PdfReader(str(out / "briefing.pdf")).pages[0].extract_text().split())
     assert "Headline figures" in first and "leavers and money" not in first
