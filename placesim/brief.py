@@ -34,6 +34,7 @@ from .present import (
     fmt_value,
     headline_label,
     headlines_in,
+    listed,
     measure,
     metric_label,
     metric_pairs,
@@ -498,8 +499,10 @@ def _gap_trend(before: float, after: float, same: bool) -> str:
 
     Examples
     --------
-    >>> _gap_trend(0.39, 0.6, False), _gap_trend(1.45, 1.01, False)
+    >>> _gap_trend(0.39, 0.6, False), _gap_trend(1.45, 1.10, False)
     ('the gap narrows', 'the gap narrows')
+    >>> _gap_trend(1.45, 1.01, False)
+    'the two are now about level'
     >>> _gap_trend(0.6, 0.39, False), _gap_trend(0.39, 1.45, False)
     ('the gap widens', 'the gap reverses: those outside London are now ahead')
     """
@@ -516,7 +519,10 @@ def _gap_trend(before: float, after: float, same: bool) -> str:
 
 
 LEVEL = 0.05
-"""A regions/London ratio within this of 1 reads as "about level", not a lead either way."""
+"""A regions/London ratio within this of 1 reads as "about level", not a lead either way.
+ASSUMPTION (a reporting convention, no source; 0.02 to 0.10 would serve): 101% on one
+expected-value run read "the gap reverses". It applies after the band test (a change within
+the runs' P10-P90 of zero reads "about the same" whatever the ratio)."""
 
 
 def _gap_movement(metric: str, before: tuple[float, float], after: tuple[float, float]
@@ -527,8 +533,8 @@ def _gap_movement(metric: str, before: tuple[float, float], after: tuple[float, 
 
     Examples
     --------
-    >>> _gap_movement("cohort_eo_to_g7", (15.0, 38.0), (19.0, 19.0))
-    ', as London's fell from 38 to 19 and outside London's rose from 15 to 19'
+    >>> print(_gap_movement("cohort_eo_to_g7", (15.0, 38.0), (19.0, 19.0)))
+    , as London's fell from 38 to 19 and outside London's rose from 15 to 19
     """
     def moved(name: str, a: float, b: float) -> str:
         va, vb = fmt_value(metric, a), fmt_value(metric, b)
@@ -716,9 +722,7 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
         ("money", {"relocation_cost_gbp", "npv_gbp", "payback_year"}))
         if rows["metric"].isin(metrics).any()]
     bottom = _table(fig, 0.06, y - 0.012, 0.88, shown, widths, fontsize=7.5, wrap=wrap,
-                    title=f"Headline figures, {last}: "
-                    + (", ".join(kinds[:-1]) + " and " + kinds[-1] if len(kinds) > 1
-                       else kinds[0]) + " to date"
+                    title=f"Headline figures, {last}: {listed(kinds)} to date"
                     + (" (difference: scenario minus comparison)" if compare is not None
                        else ""))  # (the cumulative ones said nothing of it; review)
     map_top = bottom - 0.025
@@ -737,10 +741,10 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
                      inset=[0.40, 0.05 + h * 0.15, 0.24, h * 0.7],
                      legend=[0.66, 0.05, 0.32, h], labels=False, legend_fontsize=6.5)
     else:  # (no room for a map a reader could read: say where it is)
-        what, stem = (("the difference in net posts gained",
-                       "map_difference_net_posts_gained") if compare is not None else
-                      ("net posts gained", "map_net_posts_gained"))
-        fig.text(0.06, map_top, f"The map of {what} is in this pack ({stem}.pdf): it does "
+        what = "the difference in net posts gained" if compare is not None else \
+            "net posts gained"
+        fig.text(0.06, map_top, f"The map of {what} is in this pack "
+                 f"({_map_stem('net_posts_gained', compare is not None)}.pdf): it does "
                  "not fit on this page.", fontsize=8.5, va="top", color="#333333")
     figs.append(fig)
 
@@ -913,6 +917,11 @@ def _appraisal_numbers(results, compare=None) -> pd.DataFrame:
     return a
 
 
+def _map_stem(metric: str, difference: bool) -> str:
+    """The pack's file name (no suffix) of a map of ``metric``, or of its difference."""
+    return f"map_difference_{metric}" if difference else f"map_{metric}"
+
+
 def _short(name: str) -> str:
     return textwrap.fill(name, 14)
 
@@ -994,7 +1003,7 @@ def write_brief(results, pkg, out: Path, *, compare=None, marking: str | None = 
     if compare is not None:
         maps.append(("net_posts_gained", compare))
     for metric, other in maps:
-        stem = out / (f"map_difference_{metric}" if other is not None else f"map_{metric}")
+        stem = out / _map_stem(metric, other is not None)
         paths.append(export_map(results, pkg, metric=metric, year=None, fmt="png",
                                 out=stem.with_suffix(".png"), marking=marking,
                                 threshold=threshold, compare=other,

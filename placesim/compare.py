@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .errors import PlacesimError
+from .errors import PlacesimError, check_year
 from .present import fmt_diff, fmt_range
 
 KEYS = ["year", "metric", "group"]
@@ -234,7 +234,7 @@ def measures_note(diff: pd.DataFrame, year: int | None = None) -> str:
     1,000) and the period chance. (In coldspots-first, London's followed EOs went 38 -> 20
     of 1,000 while its period chance rose 17.3% -> 20.1%, with nothing to reconcile them;
     review.)"""
-    from .present import group_label
+    from .present import group_label, listed
 
     year = int(diff["year"].max()) if year is None else year
     d = diff[diff["year"] == year].set_index(["metric", "group"])["diff"]
@@ -244,7 +244,7 @@ def measures_note(diff: pd.DataFrame, year: int | None = None) -> str:
              and d[("cohort_eo_to_g7", group)] * d[("progression_eo_to_g7", group)] < 0]
     if not apart:
         return ""
-    return (f"in {' and '.join(group_label(g) for g in apart)}, the EOs followed from the "
+    return (f"in {listed([group_label(g) for g in apart])}, the EOs followed from the "
             "start and the chance an EO reaches Grade 7 move in opposite directions: the "
             "first follows the people in post there at the start wherever they go, or leave "
             "(a moved post's holder may leave rather than move); the second is the promotion "
@@ -281,11 +281,8 @@ def format_comparison(diff: pd.DataFrame, year: int | None = None,
     from .metrics import LATER_THAN_THE_RUN
     from .present import fmt_central, headline_label, measure
 
-    years = sorted({int(y) for y in diff["year"]})
-    if year is not None and year not in years:
-        raise PlacesimError(f"compare year {year}: the results hold "
-                            + (f"{years[0]} to {years[-1]}" if years else "no years")
-                            + " (each figure is at 31 March of its year)")
+    if year is not None:
+        check_year("compare", year, diff["year"], " (each figure is at 31 March of its year)")
     year = int(diff["year"].max()) if year is None else year
     d = diff[(diff["year"] == year) & diff["group"].isin(groups)]
     a, b = diff.attrs.get("a", "A"), diff.attrs.get("b", "B")

@@ -25,6 +25,15 @@ class PlacesimError(Exception):
     """Base class of every error caused by the user's input or data."""
 
 
+def check_year(what: str, year: int, held, note: str = "") -> None:
+    """Raise a :class:`PlacesimError` naming the years results hold (``held``) when ``year``
+    is not one of them (``map`` and ``compare`` both ask for a year of a run)."""
+    years = sorted({int(y) for y in held})
+    if year not in years:
+        raise PlacesimError(f"{what} year {year}: the results hold "
+                            + (f"{years[0]} to {years[-1]}" if years else "no years") + note)
+
+
 @dataclass
 class Problem:
     """One thing wrong with an input file."""

@@ -333,9 +333,9 @@ def district_values(results, pkg, spec: MapSpec) -> pd.Series:
         if spec.metric == "coldspot":
             from .geodata import coldspot_districts
 
-            if results is not None and "coldspot_rule" not in spec.extra:
-                return run_coldspots(pkg, results).astype(float).reindex(codes)
-            rule = spec.extra.get("coldspot_rule", "smc2025")
+            if "coldspot_rule" not in spec.extra:
+                return run_coldspots(pkg, results).astype(float)
+            rule = spec.extra["coldspot_rule"]
             return coldspot_districts(pkg, rule=rule).astype(float).reindex(codes)
         sm = pkg.social_mobility.set_index("lad_code")
         col = spec.metric if spec.metric in sm.columns else "ci1_zscore"
@@ -403,7 +403,7 @@ def district_details(results, pkg, year: int | None = None,
     """
     codes = pkg.districts["lad_code"].to_numpy()
     out = pd.DataFrame(index=pd.Index(codes, name="lad_code"))
-    cold = run_coldspots(pkg, results).reindex(codes).fillna(False).astype(bool)
+    cold = run_coldspots(pkg, results)
     if results is not None:
         y = int(results.districts["year"].max()) if year is None else year
         wide = _district_frame(results, y).reindex(codes)
@@ -566,7 +566,7 @@ def map_view(results, pkg, metric: str, year: int | None = None, *, compare=None
     classes = classify(values, spec, rule)
     cold = None
     if coldspots:
-        cold = run_coldspots(pkg, results).reindex(pkg.districts["lad_code"]).fillna(False)
+        cold = run_coldspots(pkg, results)
     return MapView(spec, values, classes, sites=site_frame(pkg, results, y, rule), arcs=arcs,
                    details=district_details(results, pkg, y, rule), coldspots=cold,
                    source=source_line(man), marking=marking)
@@ -575,7 +575,7 @@ def map_view(results, pkg, metric: str, year: int | None = None, *, compare=None
 def _check_map_request(results, metric: str, year: int | None) -> None:
     """Raise a :class:`PlacesimError` for a measure no map shows, or a year the results do
     not hold (a map of either was drawn all grey, titled as asked, and reported written)."""
-    from .errors import PlacesimError
+    from .errors import PlacesimError, check_year
 
     known = (RESULT_METRICS if results is not None else ()) + ATTRIBUTE_METRICS
     if metric not in known:
@@ -583,10 +583,7 @@ def _check_map_request(results, metric: str, year: int | None) -> None:
                             + ", ".join(known))
     if year is None or results is None or metric in ATTRIBUTE_METRICS:
         return
-    years = sorted({int(y) for y in results.districts["year"]})
-    if year not in years:
-        raise PlacesimError(f"map year {year}: the results hold "
-                            + (f"{years[0]} to {years[-1]}" if years else "no years"))
+    check_year("map", year, results.districts["year"])
 
 
 # --- legend -----------------------------------------------------------------------------------

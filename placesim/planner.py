@@ -31,6 +31,7 @@ from .errors import PlacesimError, Problem, ScenarioError
 from .geodata import DEFAULT_SMC_INDEX
 from .grades import GRADES, LADDER, RUNG_POSTS
 from .labour_pool import ladder_rungs
+from .present import listed
 
 GradeName = Literal["AA", "AO", "EO", "HEO", "SEO", "G7", "G6", "SCS1", "SCS2", "SCS3", "PS"]
 #: The shipped scenarios: a plan's generated scenario extends baseline.yaml by default, and
@@ -638,7 +639,7 @@ def _next_best(plan: Plan, rest: pd.DataFrame, ranking: pd.DataFrame, chosen: li
         reasons.append(f"{_names(by, other)} {'makes' if len(other) == 1 else 'make'} the "
                        "allocation as a whole score higher (its capacity and the minimum "
                        "ladder at every place)")
-    scored = _listed([f"{by.at[c, 'lad_name']} ({float(by.at[c, 'score']):.2f})"
+    scored = listed([f"{by.at[c, 'lad_name']} ({float(by.at[c, 'score']):.2f})"
                       for c in below])
     return (f" The next best place not chosen, {name} (score {score:.2f}), scores higher "
             f"than {'a place' if len(below) == 1 else f'{len(below)} places'} chosen: "
@@ -653,12 +654,7 @@ def _earns_bonus(grade: str) -> bool:
 
 
 def _names(by: pd.DataFrame, codes: list[str]) -> str:
-    return _listed([by.at[c, "lad_name"] for c in codes])
-
-
-def _listed(items: list[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c`` (names may hold commas themselves)."""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    return listed([by.at[c, "lad_name"] for c in codes])
 
 
 def allocation_table(plan: Plan, pkg, allocation: pd.DataFrame) -> pd.DataFrame:

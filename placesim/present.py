@@ -378,6 +378,17 @@ def group_label(group: str, site_names: dict[str, str] | None = None) -> str:
     return first_upper(", ".join(out))
 
 
+def listed(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c`` (items may hold commas themselves).
+
+    Examples
+    --------
+    >>> listed(["moves", "leavers", "money"])
+    'moves, leavers and money'
+    """
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def first_upper(text: str) -> str:
     """``text`` with its first letter in capitals and the rest as it is (``str.capitalize``
     lowers the rest: "SCS2" became "scs2")."""
