@@ -65,9 +65,8 @@ def _backcast_section(title: str, b) -> str:
 def _london_turn() -> str:
     """Why the forecast from the past alone misses London: its headcount as published."""
     from placesim.backcast import published_figures
-    from placesim.geodata import load_data_package, shipped_package
 
-    london = {y: published_figures(load_data_package(shipped_package(y)))["london"]
+    london = {y: published_figures(_package(y))["london"]
               for y in (2021, 2022, 2023)}
     return (f"The forecast misses London: its published headcount grew from {london[2021]:,.0f} "
             f"(2021) to {london[2022]:,.0f} (2022) and then fell to {london[2023]:,.0f} (2023); "
@@ -84,7 +83,6 @@ def _flows_section() -> str:
     from placesim.backcast import HISTORY
     from placesim.engine import prepare
     from placesim.expected import run_expected
-    from placesim.geodata import load_data_package, shipped_package
     from placesim.scenario import load_scenario
 
     rows = []
@@ -92,7 +90,7 @@ def _flows_section() -> str:
         s = load_scenario(HISTORY)
         s = s.model_copy(update={"horizon": s.horizon.model_copy(
             update={"start_year": year, "years": 1})})
-        model = prepare(s, load_data_package(shipped_package(year)))
+        model = prepare(s, _package(year))
         rec = run_expected(model, follow_cohort=False).years[-1]
         into = rec.promotions.sum(axis=(1, 2))
         out = np.r_[into[1:], 0.0]
@@ -100,7 +98,7 @@ def _flows_section() -> str:
         # entrants: the change in stock, plus leavers, less promotions in, plus out
         entrants = float((rec.stock.sum(axis=(1, 2)) - model.baseline_stock.sum(axis=(1, 2))
                           + rec.exits.sum(axis=(1, 2)) - into + out).sum())
-        f = load_data_package(shipped_package(year + 1)).flows_by_grade.set_index("grade")
+        f = _package(year + 1).flows_by_grade.set_index("grade")
         known = f.drop(index="Unknown", errors="ignore")
         for what, model_v, record in (("Leavers", leavers, known["leavers_cs"].sum()),
                                       ("Entrants", entrants, known["entrants"].sum())):
@@ -112,9 +110,7 @@ def _flows_section() -> str:
 def _calibration_section() -> str:
     from placesim import fit
     from placesim.calibration import default_parameters, load_calibrated
-    from placesim.geodata import load_data_package, shipped_package
-
-    pkgs = {y: load_data_package(shipped_package(y)) for y in (2021, 2022, 2023)}
+    pkgs = {y: _package(y) for y in (2021, 2022, 2023)}
     record = fit.record_promotions(pkgs, default_parameters(pkgs[2023]))
     fitted = load_calibrated()["internal_fill_share"]
     rows = []
@@ -140,17 +136,19 @@ def _seb_section(recent: bool = False) -> str:
     )
     from placesim.engine import prepare
     from placesim.expected import run_expected
-    from placesim.geodata import load_data_package, shipped_package
     from placesim.grades import GRADES
 
-    pkg = load_data_package(shipped_package(2023))
+    pkg = _package()
     trend = fit.survey_trend(pkg, fit.TREND_SINCE_ALTERNATIVE if recent else None)
-    scenario = fit.baseline_scenario(2023, 10)
     if recent:
+        scenario = fit.baseline_scenario(2023, 10)
         scenario = scenario.model_copy(update={"parameters": scenario.parameters.model_copy(
             update={"values": {**scenario.parameters.values, RECENT_TREND: 1.0}})})
-    model = prepare(scenario, pkg)
-    shares = fit.seb_by_grade(model, run_expected(model))  # (year, grade, seb)
+        model = prepare(scenario, pkg)
+        result = run_expected(model)
+    else:
+        model, result = _baseline()
+    shares = fit.seb_by_grade(model, result)  # (year, grade, seb)
     c = load_calibrated()
     shifts = (c[RECENT_TREND_SHIFT if recent else "recruit_seb_shift"],
               c["recruit_low_shift"])  # (the recent trend moves the high shift only)
@@ -174,16 +172,23 @@ def _seb_section(recent: bool = False) -> str:
 
 
 @functools.cache
+def _package(year: int = 2023):
+    """A census year's shipped data package (each section loaded its own, the 2023 one four
+    times)."""
+    from placesim.geodata import load_data_package, shipped_package
+
+    return load_data_package(shipped_package(year))
+
+
+@functools.cache
 def _baseline():
-    """The shipped baseline's model and its expected-mode run (two sections read them; each
-    prepared and ran it)."""
+    """The shipped baseline's model and its expected-mode run (three sections read them;
+    each prepared and ran it)."""
+    from placesim import fit
     from placesim.engine import prepare
     from placesim.expected import run_expected
-    from placesim.geodata import load_data_package, shipped_package
-    from placesim.scenario import load_scenario
 
-    model = prepare(load_scenario(ROOT / "scenarios" / "baseline.yaml"),
-                    load_data_package(shipped_package(2023)))
+    model = prepare(fit.baseline_scenario(2023, 10), _package())
     return model, run_expected(model)
 
 
@@ -191,11 +196,10 @@ def _seb_start_section() -> str:
     """The start's SEB mix by survey band and place against the People Survey 2024's (its
     level: section 3's tables test only the trend; SMC-analyst review)."""
     from placesim import fit
-    from placesim.geodata import load_data_package, shipped_package
     from placesim.grades import GRADES
 
     model, _ = _baseline()
-    t = load_data_package(shipped_package(2023)).seb_trend
+    t = _package().seb_trend
     t = t[t["survey_year"] == 2024].set_index(["dimension", "group"])
     stock = model.baseline_stock  # (grade, district, seb)
     groups: dict[tuple[str, str], np.ndarray] = {}
@@ -223,13 +227,12 @@ def _low_seb_drift() -> str:
     """The baseline's low-SEB share of the whole Civil Service over ten years against the
     survey's 2019-2024, in words (with the high-SEB share alone fitted it went from 34.4%
     to 36.3% where the survey's fell; SMC-analyst review)."""
-    from placesim.geodata import load_data_package, shipped_package
     from placesim.metrics import replication_table
 
     model, result = _baseline()
     labels, years, values = replication_table(model, result)
     low = values[:, labels.index(("low_seb_share", "all"))]
-    t = load_data_package(shipped_package(2023)).seb_trend
+    t = _package().seb_trend
     t = t[(t["dimension"] == "all") & (t["group"] == "all")].sort_values("survey_year")
     first, last = t.iloc[0], t.iloc[-1]
     return (f"The whole Civil Service's low-SEB share goes from {100 * low[0]:.1f}% in "
@@ -243,10 +246,9 @@ def _history_section() -> str:
     from placesim.backcast import HISTORY
     from placesim.engine import prepare
     from placesim.expected import run_expected
-    from placesim.geodata import load_data_package, shipped_package
     from placesim.scenario import load_scenario
 
-    model = prepare(load_scenario(HISTORY), load_data_package(shipped_package(2021)))
+    model = prepare(load_scenario(HISTORY), _package(2021))
     years = run_expected(model).years
     published = [("31 March 2022", 2_000, "CSW 12 Apr 2022 ('more than 2,000')"),
                  ("31 March 2023", 11_168, "CSW 24 Feb 2023 (February 2023)"),
@@ -260,7 +262,6 @@ def _history_section() -> str:
 
 def _targets_section() -> str:
     from placesim.engine import prepare
-    from placesim.geodata import load_data_package, shipped_package
     from placesim.metrics import target_measures
     from placesim.scenario import load_scenario
 
@@ -269,7 +270,7 @@ def _targets_section() -> str:
     for year in (2021, 2022, 2023):
         start = scenario.model_copy(update={"horizon": scenario.horizon.model_copy(
             update={"start_year": year, "years": 1})})
-        model = prepare(start, load_data_package(shipped_package(year)))
+        model = prepare(start, _package(year))
         m = target_measures(model.baseline_posts_gd, model.geo.is_london,
                             model.devolved_posts)
         rows.append([f"31 March {year}", f"{100 * m['scs_outside_london_share']:.1f}",

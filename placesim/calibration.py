@@ -227,7 +227,8 @@ def _seb_promotion_odds() -> tuple[np.ndarray, list[Param]]:
     # a grade in the same survey band as the grade below (AO, SEO, G6, SCS2 and above) has
     # the same mix, so odds of 1: no gradient within a band, which no figure gives (it was
     # labelled derived; SMC-analyst review)
-    same_band = [bool(np.allclose(mix[i], mix[i - 1])) for i in range(N_GRADES)]
+    same_band = [i > 0 and _BAND_OF[GRADES[i]] == _BAND_OF[GRADES[i - 1]]
+                 for i in range(N_GRADES)]
     log = [
         Param(
             f"seb_promotion_odds.{GRADES[i]}.{k}",

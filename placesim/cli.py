@@ -420,25 +420,23 @@ def cmd_plan(args) -> int:
     for kind, p in paths.items():
         print(f"{kind:<11} {p}")
     if args.run:
+        from .geodata import load_data_package
         from .results import write_results, writer_lock
-        from .scenario import dump_scenario, load_scenario
+        from .scenario import dump_scenario, load_scenario, resolve_data_path
         from .simulation import simulate
 
         s = load_scenario(paths["scenario"])
+        pkg = load_data_package(resolve_data_path(s))  # (once: the run and the view read it)
         out = Path(args.out) / "results"
         with writer_lock(out):
-            res = simulate(s, replications=args.replications,
+            res = simulate(s, pkg, replications=args.replications,
                            progress=_progress_printer(sys.stderr.isatty()))
             write_results(res, out, dump_scenario(s))
         print(_summary_table(res))
-        if s.departments:  # (a department's plan: its view, as run prints it; it was
-            # missing here while the README promised it; review)
-            from .geodata import load_data_package
-            from .scenario import resolve_data_path
-
-            for table in _department_tables(res, s, load_data_package(resolve_data_path(s)),
-                                            out):
-                print("\n" + table)
+        # (a department's plan: its view, as run prints it; it was missing here while the
+        # README promised it; review)
+        for table in _department_tables(res, s, pkg, out):
+            print("\n" + table)
         _warn_shortfalls(res)
         print(f"simulation results in {out}")
     return 0

@@ -55,7 +55,7 @@ def standard_rows(places: dict[str, np.ndarray]) -> list[tuple[str, int | None]]
 
 
 def columns(recs, places: dict[str, np.ndarray], rows: list[tuple[str, int | None]],
-            stock: np.ndarray | None = None) -> tuple[list[tuple[str, str]], np.ndarray]:
+            stock: np.ndarray) -> tuple[list[tuple[str, str]], np.ndarray]:
     """The figures of ``rows`` ((place, grade or None): all grades if None), all years at
     once.
 
@@ -66,8 +66,8 @@ def columns(recs, places: dict[str, np.ndarray], rows: list[tuple[str, int | Non
     places : dict of str to numpy.ndarray
         (district,) bool mask of each place.
     rows : list of (str, int or None)
-    stock : numpy.ndarray, optional
-        The records' ``stock`` stacked, (year, grade, district, seb), if the caller has it
+    stock : numpy.ndarray
+        The records' ``stock`` stacked, (year, grade, district, seb)
         (:meth:`placesim.engine.ReplicationResult.stacked`).
 
     Returns
@@ -86,8 +86,6 @@ def columns(recs, places: dict[str, np.ndarray], rows: list[tuple[str, int | Non
     p = np.array([names.index(place) for place, _ in rows])
     g = np.array([len(GRADES) if grade is None else grade for _, grade in rows])
     out = []
-    if stock is None:
-        stock = np.stack([r.stock for r in recs]).astype(float)
     for a in (np.stack([r.levers["entrants"] for r in recs]), stock):  # (Y, G, D, S)
         by_place = np.moveaxis(a.transpose(0, 1, 3, 2) @ mask, 3, 1)  # (Y, place, G, S)
         by_place = np.concatenate([by_place, by_place.sum(axis=2, keepdims=True)], axis=2)

@@ -496,8 +496,7 @@ def _lever_layout(model):
     return rows, places, extra, sites
 
 
-def lever_columns(model, recs, stock: np.ndarray | None = None
-                  ) -> tuple[list[tuple[str, str]], np.ndarray]:
+def lever_columns(model, recs, stock: np.ndarray) -> tuple[list[tuple[str, str]], np.ndarray]:
     """Entrants and the low-SEB shares (:mod:`placesim.entrants`) and the outreach and
     secondments levers' metrics, all years at once.
 
@@ -507,7 +506,7 @@ def lever_columns(model, recs, stock: np.ndarray | None = None
     the secondment sites) at their grades. Then the outreach's cumulative cost; secondees in
     post on the year's average, those who stayed as civil servants in the year, and civil
     servants out on secondment on the year's average: in all (every run: 0 without the
-    levers), then at each site. ``stock``: the records' stock stacked, if the caller has it
+    levers), then at each site. ``stock``: the records' stock stacked, (year, grade, district, seb)
     (:func:`placesim.entrants.columns`).
 
     Returns

@@ -1130,7 +1130,7 @@ def seek(base, targets: list[Target], pkg, *, budget: float | None = None,
     counts, why = _solve(targets, kinds, slope, need, unit_cost, unit_loss, camp, london,
                          budget, milp, LinearConstraint, Bounds)
     if counts is None:
-        return SeekResult(feasible=False, explanation=why + _unsized_words(base, pkg, camp),
+        return SeekResult(feasible=False, explanation=why + _unsized_words(pkg, camp),
                           evaluations=runs,
                           achieved={t.text: float(v) for t, v in zip(targets, base_v,
                                                                      strict=True)})
@@ -1347,7 +1347,7 @@ def _solve(targets, kinds, slope, need, unit_cost, unit_loss, camp, london, budg
     return None, _binding(targets, kinds, slope, need, unit_cost, camp, london, budget)
 
 
-def _unsized_words(base, pkg, camp) -> str:
+def _unsized_words(pkg, camp) -> str:
     """The campuses a plan leaves out for want of a capacity figure, in words ("" if none):
     with only a few campuses sized in the shipped data, a target past their desks read as
     infeasible with no word of the others (review)."""
