@@ -339,9 +339,10 @@ def _recent_trend_delta() -> np.ndarray:
                      for g in GRADES])
 
 
-def fitted_low_shift() -> np.ndarray:
-    """(grade,) the low-SEB log-odds shifts `placesim calibrate` fitted (0 without them)."""
-    fitted = load_calibrated().get("recruit_low_shift", {})
+def fitted_shift(key: str) -> np.ndarray:
+    """(grade,) the log-odds shifts `placesim calibrate` fitted under ``key``
+    (``recruit_seb_shift``, ``recruit_low_shift``) in calibrated.json; 0 without them."""
+    fitted = load_calibrated().get(key, {})
     return np.array([float(fitted.get(g, 0.0)) for g in GRADES])
 
 
@@ -357,7 +358,8 @@ def recruits_of(shift: np.ndarray, recent_trend: float = 0.0,
     here."""
     from .fit import shifted_mix
 
-    low = fitted_low_shift() if low_shift is None else np.asarray(low_shift, float)
+    low = fitted_shift("recruit_low_shift") if low_shift is None else np.asarray(low_shift,
+                                                                                  float)
     w = float(recent_trend)
     high = np.asarray(shift, float) + w * _recent_trend_delta()
     return shifted_mix(seb_mix_by_grade(), dict(zip(GRADES, high, strict=True)),
@@ -371,7 +373,6 @@ def recruit_mix() -> tuple[np.ndarray, list[Param]]:
     weight on the 2021-2024 trend's fit instead (:data:`RECENT_TREND`, 0 by default), which
     parameter uncertainty draws."""
     fitted = load_calibrated().get("recruit_seb_shift", {})
-    shift = np.array([float(fitted.get(g, 0.0)) for g in GRADES])
     log = [Param(f"recruit_seb_shift.{grade}", round(float(v), 4),
                  "Fitted by `placesim calibrate`: log-odds shift of recruits' high-SEB share "
                  "against the grade band's People Survey 2024 mix, so that the grade's mix "
@@ -396,7 +397,7 @@ def recruit_mix() -> tuple[np.ndarray, list[Param]]:
             "default), 1 the 2021-2024 fit (`placesim calibrate` fits both)",
             "assumption", "Weight on recruits' SEB fitted to the 2021-2024 survey trend "
             "rather than the 2019-2024 one", 0.0, 1.0))
-    return recruits_of(shift), log
+    return recruits_of(fitted_shift("recruit_seb_shift")), log
 
 
 def default_parameters(pkg=None) -> Parameters:
@@ -504,9 +505,8 @@ def default_parameters(pkg=None) -> Parameters:
         policy_match_weight=3.0,
         accelerator_weight=1.5,
         cost_mover_gbp=28100.0,
-        recruit_seb_shift=np.array([float(load_calibrated().get("recruit_seb_shift", {})
-                                          .get(g, 0.0)) for g in GRADES]),
-        recruit_low_shift=fitted_low_shift(),
+        recruit_seb_shift=fitted_shift("recruit_seb_shift"),
+        recruit_low_shift=fitted_shift("recruit_low_shift"),
         area_level="itl2",
         log=tuple(log),
         costs=default_costs(),
@@ -596,6 +596,12 @@ def parameter_names(params: Parameters) -> list[str]:
     return sorted(p.name for p in params.log if p.name != "labour_market_area")
 
 
+def _remixed(params: Parameters) -> Parameters:
+    """``params`` with recruits' SEB mix made again from its shifts and trend weight."""
+    return replace(params, recruit_mix=recruits_of(
+        params.recruit_seb_shift, params.recruit_seb_trend_2021_2024, params.recruit_low_shift))
+
+
 def set_parameter(params: Parameters, name: str, value: float) -> Parameters:
     """A copy of ``params`` with one parameter, named as in `placesim params`, set.
 
@@ -629,14 +635,9 @@ def set_parameter(params: Parameters, name: str, value: float) -> Parameters:
         arr = getattr(params, head).copy()
         arr[GRADES.index(rest)] = v
         out = replace(params, **{head: arr})
-        if head in ("recruit_seb_shift", "recruit_low_shift"):
-            out = replace(out, recruit_mix=recruits_of(
-                out.recruit_seb_shift, out.recruit_seb_trend_2021_2024, out.recruit_low_shift))
-        return out
+        return _remixed(out) if head in ("recruit_seb_shift", "recruit_low_shift") else out
     if head == RECENT_TREND and not rest:
-        return replace(params, recruit_seb_trend_2021_2024=v,
-                       recruit_mix=recruits_of(params.recruit_seb_shift, v,
-                                               params.recruit_low_shift))
+        return _remixed(replace(params, recruit_seb_trend_2021_2024=v))
     if head == "relocation_willingness" and rest in SEB_CLASSES:
         arr = params.relocation_willingness.copy()
         arr[SEB_CLASSES.index(rest)] = v
