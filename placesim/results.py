@@ -85,13 +85,38 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
-def write_csv(df: pd.DataFrame, path: Path) -> None:
-    """Write a table as CSV atomically, its numbers in one plain form (:func:`_plain`: the
-    same input gives the same bytes)."""
+def csv_text(df: pd.DataFrame) -> str:
+    """A table as CSV text, its numbers in one plain form (:func:`_plain`: the same input
+    gives the same bytes). Every CSV placesim gives a user goes through it: the results
+    folder's, the pack's and the app's downloads.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+
+    Returns
+    -------
+    str
+        The CSV, without the index, lines ended by ``\\n``.
+
+    Examples
+    --------
+    >>> print(csv_text(pd.DataFrame({"posts": [1.5e8, 2e-15, float("nan")]})), end="")
+    posts
+    150000000
+    0
+    ""
+    """
     floats = [c for c in df.columns if pd.api.types.is_float_dtype(df[c])]
     if floats:
         df = df.assign(**{c: _plain(df[c]) for c in floats})
-    atomic_write(path, lambda p: df.to_csv(p, index=False, lineterminator="\n"))
+    return df.to_csv(index=False, lineterminator="\n")
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> None:
+    """Write a table as CSV atomically (:func:`csv_text`)."""
+    text = csv_text(df)
+    atomic_write(path, lambda p: p.write_bytes(text.encode("utf-8")))
 
 
 def write_text(text: str, path: Path) -> None:

@@ -24,6 +24,7 @@ from placesim.present import (
     metric_pairs,
     progression_sentence,
 )
+from placesim.results import csv_text
 
 from .charts import band_chart, series
 from .served import ServedDeck
@@ -410,12 +411,10 @@ def downloads(pkg, s, res, year: int, *, other=None, other_scenario=None,
                            f"{stem}-briefing.pdf", "application/pdf", pdf),
                   Download("dl_diff", "Differences, all years (CSV)",
                            f"{stem}-difference.csv", "text/csv",
-                           lambda: with_view(controlled_difference(diff), man).to_csv(
-                               index=False))]
+                           lambda: csv_text(with_view(controlled_difference(diff), man)))]
     items.append(Download("dl_csv", "Headline figures, all years (CSV)",
                           f"{stem}-metrics.csv", "text/csv",
-                          lambda: with_view(control_metrics(res.metrics), man).to_csv(
-                              index=False)))
+                          lambda: csv_text(with_view(control_metrics(res.metrics), man))))
 
     def district_csv() -> str:
         d = res.districts[res.districts.year == year]
@@ -424,7 +423,7 @@ def downloads(pkg, s, res, year: int, *, other=None, other_scenario=None,
         dist.insert(1, "lad_name", dist["lad_code"].map(
             pkg.districts.set_index("lad_code")["lad_name"]))
         dist.insert(0, "year", year)
-        return with_view(dist, man).to_csv(index=False)
+        return csv_text(with_view(dist, man))
 
     items.append(Download("dl_districts", f"District figures, {year} (CSV)",
                           f"{stem}-districts-{year}.csv", "text/csv", district_csv))
