@@ -1218,9 +1218,11 @@ def _margin_words(t: Target, v: float) -> str:
 
     if not t.met(v):
         return _goal_words(t)
-    gap = fmt_diff(t.metric, abs(v - t.goal)).lstrip("+")
-    if gap.startswith("no change"):  # (met exactly: it read "margin no change"; review)
+    if v == t.goal:  # (it read "margin no change"; review)
         return "; met exactly, no margin" + _goal_words(t)
+    gap = fmt_diff(t.metric, abs(v - t.goal)).lstrip("+")
+    if gap == "no change":  # (rounded away: 24,000.3 read "met exactly")
+        gap = "too small to show"
     return "; margin " + gap + _goal_words(t)
 
 

@@ -290,4 +290,6 @@ def test_a_target_met_exactly_says_so():
     t = parse_target("roles_moved_out_of_london>=24000@2030")
     assert _margin_words(t, 24000.0) == "; met exactly, no margin"
     assert _margin_words(t, 24003.0) == "; margin 3"
+    # a margin the figures round away is one, not "met exactly" (review)
+    assert _margin_words(t, 24000.3) == "; margin too small to show"
     assert _margin_words(t, 23990.0) == ""
