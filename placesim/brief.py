@@ -2,7 +2,8 @@
 
 The first page answers the scenario's own question in plain English, then shows the
 baseline, the scenario and the difference (with the interval :func:`placesim.compare.
-compare_results` gives) for each headline, and a map of the difference. Later pages hold
+compare_results` gives) for each headline, and a map of the difference (page 2, where page 1
+has no room left for one a reader could read). Later pages hold
 the targets, the scenario's own figures, how progression is measured, the assumptions and
 sources, and a glossary. Every page carries the protective marking; every figure about
 people goes through :mod:`placesim.disclosure`. Beside the PDF the folder holds the maps
@@ -726,30 +727,32 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
                     + (" (difference: scenario minus comparison)" if compare is not None
                        else ""))  # (the cumulative ones said nothing of it; review)
     map_top = bottom - 0.025
-    if map_top > 0.2:
-        view = map_view(results, pkg, "net_posts_gained", last, compare=compare,
-                        compare_name=other.name if other else "", rule=rule)
-        fig.text(0.06, map_top, view.spec.title, fontsize=10.5, weight="bold", va="top")
-        h = map_top - 0.075
-        if h > 0.25:  # (room: the inset above the legend, right of the map)
-            draw_map(fig, pkg, view, [0.03, 0.05, 0.56, h],
-                     inset=[0.6, 0.05 + h * 0.58, 0.36, h * 0.38],
-                     legend=[0.6, 0.05, 0.38, h * 0.55], labels=False, legend_fontsize=7)
-        else:  # (short: map, inset and legend side by side, each the full height; the
-            # legend under the inset ran into the page's footer)
-            draw_map(fig, pkg, view, [0.03, 0.05, 0.38, h],
-                     inset=[0.40, 0.05 + h * 0.15, 0.24, h * 0.7],
-                     legend=[0.66, 0.05, 0.32, h], labels=False, legend_fontsize=6.5)
-    else:  # (no room for a map a reader could read: say where it is)
+    view = map_view(results, pkg, "net_posts_gained", last, compare=compare,
+                    compare_name=other.name if other else "", rule=rule)
+    if map_top <= 0.2:  # (no room for a map a reader could read: it gets a page of its own,
+        # the next; the pointer named the pack's map file, which the app's PDF is without)
         what = "the difference in net posts gained" if compare is not None else \
             "net posts gained"
-        fig.text(0.06, map_top, f"The map of {what} is in this pack "
-                 f"({_map_stem('net_posts_gained', compare is not None)}.pdf): it does "
-                 "not fit on this page.", fontsize=8.5, va="top", color="#333333")
+        fig.text(0.06, map_top, f"The map of {what} is on page 2: it does not fit on this "
+                 "page.", fontsize=8.5, va="top", color="#333333")
+        figs.append(fig)
+        fig = _page(plt, marking, source, len(figs) + 1)
+        map_top = 0.955
+    fig.text(0.06, map_top, view.spec.title, fontsize=10.5, weight="bold", va="top")
+    h = map_top - 0.075
+    if h > 0.25:  # (room: the inset above the legend, right of the map)
+        draw_map(fig, pkg, view, [0.03, 0.05, 0.56, h],
+                 inset=[0.6, 0.05 + h * 0.58, 0.36, h * 0.38],
+                 legend=[0.6, 0.05, 0.38, h * 0.55], labels=False, legend_fontsize=7)
+    else:  # (short: map, inset and legend side by side, each the full height; the
+        # legend under the inset ran into the page's footer)
+        draw_map(fig, pkg, view, [0.03, 0.05, 0.38, h],
+                 inset=[0.40, 0.05 + h * 0.15, 0.24, h * 0.7],
+                 legend=[0.66, 0.05, 0.32, h], labels=False, legend_fontsize=6.5)
     figs.append(fig)
 
-    # page 2: targets, the scenario's figures with ranges, progression explained
-    fig = _page(plt, marking, source, 2)
+    # then targets, the scenario's figures with ranges, progression explained
+    fig = _page(plt, marking, source, len(figs) + 1)
     fig.text(0.06, 0.955, "Targets and the scenario's figures", fontsize=14, weight="bold",
              va="top")
     tt = targets_table(m, rule=rule, department=results.manifest.get("department"),
@@ -770,8 +773,8 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
         "progression_eo_to_director").description) if s], width=105, fontsize=8.5)
     figs.append(fig)
 
-    # page 3: value for money (Green Book appraisal), every line with its source
-    fig = _page(plt, marking, source, 3)
+    # value for money (Green Book appraisal), every line with its source
+    fig = _page(plt, marking, source, len(figs) + 1)
     fig.text(0.06, 0.955, "Value for money", fontsize=14, weight="bold", va="top")
     vfm = appraisal_rows(results, compare)
     if vfm.empty:  # a department's view: costs are the whole service's
@@ -781,8 +784,8 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
         _value_for_money_page(fig, vfm, m["year"].unique(), compare, other)
     figs.append(fig)
 
-    # page 4: assumptions, sources, disclosure, glossary
-    fig = _page(plt, marking, source, 4)
+    # assumptions, sources, disclosure, glossary
+    fig = _page(plt, marking, source, len(figs) + 1)
     fig.text(0.06, 0.955, "Assumptions, sources and glossary", fontsize=14, weight="bold",
              va="top")
     y = _paragraphs(fig, 0.06, 0.92, [
@@ -825,8 +828,8 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
 
 
 def _value_for_money_page(fig, vfm: pd.DataFrame, years, compare, other) -> None:
-    """Page 3's text and table: the appraisal's lines (:func:`appraisal_rows`) over the
-    records' ``years``."""
+    """The value-for-money page's text and table: the appraisal's lines
+    (:func:`appraisal_rows`) over the records' ``years``."""
     from .costs import appraisal_period
 
     y = _paragraphs(fig, 0.06, 0.92, [
@@ -1015,7 +1018,7 @@ def write_brief(results, pkg, out: Path, *, compare=None, marking: str | None = 
     write_csv(t, out / "targets.csv")
     vfm = _appraisal_numbers(results, compare)
     if vfm.empty and results.manifest.get("department"):  # (a department's: it was a header
-        # alone, the reason only on the PDF's page 3; review)
+        # alone, the reason only on the PDF's value-for-money page; review)
         vfm = pd.DataFrame([{"metric": "not_by_department", "source": WHOLE_SERVICE_COSTS}],
                            columns=vfm.columns)
     write_csv(vfm, out / "value_for_money.csv")

@@ -292,7 +292,7 @@ def _department_table(res, code: str) -> str:
            "posts' grades and places,\n   not the whole service's followed EOs of 1,000, "
            "which are not followed by department. Roles moved before the run, and waves\n"
            "   that name no department, are shared over every department by its matching "
-           "posts: see the brief's page 3.)"])
+           "posts: see the brief's value-for-money page.)"])
 
 
 def cmd_compare(args) -> int:

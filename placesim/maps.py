@@ -287,7 +287,8 @@ def _diverging(v: np.ndarray, spec: MapSpec, rule: DisclosureRule) -> Classes:
             if i + 1 < len(bounds):
                 out.append(f"{num(lo)} to under {num(bounds[i + 1])}{unit_words} {word}")
             else:
-                out.append(f"{num(lo)}{unit_words} or more {word}")
+                out.append(f"At least {num(lo)}{unit_words} {word}")  # ("5 posts or
+                # more more" on a difference map; review)
         return out
 
     central = (f"Within ±{num(tol)} points" if share

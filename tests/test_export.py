@@ -402,6 +402,28 @@ def test_every_shipped_scenario_every_export(runs, tmp_path, name):
 
 # --- the briefing PDF answers the question -------------------------------------------------------
 
+def test_a_map_that_does_not_fit_page_1_is_on_page_2(runs, pkg, tmp_path):
+    """progression-levers against pfg-2027: page 1's table leaves no room for a map. Page 1
+    said it was "in this pack (map_difference_net_posts_gained.pdf)", a file the app's PDF
+    download comes without; the map is now page 2 of the PDF itself, and page 1 says so."""
+    from pypdf import PdfReader
+
+    from placesim.brief import about_scenario, briefing_pdf
+
+    levers = read_results(_run("progression-levers.yaml", tmp_path / "run"))
+    about = [about_scenario(load_scenario(ROOT / "scenarios" / f"{n}.yaml"))
+             for n in ("progression-levers", "pfg-2027")]
+    path = briefing_pdf(levers, pkg, tmp_path / "b.pdf", about=about[0],
+                        compare=read_results(runs["pfg"]), compare_about=about[1])
+    pages = [" ".join(p.extract_text().split()) for p in PdfReader(str(path)).pages]
+    assert "is on page 2: it does not fit on this page" in pages[0]
+    assert ".pdf" not in pages[0]
+    assert "Difference in net posts gained since the start" in pages[1]
+    assert "Page 2" in pages[1] and "London" in pages[1]  # (the London inset)
+    assert "Targets and the scenario's figures" in pages[2] and "Page 3" in pages[2]
+    assert len(pages) == 5
+
+
 def test_value_for_money_page_says_which_years_it_covers(pack, runs):
     """Records 2024 to 2033 cover the ten years from 2023 (each the twelve months to its
     start): the page said "the years 2023-2033" (eleven, read plainly)."""
@@ -610,6 +632,12 @@ def test_classes_are_zero_centred_with_units_and_never_degenerate():
     for lab in c.labels:  # no class from a number to itself
         nums = re.findall(r"[\d,]+", lab)
         assert len(nums) < 2 or nums[0] != nums[1], lab
+    # a difference's classes read as English: "at least 5 posts more", not "5 posts or more
+    # more" (page 2 of a brief)
+    d = classify(v, MapSpec(metric="net_posts_gained", extra={"difference": True}))
+    words = " ".join(d.labels).lower()
+    assert "more more" not in words and "more fewer" not in words
+    assert "at least 2,000 posts more" in words, d.labels
     s = classify(pd.Series(np.linspace(0.1, 0.7, 50)), MapSpec(metric="high_seb_share"))
     assert len(s.labels) >= 3 and all("%" in lab for lab in s.labels)
     for i, x in enumerate(np.linspace(0.1, 0.7, 50)):  # each value in its class's range
