@@ -101,7 +101,7 @@ TARGETS = (
            "2025\". Measure: UK Government permanent secretary posts (the data package's 45, "
            "placed at their departments' headquarters) outside London, the South East and "
            "Bedfordshire, Hertfordshire and Essex, not the Scottish and Welsh Governments'; "
-           "at the record of 31 March 2025 (it read outside London only, by 2030; review)"),
+           "at the record of 31 March 2025"),  # (it read outside London only, by 2030; review)
 )
 
 

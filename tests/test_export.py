@@ -4,6 +4,7 @@ Downloads produce, spreadsheets to the Analysis Function standard, offline HTML,
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import subprocess
@@ -279,6 +280,26 @@ def assert_clean(paths) -> None:
     problems = {p.name: scan(p) for p in paths}
     problems = {k: v[:5] for k, v in problems.items() if v}
     assert not problems, problems
+
+
+def test_user_facing_text_carries_no_notes_of_the_code():
+    """Sources, targets, measures, the glossary and the parameters' descriptions are read by
+    users: none ends in a code comment's "(…; review)" (the permanent-secretary target's
+    source did, in targets.csv and on the brief's page 2)."""
+    from placesim.calibration import assumptions_log, resolve_parameters
+    from placesim.costs import SOURCES as COST_SOURCES
+    from placesim.export import SOURCES, TARGETS
+    from placesim.present import GLOSSARY
+    from placesim.scenario import Scenario
+
+    log = assumptions_log(resolve_parameters(None))
+    texts = ([json.dumps(Scenario.model_json_schema())]  # (the levers' help in the app)
+             + [f"{t.label} {t.source}" for t in TARGETS] + [" ".join(s) for s in SOURCES]
+             + [f"{m.label} {m.description}" for m in MEASURES.values()]
+             + list(GLOSSARY.values()) + list(COST_SOURCES.values())
+             + list(log["source"].astype(str)) + list(log["description"].astype(str)))
+    noted = [t[-90:] for t in texts if re.search(r"\breview\)", t)]
+    assert not noted, noted
 
 
 def test_scan_finds_a_violation(tmp_path):
