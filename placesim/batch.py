@@ -1089,15 +1089,15 @@ def _check_batch_manifest(out: Path, tasks: list[Task]) -> None:
                 f"{old.get('code_version')}, digest {old.get('code_digest')}; this is "
                 f"{__version__}, {doc['code_digest']}), which may differ; use a new --out "
                 "folder"))])
+    from .simulation import START_WORDS, held_words
+
     doc["tasks"] = len(tasks)
     doc["replications"] = sum(t.replications for t in tasks)
     doc["bands"] = ("P10-P90 over replications that each draw their own parameters with a "
-                    "stated range: chance and those parameters (the published ones, recruits' "
-                    "SEB shift and the assumptions a scenario sets itself held at their "
-                    "values)" if any(t.parameter_uncertainty for t in tasks) else
+                    "stated range: chance and those parameters" + held_words()
+                    if any(t.parameter_uncertainty for t in tasks) else
                     "P10-P90 over replications: chance only (parameter uncertainty not "
-                    "included)") + ("; each scenario's replications start from its seed's one "
-                                    "synthetic population")
+                    "included)") + START_WORDS  # (the words of placesim.simulation's bands)
     write_text(json.dumps(doc, indent=2) + "\n", path)
 
 

@@ -661,6 +661,31 @@ def uncertain_parameters(params: Parameters) -> list[Param]:
             and p.low is not None and p.high is not None and p.high > p.low]
 
 
+def at_range_ends(params: Parameters) -> str:
+    """The drawn parameters (:func:`uncertain_parameters`) whose value sits at one end of
+    its range, in words: a band of draws over the range need not be centred on a run with
+    those values. A family of values (``seb_promotion_odds.EO.low``, …) is named once.
+
+    Examples
+    --------
+    >>> at_range_ends(resolve_parameters(None))  # doctest: +ELLIPSIS
+    'seb_promotion_odds (8 of its values at their low end), ... at 0 (of 0 to 1), ...'
+    """
+    ends: dict[str, list[Param]] = {}
+    for p in uncertain_parameters(params):
+        if p.value in (p.low, p.high):
+            ends.setdefault(p.name.split(".")[0], []).append(p)
+    words = []
+    for family, ps in ends.items():
+        if len(ps) == 1 and ps[0].name == family:
+            words.append(f"{family} at {ps[0].value:g} (of {ps[0].low:g} to {ps[0].high:g})")
+        else:
+            side = {"low" if p.value == p.low else "high" for p in ps}
+            words.append(f"{family} ({len(ps)} of its values at their "
+                         f"{side.pop() if len(side) == 1 else 'low or high'} end)")
+    return ", ".join(words)
+
+
 @lru_cache(maxsize=1)
 def known_parameter_names() -> frozenset[str]:
     """Names :func:`set_parameter` accepts (for validating scenarios)."""

@@ -266,6 +266,27 @@ def _with_parameter_draws(scenario, pkg, model: Model, mode: str, reps: int, see
     return runs
 
 
+START_WORDS = ("; the replications start from the seed's one synthetic population (who is "
+               "in post where, from which background, is not drawn again)")
+"""What every band over the engine's replications holds fixed (a stochastic band, from one
+synthetic starting population, read as all of chance: two seeds' bands of the SCS3 low-SEB
+share did not overlap; review)."""
+
+
+def held_words(params=None) -> str:
+    """What a band of parameter draws holds at their values, and which defaults of those it
+    draws sit at one end of their range (:func:`placesim.calibration.at_range_ends`, of
+    ``params``, the defaults if None), so that the band need not be centred on the default
+    run. (The lever assumptions a scenario sets were held without a word; review.)"""
+    from .calibration import at_range_ends, resolve_parameters
+
+    ends = at_range_ends(params if params is not None else resolve_parameters(None))
+    return ("; the published ones, recruits' SEB shift (the census mixes) and the assumptions "
+            "the scenario sets itself are held at their values" + (
+                f". Some defaults sit at one end of their range ({ends}), so the band need "
+                "not be centred on the default run's figure" if ends else ""))
+
+
 def uncertainty(mode: str, replications: int, parameters: bool, params=None,
                 scenario=None) -> dict:
     """What a run's bands include (kept in the manifest; every band's caption says it).
@@ -282,16 +303,7 @@ def uncertainty(mode: str, replications: int, parameters: bool, params=None,
     if parameters and scenario is not None:  # (its levers' own assumptions: drawn too)
         drawn += list(uncertain_scenario_fields(scenario)["name"])
     monte_carlo = mode == "stochastic" and replications > 1
-    # (what is held: the lever assumptions a scenario sets were held without a word, and a
-    # stochastic band, from one synthetic starting population, read as all of chance: two
-    # seeds' bands of the SCS3 low-SEB share did not overlap; review)
-    held = ("; the published ones, recruits' SEB shift (the census mixes) and the "
-            "assumptions the scenario sets itself are held at their values. Some defaults "
-            "sit at one end of their range (the 2021-2024 SEB trend's weight at 0 of 0 to 1, "
-            "promotion odds by SEB at their low end), so the band need not be centred on the "
-            "default run's figure")
-    start = ("; the replications start from the seed's one synthetic population (who is "
-             "in post where, from which background, is not drawn again)")
+    held, start = held_words(params) if parameters else "", START_WORDS
     if monte_carlo and parameters:
         text = (f"P10-P90 of {replications} replications, each with its own draw of the "
                 f"{len(drawn)} parameters with a stated range: chance and those parameters"

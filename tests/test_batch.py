@@ -464,6 +464,13 @@ def test_batch_with_parameter_draws_matches_simulate(work, tmp_path):
     j = raw.merge(res.replications, on=keys, suffixes=("_b", "_r"))
     assert len(j) == len(res.replications) > 0
     np.testing.assert_allclose(j["value_b"], j["value_r"], rtol=1e-12, atol=1e-9)
+    # and the batch's bands say what `placesim run`'s say they hold (the batch's own copy
+    # of the words had lost "need not be centred")
+    from placesim.simulation import START_WORDS, held_words
+
+    bands = json.loads((tmp_path / "b" / "batch.json").read_text())["bands"]
+    assert bands.endswith(held_words() + START_WORDS)
+    assert held_words() in res.manifest["uncertainty"]["description"]
 
 
 def test_resume_skips_finished_tasks_and_refuses_another_batch(work, serial, tmp_path):

@@ -143,6 +143,13 @@ def test_parameter_uncertainty_widens_expected_bands_and_says_so():
     # and that the band need not straddle the default run (the SEB trend weight's default
     # is 0 of 0 to 1: the London SCS higher-SEB mean moved 73.4% -> 75.3%; review)
     assert "need not be centred on the default run's figure" in described
+    # which defaults sit at an end is read from the ranges, not typed: the typed list left
+    # out london_pull and london_promotion_advantage, both at their low end
+    from placesim.calibration import at_range_ends, resolve_parameters
+
+    ends = at_range_ends(resolve_parameters(s))
+    assert "london_pull at 1 (of 1 to 2)" in ends and "recruit_seb_trend_2021_2024 at 0" in ends
+    assert f"({ends})" in described
     from placesim.simulation import uncertainty
 
     for parameters in (False, True):
