@@ -74,6 +74,8 @@ class Target:
     # how far the model's measure reads above the one the target is tracked on: within it
     # a projection is not judged met (0: the same measure)
     reads_high_by: float = 0.0
+    stated: str = ""  # the value as the target states it, where that is a range (else
+    # ``value``, formatted)
 
 
 TARGETS = (
@@ -101,8 +103,24 @@ TARGETS = (
            "2025\". Measure: UK Government permanent secretary posts (the data package's 45, "
            "placed at their departments' headquarters) outside London, the South East and "
            "Bedfordshire, Hertfordshire and Essex, not the Scottish and Welsh Governments'; "
-           "at the record of 31 March 2025"),  # (it read outside London only, by 2030; review)
+           # (it read outside London only, by 2030; review)
+           "at the record of 31 March 2025", stated="two to three"),
 )
+
+
+def target_words(metric: str) -> str:
+    """The published targets on ``metric``, as a chart's title gives them.
+
+    Examples
+    --------
+    >>> target_words("roles_moved_out_of_london")
+    'targets: 22,000 by 2027; 34,000 by 2030'
+    >>> target_words("perm_secs_outside_south_east")
+    'target: two to three by 2025'
+    """
+    ts = [t for t in TARGETS if t.metric == metric]
+    return (("targets: " if len(ts) > 1 else "target: ")
+            + "; ".join(f"{t.stated or fmt_value(metric, t.value)} by {t.year}" for t in ts))
 
 
 def _value(metrics: pd.DataFrame, metric: str, group: str, year: int) -> pd.Series | None:

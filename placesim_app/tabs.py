@@ -239,7 +239,7 @@ PROGRESSION_GROUPS = {
 
 
 def charts_tab(pkg, res, year: int) -> None:
-    from placesim.export import TARGETS, targets_table
+    from placesim.export import TARGETS, target_words, targets_table
 
     st.markdown("### Targets")
     dept = res.manifest.get("department")  # (a department's view: its part of each target)
@@ -256,13 +256,8 @@ def charts_tab(pkg, res, year: int) -> None:
                  "label": f"{fmt_value(metric, t.value)} by {t.year}"}
                 for t in TARGETS if t.metric == metric]
 
-    charts = (("roles_moved_out_of_london",
-               "**Roles moved out of London** (targets: 22,000 by 2027; 34,000 by 2030)"),
-              ("scs_outside_london_share",
-               "**Senior Civil Service posts outside London** (target: 50% by 2030)"),
-              ("perm_secs_outside_south_east",
-               "**Permanent secretaries outside London, the South East and the home "
-               "counties** (target: two to three by 2025)"))
+    charts = [(m, f"**{next(t.label for t in TARGETS if t.metric == m)}** "
+                  f"({target_words(m)})") for m in dict.fromkeys(t.metric for t in TARGETS)]
     for col, (metric, title) in zip(st.columns(len(charts)), charts, strict=True):
         with col:
             st.markdown(title if dept is None else
