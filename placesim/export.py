@@ -34,7 +34,7 @@ from .disclosure import (  # noqa: F401  (re-exported: one rule, used from here 
     rule_text,
 )
 from .metrics import READS_HIGH_BY
-from .present import fmt_diff, fmt_range, fmt_value, group_label, measure
+from .present import first_upper, fmt_diff, fmt_range, fmt_value, group_label, measure
 from .results import atomic_write
 
 NOT_AVAILABLE_CELL = "[x]"
@@ -621,9 +621,11 @@ def write_geopackage(results, pkg, path: Path, year: int | None = None,
 
 
 def _district_basis(results) -> str:
-    """What the district table's figures are: expected values of one run, or the average of
-    several (it said "averages over the model's runs" of one expected run; review)."""
-    n = int(results.manifest.get("replications", 1))
-    if results.manifest.get("mode") == "expected" and n == 1:
-        return "Expected values of one run (no random variation)."
-    return f"Averages over the model's {n:,} runs." if n > 1 else "One run of the model."
+    """What the district table's figures are, in the words every caption uses
+    (:func:`placesim.simulation.runs_words`): one run's, or the means over several. (It said
+    "averages over the model's runs" of one expected run; review. Then it had words of its
+    own, which called one replication with a parameter draw "one run of the model".)"""
+    from .simulation import banded, runs_words
+
+    words = runs_words(results.manifest)
+    return f"Means over {words}." if banded(results.manifest) else f"{first_upper(words)}."

@@ -854,10 +854,16 @@ def test_a_departments_brief_is_written_and_says_costs_are_whole_service(tmp_pat
     from placesim.export import _district_basis
 
     assert _district_basis(SimpleNamespace(manifest={"mode": "expected", "replications": 1})
-                           ) == "Expected values of one run (no random variation)."
+                           ) == "Expected values (no random variation)."
     assert _district_basis(SimpleNamespace(manifest={"mode": "stochastic",
-                                                     "replications": 20})).startswith(
-        "Averages over the model's 20 runs")
+                                                     "replications": 20})) == (
+        "Means over 20 runs with random variation.")
+    # in the words of every other caption: one replication with a parameter draw was "one run
+    # of the model" here
+    one = {"mode": "stochastic", "replications": 1,
+           "uncertainty": {"replications": 1, "monte_carlo": False, "parameters": True}}
+    assert _district_basis(SimpleNamespace(manifest=one)) == (
+        "One replication with one parameter draw, no range.")
 
 
 def load_scenario_text_in(text: str, folder: Path):
