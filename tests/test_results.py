@@ -245,6 +245,5 @@ def test_tables_write_numbers_people_can_read(tmp_path):
     # 12345678900)
     assert text == ("metric,mean\na,192199519.1\nb,0\nc,0.00005\nd,\ne,-0.088726725\n"
                     "f,12345678901\ng,-987654321099\n")
-    assert "e+" not in text and "e-" not in text
     back = pd.read_csv(tmp_path / "t.csv")
     assert back["mean"].iloc[0] == 192199519.1 and back["mean"].isna().iloc[3]
