@@ -229,13 +229,30 @@ def _seb_promotion_odds() -> tuple[np.ndarray, list[Param]]:
     # labelled derived; SMC-analyst review)
     same_band = [i > 0 and _BAND_OF[GRADES[i]] == _BAND_OF[GRADES[i - 1]]
                  for i in range(N_GRADES)]
+    # its range: from no gradient (1) to half the band's step in the grade (the square root
+    # of the odds into the grade that enters the band, or, in the first band, into the next)
+    edge = {}
+    for i in range(1, N_GRADES):
+        if same_band[i]:
+            e = next(k for k in range(i, -1, -1) if k == 0 or not same_band[k])
+            if e == 0:
+                e = next(k for k in range(i, N_GRADES) if not same_band[k])
+            edge[i] = e
+
+    def span(i, j):
+        if same_band[i]:
+            return round(float(np.sqrt(odds[edge[i], j])), 4), 1.0
+        return tuple(sorted((round(float(odds[i, j]), 4), round(float((odds[i, j] + 1) / 2), 4))))
+
     log = [
         Param(
             f"seb_promotion_odds.{GRADES[i]}.{k}",
             round(float(odds[i, j]), 4),
             ("People Survey 2024 SEB by grade (facts.md G) reports this grade in one band with "
              f"{GRADES[i - 1]}: no SEB gradient within the band is an ASSUMPTION (the band's "
-             "step is all in the grade that enters it; the survey cannot split it)")
+             "step is all in the grade that enters it; the survey cannot split it); range: up "
+             f"to half the step into {GRADES[edge[i]]} in this grade (the square root of its "
+             "odds)")
             if same_band[i] else
             ("People Survey 2024 SEB by grade (facts.md G): odds that keep the observed grade "
              "gradient stationary; no published promotion rate by SEB (facts.md G), so the "
@@ -243,7 +260,7 @@ def _seb_promotion_odds() -> tuple[np.ndarray, list[Param]]:
              "gradient: ASSUMPTION)"),
             "assumption" if same_band[i] else "derived",
             f"Relative odds of promotion into {GRADES[i]} for {k} SEB (high = 1)",
-            *sorted((round(float(odds[i, j]), 4), round(float((odds[i, j] + 1) / 2), 4))),
+            *span(i, j),
         )
         for i in range(1, N_GRADES)
         for j, k in enumerate(SEB_CLASSES)
@@ -669,7 +686,7 @@ def at_range_ends(params: Parameters) -> str:
     Examples
     --------
     >>> at_range_ends(resolve_parameters(None))  # doctest: +ELLIPSIS
-    'seb_promotion_odds (8 of its values at their low end), ... at 0 (of 0 to 1), ...'
+    'seb_promotion_odds (20 of its values at their low or high end), ... at 0 (of 0 to 1), ...'
     """
     ends: dict[str, list[Param]] = {}
     for p in uncertain_parameters(params):

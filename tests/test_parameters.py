@@ -342,3 +342,12 @@ def test_promotion_odds_within_a_survey_band_are_an_assumption():
         assert grade[f"seb_promotion_odds.{g}.low"] == "assumption", g
     for g in ("EO", "HEO", "G7", "SCS1"):
         assert grade[f"seb_promotion_odds.{g}.low"] == "derived", g
+    # and, as an assumption, a range (it had none): from no gradient to half the band's step
+    # (the square root of the odds into the grade entering the band: EO's for AA/AO's AO)
+    p = {q.name: q for q in default_parameters().log}
+    for g, edge in (("AO", "EO"), ("SEO", "HEO"), ("G6", "G7"), ("SCS2", "SCS1"),
+                    ("PS", "SCS1")):
+        q = p[f"seb_promotion_odds.{g}.low"]
+        assert (q.value, q.high) == (1.0, 1.0), g
+        assert q.low == pytest.approx(p[f"seb_promotion_odds.{edge}.low"].value ** 0.5,
+                                      abs=1e-4), g
