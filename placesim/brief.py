@@ -41,6 +41,7 @@ from .present import (
     metric_pairs,
     progression_sentence,
     reads_high_words,
+    setting_text,
     shortfall_notes,
 )
 from .results import atomic_write, write_csv, write_text
@@ -930,11 +931,18 @@ def _short(name: str) -> str:
 
 
 def _key_assumptions(results, limit: int = 14) -> list[str]:
+    """The assumptions the pack lists: those of the scenario's own levers and relocation
+    policies first, then the model's assumed parameters (the list was the first fourteen of
+    those alone, in alphabetical order: mostly unit costs, and never the lever that moved
+    the answer; review)."""
     a = results.assumptions
     if a is None or a.empty or "assumption" not in a:
         return []
-    a = a[a["assumption"].astype(bool)]
-    out = [f"{r.name} = {r.value}: {r.source}" for r in a.head(limit).itertuples(index=False)]
+    assumed = a["assumption"].astype(bool)
+    own = a["name"].astype(str).str.startswith(("levers.", "waves."))
+    a = pd.concat([a[own & assumed], a[~own & assumed]])
+    out = [f"{r.name} = {setting_text(r.value)}: {r.source}"
+           for r in a.head(limit).itertuples(index=False)]
     if len(a) > limit:
         out.append(f"… and {len(a) - limit} more in the spreadsheet's last table.")
     return out

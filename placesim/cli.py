@@ -116,6 +116,7 @@ def cmd_validate(args) -> int:
 
 def cmd_params(args) -> int:
     from .calibration import assumptions_log, resolve_parameters
+    from .present import setting_text
 
     scenario = _load(args.file, args.confine) if args.file else None
     log = assumptions_log(resolve_parameters(scenario))
@@ -124,12 +125,15 @@ def cmd_params(args) -> int:
 
         log = __import__("pandas").concat([log, lever_assumptions(scenario)], ignore_index=True)
     if args.csv:
-        print(log.to_csv(index=False), end="")
+        from .results import csv_text
+
+        print(csv_text(log), end="")
         return 0
     width = max(len(n) for n in log["name"])
     for row in log.itertuples(index=False):
         rng = "" if row.low is None or row.low != row.low else f"[{row.low:g}, {row.high:g}]"
-        print(f"{row.name:<{width}}  {row.value!s:<10}  {row.evidence:<10}  {rng:<14}  "
+        print(f"{row.name:<{width}}  {setting_text(row.value):<10}  {row.evidence:<10}  "
+              f"{rng:<14}  "
               f"{row.source}")
     return 0
 

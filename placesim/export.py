@@ -34,7 +34,15 @@ from .disclosure import (  # noqa: F401  (re-exported: one rule, used from here 
     rule_text,
 )
 from .metrics import READS_HIGH_BY
-from .present import first_upper, fmt_diff, fmt_range, fmt_value, group_label, measure
+from .present import (
+    first_upper,
+    fmt_diff,
+    fmt_range,
+    fmt_value,
+    group_label,
+    measure,
+    setting_text,
+)
 from .results import atomic_write
 
 NOT_AVAILABLE_CELL = "[x]"
@@ -329,17 +337,42 @@ def site_ladders(results, pkg=None, rule: DisclosureRule = RULE) -> pd.DataFrame
     return out.sort_values("Site").reset_index(drop=True)
 
 
+EVIDENCE_WORDS = {"published": "Published", "derived": "Derived from published figures",
+                  "assumption": "Assumption", "scenario": "Set by the scenario"}
+"""Each evidence grade (:data:`placesim.calibration.EVIDENCE`) as a reader's table says it."""
+
+
 def assumptions_table(results) -> pd.DataFrame:
-    """Every parameter in force, with its value and source (or "Assumption")."""
+    """Every parameter and lever setting in force, with its value, its evidence grade (as
+    ``placesim params`` gives it), its range where it has one, and its source. (It called
+    everything not an assumption a "Published source": derived odds whose own text says no
+    rate is published, and values a scenario set; review.)"""
     a = results.assumptions
     if a is None or a.empty:
-        return pd.DataFrame({"Parameter": [], "Value": [], "Source or assumption": []})
+        return pd.DataFrame({"Parameter": [], "Value": [], "Type": [], "Range": [],
+                             "Source or reasoning": []})
+    if "evidence" in a:
+        kind = a["evidence"].astype(str).map(EVIDENCE_WORDS).fillna("Assumption")
+    else:  # (a results folder written before the grade was kept)
+        kind = pd.Series(np.where(a["assumption"].astype(bool), "Assumption", "Published"))
+    low = a["low"] if "low" in a else pd.Series([None] * len(a))
+    high = a["high"] if "high" in a else pd.Series([None] * len(a))
     return pd.DataFrame({
         "Parameter": a["name"].astype(str),
-        "Value": a["value"].astype(str),
-        "Type": np.where(a["assumption"].astype(bool), "Assumption", "Published source"),
+        "Value": [setting_text(v) for v in a["value"]],
+        "Type": kind.to_numpy(),
+        "Range": [f"{float(lo):g} to {float(hi):g}" if _known(lo) and _known(hi) else "none"
+                  for lo, hi in zip(low, high, strict=True)],
         "Source or reasoning": a["source"].astype(str),
     })
+
+
+def _known(x) -> bool:
+    """A number that is there (not None, NaN or text)."""
+    try:
+        return x is not None and not math.isnan(float(x))
+    except (TypeError, ValueError):
+        return False
 
 
 # --- spreadsheets ----------------------------------------------------------------------------

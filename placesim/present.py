@@ -14,6 +14,7 @@ WCAG contrast check for text placed on a colour.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -642,6 +643,28 @@ def reads_high_words(metric: str) -> str:
         return ""
     return (f"on the model's measure, about {100 * high:.1f} points above the Places for "
             "Growth programme's")
+
+
+def setting_text(v) -> str:
+    """A parameter's or lever field's value as a reader sees it: a list as its items, a
+    mapping as its pairs, nothing as "none" (a spreadsheet cell of symbols alone, such as
+    "[]", is refused by its writer).
+
+    Examples
+    --------
+    >>> setting_text(("darlington", "leeds")), setting_text({}), setting_text(1.5)
+    ('darlington, leeds', 'none', '1.5')
+    >>> setting_text("('darlington', 'leeds')")  # (as read back from a CSV)
+    'darlington, leeds'
+    """
+    if isinstance(v, (list, tuple)):
+        return ", ".join(str(x) for x in v) or "none"
+    if isinstance(v, dict):
+        return ", ".join(f"{k}: {x}" for k, x in v.items()) or "none"
+    text = str(v)
+    if re.fullmatch(r"[(\[].*[)\]]", text):  # (a sequence's text, read back from a CSV)
+        text = ", ".join(x.strip(" '\"") for x in text[1:-1].split(",") if x.strip())
+    return text if re.search(r"[A-Za-z0-9]", text) and text not in ("None", "nan") else "none"
 
 
 def headline_label(metric: str, group: str) -> str:

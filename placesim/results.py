@@ -101,15 +101,20 @@ def csv_text(df: pd.DataFrame) -> str:
 
     Examples
     --------
-    >>> print(csv_text(pd.DataFrame({"posts": [1.5e8, 2e-15, float("nan")]})), end="")
-    posts
-    150000000
-    0
-    ""
+    >>> print(csv_text(pd.DataFrame({"posts": [1.5e8, 2e-15, float("nan")],
+    ...                              "value": [1e-05, "leeds", True]})), end="")
+    posts,value
+    150000000,0.00001
+    0,leeds
+    ,True
     """
     floats = [c for c in df.columns if pd.api.types.is_float_dtype(df[c])]
-    if floats:
-        df = df.assign(**{c: _plain(df[c]) for c in floats})
+    mixed = [c for c in df.columns if df[c].dtype == object]  # (numbers among text: an
+    # assumptions log's values, a lever's list beside a rate)
+    if floats or mixed:
+        df = df.assign(**{c: _plain(df[c]) for c in floats},
+                       **{c: [_plain([v])[0] if isinstance(v, float) else v for v in df[c]]
+                          for c in mixed})
     return df.to_csv(index=False, lineterminator="\n")
 
 

@@ -218,8 +218,21 @@ def simulate(
                     "per_replication_s": round(t_run / max(reps, 1), 4)},
     }
     return Results(metrics=metrics, districts=districts, moves=moves,
-                   assumptions=assumptions_log(model.params), manifest=manifest,
+                   assumptions=run_assumptions(model), manifest=manifest,
                    replications=per_replication)
+
+
+def run_assumptions(model: Model) -> pd.DataFrame:
+    """A run's assumptions log: the parameters in force, then the scenario's levers and
+    relocation policies (:func:`placesim.calibration.lever_assumptions`), as ``placesim
+    params FILE`` lists them. (A run's log, and so the spreadsheet's "in force" table, held
+    the parameters alone: a lever's assumed promotion boost was in force and unlisted;
+    review.)"""
+    from .calibration import lever_assumptions
+
+    levers = lever_assumptions(model.scenario)
+    log = assumptions_log(model.params)
+    return log if levers.empty else pd.concat([log, levers], ignore_index=True)
 
 
 def coldspot_definition(scenario, model: Model) -> dict:

@@ -445,6 +445,29 @@ def test_a_map_that_does_not_fit_page_1_is_on_page_2(runs, pkg, tmp_path):
     assert len(pages) == 5
 
 
+def test_the_assumptions_in_force_are_graded_and_include_the_levers(tmp_path):
+    """The spreadsheet's "in force" table grades each row as `placesim params` does (it
+    called derived SEB odds, whose own text says no rate is published, a "Published source")
+    and lists the scenario's levers (a lever's assumed promotion boost was in force and not
+    listed); the brief's list of assumptions starts with the scenario's own (it was the first
+    fourteen parameters in alphabetical order: unit costs; review)."""
+    from placesim.brief import _key_assumptions
+    from placesim.export import assumptions_table
+
+    res = read_results(_run("social-mobility-levers.yaml", tmp_path / "run"))
+    t = assumptions_table(res).set_index("Parameter")
+    assert t.loc["seb_promotion_odds.G7.low", "Type"] == "Derived from published figures"
+    assert t.loc["seb_promotion_odds.G7.low", "Range"] == "0.6674 to 0.8337"
+    assert t.loc["levers.secondments.promotion_multiplier", "Type"] == "Assumption"
+    assert t.loc["levers.secondments.sites", "Value"] == (
+        "darlington, sheffield, leeds, manchester")
+    assert t.loc["levers.secondments.sites", "Type"] == "Set by the scenario"
+    assert set(t["Type"]) <= {"Published", "Derived from published figures", "Assumption",
+                              "Set by the scenario"}
+    listed = _key_assumptions(res)
+    assert listed[0].startswith("levers.") and "promotion_multiplier" in " ".join(listed)
+
+
 def test_value_for_money_page_says_which_years_it_covers(pack, runs):
     """Records 2024 to 2033 cover the ten years from 2023 (each the twelve months to its
     start): the page said "the years 2023-2033" (eleven, read plainly)."""
