@@ -89,9 +89,9 @@ class About:
     name: str
     title: str = ""
     question: str = ""
-    waves: tuple[tuple[str, str, int | None], ...] = ()
-    """(name, mode, close_by) of each wave the run carries out (any part of it from the
-    start on): how the scenario moves roles."""
+    waves: tuple[tuple[str, str, int | None, bool], ...] = ()
+    """(name, mode, close_by, close_origin) of each wave the run carries out (any part of it
+    from the start on): how the scenario moves roles."""
     earlier: int = 0
     """Waves wholly before the start: history, already in the data (not counted above)."""
     seb_levers: bool = False
@@ -151,7 +151,8 @@ def about_folder(results, folder: Path | None = None) -> About:
     return About(name, str(doc.get("title") or ""), " ".join(str(doc.get("question") or
                                                                  "").split()),
                  tuple((str(w.get("name", "")), str(w.get("mode") or "recreate"),
-                        w.get("close_by")) for w, on in zip(waves, runs, strict=True) if on),
+                        w.get("close_by"), w.get("close_origin", True) is not False)
+                       for w, on in zip(waves, runs, strict=True) if on),
                  runs.count(False),
                  any(levers.get(k) is not None for k in SEB_LEVERS))
 
@@ -162,7 +163,7 @@ def about_scenario(scenario) -> About:
     runs = [_runs_from(w.year, w.quarter, w.spread_years, start, scenario.steps_per_year())
             for w in scenario.waves]
     return About(scenario.name, scenario.title or "", " ".join((scenario.question or "").split()),
-                 tuple((w.name, w.mode, w.close_by)
+                 tuple((w.name, w.mode, w.close_by, w.close_origin)
                        for w, on in zip(scenario.waves, runs, strict=True) if on),
                  runs.count(False),
                  any(getattr(scenario.levers, k) is not None for k in SEB_LEVERS))
@@ -420,11 +421,16 @@ def _leavers_sentence(m: pd.DataFrame, about: About, rule: DisclosureRule) -> st
             else ("How many people leave the Civil Service rather than move with their post "
                   "is counted for the whole Civil Service only (the pack without "
                   "--department gives it), not by department. "))
+    closes = sum(w[3] for w in recreate)  # (a wave that keeps its London posts: the history's
+    # waves, as the programme counted roles created, not London's closed; it said they closed)
+    how = ("London posts closed as they fall vacant" if closes == len(recreate) else
+           "London posts kept open" if not closes else
+           f"London posts closed as they fall vacant in {closes} of them, kept open in "
+           f"{len(recreate) - closes}")
     text += (f"{len(recreate)} of its {len(about.waves)} waves in the run "
-            "re-create roles "
-            "(new posts outside London, London posts closed as they fall vacant, so no one "
-            f"is asked to move) and {len(relocate)} relocate occupied posts, whose holders "
-            "move, are redeployed in London or leave")
+             f"re-create roles (new posts outside London, {how}, so no one is asked to move) "
+             f"and {len(relocate)} relocate occupied posts, whose holders move, are "
+             "redeployed in London or leave")
     if closing:
         red = total("redundancies")
         text += (f"; {len(closing)} close the London posts still open by a set year, making "

@@ -468,6 +468,24 @@ def test_the_assumptions_in_force_are_graded_and_include_the_levers(tmp_path):
     assert listed[0].startswith("levers.") and "promotion_multiplier" in " ".join(listed)
 
 
+def test_the_brief_says_whether_waves_close_their_london_posts(runs):
+    """The baseline's recorded waves re-create roles outside London and keep London's posts
+    open (`close_origin: false`: the programme counted roles created); the brief said "London
+    posts closed as they fall vacant" of them (record review). pfg-2027's new waves close
+    theirs."""
+    from placesim.brief import _leavers_sentence, about_scenario
+
+    def said(name):
+        about = about_scenario(load_scenario(ROOT / "scenarios" / f"{name}.yaml"))
+        return _leavers_sentence(read_results(runs[name.split("-")[0]]).metrics, about,
+                                 DisclosureRule())
+
+    base = said("baseline")
+    assert "London posts kept open" in base and "closed as they fall vacant" not in base
+    pfg = said("pfg-2027")
+    assert "London posts closed as they fall vacant in" in pfg and "kept open in" in pfg, pfg
+
+
 def test_value_for_money_page_says_which_years_it_covers(pack, runs):
     """Records 2024 to 2033 cover the ten years from 2023 (each the twelve months to its
     start): the page said "the years 2023-2033" (eleven, read plainly)."""
