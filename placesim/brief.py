@@ -599,19 +599,54 @@ def _page(plt, marking: str | None, source: str, number: int):
     return fig
 
 
-def _table(fig, x: float, top: float, width: float, frame: pd.DataFrame, widths, *,
-           fontsize=8.0, wrap=None, title=None) -> float:
-    """Draw a table whose top edge is at ``top`` (figure coordinates); rows are as tall as
-    their wrapped text. Returns the ``y`` of its bottom edge."""
+TOP = 0.945
+"""Where a continued table or text starts on a new page (figure coordinates)."""
+FOOT = 0.06
+"""The lowest a table or text may reach: the footer (source line and marking) is below."""
+
+
+class _Pages:
+    """The PDF's pages as they are made: a table or text that reaches the foot of a page
+    goes on to the next (the value-for-money table ran off its page, its net present value
+    and payback with it, and the glossary's last entries; review). ``fig`` is the page being
+    written."""
+
+    def __init__(self, plt, marking: str | None, source: str):
+        self.plt, self.marking, self.source = plt, marking, source
+        self.figs: list = []
+        self.fig = None
+
+    def new(self):
+        """Start the next page, numbered, with the marking and the source line."""
+        self.fig = _page(self.plt, self.marking, self.source, len(self.figs) + 1)
+        self.figs.append(self.fig)
+        return self.fig
+
+    def room(self, y: float, height: float) -> float:
+        """``y`` if ``height`` fits below it on this page, else the top of a new one."""
+        if y - height >= FOOT:
+            return y
+        self.new()
+        return TOP
+
+
+def _heading(pages: _Pages, y: float, text: str, *, fontsize=10.5, keep=0.08) -> float:
+    """A heading at ``y``, on the next page if it and ``keep`` of what follows would not
+    fit here; returns the ``y`` below it."""
+    y = pages.room(y, 0.025 + keep)
+    pages.fig.text(0.06, y, text, fontsize=fontsize, weight="bold", va="top")
+    return y - 0.025
+
+
+def _table(pages: _Pages, x: float, top: float, width: float, frame: pd.DataFrame, widths,
+           *, fontsize=8.0, wrap=None, title=None) -> float:
+    """Draw a table whose top edge is at ``top`` (figure coordinates) on the current page;
+    rows are as tall as their wrapped text, and those that do not fit go on to the next
+    page under the same header (the title marked "continued"). Returns the ``y`` of its
+    bottom edge on the page it ends on."""
     wrap = wrap or {}
     line = fontsize * 1.3 / 72 / A4[1]
     pad = 0.007
-    if title:  # (wrapped to the table's width: a long one ran off the page)
-        title = textwrap.fill(title, int(width * A4[0] * 72 / (10.5 * 0.62)))
-        fig.text(x, top, title, fontsize=10.5, weight="bold", va="top", linespacing=1.2)
-        top -= 0.022 + title.count("\n") * 10.5 * 1.2 / 72 / A4[1]
-    if frame.empty:
-        return top
 
     def fill(c, v):  # (line by line: a column named "ho-regional-\ncentres", already
         # wrapped, was joined into one line again and ran into the next column)
@@ -622,6 +657,36 @@ def _table(fig, x: float, top: float, width: float, frame: pd.DataFrame, widths,
     cells = [[fill(c, v) for c, v in zip(frame.columns, row, strict=True)]
              for row in frame.itertuples(index=False, name=None)]
     heights = [max(t.count("\n") + 1 for t in r) * line + pad for r in [head, *cells]]
+    if title:  # (wrapped to the table's width: a long one ran off the page)
+        title = textwrap.fill(title, int(width * A4[0] * 72 / (10.5 * 0.62)))
+    first = True
+    while True:
+        title_h = (0.022 + title.count("\n") * 10.5 * 1.2 / 72 / A4[1]) if title else 0.0
+        # (a title and header with no row under them go on to the next page with it)
+        top = pages.room(top, title_h + heights[0] + (heights[1] if cells else 0.0))
+        if title:
+            pages.fig.text(x, top, title if first else title + " (continued)", fontsize=10.5,
+                           weight="bold", va="top", linespacing=1.2)
+            top -= title_h
+        if not cells:
+            return top
+        n, total = 0, heights[0]
+        while n < len(cells) and top - total - heights[n + 1] >= FOOT:
+            total += heights[n + 1]
+            n += 1
+        n = max(n, 1)  # (a row taller than a page is drawn, not dropped)
+        total = heights[0] + sum(heights[1:n + 1])
+        _draw_rows(pages.fig, x, top, width, head, cells[:n], [heights[0], *heights[1:n + 1]],
+                   widths, fontsize)
+        cells, heights = cells[n:], [heights[0], *heights[n + 1:]]
+        if not cells:
+            return top - total
+        pages.new()
+        top, first = TOP, False
+
+
+def _draw_rows(fig, x, top, width, head, cells, heights, widths, fontsize) -> None:
+    """One page's part of a table: the header and ``cells``, each row ``heights`` tall."""
     total = sum(heights)
     ax = fig.add_axes([x, top - total, width, total])
     ax.axis("off")
@@ -635,17 +700,19 @@ def _table(fig, x: float, top: float, width: float, frame: pd.DataFrame, widths,
         if r == 0:
             cell.set_facecolor("#e8e8e8")
             cell.get_text().set_weight("bold")
-    return top - total
 
 
-def _paragraphs(fig, x, y, paras: list[str], *, width=100, fontsize=9, gap=0.012,
+def _paragraphs(pages: _Pages, x, y, paras: list[str], *, width=100, fontsize=9, gap=0.012,
                 bullet=False) -> float:
-    """Write wrapped paragraphs from ``y`` down; return the ``y`` below them."""
+    """Write wrapped paragraphs from ``y`` down, a paragraph that does not fit on the next
+    page; return the ``y`` below them."""
     for p in paras:
         text = textwrap.fill(("• " if bullet else "") + p, width,
                              subsequent_indent="  " if bullet else "")
-        fig.text(x, y, text, fontsize=fontsize, va="top", linespacing=1.35)
-        y -= (text.count("\n") + 1) * fontsize * 1.35 / 72 / A4[1] + gap
+        height = (text.count("\n") + 1) * fontsize * 1.35 / 72 / A4[1]
+        y = pages.room(y, height)
+        pages.fig.text(x, y, text, fontsize=fontsize, va="top", linespacing=1.35)
+        y -= height + gap
     return y
 
 
@@ -696,10 +763,10 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
     other = compare_about or (About(compare.manifest.get("scenario", "comparison"))
                               if compare is not None else None)
     mode = results.runs_words
-    figs = []
+    pages = _Pages(plt, marking, source)
 
     # page 1: question, answer, difference table, difference map
-    fig = _page(plt, marking, source, 1)
+    fig = pages.new()
     fig.text(0.06, 0.955, textwrap.fill(about.heading, 62), fontsize=15, weight="bold",
              va="top")
     y = 0.955 - 0.028 * (textwrap.fill(about.heading, 62).count("\n") + 1) - 0.005
@@ -709,9 +776,9 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
     y -= 0.025 + sub.count("\n") * 8.5 * 1.3 / 72 / A4[1]
     if about.question:
         fig.text(0.06, y, "The question", fontsize=10.5, weight="bold", va="top")
-        y = _paragraphs(fig, 0.06, y - 0.02, [about.question], width=98, fontsize=9)
-    fig.text(0.06, y - 0.005, "The answer", fontsize=10.5, weight="bold", va="top")
-    y = _paragraphs(fig, 0.06, y - 0.025, answer(results, about, compare, other, rule),
+        y = _paragraphs(pages, 0.06, y - 0.02, [about.question], width=98, fontsize=9)
+    y = _heading(pages, y - 0.005, "The answer")
+    y = _paragraphs(pages, 0.06, y, answer(results, about, compare, other, rule),
                     width=98, fontsize=9, bullet=True, gap=0.006)  # (108 ran off the page)
     rows = first_page_rows(results, compare, diff, last, rule)
     if compare is not None:
@@ -719,7 +786,7 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
             columns={"Comparison": _short(other.name), "Scenario": _short(about.name),
                      "Range": "Range of the difference"})
         widths = [0.36, 0.12, 0.12, 0.16, 0.24]
-        wrap = {"Measure": 40, "Difference": 18, "Range of the difference": 30}
+        wrap = {"Measure": 40, "Difference": 18, "Range of the difference": 27}
     else:
         shown = rows[["Measure", "Scenario"]].rename(columns={"Scenario": _short(about.name)})
         widths, wrap = [0.6, 0.2], {"Measure": 70}
@@ -729,7 +796,7 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
         ("leavers", {"leavers_caused_by_relocation"}),
         ("money", {"relocation_cost_gbp", "npv_gbp", "payback_year"}))
         if rows["metric"].isin(metrics).any()]
-    bottom = _table(fig, 0.06, y - 0.012, 0.88, shown, widths, fontsize=7.5, wrap=wrap,
+    bottom = _table(pages, 0.06, y - 0.012, 0.88, shown, widths, fontsize=7.5, wrap=wrap,
                     title=f"Headline figures, {last}: {listed(kinds)} to date"
                     + (" (difference: scenario minus comparison)" if compare is not None
                        else ""))  # (the cumulative ones said nothing of it; review)
@@ -740,11 +807,12 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
         # the next; the pointer named the pack's map file, which the app's PDF is without)
         what = "the difference in net posts gained" if compare is not None else \
             "net posts gained"
-        fig.text(0.06, map_top, f"The map of {what} is on page 2: it does not fit on this "
-                 "page.", fontsize=8.5, va="top", color="#333333")
-        figs.append(fig)
-        fig = _page(plt, marking, source, len(figs) + 1)
+        pages.fig.text(0.06, map_top, f"The map of {what} is on page {len(pages.figs) + 1}: "
+                       "it does not fit on this page.", fontsize=8.5, va="top",
+                       color="#333333")
+        pages.new()
         map_top = 0.955
+    fig = pages.fig
     fig.text(0.06, map_top, view.spec.title, fontsize=10.5, weight="bold", va="top")
     h = map_top - 0.075
     if h > 0.25:  # (room: the inset above the legend, right of the map)
@@ -756,46 +824,40 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
         draw_map(fig, pkg, view, [0.03, 0.05, 0.38, h],
                  inset=[0.40, 0.05 + h * 0.15, 0.24, h * 0.7],
                  legend=[0.66, 0.05, 0.32, h], labels=False, legend_fontsize=6.5)
-    figs.append(fig)
 
     # then targets, the scenario's figures with ranges, progression explained
-    fig = _page(plt, marking, source, len(figs) + 1)
-    fig.text(0.06, 0.955, "Targets and the scenario's figures", fontsize=14, weight="bold",
-             va="top")
+    pages.new().text(0.06, 0.955, "Targets and the scenario's figures", fontsize=14,
+                     weight="bold", va="top")
     tt = targets_table(m, rule=rule, department=results.manifest.get("department"),
                        banded=results.banded)
     y = 0.92
     if len(tt):
         t = tt[["Target", "By", "Target value", "Projected", "Range (P10 to P90)", "Met?"]]
-        y = _table(fig, 0.06, y, 0.88, t, [0.34, 0.07, 0.12, 0.12, 0.2, 0.15], fontsize=7.5,
+        y = _table(pages, 0.06, y, 0.88, t, [0.34, 0.07, 0.12, 0.12, 0.2, 0.15], fontsize=7.5,
                    wrap={"Target": 36, "Range (P10 to P90)": 24, "Met?": 18},
                    title="Published targets") - 0.03
     figures = headline_table(results, last, rule)
-    y = _table(fig, 0.06, y, 0.88, figures, [0.56, 0.16, 0.28] if figures.shape[1] == 3
+    y = _table(pages, 0.06, y, 0.88, figures, [0.56, 0.16, 0.28] if figures.shape[1] == 3
                else [0.7, 0.3], fontsize=7.5, wrap={"Measure": 80},
                title=f"All headline figures for {about.name}, {last}") - 0.03
-    fig.text(0.06, y, "How progression is measured", fontsize=10.5, weight="bold", va="top")
+    y = _heading(pages, y, "How progression is measured")
     sentence = progression_sentence(m, last)
-    _paragraphs(fig, 0.06, y - 0.025, [s for s in (sentence, measure(
+    _paragraphs(pages, 0.06, y, [s for s in (sentence, measure(
         "progression_eo_to_director").description) if s], width=105, fontsize=8.5)
-    figs.append(fig)
 
     # value for money (Green Book appraisal), every line with its source
-    fig = _page(plt, marking, source, len(figs) + 1)
-    fig.text(0.06, 0.955, "Value for money", fontsize=14, weight="bold", va="top")
+    pages.new().text(0.06, 0.955, "Value for money", fontsize=14, weight="bold", va="top")
     vfm = appraisal_rows(results, compare)
     if vfm.empty:  # a department's view: costs are the whole service's
-        _paragraphs(fig, 0.06, 0.92, [WHOLE_SERVICE_COSTS, DEPARTMENT_SHARES], width=110,
+        _paragraphs(pages, 0.06, 0.92, [WHOLE_SERVICE_COSTS, DEPARTMENT_SHARES], width=110,
                     fontsize=8.5)
     else:
-        _value_for_money_page(fig, vfm, m["year"].unique(), compare, other)
-    figs.append(fig)
+        _value_for_money_page(pages, vfm, m["year"].unique(), compare, other)
 
     # assumptions, sources, disclosure, glossary
-    fig = _page(plt, marking, source, len(figs) + 1)
-    fig.text(0.06, 0.955, "Assumptions, sources and glossary", fontsize=14, weight="bold",
-             va="top")
-    y = _paragraphs(fig, 0.06, 0.92, [
+    pages.new().text(0.06, 0.955, "Assumptions, sources and glossary", fontsize=14,
+                     weight="bold", va="top")
+    y = _paragraphs(pages, 0.06, 0.92, [
         f"Scenario {about.name} (version {man.get('scenario_hash', '')}), {mode}, seed "
         f"{man.get('seed', '')}; made with placesim {man.get('code_version', '')} on "
         f"{str(man.get('created', ''))[:10]}." + (
@@ -804,19 +866,18 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
         "Disclosure control: " + rule_text(rule)], width=110, fontsize=8.5)
     assumptions = _key_assumptions(results)
     if assumptions:
-        fig.text(0.06, y - 0.01, "Main assumptions (full list in the spreadsheet)",
-                 fontsize=10.5, weight="bold", va="top")
-        y = _paragraphs(fig, 0.06, y - 0.035, assumptions, width=112, fontsize=7.5,
+        y = _heading(pages, y - 0.01, "Main assumptions (full list in the spreadsheet)")
+        y = _paragraphs(pages, 0.06, y - 0.01, assumptions, width=112, fontsize=7.5,
                         bullet=True, gap=0.003)
     from .export import SOURCES
 
-    fig.text(0.06, y - 0.01, "Sources", fontsize=10.5, weight="bold", va="top")
-    y = _paragraphs(fig, 0.06, y - 0.035, [f"{n}: {d}." for n, d in SOURCES], width=112,
+    y = _heading(pages, y - 0.01, "Sources")
+    y = _paragraphs(pages, 0.06, y - 0.01, [f"{n}: {d}." for n, d in SOURCES], width=112,
                     fontsize=7.5, bullet=True, gap=0.003)
-    fig.text(0.06, y - 0.01, "Glossary", fontsize=10.5, weight="bold", va="top")
-    _paragraphs(fig, 0.06, y - 0.035, [f"{k}: {v}" for k, v in GLOSSARY.items()], width=112,
+    y = _heading(pages, y - 0.01, "Glossary")
+    _paragraphs(pages, 0.06, y - 0.01, [f"{k}: {v}" for k, v in GLOSSARY.items()], width=112,
                 fontsize=7.5, bullet=True, gap=0.003)
-    figs.append(fig)
+    figs = pages.figs
 
     def write(tmp: Path) -> None:
         with PdfPages(tmp) as pdf:
@@ -834,12 +895,12 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
     return Path(path)
 
 
-def _value_for_money_page(fig, vfm: pd.DataFrame, years, compare, other) -> None:
+def _value_for_money_page(pages: _Pages, vfm: pd.DataFrame, years, compare, other) -> None:
     """The value-for-money page's text and table: the appraisal's lines
     (:func:`appraisal_rows`) over the records' ``years``."""
     from .costs import appraisal_period
 
-    y = _paragraphs(fig, 0.06, 0.92, [
+    y = _paragraphs(pages, 0.06, 0.92, [
         f"Costs and savings of {appraisal_period(years)}, against the posts of each grade "
         "staying where they were at the start, each summed over the years undiscounted; the "
         "net present value discounts each year's net saving at 3.5% a year from the first of "
@@ -855,9 +916,9 @@ def _value_for_money_page(fig, vfm: pd.DataFrame, years, compare, other) -> None
         ["Comparison", "Difference"] if compare is not None else []) + ["Source"]
     widths = ([0.19, 0.11, 0.13, 0.09, 0.09, 0.27] if compare is not None
               else [0.22, 0.1, 0.17, 0.39])
-    _table(fig, 0.06, y - 0.01, 0.88, vfm[cols].rename(columns={
+    _table(pages, 0.06, y - 0.01, 0.88, vfm[cols].rename(columns={
         "Range (P10 to P90)": "P10 to P90"}), widths, fontsize=6.5,
-           wrap={"Line": 24, "Source": 37 if compare is not None else 60, "P10 to P90": 20},
+           wrap={"Line": 24, "Source": 33 if compare is not None else 55, "P10 to P90": 20},
            title="Costs, savings, net present value")
 
 

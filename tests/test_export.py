@@ -442,7 +442,8 @@ def test_a_map_that_does_not_fit_page_1_is_on_page_2(runs, pkg, tmp_path):
     assert "Difference in net posts gained since the start" in pages[1]
     assert "Page 2" in pages[1] and "London" in pages[1]  # (the London inset)
     assert "Targets and the scenario's figures" in pages[2] and "Page 3" in pages[2]
-    assert len(pages) == 5
+    rest = " ".join(pages[3:])
+    assert "Value for money" in rest and "Glossary" in rest and "[c]: Confidential" in pages[-1]
 
 
 def test_the_assumptions_in_force_are_graded_and_include_the_levers(tmp_path):
@@ -1063,16 +1064,50 @@ def test_a_table_keeps_the_lines_a_heading_was_wrapped_to():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from placesim.brief import _short, _table
+    from placesim.brief import _Pages, _short, _table
 
     name = _short("ho-regional-centres")
     assert name == "ho-regional-\ncentres"
-    fig = plt.figure()
+    pages = _Pages(plt, None, "")
+    fig = pages.new()
     frame = pd.DataFrame({"Measure": ["Roles moved out of London"], name: ["26,290"]})
-    _table(fig, 0.05, 0.9, 0.9, frame, [0.7, 0.3])
+    _table(pages, 0.05, 0.9, 0.9, frame, [0.7, 0.3])
     cells = fig.axes[-1].tables[0].get_celld()
     assert cells[0, 1].get_text().get_text() == "ho-regional-\ncentres"
     plt.close(fig)
+
+
+def test_a_table_too_long_for_its_page_goes_on_to_the_next():
+    """The value-for-money table ran off the foot of its page, its net present value and
+    payback with it, and the glossary's last entries did too (review): what does not fit
+    goes on to a new page, under the same header, its title marked "continued", every row
+    drawn once and none below the page's foot."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from placesim.brief import FOOT, _Pages, _paragraphs, _table
+
+    pages = _Pages(plt, "OFFICIAL", "source")
+    pages.new()
+    frame = pd.DataFrame({"Line": [f"row {i}" for i in range(100)], "Value": range(100)})
+    y = _table(pages, 0.06, 0.5, 0.88, frame, [0.6, 0.4], title="Costs")
+    assert len(pages.figs) == 3 and FOOT <= y < 0.94
+    drawn, titles = [], []
+    for fig in pages.figs:
+        for ax in fig.axes:
+            cells = ax.tables[0].get_celld()
+            assert cells[0, 0].get_text().get_text() == "Line"  # (the header on each page)
+            drawn += [cells[r, 0].get_text().get_text() for r, c in cells if r and not c]
+            assert ax.get_position().y0 >= FOOT - 1e-9
+        titles += [t.get_text() for t in fig.texts if t.get_text().startswith("Costs")]
+    assert sorted(drawn, key=lambda t: int(t.split()[1])) == list(frame["Line"])
+    assert titles == ["Costs", "Costs (continued)", "Costs (continued)"]
+    y = _paragraphs(pages, 0.06, 0.1, ["one", "two " * 200])  # (and text too)
+    assert len(pages.figs) == 4 and y > FOOT
+    for fig in pages.figs:
+        plt.close(fig)
 
 
 def test_a_brief_on_progression_levers_answers_the_seb_gap_too():
