@@ -55,7 +55,8 @@ FIRST_PAGE = (
     ("cohort_eo_to_g7", "london"),
     ("progression_eo_to_director", "outside_london"),
     ("progression_eo_to_director", "london"),
-    ("london_share_of_high_seb_g7_plus", "all"),
+    ("high_seb_share_london_g7_plus", "all"),  # (London's share of the country's higher-
+    # SEB G7+ stood here, alone, and read as this; the answer gives both; review)
     ("high_seb_share_london_scs", "all"),
     ("leavers_caused_by_relocation", "all"),
     ("relocation_cost_gbp", "all"),
@@ -332,9 +333,15 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
         if seb:
             out.append(seb)
     for metric, group, words in (
-            ("london_share_of_high_seb_g7_plus", "all", "London holds {v} of staff at Grade 7 "
-                                                        "and above from higher socio-economic "
-                                                        "backgrounds in {year}"),
+            # the concentration first: the share of London's own staff, and then London's
+            # share of the country's, which alone read as if it were (review)
+            ("high_seb_share_london_g7_plus", "all", "{v} of London's own staff at Grade 7 "
+                                                     "and above are from higher "
+                                                     "socio-economic backgrounds in {year}"),
+            ("london_share_of_high_seb_g7_plus", "all", "Of all staff at Grade 7 and above "
+                                                        "from higher socio-economic "
+                                                        "backgrounds, {v} work in London in "
+                                                        "{year}"),
             ("scs_outside_london_share", "all", "{v} of Senior Civil Service posts are outside "
                                                 "London in {year}"),
             # the levers' own figures, when a lever is on in either run (their question)

@@ -235,6 +235,11 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
     g7p = stock[:, G7_PLUS][..., HIGH]  # (Y, grades, D)
     add("london_share_of_high_seb_g7_plus", "all",
         _div(g7p[:, :, lon].sum(axis=(1, 2)), g7p.sum(axis=(1, 2))))
+    # the concentration the SMC asks about: the higher-SEB share of London's own G7+ (the
+    # share above falls whenever London's G7+ does, even as its mix tilts further; review)
+    g7_london = stock[:, G7_PLUS][:, :, lon]  # (Y, grades, London districts, S)
+    add("high_seb_share_london_g7_plus", "all",
+        _div(g7_london[..., HIGH].sum(axis=(1, 2)), _seb_total(g7_london).sum(axis=(1, 2))))
     # progression by place (K groups), interleaved EO->G7, EO->Director for each place
     groups = place_groups(model)
     member = np.stack(list(groups.values())).astype(float)  # (K, D)

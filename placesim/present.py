@@ -108,7 +108,13 @@ MEASURES: dict[str, Measure] = {
     "london_share_of_high_seb_g7_plus": Measure(
         "London's share of higher-background staff at Grade 7 and above", "share",
         "Of staff at Grade 7 and above from higher socio-economic backgrounds, the share "
-        "working in London."),
+        "working in London: it falls whenever London's share of all staff at those grades "
+        "does, whatever their backgrounds (the concentration is the measure below)."),
+    "high_seb_share_london_g7_plus": Measure(
+        "Staff at Grade 7 and above in London from higher socio-economic backgrounds",
+        "share", "Of London's own staff at Grade 7 and above, the share whose parents had "
+        "professional or managerial jobs: the concentration the Social Mobility Commission "
+        "asks about."),
     "progression_eo_to_g7": Measure(
         "Chance an EO reaches Grade 7 (period measure)", "chance",
         "Technical measure: the chance that an Executive Officer would reach Grade 7 if that "
@@ -626,6 +632,7 @@ HEADLINES: tuple[tuple[str, str], ...] = (
     ("high_seb_share_london_scs", "all"),
     ("high_seb_share_non_london_scs", "all"),
     ("london_share_of_high_seb_g7_plus", "all"),
+    ("high_seb_share_london_g7_plus", "all"),
     ("coldspot_share_of_moved_roles", "all"),
     ("leavers_caused_by_relocation", "all"),
     ("relocation_cost_gbp", "all"),

@@ -294,6 +294,8 @@ def charts_tab(pkg, res, year: int) -> None:
 
     st.markdown("### London's concentration of staff from higher socio-economic backgrounds")
     frame = pd.concat([
+        series(res, "high_seb_share_london_g7_plus", ["all"],
+               "Higher-background share of Grade 7 and above in London"),
         series(res, "london_share_of_high_seb_g7_plus", ["all"],
                "London's share of all higher-background staff at Grade 7 and above"),
         series(res, "high_seb_share_london_scs", ["all"],

@@ -155,6 +155,22 @@ def test_department_metrics_add_up_to_the_whole_service(runner):
                                    rtol=1e-9, atol=1e-9)
         np.testing.assert_allclose(f[:, :, 1].sum(axis=1), whole_f[:, :, ~lon].sum(axis=2),
                                    rtol=1e-9, atol=1e-9)
+    # the concentration the SMC asks about is the higher-SEB share of London's own staff at
+    # G7 and above (the brief led with London's share of the country's, which falls with
+    # London's share of all G7+, whatever the mix; review)
+    from placesim.metrics import G7_PLUS, HIGH
+
+    lon = m.geo.is_london
+    stock = np.stack([rec.stock for rec in recs])[:, G7_PLUS][:, :, lon]  # (Y, g, D, S)
+    high = stock[..., HIGH].sum(axis=(1, 2))
+    np.testing.assert_allclose(whole["high_seb_share_london_g7_plus"],
+                               high / stock.sum(axis=(1, 2, 3)), rtol=1e-9)
+    np.testing.assert_allclose(whole["london_share_of_high_seb_g7_plus"],
+                               high / np.stack([rec.stock for rec in recs])[:, G7_PLUS][
+                                   ..., HIGH].sum(axis=(1, 2)), rtol=1e-9)
+    for c in codes:  # (each department's own, a share where it has London G7+ staff)
+        v = table[("high_seb_share_london_g7_plus", f"dept:{c}")]
+        assert np.all((v[np.isfinite(v)] >= 0) & (v[np.isfinite(v)] <= 1)), c
     # a department's own figures are there, and the Home Office's roles moved are the wave's
     assert table[("roles_moved_out_of_london", "dept:HO")][-1] == pytest.approx(300, abs=1)
     for place in ("london", "outside_london"):

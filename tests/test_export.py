@@ -487,15 +487,29 @@ def test_the_brief_says_whether_waves_close_their_london_posts(runs):
     assert "London posts closed as they fall vacant in" in pfg and "kept open in" in pfg, pfg
 
 
+def test_the_answer_gives_londons_own_concentration_first(runs):
+    """The answer said "London holds 39.8% of staff at Grade 7 and above from higher
+    socio-economic backgrounds" (baseline 43.1%): London's share of the country's, which fell
+    with London's share of all G7+ while the higher-SEB share of London's own rose (review).
+    It gives the concentration first, and words the other as what it is."""
+    from placesim.brief import About, answer
+
+    said = " ".join(answer(read_results(runs["pfg"]), About("pfg-2027"),
+                           read_results(runs["baseline"]), About("baseline")))
+    own = said.index("of London's own staff at Grade 7 and above are from higher")
+    share = said.index("Of all staff at Grade 7 and above from higher socio-economic "
+                       "backgrounds,")
+    assert own < share and "London holds" not in said
+
+
 def test_value_for_money_page_says_which_years_it_covers(pack, runs):
     """Records 2024 to 2033 cover the ten years from 2023 (each the twelve months to its
     start): the page said "the years 2023-2033" (eleven, read plainly)."""
-    from pypdf import PdfReader
 
     from placesim.costs import appraisal_period
 
     years = pd.read_csv(runs["pfg"] / "metrics.csv")["year"].unique()
-    page = " ".join(PdfReader(str(pack / "briefing.pdf")).pages[2].extract_text().split())
+    page = _page_with(pack / "briefing.pdf", "Value for money")
     assert appraisal_period(years) in page
     assert "the 10 years from 2023 to 2033, in constant 2023 prices" in page
 
@@ -872,7 +886,7 @@ def test_a_departments_brief_is_written_and_says_costs_are_whole_service(tmp_pat
                         "--department", "HO", "--data", str(data), "--out", str(out)],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    page = " ".join(PdfReader(str(out / "briefing.pdf")).pages[2].extract_text().split())
+    page = _page_with(out / "briefing.pdf", "Value for money")
     assert "Value for money" in page and WHOLE_SERVICE_COSTS in page
     # and how its figures are kept: waves that name no department are shared over them all
     # (a Home Office reader saw its map draw lines to the history's sites unexplained; review)
@@ -909,6 +923,15 @@ def test_a_departments_brief_is_written_and_says_costs_are_whole_service(tmp_pat
            "uncertainty": {"replications": 1, "monte_carlo": False, "parameters": True}}
     assert _district_basis(SimpleNamespace(manifest=one)) == (
         "One replication with one parameter draw, no range.")
+
+
+def _page_with(pdf: Path, words: str) -> str:
+    """The text of the first page of ``pdf`` that has ``words`` (pages move: a long first
+    table puts its map on a page of its own)."""
+    from pypdf import PdfReader
+
+    pages = [" ".join(p.extract_text().split()) for p in PdfReader(str(pdf)).pages]
+    return next(p for p in pages if words in p)
 
 
 def load_scenario_text_in(text: str, folder: Path):

@@ -171,8 +171,9 @@ def test_brief_says_leavers_follow_from_the_waves_mix():
     rows += [("redundancies", y, 0.0) for y in (2024, 2025, 2026, 2027)]
     m = pd.DataFrame([{"scenario": "s", "year": y, "metric": k, "group": "all", "mean": v,
                        "p10": v, "p50": v, "p90": v} for k, y, v in rows])
-    about = About("s", waves=(("junior", "recreate", None), ("senior", "relocate", None),
-                              ("close", "recreate", 2030)))
+    about = About("s", waves=(("junior", "recreate", None, True),
+                              ("senior", "relocate", None, True),
+                              ("close", "recreate", 2030, True)))
     text = " ".join(answer(SimpleNamespace(metrics=m, manifest={"scenario": "s"}), about))
     assert "215 people leave the Civil Service rather than move with their post" in text, text
     # (records 2024-2027 hold the four years from 2023, as the roles-moved sentence says:
@@ -195,7 +196,8 @@ def test_a_departments_brief_does_not_say_nobody_leaves():
     m = pd.DataFrame([{"scenario": "s", "year": y, "metric": "headcount", "group": "all",
                        "mean": 10.0, "p10": 10.0, "p50": 10.0, "p90": 10.0}
                       for y in (2024, 2025)])
-    about = About("s", waves=(("senior", "relocate", None), ("close", "recreate", 2030)))
+    about = About("s", waves=(("senior", "relocate", None, True),
+                              ("close", "recreate", 2030, True)))
     text = " ".join(answer(SimpleNamespace(metrics=m, manifest={"scenario": "s",
                                                                  "department": "HO"}), about))
     assert "0 people leave" not in text and "people redundant" not in text, text
