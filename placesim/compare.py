@@ -293,9 +293,10 @@ def format_comparison(diff: pd.DataFrame, year: int | None = None,
         if note:
             lines.append(f"  ({note})")
     if any(measure(m).unit == "gbp" for m in d["metric"].unique()):
-        lines.append("  money: in constant prices; each line is the year's, but the net present "
-                     "value (to date) and lines whose names say otherwise")
-    labels = [headline_label(r.metric, r.group) for r in d.itertuples(index=False)]
+        lines.append(f"  money: in constant prices; lines marked \"in {year}\" are that year's "
+                     "alone (the brief's value-for-money page sums them over the years)")
+    labels = [headline_label(r.metric, r.group) + (f", in {year}" if measure(
+        r.metric).in_the_year else "") for r in d.itertuples(index=False)]
     width = min(max((len(x) for x in labels), default=0), 72)
     banded_a, banded_b = diff.attrs.get("banded", (False, False))
     for label, r in zip(labels, d.itertuples(index=False), strict=True):

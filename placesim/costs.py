@@ -170,7 +170,8 @@ COST_PARAMETERS: tuple[tuple, ...] = (
     ("claim_local_benefit_gbp_per_role", 30000.0, "published", None, None,
      "Government claim: £30m of local economic benefit per 1,000 roles (Cabinet Office "
      "press release, facts.md B). A claim, reported separately, never in the NPV",
-     "Claimed local economic benefit per role moved out of London, a year"),
+     "Claimed local economic benefit per role moved out of London (the claim gives no "
+     "period)"),
     ("claim_private_jobs_per_role", 1.1, "published", None, None,
      "Lyons 2004 as cited by CSW (facts.md B): 10 civil-service jobs lead to about 11 "
      "private-sector jobs. A claim, reported separately", "Claimed private-sector jobs per "
@@ -620,8 +621,8 @@ SOURCES: dict[str, str] = {
                "over the horizon, no residual value",
     "payback_year": "First year the discounted savings have repaid the costs",
     "claim_local_benefit_gbp": "A government claim (Cabinet Office): £30m of local economic "
-                               "benefit a year per 1,000 roles moved out of London; not in "
-                               "the NPV",
+                               "benefit per 1,000 roles moved out of London, no period given; "
+                               "for the roles moved since the run's start; not in the NPV",
     "claim_private_sector_jobs": "A claim (Lyons 2004): 10 civil-service jobs bring about 11 "
                                  "private-sector jobs; not in the NPV",
 }

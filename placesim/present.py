@@ -45,6 +45,13 @@ class Measure:
         as they are, not disclosure-controlled as counts of people are.
     """
 
+    @property
+    def in_the_year(self) -> bool:
+        """Money that is the year's alone (a cost, saving or net saving of the appraisal),
+        not a total to date: ``placesim compare`` labels it with its year, as the brief's
+        value-for-money page sums it over the years under the same name (review)."""
+        return self.unit == "gbp" and self.description.endswith("in the year.")
+
     label: str
     unit: str
     description: str = ""
@@ -188,39 +195,46 @@ MEASURES: dict[str, Measure] = {
         "while it is on (those who would have moved anyway included), in the year."),
     "cost_redundancy_gbp": Measure(
         "Cost: redundancy", "gbp",
-        "Redundancy pay for people who leave rather than move, or whose post closes."),
+        "Redundancy pay for people who leave rather than move, or whose post closes, in the "
+        "year."),
     "cost_recruitment_gbp": Measure(
         "Cost: recruiting replacements", "gbp",
-        "Recruiting and training replacements for people who leave rather than move."),
+        "Recruiting and training replacements for people who leave rather than move, in the "
+        "year."),
     "cost_vacancy_gbp": Measure(
         "Cost: output lost to vacancies", "gbp",
-        "Output lost while the posts of people who left stand vacant."),
+        "Output lost while the posts of people who left stand vacant, in the year."),
     "cost_hub_capital_gbp": Measure(
-        "Cost: new hub space", "gbp", "Capital cost of new office space outside London."),
+        "Cost: new hub space", "gbp",
+        "Capital cost of new office space outside London, in the year."),
     "cost_double_running_gbp": Measure(
         "Cost: double running", "gbp",
-        "London posts already replaced elsewhere but not yet closed, paid in full."),
+        "London posts already replaced elsewhere but not yet closed, paid in full, in the "
+        "year."),
     "cost_outreach_gbp": Measure(
         "Cost: recruitment outreach", "gbp",
         "What the recruitment outreach lever spent on the people it reached, in the year."),
     "cost_secondments_gbp": Measure(
         "Cost: secondments", "gbp",
-        "What the secondments lever cost in the year: council staff on secondment in campus "
-        "posts, cover for civil servants out on secondment with councils, and the permanent "
-        "posts of secondees who stayed."),
+        "What the secondments lever cost: council staff on secondment in campus posts, cover "
+        "for civil servants out on secondment with councils, and the permanent posts of "
+        "secondees who stayed, in the year."),
     "cost_total_gbp": Measure(
         "Costs", "gbp", "All costs of the relocations and levers in the year."),
     "saving_pay_gbp": Measure(
-        "Saving: pay", "gbp", "Lower pay outside London for the London posts avoided."),
+        "Saving: pay", "gbp",
+        "Lower pay outside London for the London posts avoided, in the year."),
     "saving_estate_gbp": Measure(
-        "Saving: desks", "gbp", "Cheaper desks outside London for the London posts avoided."),
+        "Saving: desks", "gbp",
+        "Cheaper desks outside London for the London posts avoided, in the year."),
     "saving_office_closures_gbp": Measure(
-        "Saving: London offices closed", "gbp", "Running costs of the London offices closed."),
+        "Saving: London offices closed", "gbp",
+        "Running costs of the London offices closed, in the year."),
     "saving_total_gbp": Measure("Savings", "gbp", "All savings of the relocations in the year."),
     "net_saving_gbp": Measure("Net saving", "gbp", "Savings minus costs in the year."),
     "discounted_net_saving_gbp": Measure(
         "Net saving, discounted", "gbp",
-        "Savings minus costs in the year at 3.5% a year (HM Treasury Green Book)."),
+        "Savings minus costs at 3.5% a year (HM Treasury Green Book), in the year."),
     "npv_gbp": Measure(
         "Net present value", "gbp",
         "Savings minus costs to date, discounted at 3.5% a year (HM Treasury Green Book), in "
@@ -233,9 +247,10 @@ MEASURES: dict[str, Measure] = {
         "London posts avoided", "posts",
         "Posts that would be in London at the start year's share of each grade, but are not."),
     "claim_local_benefit_gbp": Measure(
-        "Claimed local benefit a year, by the last year (a claim)", "gbp",
-        "The government's claim of £30m a year of local economic benefit per 1,000 roles "
-        "moved out of London. A claim: never counted in the net present value."),
+        "Claimed local benefit of the roles moved in the run (a claim)", "gbp",
+        "The government's claim of £30m of local economic benefit per 1,000 roles moved out "
+        "of London (it gives no period), times the roles moved since the run's start. A "
+        "claim: never counted in the net present value."),
     "claim_private_sector_jobs": Measure(
         "Claimed private-sector jobs (a claim)", "number",
         "Lyons (2004): 10 civil-service jobs bring about 11 private-sector jobs. A claim: "

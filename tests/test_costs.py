@@ -415,7 +415,7 @@ def test_appraisal_rows_for_the_brief_and_the_app():
     assert rows.loc["Costs", "Difference"] == "no change"
     assert "Green Book" in rows.loc["Net present value", "Source"]
     # (a year's, in the last year, among totals over the years: its line says so; review)
-    assert "claim" in rows.loc["Claimed local benefit a year, by the last year (a claim)",
+    assert "claim" in rows.loc["Claimed local benefit of the roles moved in the run (a claim)",
                                "Source"]
     alone = appraisal_rows(a)
     assert "Difference" not in alone and alone["Range (P10 to P90)"].str.contains(" to ").any()
