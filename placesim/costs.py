@@ -119,7 +119,7 @@ COST_PARAMETERS: tuple[tuple, ...] = (
      "April 2024 to March 2027) plus employer National Insurance at 15% above £5,000 (from "
      "April 2025): 0.2897 S + 0.15 (S - 5,000), 41.5% of S at £30,000 to 43.1% at £90,000. "
      "Range: about 37% at 2023/24's rates (pension 26.6-30.3% banded, 13.8% above £9,100) "
-     "to 43.1% (it was 30%, an assumption below its own evidence; review)",
+     "to 43.1%",  # (it was 30%, an assumption below its own evidence; review)
      "Employer on-costs as a share of salary"),
     *(_pay_parameter(g, where) for where in ("london", "outside") for g in GRADES),
     ("estate_gbp_per_m2_london", round(_ESTATE_LONDON, 1), "derived", 700.0, 1100.0,
