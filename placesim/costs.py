@@ -134,8 +134,13 @@ COST_PARAMETERS: tuple[tuple, ...] = (
      "60% minimum office attendance (May 2025, facts.md B) with headroom for peak days; hubs "
      "now planned on 50% attendance (CSW Oct 2022, facts.md H); ASSUMPTION",
      "Desks needed per post"),
-    ("hub_capital_gbp_per_role", round(118e6 / 1450, 0), "derived", 40000.0, 120000.0,
-     "Darlington: a £118m government hub for 1,450 roles (facts.md B): £118m / 1,450",
+    ("hub_capital_gbp_per_role", round((118e6 + 105e6 + 100e6) / (1450 + 2600 + 4250), 0),
+     "derived", 22000.0, 120000.0,
+     "The three hubs with a published cost and size (docs/evidence.md section 4), over the "
+     "roles they hold: Darlington £118m for 1,450 (about £81k a role; facts.md B), "
+     "Manchester First Street £105m for about 2,600 (about £40k), Cardiff £100m for "
+     "4,000-4,500 (£22-25k): £323m / 8,300. Range: Cardiff's £22k to £120k (Darlington's "
+     "and more)",  # (it was Darlington's alone, the dearest: review)
      "Capital cost of new hub space per role it holds"),
     ("hub_new_space_share", 0.5, "assumption", 0.0, 1.0,
      "No figure: the share of roles leaving London that need newly built or fitted space "

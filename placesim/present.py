@@ -772,8 +772,9 @@ GLOSSARY: dict[str, str] = {
            "technical work, or never worked.",
     "Coldspot": "A district the Social Mobility Commission's State of the Nation index ranks "
                 "least favourable for social mobility.",
-    "Expected values": "The average outcome, worked out directly without random variation. "
-                       "Instant, but with no range.",
+    "Expected values": "The outcome worked out directly, without random variation, at each "
+                       "parameter's stated value: instant, but with no range. Not the average "
+                       "of runs that vary the parameters, which can differ from it.",
     "Runs with random variation": "The model is run many times with chance events (who "
                                   "leaves, who is promoted); the spread of the runs gives the "
                                   "range.",
