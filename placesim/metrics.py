@@ -315,7 +315,9 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
                           _div(stock[:, :, :, HIGH].sum(axis=2), hc.sum(axis=2))], axis=2)
     for grade in GRADES:
         labels.extend([("headcount", f"grade:{grade}|london"),
-                       ("headcount", f"grade:{grade}|elsewhere"),
+                       # (outside London, all of it: "elsewhere" is progression's group of
+                       # districts neither coldspot nor site, so one word meant two; review)
+                       ("headcount", f"grade:{grade}|outside_london"),
                        ("high_seb_share", f"grade:{grade}")])
     columns.append(per_grade.reshape(len(recs), -1))
     labels.extend(cost_labels)

@@ -362,7 +362,8 @@ def label_with_unit(metric: str) -> str:
 # --- groups -----------------------------------------------------------------------------------
 
 _PLACES = {"all": "All", "london": "London", "outside_london": "Outside London",
-           "coldspots": "Coldspots outside London", "elsewhere": "Elsewhere outside London",
+           "coldspots": "Coldspots outside London",
+           "elsewhere": "Outside London, neither a coldspot nor a hub or campus",
            "elsewhere_in_london": "London", "outreach": "Where the outreach works"}
 _SEB = {"high": "higher", "intermediate": "intermediate", "low": "lower"}
 

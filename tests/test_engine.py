@@ -177,7 +177,7 @@ def test_baseline_is_stable(synthetic_pkg):
     res = simulate(synthetic_scenario(waves=False), synthetic_pkg, replications=4)
     m = res.metrics
     for g in ("AO", "EO", "HEO", "G7"):
-        for place in ("london", "elsewhere"):
+        for place in ("london", "outside_london"):
             hc = m[(m.metric == "headcount") & (m.group == f"grade:{g}|{place}")]["mean"]
             assert hc.max() - hc.min() <= 0.05 * hc.mean() + 3
         high = m[(m.metric == "high_seb_share") & (m.group == f"grade:{g}")]["mean"]
@@ -230,7 +230,7 @@ def test_reference_per_person_model_agrees(synthetic_pkg, levers):
     ref = [run_reference(m, i) for i in range(reps)]
     a, _, ra = metrics.summarise(m, eng, "engine")
     b, _, rb = metrics.summarise(m, ref, "reference")
-    checks = [("headcount", "all"), ("headcount", "grade:EO|elsewhere"),
+    checks = [("headcount", "all"), ("headcount", "grade:EO|outside_london"),
               ("headcount", "grade:G7|london"), ("high_seb_share", "grade:EO"),
               ("high_seb_share", "grade:HEO"), ("high_seb_share", "grade:SCS1"),
               ("roles_moved_out_of_london", "all"), ("leavers_caused_by_relocation", "all"),

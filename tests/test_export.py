@@ -675,7 +675,7 @@ def test_disclosure_control_suppresses_small_cells():
                                  "scs_outside_london_share", "site_posts", "high_seb_share",
                                  "headcount", "headcount"],
                       "group": ["seb:low", "grade:PS|london", "all", "site:aberdeen:SCS1",
-                                "grade:PS", "grade:PS|elsewhere", "all"],
+                                "grade:PS", "grade:PS|outside_london", "all"],
                       "mean": [3.0, 23.0, 0.41234, 1.0, 0.7, 4.0, 1000.0],
                       "p10": [1.0, 18.0, 0.4, 0.0, 0.6, 3.0, 990.0],
                       "p50": [3.0, 22.0, 0.41, 1.0, 0.7, 4.0, 1000.0],
@@ -820,7 +820,7 @@ def test_a_departments_scs_shares_rest_on_its_own_scs():
     from placesim.disclosure import RULE
 
     rows = [("headcount", "grade:SCS1|london", 3000.0),
-            ("headcount", "grade:SCS1|elsewhere", 1200.0),
+            ("headcount", "grade:SCS1|outside_london", 1200.0),
             ("high_seb_share_london_scs", "all", 0.7),
             ("high_seb_share_london_scs", "dept:XY", 0.6),
             ("high_seb_share_non_london_scs", "dept:XY", 0.5),

@@ -177,7 +177,7 @@ def test_outreach_moves_nothing_else_beyond_noise(base, outreach, outreach_off):
     _, oe, os_ = outreach
     same = [("headcount", "all"), ("posts", "all")]
     same += [("headcount", f"grade:{g}|{p}") for g in ("EO", "HEO", "G7")
-             for p in ("london", "elsewhere")]
+             for p in ("london", "outside_london")]
     same += [("promotions", f"grade:{g}") for g in ("HEO", "SEO", "G7", "G6")]
     same += [("high_seb_share", f"grade:{g}") for g in ("G7", "G6", "SCS1")]
     for fig in same:
