@@ -195,6 +195,12 @@ def _internal_fill_share(flows: dict, source: str) -> tuple[np.ndarray, list[Par
     return share, log
 
 
+LATER_TURNOVER_RATIO = round(7.1 / 8.9, 2)
+"""The whole Civil Service's turnover in 2024/25 (7.1%, Civil Service Statistics as reported
+by Personnel Today) against 2022/23's (8.9%, ACSES; facts.md C): how far below the census
+years' leaving rates a later year has been (docs/evidence.md section 3)."""
+
+
 def _exit_rate(flows: dict, source: str) -> tuple[np.ndarray, list[Param]]:
     rate = np.zeros(N_GRADES)
     log = []
@@ -209,12 +215,16 @@ def _exit_rate(flows: dict, source: str) -> tuple[np.ndarray, list[Param]]:
             continue
         rate[i] = leaving[_acses_grade(g)]
         e = abs(float(change.get(_acses_grade(g), 0.0)))  # one recorded year to the next
+        # (the range reached no lower than the census years' own change, while the whole
+        # service's turnover fell by a fifth after them; record review)
+        low = min(1 - e, LATER_TURNOVER_RATIO)
         log.append(Param(f"exit_rate.{g}", round(float(rate[i]), 4),
                          source + " (leavers / in post); range: the rate times 1 -/+ its "
-                         f"change from 2021/22 to 2022/23 ({100 * e:.0f}%)", "derived",
-                         "Annual rate of leaving the Civil Service",
-                         *((round(rate[i] * (1 - e), 4), round(rate[i] * (1 + e), 4))
-                           if e else ())))
+                         f"change from 2021/22 to 2022/23 ({100 * e:.0f}%), and down to "
+                         f"{LATER_TURNOVER_RATIO:.2f} of it, the whole service's turnover in "
+                         "2024/25 (7.1%) against 2022/23's (8.9%; docs/evidence.md section "
+                         "3)", "derived", "Annual rate of leaving the Civil Service",
+                         round(rate[i] * low, 4), round(rate[i] * (1 + e), 4)))
     return rate, log
 
 

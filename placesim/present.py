@@ -771,8 +771,10 @@ GLOSSARY: dict[str, str] = {
            "14. Higher: professional or managerial; intermediate: clerical, sales, service or "
            "intermediate technical; lower: routine, semi-routine, lower supervisory or "
            "technical work, or never worked.",
-    "Coldspot": "A district the Social Mobility Commission's State of the Nation index ranks "
-                "least favourable for social mobility.",
+    "Coldspot": "A district in an area the Social Mobility Commission's State of the Nation "
+                "index ranks least favourable for social mobility. The index scores each "
+                "local authority of Great Britain, but Northern Ireland as one area: its "
+                "11 districts, Belfast among them, share its rank.",
     "Expected values": "The outcome worked out directly, without random variation, at each "
                        "parameter's stated value: instant, but with no range. Not the average "
                        "of runs that vary the parameters, which can differ from it.",

@@ -330,6 +330,21 @@ def test_parameter_uncertainty_draws_the_levers_own_assumptions_too():
     assert row["p10"] < row["p90"]
 
 
+def test_leaving_rates_range_down_to_later_turnover():
+    """The leaving rates are the census years' (2022/23): their range reached only the
+    change between two census years, while the whole service's turnover fell from 8.9% to
+    7.1% by 2024/25 (record review). Each grade's range now reaches that ratio below it."""
+    from placesim.calibration import LATER_TURNOVER_RATIO, default_parameters
+
+    assert LATER_TURNOVER_RATIO == 0.8
+    rates = [p for p in default_parameters().log if p.name.startswith("exit_rate.")
+             and p.name != "exit_rate.PS"]
+    assert len(rates) == 10
+    for p in rates:
+        assert p.low <= p.value * LATER_TURNOVER_RATIO + 1e-4, p.name
+        assert p.high >= p.value, p.name
+
+
 def test_promotion_odds_within_a_survey_band_are_an_assumption():
     """The People Survey reports grades in bands (AA/AO, HEO/SEO, G7/G6, SCS), so promotion
     into the second grade of a band has odds of 1 by construction: no SEB gradient there is
