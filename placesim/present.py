@@ -703,12 +703,15 @@ def metric_pairs(metrics) -> set[tuple[str, str]]:
 
 
 def headlines_in(metrics) -> list[tuple[str, str]]:
-    """The headline (metric, group) pairs a metrics table holds; period progression is left
-    out when the cohort measure is there (it stays in the tables as a technical metric)."""
+    """The headline (metric, group) pairs a metrics table holds; the period chance of
+    reaching Grade 7 is left out when the cohort measure of it is there (it stays in the
+    tables as a technical metric). The chance of reaching Director stays: no cohort measure
+    gives it, and with it left out too no figure of the SMC's EO to Director was in the
+    pack (review)."""
     have = metric_pairs(metrics)
     cohort = any(m.startswith("cohort_") for m, _ in have)
     return [(m, g) for m, g in HEADLINES if (m, g) in have
-            and not (cohort and m.startswith("progression_"))]
+            and not (cohort and m == "progression_eo_to_g7")]
 
 
 def progression_sentence(metrics, year: int) -> str | None:

@@ -99,7 +99,10 @@ def test_cohort_measure_leads_when_the_engine_gives_it():
                             "have reached Grade 7 by 2024 (London: 24)")
     shown = headlines_in(with_cohort)
     assert ("cohort_eo_to_g7", "outside_london") in shown
-    assert not any(m.startswith("progression_") for m, _ in shown)  # a technical metric now
+    # the period chance of G7 is a technical metric now; Director's has no cohort measure,
+    # and with it gone too no figure of EO to Director was in the pack (review)
+    assert not any(m == "progression_eo_to_g7" for m, _ in shown)
+    assert ("progression_eo_to_director", "outside_london") in shown
     # without it, the period measure, explained
     text = progression_sentence(_metrics(cohort=False), 2033)
     assert "0.02% chance" in text and "period measure" in text and "ratio 0.10" in text
