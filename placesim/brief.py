@@ -99,6 +99,9 @@ class About:
     """A lever aimed at progression by SEB is on (:data:`SEB_LEVERS`): the answer gives the
     gap by SEB too (a progression-levers brief asked "do they close the SEB and regional
     gaps" and answered the regional half; review)."""
+    workforce: str = ""
+    """How the scenario's posts grow or shrink, in words (:func:`workforce_words`): the first
+    of the pack's assumptions, as it sets how many promotions there are."""
 
     @property
     def heading(self) -> str:
@@ -129,6 +132,30 @@ DEPARTMENT_SHARES = (
 """How a department's view is kept (its pack says so beside the whole-service costs)."""
 
 
+def workforce_words(trend: str, trend_until: int | None, paths: int) -> str:
+    """The workforce assumption in words: how the number of posts changes beyond the waves.
+    (The baseline's chance of an EO outside London reaching Grade 7 fell from 25% to 8% as
+    its posts stopped growing after March 2024, and the pack never said they did; review.)
+
+    Examples
+    --------
+    >>> workforce_words("acses", 2023, 0)
+    "Workforce: posts by grade follow Civil Service Statistics' trend to March 2024, then \
+stay level, changed only by the scenario's moves. Growth makes vacancies and promotions: \
+with none, progression chances are lower than in the years of growth."
+    """
+    more = f" and its {paths} path{'s' if paths != 1 else ''} of growth or cuts" if paths else ""
+    if trend == "acses":
+        head = ("Workforce: posts by grade follow Civil Service Statistics' trend to March "
+                f"{(trend_until if trend_until is not None else 2022) + 1}, then stay level, "
+                f"changed only by the scenario's moves{more}.")
+    else:
+        head = ("Workforce: posts stay as they are at the start, changed only by the "
+                f"scenario's moves{more}.")
+    return head + (" Growth makes vacancies and promotions: with none, progression chances "
+                   "are lower than in the years of growth.")
+
+
 def about_folder(results, folder: Path | None = None) -> About:
     """The scenario's name, title and question, from ``scenario.yaml`` in a results folder
     when there is one (the manifest has only the name)."""
@@ -149,13 +176,17 @@ def about_folder(results, folder: Path | None = None) -> About:
                                         w.get("spread_years", 0), int(start), spy)
             for w in waves]
     levers = doc.get("levers") if isinstance(doc.get("levers"), dict) else {}
+    wf = doc.get("workforce") if isinstance(doc.get("workforce"), dict) else {}
+    paths = wf.get("paths") if isinstance(wf.get("paths"), list) else []
     return About(name, str(doc.get("title") or ""), " ".join(str(doc.get("question") or
                                                                  "").split()),
                  tuple((str(w.get("name", "")), str(w.get("mode") or "recreate"),
                         w.get("close_by"), w.get("close_origin", True) is not False)
                        for w, on in zip(waves, runs, strict=True) if on),
                  runs.count(False),
-                 any(levers.get(k) is not None for k in SEB_LEVERS))
+                 any(levers.get(k) is not None for k in SEB_LEVERS),
+                 workforce_words(str(wf.get("trend", "none")), wf.get("trend_until"),
+                                 len(paths)) if doc else "")
 
 
 def about_scenario(scenario) -> About:
@@ -167,7 +198,9 @@ def about_scenario(scenario) -> About:
                  tuple((w.name, w.mode, w.close_by, w.close_origin)
                        for w, on in zip(scenario.waves, runs, strict=True) if on),
                  runs.count(False),
-                 any(getattr(scenario.levers, k) is not None for k in SEB_LEVERS))
+                 any(getattr(scenario.levers, k) is not None for k in SEB_LEVERS),
+                 workforce_words(scenario.workforce.trend, scenario.workforce.trend_until,
+                                 len(scenario.workforce.paths)))
 
 
 def _runs_from(year, quarter, spread_years, start: int, steps_per_year: int = 4) -> bool:
@@ -871,7 +904,7 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
             f" Compared with {other.name} (version "
             f"{compare.manifest.get('scenario_hash', '')})." if compare is not None else ""),
         "Disclosure control: " + rule_text(rule)], width=110, fontsize=8.5)
-    assumptions = _key_assumptions(results)
+    assumptions = ([about.workforce] if about.workforce else []) + _key_assumptions(results)
     if assumptions:
         y = _heading(pages, y - 0.01, "Main assumptions (full list in the spreadsheet)")
         y = _paragraphs(pages, 0.06, y - 0.01, assumptions, width=112, fontsize=7.5,

@@ -502,6 +502,17 @@ def test_the_answer_gives_londons_own_concentration_first(runs):
     assert own < share and "London holds" not in said
 
 
+def test_the_pack_says_how_the_workforce_grows(pack):
+    """The baseline's chance of an EO outside London reaching Grade 7 fell from 25% to 8% as
+    its posts stopped growing after March 2024, and the pack never said they did (review):
+    the workforce assumption leads the pack's assumptions."""
+    page = _page_with(pack / "briefing.pdf", "Main assumptions")
+    said = page.split("Main assumptions (full list in the spreadsheet)")[1]
+    assert said.lstrip("• ").startswith(
+        "Workforce: posts by grade follow Civil Service Statistics' trend to March 2024, "
+        "then stay level"), said[:200]
+
+
 def test_value_for_money_page_says_which_years_it_covers(pack, runs):
     """Records 2024 to 2033 cover the ten years from 2023 (each the twelve months to its
     start): the page said "the years 2023-2033" (eleven, read plainly)."""
