@@ -183,6 +183,12 @@ def classify(values: pd.Series, spec: MapSpec, rule: DisclosureRule = RULE) -> C
     return _sequential(v, spec)
 
 
+SKEWED = 10.0
+"""How far beyond a map's top class edge its largest value may be before the classes change
+to show it (a class of its own on a sequential map; ratio-stepped classes on a difference
+map)."""
+
+
 def quantile_edges(v: np.ndarray, k: int) -> np.ndarray:
     """The inner edges of ``k`` quantile classes of ``v``.
 
@@ -229,6 +235,13 @@ def _sequential(v: np.ndarray, spec: MapSpec) -> Classes:
         if not inner:  # (those above it all alike, or all below the first nice edge: the
             # least value, and the rest)
             inner = [float(uniq[1])]
+        top = float(v[ok].max())
+        if inner[-1] > 0 and top > SKEWED * inner[-1]:  # (a few far beyond the rest get a
+            # class of their own: Westminster's 2,751 SCS posts and Darlington's 268 were
+            # both "10 or more"; review)
+            e = nice(inner[-1] * (top / inner[-1]) ** (2 / 3), step=step)
+            if inner[-1] < e < top:
+                inner.append(e)
     idx = np.full(len(v), -1)
     idx[ok] = np.searchsorted(np.array(inner), v[ok], side="right")
     n = len(inner) + 1
@@ -276,6 +289,14 @@ def _diverging(v: np.ndarray, spec: MapSpec, rule: DisclosureRule) -> Classes:
             e = nice(float(np.quantile(real, q)), step=step)
             if e > tol and (not edges or e > edges[-1]) and e < real.max():
                 edges.append(e)
+        if real.max() > SKEWED * (edges[-1] if edges else tol):  # (a few far beyond the
+            # rest: the classes step by a constant ratio from the threshold to the largest,
+            # as Leeds's +2,889 and Cornwall's +26 were both "at least 25 posts"; review)
+            edges = []
+            for q in (1 / 3, 2 / 3):
+                e = nice(tol * (real.max() / tol) ** q, step=step)
+                if e > tol and (not edges or e > edges[-1]) and e < real.max():
+                    edges.append(e)
     bounds = [tol, *edges]  # positive side: [tol, e1), [e1, e2), [e2, inf)
 
     def num(x):

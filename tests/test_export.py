@@ -735,6 +735,21 @@ def test_classes_are_zero_centred_with_units_and_never_degenerate():
         assert lo <= x < hi
 
 
+def test_a_few_districts_far_beyond_the_rest_get_classes_of_their_own():
+    """Leeds's +2,889 posts and Cornwall's +26 were both "at least 25 posts gained", and
+    Westminster's 2,751 SCS posts and Darlington's 268 both "10 or more" (review): where the
+    largest value is more than ten times the top class's edge, the classes show it."""
+    from placesim.maps import MapSpec, classify
+
+    gained = pd.Series(np.r_[np.zeros(300), np.full(50, 26.0), np.linspace(5, 30, 8),
+                             [2889.0, 1500.0]])
+    c = classify(gained, MapSpec(metric="net_posts_gained"))
+    assert c.index[-2] == c.index[-1] > c.index[300] > c.index[0], c.labels
+    scs = pd.Series(np.r_[np.zeros(200), np.arange(1.0, 150.0), [268.0, 2751.0]])
+    c = classify(scs, MapSpec(metric="scs_posts"))
+    assert c.index[-1] > c.index[-2] > c.index[10], c.labels  # Westminster, Darlington
+
+
 def test_a_measure_most_districts_have_none_of_still_has_classes():
     """A department's SCS posts are 0 in 324 of 361 districts: the quantile edges all fell
     on 0 and the map drew every district in one class, "All districts", Westminster's 173
