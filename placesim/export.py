@@ -177,9 +177,12 @@ def targets_table(metrics: pd.DataFrame, *, banded: bool | None = None,
             verdict = "not shown (fewer than 5)"
         else:  # (an expected-value run: its one value is both ends)
             low, high = (r["p10"], r["p90"]) if banded else (r["mean"], r["mean"])
-            likely = "likely " if banded else ""
-            verdict = (f"{likely}met" if low - t.reads_high_by >= t.value else
-                       f"{likely}missed" if high < t.value else
+            # (a figure the runs all give alike is no likelihood: the SCS share of a plan
+            # read "49.8% to 49.8% ... likely missed"; review)
+            likely = "likely " if banded and low != high else ""
+            every = " in every run" if banded and low == high else ""
+            verdict = (f"{likely}met{every}" if low - t.reads_high_by >= t.value else
+                       f"{likely}missed{every}" if high < t.value else
                        f"uncertain: within the {100 * t.reads_high_by:.1f} points the model's "
                        "measure reads above the target's" if low >= t.value else
                        "uncertain")

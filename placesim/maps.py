@@ -256,6 +256,10 @@ def _sequential(v: np.ndarray, spec: MapSpec) -> Classes:
                   + [f"{show(a)} to under {show(b)}" for a, b in zip(inner, inner[1:],
                                                                       strict=False)]
                   + [f"{show(inner[-1])} or more"])
+        lowest = np.unique(v[ok][idx[ok] == 0])
+        if len(lowest) == 1:  # (one value alone, as where disclosure control withholds
+            # the counts from 1 to 4: "Under 5" held the districts with none; review)
+            labels[0] = "None" if lowest[0] == 0 else show(lowest[0])
     return Classes(labels, colours, idx, inner)
 
 

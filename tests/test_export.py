@@ -750,6 +750,17 @@ def test_a_few_districts_far_beyond_the_rest_get_classes_of_their_own():
     assert c.index[-1] > c.index[-2] > c.index[10], c.labels  # Westminster, Darlington
 
 
+def test_a_count_maps_lowest_class_of_none_says_none(runs, pkg):
+    """Disclosure control withholds counts from 1 to 4 (grey), so a count map's lowest
+    class, "Under 5", held only the districts with none (review): it says "None"."""
+    from placesim.maps import map_view
+
+    res = read_results(runs["pfg"])
+    view = map_view(res, pkg, "scs_posts", int(res.metrics["year"].max()))
+    assert view.classes.labels[0] == "None", view.classes.labels
+    assert not any(lab.startswith("Under") for lab in view.classes.labels)
+
+
 def test_a_measure_most_districts_have_none_of_still_has_classes():
     """A department's SCS posts are 0 in 324 of 361 districts: the quantile edges all fell
     on 0 and the map drew every district in one class, "All districts", Westminster's 173

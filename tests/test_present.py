@@ -307,6 +307,22 @@ def test_an_expected_value_run_is_judged_met_or_missed_not_likely():
     assert set(t["Range (P10 to P90)"]) == {"expected value only"}
 
 
+def test_a_banded_figure_every_run_gives_alike_is_met_or_missed_in_every_run():
+    """With ranges, a figure the runs all give alike (the inputs fix it) read "49.8% to
+    49.8% ... likely missed" (review): it is missed in every run; a spread keeps "likely"."""
+    from placesim.export import targets_table
+
+    def verdict(lo, hi):
+        m = pd.DataFrame([{"scenario": "s", "year": 2030, "metric": "scs_outside_london_share",
+                           "group": "all", "mean": (lo + hi) / 2, "p10": lo,
+                           "p50": (lo + hi) / 2, "p90": hi}])
+        return targets_table(m, banded=True)["Met?"].item()
+
+    assert verdict(0.498, 0.498) == "missed in every run"
+    assert verdict(0.47, 0.49) == "likely missed"
+    assert verdict(0.60, 0.60) == "met in every run"
+
+
 def test_the_scs_target_is_not_met_within_what_the_models_measure_reads_high():
     """The model's SCS share outside London reads about 4.2 points above the programme's
     (docs/validation.md section 5): 51.5% was judged met against 50% on a measure that
