@@ -69,9 +69,8 @@ class Backcast:
         published (as Civil Service Statistics publish it, %; NaN where they do not),
         error_published_pp; stochastic runs add p10, p90.
     headcount : pandas.DataFrame
-        measure (total, London, :data:`POLICY_OUTSIDE_LONDON`), simulated, record,
-        error_pct, published (UK-based total: the headline less overseas staff; London;
-        none for policy posts), error_published_pct.
+        measure (total, London), simulated, record, error_pct, published (UK-based total:
+        the headline less overseas staff; London), error_published_pct.
     by_region : pandas.DataFrame
         itl1_code, region, simulated, record (share of headcount, %), error_pp.
     roles_moved : float

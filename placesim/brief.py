@@ -847,9 +847,10 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
         # the next; the pointer named the pack's map file, which the app's PDF is without)
         what = "the difference in net posts gained" if compare is not None else \
             "net posts gained"
-        pages.fig.text(0.06, map_top, f"The map of {what} is on page {len(pages.figs) + 1}: "
-                       "it does not fit on this page.", fontsize=8.5, va="top",
-                       color="#333333")
+        if map_top - 0.015 >= FOOT:  # (a table ending at the foot leaves no line for it)
+            pages.fig.text(0.06, map_top, f"The map of {what} is on page "
+                           f"{len(pages.figs) + 1}: it does not fit on this page.",
+                           fontsize=8.5, va="top", color="#333333")
         pages.new()
         map_top = 0.955
     fig = pages.fig

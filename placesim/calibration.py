@@ -197,8 +197,8 @@ def _internal_fill_share(flows: dict, source: str) -> tuple[np.ndarray, list[Par
 
 LATER_TURNOVER_RATIO = round(7.1 / 8.9, 2)
 """The whole Civil Service's turnover in 2024/25 (7.1%, Civil Service Statistics as reported
-by Personnel Today) against 2022/23's (8.9%, ACSES; facts.md C): how far below the census
-years' leaving rates a later year has been (docs/evidence.md section 3)."""
+by Personnel Today; docs/evidence.md section 3) against 2022/23's leaving rate (8.9%, ACSES;
+facts.md C): how far below the census years' leaving rates a later year has been."""
 
 
 def _exit_rate(flows: dict, source: str) -> tuple[np.ndarray, list[Param]]:
@@ -222,8 +222,9 @@ def _exit_rate(flows: dict, source: str) -> tuple[np.ndarray, list[Param]]:
                          source + " (leavers / in post); range: the rate times 1 -/+ its "
                          f"change from 2021/22 to 2022/23 ({100 * e:.0f}%), and down to "
                          f"{LATER_TURNOVER_RATIO:.2f} of it, the whole service's turnover in "
-                         "2024/25 (7.1%) against 2022/23's (8.9%; docs/evidence.md section "
-                         "3)", "derived", "Annual rate of leaving the Civil Service",
+                         "2024/25 (7.1%, docs/evidence.md section 3) against 2022/23's "
+                         "leaving rate (8.9%, facts.md C)", "derived",
+                         "Annual rate of leaving the Civil Service",
                          round(rate[i] * low, 4), round(rate[i] * (1 + e), 4)))
     return rate, log
 

@@ -596,9 +596,10 @@ SOURCES: dict[str, str] = {
     "cost_vacancy_gbp": "Output lost while leavers' posts are vacant: costs.vacancy_months and "
                         "costs.vacancy_output_lost_share (ASSUMPTIONS) of the post's grade's pay "
                         "outside London and on-costs",
-    "cost_hub_capital_gbp": "New hub space: Darlington, £118m for 1,450 roles (Cabinet Office "
-                            "2024), for costs.hub_new_space_share (ASSUMPTION, 0-1) of the "
-                            "roles leaving London",
+    "cost_hub_capital_gbp": "New hub space: costs.hub_capital_gbp_per_role (derived: "
+                            "Darlington, Manchester and Cardiff, £323m for 8,300 roles; "
+                            "£22,000-£120,000), for costs.hub_new_space_share (ASSUMPTION, "
+                            "0-1) of the roles leaving London",
     "cost_double_running_gbp": "Posts a re-creating wave has replaced elsewhere but not yet "
                                "closed: ACSES 2023 pay of their grade outside London, on-costs "
                                "and desk costs, plus the start's London share of the London "
@@ -617,7 +618,8 @@ SOURCES: dict[str, str] = {
                       "(no source gives one): a scenario using them is appraised as if they "
                       "were free",
     "saving_pay_gbp": "London posts avoided x the London pay difference by grade (ACSES 2023 "
-                      "medians) with on-costs (ASSUMPTION, 25-35%)",
+                      "medians) with costs.employer_oncost_share (derived: pension and "
+                      "employer National Insurance, 37-43.1%)",
     "saving_estate_gbp": "London posts avoided x desk cost difference: ICAEW 2021 (£1.5bn for "
                          "2.7m m2) split by Lyons 2003's London/regions rents; desks per post "
                          "(ASSUMPTION, 0.5-1.0; 60% attendance)",

@@ -452,7 +452,7 @@ def department_columns(model, result, codes=None) -> tuple[list[tuple[str, str]]
         labels += [("perm_secs_outside_london", tag), ("headcount", tag),
                    ("high_seb_share_london_scs", tag), ("high_seb_share_non_london_scs", tag),
                    ("london_share_of_high_seb_g7_plus", tag),
-                   ("high_seb_share_london_g7_plus", tag)]
+                   ("high_seb_share_london_g7_plus", tag), ("headcount", f"{tag}|g7_plus|london")]
         cols += [mine[:, PS][:, ~lon].sum(axis=1) * pfg, people.sum(axis=(1, 2, 3)),
                  _div(scs_people[:, :, lon, HIGH].sum(axis=(1, 2)),
                       scs_people[:, :, lon].sum(axis=(1, 2, 3))),
@@ -460,7 +460,8 @@ def department_columns(model, result, codes=None) -> tuple[list[tuple[str, str]]
                       scs_people[:, :, ~lon].sum(axis=(1, 2, 3))),
                  _div(high_g7[:, :, lon].sum(axis=(1, 2)), high_g7.sum(axis=(1, 2))),
                  _div(high_g7[:, :, lon].sum(axis=(1, 2)),
-                      people[:, G7_PLUS][:, :, lon].sum(axis=(1, 2, 3)))]
+                      people[:, G7_PLUS][:, :, lon].sum(axis=(1, 2, 3))),
+                 people[:, G7_PLUS][:, :, lon].sum(axis=(1, 2, 3))]
         for p, place in enumerate(PLACES):
             flows = (prom[:, j, p], ex[:, j, p], expo[:, j, p])
             labels += [("progression_eo_to_g7", f"{tag}|{place}"),

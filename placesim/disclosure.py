@@ -149,11 +149,13 @@ def metric_bases(metrics: pd.DataFrame) -> np.ndarray:
         base[sel.to_numpy()] = by_grade.reindex(keys).to_numpy(float)
         scs = grade_hc[grade_hc.index.get_level_values("grade").isin(
             ["SCS1", "SCS2", "SCS3", "PS"])]
-        for metric, place in (("high_seb_share_london_scs", "london"),
-                              ("high_seb_share_non_london_scs", "elsewhere")):
+        for metric, places in (("high_seb_share_london_scs", ("london",)),
+                               ("high_seb_share_non_london_scs",
+                                ("outside_london", "elsewhere"))):  # (a folder written
+            # before the rename says "elsewhere"; reading only that left the share unguarded)
             sel = ((m["metric"] == metric) & (m["group"] == "all")).to_numpy()
             if sel.any():
-                per_year = scs[scs.index.get_level_values("place") == place].groupby(
+                per_year = scs[scs.index.get_level_values("place").isin(places)].groupby(
                     level="year").sum()
                 base[sel] = per_year.reindex(m.loc[sel, "year"]).to_numpy(float)
     # a department's view has no headcount by grade and place, whether its rows are dept:X
@@ -180,6 +182,15 @@ def metric_bases(metrics: pd.DataFrame) -> np.ndarray:
         sel = (m["metric"] == metric).to_numpy() & (dept | (m["group"] == "all").to_numpy())
         if sel.any():
             base[sel] = scs_posts(sel, "london") + scs_posts(sel, "outside_london")
+    # the higher-SEB share of London's own G7 and above: of its people there (the whole
+    # service's, or a department's; a department of 50 people showed 69.5%; review)
+    sel = (m["metric"] == "high_seb_share_london_g7_plus").to_numpy()
+    if sel.any():
+        group = m.loc[sel, "group"]
+        key = np.where(group == "all", "g7_plus|london", group + "|g7_plus|london")
+        people = hc.set_index(["year", "group"])["mean"]
+        base[sel] = people.reindex(pd.MultiIndex.from_arrays(
+            [m.loc[sel, "year"], key])).to_numpy(float)
     site = m[(m["metric"] == "site_posts") & m["group"].str.endswith(":EO")]
     if len(site):
         eo = site.assign(site=site["group"].str.rsplit(":", n=1).str[0]).set_index(

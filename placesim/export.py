@@ -177,10 +177,13 @@ def targets_table(metrics: pd.DataFrame, *, banded: bool | None = None,
             verdict = "not shown (fewer than 5)"
         else:  # (an expected-value run: its one value is both ends)
             low, high = (r["p10"], r["p90"]) if banded else (r["mean"], r["mean"])
-            # (a figure the runs all give alike is no likelihood: the SCS share of a plan
-            # read "49.8% to 49.8% ... likely missed"; review)
-            likely = "likely " if banded and low != high else ""
-            every = " in every run" if banded and low == high else ""
+            # (a range of one value, as shown, is no likelihood: the SCS share of a plan read
+            # "49.8% to 49.8% ... likely missed"; review)
+            alike = banded and (fmt_value(t.metric, protect_value(t.metric, low, rule=rule))
+                                == fmt_value(t.metric, protect_value(t.metric, high,
+                                                                     rule=rule)))
+            likely = "likely " if banded and not alike else ""
+            every = " across P10 to P90" if alike else ""
             verdict = (f"{likely}met{every}" if low - t.reads_high_by >= t.value else
                        f"{likely}missed{every}" if high < t.value else
                        f"uncertain: within the {100 * t.reads_high_by:.1f} points the model's "

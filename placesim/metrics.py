@@ -238,8 +238,10 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
     # the concentration the SMC asks about: the higher-SEB share of London's own G7+ (the
     # share above falls whenever London's G7+ does, even as its mix tilts further; review)
     g7_london = stock[:, G7_PLUS][:, :, lon]  # (Y, grades, London districts, S)
+    g7_london_people = _seb_total(g7_london).sum(axis=(1, 2))
     add("high_seb_share_london_g7_plus", "all",
-        _div(g7_london[..., HIGH].sum(axis=(1, 2)), _seb_total(g7_london).sum(axis=(1, 2))))
+        _div(g7_london[..., HIGH].sum(axis=(1, 2)), g7_london_people))
+    add("headcount", "g7_plus|london", g7_london_people)  # (its base: disclosure control)
     # progression by place (K groups), interleaved EO->G7, EO->Director for each place
     groups = place_groups(model)
     member = np.stack(list(groups.values())).astype(float)  # (K, D)

@@ -364,7 +364,8 @@ def label_with_unit(metric: str) -> str:
 _PLACES = {"all": "All", "london": "London", "outside_london": "Outside London",
            "coldspots": "Coldspots outside London",
            "elsewhere": "Outside London, neither a coldspot nor a hub or campus",
-           "elsewhere_in_london": "London", "outreach": "Where the outreach works"}
+           "elsewhere_in_london": "London", "outreach": "Where the outreach works",
+           "g7_plus": "Grade 7 and above"}
 _SEB = {"high": "higher", "intermediate": "intermediate", "low": "lower"}
 
 

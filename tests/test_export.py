@@ -869,6 +869,39 @@ def test_a_departments_scs_shares_rest_on_its_own_scs():
     assert shown[("high_seb_share_non_london_scs", "dept:XY")] != "[c]"
 
 
+def test_the_higher_seb_shares_rest_on_the_people_they_are_shares_of():
+    """The higher-SEB share of London's own G7 and above rests on its people there, the
+    whole service's or a department's (a department of 50 people showed 69.5%; review); the
+    SCS share outside London rests on the SCS outside London, however the folder names them
+    (the headcounts' group was renamed from "elsewhere", and the share went unguarded)."""
+    from placesim.disclosure import RULE, metric_bases
+
+    small, large = RULE.base - 10.0, RULE.base * 40
+    rows = [("headcount", "g7_plus|london", large),
+            ("high_seb_share_london_g7_plus", "all", 0.67),
+            ("headcount", "dept:XY|g7_plus|london", small),
+            ("high_seb_share_london_g7_plus", "dept:XY", 0.695),
+            ("headcount", "grade:SCS1|outside_london", small),
+            ("high_seb_share_non_london_scs", "all", 0.6)]
+    shown = _controlled_means(rows)
+    assert shown[("high_seb_share_london_g7_plus", "dept:XY")] == "[c]"
+    assert shown[("high_seb_share_london_g7_plus", "all")] != "[c]"
+    assert shown[("high_seb_share_non_london_scs", "all")] == "[c]"
+    old = pd.DataFrame([{"year": 2030, "metric": a, "group": g, "mean": v} for a, g, v in (
+        ("headcount", "grade:SCS1|elsewhere", 700.0),
+        ("high_seb_share_non_london_scs", "all", 0.6))])
+    assert metric_bases(old)[1] == 700.0  # (a folder written before the rename)
+
+
+def test_a_run_keeps_the_base_of_londons_own_g7_plus_share(runs):
+    """The whole service's base row is the London headcount of G7 and above by grade."""
+    m = read_results(runs["pfg"]).metrics
+    last = m[m["year"] == m["year"].max()].set_index(["metric", "group"])["mean"]
+    by_grade = sum(last[("headcount", f"grade:{g}|london")]
+                   for g in ("G7", "G6", "SCS1", "SCS2", "SCS3", "PS"))
+    assert last[("headcount", "g7_plus|london")] == pytest.approx(by_grade, rel=1e-9)
+
+
 def test_a_departments_own_table_withholds_its_small_scs_shares_too():
     """The department's view as its own table (its rows renamed to group all, as the
     department's brief and downloads have it) withholds its SCS shares on its own SCS posts:

@@ -308,8 +308,9 @@ def test_an_expected_value_run_is_judged_met_or_missed_not_likely():
 
 
 def test_a_banded_figure_every_run_gives_alike_is_met_or_missed_in_every_run():
-    """With ranges, a figure the runs all give alike (the inputs fix it) read "49.8% to
-    49.8% ... likely missed" (review): it is missed in every run; a spread keeps "likely"."""
+    """With ranges, a figure whose P10 and P90 read alike (the inputs fix it) read "49.8%
+    to 49.8% ... likely missed" (review): it is missed across P10 to P90; a spread keeps
+    "likely"."""
     from placesim.export import targets_table
 
     def verdict(lo, hi):
@@ -318,9 +319,10 @@ def test_a_banded_figure_every_run_gives_alike_is_met_or_missed_in_every_run():
                            "p50": (lo + hi) / 2, "p90": hi}])
         return targets_table(m, banded=True)["Met?"].item()
 
-    assert verdict(0.498, 0.498) == "missed in every run"
+    assert verdict(0.498, 0.498) == "missed across P10 to P90"
+    assert verdict(0.4981, 0.4982) == "missed across P10 to P90"  # (alike as shown)
     assert verdict(0.47, 0.49) == "likely missed"
-    assert verdict(0.60, 0.60) == "met in every run"
+    assert verdict(0.60, 0.60) == "met across P10 to P90"
 
 
 def test_the_scs_target_is_not_met_within_what_the_models_measure_reads_high():
