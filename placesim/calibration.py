@@ -690,27 +690,33 @@ def uncertain_parameters(params: Parameters) -> list[Param]:
 
 
 def at_range_ends(params: Parameters) -> str:
-    """The drawn parameters (:func:`uncertain_parameters`) whose value sits at one end of
-    its range, in words: a band of draws over the range need not be centred on a run with
-    those values. A family of values (``seb_promotion_odds.EO.low``, …) is named once.
+    """The drawn parameters (:func:`uncertain_parameters`) whose value sits at or near one
+    end of its range (in its outer tenth), in words: a band of draws over the range need not
+    be centred on a run with those values. A family of values (``seb_promotion_odds.EO.low``,
+    …) is named once. (Only those exactly at an end were named: the leaving rates, near the
+    top of theirs, draw about a tenth below the default on average; review.)
 
     Examples
     --------
     >>> at_range_ends(resolve_parameters(None))  # doctest: +ELLIPSIS
-    'seb_promotion_odds (20 of its values at their low or high end), ... at 0 (of 0 to 1), ...'
+    'exit_rate (6 of its values near their high end), ... at 0 (of 0 to 1), ...'
     """
-    ends: dict[str, list[Param]] = {}
+    ends: dict[str, list[tuple[Param, str]]] = {}
     for p in uncertain_parameters(params):
-        if p.value in (p.low, p.high):
-            ends.setdefault(p.name.split(".")[0], []).append(p)
+        where = (p.value - p.low) / (p.high - p.low)
+        if where <= 0.1 or where >= 0.9:
+            side = "low" if where <= 0.1 else "high"
+            ends.setdefault(p.name.split(".")[0], []).append((p, side))
     words = []
     for family, ps in ends.items():
-        if len(ps) == 1 and ps[0].name == family:
-            words.append(f"{family} at {ps[0].value:g} (of {ps[0].low:g} to {ps[0].high:g})")
+        if len(ps) == 1 and ps[0][0].name == family:
+            p = ps[0][0]
+            words.append(f"{family} at {p.value:g} (of {p.low:g} to {p.high:g})")
         else:
-            side = {"low" if p.value == p.low else "high" for p in ps}
-            words.append(f"{family} ({len(ps)} of its values at their "
-                         f"{side.pop() if len(side) == 1 else 'low or high'} end)")
+            sides = {s for _, s in ps}
+            at = all(p.value in (p.low, p.high) for p, _ in ps)
+            words.append(f"{family} ({len(ps)} of its values {'at' if at else 'near'} their "
+                         f"{sides.pop() if len(sides) == 1 else 'low or high'} end)")
     return ", ".join(words)
 
 

@@ -343,6 +343,12 @@ def test_leaving_rates_range_down_to_later_turnover():
     for p in rates:
         assert p.low <= p.value * LATER_TURNOVER_RATIO + 1e-4, p.name
         assert p.high >= p.value, p.name
+    # so most defaults sit near the top of their range, and the bands' caption says so
+    # (it named only the values exactly at an end; review)
+    from placesim.calibration import at_range_ends
+
+    assert "exit_rate (" in at_range_ends(default_parameters())
+    assert "values near their high end" in at_range_ends(default_parameters())
 
 
 def test_promotion_odds_within_a_survey_band_are_an_assumption():
