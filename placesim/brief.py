@@ -144,11 +144,13 @@ def workforce_words(trend: str, trend_until: int | None, paths: int) -> str:
 stay level, changed only by the scenario's moves. Growth makes vacancies and promotions: \
 with none, progression chances are lower than in the years of growth."
     """
+    from .scenario import TREND_UNTIL
+
     more = f" and its {paths} path{'s' if paths != 1 else ''} of growth or cuts" if paths else ""
     if trend == "acses":
+        until = trend_until if trend_until is not None else TREND_UNTIL
         head = ("Workforce: posts by grade follow Civil Service Statistics' trend to March "
-                f"{(trend_until if trend_until is not None else 2022) + 1}, then stay level, "
-                f"changed only by the scenario's moves{more}.")
+                f"{until + 1}, then stay level, changed only by the scenario's moves{more}.")
     else:
         head = ("Workforce: posts stay as they are at the start, changed only by the "
                 f"scenario's moves{more}.")

@@ -508,7 +508,7 @@ def compile_posts(scenario, geo: Geography, posts: np.ndarray, spy: int, waves,
     if wf.trend == "acses":
         growth = acses_trend(tuple(wf.trend_years)) if wf.trend_years else acses_trend()
         record = record_posts() if wf.totals == "record" else {}
-        until = wf.trend_until if wf.trend_until is not None else 2022
+        until = wf.trend_end
         place_mask = (~geo.is_london, geo.is_london)
         years = range(start, min(until, start + scenario.horizon.years - 1) + 1)
         for g in range(N_GRADES):

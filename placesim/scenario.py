@@ -706,6 +706,11 @@ class Levers(_Model):
         "Local-central government secondments at chosen sites, inbound and outbound."))
 
 
+TREND_UNTIL = 2022
+"""The last year the workforce trend applies when a scenario does not say (the year before
+the last shipped package: growth to March 2023)."""
+
+
 class WorkforcePath(_Model):
     """A change in the number of posts: growth, or cuts that close posts as they fall
     vacant (with redundancy only as a fallback, by a date)."""
@@ -768,6 +773,11 @@ class Workforce(_Model):
         "i.e. growth to March 2023)."))
     paths: tuple[WorkforcePath, ...] = Field((), description=(
         "Changes on top of the trend: growth, or cuts by closing posts as they fall vacant."))
+
+    @property
+    def trend_end(self) -> int:
+        """The last year the trend applies: ``trend_until``, or :data:`TREND_UNTIL`."""
+        return self.trend_until if self.trend_until is not None else TREND_UNTIL
 
 
 class SiteOverride(_Model):

@@ -511,6 +511,12 @@ def test_the_pack_says_how_the_workforce_grows(pack):
     assert said.lstrip("• ").startswith(
         "Workforce: posts by grade follow Civil Service Statistics' trend to March 2024, "
         "then stay level"), said[:200]
+    # a scenario that gives no trend_until: the words and the schedule read one default
+    from placesim.brief import workforce_words
+    from placesim.scenario import TREND_UNTIL, Workforce
+
+    assert Workforce(trend="acses").trend_end == TREND_UNTIL
+    assert f"trend to March {TREND_UNTIL + 1}," in workforce_words("acses", None, 0)
 
 
 def test_value_for_money_page_says_which_years_it_covers(pack, runs):
