@@ -848,6 +848,16 @@ def assumptions_log(params: Parameters) -> pd.DataFrame:
         "name", kind="stable").reset_index(drop=True)
 
 
+def assumptions_in_force(params: Parameters, scenario: Scenario | None = None) -> pd.DataFrame:
+    """The assumptions log of ``params`` (:func:`assumptions_log`), then ``scenario``'s
+    levers and relocation policies (:func:`lever_assumptions`): what ``placesim params FILE``
+    lists and what a run keeps."""
+    log = assumptions_log(params)
+    levers = lever_assumptions(scenario) if scenario is not None else None
+    return log if levers is None or levers.empty else pd.concat([log, levers],
+                                                                 ignore_index=True)
+
+
 def lever_assumptions(scenario: Scenario) -> pd.DataFrame:
     """The scenario's levers and wave incumbent policies as assumptions-log rows.
 

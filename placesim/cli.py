@@ -115,15 +115,11 @@ def cmd_validate(args) -> int:
 
 
 def cmd_params(args) -> int:
-    from .calibration import assumptions_log, resolve_parameters
+    from .calibration import assumptions_in_force, resolve_parameters
     from .present import setting_text
 
     scenario = _load(args.file, args.confine) if args.file else None
-    log = assumptions_log(resolve_parameters(scenario))
-    if scenario is not None:
-        from .calibration import lever_assumptions
-
-        log = __import__("pandas").concat([log, lever_assumptions(scenario)], ignore_index=True)
+    log = assumptions_in_force(resolve_parameters(scenario), scenario)
     if args.csv:
         from .results import csv_text
 

@@ -35,6 +35,7 @@ from .disclosure import (  # noqa: F401  (re-exported: one rule, used from here 
 )
 from .metrics import READS_HIGH_BY
 from .present import (
+    _missing,
     first_upper,
     fmt_diff,
     fmt_range,
@@ -367,18 +368,11 @@ def assumptions_table(results) -> pd.DataFrame:
         "Parameter": a["name"].astype(str),
         "Value": [setting_text(v) for v in a["value"]],
         "Type": kind.to_numpy(),
-        "Range": [f"{float(lo):g} to {float(hi):g}" if _known(lo) and _known(hi) else "none"
+        "Range": [f"{float(lo):g} to {float(hi):g}" if not (_missing(lo) or _missing(hi))
+                  else "none"
                   for lo, hi in zip(low, high, strict=True)],
         "Source or reasoning": a["source"].astype(str),
     })
-
-
-def _known(x) -> bool:
-    """A number that is there (not None, NaN or text)."""
-    try:
-        return x is not None and not math.isnan(float(x))
-    except (TypeError, ValueError):
-        return False
 
 
 # --- spreadsheets ----------------------------------------------------------------------------

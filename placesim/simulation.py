@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from . import __version__
-from .calibration import assumptions_log
 from .departments import wave_shares
 from .engine import Model, prepare, run_replication
 from .metrics import digest, summarise, summarise_moves
@@ -228,11 +227,9 @@ def run_assumptions(model: Model) -> pd.DataFrame:
     params FILE`` lists them. (A run's log, and so the spreadsheet's "in force" table, held
     the parameters alone: a lever's assumed promotion boost was in force and unlisted;
     review.)"""
-    from .calibration import lever_assumptions
+    from .calibration import assumptions_in_force
 
-    levers = lever_assumptions(model.scenario)
-    log = assumptions_log(model.params)
-    return log if levers.empty else pd.concat([log, levers], ignore_index=True)
+    return assumptions_in_force(model.params, model.scenario)
 
 
 def coldspot_definition(scenario, model: Model) -> dict:
@@ -296,7 +293,8 @@ def held_words(params=None) -> str:
     ends = at_range_ends(params if params is not None else resolve_parameters(None))
     return ("; the published ones, recruits' SEB shift (the census mixes) and the assumptions "
             "the scenario sets itself are held at their values" + (
-                f". Some defaults sit at one end of their range ({ends}), so the band need "
+                f". Some defaults sit at or near one end of their range ({ends}), so the "
+                "band need "
                 "not be centred on the default run's figure" if ends else ""))
 
 
