@@ -334,7 +334,8 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
     out = []
     moved = _value(m, "roles_moved_out_of_london", "all", last)
     if moved is not None:
-        out.append(_moved_sentence(results, moved, last, rule))
+        out.append(_moved_sentence(results, moved, last, rule)
+                   + _london_cut_clause(_value(m, CUT, "all", last), last, rule))
     if about.waves:
         out.append(_leavers_sentence(m, about, rule))
     out += shortfall_notes(m, lambda metric, v: fmt_value(
@@ -439,6 +440,23 @@ def _moved_sentence(results, moved: float, last: int, rule: DisclosureRule) -> s
         own = whole - earlier
     return (f"{head} since the programme began: {shown(own)} from April {start} and "
             f"{shown(earlier)} before.")
+
+
+CUT = "london_roles_cut_since_2025"
+
+
+def _london_cut_clause(cut: float | None, last: int, rule: DisclosureRule) -> str:
+    """What London itself has lost since March 2025, the Plan for Change's measure (roles
+    moved count roles created elsewhere, and London grew while they rose; review); nothing
+    when the run does not hold March 2025."""
+    if cut is None:
+        return ""
+    shown = fmt_value(CUT, protect_value(CUT, abs(cut), rule=rule))
+    if shown == fmt_value(CUT, 0.0):
+        change = "as many Civil Service roles as"
+    else:
+        change = f"{shown} {'fewer' if cut > 0 else 'more'} Civil Service roles than"
+    return f" London has {change} in March 2025."
 
 
 def _leavers_sentence(m: pd.DataFrame, about: About, rule: DisclosureRule) -> str:

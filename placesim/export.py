@@ -92,9 +92,12 @@ TARGETS = (
            "Places for Growth: 22,000 roles by 2027 (Written Ministerial Statement, "
            "12 December 2023). Measure: roles counted by the programme since 2020 (re-created "
            "outside London or moved), as its published progress series (23,249 by June 2024)"),
-    Target("Roles moved out of London (Plan for Change)", "roles_moved_out_of_london", "all",
-           34_000, 2030, "A further 12,000 London roles by 2030 (May 2025), counted on top of "
-           "the 22,000 target. Measure: as above, since 2020"),
+    Target("London roles cut (Plan for Change)", "london_roles_cut_since_2025", "all",
+           12_000, 2030, "Plan for Change (May 2025): cut London civil-service roles by 12,000 "
+           "by 2030, closing 11 London offices (facts B). Measure: London's Civil Service posts "
+           "in March 2025 less those in the year, whether moved, closed or not refilled; roles "
+           "re-created outside London with none closed in London do not count (the programme's "
+           "own count, roles moved, rose while London grew: facts B)"),
     Target("Senior Civil Service posts outside London", "scs_outside_london_share", "all", 0.5,
            2030, "Declaration on Government Reform: 50% of UK-based SCS outside London by "
            "2030. Measure: Places for Growth's (31.2% at Q4 2023), UK Government SCS without "
@@ -123,7 +126,9 @@ def target_words(metric: str) -> str:
     Examples
     --------
     >>> target_words("roles_moved_out_of_london")
-    'targets: 22,000 by 2027; 34,000 by 2030'
+    'target: 22,000 by 2027'
+    >>> target_words("london_roles_cut_since_2025")
+    'target: 12,000 by 2030'
     >>> target_words("perm_secs_outside_south_east")
     'target: two to three by 2025'
     """

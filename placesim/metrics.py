@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import cohort
-from .costs import PEOPLE_COSTS, cost_columns, secondee_posts
+from .costs import PEOPLE_COSTS, civil_service_posts, cost_columns, secondee_posts
 from .grades import GRADES, SCS_GRADES, SEB_CLASSES, is_rung
 from .grades import LADDER as LADDER_GRADES
 
@@ -31,6 +31,10 @@ G7_PLUS = list(range(G7, len(GRADES)))
 PS = GRADES.index("PS")
 LADDER = [GRADES.index(g) for g in LADDER_GRADES]  # (the ladder's rungs, by grade index)
 HIGH = SEB_CLASSES.index("high")
+CUT_BASE_YEAR = 2025
+"""The base of London roles cut (``london_roles_cut_since_2025``): the record of March 2025,
+the last before the May 2025 Plan for Change said it would cut London civil-service roles by
+12,000 by 2030 (facts B)."""
 
 METRIC_COLUMNS = ["scenario", "year", "metric", "group", "mean", "p10", "p50", "p90"]
 DISTRICT_COLUMNS = ["scenario", "year", "lad_code", "metric", "mean", "p10", "p50", "p90"]
@@ -149,6 +153,41 @@ def target_measures(posts: np.ndarray, is_london: np.ndarray,
     return out_
 
 
+def london_roles_cut(model, recs) -> np.ndarray:
+    """London's Civil Service posts at the base (:data:`CUT_BASE_YEAR`) less each year's.
+
+    The Plan for Change's measure: a cut in London roles, whether they moved, closed or were
+    not refilled. Roles moved out of London count roles created elsewhere, and London could
+    grow while they rose ("despite the 11,000-plus relocations ... headcount in the capital
+    has continued to grow", facts B): a plan that re-creates roles outside London and closes
+    none in London moves roles but cuts none. Posts are
+    :func:`placesim.costs.civil_service_posts` (not council secondees' posts nor London
+    postings' posts).
+
+    Parameters
+    ----------
+    model : Model
+    recs : list of YearRecord
+
+    Returns
+    -------
+    numpy.ndarray
+        (year,) posts; NaN in every year when the run starts after the base year (it does
+        not hold the base) and in years before it.
+    """
+    lon = model.geo.is_london
+    london = np.array([civil_service_posts(model, r)[:, lon].sum() for r in recs])
+    years = np.array([r.year for r in recs])
+    start = model.scenario.horizon.start_year
+    if start == CUT_BASE_YEAR:
+        base = float(model.baseline_posts3[:, lon].sum())
+    elif start < CUT_BASE_YEAR and CUT_BASE_YEAR in years:
+        base = float(london[years == CUT_BASE_YEAR][0])
+    else:
+        return np.full(len(recs), np.nan)
+    return np.where(years >= CUT_BASE_YEAR, base - london, np.nan)
+
+
 def place_groups(model) -> dict[str, np.ndarray]:
     """District masks of the places progression is reported for."""
     geo = model.geo
@@ -216,6 +255,7 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
     # tell the run's own moves from the programme's total
     add("roles_moved_before_start", "all", np.full(len(recs), model.rules.moved_before_start,
                                                    float))
+    add(f"london_roles_cut_since_{CUT_BASE_YEAR}", "all", london_roles_cut(model, recs))
     for name, values in target_measures(posts, lon, model.devolved_posts,
                                         model.geo.is_south_east).items():
         add(name, "all", values)

@@ -76,6 +76,12 @@ MEASURES: dict[str, Measure] = {
         "Roles moved out of London", "posts",
         "Posts moved from London districts to elsewhere since the programme began, "
         "cumulative: roles the scenario records as moved before its start year are included."),
+    "london_roles_cut_since_2025": Measure(
+        "London roles cut since March 2025", "posts",
+        "London's Civil Service posts in March 2025 less those in the year: roles moved out, "
+        "closed or not refilled (the Plan for Change's measure; roles re-created outside "
+        "London with none closed in London do not count). Not shown for a run that starts "
+        "after 2025."),
     "roles_moved_before_start": Measure(
         "Roles moved out of London before the run", "posts",
         "Roles moved out of London before the run's start year, from the scenario's record "
@@ -638,6 +644,7 @@ def axis_format(metric: str) -> str:
 #: briefing pack and the app. Cohort measures appear when the engine provides them.
 HEADLINES: tuple[tuple[str, str], ...] = (
     ("roles_moved_out_of_london", "all"),
+    ("london_roles_cut_since_2025", "all"),
     ("scs_outside_london_share", "all"),
     ("perm_secs_outside_london", "all"),
     ("policy_roles_outside_london", "all"),

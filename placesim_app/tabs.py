@@ -44,8 +44,11 @@ def key_figures(metrics) -> list[tuple[str, str, str]]:
     return [("Roles moved out of London", "roles_moved_out_of_london", "all"),
             ("Senior Civil Service posts outside London", "scs_outside_london_share", "all"),
             prog,
-            ("London's share of higher-background staff at G7+",
-             "london_share_of_high_seb_g7_plus", "all")]
+            # the concentration the brief's answer leads with (London's share of the
+            # country's higher-SEB G7+ falls whenever London's G7+ does, even as its mix
+            # tilts further)
+            ("Higher-background share of London's G7+", "high_seb_share_london_g7_plus",
+             "all")]
 
 
 def row_of(res, metric: str, group: str, year: int):

@@ -574,3 +574,18 @@ def test_moves_not_made_are_told_above_the_figures(app):
         f"{waiting:,.0f} posts due to move were still waiting for desks in 2033, at sites that "
         "were full or not yet open: they had not moved (sites' desks are in the data "
         "package's sites.csv, or the scenario's sites:)."]
+
+
+def test_the_figures_across_the_top_lead_with_the_concentration_the_brief_does():
+    """The brief's answer leads with the higher-background share of London's own G7+ (the
+    concentration the Social Mobility Commission asks about); the app's figures across the
+    top showed London's share of the country's higher-background G7+, which falls whenever
+    London's G7+ does, even as its mix tilts further (review)."""
+    import pandas as pd
+
+    from placesim_app.tabs import key_figures
+
+    metrics = pd.DataFrame({"metric": ["cohort_eo_to_g7"], "group": ["outside_london"]})
+    shown = [(m, g) for _, m, g in key_figures(metrics)]
+    assert ("high_seb_share_london_g7_plus", "all") in shown
+    assert ("london_share_of_high_seb_g7_plus", "all") not in shown

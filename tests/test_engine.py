@@ -746,3 +746,45 @@ def test_the_warm_up_names_shipped_scenarios_and_refuses_an_unknown_part():
     assert all((folder / f"{name}.yaml").is_file() for name in warm.SCENARIOS)
     with pytest.raises(ValueError, match="part must be one of stochastic, expected"):
         warm.run_part("reference")
+
+
+def test_the_plan_for_change_target_counts_london_roles_cut_not_roles_created():
+    """The Plan for Change cuts London civil-service roles by 12,000 by 2030. Roles re-created
+    outside London with no London post closed are roles moved by the programme's own count,
+    and cut none: London could grow while that count rose (facts B; review: a plan that
+    re-created 11,000 roles and closed none met a 34,000-roles-moved target). Closing the
+    London posts cuts them."""
+    from pathlib import Path
+
+    from placesim import engine, load_scenario_text
+    from placesim.expected import run_expected
+    from placesim.export import TARGETS
+    from placesim.metrics import replication_rows
+
+    wave = """
+waves:
+  - name: campus
+    year: 2026
+    posts: {grades: [EO, HEO]}
+    count: 3000
+    origin: london
+    close_origin: %s
+    destinations: [{site: leeds, share: 1.0}]
+"""
+
+    def figures(close: str) -> dict:
+        text = "extends: baseline.yaml\nname: t\n" + wave % close
+        m = engine.prepare(load_scenario_text(text, base_dir=Path("scenarios")))
+        rows = replication_rows(m, run_expected(m))
+        return {(metric, y): v for y, metric, g, v in rows if g == "all"}
+
+    kept, closed = figures("false"), figures("true")
+    cut = "london_roles_cut_since_2025"
+    for f in (kept, closed):  # (both re-create 3,000 roles at Leeds)
+        assert f[("roles_moved_out_of_london", 2028)] - f[("roles_moved_out_of_london", 2025)] \
+            == pytest.approx(3000, rel=1e-6)
+        assert f[(cut, 2025)] == 0.0 and np.isnan(f[(cut, 2024)])
+    assert abs(kept[(cut, 2028)]) < 1.0
+    assert closed[(cut, 2028)] == pytest.approx(3000, rel=0.01)
+    t = next(t for t in TARGETS if "Plan for Change" in t.label)
+    assert (t.metric, t.value, t.year) == (cut, 12_000, 2030)

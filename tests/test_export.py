@@ -1061,6 +1061,28 @@ def test_roles_moved_sentence_parts_add_up_to_the_whole_shown():
         "from April 2023 and 290 before.")
 
 
+@pytest.mark.parametrize("cut, words", [
+    (11000.4, " London has 11,000 fewer Civil Service roles than in March 2025."),
+    (-1502.0, " London has 1,500 more Civil Service roles than in March 2025."),
+    (0.3, " London has as many Civil Service roles as in March 2025."),
+])
+def test_the_answer_says_what_london_itself_lost_beside_roles_moved(cut, words):
+    """Roles moved count roles created outside London, and London grew while they rose; the
+    answer says beside them what London holds against March 2025, the Plan for Change's
+    measure (a plan that re-created 11,000 roles and closed none read as meeting it;
+    review)."""
+    from types import SimpleNamespace
+
+    from placesim.brief import About, answer
+
+    m = _moved_metrics(25865.0, 0.0)
+    m = pd.concat([m, pd.DataFrame([{"year": 2033, "metric": "london_roles_cut_since_2025",
+                                     "group": "all", "mean": cut}])])
+    first = answer(SimpleNamespace(metrics=m, manifest={"start_year": 2023}), About("x"))[0]
+    assert first.startswith("By March 2033, 25,865 roles have moved out of London since April "
+                            "2023." + words)
+
+
 def test_a_maps_layer_rows_are_what_pydeck_makes_of_the_frame():
     """The small layers' rows (placesim.maps._records, written column by column for speed)
     are written as pydeck writes the DataFrame itself: the same keys in the same order and
