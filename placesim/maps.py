@@ -29,7 +29,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from .disclosure import RULE, DisclosureRule, controlled_numbers, protect
+from .disclosure import RULE, SUPPRESSED, DisclosureRule, controlled_numbers, protect
 from .present import (
     ARC_COLOUR,
     BORDER_COLOUR,
@@ -395,7 +395,13 @@ def controlled_values(results, pkg, spec: MapSpec, *, compare=None,
     """What a map shows, through disclosure control: counts rounded to 5 and small counts
     withheld (NaN); shares withheld where the district has fewer than 50 people. With
     ``compare``, the difference ``results − compare`` (each side controlled first, so the
-    difference never reveals a withheld count)."""
+    difference never reveals a withheld count).
+
+    On a map of changes or differences, a withheld count is not missing: it is under the
+    threshold either way, which is the map's central class ("No change or fewer than 5"),
+    so it is drawn there, and a difference takes it as 0 (its error, under 5, is the
+    rounding's). Drawn as missing, the 1-4 posts the Spring Statement's cut took from most
+    districts turned England and Scotland grey on a difference map (review)."""
     codes = pkg.districts["lad_code"].to_numpy()
     if results is None or spec.metric in ATTRIBUTE_METRICS:
         return district_values(results, pkg, spec)
@@ -408,8 +414,10 @@ def controlled_values(results, pkg, spec: MapSpec, *, compare=None,
             len(codes), np.nan)
         base = None if m.is_count else wide.get("headcount", pd.Series(np.nan,
                                                                        index=codes)).to_numpy()
-        return controlled_numbers(protect(raw, count=m.is_count, base=base, rule=rule)
-                                  ).set_axis(codes)
+        shown = protect(raw, count=m.is_count, base=base, rule=rule)
+        if m.is_count and spec.diverging:
+            shown[shown == SUPPRESSED] = 0
+        return controlled_numbers(shown).set_axis(codes)
 
     out = one(results)
     if compare is not None:

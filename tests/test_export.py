@@ -1254,3 +1254,38 @@ def test_a_brief_on_progression_levers_answers_the_seb_gap_too():
             "background (7.5% against 11.8%); pfg-2027: 59% (7.1% against 12.0%).") in said
     assert not any("socio-economic background is" in s
                    for s in answer(run(0.075, 0.118), About("no-levers")))
+
+
+def test_a_withheld_change_is_drawn_as_under_the_threshold_not_as_missing(pkg):
+    """A withheld count of posts gained or lost is 1-4 either way: on a map of changes, and
+    each side of a difference, it belongs to the central class ("No change or fewer than 5
+    posts"). Drawn as missing, the few posts a workforce cut took from most districts turned
+    England and Scotland grey on the Plan for Change's difference map (review). A share
+    withheld for a small base stays missing."""
+    from types import SimpleNamespace
+
+    from placesim.maps import MapSpec, classify, controlled_values
+
+    codes = pkg.districts["lad_code"].to_numpy()[:4]
+
+    def run(gained, share):
+        rows = [{"year": 2030, "lad_code": c, "metric": m, "mean": v}
+                for c, g, s in zip(codes, gained, share, strict=True)
+                for m, v in (("net_posts_gained", g), ("high_seb_share", s),
+                             ("headcount", 30.0))]
+        return SimpleNamespace(districts=pd.DataFrame(rows))
+
+    a = run([3.0, -2.0, 0.0, 120.0], [0.5] * 4)
+    b = run([2.0, 0.0, -3.0, 10.0], [0.4] * 4)
+    one = MapSpec("net_posts_gained", 2030)
+    single = controlled_values(a, pkg, one).reindex(codes).to_numpy()
+    assert single.tolist() == [0.0, 0.0, 0.0, 120.0]
+    central = "No change or fewer than 5 posts"
+    got = classify(pd.Series(single), one)
+    assert [got.labels[i] for i in got.index[:3]] == [central] * 3
+    diff = MapSpec("net_posts_gained", 2030, extra={"difference": True})
+    assert controlled_values(a, pkg, diff, compare=b).reindex(codes).tolist() == [
+        0.0, 0.0, 0.0, 110.0]
+    shares = controlled_values(a, pkg, MapSpec("high_seb_share", 2030, extra={
+        "difference": True}), compare=b).reindex(codes)
+    assert shares.isna().all()  # (30 people: under the base of 50)
