@@ -788,6 +788,9 @@ def load_data_package(path: str | Path | None = None, *, allow_check_mismatch: b
 
     f = p / "sites.csv"
     sites = r.csv("sites.csv", lim.max_rows)
+    # ids are lower case, so a scenario may name a site in any case (its references are
+    # lowered too: placesim.scenario.SiteId); two ids alike but for case are duplicates
+    sites["site_id"] = sites["site_id"].astype("string").str.strip().str.lower().astype(object)
     _unique(sites, f, "sites.csv")
     if sites["site_id"].isna().any():
         raise _fail(f, "site_id", _first_bad(sites["site_id"].isna()) + 2, "blank site id",

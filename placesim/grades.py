@@ -69,6 +69,34 @@ def grade_mask(grades):
     return m
 
 
+GRADE_ALIASES: dict[str, str] = {
+    "deputy director": "SCS1", "director": "SCS2", "director general": "SCS3",
+    "permanent secretary": "PS", "grade 7": "G7", "grade 6": "G6",
+}
+"""Names a user may give a grade by (lower case), beside its code in any case: the SCS pay
+bands by their titles, as the Social Mobility Commission's targets name them."""
+
+
+def canonical_grade(name):
+    """The grade code a user's grade name means: a code in any case, or a title from
+    :data:`GRADE_ALIASES`; anything else is returned as given (for the caller to refuse,
+    naming the valid codes).
+
+    Examples
+    --------
+    >>> canonical_grade("Director"), canonical_grade("scs1"), canonical_grade(" eo ")
+    ('SCS2', 'SCS1', 'EO')
+    >>> canonical_grade("Manager")
+    'Manager'
+    """
+    if not isinstance(name, str):
+        return name
+    key = " ".join(name.split()).lower()
+    if key.upper() in GRADE_INDEX:
+        return key.upper()
+    return GRADE_ALIASES.get(key, name)
+
+
 def grade_code(name: str) -> int:
     """Return the integer code of a grade name.
 

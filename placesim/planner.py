@@ -32,8 +32,8 @@ from .geodata import DEFAULT_SMC_INDEX
 from .grades import GRADES, LADDER, RUNG_POSTS
 from .labour_pool import ladder_rungs
 from .present import listed
+from .scenario import GradeName
 
-GradeName = Literal["AA", "AO", "EO", "HEO", "SEO", "G7", "G6", "SCS1", "SCS2", "SCS3", "PS"]
 #: The shipped scenarios: a plan's generated scenario extends baseline.yaml by default, and
 #: the app reads generated scenarios from this folder.
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -183,7 +183,7 @@ def _resolve_places(plan: Plan, pkg, names) -> list[str]:
     codes = set(pkg.districts["lad_code"])
     out = []
     for n in names:
-        lad = site_to_lad.get(n, n)
+        lad = site_to_lad.get(n.strip().lower(), n)  # (site ids in any case, as scenarios)
         if lad not in codes:
             from .scenario import _known
 

@@ -51,11 +51,17 @@ from pydantic.json_schema import SkipJsonSchema
 
 from .errors import MAX_SHOWN, Problem, ScenarioError
 from .geodata import DEFAULT_SMC_INDEX, SHIPPED, SHIPPED_ROOT
-from .grades import GRADES
+from .grades import GRADES, canonical_grade
 
-GradeName = Literal["AA", "AO", "EO", "HEO", "SEO", "G7", "G6", "SCS1", "SCS2", "SCS3", "PS"]
-"""A grade code from :data:`placesim.grades.GRADES`."""
-assert get_args(GradeName) == GRADES, "GradeName must list grades.GRADES in order"
+GradeCode = Literal["AA", "AO", "EO", "HEO", "SEO", "G7", "G6", "SCS1", "SCS2", "SCS3", "PS"]
+assert get_args(GradeCode) == GRADES, "GradeCode must list grades.GRADES in order"
+GradeName = Annotated[GradeCode, BeforeValidator(canonical_grade)]
+"""A grade code from :data:`placesim.grades.GRADES`, given in any case or by an SCS title
+("Director" is SCS2: :data:`placesim.grades.GRADE_ALIASES`)."""
+SiteId = Annotated[str, BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str)
+                                        else v)]
+"""A site id from the data package's sites.csv, in any case (ids are lower case:
+:func:`placesim.geodata.load_data_package`)."""
 
 SebName = Literal["high", "intermediate", "low"]
 """A socio-economic background class from :data:`placesim.grades.SEB_CLASSES`."""
@@ -227,7 +233,7 @@ class PostSelector(_Model):
 class Destination(_Model):
     """Where a share of a wave's posts goes: one site, one district, or the coldspots."""
 
-    site: str | None = Field(None, description=(
+    site: SiteId | None = Field(None, description=(
         "Site id from the data package's sites.csv (see `placesim data`)."))
     district: str | None = Field(None, description="Local authority district, LAD 2023 code.")
     coldspots: bool = Field(False, description=(
@@ -569,7 +575,7 @@ class LowSebScsFlowTarget(LeverWindow):
 class Places(_Model):
     """Where a lever applies: the union of some sites, some districts and the coldspots."""
 
-    sites: tuple[str, ...] = Field((), description=(
+    sites: tuple[SiteId, ...] = Field((), description=(
         "Site ids from the data package's sites.csv (see `placesim data`)."))
     districts: tuple[str, ...] = Field((), description="District (LAD) codes.")
     coldspots: bool = Field(False, description=(
@@ -634,7 +640,7 @@ class Secondments(DepartmentLever):
     odds are multiplied by ``promotion_multiplier``.
     """
 
-    sites: tuple[str, ...] = Field(("darlington", "sheffield", "leeds", "manchester"),
+    sites: tuple[SiteId, ...] = Field(("darlington", "sheffield", "leeds", "manchester"),
                                    min_length=1, description=(
         "Site ids, each once (default the four pilot campuses: Darlington, Sheffield, Leeds, "
         "Manchester)."))
@@ -937,7 +943,7 @@ class Scenario(_Model):
         "package's departments.csv, or 'all'. Adds metrics grouped 'dept:CODE' (roles moved, "
         "SCS outside London, progression in and outside London, each site's ladder). Default "
         "none (the department view costs time; `placesim run --department HO` sets it)."))
-    sites: dict[str, SiteOverride] = Field(default_factory=dict, description=(
+    sites: dict[SiteId, SiteOverride] = Field(default_factory=dict, description=(
         "Overrides of sites by site id (capacity, opening year, theme)."))
     parameters: Parameters = Field(Parameters(), description=(
         "Overrides of calibrated parameters (default: none)."))

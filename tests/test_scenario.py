@@ -750,3 +750,35 @@ def test_a_wave_with_two_problems_has_both_told_at_once(tmp_path):
     msg = _error(load_scenario, f)
     assert "waves[0].incumbents.base: Input should be less than or equal to 1" in msg, msg
     assert "waves[0].destinations: destination shares must sum to 1 (they sum to 1.3)" in msg
+
+
+def test_grades_by_title_or_in_any_case_and_sites_in_any_case_are_understood(pkg):
+    """The Social Mobility Commission's targets name Directors; "Director" was refused with
+    the list of codes, and a site id was matched case by case ("Leeds" was unknown; review).
+    Grades are given by code in any case or by SCS title, sites in any case; the scenario is
+    written back in codes and ids, and what is neither is still refused."""
+    text = """
+extends: baseline.yaml
+name: t
+waves:
+  - name: w
+    year: 2026
+    posts: {grades: [Director, deputy  Director, eo]}
+    count: 100
+    origin: london
+    destinations: [{site: Leeds, share: 0.5}, {site: " SHEFFIELD", share: 0.5}]
+sites:
+  Leeds: {capacity: 9000}
+"""
+    s = load_scenario_text(text, base_dir=ROOT / "scenarios")
+    w = s.waves[-1]
+    assert w.posts.grades == ("SCS2", "SCS1", "EO")
+    assert [d.site for d in w.destinations] == ["leeds", "sheffield"]
+    assert list(s.sites) == ["leeds"]
+    check_against_data(s, pkg)  # (the sites are the package's)
+    assert "Director" not in dump_scenario(s) and "Leeds" not in dump_scenario(s)
+    with pytest.raises(ScenarioError, match="got 'Manager'"):
+        load_scenario_text(text.replace("eo]", "Manager]"), base_dir=ROOT / "scenarios")
+    with pytest.raises(ScenarioError, match="unknown site 'leedz' .did you mean 'leeds'"):
+        check_against_data(load_scenario_text(text.replace("Leeds, share", "Leedz, share"),
+                                              base_dir=ROOT / "scenarios"), pkg)
