@@ -353,6 +353,9 @@ def cmd_brief(args) -> int:
 
     res = read_results(Path(args.results_dir))
     other = read_results(Path(args.compare)) if args.compare else None
+    if args.year is not None:  # (the pack of a target year: the years after it left out)
+        res = res.up_to(args.year)
+        other = other and other.up_to(args.year)
     pkg = load_data_package(args.data, allow_check_mismatch=args.allow_check_mismatch)
     if getattr(args, "department", None):  # one department's pack, titled so
         res, other = _department_view(pkg, args.department, (res, args.results_dir),
@@ -579,6 +582,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="outline social-mobility coldspots")
         else:
             s.add_argument("--compare", metavar="OTHER_DIR")
+            s.add_argument("--year", type=int, help=(
+                "the pack as of this year's record (31 March), e.g. a target year: later "
+                "years left out of its answer, maps and appraisal (default: the last)"))
         s.add_argument("--department", metavar="CODE", help=(
             f"the {name} of one department, by code, name or alias (a run made with "
             "--department CODE), titled so"))

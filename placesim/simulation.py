@@ -74,6 +74,29 @@ class Results:
         m = self.metrics
         return m[(m["metric"] == name) & (m["group"] == group)].reset_index(drop=True)
 
+    def up_to(self, year: int) -> Results:
+        """The results as they stand at the record of ``year`` (31 March): every table's
+        years after it left out, so that a brief of a target year (2030, say, of a run to
+        2033) reads that year as its last: its answer, its maps and its appraisal's period.
+        The manifest notes the year (``as_of_year``).
+
+        Raises
+        ------
+        PlacesimError
+            If the results do not hold ``year`` (the message gives the years they hold).
+        """
+        from .errors import check_year
+
+        check_year("brief", year, self.metrics["year"])
+
+        def cut(t: pd.DataFrame | None) -> pd.DataFrame | None:
+            return None if t is None else t[t["year"] <= year].reset_index(drop=True)
+
+        return Results(metrics=cut(self.metrics), districts=cut(self.districts),
+                       moves=cut(self.moves), assumptions=self.assumptions,
+                       manifest={**self.manifest, "as_of_year": int(year)},
+                       replications=cut(self.replications))
+
 
 def banded(manifest: dict) -> bool:
     """Whether a run's figures have bands: several runs, replications of the stochastic

@@ -400,15 +400,17 @@ def downloads(pkg, s, res, year: int, *, other=None, other_scenario=None,
 
         diff = compare_results(other, res)
 
-        def pdf() -> bytes:
+        def pdf() -> bytes:  # (as of the year shown, as `placesim brief --year`)
+            now, then = res.up_to(year), other.up_to(year)
             with tempfile.TemporaryDirectory(dir=session_folder()) as tmp, _MATPLOTLIB:
-                return briefing_pdf(res, pkg, Path(tmp) / "briefing.pdf",
-                                    about=about_scenario(s), compare=other,
+                return briefing_pdf(now, pkg, Path(tmp) / "briefing.pdf",
+                                    about=about_scenario(s), compare=then,
                                     compare_about=about_scenario(other_scenario),
-                                    diff=diff).read_bytes()
+                                    diff=compare_results(then, now)).read_bytes()
 
-        items += [Download("dl_brief", "Briefing (PDF): the answer, the differences and a map",
-                           f"{stem}-briefing.pdf", "application/pdf", pdf),
+        items += [Download("dl_brief", f"Briefing (PDF) as of {year}: the answer, the "
+                           "differences and a map", f"{stem}-briefing-{year}.pdf",
+                           "application/pdf", pdf),
                   Download("dl_diff", "Differences, all years (CSV)",
                            f"{stem}-difference.csv", "text/csv",
                            lambda: csv_text(with_view(controlled_difference(diff), man)))]

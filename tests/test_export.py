@@ -1289,3 +1289,26 @@ def test_a_withheld_change_is_drawn_as_under_the_threshold_not_as_missing(pkg):
     shares = controlled_values(a, pkg, MapSpec("high_seb_share", 2030, extra={
         "difference": True}), compare=b).reindex(codes)
     assert shares.isna().all()  # (30 people: under the base of 50)
+
+
+def test_a_pack_of_a_target_year_reads_that_year_as_its_last(runs, tmp_path):
+    """`placesim brief --year 2030` (a target year of a run to 2033): the answer, targets and
+    appraisal stand at the record of 2030, as the app's year slider does; a year the
+    results do not hold is refused with the years they hold."""
+    out = tmp_path / "pack2027"
+    cmd = [sys.executable, "-m", "placesim.cli", "brief", str(runs["pfg"]), "--compare",
+           str(runs["baseline"]), "--year", "2027", "--out", str(out)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    summary = (out / "summary.txt").read_text()
+    assert "By March 2027," in summary and "2033" not in summary
+    vfm = pd.read_csv(out / "value_for_money.csv")
+    assert vfm["basis"].str.contains("from 2023 to 2027").any()
+    assert not vfm["basis"].str.contains("2033").any()
+    assert json.loads((out / "provenance.json").read_text())["as_of_year"] == 2027
+    metrics = pd.read_csv(out / "metrics.csv")
+    assert metrics["year"].max() == 2027
+    r = subprocess.run(cmd[:-4] + ["--year", "2040", "--out", str(tmp_path / "no")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "brief year 2040: the results hold 2024 to 2033" in r.stderr
+    assert not (tmp_path / "no").exists()
