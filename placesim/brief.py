@@ -487,16 +487,21 @@ def _leavers_sentence(m: pd.DataFrame, about: About, rule: DisclosureRule) -> st
            "London posts kept open" if not closes else
            f"London posts closed as they fall vacant in {closes} of them, kept open in "
            f"{len(recreate) - closes}")
-    text += (f"{len(recreate)} of its {len(about.waves)} waves in the run "
-             f"re-create roles (new posts outside London, {how}, so no one is asked to move) "
-             f"and {len(relocate)} relocate occupied posts, whose holders move, are "
-             "redeployed in London or leave")
+    def verb(n: int, one: str, many: str) -> str:  # ("1 relocate occupied posts"; review)
+        return f"{n} {one if n == 1 else many}"
+
+    text += (f"{verb(len(recreate), 'of', 'of')} its {len(about.waves)} waves in the run "
+             f"{'re-creates' if len(recreate) == 1 else 're-create'} roles (new posts outside "
+             f"London, {how}, so no one is asked to move) and "
+             f"{verb(len(relocate), 'relocates', 'relocate')} occupied posts, whose holders "
+             "move, are redeployed in London or leave")
     if closing:
         red = total("redundancies")
-        text += (f"; {len(closing)} close the London posts still open by a set year, making "
-                 f"{red} people redundant" if red is not None else
-                 f"; {len(closing)} close the London posts still open by a set year (people "
-                 "made redundant: counted for the whole service only)")
+        shut = verb(len(closing), "closes", "close")
+        text += (f"; {shut} the London posts still open by a set year, making {red} people "
+                 "redundant" if red is not None else
+                 f"; {shut} the London posts still open by a set year (people made redundant: "
+                 "counted for the whole service only)")
     if about.earlier:
         text += (f" ({about.earlier} earlier {'wave is' if about.earlier == 1 else 'waves are'}"
                  " history, before the start: already in the data)")

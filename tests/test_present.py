@@ -183,8 +183,9 @@ def test_brief_says_leavers_follow_from_the_waves_mix():
     # it said "over 2024-2027"; review)
     assert "with their post over 2023-2027:" in text, text
     assert "2 of its 3 waves in the run re-create roles" in text
-    assert "1 relocate occupied posts" in text
-    assert "1 close the London posts still open by a set year, making 0 people redundant" \
+    # (one wave relocates, one closes: "1 relocate", "1 close" read wrongly; review)
+    assert "and 1 relocates occupied posts" in text
+    assert "1 closes the London posts still open by a set year, making 0 people redundant" \
         in text, text
 
 
@@ -205,7 +206,7 @@ def test_a_departments_brief_does_not_say_nobody_leaves():
                                                                  "department": "HO"}), about))
     assert "0 people leave" not in text and "people redundant" not in text, text
     assert "counted for the whole Civil Service only" in text
-    assert "1 of its 2 waves in the run re-create roles" in text
+    assert "1 of its 2 waves in the run re-creates roles" in text
 
 
 def test_a_departments_figures_are_not_judged_against_whole_service_targets():
