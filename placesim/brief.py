@@ -970,7 +970,12 @@ def _value_for_money_page(pages: _Pages, vfm: pd.DataFrame, years, compare, othe
         f"Costs and savings of {appraisal_period(years)}, against the posts of each grade "
         "staying where they were at the start, each summed over the years undiscounted; the "
         "net present value discounts each year's net saving at 3.5% a year from the first of "
-        "them (HM Treasury Green Book), so the two totals do not net to it. A London office's "
+        "them (HM Treasury Green Book), so the two totals do not net to it. The net present "
+        "value over the appraisal period (20 years unless the scenario sets "
+        "costs.appraisal_years, as the Government Hubs programme appraised) adds the last "
+        "year's running savings and costs, held flat for the years after the run (an "
+        "assumption), so that moves late in the run are not judged on their one-off costs "
+        "alone. A London office's "
         "closure saves its running cost only for desks beyond those the London posts avoided "
         "already release, which the desks line counts." + (
             f" The difference is this scenario minus {other.heading}: its value against that."
@@ -1049,8 +1054,10 @@ def _appraisal_numbers(results, compare=None) -> pd.DataFrame:
     last = int(max(years))
     basis = {"sum": f"sum over {appraisal_period(years)}, undiscounted",
              "last": f"in {last}"}
-    a.insert(1, "basis", [basis[how[m]] + (", discounted to date" if m == "npv_gbp" else "")
-                          for m in a["metric"]])
+    discounted = {"npv_gbp": ", discounted to date",
+                  "npv_long_run_gbp": ", discounted, with its running savings and costs held "
+                                      "to the end of the appraisal period"}
+    a.insert(1, "basis", [basis[how[m]] + discounted.get(m, "") for m in a["metric"]])
     return a
 
 

@@ -41,8 +41,11 @@ baseline against itself is zero to the penny.
 horizon's start year (the pay tables are ACSES 2023), the first year undiscounted (a year's
 row covers the twelve months up to its start, as the engine records years). ``npv_gbp``
 in year *t* is the discounted net saving cumulated to *t* (its last year is the NPV over the
-horizon; no residual value after it); ``payback_year`` is the first year whose cumulated
-discounted net saving is positive (NaN until then).
+horizon; no residual value after it); ``npv_long_run_gbp`` adds, for the years after *t* to the
+end of a 20-year appraisal period (``costs.appraisal_years``, the Government Hubs programme's),
+year *t*'s running net saving held flat (an ASSUMPTION: :func:`long_run_npv`), so that a move
+late in the run is not judged on its one-off costs alone; ``payback_year`` is the first year
+whose cumulated discounted net saving is positive (NaN until then).
 
 **Benefits outside government** — the government's claim of £30m local benefit per 1,000
 roles, and Lyons's 10 civil-service jobs to about 11 private-sector jobs — are reported as
@@ -114,6 +117,13 @@ COST_PARAMETERS: tuple[tuple, ...] = (
     ("discount_rate", 0.035, "published", None, None,
      "HM Treasury Green Book (2022): 3.5% real a year for years 0-30 (facts.md H)",
      "Real discount rate a year (constant prices of the horizon's start year)"),
+    ("appraisal_years", 20.0, "published", 10.0, 30.0,
+     "Government Hubs programme, Accounting Officer assessment (25 August 2022): NPV over 20 "
+     "years (facts.md B); the range is an ASSUMPTION (the Green Book's 3.5% holds for years "
+     "0-30)",
+     "Years the long-run net present value covers from the first year appraised: the run's "
+     "years, then its last year's running savings and costs held flat (ASSUMPTION) for the "
+     "rest"),
     ("employer_oncost_share", 0.42, "derived", 0.37, 0.431,
      "docs/evidence.md section 4: employer pension 28.97% of pay (Civil Service Pensions, "
      "April 2024 to March 2027) plus employer National Insurance at 15% above £5,000 (from "
@@ -191,7 +201,8 @@ COST_METRICS: tuple[str, ...] = (
     "cost_vacancy_gbp", "cost_hub_capital_gbp", "cost_double_running_gbp",
     "cost_outreach_gbp", "cost_secondments_gbp", "cost_total_gbp",
     "saving_pay_gbp", "saving_estate_gbp", "saving_office_closures_gbp", "saving_total_gbp",
-    "net_saving_gbp", "discounted_net_saving_gbp", "npv_gbp", "payback_year",
+    "net_saving_gbp", "discounted_net_saving_gbp", "npv_gbp", "npv_long_run_gbp",
+    "payback_year",
     "london_posts_avoided", "claim_local_benefit_gbp", "claim_private_sector_jobs",
 )
 """The metrics (group ``all``) :func:`cost_columns` adds to every run, in order."""
@@ -326,10 +337,9 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
     # closure in the last quarter saved a fifth of what it should; setting every office
     # closed in a year against the released desks all year, one closing late in the year
     # hid one closed all year: review.)
-    released = np.clip(avoided.sum(axis=1), 0, None) * c["desks_per_post"]
-    saved = np.zeros(len(years))
-    for q in range(4):  # (a record year covers the twelve months up to its start)
-        at = years - 1 + q / 4  # (the quarter's start)
+    def closures(at, released):
+        """The closed offices' running cost a year at times ``at``, for their desks beyond
+        those ``released``."""
         closed_cost, closed_desks = np.zeros(len(years)), np.zeros(len(years))
         for o in office_closures:
             cost = (o.annual_cost_gbp if o.annual_cost_gbp is not None
@@ -339,8 +349,12 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
             closed_desks += o.desks * shut
         beyond = np.clip(closed_desks - released, 0, None) / np.where(closed_desks > 0,
                                                                       closed_desks, 1)
-        saved += closed_cost * beyond / 4
-    out["saving_office_closures_gbp"] = saved
+        return closed_cost * beyond
+
+    released = np.clip(avoided.sum(axis=1), 0, None) * c["desks_per_post"]
+    # (a record year covers the twelve months up to its start: quarters from year - 1)
+    out["saving_office_closures_gbp"] = sum(closures(years - 1 + q / 4, released) / 4
+                                            for q in range(4))
     # people, each at their own grade's pay: a leaver's redundancy at London pay, the output
     # lost while the post they left is vacant at the pay outside London, where it now is
     move_leavers = np.clip(np.asarray(leavers, float) - wave_redundancies, 0, None)  # (Y, G)
@@ -384,6 +398,20 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
     out["discounted_net_saving_gbp"] = net * discount_factors(years, start_year,
                                                               c["discount_rate"])
     out["npv_gbp"] = np.cumsum(out["discounted_net_saving_gbp"])
+    # the running net saving as things stand at each year's end (the lines above are the
+    # year's: a move late in the year saved part of a year in it, and held, it read as half
+    # a move): posts, closed offices and double running at the end, outreach and secondments
+    # as in the year
+    posts_end = np.asarray(posts, float)
+    avoided_end = posts_end.sum(axis=2) * share0[None] - posts_end[:, :, lon].sum(axis=2)
+    released_end = np.clip(avoided_end.sum(axis=1), 0, None) * c["desks_per_post"]
+    running = (avoided_end @ (pay_l - pay_o) * oncost
+               + avoided_end.sum(axis=1) * (estate_l - estate_o)
+               + closures(np.asarray(years, float), released_end)
+               - np.asarray(replaced_pending, float).sum(axis=2) @ per_post
+               - out["cost_outreach_gbp"] - out["cost_secondments_gbp"])
+    out["npv_long_run_gbp"] = long_run_npv(years, out["npv_gbp"], running, start_year,
+                                           c["discount_rate"], c["appraisal_years"])
     out["payback_year"] = payback_years(years, out["npv_gbp"])
     out["london_posts_avoided"] = total_avoided
     out["claim_local_benefit_gbp"] = roles_moved_out * c["claim_local_benefit_gbp_per_role"]
@@ -420,6 +448,48 @@ def discount_factors(years: np.ndarray, start_year: int, rate: float) -> np.ndar
     [1.0, 0.9662]
     """
     return 1.0 / (1.0 + rate) ** (np.asarray(years, float) - start_year)
+
+
+def long_run_npv(years: np.ndarray, npv: np.ndarray, running: np.ndarray, start_year: int,
+                 rate: float, appraisal_years: float) -> np.ndarray:
+    """For each year, the net present value over the appraisal period: the NPV to that
+    year, plus its running net saving (savings less the costs that recur: double running,
+    outreach, secondments; as things stand at the year's end) held flat for
+    every later year of the period, discounted. A run's NPV stops at its horizon with no
+    residual value, so a move late in it carries its one-off costs and few of its savings
+    and reads as poor value (review); the Government Hubs programme appraised over 20 years.
+
+    Parameters
+    ----------
+    years : numpy.ndarray
+        (year,) record years; the period runs ``appraisal_years`` from ``start_year``.
+    npv, running : numpy.ndarray
+        (year,) the NPV to each year and each year's running net saving.
+    start_year : int
+    rate : float
+    appraisal_years : float
+
+    Returns
+    -------
+    numpy.ndarray
+        (year,) NPV over the period (a year past its end: the NPV to the end).
+
+    Examples
+    --------
+    >>> long_run_npv(np.array([2024, 2025]), np.array([-100.0, -50.0]), np.array([0.0, 10.0]),
+    ...              2024, 0.0, 4).tolist()  # (2026 and 2027 at 10 a year, undiscounted)
+    [-100.0, -30.0]
+    """
+    years = np.asarray(years, int)
+    end = start_year + int(round(appraisal_years)) - 1  # (the period's last record year)
+    out = np.empty(len(years))
+    for i, y in enumerate(years):
+        if y >= end:
+            out[i] = npv[min(i, int(np.searchsorted(years, end)))]
+            continue
+        later = np.arange(y + 1, end + 1)
+        out[i] = npv[i] + running[i] * discount_factors(later, start_year, rate).sum()
+    return out
 
 
 def payback_years(years: np.ndarray, npv: np.ndarray) -> np.ndarray:
@@ -629,6 +699,11 @@ SOURCES: dict[str, str] = {
     "saving_total_gbp": f"The {_NUMBER_WORDS[len(SAVING_COMPONENTS)]} savings above, added up",
     "npv_gbp": "HM Treasury Green Book: 3.5% real a year, constant prices of the start year; "
                "over the horizon, no residual value",
+    "npv_long_run_gbp": "The net present value, plus the last year's running savings less "
+                        "double running, outreach and secondments, held flat and discounted "
+                        "to the end of costs.appraisal_years (20: the Government Hubs "
+                        "programme's period; ASSUMPTION 10-30, and that things stay as they "
+                        "are after the run)",
     "payback_year": "First year the discounted savings have repaid the costs",
     "claim_local_benefit_gbp": "A government claim (Cabinet Office): £30m of local economic "
                                "benefit per 1,000 roles moved out of London, no period given; "
@@ -641,7 +716,7 @@ SOURCES: dict[str, str] = {
 APPRAISAL_LINES: tuple[tuple[str, str], ...] = (
     *((m, "sum") for m in COST_COMPONENTS), ("cost_total_gbp", "sum"),
     *((m, "sum") for m in SAVING_COMPONENTS), ("saving_total_gbp", "sum"),
-    ("npv_gbp", "last"), ("payback_year", "last"),
+    ("npv_gbp", "last"), ("npv_long_run_gbp", "last"), ("payback_year", "last"),
     ("claim_local_benefit_gbp", "last"), ("claim_private_sector_jobs", "last"),
 )
 

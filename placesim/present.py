@@ -246,6 +246,14 @@ MEASURES: dict[str, Measure] = {
         "Savings minus costs to date, discounted at 3.5% a year (HM Treasury Green Book), in "
         "constant prices of the start year. Against the posts staying where they were at the "
         "start; compare two scenarios for the difference between them."),
+    "npv_long_run_gbp": Measure(
+        "Net present value over the appraisal period", "gbp",
+        "The net present value to date plus, for each later year of the appraisal period (20 "
+        "years from the start unless costs.appraisal_years sets it: the Government Hubs "
+        "programme's), the year's running net saving (savings "
+        "less double running, outreach and secondments) held flat and discounted at 3.5% a "
+        "year: an ASSUMPTION that things stay as they are after the run, so that moves late "
+        "in it are not judged on their one-off costs alone."),
     "payback_year": Measure(
         "Payback year", "year",
         "First year in which the discounted savings have repaid the costs."),

@@ -169,3 +169,37 @@ def test_the_headline_relocation_cost_is_the_appraisals_cost_of_people(mode):
     assert col[("cost_redundancy_gbp", "all")].sum() > 0  # (someone left: the case at issue)
     assert col[("cost_relocation_gbp", "all")].sum() > 0
     np.testing.assert_allclose(col[("relocation_cost_gbp", "all")], np.cumsum(people))
+
+
+def test_a_late_move_is_valued_over_the_appraisal_period_not_cut_at_the_horizon():
+    """A run's NPV stops at its horizon with no residual value, so a move in its last year
+    carries its one-off costs and part of a year of savings and reads as poor value
+    (review). The NPV over the appraisal period (20 years, the Government Hubs programme's)
+    holds the running saving as things stand at the year's end (the whole move, not the
+    year's average) for the rest of the period, discounted; one-off costs are not held."""
+    from placesim.costs import appraise, default_costs, discount_factors
+
+    c = default_costs()
+    start = np.zeros((11, 2))
+    start[2] = [1000, 1000]  # 1,000 EO posts in London and 1,000 outside
+
+    def value(move_year: int) -> dict:
+        years = np.arange(2024, 2034)
+        posts = np.repeat(start[None], len(years), axis=0)
+        posts[years >= move_year, 2] = [500, 1500]  # half London's EO posts move, for good
+        leavers = np.zeros((len(years), 11))
+        leavers[years == move_year, 2] = 100  # one-off: leavers in the year of the move
+        z = np.zeros(len(years))
+        return appraise(posts, start, np.array([True, False]), years=years, start_year=2024,
+                        costs=c, leavers=leavers, redundancies=np.zeros_like(leavers),
+                        wave_redundancies=np.zeros_like(leavers), relocation_cost_gbp=z,
+                        replaced_pending=np.zeros((len(years), 11, 2)), roles_moved_out=z)
+
+    late, early = value(2033), value(2026)
+    assert late["npv_gbp"][-1] < 0 < early["npv_gbp"][-1]  # (cut at the horizon)
+    a_year = early["saving_total_gbp"][-1]  # (the moved posts' saving in a whole year)
+    assert late["saving_total_gbp"][-1] == pytest.approx(a_year / 2)  # (moved in the year)
+    later = discount_factors(np.arange(2034, 2044), 2024, c["discount_rate"]).sum()
+    assert late["npv_long_run_gbp"][-1] == pytest.approx(late["npv_gbp"][-1] + a_year * later)
+    assert late["npv_long_run_gbp"][-1] > 0
+    assert early["npv_long_run_gbp"][-1] == pytest.approx(early["npv_gbp"][-1] + a_year * later)
