@@ -58,10 +58,33 @@ assert get_args(GradeCode) == GRADES, "GradeCode must list grades.GRADES in orde
 GradeName = Annotated[GradeCode, BeforeValidator(canonical_grade)]
 """A grade code from :data:`placesim.grades.GRADES`, given in any case or by an SCS title
 ("Director" is SCS2: :data:`placesim.grades.GRADE_ALIASES`)."""
-SiteId = Annotated[str, BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str)
-                                        else v)]
+def _site_id(v):
+    return v.strip().lower() if isinstance(v, str) else v
+
+
+SiteId = Annotated[str, BeforeValidator(_site_id)]
 """A site id from the data package's sites.csv, in any case (ids are lower case:
 :func:`placesim.geodata.load_data_package`)."""
+
+
+def _distinct_keys(canonical, what: str):
+    """A check that no two keys of a mapping mean the same (``Director`` and ``SCS2``,
+    ``Leeds`` and ``leeds``): read as one, the second silently replaced the first (review)."""
+    def check(v):
+        if isinstance(v, dict):
+            seen: dict = {}
+            for key in v:
+                c = canonical(key)
+                if c in seen:
+                    raise ValueError(f"{what} {key!r} is given twice: {seen[c]!r} and {key!r} "
+                                     f"are both {c}")
+                seen[c] = key
+        return v
+    return BeforeValidator(check)
+
+
+ByGrade = Annotated[dict[GradeName, float], _distinct_keys(canonical_grade, "grade")]
+"""Values by grade, each grade once however it is named."""
 
 SebName = Literal["high", "intermediate", "low"]
 """A socio-economic background class from :data:`placesim.grades.SEB_CLASSES`."""
@@ -257,7 +280,7 @@ class Acceptance(_Model):
         "Share of incumbents who move with their post. Default 0.2, source: Institute for "
         "Government 2023, about 20% of Darlington Economic Campus staff relocated from "
         "London (anchors: ONS Newport about 10%, BBC Salford 38%)."))
-    by_grade: dict[GradeName, float] = Field(default_factory=dict, description=(
+    by_grade: ByGrade = Field(default_factory=dict, description=(
         "Acceptance by grade, overriding base for the grades named (each 0 to 1)."))
     high_seb_multiplier: float = Field(1.0, ge=0, le=MAX_MULTIPLIER,
                                        json_schema_extra=_ev("assumption", 0.8, 1.3),
@@ -348,7 +371,7 @@ class Wave(_Model):
         "closed anyway, their holders made redundant, and after which the closures of later "
         "tranches close at the step after they are added (default: none; closures wait for "
         "vacancies)."))
-    grade_mix: dict[GradeName, float] | None = Field(None, description=(
+    grade_mix: ByGrade | None = Field(None, description=(
         "recreate: shares of the new posts by grade (must sum to 1, grades among "
         "posts.grades); default: in proportion to the matching posts in the origin."))
     department_shares: dict[str, float] | None = Field(None, description=(
@@ -799,17 +822,17 @@ class SiteOverride(_Model):
 class Parameters(_Model):
     """Overrides of calibrated parameters (see `placesim params` for the defaults)."""
 
-    exit_rate: dict[GradeName, float] = Field(default_factory=dict, description=(
+    exit_rate: ByGrade = Field(default_factory=dict, description=(
         "Annual rate of leaving the Civil Service by grade (0 to 1), overriding the "
         "calibrated ACSES 2023 rates."))
     # (kept to refuse it with a reason, left out of the JSON Schema: an editor offered a field
     # that is always refused)
-    promotion_rate: SkipJsonSchema[dict[GradeName, float]] = Field(
+    promotion_rate: SkipJsonSchema[ByGrade] = Field(
         default_factory=dict, exclude=True, description=(
         "Annual promotion rate from the named grade to the next (0 to 1). Not supported by "
         "this version: promotions are driven by vacancy chains, so give exit_rate or "
         "external_hire_share instead; must be left empty."))
-    external_hire_share: dict[GradeName, float] = Field(default_factory=dict, description=(
+    external_hire_share: ByGrade = Field(default_factory=dict, description=(
         "Share of vacancies at a grade filled from outside the Civil Service (0 to 1), "
         "overriding the ACSES 2023 calibration."))
     seb_promotion_odds: dict[SebName, float] = Field(default_factory=dict, description=(
@@ -819,7 +842,7 @@ class Parameters(_Model):
         "Relative willingness (0 or more) of an SEB class to relocate for a promotion."))
     london_promotion_advantage: float | None = Field(None, ge=0, le=MAX_MULTIPLIER, description=(
         "Extra odds of promotion for London-based candidates (default: calibrated value)."))
-    cross_area_share: dict[GradeName, float] = Field(default_factory=dict, description=(
+    cross_area_share: ByGrade = Field(default_factory=dict, description=(
         "Share of promotions into a grade taken by someone from another labour-market "
         "area, in the baseline (0 to 1; see `placesim params`)."))
     lateral_share: float | None = Field(None, ge=0, le=1, description=(
@@ -943,7 +966,8 @@ class Scenario(_Model):
         "package's departments.csv, or 'all'. Adds metrics grouped 'dept:CODE' (roles moved, "
         "SCS outside London, progression in and outside London, each site's ladder). Default "
         "none (the department view costs time; `placesim run --department HO` sets it)."))
-    sites: dict[SiteId, SiteOverride] = Field(default_factory=dict, description=(
+    sites: Annotated[dict[SiteId, SiteOverride], _distinct_keys(_site_id, "site")] = Field(
+        default_factory=dict, description=(
         "Overrides of sites by site id (capacity, opening year, theme)."))
     parameters: Parameters = Field(Parameters(), description=(
         "Overrides of calibrated parameters (default: none)."))
@@ -1404,6 +1428,13 @@ def _friendly(err: dict, loc: tuple) -> str:
                 "or digit" + got)
     if t in ("value_error", "assertion_error"):
         return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if t == "literal_error" and ctx.get("expected", "").startswith("'AA'"):  # (a grade)
+        from .grades import GRADE_ALIASES
+
+        titles = ", ".join(sorted({a.title() for a in GRADE_ALIASES}))
+        hint = difflib.get_close_matches(str(given).lower(), list(GRADE_ALIASES), n=1)
+        return (msg + got + f", or a title ({titles})"
+                + (f" (did you mean {hint[0].title()!r}?)" if hint else ""))
     return msg + got
 
 

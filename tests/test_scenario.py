@@ -752,24 +752,22 @@ def test_a_wave_with_two_problems_has_both_told_at_once(tmp_path):
     assert "waves[0].destinations: destination shares must sum to 1 (they sum to 1.3)" in msg
 
 
+def _one_wave(grades: str, rest: str) -> str:
+    """A scenario extending the baseline with one wave of 100 posts of ``grades`` from
+    London, its last lines ``rest`` (indented as the wave's)."""
+    return ("extends: baseline.yaml\nname: t\nwaves:\n  - name: w\n    year: 2026\n"
+            f"    posts: {{grades: {grades}}}\n    count: 100\n    origin: london\n"
+            f"    {rest}\n")
+
+
 def test_grades_by_title_or_in_any_case_and_sites_in_any_case_are_understood(pkg):
     """The Social Mobility Commission's targets name Directors; "Director" was refused with
     the list of codes, and a site id was matched case by case ("Leeds" was unknown; review).
     Grades are given by code in any case or by SCS title, sites in any case; the scenario is
     written back in codes and ids, and what is neither is still refused."""
-    text = """
-extends: baseline.yaml
-name: t
-waves:
-  - name: w
-    year: 2026
-    posts: {grades: [Director, deputy  Director, eo]}
-    count: 100
-    origin: london
-    destinations: [{site: Leeds, share: 0.5}, {site: " SHEFFIELD", share: 0.5}]
-sites:
-  Leeds: {capacity: 9000}
-"""
+    text = _one_wave("[Director, deputy  Director, eo]",
+                     'destinations: [{site: Leeds, share: 0.5}, {site: " SHEFFIELD", share: '
+                     '0.5}]') + "sites:\n  Leeds: {capacity: 9000}\n"
     s = load_scenario_text(text, base_dir=ROOT / "scenarios")
     w = s.waves[-1]
     assert w.posts.grades == ("SCS2", "SCS1", "EO")
@@ -782,3 +780,25 @@ sites:
     with pytest.raises(ScenarioError, match="unknown site 'leedz' .did you mean 'leeds'"):
         check_against_data(load_scenario_text(text.replace("Leeds, share", "Leedz, share"),
                                               base_dir=ROOT / "scenarios"), pkg)
+
+
+def test_a_grade_or_site_given_twice_under_two_names_is_refused_not_collapsed():
+    """With titles and any case allowed, {SCS2: 0.3, Director: 0.3} named one grade twice
+    and was read as one, the second replacing the first without a word (shares that summed
+    to 1.3 passed); a site given as leeds and Leeds ran with the second's capacity (review).
+    Each is refused, naming the field and both names; a misspelt title gets the titles and
+    the nearest."""
+    text = _one_wave("[EO]", 'grade_mix: {SCS2: 0.3, "Deputy Director": 0.4, director: 0.3}'
+                     "\n    destinations: [{site: leeds, share: 1.0}]")
+    msg = _error(load_scenario_text, text, base_dir=ROOT / "scenarios")
+    assert ":9: waves[0].grade_mix: grade 'director' is given twice: 'SCS2' and " \
+        "'director' are both SCS2" in msg
+    sites = text.replace("grade_mix: {SCS2: 0.3, \"Deputy Director\": 0.4, director: 0.3}",
+                         "grade_mix: {SCS2: 0.6, \"Deputy Director\": 0.4}")
+    sites += "sites:\n  leeds: {capacity: 100}\n  Leeds: {capacity: 5000}\n"
+    msg = _error(load_scenario_text, sites, base_dir=ROOT / "scenarios")
+    assert "sites: site 'Leeds' is given twice" in msg
+    msg = _error(load_scenario_text, text.replace("director: 0.3", "Directer: 0.3"),
+                 base_dir=ROOT / "scenarios")
+    assert "or a title (Deputy Director, Director, Director General" in msg
+    assert "(did you mean 'Director'?)" in msg
