@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import textwrap
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -60,7 +61,8 @@ FIRST_PAGE = (
     ("high_seb_share_london_scs", "all"),
     ("leavers_caused_by_relocation", "all"),
     ("relocation_cost_gbp", "all"),
-    ("npv_gbp", "all"),
+    ("npv_long_run_gbp", "all"),  # (the horizon's NPV, cut at a pack's year, read a plan
+    # as worse value than none in its 2030 pack and better in its 2033 one; review)
     ("payback_year", "all"),
     # the outreach and secondments levers, when they are on
     ("entrants_low_seb_share", "coldspots"),
@@ -334,8 +336,10 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
     out = []
     moved = _value(m, "roles_moved_out_of_london", "all", last)
     if moved is not None:
+        man = results.manifest
         out.append(_moved_sentence(results, moved, last, rule)
-                   + _london_cut_clause(_value(m, CUT, "all", last), last, rule))
+                   + _london_cut_clause(_value(m, CUT, "all", last), last, rule,
+                                        man.get("department_name") or man.get("department")))
     if about.waves:
         out.append(_leavers_sentence(m, about, rule))
     out += shortfall_notes(m, lambda metric, v: fmt_value(
@@ -349,7 +353,9 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
                            "London are",
                  "period": "At that year's promotion and leaving rates, an Executive Officer "
                            "outside London is"}[kind]
-        target = "Grade 7" if kind == "cohort" else "Director"
+        # (the cohort's figure is so far, by the last year: "15 and 38 of 1,000" read as a
+        # career's chance; review)
+        target = f"Grade 7 by March {last}" if kind == "cohort" else "Director"
         text = (f"{words} {ratio:.0%} as likely to reach {target} as those in London "
                 f"({_gap_figures(kind, now)})")
         if compare is not None:
@@ -358,16 +364,21 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
                 before = g0[1][0] / g0[1][1]
                 band = _gap_change_band(compare, results, kind, last)
                 same = (round(ratio, 2) == round(before, 2)
-                        or band is not None and band[0] <= 0 <= band[1])  # (by chance)
+                        or band is not None and band[0] <= 0 <= band[1]  # (by chance)
+                        # (both figures read as before: "the gap narrows, as London's
+                        # stayed at 31 and outside London's stayed at 16"; review)
+                        or _gap_figures(kind, now) == _gap_figures(kind, g0[1]))
                 text += (f"; {other}: {before:.0%} ({_gap_figures(kind, g0[1])}), so "
                          f"{_gap_trend(before, ratio, same)}")
                 if not same:  # (which side moved: London's fall narrows it too; review)
                     text += _gap_movement(_GAP_METRIC[kind], g0[1], now)
         out.append(text + ".")
-    if about.seb_levers:
-        seb = _seb_gap_sentence(m, last, None if compare is None else compare.metrics, other)
-        if seb:
-            out.append(seb)
+    # by background, always: the Social Mobility Commission's question (it was given only
+    # when a lever aimed at it was on, so the baseline's question on background went
+    # unanswered; review)
+    seb = _seb_gap_sentence(m, last, None if compare is None else compare.metrics, other)
+    if seb:
+        out.append(seb)
     for metric, group, words in (
             # the concentration first: the share of London's own staff, and then London's
             # share of the country's, which alone read as if it were (review)
@@ -405,6 +416,9 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
         if v0 is not None:  # (counts, and their differences, through disclosure control)
             text += (f" ({other}: {fmt_value(metric, protect_value(metric, v0, rule=rule))}; "
                      f"{fmt_diff(metric, _protect_diff(metric, v - v0, rule))})")
+        if metric == "entrants_low_seb_share":  # (it read as a finding; review)
+            text += (": the outreach lever's assumed shift in who joins sets this, it is not "
+                     "a finding of the model")
         out.append(text + ".")
     if differ:
         out.append(first_upper(coldspots_words(other, about.name, differ)) + ".")
@@ -445,18 +459,21 @@ def _moved_sentence(results, moved: float, last: int, rule: DisclosureRule) -> s
 CUT = "london_roles_cut_since_2025"
 
 
-def _london_cut_clause(cut: float | None, last: int, rule: DisclosureRule) -> str:
+def _london_cut_clause(cut: float | None, last: int, rule: DisclosureRule,
+                       department: str | None = None) -> str:
     """What London itself has lost since March 2025, the Plan for Change's measure (roles
     moved count roles created elsewhere, and London grew while they rose; review); nothing
-    when the run does not hold March 2025."""
+    when the run does not hold March 2025. A department's view: its own London posts."""
     if cut is None:
         return ""
     shown = fmt_value(CUT, protect_value(CUT, abs(cut), rule=rule))
+    who, posts = (department, "posts in London") if department else (
+        "London", "Civil Service posts")
     if shown == fmt_value(CUT, 0.0):
-        change = "as many Civil Service roles as"
+        change = f"as many {posts} as"
     else:
-        change = f"{shown} {'fewer' if cut > 0 else 'more'} Civil Service roles than"
-    return f" London has {change} in March 2025."
+        change = f"{shown} {'fewer' if cut > 0 else 'more'} {posts} than"
+    return f" {who} has {change} in March 2025 (modelled posts; every cause)."
 
 
 def _leavers_sentence(m: pd.DataFrame, about: About, rule: DisclosureRule) -> str:
@@ -477,7 +494,7 @@ def _leavers_sentence(m: pd.DataFrame, about: About, rule: DisclosureRule) -> st
     # sentence and the appraisal say; this said "over 2024-2033" beside "in 2023-2033")
     years = f"{int(m['year'].min()) - 1}-{int(m['year'].max())}"
     text = ((f"{leavers} people leave the Civil Service rather than move with their post over "
-             f"{years}: this follows from how the scenario moves roles. ") if leavers is not None
+             f"{years}. ") if leavers is not None
             else ("How many people leave the Civil Service rather than move with their post "
                   "is counted for the whole Civil Service only (the pack without "
                   "--department gives it), not by department. "))
@@ -504,7 +521,7 @@ def _leavers_sentence(m: pd.DataFrame, about: About, rule: DisclosureRule) -> st
                  "counted for the whole service only)")
     if about.earlier:
         text += (f" ({about.earlier} earlier {'wave is' if about.earlier == 1 else 'waves are'}"
-                 " history, before the start: already in the data)")
+                 " history, already in the data)")
     return text + "."
 
 
@@ -767,16 +784,20 @@ def _draw_rows(fig, x, top, width, head, cells, heights, widths, fontsize) -> No
             cell.get_text().set_weight("bold")
 
 
+_UNIT_GLUE = re.compile(r"(?<=\d) (?=(?:points|posts|people|of 1,000)\b)")
+
+
 def _paragraphs(pages: _Pages, x, y, paras: list[str], *, width=100, fontsize=9, gap=0.012,
-                bullet=False) -> float:
+                bullet=False, linespacing=1.35) -> float:
     """Write wrapped paragraphs from ``y`` down, a paragraph that does not fit on the next
     page; return the ``y`` below them."""
     for p in paras:
-        text = textwrap.fill(("• " if bullet else "") + p, width,
-                             subsequent_indent="  " if bullet else "")
-        height = (text.count("\n") + 1) * fontsize * 1.35 / 72 / A4[1]
+        # (a number is never split from its unit at a line's end: "about 4.2 | points")
+        text = textwrap.fill(("• " if bullet else "") + _UNIT_GLUE.sub("\u00a0", p), width,
+                             subsequent_indent="  " if bullet else "").replace("\u00a0", " ")
+        height = (text.count("\n") + 1) * fontsize * linespacing / 72 / A4[1]
         y = pages.room(y, height)
-        pages.fig.text(x, y, text, fontsize=fontsize, va="top", linespacing=1.35)
+        pages.fig.text(x, y, text, fontsize=fontsize, va="top", linespacing=linespacing)
         y -= height + gap
     return y
 
@@ -843,10 +864,19 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
         fig.text(0.06, y, "The question", fontsize=10.5, weight="bold", va="top")
         y = _paragraphs(pages, 0.06, y - 0.02, [about.question], width=98, fontsize=9)
     y = _heading(pages, y - 0.005, "The answer")
+    # (108 characters at 9 points ran off the page; 8.5 points and closer lines keep the
+    # answer, the table and the map on one page with the answer's background sentence)
     y = _paragraphs(pages, 0.06, y, answer(results, about, compare, other, rule),
-                    width=98, fontsize=9, bullet=True, gap=0.006)  # (108 ran off the page)
+                    width=104, fontsize=8.5, bullet=True, gap=0.005, linespacing=1.28)
     rows = first_page_rows(results, compare, diff, last, rule)
-    if compare is not None:
+    if compare is not None and not (results.banded or compare.banded):  # (no range to give:
+        # a column saying "none: expected values" on every row took the room of the map,
+        # which the subtitle's "expected values" already explains)
+        shown = rows[["Measure", "Comparison", "Scenario", "Difference"]].rename(
+            columns={"Comparison": _short(other.name), "Scenario": _short(about.name)})
+        widths = [0.52, 0.12, 0.12, 0.16]
+        wrap = {"Measure": 64, "Difference": 18}
+    elif compare is not None:
         shown = rows[["Measure", "Comparison", "Scenario", "Difference", "Range"]].rename(
             columns={"Comparison": _short(other.name), "Scenario": _short(about.name),
                      "Range": "Range of the difference"})
@@ -859,7 +889,7 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
     # title said "moves, leavers and money"; review)
     kinds = ["moves"] + [word for word, metrics in (
         ("leavers", {"leavers_caused_by_relocation"}),
-        ("money", {"relocation_cost_gbp", "npv_gbp", "payback_year"}))
+        ("money", {"relocation_cost_gbp", "npv_gbp", "npv_long_run_gbp", "payback_year"}))
         if rows["metric"].isin(metrics).any()]
     bottom = _table(pages, 0.06, y - 0.012, 0.88, shown, widths, fontsize=7.5, wrap=wrap,
                     title=f"Headline figures, {last}: {listed(kinds)} to date"

@@ -247,8 +247,10 @@ def measures_note(diff: pd.DataFrame, year: int | None = None) -> str:
     return (f"in {listed([group_label(g) for g in apart])}, the EOs followed from the "
             "start and the chance an EO reaches Grade 7 move in opposite directions: the "
             "first follows the people in post there at the start wherever they go, or leave "
-            "(a moved post's holder may leave rather than move); the second is the promotion "
-            "and leaving rates of the posts there in the year, whoever holds them")
+            "(a moved post's holder may leave rather than move, and posts above them that "
+            "move away are vacancies they can no longer be promoted into there); the second "
+            "is the promotion and leaving rates of the posts there in the year, whoever holds "
+            "them")
 
 
 def few_runs_note(diff: pd.DataFrame) -> str:

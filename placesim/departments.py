@@ -36,6 +36,7 @@ import pandas as pd
 from .geodata import DEVOLVED_ADMINISTRATIONS
 from .grades import GRADES, is_rung
 from .metrics import (
+    CUT_BASE_YEAR,
     EO,
     G7,
     G7_PLUS,
@@ -47,6 +48,7 @@ from .metrics import (
     _div,
     _largest_gap,
     _seb_total,
+    cut_since_base,
     period_progression,
 )
 from .population import N_GRADES
@@ -439,6 +441,14 @@ def department_columns(model, result, codes=None) -> tuple[list[tuple[str, str]]
         # the Places for Growth measures (SCS, permanent secretaries outside London) leave
         # out the devolved administrations: theirs are not counted (NaN), as in the headline
         pfg = np.nan if codes_all[k] in DEVOLVED_ADMINISTRATIONS else 1.0
+        # the Plan for Change's measure for the department (a pack of one department left
+        # the target out altogether; review)
+        at_start = float((_start_shares(model)[k] * model.baseline_posts3.sum(axis=2))[
+            :, lon].sum())
+        labels.append((f"london_roles_cut_since_{CUT_BASE_YEAR}", tag))
+        cols.append(cut_since_base(mine[:, :, lon].sum(axis=(1, 2)),
+                                   np.array([r.year for r in result.years]),
+                                   model.scenario.horizon.start_year, at_start))
         labels += [("roles_moved_out_of_london", tag), ("roles_moved_before_start", tag),
                    ("posts", tag),
                    ("posts", f"{tag}|london"), ("scs_posts", f"{tag}|london"),

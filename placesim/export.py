@@ -209,6 +209,12 @@ def targets_table(metrics: pd.DataFrame, *, banded: bool | None = None,
                         "no change", "none"),
             "Met?": verdict, "Source": t.source,
         })
+        held = int(r["year"])
+        if held < t.year:  # (results that stop before its year: a pack as of 2026 said a
+            # 2030 target was missed; review)
+            rows[-1].update({"Projected": f"{rows[-1]['Projected']} by {held}",
+                             "Gap": "n/a", "Met?": f"not yet due (its year is {t.year}; "
+                                                   f"the figure is {held}'s)"})
         if department is not None:
             rows[-1].update({"Target value": f"{rows[-1]['Target value']} (whole Civil "
                                              "Service)",

@@ -392,6 +392,12 @@ _WIDE: list[tuple] = []  # (district table, kept alive: its identity is the key;
 
 def controlled_values(results, pkg, spec: MapSpec, *, compare=None,
                       rule: DisclosureRule = RULE) -> pd.Series:
+    """:func:`controlled_and_withheld`'s values alone."""
+    return controlled_and_withheld(results, pkg, spec, compare=compare, rule=rule)[0]
+
+
+def controlled_and_withheld(results, pkg, spec: MapSpec, *, compare=None,
+                            rule: DisclosureRule = RULE) -> tuple[pd.Series, np.ndarray]:
     """What a map shows, through disclosure control: counts rounded to 5 and small counts
     withheld (NaN); shares withheld where the district has fewer than 50 people. With
     ``compare``, the difference ``results − compare`` (each side controlled first, so the
@@ -401,10 +407,13 @@ def controlled_values(results, pkg, spec: MapSpec, *, compare=None,
     threshold either way, which is the map's central class ("No change or fewer than 5"),
     so it is drawn there, and a difference takes it as 0 (its error, under 5, is the
     rounding's). Drawn as missing, the 1-4 posts the Spring Statement's cut took from most
-    districts turned England and Scotland grey on a difference map (review)."""
+    districts turned England and Scotland grey on a difference map (review). Returns the
+    values and, by district, whether a count there was withheld so (for the tooltip: it
+    said "no change" of such a district; review)."""
     codes = pkg.districts["lad_code"].to_numpy()
+    small = np.zeros(len(codes), bool)
     if results is None or spec.metric in ATTRIBUTE_METRICS:
-        return district_values(results, pkg, spec)
+        return district_values(results, pkg, spec), small
 
     def one(res):
         year = int(res.districts["year"].max()) if spec.year is None else spec.year
@@ -416,13 +425,15 @@ def controlled_values(results, pkg, spec: MapSpec, *, compare=None,
                                                                        index=codes)).to_numpy()
         shown = protect(raw, count=m.is_count, base=base, rule=rule)
         if m.is_count and spec.diverging:
-            shown[shown == SUPPRESSED] = 0
+            withheld = shown == SUPPRESSED
+            small[withheld] = True
+            shown[withheld] = 0
         return controlled_numbers(shown).set_axis(codes)
 
     out = one(results)
     if compare is not None:
         out = out - one(compare)
-    return out
+    return out, small
 
 
 def district_details(results, pkg, year: int | None = None,
@@ -549,6 +560,18 @@ class MapView:
     coldspots: pd.Series | None = None
     source: str = ""
     marking: str | None = None
+    withheld: pd.Series | None = None
+    """By district: a count there was withheld as under ``threshold`` and is drawn in the
+    central class (:func:`controlled_and_withheld`)."""
+    threshold: int = 5
+
+
+def _withheld_words(metric: str, v: float, threshold: int) -> str:
+    """A tooltip's value where a count was withheld: under the threshold either way, or the
+    difference to within it."""
+    if abs(v) < threshold:
+        return f"fewer than {threshold} either way (withheld)"
+    return f"{fmt_diff(metric, v)} (to within {threshold}: a count under it withheld)"
 
 
 def map_view(results, pkg, metric: str, year: int | None = None, *, compare=None,
@@ -596,14 +619,16 @@ def map_view(results, pkg, metric: str, year: int | None = None, *, compare=None
         spec = MapSpec(metric=metric, year=y, title=f"{label}, {y}" if y else label,
                        subtitle=str(title_name))
         arcs = arc_frame(pkg, results, y, rule) if metric in RESULT_METRICS else None
-    values = controlled_values(results, pkg, spec, compare=compare, rule=rule)
+    values, small = controlled_and_withheld(results, pkg, spec, compare=compare, rule=rule)
     classes = classify(values, spec, rule)
     cold = None
     if coldspots:
         cold = run_coldspots(pkg, results)
     return MapView(spec, values, classes, sites=site_frame(pkg, results, y, rule), arcs=arcs,
                    details=district_details(results, pkg, y, rule), coldspots=cold,
-                   source=source_line(man), marking=marking)
+                   source=source_line(man), marking=marking,
+                   withheld=pd.Series(small, index=pkg.districts["lad_code"].to_numpy()),
+                   threshold=rule.threshold)
 
 
 def _check_map_request(results, metric: str, year: int | None) -> None:
@@ -1001,11 +1026,14 @@ def build_deck(pkg, view: MapView, *, part: str = "both"):
     feats = district_features(pkg, national=national)
     value_text = fmt_diff if spec.diverging else fmt_value
     lines = _tooltip_lines(view.details, codes)
-    for f, v, ci, extra in zip(feats, vals, classes.index, lines, strict=True):
+    small = (view.withheld.reindex(codes).fillna(False).to_numpy(bool)
+             if view.withheld is not None else np.zeros(len(codes), bool))
+    for f, v, ci, extra, w in zip(feats, vals, classes.index, lines, small, strict=True):
         p = f["properties"]
         p["fill"] = [*(classes.colours[ci] if ci >= 0 else NO_DATA), 220]
         shown = "no data or withheld [c]" if not np.isfinite(v) else (
-            ("coldspot" if v else "not a coldspot") if spec.metric == "coldspot"
+            _withheld_words(spec.metric, v, view.threshold) if w
+            else ("coldspot" if v else "not a coldspot") if spec.metric == "coldspot"
             else value_text(spec.metric, v))
         p["name"] = f"{p['lad_name']} ({p['lad_code']})"
         p["line0"] = f"{spec.title or spec.label}: {shown}"

@@ -177,14 +177,22 @@ def london_roles_cut(model, recs) -> np.ndarray:
     """
     lon = model.geo.is_london
     london = np.array([civil_service_posts(model, r)[:, lon].sum() for r in recs])
-    years = np.array([r.year for r in recs])
-    start = model.scenario.horizon.start_year
-    if start == CUT_BASE_YEAR:
-        base = float(model.baseline_posts3[:, lon].sum())
-    elif start < CUT_BASE_YEAR and CUT_BASE_YEAR in years:
+    return cut_since_base(london, np.array([r.year for r in recs]),
+                          model.scenario.horizon.start_year,
+                          float(model.baseline_posts3[:, lon].sum()))
+
+
+def cut_since_base(london: np.ndarray, years: np.ndarray, start_year: int,
+                   at_start: float) -> np.ndarray:
+    """London posts at :data:`CUT_BASE_YEAR` less each year's (``london`` by ``years``;
+    ``at_start``: at the start, the base when the run starts in that year); NaN before the
+    base and for a run that starts after it. (The whole service's and each department's.)"""
+    if start_year == CUT_BASE_YEAR:
+        base = at_start
+    elif start_year < CUT_BASE_YEAR and CUT_BASE_YEAR in years:
         base = float(london[years == CUT_BASE_YEAR][0])
     else:
-        return np.full(len(recs), np.nan)
+        return np.full(len(years), np.nan)
     return np.where(years >= CUT_BASE_YEAR, base - london, np.nan)
 
 

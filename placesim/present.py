@@ -131,14 +131,17 @@ MEASURES: dict[str, Measure] = {
     "progression_eo_to_g7": Measure(
         "Chance an EO reaches Grade 7 (period measure)", "chance",
         "Technical measure: the chance that an Executive Officer would reach Grade 7 if that "
-        "year's promotion and leaving rates held throughout their career. It follows the "
+        "year's promotion and leaving rates held throughout their career (by place or "
+        "background: that group's rates at every grade, as if they stayed in it). It follows "
+        "the "
         "year's vacancies: growth and new posts raise it, so in the shipped baseline, whose "
         "posts stop growing after March 2024, it falls over the next two years as that "
         "growth works through the grades, then holds."),
     "progression_eo_to_director": Measure(
         "Chance an EO reaches Director (period measure)", "chance",
         "Technical measure: the chance that an Executive Officer would reach Director (SCS2) "
-        "if that year's promotion and leaving rates held throughout their career."),
+        "if that year's promotion and leaving rates held throughout their career (by place or "
+        "background: that group's rates at every grade, as if they stayed in it)."),
     "cohort_eo_to_g7": Measure(
         "EOs reaching Grade 7, of 1,000", "per_1000",
         "Of 1,000 Executive Officers in post at the start (outside London, or in London), "
@@ -190,7 +193,8 @@ MEASURES: dict[str, Measure] = {
     "relocation_cost_gbp": Measure(
         "People costs of the moves to date", "gbp", "Cost of the people the moves move or lose, "
         "since the start (cumulative, undiscounted): relocation packages and support for those who "
-        "move; redundancy pay, recruiting replacements and output lost while posts are "
+        "move, and with the relocation-support lever its payments to people who move area for "
+        "promotion; redundancy pay, recruiting replacements and output lost while posts are "
         "vacant for those who leave or are made redundant (the value-for-money "
         "appraisal's figures)."),
     # the Green Book appraisal (placesim.costs): against the start year's location of posts

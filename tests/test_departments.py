@@ -132,6 +132,10 @@ def test_department_metrics_add_up_to_the_whole_service(runner):
     np.testing.assert_allclose(total("roles_moved_out_of_london"),
                                whole["roles_moved_out_of_london"], rtol=1e-9)
     np.testing.assert_allclose(total("posts"), whole["posts"], rtol=1e-9)
+    # the Plan for Change's measure too (a department's pack left it out; review)
+    cut = whole["london_roles_cut_since_2025"]
+    assert np.isnan(cut[0]) and np.isfinite(cut[1:]).all() and cut[-1] > 0
+    np.testing.assert_allclose(total("london_roles_cut_since_2025"), cut, rtol=1e-9)
     recs = r.years
     scs = np.array([rec.posts[SCS_IDX].sum() for rec in recs], float)
     np.testing.assert_allclose(total("scs_posts", "|london") + total("scs_posts",

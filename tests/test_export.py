@@ -1062,9 +1062,12 @@ def test_roles_moved_sentence_parts_add_up_to_the_whole_shown():
 
 
 @pytest.mark.parametrize("cut, words", [
-    (11000.4, " London has 11,000 fewer Civil Service roles than in March 2025."),
-    (-1502.0, " London has 1,500 more Civil Service roles than in March 2025."),
-    (0.3, " London has as many Civil Service roles as in March 2025."),
+    (11000.4, " London has 11,000 fewer Civil Service posts than in March 2025 (modelled "
+              "posts; every cause)."),
+    (-1502.0, " London has 1,500 more Civil Service posts than in March 2025 (modelled posts; "
+              "every cause)."),
+    (0.3, " London has as many Civil Service posts as in March 2025 (modelled posts; every "
+          "cause)."),
 ])
 def test_the_answer_says_what_london_itself_lost_beside_roles_moved(cut, words):
     """Roles moved count roles created outside London, and London grew while they rose; the
@@ -1133,7 +1136,8 @@ def test_the_answer_calls_a_gap_change_within_the_runs_band_about_the_same():
     said = " ".join(answer(higher, About("t"), base, About("base")))
     assert "the gap narrows" in said, said
     # with the figures behind each ratio (London's fall could read as the gap narrowing)
-    assert ("75% as likely to reach Grade 7 as those in London (15 and 20 of 1,000); base: "
+    assert ("75% as likely to reach Grade 7 by March 2030 as those in London (15 and 20 of "
+            "1,000); base: "
             "65% (13 and 20 of 1,000), so the gap narrows") in said, said
     # and which side moved (London's fall read as the regions catching up; review)
     assert ("so the gap narrows, as London's stayed at 20 and outside London's rose from 13 "
@@ -1142,6 +1146,13 @@ def test_the_answer_calls_a_gap_change_within_the_runs_band_about_the_same():
     said = " ".join(answer(fell, About("u"), base, About("base")))
     assert ("so the two are now about level, as London's fell from 20 to 13 and outside "
             "London's stayed at 13.") in said, said
+    # both figures read as before: about the same, not "narrows, as London's stayed at 31
+    # and outside London's stayed at 16" (review)
+    a = run("a", [16.2] * 4, london=31.4)
+    b = run("b", [16.4] * 4, london=30.6)
+    said = " ".join(answer(b, About("b"), a, About("a")))
+    assert "(16 and 31 of 1,000); a: 52% (16 and 31 of 1,000), so the gap is about the same." \
+        in said, said
 
 
 def test_a_comparison_table_withholds_every_small_count_it_holds():
@@ -1252,8 +1263,11 @@ def test_a_brief_on_progression_levers_answers_the_seb_gap_too():
     assert ("At 2033's promotion and leaving rates, an Executive Officer from a lower "
             "socio-economic background is 64% as likely to reach Grade 7 as one from a higher "
             "background (7.5% against 11.8%); pfg-2027: 59% (7.1% against 12.0%).") in said
-    assert not any("socio-economic background is" in s
-                   for s in answer(run(0.075, 0.118), About("no-levers")))
+    # and without such a lever too: the baseline asks how unequal progression is between
+    # backgrounds, and its brief never said (review)
+    assert any(s.startswith("At 2033's promotion and leaving rates, an Executive Officer from "
+                            "a lower socio-economic background is 64% as likely")
+               for s in answer(run(0.075, 0.118), About("no-levers")))
 
 
 def test_a_withheld_change_is_drawn_as_under_the_threshold_not_as_missing(pkg):
@@ -1289,6 +1303,15 @@ def test_a_withheld_change_is_drawn_as_under_the_threshold_not_as_missing(pkg):
     shares = controlled_values(a, pkg, MapSpec("high_seb_share", 2030, extra={
         "difference": True}), compare=b).reindex(codes)
     assert shares.isna().all()  # (30 people: under the base of 50)
+    # and the tooltip says so, not "no change" (review)
+    from placesim.maps import _withheld_words, controlled_and_withheld
+
+    _, small = controlled_and_withheld(a, pkg, diff, compare=b)
+    at = dict(zip(pkg.districts["lad_code"], small, strict=True))
+    assert [at[c] for c in codes] == [True, True, True, False]
+    assert _withheld_words("net_posts_gained", 0.0, 5) == "fewer than 5 either way (withheld)"
+    assert _withheld_words("net_posts_gained", -10.0, 5).endswith(
+        "(to within 5: a count under it withheld)")
 
 
 def test_a_pack_of_a_target_year_reads_that_year_as_its_last(runs, tmp_path):
@@ -1312,3 +1335,17 @@ def test_a_pack_of_a_target_year_reads_that_year_as_its_last(runs, tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 2 and "brief year 2040: the results hold 2024 to 2033" in r.stderr
     assert not (tmp_path / "no").exists()
+
+
+def test_a_target_whose_year_is_after_the_results_is_not_yet_due_not_missed():
+    """A pack as of 2026 (`brief --year 2026`) judged the 2030 targets on 2026's figures and
+    said "missed" (review): a target is not yet due before its year; the figure so far is
+    shown, dated."""
+    from placesim.export import targets_table
+
+    rows = [{"year": y, "metric": "london_roles_cut_since_2025", "group": "all", "mean": v,
+             "p10": v, "p50": v, "p90": v} for y, v in ((2025, 0.0), (2026, 3620.0))]
+    t = targets_table(pd.DataFrame(rows)).set_index("Target")
+    row = t.loc["London roles cut (Plan for Change)"]
+    assert row["Projected"] == "3,620 by 2026" and row["Gap"] == "n/a"
+    assert row["Met?"].startswith("not yet due") and "missed" not in row["Met?"]

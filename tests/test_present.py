@@ -181,7 +181,7 @@ def test_brief_says_leavers_follow_from_the_waves_mix():
     assert "215 people leave the Civil Service rather than move with their post" in text, text
     # (records 2024-2027 hold the four years from 2023, as the roles-moved sentence says:
     # it said "over 2024-2027"; review)
-    assert "with their post over 2023-2027:" in text, text
+    assert "with their post over 2023-2027." in text, text
     assert "2 of its 3 waves in the run re-create roles" in text
     # (one wave relocates, one closes: "1 relocate", "1 close" read wrongly; review)
     assert "and 1 relocates occupied posts" in text
