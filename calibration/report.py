@@ -425,7 +425,7 @@ def build() -> str:
              _calibration_section(), "",
              "The 2021/22 implied figure for AO (promotions from AA) is noisy: it rests on "
              "small differences of large AA and AO stocks.\n",
-             "## 3. Socio-economic background: no drift without policy\n\n"
+             "## 3. Socio-economic background without policy: the survey's trend\n\n"
              "With no policy (the shipped baseline), each grade's high-SEB and low-SEB "
              "shares should follow its People Survey band's 2019-2024 linear trends (survey, "
              "not workforce, statistics). Recruits' mix at each grade is the band's 2024 mix "

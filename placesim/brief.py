@@ -160,6 +160,16 @@ with none, progression chances are lower than in the years of growth."
                    "are lower than in the years of growth.")
 
 
+RECRUITS_WORDS = (
+    "Who joins: recruits' socio-economic backgrounds are fitted so that, with no policy, "
+    "each grade's shares follow the Civil Service People Survey's 2019-2024 trend, so the "
+    "shares change over the years in every scenario (the 2021-2024 trend, as likely, runs "
+    "flatter or the other way: docs/validation.md section 3). A policy's effect is the "
+    "difference between scenarios, not the change in one.")
+"""The second of the pack's assumptions: background shares move without policy (a reader
+took the baseline's 2033 levels, three points lower, as its own; review)."""
+
+
 def about_folder(results, folder: Path | None = None) -> About:
     """The scenario's name, title and question, from ``scenario.yaml`` in a results folder
     when there is one (the manifest has only the name)."""
@@ -960,7 +970,8 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
             f" Compared with {other.name} (version "
             f"{compare.manifest.get('scenario_hash', '')})." if compare is not None else ""),
         "Disclosure control: " + rule_text(rule)], width=110, fontsize=8.5)
-    assumptions = ([about.workforce] if about.workforce else []) + _key_assumptions(results)
+    assumptions = (([about.workforce] if about.workforce else []) + [RECRUITS_WORDS]
+                   + _key_assumptions(results))
     if assumptions:
         y = _heading(pages, y - 0.01, "Main assumptions (full list in the spreadsheet)")
         y = _paragraphs(pages, 0.06, y - 0.01, assumptions, width=112, fontsize=7.5,

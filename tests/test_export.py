@@ -1349,3 +1349,16 @@ def test_a_target_whose_year_is_after_the_results_is_not_yet_due_not_missed():
     row = t.loc["London roles cut (Plan for Change)"]
     assert row["Projected"] == "3,620 by 2026" and row["Gap"] == "n/a"
     assert row["Met?"].startswith("not yet due") and "missed" not in row["Met?"]
+
+
+def test_the_pack_says_background_shares_move_without_policy(pack):
+    """Recruits' backgrounds follow the People Survey's trend, so every scenario's background
+    shares move by 2033 with no policy; a reader took the baseline's lower 2033 levels as its
+    own effect (review). The pack's assumptions say so, and to read differences."""
+    from pypdf import PdfReader
+
+    text = " ".join(" ".join(p.extract_text().split())
+                    for p in PdfReader(str(pack / "briefing.pdf")).pages)
+    assert "Who joins: recruits' socio-economic backgrounds are fitted" in text
+    assert "A policy's effect is the difference between scenarios, not the change in one." \
+        in text
