@@ -1451,8 +1451,9 @@ def _problems(e: ValidationError, filename: str, where: _Where,
     errors = e.errors()
     # a list whose items are all wrong is also reported empty: say only what is wrong with
     # the items (audit: "inbound_grades: must not be empty" beside the unknown grade)
-    bad_items = {tuple(x["loc"][:-1]) for x in errors if x["loc"] and isinstance(
-        x["loc"][-1], int)}
+    # (an item's field counts too: destinations[0].share; review)
+    bad_items = {tuple(x["loc"][:i]) for x in errors
+                 for i, part in enumerate(x["loc"]) if isinstance(part, int)}
     for err in errors:
         if err.get("type") == "too_short" and tuple(err["loc"]) in bad_items:
             continue

@@ -714,6 +714,10 @@ def test_a_list_of_wrong_items_is_not_also_called_empty():
     msg = _error(load_scenario_text, "name: x\nlevers:\n  secondments: {start_year: 2024, "
                  "inbound_grades: []}\n", filename="x.yaml")
     assert "inbound_grades: must not be empty" in msg, msg
+    # nor a list of items with a wrong field (negative shares; review)
+    msg = _error(load_scenario_text, _one_wave("[EO]", "destinations: [{site: leeds, share: "
+                                                      "-0.5}, {site: york, share: 1.5}]"))
+    assert "destinations[0].share" in msg and "must not be empty" not in msg, msg
 
 
 def test_incumbents_on_a_wave_that_recreates_roles_are_refused():
