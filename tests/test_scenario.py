@@ -716,7 +716,8 @@ def test_a_list_of_wrong_items_is_not_also_called_empty():
     assert "inbound_grades: must not be empty" in msg, msg
     # nor a list of items with a wrong field (negative shares; review)
     msg = _error(load_scenario_text, _one_wave("[EO]", "destinations: [{site: leeds, share: "
-                                                      "-0.5}, {site: york, share: 1.5}]"))
+                                                      "-0.5}, {site: york, share: 1.5}]"),
+                 base_dir=ROOT / "scenarios")
     assert "destinations[0].share" in msg and "must not be empty" not in msg, msg
 
 
