@@ -1315,24 +1315,28 @@ def test_a_withheld_change_is_drawn_as_under_the_threshold_not_as_missing(pkg):
 
 
 def test_a_pack_of_a_target_year_reads_that_year_as_its_last(runs, tmp_path):
-    """`placesim brief --year 2030` (a target year of a run to 2033): the answer, targets and
-    appraisal stand at the record of 2030, as the app's year slider does; a year the
-    results do not hold is refused with the years they hold."""
-    out = tmp_path / "pack2027"
-    cmd = [sys.executable, "-m", "placesim.cli", "brief", str(runs["pfg"]), "--compare",
-           str(runs["baseline"]), "--year", "2027", "--out", str(out)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    summary = (out / "summary.txt").read_text()
-    assert "By March 2027," in summary and "2033" not in summary
-    vfm = pd.read_csv(out / "value_for_money.csv")
+    """`placesim brief --year 2027` (a target year of a run to 2033): the answer, the
+    targets and the appraisal stand at the record of 2027, as the app's year slider does
+    (Results.up_to: the pack is made from it as from any results); a year the results do
+    not hold is refused with the years they hold, and nothing is written."""
+    from placesim.brief import About, _appraisal_numbers, answer
+    from placesim.export import targets_table
+
+    res, base = (read_results(runs[k]).up_to(2027) for k in ("pfg", "baseline"))
+    assert res.manifest["as_of_year"] == 2027
+    for t in (res.metrics, res.districts, res.moves, res.replications):
+        assert t["year"].max() <= 2027
+    said = " ".join(answer(res, About("pfg-2027"), base, About("baseline")))
+    assert said.startswith("By March 2027,") and "2033" not in said
+    vfm = _appraisal_numbers(res, base)
     assert vfm["basis"].str.contains("from 2023 to 2027").any()
     assert not vfm["basis"].str.contains("2033").any()
-    assert json.loads((out / "provenance.json").read_text())["as_of_year"] == 2027
-    metrics = pd.read_csv(out / "metrics.csv")
-    assert metrics["year"].max() == 2027
-    r = subprocess.run(cmd[:-4] + ["--year", "2040", "--out", str(tmp_path / "no")],
-                       capture_output=True, text=True)
+    targets = targets_table(res.metrics).set_index("Target")["Met?"]
+    assert targets["Roles moved out of London"] in ("met", "missed")  # (its year: 2027)
+    assert targets["London roles cut (Plan for Change)"].startswith("not yet due")
+    cmd = [sys.executable, "-m", "placesim.cli", "brief", str(runs["pfg"]), "--compare",
+           str(runs["baseline"]), "--year", "2040", "--out", str(tmp_path / "no")]
+    r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 2 and "brief year 2040: the results hold 2024 to 2033" in r.stderr
     assert not (tmp_path / "no").exists()
 
