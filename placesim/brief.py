@@ -26,6 +26,8 @@ import pandas as pd
 from .compare import about_coldspots, coldspots_differ, coldspots_words
 from .disclosure import RULE, DisclosureRule, control_metrics, protect, protect_value, rule_text
 from .export import source_line, targets_table, with_view, write_geopackage, write_spreadsheet
+from .metrics import CUT_BASE_YEAR
+from .metrics import CUT_METRIC as CUT
 from .present import (
     GLOSSARY,
     first_upper,
@@ -347,9 +349,11 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
     moved = _value(m, "roles_moved_out_of_london", "all", last)
     if moved is not None:
         man = results.manifest
+        before = None if compare is None else _value(compare.metrics, CUT, "all", last)
         out.append(_moved_sentence(results, moved, last, rule)
                    + _london_cut_clause(_value(m, CUT, "all", last), last, rule,
-                                        man.get("department_name") or man.get("department")))
+                                        man.get("department_name") or man.get("department"),
+                                        before, other))
     if about.waves:
         out.append(_leavers_sentence(m, about, rule))
     out += shortfall_notes(m, lambda metric, v: fmt_value(
@@ -466,24 +470,32 @@ def _moved_sentence(results, moved: float, last: int, rule: DisclosureRule) -> s
             f"{shown(earlier)} before.")
 
 
-CUT = "london_roles_cut_since_2025"
-
-
 def _london_cut_clause(cut: float | None, last: int, rule: DisclosureRule,
-                       department: str | None = None) -> str:
+                       department: str | None = None, before: float | None = None,
+                       other: str = "") -> str:
     """What London itself has lost since March 2025, the Plan for Change's measure (roles
-    moved count roles created elsewhere, and London grew while they rose; review); nothing
-    when the run does not hold March 2025. A department's view: its own London posts."""
-    if cut is None:
+    moved count roles created elsewhere, and London grew while they rose; review), and the
+    comparison's; nothing when the run does not hold March 2025 or ends then (it read "as
+    many as in March 2025" of March 2025). A department's view: its own London posts."""
+    if cut is None or last <= CUT_BASE_YEAR:
         return ""
-    shown = fmt_value(CUT, protect_value(CUT, abs(cut), rule=rule))
+
+    def shown(v: float) -> str:
+        return fmt_value(CUT, protect_value(CUT, abs(v), rule=rule))
+
+    def change(v: float) -> str:
+        if shown(v) == shown(0.0):
+            return "as many"
+        return f"{shown(v)} {'fewer' if v > 0 else 'more'}"
+
     who, posts = (department, "posts in London") if department else (
         "London", "Civil Service posts")
-    if shown == fmt_value(CUT, 0.0):
-        change = f"as many {posts} as"
-    else:
-        change = f"{shown} {'fewer' if cut > 0 else 'more'} {posts} than"
-    return f" {who} has {change} in March 2025 (modelled posts; every cause)."
+    now = change(cut)
+    text = (f" {who} has {now} {posts} {'as' if now == 'as many' else 'than'} in March "
+            f"{CUT_BASE_YEAR} (modelled posts; every cause")
+    if before is not None:
+        text += f"; {other}: {change(before)}"
+    return text + ")."
 
 
 def _leavers_sentence(m: pd.DataFrame, about: About, rule: DisclosureRule) -> str:

@@ -240,6 +240,7 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
              wave_redundancies: np.ndarray, relocation_cost_gbp: np.ndarray,
              replaced_pending: np.ndarray,
              roles_moved_out: np.ndarray, office_closures=(),
+             promotion_support_gbp: np.ndarray | None = None,
              outreach_cost_gbp: np.ndarray | None = None,
              secondees: np.ndarray | None = None,
              converted: np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -270,6 +271,10 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
     relocation_cost_gbp : numpy.ndarray
         (year,) the movers' relocation packages and support in each year, as the engine
         records them (leavers are costed here, by their parts).
+    promotion_support_gbp : numpy.ndarray, optional
+        (year,) the part of ``relocation_cost_gbp`` that is the relocation-support lever's
+        payments to people promoted across areas: a running cost while the lever is on
+        (the long-run NPV holds it; default: none).
     replaced_pending : numpy.ndarray
         (year, grade, place) posts that a re-creating wave has replaced elsewhere but that are
         still open at the year's end, waiting for a vacancy to close (place 0 outside
@@ -409,7 +414,9 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
                + avoided_end.sum(axis=1) * (estate_l - estate_o)
                + closures(np.asarray(years, float), released_end)
                - np.asarray(replaced_pending, float).sum(axis=2) @ per_post
-               - out["cost_outreach_gbp"] - out["cost_secondments_gbp"])
+               - out["cost_outreach_gbp"] - out["cost_secondments_gbp"]
+               - (0.0 if promotion_support_gbp is None
+                  else np.asarray(promotion_support_gbp, float)))
     out["npv_long_run_gbp"] = long_run_npv(years, out["npv_gbp"], running, start_year,
                                            c["discount_rate"], c["appraisal_years"])
     out["payback_year"] = payback_years(years, out["npv_gbp"])
@@ -454,7 +461,8 @@ def long_run_npv(years: np.ndarray, npv: np.ndarray, running: np.ndarray, start_
                  rate: float, appraisal_years: float) -> np.ndarray:
     """For each year, the net present value over the appraisal period: the NPV to that
     year, plus its running net saving (savings less the costs that recur: double running,
-    outreach, secondments; as things stand at the year's end) held flat for
+    outreach, secondments, relocation support for promotions; as things stand at the year's
+    end) held flat for
     every later year of the period, discounted. A run's NPV stops at its horizon with no
     residual value, so a move late in it carries its one-off costs and few of its savings
     and reads as poor value (review); the Government Hubs programme appraised over 20 years.
@@ -547,6 +555,7 @@ def cost_columns(model, result) -> tuple[list[tuple[str, str]], np.ndarray]:
         redundancies=flow_by_grade("redundancies"),
         wave_redundancies=flow_by_grade("wave_redundancies"),
         relocation_cost_gbp=flow("cost_movers_gbp"),
+        promotion_support_gbp=flow("cost_promotion_support_gbp"),
         replaced_pending=replaced_pending(model, np.stack([r.closures_pending for r in recs])),
         roles_moved_out=np.array([r.moved_out_of_london for r in recs], float)
         - rules.moved_before_start,
@@ -700,7 +709,8 @@ SOURCES: dict[str, str] = {
     "npv_gbp": "HM Treasury Green Book: 3.5% real a year, constant prices of the start year; "
                "over the horizon, no residual value",
     "npv_long_run_gbp": "The net present value, plus the last year's running savings less "
-                        "double running, outreach and secondments, held flat and discounted "
+                        "double running, outreach, secondments and relocation support for "
+                        "promotions, held flat and discounted "
                         "to the end of costs.appraisal_years (20: the Government Hubs "
                         "programme's period; ASSUMPTION 10-30, and that things stay as they "
                         "are after the run)",

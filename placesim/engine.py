@@ -135,6 +135,9 @@ class YearRecord:
     # (counted in reloc_leavers too; a workforce cut's are not)
     wave_redundancies: np.ndarray = field(default_factory=lambda: np.zeros((N_GRADES, N_SEB)))
     cost_movers_gbp: float = 0.0  # cumulative: movers' relocation packages and support
+    # cumulative: of which the relocation-support lever's payments to people promoted across
+    # areas (a running cost while the lever is on: held in the long-run NPV, the rest not)
+    cost_promotion_support_gbp: float = 0.0
     # for the department view (placesim.departments), cumulative: roles each wave moved out
     # of London, and posts each closure pool of a wave closed
     moved_out_by_wave: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -351,6 +354,7 @@ class RunState:
         self.wave_missed = np.zeros(len(model.rules.waves))  # (move_pending)
         self.pool_is_wave = plan.is_wave_pool
         self.cost_movers = 0.0
+        self.cost_promotion_support = 0.0
         self.records: list[YearRecord] = []
         self.lever_state = levers.LeverState(model)
         self.step_index = 0
@@ -380,6 +384,7 @@ class RunState:
         """Relocation support for the step's promotions across areas (:func:`support_paid`)."""
         paid = support_paid(self.m.rules, k, promoted_across)
         self.cost_movers += paid
+        self.cost_promotion_support += paid
 
     def relocation_support(self, plan: WavePlan) -> tuple[float, float]:
         """(acceptance multiplier, support per mover in GBP) for a wave's incumbents now."""
@@ -405,6 +410,7 @@ class RunState:
             awaiting_capacity=self.awaiting, posts_created=self.posts_created,
             posts_closed=self.posts_closed, closures_pending=self.closing.copy(),
             redundancies=self.redundancies.copy(), cost_movers_gbp=self.cost_movers,
+            cost_promotion_support_gbp=self.cost_promotion_support,
             wave_redundancies=self.wave_redundancies.copy(),
             moved_out_by_wave=self.moved_out_wave.copy(),
             wave_posts_not_found=wave_shortfall(self.m.rules.waves, self.wave_totals,

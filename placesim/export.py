@@ -33,7 +33,7 @@ from .disclosure import (  # noqa: F401  (re-exported: one rule, used from here 
     protect_value,
     rule_text,
 )
-from .metrics import READS_HIGH_BY
+from .metrics import CUT_METRIC, READS_HIGH_BY
 from .present import (
     _missing,
     first_upper,
@@ -92,7 +92,7 @@ TARGETS = (
            "Places for Growth: 22,000 roles by 2027 (Written Ministerial Statement, "
            "12 December 2023). Measure: roles counted by the programme since 2020 (re-created "
            "outside London or moved), as its published progress series (23,249 by June 2024)"),
-    Target("London roles cut (Plan for Change)", "london_roles_cut_since_2025", "all",
+    Target("London roles cut (Plan for Change)", CUT_METRIC, "all",
            12_000, 2030, "Plan for Change (May 2025): cut London civil-service roles by 12,000 "
            "by 2030, closing 11 London offices (facts B). Measure: London's Civil Service posts "
            "in March 2025 less those in the year, whether moved, closed or not refilled; roles "
@@ -211,10 +211,13 @@ def targets_table(metrics: pd.DataFrame, *, banded: bool | None = None,
         })
         held = int(r["year"])
         if held < t.year:  # (results that stop before its year: a pack as of 2026 said a
-            # 2030 target was missed; review)
+            # 2030 target was missed; review; and one already reached, "not yet due")
+            early = isinstance(verdict, str) and verdict.startswith(("met", "likely met"))
             rows[-1].update({"Projected": f"{rows[-1]['Projected']} by {held}",
-                             "Gap": "n/a", "Met?": f"not yet due (its year is {t.year}; "
-                                                   f"the figure is {held}'s)"})
+                             "Gap": rows[-1]["Gap"] if early else "n/a",
+                             "Met?": (f"{verdict} by {held}, ahead of {t.year}" if early
+                                      else f"not yet due (its year is {t.year}; the figure "
+                                           f"is {held}'s)")})
         if department is not None:
             rows[-1].update({"Target value": f"{rows[-1]['Target value']} (whole Civil "
                                              "Service)",

@@ -35,6 +35,8 @@ CUT_BASE_YEAR = 2025
 """The base of London roles cut (``london_roles_cut_since_2025``): the record of March 2025,
 the last before the May 2025 Plan for Change said it would cut London civil-service roles by
 12,000 by 2030 (facts B)."""
+CUT_METRIC = f"london_roles_cut_since_{CUT_BASE_YEAR}"
+"""The metric of London roles cut since the base (:func:`london_roles_cut`)."""
 
 METRIC_COLUMNS = ["scenario", "year", "metric", "group", "mean", "p10", "p50", "p90"]
 DISTRICT_COLUMNS = ["scenario", "year", "lad_code", "metric", "mean", "p10", "p50", "p90"]
@@ -263,7 +265,7 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
     # tell the run's own moves from the programme's total
     add("roles_moved_before_start", "all", np.full(len(recs), model.rules.moved_before_start,
                                                    float))
-    add(f"london_roles_cut_since_{CUT_BASE_YEAR}", "all", london_roles_cut(model, recs))
+    add(CUT_METRIC, "all", london_roles_cut(model, recs))
     for name, values in target_measures(posts, lon, model.devolved_posts,
                                         model.geo.is_south_east).items():
         add(name, "all", values)

@@ -254,8 +254,8 @@ MEASURES: dict[str, Measure] = {
         "Net present value over the appraisal period", "gbp",
         "The net present value to date plus, for each later year of the appraisal period (20 "
         "years from the start unless costs.appraisal_years sets it: the Government Hubs "
-        "programme's), the year's running net saving (savings "
-        "less double running, outreach and secondments) held flat and discounted at 3.5% a "
+        "programme's), the year's running net saving (savings less double running, outreach, "
+        "secondments and relocation support for promotions) held flat and discounted at 3.5% a "
         "year: an ASSUMPTION that things stay as they are after the run, so that moves late "
         "in it are not judged on their one-off costs alone."),
     "payback_year": Measure(

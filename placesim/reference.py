@@ -137,6 +137,7 @@ class ReferenceModel:
         self.reloc_leavers = np.zeros((N_GRADES, N_SEB))
         self.reloc_movers = np.zeros(N_SEB)
         self.cost_movers = 0.0
+        self.cost_promotion_support = 0.0
         self.pending: list[tuple] = []  # (wave, posts by destination, tranche)
         self.awaiting = 0  # posts waiting for a site's desks
         self.recreated: dict[int, np.ndarray] = {}  # posts each wave opened, by destination
@@ -209,6 +210,7 @@ class ReferenceModel:
             self._fill(k)
             paid = support_paid(self.r, k, self.cross_area.sum() - across)  # (the engine's)
             self.cost_movers += paid
+            self.cost_promotion_support += paid
             for p in self.posts:
                 if p.open and p.person is not None:
                     self.exposure[p.grade, p.district, p.person.seb] += dt
@@ -633,7 +635,9 @@ class ReferenceModel:
             awaiting_capacity=self.awaiting, posts_closed=0.0,
             closures_pending=self.closing.astype(float), redundancies=self.redundancies.copy(),
             wave_redundancies=self.wave_redundancies.copy(),
-            cost_movers_gbp=self.cost_movers, levers=self.lever_state.year(self._secondees()[0]),
+            cost_movers_gbp=self.cost_movers,
+            cost_promotion_support_gbp=self.cost_promotion_support,
+            levers=self.lever_state.year(self._secondees()[0]),
             wave_posts_not_found=wave_shortfall(self.r.waves, self.wave_totals,
                                                 self.wave_missed),
             posting_posts=posting, cohort_size=self.cohort_size[1:].copy(),

@@ -604,3 +604,19 @@ def test_a_departments_view_has_its_roles_moved_before_the_run():
               if metric == "roles_moved_before_start"}
     assert sum(before.values()) == pytest.approx(m.rules.moved_before_start)
     assert before["dept:HO"] == pytest.approx(11_168 * 0.21443, rel=1e-3)  # its published share
+
+
+def test_departments_london_cuts_add_up_with_london_postings_on():
+    """People away on London postings hold posts in London while their home posts are kept:
+    the whole service's London cut leaves those posts out, and a department's counted its
+    part of them, so the departments' cuts fell short of the whole's (review)."""
+    text = WAVE.format(dept="", mode="recreate") + (
+        "levers:\n  london_postings: {start_year: 2025, places_per_year: 200}\n")
+    m = engine.prepare(load_scenario_text(text, filename="t.yaml"), reduced_package(0.1))
+    r = run_expected(m)
+    assert np.stack([rec.posting_posts for rec in r.years]).sum() > 0
+    labels, _, values = replication_table(m, r)
+    table = {lab: values[:, i] for i, lab in enumerate(labels)}
+    cut = "london_roles_cut_since_2025"
+    parts = sum(table[(cut, f"dept:{c}")] for c in m.rules.posts.departments.codes)
+    np.testing.assert_allclose(parts[1:], table[(cut, "all")][1:], rtol=1e-9, atol=1e-6)

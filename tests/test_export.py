@@ -1068,6 +1068,7 @@ def test_roles_moved_sentence_parts_add_up_to_the_whole_shown():
               "every cause)."),
     (0.3, " London has as many Civil Service posts as in March 2025 (modelled posts; every "
           "cause)."),
+
 ])
 def test_the_answer_says_what_london_itself_lost_beside_roles_moved(cut, words):
     """Roles moved count roles created outside London, and London grew while they rose; the
@@ -1084,6 +1085,21 @@ def test_the_answer_says_what_london_itself_lost_beside_roles_moved(cut, words):
     first = answer(SimpleNamespace(metrics=m, manifest={"start_year": 2023}), About("x"))[0]
     assert first.startswith("By March 2033, 25,865 roles have moved out of London since April "
                             "2023." + words)
+
+
+def test_the_london_clause_gives_the_comparison_and_says_nothing_of_march_2025_itself():
+    """Every other bullet gives the comparison's figure; the London clause did not, and a
+    pack as of March 2025 said "London has as many posts as in March 2025" (review)."""
+    from placesim.brief import _london_cut_clause
+    from placesim.disclosure import RULE
+
+    assert _london_cut_clause(0.0, 2025, RULE) == ""
+    assert _london_cut_clause(6543.0, 2033, RULE, before=0.2, other="baseline") == (
+        " London has 6,545 fewer Civil Service posts than in March 2025 (modelled posts; "
+        "every cause; baseline: as many).")
+    assert _london_cut_clause(-40.0, 2030, RULE, "Home Office", 300.0, "baseline") == (
+        " Home Office has 40 more posts in London than in March 2025 (modelled posts; every "
+        "cause; baseline: 300 fewer).")
 
 
 def test_a_maps_layer_rows_are_what_pydeck_makes_of_the_frame():
@@ -1353,6 +1369,10 @@ def test_a_target_whose_year_is_after_the_results_is_not_yet_due_not_missed():
     row = t.loc["London roles cut (Plan for Change)"]
     assert row["Projected"] == "3,620 by 2026" and row["Gap"] == "n/a"
     assert row["Met?"].startswith("not yet due") and "missed" not in row["Met?"]
+    rows = [{"year": 2025, "metric": "roles_moved_out_of_london", "group": "all",
+             "mean": v, "p10": v, "p50": v, "p90": v} for v in (25705.0,)]
+    met = targets_table(pd.DataFrame(rows)).set_index("Target").loc["Roles moved out of London"]
+    assert met["Met?"] == "met by 2025, ahead of 2027"  # (not "not yet due"; review)
 
 
 def test_the_pack_says_background_shares_move_without_policy(pack):
