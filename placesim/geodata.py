@@ -410,6 +410,33 @@ def _read_until_duplicate(f: Path, name: str, encoding: str, nrows: int) -> pd.D
     return pd.concat(chunks, ignore_index=True)
 
 
+def site_key(name: str) -> str:
+    """A site id as the package keeps it: lower case, no surrounding spaces (sites.csv's
+    ids are lowered on loading, and a scenario's or plan's references the same way, so a
+    site may be named in any case).
+
+    >>> site_key(" Leeds ")
+    'leeds'
+    """
+    return name.strip().lower()
+
+
+def place_key(name):
+    """A plan's place, a site id or a district code, as the package keeps it: a district
+    code (a letter and eight digits) upper case, anything else as a site id
+    (:func:`site_key`); not text, as given.
+
+    >>> place_key("Darlington"), place_key("e06000005")
+    ('darlington', 'E06000005')
+    """
+    if not isinstance(name, str):
+        return name
+    code = name.strip()
+    if len(code) == 9 and code[0].isalpha() and code[1:].isdigit():
+        return code.upper()
+    return site_key(code)
+
+
 def _unique(df: pd.DataFrame, f: Path, name: str, first_row: int = 2) -> None:
     """No two rows share the file's key; a duplicate names both rows."""
     key = [*KEYS[name], *[c for c in OPTIONAL_KEY_COLUMNS.get(name, ()) if c in df.columns]]
@@ -790,7 +817,7 @@ def load_data_package(path: str | Path | None = None, *, allow_check_mismatch: b
     sites = r.csv("sites.csv", lim.max_rows)
     # ids are lower case, so a scenario may name a site in any case (its references are
     # lowered too: placesim.scenario.SiteId); two ids alike but for case are duplicates
-    sites["site_id"] = sites["site_id"].astype("string").str.strip().str.lower().astype(object)
+    sites["site_id"] = [site_key(v) if isinstance(v, str) else v for v in sites["site_id"]]
     _unique(sites, f, "sites.csv")
     if sites["site_id"].isna().any():
         raise _fail(f, "site_id", _first_bad(sites["site_id"].isna()) + 2, "blank site id",

@@ -21,14 +21,14 @@ these kinds, where should they go?* — in three steps:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 
 from .errors import PlacesimError, Problem, ScenarioError
-from .geodata import DEFAULT_SMC_INDEX
+from .geodata import DEFAULT_SMC_INDEX, place_key
 from .grades import GRADES, LADDER, RUNG_POSTS
 from .labour_pool import ladder_rungs
 from .present import listed
@@ -88,14 +88,19 @@ class Weights(BaseModel):
     shared_facilities: float = 0.5
 
 
+Place = Annotated[str, BeforeValidator(place_key)]
+"""A site id (in any case) or a district code (:func:`placesim.geodata.place_key`): as a
+scenario names sites (a plan's capacity of Darlington was silently ignored; review)."""
+
+
 class SiteRules(BaseModel):
     """How many places to choose and what each must hold."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     k: int = Field(5, ge=1, description="Number of destination places to choose")
-    fixed: tuple[str, ...] = Field((), description="Site ids or district codes always chosen")
-    capacity: dict[str, int] = Field(default_factory=dict,
-                                     description="Capacity by site id or district code")
+    fixed: tuple[Place, ...] = Field((), description="Site ids or district codes always chosen")
+    capacity: dict[Place, int] = Field(default_factory=dict,
+                                       description="Capacity by site id or district code")
     default_capacity: int = Field(3000, ge=0, description="Capacity where none is known "
                                   "(ASSUMPTION: a large government hub holds about 3,000)")
     min_ladder: tuple[GradeName, ...] = Field(("EO", "HEO", "SEO", "G7", "G6", "SCS1"),
@@ -136,7 +141,7 @@ class Plan(BaseModel):
                                    "them; default: any department's")
     coldspot_rule: Literal["smc2025", "opportunity_areas"] = "smc2025"
     smc_index: Literal["ci1", "ci2", "ci3", "ci4"] = DEFAULT_SMC_INDEX
-    candidates: Literal["all", "sites"] | tuple[str, ...] = "all"
+    candidates: Literal["all", "sites"] | tuple[Place, ...] = "all"
     shortlist: int = Field(40, ge=1, description="Top-scoring candidates given to the solver")
     posts: tuple[PostDemand, ...]
     sites: SiteRules = SiteRules()
@@ -183,7 +188,7 @@ def _resolve_places(plan: Plan, pkg, names) -> list[str]:
     codes = set(pkg.districts["lad_code"])
     out = []
     for n in names:
-        lad = site_to_lad.get(n.strip().lower(), n)  # (site ids in any case, as scenarios)
+        lad = site_to_lad.get(n, n)  # (n is a Place: a site id in any case was lowered)
         if lad not in codes:
             from .scenario import _known
 

@@ -50,7 +50,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from .errors import MAX_SHOWN, Problem, ScenarioError
-from .geodata import DEFAULT_SMC_INDEX, SHIPPED, SHIPPED_ROOT
+from .geodata import DEFAULT_SMC_INDEX, SHIPPED, SHIPPED_ROOT, site_key
 from .grades import GRADES, canonical_grade
 
 GradeCode = Literal["AA", "AO", "EO", "HEO", "SEO", "G7", "G6", "SCS1", "SCS2", "SCS3", "PS"]
@@ -59,7 +59,7 @@ GradeName = Annotated[GradeCode, BeforeValidator(canonical_grade)]
 """A grade code from :data:`placesim.grades.GRADES`, given in any case or by an SCS title
 ("Director" is SCS2: :data:`placesim.grades.GRADE_ALIASES`)."""
 def _site_id(v):
-    return v.strip().lower() if isinstance(v, str) else v
+    return site_key(v) if isinstance(v, str) else v
 
 
 SiteId = Annotated[str, BeforeValidator(_site_id)]
@@ -240,7 +240,7 @@ DepartmentCodes = Annotated[tuple[str, ...] | None, BeforeValidator(_department_
 class PostSelector(_Model):
     """Which posts a wave moves."""
 
-    grades: tuple[GradeName, ...] = Field(min_length=1, description=(
+    grades: Grades = Field(min_length=1, description=(
         "Grades of the posts that move (at least one; AA ... PS)."))
     profession: Literal["any", "policy", "other"] = Field("any", description=(
         "Profession of the posts: policy, other, or any (default)."))
@@ -745,7 +745,7 @@ class WorkforcePath(_Model):
     vacant (with redundancy only as a fallback, by a date)."""
 
     name: str = Field(min_length=1, description="Name of the change (unique).")
-    grades: tuple[GradeName, ...] = Field(GRADES, min_length=1, description=(
+    grades: Grades = Field(GRADES, min_length=1, description=(
         "Grades whose posts change (default: all)."))
     place: Literal["all", "london", "outside_london"] | tuple[str, ...] = Field(
         "all", description=(

@@ -120,7 +120,8 @@ def test_the_choice_is_explained(pkg):
 def test_a_misspelt_place_gets_a_suggestion(pkg):
     from placesim.errors import PlacesimError
 
-    with pytest.raises(PlacesimError, match=r"did you mean 'E06000005 \(Darlington\)'"):
+    # (a place is read as a site id in any case, so the nearest is the site's id)
+    with pytest.raises(PlacesimError, match=r"did you mean 'darlington'"):
         allocate(plan(sites={"k": 3, "fixed": ["Darlingtn"]}), pkg)
 
 
@@ -315,3 +316,24 @@ def test_a_plans_posts_for_a_campus_wait_for_its_desks(pkg, tmp_path):
     s = load_scenario_text(text, filename="more.yaml", base_dir=tmp_path)
     assert s.sites["darlington"].capacity == 5000
     assert run_expected(prepare(s, pkg)).years[-1].awaiting_capacity == 0
+
+
+def test_a_plans_sites_are_named_in_any_case_as_a_scenarios_are(tmp_path):
+    """Scenarios take site ids in any case; a plan's capacity of Darlington was silently
+    ignored (its 1,450 desks from sites.csv were used) and fixed: [Darlington] was taken as
+    an unknown place (review). District codes keep their upper case."""
+    import yaml
+
+    from placesim.geodata import load_data_package
+    from placesim.planner import _capacity, load_plan
+
+    root = Path(__file__).resolve().parent.parent
+    doc = yaml.safe_load((root / "scenarios" / "plans" / "coldspot-campuses.plan.yaml")
+                         .read_text())
+    doc.setdefault("sites", {})["capacity"] = {"Darlington": 123}
+    doc["sites"]["fixed"] = ["Darlington", "e06000005"]
+    path = tmp_path / "p.plan.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    plan = load_plan(path)
+    assert plan.sites.fixed == ("darlington", "E06000005")
+    assert _capacity(plan, load_data_package(), "E06000005") == 123.0

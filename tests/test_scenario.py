@@ -803,6 +803,10 @@ def test_a_grade_or_site_given_twice_under_two_names_is_refused_not_collapsed():
     sites += "sites:\n  leeds: {capacity: 100}\n  Leeds: {capacity: 5000}\n"
     msg = _error(load_scenario_text, sites, base_dir=ROOT / "scenarios")
     assert "sites: site 'Leeds' is given twice" in msg
+    msg = _error(load_scenario_text, _one_wave("[Director, SCS2]", "destinations: [{site: "
+                                                                 "leeds, share: 1.0}]"),
+                 base_dir=ROOT / "scenarios")  # (a list too: it read ('SCS2', 'SCS2'))
+    assert "posts.grades: SCS2 given more than once" in msg
     msg = _error(load_scenario_text, text.replace("director: 0.3", "Directer: 0.3"),
                  base_dir=ROOT / "scenarios")
     assert "or a title (Deputy Director, Director, Director General" in msg
