@@ -106,10 +106,26 @@ class About:
     workforce: str = ""
     """How the scenario's posts grow or shrink, in words (:func:`workforce_words`): the first
     of the pack's assumptions, as it sets how many promotions there are."""
+    starts: tuple[int, ...] = ()
+    """The wave year each of ``waves`` starts in (its first tranche: April of that year), where
+    known."""
 
     @property
     def heading(self) -> str:
         return self.title or self.name
+
+    def as_of(self, year: int) -> About:
+        """The run as a pack as of the record of ``year`` tells it (``brief --year``): the
+        waves started by then, and a deadline for closing London posts only once it has come
+        (a 2024 pack spoke of waves starting in 2026 and of a 2030 deadline; review). A wave
+        year runs April to March, so a wave of year w is in the records from w + 1."""
+        if len(self.starts) != len(self.waves):
+            return self
+        keep = [i for i, start in enumerate(self.starts) if start < year]
+        return replace(self, starts=tuple(self.starts[i] for i in keep), waves=tuple(
+            (name, mode, close_by if close_by is not None and close_by < year else None,
+             close_origin) for name, mode, close_by, close_origin in
+            (self.waves[i] for i in keep)))
 
 
 SEB_LEVERS = ("mentoring", "talent_scheme_ring_fence", "london_postings",
@@ -202,7 +218,9 @@ def about_folder(results, folder: Path | None = None) -> About:
                  runs.count(False),
                  any(levers.get(k) is not None for k in SEB_LEVERS),
                  workforce_words(str(wf.get("trend", "none")), wf.get("trend_until"),
-                                 len(paths)) if doc else "")
+                                 len(paths)) if doc else "",
+                 tuple(int(w.get("year", start or 0)) for w, on in zip(waves, runs,
+                                                                       strict=True) if on))
 
 
 def about_scenario(scenario) -> About:
@@ -216,7 +234,8 @@ def about_scenario(scenario) -> About:
                  runs.count(False),
                  any(getattr(scenario.levers, k) is not None for k in SEB_LEVERS),
                  workforce_words(scenario.workforce.trend, scenario.workforce.trend_until,
-                                 len(scenario.workforce.paths)))
+                                 len(scenario.workforce.paths)),
+                 tuple(w.year for w, on in zip(scenario.waves, runs, strict=True) if on))
 
 
 def _runs_from(year, quarter, spread_years, start: int, steps_per_year: int = 4) -> bool:
@@ -529,11 +548,19 @@ def _leavers_sentence(m: pd.DataFrame, about: About, rule: DisclosureRule) -> st
     def verb(n: int, one: str, many: str) -> str:  # ("1 relocate occupied posts"; review)
         return f"{n} {one if n == 1 else many}"
 
-    text += (f"{verb(len(recreate), 'of', 'of')} its {len(about.waves)} waves in the run "
-             f"{'re-creates' if len(recreate) == 1 else 're-create'} roles (new posts outside "
-             f"London, {how}, so no one is asked to move) and "
-             f"{verb(len(relocate), 'relocates', 'relocate')} occupied posts, whose holders "
-             "move, are redeployed in London or leave")
+    # (a kind no wave is is left out, and a lone wave is "its one wave": it read "0 of its 1
+    # waves ... re-create roles" and "0 relocate occupied posts"; review)
+    n = len(about.waves)
+    remade = (f"{'re-creates' if len(recreate) == 1 else 're-create'} roles (new posts "
+              f"outside London, {how}, so no one is asked to move)")
+    moved = (f"{'relocates' if len(relocate) == 1 else 'relocate'} occupied posts, whose "
+             "holders move, are redeployed in London or leave")
+    whole = "Its one wave in the run" if n == 1 else f"Its {n} waves in the run"
+    if recreate and relocate:
+        text += (f"{len(recreate)} of its {n} waves in the run {remade} and "
+                 f"{len(relocate)} {moved}")
+    else:
+        text += f"{whole} {remade if recreate else moved}"
     if closing:
         red = total("redundancies")
         shut = verb(len(closing), "closes", "close")

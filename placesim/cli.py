@@ -354,8 +354,14 @@ def cmd_brief(args) -> int:
     res = read_results(Path(args.results_dir))
     other = read_results(Path(args.compare)) if args.compare else None
     if args.year is not None:  # (the pack of a target year: the years after it left out)
-        res = res.up_to(args.year)
-        other = other and other.up_to(args.year)
+        def up_to(run, folder):
+            try:
+                return run.up_to(args.year)
+            except PlacesimError as e:  # (which run: the comparison may stop sooner; review)
+                raise PlacesimError(f"{folder}: {e}") from None
+
+        res = up_to(res, args.results_dir)
+        other = other and up_to(other, args.compare)
     pkg = load_data_package(args.data, allow_check_mismatch=args.allow_check_mismatch)
     if getattr(args, "department", None):  # one department's pack, titled so
         res, other = _department_view(pkg, args.department, (res, args.results_dir),
@@ -363,9 +369,13 @@ def cmd_brief(args) -> int:
     out = Path(args.out)
     # written whole or not at all, as results folders are (the previous pack: OUT.previous)
     with replace_folder(out, marker="provenance.json", what="briefing pack folder") as tmp:
+        about = about_folder(res, args.results_dir)
+        other_about = other and about_folder(other, args.compare)
+        if args.year is not None:  # (the waves started by then)
+            about = about.as_of(args.year)
+            other_about = other_about and other_about.as_of(args.year)
         paths = write_brief(res, pkg, tmp, compare=other, marking=args.marking,
-                            threshold=args.threshold, about=about_folder(res, args.results_dir),
-                            compare_about=other and about_folder(other, args.compare))
+                            threshold=args.threshold, about=about, compare_about=other_about)
     print(f"briefing pack written to {out}:")
     for p in paths:
         print(f"  {out / Path(p).relative_to(tmp)}")

@@ -404,8 +404,8 @@ def downloads(pkg, s, res, year: int, *, other=None, other_scenario=None,
             now, then = res.up_to(year), other.up_to(year)
             with tempfile.TemporaryDirectory(dir=session_folder()) as tmp, _MATPLOTLIB:
                 return briefing_pdf(now, pkg, Path(tmp) / "briefing.pdf",
-                                    about=about_scenario(s), compare=then,
-                                    compare_about=about_scenario(other_scenario),
+                                    about=about_scenario(s).as_of(year), compare=then,
+                                    compare_about=about_scenario(other_scenario).as_of(year),
                                     diff=compare_results(then, now)).read_bytes()
 
         items += [Download("dl_brief", f"Briefing (PDF) as of {year}: the answer, the "

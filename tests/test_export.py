@@ -1353,7 +1353,8 @@ def test_a_pack_of_a_target_year_reads_that_year_as_its_last(runs, tmp_path):
     cmd = [sys.executable, "-m", "placesim.cli", "brief", str(runs["pfg"]), "--compare",
            str(runs["baseline"]), "--year", "2040", "--out", str(tmp_path / "no")]
     r = subprocess.run(cmd, capture_output=True, text=True)
-    assert r.returncode == 2 and "brief year 2040: the results hold 2024 to 2033" in r.stderr
+    assert r.returncode == 2 and f"{runs['pfg']}: brief year 2040: the results hold 2024 to 2033" \
+        in r.stderr
     assert not (tmp_path / "no").exists()
 
 

@@ -443,3 +443,24 @@ def test_a_ladder_rung_needs_five_posts_everywhere_it_is_read():
     assert (ladder == 1.0).sum() == 10
     pool = labour_pool(load_data_package()).set_index("lad_code")["ladder"]
     assert pool["N09000003"] == "7 of 8 (fewer than 5 SCS2)"  # Belfast
+
+
+def test_the_waves_sentence_leaves_out_a_kind_no_wave_is_and_a_pack_tells_only_started_waves():
+    """It read "0 of its 1 waves in the run re-create roles" of a lone relocating wave, and
+    "0 relocate occupied posts"; and a pack as of 2024 spoke of waves starting in 2026 and
+    of a 2030 deadline (review)."""
+    from placesim.brief import About, _leavers_sentence
+    from placesim.disclosure import RULE
+
+    m = pd.DataFrame([{"year": y, "metric": "leavers_caused_by_relocation", "group": "all",
+                       "mean": 10.0} for y in (2024, 2030)])
+    one = _leavers_sentence(m, About("s", waves=(("a", "relocate", None, True),)), RULE)
+    assert "Its one wave in the run relocates occupied posts" in one
+    assert " 0 " not in one
+    both = About("s", waves=(("a", "recreate", 2030, True), ("b", "relocate", None, True),
+                             ("c", "recreate", None, True)), starts=(2024, 2026, 2025))
+    early = both.as_of(2025)
+    assert [w[0] for w in early.waves] == ["a"] and early.waves[0][2] is None
+    said = _leavers_sentence(m, early, RULE)
+    assert "Its one wave in the run re-creates roles" in said and "closes" not in said
+    assert [w[0] for w in both.as_of(2031).waves] == ["a", "b", "c"]
