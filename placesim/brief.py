@@ -327,8 +327,34 @@ def first_page_rows(results, compare=None, diff: pd.DataFrame | None = None,
                                 + f" ({INTERVAL_WORDS.get(r['interval'], r['interval'])})")
             else:
                 row["Difference"] = row["Range"] = "n/a"
+            if metric == "npv_long_run_gbp" and _periods_differ(results, compare):
+                row["Difference"], row["Range"] = _periods_differ(results, compare), "n/a"
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _appraisal_years(results) -> float | None:
+    """The run's appraisal period in years (``costs.appraisal_years`` in its assumptions),
+    or None where the results do not say."""
+    a = results.assumptions
+    if a is None or a.empty or "name" not in a:
+        return None
+    row = a[a["name"] == "costs.appraisal_years"]
+    try:
+        return float(row["value"].iloc[0]) if len(row) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _periods_differ(results, compare) -> str:
+    """Why two runs' NPVs over their appraisal periods are not differenced ("" if they may
+    be): a 20-year and a 10-year figure read as one scenario £23m worse (review)."""
+    if compare is None:
+        return ""
+    a, b = _appraisal_years(compare), _appraisal_years(results)
+    if a is None or b is None or a == b:
+        return ""
+    return f"n/a: periods differ ({b:g} and {a:g} years)"
 
 
 def _finite(v) -> bool:
@@ -997,7 +1023,8 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
         _paragraphs(pages, 0.06, 0.92, [WHOLE_SERVICE_COSTS, DEPARTMENT_SHARES], width=110,
                     fontsize=8.5)
     else:
-        _value_for_money_page(pages, vfm, m["year"].unique(), compare, other)
+        _value_for_money_page(pages, vfm, m["year"].unique(), compare, other,
+                              _appraisal_years(results))
 
     # assumptions, sources, disclosure, glossary
     pages.new().text(0.06, 0.955, "Assumptions, sources and glossary", fontsize=14,
@@ -1041,9 +1068,11 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
     return Path(path)
 
 
-def _value_for_money_page(pages: _Pages, vfm: pd.DataFrame, years, compare, other) -> None:
+def _value_for_money_page(pages: _Pages, vfm: pd.DataFrame, years, compare, other,
+                          period: float | None = None) -> None:
     """The value-for-money page's text and table: the appraisal's lines
-    (:func:`appraisal_rows`) over the records' ``years``."""
+    (:func:`appraisal_rows`) over the records' ``years``, the long run over ``period``
+    years (the run's ``costs.appraisal_years``)."""
     from .costs import appraisal_period
 
     y = _paragraphs(pages, 0.06, 0.92, [
@@ -1051,8 +1080,8 @@ def _value_for_money_page(pages: _Pages, vfm: pd.DataFrame, years, compare, othe
         "staying where they were at the start, each summed over the years undiscounted; the "
         "net present value discounts each year's net saving at 3.5% a year from the first of "
         "them (HM Treasury Green Book), so the two totals do not net to it. The net present "
-        "value over the appraisal period (20 years unless the scenario sets "
-        "costs.appraisal_years, as the Government Hubs programme appraised) adds the last "
+        f"value over the appraisal period ({period or 20:g} years: "
+        "costs.appraisal_years; the Government Hubs programme appraised over 20) adds the last "
         "year's running savings and costs, held flat for the years after the run (an "
         "assumption), so that moves late in the run are not judged on their one-off costs "
         "alone. A London office's "
@@ -1110,6 +1139,8 @@ def appraisal_rows(results, compare=None) -> pd.DataFrame:
                                          compare.banded, last)
             row["Difference"] = fmt_diff(metric, r["mean"] - v0) if metric != \
                 "payback_year" else "n/a"
+            if metric == "npv_long_run_gbp" and _periods_differ(results, compare):
+                row["Difference"] = _periods_differ(results, compare)
         row["Source"] = r["source"]
         rows.append(row)
     return pd.DataFrame(rows, columns=["metric", "Line", "Scenario", "Range (P10 to P90)"] + (
@@ -1129,6 +1160,8 @@ def _appraisal_numbers(results, compare=None) -> pd.DataFrame:
         c = appraisal(compare).set_index("metric")["mean"]
         a.insert(5, "mean_comparison", a["metric"].map(c))
         a.insert(6, "difference", a["mean"] - a["mean_comparison"])
+        if _periods_differ(results, compare):  # (NPVs over periods of different lengths)
+            a.loc[a["metric"] == "npv_long_run_gbp", "difference"] = float("nan")
     years = results.metrics["year"].unique()
     how = dict(APPRAISAL_LINES)
     last = int(max(years))

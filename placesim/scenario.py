@@ -51,11 +51,13 @@ from pydantic.json_schema import SkipJsonSchema
 
 from .errors import MAX_SHOWN, Problem, ScenarioError
 from .geodata import DEFAULT_SMC_INDEX, SHIPPED, SHIPPED_ROOT, site_key
-from .grades import GRADES, canonical_grade
+from .grades import GRADE_ALIASES, GRADES, canonical_grade
 
 GradeCode = Literal["AA", "AO", "EO", "HEO", "SEO", "G7", "G6", "SCS1", "SCS2", "SCS3", "PS"]
 assert get_args(GradeCode) == GRADES, "GradeCode must list grades.GRADES in order"
-GradeName = Annotated[GradeCode, BeforeValidator(canonical_grade)]
+GradeName = Annotated[GradeCode, BeforeValidator(canonical_grade), WithJsonSchema({
+    "type": "string", "enum": [*GRADES, *sorted({a.title() for a in GRADE_ALIASES})],
+    "description": "A grade code, or an SCS title; in any case"})]
 """A grade code from :data:`placesim.grades.GRADES`, given in any case or by an SCS title
 ("Director" is SCS2: :data:`placesim.grades.GRADE_ALIASES`)."""
 def _site_id(v):

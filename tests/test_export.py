@@ -1387,3 +1387,19 @@ def test_the_pack_says_background_shares_move_without_policy(pack):
     assert "Who joins: recruits' socio-economic backgrounds are fitted" in text
     assert "A policy's effect is the difference between scenarios, not the change in one." \
         in text
+
+
+def test_npvs_over_appraisal_periods_of_different_lengths_are_not_differenced():
+    """A run appraised over 10 years against one over 20 read as £23m worse on page 1, where
+    over one period it was £523m better (review): the difference is refused, saying why."""
+    from types import SimpleNamespace
+
+    from placesim.brief import _periods_differ
+
+    def run(years):
+        return SimpleNamespace(assumptions=pd.DataFrame(
+            {"name": ["costs.appraisal_years"], "value": [years]}))
+
+    assert _periods_differ(run(10.0), run(20.0)) == "n/a: periods differ (10 and 20 years)"
+    assert _periods_differ(run(20.0), run(20.0)) == ""
+    assert _periods_differ(run(20.0), None) == ""

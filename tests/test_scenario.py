@@ -811,3 +811,17 @@ def test_a_grade_or_site_given_twice_under_two_names_is_refused_not_collapsed():
                  base_dir=ROOT / "scenarios")
     assert "or a title (Deputy Director, Director, Director General" in msg
     assert "(did you mean 'Director'?)" in msg
+
+
+def test_the_json_schema_takes_the_grade_titles_the_loader_takes():
+    """An editor checking against `placesim schema` marked "Director" wrong while the loader
+    took it (review): the schema's grades are the codes and the SCS titles."""
+    import json
+
+    from placesim.scenario import scenario_json_schema
+
+    text = json.dumps(scenario_json_schema())
+    enum = '"enum": ["AA", "AO", "EO", "HEO", "SEO", "G7", "G6", "SCS1", "SCS2", "SCS3", "PS", ' \
+        '"Deputy Director", "Director", "Director General", "Grade 6", "Grade 7", ' \
+        '"Permanent Secretary"]'
+    assert enum in text
