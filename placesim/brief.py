@@ -967,7 +967,9 @@ def briefing_pdf(results, pkg, path: Path, *, about: About, compare=None,
         ("money", {"relocation_cost_gbp", "npv_gbp", "npv_long_run_gbp", "payback_year"}))
         if rows["metric"].isin(metrics).any()]
     bottom = _table(pages, 0.06, y - 0.012, 0.88, shown, widths, fontsize=7.5, wrap=wrap,
-                    title=f"Headline figures, {last}: {listed(kinds)} to date"
+                    # ("to date" stood over an NPV that runs on to the appraisal period's end;
+                    # each row's label says what it covers; review)
+                    title=f"Headline figures, {last}: {listed(kinds)}"
                     + (" (difference: scenario minus comparison)" if compare is not None
                        else ""))  # (the cumulative ones said nothing of it; review)
     map_top = bottom - 0.025
