@@ -43,6 +43,9 @@ class Measure:
     public : bool
         Named public posts (permanent secretaries), whose whereabouts are published: shown
         as they are, not disclosure-controlled as counts of people are.
+    below_zero : str
+        How a count below zero reads, ``{}`` standing for its size (a cut that is a rise:
+        "none (5,000 more)", not "-5,000 ... cut"); "" for a plain minus.
     """
 
     @property
@@ -56,6 +59,7 @@ class Measure:
     unit: str
     description: str = ""
     public: bool = False
+    below_zero: str = ""
 
     @property
     def is_count(self) -> bool:
@@ -81,7 +85,7 @@ MEASURES: dict[str, Measure] = {
         "London's Civil Service posts in March 2025 less those in the year: roles moved out, "
         "closed or not refilled (the Plan for Change's measure; roles re-created outside "
         "London with none closed in London do not count). Not shown for a run that starts "
-        "after 2025."),
+        "after 2025.", below_zero="none ({} more)"),
     "roles_moved_before_start": Measure(
         "Roles moved out of London before the run", "posts",
         "Roles moved out of London before the run's start year, from the scenario's record "
@@ -569,6 +573,8 @@ def fmt_value(metric: str, v, *, unit: str | None = None) -> str:
     'n/a'
     >>> fmt_value("cohort_eo_to_g7", 4.2), fmt_value("cohort_eo_to_g7", 5.9e-18)
     ('4.2', '0')
+    >>> fmt_value("london_roles_cut_since_2025", -4999.2)
+    'none (4,999 more)'
     """
     if isinstance(v, str):
         return v
@@ -576,6 +582,9 @@ def fmt_value(metric: str, v, *, unit: str | None = None) -> str:
     if _missing(v):
         return NOT_AVAILABLE
     if unit in COUNT_UNITS or unit == "grades":
+        below = measure(metric).below_zero if metric in MEASURES else ""
+        if below and round(float(v)) < 0:  # (London grew: "-4,999 London roles cut"; review)
+            return below.format(f"{-round(float(v)):,.0f}")
         return f"{round(float(v)):,.0f}"
     if unit in ("share", "chance"):
         return fmt_percent(v)

@@ -400,16 +400,20 @@ def downloads(pkg, s, res, year: int, *, other=None, other_scenario=None,
 
         diff = compare_results(other, res)
 
-        def pdf() -> bytes:  # (as of the year shown, as `placesim brief --year`)
-            now, then = res.up_to(year), other.up_to(year)
+        # as of the year shown, as `placesim brief --year`, or the comparison's last if it
+        # stops sooner (the download raised; review)
+        as_of = min(year, int(other.metrics["year"].max()))
+
+        def pdf() -> bytes:
+            now, then = res.up_to(as_of), other.up_to(as_of)
             with tempfile.TemporaryDirectory(dir=session_folder()) as tmp, _MATPLOTLIB:
                 return briefing_pdf(now, pkg, Path(tmp) / "briefing.pdf",
-                                    about=about_scenario(s).as_of(year), compare=then,
-                                    compare_about=about_scenario(other_scenario).as_of(year),
+                                    about=about_scenario(s).as_of(as_of), compare=then,
+                                    compare_about=about_scenario(other_scenario).as_of(as_of),
                                     diff=compare_results(then, now)).read_bytes()
 
-        items += [Download("dl_brief", f"Briefing (PDF) as of {year}: the answer, the "
-                           "differences and a map", f"{stem}-briefing-{year}.pdf",
+        items += [Download("dl_brief", f"Briefing (PDF) as of {as_of}: the answer, the "
+                           "differences and a map", f"{stem}-briefing-{as_of}.pdf",
                            "application/pdf", pdf),
                   Download("dl_diff", "Differences, all years (CSV)",
                            f"{stem}-difference.csv", "text/csv",

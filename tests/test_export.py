@@ -1403,3 +1403,16 @@ def test_npvs_over_appraisal_periods_of_different_lengths_are_not_differenced():
     assert _periods_differ(run(10.0), run(20.0)) == "n/a: periods differ (10 and 20 years)"
     assert _periods_differ(run(20.0), run(20.0)) == ""
     assert _periods_differ(run(20.0), None) == ""
+
+
+def test_the_apps_briefing_download_stands_at_a_year_both_runs_hold(runs, pkg):
+    """The app's briefing PDF is made as of the year shown; a comparison that stops sooner
+    made its download raise (review): it stands at the comparison's last year, and says so."""
+    from placesim.scenario import load_scenario as load
+    from placesim_app.tabs import downloads
+
+    res, base = read_results(runs["pfg"]), read_results(runs["baseline"]).up_to(2030)
+    s, b = (load(ROOT / "scenarios" / n) for n in ("pfg-2027.yaml", "baseline.yaml"))
+    items = {d.key: d for d in downloads(pkg, s, res, 2033, other=base, other_scenario=b)}
+    assert items["dl_brief"].label.startswith("Briefing (PDF) as of 2030")
+    assert items["dl_brief"].file_name.endswith("-briefing-2030.pdf")
