@@ -80,6 +80,7 @@ FIRST_PAGE = (
 #: that is 0 is no sign: an outreach may cost nothing, secondees may all have left by the
 #: year's end; review.)
 SHOWN_WITH = {("entrants_low_seb_share", "coldspots"): ("entrants", "outreach"),
+              ("low_seb_share", "coldspots"): ("entrants", "outreach"),
               ("secondees_in_post", "all"): ("secondees_in_post", "site:"),
               ("secondee_conversions", "all"): ("secondees_in_post", "site:")}
 INTERVAL_WORDS = {"paired": "paired runs", "unpaired": "independent runs",
@@ -479,6 +480,19 @@ def answer(results, about: About, compare=None, compare_about: About | None = No
             text += (": the outreach lever's assumed shift in who joins sets this, it is not "
                      "a finding of the model")
         out.append(text + ".")
+        if metric == "entrants_low_seb_share":  # (the staff share the question asks about,
+            # which the joiners' change moves: the model's finding; review)
+            staff = _value(m, "low_seb_share", "coldspots", last)
+            staff0 = (None if compare is None or differ
+                      else _value(compare.metrics, "low_seb_share", "coldspots", last))
+            if staff is not None:
+                said = (f"Of all staff there, at every grade, "
+                        f"{fmt_value('low_seb_share', staff)} are from lower socio-economic "
+                        f"backgrounds in {last}")
+                if staff0 is not None:
+                    said += (f" ({other}: {fmt_value('low_seb_share', staff0)}; "
+                             f"{fmt_diff('low_seb_share', staff - staff0)})")
+                out.append(said + ".")
     if differ:
         out.append(first_upper(coldspots_words(other, about.name, differ)) + ".")
     return out

@@ -1416,3 +1416,25 @@ def test_the_apps_briefing_download_stands_at_a_year_both_runs_hold(runs, pkg):
     items = {d.key: d for d in downloads(pkg, s, res, 2033, other=base, other_scenario=b)}
     assert items["dl_brief"].label.startswith("Briefing (PDF) as of 2030")
     assert items["dl_brief"].file_name.endswith("-briefing-2030.pdf")
+
+
+def test_an_outreach_answer_gives_the_staff_share_its_question_asks_about():
+    """The social-mobility-levers question asks how the low-SEB share of those grades and
+    places changes; the answer gave only who joins, which the outreach's assumption sets
+    (review). It gives the staff's share there too, the model's finding, and the
+    comparison's."""
+    from types import SimpleNamespace
+
+    from placesim.brief import About, answer
+
+    def run(joiners, staff):
+        rows = [("entrants", "outreach:coldspots", 10.0),
+                ("entrants_low_seb_share", "coldspots", joiners),
+                ("low_seb_share", "coldspots", staff)]
+        return SimpleNamespace(metrics=pd.DataFrame([{"year": 2033, "metric": k, "group": g,
+                                                      "mean": v} for k, g, v in rows]),
+                               manifest={"start_year": 2023})
+
+    said = answer(run(0.414, 0.399), About("levers"), run(0.40, 0.39), About("baseline"))
+    assert ("Of all staff there, at every grade, 39.9% are from lower socio-economic "
+            "backgrounds in 2033 (baseline: 39.0%; +0.9 points).") in said, said
