@@ -306,6 +306,7 @@ def first_page_rows(results, compare=None, diff: pd.DataFrame | None = None,
               and ((k, g) not in SHOWN_WITH or lever_shown((k, g), results, compare))]
     b = _rows(control_metrics(m, rule), year)
     rows = []
+    periods = _periods_differ(results, compare)  # (NPVs over periods of different lengths)
     if compare is not None:
         a = _rows(control_metrics(compare.metrics, rule), year)
         d = diff[diff["year"] == year].set_index(["metric", "group"])
@@ -328,8 +329,8 @@ def first_page_rows(results, compare=None, diff: pd.DataFrame | None = None,
                                 + f" ({INTERVAL_WORDS.get(r['interval'], r['interval'])})")
             else:
                 row["Difference"] = row["Range"] = "n/a"
-            if metric == "npv_long_run_gbp" and _periods_differ(results, compare):
-                row["Difference"], row["Range"] = _periods_differ(results, compare), "n/a"
+            if metric == "npv_long_run_gbp" and periods:
+                row["Difference"], row["Range"] = periods, "n/a"
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -1089,14 +1090,15 @@ def _value_for_money_page(pages: _Pages, vfm: pd.DataFrame, years, compare, othe
     """The value-for-money page's text and table: the appraisal's lines
     (:func:`appraisal_rows`) over the records' ``years``, the long run over ``period``
     years (the run's ``costs.appraisal_years``)."""
-    from .costs import appraisal_period
+    from .costs import appraisal_period, default_costs
 
     y = _paragraphs(pages, 0.06, 0.92, [
         f"Costs and savings of {appraisal_period(years)}, against the posts of each grade "
         "staying where they were at the start, each summed over the years undiscounted; the "
         "net present value discounts each year's net saving at 3.5% a year from the first of "
         "them (HM Treasury Green Book), so the two totals do not net to it. The net present "
-        f"value over the appraisal period ({period or 20:g} years: "
+        f"value over the appraisal period ({period or default_costs()['appraisal_years']:g} "
+        "years: "
         "costs.appraisal_years; the Government Hubs programme appraised over 20) adds the last "
         "year's running savings and costs, held flat for the years after the run (an "
         "assumption), so that moves late in the run are not judged on their one-off costs "
@@ -1139,6 +1141,7 @@ def appraisal_rows(results, compare=None) -> pd.DataFrame:
     last = int(results.metrics["year"].max())
     c = appraisal(compare).set_index("metric") if compare is not None else None
     banded = results.banded
+    periods = _periods_differ(results, compare)
     rows = []
     for metric, r in a.iterrows():
         later = metric in LATER_THAN_THE_RUN  # (a band may reach past the run's years)
@@ -1155,8 +1158,8 @@ def appraisal_rows(results, compare=None) -> pd.DataFrame:
                                          compare.banded, last)
             row["Difference"] = fmt_diff(metric, r["mean"] - v0) if metric != \
                 "payback_year" else "n/a"
-            if metric == "npv_long_run_gbp" and _periods_differ(results, compare):
-                row["Difference"] = _periods_differ(results, compare)
+            if metric == "npv_long_run_gbp" and periods:
+                row["Difference"] = periods
         row["Source"] = r["source"]
         rows.append(row)
     return pd.DataFrame(rows, columns=["metric", "Line", "Scenario", "Range (P10 to P90)"] + (

@@ -324,13 +324,24 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
         desk_m2 * c["estate_gbp_per_m2_outside"]
     lon = np.asarray(is_london, bool)
     share0 = _share_london(start_posts, lon)  # (grade,)
-    avg = _year_average(posts, start_posts)  # (Y, G, D) the year's average posts
-    uk = avg.sum(axis=2)
-    london = avg[:, :, lon].sum(axis=2)
-    avoided = uk * share0[None] - london  # (Y, G) London posts avoided
+
+    def avoided_of(p):
+        """(Y, G) London posts avoided, of (Y, G, D) posts."""
+        return p.sum(axis=2) * share0[None] - p[:, :, lon].sum(axis=2)
+
+    def released_of(avoided):
+        """(Y,) London desks the avoided posts release."""
+        return np.clip(avoided.sum(axis=1), 0, None) * c["desks_per_post"]
+
+    def pay_and_estate(avoided):
+        """(Y,) the pay and desk savings of the avoided posts, a year."""
+        return (avoided @ (pay_l - pay_o) * oncost,
+                avoided.sum(axis=1) * (estate_l - estate_o))
+
+    # (Y, G, D) the year's average posts
+    avoided = avoided_of(_year_average(posts, start_posts))
     out: dict[str, np.ndarray] = {}
-    out["saving_pay_gbp"] = avoided @ (pay_l - pay_o) * oncost
-    out["saving_estate_gbp"] = avoided.sum(axis=1) * (estate_l - estate_o)
+    out["saving_pay_gbp"], out["saving_estate_gbp"] = pay_and_estate(avoided)
     # a named London office's closure saves its running cost for the desks beyond those the
     # posts avoided already release: the estate line has every avoided post's London desk
     # (it saves the desk's cost over one outside London), and counting them again in the
@@ -356,7 +367,7 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
                                                                       closed_desks, 1)
         return closed_cost * beyond
 
-    released = np.clip(avoided.sum(axis=1), 0, None) * c["desks_per_post"]
+    released = released_of(avoided)
     # (a record year covers the twelve months up to its start: quarters from year - 1)
     out["saving_office_closures_gbp"] = sum(closures(years - 1 + q / 4, released) / 4
                                             for q in range(4))
@@ -407,12 +418,10 @@ def appraise(posts: np.ndarray, start_posts: np.ndarray, is_london: np.ndarray, 
     # year's: a move late in the year saved part of a year in it, and held, it read as half
     # a move): posts, closed offices and double running at the end, outreach and secondments
     # as in the year
-    posts_end = np.asarray(posts, float)
-    avoided_end = posts_end.sum(axis=2) * share0[None] - posts_end[:, :, lon].sum(axis=2)
-    released_end = np.clip(avoided_end.sum(axis=1), 0, None) * c["desks_per_post"]
-    running = (avoided_end @ (pay_l - pay_o) * oncost
-               + avoided_end.sum(axis=1) * (estate_l - estate_o)
-               + closures(np.asarray(years, float), released_end)
+    avoided_end = avoided_of(np.asarray(posts, float))
+    pay_end, estate_end = pay_and_estate(avoided_end)
+    running = (pay_end + estate_end
+               + closures(np.asarray(years, float), released_of(avoided_end))
                - np.asarray(replaced_pending, float).sum(axis=2) @ per_post
                - out["cost_outreach_gbp"] - out["cost_secondments_gbp"]
                - (0.0 if promotion_support_gbp is None
@@ -711,9 +720,9 @@ SOURCES: dict[str, str] = {
     "npv_long_run_gbp": "The net present value, plus the last year's running savings less "
                         "double running, outreach, secondments and relocation support for "
                         "promotions, held flat and discounted "
-                        "to the end of costs.appraisal_years (20: the Government Hubs "
-                        "programme's period; ASSUMPTION 10-30, and that things stay as they "
-                        "are after the run)",
+                        "to the end of the appraisal period (costs.appraisal_years, with "
+                        "its source and range in the assumptions; ASSUMPTION that things "
+                        "stay as they are after the run)",
     "payback_year": "First year the discounted savings have repaid the costs",
     "claim_local_benefit_gbp": "A government claim (Cabinet Office): £30m of local economic "
                                "benefit per 1,000 roles moved out of London, no period given; "

@@ -431,6 +431,10 @@ def department_columns(model, result, codes=None) -> tuple[list[tuple[str, str]]
     _, before = _moved_shares(model)  # (each department's part of the history before it)
     prom, ex, expo = progression_flows(model, result, shares)
     postings = np.stack([np.asarray(r.posting_posts, float) for r in result.years])  # (Y, G)
+    years = np.array([r.year for r in result.years])
+    # (K,) each department's London posts at the start (the cut's base in a run from 2025)
+    london0 = (_start_shares(model) * model.baseline_posts3.sum(axis=2)[None])[:, :, lon].sum(
+        axis=(1, 2))
     labels: list[tuple[str, str]] = []
     cols: list[np.ndarray] = []
     for j, k in enumerate(idx):
@@ -446,13 +450,10 @@ def department_columns(model, result, codes=None) -> tuple[list[tuple[str, str]]
         # the target out altogether; review)
         # (its Civil Service posts, as the whole service's: not its part of London
         # postings' posts, whose holders keep their home posts; review)
-        at_start = float((_start_shares(model)[k] * model.baseline_posts3.sum(axis=2))[
-            :, lon].sum())
         posted = (shares[:, j, :, model.rules.posting_district] * postings).sum(axis=1)
         labels.append((CUT_METRIC, tag))
-        cols.append(cut_since_base(mine[:, :, lon].sum(axis=(1, 2)) - posted,
-                                   np.array([r.year for r in result.years]),
-                                   model.scenario.horizon.start_year, at_start))
+        cols.append(cut_since_base(mine[:, :, lon].sum(axis=(1, 2)) - posted, years,
+                                   model.scenario.horizon.start_year, float(london0[k])))
         labels += [("roles_moved_out_of_london", tag), ("roles_moved_before_start", tag),
                    ("posts", tag),
                    ("posts", f"{tag}|london"), ("scs_posts", f"{tag}|london"),
@@ -463,6 +464,8 @@ def department_columns(model, result, codes=None) -> tuple[list[tuple[str, str]]
         people = stock * shares[:, j, :, :, None]  # (Y, G, D, S)
         scs_people = people[:, SCS_IDX]
         high_g7 = people[:, G7_PLUS][..., HIGH]
+        high_g7_london = high_g7[:, :, lon].sum(axis=(1, 2))
+        g7_london = people[:, G7_PLUS][:, :, lon].sum(axis=(1, 2, 3))
         labels += [("perm_secs_outside_london", tag), ("headcount", tag),
                    ("high_seb_share_london_scs", tag), ("high_seb_share_non_london_scs", tag),
                    ("london_share_of_high_seb_g7_plus", tag),
@@ -472,10 +475,8 @@ def department_columns(model, result, codes=None) -> tuple[list[tuple[str, str]]
                       scs_people[:, :, lon].sum(axis=(1, 2, 3))),
                  _div(scs_people[:, :, ~lon, HIGH].sum(axis=(1, 2)),
                       scs_people[:, :, ~lon].sum(axis=(1, 2, 3))),
-                 _div(high_g7[:, :, lon].sum(axis=(1, 2)), high_g7.sum(axis=(1, 2))),
-                 _div(high_g7[:, :, lon].sum(axis=(1, 2)),
-                      people[:, G7_PLUS][:, :, lon].sum(axis=(1, 2, 3))),
-                 people[:, G7_PLUS][:, :, lon].sum(axis=(1, 2, 3))]
+                 _div(high_g7_london, high_g7.sum(axis=(1, 2))),
+                 _div(high_g7_london, g7_london), g7_london]
         for p, place in enumerate(PLACES):
             flows = (prom[:, j, p], ex[:, j, p], expo[:, j, p])
             labels += [("progression_eo_to_g7", f"{tag}|{place}"),

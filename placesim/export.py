@@ -86,6 +86,12 @@ class Target:
     stated: str = ""  # the value as the target states it, where that is a range (else
     # ``value``, formatted)
 
+    @property
+    def value_words(self) -> str:
+        """The target's value as a chart's title gives it (:attr:`stated`, else ``value``
+        formatted)."""
+        return self.stated or fmt_value(self.metric, self.value)
+
 
 TARGETS = (
     Target("Roles moved out of London", "roles_moved_out_of_london", "all", 22_000, 2027,
@@ -134,7 +140,7 @@ def target_words(metric: str) -> str:
     """
     ts = [t for t in TARGETS if t.metric == metric]
     return (("targets: " if len(ts) > 1 else "target: ")
-            + "; ".join(f"{t.stated or fmt_value(metric, t.value)} by {t.year}" for t in ts))
+            + "; ".join(f"{t.value_words} by {t.year}" for t in ts))
 
 
 def _value(metrics: pd.DataFrame, metric: str, group: str, year: int) -> pd.Series | None:

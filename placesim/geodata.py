@@ -410,15 +410,15 @@ def _read_until_duplicate(f: Path, name: str, encoding: str, nrows: int) -> pd.D
     return pd.concat(chunks, ignore_index=True)
 
 
-def site_key(name: str) -> str:
+def site_key(name):
     """A site id as the package keeps it: lower case, no surrounding spaces (sites.csv's
     ids are lowered on loading, and a scenario's or plan's references the same way, so a
-    site may be named in any case).
+    site may be named in any case); not text, as given (for the caller to refuse).
 
     >>> site_key(" Leeds ")
     'leeds'
     """
-    return name.strip().lower()
+    return name.strip().lower() if isinstance(name, str) else name
 
 
 def place_key(name):
@@ -429,12 +429,10 @@ def place_key(name):
     >>> place_key("Darlington"), place_key("e06000005")
     ('darlington', 'E06000005')
     """
-    if not isinstance(name, str):
-        return name
-    code = name.strip()
+    code = name.strip() if isinstance(name, str) else ""
     if len(code) == 9 and code[0].isalpha() and code[1:].isdigit():
         return code.upper()
-    return site_key(code)
+    return site_key(name)
 
 
 def _unique(df: pd.DataFrame, f: Path, name: str, first_row: int = 2) -> None:
@@ -817,7 +815,7 @@ def load_data_package(path: str | Path | None = None, *, allow_check_mismatch: b
     sites = r.csv("sites.csv", lim.max_rows)
     # ids are lower case, so a scenario may name a site in any case (its references are
     # lowered too: placesim.scenario.SiteId); two ids alike but for case are duplicates
-    sites["site_id"] = [site_key(v) if isinstance(v, str) else v for v in sites["site_id"]]
+    sites["site_id"] = sites["site_id"].map(site_key)
     _unique(sites, f, "sites.csv")
     if sites["site_id"].isna().any():
         raise _fail(f, "site_id", _first_bad(sites["site_id"].isna()) + 2, "blank site id",

@@ -390,12 +390,6 @@ def _district_frame(results, year: int) -> pd.DataFrame:
 _WIDE: list[tuple] = []  # (district table, kept alive: its identity is the key; year; wide)
 
 
-def controlled_values(results, pkg, spec: MapSpec, *, compare=None,
-                      rule: DisclosureRule = RULE) -> pd.Series:
-    """:func:`controlled_and_withheld`'s values alone."""
-    return controlled_and_withheld(results, pkg, spec, compare=compare, rule=rule)[0]
-
-
 def controlled_and_withheld(results, pkg, spec: MapSpec, *, compare=None,
                             rule: DisclosureRule = RULE) -> tuple[pd.Series, np.ndarray]:
     """What a map shows, through disclosure control: counts rounded to 5 and small counts

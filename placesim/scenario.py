@@ -60,11 +60,7 @@ GradeName = Annotated[GradeCode, BeforeValidator(canonical_grade), WithJsonSchem
     "description": "A grade code, or an SCS title; in any case"})]
 """A grade code from :data:`placesim.grades.GRADES`, given in any case or by an SCS title
 ("Director" is SCS2: :data:`placesim.grades.GRADE_ALIASES`)."""
-def _site_id(v):
-    return site_key(v) if isinstance(v, str) else v
-
-
-SiteId = Annotated[str, BeforeValidator(_site_id)]
+SiteId = Annotated[str, BeforeValidator(site_key)]
 """A site id from the data package's sites.csv, in any case (ids are lower case:
 :func:`placesim.geodata.load_data_package`)."""
 
@@ -968,7 +964,7 @@ class Scenario(_Model):
         "package's departments.csv, or 'all'. Adds metrics grouped 'dept:CODE' (roles moved, "
         "SCS outside London, progression in and outside London, each site's ladder). Default "
         "none (the department view costs time; `placesim run --department HO` sets it)."))
-    sites: Annotated[dict[SiteId, SiteOverride], _distinct_keys(_site_id, "site")] = Field(
+    sites: Annotated[dict[SiteId, SiteOverride], _distinct_keys(site_key, "site")] = Field(
         default_factory=dict, description=(
         "Overrides of sites by site id (capacity, opening year, theme)."))
     parameters: Parameters = Field(Parameters(), description=(

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from . import __version__
+from .calibration import assumptions_in_force
 from .departments import wave_shares
 from .engine import Model, prepare, run_replication
 from .metrics import digest, summarise, summarise_moves
@@ -240,19 +241,9 @@ def simulate(
                     "per_replication_s": round(t_run / max(reps, 1), 4)},
     }
     return Results(metrics=metrics, districts=districts, moves=moves,
-                   assumptions=run_assumptions(model), manifest=manifest,
+                   assumptions=assumptions_in_force(model.params, model.scenario),
+                   manifest=manifest,
                    replications=per_replication)
-
-
-def run_assumptions(model: Model) -> pd.DataFrame:
-    """A run's assumptions log: the parameters in force, then the scenario's levers and
-    relocation policies (:func:`placesim.calibration.lever_assumptions`), as ``placesim
-    params FILE`` lists them. (A run's log, and so the spreadsheet's "in force" table, held
-    the parameters alone: a lever's assumed promotion boost was in force and unlisted;
-    review.)"""
-    from .calibration import assumptions_in_force
-
-    return assumptions_in_force(model.params, model.scenario)
 
 
 def coldspot_definition(scenario, model: Model) -> dict:

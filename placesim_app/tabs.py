@@ -256,7 +256,7 @@ def charts_tab(pkg, res, year: int) -> None:
         if dept is not None:  # (the whole service's: no line for one department's figures)
             return []
         return [{"year": t.year, "value": t.value,
-                 "label": f"{t.stated or fmt_value(metric, t.value)} by {t.year}"}
+                 "label": f"{t.value_words} by {t.year}"}
                 for t in TARGETS if t.metric == metric]
 
     charts = [(m, f"**{next(t.label for t in TARGETS if t.metric == m)}** "
