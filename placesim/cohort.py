@@ -9,7 +9,7 @@ relocations, postings and promotions; a tagged person's promotion into Grade 7 i
 once, and the tag ends there. People who leave stay in the denominator (they did not reach Grade 7).
 
 The stochastic engine carries the tag on each person (:attr:`placesim.population.Slots.cohort`),
-the expected mode as copies of its programme-state axis (the same flows, in expectation), and
+the expected mode by area (:mod:`placesim.cohort_tracer`: the same flows, in expectation), and
 the reference model on its person objects.
 """
 

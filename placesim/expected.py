@@ -10,10 +10,11 @@ weight over the vacancy's total choice mass; within an area, people are taken by
 weight, one pick after another leaving the pool (each class gives ``1 - exp(-theta * w)`` of
 its people a step: successive sampling). People who entered their grade in the last
 ``min_steps - 1`` steps are not yet eligible (a ring of the steps' entrants); programme
-states end at their rates. It
-follows the same SimPy timeline, so the two modes differ only in chance (and in what chance
-does to small numbers). It answers in tens of milliseconds and is the app's instant first
-answer; tests hold the stochastic mean to it.
+states end at their rates. The followed EOs (:mod:`placesim.cohort`) go with the same
+choices, kept by area (:mod:`placesim.cohort_tracer`). It follows the same SimPy timeline,
+so the two modes differ only in chance (and in what chance does to small numbers). It
+answers in tens of milliseconds and is the app's instant first answer; tests hold the
+stochastic mean to it.
 
 A step is two stages of passes over the stocks plus a few (area x district) products on one
 BLAS thread, written as compiled loops (:mod:`numba`): with numpy each of its many small array
@@ -33,7 +34,7 @@ import scipy.linalg.cython_blas  # noqa: F401  (the BLAS numba's np.dot calls)
 from numba import njit
 
 from . import parallel
-from .cohort import N_TAGS, REACH_GRADE, start_tags
+from .cohort_tracer import CohortTracer
 from .engine import Model, ReplicationResult, RunState, move_pending, run_timeline
 from .flows import lateral_table, weight_table
 from .levers import SECONDEE_POST
@@ -73,14 +74,11 @@ class _Cohort:
     alive: np.ndarray  # (grade,)
     held: np.ndarray  # at the start, (grade, district, post type)
     by_seb: np.ndarray  # at the start, (grade, seb)
+    traced: np.ndarray | None = None  # the followed among them at the start (CohortTracer)
 
     @classmethod
-    def leaving(cls, back: int, people: np.ndarray) -> _Cohort:
-        return cls(back, people, np.ones(people.shape[0]), *_held_and_by_seb(people))
-
-    def people(self) -> np.ndarray:
-        """Who is still away, (grade, home district, seb, post type, state)."""
-        return self.start * self.alive[:, None, None, None, None]
+    def leaving(cls, back: int, people: np.ndarray, traced: np.ndarray | None) -> _Cohort:
+        return cls(back, people, np.ones(people.shape[0]), *_held_and_by_seb(people), traced)
 
     def away_by_seb(self) -> np.ndarray:
         """Who is still away, (grade, seb)."""
@@ -113,23 +111,14 @@ class _ExpectedRun(RunState):
         sec = model.scenario.levers.secondments
         if sec is not None and sec.outbound_per_site > 0 and sec.promotion_multiplier != 1:
             used.append(SECONDED)  # (a multiplier of 1 would change nothing: no state)
-        # the followed EOs (placesim.cohort) are copies of these states, one set per tag:
-        # state i of tag k is number k * Fb + i; flag_index numbers the untagged ones
-        Fb = len(used)
-        self.Fb = Fb
-        self.n_tags = N_TAGS if follow_cohort else 1
-        self.flags = np.tile(np.array(used), self.n_tags)
+        F = self.Fb = len(used)  # (flag_index numbers them)
+        self.flags = np.array(used)
         self.flag_index = np.full(len(FLAGS), -1)
-        self.flag_index[used] = np.arange(Fb)
+        self.flag_index[used] = np.arange(F)
         open_states = self.flag_index[[NONE, MENTORED]]
         self.open_states = open_states[open_states >= 0]  # (a programme takes people from)
-        F = Fb * self.n_tags
-        tags = start_tags(np.arange(N_GRADES)[:, None], geo.is_london[None, :], True)
-        if not follow_cohort:
-            tags[:] = 0
-        self.people = _tagged_people(model.baseline_stock4, tags, Fb, F)
-        for tag in range(1, self.n_tags):
-            self.cohort_size[tag] = self.people[..., tag * Fb].sum()
+        self.people = np.zeros(model.baseline_stock4.shape + (F,))
+        self.people[..., 0] = model.baseline_stock4
         self.M = r.min_steps
         # ring[j], j < M: people who entered their grade at a step e ≡ j (mod M), not yet
         # eligible, as entered (exits thin them by survival[g] ** (k - e) by step k); ring[M]:
@@ -143,6 +132,11 @@ class _ExpectedRun(RunState):
         # entered at step j - M, thinned by exits since
         thin = np.array([self.survival ** ((-j) % self.M) for j in range(self.M)])
         self.ring, self.state_live = _start_state(self.people, thin, float(START_TENURE_STEPS))
+        # the followed EOs (placesim.cohort), by area
+        self.tracer = (CohortTracer(self.people, self.ring, geo.area, geo.n_areas,
+                                    geo.is_london) if follow_cohort else None)
+        if self.tracer is not None:
+            self.cohort_size[1:] = self.tracer.size
         self.blocked = None  # people back from a posting this step: not promotable yet
         self._spare = None  # (the last step's blocked array, zeroed and used again)
         self.held = np.zeros_like(self.posts3)
@@ -150,10 +144,7 @@ class _ExpectedRun(RunState):
         self.away: list[_Away] = []  # outbound secondees, at their sites
         wt = weight_table(r)[:, :, :, self.flags, :]  # (G, S, T, F, vp)
         self.wtab = np.ascontiguousarray(wt)
-        after = self.flag_index[r.flag_after[np.array(used)]]  # (Fb, G), untagged
-        tag_of = np.repeat(np.arange(self.n_tags), Fb)[:, None] * Fb
-        keep = np.arange(N_GRADES)[None, :] < REACH_GRADE  # the tag ends on reaching G7
-        self.flag_after = np.ascontiguousarray(np.tile(after, (self.n_tags, 1)) + tag_of * keep)
+        self.flag_after = np.ascontiguousarray(self.flag_index[r.flag_after[self.flags]])
         self.flag_hazard = r.flag_hazard[self.flags]
         # the (grade, state) pairs that can hold anyone: states a lever event has put
         # people in, and where promotions carry them; every pass skips the others
@@ -176,28 +167,23 @@ class _ExpectedRun(RunState):
         self.outreach_pdfs = (None if by_year is None
                               else np.diff(by_year, axis=3, prepend=0.0))
         self.national_pdf = np.diff(r.national_cdf, axis=1, prepend=0.0)
-        # a step's fill runs in two stages (:func:`_fill_exits`, :func:`_fill_moves`), each
-        # on two blocks of grades, at once where there are two threads; the blocks are
-        # the same whatever the number of threads (so are the results), split where the
-        # classes each grade holds at the start times its districts with posts are about even
         S, T, G, D = N_SEB, N_TYPES, N_GRADES, geo.n_districts
-        in_use = (self.posts3.sum(axis=2) > 0).sum(axis=1)
-        work = np.cumsum(self.classes[1] * in_use)
-        cut = int(np.clip(np.argmin(np.abs(work - work[-1] / 2)) + 1, 1, G - 1))
-        # the calling thread takes the first block at once, a pool thread the other some tens
-        # of microseconds later: the upper grades go first, as their block takes longer
-        # (each grade's pass has a part the estimate leaves out, its products over every
-        # district; in the shipped scenarios, the median run is 3-16% faster this way round)
-        self.blocks = [(cut, G), (0, cut)]
+        self._split_blocks()
         J, A = S * T * F, geo.n_areas
         self.scratch = (np.empty((G, D, J)), np.empty((G, A, J)), np.empty((G, D, T)),
                         np.empty((G - 1, A, S * F, 2)), np.empty((G, A, S * F, 2)),
                         np.empty((G, D), np.bool_), np.empty((G, D, T)), np.empty((G, D, T)),
                         np.empty((G, D, T)))
-        # the year's moves to and from London for promotion, by seb, and the promotions of
-        # followed EOs into Grade 7 so far, by tag: by grade (each block adds to its own
-        # grades' rows; summed at the year's end, and the last at each step)
-        self.by_grade = (np.zeros((G, S)), np.zeros((G, S)), np.zeros((G, self.n_tags)))
+        # the year's moves to and from London for promotion, by seb: by grade (each block
+        # adds to its own grades' rows; summed at the year's end)
+        self.by_grade = (np.zeros((G, S)), np.zeros((G, S)))
+        # the followed people's stocks, ring and eligible, and their grades, as the step's
+        # passes read them (nobody, if none is followed)
+        tr = self.tracer
+        if tr is None:
+            tr = CohortTracer.nobody(self.people, self.ring)
+        self._traced = (tr.people, tr.ring, np.zeros_like(tr.people), tr.reached, tr.lo,
+                        tr.hi)
         self._wave_cells: dict[int, tuple] = {}
         self.moved_cells: dict[tuple[int, int], np.ndarray] = {}  # (wave, year) -> posts
 
@@ -238,6 +224,8 @@ class _ExpectedRun(RunState):
             x = c.people * r.exit_q[:, None, None, None, None]
             c.people -= x
             self.exits[:, c.districts] += x.sum(axis=(3, 4))
+            if c.traced is not None:
+                c.traced *= self.survival[None, :, None, None]
         if self.cohorts or self.away:
             self.held = self._held()
         fresh = self.ring[k % M]  # this step's entrants into a new grade join the ring
@@ -254,25 +242,31 @@ class _ExpectedRun(RunState):
         # of it cost more than it saved; with BLAS kept to one thread, runs are about 3%
         # shorter this way: the median of ten same-process comparisons of 20-30 pairs, in
         # five shipped scenarios, each between 0.90 and 1.10)
+        t_people, t_ring, t_el, t_reached, t_lo, t_hi = self._traced
+        t_back = None if self.tracer is None else self.tracer.blocked
         closed = sum(parallel.map_spans(_fill_exits, self.blocks, (
             self.people, self.ring, blocked, any_blocked, r.exit_q, self.exits,
             self.posts3, self.held, self.wtab, self.ltj, self.adv_area, geo.area, self.index,
             self.classes, el, ea, vac, wsf, lsf, live,
+            (t_people, t_ring, t_people if t_back is None else t_back, t_back is not None,
+             t_el, t_lo, t_hi),
             (r.lateral_share, r.internal_share, pp.pool_grade, pp.pool_mask, pp.pool_types,
              self.closing, self.closing_var, v_lat, v_pro, v_ext))))
         across = parallel.map_spans(_fill_moves, self.blocks, (
-            self.people, fresh, self.ring, (k + 1) % M, self.Fb, self.index, self.classes,
-            REACH_GRADE,
+            self.people, fresh, self.ring, (k + 1) % M, self.index, self.classes,
             self.exposure, self.promotions, recruited, self.cross_area, *self.by_grade,
             self.wtab, self.ltj, self.flag_after, self.adv_area, self.leave, self.kernel,
             self.kernel_t, geo.area, geo.is_london, self.pull, r.reach, r.willingness,
             float(r.will_mult[k]), float(r.scs_low_target[k]), r.freeze_at(k),
             self._recruit_pdf(k), 1.0 / r.steps_per_year, el, ea, wsf,
-            lsf, live, v_lat, v_pro, v_ext, self.flag_hazard, r.exit_q))
+            lsf, live, v_lat, v_pro, v_ext, self.flag_hazard, r.exit_q,
+            (t_people, t_ring, t_el, t_reached, t_lo, t_hi)))
         if any_blocked:
             self._spare = blocked
+        if self.tracer is not None:
+            self.tracer.blocked = None
+            self.cohort_reached[1:] = self.tracer.reached
         self._pay_support(k, sum(across))
-        self.cohort_reached[:self.n_tags] = self.by_grade[2].sum(axis=0)
         self.lever_state.add_recruits(r, k, recruited)  # (every run reports entrants)
         for c in self.away:  # (counted at home, by seb)
             self.exposure[:, c.districts] += c.people.sum(axis=(3, 4)) / r.steps_per_year
@@ -294,7 +288,7 @@ class _ExpectedRun(RunState):
         return self.outreach_pdfs[r.year_index(k)]
 
     def year_end(self, year_number: int):
-        to_london, from_london, _ = self.by_grade  # (the year's, by grade)
+        to_london, from_london = self.by_grade  # (the year's, by grade)
         self.to_london += to_london.sum(axis=0)
         self.from_london += from_london.sum(axis=0)
         to_london[:] = from_london[:] = 0.0
@@ -324,18 +318,12 @@ class _ExpectedRun(RunState):
         return in_post, away
 
     # --- lever events ----------------------------------------------------------------------
-    def _tagged(self, arr: np.ndarray) -> np.ndarray:
-        """A view of stocks with the state axis split as (cohort tag, state): every lever
-        event treats each tag's states alike (the tag is only who is being followed)."""
-        return np.reshape(arr, arr.shape[:-1] + (self.n_tags, self.Fb), copy=False)
-
     def _enter(self, state: int, grades: np.ndarray) -> None:
         """Note that people of programme state ``state`` (a :data:`FLAGS` number) may be in
-        ``grades`` (a mask) from now on: in every cohort tag there is there."""
+        ``grades`` (a mask) from now on."""
         i = self.flag_index[state]
         assert i >= 0, f"state {FLAGS[state]} is not in use in this run"
-        tags = self.state_live[:, ::self.Fb]  # where each tag's people are
-        self.state_live[:, i::self.Fb] |= grades[:, None] & tags
+        self.state_live[:, i] |= grades
         self._classes()
 
     def _classes(self) -> None:
@@ -345,10 +333,30 @@ class _ExpectedRun(RunState):
         for g in range(1, N_GRADES):
             live[g, self.flag_after[live[g - 1], g]] = True
         self.classes = _live_classes(live, N_SEB, N_TYPES)
+        if hasattr(self, "blocks"):
+            self._split_blocks()
+
+    def _split_blocks(self) -> None:
+        """The two blocks of grades a step's fill runs on (:func:`_fill_exits`,
+        :func:`_fill_moves`), at once where there are two threads: split where the classes
+        each grade holds times its districts with posts are about even, so worked out again
+        whenever a lever's state makes a grade hold more classes (on the shipped lever
+        scenarios the split at the start left the upper block half as long again as the
+        lower once the states were in). The blocks are the same whatever the number of
+        threads (so are the results)."""
+        G = N_GRADES
+        in_use = (self.posts3.sum(axis=2) > 0).sum(axis=1)
+        work = np.cumsum(self.classes[1] * in_use)
+        cut = int(np.clip(np.argmin(np.abs(work - work[-1] / 2)) + 1, 1, G - 1))
+        # the calling thread takes the first block at once, a pool thread the other some tens
+        # of microseconds later: the upper grades go first, as their block takes longer
+        # (each grade's pass has a part the estimate leaves out, its products over every
+        # district; in the shipped scenarios, the median run is 3-16% faster this way round)
+        self.blocks = [(cut, G), (0, cut)]
 
     def _event(self, event, k: int) -> None:
         """Carry out a lever event in expectation (see :mod:`placesim.levers`)."""
-        p, fi, Fb = self.people, self.flag_index, self.Fb
+        p, fi = self.people, self.flag_index
         grades = event.grades
         everywhere = np.ones(p.shape[1], np.bool_)
         low_seb = np.arange(N_SEB) == LOW
@@ -358,11 +366,11 @@ class _ExpectedRun(RunState):
         if event.kind == MENTOR_ENROL:
             none, ment = fi[NONE], fi[MENTORED]
             states = np.array([none, ment])
-            by_seb, _ = _state_totals(p, grades, everywhere, states, Fb, _NO_REACH)
+            by_seb, _ = _state_totals(p, grades, everywhere, states, _NO_REACH)
             pool, already = by_seb[LOW]
             staff = pool + already  # (the departments' low-SEB staff: every mentee is theirs)
             if reach is not None:
-                pool, staff = _state_totals(p, grades, everywhere, states, Fb, reach)[0][LOW]
+                pool, staff = _state_totals(p, grades, everywhere, states, reach)[0][LOW]
                 staff += pool
             n = event.mentees_wanted(staff, already, whole=False)
             frac = min(n / pool, 1.0) if pool > 0 else 0.0
@@ -374,8 +382,7 @@ class _ExpectedRun(RunState):
             self._shift(every_grade, everywhere, np.ones(N_SEB), np.array([fi[MENTORED]]),
                         fi[NONE])
         elif event.kind == SCHEME_ENROL:
-            by_seb, every_seb = _state_totals(p, grades, everywhere, open_states, Fb,
-                                              weights)
+            by_seb, every_seb = _state_totals(p, grades, everywhere, open_states, weights)
             low_pool = sum(by_seb[LOW])
             total = sum(every_seb)
             n_low = min(event.low_seb_places(), low_pool)
@@ -388,11 +395,11 @@ class _ExpectedRun(RunState):
             self._shift(grades, everywhere, frac, open_states, fi[SCHEME], reach=reach)
         elif event.kind == POSTING_ENROL:
             regional = ~self.m.geo.is_london
-            pool = sum(_state_totals(p, grades, regional, open_states, Fb, weights)[1])
+            pool = sum(_state_totals(p, grades, regional, open_states, weights)[1])
             frac = np.full(N_SEB, min(event.places / pool, 1.0) if pool > 0 else 0.0)
             away = np.zeros_like(p)
-            self._shift(grades, regional, frac, open_states, -1, away, reach=reach)
-            self.cohorts.append(_Cohort.leaving(k + self.m.rules.posting_steps, away))
+            traced = self._shift(grades, regional, frac, open_states, -1, away, reach=reach)
+            self.cohorts.append(_Cohort.leaving(k + self.m.rules.posting_steps, away, traced))
             self._posts_version += 1
         elif event.kind == POSTING_RETURN:
             back = [c for c in self.cohorts if c.back == k]
@@ -400,22 +407,44 @@ class _ExpectedRun(RunState):
             for c in back:
                 self._enter(POSTED, c.by_seb.any(axis=1))
                 # promotable from the next step
-                _come_back(p, self._blocked(), c.start, c.alive, fi[POSTED], Fb)
+                _come_back(p, self._blocked(), c.start, c.alive, fi[POSTED])
+                if c.traced is not None:
+                    self.tracer.come_back(c.traced * c.alive[None, :, None, None],
+                                          fi[POSTED], self.Fb)
             self._posts_version += 1
         elif event.kind in (SECONDEES_IN, SECONDEES_END, OUTBOUND_START, OUTBOUND_RETURN):
             self._secondment_event(event, k)
         self.held = self._held()
 
     def _shift(self, grades, districts, frac, srcs, dst, out=_NO_STOCKS, people=True,
-               reach=None) -> None:
+               reach=None, follow=True) -> np.ndarray | None:
         """:func:`_shift_stocks` on the people (unless not ``people``) and every slot of the
         ring, on the two blocks of grades at once; ``frac`` by seb, or by (district, seb),
-        times ``reach`` by (grade, district) if given."""
+        times ``reach`` by (grade, district) if given. The followed people follow
+        (:meth:`CohortTracer.follow`; unless not ``follow``): returns those of them who went
+        out (``dst`` < 0), if any are followed."""
         if frac.ndim == 1:
             frac = np.broadcast_to(frac, (len(districts), len(frac)))
+        watched = self._watch(grades, srcs) if follow else None
         parallel.map_spans(_shift_stocks, self.blocks, (
-            self.people, self.ring, people, grades, districts, frac, srcs, dst, self.Fb, out,
+            self.people, self.ring, people, grades, districts, frac, srcs, dst, out,
             _NO_REACH if reach is None else reach))
+        return self._follow(watched, dst)
+
+    def _watch(self, grades, srcs) -> tuple | None:
+        """Before a change to particular districts that moves people of ``grades`` (a mask)
+        in states ``srcs``: what the followed people need to follow it
+        (:meth:`CohortTracer.watch`; None if none is followed there)."""
+        if self.tracer is None:
+            return None
+        return self.tracer.watch(self.people, self.ring, grades, srcs, self.Fb)
+
+    def _follow(self, watched: tuple | None, dst: int) -> np.ndarray | None:
+        """The followed people follow the change :meth:`_watch` ``watched`` before, which
+        moved people to state ``dst`` or out: returns those who went out."""
+        if watched is None:
+            return None
+        return self.tracer.follow(watched, self.people, self.ring, dst, self.Fb)
 
     def _held(self) -> np.ndarray:
         """Posts held for people away (London postings, outbound secondments)."""
@@ -465,42 +494,44 @@ class _ExpectedRun(RunState):
             open_states = self.open_states
             districts = np.unique(event.districts)
             away = np.zeros((p.shape[0], len(districts)) + p.shape[2:])
-            pv, av = self._tagged(p), self._tagged(away)
+            watched = self._watch(event.grades, open_states)
             # site by site, as the stochastic engine picks; in the ring, the shares taken
             # at once, in rounds (a district with two sites is taken from twice)
             rounds: list[np.ndarray] = []  # round r: the share each district's r-th site takes
             for n, d in enumerate(event.districts):
                 j = int(np.searchsorted(districts, d))
                 sel = (event.grades if event.reach is None
-                       else event.grades * event.reach[:, d])[:, None, None, None]
-                pool = sum((pv[:, d, :, :, :, i] * sel).sum() for i in open_states)
+                       else event.grades * event.reach[:, d])[:, None, None]
+                pool = sum((p[:, d, :, :, i] * sel).sum() for i in open_states)
                 frac = min(event.places / pool, 1.0) if pool > 0 else 0.0
                 for i in open_states:
-                    x = pv[:, d, :, :, :, i] * sel * frac
-                    av[:, j, :, :, :, i] += x
-                    pv[:, d, :, :, :, i] -= x
+                    x = p[:, d, :, :, i] * sel * frac
+                    away[:, j, :, :, i] += x
+                    p[:, d, :, :, i] -= x
                 r_d = event.districts[:n].count(d)  # (sites before this one there)
                 if r_d == len(rounds):
                     rounds.append(np.zeros((p.shape[1], N_SEB)))
                 rounds[r_d][d] = frac
             for share in rounds:
                 self._shift(event.grades, share.any(axis=1), share, open_states, -1,
-                            people=False, reach=event.reach)
-            self.away.append(_Away(k + r.outbound_steps, districts, away))
+                            people=False, reach=event.reach, follow=False)
+            traced = self._follow(watched, -1)
+            self.away.append(_Away(k + r.outbound_steps, districts, away, traced))
             self._posts_version += 1
         elif event.kind == OUTBOUND_RETURN:
             back = [c for c in self.away if c.back == k]
             self.away = [c for c in self.away if c.back != k]
             to = fi[SECONDED] if fi[SECONDED] >= 0 else fi[NONE]
-            pv = self._tagged(p)
             for c in back:
                 self._enter(SECONDED if fi[SECONDED] >= 0 else NONE,
                             c.people.any(axis=(1, 2, 3, 4)))
-                home = self._tagged(c.people).sum(axis=-1)  # (G, site, S, T, tag)
-                bv = self._tagged(self._blocked())
+                home = c.people.sum(axis=-1)  # (G, site, S, T)
+                blocked = self._blocked()
                 for j, d in enumerate(c.districts):
-                    pv[:, d, :, :, :, to] += home[:, j]
-                    bv[:, d, :, :, :, to] += home[:, j]
+                    p[:, d, :, :, to] += home[:, j]
+                    blocked[:, d, :, :, to] += home[:, j]
+                if c.traced is not None:
+                    self.tracer.come_back(c.traced, to, self.Fb)
             self._posts_version += 1
 
     # --- posts opened and closed -----------------------------------------------------------
@@ -519,6 +550,7 @@ class _ExpectedRun(RunState):
             np.add.at(self.closing, pool, n)
         for p in self._deadline_pools(k):
             g, mask, types = pp.pool_grade[p], pp.pool_mask[p], pp.pool_types[p]
+            watched = self._watch(np.arange(N_GRADES) == g, np.arange(self.Fb))
             posts = self.posts3[g][:, types] * mask[:, None]  # (D, T)
             occupied = self.people[g].sum(axis=(1, 3))[:, types] * mask[:, None]
             held = self.held[g][:, types] * mask[:, None]
@@ -545,6 +577,7 @@ class _ExpectedRun(RunState):
                 self.reloc_leavers[g] += lost
                 self.wave_redundancies[g] += lost
             self._posts_version += 1
+            self._follow(watched, -1)  # (the followed made redundant leave)
 
     # --- relocation waves ------------------------------------------------------------------
     def _cells(self, plan) -> tuple:
@@ -599,7 +632,7 @@ class _ExpectedRun(RunState):
             plan.per_100km, support, plan.high_seb_multiplier, plan.redeploy_share,
             plan.backfill_anywhere, self.national_pdf, geo.area, geo.n_areas,
             self.ring_slot(), self.blocked if self.blocked is not None else _NO_STOCKS,
-            self.survival, given)
+            self.survival, given, *self._traced_stocks())
         if not moved_o.any():
             return
         self._posts_version += 1
@@ -609,6 +642,16 @@ class _ExpectedRun(RunState):
         self.moved_cells[key] = self.moved_cells.get(key, 0) + amount
         self._count_cells(plan, origins, districts, amount)
         self._count_relocation(plan, movers, leavers)
+
+    def _traced_stocks(self) -> tuple:
+        """The followed people and their ring with the class axis split as the people's
+        (seb, post type, state), and their grades (nobody, if none is followed)."""
+        tr = self.tracer
+        if tr is None:
+            return np.zeros((0, 1, 1, 1, 1, 1)), np.zeros((0, 0, 1, 1, 1, 1, 1)), 0, 0
+        split = (N_SEB, N_TYPES, self.Fb)
+        return (tr.people.reshape(tr.people.shape[:3] + split),
+                tr.ring.reshape(tr.ring.shape[:4] + split), tr.lo, tr.hi)
 
     def _count_cells(self, plan, origins, districts, amount) -> None:
         """:meth:`_count_moves` of a tranche's (origin, destination) ``amount``, a row for each
@@ -628,6 +671,7 @@ class _Away:
     back: int  # step they return
     districts: np.ndarray
     people: np.ndarray
+    traced: np.ndarray | None = None  # the followed among them (CohortTracer)
 
 
 def _held(cohorts: list[_Cohort], shape) -> np.ndarray:
@@ -636,22 +680,6 @@ def _held(cohorts: list[_Cohort], shape) -> np.ndarray:
     for c in cohorts:
         out += c.held * c.alive[:, None, None]
     return out
-
-
-@njit(cache=True)
-def _tagged_people(stock4, tags, Fb, F):
-    """People at the start, (grade, district, seb, post type, state): ``stock4`` (grade,
-    district, seb, post type) in state none of each (grade, district)'s cohort tag ``tags``
-    (states come in sets of ``Fb``). (numpy's masked copies, one a tag, took 0.2 ms.)"""
-    G, D, S, T = stock4.shape
-    people = np.zeros((G, D, S, T, F))
-    for g in range(G):
-        for d in range(D):
-            f = tags[g, d] * Fb
-            for s in range(S):
-                for t in range(T):
-                    people[g, d, s, t, f] = stock4[g, d, s, t]
-    return people
 
 
 @njit(cache=True)
@@ -704,12 +732,11 @@ def _held_and_by_seb(people):
 
 
 @njit(cache=True)
-def _state_totals(arr, grades, districts, states, Fb, reach):
+def _state_totals(arr, grades, districts, states, reach):
     """People of ``arr`` (grade, district, seb, post type, state) in each programme state of
-    ``states`` and every cohort tag (state numbers ``state``, ``state + Fb``, ...), in the
-    grades and districts marked, each (grade, district)'s times its ``reach`` if that has
-    rows (a lever given ``department:``, :mod:`placesim.reach`): by (seb, state), and by
-    state (every seb), in one pass."""
+    ``states``, in the grades and districts marked, each (grade, district)'s times its
+    ``reach`` if that has rows (a lever given ``department:``, :mod:`placesim.reach`): by
+    (seb, state), and by state (every seb), in one pass."""
     G, D, S, T, F = arr.shape
     n = len(states)
     weighted = reach.shape[0] > 0
@@ -722,23 +749,22 @@ def _state_totals(arr, grades, districts, states, Fb, reach):
                     w = reach[g, d] if weighted else 1.0
                     for s in range(S):
                         for t in range(T):
-                            for tag in range(F // Fb):
-                                for k in range(n):
-                                    x = arr[g, d, s, t, tag * Fb + states[k]]
-                                    if weighted:
-                                        x *= w
-                                    by_seb[s, k] += x
-                                    every_seb[k] += x
+                            for k in range(n):
+                                x = arr[g, d, s, t, states[k]]
+                                if weighted:
+                                    x *= w
+                                by_seb[s, k] += x
+                                every_seb[k] += x
     return by_seb, every_seb
 
 
 @njit(cache=True, nogil=True)
-def _shift_stocks(g0, g1, people, ring, people_too, grades, districts, frac, srcs, dst, Fb,
-                  out, reach):
+def _shift_stocks(g0, g1, people, ring, people_too, grades, districts, frac, srcs, dst, out,
+                  reach):
     """Move the share ``frac[d, s]`` (times ``reach[g, d]`` if ``reach`` has rows: a lever
     given ``department:``) of the people (grade, district, seb, post type, state)
-    in each programme state of ``srcs`` and every cohort tag, in the grades (of ``g0`` to
-    ``g1 - 1``) and districts marked, to state ``dst`` of the same tag, or out if ``dst`` < 0:
+    in each programme state of ``srcs``, in the grades (of ``g0`` to ``g1 - 1``) and
+    districts marked, to state ``dst``, or out if ``dst`` < 0:
     in ``people`` (if ``people_too``; where ``out`` has rows, what leaves is added to it at
     the index it left) and in every slot of the ``ring``, a cell of them all at a time. (A
     lever event's masked array operations over every grade cost several times more; a pass
@@ -760,42 +786,39 @@ def _shift_stocks(g0, g1, people, ring, people_too, grades, districts, frac, src
                 if q == 0:
                     continue
                 for t in range(T):
-                    for tag in range(F // Fb):
-                        for src in srcs:
-                            i = tag * Fb + src
-                            if people_too:
-                                x = people[g, d, s, t, i] * q
-                                people[g, d, s, t, i] -= x
-                                if dst >= 0:
-                                    people[g, d, s, t, tag * Fb + dst] += x
-                                if to_out:
-                                    out[g, d, s, t, i] += x
-                            for m in range(R):
-                                x = ring[m, g, d, s, t, i] * q
-                                ring[m, g, d, s, t, i] -= x
-                                if dst >= 0:
-                                    ring[m, g, d, s, t, tag * Fb + dst] += x
+                    for i in srcs:
+                        if people_too:
+                            x = people[g, d, s, t, i] * q
+                            people[g, d, s, t, i] -= x
+                            if dst >= 0:
+                                people[g, d, s, t, dst] += x
+                            if to_out:
+                                out[g, d, s, t, i] += x
+                        for m in range(R):
+                            x = ring[m, g, d, s, t, i] * q
+                            ring[m, g, d, s, t, i] -= x
+                            if dst >= 0:
+                                ring[m, g, d, s, t, dst] += x
 
 
 @njit(cache=True)
-def _come_back(people, blocked, start, alive, post, Fb):
+def _come_back(people, blocked, start, alive, post):
     """People back from a London posting (``start``, thinned by ``alive`` by grade) return
-    to their home posts in programme state ``post`` of their tag, and are ``blocked`` (not
-    promotable) this step."""
+    to their home posts in programme state ``post``, and are ``blocked`` (not promotable)
+    this step."""
     G, D, S, T, F = people.shape
     for g in range(G):
         a = alive[g]
         for d in range(D):
             for s in range(S):
                 for t in range(T):
-                    for tag in range(F // Fb):
-                        x = 0.0
-                        for f in range(tag * Fb, tag * Fb + Fb):
-                            x += start[g, d, s, t, f]
-                        x *= a
-                        if x != 0:
-                            people[g, d, s, t, tag * Fb + post] += x
-                            blocked[g, d, s, t, tag * Fb + post] += x
+                    x = 0.0
+                    for f in range(F):
+                        x += start[g, d, s, t, f]
+                    x *= a
+                    if x != 0:
+                        people[g, d, s, t, post] += x
+                        blocked[g, d, s, t, post] += x
 
 
 @njit(cache=True)
@@ -847,9 +870,8 @@ def _class_index(S, T, F):
 @njit(cache=True)
 def _live_classes(state_live, S, T):
     """The (seb, post type, state) classes ``j`` and (seb, state) classes ``sf`` each grade
-    can hold, in order, from ``state_live`` (grade, state): state none, untagged, in every
-    grade; each cohort tag's state none where the followed EOs can be (:mod:`placesim.cohort`);
-    a programme state, in any tag, where a lever has put people and the grades above that
+    can hold, in order, from ``state_live`` (grade, state): state none in every grade; a
+    programme state where a lever has put people and the grades above that
     promotion carries them to. A pass over the others would only read zeros."""
     G, F = state_live.shape
     J, SF = S * T * F, S * F
@@ -885,7 +907,7 @@ def _columns(first, n, SF, nsf, sfl):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _fill_exits(g0, g1, people, ring, blocked, any_blocked, exit_q, exits, posts, held,
-                wtab, ltj, adv_area, area, index, classes, el, ea, vac, wsf, lsf, live,
+                wtab, ltj, adv_area, area, index, classes, el, ea, vac, wsf, lsf, live, traced,
                 split_args):
     """First stage of a step's fill, for grades ``g0`` to ``g1 - 1`` (a block: every write is
     to those grades' rows): exits, who is eligible, vacancies, and the start-of-step choice
@@ -902,13 +924,18 @@ def _fill_exits(g0, g1, people, ring, blocked, any_blocked, exit_q, exits, posts
     and ``lsf`` (weights by (grade, area, (seb, state), vacancy is policy) for promotion and
     for lateral moves) and ``vac``, the vacancies. ``index`` holds the class lookups
     (:func:`_class_index`), ``classes`` the classes each grade can hold
-    (:func:`_live_classes`): the passes skip the others.
+    (:func:`_live_classes`): the passes skip the others. The followed people (``traced``:
+    their stocks, ring, who is back this step if anyone, and eligible, by (tag, grade, area,
+    class), and their grades; :mod:`placesim.cohort_tracer`) leave alike, and their
+    eligible are worked out alike, by area.
     """
     G, D, S, T, F = people.shape
     H = G - 1
     J = S * T * F
     js, jt, jsf, sfs, sff = index
     jl, nj, sfl, nsf = classes  # the classes each grade can hold: every pass skips the others
+    tr, tr_ring, tr_bl, tr_any_bl, tr_el, t_lo, t_hi = traced
+    M = tr_ring.shape[0] - 1
     p = people.reshape(G, D, J)
     young = ring[ring.shape[0] - 1].reshape(G, D, J)
     bl = blocked.reshape(G, D, J)
@@ -974,6 +1001,22 @@ def _fill_exits(g0, g1, people, ring, blocked, any_blocked, exit_q, exits, posts
                         wsf[g, a, k, 1] += e * wt[g, j, 1] * c
                     lsf[g, a, k, 0] += e * ltj[j, 0]
                     lsf[g, a, k, 1] += e * ltj[j, 1]
+        # the followed, by area
+        for tag in range(tr.shape[0] if t_lo <= g < t_hi else 0):
+            for a in range(len(adv_area)):
+                for jj in range(nj[g]):
+                    j = jl[g, jj]
+                    x = tr[tag, g, a, j]
+                    e = 0.0
+                    if x != 0:
+                        x -= x * q
+                        tr[tag, g, a, j] = x
+                        if x > 0:
+                            r = tr_ring[M, tag, g, a, j]
+                            if tr_any_bl:
+                                r += tr_bl[tag, g, a, j] * sg
+                            e = max(x - r, 0.0)
+                    tr_el[tag, g, a, j] = e
     # the block's closures and split of vacancies (its grades' alone: this block only)
     return _split_grades(g0, g1, posts, vac, live, *split_args)
 
@@ -1041,14 +1084,14 @@ def _split_grades(g0, g1, posts, vac, live, lateral_share, internal_share, pool_
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_to, exposure,
-                promotions, recruited, cross_area, to_london, from_london, reached, wtab, ltj,
+def _fill_moves(g0, g1, people, fresh, ring, next_slot, index, classes, exposure,
+                promotions, recruited, cross_area, to_london, from_london, wtab, ltj,
                 flag_after, adv_area, leave, kernel, kernel_t, area, is_london, pull, reach,
                 willingness, will_mult, scs_low_target, freeze, recruit_pdf, dt, el, ea, wsf,
-                lsf, live, v_lat, v_pro, v_ext, hazard, exit_q):
+                lsf, live, v_lat, v_pro, v_ext, hazard, exit_q, traced):
     """Second stage of a step's fill, for grades ``g0`` to ``g1 - 1`` (a block: every write
     is to those grades' rows, but for ``promotions``, recorded by grade into, where grade
-    ``g`` writes row ``g + 1``; ``to_london``, ``from_london`` and ``reached`` by grade,
+    ``g`` writes row ``g + 1``; ``to_london`` and ``from_london`` by grade,
     added to over the whole run and summed by the caller), after the first
     (:func:`_fill_exits`) for every grade. Returns the block's promotions from another area
     (added to ``cross_area`` by grade).
@@ -1062,15 +1105,20 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
     need each other only through the first stage. ``fresh`` receives the people who entered
     a grade (promotions and recruits: not yet eligible); lateral movers are eligible again
     from the next step. Promotions are recorded at their origin (grade into, district,
-    seb), recruits in ``recruited``, the step's person-time in ``exposure``; promotions of
-    tagged people into ``tag_to`` are added to ``reached`` by tag. Last, cell by cell, the
+    seb), recruits in ``recruited``, the step's person-time in ``exposure``. Last, cell by cell, the
     step's entrants join the ring's sum of those not yet eligible (its last slot, thinned by
     ``exit_q`` to the next step) and slot ``next_slot`` leaves it and is cleared for the next
     step's entrants (its people are eligible then); and the programme states that end at a
-    rate (``hazard``) end, to state none of the same cohort tag (states come in sets of
-    ``Fb``), in the people and every slot of the ring but ``next_slot``: the next step's
-    expiry (nothing touches the states in between), on both cores, while the cell's stocks
-    are in cache.
+    rate (``hazard``) end, to state none, in the people and every slot of the ring but
+    ``next_slot``: the next step's expiry (nothing touches the states in between), on both
+    cores, while the cell's stocks are in cache.
+
+    The followed people (``traced``: their stocks, ring and eligible by (tag, grade, area,
+    class), who has reached Grade 7 by tag, and their grades; :mod:`placesim.cohort_tracer`)
+    go with the same choices, at area level: each area's class gives them the same shares,
+    their picks are columns of the same products, and each cell's arrivals take their
+    share; the block moves its own grades' followed people (those who reach Grade 7 are
+    counted in the block with Grade 7), and last moves their ring on and ends their states.
     """
     G, D, S, T, F = people.shape
     A = len(adv_area)
@@ -1079,6 +1127,8 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
     SF = S * F
     js, jt, jsf, sfs, sff = index
     jl, nj, sfl, nsf = classes
+    tr, tr_ring, tr_el, reached, t_lo, t_hi = traced
+    NT = tr.shape[0]
     p = people.reshape(G, D, J)
     fr = fresh.reshape(G, D, J)
     wt = wtab.reshape(G, J, 2)
@@ -1222,10 +1272,12 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
     fac = np.zeros((nl, A, J))
     out = np.zeros((nl, A, J))
     wsc = np.zeros((nl, A, SF, 2))
+    t_wsc = np.zeros((NT, nl, A, SF, 2))  # (the followed's, by tag)
     nu = np.ones((nl, A, 4))  # (by kind: local other, local policy, remote other, remote
     # policy)
     for li in range(nl):
         h = l0 + li
+        nt_h = NT if t_lo <= h < t_hi else 0  # (the cohort tags followed in the grade)
         for a in range(A):
             c = adv_area[a]
             have_a = 0.0
@@ -1269,6 +1321,10 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                 y = ea[h, a, j] * kappa * c
                 wsc[li, a, jsf[j], 0] += y * wt[h, j, 0]
                 wsc[li, a, jsf[j], 1] += y * wt[h, j, 1]
+                for tag in range(nt_h):
+                    y = tr_el[tag, h, a, j] * kappa * c
+                    t_wsc[tag, li, a, jsf[j], 0] += y * wt[h, j, 0]
+                    t_wsc[tag, li, a, jsf[j], 1] += y * wt[h, j, 1]
             if theta >= 0:  # each kind takes its start-of-step number (nu)
                 _kinds_back(wsf[h, a], wsc[li, a], qloc[li, a], qout[li, a], sfl[h, :nsf[h]],
                             sfs, nu[li, a])
@@ -1296,6 +1352,21 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                                                    + wt[h, j, 1] * qloc[li, a, s, 1]
                                                    * nu[li, a, 1]))
                 out[li, a, j] = kappa * re
+    # the followed promoted into Grade 7 (counted, no longer followed), in the block with it:
+    # each area's promoted take every local vacancy's and every remote one's share alike,
+    # so they come to their picks times the vacancies' shares summed (qloc, and through the
+    # kernel qrem)
+    if NT > 0 and g0 <= t_hi < g1 and t_hi >= 1:
+        li = t_hi - 1 - l0
+        for tag in range(NT):
+            for a in range(A):
+                for ii in range(nsf[t_hi - 1]):
+                    sf = sfl[t_hi - 1, ii]
+                    s = sfs[sf]
+                    for vp in range(2):
+                        reached[tag] += t_wsc[tag, li, a, sf, vp] * (
+                            nu[li, a, vp] * qloc[li, a, s, vp] + willingness[s] * leave[a]
+                            * nu[li, a, 2 + vp] * qrem[a, (li * S + s) * 2 + vp])
     # -- lateral moves: area by start-of-step weights, people from who is left -------------
     # the lateral vacancies of each kind (policy or other) take from an area as many as its
     # start-of-step lateral mass says, from the people promotions left, one at a time by
@@ -1303,11 +1374,13 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
     # movers by (seb, state) and kind, whom the arrivals share out)
     latf = np.zeros((ng, A, J))
     lat_pick = np.zeros((ng, A, SF, 2))
+    t_lat = np.zeros((NT, ng, A, SF, 2))  # (the followed's, by tag)
     rest = np.zeros(J)
     lw = np.zeros(J)
     for gi in range(ng):
         g = g0 + gi
         c_list = jl[g, :nj[g]]
+        nt_g = NT if t_lo <= g < t_hi else 0
         for a in range(A):
             t0 = 0.0
             t1 = 0.0
@@ -1370,11 +1443,47 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                 latf[gi, a, j] = p0 + p1
                 lat_pick[gi, a, jsf[j], 0] += rest[j] * p0
                 lat_pick[gi, a, jsf[j], 1] += rest[j] * p1
+                for tag in range(nt_g):
+                    e = tr_el[tag, g, a, j]
+                    if g < H:
+                        e -= e * fac[g - l0, a, j]
+                    e = max(e, 0.0)
+                    t_lat[tag, gi, a, jsf[j], 0] += e * p0
+                    t_lat[tag, gi, a, jsf[j], 1] += e * p1
+    # the followed of the block's grades who are promoted or move laterally leave
+    for gi in range(ng):
+        g = g0 + gi
+        for tag in range(NT if t_lo <= g < t_hi else 0):
+            for a in range(A):
+                for jj in range(nj[g]):
+                    j = jl[g, jj]
+                    e = tr_el[tag, g, a, j]
+                    if e <= 0:
+                        continue
+                    x = e * fac[g - l0, a, j] if g < H else 0.0
+                    tr[tag, g, a, j] -= x + max(e - x, 0.0) * latf[gi, a, j]
     # promotions arrive: local from the own area, remote through the kernel; and lateral
     # movers, as lat_pick has them, from column n_col
     col, n_col = _columns(l0, nl, SF, nsf, sfl)  # (grade from, class): its pair of columns
     col_l, n_col_l = _columns(g0, ng, SF, nsf, sfl)
-    capped = np.zeros((A, n_col + n_col_l))
+    # the followed's promoted and lateral movers, by tag, from column n_col + n_col_l
+    t_col = np.full((NT, nl, SF), -1, np.int64)
+    t_col_l = np.full((NT, ng, SF), -1, np.int64)
+    n_all = n_col + n_col_l
+    for tag in range(NT):
+        for li in range(nl):
+            h = l0 + li
+            if t_lo <= h < t_hi - 1:  # (those promoted into Grade 7 are only counted)
+                for ii in range(nsf[h]):
+                    t_col[tag, li, sfl[h, ii]] = n_all
+                    n_all += 2
+        for gi in range(ng):
+            g = g0 + gi
+            if t_lo <= g < t_hi:
+                for ii in range(nsf[g]):
+                    t_col_l[tag, gi, sfl[g, ii]] = n_all
+                    n_all += 2
+    capped = np.zeros((A, n_all))
     for a in range(A):
         for li in range(nl):
             h = l0 + li
@@ -1383,6 +1492,10 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                 for vp in range(2):
                     capped[a, col[li, sf] + vp] = (wsc[li, a, sf, vp] * willingness[sfs[sf]]
                                                    * leave[a] * nu[li, a, 2 + vp])
+                    for tag in range(NT if t_lo <= h < t_hi - 1 else 0):
+                        capped[a, t_col[tag, li, sf] + vp] = (
+                            t_wsc[tag, li, a, sf, vp] * willingness[sfs[sf]] * leave[a]
+                            * nu[li, a, 2 + vp])
     for gi in range(ng):  # (the movers, in the units of a vacancy's choice mass)
         g = g0 + gi
         for a in range(A):
@@ -1393,6 +1506,8 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                 for ii in range(nsf[g]):
                     sf = sfl[g, ii]
                     capped[a, n_col + col_l[gi, sf] + vp] = lat_pick[gi, a, sf, vp] / qv
+                    for tag in range(NT if t_lo <= g < t_hi else 0):
+                        capped[a, t_col_l[tag, gi, sf] + vp] = t_lat[tag, gi, a, sf, vp] / qv
     rem_c = np.dot(kernel_t, capped)
     # -- the block's grades, one at a time, and in each its cells (district) one at a time:
     # promotions arrive; promoted and lateral movers leave; lateral movers arrive; recruits;
@@ -1405,18 +1520,20 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
     M = ring.shape[0] - 1
     R = M + 1
     rg = ring.reshape(R, G, D, J)
+    slot = (next_slot + M - 1) % M  # (fresh's: this step's entrants)
     # a grade's lookups, once per grade rather than in every cell: the classes promotions
     # arrive in (from class sf of the grade below: their seb, sf, column in rem_c, and class
-    # in the grade but for its post type; the cohort tag counted as reaching tag_to, or -1),
+    # in the grade but for its post type),
     # the classes lateral movers arrive in (column in arr, class but for post type), the
     # classes whose programme state ends (class, class after, rate)
     in_s = np.empty(SF, np.int64)
     in_sf = np.empty(SF, np.int64)
     in_col = np.empty(SF, np.int64)
     in_k = np.empty(SF, np.int64)
-    in_tag = np.empty(SF, np.int64)
     lat_col = np.empty(SF, np.int64)
     lat_k = np.empty(SF, np.int64)
+    t_in_col = np.empty((NT, SF), np.int64)  # (the followed's columns)
+    t_lat_col = np.empty((NT, SF), np.int64)
     src = np.empty(J, np.int64)
     dst = np.empty(J, np.int64)
     rate = np.empty(J)
@@ -1433,18 +1550,25 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
             in_sf[ii] = sf
             in_col[ii] = col[li, sf]
             in_k[ii] = s * T * F + flag_after[f, g]
-            in_tag[ii] = f // Fb if f >= Fb and g == tag_to else -1
         for ii in range(nsf[g]):
             sf = sfl[g, ii]
             lat_col[ii] = n_col + col_l[gi, sf]
             lat_k[ii] = sfs[sf] * T * F + sff[sf]
+        nt_in = NT if t_lo <= h < t_hi - 1 and g >= 1 else 0  # (the followed arriving)
+        nt_g = NT if t_lo <= g < t_hi else 0  # (and here)
+        for tag in range(nt_in):
+            for ii in range(n_in):
+                t_in_col[tag, ii] = t_col[tag, li, in_sf[ii]]
+        for tag in range(nt_g):
+            for ii in range(nsf[g]):
+                t_lat_col[tag, ii] = t_col_l[tag, gi, sfl[g, ii]]
         n_end = 0
         for jj in range(nj[g]):
             j = jl[g, jj]
             f = j % F
             if hazard[f] > 0:
                 src[n_end] = j
-                dst[n_end] = j - f % Fb
+                dst[n_end] = j - f
                 rate[n_end] = hazard[f]
                 n_end += 1
         sg = 1.0 - exit_q[g]
@@ -1477,11 +1601,14 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                         fr[g, d, k] += lx + rx
                         p[g, d, k] += lx + rx
                         got += lx + rx
-                        if in_tag[ii] >= 0:
-                            reached[g, in_tag[ii]] += lx + rx
                         across += rx
                         if lon:
                             to_london[g, s] += rx
+                        for tag in range(nt_in):  # (the followed among them)
+                            x = q * (t_wsc[tag, li, a, in_sf[ii], vp] * nu[li, a, vp]
+                                     + rem_c[d, t_in_col[tag, ii] + vp] * rf)
+                            tr[tag, g, a, k] += x
+                            tr_ring[slot, tag, g, a, k] += x
                     v_ext[g, d, t] += max(v_pro[g, d, t] - got, 0.0) + shortfall[li, d, t]
             # promoted and lateral movers leave
             for s in range(S):  # (the grade's classes of seb s are jl[g, s * n_st:][:n_st])
@@ -1515,6 +1642,8 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                     x = rem_c[d, lat_col[ii] + vp] * q
                     p[g, d, lat_k[ii] + t * F] += x
                     got += x
+                    for tag in range(nt_g):  # (the followed among them)
+                        tr[tag, g, a, lat_k[ii] + t * F] += rem_c[d, t_lat_col[tag, ii] + vp] * q
                 v_ext[g, d, t] += max(v - got, 0.0)
             keep = 1.0 - freeze[g, d]  # (hires the London recruitment freeze blocks)
             for t in range(T):  # recruits
@@ -1551,6 +1680,24 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, Fb, index, classes, tag_
                         x = rg[m, g, d, j] * hz
                         rg[m, g, d, j] -= x
                         rg[m, g, d, to] += x
+        for tag in range(nt_g):  # the followed's ring and programme states, by area, alike
+            for a in range(A):
+                for jj in range(nj[g]):
+                    j = jl[g, jj]
+                    tr_ring[M, tag, g, a, j] = (tr_ring[M, tag, g, a, j]
+                                                - tr_ring[next_slot, tag, g, a, j] * old
+                                                + tr_ring[slot, tag, g, a, j]) * sg
+                    tr_ring[next_slot, tag, g, a, j] = 0.0
+                for i in range(n_end):
+                    j, to, hz = src[i], dst[i], rate[i]
+                    x = tr[tag, g, a, j] * hz
+                    tr[tag, g, a, j] -= x
+                    tr[tag, g, a, to] += x
+                    for m in range(R):
+                        if m != next_slot:
+                            x = tr_ring[m, tag, g, a, j] * hz
+                            tr_ring[m, tag, g, a, j] -= x
+                            tr_ring[m, tag, g, a, to] += x
         if g >= 1:
             cross_area[g] += across
             block_across += across
@@ -1669,7 +1816,7 @@ def _positive_part(mu, var):
 def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, dests, f,
                  distance_km, accept_by_grade, per_100km, support, high_seb_multiplier,
                  redeploy_share, backfill_anywhere, national_pdf, area, n_areas, ring_slot,
-                 blocked, survival, given):
+                 blocked, survival, given, traced, traced_ring, lo, hi):
     """Move ``n`` posts matching a selector from ``origins`` to ``dests`` (shares ``f``).
 
     Posts leave each matching (grade, origin, post type) cell in proportion (posts held for
@@ -1684,6 +1831,10 @@ def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, d
     mix: entrants now, as the stochastic engine's (``ready`` ``min_steps`` on), so not
     eligible this step (``blocked``) and then in the ring's slot ``ring_slot`` as they will
     be after this step's exits (``survival``), as a conversion at the end of a secondment.
+    The followed people (``traced``, (tag, grade, area, seb, post type, state), grades ``lo``
+    to ``hi - 1``, and their ``traced_ring``: :mod:`placesim.cohort_tracer`) are the same
+    share of every district's incumbents in an area's class, and move, are redeployed and
+    leave with them.
     Returns (movers by SEB, leavers by (grade, SEB), posts moved out of each origin).
     """
     G, D, S, T, F = people.shape
@@ -1731,6 +1882,36 @@ def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, d
                     posts[g, dests[j], t] += moved[g, i, t] * f[j]
     stay = np.zeros((G, n_areas, S, F))  # incumbents who do not move, by origin area
     stay_ring = np.zeros((R, G, n_areas, S, F))
+    # the followed: their share of each area's class (and of each ring slot's), before
+    # anyone moves, and who of them does not move
+    NT = traced.shape[0]
+    share_t = np.zeros((NT, G, n_areas, S, T, F))
+    share_r = np.zeros((R, NT, G, n_areas, S, T, F))
+    if NT > 0:
+        whole = np.zeros((G, n_areas, S, T, F))
+        whole_r = np.zeros((R, G, n_areas, S, T, F))
+        for g in range(lo, hi):
+            if grade_mask[g]:
+                for d in range(D):
+                    whole[g, area[d]] += people[g, d]
+                    for r in range(R):
+                        whole_r[r, g, area[d]] += ring[r, g, d]
+        for g in range(lo, hi):
+            for a in range(n_areas):
+                for s in range(S):
+                    for t in range(T):
+                        for fl in range(F):
+                            x = whole[g, a, s, t, fl]
+                            for tag in range(NT):
+                                if x > 0:
+                                    share_t[tag, g, a, s, t, fl] = traced[tag, g, a, s, t, fl] / x
+                                for r in range(R):
+                                    y = whole_r[r, g, a, s, t, fl]
+                                    if y > 0:
+                                        share_r[r, tag, g, a, s, t, fl] = (
+                                            traced_ring[r, tag, g, a, s, t, fl] / y)
+    stay_t = np.zeros((NT, G, n_areas, S, F))
+    stay_ring_t = np.zeros((R, NT, G, n_areas, S, F))
     arrived = np.zeros((G, M, T))
     accept = np.empty((M, S))  # (worked out once per origin and grade, not per person class)
     for g in range(G):
@@ -1768,6 +1949,21 @@ def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, d
                                 p = accept[j, s]
                                 ring[r, g, dests[j], s, t, fl] += part * f[j] * p
                                 stay_ring[r, g, a, s, fl] += part * f[j] * (1 - p)
+                            for tag in range(NT if lo <= g < hi else 0):
+                                y = part * share_r[r, tag, g, a, s, t, fl]
+                                traced_ring[r, tag, g, a, s, t, fl] -= y
+                                for j in range(M):
+                                    p = accept[j, s]
+                                    traced_ring[r, tag, g, area[dests[j]], s, t, fl] += (
+                                        y * f[j] * p)
+                                    stay_ring_t[r, tag, g, a, s, fl] += y * f[j] * (1 - p)
+                        for tag in range(NT if lo <= g < hi else 0):
+                            x = inc * share_t[tag, g, a, s, t, fl]
+                            traced[tag, g, a, s, t, fl] -= x
+                            for j in range(M):
+                                p = accept[j, s]
+                                traced[tag, g, area[dests[j]], s, t, fl] += x * f[j] * p
+                                stay_t[tag, g, a, s, fl] += x * f[j] * (1 - p)
     # redeployed: into same-grade vacancies of their own area, while there are any
     vac = np.zeros((G, D, T))
     vac_area = np.zeros((G, n_areas))
@@ -1809,6 +2005,22 @@ def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, d
                                 people[g, d, s, t, fl] += got * w
                                 for r in range(R):
                                     ring[r, g, d, s, t, fl] += ring_part[r] * w
+            if NT > 0 and lo <= g < hi and vac_area[g, a] > 0:  # (the followed alike)
+                by_type = np.zeros(T)  # (the area's vacancies' share by post type)
+                for d in range(D):
+                    if area[d] == a:
+                        for t in range(T):
+                            by_type[t] += vac[g, d, t] / vac_area[g, a]
+                for tag in range(NT):
+                    for s in range(S):
+                        for fl in range(F):
+                            got = stay_t[tag, g, a, s, fl] * redeploy_share * rate
+                            for t in range(T):
+                                traced[tag, g, a, s, t, fl] += got * by_type[t]
+                                for r in range(R):
+                                    traced_ring[r, tag, g, a, s, t, fl] += (
+                                        stay_ring_t[r, tag, g, a, s, fl] * redeploy_share
+                                        * rate * by_type[t])
     if backfill_anywhere:
         for g in range(G):
             for j in range(M):
@@ -1832,9 +2044,10 @@ def run_expected(model: Model, *, follow_cohort: bool = True) -> ReplicationResu
     ----------
     model : Model
     follow_cohort : bool
-        Follow the EOs in post at the start (:mod:`placesim.cohort`). Their states are
-        copies, so the run takes 1.2 to 1.8 times as long; a fit that reads no cohort
-        figures can leave it out (its records then hold zeros), and nothing else changes.
+        Follow the EOs in post at the start (:mod:`placesim.cohort`,
+        :mod:`placesim.cohort_tracer`): a run takes about a tenth longer; a fit that reads
+        no cohort figures can leave it out (its records then hold zeros), and nothing else
+        changes.
 
     Returns
     -------

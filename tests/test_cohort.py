@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from placesim import engine, expected, flows, load_scenario_text, metrics
+from placesim import cohort_tracer, engine, expected, flows, load_scenario_text, metrics
 from placesim.calibration import resolve_parameters
 from placesim.cohort import GROUPS, N_TAGS, REACH_GRADE, START_GRADE
 from placesim.expected import run_expected
@@ -189,11 +189,15 @@ def test_the_expected_mode_loses_tagged_people_only_by_grade_7_or_exits(pkg, mon
     step = expected._ExpectedRun.step
     seen = []
 
-    def tagged(run) -> np.ndarray:  # (grade, tag) tagged mass, wherever it is
-        out = run._tagged(run.people).sum(axis=(1, 2, 3, 5))
-        for c in run.cohorts:
-            out += run._tagged(c.people()).sum(axis=(1, 2, 3, 5))
-        return out[:, 1:]
+    def tagged(run) -> np.ndarray:  # (grade, tag) followed mass, wherever it is
+        out = run.tracer.people.sum(axis=(2, 3)).T
+        for c in run.cohorts:  # (traced None: none of the followed went)
+            if c.traced is not None:
+                out += (c.traced * c.alive[None, :, None, None]).sum(axis=(2, 3)).T
+        for c in run.away:
+            if c.traced is not None:
+                out += c.traced.sum(axis=(2, 3)).T
+        return out
 
     def checked_step(self):
         before, reached = tagged(self), self.cohort_reached[1:].copy()
@@ -201,11 +205,11 @@ def test_the_expected_mode_loses_tagged_people_only_by_grade_7_or_exits(pkg, mon
         want = before.sum(axis=0) - (q[:, None] * before).sum(axis=0) \
             - (self.cohort_reached[1:] - reached)
         np.testing.assert_allclose(tagged(self).sum(axis=0), want, rtol=1e-9, atol=1e-9)
-        seen.append(bool(self.cohorts))
+        seen.append(any(c.traced is not None and c.traced.sum() > 0 for c in self.cohorts))
 
     monkeypatch.setattr(expected._ExpectedRun, "step", checked_step)
     run = run_expected(model)
-    assert any(seen)  # people were away on postings during the run
+    assert any(seen)  # followed people were away on postings during the run
     assert run.years[-1].cohort_reached.sum() > 0
 
 
@@ -225,7 +229,7 @@ def test_the_reference_follows_the_cohort_as_the_engine_and_expected_mode_do(
     heo = START_GRADE + 1
     monkeypatch.setattr(cohort, "REACH_GRADE", heo)  # (the engine reads it from here)
     monkeypatch.setattr(reference, "REACH_GRADE", heo)
-    monkeypatch.setattr(expected, "REACH_GRADE", heo)
+    monkeypatch.setattr(cohort_tracer.CohortTracer, "hi", heo)
     model = _lever_model(pkg, waves=True)
 
     def per_1000(runs) -> np.ndarray:  # (run, group) at the end

@@ -126,8 +126,8 @@ def _every_lever_and_secondments_model():
 
 
 def test_expected_mode_skips_only_classes_nobody_holds(monkeypatch):
-    """The expected mode passes over the (grade, state) classes a lever or the followed
-    cohort can have put anyone in; with every class passed over, every lever on (outbound
+    """The expected mode passes over the (grade, state) classes a lever can have put anyone
+    in; with every class passed over, every lever on (outbound
     secondments too), the result is the same."""
     from placesim.engine import run_timeline
     from placesim.expected import _ExpectedRun, _live_classes
@@ -160,13 +160,17 @@ def test_expected_mode_ends_states_as_at_the_start_of_each_step(monkeypatch):
     m = _every_lever_and_secondments_model()
     at_start = _ExpectedRun(m)
     hazard = at_start.flag_hazard.copy()
-    assert (hazard > 0).sum() >= 3  # (each tag's states that end: else this shows nothing)
+    assert (hazard > 0).sum() >= 3  # (the states that end: else this shows nothing)
     at_start.flag_hazard = np.zeros_like(hazard)  # (its fill ends nothing)
     step = _ExpectedRun.step
 
+    def by_state(arr):  # (the followed's, by area: their class axis split as the people's)
+        return arr.reshape(arr.shape[:-1] + (-1, at_start.Fb))
+
     def ending_first(self):
         if self is at_start:
-            for arr in (self.people, *self.ring):
+            followed = (by_state(self.tracer.people), *by_state(self.tracer.ring))
+            for arr in (self.people, *self.ring, *followed):
                 for f in np.flatnonzero(hazard):
                     x = arr[..., f] * hazard[f]
                     arr[..., f] -= x
