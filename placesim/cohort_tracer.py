@@ -82,18 +82,21 @@ class CohortTracer:
         return self.blocked
 
     def watch(self, people: np.ndarray, ring: np.ndarray, grades: np.ndarray,
-              srcs: np.ndarray, Fb: int) -> tuple | None:
-        """Before a change to particular districts that moves people of ``grades`` (a mask)
-        in programme states ``srcs``: the whole population's (grade, area, class) sums of
-        ``people`` and of each slot of ``ring`` in those grades and states that the tracer
-        follows anyone in, for :meth:`follow` (None if it follows nobody there)."""
+              districts: np.ndarray, srcs: np.ndarray, Fb: int) -> tuple | None:
+        """Before a change to the ``districts`` marked that moves people of ``grades`` (a
+        mask) in programme states ``srcs``: the whole population's (grade, area, class) sums
+        of ``people`` and of each slot of ``ring``, in those grades and states and the areas
+        of those districts, that the tracer follows anyone in, for :meth:`follow` (None if it
+        follows nobody there)."""
         grades = np.asarray(grades, bool) & (np.arange(len(grades)) >= self.lo) & (
             np.arange(len(grades)) < self.hi)
         srcs = np.asarray(srcs, np.int64)
-        if not _holds_any(self.people, self.ring, grades, srcs, Fb):
+        areas = np.zeros(self.n_areas, bool)
+        areas[self.area[np.asarray(districts, bool)]] = True
+        if not _holds_any(self.people, self.ring, grades, areas, srcs, Fb):
             return None
-        return grades, srcs, *_area_sums(people, ring, self.area, self.n_areas, grades,
-                                         srcs, Fb)
+        return grades, areas, srcs, *_area_sums(people, ring, self.area, grades, areas, srcs,
+                                                Fb)
 
     def follow(self, watched: tuple | None, people: np.ndarray, ring: np.ndarray, dst: int,
                Fb: int) -> np.ndarray | None:
@@ -103,12 +106,11 @@ class CohortTracer:
         went out, (tag, grade, area, class) (None if the tracer followed nobody there)."""
         if watched is None:
             return None
-        grades, srcs, before, before_ring = watched
-        after, after_ring = _area_sums(people, ring, self.area, self.n_areas, grades, srcs,
-                                       Fb)
+        grades, areas, srcs, before, before_ring = watched
+        after, after_ring = _area_sums(people, ring, self.area, grades, areas, srcs, Fb)
         gone = np.zeros_like(self.people)
         _follow_change(self.people, self.ring, before, before_ring, after, after_ring,
-                       grades, srcs, dst, Fb, gone)
+                       grades, areas, srcs, dst, Fb, gone)
         return gone
 
     def come_back(self, people: np.ndarray, state: int, Fb: int) -> None:
@@ -121,14 +123,16 @@ class CohortTracer:
 
 
 @njit(cache=True)
-def _holds_any(traced, ring, grades, srcs, Fb):
+def _holds_any(traced, ring, grades, areas, srcs, Fb):
     """Whether ``traced`` (tag, grade, area, class) or any slot of its ``ring`` holds anyone
-    in the ``grades`` marked and programme states ``srcs``."""
+    in the ``grades`` and ``areas`` marked and programme states ``srcs``."""
     NT, G, A, J = traced.shape
     for g in range(G):
         if grades[g]:
             for tag in range(NT):
                 for a in range(A):
+                    if not areas[a]:
+                        continue
                     for j0 in range(0, J, Fb):
                         for src in srcs:
                             if traced[tag, g, a, j0 + src] != 0:
@@ -140,22 +144,24 @@ def _holds_any(traced, ring, grades, srcs, Fb):
 
 
 @njit(cache=True)
-def _area_sums(people, ring, area, n_areas, grades, srcs, Fb):
+def _area_sums(people, ring, area, grades, areas, srcs, Fb):
     """(grade, area, class) sums of ``people`` (grade, district, seb, post type, state) and
-    (slot, grade, area, class) of ``ring``, in the ``grades`` marked and programme states
-    ``srcs`` (zeros in the others)."""
+    (slot, grade, area, class) of ``ring``, in the ``grades`` and ``areas`` marked and
+    programme states ``srcs`` (zeros in the others)."""
     G, D = people.shape[:2]
     R = ring.shape[0]
     p = people.reshape(G, D, -1)
     rg = ring.reshape(R, G, D, -1)
     J = p.shape[2]
-    out = np.zeros((G, n_areas, J))
-    out_ring = np.zeros((R, G, n_areas, J))
+    out = np.zeros((G, len(areas), J))
+    out_ring = np.zeros((R, G, len(areas), J))
     for g in range(G):
         if not grades[g]:
             continue
         for d in range(D):
             a = area[d]
+            if not areas[a]:
+                continue
             for j0 in range(0, J, Fb):
                 for src in srcs:
                     j = j0 + src
@@ -166,18 +172,20 @@ def _area_sums(people, ring, area, n_areas, grades, srcs, Fb):
 
 
 @njit(cache=True)
-def _follow_change(traced, ring, before, before_ring, after, after_ring, grades, srcs, dst,
-                   Fb, gone):
+def _follow_change(traced, ring, before, before_ring, after, after_ring, grades, areas, srcs,
+                   dst, Fb, gone):
     """:meth:`CohortTracer.follow`: each source class of ``traced`` (tag, grade, area, class)
-    and of each slot of its ``ring`` in the ``grades`` marked gives the share its area's
-    class lost, to state ``dst`` of the same (seb, post type), or out (to ``gone``, but for
-    the ring's)."""
+    and of each slot of its ``ring`` in the ``grades`` and ``areas`` marked gives the share
+    its area's class lost, to state ``dst`` of the same (seb, post type), or out (to
+    ``gone``, but for the ring's)."""
     NT, G, A, J = traced.shape
     R = ring.shape[0]
     for g in range(G):
         if not grades[g]:
             continue
         for a in range(A):
+            if not areas[a]:
+                continue
             for j0 in range(0, J, Fb):
                 for src in srcs:
                     j = j0 + src

@@ -425,19 +425,19 @@ class _ExpectedRun(RunState):
         out (``dst`` < 0), if any are followed."""
         if frac.ndim == 1:
             frac = np.broadcast_to(frac, (len(districts), len(frac)))
-        watched = self._watch(grades, srcs) if follow else None
+        watched = self._watch(grades, districts, srcs) if follow else None
         parallel.map_spans(_shift_stocks, self.blocks, (
             self.people, self.ring, people, grades, districts, frac, srcs, dst, out,
             _NO_REACH if reach is None else reach))
         return self._follow(watched, dst)
 
-    def _watch(self, grades, srcs) -> tuple | None:
-        """Before a change to particular districts that moves people of ``grades`` (a mask)
-        in states ``srcs``: what the followed people need to follow it
+    def _watch(self, grades, districts, srcs) -> tuple | None:
+        """Before a change to the ``districts`` marked that moves people of ``grades`` (a
+        mask) in states ``srcs``: what the followed people need to follow it
         (:meth:`CohortTracer.watch`; None if none is followed there)."""
         if self.tracer is None:
             return None
-        return self.tracer.watch(self.people, self.ring, grades, srcs, self.Fb)
+        return self.tracer.watch(self.people, self.ring, grades, districts, srcs, self.Fb)
 
     def _follow(self, watched: tuple | None, dst: int) -> np.ndarray | None:
         """The followed people follow the change :meth:`_watch` ``watched`` before, which
@@ -494,7 +494,9 @@ class _ExpectedRun(RunState):
             open_states = self.open_states
             districts = np.unique(event.districts)
             away = np.zeros((p.shape[0], len(districts)) + p.shape[2:])
-            watched = self._watch(event.grades, open_states)
+            sites = np.zeros(p.shape[1], bool)
+            sites[list(event.districts)] = True
+            watched = self._watch(event.grades, sites, open_states)
             # site by site, as the stochastic engine picks; in the ring, the shares taken
             # at once, in rounds (a district with two sites is taken from twice)
             rounds: list[np.ndarray] = []  # round r: the share each district's r-th site takes
@@ -550,7 +552,7 @@ class _ExpectedRun(RunState):
             np.add.at(self.closing, pool, n)
         for p in self._deadline_pools(k):
             g, mask, types = pp.pool_grade[p], pp.pool_mask[p], pp.pool_types[p]
-            watched = self._watch(np.arange(N_GRADES) == g, np.arange(self.Fb))
+            watched = self._watch(np.arange(N_GRADES) == g, mask, np.arange(self.Fb))
             posts = self.posts3[g][:, types] * mask[:, None]  # (D, T)
             occupied = self.people[g].sum(axis=(1, 3))[:, types] * mask[:, None]
             held = self.held[g][:, types] * mask[:, None]
@@ -1882,22 +1884,28 @@ def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, d
                     posts[g, dests[j], t] += moved[g, i, t] * f[j]
     stay = np.zeros((G, n_areas, S, F))  # incumbents who do not move, by origin area
     stay_ring = np.zeros((R, G, n_areas, S, F))
-    # the followed: their share of each area's class (and of each ring slot's), before
-    # anyone moves, and who of them does not move
+    # the followed: their share of each origin area's class (and of each ring slot's),
+    # before anyone moves, and who of them does not move
     NT = traced.shape[0]
     share_t = np.zeros((NT, G, n_areas, S, T, F))
     share_r = np.zeros((R, NT, G, n_areas, S, T, F))
     if NT > 0:
+        from_area = np.zeros(n_areas, np.bool_)
+        for o in origins:
+            from_area[area[o]] = True
         whole = np.zeros((G, n_areas, S, T, F))
         whole_r = np.zeros((R, G, n_areas, S, T, F))
         for g in range(lo, hi):
             if grade_mask[g]:
                 for d in range(D):
-                    whole[g, area[d]] += people[g, d]
-                    for r in range(R):
-                        whole_r[r, g, area[d]] += ring[r, g, d]
+                    if from_area[area[d]]:
+                        whole[g, area[d]] += people[g, d]
+                        for r in range(R):
+                            whole_r[r, g, area[d]] += ring[r, g, d]
         for g in range(lo, hi):
             for a in range(n_areas):
+                if not from_area[a]:
+                    continue
                 for s in range(S):
                     for t in range(T):
                         for fl in range(F):

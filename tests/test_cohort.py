@@ -245,3 +245,32 @@ def test_the_reference_follows_the_cohort_as_the_engine_and_expected_mode_do(
     assert (np.abs(eng.mean(axis=0) - ref.mean(axis=0)) <= 4 * se).all(), (eng, ref, se)
     se_exp = np.sqrt(eng.var(axis=0, ddof=1) / engine_reps)
     assert (np.abs(eng.mean(axis=0) - exp) <= 4 * se_exp + 1e-9).all(), (eng, exp, se_exp)
+
+
+def test_the_expected_mode_follows_a_change_to_some_districts_by_the_area_s_share():
+    """The tracer's one assumption (placesim.cohort_tracer): a change to some districts takes
+    from the followed people the share of their area's class that it took from everyone
+    there; other areas, other grades and other states are left alone, and a change where
+    nobody is followed gives nothing to follow."""
+    from placesim.cohort_tracer import CohortTracer
+    from placesim.population import N_GRADES
+
+    eo, j = START_GRADE, 0
+    area, is_london = np.array([0, 0, 1]), np.zeros(3, bool)
+    people = np.zeros((N_GRADES, 3, 3, 3, 1))  # (grade, district, seb, post type, state)
+    people[eo, :, 0, 0, 0] = [10.0, 30.0, 20.0]
+    ring = np.zeros((4,) + people.shape)
+    tracer = CohortTracer(people, ring, area, 2, is_london)
+    np.testing.assert_allclose(tracer.people[1, eo, :, j], [40.0, 20.0])  # all followed
+    tracer.people[1, eo, 0, j] = 8.0  # (a fifth of area 0's class, say)
+    everywhere = np.ones(N_GRADES, bool)
+    watched = tracer.watch(people, ring, everywhere, np.array([True, False, False]),
+                           np.array([0]), 1)
+    people[eo, 0, 0, 0] -= 5.0  # half of district 0's leave: an eighth of area 0's class
+    gone = tracer.follow(watched, people, ring, -1, 1)
+    np.testing.assert_allclose(tracer.people[1, eo, :, j], [7.0, 20.0])
+    np.testing.assert_allclose(gone[1, eo, :, j], [1.0, 0.0])
+    assert gone.sum() == 1.0 and tracer.people[0].sum() == 0.0
+    nobody = tracer.watch(people, ring, np.arange(N_GRADES) == REACH_GRADE + 1,
+                          np.ones(3, bool), np.array([0]), 1)
+    assert nobody is None and tracer.follow(nobody, people, ring, -1, 1) is None
