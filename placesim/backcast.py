@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .costs import policy_roles
 from .errors import PlacesimError
 from .grades import GRADES
 from .population import POLICY, PRIVATE_OFFICE, baseline_posts3
@@ -209,7 +210,7 @@ def backcast(from_year: int, to_year: int, *, scenario_path: str | Path | None =
     # programme's tranches re-made London's policy mix outside it, 20% above the record from
     # 2022, and no table checked it (record review)
     out = ~geo.is_london
-    policy = float(np.mean([r.years[-1].policy_posts[:, out].sum() for r in runs]))
+    policy = float(np.mean([policy_roles(model, r.years[-1])[:, out].sum() for r in runs]))
     later_posts = baseline_posts3(later, geo)
     policy_record = float(later_posts[:, out][..., [POLICY, PRIVATE_OFFICE]].sum())
     headcount = pd.DataFrame({

@@ -618,11 +618,31 @@ def civil_service_posts(model, rec) -> np.ndarray:
     return posts
 
 
+def policy_roles(model, rec) -> np.ndarray:
+    """(grade, district) the Civil Service policy roles of a year's record, private offices'
+    with them (``rec.policy_posts``): not the policy posts inbound secondees from councils
+    hold until they convert (40 council staff were counted as policy roles moved out;
+    review). The headline's policy roles outside London and the back-cast's check against
+    the record read it.
+
+    Parameters
+    ----------
+    model : Model
+    rec : YearRecord
+
+    Returns
+    -------
+    numpy.ndarray
+        (grade, district) roles, float.
+    """
+    return np.asarray(rec.policy_posts, float) - secondee_posts(model, rec)
+
+
 def secondee_posts(model, rec) -> np.ndarray:
     """(grade, district) the posts inbound secondees from councils hold at a year's end
     (``rec.levers["secondees_in_post"]`` by district; policy posts, levers.SECONDEE_POST):
-    not Civil Service posts until their holders convert (:func:`civil_service_posts`, and the
-    policy roles of :func:`placesim.metrics.replication_table`)."""
+    not Civil Service posts until their holders convert (:func:`civil_service_posts`,
+    :func:`policy_roles`)."""
     from .rules import SECONDEES_IN
 
     in_post = rec.levers.get("secondees_in_post")

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import cohort
-from .costs import PEOPLE_COSTS, civil_service_posts, cost_columns, secondee_posts
+from .costs import PEOPLE_COSTS, civil_service_posts, cost_columns, policy_roles
 from .grades import GRADES, SCS_GRADES, SEB_CLASSES, is_rung
 from .grades import LADDER as LADDER_GRADES
 
@@ -269,10 +269,8 @@ def replication_table(model, result) -> tuple[list[tuple[str, str]], np.ndarray,
     for name, values in target_measures(posts, lon, model.devolved_posts,
                                         model.geo.is_south_east).items():
         add(name, "all", values)
-    # Civil Service policy roles: not the policy posts inbound secondees from councils hold
-    # until they convert (40 council staff were counted as policy roles moved out; review)
     add("policy_roles_outside_london", "all",
-        np.stack([(r.policy_posts - secondee_posts(model, r))[:, ~lon].sum() for r in recs]))
+        np.stack([policy_roles(model, r)[:, ~lon].sum() for r in recs]))
     add("private_office_roles_outside_london", "all",
         np.stack([r.private_office_posts[:, ~lon].sum() for r in recs]))
     scs_stock = stock[:, SCS_IDX]
