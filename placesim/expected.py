@@ -132,9 +132,10 @@ class _ExpectedRun(RunState):
         # entered at step j - M, thinned by exits since
         thin = np.array([self.survival ** ((-j) % self.M) for j in range(self.M)])
         self.ring, self.state_live = _start_state(self.people, thin, float(START_TENURE_STEPS))
-        # the followed EOs (placesim.cohort), by area
+        # the followed EOs (placesim.cohort), by region
         self.tracer = (CohortTracer(self.people, self.ring, geo.area, geo.n_areas,
-                                    geo.is_london) if follow_cohort else None)
+                                    geo.is_london, watched_districts(model))
+                       if follow_cohort else None)
         if self.tracer is not None:
             self.cohort_size[1:] = self.tracer.size
         self.blocked = None  # people back from a posting this step: not promotable yet
@@ -183,7 +184,7 @@ class _ExpectedRun(RunState):
         if tr is None:
             tr = CohortTracer.nobody(self.people, self.ring)
         self._traced = (tr.people, tr.ring, np.zeros_like(tr.people), tr.reached, tr.lo,
-                        tr.hi)
+                        tr.hi, tr.region, tr.region_area)
         self._wave_cells: dict[int, tuple] = {}
         self.moved_cells: dict[tuple[int, int], np.ndarray] = {}  # (wave, year) -> posts
 
@@ -242,7 +243,7 @@ class _ExpectedRun(RunState):
         # of it cost more than it saved; with BLAS kept to one thread, runs are about 3%
         # shorter this way: the median of ten same-process comparisons of 20-30 pairs, in
         # five shipped scenarios, each between 0.90 and 1.10)
-        t_people, t_ring, t_el, t_reached, t_lo, t_hi = self._traced
+        t_people, t_ring, t_el, t_reached, t_lo, t_hi, t_region, t_area = self._traced
         t_back = None if self.tracer is None else self.tracer.blocked
         closed = sum(parallel.map_spans(_fill_exits, self.blocks, (
             self.people, self.ring, blocked, any_blocked, r.exit_q, self.exits,
@@ -260,7 +261,7 @@ class _ExpectedRun(RunState):
             float(r.will_mult[k]), float(r.scs_low_target[k]), r.freeze_at(k),
             self._recruit_pdf(k), 1.0 / r.steps_per_year, el, ea, wsf,
             lsf, live, v_lat, v_pro, v_ext, self.flag_hazard, r.exit_q,
-            (t_people, t_ring, t_el, t_reached, t_lo, t_hi)))
+            (t_people, t_ring, t_el, t_reached, t_lo, t_hi, t_region, t_area)))
         if any_blocked:
             self._spare = blocked
         if self.tracer is not None:
@@ -650,10 +651,12 @@ class _ExpectedRun(RunState):
         (seb, post type, state), and their grades (nobody, if none is followed)."""
         tr = self.tracer
         if tr is None:
-            return np.zeros((0, 1, 1, 1, 1, 1)), np.zeros((0, 0, 1, 1, 1, 1, 1)), 0, 0
+            return (np.zeros((0, 1, 1, 1, 1, 1)), np.zeros((0, 0, 1, 1, 1, 1, 1)), 0, 0,
+                    np.zeros(1, np.int64), np.zeros(1, np.int64))
         split = (N_SEB, N_TYPES, self.Fb)
         return (tr.people.reshape(tr.people.shape[:3] + split),
-                tr.ring.reshape(tr.ring.shape[:4] + split), tr.lo, tr.hi)
+                tr.ring.reshape(tr.ring.shape[:4] + split), tr.lo, tr.hi, tr.region,
+                tr.region_area)
 
     def _count_cells(self, plan, origins, districts, amount) -> None:
         """:meth:`_count_moves` of a tranche's (origin, destination) ``amount``, a row for each
@@ -664,6 +667,37 @@ class _ExpectedRun(RunState):
     def ring_slot(self) -> int:
         """Where this step's entrants go in the ring."""
         return self.step_index % self.M
+
+
+def watched_districts(model: Model) -> np.ndarray:
+    """(district,) the districts a change to particular districts can touch, where it does
+    not take the same share of a whole area, each its own region of the followed people
+    (:class:`CohortTracer`): the origins of the waves that move people (every origin, for a
+    wave that takes so many from each department's cells), the districts of the pools that
+    close at a deadline, the outbound secondments' sites; and every district, when a lever
+    reaches a department's staff (its share differs by district)."""
+    r, area = model.rules, model.geo.area
+
+    def part_of_an_area(mask: np.ndarray) -> np.ndarray:
+        outside = np.bincount(area[~mask], minlength=model.geo.n_areas) > 0
+        return mask & outside[area]
+
+    watched = np.zeros(model.geo.n_districts, bool)
+    for plan in r.waves:
+        if not plan.recreate:
+            watched |= (plan.origin_mask if plan.dept_posts is not None
+                        else part_of_an_area(np.asarray(plan.origin_mask, bool)))
+    for mask, deadline in zip(r.posts.pool_mask, r.posts.pool_deadline, strict=True):
+        if deadline >= 0:
+            watched |= part_of_an_area(np.asarray(mask, bool))
+    for event in r.events:
+        if event.reach is not None:
+            watched[:] = True
+        if event.kind == OUTBOUND_START:
+            sites = np.zeros(len(area), bool)
+            sites[list(event.districts)] = True
+            watched |= part_of_an_area(sites)
+    return watched
 
 
 @dataclass
@@ -1003,22 +1037,22 @@ def _fill_exits(g0, g1, people, ring, blocked, any_blocked, exit_q, exits, posts
                         wsf[g, a, k, 1] += e * wt[g, j, 1] * c
                     lsf[g, a, k, 0] += e * ltj[j, 0]
                     lsf[g, a, k, 1] += e * ltj[j, 1]
-        # the followed, by area
+        # the followed, by region
         for tag in range(tr.shape[0] if t_lo <= g < t_hi else 0):
-            for a in range(len(adv_area)):
+            for rn in range(tr.shape[2]):
                 for jj in range(nj[g]):
                     j = jl[g, jj]
-                    x = tr[tag, g, a, j]
+                    x = tr[tag, g, rn, j]
                     e = 0.0
                     if x != 0:
                         x -= x * q
-                        tr[tag, g, a, j] = x
+                        tr[tag, g, rn, j] = x
                         if x > 0:
-                            r = tr_ring[M, tag, g, a, j]
+                            r = tr_ring[M, tag, g, rn, j]
                             if tr_any_bl:
-                                r += tr_bl[tag, g, a, j] * sg
+                                r += tr_bl[tag, g, rn, j] * sg
                             e = max(x - r, 0.0)
-                    tr_el[tag, g, a, j] = e
+                    tr_el[tag, g, rn, j] = e
     # the block's closures and split of vacancies (its grades' alone: this block only)
     return _split_grades(g0, g1, posts, vac, live, *split_args)
 
@@ -1129,8 +1163,8 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, index, classes, exposure
     SF = S * F
     js, jt, jsf, sfs, sff = index
     jl, nj, sfl, nsf = classes
-    tr, tr_ring, tr_el, reached, t_lo, t_hi = traced
-    NT = tr.shape[0]
+    tr, tr_ring, tr_el, reached, t_lo, t_hi, t_region, t_area = traced
+    NT, NR = tr.shape[0], tr.shape[2]
     p = people.reshape(G, D, J)
     fr = fresh.reshape(G, D, J)
     wt = wtab.reshape(G, J, 2)
@@ -1274,12 +1308,11 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, index, classes, exposure
     fac = np.zeros((nl, A, J))
     out = np.zeros((nl, A, J))
     wsc = np.zeros((nl, A, SF, 2))
-    t_wsc = np.zeros((NT, nl, A, SF, 2))  # (the followed's, by tag)
+    kap = np.zeros((nl, A, J))  # (kappa, kept for the followed's picks)
     nu = np.ones((nl, A, 4))  # (by kind: local other, local policy, remote other, remote
     # policy)
     for li in range(nl):
         h = l0 + li
-        nt_h = NT if t_lo <= h < t_hi else 0  # (the cohort tags followed in the grade)
         for a in range(A):
             c = adv_area[a]
             have_a = 0.0
@@ -1323,10 +1356,7 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, index, classes, exposure
                 y = ea[h, a, j] * kappa * c
                 wsc[li, a, jsf[j], 0] += y * wt[h, j, 0]
                 wsc[li, a, jsf[j], 1] += y * wt[h, j, 1]
-                for tag in range(nt_h):
-                    y = tr_el[tag, h, a, j] * kappa * c
-                    t_wsc[tag, li, a, jsf[j], 0] += y * wt[h, j, 0]
-                    t_wsc[tag, li, a, jsf[j], 1] += y * wt[h, j, 1]
+                kap[li, a, j] = kappa
             if theta >= 0:  # each kind takes its start-of-step number (nu)
                 _kinds_back(wsf[h, a], wsc[li, a], qloc[li, a], qout[li, a], sfl[h, :nsf[h]],
                             sfs, nu[li, a])
@@ -1354,6 +1384,21 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, index, classes, exposure
                                                    + wt[h, j, 1] * qloc[li, a, s, 1]
                                                    * nu[li, a, 1]))
                 out[li, a, j] = kappa * re
+    # the followed's picks: each region's eligible by its area's kappa, by (tag, area)
+    t_wsc = np.zeros((NT, nl, A, SF, 2))
+    for li in range(nl):
+        h = l0 + li
+        for tag in range(NT if t_lo <= h < t_hi else 0):
+            for rn in range(NR):
+                a = t_area[rn]
+                c = adv_area[a]
+                for jj in range(nj[h]):
+                    j = jl[h, jj]
+                    e = tr_el[tag, h, rn, j]
+                    if e > 0:
+                        y = e * kap[li, a, j] * c
+                        t_wsc[tag, li, a, jsf[j], 0] += y * wt[h, j, 0]
+                        t_wsc[tag, li, a, jsf[j], 1] += y * wt[h, j, 1]
     # the followed promoted into Grade 7 (counted, no longer followed), in the block with it:
     # each area's promoted take every local vacancy's and every remote one's share alike,
     # so they come to their picks times the vacancies' shares summed (qloc, and through the
@@ -1376,13 +1421,12 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, index, classes, exposure
     # movers by (seb, state) and kind, whom the arrivals share out)
     latf = np.zeros((ng, A, J))
     lat_pick = np.zeros((ng, A, SF, 2))
-    t_lat = np.zeros((NT, ng, A, SF, 2))  # (the followed's, by tag)
+    lat_p = np.zeros((ng, A, J, 2))  # (the shares by kind, kept for the followed)
     rest = np.zeros(J)
     lw = np.zeros(J)
     for gi in range(ng):
         g = g0 + gi
         c_list = jl[g, :nj[g]]
-        nt_g = NT if t_lo <= g < t_hi else 0
         for a in range(A):
             t0 = 0.0
             t1 = 0.0
@@ -1445,25 +1489,26 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, index, classes, exposure
                 latf[gi, a, j] = p0 + p1
                 lat_pick[gi, a, jsf[j], 0] += rest[j] * p0
                 lat_pick[gi, a, jsf[j], 1] += rest[j] * p1
-                for tag in range(nt_g):
-                    e = tr_el[tag, g, a, j]
-                    if g < H:
-                        e -= e * fac[g - l0, a, j]
-                    e = max(e, 0.0)
-                    t_lat[tag, gi, a, jsf[j], 0] += e * p0
-                    t_lat[tag, gi, a, jsf[j], 1] += e * p1
-    # the followed of the block's grades who are promoted or move laterally leave
+                lat_p[gi, a, j, 0] = p0
+                lat_p[gi, a, j, 1] = p1
+    # the followed of the block's grades who are promoted or move laterally leave, each
+    # region's by its area's shares; the lateral movers by (tag, area), for the arrivals
+    t_lat = np.zeros((NT, ng, A, SF, 2))
     for gi in range(ng):
         g = g0 + gi
         for tag in range(NT if t_lo <= g < t_hi else 0):
-            for a in range(A):
+            for rn in range(NR):
+                a = t_area[rn]
                 for jj in range(nj[g]):
                     j = jl[g, jj]
-                    e = tr_el[tag, g, a, j]
+                    e = tr_el[tag, g, rn, j]
                     if e <= 0:
                         continue
                     x = e * fac[g - l0, a, j] if g < H else 0.0
-                    tr[tag, g, a, j] -= x + max(e - x, 0.0) * latf[gi, a, j]
+                    rest = max(e - x, 0.0)
+                    tr[tag, g, rn, j] -= x + rest * latf[gi, a, j]
+                    t_lat[tag, gi, a, jsf[j], 0] += rest * lat_p[gi, a, j, 0]
+                    t_lat[tag, gi, a, jsf[j], 1] += rest * lat_p[gi, a, j, 1]
     # promotions arrive: local from the own area, remote through the kernel; and lateral
     # movers, as lat_pick has them, from column n_col
     col, n_col = _columns(l0, nl, SF, nsf, sfl)  # (grade from, class): its pair of columns
@@ -1609,8 +1654,8 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, index, classes, exposure
                         for tag in range(nt_in):  # (the followed among them)
                             x = q * (t_wsc[tag, li, a, in_sf[ii], vp] * nu[li, a, vp]
                                      + rem_c[d, t_in_col[tag, ii] + vp] * rf)
-                            tr[tag, g, a, k] += x
-                            tr_ring[slot, tag, g, a, k] += x
+                            tr[tag, g, t_region[d], k] += x
+                            tr_ring[slot, tag, g, t_region[d], k] += x
                     v_ext[g, d, t] += max(v_pro[g, d, t] - got, 0.0) + shortfall[li, d, t]
             # promoted and lateral movers leave
             for s in range(S):  # (the grade's classes of seb s are jl[g, s * n_st:][:n_st])
@@ -1645,7 +1690,8 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, index, classes, exposure
                     p[g, d, lat_k[ii] + t * F] += x
                     got += x
                     for tag in range(nt_g):  # (the followed among them)
-                        tr[tag, g, a, lat_k[ii] + t * F] += rem_c[d, t_lat_col[tag, ii] + vp] * q
+                        tr[tag, g, t_region[d], lat_k[ii] + t * F] += (
+                            rem_c[d, t_lat_col[tag, ii] + vp] * q)
                 v_ext[g, d, t] += max(v - got, 0.0)
             keep = 1.0 - freeze[g, d]  # (hires the London recruitment freeze blocks)
             for t in range(T):  # recruits
@@ -1682,24 +1728,24 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, index, classes, exposure
                         x = rg[m, g, d, j] * hz
                         rg[m, g, d, j] -= x
                         rg[m, g, d, to] += x
-        for tag in range(nt_g):  # the followed's ring and programme states, by area, alike
-            for a in range(A):
+        for tag in range(nt_g):  # the followed's ring and programme states, by region, alike
+            for rn in range(NR):
                 for jj in range(nj[g]):
                     j = jl[g, jj]
-                    tr_ring[M, tag, g, a, j] = (tr_ring[M, tag, g, a, j]
-                                                - tr_ring[next_slot, tag, g, a, j] * old
-                                                + tr_ring[slot, tag, g, a, j]) * sg
-                    tr_ring[next_slot, tag, g, a, j] = 0.0
+                    tr_ring[M, tag, g, rn, j] = (tr_ring[M, tag, g, rn, j]
+                                                 - tr_ring[next_slot, tag, g, rn, j] * old
+                                                 + tr_ring[slot, tag, g, rn, j]) * sg
+                    tr_ring[next_slot, tag, g, rn, j] = 0.0
                 for i in range(n_end):
                     j, to, hz = src[i], dst[i], rate[i]
-                    x = tr[tag, g, a, j] * hz
-                    tr[tag, g, a, j] -= x
-                    tr[tag, g, a, to] += x
+                    x = tr[tag, g, rn, j] * hz
+                    tr[tag, g, rn, j] -= x
+                    tr[tag, g, rn, to] += x
                     for m in range(R):
                         if m != next_slot:
-                            x = tr_ring[m, tag, g, a, j] * hz
-                            tr_ring[m, tag, g, a, j] -= x
-                            tr_ring[m, tag, g, a, to] += x
+                            x = tr_ring[m, tag, g, rn, j] * hz
+                            tr_ring[m, tag, g, rn, j] -= x
+                            tr_ring[m, tag, g, rn, to] += x
         if g >= 1:
             cross_area[g] += across
             block_across += across
@@ -1818,7 +1864,7 @@ def _positive_part(mu, var):
 def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, dests, f,
                  distance_km, accept_by_grade, per_100km, support, high_seb_multiplier,
                  redeploy_share, backfill_anywhere, national_pdf, area, n_areas, ring_slot,
-                 blocked, survival, given, traced, traced_ring, lo, hi):
+                 blocked, survival, given, traced, traced_ring, lo, hi, t_region, t_area):
     """Move ``n`` posts matching a selector from ``origins`` to ``dests`` (shares ``f``).
 
     Posts leave each matching (grade, origin, post type) cell in proportion (posts held for
@@ -1833,10 +1879,11 @@ def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, d
     mix: entrants now, as the stochastic engine's (``ready`` ``min_steps`` on), so not
     eligible this step (``blocked``) and then in the ring's slot ``ring_slot`` as they will
     be after this step's exits (``survival``), as a conversion at the end of a secondment.
-    The followed people (``traced``, (tag, grade, area, seb, post type, state), grades ``lo``
-    to ``hi - 1``, and their ``traced_ring``: :mod:`placesim.cohort_tracer`) are the same
-    share of every district's incumbents in an area's class, and move, are redeployed and
-    leave with them.
+    The followed people (``traced``, (tag, grade, region, seb, post type, state), grades
+    ``lo`` to ``hi - 1``, and their ``traced_ring``; ``t_region`` each district's region,
+    ``t_area`` each region's area: :mod:`placesim.cohort_tracer`) are the same share of
+    every district's incumbents in a region's class (each origin is a region of its own),
+    and move, are redeployed and leave with them.
     Returns (movers by SEB, leavers by (grade, SEB), posts moved out of each origin).
     """
     G, D, S, T, F = people.shape
@@ -1886,25 +1933,25 @@ def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, d
     stay_ring = np.zeros((R, G, n_areas, S, F))
     # the followed: their share of each origin area's class (and of each ring slot's),
     # before anyone moves, and who of them does not move
-    NT = traced.shape[0]
-    share_t = np.zeros((NT, G, n_areas, S, T, F))
-    share_r = np.zeros((R, NT, G, n_areas, S, T, F))
+    NT, NR = traced.shape[0], traced.shape[2]
+    share_t = np.zeros((NT, G, NR, S, T, F))
+    share_r = np.zeros((R, NT, G, NR, S, T, F))
     if NT > 0:
-        from_area = np.zeros(n_areas, np.bool_)
+        from_region = np.zeros(NR, np.bool_)
         for o in origins:
-            from_area[area[o]] = True
-        whole = np.zeros((G, n_areas, S, T, F))
-        whole_r = np.zeros((R, G, n_areas, S, T, F))
+            from_region[t_region[o]] = True
+        whole = np.zeros((G, NR, S, T, F))
+        whole_r = np.zeros((R, G, NR, S, T, F))
         for g in range(lo, hi):
             if grade_mask[g]:
                 for d in range(D):
-                    if from_area[area[d]]:
-                        whole[g, area[d]] += people[g, d]
+                    if from_region[t_region[d]]:
+                        whole[g, t_region[d]] += people[g, d]
                         for r in range(R):
-                            whole_r[r, g, area[d]] += ring[r, g, d]
+                            whole_r[r, g, t_region[d]] += ring[r, g, d]
         for g in range(lo, hi):
-            for a in range(n_areas):
-                if not from_area[a]:
+            for a in range(NR):
+                if not from_region[a]:
                     continue
                 for s in range(S):
                     for t in range(T):
@@ -1918,14 +1965,15 @@ def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, d
                                     if y > 0:
                                         share_r[r, tag, g, a, s, t, fl] = (
                                             traced_ring[r, tag, g, a, s, t, fl] / y)
-    stay_t = np.zeros((NT, G, n_areas, S, F))
-    stay_ring_t = np.zeros((R, NT, G, n_areas, S, F))
+    stay_t = np.zeros((NT, G, NR, S, F))
+    stay_ring_t = np.zeros((R, NT, G, NR, S, F))
     arrived = np.zeros((G, M, T))
     accept = np.empty((M, S))  # (worked out once per origin and grade, not per person class)
     for g in range(G):
         for i in range(n_origins):
             o = origins[i]
             a = area[o]
+            ro = t_region[o] if NT > 0 else 0  # (the followed's region)
             if moved[g, i].max() <= 0:
                 continue  # (nothing left this cell)
             for j in range(M):
@@ -1958,20 +2006,20 @@ def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, d
                                 ring[r, g, dests[j], s, t, fl] += part * f[j] * p
                                 stay_ring[r, g, a, s, fl] += part * f[j] * (1 - p)
                             for tag in range(NT if lo <= g < hi else 0):
-                                y = part * share_r[r, tag, g, a, s, t, fl]
-                                traced_ring[r, tag, g, a, s, t, fl] -= y
+                                y = part * share_r[r, tag, g, ro, s, t, fl]
+                                traced_ring[r, tag, g, ro, s, t, fl] -= y
                                 for j in range(M):
                                     p = accept[j, s]
-                                    traced_ring[r, tag, g, area[dests[j]], s, t, fl] += (
+                                    traced_ring[r, tag, g, t_region[dests[j]], s, t, fl] += (
                                         y * f[j] * p)
-                                    stay_ring_t[r, tag, g, a, s, fl] += y * f[j] * (1 - p)
+                                    stay_ring_t[r, tag, g, ro, s, fl] += y * f[j] * (1 - p)
                         for tag in range(NT if lo <= g < hi else 0):
-                            x = inc * share_t[tag, g, a, s, t, fl]
-                            traced[tag, g, a, s, t, fl] -= x
+                            x = inc * share_t[tag, g, ro, s, t, fl]
+                            traced[tag, g, ro, s, t, fl] -= x
                             for j in range(M):
                                 p = accept[j, s]
-                                traced[tag, g, area[dests[j]], s, t, fl] += x * f[j] * p
-                                stay_t[tag, g, a, s, fl] += x * f[j] * (1 - p)
+                                traced[tag, g, t_region[dests[j]], s, t, fl] += x * f[j] * p
+                                stay_t[tag, g, ro, s, fl] += x * f[j] * (1 - p)
     # redeployed: into same-grade vacancies of their own area, while there are any
     vac = np.zeros((G, D, T))
     vac_area = np.zeros((G, n_areas))
@@ -2014,21 +2062,28 @@ def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, d
                                 for r in range(R):
                                     ring[r, g, d, s, t, fl] += ring_part[r] * w
             if NT > 0 and lo <= g < hi and vac_area[g, a] > 0:  # (the followed alike)
-                by_type = np.zeros(T)  # (the area's vacancies' share by post type)
+                into = np.zeros((NR, T))  # (each region's share of the area's vacancies)
                 for d in range(D):
                     if area[d] == a:
                         for t in range(T):
-                            by_type[t] += vac[g, d, t] / vac_area[g, a]
-                for tag in range(NT):
-                    for s in range(S):
-                        for fl in range(F):
-                            got = stay_t[tag, g, a, s, fl] * redeploy_share * rate
-                            for t in range(T):
-                                traced[tag, g, a, s, t, fl] += got * by_type[t]
-                                for r in range(R):
-                                    traced_ring[r, tag, g, a, s, t, fl] += (
-                                        stay_ring_t[r, tag, g, a, s, fl] * redeploy_share
-                                        * rate * by_type[t])
+                            into[t_region[d], t] += vac[g, d, t] / vac_area[g, a]
+                for rs in range(NR):  # (from each of the area's regions, to each)
+                    if t_area[rs] != a:
+                        continue
+                    for rd in range(NR):
+                        if t_area[rd] != a:
+                            continue
+                        for tag in range(NT):
+                            for s in range(S):
+                                for fl in range(F):
+                                    got = stay_t[tag, g, rs, s, fl] * redeploy_share * rate
+                                    for t in range(T):
+                                        w = into[rd, t]
+                                        traced[tag, g, rd, s, t, fl] += got * w
+                                        for r in range(R):
+                                            traced_ring[r, tag, g, rd, s, t, fl] += (
+                                                stay_ring_t[r, tag, g, rs, s, fl]
+                                                * redeploy_share * rate * w)
     if backfill_anywhere:
         for g in range(G):
             for j in range(M):

@@ -15,7 +15,7 @@ import pytest
 
 from placesim import cohort_tracer, engine, expected, flows, load_scenario_text, metrics
 from placesim.calibration import resolve_parameters
-from placesim.cohort import GROUPS, N_TAGS, REACH_GRADE, START_GRADE
+from placesim.cohort import GROUPS, N_TAGS, REACH_GRADE, START_GRADE, per_1000
 from placesim.expected import run_expected
 from placesim.reference import run_reference
 
@@ -247,11 +247,11 @@ def test_the_reference_follows_the_cohort_as_the_engine_and_expected_mode_do(
     assert (np.abs(eng.mean(axis=0) - exp) <= 4 * se_exp + 1e-9).all(), (eng, exp, se_exp)
 
 
-def test_the_expected_mode_follows_a_change_to_some_districts_by_the_area_s_share():
-    """The tracer's one assumption (placesim.cohort_tracer): a change to some districts takes
-    from the followed people the share of their area's class that it took from everyone
-    there; other areas, other grades and other states are left alone, and a change where
-    nobody is followed gives nothing to follow."""
+def test_the_expected_mode_follows_a_change_to_some_districts_by_the_region_s_share():
+    """placesim.cohort_tracer: a change to some districts takes from the followed people the
+    share of their region's class that it took from everyone there (a region is an area but
+    for the watched districts, each its own); other regions, other grades and other states
+    are left alone, and a change where nobody is followed gives nothing to follow."""
     from placesim.cohort_tracer import CohortTracer
     from placesim.population import N_GRADES
 
@@ -260,7 +260,7 @@ def test_the_expected_mode_follows_a_change_to_some_districts_by_the_area_s_shar
     people = np.zeros((N_GRADES, 3, 3, 3, 1))  # (grade, district, seb, post type, state)
     people[eo, :, 0, 0, 0] = [10.0, 30.0, 20.0]
     ring = np.zeros((4,) + people.shape)
-    tracer = CohortTracer(people, ring, area, 2, is_london)
+    tracer = CohortTracer(people, ring, area, 2, is_london, np.zeros(3, bool))
     np.testing.assert_allclose(tracer.people[1, eo, :, j], [40.0, 20.0])  # all followed
     tracer.people[1, eo, 0, j] = 8.0  # (a fifth of area 0's class, say)
     everywhere = np.ones(N_GRADES, bool)
@@ -274,3 +274,42 @@ def test_the_expected_mode_follows_a_change_to_some_districts_by_the_area_s_shar
     nobody = tracer.watch(people, ring, np.arange(N_GRADES) == REACH_GRADE + 1,
                           np.ones(3, bool), np.array([0]), 1)
     assert nobody is None and tracer.follow(nobody, people, ring, -1, 1) is None
+
+
+@pytest.mark.parametrize("levers", [False, True])
+def test_the_expected_mode_follows_the_cohort_as_if_by_district(pkg, monkeypatch, levers):
+    """The followed people kept by region (an area, but for the districts a change to some
+    districts touches: here a pool that closes one London borough's posts at a deadline, and
+    outbound secondment sites) give the same cohort, every year, as kept by district, the
+    representation that assumes nothing: kept by area alone, the borough's redundancies
+    took an area's share of the followed and the London figure was 6% off."""
+    text = scenario_text(waves=False, years=6) + """
+waves:
+  - name: close one borough
+    year: 2024
+    spread_years: 1
+    posts: {grades: [EO, HEO, SEO]}
+    share: 0.5
+    close_by: 2026
+    origin: [E09000000]
+    destinations:
+      - {site: alpha, share: 1.0}
+"""
+    if levers:
+        text += LEVERS + (
+            "  secondments: {start_year: 2023, sites: [alpha, beta], outbound_per_site: 20,"
+            " outbound_grades: [EO, HEO, SEO], promotion_multiplier: 3, effect_years: 1}\n")
+    model = engine.prepare(load_scenario_text(text, filename="close.yaml"), pkg)
+    by_region = expected.watched_districts(model)
+    assert by_region.any() and not by_region.all()  # (else this shows nothing)
+
+    def cohort(watched):
+        monkeypatch.setattr(expected, "watched_districts", lambda _: watched)
+        run = run_expected(model)
+        return np.stack([per_1000(y.cohort_reached, y.cohort_size)
+                         for y in run.years])
+
+    every = np.ones(model.geo.n_districts, bool)
+    want = cohort(every)
+    assert want[-1].min() > 0
+    np.testing.assert_allclose(cohort(by_region), want, rtol=1e-10, atol=1e-10)

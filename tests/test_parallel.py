@@ -101,9 +101,13 @@ def test_expected_mode_blocks_meet_only_between_stages(monkeypatch):
 
     def run(blocks, reverse=False):
         monkeypatch.setattr(parallel, "map_spans", _in_turn(reverse))
+        # (the blocks held all run: a lever's state splits them again)
+        monkeypatch.setattr(_ExpectedRun, "_split_blocks",
+                            lambda self: setattr(self, "blocks", list(blocks)))
         state = _ExpectedRun(m)
-        state.blocks = blocks
-        return _arrays(run_timeline(m, state))
+        out = _arrays(run_timeline(m, state))
+        assert state.blocks == list(blocks)
+        return out
 
     G = len(GRADES)
     whole = run([(0, G)])
