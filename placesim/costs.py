@@ -207,6 +207,10 @@ COST_METRICS: tuple[str, ...] = (
 )
 """The metrics (group ``all``) :func:`cost_columns` adds to every run, in order."""
 COST_COMPONENTS = COST_METRICS[:COST_METRICS.index("cost_total_gbp")]
+YEAR_ONLY_METRICS = COST_METRICS[:COST_METRICS.index("npv_gbp")]
+"""The appraisal's money that is the year's alone (costs, savings, net savings), not a total
+to date: ``placesim compare`` labels it with its year, and the brief's value-for-money page
+sums it over the years (:attr:`placesim.present.Measure.in_the_year`)."""
 PEOPLE_COSTS = ("cost_relocation_gbp", "cost_redundancy_gbp", "cost_recruitment_gbp",
                 "cost_vacancy_gbp")
 """The costs of the people the moves move or lose (packages and support, redundancy,

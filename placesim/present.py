@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .costs import YEAR_ONLY_METRICS
 from .grades import RUNG_POSTS
 
 NOT_AVAILABLE = "n/a"
@@ -46,20 +47,17 @@ class Measure:
     below_zero : str
         How a count below zero reads, ``{}`` standing for its size (a cut that is a rise:
         "none (5,000 more)", not "-5,000 ... cut"); "" for a plain minus.
+    in_the_year : bool
+        Money that is the year's alone, not a total to date
+        (:data:`placesim.costs.YEAR_ONLY_METRICS`, which sets it).
     """
-
-    @property
-    def in_the_year(self) -> bool:
-        """Money that is the year's alone (a cost, saving or net saving of the appraisal),
-        not a total to date: ``placesim compare`` labels it with its year, as the brief's
-        value-for-money page sums it over the years under the same name (review)."""
-        return self.unit == "gbp" and self.description.endswith("in the year.")
 
     label: str
     unit: str
     description: str = ""
     public: bool = False
     below_zero: str = ""
+    in_the_year: bool = False
 
     @property
     def is_count(self) -> bool:
@@ -344,6 +342,7 @@ MEASURES: dict[str, Measure] = {
         "Civil servants working in a local authority on secondment, on average over the "
         "year."),
 }
+MEASURES.update({name: replace(MEASURES[name], in_the_year=True) for name in YEAR_ONLY_METRICS})
 
 
 def measure(metric: str) -> Measure:
