@@ -88,8 +88,9 @@ class Target:
 
     @property
     def value_words(self) -> str:
-        """The target's value as a chart's title gives it (:attr:`stated`, else ``value``
-        formatted)."""
+        """The target's value as the target gives it, in a chart's title and the targets
+        table (:attr:`stated`, else ``value`` formatted; a range is judged met from its
+        lower end, ``value``)."""
         return self.stated or fmt_value(self.metric, self.value)
 
 
@@ -203,7 +204,7 @@ def targets_table(metrics: pd.DataFrame, *, banded: bool | None = None,
                        "uncertain")
         unit = measure(t.metric).unit
         rows.append({
-            "Target": t.label, "By": t.year, "Target value": fmt_value(t.metric, t.value),
+            "Target": t.label, "By": t.year, "Target value": t.value_words,
             "Projected": fmt_value(t.metric, proj),
             "Range (P10 to P90)": (fmt_range(t.metric, protect_value(t.metric, r["p10"],
                                                                      rule=rule),

@@ -464,3 +464,17 @@ def test_the_waves_sentence_leaves_out_a_kind_no_wave_is_and_a_pack_tells_only_s
     said = _leavers_sentence(m, early, RULE)
     assert "Its one wave in the run re-creates roles" in said and "closes" not in said
     assert [w[0] for w in both.as_of(2031).waves] == ["a", "b", "c"]
+
+
+def test_the_targets_table_gives_a_target_s_value_as_its_chart_does():
+    """A target stated as a range reads the same in the targets table as in its chart's
+    title (review: the table said "2" where the chart and the source said "two to three"),
+    and is judged met from the range's lower end."""
+    from placesim.export import TARGETS, target_words, targets_table
+
+    t = next(t for t in TARGETS if t.stated)
+    m = pd.DataFrame([{"scenario": "s", "year": t.year, "metric": t.metric, "group": "all",
+                       "mean": v, "p10": v, "p50": v, "p90": v} for v in (t.value,)])
+    row = targets_table(m).set_index("Target").loc[t.label]
+    assert row["Target value"] == t.stated and t.stated in target_words(t.metric)
+    assert row["Met?"] == "met"
