@@ -688,38 +688,55 @@ def recreate_counts(plan: PostPlan, wave: int, destinations, per_dest: np.ndarra
     last = int((at + counts).max())
     cells, rank = _turns_and_ranks(max(256, 1 << (last - 1).bit_length()),
                                    tuple(weights.tolist()))
-    key, n = _recreated_rows(cells, rank, at, counts, flat, sizes, width)
+    key, n = _recreated_rows(cells, rank, at, counts, flat, sizes, width, len(weights))
     done += counts
     c, d = np.divmod(key, width)
     return c // shape[1], d, c % shape[1], n
 
 
 @njit(cache=True)
-def _recreated_rows(cells, rank, first, counts, districts, sizes, width):
+def _recreated_rows(cells, rank, first, counts, districts, sizes, width, n_cells):
     """The posts of :func:`recreate_counts` by ``cell * width + district``: the keys that
     have any, in order, and how many each. Destination ``i``'s posts are items ``first[i]``
     to ``first[i] + counts[i] - 1`` of the cells' sequence, each cell's in turn over the
-    destination's districts. (Counted by sorting the tranche's keys, a few hundred: a count
-    over every (cell, district), thousands, took most of the function's time.)"""
-    keys = np.empty(counts.sum(), np.int64)
-    at = 0
+    destination's districts: a cell's items there have ranks ``r0`` to ``r1 - 1`` among
+    the cell's, one after another, so its ``q``-th district gets those with ``rank % k ==
+    q``, counted at once. (A key for each post, sorted, took most of a plan-for-change run's
+    waves: its tranches open thousands of posts; before that, a count over every (cell,
+    district) of a few hundred posts.)"""
+    dense = np.zeros(n_cells * width, np.int64)
+    low = np.empty(n_cells, np.int64)
+    high = np.empty(n_cells, np.int64)
     start = 0
     for i in range(len(counts)):
         k = sizes[i]
+        low[:] = -1
         for j in range(first[i], first[i] + counts[i]):
-            keys[at] = cells[j] * width + districts[start + rank[j] % k]
-            at += 1
+            c = cells[j]
+            if low[c] < 0:
+                low[c] = rank[j]
+            high[c] = rank[j] + 1
+        for c in range(n_cells):
+            if low[c] < 0:
+                continue
+            for q in range(k):  # ranks r0 <= r < r1 with r % k == q
+                n = (high[c] - 1 - q) // k - (low[c] - 1 - q) // k
+                if n > 0:
+                    dense[c * width + districts[start + q]] += n
         start += k
-    keys.sort()
-    out = np.empty(len(keys), np.int64)
-    n = np.zeros(len(keys), np.int64)
-    m = -1
-    for key in keys:
-        if m < 0 or key != out[m]:
+    m = 0
+    for key in range(len(dense)):
+        if dense[key] > 0:
             m += 1
+    out = np.empty(m, np.int64)
+    n_out = np.empty(m, np.int64)
+    m = 0
+    for key in range(len(dense)):
+        if dense[key] > 0:
             out[m] = key
-        n[m] += 1
-    return out[:m + 1], n[:m + 1]
+            n_out[m] = dense[key]
+            m += 1
+    return out, n_out
 
 
 @lru_cache(maxsize=256)

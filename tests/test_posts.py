@@ -234,3 +234,31 @@ workforce: {trend: acses, trend_until: 2023}
         _, r_total, r_london, r_rest = posts(
             head + wave % (outside, f", recorded: true, close_origin: {closes}"))
         assert (r_total, r_london, r_rest) == pytest.approx((total, london, rest), abs=1e-6)
+
+
+def test_a_tranches_posts_are_counted_as_each_post_would_be_placed():
+    """posts._recreated_rows counts a destination's posts by (cell, district) at once: the
+    same as placing them one by one, item ``j`` (of cell ``cells[j]``, its ``rank[j]``-th)
+    in the destination's district ``rank[j] % k``, for sequences, windows and destinations
+    (some sharing a district) drawn at random."""
+    from collections import Counter
+
+    from placesim.posts import _recreated_rows, _turns_and_ranks
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        n_cells = int(rng.integers(1, 7))
+        weights = tuple(float(w) for w in rng.random(n_cells) + 0.05)
+        cells, rank = _turns_and_ranks(512, weights)
+        n_dest = int(rng.integers(1, 5))
+        sizes = rng.integers(1, 5, n_dest)
+        districts = rng.integers(0, 9, int(sizes.sum()))
+        counts = rng.integers(0, 120, n_dest)
+        first = np.concatenate([[0], np.cumsum(counts)[:-1]]) + rng.integers(0, 40, n_dest)
+        want, start = Counter(), 0
+        for i in range(n_dest):
+            for j in range(first[i], first[i] + counts[i]):
+                want[cells[j] * 9 + districts[start + rank[j] % sizes[i]]] += 1
+            start += sizes[i]
+        keys, n = _recreated_rows(cells, rank, first, counts, districts, sizes, 9, n_cells)
+        assert list(keys) == sorted(want) and list(n) == [want[k] for k in sorted(want)]
