@@ -11,7 +11,7 @@ weight, one pick after another leaving the pool (each class gives ``1 - exp(-the
 its people a step: successive sampling). People who entered their grade in the last
 ``min_steps - 1`` steps are not yet eligible (a ring of the steps' entrants); programme
 states end at their rates. The followed EOs (:mod:`placesim.cohort`) go with the same
-choices, kept by area (:mod:`placesim.cohort_tracer`). It follows the same SimPy timeline,
+choices, kept by region (:mod:`placesim.cohort_tracer`). It follows the same SimPy timeline,
 so the two modes differ only in chance (and in what chance does to small numbers). It
 answers in tens of milliseconds and is the app's instant first answer; tests hold the
 stochastic mean to it.
@@ -961,9 +961,9 @@ def _fill_exits(g0, g1, people, ring, blocked, any_blocked, exit_q, exits, posts
     for lateral moves) and ``vac``, the vacancies. ``index`` holds the class lookups
     (:func:`_class_index`), ``classes`` the classes each grade can hold
     (:func:`_live_classes`): the passes skip the others. The followed people (``traced``:
-    their stocks, ring, who is back this step if anyone, and eligible, by (tag, grade, area,
-    class), and their grades; :mod:`placesim.cohort_tracer`) leave alike, and their
-    eligible are worked out alike, by area.
+    their stocks, ring, who is back this step if anyone, and eligible, by (tag, grade,
+    region, class), and their grades; :mod:`placesim.cohort_tracer`) leave alike, and their
+    eligible are worked out alike, by region.
     """
     G, D, S, T, F = people.shape
     H = G - 1
@@ -1149,12 +1149,13 @@ def _fill_moves(g0, g1, people, fresh, ring, next_slot, index, classes, exposure
     ``next_slot``: the next step's expiry (nothing touches the states in between), on both
     cores, while the cell's stocks are in cache.
 
-    The followed people (``traced``: their stocks, ring and eligible by (tag, grade, area,
-    class), who has reached Grade 7 by tag, and their grades; :mod:`placesim.cohort_tracer`)
-    go with the same choices, at area level: each area's class gives them the same shares,
-    their picks are columns of the same products, and each cell's arrivals take their
-    share; the block moves its own grades' followed people (those who reach Grade 7 are
-    counted in the block with Grade 7), and last moves their ring on and ends their states.
+    The followed people (``traced``: their stocks, ring and eligible by (tag, grade, region,
+    class), who has reached Grade 7 by tag, their grades, each district's region and each
+    region's area; :mod:`placesim.cohort_tracer`) go with the same choices: each region's
+    class gives them its area's shares, their picks (by area) are columns of the same
+    products, and each cell's arrivals take their share, to the cell's region; the block
+    moves its own grades' followed people (those who reach Grade 7 are counted in the block
+    with Grade 7), and last moves their ring on and ends their states.
     """
     G, D, S, T, F = people.shape
     A = len(adv_area)
