@@ -53,6 +53,7 @@ class CohortTracer:
         G, D = people.shape[:2]
         J = int(np.prod(people.shape[2:]))
         R = ring.shape[0]
+        self.n_states = people.shape[-1]  # (a class's last axis: programme state)
         # regions: the areas (those with any district not watched), then each watched district
         key = np.where(watched, n_areas + np.arange(D), area)
         _, self.region = np.unique(key, return_inverse=True)
@@ -83,6 +84,7 @@ class CohortTracer:
         self.ring = np.zeros((ring.shape[0], 0, G, 1, 1))
         self.reached = np.zeros(0)
         self.lo = self.hi = 0
+        self.n_states = people.shape[-1]
         self.region = np.zeros(D, np.int64)
         self.region_area = np.zeros(1, np.int64)
         return self
@@ -95,7 +97,7 @@ class CohortTracer:
         return self.blocked
 
     def watch(self, people: np.ndarray, ring: np.ndarray, grades: np.ndarray,
-              districts: np.ndarray, srcs: np.ndarray, Fb: int) -> tuple | None:
+              districts: np.ndarray, srcs: np.ndarray) -> tuple | None:
         """Before a change to the ``districts`` marked that moves people of ``grades`` (a
         mask) in programme states ``srcs``: the whole population's (grade, region, class)
         sums of ``people`` and of each slot of ``ring``, in those grades and states and the
@@ -106,13 +108,13 @@ class CohortTracer:
         srcs = np.asarray(srcs, np.int64)
         regions = np.zeros(self.n_regions, bool)
         regions[self.region[np.asarray(districts, bool)]] = True
-        if not _holds_any(self.people, self.ring, grades, regions, srcs, Fb):
+        if not _holds_any(self.people, self.ring, grades, regions, srcs, self.n_states):
             return None
         return grades, regions, srcs, *_region_sums(people, ring, self.region, grades, regions,
-                                                  srcs, Fb)
+                                                  srcs, self.n_states)
 
-    def follow(self, watched: tuple | None, people: np.ndarray, ring: np.ndarray, dst: int,
-               Fb: int) -> np.ndarray | None:
+    def follow(self, watched: tuple | None, people: np.ndarray, ring: np.ndarray, dst: int
+               ) -> np.ndarray | None:
         """Follow a change :meth:`watch` ``watched`` before it that moved people to
         programme state ``dst`` (or out, if ``dst`` < 0): the followed people give the share
         of their region's class that left it (see the module's docstring). Returns those who
@@ -121,16 +123,16 @@ class CohortTracer:
             return None
         grades, regions, srcs, before, before_ring = watched
         after, after_ring = _region_sums(people, ring, self.region, grades, regions, srcs,
-                                         Fb)
+                                         self.n_states)
         gone = np.zeros_like(self.people)
         _follow_change(self.people, self.ring, before, before_ring, after, after_ring,
-                       grades, regions, srcs, dst, Fb, gone)
+                       grades, regions, srcs, dst, self.n_states, gone)
         return gone
 
-    def come_back(self, people: np.ndarray, state: int, Fb: int) -> None:
+    def come_back(self, people: np.ndarray, state: int) -> None:
         """People ``people`` (tag, grade, region, class) come back in programme state ``state``
         (whatever they were in), not promotable this step."""
-        by_state = people.shape[:3] + (-1, Fb)  # (the class axis as (seb, post type), state)
+        by_state = people.shape[:3] + (-1, self.n_states)  # (classes as (seb, type), state)
         home = people.reshape(by_state).sum(axis=-1)
         self.people.reshape(by_state)[..., state] += home
         self.back().reshape(by_state)[..., state] += home

@@ -475,10 +475,10 @@ def long_run_npv(years: np.ndarray, npv: np.ndarray, running: np.ndarray, start_
     """For each year, the net present value over the appraisal period: the NPV to that
     year, plus its running net saving (savings less the costs that recur: double running,
     outreach, secondments, relocation support for promotions; as things stand at the year's
-    end) held flat for
-    every later year of the period, discounted. A run's NPV stops at its horizon with no
-    residual value, so a move late in it carries its one-off costs and few of its savings
-    and reads as poor value (review); the Government Hubs programme appraised over 20 years.
+    end) held flat for every later year of the period, discounted. A run's NPV stops at its
+    horizon with no residual value, so a move late in it carries its one-off costs and few
+    of its savings and reads as poor value (review); the Government Hubs programme appraised
+    over 20 years.
 
     Parameters
     ----------

@@ -156,6 +156,7 @@ class _ExpectedRun(RunState):
             lateral_table(r)[:, :, None, :], (N_SEB, N_TYPES, F, 2)).reshape(-1, 2))
         self.state_live[:, 0] = True
         self._classes()
+        self._split_blocks()
         self.adv_area = np.where(geo.area_is_london, r.london_advantage, 1.0)
         self.leave = r.area_leave
         self.pull = np.where(geo.is_london, r.london_pull, 1.0)
@@ -169,7 +170,6 @@ class _ExpectedRun(RunState):
                               else np.diff(by_year, axis=3, prepend=0.0))
         self.national_pdf = np.diff(r.national_cdf, axis=1, prepend=0.0)
         S, T, G, D = N_SEB, N_TYPES, N_GRADES, geo.n_districts
-        self._split_blocks()
         J, A = S * T * F, geo.n_areas
         self.scratch = (np.empty((G, D, J)), np.empty((G, A, J)), np.empty((G, D, T)),
                         np.empty((G - 1, A, S * F, 2)), np.empty((G, A, S * F, 2)),
@@ -180,9 +180,8 @@ class _ExpectedRun(RunState):
         self.by_grade = (np.zeros((G, S)), np.zeros((G, S)))
         # the followed people's stocks, ring and eligible, and their grades, as the step's
         # passes read them (nobody, if none is followed)
-        tr = self.tracer
-        if tr is None:
-            tr = CohortTracer.nobody(self.people, self.ring)
+        self._followed = self.tracer or CohortTracer.nobody(self.people, self.ring)
+        tr = self._followed
         self._traced = (tr.people, tr.ring, np.zeros_like(tr.people), tr.reached, tr.lo,
                         tr.hi, tr.region, tr.region_area)
         self._wave_cells: dict[int, tuple] = {}
@@ -326,6 +325,7 @@ class _ExpectedRun(RunState):
         assert i >= 0, f"state {FLAGS[state]} is not in use in this run"
         self.state_live[:, i] |= grades
         self._classes()
+        self._split_blocks()
 
     def _classes(self) -> None:
         """The classes each grade can hold (:func:`_live_classes`), from ``state_live``,
@@ -334,8 +334,6 @@ class _ExpectedRun(RunState):
         for g in range(1, N_GRADES):
             live[g, self.flag_after[live[g - 1], g]] = True
         self.classes = _live_classes(live, N_SEB, N_TYPES)
-        if hasattr(self, "blocks"):
-            self._split_blocks()
 
     def _split_blocks(self) -> None:
         """The two blocks of grades a step's fill runs on (:func:`_fill_exits`,
@@ -411,7 +409,7 @@ class _ExpectedRun(RunState):
                 _come_back(p, self._blocked(), c.start, c.alive, fi[POSTED])
                 if c.traced is not None:
                     self.tracer.come_back(c.traced * c.alive[None, :, None, None],
-                                          fi[POSTED], self.Fb)
+                                          fi[POSTED])
             self._posts_version += 1
         elif event.kind in (SECONDEES_IN, SECONDEES_END, OUTBOUND_START, OUTBOUND_RETURN):
             self._secondment_event(event, k)
@@ -438,14 +436,14 @@ class _ExpectedRun(RunState):
         (:meth:`CohortTracer.watch`; None if none is followed there)."""
         if self.tracer is None:
             return None
-        return self.tracer.watch(self.people, self.ring, grades, districts, srcs, self.Fb)
+        return self.tracer.watch(self.people, self.ring, grades, districts, srcs)
 
     def _follow(self, watched: tuple | None, dst: int) -> np.ndarray | None:
         """The followed people follow the change :meth:`_watch` ``watched`` before, which
         moved people to state ``dst`` or out: returns those who went out."""
         if watched is None:
             return None
-        return self.tracer.follow(watched, self.people, self.ring, dst, self.Fb)
+        return self.tracer.follow(watched, self.people, self.ring, dst)
 
     def _held(self) -> np.ndarray:
         """Posts held for people away (London postings, outbound secondments)."""
@@ -534,7 +532,7 @@ class _ExpectedRun(RunState):
                     p[:, d, :, :, to] += home[:, j]
                     blocked[:, d, :, :, to] += home[:, j]
                 if c.traced is not None:
-                    self.tracer.come_back(c.traced, to, self.Fb)
+                    self.tracer.come_back(c.traced, to)
             self._posts_version += 1
 
     # --- posts opened and closed -----------------------------------------------------------
@@ -649,10 +647,7 @@ class _ExpectedRun(RunState):
     def _traced_stocks(self) -> tuple:
         """The followed people and their ring with the class axis split as the people's
         (seb, post type, state), and their grades (nobody, if none is followed)."""
-        tr = self.tracer
-        if tr is None:
-            return (np.zeros((0, 1, 1, 1, 1, 1)), np.zeros((0, 0, 1, 1, 1, 1, 1)), 0, 0,
-                    np.zeros(1, np.int64), np.zeros(1, np.int64))
+        tr = self._followed
         split = (N_SEB, N_TYPES, self.Fb)
         return (tr.people.reshape(tr.people.shape[:3] + split),
                 tr.ring.reshape(tr.ring.shape[:4] + split), tr.lo, tr.hi, tr.region,
@@ -1974,7 +1969,7 @@ def _move_kernel(people, ring, posts, held, origins, grade_mask, type_mask, n, d
         for i in range(n_origins):
             o = origins[i]
             a = area[o]
-            ro = t_region[o] if NT > 0 else 0  # (the followed's region)
+            ro = t_region[o]  # (the followed's region)
             if moved[g, i].max() <= 0:
                 continue  # (nothing left this cell)
             for j in range(M):

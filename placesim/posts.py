@@ -724,19 +724,8 @@ def _recreated_rows(cells, rank, first, counts, districts, sizes, width, n_cells
                 if n > 0:
                     dense[c * width + districts[start + q]] += n
         start += k
-    m = 0
-    for key in range(len(dense)):
-        if dense[key] > 0:
-            m += 1
-    out = np.empty(m, np.int64)
-    n_out = np.empty(m, np.int64)
-    m = 0
-    for key in range(len(dense)):
-        if dense[key] > 0:
-            out[m] = key
-            n_out[m] = dense[key]
-            m += 1
-    return out, n_out
+    keys = np.flatnonzero(dense)
+    return keys, dense[keys]
 
 
 @lru_cache(maxsize=256)

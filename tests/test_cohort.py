@@ -265,15 +265,15 @@ def test_the_expected_mode_follows_a_change_to_some_districts_by_the_region_s_sh
     tracer.people[1, eo, 0, j] = 8.0  # (a fifth of area 0's class, say)
     everywhere = np.ones(N_GRADES, bool)
     watched = tracer.watch(people, ring, everywhere, np.array([True, False, False]),
-                           np.array([0]), 1)
+                           np.array([0]))
     people[eo, 0, 0, 0] -= 5.0  # half of district 0's leave: an eighth of area 0's class
-    gone = tracer.follow(watched, people, ring, -1, 1)
+    gone = tracer.follow(watched, people, ring, -1)
     np.testing.assert_allclose(tracer.people[1, eo, :, j], [7.0, 20.0])
     np.testing.assert_allclose(gone[1, eo, :, j], [1.0, 0.0])
     assert gone.sum() == 1.0 and tracer.people[0].sum() == 0.0
     nobody = tracer.watch(people, ring, np.arange(N_GRADES) == REACH_GRADE + 1,
-                          np.ones(3, bool), np.array([0]), 1)
-    assert nobody is None and tracer.follow(nobody, people, ring, -1, 1) is None
+                          np.ones(3, bool), np.array([0]))
+    assert nobody is None and tracer.follow(nobody, people, ring, -1) is None
 
 
 @pytest.mark.parametrize("levers", [False, True])
